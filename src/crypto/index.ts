@@ -1,0 +1,2 @@
+export { SecretBytes, withSecret } from './secret-bytes.js';
+export { constantTimeEqual } from './constant-time.js';
