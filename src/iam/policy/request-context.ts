@@ -1,0 +1,87 @@
+/**
+ * The request being authorized, and its normalized form. Condition keys are looked up
+ * case-insensitively, as AWS does, so the normalized form keys its map by lower case.
+ */
+
+/** A condition key's value: one string, several (multi-valued keys), or absent. */
+export type ContextValue = string | readonly string[] | undefined;
+
+/** Who is calling, as authentication established it. */
+export interface RequestPrincipal {
+  readonly type: 'Account' | 'User' | 'AssumedRole' | 'FederatedUser' | 'Service' | 'Anonymous';
+  /** e.g. `arn:aws:iam::111122223333:user/alice`; absent for anonymous and service callers. */
+  readonly arn?: string;
+  /** The twelve-digit account id; absent for anonymous callers. */
+  readonly account?: string;
+  readonly username?: string;
+  readonly userid?: string;
+  /** For an assumed-role session: the role's ARN, which resource policies name. */
+  readonly roleArn?: string;
+  /** For a service principal, e.g. `s3.amazonaws.com`. */
+  readonly service?: string;
+  /** For web-identity / SAML federation: the provider the trust policy names. */
+  readonly federatedProvider?: string;
+  readonly canonicalUserId?: string;
+}
+
+/** What is being asked: who, which action on which resource, with which condition keys. */
+export interface RequestContext {
+  readonly principal: RequestPrincipal;
+  /** `service:Action`, e.g. `kms:Decrypt`; matched case-insensitively. */
+  readonly action: string;
+  /** The resource ARN, or `*` for actions without resource-level permissions. */
+  readonly resource: string;
+  /** The account that owns the resource; differs from the principal's for cross-account calls. */
+  readonly resourceAccount?: string;
+  /** Condition keys → values; names are case-insensitive. */
+  readonly context?: Readonly<Record<string, ContextValue>>;
+  /** The request time for aws:CurrentTime / aws:EpochTime; defaults to now. */
+  readonly time?: Date;
+}
+
+/** A request ready for evaluation: lower-cased action and condition-key names. */
+export interface PreparedRequest {
+  readonly principal: RequestPrincipal;
+  readonly action: string;
+  readonly resource: string;
+  readonly values: ReadonlyMap<string, string | readonly string[]>;
+}
+
+function principalKeys(p: RequestPrincipal): Array<[string, string | undefined]> {
+  return [
+    ['aws:username', p.type === 'User' ? p.username : undefined],
+    ['aws:userid', p.userid],
+    ['aws:principalaccount', p.account],
+    ['aws:principalarn', p.type === 'AssumedRole' ? (p.roleArn ?? p.arn) : p.arn],
+    ['aws:principaltype', p.type],
+    ['aws:principalservicename', p.type === 'Service' ? p.service : undefined],
+  ];
+}
+
+/**
+ * Normalizes a request: lower-cases key names, drops absent values, and adds the keys
+ * AWS derives from the principal (aws:username, aws:userid, aws:PrincipalAccount,
+ * aws:PrincipalArn, aws:PrincipalType, aws:PrincipalServiceName) and from the time
+ * (aws:CurrentTime, aws:EpochTime, unless given). Principal-derived keys win over
+ * caller-supplied ones so a request value cannot impersonate. Never throws.
+ */
+export function prepareRequest(request: RequestContext): PreparedRequest {
+  const values = new Map<string, string | readonly string[]>();
+  for (const [key, value] of Object.entries(request.context ?? {})) {
+    if (value !== undefined) values.set(key.toLowerCase(), value);
+  }
+  for (const [key, value] of principalKeys(request.principal)) {
+    if (value !== undefined) values.set(key, value);
+    else values.delete(key);
+  }
+  const time = request.time ?? new Date();
+  if (!values.has('aws:currenttime')) values.set('aws:currenttime', time.toISOString());
+  if (!values.has('aws:epochtime')) values.set('aws:epochtime', String(Math.floor(time.getTime() / 1000)));
+  return { principal: request.principal, action: request.action.toLowerCase(), resource: request.resource, values };
+}
+
+/** The single value of a key, for policy variables; undefined when absent or multi-valued. */
+export function singleValue(request: PreparedRequest, lowerKey: string): string | undefined {
+  const value = request.values.get(lowerKey);
+  return typeof value === 'string' ? value : undefined;
+}
