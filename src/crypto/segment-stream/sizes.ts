@@ -65,7 +65,7 @@ export function plaintextSize(sealedSize: number, segmentSize: number = DEFAULT_
   const segments = Math.ceil(body / unit);
   const last = body - (segments - 1) * unit;
   // Only the first segment may be empty: a later empty final segment is never written.
-  if (segments > 1 && last === TAG_SIZE) throw new DecryptionError();
+  if (segments > 1 && last <= TAG_SIZE) throw new DecryptionError();
   if (segments > MAX_SEGMENTS) throw new DecryptionError();
   return body - segments * TAG_SIZE;
 }
