@@ -1,0 +1,81 @@
+import type { ChainedRecord, SignedDigest } from './chain.js';
+import type { AuditEvent, AuditEventSource } from './record.js';
+
+/** The last committed record: seq 0 and the genesis hash when the trail is empty. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/** A record handed to the store: the chained canonical form plus the parsed event to index. */
+export interface AuditRecordToStore extends ChainedRecord {
+  event: AuditEvent;
+}
+
+/** A range of seqs, both ends inclusive; either end open when absent. */
+export interface SeqRange {
+  fromSeq?: number;
+  toSeq?: number;
+}
+
+/** Filters for `lookup`; all given filters must match (AND). */
+export interface AuditLookupQuery {
+  eventName?: string;
+  eventSource?: AuditEventSource | string;
+  /** A key id, key ARN, alias name (alias/x) or alias ARN, matched in resources and requestParameters. */
+  keyId?: string;
+  /** A principal ARN, principal id or access key id. */
+  principal?: string;
+  bucket?: string;
+  startTime?: Date;
+  endTime?: Date;
+  errorsOnly?: boolean;
+  accessDeniedOnly?: boolean;
+  /** 1..1000; default 50. */
+  limit?: number;
+  nextToken?: string;
+}
+
+/** One page of lookup results, newest first (as CloudTrail LookupEvents). */
+export interface AuditLookupPage {
+  records: { seq: number; event: AuditEvent }[];
+  nextToken?: string;
+}
+
+/**
+ * Where records come from for verification and export. Implemented by stores and by
+ * in-memory copies of exported records. Iterables are read front to back, once.
+ */
+export interface AuditRecordSource {
+  /** Records in ascending seq order, within `range` when given. */
+  records(range?: SeqRange): Iterable<ChainedRecord> | AsyncIterable<ChainedRecord>;
+  /** Signed digests in the order they were written. */
+  digests(): Iterable<SignedDigest> | AsyncIterable<SignedDigest>;
+  /** The persisted head counter (seq of the last appended record), when the source keeps one. */
+  headSeq?(): Promise<number | null>;
+  /** Seqs whose index columns disagree with their record, when the source keeps any. */
+  indexMismatches?(range: SeqRange): Promise<number[]>;
+}
+
+/**
+ * Persistence for the audit trail. Append-only: nothing here updates or deletes.
+ * `appendBatch` is atomic and durable when it resolves; that is the promise the edge's
+ * `await sink.append(event)` ultimately rests on.
+ */
+export interface AuditStore extends AuditRecordSource {
+  head(): Promise<ChainHead>;
+  /** The newest digest's range end and signature, or null before the first digest. */
+  lastDigest(): Promise<LastDigest | null>;
+  /** Stores records (consecutive seqs after the head) and moves the head, in one transaction. */
+  appendBatch(records: readonly AuditRecordToStore[]): Promise<void>;
+  appendDigest(digest: SignedDigest & { fromSeq: number; toSeq: number }): Promise<void>;
+  /** Filtered lookup, newest first. Raises InvalidAuditQueryError on a bad token or limit. */
+  lookup(query: AuditLookupQuery): Promise<AuditLookupPage>;
+}
+
+/** What the trail needs of the newest digest to chain the next one. */
+export interface LastDigest {
+  toSeq: number;
+  lastHash: string;
+  signature: string;
+}

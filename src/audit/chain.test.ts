@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { canonicalJson } from './canonical-json.js';
+import { GENESIS_HASH, recordHash } from './chain.js';
+import { AuditEncodingError } from './errors.js';
+import { appendMany, openFixture, sampleEvent } from './test-support.js';
+import { verifyAudit } from './verify.js';
+
+describe('canonicalJson', () => {
+  it('sorts keys at every depth and drops whitespace', () => {
+    assert.equal(canonicalJson({ b: 1, a: { d: [1, 'x'], c: null } }), '{"a":{"c":null,"d":[1,"x"]},"b":1}');
+  });
+  it('is idempotent through JSON.parse', () => {
+    const v = { z: 'é\u2028"', y: 1.5e-7, x: [true, false], w: {} };
+    const once = canonicalJson(v);
+    assert.equal(canonicalJson(JSON.parse(once)), once);
+  });
+  it('refuses values that are not JSON', () => {
+    assert.throws(() => canonicalJson({ a: Buffer.from('x') }), AuditEncodingError);
+    assert.throws(() => canonicalJson({ a: Number.NaN }), AuditEncodingError);
+  });
+});
+
+describe('recordHash', () => {
+  it('binds prevHash, seq and content', () => {
+    const base = recordHash(GENESIS_HASH, 1, '{}');
+    assert.match(base, /^[0-9a-f]{64}$/);
+    assert.notEqual(recordHash(GENESIS_HASH, 2, '{}'), base);
+    assert.notEqual(recordHash('1'.repeat(64), 1, '{}'), base);
+    assert.notEqual(recordHash(GENESIS_HASH, 1, '{"a":1}'), base);
+  });
+});
+
+describe('chain round trip', () => {
+  it('appends, signs digests and verifies intact', async () => {
+    const f = await openFixture({ digestEveryRecords: 10 });
+    // three separate turns, so three batches; the first two reach the every-10 threshold
+    await appendMany(f.trail, 10);
+    await appendMany(f.trail, 10, 11);
+    await appendMany(f.trail, 5, 21);
+    await f.trail.close();
+    const report = await verifyAudit(f.store, f.signer.publicKeyPem());
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.intact, true);
+    assert.equal(report.recordsChecked, 25);
+    assert.equal(report.lastSignedSeq, 25);
+    assert.equal(report.unsignedTail, null);
+    assert.equal(report.digestsChecked, 3);
+  });
+
+  it('continues the chain after reopening the store', async () => {
+    const f = await openFixture();
+    await appendMany(f.trail, 3);
+    await f.trail.close();
+    const again = await openFixture({}, f.db);
+    await again.trail.append(sampleEvent(4));
+    await again.trail.close();
+    // two signers: the reopened trail got a new key; both keys verify their digests
+    const report = await verifyAudit(again.store, [f.signer.publicKeyDer(), again.signer.publicKeyPem()]);
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.lastSeq, 4);
+  });
+
+  it('reports records after the last digest as an unsigned tail, not a problem', async () => {
+    const f = await openFixture();
+    await appendMany(f.trail, 3);
+    await f.trail.checkpoint();
+    await appendMany(f.trail, 2, 4);
+    const report = await verifyAudit(f.store, f.signer.publicKeyPem());
+    assert.equal(report.intact, true);
+    assert.deepEqual(report.unsignedTail, { fromSeq: 4, toSeq: 5 });
+  });
+
+  it('rejects a digest signed by a key it was not given', async () => {
+    const f = await openFixture();
+    await appendMany(f.trail, 2);
+    await f.trail.close();
+    const other = await openFixture();
+    const report = await verifyAudit(f.store, other.signer.publicKeyPem());
+    assert.deepEqual(report.problems, [
+      { kind: 'digest-forged', digestIndex: 0, fromSeq: 1, toSeq: 2 },
+    ]);
+  });
+});

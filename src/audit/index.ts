@@ -1,0 +1,56 @@
+// The audit part's public API. Other parts import only from here.
+export type { JsonValue } from './canonical-json.js';
+export { canonicalJson } from './canonical-json.js';
+export {
+  ACCESS_DENIED_ERROR_CODES,
+  ALL_AUDIT_LEVELS,
+  AUDIT_EVENT_VERSION,
+  auditLevelOf,
+  formatEventTime,
+  isAccessDenied,
+  newAuditEvent,
+} from './record.js';
+export type {
+  AuditEvent,
+  AuditEventInput,
+  AuditEventSource,
+  AuditLevel,
+  AuditParameters,
+  AuditResource,
+  AuditSessionContext,
+  AuditTlsDetails,
+  AuditUserIdentity,
+} from './record.js';
+export { REDACTED_FIELD_NAMES, isRedactedFieldName, redactParameters, sanitizeEvent } from './redact.js';
+export type { Redaction } from './redact.js';
+export { CHAIN_FORMAT_VERSION, GENESIS_HASH, chainRecord, recordHash } from './chain.js';
+export type { ChainedRecord, DigestPayload, SignedDigest } from './chain.js';
+export { AUDIT_SIGNATURE_ALGORITHM, LocalAuditSigner, publicKeyFingerprint } from './signer.js';
+export type { AuditPublicKey, AuditSigner } from './signer.js';
+export { MemoryAuditSink } from './sink.js';
+export type { AppendReceipt, AuditSink } from './sink.js';
+export { AuditTrail } from './trail.js';
+export type { AuditTrailOptions, AuditTrailStats } from './trail.js';
+export type {
+  AuditLookupPage,
+  AuditLookupQuery,
+  AuditRecordSource,
+  AuditRecordToStore,
+  AuditStore,
+  ChainHead,
+  LastDigest,
+  SeqRange,
+} from './audit-store.js';
+export { indexTermsOf, normalizeBucketReference, normalizeKeyReference } from './record-index.js';
+export type { AuditTerm, AuditTermKind } from './record-index.js';
+export { describeProblem } from './problems.js';
+export type { AuditProblem } from './problems.js';
+export { verifyAudit } from './verify.js';
+export type { AuditVerifyOptions, AuditVerifyReport } from './verify.js';
+export {
+  AuditCommitError,
+  AuditEncodingError,
+  AuditSinkClosedError,
+  InvalidAuditExportError,
+  InvalidAuditQueryError,
+} from './errors.js';

@@ -1,0 +1,221 @@
+import type { AuditStore, ChainHead, LastDigest } from './audit-store.js';
+import { canonicalJson } from './canonical-json.js';
+import { GENESIS_HASH, chainRecord, signDigest } from './chain.js';
+import type { ChainedRecord, SignedDigest } from './chain.js';
+import { AuditCommitError, AuditSinkClosedError } from './errors.js';
+import { ALL_AUDIT_LEVELS } from './record.js';
+import type { AuditEvent, AuditLevel } from './record.js';
+import { sanitizeEvent } from './redact.js';
+import type { AuditSigner } from './signer.js';
+import type { AppendReceipt, AuditSink } from './sink.js';
+
+/** How a trail is built; every field but store and signer has a safe default. */
+export interface AuditTrailOptions {
+  store: AuditStore;
+  signer: AuditSigner;
+  /** Levels recorded; default all (every call is audited). */
+  levels?: readonly AuditLevel[];
+  /** Sign a digest this often when new records exist; default 5 minutes; 0 turns the timer off. */
+  digestIntervalMs?: number;
+  /** Also sign once this many records are unsigned; default 10,000; 0 turns it off. */
+  digestEveryRecords?: number;
+  /** Most records per transaction; default 512. Reaching it flushes without waiting for the next turn. */
+  maxBatch?: number;
+  clock?: () => Date;
+  /** Failures of timer-driven digests (the next digest retries the same range). */
+  onBackgroundError?: (error: unknown) => void;
+  /** Told the paths (never the values) the sink dropped from an event. */
+  onRedacted?: (eventName: string, paths: readonly string[]) => void;
+}
+
+/** Counters for tests, metrics and the group-commit claim. */
+export interface AuditTrailStats {
+  records: number;
+  transactions: number;
+  digests: number;
+  redactedFields: number;
+}
+
+interface Pending {
+  event: AuditEvent;
+  json: string;
+  resolve: (r: AppendReceipt) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The audit sink of a server: redacts, canonicalises, hash-chains and group-commits
+ * events, and signs digests at an interval, every N records and on close.
+ *
+ * Group commit: appends made in one event-loop turn are committed together in the next
+ * turn (or at once when `maxBatch` are queued), one transaction per batch, and each
+ * `append` resolves after its batch is durable. Only one batch is in flight, so seqs are
+ * assigned in order without gaps.
+ */
+export class AuditTrail implements AuditSink {
+  readonly #o: Required<Omit<AuditTrailOptions, 'onRedacted'>> & Pick<AuditTrailOptions, 'onRedacted'>;
+  readonly #levels: ReadonlySet<AuditLevel>;
+  #head: ChainHead;
+  #lastDigest: LastDigest | null;
+  #queue: Pending[] = [];
+  #scheduled = false;
+  #flushing: Promise<void> | null = null;
+  #digests: Promise<unknown> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #stats: AuditTrailStats = { records: 0, transactions: 0, digests: 0, redactedFields: 0 };
+
+  private constructor(o: AuditTrailOptions, head: ChainHead, lastDigest: LastDigest | null) {
+    this.#o = {
+      levels: ALL_AUDIT_LEVELS,
+      digestIntervalMs: 300_000,
+      digestEveryRecords: 10_000,
+      maxBatch: 512,
+      clock: () => new Date(),
+      onBackgroundError: () => undefined,
+      ...o,
+    };
+    this.#levels = new Set(this.#o.levels);
+    this.#head = head;
+    this.#lastDigest = lastDigest;
+    if (this.#o.digestIntervalMs > 0) {
+      this.#timer = setInterval(() => this.#background(), this.#o.digestIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Opens a trail on a store, continuing its chain. Store errors propagate. */
+  static async open(options: AuditTrailOptions): Promise<AuditTrail> {
+    const [head, last] = await Promise.all([options.store.head(), options.store.lastDigest()]);
+    return new AuditTrail(options, head, last);
+  }
+
+  enabled(level: AuditLevel): boolean {
+    return !this.#closed && this.#levels.has(level);
+  }
+
+  /**
+   * Redacts, canonicalises and queues the event; resolves with its seq once committed.
+   * Rejects with AuditSinkClosedError after close, AuditEncodingError for a value that is
+   * not JSON, AuditCommitError when the batch's transaction failed. Copies the event, so
+   * later changes by the caller do not reach the record.
+   */
+  append(event: AuditEvent): Promise<AppendReceipt> {
+    if (this.#closed) return Promise.reject(new AuditSinkClosedError());
+    const { value, dropped } = sanitizeEvent(event);
+    let json: string;
+    try {
+      json = canonicalJson(value);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (dropped.length > 0) {
+      this.#stats.redactedFields += dropped.length;
+      this.#o.onRedacted?.(value.eventName, dropped);
+    }
+    return new Promise<AppendReceipt>((resolve, reject) => {
+      this.#queue.push({ event: JSON.parse(json) as AuditEvent, json, resolve, reject });
+      if (this.#queue.length >= this.#o.maxBatch) void this.#drain();
+      else this.#schedule();
+    });
+  }
+
+  async flush(): Promise<void> {
+    await this.#drain();
+  }
+
+  /** Flushes, signs a digest over any unsigned records, stops the timer. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.checkpoint();
+  }
+
+  /**
+   * Flushes and signs a digest over the records since the last one; resolves with it, or
+   * null when there was nothing new. Signer and store errors propagate.
+   */
+  async checkpoint(): Promise<SignedDigest | null> {
+    await this.#drain();
+    const next = this.#digests.then(() => this.#writeDigest());
+    this.#digests = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The last committed record's seq and hash. */
+  head(): ChainHead {
+    return { ...this.#head };
+  }
+
+  stats(): AuditTrailStats {
+    return { ...this.#stats };
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#drain();
+    });
+  }
+
+  #drain(): Promise<void> {
+    this.#flushing ??= (async () => {
+      while (this.#queue.length > 0) await this.#commit(this.#queue.splice(0, this.#o.maxBatch));
+    })().finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
+  }
+
+  async #commit(batch: Pending[]): Promise<void> {
+    let prev: ChainHead = this.#head;
+    const records = batch.map((p) => {
+      const r: ChainedRecord = chainRecord(prev, p.json);
+      prev = r;
+      return { ...r, event: p.event };
+    });
+    try {
+      await this.#o.store.appendBatch(records);
+    } catch (cause) {
+      const error = new AuditCommitError({ cause });
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    this.#head = { seq: prev.seq, hash: prev.hash };
+    this.#stats.transactions += 1;
+    this.#stats.records += batch.length;
+    batch.forEach((p, i) => p.resolve({ seq: records[i]?.seq ?? 0, eventID: p.event.eventID }));
+    const unsigned = this.#head.seq - (this.#lastDigest?.toSeq ?? 0);
+    if (this.#o.digestEveryRecords > 0 && unsigned >= this.#o.digestEveryRecords) this.#background();
+  }
+
+  #background(): void {
+    this.checkpoint().catch((error: unknown) => this.#o.onBackgroundError(error));
+  }
+
+  async #writeDigest(): Promise<SignedDigest | null> {
+    const head = this.#head;
+    const last = this.#lastDigest;
+    const fromSeq = (last?.toSeq ?? 0) + 1;
+    if (head.seq < fromSeq) return null;
+    const signed = await signDigest(
+      {
+        digestVersion: 1,
+        keyId: this.#o.signer.keyId,
+        fromSeq,
+        toSeq: head.seq,
+        startPrevHash: last?.lastHash ?? GENESIS_HASH,
+        lastHash: head.hash,
+        previousDigestSignature: last?.signature ?? null,
+        time: this.#o.clock().toISOString(),
+      },
+      this.#o.signer,
+    );
+    await this.#o.store.appendDigest({ ...signed, fromSeq, toSeq: head.seq });
+    this.#lastDigest = { toSeq: head.seq, lastHash: head.hash, signature: signed.signature };
+    this.#stats.digests += 1;
+    return signed;
+  }
+}
