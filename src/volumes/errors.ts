@@ -37,3 +37,8 @@ export class NbdProtocolError extends CipherlakeError {
 export class VolumeReadOnlyError extends CipherlakeError {
   readonly userError = true;
 }
+
+/** The NBD server was configured inconsistently (e.g. TLS required but not configured). */
+export class NbdConfigError extends CipherlakeError {
+  readonly userError = false;
+}

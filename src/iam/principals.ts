@@ -1,0 +1,32 @@
+/**
+ * Who made a request, once authenticated. Matches the shape CloudTrail's userIdentity and
+ * IAM policy evaluation need.
+ */
+export interface Principal {
+  readonly type: 'Root' | 'IAMUser' | 'AssumedRole' | 'AWSService' | 'Anonymous';
+  readonly arn: string;
+  readonly accountId: string;
+  /** IAM unique id (AIDA…/AROA…:session); the account id for root. */
+  readonly principalId: string;
+  readonly userName?: string;
+}
+
+/** A credential the server knows: what a SigV4 signature is checked against. */
+export interface Credential {
+  readonly accessKeyId: string;
+  /** The secret, held only to derive signing keys; never logged. */
+  readonly secretAccessKey: string;
+  readonly principal: Principal;
+  /** Set for temporary credentials: the request must carry this token. */
+  readonly sessionToken?: string;
+  readonly expiresAt?: Date;
+}
+
+/** Looks credentials up by access key id. Implementations: root credentials, IAM users, STS. */
+export interface CredentialLookup {
+  /** The active credential for this access key id, or undefined if unknown or inactive. */
+  find(accessKeyId: string): Credential | undefined;
+}
+
+/** The principal of an unsigned request. */
+export const ANONYMOUS: Principal = { type: 'Anonymous', arn: '*', accountId: '', principalId: 'anonymous' };

@@ -1,0 +1,3 @@
+export { parseSignature, headerValue, queryPairs, amzDateToMillis, type ParsedSignature, type SignedRequestView } from './parse.js';
+export { verifySignature, deriveSigningKey, canonicalRequest, MAX_CLOCK_SKEW_MS, type VerifiedRequest, type VerifyOptions } from './verify.js';
+export { uriEncode } from './uri-encode.js';

@@ -1,0 +1,160 @@
+import { AuthenticationError } from '../errors.js';
+
+/** The parts of a SigV4 signature, from the Authorization header or a presigned query. */
+export interface ParsedSignature {
+  readonly accessKeyId: string;
+  readonly date: string; // YYYYMMDD of the credential scope
+  readonly region: string;
+  readonly service: string;
+  readonly signedHeaders: readonly string[];
+  readonly signature: string; // lower-case hex
+  readonly amzDate: string; // YYYYMMDDTHHMMSSZ
+  readonly presigned: boolean;
+  readonly expiresSeconds?: number; // presigned only
+  readonly securityToken?: string;
+}
+
+/** The request as received, before any decoding: what a signature covers. */
+export interface SignedRequestView {
+  readonly method: string;
+  readonly rawPath: string;
+  readonly rawQuery: string;
+  /** Header name/value pairs in arrival order (node's `rawHeaders`, paired). */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+}
+
+const ALGORITHM = 'AWS4-HMAC-SHA256';
+const AMZ_DATE = /^\d{8}T\d{6}Z$/;
+
+/** First value of a header, case-insensitively. */
+export function headerValue(view: SignedRequestView, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const [k, v] of view.headers) if (k.toLowerCase() === lower) return v;
+  return undefined;
+}
+
+/** Decoded query parameters as pairs, in order. */
+export function queryPairs(rawQuery: string): Array<[string, string]> {
+  if (rawQuery === '') return [];
+  return rawQuery.split('&').filter((p) => p !== '').map((part) => {
+    const eq = part.indexOf('=');
+    const k = eq < 0 ? part : part.slice(0, eq);
+    const v = eq < 0 ? '' : part.slice(eq + 1);
+    return [safeDecode(k), safeDecode(v)];
+  });
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * Finds the signature of a request. Returns undefined for an unsigned (anonymous)
+ * request; raises AuthenticationError('IncompleteSignature') for a malformed one.
+ */
+export function parseSignature(view: SignedRequestView): ParsedSignature | undefined {
+  const auth = headerValue(view, 'authorization');
+  if (auth !== undefined) return parseAuthorizationHeader(view, auth);
+  if (/(^|&)X-Amz-Algorithm=/.test(view.rawQuery)) return parsePresigned(view);
+  return undefined;
+}
+
+function parseAuthorizationHeader(view: SignedRequestView, auth: string): ParsedSignature {
+  const space = auth.indexOf(' ');
+  const algorithm = space < 0 ? auth : auth.slice(0, space);
+  if (algorithm !== ALGORITHM) {
+    throw new AuthenticationError('IncompleteSignature', `Unsupported authorization type: ${algorithm.slice(0, 32)}`);
+  }
+  const fields = new Map<string, string>();
+  for (const part of auth.slice(space + 1).split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  const credential = fields.get('Credential');
+  const signedHeaders = fields.get('SignedHeaders');
+  const signature = fields.get('Signature');
+  if (credential === undefined || signedHeaders === undefined || signature === undefined) {
+    throw new AuthenticationError(
+      'IncompleteSignature',
+      "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.",
+    );
+  }
+  const amzDate = headerValue(view, 'x-amz-date') ?? toAmzDate(headerValue(view, 'date'));
+  if (amzDate === undefined) {
+    throw new AuthenticationError('IncompleteSignature', "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+  }
+  const token = headerValue(view, 'x-amz-security-token');
+  return {
+    ...parseCredential(credential),
+    signedHeaders: signedHeaders.split(';'),
+    signature: signature.toLowerCase(),
+    amzDate,
+    presigned: false,
+    ...(token !== undefined ? { securityToken: token } : {}),
+  };
+}
+
+function parsePresigned(view: SignedRequestView): ParsedSignature {
+  const q = new Map(queryPairs(view.rawQuery));
+  const algorithm = q.get('X-Amz-Algorithm');
+  const credential = q.get('X-Amz-Credential');
+  const amzDate = q.get('X-Amz-Date');
+  const signedHeaders = q.get('X-Amz-SignedHeaders');
+  const signature = q.get('X-Amz-Signature');
+  const expires = q.get('X-Amz-Expires');
+  if (algorithm !== ALGORITHM) throw new AuthenticationError('IncompleteSignature', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
+  if (!credential || !amzDate || !signedHeaders || !signature || !expires) {
+    throw new AuthenticationError(
+      'IncompleteSignature',
+      'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
+    );
+  }
+  const expiresSeconds = Number(expires);
+  if (!Number.isInteger(expiresSeconds) || expiresSeconds < 1 || expiresSeconds > 604800) {
+    throw new AuthenticationError('IncompleteSignature', 'X-Amz-Expires must be between 1 and 604800 seconds');
+  }
+  const token = q.get('X-Amz-Security-Token');
+  return {
+    ...parseCredential(credential),
+    signedHeaders: signedHeaders.split(';'),
+    signature: signature.toLowerCase(),
+    amzDate,
+    presigned: true,
+    expiresSeconds,
+    ...(token !== undefined ? { securityToken: token } : {}),
+  };
+}
+
+function parseCredential(credential: string): Pick<ParsedSignature, 'accessKeyId' | 'date' | 'region' | 'service'> {
+  const parts = credential.split('/');
+  if (parts.length !== 5 || parts[4] !== 'aws4_request' || !/^\d{8}$/.test(parts[1] ?? '')) {
+    throw new AuthenticationError('IncompleteSignature', `Credential should be scoped to a valid date, region and service: ${credential.slice(0, 128)}`);
+  }
+  const [accessKeyId, date, region, service] = parts as [string, string, string, string];
+  return { accessKeyId, date, region, service };
+}
+
+function toAmzDate(httpDate: string | undefined): string | undefined {
+  if (httpDate === undefined) return undefined;
+  if (AMZ_DATE.test(httpDate)) return httpDate;
+  const t = Date.parse(httpDate);
+  if (Number.isNaN(t)) return undefined;
+  return new Date(t).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}
+
+/** Parses YYYYMMDDTHHMMSSZ to epoch milliseconds, or NaN. */
+export function amzDateToMillis(amzDate: string): number {
+  if (!AMZ_DATE.test(amzDate)) return NaN;
+  return Date.UTC(
+    Number(amzDate.slice(0, 4)),
+    Number(amzDate.slice(4, 6)) - 1,
+    Number(amzDate.slice(6, 8)),
+    Number(amzDate.slice(9, 11)),
+    Number(amzDate.slice(11, 13)),
+    Number(amzDate.slice(13, 15)),
+  );
+}

@@ -1,0 +1,180 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { constantTimeEqual } from '../../crypto/constant-time.js';
+import { AuthenticationError } from '../errors.js';
+import type { Credential, CredentialLookup } from '../principals.js';
+import { amzDateToMillis, headerValue, queryPairs, type ParsedSignature, type SignedRequestView } from './parse.js';
+import { uriEncode } from './uri-encode.js';
+
+/** The largest clock difference AWS tolerates between client and server. */
+export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+
+/** What a verified signature establishes. */
+export interface VerifiedRequest {
+  readonly credential: Credential;
+  readonly signature: ParsedSignature;
+  /** The payload hash that was signed: a hex SHA-256, UNSIGNED-PAYLOAD or a STREAMING-* mode. */
+  readonly payloadHash: string;
+  /** Derived signing key, for verifying aws-chunked chunk signatures. Never log it. */
+  readonly signingKey: Buffer;
+}
+
+export interface VerifyOptions {
+  readonly now: Date;
+  /** The body's SHA-256 (hex) when the body has been read; undefined for streamed bodies. */
+  readonly bodySha256?: string;
+}
+
+const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
+const signingKeys = new Map<string, Buffer>();
+
+/**
+ * Verifies a SigV4 signature in constant time.
+ *
+ * Raises AuthenticationError with kind UnknownAccessKey, InvalidToken, RequestExpired,
+ * SignatureMismatch or ContentHashMismatch. Never reveals the expected signature.
+ */
+export function verifySignature(
+  view: SignedRequestView,
+  sig: ParsedSignature,
+  credentials: CredentialLookup,
+  options: VerifyOptions,
+): VerifiedRequest {
+  const credential = credentials.find(sig.accessKeyId);
+  if (credential === undefined) {
+    throw new AuthenticationError('UnknownAccessKey', 'The security token included in the request is invalid.');
+  }
+  checkSessionToken(credential, sig, options.now);
+  checkTime(sig, options.now);
+  const payloadHash = signedPayloadHash(view, sig, options.bodySha256);
+  const canonical = canonicalRequest(view, sig, payloadHash);
+  const scope = `${sig.date}/${sig.region}/${sig.service}/aws4_request`;
+  const stringToSign = `AWS4-HMAC-SHA256\n${sig.amzDate}\n${scope}\n${sha256Hex(canonical)}`;
+  const signingKey = deriveSigningKey(credential, sig.date, sig.region, sig.service);
+  const expected = createHmac('sha256', signingKey).update(stringToSign).digest();
+  const given = Buffer.from(sig.signature, 'hex');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new AuthenticationError(
+      'SignatureMismatch',
+      'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+    );
+  }
+  if (options.bodySha256 !== undefined && /^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== options.bodySha256) {
+    throw new AuthenticationError('ContentHashMismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+  }
+  return { credential, signature: sig, payloadHash, signingKey };
+}
+
+function checkSessionToken(credential: Credential, sig: ParsedSignature, now: Date): void {
+  if (credential.sessionToken === undefined) return;
+  if (sig.securityToken === undefined || !constantTimeEqual(sig.securityToken, credential.sessionToken)) {
+    throw new AuthenticationError('InvalidToken', 'The security token included in the request is invalid.');
+  }
+  if (credential.expiresAt !== undefined && now.getTime() >= credential.expiresAt.getTime()) {
+    throw new AuthenticationError('InvalidToken', 'The security token included in the request is expired');
+  }
+}
+
+function checkTime(sig: ParsedSignature, now: Date): void {
+  const t = amzDateToMillis(sig.amzDate);
+  if (Number.isNaN(t)) throw new AuthenticationError('IncompleteSignature', `Invalid X-Amz-Date: ${sig.amzDate.slice(0, 32)}`);
+  if (sig.amzDate.slice(0, 8) !== sig.date) {
+    throw new AuthenticationError('SignatureMismatch', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${sig.date}' != '${sig.amzDate.slice(0, 8)}'`);
+  }
+  const skew = now.getTime() - t;
+  if (sig.presigned) {
+    if (skew < -MAX_CLOCK_SKEW_MS) throw new AuthenticationError('RequestExpired', 'Request is not valid yet');
+    if (skew > (sig.expiresSeconds ?? 0) * 1000) throw new AuthenticationError('RequestExpired', 'Request has expired');
+    return;
+  }
+  if (Math.abs(skew) > MAX_CLOCK_SKEW_MS) {
+    const when = new Date(now.getTime() + (skew > 0 ? -MAX_CLOCK_SKEW_MS : MAX_CLOCK_SKEW_MS));
+    throw new AuthenticationError(
+      'RequestExpired',
+      `Signature expired: ${sig.amzDate} is now ${skew > 0 ? 'earlier' : 'later'} than ${formatAmzDate(when)} (${formatAmzDate(now)} ${skew > 0 ? '-' : '+'} 15 min.)`,
+    );
+  }
+}
+
+function signedPayloadHash(view: SignedRequestView, sig: ParsedSignature, bodySha256: string | undefined): string {
+  const declared = headerValue(view, 'x-amz-content-sha256');
+  if (sig.presigned) return declared ?? 'UNSIGNED-PAYLOAD';
+  if (declared !== undefined) return declared;
+  return bodySha256 ?? EMPTY_SHA256;
+}
+
+/** The SigV4 canonical request (exported for tests). */
+export function canonicalRequest(view: SignedRequestView, sig: ParsedSignature, payloadHash: string): string {
+  return [
+    view.method,
+    canonicalUri(view.rawPath, sig.service),
+    canonicalQuery(view.rawQuery, sig.presigned),
+    canonicalHeaders(view, sig.signedHeaders),
+    sig.signedHeaders.join(';'),
+    payloadHash,
+  ].join('\n');
+}
+
+function canonicalUri(rawPath: string, service: string): string {
+  if (rawPath === '') return '/';
+  // S3 signs the path encoded once and never normalised; the other services encode twice.
+  if (service === 's3') return uriEncode(safeDecode(rawPath), true);
+  return uriEncode(rawPath, true);
+}
+
+function canonicalQuery(rawQuery: string, presigned: boolean): string {
+  const pairs = queryPairs(rawQuery)
+    .filter(([k]) => !(presigned && k === 'X-Amz-Signature'))
+    .map(([k, v]) => [uriEncode(k), uriEncode(v)] as const);
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  return pairs.map(([k, v]) => `${k}=${v}`).join('&');
+}
+
+function canonicalHeaders(view: SignedRequestView, signed: readonly string[]): string {
+  const values = new Map<string, string[]>();
+  for (const [k, v] of view.headers) {
+    const name = k.toLowerCase();
+    const list = values.get(name);
+    const clean = v.trim().replace(/\s+/g, ' ');
+    if (list === undefined) values.set(name, [clean]);
+    else list.push(clean);
+  }
+  let out = '';
+  for (const name of signed) {
+    const v = values.get(name);
+    if (v === undefined) {
+      throw new AuthenticationError('SignatureMismatch', `The request signature we calculated does not match the signature you provided. Signed header '${name.slice(0, 64)}' is missing.`);
+    }
+    out += `${name}:${v.join(',')}\n`;
+  }
+  return out;
+}
+
+/** HMAC chain of the SigV4 signing key, cached per access key, day, region and service. */
+export function deriveSigningKey(credential: Credential, date: string, region: string, service: string): Buffer {
+  const cacheKey = `${credential.accessKeyId}\u0000${sha256Hex(credential.secretAccessKey)}\u0000${date}\u0000${region}\u0000${service}`;
+  const cached = signingKeys.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const kDate = createHmac('sha256', `AWS4${credential.secretAccessKey}`).update(date).digest();
+  const kRegion = createHmac('sha256', kDate).update(region).digest();
+  const kService = createHmac('sha256', kRegion).update(service).digest();
+  const key = createHmac('sha256', kService).update('aws4_request').digest();
+  if (signingKeys.size > 10_000) signingKeys.clear();
+  signingKeys.set(cacheKey, key);
+  return key;
+}
+
+function sha256Hex(s: string | Buffer): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function formatAmzDate(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}

@@ -1,0 +1,100 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import type { SecretBytes } from '../crypto/secret-bytes.js';
+import { canonicalContext, type EncryptionContext } from './encryption-context.js';
+import { InvalidCiphertextError } from './errors.js';
+
+/**
+ * Persisted format codes of KMS ciphertext blobs. A code never changes meaning; a new
+ * layout gets a new code and readers keep decoding the old ones.
+ */
+export const BLOB_FORMAT = { V1: 0x01 } as const;
+
+const HEADER_BYTES = 1 + 16 + 4 + 16 + 12; // version, key id, key version, salt, iv
+const TAG_BYTES = 16;
+const HKDF_INFO = Buffer.from('cipherlake/kms/blob/v1', 'utf8');
+
+/** What a blob's header says, readable without any key. */
+export interface BlobHeader {
+  readonly format: number;
+  readonly keyId: string;
+  readonly keyVersion: number;
+}
+
+/** Randomness source; tests inject a fixed one to reproduce known answers. */
+export type RandomSource = (n: number) => Buffer;
+
+/**
+ * Reads a blob's header (format, key id, key version). Raises InvalidCiphertextError for
+ * anything that is not a well-formed blob of a known format; it checks no tag.
+ */
+export function readBlobHeader(blob: Uint8Array): BlobHeader {
+  if (blob.length < HEADER_BYTES + TAG_BYTES || blob[0] !== BLOB_FORMAT.V1) throw new InvalidCiphertextError();
+  const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  return { format: BLOB_FORMAT.V1, keyId: uuidFromBytes(buf.subarray(1, 17)), keyVersion: buf.readUInt32BE(17) };
+}
+
+/**
+ * Seals `plaintext` under one version of a symmetric KMS key (see FORMAT.md beside this
+ * file). A fresh salt gives a fresh derived key per message, so the material's GCM nonce
+ * space is never shared between messages.
+ */
+export function sealBlob(
+  material: SecretBytes,
+  keyId: string,
+  keyVersion: number,
+  plaintext: Uint8Array,
+  context: EncryptionContext | undefined,
+  random: RandomSource = randomBytes,
+): Buffer {
+  const header = Buffer.allocUnsafe(HEADER_BYTES);
+  header[0] = BLOB_FORMAT.V1;
+  uuidToBytes(keyId).copy(header, 1);
+  header.writeUInt32BE(keyVersion, 17);
+  random(16).copy(header, 21);
+  random(12).copy(header, 37);
+  const key = deriveMessageKey(material, header.subarray(21, 37));
+  const cipher = createCipheriv('aes-256-gcm', key, header.subarray(37, 49));
+  cipher.setAAD(Buffer.concat([header, canonicalContext(context)]));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  key.fill(0);
+  return Buffer.concat([header, body, cipher.getAuthTag()]);
+}
+
+/**
+ * Opens a blob made by sealBlob with the same material and encryption context. Raises
+ * InvalidCiphertextError for every failure (tampering, wrong key, wrong context) and never
+ * returns plaintext whose tag did not verify.
+ */
+export function openBlob(material: SecretBytes, blob: Uint8Array, context: EncryptionContext | undefined): Buffer {
+  readBlobHeader(blob);
+  const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  const header = buf.subarray(0, HEADER_BYTES);
+  const key = deriveMessageKey(material, header.subarray(21, 37));
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, header.subarray(37, 49));
+    decipher.setAAD(Buffer.concat([header, canonicalContext(context)]));
+    decipher.setAuthTag(buf.subarray(buf.length - TAG_BYTES));
+    const out = decipher.update(buf.subarray(HEADER_BYTES, buf.length - TAG_BYTES));
+    decipher.final();
+    return out;
+  } catch {
+    throw new InvalidCiphertextError();
+  } finally {
+    key.fill(0);
+  }
+}
+
+function deriveMessageKey(material: SecretBytes, salt: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', material.unsafeBytes(), salt, HKDF_INFO, 32));
+}
+
+function uuidToBytes(uuid: string): Buffer {
+  const hex = uuid.replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error(`not a key uuid: ${uuid}`);
+  return Buffer.from(hex, 'hex');
+}
+
+function uuidFromBytes(b: Buffer): string {
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { KeyService } from '../keys/key-service.js';
+import type { CallContext } from '../kms-context.js';
+import { Fields, type JsonObject } from './fields.js';
+import { toKmsWireError, type KmsWireError } from './error-codes.js';
+import { KMS_ROUTES } from './routes.js';
+
+/** The outcome of one KMS call, for the edge to send and the audit trail to record. */
+export interface KmsOutcome {
+  readonly status: number;
+  readonly body: JsonObject;
+  readonly operation: string;
+  readonly action?: string;
+  readonly readOnly: boolean;
+  readonly keyIdentifier?: string;
+  readonly error?: KmsWireError;
+}
+
+/** Decides whether `call` may perform `action` on the key; raises AccessDeniedError otherwise. */
+export type KmsAuthorizer = (call: CallContext, action: string, keyIdentifier: string | undefined) => Promise<void>;
+
+/** Largest KMS request body we read (policies are up to 32 KiB, plaintext 4 KiB, base64 grows it). */
+export const KMS_MAX_BODY_BYTES = 128 * 1024;
+
+/**
+ * Serves one KMS JSON 1.1 request that has already been authenticated: parse → authorize →
+ * operate → respond. Every error, including unexpected ones, becomes a KMS wire error; an
+ * unexpected one is logged with its detail and answered with a generic message.
+ */
+export async function handleKmsRequest(
+  keys: KeyService,
+  target: string,
+  rawBody: Buffer,
+  call: CallContext,
+  authorize: KmsAuthorizer,
+  log: Logger,
+): Promise<KmsOutcome> {
+  const operation = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target;
+  const route = Object.hasOwn(KMS_ROUTES, operation) ? KMS_ROUTES[operation] : undefined;
+  if (route === undefined) {
+    return { status: 400, operation, readOnly: true, body: { __type: 'UnknownOperationException' }, error: { code: 'UnknownOperationException', status: 400, message: '' } };
+  }
+  let keyIdentifier: string | undefined;
+  try {
+    const body = parseJson(rawBody);
+    const req = route.parse(new Fields(body));
+    keyIdentifier = route.keyOf?.(req);
+    await authorize(call, route.action, keyIdentifier);
+    const res = await route.operate(keys, req, call);
+    return { status: 200, operation, action: route.action, readOnly: route.readOnly, body: route.respond(res), ...(keyIdentifier ? { keyIdentifier } : {}) };
+  } catch (err) {
+    const wire = err instanceof SerializationError ? { code: 'SerializationException', status: 400, message: err.message } : toKmsWireError(err);
+    if (wire.status >= 500) log.error({ err, operation, requestId: randomUUID() }, 'KMS operation failed');
+    return {
+      status: wire.status,
+      operation,
+      action: route.action,
+      readOnly: route.readOnly,
+      body: { __type: wire.code, message: wire.message },
+      error: wire,
+      ...(keyIdentifier ? { keyIdentifier } : {}),
+    };
+  }
+}
+
+function parseJson(raw: Buffer): JsonObject {
+  if (raw.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new SerializationError();
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SerializationError();
+  return value as JsonObject;
+}
+
+/** The body is not a JSON object; AWS answers this as a SerializationException. */
+class SerializationError extends Error {
+  constructor() {
+    super('Start of structure or map found where not expected.');
+  }
+}

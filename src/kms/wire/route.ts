@@ -1,0 +1,25 @@
+import type { KeyService } from '../keys/key-service.js';
+import type { CallContext } from '../kms-context.js';
+import type { Fields, JsonObject } from './fields.js';
+
+/**
+ * One KMS target, declared as data: its IAM action, how to read the request, the
+ * operation, and how to write the response. The handler wraps every route with the same
+ * limits, authentication, authorization and audit, so no route can forget them.
+ */
+export interface KmsRoute<Req = unknown, Res = unknown> {
+  /** IAM action, e.g. `kms:Encrypt`. */
+  readonly action: string;
+  /** True for operations that change nothing (CloudTrail's readOnly). */
+  readonly readOnly: boolean;
+  readonly parse: (fields: Fields) => Req;
+  /** The key identifier the request names, for authorization and audit resources. */
+  readonly keyOf?: (req: Req) => string | undefined;
+  readonly operate: (keys: KeyService, req: Req, call: CallContext) => Promise<Res>;
+  readonly respond: (res: Res) => JsonObject;
+}
+
+/** Declares a route with its request and result types checked together. */
+export function route<Req, Res>(r: KmsRoute<Req, Res>): KmsRoute {
+  return r as unknown as KmsRoute;
+}

@@ -1,0 +1,104 @@
+import { decrypt, encrypt, generateDataKey, generateDataKeyWithoutPlaintext, generateRandom, reEncrypt } from '../operations/crypto-operations.js';
+import type { EncryptionAlgorithm } from '../operations/symmetric.js';
+import { keyArn } from '../keys/key-record.js';
+import type { Fields } from './fields.js';
+import { route, type KmsRoute } from './route.js';
+
+const ALGORITHMS: readonly EncryptionAlgorithm[] = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'];
+
+function dataKeyRequest(f: Fields) {
+  const keySpec = f.enumValue('KeySpec', ['AES_256', 'AES_128'] as const);
+  const numberOfBytes = f.integer('NumberOfBytes', 1, 1024);
+  const encryptionContext = f.context();
+  return {
+    keyId: f.keyId(),
+    ...(keySpec !== undefined ? { keySpec } : {}),
+    ...(numberOfBytes !== undefined ? { numberOfBytes } : {}),
+    ...(encryptionContext !== undefined ? { encryptionContext } : {}),
+  };
+}
+
+/** Optional fields spread only when present (exactOptionalPropertyTypes). */
+function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** Cryptographic targets of symmetric (and RSA encryption) keys. */
+export const cryptoRoutes: Record<string, KmsRoute> = {
+  Encrypt: route({
+    action: 'kms:Encrypt',
+    readOnly: true,
+    parse: (f) => ({
+      keyId: f.keyId(),
+      plaintext: f.requiredBlob('Plaintext', { max: 4096 }),
+      ...opt('encryptionContext', f.context()),
+      ...opt('encryptionAlgorithm', f.enumValue('EncryptionAlgorithm', ALGORITHMS)),
+    }),
+    keyOf: (r) => r.keyId,
+    operate: (keys, r) => encrypt(keys, r),
+    respond: (r) => ({ CiphertextBlob: r.ciphertextBlob.toString('base64'), KeyId: keyArn(r.key), EncryptionAlgorithm: r.encryptionAlgorithm }),
+  }),
+
+  Decrypt: route({
+    action: 'kms:Decrypt',
+    readOnly: true,
+    parse: (f) => ({
+      ciphertextBlob: f.requiredBlob('CiphertextBlob', { max: 6144 }),
+      ...opt('encryptionContext', f.context()),
+      ...opt('keyId', f.optionalKeyId()),
+      ...opt('encryptionAlgorithm', f.enumValue('EncryptionAlgorithm', ALGORITHMS)),
+    }),
+    keyOf: (r) => r.keyId,
+    operate: (keys, r) => decrypt(keys, r),
+    respond: (r) => ({ KeyId: keyArn(r.key), Plaintext: r.plaintext.toString('base64'), EncryptionAlgorithm: r.encryptionAlgorithm }),
+  }),
+
+  ReEncrypt: route({
+    action: 'kms:ReEncrypt*',
+    readOnly: true,
+    parse: (f) => ({
+      ciphertextBlob: f.requiredBlob('CiphertextBlob', { max: 6144 }),
+      ...opt('sourceEncryptionContext', f.context('SourceEncryptionContext')),
+      ...opt('sourceKeyId', f.optionalKeyId('SourceKeyId')),
+      ...opt('sourceEncryptionAlgorithm', f.enumValue('SourceEncryptionAlgorithm', ALGORITHMS)),
+      destinationKeyId: f.keyId('DestinationKeyId'),
+      ...opt('destinationEncryptionContext', f.context('DestinationEncryptionContext')),
+      ...opt('destinationEncryptionAlgorithm', f.enumValue('DestinationEncryptionAlgorithm', ALGORITHMS)),
+    }),
+    keyOf: (r) => r.destinationKeyId,
+    operate: (keys, r) => reEncrypt(keys, r),
+    respond: (r) => ({
+      CiphertextBlob: r.ciphertextBlob.toString('base64'),
+      SourceKeyId: keyArn(r.sourceKey),
+      KeyId: keyArn(r.destinationKey),
+      SourceEncryptionAlgorithm: r.sourceEncryptionAlgorithm,
+      DestinationEncryptionAlgorithm: r.destinationEncryptionAlgorithm,
+    }),
+  }),
+
+  GenerateDataKey: route({
+    action: 'kms:GenerateDataKey',
+    readOnly: true,
+    parse: dataKeyRequest,
+    keyOf: (r) => r.keyId,
+    operate: (keys, r) => generateDataKey(keys, r),
+    respond: (r) => ({ CiphertextBlob: r.ciphertextBlob.toString('base64'), Plaintext: r.plaintext.toString('base64'), KeyId: keyArn(r.key) }),
+  }),
+
+  GenerateDataKeyWithoutPlaintext: route({
+    action: 'kms:GenerateDataKeyWithoutPlaintext',
+    readOnly: true,
+    parse: dataKeyRequest,
+    keyOf: (r) => r.keyId,
+    operate: (keys, r) => generateDataKeyWithoutPlaintext(keys, r),
+    respond: (r) => ({ CiphertextBlob: r.ciphertextBlob.toString('base64'), KeyId: keyArn(r.key) }),
+  }),
+
+  GenerateRandom: route({
+    action: 'kms:GenerateRandom',
+    readOnly: true,
+    parse: (f) => ({ numberOfBytes: f.integer('NumberOfBytes', 1, 1024) ?? 32 }),
+    operate: async (_keys, r) => generateRandom(r.numberOfBytes),
+    respond: (bytes) => ({ Plaintext: bytes.toString('base64') }),
+  }),
+};

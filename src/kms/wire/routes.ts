@@ -1,0 +1,12 @@
+import { cryptoRoutes } from './routes-crypto.js';
+import { keyRoutes } from './routes-keys.js';
+import type { KmsRoute } from './route.js';
+
+/**
+ * Every KMS target we serve, by the operation name after `TrentService.`. Targets not in
+ * this table answer UnknownOperationException.
+ */
+export const KMS_ROUTES: Readonly<Record<string, KmsRoute>> = {
+  ...keyRoutes,
+  ...cryptoRoutes,
+};

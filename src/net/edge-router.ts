@@ -1,0 +1,163 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import type { Clock } from '../common/clock.js';
+import { AuthenticationError, parseSignature, verifySignature, type CredentialLookup, type ParsedSignature, type SignedRequestView } from '../iam/index.js';
+import { handleKmsRequest, KMS_MAX_BODY_BYTES, toKmsWireError, type CallContext, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
+import { BodyTooLargeError, headerPairs, readBody } from './http-body.js';
+
+/** What the edge tells the audit trail about each request it answers. */
+export interface EdgeEvent {
+  readonly requestId: string;
+  readonly time: Date;
+  readonly service: 'kms' | 's3' | 'unknown';
+  readonly operation: string;
+  readonly readOnly: boolean;
+  readonly call?: CallContext;
+  readonly keyIdentifier?: string;
+  readonly userAgent?: string;
+  readonly host?: string;
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+  readonly status: number;
+}
+
+/** Records edge events; the edge awaits it before answering, so no answered request goes unrecorded. */
+export interface EdgeAuditor {
+  record(event: EdgeEvent): Promise<void>;
+}
+
+export interface EdgeDeps {
+  readonly keys: KeyService;
+  readonly credentials: CredentialLookup;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly authorizeKms: KmsAuthorizer;
+  readonly auditor?: EdgeAuditor;
+  /** Answers /_cipherlake/health. */
+  readonly health: () => Promise<{ ok: boolean; detail: Record<string, unknown> }>;
+}
+
+/**
+ * The single edge endpoint: health under `/_cipherlake/`, KMS for `X-Amz-Target:
+ * TrentService.*` or a `kms` credential scope, and (later) S3 for everything else.
+ * Returns node:http's request listener. It never throws: every failure is answered.
+ */
+export function createEdgeHandler(deps: EdgeDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(deps, req, res).catch((err: unknown) => {
+      deps.log.error({ err }, 'unhandled edge error');
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end('{"__type":"InternalFailure"}');
+      } else {
+        res.destroy();
+      }
+    });
+  };
+}
+
+async function handle(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  if (rawPath.startsWith('/_cipherlake/')) return handleInternal(deps, rawPath, res);
+  const view: SignedRequestView = { method: req.method ?? 'GET', rawPath, rawQuery: q < 0 ? '' : url.slice(q + 1), headers: headerPairs(req) };
+  const target = req.headers['x-amz-target'];
+  let sig: ParsedSignature | undefined;
+  try {
+    sig = parseSignature(view);
+  } catch (err) {
+    if (typeof target === 'string') return sendKmsError(res, err);
+    return sendNotImplemented(res);
+  }
+  if ((typeof target === 'string' && target.startsWith('TrentService.')) || sig?.service === 'kms') {
+    return handleKms(deps, req, res, view, sig, typeof target === 'string' ? target : '');
+  }
+  return sendNotImplemented(res);
+}
+
+async function handleKms(
+  deps: EdgeDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  view: SignedRequestView,
+  sig: ParsedSignature | undefined,
+  target: string,
+): Promise<void> {
+  const requestId = randomUUID();
+  const time = deps.clock.now();
+  let outcome: KmsOutcome;
+  let call: CallContext | undefined;
+  try {
+    if (sig === undefined) throw new AuthenticationError('MissingAuthentication', 'Missing Authentication Token');
+    const body = await readBody(req, KMS_MAX_BODY_BYTES);
+    const verified = verifySignature(view, sig, deps.credentials, { now: time, bodySha256: sha256Hex(body) });
+    call = {
+      principal: verified.credential.principal,
+      accessKeyId: verified.credential.accessKeyId,
+      sourceIp: req.socket.remoteAddress ?? '',
+      secureTransport: (req.socket as TLSSocket).encrypted === true,
+    };
+    outcome = await handleKmsRequest(deps.keys, target, body, call, deps.authorizeKms, deps.log);
+  } catch (err) {
+    const wire = err instanceof BodyTooLargeError ? { code: 'ValidationException', status: 400, message: err.message } : toKmsWireError(err);
+    if (!(err instanceof AuthenticationError) && wire.status >= 500) deps.log.error({ err }, 'KMS request failed');
+    if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
+    outcome = { status: wire.status, operation: target.replace(/^TrentService\./, ''), readOnly: true, body: { __type: wire.code, message: wire.message }, error: wire };
+  }
+  await deps.auditor?.record({
+    requestId,
+    time,
+    service: 'kms',
+    operation: outcome.operation,
+    readOnly: outcome.readOnly,
+    status: outcome.status,
+    ...(call !== undefined ? { call } : {}),
+    ...(outcome.keyIdentifier !== undefined ? { keyIdentifier: outcome.keyIdentifier } : {}),
+    ...(outcome.error !== undefined ? { errorCode: outcome.error.code, errorMessage: outcome.error.message } : {}),
+    ...(req.headers['user-agent'] !== undefined ? { userAgent: req.headers['user-agent'] } : {}),
+    ...(req.headers.host !== undefined ? { host: req.headers.host } : {}),
+  });
+  sendJson(res, outcome.status, outcome.body, requestId, deps.clock.now(), outcome.error?.code);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string, now: Date, errorType?: string): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': requestId,
+    date: now.toUTCString(),
+    ...(errorType !== undefined ? { 'x-amzn-errortype': errorType } : {}),
+  });
+  res.end(text);
+}
+
+function sendKmsError(res: ServerResponse, err: unknown): void {
+  const wire = toKmsWireError(err);
+  sendJson(res, wire.status, { __type: wire.code, message: wire.message }, randomUUID(), new Date(), wire.code);
+}
+
+function sendNotImplemented(res: ServerResponse): void {
+  const body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented.</Message></Error>';
+  res.writeHead(501, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+async function handleInternal(deps: EdgeDeps, rawPath: string, res: ServerResponse): Promise<void> {
+  if (rawPath === '/_cipherlake/health') {
+    const health = await deps.health();
+    const text = JSON.stringify({ status: health.ok ? 'ok' : 'degraded', ...health.detail });
+    res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+    return;
+  }
+  res.writeHead(404, { 'content-type': 'application/json' });
+  res.end('{"error":"not found"}');
+}
+
+function sha256Hex(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}

@@ -1,0 +1,188 @@
+import { KeyAlreadyExistsError, KeyNotFoundError, KeyStoreConflictError, InvalidPageMarkerError, type KeyStore, type Page } from '../../kms/key-store.js';
+import { decodeRecord, encodeKeyRecord, type AliasRecord, type GrantRecord, type KeyRecord } from '../../kms/keys/key-record.js';
+import { decodeMarker, encodeMarker, type SqliteDatabase } from './database.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS kms_keys (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  key_id TEXT NOT NULL UNIQUE,
+  revision INTEGER NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kms_aliases (
+  alias_name TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS kms_aliases_key ON kms_aliases(key_id);
+CREATE TABLE IF NOT EXISTS kms_grants (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  grant_id TEXT NOT NULL UNIQUE,
+  key_id TEXT NOT NULL,
+  token_hash TEXT NOT NULL,
+  retiring_principal TEXT,
+  grantee_principal TEXT NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS kms_grants_key ON kms_grants(key_id);
+CREATE INDEX IF NOT EXISTS kms_grants_token ON kms_grants(token_hash);
+`;
+
+/** KeyStore on the embedded SQLite database (better-sqlite3). */
+export class SqliteKeyStore implements KeyStore {
+  readonly #db: SqliteDatabase;
+  readonly #stmts;
+
+  constructor(db: SqliteDatabase) {
+    this.#db = db;
+    db.exec(SCHEMA);
+    this.#stmts = {
+      insertKey: db.prepare('INSERT INTO kms_keys (key_id, revision, record) VALUES (?, ?, ?)'),
+      getKey: db.prepare<[string], { record: string }>('SELECT record FROM kms_keys WHERE key_id = ?'),
+      updateKey: db.prepare('UPDATE kms_keys SET revision = ?, record = ? WHERE key_id = ? AND revision = ?'),
+      deleteKey: db.prepare('DELETE FROM kms_keys WHERE key_id = ?'),
+      listKeys: db.prepare<[number, number], { seq: number; record: string }>('SELECT seq, record FROM kms_keys WHERE seq > ? ORDER BY seq LIMIT ?'),
+      insertAlias: db.prepare('INSERT INTO kms_aliases (alias_name, key_id, record) VALUES (?, ?, ?)'),
+      getAlias: db.prepare<[string], { record: string }>('SELECT record FROM kms_aliases WHERE alias_name = ?'),
+      updateAlias: db.prepare('UPDATE kms_aliases SET key_id = ?, record = ? WHERE alias_name = ?'),
+      deleteAlias: db.prepare('DELETE FROM kms_aliases WHERE alias_name = ?'),
+      deleteAliasesOfKey: db.prepare('DELETE FROM kms_aliases WHERE key_id = ?'),
+      listAliases: db.prepare<[string, number], { alias_name: string; record: string }>('SELECT alias_name, record FROM kms_aliases WHERE alias_name > ? ORDER BY alias_name LIMIT ?'),
+      listAliasesOfKey: db.prepare<[string, string, number], { alias_name: string; record: string }>(
+        'SELECT alias_name, record FROM kms_aliases WHERE key_id = ? AND alias_name > ? ORDER BY alias_name LIMIT ?',
+      ),
+      insertGrant: db.prepare('INSERT INTO kms_grants (grant_id, key_id, token_hash, retiring_principal, grantee_principal, record) VALUES (?, ?, ?, ?, ?, ?)'),
+      getGrant: db.prepare<[string, string], { record: string }>('SELECT record FROM kms_grants WHERE key_id = ? AND grant_id = ?'),
+      grantByToken: db.prepare<[string], { record: string }>('SELECT record FROM kms_grants WHERE token_hash = ?'),
+      deleteGrant: db.prepare('DELETE FROM kms_grants WHERE key_id = ? AND grant_id = ?'),
+      deleteGrantsOfKey: db.prepare('DELETE FROM kms_grants WHERE key_id = ?'),
+      listGrants: db.prepare<[number, string | null, string | null, string | null, number], { seq: number; record: string }>(
+        `SELECT seq, record FROM kms_grants WHERE seq > ?
+           AND (?2 IS NULL OR key_id = ?2) AND (?3 IS NULL OR retiring_principal = ?3) AND (?4 IS NULL OR grantee_principal = ?4)
+         ORDER BY seq LIMIT ?5`,
+      ),
+    };
+  }
+
+  async createKey(key: KeyRecord): Promise<void> {
+    try {
+      this.#stmts.insertKey.run(key.keyId, key.revision, encodeKeyRecord(key));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new KeyAlreadyExistsError(`key ${key.keyId} already exists`);
+      throw err;
+    }
+  }
+
+  async getKey(keyId: string): Promise<KeyRecord> {
+    const row = this.#stmts.getKey.get(keyId);
+    if (row === undefined) throw new KeyNotFoundError(`key ${keyId} does not exist`);
+    return decodeRecord<KeyRecord>(row.record);
+  }
+
+  async updateKey(key: KeyRecord): Promise<void> {
+    const result = this.#stmts.updateKey.run(key.revision, encodeKeyRecord(key), key.keyId, key.revision - 1);
+    if (result.changes === 1) return;
+    if (this.#stmts.getKey.get(key.keyId) === undefined) throw new KeyNotFoundError(`key ${key.keyId} does not exist`);
+    throw new KeyStoreConflictError(`key ${key.keyId} changed concurrently`);
+  }
+
+  async deleteKey(keyId: string): Promise<void> {
+    this.#db.transaction(() => {
+      this.#stmts.deleteGrantsOfKey.run(keyId);
+      this.#stmts.deleteAliasesOfKey.run(keyId);
+      this.#stmts.deleteKey.run(keyId);
+    })();
+  }
+
+  async listKeys(limit: number, marker?: string): Promise<Page<KeyRecord>> {
+    const after = marker === undefined ? 0 : numericMarker(marker);
+    const rows = this.#stmts.listKeys.all(after, limit + 1);
+    return page(rows.map((r) => ({ pos: r.seq, item: decodeRecord<KeyRecord>(r.record) })), limit);
+  }
+
+  async createAlias(alias: AliasRecord): Promise<void> {
+    try {
+      this.#stmts.insertAlias.run(alias.aliasName, alias.targetKeyId, JSON.stringify(alias));
+    } catch (err) {
+      if (String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw new KeyAlreadyExistsError(`alias ${alias.aliasName} already exists`);
+      throw err;
+    }
+  }
+
+  async getAlias(aliasName: string): Promise<AliasRecord | undefined> {
+    const row = this.#stmts.getAlias.get(aliasName);
+    return row === undefined ? undefined : decodeRecord<AliasRecord>(row.record);
+  }
+
+  async updateAlias(alias: AliasRecord): Promise<void> {
+    const r = this.#stmts.updateAlias.run(alias.targetKeyId, JSON.stringify(alias), alias.aliasName);
+    if (r.changes !== 1) throw new KeyNotFoundError(`alias ${alias.aliasName} does not exist`);
+  }
+
+  async deleteAlias(aliasName: string): Promise<void> {
+    const r = this.#stmts.deleteAlias.run(aliasName);
+    if (r.changes !== 1) throw new KeyNotFoundError(`alias ${aliasName} does not exist`);
+  }
+
+  async listAliases(limit: number, marker?: string, keyId?: string): Promise<Page<AliasRecord>> {
+    const after = marker === undefined ? '' : stringMarker(marker);
+    const rows = keyId === undefined ? this.#stmts.listAliases.all(after, limit + 1) : this.#stmts.listAliasesOfKey.all(keyId, after, limit + 1);
+    return page(rows.map((r) => ({ pos: r.alias_name, item: decodeRecord<AliasRecord>(r.record) })), limit);
+  }
+
+  async createGrant(grant: GrantRecord): Promise<void> {
+    this.#stmts.insertGrant.run(grant.grantId, grant.keyId, grant.tokenHash, grant.retiringPrincipal ?? null, grant.granteePrincipal, JSON.stringify(grant));
+  }
+
+  async getGrant(keyId: string, grantId: string): Promise<GrantRecord | undefined> {
+    const row = this.#stmts.getGrant.get(keyId, grantId);
+    return row === undefined ? undefined : decodeRecord<GrantRecord>(row.record);
+  }
+
+  async findGrantByTokenHash(tokenHash: string): Promise<GrantRecord | undefined> {
+    const row = this.#stmts.grantByToken.get(tokenHash);
+    return row === undefined ? undefined : decodeRecord<GrantRecord>(row.record);
+  }
+
+  async deleteGrant(keyId: string, grantId: string): Promise<void> {
+    this.#stmts.deleteGrant.run(keyId, grantId);
+  }
+
+  async listGrants(limit: number, marker?: string, filter: { keyId?: string; retiringPrincipal?: string; granteePrincipal?: string } = {}): Promise<Page<GrantRecord>> {
+    const after = marker === undefined ? 0 : numericMarker(marker);
+    const rows = this.#stmts.listGrants.all(after, filter.keyId ?? null, filter.retiringPrincipal ?? null, filter.granteePrincipal ?? null, limit + 1);
+    return page(rows.map((r) => ({ pos: r.seq, item: decodeRecord<GrantRecord>(r.record) })), limit);
+  }
+
+  async status(): Promise<{ ok: boolean; detail: string }> {
+    try {
+      this.#db.prepare('SELECT 1').get();
+      return { ok: true, detail: 'sqlite' };
+    } catch (err) {
+      return { ok: false, detail: (err as Error).message };
+    }
+  }
+
+  async close(): Promise<void> {
+    // The database handle is owned by whoever opened it (it is shared by several stores).
+  }
+}
+
+function page<T>(rows: Array<{ pos: string | number; item: T }>, limit: number): Page<T> {
+  if (rows.length <= limit) return { items: rows.map((r) => r.item) };
+  const kept = rows.slice(0, limit);
+  return { items: kept.map((r) => r.item), nextMarker: encodeMarker(kept[kept.length - 1]!.pos) };
+}
+
+function numericMarker(marker: string): number {
+  const pos = decodeMarker(marker);
+  const n = pos === undefined ? NaN : Number(pos);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidPageMarkerError('The marker is not valid.');
+  return n;
+}
+
+function stringMarker(marker: string): string {
+  const pos = decodeMarker(marker);
+  if (pos === undefined) throw new InvalidPageMarkerError('The marker is not valid.');
+  return pos;
+}

@@ -1,0 +1,125 @@
+import type { BlockDevice } from '../block-device.js';
+import { NbdProtocolError, VolumeClosedError, VolumeRangeError, VolumeReadOnlyError } from '../errors.js';
+import type { NbdConnection } from './connection.js';
+import { Cmd, CMD_FLAG_FUA, CMD_FLAG_NO_HOLE, Errno, MAX_PAYLOAD, REQUEST_MAGIC, SIMPLE_REPLY_MAGIC } from './protocol.js';
+
+/** One parsed request. */
+interface Request {
+  readonly type: number;
+  readonly flags: number;
+  readonly handle: Buffer;
+  readonly offset: number;
+  readonly length: number;
+  readonly payload: Buffer | undefined;
+}
+
+/** Thrown by a READ that fails: a simple reply cannot carry that, so we hang up after it. */
+class ReadFailed extends Error {}
+
+/**
+ * Serves NBD requests on `conn` until the client sends NBD_CMD_DISC (resolves once the
+ * requests in flight have been answered) or breaks the protocol (rejects with
+ * NbdProtocolError; the caller closes the connection). Requests run concurrently, up to
+ * `maxInFlight`, and each is answered as soon as it completes, so replies may come out of
+ * order, as the protocol allows. A request the protocol lets us refuse (bad range,
+ * unknown command or flag) gets an error reply and touches nothing.
+ */
+export async function serveTransmission(conn: NbdConnection, device: BlockDevice, maxInFlight: number): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  let failure: Error | undefined;
+  for (;;) {
+    if (failure !== undefined) throw failure;
+    const request = await readRequest(conn);
+    if (request.type === Cmd.Disc) {
+      await Promise.allSettled(inFlight);
+      return;
+    }
+    const job = execute(device, request).then(
+      (data) => conn.send(replyHeader(request.handle, 0), ...(data === undefined ? [] : [data])),
+      (err: unknown) => {
+        conn.send(replyHeader(request.handle, errnoFor(err, request.type)));
+        if (err instanceof ReadFailed) {
+          failure = new NbdProtocolError('a read failed; hanging up as simple replies require');
+          conn.stream.destroy();
+        }
+      },
+    );
+    inFlight.add(job);
+    void job.finally(() => inFlight.delete(job));
+    if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+  }
+}
+
+async function readRequest(conn: NbdConnection): Promise<Request> {
+  const head = await conn.reader.read(28);
+  if (head.readUInt32BE(0) !== REQUEST_MAGIC) throw new NbdProtocolError('bad request magic');
+  const flags = head.readUInt16BE(4);
+  const type = head.readUInt16BE(6);
+  const handle = Buffer.from(head.subarray(8, 16));
+  const offset = head.readBigUInt64BE(16);
+  const length = head.readUInt32BE(24);
+  let payload: Buffer | undefined;
+  if (type === Cmd.Write) {
+    // The payload length is the only framing we have: past our limit we cannot stay in
+    // step safely, so the connection goes.
+    if (length > MAX_PAYLOAD) throw new NbdProtocolError('write payload too large');
+    payload = await conn.reader.read(length);
+  }
+  const safeOffset = offset > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(offset);
+  return { type, flags, handle, offset: safeOffset, length, payload };
+}
+
+async function execute(device: BlockDevice, r: Request): Promise<Buffer | undefined> {
+  const fua = (r.flags & CMD_FLAG_FUA) !== 0;
+  const allowed = r.type === Cmd.WriteZeroes ? CMD_FLAG_FUA | CMD_FLAG_NO_HOLE : CMD_FLAG_FUA;
+  if ((r.flags & ~allowed) !== 0 || r.offset < 0) {
+    throw r.type === Cmd.Read ? new ReadFailed() : new InvalidRequest();
+  }
+  switch (r.type) {
+    case Cmd.Read:
+      if (r.length > MAX_PAYLOAD) throw new ReadFailed();
+      return device.read(r.offset, r.length).catch((err: unknown) => {
+        throw new ReadFailed('read failed', { cause: err });
+      });
+    case Cmd.Write:
+      await device.write(r.offset, r.payload ?? Buffer.alloc(0), { fua });
+      return undefined;
+    case Cmd.Flush:
+      await device.flush();
+      return undefined;
+    case Cmd.Trim:
+      await device.trim(r.offset, r.length, { fua });
+      return undefined;
+    case Cmd.WriteZeroes:
+      await device.writeZeroes(r.offset, r.length, { fua, noHole: (r.flags & CMD_FLAG_NO_HOLE) !== 0 });
+      return undefined;
+    default:
+      throw new InvalidRequest();
+  }
+}
+
+/** Unknown command or flag: EINVAL, the connection stays up. */
+class InvalidRequest extends Error {}
+
+/** Maps a failure to the errno the protocol carries; never leaks the error's text. */
+function errnoFor(err: unknown, type: number): number {
+  if (err instanceof InvalidRequest) return Errno.EINVAL;
+  if (err instanceof VolumeReadOnlyError) return Errno.EPERM;
+  if (err instanceof VolumeClosedError) return Errno.ESHUTDOWN;
+  if (err instanceof VolumeRangeError) {
+    return type === Cmd.Write || type === Cmd.WriteZeroes ? Errno.ENOSPC : Errno.EINVAL;
+  }
+  if (err instanceof ReadFailed) {
+    const cause = err.cause;
+    return cause === undefined || cause instanceof VolumeRangeError ? Errno.EINVAL : errnoFor(cause, type);
+  }
+  return Errno.EIO;
+}
+
+function replyHeader(handle: Buffer, error: number): Buffer {
+  const out = Buffer.alloc(16);
+  out.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
+  out.writeUInt32BE(error, 4);
+  handle.copy(out, 8);
+  return out;
+}

@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { ManualClock } from '../../src/common/clock.js';
+import { loadConfig, type CipherlakeConfig } from '../../src/config/config.js';
+import { startCipherlake, type RunningCipherlake } from '../../src/main.js';
+
+export const TEST_ACCESS_KEY_ID = 'AKIATESTTESTTEST0001';
+export const TEST_SECRET_ACCESS_KEY = 'test-secret-key-0000000000000000000000000';
+export const TEST_REGION = 'us-east-1';
+
+export interface TestServer {
+  readonly server: RunningCipherlake;
+  readonly clock: ManualClock;
+  readonly dataDir: string;
+  readonly endpoint: string;
+  kms(credentials?: { accessKeyId: string; secretAccessKey: string }): KMSClient;
+  /** Stops the server (keeping the data directory). */
+  stop(): Promise<void>;
+  /** Starts a new server on the same data directory. */
+  restart(): Promise<TestServer>;
+  /** Stops the server and removes its data directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an in-process Cipherlake on an ephemeral loopback port, with a fresh data
+ * directory, fixed test credentials and a manual clock (starting at the real time).
+ */
+export async function startTestServer(overrides: Partial<CipherlakeConfig> = {}, dataDir?: string, clock = new ManualClock()): Promise<TestServer> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'cipherlake-test-'));
+  const base = loadConfig({ dataDir: dir, port: 0, logLevel: process.env.CIPHERLAKE_LOG_LEVEL ?? 'silent' }, {});
+  const config: CipherlakeConfig = {
+    ...base,
+    rootCredentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
+    ...overrides,
+  };
+  const server = await startCipherlake(config, { clock: { now: () => clock.now() } });
+  const clients: KMSClient[] = [];
+  const self: TestServer = {
+    server,
+    clock,
+    dataDir: dir,
+    endpoint: server.endpoint,
+    kms(credentials = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY }) {
+      const c = new KMSClient({ endpoint: server.endpoint, region: TEST_REGION, credentials, maxAttempts: 1 });
+      clients.push(c);
+      return c;
+    },
+    async stop() {
+      for (const c of clients) c.destroy();
+      await server.close();
+    },
+    async restart() {
+      await self.stop();
+      return startTestServer(overrides, dir, clock);
+    },
+    async close() {
+      await self.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return self;
+}
