@@ -3,7 +3,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
-import { AuthenticationError, parseSignature, verifySignature, type CredentialLookup, type ParsedSignature, type SignedRequestView } from '../iam/index.js';
+import {
+  AuthenticationError,
+  parseSignature,
+  verifySignature,
+  type CredentialLookup,
+  type ParsedSignature,
+  type SignedRequestView,
+  type VerifiedRequest,
+} from '../iam/index.js';
 import { handleKmsRequest, KMS_MAX_BODY_BYTES, toKmsWireError, type CallContext, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
 import { BodyTooLargeError, headerPairs, readBody } from './http-body.js';
 
@@ -28,7 +36,33 @@ export interface EdgeAuditor {
   record(event: EdgeEvent): Promise<void>;
 }
 
+/**
+ * What the edge hands the S3 part for a request that is not KMS: the raw request and
+ * response (S3 needs exact control of headers and streamed bodies), the parsed signature
+ * (undefined for an anonymous request), and `authenticate`, which verifies the signature
+ * once the S3 layer knows the body's hash (pass undefined for streamed bodies: the signed
+ * x-amz-content-sha256 then stands, and the S3 layer checks it as it reads).
+ */
+export interface S3EdgeRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly view: SignedRequestView;
+  readonly signature: ParsedSignature | undefined;
+  readonly requestId: string;
+  readonly time: Date;
+  readonly sourceIp: string;
+  readonly secureTransport: boolean;
+  authenticate(bodySha256?: string): VerifiedRequest;
+}
+
+/** The S3 part as the edge sees it. It must answer every request itself, never throw for a client error. */
+export interface S3EdgeHandler {
+  handle(request: S3EdgeRequest): Promise<Omit<EdgeEvent, 'requestId' | 'time' | 'service'>>;
+}
+
 export interface EdgeDeps {
+  /** The S3 part; without it, non-KMS requests answer NotImplemented. */
+  readonly s3?: S3EdgeHandler;
   readonly keys: KeyService;
   readonly credentials: CredentialLookup;
   readonly clock: Clock;
@@ -66,16 +100,47 @@ async function handle(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse)
   const view: SignedRequestView = { method: req.method ?? 'GET', rawPath, rawQuery: q < 0 ? '' : url.slice(q + 1), headers: headerPairs(req) };
   const target = req.headers['x-amz-target'];
   let sig: ParsedSignature | undefined;
+  let sigError: unknown;
   try {
     sig = parseSignature(view);
   } catch (err) {
     if (typeof target === 'string') return sendKmsError(res, err);
-    return sendNotImplemented(res);
+    sigError = err;
   }
   if ((typeof target === 'string' && target.startsWith('TrentService.')) || sig?.service === 'kms') {
     return handleKms(deps, req, res, view, sig, typeof target === 'string' ? target : '');
   }
-  return sendNotImplemented(res);
+  if (deps.s3 === undefined) return sendNotImplemented(res);
+  return handleS3(deps, deps.s3, req, res, view, sig, sigError);
+}
+
+async function handleS3(
+  deps: EdgeDeps,
+  s3: S3EdgeHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  view: SignedRequestView,
+  sig: ParsedSignature | undefined,
+  sigError: unknown,
+): Promise<void> {
+  const requestId = randomUUID();
+  const time = deps.clock.now();
+  const event = await s3.handle({
+    req,
+    res,
+    view,
+    signature: sig,
+    requestId,
+    time,
+    sourceIp: req.socket.remoteAddress ?? '',
+    secureTransport: (req.socket as TLSSocket).encrypted === true,
+    authenticate: (bodySha256?: string) => {
+      if (sigError !== undefined) throw sigError;
+      if (sig === undefined) throw new AuthenticationError('MissingAuthentication', 'Missing Authentication Token');
+      return verifySignature(view, sig, deps.credentials, { now: time, ...(bodySha256 !== undefined ? { bodySha256 } : {}) });
+    },
+  });
+  await deps.auditor?.record({ ...event, requestId, time, service: 's3' });
 }
 
 async function handleKms(
