@@ -7,7 +7,6 @@ import { cidrContains, parseIpAddress } from './ip-address.js';
 import { parseBase64, parseDate, parseNumber } from './condition-operators.js';
 import { globMatches, globUnits, matchUnits, resolveGlob, resolveText } from './pattern.js';
 import type { Glob, VariableLookup } from './pattern.js';
-import { singleValue } from './request-context.js';
 import type { PreparedRequest } from './request-context.js';
 import type { Comparison, Condition, ConditionOperand } from './types.js';
 
@@ -102,8 +101,20 @@ function operandMatches(condition: Condition, operand: Resolved, value: string):
   }
 }
 
+/** Operands of conditions without policy variables, resolved once. */
+const staticOperands = new WeakMap<Condition, readonly Resolved[]>();
+
 /** Substitutes policy variables; undefined when one cannot be resolved. */
-function resolveOperands(condition: Condition, lookup: VariableLookup): Resolved[] | undefined {
+function resolveOperands(condition: Condition, lookup: VariableLookup): readonly Resolved[] | undefined {
+  const cached = staticOperands.get(condition);
+  if (cached !== undefined) return cached;
+  const resolved = substitute(condition, lookup);
+  const isStatic = condition.operands.every((o) => o.kind !== 'text' || !o.template.hasVariables);
+  if (isStatic && resolved !== undefined) staticOperands.set(condition, resolved);
+  return resolved;
+}
+
+function substitute(condition: Condition, lookup: VariableLookup): Resolved[] | undefined {
   const out: Resolved[] = [];
   const wild = condition.family === 'StringLike' || condition.family === 'Arn';
   for (const operand of condition.operands) {
@@ -145,26 +156,36 @@ export function conditionHolds(condition: Condition, request: PreparedRequest): 
   const values = requestValues(request, condition.lowerKey);
   if (condition.family === 'Null') {
     const absent = values.length === 0;
-    return condition.operands.some((o) => o.kind === 'flag' && o.value === absent);
+    for (const operand of condition.operands) if (operand.kind === 'flag' && operand.value === absent) return true;
+    return false;
   }
   if (values.length === 0) {
     if (condition.qualifier === 'ForAllValues' || condition.ifExists) return true;
     return condition.qualifier === undefined && condition.negated;
   }
-  const operands = resolveOperands(condition, (key) => singleValue(request, key));
+  const operands = resolveOperands(condition, request.values);
   if (operands === undefined) return false;
-  const anyOperand = (value: string): boolean => operands.some((o) => operandMatches(condition, o, value));
-  const passes = (value: string): boolean => anyOperand(value) !== condition.negated;
   switch (condition.qualifier) {
     case 'ForAllValues':
-      return values.every(passes);
+      for (const value of values) if (anyOperand(condition, operands, value) === condition.negated) return false;
+      return true;
     case 'ForAnyValue':
-      return values.some(passes);
-    case undefined:
-      return values.some(anyOperand) !== condition.negated;
+      for (const value of values) if (anyOperand(condition, operands, value) !== condition.negated) return true;
+      return false;
+    case undefined: {
+      let hit = false;
+      for (const value of values) if ((hit = anyOperand(condition, operands, value))) break;
+      return hit !== condition.negated;
+    }
     default: {
       const unreachable: never = condition.qualifier;
       return unreachable;
     }
   }
+}
+
+/** True when the request value matches at least one policy value (the OR over values). */
+function anyOperand(condition: Condition, operands: readonly Resolved[], value: string): boolean {
+  for (const operand of operands) if (operandMatches(condition, operand, value)) return true;
+  return false;
 }

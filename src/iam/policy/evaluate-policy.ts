@@ -6,7 +6,7 @@ import { conditionHolds } from './evaluate-condition.js';
 import { globMatches, resolveGlob } from './pattern.js';
 import { matchPrincipal } from './principal.js';
 import type { PrincipalMatch } from './principal.js';
-import { prepareRequest, singleValue } from './request-context.js';
+import { prepareRequest } from './request-context.js';
 import type { PreparedRequest, RequestContext } from './request-context.js';
 import type { Policy, ResourceMatcher, Statement } from './types.js';
 
@@ -20,7 +20,7 @@ function resourceMatches(resources: ResourceMatcher, request: PreparedRequest): 
   if (resources.kind === 'all') return true;
   let hit = false;
   for (const template of resources.patterns) {
-    const glob = resolveGlob(template, (key) => singleValue(request, key));
+    const glob = resolveGlob(template, request.values);
     // An unresolvable variable: the entry never matches, and a NotResource with one
     // cannot be trusted to exclude anything, so that statement does not apply at all.
     if (glob === undefined) {

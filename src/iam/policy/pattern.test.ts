@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileGlob, compileTemplate, globMatches, resolveGlob, resolveText } from './pattern.js';
 
-const vars: Record<string, string> = { 'aws:username': 'alice', 'aws:userid': 'AIDA*X' };
-const lookup = (key: string): string | undefined => vars[key];
+const lookup = new Map<string, string | readonly string[]>([
+  ['aws:username', 'alice'],
+  ['aws:userid', 'AIDA*X'],
+  ['aws:tagkeys', ['a', 'b']],
+]);
 
 describe('globMatches', () => {
   const cases: Array<[string, string, boolean]> = [
@@ -53,6 +56,10 @@ describe('policy variables', () => {
     assert.equal(globMatches(glob, 'a*b?c$'), true);
     assert.equal(globMatches(glob, 'aXXb?c$'), false);
     assert.equal(globMatches(glob, 'a*bXc$'), false);
+  });
+
+  it('leaves a multi-valued key unresolved', () => {
+    assert.equal(resolveText(compileTemplate('${aws:TagKeys}', true), lookup), undefined);
   });
 
   it('returns undefined for an unresolvable variable', () => {

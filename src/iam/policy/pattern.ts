@@ -28,10 +28,17 @@ export interface Template {
   readonly source: string;
   readonly parts: readonly TemplatePart[];
   readonly hasVariables: boolean;
+  /** The case-sensitive wildcard pattern, precompiled when there are no variables. */
+  readonly glob: Glob | undefined;
 }
 
-/** Looks a (lower-cased) context key up; undefined when absent or multi-valued. */
-export type VariableLookup = (lowerKey: string) => string | undefined;
+/**
+ * The request's condition keys by lower-cased name. Only single-valued keys can be
+ * variables; a multi-valued key leaves the variable unresolved, as in AWS.
+ */
+export type VariableLookup = ReadonlyMap<string, string | readonly string[]>;
+
+const NO_VARIABLES: VariableLookup = new Map();
 
 const ESCAPES: Readonly<Record<string, string>> = { '*': '*', '?': '?', $: '$' };
 // `${ key }` or `${ key, 'default' }` where a quote inside the default is doubled.
@@ -44,7 +51,8 @@ const VARIABLE = /^\$\{\s*([A-Za-z0-9_:/.+=@-]+)\s*(?:,\s*'((?:[^']|'')*)'\s*)?\
  */
 export function compileTemplate(source: string, variables: boolean): Template {
   if (!variables || !source.includes('${')) {
-    return { source, parts: [{ kind: 'raw', text: source }], hasVariables: false };
+    const parts: TemplatePart[] = [{ kind: 'raw', text: source }];
+    return { source, parts, hasVariables: false, glob: buildGlob(parts, NO_VARIABLES, false) };
   }
   const parts: TemplatePart[] = [];
   let raw = '';
@@ -71,7 +79,7 @@ export function compileTemplate(source: string, variables: boolean): Template {
     }
   }
   if (raw !== '') parts.push({ kind: 'raw', text: raw });
-  return { source, parts, hasVariables };
+  return { source, parts, hasVariables, glob: hasVariables ? undefined : buildGlob(parts, NO_VARIABLES, false) };
 }
 
 function resolvePart(part: TemplatePart, lookup: VariableLookup): string | undefined {
@@ -79,8 +87,10 @@ function resolvePart(part: TemplatePart, lookup: VariableLookup): string | undef
     case 'raw':
     case 'literal':
       return part.text;
-    case 'variable':
-      return lookup(part.key) ?? part.fallback;
+    case 'variable': {
+      const value = lookup.get(part.key);
+      return typeof value === 'string' ? value : part.fallback;
+    }
     default: {
       const unreachable: never = part;
       return unreachable;
@@ -111,10 +121,15 @@ export function resolveText(template: Template, lookup: VariableLookup): string 
  * Returns undefined when a variable cannot be resolved.
  */
 export function resolveGlob(template: Template, lookup: VariableLookup, lowerCase = false): Glob | undefined {
+  if (template.glob !== undefined && !lowerCase) return template.glob;
+  return buildGlob(template.parts, lookup, lowerCase);
+}
+
+function buildGlob(parts: readonly TemplatePart[], lookup: VariableLookup, lowerCase: boolean): Glob | undefined {
   const units: number[] = [];
   let wild = false;
   let plain = '';
-  for (const part of template.parts) {
+  for (const part of parts) {
     const text0 = resolvePart(part, lookup);
     if (text0 === undefined) return undefined;
     const text = lowerCase ? text0.toLowerCase() : text0;
@@ -136,7 +151,7 @@ export function resolveGlob(template: Template, lookup: VariableLookup, lowerCas
 
 /** Compiles policy text without variables straight to a pattern (Action, static values). */
 export function compileGlob(source: string, lowerCase = false): Glob {
-  const glob = resolveGlob(compileTemplate(source, false), () => undefined, lowerCase);
+  const glob = resolveGlob(compileTemplate(source, false), NO_VARIABLES, lowerCase);
   // A template without variables always resolves.
   return glob ?? { kind: 'exact', text: source };
 }

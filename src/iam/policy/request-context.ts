@@ -79,9 +79,3 @@ export function prepareRequest(request: RequestContext): PreparedRequest {
   if (!values.has('aws:epochtime')) values.set('aws:epochtime', String(Math.floor(time.getTime() / 1000)));
   return { principal: request.principal, action: request.action.toLowerCase(), resource: request.resource, values };
 }
-
-/** The single value of a key, for policy variables; undefined when absent or multi-valued. */
-export function singleValue(request: PreparedRequest, lowerKey: string): string | undefined {
-  const value = request.values.get(lowerKey);
-  return typeof value === 'string' ? value : undefined;
-}
