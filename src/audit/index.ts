@@ -54,3 +54,7 @@ export {
   InvalidAuditExportError,
   InvalidAuditQueryError,
 } from './errors.js';
+export { exportAuditTrail } from './export.js';
+export type { AuditExportOptions, AuditExportResult } from './export.js';
+export { readAuditExport, verifyAuditExport } from './export-verify.js';
+export type { ExportedDigestFile, ExportedLogFile, ExportedRecordHash } from './export-format.js';
