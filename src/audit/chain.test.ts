@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import { canonicalJson } from './canonical-json.js';
 import { GENESIS_HASH, recordHash } from './chain.js';
 import { AuditEncodingError } from './errors.js';
@@ -80,5 +80,26 @@ describe('chain round trip', () => {
     assert.deepEqual(report.problems, [
       { kind: 'digest-forged', digestIndex: 0, fromSeq: 1, toSeq: 2 },
     ]);
+  });
+});
+
+describe('digest schedule', () => {
+  it('signs on the interval timer only when there are new records', async () => {
+    mock.timers.enable({ apis: ['setInterval'] });
+    try {
+      const f = await openFixture({ digestIntervalMs: 60_000 });
+      await appendMany(f.trail, 3);
+      assert.equal(f.trail.stats().digests, 0);
+      mock.timers.tick(60_000);
+      for (let i = 0; i < 50 && f.trail.stats().digests === 0; i += 1) await new Promise((r) => setImmediate(r));
+      assert.equal(f.trail.stats().digests, 1, 'the timer signed a digest');
+      mock.timers.tick(60_000);
+      assert.equal(await f.trail.checkpoint(), null, 'nothing new to sign');
+      assert.equal(f.trail.stats().digests, 1);
+      await f.trail.close();
+      assert.equal((await verifyAudit(f.store, f.signer.publicKeyPem())).lastSignedSeq, 3);
+    } finally {
+      mock.timers.reset();
+    }
   });
 });
