@@ -33,3 +33,14 @@ export class InvalidAuditQueryError extends CipherlakeError {
 export class InvalidAuditExportError extends CipherlakeError {
   readonly userError = true;
 }
+
+/**
+ * The store's head is behind its own last signed digest: records were truncated. The
+ * trail refuses to open rather than reuse seqs; run `verifyAudit` to see what is missing.
+ */
+export class AuditStoreTruncatedError extends CipherlakeError {
+  readonly userError = false;
+  constructor(headSeq: number, signedSeq: number) {
+    super(`audit store head ${headSeq} is behind its last digest ${signedSeq}`);
+  }
+}

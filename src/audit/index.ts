@@ -51,6 +51,7 @@ export {
   AuditCommitError,
   AuditEncodingError,
   AuditSinkClosedError,
+  AuditStoreTruncatedError,
   InvalidAuditExportError,
   InvalidAuditQueryError,
 } from './errors.js';

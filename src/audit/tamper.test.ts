@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { recordHash } from './chain.js';
+import { AuditStoreTruncatedError } from './errors.js';
 import type { AuditProblem } from './problems.js';
 import { LocalAuditSigner } from './signer.js';
 import { appendMany, dropGuards, openFixture } from './test-support.js';
@@ -81,6 +82,14 @@ describe('tamper detection on the SQLite store', () => {
     const f = await trail20();
     f.db.exec('DELETE FROM audit_records WHERE seq > 17');
     assert.deepEqual(await problems(f), [{ kind: 'tail-truncated', fromSeq: 18, toSeq: 20, evidence: ['digest', 'head'] }]);
+  });
+
+  it('refuses to reopen a trail whose head is behind its last digest, rather than reuse seqs', async () => {
+    const f = await trail20();
+    f.db.exec('DELETE FROM audit_records WHERE seq > 17');
+    f.db.exec("UPDATE audit_head SET last_seq = 17, last_hash = (SELECT hash FROM audit_records WHERE seq = 17)");
+    await assert.rejects(openFixture({}, f.db), AuditStoreTruncatedError);
+    assert.deepEqual(await problems(f), [{ kind: 'tail-truncated', fromSeq: 18, toSeq: 20, evidence: ['digest'] }]);
   });
 
   it('names an unsigned tail that was truncated, from the head counter', async () => {

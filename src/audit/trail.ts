@@ -2,7 +2,7 @@ import type { AuditStore, ChainHead, LastDigest } from './audit-store.js';
 import { canonicalJson } from './canonical-json.js';
 import { GENESIS_HASH, chainRecord, signDigest } from './chain.js';
 import type { ChainedRecord, SignedDigest } from './chain.js';
-import { AuditCommitError, AuditSinkClosedError } from './errors.js';
+import { AuditCommitError, AuditSinkClosedError, AuditStoreTruncatedError } from './errors.js';
 import { ALL_AUDIT_LEVELS } from './record.js';
 import type { AuditEvent, AuditLevel } from './record.js';
 import { sanitizeEvent } from './redact.js';
@@ -84,9 +84,14 @@ export class AuditTrail implements AuditSink {
     }
   }
 
-  /** Opens a trail on a store, continuing its chain. Store errors propagate. */
+  /**
+   * Opens a trail on a store, continuing its chain. Raises AuditStoreTruncatedError when
+   * the store's head is behind its last digest (never reuses a signed seq). Store errors
+   * propagate.
+   */
   static async open(options: AuditTrailOptions): Promise<AuditTrail> {
     const [head, last] = await Promise.all([options.store.head(), options.store.lastDigest()]);
+    if (last && last.toSeq > head.seq) throw new AuditStoreTruncatedError(head.seq, last.toSeq);
     return new AuditTrail(options, head, last);
   }
 
