@@ -5,6 +5,7 @@ import type { CallContext } from '../kms-context.js';
 import { Fields, type JsonObject } from './fields.js';
 import { toKmsWireError, type KmsWireError } from './error-codes.js';
 import { KMS_ROUTES } from './routes.js';
+import { kmsAuditParameters } from './audit-params.js';
 
 /** The outcome of one KMS call, for the edge to send and the audit trail to record. */
 export interface KmsOutcome {
@@ -15,6 +16,9 @@ export interface KmsOutcome {
   readonly readOnly: boolean;
   readonly keyIdentifier?: string;
   readonly error?: KmsWireError;
+  /** Request and response fields safe to record (no plaintext, key material or blobs). */
+  readonly requestParameters?: JsonObject;
+  readonly responseElements?: JsonObject;
 }
 
 /** Decides whether `call` may perform `action` on the key; raises AccessDeniedError otherwise. */
@@ -37,18 +41,32 @@ export async function handleKmsRequest(
   log: Logger,
 ): Promise<KmsOutcome> {
   const operation = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target;
-  const route = Object.hasOwn(KMS_ROUTES, operation) ? KMS_ROUTES[operation] : undefined;
+  // Only `TrentService.<Operation>` names an operation; a bare `CreateKey` is as unknown as any other target.
+  const route = target.startsWith('TrentService.') && Object.hasOwn(KMS_ROUTES, operation) ? KMS_ROUTES[operation] : undefined;
   if (route === undefined) {
     return { status: 400, operation, readOnly: true, body: { __type: 'UnknownOperationException' }, error: { code: 'UnknownOperationException', status: 400, message: '' } };
   }
   let keyIdentifier: string | undefined;
+  let requestParameters: JsonObject | undefined;
   try {
     const body = parseJson(rawBody);
+    requestParameters = kmsAuditParameters(body);
     const req = route.parse(new Fields(body));
     keyIdentifier = route.keyOf?.(req);
     await authorize(call, route.action, keyIdentifier);
     const res = await route.operate(keys, req, call);
-    return { status: 200, operation, action: route.action, readOnly: route.readOnly, body: route.respond(res), ...(keyIdentifier ? { keyIdentifier } : {}) };
+    const responseBody = route.respond(res);
+    const responseElements = route.readOnly ? undefined : kmsAuditParameters(responseBody);
+    return {
+      status: 200,
+      operation,
+      action: route.action,
+      readOnly: route.readOnly,
+      body: responseBody,
+      ...(keyIdentifier ? { keyIdentifier } : {}),
+      ...(requestParameters ? { requestParameters } : {}),
+      ...(responseElements ? { responseElements } : {}),
+    };
   } catch (err) {
     const wire = err instanceof SerializationError ? { code: 'SerializationException', status: 400, message: err.message } : toKmsWireError(err);
     if (wire.status >= 500) log.error({ err, operation, requestId: randomUUID() }, 'KMS operation failed');
@@ -60,6 +78,7 @@ export async function handleKmsRequest(
       body: { __type: wire.code, message: wire.message },
       error: wire,
       ...(keyIdentifier ? { keyIdentifier } : {}),
+      ...(requestParameters ? { requestParameters } : {}),
     };
   }
 }
