@@ -1,4 +1,5 @@
 import type { Clock } from '../common/clock.js';
+import type { Policy } from '../iam/policy/index.js';
 import type { Principal } from '../iam/principals.js';
 import type { KeyStore } from './key-store.js';
 import type { RootKeyProvider } from './root-key/root-key-provider.js';
@@ -17,6 +18,14 @@ export interface CallContext {
   readonly accessKeyId?: string;
   readonly sourceIp: string;
   readonly secureTransport: boolean;
+  /** The negotiated protocol when secureTransport, e.g. `TLSv1.3` (feeds s3:TlsVersion, audit tlsDetails). */
+  readonly tlsVersion?: string;
+  /** The negotiated suite in OpenSSL naming, e.g. `TLS_AES_256_GCM_SHA384` or `ECDHE-ECDSA-AES128-GCM-SHA256`. */
+  readonly cipherSuite?: string;
+  /** Set only for requests that arrived through a private endpoint (`vpce-…`); feeds aws:SourceVpce. */
+  readonly vpcEndpointId?: string;
+  /** That private endpoint's parsed endpoint policy, when it has one; requests must also satisfy it. */
+  readonly endpointPolicy?: Policy;
   /** Set when another part (s3, volumes) calls KMS on the caller's behalf, e.g. `s3.amazonaws.com`. */
   readonly viaService?: string;
 }

@@ -12,6 +12,7 @@ import {
   type SignedRequestView,
   type VerifiedRequest,
 } from '../iam/index.js';
+import type { Policy } from '../iam/policy/index.js';
 import { handleKmsRequest, KMS_MAX_BODY_BYTES, toKmsWireError, type CallContext, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
 import { BodyTooLargeError, headerPairs, readBody } from './http-body.js';
 
@@ -29,6 +30,11 @@ export interface EdgeEvent {
   readonly errorCode?: string;
   readonly errorMessage?: string;
   readonly status: number;
+  /** Request and response fields that are safe to record (never data or key material). */
+  readonly requestParameters?: Record<string, unknown>;
+  readonly responseElements?: Record<string, unknown>;
+  /** ARNs of the resources the request named, with their CloudTrail types. */
+  readonly resources?: ReadonlyArray<{ readonly arn: string; readonly type: string }>;
 }
 
 /** Records edge events; the edge awaits it before answering, so no answered request goes unrecorded. */
@@ -52,12 +58,55 @@ export interface S3EdgeRequest {
   readonly time: Date;
   readonly sourceIp: string;
   readonly secureTransport: boolean;
+  /** See TransportChannel. */
+  readonly tlsVersion?: string;
+  readonly cipherSuite?: string;
+  readonly vpcEndpointId?: string;
+  readonly endpointPolicy?: Policy;
   authenticate(bodySha256?: string): VerifiedRequest;
 }
 
 /** The S3 part as the edge sees it. It must answer every request itself, never throw for a client error. */
 export interface S3EdgeHandler {
   handle(request: S3EdgeRequest): Promise<Omit<EdgeEvent, 'requestId' | 'time' | 'service'>>;
+}
+
+/**
+ * The private endpoint (VPC interface endpoint analogue) a listener serves. The ordinary
+ * listeners pass none, so their requests carry no vpcEndpointId.
+ */
+export interface EndpointChannel {
+  readonly vpcEndpointId: string;
+  readonly endpointPolicy?: Policy;
+}
+
+/** The real channel a request came over: what CallContext and S3EdgeRequest carry besides the caller. */
+export interface TransportChannel {
+  readonly secureTransport: boolean;
+  /** e.g. `TLSv1.3`; only when secureTransport. */
+  readonly tlsVersion?: string;
+  /** OpenSSL name of the negotiated suite; only when secureTransport. */
+  readonly cipherSuite?: string;
+  readonly vpcEndpointId?: string;
+  readonly endpointPolicy?: Policy;
+}
+
+/**
+ * Reads the channel from the request's socket (TLS protocol and suite as negotiated, never
+ * as configured) and the listener's endpoint. Never throws.
+ */
+export function transportChannel(req: IncomingMessage, endpoint?: EndpointChannel): TransportChannel {
+  const socket = req.socket as Partial<TLSSocket>;
+  const secure = socket.encrypted === true;
+  const protocol = secure ? socket.getProtocol?.() : undefined;
+  const cipher = secure ? socket.getCipher?.() : undefined;
+  return {
+    secureTransport: secure,
+    ...(typeof protocol === 'string' ? { tlsVersion: protocol } : {}),
+    ...(cipher !== undefined ? { cipherSuite: cipher.name } : {}),
+    ...(endpoint !== undefined ? { vpcEndpointId: endpoint.vpcEndpointId } : {}),
+    ...(endpoint?.endpointPolicy !== undefined ? { endpointPolicy: endpoint.endpointPolicy } : {}),
+  };
 }
 
 export interface EdgeDeps {
@@ -76,11 +125,12 @@ export interface EdgeDeps {
 /**
  * The single edge endpoint: health under `/_cipherlake/`, KMS for `X-Amz-Target:
  * TrentService.*` or a `kms` credential scope, and (later) S3 for everything else.
- * Returns node:http's request listener. It never throws: every failure is answered.
+ * Returns node:http's request listener; a private endpoint's listener passes its
+ * `endpoint` as the third argument. It never throws: every failure is answered.
  */
-export function createEdgeHandler(deps: EdgeDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    handle(deps, req, res).catch((err: unknown) => {
+export function createEdgeHandler(deps: EdgeDeps): (req: IncomingMessage, res: ServerResponse, endpoint?: EndpointChannel) => void {
+  return (req, res, endpoint) => {
+    handle(deps, req, res, endpoint).catch((err: unknown) => {
       deps.log.error({ err }, 'unhandled edge error');
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json' });
@@ -92,7 +142,7 @@ export function createEdgeHandler(deps: EdgeDeps): (req: IncomingMessage, res: S
   };
 }
 
-async function handle(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse, endpoint: EndpointChannel | undefined): Promise<void> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
@@ -108,10 +158,10 @@ async function handle(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse)
     sigError = err;
   }
   if ((typeof target === 'string' && target.startsWith('TrentService.')) || sig?.service === 'kms') {
-    return handleKms(deps, req, res, view, sig, typeof target === 'string' ? target : '');
+    return handleKms(deps, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
   }
   if (deps.s3 === undefined) return sendNotImplemented(res);
-  return handleS3(deps, deps.s3, req, res, view, sig, sigError);
+  return handleS3(deps, deps.s3, req, res, view, sig, sigError, transportChannel(req, endpoint));
 }
 
 async function handleS3(
@@ -122,6 +172,7 @@ async function handleS3(
   view: SignedRequestView,
   sig: ParsedSignature | undefined,
   sigError: unknown,
+  channel: TransportChannel,
 ): Promise<void> {
   const requestId = randomUUID();
   const time = deps.clock.now();
@@ -133,7 +184,7 @@ async function handleS3(
     requestId,
     time,
     sourceIp: req.socket.remoteAddress ?? '',
-    secureTransport: (req.socket as TLSSocket).encrypted === true,
+    ...channel,
     authenticate: (bodySha256?: string) => {
       if (sigError !== undefined) throw sigError;
       if (sig === undefined) throw new AuthenticationError('MissingAuthentication', 'Missing Authentication Token');
@@ -150,6 +201,7 @@ async function handleKms(
   view: SignedRequestView,
   sig: ParsedSignature | undefined,
   target: string,
+  channel: TransportChannel,
 ): Promise<void> {
   const requestId = randomUUID();
   const time = deps.clock.now();
@@ -163,7 +215,7 @@ async function handleKms(
       principal: verified.credential.principal,
       accessKeyId: verified.credential.accessKeyId,
       sourceIp: req.socket.remoteAddress ?? '',
-      secureTransport: (req.socket as TLSSocket).encrypted === true,
+      ...channel,
     };
     outcome = await handleKmsRequest(deps.keys, target, body, call, deps.authorizeKms, deps.log);
   } catch (err) {
@@ -182,6 +234,8 @@ async function handleKms(
     ...(call !== undefined ? { call } : {}),
     ...(outcome.keyIdentifier !== undefined ? { keyIdentifier: outcome.keyIdentifier } : {}),
     ...(outcome.error !== undefined ? { errorCode: outcome.error.code, errorMessage: outcome.error.message } : {}),
+    ...(outcome.requestParameters !== undefined ? { requestParameters: outcome.requestParameters } : {}),
+    ...(outcome.responseElements !== undefined ? { responseElements: outcome.responseElements } : {}),
     ...(req.headers['user-agent'] !== undefined ? { userAgent: req.headers['user-agent'] } : {}),
     ...(req.headers.host !== undefined ? { host: req.headers.host } : {}),
   });
