@@ -9,5 +9,6 @@ export { toKmsWireError, KMS_AUTH_ERROR_CODES } from './wire/error-codes.js';
 export { keyArn, type KeyRecord, type KeySpec } from './keys/key-record.js';
 export * as kmsErrors from './errors.js';
 export { createKey } from './operations/create-key.js';
+export { ensureAwsManagedKey } from './operations/aws-managed-key.js';
 export { encrypt, decrypt, generateDataKey, generateDataKeyWithoutPlaintext } from './operations/crypto-operations.js';
 export type { EncryptionContext } from './encryption-context.js';

@@ -1,5 +1,8 @@
 import { cryptoRoutes } from './routes-crypto.js';
 import { keyRoutes } from './routes-keys.js';
+import { aliasRoutes } from './routes-aliases.js';
+import { rotationRoutes } from './routes-rotation.js';
+import { policyRoutes } from './routes-policies.js';
 import type { KmsRoute } from './route.js';
 
 /**
@@ -9,4 +12,7 @@ import type { KmsRoute } from './route.js';
 export const KMS_ROUTES: Readonly<Record<string, KmsRoute>> = {
   ...keyRoutes,
   ...cryptoRoutes,
+  ...aliasRoutes,
+  ...rotationRoutes,
+  ...policyRoutes,
 };

@@ -1,0 +1,118 @@
+import { KeyAlreadyExistsError } from '../key-store.js';
+import type { KeyService } from '../keys/key-service.js';
+import type { KeyRecord } from '../keys/key-record.js';
+import type { CallContext } from '../kms-context.js';
+import { NotFoundError, ValidationError } from '../errors.js';
+import { AWS_ALIAS_PREFIX, checkAliasName } from './aliases.js';
+import { createKey } from './create-key.js';
+
+/** AWS managed keys rotate every year, always; callers cannot change that. */
+const AWS_MANAGED_ROTATION_DAYS = 365;
+const DAY_MS = 86_400_000;
+
+/** Creations in flight in this process, so concurrent first uses make one key, not several. */
+const inFlight = new WeakMap<KeyService, Map<string, Promise<KeyRecord>>>();
+
+/**
+ * The AWS managed key behind a service alias such as `alias/aws/s3` or `alias/aws/ebs`,
+ * created (key, then alias) on first use, as AWS does when a service first needs it.
+ *
+ * Race-safe: concurrent calls in this process share one creation; across nodes sharing a
+ * store, the alias insert decides the winner and the loser destroys its own unaliased key.
+ * The key has KeyManager AWS and yearly automatic rotation that cannot be turned off.
+ * Raises ValidationError for a name that is not `alias/aws/<service>`; never returns a
+ * key pending deletion (AWS managed keys cannot be scheduled for deletion).
+ */
+export async function ensureAwsManagedKey(keys: KeyService, aliasName: string, description: string): Promise<KeyRecord> {
+  checkAliasName(aliasName);
+  if (!aliasName.startsWith(AWS_ALIAS_PREFIX)) throw new ValidationError(`${aliasName} is not an AWS managed key alias (${AWS_ALIAS_PREFIX}*).`);
+  let perService = inFlight.get(keys);
+  if (perService === undefined) {
+    perService = new Map();
+    inFlight.set(keys, perService);
+  }
+  const pending = perService.get(aliasName);
+  if (pending !== undefined) return pending;
+  const work = findOrCreate(keys, aliasName, description).finally(() => perService.delete(aliasName));
+  perService.set(aliasName, work);
+  return work;
+}
+
+async function findOrCreate(keys: KeyService, aliasName: string, description: string): Promise<KeyRecord> {
+  const existing = await existingKey(keys, aliasName);
+  if (existing !== undefined) return existing;
+  const { clock, settings, store } = keys.deps;
+  const created = await createKey(
+    keys,
+    { keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT', description, tags: [], keyManager: 'AWS', policy: awsManagedKeyPolicy(settings.accountId, settings.region, aliasName) },
+    serviceCall(settings.accountId, aliasName),
+  );
+  const now = clock.now();
+  const key = await keys.update(created, {
+    rotation: { enabled: true, periodDays: AWS_MANAGED_ROTATION_DAYS, nextRotationDate: new Date(now.getTime() + AWS_MANAGED_ROTATION_DAYS * DAY_MS) },
+  });
+  try {
+    await store.createAlias({ aliasName, targetKeyId: key.keyId, createdAt: now, lastUpdatedAt: now });
+    return key;
+  } catch (err) {
+    if (!(err instanceof KeyAlreadyExistsError)) throw err;
+    // Another node won the race: drop our key (never used, never aliased) and use theirs.
+    await keys.destroy(key.keyId);
+    const winner = await existingKey(keys, aliasName);
+    if (winner === undefined) throw new NotFoundError(`Alias ${aliasName} vanished while it was being created.`);
+    return winner;
+  }
+}
+
+async function existingKey(keys: KeyService, aliasName: string): Promise<KeyRecord | undefined> {
+  const alias = await keys.deps.store.getAlias(aliasName);
+  return alias === undefined ? undefined : keys.resolve(alias.targetKeyId);
+}
+
+function serviceName(aliasName: string): string {
+  const service = aliasName.slice(AWS_ALIAS_PREFIX.length).split('/')[0] ?? '';
+  return service === 'ebs' ? 'ec2' : service;
+}
+
+function serviceCall(accountId: string, aliasName: string): CallContext {
+  const service = `${serviceName(aliasName)}.amazonaws.com`;
+  return {
+    principal: { type: 'AWSService', arn: service, accountId, principalId: service },
+    sourceIp: '127.0.0.1',
+    secureTransport: true,
+    viaService: service,
+  };
+}
+
+/**
+ * The policy AWS gives an AWS managed key: the account may use it only through the
+ * service, and may read its metadata directly.
+ */
+function awsManagedKeyPolicy(accountId: string, region: string, aliasName: string): string {
+  const service = serviceName(aliasName);
+  return JSON.stringify(
+    {
+      Version: '2012-10-17',
+      Id: `auto-${service}-1`,
+      Statement: [
+        {
+          Sid: `Allow access through ${service} for all principals in the account that are authorized to use ${service}`,
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:CreateGrant', 'kms:DescribeKey'],
+          Resource: '*',
+          Condition: { StringEquals: { 'kms:CallerAccount': accountId, 'kms:ViaService': `${service}.${region}.amazonaws.com` } },
+        },
+        {
+          Sid: 'Allow direct access to key metadata to the account',
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+          Action: ['kms:Describe*', 'kms:Get*', 'kms:List*'],
+          Resource: '*',
+        },
+      ],
+    },
+    null,
+    2,
+  );
+}
