@@ -43,6 +43,8 @@ export interface RawKmsRequest {
   readonly signingDate?: Date;
   /** Changes the signed request before it is sent (tamper after signing). */
   readonly afterSigning?: (r: { headers: Record<string, string>; body: string | Buffer }) => void;
+  /** Extra headers, set before signing (so they are signed). */
+  readonly headers?: Record<string, string>;
   /** Skip signing entirely. */
   readonly unsigned?: boolean;
 }
@@ -63,6 +65,7 @@ export async function rawKmsRequest(endpoint: string, r: RawKmsRequest): Promise
     host: url.host,
     'content-type': 'application/x-amz-json-1.1',
     ...(r.target !== undefined ? { 'x-amz-target': r.target } : {}),
+    ...r.headers,
   };
   let body = r.body;
   let sent = { headers, body };
