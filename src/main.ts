@@ -7,8 +7,12 @@ import { systemClock, type Clock } from './common/clock.js';
 import { createLogger } from './common/logger.js';
 import type { CipherlakeConfig } from './config/config.js';
 import { loadRootCredentials, StaticCredentials, type Credential } from './iam/index.js';
-import { KeyService, openRootKey } from './kms/index.js';
+import { KeyService, openRootKey, startKeyMaintenance } from './kms/index.js';
 import { createEdgeHandler } from './net/edge-router.js';
+import { SinkEdgeAuditor } from './net/edge-audit.js';
+import { AuditTrail } from './audit/index.js';
+import { KmsAuditSigner } from './kms/index.js';
+import { SqliteAuditStore } from './store/sqlite/audit-store.js';
 import { openSqlite } from './store/sqlite/database.js';
 import { SqliteKeyStore } from './store/sqlite/key-store.js';
 
@@ -21,9 +25,15 @@ export interface RunningCipherlake {
   readonly config: CipherlakeConfig;
   readonly keys: KeyService;
   readonly log: Logger;
+  /** The audit trail every request is recorded in, and its store (for lookup and verify). */
+  readonly audit: AuditTrail;
+  readonly auditStore: SqliteAuditStore;
   /** Stops listening, finishes in-flight requests, zeroes keys and closes the stores. */
   close(): Promise<void>;
 }
+
+/** How often keys due for deletion or rotation are swept (resolve also does it lazily). */
+const KEY_MAINTENANCE_INTERVAL_MS = 60_000;
 
 export interface StartOptions {
   readonly clock?: Clock;
@@ -47,13 +57,23 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
     clock,
     settings: { region: config.region, accountId: config.accountId, materialCacheTtlMs: config.kms.materialCacheTtlSeconds * 1000 },
   });
+  // Destroys keys whose deletion date passed and rotates keys that are due, even if unused.
+  const stopKeyMaintenance = startKeyMaintenance(keys, KEY_MAINTENANCE_INTERVAL_MS, (err, keyId) => log.error({ err, keyId }, 'key maintenance failed'));
   const { credential, created } = loadRootCredentials(config.dataDir, config.accountId, config.rootCredentials);
   const credentials = new StaticCredentials([credential]);
+  const auditStore = new SqliteAuditStore(join(config.dataDir, 'audit.db'));
+  const audit = await AuditTrail.open({
+    store: auditStore,
+    signer: await KmsAuditSigner.open(keys),
+    clock: () => clock.now(),
+    onBackgroundError: (err) => log.error({ err }, 'audit digest failed'),
+  });
   const handler = createEdgeHandler({
     keys,
     credentials,
     clock,
     log,
+    auditor: new SinkEdgeAuditor(audit, config, log),
     authorizeKms: async () => {},
     health: async () => {
       const s = await store.status();
@@ -74,6 +94,8 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
     config,
     keys,
     log,
+    audit,
+    auditStore,
     close: async () => {
       if (closed) return;
       closed = true;
@@ -81,6 +103,9 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await audit.close();
+      auditStore.close();
+      await stopKeyMaintenance();
       keys.close();
       rootKey.close();
       db.close();

@@ -1,0 +1,57 @@
+import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
+import type { AuditSigner } from '../audit/index.js';
+import { createKey } from './operations/create-key.js';
+import { currentVersion, type KeyRecord } from './keys/key-record.js';
+import type { KeyService } from './keys/key-service.js';
+import { rootPrincipal } from '../iam/root-credentials.js';
+
+/** The alias of the KMS key that signs audit digests. */
+export const AUDIT_SIGNING_ALIAS = 'alias/cipherlake/audit-digests';
+
+/**
+ * An AuditSigner whose private half the KMS holds: an ECC_NIST_P256 SIGN_VERIFY key
+ * (KeyManager AWS), created on first start under AUDIT_SIGNING_ALIAS. The private key is
+ * unwrapped only inside the KMS key service, per signature, and never leaves it.
+ */
+export class KmsAuditSigner implements AuditSigner {
+  readonly keyId: string;
+  readonly #keys: KeyService;
+  readonly #key: KeyRecord;
+  readonly #publicDer: Buffer;
+
+  private constructor(keys: KeyService, key: KeyRecord) {
+    this.#keys = keys;
+    this.#key = key;
+    this.#publicDer = currentVersion(key).publicKey!;
+    this.keyId = createHash('sha256').update(this.#publicDer).digest('hex');
+  }
+
+  /** Finds or creates the audit signing key. */
+  static async open(keys: KeyService): Promise<KmsAuditSigner> {
+    const { store, settings, clock } = keys.deps;
+    const alias = await store.getAlias(AUDIT_SIGNING_ALIAS);
+    if (alias !== undefined) return new KmsAuditSigner(keys, await store.getKey(alias.targetKeyId));
+    const key = await createKey(
+      keys,
+      { keySpec: 'ECC_NIST_P256', keyUsage: 'SIGN_VERIFY', description: 'Cipherlake audit digest signing key', tags: [], keyManager: 'AWS' },
+      { principal: rootPrincipal(settings.accountId), sourceIp: '', secureTransport: true },
+    );
+    const now = clock.now();
+    await store.createAlias({ aliasName: AUDIT_SIGNING_ALIAS, targetKeyId: key.keyId, createdAt: now, lastUpdatedAt: now });
+    return new KmsAuditSigner(keys, key);
+  }
+
+  async sign(message: Buffer): Promise<Buffer> {
+    const material = await this.#keys.material(this.#key, currentVersion(this.#key).version);
+    const privateKey = createPrivateKey({ key: material.unsafeBytes(), format: 'der', type: 'pkcs8' });
+    return sign('sha256', message, privateKey);
+  }
+
+  publicKeyDer(): Buffer {
+    return Buffer.from(this.#publicDer);
+  }
+
+  publicKeyPem(): string {
+    return createPublicKey({ key: this.#publicDer, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }).toString();
+  }
+}
