@@ -12,3 +12,4 @@ export { createKey } from './operations/create-key.js';
 export { ensureAwsManagedKey } from './operations/aws-managed-key.js';
 export { encrypt, decrypt, generateDataKey, generateDataKeyWithoutPlaintext } from './operations/crypto-operations.js';
 export type { EncryptionContext } from './encryption-context.js';
+export { KmsAuditSigner, AUDIT_SIGNING_ALIAS } from './audit-signer.js';
