@@ -10,6 +10,7 @@ export { keyArn, type KeyRecord, type KeySpec } from './keys/key-record.js';
 export * as kmsErrors from './errors.js';
 export { createKey } from './operations/create-key.js';
 export { ensureAwsManagedKey } from './operations/aws-managed-key.js';
+export { runKeyMaintenance, startKeyMaintenance } from './keys/maintenance.js';
 export { encrypt, decrypt, generateDataKey, generateDataKeyWithoutPlaintext } from './operations/crypto-operations.js';
 export type { EncryptionContext } from './encryption-context.js';
 export { KmsAuditSigner, AUDIT_SIGNING_ALIAS } from './audit-signer.js';
