@@ -1,3 +1,4 @@
+import { asymmetricRoutes } from './routes-asymmetric.js';
 import { cryptoRoutes } from './routes-crypto.js';
 import { keyRoutes } from './routes-keys.js';
 import { aliasRoutes } from './routes-aliases.js';
@@ -12,6 +13,7 @@ import type { KmsRoute } from './route.js';
 export const KMS_ROUTES: Readonly<Record<string, KmsRoute>> = {
   ...keyRoutes,
   ...cryptoRoutes,
+  ...asymmetricRoutes,
   ...aliasRoutes,
   ...rotationRoutes,
   ...policyRoutes,
