@@ -4,6 +4,7 @@ import { keyRoutes } from './routes-keys.js';
 import { aliasRoutes } from './routes-aliases.js';
 import { rotationRoutes } from './routes-rotation.js';
 import { policyRoutes } from './routes-policies.js';
+import { grantRoutes } from './routes-grants.js';
 import type { KmsRoute } from './route.js';
 
 /**
@@ -17,4 +18,5 @@ export const KMS_ROUTES: Readonly<Record<string, KmsRoute>> = {
   ...aliasRoutes,
   ...rotationRoutes,
   ...policyRoutes,
+  ...grantRoutes,
 };

@@ -1,0 +1,161 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { EncryptionContext } from '../encryption-context.js';
+import type { Page } from '../key-store.js';
+import type { KeyService } from '../keys/key-service.js';
+import { keyArn, type GrantRecord, type KeyRecord } from '../keys/key-record.js';
+import { constraintsAllowedWith, grantOperationsFor, grantTokenHash, newGrantId, newGrantToken, type GrantOperation } from '../keys/grants.js';
+import { InvalidGrantIdError, InvalidGrantTokenError, KeyInvalidStateError, NotFoundError, ValidationError } from '../errors.js';
+
+/**
+ * Grants: CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant. Grants are
+ * recorded here; enforcing them in cryptographic operations uses `grantAllows`.
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html (and siblings)
+ */
+
+export interface GrantConstraints {
+  readonly encryptionContextEquals?: EncryptionContext;
+  readonly encryptionContextSubset?: EncryptionContext;
+}
+
+export interface CreateGrantRequest {
+  readonly keyId: string;
+  readonly granteePrincipal: string;
+  readonly retiringPrincipal?: string;
+  readonly operations: readonly GrantOperation[];
+  readonly constraints?: GrantConstraints;
+  readonly name?: string;
+}
+
+export interface CreateGrantResult {
+  readonly grantId: string;
+  /** Returned once; only its hash is stored. */
+  readonly grantToken: string;
+}
+
+const GRANT_ID = /^[0-9a-f]{64}$/;
+
+function checkOperations(key: KeyRecord, req: CreateGrantRequest): void {
+  if (req.operations.length === 0) throw new ValidationError('1 validation error detected: Value at \'operations\' failed to satisfy constraint: Member must have length greater than or equal to 1');
+  const supported = grantOperationsFor(key.keySpec, key.keyUsage);
+  const unsupported = req.operations.filter((op) => !supported.includes(op));
+  if (unsupported.length > 0) throw new ValidationError(`${unsupported.join(', ')} ${unsupported.length === 1 ? 'is' : 'are'} not a valid grant operation for ${keyArn(key)} (${key.keySpec}, ${key.keyUsage}).`);
+  if (req.constraints !== undefined && !constraintsAllowedWith(req.operations)) {
+    throw new ValidationError('Grant constraints are only allowed with grant operations that accept an encryption context.');
+  }
+}
+
+function sameGrant(g: GrantRecord, req: CreateGrantRequest): boolean {
+  return (
+    g.granteePrincipal === req.granteePrincipal &&
+    g.retiringPrincipal === req.retiringPrincipal &&
+    isDeepStrictEqual([...g.operations].sort(), [...req.operations].sort()) &&
+    isDeepStrictEqual(g.constraints ?? {}, req.constraints ?? {})
+  );
+}
+
+async function findNamedGrant(keys: KeyService, keyId: string, req: CreateGrantRequest): Promise<GrantRecord | undefined> {
+  let marker: string | undefined;
+  do {
+    const page = await keys.deps.store.listGrants(1000, marker, { keyId });
+    const hit = page.items.find((g) => g.name === req.name && sameGrant(g, req));
+    if (hit !== undefined) return hit;
+    marker = page.nextMarker;
+  } while (marker !== undefined);
+  return undefined;
+}
+
+/**
+ * CreateGrant. With a Name, retrying with identical parameters returns the same GrantId
+ * (and, as on AWS, a new token; the new token replaces the previous one). Raises
+ * ValidationError (operations not valid for the key, constraints with operations that take
+ * no context), NotFoundError, KeyInvalidStateError (pending deletion).
+ */
+export async function createGrant(keys: KeyService, req: CreateGrantRequest): Promise<CreateGrantResult> {
+  const key = await keys.resolve(req.keyId);
+  if (key.keyState === 'PendingDeletion') throw new KeyInvalidStateError(`${keyArn(key)} is pending deletion.`);
+  checkOperations(key, req);
+  const { store, clock, settings } = keys.deps;
+  const { token, tokenHash } = newGrantToken();
+  if (req.name !== undefined) {
+    const existing = await findNamedGrant(keys, key.keyId, req);
+    if (existing !== undefined) {
+      await store.deleteGrant(key.keyId, existing.grantId);
+      await store.createGrant({ ...existing, tokenHash });
+      return { grantId: existing.grantId, grantToken: token };
+    }
+  }
+  const grant: GrantRecord = {
+    grantId: newGrantId(),
+    keyId: key.keyId,
+    ...(req.name !== undefined ? { name: req.name } : {}),
+    granteePrincipal: req.granteePrincipal,
+    ...(req.retiringPrincipal !== undefined ? { retiringPrincipal: req.retiringPrincipal } : {}),
+    issuingAccount: `arn:aws:iam::${settings.accountId}:root`,
+    operations: [...req.operations],
+    ...(req.constraints !== undefined ? { constraints: req.constraints } : {}),
+    createdAt: clock.now(),
+    tokenHash,
+  };
+  await store.createGrant(grant);
+  return { grantId: grant.grantId, grantToken: token };
+}
+
+/** A grant listing together with the key it belongs to (for the KeyId ARN on the wire). */
+export interface GrantPage extends Page<GrantRecord> {
+  readonly region: string;
+  readonly accountId: string;
+}
+
+/**
+ * ListGrants: the grants of one key, optionally one grant (`grantId`) or one grantee.
+ * NotFoundError for an unknown key; InvalidGrantIdError for a malformed grant id.
+ */
+export async function listGrants(keys: KeyService, keyId: string, limit: number, marker?: string, filter: { grantId?: string; granteePrincipal?: string } = {}): Promise<GrantPage> {
+  const key = await keys.resolve(keyId);
+  const where = { region: key.region, accountId: key.accountId };
+  if (filter.grantId !== undefined) {
+    if (!GRANT_ID.test(filter.grantId)) throw new InvalidGrantIdError(`Invalid grant ID: ${filter.grantId.slice(0, 128)}`);
+    const g = await keys.deps.store.getGrant(key.keyId, filter.grantId);
+    const items = g !== undefined && (filter.granteePrincipal === undefined || g.granteePrincipal === filter.granteePrincipal) ? [g] : [];
+    return { ...where, items };
+  }
+  const page = await keys.deps.store.listGrants(limit, marker, { keyId: key.keyId, ...(filter.granteePrincipal !== undefined ? { granteePrincipal: filter.granteePrincipal } : {}) });
+  return { ...where, ...page };
+}
+
+/** ListRetirableGrants: grants (on any key) whose retiring principal is `retiringPrincipal`. */
+export async function listRetirableGrants(keys: KeyService, retiringPrincipal: string, limit: number, marker?: string): Promise<GrantPage> {
+  const page = await keys.deps.store.listGrants(limit, marker, { retiringPrincipal });
+  return { region: keys.deps.settings.region, accountId: keys.deps.settings.accountId, ...page };
+}
+
+async function findGrant(keys: KeyService, keyId: string, grantId: string): Promise<{ key: KeyRecord; grant: GrantRecord }> {
+  const key = await keys.resolve(keyId);
+  if (!GRANT_ID.test(grantId)) throw new InvalidGrantIdError(`Invalid grant ID: ${grantId.slice(0, 128)}`);
+  const grant = await keys.deps.store.getGrant(key.keyId, grantId);
+  if (grant === undefined) throw new NotFoundError(`Grant ID ${grantId} not found for ${keyArn(key)}.`);
+  return { key, grant };
+}
+
+/**
+ * RetireGrant, by grant token or by key + grant id. Raises InvalidGrantTokenError (unknown
+ * token), InvalidGrantIdError (malformed id), NotFoundError (unknown key or grant),
+ * ValidationError when neither form is given. Who may retire is checked with enforcement.
+ */
+export async function retireGrant(keys: KeyService, req: { grantToken?: string; keyId?: string; grantId?: string }): Promise<void> {
+  if (req.grantToken !== undefined) {
+    const grant = await keys.deps.store.findGrantByTokenHash(grantTokenHash(req.grantToken));
+    if (grant === undefined) throw new InvalidGrantTokenError('Grant token is not valid.');
+    await keys.deps.store.deleteGrant(grant.keyId, grant.grantId);
+    return;
+  }
+  if (req.keyId === undefined || req.grantId === undefined) throw new ValidationError('Either GrantToken, or both KeyId and GrantId, must be specified.');
+  const { grant } = await findGrant(keys, req.keyId, req.grantId);
+  await keys.deps.store.deleteGrant(grant.keyId, grant.grantId);
+}
+
+/** RevokeGrant. Raises InvalidGrantIdError (malformed id), NotFoundError (unknown key or grant). */
+export async function revokeGrant(keys: KeyService, keyId: string, grantId: string): Promise<void> {
+  const { grant } = await findGrant(keys, keyId, grantId);
+  await keys.deps.store.deleteGrant(grant.keyId, grant.grantId);
+}

@@ -1,0 +1,162 @@
+import { validateContext } from '../encryption-context.js';
+import { UnsupportedOperationError, ValidationError } from '../errors.js';
+import { GRANT_OPERATIONS, type GrantOperation } from '../keys/grants.js';
+import { keyArn, type GrantRecord } from '../keys/key-record.js';
+import { createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant, type GrantConstraints, type GrantPage } from '../operations/grants.js';
+import { epochSeconds, type Fields, type JsonObject } from './fields.js';
+import { route, type KmsRoute } from './route.js';
+
+const PRINCIPAL = /^[\w+=,.@:/-]+$/;
+const GRANT_NAME = /^[a-zA-Z0-9:/_-]+$/;
+
+function principal(f: Fields, name: string, required: boolean): string | undefined {
+  const v = required ? f.requiredString(name, { max: 256 }) : f.string(name, { min: 1, max: 256 });
+  if (v !== undefined && !PRINCIPAL.test(v)) patternFail(name, v, PRINCIPAL);
+  return v;
+}
+
+function patternFail(name: string, value: string, pattern: RegExp): never {
+  throw new ValidationError(`1 validation error detected: Value '${value.slice(0, 64)}' at '${name.charAt(0).toLowerCase() + name.slice(1)}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern.source}`);
+}
+
+function operations(f: Fields): GrantOperation[] {
+  const list = f.stringList('Operations');
+  if (list === undefined) throw new ValidationError("1 validation error detected: Value null at 'operations' failed to satisfy constraint: Member must not be null");
+  return list.map((op, i) => {
+    if (!(GRANT_OPERATIONS as readonly string[]).includes(op)) {
+      throw new ValidationError(`1 validation error detected: Value '${op.slice(0, 64)}' at 'operations.${i + 1}.member' failed to satisfy constraint: Member must satisfy enum value set: [${GRANT_OPERATIONS.join(', ')}]`);
+    }
+    return op as GrantOperation;
+  });
+}
+
+function constraints(f: Fields): GrantConstraints | undefined {
+  const raw = f.raw('Constraints');
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError('Constraints must be a structure');
+  const c = raw as Record<string, unknown>;
+  const unknown = Object.keys(c).filter((k) => k !== 'EncryptionContextEquals' && k !== 'EncryptionContextSubset');
+  if (unknown.length > 0) throw new ValidationError(`Unknown grant constraint: ${unknown[0]!.slice(0, 64)}`);
+  const equals = validateContext(c['EncryptionContextEquals'], 'EncryptionContextEquals');
+  const subset = validateContext(c['EncryptionContextSubset'], 'EncryptionContextSubset');
+  return { ...(equals !== undefined ? { encryptionContextEquals: equals } : {}), ...(subset !== undefined ? { encryptionContextSubset: subset } : {}) };
+}
+
+function grantTokens(f: Fields): void {
+  const tokens = f.stringList('GrantTokens', { max: 10 });
+  if (tokens?.some((t) => t.length < 1 || t.length > 8192)) throw new ValidationError("1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length between 1 and 8192");
+}
+
+/** DryRun asks AWS to check permissions only; we cannot answer that yet, so we refuse rather than act. */
+function refuseDryRun(f: Fields): void {
+  if (f.boolean('DryRun') === true) throw new UnsupportedOperationError('DryRun is not supported.');
+}
+
+function grantEntry(page: GrantPage, g: GrantRecord): JsonObject {
+  const c = g.constraints;
+  return {
+    KeyId: keyArn({ region: page.region, accountId: page.accountId, keyId: g.keyId }),
+    GrantId: g.grantId,
+    ...(g.name !== undefined ? { Name: g.name } : {}),
+    CreationDate: epochSeconds(g.createdAt),
+    GranteePrincipal: g.granteePrincipal,
+    ...(g.retiringPrincipal !== undefined ? { RetiringPrincipal: g.retiringPrincipal } : {}),
+    IssuingAccount: g.issuingAccount,
+    Operations: g.operations,
+    ...(c !== undefined
+      ? {
+          Constraints: {
+            ...(c.encryptionContextEquals !== undefined ? { EncryptionContextEquals: c.encryptionContextEquals } : {}),
+            ...(c.encryptionContextSubset !== undefined ? { EncryptionContextSubset: c.encryptionContextSubset } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+function grantList(page: GrantPage): JsonObject {
+  return {
+    Grants: page.items.map((g) => grantEntry(page, g)),
+    Truncated: page.nextMarker !== undefined,
+    ...(page.nextMarker !== undefined ? { NextMarker: page.nextMarker } : {}),
+  };
+}
+
+function paging(f: Fields): { limit: number; marker: string | undefined } {
+  return { limit: f.integer('Limit', 1, 100) ?? 50, marker: f.string('Marker', { min: 1, max: 1024 }) };
+}
+
+/** Grant targets. https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateGrant.html */
+export const grantRoutes: Record<string, KmsRoute> = {
+  CreateGrant: route({
+    action: 'kms:CreateGrant',
+    readOnly: false,
+    parse: (f) => {
+      refuseDryRun(f);
+      grantTokens(f);
+      const name = f.string('Name', { min: 1, max: 256 });
+      if (name !== undefined && !GRANT_NAME.test(name)) patternFail('Name', name, GRANT_NAME);
+      const retiringPrincipal = principal(f, 'RetiringPrincipal', false);
+      const c = constraints(f);
+      return {
+        keyId: f.keyId(),
+        granteePrincipal: principal(f, 'GranteePrincipal', true)!,
+        operations: operations(f),
+        ...(retiringPrincipal !== undefined ? { retiringPrincipal } : {}),
+        ...(c !== undefined ? { constraints: c } : {}),
+        ...(name !== undefined ? { name } : {}),
+      };
+    },
+    keyOf: (r) => r.keyId,
+    operate: (keys, r) => createGrant(keys, r),
+    respond: (r) => ({ GrantToken: r.grantToken, GrantId: r.grantId }),
+  }),
+
+  ListGrants: route({
+    action: 'kms:ListGrants',
+    readOnly: true,
+    parse: (f) => {
+      const grantId = f.string('GrantId', { min: 1, max: 128 });
+      const granteePrincipal = principal(f, 'GranteePrincipal', false);
+      return { keyId: f.keyId(), ...paging(f), filter: { ...(grantId !== undefined ? { grantId } : {}), ...(granteePrincipal !== undefined ? { granteePrincipal } : {}) } };
+    },
+    keyOf: (r) => r.keyId,
+    operate: (keys, r) => listGrants(keys, r.keyId, r.limit, r.marker, r.filter),
+    respond: grantList,
+  }),
+
+  ListRetirableGrants: route({
+    action: 'kms:ListRetirableGrants',
+    readOnly: true,
+    parse: (f) => ({ retiringPrincipal: principal(f, 'RetiringPrincipal', true)!, ...paging(f) }),
+    operate: (keys, r) => listRetirableGrants(keys, r.retiringPrincipal, r.limit, r.marker),
+    respond: grantList,
+  }),
+
+  RetireGrant: route({
+    action: 'kms:RetireGrant',
+    readOnly: false,
+    parse: (f) => {
+      refuseDryRun(f);
+      const grantToken = f.string('GrantToken', { min: 1, max: 8192 });
+      const keyId = f.optionalKeyId();
+      const grantId = f.string('GrantId', { min: 1, max: 128 });
+      return { ...(grantToken !== undefined ? { grantToken } : {}), ...(keyId !== undefined ? { keyId } : {}), ...(grantId !== undefined ? { grantId } : {}) };
+    },
+    keyOf: (r) => r.keyId,
+    operate: (keys, r) => retireGrant(keys, r),
+    respond: () => ({}),
+  }),
+
+  RevokeGrant: route({
+    action: 'kms:RevokeGrant',
+    readOnly: false,
+    parse: (f) => {
+      refuseDryRun(f);
+      return { keyId: f.keyId(), grantId: f.requiredString('GrantId', { max: 128 }) };
+    },
+    keyOf: (r) => r.keyId,
+    operate: (keys, r) => revokeGrant(keys, r.keyId, r.grantId),
+    respond: () => ({}),
+  }),
+};
