@@ -56,10 +56,11 @@ export class SqliteKeyStore implements KeyStore {
       grantByToken: db.prepare<[string], { record: string }>('SELECT record FROM kms_grants WHERE token_hash = ?'),
       deleteGrant: db.prepare('DELETE FROM kms_grants WHERE key_id = ? AND grant_id = ?'),
       deleteGrantsOfKey: db.prepare('DELETE FROM kms_grants WHERE key_id = ?'),
-      listGrants: db.prepare<[number, string | null, string | null, string | null, number], { seq: number; record: string }>(
-        `SELECT seq, record FROM kms_grants WHERE seq > ?
-           AND (?2 IS NULL OR key_id = ?2) AND (?3 IS NULL OR retiring_principal = ?3) AND (?4 IS NULL OR grantee_principal = ?4)
-         ORDER BY seq LIMIT ?5`,
+      // Named parameters: better-sqlite3 does not bind numbered ones (?2), which this filter reuses.
+      listGrants: db.prepare<[{ after: number; keyId: string | null; retiring: string | null; grantee: string | null; limit: number }], { seq: number; record: string }>(
+        `SELECT seq, record FROM kms_grants WHERE seq > @after
+           AND (@keyId IS NULL OR key_id = @keyId) AND (@retiring IS NULL OR retiring_principal = @retiring) AND (@grantee IS NULL OR grantee_principal = @grantee)
+         ORDER BY seq LIMIT @limit`,
       ),
     };
   }
@@ -150,7 +151,7 @@ export class SqliteKeyStore implements KeyStore {
 
   async listGrants(limit: number, marker?: string, filter: { keyId?: string; retiringPrincipal?: string; granteePrincipal?: string } = {}): Promise<Page<GrantRecord>> {
     const after = marker === undefined ? 0 : numericMarker(marker);
-    const rows = this.#stmts.listGrants.all(after, filter.keyId ?? null, filter.retiringPrincipal ?? null, filter.granteePrincipal ?? null, limit + 1);
+    const rows = this.#stmts.listGrants.all({ after, keyId: filter.keyId ?? null, retiring: filter.retiringPrincipal ?? null, grantee: filter.granteePrincipal ?? null, limit: limit + 1 });
     return page(rows.map((r) => ({ pos: r.seq, item: decodeRecord<GrantRecord>(r.record) })), limit);
   }
 
