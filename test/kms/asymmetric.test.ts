@@ -265,6 +265,21 @@ describe('KMS asymmetric keys, data key pairs and HMAC', () => {
       );
     });
 
+    it('an encryption context with an RSA key is ValidationException on Encrypt and on Decrypt', async () => {
+      const keyId = keyFor('RSA_ENCRYPT');
+      const context = { purpose: 'test' };
+      await assert.rejects(
+        kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256', EncryptionContext: context })),
+        { name: 'ValidationException' },
+      );
+      const enc = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }));
+      // RSA ciphertext binds no context, so accepting one would suggest a check that never happens.
+      await assert.rejects(
+        kms.send(new DecryptCommand({ KeyId: keyId, CiphertextBlob: enc.CiphertextBlob, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256', EncryptionContext: context })),
+        { name: 'ValidationException' },
+      );
+    });
+
     it('plaintext longer than OAEP allows is ValidationException', async () => {
       // RSA_2048 with OAEP SHA-256 holds at most 256 - 2·32 - 2 = 190 bytes.
       const keyId = keyFor('RSA_ENCRYPT');

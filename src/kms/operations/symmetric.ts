@@ -67,7 +67,11 @@ export async function decryptBlob(
   algorithm: EncryptionAlgorithm | undefined,
 ): Promise<{ key: KeyRecord; plaintext: Buffer; algorithm: EncryptionAlgorithm }> {
   const named = keyIdentifier === undefined ? undefined : await keys.resolve(keyIdentifier);
-  if (named !== undefined && isAsymmetric(named.keySpec)) return decryptAsymmetric(keys, named, blob, algorithm);
+  if (named !== undefined && isAsymmetric(named.keySpec)) {
+    // RSA ciphertext binds no context: refuse one rather than let the caller believe it was checked.
+    if (context !== undefined && Object.keys(context).length > 0) throw new ValidationError('EncryptionContext is not supported with asymmetric KMS keys.');
+    return decryptAsymmetric(keys, named, blob, algorithm);
+  }
   if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') throw new InvalidCiphertextError();
   const header = readBlobHeader(blob);
   let key: KeyRecord;
