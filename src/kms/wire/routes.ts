@@ -5,6 +5,7 @@ import { aliasRoutes } from './routes-aliases.js';
 import { rotationRoutes } from './routes-rotation.js';
 import { policyRoutes } from './routes-policies.js';
 import { grantRoutes } from './routes-grants.js';
+import { tagRoutes } from './routes-tags.js';
 import type { KmsRoute } from './route.js';
 
 /**
@@ -19,4 +20,5 @@ export const KMS_ROUTES: Readonly<Record<string, KmsRoute>> = {
   ...rotationRoutes,
   ...policyRoutes,
   ...grantRoutes,
+  ...tagRoutes,
 };
