@@ -118,6 +118,17 @@ describe('KMS asymmetric keys, data key pairs and HMAC', () => {
       }
     }
 
+    it('many concurrent DIGEST signatures all complete and verify (OpenSSL children are queued, not dropped)', async () => {
+      const keyId = keyFor('ECC_NIST_P256');
+      const pub = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
+      const publicKey = createPublicKey({ key: Buffer.from(pub.PublicKey!), format: 'der', type: 'spki' });
+      const messages = Array.from({ length: 12 }, (_, i) => Buffer.from(`message ${i}`));
+      const signed = await Promise.all(
+        messages.map((m) => kms.send(new SignCommand({ KeyId: keyId, Message: createHash('sha256').update(m).digest(), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }))),
+      );
+      signed.forEach((s, i) => assert.ok(localVerify('ECDSA_SHA_256', publicKey, messages[i]!, s.Signature!), `signature ${i}`));
+    });
+
     it('ECDSA signatures are DER SEQUENCEs', async () => {
       const out = await kms.send(new SignCommand({ KeyId: keyFor('ECC_NIST_P256'), Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }));
       const sig = Buffer.from(out.Signature!);
@@ -190,6 +201,15 @@ describe('KMS asymmetric keys, data key pairs and HMAC', () => {
       }
       await assert.rejects(
         kms.send(new VerifyCommand({ KeyId: keyFor('ECC_NIST_P384'), Message: Buffer.alloc(32), MessageType: 'DIGEST', Signature: Buffer.alloc(64, 1), SigningAlgorithm: 'ECDSA_SHA_384' })),
+        { name: 'ValidationException' },
+      );
+    });
+
+    it('a missing SigningAlgorithm or an unknown MessageType is ValidationException', async () => {
+      const keyId = keyFor('ECC_NIST_P256');
+      await assert.rejects(kms.send(new SignCommand({ KeyId: keyId, Message: message } as unknown as ConstructorParameters<typeof SignCommand>[0])), { name: 'ValidationException' });
+      await assert.rejects(
+        kms.send(new SignCommand({ KeyId: keyId, Message: message, MessageType: 'HASHED' as 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' })),
         { name: 'ValidationException' },
       );
     });

@@ -24,6 +24,21 @@ const VERIFY_SCRIPT =
   'IFS= read -r k && IFS= read -r d && IFS= read -r s && exec openssl pkeyutl -verify -pubin -keyform DER ' +
   '-inkey <(printf %s "$k" | base64 -d) -in <(printf %s "$d" | base64 -d) -sigfile <(printf %s "$s" | base64 -d) "$@"';
 const TIMEOUT_MS = 10_000;
+/** At most this many openssl children at once; later calls queue, so a burst cannot fork-bomb the host. */
+const MAX_CHILDREN = 4;
+let running = 0;
+const waiting: Array<() => void> = [];
+
+async function withChildSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CHILDREN) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await fn();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
 
 interface Run {
   readonly code: number | null;
@@ -31,6 +46,10 @@ interface Run {
 }
 
 function pkeyutl(script: string, inputs: readonly Buffer[], params: AlgorithmParams): Promise<Run> {
+  return withChildSlot(() => runChild(script, inputs, params));
+}
+
+function runChild(script: string, inputs: readonly Buffer[], params: AlgorithmParams): Promise<Run> {
   const opts = ['-pkeyopt', `digest:${params.hash}`];
   if (params.scheme === 'pss') opts.push('-pkeyopt', 'rsa_padding_mode:pss', '-pkeyopt', 'rsa_pss_saltlen:digest');
   return new Promise((resolve, reject) => {
