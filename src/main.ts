@@ -9,6 +9,9 @@ import type { CipherlakeConfig } from './config/config.js';
 import { loadRootCredentials, StaticCredentials, type Credential } from './iam/index.js';
 import { KeyService, openRootKey, startKeyMaintenance } from './kms/index.js';
 import { createEdgeHandler } from './net/edge-router.js';
+import { createS3Service } from './s3/index.js';
+import { FsObjectBackend } from './store/fs-objects/fs-object-backend.js';
+import { SqliteS3MetadataStore } from './store/sqlite/s3-metadata-store.js';
 import { SinkEdgeAuditor } from './net/edge-audit.js';
 import { AuditTrail } from './audit/index.js';
 import { KmsAuditSigner } from './kms/index.js';
@@ -68,7 +71,21 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
     clock: () => clock.now(),
     onBackgroundError: (err) => log.error({ err }, 'audit digest failed'),
   });
+  const s3 = createS3Service({
+    store: new SqliteS3MetadataStore(db),
+    backend: new FsObjectBackend(join(config.dataDir, 'objects')),
+    keys,
+    clock,
+    region: config.region,
+    accountId: config.accountId,
+    log,
+    settings: {
+      baseDomains: config.s3?.baseDomains ?? ['localhost'],
+      ...(config.s3?.trustedProxyHttpsHeader !== undefined ? { trustedProxyHttpsHeader: config.s3.trustedProxyHttpsHeader } : {}),
+    },
+  });
   const handler = createEdgeHandler({
+    s3,
     keys,
     credentials,
     clock,

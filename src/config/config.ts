@@ -18,6 +18,20 @@ export interface CipherlakeConfig {
   readonly kms: { readonly materialCacheTtlSeconds: number };
   /** Fixed root credentials instead of generated ones. */
   readonly rootCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** S3 endpoint settings; absent means the defaults (virtual hosts under `localhost`, no trusted proxy). */
+  readonly s3?: S3Settings;
+}
+
+/** S3 settings. */
+export interface S3Settings {
+  /** Host suffixes that make a request virtual-hosted style (`bucket.<domain>`); default ['localhost']. */
+  readonly baseDomains?: readonly string[];
+  /**
+   * A header that a trusted TLS-terminating proxy sets to `https` when the client's own
+   * connection was HTTPS (e.g. `x-forwarded-proto`). Only set it when every request comes
+   * through that proxy: SSE-C is accepted on that word.
+   */
+  readonly trustedProxyHttpsHeader?: string;
 }
 
 /** Safe embedded defaults: loopback only, data in ./.cipherlake, a root key file created on first start. */
@@ -51,6 +65,7 @@ type ConfigFile = {
   rootKey?: { kind?: 'file' | 'passphrase'; path?: string; passphraseEnv?: string };
   logLevel?: string;
   kms?: Partial<CipherlakeConfig['kms']>;
+  s3?: S3Settings;
 };
 
 /**
@@ -88,6 +103,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     logLevel: flags.logLevel ?? env.CIPHERLAKE_LOG_LEVEL ?? file.logLevel ?? DEFAULT_CONFIG.logLevel,
     kms: { materialCacheTtlSeconds: file.kms?.materialCacheTtlSeconds ?? DEFAULT_CONFIG.kms.materialCacheTtlSeconds },
     ...(accessKeyId !== undefined && secretAccessKey !== undefined ? { rootCredentials: { accessKeyId, secretAccessKey } } : {}),
+    ...(file.s3 !== undefined ? { s3: file.s3 } : {}),
   };
   validate(config);
   return config;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ManualClock } from '../../src/common/clock.js';
 import { loadConfig, type CipherlakeConfig } from '../../src/config/config.js';
 import { startCipherlake, type RunningCipherlake } from '../../src/main.js';
@@ -16,6 +17,8 @@ export interface TestServer {
   readonly dataDir: string;
   readonly endpoint: string;
   kms(credentials?: { accessKeyId: string; secretAccessKey: string }): KMSClient;
+  /** An S3Client for this server: path style, test credentials, no retries; `config` overrides any of it. */
+  s3(config?: Partial<S3ClientConfig>): S3Client;
   /** Stops the server (keeping the data directory). */
   stop(): Promise<void>;
   /** Starts a new server on the same data directory. */
@@ -37,12 +40,18 @@ export async function startTestServer(overrides: Partial<CipherlakeConfig> = {},
     ...overrides,
   };
   const server = await startCipherlake(config, { clock: { now: () => clock.now() } });
-  const clients: KMSClient[] = [];
+  const clients: Array<KMSClient | S3Client> = [];
   const self: TestServer = {
     server,
     clock,
     dataDir: dir,
     endpoint: server.endpoint,
+    s3(config = {}) {
+      const credentials = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
+      const c = new S3Client({ endpoint: server.endpoint, region: TEST_REGION, credentials, forcePathStyle: true, maxAttempts: 1, ...config });
+      clients.push(c);
+      return c;
+    },
     kms(credentials = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY }) {
       const c = new KMSClient({ endpoint: server.endpoint, region: TEST_REGION, credentials, maxAttempts: 1 });
       clients.push(c);

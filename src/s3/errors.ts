@@ -1,0 +1,62 @@
+import { CipherlakeError } from '../common/errors.js';
+
+/**
+ * An S3 error raised by the S3 part; `s3/wire/error-codes.ts` maps each class to its S3
+ * code and status. Messages are safe for the client: never key bytes, never plaintext.
+ */
+export abstract class S3Error extends CipherlakeError {
+  readonly userError: boolean = true;
+}
+
+/** The bucket does not exist. */
+export class NoSuchBucketError extends S3Error {}
+/** The object does not exist. */
+export class NoSuchKeyError extends S3Error {}
+/** The multipart upload does not exist (multipart is a later slice). */
+export class NoSuchUploadError extends S3Error {}
+/** CreateBucket for a bucket the caller already owns. */
+export class BucketAlreadyOwnedByYouError extends S3Error {}
+/** DeleteBucket on a bucket that still holds objects. */
+export class BucketNotEmptyError extends S3Error {}
+/** The bucket name breaks the naming rules. */
+export class InvalidBucketNameError extends S3Error {}
+/** A parameter or header has a bad value. */
+export class InvalidArgumentError extends S3Error {}
+/** The request as a whole is not allowed (e.g. SSE-C over plain HTTP, self-copy without change). */
+export class InvalidRequestError extends S3Error {}
+/** The Range header does not overlap the object. */
+export class InvalidRangeError extends S3Error {}
+/** If-Match / If-Unmodified-Since failed. */
+export class PreconditionFailedError extends S3Error {}
+/** If-None-Match / If-Modified-Since matched: answered 304 with no body. */
+export class NotModifiedError extends S3Error {}
+/** The XML body is not well-formed or not the shape the operation expects. */
+export class MalformedXmlError extends S3Error {}
+/** Content-MD5 or an x-amz-checksum-* value does not match the body. */
+export class BadDigestError extends S3Error {}
+/** Content-MD5 is not a valid base64 MD5. */
+export class InvalidDigestError extends S3Error {}
+/** The body's SHA-256 differs from the signed x-amz-content-sha256. */
+export class ContentSha256MismatchError extends S3Error {}
+/** The body is larger than allowed. */
+export class EntityTooLargeError extends S3Error {}
+/** The body ended before its declared length, or its aws-chunked framing is broken. */
+export class IncompleteBodyError extends S3Error {}
+/** A known S3 feature we do not implement (yet). */
+export class NotImplementedError extends S3Error {}
+/** The method is not allowed on this resource. */
+export class MethodNotAllowedError extends S3Error {}
+/** Access refused (anonymous request, or a policy said no). */
+export class AccessDeniedError extends S3Error {}
+/** SSE-C: the key given does not open the object. */
+export class SseCustomerKeyMismatchError extends S3Error {}
+/** SSE-C: the object needs its customer key and none was given. */
+export class SseCustomerKeyMissingError extends S3Error {}
+/** An SSE algorithm S3 does not know. */
+export class InvalidEncryptionAlgorithmError extends S3Error {}
+/** GetBucketEncryption on a bucket with no default encryption configuration. */
+export class EncryptionConfigurationNotFoundError extends S3Error {}
+/** The stored object failed authentication (tampered or corrupted); never returns its bytes. */
+export class ObjectCorruptedError extends S3Error {
+  override readonly userError = false;
+}

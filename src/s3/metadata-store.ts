@@ -1,0 +1,79 @@
+import type { SealedObjectKey } from './sse/sealing.js';
+
+/** A bucket's default encryption (PutBucketEncryption), applied to writes without SSE headers. */
+export type BucketEncryption =
+  | { readonly algorithm: 'AES256'; readonly bucketKeyEnabled: boolean }
+  | { readonly algorithm: 'aws:kms'; readonly kmsKeyId?: string; readonly bucketKeyEnabled: boolean };
+
+export interface BucketRecord {
+  readonly name: string;
+  readonly region: string;
+  readonly createdAt: Date;
+  readonly encryption?: BucketEncryption;
+}
+
+/** The representation headers S3 stores with an object and returns on GET/HEAD. */
+export interface ContentHeaders {
+  readonly contentType?: string;
+  readonly contentEncoding?: string;
+  readonly contentDisposition?: string;
+  readonly contentLanguage?: string;
+  readonly cacheControl?: string;
+  readonly expires?: string;
+}
+
+/** One object as stored: where its sealed body is, how its key is sealed, what it says about itself. */
+export interface ObjectRecord {
+  readonly bucket: string;
+  readonly key: string;
+  /** Fresh per write; bound into the seal and the data (the version/upload id seam). */
+  readonly objectId: string;
+  readonly storageId: string;
+  /** Plaintext size in bytes. */
+  readonly size: number;
+  /** Quoted, as S3 sends it. */
+  readonly etag: string;
+  readonly lastModified: Date;
+  readonly segmentSize: number;
+  readonly content: ContentHeaders;
+  readonly userMetadata: Readonly<Record<string, string>>;
+  readonly sealedKey: SealedObjectKey;
+  /** Base64 checksums the client sent and we verified (x-amz-checksum-*). */
+  readonly checksums: Readonly<Record<string, string>>;
+}
+
+/** Where a listing starts and what it covers. */
+export interface ObjectScan {
+  readonly prefix: string;
+  /** Return only keys strictly greater than this. */
+  readonly after: string;
+  readonly limit: number;
+}
+
+/**
+ * Bucket and object metadata. Implementations: SqliteS3MetadataStore. Metadata holds no
+ * secret: sealed keys only. Errors: NoSuchBucketError, NoSuchKeyError,
+ * BucketAlreadyOwnedByYouError, BucketNotEmptyError from s3/errors.ts.
+ */
+export interface S3MetadataStore {
+  /** Raises BucketAlreadyOwnedByYouError if it exists. */
+  createBucket(bucket: BucketRecord): Promise<void>;
+  /** Raises NoSuchBucketError. */
+  getBucket(name: string): Promise<BucketRecord>;
+  listBuckets(): Promise<BucketRecord[]>;
+  /** Raises NoSuchBucketError, BucketNotEmptyError. */
+  deleteBucket(name: string): Promise<void>;
+  /** Sets (or with undefined, removes) default encryption. Raises NoSuchBucketError. */
+  setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void>;
+  /**
+   * Commits an object (insert or replace) in one transaction; returns the storage id it
+   * replaced, for the caller to delete. Raises NoSuchBucketError.
+   */
+  putObject(object: ObjectRecord): Promise<string | undefined>;
+  /** Raises NoSuchKeyError. */
+  getObject(bucket: string, key: string): Promise<ObjectRecord>;
+  /** Removes an object; returns its storage id, or undefined if there was none. */
+  deleteObject(bucket: string, key: string): Promise<string | undefined>;
+  /** Objects with the prefix and key > after, in key order (UTF-8 binary), at most limit. */
+  listObjects(bucket: string, scan: ObjectScan): Promise<ObjectRecord[]>;
+}

@@ -1,0 +1,33 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** A byte range, inclusive at both ends. */
+export interface StoredRange {
+  readonly start: number;
+  readonly endInclusive: number;
+}
+
+/**
+ * An object body being written: bytes go to `stream` (a temporary location, never
+ * readable as an object). `commit` makes it durable and visible under its storage id
+ * (fsync, then atomic rename, then fsync of the directory) and must be called only after
+ * `stream` finished; the caller commits the metadata after it. `abort` discards it.
+ */
+export interface PendingObject {
+  readonly storageId: string;
+  readonly stream: Writable;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/**
+ * Where sealed object bodies live. Only ciphertext crosses this interface.
+ * Implementations: FsObjectBackend (files under DATA_DIR/objects); an upstream S3 backend later.
+ */
+export interface ObjectBackend {
+  /** Starts writing a new body under a fresh storage id. */
+  create(): Promise<PendingObject>;
+  /** Reads a committed body, or the given range of it. Errors surface on the stream. */
+  read(storageId: string, range?: StoredRange): Readable;
+  /** Removes a committed body; succeeds if it is already gone. */
+  delete(storageId: string): Promise<void>;
+}

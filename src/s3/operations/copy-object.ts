@@ -1,0 +1,60 @@
+import { InvalidRequestError, NotModifiedError, PreconditionFailedError } from '../errors.js';
+import type { ContentHeaders, ObjectRecord } from '../metadata-store.js';
+import type { S3Deps } from '../s3-deps.js';
+import type { SseMode } from '../sse/sealing.js';
+import type { CustomerKey } from '../wire/headers/sse.js';
+import { checkConditions, readPlaintext, unsealObjectKey, type Conditions } from './read-object.js';
+import { writeObject } from './write-object.js';
+
+/** CopyObject in domain terms. */
+export interface CopyRequest {
+  readonly source: { readonly bucket: string; readonly key: string };
+  readonly sourceCustomer?: CustomerKey;
+  readonly conditions: Conditions;
+  readonly bucket: string;
+  readonly key: string;
+  /** The destination's mode (request headers, else the bucket default, else SSE-S3). */
+  readonly mode: SseMode;
+  /** true when the request changed encryption explicitly (a self-copy then is allowed). */
+  readonly encryptionGiven: boolean;
+  /** REPLACE: the request's metadata; COPY (undefined): the source's. */
+  readonly replace?: { readonly content: ContentHeaders; readonly userMetadata: Readonly<Record<string, string>> };
+}
+
+/**
+ * Copies an object through its plaintext: opens the source with its own mode (and its
+ * SSE-C key), re-encrypts under a fresh object key with the destination's mode, so the
+ * encryption can change on the way. Raises NoSuchBucketError, NoSuchKeyError,
+ * PreconditionFailedError (copy-source conditions, as 412), InvalidRequestError for a
+ * self-copy that changes nothing, and the modes' errors.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
+ */
+export async function copyObject(deps: S3Deps, req: CopyRequest): Promise<{ source: ObjectRecord; target: ObjectRecord }> {
+  await deps.store.getBucket(req.source.bucket);
+  const source = await deps.store.getObject(req.source.bucket, req.source.key);
+  try {
+    checkConditions(source, req.conditions);
+  } catch (err) {
+    // Copy-source conditions answer 412 whichever one failed (S3 never answers 304 to a copy).
+    if (err instanceof NotModifiedError) throw new PreconditionFailedError('');
+    throw err;
+  }
+  if (req.source.bucket === req.bucket && req.source.key === req.key && req.replace === undefined && !req.encryptionGiven) {
+    throw new InvalidRequestError(
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
+  }
+  const objectKey = await unsealObjectKey(deps, source, req.sourceCustomer);
+  const body = await readPlaintext(deps, source, objectKey);
+  const target = await writeObject(deps, {
+    bucket: req.bucket,
+    key: req.key,
+    body,
+    verify: () => {},
+    mode: req.mode,
+    content: req.replace?.content ?? source.content,
+    userMetadata: req.replace?.userMetadata ?? source.userMetadata,
+    checksums: () => ({}),
+  });
+  return { source, target };
+}

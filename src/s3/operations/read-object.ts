@@ -1,0 +1,100 @@
+import type { Readable } from 'node:stream';
+import { createSegmentDecryptor, planRange, type ByteRange, type SecretBytes } from '../../crypto/index.js';
+import { InvalidRangeError, NotModifiedError, PreconditionFailedError } from '../errors.js';
+import type { ObjectRecord } from '../metadata-store.js';
+import type { S3Deps } from '../s3-deps.js';
+import type { CustomerKey } from '../wire/headers/sse.js';
+import { dataBinding } from '../sse/sealing.js';
+import { modeForRead } from './sse-select.js';
+
+/** The conditional headers of GET/HEAD (and the copy-source ones of CopyObject). */
+export interface Conditions {
+  readonly ifMatch?: string;
+  readonly ifNoneMatch?: string;
+  readonly ifModifiedSince?: Date;
+  readonly ifUnmodifiedSince?: Date;
+}
+
+/** A Range header, as parsed: `bytes=a-b`, `bytes=a-` or `bytes=-n`. */
+export type RangeSpec = { readonly start: number; readonly end?: number } | { readonly suffix: number };
+
+/**
+ * Applies S3's precedence of conditions: If-Match (else If-Unmodified-Since) failing raises
+ * PreconditionFailedError; If-None-Match matching (else If-Modified-Since not modified)
+ * raises NotModifiedError. Times compare at one-second granularity, as HTTP dates have.
+ */
+export function checkConditions(o: ObjectRecord, c: Conditions): void {
+  const modified = Math.floor(o.lastModified.getTime() / 1000);
+  if (c.ifMatch !== undefined) {
+    if (!etagMatches(o.etag, c.ifMatch)) throw new PreconditionFailedError('');
+  } else if (c.ifUnmodifiedSince !== undefined && modified > Math.floor(c.ifUnmodifiedSince.getTime() / 1000)) {
+    throw new PreconditionFailedError('');
+  }
+  if (c.ifNoneMatch !== undefined) {
+    if (etagMatches(o.etag, c.ifNoneMatch)) throw new NotModifiedError('');
+  } else if (c.ifModifiedSince !== undefined && modified <= Math.floor(c.ifModifiedSince.getTime() / 1000)) {
+    throw new NotModifiedError('');
+  }
+}
+
+function etagMatches(etag: string, header: string): boolean {
+  const bare = etag.replace(/"/g, '');
+  return header.split(',').some((t) => {
+    const v = t.trim().replace(/^W\//, '').replace(/"/g, '');
+    return v === '*' || v === bare;
+  });
+}
+
+/** Resolves a Range against the object size; raises InvalidRangeError when it cannot be satisfied. */
+export function resolveRange(spec: RangeSpec, size: number): ByteRange {
+  if ('suffix' in spec) {
+    if (spec.suffix === 0 || size === 0) throw new InvalidRangeError('');
+    return { start: Math.max(0, size - spec.suffix), endInclusive: size - 1 };
+  }
+  if (spec.start >= size) throw new InvalidRangeError('');
+  return { start: spec.start, endInclusive: Math.min(spec.end ?? size - 1, size - 1) };
+}
+
+/**
+ * Unseals an object's key (KMS errors, SseCustomerKeyMissingError,
+ * SseCustomerKeyMismatchError). The caller owns the returned key: pass it to readPlaintext,
+ * which disposes it, or dispose it.
+ */
+export async function unsealObjectKey(deps: S3Deps, o: ObjectRecord, customer: CustomerKey | undefined): Promise<SecretBytes> {
+  return modeForRead(deps, o.sealedKey, customer).unseal(o.sealedKey, o);
+}
+
+/**
+ * The object's plaintext (or a range of it), decrypting only the segments the range
+ * covers. Takes ownership of `objectKey` and disposes it when the stream closes. Never
+ * emits a segment before its tag verified; any tampering surfaces as a stream error.
+ */
+export async function readPlaintext(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes, range?: ByteRange): Promise<Readable> {
+  const aad = dataBinding(o);
+  try {
+    if (range === undefined || o.size === 0 || (range.start === 0 && range.endInclusive === o.size - 1)) {
+      return wire(deps.backend.read(o.storageId), createSegmentDecryptor(objectKey, { aad }), objectKey);
+    }
+    const plan = planRange(range.start, range.endInclusive, o.size, o.segmentSize);
+    const header = await readAll(deps.backend.read(o.storageId, plan.headerRange));
+    return wire(deps.backend.read(o.storageId, plan.segmentRange), createSegmentDecryptor(objectKey, { aad, range: { header, plan } }), objectKey);
+  } catch (err) {
+    objectKey.dispose();
+    throw err;
+  }
+}
+
+function wire(source: Readable, decryptor: NodeJS.ReadWriteStream & Readable, objectKey: SecretBytes): Readable {
+  source.on('error', (err) => decryptor.destroy(err));
+  decryptor.on('close', () => {
+    source.destroy();
+    objectKey.dispose();
+  });
+  return source.pipe(decryptor);
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,44 @@
+import { InvalidRequestError, SseCustomerKeyMissingError } from '../errors.js';
+import type { BucketRecord } from '../metadata-store.js';
+import type { S3Deps } from '../s3-deps.js';
+import type { SealedObjectKey, SseMode } from '../sse/sealing.js';
+import { SseCMode, SseKmsMode, SseS3Mode } from '../sse/sse-modes.js';
+import type { CustomerKey, SseRequest } from '../wire/headers/sse.js';
+
+/**
+ * The mode a write uses: the request's SSE headers, else the bucket's default encryption,
+ * else SSE-S3 (every object is encrypted; there is no plaintext mode).
+ */
+export function modeForWrite(deps: S3Deps, sse: SseRequest, bucket: BucketRecord): SseMode {
+  switch (sse.kind) {
+    case 'SSE-S3':
+      return new SseS3Mode(deps.kms);
+    case 'SSE-KMS':
+      return new SseKmsMode(deps.kms, sse.keyId, sse.context);
+    case 'SSE-C':
+      return new SseCMode(sse.customer.key);
+    case 'none': {
+      const d = bucket.encryption;
+      if (d?.algorithm === 'aws:kms') return new SseKmsMode(deps.kms, d.kmsKeyId);
+      return new SseS3Mode(deps.kms);
+    }
+    default: {
+      const never: never = sse;
+      return never;
+    }
+  }
+}
+
+/**
+ * The mode that opens a stored object. SSE-C objects need the customer key
+ * (SseCustomerKeyMissingError without it); a customer key for an object that is not SSE-C
+ * is refused with InvalidRequestError, as S3 does.
+ */
+export function modeForRead(deps: S3Deps, sealed: SealedObjectKey, customer: CustomerKey | undefined): SseMode {
+  if (sealed.mode === 'SSE-C') {
+    if (customer === undefined) throw new SseCustomerKeyMissingError('');
+    return new SseCMode(customer.key);
+  }
+  if (customer !== undefined) throw new InvalidRequestError('The encryption parameters are not applicable to this object.');
+  return sealed.mode === 'SSE-KMS' ? new SseKmsMode(deps.kms) : new SseS3Mode(deps.kms);
+}

@@ -1,0 +1,75 @@
+import { hkdfSync } from 'node:crypto';
+import { SecretBytes } from '../../crypto/index.js';
+
+/** The SSE mode labels, bound into every seal (a key sealed under one mode never opens as another). */
+export type SseLabel = 'SSE-S3' | 'SSE-KMS' | 'SSE-C';
+
+/**
+ * Where an object key belongs: the bucket, the object key name and the object id (a fresh
+ * id per write, the seam for version ids and multipart upload ids). Bound as authenticated
+ * data both of the sealed object key and of every data segment.
+ */
+export interface ObjectBinding {
+  readonly bucket: string;
+  readonly key: string;
+  readonly objectId: string;
+}
+
+/**
+ * A sealed object key as stored in the metadata (JSON, format version `v: 1`; see
+ * s3/sse/README.md). Holds no secret: every field is ciphertext, a salt or a keyed hash.
+ */
+export type SealedObjectKey =
+  | { readonly v: 1; readonly mode: 'SSE-S3'; readonly kmsBlob: string; readonly sealed: string }
+  | { readonly v: 1; readonly mode: 'SSE-KMS'; readonly kmsBlob: string; readonly sealed: string; readonly keyArn: string; readonly context: Readonly<Record<string, string>> }
+  | { readonly v: 1; readonly mode: 'SSE-C'; readonly salt: string; readonly keyCheck: string; readonly sealed: string };
+
+/**
+ * One SSE mode: seals a fresh object key for a binding and unseals it again. SSE-S3,
+ * SSE-KMS and SSE-C each implement it. `seal` never stores or logs the object key; the
+ * caller keeps ownership of it. `unseal` returns a SecretBytes the caller must dispose, or
+ * raises (KMS errors for SSE-S3/SSE-KMS, SseCustomerKeyMismatchError for SSE-C,
+ * ObjectCorruptedError when the sealed key does not authenticate).
+ */
+export interface SseMode {
+  readonly label: SseLabel;
+  seal(objectKey: SecretBytes, binding: ObjectBinding): Promise<SealedObjectKey>;
+  unseal(sealed: SealedObjectKey, binding: ObjectBinding): Promise<SecretBytes>;
+}
+
+const SEAL_DOMAIN = 'cipherlake s3 object key v1';
+const DATA_DOMAIN = 'cipherlake s3 data v1';
+
+/** Length-prefixed (u32be) UTF-8 fields, so no two distinct lists encode alike (keys may hold any character). */
+function encodeFields(fields: readonly string[]): Buffer {
+  const out: Buffer[] = [];
+  for (const f of fields) {
+    const p = Buffer.from(f, 'utf8');
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(p.length);
+    out.push(len, p);
+  }
+  return Buffer.concat(out);
+}
+
+/** The AAD of a sealed object key: domain ‖ mode label ‖ bucket ‖ key ‖ objectId. */
+export function encodeBinding(label: SseLabel, binding: ObjectBinding): Buffer {
+  return encodeFields([SEAL_DOMAIN, label, binding.bucket, binding.key, binding.objectId]);
+}
+
+/**
+ * The segment-stream AAD of an object body: its location without the mode, so changing
+ * how the object key is sealed (re-wrapping) never touches the data.
+ */
+export function dataBinding(binding: ObjectBinding): Buffer {
+  return encodeFields([DATA_DOMAIN, binding.bucket, binding.key, binding.objectId]);
+}
+
+/**
+ * The key of multipart part `partNumber`, derived from the object key (HKDF-SHA-256), so a
+ * multipart object has one sealed key however many parts it has. Caller disposes the result.
+ */
+export function derivePartKey(objectKey: SecretBytes, partNumber: number): SecretBytes {
+  const info = Buffer.from(`cipherlake s3 part key v1:${partNumber}`, 'utf8');
+  return SecretBytes.adopt(Buffer.from(hkdfSync('sha256', objectKey.unsafeBytes(), Buffer.alloc(0), info, 32)));
+}

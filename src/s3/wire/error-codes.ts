@@ -1,0 +1,107 @@
+import { AuthenticationError, type AuthFailureKind } from '../../iam/index.js';
+import { kmsErrors } from '../../kms/index.js';
+import { DecryptionError } from '../../crypto/index.js';
+import * as s3Errors from '../errors.js';
+
+/** An error as S3 puts it on the wire. */
+export interface S3WireError {
+  readonly code: string;
+  readonly status: number;
+  readonly message: string;
+}
+
+type Entry = { readonly code: string; readonly status: number; readonly message: string };
+type S3ErrorClassName = Exclude<keyof typeof s3Errors, 'S3Error'>;
+
+/**
+ * The one table from S3 error class to S3 code and status. Typed with `satisfies`, so a
+ * class without an entry (or a misspelt one) fails to compile. `message` is the default
+ * when the raiser gave none. https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+ */
+export const S3_ERROR_CODES = {
+  NoSuchBucketError: { code: 'NoSuchBucket', status: 404, message: 'The specified bucket does not exist' },
+  NoSuchKeyError: { code: 'NoSuchKey', status: 404, message: 'The specified key does not exist.' },
+  NoSuchUploadError: { code: 'NoSuchUpload', status: 404, message: 'The specified upload does not exist.' },
+  BucketAlreadyOwnedByYouError: { code: 'BucketAlreadyOwnedByYou', status: 409, message: 'Your previous request to create the named bucket succeeded and you already own it.' },
+  BucketNotEmptyError: { code: 'BucketNotEmpty', status: 409, message: 'The bucket you tried to delete is not empty' },
+  InvalidBucketNameError: { code: 'InvalidBucketName', status: 400, message: 'The specified bucket is not valid.' },
+  InvalidArgumentError: { code: 'InvalidArgument', status: 400, message: 'Invalid Argument' },
+  InvalidRequestError: { code: 'InvalidRequest', status: 400, message: 'Invalid Request' },
+  InvalidRangeError: { code: 'InvalidRange', status: 416, message: 'The requested range is not satisfiable' },
+  PreconditionFailedError: { code: 'PreconditionFailed', status: 412, message: 'At least one of the pre-conditions you specified did not hold' },
+  NotModifiedError: { code: 'NotModified', status: 304, message: 'Not Modified' },
+  MalformedXmlError: { code: 'MalformedXML', status: 400, message: 'The XML you provided was not well-formed or did not validate against our published schema' },
+  BadDigestError: { code: 'BadDigest', status: 400, message: 'The Content-MD5 you specified did not match what we received.' },
+  InvalidDigestError: { code: 'InvalidDigest', status: 400, message: 'The Content-MD5 you specified was invalid.' },
+  ContentSha256MismatchError: { code: 'XAmzContentSHA256Mismatch', status: 400, message: "The provided 'x-amz-content-sha256' header does not match what was computed." },
+  EntityTooLargeError: { code: 'EntityTooLarge', status: 400, message: 'Your proposed upload exceeds the maximum allowed size' },
+  IncompleteBodyError: { code: 'IncompleteBody', status: 400, message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.' },
+  NotImplementedError: { code: 'NotImplemented', status: 501, message: 'A header you provided implies functionality that is not implemented.' },
+  MethodNotAllowedError: { code: 'MethodNotAllowed', status: 405, message: 'The specified method is not allowed against this resource.' },
+  AccessDeniedError: { code: 'AccessDenied', status: 403, message: 'Access Denied' },
+  SseCustomerKeyMismatchError: { code: 'AccessDenied', status: 403, message: 'Access Denied' },
+  SseCustomerKeyMissingError: {
+    code: 'InvalidRequest',
+    status: 400,
+    message: 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
+  },
+  InvalidEncryptionAlgorithmError: { code: 'InvalidEncryptionAlgorithmError', status: 400, message: 'The encryption request you specified is not valid. Supported value: AES256.' },
+  EncryptionConfigurationNotFoundError: {
+    code: 'ServerSideEncryptionConfigurationNotFoundError',
+    status: 404,
+    message: 'The server side encryption configuration was not found',
+  },
+  ObjectCorruptedError: { code: 'InternalError', status: 500, message: 'We encountered an internal error. Please try again.' },
+} as const satisfies Record<S3ErrorClassName, Entry>;
+
+/** SigV4 failures as S3 names them (S3 differs from KMS here: presigned expiry is AccessDenied). */
+export const S3_AUTH_ERROR_CODES = {
+  MissingAuthentication: { code: 'AccessDenied', status: 403 },
+  IncompleteSignature: { code: 'AuthorizationHeaderMalformed', status: 400 },
+  UnknownAccessKey: { code: 'InvalidAccessKeyId', status: 403 },
+  SignatureMismatch: { code: 'SignatureDoesNotMatch', status: 403 },
+  RequestExpired: { code: 'RequestTimeTooSkewed', status: 403 },
+  ContentHashMismatch: { code: 'XAmzContentSHA256Mismatch', status: 400 },
+  InvalidToken: { code: 'InvalidToken', status: 400 },
+} as const satisfies Record<AuthFailureKind, { code: string; status: number }>;
+
+const INTERNAL: S3WireError = { code: 'InternalError', status: 500, message: 'We encountered an internal error. Please try again.' };
+
+/**
+ * Maps any error to the S3 wire error. Unknown errors (and internal ones) become
+ * InternalError with a generic message; the caller logs the detail. Never throws.
+ */
+export function toS3WireError(err: unknown): S3WireError {
+  if (err instanceof AuthenticationError) return authError(err);
+  if (err instanceof s3Errors.S3Error) {
+    const entry = S3_ERROR_CODES[err.name as S3ErrorClassName] as Entry | undefined;
+    if (entry === undefined) return INTERNAL;
+    return { code: entry.code, status: entry.status, message: err.message !== '' ? err.message : entry.message };
+  }
+  if (err instanceof DecryptionError) return INTERNAL;
+  return kmsError(err) ?? INTERNAL;
+}
+
+function authError(err: AuthenticationError): S3WireError {
+  if (err.kind === 'RequestExpired' && err.message.startsWith('Request ')) {
+    // Presigned URL expired (or not yet valid): S3 answers AccessDenied.
+    return { code: 'AccessDenied', status: 403, message: err.message };
+  }
+  if (err.kind === 'MissingAuthentication') return { code: 'AccessDenied', status: 403, message: 'Access Denied' };
+  if (err.kind === 'RequestExpired') {
+    return { code: 'RequestTimeTooSkewed', status: 403, message: 'The difference between the request time and the current time is too large.' };
+  }
+  const entry = S3_AUTH_ERROR_CODES[err.kind];
+  return { code: entry.code, status: entry.status, message: err.message };
+}
+
+/** KMS failures met while sealing or unsealing an object key, as S3 reports them. */
+function kmsError(err: unknown): S3WireError | undefined {
+  if (err instanceof kmsErrors.NotFoundError) return { code: 'KMS.NotFoundException', status: 400, message: err.message };
+  if (err instanceof kmsErrors.DisabledError) return { code: 'KMS.DisabledException', status: 400, message: err.message };
+  if (err instanceof kmsErrors.KeyInvalidStateError) return { code: 'KMS.KMSInvalidStateException', status: 400, message: err.message };
+  if (err instanceof kmsErrors.InvalidKeyUsageError) return { code: 'KMS.InvalidKeyUsageException', status: 400, message: err.message };
+  if (err instanceof kmsErrors.ValidationError) return { code: 'InvalidArgument', status: 400, message: err.message };
+  if (err instanceof kmsErrors.AccessDeniedError) return { code: 'AccessDenied', status: 403, message: 'Access Denied' };
+  return undefined;
+}

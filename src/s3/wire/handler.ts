@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { AuthenticationError, queryPairs, type ParsedSignature, type SignedRequestView, type VerifiedRequest } from '../../iam/index.js';
+import { EntityTooLargeError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
+import type { S3Deps } from '../s3-deps.js';
+import { resolveAddress } from './address.js';
+import { makeCall } from './call.js';
+import { toS3WireError } from './error-codes.js';
+import { bufferSource } from './payload.js';
+import { findRoute, subResourceOf, type Level, type S3Route } from './routes.js';
+import { errorXml } from './xml.js';
+
+/** A request as the edge hands it over (structurally the edge's S3EdgeRequest). */
+export interface S3HttpRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly view: SignedRequestView;
+  readonly signature: ParsedSignature | undefined;
+  readonly requestId: string;
+  readonly time: Date;
+  readonly sourceIp: string;
+  readonly secureTransport: boolean;
+  authenticate(bodySha256?: string): VerifiedRequest;
+}
+
+/** What the handler reports for the audit trail. */
+export interface S3Outcome {
+  readonly operation: string;
+  readonly readOnly: boolean;
+  readonly status: number;
+  readonly keyIdentifier?: string;
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+  readonly userAgent?: string;
+  readonly host?: string;
+}
+
+export interface S3HandlerSettings {
+  /** Host suffixes that make a request virtual-hosted style (`bucket.<domain>`). */
+  readonly baseDomains: readonly string[];
+  /** A header a trusted TLS-terminating proxy sets to `https` for HTTPS clients; undefined trusts none. */
+  readonly trustedProxyHttpsHeader?: string;
+}
+
+/** Bodies without x-amz-content-sha256 are read whole to hash them; S3 clients always send it for large ones. */
+const MAX_UNDECLARED_BODY = 16 * 1024 * 1024;
+
+/**
+ * The S3 REST endpoint: resolves bucket and key, picks the route (method × sub-resource),
+ * authenticates (SigV4 header or presigned; anonymous requests are refused), runs it and
+ * answers every failure in S3's XML error shape. Never throws; never leaks internal detail
+ * to the client (the log keeps it).
+ */
+export class S3Handler {
+  constructor(
+    private readonly deps: S3Deps,
+    private readonly settings: S3HandlerSettings,
+    private readonly log: Logger,
+  ) {}
+
+  async handle(r: S3HttpRequest): Promise<S3Outcome> {
+    const query = new Map(queryPairs(r.view.rawQuery));
+    const address = resolveAddress(r.view.rawPath, r.req.headers.host, this.settings.baseDomains);
+    const level: Level = address.bucket === undefined ? 'service' : address.key === undefined ? 'bucket' : 'object';
+    const method = r.req.method ?? 'GET';
+    const found = findRoute(level, method, subResourceOf(query), r.req.headers['x-amz-copy-source'] !== undefined);
+    const route: S3Route | undefined = typeof found === 'object' ? found : undefined;
+    const notes: { keyIdentifier?: string } = {};
+    const base = {
+      operation: route?.operation ?? `${method} ${level}`,
+      readOnly: route?.readOnly ?? method === 'GET',
+      ...(r.req.headers['user-agent'] !== undefined ? { userAgent: r.req.headers['user-agent'] } : {}),
+      ...(r.req.headers.host !== undefined ? { host: r.req.headers.host } : {}),
+    };
+    try {
+      const { verified, source } = await this.#authenticate(r);
+      if (found === 'NotImplemented') throw new NotImplementedError('');
+      if (route === undefined) throw new MethodNotAllowedError('');
+      const call = makeCall(
+        { deps: this.deps, req: r.req, res: r.res, requestId: r.requestId, bucket: address.bucket ?? '', key: address.key ?? '', query, secure: this.#secure(r), owner: this.#owner() },
+        verified,
+        source,
+        notes,
+      );
+      await route.handle(call);
+      return { ...base, ...notes, status: r.res.statusCode };
+    } catch (err) {
+      const wire = this.#fail(r, err, address.bucket, address.key);
+      return { ...base, ...notes, status: wire.status, errorCode: wire.code, errorMessage: wire.message };
+    }
+  }
+
+  async #authenticate(r: S3HttpRequest): Promise<{ verified: VerifiedRequest; source: Readable }> {
+    const sig = r.signature;
+    const declared = r.req.headers['x-amz-content-sha256'];
+    if (sig !== undefined && !sig.presigned && declared === undefined && hasBody(r.req)) {
+      const body = await readLimited(r.req, MAX_UNDECLARED_BODY);
+      return { verified: r.authenticate(createHash('sha256').update(body).digest('hex')), source: bufferSource(body) };
+    }
+    return { verified: r.authenticate(), source: r.req };
+  }
+
+  #secure(r: S3HttpRequest): boolean {
+    const name = this.settings.trustedProxyHttpsHeader;
+    return r.secureTransport || (name !== undefined && r.req.headers[name.toLowerCase()] === 'https');
+  }
+
+  #owner(): { id: string; displayName: string } {
+    return { id: this.deps.accountId, displayName: 'cipherlake' };
+  }
+
+  #fail(r: S3HttpRequest, err: unknown, bucket: string | undefined, key: string | undefined): { code: string; status: number; message: string } {
+    const wire = toS3WireError(err);
+    if (wire.status >= 500) this.log.error({ err, requestId: r.requestId }, 'S3 request failed');
+    else if (err instanceof AuthenticationError) this.log.info({ kind: err.kind, requestId: r.requestId }, 'authentication failed');
+    if (r.res.headersSent) {
+      // Part of a body is out: the only honest signal left is to cut the connection.
+      r.res.destroy();
+      return wire;
+    }
+    const headers = { 'x-amz-request-id': r.requestId, 'x-amz-id-2': r.requestId, date: this.deps.clock.now().toUTCString(), server: 'Cipherlake' };
+    if (err instanceof NotModifiedError || r.req.method === 'HEAD') {
+      r.res.writeHead(wire.status, { ...headers, 'x-amz-error-code': wire.code });
+      r.res.end();
+      return wire;
+    }
+    const resource = bucket === undefined ? '/' : key === undefined ? `/${bucket}` : `/${bucket}/${key}`;
+    const body = errorXml(wire.code, wire.message, r.requestId, resource);
+    r.res.writeHead(wire.status, { ...headers, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
+    r.res.end(body);
+    return wire;
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+function readLimited(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new EntityTooLargeError('Send x-amz-content-sha256 (or UNSIGNED-PAYLOAD) with large bodies.'));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,132 @@
+import { listObjects } from '../operations/list-objects.js';
+import { createBucket, deleteBucket, getBucketEncryption, putBucketEncryption } from '../operations/buckets.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { S3Call } from './call.js';
+import { deleteResultXml, encryptionXml, listBucketsXml, listObjectsXml, locationXml, parseCreateBucket, parseDelete, parseEncryption, versioningXml } from './xml.js';
+import { toS3WireError } from './error-codes.js';
+
+/** ListBuckets. https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html */
+export async function listBucketsRoute(c: S3Call): Promise<void> {
+  c.send(200, {}, listBucketsXml(c.owner, await c.deps.store.listBuckets()));
+}
+
+/** CreateBucket. https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html */
+export async function createBucketRoute(c: S3Call): Promise<void> {
+  const location = parseCreateBucket(await c.readSmall());
+  await createBucket(c.deps, c.bucket, location);
+  c.send(200, { location: `/${c.bucket}` });
+}
+
+/** HeadBucket. https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html */
+export async function headBucketRoute(c: S3Call): Promise<void> {
+  const b = await c.deps.store.getBucket(c.bucket);
+  c.send(200, { 'x-amz-bucket-region': b.region });
+}
+
+/** DeleteBucket. https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html */
+export async function deleteBucketRoute(c: S3Call): Promise<void> {
+  await deleteBucket(c.deps, c.bucket);
+  c.send(204);
+}
+
+/** GetBucketLocation. https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html */
+export async function getBucketLocationRoute(c: S3Call): Promise<void> {
+  const b = await c.deps.store.getBucket(c.bucket);
+  c.send(200, {}, locationXml(b.region));
+}
+
+/** GetBucketVersioning: buckets are unversioned for now, so an empty configuration. */
+export async function getBucketVersioningRoute(c: S3Call): Promise<void> {
+  await c.deps.store.getBucket(c.bucket);
+  c.send(200, {}, versioningXml());
+}
+
+/** PutBucketEncryption. https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html */
+export async function putBucketEncryptionRoute(c: S3Call): Promise<void> {
+  await putBucketEncryption(c.deps, c.bucket, parseEncryption(await c.readSmall()));
+  c.send(200);
+}
+
+/** GetBucketEncryption. https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html */
+export async function getBucketEncryptionRoute(c: S3Call): Promise<void> {
+  c.send(200, {}, encryptionXml(await getBucketEncryption(c.deps, c.bucket)));
+}
+
+/** DeleteBucketEncryption: back to the SSE-S3 floor. https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketEncryption.html */
+export async function deleteBucketEncryptionRoute(c: S3Call): Promise<void> {
+  await c.deps.store.setBucketEncryption(c.bucket, undefined);
+  c.send(204);
+}
+
+/** DeleteObjects (with Quiet). https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html */
+export async function deleteObjectsRoute(c: S3Call): Promise<void> {
+  const { keys, quiet } = parseDelete(await c.readSmall(2 * 1024 * 1024));
+  await c.deps.store.getBucket(c.bucket);
+  const deleted: string[] = [];
+  const errors: Array<{ key: string; code: string; message: string }> = [];
+  for (const key of keys) {
+    try {
+      const storageId = await c.deps.store.deleteObject(c.bucket, key);
+      if (storageId !== undefined) await c.deps.backend.delete(storageId);
+      if (!quiet) deleted.push(key);
+    } catch (err) {
+      const w = toS3WireError(err);
+      errors.push({ key, code: w.code, message: w.message });
+    }
+  }
+  c.send(200, {}, deleteResultXml(deleted, errors, (s) => s));
+}
+
+function maxKeysOf(c: S3Call): number {
+  const raw = c.query.get('max-keys');
+  if (raw === undefined) return 1000;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('Provided max-keys not an integer or within integer range');
+  return Math.min(n, 1000);
+}
+
+function encodingOf(c: S3Call): 'url' | undefined {
+  const e = c.query.get('encoding-type');
+  if (e === undefined) return undefined;
+  if (e !== 'url') throw new InvalidArgumentError('Invalid Encoding Method specified in Request');
+  return 'url';
+}
+
+/** ListObjects (v1) and ListObjectsV2 (list-type=2). https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html */
+export async function listObjectsRoute(c: S3Call): Promise<void> {
+  const v2 = c.query.get('list-type') === '2';
+  const prefix = c.query.get('prefix') ?? '';
+  const delimiter = c.query.get('delimiter');
+  const maxKeys = maxKeysOf(c);
+  const encodingType = encodingOf(c);
+  const token = c.query.get('continuation-token');
+  const startAfter = c.query.get('start-after');
+  const marker = c.query.get('marker');
+  const after = v2 ? (token !== undefined ? decodeToken(token) : (startAfter ?? '')) : (marker ?? '');
+  const page = await listObjects(c.deps, { bucket: c.bucket, prefix, after, maxKeys, ...(delimiter !== undefined && delimiter !== '' ? { delimiter } : {}) });
+  const nextToken = v2 && page.truncated && page.lastPosition !== undefined ? Buffer.from(page.lastPosition, 'utf8').toString('base64url') : undefined;
+  c.send(
+    200,
+    {},
+    listObjectsXml(page, {
+      version: v2 ? 2 : 1,
+      bucket: c.bucket,
+      prefix,
+      maxKeys,
+      ...(delimiter !== undefined && delimiter !== '' ? { delimiter } : {}),
+      ...(encodingType !== undefined ? { encodingType } : {}),
+      ...(marker !== undefined ? { marker } : {}),
+      ...(startAfter !== undefined ? { startAfter } : {}),
+      ...(token !== undefined ? { continuationToken: token } : {}),
+      ...(nextToken !== undefined ? { nextToken } : {}),
+      ...(!v2 || c.query.get('fetch-owner') === 'true' ? { owner: c.owner } : {}),
+    }),
+  );
+}
+
+function decodeToken(token: string): string {
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  if (text === '' || Buffer.from(text, 'utf8').toString('base64url') !== token) throw new InvalidArgumentError('The continuation token provided is incorrect');
+  return text;
+}
+

@@ -1,0 +1,174 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { InvalidArgumentError } from '../errors.js';
+import { copyObject } from '../operations/copy-object.js';
+import { checkConditions, readPlaintext, resolveRange, unsealObjectKey } from '../operations/read-object.js';
+import { modeForWrite } from '../operations/sse-select.js';
+import { writeObject } from '../operations/write-object.js';
+import type { ObjectRecord } from '../metadata-store.js';
+import type { S3Call } from './call.js';
+import { kmsContextHeader, objectResponseHeaders, parseConditions, parseContentHeaders, parseRange, parseUserMetadata, sseResponseHeaders } from './headers/object-headers.js';
+import { parseCustomerKey, parseSseRequest, requireSecureForSseC, type CustomerKey, type SseRequest } from './headers/sse.js';
+import { copyObjectXml } from './xml.js';
+
+const SSE_C = 'x-amz-server-side-encryption-customer-';
+const COPY_SSE_C = 'x-amz-copy-source-server-side-encryption-customer-';
+
+function checksumHeaders(o: ObjectRecord): OutgoingHttpHeaders {
+  return Object.fromEntries(Object.entries(o.checksums).map(([a, v]) => [`x-amz-checksum-${a}`, v]));
+}
+
+function noteKms(c: S3Call, o: ObjectRecord): void {
+  if (o.sealedKey.mode === 'SSE-KMS') c.note({ keyIdentifier: o.sealedKey.keyArn });
+}
+
+async function withSse<T>(c: S3Call, sse: SseRequest, fn: () => Promise<T>): Promise<T> {
+  try {
+    if (sse.kind === 'SSE-C') requireSecureForSseC(c.secure);
+    return await fn();
+  } finally {
+    if (sse.kind === 'SSE-C') sse.customer.key.dispose();
+  }
+}
+
+/** PutObject. https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html */
+export async function putObjectRoute(c: S3Call): Promise<void> {
+  const sse = parseSseRequest(c.req.headers);
+  await withSse(c, sse, async () => {
+    const bucket = await c.deps.store.getBucket(c.bucket);
+    const content = parseContentHeaders(c.req.headers);
+    const userMetadata = parseUserMetadata(c.req.headers);
+    const payload = c.payload();
+    const o = await writeObject(c.deps, {
+      bucket: c.bucket,
+      key: c.key,
+      body: payload.stream,
+      verify: payload.verify,
+      mode: modeForWrite(c.deps, sse, bucket),
+      content,
+      userMetadata,
+      checksums: () => payload.checksums,
+    });
+    noteKms(c, o);
+    const md5 = sse.kind === 'SSE-C' ? sse.customer.keyMd5 : undefined;
+    c.send(200, { etag: o.etag, ...sseResponseHeaders(o.sealedKey, md5), ...kmsContextHeader(o.sealedKey), ...checksumHeaders(o) });
+  });
+}
+
+/** GetObject and HeadObject. https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html */
+export async function getObjectRoute(c: S3Call): Promise<void> {
+  const customer = parseCustomerKey(c.req.headers, SSE_C);
+  try {
+    if (customer !== undefined) requireSecureForSseC(c.secure);
+    await c.deps.store.getBucket(c.bucket);
+    const o = await c.deps.store.getObject(c.bucket, c.key);
+    checkConditions(o, parseConditions(c.req.headers));
+    const spec = parseRange(c.req.headers);
+    const range = spec === undefined ? undefined : resolveRange(spec, o.size);
+    const objectKey = await unsealObjectKey(c.deps, o, customer);
+    noteKms(c, o);
+    const headers: OutgoingHttpHeaders = {
+      ...objectResponseHeaders(o, c.query),
+      ...sseResponseHeaders(o.sealedKey, customer?.keyMd5),
+      ...(range === undefined && c.req.headers['x-amz-checksum-mode'] === 'ENABLED' ? checksumHeaders(o) : {}),
+      ...(range !== undefined ? { 'content-range': `bytes ${range.start}-${range.endInclusive}/${o.size}` } : {}),
+      'content-length': range === undefined ? o.size : range.endInclusive - range.start + 1,
+      'x-amz-request-id': c.requestId,
+      'x-amz-id-2': c.requestId,
+      date: c.deps.clock.now().toUTCString(),
+      server: 'Cipherlake',
+    };
+    const status = range === undefined ? 200 : 206;
+    if (c.req.method === 'HEAD') {
+      objectKey.dispose();
+      c.res.writeHead(status, headers);
+      c.res.end();
+      return;
+    }
+    await streamOut(c.res, status, headers, await readPlaintext(c.deps, o, objectKey, range));
+  } finally {
+    customer?.key.dispose();
+  }
+}
+
+/**
+ * Sends a decrypting stream. The status line goes out only with the first verified bytes
+ * (or at a clean end), so a failure before that becomes a proper S3 error; a failure after
+ * it aborts the connection — the client never receives unauthenticated bytes either way.
+ */
+function streamOut(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, stream: Readable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const start = (): void => {
+      if (!res.headersSent) res.writeHead(status, headers);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      start();
+      if (!res.write(chunk)) {
+        stream.pause();
+        res.once('drain', () => stream.resume());
+      }
+    });
+    stream.on('end', () => {
+      start();
+      res.end(() => resolve());
+    });
+    stream.on('error', reject);
+    res.on('close', () => {
+      if (!res.writableFinished) stream.destroy();
+    });
+  });
+}
+
+/** DeleteObject (idempotent: 204 whether or not the key existed). https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html */
+export async function deleteObjectRoute(c: S3Call): Promise<void> {
+  await c.deps.store.getBucket(c.bucket);
+  const storageId = await c.deps.store.deleteObject(c.bucket, c.key);
+  if (storageId !== undefined) await c.deps.backend.delete(storageId);
+  c.send(204);
+}
+
+function parseCopySource(value: string): { bucket: string; key: string } {
+  const noVersion = value.split('?')[0] ?? '';
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(noVersion);
+  } catch {
+    throw new InvalidArgumentError('Invalid copy source encoding');
+  }
+  const path = decoded.startsWith('/') ? decoded.slice(1) : decoded;
+  const slash = path.indexOf('/');
+  if (slash <= 0 || slash === path.length - 1) throw new InvalidArgumentError('Copy Source must mention the source bucket and key: sourcebucket/sourcekey');
+  return { bucket: path.slice(0, slash), key: path.slice(slash + 1) };
+}
+
+/** CopyObject (PUT with x-amz-copy-source). https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html */
+export async function copyObjectRoute(c: S3Call): Promise<void> {
+  const h = c.req.headers;
+  const source = parseCopySource(String(h['x-amz-copy-source']));
+  const directive = (h['x-amz-metadata-directive'] as string | undefined) ?? 'COPY';
+  if (directive !== 'COPY' && directive !== 'REPLACE') throw new InvalidArgumentError('Unknown metadata directive.');
+  const sse = parseSseRequest(h);
+  let sourceCustomer: CustomerKey | undefined;
+  await withSse(c, sse, async () => {
+    try {
+      sourceCustomer = parseCustomerKey(h, COPY_SSE_C);
+      if (sourceCustomer !== undefined) requireSecureForSseC(c.secure);
+      const bucket = await c.deps.store.getBucket(c.bucket);
+      const { target } = await copyObject(c.deps, {
+        source,
+        ...(sourceCustomer !== undefined ? { sourceCustomer } : {}),
+        conditions: parseConditions(h, 'x-amz-copy-source-'),
+        bucket: c.bucket,
+        key: c.key,
+        mode: modeForWrite(c.deps, sse, bucket),
+        encryptionGiven: sse.kind !== 'none',
+        ...(directive === 'REPLACE' ? { replace: { content: parseContentHeaders(h), userMetadata: parseUserMetadata(h) } } : {}),
+      });
+      noteKms(c, target);
+      const md5 = sse.kind === 'SSE-C' ? sse.customer.keyMd5 : undefined;
+      c.send(200, { ...sseResponseHeaders(target.sealedKey, md5), ...kmsContextHeader(target.sealedKey) }, copyObjectXml(target.etag, target.lastModified));
+    } finally {
+      sourceCustomer?.key.dispose();
+    }
+  });
+}

@@ -1,0 +1,132 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { InvalidArgumentError } from '../../errors.js';
+import type { ContentHeaders, ObjectRecord } from '../../metadata-store.js';
+import type { Conditions, RangeSpec } from '../../operations/read-object.js';
+import type { SealedObjectKey } from '../../sse/sealing.js';
+
+function h(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+const MAX_USER_METADATA_BYTES = 2048;
+
+/** Content-Type/-Encoding/-Disposition/-Language, Cache-Control and Expires of a PUT (aws-chunked stripped from Content-Encoding). */
+export function parseContentHeaders(headers: IncomingHttpHeaders): ContentHeaders {
+  const encoding = h(headers, 'content-encoding')
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && s !== 'aws-chunked')
+    .join(',');
+  const pick: Array<[keyof ContentHeaders, string | undefined]> = [
+    ['contentType', h(headers, 'content-type')],
+    ['contentEncoding', encoding === '' ? undefined : encoding],
+    ['contentDisposition', h(headers, 'content-disposition')],
+    ['contentLanguage', h(headers, 'content-language')],
+    ['cacheControl', h(headers, 'cache-control')],
+    ['expires', h(headers, 'expires')],
+  ];
+  return Object.fromEntries(pick.filter(([, v]) => v !== undefined)) as ContentHeaders;
+}
+
+/** x-amz-meta-* as a map (names lower-cased, as S3 returns them). Raises InvalidArgumentError over 2 KB. */
+export function parseUserMetadata(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  let size = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
+    const v = Array.isArray(value) ? value.join(',') : value;
+    const k = name.slice('x-amz-meta-'.length);
+    size += k.length + v.length;
+    out[k] = v;
+  }
+  if (size > MAX_USER_METADATA_BYTES) throw new InvalidArgumentError('Your metadata headers exceed the maximum allowed metadata size.');
+  return out;
+}
+
+function date(v: string | undefined): Date | undefined {
+  if (v === undefined) return undefined;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : new Date(t);
+}
+
+/** If-* conditions, or with prefix `x-amz-copy-source-` the copy-source ones. Unparsable dates are ignored, as in HTTP. */
+export function parseConditions(headers: IncomingHttpHeaders, prefix = ''): Conditions {
+  const ifMatch = h(headers, `${prefix}if-match`);
+  const ifNoneMatch = h(headers, `${prefix}if-none-match`);
+  const ims = date(h(headers, `${prefix}if-modified-since`));
+  const ius = date(h(headers, `${prefix}if-unmodified-since`));
+  return {
+    ...(ifMatch !== undefined ? { ifMatch } : {}),
+    ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}),
+    ...(ims !== undefined ? { ifModifiedSince: ims } : {}),
+    ...(ius !== undefined ? { ifUnmodifiedSince: ius } : {}),
+  };
+}
+
+/** The Range header; undefined when absent or not a single byte range (S3 then serves the whole object). */
+export function parseRange(headers: IncomingHttpHeaders): RangeSpec | undefined {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(h(headers, 'range')?.trim() ?? '');
+  if (m === null) return undefined;
+  const [, a = '', b = ''] = m;
+  if (a === '' && b === '') return undefined;
+  if (a === '') return { suffix: Number(b) };
+  if (b !== '' && Number(b) < Number(a)) return undefined;
+  return b === '' ? { start: Number(a) } : { start: Number(a), end: Number(b) };
+}
+
+const OVERRIDES: ReadonlyArray<[string, string]> = [
+  ['response-content-type', 'content-type'],
+  ['response-content-language', 'content-language'],
+  ['response-expires', 'expires'],
+  ['response-cache-control', 'cache-control'],
+  ['response-content-disposition', 'content-disposition'],
+  ['response-content-encoding', 'content-encoding'],
+];
+
+/** The representation headers of GET/HEAD: stored ones, user metadata, then response-* overrides. */
+export function objectResponseHeaders(o: ObjectRecord, query: ReadonlyMap<string, string>): OutgoingHttpHeaders {
+  const c = o.content;
+  const out: OutgoingHttpHeaders = {
+    'content-type': c.contentType ?? 'binary/octet-stream',
+    etag: o.etag,
+    'last-modified': o.lastModified.toUTCString(),
+    'accept-ranges': 'bytes',
+    ...(c.contentEncoding !== undefined ? { 'content-encoding': c.contentEncoding } : {}),
+    ...(c.contentDisposition !== undefined ? { 'content-disposition': c.contentDisposition } : {}),
+    ...(c.contentLanguage !== undefined ? { 'content-language': c.contentLanguage } : {}),
+    ...(c.cacheControl !== undefined ? { 'cache-control': c.cacheControl } : {}),
+    ...(c.expires !== undefined ? { expires: c.expires } : {}),
+  };
+  for (const [k, v] of Object.entries(o.userMetadata)) out[`x-amz-meta-${k}`] = v;
+  for (const [param, header] of OVERRIDES) {
+    const v = query.get(param);
+    if (v !== undefined) out[header] = v;
+  }
+  return out;
+}
+
+/** The SSE headers S3 sends for an object (PUT, GET, HEAD, copy). */
+export function sseResponseHeaders(sealed: SealedObjectKey, customerKeyMd5?: string): OutgoingHttpHeaders {
+  switch (sealed.mode) {
+    case 'SSE-S3':
+      return { 'x-amz-server-side-encryption': 'AES256' };
+    case 'SSE-KMS':
+      return { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': sealed.keyArn };
+    case 'SSE-C':
+      return {
+        'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+        ...(customerKeyMd5 !== undefined ? { 'x-amz-server-side-encryption-customer-key-md5': customerKeyMd5 } : {}),
+      };
+    default: {
+      const never: never = sealed;
+      return never;
+    }
+  }
+}
+
+/** The base64 JSON of an SSE-KMS object's encryption context, as PUT answers it. */
+export function kmsContextHeader(sealed: SealedObjectKey): OutgoingHttpHeaders {
+  if (sealed.mode !== 'SSE-KMS') return {};
+  return { 'x-amz-server-side-encryption-context': Buffer.from(JSON.stringify(sealed.context)).toString('base64') };
+}

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { SecretBytes } from '../../../crypto/index.js';
+import { InvalidArgumentError, InvalidEncryptionAlgorithmError, InvalidRequestError, NotImplementedError } from '../../errors.js';
+
+/**
+ * What a request asks for about server-side encryption, parsed once from its headers.
+ * `none`: no SSE headers (the bucket default, else SSE-S3, applies).
+ */
+export type SseRequest =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'SSE-S3' }
+  | { readonly kind: 'SSE-KMS'; readonly keyId?: string; readonly context: Readonly<Record<string, string>>; readonly bucketKeyEnabled: boolean }
+  | { readonly kind: 'SSE-C'; readonly customer: CustomerKey };
+
+/** An SSE-C key as the client sent it; `key` must be disposed by the request's owner. */
+export interface CustomerKey {
+  readonly key: SecretBytes;
+  readonly keyMd5: string;
+}
+
+const SSE = 'x-amz-server-side-encryption';
+
+function h(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Parses the SSE headers of a PUT or copy destination. Raises InvalidArgumentError for
+ * bad values or a mix of modes, InvalidEncryptionAlgorithmError for an unknown SSE-C
+ * algorithm, NotImplementedError for DSSE-KMS. SSE-C over plain HTTP is refused by
+ * `requireSecureForSseC`, which the caller applies.
+ */
+export function parseSseRequest(headers: IncomingHttpHeaders): SseRequest {
+  const customer = parseCustomerKey(headers, `${SSE}-customer-`);
+  const algorithm = h(headers, SSE);
+  const keyId = h(headers, `${SSE}-aws-kms-key-id`);
+  const contextB64 = h(headers, `${SSE}-context`);
+  if (customer !== undefined) {
+    if (algorithm !== undefined || keyId !== undefined) {
+      customer.key.dispose();
+      throw new InvalidArgumentError('Server Side Encryption with Customer provided key is incompatible with the encryption method specified');
+    }
+    return { kind: 'SSE-C', customer };
+  }
+  if (algorithm === undefined) {
+    if (keyId !== undefined || contextB64 !== undefined) throw new InvalidArgumentError('Specifying the KMS key or context requires x-amz-server-side-encryption: aws:kms.');
+    return { kind: 'none' };
+  }
+  if (algorithm === 'AES256') {
+    if (keyId !== undefined) throw new InvalidArgumentError('Server Side Encryption with AWS Key Management Service key id is only valid with aws:kms.');
+    return { kind: 'SSE-S3' };
+  }
+  if (algorithm === 'aws:kms:dsse') throw new NotImplementedError('DSSE-KMS is not implemented yet.');
+  if (algorithm !== 'aws:kms') throw new InvalidArgumentError('Server Side Encryption with unsupported algorithm; valid values are AES256 and aws:kms.');
+  return {
+    kind: 'SSE-KMS',
+    ...(keyId !== undefined && keyId !== '' ? { keyId } : {}),
+    context: contextB64 === undefined ? {} : parseContext(contextB64),
+    bucketKeyEnabled: h(headers, `${SSE}-bucket-key-enabled`) === 'true',
+  };
+}
+
+function parseContext(b64: string): Record<string, string> {
+  try {
+    const parsed = JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as unknown;
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(parsed)) {
+      if (typeof v !== 'string') throw new Error('not a string');
+      if (k.startsWith('aws:')) throw new Error('reserved');
+      out[k] = v;
+    }
+    return out;
+  } catch {
+    throw new InvalidArgumentError('The header x-amz-server-side-encryption-context must be base64-encoded UTF-8 JSON of string pairs.');
+  }
+}
+
+/**
+ * Parses SSE-C headers with the given prefix (`x-amz-server-side-encryption-customer-` or
+ * `x-amz-copy-source-server-side-encryption-customer-`); undefined when absent. Checks the
+ * algorithm, the key length and the key MD5, as S3 does.
+ */
+export function parseCustomerKey(headers: IncomingHttpHeaders, prefix: string): CustomerKey | undefined {
+  const algorithm = h(headers, `${prefix}algorithm`);
+  const keyB64 = h(headers, `${prefix}key`);
+  const md5 = h(headers, `${prefix}key-md5`);
+  if (algorithm === undefined && keyB64 === undefined && md5 === undefined) return undefined;
+  if (algorithm === undefined) throw new InvalidArgumentError('Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm.');
+  if (algorithm !== 'AES256') throw new InvalidEncryptionAlgorithmError('');
+  if (keyB64 === undefined) throw new InvalidArgumentError('Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.');
+  if (md5 === undefined) throw new InvalidArgumentError('Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key.');
+  const key = SecretBytes.adopt(Buffer.from(keyB64, 'base64'));
+  if (key.length !== 32) {
+    key.dispose();
+    throw new InvalidArgumentError('The secret key was invalid for the specified algorithm.');
+  }
+  if (createHash('md5').update(key.unsafeBytes()).digest('base64') !== md5) {
+    key.dispose();
+    throw new InvalidArgumentError('The calculated MD5 hash of the key did not match the hash that was provided.');
+  }
+  return { key, keyMd5: md5 };
+}
+
+/** Raises InvalidRequestError for SSE-C over a connection that is not HTTPS, as S3 does. */
+export function requireSecureForSseC(secure: boolean): void {
+  if (!secure) throw new InvalidRequestError('Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
+}

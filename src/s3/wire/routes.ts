@@ -1,0 +1,79 @@
+import type { S3Call } from './call.js';
+import * as b from './handlers-bucket.js';
+import * as o from './handlers-object.js';
+
+/** One S3 operation: its audit name, IAM action, whether it only reads, and its handler. */
+export interface S3Route {
+  readonly operation: string;
+  readonly action: string;
+  readonly readOnly: boolean;
+  readonly handle: (call: S3Call) => Promise<void>;
+}
+
+/** Where a request points: the service (ListBuckets), a bucket, or an object. */
+export type Level = 'service' | 'bucket' | 'object';
+
+/**
+ * Sub-resources S3 knows, in the order they take precedence. A request naming one we do
+ * not implement answers NotImplemented; it never falls through to a plain GET or PUT.
+ */
+export const SUB_RESOURCES = [
+  'uploads', 'uploadId', 'partNumber', 'delete', 'encryption', 'location', 'versioning', 'acl', 'policy', 'policyStatus',
+  'cors', 'lifecycle', 'tagging', 'website', 'logging', 'notification', 'replication', 'object-lock', 'retention',
+  'legal-hold', 'requestPayment', 'accelerate', 'analytics', 'inventory', 'metrics', 'ownershipControls',
+  'publicAccessBlock', 'intelligent-tiering', 'torrent', 'restore', 'select', 'attributes', 'versions', 'renameObject',
+] as const;
+export type SubResource = (typeof SUB_RESOURCES)[number] | '';
+
+const route = (operation: string, readOnly: boolean, handle: S3Route['handle']): S3Route => ({ operation, action: `s3:${operation}`, readOnly, handle });
+
+/** `level method sub-resource` → route, or 'NotImplemented' for what we know but do not do yet. */
+export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
+  'service GET ': route('ListBuckets', true, b.listBucketsRoute),
+
+  'bucket PUT ': route('CreateBucket', false, b.createBucketRoute),
+  'bucket HEAD ': route('HeadBucket', true, b.headBucketRoute),
+  'bucket DELETE ': route('DeleteBucket', false, b.deleteBucketRoute),
+  'bucket GET ': route('ListObjects', true, b.listObjectsRoute),
+  'bucket GET location': route('GetBucketLocation', true, b.getBucketLocationRoute),
+  'bucket GET versioning': route('GetBucketVersioning', true, b.getBucketVersioningRoute),
+  'bucket PUT encryption': route('PutBucketEncryption', false, b.putBucketEncryptionRoute),
+  'bucket GET encryption': route('GetBucketEncryption', true, b.getBucketEncryptionRoute),
+  'bucket DELETE encryption': route('DeleteBucketEncryption', false, b.deleteBucketEncryptionRoute),
+  'bucket POST delete': route('DeleteObjects', false, b.deleteObjectsRoute),
+  'bucket GET uploads': 'NotImplemented', // ListMultipartUploads: the multipart slice
+  'bucket GET versions': 'NotImplemented',
+  'bucket PUT versioning': 'NotImplemented',
+
+  'object PUT ': route('PutObject', false, o.putObjectRoute),
+  'object GET ': route('GetObject', true, o.getObjectRoute),
+  'object HEAD ': route('HeadObject', true, o.getObjectRoute),
+  'object DELETE ': route('DeleteObject', false, o.deleteObjectRoute),
+  // Multipart (CreateMultipartUpload, UploadPart(Copy), Complete, Abort, ListParts): the next slice.
+  'object POST uploads': 'NotImplemented',
+  'object PUT uploadId': 'NotImplemented',
+  'object POST uploadId': 'NotImplemented',
+  'object DELETE uploadId': 'NotImplemented',
+  'object GET uploadId': 'NotImplemented',
+  'object GET partNumber': 'NotImplemented',
+  'object HEAD partNumber': 'NotImplemented',
+};
+
+/** CopyObject is a PUT on an object that carries x-amz-copy-source. */
+export const COPY_OBJECT_ROUTE = route('CopyObject', false, o.copyObjectRoute);
+
+/** The highest-precedence sub-resource named in the query, or '' for none. */
+export function subResourceOf(query: ReadonlyMap<string, string>): SubResource {
+  return SUB_RESOURCES.find((s) => query.has(s)) ?? '';
+}
+
+/**
+ * The route for a request: undefined when the method makes no sense there
+ * (MethodNotAllowed), 'NotImplemented' for a known sub-resource we do not implement.
+ */
+export function findRoute(level: Level, method: string, sub: SubResource, isCopy: boolean): S3Route | 'NotImplemented' | undefined {
+  if (level === 'object' && method === 'PUT' && sub === '' && isCopy) return COPY_OBJECT_ROUTE;
+  const r = S3_ROUTES[`${level} ${method} ${sub}`];
+  if (r !== undefined) return r;
+  return sub !== '' ? 'NotImplemented' : undefined;
+}

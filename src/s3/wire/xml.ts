@@ -1,0 +1,159 @@
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { MalformedXmlError } from '../errors.js';
+import type { BucketEncryption, BucketRecord, ObjectRecord } from '../metadata-store.js';
+import type { ListPage } from '../operations/list-objects.js';
+
+/** The S3 XML namespace every result document carries. */
+export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false });
+const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (name) => ['Object', 'Rule'].includes(name) });
+
+type Node = Record<string, unknown>;
+
+function doc(root: string, body: Node, namespaced = true): string {
+  return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, [root]: namespaced ? { '@_xmlns': S3_NS, ...body } : body }) as string;
+}
+
+/** The owner S3 reports: the account. */
+export interface Owner {
+  readonly id: string;
+  readonly displayName: string;
+}
+
+function ownerNode(owner: Owner): Node {
+  return { ID: owner.id, DisplayName: owner.displayName };
+}
+
+/** `<Error>`, S3's error document (no namespace). */
+export function errorXml(code: string, message: string, requestId: string, resource?: string): string {
+  return doc('Error', { Code: code, Message: message, ...(resource !== undefined ? { Resource: resource } : {}), RequestId: requestId }, false);
+}
+
+/** ListBuckets result. */
+export function listBucketsXml(owner: Owner, buckets: readonly BucketRecord[]): string {
+  return doc('ListAllMyBucketsResult', {
+    Owner: ownerNode(owner),
+    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: b.createdAt.toISOString() })) },
+  });
+}
+
+/** GetBucketLocation result: empty for us-east-1, as S3 answers. */
+export function locationXml(region: string): string {
+  return doc('LocationConstraint', { '#text': region === 'us-east-1' ? '' : region });
+}
+
+/** GetBucketVersioning for a bucket that never had versioning: an empty configuration. */
+export function versioningXml(): string {
+  return doc('VersioningConfiguration', {});
+}
+
+/** CopyObject result. */
+export function copyObjectXml(etag: string, lastModified: Date): string {
+  return doc('CopyObjectResult', { LastModified: lastModified.toISOString(), ETag: etag });
+}
+
+/** DeleteObjects result; `deleted` is empty in quiet mode. */
+export function deleteResultXml(deleted: readonly string[], errors: ReadonlyArray<{ key: string; code: string; message: string }>, encode: (s: string) => string): string {
+  return doc('DeleteResult', {
+    Deleted: deleted.map((k) => ({ Key: encode(k) })),
+    Error: errors.map((e) => ({ Key: encode(e.key), Code: e.code, Message: e.message })),
+  });
+}
+
+/** GetBucketEncryption result. */
+export function encryptionXml(enc: BucketEncryption): string {
+  const byDefault: Node = { SSEAlgorithm: enc.algorithm, ...(enc.algorithm === 'aws:kms' && enc.kmsKeyId !== undefined ? { KMSMasterKeyID: enc.kmsKeyId } : {}) };
+  return doc('ServerSideEncryptionConfiguration', { Rule: [{ ApplyServerSideEncryptionByDefault: byDefault, BucketKeyEnabled: enc.bucketKeyEnabled }] });
+}
+
+/** How a listing is rendered: v1 (marker) or v2 (continuation token). */
+export interface ListRender {
+  readonly version: 1 | 2;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly delimiter?: string;
+  readonly maxKeys: number;
+  readonly encodingType?: 'url';
+  readonly marker?: string;
+  readonly startAfter?: string;
+  readonly continuationToken?: string;
+  readonly nextToken?: string;
+  readonly owner?: Owner;
+}
+
+/** ListObjects (v1) and ListObjectsV2 result. */
+export function listObjectsXml(page: ListPage, r: ListRender): string {
+  const enc = (s: string): string => (r.encodingType === 'url' ? encodeURIComponent(s).replace(/%2F/g, '/') : s);
+  const contents = page.objects.map((o: ObjectRecord) => ({
+    Key: enc(o.key),
+    LastModified: o.lastModified.toISOString(),
+    ETag: o.etag,
+    Size: o.size,
+    ...(r.owner !== undefined ? { Owner: ownerNode(r.owner) } : {}),
+    StorageClass: 'STANDARD',
+  }));
+  const common: Node = {
+    Name: r.bucket,
+    Prefix: enc(r.prefix),
+    ...(r.version === 1 ? { Marker: enc(r.marker ?? '') } : {}),
+    ...(r.version === 2 && r.continuationToken !== undefined ? { ContinuationToken: r.continuationToken } : {}),
+    ...(r.version === 2 && r.startAfter !== undefined ? { StartAfter: enc(r.startAfter) } : {}),
+    ...(r.version === 2 ? { KeyCount: page.objects.length + page.commonPrefixes.length } : {}),
+    MaxKeys: r.maxKeys,
+    ...(r.delimiter !== undefined ? { Delimiter: enc(r.delimiter) } : {}),
+    IsTruncated: page.truncated,
+    ...(r.version === 1 && page.truncated && r.delimiter !== undefined && page.lastPosition !== undefined ? { NextMarker: enc(page.lastPosition) } : {}),
+    ...(r.version === 2 && r.nextToken !== undefined ? { NextContinuationToken: r.nextToken } : {}),
+    ...(r.encodingType !== undefined ? { EncodingType: r.encodingType } : {}),
+    Contents: contents,
+    CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
+  };
+  return doc('ListBucketResult', common);
+}
+
+function parse(body: Buffer): Node {
+  const text = body.toString('utf8');
+  try {
+    return parser.parse(text, true) as Node;
+  } catch {
+    throw new MalformedXmlError('');
+  }
+}
+
+function child(node: unknown, name: string): unknown {
+  return node !== null && typeof node === 'object' ? (node as Node)[name] : undefined;
+}
+
+/** CreateBucketConfiguration's LocationConstraint; undefined for an empty body. Raises MalformedXmlError. */
+export function parseCreateBucket(body: Buffer): string | undefined {
+  if (body.length === 0) return undefined;
+  const lc = child(child(parse(body), 'CreateBucketConfiguration'), 'LocationConstraint');
+  if (lc === undefined || lc === '') return undefined;
+  if (typeof lc !== 'string') throw new MalformedXmlError('');
+  return lc;
+}
+
+/** The `<Delete>` document of DeleteObjects. Raises MalformedXmlError (also for 0 or over 1000 keys). */
+export function parseDelete(body: Buffer): { keys: string[]; quiet: boolean } {
+  const del = child(parse(body), 'Delete');
+  const objects = child(del, 'Object');
+  if (!Array.isArray(objects) || objects.length === 0 || objects.length > 1000) throw new MalformedXmlError('');
+  const keys = objects.map((o) => {
+    const k = child(o, 'Key');
+    if (typeof k !== 'string' || k === '') throw new MalformedXmlError('');
+    return k;
+  });
+  return { keys, quiet: child(del, 'Quiet') === 'true' };
+}
+
+/** The `<ServerSideEncryptionConfiguration>` of PutBucketEncryption. Raises MalformedXmlError. */
+export function parseEncryption(body: Buffer): { algorithm: string; kmsKeyId?: string; bucketKeyEnabled: boolean } {
+  const rules = child(child(parse(body), 'ServerSideEncryptionConfiguration'), 'Rule');
+  if (!Array.isArray(rules) || rules.length !== 1) throw new MalformedXmlError('');
+  const byDefault = child(rules[0], 'ApplyServerSideEncryptionByDefault');
+  const algorithm = child(byDefault, 'SSEAlgorithm');
+  const keyId = child(byDefault, 'KMSMasterKeyID');
+  if (typeof algorithm !== 'string') throw new MalformedXmlError('');
+  return { algorithm, ...(typeof keyId === 'string' && keyId !== '' ? { kmsKeyId: keyId } : {}), bucketKeyEnabled: child(rules[0], 'BucketKeyEnabled') === 'true' };
+}

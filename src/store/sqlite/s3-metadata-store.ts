@@ -1,0 +1,151 @@
+import type { BucketEncryption, BucketRecord, ObjectRecord, ObjectScan, S3MetadataStore } from '../../s3/metadata-store.js';
+import { BucketAlreadyOwnedByYouError, BucketNotEmptyError, NoSuchBucketError, NoSuchKeyError } from '../../s3/errors.js';
+import type { SealedObjectKey } from '../../s3/sse/sealing.js';
+import type { SqliteDatabase } from './database.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS s3_buckets (
+  name TEXT PRIMARY KEY,
+  region TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  encryption TEXT
+);
+CREATE TABLE IF NOT EXISTS s3_objects (
+  bucket TEXT NOT NULL REFERENCES s3_buckets(name),
+  key TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  storage_id TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  etag TEXT NOT NULL,
+  last_modified INTEGER NOT NULL,
+  segment_size INTEGER NOT NULL,
+  content TEXT NOT NULL,
+  user_metadata TEXT NOT NULL,
+  sealed_key TEXT NOT NULL,
+  checksums TEXT NOT NULL,
+  PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+`;
+
+interface ObjectRow {
+  bucket: string;
+  key: string;
+  object_id: string;
+  storage_id: string;
+  size: number;
+  etag: string;
+  last_modified: number;
+  segment_size: number;
+  content: string;
+  user_metadata: string;
+  sealed_key: string;
+  checksums: string;
+}
+
+interface BucketRow {
+  name: string;
+  region: string;
+  created_at: number;
+  encryption: string | null;
+}
+
+/**
+ * S3MetadataStore on the shared SQLite database (tables s3_buckets, s3_objects). Each
+ * write is one transaction, committed with synchronous=FULL. Stores sealed keys only.
+ */
+export class SqliteS3MetadataStore implements S3MetadataStore {
+  constructor(private readonly db: SqliteDatabase) {
+    db.exec(SCHEMA);
+  }
+
+  async createBucket(bucket: BucketRecord): Promise<void> {
+    const r = this.db
+      .prepare('INSERT OR IGNORE INTO s3_buckets (name, region, created_at, encryption) VALUES (?, ?, ?, ?)')
+      .run(bucket.name, bucket.region, bucket.createdAt.getTime(), bucket.encryption ? JSON.stringify(bucket.encryption) : null);
+    if (r.changes === 0) throw new BucketAlreadyOwnedByYouError('');
+  }
+
+  async getBucket(name: string): Promise<BucketRecord> {
+    const row = this.db.prepare('SELECT * FROM s3_buckets WHERE name = ?').get(name) as BucketRow | undefined;
+    if (row === undefined) throw new NoSuchBucketError('');
+    return toBucket(row);
+  }
+
+  async listBuckets(): Promise<BucketRecord[]> {
+    return (this.db.prepare('SELECT * FROM s3_buckets ORDER BY name').all() as BucketRow[]).map(toBucket);
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    this.db.transaction(() => {
+      if (this.db.prepare('SELECT 1 FROM s3_objects WHERE bucket = ? LIMIT 1').get(name) !== undefined) throw new BucketNotEmptyError('');
+      if (this.db.prepare('DELETE FROM s3_buckets WHERE name = ?').run(name).changes === 0) throw new NoSuchBucketError('');
+    })();
+  }
+
+  async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
+    const r = this.db.prepare('UPDATE s3_buckets SET encryption = ? WHERE name = ?').run(encryption ? JSON.stringify(encryption) : null, name);
+    if (r.changes === 0) throw new NoSuchBucketError('');
+  }
+
+  async putObject(o: ObjectRecord): Promise<string | undefined> {
+    return this.db.transaction(() => {
+      if (this.db.prepare('SELECT 1 FROM s3_buckets WHERE name = ?').get(o.bucket) === undefined) throw new NoSuchBucketError('');
+      const old = this.db.prepare('SELECT storage_id FROM s3_objects WHERE bucket = ? AND key = ?').get(o.bucket, o.key) as { storage_id: string } | undefined;
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          o.bucket, o.key, o.objectId, o.storageId, o.size, o.etag, o.lastModified.getTime(), o.segmentSize,
+          JSON.stringify(o.content), JSON.stringify(o.userMetadata), JSON.stringify(o.sealedKey), JSON.stringify(o.checksums),
+        );
+      return old?.storage_id;
+    })();
+  }
+
+  async getObject(bucket: string, key: string): Promise<ObjectRecord> {
+    const row = this.db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key = ?').get(bucket, key) as ObjectRow | undefined;
+    if (row === undefined) throw new NoSuchKeyError('');
+    return toObject(row);
+  }
+
+  async deleteObject(bucket: string, key: string): Promise<string | undefined> {
+    const row = this.db.prepare('DELETE FROM s3_objects WHERE bucket = ? AND key = ? RETURNING storage_id').get(bucket, key) as { storage_id: string } | undefined;
+    return row?.storage_id;
+  }
+
+  async listObjects(bucket: string, scan: ObjectScan): Promise<ObjectRecord[]> {
+    // Range on the primary key: prefix ≤ key < prefix + U+10FFFF (greater than any UTF-8 continuation).
+    const rows = this.db
+      .prepare(`SELECT * FROM s3_objects WHERE bucket = ? AND key >= ? AND key > ? AND key < ? ORDER BY key LIMIT ?`)
+      .all(bucket, scan.prefix, scan.after, scan.prefix + '\u{10FFFF}', scan.limit) as ObjectRow[];
+    return rows.map(toObject);
+  }
+}
+
+function toBucket(row: BucketRow): BucketRecord {
+  return {
+    name: row.name,
+    region: row.region,
+    createdAt: new Date(row.created_at),
+    ...(row.encryption !== null ? { encryption: JSON.parse(row.encryption) as BucketEncryption } : {}),
+  };
+}
+
+function toObject(row: ObjectRow): ObjectRecord {
+  return {
+    bucket: row.bucket,
+    key: row.key,
+    objectId: row.object_id,
+    storageId: row.storage_id,
+    size: row.size,
+    etag: row.etag,
+    lastModified: new Date(row.last_modified),
+    segmentSize: row.segment_size,
+    content: JSON.parse(row.content) as ObjectRecord['content'],
+    userMetadata: JSON.parse(row.user_metadata) as Record<string, string>,
+    sealedKey: JSON.parse(row.sealed_key) as SealedObjectKey,
+    checksums: JSON.parse(row.checksums) as Record<string, string>,
+  };
+}
