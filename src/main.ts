@@ -1,7 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './common/clock.js';
 import { createLogger } from './common/logger.js';
@@ -9,6 +7,9 @@ import type { CipherlakeConfig } from './config/config.js';
 import { loadRootCredentials, StaticCredentials, type Credential } from './iam/index.js';
 import { KeyService, openRootKey, startKeyMaintenance } from './kms/index.js';
 import { createEdgeHandler } from './net/edge-router.js';
+import { privateEndpoints } from './net/endpoints.js';
+import { startListeners } from './net/listeners.js';
+import { openTls, type TlsSetup } from './net/tls/index.js';
 import { createS3Service } from './s3/index.js';
 import { FsObjectBackend } from './store/fs-objects/fs-object-backend.js';
 import { SqliteS3MetadataStore } from './store/sqlite/s3-metadata-store.js';
@@ -21,8 +22,13 @@ import { SqliteKeyStore } from './store/sqlite/key-store.js';
 
 /** A running Cipherlake: its endpoint, the root credentials, and how to stop it. */
 export interface RunningCipherlake {
+  /** The HTTP endpoint, or the HTTPS one when HTTP is off, or else the first private endpoint. */
   readonly endpoint: string;
   readonly port: number;
+  /** The HTTPS endpoint, when HTTPS is on. */
+  readonly httpsEndpoint?: string;
+  /** Private endpoints: vpce id → URL. */
+  readonly endpoints: Readonly<Record<string, string>>;
   readonly credentials: Credential;
   readonly credentialsCreated: boolean;
   readonly config: CipherlakeConfig;
@@ -97,15 +103,31 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
       return { ok: s.ok, detail: { store: s.detail } };
     },
   });
-  const server = createServer({ keepAliveTimeout: 65_000 }, handler);
-  await listen(server, config.http.host, config.http.port);
-  const port = (server.address() as AddressInfo).port;
-  const endpoint = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${port}`;
-  log.info({ endpoint, region: config.region, dataDir: config.dataDir }, 'cipherlake listening');
+  const endpoints = privateEndpoints(config.endpoints);
+  const tlsHosts = [...(config.https.enabled ? [config.https.host] : []), ...endpoints.filter((e) => e.tls).map((e) => e.host)];
+  const tls: TlsSetup | undefined = tlsHosts.length > 0 ? openTls(config.dataDir, config.tls, tlsHosts, clock, log) : undefined;
+  const listeners = await startListeners(
+    {
+      ...(config.http.enabled ? { http: config.http } : {}),
+      ...(config.https.enabled ? { https: config.https } : {}),
+      endpoints,
+      ...(tls !== undefined ? { tls } : {}),
+    },
+    handler,
+    log,
+  ).catch((err: unknown) => {
+    tls?.identity.close();
+    throw err;
+  });
+  const endpoint = listeners.http ?? listeners.https ?? Object.values(listeners.endpoints)[0] ?? '';
+  const port = Number(new URL(endpoint).port);
+  log.info({ endpoint, https: listeners.https, endpoints: listeners.endpoints, region: config.region, dataDir: config.dataDir }, 'cipherlake listening');
   let closed = false;
   return {
     endpoint,
     port,
+    ...(listeners.https !== undefined ? { httpsEndpoint: listeners.https } : {}),
+    endpoints: listeners.endpoints,
     credentials: credential,
     credentialsCreated: created,
     config,
@@ -116,10 +138,8 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
     close: async () => {
       if (closed) return;
       closed = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await listeners.close();
+      tls?.identity.close();
       await audit.close();
       auditStore.close();
       await stopKeyMaintenance();
@@ -128,14 +148,4 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
       db.close();
     },
   };
-}
-
-function listen(server: Server, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

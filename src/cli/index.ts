@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerCaCommand } from './commands/ca.js';
 import { registerServerCommand } from './commands/server.js';
 
 const program = new Command();
 program.name('cipherlake').description('Cipherlake: KMS, encrypted S3 and volumes, with an audit trail').version('0.1.0');
 registerServerCommand(program);
+registerCaCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`cipherlake: ${(err as Error).message}\n`);

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { CipherlakeError } from '../common/errors.js';
+import { parsePolicy } from '../iam/policy/index.js';
+import { isCertificateName } from '../net/tls/built-in-ca.js';
 
 /** A configuration value is missing, malformed or unsafe. */
 export class ConfigError extends CipherlakeError {
@@ -11,6 +14,11 @@ export class ConfigError extends CipherlakeError {
 export interface CipherlakeConfig {
   readonly dataDir: string;
   readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
+  /** The HTTPS listener (same edge as HTTP); its host defaults to the HTTP host. */
+  readonly https: { readonly enabled: boolean; readonly host: string; readonly port: number };
+  readonly tls: TlsSettings;
+  /** Private endpoints (VPC interface endpoint analogues), each its own listener. */
+  readonly endpoints: readonly EndpointSettings[];
   readonly region: string;
   readonly accountId: string;
   readonly rootKey: { readonly kind: 'file'; readonly path?: string } | { readonly kind: 'passphrase'; readonly passphrase: string };
@@ -34,10 +42,40 @@ export interface S3Settings {
   readonly trustedProxyHttpsHeader?: string;
 }
 
+/** Server certificate and client certificate settings shared by every TLS listener. */
+export interface TlsSettings {
+  /** Extra names (DNS names or IPs) for the built-in server certificate, besides localhost, 127.0.0.1 and ::1. */
+  readonly names: readonly string[];
+  /** Key type of the built-in CA and server certificate. */
+  readonly keyAlgorithm: 'ec-p256' | 'rsa-2048';
+  /** A user-supplied certificate chain and key (PEM) instead of the built-in CA; both or neither. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  /** How often user-supplied files are checked for changes (seconds, may be fractional). */
+  readonly reloadIntervalSeconds: number;
+  /** CA certificates (PEM file) trusted for client certificates; enables mutual TLS. */
+  readonly clientCa?: string;
+  /** Refuse connections without a valid client certificate (needs clientCa). */
+  readonly requireClientCert: boolean;
+}
+
+/** One private endpoint: a listener with a `vpce-…` id and an optional endpoint policy. */
+export interface EndpointSettings {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  /** The endpoint policy document (JSON text), already checked to parse. */
+  readonly policy?: string;
+}
+
 /** Safe embedded defaults: loopback only, data in ./.cipherlake, a root key file created on first start. */
 export const DEFAULT_CONFIG: CipherlakeConfig = {
   dataDir: './.cipherlake',
   http: { enabled: true, host: '127.0.0.1', port: 9080 },
+  https: { enabled: true, host: '127.0.0.1', port: 9443 },
+  tls: { names: [], keyAlgorithm: 'ec-p256', reloadIntervalSeconds: 5, requireClientCert: false },
+  endpoints: [],
   region: 'us-east-1',
   accountId: '000000000000',
   rootKey: { kind: 'file' },
@@ -51,6 +89,7 @@ export interface ConfigFlags {
   readonly dataDir?: string;
   readonly host?: string;
   readonly port?: number;
+  readonly httpsPort?: number;
   readonly region?: string;
   readonly accountId?: string;
   readonly logLevel?: string;
@@ -60,6 +99,9 @@ export interface ConfigFlags {
 type ConfigFile = {
   dataDir?: string;
   http?: Partial<CipherlakeConfig['http']>;
+  https?: Partial<CipherlakeConfig['https']>;
+  tls?: Partial<TlsSettings>;
+  endpoints?: Array<{ id?: unknown; host?: unknown; port?: unknown; tls?: unknown; policy?: unknown }>;
   region?: string;
   accountId?: string;
   rootKey?: { kind?: 'file' | 'passphrase'; path?: string; passphraseEnv?: string };
@@ -90,13 +132,17 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
     throw new ConfigError('set both CIPHERLAKE_ROOT_ACCESS_KEY_ID and CIPHERLAKE_ROOT_SECRET_ACCESS_KEY, or neither');
   }
+  const host = flags.host ?? env.CIPHERLAKE_HTTP_HOST ?? file.http?.host ?? DEFAULT_CONFIG.http.host;
   const config: CipherlakeConfig = {
     dataDir: resolve(flags.dataDir ?? env.CIPHERLAKE_DATA_DIR ?? file.dataDir ?? DEFAULT_CONFIG.dataDir),
-    http: {
-      enabled: file.http?.enabled ?? DEFAULT_CONFIG.http.enabled,
-      host: flags.host ?? env.CIPHERLAKE_HTTP_HOST ?? file.http?.host ?? DEFAULT_CONFIG.http.host,
-      port,
+    http: { enabled: file.http?.enabled ?? DEFAULT_CONFIG.http.enabled, host, port },
+    https: {
+      enabled: file.https?.enabled ?? DEFAULT_CONFIG.https.enabled,
+      host: file.https?.host ?? host,
+      port: flags.httpsPort ?? numberFrom(env.CIPHERLAKE_HTTPS_PORT, 'CIPHERLAKE_HTTPS_PORT') ?? file.https?.port ?? DEFAULT_CONFIG.https.port,
     },
+    tls: tlsSettings(file.tls ?? {}),
+    endpoints: (file.endpoints ?? []).map((e, i) => endpointSettings(e, i)),
     region: flags.region ?? env.CIPHERLAKE_REGION ?? file.region ?? DEFAULT_CONFIG.region,
     accountId: flags.accountId ?? env.CIPHERLAKE_ACCOUNT_ID ?? file.accountId ?? DEFAULT_CONFIG.accountId,
     rootKey,
@@ -107,6 +153,45 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   };
   validate(config);
   return config;
+}
+
+function tlsSettings(t: Partial<TlsSettings>): TlsSettings {
+  if ((t.certFile === undefined) !== (t.keyFile === undefined)) throw new ConfigError('set both tls.certFile and tls.keyFile, or neither');
+  if (t.requireClientCert === true && t.clientCa === undefined) throw new ConfigError('tls.requireClientCert needs tls.clientCa');
+  const names = t.names ?? DEFAULT_CONFIG.tls.names;
+  if (!Array.isArray(names)) throw new ConfigError('tls.names must be a list of DNS names or IP addresses');
+  const bad = names.find((n) => typeof n !== 'string' || !isCertificateName(n));
+  if (bad !== undefined) throw new ConfigError(`tls.names: ${JSON.stringify(bad)} is neither a DNS name nor an IP address`);
+  const keyAlgorithm = t.keyAlgorithm ?? DEFAULT_CONFIG.tls.keyAlgorithm;
+  if (keyAlgorithm !== 'ec-p256' && keyAlgorithm !== 'rsa-2048') throw new ConfigError('tls.keyAlgorithm must be ec-p256 or rsa-2048');
+  const reload = t.reloadIntervalSeconds ?? DEFAULT_CONFIG.tls.reloadIntervalSeconds;
+  if (typeof reload !== 'number' || !(reload > 0)) throw new ConfigError('tls.reloadIntervalSeconds must be a positive number');
+  return {
+    names,
+    keyAlgorithm,
+    reloadIntervalSeconds: reload,
+    requireClientCert: t.requireClientCert === true,
+    ...(t.certFile !== undefined && t.keyFile !== undefined ? { certFile: resolve(t.certFile), keyFile: resolve(t.keyFile) } : {}),
+    ...(t.clientCa !== undefined ? { clientCa: resolve(t.clientCa) } : {}),
+  };
+}
+
+function endpointSettings(e: NonNullable<ConfigFile['endpoints']>[number], i: number): EndpointSettings {
+  const where = `endpoints[${i}]`;
+  if (typeof e.id !== 'string' || !/^vpce-[0-9a-f]{8,17}$/.test(e.id)) throw new ConfigError(`${where}.id must look like vpce-0a1b2c3d4e5f60718`);
+  if (typeof e.host !== 'string' || isIP(e.host) === 0) throw new ConfigError(`${where}.host must be an IP address`);
+  if (typeof e.port !== 'number' || !Number.isInteger(e.port) || e.port < 0 || e.port > 65535) throw new ConfigError(`${where}.port must be a port number`);
+  if (e.tls !== undefined && typeof e.tls !== 'boolean') throw new ConfigError(`${where}.tls must be true or false`);
+  let policy: string | undefined;
+  if (e.policy !== undefined) {
+    policy = typeof e.policy === 'string' ? e.policy : JSON.stringify(e.policy);
+    try {
+      parsePolicy(policy, 'endpoint');
+    } catch (err) {
+      throw new ConfigError(`${where}.policy: ${(err as Error).message}`);
+    }
+  }
+  return { id: e.id, host: e.host, port: e.port, tls: e.tls === true, ...(policy !== undefined ? { policy } : {}) };
 }
 
 function readConfigFile(path: string): ConfigFile {
@@ -138,6 +223,13 @@ function missingPassphrase(envName: string): never {
 
 function validate(c: CipherlakeConfig): void {
   if (!Number.isInteger(c.http.port) || c.http.port < 0 || c.http.port > 65535) throw new ConfigError(`invalid port ${c.http.port}`);
+  if (!Number.isInteger(c.https.port) || c.https.port < 0 || c.https.port > 65535) throw new ConfigError(`invalid HTTPS port ${c.https.port}`);
+  const ids = new Set<string>();
+  for (const e of c.endpoints) {
+    if (ids.has(e.id)) throw new ConfigError(`endpoint ${e.id} is configured twice`);
+    ids.add(e.id);
+  }
+  if (!c.http.enabled && !c.https.enabled && c.endpoints.length === 0) throw new ConfigError('nothing to listen on: http and https are off and no endpoints are configured');
   if (!/^\d{12}$/.test(c.accountId)) throw new ConfigError('accountId must be 12 digits');
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(c.region)) throw new ConfigError(`invalid region ${c.region}`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) throw new ConfigError(`invalid log level ${c.logLevel}`);

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent as HttpsAgent } from 'node:https';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ManualClock } from '../../src/common/clock.js';
@@ -16,6 +17,12 @@ export interface TestServer {
   readonly clock: ManualClock;
   readonly dataDir: string;
   readonly endpoint: string;
+  /** Set when the test enabled HTTPS (overrides `https: { enabled: true, host: '127.0.0.1', port: 0 }`). */
+  readonly httpsEndpoint: string | undefined;
+  /** Private endpoints the test configured: vpce id → URL. */
+  readonly endpoints: Readonly<Record<string, string>>;
+  /** A KMS client for another of this server's endpoints (HTTPS or private), trusting `caPem` for TLS. */
+  kmsAt(endpoint: string, caPem?: string): KMSClient;
   kms(credentials?: { accessKeyId: string; secretAccessKey: string }): KMSClient;
   /** An S3Client for this server: path style, test credentials, no retries; `config` overrides any of it. */
   s3(config?: Partial<S3ClientConfig>): S3Client;
@@ -36,6 +43,8 @@ export async function startTestServer(overrides: Partial<CipherlakeConfig> = {},
   const base = loadConfig({ dataDir: dir, port: 0, logLevel: process.env.CIPHERLAKE_LOG_LEVEL ?? 'silent' }, {});
   const config: CipherlakeConfig = {
     ...base,
+    // HTTPS is on by default at 9443; tests opt in (with port 0) so parallel servers never collide.
+    https: { ...base.https, enabled: false, port: 0 },
     rootCredentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
     ...overrides,
   };
@@ -46,6 +55,16 @@ export async function startTestServer(overrides: Partial<CipherlakeConfig> = {},
     clock,
     dataDir: dir,
     endpoint: server.endpoint,
+    httpsEndpoint: server.httpsEndpoint,
+    endpoints: server.endpoints,
+    kmsAt(endpoint, caPem) {
+      // The SDK builds its NodeHttpHandler from these options (no direct @smithy import needed).
+      const requestHandler = caPem !== undefined ? { httpsAgent: new HttpsAgent({ ca: caPem, keepAlive: true }) } : undefined;
+      const credentials = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
+      const c = new KMSClient({ endpoint, region: TEST_REGION, credentials, maxAttempts: 1, ...(requestHandler !== undefined ? { requestHandler } : {}) });
+      clients.push(c);
+      return c;
+    },
     s3(config = {}) {
       const credentials = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
       const c = new S3Client({ endpoint: server.endpoint, region: TEST_REGION, credentials, forcePathStyle: true, maxAttempts: 1, ...config });

@@ -11,6 +11,7 @@ export function registerServerCommand(program: Command): void {
     .option('-d, --data-dir <dir>', 'data directory (also CIPHERLAKE_DATA_DIR; default ./.cipherlake)')
     .option('--host <address>', 'HTTP listen address (default 127.0.0.1)')
     .option('-p, --port <port>', 'HTTP port (default 9080)', (v) => Number.parseInt(v, 10))
+    .option('--https-port <port>', 'HTTPS port (also CIPHERLAKE_HTTPS_PORT; default 9443)', (v) => Number.parseInt(v, 10))
     .option('--region <region>', 'region in ARNs and responses (default us-east-1)')
     .option('--account-id <id>', '12-digit account id in ARNs (default 000000000000)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')

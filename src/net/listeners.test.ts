@@ -1,0 +1,87 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../config/config.js';
+import { transportChannel, type EndpointChannel, type TransportChannel } from './edge-router.js';
+import { privateEndpoints } from './endpoints.js';
+import { startListeners, type Listeners } from './listeners.js';
+import { openTls, type TlsSetup } from './tls/index.js';
+
+const log = pino({ level: 'silent' });
+const POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"kms:ScheduleKeyDeletion","Resource":"*"}]}';
+
+/** Fetches `url` and resolves with the channel the handler saw, as JSON. */
+function fetchChannel(url: string, ca: string, options: { maxVersion?: 'TLSv1.2' } = {}): Promise<TransportChannel & { endpointPolicyKind?: string }> {
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: IncomingMessage): void => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(JSON.parse(body) as TransportChannel));
+    };
+    const req = url.startsWith('https:') ? httpsGet(url, { ca, agent: false, ...options }, onResponse) : httpGet(url, onResponse);
+    req.on('error', reject);
+  });
+}
+
+describe('listeners and the channel they give each request', () => {
+  let dir: string;
+  let tls: TlsSetup;
+  let listeners: Listeners;
+  const seen: Array<EndpointChannel | undefined> = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cipherlake-listeners-'));
+    const config = loadConfig({ dataDir: dir }, {});
+    tls = openTls(dir, config.tls, ['127.0.0.1', '127.0.0.2'], { now: () => new Date() }, log);
+    const endpoints = privateEndpoints([{ id: 'vpce-0123456789abcdef0', host: '127.0.0.2', port: 0, tls: true, policy: POLICY }]);
+    listeners = await startListeners(
+      { http: { host: '127.0.0.1', port: 0 }, https: { host: '127.0.0.1', port: 0 }, endpoints, tls },
+      (req, res, endpoint) => {
+        seen.push(endpoint);
+        const channel = transportChannel(req, endpoint);
+        res.end(JSON.stringify({ ...channel, endpointPolicy: undefined, endpointPolicyKind: channel.endpointPolicy?.kind }));
+      },
+      log,
+    );
+  });
+  after(async () => {
+    await listeners.close();
+    tls.identity.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives plain HTTP requests secureTransport false and nothing else', async () => {
+    assert.deepEqual(await fetchChannel(`${listeners.http}/`, tls.identity.current().certPem), { secureTransport: false });
+  });
+
+  it('reports the negotiated TLS version and suite, not the configured ones', async () => {
+    const ca = caOf(dir);
+    const v13 = await fetchChannel(`${listeners.https}/`, ca);
+    assert.equal(v13.secureTransport, true);
+    assert.equal(v13.tlsVersion, 'TLSv1.3');
+    assert.match(v13.cipherSuite ?? '', /^TLS_/);
+    assert.equal(v13.vpcEndpointId, undefined);
+    const v12 = await fetchChannel(`${listeners.https}/`, ca, { maxVersion: 'TLSv1.2' });
+    assert.equal(v12.tlsVersion, 'TLSv1.2');
+    assert.match(v12.cipherSuite ?? '', /^ECDHE-(ECDSA|RSA)-.*(GCM|CHACHA20)/);
+  });
+
+  it('gives private endpoint requests the vpce id and the parsed endpoint policy', async () => {
+    const channel = await fetchChannel(`${listeners.endpoints['vpce-0123456789abcdef0']}/`, caOf(dir));
+    assert.equal(channel.vpcEndpointId, 'vpce-0123456789abcdef0');
+    assert.equal(channel.endpointPolicyKind, 'endpoint');
+    const last = seen.at(-1);
+    assert.equal(last?.endpointPolicy?.statements[0]?.effect, 'Deny');
+  });
+});
+
+function caOf(dataDir: string): string {
+  return readFileSync(join(dataDir, 'tls', 'ca', 'ca.crt'), 'utf8');
+}
+
+

@@ -1,0 +1,100 @@
+/**
+ * The listeners: plain HTTP, HTTPS, and one per private endpoint, all served by the same
+ * edge handler. TLS listeners share one identity and swap in a renewed or replaced
+ * certificate without a restart (setSecureContext: new connections get it, open ones
+ * keep theirs).
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { EndpointChannel } from './edge-router.js';
+import type { PrivateEndpoint } from './endpoints.js';
+import { secureContextOptions, tlsServerOptions, type TlsSetup } from './tls/index.js';
+
+/** The edge's request listener; the third argument names the private endpoint, if any. */
+export type EdgeRequestListener = (req: IncomingMessage, res: ServerResponse, endpoint?: EndpointChannel) => void;
+
+/** Where to listen. An absent `http` / `https` means that listener is off. */
+export interface ListenerPlan {
+  readonly http?: { readonly host: string; readonly port: number };
+  readonly https?: { readonly host: string; readonly port: number };
+  readonly endpoints: readonly PrivateEndpoint[];
+  /** Needed when `https` is set or any endpoint has `tls`. */
+  readonly tls?: TlsSetup;
+}
+
+/** The running listeners: their URLs, and how to stop them all. */
+export interface Listeners {
+  readonly http?: string;
+  readonly https?: string;
+  /** vpce id → URL. */
+  readonly endpoints: Readonly<Record<string, string>>;
+  /** Stops accepting, lets in-flight requests finish, closes idle keep-alive connections. */
+  close(): Promise<void>;
+}
+
+const KEEP_ALIVE_MS = 65_000;
+
+/**
+ * Starts every planned listener. If one cannot listen (address in use, TLS needed but no
+ * setup), those already started are closed and the error is raised.
+ */
+export async function startListeners(plan: ListenerPlan, handler: EdgeRequestListener, log: Logger): Promise<Listeners> {
+  const started: Server[] = [];
+  const tlsServers: Array<ReturnType<typeof createHttpsServer>> = [];
+  const make = (tls: boolean, listener: (req: IncomingMessage, res: ServerResponse) => void): Server => {
+    if (!tls) return createHttpServer({ keepAliveTimeout: KEEP_ALIVE_MS }, listener);
+    if (plan.tls === undefined) throw new Error('a TLS listener was planned without a TLS setup');
+    const server = createHttpsServer({ ...tlsServerOptions(plan.tls.identity.current(), plan.tls.client), keepAliveTimeout: KEEP_ALIVE_MS }, listener);
+    server.on('tlsClientError', (err) => log.debug({ reason: err.message }, 'TLS handshake failed'));
+    tlsServers.push(server);
+    return server;
+  };
+  const open = async (tls: boolean, host: string, port: number, listener: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> => {
+    const server = make(tls, listener);
+    await listen(server, host, port);
+    started.push(server);
+    return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
+  };
+  try {
+    const http = plan.http !== undefined ? await open(false, plan.http.host, plan.http.port, handler) : undefined;
+    const https = plan.https !== undefined ? await open(true, plan.https.host, plan.https.port, handler) : undefined;
+    const endpoints: Record<string, string> = {};
+    for (const e of plan.endpoints) {
+      endpoints[e.id] = await open(e.tls, e.host, e.port, (req, res) => handler(req, res, e.channel));
+    }
+    const tls = plan.tls;
+    if (tls !== undefined && tlsServers.length > 0) {
+      tls.identity.watch((identity) => {
+        for (const s of tlsServers) s.setSecureContext(secureContextOptions(identity, tls.client));
+      });
+    }
+    return { ...(http !== undefined ? { http } : {}), ...(https !== undefined ? { https } : {}), endpoints, close: () => closeAll(started) };
+  } catch (err) {
+    await closeAll(started);
+    throw err;
+  }
+}
+
+function closeAll(servers: readonly Server[]): Promise<void> {
+  return Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+    ),
+  ).then(() => undefined);
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
