@@ -139,7 +139,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     https: {
       enabled: file.https?.enabled ?? DEFAULT_CONFIG.https.enabled,
       host: file.https?.host ?? host,
-      port: flags.httpsPort ?? numberFrom(env.CIPHERLAKE_HTTPS_PORT, 'CIPHERLAKE_HTTPS_PORT') ?? file.https?.port ?? DEFAULT_CONFIG.https.port,
+      // An ephemeral HTTP port (tests, benchmarks) makes the HTTPS default ephemeral too, so two such servers never collide on 9443.
+      port: flags.httpsPort ?? numberFrom(env.CIPHERLAKE_HTTPS_PORT, 'CIPHERLAKE_HTTPS_PORT') ?? file.https?.port ?? (port === 0 ? 0 : DEFAULT_CONFIG.https.port),
     },
     tls: tlsSettings(file.tls ?? {}),
     endpoints: (file.endpoints ?? []).map((e, i) => endpointSettings(e, i)),
