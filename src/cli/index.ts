@@ -1,11 +1,19 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerAuditExportCommand } from './commands/audit-export.js';
+import { registerAuditLookupCommand } from './commands/audit-lookup.js';
+import { registerAuditPublicKeyCommand } from './commands/audit-public-key.js';
+import { registerAuditVerifyCommand } from './commands/audit-verify.js';
 import { registerCaCommand } from './commands/ca.js';
 import { registerServerCommand } from './commands/server.js';
 
 const program = new Command();
 program.name('cipherlake').description('Cipherlake: KMS, encrypted S3 and volumes, with an audit trail').version('0.1.0');
 registerServerCommand(program);
+registerAuditVerifyCommand(program);
+registerAuditPublicKeyCommand(program);
+registerAuditLookupCommand(program);
+registerAuditExportCommand(program);
 registerCaCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
