@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
-import { loadConfig, type ConfigFlags } from '../../config/config.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { ConfigError, loadConfig, type ConfigFlags } from '../../config/config.js';
 import { startCipherlake } from '../../main.js';
+import { isClusterWorker, notifyPrimaryListening, prepareDataDir, runClusterPrimary } from './server-cluster.js';
 
 /** `cipherlake server`: starts every part on the configured listeners until SIGTERM/SIGINT. */
 export function registerServerCommand(program: Command): void {
@@ -15,10 +16,27 @@ export function registerServerCommand(program: Command): void {
     .option('--region <region>', 'region in ARNs and responses (default us-east-1)')
     .option('--account-id <id>', '12-digit account id in ARNs (default 000000000000)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
-    .action(async (opts: ConfigFlags) => {
+    .option('--workers <n>', 'serve from N node:cluster worker processes sharing the port (default 0: this process serves)', parseWorkers)
+    .action(async (opts: ConfigFlags & { workers?: number }) => {
       const config = loadConfig(opts);
+      const workers = opts.workers ?? 0;
+      if (workers > 1) {
+        // Each worker would extend the same hash chain in audit.db from its own in-memory head:
+        // their records collide (UNIQUE seq) and requests fail. Refuse until the trail has one
+        // writer for all workers (e.g. the primary, fed over IPC).
+        throw new ConfigError('--workers above 1 is not available yet: the audit trail has a single writer per data directory');
+      }
+      if (workers > 0 && !isClusterWorker()) {
+        // Root key, root credentials and WAL mode are settled once, here, before any worker races for them.
+        const { credential, created } = prepareDataDir(config);
+        runClusterPrimary(workers, (endpoint) => {
+          printBanner(endpoint, config.region, credential.accessKeyId, credential.secretAccessKey, created, config.dataDir, workers);
+        });
+        return;
+      }
       const running = await startCipherlake(config);
-      printBanner(running.endpoint, config.region, running.credentials.accessKeyId, running.credentials.secretAccessKey, running.credentialsCreated, config.dataDir);
+      if (isClusterWorker()) notifyPrimaryListening(running.endpoint);
+      else printBanner(running.endpoint, config.region, running.credentials.accessKeyId, running.credentials.secretAccessKey, running.credentialsCreated, config.dataDir, 0);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -36,6 +54,8 @@ export function registerServerCommand(program: Command): void {
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
+      // A worker whose primary is gone (even by SIGKILL) must not keep serving alone.
+      if (isClusterWorker()) process.on('disconnect', () => stop('disconnect'));
     });
 }
 
@@ -43,10 +63,10 @@ export function registerServerCommand(program: Command): void {
  * Prints the endpoint and credentials for a person at the terminal (stderr, not the log
  * stream). The secret is shown only on the first start, when it was just created.
  */
-function printBanner(endpoint: string, region: string, accessKeyId: string, secret: string, created: boolean, dataDir: string): void {
+function printBanner(endpoint: string, region: string, accessKeyId: string, secret: string, created: boolean, dataDir: string, workers: number): void {
   const lines = [
     '',
-    `Cipherlake is listening on ${endpoint}`,
+    `Cipherlake is listening on ${endpoint}${workers > 0 ? ` (${workers} worker processes)` : ''}`,
     `  region:            ${region}`,
     `  access key id:     ${accessKeyId}`,
     created ? `  secret access key: ${secret}` : `  secret access key: (in ${dataDir}/credentials.json)`,
@@ -56,4 +76,10 @@ function printBanner(endpoint: string, region: string, accessKeyId: string, secr
     '',
   ];
   process.stderr.write(lines.join('\n') + '\n');
+}
+
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 256) throw new InvalidArgumentError('--workers must be an integer from 0 to 256');
+  return n;
 }

@@ -25,7 +25,10 @@ export interface VerifyOptions {
 }
 
 const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
+const NEEDS_COLLAPSE = /[^\S ]| {2}/;
 const signingKeys = new Map<string, Buffer>();
+/** Per credential object, so the hot path skips hashing the secret for the shared cache key. */
+const signingKeysByCredential = new WeakMap<Credential, Map<string, Buffer>>();
 
 /**
  * Verifies a SigV4 signature in constant time.
@@ -115,7 +118,7 @@ export function canonicalRequest(view: SignedRequestView, sig: ParsedSignature, 
 }
 
 function canonicalUri(rawPath: string, service: string): string {
-  if (rawPath === '') return '/';
+  if (rawPath === '' || rawPath === '/') return '/';
   // S3 signs the path encoded once and never normalised; the other services encode twice.
   if (service === 's3') return uriEncode(safeDecode(rawPath), true);
   return uriEncode(rawPath, true);
@@ -133,8 +136,11 @@ function canonicalHeaders(view: SignedRequestView, signed: readonly string[]): s
   const values = new Map<string, string[]>();
   for (const [k, v] of view.headers) {
     const name = k.toLowerCase();
+    if (!signed.includes(name)) continue;
     const list = values.get(name);
-    const clean = v.trim().replace(/\s+/g, ' ');
+    const trimmed = v.trim();
+    // Collapsing is needed only where whitespace is something other than single spaces.
+    const clean = NEEDS_COLLAPSE.test(trimmed) ? trimmed.replace(/\s+/g, ' ') : trimmed;
     if (list === undefined) values.set(name, [clean]);
     else list.push(clean);
   }
@@ -151,6 +157,20 @@ function canonicalHeaders(view: SignedRequestView, signed: readonly string[]): s
 
 /** HMAC chain of the SigV4 signing key, cached per access key, day, region and service. */
 export function deriveSigningKey(credential: Credential, date: string, region: string, service: string): Buffer {
+  const scope = `${date}\u0000${region}\u0000${service}`;
+  let own = signingKeysByCredential.get(credential);
+  const hit = own?.get(scope);
+  if (hit !== undefined) return hit;
+  const key = deriveSharedSigningKey(credential, date, region, service);
+  if (own === undefined || own.size > 64) {
+    own = new Map();
+    signingKeysByCredential.set(credential, own);
+  }
+  own.set(scope, key);
+  return key;
+}
+
+function deriveSharedSigningKey(credential: Credential, date: string, region: string, service: string): Buffer {
   const cacheKey = `${credential.accessKeyId}\u0000${sha256Hex(credential.secretAccessKey)}\u0000${date}\u0000${region}\u0000${service}`;
   const cached = signingKeys.get(cacheKey);
   if (cached !== undefined) return cached;

@@ -4,6 +4,7 @@ import { DisabledError, KeyInvalidStateError, NotFoundError, ValidationError } f
 import { SecretBytes } from '../../crypto/secret-bytes.js';
 import { currentVersion, keyArn, materialLabel, type KeyRecord, type KeyVersion } from './key-record.js';
 import { generateMaterial } from './key-material.js';
+import { CachedKeyStore } from './cached-key-store.js';
 
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/(.+)$/;
@@ -15,20 +16,24 @@ interface CachedMaterial {
 }
 
 /**
- * Key lookup, lifecycle upkeep and the in-memory cache of unwrapped material.
+ * Key lookup, lifecycle upkeep and the in-memory caches of key records and unwrapped material.
  *
  * Every read of a key passes through `resolve`, which also carries out what time has made
  * due: a key whose deletion date has passed is destroyed (and reported as not found), and
  * a key whose rotation date has passed gets new material. Unwrapped material is cached for
  * at most `materialCacheTtlMs`, so a key disabled or deleted elsewhere stops working within
- * that bound; the cache is zeroed on eviction and on close.
+ * that bound; the cache is zeroed on eviction and on close. Key and alias records are
+ * served from memory for at most a second (CachedKeyStore wraps `deps.store`): this
+ * process's writes are seen at once, another process's within that second.
  */
 export class KeyService {
   readonly #deps: KmsDeps;
   readonly #cache = new Map<string, CachedMaterial>();
 
   constructor(deps: KmsDeps) {
-    this.#deps = deps;
+    // Every read and write of key records goes through `deps.store`, so wrapping it here
+    // keeps the record cache coherent with this process's own writes.
+    this.#deps = { ...deps, store: new CachedKeyStore(deps.store, deps.settings.keyRecordCacheTtlMs) };
   }
 
   get deps(): KmsDeps {

@@ -1,0 +1,178 @@
+/**
+ * KMS hot path: GenerateDataKey and Decrypt requests/s and p50/p99 latency over keep-alive
+ * HTTP with SigV4, at several concurrencies, side by side with a bare node:http server
+ * answering a constant body (the ceiling of the process model). Servers run in child
+ * processes, so the load generator (this process) never shares their event loop; it does
+ * share the machine's cores, as a client on the same host would. Asserts nothing about speed.
+ *
+ * Run: npm run bench:kms                     (compiled: node dist/bench/kms-bench.js)
+ *      node --import tsx bench/kms-bench.ts  (from source)
+ * Flags: --duration=<s> (5) --concurrency=1,16,64 --workers=<n> (0: no cluster rows)
+ *        --profile=<dir> (writes a V8 CPU profile of the one-process server into <dir>)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { kmsCall, KmsSigner, runLoad, type KmsCall, type LoadResult } from './kms-load.js';
+
+const ACCESS_KEY_ID = 'AKIABENCHBENCH000001';
+const SECRET = 'bench-secret-key-000000000000000000000000';
+const REGION = 'us-east-1';
+
+interface Options {
+  readonly durationMs: number;
+  readonly concurrency: readonly number[];
+  readonly workers: number;
+  readonly profileDir?: string;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const get = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const profileDir = get('profile');
+  return {
+    durationMs: Number(get('duration') ?? '5') * 1000,
+    concurrency: (get('concurrency') ?? '1,16,64').split(',').map(Number),
+    // Default 0 (no cluster rows): `cipherlake server --workers N` refuses N > 1 until the audit trail takes several writers.
+    workers: Number(get('workers') ?? '0'),
+    ...(profileDir !== undefined ? { profileDir } : {}),
+  };
+}
+
+/** Compiled (dist/bench/*.js) or from source through tsx (bench/*.ts). */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const EXT = FROM_SOURCE ? '.ts' : '.js';
+
+function script(relative: string): string {
+  return fileURLToPath(new URL(relative + EXT, import.meta.url));
+}
+
+interface Child {
+  readonly name: string;
+  readonly origin: string;
+  readonly proc: ChildProcess;
+  readonly dataDir?: string;
+}
+
+/** Starts a server child and waits for the line that names its port. */
+function startChild(name: string, args: readonly string[], env: NodeJS.ProcessEnv, nodeArgs: readonly string[], dataDir?: string): Promise<Child> {
+  const execArgs = [...(FROM_SOURCE ? ['--import', 'tsx'] : []), ...nodeArgs, ...args];
+  const proc = spawn(process.execPath, execArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString('utf8');
+      const m = /PORT (\d+)|listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(seen);
+      if (m !== null) {
+        proc.stdout?.off('data', onData);
+        proc.stderr?.off('data', onData);
+        proc.stdout?.resume();
+        proc.stderr?.on('data', (c: Buffer) => process.stderr.write(`[${name}] ${c.toString('utf8')}`));
+        resolve({ name, origin: `http://127.0.0.1:${m[1] ?? m[2]}`, proc, ...(dataDir !== undefined ? { dataDir } : {}) });
+      }
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`${name} exited (${code}) before listening: ${seen.slice(0, 500)}`)));
+  });
+}
+
+function startCipherlake(name: string, workers: number, nodeArgs: readonly string[]): Promise<Child> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-bench-'));
+  const args = [script('../src/cli/index'), 'server', '--port', '0', '--data-dir', dataDir, ...(workers > 0 ? ['--workers', String(workers)] : [])];
+  const env = { CIPHERLAKE_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: SECRET, CIPHERLAKE_LOG_LEVEL: 'warn' };
+  return startChild(name, args, env, nodeArgs, dataDir);
+}
+
+async function stopChild(child: Child): Promise<void> {
+  const exited = new Promise<void>((resolve) => child.proc.once('exit', () => resolve()));
+  child.proc.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (child.dataDir !== undefined) rmSync(child.dataDir, { recursive: true, force: true });
+}
+
+function jsonCall(target: string, body: Record<string, unknown>): KmsCall {
+  return { target: `TrentService.${target}`, body: Buffer.from(JSON.stringify(body)) };
+}
+
+/** Creates a key on the server and returns the GenerateDataKey and Decrypt calls to repeat. */
+async function prepareCalls(origin: string, signer: KmsSigner): Promise<{ gdk: KmsCall; decrypt: KmsCall }> {
+  const created = await kmsCall(origin, signer, jsonCall('CreateKey', { Description: 'bench' }));
+  const keyId = (created.KeyMetadata as { KeyId: string }).KeyId;
+  const context = { purpose: 'bench' };
+  const gdk = jsonCall('GenerateDataKey', { KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: context });
+  const sample = await kmsCall(origin, signer, gdk);
+  const decrypt = jsonCall('Decrypt', { CiphertextBlob: sample.CiphertextBlob, EncryptionContext: context });
+  return { gdk, decrypt };
+}
+
+interface Row {
+  readonly target: string;
+  readonly concurrency: number;
+  readonly result: LoadResult;
+}
+
+function formatTable(rows: readonly Row[], bare: ReadonlyMap<number, number>): string {
+  const header = ['target', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'vs bare 1 proc', 'errors'];
+  const lines = rows.map((r) => [
+    r.target,
+    String(r.concurrency),
+    Math.round(r.result.perSecond).toLocaleString('en-US'),
+    r.result.p50Ms.toFixed(3),
+    r.result.p99Ms.toFixed(3),
+    `${((100 * r.result.perSecond) / (bare.get(r.concurrency) ?? NaN)).toFixed(0)}%`,
+    String(r.result.errors),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  return [fmt(header), `|${widths.map((w, i) => (i < 1 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...lines.map(fmt)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  const limits = { durationMs: opts.durationMs, maxRequests: 2_000_000, warmupMs: Math.min(1000, opts.durationMs / 4) };
+  const profileArgs = opts.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+  const cluster = opts.workers > 0;
+  const children = await Promise.all([
+    startChild('bare', [script('./bare-http-server'), '0'], {}, []),
+    startCipherlake('cipherlake', 0, profileArgs),
+    ...(cluster
+      ? [startChild(`bare ×${opts.workers}`, [script('./bare-http-server'), String(opts.workers)], {}, []), startCipherlake(`cipherlake ×${opts.workers}`, opts.workers, [])]
+      : []),
+  ]);
+  const [bare1, one, bareN, many] = children as [Child, Child, Child | undefined, Child | undefined];
+  const rows: Row[] = [];
+  const bare = new Map<number, number>();
+  try {
+    const targets: Array<{ label: string; child: Child; call: KmsCall; signer?: KmsSigner }> = [];
+    const constant = jsonCall('GenerateDataKey', {});
+    targets.push({ label: 'bare node:http, 1 process', child: bare1, call: constant });
+    if (bareN !== undefined) targets.push({ label: `bare node:http, ${opts.workers} workers`, child: bareN, call: constant });
+    const servers: Array<readonly [Child, string]> = [[one, '1 process'], ...(many !== undefined ? [[many, `${opts.workers} workers`] as const] : [])];
+    for (const [child, label] of servers) {
+      const signer = new KmsSigner(ACCESS_KEY_ID, SECRET, REGION, new URL(child.origin).host);
+      const { gdk, decrypt } = await prepareCalls(child.origin, signer);
+      targets.push({ label: `GenerateDataKey, ${label}`, child, call: gdk, signer }, { label: `Decrypt, ${label}`, child, call: decrypt, signer });
+    }
+    for (const c of opts.concurrency) {
+      for (const t of targets) {
+        const result = await runLoad(t.child.origin, t.signer, t.call, { ...limits, concurrency: c });
+        if (t.child === bare1) bare.set(c, result.perSecond);
+        rows.push({ target: t.label, concurrency: c, result });
+        process.stderr.write(`${t.label} c=${c}: ${Math.round(result.perSecond)} req/s${result.firstError !== undefined ? ` (first error: ${result.firstError})` : ''}\n`);
+      }
+    }
+  } finally {
+    await Promise.all(children.map(stopChild));
+  }
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  process.stdout.write(`\nKMS benchmark: ${availableParallelism()} cores (${cpu}), node ${process.version}, ${opts.durationMs / 1000} s per row after ${limits.warmupMs / 1000} s warm-up\n\n`);
+  process.stdout.write(formatTable(rows, bare) + '\n');
+  if (opts.profileDir !== undefined) process.stdout.write(`\nCPU profile of the one-process server written to ${opts.profileDir}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`kms-bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
