@@ -102,7 +102,8 @@ export function ensureServerCertificate(tlsDir: string, ca: CaFiles, configured:
   const current = loadServerPem(path, ca, names, algorithm, now);
   if (current !== undefined) return current;
   issueServerPem(tlsDir, path, ca, names, algorithm);
-  const issued = loadServerPem(path, ca, names, algorithm, now);
+  // No expiry check here: openssl dates the certificate by the system clock, which a test clock may be ahead of.
+  const issued = loadServerPem(path, ca, names, algorithm, undefined);
   if (issued === undefined) throw new CertificateIssueError('the newly issued server certificate does not verify against the CA');
   return issued;
 }
@@ -127,8 +128,8 @@ function issueServerPem(tlsDir: string, path: string, ca: CaFiles, names: readon
   }
 }
 
-/** The stored server certificate if it is still right for these names, key type, CA and time; else undefined. */
-function loadServerPem(path: string, ca: CaFiles, names: readonly string[], algorithm: KeyAlgorithm, now: Date): ServerCertificate | undefined {
+/** The stored server certificate if it is still right for these names, key type, CA and (unless `now` is undefined) time; else undefined. */
+function loadServerPem(path: string, ca: CaFiles, names: readonly string[], algorithm: KeyAlgorithm, now: Date | undefined): ServerCertificate | undefined {
   const text = readIfExists(path);
   if (text === undefined) return undefined;
   const meta = /^cipherlake-server (.*)$/m.exec(text)?.[1];
@@ -141,7 +142,7 @@ function loadServerPem(path: string, ca: CaFiles, names: readonly string[], algo
     const cert = new X509Certificate(certPem);
     const notAfter = new Date(Date.parse(cert.validTo));
     if (!cert.verify(new X509Certificate(ca.certPem).publicKey)) return undefined;
-    if (!(notAfter.getTime() - now.getTime() > RENEW_BEFORE_MS)) return undefined;
+    if (now !== undefined && !(notAfter.getTime() - now.getTime() > RENEW_BEFORE_MS)) return undefined;
     return { keyPem, certPem, names, serial: cert.serialNumber, notAfter };
   } catch {
     return undefined;
