@@ -37,6 +37,7 @@ export function registerServerCommand(program: Command): void {
       const running = await startCipherlake(config);
       if (isClusterWorker()) notifyPrimaryListening(running.endpoint);
       else printBanner(running.endpoint, config.region, running.credentials.accessKeyId, running.credentials.secretAccessKey, running.credentialsCreated, config.dataDir, 0);
+      if (!isClusterWorker()) printTlsBanner(running.httpsEndpoint, running.endpoints, config.dataDir);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -82,4 +83,13 @@ function parseWorkers(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 256) throw new InvalidArgumentError('--workers must be an integer from 0 to 256');
   return n;
+}
+
+/** Tells a person where HTTPS and the private endpoints listen, and how to trust the built-in CA. */
+function printTlsBanner(https: string | undefined, endpoints: Readonly<Record<string, string>>, dataDir: string): void {
+  const lines = [
+    ...(https !== undefined ? [`  HTTPS:             ${https}  (trust: cipherlake ca export --data-dir ${dataDir} > ca.pem; AWS_CA_BUNDLE=ca.pem)`] : []),
+    ...Object.entries(endpoints).map(([id, url]) => `  private endpoint:  ${id} ${url}`),
+  ];
+  if (lines.length > 0) process.stderr.write(lines.join('\n') + '\n\n');
 }
