@@ -97,6 +97,7 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
     clock,
     log,
     auditor: new SinkEdgeAuditor(audit, config, log),
+    auditLookup: auditStore,
     authorizeKms: async () => {},
     health: async () => {
       const s = await store.status();

@@ -6,6 +6,7 @@ import type { EdgeAuditor, EdgeEvent } from './edge-router.js';
 const SOURCES: Record<EdgeEvent['service'], AuditEventSource> = {
   kms: 'kms.amazonaws.com',
   s3: 's3.amazonaws.com',
+  cloudtrail: 'cloudtrail.amazonaws.com',
   unknown: 's3.amazonaws.com',
 };
 

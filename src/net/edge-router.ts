@@ -15,12 +15,13 @@ import {
 import type { Policy } from '../iam/policy/index.js';
 import { handleKmsRequest, KMS_MAX_BODY_BYTES, toKmsWireError, type CallContext, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
 import { BodyTooLargeError, headerPairs, readBody } from './http-body.js';
+import { CLOUDTRAIL_TARGET_PREFIX, handleCloudTrail, type CloudTrailLookup } from './edge-cloudtrail.js';
 
 /** What the edge tells the audit trail about each request it answers. */
 export interface EdgeEvent {
   readonly requestId: string;
   readonly time: Date;
-  readonly service: 'kms' | 's3' | 'unknown';
+  readonly service: 'kms' | 's3' | 'cloudtrail' | 'unknown';
   readonly operation: string;
   readonly readOnly: boolean;
   readonly call?: CallContext;
@@ -112,6 +113,8 @@ export function transportChannel(req: IncomingMessage, endpoint?: EndpointChanne
 export interface EdgeDeps {
   /** The S3 part; without it, non-KMS requests answer NotImplemented. */
   readonly s3?: S3EdgeHandler;
+  /** CloudTrail LookupEvents over the audit store (credential scope `cloudtrail`). */
+  readonly auditLookup?: CloudTrailLookup;
   readonly keys: KeyService;
   readonly credentials: CredentialLookup;
   readonly clock: Clock;
@@ -159,6 +162,9 @@ async function handle(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse,
   }
   if ((typeof target === 'string' && target.startsWith('TrentService.')) || sig?.service === 'kms') {
     return handleKms(deps, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
+  }
+  if (deps.auditLookup !== undefined && ((typeof target === 'string' && target.startsWith(CLOUDTRAIL_TARGET_PREFIX)) || sig?.service === 'cloudtrail')) {
+    return handleCloudTrail(deps, deps.auditLookup, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
   }
   if (deps.s3 === undefined) return sendNotImplemented(res);
   return handleS3(deps, deps.s3, req, res, view, sig, sigError, transportChannel(req, endpoint));

@@ -1,0 +1,75 @@
+import type { AuditStore } from '../audit-store.js';
+import { toCloudTrailWireError, type CloudTrailWireError } from './error-codes.js';
+import { CloudTrailRequestError } from './errors.js';
+import { lookupEventEntry, parseLookupEvents } from './lookup-events.js';
+
+/** X-Amz-Target prefix of the CloudTrail JSON 1.1 API. */
+export const CLOUDTRAIL_TARGET_PREFIX = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.';
+
+/** Largest CloudTrail request body we read (a LookupEvents body is a few hundred bytes). */
+export const CLOUDTRAIL_MAX_BODY_BYTES = 64 * 1024;
+
+/** The outcome of one CloudTrail call, for the edge to send and to audit. */
+export interface CloudTrailOutcome {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly operation: string;
+  readonly readOnly: boolean;
+  readonly error?: CloudTrailWireError;
+  /** Request fields safe to record. */
+  readonly requestParameters?: Record<string, string | number>;
+}
+
+/**
+ * Serves one authenticated CloudTrail JSON 1.1 request. Only LookupEvents is implemented;
+ * any other target answers UnknownOperationException. Every error becomes a CloudTrail wire
+ * error (unexpected ones InternalFailure, generic message: log `cause` for detail). Reads the
+ * store only; never writes.
+ *
+ * Paging: the store is read in pages of MaxResults; when a lookup attribute is filtered after
+ * the store (EventId, ReadOnly, Username, ResourceType), a page may hold fewer than
+ * MaxResults events and still carry a NextToken, as CloudTrail allows.
+ */
+export async function handleCloudTrailRequest(
+  store: Pick<AuditStore, 'lookup'>,
+  target: string,
+  rawBody: Buffer,
+): Promise<CloudTrailOutcome & { cause?: unknown }> {
+  const operation = target.startsWith(CLOUDTRAIL_TARGET_PREFIX) ? target.slice(CLOUDTRAIL_TARGET_PREFIX.length) : target;
+  if (operation !== 'LookupEvents' || !target.startsWith(CLOUDTRAIL_TARGET_PREFIX)) {
+    const error = { code: 'UnknownOperationException', status: 400, message: `Unknown operation ${operation}` };
+    return { status: 400, operation, readOnly: true, body: { __type: error.code, message: error.message }, error };
+  }
+  let requestParameters: Record<string, string | number> | undefined;
+  try {
+    const request = parseLookupEvents(parseBody(rawBody));
+    requestParameters = request.auditParameters;
+    const page = await store.lookup({ ...request.query, limit: request.maxResults });
+    const events = page.records.map((r) => r.event).filter((e) => request.postFilter?.(e) ?? true);
+    const body = { Events: events.map(lookupEventEntry), ...(page.nextToken !== undefined ? { NextToken: page.nextToken } : {}) };
+    return { status: 200, operation, readOnly: true, body, requestParameters };
+  } catch (err) {
+    const error = toCloudTrailWireError(err);
+    return {
+      status: error.status,
+      operation,
+      readOnly: true,
+      body: { __type: error.code, message: error.message },
+      error,
+      ...(requestParameters !== undefined ? { requestParameters } : {}),
+      ...(error.status >= 500 ? { cause: err } : {}),
+    };
+  }
+}
+
+function parseBody(raw: Buffer): Record<string, unknown> {
+  if (raw.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new CloudTrailRequestError('SerializationException', 'The request body is not valid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new CloudTrailRequestError('SerializationException', 'The request body must be a JSON object');
+  return parsed as Record<string, unknown>;
+}
