@@ -24,6 +24,8 @@ export interface CipherlakeConfig {
   readonly rootKey: { readonly kind: 'file'; readonly path?: string } | { readonly kind: 'passphrase'; readonly passphrase: string };
   readonly logLevel: string;
   readonly kms: { readonly materialCacheTtlSeconds: number };
+  /** Audit trail settings; absent means enabled. `enabled: false` records nothing (benchmarks, disposable labs). */
+  readonly audit?: { readonly enabled: boolean };
   /** Fixed root credentials instead of generated ones. */
   readonly rootCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** S3 endpoint settings; absent means the defaults (virtual hosts under `localhost`, no trusted proxy). */
@@ -107,6 +109,7 @@ type ConfigFile = {
   rootKey?: { kind?: 'file' | 'passphrase'; path?: string; passphraseEnv?: string };
   logLevel?: string;
   kms?: Partial<CipherlakeConfig['kms']>;
+  audit?: { enabled?: unknown };
   s3?: S3Settings;
 };
 
@@ -149,6 +152,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     rootKey,
     logLevel: flags.logLevel ?? env.CIPHERLAKE_LOG_LEVEL ?? file.logLevel ?? DEFAULT_CONFIG.logLevel,
     kms: { materialCacheTtlSeconds: file.kms?.materialCacheTtlSeconds ?? DEFAULT_CONFIG.kms.materialCacheTtlSeconds },
+    audit: { enabled: auditEnabled(env.CIPHERLAKE_AUDIT_ENABLED, file.audit?.enabled) },
     ...(accessKeyId !== undefined && secretAccessKey !== undefined ? { rootCredentials: { accessKeyId, secretAccessKey } } : {}),
     ...(file.s3 !== undefined ? { s3: file.s3 } : {}),
   };
@@ -216,6 +220,18 @@ function numberFrom(value: string | undefined, name: string): number | undefined
   const n = Number(value);
   if (!Number.isInteger(n)) throw new ConfigError(`${name} must be an integer`);
   return n;
+}
+
+/** CIPHERLAKE_AUDIT_ENABLED (true/false/1/0) over the file's audit.enabled over true. */
+function auditEnabled(envValue: string | undefined, fileValue: unknown): boolean {
+  if (envValue !== undefined && envValue !== '') {
+    if (envValue === 'true' || envValue === '1') return true;
+    if (envValue === 'false' || envValue === '0') return false;
+    throw new ConfigError('CIPHERLAKE_AUDIT_ENABLED must be true or false');
+  }
+  if (fileValue === undefined) return true;
+  if (typeof fileValue !== 'boolean') throw new ConfigError('audit.enabled must be true or false');
+  return fileValue;
 }
 
 function missingPassphrase(envName: string): never {

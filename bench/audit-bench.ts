@@ -1,0 +1,107 @@
+/**
+ * The cost of auditing: KMS GenerateDataKey requests/s with the audit trail on, as a ratio
+ * to the same server build with `audit.enabled=false` (CIPHERLAKE_AUDIT_ENABLED=false), in
+ * the same run. Two server child processes (one per setting) on fresh data directories;
+ * rounds alternate on/off so machine drift hits both alike; the ratio is of the summed
+ * counts. Reuses kms-bench's load generator (undici pool + pre-signed SigV4). Target ≥ 0.85.
+ * Asserts nothing about speed.
+ *
+ * Run: node --import tsx bench/audit-bench.ts [--duration=<s per round> (3)] [--rounds=<n> (3)] [--concurrency=<n> (16)]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { kmsCall, KmsSigner, runLoad, type KmsCall, type LoadResult } from './kms-load.js';
+
+const ACCESS_KEY_ID = 'AKIABENCHBENCH000001';
+const SECRET = 'bench-secret-key-000000000000000000000000';
+const REGION = 'us-east-1';
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const CLI = fileURLToPath(new URL(`../src/cli/index${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url));
+
+interface Server {
+  readonly origin: string;
+  readonly proc: ChildProcess;
+  readonly dataDir: string;
+}
+
+function option(name: string, fallback: number): number {
+  const v = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  return v === undefined ? fallback : Number(v);
+}
+
+/** Starts `cipherlake server` with the audit trail on or off and waits for its banner. */
+function startServer(auditEnabled: boolean): Promise<Server> {
+  const dataDir = mkdtempSync(join(tmpdir(), `cipherlake-audit-bench-${auditEnabled ? 'on' : 'off'}-`));
+  const args = [...(FROM_SOURCE ? ['--import', 'tsx'] : []), CLI, 'server', '--port', '0', '--https-port', '0', '--data-dir', dataDir];
+  const env = {
+    ...process.env,
+    CIPHERLAKE_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID,
+    CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: SECRET,
+    CIPHERLAKE_LOG_LEVEL: 'warn',
+    CIPHERLAKE_AUDIT_ENABLED: String(auditEnabled),
+  };
+  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    proc.stdout!.resume();
+    proc.stderr!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString('utf8');
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
+      if (m !== null) resolve({ origin: m[1]!, proc, dataDir });
+    });
+    proc.once('exit', (code) => reject(new Error(`server exited (${code}) before listening: ${seen.slice(0, 500)}`)));
+  });
+}
+
+async function stopServer(s: Server): Promise<void> {
+  const exited = new Promise((resolve) => s.proc.once('exit', resolve));
+  s.proc.kill('SIGTERM');
+  await exited;
+  rmSync(s.dataDir, { recursive: true, force: true });
+}
+
+async function gdkCall(origin: string, signer: KmsSigner): Promise<KmsCall> {
+  const jsonCall = (op: string, body: unknown): KmsCall => ({ target: `TrentService.${op}`, body: Buffer.from(JSON.stringify(body)) });
+  const created = await kmsCall(origin, signer, jsonCall('CreateKey', { Description: 'audit-bench' }));
+  const keyId = (created.KeyMetadata as { KeyId: string }).KeyId;
+  return jsonCall('GenerateDataKey', { KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: { purpose: 'bench' } });
+}
+
+async function main(): Promise<void> {
+  const durationMs = option('duration', 3) * 1000;
+  const rounds = option('rounds', 3);
+  const concurrency = option('concurrency', 16);
+  const [on, off] = await Promise.all([startServer(true), startServer(false)]);
+  try {
+    const targets = await Promise.all(
+      [on, off].map(async (s) => {
+        const signer = new KmsSigner(ACCESS_KEY_ID, SECRET, REGION, new URL(s.origin).host);
+        return { s, signer, call: await gdkCall(s.origin, signer) };
+      }),
+    );
+    const totals = [{ requests: 0, seconds: 0, errors: 0 }, { requests: 0, seconds: 0, errors: 0 }];
+    const limits = { concurrency, durationMs, maxRequests: 10_000_000, warmupMs: 500 };
+    for (let r = 0; r < rounds; r++) {
+      for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+        const t = targets[i]!;
+        const result: LoadResult = await runLoad(t.s.origin, t.signer, t.call, limits);
+        totals[i]!.requests += result.requests;
+        totals[i]!.seconds += result.seconds;
+        totals[i]!.errors += result.errors;
+        process.stdout.write(`round ${r + 1} audit ${i === 0 ? 'on ' : 'off'}: ${Math.round(result.perSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ''}\n`);
+      }
+    }
+    const rate = totals.map((t) => t.requests / t.seconds);
+    const ratio = rate[0]! / rate[1]!;
+    process.stdout.write(`\n| KMS GenerateDataKey, concurrency ${concurrency} | req/s |\n| :--- | ---: |\n`);
+    process.stdout.write(`| audit on  | ${Math.round(rate[0]!)} |\n| audit off | ${Math.round(rate[1]!)} |\n| ratio on/off | ${ratio.toFixed(2)} (target ≥ 0.85) |\n`);
+    process.stdout.write(`errors: on ${totals[0]!.errors}, off ${totals[1]!.errors}\n`);
+  } finally {
+    await Promise.all([stopServer(on), stopServer(off)]);
+  }
+}
+
+await main();
