@@ -5,7 +5,9 @@ import { systemClock, type Clock } from './common/clock.js';
 import { createLogger } from './common/logger.js';
 import type { CipherlakeConfig } from './config/config.js';
 import { loadRootCredentials, StaticCredentials, type Credential } from './iam/index.js';
-import { KeyService, openRootKey, startKeyMaintenance } from './kms/index.js';
+import { createIamService, type IamService } from './iam/index.js';
+import { createKmsAccess, type KmsAccess, KeyService, openRootKey, startKeyMaintenance } from './kms/index.js';
+import { SqliteIdentityStore } from './store/sqlite/identity-store.js';
 import { createEdgeHandler } from './net/edge-router.js';
 import { privateEndpoints } from './net/endpoints.js';
 import { startListeners } from './net/listeners.js';
@@ -33,6 +35,9 @@ export interface RunningCipherlake {
   readonly credentialsCreated: boolean;
   readonly config: CipherlakeConfig;
   readonly keys: KeyService;
+  /** IAM (identities, access control) and KMS authorization, for parts that call KMS in-process. */
+  readonly iam: IamService;
+  readonly kmsAccess: KmsAccess;
   readonly log: Logger;
   /** The audit trail every request is recorded in, and its store (for lookup and verify). */
   readonly audit: AuditTrail;
@@ -70,6 +75,9 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
   const stopKeyMaintenance = startKeyMaintenance(keys, KEY_MAINTENANCE_INTERVAL_MS, (err, keyId) => log.error({ err, keyId }, 'key maintenance failed'));
   const { credential, created } = loadRootCredentials(config.dataDir, config.accountId, config.rootCredentials);
   const credentials = new StaticCredentials([credential]);
+  // IAM users, roles, policies and STS sessions; the edge's credential lookup and KMS authorization use them.
+  const iam = createIamService({ store: new SqliteIdentityStore(db), sealer: rootKey, clock, accountId: config.accountId, rootCredentials: credentials, log });
+  const kmsAccess = createKmsAccess({ keys, access: iam.access, log });
   const auditStore = new SqliteAuditStore(join(config.dataDir, 'audit.db'));
   const audit = await AuditTrail.open({
     store: auditStore,
@@ -93,13 +101,14 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
   const handler = createEdgeHandler({
     s3,
     keys,
-    credentials,
+    iam,
+    credentials: iam.credentials,
     clock,
     log,
     // audit.enabled=false (benchmarks only) leaves the trail open for LookupEvents but records nothing.
     ...(config.audit?.enabled === false ? {} : { auditor: new SinkEdgeAuditor(audit, config, log) }),
     auditLookup: auditStore,
-    authorizeKms: async () => {},
+    authorizeKms: kmsAccess.authorize,
     health: async () => {
       const s = await store.status();
       return { ok: s.ok, detail: { store: s.detail } };
@@ -134,6 +143,8 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
     credentialsCreated: created,
     config,
     keys,
+    iam,
+    kmsAccess,
     log,
     audit,
     auditStore,

@@ -23,3 +23,35 @@ export class AuthenticationError extends CipherlakeError {
     super(message);
   }
 }
+
+/**
+ * An IAM or STS request the caller got wrong. Each subclass is one AWS Query error code
+ * (see iam/wire/error-codes.ts); messages name entities, never secrets.
+ */
+export abstract class IamError extends CipherlakeError {
+  readonly userError = true;
+}
+
+/** The named user, role, access key or policy does not exist (NoSuchEntity, 404). */
+export class NoSuchEntityError extends IamError {}
+
+/** An entity with that name already exists (EntityAlreadyExists, 409). */
+export class EntityAlreadyExistsError extends IamError {}
+
+/** A policy document does not parse or breaks the grammar (MalformedPolicyDocument, 400). */
+export class IamMalformedPolicyError extends IamError {}
+
+/** A per-entity quota would be exceeded, e.g. a third access key (LimitExceeded, 409). */
+export class IamLimitExceededError extends IamError {}
+
+/** A parameter is missing or out of range (ValidationError, 400). */
+export class IamValidationError extends IamError {}
+
+/** The entity still has subordinate entities (DeleteConflict, 409). */
+export class DeleteConflictError extends IamError {}
+
+/** The caller may not perform the action (AccessDenied, 403); the reason is logged, not sent. */
+export class IamAccessDeniedError extends IamError {}
+
+/** The Action parameter names no operation we serve (InvalidAction, 400). */
+export class InvalidActionError extends IamError {}

@@ -9,6 +9,10 @@ export interface Principal {
   /** IAM unique id (AIDA…/AROA…:session); the account id for root. */
   readonly principalId: string;
   readonly userName?: string;
+  /** For an assumed-role session: the role's ARN (what trust, key and bucket policies name). */
+  readonly roleArn?: string;
+  /** For an assumed-role session: the RoleSessionName. */
+  readonly sessionName?: string;
 }
 
 /** A credential the server knows: what a SigV4 signature is checked against. */
@@ -26,6 +30,12 @@ export interface Credential {
 export interface CredentialLookup {
   /** The active credential for this access key id, or undefined if unknown or inactive. */
   find(accessKeyId: string): Credential | undefined;
+  /**
+   * Optional: loads what `find` will need for this access key id from slower storage (the
+   * IAM store) before the synchronous signature check. Never throws for an unknown id; the
+   * edge awaits it once per signed request.
+   */
+  prepare?(accessKeyId: string): Promise<void>;
 }
 
 /** The principal of an unsigned request. */

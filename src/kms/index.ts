@@ -4,6 +4,8 @@ export type { KmsDeps, KmsSettings, CallContext } from './kms-context.js';
 export type { KeyStore } from './key-store.js';
 export type { RootKeyProvider } from './root-key/root-key-provider.js';
 export { openRootKey, RootKeyConfigError, type RootKeyConfig } from './root-key/open-root-key.js';
+export { createKmsAccess, type KmsAccess } from './key-authorizer.js';
+export type { KmsRequestFacts } from './wire/route.js';
 export { handleKmsRequest, KMS_MAX_BODY_BYTES, type KmsOutcome, type KmsAuthorizer } from './wire/handler.js';
 export { toKmsWireError, KMS_AUTH_ERROR_CODES } from './wire/error-codes.js';
 export { keyArn, type KeyRecord, type KeySpec } from './keys/key-record.js';

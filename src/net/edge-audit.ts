@@ -6,6 +6,8 @@ import type { EdgeAuditor, EdgeEvent } from './edge-router.js';
 const SOURCES: Record<EdgeEvent['service'], AuditEventSource> = {
   kms: 'kms.amazonaws.com',
   s3: 's3.amazonaws.com',
+  iam: 'iam.amazonaws.com',
+  sts: 'sts.amazonaws.com',
   cloudtrail: 'cloudtrail.amazonaws.com',
   unknown: 's3.amazonaws.com',
 };

@@ -11,6 +11,10 @@ import {
   type ParsedSignature,
   type SignedRequestView,
   type VerifiedRequest,
+  queryFailure,
+  QUERY_MAX_BODY_BYTES,
+  type QueryOutcome,
+  type QueryService,
 } from '../iam/index.js';
 import type { Policy } from '../iam/policy/index.js';
 import { handleKmsRequest, KMS_MAX_BODY_BYTES, toKmsWireError, type CallContext, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
@@ -21,7 +25,7 @@ import { CLOUDTRAIL_TARGET_PREFIX, handleCloudTrail, type CloudTrailLookup } fro
 export interface EdgeEvent {
   readonly requestId: string;
   readonly time: Date;
-  readonly service: 'kms' | 's3' | 'cloudtrail' | 'unknown';
+  readonly service: 'kms' | 's3' | 'cloudtrail' | 'iam' | 'sts' | 'unknown';
   readonly operation: string;
   readonly readOnly: boolean;
   readonly call?: CallContext;
@@ -110,9 +114,16 @@ export function transportChannel(req: IncomingMessage, endpoint?: EndpointChanne
   };
 }
 
+/** The IAM part as the edge sees it: serves authenticated IAM and STS Query requests. */
+export interface IamEdgeHandler {
+  handle(service: QueryService, body: string, rawQuery: string, call: CallContext, requestId: string): Promise<QueryOutcome>;
+}
+
 export interface EdgeDeps {
   /** The S3 part; without it, non-KMS requests answer NotImplemented. */
   readonly s3?: S3EdgeHandler;
+  /** IAM and STS (requests whose credential scope names `iam` or `sts`). */
+  readonly iam?: IamEdgeHandler;
   /** CloudTrail LookupEvents over the audit store (credential scope `cloudtrail`). */
   readonly auditLookup?: CloudTrailLookup;
   readonly keys: KeyService;
@@ -160,11 +171,16 @@ async function handle(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse,
     if (typeof target === 'string') return sendKmsError(res, err);
     sigError = err;
   }
+  // IAM users' keys and STS sessions live in a store: load them before the synchronous signature check.
+  if (sig !== undefined) await deps.credentials.prepare?.(sig.accessKeyId);
   if ((typeof target === 'string' && target.startsWith('TrentService.')) || sig?.service === 'kms') {
     return handleKms(deps, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
   }
   if (deps.auditLookup !== undefined && ((typeof target === 'string' && target.startsWith(CLOUDTRAIL_TARGET_PREFIX)) || sig?.service === 'cloudtrail')) {
     return handleCloudTrail(deps, deps.auditLookup, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
+  }
+  if (deps.iam !== undefined && sig !== undefined && (sig.service === 'iam' || sig.service === 'sts')) {
+    return handleQuery(deps, deps.iam, sig.service, req, res, view, sig, transportChannel(req, endpoint));
   }
   if (deps.s3 === undefined) return sendNotImplemented(res);
   return handleS3(deps, deps.s3, req, res, view, sig, sigError, transportChannel(req, endpoint));
@@ -246,6 +262,44 @@ async function handleKms(
     ...(req.headers.host !== undefined ? { host: req.headers.host } : {}),
   });
   sendJson(res, outcome.status, outcome.body, requestId, deps.clock.now(), outcome.error?.code);
+}
+
+async function handleQuery(
+  deps: EdgeDeps,
+  iam: IamEdgeHandler,
+  service: QueryService,
+  req: IncomingMessage,
+  res: ServerResponse,
+  view: SignedRequestView,
+  sig: ParsedSignature,
+  channel: TransportChannel,
+): Promise<void> {
+  const requestId = randomUUID();
+  const time = deps.clock.now();
+  let outcome: QueryOutcome;
+  let call: CallContext | undefined;
+  try {
+    const body = await readBody(req, QUERY_MAX_BODY_BYTES);
+    const verified = verifySignature(view, sig, deps.credentials, { now: time, bodySha256: sha256Hex(body) });
+    call = { principal: verified.credential.principal, accessKeyId: verified.credential.accessKeyId, sourceIp: req.socket.remoteAddress ?? '', ...channel };
+    outcome = await iam.handle(service, body.toString('utf8'), view.rawQuery, call, requestId);
+  } catch (err) {
+    if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
+    outcome = queryFailure(service, '', true, err instanceof BodyTooLargeError ? new AuthenticationError('IncompleteSignature', err.message) : err, requestId, deps.log);
+  }
+  await deps.auditor?.record({
+    requestId,
+    time,
+    service,
+    operation: outcome.operation,
+    readOnly: outcome.readOnly,
+    status: outcome.status,
+    ...(call !== undefined ? { call } : {}),
+    ...(outcome.error !== undefined ? { errorCode: outcome.error.code, errorMessage: outcome.error.message } : {}),
+    ...(req.headers['user-agent'] !== undefined ? { userAgent: req.headers['user-agent'] } : {}),
+  });
+  res.writeHead(outcome.status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(outcome.body), 'x-amzn-requestid': requestId, date: deps.clock.now().toUTCString() });
+  res.end(outcome.body);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string, now: Date, errorType?: string): void {

@@ -5,6 +5,7 @@ import type { CallContext } from '../kms-context.js';
 import { Fields, type JsonObject } from './fields.js';
 import { toKmsWireError, type KmsWireError } from './error-codes.js';
 import { KMS_ROUTES } from './routes.js';
+import type { KmsRequestFacts } from './route.js';
 import { kmsAuditParameters } from './audit-params.js';
 
 /** The outcome of one KMS call, for the edge to send and the audit trail to record. */
@@ -21,8 +22,11 @@ export interface KmsOutcome {
   readonly responseElements?: JsonObject;
 }
 
-/** Decides whether `call` may perform `action` on the key; raises AccessDeniedError otherwise. */
-export type KmsAuthorizer = (call: CallContext, action: string, keyIdentifier: string | undefined) => Promise<void>;
+/**
+ * Decides whether `call` may perform `action` on the key, given the request's condition
+ * facts; raises AccessDeniedError otherwise (NotFoundError for an unknown key).
+ */
+export type KmsAuthorizer = (call: CallContext, action: string, keyIdentifier: string | undefined, facts?: KmsRequestFacts) => Promise<void>;
 
 /** Largest KMS request body we read (policies are up to 32 KiB, plaintext 4 KiB, base64 grows it). */
 export const KMS_MAX_BODY_BYTES = 128 * 1024;
@@ -53,7 +57,7 @@ export async function handleKmsRequest(
     requestParameters = kmsAuditParameters(body);
     const req = route.parse(new Fields(body));
     keyIdentifier = route.keyOf?.(req);
-    await authorize(call, route.action, keyIdentifier);
+    await authorize(call, route.action, keyIdentifier, route.conditions?.(req));
     const res = await route.operate(keys, req, call);
     const responseBody = route.respond(res);
     const responseElements = route.readOnly ? undefined : kmsAuditParameters(responseBody);

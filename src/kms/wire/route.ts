@@ -3,6 +3,18 @@ import type { CallContext } from '../kms-context.js';
 import type { Fields, JsonObject } from './fields.js';
 
 /**
+ * What a parsed request tells authorization besides the key: its encryption context (for
+ * kms:EncryptionContext:*, kms:EncryptionContextKeys and grant constraints) and any other
+ * KMS condition keys (kms:GrantOperations, kms:RequestAlias…), by their AWS names.
+ */
+export interface KmsRequestFacts {
+  readonly encryptionContext?: Readonly<Record<string, string>>;
+  /** Decrypt without KeyId: the key the ciphertext names (the request names none). */
+  readonly ciphertextKeyId?: string;
+  readonly conditionKeys?: Readonly<Record<string, string | readonly string[] | undefined>>;
+}
+
+/**
  * One KMS target, declared as data: its IAM action, how to read the request, the
  * operation, and how to write the response. The handler wraps every route with the same
  * limits, authentication, authorization and audit, so no route can forget them.
@@ -15,6 +27,8 @@ export interface KmsRoute<Req = unknown, Res = unknown> {
   readonly parse: (fields: Fields) => Req;
   /** The key identifier the request names, for authorization and audit resources. */
   readonly keyOf?: (req: Req) => string | undefined;
+  /** The request's condition facts for authorization (crypto routes: the encryption context). */
+  readonly conditions?: (req: Req) => KmsRequestFacts;
   readonly operate: (keys: KeyService, req: Req, call: CallContext) => Promise<Res>;
   readonly respond: (res: Res) => JsonObject;
 }

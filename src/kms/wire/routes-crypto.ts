@@ -1,8 +1,9 @@
 import { decrypt, encrypt, generateDataKey, generateDataKeyWithoutPlaintext, generateRandom, reEncrypt } from '../operations/crypto-operations.js';
 import type { EncryptionAlgorithm } from '../operations/symmetric.js';
 import { keyArn } from '../keys/key-record.js';
+import { readBlobHeader } from '../ciphertext-blob.js';
 import type { Fields } from './fields.js';
-import { route, type KmsRoute } from './route.js';
+import { route, type KmsRequestFacts, type KmsRoute } from './route.js';
 
 const ALGORITHMS: readonly EncryptionAlgorithm[] = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'];
 
@@ -16,6 +17,20 @@ function dataKeyRequest(f: Fields) {
     ...(numberOfBytes !== undefined ? { numberOfBytes } : {}),
     ...(encryptionContext !== undefined ? { encryptionContext } : {}),
   };
+}
+
+/** The encryption context as an authorization fact (kms:EncryptionContext:*, grant constraints). */
+function contextFacts(r: { encryptionContext?: Readonly<Record<string, string>> }): KmsRequestFacts {
+  return r.encryptionContext !== undefined ? { encryptionContext: r.encryptionContext } : {};
+}
+
+/** The key a symmetric blob names, so Decrypt without KeyId is authorized against it. */
+function blobKeyId(blob: Buffer): string | undefined {
+  try {
+    return readBlobHeader(blob).keyId;
+  } catch {
+    return undefined; // not a symmetric blob: the operation reports it
+  }
 }
 
 /** Optional fields spread only when present (exactOptionalPropertyTypes). */
@@ -35,6 +50,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
       ...opt('encryptionAlgorithm', f.enumValue('EncryptionAlgorithm', ALGORITHMS)),
     }),
     keyOf: (r) => r.keyId,
+    conditions: contextFacts,
     operate: (keys, r) => encrypt(keys, r),
     respond: (r) => ({ CiphertextBlob: r.ciphertextBlob.toString('base64'), KeyId: keyArn(r.key), EncryptionAlgorithm: r.encryptionAlgorithm }),
   }),
@@ -49,6 +65,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
       ...opt('encryptionAlgorithm', f.enumValue('EncryptionAlgorithm', ALGORITHMS)),
     }),
     keyOf: (r) => r.keyId,
+    conditions: (r) => ({ ...contextFacts(r), ...opt('ciphertextKeyId', r.keyId === undefined ? blobKeyId(r.ciphertextBlob) : undefined) }),
     operate: (keys, r) => decrypt(keys, r),
     respond: (r) => ({ KeyId: keyArn(r.key), Plaintext: r.plaintext.toString('base64'), EncryptionAlgorithm: r.encryptionAlgorithm }),
   }),
@@ -66,6 +83,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
       ...opt('destinationEncryptionAlgorithm', f.enumValue('DestinationEncryptionAlgorithm', ALGORITHMS)),
     }),
     keyOf: (r) => r.destinationKeyId,
+    conditions: (r) => contextFacts({ ...(r.destinationEncryptionContext !== undefined ? { encryptionContext: r.destinationEncryptionContext } : {}) }),
     operate: (keys, r) => reEncrypt(keys, r),
     respond: (r) => ({
       CiphertextBlob: r.ciphertextBlob.toString('base64'),
@@ -81,6 +99,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
     readOnly: true,
     parse: dataKeyRequest,
     keyOf: (r) => r.keyId,
+    conditions: contextFacts,
     operate: (keys, r) => generateDataKey(keys, r),
     respond: (r) => ({ CiphertextBlob: r.ciphertextBlob.toString('base64'), Plaintext: r.plaintext.toString('base64'), KeyId: keyArn(r.key) }),
   }),
@@ -90,6 +109,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
     readOnly: true,
     parse: dataKeyRequest,
     keyOf: (r) => r.keyId,
+    conditions: contextFacts,
     operate: (keys, r) => generateDataKeyWithoutPlaintext(keys, r),
     respond: (r) => ({ CiphertextBlob: r.ciphertextBlob.toString('base64'), KeyId: keyArn(r.key) }),
   }),

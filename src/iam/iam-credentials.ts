@@ -1,0 +1,88 @@
+import type { Clock } from '../common/clock.js';
+import type { SecretSealer } from './iam-context.js';
+import type { IdentityStore } from './identity-store.js';
+import { accessKeyLabel } from './operations/access-keys.js';
+import { sessionLabel, sessionPrincipal } from './operations/sts.js';
+import type { Credential, CredentialLookup } from './principals.js';
+
+/** How long a loaded credential is trusted before the store is asked again (other nodes may change it). */
+export const CREDENTIAL_CACHE_TTL_MS = 5_000;
+const MAX_CACHED = 10_000;
+
+/** How long an expired session is kept, so its use answers "expired" rather than "unknown". */
+export const EXPIRED_SESSION_RETENTION_MS = 24 * 3600 * 1000;
+
+/**
+ * The edge's credential lookup: fixed credentials (the account root) first, then IAM users'
+ * active access keys and STS sessions from the identity store. `prepare` loads and unseals
+ * a credential into a small cache bounded in time (ttlMs) and size, so `find` stays
+ * synchronous; changes made through this process invalidate at once, changes made by
+ * other nodes within ttlMs. Never logs a secret.
+ */
+export class IamCredentialLookup implements CredentialLookup {
+  readonly #cache = new Map<string, { credential: Credential; loadedAt: number }>();
+
+  constructor(
+    private readonly base: CredentialLookup,
+    private readonly deps: { store: IdentityStore; sealer: SecretSealer; clock: Clock; accountId: string },
+    private readonly ttlMs = CREDENTIAL_CACHE_TTL_MS,
+  ) {}
+
+  find(accessKeyId: string): Credential | undefined {
+    const fixed = this.base.find(accessKeyId);
+    if (fixed !== undefined) return fixed;
+    const hit = this.#cache.get(accessKeyId);
+    return hit !== undefined && this.#fresh(hit.loadedAt) ? hit.credential : undefined;
+  }
+
+  async prepare(accessKeyId: string): Promise<void> {
+    if (this.base.find(accessKeyId) !== undefined) return;
+    const hit = this.#cache.get(accessKeyId);
+    if (hit !== undefined && this.#fresh(hit.loadedAt)) return;
+    this.#cache.delete(accessKeyId);
+    const credential = accessKeyId.startsWith('ASIA') ? await this.#loadSession(accessKeyId) : await this.#loadAccessKey(accessKeyId);
+    if (credential === undefined) return;
+    if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
+    this.#cache.set(accessKeyId, { credential, loadedAt: this.deps.clock.now().getTime() });
+  }
+
+  /** Drops cached credentials: one access key, or (no argument) all of them. */
+  invalidate(accessKeyId?: string): void {
+    if (accessKeyId === undefined) this.#cache.clear();
+    else this.#cache.delete(accessKeyId);
+  }
+
+  #fresh(loadedAt: number): boolean {
+    const age = this.deps.clock.now().getTime() - loadedAt;
+    return age >= 0 && age < this.ttlMs;
+  }
+
+  async #loadAccessKey(accessKeyId: string): Promise<Credential | undefined> {
+    const key = await this.deps.store.getAccessKey(accessKeyId);
+    if (key === undefined || key.status !== 'Active') return undefined;
+    const user = await this.deps.store.getUser(key.userName);
+    if (user === undefined) return undefined;
+    const secret = await this.deps.sealer.unwrap(key.sealedSecret, accessKeyLabel(accessKeyId));
+    try {
+      return {
+        accessKeyId,
+        secretAccessKey: secret.unsafeBytes().toString('utf8'),
+        principal: { type: 'IAMUser', arn: user.arn, accountId: this.deps.accountId, principalId: user.userId, userName: user.userName },
+      };
+    } finally {
+      secret.dispose();
+    }
+  }
+
+  async #loadSession(accessKeyId: string): Promise<Credential | undefined> {
+    const session = await this.deps.store.getSession(accessKeyId);
+    if (session === undefined) return undefined;
+    const sealed = await this.deps.sealer.unwrap(session.sealedSecret, sessionLabel(accessKeyId));
+    try {
+      const { secret, token } = JSON.parse(sealed.unsafeBytes().toString('utf8')) as { secret: string; token: string };
+      return { accessKeyId, secretAccessKey: secret, sessionToken: token, expiresAt: session.expiresAt, principal: sessionPrincipal(this.deps.accountId, session) };
+    } finally {
+      sealed.dispose();
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * What an identity store is: IAM users, their access keys, roles, inline and managed
+ * policies and their attachments, and STS sessions. Secrets arrive already sealed by the
+ * root key; a store never sees a plaintext secret access key or session token.
+ * Implementations: SqliteIdentityStore (src/store/sqlite/identity-store.ts).
+ */
+
+/** Who an inline policy or an attachment belongs to. */
+export type PolicyOwnerKind = 'user' | 'role';
+
+export interface UserRecord {
+  readonly userName: string;
+  /** `AIDA…`, stable for the user's life. */
+  readonly userId: string;
+  readonly arn: string;
+  readonly path: string;
+  readonly createdAt: Date;
+}
+
+export type AccessKeyStatus = 'Active' | 'Inactive';
+
+export interface AccessKeyRecord {
+  readonly accessKeyId: string;
+  readonly userName: string;
+  readonly status: AccessKeyStatus;
+  readonly createdAt: Date;
+  /** The secret access key sealed by the root key (label `iam-access-key:<accessKeyId>`). */
+  readonly sealedSecret: Buffer;
+}
+
+export interface RoleRecord {
+  readonly roleName: string;
+  /** `AROA…`. */
+  readonly roleId: string;
+  readonly arn: string;
+  readonly path: string;
+  readonly createdAt: Date;
+  readonly description: string;
+  /** The trust policy (AssumeRolePolicyDocument) as JSON text, already validated. */
+  readonly trustPolicy: string;
+  /** Longest session AssumeRole may grant, 3600–43200 seconds. */
+  readonly maxSessionDuration: number;
+}
+
+export interface ManagedPolicyRecord {
+  readonly arn: string;
+  readonly policyName: string;
+  /** `ANPA…`. */
+  readonly policyId: string;
+  readonly path: string;
+  readonly description: string;
+  readonly document: string;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** An STS session (temporary credentials from AssumeRole). */
+export interface SessionRecord {
+  /** `ASIA…`. */
+  readonly accessKeyId: string;
+  readonly roleName: string;
+  readonly roleArn: string;
+  readonly roleId: string;
+  readonly sessionName: string;
+  readonly expiresAt: Date;
+  /** JSON `{secret, token}` sealed by the root key (label `sts-session:<accessKeyId>`). */
+  readonly sealedSecret: Buffer;
+}
+
+/**
+ * Persistence for IAM entities. Create methods raise EntityAlreadyExistsError when the
+ * name (or id) is taken; get methods return undefined when absent; delete methods return
+ * whether something was deleted. No method checks authorization or business rules
+ * (quotas, delete conflicts): the operations do.
+ */
+export interface IdentityStore {
+  createUser(user: UserRecord): Promise<void>;
+  getUser(userName: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<readonly UserRecord[]>;
+  deleteUser(userName: string): Promise<boolean>;
+
+  createAccessKey(key: AccessKeyRecord): Promise<void>;
+  getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined>;
+  listAccessKeys(userName: string): Promise<readonly AccessKeyRecord[]>;
+  setAccessKeyStatus(accessKeyId: string, status: AccessKeyStatus): Promise<boolean>;
+  deleteAccessKey(accessKeyId: string): Promise<boolean>;
+
+  createRole(role: RoleRecord): Promise<void>;
+  getRole(roleName: string): Promise<RoleRecord | undefined>;
+  deleteRole(roleName: string): Promise<boolean>;
+
+  /** Creates or replaces the named inline policy. */
+  putInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string, document: string): Promise<void>;
+  getInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string): Promise<string | undefined>;
+  listInlinePolicies(kind: PolicyOwnerKind, owner: string): Promise<ReadonlyArray<{ readonly policyName: string; readonly document: string }>>;
+  deleteInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string): Promise<boolean>;
+
+  createManagedPolicy(policy: ManagedPolicyRecord): Promise<void>;
+  getManagedPolicy(arn: string): Promise<ManagedPolicyRecord | undefined>;
+  deleteManagedPolicy(arn: string): Promise<boolean>;
+
+  /** Attaches a managed policy; attaching twice is a no-op. */
+  attachPolicy(kind: PolicyOwnerKind, owner: string, policyArn: string): Promise<void>;
+  detachPolicy(kind: PolicyOwnerKind, owner: string, policyArn: string): Promise<boolean>;
+  listAttachedPolicies(kind: PolicyOwnerKind, owner: string): Promise<readonly string[]>;
+  /** How many users and roles a managed policy is attached to. */
+  countAttachments(policyArn: string): Promise<number>;
+
+  createSession(session: SessionRecord): Promise<void>;
+  getSession(accessKeyId: string): Promise<SessionRecord | undefined>;
+  /** Removes sessions that expired before `now`; returns how many. */
+  deleteExpiredSessions(now: Date): Promise<number>;
+}

@@ -1,0 +1,99 @@
+import { DeleteConflictError, IamValidationError, NoSuchEntityError } from '../errors.js';
+import { checkName, checkPath, checkPolicy, iamArn, newUniqueId, type IamDeps } from '../iam-context.js';
+import type { ManagedPolicyRecord, PolicyOwnerKind } from '../identity-store.js';
+import { getRole } from './roles.js';
+import { getUser } from './users.js';
+
+/** The owner's canonical name (as stored), raising NoSuchEntityError if it does not exist. */
+async function owner(deps: IamDeps, kind: PolicyOwnerKind, name: string): Promise<string> {
+  return kind === 'user' ? (await getUser(deps, name)).userName : (await getRole(deps, name)).roleName;
+}
+
+/**
+ * Creates or replaces an inline policy of a user or role.
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutUserPolicy.html (and PutRolePolicy)
+ * Raises NoSuchEntityError, IamValidationError, IamMalformedPolicyError.
+ */
+export async function putInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, name: string, policyName: string, document: string): Promise<void> {
+  const who = await owner(deps, kind, name);
+  checkName(policyName, 'PolicyName', 128);
+  checkPolicy(document, 'identity');
+  await deps.store.putInlinePolicy(kind, who, policyName, document);
+  deps.onChange?.({ principalName: who });
+}
+
+/** An inline policy's document; raises NoSuchEntityError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetUserPolicy.html */
+export async function getInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, name: string, policyName: string): Promise<string> {
+  const who = await owner(deps, kind, name);
+  const document = await deps.store.getInlinePolicy(kind, who, policyName);
+  if (document === undefined) throw new NoSuchEntityError(`The ${kind} policy with name ${policyName} cannot be found.`);
+  return document;
+}
+
+/** Deletes an inline policy; raises NoSuchEntityError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteUserPolicy.html */
+export async function deleteInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, name: string, policyName: string): Promise<void> {
+  const who = await owner(deps, kind, name);
+  if (!(await deps.store.deleteInlinePolicy(kind, who, policyName))) throw new NoSuchEntityError(`The ${kind} policy with name ${policyName} cannot be found.`);
+  deps.onChange?.({ principalName: who });
+}
+
+/**
+ * Creates a customer managed policy. https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html
+ * Raises IamValidationError, IamMalformedPolicyError, EntityAlreadyExistsError.
+ */
+export async function createManagedPolicy(deps: IamDeps, req: { policyName: string; document: string; path?: string; description?: string }): Promise<ManagedPolicyRecord> {
+  const policyName = checkName(req.policyName, 'PolicyName', 128);
+  const path = checkPath(req.path);
+  checkPolicy(req.document, 'identity');
+  const now = deps.clock.now();
+  const record: ManagedPolicyRecord = {
+    arn: iamArn(deps.accountId, 'policy', path, policyName),
+    policyName,
+    policyId: newUniqueId('ANPA'),
+    path,
+    description: req.description ?? '',
+    document: req.document,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await deps.store.createManagedPolicy(record);
+  return record;
+}
+
+/** A managed policy by ARN; raises NoSuchEntityError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetPolicy.html */
+export async function getManagedPolicy(deps: IamDeps, arn: string): Promise<ManagedPolicyRecord> {
+  const policy = await deps.store.getManagedPolicy(arn);
+  if (policy === undefined) throw new NoSuchEntityError(`Policy ${arn} does not exist or is not attachable.`);
+  return policy;
+}
+
+/** Deletes a managed policy attached to nobody; raises NoSuchEntityError, DeleteConflictError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeletePolicy.html */
+export async function deleteManagedPolicy(deps: IamDeps, arn: string): Promise<void> {
+  await getManagedPolicy(deps, arn);
+  if ((await deps.store.countAttachments(arn)) > 0) throw new DeleteConflictError('Cannot delete a policy attached to entities.');
+  await deps.store.deleteManagedPolicy(arn);
+}
+
+/** Attaches a managed policy to a user or role; raises NoSuchEntityError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachUserPolicy.html */
+export async function attachPolicy(deps: IamDeps, kind: PolicyOwnerKind, name: string, policyArn: string): Promise<void> {
+  if (!policyArn.startsWith('arn:')) throw new IamValidationError(`ARN ${policyArn} is not valid.`);
+  const who = await owner(deps, kind, name);
+  await getManagedPolicy(deps, policyArn);
+  await deps.store.attachPolicy(kind, who, policyArn);
+  deps.onChange?.({ principalName: who });
+}
+
+/** Detaches a managed policy; raises NoSuchEntityError if it was not attached. https://docs.aws.amazon.com/IAM/latest/APIReference/API_DetachUserPolicy.html */
+export async function detachPolicy(deps: IamDeps, kind: PolicyOwnerKind, name: string, policyArn: string): Promise<void> {
+  const who = await owner(deps, kind, name);
+  if (!(await deps.store.detachPolicy(kind, who, policyArn))) throw new NoSuchEntityError(`Policy ${policyArn} was not found.`);
+  deps.onChange?.({ principalName: who });
+}
+
+/** The managed policies attached to a user or role; raises NoSuchEntityError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListAttachedUserPolicies.html */
+export async function listAttachedPolicies(deps: IamDeps, kind: PolicyOwnerKind, name: string): Promise<readonly ManagedPolicyRecord[]> {
+  const who = await owner(deps, kind, name);
+  const arns = await deps.store.listAttachedPolicies(kind, who);
+  const found = await Promise.all(arns.map((arn) => deps.store.getManagedPolicy(arn)));
+  return found.filter((p): p is ManagedPolicyRecord => p !== undefined);
+}

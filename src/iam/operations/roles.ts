@@ -1,0 +1,56 @@
+import { DeleteConflictError, IamValidationError, NoSuchEntityError } from '../errors.js';
+import { checkName, checkPath, checkPolicy, iamArn, newUniqueId, type IamDeps } from '../iam-context.js';
+import type { RoleRecord } from '../identity-store.js';
+
+/** MaxSessionDuration bounds IAM accepts (seconds). */
+export const MIN_MAX_SESSION = 3600;
+export const MAX_MAX_SESSION = 43200;
+
+/**
+ * Creates a role with its trust policy. https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+ * Raises IamValidationError, IamMalformedPolicyError, EntityAlreadyExistsError.
+ */
+export async function createRole(
+  deps: IamDeps,
+  req: { roleName: string; trustPolicy: string; path?: string; description?: string; maxSessionDuration?: number },
+): Promise<RoleRecord> {
+  const roleName = checkName(req.roleName, 'RoleName', 64);
+  const path = checkPath(req.path);
+  checkPolicy(req.trustPolicy, 'trust');
+  const maxSessionDuration = req.maxSessionDuration ?? MIN_MAX_SESSION;
+  if (maxSessionDuration < MIN_MAX_SESSION || maxSessionDuration > MAX_MAX_SESSION) {
+    throw new IamValidationError(`1 validation error detected: Value '${maxSessionDuration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between ${MIN_MAX_SESSION} and ${MAX_MAX_SESSION}`);
+  }
+  const role: RoleRecord = {
+    roleName,
+    roleId: newUniqueId('AROA'),
+    arn: iamArn(deps.accountId, 'role', path, roleName),
+    path,
+    createdAt: deps.clock.now(),
+    description: req.description ?? '',
+    trustPolicy: req.trustPolicy,
+    maxSessionDuration,
+  };
+  await deps.store.createRole(role);
+  return role;
+}
+
+/** The named role; raises NoSuchEntityError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html */
+export async function getRole(deps: IamDeps, roleName: string): Promise<RoleRecord> {
+  const role = await deps.store.getRole(roleName);
+  if (role === undefined) throw new NoSuchEntityError(`The role with name ${roleName} cannot be found.`);
+  return role;
+}
+
+/**
+ * Deletes a role without policies. Sessions already issued stay valid until they expire,
+ * as on AWS, but lose the role's policies. https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html
+ * Raises NoSuchEntityError or DeleteConflictError.
+ */
+export async function deleteRole(deps: IamDeps, roleName: string): Promise<void> {
+  const role = await getRole(deps, roleName);
+  const [inline, attached] = await Promise.all([deps.store.listInlinePolicies('role', role.roleName), deps.store.listAttachedPolicies('role', role.roleName)]);
+  if (inline.length > 0 || attached.length > 0) throw new DeleteConflictError('Cannot delete entity, must detach all policies first.');
+  await deps.store.deleteRole(role.roleName);
+  deps.onChange?.({ principalName: role.roleName });
+}

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { SecretBytes } from '../../crypto/index.js';
+import { IamValidationError } from '../errors.js';
+import type { IamDeps } from '../iam-context.js';
+import type { RoleRecord, SessionRecord } from '../identity-store.js';
+import type { Principal } from '../principals.js';
+import { newAccessKeyId, newSecretAccessKey } from '../root-credentials.js';
+
+/** AssumeRole's DurationSeconds bounds, and the cap AWS puts on role chaining. */
+export const MIN_SESSION_SECONDS = 900;
+export const DEFAULT_SESSION_SECONDS = 3600;
+export const ROLE_CHAINING_MAX_SECONDS = 3600;
+
+/** Temporary credentials as AssumeRole returns them (the only time the secret and token leave). */
+export interface TemporaryCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  readonly expiration: Date;
+  readonly assumedRoleArn: string;
+  readonly assumedRoleId: string;
+}
+
+/** The root-key label that binds a sealed session secret to its access key id. */
+export function sessionLabel(accessKeyId: string): string {
+  return `sts-session:${accessKeyId}`;
+}
+
+/** `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` */
+export function assumedRoleArn(accountId: string, roleName: string, sessionName: string): string {
+  return `arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}`;
+}
+
+/** The principal of a session record. */
+export function sessionPrincipal(accountId: string, s: Pick<SessionRecord, 'roleName' | 'roleArn' | 'roleId' | 'sessionName'>): Principal {
+  return {
+    type: 'AssumedRole',
+    arn: assumedRoleArn(accountId, s.roleName, s.sessionName),
+    accountId,
+    principalId: `${s.roleId}:${s.sessionName}`,
+    roleArn: s.roleArn,
+    sessionName: s.sessionName,
+  };
+}
+
+function checkDuration(role: RoleRecord, caller: Principal, requested: number | undefined): number {
+  const seconds = requested ?? DEFAULT_SESSION_SECONDS;
+  const max = caller.type === 'AssumedRole' ? ROLE_CHAINING_MAX_SECONDS : role.maxSessionDuration;
+  if (seconds < MIN_SESSION_SECONDS || seconds > 43200) {
+    throw new IamValidationError(`1 validation error detected: Value '${seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value between ${MIN_SESSION_SECONDS} and 43200`);
+  }
+  if (seconds > max) {
+    throw new IamValidationError(`The requested DurationSeconds exceeds the ${caller.type === 'AssumedRole' ? '1 hour session limit for roles assumed by role chaining' : 'MaxSessionDuration set for this role'}.`);
+  }
+  return seconds;
+}
+
+/**
+ * Issues temporary credentials for a role the caller is already authorized to assume
+ * (trust policy and identity policy are the authorizer's job). The secret and token are
+ * stored only sealed by the root key. https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+ * Raises IamValidationError for a bad session name or duration.
+ */
+export async function assumeRole(
+  deps: IamDeps,
+  caller: Principal,
+  role: RoleRecord,
+  req: { roleSessionName: string; durationSeconds?: number },
+): Promise<TemporaryCredentials> {
+  if (!/^[\w+=,.@-]{2,64}$/.test(req.roleSessionName)) {
+    throw new IamValidationError(`1 validation error detected: Value '${req.roleSessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+  }
+  const seconds = checkDuration(role, caller, req.durationSeconds);
+  const accessKeyId = newAccessKeyId('ASIA');
+  const secretAccessKey = newSecretAccessKey();
+  const sessionToken = randomBytes(96).toString('base64');
+  const expiration = new Date(deps.clock.now().getTime() + seconds * 1000);
+  const sealed = await deps.sealer.wrap(SecretBytes.adopt(Buffer.from(JSON.stringify({ secret: secretAccessKey, token: sessionToken }), 'utf8')), sessionLabel(accessKeyId));
+  const session: SessionRecord = {
+    accessKeyId,
+    roleName: role.roleName,
+    roleArn: role.arn,
+    roleId: role.roleId,
+    sessionName: req.roleSessionName,
+    expiresAt: expiration,
+    sealedSecret: sealed,
+  };
+  await deps.store.createSession(session);
+  return {
+    accessKeyId,
+    secretAccessKey,
+    sessionToken,
+    expiration,
+    assumedRoleArn: assumedRoleArn(deps.accountId, role.roleName, req.roleSessionName),
+    assumedRoleId: `${role.roleId}:${req.roleSessionName}`,
+  };
+}

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AccessControl } from '../access-control.js';
+import { IamAccessDeniedError, InvalidActionError } from '../errors.js';
+import type { IamDeps } from '../iam-context.js';
+import { toQueryWireError, type QueryWireError } from './error-codes.js';
+import { QueryParams, queryError, queryResponse, type QueryService } from './query.js';
+import type { QueryCall } from './route.js';
+import { IAM_ROUTES } from './routes-iam.js';
+import { STS_ROUTES } from './routes-sts.js';
+
+/** Largest IAM/STS request body we read (policy documents are at most a few KiB, URL-encoded). */
+export const QUERY_MAX_BODY_BYTES = 64 * 1024;
+
+/** The outcome of one IAM/STS call, for the edge to send and audit. */
+export interface QueryOutcome {
+  readonly status: number;
+  /** The XML document to send. */
+  readonly body: string;
+  readonly operation: string;
+  readonly readOnly: boolean;
+  readonly error?: QueryWireError;
+}
+
+/**
+ * Serves one authenticated IAM or STS Query request: parse → authorize → operate →
+ * respond. Every error becomes a Query error document; unexpected ones are logged with
+ * their detail and answered ServiceFailure. Denials are logged by AccessControl.
+ */
+export async function handleQueryRequest(
+  deps: IamDeps,
+  access: AccessControl,
+  service: QueryService,
+  params: QueryParams,
+  call: QueryCall,
+  requestId: string,
+  log: Logger,
+): Promise<QueryOutcome> {
+  const operation = params.optional('Action') ?? '';
+  const table = service === 'iam' ? IAM_ROUTES : STS_ROUTES;
+  const route = Object.hasOwn(table, operation) ? table[operation] : undefined;
+  try {
+    if (route === undefined) throw new InvalidActionError(`Could not find operation ${operation} for version ${params.optional('Version') ?? 'NO_VERSION_SPECIFIED'}`);
+    const req = route.parse(params, call);
+    if (route.action !== undefined) {
+      const resource = route.resource(req, deps.accountId);
+      const resourcePolicies = route.resourcePolicies === undefined ? undefined : await route.resourcePolicies(deps, req, call);
+      const decision = await access.authorize(call, route.action, resource, resourcePolicies === undefined ? {} : { resourcePolicies });
+      if (!decision.allowed) throw new IamAccessDeniedError(access.deniedMessage(call, route.action, resource, decision));
+    }
+    const result = route.respond(await route.operate(deps, req, call));
+    return { status: 200, body: queryResponse(service, operation, result, requestId), operation, readOnly: route.readOnly };
+  } catch (err) {
+    return queryFailure(service, operation, route?.readOnly ?? true, err, requestId, log);
+  }
+}
+
+/** The outcome for a request that failed before or during its operation (authentication included). */
+export function queryFailure(service: QueryService, operation: string, readOnly: boolean, err: unknown, requestId: string, log: Logger): QueryOutcome {
+  const wire = toQueryWireError(err);
+  if (wire.status >= 500) log.error({ err, operation, requestId }, `${service.toUpperCase()} request failed`);
+  return { status: wire.status, body: queryError(service, wire.code, wire.message, requestId, wire.type), operation, readOnly, error: wire };
+}
+
+/** A fresh request id for callers that have none. */
+export function newRequestId(): string {
+  return randomUUID();
+}

@@ -1,0 +1,83 @@
+/**
+ * The AWS Query protocol as IAM and STS speak it: form-encoded `Action=…&Version=…`
+ * parameters in, XML out. The only module that knows those spellings' encoding.
+ */
+import { IamValidationError } from '../errors.js';
+
+/** The two Query services on the edge and their XML namespaces. */
+export type QueryService = 'iam' | 'sts';
+
+export const QUERY_NAMESPACES: Record<QueryService, string> = {
+  iam: 'https://iam.amazonaws.com/doc/2010-05-08/',
+  sts: 'https://sts.amazonaws.com/doc/2011-06-15/',
+};
+
+/** A value rendered as XML: arrays become `<member>` lists, objects nested elements, undefined is omitted. */
+export type XmlValue = string | number | boolean | Date | undefined | readonly XmlValue[] | { readonly [name: string]: XmlValue };
+
+/** Typed reads of Query parameters, with IAM's ValidationError wording. */
+export class QueryParams {
+  constructor(private readonly params: ReadonlyMap<string, string>) {}
+
+  /** Parses a form body (and the URL's query string, which the Query protocol also allows). */
+  static parse(body: string, rawQuery: string): QueryParams {
+    const map = new Map<string, string>();
+    for (const source of [rawQuery, body]) {
+      for (const [k, v] of new URLSearchParams(source)) map.set(k, v);
+    }
+    return new QueryParams(map);
+  }
+
+  optional(name: string): string | undefined {
+    return this.params.get(name);
+  }
+
+  required(name: string): string {
+    const v = this.params.get(name);
+    if (v === undefined || v === '') {
+      throw new IamValidationError(`1 validation error detected: Value null at '${name[0]?.toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must not be null`);
+    }
+    return v;
+  }
+
+  integer(name: string): number | undefined {
+    const v = this.params.get(name);
+    if (v === undefined) return undefined;
+    if (!/^-?\d{1,10}$/.test(v)) throw new IamValidationError(`Invalid value for parameter ${name}: ${v}`);
+    return Number(v);
+  }
+
+  oneOf<T extends string>(name: string, values: readonly T[]): T {
+    const v = this.required(name);
+    if (!(values as readonly string[]).includes(v)) {
+      throw new IamValidationError(`1 validation error detected: Value '${v}' at '${name[0]?.toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must satisfy enum value set: [${values.join(', ')}]`);
+    }
+    return v as T;
+  }
+}
+
+/** Escapes text for XML element content. */
+export function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+function render(name: string, value: XmlValue): string {
+  if (value === undefined) return '';
+  if (value instanceof Date) return `<${name}>${value.toISOString().replace(/\.\d{3}Z$/, 'Z')}</${name}>`;
+  if (Array.isArray(value)) return `<${name}>${(value as readonly XmlValue[]).map((v) => render('member', v)).join('')}</${name}>`;
+  if (typeof value === 'object') {
+    return `<${name}>${Object.entries(value as Record<string, XmlValue>).map(([k, v]) => render(k, v)).join('')}</${name}>`;
+  }
+  return `<${name}>${escapeXml(String(value))}</${name}>`;
+}
+
+/** `<ActionResponse xmlns=…><ActionResult>…</ActionResult><ResponseMetadata>…</ResponseMetadata></ActionResponse>`. */
+export function queryResponse(service: QueryService, action: string, result: Readonly<Record<string, XmlValue>> | undefined, requestId: string): string {
+  const inner = result === undefined ? '' : render(`${action}Result`, result);
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${QUERY_NAMESPACES[service]}">${inner}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`;
+}
+
+/** The Query protocol's error document. */
+export function queryError(service: QueryService, code: string, message: string, requestId: string, type: 'Sender' | 'Receiver' = 'Sender'): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="${QUERY_NAMESPACES[service]}"><Error><Type>${type}</Type><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
+}

@@ -1,0 +1,31 @@
+import type { AuthzCall } from '../authorizer.js';
+import type { IamDeps } from '../iam-context.js';
+import type { Policy } from '../policy/index.js';
+import type { QueryParams, QueryService, XmlValue } from './query.js';
+
+/** The caller of a Query request (a CallContext satisfies it). */
+export interface QueryCall extends AuthzCall {
+  readonly accessKeyId?: string;
+}
+
+/**
+ * One IAM or STS action, declared as data: the IAM action authorized, how to read the
+ * request, which resource (and resource policies, e.g. a trust policy) authorization
+ * sees, the operation, and the `…Result` element it answers with (undefined: none).
+ */
+export interface QueryRoute<Req = unknown, Res = unknown> {
+  readonly service: QueryService;
+  /** e.g. `iam:CreateUser`; undefined for actions everyone may call (GetCallerIdentity). */
+  readonly action: string | undefined;
+  readonly readOnly: boolean;
+  readonly parse: (params: QueryParams, call: QueryCall) => Req;
+  readonly resource: (req: Req, accountId: string) => string;
+  readonly resourcePolicies?: (deps: IamDeps, req: Req, call: QueryCall) => Promise<readonly Policy[]>;
+  readonly operate: (deps: IamDeps, req: Req, call: QueryCall) => Promise<Res>;
+  readonly respond: (res: Res) => Readonly<Record<string, XmlValue>> | undefined;
+}
+
+/** Declares a route with its request and result types checked together. */
+export function queryRoute<Req, Res>(r: QueryRoute<Req, Res>): QueryRoute {
+  return r as unknown as QueryRoute;
+}

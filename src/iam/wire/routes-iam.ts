@@ -1,0 +1,251 @@
+import { IamValidationError } from '../errors.js';
+import type { PolicyOwnerKind } from '../identity-store.js';
+import { createAccessKey, deleteAccessKey, listAccessKeys, updateAccessKey } from '../operations/access-keys.js';
+import {
+  attachPolicy,
+  createManagedPolicy,
+  deleteInlinePolicy,
+  deleteManagedPolicy,
+  detachPolicy,
+  getInlinePolicy,
+  getManagedPolicy,
+  listAttachedPolicies,
+  putInlinePolicy,
+} from '../operations/policies.js';
+import { createRole, deleteRole, getRole } from '../operations/roles.js';
+import { createUser, deleteUser, getUser, listUsers } from '../operations/users.js';
+import { accessKeyXml, policyXml, roleXml, userXml } from './entities.js';
+import type { QueryParams } from './query.js';
+import { queryRoute, type QueryCall, type QueryRoute } from './route.js';
+
+const userArn = (account: string, name: string): string => `arn:aws:iam::${account}:user/${name}`;
+const roleArn = (account: string, name: string): string => `arn:aws:iam::${account}:role/${name}`;
+
+/** UserName, or the calling IAM user when absent (as IAM does for self-service key calls). */
+function userOrSelf(p: QueryParams, call: QueryCall): string {
+  const name = p.optional('UserName');
+  if (name !== undefined && name !== '') return name;
+  if (call.principal.type === 'IAMUser' && call.principal.userName !== undefined) return call.principal.userName;
+  throw new IamValidationError('Must specify userName when calling with non-User credentials');
+}
+
+function inlineRoutes(kind: PolicyOwnerKind, noun: 'User' | 'Role'): Record<string, QueryRoute> {
+  const ownerParam = `${noun}Name`;
+  const arn = kind === 'user' ? userArn : roleArn;
+  const named = (p: QueryParams) => ({ owner: p.required(ownerParam), policyName: p.required('PolicyName') });
+  return {
+    [`Put${noun}Policy`]: queryRoute({
+      service: 'iam',
+      action: `iam:Put${noun}Policy`,
+      readOnly: false,
+      parse: (p) => ({ ...named(p), document: p.required('PolicyDocument') }),
+      resource: (r, a) => arn(a, r.owner),
+      operate: (d, r) => putInlinePolicy(d, kind, r.owner, r.policyName, r.document),
+      respond: () => undefined,
+    }),
+    [`Get${noun}Policy`]: queryRoute({
+      service: 'iam',
+      action: `iam:Get${noun}Policy`,
+      readOnly: true,
+      parse: named,
+      resource: (r, a) => arn(a, r.owner),
+      operate: async (d, r) => ({ ...r, document: await getInlinePolicy(d, kind, r.owner, r.policyName) }),
+      respond: (r) => ({ [ownerParam]: r.owner, PolicyName: r.policyName, PolicyDocument: encodeURIComponent(r.document) }),
+    }),
+    [`Delete${noun}Policy`]: queryRoute({
+      service: 'iam',
+      action: `iam:Delete${noun}Policy`,
+      readOnly: false,
+      parse: named,
+      resource: (r, a) => arn(a, r.owner),
+      operate: (d, r) => deleteInlinePolicy(d, kind, r.owner, r.policyName),
+      respond: () => undefined,
+    }),
+    [`Attach${noun}Policy`]: queryRoute({
+      service: 'iam',
+      action: `iam:Attach${noun}Policy`,
+      readOnly: false,
+      parse: (p) => ({ owner: p.required(ownerParam), policyArn: p.required('PolicyArn') }),
+      resource: (r, a) => arn(a, r.owner),
+      operate: (d, r) => attachPolicy(d, kind, r.owner, r.policyArn),
+      respond: () => undefined,
+    }),
+    [`Detach${noun}Policy`]: queryRoute({
+      service: 'iam',
+      action: `iam:Detach${noun}Policy`,
+      readOnly: false,
+      parse: (p) => ({ owner: p.required(ownerParam), policyArn: p.required('PolicyArn') }),
+      resource: (r, a) => arn(a, r.owner),
+      operate: (d, r) => detachPolicy(d, kind, r.owner, r.policyArn),
+      respond: () => undefined,
+    }),
+    [`ListAttached${noun}Policies`]: queryRoute({
+      service: 'iam',
+      action: `iam:ListAttached${noun}Policies`,
+      readOnly: true,
+      parse: (p) => ({ owner: p.required(ownerParam) }),
+      resource: (r, a) => arn(a, r.owner),
+      operate: (d, r) => listAttachedPolicies(d, kind, r.owner),
+      respond: (list) => ({ AttachedPolicies: list.map((p) => ({ PolicyName: p.policyName, PolicyArn: p.arn })), IsTruncated: false }),
+    }),
+  };
+}
+
+const userRoutes: Record<string, QueryRoute> = {
+  CreateUser: queryRoute({
+    service: 'iam',
+    action: 'iam:CreateUser',
+    readOnly: false,
+    parse: (p) => ({ userName: p.required('UserName'), ...(p.optional('Path') !== undefined ? { path: p.required('Path') } : {}) }),
+    resource: (r, a) => userArn(a, r.userName),
+    operate: (d, r) => createUser(d, r),
+    respond: (u) => ({ User: userXml(u) }),
+  }),
+  GetUser: queryRoute({
+    service: 'iam',
+    action: 'iam:GetUser',
+    readOnly: true,
+    parse: (p, call) => ({ userName: call.principal.type === 'Root' && p.optional('UserName') === undefined ? undefined : userOrSelf(p, call) }),
+    resource: (r, a) => (r.userName === undefined ? `arn:aws:iam::${a}:root` : userArn(a, r.userName)),
+    operate: async (d, r, call) => (r.userName === undefined ? { UserId: d.accountId, Arn: call.principal.arn } : userXml(await getUser(d, r.userName))),
+    respond: (u) => ({ User: u }),
+  }),
+  ListUsers: queryRoute({
+    service: 'iam',
+    action: 'iam:ListUsers',
+    readOnly: true,
+    parse: (p) => ({ ...(p.optional('PathPrefix') !== undefined ? { pathPrefix: p.required('PathPrefix') } : {}) }),
+    resource: (_r, a) => `arn:aws:iam::${a}:user/`,
+    operate: (d, r) => listUsers(d, r),
+    respond: (users) => ({ Users: users.map(userXml), IsTruncated: false }),
+  }),
+  DeleteUser: queryRoute({
+    service: 'iam',
+    action: 'iam:DeleteUser',
+    readOnly: false,
+    parse: (p) => ({ userName: p.required('UserName') }),
+    resource: (r, a) => userArn(a, r.userName),
+    operate: (d, r) => deleteUser(d, r.userName),
+    respond: () => undefined,
+  }),
+  CreateAccessKey: queryRoute({
+    service: 'iam',
+    action: 'iam:CreateAccessKey',
+    readOnly: false,
+    parse: (p, call) => ({ userName: userOrSelf(p, call) }),
+    resource: (r, a) => userArn(a, r.userName),
+    operate: (d, r) => createAccessKey(d, r.userName),
+    respond: ({ record, secretAccessKey }) => ({ AccessKey: { ...accessKeyXml(record), SecretAccessKey: secretAccessKey } }),
+  }),
+  ListAccessKeys: queryRoute({
+    service: 'iam',
+    action: 'iam:ListAccessKeys',
+    readOnly: true,
+    parse: (p, call) => ({ userName: userOrSelf(p, call) }),
+    resource: (r, a) => userArn(a, r.userName),
+    operate: (d, r) => listAccessKeys(d, r.userName),
+    respond: (keys) => ({ AccessKeyMetadata: keys.map(accessKeyXml), IsTruncated: false }),
+  }),
+  UpdateAccessKey: queryRoute({
+    service: 'iam',
+    action: 'iam:UpdateAccessKey',
+    readOnly: false,
+    parse: (p, call) => ({ userName: userOrSelf(p, call), accessKeyId: p.required('AccessKeyId'), status: p.oneOf('Status', ['Active', 'Inactive'] as const) }),
+    resource: (r, a) => userArn(a, r.userName),
+    operate: (d, r) => updateAccessKey(d, r.userName, r.accessKeyId, r.status),
+    respond: () => undefined,
+  }),
+  DeleteAccessKey: queryRoute({
+    service: 'iam',
+    action: 'iam:DeleteAccessKey',
+    readOnly: false,
+    parse: (p, call) => ({ userName: userOrSelf(p, call), accessKeyId: p.required('AccessKeyId') }),
+    resource: (r, a) => userArn(a, r.userName),
+    operate: (d, r) => deleteAccessKey(d, r.userName, r.accessKeyId),
+    respond: () => undefined,
+  }),
+};
+
+const roleRoutes: Record<string, QueryRoute> = {
+  CreateRole: queryRoute({
+    service: 'iam',
+    action: 'iam:CreateRole',
+    readOnly: false,
+    parse: (p) => {
+      const path = p.optional('Path');
+      const description = p.optional('Description');
+      const maxSessionDuration = p.integer('MaxSessionDuration');
+      return {
+        roleName: p.required('RoleName'),
+        trustPolicy: p.required('AssumeRolePolicyDocument'),
+        ...(path !== undefined ? { path } : {}),
+        ...(description !== undefined ? { description } : {}),
+        ...(maxSessionDuration !== undefined ? { maxSessionDuration } : {}),
+      };
+    },
+    resource: (r, a) => roleArn(a, r.roleName),
+    operate: (d, r) => createRole(d, r),
+    respond: (role) => ({ Role: roleXml(role) }),
+  }),
+  GetRole: queryRoute({
+    service: 'iam',
+    action: 'iam:GetRole',
+    readOnly: true,
+    parse: (p) => ({ roleName: p.required('RoleName') }),
+    resource: (r, a) => roleArn(a, r.roleName),
+    operate: (d, r) => getRole(d, r.roleName),
+    respond: (role) => ({ Role: roleXml(role) }),
+  }),
+  DeleteRole: queryRoute({
+    service: 'iam',
+    action: 'iam:DeleteRole',
+    readOnly: false,
+    parse: (p) => ({ roleName: p.required('RoleName') }),
+    resource: (r, a) => roleArn(a, r.roleName),
+    operate: (d, r) => deleteRole(d, r.roleName),
+    respond: () => undefined,
+  }),
+};
+
+const managedRoutes: Record<string, QueryRoute> = {
+  CreatePolicy: queryRoute({
+    service: 'iam',
+    action: 'iam:CreatePolicy',
+    readOnly: false,
+    parse: (p) => {
+      const path = p.optional('Path');
+      const description = p.optional('Description');
+      return { policyName: p.required('PolicyName'), document: p.required('PolicyDocument'), ...(path !== undefined ? { path } : {}), ...(description !== undefined ? { description } : {}) };
+    },
+    resource: (r, a) => `arn:aws:iam::${a}:policy/${r.policyName}`,
+    operate: (d, r) => createManagedPolicy(d, r),
+    respond: (p) => ({ Policy: policyXml(p) }),
+  }),
+  GetPolicy: queryRoute({
+    service: 'iam',
+    action: 'iam:GetPolicy',
+    readOnly: true,
+    parse: (p) => ({ policyArn: p.required('PolicyArn') }),
+    resource: (r) => r.policyArn,
+    operate: async (d, r) => ({ policy: await getManagedPolicy(d, r.policyArn), count: await d.store.countAttachments(r.policyArn) }),
+    respond: (r) => ({ Policy: policyXml(r.policy, r.count) }),
+  }),
+  DeletePolicy: queryRoute({
+    service: 'iam',
+    action: 'iam:DeletePolicy',
+    readOnly: false,
+    parse: (p) => ({ policyArn: p.required('PolicyArn') }),
+    resource: (r) => r.policyArn,
+    operate: (d, r) => deleteManagedPolicy(d, r.policyArn),
+    respond: () => undefined,
+  }),
+};
+
+/** The IAM actions served, by Action parameter. */
+export const IAM_ROUTES: Readonly<Record<string, QueryRoute>> = {
+  ...userRoutes,
+  ...roleRoutes,
+  ...managedRoutes,
+  ...inlineRoutes('user', 'User'),
+  ...inlineRoutes('role', 'Role'),
+};

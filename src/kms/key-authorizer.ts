@@ -1,0 +1,132 @@
+import type { Logger } from 'pino';
+import { accessDeniedMessage, decideKmsAccess, encryptionContextFacts, type AccessControl, type AccessDecision, type ConditionFacts, type GrantView } from '../iam/index.js';
+import { parsePolicy, type Policy } from '../iam/policy/index.js';
+import { AccessDeniedError, NotFoundError } from './errors.js';
+import { aliasArn, keyArn, type KeyRecord } from './keys/key-record.js';
+import type { KeyService } from './keys/key-service.js';
+import type { CallContext } from './kms-context.js';
+import type { EncryptionContext } from './encryption-context.js';
+import type { KmsAuthorizer } from './wire/handler.js';
+import type { KmsRequestFacts } from './wire/route.js';
+
+/** Parsed key policies by their text; bounded so a flood of policy updates cannot grow it. */
+const MAX_CACHED_POLICIES = 1000;
+const MAX_GRANTS_READ = 1000;
+
+/** KMS authorization for the edge and for other parts calling KMS in-process. */
+export interface KmsAccess {
+  /** The edge's authorizer: key policy, grants, identity and endpoint policies (see decideKmsAccess). */
+  readonly authorize: KmsAuthorizer;
+  /**
+   * For in-process callers (S3's DataKeyProvider): authorizes `call` — the original caller,
+   * with `viaService` set (e.g. `s3.us-east-1.amazonaws.com`) — to perform `action` on the
+   * key with this encryption context. Raises AccessDeniedError (or NotFoundError); never
+   * performs the operation itself.
+   */
+  authorizeOnBehalf(call: CallContext, action: string, keyIdentifier: string, encryptionContext?: EncryptionContext): Promise<void>;
+}
+
+/**
+ * Builds KMS authorization over the key service (keys, key policies, grants) and IAM's
+ * access control (identity policies). Denials are logged at info level with the reason;
+ * the client gets AWS's AccessDeniedException message only.
+ */
+export function createKmsAccess(deps: { readonly keys: KeyService; readonly access: AccessControl; readonly log: Logger }): KmsAccess {
+  const policies = new Map<string, Policy | null>();
+  const keyPolicy = (key: KeyRecord): Policy | undefined => {
+    let p = policies.get(key.policy);
+    if (p === undefined) {
+      try {
+        p = parsePolicy(key.policy, 'resource');
+      } catch (err) {
+        // Stored policies were validated by PutKeyPolicy; one that no longer parses allows nothing.
+        deps.log.error({ err, keyId: key.keyId }, 'stored key policy does not parse');
+        p = null;
+      }
+      if (policies.size >= MAX_CACHED_POLICIES) policies.clear();
+      policies.set(key.policy, p);
+    }
+    return p ?? undefined;
+  };
+
+  const authorize: KmsAuthorizer = async (call, action, keyIdentifier, facts) => {
+    const time = deps.keys.deps.clock.now();
+    if (keyIdentifier === undefined && facts?.ciphertextKeyId !== undefined) {
+      // The key a blob names: if it does not exist, the operation answers InvalidCiphertext.
+      const known = await deps.keys.resolve(facts.ciphertextKeyId).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof NotFoundError) return false;
+          throw err;
+        },
+      );
+      const { ciphertextKeyId, ...rest } = facts;
+      if (known) return authorize(call, action, ciphertextKeyId, rest);
+      return;
+    }
+    if (keyIdentifier === undefined) {
+      const decision = await deps.access.authorize(call, action, '*', { facts: { ...kmsCallerFacts(call), ...facts?.conditionKeys } });
+      if (!decision.allowed) throw new AccessDeniedError(deps.access.deniedMessage(call, action, '*', decision));
+      return;
+    }
+    const key = await deps.keys.resolve(keyIdentifier).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    });
+    if (key === undefined) {
+      // Nothing to find a key policy on: IAM alone decides, and the operation then answers
+      // its own error (NotFound, or Validation for a malformed name) as AWS does.
+      const resource = keyIdentifier.startsWith('arn:') ? keyIdentifier : keyIdentifier.startsWith('alias/') ? aliasArnOf(deps.keys, keyIdentifier) : '*';
+      const decision = await deps.access.authorize(call, action, resource, { facts: { ...kmsCallerFacts(call), ...facts?.conditionKeys } });
+      if (!decision.allowed) throw new AccessDeniedError(deps.access.deniedMessage(call, action, resource, decision));
+      return;
+    }
+    const arn = keyArn(key);
+    const policy = keyPolicy(key) ?? EMPTY_POLICY;
+    const identity = call.principal.type === 'Root' ? [] : await deps.access.identityPolicies(call);
+    const conditionFacts: ConditionFacts = {
+      ...kmsCallerFacts(call),
+      'kms:KeySpec': key.keySpec,
+      'kms:KeyUsage': key.keyUsage,
+      'kms:KeyOrigin': 'AWS_KMS',
+      ...encryptionContextFacts(facts?.encryptionContext),
+      ...facts?.conditionKeys,
+    };
+    const input = { call, action, keyArn: arn, keyPolicy: policy, identity, facts: conditionFacts, time, ...(facts?.encryptionContext !== undefined ? { encryptionContext: facts.encryptionContext } : {}) };
+    let decision: AccessDecision = decideKmsAccess({ ...input, grants: [] });
+    // Grants are read only when the policies alone do not allow and nothing denies explicitly.
+    if (!decision.allowed && !decision.cause.startsWith('explicit')) {
+      decision = decideKmsAccess({ ...input, grants: await grantsFor(deps.keys, key, call) });
+    }
+    if (!decision.allowed) {
+      deps.access.logDenial(call, action, arn, decision.reason);
+      throw new AccessDeniedError(accessDeniedMessage(call.principal, action, arn, decision.cause));
+    }
+  };
+
+  return {
+    authorize,
+    authorizeOnBehalf: (call, action, keyIdentifier, encryptionContext) =>
+      authorize(call, action, keyIdentifier, encryptionContext !== undefined ? { encryptionContext } : {}),
+  };
+}
+
+const EMPTY_POLICY: Policy = { kind: 'resource', version: '2012-10-17', id: 'unparsable', statements: [] };
+
+function kmsCallerFacts(call: CallContext): ConditionFacts {
+  return { 'kms:CallerAccount': call.principal.accountId === '' ? undefined : call.principal.accountId, 'kms:ViaService': call.viaService };
+}
+
+async function grantsFor(keys: KeyService, key: KeyRecord, call: CallContext): Promise<readonly GrantView[]> {
+  const names = [call.principal.arn, call.principal.roleArn].filter((n): n is string => n !== undefined);
+  const found: GrantView[] = [];
+  for (const granteePrincipal of names) {
+    const page = await keys.deps.store.listGrants(MAX_GRANTS_READ, undefined, { keyId: key.keyId, granteePrincipal });
+    found.push(...page.items);
+  }
+  return found;
+}
+
+function aliasArnOf(keys: KeyService, aliasName: string): string {
+  return aliasArn(keys.deps.settings.region, keys.deps.settings.accountId, aliasName);
+}

@@ -1,0 +1,203 @@
+import { EntityAlreadyExistsError } from '../../iam/errors.js';
+import type {
+  AccessKeyRecord,
+  AccessKeyStatus,
+  IdentityStore,
+  ManagedPolicyRecord,
+  PolicyOwnerKind,
+  RoleRecord,
+  SessionRecord,
+  UserRecord,
+} from '../../iam/identity-store.js';
+import type { SqliteDatabase } from './database.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS iam_users (user_name TEXT PRIMARY KEY COLLATE NOCASE, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS iam_access_keys (
+  access_key_id TEXT PRIMARY KEY,
+  user_name TEXT NOT NULL COLLATE NOCASE,
+  status TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  sealed_secret BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS iam_access_keys_user ON iam_access_keys(user_name);
+CREATE TABLE IF NOT EXISTS iam_roles (role_name TEXT PRIMARY KEY COLLATE NOCASE, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS iam_inline_policies (
+  owner_kind TEXT NOT NULL, owner TEXT NOT NULL COLLATE NOCASE, policy_name TEXT NOT NULL COLLATE NOCASE, document TEXT NOT NULL,
+  PRIMARY KEY (owner_kind, owner, policy_name)
+);
+CREATE TABLE IF NOT EXISTS iam_managed_policies (arn TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS iam_attachments (
+  owner_kind TEXT NOT NULL, owner TEXT NOT NULL COLLATE NOCASE, policy_arn TEXT NOT NULL,
+  PRIMARY KEY (owner_kind, owner, policy_arn)
+);
+CREATE TABLE IF NOT EXISTS sts_sessions (access_key_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, record TEXT NOT NULL, sealed_secret BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS sts_sessions_expiry ON sts_sessions(expires_at);
+`;
+
+const DATE_FIELDS = new Set(['createdAt', 'updatedAt', 'expiresAt']);
+
+function encode(record: object): string {
+  return JSON.stringify(record);
+}
+
+function decode<T>(json: string): T {
+  return JSON.parse(json, (k, v: unknown) => (DATE_FIELDS.has(k) && typeof v === 'string' ? new Date(v) : v)) as T;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('SQLITE_CONSTRAINT');
+}
+
+/** IdentityStore on the embedded SQLite database; names compare case-insensitively, as IAM's do. */
+export class SqliteIdentityStore implements IdentityStore {
+  readonly #db: SqliteDatabase;
+
+  constructor(db: SqliteDatabase) {
+    this.#db = db;
+    db.exec(SCHEMA);
+  }
+
+  #insert(sql: string, params: unknown[], what: string): void {
+    try {
+      this.#db.prepare(sql).run(...params);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new EntityAlreadyExistsError(`${what} already exists.`);
+      throw err;
+    }
+  }
+
+  #one<T>(sql: string, params: unknown[]): T | undefined {
+    const row = this.#db.prepare<unknown[], { record: string }>(sql).get(...params);
+    return row === undefined ? undefined : decode<T>(row.record);
+  }
+
+  #changed(sql: string, params: unknown[]): boolean {
+    return this.#db.prepare(sql).run(...params).changes > 0;
+  }
+
+  async createUser(user: UserRecord): Promise<void> {
+    this.#insert('INSERT INTO iam_users (user_name, record) VALUES (?, ?)', [user.userName, encode(user)], `User with name ${user.userName}`);
+  }
+  async getUser(userName: string): Promise<UserRecord | undefined> {
+    return this.#one<UserRecord>('SELECT record FROM iam_users WHERE user_name = ?', [userName]);
+  }
+  async listUsers(): Promise<readonly UserRecord[]> {
+    return this.#db.prepare<[], { record: string }>('SELECT record FROM iam_users ORDER BY user_name').all().map((r) => decode<UserRecord>(r.record));
+  }
+  async deleteUser(userName: string): Promise<boolean> {
+    return this.#changed('DELETE FROM iam_users WHERE user_name = ?', [userName]);
+  }
+
+  async createAccessKey(key: AccessKeyRecord): Promise<void> {
+    this.#insert(
+      'INSERT INTO iam_access_keys (access_key_id, user_name, status, created_at, sealed_secret) VALUES (?, ?, ?, ?, ?)',
+      [key.accessKeyId, key.userName, key.status, key.createdAt.toISOString(), key.sealedSecret],
+      'Access key',
+    );
+  }
+  async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
+    const row = this.#db.prepare<[string], KeyRow>('SELECT * FROM iam_access_keys WHERE access_key_id = ?').get(accessKeyId);
+    return row === undefined ? undefined : keyOf(row);
+  }
+  async listAccessKeys(userName: string): Promise<readonly AccessKeyRecord[]> {
+    return this.#db.prepare<[string], KeyRow>('SELECT * FROM iam_access_keys WHERE user_name = ? ORDER BY created_at').all(userName).map(keyOf);
+  }
+  async setAccessKeyStatus(accessKeyId: string, status: AccessKeyStatus): Promise<boolean> {
+    return this.#changed('UPDATE iam_access_keys SET status = ? WHERE access_key_id = ?', [status, accessKeyId]);
+  }
+  async deleteAccessKey(accessKeyId: string): Promise<boolean> {
+    return this.#changed('DELETE FROM iam_access_keys WHERE access_key_id = ?', [accessKeyId]);
+  }
+
+  async createRole(role: RoleRecord): Promise<void> {
+    this.#insert('INSERT INTO iam_roles (role_name, record) VALUES (?, ?)', [role.roleName, encode(role)], `Role with name ${role.roleName}`);
+  }
+  async getRole(roleName: string): Promise<RoleRecord | undefined> {
+    return this.#one<RoleRecord>('SELECT record FROM iam_roles WHERE role_name = ?', [roleName]);
+  }
+  async deleteRole(roleName: string): Promise<boolean> {
+    return this.#changed('DELETE FROM iam_roles WHERE role_name = ?', [roleName]);
+  }
+
+  async putInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string, document: string): Promise<void> {
+    this.#db
+      .prepare('INSERT INTO iam_inline_policies (owner_kind, owner, policy_name, document) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET document = excluded.document')
+      .run(kind, owner, policyName, document);
+  }
+  async getInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string): Promise<string | undefined> {
+    const row = this.#db
+      .prepare<[string, string, string], { document: string }>('SELECT document FROM iam_inline_policies WHERE owner_kind = ? AND owner = ? AND policy_name = ?')
+      .get(kind, owner, policyName);
+    return row?.document;
+  }
+  async listInlinePolicies(kind: PolicyOwnerKind, owner: string): Promise<ReadonlyArray<{ readonly policyName: string; readonly document: string }>> {
+    return this.#db
+      .prepare<[string, string], { policy_name: string; document: string }>('SELECT policy_name, document FROM iam_inline_policies WHERE owner_kind = ? AND owner = ? ORDER BY policy_name')
+      .all(kind, owner)
+      .map((r) => ({ policyName: r.policy_name, document: r.document }));
+  }
+  async deleteInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string): Promise<boolean> {
+    return this.#changed('DELETE FROM iam_inline_policies WHERE owner_kind = ? AND owner = ? AND policy_name = ?', [kind, owner, policyName]);
+  }
+
+  async createManagedPolicy(policy: ManagedPolicyRecord): Promise<void> {
+    this.#insert('INSERT INTO iam_managed_policies (arn, record) VALUES (?, ?)', [policy.arn, encode(policy)], `A policy called ${policy.policyName}`);
+  }
+  async getManagedPolicy(arn: string): Promise<ManagedPolicyRecord | undefined> {
+    return this.#one<ManagedPolicyRecord>('SELECT record FROM iam_managed_policies WHERE arn = ?', [arn]);
+  }
+  async deleteManagedPolicy(arn: string): Promise<boolean> {
+    return this.#changed('DELETE FROM iam_managed_policies WHERE arn = ?', [arn]);
+  }
+
+  async attachPolicy(kind: PolicyOwnerKind, owner: string, policyArn: string): Promise<void> {
+    this.#db.prepare('INSERT OR IGNORE INTO iam_attachments (owner_kind, owner, policy_arn) VALUES (?, ?, ?)').run(kind, owner, policyArn);
+  }
+  async detachPolicy(kind: PolicyOwnerKind, owner: string, policyArn: string): Promise<boolean> {
+    return this.#changed('DELETE FROM iam_attachments WHERE owner_kind = ? AND owner = ? AND policy_arn = ?', [kind, owner, policyArn]);
+  }
+  async listAttachedPolicies(kind: PolicyOwnerKind, owner: string): Promise<readonly string[]> {
+    return this.#db
+      .prepare<[string, string], { policy_arn: string }>('SELECT policy_arn FROM iam_attachments WHERE owner_kind = ? AND owner = ? ORDER BY policy_arn')
+      .all(kind, owner)
+      .map((r) => r.policy_arn);
+  }
+  async countAttachments(policyArn: string): Promise<number> {
+    return this.#db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM iam_attachments WHERE policy_arn = ?').get(policyArn)?.n ?? 0;
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    const { sealedSecret, ...rest } = session;
+    this.#insert(
+      'INSERT INTO sts_sessions (access_key_id, expires_at, record, sealed_secret) VALUES (?, ?, ?, ?)',
+      [session.accessKeyId, session.expiresAt.getTime(), encode(rest), sealedSecret],
+      'Session',
+    );
+  }
+  async getSession(accessKeyId: string): Promise<SessionRecord | undefined> {
+    const row = this.#db.prepare<[string], { record: string; sealed_secret: Buffer }>('SELECT record, sealed_secret FROM sts_sessions WHERE access_key_id = ?').get(accessKeyId);
+    return row === undefined ? undefined : { ...decode<Omit<SessionRecord, 'sealedSecret'>>(row.record), sealedSecret: row.sealed_secret };
+  }
+  async deleteExpiredSessions(now: Date): Promise<number> {
+    return this.#db.prepare('DELETE FROM sts_sessions WHERE expires_at < ?').run(now.getTime()).changes;
+  }
+}
+
+interface KeyRow {
+  access_key_id: string;
+  user_name: string;
+  status: string;
+  created_at: string;
+  sealed_secret: Buffer;
+}
+
+function keyOf(row: KeyRow): AccessKeyRecord {
+  return {
+    accessKeyId: row.access_key_id,
+    userName: row.user_name,
+    status: row.status === 'Inactive' ? 'Inactive' : 'Active',
+    createdAt: new Date(row.created_at),
+    sealedSecret: row.sealed_secret,
+  };
+}
