@@ -16,6 +16,9 @@ import { createS3Service } from './s3/index.js';
 import { FsObjectBackend } from './store/fs-objects/fs-object-backend.js';
 import { SqliteS3MetadataStore } from './store/sqlite/s3-metadata-store.js';
 import { SinkEdgeAuditor } from './net/edge-audit.js';
+import { kmsCallAuditor } from './net/edge-ec2.js';
+import { createVolumeService, NbdServer } from './volumes/index.js';
+import { SqliteVolumeStore } from './store/sqlite/volume-store.js';
 import { AuditTrail } from './audit/index.js';
 import { KmsAuditSigner } from './kms/index.js';
 import { SqliteAuditStore } from './store/sqlite/audit-store.js';
@@ -38,6 +41,8 @@ export interface RunningCipherlake {
   /** IAM (identities, access control) and KMS authorization, for parts that call KMS in-process. */
   readonly iam: IamService;
   readonly kmsAccess: KmsAccess;
+  /** The NBD listener of attached volumes, when `nbd.enabled`. */
+  readonly nbd?: { readonly host: string; readonly port: number };
   readonly log: Logger;
   /** The audit trail every request is recorded in, and its store (for lookup and verify). */
   readonly audit: AuditTrail;
@@ -98,7 +103,21 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
       ...(config.s3?.trustedProxyHttpsHeader !== undefined ? { trustedProxyHttpsHeader: config.s3.trustedProxyHttpsHeader } : {}),
     },
   });
+  // EC2 volumes: KMS calls made on a caller's behalf are audited as KMS events invokedBy ec2.amazonaws.com.
+  const volumes = createVolumeService({
+    store: new SqliteVolumeStore(db),
+    keys,
+    clock,
+    dir: join(config.dataDir, 'volumes'),
+    region: config.region,
+    accountId: config.accountId,
+    log,
+    authorize: async (call, action) => (await iam.access.authorize(call, action, '*')).allowed,
+    authorizeKmsOnBehalf: (call, action, keyId, context) => kmsAccess.authorizeOnBehalf(call, action, keyId, context),
+    ...(config.audit?.enabled === false ? {} : { recordKmsCall: kmsCallAuditor(new SinkEdgeAuditor(audit, config, log), clock) }),
+  });
   const handler = createEdgeHandler({
+    ec2: volumes,
     s3,
     keys,
     iam,
@@ -130,6 +149,15 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
     tls?.identity.close();
     throw err;
   });
+  const nbdServer = config.nbd?.enabled === true
+    ? new NbdServer({ registry: volumes.attachments, host: config.nbd.host, port: config.nbd.port, requireTls: true, tls: { pskCallback: volumes.attachments.pskFor } })
+    : undefined;
+  const nbd = await nbdServer?.listen().catch(async (err: unknown) => {
+    await listeners.close();
+    tls?.identity.close();
+    throw err;
+  });
+  if (nbd !== undefined) volumes.setNbdAddress(nbd);
   const endpoint = listeners.http ?? listeners.https ?? Object.values(listeners.endpoints)[0] ?? '';
   const port = Number(new URL(endpoint).port);
   log.info({ endpoint, https: listeners.https, endpoints: listeners.endpoints, region: config.region, dataDir: config.dataDir }, 'cipherlake listening');
@@ -145,6 +173,7 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
     keys,
     iam,
     kmsAccess,
+    ...(nbd !== undefined ? { nbd } : {}),
     log,
     audit,
     auditStore,
@@ -152,6 +181,8 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
       if (closed) return;
       closed = true;
       await listeners.close();
+      await nbdServer?.close();
+      await volumes.close();
       tls?.identity.close();
       await audit.close();
       auditStore.close();

@@ -30,6 +30,16 @@ export interface CipherlakeConfig {
   readonly rootCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** S3 endpoint settings; absent means the defaults (virtual hosts under `localhost`, no trusted proxy). */
   readonly s3?: S3Settings;
+  /** The NBD server for attached volumes; absent means the defaults (on, 127.0.0.1:10809). */
+  readonly nbd?: NbdSettings;
+}
+
+/** The NBD listener that exports attached volumes (TLS-PSK required, always). */
+export interface NbdSettings {
+  readonly enabled: boolean;
+  readonly host: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
 }
 
 /** S3 settings. */
@@ -83,6 +93,7 @@ export const DEFAULT_CONFIG: CipherlakeConfig = {
   rootKey: { kind: 'file' },
   logLevel: 'info',
   kms: { materialCacheTtlSeconds: 300 },
+  nbd: { enabled: true, host: '127.0.0.1', port: 10809 },
 };
 
 /** Options given on the command line (all optional). */
@@ -111,6 +122,7 @@ type ConfigFile = {
   kms?: Partial<CipherlakeConfig['kms']>;
   audit?: { enabled?: unknown };
   s3?: S3Settings;
+  nbd?: Partial<NbdSettings>;
 };
 
 /**
@@ -155,6 +167,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     audit: { enabled: auditEnabled(env.CIPHERLAKE_AUDIT_ENABLED, file.audit?.enabled) },
     ...(accessKeyId !== undefined && secretAccessKey !== undefined ? { rootCredentials: { accessKeyId, secretAccessKey } } : {}),
     ...(file.s3 !== undefined ? { s3: file.s3 } : {}),
+    nbd: {
+      enabled: file.nbd?.enabled ?? true,
+      host: file.nbd?.host ?? '127.0.0.1',
+      // Like HTTPS: an ephemeral HTTP port (tests, benchmarks) makes the NBD default ephemeral too.
+      port: file.nbd?.port ?? (port === 0 ? 0 : 10809),
+    },
   };
   validate(config);
   return config;
@@ -247,6 +265,8 @@ function validate(c: CipherlakeConfig): void {
     ids.add(e.id);
   }
   if (!c.http.enabled && !c.https.enabled && c.endpoints.length === 0) throw new ConfigError('nothing to listen on: http and https are off and no endpoints are configured');
+  if (c.nbd !== undefined && (!Number.isInteger(c.nbd.port) || c.nbd.port < 0 || c.nbd.port > 65535)) throw new ConfigError(`invalid NBD port ${c.nbd.port}`);
+  if (c.nbd !== undefined && isIP(c.nbd.host) === 0) throw new ConfigError('nbd.host must be an IP address');
   if (!/^\d{12}$/.test(c.accountId)) throw new ConfigError('accountId must be 12 digits');
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(c.region)) throw new ConfigError(`invalid region ${c.region}`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) throw new ConfigError(`invalid log level ${c.logLevel}`);

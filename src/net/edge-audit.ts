@@ -8,6 +8,7 @@ const SOURCES: Record<EdgeEvent['service'], AuditEventSource> = {
   s3: 's3.amazonaws.com',
   iam: 'iam.amazonaws.com',
   sts: 'sts.amazonaws.com',
+  ec2: 'ec2.amazonaws.com',
   cloudtrail: 'cloudtrail.amazonaws.com',
   unknown: 's3.amazonaws.com',
 };

@@ -20,12 +20,13 @@ import type { Policy } from '../iam/policy/index.js';
 import { handleKmsRequest, KMS_MAX_BODY_BYTES, toKmsWireError, type CallContext, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
 import { BodyTooLargeError, headerPairs, readBody } from './http-body.js';
 import { CLOUDTRAIL_TARGET_PREFIX, handleCloudTrail, type CloudTrailLookup } from './edge-cloudtrail.js';
+import { handleEc2, type Ec2EdgeHandler } from './edge-ec2.js';
 
 /** What the edge tells the audit trail about each request it answers. */
 export interface EdgeEvent {
   readonly requestId: string;
   readonly time: Date;
-  readonly service: 'kms' | 's3' | 'cloudtrail' | 'iam' | 'sts' | 'unknown';
+  readonly service: 'kms' | 's3' | 'cloudtrail' | 'iam' | 'sts' | 'ec2' | 'unknown';
   readonly operation: string;
   readonly readOnly: boolean;
   readonly call?: CallContext;
@@ -124,6 +125,8 @@ export interface EdgeDeps {
   readonly s3?: S3EdgeHandler;
   /** IAM and STS (requests whose credential scope names `iam` or `sts`). */
   readonly iam?: IamEdgeHandler;
+  /** EC2 volumes and snapshots (requests whose credential scope names `ec2`). */
+  readonly ec2?: Ec2EdgeHandler;
   /** CloudTrail LookupEvents over the audit store (credential scope `cloudtrail`). */
   readonly auditLookup?: CloudTrailLookup;
   readonly keys: KeyService;
@@ -181,6 +184,9 @@ async function handle(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse,
   }
   if (deps.iam !== undefined && sig !== undefined && (sig.service === 'iam' || sig.service === 'sts')) {
     return handleQuery(deps, deps.iam, sig.service, req, res, view, sig, transportChannel(req, endpoint));
+  }
+  if (deps.ec2 !== undefined && sig !== undefined && sig.service === 'ec2') {
+    return handleEc2(deps, deps.ec2, req, res, view, sig, transportChannel(req, endpoint));
   }
   if (deps.s3 === undefined) return sendNotImplemented(res);
   return handleS3(deps, deps.s3, req, res, view, sig, sigError, transportChannel(req, endpoint));

@@ -42,3 +42,64 @@ export class VolumeReadOnlyError extends CipherlakeError {
 export class NbdConfigError extends CipherlakeError {
   readonly userError = false;
 }
+
+// EC2 API errors. Each maps to one EC2 error code in wire/error-codes.ts (classes named
+// Ec2* are the ones that table must cover). Messages are EC2's wording and name ids only.
+
+/** InvalidVolume.NotFound: the volume id names no volume. */
+export class Ec2VolumeNotFoundError extends CipherlakeError {
+  readonly userError = true;
+}
+
+/** InvalidSnapshot.NotFound: the snapshot id names no snapshot. */
+export class Ec2SnapshotNotFoundError extends CipherlakeError {
+  readonly userError = true;
+}
+
+/** InvalidParameterValue: a parameter has a value EC2 does not accept. */
+export class Ec2InvalidParameterValueError extends CipherlakeError {
+  readonly userError = true;
+}
+
+/** MissingParameter: a required parameter is absent. */
+export class Ec2MissingParameterError extends CipherlakeError {
+  readonly userError = true;
+}
+
+/** VolumeInUse: the volume is attached (delete, attach again). */
+export class Ec2VolumeInUseError extends CipherlakeError {
+  readonly userError = true;
+}
+
+/** IncorrectState: the resource is not in a state that allows the request (detach of a detached volume). */
+export class Ec2IncorrectStateError extends CipherlakeError {
+  readonly userError = true;
+}
+
+/** InvalidKMSKey.NotFound: the KMS key named for a volume or snapshot does not exist. */
+export class Ec2KmsKeyNotFoundError extends CipherlakeError {
+  readonly userError = true;
+}
+
+/**
+ * InvalidKMSKey.InvalidState: KMS refused to wrap or unwrap a volume key (key disabled,
+ * pending deletion, deleted, or the caller may not use it), as EC2 reports it.
+ */
+export class Ec2KmsKeyStateError extends CipherlakeError {
+  readonly userError = true;
+}
+
+/** UnauthorizedOperation: the caller's policies do not allow the EC2 action. */
+export class Ec2UnauthorizedError extends CipherlakeError {
+  readonly userError = true;
+}
+
+/** InvalidAction: the Action names no operation Cipherlake serves. */
+export class Ec2InvalidActionError extends CipherlakeError {
+  readonly userError = true;
+}
+
+/** DryRunOperation: the request would have succeeded (DryRun=true). */
+export class Ec2DryRunError extends CipherlakeError {
+  readonly userError = true;
+}

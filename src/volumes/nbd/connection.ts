@@ -12,6 +12,8 @@ export class NbdConnection {
   stream: Duplex;
   reader: ByteReader;
   tls = false;
+  /** The TLS-PSK identity whose key the client proved, once TLS is up with a PSK. */
+  pskIdentity: string | undefined;
 
   constructor(stream: Duplex) {
     this.stream = stream;

@@ -1,5 +1,11 @@
 import type { BlockDevice } from '../block-device.js';
 
+/** What the server knows of the client asking: whether TLS is up and, with TLS-PSK, its identity. */
+export interface NbdPeer {
+  readonly tls: boolean;
+  readonly pskIdentity?: string;
+}
+
 /**
  * Which volumes the NBD server exports: only attached ones. The EC2 attach/detach code
  * implements this; the server asks it on every connection and never caches the answer,
@@ -7,9 +13,9 @@ import type { BlockDevice } from '../block-device.js';
  */
 export interface ExportRegistry {
   /** The device exported under `name`, or undefined (the server then refuses the name). */
-  lookup(name: string): BlockDevice | undefined;
-  /** Names to show to NBD_OPT_LIST. */
-  list(): string[];
+  lookup(name: string, peer?: NbdPeer): BlockDevice | undefined;
+  /** Names to show to NBD_OPT_LIST (to this peer). */
+  list(peer?: NbdPeer): string[];
 }
 
 /** An ExportRegistry over a Map; for tests, benchmarks and a single-node server. */

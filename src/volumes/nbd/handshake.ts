@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { BlockDevice } from '../block-device.js';
 import { NbdProtocolError } from '../errors.js';
 import type { NbdConnection } from './connection.js';
-import type { ExportRegistry } from './export-registry.js';
+import type { ExportRegistry, NbdPeer } from './export-registry.js';
 import {
   FLAG_C_FIXED_NEWSTYLE, FLAG_C_NO_ZEROES, FLAG_FIXED_NEWSTYLE, FLAG_NO_ZEROES, IHAVEOPT,
   INFO_BLOCK_SIZE, INFO_EXPORT, MAX_NAME_LENGTH, MAX_OPTION_LENGTH, MAX_PAYLOAD, NBDMAGIC,
@@ -90,7 +90,7 @@ async function handleOption(
 
 function exportName(conn: NbdConnection, config: HandshakeConfig, data: Buffer, noZeroes: boolean): ChosenExport {
   const name = data.toString('utf8');
-  const device = data.length <= MAX_NAME_LENGTH ? config.registry.lookup(name) : undefined;
+  const device = data.length <= MAX_NAME_LENGTH ? config.registry.lookup(name, peerOf(conn)) : undefined;
   if (device === undefined) throw new NbdProtocolError('unknown export requested with NBD_OPT_EXPORT_NAME');
   const out = Buffer.alloc(noZeroes ? 10 : 134);
   out.writeBigUInt64BE(BigInt(device.size), 0);
@@ -104,7 +104,7 @@ function listExports(conn: NbdConnection, config: HandshakeConfig, data: Buffer)
     reply(conn, Opt.List, Rep.ErrInvalid);
     return;
   }
-  for (const name of config.registry.list()) {
+  for (const name of config.registry.list(peerOf(conn))) {
     const encoded = Buffer.from(name, 'utf8');
     const body = Buffer.alloc(4 + encoded.length);
     body.writeUInt32BE(encoded.length, 0);
@@ -132,7 +132,16 @@ async function startTls(conn: NbdConnection, config: HandshakeConfig, data: Buff
   const secure = new TLSSocket(conn.stream as Socket, {
     isServer: true,
     secureContext: config.tls.context,
-    ...(psk === undefined ? {} : { pskCallback: (_socket: TLSSocket, identity: string) => psk(identity) ?? null }),
+    ...(psk === undefined
+      ? {}
+      : {
+          pskCallback: (_socket: TLSSocket, identity: string) => {
+            const key = psk(identity);
+            // Remembered so the registry can tie exports to the identity that proved its key.
+            if (key !== undefined) conn.pskIdentity = identity;
+            return key ?? null;
+          },
+        }),
   });
   await new Promise<void>((resolve, reject) => {
     secure.once('secure', resolve);
@@ -150,7 +159,7 @@ function infoOrGo(conn: NbdConnection, config: HandshakeConfig, option: Opt, dat
     return 'continue';
   }
   const name = data.toString('utf8', 4, 4 + nameLength);
-  const device = config.registry.lookup(name);
+  const device = config.registry.lookup(name, peerOf(conn));
   if (device === undefined) {
     reply(conn, option, Rep.ErrUnknown);
     return 'continue';
@@ -182,6 +191,11 @@ export function transmissionFlags(device: BlockDevice): number {
   if (device.readOnly) flags |= TF_READ_ONLY;
   else flags |= TF_SEND_TRIM | TF_SEND_WRITE_ZEROES;
   return flags;
+}
+
+/** Who the client proved to be (a TLS-PSK identity), for the registry. */
+function peerOf(conn: NbdConnection): NbdPeer {
+  return { tls: conn.tls, ...(conn.pskIdentity !== undefined ? { pskIdentity: conn.pskIdentity } : {}) };
 }
 
 function reply(conn: NbdConnection, option: number, type: Rep, body: Buffer = Buffer.alloc(0)): void {

@@ -1,0 +1,123 @@
+import { Ec2InvalidParameterValueError, Ec2SnapshotNotFoundError, Ec2VolumeNotFoundError } from '../errors.js';
+import type { Attachment } from '../attachments.js';
+import type { VolumeContext } from '../volume-context.js';
+import type { SnapshotRecord, Tag, VolumeRecord } from '../volume-store.js';
+
+/** An EC2 filter: a name and values (OR within a filter, AND across filters; `*` and `?` are wildcards). */
+export interface Filter {
+  readonly name: string;
+  readonly values: readonly string[];
+}
+
+/** A describe request: ids, filters, and paging (MaxResults 5–1000, NextToken from a previous page). */
+export interface DescribeRequest {
+  readonly ids: readonly string[];
+  readonly filters: readonly Filter[];
+  readonly maxResults?: number;
+  readonly nextToken?: string;
+}
+
+/** A volume as DescribeVolumes shows it. */
+export interface VolumeView {
+  readonly volume: VolumeRecord;
+  readonly state: 'available' | 'in-use';
+  readonly attachment?: Attachment;
+}
+
+/** A page of results. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextToken?: string;
+}
+
+/**
+ * DescribeVolumes (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVolumes.html).
+ * Filters: volume-id, status, size, availability-zone, volume-type, snapshot-id,
+ * encrypted, kms-key-id, attachment.instance-id, tag-key, tag:<key>. Raises
+ * InvalidVolume.NotFound (any named id missing), InvalidParameterValue (filter, paging).
+ */
+export async function describeVolumes(ctx: VolumeContext, req: DescribeRequest): Promise<Page<VolumeView>> {
+  const all = (await ctx.store.listVolumes()).map((volume): VolumeView => {
+    const attachment = ctx.attachments.get(volume.volumeId);
+    return attachment === undefined ? { volume, state: 'available' } : { volume, state: 'in-use', attachment };
+  });
+  const missing = req.ids.filter((id) => !all.some((v) => v.volume.volumeId === id));
+  if (missing.length > 0) throw new Ec2VolumeNotFoundError(`The volume${missing.length > 1 ? 's' : ''} '${missing.join("', '")}' ${missing.length > 1 ? 'do' : 'does'} not exist.`);
+  const fields = (v: VolumeView): Record<string, string[]> => ({
+    'volume-id': [v.volume.volumeId],
+    status: [v.state],
+    size: [String(v.volume.sizeGiB)],
+    'availability-zone': [v.volume.availabilityZone],
+    'volume-type': [v.volume.volumeType],
+    'snapshot-id': [v.volume.snapshotId ?? ''],
+    encrypted: ['true'],
+    'kms-key-id': [v.volume.dataKey.kmsKeyArn],
+    'attachment.instance-id': v.attachment !== undefined ? [v.attachment.instanceId] : [],
+    ...tagFields(v.volume.tags),
+  });
+  const matched = all.filter((v) => (req.ids.length === 0 || req.ids.includes(v.volume.volumeId)) && matches(req.filters, fields(v), VOLUME_FILTERS));
+  return page(matched, (v) => v.volume.volumeId, req);
+}
+
+/**
+ * DescribeSnapshots (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSnapshots.html).
+ * Filters: snapshot-id, volume-id, status, encrypted, kms-key-id, description, tag-key,
+ * tag:<key>. Raises InvalidSnapshot.NotFound, InvalidParameterValue.
+ */
+export async function describeSnapshots(ctx: VolumeContext, req: DescribeRequest): Promise<Page<SnapshotRecord>> {
+  const all = await ctx.store.listSnapshots();
+  const missing = req.ids.filter((id) => !all.some((s) => s.snapshotId === id));
+  if (missing.length > 0) throw new Ec2SnapshotNotFoundError(`The snapshot '${missing.join("', '")}' does not exist.`);
+  const fields = (s: SnapshotRecord): Record<string, string[]> => ({
+    'snapshot-id': [s.snapshotId],
+    'volume-id': [s.volumeId],
+    status: ['completed'],
+    encrypted: ['true'],
+    'kms-key-id': [s.dataKey.kmsKeyArn],
+    description: [s.description],
+    'owner-id': [ctx.accountId],
+    ...tagFields(s.tags),
+  });
+  const matched = all.filter((s) => (req.ids.length === 0 || req.ids.includes(s.snapshotId)) && matches(req.filters, fields(s), SNAPSHOT_FILTERS));
+  return page(matched, (s) => s.snapshotId, req);
+}
+
+const VOLUME_FILTERS = ['volume-id', 'status', 'size', 'availability-zone', 'volume-type', 'snapshot-id', 'encrypted', 'kms-key-id', 'attachment.instance-id', 'tag-key'];
+const SNAPSHOT_FILTERS = ['snapshot-id', 'volume-id', 'status', 'encrypted', 'kms-key-id', 'description', 'owner-id', 'tag-key'];
+
+function tagFields(tags: readonly Tag[]): Record<string, string[]> {
+  const out: Record<string, string[]> = { 'tag-key': tags.map((t) => t.key) };
+  for (const t of tags) out[`tag:${t.key}`] = [t.value];
+  return out;
+}
+
+function matches(filters: readonly Filter[], fields: Record<string, string[]>, known: readonly string[]): boolean {
+  return filters.every((f) => {
+    if (!known.includes(f.name) && !f.name.startsWith('tag:')) throw new Ec2InvalidParameterValueError(`The filter '${f.name}' is invalid`);
+    const have = fields[f.name] ?? [];
+    return f.values.some((pattern) => have.some((value) => glob(pattern).test(value)));
+  });
+}
+
+function glob(pattern: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 's');
+}
+
+function page<T>(items: T[], idOf: (item: T) => string, req: DescribeRequest): Page<T> {
+  if (req.maxResults !== undefined && (req.maxResults < 5 || req.maxResults > 1000)) {
+    throw new Ec2InvalidParameterValueError(`Value ( ${req.maxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`);
+  }
+  let start = 0;
+  if (req.nextToken !== undefined) {
+    const after = Buffer.from(req.nextToken, 'base64url').toString('utf8');
+    if (!/^(vol|snap)-[0-9a-f]{17}$/.test(after)) throw new Ec2InvalidParameterValueError('The parameter NextToken is not valid');
+    start = items.findIndex((i) => idOf(i) > after);
+    if (start < 0) start = items.length;
+  }
+  const limit = req.maxResults ?? items.length;
+  const chosen = items.slice(start, start + limit);
+  const last = chosen.at(-1);
+  const more = start + limit < items.length && last !== undefined;
+  return more ? { items: chosen, nextToken: Buffer.from(idOf(last), 'utf8').toString('base64url') } : { items: chosen };
+}

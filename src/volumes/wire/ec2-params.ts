@@ -1,0 +1,87 @@
+import { Ec2InvalidParameterValueError, Ec2MissingParameterError } from '../errors.js';
+import type { Filter } from '../operations/describe.js';
+import type { Tag } from '../volume-store.js';
+
+/**
+ * Typed reads of EC2 Query parameters (form body and URL query), with EC2's error
+ * wording: MissingParameter for an absent required one, InvalidParameterValue otherwise.
+ * Lists are `Name.1`, `Name.2`, …; the only module that knows those spellings.
+ */
+export class Ec2Params {
+  constructor(private readonly params: ReadonlyMap<string, string>) {}
+
+  /** Parses a form body and the URL's query string (the Query protocol allows both). */
+  static parse(body: string, rawQuery: string): Ec2Params {
+    const map = new Map<string, string>();
+    for (const source of [rawQuery, body]) {
+      for (const [k, v] of new URLSearchParams(source)) map.set(k, v);
+    }
+    return new Ec2Params(map);
+  }
+
+  /** Every parameter (for the audit record: EC2 requests carry no secrets). */
+  entries(): Array<[string, string]> {
+    return [...this.params.entries()];
+  }
+
+  optional(name: string): string | undefined {
+    return this.params.get(name);
+  }
+
+  required(name: string): string {
+    const v = this.params.get(name);
+    if (v === undefined || v === '') throw new Ec2MissingParameterError(`The request must contain the parameter ${name}`);
+    return v;
+  }
+
+  integer(name: string): number | undefined {
+    const v = this.params.get(name);
+    if (v === undefined) return undefined;
+    if (!/^\d{1,9}$/.test(v)) throw new Ec2InvalidParameterValueError(`Value (${v}) for parameter ${name} is invalid. Expected an integer.`);
+    return Number(v);
+  }
+
+  boolean(name: string): boolean | undefined {
+    const v = this.params.get(name);
+    if (v === undefined) return undefined;
+    if (v !== 'true' && v !== 'false') throw new Ec2InvalidParameterValueError(`Value (${v}) for parameter ${name} is invalid. Expected: 'true' or 'false'.`);
+    return v === 'true';
+  }
+
+  /** `prefix.1`, `prefix.2`, … in index order. */
+  list(prefix: string): string[] {
+    return this.#indexes(prefix).map((i) => this.params.get(`${prefix}.${i}`) ?? '');
+  }
+
+  /** `Filter.N.Name` with `Filter.N.Value.M`. */
+  filters(): Filter[] {
+    return this.#indexes('Filter', '.Name').map((i) => ({ name: this.required(`Filter.${i}.Name`), values: this.list(`Filter.${i}.Value`) }));
+  }
+
+  /** Tags of `TagSpecification.N` whose ResourceType is `resourceType`; another type is InvalidParameterValue. */
+  tags(resourceType: 'volume' | 'snapshot'): Tag[] {
+    const out: Tag[] = [];
+    for (const i of this.#indexes('TagSpecification', '.ResourceType')) {
+      const type = this.required(`TagSpecification.${i}.ResourceType`);
+      if (type !== resourceType) throw new Ec2InvalidParameterValueError(`'${type}' is not a valid taggable resource type for this operation.`);
+      for (const j of this.#indexes(`TagSpecification.${i}.Tag`, '.Key')) {
+        const key = this.required(`TagSpecification.${i}.Tag.${j}.Key`);
+        if (key.startsWith('aws:')) throw new Ec2InvalidParameterValueError(`Tag keys starting with 'aws:' are reserved for internal use`);
+        out.push({ key, value: this.optional(`TagSpecification.${i}.Tag.${j}.Value`) ?? '' });
+      }
+    }
+    return out;
+  }
+
+  /** The N of every `prefix.N<suffix>` present, ascending. */
+  #indexes(prefix: string, suffix = ''): number[] {
+    const found = new Set<number>();
+    const head = `${prefix}.`;
+    for (const k of this.params.keys()) {
+      if (!k.startsWith(head) || !k.endsWith(suffix)) continue;
+      const middle = k.slice(head.length, k.length - suffix.length);
+      if (/^\d{1,4}$/.test(middle)) found.add(Number(middle));
+    }
+    return [...found].sort((a, b) => a - b);
+  }
+}
