@@ -6,6 +6,7 @@ import { registerAuditPublicKeyCommand } from './commands/audit-public-key.js';
 import { registerAuditVerifyCommand } from './commands/audit-verify.js';
 import { registerCaCommand } from './commands/ca.js';
 import { registerServerCommand } from './commands/server.js';
+import { registerVolumeCommand } from './commands/volume.js';
 
 const program = new Command();
 program.name('cipherlake').description('Cipherlake: KMS, encrypted S3 and volumes, with an audit trail').version('0.1.0');
@@ -15,6 +16,7 @@ registerAuditPublicKeyCommand(program);
 registerAuditLookupCommand(program);
 registerAuditExportCommand(program);
 registerCaCommand(program);
+registerVolumeCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`cipherlake: ${(err as Error).message}\n`);
