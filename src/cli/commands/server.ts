@@ -35,9 +35,6 @@ export function registerServerCommand(program: Command): void {
         return;
       }
       const running = await startCipherlake(config);
-      if (isClusterWorker()) notifyPrimaryListening(running.endpoint);
-      else printBanner(running.endpoint, config.region, running.credentials.accessKeyId, running.credentials.secretAccessKey, running.credentialsCreated, config.dataDir, 0);
-      if (!isClusterWorker()) printTlsBanner(running.httpsEndpoint, running.endpoints, config.dataDir);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -57,6 +54,10 @@ export function registerServerCommand(program: Command): void {
       process.on('SIGINT', () => stop('SIGINT'));
       // A worker whose primary is gone (even by SIGKILL) must not keep serving alone.
       if (isClusterWorker()) process.on('disconnect', () => stop('disconnect'));
+      // The banner comes last: whoever waits for it may signal at once, and the handlers are in place.
+      if (isClusterWorker()) notifyPrimaryListening(running.endpoint);
+      else printBanner(running.endpoint, config.region, running.credentials.accessKeyId, running.credentials.secretAccessKey, running.credentialsCreated, config.dataDir, 0);
+      if (!isClusterWorker()) printTlsBanner(running.httpsEndpoint, running.endpoints, config.dataDir);
     });
 }
 
