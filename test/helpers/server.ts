@@ -26,6 +26,11 @@ export interface TestServer {
   kms(credentials?: { accessKeyId: string; secretAccessKey: string }): KMSClient;
   /** An S3Client for this server: path style, test credentials, no retries; `config` overrides any of it. */
   s3(config?: Partial<S3ClientConfig>): S3Client;
+  /**
+   * Moves the server's clock forward and keeps every client made by this helper in step
+   * (the SDK signs with its own clock; without this the server would see expired signatures).
+   */
+  advance(ms: number): void;
   /** Stops the server (keeping the data directory). */
   stop(): Promise<void>;
   /** Starts a new server on the same data directory. */
@@ -75,6 +80,11 @@ export async function startTestServer(overrides: Partial<CipherlakeConfig> = {},
       const c = new KMSClient({ endpoint: server.endpoint, region: TEST_REGION, credentials, maxAttempts: 1 });
       clients.push(c);
       return c;
+    },
+    advance(ms) {
+      clock.advance(ms);
+      const offset = clock.now().getTime() - Date.now();
+      for (const c of clients) (c.config as { systemClockOffset: number }).systemClockOffset = offset;
     },
     async stop() {
       for (const c of clients) c.destroy();

@@ -23,3 +23,18 @@ describe('KMS smoke', () => {
     assert.equal(dk.Plaintext?.length, 32);
   });
 });
+
+describe('test clock', () => {
+  it('keeps helper clients signing in step after advance()', async () => {
+    const t = await startTestServer();
+    try {
+      const kms = t.kms();
+      const { KeyMetadata } = await kms.send(new CreateKeyCommand({}));
+      t.advance(3 * 86_400_000);
+      const dk = await kms.send(new GenerateDataKeyCommand({ KeyId: KeyMetadata!.KeyId!, NumberOfBytes: 16 }));
+      assert.equal(dk.Plaintext?.length, 16);
+    } finally {
+      await t.close();
+    }
+  });
+});
