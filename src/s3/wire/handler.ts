@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { AuthenticationError, queryPairs, type ParsedSignature, type SignedRequestView, type VerifiedRequest } from '../../iam/index.js';
-import { EntityTooLargeError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
+import { EntityTooLargeError, InvalidRequestError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
 import type { S3Deps } from '../s3-deps.js';
 import { resolveAddress } from './address.js';
 import { makeCall } from './call.js';
@@ -75,7 +75,7 @@ export class S3Handler {
       ...(r.req.headers.host !== undefined ? { host: r.req.headers.host } : {}),
     };
     try {
-      const { verified, source } = await this.#authenticate(r);
+      const { verified, source } = await this.#authenticate(r, query);
       if (found === 'NotImplemented') throw new NotImplementedError('');
       if (route === undefined) throw new MethodNotAllowedError('');
       const call = makeCall(
@@ -92,8 +92,12 @@ export class S3Handler {
     }
   }
 
-  async #authenticate(r: S3HttpRequest): Promise<{ verified: VerifiedRequest; source: Readable }> {
+  async #authenticate(r: S3HttpRequest, query: ReadonlyMap<string, string>): Promise<{ verified: VerifiedRequest; source: Readable }> {
     const sig = r.signature;
+    // SigV2 (boto3's default for presigned URLs on custom endpoints): say so, as S3 does in SigV4-only regions.
+    if (sig === undefined && (query.has('Signature') || r.req.headers.authorization?.startsWith('AWS ') === true)) {
+      throw new InvalidRequestError('The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
+    }
     const declared = r.req.headers['x-amz-content-sha256'];
     if (sig !== undefined && !sig.presigned && declared === undefined && hasBody(r.req)) {
       const body = await readLimited(r.req, MAX_UNDECLARED_BODY);

@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+
+/** What a finished command printed and how it ended. */
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs a real client with a clean environment: only PATH, HOME (a temp dir) and `env`.
+ * The host's AWS_CA_BUNDLE and friends must not leak in: they change how every client
+ * builds its TLS transport. Never rejects; the caller asserts on `code`.
+ */
+export function run(file: string, args: readonly string[], env: Readonly<Record<string, string>>, cwd?: string): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(file, [...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, cwd, maxBuffer: 64 * 1024 * 1024, timeout: 45_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** Like run, but rejects with the command's output when it exits non-zero. */
+export async function runOk(file: string, args: readonly string[], env: Readonly<Record<string, string>>, cwd?: string): Promise<string> {
+  const r = await run(file, args, env, cwd);
+  if (r.code !== 0) throw new Error(`${file} ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A scratch directory with an empty file for clients that insist on a config path. */
+export interface Scratch {
+  readonly dir: string;
+  readonly empty: string;
+  remove(): void;
+}
+
+export function scratch(prefix: string): Scratch {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const empty = join(dir, 'empty');
+  writeFileSync(empty, '');
+  return { dir, empty, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The AWS CLI / boto3 environment: test credentials, no config files, no metadata service, no pager. */
+export function awsEnv(s: Scratch, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+  return {
+    HOME: s.dir,
+    AWS_CONFIG_FILE: s.empty,
+    AWS_SHARED_CREDENTIALS_FILE: s.empty,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_PAGER: '',
+    AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+    AWS_REGION: TEST_REGION,
+    AWS_DEFAULT_REGION: TEST_REGION,
+    ...extra,
+  };
+}
