@@ -12,8 +12,16 @@ export abstract class S3Error extends CipherlakeError {
 export class NoSuchBucketError extends S3Error {}
 /** The object does not exist. */
 export class NoSuchKeyError extends S3Error {}
-/** The multipart upload does not exist (multipart is a later slice). */
+/** The multipart upload does not exist (never created, aborted or completed). */
 export class NoSuchUploadError extends S3Error {}
+/** CompleteMultipartUpload names a part that was not uploaded, or with another ETag. */
+export class InvalidPartError extends S3Error {}
+/** CompleteMultipartUpload lists parts out of ascending order. */
+export class InvalidPartOrderError extends S3Error {}
+/** A part other than the last is smaller than 5 MiB. */
+export class EntityTooSmallError extends S3Error {}
+/** GET/HEAD partNumber beyond the object's parts. */
+export class InvalidPartNumberError extends S3Error {}
 /** CreateBucket for a bucket the caller already owns. */
 export class BucketAlreadyOwnedByYouError extends S3Error {}
 /** DeleteBucket on a bucket that still holds objects. */

@@ -1,3 +1,4 @@
+import type { S3MultipartStore } from './multipart-store.js';
 import type { SealedObjectKey } from './sse/sealing.js';
 
 /** A bucket's default encryption (PutBucketEncryption), applied to writes without SSE headers. */
@@ -40,6 +41,17 @@ export interface ObjectRecord {
   readonly sealedKey: SealedObjectKey;
   /** Base64 checksums the client sent and we verified (x-amz-checksum-*). */
   readonly checksums: Readonly<Record<string, string>>;
+  /**
+   * A multipart object: its parts in order, each a segment stream under its own part key,
+   * stored back to back in the body (src/s3/MULTIPART.md). Undefined for a single-part object.
+   */
+  readonly parts?: readonly PartLayout[];
+}
+
+/** One part of a completed multipart object: the number it was uploaded as (its key derivation input) and its plaintext size. */
+export interface PartLayout {
+  readonly partNumber: number;
+  readonly size: number;
 }
 
 /** Where a listing starts and what it covers. */
@@ -56,6 +68,8 @@ export interface ObjectScan {
  * BucketAlreadyOwnedByYouError, BucketNotEmptyError from s3/errors.ts.
  */
 export interface S3MetadataStore {
+  /** Multipart upload state, in the same store (completion commits the object and ends the upload atomically). */
+  readonly multipart: S3MultipartStore;
   /** Raises BucketAlreadyOwnedByYouError if it exists. */
   createBucket(bucket: BucketRecord): Promise<void>;
   /** Raises NoSuchBucketError. */

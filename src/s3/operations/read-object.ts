@@ -5,6 +5,7 @@ import type { ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { CustomerKey } from '../wire/headers/sse.js';
 import { dataBinding } from '../sse/sealing.js';
+import { readMultipartPlaintext } from './multipart/read-multipart.js';
 import { modeForRead } from './sse-select.js';
 
 /** The conditional headers of GET/HEAD (and the copy-source ones of CopyObject). */
@@ -70,6 +71,8 @@ export async function unsealObjectKey(deps: S3Deps, o: ObjectRecord, customer: C
  * emits a segment before its tag verified; any tampering surfaces as a stream error.
  */
 export async function readPlaintext(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes, range?: ByteRange): Promise<Readable> {
+  // A multipart object: each part is its own segment stream under its own part key.
+  if (o.parts !== undefined) return readMultipartPlaintext(deps, o, objectKey, range);
   const aad = dataBinding(o);
   try {
     if (range === undefined || o.size === 0 || (range.start === 0 && range.endInclusive === o.size - 1)) {

@@ -39,6 +39,7 @@ export interface SseMode {
 
 const SEAL_DOMAIN = 'cipherlake s3 object key v1';
 const DATA_DOMAIN = 'cipherlake s3 data v1';
+const PART_DOMAIN = 'cipherlake s3 part data v1';
 
 /** Length-prefixed (u32be) UTF-8 fields, so no two distinct lists encode alike (keys may hold any character). */
 function encodeFields(fields: readonly string[]): Buffer {
@@ -63,6 +64,15 @@ export function encodeBinding(label: SseLabel, binding: ObjectBinding): Buffer {
  */
 export function dataBinding(binding: ObjectBinding): Buffer {
   return encodeFields([DATA_DOMAIN, binding.bucket, binding.key, binding.objectId]);
+}
+
+/**
+ * The segment-stream AAD of multipart part `partNumber`: the upload's binding (objectId =
+ * upload id) and the part number, so a part's ciphertext never opens as another part, at
+ * another position, or in another upload or object.
+ */
+export function partDataBinding(binding: ObjectBinding, partNumber: number): Buffer {
+  return encodeFields([PART_DOMAIN, binding.bucket, binding.key, binding.objectId, String(partNumber)]);
 }
 
 /**

@@ -21,7 +21,19 @@ type S3ErrorClassName = Exclude<keyof typeof s3Errors, 'S3Error'>;
 export const S3_ERROR_CODES = {
   NoSuchBucketError: { code: 'NoSuchBucket', status: 404, message: 'The specified bucket does not exist' },
   NoSuchKeyError: { code: 'NoSuchKey', status: 404, message: 'The specified key does not exist.' },
-  NoSuchUploadError: { code: 'NoSuchUpload', status: 404, message: 'The specified upload does not exist.' },
+  NoSuchUploadError: {
+    code: 'NoSuchUpload',
+    status: 404,
+    message: 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+  },
+  InvalidPartError: {
+    code: 'InvalidPart',
+    status: 400,
+    message: "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+  },
+  InvalidPartOrderError: { code: 'InvalidPartOrder', status: 400, message: 'The list of parts was not in ascending order. Parts must be ordered by part number.' },
+  EntityTooSmallError: { code: 'EntityTooSmall', status: 400, message: 'Your proposed upload is smaller than the minimum allowed object size.' },
+  InvalidPartNumberError: { code: 'InvalidPartNumber', status: 416, message: 'The requested partnumber is not satisfiable' },
   BucketAlreadyOwnedByYouError: { code: 'BucketAlreadyOwnedByYou', status: 409, message: 'Your previous request to create the named bucket succeeded and you already own it.' },
   BucketNotEmptyError: { code: 'BucketNotEmpty', status: 409, message: 'The bucket you tried to delete is not empty' },
   InvalidBucketNameError: { code: 'InvalidBucketName', status: 400, message: 'The specified bucket is not valid.' },

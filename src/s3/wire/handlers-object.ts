@@ -1,7 +1,8 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, InvalidRequestError } from '../errors.js';
 import { copyObject } from '../operations/copy-object.js';
+import { partRead } from '../operations/multipart/read-multipart.js';
 import { checkConditions, readPlaintext, resolveRange, unsealObjectKey } from '../operations/read-object.js';
 import { modeForWrite } from '../operations/sse-select.js';
 import { writeObject } from '../operations/write-object.js';
@@ -64,7 +65,10 @@ export async function getObjectRoute(c: S3Call): Promise<void> {
     const o = await c.deps.store.getObject(c.bucket, c.key);
     checkConditions(o, parseConditions(c.req.headers));
     const spec = parseRange(c.req.headers);
-    const range = spec === undefined ? undefined : resolveRange(spec, o.size);
+    const partNumber = c.query.get('partNumber');
+    if (partNumber !== undefined && spec !== undefined) throw new InvalidRequestError('Cannot specify both Range header and partNumber query parameter');
+    const part = partNumber === undefined ? undefined : partRead(o, partNumber);
+    const range = part !== undefined ? part.range : spec === undefined ? undefined : resolveRange(spec, o.size);
     const objectKey = await unsealObjectKey(c.deps, o, customer);
     noteKms(c, o);
     const headers: OutgoingHttpHeaders = {
@@ -72,6 +76,7 @@ export async function getObjectRoute(c: S3Call): Promise<void> {
       ...sseResponseHeaders(o.sealedKey, customer?.keyMd5),
       ...(range === undefined && c.req.headers['x-amz-checksum-mode'] === 'ENABLED' ? checksumHeaders(o) : {}),
       ...(range !== undefined ? { 'content-range': `bytes ${range.start}-${range.endInclusive}/${o.size}` } : {}),
+      ...(part?.partsCount !== undefined ? { 'x-amz-mp-parts-count': part.partsCount } : {}),
       'content-length': range === undefined ? o.size : range.endInclusive - range.start + 1,
       'x-amz-request-id': c.requestId,
       'x-amz-id-2': c.requestId,
@@ -127,7 +132,8 @@ export async function deleteObjectRoute(c: S3Call): Promise<void> {
   c.send(204);
 }
 
-function parseCopySource(value: string): { bucket: string; key: string } {
+/** The bucket and key of an x-amz-copy-source header (CopyObject, UploadPartCopy). Raises InvalidArgumentError. */
+export function parseCopySource(value: string): { bucket: string; key: string } {
   const noVersion = value.split('?')[0] ?? '';
   let decoded: string;
   try {

@@ -1,5 +1,6 @@
 import type { S3Call } from './call.js';
 import * as b from './handlers-bucket.js';
+import * as m from './handlers-multipart.js';
 import * as o from './handlers-object.js';
 
 /** One S3 operation: its audit name, IAM action, whether it only reads, and its handler. */
@@ -41,7 +42,7 @@ export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
   'bucket GET encryption': route('GetBucketEncryption', true, b.getBucketEncryptionRoute),
   'bucket DELETE encryption': route('DeleteBucketEncryption', false, b.deleteBucketEncryptionRoute),
   'bucket POST delete': route('DeleteObjects', false, b.deleteObjectsRoute),
-  'bucket GET uploads': 'NotImplemented', // ListMultipartUploads: the multipart slice
+  'bucket GET uploads': route('ListMultipartUploads', true, m.listUploadsRoute),
   'bucket GET versions': 'NotImplemented',
   'bucket PUT versioning': 'NotImplemented',
 
@@ -49,18 +50,20 @@ export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
   'object GET ': route('GetObject', true, o.getObjectRoute),
   'object HEAD ': route('HeadObject', true, o.getObjectRoute),
   'object DELETE ': route('DeleteObject', false, o.deleteObjectRoute),
-  // Multipart (CreateMultipartUpload, UploadPart(Copy), Complete, Abort, ListParts): the next slice.
-  'object POST uploads': 'NotImplemented',
-  'object PUT uploadId': 'NotImplemented',
-  'object POST uploadId': 'NotImplemented',
-  'object DELETE uploadId': 'NotImplemented',
-  'object GET uploadId': 'NotImplemented',
-  'object GET partNumber': 'NotImplemented',
-  'object HEAD partNumber': 'NotImplemented',
+  'object POST uploads': route('CreateMultipartUpload', false, m.createUploadRoute),
+  'object PUT uploadId': route('UploadPart', false, m.uploadPartRoute),
+  'object POST uploadId': route('CompleteMultipartUpload', false, m.completeUploadRoute),
+  'object DELETE uploadId': route('AbortMultipartUpload', false, m.abortUploadRoute),
+  'object GET uploadId': route('ListParts', true, m.listPartsRoute),
+  'object GET partNumber': route('GetObject', true, o.getObjectRoute),
+  'object HEAD partNumber': route('HeadObject', true, o.getObjectRoute),
 };
 
 /** CopyObject is a PUT on an object that carries x-amz-copy-source. */
 export const COPY_OBJECT_ROUTE = route('CopyObject', false, o.copyObjectRoute);
+
+/** UploadPartCopy is an UploadPart that carries x-amz-copy-source. */
+export const UPLOAD_PART_COPY_ROUTE = route('UploadPartCopy', false, m.uploadPartCopyRoute);
 
 /** The highest-precedence sub-resource named in the query, or '' for none. */
 export function subResourceOf(query: ReadonlyMap<string, string>): SubResource {
@@ -73,6 +76,7 @@ export function subResourceOf(query: ReadonlyMap<string, string>): SubResource {
  */
 export function findRoute(level: Level, method: string, sub: SubResource, isCopy: boolean): S3Route | 'NotImplemented' | undefined {
   if (level === 'object' && method === 'PUT' && sub === '' && isCopy) return COPY_OBJECT_ROUTE;
+  if (level === 'object' && method === 'PUT' && sub === 'uploadId' && isCopy) return UPLOAD_PART_COPY_ROUTE;
   const r = S3_ROUTES[`${level} ${method} ${sub}`];
   if (r !== undefined) return r;
   return sub !== '' ? 'NotImplemented' : undefined;

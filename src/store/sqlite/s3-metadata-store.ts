@@ -2,6 +2,7 @@ import type { BucketEncryption, BucketRecord, ObjectRecord, ObjectScan, S3Metada
 import { BucketAlreadyOwnedByYouError, BucketNotEmptyError, NoSuchBucketError, NoSuchKeyError } from '../../s3/errors.js';
 import type { SealedObjectKey } from '../../s3/sse/sealing.js';
 import type { SqliteDatabase } from './database.js';
+import { SqliteS3MultipartStore } from './s3-multipart-store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS s3_buckets (
@@ -40,6 +41,7 @@ interface ObjectRow {
   user_metadata: string;
   sealed_key: string;
   checksums: string;
+  parts: string | null;
 }
 
 interface BucketRow {
@@ -54,8 +56,14 @@ interface BucketRow {
  * write is one transaction, committed with synchronous=FULL. Stores sealed keys only.
  */
 export class SqliteS3MetadataStore implements S3MetadataStore {
+  readonly multipart: SqliteS3MultipartStore;
+
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
+    // Multipart objects list their parts (added after the first schema: migrate in place).
+    const columns = db.prepare('PRAGMA table_info(s3_objects)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'parts')) db.exec('ALTER TABLE s3_objects ADD COLUMN parts TEXT');
+    this.multipart = new SqliteS3MultipartStore(db, (o) => this.putObjectSync(o));
   }
 
   async createBucket(bucket: BucketRecord): Promise<void> {
@@ -88,17 +96,23 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   }
 
   async putObject(o: ObjectRecord): Promise<string | undefined> {
+    return this.putObjectSync(o);
+  }
+
+  /** putObject as one synchronous transaction (a savepoint when nested, as in completing a multipart upload). */
+  putObjectSync(o: ObjectRecord): string | undefined {
     return this.db.transaction(() => {
       if (this.db.prepare('SELECT 1 FROM s3_buckets WHERE name = ?').get(o.bucket) === undefined) throw new NoSuchBucketError('');
       const old = this.db.prepare('SELECT storage_id FROM s3_objects WHERE bucket = ? AND key = ?').get(o.bucket, o.key) as { storage_id: string } | undefined;
       this.db
         .prepare(
-          `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           o.bucket, o.key, o.objectId, o.storageId, o.size, o.etag, o.lastModified.getTime(), o.segmentSize,
           JSON.stringify(o.content), JSON.stringify(o.userMetadata), JSON.stringify(o.sealedKey), JSON.stringify(o.checksums),
+          o.parts !== undefined ? JSON.stringify(o.parts) : null,
         );
       return old?.storage_id;
     })();
@@ -147,5 +161,6 @@ function toObject(row: ObjectRow): ObjectRecord {
     userMetadata: JSON.parse(row.user_metadata) as Record<string, string>,
     sealedKey: JSON.parse(row.sealed_key) as SealedObjectKey,
     checksums: JSON.parse(row.checksums) as Record<string, string>,
+    ...(row.parts !== null && row.parts !== undefined ? { parts: JSON.parse(row.parts) as ObjectRecord['parts'] & object } : {}),
   };
 }

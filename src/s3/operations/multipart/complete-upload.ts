@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { EntityTooSmallError, InvalidPartError, InvalidPartOrderError, MalformedXmlError } from '../../errors.js';
+import type { ObjectRecord } from '../../metadata-store.js';
+import type { PartRecord, UploadRecord } from '../../multipart-store.js';
+import type { PendingObject } from '../../object-backend.js';
+import type { S3Deps } from '../../s3-deps.js';
+import type { CustomerKey } from '../../wire/headers/sse.js';
+import { MAX_PART_NUMBER, MIN_PART_SIZE } from './limits.js';
+import { unsealUploadKey } from './upload-access.js';
+
+/** One `<Part>` of the CompleteMultipartUpload document. */
+export interface CompletePart {
+  readonly partNumber: number;
+  readonly etag: string;
+  /** `<ChecksumCRC32>` and the like, by lower-case algorithm; checked against the part's. */
+  readonly checksums: Readonly<Record<string, string>>;
+}
+
+/** CompleteMultipartUpload in domain terms. */
+export interface CompleteRequest {
+  readonly bucket: string;
+  readonly key: string;
+  readonly uploadId: string;
+  readonly parts: readonly CompletePart[];
+  readonly customer?: CustomerKey;
+}
+
+/**
+ * CompleteMultipartUpload: checks the part list (MalformedXmlError when empty,
+ * InvalidPartOrderError unless strictly ascending, InvalidPartError for a part not uploaded
+ * or with another ETag or checksum, EntityTooSmallError for a part but the last under
+ * 5 MiB), then writes the listed parts' sealed streams back to back into one body (temp,
+ * fsync, rename — ciphertext only, nothing is decrypted) and in one transaction commits
+ * the object and ends the upload; then deletes the part files and any replaced body.
+ * The ETag is MD5(MD5(part 1) ‖ … ‖ MD5(part N)) hex + "-N". Raises NoSuchUploadError
+ * (also when another completion or an abort won the race), the SSE-C errors.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
+ */
+export async function completeUpload(deps: S3Deps, req: CompleteRequest): Promise<{ upload: UploadRecord; object: ObjectRecord }> {
+  await deps.store.getBucket(req.bucket);
+  const upload = await deps.store.multipart.getUpload(req.bucket, req.key, req.uploadId);
+  // The key itself is not needed (parts are copied sealed), but S3 wants the right one.
+  (await unsealUploadKey(deps, upload, req.customer)).dispose();
+  const parts = await chosenParts(deps, upload, req.parts);
+  const pending = await deps.backend.create();
+  try {
+    await concatenate(deps, parts, pending);
+    await pending.commit();
+  } catch (err) {
+    await pending.abort();
+    throw err;
+  }
+  const object: ObjectRecord = {
+    bucket: upload.bucket,
+    key: upload.key,
+    objectId: upload.uploadId,
+    storageId: pending.storageId,
+    size: parts.reduce((n, p) => n + p.size, 0),
+    etag: multipartEtag(parts),
+    lastModified: deps.clock.now(),
+    segmentSize: upload.segmentSize,
+    content: upload.content,
+    userMetadata: upload.userMetadata,
+    sealedKey: upload.sealedKey,
+    checksums: {},
+    parts: parts.map((p) => ({ partNumber: p.partNumber, size: p.size })),
+  };
+  let done: { replaced: string | undefined; partStorageIds: string[] };
+  try {
+    done = await deps.store.multipart.completeUpload(upload.uploadId, object);
+  } catch (err) {
+    await deps.backend.delete(pending.storageId);
+    throw err;
+  }
+  for (const id of [...done.partStorageIds, ...(done.replaced !== undefined ? [done.replaced] : [])]) await deps.backend.delete(id);
+  return { upload, object };
+}
+
+async function chosenParts(deps: S3Deps, upload: UploadRecord, requested: readonly CompletePart[]): Promise<PartRecord[]> {
+  if (requested.length === 0) throw new MalformedXmlError('');
+  requested.forEach((r, i) => {
+    const previous = requested[i - 1];
+    if (previous !== undefined && r.partNumber <= previous.partNumber) throw new InvalidPartOrderError('');
+  });
+  const uploaded = new Map((await deps.store.multipart.listParts(upload.uploadId, 0, MAX_PART_NUMBER)).map((p) => [p.partNumber, p]));
+  const chosen = requested.map((r) => {
+    const p = uploaded.get(r.partNumber);
+    if (p === undefined || bare(p.etag) !== bare(r.etag)) throw new InvalidPartError('');
+    for (const [algorithm, value] of Object.entries(r.checksums)) {
+      const stored = p.checksums[algorithm];
+      if (stored !== undefined && stored !== value) throw new InvalidPartError('');
+    }
+    return p;
+  });
+  chosen.slice(0, -1).forEach((p) => {
+    if (p.size < MIN_PART_SIZE) throw new EntityTooSmallError('');
+  });
+  return chosen;
+}
+
+function bare(etag: string): string {
+  return etag.trim().replace(/^W\//, '').replace(/"/g, '').toLowerCase();
+}
+
+/** S3's multipart ETag: the MD5 of the parts' binary MD5s, then "-" and the part count. */
+export function multipartEtag(parts: ReadonlyArray<{ readonly etag: string }>): string {
+  const md5 = createHash('md5');
+  for (const p of parts) md5.update(Buffer.from(bare(p.etag), 'hex'));
+  return `"${md5.digest('hex')}-${parts.length}"`;
+}
+
+async function concatenate(deps: S3Deps, parts: readonly PartRecord[], pending: PendingObject): Promise<void> {
+  const out = pending.stream;
+  for (const p of parts) {
+    for await (const chunk of deps.backend.read(p.storageId)) {
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+  }
+  out.end();
+  await once(out, 'finish');
+}

@@ -1,0 +1,103 @@
+import { Readable } from 'node:stream';
+import { createSegmentDecryptor, encryptedSize, planRange, type ByteRange, type SecretBytes } from '../../../crypto/index.js';
+import { InvalidArgumentError, InvalidPartNumberError } from '../../errors.js';
+import type { ObjectRecord, PartLayout } from '../../metadata-store.js';
+import type { S3Deps } from '../../s3-deps.js';
+import { derivePartKey, partDataBinding } from '../../sse/sealing.js';
+import { MAX_PART_NUMBER } from './limits.js';
+
+/** A part's place in the object: plaintext offset and the offset of its sealed stream in the body. */
+interface PlacedPart extends PartLayout {
+  readonly plainOffset: number;
+  readonly sealedOffset: number;
+}
+
+function place(o: ObjectRecord, parts: readonly PartLayout[]): PlacedPart[] {
+  let plainOffset = 0;
+  let sealedOffset = 0;
+  return parts.map((p) => {
+    const placed = { ...p, plainOffset, sealedOffset };
+    plainOffset += p.size;
+    sealedOffset += encryptedSize(p.size, o.segmentSize);
+    return placed;
+  });
+}
+
+/**
+ * The plaintext of a multipart object (or a range of it). Opens only the parts the range
+ * touches, each under its own part key and binding, and of each only the segments the range
+ * covers. Takes ownership of `objectKey` (disposed when the stream ends or is destroyed);
+ * part keys live only while their part is read. Never emits a segment before its tag
+ * verified; tampering surfaces as a stream error (DecryptionError).
+ */
+export function readMultipartPlaintext(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes, range?: ByteRange): Readable {
+  const all = place(o, o.parts ?? []);
+  const start = range?.start ?? 0;
+  const end = range?.endInclusive ?? o.size - 1;
+  const wanted = all.filter((p) => p.size > 0 && p.plainOffset <= end && p.plainOffset + p.size - 1 >= start);
+  async function* chunks(): AsyncGenerator<Buffer> {
+    try {
+      for (const p of wanted) {
+        const from = Math.max(start, p.plainOffset) - p.plainOffset;
+        const to = Math.min(end, p.plainOffset + p.size - 1) - p.plainOffset;
+        yield* partChunks(deps, o, objectKey, p, from, to);
+      }
+    } finally {
+      objectKey.dispose();
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
+
+async function* partChunks(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes, p: PlacedPart, from: number, to: number): AsyncGenerator<Buffer> {
+  const partKey = derivePartKey(objectKey, p.partNumber);
+  const aad = partDataBinding(o, p.partNumber);
+  const base = p.sealedOffset;
+  let source: Readable | undefined;
+  let decryptor: NodeJS.ReadWriteStream & Readable;
+  try {
+    if (from === 0 && to === p.size - 1) {
+      source = deps.backend.read(o.storageId, { start: base, endInclusive: base + encryptedSize(p.size, o.segmentSize) - 1 });
+      decryptor = createSegmentDecryptor(partKey, { aad });
+    } else {
+      const plan = planRange(from, to, p.size, o.segmentSize);
+      const header = await readAll(deps.backend.read(o.storageId, shift(plan.headerRange, base)));
+      source = deps.backend.read(o.storageId, shift(plan.segmentRange, base));
+      decryptor = createSegmentDecryptor(partKey, { aad, range: { header, plan } });
+    }
+    const s = source;
+    s.on('error', (err) => decryptor.destroy(err));
+    for await (const c of s.pipe(decryptor)) yield c as Buffer;
+  } finally {
+    source?.destroy();
+    partKey.dispose();
+  }
+}
+
+function shift(r: ByteRange, by: number): ByteRange {
+  return { start: r.start + by, endInclusive: r.endInclusive + by };
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * What GET/HEAD `?partNumber=N` reads: for a multipart object, part N's byte range and the
+ * parts count (x-amz-mp-parts-count); for a single-part object, part 1 is the whole object.
+ * Raises InvalidArgumentError for a number outside 1–10000, InvalidPartNumberError (416)
+ * past the object's parts (or for an empty part, which no byte range can name).
+ */
+export function partRead(o: ObjectRecord, raw: string): { range?: ByteRange; partsCount?: number } {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > MAX_PART_NUMBER) throw new InvalidArgumentError('Part number must be an integer between 1 and 10000, inclusive');
+  if (o.parts === undefined) {
+    if (n !== 1) throw new InvalidPartNumberError('');
+    return {};
+  }
+  const p = place(o, o.parts)[n - 1];
+  if (p === undefined || p.size === 0) throw new InvalidPartNumberError('');
+  return { range: { start: p.plainOffset, endInclusive: p.plainOffset + p.size - 1 }, partsCount: o.parts.length };
+}

@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createSegmentEncryptor } from '../../../crypto/index.js';
+import { InvalidArgumentError, InvalidRangeError, NotModifiedError, PreconditionFailedError } from '../../errors.js';
+import type { ObjectRecord } from '../../metadata-store.js';
+import type { PartRecord, UploadRecord } from '../../multipart-store.js';
+import type { S3Deps } from '../../s3-deps.js';
+import { derivePartKey, partDataBinding } from '../../sse/sealing.js';
+import type { CustomerKey } from '../../wire/headers/sse.js';
+import { checkConditions, readPlaintext, unsealObjectKey, type Conditions } from '../read-object.js';
+import { MAX_PART_NUMBER } from './limits.js';
+import { checkUploadCustomerKey, unsealUploadKey, uploadBinding } from './upload-access.js';
+
+/** UploadPart in domain terms. */
+export interface UploadPartRequest {
+  readonly bucket: string;
+  readonly key: string;
+  readonly uploadId: string;
+  readonly partNumber: number;
+  readonly body: Readable;
+  /** Called once the body has been read, before the part is committed; raises to refuse it. */
+  readonly verify: () => void;
+  /** Verified checksums; read after `verify` ran. */
+  readonly checksums: () => Readonly<Record<string, string>>;
+  readonly customer?: CustomerKey;
+}
+
+/** Raises InvalidArgumentError unless `raw` is a part number 1–10000. */
+export function parsePartNumber(raw: string | undefined): number {
+  const n = Number(raw);
+  if (raw === undefined || !/^\d+$/.test(raw) || n < 1 || n > MAX_PART_NUMBER) {
+    throw new InvalidArgumentError('Part number must be an integer between 1 and 10000, inclusive');
+  }
+  return n;
+}
+
+/**
+ * UploadPart: seals the body as a segment stream under the part key derivePartKey(K, n),
+ * bound to (bucket, key, uploadId, n); temp file, `verify`, fsync, rename, then the part
+ * row (replacing an earlier upload of the same number, whose file is then deleted). The
+ * ETag is the MD5 of the part's plaintext (S3 needs it for the final ETag). Raises
+ * NoSuchUploadError (also when the upload ended meanwhile: the part is discarded), the
+ * SSE-C errors of checkUploadCustomerKey, KMS errors, and `verify`'s errors.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html
+ */
+export async function uploadPart(deps: S3Deps, req: UploadPartRequest): Promise<{ upload: UploadRecord; part: PartRecord }> {
+  await deps.store.getBucket(req.bucket);
+  const upload = await deps.store.multipart.getUpload(req.bucket, req.key, req.uploadId);
+  const objectKey = await unsealUploadKey(deps, upload, req.customer);
+  const partKey = derivePartKey(objectKey, req.partNumber);
+  objectKey.dispose();
+  try {
+    const md5 = new Md5Counter();
+    const pending = await deps.backend.create();
+    try {
+      const aad = partDataBinding(uploadBinding(upload), req.partNumber);
+      await pipeline(req.body, md5, createSegmentEncryptor(partKey, { aad, segmentSize: upload.segmentSize }), pending.stream);
+      req.verify();
+      await pending.commit();
+    } catch (err) {
+      await pending.abort();
+      throw err;
+    }
+    const part: PartRecord = {
+      uploadId: upload.uploadId,
+      partNumber: req.partNumber,
+      storageId: pending.storageId,
+      size: md5.size,
+      etag: `"${md5.hex()}"`,
+      lastModified: deps.clock.now(),
+      checksums: req.checksums(),
+    };
+    await recordPart(deps, part);
+    return { upload, part };
+  } finally {
+    partKey.dispose();
+  }
+}
+
+async function recordPart(deps: S3Deps, part: PartRecord): Promise<void> {
+  let replaced: string | undefined;
+  try {
+    replaced = await deps.store.multipart.putPart(part);
+  } catch (err) {
+    await deps.backend.delete(part.storageId);
+    throw err;
+  }
+  if (replaced !== undefined) await deps.backend.delete(replaced);
+}
+
+/** UploadPartCopy in domain terms. */
+export interface UploadPartCopyRequest {
+  readonly bucket: string;
+  readonly key: string;
+  readonly uploadId: string;
+  readonly partNumber: number;
+  readonly customer?: CustomerKey;
+  readonly source: { readonly bucket: string; readonly key: string };
+  readonly sourceCustomer?: CustomerKey;
+  readonly conditions: Conditions;
+  /** x-amz-copy-source-range, raw. */
+  readonly range?: string;
+}
+
+/**
+ * UploadPartCopy: a part whose body is (a range of) an existing object's plaintext, opened
+ * with the source's own mode and key and sealed like any part. Raises NoSuchUploadError,
+ * NoSuchBucketError/NoSuchKeyError (source), PreconditionFailedError (any copy-source
+ * condition), InvalidArgumentError (malformed range), InvalidRangeError (range past the
+ * source), the SSE-C and KMS errors of either side.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html
+ */
+export async function uploadPartCopy(deps: S3Deps, req: UploadPartCopyRequest): Promise<{ upload: UploadRecord; part: PartRecord; source: ObjectRecord }> {
+  await deps.store.getBucket(req.bucket);
+  checkUploadCustomerKey(await deps.store.multipart.getUpload(req.bucket, req.key, req.uploadId), req.customer);
+  await deps.store.getBucket(req.source.bucket);
+  const source = await deps.store.getObject(req.source.bucket, req.source.key);
+  try {
+    checkConditions(source, req.conditions);
+  } catch (err) {
+    if (err instanceof NotModifiedError) throw new PreconditionFailedError('');
+    throw err;
+  }
+  const range = req.range === undefined ? undefined : parseCopyRange(req.range, source.size);
+  const sourceKey = await unsealObjectKey(deps, source, req.sourceCustomer);
+  const body = await readPlaintext(deps, source, sourceKey, range);
+  try {
+    const r = await uploadPart(deps, { ...req, body, verify: () => {}, checksums: () => ({}) });
+    return { ...r, source };
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
+}
+
+function parseCopyRange(raw: string, size: number): { start: number; endInclusive: number } {
+  const m = /^bytes=(\d+)-(\d+)$/.exec(raw.trim());
+  if (m === null) {
+    throw new InvalidArgumentError('The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy');
+  }
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  if (start > end) throw new InvalidArgumentError('The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy');
+  if (end >= size) throw new InvalidRangeError(`Range specified is not valid for source object of size: ${size}`);
+  return { start, endInclusive: end };
+}
+
+/** Counts the part's plaintext and computes its MD5 (every part needs it for the final ETag). */
+class Md5Counter extends Transform {
+  size = 0;
+  readonly #md5 = createHash('md5');
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.size += chunk.length;
+    this.#md5.update(chunk);
+    done(null, chunk);
+  }
+  hex(): string {
+    return this.#md5.digest('hex');
+  }
+}
