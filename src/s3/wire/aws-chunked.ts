@@ -7,12 +7,29 @@ const MAX_LINE = 4096;
 const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
 const CRLF = Buffer.from('\r\n');
 
-/** What verifies each chunk's signature (STREAMING-AWS4-HMAC-SHA256-PAYLOAD). */
+/**
+ * What verifies each chunk's signature (STREAMING-AWS4-HMAC-SHA256-PAYLOAD); with
+ * `trailer` (…-PAYLOAD-TRAILER) the trailing headers must carry x-amz-trailer-signature.
+ */
 export interface ChunkSigning {
   readonly signingKey: Buffer;
   readonly amzDate: string;
   readonly scope: string;
   readonly seedSignature: string;
+  readonly trailer: boolean;
+}
+
+const TRAILER_SIGNATURE = 'x-amz-trailer-signature';
+
+function signatureMismatch(): AuthenticationError {
+  return new AuthenticationError('SignatureMismatch', 'The request signature we calculated does not match the signature you provided.');
+}
+
+/** HMAC-SHA256 of the string to sign, compared in constant time with the hex signature given. */
+function checkSignature(signingKey: Buffer, stringToSign: string, givenHex: string): void {
+  const expected = createHmac('sha256', signingKey).update(stringToSign).digest();
+  const given = Buffer.from(givenHex, 'hex');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw signatureMismatch();
 }
 
 type State = 'size' | 'data' | 'data-crlf' | 'trailers' | 'done';
@@ -22,7 +39,12 @@ type State = 'size' | 'data' | 'data-crlf' | 'trailers' | 'done';
  * emits the chunk data, collects the trailer headers (read them from `trailers` once the
  * stream ended), and with `signing` verifies every chunk signature, failing the stream with
  * AuthenticationError('SignatureMismatch') on the first bad one. Broken framing fails it
- * with IncompleteBodyError. Never buffers more than one framing line.
+ * with IncompleteBodyError. Signed trailers (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html)
+ * are verified at the blank line that ends them; a signed body without the trailer
+ * signature, or with trailers it did not announce, fails as a signature mismatch.
+ * Chunk bytes are passed on before their signature is checked (it follows them), so the
+ * consumer must commit nothing until the stream ended cleanly. Never buffers more than one
+ * framing line.
  */
 export class AwsChunkedDecoder extends Transform {
   readonly trailers = new Map<string, string>();
@@ -32,6 +54,7 @@ export class AwsChunkedDecoder extends Transform {
   #chunkSignature = '';
   #previousSignature: string;
   #chunkHash = createHash('sha256');
+  #trailerSignature: string | undefined;
 
   constructor(private readonly signing?: ChunkSigning) {
     super();
@@ -98,12 +121,17 @@ export class AwsChunkedDecoder extends Transform {
     }
     if (this.#state === 'trailers') {
       if (line === '') {
+        this.#verifyTrailers();
         this.#state = 'done';
         return;
       }
       const colon = line.indexOf(':');
       if (colon <= 0) throw new IncompleteBodyError('Malformed aws-chunked trailer.');
-      this.trailers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === TRAILER_SIGNATURE) this.#trailerSignature = value;
+      else if (this.#trailerSignature !== undefined) throw signatureMismatch();
+      else this.trailers.set(name, value);
       return;
     }
     const [sizeHex = '', ...ext] = line.split(';');
@@ -123,11 +151,21 @@ export class AwsChunkedDecoder extends Transform {
     const s = this.signing;
     const stringToSign = ['AWS4-HMAC-SHA256-PAYLOAD', s.amzDate, s.scope, this.#previousSignature, EMPTY_SHA256, this.#chunkHash.digest('hex')].join('\n');
     this.#chunkHash = createHash('sha256');
-    const expected = createHmac('sha256', s.signingKey).update(stringToSign).digest();
-    const given = Buffer.from(this.#chunkSignature, 'hex');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new AuthenticationError('SignatureMismatch', 'The request signature we calculated does not match the signature you provided.');
-    }
+    checkSignature(s.signingKey, stringToSign, this.#chunkSignature);
     this.#previousSignature = this.#chunkSignature.toLowerCase();
+  }
+
+  /** The trailer chunk: `name:value\n` per trailer, in order, hashed and signed after the final chunk. */
+  #verifyTrailers(): void {
+    const s = this.signing;
+    if (s === undefined) return;
+    if (!s.trailer) {
+      if (this.trailers.size > 0 || this.#trailerSignature !== undefined) throw signatureMismatch();
+      return;
+    }
+    if (this.#trailerSignature === undefined) throw signatureMismatch();
+    const canonical = [...this.trailers].map(([k, v]) => `${k}:${v}\n`).join('');
+    const hash = createHash('sha256').update(canonical).digest('hex');
+    checkSignature(s.signingKey, ['AWS4-HMAC-SHA256-TRAILER', s.amzDate, s.scope, this.#previousSignature, hash].join('\n'), this.#trailerSignature);
   }
 }

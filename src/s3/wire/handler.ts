@@ -87,6 +87,9 @@ export class S3Handler {
       await route.handle(call);
       return { ...base, ...notes, status: r.res.statusCode };
     } catch (err) {
+      // A body refused mid-stream (bad chunk signature, too large) is left unread and paused;
+      // drain it so the client gets the error instead of a stalled upload.
+      if (!r.req.complete) r.req.resume();
       const wire = this.#fail(r, err, address.bucket, address.key);
       return { ...base, ...notes, status: wire.status, errorCode: wire.code, errorMessage: wire.message };
     }

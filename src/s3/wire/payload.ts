@@ -1,10 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
-import { crc32 } from 'node:zlib';
 import type { VerifiedRequest } from '../../iam/index.js';
 import { BadDigestError, ContentSha256MismatchError, EntityTooLargeError, IncompleteBodyError, InvalidDigestError, InvalidRequestError, NotImplementedError } from '../errors.js';
-import { AwsChunkedDecoder } from './aws-chunked.js';
+import { createChecksum, isChecksumAlgorithm, isWellFormedChecksum, type Checksum, type ChecksumAlgorithm } from '../checksums/checksum.js';
+import { AwsChunkedDecoder, type ChunkSigning } from './aws-chunked.js';
 
 /** The largest single PUT S3 accepts (5 GiB). */
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
@@ -22,36 +22,36 @@ export interface Payload {
   readonly checksums: Record<string, string>;
 }
 
-type Algorithm = 'crc32' | 'sha1' | 'sha256';
-const CHECKSUM_ALGORITHMS: readonly string[] = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'];
+type PayloadMode = 'unsigned' | 'signed' | 'chunked-unsigned' | 'chunked-signed' | 'chunked-signed-trailer';
 
 /** The payload modes of x-amz-content-sha256 we decode. */
-function payloadMode(verified: VerifiedRequest): 'unsigned' | 'signed' | 'chunked-unsigned' | 'chunked-signed' {
+function payloadMode(verified: VerifiedRequest): PayloadMode {
   const h = verified.payloadHash;
   if (h === 'UNSIGNED-PAYLOAD') return 'unsigned';
   if (h === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER') return 'chunked-unsigned';
   if (h === 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD') return 'chunked-signed';
+  if (h === 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER') return 'chunked-signed-trailer';
   if (/^[0-9a-f]{64}$/.test(h)) return 'signed';
   throw new NotImplementedError(`Payload mode ${h.slice(0, 64)} is not implemented.`);
 }
 
 /**
  * Opens the body of an authenticated request. Raises up front for a body that is too
- * large (EntityTooLarge), a malformed Content-MD5 (InvalidDigest), a checksum algorithm
- * we cannot verify (NotImplemented); failures found while reading surface on the stream
+ * large (EntityTooLarge), a malformed Content-MD5 (InvalidDigest), a malformed or
+ * ambiguous x-amz-checksum-* header, or a checksum algorithm S3 does not know
+ * (InvalidRequest, with S3's messages); failures found while reading surface on the stream
  * or from `verify`. Never acknowledges bytes it has not checked.
  */
 export function openPayload(req: IncomingMessage, verified: VerifiedRequest, maxBytes: number = MAX_PUT_BYTES, source: Readable = req): Payload {
   const mode = payloadMode(verified);
-  const chunked = mode === 'chunked-unsigned' || mode === 'chunked-signed';
+  const chunked = mode.startsWith('chunked');
   const declared = Number(req.headers[chunked ? 'x-amz-decoded-content-length' : 'content-length'] ?? NaN);
   if (declared > maxBytes) throw new EntityTooLargeError('');
   const md5Header = header(req, 'content-md5');
   if (md5Header !== undefined && Buffer.from(md5Header, 'base64').length !== 16) throw new InvalidDigestError('');
-  const trailerName = header(req, 'x-amz-trailer')?.toLowerCase();
-  const checksumAlgorithm = checksumToCheck(req, trailerName);
-  const decoder = chunked ? new AwsChunkedDecoder(mode === 'chunked-signed' ? signingOf(verified) : undefined) : undefined;
-  const hashes = new Hashes(mode === 'signed', md5Header !== undefined, checksumAlgorithm, maxBytes);
+  const wanted = checksumToCheck(req);
+  const decoder = chunked ? new AwsChunkedDecoder(mode === 'chunked-signed' || mode === 'chunked-signed-trailer' ? signingOf(verified, mode === 'chunked-signed-trailer') : undefined) : undefined;
+  const hashes = new Hashes(mode === 'signed', md5Header !== undefined, wanted?.algorithm, maxBytes);
   const stream = decoder !== undefined ? source.pipe(decoder).pipe(hashes) : source.pipe(hashes);
   if (decoder !== undefined) decoder.on('error', (err) => hashes.destroy(err));
   source.on('error', (err) => hashes.destroy(err));
@@ -63,13 +63,14 @@ export function openPayload(req: IncomingMessage, verified: VerifiedRequest, max
       if (Number.isFinite(declared) && hashes.size !== declared) throw new IncompleteBodyError('');
       if (mode === 'signed' && hashes.sha256Hex() !== verified.payloadHash) throw new ContentSha256MismatchError('');
       if (md5Header !== undefined && hashes.md5Base64() !== md5Header) throw new BadDigestError('');
-      if (checksumAlgorithm !== undefined) {
-        const name = `x-amz-checksum-${checksumAlgorithm}`;
-        const expected = decoder?.trailers.get(name) ?? header(req, name);
-        const actual = hashes.checksumBase64();
+      if (wanted !== undefined) {
+        const name = `x-amz-checksum-${wanted.algorithm}`;
+        const expected = wanted.fromTrailer ? decoder?.trailers.get(name) : header(req, name);
         if (expected === undefined) throw new InvalidRequestError(`The ${name} trailer was declared but not sent.`);
-        if (expected !== actual) throw new BadDigestError(`The ${checksumAlgorithm.toUpperCase()} you specified did not match the calculated checksum.`);
-        checksums[checksumAlgorithm] = actual;
+        if (!isWellFormedChecksum(wanted.algorithm, expected)) throw new InvalidRequestError(`Value for ${name} trailing header is invalid.`);
+        const actual = hashes.checksumBase64();
+        if (expected !== actual) throw new BadDigestError(`The ${wanted.algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
+        checksums[wanted.algorithm] = actual;
       }
     },
   };
@@ -80,18 +81,40 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function checksumToCheck(req: IncomingMessage, trailerName: string | undefined): Algorithm | undefined {
-  const fromTrailer = trailerName?.startsWith('x-amz-checksum-') ? trailerName.slice('x-amz-checksum-'.length) : undefined;
-  const fromHeader = CHECKSUM_ALGORITHMS.find((a) => req.headers[`x-amz-checksum-${a}`] !== undefined);
-  const algorithm = fromTrailer ?? fromHeader;
-  if (algorithm === undefined) return undefined;
-  if (algorithm === 'crc32' || algorithm === 'sha1' || algorithm === 'sha256') return algorithm;
-  throw new NotImplementedError(`Checksum algorithm ${algorithm.slice(0, 16)} is not implemented yet; use CRC32, SHA1 or SHA256.`);
+/**
+ * The one checksum the request asks us to verify, from x-amz-trailer or an
+ * x-amz-checksum-* header, checked as S3 checks it before reading the body: one algorithm
+ * at most, a known one, a well-formed header value, and an x-amz-sdk-checksum-algorithm
+ * that names it.
+ */
+function checksumToCheck(req: IncomingMessage): { algorithm: ChecksumAlgorithm; fromTrailer: boolean } | undefined {
+  const trailerName = header(req, 'x-amz-trailer')?.trim().toLowerCase();
+  const inHeaders = Object.keys(req.headers).filter((h) => h.startsWith('x-amz-checksum-') && h !== 'x-amz-checksum-mode' && h !== 'x-amz-checksum-type' && h !== 'x-amz-checksum-algorithm');
+  if (inHeaders.length + (trailerName !== undefined ? 1 : 0) > 1) {
+    throw new InvalidRequestError('Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
+  }
+  const sdkAlgorithm = header(req, 'x-amz-sdk-checksum-algorithm')?.toLowerCase();
+  const name = trailerName ?? inHeaders[0];
+  if (name === undefined) {
+    if (sdkAlgorithm !== undefined) throw new InvalidRequestError('x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.');
+    return undefined;
+  }
+  const algorithm = name.startsWith('x-amz-checksum-') ? name.slice('x-amz-checksum-'.length) : '';
+  if (!isChecksumAlgorithm(algorithm)) {
+    throw new InvalidRequestError(trailerName !== undefined ? 'The value specified in the x-amz-trailer header is not supported' : `Value for ${name.slice(0, 40)} header is invalid.`);
+  }
+  if (sdkAlgorithm !== undefined && sdkAlgorithm !== algorithm) {
+    throw new InvalidRequestError(`Value for x-amz-sdk-checksum-algorithm header is invalid.`);
+  }
+  if (trailerName === undefined && !isWellFormedChecksum(algorithm, header(req, name) ?? '')) {
+    throw new InvalidRequestError(`Value for ${name} header is invalid.`);
+  }
+  return { algorithm, fromTrailer: trailerName !== undefined };
 }
 
-function signingOf(v: VerifiedRequest): { signingKey: Buffer; amzDate: string; scope: string; seedSignature: string } {
+function signingOf(v: VerifiedRequest, trailer: boolean): ChunkSigning {
   const s = v.signature;
-  return { signingKey: v.signingKey, amzDate: s.amzDate, scope: `${s.date}/${s.region}/${s.service}/aws4_request`, seedSignature: s.signature };
+  return { signingKey: v.signingKey, amzDate: s.amzDate, scope: `${s.date}/${s.region}/${s.service}/aws4_request`, seedSignature: s.signature, trailer };
 }
 
 /** Passes bytes through, counting them and computing only the digests asked for. */
@@ -99,14 +122,13 @@ class Hashes extends Transform {
   size = 0;
   readonly #sha256: Hash | undefined;
   readonly #md5: Hash | undefined;
-  readonly #checksum: Hash | undefined;
-  #crc = 0;
+  readonly #checksum: Checksum | undefined;
 
-  constructor(sha256: boolean, md5: boolean, private readonly algorithm: Algorithm | undefined, private readonly maxBytes: number) {
+  constructor(sha256: boolean, md5: boolean, algorithm: ChecksumAlgorithm | undefined, private readonly maxBytes: number) {
     super();
     this.#sha256 = sha256 ? createHash('sha256') : undefined;
     this.#md5 = md5 ? createHash('md5') : undefined;
-    this.#checksum = algorithm === 'sha1' || algorithm === 'sha256' ? createHash(algorithm) : undefined;
+    this.#checksum = algorithm !== undefined ? createChecksum(algorithm) : undefined;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -115,7 +137,6 @@ class Hashes extends Transform {
     this.#sha256?.update(chunk);
     this.#md5?.update(chunk);
     this.#checksum?.update(chunk);
-    if (this.algorithm === 'crc32') this.#crc = crc32(chunk, this.#crc);
     done(null, chunk);
   }
 
@@ -126,12 +147,7 @@ class Hashes extends Transform {
     return this.#md5?.digest('base64') ?? '';
   }
   checksumBase64(): string {
-    if (this.algorithm === 'crc32') {
-      const b = Buffer.alloc(4);
-      b.writeUInt32BE(this.#crc >>> 0);
-      return b.toString('base64');
-    }
-    return this.#checksum?.digest('base64') ?? '';
+    return this.#checksum?.digestBase64() ?? '';
   }
 }
 
