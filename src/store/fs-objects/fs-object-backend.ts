@@ -14,6 +14,7 @@ import type { ObjectBackend, PendingObject, StoredRange } from '../../s3/object-
 export class FsObjectBackend implements ObjectBackend {
   readonly #tmp: string;
   readonly #data: string;
+  readonly #dirSync = new GroupDirSync();
 
   constructor(root: string) {
     this.#tmp = join(root, 'tmp');
@@ -36,7 +37,7 @@ export class FsObjectBackend implements ObjectBackend {
         await fsyncPath(tmpPath, 'r+');
         mkdirSync(finalDir, { recursive: true, mode: 0o700 });
         await rename(tmpPath, finalPath);
-        await fsyncPath(finalDir, 'r');
+        await this.#dirSync.sync(finalDir);
       },
       abort: async () => {
         stream.destroy();
@@ -62,6 +63,41 @@ export class FsObjectBackend implements ObjectBackend {
   #path(storageId: string): string {
     if (!/^[0-9a-f-]{36}$/.test(storageId)) throw new Error('malformed storage id');
     return join(this.#data, storageId.slice(0, 2), storageId);
+  }
+}
+
+/**
+ * Group commit for directory fsyncs: a caller whose rename happened before a directory's
+ * next fsync starts is covered by that fsync, so concurrent PUTs into one directory share
+ * it instead of queueing one each. A caller never returns before an fsync that started
+ * after its call (hence after its rename) completed.
+ */
+class GroupDirSync {
+  readonly #dirs = new Map<string, { running: Promise<void> | undefined; next: Promise<void> | undefined }>();
+
+  sync(dir: string): Promise<void> {
+    let d = this.#dirs.get(dir);
+    if (d === undefined) {
+      d = { running: undefined, next: undefined };
+      this.#dirs.set(dir, d);
+    }
+    const state = d;
+    if (state.running === undefined) {
+      state.running = fsyncPath(dir, 'r').finally(() => this.#done(dir, state));
+      return state.running;
+    }
+    // One is in flight, but it may have started before our rename: join the next one.
+    state.next ??= state.running.catch(() => undefined).then(() => {
+      state.next = undefined;
+      state.running = fsyncPath(dir, 'r').finally(() => this.#done(dir, state));
+      return state.running;
+    });
+    return state.next;
+  }
+
+  #done(dir: string, state: { running: Promise<void> | undefined; next: Promise<void> | undefined }): void {
+    state.running = undefined;
+    if (state.next === undefined) this.#dirs.delete(dir);
   }
 }
 

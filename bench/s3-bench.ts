@@ -1,0 +1,183 @@
+/**
+ * S3 throughput: PUT and GET MB/s for 1 MiB and 64 MiB objects, 4 KiB PUT and GET ops/s,
+ * for Cipherlake under SSE-S3, SSE-KMS and SSE-C, beside s3rver (no encryption) and a null
+ * S3 endpoint (the ceiling of HTTP plus this client), all in the same run, each server in
+ * its own process; plus `openssl speed -evp aes-256-gcm` (one core) and, separately, the
+ * @aws-sdk/client-s3 client on 1 MiB and 4 KiB PUTs.
+ *
+ * Run: node --import tsx bench/s3-bench.ts [--quick] [--profile]
+ * The client is undici with SigV4 headers and UNSIGNED-PAYLOAD (the same for every server).
+ * --profile writes a V8 CPU profile of the Cipherlake process to ./s3-bench-profile/.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Pool } from 'undici';
+import { startCipherlakeTarget, startNullTarget, startS3rverTarget, type Target } from './s3-targets.js';
+
+const quick = process.argv.includes('--quick');
+const profile = process.argv.includes('--profile');
+const MiB = 1024 * 1024;
+
+interface Workload {
+  readonly name: string;
+  readonly size: number;
+  readonly count: number;
+  readonly concurrency: number;
+}
+const WORKLOADS: readonly Workload[] = [
+  { name: '1 MiB', size: MiB, count: quick ? 60 : 300, concurrency: 8 },
+  { name: '64 MiB', size: 64 * MiB, count: quick ? 3 : 8, concurrency: 2 },
+  { name: '4 KiB', size: 4096, count: quick ? 500 : 3000, concurrency: 32 },
+];
+
+type Headers = Record<string, string>;
+
+/** SigV4 header signing with UNSIGNED-PAYLOAD; every x-amz-* header is signed. */
+function sign(t: Target, method: string, path: string, extra: Headers): Headers {
+  const host = new URL(t.endpoint).host;
+  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const date = amzDate.slice(0, 8);
+  const headers: Headers = { host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-date': amzDate, ...extra };
+  const names = Object.keys(headers).map((n) => n.toLowerCase()).filter((n) => n === 'host' || n.startsWith('x-amz-')).sort();
+  const canonical = [method, path, '', ...names.map((n) => `${n}:${headers[n]!.trim()}`), '', names.join(';'), 'UNSIGNED-PAYLOAD'].join('\n');
+  const scope = `${date}/us-east-1/s3/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonical).digest('hex')].join('\n');
+  let k: Buffer = createHmac('sha256', `AWS4${t.secretAccessKey}`).update(date).digest();
+  for (const part of ['us-east-1', 's3', 'aws4_request']) k = createHmac('sha256', k).update(part).digest();
+  const signature = createHmac('sha256', k).update(toSign).digest('hex');
+  const out = { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${t.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}` };
+  delete (out as Partial<Headers>).host;
+  return out;
+}
+
+async function request(pool: Pool, t: Target, method: 'PUT' | 'GET', path: string, sse: Headers, body?: Buffer): Promise<number> {
+  const res = await pool.request({ method, path, headers: { ...sign(t, method, path, sse), ...(body !== undefined ? { 'content-length': String(body.length) } : {}) }, ...(body !== undefined ? { body } : {}) });
+  let n = 0;
+  for await (const c of res.body) n += (c as Buffer).length;
+  if (res.statusCode !== 200) throw new Error(`${method} ${path}: ${res.statusCode}`);
+  return n;
+}
+
+async function timed(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) await op(next++);
+  }));
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+interface Row {
+  readonly target: string;
+  readonly results: Record<string, string>;
+}
+
+interface Sse {
+  readonly put: Headers;
+  readonly get: Headers;
+}
+
+async function measure(t: Target, label: string, bucket: string, sse: Sse): Promise<Row> {
+  const pool = new Pool(t.endpoint, { connections: 32, pipelining: 1 });
+  const results: Record<string, string> = {};
+  try {
+    for (const w of WORKLOADS) {
+      const body = randomBytes(w.size);
+      const keys = Math.min(w.count, 64);
+      const path = (i: number): string => `/${bucket}/${label.replace(/\W/g, '')}-${w.size}-${i % keys}`;
+      const put = await timed(w.count, w.concurrency, async (i) => void (await request(pool, t, 'PUT', path(i), sse.put, body)));
+      const get = await timed(w.count, w.concurrency, async (i) => {
+        const n = await request(pool, t, 'GET', path(i), sse.get);
+        if (n !== w.size) throw new Error(`short GET: ${n}`);
+      });
+      const cell = (s: number): string => (w.size >= MiB ? `${((w.count * w.size) / MiB / s).toFixed(0)} MB/s` : `${(w.count / s).toFixed(0)} ops/s`);
+      results[`${w.name} PUT`] = cell(put);
+      results[`${w.name} GET`] = cell(get);
+      process.stderr.write(`${label} ${w.name}: PUT ${cell(put)}, GET ${cell(get)}\n`);
+    }
+  } finally {
+    await pool.close();
+  }
+  return { target: label, results };
+}
+
+/** SSE headers per mode: SSE-C repeats its key on GETs (through the trusted-proxy header). */
+function sseHeaders(mode: 'SSE-S3' | 'SSE-KMS' | 'SSE-C'): Sse {
+  switch (mode) {
+    case 'SSE-S3':
+      return { put: { 'x-amz-server-side-encryption': 'AES256' }, get: {} };
+    case 'SSE-KMS':
+      return { put: { 'x-amz-server-side-encryption': 'aws:kms' }, get: {} };
+    case 'SSE-C': {
+      const key = randomBytes(32);
+      const c: Headers = {
+        'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+        'x-amz-server-side-encryption-customer-key': key.toString('base64'),
+        'x-amz-server-side-encryption-customer-key-md5': createHash('md5').update(key).digest('base64'),
+        'x-forwarded-proto': 'https',
+      };
+      return { put: c, get: c };
+    }
+    default: {
+      const never: never = mode;
+      throw new Error(`unknown mode ${String(never)}`);
+    }
+  }
+}
+
+function opensslGcm(): string {
+  try {
+    const out = execFileSync('openssl', ['speed', '-seconds', '2', '-evp', 'aes-256-gcm'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const line = out.split('\n').find((l) => /^(AES-256-GCM|aes-256-gcm)/i.test(l)) ?? '';
+    const cols = line.trim().split(/\s+/);
+    const last = cols[cols.length - 1] ?? '';
+    return `${(Number(last.replace('k', '')) / 1024).toFixed(0)} MB/s (16 KiB blocks, one core)`;
+  } catch {
+    return 'openssl speed failed';
+  }
+}
+
+async function sdkRow(t: Target, bucket: string, sse: Sse): Promise<Row> {
+  const client = new S3Client({ endpoint: t.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey }, maxAttempts: 1 });
+  const results: Record<string, string> = {};
+  const kms = sse.put['x-amz-server-side-encryption'] === 'aws:kms' ? { ServerSideEncryption: 'aws:kms' as const } : {};
+  for (const w of [WORKLOADS[0]!, WORKLOADS[2]!]) {
+    const body = randomBytes(w.size);
+    const s = await timed(w.count, w.concurrency, async (i) => void (await client.send(new PutObjectCommand({ Bucket: bucket, Key: `sdk-${w.size}-${i % 64}`, Body: body, ...kms }))));
+    results[`${w.name} PUT`] = w.size >= MiB ? `${((w.count * w.size) / MiB / s).toFixed(0)} MB/s` : `${(w.count / s).toFixed(0)} ops/s`;
+  }
+  client.destroy();
+  return { target: `${t.name} (SDK${kms.ServerSideEncryption !== undefined ? ', SSE-KMS' : ''})`, results };
+}
+
+function table(rows: readonly Row[]): string {
+  const cols = Object.keys(rows[0]?.results ?? {});
+  return [`| target | ${cols.join(' | ')} |`, `|---|${cols.map(() => '---:').join('|')}|`, ...rows.map((r) => `| ${r.target} | ${cols.map((c) => r.results[c] ?? '').join(' | ')} |`)].join('\n');
+}
+
+const NONE: Sse = { put: {}, get: {} };
+
+async function main(): Promise<void> {
+  const gcm = opensslGcm();
+  const rows: Row[] = [];
+  const sdk: Row[] = [];
+  const nul = await startNullTarget();
+  rows.push(await measure(nul, 'null endpoint', 'bench', NONE));
+  sdk.push(await sdkRow(nul, 'bench', NONE));
+  await nul.stop();
+  const s3rver = await startS3rverTarget();
+  rows.push(await measure(s3rver, 's3rver', 'bench', NONE));
+  await s3rver.stop();
+  const cl = await startCipherlakeTarget(profile ? ['--cpu-prof', '--cpu-prof-dir', 's3-bench-profile'] : []);
+  const pool = new Pool(cl.endpoint);
+  const mk = await pool.request({ method: 'PUT', path: '/bench', headers: sign(cl, 'PUT', '/bench', {}) });
+  await mk.body.dump();
+  await pool.close();
+  for (const mode of ['SSE-S3', 'SSE-KMS', 'SSE-C'] as const) rows.push(await measure(cl, `Cipherlake ${mode}`, 'bench', sseHeaders(mode)));
+  sdk.push(await sdkRow(cl, 'bench', sseHeaders('SSE-KMS')));
+  await cl.stop();
+  process.stdout.write(`openssl speed -evp aes-256-gcm: ${gcm}\n\n${table(rows)}\n\nSDK client (@aws-sdk/client-s3), PUT only:\n\n${table(sdk)}\n`);
+}
+
+await main();
