@@ -2,24 +2,29 @@ import { InvalidRequestError, SseCustomerKeyMissingError } from '../errors.js';
 import type { BucketRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { SealedObjectKey, SseMode } from '../sse/sealing.js';
+import { bucketKeyCacheFor, type BucketKeyCache } from '../sse/bucket-keys.js';
+import { DsseKmsMode } from '../sse/dsse-kms-mode.js';
 import { SseCMode, SseKmsMode, SseS3Mode } from '../sse/sse-modes.js';
 import type { CustomerKey, SseRequest } from '../wire/headers/sse.js';
 
 /**
  * The mode a write uses: the request's SSE headers, else the bucket's default encryption,
- * else SSE-S3 (every object is encrypted; there is no plaintext mode).
+ * else SSE-S3 (every object is encrypted; there is no plaintext mode). SSE-KMS uses the
+ * service's bucket keys when the request's bucket-key header or the bucket default enables them.
  */
 export function modeForWrite(deps: S3Deps, sse: SseRequest, bucket: BucketRecord): SseMode {
   switch (sse.kind) {
     case 'SSE-S3':
       return new SseS3Mode(deps.kms);
     case 'SSE-KMS':
-      return new SseKmsMode(deps.kms, sse.keyId, sse.context);
+      return new SseKmsMode(deps.kms, sse.keyId, sse.context, bucketKeysIf(deps, sse.bucketKeyEnabled || bucket.encryption?.bucketKeyEnabled === true));
+    case 'DSSE-KMS':
+      return new DsseKmsMode(deps.kms, sse.keyId, sse.context);
     case 'SSE-C':
       return new SseCMode(sse.customer.key);
     case 'none': {
       const d = bucket.encryption;
-      if (d?.algorithm === 'aws:kms') return new SseKmsMode(deps.kms, d.kmsKeyId);
+      if (d?.algorithm === 'aws:kms') return new SseKmsMode(deps.kms, d.kmsKeyId, {}, bucketKeysIf(deps, d.bucketKeyEnabled));
       return new SseS3Mode(deps.kms);
     }
     default: {
@@ -40,5 +45,11 @@ export function modeForRead(deps: S3Deps, sealed: SealedObjectKey, customer: Cus
     return new SseCMode(customer.key);
   }
   if (customer !== undefined) throw new InvalidRequestError('The encryption parameters are not applicable to this object.');
-  return sealed.mode === 'SSE-KMS' ? new SseKmsMode(deps.kms) : new SseS3Mode(deps.kms);
+  if (sealed.mode === 'DSSE-KMS') return new DsseKmsMode(deps.kms);
+  return sealed.mode === 'SSE-KMS' ? new SseKmsMode(deps.kms, undefined, {}, bucketKeyCacheFor(deps.store, deps.clock)) : new SseS3Mode(deps.kms);
+}
+
+/** The service's bucket-key cache when bucket keys are enabled for this write (header, else the bucket default). */
+function bucketKeysIf(deps: S3Deps, enabled: boolean): BucketKeyCache | undefined {
+  return enabled ? bucketKeyCacheFor(deps.store, deps.clock) : undefined;
 }

@@ -2,7 +2,7 @@ import { hkdfSync } from 'node:crypto';
 import { SecretBytes } from '../../crypto/index.js';
 
 /** The SSE mode labels, bound into every seal (a key sealed under one mode never opens as another). */
-export type SseLabel = 'SSE-S3' | 'SSE-KMS' | 'SSE-C';
+export type SseLabel = 'SSE-S3' | 'SSE-KMS' | 'DSSE-KMS' | 'SSE-C';
 
 /**
  * Where an object key belongs: the bucket, the object key name and the object id (a fresh
@@ -21,7 +21,25 @@ export interface ObjectBinding {
  */
 export type SealedObjectKey =
   | { readonly v: 1; readonly mode: 'SSE-S3'; readonly kmsBlob: string; readonly sealed: string }
-  | { readonly v: 1; readonly mode: 'SSE-KMS'; readonly kmsBlob: string; readonly sealed: string; readonly keyArn: string; readonly context: Readonly<Record<string, string>> }
+  | {
+      readonly v: 1;
+      readonly mode: 'SSE-KMS';
+      readonly kmsBlob: string;
+      readonly sealed: string;
+      readonly keyArn: string;
+      readonly context: Readonly<Record<string, string>>;
+      /** true: `kmsBlob` seals the bucket key (context = the bucket's ARN), shared by many objects. */
+      readonly bucketKey?: true;
+    }
+  | {
+      readonly v: 1;
+      readonly mode: 'DSSE-KMS';
+      /** The two independent KMS data keys: layer 1 seals the object key, layer 2 seals layer 1. */
+      readonly kmsBlobs: readonly [string, string];
+      readonly sealed: string;
+      readonly keyArn: string;
+      readonly context: Readonly<Record<string, string>>;
+    }
   | { readonly v: 1; readonly mode: 'SSE-C'; readonly salt: string; readonly keyCheck: string; readonly sealed: string };
 
 /**
@@ -56,6 +74,11 @@ function encodeFields(fields: readonly string[]): Buffer {
 /** The AAD of a sealed object key: domain ‖ mode label ‖ bucket ‖ key ‖ objectId. */
 export function encodeBinding(label: SseLabel, binding: ObjectBinding): Buffer {
   return encodeFields([SEAL_DOMAIN, label, binding.bucket, binding.key, binding.objectId]);
+}
+
+/** The AAD of one layer of a multi-layer seal (DSSE-KMS): the binding plus the layer number. */
+export function encodeLayerBinding(label: SseLabel, binding: ObjectBinding, layer: number): Buffer {
+  return Buffer.concat([encodeBinding(label, binding), encodeFields([`layer ${layer}`])]);
 }
 
 /**

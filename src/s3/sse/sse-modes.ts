@@ -2,6 +2,7 @@ import { createHash, hkdfSync, timingSafeEqual, randomBytes } from 'node:crypto'
 import { AeadError, gcmOpen, gcmSeal, SecretBytes } from '../../crypto/index.js';
 import { ObjectCorruptedError, SseCustomerKeyMismatchError } from '../errors.js';
 import { AWS_MANAGED_S3_KEY, type DataKeyProvider, type KmsContext } from './data-key-provider.js';
+import type { BucketKeyCache } from './bucket-keys.js';
 import { s3ObjectContext, sealWithDataKey, unsealWithDataKey } from './kms-envelope.js';
 import { encodeBinding, type ObjectBinding, type SealedObjectKey, type SseMode } from './sealing.js';
 
@@ -28,6 +29,9 @@ export class SseS3Mode implements SseMode {
  * SSE-KMS (`aws:kms`): the object key is sealed under a data key of the named KMS key, with
  * the encryption context `aws:s3:arn` plus the caller's context. The sealed record keeps the
  * key ARN and the caller's context (not secret) for GET's headers and for decryption.
+ * With `bucketKeys`, the object key is sealed under the bucket's current bucket key instead
+ * (a data key generated with the bucket's ARN as `aws:s3:arn`, reused for the cache's TTL),
+ * so many objects cost one GenerateDataKey; reading one costs one Decrypt per TTL.
  */
 export class SseKmsMode implements SseMode {
   readonly label = 'SSE-KMS' as const;
@@ -35,9 +39,17 @@ export class SseKmsMode implements SseMode {
     private readonly kms: DataKeyProvider,
     private readonly keyId: string = AWS_MANAGED_S3_KEY,
     private readonly userContext: KmsContext = {},
+    private readonly bucketKeys?: BucketKeyCache,
   ) {}
 
   async seal(objectKey: SecretBytes, binding: ObjectBinding): Promise<SealedObjectKey> {
+    if (this.bucketKeys !== undefined) {
+      const context = { ...this.userContext, 'aws:s3:arn': `arn:aws:s3:::${binding.bucket}` };
+      return this.bucketKeys.seal(this.kms, this.keyId, context, (bk) => {
+        const sealed = gcmSeal(bk.key, objectKey.unsafeBytes(), encodeBinding(this.label, binding)).toString('base64');
+        return { v: 1, mode: 'SSE-KMS', kmsBlob: bk.blob.toString('base64'), sealed, keyArn: bk.keyArn, context, bucketKey: true } as const;
+      });
+    }
     const context = { ...this.userContext, ...s3ObjectContext(binding) };
     const r = await sealWithDataKey(this.kms, this.keyId, context, this.label, objectKey, binding);
     return { v: 1, mode: 'SSE-KMS', kmsBlob: r.kmsBlob, sealed: r.sealed, keyArn: r.keyArn, context };
@@ -45,6 +57,17 @@ export class SseKmsMode implements SseMode {
 
   async unseal(sealed: SealedObjectKey, binding: ObjectBinding): Promise<SecretBytes> {
     if (sealed.mode !== 'SSE-KMS') throw new ObjectCorruptedError('');
+    if (sealed.bucketKey === true) {
+      if (this.bucketKeys === undefined) throw new ObjectCorruptedError('');
+      return this.bucketKeys.open(this.kms, Buffer.from(sealed.kmsBlob, 'base64'), sealed.context, (bk) => {
+        try {
+          return SecretBytes.adopt(gcmOpen(bk.key, Buffer.from(sealed.sealed, 'base64'), encodeBinding(this.label, binding)));
+        } catch (err) {
+          if (err instanceof AeadError) throw new ObjectCorruptedError('');
+          throw err;
+        }
+      });
+    }
     return unsealWithDataKey(this.kms, sealed.kmsBlob, sealed.sealed, sealed.context, this.label, binding);
   }
 }

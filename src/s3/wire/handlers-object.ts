@@ -20,7 +20,7 @@ function checksumHeaders(o: ObjectRecord): OutgoingHttpHeaders {
 }
 
 function noteKms(c: S3Call, o: ObjectRecord): void {
-  if (o.sealedKey.mode === 'SSE-KMS') c.note({ keyIdentifier: o.sealedKey.keyArn });
+  if (o.sealedKey.mode === 'SSE-KMS' || o.sealedKey.mode === 'DSSE-KMS') c.note({ keyIdentifier: o.sealedKey.keyArn });
 }
 
 async function withSse<T>(c: S3Call, sse: SseRequest, fn: () => Promise<T>): Promise<T> {

@@ -112,7 +112,13 @@ export function sseResponseHeaders(sealed: SealedObjectKey, customerKeyMd5?: str
     case 'SSE-S3':
       return { 'x-amz-server-side-encryption': 'AES256' };
     case 'SSE-KMS':
-      return { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': sealed.keyArn };
+      return {
+        'x-amz-server-side-encryption': 'aws:kms',
+        'x-amz-server-side-encryption-aws-kms-key-id': sealed.keyArn,
+        ...(sealed.bucketKey === true ? { 'x-amz-server-side-encryption-bucket-key-enabled': 'true' } : {}),
+      };
+    case 'DSSE-KMS':
+      return { 'x-amz-server-side-encryption': 'aws:kms:dsse', 'x-amz-server-side-encryption-aws-kms-key-id': sealed.keyArn };
     case 'SSE-C':
       return {
         'x-amz-server-side-encryption-customer-algorithm': 'AES256',
@@ -125,8 +131,8 @@ export function sseResponseHeaders(sealed: SealedObjectKey, customerKeyMd5?: str
   }
 }
 
-/** The base64 JSON of an SSE-KMS object's encryption context, as PUT answers it. */
+/** The base64 JSON of an SSE-KMS or DSSE-KMS object's encryption context, as PUT answers it. */
 export function kmsContextHeader(sealed: SealedObjectKey): OutgoingHttpHeaders {
-  if (sealed.mode !== 'SSE-KMS') return {};
+  if (sealed.mode !== 'SSE-KMS' && sealed.mode !== 'DSSE-KMS') return {};
   return { 'x-amz-server-side-encryption-context': Buffer.from(JSON.stringify(sealed.context)).toString('base64') };
 }

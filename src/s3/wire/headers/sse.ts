@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { SecretBytes } from '../../../crypto/index.js';
-import { InvalidArgumentError, InvalidEncryptionAlgorithmError, InvalidRequestError, NotImplementedError } from '../../errors.js';
+import { InvalidArgumentError, InvalidEncryptionAlgorithmError, InvalidRequestError } from '../../errors.js';
 
 /**
  * What a request asks for about server-side encryption, parsed once from its headers.
@@ -11,6 +11,7 @@ export type SseRequest =
   | { readonly kind: 'none' }
   | { readonly kind: 'SSE-S3' }
   | { readonly kind: 'SSE-KMS'; readonly keyId?: string; readonly context: Readonly<Record<string, string>>; readonly bucketKeyEnabled: boolean }
+  | { readonly kind: 'DSSE-KMS'; readonly keyId?: string; readonly context: Readonly<Record<string, string>> }
   | { readonly kind: 'SSE-C'; readonly customer: CustomerKey };
 
 /** An SSE-C key as the client sent it; `key` must be disposed by the request's owner. */
@@ -29,7 +30,7 @@ function h(headers: IncomingHttpHeaders, name: string): string | undefined {
 /**
  * Parses the SSE headers of a PUT or copy destination. Raises InvalidArgumentError for
  * bad values or a mix of modes, InvalidEncryptionAlgorithmError for an unknown SSE-C
- * algorithm, NotImplementedError for DSSE-KMS. SSE-C over plain HTTP is refused by
+ * algorithm. SSE-C over plain HTTP is refused by
  * `requireSecureForSseC`, which the caller applies.
  */
 export function parseSseRequest(headers: IncomingHttpHeaders): SseRequest {
@@ -52,12 +53,15 @@ export function parseSseRequest(headers: IncomingHttpHeaders): SseRequest {
     if (keyId !== undefined) throw new InvalidArgumentError('Server Side Encryption with AWS Key Management Service key id is only valid with aws:kms.');
     return { kind: 'SSE-S3' };
   }
-  if (algorithm === 'aws:kms:dsse') throw new NotImplementedError('DSSE-KMS is not implemented yet.');
-  if (algorithm !== 'aws:kms') throw new InvalidArgumentError('Server Side Encryption with unsupported algorithm; valid values are AES256 and aws:kms.');
+  if (algorithm !== 'aws:kms' && algorithm !== 'aws:kms:dsse') {
+    throw new InvalidArgumentError('Server Side Encryption with unsupported algorithm; valid values are AES256, aws:kms and aws:kms:dsse.');
+  }
+  const context = contextB64 === undefined ? {} : parseContext(contextB64);
+  if (algorithm === 'aws:kms:dsse') return { kind: 'DSSE-KMS', ...(keyId !== undefined && keyId !== '' ? { keyId } : {}), context };
   return {
     kind: 'SSE-KMS',
     ...(keyId !== undefined && keyId !== '' ? { keyId } : {}),
-    context: contextB64 === undefined ? {} : parseContext(contextB64),
+    context,
     bucketKeyEnabled: h(headers, `${SSE}-bucket-key-enabled`) === 'true',
   };
 }
