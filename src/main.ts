@@ -19,9 +19,9 @@ import { SinkEdgeAuditor } from './net/edge-audit.js';
 import { kmsCallAuditor } from './net/edge-ec2.js';
 import { createVolumeService, NbdServer } from './volumes/index.js';
 import { SqliteVolumeStore } from './store/sqlite/volume-store.js';
-import { AuditTrail } from './audit/index.js';
-import { KmsAuditSigner } from './kms/index.js';
-import { SqliteAuditStore } from './store/sqlite/audit-store.js';
+import type { AuditTrail, IpcAuditSink } from './audit/index.js';
+import { openAuditStore, openAuditTrail } from './audit-wiring.js';
+import type { SqliteAuditStore } from './store/sqlite/audit-store.js';
 import { openSqlite } from './store/sqlite/database.js';
 import { SqliteKeyStore } from './store/sqlite/key-store.js';
 
@@ -44,8 +44,11 @@ export interface RunningCipherlake {
   /** The NBD listener of attached volumes, when `nbd.enabled`. */
   readonly nbd?: { readonly host: string; readonly port: number };
   readonly log: Logger;
-  /** The audit trail every request is recorded in, and its store (for lookup and verify). */
-  readonly audit: AuditTrail;
+  /**
+   * The audit sink every request is recorded in — the trail itself, or in a cluster worker
+   * the IpcAuditSink feeding the primary's trail — and the store (for lookup and verify).
+   */
+  readonly audit: AuditTrail | IpcAuditSink;
   readonly auditStore: SqliteAuditStore;
   /** Stops listening, finishes in-flight requests, zeroes keys and closes the stores. */
   close(): Promise<void>;
@@ -57,6 +60,8 @@ const KEY_MAINTENANCE_INTERVAL_MS = 60_000;
 export interface StartOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** In a cluster worker: the sink that forwards events to the primary, which owns the trail. */
+  readonly auditSink?: IpcAuditSink;
 }
 
 /**
@@ -83,13 +88,11 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
   // IAM users, roles, policies and STS sessions; the edge's credential lookup and KMS authorization use them.
   const iam = createIamService({ store: new SqliteIdentityStore(db), sealer: rootKey, clock, accountId: config.accountId, rootCredentials: credentials, log });
   const kmsAccess = createKmsAccess({ keys, access: iam.access, log });
-  const auditStore = new SqliteAuditStore(join(config.dataDir, 'audit.db'));
-  const audit = await AuditTrail.open({
-    store: auditStore,
-    signer: await KmsAuditSigner.open(keys),
-    clock: () => clock.now(),
-    onBackgroundError: (err) => log.error({ err }, 'audit digest failed'),
-  });
+  // audit.durability (default `process`: WAL + synchronous=NORMAL) — see src/audit/README.md.
+  // A cluster worker gets an IpcAuditSink: the primary owns the trail (one chain head), and
+  // the worker only reads audit.db for lookups.
+  const { store: auditStore, trail: audit } =
+    options.auditSink !== undefined ? { store: openAuditStore(config), trail: options.auditSink } : await openAuditTrail(config, keys, clock, log);
   const s3 = createS3Service({
     store: new SqliteS3MetadataStore(db),
     backend: new FsObjectBackend(join(config.dataDir, 'objects')),

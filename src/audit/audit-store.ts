@@ -1,5 +1,6 @@
 import type { ChainedRecord, SignedDigest } from './chain.js';
 import type { AuditEvent, AuditEventSource } from './record.js';
+import type { AuditRecordIndex } from './record-index.js';
 
 /** The last committed record: seq 0 and the genesis hash when the trail is empty. */
 export interface ChainHead {
@@ -7,9 +8,13 @@ export interface ChainHead {
   hash: string;
 }
 
-/** A record handed to the store: the chained canonical form plus the parsed event to index. */
+/**
+ * A record handed to the store: the chained canonical form plus its lookup columns and
+ * terms, derived once from the event before it was encoded (`recordIndexOf`), so the store
+ * never parses the JSON back.
+ */
 export interface AuditRecordToStore extends ChainedRecord {
-  event: AuditEvent;
+  index: AuditRecordIndex;
 }
 
 /** A range of seqs, both ends inclusive; either end open when absent. */

@@ -30,6 +30,10 @@ export type { AuditPublicKey, AuditSigner } from './signer.js';
 export { MemoryAuditSink } from './sink.js';
 export type { AppendReceipt, AuditSink } from './sink.js';
 export { AuditTrail } from './trail.js';
+export { encodeAuditEvent } from './encode-event.js';
+export type { EncodedAuditEvent, EncodedWithRedactions } from './encode-event.js';
+export { IpcAuditSink, serveAuditOverIpc } from './ipc-sink.js';
+export type { AuditIpcAck, AuditIpcAppend, AuditIpcChannel, EncodedAuditAppender } from './ipc-sink.js';
 export type { AuditTrailOptions, AuditTrailStats } from './trail.js';
 export type {
   AuditLookupPage,
@@ -41,8 +45,8 @@ export type {
   LastDigest,
   SeqRange,
 } from './audit-store.js';
-export { indexTermsOf, normalizeBucketReference, normalizeKeyReference } from './record-index.js';
-export type { AuditTerm, AuditTermKind } from './record-index.js';
+export { indexTermsOf, normalizeBucketReference, normalizeKeyReference, recordIndexOf } from './record-index.js';
+export type { AuditRecordIndex, AuditTerm, AuditTermKind } from './record-index.js';
 export { describeProblem } from './problems.js';
 export type { AuditProblem } from './problems.js';
 export { verifyAudit } from './verify.js';

@@ -1,3 +1,4 @@
+import { ACCESS_DENIED_ERROR_CODES } from './record.js';
 import type { AuditEvent } from './record.js';
 
 /** What a lookup can search by besides the plain columns. */
@@ -29,31 +30,96 @@ export function normalizeBucketReference(ref: string): string {
   return S3_ARN.exec(ref)?.[1] ?? ref;
 }
 
+/** The lookup columns and search terms of one record, all derived from its event. */
+export interface AuditRecordIndex {
+  eventTime: string;
+  /** eventTime in ms since the epoch; 0 when unreadable. */
+  eventMs: number;
+  eventName: string;
+  eventSource: string;
+  errorCode: string | null;
+  accessDenied: boolean;
+  terms: AuditTerm[];
+}
+
+/**
+ * The columns and terms a store indexes a record by. Pure; reads only plain-JSON parts of
+ * the event (what survives sanitising), so the result is the same for an event and for the
+ * parse of its stored canonical JSON — which is what verification recomputes.
+ */
+export function recordIndexOf(event: AuditEvent): AuditRecordIndex {
+  const raw: unknown = event.eventTime;
+  // A Date is stored as its ISO string (the sanitiser's rule), so index it the same way.
+  const time = typeof raw === 'string' ? raw : raw instanceof Date && !Number.isNaN(raw.getTime()) ? raw.toISOString() : '';
+  const ms = Date.parse(time);
+  const errorCode = typeof event.errorCode === 'string' ? event.errorCode : null;
+  return {
+    eventTime: time,
+    eventMs: Number.isFinite(ms) ? ms : 0,
+    eventName: String(event.eventName),
+    eventSource: String(event.eventSource),
+    errorCode,
+    accessDenied: errorCode !== null && ACCESS_DENIED_ERROR_CODES.has(errorCode),
+    terms: indexTermsOf(event),
+  };
+}
+
+// Parameter name → whether it names a key / a bucket; names repeat, so normalise once each.
+const PARAM_KIND = new Map<string, AuditTermKind | null>();
+
+function paramKind(name: string): AuditTermKind | null {
+  let kind = PARAM_KIND.get(name);
+  if (kind === undefined) {
+    const n = name.toLowerCase().replace(/[-_]/g, '');
+    kind = KEY_PARAMS.has(n) ? 'key' : n === 'bucketname' ? 'bucket' : null;
+    if (PARAM_KIND.size < 4096) PARAM_KIND.set(name, kind);
+  }
+  return kind;
+}
+
 /**
  * The key, bucket and principal terms of an event, deduplicated and sorted, taken from
  * userIdentity, resources, requestParameters (top level) and responseElements.keyMetadata.
- * Pure; never throws on odd shapes.
+ * Only plain objects and arrays are descended into. Pure; never throws on odd shapes.
  */
 export function indexTermsOf(event: AuditEvent): AuditTerm[] {
-  const terms = new Map<string, AuditTerm>();
+  const terms: AuditTerm[] = [];
   const add = (kind: AuditTermKind, value: unknown): void => {
-    if (typeof value === 'string' && value !== '') terms.set(`${kind}\u0000${value}`, { kind, value });
+    if (typeof value !== 'string' || value === '') return;
+    for (const t of terms) if (t.kind === kind && t.value === value) return;
+    terms.push({ kind, value });
   };
-  const id = event.userIdentity;
-  add('principal', id.arn);
-  add('principal', id.accessKeyId);
-  add('principal', id.principalId);
-  add('principal', id.sessionContext?.sessionIssuer?.arn);
-  for (const [name, v] of Object.entries(event.requestParameters ?? {})) {
-    const n = name.toLowerCase().replace(/[-_]/g, '');
-    if (KEY_PARAMS.has(n) && typeof v === 'string') add('key', normalizeKeyReference(v));
-    if (n === 'bucketname' && typeof v === 'string') add('bucket', v);
+  const id = plain(event.userIdentity);
+  if (id) {
+    add('principal', id['arn']);
+    add('principal', id['accessKeyId']);
+    add('principal', id['principalId']);
+    add('principal', plain(plain(id['sessionContext'])?.['sessionIssuer'])?.['arn']);
   }
-  for (const r of event.resources ?? []) {
-    if (KMS_ARN.test(r.ARN)) add('key', normalizeKeyReference(r.ARN));
-    else if (S3_ARN.test(r.ARN)) add('bucket', normalizeBucketReference(r.ARN));
+  const params = plain(event.requestParameters);
+  if (params) {
+    for (const name of Object.keys(params)) {
+      const v = params[name];
+      if (typeof v !== 'string') continue;
+      const kind = paramKind(name);
+      if (kind === 'key') add('key', normalizeKeyReference(v));
+      else if (kind === 'bucket') add('bucket', v);
+    }
   }
-  const meta = event.responseElements?.['keyMetadata'];
-  if (meta !== null && typeof meta === 'object' && !Array.isArray(meta)) add('key', meta['keyId']);
-  return [...terms.values()].sort((a, b) => (a.kind + a.value < b.kind + b.value ? -1 : 1));
+  if (Array.isArray(event.resources)) {
+    for (const r of event.resources as unknown[]) {
+      const arn = plain(r)?.['ARN'];
+      if (typeof arn !== 'string') continue;
+      if (arn.startsWith('arn:') && KMS_ARN.test(arn)) add('key', normalizeKeyReference(arn));
+      else if (S3_ARN.test(arn)) add('bucket', normalizeBucketReference(arn));
+    }
+  }
+  add('key', plain(plain(event.responseElements)?.['keyMetadata'])?.['keyId']);
+  return terms.sort((a, b) => (a.kind + a.value < b.kind + b.value ? -1 : 1));
+}
+
+function plain(v: unknown): Record<string, unknown> | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null ? (v as Record<string, unknown>) : undefined;
 }

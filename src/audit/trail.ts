@@ -1,11 +1,10 @@
 import type { AuditStore, ChainHead, LastDigest } from './audit-store.js';
-import { canonicalJson } from './canonical-json.js';
+import { encodeAuditEvent, type EncodedAuditEvent } from './encode-event.js';
 import { GENESIS_HASH, chainRecord, signDigest } from './chain.js';
 import type { ChainedRecord, SignedDigest } from './chain.js';
 import { AuditCommitError, AuditSinkClosedError, AuditStoreTruncatedError } from './errors.js';
 import { ALL_AUDIT_LEVELS } from './record.js';
 import type { AuditEvent, AuditLevel } from './record.js';
-import { sanitizeEvent } from './redact.js';
 import type { AuditSigner } from './signer.js';
 import type { AppendReceipt, AuditSink } from './sink.js';
 
@@ -37,8 +36,7 @@ export interface AuditTrailStats {
 }
 
 interface Pending {
-  event: AuditEvent;
-  json: string;
+  entry: EncodedAuditEvent;
   resolve: (r: AppendReceipt) => void;
   reject: (e: unknown) => void;
 }
@@ -47,10 +45,11 @@ interface Pending {
  * The audit sink of a server: redacts, canonicalises, hash-chains and group-commits
  * events, and signs digests at an interval, every N records and on close.
  *
- * Group commit: appends made in one event-loop turn are committed together in the next
- * turn (or at once when `maxBatch` are queued), one transaction per batch, and each
- * `append` resolves after its batch is durable. Only one batch is in flight, so seqs are
- * assigned in order without gaps.
+ * Group commit, pipelined: one batch is committed at a time. Appends made while a batch
+ * is being committed (or waiting to be) queue for the next one, which starts as soon as
+ * the previous commit has finished and the event loop has turned once (so the requests
+ * that turn brings join it), or at once when `maxBatch` are queued. Each `append`
+ * resolves after its batch is durable. Seqs are assigned in order without gaps.
  */
 export class AuditTrail implements AuditSink {
   readonly #o: Required<Omit<AuditTrailOptions, 'onRedacted'>> & Pick<AuditTrailOptions, 'onRedacted'>;
@@ -101,26 +100,31 @@ export class AuditTrail implements AuditSink {
 
   /**
    * Redacts, canonicalises and queues the event; resolves with its seq once committed.
-   * Rejects with AuditSinkClosedError after close, AuditEncodingError for a value that is
-   * not JSON, AuditCommitError when the batch's transaction failed. Copies the event, so
-   * later changes by the caller do not reach the record.
+   * Rejects with AuditSinkClosedError after close, AuditCommitError when the batch's
+   * transaction failed. Values that are not plain JSON are dropped (reported through
+   * `onRedacted`), never stored. Encodes synchronously, so later changes by the caller
+   * do not reach the record.
    */
   append(event: AuditEvent): Promise<AppendReceipt> {
     if (this.#closed) return Promise.reject(new AuditSinkClosedError());
-    const { value, dropped } = sanitizeEvent(event);
-    let json: string;
-    try {
-      json = canonicalJson(value);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const { dropped, ...entry } = encodeAuditEvent(event);
     if (dropped.length > 0) {
       this.#stats.redactedFields += dropped.length;
-      this.#o.onRedacted?.(value.eventName, dropped);
+      this.#o.onRedacted?.(String(event.eventName), dropped);
     }
+    return this.appendEncoded(entry);
+  }
+
+  /**
+   * Queues an event already encoded by `encodeAuditEvent` (sanitised canonical JSON and
+   * its index), e.g. by a cluster worker's `IpcAuditSink`; resolves once committed. The
+   * caller vouches for the encoding: this does not re-walk the JSON. Same errors as append.
+   */
+  appendEncoded(entry: EncodedAuditEvent): Promise<AppendReceipt> {
+    if (this.#closed) return Promise.reject(new AuditSinkClosedError());
     return new Promise<AppendReceipt>((resolve, reject) => {
-      this.#queue.push({ event: JSON.parse(json) as AuditEvent, json, resolve, reject });
-      if (this.#queue.length >= this.#o.maxBatch) void this.#drain();
+      this.#queue.push({ entry, resolve, reject });
+      if (this.#queue.length >= this.#o.maxBatch && this.#flushing === null) void this.#drain();
       else this.#schedule();
     });
   }
@@ -157,7 +161,8 @@ export class AuditTrail implements AuditSink {
   }
 
   #schedule(): void {
-    if (this.#scheduled) return;
+    // While a batch is committing, its completion schedules the next one.
+    if (this.#scheduled || this.#flushing !== null) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -165,11 +170,18 @@ export class AuditTrail implements AuditSink {
     });
   }
 
+  /** Commits queued batches one after another; resolves when the queue is empty. */
   #drain(): Promise<void> {
     this.#flushing ??= (async () => {
-      while (this.#queue.length > 0) await this.#commit(this.#queue.splice(0, this.#o.maxBatch));
+      while (this.#queue.length > 0) {
+        await this.#commit(this.#queue.splice(0, this.#o.maxBatch));
+        // Pipelining: let one turn of the event loop add its appends before the next commit.
+        if (this.#queue.length > 0 && this.#queue.length < this.#o.maxBatch) await new Promise((r) => setImmediate(r));
+      }
     })().finally(() => {
       this.#flushing = null;
+      // Appends that arrived after the loop saw an empty queue, before this ran.
+      if (this.#queue.length > 0) this.#schedule();
     });
     return this.#flushing;
   }
@@ -177,9 +189,9 @@ export class AuditTrail implements AuditSink {
   async #commit(batch: Pending[]): Promise<void> {
     let prev: ChainHead = this.#head;
     const records = batch.map((p) => {
-      const r: ChainedRecord = chainRecord(prev, p.json);
+      const r: ChainedRecord = chainRecord(prev, p.entry.json);
       prev = r;
-      return { ...r, event: p.event };
+      return { ...r, index: p.entry.index };
     });
     try {
       await this.#o.store.appendBatch(records);
@@ -191,7 +203,7 @@ export class AuditTrail implements AuditSink {
     this.#head = { seq: prev.seq, hash: prev.hash };
     this.#stats.transactions += 1;
     this.#stats.records += batch.length;
-    batch.forEach((p, i) => p.resolve({ seq: records[i]?.seq ?? 0, eventID: p.event.eventID }));
+    batch.forEach((p, i) => p.resolve({ seq: records[i]?.seq ?? 0, eventID: p.entry.eventID }));
     const unsigned = this.#head.seq - (this.#lastDigest?.toSeq ?? 0);
     if (this.#o.digestEveryRecords > 0 && unsigned >= this.#o.digestEveryRecords) this.#background();
   }

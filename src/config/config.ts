@@ -10,6 +10,9 @@ export class ConfigError extends CipherlakeError {
   readonly userError = true;
 }
 
+/** How much an acknowledged audit event survives: the process being killed, or a power loss too. */
+export type AuditDurability = 'process' | 'power';
+
 /** The whole configuration, after defaults, file, environment and flags are merged. */
 export interface CipherlakeConfig {
   readonly dataDir: string;
@@ -24,8 +27,14 @@ export interface CipherlakeConfig {
   readonly rootKey: { readonly kind: 'file'; readonly path?: string } | { readonly kind: 'passphrase'; readonly passphrase: string };
   readonly logLevel: string;
   readonly kms: { readonly materialCacheTtlSeconds: number };
-  /** Audit trail settings; absent means enabled. `enabled: false` records nothing (benchmarks, disposable labs). */
-  readonly audit?: { readonly enabled: boolean };
+  /**
+   * Audit trail settings; absent means enabled. `enabled: false` records nothing (benchmarks,
+   * disposable labs). `durability`: `process` (default) — an acknowledged event survives the
+   * process being killed (kill -9), a power loss may lose the latest commits; `power` — each
+   * commit is fsynced (SQLite synchronous=FULL) and survives power loss too, at a disk flush
+   * per group commit.
+   */
+  readonly audit?: { readonly enabled: boolean; readonly durability?: AuditDurability };
   /** Fixed root credentials instead of generated ones. */
   readonly rootCredentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** S3 endpoint settings; absent means the defaults (virtual hosts under `localhost`, no trusted proxy). */
@@ -120,7 +129,7 @@ type ConfigFile = {
   rootKey?: { kind?: 'file' | 'passphrase'; path?: string; passphraseEnv?: string };
   logLevel?: string;
   kms?: Partial<CipherlakeConfig['kms']>;
-  audit?: { enabled?: unknown };
+  audit?: { enabled?: unknown; durability?: unknown };
   s3?: S3Settings;
   nbd?: Partial<NbdSettings>;
 };
@@ -164,7 +173,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     rootKey,
     logLevel: flags.logLevel ?? env.CIPHERLAKE_LOG_LEVEL ?? file.logLevel ?? DEFAULT_CONFIG.logLevel,
     kms: { materialCacheTtlSeconds: file.kms?.materialCacheTtlSeconds ?? DEFAULT_CONFIG.kms.materialCacheTtlSeconds },
-    audit: { enabled: auditEnabled(env.CIPHERLAKE_AUDIT_ENABLED, file.audit?.enabled) },
+    audit: { enabled: auditEnabled(env.CIPHERLAKE_AUDIT_ENABLED, file.audit?.enabled), durability: auditDurability(env.CIPHERLAKE_AUDIT_DURABILITY, file.audit?.durability) },
     ...(accessKeyId !== undefined && secretAccessKey !== undefined ? { rootCredentials: { accessKeyId, secretAccessKey } } : {}),
     ...(file.s3 !== undefined ? { s3: file.s3 } : {}),
     nbd: {
@@ -250,6 +259,13 @@ function auditEnabled(envValue: string | undefined, fileValue: unknown): boolean
   if (fileValue === undefined) return true;
   if (typeof fileValue !== 'boolean') throw new ConfigError('audit.enabled must be true or false');
   return fileValue;
+}
+
+/** CIPHERLAKE_AUDIT_DURABILITY over the file's audit.durability over `process`. */
+function auditDurability(envValue: string | undefined, fileValue: unknown): AuditDurability {
+  const value = envValue !== undefined && envValue !== '' ? envValue : (fileValue ?? 'process');
+  if (value === 'process' || value === 'power') return value;
+  throw new ConfigError('audit.durability (CIPHERLAKE_AUDIT_DURABILITY) must be "process" or "power"');
 }
 
 function missingPassphrase(envName: string): never {

@@ -1,9 +1,17 @@
 import cluster, { type Worker } from 'node:cluster';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { IpcAuditSink, serveAuditOverIpc, type AuditIpcChannel, type AuditTrail } from '../../audit/index.js';
+import { openAuditTrail } from '../../audit-wiring.js';
+import { systemClock } from '../../common/clock.js';
+import { createLogger } from '../../common/logger.js';
 import type { CipherlakeConfig } from '../../config/config.js';
 import { loadRootCredentials, type Credential } from '../../iam/index.js';
-import { openRootKey } from '../../kms/index.js';
+import { KeyService, openRootKey } from '../../kms/index.js';
+import { privateEndpoints } from '../../net/endpoints.js';
+import { openTls } from '../../net/tls/index.js';
 import { openSqlite } from '../../store/sqlite/database.js';
+import { SqliteKeyStore } from '../../store/sqlite/key-store.js';
 
 /** What a worker tells the primary once it listens. */
 interface ListeningMessage {
@@ -11,18 +19,61 @@ interface ListeningMessage {
   readonly endpoint: string;
 }
 
+/** What the primary holds while its workers serve: the one audit trail of the data directory. */
+export interface PreparedDataDir {
+  readonly credential: Credential;
+  readonly created: boolean;
+  /** The trail every worker's events are committed to (through serveAuditOverIpc). */
+  readonly audit: AuditTrail;
+  /** Signs the final digest and closes the stores. Call after every worker has exited. */
+  close(): Promise<void>;
+}
+
 /**
  * First-start work that must happen exactly once, before any worker starts: the root key
  * file and the root credentials are created with O_EXCL (two workers racing would make one
- * fail), and the metadata database is switched to WAL (a journal-mode change needs the
- * database to itself). Returns the root credential and whether it was just created.
- * Raises what openRootKey / loadRootCredentials raise; never logs secrets.
+ * fail), the metadata database is switched to WAL (a journal-mode change needs the
+ * database to itself), the built-in TLS CA and server certificate are issued, and the
+ * audit signing key is created. Then the primary opens the audit trail, which it alone
+ * writes for all workers: one chain head, so seqs never collide. Raises what openRootKey,
+ * loadRootCredentials, openTls and the audit store raise; never logs secrets.
  */
-export function prepareDataDir(config: CipherlakeConfig): { credential: Credential; created: boolean } {
-  openRootKey(config.dataDir, config.rootKey).close();
-  const creds = loadRootCredentials(config.dataDir, config.accountId, config.rootCredentials);
-  openSqlite(join(config.dataDir, 'metadata.db')).close();
-  return creds;
+export async function prepareDataDir(config: CipherlakeConfig, log: Logger = createLogger(config.logLevel)): Promise<PreparedDataDir> {
+  const rootKey = openRootKey(config.dataDir, config.rootKey);
+  const { credential, created } = loadRootCredentials(config.dataDir, config.accountId, config.rootCredentials);
+  const db = openSqlite(join(config.dataDir, 'metadata.db'));
+  const tlsHosts = [...(config.https.enabled ? [config.https.host] : []), ...privateEndpoints(config.endpoints).filter((e) => e.tls).map((e) => e.host)];
+  if (tlsHosts.length > 0) openTls(config.dataDir, config.tls, tlsHosts, systemClock, log).identity.close();
+  const keys = new KeyService({
+    store: new SqliteKeyStore(db),
+    rootKey,
+    clock: systemClock,
+    settings: { region: config.region, accountId: config.accountId, materialCacheTtlMs: config.kms.materialCacheTtlSeconds * 1000 },
+  });
+  // Creates the audit signing key on first start, before any worker could race to create it.
+  const { store, trail } = await openAuditTrail(config, keys, systemClock, log);
+  return {
+    credential,
+    created,
+    audit: trail,
+    close: async () => {
+      await trail.close();
+      store.close();
+      db.close();
+      rootKey.close();
+    },
+  };
+}
+
+/** In a cluster worker: the AuditSink that sends events to the primary's trail over the IPC channel. */
+export function workerAuditSink(): IpcAuditSink {
+  const send = process.send?.bind(process);
+  if (send === undefined) throw new Error('workerAuditSink: not a cluster worker (no IPC channel)');
+  const channel: AuditIpcChannel = {
+    send: (message) => send(message),
+    on: (event: 'message' | 'disconnect', listener: (message: unknown) => void) => process.on(event, listener),
+  };
+  return new IpcAuditSink(channel);
 }
 
 /** In a cluster worker: tells the primary the endpoint this worker serves. No-op elsewhere. */
@@ -36,22 +87,29 @@ export function notifyPrimaryListening(endpoint: string): void {
  * The cluster primary: forks `workers` processes (each re-runs this command and serves
  * the shared port with its own caches) — one first, so that first-start work done while
  * starting (keys the server creates for itself) is done once, then the others — calls
- * `onReady(endpoint)` once all listen, and on
- * SIGTERM/SIGINT stops them gracefully (each finishes its in-flight requests) before
- * exiting. A worker that dies before all are ready stops the whole server (exit 1); one
- * that dies later is replaced. It never serves requests itself.
+ * `onReady(endpoint)` once all listen, and on SIGTERM/SIGINT stops them gracefully (each
+ * finishes its in-flight requests and waits for its audit acks), then runs
+ * `hooks.afterWorkers` (closing the audit trail) before exiting. `hooks.onFork` sees every
+ * worker, replacements included (to serve its audit channel). A worker that dies before
+ * all are ready stops the whole server (exit 1); one that dies later is replaced. It never
+ * serves requests itself.
  */
-export function runClusterPrimary(workers: number, onReady: (endpoint: string) => void): void {
+export function runClusterPrimary(
+  workers: number,
+  onReady: (endpoint: string) => void,
+  hooks: { onFork?: (worker: Worker) => void; afterWorkers?: () => Promise<void> } = {},
+): void {
   let ready = 0;
   let started = false;
   let stopping = false;
   let exitCode = 0;
   const fork = (): Worker => {
     const worker = cluster.fork();
+    hooks.onFork?.(worker);
     worker.on('message', (m: Partial<ListeningMessage>) => {
       if (m.type !== 'cipherlake-listening' || started) return;
       ready++;
-      // The first worker does the rest of first-start work alone (e.g. the audit signing key); then the others start.
+      // The first worker does any remaining first-start work alone (keys the parts create for themselves); then the others start.
       if (ready === 1) for (let i = 1; i < workers; i++) fork();
       if (ready === workers && m.endpoint !== undefined) {
         started = true;
@@ -62,7 +120,7 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
   };
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
+      if (Object.keys(cluster.workers ?? {}).length === 0) finish();
       return;
     }
     process.stderr.write(`cipherlake: worker ${worker.process.pid} exited (${signal ?? code})${started ? ', starting another' : ''}\n`);
@@ -76,8 +134,20 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
     const force = setTimeout(() => process.exit(1), 12_000);
     force.unref();
     const alive = Object.values(cluster.workers ?? {});
-    if (alive.length === 0) process.exit(exitCode);
+    if (alive.length === 0) finish();
     for (const w of alive) w?.process.kill('SIGTERM');
+  };
+  let finishing = false;
+  const finish = (): void => {
+    if (finishing) return;
+    finishing = true;
+    (hooks.afterWorkers?.() ?? Promise.resolve()).then(
+      () => process.exit(exitCode),
+      (err: unknown) => {
+        process.stderr.write(`cipherlake: closing the audit trail failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => stop(0));
   process.on('SIGINT', () => stop(0));

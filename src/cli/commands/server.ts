@@ -1,7 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError, loadConfig, type ConfigFlags } from '../../config/config.js';
+import { loadConfig, type ConfigFlags } from '../../config/config.js';
 import { startCipherlake } from '../../main.js';
-import { isClusterWorker, notifyPrimaryListening, prepareDataDir, runClusterPrimary } from './server-cluster.js';
+import { serveAuditOverIpc } from '../../audit/index.js';
+import { isClusterWorker, notifyPrimaryListening, prepareDataDir, runClusterPrimary, workerAuditSink } from './server-cluster.js';
 
 /** `cipherlake server`: starts every part on the configured listeners until SIGTERM/SIGINT. */
 export function registerServerCommand(program: Command): void {
@@ -20,21 +21,20 @@ export function registerServerCommand(program: Command): void {
     .action(async (opts: ConfigFlags & { workers?: number }) => {
       const config = loadConfig(opts);
       const workers = opts.workers ?? 0;
-      if (workers > 1) {
-        // Each worker would extend the same hash chain in audit.db from its own in-memory head:
-        // their records collide (UNIQUE seq) and requests fail. Refuse until the trail has one
-        // writer for all workers (e.g. the primary, fed over IPC).
-        throw new ConfigError('--workers above 1 is not available yet: the audit trail has a single writer per data directory');
-      }
       if (workers > 0 && !isClusterWorker()) {
-        // Root key, root credentials and WAL mode are settled once, here, before any worker races for them.
-        const { credential, created } = prepareDataDir(config);
-        runClusterPrimary(workers, (endpoint) => {
-          printBanner(endpoint, config.region, credential.accessKeyId, credential.secretAccessKey, created, config.dataDir, workers);
-        });
+        // Root key, credentials, WAL mode, TLS certificates and the audit signing key are settled
+        // once, here, before any worker races for them; the primary then owns the one audit trail
+        // and commits every worker's events (they arrive over the IPC channel, see src/audit/README.md).
+        const prepared = await prepareDataDir(config);
+        const { credential, created } = prepared;
+        runClusterPrimary(
+          workers,
+          (endpoint) => printBanner(endpoint, config.region, credential.accessKeyId, credential.secretAccessKey, created, config.dataDir, workers),
+          { onFork: (worker) => serveAuditOverIpc(prepared.audit, worker), afterWorkers: () => prepared.close() },
+        );
         return;
       }
-      const running = await startCipherlake(config);
+      const running = await startCipherlake(config, isClusterWorker() ? { auditSink: workerAuditSink() } : {});
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

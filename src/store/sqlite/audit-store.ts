@@ -11,11 +11,12 @@ import type {
 } from '../../audit/audit-store.js';
 import { GENESIS_HASH } from '../../audit/chain.js';
 import type { ChainedRecord, SignedDigest } from '../../audit/chain.js';
-import { indexTermsOf } from '../../audit/record-index.js';
-import type { AuditTerm } from '../../audit/record-index.js';
-import { isAccessDenied } from '../../audit/record.js';
+import { recordIndexOf } from '../../audit/record-index.js';
+import type { AuditRecordIndex, AuditTerm } from '../../audit/record-index.js';
 import type { AuditEvent } from '../../audit/record.js';
+import { prepareAuditAppender, type AuditAppender, type DigestToStore } from './audit-append.js';
 import { AUDIT_SCHEMA, AUDIT_TRIGGERS } from './audit-schema.js';
+import { AuditWriterThread } from './audit-writer.js';
 import { buildLookup } from './audit-lookup.js';
 
 /** How to open the store. */
@@ -27,6 +28,12 @@ export interface SqliteAuditStoreOptions {
   applyPragmas?: boolean;
   /** FULL (default): a commit survives power loss. NORMAL: survives kill -9 only. */
   synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * Commit on a worker thread with its own connection (`AuditWriterThread`), so commits do
+   * not block this event loop. Only for a store opened from a path; default false. Reads
+   * (head, lookup, verify) stay on this connection.
+   */
+  writerThread?: boolean;
 }
 
 const PAGE = 1000;
@@ -43,6 +50,8 @@ const PAGE = 1000;
 export class SqliteAuditStore implements AuditStore {
   readonly db: SqliteDatabase;
   readonly #owned: boolean;
+  readonly #appender: AuditAppender;
+  readonly #writer: AuditWriterThread | undefined;
 
   constructor(db: SqliteDatabase | string, options: SqliteAuditStoreOptions = {}) {
     this.#owned = typeof db === 'string';
@@ -51,8 +60,15 @@ export class SqliteAuditStore implements AuditStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     }
+    // Cluster workers read (lookups) while the primary writes; wait for a lock instead of failing.
+    if (this.#owned) this.db.pragma('busy_timeout = 5000');
     this.db.exec(AUDIT_SCHEMA);
     this.db.exec(AUDIT_TRIGGERS);
+    this.#appender = prepareAuditAppender(this.db);
+    this.#writer =
+      options.writerThread === true && typeof db === 'string' && db !== ':memory:'
+        ? new AuditWriterThread({ path: db, synchronous: options.synchronous ?? 'FULL' })
+        : undefined;
   }
 
   head(): Promise<ChainHead> {
@@ -76,19 +92,24 @@ export class SqliteAuditStore implements AuditStore {
 
   /** One transaction: rows, terms, head. Rejects (nothing written) on any SQLite error. */
   appendBatch(records: readonly AuditRecordToStore[]): Promise<void> {
+    if (this.#writer !== undefined) return this.#writer.appendBatch(records);
     try {
-      this.#appendTx(records);
+      this.#appender.appendBatch(records);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  appendDigest(d: SignedDigest & { fromSeq: number; toSeq: number }): Promise<void> {
-    this.db
-      .prepare('INSERT INTO audit_digests (from_seq, to_seq, payload_json, signature) VALUES (?, ?, ?, ?)')
-      .run(d.fromSeq, d.toSeq, d.payloadJson, d.signature);
-    return Promise.resolve();
+  /** Stores a signed digest; on the writer thread when there is one, after the batches before it. */
+  appendDigest(d: DigestToStore): Promise<void> {
+    if (this.#writer !== undefined) return this.#writer.appendDigest(d);
+    try {
+      this.#appender.appendDigest(d);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Pages through records in seq order, so other statements may run between items. */
@@ -125,7 +146,8 @@ export class SqliteAuditStore implements AuditStore {
       const event = parseEvent(r.eventJson);
       const cols = colStmt.get(r.seq);
       const terms = termStmt.all(r.seq) as AuditTerm[];
-      if (!event || JSON.stringify(cols) !== JSON.stringify(columnsOf(event)) || !sameTerms(terms, indexTermsOf(event))) {
+      const index = event ? recordIndexOf(event) : undefined;
+      if (!index || JSON.stringify(cols) !== JSON.stringify(columnsOf(index)) || !sameTerms(terms, index.terms)) {
         bad.push(r.seq);
       }
     }
@@ -147,34 +169,15 @@ export class SqliteAuditStore implements AuditStore {
     }
   }
 
-  /** Closes the database only when this store opened it from a path. */
+  /** Stops the writer thread (after its queued writes) and closes the database when this store opened it from a path. */
   close(): void {
+    this.#writer?.close();
     if (this.#owned) this.db.close();
   }
-
-  #appendTx = (records: readonly AuditRecordToStore[]): void => {
-    const insert = this.db.prepare(
-      `INSERT INTO audit_records (seq, event_time, event_ms, event_name, event_source, error_code, access_denied, event_json, prev_hash, hash)
-       VALUES (@seq, @time, @t, @n, @s, @e, @d, @eventJson, @prevHash, @hash)`,
-    );
-    const term = this.db.prepare('INSERT INTO audit_terms (kind, value, seq) VALUES (?, ?, ?)');
-    const head = this.db.prepare(
-      'INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash',
-    );
-    this.db.transaction(() => {
-      for (const r of records) {
-        insert.run({ ...columnsOf(r.event), time: r.event.eventTime, seq: r.seq, eventJson: r.eventJson, prevHash: r.prevHash, hash: r.hash });
-        for (const t of indexTermsOf(r.event)) term.run(t.kind, t.value, r.seq);
-      }
-      const last = records.at(-1);
-      if (last) head.run(last.seq, last.hash);
-    })();
-  };
 }
 
-function columnsOf(e: AuditEvent): { n: string; s: string; t: number; e: string | null; d: number } {
-  const ms = Date.parse(e.eventTime);
-  return { n: e.eventName, s: e.eventSource, t: Number.isFinite(ms) ? ms : 0, e: e.errorCode ?? null, d: isAccessDenied(e) ? 1 : 0 };
+function columnsOf(x: AuditRecordIndex): { n: string; s: string; t: number; e: string | null; d: number } {
+  return { n: x.eventName, s: x.eventSource, t: x.eventMs, e: x.errorCode, d: x.accessDenied ? 1 : 0 };
 }
 
 function parseEvent(json: string): AuditEvent | null {

@@ -1,0 +1,111 @@
+import type { AuditEvent } from './record.js';
+import { recordIndexOf, type AuditRecordIndex } from './record-index.js';
+import { isRedactedFieldName } from './redact.js';
+
+/**
+ * An event ready for the chain: its sanitised canonical JSON, its id, and the lookup
+ * columns and terms derived from it. This is what crosses from a cluster worker to the
+ * trail's owner, so it is plain JSON.
+ */
+export interface EncodedAuditEvent {
+  json: string;
+  eventID: string;
+  index: AuditRecordIndex;
+}
+
+/** An encoded event plus the paths (never the values) the sanitiser dropped. */
+export interface EncodedWithRedactions extends EncodedAuditEvent {
+  dropped: string[];
+}
+
+/**
+ * Sanitises and canonicalises an event in one walk: exactly
+ * `canonicalJson(sanitizeEvent(event).value)` (the same denylist, the same drops of
+ * non-JSON values, Dates as ISO strings, -0 as 0), without building the sanitised copy.
+ * Index columns and terms are read from the event's plain-JSON parts only, so they agree
+ * with what a later parse of `json` yields. Never throws on odd values; never logs a value.
+ */
+export function encodeAuditEvent(event: AuditEvent): EncodedWithRedactions {
+  const dropped: string[] = [];
+  const json = encodeObject(event as unknown as Record<string, unknown>, '$', dropped);
+  return { json, eventID: String(event.eventID), index: recordIndexOf(event), dropped };
+}
+
+// Field name → its encoded `"name":` prefix, or null when the name is denylisted. Names
+// repeat from record to record (the CloudTrail shape), so this saves the normalisation and
+// the quoting on nearly every field; capped because encryption-context keys are the caller's.
+const NAME_CACHE = new Map<string, string | null>();
+const NAME_CACHE_LIMIT = 4096;
+
+function namePrefix(name: string): string | null {
+  const cached = NAME_CACHE.get(name);
+  if (cached !== undefined) return cached;
+  const prefix = isRedactedFieldName(name) ? null : `${JSON.stringify(name)}:`;
+  if (NAME_CACHE.size < NAME_CACHE_LIMIT) NAME_CACHE.set(name, prefix);
+  return prefix;
+}
+
+function encodeObject(obj: Record<string, unknown>, path: string, dropped: string[]): string {
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const prefix = namePrefix(key);
+    if (prefix === null) {
+      dropped.push(`${path}.${key}`);
+      continue;
+    }
+    const v = obj[key];
+    if (v === undefined) continue;
+    const encoded = encodeValue(v, path, key, dropped);
+    if (encoded === undefined) continue;
+    out += first ? prefix + encoded : `,${prefix}${encoded}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+// The path is built only when something is dropped: `parent` + `.key` or `[i]`.
+function encodeValue(v: unknown, parent: string, step: string | number, dropped: string[]): string | undefined {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'number':
+      if (Number.isFinite(v)) return Object.is(v, -0) ? '0' : JSON.stringify(v);
+      break;
+    case 'object':
+      if (v === null) return 'null';
+      if (Array.isArray(v)) return encodeArray(v, pathOf(parent, step), dropped);
+      if (v instanceof Date) {
+        if (!Number.isNaN(v.getTime())) return JSON.stringify(v.toISOString());
+        break;
+      }
+      if (isPlainObject(v)) return encodeObject(v as Record<string, unknown>, pathOf(parent, step), dropped);
+      break;
+    default:
+      break;
+  }
+  dropped.push(pathOf(parent, step));
+  return undefined;
+}
+
+function encodeArray(items: readonly unknown[], path: string, dropped: string[]): string {
+  let out = '[';
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const encoded = encodeValue(item, path, i, dropped) ?? 'null';
+    out += i === 0 ? encoded : `,${encoded}`;
+  }
+  return `${out}]`;
+}
+
+function pathOf(parent: string, step: string | number): string {
+  return typeof step === 'number' ? `${parent}[${step}]` : `${parent}.${step}`;
+}
+
+function isPlainObject(v: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}

@@ -1,0 +1,45 @@
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type { AuditRecordToStore } from '../../audit/audit-store.js';
+import type { SignedDigest } from '../../audit/chain.js';
+
+/** A digest row as the trail hands it to the store. */
+export type DigestToStore = SignedDigest & { fromSeq: number; toSeq: number };
+
+/** The audit store's two writes, on statements prepared once. */
+export interface AuditAppender {
+  /** One transaction: rows, terms, head. Throws (nothing written) on any SQLite error. */
+  appendBatch(records: readonly AuditRecordToStore[]): void;
+  appendDigest(d: DigestToStore): void;
+}
+
+/**
+ * Prepares the append statements on `db` (schema already created) and returns the writes.
+ * Used on the store's own connection, or on the writer thread's. Preparing once matters:
+ * re-preparing three statements per batch cost more than a small batch's inserts.
+ */
+export function prepareAuditAppender(db: SqliteDatabase): AuditAppender {
+  const insert = db.prepare(
+    `INSERT INTO audit_records (seq, event_time, event_ms, event_name, event_source, error_code, access_denied, event_json, prev_hash, hash)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const term = db.prepare('INSERT INTO audit_terms (kind, value, seq) VALUES (?, ?, ?)');
+  const head = db.prepare(
+    'INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash',
+  );
+  const digest = db.prepare('INSERT INTO audit_digests (from_seq, to_seq, payload_json, signature) VALUES (?, ?, ?, ?)');
+  const batch = db.transaction((records: readonly AuditRecordToStore[]) => {
+    for (const r of records) {
+      const x = r.index;
+      insert.run(r.seq, x.eventTime, x.eventMs, x.eventName, x.eventSource, x.errorCode, x.accessDenied ? 1 : 0, r.eventJson, r.prevHash, r.hash);
+      for (const t of x.terms) term.run(t.kind, t.value, r.seq);
+    }
+    const last = records.at(-1);
+    if (last) head.run(last.seq, last.hash);
+  });
+  return {
+    appendBatch: (records) => batch(records),
+    appendDigest: (d) => {
+      digest.run(d.fromSeq, d.toSeq, d.payloadJson, d.signature);
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
+import { rawKmsRequest } from '../helpers/signed-request.js';
+import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const CALLERS = 8;
+const CALLS_EACH = 25;
+
+interface Server {
+  readonly child: ChildProcess;
+  readonly endpoint: string;
+  readonly banner: string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Spawns `cipherlake server --workers 2 --port 0` and waits for the primary's banner (printed once both workers listen). */
+function startCluster(dataDir: string): Promise<Server> {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: dataDir,
+    CIPHERLAKE_ROOT_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+    CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+  };
+  const args = ['--import', 'tsx', 'src/cli/index.ts', 'server', '--workers', '2', '--port', '0', '--https-port', '0', '--data-dir', dataDir, '--log-level', 'warn'];
+  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no banner within 25 s; stderr: ${stderr}`));
+    }, 25_000);
+    child.stdout!.resume();
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+      if (m !== null && /kms list-keys\n/.test(stderr)) {
+        clearTimeout(timer);
+        resolve({ child, endpoint: m[1]!, banner: stderr, exited });
+      }
+    });
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early with ${code}; stderr: ${stderr}`));
+    });
+  });
+}
+
+describe('cipherlake server --workers 2', () => {
+  let dataDir: string;
+  let server: Server | undefined;
+  before(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-workers-'));
+  });
+  after(async () => {
+    if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null) {
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves concurrent KMS calls from both workers into one intact audit chain', async () => {
+    server = await startCluster(dataDir);
+    assert.match(server.banner, /\(2 worker processes\)/);
+    const { endpoint } = server;
+    const created = await rawKmsRequest(endpoint, { target: 'TrentService.CreateKey', body: '{}' });
+    assert.equal(created.status, 200, JSON.stringify(created.json));
+    const keyId = (created.json['KeyMetadata'] as { KeyId: string }).KeyId;
+    const body = JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: { test: 'workers' } });
+
+    // Several callers at once: fetch opens a connection per concurrent request, and the
+    // kernel spreads those connections over the two workers' shared listening socket.
+    const answered: string[] = [];
+    const caller = async (): Promise<void> => {
+      for (let i = 0; i < CALLS_EACH; i++) {
+        const r = await rawKmsRequest(endpoint, { target: 'TrentService.GenerateDataKey', body });
+        assert.equal(r.status, 200, JSON.stringify(r.json));
+        const id = r.headers.get('x-amzn-requestid');
+        assert.ok(id !== null);
+        answered.push(id);
+      }
+    };
+    await Promise.all(Array.from({ length: CALLERS }, () => caller()));
+    assert.equal(answered.length, CALLERS * CALLS_EACH);
+
+    server.child.kill('SIGTERM');
+    const exit = await server.exited;
+    assert.deepEqual(exit, { code: 0, signal: null });
+
+    const db = new Database(join(dataDir, 'audit.db'), { readonly: true });
+    const rows = db.prepare("SELECT json_extract(event_json, '$.requestID') AS id FROM audit_records WHERE event_name = 'GenerateDataKey'").all() as { id: string }[];
+    db.close();
+    const recorded = new Set(rows.map((r) => r.id));
+    assert.equal(rows.length, recorded.size, 'no request was recorded twice');
+    assert.deepEqual(answered.filter((id) => !recorded.has(id)), [], 'every answered request has its event');
+
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runAuditVerify({ dataDir }, { out: (l) => out.push(l), err: (l) => err.push(l) });
+    assert.deepEqual(out, ['intact']);
+    assert.equal(code, 0);
+    // The primary signed a final digest over everything when it stopped: no unsigned tail.
+    assert.doesNotMatch(err.join('\n'), /not yet signed/);
+  });
+});
