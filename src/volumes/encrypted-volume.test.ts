@@ -55,6 +55,18 @@ describe('EncryptedVolume', () => {
     await volume.close();
   });
 
+  it('round-trips large unaligned writes and reads (worker-thread path) around unwritten blocks', async () => {
+    const { volume } = await fresh();
+    const data = pattern(40 * BS + 123, 9);
+    await volume.write(5 * BS + 77, data);
+    assert.deepEqual(await volume.read(5 * BS + 77, data.length), data);
+    const whole = await volume.read(0, SIZE);
+    assert.deepEqual(whole.subarray(0, 5 * BS + 77), Buffer.alloc(5 * BS + 77));
+    assert.deepEqual(whole.subarray(5 * BS + 77, 5 * BS + 77 + data.length), data);
+    assert.deepEqual(whole.subarray(5 * BS + 77 + data.length), Buffer.alloc(SIZE - 5 * BS - 77 - data.length));
+    await volume.close();
+  });
+
   it('stores written zeros encrypted and trims back to unwritten', async () => {
     const { volume, path } = await fresh();
     await volume.write(2 * BS, Buffer.alloc(2 * BS));

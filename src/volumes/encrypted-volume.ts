@@ -8,11 +8,17 @@ import { RangeLock } from './range-lock.js';
 import { SectorCipher, VOLUME_BLOCK_SIZE } from './sector-cipher.js';
 import { decodeHeader, encodeHeader, HEADER_BYTES } from './volume-header.js';
 import { readFully, writeFully } from './file-io.js';
+import { XtsWorkerPool } from './xts-pool.js';
 
 const BS = VOLUME_BLOCK_SIZE;
 const ZERO_BLOCK = Buffer.alloc(BS);
 /** Large requests are cut into chunks of this many blocks to bound memory (1 MiB). */
 const CHUNK_BLOCKS = 256;
+/**
+ * Runs of at least this many blocks (64 KiB) are encrypted or decrypted on worker threads;
+ * shorter ones inline, where a worker round trip would cost more than it saves.
+ */
+const POOL_MIN_BLOCKS = 16;
 
 /**
  * An encrypted block device stored in one sparse backing file: a 4 KiB header
@@ -30,7 +36,8 @@ const CHUNK_BLOCKS = 256;
  *
  * Concurrency: every request locks the blocks it touches (shared for reads, exclusive
  * for writes) in arrival order, so read-modify-write of unaligned edges never loses a
- * concurrent write, and overlapping requests apply in the order they were issued.
+ * concurrent write, and overlapping requests apply in the order they were issued. The
+ * lock is held across the crypto too, also when a worker thread does it (`xts-pool.ts`).
  */
 export class EncryptedVolume implements BlockDevice {
   readonly size: number;
@@ -39,6 +46,8 @@ export class EncryptedVolume implements BlockDevice {
   readonly #key: SecretBytes;
   readonly #cipher: SectorCipher;
   readonly #lock = new RangeLock();
+  /** Started on the first large request, so small or idle volumes cost no threads. */
+  #workers: XtsWorkerPool | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(file: FileHandle, key: SecretBytes, size: number, readOnly: boolean) {
@@ -131,7 +140,8 @@ export class EncryptedVolume implements BlockDevice {
       if (midLast >= midFirst) {
         const start = midFirst * BS - offset;
         const run = data.subarray(start, start + (midLast - midFirst + 1) * BS);
-        for (const block of this.#cipher.encryptBlocks(midFirst, run)) out.push(block);
+        if (midLast - midFirst + 1 >= POOL_MIN_BLOCKS) out.push(await this.#pool().encrypt(midFirst, run));
+        else for (const block of this.#cipher.encryptBlocks(midFirst, run)) out.push(block);
       }
       if (tailPartial) out.push(await this.#patchedBlock(last, offset, data));
       await writeFully(this.#file, out, HEADER_BYTES + first * BS);
@@ -211,6 +221,7 @@ export class EncryptedVolume implements BlockDevice {
         if (!this.readOnly) await this.#file.sync();
         await this.#file.close();
       } finally {
+        await this.#workers?.close();
         this.#key.dispose();
         release();
       }
@@ -280,10 +291,17 @@ export class EncryptedVolume implements BlockDevice {
 
   /** Reads and decrypts blocks [first, first + count); unwritten ones stay zero. */
   async #readPlain(first: number, count: number): Promise<Buffer> {
-    const data = Buffer.allocUnsafe(count * BS);
+    // Its own ArrayBuffer (not pool memory), so a large one can move to a worker.
+    const data = Buffer.from(new ArrayBuffer(count * BS));
     await readFully(this.#file, data, HEADER_BYTES + first * BS);
-    this.#cipher.decryptBlocksInPlace(first, data, (i) => data.subarray(i * BS, (i + 1) * BS).equals(ZERO_BLOCK));
+    if (count >= POOL_MIN_BLOCKS) return this.#pool().decrypt(first, data);
+    this.#cipher.decryptBlocksInPlace(first, data, (i) => isZeroBlock(data, i * BS));
     return data;
+  }
+
+  #pool(): XtsWorkerPool {
+    this.#workers ??= new XtsWorkerPool(this.#key, BS);
+    return this.#workers;
   }
 
   /** Block `n` as plaintext with the part of `data` (written at `offset`) that covers it. */
@@ -311,6 +329,13 @@ export class EncryptedVolume implements BlockDevice {
     this.#checkRange(offset, length);
     if (this.readOnly) throw new VolumeReadOnlyError('the volume is read-only');
   }
+}
+
+/** True when the block at `start` is all zeros: stored zeros mean "never written". */
+function isZeroBlock(data: Buffer, start: number): boolean {
+  // Ciphertext differs from zero in its first bytes with overwhelming probability, so
+  // test one word before paying for the full compare.
+  return data.readUInt32LE(start) === 0 && ZERO_BLOCK.equals(data.subarray(start, start + BS));
 }
 
 /** The first and last block numbers touched by a non-empty byte range. */

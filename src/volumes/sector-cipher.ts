@@ -20,11 +20,16 @@ const ALGORITHM = 'aes-256-xts';
  * block with the same plaintext gives the same ciphertext. That is the price of a block
  * device whose sector n is stored at sector n.
  *
- * The cipher borrows `key`; it never copies or disposes it (its owner does that).
+ * The cipher borrows `key`; it never copies or disposes it (its owner does that). Node
+ * cannot re-tweak a cipher object, so XTS with a per-block tweak needs one cipher object
+ * per block (about 1.7 µs of the ~5 µs a 4 KiB block costs here; a KeyObject instead of
+ * the raw key measured no faster, so the key is not copied into one).
  */
 export class SectorCipher {
   readonly blockSize: number;
   readonly #key: SecretBytes;
+  /** Scratch tweak: createCipheriv copies the IV, so one buffer serves every call. */
+  readonly #tweak = Buffer.alloc(16);
 
   /**
    * @throws SectorCipherKeyError if the key is not 64 bytes, its two halves are equal
@@ -49,19 +54,14 @@ export class SectorCipher {
   /** Encrypts one block; returns a fresh buffer and leaves `plaintext` untouched. */
   encryptBlock(blockNumber: number, plaintext: Uint8Array): Buffer {
     this.#checkBlock(plaintext.length);
-    const cipher = createCipheriv(ALGORITHM, this.#key.unsafeBytes(), tweakFor(blockNumber));
-    const out = cipher.update(plaintext);
-    cipher.final();
-    return out;
+    // No final(): XTS processes a whole data unit in update() and final() adds nothing.
+    return createCipheriv(ALGORITHM, this.#key.unsafeBytes(), this.#tweakFor(blockNumber)).update(plaintext);
   }
 
   /** Decrypts one block; returns a fresh buffer and leaves `ciphertext` untouched. */
   decryptBlock(blockNumber: number, ciphertext: Uint8Array): Buffer {
     this.#checkBlock(ciphertext.length);
-    const decipher = createDecipheriv(ALGORITHM, this.#key.unsafeBytes(), tweakFor(blockNumber));
-    const out = decipher.update(ciphertext);
-    decipher.final();
-    return out;
+    return createDecipheriv(ALGORITHM, this.#key.unsafeBytes(), this.#tweakFor(blockNumber)).update(ciphertext);
   }
 
   /**
@@ -98,6 +98,12 @@ export class SectorCipher {
     }
   }
 
+  #tweakFor(blockNumber: number): Buffer {
+    checkBlockNumber(blockNumber);
+    writeTweak(this.#tweak, blockNumber);
+    return this.#tweak;
+  }
+
   #blockCount(length: number): number {
     if (length % this.blockSize !== 0) {
       throw new VolumeRangeError('the data is not a whole number of blocks');
@@ -112,11 +118,21 @@ export class SectorCipher {
 
 /** The XTS tweak for a block: its number as a 128-bit little-endian integer. */
 export function tweakFor(blockNumber: number): Buffer {
+  checkBlockNumber(blockNumber);
+  const tweak = Buffer.alloc(16);
+  writeTweak(tweak, blockNumber);
+  return tweak;
+}
+
+function checkBlockNumber(blockNumber: number): void {
   if (!Number.isSafeInteger(blockNumber) || blockNumber < 0) {
     throw new VolumeRangeError('a block number must be a non-negative safe integer');
   }
-  const tweak = Buffer.alloc(16);
+}
+
+/** Writes the tweak of a checked block number into a 16-byte buffer (upper 8 bytes zero). */
+function writeTweak(tweak: Buffer, blockNumber: number): void {
   tweak.writeUInt32LE(blockNumber % 0x1_0000_0000, 0);
   tweak.writeUInt32LE(Math.floor(blockNumber / 0x1_0000_0000), 4);
-  return tweak;
+  tweak.fill(0, 8);
 }
