@@ -54,6 +54,8 @@ export class IncompleteBodyError extends S3Error {}
 export class NotImplementedError extends S3Error {}
 /** The method is not allowed on this resource. */
 export class MethodNotAllowedError extends S3Error {}
+/** An object tag set breaks S3's rules (count, lengths, duplicate or reserved keys). */
+export class InvalidTagError extends S3Error {}
 /** Access refused (anonymous request, or a policy said no). */
 export class AccessDeniedError extends S3Error {}
 /** SSE-C: the key given does not open the object. */

@@ -46,6 +46,8 @@ export interface ObjectRecord {
    * stored back to back in the body (src/s3/MULTIPART.md). Undefined for a single-part object.
    */
   readonly parts?: readonly PartLayout[];
+  /** Object tags (PutObjectTagging, x-amz-tagging); absent or empty when untagged. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** One part of a completed multipart object: the number it was uploaded as (its key derivation input) and its plaintext size. */
@@ -86,6 +88,8 @@ export interface S3MetadataStore {
   putObject(object: ObjectRecord): Promise<string | undefined>;
   /** Raises NoSuchKeyError. */
   getObject(bucket: string, key: string): Promise<ObjectRecord>;
+  /** Replaces an object's tags (empty: removes them) without touching its body. Raises NoSuchKeyError. */
+  setObjectTags(bucket: string, key: string, tags: Readonly<Record<string, string>>): Promise<void>;
   /** Removes an object; returns its storage id, or undefined if there was none. */
   deleteObject(bucket: string, key: string): Promise<string | undefined>;
   /** Objects with the prefix and key > after, in key order (UTF-8 binary), at most limit. */

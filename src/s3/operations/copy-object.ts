@@ -19,6 +19,8 @@ export interface CopyRequest {
   readonly encryptionGiven: boolean;
   /** REPLACE: the request's metadata; COPY (undefined): the source's. */
   readonly replace?: { readonly content: ContentHeaders; readonly userMetadata: Readonly<Record<string, string>> };
+  /** x-amz-tagging-directive REPLACE: the request's tags; undefined (COPY): the source's. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -55,6 +57,7 @@ export async function copyObject(deps: S3Deps, req: CopyRequest): Promise<{ sour
     content: req.replace?.content ?? source.content,
     userMetadata: req.replace?.userMetadata ?? source.userMetadata,
     checksums: () => ({}),
+    ...((req.tags ?? source.tags) !== undefined ? { tags: req.tags ?? source.tags } : {}),
   });
   return { source, target };
 }

@@ -18,6 +18,8 @@ export interface WriteRequest {
   readonly userMetadata: Readonly<Record<string, string>>;
   /** Verified checksums; read after `verify` ran. */
   readonly checksums: () => Readonly<Record<string, string>>;
+  /** Object tags (already validated); absent or empty for none. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -57,6 +59,7 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
       userMetadata: req.userMetadata,
       sealedKey,
       checksums: req.checksums(),
+      ...(req.tags !== undefined && Object.keys(req.tags).length > 0 ? { tags: req.tags } : {}),
     };
     await commit(deps, record);
     return record;

@@ -50,6 +50,7 @@ export const S3_ERROR_CODES = {
   IncompleteBodyError: { code: 'IncompleteBody', status: 400, message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.' },
   NotImplementedError: { code: 'NotImplemented', status: 501, message: 'A header you provided implies functionality that is not implemented.' },
   MethodNotAllowedError: { code: 'MethodNotAllowed', status: 405, message: 'The specified method is not allowed against this resource.' },
+  InvalidTagError: { code: 'InvalidTag', status: 400, message: 'The TagKey or TagValue you have provided is invalid.' },
   AccessDeniedError: { code: 'AccessDenied', status: 403, message: 'Access Denied' },
   SseCustomerKeyMismatchError: { code: 'AccessDenied', status: 403, message: 'Access Denied' },
   SseCustomerKeyMissingError: {

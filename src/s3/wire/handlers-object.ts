@@ -10,6 +10,7 @@ import type { ObjectRecord } from '../metadata-store.js';
 import type { S3Call } from './call.js';
 import { kmsContextHeader, objectResponseHeaders, parseConditions, parseContentHeaders, parseRange, parseUserMetadata, sseResponseHeaders } from './headers/object-headers.js';
 import { parseCustomerKey, parseSseRequest, requireSecureForSseC, type CustomerKey, type SseRequest } from './headers/sse.js';
+import { parseTaggingDirective, parseTaggingHeader } from './tagging.js';
 import { copyObjectXml } from './xml.js';
 
 const SSE_C = 'x-amz-server-side-encryption-customer-';
@@ -39,6 +40,7 @@ export async function putObjectRoute(c: S3Call): Promise<void> {
     const bucket = await c.deps.store.getBucket(c.bucket);
     const content = parseContentHeaders(c.req.headers);
     const userMetadata = parseUserMetadata(c.req.headers);
+    const tags = parseTaggingHeader(c.req.headers);
     const payload = c.payload();
     const o = await writeObject(c.deps, {
       bucket: c.bucket,
@@ -49,6 +51,7 @@ export async function putObjectRoute(c: S3Call): Promise<void> {
       content,
       userMetadata,
       checksums: () => payload.checksums,
+      ...(tags !== undefined ? { tags } : {}),
     });
     noteKms(c, o);
     const md5 = sse.kind === 'SSE-C' ? sse.customer.keyMd5 : undefined;
@@ -153,6 +156,7 @@ export async function copyObjectRoute(c: S3Call): Promise<void> {
   const source = parseCopySource(String(h['x-amz-copy-source']));
   const directive = (h['x-amz-metadata-directive'] as string | undefined) ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new InvalidArgumentError('Unknown metadata directive.');
+  const tags = parseTaggingDirective(h) === 'REPLACE' ? (parseTaggingHeader(h) ?? {}) : undefined;
   const sse = parseSseRequest(h);
   let sourceCustomer: CustomerKey | undefined;
   await withSse(c, sse, async () => {
@@ -168,6 +172,7 @@ export async function copyObjectRoute(c: S3Call): Promise<void> {
         key: c.key,
         mode: modeForWrite(c.deps, sse, bucket),
         encryptionGiven: sse.kind !== 'none',
+        ...(tags !== undefined ? { tags } : {}),
         ...(directive === 'REPLACE' ? { replace: { content: parseContentHeaders(h), userMetadata: parseUserMetadata(h) } } : {}),
       });
       noteKms(c, target);

@@ -2,6 +2,7 @@ import type { S3Call } from './call.js';
 import * as b from './handlers-bucket.js';
 import * as m from './handlers-multipart.js';
 import * as o from './handlers-object.js';
+import * as tg from './handlers-tagging.js';
 
 /** One S3 operation: its audit name, IAM action, whether it only reads, and its handler. */
 export interface S3Route {
@@ -50,6 +51,9 @@ export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
   'object GET ': route('GetObject', true, o.getObjectRoute),
   'object HEAD ': route('HeadObject', true, o.getObjectRoute),
   'object DELETE ': route('DeleteObject', false, o.deleteObjectRoute),
+  'object PUT tagging': route('PutObjectTagging', false, tg.putObjectTaggingRoute),
+  'object GET tagging': route('GetObjectTagging', true, tg.getObjectTaggingRoute),
+  'object DELETE tagging': route('DeleteObjectTagging', false, tg.deleteObjectTaggingRoute),
   'object POST uploads': route('CreateMultipartUpload', false, m.createUploadRoute),
   'object PUT uploadId': route('UploadPart', false, m.uploadPartRoute),
   'object POST uploadId': route('CompleteMultipartUpload', false, m.completeUploadRoute),

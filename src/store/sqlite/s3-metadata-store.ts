@@ -42,6 +42,7 @@ interface ObjectRow {
   sealed_key: string;
   checksums: string;
   parts: string | null;
+  tags: string | null;
 }
 
 interface BucketRow {
@@ -63,6 +64,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     // Multipart objects list their parts (added after the first schema: migrate in place).
     const columns = db.prepare('PRAGMA table_info(s3_objects)').all() as Array<{ name: string }>;
     if (!columns.some((c) => c.name === 'parts')) db.exec('ALTER TABLE s3_objects ADD COLUMN parts TEXT');
+    if (!columns.some((c) => c.name === 'tags')) db.exec('ALTER TABLE s3_objects ADD COLUMN tags TEXT');
     this.multipart = new SqliteS3MultipartStore(db, (o) => this.putObjectSync(o));
   }
 
@@ -106,13 +108,14 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
       const old = this.db.prepare('SELECT storage_id FROM s3_objects WHERE bucket = ? AND key = ?').get(o.bucket, o.key) as { storage_id: string } | undefined;
       this.db
         .prepare(
-          `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           o.bucket, o.key, o.objectId, o.storageId, o.size, o.etag, o.lastModified.getTime(), o.segmentSize,
           JSON.stringify(o.content), JSON.stringify(o.userMetadata), JSON.stringify(o.sealedKey), JSON.stringify(o.checksums),
           o.parts !== undefined ? JSON.stringify(o.parts) : null,
+          o.tags !== undefined && Object.keys(o.tags).length > 0 ? JSON.stringify(o.tags) : null,
         );
       return old?.storage_id;
     })();
@@ -122,6 +125,11 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     const row = this.db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key = ?').get(bucket, key) as ObjectRow | undefined;
     if (row === undefined) throw new NoSuchKeyError('');
     return toObject(row);
+  }
+
+  async setObjectTags(bucket: string, key: string, tags: Readonly<Record<string, string>>): Promise<void> {
+    const r = this.db.prepare('UPDATE s3_objects SET tags = ? WHERE bucket = ? AND key = ?').run(Object.keys(tags).length > 0 ? JSON.stringify(tags) : null, bucket, key);
+    if (r.changes === 0) throw new NoSuchKeyError('');
   }
 
   async deleteObject(bucket: string, key: string): Promise<string | undefined> {
@@ -162,5 +170,6 @@ function toObject(row: ObjectRow): ObjectRecord {
     sealedKey: JSON.parse(row.sealed_key) as SealedObjectKey,
     checksums: JSON.parse(row.checksums) as Record<string, string>,
     ...(row.parts !== null && row.parts !== undefined ? { parts: JSON.parse(row.parts) as ObjectRecord['parts'] & object } : {}),
+    ...(row.tags !== null && row.tags !== undefined ? { tags: JSON.parse(row.tags) as Record<string, string> } : {}),
   };
 }

@@ -99,6 +99,8 @@ export function objectResponseHeaders(o: ObjectRecord, query: ReadonlyMap<string
     ...(c.expires !== undefined ? { expires: c.expires } : {}),
   };
   for (const [k, v] of Object.entries(o.userMetadata)) out[`x-amz-meta-${k}`] = v;
+  const tagCount = Object.keys(o.tags ?? {}).length;
+  if (tagCount > 0) out['x-amz-tagging-count'] = String(tagCount);
   for (const [param, header] of OVERRIDES) {
     const v = query.get(param);
     if (v !== undefined) out[header] = v;

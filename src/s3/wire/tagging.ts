@@ -1,0 +1,77 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { InvalidArgumentError, InvalidTagError, MalformedXmlError } from '../errors.js';
+import { S3_NS } from './xml.js';
+
+/** S3's limits on object tags. https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html */
+const MAX_TAGS = 10;
+const MAX_KEY = 128;
+const MAX_VALUE = 256;
+
+const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: false, isArray: (name) => name === 'Tag' });
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false });
+
+/**
+ * Checks a tag list against S3's rules and returns it as a map. Raises InvalidTagError for
+ * more than 10 tags, a key over 128 or a value over 256 characters, an empty, duplicate or
+ * `aws:`-prefixed key. Never returns a partial set.
+ */
+export function validateTags(pairs: ReadonlyArray<readonly [string, string]>): Record<string, string> {
+  if (pairs.length > MAX_TAGS) throw new InvalidTagError('Object tags cannot be greater than 10');
+  const out: Record<string, string> = {};
+  for (const [k, v] of pairs) {
+    if (k.length === 0 || [...k].length > MAX_KEY) throw new InvalidTagError('The TagKey you have provided is invalid');
+    if ([...v].length > MAX_VALUE) throw new InvalidTagError('The TagValue you have provided is invalid');
+    if (k.toLowerCase().startsWith('aws:')) throw new InvalidTagError('Your TagKey cannot be prefixed with aws:');
+    if (Object.hasOwn(out, k)) throw new InvalidTagError('Cannot provide multiple Tags with the same key');
+    out[k] = v;
+  }
+  return out;
+}
+
+/** The x-amz-tagging header (URL query encoded `k=v&k2=v2`) as validated tags; undefined when absent. */
+export function parseTaggingHeader(headers: IncomingHttpHeaders): Record<string, string> | undefined {
+  const raw = headers['x-amz-tagging'];
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  if (v === undefined) return undefined;
+  if (v === '') return {};
+  return validateTags([...new URLSearchParams(v)]);
+}
+
+/**
+ * x-amz-tagging-directive of CopyObject: COPY (default, the source's tags) or REPLACE (the
+ * request's x-amz-tagging). Raises InvalidArgumentError for anything else.
+ */
+export function parseTaggingDirective(headers: IncomingHttpHeaders): 'COPY' | 'REPLACE' {
+  const v = headers['x-amz-tagging-directive'] ?? 'COPY';
+  if (v !== 'COPY' && v !== 'REPLACE') throw new InvalidArgumentError('Unknown tagging directive.');
+  return v;
+}
+
+/** The `<Tagging><TagSet><Tag><Key/><Value/></Tag>…` body of PutObjectTagging. Raises MalformedXmlError, InvalidTagError. */
+export function parseTaggingXml(body: Buffer): Record<string, string> {
+  let root: unknown;
+  try {
+    root = (parser.parse(body.toString('utf8'), true) as { Tagging?: unknown }).Tagging;
+  } catch {
+    throw new MalformedXmlError('');
+  }
+  if (root === undefined || root === null || typeof root !== 'object') throw new MalformedXmlError('');
+  const set = (root as { TagSet?: unknown }).TagSet;
+  if (set === undefined) throw new MalformedXmlError('');
+  const tags = set === '' ? [] : ((set as { Tag?: unknown }).Tag ?? []);
+  if (!Array.isArray(tags)) throw new MalformedXmlError('');
+  return validateTags(
+    tags.map((t: unknown) => {
+      const { Key, Value } = (t ?? {}) as { Key?: unknown; Value?: unknown };
+      if (typeof Key !== 'string' || (Value !== undefined && typeof Value !== 'string')) throw new MalformedXmlError('');
+      return [Key, Value ?? ''] as const;
+    }),
+  );
+}
+
+/** The GetObjectTagging result document. */
+export function taggingXml(tags: Readonly<Record<string, string>>): string {
+  const tagList = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+  return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, Tagging: { '@_xmlns': S3_NS, TagSet: tagList.length > 0 ? { Tag: tagList } : '' } }) as string;
+}
