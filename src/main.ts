@@ -9,12 +9,13 @@ import { createIamService, type IamService } from './iam/index.js';
 import { createKmsAccess, type KmsAccess, KeyService, openRootKey, startKeyMaintenance } from './kms/index.js';
 import { SqliteIdentityStore } from './store/sqlite/identity-store.js';
 import { createEdgeHandler } from './net/edge-router.js';
-import { privateEndpoints } from './net/endpoints.js';
-import { startListeners } from './net/listeners.js';
-import { openTls, type TlsSetup } from './net/tls/index.js';
 import { createS3Service } from './s3/index.js';
 import { FsObjectBackend } from './store/fs-objects/fs-object-backend.js';
 import { SqliteS3MetadataStore } from './store/sqlite/s3-metadata-store.js';
+import { SqliteBucketAccessStore } from './store/sqlite/s3-bucket-access-store.js';
+import { privateEndpoints } from './net/endpoints.js';
+import { startListeners } from './net/listeners.js';
+import { openTls, type TlsSetup } from './net/tls/index.js';
 import { SinkEdgeAuditor } from './net/edge-audit.js';
 import { kmsCallAuditor } from './net/edge-ec2.js';
 import { createVolumeService, NbdServer } from './volumes/index.js';
@@ -93,8 +94,18 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
   // the worker only reads audit.db for lookups.
   const { store: auditStore, trail: audit } =
     options.auditSink !== undefined ? { store: openAuditStore(config), trail: options.auditSink } : await openAuditTrail(config, keys, clock, log);
+  // S3: every request is authorized through IAM (identity ∧ bucket ∧ endpoint policy); SSE-KMS
+  // data keys are authorized as the caller (kms:ViaService) and audited as KMS events invokedBy s3.
+  const s3Store = new SqliteS3MetadataStore(db);
   const s3 = createS3Service({
-    store: new SqliteS3MetadataStore(db),
+    store: s3Store,
+    bucketAccess: new SqliteBucketAccessStore(db),
+    authorizer: iam.access,
+    kmsOnBehalf: {
+      region: config.region,
+      authorize: (call, action, keyId, context) => kmsAccess.authorizeOnBehalf(call, action, keyId, context),
+      ...(config.audit?.enabled === false ? {} : { record: kmsCallAuditor(new SinkEdgeAuditor(audit, config, log), clock) }),
+    },
     backend: new FsObjectBackend(join(config.dataDir, 'objects')),
     keys,
     clock,

@@ -4,6 +4,7 @@ import { AuthenticationError, verifySignature, type ParsedSignature, type Signed
 import type { CallContext } from '../kms/index.js';
 import { EC2_MAX_BODY_BYTES, ec2Failure, type Ec2Outcome, type VolumeKmsCall } from '../volumes/index.js';
 import type { Clock } from '../common/clock.js';
+import type { S3KmsCall } from '../s3/index.js';
 import type { EdgeAuditor, EdgeDeps, TransportChannel } from './edge-router.js';
 import { BodyTooLargeError, readBody } from './http-body.js';
 
@@ -59,11 +60,12 @@ export async function handleEc2(
 }
 
 /**
- * Adapts the volumes part's KMS calls (made on a caller's behalf) to audit records: KMS
- * events whose userIdentity names the caller with invokedBy ec2.amazonaws.com. Each
- * record is appended before the volume operation goes on.
+ * Adapts the KMS calls another part makes on a caller's behalf (volumes, S3's SSE-KMS) to
+ * audit records: KMS events whose userIdentity names the caller with invokedBy set from
+ * the call's viaService (ec2.amazonaws.com, s3.amazonaws.com). Each record is appended
+ * before the calling operation goes on.
  */
-export function kmsCallAuditor(auditor: EdgeAuditor, clock: Clock): (event: VolumeKmsCall) => Promise<void> {
+export function kmsCallAuditor(auditor: EdgeAuditor, clock: Clock): (event: VolumeKmsCall | S3KmsCall) => Promise<void> {
   return (e) =>
     auditor.record({
       requestId: randomUUID(),

@@ -58,6 +58,12 @@ export class MethodNotAllowedError extends S3Error {}
 export class InvalidTagError extends S3Error {}
 /** Access refused (anonymous request, or a policy said no). */
 export class AccessDeniedError extends S3Error {}
+/** PutBucketPolicy with a document S3 refuses (grammar, size, a resource outside the bucket). */
+export class MalformedPolicyError extends S3Error {}
+/** GetBucketPolicy (or its status) on a bucket without a policy. */
+export class NoSuchBucketPolicyError extends S3Error {}
+/** GetPublicAccessBlock on a bucket without one. */
+export class NoSuchPublicAccessBlockConfigurationError extends S3Error {}
 /** SSE-C: the key given does not open the object. */
 export class SseCustomerKeyMismatchError extends S3Error {}
 /** SSE-C: the object needs its customer key and none was given. */

@@ -17,14 +17,14 @@ export function modeForWrite(deps: S3Deps, sse: SseRequest, bucket: BucketRecord
     case 'SSE-S3':
       return new SseS3Mode(deps.kms);
     case 'SSE-KMS':
-      return new SseKmsMode(deps.kms, sse.keyId, sse.context, bucketKeysIf(deps, sse.bucketKeyEnabled || bucket.encryption?.bucketKeyEnabled === true));
+      return new SseKmsMode(deps.callerKms ?? deps.kms, sse.keyId, sse.context, bucketKeysIf(deps, sse.bucketKeyEnabled || bucket.encryption?.bucketKeyEnabled === true));
     case 'DSSE-KMS':
-      return new DsseKmsMode(deps.kms, sse.keyId, sse.context);
+      return new DsseKmsMode(deps.callerKms ?? deps.kms, sse.keyId, sse.context);
     case 'SSE-C':
       return new SseCMode(sse.customer.key);
     case 'none': {
       const d = bucket.encryption;
-      if (d?.algorithm === 'aws:kms') return new SseKmsMode(deps.kms, d.kmsKeyId, {}, bucketKeysIf(deps, d.bucketKeyEnabled));
+      if (d?.algorithm === 'aws:kms') return new SseKmsMode(deps.callerKms ?? deps.kms, d.kmsKeyId, {}, bucketKeysIf(deps, d.bucketKeyEnabled));
       return new SseS3Mode(deps.kms);
     }
     default: {
@@ -45,8 +45,8 @@ export function modeForRead(deps: S3Deps, sealed: SealedObjectKey, customer: Cus
     return new SseCMode(customer.key);
   }
   if (customer !== undefined) throw new InvalidRequestError('The encryption parameters are not applicable to this object.');
-  if (sealed.mode === 'DSSE-KMS') return new DsseKmsMode(deps.kms);
-  return sealed.mode === 'SSE-KMS' ? new SseKmsMode(deps.kms, undefined, {}, bucketKeyCacheFor(deps.store, deps.clock)) : new SseS3Mode(deps.kms);
+  if (sealed.mode === 'DSSE-KMS') return new DsseKmsMode(deps.callerKms ?? deps.kms);
+  return sealed.mode === 'SSE-KMS' ? new SseKmsMode(deps.callerKms ?? deps.kms, undefined, {}, bucketKeyCacheFor(deps.store, deps.clock)) : new SseS3Mode(deps.kms);
 }
 
 /** The service's bucket-key cache when bucket keys are enabled for this write (header, else the bucket default). */

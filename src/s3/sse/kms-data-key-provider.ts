@@ -1,30 +1,94 @@
 import { SecretBytes } from '../../crypto/index.js';
-import { decrypt, ensureAwsManagedKey, generateDataKey, keyArn, type KeyService } from '../../kms/index.js';
+import { decrypt, ensureAwsManagedKey, generateDataKey, keyArn, readBlobHeader, toKmsWireError, type CallContext, type KeyService } from '../../kms/index.js';
 import { AWS_MANAGED_S3_KEY, type DataKey, type DataKeyProvider, type KmsContext } from './data-key-provider.js';
 
 const AWS_S3_KEY_DESCRIPTION = 'Default key that protects my S3 objects when no other key is defined';
 
+/** A KMS call S3 made on a caller's behalf, for the audit trail (never any key material). */
+export interface S3KmsCall {
+  readonly operation: 'GenerateDataKey' | 'Decrypt';
+  readonly keyIdentifier: string;
+  /** The original caller, with `viaService` set to `s3.amazonaws.com` (CloudTrail's invokedBy). */
+  readonly call: CallContext;
+  readonly requestParameters: Record<string, unknown>;
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+}
+
+/** How S3 acts in KMS for a caller: authorization (KmsAccess.authorizeOnBehalf) and an audit hook. */
+export interface KmsOnBehalf {
+  /** The region in kms:ViaService (`s3.<region>.amazonaws.com`). */
+  readonly region: string;
+  /** Raises KMS's AccessDeniedError (or NotFoundError) when the caller may not; never performs the operation. */
+  authorize(call: CallContext, action: string, keyIdentifier: string, context: KmsContext): Promise<void>;
+  /** Told of every call, allowed or refused; awaited, so an unrecorded call never proceeds. */
+  record?(event: S3KmsCall): Promise<void>;
+}
+
 /**
  * DataKeyProvider backed by the in-process KMS. `alias/aws/s3` is created on first use,
- * as AWS does. Raises the KMS part's errors unchanged; plaintext keys are handed over as
+ * as AWS does. Unbound (S3 acting as itself, for SSE-S3) it authorizes nothing; bound to
+ * a caller with `forCaller`, every call is first authorized as that caller with
+ * kms:ViaService set, as AWS KMS does for SSE-KMS, and audited as a KMS event invoked by
+ * S3. Raises the KMS part's errors unchanged; plaintext keys are handed over as
  * SecretBytes (the caller disposes) and never logged.
  */
 export class KmsDataKeyProvider implements DataKeyProvider {
-  constructor(private readonly keys: KeyService) {}
+  constructor(
+    private readonly keys: KeyService,
+    private readonly caller?: { readonly call: CallContext; readonly onBehalf: KmsOnBehalf },
+  ) {}
+
+  /** A provider that acts for `call` (see the class comment). */
+  forCaller(call: CallContext, onBehalf: KmsOnBehalf): KmsDataKeyProvider {
+    return new KmsDataKeyProvider(this.keys, { call, onBehalf });
+  }
 
   async generateDataKey(keyId: string, context: KmsContext): Promise<DataKey> {
     const id = keyId === AWS_MANAGED_S3_KEY ? (await ensureAwsManagedKey(this.keys, AWS_MANAGED_S3_KEY, AWS_S3_KEY_DESCRIPTION)).keyId : keyId;
-    const r = await generateDataKey(this.keys, { keyId: id, keySpec: 'AES_256', encryptionContext: { ...context } });
-    return { keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext), blob: r.ciphertextBlob };
+    const params = { keyId, encryptionContext: { ...context }, keySpec: 'AES_256' };
+    return this.#onBehalf('GenerateDataKey', () => id, context, params, async () => {
+      const r = await generateDataKey(this.keys, { keyId: id, keySpec: 'AES_256', encryptionContext: { ...context } });
+      return { keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext), blob: r.ciphertextBlob };
+    });
   }
 
   async decrypt(blob: Buffer, context: KmsContext): Promise<{ readonly keyArn: string; readonly plaintext: SecretBytes }> {
-    const r = await decrypt(this.keys, { ciphertextBlob: blob, encryptionContext: { ...context } });
-    return { keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext) };
+    const params = { encryptionContext: { ...context }, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+    return this.#onBehalf('Decrypt', () => readBlobHeader(blob).keyId, context, params, async () => {
+      const r = await decrypt(this.keys, { ciphertextBlob: blob, encryptionContext: { ...context } });
+      return { keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext) };
+    });
   }
 
   /** The ARN of a KMS key named by id, ARN or alias (for response headers); raises NotFoundError. */
   async resolveArn(keyId: string): Promise<string> {
     return keyArn(await this.keys.resolve(keyId));
+  }
+
+  async #onBehalf<T extends { readonly keyArn: string }>(
+    operation: S3KmsCall['operation'],
+    keyOf: () => string,
+    context: KmsContext,
+    requestParameters: Record<string, unknown>,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    if (this.caller === undefined) return work();
+    const { call, onBehalf } = this.caller;
+    // kms:ViaService carries the regional name (what key policies compare); the audit
+    // record's invokedBy carries the service's plain name, as CloudTrail writes it.
+    const audited: CallContext = { ...call, viaService: 's3.amazonaws.com' };
+    let keyIdentifier = '';
+    try {
+      keyIdentifier = keyOf();
+      await onBehalf.authorize({ ...call, viaService: `s3.${onBehalf.region}.amazonaws.com` }, `kms:${operation}`, keyIdentifier, context);
+      const result = await work();
+      await onBehalf.record?.({ operation, keyIdentifier: result.keyArn, call: audited, requestParameters });
+      return result;
+    } catch (err) {
+      const wire = toKmsWireError(err);
+      await onBehalf.record?.({ operation, keyIdentifier, call: audited, requestParameters, errorCode: wire.code, errorMessage: wire.message });
+      throw err;
+    }
   }
 }

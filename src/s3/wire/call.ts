@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import type { VerifiedRequest } from '../../iam/index.js';
+import type { CallContext } from '../../kms/index.js';
 import { EntityTooLargeError } from '../errors.js';
 import type { S3Deps } from '../s3-deps.js';
 import { openPayload, type Payload } from './payload.js';
@@ -22,6 +23,13 @@ export interface S3Call {
   /** The client connection was HTTPS (directly, or per the trusted proxy header). */
   readonly secure: boolean;
   readonly owner: Owner;
+  /** The authenticated caller (the anonymous principal for an unsigned request) and its channel. */
+  readonly caller: CallContext;
+  /**
+   * Authorizes another action or resource for this caller, beyond the route's own (which
+   * the handler has already decided): DeleteObjects' keys, for example. Raises AccessDeniedError.
+   */
+  authorize(action: string, target: { readonly bucket: string; readonly key: string }): Promise<void>;
   /** Opens the (verified-on-finish) body; see openPayload. */
   payload(maxBytes?: number): Payload;
   /** Reads and verifies a small body (XML documents). Raises EntityTooLarge and the payload's errors. */

@@ -52,6 +52,9 @@ export const S3_ERROR_CODES = {
   MethodNotAllowedError: { code: 'MethodNotAllowed', status: 405, message: 'The specified method is not allowed against this resource.' },
   InvalidTagError: { code: 'InvalidTag', status: 400, message: 'The TagKey or TagValue you have provided is invalid.' },
   AccessDeniedError: { code: 'AccessDenied', status: 403, message: 'Access Denied' },
+  MalformedPolicyError: { code: 'MalformedPolicy', status: 400, message: "Policies must be valid JSON and the first byte must be '{'" },
+  NoSuchBucketPolicyError: { code: 'NoSuchBucketPolicy', status: 404, message: 'The bucket policy does not exist' },
+  NoSuchPublicAccessBlockConfigurationError: { code: 'NoSuchPublicAccessBlockConfiguration', status: 404, message: 'The public access block configuration was not found' },
   SseCustomerKeyMismatchError: { code: 'AccessDenied', status: 403, message: 'Access Denied' },
   SseCustomerKeyMissingError: {
     code: 'InvalidRequest',

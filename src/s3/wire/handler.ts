@@ -4,9 +4,13 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { AuthenticationError, queryPairs, type ParsedSignature, type SignedRequestView, type VerifiedRequest } from '../../iam/index.js';
 import { EntityTooLargeError, InvalidRequestError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
+import type { CallContext } from '../../kms/index.js';
+import type { Policy } from '../../iam/policy/index.js';
 import type { S3Deps } from '../s3-deps.js';
+import type { DataKeyProvider } from '../sse/data-key-provider.js';
+import { anonymousRequest, authorizeS3Action, copySourceOf, s3RequestFacts, type S3Authorizer } from './authorize.js';
 import { resolveAddress } from './address.js';
-import { makeCall } from './call.js';
+import { makeCall, type S3Call } from './call.js';
 import { toS3WireError } from './error-codes.js';
 import { bufferSource } from './payload.js';
 import { findRoute, subResourceOf, type Level, type S3Route } from './routes.js';
@@ -22,7 +26,19 @@ export interface S3HttpRequest {
   readonly time: Date;
   readonly sourceIp: string;
   readonly secureTransport: boolean;
+  /** The negotiated TLS protocol, e.g. `TLSv1.3` (feeds s3:TlsVersion). */
+  readonly tlsVersion?: string;
+  /** Set for requests through a private endpoint (aws:SourceVpce), with its endpoint policy. */
+  readonly vpcEndpointId?: string;
+  readonly endpointPolicy?: Policy;
   authenticate(bodySha256?: string): VerifiedRequest;
+}
+
+/** What the handler needs to decide access: IAM's decision and KMS acting as the caller. */
+export interface S3AccessDeps {
+  readonly authorizer: S3Authorizer;
+  /** The DataKeyProvider SSE-KMS uses for this caller: authorized as the caller with kms:ViaService, audited. */
+  kmsForCaller(call: CallContext): DataKeyProvider;
 }
 
 /** What the handler reports for the audit trail. */
@@ -31,6 +47,8 @@ export interface S3Outcome {
   readonly readOnly: boolean;
   readonly status: number;
   readonly keyIdentifier?: string;
+  /** The authenticated caller (anonymous included), when authentication succeeded. */
+  readonly call?: CallContext;
   readonly errorCode?: string;
   readonly errorMessage?: string;
   readonly userAgent?: string;
@@ -49,8 +67,9 @@ const MAX_UNDECLARED_BODY = 16 * 1024 * 1024;
 
 /**
  * The S3 REST endpoint: resolves bucket and key, picks the route (method × sub-resource),
- * authenticates (SigV4 header or presigned; anonymous requests are refused), runs it and
- * answers every failure in S3's XML error shape. Never throws; never leaks internal detail
+ * authenticates (SigV4 header or presigned; unsigned requests run as the anonymous
+ * principal), authorizes (identity ∧ bucket ∧ endpoint policy; denials answer AccessDenied
+ * and the reason goes to the log), runs it and answers every failure in S3's XML error shape. Never throws; never leaks internal detail
  * to the client (the log keeps it).
  */
 export class S3Handler {
@@ -58,6 +77,7 @@ export class S3Handler {
     private readonly deps: S3Deps,
     private readonly settings: S3HandlerSettings,
     private readonly log: Logger,
+    private readonly access: S3AccessDeps,
   ) {}
 
   async handle(r: S3HttpRequest): Promise<S3Outcome> {
@@ -67,7 +87,7 @@ export class S3Handler {
     const method = r.req.method ?? 'GET';
     const found = findRoute(level, method, subResourceOf(query), r.req.headers['x-amz-copy-source'] !== undefined);
     const route: S3Route | undefined = typeof found === 'object' ? found : undefined;
-    const notes: { keyIdentifier?: string } = {};
+    const notes: { keyIdentifier?: string; call?: CallContext } = {};
     const base = {
       operation: route?.operation ?? `${method} ${level}`,
       readOnly: route?.readOnly ?? method === 'GET',
@@ -76,10 +96,17 @@ export class S3Handler {
     };
     try {
       const { verified, source } = await this.#authenticate(r, query);
+      const caller = this.#caller(r, verified);
+      notes.call = caller;
       if (found === 'NotImplemented') throw new NotImplementedError('');
       if (route === undefined) throw new MethodNotAllowedError('');
+      const target = { bucket: address.bucket ?? '', key: address.key ?? '' };
+      const deps: S3Deps = { ...this.deps, callerKms: this.access.kmsForCaller(caller) };
+      const facts = s3RequestFacts(r.req, query, r.signature);
+      const authorize = (action: string, on: { bucket: string; key: string }): Promise<void> => authorizeS3Action(deps, this.access.authorizer, caller, action, on, facts);
+      await this.#authorize(route, r, target, authorize);
       const call = makeCall(
-        { deps: this.deps, req: r.req, res: r.res, requestId: r.requestId, bucket: address.bucket ?? '', key: address.key ?? '', query, secure: this.#secure(r), owner: this.#owner() },
+        { deps, req: r.req, res: r.res, requestId: r.requestId, ...target, query, secure: this.#secure(r), owner: this.#owner(), caller, authorize },
         verified,
         source,
         notes,
@@ -95,12 +122,41 @@ export class S3Handler {
     }
   }
 
+  /**
+   * The authorization point: the route's IAM action on the request's resource. DeleteObjects
+   * is decided per key by its route (s3:DeleteObject on each); a copy also needs
+   * s3:GetObject on its source. Raises AccessDeniedError.
+   */
+  async #authorize(route: S3Route, r: S3HttpRequest, target: { bucket: string; key: string }, authorize: S3Call['authorize']): Promise<void> {
+    if (route.operation === 'DeleteObjects') return;
+    await authorize(route.action, target);
+    if (route.operation === 'CopyObject' || route.operation === 'UploadPartCopy') {
+      const source = copySourceOf(r.req);
+      if (source !== undefined) await authorize('s3:GetObject', source);
+    }
+  }
+
+  #caller(r: S3HttpRequest, verified: VerifiedRequest): CallContext {
+    const secure = this.#secure(r);
+    return {
+      principal: verified.credential.principal,
+      ...(verified.credential.accessKeyId !== '' ? { accessKeyId: verified.credential.accessKeyId } : {}),
+      sourceIp: r.sourceIp,
+      secureTransport: secure,
+      ...(secure && r.tlsVersion !== undefined ? { tlsVersion: r.tlsVersion } : {}),
+      ...(r.vpcEndpointId !== undefined ? { vpcEndpointId: r.vpcEndpointId } : {}),
+      ...(r.endpointPolicy !== undefined ? { endpointPolicy: r.endpointPolicy } : {}),
+    };
+  }
+
   async #authenticate(r: S3HttpRequest, query: ReadonlyMap<string, string>): Promise<{ verified: VerifiedRequest; source: Readable }> {
     const sig = r.signature;
     // SigV2 (boto3's default for presigned URLs on custom endpoints): say so, as S3 does in SigV4-only regions.
     if (sig === undefined && (query.has('Signature') || r.req.headers.authorization?.startsWith('AWS ') === true)) {
       throw new InvalidRequestError('The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
     }
+    const anonymous = sig === undefined ? anonymousRequest(r.req, query) : undefined;
+    if (anonymous !== undefined) return { verified: anonymous, source: r.req };
     const declared = r.req.headers['x-amz-content-sha256'];
     if (sig !== undefined && !sig.presigned && declared === undefined && hasBody(r.req)) {
       const body = await readLimited(r.req, MAX_UNDECLARED_BODY);

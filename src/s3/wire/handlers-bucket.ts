@@ -66,6 +66,8 @@ export async function deleteObjectsRoute(c: S3Call): Promise<void> {
   const errors: Array<{ key: string; code: string; message: string }> = [];
   for (const key of keys) {
     try {
+      // As S3: s3:DeleteObject is decided per key; a refused key is an AccessDenied entry.
+      await c.authorize('s3:DeleteObject', { bucket: c.bucket, key });
       const storageId = await c.deps.store.deleteObject(c.bucket, key);
       if (storageId !== undefined) await c.deps.backend.delete(storageId);
       if (!quiet) deleted.push(key);

@@ -3,6 +3,7 @@ import * as b from './handlers-bucket.js';
 import * as m from './handlers-multipart.js';
 import * as o from './handlers-object.js';
 import * as tg from './handlers-tagging.js';
+import * as p from './handlers-access.js';
 
 /** One S3 operation: its audit name, IAM action, whether it only reads, and its handler. */
 export interface S3Route {
@@ -27,7 +28,33 @@ export const SUB_RESOURCES = [
 ] as const;
 export type SubResource = (typeof SUB_RESOURCES)[number] | '';
 
-const route = (operation: string, readOnly: boolean, handle: S3Route['handle']): S3Route => ({ operation, action: `s3:${operation}`, readOnly, handle });
+/**
+ * The IAM action of operations whose action is not `s3:<operation>`
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+ */
+const IAM_ACTIONS: Readonly<Record<string, string>> = {
+  ListBuckets: 's3:ListAllMyBuckets',
+  HeadBucket: 's3:ListBucket',
+  ListObjects: 's3:ListBucket',
+  GetBucketEncryption: 's3:GetEncryptionConfiguration',
+  PutBucketEncryption: 's3:PutEncryptionConfiguration',
+  DeleteBucketEncryption: 's3:PutEncryptionConfiguration',
+  HeadObject: 's3:GetObject',
+  DeleteObjects: 's3:DeleteObject',
+  CopyObject: 's3:PutObject',
+  ListMultipartUploads: 's3:ListBucketMultipartUploads',
+  CreateMultipartUpload: 's3:PutObject',
+  UploadPart: 's3:PutObject',
+  UploadPartCopy: 's3:PutObject',
+  CompleteMultipartUpload: 's3:PutObject',
+  ListParts: 's3:ListMultipartUploadParts',
+  PutPublicAccessBlock: 's3:PutBucketPublicAccessBlock',
+  GetPublicAccessBlock: 's3:GetBucketPublicAccessBlock',
+  DeletePublicAccessBlock: 's3:PutBucketPublicAccessBlock',
+  DeleteBucketTagging: 's3:PutBucketTagging',
+};
+
+const route = (operation: string, readOnly: boolean, handle: S3Route['handle']): S3Route => ({ operation, action: IAM_ACTIONS[operation] ?? `s3:${operation}`, readOnly, handle });
 
 /** `level method sub-resource` → route, or 'NotImplemented' for what we know but do not do yet. */
 export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
@@ -43,6 +70,13 @@ export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
   'bucket GET encryption': route('GetBucketEncryption', true, b.getBucketEncryptionRoute),
   'bucket DELETE encryption': route('DeleteBucketEncryption', false, b.deleteBucketEncryptionRoute),
   'bucket POST delete': route('DeleteObjects', false, b.deleteObjectsRoute),
+  'bucket PUT policy': route('PutBucketPolicy', false, p.putBucketPolicyRoute),
+  'bucket GET policy': route('GetBucketPolicy', true, p.getBucketPolicyRoute),
+  'bucket DELETE policy': route('DeleteBucketPolicy', false, p.deleteBucketPolicyRoute),
+  'bucket GET policyStatus': route('GetBucketPolicyStatus', true, p.getBucketPolicyStatusRoute),
+  'bucket PUT publicAccessBlock': route('PutPublicAccessBlock', false, p.putPublicAccessBlockRoute),
+  'bucket GET publicAccessBlock': route('GetPublicAccessBlock', true, p.getPublicAccessBlockRoute),
+  'bucket DELETE publicAccessBlock': route('DeletePublicAccessBlock', false, p.deletePublicAccessBlockRoute),
   'bucket GET uploads': route('ListMultipartUploads', true, m.listUploadsRoute),
   'bucket GET versions': 'NotImplemented',
   'bucket PUT versioning': 'NotImplemented',

@@ -1,0 +1,69 @@
+import type { BucketAccessStore, PublicAccessBlock } from '../../s3/access/bucket-access-store.js';
+import { NoSuchBucketError } from '../../s3/errors.js';
+import type { SqliteDatabase } from './database.js';
+
+// One row per bucket that has a policy or a public access block; removed with its bucket.
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS s3_bucket_access (
+  bucket TEXT PRIMARY KEY REFERENCES s3_buckets(name) ON DELETE CASCADE,
+  policy TEXT,
+  public_access_block TEXT
+) WITHOUT ROWID;
+`;
+
+type Column = 'policy' | 'public_access_block';
+
+/**
+ * BucketAccessStore on the shared SQLite database (table s3_bucket_access, cascading from
+ * s3_buckets). Each write is one transaction.
+ */
+export class SqliteBucketAccessStore implements BucketAccessStore {
+  constructor(private readonly db: SqliteDatabase) {
+    db.exec(SCHEMA);
+  }
+
+  async getPolicy(bucket: string): Promise<string | undefined> {
+    return this.#get(bucket, 'policy');
+  }
+
+  async putPolicy(bucket: string, policy: string): Promise<void> {
+    this.#set(bucket, 'policy', policy);
+  }
+
+  async deletePolicy(bucket: string): Promise<void> {
+    this.#clear(bucket, 'policy');
+  }
+
+  async getPublicAccessBlock(bucket: string): Promise<PublicAccessBlock | undefined> {
+    const text = this.#get(bucket, 'public_access_block');
+    return text === undefined ? undefined : (JSON.parse(text) as PublicAccessBlock);
+  }
+
+  async putPublicAccessBlock(bucket: string, block: PublicAccessBlock): Promise<void> {
+    const { blockPublicAcls, ignorePublicAcls, blockPublicPolicy, restrictPublicBuckets } = block;
+    this.#set(bucket, 'public_access_block', JSON.stringify({ blockPublicAcls, ignorePublicAcls, blockPublicPolicy, restrictPublicBuckets }));
+  }
+
+  async deletePublicAccessBlock(bucket: string): Promise<void> {
+    this.#clear(bucket, 'public_access_block');
+  }
+
+  #get(bucket: string, column: Column): string | undefined {
+    const row = this.db.prepare(`SELECT ${column} AS value FROM s3_bucket_access WHERE bucket = ?`).get(bucket) as { value: string | null } | undefined;
+    return row?.value ?? undefined;
+  }
+
+  #set(bucket: string, column: Column, value: string): void {
+    this.db.transaction(() => {
+      if (this.db.prepare('SELECT 1 FROM s3_buckets WHERE name = ?').get(bucket) === undefined) throw new NoSuchBucketError('');
+      this.db.prepare(`INSERT INTO s3_bucket_access (bucket, ${column}) VALUES (?, ?) ON CONFLICT(bucket) DO UPDATE SET ${column} = excluded.${column}`).run(bucket, value);
+    })();
+  }
+
+  #clear(bucket: string, column: Column): void {
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE s3_bucket_access SET ${column} = NULL WHERE bucket = ?`).run(bucket);
+      this.db.prepare('DELETE FROM s3_bucket_access WHERE bucket = ? AND policy IS NULL AND public_access_block IS NULL').run(bucket);
+    })();
+  }
+}
