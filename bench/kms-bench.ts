@@ -7,7 +7,7 @@
  *
  * Run: npm run bench:kms                     (compiled: node dist/bench/kms-bench.js)
  *      node --import tsx bench/kms-bench.ts  (from source)
- * Flags: --duration=<s> (5) --concurrency=1,16,64 --workers=<n> (0: no cluster rows)
+ * Flags: --duration=<s> (5) --concurrency=1,16,64 --workers=<n> (0: no cluster rows); `--flag value` works too
  *        --profile=<dir> (writes a V8 CPU profile of the one-process server into <dir>)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -29,12 +29,18 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const get = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  // `--name=value` or `--name value` (so `npm run bench:kms -- --workers 2` works too).
+  const get = (name: string): string | undefined => {
+    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    const arg = argv[i];
+    if (arg === undefined) return undefined;
+    return arg.includes('=') ? arg.slice(name.length + 3) : argv[i + 1];
+  };
   const profileDir = get('profile');
   return {
     durationMs: Number(get('duration') ?? '5') * 1000,
     concurrency: (get('concurrency') ?? '1,16,64').split(',').map(Number),
-    // Default 0 (no cluster rows): `cipherlake server --workers N` refuses N > 1 until the audit trail takes several writers.
+    // Default 0 (no cluster rows); `--workers 2` adds rows for `cipherlake server --workers 2` and a bare server with 2 workers.
     workers: Number(get('workers') ?? '0'),
     ...(profileDir !== undefined ? { profileDir } : {}),
   };

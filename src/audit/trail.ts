@@ -59,6 +59,10 @@ export class AuditTrail implements AuditSink {
   #queue: Pending[] = [];
   #scheduled = false;
   #flushing: Promise<void> | null = null;
+  // Appends queued and appends settled (committed or rejected), for flush().
+  #appended = 0;
+  #settled = 0;
+  #waiters: { upTo: number; resolve: () => void }[] = [];
   #digests: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -122,6 +126,7 @@ export class AuditTrail implements AuditSink {
    */
   appendEncoded(entry: EncodedAuditEvent): Promise<AppendReceipt> {
     if (this.#closed) return Promise.reject(new AuditSinkClosedError());
+    this.#appended += 1;
     return new Promise<AppendReceipt>((resolve, reject) => {
       this.#queue.push({ entry, resolve, reject });
       if (this.#queue.length >= this.#o.maxBatch && this.#flushing === null) void this.#drain();
@@ -129,8 +134,14 @@ export class AuditTrail implements AuditSink {
     });
   }
 
-  async flush(): Promise<void> {
-    await this.#drain();
+  /**
+   * Resolves once every append issued before this call is committed (or rejected). Appends
+   * made later do not hold it up, so a digest is not postponed by sustained load.
+   */
+  flush(): Promise<void> {
+    const upTo = this.#appended;
+    if (this.#settled >= upTo) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ upTo, resolve }));
   }
 
   /** Flushes, signs a digest over any unsigned records, stops the timer. Idempotent. */
@@ -145,7 +156,7 @@ export class AuditTrail implements AuditSink {
    * null when there was nothing new. Signer and store errors propagate.
    */
   async checkpoint(): Promise<SignedDigest | null> {
-    await this.#drain();
+    await this.flush();
     const next = this.#digests.then(() => this.#writeDigest());
     this.#digests = next.catch(() => undefined);
     return next;
@@ -198,14 +209,24 @@ export class AuditTrail implements AuditSink {
     } catch (cause) {
       const error = new AuditCommitError({ cause });
       for (const p of batch) p.reject(error);
+      this.#settle(batch.length);
       return;
     }
     this.#head = { seq: prev.seq, hash: prev.hash };
     this.#stats.transactions += 1;
     this.#stats.records += batch.length;
     batch.forEach((p, i) => p.resolve({ seq: records[i]?.seq ?? 0, eventID: p.entry.eventID }));
+    this.#settle(batch.length);
     const unsigned = this.#head.seq - (this.#lastDigest?.toSeq ?? 0);
     if (this.#o.digestEveryRecords > 0 && unsigned >= this.#o.digestEveryRecords) this.#background();
+  }
+
+  #settle(n: number): void {
+    this.#settled += n;
+    if (this.#waiters.length === 0) return;
+    const due = this.#waiters.filter((w) => w.upTo <= this.#settled);
+    this.#waiters = this.#waiters.filter((w) => w.upTo > this.#settled);
+    for (const w of due) w.resolve();
   }
 
   #background(): void {
