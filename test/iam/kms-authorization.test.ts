@@ -1,6 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { startTestServer, TEST_REGION, type TestServer } from '../helpers/server.js';
 import { at, queryRequest, type QueryCredentials } from './query-client.js';
 
@@ -36,7 +38,7 @@ describe('KMS authorization: identity policies, key policies, grants, conditions
   }
 
   before(async () => {
-    t = await startTestServer();
+    t = await startTestServer({ https: { enabled: true, host: '127.0.0.1', port: 0 } });
   });
   after(async () => {
     for (const c of clients) c.destroy();
@@ -85,7 +87,7 @@ describe('KMS authorization: identity policies, key policies, grants, conditions
     await assert.rejects(kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext })), { name: 'AccessDeniedException' });
   });
 
-  it('a Deny on aws:SecureTransport=false refuses plain HTTP, even for the account root', async () => {
+  it('a Deny on aws:SecureTransport=false refuses plain HTTP, even for the account root, and allows HTTPS', async () => {
     const keyId = await newKey({
       Version: '2012-10-17',
       Statement: [
@@ -98,6 +100,35 @@ describe('KMS authorization: identity policies, key policies, grants, conditions
       assert.match(err.message, /with an explicit deny in a resource-based policy$/);
       return true;
     });
+    assert.ok(t.httpsEndpoint !== undefined);
+    const caPem = readFileSync(join(t.dataDir, 'tls', 'ca', 'ca.crt'), 'utf8');
+    const enc = await t.kmsAt(t.httpsEndpoint, caPem).send(new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }));
+    assert.ok(enc.CiphertextBlob);
+  });
+
+  it('ReEncrypt needs kms:ReEncryptFrom on the source key and kms:ReEncryptTo on the destination', async () => {
+    const erin = await newUser('erin');
+    const source = await newKey();
+    const destination = await newKey();
+    const blob = (await t.kms().send(new EncryptCommand({ KeyId: source, Plaintext: plaintext }))).CiphertextBlob;
+    const allow = (actions: Array<[string, string]>): Promise<unknown> =>
+      iam({
+        Action: 'PutUserPolicy', UserName: 'erin', PolicyName: 're',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: actions.map(([Action, key]) => ({ Effect: 'Allow', Action, Resource: `arn:aws:kms:${TEST_REGION}:${ACCOUNT}:key/${key}` })) }),
+      });
+    const kms = kmsAs(erin);
+    const reEncrypt = (): Promise<unknown> => kms.send(new ReEncryptCommand({ CiphertextBlob: blob, DestinationKeyId: destination }));
+    await allow([['kms:ReEncryptTo', destination]]);
+    await assert.rejects(reEncrypt(), (err: Error) => {
+      assert.equal(err.name, 'AccessDeniedException');
+      assert.match(err.message, new RegExp(`kms:ReEncryptFrom on resource: arn:aws:kms:${TEST_REGION}:${ACCOUNT}:key/${source} `));
+      return true;
+    });
+    await allow([['kms:ReEncryptFrom', source]]);
+    await assert.rejects(reEncrypt(), /kms:ReEncryptTo/);
+    await allow([['kms:ReEncryptFrom', source], ['kms:ReEncryptTo', destination]]);
+    const out = (await reEncrypt()) as { KeyId?: string };
+    assert.equal(out.KeyId, `arn:aws:kms:${TEST_REGION}:${ACCOUNT}:key/${destination}`);
   });
 
   it('a grant lets its grantee Decrypt, within its encryption-context constraint only', async () => {

@@ -58,6 +58,7 @@ export async function handleKmsRequest(
     const req = route.parse(new Fields(body));
     keyIdentifier = route.keyOf?.(req);
     await authorize(call, route.action, keyIdentifier, route.conditions?.(req));
+    for (const extra of route.alsoAuthorize?.(req) ?? []) await authorize(call, extra.action, extra.keyIdentifier, extra.facts);
     const res = await route.operate(keys, req, call);
     const responseBody = route.respond(res);
     const responseElements = route.readOnly ? undefined : kmsAuditParameters(responseBody);

@@ -29,6 +29,11 @@ export interface KmsRoute<Req = unknown, Res = unknown> {
   readonly keyOf?: (req: Req) => string | undefined;
   /** The request's condition facts for authorization (crypto routes: the encryption context). */
   readonly conditions?: (req: Req) => KmsRequestFacts;
+  /**
+   * Further authorizations the request needs besides `action` on `keyOf` (ReEncrypt:
+   * kms:ReEncryptFrom on the source key); each is decided like the main one.
+   */
+  readonly alsoAuthorize?: (req: Req) => ReadonlyArray<{ readonly action: string; readonly keyIdentifier: string | undefined; readonly facts: KmsRequestFacts }>;
   readonly operate: (keys: KeyService, req: Req, call: CallContext) => Promise<Res>;
   readonly respond: (res: Res) => JsonObject;
 }

@@ -71,7 +71,8 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
   }),
 
   ReEncrypt: route({
-    action: 'kms:ReEncrypt*',
+    // As AWS: kms:ReEncryptTo on the destination key, kms:ReEncryptFrom on the source key.
+    action: 'kms:ReEncryptTo',
     readOnly: true,
     parse: (f) => ({
       ciphertextBlob: f.requiredBlob('CiphertextBlob', { max: 6144 }),
@@ -84,6 +85,13 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
     }),
     keyOf: (r) => r.destinationKeyId,
     conditions: (r) => contextFacts({ ...(r.destinationEncryptionContext !== undefined ? { encryptionContext: r.destinationEncryptionContext } : {}) }),
+    alsoAuthorize: (r) => [
+      {
+        action: 'kms:ReEncryptFrom',
+        keyIdentifier: r.sourceKeyId,
+        facts: { ...contextFacts({ ...opt('encryptionContext', r.sourceEncryptionContext) }), ...opt('ciphertextKeyId', r.sourceKeyId === undefined ? blobKeyId(r.ciphertextBlob) : undefined) },
+      },
+    ],
     operate: (keys, r) => reEncrypt(keys, r),
     respond: (r) => ({
       CiphertextBlob: r.ciphertextBlob.toString('base64'),
