@@ -8,6 +8,7 @@
  * Run: node --import tsx bench/s3-bench.ts [--quick] [--profile]
  * The client is undici with SigV4 headers and UNSIGNED-PAYLOAD (the same for every server).
  * --profile writes a V8 CPU profile of the Cipherlake process to ./s3-bench-profile/.
+ * --targets=null,s3rver,SSE-S3,SSE-KMS,SSE-C,sdk measures only the rows named.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
@@ -17,6 +18,9 @@ import { startCipherlakeTarget, startNullTarget, startS3rverTarget, type Target 
 
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
+/** `--targets=null,s3rver,SSE-S3,SSE-KMS,SSE-C,sdk` runs only those rows (default: all). */
+const only = process.argv.find((a) => a.startsWith('--targets='))?.slice('--targets='.length).split(',');
+const wanted = (name: string): boolean => only === undefined || only.includes(name);
 const MiB = 1024 * 1024;
 
 interface Workload {
@@ -159,25 +163,29 @@ function table(rows: readonly Row[]): string {
 const NONE: Sse = { put: {}, get: {} };
 
 async function main(): Promise<void> {
-  const gcm = opensslGcm();
+  const gcm = only === undefined ? opensslGcm() : 'not measured (--targets given)';
   const rows: Row[] = [];
   const sdk: Row[] = [];
-  const nul = await startNullTarget();
-  rows.push(await measure(nul, 'null endpoint', 'bench', NONE));
-  sdk.push(await sdkRow(nul, 'bench', NONE));
-  await nul.stop();
-  const s3rver = await startS3rverTarget();
-  rows.push(await measure(s3rver, 's3rver', 'bench', NONE));
-  await s3rver.stop();
+  if (wanted('null') || wanted('sdk')) {
+    const nul = await startNullTarget();
+    if (wanted('null')) rows.push(await measure(nul, 'null endpoint', 'bench', NONE));
+    if (wanted('sdk')) sdk.push(await sdkRow(nul, 'bench', NONE));
+    await nul.stop();
+  }
+  if (wanted('s3rver')) {
+    const s3rver = await startS3rverTarget();
+    rows.push(await measure(s3rver, 's3rver', 'bench', NONE));
+    await s3rver.stop();
+  }
   const cl = await startCipherlakeTarget(profile ? ['--cpu-prof', '--cpu-prof-dir', 's3-bench-profile'] : []);
   const pool = new Pool(cl.endpoint);
   const mk = await pool.request({ method: 'PUT', path: '/bench', headers: sign(cl, 'PUT', '/bench', {}) });
   await mk.body.dump();
   await pool.close();
-  for (const mode of ['SSE-S3', 'SSE-KMS', 'SSE-C'] as const) rows.push(await measure(cl, `Cipherlake ${mode}`, 'bench', sseHeaders(mode)));
-  sdk.push(await sdkRow(cl, 'bench', sseHeaders('SSE-KMS')));
+  for (const mode of ['SSE-S3', 'SSE-KMS', 'SSE-C'] as const) if (wanted(mode)) rows.push(await measure(cl, `Cipherlake ${mode}`, 'bench', sseHeaders(mode)));
+  if (wanted('sdk')) sdk.push(await sdkRow(cl, 'bench', sseHeaders('SSE-KMS')));
   await cl.stop();
-  process.stdout.write(`openssl speed -evp aes-256-gcm: ${gcm}\n\n${table(rows)}\n\nSDK client (@aws-sdk/client-s3), PUT only:\n\n${table(sdk)}\n`);
+  process.stdout.write(`openssl speed -evp aes-256-gcm: ${gcm}\n\n${table(rows)}\n${sdk.length > 0 ? `\nSDK client (@aws-sdk/client-s3), PUT only:\n\n${table(sdk)}\n` : ''}`);
 }
 
 await main();

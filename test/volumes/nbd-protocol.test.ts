@@ -83,6 +83,39 @@ describe('NBD protocol edge cases', () => {
     await assertIntact();
   });
 
+  it('answers a failed read with its error before hanging up (replies are batched)', async () => {
+    const client = await RawNbdClient.connect(harness.port);
+    await client.go('disk');
+    client.request(READ, 7, SIZE - 10, 20);
+    const reply = await client.reply(new Map([[7, 20]]));
+    assert.equal(reply?.handle, 7);
+    assert.equal(reply?.error, EINVAL);
+    assert.equal(await client.closedByServer(), true);
+    await assertIntact();
+  });
+
+  it('round-trips large pipelined writes and reads (worker-thread crypto)', async () => {
+    const client = await RawNbdClient.connect(harness.port);
+    await client.go('disk');
+    const big = seededBytes('nbd-protocol-big', 1024 * 1024 + 4096);
+    client.request(WRITE, 1, 8192 + 100, big.length, big);
+    client.request(FLUSH, 2, 0, 0);
+    assert.equal((await client.reply(new Map()))?.error, 0);
+    assert.equal((await client.reply(new Map()))?.error, 0);
+    const lengths = new Map([[3, big.length], [4, SIZE]]);
+    client.request(READ, 3, 8192 + 100, big.length);
+    client.request(READ, 4, 0, SIZE);
+    const replies = [await client.reply(lengths), await client.reply(lengths)];
+    const byHandle = new Map(replies.map((r) => [r?.handle, r?.data]));
+    assert.ok(byHandle.get(3)?.equals(big));
+    const expected = Buffer.from(content);
+    big.copy(expected, 8192 + 100);
+    assert.ok(byHandle.get(4)?.equals(expected));
+    await harness.volumes.get('disk')?.volume.write(0, content);
+    client.close();
+    await assertIntact();
+  });
+
   it('closes the connection on a bad request magic and keeps the volume intact', async () => {
     const client = await RawNbdClient.connect(harness.port);
     await client.go('disk');

@@ -29,12 +29,14 @@ export class FsObjectBackend implements ObjectBackend {
     const tmpPath = join(this.#tmp, storageId);
     const finalDir = join(this.#data, storageId.slice(0, 2));
     const finalPath = join(finalDir, storageId);
-    const stream = createWriteStream(tmpPath, { flags: 'wx', mode: 0o600 });
+    // flush: the stream fsyncs its descriptor before closing it, and a pipeline into it
+    // ends only after that close — so by commit() the body is durable, with no reopen.
+    const stream = createWriteStream(tmpPath, { flags: 'wx', mode: 0o600, flush: true });
     return {
       storageId,
       stream,
       commit: async () => {
-        await fsyncPath(tmpPath, 'r+');
+        if (!stream.closed) await new Promise<void>((resolve, reject) => stream.once('close', resolve).once('error', reject));
         mkdirSync(finalDir, { recursive: true, mode: 0o700 });
         await rename(tmpPath, finalPath);
         await this.#dirSync.sync(finalDir);

@@ -2,6 +2,7 @@ import type { BucketEncryption, BucketRecord, ObjectRecord, ObjectScan, S3Metada
 import { BucketAlreadyOwnedByYouError, BucketNotEmptyError, NoSuchBucketError, NoSuchKeyError } from '../../s3/errors.js';
 import type { SealedObjectKey } from '../../s3/sse/sealing.js';
 import type { SqliteDatabase } from './database.js';
+import { SqliteGroupCommit } from './group-commit.js';
 import { SqliteS3MultipartStore } from './s3-multipart-store.js';
 
 const SCHEMA = `
@@ -54,10 +55,12 @@ interface BucketRow {
 
 /**
  * S3MetadataStore on the shared SQLite database (tables s3_buckets, s3_objects). Each
- * write is one transaction, committed with synchronous=FULL. Stores sealed keys only.
+ * write is one transaction, committed with synchronous=FULL (object puts: grouped, with the
+ * same durability, see putObject). Stores sealed keys only.
  */
 export class SqliteS3MetadataStore implements S3MetadataStore {
   readonly multipart: SqliteS3MultipartStore;
+  readonly #group: SqliteGroupCommit;
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
@@ -66,6 +69,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     if (!columns.some((c) => c.name === 'parts')) db.exec('ALTER TABLE s3_objects ADD COLUMN parts TEXT');
     if (!columns.some((c) => c.name === 'tags')) db.exec('ALTER TABLE s3_objects ADD COLUMN tags TEXT');
     this.multipart = new SqliteS3MultipartStore(db, (o) => this.putObjectSync(o));
+    this.#group = new SqliteGroupCommit(db);
   }
 
   async createBucket(bucket: BucketRecord): Promise<void> {
@@ -97,8 +101,14 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     if (r.changes === 0) throw new NoSuchBucketError('');
   }
 
+  /**
+   * Group commit (see SqliteGroupCommit): puts arriving while the previous group is being
+   * made durable share one transaction and one WAL fsync, and the event loop never waits
+   * for that fsync. Resolves only once the row is durable; a put that raises (its bucket is
+   * gone) fails alone.
+   */
   async putObject(o: ObjectRecord): Promise<string | undefined> {
-    return this.putObjectSync(o);
+    return this.#group.run(() => this.putObjectSync(o));
   }
 
   /** putObject as one synchronous transaction (a savepoint when nested, as in completing a multipart upload). */

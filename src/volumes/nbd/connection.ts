@@ -14,6 +14,8 @@ export class NbdConnection {
   tls = false;
   /** The TLS-PSK identity whose key the client proved, once TLS is up with a PSK. */
   pskIdentity: string | undefined;
+  /** The stream `sendBatched` corked, until its setImmediate or `flush()`. */
+  #corked: Duplex | undefined;
 
   constructor(stream: Duplex) {
     this.stream = stream;
@@ -28,11 +30,40 @@ export class NbdConnection {
     this.tls = true;
   }
 
-  /** Writes `parts` back to back; they go out contiguously even with replies interleaving. */
+  /** Writes `parts` back to back, now; they go out contiguously. Never throws. */
   send(...parts: Buffer[]): void {
     if (this.stream.destroyed) return;
     this.stream.cork();
     for (const part of parts) this.stream.write(part);
     this.stream.uncork();
+  }
+
+  /**
+   * Like `send`, but the stream stays corked until the end of this event-loop turn, so the
+   * replies of every request that completed in the same turn leave in one vectored write:
+   * one syscall, and one wake-up of the client, instead of one per reply. For the
+   * transmission phase; `flush()` sends at once (before hanging up).
+   */
+  sendBatched(...parts: Buffer[]): void {
+    const stream = this.stream;
+    if (stream.destroyed) return;
+    if (this.#corked !== stream) {
+      this.#corked = stream;
+      stream.cork();
+      setImmediate(() => this.#uncork(stream));
+    }
+    for (const part of parts) stream.write(part);
+  }
+
+  /** Sends whatever `sendBatched` is holding back. */
+  flush(): void {
+    const stream = this.#corked;
+    if (stream !== undefined) this.#uncork(stream);
+  }
+
+  #uncork(stream: Duplex): void {
+    if (this.#corked !== stream) return;
+    this.#corked = undefined;
+    stream.uncork();
   }
 }

@@ -110,6 +110,7 @@ export class NbdServer {
       conn.stream.end();
     } catch (err) {
       this.#options.onConnectionError?.(err);
+      conn.flush();
       conn.stream.destroy();
       socket.destroy();
     }

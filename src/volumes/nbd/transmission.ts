@@ -35,11 +35,12 @@ export async function serveTransmission(conn: NbdConnection, device: BlockDevice
       return;
     }
     const job = execute(device, request).then(
-      (data) => conn.send(replyHeader(request.handle, 0), ...(data === undefined ? [] : [data])),
+      (data) => conn.sendBatched(replyHeader(request.handle, 0), ...(data === undefined ? [] : [data])),
       (err: unknown) => {
-        conn.send(replyHeader(request.handle, errnoFor(err, request.type)));
+        conn.sendBatched(replyHeader(request.handle, errnoFor(err, request.type)));
         if (err instanceof ReadFailed) {
           failure = new NbdProtocolError('a read failed; hanging up as simple replies require');
+          conn.flush();
           conn.stream.destroy();
         }
       },

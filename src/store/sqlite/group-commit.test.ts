@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openSqlite, type SqliteDatabase } from './database.js';
+import { SqliteGroupCommit } from './group-commit.js';
+
+function fileDb(t: { after: (fn: () => void) => void }): SqliteDatabase {
+  const dir = mkdtempSync(join(tmpdir(), 'group-commit-'));
+  const db = openSqlite(join(dir, 'm.db'));
+  db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+  t.after(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return db;
+}
+
+/** Counts groups: each group on a WAL database switches the connection to NORMAL once. */
+function countGroups(db: SqliteDatabase): { readonly groups: number } {
+  const counter = { groups: 0 };
+  const pragma = db.pragma.bind(db);
+  db.pragma = ((source: string, options?: { simple?: boolean }) => {
+    if (source === 'synchronous = NORMAL') counter.groups += 1;
+    return pragma(source, options);
+  }) as typeof db.pragma;
+  return counter;
+}
+
+test('every write resolves with its own result once committed, and the rows are there', async (t) => {
+  const db = fileDb(t);
+  const group = new SqliteGroupCommit(db);
+  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  const results = await Promise.all(Array.from({ length: 20 }, (_, i) => group.run(() => insert.run(`k${i}`, i).changes + i)));
+  assert.deepEqual(results, Array.from({ length: 20 }, (_, i) => 1 + i));
+  assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 20);
+});
+
+test('writes queued while a group is being made durable commit together as the next group', async (t) => {
+  const db = fileDb(t);
+  const group = new SqliteGroupCommit(db);
+  const counter = countGroups(db);
+  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  const first = group.run(() => insert.run('first', 0));
+  await new Promise((r) => setImmediate(r)); // the first group has committed; its fsync runs
+  assert.equal(counter.groups, 1);
+  const rest = Array.from({ length: 10 }, (_, i) => group.run(() => insert.run(`k${i}`, i)));
+  await Promise.all([first, ...rest]);
+  assert.equal(counter.groups, 2);
+  // The connection's own durability setting is back for everything else (FULL = 2).
+  assert.equal(db.pragma('synchronous', { simple: true }), 2);
+});
+
+test('a write that raises rolls back alone; the rest of its group commits', async (t) => {
+  const db = fileDb(t);
+  const group = new SqliteGroupCommit(db);
+  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  const ok1 = group.run(() => insert.run('a', 1));
+  const bad = group.run(() => {
+    insert.run('half', 2); // written, then rolled back with its savepoint
+    throw new Error('refused');
+  });
+  const ok2 = group.run(() => insert.run('b', 3));
+  await assert.rejects(bad, /refused/);
+  await Promise.all([ok1, ok2]);
+  const keys = (db.prepare('SELECT k FROM t ORDER BY k').all() as Array<{ k: string }>).map((r) => r.k);
+  assert.deepEqual(keys, ['a', 'b']);
+});
+
+test('a memory database commits groups without the WAL fsync', async () => {
+  const db = openSqlite(':memory:');
+  db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+  const group = new SqliteGroupCommit(db);
+  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  await Promise.all([group.run(() => insert.run('x', 1)), group.run(() => insert.run('y', 2))]);
+  assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 2);
+  db.close();
+});

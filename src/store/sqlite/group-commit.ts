@@ -1,0 +1,120 @@
+import { open } from 'node:fs/promises';
+import type { SqliteDatabase } from './database.js';
+
+interface Waiter {
+  readonly work: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit on a better-sqlite3 connection: writes queued while the previous group was
+ * being made durable are committed together in one transaction, and one fsync of the WAL
+ * acknowledges them all. Each write runs in its own savepoint, so one that raises rolls
+ * back alone and rejects alone; the others still commit.
+ *
+ * Why not synchronous=FULL for these commits: better-sqlite3 is synchronous, so a FULL
+ * commit holds the event loop for the whole WAL fsync (about 3 ms here, once per PUT).
+ * Instead a group's transaction commits with synchronous=NORMAL — in WAL mode that writes
+ * the frames to the WAL without syncing — and then `fdatasync` of the WAL file runs on the
+ * libuv thread pool. Nothing resolves before that fdatasync, which started after the
+ * commit returned, has completed: the frames of every acknowledged write are on stable
+ * storage, exactly what FULL would have guaranteed (a checkpoint in NORMAL mode also syncs
+ * the WAL before copying it and the database after). A crash before the fdatasync loses
+ * only unacknowledged writes. Meanwhile the loop keeps serving requests and the next group
+ * forms. Other statements on the connection keep its own setting (FULL); a memory or
+ * non-WAL database commits the group with that setting and skips the extra fsync.
+ */
+export class SqliteGroupCommit {
+  readonly #db: SqliteDatabase;
+  readonly #walPath: string | undefined;
+  #queue: Waiter[] = [];
+  #busy = false;
+
+  constructor(db: SqliteDatabase) {
+    this.#db = db;
+    const wal = !db.memory && String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
+    const level = Number(db.pragma('synchronous', { simple: true }));
+    // Only when the connection asks for durable commits (FULL = 2, EXTRA = 3) do we owe an fsync.
+    this.#walPath = wal && level >= 2 ? `${db.name}-wal` : undefined;
+  }
+
+  /**
+   * Runs `work` (synchronous statements on this connection) inside the next group's
+   * transaction. Resolves with its result once the group's commit is durable; rejects with
+   * what `work` raised (its changes rolled back, the group unaffected), or with the
+   * commit's or the fsync's error for every write of the group. Never runs `work` twice.
+   */
+  run<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.#queue.length === 1 && !this.#busy) setImmediate(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    if (this.#busy || this.#queue.length === 0) return;
+    const group = this.#queue;
+    this.#queue = [];
+    this.#busy = true;
+    let outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }>;
+    try {
+      outcomes = this.#commit(group);
+    } catch (err) {
+      for (const w of group) w.reject(err);
+      this.#next();
+      return;
+    }
+    this.#durable().then(
+      () => group.forEach((w, i) => settle(w, outcomes[i])),
+      (err: unknown) => group.forEach((w) => w.reject(err)),
+    ).finally(() => this.#next());
+  }
+
+  /** One transaction, one savepoint per write; returns each write's outcome in order. */
+  #commit(group: readonly Waiter[]): Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> {
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
+    const one = this.#db.transaction((w: Waiter) => w.work());
+    const all = this.#db.transaction(() => {
+      for (const w of group) {
+        try {
+          outcomes.push({ ok: true, value: one(w) });
+        } catch (err) {
+          outcomes.push({ ok: false, err });
+        }
+      }
+    });
+    if (this.#walPath === undefined) {
+      all();
+      return outcomes;
+    }
+    const level = this.#db.pragma('synchronous', { simple: true });
+    this.#db.pragma('synchronous = NORMAL');
+    try {
+      all();
+    } finally {
+      this.#db.pragma(`synchronous = ${Number(level)}`);
+    }
+    return outcomes;
+  }
+
+  async #durable(): Promise<void> {
+    if (this.#walPath === undefined) return;
+    const fh = await open(this.#walPath, 'r');
+    try {
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  #next(): void {
+    this.#busy = false;
+    if (this.#queue.length > 0) setImmediate(() => this.#flush());
+  }
+}
+
+function settle(w: Waiter, outcome: { ok: true; value: unknown } | { ok: false; err: unknown } | undefined): void {
+  if (outcome?.ok === true) w.resolve(outcome.value);
+  else w.reject(outcome?.err);
+}
