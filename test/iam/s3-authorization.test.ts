@@ -147,6 +147,10 @@ describe('S3 access control: identity and bucket policies, channel conditions, K
     const reader = t.s3({ credentials: await newUser('reader', s3Only) });
     assert.equal(await get(reader, 'mixed', 's3'), 'body of s3');
     assert.equal(await outcome(get(reader, 'mixed', 'kms')), '403 AccessDenied');
+    // A bucket key root has just opened (cached) is not lent to the reader.
+    await put(root, 'mixed', 'bucket-key', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId, BucketKeyEnabled: true });
+    assert.equal(await get(root, 'mixed', 'bucket-key'), 'body of bucket-key');
+    assert.equal(await outcome(get(reader, 'mixed', 'bucket-key')), '403 AccessDenied');
     // Writing under the customer key needs kms:GenerateDataKey too.
     assert.equal(await outcome(put(reader, 'mixed', 'kms2', { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId })), '403 AccessDenied');
     // SSE-KMS under alias/aws/s3: its key policy allows everyone in the account through S3 (kms:ViaService).

@@ -49,7 +49,8 @@ export class BucketKeyCache {
    * `kms` when none is live. Raises the KMS errors of GenerateDataKey.
    */
   async seal<T>(kms: DataKeyProvider, keyId: string, context: KmsContext, use: (k: LentBucketKey) => T): Promise<T> {
-    const id = `g\0${keyId}\0${canonical(context)}`;
+    // Scoped to the caller: a bucket key KMS authorized for one caller is never lent to another.
+    const id = `${kms.cacheScope ?? ''}\0g\0${keyId}\0${canonical(context)}`;
     return this.#use(id, use, async () => {
       const dk = await kms.generateDataKey(keyId, context);
       return { plaintext: dk.plaintext, blob: dk.blob, keyArn: dk.keyArn };
@@ -58,7 +59,7 @@ export class BucketKeyCache {
 
   /** Runs `use` with the bucket key sealed in `blob`, decrypting it through `kms` when not cached. Raises KMS Decrypt's errors. */
   async open<T>(kms: DataKeyProvider, blob: Buffer, context: KmsContext, use: (k: LentBucketKey) => T): Promise<T> {
-    const id = `o\0${createHash('sha256').update(blob).digest('base64')}\0${canonical(context)}`;
+    const id = `${kms.cacheScope ?? ''}\0o\0${createHash('sha256').update(blob).digest('base64')}\0${canonical(context)}`;
     return this.#use(id, use, async () => {
       const dk = await kms.decrypt(blob, context);
       return { plaintext: dk.plaintext, blob, keyArn: dk.keyArn };

@@ -17,6 +17,12 @@ export interface DataKey {
  * S3's KMS.* codes. Never logs key material.
  */
 export interface DataKeyProvider {
+  /**
+   * Who this provider's keys are authorized for (the caller and its channel), when it acts
+   * for a caller. A cache of opened keys must never lend a key across scopes: that would
+   * let a caller use a key KMS never authorized for it.
+   */
+  readonly cacheScope?: string;
   generateDataKey(keyId: string, context: KmsContext): Promise<DataKey>;
   decrypt(blob: Buffer, context: KmsContext): Promise<{ readonly keyArn: string; readonly plaintext: SecretBytes }>;
 }

@@ -34,10 +34,17 @@ export interface KmsOnBehalf {
  * SecretBytes (the caller disposes) and never logged.
  */
 export class KmsDataKeyProvider implements DataKeyProvider {
+  readonly cacheScope?: string;
+
   constructor(
     private readonly keys: KeyService,
     private readonly caller?: { readonly call: CallContext; readonly onBehalf: KmsOnBehalf },
-  ) {}
+  ) {
+    if (caller !== undefined) {
+      const c = caller.call;
+      this.cacheScope = JSON.stringify([c.principal.arn, c.sourceIp, c.secureTransport, c.tlsVersion ?? '', c.vpcEndpointId ?? '']);
+    }
+  }
 
   /** A provider that acts for `call` (see the class comment). */
   forCaller(call: CallContext, onBehalf: KmsOnBehalf): KmsDataKeyProvider {
