@@ -15,8 +15,9 @@ const ZERO_BLOCK = Buffer.alloc(BS);
 /** Large requests are cut into chunks of this many blocks to bound memory (1 MiB). */
 const CHUNK_BLOCKS = 256;
 /**
- * Runs of at least this many blocks (64 KiB) are encrypted or decrypted on worker threads;
- * shorter ones inline, where a worker round trip would cost more than it saves.
+ * Runs of at least this many blocks (64 KiB) are read or written, and decrypted or
+ * encrypted, on worker threads; shorter ones inline, where a worker round trip would cost
+ * more than it saves.
  */
 const POOL_MIN_BLOCKS = 16;
 
@@ -133,21 +134,34 @@ export class EncryptedVolume implements BlockDevice {
       const endInLast = offset + data.length - last * BS;
       const headPartial = offset !== first * BS || (first === last && endInLast !== BS);
       const tailPartial = first !== last && endInLast !== BS;
-      const out: Buffer[] = [];
-      if (headPartial) out.push(await this.#patchedBlock(first, offset, data));
+      const head = headPartial ? await this.#patchedBlock(first, offset, data) : undefined;
+      const tail = tailPartial ? await this.#patchedBlock(last, offset, data) : undefined;
       const midFirst = headPartial ? first + 1 : first;
-      const midLast = tailPartial ? last - 1 : last;
-      if (midLast >= midFirst) {
-        const start = midFirst * BS - offset;
-        const run = data.subarray(start, start + (midLast - midFirst + 1) * BS);
-        if (midLast - midFirst + 1 >= POOL_MIN_BLOCKS) out.push(await this.#pool().encrypt(midFirst, run));
-        else for (const block of this.#cipher.encryptBlocks(midFirst, run)) out.push(block);
+      const midCount = (tailPartial ? last - 1 : last) - midFirst + 1;
+      const run = data.subarray(midFirst * BS - offset, midFirst * BS - offset + Math.max(0, midCount) * BS);
+      if (midCount >= POOL_MIN_BLOCKS) {
+        await this.#writeLargeRun(first, last, head, midFirst, run, tail);
+      } else {
+        const mid = midCount > 0 ? this.#cipher.encryptBlocks(midFirst, run) : [];
+        await writeFully(this.#file, [...(head ? [head] : []), ...mid, ...(tail ? [tail] : [])], HEADER_BYTES + first * BS);
       }
-      if (tailPartial) out.push(await this.#patchedBlock(last, offset, data));
-      await writeFully(this.#file, out, HEADER_BYTES + first * BS);
       if (options.fua === true) await this.#file.datasync();
     } finally {
       release();
+    }
+  }
+
+  /**
+   * A long run is encrypted and written by a worker (one pwrite, no hop through the libuv
+   * pool); the patched edge blocks, if any, are written here at the same time. Settles
+   * only when every part has, so the caller's lock covers all of them.
+   */
+  async #writeLargeRun(first: number, last: number, head: Buffer | undefined, midFirst: number, run: Uint8Array, tail: Buffer | undefined): Promise<void> {
+    const writes = [this.#pool().encryptWrite(this.#file.fd, HEADER_BYTES + midFirst * BS, midFirst, run)];
+    if (head !== undefined) writes.push(writeFully(this.#file, [head], HEADER_BYTES + first * BS));
+    if (tail !== undefined) writes.push(writeFully(this.#file, [tail], HEADER_BYTES + last * BS));
+    for (const result of await Promise.allSettled(writes)) {
+      if (result.status === 'rejected') throw result.reason;
     }
   }
 
@@ -291,10 +305,11 @@ export class EncryptedVolume implements BlockDevice {
 
   /** Reads and decrypts blocks [first, first + count); unwritten ones stay zero. */
   async #readPlain(first: number, count: number): Promise<Buffer> {
-    // Its own ArrayBuffer (not pool memory), so a large one can move to a worker.
-    const data = Buffer.from(new ArrayBuffer(count * BS));
+    // A long run is read and decrypted by a worker: one pread there, no hop through the
+    // libuv pool, and the decryption runs beside the event loop.
+    if (count >= POOL_MIN_BLOCKS) return this.#pool().readDecrypt(this.#file.fd, HEADER_BYTES + first * BS, first, count * BS);
+    const data = Buffer.allocUnsafe(count * BS);
     await readFully(this.#file, data, HEADER_BYTES + first * BS);
-    if (count >= POOL_MIN_BLOCKS) return this.#pool().decrypt(first, data);
     this.#cipher.decryptBlocksInPlace(first, data, (i) => isZeroBlock(data, i * BS));
     return data;
   }

@@ -1,5 +1,8 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SecretBytes } from '../crypto/secret-bytes.js';
 import { VolumeClosedError, VolumeRangeError } from './errors.js';
 import { SectorCipher, VOLUME_BLOCK_SIZE } from './sector-cipher.js';
@@ -50,6 +53,29 @@ describe('XtsWorkerPool', () => {
     const cts = await Promise.all(runs.map((r, i) => pool.encrypt(i * 100, r)));
     const back = await Promise.all(cts.map((c, i) => pool.decrypt(i * 100, owned(c))));
     back.forEach((b, i) => assert.deepEqual(b, runs[i]));
+  });
+
+  it('writes and reads files on the worker: one pwrite/pread, zeros past the end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-xts-pool-'));
+    const fd = openSync(join(dir, 'f'), 'w+');
+    try {
+      const plain = pattern(17);
+      await pool.encryptWrite(fd, 100, 40, plain);
+      const stored = readFileSync(join(dir, 'f'));
+      assert.equal(stored.length, 100 + plain.length);
+      assert.deepEqual(stored.subarray(100), Buffer.concat(cipher.encryptBlocks(40, plain)));
+      // Beyond the end of the file: zeros, which read back as unwritten blocks.
+      const back = await pool.readDecrypt(fd, 100, 40, plain.length + 2 * BS);
+      assert.deepEqual(back, Buffer.concat([plain, Buffer.alloc(2 * BS)]));
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('passes file errors back with their code', async () => {
+    await assert.rejects(pool.readDecrypt(1_000_000, 0, 0, 16 * BS), { code: 'EBADF' });
+    await assert.rejects(pool.encryptWrite(1_000_000, 0, 0, pattern(16)), { code: 'EBADF' });
   });
 
   it('refuses partial blocks and buffers it cannot take over', async () => {

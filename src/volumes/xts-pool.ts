@@ -3,39 +3,10 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { SecretBytes } from '../crypto/secret-bytes.js';
 import { VolumeClosedError, VolumeRangeError } from './errors.js';
-
-/**
- * The worker's program, plain CommonJS so it runs as an eval worker both under tsx and
- * from compiled output (no second entry file to ship or resolve). It is the same
- * construction as SectorCipher — node:crypto AES-256-XTS, one cipher per block, the block
- * number as 128-bit little-endian tweak — applied in place to a transferred buffer.
- * Decryption leaves all-zero (unwritten) blocks as zeros, as EncryptedVolume requires.
- */
-const WORKER_SOURCE = `
-'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
-const { createCipheriv, createDecipheriv } = require('node:crypto');
-const key = Buffer.from(workerData.key.buffer);
-const BS = workerData.blockSize;
-const tweak = Buffer.alloc(16);
-const zero = Buffer.alloc(BS);
-parentPort.on('message', (m) => {
-  if (m.op === 'close') { key.fill(0); parentPort.close(); return; }
-  const data = Buffer.from(m.buffer);
-  const make = m.op === 'encrypt' ? createCipheriv : createDecipheriv;
-  for (let at = 0, n = m.firstBlock; at < data.length; at += BS, n++) {
-    const block = data.subarray(at, at + BS);
-    if (m.op === 'decrypt' && block.equals(zero)) continue;
-    tweak.writeUInt32LE(n % 0x100000000, 0);
-    tweak.writeUInt32LE(Math.floor(n / 0x100000000), 4);
-    make('aes-256-xts', key, tweak).update(block).copy(data, at);
-  }
-  parentPort.postMessage({ id: m.id, buffer: m.buffer }, [m.buffer]);
-});
-`;
+import { XTS_WORKER_SOURCE } from './xts-worker-source.js';
 
 interface Job {
-  readonly resolve: (b: Buffer) => void;
+  readonly resolve: (b: Buffer | undefined) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -48,12 +19,14 @@ interface PoolWorker {
  * Worker threads that run AES-256-XTS over long runs of 4 KiB blocks, so that large
  * requests use more than one core: node:crypto is synchronous, and creating one cipher
  * per block (XTS with a per-block tweak cannot do otherwise in Node) is the dominant
- * cost of sequential I/O. Small requests are better done inline (a round trip to a worker
- * costs tens of microseconds); the caller decides.
+ * cost of sequential I/O. The workers can also do the request's one pread or pwrite
+ * themselves (`readDecrypt`, `encryptWrite`), which spares the event loop a hop through
+ * the libuv pool. Small requests are better done inline (a round trip to a worker costs
+ * tens of microseconds); the caller decides.
  *
  * Each worker holds its own copy of the key (transferred, so no serialized copy is left
- * behind); `close()` zeroes those copies and stops the workers. The pool borrows `key`: it never
- * disposes it.
+ * behind); `close()` zeroes those copies and stops the workers. The pool borrows `key`:
+ * it never disposes it.
  */
 export class XtsWorkerPool {
   readonly #workers: PoolWorker[] = [];
@@ -70,13 +43,13 @@ export class XtsWorkerPool {
     for (let i = 0; i < threads; i++) {
       // Transferred, not cloned: no serialized copy of the key is left behind.
       const copy = new Uint8Array(key.unsafeBytes());
-      const worker = new Worker(WORKER_SOURCE, {
+      const worker = new Worker(XTS_WORKER_SOURCE, {
         eval: true,
         workerData: { key: copy, blockSize },
         transferList: [copy.buffer],
       });
       const entry: PoolWorker = { worker, jobs: new Map() };
-      worker.on('message', (m: { id: number; buffer: ArrayBuffer }) => this.#settle(entry, m));
+      worker.on('message', (m: WorkerReply) => this.#settle(entry, m));
       worker.on('error', (err) => this.#fail(entry, err));
       worker.on('exit', () => this.#fail(entry, new VolumeClosedError('an XTS worker stopped')));
       worker.unref();
@@ -94,7 +67,7 @@ export class XtsWorkerPool {
   encrypt(firstBlock: number, plaintext: Uint8Array): Promise<Buffer> {
     const copy = new Uint8Array(plaintext.length);
     copy.set(plaintext);
-    return this.#run('encrypt', firstBlock, copy.buffer);
+    return this.#run({ op: 'encrypt', firstBlock, buffer: copy.buffer }, copy.buffer).then(defined);
   }
 
   /**
@@ -107,7 +80,34 @@ export class XtsWorkerPool {
    */
   decrypt(firstBlock: number, ciphertext: Buffer): Promise<Buffer> {
     if (!ownsBuffer(ciphertext)) return Promise.reject(new VolumeRangeError('the buffer must own its memory'));
-    return this.#run('decrypt', firstBlock, ciphertext.buffer as ArrayBuffer);
+    const buffer = ciphertext.buffer as ArrayBuffer;
+    return this.#run({ op: 'decrypt', firstBlock, buffer }, buffer).then(defined);
+  }
+
+  /**
+   * Reads `length` bytes (whole blocks) at byte `position` of the open descriptor `fd`
+   * with one pread on the worker, decrypts them as blocks `firstBlock`… there (all-zero
+   * blocks stay zeros) and resolves with the plaintext. Bytes past the end of the file
+   * read as zeros. The caller keeps `fd` open and the range locked until it settles.
+   *
+   * @throws VolumeRangeError for a partial block; VolumeClosedError after close or if a
+   *   worker dies; an Error with the fs `code` if the read fails.
+   */
+  readDecrypt(fd: number, position: number, firstBlock: number, length: number): Promise<Buffer> {
+    return this.#run({ op: 'read-decrypt', fd, position, firstBlock, length }, length).then(defined);
+  }
+
+  /**
+   * Encrypts whole blocks of `plaintext` as blocks `firstBlock`… and writes them at byte
+   * `position` of `fd` on the worker (pwrite, continued after short writes). `plaintext`
+   * is copied, never modified. Resolves once written (not synced).
+   *
+   * @throws as `readDecrypt`, with the fs `code` if the write fails.
+   */
+  async encryptWrite(fd: number, position: number, firstBlock: number, plaintext: Uint8Array): Promise<void> {
+    const copy = new Uint8Array(plaintext.length);
+    copy.set(plaintext);
+    await this.#run({ op: 'encrypt-write', fd, position, firstBlock, buffer: copy.buffer }, copy.buffer);
   }
 
   /**
@@ -129,9 +129,11 @@ export class XtsWorkerPool {
     );
   }
 
-  #run(op: 'encrypt' | 'decrypt', firstBlock: number, buffer: ArrayBuffer): Promise<Buffer> {
+  /** Posts `message` (transferring `transfer` when it is a buffer) to the least busy worker. */
+  #run(message: Record<string, unknown>, transfer: ArrayBuffer | number): Promise<Buffer | undefined> {
     if (this.#closed) return Promise.reject(new VolumeClosedError('the volume is closed'));
-    if (buffer.byteLength % this.#blockSize !== 0) {
+    const length = typeof transfer === 'number' ? transfer : transfer.byteLength;
+    if (length % this.#blockSize !== 0) {
       return Promise.reject(new VolumeRangeError('the data is not a whole number of blocks'));
     }
     const entry = this.#leastBusy();
@@ -139,7 +141,7 @@ export class XtsWorkerPool {
     return new Promise((resolve, reject) => {
       entry.jobs.set(id, { resolve, reject });
       if (entry.jobs.size === 1) entry.worker.ref();
-      entry.worker.postMessage({ op, id, firstBlock, buffer }, [buffer]);
+      entry.worker.postMessage({ ...message, id }, typeof transfer === 'number' ? [] : [transfer]);
     });
   }
 
@@ -150,11 +152,16 @@ export class XtsWorkerPool {
     return best;
   }
 
-  #settle(entry: PoolWorker, m: { id: number; buffer: ArrayBuffer }): void {
+  #settle(entry: PoolWorker, m: WorkerReply): void {
     const job = entry.jobs.get(m.id);
     entry.jobs.delete(m.id);
     if (entry.jobs.size === 0) entry.worker.unref();
-    job?.resolve(Buffer.from(m.buffer));
+    if (m.error !== undefined) {
+      // The fs error's code (EIO, ENOSPC, …) survives; its text names no secret.
+      job?.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+    } else {
+      job?.resolve(m.buffer === undefined ? undefined : Buffer.from(m.buffer));
+    }
   }
 
   #fail(entry: PoolWorker, err: Error): void {
@@ -166,6 +173,18 @@ export class XtsWorkerPool {
     else this.#closed = true;
     for (const job of jobs) job.reject(err);
   }
+}
+
+/** What a worker posts back. */
+interface WorkerReply {
+  readonly id: number;
+  readonly buffer?: ArrayBuffer;
+  readonly error?: { readonly message: string; readonly code?: string };
+}
+
+function defined(b: Buffer | undefined): Buffer {
+  if (b === undefined) throw new VolumeClosedError('an XTS worker sent no data');
+  return b;
 }
 
 function defaultThreads(): number {

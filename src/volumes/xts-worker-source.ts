@@ -1,0 +1,88 @@
+/**
+ * The program of an XtsWorkerPool worker, plain CommonJS so it runs as an eval worker both
+ * under tsx and from compiled output (no second entry file to ship or resolve).
+ *
+ * Crypto: the same construction as SectorCipher — node:crypto AES-256-XTS, one cipher per
+ * 4 KiB block, the block number as 128-bit little-endian tweak — applied in place.
+ * Decryption leaves all-zero (unwritten) blocks as zeros, as EncryptedVolume requires.
+ *
+ * Messages (`op`): `encrypt` / `decrypt` a transferred buffer and send it back;
+ * `read-decrypt`: one pread of `length` bytes at `position` of descriptor `fd` (bytes past
+ * the end read as zeros), decrypt, send the buffer back; `encrypt-write`: encrypt the
+ * transferred buffer and pwrite it at `position` (continuing after short writes), reply
+ * without data. The file I/O is synchronous on purpose: this thread does nothing else,
+ * and doing it here saves the event loop a round trip through the libuv thread pool.
+ * Any error is sent back as { id, error: { message, code } }. `close` zeroes the key and
+ * ends the thread.
+ */
+export const XTS_WORKER_SOURCE = `
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const { createCipheriv, createDecipheriv } = require('node:crypto');
+const { readSync, writeSync } = require('node:fs');
+const key = Buffer.from(workerData.key.buffer);
+const BS = workerData.blockSize;
+const tweak = Buffer.alloc(16);
+const zero = Buffer.alloc(BS);
+
+function xts(encrypt, data, firstBlock) {
+  const make = encrypt ? createCipheriv : createDecipheriv;
+  for (let at = 0, n = firstBlock; at < data.length; at += BS, n++) {
+    const block = data.subarray(at, at + BS);
+    if (!encrypt && block.readUInt32LE(0) === 0 && block.equals(zero)) continue;
+    tweak.writeUInt32LE(n % 0x100000000, 0);
+    tweak.writeUInt32LE(Math.floor(n / 0x100000000), 4);
+    make('aes-256-xts', key, tweak).update(block).copy(data, at);
+  }
+}
+
+function preadFully(fd, data, position) {
+  let done = 0;
+  while (done < data.length) {
+    const n = readSync(fd, data, done, data.length - done, position + done);
+    if (n === 0) { data.fill(0, done); return; }
+    done += n;
+  }
+}
+
+function pwriteFully(fd, data, position) {
+  let done = 0;
+  while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
+}
+
+function handle(m) {
+  switch (m.op) {
+    case 'encrypt':
+    case 'decrypt': {
+      xts(m.op === 'encrypt', Buffer.from(m.buffer), m.firstBlock);
+      return m.buffer;
+    }
+    case 'read-decrypt': {
+      const data = Buffer.from(new ArrayBuffer(m.length));
+      preadFully(m.fd, data, m.position);
+      xts(false, data, m.firstBlock);
+      return data.buffer;
+    }
+    case 'encrypt-write': {
+      const data = Buffer.from(m.buffer);
+      xts(true, data, m.firstBlock);
+      pwriteFully(m.fd, data, m.position);
+      return undefined;
+    }
+    default:
+      throw new Error('unknown op');
+  }
+}
+
+parentPort.on('message', (m) => {
+  if (m.op === 'close') { key.fill(0); parentPort.close(); return; }
+  let buffer;
+  try {
+    buffer = handle(m);
+  } catch (err) {
+    parentPort.postMessage({ id: m.id, error: { message: String(err && err.message), code: err && err.code } });
+    return;
+  }
+  parentPort.postMessage({ id: m.id, buffer }, buffer === undefined ? [] : [buffer]);
+});
+`;
