@@ -20,26 +20,21 @@ export function auditSynchronous(config: CipherlakeConfig): 'NORMAL' | 'FULL' {
 }
 
 /**
- * Opens `DATA_DIR/audit.db` for reading: lookups, LookupEvents. Used by cluster workers,
- * which never write it (the primary does). Raises what better-sqlite3 raises.
+ * Opens `DATA_DIR/audit.db` with the configured durability. Cluster workers open it only to
+ * read (lookups, LookupEvents); the primary writes it. Raises what better-sqlite3 raises.
  */
 export function openAuditStore(config: CipherlakeConfig): SqliteAuditStore {
   return new SqliteAuditStore(join(config.dataDir, 'audit.db'), { synchronous: auditSynchronous(config) });
 }
 
-/** Opens the store for the process that writes the trail: commits run on a writer thread. */
-function openWritableAuditStore(config: CipherlakeConfig): SqliteAuditStore {
-  return new SqliteAuditStore(join(config.dataDir, 'audit.db'), { synchronous: auditSynchronous(config), writerThread: true });
-}
 
 /**
  * Opens the audit store and the trail that writes it, continuing its chain, with digests
- * signed by the KMS audit key (created on first use). Commits run on a writer thread, so the
- * event loop keeps serving (and gathering the next batch) during one. Only one process may
- * hold the trail of a data directory; close the trail, then the store. Raises AuditStoreTruncatedError and store/KMS errors.
+ * signed by the KMS audit key (created on first use). Only one process may hold the trail
+ * of a data directory; close the trail, then the store. Raises AuditStoreTruncatedError and store/KMS errors.
  */
 export async function openAuditTrail(config: CipherlakeConfig, keys: KeyService, clock: Clock, log: Logger): Promise<{ store: SqliteAuditStore; trail: AuditTrail }> {
-  const store = openWritableAuditStore(config);
+  const store = openAuditStore(config);
   try {
     const trail = await AuditTrail.open({
       store,

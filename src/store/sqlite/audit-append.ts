@@ -14,7 +14,7 @@ export interface AuditAppender {
 
 /**
  * Prepares the append statements on `db` (schema already created) and returns the writes.
- * Used on the store's own connection, or on the writer thread's. Preparing once matters:
+ * Preparing once matters:
  * re-preparing three statements per batch cost more than a small batch's inserts.
  */
 export function prepareAuditAppender(db: SqliteDatabase): AuditAppender {

@@ -16,7 +16,6 @@ import type { AuditRecordIndex, AuditTerm } from '../../audit/record-index.js';
 import type { AuditEvent } from '../../audit/record.js';
 import { prepareAuditAppender, type AuditAppender, type DigestToStore } from './audit-append.js';
 import { AUDIT_SCHEMA, AUDIT_TRIGGERS } from './audit-schema.js';
-import { AuditWriterThread } from './audit-writer.js';
 import { buildLookup } from './audit-lookup.js';
 
 /** How to open the store. */
@@ -28,12 +27,6 @@ export interface SqliteAuditStoreOptions {
   applyPragmas?: boolean;
   /** FULL (default): a commit survives power loss. NORMAL: survives kill -9 only. */
   synchronous?: 'FULL' | 'NORMAL';
-  /**
-   * Commit on a worker thread with its own connection (`AuditWriterThread`), so commits do
-   * not block this event loop. Only for a store opened from a path; default false. Reads
-   * (head, lookup, verify) stay on this connection.
-   */
-  writerThread?: boolean;
 }
 
 const PAGE = 1000;
@@ -51,7 +44,6 @@ export class SqliteAuditStore implements AuditStore {
   readonly db: SqliteDatabase;
   readonly #owned: boolean;
   readonly #appender: AuditAppender;
-  readonly #writer: AuditWriterThread | undefined;
 
   constructor(db: SqliteDatabase | string, options: SqliteAuditStoreOptions = {}) {
     this.#owned = typeof db === 'string';
@@ -65,10 +57,6 @@ export class SqliteAuditStore implements AuditStore {
     this.db.exec(AUDIT_SCHEMA);
     this.db.exec(AUDIT_TRIGGERS);
     this.#appender = prepareAuditAppender(this.db);
-    this.#writer =
-      options.writerThread === true && typeof db === 'string' && db !== ':memory:'
-        ? new AuditWriterThread({ path: db, synchronous: options.synchronous ?? 'FULL' })
-        : undefined;
   }
 
   head(): Promise<ChainHead> {
@@ -92,7 +80,6 @@ export class SqliteAuditStore implements AuditStore {
 
   /** One transaction: rows, terms, head. Rejects (nothing written) on any SQLite error. */
   appendBatch(records: readonly AuditRecordToStore[]): Promise<void> {
-    if (this.#writer !== undefined) return this.#writer.appendBatch(records);
     try {
       this.#appender.appendBatch(records);
       return Promise.resolve();
@@ -101,9 +88,8 @@ export class SqliteAuditStore implements AuditStore {
     }
   }
 
-  /** Stores a signed digest; on the writer thread when there is one, after the batches before it. */
+  /** Stores a signed digest. */
   appendDigest(d: DigestToStore): Promise<void> {
-    if (this.#writer !== undefined) return this.#writer.appendDigest(d);
     try {
       this.#appender.appendDigest(d);
       return Promise.resolve();
@@ -169,9 +155,8 @@ export class SqliteAuditStore implements AuditStore {
     }
   }
 
-  /** Stops the writer thread (after its queued writes) and closes the database when this store opened it from a path. */
+  /** Closes the database only when this store opened it from a path. */
   close(): void {
-    this.#writer?.close();
     if (this.#owned) this.db.close();
   }
 }
