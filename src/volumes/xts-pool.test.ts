@@ -84,6 +84,24 @@ describe('XtsWorkerPool', () => {
     await assert.rejects(pool.decrypt(0, shared.subarray(BS)), VolumeRangeError);
   });
 
+  it('shares its threads with other keys without mixing them; closing one leaves the other', async () => {
+    const otherKey = SecretBytes.random(64);
+    const other = new XtsWorkerPool(otherKey, BS);
+    try {
+      const plain = pattern(16);
+      const [a, b] = await Promise.all([pool.encrypt(7, plain), other.encrypt(7, plain)]);
+      assert.deepEqual(a, Buffer.concat(cipher.encryptBlocks(7, plain)));
+      assert.deepEqual(b, Buffer.concat(new SectorCipher(otherKey).encryptBlocks(7, plain)));
+      assert.notDeepEqual(a, b);
+      await other.close();
+      await assert.rejects(other.encrypt(0, plain), VolumeClosedError);
+      assert.deepEqual(await pool.decrypt(7, owned(a)), plain);
+    } finally {
+      await other.close();
+      otherKey.dispose();
+    }
+  });
+
   it('refuses work once closed', async () => {
     const other = new XtsWorkerPool(key, BS, 1);
     await other.close();

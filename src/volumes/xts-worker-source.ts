@@ -6,26 +6,32 @@
  * 4 KiB block, the block number as 128-bit little-endian tweak — applied in place.
  * Decryption leaves all-zero (unwritten) blocks as zeros, as EncryptedVolume requires.
  *
- * Messages (`op`): `encrypt` / `decrypt` a transferred buffer and send it back;
+ * Keys: `add-key` registers a volume's key under `keyId` (a transferred copy), `drop-key`
+ * zeroes and forgets it; every job names its `keyId`. One set of workers serves every
+ * attached volume.
+ *
+ * Jobs (`op`): `encrypt` / `decrypt` a transferred buffer and send it back;
  * `read-decrypt`: one pread of `length` bytes at `position` of descriptor `fd` (bytes past
  * the end read as zeros), decrypt, send the buffer back; `encrypt-write`: encrypt the
  * transferred buffer and pwrite it at `position` (continuing after short writes), reply
  * without data. The file I/O is synchronous on purpose: this thread does nothing else,
  * and doing it here saves the event loop a round trip through the libuv thread pool.
- * Any error is sent back as { id, error: { message, code } }. `close` zeroes the key and
- * ends the thread.
+ * Any error is sent back as { id, error: { message, code } }. `close` zeroes every key
+ * left and ends the thread.
  */
 export const XTS_WORKER_SOURCE = `
 'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { createCipheriv, createDecipheriv } = require('node:crypto');
 const { readSync, writeSync } = require('node:fs');
-const key = Buffer.from(workerData.key.buffer);
-const BS = workerData.blockSize;
+const keys = new Map();
 const tweak = Buffer.alloc(16);
-const zero = Buffer.alloc(BS);
+const zeros = new Map();
 
-function xts(encrypt, data, firstBlock) {
+function xts(k, encrypt, data, firstBlock) {
+  const key = k.key, BS = k.blockSize;
+  let zero = zeros.get(BS);
+  if (zero === undefined) zeros.set(BS, zero = Buffer.alloc(BS));
   const make = encrypt ? createCipheriv : createDecipheriv;
   for (let at = 0, n = firstBlock; at < data.length; at += BS, n++) {
     const block = data.subarray(at, at + BS);
@@ -50,22 +56,38 @@ function pwriteFully(fd, data, position) {
   while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
+function keyFor(keyId) {
+  const k = keys.get(keyId);
+  if (k === undefined) throw new Error('no such key');
+  return k;
+}
+
 function handle(m) {
   switch (m.op) {
+    case 'add-key':
+      keys.set(m.keyId, { key: Buffer.from(m.key), blockSize: m.blockSize });
+      return undefined;
+    case 'drop-key': {
+      const k = keys.get(m.keyId);
+      if (k !== undefined) k.key.fill(0);
+      keys.delete(m.keyId);
+      return undefined;
+    }
     case 'encrypt':
     case 'decrypt': {
-      xts(m.op === 'encrypt', Buffer.from(m.buffer), m.firstBlock);
+      xts(keyFor(m.keyId), m.op === 'encrypt', Buffer.from(m.buffer), m.firstBlock);
       return m.buffer;
     }
     case 'read-decrypt': {
       const data = Buffer.from(new ArrayBuffer(m.length));
+      const k = keyFor(m.keyId);
       preadFully(m.fd, data, m.position);
-      xts(false, data, m.firstBlock);
+      xts(k, false, data, m.firstBlock);
       return data.buffer;
     }
     case 'encrypt-write': {
       const data = Buffer.from(m.buffer);
-      xts(true, data, m.firstBlock);
+      xts(keyFor(m.keyId), true, data, m.firstBlock);
       pwriteFully(m.fd, data, m.position);
       return undefined;
     }
@@ -75,7 +97,12 @@ function handle(m) {
 }
 
 parentPort.on('message', (m) => {
-  if (m.op === 'close') { key.fill(0); parentPort.close(); return; }
+  if (m.op === 'close') {
+    for (const k of keys.values()) k.key.fill(0);
+    keys.clear();
+    parentPort.close();
+    return;
+  }
   let buffer;
   try {
     buffer = handle(m);
