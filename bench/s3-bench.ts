@@ -8,7 +8,8 @@
  * Run: node --import tsx bench/s3-bench.ts [--quick] [--profile]
  * The client is undici with SigV4 headers and UNSIGNED-PAYLOAD (the same for every server).
  * --profile writes a V8 CPU profile of the Cipherlake process to ./s3-bench-profile/.
- * --targets=null,s3rver,SSE-S3,SSE-KMS,SSE-C,sdk measures only the rows named.
+ * --targets=null,s3rver,SSE-S3,SSE-KMS,SSE-C,sdk measures only the rows named;
+ * --sizes=1MiB,64MiB,4KiB only those workloads (the SDK rows need 1MiB and 4KiB).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
@@ -29,11 +30,14 @@ interface Workload {
   readonly count: number;
   readonly concurrency: number;
 }
-const WORKLOADS: readonly Workload[] = [
+const ALL_WORKLOADS: readonly Workload[] = [
   { name: '1 MiB', size: MiB, count: quick ? 60 : 300, concurrency: 8 },
   { name: '64 MiB', size: 64 * MiB, count: quick ? 3 : 8, concurrency: 2 },
   { name: '4 KiB', size: 4096, count: quick ? 500 : 3000, concurrency: 32 },
 ];
+/** `--sizes=4KiB,1MiB` keeps only those workloads (to profile one of them). */
+const sizes = process.argv.find((a) => a.startsWith('--sizes='))?.slice('--sizes='.length).split(',');
+const WORKLOADS = ALL_WORKLOADS.filter((w) => sizes === undefined || sizes.includes(w.name.replace(' ', '')));
 
 type Headers = Record<string, string>;
 
@@ -146,7 +150,7 @@ async function sdkRow(t: Target, bucket: string, sse: Sse): Promise<Row> {
   const client = new S3Client({ endpoint: t.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey }, maxAttempts: 1 });
   const results: Record<string, string> = {};
   const kms = sse.put['x-amz-server-side-encryption'] === 'aws:kms' ? { ServerSideEncryption: 'aws:kms' as const } : {};
-  for (const w of [WORKLOADS[0]!, WORKLOADS[2]!]) {
+  for (const w of [ALL_WORKLOADS[0]!, ALL_WORKLOADS[2]!]) {
     const body = randomBytes(w.size);
     const s = await timed(w.count, w.concurrency, async (i) => void (await client.send(new PutObjectCommand({ Bucket: bucket, Key: `sdk-${w.size}-${i % 64}`, Body: body, ...kms }))));
     results[`${w.name} PUT`] = w.size >= MiB ? `${((w.count * w.size) / MiB / s).toFixed(0)} MB/s` : `${(w.count / s).toFixed(0)} ops/s`;

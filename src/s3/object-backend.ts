@@ -28,6 +28,12 @@ export interface ObjectBackend {
   create(): Promise<PendingObject>;
   /** Reads a committed body, or the given range of it. Errors surface on the stream. */
   read(storageId: string, range?: StoredRange): Readable;
+  /**
+   * Reads the first `limit` bytes of a committed body (all of it if shorter) into one
+   * buffer, for small objects: no stream, as few I/O calls as the store allows. A caller
+   * that must see the exact length asks for one byte more than it expects.
+   */
+  readHead(storageId: string, limit: number): Promise<Buffer>;
   /** Removes a committed body; succeeds if it is already gone. */
   delete(storageId: string): Promise<void>;
 }

@@ -70,10 +70,18 @@ describe('S3 data at rest', () => {
     const before2 = new Set(filesUnder(join(t.dataDir, 'objects', 'data')));
     await s3.send(new PutObjectCommand({ Bucket: 'rest', Key: 'small', Body: 'small object' }));
     const small = filesUnder(join(t.dataDir, 'objects', 'data')).find((f) => !before2.has(f))!;
-    const bytes = readFileSync(small);
+    const pristine = readFileSync(small);
+    const bytes = Buffer.from(pristine);
     bytes[50] = bytes[50]! ^ 0x80;
     writeFileSync(small, bytes);
     assert.equal(await errorCode(fetchAll(s3, 'small')), '500 InternalError');
+    // Cut short or extended by one byte (small objects are read whole, one byte past their end): the same error.
+    writeFileSync(small, pristine.subarray(0, pristine.length - 1));
+    assert.equal(await errorCode(fetchAll(s3, 'small')), '500 InternalError');
+    writeFileSync(small, Buffer.concat([pristine, Buffer.from([0])]));
+    assert.equal(await errorCode(fetchAll(s3, 'small')), '500 InternalError');
+    writeFileSync(small, pristine);
+    assert.equal((await fetchAll(s3, 'small')).toString(), 'small object');
   });
 
   it('a disabled KMS key makes its objects unreadable (KMS.DisabledException) until it is enabled again', async () => {

@@ -17,4 +17,4 @@ export { encryptedSize, plaintextSize, planRange } from './sizes.js';
 export type { ByteRange, RangePlan } from './sizes.js';
 export type { SealOptions } from './sealer.js';
 export type { OpenOptions } from './opener.js';
-export { createSegmentDecryptor, createSegmentEncryptor, openBuffer, sealBuffer } from './streams.js';
+export { createSegmentDecryptor, createSegmentEncryptor, openBuffer, openSegments, sealBuffer } from './streams.js';

@@ -8,7 +8,7 @@ import { DecryptionError, InvalidCryptoArgumentError } from '../errors.js';
 import { SecretBytes } from '../secret-bytes.js';
 import { DEFAULT_SEGMENT_SIZE, headerSize, parseSegmentHeader } from './format.js';
 import { encryptedSize, planRange } from './sizes.js';
-import { createSegmentDecryptor, createSegmentEncryptor, openBuffer, sealBuffer } from './streams.js';
+import { createSegmentDecryptor, createSegmentEncryptor, openBuffer, openSegments, sealBuffer } from './streams.js';
 
 const key = SecretBytes.random(32);
 const aad = Buffer.from('bucket\0key\0upload');
@@ -104,5 +104,20 @@ describe('segment stream round trips', () => {
     const header = Buffer.from(sealed.subarray(0, headerSize));
     header.writeUInt32BE(0xffffffff, 1);
     assert.throws(() => openBuffer(key, Buffer.concat([header, sealed.subarray(headerSize)])), DecryptionError);
+  });
+});
+
+describe('openSegments', () => {
+  it('returns one verified piece per segment, nothing when any byte is wrong or the end is missing', () => {
+    const plain = Buffer.alloc(3 * 1000 + 7, 0x5a);
+    const sealed = sealBuffer(key, plain, { aad, segmentSize: 1000 });
+    const pieces = openSegments(key, sealed, { aad });
+    assert.deepEqual(pieces.map((p) => p.length), [1000, 1000, 1000, 7]);
+    assert.ok(Buffer.concat(pieces).equals(plain));
+    const flipped = Buffer.from(sealed);
+    flipped[sealed.length - 1] = flipped[sealed.length - 1]! ^ 1;
+    assert.throws(() => openSegments(key, flipped, { aad }), DecryptionError);
+    assert.throws(() => openSegments(key, sealed.subarray(0, headerSize + 2 * 1016), { aad }), DecryptionError);
+    assert.throws(() => openSegments(key, Buffer.concat([sealed, Buffer.alloc(1)]), { aad }), DecryptionError);
   });
 });

@@ -90,10 +90,20 @@ export function sealBuffer(objectKey: SecretBytes, plaintext: Uint8Array, option
  * plaintext only if every segment verified; otherwise throws DecryptionError.
  */
 export function openBuffer(objectKey: SecretBytes, sealed: Uint8Array, options: OpenOptions = {}): Buffer {
+  return Buffer.concat(openSegments(objectKey, sealed, options));
+}
+
+/**
+ * openBuffer without the final join: the plaintext as one buffer per segment, in order,
+ * returned only once every segment (and the end of the stream) verified — for a server
+ * that writes them out as they are instead of copying a whole object into one buffer.
+ * Throws DecryptionError (nothing returned) on any failure.
+ */
+export function openSegments(objectKey: SecretBytes, sealed: Uint8Array, options: OpenOptions = {}): Buffer[] {
   const opener = new SegmentOpener(objectKey, options);
   try {
     const view = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-    return Buffer.concat([...opener.update(view), ...opener.final()]);
+    return [...opener.update(view), ...opener.final()];
   } finally {
     opener.dispose();
   }

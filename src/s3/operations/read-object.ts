@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { createSegmentDecryptor, planRange, type ByteRange, type SecretBytes } from '../../crypto/index.js';
+import { createSegmentDecryptor, encryptedSize, openSegments, planRange, type ByteRange, type SecretBytes } from '../../crypto/index.js';
 import { InvalidRangeError, NotModifiedError, PreconditionFailedError } from '../errors.js';
 import type { ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
@@ -84,6 +84,30 @@ export async function readPlaintext(deps: S3Deps, o: ObjectRecord, objectKey: Se
   } catch (err) {
     objectKey.dispose();
     throw err;
+  }
+}
+
+/** Largest plaintext readSmallPlaintext serves: memory per request stays about twice this. */
+export const SMALL_OBJECT_MAX = 1024 * 1024;
+
+/** True when a whole-object read of `o` may go through readSmallPlaintext (single part, small). */
+export function isSmallObject(o: ObjectRecord): boolean {
+  return o.parts === undefined && o.size <= SMALL_OBJECT_MAX;
+}
+
+/**
+ * The whole plaintext of a small single-part object (see isSmallObject), as one buffer per
+ * segment: one read of header and segments together, every tag (and the stream's end)
+ * verified before anything is returned, so a tampered, truncated or extended body raises
+ * DecryptionError with nothing sent. Takes ownership of `objectKey` and disposes it.
+ */
+export async function readSmallPlaintext(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes): Promise<Buffer[]> {
+  try {
+    // One byte more than the format says, so that an extended body fails to open.
+    const sealed = await deps.backend.readHead(o.storageId, encryptedSize(o.size, o.segmentSize) + 1);
+    return openSegments(objectKey, sealed, { aad: dataBinding(o) });
+  } finally {
+    objectKey.dispose();
   }
 }
 

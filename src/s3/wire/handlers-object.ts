@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { InvalidArgumentError, InvalidRequestError } from '../errors.js';
 import { copyObject } from '../operations/copy-object.js';
 import { partRead } from '../operations/multipart/read-multipart.js';
-import { checkConditions, readPlaintext, resolveRange, unsealObjectKey } from '../operations/read-object.js';
+import { checkConditions, isSmallObject, readPlaintext, readSmallPlaintext, resolveRange, unsealObjectKey } from '../operations/read-object.js';
 import { modeForWrite } from '../operations/sse-select.js';
 import { writeObject } from '../operations/write-object.js';
 import type { ObjectRecord } from '../metadata-store.js';
@@ -93,10 +93,28 @@ export async function getObjectRoute(c: S3Call): Promise<void> {
       c.res.end();
       return;
     }
+    if (range === undefined && isSmallObject(o)) {
+      // Small objects: verified whole in memory, then headers and body in one write.
+      sendPieces(c.res, status, headers, await readSmallPlaintext(c.deps, o, objectKey));
+      return;
+    }
     await streamOut(c.res, status, headers, await readPlaintext(c.deps, o, objectKey, range));
   } finally {
     customer?.key.dispose();
   }
+}
+
+/** Sends verified plaintext pieces as one response; corked, so they leave in one write. */
+function sendPieces(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, pieces: readonly Buffer[]): void {
+  res.writeHead(status, headers);
+  if (pieces.length <= 1) {
+    res.end(pieces[0]);
+    return;
+  }
+  res.cork();
+  for (const p of pieces) res.write(p);
+  res.uncork();
+  res.end();
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { close, createReadStream, createWriteStream, mkdirSync, open as openCb, read as readCb, readdirSync, rmSync } from 'node:fs';
+import { open, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ObjectBackend, PendingObject, StoredRange } from '../../s3/object-backend.js';
@@ -15,6 +15,8 @@ export class FsObjectBackend implements ObjectBackend {
   readonly #tmp: string;
   readonly #data: string;
   readonly #dirSync = new GroupDirSync();
+  /** Fan-out directories known to exist (created once, never removed while open). */
+  readonly #dirs = new Set<string>();
 
   constructor(root: string) {
     this.#tmp = join(root, 'tmp');
@@ -25,7 +27,7 @@ export class FsObjectBackend implements ObjectBackend {
   }
 
   async create(): Promise<PendingObject> {
-    const storageId = randomUUID();
+    const storageId = newStorageId();
     const tmpPath = join(this.#tmp, storageId);
     const finalDir = join(this.#data, storageId.slice(0, 2));
     const finalPath = join(finalDir, storageId);
@@ -37,7 +39,10 @@ export class FsObjectBackend implements ObjectBackend {
       stream,
       commit: async () => {
         if (!stream.closed) await new Promise<void>((resolve, reject) => stream.once('close', resolve).once('error', reject));
-        mkdirSync(finalDir, { recursive: true, mode: 0o700 });
+        if (!this.#dirs.has(finalDir)) {
+          mkdirSync(finalDir, { recursive: true, mode: 0o700 });
+          this.#dirs.add(finalDir);
+        }
         await rename(tmpPath, finalPath);
         await this.#dirSync.sync(finalDir);
       },
@@ -50,11 +55,35 @@ export class FsObjectBackend implements ObjectBackend {
 
   read(storageId: string, range?: StoredRange): Readable {
     const path = this.#path(storageId);
-    return range === undefined ? createReadStream(path) : createReadStream(path, { start: range.start, end: range.endInclusive });
+    // 1 MiB reads: a large GET costs a sixteenth of the thread-pool round trips of the default.
+    const options = { highWaterMark: 1024 * 1024 };
+    return range === undefined ? createReadStream(path, options) : createReadStream(path, { ...options, start: range.start, end: range.endInclusive });
+  }
+
+  readHead(storageId: string, limit: number): Promise<Buffer> {
+    const path = this.#path(storageId);
+    // Callback API: one open, one read, one close, without FileHandle's promise overhead.
+    return new Promise((resolve, reject) => {
+      openCb(path, 'r', (err, fd) => {
+        if (err !== null) return reject(err);
+        const buf = Buffer.allocUnsafe(limit);
+        // A regular file gives everything in one read; loop anyway until full or at its end.
+        const step = (at: number): void =>
+          readCb(fd, buf, at, limit - at, at, (readErr, n) => {
+            if (readErr === null && n > 0 && at + n < limit) return step(at + n);
+            close(fd, () => (readErr !== null ? reject(readErr) : resolve(buf.subarray(0, at + n))));
+          });
+        step(0);
+      });
+    });
   }
 
   async delete(storageId: string): Promise<void> {
-    await rm(this.#path(storageId), { force: true });
+    try {
+      await unlink(this.#path(storageId));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
 
   /** Storage ids of every committed body (for audits and tests). */
@@ -101,6 +130,17 @@ class GroupDirSync {
     state.running = undefined;
     if (state.next === undefined) this.#dirs.delete(dir);
   }
+}
+
+/**
+ * A fresh storage id: a random UUID whose first byte (the fan-out directory) is the current
+ * second modulo 256, so that the bodies of concurrent PUTs land in one directory and share
+ * its fsync (GroupDirSync) instead of paying one each; over time the directories still fill
+ * evenly. 114 random bits remain, so ids never collide in practice.
+ */
+function newStorageId(): string {
+  const second = Math.floor(Date.now() / 1000) % 256;
+  return second.toString(16).padStart(2, '0') + randomUUID().slice(2);
 }
 
 async function fsyncPath(path: string, flags: string): Promise<void> {

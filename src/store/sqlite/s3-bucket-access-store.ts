@@ -1,6 +1,8 @@
 import type { BucketAccessStore, PublicAccessBlock } from '../../s3/access/bucket-access-store.js';
 import { NoSuchBucketError } from '../../s3/errors.js';
+import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
+import { statementCache } from './statement-cache.js';
 
 // One row per bucket that has a policy or a public access block; removed with its bucket.
 const SCHEMA = `
@@ -18,8 +20,11 @@ type Column = 'policy' | 'public_access_block';
  * s3_buckets). Each write is one transaction.
  */
 export class SqliteBucketAccessStore implements BucketAccessStore {
+  readonly #sql: (sql: string) => Statement;
+
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
+    this.#sql = statementCache(db);
   }
 
   async getPolicy(bucket: string): Promise<string | undefined> {
@@ -49,7 +54,8 @@ export class SqliteBucketAccessStore implements BucketAccessStore {
   }
 
   #get(bucket: string, column: Column): string | undefined {
-    const row = this.db.prepare(`SELECT ${column} AS value FROM s3_bucket_access WHERE bucket = ?`).get(bucket) as { value: string | null } | undefined;
+    // Read on every authorized S3 request: prepared once per column.
+    const row = this.#sql(`SELECT ${column} AS value FROM s3_bucket_access WHERE bucket = ?`).get(bucket) as { value: string | null } | undefined;
     return row?.value ?? undefined;
   }
 

@@ -1,9 +1,11 @@
 import type { BucketEncryption, BucketRecord, ObjectRecord, ObjectScan, S3MetadataStore } from '../../s3/metadata-store.js';
 import { BucketAlreadyOwnedByYouError, BucketNotEmptyError, NoSuchBucketError, NoSuchKeyError } from '../../s3/errors.js';
 import type { SealedObjectKey } from '../../s3/sse/sealing.js';
+import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 import { SqliteGroupCommit } from './group-commit.js';
 import { SqliteS3MultipartStore } from './s3-multipart-store.js';
+import { statementCache } from './statement-cache.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS s3_buckets (
@@ -61,6 +63,7 @@ interface BucketRow {
 export class SqliteS3MetadataStore implements S3MetadataStore {
   readonly multipart: SqliteS3MultipartStore;
   readonly #group: SqliteGroupCommit;
+  readonly #sql: (sql: string) => Statement;
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
@@ -70,6 +73,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     if (!columns.some((c) => c.name === 'tags')) db.exec('ALTER TABLE s3_objects ADD COLUMN tags TEXT');
     this.multipart = new SqliteS3MultipartStore(db, (o) => this.putObjectSync(o));
     this.#group = new SqliteGroupCommit(db);
+    this.#sql = statementCache(db);
   }
 
   async createBucket(bucket: BucketRecord): Promise<void> {
@@ -80,24 +84,24 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   }
 
   async getBucket(name: string): Promise<BucketRecord> {
-    const row = this.db.prepare('SELECT * FROM s3_buckets WHERE name = ?').get(name) as BucketRow | undefined;
+    const row = this.#sql('SELECT * FROM s3_buckets WHERE name = ?').get(name) as BucketRow | undefined;
     if (row === undefined) throw new NoSuchBucketError('');
     return toBucket(row);
   }
 
   async listBuckets(): Promise<BucketRecord[]> {
-    return (this.db.prepare('SELECT * FROM s3_buckets ORDER BY name').all() as BucketRow[]).map(toBucket);
+    return (this.#sql('SELECT * FROM s3_buckets ORDER BY name').all() as BucketRow[]).map(toBucket);
   }
 
   async deleteBucket(name: string): Promise<void> {
     this.db.transaction(() => {
-      if (this.db.prepare('SELECT 1 FROM s3_objects WHERE bucket = ? LIMIT 1').get(name) !== undefined) throw new BucketNotEmptyError('');
-      if (this.db.prepare('DELETE FROM s3_buckets WHERE name = ?').run(name).changes === 0) throw new NoSuchBucketError('');
+      if (this.#sql('SELECT 1 FROM s3_objects WHERE bucket = ? LIMIT 1').get(name) !== undefined) throw new BucketNotEmptyError('');
+      if (this.#sql('DELETE FROM s3_buckets WHERE name = ?').run(name).changes === 0) throw new NoSuchBucketError('');
     })();
   }
 
   async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
-    const r = this.db.prepare('UPDATE s3_buckets SET encryption = ? WHERE name = ?').run(encryption ? JSON.stringify(encryption) : null, name);
+    const r = this.#sql('UPDATE s3_buckets SET encryption = ? WHERE name = ?').run(encryption ? JSON.stringify(encryption) : null, name);
     if (r.changes === 0) throw new NoSuchBucketError('');
   }
 
@@ -114,43 +118,40 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   /** putObject as one synchronous transaction (a savepoint when nested, as in completing a multipart upload). */
   putObjectSync(o: ObjectRecord): string | undefined {
     return this.db.transaction(() => {
-      if (this.db.prepare('SELECT 1 FROM s3_buckets WHERE name = ?').get(o.bucket) === undefined) throw new NoSuchBucketError('');
-      const old = this.db.prepare('SELECT storage_id FROM s3_objects WHERE bucket = ? AND key = ?').get(o.bucket, o.key) as { storage_id: string } | undefined;
-      this.db
-        .prepare(
-          `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          o.bucket, o.key, o.objectId, o.storageId, o.size, o.etag, o.lastModified.getTime(), o.segmentSize,
-          JSON.stringify(o.content), JSON.stringify(o.userMetadata), JSON.stringify(o.sealedKey), JSON.stringify(o.checksums),
-          o.parts !== undefined ? JSON.stringify(o.parts) : null,
-          o.tags !== undefined && Object.keys(o.tags).length > 0 ? JSON.stringify(o.tags) : null,
-        );
+      if (this.#sql('SELECT 1 FROM s3_buckets WHERE name = ?').get(o.bucket) === undefined) throw new NoSuchBucketError('');
+      const old = this.#sql('SELECT storage_id FROM s3_objects WHERE bucket = ? AND key = ?').get(o.bucket, o.key) as { storage_id: string } | undefined;
+      this.#sql(
+        `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        o.bucket, o.key, o.objectId, o.storageId, o.size, o.etag, o.lastModified.getTime(), o.segmentSize,
+        JSON.stringify(o.content), JSON.stringify(o.userMetadata), JSON.stringify(o.sealedKey), JSON.stringify(o.checksums),
+        o.parts !== undefined ? JSON.stringify(o.parts) : null,
+        o.tags !== undefined && Object.keys(o.tags).length > 0 ? JSON.stringify(o.tags) : null,
+      );
       return old?.storage_id;
     })();
   }
 
   async getObject(bucket: string, key: string): Promise<ObjectRecord> {
-    const row = this.db.prepare('SELECT * FROM s3_objects WHERE bucket = ? AND key = ?').get(bucket, key) as ObjectRow | undefined;
+    const row = this.#sql('SELECT * FROM s3_objects WHERE bucket = ? AND key = ?').get(bucket, key) as ObjectRow | undefined;
     if (row === undefined) throw new NoSuchKeyError('');
     return toObject(row);
   }
 
   async setObjectTags(bucket: string, key: string, tags: Readonly<Record<string, string>>): Promise<void> {
-    const r = this.db.prepare('UPDATE s3_objects SET tags = ? WHERE bucket = ? AND key = ?').run(Object.keys(tags).length > 0 ? JSON.stringify(tags) : null, bucket, key);
+    const r = this.#sql('UPDATE s3_objects SET tags = ? WHERE bucket = ? AND key = ?').run(Object.keys(tags).length > 0 ? JSON.stringify(tags) : null, bucket, key);
     if (r.changes === 0) throw new NoSuchKeyError('');
   }
 
   async deleteObject(bucket: string, key: string): Promise<string | undefined> {
-    const row = this.db.prepare('DELETE FROM s3_objects WHERE bucket = ? AND key = ? RETURNING storage_id').get(bucket, key) as { storage_id: string } | undefined;
+    const row = this.#sql('DELETE FROM s3_objects WHERE bucket = ? AND key = ? RETURNING storage_id').get(bucket, key) as { storage_id: string } | undefined;
     return row?.storage_id;
   }
 
   async listObjects(bucket: string, scan: ObjectScan): Promise<ObjectRecord[]> {
     // Range on the primary key: prefix ≤ key < prefix + U+10FFFF (greater than any UTF-8 continuation).
-    const rows = this.db
-      .prepare(`SELECT * FROM s3_objects WHERE bucket = ? AND key >= ? AND key > ? AND key < ? ORDER BY key LIMIT ?`)
+    const rows = this.#sql(`SELECT * FROM s3_objects WHERE bucket = ? AND key >= ? AND key > ? AND key < ? ORDER BY key LIMIT ?`)
       .all(bucket, scan.prefix, scan.after, scan.prefix + '\u{10FFFF}', scan.limit) as ObjectRow[];
     return rows.map(toObject);
   }
