@@ -84,6 +84,29 @@ describe('S3 data at rest', () => {
     assert.equal((await fetchAll(s3, 'small')).toString(), 'small object');
   });
 
+  it('tamper on a streamed object (over the 1 MiB in-memory limit): a flipped byte in a middle segment fails the GET', async () => {
+    const body = Buffer.alloc(1024 * 1024 + 300_000);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7) % 253;
+    const before = new Set(filesUnder(join(t.dataDir, 'objects', 'data')));
+    await s3.send(new PutObjectCommand({ Bucket: 'rest', Key: 'big-victim', Body: body }));
+    const file = filesUnder(join(t.dataDir, 'objects', 'data')).find((f) => !before.has(f))!;
+    assert.ok((await fetchAll(s3, 'big-victim')).equals(body));
+    const original = readFileSync(file);
+    const copy = Buffer.from(original);
+    const offset = 45 + 10 * (65536 + 16) + 123; // inside segment 10 of 21
+    copy[offset] = copy[offset]! ^ 0x01;
+    writeFileSync(file, copy);
+    let received: Buffer | undefined;
+    try {
+      received = await fetchAll(s3, 'big-victim');
+    } catch {
+      received = undefined;
+    }
+    assert.equal(received, undefined, 'a tampered streamed object must fail the GET');
+    writeFileSync(file, original);
+    assert.ok((await fetchAll(s3, 'big-victim')).equals(body));
+  });
+
   it('a disabled KMS key makes its objects unreadable (KMS.DisabledException) until it is enabled again', async () => {
     const kms = t.kms();
     const key = await kms.send(new CreateKeyCommand({}));

@@ -127,12 +127,22 @@ function streamOut(res: ServerResponse, status: number, headers: OutgoingHttpHea
     const start = (): void => {
       if (!res.headersSent) res.writeHead(status, headers);
     };
+    // The decryptor emits every verified segment of a read in the same tick. All of them are
+    // written in that tick (node:http corks the socket until the next one, so they leave in
+    // one vectored write instead of one syscall each) and backpressure is checked once per
+    // tick: at most one read's worth is buffered beyond the high-water mark.
+    let checking = false;
     stream.on('data', (chunk: Buffer) => {
       start();
-      if (!res.write(chunk)) {
+      res.write(chunk);
+      if (checking) return;
+      checking = true;
+      process.nextTick(() => {
+        checking = false;
+        if (!res.writableNeedDrain) return;
         stream.pause();
         res.once('drain', () => stream.resume());
-      }
+      });
     });
     stream.on('end', () => {
       start();
