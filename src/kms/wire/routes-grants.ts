@@ -1,3 +1,4 @@
+import { grantFacts } from './request-tag-facts.js';
 import { validateContext } from '../encryption-context.js';
 import { UnsupportedOperationError, ValidationError } from '../errors.js';
 import { GRANT_OPERATIONS, type GrantOperation } from '../keys/grants.js';
@@ -108,6 +109,7 @@ export const grantRoutes: Record<string, KmsRoute> = {
       };
     },
     keyOf: (r) => r.keyId,
+    conditions: (r) => grantFacts(r),
     operate: (keys, r) => createGrant(keys, r),
     respond: (r) => ({ GrantToken: r.grantToken, GrantId: r.grantId }),
   }),

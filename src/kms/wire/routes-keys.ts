@@ -1,3 +1,4 @@
+import { requestTagFacts } from './request-tag-facts.js';
 import { createKey } from '../operations/create-key.js';
 import { cancelKeyDeletion, disableKey, enableKey, scheduleKeyDeletion, updateKeyDescription } from '../operations/key-lifecycle.js';
 import { keyArn, KEY_SPECS, KEY_USAGES, type Tag } from '../keys/key-record.js';
@@ -38,6 +39,10 @@ export const keyRoutes: Record<string, KmsRoute> = {
         ...(policy !== undefined ? { policy } : {}),
         tags: parseTags(f),
       };
+    },
+    conditions: (req) => {
+      const tags = requestTagFacts(req.tags);
+      return { conditionKeys: { ...tags.conditionKeys, 'kms:KeySpec': req.keySpec, 'kms:KeyUsage': req.keyUsage, 'kms:KeyOrigin': 'AWS_KMS' } };
     },
     operate: (keys, req, call) => createKey(keys, req, call),
     respond: (key) => ({ KeyMetadata: keyMetadata(key) }),

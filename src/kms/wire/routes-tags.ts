@@ -1,3 +1,4 @@
+import { requestTagFacts, tagKeyFacts } from './request-tag-facts.js';
 import { ValidationError } from '../errors.js';
 import { listResourceTags, tagResource, untagResource } from '../operations/tags.js';
 import { route, type KmsRoute } from './route.js';
@@ -13,6 +14,7 @@ export const tagRoutes: Record<string, KmsRoute> = {
       return { keyId: f.keyId(), tags: parseTags(f) };
     },
     keyOf: (r) => r.keyId,
+    conditions: (r) => requestTagFacts(r.tags),
     operate: (keys, r) => tagResource(keys, r.keyId, r.tags),
     respond: () => ({}),
   }),
@@ -27,6 +29,7 @@ export const tagRoutes: Record<string, KmsRoute> = {
       return { keyId: f.keyId(), tagKeys };
     },
     keyOf: (r) => r.keyId,
+    conditions: (r) => tagKeyFacts(r.tagKeys),
     operate: (keys, r) => untagResource(keys, r.keyId, r.tagKeys),
     respond: () => ({}),
   }),
