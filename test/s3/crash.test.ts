@@ -1,50 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { killServer, listAll, sha, spawnServer, type Server } from './crash-server.js';
 import { signedFetch } from './raw-sign.js';
-
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-
-interface Server {
-  readonly child: ChildProcess;
-  readonly endpoint: string;
-  readonly exited: Promise<unknown>;
-}
-
-/** Spawns `cipherlake server` on `dataDir` with the test credentials and waits for its banner. */
-function spawnServer(dataDir: string, configFile: string): Promise<Server> {
-  const env = { PATH: process.env.PATH ?? '', HOME: dataDir, CIPHERLAKE_ROOT_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY };
-  const args = ['--import', 'tsx', 'src/cli/index.ts', 'server', '-c', configFile, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'];
-  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no banner within 20 s: ${stderr}`));
-    }, 20_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (m !== null && /kms list-keys\n/.test(stderr)) {
-        clearTimeout(timer);
-        resolve({ child, endpoint: m[1]!, exited });
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early: ${stderr}`));
-    });
-  });
-}
-
-const sha = (b: Buffer | Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** What the load generator knows about one key: the hash last acknowledged, and one still in flight. */
 interface KeyState {
@@ -68,10 +29,7 @@ describe('S3 crash safety (kill -9 under load)', () => {
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ nbd: { enabled: false } }));
   });
   after(async () => {
-    if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null) {
-      server.child.kill('SIGKILL');
-      await server.exited;
-    }
+    await killServer(server);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -128,7 +86,7 @@ describe('S3 crash safety (kill -9 under load)', () => {
       assert.ok(got === state.acked || got === state.inFlight, `${key} reads back what was written`);
     }
 
-    const listed = await listAll(second.endpoint);
+    const listed = await listAll(second.endpoint, 'crash');
     for (const [key, size] of listed) {
       assert.ok(keys.has(key), `${key} listed but never written`);
       const res = await signedFetch(second.endpoint, { method: 'GET', path: `/crash/${key}` });
@@ -141,15 +99,3 @@ describe('S3 crash safety (kill -9 under load)', () => {
     assert.ok(ackedKeys.length >= 100);
   });
 });
-
-async function listAll(endpoint: string): Promise<Map<string, number>> {
-  const found = new Map<string, number>();
-  let token: string | undefined;
-  do {
-    const query: Record<string, string> = { 'list-type': '2', ...(token !== undefined ? { 'continuation-token': token } : {}) };
-    const xml = await (await signedFetch(endpoint, { method: 'GET', path: '/crash', query })).text();
-    for (const m of xml.matchAll(/<Contents>.*?<Key>([^<]*)<\/Key>.*?<Size>(\d+)<\/Size>.*?<\/Contents>/gs)) found.set(m[1]!, Number(m[2]));
-    token = /<NextContinuationToken>([^<]*)</.exec(xml)?.[1];
-  } while (token !== undefined);
-  return found;
-}
