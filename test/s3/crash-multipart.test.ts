@@ -162,6 +162,8 @@ describe('S3 crash safety: multipart completions (kill -9 under load)', () => {
     server = await spawnServer(data, config);
     const second = server;
     const inProgress = await listUploads(second.endpoint);
+    const unacked = uploads.filter((p) => p.outcome !== 'acked');
+    t.diagnostic(`unacknowledged after restart: ${unacked.filter((p) => inProgress.has(p.key)).length} in progress, ${unacked.filter((p) => !inProgress.has(p.key)).length} committed`);
     for (const p of uploads) {
       const got = await get(second.endpoint, p.key);
       if (p.outcome === 'acked') {
