@@ -1,34 +1,63 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { exportAuditTrail } from '../../audit/index.js';
 import { CliArgumentError } from '../errors.js';
 import { openDataDirOffline } from '../open-data-dir.js';
+import { bucketTarget, uploadExport, type BucketTarget } from './audit-export-bucket.js';
 import { auditCommand, configFor, PROCESS_IO, runAndExit, withDataDirOptions, type CliIo, type DataDirFlags } from './audit-group.js';
 
 /** Flags of `cipherlake audit export`. */
 export interface AuditExportFlags extends DataDirFlags {
   readonly dir?: string;
+  /** Upload the export into this bucket of a running server (SSE-KMS) instead of, or as well as, --dir. */
+  readonly bucket?: string;
+  readonly prefix?: string;
+  readonly kmsKeyId?: string;
+  readonly endpoint?: string;
 }
 
 /**
- * `cipherlake audit export --dir DIR`: writes the signed part of the trail in CloudTrail's
- * layout (gzipped log and digest files under AWSLogs/) and prints each written path. Records
- * after the newest digest are left out and reported on stderr: an offline command must not
- * sign (the running server owns the digest chain); they are included after the server's next
- * digest (every 5 min or 10,000 records, and on shutdown). Returns exit code 0; raises
- * CliArgumentError without --dir, DataDirError for a missing store.
+ * `cipherlake audit export --dir DIR | --bucket NAME`: writes the signed part of the trail in
+ * CloudTrail's layout (gzipped log and digest files under AWSLogs/) and prints each written
+ * path. With --bucket the files are written to --dir (or a temporary directory, removed
+ * afterwards) and then PUT, under --prefix with the same relative keys, into that bucket of
+ * the running server at --endpoint with SSE-KMS (--kms-key-id, else the bucket default, else
+ * alias/aws/s3), signed with the root credentials; the printed paths are then object keys.
+ * Records after the newest digest are left out and reported on stderr: an offline command
+ * must not sign (the running server owns the digest chain); they are included after the
+ * server's next digest (every 5 min or 10,000 records, and on shutdown). Returns exit code 0;
+ * raises CliArgumentError without --dir or --bucket (or for bucket-only flags alone),
+ * DataDirError for a missing store or credentials, Error when the server refuses a PUT.
  */
 export async function runAuditExport(flags: AuditExportFlags, io: CliIo): Promise<number> {
-  if (flags.dir === undefined) throw new CliArgumentError('--dir DIR is required');
-  const target = flags.dir;
+  const target = flags.bucket !== undefined ? bucketTarget({ ...flags, bucket: flags.bucket }) : undefined;
+  if (target === undefined && (flags.prefix ?? flags.kmsKeyId ?? flags.endpoint) !== undefined) {
+    throw new CliArgumentError('--prefix, --kms-key-id and --endpoint need --bucket NAME');
+  }
+  if (target === undefined && flags.dir === undefined) throw new CliArgumentError('--dir DIR or --bucket NAME is required');
+  const out = flags.dir ?? mkdtempSync(join(tmpdir(), 'cipherlake-audit-export-'));
+  try {
+    return await exportAndUpload(flags, out, target, io);
+  } finally {
+    if (flags.dir === undefined) rmSync(out, { recursive: true, force: true });
+  }
+}
+
+async function exportAndUpload(flags: AuditExportFlags, out: string, target: BucketTarget | undefined, io: CliIo): Promise<number> {
   const config = configFor(flags);
   const dir = openDataDirOffline(config);
   try {
     const { result, head } = await dir.snapshot(async () => ({
-      result: await exportAuditTrail(dir.auditStore, target, { accountId: config.accountId, region: config.region }),
+      result: await exportAuditTrail(dir.auditStore, out, { accountId: config.accountId, region: config.region }),
       head: (await dir.auditStore.headSeq()) ?? 0,
     }));
-    for (const path of [...result.logFiles, ...result.digestFiles]) io.out(path);
-    io.err(`exported records 1..${result.exportedThroughSeq} (${result.logFiles.length} log files) to ${target}`);
+    const paths = [...result.logFiles, ...result.digestFiles];
+    const written = target === undefined ? paths : await uploadExport(out, paths, target, config);
+    for (const path of written) io.out(path);
+    const where = target === undefined ? out : `s3://${target.bucket}/${target.prefix}`;
+    io.err(`exported records 1..${result.exportedThroughSeq} (${result.logFiles.length} log files) to ${where}`);
     if (head > result.exportedThroughSeq) io.err(`records ${result.exportedThroughSeq + 1}..${head} are not yet signed and were left out`);
     return 0;
   } finally {
@@ -41,5 +70,9 @@ export function registerAuditExportCommand(program: Command): void {
   withDataDirOptions(auditCommand(program).command('export'))
     .description('export the signed audit trail in CloudTrail file layout (gzipped JSON + digest files)')
     .option('--dir <dir>', 'target directory (created if needed)')
+    .option('--bucket <name>', 'upload into this bucket of a running server, SSE-KMS (root credentials)')
+    .option('--prefix <prefix>', 'key prefix in the bucket (default none)')
+    .option('--kms-key-id <key>', 'SSE-KMS key (default: the bucket default, else alias/aws/s3)')
+    .option('-e, --endpoint <url>', 'Cipherlake endpoint for --bucket (default: the configured HTTP listener)')
     .action((flags: AuditExportFlags) => runAndExit(PROCESS_IO, () => runAuditExport(flags, PROCESS_IO)));
 }

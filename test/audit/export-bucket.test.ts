@@ -1,0 +1,109 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { CliIo } from '../../src/cli/commands/audit-group.js';
+import { runAuditExport, type AuditExportFlags } from '../../src/cli/commands/audit-export.js';
+import { runAuditPublicKey } from '../../src/cli/commands/audit-public-key.js';
+import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
+import { startTestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
+
+interface Captured {
+  code: number;
+  out: string[];
+  err: string[];
+}
+
+async function capture(run: (io: CliIo) => Promise<number>): Promise<Captured> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run({ out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out, err };
+}
+
+/** Runs the export as the CLI would, with the root credentials in the environment (the offline command reads them there). */
+async function exportWithRootEnv(flags: AuditExportFlags): Promise<Captured> {
+  const saved = { id: process.env.CIPHERLAKE_ROOT_ACCESS_KEY_ID, secret: process.env.CIPHERLAKE_ROOT_SECRET_ACCESS_KEY };
+  process.env.CIPHERLAKE_ROOT_ACCESS_KEY_ID = TEST_ACCESS_KEY_ID;
+  process.env.CIPHERLAKE_ROOT_SECRET_ACCESS_KEY = TEST_SECRET_ACCESS_KEY;
+  try {
+    return await capture((io) => runAuditExport(flags, io));
+  } finally {
+    if (saved.id === undefined) delete process.env.CIPHERLAKE_ROOT_ACCESS_KEY_ID;
+    else process.env.CIPHERLAKE_ROOT_ACCESS_KEY_ID = saved.id;
+    if (saved.secret === undefined) delete process.env.CIPHERLAKE_ROOT_SECRET_ACCESS_KEY;
+    else process.env.CIPHERLAKE_ROOT_SECRET_ACCESS_KEY = saved.secret;
+  }
+}
+
+describe('cipherlake audit export --bucket', () => {
+  let t: TestServer;
+  let work: string;
+  let exportKeyId: string;
+
+  before(async () => {
+    t = await startTestServer();
+    work = mkdtempSync(join(tmpdir(), 'cipherlake-audit-bucket-'));
+    const kms = t.kms();
+    const keyId = (await kms.send(new CreateKeyCommand({ Description: 'data' }))).KeyMetadata!.KeyId!;
+    await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('hello') }));
+    for (let i = 0; i < 3; i++) await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+    exportKeyId = (await kms.send(new CreateKeyCommand({ Description: 'audit export' }))).KeyMetadata!.KeyId!;
+    await t.s3().send(new CreateBucketCommand({ Bucket: 'audit-trail' }));
+    await t.server.audit.checkpoint();
+  });
+
+  after(async () => {
+    await t.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('uploads every file under the prefix with SSE-KMS; a downloaded copy verifies with only the public key', async () => {
+    const exp = await exportWithRootEnv({ dataDir: t.dataDir, bucket: 'audit-trail', prefix: 'trail', kmsKeyId: exportKeyId, endpoint: t.endpoint });
+    assert.equal(exp.code, 0, exp.err.join('\n'));
+    assert.ok(exp.out.some((k) => /^trail\/AWSLogs\/000000000000\/CloudTrail\/us-east-1\/\d{4}\/\d{2}\/\d{2}\/000000000000_CloudTrail_us-east-1_.*\.json\.gz$/.test(k)), exp.out.join('\n'));
+    assert.ok(exp.out.some((k) => k.startsWith('trail/AWSLogs/') && k.includes('/CloudTrail-Digest/')), exp.out.join('\n'));
+
+    const s3 = t.s3();
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'audit-trail' }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!).sort();
+    assert.deepEqual(keys, [...exp.out].sort());
+    const copy = join(work, 'downloaded');
+    for (const key of keys) {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: 'audit-trail', Key: key }));
+      assert.equal(head.ServerSideEncryption, 'aws:kms', key);
+      assert.match(head.SSEKMSKeyId ?? '', new RegExp(exportKeyId), key);
+      const body = await (await s3.send(new GetObjectCommand({ Bucket: 'audit-trail', Key: key }))).Body!.transformToByteArray();
+      const file = join(copy, ...key.slice('trail/'.length).split('/'));
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, body);
+    }
+
+    const pem = await capture((io) => runAuditPublicKey({ dataDir: t.dataDir }, io));
+    const keyFile = join(work, 'audit.pem');
+    writeFileSync(keyFile, pem.out.join('\n') + '\n');
+    const verified = await capture((io) => runAuditVerify({ export: copy, publicKey: keyFile }, io));
+    assert.deepEqual(verified.out, ['intact']);
+    assert.equal(verified.code, 0);
+  });
+
+  it('without --kms-key-id the objects are still SSE-KMS (bucket default, else alias/aws/s3)', async () => {
+    const exp = await exportWithRootEnv({ dataDir: t.dataDir, bucket: 'audit-trail', prefix: 'default-key/', endpoint: t.endpoint });
+    assert.equal(exp.code, 0, exp.err.join('\n'));
+    assert.ok(exp.out.length > 0);
+    const head = await t.s3().send(new HeadObjectCommand({ Bucket: 'audit-trail', Key: exp.out[0]! }));
+    assert.equal(head.ServerSideEncryption, 'aws:kms');
+  });
+
+  it('names the refused PUT and refuses bucket flags without --bucket', async () => {
+    await assert.rejects(
+      exportWithRootEnv({ dataDir: t.dataDir, bucket: 'no-such-bucket', endpoint: t.endpoint }),
+      /PUT s3:\/\/no-such-bucket\/AWSLogs\/.* failed: NoSuchBucket/,
+    );
+    await assert.rejects(exportWithRootEnv({ dataDir: t.dataDir, prefix: 'x' }), /need --bucket/);
+    await assert.rejects(exportWithRootEnv({ dataDir: t.dataDir }), /--dir DIR or --bucket NAME/);
+  });
+});
