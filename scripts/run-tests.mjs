@@ -24,7 +24,10 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
-  { stdio: 'inherit', env: { ...process.env, CIPHERLAKE_LOG_LEVEL: process.env.CIPHERLAKE_LOG_LEVEL ?? 'silent' } },
+  // A test that hangs (a server left open after a failed `before`) must fail the run, not
+  // stall CI: each test gets 3 minutes, the whole run 18.
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', '--test-reporter=spec', ...files],
+  { stdio: 'inherit', timeout: 18 * 60 * 1000, killSignal: 'SIGKILL', env: { ...process.env, CIPHERLAKE_LOG_LEVEL: process.env.CIPHERLAKE_LOG_LEVEL ?? 'silent' } },
 );
+if (result.error !== undefined) console.error(`test run stopped: ${result.error.message}`);
 process.exit(result.status ?? 1);
