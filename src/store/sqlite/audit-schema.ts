@@ -25,7 +25,6 @@ CREATE TABLE IF NOT EXISTS audit_terms (
   seq INTEGER NOT NULL,
   PRIMARY KEY (kind, value, seq)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS audit_terms_seq ON audit_terms (seq);
 CREATE TABLE IF NOT EXISTS audit_digests (
   digest_no INTEGER PRIMARY KEY,
   from_seq INTEGER NOT NULL,
@@ -39,6 +38,14 @@ CREATE TABLE IF NOT EXISTS audit_head (
   last_hash TEXT NOT NULL
 ) STRICT;
 `;
+
+/**
+ * Brings a database made by older code to this schema; idempotent. audit_terms_seq (terms
+ * by seq) went: it cost every appended term a second b-tree insert, and verification now
+ * checks terms by primary key instead (audit-index-check.ts). Code that reads still works
+ * on a file that keeps the index.
+ */
+export const AUDIT_SCHEMA_MIGRATION = `DROP INDEX IF EXISTS audit_terms_seq;`;
 
 /** Guards so that no code path of ours can rewrite history (a DB owner still can: verify catches that). */
 export const AUDIT_TRIGGERS = ['audit_records', 'audit_digests', 'audit_terms']

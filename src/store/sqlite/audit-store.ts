@@ -11,11 +11,10 @@ import type {
 } from '../../audit/audit-store.js';
 import { GENESIS_HASH } from '../../audit/chain.js';
 import type { ChainedRecord, SignedDigest } from '../../audit/chain.js';
-import { recordIndexOf } from '../../audit/record-index.js';
-import type { AuditRecordIndex, AuditTerm } from '../../audit/record-index.js';
 import type { AuditEvent } from '../../audit/record.js';
+import { findIndexMismatches } from './audit-index-check.js';
 import { prepareAuditAppender, type AuditAppender, type DigestToStore } from './audit-append.js';
-import { AUDIT_SCHEMA, AUDIT_TRIGGERS } from './audit-schema.js';
+import { AUDIT_SCHEMA, AUDIT_SCHEMA_MIGRATION, AUDIT_TRIGGERS } from './audit-schema.js';
 import { buildLookup } from './audit-lookup.js';
 
 /** How to open the store. */
@@ -55,6 +54,9 @@ export class SqliteAuditStore implements AuditStore {
     // Cluster workers read (lookups) while the primary writes; wait for a lock instead of failing.
     if (this.#owned) this.db.pragma('busy_timeout = 5000');
     this.db.exec(AUDIT_SCHEMA);
+    // Only the writer migrates: a reader (the CLI's verify/lookup, applyPragmas false) must
+    // not change the file it inspects, and the code works with the old index present.
+    if ((options.applyPragmas ?? true) && !this.db.readonly) this.db.exec(AUDIT_SCHEMA_MIGRATION);
     this.db.exec(AUDIT_TRIGGERS);
     this.#appender = prepareAuditAppender(this.db);
   }
@@ -122,22 +124,10 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   /** Seqs whose columns or terms no longer match their event_json (a lookup would lie about them). */
-  async indexMismatches(range: SeqRange): Promise<number[]> {
-    const termStmt = this.db.prepare('SELECT kind, value FROM audit_terms WHERE seq = ? ORDER BY kind, value');
-    const colStmt = this.db.prepare(
-      'SELECT event_name AS n, event_source AS s, event_ms AS t, error_code AS e, access_denied AS d FROM audit_records WHERE seq = ?',
-    );
-    const bad: number[] = [];
-    for await (const r of this.records(range)) {
-      const event = parseEvent(r.eventJson);
-      const cols = colStmt.get(r.seq);
-      const terms = termStmt.all(r.seq) as AuditTerm[];
-      const index = event ? recordIndexOf(event) : undefined;
-      if (!index || JSON.stringify(cols) !== JSON.stringify(columnsOf(index)) || !sameTerms(terms, index.terms)) {
-        bad.push(r.seq);
-      }
-    }
-    return bad;
+  indexMismatches(range: SeqRange): Promise<number[]> {
+    const from = range.fromSeq ?? 1;
+    const to = range.toSeq ?? Number.MAX_SAFE_INTEGER;
+    return findIndexMismatches(this.db, { from, to }, this.records({ fromSeq: from, toSeq: to }));
   }
 
   /** See `AuditStore.lookup`; raises InvalidAuditQueryError for a bad limit, time range or token. */
@@ -159,21 +149,4 @@ export class SqliteAuditStore implements AuditStore {
   close(): void {
     if (this.#owned) this.db.close();
   }
-}
-
-function columnsOf(x: AuditRecordIndex): { n: string; s: string; t: number; e: string | null; d: number } {
-  return { n: x.eventName, s: x.eventSource, t: x.eventMs, e: x.errorCode, d: x.accessDenied ? 1 : 0 };
-}
-
-function parseEvent(json: string): AuditEvent | null {
-  try {
-    return JSON.parse(json) as AuditEvent;
-  } catch {
-    return null;
-  }
-}
-
-function sameTerms(a: readonly AuditTerm[], b: readonly AuditTerm[]): boolean {
-  const key = (ts: readonly AuditTerm[]): string => ts.map((t) => `${t.kind}\u0000${t.value}`).sort().join('\u0001');
-  return key(a) === key(b);
 }
