@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import type { CipherlakeConfig } from '../../config/config.js';
-import { CliArgumentError, DataDirError } from '../errors.js';
-import { signedPut, type ClientCredentials } from '../sigv4-client.js';
+import { CliArgumentError } from '../errors.js';
+import { signedPut } from '../sigv4-client.js';
+import { cliRootCredentials } from '../root-credentials.js';
 
 /** Where `cipherlake audit export --bucket` uploads to. */
 export interface BucketTarget {
@@ -45,7 +46,7 @@ export function bucketTarget(flags: { bucket: string; prefix?: string; kmsKeyId?
  */
 export async function uploadExport(root: string, paths: readonly string[], target: BucketTarget, config: CipherlakeConfig): Promise<string[]> {
   const endpoint = target.endpoint ?? `http://${config.http.host}:${config.http.port}`;
-  const scope = { service: 's3', region: config.region, credentials: rootCredentials(config), accountId: config.accountId };
+  const scope = { service: 's3', region: config.region, credentials: cliRootCredentials(config), accountId: config.accountId };
   const sse: Array<[string, string]> = [['x-amz-server-side-encryption', 'aws:kms']];
   if (target.kmsKeyId !== undefined) sse.push(['x-amz-server-side-encryption-aws-kms-key-id', target.kmsKeyId]);
   const keys: string[] = [];
@@ -74,17 +75,4 @@ function s3ErrorText(status: number, text: string): string {
     // not XML: fall through to the status
   }
   return `HTTP ${status}`;
-}
-
-function rootCredentials(config: CipherlakeConfig): ClientCredentials {
-  if (config.rootCredentials !== undefined) return config.rootCredentials;
-  const path = join(config.dataDir, 'credentials.json');
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new DataDirError(`no root credentials: set CIPHERLAKE_ROOT_ACCESS_KEY_ID/CIPHERLAKE_ROOT_SECRET_ACCESS_KEY or use --data-dir (no ${path})`);
-  }
-  const stored = JSON.parse(text) as ClientCredentials;
-  return { accessKeyId: stored.accessKeyId, secretAccessKey: stored.secretAccessKey };
 }

@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { XMLParser } from 'fast-xml-parser';
 import { loadConfig, type CipherlakeConfig, type ConfigFlags } from '../../config/config.js';
-import { CliArgumentError, DataDirError } from '../errors.js';
-import { signedFormPost, type ClientCredentials } from '../sigv4-client.js';
+import { CliArgumentError } from '../errors.js';
+import { signedFormPost } from '../sigv4-client.js';
+import { cliRootCredentials } from '../root-credentials.js';
 
 /** Options of `cipherlake volume attach|detach`. */
 export interface VolumeCommandOptions extends Pick<ConfigFlags, 'config' | 'dataDir'> {
@@ -90,19 +91,11 @@ export function registerVolumeCommand(program: Command): void {
 
 async function callEc2(config: CipherlakeConfig, opts: VolumeCommandOptions, form: Record<string, string>): Promise<Record<string, unknown>> {
   const endpoint = opts.endpoint ?? `http://${config.http.host}:${config.http.port}`;
-  const res = await signedFormPost(endpoint, 'ec2', config.region, rootCredentials(config), form, config.accountId);
+  const res = await signedFormPost(endpoint, 'ec2', config.region, cliRootCredentials(config), form, config.accountId);
   const doc = parser.parse(res.text) as Record<string, Record<string, unknown>>;
   if (res.status !== 200) {
     const error = (doc.Response?.Errors as { Error?: { Code?: string; Message?: string } } | undefined)?.Error;
     throw new Error(`${form.Action ?? ''} failed: ${error?.Code ?? `HTTP ${res.status}`}: ${error?.Message ?? ''}`);
   }
   return doc[`${form.Action ?? ''}Response`] ?? {};
-}
-
-function rootCredentials(config: CipherlakeConfig): ClientCredentials {
-  if (config.rootCredentials !== undefined) return config.rootCredentials;
-  const path = join(config.dataDir, 'credentials.json');
-  if (!existsSync(path)) throw new DataDirError(`no root credentials: set CIPHERLAKE_ROOT_ACCESS_KEY_ID/CIPHERLAKE_ROOT_SECRET_ACCESS_KEY or use --data-dir (no ${path})`);
-  const stored = JSON.parse(readFileSync(path, 'utf8')) as ClientCredentials;
-  return { accessKeyId: stored.accessKeyId, secretAccessKey: stored.secretAccessKey };
 }
