@@ -1,37 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
+import { awsCli, type RunResult } from '../helpers/client-run.js';
+import { startTestServer, TEST_REGION, type TestServer } from '../helpers/server.js';
 
-interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+type CliResult = RunResult;
 
 /** Runs the AWS CLI against the test server with credentials from the environment only. */
 function aws(t: TestServer, home: string, args: string[]): Promise<CliResult> {
-  const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: home,
-    AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-    AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-    AWS_REGION: TEST_REGION,
-    AWS_DEFAULT_REGION: TEST_REGION,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_CONFIG_FILE: join(home, 'no-config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
-    AWS_PAGER: '',
-  };
-  return new Promise((resolve) => {
-    execFile('aws', ['--endpoint-url', t.endpoint, '--output', 'json', ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return awsCli(t.endpoint, home, args);
 }
 
 function ok(r: CliResult): Record<string, unknown> {

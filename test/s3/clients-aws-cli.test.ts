@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { awsEnv, run, runOk, scratch, type Scratch } from './client-run.js';
+import { awsEnv, run, runOk, scratch, type Scratch } from '../helpers/client-run.js';
 
 /**
  * The AWS CLI (v1, Debian package) against the server: high-level `aws s3` commands, and

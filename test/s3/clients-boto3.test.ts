@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { awsEnv, runOk, scratch, type Scratch } from './client-run.js';
+import { awsEnv, runOk, scratch, type Scratch } from '../helpers/client-run.js';
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/boto3-client.py', import.meta.url));
 

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
-import { run, runOk, scratch, type Scratch } from './client-run.js';
+import { run, runOk, scratch, type Scratch } from '../helpers/client-run.js';
 
 /** rclone (Debian package) against the server, configured only through RCLONE_CONFIG_CL_* variables. */
 describe('rclone', () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
-import { run, runOk, scratch, type Scratch } from './client-run.js';
+import { run, runOk, scratch, type Scratch } from '../helpers/client-run.js';
 
 /** s3cmd (Debian package, SigV4, plain HTTP, path style) against the server. */
 describe('s3cmd', () => {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from './server.js';
 
 /** What a finished command printed and how it ended. */
 export interface RunResult {
@@ -60,4 +60,36 @@ export function awsEnv(s: Scratch, extra: Readonly<Record<string, string>> = {})
     AWS_DEFAULT_REGION: TEST_REGION,
     ...extra,
   };
+}
+
+/** Credentials for `awsCli`; the test server's root credentials unless given. */
+export interface CliKeys {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/**
+ * Runs `aws --endpoint-url ENDPOINT --output json ARGS…` with credentials from the
+ * environment only (no config files, no metadata service, no pager), HOME = `home`.
+ * Never rejects; the caller asserts on `code`.
+ */
+export function awsCli(
+  endpoint: string,
+  home: string,
+  args: readonly string[],
+  keys: CliKeys = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
+): Promise<RunResult> {
+  return run('aws', ['--endpoint-url', endpoint, '--output', 'json', ...args], {
+    HOME: home,
+    AWS_ACCESS_KEY_ID: keys.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
+    ...(keys.sessionToken !== undefined ? { AWS_SESSION_TOKEN: keys.sessionToken } : {}),
+    AWS_REGION: TEST_REGION,
+    AWS_DEFAULT_REGION: TEST_REGION,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: join(home, 'no-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
+    AWS_PAGER: '',
+  });
 }
