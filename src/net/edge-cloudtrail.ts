@@ -1,11 +1,12 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuditStore } from '../audit/index.js';
 import { CLOUDTRAIL_MAX_BODY_BYTES, CLOUDTRAIL_TARGET_PREFIX, handleCloudTrailRequest, type CloudTrailOutcome } from '../audit/wire/index.js';
-import { AuthenticationError, verifySignature, type ParsedSignature, type SignedRequestView } from '../iam/index.js';
+import { AuthenticationError, type ParsedSignature, type SignedRequestView } from '../iam/index.js';
 import { toKmsWireError, type CallContext } from '../kms/index.js';
 import type { EdgeDeps, TransportChannel } from './edge-router.js';
-import { BodyTooLargeError, readBody } from './http-body.js';
+import { BodyTooLargeError } from './http-body.js';
+import { authenticateBody } from './edge-auth.js';
 
 /** What CloudTrail's LookupEvents reads: the audit store's lookup. */
 export type CloudTrailLookup = Pick<AuditStore, 'lookup'>;
@@ -37,9 +38,9 @@ export async function handleCloudTrail(
   let call: CallContext | undefined;
   try {
     if (sig === undefined) throw new AuthenticationError('MissingAuthentication', 'Missing Authentication Token');
-    const body = await readBody(req, CLOUDTRAIL_MAX_BODY_BYTES);
-    const verified = verifySignature(view, sig, deps.credentials, { now: time, bodySha256: createHash('sha256').update(body).digest('hex') });
-    call = { principal: verified.credential.principal, accessKeyId: verified.credential.accessKeyId, sourceIp: req.socket.remoteAddress ?? '', ...channel };
+    const authenticated = await authenticateBody(deps, req, view, sig, CLOUDTRAIL_MAX_BODY_BYTES, time, channel);
+    const body = authenticated.body;
+    call = authenticated.call;
     outcome = await handleCloudTrailRequest(lookup, target, body);
   } catch (err) {
     if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');

@@ -1,12 +1,13 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuthenticationError, verifySignature, type ParsedSignature, type SignedRequestView } from '../iam/index.js';
+import { AuthenticationError, type ParsedSignature, type SignedRequestView } from '../iam/index.js';
 import type { CallContext } from '../kms/index.js';
 import { EC2_MAX_BODY_BYTES, ec2Failure, type Ec2Outcome, type VolumeKmsCall } from '../volumes/index.js';
 import type { Clock } from '../common/clock.js';
 import type { S3KmsCall } from '../s3/index.js';
 import type { EdgeAuditor, EdgeDeps, TransportChannel } from './edge-router.js';
-import { BodyTooLargeError, readBody } from './http-body.js';
+import { BodyTooLargeError } from './http-body.js';
+import { authenticateBody } from './edge-auth.js';
 
 /** The volumes part as the edge sees it: serves authenticated EC2 Query requests. */
 export interface Ec2EdgeHandler {
@@ -33,9 +34,9 @@ export async function handleEc2(
   let outcome: Ec2Outcome;
   let call: CallContext | undefined;
   try {
-    const body = await readBody(req, EC2_MAX_BODY_BYTES);
-    const verified = verifySignature(view, sig, deps.credentials, { now: time, bodySha256: createHash('sha256').update(body).digest('hex') });
-    call = { principal: verified.credential.principal, accessKeyId: verified.credential.accessKeyId, sourceIp: req.socket.remoteAddress ?? '', ...channel };
+    const authenticated = await authenticateBody(deps, req, view, sig, EC2_MAX_BODY_BYTES, time, channel);
+    const body = authenticated.body;
+    call = authenticated.call;
     outcome = await ec2.handle(body.toString('utf8'), view.rawQuery, call, requestId);
   } catch (err) {
     if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -18,7 +18,8 @@ import {
 } from '../iam/index.js';
 import type { Policy } from '../iam/policy/index.js';
 import { handleKmsRequest, KMS_MAX_BODY_BYTES, toKmsWireError, type CallContext, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
-import { BodyTooLargeError, headerPairs, readBody } from './http-body.js';
+import { BodyTooLargeError, headerPairs } from './http-body.js';
+import { authenticateBody } from './edge-auth.js';
 import { CLOUDTRAIL_TARGET_PREFIX, handleCloudTrail, type CloudTrailLookup } from './edge-cloudtrail.js';
 import { handleEc2, type Ec2EdgeHandler } from './edge-ec2.js';
 
@@ -237,14 +238,9 @@ async function handleKms(
   let call: CallContext | undefined;
   try {
     if (sig === undefined) throw new AuthenticationError('MissingAuthentication', 'Missing Authentication Token');
-    const body = await readBody(req, KMS_MAX_BODY_BYTES);
-    const verified = verifySignature(view, sig, deps.credentials, { now: time, bodySha256: sha256Hex(body) });
-    call = {
-      principal: verified.credential.principal,
-      accessKeyId: verified.credential.accessKeyId,
-      sourceIp: req.socket.remoteAddress ?? '',
-      ...channel,
-    };
+    const authenticated = await authenticateBody(deps, req, view, sig, KMS_MAX_BODY_BYTES, time, channel);
+    const body = authenticated.body;
+    call = authenticated.call;
     outcome = await handleKmsRequest(deps.keys, target, body, call, deps.authorizeKms, deps.log);
   } catch (err) {
     const wire = err instanceof BodyTooLargeError ? { code: 'ValidationException', status: 400, message: err.message } : toKmsWireError(err);
@@ -285,9 +281,9 @@ async function handleQuery(
   let outcome: QueryOutcome;
   let call: CallContext | undefined;
   try {
-    const body = await readBody(req, QUERY_MAX_BODY_BYTES);
-    const verified = verifySignature(view, sig, deps.credentials, { now: time, bodySha256: sha256Hex(body) });
-    call = { principal: verified.credential.principal, accessKeyId: verified.credential.accessKeyId, sourceIp: req.socket.remoteAddress ?? '', ...channel };
+    const authenticated = await authenticateBody(deps, req, view, sig, QUERY_MAX_BODY_BYTES, time, channel);
+    const body = authenticated.body;
+    call = authenticated.call;
     outcome = await iam.handle(service, body.toString('utf8'), view.rawQuery, call, requestId);
   } catch (err) {
     if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
@@ -341,8 +337,4 @@ async function handleInternal(deps: EdgeDeps, rawPath: string, res: ServerRespon
   }
   res.writeHead(404, { 'content-type': 'application/json' });
   res.end('{"error":"not found"}');
-}
-
-function sha256Hex(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
 }
