@@ -1,74 +1,31 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
-import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { killServer, spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const LOAD_MS = 1500;
 const CONCURRENCY = 16;
 
-interface Server {
-  readonly child: ChildProcess;
-  readonly endpoint: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
 
-/** Spawns the real `cipherlake server` process and waits for its banner. */
-function startServer(dataDir: string): Promise<Server> {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: dataDir,
-    CIPHERLAKE_ROOT_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-    CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-  };
-  const args = ['--import', 'tsx', 'src/cli/index.ts', 'server', '--port', '0', '--https-port', '0', '--data-dir', dataDir, '--log-level', 'warn'];
-  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no banner within 15 s; stderr: ${stderr}`));
-    }, 15_000);
-    child.stdout!.resume();
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (m !== null && /kms list-keys\n/.test(stderr)) {
-        clearTimeout(timer);
-        resolve({ child, endpoint: m[1]!, exited });
-      }
-    });
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early with ${code}; stderr: ${stderr}`));
-    });
-  });
-}
 
 describe('kill -9 under load', () => {
   let dataDir: string;
-  let server: Server | undefined;
+  let server: ServerProcess | undefined;
   before(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-crash-'));
   });
   after(async () => {
-    if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null) {
-      server.child.kill('SIGKILL');
-      await server.exited;
-    }
+    await killServer(server);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('every acknowledged GenerateDataKey has its audit event after SIGKILL', async () => {
-    server = await startServer(dataDir);
+    server = await spawnServer({ dataDir, timeoutMs: 15_000 });
     const { endpoint } = server;
     const created = await rawKmsRequest(endpoint, { target: 'TrentService.CreateKey', body: '{}' });
     assert.equal(created.status, 200, JSON.stringify(created.json));

@@ -1,52 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+import { spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-interface Started {
-  readonly child: ChildProcess;
-  readonly endpoint: string;
-  readonly banner: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
 
-/** Spawns `cipherlake server --port 0` and waits for the banner that names the real endpoint. */
-function startServer(dataDir: string): Promise<Started> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dataDir };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'server', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], {
-    cwd: REPO,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no banner within 15 s; stderr: ${stderr}`));
-    }, 15_000);
-    child.stdout!.resume();
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-      const m = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(stderr);
-      // Wait for the whole banner (it ends with the list-keys hint).
-      if (m !== null && /kms list-keys\n/.test(stderr)) {
-        clearTimeout(timer);
-        resolve({ child, endpoint: m[1]!, banner: stderr, exited });
-      }
-    });
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early with ${code}; stderr: ${stderr}`));
-    });
-  });
-}
 
 function field(banner: string, name: string): string {
   const m = new RegExp(`${name}:\\s+(\\S.*)`).exec(banner);
@@ -56,7 +17,7 @@ function field(banner: string, name: string): string {
 
 describe('cipherlake server as a process', () => {
   let dataDir: string;
-  let running: Started | undefined;
+  let running: ServerProcess | undefined;
   before(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-cli-'));
   });
@@ -69,7 +30,7 @@ describe('cipherlake server as a process', () => {
   });
 
   it('first start: prints endpoint, region and credentials; files are 0600; health answers without auth; credentials work; SIGTERM exits 0', async () => {
-    running = await startServer(dataDir);
+    running = await spawnServer({ dataDir, testCredentials: false, timeoutMs: 15_000 });
     const { endpoint, banner } = running;
     assert.equal(field(banner, 'region'), 'us-east-1');
     const accessKeyId = field(banner, 'access key id');
@@ -103,7 +64,7 @@ describe('cipherlake server as a process', () => {
 
   it('second start on the same data directory: same credentials, the secret is not printed again', async () => {
     const stored = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { accessKeyId: string; secretAccessKey: string };
-    running = await startServer(dataDir);
+    running = await spawnServer({ dataDir, testCredentials: false, timeoutMs: 15_000 });
     assert.equal(field(running.banner, 'access key id'), stored.accessKeyId);
     assert.ok(!running.banner.includes(stored.secretAccessKey), 'secret not printed on a later start');
     assert.match(field(running.banner, 'secret access key'), /credentials\.json/);

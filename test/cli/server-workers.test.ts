@@ -1,75 +1,31 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
-import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { killServer, spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CALLERS = 8;
 const CALLS_EACH = 25;
 
-interface Server {
-  readonly child: ChildProcess;
-  readonly endpoint: string;
-  readonly banner: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
 
-/** Spawns `cipherlake server --workers 2 --port 0` and waits for the primary's banner (printed once both workers listen). */
-function startCluster(dataDir: string): Promise<Server> {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: dataDir,
-    CIPHERLAKE_ROOT_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-    CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-  };
-  const args = ['--import', 'tsx', 'src/cli/index.ts', 'server', '--workers', '2', '--port', '0', '--https-port', '0', '--data-dir', dataDir, '--log-level', 'warn'];
-  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no banner within 25 s; stderr: ${stderr}`));
-    }, 25_000);
-    child.stdout!.resume();
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (m !== null && /kms list-keys\n/.test(stderr)) {
-        clearTimeout(timer);
-        resolve({ child, endpoint: m[1]!, banner: stderr, exited });
-      }
-    });
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early with ${code}; stderr: ${stderr}`));
-    });
-  });
-}
 
 describe('cipherlake server --workers 2', () => {
   let dataDir: string;
-  let server: Server | undefined;
+  let server: ServerProcess | undefined;
   before(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-workers-'));
   });
   after(async () => {
-    if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null) {
-      server.child.kill('SIGKILL');
-      await server.exited;
-    }
+    await killServer(server);
     rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('serves concurrent KMS calls from both workers into one intact audit chain', async () => {
-    server = await startCluster(dataDir);
+    server = await spawnServer({ dataDir, args: ['--workers', '2'], timeoutMs: 25_000 });
     assert.match(server.banner, /\(2 worker processes\)/);
     const { endpoint } = server;
     const created = await rawKmsRequest(endpoint, { target: 'TrentService.CreateKey', body: '{}' });

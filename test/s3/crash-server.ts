@@ -1,55 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { killServer, spawnServer as spawnServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { signedFetch } from './raw-sign.js';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-
 /** A `cipherlake server` child process and where it listens. */
-export interface Server {
-  readonly child: ChildProcess;
-  readonly endpoint: string;
-  readonly exited: Promise<unknown>;
-}
+export type Server = ServerProcess;
 
-/**
- * Spawns `cipherlake server` on `dataDir` with the test credentials and resolves once its
- * banner is printed; rejects (after killing it) when no banner comes within 20 s or it exits.
- */
+/** Spawns `cipherlake server -c configFile` on `dataDir` with the test credentials (see test/helpers/server-process.ts). */
 export function spawnServer(dataDir: string, configFile: string): Promise<Server> {
-  const env = { PATH: process.env.PATH ?? '', HOME: dataDir, CIPHERLAKE_ROOT_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY };
-  const args = ['--import', 'tsx', 'src/cli/index.ts', 'server', '-c', configFile, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'];
-  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no banner within 20 s: ${stderr}`));
-    }, 20_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (m !== null && /kms list-keys\n/.test(stderr)) {
-        clearTimeout(timer);
-        resolve({ child, endpoint: m[1]!, exited });
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early: ${stderr}`));
-    });
-  });
+  return spawnServerProcess({ dataDir, args: ['-c', configFile] });
 }
 
-/** SIGKILLs the server unless it already exited, and waits for it; never throws. */
-export async function killServer(server: Server | undefined): Promise<void> {
-  if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null) {
-    server.child.kill('SIGKILL');
-    await server.exited;
-  }
-}
+export { killServer };
 
 /** SHA-256 hex of the bytes. */
 export const sha = (b: Buffer | Uint8Array): string => createHash('sha256').update(b).digest('hex');

@@ -1,0 +1,68 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from './server.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A real `cipherlake server` child process, where it listens, and what its banner said. */
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly endpoint: string;
+  readonly banner: string;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface SpawnOptions {
+  readonly dataDir: string;
+  /** Extra `server` arguments (e.g. `--workers 2`, `-c FILE`). */
+  readonly args?: readonly string[];
+  /** Fix the root credentials to the test ones (default true); false lets the server create them. */
+  readonly testCredentials?: boolean;
+  /** How long to wait for the banner (default 20 s). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Spawns `cipherlake server --port 0 --https-port 0` from source and resolves once the whole
+ * banner (ending with the list-keys hint) names the real endpoint. Rejects, after killing
+ * the child, when no banner comes in time or the process exits first.
+ */
+export function spawnServer(o: SpawnOptions): Promise<ServerProcess> {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: o.dataDir,
+    ...(o.testCredentials !== false ? { CIPHERLAKE_ROOT_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY } : {}),
+  };
+  const args = ['--import', 'tsx', 'src/cli/index.ts', 'server', ...(o.args ?? []), '--port', '0', '--https-port', '0', '--data-dir', o.dataDir, '--log-level', 'warn'];
+  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const timeoutMs = o.timeoutMs ?? 20_000;
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no banner within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.stdout!.resume();
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+      if (m !== null && /kms list-keys\n/.test(stderr)) {
+        clearTimeout(timer);
+        resolve({ child, endpoint: m[1]!, banner: stderr, exited });
+      }
+    });
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited early with ${code}; stderr: ${stderr}`));
+    });
+  });
+}
+
+/** SIGKILLs the server unless it already exited, and waits for it; never throws. */
+export async function killServer(server: ServerProcess | undefined): Promise<void> {
+  if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null) {
+    server.child.kill('SIGKILL');
+    await server.exited;
+  }
+}
