@@ -46,7 +46,11 @@ function namePrefix(name: string): string | null {
 }
 
 function encodeObject(obj: Record<string, unknown>, path: string, dropped: string[]): string {
-  const keys = Object.keys(obj).sort();
+  const keys = Object.keys(obj);
+  // Records are built with their keys already in canonical order (see newAuditEvent), so a
+  // check in n-1 comparisons usually replaces the sort; `<` on strings is the same
+  // UTF-16 code-unit order as the default sort.
+  if (!isSorted(keys)) keys.sort();
   let out = '{';
   let first = true;
   for (const key of keys) {
@@ -69,7 +73,7 @@ function encodeObject(obj: Record<string, unknown>, path: string, dropped: strin
 function encodeValue(v: unknown, parent: string, step: string | number, dropped: string[]): string | undefined {
   switch (typeof v) {
     case 'string':
-      return JSON.stringify(v);
+      return quote(v);
     case 'boolean':
       return v ? 'true' : 'false';
     case 'number':
@@ -108,4 +112,17 @@ function pathOf(parent: string, step: string | number): string {
 function isPlainObject(v: object): boolean {
   const proto: unknown = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
+}
+
+function isSorted(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (!((keys[i - 1] as string) < (keys[i] as string))) return false;
+  return true;
+}
+
+// What JSON.stringify escapes in a string: `"`, `\\`, control characters and (lone) surrogates.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify of a string; most audit strings need no escape, and quoting them directly is cheaper. */
+function quote(v: string): string {
+  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
 }

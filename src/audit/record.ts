@@ -99,25 +99,52 @@ export type AuditEventInput = Omit<
  */
 export function newAuditEvent(input: AuditEventInput): AuditEvent {
   const eventCategory = input.eventCategory ?? 'Management';
-  const { eventTime, ...rest } = input;
-  return {
-    ...rest,
-    eventVersion: AUDIT_EVENT_VERSION,
-    eventID: input.eventID ?? randomUUID(),
-    eventTime: formatEventTime(eventTime ?? new Date()),
-    eventType: input.eventType ?? 'AwsApiCall',
-    eventCategory,
-    managementEvent: input.managementEvent ?? eventCategory === 'Management',
-    recipientAccountId: input.recipientAccountId ?? input.userIdentity.accountId ?? '',
-    requestParameters: input.requestParameters ?? null,
-    responseElements: input.responseElements ?? null,
-  };
+  // Built field by field, never by spread/rest (this runs once per request on the edge),
+  // and in canonical key order, so the encoder finds the keys already sorted. An optional
+  // field is set only when the input has it: absent stays absent, as a spread left it.
+  const e: Partial<AuditEvent> = {};
+  if ('additionalEventData' in input) e.additionalEventData = input.additionalEventData as AuditParameters;
+  e.awsRegion = input.awsRegion;
+  if ('errorCode' in input) e.errorCode = input.errorCode as string;
+  if ('errorMessage' in input) e.errorMessage = input.errorMessage as string;
+  e.eventCategory = eventCategory;
+  e.eventID = input.eventID ?? randomUUID();
+  e.eventName = input.eventName;
+  e.eventSource = input.eventSource;
+  e.eventTime = formatEventTime(input.eventTime ?? new Date());
+  e.eventType = input.eventType ?? 'AwsApiCall';
+  e.eventVersion = AUDIT_EVENT_VERSION;
+  e.managementEvent = input.managementEvent ?? eventCategory === 'Management';
+  e.readOnly = input.readOnly;
+  e.recipientAccountId = input.recipientAccountId ?? input.userIdentity.accountId ?? '';
+  e.requestID = input.requestID;
+  e.requestParameters = input.requestParameters ?? null;
+  if ('resources' in input) e.resources = input.resources as AuditResource[];
+  e.responseElements = input.responseElements ?? null;
+  e.sourceIPAddress = input.sourceIPAddress;
+  if ('tlsDetails' in input) e.tlsDetails = input.tlsDetails as AuditTlsDetails;
+  e.userAgent = input.userAgent;
+  e.userIdentity = input.userIdentity;
+  if ('vpcEndpointId' in input) e.vpcEndpointId = input.vpcEndpointId as string;
+  return e as AuditEvent;
 }
 
-/** Formats a time as CloudTrail's eventTime: UTC, whole seconds, `Z` suffix. */
+// eventTime has whole-second precision, so consecutive events within one second share the
+// string: one toISOString per second instead of a toISOString and a regex per event.
+let lastEventSecond = NaN;
+let lastEventTime = '';
+
+/** Formats a time as CloudTrail's eventTime: UTC, whole seconds, `Z` suffix. Raises RangeError for an invalid date. */
 export function formatEventTime(time: Date | string): string {
   const d = typeof time === 'string' ? new Date(time) : time;
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const ms = d.getTime();
+  const second = Math.floor(ms / 1000);
+  if (second === lastEventSecond) return lastEventTime;
+  const iso = d.toISOString(); // throws RangeError for an invalid date, as before
+  const formatted = `${iso.slice(0, -5)}Z`; // drop `.sss` of `…:ss.sssZ`
+  lastEventSecond = second;
+  lastEventTime = formatted;
+  return formatted;
 }
 
 /** What a trail can be told to record, after CloudTrail's management/data and read/write selectors. */
