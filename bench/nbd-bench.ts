@@ -5,12 +5,20 @@
 // Sequential: nbdcopy (file -> target, target -> null:). Random: a 4 KiB QD16 driver run in
 // a child process (so it does not share the server's event loop) that speaks NBD to the
 // NBD targets and uses pread/pwrite on the local file, with the same offsets.
-// Each figure is the best of REPEATS runs (the machine is shared and noisy).
-// Run: node --import tsx bench/nbd-bench.ts [sizeMiB=256] [randomOps=20000]
+// Each figure is the best of --repeats runs (the machine is shared and noisy).
+// Run: node --import tsx bench/nbd-bench.ts [sizeMiB=256] [randomOps=20000] [options]
+// Options (for profiling one part; the table then has zeros for what was skipped):
+//   --targets=enc,nbd,local   which targets to measure (default all three)
+//   --rows=seqw,seqr,randr,randw   which tests to run (default all four)
+//   --repeats=N               best of N (default 3)
+//   --profile=DIR             write a CPU profile of this process's main thread (the NBD
+//                             server) for each encrypted-target row: DIR/enc-<row>.cpuprofile
 import { execFile, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { closeSync, openSync, read, ftruncateSync, write } from 'node:fs';
 import { connect } from 'node:net';
+import { Session } from 'node:inspector/promises';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -23,11 +31,54 @@ import { PlainFileDevice } from './plain-file-device.js';
 const MiB = 1024 * 1024;
 const BS = 4096;
 const QUEUE_DEPTH = 16;
-const REPEATS = 3;
 const run = promisify(execFile);
 
 type Target = 'enc' | 'nbd' | 'local';
-type Row = { label: string; unit: string; values: Record<Target, number> };
+type RowId = 'seqw' | 'seqr' | 'randr' | 'randw';
+type Row = { label: string; unit: string; values: Record<Target, number>; cpu: Record<Target, number>; mainCpu: Record<Target, number> };
+
+/** CPU µs used so far by this process's main thread (the event loop), from /proc (Linux). */
+function mainThreadCpu(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** What to run: the command line's `--name=value` options. */
+interface Options {
+  readonly targets: readonly Target[];
+  readonly rows: readonly RowId[];
+  readonly repeats: number;
+  readonly profileDir: string | undefined;
+}
+
+function parseOptions(args: readonly string[]): Options {
+  const get = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const targets = (get('targets') ?? 'enc,nbd,local').split(',') as Target[];
+  const rows = (get('rows') ?? 'seqw,seqr,randr,randw').split(',') as RowId[];
+  return { targets, rows, repeats: Number(get('repeats') ?? 3), profileDir: get('profile') };
+}
+
+/** Runs `measure` under the in-process CPU profiler, writing DIR/NAME.cpuprofile. */
+async function profiled<T>(dir: string, name: string, measure: () => Promise<T>): Promise<T> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  try {
+    return await measure();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
 
 /** Seconds taken by a tool; async, because the server under test runs in this process. */
 async function timedTool(command: string, args: string[]): Promise<number> {
@@ -161,7 +212,7 @@ function randomIops(childArgs: string[]): Promise<number> {
 
 // ---- main ------------------------------------------------------------------------------
 
-async function main(sizeMiB: number, randomOps: number): Promise<void> {
+async function main(sizeMiB: number, randomOps: number, options: Options): Promise<void> {
   const size = sizeMiB * MiB;
   const dir = tempDir('cl-nbd-bench-');
   try {
@@ -179,22 +230,38 @@ async function main(sizeMiB: number, randomOps: number): Promise<void> {
     const server = new NbdServer({ registry, port: 0 });
     const { port } = await server.listen();
     const path = (t: Target): string => (t === 'local' ? local : `nbd://127.0.0.1:${port}/${t}`);
-    const targets: Target[] = ['enc', 'nbd', 'local'];
     const rows: Row[] = [];
-    const row = async (label: string, unit: string, measure: (t: Target) => Promise<number>): Promise<void> => {
+    const row = async (id: RowId, label: string, unit: string, measure: (t: Target) => Promise<number>): Promise<void> => {
+      if (!options.rows.includes(id)) return;
       const values = { enc: 0, nbd: 0, local: 0 };
-      for (const t of targets) values[t] = await best(REPEATS, () => measure(t));
-      rows.push({ label, unit, values });
+      const cpu = { enc: 0, nbd: 0, local: 0 };
+      const mainCpu = { enc: 0, nbd: 0, local: 0 };
+      for (const t of options.targets) {
+        const mainStart = mainThreadCpu();
+        // CPU of this process (every thread: event loop, XTS workers, libuv pool) per unit
+        // of work: steadier than throughput on a shared machine.
+        const start = process.cpuUsage();
+        const once = (): Promise<number> => best(options.repeats, () => measure(t));
+        values[t] = options.profileDir !== undefined && t === 'enc' ? await profiled(options.profileDir, `enc-${id}`, once) : await once();
+        const used = process.cpuUsage(start);
+        const work = options.repeats * (unit === 'IOPS' ? randomOps : sizeMiB);
+        cpu[t] = (used.user + used.system) / work;
+        mainCpu[t] = (mainThreadCpu() - mainStart) / work;
+      }
+      rows.push({ label, unit, values, cpu, mainCpu });
     };
     const mibps = async (args: string[]): Promise<number> => sizeMiB / (await timedTool('nbdcopy', args));
-    await row('seq write (nbdcopy file -> target)', 'MiB/s', (t) => mibps([source, path(t)]));
-    await row('seq read (nbdcopy target -> null:)', 'MiB/s', (t) => mibps([path(t), 'null:']));
-    for (const [label, flag] of [['4K random read (QD16)', '0'], ['4K random write (QD16)', '1']] as const) {
-      await row(label, 'IOPS', (t) =>
+    // Reads must see written (encrypted) blocks, not holes: fill the targets first if the
+    // write row is skipped.
+    if (!options.rows.includes('seqw')) for (const t of options.targets) await timedTool('nbdcopy', [source, path(t)]);
+    await row('seqw', 'seq write (nbdcopy file -> target)', 'MiB/s', (t) => mibps([source, path(t)]));
+    await row('seqr', 'seq read (nbdcopy target -> null:)', 'MiB/s', (t) => mibps([path(t), 'null:']));
+    for (const [id, label, flag] of [['randr', '4K random read (QD16)', '0'], ['randw', '4K random write (QD16)', '1']] as const) {
+      await row(id, label, 'IOPS', (t) =>
         randomIops([flag, String(randomOps), String(size / BS), ...(t === 'local' ? ['file', local] : ['nbd', String(port), t])]),
       );
     }
-    printTable(sizeMiB, randomOps, rows);
+    printTable(sizeMiB, randomOps, options.repeats, rows);
     await server.close();
     await encrypted.close();
     await plain.close();
@@ -203,8 +270,8 @@ async function main(sizeMiB: number, randomOps: number): Promise<void> {
   }
 }
 
-function printTable(sizeMiB: number, randomOps: number, rows: Row[]): void {
-  console.log(`NBD benchmark, ${sizeMiB} MiB, ${randomOps} random ops, best of ${REPEATS}, node ${process.version}`);
+function printTable(sizeMiB: number, randomOps: number, repeats: number, rows: Row[]): void {
+  console.log(`NBD benchmark, ${sizeMiB} MiB, ${randomOps} random ops, best of ${repeats}, node ${process.version}`);
   console.log('| test | encrypted NBD | plain NBD | local raw file | unit | enc / local (target) | enc / plain NBD |');
   console.log('| --- | ---: | ---: | ---: | --- | ---: | ---: |');
   for (const { label, unit, values: v } of rows) {
@@ -212,7 +279,18 @@ function printTable(sizeMiB: number, randomOps: number, rows: Row[]): void {
     const cells = [v.enc, v.nbd, v.local].map((x) => x.toFixed(0));
     console.log(`| ${label} | ${cells.join(' | ')} | ${unit} | ${(v.enc / v.local).toFixed(2)} (≥ ${target}) | ${(v.enc / v.nbd).toFixed(2)} |`);
   }
+  console.log('\nServer process CPU (user + system, all threads), per MiB or per op:');
+  console.log('| test | encrypted NBD | (its main thread) | plain NBD | (its main thread) | unit | enc / plain NBD |');
+  console.log('| --- | ---: | ---: | ---: | ---: | --- | ---: |');
+  for (const { label, unit, cpu, mainCpu } of rows) {
+    const per = unit === 'IOPS' ? 'µs / op' : 'µs / MiB';
+    const cells = [cpu.enc, mainCpu.enc, cpu.nbd, mainCpu.nbd].map((x) => x.toFixed(1));
+    console.log(`| ${label} | ${cells.join(' | ')} | ${per} | ${(cpu.enc / cpu.nbd).toFixed(2)} |`);
+  }
 }
 
 if (process.argv[2] === 'random') await randomChild(process.argv.slice(3));
-else await main(Number(process.argv[2] ?? 256), Number(process.argv[3] ?? 20_000));
+else {
+  const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  await main(Number(positional[0] ?? 256), Number(positional[1] ?? 20_000), parseOptions(process.argv.slice(2)));
+}

@@ -1,10 +1,14 @@
 /**
  * Options of a write-type request. `fua` (force unit access): the data is durable before
  * the promise resolves. `noHole`: a zeroed range must stay allocated (NBD_CMD_FLAG_NO_HOLE).
+ * `donate`: the caller gives up `data` and the whole ArrayBuffer under it, so a device may
+ * take that memory over (transfer it to a worker thread, detaching it) instead of copying
+ * it; the caller must not touch `data` afterwards. Devices are free to ignore it.
  */
 export interface WriteOptions {
   readonly fua?: boolean;
   readonly noHole?: boolean;
+  readonly donate?: boolean;
 }
 
 /**

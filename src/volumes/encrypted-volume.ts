@@ -15,9 +15,8 @@ const ZERO_BLOCK = Buffer.alloc(BS);
 /** Large requests are cut into chunks of this many blocks to bound memory (1 MiB). */
 const CHUNK_BLOCKS = 256;
 /**
- * Runs of at least this many blocks (64 KiB) are read or written, and decrypted or
- * encrypted, on worker threads; shorter ones inline, where a worker round trip would cost
- * more than it saves.
+ * Runs of at least this many blocks (64 KiB) get a worker message of their own; shorter
+ * ones are batched with the other short requests of the same event-loop turn.
  */
 const POOL_MIN_BLOCKS = 16;
 
@@ -47,7 +46,7 @@ export class EncryptedVolume implements BlockDevice {
   readonly #key: SecretBytes;
   readonly #cipher: SectorCipher;
   readonly #lock = new RangeLock();
-  /** Started on the first large request, so small or idle volumes cost no threads. */
+  /** Started on the first read or write, so an idle volume costs no threads. */
   #workers: XtsWorkerPool | undefined;
   #closing: Promise<void> | undefined;
 
@@ -140,7 +139,11 @@ export class EncryptedVolume implements BlockDevice {
       const midCount = (tailPartial ? last - 1 : last) - midFirst + 1;
       const run = data.subarray(midFirst * BS - offset, midFirst * BS - offset + Math.max(0, midCount) * BS);
       if (midCount >= POOL_MIN_BLOCKS) {
-        await this.#writeLargeRun(first, last, head, midFirst, run, tail);
+        // Only a buffer that is nothing but `data` may be handed over without a copy.
+        const donate = options.donate === true && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+        await this.#writeLargeRun(first, last, head, midFirst, run, tail, donate);
+      } else if (head === undefined && tail === undefined) {
+        await this.#pool().encryptWriteBatched(this.#file.fd, HEADER_BYTES + first * BS, first, run);
       } else {
         const mid = midCount > 0 ? this.#cipher.encryptBlocks(midFirst, run) : [];
         await writeFully(this.#file, [...(head ? [head] : []), ...mid, ...(tail ? [tail] : [])], HEADER_BYTES + first * BS);
@@ -156,8 +159,10 @@ export class EncryptedVolume implements BlockDevice {
    * pool); the patched edge blocks, if any, are written here at the same time. Settles
    * only when every part has, so the caller's lock covers all of them.
    */
-  async #writeLargeRun(first: number, last: number, head: Buffer | undefined, midFirst: number, run: Uint8Array, tail: Buffer | undefined): Promise<void> {
-    const writes = [this.#pool().encryptWrite(this.#file.fd, HEADER_BYTES + midFirst * BS, midFirst, run)];
+  async #writeLargeRun(
+    first: number, last: number, head: Buffer | undefined, midFirst: number, run: Uint8Array, tail: Buffer | undefined, donate: boolean,
+  ): Promise<void> {
+    const writes = [this.#pool().encryptWrite(this.#file.fd, HEADER_BYTES + midFirst * BS, midFirst, run, donate)];
     if (head !== undefined) writes.push(writeFully(this.#file, [head], HEADER_BYTES + first * BS));
     if (tail !== undefined) writes.push(writeFully(this.#file, [tail], HEADER_BYTES + last * BS));
     for (const result of await Promise.allSettled(writes)) {
@@ -303,15 +308,16 @@ export class EncryptedVolume implements BlockDevice {
     }
   }
 
-  /** Reads and decrypts blocks [first, first + count); unwritten ones stay zero. */
-  async #readPlain(first: number, count: number): Promise<Buffer> {
-    // A long run is read and decrypted by a worker: one pread there, no hop through the
-    // libuv pool, and the decryption runs beside the event loop.
-    if (count >= POOL_MIN_BLOCKS) return this.#pool().readDecrypt(this.#file.fd, HEADER_BYTES + first * BS, first, count * BS);
-    const data = Buffer.allocUnsafe(count * BS);
-    await readFully(this.#file, data, HEADER_BYTES + first * BS);
-    this.#cipher.decryptBlocksInPlace(first, data, (i) => isZeroBlock(data, i * BS));
-    return data;
+  /**
+   * Reads and decrypts blocks [first, first + count); unwritten ones stay zero. Always on
+   * a worker: one pread there, no hop through the libuv pool, and the decryption runs
+   * beside the event loop; short runs share one message per event-loop turn.
+   */
+  #readPlain(first: number, count: number): Promise<Buffer> {
+    const pool = this.#pool();
+    const position = HEADER_BYTES + first * BS;
+    if (count >= POOL_MIN_BLOCKS) return pool.readDecrypt(this.#file.fd, position, first, count * BS);
+    return pool.readDecryptBatched(this.#file.fd, position, first, count * BS);
   }
 
   #pool(): XtsWorkerPool {

@@ -1,7 +1,8 @@
 import type { SecretBytes } from '../crypto/secret-bytes.js';
+import { XtsBatcher } from './xts-batch.js';
 import { VolumeClosedError, VolumeRangeError } from './errors.js';
 import { acquireXtsThreads, releaseXtsThreads } from './xts-threads.js';
-import type { XtsThreads } from './xts-threads.js';
+import type { WorkerResult, XtsThreads } from './xts-threads.js';
 
 let nextKeyId = 0;
 
@@ -24,6 +25,9 @@ export class XtsWorkerPool {
   readonly #keyId = nextKeyId++;
   readonly #blockSize: number;
   readonly #registered: Promise<unknown>;
+  readonly #batcher = new XtsBatcher((items, buffer) =>
+    this.#run({ op: 'batch', items, buffer }, buffer.byteLength, [buffer]),
+  );
   #closed: Promise<void> | undefined;
 
   /**
@@ -51,7 +55,7 @@ export class XtsWorkerPool {
    */
   encrypt(firstBlock: number, plaintext: Uint8Array): Promise<Buffer> {
     const copy = copyOf(plaintext);
-    return this.#run({ op: 'encrypt', firstBlock, buffer: copy }, copy.byteLength, [copy]).then(defined);
+    return this.#run({ op: 'encrypt', firstBlock, buffer: copy }, copy.byteLength, [copy]).then(returned);
   }
 
   /**
@@ -65,7 +69,7 @@ export class XtsWorkerPool {
   decrypt(firstBlock: number, ciphertext: Buffer): Promise<Buffer> {
     if (!ownsBuffer(ciphertext)) return Promise.reject(new VolumeRangeError('the buffer must own its memory'));
     const buffer = ciphertext.buffer as ArrayBuffer;
-    return this.#run({ op: 'decrypt', firstBlock, buffer }, buffer.byteLength, [buffer]).then(defined);
+    return this.#run({ op: 'decrypt', firstBlock, buffer }, buffer.byteLength, [buffer]).then(returned);
   }
 
   /**
@@ -78,19 +82,51 @@ export class XtsWorkerPool {
    *   worker dies; an Error with the fs `code` if the read fails.
    */
   readDecrypt(fd: number, position: number, firstBlock: number, length: number): Promise<Buffer> {
-    return this.#run({ op: 'read-decrypt', fd, position, firstBlock, length }, length, []).then(defined);
+    return this.#run({ op: 'read-decrypt', fd, position, firstBlock, length }, length, []).then(returned);
   }
 
   /**
    * Encrypts whole blocks of `plaintext` as blocks `firstBlock`… and writes them at byte
-   * `position` of `fd` on a worker (pwrite, continued after short writes). `plaintext`
-   * is copied, never modified. Resolves once written (not synced).
+   * `position` of `fd` on a worker (pwrite, continued after short writes). Resolves once
+   * written (not synced). `plaintext` is never modified; it is copied, unless `donate`
+   * is set and its ArrayBuffer holds nothing but the caller's data (a plain ArrayBuffer
+   * the caller gives up): then that ArrayBuffer is transferred, which detaches it.
    *
    * @throws as `readDecrypt`, with the fs `code` if the write fails.
    */
-  async encryptWrite(fd: number, position: number, firstBlock: number, plaintext: Uint8Array): Promise<void> {
+  async encryptWrite(fd: number, position: number, firstBlock: number, plaintext: Uint8Array, donate = false): Promise<void> {
+    if (donate && plaintext.buffer instanceof ArrayBuffer && plaintext.length > 0) {
+      // A view into a donated buffer: the worker encrypts and writes that window only.
+      const buffer = plaintext.buffer;
+      const message = { op: 'encrypt-write', fd, position, firstBlock, buffer, offset: plaintext.byteOffset, length: plaintext.length };
+      await this.#run(message, plaintext.length, [buffer]);
+      return;
+    }
     const copy = copyOf(plaintext);
     await this.#run({ op: 'encrypt-write', fd, position, firstBlock, buffer: copy }, copy.byteLength, [copy]);
+  }
+
+  /**
+   * Like `readDecrypt`, for a short run: the read joins the others issued in this
+   * event-loop turn in one message to a worker (`xts-batch.ts`). The result may share its
+   * ArrayBuffer with other requests' results (never with their plaintext for writing).
+   *
+   * @throws as `readDecrypt`.
+   */
+  readDecryptBatched(fd: number, position: number, firstBlock: number, length: number): Promise<Buffer> {
+    const refused = this.#refuse(length);
+    return refused ?? this.#batcher.read(fd, position, firstBlock, length);
+  }
+
+  /**
+   * Like `encryptWrite`, for a short run, batched as `readDecryptBatched`. `plaintext` is
+   * copied (when the batch is sent, within this event-loop turn), never modified.
+   *
+   * @throws as `encryptWrite`.
+   */
+  encryptWriteBatched(fd: number, position: number, firstBlock: number, plaintext: Uint8Array): Promise<void> {
+    const refused = this.#refuse(plaintext.length);
+    return refused ?? this.#batcher.write(fd, position, firstBlock, plaintext);
   }
 
   /**
@@ -112,12 +148,18 @@ export class XtsWorkerPool {
     return this.#closed;
   }
 
-  #run(message: Record<string, unknown>, length: number, transfer: ArrayBuffer[]): Promise<Buffer | undefined> {
+  #run(message: Record<string, unknown>, length: number, transfer: ArrayBuffer[]): Promise<WorkerResult> {
+    const refused = this.#refuse(length);
+    return refused ?? this.#threads.run({ ...message, keyId: this.#keyId }, transfer);
+  }
+
+  /** The rejection for a job this pool cannot take, or undefined. */
+  #refuse(length: number): Promise<never> | undefined {
     if (this.#closed !== undefined) return Promise.reject(new VolumeClosedError('the volume is closed'));
     if (length % this.#blockSize !== 0) {
       return Promise.reject(new VolumeRangeError('the data is not a whole number of blocks'));
     }
-    return this.#threads.run({ ...message, keyId: this.#keyId }, transfer);
+    return undefined;
   }
 }
 
@@ -127,9 +169,9 @@ function copyOf(data: Uint8Array): ArrayBuffer {
   return copy.buffer;
 }
 
-function defined(b: Buffer | undefined): Buffer {
-  if (b === undefined) throw new VolumeClosedError('an XTS worker sent no data');
-  return b;
+function returned(r: WorkerResult): Buffer {
+  if (r.buffer === undefined) throw new VolumeClosedError('an XTS worker sent no data');
+  return r.buffer;
 }
 
 function ownsBuffer(b: Buffer): boolean {

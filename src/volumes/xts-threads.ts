@@ -5,8 +5,23 @@ import { VolumeClosedError } from './errors.js';
 import { XTS_WORKER_SOURCE } from './xts-worker-source.js';
 
 interface Job {
-  readonly resolve: (b: Buffer | undefined) => void;
+  readonly resolve: (r: WorkerResult) => void;
   readonly reject: (e: Error) => void;
+}
+
+/** An fs failure as a worker reports it: the message and the fs `code` (EIO, …), no secret. */
+export interface WorkerFailure {
+  readonly message: string;
+  readonly code?: string;
+}
+
+/**
+ * What a job resolves with: the buffer the worker sent back, if any, and for a batch the
+ * items that failed (by index), if any.
+ */
+export interface WorkerResult {
+  readonly buffer: Buffer | undefined;
+  readonly failures: ReadonlyArray<WorkerFailure & { readonly index: number }> | undefined;
 }
 
 interface ThreadEntry {
@@ -19,7 +34,8 @@ interface ThreadEntry {
 interface WorkerReply {
   readonly id: number;
   readonly buffer?: ArrayBuffer;
-  readonly error?: { readonly message: string; readonly code?: string };
+  readonly error?: WorkerFailure;
+  readonly failures?: ReadonlyArray<WorkerFailure & { readonly index: number }>;
 }
 
 /**
@@ -56,11 +72,11 @@ export class XtsThreads {
 
   /**
    * Posts `message` to worker `index` (default: the least busy one), transferring
-   * `transfer`; resolves with the buffer it sends back, if any. Rejects with
-   * VolumeClosedError if the set is broken or the worker dies, or with an Error carrying
-   * the fs `code` the worker reported.
+   * `transfer`; resolves with the buffer it sends back, if any (and a batch's failed
+   * items). Rejects with VolumeClosedError if the set is broken or the worker dies, or
+   * with an Error carrying the fs `code` the worker reported for the whole job.
    */
-  run(message: Record<string, unknown>, transfer: ArrayBuffer[], index?: number): Promise<Buffer | undefined> {
+  run(message: Record<string, unknown>, transfer: ArrayBuffer[], index?: number): Promise<WorkerResult> {
     const entry = index === undefined ? this.#leastBusy() : this.#entries[index];
     if (this.#broken || entry === undefined) return Promise.reject(new VolumeClosedError('the XTS workers stopped'));
     const id = this.#nextId++;
@@ -98,10 +114,10 @@ export class XtsThreads {
     entry.jobs.delete(m.id);
     if (entry.jobs.size === 0) entry.worker.unref();
     if (m.error !== undefined) {
-      // The fs error's code (EIO, ENOSPC, …) survives; its text names no secret.
-      job?.reject(Object.assign(new Error(m.error.message), { code: m.error.code }));
+      // Its text names no secret.
+      job?.reject(workerError(m.error));
     } else {
-      job?.resolve(m.buffer === undefined ? undefined : Buffer.from(m.buffer));
+      job?.resolve({ buffer: m.buffer === undefined ? undefined : Buffer.from(m.buffer), failures: m.failures });
     }
   }
 
@@ -114,6 +130,11 @@ export class XtsThreads {
     for (const job of jobs) job.reject(err);
     if (shared?.threads === this) shared = undefined;
   }
+}
+
+/** The Error for a failure a worker reported; its fs `code` (EIO, ENOSPC, …) survives. */
+export function workerError(failure: WorkerFailure): Error {
+  return Object.assign(new Error(failure.message), { code: failure.code });
 }
 
 let shared: { threads: XtsThreads; users: number } | undefined;

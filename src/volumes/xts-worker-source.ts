@@ -13,11 +13,16 @@
  * Jobs (`op`): `encrypt` / `decrypt` a transferred buffer and send it back;
  * `read-decrypt`: one pread of `length` bytes at `position` of descriptor `fd` (bytes past
  * the end read as zeros), decrypt, send the buffer back; `encrypt-write`: encrypt the
- * transferred buffer and pwrite it at `position` (continuing after short writes), reply
- * without data. The file I/O is synchronous on purpose: this thread does nothing else,
- * and doing it here saves the event loop a round trip through the libuv thread pool.
- * Any error is sent back as { id, error: { message, code } }. `close` zeroes every key
- * left and ends the thread.
+ * transferred buffer (or its window [`offset`, `offset` + `length`) when given) and
+ * pwrite it at `position` (continuing after short writes), reply without data; `batch`:
+ * many small reads and writes in one message (`xts-batch.ts`): `items` holds five numbers
+ * per item (1 for a write else 0, fd, position, firstBlock, length) and the transferred
+ * `buffer` their data back to back, each item done in order as `read-decrypt` (into its
+ * window) or `encrypt-write` (from it); the buffer goes back, with `failures` listing the
+ * items that failed (index, message, code). The file I/O is synchronous on purpose: this
+ * thread does nothing else, and doing it here saves the event loop a round trip through
+ * the libuv thread pool. Any other error is sent back as { id, error: { message, code } }.
+ * `close` zeroes every key left and ends the thread.
  */
 export const XTS_WORKER_SOURCE = `
 'use strict';
@@ -56,6 +61,28 @@ function pwriteFully(fd, data, position) {
   while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
+function batch(k, items, data) {
+  let failures;
+  for (let i = 0, at = 0; i * 5 < items.length; i++) {
+    const write = items[i * 5] === 1, fd = items[i * 5 + 1], position = items[i * 5 + 2];
+    const firstBlock = items[i * 5 + 3], length = items[i * 5 + 4];
+    const part = data.subarray(at, at + length);
+    at += length;
+    try {
+      if (write) {
+        xts(k, true, part, firstBlock);
+        pwriteFully(fd, part, position);
+      } else {
+        preadFully(fd, part, position);
+        xts(k, false, part, firstBlock);
+      }
+    } catch (err) {
+      (failures ??= []).push({ index: i, message: String(err && err.message), code: err && err.code });
+    }
+  }
+  return { buffer: data.buffer, failures };
+}
+
 function keyFor(keyId) {
   const k = keys.get(keyId);
   if (k === undefined) throw new Error('no such key');
@@ -86,11 +113,13 @@ function handle(m) {
       return data.buffer;
     }
     case 'encrypt-write': {
-      const data = Buffer.from(m.buffer);
+      const data = m.offset === undefined ? Buffer.from(m.buffer) : Buffer.from(m.buffer, m.offset, m.length);
       xts(keyFor(m.keyId), true, data, m.firstBlock);
       pwriteFully(m.fd, data, m.position);
       return undefined;
     }
+    case 'batch':
+      return batch(keyFor(m.keyId), m.items, Buffer.from(m.buffer));
     default:
       throw new Error('unknown op');
   }
@@ -103,13 +132,15 @@ parentPort.on('message', (m) => {
     parentPort.close();
     return;
   }
-  let buffer;
+  let result;
   try {
-    buffer = handle(m);
+    result = handle(m);
   } catch (err) {
     parentPort.postMessage({ id: m.id, error: { message: String(err && err.message), code: err && err.code } });
     return;
   }
-  parentPort.postMessage({ id: m.id, buffer }, buffer === undefined ? [] : [buffer]);
+  if (result === undefined) parentPort.postMessage({ id: m.id });
+  else if (result instanceof ArrayBuffer) parentPort.postMessage({ id: m.id, buffer: result }, [result]);
+  else parentPort.postMessage({ id: m.id, buffer: result.buffer, failures: result.failures }, [result.buffer]);
 });
 `;

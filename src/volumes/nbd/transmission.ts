@@ -83,7 +83,8 @@ async function execute(device: BlockDevice, r: Request): Promise<Buffer | undefi
         throw new ReadFailed('read failed', { cause: err });
       });
     case Cmd.Write:
-      await device.write(r.offset, r.payload ?? Buffer.alloc(0), { fua });
+      // The payload is this request's alone (ByteReader hands out fresh or owned buffers).
+      await device.write(r.offset, r.payload ?? Buffer.alloc(0), { fua, donate: true });
       return undefined;
     case Cmd.Flush:
       await device.flush();
