@@ -73,6 +73,52 @@ describe('XtsWorkerPool', () => {
     }
   });
 
+  it('batches short reads and writes of one turn; each settles on its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-xts-batch-'));
+    const fd = openSync(join(dir, 'f'), 'w+');
+    try {
+      const plain = pattern(6);
+      // Same turn: three writes, then a write to a bad descriptor, in one batch.
+      const writes = [0, 2, 4].map((b) => pool.encryptWriteBatched(fd, b * BS, b, plain.subarray(b * BS, (b + 2) * BS)));
+      const bad = pool.encryptWriteBatched(1_000_000, 0, 0, plain.subarray(0, BS));
+      await Promise.all(writes);
+      await assert.rejects(bad, { code: 'EBADF' });
+      assert.deepEqual(plain, pattern(6), 'input untouched');
+      assert.deepEqual(readFileSync(join(dir, 'f')), Buffer.concat(cipher.encryptBlocks(0, plain)));
+      // Reads in one turn, one of them past the end (unwritten: zeros), one failing.
+      const reads = [pool.readDecryptBatched(fd, 0, 0, 3 * BS), pool.readDecryptBatched(fd, 5 * BS, 5, 3 * BS)];
+      const failing = pool.readDecryptBatched(1_000_000, 0, 0, BS);
+      const [a, b] = await Promise.all(reads);
+      await assert.rejects(failing, { code: 'EBADF' });
+      assert.deepEqual(a, plain.subarray(0, 3 * BS));
+      assert.deepEqual(b, Buffer.concat([plain.subarray(5 * BS), Buffer.alloc(2 * BS)]));
+      await assert.rejects(pool.readDecryptBatched(fd, 0, 0, BS + 1), VolumeRangeError);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes over a donated buffer instead of copying it, writing only the given window', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-xts-donate-'));
+    const fd = openSync(join(dir, 'f'), 'w+');
+    try {
+      const plain = pattern(18);
+      const donated = Buffer.from(new ArrayBuffer(plain.length + 100));
+      plain.copy(donated, 100);
+      const window = donated.subarray(100);
+      await pool.encryptWrite(fd, 0, 9, window, true);
+      assert.equal(donated.buffer.byteLength, 0, 'the ArrayBuffer was transferred');
+      assert.deepEqual(readFileSync(join(dir, 'f')), Buffer.concat(cipher.encryptBlocks(9, plain)));
+      const kept = Buffer.from(plain);
+      await pool.encryptWrite(fd, 0, 9, kept);
+      assert.deepEqual(kept, plain, 'not donated: copied, untouched');
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('passes file errors back with their code', async () => {
     await assert.rejects(pool.readDecrypt(1_000_000, 0, 0, 16 * BS), { code: 'EBADF' });
     await assert.rejects(pool.encryptWrite(1_000_000, 0, 0, pattern(16)), { code: 'EBADF' });
