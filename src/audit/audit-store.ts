@@ -76,6 +76,29 @@ export interface AuditStore extends AuditRecordSource {
   appendDigest(digest: SignedDigest & { fromSeq: number; toSeq: number }): Promise<void>;
   /** Filtered lookup, newest first. Raises InvalidAuditQueryError on a bad token or limit. */
   lookup(query: AuditLookupQuery): Promise<AuditLookupPage>;
+  /**
+   * Called once by `AuditTrail.open`: this process becomes the store's one writer and may
+   * change the file (migrations). Stores that need nothing omit it.
+   */
+  openForAppend?(): Promise<void>;
+  /** A store whose lookup index is filled after the commit says so here; see DeferredAuditIndex. */
+  readonly deferredIndex?: DeferredAuditIndex;
+}
+
+/**
+ * A lookup index filled off the commit path by the trail's owner. Lookups stay exact
+ * whatever its lag (records not yet indexed are found by scanning them), so indexing only
+ * bounds how much a lookup scans; the trail indexes when idle, when the backlog passes a
+ * bound, and on close.
+ */
+export interface DeferredAuditIndex {
+  /** Committed records not yet indexed. */
+  backlog(): Promise<number>;
+  /**
+   * Indexes up to `maxRecords` of the backlog, oldest first, in one transaction; resolves
+   * with how many (0 when none were waiting). Store errors reject; nothing is half-indexed.
+   */
+  indexNext(maxRecords: number): Promise<number>;
 }
 
 /** What the trail needs of the newest digest to chain the next one. */

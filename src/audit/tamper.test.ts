@@ -54,13 +54,15 @@ describe('tamper detection on the SQLite store', () => {
     assert.deepEqual(await problems(f), [{ kind: 'records-deleted', fromSeq: 7, toSeq: 7 }]);
   });
 
-  it('names two swapped records (whole rows, distant and adjacent)', async () => {
+  it('names two swapped records (whole rows, distant and adjacent), and the index entries they left behind', async () => {
     const f = await trail20();
     swapRows(f, 3, 8);
     swapRows(f, 14, 15);
+    // The lookup index is keyed by seq: a time lookup would now miss each moved record.
     assert.deepEqual(await problems(f), [
       { kind: 'records-swapped', seqs: [3, 8] },
       { kind: 'records-swapped', seqs: [14, 15] },
+      ...[3, 8, 14, 15].map((seq) => ({ kind: 'index-mismatch', seq })),
     ]);
   });
 

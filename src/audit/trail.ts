@@ -1,4 +1,4 @@
-import type { AuditStore, ChainHead, LastDigest } from './audit-store.js';
+import type { AuditStore, ChainHead, DeferredAuditIndex, LastDigest } from './audit-store.js';
 import { encodeAuditEvent, type EncodedAuditEvent } from './encode-event.js';
 import { GENESIS_HASH, chainRecord, signDigest } from './chain.js';
 import type { ChainedRecord, SignedDigest } from './chain.js';
@@ -20,8 +20,17 @@ export interface AuditTrailOptions {
   digestEveryRecords?: number;
   /** Most records per transaction; default 512. Reaching it flushes without waiting for the next turn. */
   maxBatch?: number;
+  /**
+   * Deferred lookup index (stores with `deferredIndex`): index the backlog once no commit
+   * happened for this long; default 50 ms.
+   */
+  indexIdleMs?: number;
+  /** ...and whenever this many committed records are unindexed, even under endless load; default 4096. */
+  indexBacklog?: number;
+  /** Records per indexing transaction; default 1024 (each holds the event loop while it runs). */
+  indexChunk?: number;
   clock?: () => Date;
-  /** Failures of timer-driven digests (the next digest retries the same range). */
+  /** Failures of timer-driven digests (the next digest retries the same range) and of indexing. */
   onBackgroundError?: (error: unknown) => void;
   /** Told the paths (never the values) the sink dropped from an event. */
   onRedacted?: (eventName: string, paths: readonly string[]) => void;
@@ -33,6 +42,8 @@ export interface AuditTrailStats {
   transactions: number;
   digests: number;
   redactedFields: number;
+  /** Records this trail added to the store's deferred lookup index. */
+  indexed: number;
 }
 
 interface Pending {
@@ -66,14 +77,25 @@ export class AuditTrail implements AuditSink {
   #digests: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
-  #stats: AuditTrailStats = { records: 0, transactions: 0, digests: 0, redactedFields: 0 };
+  #stats: AuditTrailStats = { records: 0, transactions: 0, digests: 0, redactedFields: 0, indexed: 0 };
+  // Deferred index: committed records not yet indexed (an upper bound: a lookup by the
+  // store may have indexed some), the idle timer, and the backlog at which to try again
+  // after an indexing failure.
+  readonly #index: DeferredAuditIndex | undefined;
+  #unindexed: number;
+  #idle: NodeJS.Timeout | undefined;
+  #indexing = false;
+  #retryIndexAt = 0;
 
-  private constructor(o: AuditTrailOptions, head: ChainHead, lastDigest: LastDigest | null) {
+  private constructor(o: AuditTrailOptions, head: ChainHead, lastDigest: LastDigest | null, backlog: number) {
     this.#o = {
       levels: ALL_AUDIT_LEVELS,
       digestIntervalMs: 300_000,
       digestEveryRecords: 10_000,
       maxBatch: 512,
+      indexIdleMs: 50,
+      indexBacklog: 4096,
+      indexChunk: 1024,
       clock: () => new Date(),
       onBackgroundError: () => undefined,
       ...o,
@@ -81,6 +103,8 @@ export class AuditTrail implements AuditSink {
     this.#levels = new Set(this.#o.levels);
     this.#head = head;
     this.#lastDigest = lastDigest;
+    this.#index = o.store.deferredIndex;
+    this.#unindexed = backlog;
     if (this.#o.digestIntervalMs > 0) {
       this.#timer = setInterval(() => this.#background(), this.#o.digestIntervalMs);
       this.#timer.unref();
@@ -88,14 +112,17 @@ export class AuditTrail implements AuditSink {
   }
 
   /**
-   * Opens a trail on a store, continuing its chain. Raises AuditStoreTruncatedError when
-   * the store's head is behind its last digest (never reuses a signed seq). Store errors
-   * propagate.
+   * Opens a trail on a store, continuing its chain; this process becomes the store's writer
+   * (`openForAppend`: migrations, indexing). Raises AuditStoreTruncatedError when the store's
+   * head is behind its last digest (never reuses a signed seq). Store errors propagate.
    */
   static async open(options: AuditTrailOptions): Promise<AuditTrail> {
     const [head, last] = await Promise.all([options.store.head(), options.store.lastDigest()]);
     if (last && last.toSeq > head.seq) throw new AuditStoreTruncatedError(head.seq, last.toSeq);
-    return new AuditTrail(options, head, last);
+    await options.store.openForAppend?.();
+    const trail = new AuditTrail(options, head, last, (await options.store.deferredIndex?.backlog()) ?? 0);
+    trail.#armIdleIndexing();
+    return trail;
   }
 
   enabled(level: AuditLevel): boolean {
@@ -144,11 +171,17 @@ export class AuditTrail implements AuditSink {
     return new Promise((resolve) => this.#waiters.push({ upTo, resolve }));
   }
 
-  /** Flushes, signs a digest over any unsigned records, stops the timer. Idempotent. */
+  /**
+   * Flushes, signs a digest over any unsigned records, stops the timers and indexes the
+   * whole backlog (an indexing failure goes to onBackgroundError: lookups stay exact
+   * without it). Idempotent.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#idle);
     await this.checkpoint();
+    await this.#indexAll();
   }
 
   /**
@@ -186,6 +219,8 @@ export class AuditTrail implements AuditSink {
     this.#flushing ??= (async () => {
       while (this.#queue.length > 0) {
         await this.#commit(this.#queue.splice(0, this.#o.maxBatch));
+        // Under endless load there is no idle moment: bound the lag between commits instead.
+        if (this.#unindexed >= Math.max(this.#o.indexBacklog, this.#retryIndexAt)) await this.#indexChunk();
         // Pipelining: let one turn of the event loop add its appends before the next commit.
         if (this.#queue.length > 0 && this.#queue.length < this.#o.maxBatch) await new Promise((r) => setImmediate(r));
       }
@@ -193,6 +228,7 @@ export class AuditTrail implements AuditSink {
       this.#flushing = null;
       // Appends that arrived after the loop saw an empty queue, before this ran.
       if (this.#queue.length > 0) this.#schedule();
+      else this.#armIdleIndexing();
     });
     return this.#flushing;
   }
@@ -215,6 +251,7 @@ export class AuditTrail implements AuditSink {
     this.#head = { seq: prev.seq, hash: prev.hash };
     this.#stats.transactions += 1;
     this.#stats.records += batch.length;
+    this.#unindexed += batch.length;
     batch.forEach((p, i) => p.resolve({ seq: records[i]?.seq ?? 0, eventID: p.entry.eventID }));
     this.#settle(batch.length);
     const unsigned = this.#head.seq - (this.#lastDigest?.toSeq ?? 0);
@@ -227,6 +264,51 @@ export class AuditTrail implements AuditSink {
     const due = this.#waiters.filter((w) => w.upTo <= this.#settled);
     this.#waiters = this.#waiters.filter((w) => w.upTo > this.#settled);
     for (const w of due) w.resolve();
+  }
+
+  /** (Re)starts the idle countdown; when it ends with no commit in between, the backlog is indexed. */
+  #armIdleIndexing(): void {
+    if (this.#index === undefined || this.#closed || this.#unindexed === 0) return;
+    if (this.#idle) this.#idle.refresh();
+    else {
+      this.#idle = setTimeout(() => void this.#indexWhileIdle(), this.#o.indexIdleMs);
+      this.#idle.unref();
+    }
+  }
+
+  /** Indexes chunk after chunk, yielding a turn between them, until the backlog is gone or appends arrive. */
+  async #indexWhileIdle(): Promise<void> {
+    while (this.#unindexed > 0 && !this.#closed && this.#queue.length === 0 && this.#flushing === null) {
+      if (!(await this.#indexChunk())) return;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  async #indexAll(): Promise<void> {
+    while (this.#unindexed > 0 && (await this.#indexChunk()));
+  }
+
+  /** One indexing transaction; false when it failed (reported) or found nothing. Never rejects. */
+  async #indexChunk(): Promise<boolean> {
+    const index = this.#index;
+    if (index === undefined || this.#indexing) return false;
+    this.#indexing = true;
+    const chunk = this.#o.indexChunk;
+    try {
+      const n = await index.indexNext(chunk);
+      this.#stats.indexed += n;
+      // Fewer than asked: nothing is left (a lookup in the store may have indexed the rest).
+      this.#unindexed = n < chunk ? 0 : Math.max(0, this.#unindexed - n);
+      this.#retryIndexAt = 0;
+      return n > 0;
+    } catch (error) {
+      // Lookups stay exact without the index; try again once the backlog has grown by another bound.
+      this.#retryIndexAt = this.#unindexed + this.#o.indexBacklog;
+      this.#o.onBackgroundError(error);
+      return false;
+    } finally {
+      this.#indexing = false;
+    }
   }
 
   #background(): void {

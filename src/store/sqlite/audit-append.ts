@@ -1,28 +1,39 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { AuditRecordToStore } from '../../audit/audit-store.js';
 import type { SignedDigest } from '../../audit/chain.js';
+import type { AuditTerm } from '../../audit/record-index.js';
 
 /** A digest row as the trail hands it to the store. */
 export type DigestToStore = SignedDigest & { fromSeq: number; toSeq: number };
 
 /** The audit store's two writes, on statements prepared once. */
 export interface AuditAppender {
-  /** One transaction: rows, terms, head. Throws (nothing written) on any SQLite error. */
+  /** One transaction: one row per record (terms in its column), head. Throws (nothing written) on any SQLite error. */
   appendBatch(records: readonly AuditRecordToStore[]): void;
   appendDigest(d: DigestToStore): void;
 }
 
 /**
+ * The `terms` column of a record: a JSON array of [kind, value] pairs in `terms` order.
+ * The indexer expands it with json_each, the tail of a lookup matches it, and verification
+ * compares it with the same encoding of the terms recomputed from event_json. Pure.
+ */
+export function encodeTermsColumn(terms: readonly AuditTerm[]): string {
+  return JSON.stringify(terms.map((t) => [t.kind, t.value]));
+}
+
+/**
  * Prepares the append statements on `db` (schema already created) and returns the writes.
- * Preparing once matters:
- * re-preparing three statements per batch cost more than a small batch's inserts.
+ * Preparing once matters: re-preparing per batch cost more than a small batch's inserts.
+ * The commit writes no lookup index: audit_records has no secondary index and audit_terms /
+ * audit_time are filled later by the indexer (audit-indexer.ts), so a record costs one
+ * b-tree insert here instead of about nine.
  */
 export function prepareAuditAppender(db: SqliteDatabase): AuditAppender {
   const insert = db.prepare(
-    `INSERT INTO audit_records (seq, event_time, event_ms, event_name, event_source, error_code, access_denied, event_json, prev_hash, hash)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO audit_records (seq, event_time, event_ms, event_name, event_source, error_code, access_denied, event_json, prev_hash, hash, terms)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const term = db.prepare('INSERT INTO audit_terms (kind, value, seq) VALUES (?, ?, ?)');
   const head = db.prepare(
     'INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash',
   );
@@ -30,8 +41,8 @@ export function prepareAuditAppender(db: SqliteDatabase): AuditAppender {
   const batch = db.transaction((records: readonly AuditRecordToStore[]) => {
     for (const r of records) {
       const x = r.index;
-      insert.run(r.seq, x.eventTime, x.eventMs, x.eventName, x.eventSource, x.errorCode, x.accessDenied ? 1 : 0, r.eventJson, r.prevHash, r.hash);
-      for (const t of x.terms) term.run(t.kind, t.value, r.seq);
+      const terms = encodeTermsColumn(x.terms);
+      insert.run(r.seq, x.eventTime, x.eventMs, x.eventName, x.eventSource, x.errorCode, x.accessDenied ? 1 : 0, r.eventJson, r.prevHash, r.hash, terms);
     }
     const last = records.at(-1);
     if (last) head.run(last.seq, last.hash);

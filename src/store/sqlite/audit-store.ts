@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type {
   AuditLookupPage,
+  DeferredAuditIndex,
   AuditLookupQuery,
   AuditRecordToStore,
   AuditStore,
@@ -14,8 +15,10 @@ import type { ChainedRecord, SignedDigest } from '../../audit/chain.js';
 import type { AuditEvent } from '../../audit/record.js';
 import { findIndexMismatches } from './audit-index-check.js';
 import { prepareAuditAppender, type AuditAppender, type DigestToStore } from './audit-append.js';
-import { AUDIT_SCHEMA, AUDIT_SCHEMA_MIGRATION, AUDIT_TRIGGERS } from './audit-schema.js';
+import { auditIndexLayout, migrateAuditStoreForWriter, prepareAuditIndexer, type AuditIndexer } from './audit-indexer.js';
+import { AUDIT_SCHEMA, AUDIT_TRIGGERS } from './audit-schema.js';
 import { buildLookup } from './audit-lookup.js';
+import { statementCache } from './statement-cache.js';
 
 /** How to open the store. */
 export interface SqliteAuditStoreOptions {
@@ -29,11 +32,19 @@ export interface SqliteAuditStoreOptions {
 }
 
 const PAGE = 1000;
+/** Records per indexing transaction when a lookup served by the writer first catches up. */
+const CATCH_UP_CHUNK = 4096;
 
 /**
- * The audit trail's SQLite store (better-sqlite3). Tables: audit_records, audit_terms
- * (search terms), audit_digests, audit_head (the persisted head counter). Triggers refuse
- * UPDATE and DELETE on records, digests and terms: our code only appends.
+ * The audit trail's SQLite store (better-sqlite3). Tables: audit_records (the chain, its
+ * lookup columns and terms), audit_terms and audit_time (the deferred lookup index, filled
+ * up to audit_index_state.indexed_to), audit_digests, audit_head (the persisted head
+ * counter). Triggers refuse UPDATE and DELETE on records, digests and index rows, and
+ * lowering the watermark: our code only appends.
+ *
+ * Any number of processes may read; one (the trail's owner, `openForAppend`) writes,
+ * migrates and indexes. A reader never changes an existing file: one written by older code
+ * is read as it is (`AuditIndexLayout` legacy) until a writer opens it.
  *
  * Opened on a Database the caller owns (not closed by `close()`), or on a path (then owned
  * and closed here). Methods are synchronous underneath; they return promises to fit the
@@ -42,7 +53,17 @@ const PAGE = 1000;
 export class SqliteAuditStore implements AuditStore {
   readonly db: SqliteDatabase;
   readonly #owned: boolean;
-  readonly #appender: AuditAppender;
+  readonly #statement: ReturnType<typeof statementCache>;
+  #appender: AuditAppender | undefined;
+  #indexer: AuditIndexer | undefined;
+  /**
+   * The deferred index, driven by the trail of the process that called openForAppend. In
+   * any other process both methods resolve 0: only the writer indexes.
+   */
+  readonly deferredIndex: DeferredAuditIndex = {
+    backlog: () => this.#attempt(() => this.#indexer?.backlog() ?? 0),
+    indexNext: (maxRecords) => this.#attempt(() => this.#indexer?.indexNext(maxRecords) ?? 0),
+  };
 
   constructor(db: SqliteDatabase | string, options: SqliteAuditStoreOptions = {}) {
     this.#owned = typeof db === 'string';
@@ -53,12 +74,23 @@ export class SqliteAuditStore implements AuditStore {
     }
     // Cluster workers read (lookups) while the primary writes; wait for a lock instead of failing.
     if (this.#owned) this.db.pragma('busy_timeout = 5000');
-    this.db.exec(AUDIT_SCHEMA);
-    // Only the writer migrates: a reader (the CLI's verify/lookup, applyPragmas false) must
-    // not change the file it inspects, and the code works with the old index present.
-    if ((options.applyPragmas ?? true) && !this.db.readonly) this.db.exec(AUDIT_SCHEMA_MIGRATION);
-    this.db.exec(AUDIT_TRIGGERS);
-    this.#appender = prepareAuditAppender(this.db);
+    // A new file gets the current schema from whoever opens it first. An existing one is
+    // migrated only by its writer (openForAppend): readers (cluster workers, the CLI's
+    // verify/lookup) must not change the file they inspect.
+    const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_records'").get() !== undefined;
+    if (!exists) this.db.transaction(() => this.db.exec(AUDIT_SCHEMA + AUDIT_TRIGGERS))();
+    this.#statement = statementCache(this.db);
+  }
+
+  /**
+   * Makes this process the writer: migrates a file written by older code (see
+   * migrateAuditStoreForWriter) and enables indexing. Idempotent. Rejects with SQLite's error.
+   */
+  openForAppend(): Promise<void> {
+    return this.#attempt(() => {
+      migrateAuditStoreForWriter(this.db);
+      this.#indexer ??= prepareAuditIndexer(this.db);
+    });
   }
 
   head(): Promise<ChainHead> {
@@ -80,24 +112,14 @@ export class SqliteAuditStore implements AuditStore {
     return Promise.resolve({ toSeq: row.toSeq, lastHash, signature: row.signature });
   }
 
-  /** One transaction: rows, terms, head. Rejects (nothing written) on any SQLite error. */
+  /** One transaction: a row per record, head. Rejects (nothing written) on any SQLite error. */
   appendBatch(records: readonly AuditRecordToStore[]): Promise<void> {
-    try {
-      this.#appender.appendBatch(records);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#attempt(() => this.#writes().appendBatch(records));
   }
 
   /** Stores a signed digest. */
   appendDigest(d: DigestToStore): Promise<void> {
-    try {
-      this.#appender.appendDigest(d);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#attempt(() => this.#writes().appendDigest(d));
   }
 
   /** Pages through records in seq order, so other statements may run between items. */
@@ -127,14 +149,18 @@ export class SqliteAuditStore implements AuditStore {
   indexMismatches(range: SeqRange): Promise<number[]> {
     const from = range.fromSeq ?? 1;
     const to = range.toSeq ?? Number.MAX_SAFE_INTEGER;
-    return findIndexMismatches(this.db, { from, to }, this.records({ fromSeq: from, toSeq: to }));
+    // Read before the records: what the writer indexes meanwhile lies above this watermark and is not checked as indexed.
+    const layout = auditIndexLayout(this.db);
+    return findIndexMismatches(this.db, { from, to }, this.records({ fromSeq: from, toSeq: to }), layout);
   }
 
   /** See `AuditStore.lookup`; raises InvalidAuditQueryError for a bad limit, time range or token. */
   lookup(query: AuditLookupQuery): Promise<AuditLookupPage> {
     try {
-      const { sql, params, limit } = buildLookup(query);
-      const rows = this.db.prepare(sql).all(...params) as { seq: number; eventJson: string }[];
+      // The writer first indexes its backlog (bounded by the trail), so its lookups scan little.
+      if (this.#indexer) while (this.#indexer.indexNext(CATCH_UP_CHUNK) > 0);
+      const { sql, params, limit } = buildLookup(query, auditIndexLayout(this.db));
+      const rows = this.#statement(sql).all(params) as { seq: number; eventJson: string }[];
       const page = rows.slice(0, limit).map((r) => ({ seq: r.seq, event: JSON.parse(r.eventJson) as AuditEvent }));
       const last = page.at(-1);
       const result: AuditLookupPage = { records: page };
@@ -148,5 +174,20 @@ export class SqliteAuditStore implements AuditStore {
   /** Closes the database only when this store opened it from a path. */
   close(): void {
     if (this.#owned) this.db.close();
+  }
+
+  // Prepared on first use: on a file older code wrote, the insert names a column that only
+  // the writer's migration adds.
+  #writes(): AuditAppender {
+    this.#appender ??= prepareAuditAppender(this.db);
+    return this.#appender;
+  }
+
+  #attempt<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 }
