@@ -147,6 +147,33 @@ export function encryptionContextFacts(context: Readonly<Record<string, string>>
   return facts;
 }
 
+// Whether a parsed policy has any Deny statement; policies are immutable once parsed, so
+// this is worked out once per policy object.
+const HAS_DENY = new WeakMap<Policy, boolean>();
+
+function hasDenyStatement(policy: Policy): boolean {
+  let has = HAS_DENY.get(policy);
+  if (has === undefined) {
+    has = policy.statements.some((s) => s.effect === 'Deny');
+    HAS_DENY.set(policy, has);
+  }
+  return has;
+}
+
+/**
+ * True when `decideKmsAccess` must allow without evaluating anything: the caller is the
+ * account root, the channel has no endpoint policy, and neither the key policy nor any
+ * identity policy has a Deny statement (so no explicit deny can apply). Lets the caller
+ * skip gathering condition facts for the root's calls. Never throws.
+ */
+export function kmsRootAllowedOutright(call: AuthzCall, keyPolicy: Policy, identity: readonly Policy[]): boolean {
+  if (call.principal.type !== 'Root' || call.endpointPolicy !== undefined || hasDenyStatement(keyPolicy)) return false;
+  for (const p of identity) if (hasDenyStatement(p)) return false;
+  return true;
+}
+
+const ROOT_ALLOWED: AccessDecision = { allowed: true, reason: 'account root, no explicit deny' };
+
 /**
  * KMS's logic: an explicit deny anywhere (key policy, identity, endpoint) wins; an endpoint
  * policy must allow; then the key policy must allow — naming the caller directly, or
@@ -165,6 +192,7 @@ export function decideKmsAccess(input: {
   readonly time: Date;
 }): AccessDecision {
   const { call } = input;
+  if (kmsRootAllowedOutright(call, input.keyPolicy, input.identity)) return ROOT_ALLOWED;
   const endpoint = call.endpointPolicy !== undefined ? [call.endpointPolicy] : [];
   const req = prepareRequest({ principal: requestPrincipal(call.principal), action: input.action, resource: input.keyArn, context: { ...channelFacts(call), ...input.facts }, time: input.time });
   const deny = firstDeny([['explicit-endpoint', endpoint], ['explicit-resource', [input.keyPolicy]], ['explicit-identity', input.identity]], req);
@@ -172,7 +200,7 @@ export function decideKmsAccess(input: {
   if (endpoint.length > 0 && !endpoint.some((p) => evaluatePreparedPolicy(p, req).effect === 'Allow')) {
     return { allowed: false, reason: 'the endpoint policy does not allow the request', cause: 'no-endpoint-allow' };
   }
-  if (call.principal.type === 'Root') return { allowed: true, reason: 'account root, no explicit deny' };
+  if (call.principal.type === 'Root') return ROOT_ALLOWED;
   const key = evaluatePreparedPolicy(input.keyPolicy, req);
   if (key.effect === 'Allow' && key.principalMatch === 'direct') return { allowed: true, reason: `key policy statement ${key.statementId} allows` };
   if (key.effect === 'Allow') {

@@ -21,6 +21,7 @@ export { AccessControl, tlsVersionNumber } from './access-control.js';
 export {
   decideAccess,
   decideKmsAccess,
+  kmsRootAllowedOutright,
   matchingGrant,
   accessDeniedMessage,
   channelFacts,

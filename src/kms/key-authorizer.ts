@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { accessDeniedMessage, decideKmsAccess, encryptionContextFacts, type AccessControl, type AccessDecision, type ConditionFacts, type GrantView } from '../iam/index.js';
+import { accessDeniedMessage, decideKmsAccess, encryptionContextFacts, kmsRootAllowedOutright, type AccessControl, type AccessDecision, type ConditionFacts, type GrantView } from '../iam/index.js';
 import { parsePolicy, type Policy } from '../iam/policy/index.js';
 import { AccessDeniedError, NotFoundError } from './errors.js';
 import { aliasArn, keyArn, type KeyRecord } from './keys/key-record.js';
@@ -50,18 +50,10 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
   };
 
   const authorize: KmsAuthorizer = async (call, action, keyIdentifier, facts) => {
-    const time = deps.keys.deps.clock.now();
     if (keyIdentifier === undefined && facts?.ciphertextKeyId !== undefined) {
       // The key a blob names: if it does not exist, the operation answers InvalidCiphertext.
-      const known = await deps.keys.resolve(facts.ciphertextKeyId).then(
-        () => true,
-        (err: unknown) => {
-          if (err instanceof NotFoundError) return false;
-          throw err;
-        },
-      );
-      const { ciphertextKeyId, ...rest } = facts;
-      if (known) return authorize(call, action, ciphertextKeyId, rest);
+      const key = await resolveOrUndefined(deps.keys, facts.ciphertextKeyId);
+      if (key !== undefined) await authorizeOnKey(call, action, key, facts);
       return;
     }
     if (keyIdentifier === undefined) {
@@ -69,10 +61,7 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
       if (!decision.allowed) throw new AccessDeniedError(deps.access.deniedMessage(call, action, '*', decision));
       return;
     }
-    const key = await deps.keys.resolve(keyIdentifier).catch((err: unknown) => {
-      if (err instanceof NotFoundError) return undefined;
-      throw err;
-    });
+    const key = await resolveOrUndefined(deps.keys, keyIdentifier);
     if (key === undefined) {
       // Nothing to find a key policy on: IAM alone decides, and the operation then answers
       // its own error (NotFound, or Validation for a malformed name) as AWS does.
@@ -81,9 +70,18 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
       if (!decision.allowed) throw new AccessDeniedError(deps.access.deniedMessage(call, action, resource, decision));
       return;
     }
-    const arn = keyArn(key);
+    await authorizeOnKey(call, action, key, facts);
+  };
+
+  // Key policy, grants, identity and endpoint policies for a key that exists. `facts`'
+  // ciphertextKeyId, if any, has been resolved to `key` and plays no further part.
+  const authorizeOnKey = async (call: CallContext, action: string, key: KeyRecord, facts: KmsRequestFacts | undefined): Promise<void> => {
+    const time = deps.keys.deps.clock.now();
     const policy = keyPolicy(key) ?? EMPTY_POLICY;
     const identity = call.principal.type === 'Root' ? [] : await deps.access.identityPolicies(call);
+    // The account root's calls under deny-free policies need no condition facts at all.
+    if (kmsRootAllowedOutright(call, policy, identity)) return;
+    const arn = keyArn(key);
     const conditionFacts: ConditionFacts = {
       ...kmsCallerFacts(call),
       'kms:KeySpec': key.keySpec,
@@ -115,6 +113,14 @@ const EMPTY_POLICY: Policy = { kind: 'resource', version: '2012-10-17', id: 'unp
 
 function kmsCallerFacts(call: CallContext): ConditionFacts {
   return { 'kms:CallerAccount': call.principal.accountId === '' ? undefined : call.principal.accountId, 'kms:ViaService': call.viaService };
+}
+
+/** The key, or undefined when it does not exist (NotFoundError); other errors propagate. */
+function resolveOrUndefined(keys: KeyService, keyIdentifier: string): Promise<KeyRecord | undefined> {
+  return keys.resolve(keyIdentifier).catch((err: unknown) => {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  });
 }
 
 async function grantsFor(keys: KeyService, key: KeyRecord, call: CallContext): Promise<readonly GrantView[]> {
