@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { verifySignature, type ParsedSignature, type SignedRequestView } from '../iam/index.js';
 import type { CallContext } from '../kms/index.js';
@@ -30,6 +30,7 @@ export async function authenticateBody(
   return { body, call };
 }
 
+// One-shot SHA-256 (node:crypto `hash`, Node ≥ 20.12): no Hash object per request.
 function sha256Hex(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
+  return hash('sha256', b, 'hex');
 }

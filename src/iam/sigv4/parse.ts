@@ -70,14 +70,7 @@ function parseAuthorizationHeader(view: SignedRequestView, auth: string): Parsed
   if (algorithm !== ALGORITHM) {
     throw new AuthenticationError('IncompleteSignature', `Unsupported authorization type: ${algorithm.slice(0, 32)}`);
   }
-  const fields = new Map<string, string>();
-  for (const part of auth.slice(space + 1).split(',')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
-  }
-  const credential = fields.get('Credential');
-  const signedHeaders = fields.get('SignedHeaders');
-  const signature = fields.get('Signature');
+  const { credential, signedHeaders, signature } = authorizationFields(auth, space + 1);
   if (credential === undefined || signedHeaders === undefined || signature === undefined) {
     throw new AuthenticationError(
       'IncompleteSignature',
@@ -89,14 +82,44 @@ function parseAuthorizationHeader(view: SignedRequestView, auth: string): Parsed
     throw new AuthenticationError('IncompleteSignature', "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
   }
   const token = headerValue(view, 'x-amz-security-token');
-  return {
-    ...parseCredential(credential),
+  const scope = parseCredential(credential);
+  // Assembled directly rather than by spreads: this runs once per signed request.
+  const parsed: { -readonly [K in keyof ParsedSignature]: ParsedSignature[K] } = {
+    accessKeyId: scope.accessKeyId,
+    date: scope.date,
+    region: scope.region,
+    service: scope.service,
     signedHeaders: signedHeaders.split(';'),
     signature: signature.toLowerCase(),
     amzDate,
     presigned: false,
-    ...(token !== undefined ? { securityToken: token } : {}),
   };
+  if (token !== undefined) parsed.securityToken = token;
+  return parsed;
+}
+
+/**
+ * The Credential, SignedHeaders and Signature of an Authorization header's parameter list
+ * (from `start`): comma-separated `name=value` parts, both trimmed, a later duplicate
+ * winning, parts without a name ignored. Walks the string with indexOf instead of
+ * splitting it into parts and a Map.
+ */
+function authorizationFields(auth: string, start: number): { credential?: string; signedHeaders?: string; signature?: string } {
+  const out: { credential?: string; signedHeaders?: string; signature?: string } = {};
+  let pos = start;
+  while (pos <= auth.length) {
+    let comma = auth.indexOf(',', pos);
+    if (comma < 0) comma = auth.length;
+    const eq = auth.indexOf('=', pos);
+    if (eq > pos && eq < comma) {
+      const name = auth.slice(pos, eq).trim();
+      if (name === 'Credential') out.credential = auth.slice(eq + 1, comma).trim();
+      else if (name === 'SignedHeaders') out.signedHeaders = auth.slice(eq + 1, comma).trim();
+      else if (name === 'Signature') out.signature = auth.slice(eq + 1, comma).trim();
+    }
+    pos = comma + 1;
+  }
+  return out;
 }
 
 function parsePresigned(view: SignedRequestView): ParsedSignature {

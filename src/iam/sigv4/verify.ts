@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { constantTimeEqual } from '../../crypto/constant-time.js';
 import { AuthenticationError } from '../errors.js';
 import type { Credential, CredentialLookup } from '../principals.js';
@@ -107,14 +107,7 @@ function signedPayloadHash(view: SignedRequestView, sig: ParsedSignature, bodySh
 
 /** The SigV4 canonical request (exported for tests). */
 export function canonicalRequest(view: SignedRequestView, sig: ParsedSignature, payloadHash: string): string {
-  return [
-    view.method,
-    canonicalUri(view.rawPath, sig.service),
-    canonicalQuery(view.rawQuery, sig.presigned),
-    canonicalHeaders(view, sig.signedHeaders),
-    sig.signedHeaders.join(';'),
-    payloadHash,
-  ].join('\n');
+  return `${view.method}\n${canonicalUri(view.rawPath, sig.service)}\n${canonicalQuery(view.rawQuery, sig.presigned)}\n${canonicalHeaders(view, sig.signedHeaders)}\n${sig.signedHeaders.join(';')}\n${payloadHash}`;
 }
 
 function canonicalUri(rawPath: string, service: string): string {
@@ -125,6 +118,7 @@ function canonicalUri(rawPath: string, service: string): string {
 }
 
 function canonicalQuery(rawQuery: string, presigned: boolean): string {
+  if (rawQuery === '') return ''; // JSON-protocol requests (KMS) carry no query
   const pairs = queryPairs(rawQuery)
     .filter(([k]) => !(presigned && k === 'X-Amz-Signature'))
     .map(([k, v]) => [uriEncode(k), uriEncode(v)] as const);
@@ -183,8 +177,9 @@ function deriveSharedSigningKey(credential: Credential, date: string, region: st
   return key;
 }
 
+/** One-shot SHA-256 (node:crypto `hash`: no Hash object per call). */
 function sha256Hex(s: string | Buffer): string {
-  return createHash('sha256').update(s).digest('hex');
+  return hash('sha256', s, 'hex');
 }
 
 function safeDecode(s: string): string {
