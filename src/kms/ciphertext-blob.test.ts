@@ -22,9 +22,9 @@ interface Vector {
 const doc = JSON.parse(readFileSync(new URL('./testdata/blob-v1.json', import.meta.url), 'utf8')) as { version: number; vectors: Vector[] };
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 
-/** Hands out the vector's salt, then its IV, and refuses anything else. */
+/** Hands out the vector's salt ‖ IV (sealBlob's one 28-byte request), once, and refuses anything else. */
 function fixedRandom(v: Vector): RandomSource {
-  const queue = [hex(v.salt), hex(v.iv)];
+  const queue = [Buffer.concat([hex(v.salt), hex(v.iv)])];
   return (n) => {
     const next = queue.shift();
     assert.ok(next !== undefined && next.length === n, 'unexpected randomness request');
@@ -148,6 +148,17 @@ describe('KMS blob wrong-context table', () => {
   it('pair order does not matter', () => {
     const blob = sealBlob(m, keyId, 1, Buffer.from('secret'), { z: '1', a: '2', m: '3' });
     assert.equal(openBlob(m, blob, { a: '2', m: '3', z: '1' }).toString(), 'secret');
+  });
+
+  it('every seal draws a fresh salt and IV, also across refills of the randomness pool', () => {
+    const seen = new Set<string>();
+    const n = 1000; // several pools' worth
+    for (let i = 0; i < n; i++) {
+      const blob = sealBlob(m, keyId, 1, Buffer.from('secret'), undefined);
+      seen.add(blob.subarray(21, 49).toString('hex'));
+      assert.equal(openBlob(m, blob, undefined).toString(), 'secret');
+    }
+    assert.equal(seen.size, n);
   });
 });
 

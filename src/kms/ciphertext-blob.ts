@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync } from 'node:crypto';
 import type { SecretBytes } from '../crypto/secret-bytes.js';
 import { canonicalContext, type EncryptionContext } from './encryption-context.js';
 import { InvalidCiphertextError } from './errors.js';
@@ -20,8 +20,31 @@ export interface BlobHeader {
   readonly keyVersion: number;
 }
 
-/** Randomness source; tests inject a fixed one to reproduce known answers. */
+/**
+ * Randomness source; tests inject a fixed one to reproduce known answers. sealBlob asks it
+ * once per message for the salt and the IV together (16 + 12 bytes, salt first) and copies
+ * the bytes out at once, so a source may hand back a view it reuses later.
+ */
 export type RandomSource = (n: number) => Buffer;
+
+const SALT_AND_IV_BYTES = 16 + 12;
+// Salt and IV are public (they sit in the blob header), so they may come from a pool
+// filled by one randomFillSync per POOL_MESSAGES messages, as node's randomUUID does;
+// the per-call RAND_bytes was one of the costlier steps of sealing a short message.
+const POOL_MESSAGES = 128;
+const pool = Buffer.alloc(SALT_AND_IV_BYTES * POOL_MESSAGES);
+let poolOffset = pool.length;
+
+function pooledSaltAndIv(n: number): Buffer {
+  if (n !== SALT_AND_IV_BYTES) return randomBytes(n);
+  if (poolOffset + n > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const out = pool.subarray(poolOffset, poolOffset + n);
+  poolOffset += n;
+  return out;
+}
 
 /**
  * Reads a blob's header (format, key id, key version). Raises InvalidCiphertextError for
@@ -44,20 +67,28 @@ export function sealBlob(
   keyVersion: number,
   plaintext: Uint8Array,
   context: EncryptionContext | undefined,
-  random: RandomSource = randomBytes,
+  random: RandomSource = pooledSaltAndIv,
 ): Buffer {
   const header = Buffer.allocUnsafe(HEADER_BYTES);
   header[0] = BLOB_FORMAT.V1;
   uuidToBytes(keyId).copy(header, 1);
   header.writeUInt32BE(keyVersion, 17);
-  random(16).copy(header, 21);
-  random(12).copy(header, 37);
+  const saltAndIv = random(SALT_AND_IV_BYTES);
+  if (saltAndIv.length !== SALT_AND_IV_BYTES) throw new Error('random source returned the wrong length');
+  saltAndIv.copy(header, 21);
   const key = deriveMessageKey(material, header.subarray(21, 37));
   const cipher = createCipheriv('aes-256-gcm', key, header.subarray(37, 49));
   cipher.setAAD(Buffer.concat([header, canonicalContext(context)]));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  const body = cipher.update(plaintext);
+  const rest = cipher.final(); // GCM emits nothing here; kept in case that ever changes
   key.fill(0);
-  return Buffer.concat([header, body, cipher.getAuthTag()]);
+  // One allocation for header ‖ body ‖ tag instead of two concatenations.
+  const out = Buffer.allocUnsafe(HEADER_BYTES + body.length + rest.length + TAG_BYTES);
+  header.copy(out, 0);
+  body.copy(out, HEADER_BYTES);
+  rest.copy(out, HEADER_BYTES + body.length);
+  cipher.getAuthTag().copy(out, HEADER_BYTES + body.length + rest.length);
+  return out;
 }
 
 /**
@@ -101,10 +132,18 @@ function deriveMessageKey(material: SecretBytes, salt: Buffer): Buffer {
   }
 }
 
+// Key ids repeat from call to call; their 16 bytes are kept (bounded: ids come from the store).
+const UUID_BYTES = new Map<string, Buffer>();
+
 function uuidToBytes(uuid: string): Buffer {
+  const cached = UUID_BYTES.get(uuid);
+  if (cached !== undefined) return cached;
   const hex = uuid.replace(/-/g, '');
   if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error(`not a key uuid: ${uuid}`);
-  return Buffer.from(hex, 'hex');
+  const bytes = Buffer.from(hex, 'hex');
+  if (UUID_BYTES.size >= 4096) UUID_BYTES.clear();
+  UUID_BYTES.set(uuid, bytes);
+  return bytes;
 }
 
 function uuidFromBytes(b: Buffer): string {
