@@ -48,7 +48,20 @@ export interface ObjectRecord {
   readonly parts?: readonly PartLayout[];
   /** Object tags (PutObjectTagging, x-amz-tagging); absent or empty when untagged. */
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * The sealed body itself (the same segment stream a body file holds), for small
+   * single-part objects stored in their metadata record: `storageId` is then
+   * INLINE_STORAGE_ID and no body file exists. See s3/sse/README.md, "Where sealed bodies live".
+   */
+  readonly inlineBody?: Buffer;
 }
+
+/**
+ * The storage id of an object whose sealed body is inline in its record. Never a valid
+ * backend id (backends use UUIDs), and a store never returns it as a replaced or deleted
+ * body id: there is no file to delete.
+ */
+export const INLINE_STORAGE_ID = 'inline';
 
 /** One part of a completed multipart object: the number it was uploaded as (its key derivation input) and its plaintext size. */
 export interface PartLayout {
@@ -82,16 +95,18 @@ export interface S3MetadataStore {
   /** Sets (or with undefined, removes) default encryption. Raises NoSuchBucketError. */
   setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void>;
   /**
-   * Commits an object (insert or replace) in one transaction; returns the storage id it
-   * replaced, for the caller to delete. Raises NoSuchBucketError.
+   * Commits an object (insert or replace) in one transaction, with its inline body if it
+   * has one; returns the storage id of the body file it replaced, for the caller to delete
+   * (undefined when there was none or it was inline). An acknowledged put is durable.
+   * Raises NoSuchBucketError.
    */
   putObject(object: ObjectRecord): Promise<string | undefined>;
-  /** Raises NoSuchKeyError. */
+  /** The record with its inline body, if any. Raises NoSuchKeyError. */
   getObject(bucket: string, key: string): Promise<ObjectRecord>;
   /** Replaces an object's tags (empty: removes them) without touching its body. Raises NoSuchKeyError. */
   setObjectTags(bucket: string, key: string, tags: Readonly<Record<string, string>>): Promise<void>;
-  /** Removes an object; returns its storage id, or undefined if there was none. */
+  /** Removes an object (with its inline body); returns its body file's storage id, or undefined if there was none or it was inline. */
   deleteObject(bucket: string, key: string): Promise<string | undefined>;
-  /** Objects with the prefix and key > after, in key order (UTF-8 binary), at most limit. */
+  /** Objects with the prefix and key > after, in key order (UTF-8 binary), at most limit; without their inline bodies. */
   listObjects(bucket: string, scan: ObjectScan): Promise<ObjectRecord[]>;
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +13,29 @@ function filesUnder(dir: string): string[] {
     const p = join(dir, name);
     return statSync(p).isDirectory() ? filesUnder(p) : [p];
   });
+}
+
+/** The sealed body a small object keeps inline in its metadata row. */
+function inlineBody(dataDir: string, bucket: string, key: string): Buffer {
+  const db = new Database(join(dataDir, 'metadata.db'), { readonly: true });
+  try {
+    const row = db.prepare('SELECT body FROM s3_objects WHERE bucket = ? AND key = ?').get(bucket, key) as { body: Buffer | null } | undefined;
+    assert.ok(row?.body instanceof Buffer, `${bucket}/${key} has an inline body`);
+    return row.body;
+  } finally {
+    db.close();
+  }
+}
+
+/** Overwrites that inline body behind the running server's back (a second connection; WAL lets both in). */
+function setInlineBody(dataDir: string, bucket: string, key: string, body: Buffer): void {
+  const db = new Database(join(dataDir, 'metadata.db'));
+  try {
+    db.pragma('busy_timeout = 5000');
+    assert.equal(db.prepare('UPDATE s3_objects SET body = ? WHERE bucket = ? AND key = ?').run(body, bucket, key).changes, 1);
+  } finally {
+    db.close();
+  }
 }
 
 /** Reads an object fully; resolves to the bytes, or rejects if the request or the body fails. */
@@ -38,8 +62,15 @@ describe('S3 data at rest', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'rest', Key: 'm-kms', Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key.KeyMetadata!.KeyId! }));
     await s3.send(new PutObjectCommand({ Bucket: 'rest', Key: 'm-c', Body: body, ...customerKey() }));
     await s3.send(new PutObjectCommand({ Bucket: 'rest', Key: 'm-default', Body: body }));
+    // Small objects: sealed inline in the metadata database.
+    const small = body.subarray(0, 1000);
+    await s3.send(new PutObjectCommand({ Bucket: 'rest', Key: 's-s3', Body: small, ServerSideEncryption: 'AES256' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'rest', Key: 's-kms', Body: small, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key.KeyMetadata!.KeyId! }));
+    await s3.send(new PutObjectCommand({ Bucket: 'rest', Key: 's-c', Body: small, ...customerKey() }));
+    assert.equal(inlineBody(t.dataDir, 'rest', 's-kms').length, 45 + 1000 + 16);
     const files = filesUnder(t.dataDir);
     assert.ok(files.some((f) => f.includes(join('objects', 'data'))), 'object files exist');
+    assert.ok(files.some((f) => f.endsWith('metadata.db-wal')) || files.some((f) => f.endsWith('metadata.db')), 'the metadata database exists');
     for (const f of files) assert.equal(readFileSync(f).includes(marker), false, `${f} holds the marker`);
   });
 
@@ -66,22 +97,37 @@ describe('S3 data at rest', () => {
     }
     writeFileSync(file, original);
     assert.ok(Buffer.from(await fetchAll(s3, 'victim')).equals(body));
-    // A single-segment object fails before any byte: a clean S3 error.
-    const before2 = new Set(filesUnder(join(t.dataDir, 'objects', 'data')));
+  });
+
+  it('tamper on a small object (sealed body inline in metadata.db): every flipped byte, a cut or an extension fails the GET with a clean S3 error', async () => {
+    const before = new Set(filesUnder(join(t.dataDir, 'objects', 'data')));
     await s3.send(new PutObjectCommand({ Bucket: 'rest', Key: 'small', Body: 'small object' }));
-    const small = filesUnder(join(t.dataDir, 'objects', 'data')).find((f) => !before2.has(f))!;
-    const pristine = readFileSync(small);
-    const bytes = Buffer.from(pristine);
-    bytes[50] = bytes[50]! ^ 0x80;
-    writeFileSync(small, bytes);
+    assert.deepEqual(filesUnder(join(t.dataDir, 'objects', 'data')).filter((f) => !before.has(f)), [], 'no body file for a small object');
+    const pristine = inlineBody(t.dataDir, 'rest', 'small');
+    // header (45), 12 bytes of ciphertext, tag (16): every byte of it.
+    assert.equal(pristine.length, 45 + 12 + 16);
+    for (let offset = 0; offset < pristine.length; offset++) {
+      const bytes = Buffer.from(pristine);
+      bytes[offset] = bytes[offset]! ^ (offset % 2 === 0 ? 0x80 : 0x01);
+      setInlineBody(t.dataDir, 'rest', 'small', bytes);
+      // A single-segment object fails before any byte: a clean S3 error.
+      assert.equal(await errorCode(fetchAll(s3, 'small')), '500 InternalError', `flip at ${offset}`);
+    }
+    // Cut short or extended by one byte: the same error.
+    setInlineBody(t.dataDir, 'rest', 'small', pristine.subarray(0, pristine.length - 1));
     assert.equal(await errorCode(fetchAll(s3, 'small')), '500 InternalError');
-    // Cut short or extended by one byte (small objects are read whole, one byte past their end): the same error.
-    writeFileSync(small, pristine.subarray(0, pristine.length - 1));
+    setInlineBody(t.dataDir, 'rest', 'small', Buffer.concat([pristine, Buffer.from([0])]));
     assert.equal(await errorCode(fetchAll(s3, 'small')), '500 InternalError');
-    writeFileSync(small, Buffer.concat([pristine, Buffer.from([0])]));
-    assert.equal(await errorCode(fetchAll(s3, 'small')), '500 InternalError');
-    writeFileSync(small, pristine);
+    // Ranged reads of an inline body verify too: a flip in the tag fails one.
+    const flipped = Buffer.from(pristine);
+    flipped[pristine.length - 3] = flipped[pristine.length - 3]! ^ 0x01;
+    setInlineBody(t.dataDir, 'rest', 'small', flipped);
+    const ranged = s3.send(new GetObjectCommand({ Bucket: 'rest', Key: 'small', Range: 'bytes=2-5' })).then(async (r) => r.Body!.transformToByteArray());
+    assert.equal(await errorCode(ranged), '500 InternalError');
+    setInlineBody(t.dataDir, 'rest', 'small', pristine);
     assert.equal((await fetchAll(s3, 'small')).toString(), 'small object');
+    const part = await s3.send(new GetObjectCommand({ Bucket: 'rest', Key: 'small', Range: 'bytes=2-5' }));
+    assert.equal(await part.Body!.transformToString(), 'all ');
   });
 
   it('tamper on a streamed object (over the 1 MiB in-memory limit): a flipped byte in a middle segment fails the GET', async () => {

@@ -52,6 +52,7 @@ export async function copyObject(deps: S3Deps, req: CopyRequest): Promise<{ sour
     bucket: req.bucket,
     key: req.key,
     body,
+    declaredSize: source.size,
     verify: () => {},
     mode: req.mode,
     content: req.replace?.content ?? source.content,

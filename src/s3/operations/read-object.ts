@@ -5,6 +5,7 @@ import type { ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { CustomerKey } from '../wire/headers/sse.js';
 import { dataBinding } from '../sse/sealing.js';
+import { readSealed } from './inline-body.js';
 import { readMultipartPlaintext } from './multipart/read-multipart.js';
 import { modeForRead } from './sse-select.js';
 
@@ -76,11 +77,11 @@ export async function readPlaintext(deps: S3Deps, o: ObjectRecord, objectKey: Se
   const aad = dataBinding(o);
   try {
     if (range === undefined || o.size === 0 || (range.start === 0 && range.endInclusive === o.size - 1)) {
-      return wire(deps.backend.read(o.storageId), createSegmentDecryptor(objectKey, { aad }), objectKey);
+      return wire(readSealed(deps, o), createSegmentDecryptor(objectKey, { aad }), objectKey);
     }
     const plan = planRange(range.start, range.endInclusive, o.size, o.segmentSize);
-    const header = await readAll(deps.backend.read(o.storageId, plan.headerRange));
-    return wire(deps.backend.read(o.storageId, plan.segmentRange), createSegmentDecryptor(objectKey, { aad, range: { header, plan } }), objectKey);
+    const header = await readAll(readSealed(deps, o, plan.headerRange));
+    return wire(readSealed(deps, o, plan.segmentRange), createSegmentDecryptor(objectKey, { aad, range: { header, plan } }), objectKey);
   } catch (err) {
     objectKey.dispose();
     throw err;
@@ -97,14 +98,14 @@ export function isSmallObject(o: ObjectRecord): boolean {
 
 /**
  * The whole plaintext of a small single-part object (see isSmallObject), as one buffer per
- * segment: one read of header and segments together, every tag (and the stream's end)
+ * segment: its inline body, or one read of header and segments together, every tag (and the stream's end)
  * verified before anything is returned, so a tampered, truncated or extended body raises
  * DecryptionError with nothing sent. Takes ownership of `objectKey` and disposes it.
  */
 export async function readSmallPlaintext(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes): Promise<Buffer[]> {
   try {
     // One byte more than the format says, so that an extended body fails to open.
-    const sealed = await deps.backend.readHead(o.storageId, encryptedSize(o.size, o.segmentSize) + 1);
+    const sealed = o.inlineBody ?? (await deps.backend.readHead(o.storageId, encryptedSize(o.size, o.segmentSize) + 1));
     return openSegments(objectKey, sealed, { aad: dataBinding(o) });
   } finally {
     objectKey.dispose();

@@ -1,16 +1,23 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createSegmentEncryptor, DEFAULT_SEGMENT_SIZE, SecretBytes } from '../../crypto/index.js';
-import type { ContentHeaders, ObjectRecord } from '../metadata-store.js';
+import { createSegmentEncryptor, DEFAULT_SEGMENT_SIZE, sealBuffer, SecretBytes } from '../../crypto/index.js';
+import { INLINE_STORAGE_ID, type ContentHeaders, type ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 import { dataBinding, type ObjectBinding, type SseMode } from '../sse/sealing.js';
+import { fitsInline, readBodyLimited } from './inline-body.js';
 
 /** What a write stores: the body, where, how it is sealed and what it says about itself. */
 export interface WriteRequest {
   readonly bucket: string;
   readonly key: string;
   readonly body: Readable;
+  /**
+   * The plaintext size the client declared (Content-Length, x-amz-decoded-content-length)
+   * or the copy source's size; undefined when unknown. `verify` must reject a body of any
+   * other size. A small one is stored inline (see fitsInline).
+   */
+  readonly declaredSize?: number;
   /** Called once the body has been read, before anything is committed; raises to refuse it. */
   readonly verify: () => void;
   readonly mode: SseMode;
@@ -24,12 +31,15 @@ export interface WriteRequest {
 
 /**
  * Writes one object: a fresh object key sealed by the mode (KMS errors raise before any
- * byte is read), the body encrypted as a segment stream bound to its location, written to
- * a temporary object that is fsynced and renamed only after `verify` accepted the body,
- * then the metadata committed, then the replaced body deleted. A failure anywhere leaves no
- * trace: nothing half-written is ever listed or read. Raises NoSuchBucketError, the
- * mode's errors, and whatever `verify` or the body stream raise.
- * The ETag is the MD5 of the plaintext for SSE-S3, opaque for SSE-KMS and SSE-C (as S3).
+ * byte is read), the body encrypted as a segment stream bound to its location. A body
+ * declared small enough (fitsInline) is read into memory, checked by `verify`, sealed and
+ * kept inline in the metadata record; any other is written to a temporary object that is
+ * fsynced and renamed only after `verify` accepted the body. Then the metadata is committed
+ * (durably), then the replaced body deleted. A failure anywhere leaves no trace: nothing
+ * half-written is ever listed or read. Raises NoSuchBucketError, the mode's errors,
+ * IncompleteBodyError (more bytes than declared), and whatever `verify` or the body raise.
+ * The ETag is the MD5 of the plaintext for SSE-S3, opaque for SSE-KMS and SSE-C (as S3):
+ * MD5 is computed for SSE-S3 only.
  */
 export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<ObjectRecord> {
   await deps.store.getBucket(req.bucket);
@@ -38,21 +48,13 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
   const objectKey = SecretBytes.random(32);
   try {
     const sealedKey = await req.mode.seal(objectKey, binding);
-    const counter = new Counter(req.mode.label === 'SSE-S3');
-    const pending = await deps.backend.create();
-    try {
-      await pipeline(req.body, counter, createSegmentEncryptor(objectKey, { aad: dataBinding(binding), segmentSize }), pending.stream);
-      req.verify();
-      await pending.commit();
-    } catch (err) {
-      await pending.abort();
-      throw err;
-    }
+    const seal: Sealing = { objectKey, aad: dataBinding(binding), segmentSize, md5: req.mode.label === 'SSE-S3' };
+    const body = fitsInline(req.declaredSize, segmentSize) ? await sealInline(req, seal) : await sealToFile(deps, req, seal);
     const record: ObjectRecord = {
       ...binding,
-      storageId: pending.storageId,
-      size: counter.size,
-      etag: `"${counter.md5Hex() ?? randomBytes(16).toString('hex')}"`,
+      storageId: body.storageId,
+      size: body.size,
+      etag: `"${body.md5Hex ?? randomBytes(16).toString('hex')}"`,
       lastModified: deps.clock.now(),
       segmentSize,
       content: req.content,
@@ -60,6 +62,7 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
       sealedKey,
       checksums: req.checksums(),
       ...(req.tags !== undefined && Object.keys(req.tags).length > 0 ? { tags: req.tags } : {}),
+      ...(body.inline !== undefined ? { inlineBody: body.inline } : {}),
     };
     await commit(deps, record);
     return record;
@@ -68,12 +71,51 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
   }
 }
 
+interface Sealing {
+  readonly objectKey: SecretBytes;
+  readonly aad: Buffer;
+  readonly segmentSize: number;
+  /** Compute the plaintext MD5 (SSE-S3 ETags only). */
+  readonly md5: boolean;
+}
+
+interface SealedBody {
+  readonly storageId: string;
+  readonly size: number;
+  readonly md5Hex: string | undefined;
+  readonly inline?: Buffer;
+}
+
+/** A small body: read whole (at most its declared size), verified, sealed in one call. */
+async function sealInline(req: WriteRequest, s: Sealing): Promise<SealedBody> {
+  const plain = await readBodyLimited(req.body, req.declaredSize ?? 0);
+  req.verify();
+  const inline = sealBuffer(s.objectKey, plain, { aad: s.aad, segmentSize: s.segmentSize });
+  const md5Hex = s.md5 ? createHash('md5').update(plain).digest('hex') : undefined;
+  return { storageId: INLINE_STORAGE_ID, size: plain.length, md5Hex, inline };
+}
+
+/** Any other body: streamed through the encryptor into a temporary object, made durable and renamed after `verify`. */
+async function sealToFile(deps: S3Deps, req: WriteRequest, s: Sealing): Promise<SealedBody> {
+  const counter = new Counter(s.md5);
+  const pending = await deps.backend.create();
+  try {
+    await pipeline(req.body, counter, createSegmentEncryptor(s.objectKey, { aad: s.aad, segmentSize: s.segmentSize }), pending.stream);
+    req.verify();
+    await pending.commit();
+  } catch (err) {
+    await pending.abort();
+    throw err;
+  }
+  return { storageId: pending.storageId, size: counter.size, md5Hex: counter.md5Hex() };
+}
+
 async function commit(deps: S3Deps, record: ObjectRecord): Promise<void> {
   let replaced: string | undefined;
   try {
     replaced = await deps.store.putObject(record);
   } catch (err) {
-    await deps.backend.delete(record.storageId);
+    if (record.inlineBody === undefined) await deps.backend.delete(record.storageId);
     throw err;
   }
   if (replaced !== undefined) await deps.backend.delete(replaced);

@@ -46,6 +46,7 @@ export async function putObjectRoute(c: S3Call): Promise<void> {
       bucket: c.bucket,
       key: c.key,
       body: payload.stream,
+      ...(payload.declaredSize !== undefined ? { declaredSize: payload.declaredSize } : {}),
       verify: payload.verify,
       mode: modeForWrite(c.deps, sse, bucket),
       content,

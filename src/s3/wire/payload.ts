@@ -18,6 +18,8 @@ export const MAX_PUT_BYTES = 5 * 1024 ** 3;
  */
 export interface Payload {
   readonly stream: Readable;
+  /** The decoded size the client declared (Content-Length or x-amz-decoded-content-length), if any; `verify` rejects any other. */
+  readonly declaredSize: number | undefined;
   verify(): void;
   readonly checksums: Record<string, string>;
 }
@@ -58,6 +60,7 @@ export function openPayload(req: IncomingMessage, verified: VerifiedRequest, max
   const checksums: Record<string, string> = {};
   return {
     stream: stream as Readable,
+    declaredSize: Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined,
     checksums,
     verify: () => {
       if (Number.isFinite(declared) && hashes.size !== declared) throw new IncompleteBodyError('');

@@ -1,4 +1,4 @@
-import type { BucketEncryption, BucketRecord, ObjectRecord, ObjectScan, S3MetadataStore } from '../../s3/metadata-store.js';
+import { INLINE_STORAGE_ID, type BucketEncryption, type BucketRecord, type ObjectRecord, type ObjectScan, type S3MetadataStore } from '../../s3/metadata-store.js';
 import { BucketAlreadyOwnedByYouError, BucketNotEmptyError, NoSuchBucketError, NoSuchKeyError } from '../../s3/errors.js';
 import type { SealedObjectKey } from '../../s3/sse/sealing.js';
 import type { Statement } from 'better-sqlite3';
@@ -46,6 +46,7 @@ interface ObjectRow {
   checksums: string;
   parts: string | null;
   tags: string | null;
+  body?: Buffer | null;
 }
 
 interface BucketRow {
@@ -58,7 +59,8 @@ interface BucketRow {
 /**
  * S3MetadataStore on the shared SQLite database (tables s3_buckets, s3_objects). Each
  * write is one transaction, committed with synchronous=FULL (object puts: grouped, with the
- * same durability, see putObject). Stores sealed keys only.
+ * same durability, see putObject). Stores sealed keys only, and the sealed (never plain)
+ * bodies of small objects in the `body` column.
  */
 export class SqliteS3MetadataStore implements S3MetadataStore {
   readonly multipart: SqliteS3MultipartStore;
@@ -71,6 +73,8 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     const columns = db.prepare('PRAGMA table_info(s3_objects)').all() as Array<{ name: string }>;
     if (!columns.some((c) => c.name === 'parts')) db.exec('ALTER TABLE s3_objects ADD COLUMN parts TEXT');
     if (!columns.some((c) => c.name === 'tags')) db.exec('ALTER TABLE s3_objects ADD COLUMN tags TEXT');
+    // Small objects keep their sealed body in the row (last column: listings never read it).
+    if (!columns.some((c) => c.name === 'body')) db.exec('ALTER TABLE s3_objects ADD COLUMN body BLOB');
     this.multipart = new SqliteS3MultipartStore(db, (o) => this.putObjectSync(o));
     this.#group = new SqliteGroupCommit(db);
     this.#sql = statementCache(db);
@@ -121,15 +125,16 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
       if (this.#sql('SELECT 1 FROM s3_buckets WHERE name = ?').get(o.bucket) === undefined) throw new NoSuchBucketError('');
       const old = this.#sql('SELECT storage_id FROM s3_objects WHERE bucket = ? AND key = ?').get(o.bucket, o.key) as { storage_id: string } | undefined;
       this.#sql(
-        `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags, body)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         o.bucket, o.key, o.objectId, o.storageId, o.size, o.etag, o.lastModified.getTime(), o.segmentSize,
         JSON.stringify(o.content), JSON.stringify(o.userMetadata), JSON.stringify(o.sealedKey), JSON.stringify(o.checksums),
         o.parts !== undefined ? JSON.stringify(o.parts) : null,
         o.tags !== undefined && Object.keys(o.tags).length > 0 ? JSON.stringify(o.tags) : null,
+        o.inlineBody ?? null,
       );
-      return old?.storage_id;
+      return fileId(old?.storage_id);
     })();
   }
 
@@ -146,15 +151,23 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
 
   async deleteObject(bucket: string, key: string): Promise<string | undefined> {
     const row = this.#sql('DELETE FROM s3_objects WHERE bucket = ? AND key = ? RETURNING storage_id').get(bucket, key) as { storage_id: string } | undefined;
-    return row?.storage_id;
+    return fileId(row?.storage_id);
   }
 
   async listObjects(bucket: string, scan: ObjectScan): Promise<ObjectRecord[]> {
     // Range on the primary key: prefix ≤ key < prefix + U+10FFFF (greater than any UTF-8 continuation).
-    const rows = this.#sql(`SELECT * FROM s3_objects WHERE bucket = ? AND key >= ? AND key > ? AND key < ? ORDER BY key LIMIT ?`)
+    const rows = this.#sql(`SELECT ${LIST_COLUMNS} FROM s3_objects WHERE bucket = ? AND key >= ? AND key > ? AND key < ? ORDER BY key LIMIT ?`)
       .all(bucket, scan.prefix, scan.after, scan.prefix + '\u{10FFFF}', scan.limit) as ObjectRow[];
     return rows.map(toObject);
   }
+}
+
+/** Every column but the inline body: a listing never needs it. */
+const LIST_COLUMNS = 'bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags';
+
+/** A stored body id that names a file to delete: undefined for none and for an inline body. */
+function fileId(storageId: string | undefined): string | undefined {
+  return storageId === INLINE_STORAGE_ID ? undefined : storageId;
 }
 
 function toBucket(row: BucketRow): BucketRecord {
@@ -182,5 +195,6 @@ function toObject(row: ObjectRow): ObjectRecord {
     checksums: JSON.parse(row.checksums) as Record<string, string>,
     ...(row.parts !== null && row.parts !== undefined ? { parts: JSON.parse(row.parts) as ObjectRecord['parts'] & object } : {}),
     ...(row.tags !== null && row.tags !== undefined ? { tags: JSON.parse(row.tags) as Record<string, string> } : {}),
+    ...(row.body !== null && row.body !== undefined ? { inlineBody: row.body } : {}),
   };
 }
