@@ -1,6 +1,6 @@
 /**
  * S3 throughput: PUT and GET MB/s for 1 MiB and 64 MiB objects, 4 KiB PUT and GET ops/s,
- * for Cipherlake under SSE-S3, SSE-KMS and SSE-C, beside s3rver (no encryption) and a null
+ * for Cipherlake under SSE-S3, SSE-KMS (without and with bucket keys) and SSE-C, beside s3rver (no encryption) and a null
  * S3 endpoint (the ceiling of HTTP plus this client), all in the same run, each server in
  * its own process; plus `openssl speed -evp aes-256-gcm` (one core) and, separately, the
  * @aws-sdk/client-s3 client on 1 MiB and 4 KiB PUTs.
@@ -8,7 +8,7 @@
  * Run: node --import tsx bench/s3-bench.ts [--quick] [--profile]
  * The client is undici with SigV4 headers and UNSIGNED-PAYLOAD (the same for every server).
  * --profile writes a V8 CPU profile of the Cipherlake process to ./s3-bench-profile/.
- * --targets=null,s3rver,SSE-S3,SSE-KMS,SSE-C,sdk measures only the rows named;
+ * --targets=null,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk measures only the rows named;
  * --sizes=1MiB,64MiB,4KiB only those workloads (the SDK rows need 1MiB and 4KiB).
  */
 import { execFileSync } from 'node:child_process';
@@ -19,7 +19,7 @@ import { startCipherlakeTarget, startNullTarget, startS3rverTarget, type Target 
 
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
-/** `--targets=null,s3rver,SSE-S3,SSE-KMS,SSE-C,sdk` runs only those rows (default: all). */
+/** `--targets=null,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk` runs only those rows (default: all). */
 const only = process.argv.find((a) => a.startsWith('--targets='))?.slice('--targets='.length).split(',');
 const wanted = (name: string): boolean => only === undefined || only.includes(name);
 const MiB = 1024 * 1024;
@@ -110,13 +110,19 @@ async function measure(t: Target, label: string, bucket: string, sse: Sse): Prom
   return { target: label, results };
 }
 
+/** The Cipherlake rows: SSE-KMS-BK is SSE-KMS with the bucket-key header (one bucket key per bucket and TTL). */
+const MODES = ['SSE-S3', 'SSE-KMS', 'SSE-KMS-BK', 'SSE-C'] as const;
+type Mode = (typeof MODES)[number];
+
 /** SSE headers per mode: SSE-C repeats its key on GETs (through the trusted-proxy header). */
-function sseHeaders(mode: 'SSE-S3' | 'SSE-KMS' | 'SSE-C'): Sse {
+function sseHeaders(mode: Mode): Sse {
   switch (mode) {
     case 'SSE-S3':
       return { put: { 'x-amz-server-side-encryption': 'AES256' }, get: {} };
     case 'SSE-KMS':
       return { put: { 'x-amz-server-side-encryption': 'aws:kms' }, get: {} };
+    case 'SSE-KMS-BK':
+      return { put: { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-bucket-key-enabled': 'true' }, get: {} };
     case 'SSE-C': {
       const key = randomBytes(32);
       const c: Headers = {
@@ -186,7 +192,7 @@ async function main(): Promise<void> {
   const mk = await pool.request({ method: 'PUT', path: '/bench', headers: sign(cl, 'PUT', '/bench', {}) });
   await mk.body.dump();
   await pool.close();
-  for (const mode of ['SSE-S3', 'SSE-KMS', 'SSE-C'] as const) if (wanted(mode)) rows.push(await measure(cl, `Cipherlake ${mode}`, 'bench', sseHeaders(mode)));
+  for (const mode of MODES) if (wanted(mode)) rows.push(await measure(cl, `Cipherlake ${mode}`, 'bench', sseHeaders(mode)));
   if (wanted('sdk')) sdk.push(await sdkRow(cl, 'bench', sseHeaders('SSE-KMS')));
   await cl.stop();
   process.stdout.write(`openssl speed -evp aes-256-gcm: ${gcm}\n\n${table(rows)}\n${sdk.length > 0 ? `\nSDK client (@aws-sdk/client-s3), PUT only:\n\n${table(sdk)}\n` : ''}`);
