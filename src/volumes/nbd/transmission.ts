@@ -7,7 +7,10 @@ import { Cmd, CMD_FLAG_FUA, CMD_FLAG_NO_HOLE, Errno, MAX_PAYLOAD, REQUEST_MAGIC,
 interface Request {
   readonly type: number;
   readonly flags: number;
-  readonly handle: Buffer;
+  /** The client's 8-byte handle as two 32-bit halves (numbers: no Buffer to allocate). */
+  readonly handleHigh: number;
+  readonly handleLow: number;
+  /** -1 when the offset is beyond what we can represent (every device is smaller). */
   readonly offset: number;
   readonly length: number;
   readonly payload: Buffer | undefined;
@@ -25,29 +28,42 @@ class ReadFailed extends Error {}
  * unknown command or flag) gets an error reply and touches nothing.
  */
 export async function serveTransmission(conn: NbdConnection, device: BlockDevice, maxInFlight: number): Promise<void> {
-  const inFlight = new Set<Promise<void>>();
+  // A count and one waiter instead of a set of promises: no extra promise per request.
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
   let failure: Error | undefined;
+  const done = (): void => {
+    inFlight--;
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
   for (;;) {
     if (failure !== undefined) throw failure;
     const request = await readRequest(conn);
     if (request.type === Cmd.Disc) {
-      await Promise.allSettled(inFlight);
+      while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
       return;
     }
-    const job = execute(device, request).then(
-      (data) => conn.sendBatched(replyHeader(request.handle, 0), ...(data === undefined ? [] : [data])),
+    inFlight++;
+    execute(device, request).then(
+      (data) => {
+        const header = replyHeader(request, 0);
+        if (data === undefined) conn.sendBatched(header);
+        else conn.sendBatched(header, data);
+        done();
+      },
       (err: unknown) => {
-        conn.sendBatched(replyHeader(request.handle, errnoFor(err, request.type)));
+        conn.sendBatched(replyHeader(request, errnoFor(err, request.type)));
         if (err instanceof ReadFailed) {
           failure = new NbdProtocolError('a read failed; hanging up as simple replies require');
           conn.flush();
           conn.stream.destroy();
         }
+        done();
       },
     );
-    inFlight.add(job);
-    void job.finally(() => inFlight.delete(job));
-    if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+    if (inFlight >= maxInFlight) await new Promise<void>((resolve) => (wake = resolve));
   }
 }
 
@@ -56,8 +72,10 @@ async function readRequest(conn: NbdConnection): Promise<Request> {
   if (head.readUInt32BE(0) !== REQUEST_MAGIC) throw new NbdProtocolError('bad request magic');
   const flags = head.readUInt16BE(4);
   const type = head.readUInt16BE(6);
-  const handle = Buffer.from(head.subarray(8, 16));
-  const offset = head.readBigUInt64BE(16);
+  const handleHigh = head.readUInt32BE(8);
+  const handleLow = head.readUInt32BE(12);
+  const offsetHigh = head.readUInt32BE(16);
+  const offsetLow = head.readUInt32BE(20);
   const length = head.readUInt32BE(24);
   let payload: Buffer | undefined;
   if (type === Cmd.Write) {
@@ -66,8 +84,9 @@ async function readRequest(conn: NbdConnection): Promise<Request> {
     if (length > MAX_PAYLOAD) throw new NbdProtocolError('write payload too large');
     payload = await conn.reader.read(length);
   }
-  const safeOffset = offset > BigInt(Number.MAX_SAFE_INTEGER) ? -1 : Number(offset);
-  return { type, flags, handle, offset: safeOffset, length, payload };
+  // Offsets of 2^53 and above are not safe integers: mark them out of range.
+  const offset = offsetHigh >= 0x20_0000 ? -1 : offsetHigh * 0x1_0000_0000 + offsetLow;
+  return { type, flags, handleHigh, handleLow, offset, length, payload };
 }
 
 async function execute(device: BlockDevice, r: Request): Promise<Buffer | undefined> {
@@ -118,10 +137,13 @@ function errnoFor(err: unknown, type: number): number {
   return Errno.EIO;
 }
 
-function replyHeader(handle: Buffer, error: number): Buffer {
-  const out = Buffer.alloc(16);
+function replyHeader(r: Request, error: number): Buffer {
+  // allocUnsafe: a slice of Node's shared pool, not an ArrayBuffer per reply; every byte
+  // is written below.
+  const out = Buffer.allocUnsafe(16);
   out.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
   out.writeUInt32BE(error, 4);
-  handle.copy(out, 8);
+  out.writeUInt32BE(r.handleHigh, 8);
+  out.writeUInt32BE(r.handleLow, 12);
   return out;
 }
