@@ -105,16 +105,19 @@ export interface TransportChannel {
 export function transportChannel(req: IncomingMessage, endpoint?: EndpointChannel): TransportChannel {
   const socket = req.socket as Partial<TLSSocket>;
   const secure = socket.encrypted === true;
+  // Plain HTTP outside a private endpoint (the common case) shares one frozen channel.
+  if (!secure && endpoint === undefined) return PLAIN_CHANNEL;
   const protocol = secure ? socket.getProtocol?.() : undefined;
   const cipher = secure ? socket.getCipher?.() : undefined;
-  return {
-    secureTransport: secure,
-    ...(typeof protocol === 'string' ? { tlsVersion: protocol } : {}),
-    ...(cipher !== undefined ? { cipherSuite: cipher.name } : {}),
-    ...(endpoint !== undefined ? { vpcEndpointId: endpoint.vpcEndpointId } : {}),
-    ...(endpoint?.endpointPolicy !== undefined ? { endpointPolicy: endpoint.endpointPolicy } : {}),
-  };
+  const channel: { -readonly [K in keyof TransportChannel]: TransportChannel[K] } = { secureTransport: secure };
+  if (typeof protocol === 'string') channel.tlsVersion = protocol;
+  if (cipher !== undefined) channel.cipherSuite = cipher.name;
+  if (endpoint !== undefined) channel.vpcEndpointId = endpoint.vpcEndpointId;
+  if (endpoint?.endpointPolicy !== undefined) channel.endpointPolicy = endpoint.endpointPolicy;
+  return channel;
 }
+
+const PLAIN_CHANNEL: TransportChannel = Object.freeze({ secureTransport: false });
 
 /** The IAM part as the edge sees it: serves authenticated IAM and STS Query requests. */
 export interface IamEdgeHandler {
@@ -175,8 +178,11 @@ async function handle(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse,
     if (typeof target === 'string') return sendKmsError(res, err);
     sigError = err;
   }
-  // IAM users' keys and STS sessions live in a store: load them before the synchronous signature check.
-  if (sig !== undefined) await deps.credentials.prepare?.(sig.accessKeyId);
+  // IAM users' keys and STS sessions live in a store: load them before the synchronous
+  // signature check (not needed when `find` already knows the key, e.g. the root's).
+  if (sig !== undefined && deps.credentials.prepare !== undefined && deps.credentials.find(sig.accessKeyId) === undefined) {
+    await deps.credentials.prepare(sig.accessKeyId);
+  }
   if ((typeof target === 'string' && target.startsWith('TrentService.')) || sig?.service === 'kms') {
     return handleKms(deps, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
   }
@@ -248,22 +254,28 @@ async function handleKms(
     if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
     outcome = { status: wire.status, operation: target.replace(/^TrentService\./, ''), readOnly: true, body: { __type: wire.code, message: wire.message }, error: wire };
   }
-  await deps.auditor?.record({
-    requestId,
-    time,
-    service: 'kms',
-    operation: outcome.operation,
-    readOnly: outcome.readOnly,
-    status: outcome.status,
-    ...(call !== undefined ? { call } : {}),
-    ...(outcome.keyIdentifier !== undefined ? { keyIdentifier: outcome.keyIdentifier } : {}),
-    ...(outcome.error !== undefined ? { errorCode: outcome.error.code, errorMessage: outcome.error.message } : {}),
-    ...(outcome.requestParameters !== undefined ? { requestParameters: outcome.requestParameters } : {}),
-    ...(outcome.responseElements !== undefined ? { responseElements: outcome.responseElements } : {}),
-    ...(req.headers['user-agent'] !== undefined ? { userAgent: req.headers['user-agent'] } : {}),
-    ...(req.headers.host !== undefined ? { host: req.headers.host } : {}),
-  });
+  if (deps.auditor !== undefined) await deps.auditor.record(kmsEvent(requestId, time, outcome, call, req));
   sendJson(res, outcome.status, outcome.body, requestId, deps.clock.now(), outcome.error?.code);
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+// The audit event of a KMS call, built by assignment (no spreads: once per request).
+function kmsEvent(requestId: string, time: Date, outcome: KmsOutcome, call: CallContext | undefined, req: IncomingMessage): EdgeEvent {
+  const event: Mutable<EdgeEvent> = { requestId, time, service: 'kms', operation: outcome.operation, readOnly: outcome.readOnly, status: outcome.status };
+  if (call !== undefined) event.call = call;
+  if (outcome.keyIdentifier !== undefined) event.keyIdentifier = outcome.keyIdentifier;
+  if (outcome.error !== undefined) {
+    event.errorCode = outcome.error.code;
+    event.errorMessage = outcome.error.message;
+  }
+  if (outcome.requestParameters !== undefined) event.requestParameters = outcome.requestParameters;
+  if (outcome.responseElements !== undefined) event.responseElements = outcome.responseElements;
+  const userAgent = req.headers['user-agent'];
+  if (userAgent !== undefined) event.userAgent = userAgent;
+  const host = req.headers.host;
+  if (host !== undefined) event.host = host;
+  return event;
 }
 
 async function handleQuery(
@@ -306,14 +318,28 @@ async function handleQuery(
 
 function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string, now: Date, errorType?: string): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, {
+  const headers: Record<string, string | number> = {
     'content-type': 'application/x-amz-json-1.1',
     'content-length': Buffer.byteLength(text),
     'x-amzn-requestid': requestId,
-    date: now.toUTCString(),
-    ...(errorType !== undefined ? { 'x-amzn-errortype': errorType } : {}),
-  });
+    date: httpDate(now),
+  };
+  if (errorType !== undefined) headers['x-amzn-errortype'] = errorType;
+  res.writeHead(status, headers);
   res.end(text);
+}
+
+// The Date header has whole-second precision: format it once per second, not per response.
+let lastDateSecond = NaN;
+let lastDate = '';
+
+function httpDate(now: Date): string {
+  const second = Math.floor(now.getTime() / 1000);
+  if (second !== lastDateSecond) {
+    lastDate = now.toUTCString();
+    lastDateSecond = second;
+  }
+  return lastDate;
 }
 
 function sendKmsError(res: ServerResponse, err: unknown): void {
