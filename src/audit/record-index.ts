@@ -83,39 +83,47 @@ function paramKind(name: string): AuditTermKind | null {
  * Only plain objects and arrays are descended into. Pure; never throws on odd shapes.
  */
 export function indexTermsOf(event: AuditEvent): AuditTerm[] {
+  // Plain loops and a module-level helper, no closure per call: this runs for every audited
+  // request, and a closure per call also costs a name-defining helper under tsx.
   const terms: AuditTerm[] = [];
-  const add = (kind: AuditTermKind, value: unknown): void => {
-    if (typeof value !== 'string' || value === '') return;
-    for (const t of terms) if (t.kind === kind && t.value === value) return;
-    terms.push({ kind, value });
-  };
   const id = plain(event.userIdentity);
   if (id) {
-    add('principal', id['arn']);
-    add('principal', id['accessKeyId']);
-    add('principal', id['principalId']);
-    add('principal', plain(plain(id['sessionContext'])?.['sessionIssuer'])?.['arn']);
+    addTerm(terms, 'principal', id['arn']);
+    addTerm(terms, 'principal', id['accessKeyId']);
+    addTerm(terms, 'principal', id['principalId']);
+    addTerm(terms, 'principal', plain(plain(id['sessionContext'])?.['sessionIssuer'])?.['arn']);
   }
   const params = plain(event.requestParameters);
   if (params) {
-    for (const name of Object.keys(params)) {
+    for (const name in params) {
       const v = params[name];
-      if (typeof v !== 'string') continue;
+      if (typeof v !== 'string' || !Object.hasOwn(params, name)) continue;
       const kind = paramKind(name);
-      if (kind === 'key') add('key', normalizeKeyReference(v));
-      else if (kind === 'bucket') add('bucket', v);
+      if (kind === 'key') addTerm(terms, 'key', normalizeKeyReference(v));
+      else if (kind === 'bucket') addTerm(terms, 'bucket', v);
     }
   }
   if (Array.isArray(event.resources)) {
     for (const r of event.resources as unknown[]) {
       const arn = plain(r)?.['ARN'];
       if (typeof arn !== 'string') continue;
-      if (arn.startsWith('arn:') && KMS_ARN.test(arn)) add('key', normalizeKeyReference(arn));
-      else if (S3_ARN.test(arn)) add('bucket', normalizeBucketReference(arn));
+      if (arn.startsWith('arn:') && KMS_ARN.test(arn)) addTerm(terms, 'key', normalizeKeyReference(arn));
+      else if (S3_ARN.test(arn)) addTerm(terms, 'bucket', normalizeBucketReference(arn));
     }
   }
-  add('key', plain(plain(event.responseElements)?.['keyMetadata'])?.['keyId']);
-  return terms.sort((a, b) => (a.kind + a.value < b.kind + b.value ? -1 : 1));
+  addTerm(terms, 'key', plain(plain(event.responseElements)?.['keyMetadata'])?.['keyId']);
+  return terms.length < 2 ? terms : terms.sort(compareTerms);
+}
+
+/** Adds a non-empty string term unless present (records carry a handful, so a scan beats a Set). */
+function addTerm(terms: AuditTerm[], kind: AuditTermKind, value: unknown): void {
+  if (typeof value !== 'string' || value === '') return;
+  for (const t of terms) if (t.kind === kind && t.value === value) return;
+  terms.push({ kind, value });
+}
+
+function compareTerms(a: AuditTerm, b: AuditTerm): number {
+  return a.kind + a.value < b.kind + b.value ? -1 : 1;
 }
 
 function plain(v: unknown): Record<string, unknown> | undefined {
