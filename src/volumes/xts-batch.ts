@@ -40,12 +40,20 @@ export type SendBatch = (items: Float64Array, buffer: ArrayBuffer) => Promise<Wo
  */
 export class XtsBatcher {
   readonly #send: SendBatch;
+  readonly #maxInFlight: number;
   #queue: Item[] = [];
   #bytes = 0;
   #scheduled = false;
+  #inFlight = 0;
 
-  constructor(send: SendBatch) {
+  /**
+   * `maxInFlight`: batches sent and not yet answered, at most (one per worker thread).
+   * While that many are out, new items wait and leave together when one comes back: under
+   * load the batches grow instead of the number of messages (and thread wake-ups).
+   */
+  constructor(send: SendBatch, maxInFlight: number) {
     this.#send = send;
+    this.#maxInFlight = Math.max(1, maxInFlight);
   }
 
   /** Resolves with `length` bytes read at `position` of `fd`, decrypted as blocks `firstBlock`… */
@@ -73,7 +81,7 @@ export class XtsBatcher {
       this.#scheduled = true;
       setImmediate(() => {
         this.#scheduled = false;
-        this.#flush();
+        if (this.#inFlight < this.#maxInFlight) this.#flush();
       });
     }
   }
@@ -81,6 +89,7 @@ export class XtsBatcher {
   #flush(): void {
     const batch = this.#queue;
     if (batch.length === 0) return;
+    this.#inFlight++;
     const total = this.#bytes;
     this.#queue = [];
     this.#bytes = 0;
@@ -95,12 +104,19 @@ export class XtsBatcher {
       at += item.length;
     });
     this.#send(items, buffer.buffer as ArrayBuffer).then(
-      (result) => settle(batch, result),
+      (result) => this.#done(() => settle(batch, result)),
       (err: unknown) => {
         const error = err instanceof Error ? err : new Error(String(err));
-        for (const item of batch) item.reject(error);
+        this.#done(() => batch.forEach((item) => item.reject(error)));
       },
     );
+  }
+
+  /** A batch came back: send what waited for it, then settle its items. */
+  #done(settleBatch: () => void): void {
+    this.#inFlight--;
+    if (!this.#scheduled) this.#flush();
+    settleBatch();
   }
 }
 

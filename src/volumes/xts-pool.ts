@@ -25,9 +25,7 @@ export class XtsWorkerPool {
   readonly #keyId = nextKeyId++;
   readonly #blockSize: number;
   readonly #registered: Promise<unknown>;
-  readonly #batcher = new XtsBatcher((items, buffer) =>
-    this.#run({ op: 'batch', items, buffer }, buffer.byteLength, [buffer]),
-  );
+  readonly #batcher: XtsBatcher;
   #closed: Promise<void> | undefined;
 
   /**
@@ -37,6 +35,9 @@ export class XtsWorkerPool {
   constructor(key: SecretBytes, blockSize: number, threads?: number) {
     this.#blockSize = blockSize;
     this.#threads = acquireXtsThreads(threads);
+    const send = (items: Float64Array, buffer: ArrayBuffer): Promise<WorkerResult> =>
+      this.#run({ op: 'batch', items, buffer }, buffer.byteLength, [buffer]);
+    this.#batcher = new XtsBatcher(send, this.#threads.size);
     const added: Array<Promise<unknown>> = [];
     for (let i = 0; i < this.#threads.size; i++) {
       const copy = new Uint8Array(key.unsafeBytes()).buffer;
