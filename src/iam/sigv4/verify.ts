@@ -127,26 +127,30 @@ function canonicalQuery(rawQuery: string, presigned: boolean): string {
 }
 
 function canonicalHeaders(view: SignedRequestView, signed: readonly string[]): string {
-  const values = new Map<string, string[]>();
-  for (const [k, v] of view.headers) {
-    const name = k.toLowerCase();
-    if (!signed.includes(name)) continue;
-    const list = values.get(name);
-    const trimmed = v.trim();
-    // Collapsing is needed only where whitespace is something other than single spaces.
-    const clean = NEEDS_COLLAPSE.test(trimmed) ? trimmed.replace(/\s+/g, ' ') : trimmed;
-    if (list === undefined) values.set(name, [clean]);
-    else list.push(clean);
-  }
+  // Per signed name, the values of the headers whose lower-cased name equals it, in arrival
+  // order. A name with upper-case letters matches no header (names are compared lower-cased).
   let out = '';
   for (const name of signed) {
-    const v = values.get(name);
-    if (v === undefined) {
+    let joined: string | undefined;
+    if (name.toLowerCase() === name) {
+      for (const [k, v] of view.headers) {
+        if (k.length !== name.length || (k !== name && k.toLowerCase() !== name)) continue;
+        const clean = canonicalValue(v);
+        joined = joined === undefined ? clean : `${joined},${clean}`;
+      }
+    }
+    if (joined === undefined) {
       throw new AuthenticationError('SignatureMismatch', `The request signature we calculated does not match the signature you provided. Signed header '${name.slice(0, 64)}' is missing.`);
     }
-    out += `${name}:${v.join(',')}\n`;
+    out += `${name}:${joined}\n`;
   }
   return out;
+}
+
+function canonicalValue(v: string): string {
+  const trimmed = v.trim();
+  // Collapsing is needed only where whitespace is something other than single spaces.
+  return NEEDS_COLLAPSE.test(trimmed) ? trimmed.replace(/\s+/g, ' ') : trimmed;
 }
 
 /** HMAC chain of the SigV4 signing key, cached per access key, day, region and service. */

@@ -33,14 +33,31 @@ export function kmsAuditParameters(body: JsonObject): JsonObject | undefined {
 function convert(value: unknown, verbatim = false): unknown {
   if (Array.isArray(value)) return value.map((v) => convert(v));
   if (value === null || typeof value !== 'object') return value;
+  const src = value as Record<string, unknown>;
   const out: JsonObject = {};
-  for (const [k, v] of Object.entries(value)) {
+  // A for-in over own keys (what Object.entries walks) without building the entry pairs.
+  for (const k in src) {
+    if (!Object.hasOwn(src, k)) continue;
+    const v = src[k];
     if (DATA_FIELDS.has(k) || v === undefined) continue;
     if (verbatim) {
       out[k] = v;
       continue;
     }
-    out[k.charAt(0).toLowerCase() + k.slice(1)] = convert(v, k.endsWith('EncryptionContext') || k === 'EncryptionContextEquals' || k === 'EncryptionContextSubset');
+    out[auditName(k)] = convert(v, k.endsWith('EncryptionContext') || k === 'EncryptionContextEquals' || k === 'EncryptionContextSubset');
   }
   return out;
+}
+
+// Wire name → CloudTrail name (first letter lower-cased). Names repeat on every call; the
+// cache is bounded because field names are the caller's.
+const AUDIT_NAMES = new Map<string, string>();
+
+function auditName(k: string): string {
+  let name = AUDIT_NAMES.get(k);
+  if (name === undefined) {
+    name = k.charAt(0).toLowerCase() + k.slice(1);
+    if (AUDIT_NAMES.size < 1024) AUDIT_NAMES.set(k, name);
+  }
+  return name;
 }

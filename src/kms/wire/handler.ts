@@ -22,6 +22,8 @@ export interface KmsOutcome {
   readonly responseElements?: JsonObject;
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /**
  * Decides whether `call` may perform `action` on the key, given the request's condition
  * facts; raises AccessDeniedError otherwise (NotFoundError for an unknown key).
@@ -62,16 +64,12 @@ export async function handleKmsRequest(
     const res = await route.operate(keys, req, call);
     const responseBody = route.respond(res);
     const responseElements = route.readOnly ? undefined : kmsAuditParameters(responseBody);
-    return {
-      status: 200,
-      operation,
-      action: route.action,
-      readOnly: route.readOnly,
-      body: responseBody,
-      ...(keyIdentifier ? { keyIdentifier } : {}),
-      ...(requestParameters ? { requestParameters } : {}),
-      ...(responseElements ? { responseElements } : {}),
-    };
+    // Assigned rather than spread: this runs once per request.
+    const outcome: Mutable<KmsOutcome> = { status: 200, operation, action: route.action, readOnly: route.readOnly, body: responseBody };
+    if (keyIdentifier) outcome.keyIdentifier = keyIdentifier;
+    if (requestParameters) outcome.requestParameters = requestParameters;
+    if (responseElements) outcome.responseElements = responseElements;
+    return outcome;
   } catch (err) {
     const wire = err instanceof SerializationError ? { code: 'SerializationException', status: 400, message: err.message } : toKmsWireError(err);
     if (wire.status >= 500) log.error({ err, operation, requestId: randomUUID() }, 'KMS operation failed');
