@@ -28,7 +28,7 @@ const WATERMARK = '(SELECT indexed_to FROM audit_index_state WHERE id = 1)';
  * through audit_terms / audit_time, the unindexed tail above it by its columns and its
  * terms column (json_each), and the two are merged newest first with the same paging.
  */
-export function buildLookup(q: AuditLookupQuery, layout: AuditIndexLayout): CompiledLookup {
+export function buildLookup(q: AuditLookupQuery, layout: AuditIndexLayout['kind']): CompiledLookup {
   const limit = q.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidAuditQueryError('limit must be 1..1000');
   if (q.startTime && q.endTime && q.startTime > q.endTime) throw new InvalidAuditQueryError('startTime is after endTime');
@@ -58,7 +58,7 @@ export function buildLookup(q: AuditLookupQuery, layout: AuditIndexLayout): Comp
     f.before = true;
   }
   const take = limit + 1;
-  const sql = layout.kind === 'legacy' ? legacySql(f, take) : deferredSql(f, q, take);
+  const sql = layout === 'legacy' ? legacySql(f, take) : deferredSql(f, q, take);
   return { sql, params, limit };
 }
 

@@ -15,7 +15,7 @@ import type { ChainedRecord, SignedDigest } from '../../audit/chain.js';
 import type { AuditEvent } from '../../audit/record.js';
 import { findIndexMismatches } from './audit-index-check.js';
 import { prepareAuditAppender, type AuditAppender, type DigestToStore } from './audit-append.js';
-import { auditIndexLayout, migrateAuditStoreForWriter, prepareAuditIndexer, type AuditIndexer } from './audit-indexer.js';
+import { auditIndexLayout, migrateAuditStoreForWriter, prepareAuditIndexer, type AuditIndexer, type AuditIndexLayout } from './audit-indexer.js';
 import { AUDIT_SCHEMA, AUDIT_TRIGGERS } from './audit-schema.js';
 import { buildLookup } from './audit-lookup.js';
 import { statementCache } from './statement-cache.js';
@@ -34,6 +34,7 @@ export interface SqliteAuditStoreOptions {
 const PAGE = 1000;
 /** Records per indexing transaction when a lookup served by the writer first catches up. */
 const CATCH_UP_CHUNK = 4096;
+const HAS_WATERMARK = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_index_state'";
 
 /**
  * The audit trail's SQLite store (better-sqlite3). Tables: audit_records (the chain, its
@@ -56,6 +57,7 @@ export class SqliteAuditStore implements AuditStore {
   readonly #statement: ReturnType<typeof statementCache>;
   #appender: AuditAppender | undefined;
   #indexer: AuditIndexer | undefined;
+  #deferredSeen = false;
   /**
    * The deferred index, driven by the trail of the process that called openForAppend. In
    * any other process both methods resolve 0: only the writer indexes.
@@ -159,7 +161,7 @@ export class SqliteAuditStore implements AuditStore {
     try {
       // The writer first indexes its backlog (bounded by the trail), so its lookups scan little.
       if (this.#indexer) while (this.#indexer.indexNext(CATCH_UP_CHUNK) > 0);
-      const { sql, params, limit } = buildLookup(query, auditIndexLayout(this.db));
+      const { sql, params, limit } = buildLookup(query, this.#layoutKind());
       const rows = this.#statement(sql).all(params) as { seq: number; eventJson: string }[];
       const page = rows.slice(0, limit).map((r) => ({ seq: r.seq, event: JSON.parse(r.eventJson) as AuditEvent }));
       const last = page.at(-1);
@@ -181,6 +183,12 @@ export class SqliteAuditStore implements AuditStore {
   #writes(): AuditAppender {
     this.#appender ??= prepareAuditAppender(this.db);
     return this.#appender;
+  }
+
+  // Migration is one-way, so once the file is seen in the deferred layout it is not read again.
+  #layoutKind(): AuditIndexLayout['kind'] {
+    if (!this.#deferredSeen) this.#deferredSeen = this.#statement(HAS_WATERMARK).get() !== undefined;
+    return this.#deferredSeen ? 'deferred' : 'legacy';
   }
 
   #attempt<T>(work: () => T): Promise<T> {
