@@ -106,7 +106,8 @@ function handle(m) {
       return m.buffer;
     }
     case 'read-decrypt': {
-      const data = Buffer.from(new ArrayBuffer(m.length));
+      // Not zero-filled: preadFully writes every byte (zeros past the end of the file).
+      const data = Buffer.allocUnsafeSlow(m.length);
       const k = keyFor(m.keyId);
       preadFully(m.fd, data, m.position);
       xts(k, false, data, m.firstBlock);
