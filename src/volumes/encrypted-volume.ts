@@ -352,13 +352,6 @@ export class EncryptedVolume implements BlockDevice {
   }
 }
 
-/** True when the block at `start` is all zeros: stored zeros mean "never written". */
-function isZeroBlock(data: Buffer, start: number): boolean {
-  // Ciphertext differs from zero in its first bytes with overwhelming probability, so
-  // test one word before paying for the full compare.
-  return data.readUInt32LE(start) === 0 && ZERO_BLOCK.equals(data.subarray(start, start + BS));
-}
-
 /** The first and last block numbers touched by a non-empty byte range. */
 function blockSpan(offset: number, length: number): [number, number] {
   return [Math.floor(offset / BS), Math.floor((offset + length - 1) / BS)];

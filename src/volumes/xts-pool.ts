@@ -7,13 +7,14 @@ import type { WorkerResult, XtsThreads } from './xts-threads.js';
 let nextKeyId = 0;
 
 /**
- * AES-256-XTS over long runs of 4 KiB blocks on worker threads, for one volume key, so
- * that large requests use more than one core: node:crypto is synchronous, and creating one
- * cipher per block (XTS with a per-block tweak cannot do otherwise in Node) is the dominant
- * cost of sequential I/O. The workers can also do the request's one pread or pwrite
- * themselves (`readDecrypt`, `encryptWrite`), which spares the event loop a hop through
- * the libuv pool. Small requests are better done inline (a round trip to a worker costs
- * tens of microseconds); the caller decides.
+ * AES-256-XTS over runs of 4 KiB blocks on worker threads, for one volume key, so that
+ * the crypto uses more than one core and stays off the event loop: node:crypto is
+ * synchronous, and creating one cipher per block (XTS with a per-block tweak cannot do
+ * otherwise in Node) is the dominant cost of sequential I/O. The workers also do the
+ * request's pread or pwrite themselves (`readDecrypt`, `encryptWrite`), which spares the
+ * event loop a hop through the libuv pool. A round trip to a worker costs more than one
+ * 4 KiB block's crypto, so short requests go in batches: those issued in one event-loop
+ * turn share one message (`readDecryptBatched`, `encryptWriteBatched`; `xts-batch.ts`).
  *
  * The threads are shared by every pool in the process (`xts-threads.ts`: one per core, at
  * most 4), started with the first pool and stopped with the last. Each thread holds a copy
