@@ -20,6 +20,20 @@ export interface PendingObject {
 }
 
 /**
+ * An open committed body for positional reads into the caller's buffers (large GETs reuse
+ * two buffers and read ahead instead of allocating one per read). `close` once done.
+ */
+export interface BodyReader {
+  /**
+   * Reads up to `length` bytes at `position` into `buffer` from `offset`, looping until
+   * that many arrived or the body ended; resolves with the count (short only at the end).
+   */
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+  /** Releases the body; idempotent. */
+  close(): Promise<void>;
+}
+
+/**
  * Where sealed object bodies live. Only ciphertext crosses this interface.
  * Implementations: FsObjectBackend (files under DATA_DIR/objects); an upstream S3 backend later.
  */
@@ -34,6 +48,8 @@ export interface ObjectBackend {
    * that must see the exact length asks for one byte more than it expects.
    */
   readHead(storageId: string, limit: number): Promise<Buffer>;
+  /** Opens a committed body for positional reads (see BodyReader); raises when it is missing. */
+  openReader(storageId: string): Promise<BodyReader>;
   /** Removes a committed body; succeeds if it is already gone. */
   delete(storageId: string): Promise<void>;
 }

@@ -149,8 +149,25 @@ describe('S3 data at rest', () => {
       received = undefined;
     }
     assert.equal(received, undefined, 'a tampered streamed object must fail the GET');
+    // Extended by one byte or cut short by one: the whole GET fails too.
+    for (const bad of [Buffer.concat([original, Buffer.from([0])]), original.subarray(0, original.length - 1)]) {
+      writeFileSync(file, bad);
+      let got: Buffer | undefined;
+      try {
+        got = await fetchAll(s3, 'big-victim');
+      } catch {
+        got = undefined;
+      }
+      assert.equal(got, undefined, `a body of ${bad.length} bytes instead of ${original.length} must fail the GET`);
+    }
     writeFileSync(file, original);
     assert.ok((await fetchAll(s3, 'big-victim')).equals(body));
+    // Ranged reads across segment and read boundaries return exactly those bytes.
+    const n = body.length;
+    for (const [a, b] of [[0, 0], [65_535, 65_536], [1_048_575, 1_048_577], [16 * 65_536 - 1, 17 * 65_536], [n - 1, n - 1], [100, n - 1], [0, n - 1]] as const) {
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'rest', Key: 'big-victim', Range: `bytes=${a}-${b}` }));
+      assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body.subarray(a, b + 1)), `bytes=${a}-${b}`);
+    }
   });
 
   it('a disabled KMS key makes its objects unreadable (KMS.DisabledException) until it is enabled again', async () => {

@@ -17,4 +17,6 @@ export { encryptedSize, plaintextSize, planRange } from './sizes.js';
 export type { ByteRange, RangePlan } from './sizes.js';
 export type { SealOptions } from './sealer.js';
 export type { OpenOptions } from './opener.js';
+// The synchronous opener, for readers that manage their own buffers (reused read buffers, read-ahead).
+export { SegmentOpener } from './opener.js';
 export { createSegmentDecryptor, createSegmentEncryptor, openBuffer, openSegments, sealBuffer } from './streams.js';

@@ -4,6 +4,7 @@ import { InvalidArgumentError, InvalidRequestError } from '../errors.js';
 import { copyObject } from '../operations/copy-object.js';
 import { partRead } from '../operations/multipart/read-multipart.js';
 import { checkConditions, isSmallObject, readPlaintext, readSmallPlaintext, resolveRange, unsealObjectKey } from '../operations/read-object.js';
+import { plaintextBatches, readsInBatches } from '../operations/read-large.js';
 import { modeForWrite } from '../operations/sse-select.js';
 import { writeObject } from '../operations/write-object.js';
 import type { ObjectRecord } from '../metadata-store.js';
@@ -99,6 +100,10 @@ export async function getObjectRoute(c: S3Call): Promise<void> {
       sendPieces(c.res, status, headers, await readSmallPlaintext(c.deps, o, objectKey));
       return;
     }
+    if (readsInBatches(o)) {
+      await sendBatches(c.res, status, headers, plaintextBatches(c.deps, o, objectKey, range));
+      return;
+    }
     await streamOut(c.res, status, headers, await readPlaintext(c.deps, o, objectKey, range));
   } finally {
     customer?.key.dispose();
@@ -116,6 +121,46 @@ function sendPieces(res: ServerResponse, status: number, headers: OutgoingHttpHe
   for (const p of pieces) res.write(p);
   res.uncork();
   res.end();
+}
+
+/**
+ * Sends verified plaintext batches (plaintextBatches). The status line goes out only with
+ * the first batch (or at a clean end), so a failure before that becomes a proper S3 error;
+ * a failure after it propagates and the connection is cut — the client never receives
+ * unauthenticated bytes. Each batch is written in one tick (one vectored socket write);
+ * backpressure is one wait per batch, and a client that goes away ends the iteration.
+ */
+async function sendBatches(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, batches: AsyncGenerator<Buffer[]>): Promise<void> {
+  try {
+    for await (const batch of batches) {
+      if (!res.headersSent) res.writeHead(status, headers);
+      for (const piece of batch) res.write(piece);
+      if (res.writableNeedDrain && !(await drained(res))) return;
+    }
+    if (!res.headersSent) res.writeHead(status, headers);
+    await new Promise<void>((resolve) => {
+      res.once('close', resolve);
+      res.end(resolve);
+    });
+  } finally {
+    await batches.return(undefined);
+  }
+}
+
+/** Resolves true once `res` drained, false if it closed first. */
+function drained(res: ServerResponse): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ok: boolean): void => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = (): void => done(true);
+    const onClose = (): void => done(false);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+  });
 }
 
 /**

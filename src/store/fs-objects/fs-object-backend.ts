@@ -3,7 +3,7 @@ import { close, createReadStream, createWriteStream, mkdirSync, open as openCb, 
 import { open, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ObjectBackend, PendingObject, StoredRange } from '../../s3/object-backend.js';
+import type { BodyReader, ObjectBackend, PendingObject, StoredRange } from '../../s3/object-backend.js';
 
 /**
  * ObjectBackend on the local file system: bodies in `root/data/<xx>/<storageId>`, writes
@@ -78,6 +78,26 @@ export class FsObjectBackend implements ObjectBackend {
     });
   }
 
+  openReader(storageId: string): Promise<BodyReader> {
+    const path = this.#path(storageId);
+    // Callback API, as readHead: a large GET makes ~64 reads, each one thread-pool trip.
+    return new Promise((resolve, reject) => {
+      openCb(path, 'r', (err, fd) => {
+        if (err !== null) return reject(err);
+        let closed = false;
+        resolve({
+          read: (buffer, offset, length, position) => readFully(fd, buffer, offset, length, position),
+          close: () =>
+            new Promise<void>((done) => {
+              if (closed) return done();
+              closed = true;
+              close(fd, () => done());
+            }),
+        });
+      });
+    });
+  }
+
   async delete(storageId: string): Promise<void> {
     try {
       await unlink(this.#path(storageId));
@@ -141,6 +161,20 @@ class GroupDirSync {
 function newStorageId(): string {
   const second = Math.floor(Date.now() / 1000) % 256;
   return second.toString(16).padStart(2, '0') + randomUUID().slice(2);
+}
+
+/** Reads until `length` bytes arrived or the file ended; resolves with the count. */
+function readFully(fd: number, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const step = (got: number): void =>
+      readCb(fd, buffer, offset + got, length - got, position + got, (err, n) => {
+        if (err !== null) return reject(err);
+        if (n > 0 && got + n < length) return step(got + n);
+        resolve(got + n);
+      });
+    if (length === 0) resolve(0);
+    else step(0);
+  });
 }
 
 async function fsyncPath(path: string, flags: string): Promise<void> {
