@@ -117,6 +117,11 @@ describe('deferred audit index', () => {
         const want = expected(events, q);
         assert.deepEqual(await allPages(reader, q), want, `reader, watermark ${mark}, ${JSON.stringify(q)}`);
       }
+      for (const s of [0, 1, 17, 18, 40, 60, 61]) {
+        const seqs = expected(events, { startTime: t(s) });
+        assert.equal(reader.firstSeqAtOrAfter(t(s)), seqs.at(-1) ?? null, `first at or after ${s}, watermark ${mark}`);
+        assert.equal(reader.lastSeqAtOrBefore(t(s)), expected(events, { endTime: t(s) })[0] ?? null, `last at or before ${s}, watermark ${mark}`);
+      }
     }
     assert.ok(QUERIES.slice(1).every((q) => expected(events, q).length < 60), 'every other query filters');
     assert.equal(await store.deferredIndex.backlog(), 0);

@@ -79,6 +79,8 @@ describe('audit schema: a store written before the deferred lookup index', () =>
     assert.deepEqual((await store.lookup({ principal: 'AKIABOB' })).records.map((r) => r.seq), [11]);
     assert.deepEqual((await store.lookup({ eventName: 'Decrypt' })).records.map((r) => r.seq), [11]);
     assert.deepEqual((await store.lookup({ keyId: KEY_ID, limit: 3 })).records.map((r) => r.seq), [12, 11, 10]);
+    assert.equal(store.firstSeqAtOrAfter(new Date(Date.UTC(2026, 0, 1, 0, 0, 4))), 4);
+    assert.equal(store.lastSeqAtOrBefore(new Date(Date.UTC(2026, 0, 1))), null);
     assert.equal(await store.deferredIndex.indexNext(100), 0, 'a reader never indexes');
     assert.equal(schemaOf(db), before);
     db.close();

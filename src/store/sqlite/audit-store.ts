@@ -34,6 +34,7 @@ export interface SqliteAuditStoreOptions {
 const PAGE = 1000;
 /** Records per indexing transaction when a lookup served by the writer first catches up. */
 const CATCH_UP_CHUNK = 4096;
+const WATERMARK_SQL = '(SELECT indexed_to FROM audit_index_state WHERE id = 1)';
 const HAS_WATERMARK = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_index_state'";
 
 /**
@@ -171,6 +172,30 @@ export class SqliteAuditStore implements AuditStore {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * The lowest seq whose event time is at or after `time`, or null when none is (for a CLI
+   * range by time). Through audit_time up to the watermark and the tail's column above it,
+   * in one statement; on a legacy file, through its event_ms index. Raises SQLite's errors.
+   */
+  firstSeqAtOrAfter(time: Date): number | null {
+    return this.#seqAtTime('min', '>=', time);
+  }
+
+  /** The highest seq whose event time is at or before `time`, or null; as firstSeqAtOrAfter. */
+  lastSeqAtOrBefore(time: Date): number | null {
+    return this.#seqAtTime('max', '<=', time);
+  }
+
+  #seqAtTime(fn: 'min' | 'max', op: '>=' | '<=', time: Date): number | null {
+    const sql =
+      this.#layoutKind() === 'legacy'
+        ? `SELECT ${fn}(seq) FROM audit_records WHERE event_ms ${op} @t`
+        : `SELECT ${fn}(seq) FROM (
+             SELECT ${fn}(seq) AS seq FROM audit_time WHERE event_ms ${op} @t AND seq <= ${WATERMARK_SQL}
+             UNION ALL SELECT ${fn}(seq) FROM audit_records WHERE seq > ${WATERMARK_SQL} AND event_ms ${op} @t)`;
+    return (this.#statement(sql).pluck().get({ t: time.getTime() }) as number | null) ?? null;
   }
 
   /** Closes the database only when this store opened it from a path. */
