@@ -122,8 +122,10 @@ function addTerm(terms: AuditTerm[], kind: AuditTermKind, value: unknown): void 
   terms.push({ kind, value });
 }
 
+// Same order as comparing kind + value (no kind is a prefix of another), without building strings.
 function compareTerms(a: AuditTerm, b: AuditTerm): number {
-  return a.kind + a.value < b.kind + b.value ? -1 : 1;
+  if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
+  return a.value < b.value ? -1 : 1;
 }
 
 function plain(v: unknown): Record<string, unknown> | undefined {

@@ -19,7 +19,14 @@ export interface AuditAppender {
  * compares it with the same encoding of the terms recomputed from event_json. Pure.
  */
 export function encodeTermsColumn(terms: readonly AuditTerm[]): string {
-  return JSON.stringify(terms.map((t) => [t.kind, t.value]));
+  // Exactly JSON.stringify(terms.map((t) => [t.kind, t.value])), without the pair arrays
+  // (this runs once per committed record); kinds are plain identifiers, values are quoted.
+  let out = '[';
+  for (let i = 0; i < terms.length; i++) {
+    const t = terms[i] as AuditTerm;
+    out += `${i === 0 ? '' : ','}["${t.kind}",${JSON.stringify(t.value)}]`;
+  }
+  return `${out}]`;
 }
 
 /**

@@ -11,6 +11,7 @@ import { LocalAuditSigner } from '../../audit/signer.js';
 import { appendMany, dropGuards, KEY_ID, sampleEvent } from '../../audit/test-support.js';
 import { AuditTrail } from '../../audit/trail.js';
 import { verifyAudit } from '../../audit/verify.js';
+import { encodeTermsColumn } from './audit-append.js';
 import { SqliteAuditStore } from './audit-store.js';
 
 const dirs: string[] = [];
@@ -102,6 +103,12 @@ async function allPages(store: AuditStore, q: AuditLookupQuery): Promise<number[
 }
 
 describe('deferred audit index', () => {
+  it('the terms column is the JSON array of [kind, value] pairs, for any value', () => {
+    for (const terms of [[], [{ kind: 'key' as const, value: 'a"b\\c\u0001é\u2028' }], [{ kind: 'bucket' as const, value: '' }, { kind: 'principal' as const, value: 'arn:x' }]]) {
+      assert.equal(encodeTermsColumn(terms), JSON.stringify(terms.map((t) => [t.kind, t.value])));
+    }
+  });
+
   it('lookups are exact and page the same at every watermark, from the writer and from a reader', async () => {
     const path = tempPath();
     const store = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
