@@ -44,6 +44,17 @@ export class ByteReader {
     });
   }
 
+  /**
+   * Returns exactly `length` bytes at once if they are buffered and no read is pending,
+   * else undefined (then use `read`): no promise, for a parser's fast path.
+   */
+  tryRead(length: number): Buffer | undefined {
+    if (this.#pending !== undefined || this.#buffered < length) return undefined;
+    const out = this.#take(length);
+    if (this.#buffered <= this.#highWater && this.#stream.isPaused()) this.#stream.resume();
+    return out;
+  }
+
   /** Bytes received but not yet read. */
   get buffered(): number {
     return this.#buffered;
