@@ -5,13 +5,14 @@
  * its own process; plus `openssl speed -evp aes-256-gcm` (one core) and, separately, the
  * @aws-sdk/client-s3 client on 1 MiB and 4 KiB PUTs.
  *
- * Run: node --import tsx bench/s3-bench.ts [--quick] [--profile]
+ * Run: node --import tsx bench/s3-bench.ts [--quick] [--profile] [--cpu]
  * The client is undici with SigV4 headers and UNSIGNED-PAYLOAD (the same for every server).
  * --profile writes a V8 CPU profile of the Cipherlake process to ./s3-bench-profile/.
  * --targets=null,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk measures only the rows named;
  * --sizes=1MiB,64MiB,4KiB only those workloads (the SDK rows need 1MiB and 4KiB).
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Pool } from 'undici';
@@ -19,6 +20,8 @@ import { startCipherlakeTarget, startNullTarget, startS3rverTarget, type Target 
 
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
+/** `--cpu`: also report the server process's CPU time (all threads, from /proc) per MiB or per op — steadier than throughput on a shared machine. */
+const cpu = process.argv.includes('--cpu');
 /** `--targets=null,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk` runs only those rows (default: all). */
 const only = process.argv.find((a) => a.startsWith('--targets='))?.slice('--targets='.length).split(',');
 const wanted = (name: string): boolean => only === undefined || only.includes(name);
@@ -67,6 +70,16 @@ async function request(pool: Pool, t: Target, method: 'PUT' | 'GET', path: strin
   return n;
 }
 
+/** CPU seconds (user + system, all threads) the process has used so far; 0 where /proc is missing. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 async function timed(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<number> {
   let next = 0;
   const start = process.hrtime.bigint();
@@ -94,15 +107,20 @@ async function measure(t: Target, label: string, bucket: string, sse: Sse): Prom
       const body = randomBytes(w.size);
       const keys = Math.min(w.count, 64);
       const path = (i: number): string => `/${bucket}/${label.replace(/\W/g, '')}-${w.size}-${i % keys}`;
+      const c0 = cpuSeconds(t.pid);
       const put = await timed(w.count, w.concurrency, async (i) => void (await request(pool, t, 'PUT', path(i), sse.put, body)));
+      const c1 = cpuSeconds(t.pid);
       const get = await timed(w.count, w.concurrency, async (i) => {
         const n = await request(pool, t, 'GET', path(i), sse.get);
         if (n !== w.size) throw new Error(`short GET: ${n}`);
       });
-      const cell = (s: number): string => (w.size >= MiB ? `${((w.count * w.size) / MiB / s).toFixed(0)} MB/s` : `${(w.count / s).toFixed(0)} ops/s`);
-      results[`${w.name} PUT`] = cell(put);
-      results[`${w.name} GET`] = cell(get);
-      process.stderr.write(`${label} ${w.name}: PUT ${cell(put)}, GET ${cell(get)}\n`);
+      const c2 = cpuSeconds(t.pid);
+      const rate = (s: number): string => (w.size >= MiB ? `${((w.count * w.size) / MiB / s).toFixed(0)} MB/s` : `${(w.count / s).toFixed(0)} ops/s`);
+      const used = (c: number): string => (w.size >= MiB ? ` (cpu ${((1000 * c) / ((w.count * w.size) / MiB)).toFixed(2)} ms/MiB)` : ` (cpu ${((1e6 * c) / w.count).toFixed(0)} µs/op)`);
+      const cell = (s: number, c: number): string => rate(s) + (cpu ? used(c) : '');
+      results[`${w.name} PUT`] = cell(put, c1 - c0);
+      results[`${w.name} GET`] = cell(get, c2 - c1);
+      process.stderr.write(`${label} ${w.name}: PUT ${results[`${w.name} PUT`]}, GET ${results[`${w.name} GET`]}\n`);
     }
   } finally {
     await pool.close();
