@@ -114,7 +114,7 @@ export class EncryptedVolume implements BlockDevice {
     this.#checkRange(offset, length);
     if (length === 0) return Buffer.alloc(0);
     const [first, last] = blockSpan(offset, length);
-    const release = await this.#lock.acquire(first, last, false);
+    const release = this.#lock.tryAcquire(first, last, false) ?? (await this.#lock.acquire(first, last, false));
     try {
       const data = await this.#readPlain(first, last - first + 1);
       return data.subarray(offset - first * BS, offset - first * BS + length);
@@ -128,7 +128,7 @@ export class EncryptedVolume implements BlockDevice {
     this.#checkWritable(offset, data.length);
     if (data.length === 0) return;
     const [first, last] = blockSpan(offset, data.length);
-    const release = await this.#lock.acquire(first, last, true);
+    const release = this.#lock.tryAcquire(first, last, true) ?? (await this.#lock.acquire(first, last, true));
     try {
       const endInLast = offset + data.length - last * BS;
       const headPartial = offset !== first * BS || (first === last && endInLast !== BS);

@@ -27,6 +27,18 @@ export class RangeLock {
     return () => this.#release(entry);
   }
 
+  /**
+   * Takes the range at once if nothing held or waiting conflicts with it, and returns its
+   * release function (idempotent); else returns undefined and queues nothing (then call
+   * `acquire`). Spares the caller a promise in the common, uncontended case.
+   */
+  tryAcquire(first: number, last: number, exclusive: boolean): (() => void) | undefined {
+    const entry: LockEntry = { first, last, exclusive, granted: true, wake: () => {} };
+    if (this.#entries.some((other) => conflicts(other, entry))) return undefined;
+    this.#entries.push(entry);
+    return () => this.#release(entry);
+  }
+
   /** How many ranges are held or waited for; for tests and metrics. */
   get size(): number {
     return this.#entries.length;

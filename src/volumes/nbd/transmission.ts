@@ -54,7 +54,8 @@ export async function serveTransmission(conn: NbdConnection, device: BlockDevice
         else conn.sendBatched(header, data);
         done();
       },
-      (err: unknown) => {
+      (cause: unknown) => {
+        const err = request.type === Cmd.Read && !(cause instanceof ReadFailed) ? new ReadFailed('read failed', { cause }) : cause;
         conn.sendBatched(replyHeader(request, errnoFor(err, request.type)));
         if (err instanceof ReadFailed) {
           failure = new NbdProtocolError('a read failed; hanging up as simple replies require');
@@ -115,9 +116,8 @@ async function execute(device: BlockDevice, r: Request): Promise<Buffer | undefi
   switch (r.type) {
     case Cmd.Read:
       if (r.length > MAX_PAYLOAD) throw new ReadFailed();
-      return device.read(r.offset, r.length).catch((err: unknown) => {
-        throw new ReadFailed('read failed', { cause: err });
-      });
+      // A rejection becomes ReadFailed in serveTransmission (no extra promise here).
+      return device.read(r.offset, r.length);
     case Cmd.Write:
       // The payload is this request's alone (ByteReader hands out fresh or owned buffers).
       await device.write(r.offset, r.payload ?? Buffer.alloc(0), { fua, donate: true });
