@@ -45,9 +45,10 @@ export interface ObjectBackend {
   /**
    * Reads the first `limit` bytes of a committed body (all of it if shorter) into one
    * buffer, for small objects: no stream, as few I/O calls as the store allows. A caller
-   * that must see the exact length asks for one byte more than it expects.
+   * that must see the exact length asks for one byte more than it expects. With `into`
+   * (at least `limit` bytes), reads into it and returns a view of it.
    */
-  readHead(storageId: string, limit: number): Promise<Buffer>;
+  readHead(storageId: string, limit: number, into?: Buffer): Promise<Buffer>;
   /** Opens a committed body for positional reads (see BodyReader); raises when it is missing. */
   openReader(storageId: string): Promise<BodyReader>;
   /** Removes a committed body; succeeds if it is already gone. */

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { after, describe, it } from 'node:test';
+import { BatchingFileSink } from './batching-file-sink.js';
+
+describe('BatchingFileSink', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cipherlake-sink-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes every piece in order, across many batches, whatever the piece sizes', async () => {
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < 400; i++) pieces.push(randomBytes([16, 1, 65_536, 7, 300_000, 0][i % 6]!));
+    const path = join(dir, 'many');
+    const sink = new BatchingFileSink(path, 0o600);
+    await pipeline(Readable.from(pieces, { objectMode: false }), sink);
+    assert.equal(sink.closed, true, 'closed once finished (after the sync)');
+    assert.ok(readFileSync(path).equals(Buffer.concat(pieces)));
+  });
+
+  it('an empty stream makes an empty file', async () => {
+    const path = join(dir, 'empty');
+    await pipeline(Readable.from([], { objectMode: false }), new BatchingFileSink(path, 0o600));
+    assert.equal(readFileSync(path).length, 0);
+  });
+
+  it('refuses an existing path (wx) with the open error', async () => {
+    const path = join(dir, 'exists');
+    writeFileSync(path, 'keep');
+    await assert.rejects(pipeline(Readable.from([Buffer.from('x')], { objectMode: false }), new BatchingFileSink(path, 0o600)), /EEXIST/);
+    assert.equal(readFileSync(path, 'utf8'), 'keep');
+  });
+
+  it('a source error destroys the sink and closes its file', async () => {
+    const path = join(dir, 'broken');
+    const sink = new BatchingFileSink(path, 0o600);
+    async function* source(): AsyncGenerator<Buffer> {
+      yield randomBytes(3 * 1024 * 1024);
+      throw new Error('client went away');
+    }
+    await assert.rejects(pipeline(Readable.from(source(), { objectMode: false }), sink), /client went away/);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(sink.destroyed, true);
+  });
+});
