@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { fdatasync, open } from 'node:fs';
 import type { SqliteDatabase } from './database.js';
 
 interface Waiter {
@@ -28,15 +28,19 @@ interface Waiter {
 export class SqliteGroupCommit {
   readonly #db: SqliteDatabase;
   readonly #walPath: string | undefined;
+  /** The connection's own synchronous level, restored after each group. */
+  readonly #level: number;
+  /** The WAL, opened once: SQLite keeps the file (restarting it in place) while a connection is open. */
+  #walFd: Promise<number> | undefined;
   #queue: Waiter[] = [];
   #busy = false;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
     const wal = !db.memory && String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
-    const level = Number(db.pragma('synchronous', { simple: true }));
+    this.#level = Number(db.pragma('synchronous', { simple: true }));
     // Only when the connection asks for durable commits (FULL = 2, EXTRA = 3) do we owe an fsync.
-    this.#walPath = wal && level >= 2 ? `${db.name}-wal` : undefined;
+    this.#walPath = wal && this.#level >= 2 ? `${db.name}-wal` : undefined;
   }
 
   /**
@@ -88,24 +92,26 @@ export class SqliteGroupCommit {
       all();
       return outcomes;
     }
-    const level = this.#db.pragma('synchronous', { simple: true });
     this.#db.pragma('synchronous = NORMAL');
     try {
       all();
     } finally {
-      this.#db.pragma(`synchronous = ${Number(level)}`);
+      this.#db.pragma(`synchronous = ${this.#level}`);
     }
     return outcomes;
   }
 
   async #durable(): Promise<void> {
-    if (this.#walPath === undefined) return;
-    const fh = await open(this.#walPath, 'r');
-    try {
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
+    const path = this.#walPath;
+    if (path === undefined) return;
+    // One descriptor for the connection's life: no open and close per group. A failed open
+    // is retried by the next group.
+    this.#walFd ??= new Promise<number>((resolve, reject) => open(path, 'r', (err, fd) => (err === null ? resolve(fd) : reject(err))));
+    const fd = await this.#walFd.catch((err: unknown) => {
+      this.#walFd = undefined;
+      throw err;
+    });
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err === null ? resolve() : reject(err))));
   }
 
   #next(): void {
