@@ -2,6 +2,7 @@ import type { AuditLookupQuery } from '../../audit/audit-store.js';
 import { InvalidAuditQueryError } from '../../audit/errors.js';
 import { normalizeBucketReference, normalizeKeyReference } from '../../audit/record-index.js';
 import type { AuditIndexLayout } from './audit-indexer.js';
+import { WATERMARK_SQL } from './audit-schema.js';
 
 /** A compiled lookup: SQL with named parameters, fetching limit + 1 rows to detect a next page. */
 export interface CompiledLookup {
@@ -20,7 +21,7 @@ interface Filters {
 
 // Read inside the lookup statement itself, so the indexed part and the tail come from one
 // snapshot: a record is in exactly one of them even while the writer's indexer runs.
-const WATERMARK = '(SELECT indexed_to FROM audit_index_state WHERE id = 1)';
+const WATERMARK = WATERMARK_SQL;
 
 /**
  * Compiles a lookup query for the store's layout; raises InvalidAuditQueryError for a bad

@@ -20,6 +20,12 @@ CREATE TABLE IF NOT EXISTS audit_index_state (
   indexed_to INTEGER NOT NULL
 ) STRICT;`;
 
+/**
+ * The index watermark as a scalar subquery. Lookups embed it in their one statement, so the
+ * indexed part and the tail are read from one snapshot even while the writer indexes.
+ */
+export const WATERMARK_SQL = '(SELECT indexed_to FROM audit_index_state WHERE id = 1)';
+
 /** Tables of a fresh store, with the watermark at 0; idempotent. */
 export const AUDIT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_records (

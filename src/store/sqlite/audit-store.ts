@@ -16,7 +16,7 @@ import type { AuditEvent } from '../../audit/record.js';
 import { findIndexMismatches } from './audit-index-check.js';
 import { prepareAuditAppender, type AuditAppender, type DigestToStore } from './audit-append.js';
 import { auditIndexLayout, migrateAuditStoreForWriter, prepareAuditIndexer, type AuditIndexer, type AuditIndexLayout } from './audit-indexer.js';
-import { AUDIT_SCHEMA, AUDIT_TRIGGERS } from './audit-schema.js';
+import { AUDIT_SCHEMA, AUDIT_TRIGGERS, WATERMARK_SQL } from './audit-schema.js';
 import { buildLookup } from './audit-lookup.js';
 import { statementCache } from './statement-cache.js';
 
@@ -34,7 +34,6 @@ export interface SqliteAuditStoreOptions {
 const PAGE = 1000;
 /** Records per indexing transaction when a lookup served by the writer first catches up. */
 const CATCH_UP_CHUNK = 4096;
-const WATERMARK_SQL = '(SELECT indexed_to FROM audit_index_state WHERE id = 1)';
 const HAS_WATERMARK = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_index_state'";
 
 /**
