@@ -42,7 +42,8 @@ export interface WriteRequest {
  * MD5 is computed for SSE-S3 only.
  */
 export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<ObjectRecord> {
-  await deps.store.getBucket(req.bucket);
+  // No bucket lookup here: every caller has just looked the bucket up (to pick the SSE
+  // mode), and the metadata commit raises NoSuchBucketError if it went away since.
   const binding: ObjectBinding = { bucket: req.bucket, key: req.key, objectId: randomUUID() };
   const segmentSize = deps.segmentSize ?? DEFAULT_SEGMENT_SIZE;
   const objectKey = SecretBytes.random(32);

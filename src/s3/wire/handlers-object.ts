@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError, InvalidRequestError } from '../errors.js';
+import { InvalidArgumentError, InvalidRequestError, NoSuchKeyError } from '../errors.js';
 import { copyObject } from '../operations/copy-object.js';
 import { partRead } from '../operations/multipart/read-multipart.js';
 import { checkConditions, isSmallObject, readPlaintext, readSmallPlaintext, resolveRange, unsealObjectKey } from '../operations/read-object.js';
@@ -66,8 +66,7 @@ export async function getObjectRoute(c: S3Call): Promise<void> {
   const customer = parseCustomerKey(c.req.headers, SSE_C);
   try {
     if (customer !== undefined) requireSecureForSseC(c.secure);
-    await c.deps.store.getBucket(c.bucket);
-    const o = await c.deps.store.getObject(c.bucket, c.key);
+    const o = await getExisting(c);
     checkConditions(o, parseConditions(c.req.headers));
     const spec = parseRange(c.req.headers);
     const partNumber = c.query.get('partNumber');
@@ -107,6 +106,20 @@ export async function getObjectRoute(c: S3Call): Promise<void> {
     await streamOut(c.res, status, headers, await readPlaintext(c.deps, o, objectKey, range));
   } finally {
     customer?.key.dispose();
+  }
+}
+
+/**
+ * The request's object, one lookup when it exists (its row implies its bucket); raises
+ * NoSuchBucketError when the bucket is missing, else NoSuchKeyError — as looking the
+ * bucket up first would.
+ */
+async function getExisting(c: S3Call): Promise<ObjectRecord> {
+  try {
+    return await c.deps.store.getObject(c.bucket, c.key);
+  } catch (err) {
+    if (err instanceof NoSuchKeyError) await c.deps.store.getBucket(c.bucket);
+    throw err;
   }
 }
 
