@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync } from 'node:crypto';
 import type { SecretBytes } from '../crypto/secret-bytes.js';
-import { canonicalContext, type EncryptionContext } from './encryption-context.js';
+import { prefixedCanonicalContext, type EncryptionContext } from './encryption-context.js';
 import { InvalidCiphertextError } from './errors.js';
 
 /**
@@ -78,7 +78,7 @@ export function sealBlob(
   saltAndIv.copy(header, 21);
   const key = deriveMessageKey(material, header.subarray(21, 37));
   const cipher = createCipheriv('aes-256-gcm', key, header.subarray(37, 49));
-  cipher.setAAD(Buffer.concat([header, canonicalContext(context)]));
+  cipher.setAAD(prefixedCanonicalContext(header, context));
   const body = cipher.update(plaintext);
   const rest = cipher.final(); // GCM emits nothing here; kept in case that ever changes
   key.fill(0);
@@ -103,7 +103,7 @@ export function openBlob(material: SecretBytes, blob: Uint8Array, context: Encry
   const key = deriveMessageKey(material, header.subarray(21, 37));
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, header.subarray(37, 49));
-    decipher.setAAD(Buffer.concat([header, canonicalContext(context)]));
+    decipher.setAAD(prefixedCanonicalContext(header, context));
     decipher.setAuthTag(buf.subarray(buf.length - TAG_BYTES));
     const out = decipher.update(buf.subarray(HEADER_BYTES, buf.length - TAG_BYTES));
     decipher.final();

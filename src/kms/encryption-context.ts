@@ -12,17 +12,34 @@ export type EncryptionContext = Readonly<Record<string, string>>;
  * same bytes, as a bare concatenation could ("a"+"bc" vs "ab"+"c").
  */
 export function canonicalContext(context: EncryptionContext | undefined): Buffer {
-  const entries = Object.entries(context ?? {}).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const);
-  entries.sort((a, b) => Buffer.compare(a[0], b[0]));
-  const parts: Buffer[] = [u32(entries.length)];
-  for (const [k, v] of entries) parts.push(u32(k.length), k, u32(v.length), v);
-  return Buffer.concat(parts);
+  return prefixedCanonicalContext(EMPTY, context);
 }
 
-function u32(n: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b.writeUInt32BE(n);
-  return b;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * `prefix ‖ canonicalContext(context)` in one buffer, written in place: one allocation
+ * per call instead of a buffer per length and per string plus two concatenations (this
+ * runs for every Encrypt, Decrypt and GenerateDataKey, where it builds the AAD).
+ */
+export function prefixedCanonicalContext(prefix: Uint8Array, context: EncryptionContext | undefined): Buffer {
+  const keys = context === undefined ? [] : Object.keys(context);
+  // Only keys are compared as bytes (the order is that of their UTF-8), so only they are encoded up front.
+  const pairs = keys.map((k) => ({ key: Buffer.from(k, 'utf8'), value: (context as EncryptionContext)[k] as string }));
+  if (pairs.length > 1) pairs.sort((a, b) => Buffer.compare(a.key, b.key));
+  let size = prefix.length + 4;
+  for (const p of pairs) size += 8 + p.key.length + Buffer.byteLength(p.value, 'utf8');
+  const out = Buffer.allocUnsafe(size);
+  out.set(prefix, 0);
+  let at = out.writeUInt32BE(pairs.length, prefix.length);
+  for (const p of pairs) {
+    at = out.writeUInt32BE(p.key.length, at);
+    at += p.key.copy(out, at);
+    const valueLength = Buffer.byteLength(p.value, 'utf8');
+    at = out.writeUInt32BE(valueLength, at);
+    at += out.write(p.value, at, 'utf8');
+  }
+  return out;
 }
 
 /**

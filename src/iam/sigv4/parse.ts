@@ -170,8 +170,20 @@ function toAmzDate(httpDate: string | undefined): string | undefined {
   return new Date(t).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
+// Concurrent clients sign with the same x-amz-date for a whole second: remember the last one.
+let lastAmzDate = '';
+let lastAmzMillis = NaN;
+
 /** Parses YYYYMMDDTHHMMSSZ to epoch milliseconds, or NaN. */
 export function amzDateToMillis(amzDate: string): number {
+  if (amzDate === lastAmzDate) return lastAmzMillis;
+  const millis = parseAmzDate(amzDate);
+  lastAmzDate = amzDate;
+  lastAmzMillis = millis;
+  return millis;
+}
+
+function parseAmzDate(amzDate: string): number {
   if (!AMZ_DATE.test(amzDate)) return NaN;
   return Date.UTC(
     Number(amzDate.slice(0, 4)),
