@@ -81,9 +81,15 @@ export class XtsThreads {
     if (this.#broken || entry === undefined) return Promise.reject(new VolumeClosedError('the XTS workers stopped'));
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
+      try {
+        // Throws (DataCloneError) before anything is sent if a buffer cannot be transferred.
+        entry.worker.postMessage({ ...message, id }, transfer);
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
       entry.jobs.set(id, { resolve, reject });
       if (entry.jobs.size === 1) entry.worker.ref();
-      entry.worker.postMessage({ ...message, id }, transfer);
     });
   }
 
