@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import type { SecretBytes } from '../crypto/secret-bytes.js';
 import { prefixedCanonicalContext, type EncryptionContext } from './encryption-context.js';
 import { InvalidCiphertextError } from './errors.js';
+import { pooledRandomBytes } from './random-pool.js';
 
 /**
  * Persisted format codes of KMS ciphertext blobs. A code never changes meaning; a new
@@ -28,23 +29,6 @@ export interface BlobHeader {
 export type RandomSource = (n: number) => Buffer;
 
 const SALT_AND_IV_BYTES = 16 + 12;
-// Salt and IV are public (they sit in the blob header), so they may come from a pool
-// filled by one randomFillSync per POOL_MESSAGES messages, as node's randomUUID does;
-// the per-call RAND_bytes was one of the costlier steps of sealing a short message.
-const POOL_MESSAGES = 128;
-const pool = Buffer.alloc(SALT_AND_IV_BYTES * POOL_MESSAGES);
-let poolOffset = pool.length;
-
-function pooledSaltAndIv(n: number): Buffer {
-  if (n !== SALT_AND_IV_BYTES) return randomBytes(n);
-  if (poolOffset + n > pool.length) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  const out = pool.subarray(poolOffset, poolOffset + n);
-  poolOffset += n;
-  return out;
-}
 
 /**
  * Reads a blob's header (format, key id, key version). Raises InvalidCiphertextError for
@@ -67,7 +51,7 @@ export function sealBlob(
   keyVersion: number,
   plaintext: Uint8Array,
   context: EncryptionContext | undefined,
-  random: RandomSource = pooledSaltAndIv,
+  random: RandomSource = pooledRandomBytes,
 ): Buffer {
   const header = Buffer.allocUnsafe(HEADER_BYTES);
   header[0] = BLOB_FORMAT.V1;

@@ -4,6 +4,7 @@ import { ValidationError } from '../errors.js';
 import type { KeyRecord } from '../keys/key-record.js';
 import type { KeyService } from '../keys/key-service.js';
 import { decryptBlob, encryptWithKey, requireSymmetricKey, type EncryptionAlgorithm } from './symmetric.js';
+import { pooledRandomBytes } from '../random-pool.js';
 
 /**
  * The cryptographic operations of symmetric KMS keys: Encrypt, Decrypt, ReEncrypt,
@@ -106,7 +107,7 @@ export async function generateDataKey(keys: KeyService, req: GenerateDataKeyRequ
   const key = await keys.resolve(req.keyId);
   keys.requireEnabled(key);
   requireSymmetricKey(key, 'GenerateDataKey');
-  const plaintext = randomBytes(length);
+  const plaintext = pooledRandomBytes(length); // a fresh buffer; the pool keeps no copy
   const { blob } = await encryptWithKey(keys, key, plaintext, req.encryptionContext, undefined);
   return { key, plaintext, ciphertextBlob: blob };
 }

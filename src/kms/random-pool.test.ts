@@ -1,0 +1,26 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { pooledRandomBytes } from './random-pool.js';
+
+describe('pooledRandomBytes', () => {
+  it('returns the requested length, pooled or not', () => {
+    for (const n of [0, 1, 12, 16, 28, 32, 64, 65, 1024]) assert.equal(pooledRandomBytes(n).length, n);
+  });
+
+  it('never hands out the same bytes twice, across several refills of the pool', () => {
+    const seen = new Set<string>();
+    const draws = 600; // 600 × 32 bytes: more than four pools
+    for (let i = 0; i < draws; i++) seen.add(pooledRandomBytes(32).toString('hex'));
+    assert.equal(seen.size, draws);
+    assert.ok(!seen.has('00'.repeat(32)), 'a zeroed (already handed out) region was returned');
+  });
+
+  it('returns buffers the caller owns: zeroing one leaves the next draw random', () => {
+    const a = pooledRandomBytes(32);
+    const copy = Buffer.from(a);
+    a.fill(0);
+    const b = pooledRandomBytes(32);
+    assert.notEqual(b.toString('hex'), '00'.repeat(32));
+    assert.notEqual(b.toString('hex'), copy.toString('hex'));
+  });
+});
