@@ -58,8 +58,14 @@ interface Options {
 
 function parseOptions(args: readonly string[]): Options {
   const get = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const targets = (get('targets') ?? 'enc,nbd,local').split(',') as Target[];
-  const rows = (get('rows') ?? 'seqw,seqr,randr,randw').split(',') as RowId[];
+  const pick = <T extends string>(name: string, all: readonly T[]): T[] => {
+    const chosen = (get(name) ?? all.join(',')).split(',');
+    const unknown = chosen.filter((c) => !(all as readonly string[]).includes(c));
+    if (unknown.length > 0) throw new Error(`--${name}: unknown ${unknown.join(', ')} (choose from ${all.join(', ')})`);
+    return chosen as T[];
+  };
+  const targets = pick<Target>('targets', ['enc', 'nbd', 'local']);
+  const rows = pick<RowId>('rows', ['seqw', 'seqr', 'randr', 'randw']);
   return { targets, rows, repeats: Number(get('repeats') ?? 3), profileDir: get('profile') };
 }
 
