@@ -155,6 +155,17 @@ function canonicalValue(v: string): string {
 
 /** HMAC chain of the SigV4 signing key, cached per access key, day, region and service. */
 export function deriveSigningKey(credential: Credential, date: string, region: string, service: string): Buffer {
+  // Nearly every request repeats the previous one's credential and scope: check that first.
+  const last = lastSigningKey;
+  if (last !== undefined && last.credential === credential && last.date === date && last.region === region && last.service === service) return last.key;
+  const key = cachedSigningKey(credential, date, region, service);
+  lastSigningKey = { credential, date, region, service, key };
+  return key;
+}
+
+let lastSigningKey: { credential: Credential; date: string; region: string; service: string; key: Buffer } | undefined;
+
+function cachedSigningKey(credential: Credential, date: string, region: string, service: string): Buffer {
   const scope = `${date}\u0000${region}\u0000${service}`;
   let own = signingKeysByCredential.get(credential);
   const hit = own?.get(scope);

@@ -1,0 +1,60 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { decideKmsAccess, kmsRootAllowedOutright, type AuthzCall } from './authorizer.js';
+import { parsePolicy } from './policy/index.js';
+import { rootPrincipal } from './root-credentials.js';
+
+const ACCOUNT = '111122223333';
+const KEY_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+const root: AuthzCall = { principal: rootPrincipal(ACCOUNT), sourceIp: '127.0.0.1', secureTransport: false };
+const alice: AuthzCall = { ...root, principal: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/alice`, accountId: ACCOUNT, principalId: 'AIDAALICE', userName: 'alice' } };
+
+const allowAll = parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }] }), 'resource');
+const denyPlainHttp = parsePolicy(
+  JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' },
+      { Effect: 'Deny', Principal: '*', Action: 'kms:*', Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+    ],
+  }),
+  'resource',
+);
+const identityDeny = parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'kms:Decrypt', Resource: '*' }] }), 'identity');
+const endpointPolicy = parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 'kms:Encrypt', Resource: '*' }] }), 'endpoint');
+
+function decide(call: AuthzCall, keyPolicy = allowAll, identity = [] as typeof allowAll[], action = 'kms:Decrypt') {
+  return decideKmsAccess({ call, action, keyArn: KEY_ARN, keyPolicy, identity, grants: [], time: new Date(0) });
+}
+
+describe('kmsRootAllowedOutright (the root short-cut of KMS authorization)', () => {
+  it('holds for the root under a deny-free key policy, and decideKmsAccess then allows', () => {
+    assert.equal(kmsRootAllowedOutright(root, allowAll, []), true);
+    assert.equal(decide(root).allowed, true);
+  });
+
+  it('does not hold when the key policy has a Deny statement, which can still refuse the root', () => {
+    assert.equal(kmsRootAllowedOutright(root, denyPlainHttp, []), false);
+    const d = decide(root, denyPlainHttp);
+    assert.equal(d.allowed, false);
+    assert.equal(!d.allowed && d.cause, 'explicit-resource');
+    assert.equal(decide({ ...root, secureTransport: true }, denyPlainHttp).allowed, true);
+  });
+
+  it('does not hold when an identity policy has a Deny statement', () => {
+    assert.equal(kmsRootAllowedOutright(root, allowAll, [identityDeny]), false);
+    assert.equal(decide(root, allowAll, [identityDeny]).allowed, false);
+  });
+
+  it('does not hold behind an endpoint policy, which must itself allow the action', () => {
+    const viaEndpoint: AuthzCall = { ...root, vpcEndpointId: 'vpce-1', endpointPolicy };
+    assert.equal(kmsRootAllowedOutright(viaEndpoint, allowAll, []), false);
+    assert.equal(decide(viaEndpoint).allowed, false);
+    assert.equal(decide(viaEndpoint, allowAll, [], 'kms:Encrypt').allowed, true);
+  });
+
+  it('never holds for a principal other than the root', () => {
+    assert.equal(kmsRootAllowedOutright(alice, allowAll, []), false);
+    assert.equal(decide(alice).allowed, false); // the key policy delegates to IAM; alice has no identity policy
+  });
+});
