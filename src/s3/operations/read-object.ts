@@ -98,23 +98,45 @@ export function isSmallObject(o: ObjectRecord): boolean {
 
 /**
  * The whole plaintext of a small single-part object (see isSmallObject), as one buffer per
- * segment: its inline body, or one read of header and segments together, every tag (and the stream's end)
- * verified before anything is returned, so a tampered, truncated or extended body raises
- * DecryptionError with nothing sent. Takes ownership of `objectKey` and disposes it.
+ * segment: its inline body, or one read of header and segments together, started at once
+ * so that it overlaps the unsealing of the key (a KMS round trip and its audit record).
+ * Every tag (and the stream's end) is verified before anything is returned, so a tampered,
+ * truncated or extended body raises DecryptionError with nothing sent. Raises the
+ * unsealing's error first when it fails (after the read landed). Takes ownership of the
+ * key `unsealing` resolves to and disposes it.
  */
-export async function readSmallPlaintext(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes): Promise<Buffer[]> {
+export async function readSmallPlaintext(deps: S3Deps, o: ObjectRecord, unsealing: Promise<SecretBytes>): Promise<Buffer[]> {
+  if (o.inlineBody !== undefined) return openOwned(await unsealing, o.inlineBody, o);
+  // One byte more than the format says, so that an extended body fails to open.
+  const limit = encryptedSize(o.size, o.segmentSize) + 1;
+  const buffer = readBuffers.take(limit);
   try {
-    if (o.inlineBody !== undefined) return openSegments(objectKey, o.inlineBody, { aad: dataBinding(o) });
-    // One byte more than the format says, so that an extended body fails to open.
-    const limit = encryptedSize(o.size, o.segmentSize) + 1;
-    const buffer = readBuffers.take(limit);
+    const reading = deps.backend.readHead(o.storageId, limit, buffer);
+    reading.catch(() => undefined);
+    let objectKey: SecretBytes;
     try {
-      const sealed = await deps.backend.readHead(o.storageId, limit, buffer);
-      // The opened pieces are fresh buffers (decipher output), so the read buffer is free after this.
-      return openSegments(objectKey, sealed, { aad: dataBinding(o) });
-    } finally {
-      readBuffers.give(buffer);
+      objectKey = await unsealing;
+    } catch (err) {
+      await reading.catch(() => undefined); // the buffer goes back to the pool only once the read landed
+      throw err;
     }
+    let sealed: Buffer;
+    try {
+      sealed = await reading;
+    } catch (err) {
+      objectKey.dispose();
+      throw err;
+    }
+    // The opened pieces are fresh buffers (decipher output), so the read buffer is free after this.
+    return openOwned(objectKey, sealed, o);
+  } finally {
+    readBuffers.give(buffer);
+  }
+}
+
+function openOwned(objectKey: SecretBytes, sealed: Buffer, o: ObjectRecord): Buffer[] {
+  try {
+    return openSegments(objectKey, sealed, { aad: dataBinding(o) });
   } finally {
     objectKey.dispose();
   }

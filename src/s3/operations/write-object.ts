@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { createSegmentEncryptor, DEFAULT_SEGMENT_SIZE, sealBuffer, SecretBytes } from '../../crypto/index.js';
 import { INLINE_STORAGE_ID, type ContentHeaders, type ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
-import { dataBinding, type ObjectBinding, type SseMode } from '../sse/sealing.js';
+import { dataBinding, type ObjectBinding, type SealedObjectKey, type SseMode } from '../sse/sealing.js';
 import { fitsInline, readBodyLimited } from './inline-body.js';
 
 /** What a write stores: the body, where, how it is sealed and what it says about itself. */
@@ -30,8 +30,9 @@ export interface WriteRequest {
 }
 
 /**
- * Writes one object: a fresh object key sealed by the mode (KMS errors raise before any
- * byte is read), the body encrypted as a segment stream bound to its location. A body
+ * Writes one object: a fresh object key sealed by the mode while the body is read (a KMS
+ * error stops the body and raises), the body encrypted as a segment stream bound to its
+ * location. A body
  * declared small enough (fitsInline) is read into memory, checked by `verify`, sealed and
  * kept inline in the metadata record; any other is written to a temporary object that is
  * fsynced and renamed only after `verify` accepted the body. Then the metadata is committed
@@ -47,10 +48,16 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
   const binding: ObjectBinding = { bucket: req.bucket, key: req.key, objectId: randomUUID() };
   const segmentSize = deps.segmentSize ?? DEFAULT_SEGMENT_SIZE;
   const objectKey = SecretBytes.random(32);
+  // The object key is ours, so sealing it (for SSE-KMS a KMS round trip plus the durable
+  // audit record of that call) runs while the body arrives and is encrypted, instead of
+  // before. A seal that fails stops the body at once with its error; nothing is committed
+  // before the seal succeeded.
+  const sealing = req.mode.seal(objectKey, binding);
+  sealing.catch((err: unknown) => req.body.destroy(err instanceof Error ? err : new Error(String(err))));
   try {
-    const sealedKey = await req.mode.seal(objectKey, binding);
-    const seal: Sealing = { objectKey, aad: dataBinding(binding), segmentSize, md5: req.mode.label === 'SSE-S3' };
+    const seal: Sealing = { objectKey, aad: dataBinding(binding), segmentSize, md5: req.mode.label === 'SSE-S3', sealed: sealing };
     const body = fitsInline(req.declaredSize, segmentSize) ? await sealInline(req, seal) : await sealToFile(deps, req, seal);
+    const sealedKey = await sealing;
     const record: ObjectRecord = {
       ...binding,
       storageId: body.storageId,
@@ -68,6 +75,8 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
     await commit(deps, record);
     return record;
   } finally {
+    // The seal reads the object key once KMS answers: never dispose it before that settled.
+    await sealing.catch(() => undefined);
     objectKey.dispose();
   }
 }
@@ -78,6 +87,8 @@ interface Sealing {
   readonly segmentSize: number;
   /** Compute the plaintext MD5 (SSE-S3 ETags only). */
   readonly md5: boolean;
+  /** The object key's seal, in flight: a body file is committed only once it succeeded. */
+  readonly sealed: Promise<SealedObjectKey>;
 }
 
 interface SealedBody {
@@ -103,6 +114,7 @@ async function sealToFile(deps: S3Deps, req: WriteRequest, s: Sealing): Promise<
   try {
     await pipeline(req.body, counter, createSegmentEncryptor(s.objectKey, { aad: s.aad, segmentSize: s.segmentSize }), pending.stream);
     req.verify();
+    await s.sealed;
     await pending.commit();
   } catch (err) {
     await pending.abort();

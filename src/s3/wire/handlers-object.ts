@@ -73,8 +73,6 @@ export async function getObjectRoute(c: S3Call): Promise<void> {
     if (partNumber !== undefined && spec !== undefined) throw new InvalidRequestError('Cannot specify both Range header and partNumber query parameter');
     const part = partNumber === undefined ? undefined : partRead(o, partNumber);
     const range = part !== undefined ? part.range : spec === undefined ? undefined : resolveRange(spec, o.size);
-    const objectKey = await unsealObjectKey(c.deps, o, customer);
-    noteKms(c, o);
     const headers: OutgoingHttpHeaders = {
       ...objectResponseHeaders(o, c.query),
       ...sseResponseHeaders(o.sealedKey, customer?.keyMd5),
@@ -88,15 +86,20 @@ export async function getObjectRoute(c: S3Call): Promise<void> {
       server: 'Cipherlake',
     };
     const status = range === undefined ? 200 : 206;
+    const unsealing = unsealObjectKey(c.deps, o, customer);
+    // Noted as soon as the key opened, even if reading the body fails afterwards.
+    unsealing.then(() => noteKms(c, o), () => undefined);
+    if (c.req.method !== 'HEAD' && range === undefined && isSmallObject(o)) {
+      // Small objects: read while the key is unsealed, verified whole in memory, then
+      // headers and body in one write.
+      sendPieces(c.res, status, headers, await readSmallPlaintext(c.deps, o, unsealing));
+      return;
+    }
+    const objectKey = await unsealing;
     if (c.req.method === 'HEAD') {
       objectKey.dispose();
       c.res.writeHead(status, headers);
       c.res.end();
-      return;
-    }
-    if (range === undefined && isSmallObject(o)) {
-      // Small objects: verified whole in memory, then headers and body in one write.
-      sendPieces(c.res, status, headers, await readSmallPlaintext(c.deps, o, objectKey));
       return;
     }
     if (readsInBatches(o)) {
