@@ -20,11 +20,12 @@ export interface AuditAppender {
  */
 export function encodeTermsColumn(terms: readonly AuditTerm[]): string {
   // Exactly JSON.stringify(terms.map((t) => [t.kind, t.value])), without the pair arrays
-  // (this runs once per committed record); kinds are plain identifiers, values are quoted.
+  // (this runs once per committed record). Kinds are quoted too: an index that came over
+  // IPC is trusted, but must not be able to make the column invalid JSON.
   let out = '[';
   for (let i = 0; i < terms.length; i++) {
     const t = terms[i] as AuditTerm;
-    out += `${i === 0 ? '' : ','}["${t.kind}",${JSON.stringify(t.value)}]`;
+    out += `${i === 0 ? '' : ','}[${JSON.stringify(t.kind)},${JSON.stringify(t.value)}]`;
   }
   return `${out}]`;
 }
