@@ -72,7 +72,9 @@ export class IpcAuditSink implements AuditSink {
   append(event: AuditEvent): Promise<AppendReceipt> {
     if (this.#closed) return Promise.reject(new AuditSinkClosedError());
     if (this.#disconnected) return Promise.reject(new AuditCommitError({ cause: new Error('audit channel closed') }));
-    const { dropped: _dropped, ...entry } = encodeAuditEvent(event);
+    const encoded = encodeAuditEvent(event);
+    // The three fields the owner needs, picked by name (an object rest costs a slow copy per request).
+    const entry: EncodedAuditEvent = { json: encoded.json, eventID: encoded.eventID, index: encoded.index };
     return new Promise<AppendReceipt>((resolve, reject) => {
       this.#queue.push({ entry, resolve, reject });
       if (this.#inFlight === null) this.#send();
