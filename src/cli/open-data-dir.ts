@@ -42,8 +42,6 @@ export function openDataDirOffline(config: CipherlakeConfig): OfflineDataDir {
     db.close();
     throw err;
   }
-  const first = db.prepare('SELECT min(seq) AS seq FROM audit_records WHERE event_ms >= ?');
-  const last = db.prepare('SELECT max(seq) AS seq FROM audit_records WHERE event_ms <= ?');
   return {
     config,
     auditStore,
@@ -55,8 +53,9 @@ export function openDataDirOffline(config: CipherlakeConfig): OfflineDataDir {
         db.exec('COMMIT');
       }
     },
-    firstSeqAtOrAfter: (time) => (first.get(time.getTime()) as { seq: number | null }).seq,
-    lastSeqAtOrBefore: (time) => (last.get(time.getTime()) as { seq: number | null }).seq,
+    // Through the store: audit_records has no event_ms index any more (the time index is deferred).
+    firstSeqAtOrAfter: (time) => auditStore.firstSeqAtOrAfter(time),
+    lastSeqAtOrBefore: (time) => auditStore.lastSeqAtOrBefore(time),
     close: () => db.close(),
   };
 }

@@ -99,6 +99,13 @@ describe('cipherlake audit (verify, public-key, lookup, export)', () => {
     const early = await verify({ dataDir: copy, from: '1', to: String(encryptSeq - 1) });
     assert.deepEqual(early.out, ['intact']);
     assert.equal(early.code, 0);
+    // Ranges by time resolve to seqs through the store's time index and its unindexed tail.
+    const byTime = await verify({ dataDir: copy, from: '2000-01-01T00:00:00Z', to: '2999-01-01T00:00:00Z' });
+    assert.equal(byTime.code, 1);
+    assert.ok(byTime.out.includes(`record ${encryptSeq} was modified`), byTime.out.join('\n'));
+    const future = await verify({ dataDir: copy, from: '2999-01-01T00:00:00Z' });
+    assert.deepEqual(future.out, ['intact']);
+    assert.match(future.err.join('\n'), /no records in the given range/);
   });
 
   it('the real process exits 0 on intact and 1 with the findings on stdout', () => {
