@@ -3,8 +3,8 @@
  * to the same server build with `audit.enabled=false` (CIPHERLAKE_AUDIT_ENABLED=false), in
  * the same run. Two server child processes (one per setting) on fresh data directories;
  * rounds alternate on/off so machine drift hits both alike; the ratio is of the summed
- * counts, after one unmeasured 2 s warm-up round per server. Reuses kms-bench's load generator (undici pool + pre-signed SigV4). Target ≥ 0.85.
- * Asserts nothing about speed.
+ * counts, after one unmeasured 2 s warm-up round per server. Reuses kms-bench's load
+ * generator (undici pool + pre-signed SigV4). Target ≥ 0.85. Asserts nothing about speed.
  *
  * Run: node --import tsx bench/audit-bench.ts [--duration=<s per round> (3)] [--rounds=<n> (3)] [--concurrency=<n> (16)]
  */
