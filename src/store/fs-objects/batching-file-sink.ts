@@ -13,7 +13,8 @@ const BATCH_BYTES = 1024 * 1024;
  * batches. `final` writes the rest, `fdatasync`s the file (data and size on stable
  * storage) and closes it; only then does the stream finish and close. Errors (open with
  * `wx` on an existing path, write, sync) destroy the stream; the descriptor is closed in
- * every case. Never reads the bytes it writes.
+ * every case, but never while a write or sync on it is in flight, and nothing is written
+ * or synced once the stream was destroyed. Never reads the bytes it writes.
  */
 export class BatchingFileSink extends Writable {
   readonly #path: string;
@@ -22,8 +23,10 @@ export class BatchingFileSink extends Writable {
   #batch: Buffer[] = [];
   #batchBytes = 0;
   #position = 0;
-  /** The write in flight, if any. */
-  #writing: Promise<void> | undefined;
+  /** The write or sync in flight, if any: the descriptor is closed only once it landed. */
+  #io: Promise<void> | undefined;
+  /** Set by destroy: no write or sync starts after it (its descriptor is about to close). */
+  #stopped = false;
 
   constructor(path: string, mode: number) {
     super({ highWaterMark: BATCH_BYTES });
@@ -52,15 +55,24 @@ export class BatchingFileSink extends Writable {
     const fd = this.#fd;
     if (fd === undefined) return callback(new Error('file not open'));
     this.#flush()
-      .then(() => this.#writing)
-      .then(() => new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err === null ? resolve() : reject(err)))))
+      .then(() => this.#io)
+      .then(() => {
+        this.#mayStartIo();
+        const syncing = new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err === null ? resolve() : reject(err))));
+        syncing.catch(() => undefined);
+        this.#io = syncing;
+        return syncing;
+      })
       .then(() => this.#close())
       .then(() => callback(), (err: Error) => callback(err));
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    // A write may still be in flight: let it land before its descriptor goes.
-    Promise.resolve(this.#writing)
+    // A write or sync may still be in flight: let it land before its descriptor goes (a
+    // closed number is reused by the next open, and a late write would land in that file).
+    // A flush or final waiting for it sees #stopped and starts nothing more.
+    this.#stopped = true;
+    Promise.resolve(this.#io)
       .catch(() => undefined)
       .then(() => this.#close())
       .then(() => callback(error), () => callback(error));
@@ -80,7 +92,8 @@ export class BatchingFileSink extends Writable {
 
   /** Waits for the write in flight, then starts writing the current batch; resolves once it started. */
   async #flush(): Promise<void> {
-    await this.#writing;
+    await this.#io;
+    this.#mayStartIo();
     if (this.#batchBytes === 0) return;
     const fd = this.#fd;
     if (fd === undefined) throw new Error('file not open');
@@ -93,7 +106,12 @@ export class BatchingFileSink extends Writable {
     // Handled here so a failure between flushes is not an unhandled rejection; the next
     // flush, final or destroy awaits it and reports it.
     writing.catch(() => undefined);
-    this.#writing = writing;
+    this.#io = writing;
+  }
+
+  /** Raises once the sink was destroyed: its descriptor is closing, no I/O may start on it. */
+  #mayStartIo(): void {
+    if (this.#stopped) throw new Error('file sink destroyed');
   }
 
   #close(): Promise<void> {

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BatchingFileSink } from './batching-file-sink.js';
+
+// The sink's node:fs calls, watched through the CommonJS fs object (syncBuiltinESMExports
+// carries the wrappers into the ESM bindings the sink imported): which descriptor has I/O
+// outstanding when it is closed. A descriptor closed under a pending write may be reused by
+// the next open, and the write then lands in another file.
+const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+type Callback = (...args: unknown[]) => void;
+
+describe('BatchingFileSink: never closes its descriptor under pending I/O', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cipherlake-sink-io-'));
+  const outstanding = new Map<number, number>();
+  const closedUnderIo: string[] = [];
+  const ioAfterClose: string[] = [];
+  const closed = new Set<number>();
+  const original = { writev: fs.writev, fdatasync: fs.fdatasync, close: fs.close, open: fs.open };
+
+  const track = (name: string, fn: (...args: never[]) => void) =>
+    ((fd: number, ...rest: unknown[]) => {
+      if (closed.has(fd)) ioAfterClose.push(`${name} on ${fd}`);
+      outstanding.set(fd, (outstanding.get(fd) ?? 0) + 1);
+      const cb = rest.pop() as Callback;
+      (fn as (...a: unknown[]) => void)(fd, ...rest, (...res: unknown[]) => {
+        outstanding.set(fd, outstanding.get(fd)! - 1);
+        cb(...res);
+      });
+    }) as never;
+
+  before(() => {
+    fs.writev = track('writev', original.writev);
+    fs.fdatasync = track('fdatasync', original.fdatasync);
+    fs.close = ((fd: number, cb: Callback) => {
+      if ((outstanding.get(fd) ?? 0) > 0) closedUnderIo.push(`close of ${fd}`);
+      closed.add(fd);
+      original.close(fd, cb as never);
+    }) as never;
+    fs.open = ((...args: unknown[]) => {
+      const cb = args.pop() as Callback;
+      (original.open as (...a: unknown[]) => void)(...args, (err: unknown, fd: number) => {
+        closed.delete(fd);
+        cb(err, fd);
+      });
+    }) as never;
+    syncBuiltinESMExports();
+  });
+  after(() => {
+    Object.assign(fs, original);
+    syncBuiltinESMExports();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const reset = (): void => {
+    closedUnderIo.length = 0;
+    ioAfterClose.length = 0;
+  };
+
+  it('destroyed while a full batch waits for the write in flight: that batch is never written and the close waits for the write', async () => {
+    reset();
+    for (let round = 0; round < 5; round++) {
+      const sink = new BatchingFileSink(join(dir, `destroyed-${round}`), 0o600);
+      // The first full batch starts its write; the second waits for it inside _write.
+      await new Promise<void>((resolve, reject) => sink.write(Buffer.alloc(1024 * 1024, 1), (err) => (err ? reject(err) : resolve())));
+      sink.write(Buffer.alloc(1024 * 1024, 2), () => undefined);
+      sink.destroy(new Error('client went away'));
+      sink.on('error', () => undefined);
+      await new Promise((resolve) => sink.once('close', resolve));
+    }
+    assert.deepEqual(closedUnderIo, []);
+    assert.deepEqual(ioAfterClose, []);
+  });
+
+  it('destroyed while finishing: no sync or write after the close, none outstanding at it', async () => {
+    reset();
+    for (let round = 0; round < 5; round++) {
+      const sink = new BatchingFileSink(join(dir, `finishing-${round}`), 0o600);
+      await new Promise<void>((resolve, reject) => sink.write(Buffer.alloc(1024 * 1024, 1), (err) => (err ? reject(err) : resolve())));
+      sink.end(Buffer.alloc(1000, 3));
+      sink.on('error', () => undefined);
+      // _final runs on a later tick: let it start, then pull the plug.
+      await new Promise((resolve) => setImmediate(resolve));
+      sink.destroy(new Error('aborted'));
+      await new Promise((resolve) => sink.once('close', resolve));
+    }
+    assert.deepEqual(closedUnderIo, []);
+    assert.deepEqual(ioAfterClose, []);
+  });
+});
