@@ -49,7 +49,13 @@ export class FsObjectBackend implements ObjectBackend {
         await this.#dirSync.sync(finalDir);
       },
       abort: async () => {
-        stream.destroy();
+        // Removed only once the sink closed: its open (`wx`) may still be in flight, and a
+        // file it creates after the rm would be left behind until the next start.
+        if (!stream.closed) {
+          const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+          stream.destroy();
+          await closed;
+        }
         await rm(tmpPath, { force: true });
       },
     };
