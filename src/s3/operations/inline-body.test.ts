@@ -35,6 +35,19 @@ describe('inline bodies', () => {
     assert.equal(s.destroyed, true);
   });
 
+  it('readBodyLimited: a stream destroyed without an error (closed before its end) rejects instead of hanging', async () => {
+    const s = new PassThrough();
+    let settled: unknown;
+    readBodyLimited(s, 100).then(
+      () => (settled = 'resolved'),
+      (err: unknown) => (settled = err),
+    );
+    s.write(Buffer.from('abc'));
+    s.destroy();
+    for (let i = 0; i < 5 && settled === undefined; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(settled instanceof IncompleteBodyError, String(settled));
+  });
+
   it('readBodyLimited: a stream error rejects with it', async () => {
     const s = new PassThrough();
     const p = readBodyLimited(s, 100);

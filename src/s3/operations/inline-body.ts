@@ -27,7 +27,8 @@ export function fitsInline(declaredSize: number | undefined, segmentSize: number
 /**
  * Reads a whole body of at most `limit` bytes into one buffer. Rejects with what the stream
  * raises, or with IncompleteBodyError (and destroys the stream) once more than `limit`
- * bytes arrive: the client sent more than it declared. Never buffers more than `limit`.
+ * bytes arrive: the client sent more than it declared; also with IncompleteBodyError when
+ * the stream closes before its end without an error. Never buffers more than `limit`.
  */
 export function readBodyLimited(body: Readable, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -45,6 +46,9 @@ export function readBodyLimited(body: Readable, limit: number): Promise<Buffer> 
     });
     body.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
     body.once('error', reject);
+    // Destroyed without an error, the stream closes without ending: never wait for it (after
+    // 'end' or 'error' this rejection is a no-op).
+    body.once('close', () => reject(new IncompleteBodyError('')));
   });
 }
 
