@@ -210,6 +210,37 @@ describe('S3 storage edges: inline bodies, overwrites, copies, pooled and reused
     assert.ok((await get('c-big-copy')).equals(big));
   });
 
+  it('a copy whose source cannot be opened (tampered inline body, wrong SSE-C key) stores nothing; a multipart upload completed over an inline object replaces it', async () => {
+    const body = Buffer.from('source body '.repeat(50));
+    await put('bad-src', body);
+    const db = new Database(join(t.dataDir, 'metadata.db'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      const stored = (db.prepare('SELECT body FROM s3_objects WHERE bucket = ? AND key = ?').get(B, 'bad-src') as { body: Buffer }).body;
+      stored[stored.length - 20]! ^= 1;
+      db.prepare('UPDATE s3_objects SET body = ? WHERE bucket = ? AND key = ?').run(stored, B, 'bad-src');
+    } finally {
+      db.close();
+    }
+    assert.match(await errorCode(s3.send(new CopyObjectCommand({ Bucket: B, Key: 'bad-copy', CopySource: `${B}/bad-src` }))), /^500 /);
+    assert.equal(row(t.dataDir, 'bad-copy'), undefined);
+    const ck = customerKey();
+    const other = customerKey();
+    await put('ssec-src', body, ck);
+    const code = await errorCode(
+      s3.send(new CopyObjectCommand({ Bucket: B, Key: 'ssec-copy', CopySource: `${B}/ssec-src`, CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: other.SSECustomerKey, CopySourceSSECustomerKeyMD5: other.SSECustomerKeyMD5 })),
+    );
+    assert.match(code, /^403 /, code);
+    assert.equal(row(t.dataDir, 'ssec-copy'), undefined);
+
+    await put('mp-over', Buffer.from('inline first'));
+    const mp = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'mp-over' }));
+    const part = await s3.send(new UploadPartCommand({ Bucket: B, Key: 'mp-over', UploadId: mp.UploadId, PartNumber: 1, Body: body }));
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: 'mp-over', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+    assert.equal(row(t.dataDir, 'mp-over')?.inline, false);
+    assert.ok((await get('mp-over')).equals(body));
+  });
+
   it('UploadPartCopy with ranges of an inline source (parts are always files) completes to the right bytes', async () => {
     const body = pattern(LARGEST_INLINE, 11);
     await put('upc-src', body);
