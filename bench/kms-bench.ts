@@ -9,9 +9,12 @@
  *      node --import tsx bench/kms-bench.ts  (from source)
  * Flags: --duration=<s> (5) --concurrency=1,16,64 --workers=<n> (0: no cluster rows); `--flag value` works too
  *        --profile=<dir> (writes a V8 CPU profile of the one-process server into <dir>)
+ *        --cpu (adds the server's CPU time per request: user + system of the server process
+ *        and its cluster workers, from /proc, over the measured window — steadier than
+ *        req/s when other work shares the machine)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +29,7 @@ interface Options {
   readonly concurrency: readonly number[];
   readonly workers: number;
   readonly profileDir?: string;
+  readonly cpu: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -42,6 +46,7 @@ function parseOptions(argv: readonly string[]): Options {
     concurrency: (get('concurrency') ?? '1,16,64').split(',').map(Number),
     // Default 0 (no cluster rows); `--workers 2` adds rows for `cipherlake server --workers 2` and a bare server with 2 workers.
     workers: Number(get('workers') ?? '0'),
+    cpu: argv.includes('--cpu'),
     ...(profileDir !== undefined ? { profileDir } : {}),
   };
 }
@@ -91,6 +96,37 @@ function startCipherlake(name: string, workers: number, nodeArgs: readonly strin
   return startChild(name, args, env, nodeArgs, dataDir);
 }
 
+/** The process and its descendants (cluster workers), through /proc's children lists; [] where /proc is missing. */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ')) {
+        if (child !== '') out.push(...processTree(Number(child)));
+      }
+    }
+  } catch {
+    // gone, or no /proc: counts as no CPU
+  }
+  return out;
+}
+
+/** User + system CPU ms (all threads) of a process and its descendants so far; NaN without /proc. */
+function treeCpuMs(pid: number): number {
+  let ticks = 0;
+  let seen = false;
+  for (const p of processTree(pid)) {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+      seen = true;
+    } catch {
+      // exited between the listing and the read
+    }
+  }
+  return seen ? ticks * 10 : NaN; // USER_HZ is 100 on Linux
+}
+
 async function stopChild(child: Child): Promise<void> {
   const exited = new Promise<void>((resolve) => child.proc.once('exit', () => resolve()));
   child.proc.kill('SIGTERM');
@@ -119,8 +155,8 @@ interface Row {
   readonly result: LoadResult;
 }
 
-function formatTable(rows: readonly Row[], bare: ReadonlyMap<number, number>): string {
-  const header = ['target', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'vs bare 1 proc', 'errors'];
+function formatTable(rows: readonly Row[], bare: ReadonlyMap<number, number>, cpu: boolean): string {
+  const header = ['target', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'vs bare 1 proc', 'errors', ...(cpu ? ['server CPU µs/req'] : [])];
   const lines = rows.map((r) => [
     r.target,
     String(r.concurrency),
@@ -129,10 +165,16 @@ function formatTable(rows: readonly Row[], bare: ReadonlyMap<number, number>): s
     r.result.p99Ms.toFixed(3),
     `${((100 * r.result.perSecond) / (bare.get(r.concurrency) ?? NaN)).toFixed(0)}%`,
     String(r.result.errors),
+    ...(cpu ? [cpuPerRequest(r.result)] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   return [fmt(header), `|${widths.map((w, i) => (i < 1 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...lines.map(fmt)].join('\n');
+}
+
+function cpuPerRequest(r: LoadResult): string {
+  const perRequest = ((r.serverCpuMs ?? NaN) * 1000) / r.requests;
+  return Number.isFinite(perRequest) ? perRequest.toFixed(0) : '-';
 }
 
 async function main(): Promise<void> {
@@ -163,7 +205,9 @@ async function main(): Promise<void> {
     }
     for (const c of opts.concurrency) {
       for (const t of targets) {
-        const result = await runLoad(t.child.origin, t.signer, t.call, { ...limits, concurrency: c });
+        const pid = t.child.proc.pid;
+        const probe = opts.cpu && pid !== undefined ? () => treeCpuMs(pid) : undefined;
+        const result = await runLoad(t.child.origin, t.signer, t.call, { ...limits, concurrency: c }, probe);
         if (t.child === bare1) bare.set(c, result.perSecond);
         rows.push({ target: t.label, concurrency: c, result });
         process.stderr.write(`${t.label} c=${c}: ${Math.round(result.perSecond)} req/s${result.firstError !== undefined ? ` (first error: ${result.firstError})` : ''}\n`);
@@ -174,7 +218,7 @@ async function main(): Promise<void> {
   }
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   process.stdout.write(`\nKMS benchmark: ${availableParallelism()} cores (${cpu}), node ${process.version}, ${opts.durationMs / 1000} s per row after ${limits.warmupMs / 1000} s warm-up\n\n`);
-  process.stdout.write(formatTable(rows, bare) + '\n');
+  process.stdout.write(formatTable(rows, bare, opts.cpu) + '\n');
   if (opts.profileDir !== undefined) process.stdout.write(`\nCPU profile of the one-process server written to ${opts.profileDir}\n`);
 }
 

@@ -103,6 +103,8 @@ export interface LoadResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly firstError?: string;
+  /** CPU time the server used during the measured window (not the warm-up), when a probe was given. */
+  readonly serverCpuMs?: number;
 }
 
 /** How long and how much one measurement may run. */
@@ -117,16 +119,25 @@ export interface LoadLimits {
  * Drives `call` against `origin` from `limits.concurrency` closed-loop callers, each on
  * its own keep-alive connection, after a warm-up that is not counted. Stops at the time
  * or count bound, whichever comes first. A non-2xx answer counts as an error (and is not
- * in the latency figures); the run never throws for one.
+ * in the latency figures); the run never throws for one. `serverCpuMs`, when given, is read
+ * just before and after the measured window (see LoadResult.serverCpuMs).
  */
-export async function runLoad(origin: string, signer: KmsSigner | undefined, call: KmsCall, limits: LoadLimits): Promise<LoadResult> {
+export async function runLoad(
+  origin: string,
+  signer: KmsSigner | undefined,
+  call: KmsCall,
+  limits: LoadLimits,
+  serverCpuMs?: () => number,
+): Promise<LoadResult> {
   const pool = new Pool(origin, { connections: limits.concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
   try {
     await drive(pool, signer, call, limits.concurrency, limits.warmupMs, limits.maxRequests, undefined);
     const latencies = new Float64Array(limits.maxRequests);
+    const cpu0 = serverCpuMs?.();
     const t0 = performance.now();
     const r = await drive(pool, signer, call, limits.concurrency, limits.durationMs, limits.maxRequests, latencies);
     const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = serverCpuMs?.();
     const sorted = latencies.subarray(0, r.ok).sort();
     return {
       requests: r.ok,
@@ -136,6 +147,7 @@ export async function runLoad(origin: string, signer: KmsSigner | undefined, cal
       p50Ms: percentile(sorted, 0.5),
       p99Ms: percentile(sorted, 0.99),
       ...(r.firstError !== undefined ? { firstError: r.firstError } : {}),
+      ...(cpu0 !== undefined && cpu1 !== undefined ? { serverCpuMs: cpu1 - cpu0 } : {}),
     };
   } finally {
     await pool.close();
