@@ -23,7 +23,7 @@ import { SqliteVolumeStore } from './store/sqlite/volume-store.js';
 import type { AuditTrail, IpcAuditSink } from './audit/index.js';
 import { openAuditStore, openAuditTrail } from './audit-wiring.js';
 import type { SqliteAuditStore } from './store/sqlite/audit-store.js';
-import { openSqlite } from './store/sqlite/database.js';
+import { closeSqlite, openSqlite } from './store/sqlite/database.js';
 import { SqliteKeyStore } from './store/sqlite/key-store.js';
 
 /** A running Cipherlake: its endpoint, the root credentials, and how to stop it. */
@@ -74,7 +74,7 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
   const clock = options.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const rootKey = openRootKey(config.dataDir, config.rootKey);
-  const db = openSqlite(join(config.dataDir, 'metadata.db'));
+  const db = openSqlite(join(config.dataDir, 'metadata.db'), { checkpoints: { warn: (fields, message) => log.warn(fields, message) } });
   const store = new SqliteKeyStore(db);
   const keys = new KeyService({
     store,
@@ -203,7 +203,7 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
       await stopKeyMaintenance();
       keys.close();
       rootKey.close();
-      db.close();
+      await closeSqlite(db);
     },
   };
 }

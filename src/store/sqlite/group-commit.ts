@@ -1,5 +1,6 @@
 import { fdatasync, open } from 'node:fs';
 import type { SqliteDatabase } from './database.js';
+import { walCheckpointerOf, type WalCheckpointer } from './wal-checkpointer.js';
 
 interface Waiter {
   readonly work: () => unknown;
@@ -24,6 +25,10 @@ interface Waiter {
  * only unacknowledged writes. Meanwhile the loop keeps serving requests and the next group
  * forms. Other statements on the connection keep its own setting (FULL); a memory or
  * non-WAL database commits the group with that setting and skips the extra fsync.
+ *
+ * Checkpoints: when the database has a WalCheckpointer (openSqlite), each committed group
+ * tells it, and a group waits before committing while it asks for a catch-up checkpoint
+ * (see WalCheckpointer): the WAL's copying and syncing stay off the event loop.
  */
 export class SqliteGroupCommit {
   readonly #db: SqliteDatabase;
@@ -32,6 +37,7 @@ export class SqliteGroupCommit {
   readonly #level: number;
   /** The WAL, opened once: SQLite keeps the file (restarting it in place) while a connection is open. */
   #walFd: Promise<number> | undefined;
+  readonly #checkpointer: WalCheckpointer | undefined;
   #queue: Waiter[] = [];
   #busy = false;
 
@@ -41,6 +47,7 @@ export class SqliteGroupCommit {
     this.#level = Number(db.pragma('synchronous', { simple: true }));
     // Only when the connection asks for durable commits (FULL = 2, EXTRA = 3) do we owe an fsync.
     this.#walPath = wal && this.#level >= 2 ? `${db.name}-wal` : undefined;
+    this.#checkpointer = wal ? walCheckpointerOf(db) : undefined;
   }
 
   /**
@@ -58,6 +65,13 @@ export class SqliteGroupCommit {
 
   #flush(): void {
     if (this.#busy || this.#queue.length === 0) return;
+    const gate = this.#checkpointer?.gate();
+    if (gate !== undefined) {
+      // Writes keep queueing while the worker catches up; they form the next group.
+      this.#busy = true;
+      void gate.then(() => this.#next());
+      return;
+    }
     const group = this.#queue;
     this.#queue = [];
     this.#busy = true;
@@ -69,6 +83,7 @@ export class SqliteGroupCommit {
       this.#next();
       return;
     }
+    this.#checkpointer?.noteCommit();
     this.#durable().then(
       () => group.forEach((w, i) => settle(w, outcomes[i])),
       (err: unknown) => group.forEach((w) => w.reject(err)),
