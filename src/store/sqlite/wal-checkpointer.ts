@@ -164,7 +164,8 @@ export class WalCheckpointer {
     // Closed without closeSqlite: end the thread rather than checkpoint a closed database.
     if (!this.#db.open) return void this.close();
     if (this.#commits === 0) return; // idle: the next commit schedules the next tick
-    if (this.#inFlight) {
+    // A catch-up is due first: a bulk checkpoint queued ahead of it would hold the writes longer.
+    if (this.#inFlight || this.#catchUpWanted) {
       this.#timer = setTimeout(() => this.#tick(), this.#intervalMs).unref();
       return;
     }
@@ -207,7 +208,15 @@ export class WalCheckpointer {
   }
 
   #spawn(): void {
-    const worker = new Worker(this.#source, { eval: true, workerData: { path: this.#db.name, sqlite: SQLITE_MODULE } });
+    let worker: Worker;
+    try {
+      worker = new Worker(this.#source, { eval: true, workerData: { path: this.#db.name, sqlite: SQLITE_MODULE } });
+    } catch (err) {
+      // Counted as a crash: after maxRestarts the connection keeps SQLite's own checkpoints.
+      this.#crashes += 1;
+      this.#warn({ error: err instanceof Error ? err.message : String(err) }, 'the WAL checkpoint worker could not start');
+      return;
+    }
     worker.unref();
     worker.on('message', (reply: Reply) => this.#pending.get(reply.id)?.(reply));
     worker.on('error', (err: Error) => this.#warn({ error: err.message }, 'the WAL checkpoint worker failed'));
