@@ -10,6 +10,7 @@
  * --profile writes a V8 CPU profile of the Cipherlake process to ./s3-bench-profile/.
  * --targets=null,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk measures only the rows named;
  * --sizes=1MiB,64MiB,4KiB only those workloads (the SDK rows need 1MiB and 4KiB).
+ * --put-only skips the GETs (so a --profile shows the PUT path alone).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -24,6 +25,8 @@ const profile = process.argv.includes('--profile');
 const cpu = process.argv.includes('--cpu');
 /** `--targets=null,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk` runs only those rows (default: all). */
 const only = process.argv.find((a) => a.startsWith('--targets='))?.slice('--targets='.length).split(',');
+/** `--put-only`: no GET phase, so --profile and --cpu see PUTs alone. */
+const putOnly = process.argv.includes('--put-only');
 const wanted = (name: string): boolean => only === undefined || only.includes(name);
 const MiB = 1024 * 1024;
 
@@ -70,13 +73,13 @@ async function request(pool: Pool, t: Target, method: 'PUT' | 'GET', path: strin
   return n;
 }
 
-/** CPU seconds (user + system, all threads) the process has used so far; 0 where /proc is missing. */
-function cpuSeconds(pid: number): number {
+/** CPU seconds (user + system, all threads) the process has used so far, and the system part; 0 where /proc is missing. */
+function cpuSeconds(pid: number): { total: number; sys: number } {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return { total: (Number(fields[11]) + Number(fields[12])) / 100, sys: Number(fields[12]) / 100 };
   } catch {
-    return 0;
+    return { total: 0, sys: 0 };
   }
 }
 
@@ -110,16 +113,20 @@ async function measure(t: Target, label: string, bucket: string, sse: Sse): Prom
       const c0 = cpuSeconds(t.pid);
       const put = await timed(w.count, w.concurrency, async (i) => void (await request(pool, t, 'PUT', path(i), sse.put, body)));
       const c1 = cpuSeconds(t.pid);
-      const get = await timed(w.count, w.concurrency, async (i) => {
+      const get = putOnly ? 0 : await timed(w.count, w.concurrency, async (i) => {
         const n = await request(pool, t, 'GET', path(i), sse.get);
         if (n !== w.size) throw new Error(`short GET: ${n}`);
       });
       const c2 = cpuSeconds(t.pid);
       const rate = (s: number): string => (w.size >= MiB ? `${((w.count * w.size) / MiB / s).toFixed(0)} MB/s` : `${(w.count / s).toFixed(0)} ops/s`);
-      const used = (c: number): string => (w.size >= MiB ? ` (cpu ${((1000 * c) / ((w.count * w.size) / MiB)).toFixed(2)} ms/MiB)` : ` (cpu ${((1e6 * c) / w.count).toFixed(0)} µs/op)`);
-      const cell = (s: number, c: number): string => rate(s) + (cpu ? used(c) : '');
-      results[`${w.name} PUT`] = cell(put, c1 - c0);
-      results[`${w.name} GET`] = cell(get, c2 - c1);
+      // The kernel's share (writes, fsyncs, renames, unlinks) beside the total: it moves independently of our JS.
+      const used = (c: number, sys: number): string => {
+        const share = c > 0 ? `, ${((100 * sys) / c).toFixed(0)}% sys` : '';
+        return w.size >= MiB ? ` (cpu ${((1000 * c) / ((w.count * w.size) / MiB)).toFixed(2)} ms/MiB${share})` : ` (cpu ${((1e6 * c) / w.count).toFixed(0)} µs/op${share})`;
+      };
+      const cell = (s: number, a: { total: number; sys: number }, b: { total: number; sys: number }): string => (s === 0 ? '-' : rate(s) + (cpu ? used(b.total - a.total, b.sys - a.sys) : ''));
+      results[`${w.name} PUT`] = cell(put, c0, c1);
+      results[`${w.name} GET`] = cell(get, c1, c2);
       process.stderr.write(`${label} ${w.name}: PUT ${results[`${w.name} PUT`]}, GET ${results[`${w.name} GET`]}\n`);
     }
   } finally {
