@@ -103,6 +103,12 @@ export interface S3MetadataStore {
   putObject(object: ObjectRecord): Promise<string | undefined>;
   /** The record with its inline body, if any. Raises NoSuchKeyError. */
   getObject(bucket: string, key: string): Promise<ObjectRecord>;
+  /**
+   * The record without its inline body (`inlineBody` undefined; `storageId` still says
+   * INLINE_STORAGE_ID for an inline object), for answers that never send the body: HEAD,
+   * conditional 304/412. Never reads the body column. Raises NoSuchKeyError.
+   */
+  getObjectHead(bucket: string, key: string): Promise<ObjectRecord>;
   /** Replaces an object's tags (empty: removes them) without touching its body. Raises NoSuchKeyError. */
   setObjectTags(bucket: string, key: string, tags: Readonly<Record<string, string>>): Promise<void>;
   /** Removes an object (with its inline body); returns its body file's storage id, or undefined if there was none or it was inline. */

@@ -3,7 +3,7 @@ import type { ContentHeaders, ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { SseMode } from '../sse/sealing.js';
 import type { CustomerKey } from '../wire/headers/sse.js';
-import { checkConditions, readPlaintext, unsealObjectKey, type Conditions } from './read-object.js';
+import { checkConditions, readCurrent, readPlaintext, unsealObjectKey, type Conditions } from './read-object.js';
 import { writeObject } from './write-object.js';
 
 /** CopyObject in domain terms. */
@@ -33,6 +33,35 @@ export interface CopyRequest {
  */
 export async function copyObject(deps: S3Deps, req: CopyRequest): Promise<{ source: ObjectRecord; target: ObjectRecord }> {
   await deps.store.getBucket(req.source.bucket);
+  // The source body is opened before anything is written; if an overwrite or delete of the
+  // source removed it since its row was read, the source's current state is copied instead.
+  const { source, body } = await readCurrent(
+    () => copySource(deps, req),
+    async (s) => ({ source: s, body: await readPlaintext(deps, s, await unsealObjectKey(deps, s, req.sourceCustomer)) }),
+  );
+  let target: ObjectRecord;
+  try {
+    target = await writeObject(deps, {
+      bucket: req.bucket,
+      key: req.key,
+      body,
+      declaredSize: source.size,
+      verify: () => {},
+      mode: req.mode,
+      content: req.replace?.content ?? source.content,
+      userMetadata: req.replace?.userMetadata ?? source.userMetadata,
+      checksums: () => ({}),
+      ...((req.tags ?? source.tags) !== undefined ? { tags: req.tags ?? source.tags } : {}),
+    });
+  } catch (err) {
+    body.destroy(); // closes the opened source body
+    throw err;
+  }
+  return { source, target };
+}
+
+/** The copy's source row, its copy-source conditions checked (as 412), and no illegal self-copy. */
+async function copySource(deps: S3Deps, req: CopyRequest): Promise<ObjectRecord> {
   const source = await deps.store.getObject(req.source.bucket, req.source.key);
   try {
     checkConditions(source, req.conditions);
@@ -46,19 +75,5 @@ export async function copyObject(deps: S3Deps, req: CopyRequest): Promise<{ sour
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
-  const objectKey = await unsealObjectKey(deps, source, req.sourceCustomer);
-  const body = await readPlaintext(deps, source, objectKey);
-  const target = await writeObject(deps, {
-    bucket: req.bucket,
-    key: req.key,
-    body,
-    declaredSize: source.size,
-    verify: () => {},
-    mode: req.mode,
-    content: req.replace?.content ?? source.content,
-    userMetadata: req.replace?.userMetadata ?? source.userMetadata,
-    checksums: () => ({}),
-    ...((req.tags ?? source.tags) !== undefined ? { tags: req.tags ?? source.tags } : {}),
-  });
-  return { source, target };
+  return source;
 }

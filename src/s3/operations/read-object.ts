@@ -1,7 +1,8 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createSegmentDecryptor, encryptedSize, openSegments, planRange, type ByteRange, type SecretBytes } from '../../crypto/index.js';
 import { InvalidRangeError, NotModifiedError, PreconditionFailedError } from '../errors.js';
 import type { ObjectRecord } from '../metadata-store.js';
+import type { BodyReader, StoredRange } from '../object-backend.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { CustomerKey } from '../wire/headers/sse.js';
 import { dataBinding } from '../sse/sealing.js';
@@ -68,24 +69,103 @@ export async function unsealObjectKey(deps: S3Deps, o: ObjectRecord, customer: C
 
 /**
  * The object's plaintext (or a range of it), decrypting only the segments the range
- * covers. Takes ownership of `objectKey` and disposes it when the stream closes. Never
- * emits a segment before its tag verified; any tampering surfaces as a stream error.
+ * covers. The stored body is opened before this resolves (a body file removed afterwards,
+ * by an overwrite or delete committing, stays readable through the open descriptor), so a
+ * missing body raises here (see isMissingBody), before the caller sent anything. Takes
+ * ownership of `objectKey` and disposes it when the stream closes (or on a raise); the body
+ * closes with the stream. Never emits a segment before its tag verified; any tampering
+ * surfaces as a stream error.
  */
 export async function readPlaintext(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes, range?: ByteRange): Promise<Readable> {
-  // A multipart object: each part is its own segment stream under its own part key.
-  if (o.parts !== undefined) return readMultipartPlaintext(deps, o, objectKey, range);
-  const aad = dataBinding(o);
+  let body: SealedBody | undefined;
   try {
+    body = await openSealed(deps, o);
+    const opened = body;
+    // A multipart object: each part is its own segment stream under its own part key.
+    if (o.parts !== undefined) return readMultipartPlaintext(opened.read, o, objectKey, range).once('close', () => void opened.close());
+    const aad = dataBinding(o);
     if (range === undefined || o.size === 0 || (range.start === 0 && range.endInclusive === o.size - 1)) {
-      return wire(readSealed(deps, o), createSegmentDecryptor(objectKey, { aad }), objectKey);
+      return wire(opened, undefined, createSegmentDecryptor(objectKey, { aad }), objectKey);
     }
     const plan = planRange(range.start, range.endInclusive, o.size, o.segmentSize);
-    const header = await readAll(readSealed(deps, o, plan.headerRange));
-    return wire(readSealed(deps, o, plan.segmentRange), createSegmentDecryptor(objectKey, { aad, range: { header, plan } }), objectKey);
+    const header = await readAll(opened.read(plan.headerRange));
+    return wire(opened, plan.segmentRange, createSegmentDecryptor(objectKey, { aad, range: { header, plan } }), objectKey);
   } catch (err) {
     objectKey.dispose();
+    await body?.close();
     throw err;
   }
+}
+
+/**
+ * True when `err` says a stored body is gone (the file backend's ENOENT): for a row read
+ * before, an overwrite or delete committed since and removed its body file.
+ */
+export function isMissingBody(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/**
+ * Runs `attempt` on the object `lookup` returns. When the attempt raises a missing body
+ * (isMissingBody) and `canRetry()` (nothing was sent yet), looks the object up again: if
+ * it is another object now (an overwrite committed and removed the body this reader lost
+ * the race to open), runs the attempt once more on it; `lookup`'s errors (NoSuchKeyError
+ * after a delete, failed conditions) surface as they are. A body missing for an object
+ * that did not change is raised as it is (an internal error). Never retries more than once.
+ * Works across processes (no in-process bookkeeping): the row is the truth.
+ */
+export async function readCurrent<T>(lookup: () => Promise<ObjectRecord>, attempt: (o: ObjectRecord) => Promise<T>, canRetry: () => boolean = () => true): Promise<T> {
+  const first = await lookup();
+  try {
+    return await attempt(first);
+  } catch (err) {
+    if (!isMissingBody(err) || !canRetry()) throw err;
+    const current = await lookup();
+    if (current.objectId === first.objectId && current.storageId === first.storageId) throw err;
+    return attempt(current);
+  }
+}
+
+/** An opened stored body: streams of ranges of it (the whole of it without one), then close. */
+interface SealedBody {
+  read(range?: StoredRange): Readable;
+  close(): Promise<void>;
+}
+
+/** Opens the body of `o` now (the inline bytes, or the file: raises if it is missing). */
+async function openSealed(deps: S3Deps, o: ObjectRecord): Promise<SealedBody> {
+  if (o.inlineBody !== undefined) return { read: (range) => readSealed(deps, o, range), close: async () => {} };
+  const reader = await deps.backend.openReader(o.storageId);
+  return { read: (range) => readerStream(reader, range), close: () => reader.close() };
+}
+
+/** Bytes per read of readerStream: 1 MiB, one thread-pool trip each (as the backend's streams). */
+const STREAM_CHUNK = 1024 * 1024;
+
+/** A stream of `range` of an open body (to its end without one), in positional reads. */
+function readerStream(reader: BodyReader, range: StoredRange | undefined): Readable {
+  let at = range?.start ?? 0;
+  const end = range === undefined ? Number.POSITIVE_INFINITY : range.endInclusive + 1;
+  return new Readable({
+    highWaterMark: STREAM_CHUNK,
+    read(): void {
+      const want = Math.min(STREAM_CHUNK, end - at);
+      if (want <= 0) {
+        this.push(null);
+        return;
+      }
+      const buffer = Buffer.allocUnsafe(want);
+      reader.read(buffer, 0, want, at).then(
+        (n) => {
+          if (this.destroyed) return;
+          at += n;
+          if (n > 0) this.push(buffer.subarray(0, n));
+          if (n < want || at >= end) this.push(null);
+        },
+        (err: Error) => this.destroy(err),
+      );
+    },
+  });
 }
 
 /** Largest plaintext readSmallPlaintext serves: memory per request stays about twice this. */
@@ -111,7 +191,7 @@ export async function readSmallPlaintext(deps: S3Deps, o: ObjectRecord, unsealin
   const limit = encryptedSize(o.size, o.segmentSize) + 1;
   const buffer = readBuffers.take(limit);
   try {
-    const reading = deps.backend.readHead(o.storageId, limit, buffer);
+    const reading = startRead(() => deps.backend.readHead(o.storageId, limit, buffer));
     reading.catch(() => undefined);
     let objectKey: SecretBytes;
     try {
@@ -131,6 +211,15 @@ export async function readSmallPlaintext(deps: S3Deps, o: ObjectRecord, unsealin
     return openOwned(objectKey, sealed, o);
   } finally {
     readBuffers.give(buffer);
+  }
+}
+
+/** `read()`, with a synchronous raise (a malformed storage id) turned into a rejection, so the unsealed key is still disposed. */
+function startRead(read: () => Promise<Buffer>): Promise<Buffer> {
+  try {
+    return read();
+  } catch (err) {
+    return Promise.reject(err as Error);
   }
 }
 
@@ -165,11 +254,13 @@ class ReadBufferPool {
 
 const readBuffers = new ReadBufferPool();
 
-function wire(source: Readable, decryptor: NodeJS.ReadWriteStream & Readable, objectKey: SecretBytes): Readable {
+function wire(body: SealedBody, range: StoredRange | undefined, decryptor: NodeJS.ReadWriteStream & Readable, objectKey: SecretBytes): Readable {
+  const source = body.read(range);
   source.on('error', (err) => decryptor.destroy(err));
   decryptor.on('close', () => {
     source.destroy();
     objectKey.dispose();
+    void body.close();
   });
   return source.pipe(decryptor);
 }

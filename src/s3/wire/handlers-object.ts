@@ -3,11 +3,11 @@ import type { Readable } from 'node:stream';
 import { InvalidArgumentError, InvalidRequestError, NoSuchKeyError } from '../errors.js';
 import { copyObject } from '../operations/copy-object.js';
 import { partRead } from '../operations/multipart/read-multipart.js';
-import { checkConditions, isSmallObject, readPlaintext, readSmallPlaintext, resolveRange, unsealObjectKey } from '../operations/read-object.js';
+import { checkConditions, isSmallObject, readCurrent, readPlaintext, readSmallPlaintext, resolveRange, unsealObjectKey, type Conditions, type RangeSpec } from '../operations/read-object.js';
 import { plaintextBatches, readsInBatches } from '../operations/read-large.js';
 import { modeForWrite } from '../operations/sse-select.js';
 import { writeObject } from '../operations/write-object.js';
-import type { ObjectRecord } from '../metadata-store.js';
+import { INLINE_STORAGE_ID, type ObjectRecord } from '../metadata-store.js';
 import type { S3Call } from './call.js';
 import { kmsContextHeader, objectResponseHeaders, parseConditions, parseContentHeaders, parseRange, parseUserMetadata, sseResponseHeaders } from './headers/object-headers.js';
 import { parseCustomerKey, parseSseRequest, requireSecureForSseC, type CustomerKey, type SseRequest } from './headers/sse.js';
@@ -66,60 +66,90 @@ export async function getObjectRoute(c: S3Call): Promise<void> {
   const customer = parseCustomerKey(c.req.headers, SSE_C);
   try {
     if (customer !== undefined) requireSecureForSseC(c.secure);
-    const o = await getExisting(c);
-    checkConditions(o, parseConditions(c.req.headers));
+    const conditions = parseConditions(c.req.headers);
     const spec = parseRange(c.req.headers);
     const partNumber = c.query.get('partNumber');
-    if (partNumber !== undefined && spec !== undefined) throw new InvalidRequestError('Cannot specify both Range header and partNumber query parameter');
-    const part = partNumber === undefined ? undefined : partRead(o, partNumber);
-    const range = part !== undefined ? part.range : spec === undefined ? undefined : resolveRange(spec, o.size);
-    const headers: OutgoingHttpHeaders = {
-      ...objectResponseHeaders(o, c.query),
-      ...sseResponseHeaders(o.sealedKey, customer?.keyMd5),
-      ...(range === undefined && c.req.headers['x-amz-checksum-mode'] === 'ENABLED' ? checksumHeaders(o) : {}),
-      ...(range !== undefined ? { 'content-range': `bytes ${range.start}-${range.endInclusive}/${o.size}` } : {}),
-      ...(part?.partsCount !== undefined ? { 'x-amz-mp-parts-count': part.partsCount } : {}),
-      'content-length': range === undefined ? o.size : range.endInclusive - range.start + 1,
-      'x-amz-request-id': c.requestId,
-      'x-amz-id-2': c.requestId,
-      date: c.deps.clock.now().toUTCString(),
-      server: 'Cipherlake',
-    };
-    const status = range === undefined ? 200 : 206;
-    const unsealing = unsealObjectKey(c.deps, o, customer);
-    // Noted as soon as the key opened, even if reading the body fails afterwards.
-    unsealing.then(() => noteKms(c, o), () => undefined);
-    if (c.req.method !== 'HEAD' && range === undefined && isSmallObject(o)) {
-      // Small objects: read while the key is unsealed, verified whole in memory, then
-      // headers and body in one write.
-      sendPieces(c.res, status, headers, await readSmallPlaintext(c.deps, o, unsealing));
-      return;
-    }
-    const objectKey = await unsealing;
-    if (c.req.method === 'HEAD') {
-      objectKey.dispose();
-      c.res.writeHead(status, headers);
-      c.res.end();
-      return;
-    }
-    if (readsInBatches(o)) {
-      await sendBatches(c.res, status, headers, plaintextBatches(c.deps, o, objectKey, range));
-      return;
-    }
-    await streamOut(c.res, status, headers, await readPlaintext(c.deps, o, objectKey, range));
+    const head = c.req.method === 'HEAD';
+    // An overwrite or delete may remove the body file between the row and its opening: then
+    // the current row answers (once), as long as nothing was sent.
+    await readCurrent(
+      () => findReadable(c, conditions, !head),
+      (o) => answerRead(c, o, customer, head, partNumber, spec),
+      () => !c.res.headersSent,
+    );
   } finally {
     customer?.key.dispose();
   }
 }
 
 /**
- * The request's object, one lookup when it exists (its row implies its bucket); raises
- * NoSuchBucketError when the bucket is missing, else NoSuchKeyError — as looking the
- * bucket up first would.
+ * The object to answer with, its conditions checked. Reads the inline body only when it is
+ * sent: HEAD and a conditional request that answers 304/412 never read the body column.
  */
-async function getExisting(c: S3Call): Promise<ObjectRecord> {
+async function findReadable(c: S3Call, conditions: Conditions, withBody: boolean): Promise<ObjectRecord> {
+  const conditional = Object.keys(conditions).length > 0;
+  if (withBody && !conditional) return getExisting(c, true);
+  const o = await getExisting(c, false);
+  checkConditions(o, conditions);
+  if (!withBody || o.storageId !== INLINE_STORAGE_ID) return o;
+  // An inline object that passed: now its body (the row may have changed meanwhile: check again).
+  const full = await getExisting(c, true);
+  checkConditions(full, conditions);
+  return full;
+}
+
+/**
+ * One answer to GET/HEAD from `o`. Every body is opened (or read whole) before the status
+ * line is written, so a body removed by a concurrent overwrite raises with nothing sent.
+ */
+async function answerRead(c: S3Call, o: ObjectRecord, customer: CustomerKey | undefined, head: boolean, partNumber: string | undefined, spec: RangeSpec | undefined): Promise<void> {
+  if (partNumber !== undefined && spec !== undefined) throw new InvalidRequestError('Cannot specify both Range header and partNumber query parameter');
+  const part = partNumber === undefined ? undefined : partRead(o, partNumber);
+  const range = part !== undefined ? part.range : spec === undefined ? undefined : resolveRange(spec, o.size);
+  const headers: OutgoingHttpHeaders = {
+    ...objectResponseHeaders(o, c.query),
+    ...sseResponseHeaders(o.sealedKey, customer?.keyMd5),
+    ...(range === undefined && c.req.headers['x-amz-checksum-mode'] === 'ENABLED' ? checksumHeaders(o) : {}),
+    ...(range !== undefined ? { 'content-range': `bytes ${range.start}-${range.endInclusive}/${o.size}` } : {}),
+    ...(part?.partsCount !== undefined ? { 'x-amz-mp-parts-count': part.partsCount } : {}),
+    'content-length': range === undefined ? o.size : range.endInclusive - range.start + 1,
+    'x-amz-request-id': c.requestId,
+    'x-amz-id-2': c.requestId,
+    date: c.deps.clock.now().toUTCString(),
+    server: 'Cipherlake',
+  };
+  const status = range === undefined ? 200 : 206;
+  const unsealing = unsealObjectKey(c.deps, o, customer);
+  // Noted as soon as the key opened, even if reading the body fails afterwards.
+  unsealing.then(() => noteKms(c, o), () => undefined);
+  if (!head && range === undefined && isSmallObject(o)) {
+    // Small objects: read while the key is unsealed, verified whole in memory, then
+    // headers and body in one write.
+    sendPieces(c.res, status, headers, await readSmallPlaintext(c.deps, o, unsealing));
+    return;
+  }
+  const objectKey = await unsealing;
+  if (head) {
+    objectKey.dispose();
+    c.res.writeHead(status, headers);
+    c.res.end();
+    return;
+  }
+  if (readsInBatches(o)) {
+    await sendBatches(c.res, status, headers, plaintextBatches(c.deps, o, objectKey, range));
+    return;
+  }
+  await streamOut(c.res, status, headers, await readPlaintext(c.deps, o, objectKey, range));
+}
+
+/**
+ * The request's object, one lookup when it exists (its row implies its bucket), with its
+ * inline body or without; raises NoSuchBucketError when the bucket is missing, else
+ * NoSuchKeyError — as looking the bucket up first would.
+ */
+async function getExisting(c: S3Call, withBody: boolean): Promise<ObjectRecord> {
   try {
-    return await c.deps.store.getObject(c.bucket, c.key);
+    return await (withBody ? c.deps.store.getObject(c.bucket, c.key) : c.deps.store.getObjectHead(c.bucket, c.key));
   } catch (err) {
     if (err instanceof NoSuchKeyError) await c.deps.store.getBucket(c.bucket);
     throw err;

@@ -144,6 +144,12 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     return toObject(row);
   }
 
+  async getObjectHead(bucket: string, key: string): Promise<ObjectRecord> {
+    const row = this.#sql(`SELECT ${LIST_COLUMNS} FROM s3_objects WHERE bucket = ? AND key = ?`).get(bucket, key) as ObjectRow | undefined;
+    if (row === undefined) throw new NoSuchKeyError('');
+    return toObject(row);
+  }
+
   async setObjectTags(bucket: string, key: string, tags: Readonly<Record<string, string>>): Promise<void> {
     const r = this.#sql('UPDATE s3_objects SET tags = ? WHERE bucket = ? AND key = ?').run(Object.keys(tags).length > 0 ? JSON.stringify(tags) : null, bucket, key);
     if (r.changes === 0) throw new NoSuchKeyError('');
@@ -162,7 +168,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   }
 }
 
-/** Every column but the inline body: a listing never needs it. */
+/** Every column but the inline body: a listing, HEAD or a conditional answer never needs it. */
 const LIST_COLUMNS = 'bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags';
 
 /** A stored body id that names a file to delete: undefined for none and for an inline body. */

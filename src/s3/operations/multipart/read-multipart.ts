@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { createSegmentDecryptor, encryptedSize, planRange, type ByteRange, type SecretBytes } from '../../../crypto/index.js';
 import { InvalidArgumentError, InvalidPartNumberError } from '../../errors.js';
 import type { ObjectRecord, PartLayout } from '../../metadata-store.js';
-import type { S3Deps } from '../../s3-deps.js';
+import type { StoredRange } from '../../object-backend.js';
 import { derivePartKey, partDataBinding } from '../../sse/sealing.js';
 import { MAX_PART_NUMBER } from './limits.js';
 
@@ -28,9 +28,11 @@ function place(o: ObjectRecord, parts: readonly PartLayout[]): PlacedPart[] {
  * touches, each under its own part key and binding, and of each only the segments the range
  * covers. Takes ownership of `objectKey` (disposed when the stream ends or is destroyed);
  * part keys live only while their part is read. Never emits a segment before its tag
- * verified; tampering surfaces as a stream error (DecryptionError).
+ * verified; tampering surfaces as a stream error (DecryptionError). `read` gives a range of
+ * the stored body, already opened by the caller (so that a concurrent overwrite, which removes
+ * the old body file, cannot make a part vanish mid-read).
  */
-export function readMultipartPlaintext(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes, range?: ByteRange): Readable {
+export function readMultipartPlaintext(read: (range: StoredRange) => Readable, o: ObjectRecord, objectKey: SecretBytes, range?: ByteRange): Readable {
   const all = place(o, o.parts ?? []);
   const start = range?.start ?? 0;
   const end = range?.endInclusive ?? o.size - 1;
@@ -40,7 +42,7 @@ export function readMultipartPlaintext(deps: S3Deps, o: ObjectRecord, objectKey:
       for (const p of wanted) {
         const from = Math.max(start, p.plainOffset) - p.plainOffset;
         const to = Math.min(end, p.plainOffset + p.size - 1) - p.plainOffset;
-        yield* partChunks(deps, o, objectKey, p, from, to);
+        yield* partChunks(read, o, objectKey, p, from, to);
       }
     } finally {
       objectKey.dispose();
@@ -49,7 +51,7 @@ export function readMultipartPlaintext(deps: S3Deps, o: ObjectRecord, objectKey:
   return Readable.from(chunks(), { objectMode: false });
 }
 
-async function* partChunks(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes, p: PlacedPart, from: number, to: number): AsyncGenerator<Buffer> {
+async function* partChunks(read: (range: StoredRange) => Readable, o: ObjectRecord, objectKey: SecretBytes, p: PlacedPart, from: number, to: number): AsyncGenerator<Buffer> {
   const partKey = derivePartKey(objectKey, p.partNumber);
   const aad = partDataBinding(o, p.partNumber);
   const base = p.sealedOffset;
@@ -57,12 +59,12 @@ async function* partChunks(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes
   let decryptor: NodeJS.ReadWriteStream & Readable;
   try {
     if (from === 0 && to === p.size - 1) {
-      source = deps.backend.read(o.storageId, { start: base, endInclusive: base + encryptedSize(p.size, o.segmentSize) - 1 });
+      source = read({ start: base, endInclusive: base + encryptedSize(p.size, o.segmentSize) - 1 });
       decryptor = createSegmentDecryptor(partKey, { aad });
     } else {
       const plan = planRange(from, to, p.size, o.segmentSize);
-      const header = await readAll(deps.backend.read(o.storageId, shift(plan.headerRange, base)));
-      source = deps.backend.read(o.storageId, shift(plan.segmentRange, base));
+      const header = await readAll(read(shift(plan.headerRange, base)));
+      source = read(shift(plan.segmentRange, base));
       decryptor = createSegmentDecryptor(partKey, { aad, range: { header, plan } });
     }
     const s = source;

@@ -8,7 +8,7 @@ import type { PartRecord, UploadRecord } from '../../multipart-store.js';
 import type { S3Deps } from '../../s3-deps.js';
 import { derivePartKey, partDataBinding } from '../../sse/sealing.js';
 import type { CustomerKey } from '../../wire/headers/sse.js';
-import { checkConditions, readPlaintext, unsealObjectKey, type Conditions } from '../read-object.js';
+import { checkConditions, readCurrent, readPlaintext, unsealObjectKey, type Conditions } from '../read-object.js';
 import { MAX_PART_NUMBER } from './limits.js';
 import { checkUploadCustomerKey, unsealUploadKey, uploadBinding } from './upload-access.js';
 
@@ -115,16 +115,23 @@ export async function uploadPartCopy(deps: S3Deps, req: UploadPartCopyRequest): 
   await deps.store.getBucket(req.bucket);
   checkUploadCustomerKey(await deps.store.multipart.getUpload(req.bucket, req.key, req.uploadId), req.customer);
   await deps.store.getBucket(req.source.bucket);
-  const source = await deps.store.getObject(req.source.bucket, req.source.key);
-  try {
-    checkConditions(source, req.conditions);
-  } catch (err) {
-    if (err instanceof NotModifiedError) throw new PreconditionFailedError('');
-    throw err;
-  }
-  const range = req.range === undefined ? undefined : parseCopyRange(req.range, source.size);
-  const sourceKey = await unsealObjectKey(deps, source, req.sourceCustomer);
-  const body = await readPlaintext(deps, source, sourceKey, range);
+  // The source body is opened first; if an overwrite or delete removed it since its row was
+  // read, the source's current state is copied instead (readCurrent).
+  let range: { start: number; endInclusive: number } | undefined;
+  const { source, body } = await readCurrent(
+    async () => {
+      const s = await deps.store.getObject(req.source.bucket, req.source.key);
+      try {
+        checkConditions(s, req.conditions);
+      } catch (err) {
+        if (err instanceof NotModifiedError) throw new PreconditionFailedError('');
+        throw err;
+      }
+      range = req.range === undefined ? undefined : parseCopyRange(req.range, s.size);
+      return s;
+    },
+    async (s) => ({ source: s, body: await readPlaintext(deps, s, await unsealObjectKey(deps, s, req.sourceCustomer), range) }),
+  );
   try {
     const r = await uploadPart(deps, { ...req, body, verify: () => {}, checksums: () => ({}) });
     return { ...r, source };
