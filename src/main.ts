@@ -11,6 +11,7 @@ import { SqliteIdentityStore } from './store/sqlite/identity-store.js';
 import { createEdgeHandler } from './net/edge-router.js';
 import { createS3Service } from './s3/index.js';
 import { FsObjectBackend } from './store/fs-objects/fs-object-backend.js';
+import { sweepOrphanBodies } from './store/fs-objects/orphan-sweep.js';
 import { SqliteS3MetadataStore } from './store/sqlite/s3-metadata-store.js';
 import { SqliteBucketAccessStore } from './store/sqlite/s3-bucket-access-store.js';
 import { privateEndpoints } from './net/endpoints.js';
@@ -117,6 +118,9 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
       ...(config.s3?.trustedProxyHttpsHeader !== undefined ? { trustedProxyHttpsHeader: config.s3.trustedProxyHttpsHeader } : {}),
     },
   });
+  // Body files whose row never committed (a crash between rename and commit), before serving;
+  // a cluster worker leaves it to the primary (server-cluster.ts), which sweeps before forking.
+  if (options.auditSink === undefined) await sweepOrphanBodies(join(config.dataDir, 'objects'), (ids) => s3Store.unreferencedStorageIds(ids), Date.now()).catch((err: unknown) => log.warn({ err }, 'orphan body sweep failed'));
   // EC2 volumes: KMS calls made on a caller's behalf are audited as KMS events invokedBy ec2.amazonaws.com.
   const volumes = createVolumeService({
     store: new SqliteVolumeStore(db),

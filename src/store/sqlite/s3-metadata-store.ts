@@ -76,6 +76,11 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     // Small objects keep their sealed body in the row (last column: listings never read it).
     if (!columns.some((c) => c.name === 'body')) db.exec('ALTER TABLE s3_objects ADD COLUMN body BLOB');
     this.multipart = new SqliteS3MultipartStore(db, (o) => this.putObjectSync(o));
+    // Body files by storage id, for the orphan sweep at start (unreferencedStorageIds): point
+    // lookups instead of a scan per file. Partial: inline rows (the small-PUT hot path) are
+    // not indexed; a file-backed PUT or part pays one index entry beside its file's fsyncs.
+    db.exec(`CREATE INDEX IF NOT EXISTS s3_objects_by_storage ON s3_objects (storage_id) WHERE storage_id <> '${INLINE_STORAGE_ID}';
+             CREATE INDEX IF NOT EXISTS s3_upload_parts_by_storage ON s3_upload_parts (storage_id);`);
     this.#group = new SqliteGroupCommit(db);
     this.#sql = statementCache(db);
   }
@@ -158,6 +163,17 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   async deleteObject(bucket: string, key: string): Promise<string | undefined> {
     const row = this.#sql('DELETE FROM s3_objects WHERE bucket = ? AND key = ? RETURNING storage_id').get(bucket, key) as { storage_id: string } | undefined;
     return fileId(row?.storage_id);
+  }
+
+  /**
+   * Of `storageIds`, those no object row and no multipart part row references (in order):
+   * one indexed point lookup per id, so the orphan sweep costs O(files · log rows) and
+   * never scans a table. Never returns INLINE_STORAGE_ID-like ids it was not given.
+   */
+  unreferencedStorageIds(storageIds: readonly string[]): string[] {
+    const inObjects = this.#sql(`SELECT 1 FROM s3_objects WHERE storage_id = ? AND storage_id <> '${INLINE_STORAGE_ID}' LIMIT 1`);
+    const inParts = this.#sql('SELECT 1 FROM s3_upload_parts WHERE storage_id = ? LIMIT 1');
+    return storageIds.filter((id) => inObjects.get(id) === undefined && inParts.get(id) === undefined);
   }
 
   async listObjects(bucket: string, scan: ObjectScan): Promise<ObjectRecord[]> {
