@@ -69,6 +69,10 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
+    // Deleted rows (an inline body, a sealed key) are zeroed in the pages they leave instead of
+    // lingering in freed pages: s3/sse/README.md, "Deleted bodies and keys", has the measured cost.
+    // Per connection, so for every table of this database; each process's store sets it.
+    db.pragma('secure_delete = ON');
     // Multipart objects list their parts (added after the first schema: migrate in place).
     const columns = db.prepare('PRAGMA table_info(s3_objects)').all() as Array<{ name: string }>;
     if (!columns.some((c) => c.name === 'parts')) db.exec('ALTER TABLE s3_objects ADD COLUMN parts TEXT');
