@@ -182,8 +182,9 @@ export function isSmallObject(o: ObjectRecord): boolean {
  * so that it overlaps the unsealing of the key (a KMS round trip and its audit record).
  * Every tag (and the stream's end) is verified before anything is returned, so a tampered,
  * truncated or extended body raises DecryptionError with nothing sent. Raises the
- * unsealing's error first when it fails (after the read landed). Takes ownership of the
- * key `unsealing` resolves to and disposes it.
+ * unsealing's error first when it fails (after the read landed), and a missing body
+ * (isMissingBody) as the read's error. Takes ownership of the key `unsealing` resolves to
+ * and disposes it on every path.
  */
 export async function readSmallPlaintext(deps: S3Deps, o: ObjectRecord, unsealing: Promise<SecretBytes>): Promise<Buffer[]> {
   if (o.inlineBody !== undefined) return openOwned(await unsealing, o.inlineBody, o);
