@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SecretBytes } from '../../crypto/index.js';
 import type { ObjectRecord } from '../metadata-store.js';
-import type { ObjectBackend } from '../object-backend.js';
+import type { BodyReader, ObjectBackend } from '../object-backend.js';
 import type { S3Deps } from '../s3-deps.js';
-import { readSmallPlaintext } from './read-object.js';
+import { readPlaintext, readSmallPlaintext } from './read-object.js';
 
 /** A key whose dispose() is counted. */
 function spiedKey(): { key: SecretBytes; disposed: () => number } {
@@ -62,5 +62,43 @@ describe('readSmallPlaintext disposes the unsealed object key on every path', ()
       readSmallPlaintext(depsWith(() => Promise.reject(new Error('read'))), FILE_OBJECT, Promise.reject(new Error('unseal'))),
       /unseal/,
     );
+  });
+});
+
+describe('readPlaintext of a file body', () => {
+  it('opens the body before it resolves: a missing body raises there, and the key is disposed', async () => {
+    const { key, disposed } = spiedKey();
+    const missing = Object.assign(new Error('gone'), { code: 'ENOENT' });
+    const deps = { backend: { openReader: () => Promise.reject(missing) } as unknown as ObjectBackend } as unknown as S3Deps;
+    await assert.rejects(readPlaintext(deps, FILE_OBJECT, key), /gone/);
+    assert.equal(disposed(), 1);
+  });
+
+  it('a stream destroyed while a read is in flight closes the body only once that read landed', async () => {
+    const events: string[] = [];
+    let land: ((n: number) => void) | undefined;
+    const reader: BodyReader = {
+      read: () => {
+        events.push('read');
+        return new Promise<number>((resolve) => (land = resolve));
+      },
+      close: async () => {
+        events.push('close');
+      },
+    };
+    const deps = { backend: { openReader: async () => reader } as unknown as ObjectBackend } as unknown as S3Deps;
+    const { key, disposed } = spiedKey();
+    const stream = await readPlaintext(deps, FILE_OBJECT, key);
+    stream.on('error', () => undefined);
+    stream.resume();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(events, ['read']);
+    stream.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(events, ['read'], 'not closed under the read in flight');
+    assert.equal(disposed(), 1, 'the key is disposed at once');
+    land!(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(events, ['read', 'close']);
   });
 });

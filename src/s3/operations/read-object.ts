@@ -136,7 +136,22 @@ interface SealedBody {
 async function openSealed(deps: S3Deps, o: ObjectRecord): Promise<SealedBody> {
   if (o.inlineBody !== undefined) return { read: (range) => readSealed(deps, o, range), close: async () => {} };
   const reader = await deps.backend.openReader(o.storageId);
-  return { read: (range) => readerStream(reader, range), close: () => reader.close() };
+  // A stream destroyed early may leave a read in flight: the descriptor closes only once it
+  // landed (a number reused by another open must never take a late read).
+  const inFlight = new Set<Promise<number>>();
+  const tracked: BodyReader = {
+    read: (buffer, offset, length, position) => {
+      const p = reader.read(buffer, offset, length, position);
+      inFlight.add(p);
+      p.then(() => inFlight.delete(p), () => inFlight.delete(p));
+      return p;
+    },
+    close: async () => {
+      await Promise.allSettled([...inFlight]);
+      await reader.close();
+    },
+  };
+  return { read: (range) => readerStream(tracked, range), close: () => tracked.close() };
 }
 
 /** Bytes per read of readerStream: 1 MiB, one thread-pool trip each (as the backend's streams). */
