@@ -10,7 +10,7 @@
  * --profile writes a V8 CPU profile of the Cipherlake process to ./s3-bench-profile/.
  * --targets=null,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk measures only the rows named;
  * --sizes=1MiB,64MiB,4KiB only those workloads (the SDK rows need 1MiB and 4KiB).
- * --put-only skips the GETs (so a --profile shows the PUT path alone).
+ * --put-only skips the GETs (so a --profile shows the PUT path alone); --count=N sets the 1 MiB request count.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -29,6 +29,8 @@ const only = process.argv.find((a) => a.startsWith('--targets='))?.slice('--targ
 const putOnly = process.argv.includes('--put-only');
 const wanted = (name: string): boolean => only === undefined || only.includes(name);
 const MiB = 1024 * 1024;
+/** `--count=N` overrides the 1 MiB workload's request count (a longer window for --profile and --cpu). */
+const count1MiB = Number(process.argv.find((a) => a.startsWith('--count='))?.slice('--count='.length) ?? NaN);
 
 interface Workload {
   readonly name: string;
@@ -37,7 +39,7 @@ interface Workload {
   readonly concurrency: number;
 }
 const ALL_WORKLOADS: readonly Workload[] = [
-  { name: '1 MiB', size: MiB, count: quick ? 60 : 300, concurrency: 8 },
+  { name: '1 MiB', size: MiB, count: Number.isSafeInteger(count1MiB) && count1MiB > 0 ? count1MiB : quick ? 60 : 300, concurrency: 8 },
   { name: '64 MiB', size: 64 * MiB, count: quick ? 3 : 8, concurrency: 2 },
   { name: '4 KiB', size: 4096, count: quick ? 500 : 3000, concurrency: 32 },
 ];

@@ -12,14 +12,18 @@ interface Core {
   dispose(): void;
 }
 
-/** Wraps a synchronous core in a byte Transform; errors end the stream, the key is zeroed. */
-function coreTransform(core: Core): Transform {
+/**
+ * Wraps a synchronous core in a byte Transform; errors end the stream, the key is zeroed.
+ * `observe` sees each input chunk before the core does (and may raise to fail the stream).
+ */
+function coreTransform(core: Core, observe?: (chunk: Buffer) => void): Transform {
   const pushAll = (t: Transform, pieces: Buffer[]): void => {
     for (const piece of pieces) if (piece.length > 0) t.push(piece);
   };
   return new Transform({
     transform(this: Transform, chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
       try {
+        observe?.(chunk);
         pushAll(this, core.update(chunk));
         callback();
       } catch (err) {
@@ -50,10 +54,12 @@ function coreTransform(core: Core): Transform {
  * writing it. Throws InvalidCryptoArgumentError synchronously for a key that is not 32
  * bytes or a segment size outside the format's limits. The caller keeps ownership of
  * `objectKey` (this never disposes it); the derived content key is zeroed at the end or
- * on destroy. Never logs.
+ * on destroy. Never logs. `observePlaintext`, if given, is called with each plaintext
+ * chunk (read-only) before it is sealed — for a caller that counts or hashes the
+ * plaintext without a Transform of its own in front; an error it raises fails the stream.
  */
-export function createSegmentEncryptor(objectKey: SecretBytes, options: SealOptions = {}): Transform {
-  return coreTransform(new SegmentSealer(objectKey, options));
+export function createSegmentEncryptor(objectKey: SecretBytes, options: SealOptions = {}, observePlaintext?: (chunk: Buffer) => void): Transform {
+  return coreTransform(new SegmentSealer(objectKey, options), observePlaintext);
 }
 
 /**

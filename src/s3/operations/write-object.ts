@@ -1,6 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, type Readable, type Transform, type Writable } from 'node:stream';
 import { createSegmentEncryptor, DEFAULT_SEGMENT_SIZE, sealBuffer, SecretBytes } from '../../crypto/index.js';
 import { INLINE_STORAGE_ID, type ContentHeaders, type ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
@@ -109,10 +108,16 @@ async function sealInline(req: WriteRequest, s: Sealing): Promise<SealedBody> {
 
 /** Any other body: streamed through the encryptor into a temporary object, made durable and renamed after `verify`. */
 async function sealToFile(deps: S3Deps, req: WriteRequest, s: Sealing): Promise<SealedBody> {
-  const counter = new Counter(s.md5);
+  // Counted (and, for SSE-S3, hashed) inside the encryptor: no Transform of its own.
+  let size = 0;
+  const md5 = s.md5 ? createHash('md5') : undefined;
+  const observe = (chunk: Buffer): void => {
+    size += chunk.length;
+    md5?.update(chunk);
+  };
   const pending = await deps.backend.create();
   try {
-    await pipeline(req.body, counter, createSegmentEncryptor(s.objectKey, { aad: s.aad, segmentSize: s.segmentSize }), pending.stream);
+    await pump(req.body, createSegmentEncryptor(s.objectKey, { aad: s.aad, segmentSize: s.segmentSize }, observe), pending.stream);
     req.verify();
     await s.sealed;
     await pending.commit();
@@ -120,7 +125,7 @@ async function sealToFile(deps: S3Deps, req: WriteRequest, s: Sealing): Promise<
     await pending.abort();
     throw err;
   }
-  return { storageId: pending.storageId, size: counter.size, md5Hex: counter.md5Hex() };
+  return { storageId: pending.storageId, size, md5Hex: md5?.digest('hex') };
 }
 
 async function commit(deps: S3Deps, record: ObjectRecord): Promise<void> {
@@ -134,20 +139,32 @@ async function commit(deps: S3Deps, record: ObjectRecord): Promise<void> {
   if (replaced !== undefined) await deps.backend.delete(replaced);
 }
 
-/** Counts plaintext bytes and, only where S3 requires it (SSE-S3 ETags), computes MD5. */
-class Counter extends Transform {
-  size = 0;
-  readonly #md5;
-  constructor(md5: boolean) {
-    super();
-    this.#md5 = md5 ? createHash('md5') : undefined;
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.size += chunk.length;
-    this.#md5?.update(chunk);
-    done(null, chunk);
-  }
-  md5Hex(): string | undefined {
-    return this.#md5?.digest('hex');
-  }
+/**
+ * source → transform → sink, as stream.pipeline does it (each stream watched with
+ * `finished`, so an error or a premature close anywhere destroys all three and rejects;
+ * resolves once the sink finished and closed), without pipeline's per-call
+ * AbortController, whose abort on completion builds a DOMException with a stack trace.
+ */
+function pump(source: Readable, transform: Transform, sink: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      for (const s of [source, transform, sink]) if (!s.destroyed) s.destroy(err);
+      reject(err);
+    };
+    const watch = (err: Error | null | undefined): void => {
+      if (err !== null && err !== undefined) fail(err);
+    };
+    finished(source, { writable: false }, watch);
+    finished(transform, watch);
+    finished(sink, { readable: false }, (err) => {
+      if (err !== null && err !== undefined) return fail(err);
+      if (settled) return;
+      settled = true;
+      resolve();
+    });
+    source.pipe(transform).pipe(sink);
+  });
 }
