@@ -19,7 +19,7 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
   const closedUnderIo: string[] = [];
   const ioAfterClose: string[] = [];
   const closed = new Set<number>();
-  const original = { writev: fs.writev, fdatasync: fs.fdatasync, close: fs.close, open: fs.open };
+  const original = { writev: fs.writev, fdatasync: fs.fdatasync, close: fs.close, closeSync: fs.closeSync, open: fs.open };
 
   const track = (name: string, fn: (...args: never[]) => void) =>
     ((fd: number, ...rest: unknown[]) => {
@@ -39,6 +39,12 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
       if ((outstanding.get(fd) ?? 0) > 0) closedUnderIo.push(`close of ${fd}`);
       closed.add(fd);
       original.close(fd, cb as never);
+    }) as never;
+    // The sink closes synchronously; watched the same way.
+    fs.closeSync = ((fd: number) => {
+      if ((outstanding.get(fd) ?? 0) > 0) closedUnderIo.push(`close of ${fd}`);
+      closed.add(fd);
+      original.closeSync(fd);
     }) as never;
     fs.open = ((...args: unknown[]) => {
       const cb = args.pop() as Callback;
