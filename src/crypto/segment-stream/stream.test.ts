@@ -73,6 +73,16 @@ describe('segment stream round trips', () => {
     assert.equal(actual.digest('hex'), expected.digest('hex'));
   });
 
+  it('shows every plaintext chunk, in order, to observePlaintext before sealing it; its error fails the stream', async () => {
+    const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 31) & 0xff));
+    const seen: Buffer[] = [];
+    const sealed = await through(randomChunks(data, 7, 50_000), createSegmentEncryptor(key, { aad, segmentSize: 65536 }, (c) => seen.push(Buffer.from(c))));
+    assert.deepEqual(Buffer.concat(seen), data);
+    assert.deepEqual(openBuffer(key, sealed, { aad }), data);
+    const refused = new Error('observer refused');
+    await assert.rejects(through([data], createSegmentEncryptor(key, { aad }, () => { throw refused; })), (err) => err === refused);
+  });
+
   it('uses a fresh salt and nonce prefix for every object', () => {
     const a = sealBuffer(key, Buffer.from('same'), { aad });
     const b = sealBuffer(key, Buffer.from('same'), { aad });

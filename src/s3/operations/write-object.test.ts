@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { FsObjectBackend } from '../../store/fs-objects/fs-object-backend.js';
+import type { ObjectRecord } from '../metadata-store.js';
+import type { S3Deps } from '../s3-deps.js';
+import type { SealedObjectKey, SseMode } from '../sse/sealing.js';
+import { writeObject, type WriteRequest } from './write-object.js';
+
+// The file path of writeObject (bodies above the inline limit) against a real FsObjectBackend
+// and a stub metadata store: the plaintext is counted and (SSE-S3 only) hashed inside the
+// encryptor, and a body that fails or is cut leaves no file behind.
+
+const root = mkdtempSync(join(tmpdir(), 'cipherlake-write-object-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const backend = new FsObjectBackend(root);
+const committed: ObjectRecord[] = [];
+const store = { putObject: async (r: ObjectRecord): Promise<string | undefined> => (committed.push(r), undefined) };
+const deps = { store, backend, clock: { now: () => new Date(0) } } as unknown as S3Deps;
+
+function mode(label: 'SSE-S3' | 'SSE-KMS'): SseMode {
+  const sealed = { v: 1, mode: label, kmsBlob: 'b', sealed: 's', keyArn: 'k', context: {} } as unknown as SealedObjectKey;
+  return { label, seal: async () => sealed, unseal: async () => assert.fail('not used') } as unknown as SseMode;
+}
+
+function request(body: Readable, label: 'SSE-S3' | 'SSE-KMS', declaredSize?: number): WriteRequest {
+  return { bucket: 'b', key: 'k', body, ...(declaredSize !== undefined ? { declaredSize } : {}), verify: () => undefined, mode: mode(label), content: {}, userMetadata: {}, checksums: () => ({}) };
+}
+
+/** 64 KiB pieces of `data`, one per tick, as a socket hands them over. */
+function chunked(data: Buffer): Readable {
+  let at = 0;
+  return new Readable({
+    read() {
+      setImmediate(() => {
+        const n = Math.min(65536, data.length - at);
+        this.push(n > 0 ? data.subarray(at, at + n) : null);
+        at += n;
+      });
+    },
+  });
+}
+
+describe('writeObject: bodies written to files', () => {
+  it('counts the plaintext and gives SSE-S3 the MD5 ETag, other modes an opaque one', async () => {
+    const data = randomBytes(300_000);
+    const s3 = await writeObject(deps, request(chunked(data), 'SSE-S3', data.length));
+    assert.equal(s3.size, data.length);
+    assert.equal(s3.etag, `"${createHash('md5').update(data).digest('hex')}"`);
+    const kms = await writeObject(deps, request(chunked(data), 'SSE-KMS', data.length));
+    assert.equal(kms.size, data.length);
+    assert.notEqual(kms.etag, s3.etag);
+    assert.equal(backend.listStorageIds().length, 2);
+  });
+
+  it('a body that fails or closes before its end rejects and leaves no file', async () => {
+    const before = backend.listStorageIds().length;
+    const failing = chunked(randomBytes(300_000));
+    setImmediate(() => failing.destroy(new Error('client went away')));
+    await assert.rejects(writeObject(deps, request(failing, 'SSE-KMS')), /client went away/);
+    const cut = chunked(randomBytes(300_000));
+    setImmediate(() => cut.destroy());
+    await assert.rejects(writeObject(deps, request(cut, 'SSE-KMS')), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    assert.equal(backend.listStorageIds().length, before);
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+  });
+});
