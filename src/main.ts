@@ -107,7 +107,8 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
       authorize: (call, action, keyId, context) => kmsAccess.authorizeOnBehalf(call, action, keyId, context),
       ...(config.audit?.enabled === false ? {} : { record: kmsCallAuditor(new SinkEdgeAuditor(audit, config, log), clock) }),
     },
-    backend: new FsObjectBackend(join(config.dataDir, 'objects')),
+    // A cluster worker (its sink is the primary's) must not clear tmp/ under its siblings' writes.
+    backend: new FsObjectBackend(join(config.dataDir, 'objects'), { clearTmp: options.auditSink === undefined }),
     keys,
     clock,
     region: config.region,

@@ -13,6 +13,7 @@ import { openTls } from '../../net/tls/index.js';
 import { openSqlite } from '../../store/sqlite/database.js';
 import { SqliteKeyStore } from '../../store/sqlite/key-store.js';
 import { SqliteS3MetadataStore } from '../../store/sqlite/s3-metadata-store.js';
+import { clearObjectTmp } from '../../store/fs-objects/fs-object-backend.js';
 import { sweepOrphanBodies } from '../../store/fs-objects/orphan-sweep.js';
 
 /** What a worker tells the primary once it listens. */
@@ -47,6 +48,7 @@ export async function prepareDataDir(config: CipherlakeConfig, log: Logger = cre
   // Body files whose row never committed (a crash between rename and commit): swept here,
   // before any worker serves (no write is in flight yet), and never by a worker.
   const s3Store = new SqliteS3MetadataStore(db);
+  clearObjectTmp(join(config.dataDir, 'objects'));
   await sweepOrphanBodies(join(config.dataDir, 'objects'), (ids) => s3Store.unreferencedStorageIds(ids), Date.now()).catch((err: unknown) => log.warn({ err }, 'orphan body sweep failed'));
   const tlsHosts = [...(config.https.enabled ? [config.https.host] : []), ...privateEndpoints(config.endpoints).filter((e) => e.tls).map((e) => e.host)];
   if (tlsHosts.length > 0) openTls(config.dataDir, config.tls, tlsHosts, systemClock, log).identity.close();

@@ -31,4 +31,22 @@ describe('FsObjectBackend', () => {
     assert.deepEqual(backend.listStorageIds(), [ok.storageId]);
     assert.deepEqual(readdirSync(join(root, 'tmp')), []);
   });
+
+  it('a second backend on the same root clears tmp/ by default but not with clearTmp: false (a cluster worker beside a writing sibling)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-tmp-'));
+    try {
+      const first = new FsObjectBackend(dir);
+      const pending = await first.create();
+      await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
+      new FsObjectBackend(dir, { clearTmp: false });
+      await pending.commit();
+      assert.deepEqual(first.listStorageIds(), [pending.storageId]);
+      const lost = await first.create();
+      await new Promise<void>((resolve, reject) => lost.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
+      new FsObjectBackend(dir);
+      await assert.rejects(lost.commit(), { code: 'ENOENT' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -12,6 +12,16 @@ import type { BodyReader, ObjectBackend, PendingObject, StoredRange } from '../.
  * fsyncs the directory, so an acknowledged body survives a crash; leftovers of writes that
  * never committed are removed when the backend opens. Never sees plaintext.
  */
+/**
+ * Empties `root/tmp` (temporary bodies of writes that never committed) and recreates it.
+ * Only for a moment when no write is in flight: at start, before serving or forking.
+ */
+export function clearObjectTmp(root: string): void {
+  const tmp = join(root, 'tmp');
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true, mode: 0o700 });
+}
+
 export class FsObjectBackend implements ObjectBackend {
   readonly #tmp: string;
   readonly #data: string;
@@ -19,12 +29,17 @@ export class FsObjectBackend implements ObjectBackend {
   /** Fan-out directories known to exist (created once, never removed while open). */
   readonly #dirs = new Set<string>();
 
-  constructor(root: string) {
+  /**
+   * `clearTmp` (default true) removes the leftovers of writes that never committed. Pass
+   * false in a cluster worker: its siblings may already have writes in flight there (the
+   * primary clears it once, before forking, with clearObjectTmp).
+   */
+  constructor(root: string, options: { clearTmp?: boolean } = {}) {
     this.#tmp = join(root, 'tmp');
     this.#data = join(root, 'data');
     mkdirSync(this.#data, { recursive: true, mode: 0o700 });
-    rmSync(this.#tmp, { recursive: true, force: true });
-    mkdirSync(this.#tmp, { recursive: true, mode: 0o700 });
+    if (options.clearTmp ?? true) clearObjectTmp(root);
+    else mkdirSync(this.#tmp, { recursive: true, mode: 0o700 });
   }
 
   async create(): Promise<PendingObject> {
