@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand, PutObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SqliteS3MetadataStore } from '../../src/store/sqlite/s3-metadata-store.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { errorCode } from './helpers.js';
@@ -53,6 +53,18 @@ describe('answers that send no body never read an inline body from the metadata 
     const { ETag } = await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'k' }));
     assert.deepEqual(await counted(() => errorCode(s3.send(new GetObjectCommand({ Bucket: B, Key: 'k', IfNoneMatch: ETag })))), { withBody: 0, head: 1 });
     assert.deepEqual(await counted(() => errorCode(s3.send(new GetObjectCommand({ Bucket: B, Key: 'k', IfMatch: '"0000"' })))), { withBody: 0, head: 1 });
+  });
+
+  it('GetObjectTagging', async () => {
+    await s3.send(new PutObjectTaggingCommand({ Bucket: B, Key: 'k', Tagging: { TagSet: [{ Key: 'team', Value: 'ml' }] } }));
+    let tags: unknown = [];
+    assert.deepEqual(
+      await counted(async () => {
+        tags = (await s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: 'k' }))).TagSet ?? [];
+      }),
+      { withBody: 0, head: 1 },
+    );
+    assert.deepEqual(tags, [{ Key: 'team', Value: 'ml' }]);
   });
 
   it('a conditional GET that passes, and a plain GET, still send the inline body', async () => {
