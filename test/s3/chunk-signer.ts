@@ -1,6 +1,6 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { createHash, createHmac } from 'node:crypto';
+import { TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { signer } from './raw-sign.js';
 
 /**
  * A test signer for aws-chunked bodies, written from the AWS spec
@@ -56,24 +56,6 @@ export function cut(data: Buffer, size: number): Buffer[] {
   return out;
 }
 
-class NodeSha256 {
-  readonly #h: Hash | Hmac;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.#h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.#h.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.#h.digest();
-  }
-}
-
-function bytes(d: string | ArrayBuffer | ArrayBufferView): string | Buffer {
-  if (typeof d === 'string') return d;
-  return ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d);
-}
-
 /** What a streaming PUT is made of: its headers (seed signature inside) and the chunk context. */
 export interface StreamingRequest {
   readonly headers: Record<string, string>;
@@ -87,8 +69,7 @@ export interface StreamingRequest {
  */
 export async function signStreamingPut(endpoint: string, path: string, mode: string, headers: Record<string, string>, date: Date): Promise<StreamingRequest> {
   const url = new URL(endpoint);
-  const signer = new SignatureV4({ service: 's3', region: TEST_REGION, credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY }, sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
-  const signed = await signer.sign(
+  const signed = await signer().sign(
     { method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, query: {}, headers: { host: url.host, 'content-encoding': 'aws-chunked', 'x-amz-content-sha256': mode, ...headers } },
     { signingDate: date },
   );

@@ -21,7 +21,8 @@ function bytes(d: string | ArrayBuffer | ArrayBufferView): string | Buffer {
   return ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d);
 }
 
-const signer = (secretAccessKey = TEST_SECRET_ACCESS_KEY): SignatureV4 =>
+/** A SigV4 signer for the test credentials (or `secretAccessKey`), as the S3 SDKs sign: no path re-escaping, no added checksum. */
+export const signer = (secretAccessKey = TEST_SECRET_ACCESS_KEY): SignatureV4 =>
   new SignatureV4({ service: 's3', region: TEST_REGION, credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey }, sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
 
 export interface RawRequest {
