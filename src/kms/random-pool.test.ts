@@ -23,4 +23,12 @@ describe('pooledRandomBytes', () => {
     assert.notEqual(b.toString('hex'), '00'.repeat(32));
     assert.notEqual(b.toString('hex'), copy.toString('hex'));
   });
+
+  it('hands out no view into the pool: later draws and refills leave an earlier buffer as it was', () => {
+    const a = pooledRandomBytes(32);
+    const copy = Buffer.from(a);
+    assert.notEqual(copy.toString('hex'), '00'.repeat(32));
+    for (let i = 0; i < 300; i++) pooledRandomBytes(32); // more than two refills of the pool
+    assert.equal(a.toString('hex'), copy.toString('hex'));
+  });
 });
