@@ -9,7 +9,9 @@ const KEY_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-12
 const root: AuthzCall = { principal: rootPrincipal(ACCOUNT), sourceIp: '127.0.0.1', secureTransport: false };
 const alice: AuthzCall = { ...root, principal: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/alice`, accountId: ACCOUNT, principalId: 'AIDAALICE', userName: 'alice' } };
 
-const allowAll = parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }] }), 'resource');
+const ROOT_ALLOW = { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' };
+const resourcePolicy = (statements: readonly object[]) => parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: statements }), 'resource');
+const allowAll = resourcePolicy([ROOT_ALLOW]);
 const denyPlainHttp = parsePolicy(
   JSON.stringify({
     Version: '2012-10-17',
@@ -51,6 +53,29 @@ describe('kmsRootAllowedOutright (the root short-cut of KMS authorization)', () 
     assert.equal(kmsRootAllowedOutright(viaEndpoint, allowAll, []), false);
     assert.equal(decide(viaEndpoint).allowed, false);
     assert.equal(decide(viaEndpoint, allowAll, [], 'kms:Encrypt').allowed, true);
+  });
+
+  it('does not hold for a NotAction Deny, which refuses the root every action it does not list', () => {
+    const denyAllButEncrypt = resourcePolicy([ROOT_ALLOW, { Effect: 'Deny', Principal: '*', NotAction: 'kms:Encrypt', Resource: '*' }]);
+    assert.equal(kmsRootAllowedOutright(root, denyAllButEncrypt, []), false);
+    assert.equal(decide(root, denyAllButEncrypt).allowed, false);
+    assert.equal(decide(root, denyAllButEncrypt, [], 'kms:Encrypt').allowed, true);
+  });
+
+  it('allows exactly when the full evaluation would, for the root under deny-free key policies', () => {
+    // A Deny that never matches forces the full evaluation without changing its outcome.
+    const inert = { Effect: 'Deny', Principal: '*', Action: 'kms:NoSuchAction', Resource: '*' };
+    const aliceOnly = { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/alice` }, Action: 'kms:Encrypt', Resource: '*' };
+    const otherAccount = { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::444455556666:root' }, Action: 'kms:Decrypt', Resource: '*' };
+    for (const statements of [[ROOT_ALLOW], [aliceOnly], [otherAccount]]) {
+      const plain = resourcePolicy(statements);
+      const withInert = resourcePolicy([...statements, inert]);
+      assert.equal(kmsRootAllowedOutright(root, plain, []), true);
+      assert.equal(kmsRootAllowedOutright(root, withInert, []), false);
+      for (const action of ['kms:Decrypt', 'kms:Encrypt', 'kms:PutKeyPolicy']) {
+        assert.deepEqual(decide(root, plain, [], action), decide(root, withInert, [], action), `${action} under ${JSON.stringify(statements)}`);
+      }
+    }
   });
 
   it('never holds for a principal other than the root', () => {
