@@ -83,6 +83,22 @@ describe('NBD protocol edge cases', () => {
     await assertIntact();
   });
 
+  it('uses all 64 bits of the handle and the offset', async () => {
+    const client = await RawNbdClient.connect(harness.port);
+    await client.go('disk');
+    // Both halves of the handle must come back; an offset past 2^32 is not the offset
+    // modulo 2^32 (which would land inside the volume and overwrite block 0).
+    const bigHandle = 0x1234_5678_9abc;
+    client.request(WRITE, bigHandle, 2 ** 32, 4, Buffer.alloc(4, 1));
+    assert.deepEqual(await client.reply(new Map()), { handle: bigHandle, error: ENOSPC });
+    client.request(READ, bigHandle + 1, 4096, 16);
+    const reply = await client.reply(new Map([[bigHandle + 1, 16]]));
+    assert.equal(reply?.handle, bigHandle + 1);
+    assert.deepEqual(reply?.data, content.subarray(4096, 4096 + 16));
+    client.close();
+    await assertIntact();
+  });
+
   it('answers a failed read with its error before hanging up (replies are batched)', async () => {
     const client = await RawNbdClient.connect(harness.port);
     await client.go('disk');
