@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killServer, listAll, sha, spawnServer, type Server } from './crash-server.js';
+import { assertPutsSurvived, killServer, listAll, sha, spawnServer, startPutLoad, type Server } from './crash-server.js';
 import { signedFetch } from './raw-sign.js';
 
 const MiB = 1024 * 1024;
@@ -22,12 +22,6 @@ interface Prepared {
   /** What the completion got: 'acked' only for a 200 with a CompleteMultipartUploadResult body. */
   outcome: 'unsent' | 'in-flight' | 'acked' | 'refused';
   ackedEtag?: string;
-}
-
-/** A PUT key's last acknowledged hash, and one still in flight. */
-interface KeyState {
-  acked?: string;
-  inFlight?: string;
 }
 
 const bare = (etag: string): string => etag.replace(/"/g, '');
@@ -120,42 +114,20 @@ describe('S3 crash safety: multipart completions (kill -9 under load)', () => {
     const uploads: Prepared[] = [];
     for (const batch of [[0, 1, 2, 3], [4, 5, 6, 7]]) uploads.push(...(await Promise.all(batch.map((i) => prepare(first.endpoint, i)))));
 
-    const keys = new Map<string, KeyState>();
-    let stop = false;
-    let acked = 0;
-    const worker = async (w: number): Promise<void> => {
-      for (let n = 0; !stop; n++) {
-        const key = n % 4 === 3 ? `w${w}/k${n - 3}` : `w${w}/k${n}`;
-        const body = randomBytes(1024 + ((n * 7919 + w * 104_729) % 200_000));
-        const state = keys.get(key) ?? {};
-        keys.set(key, state);
-        state.inFlight = sha(body);
-        let res: Response;
-        try {
-          res = await signedFetch(first.endpoint, { method: 'PUT', path: `/${BUCKET}/${key}`, headers: { 'x-amz-content-sha256': sha(body), 'x-amz-server-side-encryption': n % 2 === 0 ? 'AES256' : 'aws:kms' }, body });
-          await res.arrayBuffer();
-        } catch {
-          return; // the server is gone; this write's fate is unknown (inFlight keeps it)
-        }
-        assert.equal(res.status, 200);
-        state.acked = state.inFlight;
-        delete state.inFlight;
-        acked++;
-      }
-    };
-    const load = Promise.all(Array.from({ length: 6 }, (_, w) => worker(w)));
-    while (acked < 30) await new Promise((r) => setTimeout(r, 20));
+    const load = startPutLoad(first.endpoint, BUCKET, 6);
+    const keys = load.keys;
+    while (load.acked() < 30) await new Promise((r) => setTimeout(r, 20));
     // First wave: completions under PUT load, all answered before the kill.
     await Promise.all(uploads.slice(0, 3).map((p) => complete(first.endpoint, p)));
     // Second wave: kill -9 as soon as one of them is answered, while the rest are in flight.
     const wave = uploads.slice(3);
     const waveDone = Promise.all(wave.map((p) => complete(first.endpoint, p)));
-    while (wave.every((p) => p.outcome === 'in-flight') && acked < 400) await new Promise((r) => setTimeout(r, 2));
+    while (wave.every((p) => p.outcome === 'in-flight') && load.acked() < 400) await new Promise((r) => setTimeout(r, 2));
     first.child.kill('SIGKILL');
-    stop = true;
+    load.stop();
     await first.exited;
-    await Promise.all([load, waveDone]);
-    t.diagnostic(`completions: ${uploads.map((p) => p.outcome).join(' ')}; PUTs acknowledged: ${acked}`);
+    await Promise.all([load.done, waveDone]);
+    t.diagnostic(`completions: ${uploads.map((p) => p.outcome).join(' ')}; PUTs acknowledged: ${load.acked()}`);
     assert.ok(uploads.every((p) => p.outcome !== 'refused'), 'no completion was refused');
     assert.ok(uploads.slice(0, 3).every((p) => p.outcome === 'acked'));
 
@@ -194,15 +166,7 @@ describe('S3 crash safety: multipart completions (kill -9 under load)', () => {
     }
     assert.deepEqual([...inProgress.keys()].filter((k) => !uploads.some((p) => p.key === k)), [], 'no unknown upload is listed');
 
-    for (const [key, state] of keys) {
-      const got = await get(second.endpoint, key);
-      if (state.acked === undefined) {
-        assert.ok(got.status === 404 || (got.status === 200 && sha(got.body) === state.inFlight), `${key}: ${got.status}`);
-        continue;
-      }
-      assert.equal(got.status, 200, key);
-      assert.ok([state.acked, state.inFlight].includes(sha(got.body)), `${key} reads back what was written`);
-    }
+    await assertPutsSurvived(second.endpoint, BUCKET, keys);
 
     const listed = await listAll(second.endpoint, BUCKET);
     for (const [key, size] of listed) {

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { killServer, spawnServer as spawnServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { signedFetch } from './raw-sign.js';
 
@@ -26,4 +27,74 @@ export async function listAll(endpoint: string, bucket: string): Promise<Map<str
     token = /<NextContinuationToken>([^<]*)</.exec(xml)?.[1];
   } while (token !== undefined);
   return found;
+}
+
+/** What the load generator knows about one key: the hash last acknowledged, and one still in flight. */
+export interface KeyState {
+  acked?: string;
+  inFlight?: string;
+}
+
+/** A running PUT load against one server (see startPutLoad). */
+export interface PutLoad {
+  /** Every key written so far, with what was acknowledged and what is still in flight. */
+  readonly keys: Map<string, KeyState>;
+  /** How many PUTs were answered 200 so far. */
+  acked(): number;
+  /** Asks the workers to stop after their current request. */
+  stop(): void;
+  /** Settles once every worker stopped (asked to, or its server is gone); rejects on a non-200 answer. */
+  readonly done: Promise<void>;
+}
+
+/**
+ * Starts `workers` PUT loops on `bucket` (SSE-S3 and SSE-KMS alternately, bodies 1 KiB–200 KiB,
+ * every fourth write overwriting one of the worker's earlier keys). A request that fails at the
+ * transport ends its worker and keeps its hash as in flight: that write's fate is unknown.
+ */
+export function startPutLoad(endpoint: string, bucket: string, workers: number): PutLoad {
+  const keys = new Map<string, KeyState>();
+  let stop = false;
+  let acked = 0;
+  const worker = async (w: number): Promise<void> => {
+    for (let n = 0; !stop; n++) {
+      const key = n % 4 === 3 ? `w${w}/k${n - 3}` : `w${w}/k${n}`;
+      const body = randomBytes(1024 + ((n * 7919 + w * 104_729) % 200_000));
+      const state = keys.get(key) ?? {};
+      keys.set(key, state);
+      state.inFlight = sha(body);
+      let res: Response;
+      try {
+        res = await signedFetch(endpoint, { method: 'PUT', path: `/${bucket}/${key}`, headers: { 'x-amz-content-sha256': sha(body), 'x-amz-server-side-encryption': n % 2 === 0 ? 'AES256' : 'aws:kms' }, body });
+        await res.arrayBuffer();
+      } catch {
+        return; // the server is gone; this write's fate is unknown (inFlight keeps it)
+      }
+      assert.equal(res.status, 200);
+      state.acked = state.inFlight;
+      delete state.inFlight;
+      acked++;
+    }
+  };
+  const done = Promise.all(Array.from({ length: workers }, (_, w) => worker(w))).then(() => undefined);
+  return { keys, acked: () => acked, stop: () => { stop = true; }, done };
+}
+
+/**
+ * Asserts, after a restart, that every key of the load reads back as written: an acknowledged
+ * key holds the acknowledged or the later in-flight bytes; a never-acknowledged key is absent
+ * or holds exactly the bytes sent. Throws an AssertionError naming the first key that does not.
+ */
+export async function assertPutsSurvived(endpoint: string, bucket: string, keys: ReadonlyMap<string, KeyState>): Promise<void> {
+  assert.ok(keys.size > 0, 'the load wrote something to check');
+  for (const [key, state] of keys) {
+    const res = await signedFetch(endpoint, { method: 'GET', path: `/${bucket}/${key}` });
+    const got = sha(Buffer.from(await res.arrayBuffer()));
+    if (state.acked === undefined) {
+      assert.ok(res.status === 404 || (res.status === 200 && got === state.inFlight), `${key}: ${res.status}`);
+      continue;
+    }
+    assert.equal(res.status, 200, key);
+    assert.ok(got === state.acked || got === state.inFlight, `${key} reads back what was written`);
+  }
 }
