@@ -118,8 +118,29 @@ describe('EncryptedVolume', () => {
     const { volume, path } = await fresh();
     const marker = Buffer.from('CIPHERLAKE-PLAINTEXT-MARKER-'.repeat(200));
     await volume.write(3000, marker);
+    // Every write path: edges patched here (above), a short aligned run (batched to a
+    // worker) and a long one (its own worker job, donated).
+    const aligned = (blocks: number): Buffer => Buffer.from(marker.toString('latin1').repeat(10).slice(0, blocks * BS), 'latin1');
+    await volume.write(8 * BS, aligned(2));
+    await volume.write(16 * BS, aligned(20), { donate: true });
     await volume.close();
     assert.equal(readFileSync(path).includes(Buffer.from('CIPHERLAKE-PLAINTEXT-MARKER')), false);
+  });
+
+  it('takes over only a donated buffer that is nothing but the data, never a window of a larger one', async () => {
+    const { volume } = await fresh();
+    const data = pattern(20 * BS, 3);
+    const backing = Buffer.from(new ArrayBuffer(21 * BS));
+    data.copy(backing, BS);
+    const window = backing.subarray(BS);
+    await volume.write(0, window, { donate: true });
+    assert.equal(backing.buffer.byteLength, 21 * BS, 'a window is copied, its ArrayBuffer left alone');
+    assert.deepEqual(window, data);
+    const whole = Buffer.from(new ArrayBuffer(20 * BS));
+    data.copy(whole);
+    await volume.write(20 * BS, whole, { donate: true });
+    assert.deepEqual(await volume.read(0, 40 * BS), Buffer.concat([data, data]));
+    await volume.close();
   });
 
   it('reopens with the right key and refuses a wrong one', async () => {
