@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,37 +9,18 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
 import { LocalAuditSigner, type AuditEvent } from '../../src/audit/index.js';
-import type { CliIo } from '../../src/cli/commands/audit-group.js';
 import { runAuditExport } from '../../src/cli/commands/audit-export.js';
 import { runAuditLookup, type AuditLookupFlags } from '../../src/cli/commands/audit-lookup.js';
 import { runAuditPublicKey } from '../../src/cli/commands/audit-public-key.js';
 import { runAuditVerify, type AuditVerifyFlags } from '../../src/cli/commands/audit-verify.js';
+import { capture } from '../helpers/cli-capture.js';
+import { filesUnder } from '../helpers/files.js';
 import { startTestServer, TEST_ACCESS_KEY_ID } from '../helpers/server.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
-interface Captured {
-  code: number;
-  out: string[];
-  err: string[];
-}
-
-async function capture(run: (io: CliIo) => Promise<number>): Promise<Captured> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await run({ out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
-}
-
 const verify = (flags: AuditVerifyFlags) => capture((io) => runAuditVerify(flags, io));
 const lookup = (flags: AuditLookupFlags) => capture((io) => runAuditLookup(flags, io));
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
 /** Opens a copy's audit.db with the append-only triggers dropped, as an attacker with file access would. */
 function tamper(dataDir: string, sql: string): void {

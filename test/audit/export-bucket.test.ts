@@ -5,24 +5,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { CliIo } from '../../src/cli/commands/audit-group.js';
 import { runAuditExport, type AuditExportFlags } from '../../src/cli/commands/audit-export.js';
 import { runAuditPublicKey } from '../../src/cli/commands/audit-public-key.js';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
+import { capture, type Captured } from '../helpers/cli-capture.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
-
-interface Captured {
-  code: number;
-  out: string[];
-  err: string[];
-}
-
-async function capture(run: (io: CliIo) => Promise<number>): Promise<Captured> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await run({ out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
-}
 
 /** Runs the export as the CLI would, with the root credentials in the environment (the offline command reads them there). */
 async function exportWithRootEnv(flags: AuditExportFlags): Promise<Captured> {
