@@ -41,8 +41,15 @@ export class XtsWorkerPool {
     this.#batcher = new XtsBatcher(send, this.#threads.size);
     const added: Array<Promise<unknown>> = [];
     for (let i = 0; i < this.#threads.size; i++) {
-      const copy = new Uint8Array(key.unsafeBytes()).buffer;
-      added.push(this.#threads.run({ op: 'add-key', keyId: this.#keyId, key: copy, blockSize }, [copy], i));
+      const copy = new Uint8Array(key.unsafeBytes());
+      const message = { op: 'add-key', keyId: this.#keyId, key: copy.buffer, blockSize };
+      // A copy that was never sent (a set already broken, a failed postMessage) is still
+      // ours: zero it. Once transferred it is detached here and fill() does nothing.
+      const sent = this.#threads.run(message, [copy.buffer], i).catch((err: unknown) => {
+        copy.fill(0);
+        throw err;
+      });
+      added.push(sent);
     }
     // Jobs need not wait: a worker handles its messages in order. A failure shows in them.
     this.#registered = Promise.allSettled(added);
