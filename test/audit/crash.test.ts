@@ -11,8 +11,6 @@ import { killServer, spawnServer, type ServerProcess } from '../helpers/server-p
 const LOAD_MS = 1500;
 const CONCURRENCY = 16;
 
-
-
 describe('kill -9 under load', () => {
   let dataDir: string;
   let server: ServerProcess | undefined;

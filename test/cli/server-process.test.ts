@@ -4,10 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
-import { spawnServer, type ServerProcess } from '../helpers/server-process.js';
-
-
-
+import { killServer, spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
 function field(banner: string, name: string): string {
   const m = new RegExp(`${name}:\\s+(\\S.*)`).exec(banner);
@@ -22,10 +19,7 @@ describe('cipherlake server as a process', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-cli-'));
   });
   after(async () => {
-    if (running !== undefined && running.child.exitCode === null) {
-      running.child.kill('SIGKILL');
-      await running.exited;
-    }
+    await killServer(running);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

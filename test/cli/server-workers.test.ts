@@ -11,8 +11,6 @@ import { killServer, spawnServer, type ServerProcess } from '../helpers/server-p
 const CALLERS = 8;
 const CALLS_EACH = 25;
 
-
-
 describe('cipherlake server --workers 2', () => {
   let dataDir: string;
   let server: ServerProcess | undefined;
