@@ -129,7 +129,9 @@ export class XtsWorkerPool {
 
   /**
    * Like `encryptWrite`, for a short run, batched as `readDecryptBatched`. `plaintext` is
-   * copied (when the batch is sent, within this event-loop turn), never modified.
+   * never modified; it is copied when its batch is sent: at the end of this event-loop
+   * turn, or later, when a batch comes back, if every worker is busy. So the caller must
+   * leave it unchanged until the promise settles.
    *
    * @throws as `encryptWrite`.
    */
