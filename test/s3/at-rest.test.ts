@@ -44,6 +44,15 @@ async function fetchAll(s3: S3Client, key: string): Promise<Buffer> {
   return Buffer.from(await got.Body!.transformToByteArray());
 }
 
+/** The body a GET of `key` delivers, or undefined when the GET fails (an error answer or a cut connection). */
+async function fetchOrFail(s3: S3Client, key: string): Promise<Buffer | undefined> {
+  try {
+    return await fetchAll(s3, key);
+  } catch {
+    return undefined;
+  }
+}
+
 describe('S3 data at rest', () => {
   let t: TestServer;
   let s3: S3Client;
@@ -87,13 +96,7 @@ describe('S3 data at rest', () => {
       const copy = Buffer.from(original);
       copy[offset] = copy[offset]! ^ 0x01;
       writeFileSync(file, copy);
-      let received: Buffer | undefined;
-      try {
-        received = await fetchAll(s3, 'victim');
-      } catch {
-        received = undefined;
-      }
-      assert.equal(received, undefined, `flip at ${offset} must fail the GET`);
+      assert.equal(await fetchOrFail(s3, 'victim'), undefined, `flip at ${offset} must fail the GET`);
     }
     writeFileSync(file, original);
     assert.ok(Buffer.from(await fetchAll(s3, 'victim')).equals(body));
@@ -142,23 +145,11 @@ describe('S3 data at rest', () => {
     const offset = 45 + 10 * (65536 + 16) + 123; // inside segment 10 of 21
     copy[offset] = copy[offset]! ^ 0x01;
     writeFileSync(file, copy);
-    let received: Buffer | undefined;
-    try {
-      received = await fetchAll(s3, 'big-victim');
-    } catch {
-      received = undefined;
-    }
-    assert.equal(received, undefined, 'a tampered streamed object must fail the GET');
+    assert.equal(await fetchOrFail(s3, 'big-victim'), undefined, 'a tampered streamed object must fail the GET');
     // Extended by one byte or cut short by one: the whole GET fails too.
     for (const bad of [Buffer.concat([original, Buffer.from([0])]), original.subarray(0, original.length - 1)]) {
       writeFileSync(file, bad);
-      let got: Buffer | undefined;
-      try {
-        got = await fetchAll(s3, 'big-victim');
-      } catch {
-        got = undefined;
-      }
-      assert.equal(got, undefined, `a body of ${bad.length} bytes instead of ${original.length} must fail the GET`);
+      assert.equal(await fetchOrFail(s3, 'big-victim'), undefined, `a body of ${bad.length} bytes instead of ${original.length} must fail the GET`);
     }
     writeFileSync(file, original);
     assert.ok((await fetchAll(s3, 'big-victim')).equals(body));
