@@ -19,11 +19,14 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
   const closedUnderIo: string[] = [];
   const ioAfterClose: string[] = [];
   const closed = new Set<number>();
+  // Calls the watch saw: without them the checks below would pass with nothing watched.
+  const seen = { writev: 0, close: 0 };
   const original = { writev: fs.writev, fdatasync: fs.fdatasync, close: fs.close, closeSync: fs.closeSync, open: fs.open };
 
   const track = (name: string, fn: (...args: never[]) => void) =>
     ((fd: number, ...rest: unknown[]) => {
       if (closed.has(fd)) ioAfterClose.push(`${name} on ${fd}`);
+      if (name === 'writev') seen.writev += 1;
       outstanding.set(fd, (outstanding.get(fd) ?? 0) + 1);
       const cb = rest.pop() as Callback;
       (fn as (...a: unknown[]) => void)(fd, ...rest, (...res: unknown[]) => {
@@ -37,12 +40,14 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
     fs.fdatasync = track('fdatasync', original.fdatasync);
     fs.close = ((fd: number, cb: Callback) => {
       if ((outstanding.get(fd) ?? 0) > 0) closedUnderIo.push(`close of ${fd}`);
+      seen.close += 1;
       closed.add(fd);
       original.close(fd, cb as never);
     }) as never;
     // The sink closes synchronously; watched the same way.
     fs.closeSync = ((fd: number) => {
       if ((outstanding.get(fd) ?? 0) > 0) closedUnderIo.push(`close of ${fd}`);
+      seen.close += 1;
       closed.add(fd);
       original.closeSync(fd);
     }) as never;
@@ -64,6 +69,11 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
   const reset = (): void => {
     closedUnderIo.length = 0;
     ioAfterClose.length = 0;
+    seen.writev = 0;
+    seen.close = 0;
+  };
+  const assertWatched = (): void => {
+    assert.ok(seen.writev > 0 && seen.close >= 5, `the watch saw the sink's I/O (${JSON.stringify(seen)})`);
   };
 
   it('destroyed while a full batch waits for the write in flight: that batch is never written and the close waits for the write', async () => {
@@ -79,6 +89,7 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
     }
     assert.deepEqual(closedUnderIo, []);
     assert.deepEqual(ioAfterClose, []);
+    assertWatched();
   });
 
   it('destroyed while finishing: no sync or write after the close, none outstanding at it', async () => {
@@ -95,5 +106,6 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
     }
     assert.deepEqual(closedUnderIo, []);
     assert.deepEqual(ioAfterClose, []);
+    assertWatched();
   });
 });
