@@ -55,3 +55,13 @@ export class IamAccessDeniedError extends IamError {}
 
 /** The Action parameter names no operation we serve (InvalidAction, 400). */
 export class InvalidActionError extends IamError {}
+
+/**
+ * DATA_DIR/credentials.json exists but does not hold the root credentials (not JSON, or
+ * the two fields are not strings). The message names the file only: never its content,
+ * which is the secret access key (JSON.parse's own message quotes the text around the
+ * fault, so it is neither used nor kept as the cause). Operator error: restore the file.
+ */
+export class RootCredentialsFileError extends CipherlakeError {
+  readonly userError = true;
+}

@@ -9,10 +9,11 @@ export {
   IamValidationError,
   DeleteConflictError,
   IamAccessDeniedError,
+  RootCredentialsFileError,
 } from './errors.js';
 export { ANONYMOUS, type Principal, type Credential, type CredentialLookup } from './principals.js';
 export * from './sigv4/index.js';
-export { loadRootCredentials, rootPrincipal, newAccessKeyId, newSecretAccessKey, StaticCredentials } from './root-credentials.js';
+export { loadRootCredentials, parseStoredRootCredentials, rootPrincipal, newAccessKeyId, newSecretAccessKey, StaticCredentials } from './root-credentials.js';
 export type { IdentityStore, UserRecord, AccessKeyRecord, RoleRecord, ManagedPolicyRecord, SessionRecord, PolicyOwnerKind, AccessKeyStatus } from './identity-store.js';
 export type { SecretSealer, IamDeps } from './iam-context.js';
 export { IamCredentialLookup, CREDENTIAL_CACHE_TTL_MS } from './iam-credentials.js';

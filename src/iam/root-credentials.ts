@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RootCredentialsFileError } from './errors.js';
 import type { Credential, CredentialLookup, Principal } from './principals.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -36,12 +37,31 @@ export function loadRootCredentials(
   if (fixed !== undefined) return { credential: { ...fixed, principal }, created: false };
   const path = join(dataDir, 'credentials.json');
   if (existsSync(path)) {
-    const stored = JSON.parse(readFileSync(path, 'utf8')) as { accessKeyId: string; secretAccessKey: string };
-    return { credential: { accessKeyId: stored.accessKeyId, secretAccessKey: stored.secretAccessKey, principal }, created: false };
+    const stored = parseStoredRootCredentials(readFileSync(path, 'utf8'), path);
+    return { credential: { ...stored, principal }, created: false };
   }
   const fresh = { accessKeyId: newAccessKeyId(), secretAccessKey: newSecretAccessKey() };
   writeFileSync(path, JSON.stringify(fresh, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
   return { credential: { ...fresh, principal }, created: true };
+}
+
+/**
+ * The access key id and secret of a credentials.json's text (`path` is for the message).
+ * Raises RootCredentialsFileError when the text is not JSON with both as strings; the
+ * error never quotes the text.
+ */
+export function parseStoredRootCredentials(text: string, path: string): { accessKeyId: string; secretAccessKey: string } {
+  let stored: unknown;
+  try {
+    stored = JSON.parse(text);
+  } catch {
+    stored = undefined; // JSON.parse's message quotes the text around the fault: the secret
+  }
+  const { accessKeyId, secretAccessKey } = (typeof stored === 'object' && stored !== null ? stored : {}) as Record<string, unknown>;
+  if (typeof accessKeyId !== 'string' || typeof secretAccessKey !== 'string') {
+    throw new RootCredentialsFileError(`${path} does not hold root credentials (JSON with string accessKeyId and secretAccessKey)`);
+  }
+  return { accessKeyId, secretAccessKey };
 }
 
 /** A CredentialLookup over a fixed set of credentials. */

@@ -1,7 +1,8 @@
 import { AuthenticationError, type AuthFailureKind } from '../errors.js';
 import * as errors from '../errors.js';
 
-type IamErrorName = Exclude<keyof typeof errors, 'AuthenticationError' | 'IamError' | 'AuthFailureKind'>;
+// Errors that never reach the wire (RootCredentialsFileError stops the server or a CLI command) have no code.
+type IamErrorName = Exclude<keyof typeof errors, 'AuthenticationError' | 'IamError' | 'AuthFailureKind' | 'RootCredentialsFileError'>;
 
 /** Each IAM error class → its AWS Query error code and HTTP status. */
 export const IAM_ERROR_CODES = {
