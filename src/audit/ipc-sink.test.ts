@@ -43,6 +43,10 @@ describe('IpcAuditSink', () => {
     const receipts = await Promise.all(Array.from({ length: 50 }, (_, i) => sink.append(sampleEvent(100 + i, { requestParameters: { Plaintext: 'secret', keyId: 'k' } }))));
     assert.deepEqual(receipts.map((r) => r.seq), Array.from({ length: 50 }, (_, i) => i + 3));
     assert.equal(pair.sent.length, 2, 'the first append goes alone, the other 49 wait for its ack');
+    // Redacted before it leaves the worker: the owner trusts the encoding and does not redact again.
+    const wire = JSON.stringify(pair.sent);
+    assert.ok(wire.includes('\\"keyId\\":\\"k\\"'), 'the messages carry the encoded events');
+    assert.equal(wire.includes('secret'), false, 'no plaintext on the IPC channel');
     await sink.close();
     await f.trail.close();
     const report = await verifyAudit(f.store, f.signer.publicKeyPem());
