@@ -32,7 +32,11 @@ describe('cipherlake server --workers 2', () => {
     const body = JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: { test: 'workers' } });
 
     // Several callers at once: fetch opens a connection per concurrent request, and the
-    // kernel spreads those connections over the two workers' shared listening socket.
+    // cluster primary hands new connections to the workers in turn (Node's default
+    // round-robin scheduling on Linux), so both workers serve. Which worker answered each
+    // call is not observable here, so this test alone would also pass with one worker
+    // serving everything; src/audit/ipc-sink.test.ts checks a worker's events and the
+    // owner's own interleave into one chain.
     const answered: string[] = [];
     const caller = async (): Promise<void> => {
       for (let i = 0; i < CALLS_EACH; i++) {
