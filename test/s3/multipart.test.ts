@@ -13,6 +13,7 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -306,6 +307,17 @@ describe('S3 multipart uploads', () => {
     const { body: got, out } = await bytesOf(s3, { Bucket: 'mp-default', Key: 'k' });
     assert.ok(got.equals(body));
     assert.equal(out.ServerSideEncryption, 'aws:kms');
+  });
+
+  it("the create's x-amz-tagging becomes the completed object's tags; a bad one is InvalidTag at create", async () => {
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu', Key: 'tagged', Tagging: 'team=ml&stage=raw%20data' }));
+    const body = randomBytes(1000);
+    const p = await s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: 'tagged', UploadId: created.UploadId, PartNumber: 1, Body: body }));
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: 'tagged', UploadId: created.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p.ETag!, ChecksumCRC32: p.ChecksumCRC32 }] } }));
+    const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: 'mpu', Key: 'tagged' }));
+    assert.deepEqual(tags.TagSet, [{ Key: 'team', Value: 'ml' }, { Key: 'stage', Value: 'raw data' }]);
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket: 'mpu', Key: 'tagged' }))).TagCount, 2);
+    assert.equal(await errorCode(s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu', Key: 'tagged-bad', Tagging: 'aws:x=1' }))), '400 InvalidTag');
   });
 
   it('no plaintext of parts at rest, before and after completion, under every mode', async () => {

@@ -11,6 +11,7 @@ import type { S3Call } from './call.js';
 import { parseCopySource } from './handlers-object.js';
 import { kmsContextHeader, parseConditions, parseContentHeaders, parseUserMetadata, sseResponseHeaders } from './headers/object-headers.js';
 import { parseCustomerKey, parseSseRequest, requireSecureForSseC, type CustomerKey } from './headers/sse.js';
+import { parseTaggingHeader } from './tagging.js';
 import { completeUploadXml, copyPartXml, initiateUploadXml, listPartsXml, listUploadsXml, parseCompleteUpload } from './xml-multipart.js';
 
 const SSE_C = 'x-amz-server-side-encryption-customer-';
@@ -59,6 +60,7 @@ export async function createUploadRoute(c: S3Call): Promise<void> {
     if (sse.kind === 'SSE-C') requireSecureForSseC(c.secure);
     const bucket = await c.deps.store.getBucket(c.bucket);
     const tagging = header(c, 'x-amz-tagging');
+    parseTaggingHeader(c.req.headers); // InvalidTag now, as S3, not at the completion that applies them
     const checksumAlgorithm = header(c, 'x-amz-checksum-algorithm')?.toLowerCase();
     const bucketKeyEnabled = sse.kind === 'SSE-KMS' ? sse.bucketKeyEnabled : sse.kind === 'none' && bucket.encryption?.algorithm === 'aws:kms' && bucket.encryption.bucketKeyEnabled;
     const upload = await createUpload(c.deps, {

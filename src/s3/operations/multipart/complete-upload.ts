@@ -32,7 +32,8 @@ export interface CompleteRequest {
  * or with another ETag or checksum, EntityTooSmallError for a part but the last under
  * 5 MiB), then writes the listed parts' sealed streams back to back into one body (temp,
  * fsync, rename — ciphertext only, nothing is decrypted) and in one transaction commits
- * the object and ends the upload; then deletes the part files and any replaced body.
+ * the object (with the create's tags) and ends the upload; then deletes the part files and
+ * any replaced body.
  * The ETag is MD5(MD5(part 1) ‖ … ‖ MD5(part N)) hex + "-N". Raises NoSuchUploadError
  * (also when another completion or an abort won the race), the SSE-C errors.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
@@ -65,6 +66,7 @@ export async function completeUpload(deps: S3Deps, req: CompleteRequest): Promis
     sealedKey: upload.sealedKey,
     checksums: {},
     parts: parts.map((p) => ({ partNumber: p.partNumber, size: p.size })),
+    ...tagsOf(upload),
   };
   let done: { replaced: string | undefined; partStorageIds: string[] };
   try {
@@ -97,6 +99,12 @@ async function chosenParts(deps: S3Deps, upload: UploadRecord, requested: readon
     if (p.size < MIN_PART_SIZE) throw new EntityTooSmallError('');
   });
   return chosen;
+}
+
+/** The create's x-amz-tagging as object tags (validated when the upload was created); nothing when untagged. */
+function tagsOf(upload: UploadRecord): { tags?: Record<string, string> } {
+  const tags = Object.fromEntries(new URLSearchParams(upload.tagging ?? ''));
+  return Object.keys(tags).length > 0 ? { tags } : {};
 }
 
 function bare(etag: string): string {
