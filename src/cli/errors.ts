@@ -13,3 +13,12 @@ export class DataDirError extends CipherlakeError {
 export class CliArgumentError extends CipherlakeError {
   readonly userError = true;
 }
+
+/**
+ * The running server refused a request a CLI command sent it (for example a PUT of an
+ * audit export file); the message names the request and S3's error code and message,
+ * never credentials. User error: the bucket, key or permissions named are wrong.
+ */
+export class ServerRefusedError extends CipherlakeError {
+  readonly userError = true;
+}

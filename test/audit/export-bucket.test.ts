@@ -8,6 +8,7 @@ import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2
 import { runAuditExport, type AuditExportFlags } from '../../src/cli/commands/audit-export.js';
 import { runAuditPublicKey } from '../../src/cli/commands/audit-public-key.js';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
+import { ServerRefusedError } from '../../src/cli/errors.js';
 import { capture, type Captured } from '../helpers/cli-capture.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
 
@@ -86,10 +87,11 @@ describe('cipherlake audit export --bucket', () => {
   });
 
   it('names the refused PUT and refuses bucket flags without --bucket', async () => {
-    await assert.rejects(
-      exportWithRootEnv({ dataDir: t.dataDir, bucket: 'no-such-bucket', endpoint: t.endpoint }),
-      /PUT s3:\/\/no-such-bucket\/AWSLogs\/.* failed: NoSuchBucket/,
-    );
+    await assert.rejects(exportWithRootEnv({ dataDir: t.dataDir, bucket: 'no-such-bucket', endpoint: t.endpoint }), (err: unknown) => {
+      assert.ok(err instanceof ServerRefusedError, String(err));
+      assert.match(err.message, /PUT s3:\/\/no-such-bucket\/AWSLogs\/.* failed: NoSuchBucket/);
+      return true;
+    });
     await assert.rejects(exportWithRootEnv({ dataDir: t.dataDir, prefix: 'x' }), /need --bucket/);
     await assert.rejects(exportWithRootEnv({ dataDir: t.dataDir }), /--dir DIR or --bucket NAME/);
   });

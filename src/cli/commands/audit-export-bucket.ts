@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import type { CipherlakeConfig } from '../../config/config.js';
-import { CliArgumentError } from '../errors.js';
+import { CliArgumentError, ServerRefusedError } from '../errors.js';
 import { signedPut } from '../sigv4-client.js';
 import { cliRootCredentials } from '../root-credentials.js';
 
@@ -40,8 +40,8 @@ export function bucketTarget(flags: { bucket: string; prefix?: string; kmsKeyId?
  * Uploads each file (paths relative to `root`, '/'-separated) to `PREFIX + path` in the
  * bucket with SSE-KMS, one signed PUT at a time, signed with the root credentials of the
  * configuration or data directory. Resolves with the object keys written, in order.
- * Raises DataDirError without credentials and an Error naming S3's code and the key when
- * a PUT is refused (files before it stay uploaded; a re-run overwrites them with the same
+ * Raises DataDirError without credentials and ServerRefusedError naming S3's code and the
+ * key when a PUT is refused (files before it stay uploaded; a re-run overwrites them with the same
  * bytes). Never logs the secret.
  */
 export async function uploadExport(root: string, paths: readonly string[], target: BucketTarget, config: CipherlakeConfig): Promise<string[]> {
@@ -56,7 +56,7 @@ export async function uploadExport(root: string, paths: readonly string[], targe
     // Content-Type, not Content-Encoding: a client must hand back the gzip bytes as stored.
     const headers: Array<[string, string]> = [['content-type', 'application/x-gzip'], ...sse];
     const res = await signedPut(endpoint, rawPath, headers, readFileSync(join(root, ...path.split('/'))), scope);
-    if (res.status !== 200) throw new Error(`PUT s3://${target.bucket}/${key} failed: ${s3ErrorText(res.status, res.text)}`);
+    if (res.status !== 200) throw new ServerRefusedError(`PUT s3://${target.bucket}/${key} failed: ${s3ErrorText(res.status, res.text)}`);
     keys.push(key);
   }
   return keys;

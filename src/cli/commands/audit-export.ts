@@ -29,7 +29,8 @@ export interface AuditExportFlags extends DataDirFlags {
  * must not sign (the running server owns the digest chain); they are included after the
  * server's next digest (every 5 min or 10,000 records, and on shutdown). Returns exit code 0;
  * raises CliArgumentError without --dir or --bucket (or for bucket-only flags alone),
- * DataDirError for a missing store or credentials, Error when the server refuses a PUT.
+ * DataDirError for a missing store or credentials, ServerRefusedError when the server
+ * refuses a PUT.
  */
 export async function runAuditExport(flags: AuditExportFlags, io: CliIo): Promise<number> {
   const target = flags.bucket !== undefined ? bucketTarget({ ...flags, bucket: flags.bucket }) : undefined;
