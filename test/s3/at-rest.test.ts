@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
+import { customerKey, errorCode, filesUnder, viaTrustedProxy } from './helpers.js';
 
 /** The sealed body a small object keeps inline in its metadata row. */
 function inlineBody(dataDir: string, bucket: string, key: string): Buffer {

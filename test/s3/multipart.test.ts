@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -28,7 +28,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
-import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
+import { customerKey, errorCode, filesUnder, viaTrustedProxy } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -73,13 +73,6 @@ async function bytesOf(s3: S3Client, input: ConstructorParameters<typeof GetObje
 
 function md5(b: Buffer): string {
   return createHash('md5').update(b).digest('hex');
-}
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
 }
 
 describe('S3 multipart uploads', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
@@ -26,7 +26,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { request } from 'node:http';
 import { NodeSha256 } from '../helpers/signed-request.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
-import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
+import { customerKey, errorCode, filesUnder, viaTrustedProxy } from './helpers.js';
 import { signedFetch, xmlCode } from './raw-sign.js';
 
 const B = 'edges';
@@ -38,14 +38,6 @@ const LARGEST_INLINE = (() => {
   while (encryptedSize(n, SEG) > INLINE_BODY_MAX) n -= 1;
   return n;
 })();
-
-/** Every file below `dir`; a missing `dir` throws (the backend makes data/ and tmp/ at start), so a wrong path never reads as "no files". */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
 /** The object's row as stored: its storage id and whether it has an inline body; undefined when absent. */
 function row(dataDir: string, key: string): { storageId: string; inline: boolean } | undefined {
