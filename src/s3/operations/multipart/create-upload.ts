@@ -1,23 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_SEGMENT_SIZE, SecretBytes } from '../../../crypto/index.js';
-import type { ContentHeaders } from '../../metadata-store.js';
 import type { UploadRecord } from '../../multipart-store.js';
 import type { S3Deps } from '../../s3-deps.js';
 import type { SseMode } from '../../sse/sealing.js';
 
-/** CreateMultipartUpload in domain terms: everything fixed for the final object. */
-export interface CreateUploadRequest {
-  readonly bucket: string;
-  readonly key: string;
+/**
+ * CreateMultipartUpload in domain terms: everything fixed for the final object — the
+ * upload record's fields (see UploadRecord), with the mode that will seal its key.
+ */
+export type CreateUploadRequest = Pick<UploadRecord, 'bucket' | 'key' | 'content' | 'userMetadata' | 'tagging' | 'bucketKeyEnabled' | 'customerKeyMd5' | 'checksumAlgorithm'> & {
   /** The request's SSE headers, else the bucket default, else SSE-S3 (modeForWrite). */
   readonly mode: SseMode;
-  readonly content: ContentHeaders;
-  readonly userMetadata: Readonly<Record<string, string>>;
-  readonly tagging?: string;
-  readonly bucketKeyEnabled: boolean;
-  readonly customerKeyMd5?: string;
-  readonly checksumAlgorithm?: string;
-}
+};
 
 let lastStamp = 0;
 
