@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -76,4 +77,37 @@ test('a memory database commits groups without the WAL fsync', async () => {
   await Promise.all([group.run(() => insert.run('x', 1)), group.run(() => insert.run('y', 2))]);
   assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 2);
   db.close();
+});
+
+test('no write of a group resolves before an fdatasync of the WAL that started after its commit has completed', async (t) => {
+  // kill -9 keeps the page cache, so the crash tests cannot see a missing fsync; this watches
+  // node:fs (syncBuiltinESMExports carries the wrapper into group-commit's ESM import).
+  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const original = fs.fdatasync;
+  const events: string[] = [];
+  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    events.push('fdatasync started');
+    original(fd, (err) => {
+      events.push('fdatasync done');
+      cb(err);
+    });
+  }) as typeof fs.fdatasync;
+  syncBuiltinESMExports();
+  t.after(() => {
+    fs.fdatasync = original;
+    syncBuiltinESMExports();
+  });
+  const db = fileDb(t);
+  const group = new SqliteGroupCommit(db);
+  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  await Promise.all(
+    Array.from({ length: 3 }, (_, i) =>
+      group.run(() => (events.push(`write ${i}`), insert.run(`k${i}`, i))).then(() => events.push(`resolved ${i}`)),
+    ),
+  );
+  const done = events.indexOf('fdatasync done');
+  const started = events.indexOf('fdatasync started');
+  assert.ok(started > events.lastIndexOf('write 2'), `the fsync starts after the group's writes: ${events.join(', ')}`);
+  assert.ok(done > started, events.join(', '));
+  for (let i = 0; i < 3; i++) assert.ok(events.indexOf(`resolved ${i}`) > done, `write ${i} resolved after the fsync: ${events.join(', ')}`);
 });
