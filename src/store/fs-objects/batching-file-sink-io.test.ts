@@ -20,7 +20,7 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
   const ioAfterClose: string[] = [];
   const closed = new Set<number>();
   // Calls the watch saw: without them the checks below would pass with nothing watched.
-  const seen = { writev: 0, close: 0 };
+  const seen = { writev: 0, close: 0, syncsDone: 0 };
   const original = { writev: fs.writev, fdatasync: fs.fdatasync, close: fs.close, closeSync: fs.closeSync, open: fs.open };
 
   const track = (name: string, fn: (...args: never[]) => void) =>
@@ -31,6 +31,7 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
       const cb = rest.pop() as Callback;
       (fn as (...a: unknown[]) => void)(fd, ...rest, (...res: unknown[]) => {
         outstanding.set(fd, outstanding.get(fd)! - 1);
+        if (name === 'fdatasync') seen.syncsDone += 1;
         cb(...res);
       });
     }) as never;
@@ -71,6 +72,7 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
     ioAfterClose.length = 0;
     seen.writev = 0;
     seen.close = 0;
+    seen.syncsDone = 0;
   };
   const assertWatched = (): void => {
     assert.ok(seen.writev > 0 && seen.close >= 5, `the watch saw the sink's I/O (${JSON.stringify(seen)})`);
@@ -107,5 +109,19 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
     assert.deepEqual(closedUnderIo, []);
     assert.deepEqual(ioAfterClose, []);
     assertWatched();
+  });
+
+  it('finishes only once an fdatasync of the file has completed (kill -9 keeps the page cache: the crash tests cannot see a missing sync)', async () => {
+    reset();
+    const sink = new BatchingFileSink(join(dir, 'synced'), 0o600);
+    let syncedAtFinish = -1;
+    sink.once('finish', () => (syncedAtFinish = seen.syncsDone));
+    await new Promise<void>((resolve, reject) => {
+      sink.once('error', reject);
+      sink.once('close', resolve);
+      sink.end(Buffer.alloc(3 * 1024 * 1024, 4));
+    });
+    assert.ok(syncedAtFinish >= 1, `fdatasyncs completed at finish: ${syncedAtFinish}`);
+    assert.ok(seen.writev > 0 && seen.close === 1, `the watch saw the sink's I/O (${JSON.stringify(seen)})`);
   });
 });
