@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { customerKey, errorCode, filesUnder, viaTrustedProxy } from './helpers.js';
+import { filesUnder } from '../helpers/files.js';
+import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
 
 /** The sealed body a small object keeps inline in its metadata row. */
 function inlineBody(dataDir: string, bucket: string, key: string): Buffer {

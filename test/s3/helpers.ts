@@ -1,6 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 /** Marks every request of `client` as arriving through a trusted TLS proxy (config s3.trustedProxyHttpsHeader = x-forwarded-proto). */
@@ -31,12 +29,4 @@ export async function errorCode(p: Promise<unknown>): Promise<string> {
     return `${e.$metadata?.httpStatusCode ?? '?'} ${e.Code ?? e.name ?? '?'}`;
   }
   throw new Error('expected the call to fail');
-}
-
-/** Every file below `dir`, recursively; a missing `dir` throws, so a wrong path never reads as "no files". */
-export function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const p = join(dir, name);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
 }

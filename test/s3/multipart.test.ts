@@ -28,7 +28,8 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
-import { customerKey, errorCode, filesUnder, viaTrustedProxy } from './helpers.js';
+import { filesUnder } from '../helpers/files.js';
+import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
 
 const MiB = 1024 * 1024;
 

@@ -26,7 +26,8 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { request } from 'node:http';
 import { NodeSha256 } from '../helpers/signed-request.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
-import { customerKey, errorCode, filesUnder, viaTrustedProxy } from './helpers.js';
+import { filesUnder } from '../helpers/files.js';
+import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
 import { signedFetch, xmlCode } from './raw-sign.js';
 
 const B = 'edges';
