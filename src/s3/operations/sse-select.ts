@@ -1,7 +1,7 @@
 import { InvalidRequestError, SseCustomerKeyMissingError } from '../errors.js';
 import type { BucketRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
-import type { SealedObjectKey, SseMode } from '../sse/sealing.js';
+import { assertSealedKey, type SealedObjectKey, type SseMode } from '../sse/sealing.js';
 import { bucketKeyCacheFor, type BucketKeyCache } from '../sse/bucket-keys.js';
 import { DsseKmsMode } from '../sse/dsse-kms-mode.js';
 import { SseCMode, SseKmsMode, SseS3Mode } from '../sse/sse-modes.js';
@@ -40,6 +40,7 @@ export function modeForWrite(deps: S3Deps, sse: SseRequest, bucket: BucketRecord
  * is refused with InvalidRequestError, as S3 does.
  */
 export function modeForRead(deps: S3Deps, sealed: SealedObjectKey, customer: CustomerKey | undefined): SseMode {
+  assertSealedKey(sealed);
   if (sealed.mode === 'SSE-C') {
     if (customer === undefined) throw new SseCustomerKeyMissingError('');
     return new SseCMode(customer.key);

@@ -1,5 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { SecretBytes } from '../../crypto/index.js';
+import { ObjectCorruptedError } from '../errors.js';
 
 /** The SSE mode labels, bound into every seal (a key sealed under one mode never opens as another). */
 export type SseLabel = 'SSE-S3' | 'SSE-KMS' | 'DSSE-KMS' | 'SSE-C';
@@ -53,6 +54,32 @@ export interface SseMode {
   readonly label: SseLabel;
   seal(objectKey: SecretBytes, binding: ObjectBinding): Promise<SealedObjectKey>;
   unseal(sealed: SealedObjectKey, binding: ObjectBinding): Promise<SecretBytes>;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+function isContext(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(isString);
+}
+
+/**
+ * Checks that a sealed key read back from the metadata has the shape of its mode (a
+ * damaged record must fail as corruption, not as a TypeError deep inside an unseal).
+ * Raises ObjectCorruptedError; never looks at secret material (there is none in it).
+ */
+export function assertSealedKey(sealed: unknown): asserts sealed is SealedObjectKey {
+  const s = (sealed !== null && typeof sealed === 'object' ? sealed : {}) as Record<string, unknown>;
+  const ok =
+    s['v'] === 1 &&
+    isString(s['sealed']) &&
+    (s['mode'] === 'SSE-S3'
+      ? isString(s['kmsBlob'])
+      : s['mode'] === 'SSE-KMS'
+        ? isString(s['kmsBlob']) && isString(s['keyArn']) && isContext(s['context'])
+        : s['mode'] === 'DSSE-KMS'
+          ? Array.isArray(s['kmsBlobs']) && s['kmsBlobs'].length === 2 && s['kmsBlobs'].every(isString) && isString(s['keyArn']) && isContext(s['context'])
+          : s['mode'] === 'SSE-C' && isString(s['salt']) && isString(s['keyCheck']));
+  if (!ok) throw new ObjectCorruptedError('');
 }
 
 const SEAL_DOMAIN = 'cipherlake s3 object key v1';

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { InvalidArgumentError } from '../../errors.js';
 import type { ContentHeaders, ObjectRecord } from '../../metadata-store.js';
 import type { Conditions, RangeSpec } from '../../operations/read-object.js';
-import type { SealedObjectKey } from '../../sse/sealing.js';
+import { assertSealedKey, type SealedObjectKey } from '../../sse/sealing.js';
 
 function h(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
@@ -110,6 +110,7 @@ export function objectResponseHeaders(o: ObjectRecord, query: ReadonlyMap<string
 
 /** The SSE headers S3 sends for an object (PUT, GET, HEAD, copy). */
 export function sseResponseHeaders(sealed: SealedObjectKey, customerKeyMd5?: string): OutgoingHttpHeaders {
+  assertSealedKey(sealed);
   switch (sealed.mode) {
     case 'SSE-S3':
       return { 'x-amz-server-side-encryption': 'AES256' };
