@@ -94,8 +94,21 @@ function parseJson(raw: Buffer): JsonObject {
   } catch {
     throw new SerializationError();
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SerializationError();
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || nestedDeeperThan(value, MAX_JSON_DEPTH)) throw new SerializationError();
   return value as JsonObject;
+}
+
+/** No KMS request nests deeper than a few levels; deeper bodies would overflow the recursive audit walk. */
+const MAX_JSON_DEPTH = 32;
+
+// Recursion is bounded by `limit`, so a hostile depth cannot overflow the stack here.
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit === 0) return true;
+  for (const k in value) {
+    if (nestedDeeperThan((value as Record<string, unknown>)[k], limit - 1)) return true;
+  }
+  return false;
 }
 
 /** The body is not a JSON object; AWS answers this as a SerializationException. */
