@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { InvalidArgumentError, InvalidTagError, MalformedXmlError } from '../errors.js';
-import { S3_NS } from './xml.js';
+import { S3_NS, xmlText } from './xml.js';
 
 /** S3's limits on object tags. https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html */
 const MAX_TAGS = 10;
@@ -52,7 +52,7 @@ export function parseTaggingDirective(headers: IncomingHttpHeaders): 'COPY' | 'R
 export function parseTaggingXml(body: Buffer): Record<string, string> {
   let root: unknown;
   try {
-    root = (parser.parse(body.toString('utf8'), true) as { Tagging?: unknown }).Tagging;
+    root = (parser.parse(xmlText(body), true) as { Tagging?: unknown }).Tagging;
   } catch {
     throw new MalformedXmlError('');
   }

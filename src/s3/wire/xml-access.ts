@@ -1,7 +1,7 @@
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import type { PublicAccessBlock } from '../access/bucket-access-store.js';
 import { MalformedXmlError } from '../errors.js';
-import { S3_NS } from './xml.js';
+import { S3_NS, xmlText } from './xml.js';
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false });
 const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true });
@@ -37,7 +37,7 @@ function flag(value: unknown): boolean {
 export function parsePublicAccessBlock(body: Buffer): PublicAccessBlock {
   let root: unknown;
   try {
-    root = (parser.parse(body.toString('utf8')) as Record<string, unknown>)['PublicAccessBlockConfiguration'];
+    root = (parser.parse(xmlText(body)) as Record<string, unknown>)['PublicAccessBlockConfiguration'];
   } catch (err) {
     throw new MalformedXmlError('', { cause: err });
   }

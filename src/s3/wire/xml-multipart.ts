@@ -2,7 +2,7 @@ import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { MalformedXmlError } from '../errors.js';
 import type { CompletePart } from '../operations/multipart/complete-upload.js';
 import type { PartsPage, UploadsPage } from '../operations/multipart/manage-uploads.js';
-import { S3_NS, type Owner } from './xml.js';
+import { S3_NS, xmlText, type Owner } from './xml.js';
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false });
 const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (name) => name === 'Part' });
@@ -113,7 +113,7 @@ function child(node: unknown, name: string): unknown {
 export function parseCompleteUpload(body: Buffer): CompletePart[] {
   let root: unknown;
   try {
-    root = child(parser.parse(body.toString('utf8'), true), 'CompleteMultipartUpload');
+    root = child(parser.parse(xmlText(body), true), 'CompleteMultipartUpload');
   } catch {
     throw new MalformedXmlError('');
   }

@@ -112,8 +112,19 @@ export function listObjectsXml(page: ListPage, r: ListRender): string {
   return doc('ListBucketResult', common);
 }
 
-function parse(body: Buffer): Node {
+/**
+ * A request's XML body as text. Raises MalformedXmlError for a document with a DOCTYPE:
+ * S3's schemas use none, and refusing it outright means no entity (external, or nested as
+ * in "billion laughs") is ever resolved or expanded.
+ */
+export function xmlText(body: Buffer): string {
   const text = body.toString('utf8');
+  if (/<!DOCTYPE/i.test(text)) throw new MalformedXmlError('');
+  return text;
+}
+
+function parse(body: Buffer): Node {
+  const text = xmlText(body);
   try {
     return parser.parse(text, true) as Node;
   } catch {
@@ -154,6 +165,6 @@ export function parseEncryption(body: Buffer): { algorithm: string; kmsKeyId?: s
   const byDefault = child(rules[0], 'ApplyServerSideEncryptionByDefault');
   const algorithm = child(byDefault, 'SSEAlgorithm');
   const keyId = child(byDefault, 'KMSMasterKeyID');
-  if (typeof algorithm !== 'string') throw new MalformedXmlError('');
+  if (typeof algorithm !== 'string' || (keyId !== undefined && typeof keyId !== 'string')) throw new MalformedXmlError('');
   return { algorithm, ...(typeof keyId === 'string' && keyId !== '' ? { kmsKeyId: keyId } : {}), bucketKeyEnabled: child(rules[0], 'BucketKeyEnabled') === 'true' };
 }
