@@ -12,7 +12,7 @@
 //   --rows=seqw,seqr,randr,randw   which tests to run (default all four)
 //   --repeats=N               best of N (default 3)
 //   --profile=DIR             write a CPU profile of this process's main thread (the NBD
-//                             server) for each encrypted-target row: DIR/enc-<row>.cpuprofile
+//                             server) for each NBD-target row: DIR/<enc|nbd>-<row>.cpuprofile
 import { execFile, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { closeSync, openSync, read, ftruncateSync, write } from 'node:fs';
@@ -35,18 +35,25 @@ const run = promisify(execFile);
 
 type Target = 'enc' | 'nbd' | 'local';
 type RowId = 'seqw' | 'seqr' | 'randr' | 'randw';
-type Row = { label: string; unit: string; values: Record<Target, number>; cpu: Record<Target, number>; mainCpu: Record<Target, number> };
+type Row = {
+  label: string; unit: string; values: Record<Target, number>; cpu: Record<Target, number>; mainCpu: Record<Target, number>; clientCpu: Record<Target, number>;
+};
 
-/** CPU µs used so far by this process's main thread (the event loop), from /proc (Linux). */
-function mainThreadCpu(): number {
+/** Clock-tick fields of a /proc stat line (Linux), as CPU µs, or 0 elsewhere. */
+function procCpu(path: string, fields: readonly number[]): number {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+    const stat = readFileSync(path, 'latin1');
+    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (fields.reduce((sum, i) => sum + Number(after[i]), 0) * 1e6) / 100;
   } catch {
     return 0;
   }
 }
+
+/** CPU µs used so far by this process's main thread (the event loop). */
+const mainThreadCpu = (): number => procCpu(`/proc/self/task/${process.pid}/stat`, [11, 12]);
+/** CPU µs used so far by this process's ended children (nbdcopy, the random driver). */
+const childrenCpu = (): number => procCpu('/proc/self/stat', [13, 14]);
 
 /** What to run: the command line's `--name=value` options. */
 interface Options {
@@ -242,19 +249,22 @@ async function main(sizeMiB: number, randomOps: number, options: Options): Promi
       const values = { enc: 0, nbd: 0, local: 0 };
       const cpu = { enc: 0, nbd: 0, local: 0 };
       const mainCpu = { enc: 0, nbd: 0, local: 0 };
+      const clientCpu = { enc: 0, nbd: 0, local: 0 };
       for (const t of options.targets) {
         const mainStart = mainThreadCpu();
+        const clientStart = childrenCpu();
         // CPU of this process (every thread: event loop, XTS workers, libuv pool) per unit
         // of work: steadier than throughput on a shared machine.
         const start = process.cpuUsage();
         const once = (): Promise<number> => best(options.repeats, () => measure(t));
-        values[t] = options.profileDir !== undefined && t === 'enc' ? await profiled(options.profileDir, `enc-${id}`, once) : await once();
+        values[t] = options.profileDir !== undefined && t !== 'local' ? await profiled(options.profileDir, `${t}-${id}`, once) : await once();
         const used = process.cpuUsage(start);
         const work = options.repeats * (unit === 'IOPS' ? randomOps : sizeMiB);
         cpu[t] = (used.user + used.system) / work;
         mainCpu[t] = (mainThreadCpu() - mainStart) / work;
+        clientCpu[t] = (childrenCpu() - clientStart) / work;
       }
-      rows.push({ label, unit, values, cpu, mainCpu });
+      rows.push({ label, unit, values, cpu, mainCpu, clientCpu });
     };
     const mibps = async (args: string[]): Promise<number> => sizeMiB / (await timedTool('nbdcopy', args));
     // Reads must see written (encrypted) blocks, not holes: fill the targets first if the
@@ -285,12 +295,14 @@ function printTable(sizeMiB: number, randomOps: number, repeats: number, rows: R
     const cells = [v.enc, v.nbd, v.local].map((x) => x.toFixed(0));
     console.log(`| ${label} | ${cells.join(' | ')} | ${unit} | ${(v.enc / v.local).toFixed(2)} (≥ ${target}) | ${(v.enc / v.nbd).toFixed(2)} |`);
   }
-  console.log('\nServer process CPU (user + system, all threads), per MiB or per op:');
-  console.log('| test | encrypted NBD | (its main thread) | plain NBD | (its main thread) | unit | enc / plain NBD |');
-  console.log('| --- | ---: | ---: | ---: | ---: | --- | ---: |');
-  for (const { label, unit, cpu, mainCpu } of rows) {
+  console.log('\nServer process CPU (user + system, all threads), per MiB or per op; client: the tool (nbdcopy or the');
+  console.log('random driver) against the encrypted / plain NBD / local target, which shares the same cores:');
+  console.log('| test | encrypted NBD | (its main thread) | plain NBD | (its main thread) | client enc / nbd / local | unit | enc / plain NBD |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
+  for (const { label, unit, cpu, mainCpu, clientCpu: c } of rows) {
     const per = unit === 'IOPS' ? 'µs / op' : 'µs / MiB';
-    const cells = [cpu.enc, mainCpu.enc, cpu.nbd, mainCpu.nbd].map((x) => x.toFixed(1));
+    const client = [c.enc, c.nbd, c.local].map((x) => x.toFixed(0)).join(' / ');
+    const cells = [cpu.enc, mainCpu.enc, cpu.nbd, mainCpu.nbd, client].map((x) => (typeof x === 'number' ? x.toFixed(1) : x));
     console.log(`| ${label} | ${cells.join(' | ')} | ${per} | ${(cpu.enc / cpu.nbd).toFixed(2)} |`);
   }
 }
