@@ -14,7 +14,8 @@
  * `read-decrypt`: one pread of `length` bytes at `position` of descriptor `fd` (bytes past
  * the end read as zeros), decrypt, send the buffer back; `encrypt-write`: encrypt the
  * transferred buffer (or its window [`offset`, `offset` + `length`) when given) and
- * pwrite it at `position` (continuing after short writes), reply without data; `batch`:
+ * write the ciphertext at `position` with pwritev, straight from the cipher's output
+ * buffers (the input is left as it is: no copy back), reply without data; `batch`:
  * many small reads and writes in one message (`xts-batch.ts`): `items` holds five numbers
  * per item (1 for a write else 0, fd, position, firstBlock, length) and the transferred
  * `buffer` their data back to back, each item done in order as `read-decrypt` (into its
@@ -28,22 +29,42 @@ export const XTS_WORKER_SOURCE = `
 'use strict';
 const { parentPort } = require('node:worker_threads');
 const { createCipheriv, createDecipheriv } = require('node:crypto');
-const { readSync, writeSync } = require('node:fs');
+const { readSync, writeSync, writevSync } = require('node:fs');
 const keys = new Map();
 const tweak = Buffer.alloc(16);
 const zeros = new Map();
 
+/** One block through AES-256-XTS with block number n as the tweak; a new buffer. */
+function xtsBlock(k, encrypt, n, block) {
+  tweak.writeUInt32LE(n % 0x100000000, 0);
+  tweak.writeUInt32LE(Math.floor(n / 0x100000000), 4);
+  return (encrypt ? createCipheriv : createDecipheriv)('aes-256-xts', k.key, tweak).update(block);
+}
+
 function xts(k, encrypt, data, firstBlock) {
-  const key = k.key, BS = k.blockSize;
+  const BS = k.blockSize;
   let zero = zeros.get(BS);
   if (zero === undefined) zeros.set(BS, zero = Buffer.alloc(BS));
-  const make = encrypt ? createCipheriv : createDecipheriv;
   for (let at = 0, n = firstBlock; at < data.length; at += BS, n++) {
     const block = data.subarray(at, at + BS);
     if (!encrypt && block.readUInt32LE(0) === 0 && block.equals(zero)) continue;
-    tweak.writeUInt32LE(n % 0x100000000, 0);
-    tweak.writeUInt32LE(Math.floor(n / 0x100000000), 4);
-    make('aes-256-xts', key, tweak).update(block).copy(data, at);
+    xtsBlock(k, encrypt, n, block).copy(data, at);
+  }
+}
+
+// Blocks per pwritev in encryptWrite: 1 MiB of cipher output held at a time.
+const WRITEV_BLOCKS = 256;
+
+// Encrypts data (whole blocks) as blocks firstBlock… and writes the ciphertext at
+// position. The cipher's output buffers go to pwritev as they are: no block is copied
+// back into data, which is left as it was (plaintext).
+function encryptWrite(k, fd, data, firstBlock, position) {
+  const BS = k.blockSize;
+  for (let at = 0; at < data.length; at += WRITEV_BLOCKS * BS) {
+    const end = Math.min(data.length, at + WRITEV_BLOCKS * BS);
+    const out = [];
+    for (let b = at, n = firstBlock + at / BS; b < end; b += BS, n++) out.push(xtsBlock(k, true, n, data.subarray(b, b + BS)));
+    pwritevFully(fd, out, position + at);
   }
 }
 
@@ -61,6 +82,15 @@ function pwriteFully(fd, data, position) {
   while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
+function pwritevFully(fd, parts, position) {
+  // libuv already continues after short writes; this only covers one it gave up on
+  // (the retry then raises the error, ENOSPC for instance).
+  const written = writevSync(fd, parts, position);
+  for (let i = 0, at = 0; i < parts.length; at += parts[i].length, i++) {
+    if (written < at + parts[i].length) pwriteFully(fd, parts[i].subarray(Math.max(0, written - at)), position + Math.max(at, written));
+  }
+}
+
 function batch(k, items, data) {
   let failures;
   for (let i = 0, at = 0; i * 5 < items.length; i++) {
@@ -70,8 +100,7 @@ function batch(k, items, data) {
     at += length;
     try {
       if (write) {
-        xts(k, true, part, firstBlock);
-        pwriteFully(fd, part, position);
+        encryptWrite(k, fd, part, firstBlock, position);
       } else {
         preadFully(fd, part, position);
         xts(k, false, part, firstBlock);
@@ -115,8 +144,7 @@ function handle(m) {
     }
     case 'encrypt-write': {
       const data = m.offset === undefined ? Buffer.from(m.buffer) : Buffer.from(m.buffer, m.offset, m.length);
-      xts(keyFor(m.keyId), true, data, m.firstBlock);
-      pwriteFully(m.fd, data, m.position);
+      encryptWrite(keyFor(m.keyId), m.fd, data, m.firstBlock, m.position);
       return undefined;
     }
     case 'batch':
