@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { AuthenticationError, queryPairs, type ParsedSignature, type SignedRequestView, type VerifiedRequest } from '../../iam/index.js';
-import { EntityTooLargeError, InvalidRequestError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
+import { EntityTooLargeError, InvalidRequestError, KeyTooLongError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
 import type { CallContext } from '../../kms/index.js';
 import type { Policy } from '../../iam/policy/index.js';
 import type { S3Deps } from '../s3-deps.js';
@@ -62,6 +62,10 @@ export interface S3HandlerSettings {
   readonly trustedProxyHttpsHeader?: string;
 }
 
+/** S3's limit on an object key (UTF-8 bytes), checked where a key is created: older objects stay reachable. */
+const MAX_KEY_BYTES = 1024;
+const CREATES_KEY = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload']);
+
 /** Bodies without x-amz-content-sha256 are read whole to hash them; S3 clients always send it for large ones. */
 const MAX_UNDECLARED_BODY = 16 * 1024 * 1024;
 
@@ -100,6 +104,7 @@ export class S3Handler {
       notes.call = caller;
       if (found === 'NotImplemented') throw new NotImplementedError('');
       if (route === undefined) throw new MethodNotAllowedError('');
+      if (CREATES_KEY.has(route.operation) && Buffer.byteLength(address.key ?? '') > MAX_KEY_BYTES) throw new KeyTooLongError('');
       const target = { bucket: address.bucket ?? '', key: address.key ?? '' };
       const deps: S3Deps = { ...this.deps, callerKms: this.access.kmsForCaller(caller) };
       const facts = s3RequestFacts(r.req, query, r.signature);
