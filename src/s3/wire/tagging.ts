@@ -18,15 +18,16 @@ const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '
  */
 export function validateTags(pairs: ReadonlyArray<readonly [string, string]>): Record<string, string> {
   if (pairs.length > MAX_TAGS) throw new InvalidTagError('Object tags cannot be greater than 10');
-  const out: Record<string, string> = {};
+  const seen = new Set<string>();
   for (const [k, v] of pairs) {
     if (k.length === 0 || [...k].length > MAX_KEY) throw new InvalidTagError('The TagKey you have provided is invalid');
     if ([...v].length > MAX_VALUE) throw new InvalidTagError('The TagValue you have provided is invalid');
     if (k.toLowerCase().startsWith('aws:')) throw new InvalidTagError('Your TagKey cannot be prefixed with aws:');
-    if (Object.hasOwn(out, k)) throw new InvalidTagError('Cannot provide multiple Tags with the same key');
-    out[k] = v;
+    if (seen.has(k)) throw new InvalidTagError('Cannot provide multiple Tags with the same key');
+    seen.add(k);
   }
-  return out;
+  // fromEntries defines each key (an assignment would drop a `__proto__` tag without a word).
+  return Object.fromEntries(pairs);
 }
 
 /** The x-amz-tagging header (URL query encoded `k=v&k2=v2`) as validated tags; undefined when absent. */

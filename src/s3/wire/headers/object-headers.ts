@@ -31,17 +31,18 @@ export function parseContentHeaders(headers: IncomingHttpHeaders): ContentHeader
 
 /** x-amz-meta-* as a map (names lower-cased, as S3 returns them). Raises InvalidArgumentError over 2 KB. */
 export function parseUserMetadata(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Array<[string, string]> = [];
   let size = 0;
   for (const [name, value] of Object.entries(headers)) {
     if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
     const v = Array.isArray(value) ? value.join(',') : value;
     const k = name.slice('x-amz-meta-'.length);
     size += k.length + v.length;
-    out[k] = v;
+    out.push([k, v]);
   }
   if (size > MAX_USER_METADATA_BYTES) throw new InvalidArgumentError('Your metadata headers exceed the maximum allowed metadata size.');
-  return out;
+  // fromEntries defines each name (an assignment would drop `x-amz-meta-__proto__` without a word).
+  return Object.fromEntries(out);
 }
 
 function date(v: string | undefined): Date | undefined {

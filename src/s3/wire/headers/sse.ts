@@ -70,13 +70,12 @@ function parseContext(b64: string): Record<string, string> {
   try {
     const parsed = JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as unknown;
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-    const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(parsed)) {
       if (typeof v !== 'string') throw new Error('not a string');
       if (k.startsWith('aws:')) throw new Error('reserved');
-      out[k] = v;
     }
-    return out;
+    // A copy by fromEntries keeps a `__proto__` pair (an assignment would drop it, unbinding it from the object).
+    return Object.fromEntries(Object.entries(parsed)) as Record<string, string>;
   } catch {
     throw new InvalidArgumentError('The header x-amz-server-side-encryption-context must be base64-encoded UTF-8 JSON of string pairs.');
   }
