@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { VerifiedRequest } from '../../iam/index.js';
-import { BadDigestError, ContentSha256MismatchError, EntityTooLargeError, IncompleteBodyError, InvalidDigestError, InvalidRequestError, NotImplementedError } from '../errors.js';
+import { BadDigestError, ContentSha256MismatchError, EntityTooLargeError, IncompleteBodyError, InvalidArgumentError, InvalidDigestError, InvalidRequestError, NotImplementedError } from '../errors.js';
 import { createChecksum, isChecksumAlgorithm, isWellFormedChecksum, type Checksum, type ChecksumAlgorithm } from '../checksums/checksum.js';
 import { AwsChunkedDecoder, type ChunkSigning } from './aws-chunked.js';
 
@@ -34,7 +34,11 @@ function payloadMode(verified: VerifiedRequest): PayloadMode {
   if (h === 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD') return 'chunked-signed';
   if (h === 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER') return 'chunked-signed-trailer';
   if (/^[0-9a-f]{64}$/.test(h)) return 'signed';
-  throw new NotImplementedError(`Payload mode ${h.slice(0, 64)} is not implemented.`);
+  if (h.startsWith('STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD')) throw new NotImplementedError(`Payload mode ${h.slice(0, 64)} is not implemented.`);
+  // Not a payload mode at all: S3's answer (and wording) for it.
+  throw new InvalidArgumentError(
+    'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or a valid sha256 value.',
+  );
 }
 
 /**
