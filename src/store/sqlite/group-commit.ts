@@ -90,7 +90,14 @@ export class SqliteGroupCommit {
     ).finally(() => this.#next());
   }
 
-  /** One transaction, one savepoint per write; returns each write's outcome in order. */
+  /**
+   * One transaction, one savepoint per write; returns each write's outcome in order. BEGIN
+   * IMMEDIATE: with several processes on one database (cluster workers), a deferred
+   * transaction whose first statement reads cannot upgrade to a write lock that another
+   * process holds or has used since — SQLite answers SQLITE_BUSY at once, without the busy
+   * timeout, and every write of the group fails. Taking the write lock up front waits
+   * instead (busy_timeout), as a single statement would.
+   */
   #commit(group: readonly Waiter[]): Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
     const one = this.#db.transaction((w: Waiter) => w.work());
@@ -104,12 +111,12 @@ export class SqliteGroupCommit {
       }
     });
     if (this.#walPath === undefined) {
-      all();
+      all.immediate();
       return outcomes;
     }
     this.#db.pragma('synchronous = NORMAL');
     try {
-      all();
+      all.immediate();
     } finally {
       this.#db.pragma(`synchronous = ${this.#level}`);
     }
