@@ -11,9 +11,12 @@
  * --targets=null,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk measures only the rows named;
  * --sizes=1MiB,64MiB,4KiB only those workloads (the SDK rows need 1MiB and 4KiB).
  * --put-only skips the GETs (so a --profile shows the PUT path alone); --count=N sets the 1 MiB request count.
+ * --workers=0,2 measures the Cipherlake rows once per listed worker count (0: one process, as
+ * by default; N: `server --workers N`, node:cluster), in the same run; --cpu then counts the
+ * primary and all its worker processes.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Pool } from 'undici';
@@ -31,6 +34,9 @@ const wanted = (name: string): boolean => only === undefined || only.includes(na
 const MiB = 1024 * 1024;
 /** `--count=N` overrides the 1 MiB workload's request count (a longer window for --profile and --cpu). */
 const count1MiB = Number(process.argv.find((a) => a.startsWith('--count='))?.slice('--count='.length) ?? NaN);
+/** `--workers=0,2`: the Cipherlake server's worker counts to measure (default: 0, one process). */
+const workerCounts = (process.argv.find((a) => a.startsWith('--workers='))?.slice('--workers='.length) ?? '0').split(',').map(Number);
+if (!workerCounts.every((n) => Number.isInteger(n) && n >= 0)) throw new Error('--workers takes a comma-separated list of worker counts (0 = one process)');
 
 interface Workload {
   readonly name: string;
@@ -75,14 +81,43 @@ async function request(pool: Pool, t: Target, method: 'PUT' | 'GET', path: strin
   return n;
 }
 
-/** CPU seconds (user + system, all threads) the process has used so far, and the system part; 0 where /proc is missing. */
-function cpuSeconds(pid: number): { total: number; sys: number } {
+/** The fields of /proc/<pid>/stat after the command name (index 1 is the parent pid); undefined once it is gone. */
+function statFields(pid: number): string[] | undefined {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return { total: (Number(fields[11]) + Number(fields[12])) / 100, sys: Number(fields[12]) / 100 };
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds (user + system, all threads) the process and its live descendants (cluster
+ * workers) have used so far, and the system part; 0 where /proc is missing.
+ */
+function cpuSeconds(pid: number): { total: number; sys: number } {
+  const children = new Map<number, number[]>();
+  let pids: number[] = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
   } catch {
     return { total: 0, sys: 0 };
   }
+  for (const p of pids) {
+    const parent = Number(statFields(p)?.[1]);
+    if (Number.isInteger(parent)) children.set(parent, [...(children.get(parent) ?? []), p]);
+  }
+  let total = 0;
+  let sys = 0;
+  for (const todo = [pid]; todo.length > 0; ) {
+    const p = todo.pop()!;
+    const fields = statFields(p);
+    if (fields !== undefined) {
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+      sys += Number(fields[12]) / 100;
+    }
+    todo.push(...(children.get(p) ?? []));
+  }
+  return { total, sys };
 }
 
 async function timed(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<number> {
@@ -214,14 +249,17 @@ async function main(): Promise<void> {
     rows.push(await measure(s3rver, 's3rver', 'bench', NONE));
     await s3rver.stop();
   }
-  const cl = await startCipherlakeTarget(profile ? ['--cpu-prof', '--cpu-prof-dir', 's3-bench-profile'] : []);
-  const pool = new Pool(cl.endpoint);
-  const mk = await pool.request({ method: 'PUT', path: '/bench', headers: sign(cl, 'PUT', '/bench', {}) });
-  await mk.body.dump();
-  await pool.close();
-  for (const mode of MODES) if (wanted(mode)) rows.push(await measure(cl, `Cipherlake ${mode}`, 'bench', sseHeaders(mode)));
-  if (wanted('sdk')) sdk.push(await sdkRow(cl, 'bench', sseHeaders('SSE-KMS')));
-  await cl.stop();
+  for (const workers of workerCounts) {
+    const cl = await startCipherlakeTarget(profile ? ['--cpu-prof', '--cpu-prof-dir', 's3-bench-profile'] : [], workers);
+    const pool = new Pool(cl.endpoint);
+    const mk = await pool.request({ method: 'PUT', path: '/bench', headers: sign(cl, 'PUT', '/bench', {}) });
+    await mk.body.dump();
+    await pool.close();
+    const suffix = workers > 0 ? ` (${workers} workers)` : '';
+    for (const mode of MODES) if (wanted(mode)) rows.push(await measure(cl, `Cipherlake ${mode}${suffix}`, 'bench', sseHeaders(mode)));
+    if (wanted('sdk')) sdk.push(await sdkRow(cl, 'bench', sseHeaders('SSE-KMS')));
+    await cl.stop();
+  }
   process.stdout.write(`openssl speed -evp aes-256-gcm: ${gcm}\n\n${table(rows)}\n${sdk.length > 0 ? `\nSDK client (@aws-sdk/client-s3), PUT only:\n\n${table(sdk)}\n` : ''}`);
 }
 
