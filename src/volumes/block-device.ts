@@ -28,6 +28,13 @@ export interface BlockDevice {
   read(offset: number, length: number): Promise<Buffer>;
   /** Writes `data` at `offset`; never leaves a block half-written as seen by readers. */
   write(offset: number, data: Uint8Array, options?: WriteOptions): Promise<void>;
+  /**
+   * Optional: `write` of `parts` back to back (a payload as it arrived in socket chunks),
+   * so no contiguous copy of the whole need be made. With `donate`, the device may take
+   * over each part that spans its whole ArrayBuffer; other parts it must copy or leave.
+   * Without this method, callers join the parts and call `write`.
+   */
+  writeParts?(offset: number, parts: readonly Uint8Array[], options?: WriteOptions): Promise<void>;
   /** Makes every completed write durable (fsync). */
   flush(): Promise<void>;
   /** Hints that the range is unused; whole blocks inside it then read as zeros. */

@@ -67,6 +67,21 @@ describe('EncryptedVolume', () => {
     await volume.close();
   });
 
+  it('writeParts writes the parts back to back, aligned long runs and unaligned ones alike', async () => {
+    const { volume } = await fresh();
+    const data = pattern(20 * BS, 3);
+    const cut = (b: Buffer, at: readonly number[]): Buffer[] => [0, ...at].map((from, i) => b.subarray(from, at[i] ?? b.length));
+    await volume.writeParts(2 * BS, cut(data, [1, 4097, 50_000]), { donate: true });
+    assert.deepEqual(await volume.read(2 * BS, data.length), data, 'aligned run of 20 blocks (worker, parts)');
+    const odd = pattern(17 * BS + 9, 4);
+    await volume.writeParts(30 * BS + 3, cut(odd, [BS, 3 * BS + 1]));
+    assert.deepEqual(await volume.read(30 * BS + 3, odd.length), odd, 'unaligned: joined, edges patched');
+    await volume.writeParts(0, []);
+    assert.deepEqual(await volume.read(0, 2 * BS), Buffer.alloc(2 * BS), 'an empty write touches nothing');
+    await assert.rejects(volume.writeParts(SIZE - BS, cut(pattern(20 * BS, 1), [BS])), VolumeRangeError);
+    await volume.close();
+  });
+
   it('stores written zeros encrypted and trims back to unwritten', async () => {
     const { volume, path } = await fresh();
     await volume.write(2 * BS, Buffer.alloc(2 * BS));
@@ -123,6 +138,11 @@ describe('EncryptedVolume', () => {
     const aligned = (blocks: number): Buffer => Buffer.from(marker.toString('latin1').repeat(10).slice(0, blocks * BS), 'latin1');
     await volume.write(8 * BS, aligned(2));
     await volume.write(16 * BS, aligned(20), { donate: true });
+    // writeParts: a long aligned run as parts (the worker gathers blocks across them)
+    // and a short one (joined, then batched).
+    const run = aligned(17);
+    await volume.writeParts(40 * BS, [run.subarray(0, 100), run.subarray(100, 9000), run.subarray(9000)], { donate: true });
+    await volume.writeParts(60 * BS, [run.subarray(0, 5), run.subarray(5, BS)]);
     await volume.close();
     assert.equal(readFileSync(path).includes(Buffer.from('CIPHERLAKE-PLAINTEXT-MARKER')), false);
   });

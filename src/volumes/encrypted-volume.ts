@@ -155,6 +155,31 @@ export class EncryptedVolume implements BlockDevice {
   }
 
   /**
+   * See `BlockDevice.writeParts`. A block-aligned run of at least POOL_MIN_BLOCKS goes to
+   * a worker as its parts (`XtsWorkerPool.encryptWriteParts`); anything else is joined
+   * and written as `write` does.
+   */
+  async writeParts(offset: number, parts: readonly Uint8Array[], options: WriteOptions = {}): Promise<void> {
+    let length = 0;
+    for (const part of parts) length += part.length;
+    if (parts.length === 1 || offset % BS !== 0 || length % BS !== 0 || length < POOL_MIN_BLOCKS * BS) {
+      const data = parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts, length);
+      // A join is ours to give away; a single part is as the caller said.
+      await this.write(offset, data, parts.length === 1 ? options : { ...options, donate: true });
+      return;
+    }
+    this.#checkWritable(offset, length);
+    const [first, last] = blockSpan(offset, length);
+    const release = this.#lock.tryAcquire(first, last, true) ?? (await this.#lock.acquire(first, last, true));
+    try {
+      await this.#pool().encryptWriteParts(this.#file.fd, HEADER_BYTES + offset, first, parts, options.donate === true);
+      if (options.fua === true) await this.#file.datasync();
+    } finally {
+      release();
+    }
+  }
+
+  /**
    * A long run is encrypted and written by a worker (one pwrite, no hop through the libuv
    * pool); the patched edge blocks, if any, are written here at the same time. Settles
    * only when every part has, so the caller's lock covers all of them.

@@ -119,6 +119,37 @@ describe('XtsWorkerPool', () => {
     }
   });
 
+  it('encrypts and writes a run given as parts, blocks across part boundaries included; transfers only whole donated parts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-xts-parts-'));
+    const fd = openSync(join(dir, 'f'), 'w+');
+    try {
+      // 300 blocks: more than one pwritev's worth; cuts inside blocks and an empty part.
+      const plain = pattern(300);
+      const cuts = [0, 100, 100, 5000, 4096 * 7 + 1, 4096 * 290 + 3, plain.length];
+      const own = (b: Buffer): Buffer => {
+        const out = Buffer.from(new ArrayBuffer(b.length));
+        b.copy(out);
+        return out;
+      };
+      const parts = cuts.slice(1).map((end, i) => own(plain.subarray(cuts[i], end)));
+      const shared = Buffer.from(new ArrayBuffer(parts[2]!.length + 10)).subarray(10);
+      parts[2]!.copy(shared);
+      parts[2] = shared;
+      await pool.encryptWriteParts(fd, 4096, 3, parts, true);
+      const written = readFileSync(join(dir, 'f'));
+      assert.deepEqual(written.subarray(4096), Buffer.concat(cipher.encryptBlocks(3, plain)));
+      assert.equal(parts[0]!.buffer.byteLength, 0, 'a whole donated part was transferred');
+      assert.deepEqual(shared, plain.subarray(cuts[2], cuts[3]), 'a view into a larger buffer was copied, untouched');
+      const kept = [Buffer.from(plain.subarray(0, 4096)), Buffer.from(plain.subarray(4096, 8192))];
+      await pool.encryptWriteParts(fd, 0, 0, kept);
+      assert.deepEqual(Buffer.concat(kept), plain.subarray(0, 8192), 'not donated: copied, untouched');
+      await assert.rejects(pool.encryptWriteParts(fd, 0, 0, [Buffer.alloc(BS), Buffer.alloc(1)]), VolumeRangeError);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('passes file errors back with their code', async () => {
     await assert.rejects(pool.readDecrypt(1_000_000, 0, 0, 16 * BS), { code: 'EBADF' });
     await assert.rejects(pool.encryptWrite(1_000_000, 0, 0, pattern(16)), { code: 'EBADF' });

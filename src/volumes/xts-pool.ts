@@ -116,6 +116,34 @@ export class XtsWorkerPool {
   }
 
   /**
+   * Like `encryptWrite`, with the plaintext given as `parts` back to back (an NBD payload
+   * as it arrived in socket chunks): no contiguous copy of the whole is made. With
+   * `donate`, a part whose ArrayBuffer holds nothing but that part is transferred (which
+   * detaches it); every other part is copied. Parts are never modified.
+   *
+   * @throws as `encryptWrite`.
+   */
+  async encryptWriteParts(fd: number, position: number, firstBlock: number, parts: readonly Uint8Array[], donate = false): Promise<void> {
+    let length = 0;
+    const sent: Uint8Array[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const part of parts) {
+      length += part.length;
+      const buffer = part.buffer;
+      if (donate && buffer instanceof ArrayBuffer && part.byteOffset === 0 && part.byteLength === buffer.byteLength && !transfer.includes(buffer)) {
+        sent.push(part);
+        transfer.push(buffer);
+      } else {
+        // A view posted untransferred would be cloned with all of its ArrayBuffer.
+        const copy = new Uint8Array(copyOf(part));
+        sent.push(copy);
+        transfer.push(copy.buffer);
+      }
+    }
+    await this.#run({ op: 'encrypt-write', fd, position, firstBlock, parts: sent }, length, transfer);
+  }
+
+  /**
    * Like `readDecrypt`, for a short run: the read joins the others issued in this
    * event-loop turn in one message to a worker (`xts-batch.ts`). The result may share its
    * ArrayBuffer with other requests' results (never with their plaintext for writing).

@@ -13,7 +13,8 @@
  * Jobs (`op`): `encrypt` / `decrypt` a transferred buffer and send it back;
  * `read-decrypt`: one pread of `length` bytes at `position` of descriptor `fd` (bytes past
  * the end read as zeros), decrypt, send the buffer back; `encrypt-write`: encrypt the
- * transferred buffer (or its window [`offset`, `offset` + `length`) when given) and
+ * transferred buffer (or its window [`offset`, `offset` + `length`) when given, or the
+ * transferred Uint8Arrays `parts` back to back) and
  * write the ciphertext at `position` with pwritev, straight from the cipher's output
  * buffers (the input is left as it is: no copy back), reply without data; `batch`:
  * many small reads and writes in one message (`xts-batch.ts`): `items` holds five numbers
@@ -55,17 +56,41 @@ function xts(k, encrypt, data, firstBlock) {
 // Blocks per pwritev in encryptWrite: 1 MiB of cipher output held at a time.
 const WRITEV_BLOCKS = 256;
 
-// Encrypts data (whole blocks) as blocks firstBlock… and writes the ciphertext at
-// position. The cipher's output buffers go to pwritev as they are: no block is copied
-// back into data, which is left as it was (plaintext).
-function encryptWrite(k, fd, data, firstBlock, position) {
+// Encrypts parts (Buffers back to back, whole blocks in all) as blocks firstBlock… and
+// writes the ciphertext at position. The cipher's output buffers go to pwritev as they
+// are: no block is copied back, and the parts are left as they were (plaintext). A block
+// that lies in one part is read in place; one across a part boundary is gathered first.
+function encryptWrite(k, fd, parts, firstBlock, position) {
   const BS = k.blockSize;
-  for (let at = 0; at < data.length; at += WRITEV_BLOCKS * BS) {
-    const end = Math.min(data.length, at + WRITEV_BLOCKS * BS);
-    const out = [];
-    for (let b = at, n = firstBlock + at / BS; b < end; b += BS, n++) out.push(xtsBlock(k, true, n, data.subarray(b, b + BS)));
-    pwritevFully(fd, out, position + at);
+  const gathered = Buffer.allocUnsafe(BS);
+  let out = [], n = firstBlock, at = position, p = 0, off = 0;
+  const flush = () => {
+    pwritevFully(fd, out, at);
+    at += out.length * BS;
+    out = [];
+  };
+  for (;;) {
+    while (p < parts.length && off === parts[p].length) { p++; off = 0; }
+    if (p === parts.length) break;
+    let block;
+    if (parts[p].length - off >= BS) {
+      block = parts[p].subarray(off, off + BS);
+      off += BS;
+    } else {
+      for (let filled = 0; filled < BS; ) {
+        while (p < parts.length && off === parts[p].length) { p++; off = 0; }
+        if (p === parts.length) throw new Error('not a whole number of blocks');
+        const len = Math.min(BS - filled, parts[p].length - off);
+        parts[p].copy(gathered, filled, off, off + len);
+        filled += len;
+        off += len;
+      }
+      block = gathered;
+    }
+    out.push(xtsBlock(k, true, n++, block));
+    if (out.length === WRITEV_BLOCKS) flush();
   }
+  if (out.length > 0) flush();
 }
 
 function preadFully(fd, data, position) {
@@ -100,7 +125,7 @@ function batch(k, items, data) {
     at += length;
     try {
       if (write) {
-        encryptWrite(k, fd, part, firstBlock, position);
+        encryptWrite(k, fd, [part], firstBlock, position);
       } else {
         preadFully(fd, part, position);
         xts(k, false, part, firstBlock);
@@ -143,8 +168,10 @@ function handle(m) {
       return data.buffer;
     }
     case 'encrypt-write': {
-      const data = m.offset === undefined ? Buffer.from(m.buffer) : Buffer.from(m.buffer, m.offset, m.length);
-      encryptWrite(keyFor(m.keyId), m.fd, data, m.firstBlock, m.position);
+      const parts = m.parts !== undefined
+        ? m.parts.map((u) => Buffer.from(u.buffer, u.byteOffset, u.byteLength))
+        : [m.offset === undefined ? Buffer.from(m.buffer) : Buffer.from(m.buffer, m.offset, m.length)];
+      encryptWrite(keyFor(m.keyId), m.fd, parts, m.firstBlock, m.position);
       return undefined;
     }
     case 'batch':

@@ -32,6 +32,32 @@ describe('ByteReader', () => {
     assert.deepEqual(reader.tryRead(2), Buffer.from('56'));
   });
 
+  it('readParts / tryReadParts hand out the chunks as they came; only a chunk taken whole spans its ArrayBuffer', async () => {
+    const stream = new PassThrough();
+    const reader = new ByteReader(stream, 1024);
+    const owned = (b: Buffer): boolean => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+    const chunk = (text: string): Buffer => {
+      const b = Buffer.alloc(text.length);
+      b.write(text);
+      return b;
+    };
+    const pending = reader.readParts(6);
+    stream.write(chunk('ab'));
+    stream.write(chunk('cdef'));
+    stream.write(chunk('ghij'));
+    const parts = await pending;
+    assert.deepEqual(parts, [Buffer.from('ab'), Buffer.from('cdef')]);
+    assert.ok(parts.every(owned), 'chunks taken whole');
+    const next = reader.tryReadParts(1);
+    assert.deepEqual(next, [Buffer.from('g')]);
+    assert.equal(next?.some(owned), false, 'a part of a chunk shares its buffer');
+    assert.equal(reader.tryReadParts(4), undefined, 'three bytes left');
+    const rest = reader.tryReadParts(3);
+    assert.deepEqual(rest, [Buffer.from('hij')]);
+    assert.equal(rest?.some(owned), false, 'the rest of a chunk already read from is not whole');
+    assert.deepEqual(reader.tryReadParts(0), []);
+  });
+
   it('read rejects once the stream ends short', async () => {
     const stream = new PassThrough();
     const reader = new ByteReader(stream, 1024);

@@ -13,7 +13,8 @@ export class ByteReader {
   #chunks: Buffer[] = [];
   #buffered = 0;
   #ended = false;
-  #pending: { length: number; resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
+  /** The read waiting for bytes: `deliver` takes them (as one buffer or as parts). */
+  #pending: { length: number; deliver: () => void; reject: (e: Error) => void } | undefined;
 
   readonly #onData = (chunk: Buffer): void => {
     this.#chunks.push(chunk);
@@ -37,11 +38,18 @@ export class ByteReader {
 
   /** Resolves with exactly `length` bytes (a fresh or owned buffer). */
   read(length: number): Promise<Buffer> {
-    if (this.#pending !== undefined) return Promise.reject(new Error('ByteReader: one read at a time'));
-    return new Promise((resolve, reject) => {
-      this.#pending = { length, resolve, reject };
-      this.#serve();
-    });
+    return this.#wait(length, () => this.#take(length));
+  }
+
+  /**
+   * Resolves with exactly `length` bytes as the parts they arrived in, back to back, none
+   * empty: no copy of the whole. A part that spans its whole ArrayBuffer (byteOffset 0,
+   * byteLength that of the buffer) is a received chunk taken entirely, which nothing else
+   * refers to, so the caller may transfer it; any other part shares its ArrayBuffer with
+   * bytes that are not the caller's.
+   */
+  readParts(length: number): Promise<Buffer[]> {
+    return this.#wait(length, () => this.#takeParts(length));
   }
 
   /**
@@ -51,6 +59,14 @@ export class ByteReader {
   tryRead(length: number): Buffer | undefined {
     if (this.#pending !== undefined || this.#buffered < length) return undefined;
     const out = this.#take(length);
+    if (this.#buffered <= this.#highWater && this.#stream.isPaused()) this.#stream.resume();
+    return out;
+  }
+
+  /** `tryRead` returning parts, as `readParts` describes them. */
+  tryReadParts(length: number): Buffer[] | undefined {
+    if (this.#pending !== undefined || this.#buffered < length) return undefined;
+    const out = this.#takeParts(length);
     if (this.#buffered <= this.#highWater && this.#stream.isPaused()) this.#stream.resume();
     return out;
   }
@@ -73,7 +89,7 @@ export class ByteReader {
     if (pending === undefined) return;
     if (this.#buffered >= pending.length) {
       this.#pending = undefined;
-      pending.resolve(this.#take(pending.length));
+      pending.deliver();
       if (this.#buffered <= this.#highWater && this.#stream.isPaused()) this.#stream.resume();
     } else if (this.#ended) {
       this.#pending = undefined;
@@ -81,6 +97,34 @@ export class ByteReader {
     } else if (this.#stream.isPaused()) {
       this.#stream.resume();
     }
+  }
+
+  #wait<T>(length: number, take: () => T): Promise<T> {
+    if (this.#pending !== undefined) return Promise.reject(new Error('ByteReader: one read at a time'));
+    return new Promise((resolve, reject) => {
+      this.#pending = { length, deliver: () => resolve(take()), reject };
+      this.#serve();
+    });
+  }
+
+  #takeParts(length: number): Buffer[] {
+    const parts: Buffer[] = [];
+    let left = length;
+    while (left > 0) {
+      const chunk = this.#chunks[0];
+      if (chunk === undefined) break;
+      if (chunk.length <= left) {
+        if (chunk.length > 0) parts.push(chunk);
+        this.#chunks.shift();
+        left -= chunk.length;
+      } else {
+        parts.push(chunk.subarray(0, left));
+        this.#chunks[0] = chunk.subarray(left);
+        left = 0;
+      }
+    }
+    this.#buffered -= length;
+    return parts;
   }
 
   #take(length: number): Buffer {

@@ -1,4 +1,4 @@
-import type { BlockDevice } from '../block-device.js';
+import type { BlockDevice, WriteOptions } from '../block-device.js';
 import { NbdProtocolError, VolumeClosedError, VolumeRangeError, VolumeReadOnlyError } from '../errors.js';
 import type { NbdConnection } from './connection.js';
 import { Cmd, CMD_FLAG_FUA, CMD_FLAG_NO_HOLE, Errno, MAX_PAYLOAD, REQUEST_MAGIC, SIMPLE_REPLY_MAGIC } from './protocol.js';
@@ -13,7 +13,8 @@ interface Request {
   /** -1 when the offset is beyond what we can represent (every device is smaller). */
   readonly offset: number;
   readonly length: number;
-  readonly payload: Buffer | undefined;
+  /** A write's payload as the parts it arrived in (`ByteReader.readParts`). */
+  readonly payload: readonly Buffer[] | undefined;
 }
 
 /** Thrown by a READ that fails: a simple reply cannot carry that, so we hang up after it. */
@@ -86,9 +87,11 @@ function withPayload(conn: NbdConnection, head: Buffer): Request | Promise<Reque
   // The payload length is the only framing we have: past our limit we cannot stay in
   // step safely, so the connection goes.
   if (header.length > MAX_PAYLOAD) throw new NbdProtocolError('write payload too large');
-  const payload = conn.reader.tryRead(header.length);
+  // As parts: a large payload spans several socket chunks, and joining them would copy
+  // every byte on the event loop; the device can take the chunks as they are.
+  const payload = conn.reader.tryReadParts(header.length);
   if (payload !== undefined) return { ...header, payload };
-  return conn.reader.read(header.length).then((p) => ({ ...header, payload: p }));
+  return conn.reader.readParts(header.length).then((p) => ({ ...header, payload: p }));
 }
 
 function parseHeader(head: Buffer): Request {
@@ -119,8 +122,7 @@ async function execute(device: BlockDevice, r: Request): Promise<Buffer | undefi
       // A rejection becomes ReadFailed in serveTransmission (no extra promise here).
       return device.read(r.offset, r.length);
     case Cmd.Write:
-      // The payload is this request's alone (ByteReader hands out fresh or owned buffers).
-      await device.write(r.offset, r.payload ?? Buffer.alloc(0), { fua, donate: true });
+      await writePayload(device, r.offset, r.payload ?? [], { fua, donate: true });
       return undefined;
     case Cmd.Flush:
       await device.flush();
@@ -134,6 +136,15 @@ async function execute(device: BlockDevice, r: Request): Promise<Buffer | undefi
     default:
       throw new InvalidRequest();
   }
+}
+
+/**
+ * Writes a payload given as parts. Donating is safe: a part that spans its whole
+ * ArrayBuffer is a socket chunk nothing else refers to, and the join is ours.
+ */
+function writePayload(device: BlockDevice, offset: number, parts: readonly Buffer[], options: WriteOptions): Promise<void> {
+  if (device.writeParts !== undefined) return device.writeParts(offset, parts, options);
+  return device.write(offset, parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts), options);
 }
 
 /** Unknown command or flag: EINVAL, the connection stays up. */
