@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { rawKmsRequest, type RawKmsRequest, type RawResponse } from '../helpers/signed-request.js';
+import { TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { assertNoSecret, assertStillServing, startRobustServer, type RobustServer } from './harness.js';
+
+/**
+ * Malformed KMS JSON 1.1 requests, correctly signed: each gets a 4xx with an AWS-shaped
+ * body (`__type`), the server keeps serving, and no request ends in a bare JavaScript error.
+ */
+describe('KMS: malformed input', () => {
+  let t: RobustServer;
+  let keyId: string;
+  let logFrom = 0;
+
+  before(async () => {
+    t = await startRobustServer();
+    const created = await rawKmsRequest(t.endpoint, { target: 'TrentService.CreateKey', body: '{}' });
+    keyId = (created.json['KeyMetadata'] as { KeyId: string }).KeyId;
+  });
+  after(() => t.close());
+  beforeEach(() => {
+    logFrom = t.rawLog.length;
+  });
+  afterEach(() => assertStillServing(t, logFrom));
+
+  const send = (target: string | undefined, body: string | Buffer, extra: Partial<RawKmsRequest> = {}): Promise<RawResponse> =>
+    rawKmsRequest(t.endpoint, { ...(target !== undefined ? { target } : {}), body, ...extra });
+
+  function expectError(r: RawResponse, code: string, what: string): void {
+    assert.equal(`${r.status} ${r.json.__type}`, `400 ${code}`, what);
+    assert.equal(r.headers.get('content-type'), 'application/x-amz-json-1.1', `${what}: a JSON 1.1 error body`);
+  }
+
+  it('a body that is not JSON, or JSON that is not an object → SerializationException', async () => {
+    for (const body of ['{"KeyId":', 'not json', '[]', '"x"', 'null', '42', 'true', '{"KeyId":"a"}}']) {
+      expectError(await send('TrentService.Encrypt', body), 'SerializationException', body);
+    }
+  });
+
+  it('JSON nested thousands deep → SerializationException, not a stack overflow (500)', async () => {
+    const deepObject = `{"KeyId":"${keyId}","x":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`;
+    expectError(await send('TrentService.DescribeKey', deepObject), 'SerializationException', 'nested objects');
+    const deepArray = `{"KeyId":"${keyId}","x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    expectError(await send('TrentService.DescribeKey', deepArray), 'SerializationException', 'nested arrays');
+    // Real requests nest a few levels (grant constraints are the deepest): still served.
+    const grant = {
+      KeyId: keyId,
+      GranteePrincipal: 'arn:aws:iam::000000000000:root',
+      Operations: ['Decrypt'],
+      Constraints: { EncryptionContextSubset: { team: 'ml' } },
+    };
+    assert.equal((await send('TrentService.CreateGrant', JSON.stringify(grant))).status, 200);
+  });
+
+  it('fields of the wrong type → ValidationException naming the field', async () => {
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['TrentService.DescribeKey', { KeyId: 123 }, 'keyId'],
+      ['TrentService.DescribeKey', { KeyId: { a: 1 } }, 'keyId'],
+      ['TrentService.GenerateDataKey', { KeyId: keyId, NumberOfBytes: '32' }, 'numberOfBytes'],
+      ['TrentService.GenerateDataKey', { KeyId: keyId, NumberOfBytes: 32.5 }, 'numberOfBytes'],
+      ['TrentService.GenerateRandom', { NumberOfBytes: -1 }, 'numberOfBytes'],
+      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', EncryptionContext: ['a', 'b'] }, 'EncryptionContext'],
+      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', EncryptionContext: 'a=b' }, 'EncryptionContext'],
+      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', EncryptionContext: { a: { b: 'c' } } }, 'EncryptionContext'],
+      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', EncryptionContext: { a: 5 } }, 'EncryptionContext'],
+      ['TrentService.Decrypt', { CiphertextBlob: '!!! not base64 !!!' }, 'ciphertextBlob'],
+      ['TrentService.Decrypt', { CiphertextBlob: 5 }, 'ciphertextBlob'],
+      ['TrentService.Decrypt', { CiphertextBlob: 'ab-_' }, 'ciphertextBlob'],
+      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: ['aGk='] }, 'plaintext'],
+      ['TrentService.ListKeys', { Limit: '10' }, 'limit'],
+      ['TrentService.CreateGrant', { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::000000000000:root', Operations: 'Decrypt' }, 'operations'],
+      ['TrentService.ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: '7' }, 'pendingWindowInDays'],
+      ['TrentService.CreateKey', { Policy: { Version: '2012-10-17' } }, 'policy'],
+      ['TrentService.CreateKey', { Tags: { a: 'b' } }, 'Tags'],
+    ];
+    for (const [target, body, field] of cases) {
+      const r = await send(target, JSON.stringify(body));
+      expectError(r, 'ValidationException', `${target} ${JSON.stringify(body)}`);
+      assert.match(r.json.message ?? '', new RegExp(field), `${target}: the message names ${field}`);
+    }
+  });
+
+  it('huge fields and bodies → ValidationException; the message quotes at most a short prefix', async () => {
+    const long = await send('TrentService.DescribeKey', JSON.stringify({ KeyId: 'k'.repeat(100_000) }));
+    expectError(long, 'ValidationException', 'KeyId of 100,000 characters');
+    assert.ok((long.json.message ?? '').length < 400, 'the message does not echo the whole value');
+    const plaintext = await send('TrentService.Encrypt', JSON.stringify({ KeyId: keyId, Plaintext: randomBytes(4097).toString('base64') }));
+    expectError(plaintext, 'ValidationException', 'plaintext over 4096 bytes');
+    const body = await send('TrentService.DescribeKey', JSON.stringify({ KeyId: keyId, Padding: 'p'.repeat(200_000) }));
+    expectError(body, 'ValidationException', 'a body over the 128 KiB limit');
+  });
+
+  it('unknown, missing or prototype-named targets → UnknownOperationException', async () => {
+    for (const target of ['TrentService.Frobnicate', 'TrentService.__proto__', 'TrentService.constructor', 'TrentService.hasOwnProperty', 'TrentService.', 'Encrypt', undefined]) {
+      expectError(await send(target, '{}'), 'UnknownOperationException', String(target));
+    }
+  });
+
+  it('invalid UTF-8 in the body and a wrong Content-Type still get AWS-shaped answers', async () => {
+    const invalidUtf8 = Buffer.from([0x7b, 0x22, 0x4b, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]);
+    expectError(await send('TrentService.DescribeKey', invalidUtf8), 'ValidationException', 'invalid UTF-8');
+    const r = await send('TrentService.DescribeKey', '{"KeyId":', { headers: { 'content-type': 'text/plain' } });
+    expectError(r, 'SerializationException', 'text/plain with a broken body');
+  });
+
+  it('an encryption context key spelled __proto__ is bound like any other', async () => {
+    const enc = await send('TrentService.Encrypt', `{"KeyId":"${keyId}","Plaintext":"aGk=","EncryptionContext":{"__proto__":"x"}}`);
+    assert.equal(enc.status, 200);
+    const blob = enc.json['CiphertextBlob'] as string;
+    expectError(await send('TrentService.Decrypt', `{"CiphertextBlob":"${blob}"}`), 'InvalidCiphertextException', 'without the context');
+    expectError(await send('TrentService.Decrypt', `{"CiphertextBlob":"${blob}","EncryptionContext":{"__proto__":"y"}}`), 'InvalidCiphertextException', 'another value');
+    const dec = await send('TrentService.Decrypt', `{"CiphertextBlob":"${blob}","EncryptionContext":{"__proto__":"x"}}`);
+    assert.equal(dec.status, 200);
+    assert.equal(dec.json['Plaintext'], 'aGk=');
+  });
+
+  it('bad signatures are refused without echoing the secret access key or the plaintext', async () => {
+    const marker = Buffer.from(`plaintext-marker-${randomBytes(8).toString('hex')}`);
+    const body = JSON.stringify({ KeyId: keyId, Plaintext: marker.toString('base64') });
+    const wrongSecret = `wrong-${randomBytes(16).toString('hex')}`;
+    const wrong = await send('TrentService.Encrypt', body, { secretAccessKey: wrongSecret });
+    expectError(wrong, 'InvalidSignatureException', 'signed with the wrong secret');
+    const tampered = await send('TrentService.Encrypt', body, { afterSigning: (r) => (r.body = body.replace('KeyId', 'KeyID')) });
+    expectError(tampered, 'InvalidSignatureException', 'body changed after signing');
+    const unknown = await send('TrentService.Encrypt', body, { accessKeyId: 'AKIAUNKNOWNUNKNOWN00' });
+    expectError(unknown, 'UnrecognizedClientException', 'unknown access key');
+    const invalid = await send('TrentService.Encrypt', JSON.stringify({ KeyId: 'alias/none', Plaintext: marker.toString('base64') }));
+    assert.equal(invalid.status, 400);
+    for (const r of [wrong, tampered, unknown, invalid]) {
+      assertNoSecret(JSON.stringify(r.json), [TEST_SECRET_ACCESS_KEY, wrongSecret, marker.toString('utf8'), marker], 'a KMS error body');
+    }
+    assertNoSecret(t.rawLog.join('\n'), [TEST_SECRET_ACCESS_KEY, wrongSecret, marker.toString('utf8'), marker], 'the server log');
+  });
+});
