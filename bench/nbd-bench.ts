@@ -18,7 +18,7 @@ import { randomInt } from 'node:crypto';
 import { closeSync, openSync, read, ftruncateSync, write } from 'node:fs';
 import { connect } from 'node:net';
 import { Session } from 'node:inspector/promises';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -37,6 +37,8 @@ type Target = 'enc' | 'nbd' | 'local';
 type RowId = 'seqw' | 'seqr' | 'randr' | 'randw';
 type Row = {
   label: string; unit: string; values: Record<Target, number>; cpu: Record<Target, number>; mainCpu: Record<Target, number>; clientCpu: Record<Target, number>;
+  /** The encrypted target's other threads, busiest first: the XTS workers, then V8 / libuv helpers. */
+  encThreads: number[];
 };
 
 /** Clock-tick fields of a /proc stat line (Linux), as CPU µs, or 0 elsewhere. */
@@ -54,6 +56,22 @@ function procCpu(path: string, fields: readonly number[]): number {
 const mainThreadCpu = (): number => procCpu(`/proc/self/task/${process.pid}/stat`, [11, 12]);
 /** CPU µs used so far by this process's ended children (nbdcopy, the random driver). */
 const childrenCpu = (): number => procCpu('/proc/self/stat', [13, 14]);
+/** CPU µs used so far by each thread of this process other than the main one, by thread id. */
+function otherThreadsCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      if (tid !== String(process.pid)) out.set(tid, procCpu(`/proc/self/task/${tid}/stat`, [11, 12]));
+    }
+  } catch {
+    // Not Linux: no breakdown.
+  }
+  return out;
+}
+/** Per-thread CPU since `start`, busiest first (threads started since count from zero). */
+function threadDeltas(start: Map<string, number>): number[] {
+  return [...otherThreadsCpu()].map(([tid, used]) => used - (start.get(tid) ?? 0)).sort((a, b) => b - a);
+}
 
 /** What to run: the command line's `--name=value` options. */
 interface Options {
@@ -250,7 +268,9 @@ async function main(sizeMiB: number, randomOps: number, options: Options): Promi
       const cpu = { enc: 0, nbd: 0, local: 0 };
       const mainCpu = { enc: 0, nbd: 0, local: 0 };
       const clientCpu = { enc: 0, nbd: 0, local: 0 };
+      let encThreads: number[] = [];
       for (const t of options.targets) {
+        const threadsStart = otherThreadsCpu();
         const mainStart = mainThreadCpu();
         const clientStart = childrenCpu();
         // CPU of this process (every thread: event loop, XTS workers, libuv pool) per unit
@@ -263,8 +283,9 @@ async function main(sizeMiB: number, randomOps: number, options: Options): Promi
         cpu[t] = (used.user + used.system) / work;
         mainCpu[t] = (mainThreadCpu() - mainStart) / work;
         clientCpu[t] = (childrenCpu() - clientStart) / work;
+        if (t === 'enc') encThreads = threadDeltas(threadsStart).map((used) => used / work);
       }
-      rows.push({ label, unit, values, cpu, mainCpu, clientCpu });
+      rows.push({ label, unit, values, cpu, mainCpu, clientCpu, encThreads });
     };
     const mibps = async (args: string[]): Promise<number> => sizeMiB / (await timedTool('nbdcopy', args));
     // Reads must see written (encrypted) blocks, not holes: fill the targets first if the
@@ -304,6 +325,15 @@ function printTable(sizeMiB: number, randomOps: number, repeats: number, rows: R
     const client = [c.enc, c.nbd, c.local].map((x) => x.toFixed(0)).join(' / ');
     const cells = [cpu.enc, mainCpu.enc, cpu.nbd, mainCpu.nbd, client].map((x) => (typeof x === 'number' ? x.toFixed(1) : x));
     console.log(`| ${label} | ${cells.join(' | ')} | ${per} | ${(cpu.enc / cpu.nbd).toFixed(2)} |`);
+  }
+  console.log('\nEncrypted target, CPU of the threads other than the main one, per MiB or per op (busiest two =');
+  console.log('the XTS workers; the rest = V8 GC / platform threads and the libuv pool):');
+  console.log('| test | busiest | second | all the rest | unit |');
+  console.log('| --- | ---: | ---: | ---: | --- |');
+  for (const { label, unit, encThreads } of rows) {
+    const [a = 0, b = 0, ...rest] = encThreads;
+    const cells = [a, b, rest.reduce((x, y) => x + y, 0)].map((x) => x.toFixed(1));
+    console.log(`| ${label} | ${cells.join(' | ')} | ${unit === 'IOPS' ? 'µs / op' : 'µs / MiB'} |`);
   }
 }
 
