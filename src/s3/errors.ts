@@ -30,6 +30,8 @@ export class BucketNotEmptyError extends S3Error {}
 export class InvalidBucketNameError extends S3Error {}
 /** A new object's key is longer than S3's 1024 bytes of UTF-8. */
 export class KeyTooLongError extends S3Error {}
+/** The x-amz-meta-* headers of a write exceed S3's 2 KB. */
+export class MetadataTooLargeError extends S3Error {}
 /** A parameter or header has a bad value. */
 export class InvalidArgumentError extends S3Error {}
 /** The request as a whole is not allowed (e.g. SSE-C over plain HTTP, self-copy without change). */

@@ -38,6 +38,7 @@ export const S3_ERROR_CODES = {
   BucketNotEmptyError: { code: 'BucketNotEmpty', status: 409, message: 'The bucket you tried to delete is not empty' },
   InvalidBucketNameError: { code: 'InvalidBucketName', status: 400, message: 'The specified bucket is not valid.' },
   KeyTooLongError: { code: 'KeyTooLongError', status: 400, message: 'Your key is too long' },
+  MetadataTooLargeError: { code: 'MetadataTooLarge', status: 400, message: 'Your metadata headers exceed the maximum allowed metadata size.' },
   InvalidArgumentError: { code: 'InvalidArgument', status: 400, message: 'Invalid Argument' },
   InvalidRequestError: { code: 'InvalidRequest', status: 400, message: 'Invalid Request' },
   InvalidRangeError: { code: 'InvalidRange', status: 416, message: 'The requested range is not satisfiable' },

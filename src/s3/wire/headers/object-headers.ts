@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { InvalidArgumentError } from '../../errors.js';
+import { MetadataTooLargeError } from '../../errors.js';
 import type { ContentHeaders, ObjectRecord } from '../../metadata-store.js';
 import type { Conditions, RangeSpec } from '../../operations/read-object.js';
 import { assertSealedKey, type SealedObjectKey } from '../../sse/sealing.js';
@@ -29,7 +29,7 @@ export function parseContentHeaders(headers: IncomingHttpHeaders): ContentHeader
   return Object.fromEntries(pick.filter(([, v]) => v !== undefined)) as ContentHeaders;
 }
 
-/** x-amz-meta-* as a map (names lower-cased, as S3 returns them). Raises InvalidArgumentError over 2 KB. */
+/** x-amz-meta-* as a map (names lower-cased, as S3 returns them). Raises MetadataTooLargeError over 2 KB. */
 export function parseUserMetadata(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Array<[string, string]> = [];
   let size = 0;
@@ -40,7 +40,7 @@ export function parseUserMetadata(headers: IncomingHttpHeaders): Record<string, 
     size += k.length + v.length;
     out.push([k, v]);
   }
-  if (size > MAX_USER_METADATA_BYTES) throw new InvalidArgumentError('Your metadata headers exceed the maximum allowed metadata size.');
+  if (size > MAX_USER_METADATA_BYTES) throw new MetadataTooLargeError('');
   // fromEntries defines each name (an assignment would drop `x-amz-meta-__proto__` without a word).
   return Object.fromEntries(out);
 }
