@@ -34,21 +34,31 @@ export function readBodyLimited(body: Readable, limit: number): Promise<Buffer> 
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
+    const fail = (err: Error): void => {
+      settled = true;
+      reject(err);
+    };
     body.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
         const err = new IncompleteBodyError('');
         body.destroy(err);
-        reject(err);
+        fail(err);
         return;
       }
       chunks.push(chunk);
     });
-    body.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    body.once('error', reject);
-    // Destroyed without an error, the stream closes without ending: never wait for it (after
-    // 'end' or 'error' this rejection is a no-op).
-    body.once('close', () => reject(new IncompleteBodyError('')));
+    body.once('end', () => {
+      settled = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    body.once('error', fail);
+    // Destroyed without an error, the stream closes without ending: never wait for it. Every
+    // body closes, so the error (and its stack trace) is built only when nothing settled yet.
+    body.once('close', () => {
+      if (!settled) fail(new IncompleteBodyError(''));
+    });
   });
 }
 
