@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { publicRandomBytes } from './random-pool.js';
 import type { SecretBytes } from './secret-bytes.js';
 
 /** Thrown for every failed authenticated decryption; it never says which check failed. */
@@ -16,7 +17,7 @@ export const GCM_TAG_BYTES = 16;
  * AES-256-GCM seal: returns iv ‖ ciphertext ‖ tag. A fresh random IV is used unless one
  * is given (callers that give one must guarantee it is never reused under the key).
  */
-export function gcmSeal(key: SecretBytes | Buffer, plaintext: Uint8Array, aad: Uint8Array, iv: Buffer = randomBytes(GCM_IV_BYTES)): Buffer {
+export function gcmSeal(key: SecretBytes | Buffer, plaintext: Uint8Array, aad: Uint8Array, iv: Buffer = publicRandomBytes(GCM_IV_BYTES)): Buffer {
   const cipher = createCipheriv('aes-256-gcm', raw(key), iv);
   cipher.setAAD(aad);
   const body = cipher.update(plaintext);

@@ -1,6 +1,7 @@
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv } from 'node:crypto';
 import type { SecretBytes } from '../secret-bytes.js';
 import { InvalidCryptoArgumentError } from '../errors.js';
+import { publicRandomBytes } from '../random-pool.js';
 import { ChunkQueue } from './chunk-queue.js';
 import {
   DEFAULT_SEGMENT_SIZE,
@@ -50,7 +51,7 @@ export class SegmentSealer {
    * Throws InvalidCryptoArgumentError for a key that is not 32 live bytes or a segment
    * size outside the format's limits. `random` is for known-answer tests only.
    */
-  constructor(objectKey: SecretBytes, options: SealOptions = {}, random: RandomSource = randomBytes) {
+  constructor(objectKey: SecretBytes, options: SealOptions = {}, random: RandomSource = publicRandomBytes) {
     this.#segmentSize = options.segmentSize ?? DEFAULT_SEGMENT_SIZE;
     assertSegmentSize(this.#segmentSize);
     const salt = random(SALT_SIZE);

@@ -1,6 +1,6 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { finished, type Readable, type Transform, type Writable } from 'node:stream';
-import { createSegmentEncryptor, DEFAULT_SEGMENT_SIZE, sealBuffer, SecretBytes } from '../../crypto/index.js';
+import { createSegmentEncryptor, DEFAULT_SEGMENT_SIZE, publicRandomBytes, sealBuffer, SecretBytes } from '../../crypto/index.js';
 import { INLINE_STORAGE_ID, type ContentHeaders, type ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 import { dataBinding, type ObjectBinding, type SealedObjectKey, type SseMode } from '../sse/sealing.js';
@@ -61,7 +61,7 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
       ...binding,
       storageId: body.storageId,
       size: body.size,
-      etag: `"${body.md5Hex ?? randomBytes(16).toString('hex')}"`,
+      etag: `"${body.md5Hex ?? publicRandomBytes(16).toString('hex')}"`,
       lastModified: deps.clock.now(),
       segmentSize,
       content: req.content,

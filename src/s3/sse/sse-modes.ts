@@ -1,5 +1,5 @@
-import { createHash, hkdfSync, timingSafeEqual, randomBytes } from 'node:crypto';
-import { AeadError, gcmOpen, gcmSeal, SecretBytes } from '../../crypto/index.js';
+import { createHash, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { AeadError, gcmOpen, gcmSeal, publicRandomBytes, SecretBytes } from '../../crypto/index.js';
 import { ObjectCorruptedError, SseCustomerKeyMismatchError } from '../errors.js';
 import { AWS_MANAGED_S3_KEY, type DataKeyProvider, type KmsContext } from './data-key-provider.js';
 import type { BucketKeyCache } from './bucket-keys.js';
@@ -86,7 +86,7 @@ export class SseCMode implements SseMode {
   constructor(private readonly customerKey: SecretBytes) {}
 
   async seal(objectKey: SecretBytes, binding: ObjectBinding): Promise<SealedObjectKey> {
-    const salt = randomBytes(32);
+    const salt = publicRandomBytes(32);
     const kek = this.derive(salt, KEK_INFO);
     const check = this.derive(salt, CHECK_INFO);
     try {
