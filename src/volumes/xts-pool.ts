@@ -202,10 +202,12 @@ export class XtsWorkerPool {
   }
 }
 
+/** A copy of `data` in an ArrayBuffer of its own (to transfer). */
 function copyOf(data: Uint8Array): ArrayBuffer {
-  const copy = new Uint8Array(data.length);
+  // allocUnsafeSlow: not zero-filled first (every byte is overwritten), not a pool slice.
+  const copy = Buffer.allocUnsafeSlow(data.length);
   copy.set(data);
-  return copy.buffer;
+  return copy.buffer as ArrayBuffer;
 }
 
 function returned(r: WorkerResult): Buffer {
