@@ -95,7 +95,8 @@ export function parseCustomerKey(headers: IncomingHttpHeaders, prefix: string): 
   if (algorithm !== 'AES256') throw new InvalidEncryptionAlgorithmError('');
   if (keyB64 === undefined) throw new InvalidArgumentError('Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.');
   if (md5 === undefined) throw new InvalidArgumentError('Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key.');
-  const key = SecretBytes.adopt(Buffer.from(keyB64, 'base64'));
+  // Strict base64: Buffer.from skips characters outside the alphabet, so '!!<key>!!' would pass.
+  const key = SecretBytes.adopt(Buffer.from(/^[A-Za-z0-9+/]*={0,2}$/.test(keyB64) ? keyB64 : '', 'base64'));
   if (key.length !== 32) {
     key.dispose();
     throw new InvalidArgumentError('The secret key was invalid for the specified algorithm.');
