@@ -60,7 +60,8 @@ export function openPayload(req: IncomingMessage, verified: VerifiedRequest, max
   const hashes = new Hashes(mode === 'signed', md5Header !== undefined, wanted?.algorithm, maxBytes);
   const stream = decoder !== undefined ? source.pipe(decoder).pipe(hashes) : source.pipe(hashes);
   if (decoder !== undefined) decoder.on('error', (err) => hashes.destroy(err));
-  source.on('error', (err) => hashes.destroy(err));
+  // A client gone mid-body (node raises 'aborted', ECONNRESET) sent an incomplete body: its fault, not ours.
+  source.on('error', (err: NodeJS.ErrnoException) => hashes.destroy(err.code === 'ECONNRESET' ? new IncompleteBodyError('', { cause: err }) : err));
   const checksums: Record<string, string> = {};
   return {
     stream: stream as Readable,
