@@ -122,8 +122,14 @@ export function deriveContentKey(objectKey: SecretBytes, salt: Buffer): Buffer {
  * The header is fixed-length, so the caller's variable-length aad needs no length prefix.
  */
 export function segmentAads(header: Buffer, aad: Buffer): readonly [Buffer, Buffer] {
-  const flag = (f: number): Buffer => Buffer.from([f]);
-  return [Buffer.concat([header, flag(FLAG_NOT_FINAL), aad]), Buffer.concat([header, flag(FLAG_FINAL), aad])];
+  // Built in place (every sealer and opener makes both): header, flag byte, aad.
+  const notFinal = Buffer.allocUnsafe(header.length + 1 + aad.length);
+  header.copy(notFinal, 0);
+  notFinal[header.length] = FLAG_NOT_FINAL;
+  aad.copy(notFinal, header.length + 1);
+  const final = Buffer.from(notFinal);
+  final[header.length] = FLAG_FINAL;
+  return [notFinal, final];
 }
 
 /** Writes the nonce for `segment` into `nonce` (prefix already in bytes 0..7) and returns it. */

@@ -86,16 +86,22 @@ const SEAL_DOMAIN = 'cipherlake s3 object key v1';
 const DATA_DOMAIN = 'cipherlake s3 data v1';
 const PART_DOMAIN = 'cipherlake s3 part data v1';
 
-/** Length-prefixed (u32be) UTF-8 fields, so no two distinct lists encode alike (keys may hold any character). */
+/**
+ * Length-prefixed (u32be) UTF-8 fields, so no two distinct lists encode alike (keys may hold
+ * any character). Written into one buffer (every PUT and GET encodes two of these): the same
+ * bytes as Buffer.from per field, lone surrogates included (both write U+FFFD's 3 bytes).
+ */
 function encodeFields(fields: readonly string[]): Buffer {
-  const out: Buffer[] = [];
+  let size = 0;
+  for (const f of fields) size += 4 + Buffer.byteLength(f, 'utf8');
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
   for (const f of fields) {
-    const p = Buffer.from(f, 'utf8');
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(p.length);
-    out.push(len, p);
+    const n = out.write(f, at + 4, 'utf8');
+    out.writeUInt32BE(n, at);
+    at += 4 + n;
   }
-  return Buffer.concat(out);
+  return out;
 }
 
 /** The AAD of a sealed object key: domain ‖ mode label ‖ bucket ‖ key ‖ objectId. */
