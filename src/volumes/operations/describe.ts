@@ -55,7 +55,8 @@ export async function describeVolumes(ctx: VolumeContext, req: DescribeRequest):
     'attachment.instance-id': v.attachment !== undefined ? [v.attachment.instanceId] : [],
     ...tagFields(v.volume.tags),
   });
-  const matched = all.filter((v) => (req.ids.length === 0 || req.ids.includes(v.volume.volumeId)) && matches(req.filters, fields(v), VOLUME_FILTERS));
+  checkFilterNames(req.filters, VOLUME_FILTERS);
+  const matched = all.filter((v) => (req.ids.length === 0 || req.ids.includes(v.volume.volumeId)) && matches(req.filters, fields(v)));
   return page(matched, (v) => v.volume.volumeId, req);
 }
 
@@ -78,7 +79,8 @@ export async function describeSnapshots(ctx: VolumeContext, req: DescribeRequest
     'owner-id': [ctx.accountId],
     ...tagFields(s.tags),
   });
-  const matched = all.filter((s) => (req.ids.length === 0 || req.ids.includes(s.snapshotId)) && matches(req.filters, fields(s), SNAPSHOT_FILTERS));
+  checkFilterNames(req.filters, SNAPSHOT_FILTERS);
+  const matched = all.filter((s) => (req.ids.length === 0 || req.ids.includes(s.snapshotId)) && matches(req.filters, fields(s)));
   return page(matched, (s) => s.snapshotId, req);
 }
 
@@ -91,9 +93,15 @@ function tagFields(tags: readonly Tag[]): Record<string, string[]> {
   return out;
 }
 
-function matches(filters: readonly Filter[], fields: Record<string, string[]>, known: readonly string[]): boolean {
-  return filters.every((f) => {
+// Checked before filtering: with nothing to filter, a bad name would otherwise pass unnoticed.
+function checkFilterNames(filters: readonly Filter[], known: readonly string[]): void {
+  for (const f of filters) {
     if (!known.includes(f.name) && !f.name.startsWith('tag:')) throw new Ec2InvalidParameterValueError(`The filter '${f.name}' is invalid`);
+  }
+}
+
+function matches(filters: readonly Filter[], fields: Record<string, string[]>): boolean {
+  return filters.every((f) => {
     const have = fields[f.name] ?? [];
     return f.values.some((pattern) => have.some((value) => glob(pattern).test(value)));
   });
