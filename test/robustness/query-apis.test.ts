@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256, rawKmsRequest, type RawResponse } from '../helpers/signed-request.js';
+import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { queryRequest, errorCode as queryErrorCode } from '../iam/query-client.js';
+import { ec2, items } from '../volumes/ec2-raw.js';
+import { assertStillServing, startRobustServer, type RobustServer } from './harness.js';
+
+const CLOUDTRAIL = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.';
+
+/** A signed form POST for `service` with exactly `body` (no Action added), answering status and text. */
+async function signedForm(endpoint: string, service: string, body: string): Promise<{ status: number; text: string }> {
+  const url = new URL(endpoint);
+  const headers = { host: url.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
+  const signer = new SignatureV4({ credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY }, region: TEST_REGION, service, sha256: NodeSha256 });
+  const signed = await signer.sign({ method: 'POST', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path: '/', query: {}, headers, body });
+  const { host: _host, ...send } = signed.headers as Record<string, string>;
+  const res = await fetch(new URL('/', endpoint), { method: 'POST', headers: send, body });
+  return { status: res.status, text: await res.text() };
+}
+
+/**
+ * Malformed requests to the Query and JSON surfaces besides KMS and S3: EC2 (volumes),
+ * CloudTrail LookupEvents, IAM and STS. Each gets its AWS error code with a 4xx, nothing is
+ * created by a refused call, and the server (and that surface) keeps serving.
+ */
+describe('EC2, CloudTrail, IAM and STS: malformed input', () => {
+  let t: RobustServer;
+  let logFrom = 0;
+
+  before(async () => {
+    t = await startRobustServer();
+  });
+  after(() => t.close());
+  beforeEach(() => {
+    logFrom = t.rawLog.length;
+  });
+  afterEach(async () => {
+    await assertStillServing(t, logFrom);
+    assert.equal((await ec2(t.endpoint, 'DescribeVolumes')).status, 200, 'a normal EC2 call');
+    assert.equal((await rawKmsRequest(t.endpoint, { target: `${CLOUDTRAIL}LookupEvents`, body: '{}', service: 'cloudtrail' })).status, 200, 'a normal CloudTrail call');
+    assert.equal((await queryRequest(t.endpoint, 'iam', { Action: 'ListUsers' })).status, 200, 'a normal IAM call');
+    assert.equal((await queryRequest(t.endpoint, 'sts', { Action: 'GetCallerIdentity' })).status, 200, 'a normal STS call');
+  });
+
+  it('EC2: missing or unknown Action → InvalidAction in the EC2 error document', async () => {
+    for (const body of ['Version=2016-11-15', 'Action=&Version=2016-11-15', 'Action=LaunchMissiles&Version=2016-11-15', 'Action=__proto__&Version=2016-11-15', 'Action=constructor']) {
+      const r = await signedForm(t.endpoint, 'ec2', body);
+      assert.equal(r.status, 400, body);
+      assert.match(r.text, /<Response><Errors><Error><Code>InvalidAction<\/Code>/, body);
+    }
+  });
+
+  it('EC2: bad parameter types and values → InvalidParameterValue / MissingParameter; no volume is created', async () => {
+    const az = { AvailabilityZone: 'us-east-1a' };
+    const cases: Array<[string, Record<string, string>, string]> = [
+      ['CreateVolume', { ...az, Size: 'abc' }, 'InvalidParameterValue'],
+      ['CreateVolume', { ...az, Size: '-5' }, 'InvalidParameterValue'],
+      ['CreateVolume', { ...az, Size: '1.5' }, 'InvalidParameterValue'],
+      ['CreateVolume', { ...az, Size: '0' }, 'InvalidParameterValue'],
+      ['CreateVolume', { ...az, Size: '99999999999999999999' }, 'InvalidParameterValue'],
+      ['CreateVolume', { ...az }, 'MissingParameter'],
+      ['CreateVolume', { ...az, Size: '1', VolumeType: 'floppy' }, 'InvalidParameterValue'],
+      ['CreateVolume', { ...az, Size: '1', Encrypted: 'maybe' }, 'InvalidParameterValue'],
+      ['CreateVolume', { ...az, Size: '1', KmsKeyId: 'alias/none' }, 'InvalidKMSKey.NotFound'],
+      ['DescribeVolumes', { MaxResults: 'abc' }, 'InvalidParameterValue'],
+      ['DescribeVolumes', { MaxResults: '0' }, 'InvalidParameterValue'],
+      ['DescribeVolumes', { NextToken: '!!!' }, 'InvalidParameterValue'],
+      ['DescribeVolumes', { 'Filter.1.Name': 'bogus', 'Filter.1.Value.1': 'x' }, 'InvalidParameterValue'],
+      ['DeleteVolume', {}, 'MissingParameter'],
+      ['AttachVolume', { VolumeId: 'vol-0123456789abcdef0', InstanceId: 'i-123', Device: '/dev/sdf' }, 'InvalidParameterValue'],
+      ['ModifyEbsDefaultKmsKeyId', { KmsKeyId: 'alias/none' }, 'InvalidKMSKey.NotFound'],
+    ];
+    for (const [action, params, code] of cases) {
+      const r = await ec2(t.endpoint, action, params);
+      assert.equal(`${r.status} ${r.code}`, `400 ${code}`, `${action} ${JSON.stringify(params)}`);
+    }
+    assert.deepEqual(items((await ec2(t.endpoint, 'DescribeVolumes')).body, 'volumeSet'), [], 'no refused CreateVolume made a volume');
+  });
+
+  it('EC2: unknown and malformed volume and snapshot ids → InvalidVolume.NotFound / InvalidSnapshot.NotFound', async () => {
+    const cases: Array<[string, Record<string, string>, string]> = [
+      ['DescribeVolumes', { 'VolumeId.1': 'vol-0123456789abcdef0' }, 'InvalidVolume.NotFound'],
+      ['DescribeVolumes', { 'VolumeId.1': 'not-a-volume' }, 'InvalidVolume.NotFound'],
+      ['DeleteVolume', { VolumeId: 'vol-0123456789abcdef0' }, 'InvalidVolume.NotFound'],
+      ['DeleteVolume', { VolumeId: '../../etc' }, 'InvalidVolume.NotFound'],
+      ['DetachVolume', { VolumeId: 'vol-0123456789abcdef0' }, 'InvalidVolume.NotFound'],
+      ['CreateSnapshot', { VolumeId: 'vol-0123456789abcdef0' }, 'InvalidVolume.NotFound'],
+      ['DeleteSnapshot', { SnapshotId: 'snap-0123456789abcdef0' }, 'InvalidSnapshot.NotFound'],
+      ['DeleteSnapshot', { SnapshotId: 'xyz' }, 'InvalidSnapshot.NotFound'],
+    ];
+    for (const [action, params, code] of cases) {
+      const r = await ec2(t.endpoint, action, params);
+      assert.equal(`${r.status} ${r.code}`, `400 ${code}`, `${action} ${JSON.stringify(params)}`);
+    }
+  });
+
+  it('CloudTrail LookupEvents: malformed JSON, lookup attributes, time ranges, MaxResults and tokens → its exceptions', async () => {
+    const lookup = (body: string, target = `${CLOUDTRAIL}LookupEvents`): Promise<RawResponse> => rawKmsRequest(t.endpoint, { target, body, service: 'cloudtrail' });
+    const cases: Array<[string, string]> = [
+      ['{', 'SerializationException'],
+      ['[1]', 'SerializationException'],
+      ['"x"', 'SerializationException'],
+      ['{"LookupAttributes":{}}', 'InvalidLookupAttributesException'],
+      ['{"LookupAttributes":[null]}', 'InvalidLookupAttributesException'],
+      ['{"LookupAttributes":["x"]}', 'InvalidLookupAttributesException'],
+      ['{"LookupAttributes":[{"AttributeKey":"Foo","AttributeValue":"x"}]}', 'InvalidLookupAttributesException'],
+      ['{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":5}]}', 'InvalidLookupAttributesException'],
+      ['{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":""}]}', 'InvalidLookupAttributesException'],
+      ['{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"a"},{"AttributeKey":"EventName","AttributeValue":"b"}]}', 'InvalidLookupAttributesException'],
+      ['{"StartTime":2000000000,"EndTime":1000000000}', 'InvalidTimeRangeException'],
+      ['{"StartTime":"yesterday"}', 'InvalidTimeRangeException'],
+      ['{"StartTime":{}}', 'InvalidTimeRangeException'],
+      ['{"StartTime":1e300}', 'InvalidTimeRangeException'],
+      ['{"EndTime":"2024-13-45T99:99:99Z"}', 'InvalidTimeRangeException'],
+      ['{"MaxResults":0}', 'InvalidMaxResultsException'],
+      ['{"MaxResults":51}', 'InvalidMaxResultsException'],
+      ['{"MaxResults":"10"}', 'InvalidMaxResultsException'],
+      ['{"MaxResults":1.5}', 'InvalidMaxResultsException'],
+      ['{"NextToken":"!!!garbage"}', 'InvalidNextTokenException'],
+      ['{"NextToken":5}', 'InvalidNextTokenException'],
+      [`{"NextToken":"${Buffer.from('{"a":1}').toString('base64')}"}`, 'InvalidNextTokenException'],
+      ['{"EventCategory":"x"}', 'InvalidEventCategoryException'],
+      [`{"LookupAttributes":${'['.repeat(10_000)}${']'.repeat(10_000)}}`, 'InvalidLookupAttributesException'],
+    ];
+    for (const [body, code] of cases) {
+      const r = await lookup(body);
+      assert.equal(`${r.status} ${r.json.__type}`, `400 ${code}`, body.slice(0, 80));
+    }
+    // Unknown members are ignored (as AWS's JSON services do), however deep they nest.
+    assert.equal((await lookup(`{"x":${'['.repeat(10_000)}${']'.repeat(10_000)}}`)).status, 200);
+    const big = await lookup(JSON.stringify({ Padding: 'p'.repeat(70_000) }));
+    assert.equal(`${big.status} ${big.json.__type}`, '400 ValidationException', 'a body over 64 KiB');
+    for (const target of [`${CLOUDTRAIL}CreateTrail`, 'LookupEvents', `${CLOUDTRAIL}__proto__`]) {
+      const r = await lookup('{}', target);
+      assert.equal(`${r.status} ${r.json.__type}`, '400 UnknownOperationException', target);
+    }
+  });
+
+  it('IAM and STS: missing or unknown actions, bad names, bad policies, bad durations → their Query errors; nothing is created', async () => {
+    assert.equal((await queryRequest(t.endpoint, 'iam', { Action: 'CreateUser', UserName: 'robust' })).status, 200);
+    const cases: Array<['iam' | 'sts', Record<string, string>, string]> = [
+      ['iam', {}, '400 InvalidAction'],
+      ['iam', { Action: 'LaunchMissiles' }, '400 InvalidAction'],
+      ['iam', { Action: '__proto__' }, '400 InvalidAction'],
+      ['iam', { Action: 'CreateUser', UserName: 'bad name!' }, '400 ValidationError'],
+      ['iam', { Action: 'CreateUser', UserName: 'a'.repeat(200) }, '400 ValidationError'],
+      ['iam', { Action: 'GetUser', UserName: 'nobody' }, '404 NoSuchEntity'],
+      ['iam', { Action: 'PutUserPolicy', UserName: 'robust', PolicyName: 'p', PolicyDocument: '{' }, '400 MalformedPolicyDocument'],
+      ['iam', { Action: 'PutUserPolicy', UserName: 'robust', PolicyName: 'p', PolicyDocument: '[]' }, '400 MalformedPolicyDocument'],
+      ['iam', { Action: 'PutUserPolicy', UserName: 'robust', PolicyName: 'p', PolicyDocument: `{"Version":"2012-10-17","Statement":${'['.repeat(900)}${']'.repeat(900)}}` }, '400 MalformedPolicyDocument'],
+      ['iam', { Action: 'CreateRole', RoleName: 'r', AssumeRolePolicyDocument: '{' }, '400 MalformedPolicyDocument'],
+      ['iam', { Action: 'CreateRole', RoleName: 'r', AssumeRolePolicyDocument: `{"a":${'{"a":'.repeat(3000)}1${'}'.repeat(3001)}` }, '400 MalformedPolicyDocument'],
+      ['sts', {}, '400 InvalidAction'],
+      ['sts', { Action: 'Frob' }, '400 InvalidAction'],
+      ['sts', { Action: 'AssumeRole', RoleArn: 'arn:aws:iam::000000000000:role/x', RoleSessionName: 's', DurationSeconds: 'abc' }, '400 ValidationError'],
+    ];
+    for (const [service, params, expected] of cases) {
+      const r = await queryRequest(t.endpoint, service, params);
+      assert.equal(`${r.status} ${queryErrorCode(r)}`, expected, `${service} ${JSON.stringify(params).slice(0, 100)}`);
+    }
+    const users = await queryRequest(t.endpoint, 'iam', { Action: 'ListUsers' });
+    assert.ok(!users.text.includes('bad name') && !users.text.includes('aaaaaaaaaa'), 'no refused user was created');
+    const roles = await queryRequest(t.endpoint, 'iam', { Action: 'ListRoles' });
+    assert.ok(!/<RoleName>r<\/RoleName>/.test(roles.text), 'no refused role was created');
+  });
+});
