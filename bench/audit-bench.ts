@@ -6,10 +6,14 @@
  * counts, after one unmeasured 2 s warm-up round per server. Reuses kms-bench's load
  * generator (undici pool + pre-signed SigV4). Target ≥ 0.85. Asserts nothing about speed.
  *
+ * Also reports each server's CPU per request over the rounds (from /proc: the whole process,
+ * and its main thread alone, the request thread that auditing must not load): steadier than
+ * req/s when other work shares the machine.
+ *
  * Run: node --import tsx bench/audit-bench.ts [--duration=<s per round> (3)] [--rounds=<n> (3)] [--concurrency=<n> (16)]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +60,18 @@ function startServer(auditEnabled: boolean): Promise<Server> {
   });
 }
 
+/** CPU ms (user + system) of a process (all its threads), or of its main thread only. NaN when unreadable. */
+function cpuMs(pid: number | undefined, mainThreadOnly: boolean): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+    const fields = stat.replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime; USER_HZ 100
+  } catch {
+    return NaN;
+  }
+}
+
 async function stopServer(s: Server): Promise<void> {
   const exited = new Promise((resolve) => s.proc.once('exit', resolve));
   s.proc.kill('SIGTERM');
@@ -82,7 +98,7 @@ async function main(): Promise<void> {
         return { s, signer, call: await gdkCall(s.origin, signer) };
       }),
     );
-    const totals = [{ requests: 0, seconds: 0, errors: 0 }, { requests: 0, seconds: 0, errors: 0 }];
+    const totals = [0, 1].map(() => ({ requests: 0, seconds: 0, errors: 0, cpuMs: 0, mainMs: 0 }));
     const limits = { concurrency, durationMs, maxRequests: 10_000_000, warmupMs: 500 };
     // One unmeasured round per server first: round 1 otherwise measures JIT warm-up and a cold
     // SQLite page cache, and always on the same server (the audited one goes first).
@@ -90,7 +106,17 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
         const t = targets[i]!;
-        const result: LoadResult = await runLoad(t.s.origin, t.signer, t.call, limits);
+        const pid = t.s.proc.pid;
+        // runLoad reads the probe just before and after its measured window; the main thread's
+        // CPU is read at the same two moments.
+        const main: number[] = [];
+        const probe = (): number => {
+          main.push(cpuMs(pid, true));
+          return cpuMs(pid, false);
+        };
+        const result: LoadResult = await runLoad(t.s.origin, t.signer, t.call, limits, probe);
+        totals[i]!.cpuMs += result.serverCpuMs ?? NaN;
+        totals[i]!.mainMs += (main.at(-1) ?? NaN) - (main[0] ?? NaN);
         totals[i]!.requests += result.requests;
         totals[i]!.seconds += result.seconds;
         totals[i]!.errors += result.errors;
@@ -101,6 +127,8 @@ async function main(): Promise<void> {
     const ratio = rate[0]! / rate[1]!;
     process.stdout.write(`\n| KMS GenerateDataKey, concurrency ${concurrency} | req/s |\n| :--- | ---: |\n`);
     process.stdout.write(`| audit on  | ${Math.round(rate[0]!)} |\n| audit off | ${Math.round(rate[1]!)} |\n| ratio on/off | ${ratio.toFixed(2)} (target ≥ 0.85) |\n`);
+    const us = (ms: number, t: { requests: number }): string => (Number.isFinite(ms) ? ((ms * 1000) / t.requests).toFixed(0) : '-');
+    process.stdout.write(`server CPU µs/req (all threads / main thread): on ${us(totals[0]!.cpuMs, totals[0]!)} / ${us(totals[0]!.mainMs, totals[0]!)}, off ${us(totals[1]!.cpuMs, totals[1]!)} / ${us(totals[1]!.mainMs, totals[1]!)}\n`);
     process.stdout.write(`errors: on ${totals[0]!.errors}, off ${totals[1]!.errors}\n`);
   } finally {
     await Promise.all([stopServer(on), stopServer(off)]);

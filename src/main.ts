@@ -21,8 +21,8 @@ import { SinkEdgeAuditor } from './net/edge-audit.js';
 import { kmsCallAuditor } from './net/edge-ec2.js';
 import { createVolumeService, NbdServer } from './volumes/index.js';
 import { SqliteVolumeStore } from './store/sqlite/volume-store.js';
-import type { AuditTrail, IpcAuditSink } from './audit/index.js';
-import { openAuditStore, openAuditTrail } from './audit-wiring.js';
+import type { AuditTrail } from './audit/index.js';
+import { openAuditTrail } from './audit-wiring.js';
 import type { SqliteAuditStore } from './store/sqlite/audit-store.js';
 import { closeSqlite, openSqlite } from './store/sqlite/database.js';
 import { SqliteKeyStore } from './store/sqlite/key-store.js';
@@ -47,10 +47,10 @@ export interface RunningCipherlake {
   readonly nbd?: { readonly host: string; readonly port: number };
   readonly log: Logger;
   /**
-   * The audit sink every request is recorded in — the trail itself, or in a cluster worker
-   * the IpcAuditSink feeding the primary's trail — and the store (for lookup and verify).
+   * The audit trail every request is recorded in (its writer thread appends to audit.db; in
+   * a cluster worker it signs nothing: the primary does) and the store (for lookup and verify).
    */
-  readonly audit: AuditTrail | IpcAuditSink;
+  readonly audit: AuditTrail;
   readonly auditStore: SqliteAuditStore;
   /** Stops listening, finishes in-flight requests, zeroes keys and closes the stores. */
   close(): Promise<void>;
@@ -62,8 +62,12 @@ const KEY_MAINTENANCE_INTERVAL_MS = 60_000;
 export interface StartOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
-  /** In a cluster worker: the sink that forwards events to the primary, which owns the trail. */
-  readonly auditSink?: IpcAuditSink;
+  /**
+   * In a cluster worker: the primary prepared the data directory and signs the audit digests;
+   * `indexesAudit` says whether this worker's writer thread fills the audit lookup index
+   * (exactly one worker does).
+   */
+  readonly clusterWorker?: { readonly indexesAudit: boolean };
 }
 
 /**
@@ -91,10 +95,15 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
   const iam = createIamService({ store: new SqliteIdentityStore(db), sealer: rootKey, clock, accountId: config.accountId, rootCredentials: credentials, log });
   const kmsAccess = createKmsAccess({ keys, access: iam.access, log });
   // audit.durability (default `process`: WAL + synchronous=NORMAL) — see src/audit/README.md.
-  // A cluster worker gets an IpcAuditSink: the primary owns the trail (one chain head), and
-  // the worker only reads audit.db for lookups.
-  const { store: auditStore, trail: audit } =
-    options.auditSink !== undefined ? { store: openAuditStore(config), trail: options.auditSink } : await openAuditTrail(config, keys, clock, log);
+  // Every serving process appends through its own writer thread; in a cluster all of them
+  // chain into the one audit.db (the head is read inside each commit's transaction).
+  const { store: auditStore, trail: audit } = await openAuditTrail(
+    config,
+    keys,
+    clock,
+    log,
+    options.clusterWorker !== undefined ? { kind: 'cluster-worker', indexes: options.clusterWorker.indexesAudit } : { kind: 'single' },
+  );
   // S3: every request is authorized through IAM (identity ∧ bucket ∧ endpoint policy); SSE-KMS
   // data keys are authorized as the caller (kms:ViaService) and audited as KMS events invokedBy s3.
   const s3Store = new SqliteS3MetadataStore(db);
@@ -107,8 +116,8 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
       authorize: (call, action, keyId, context) => kmsAccess.authorizeOnBehalf(call, action, keyId, context),
       ...(config.audit?.enabled === false ? {} : { record: kmsCallAuditor(new SinkEdgeAuditor(audit, config, log), clock) }),
     },
-    // A cluster worker (its sink is the primary's) must not clear tmp/ under its siblings' writes.
-    backend: new FsObjectBackend(join(config.dataDir, 'objects'), { clearTmp: options.auditSink === undefined }),
+    // A cluster worker must not clear tmp/ under its siblings' writes (the primary cleared it before forking).
+    backend: new FsObjectBackend(join(config.dataDir, 'objects'), { clearTmp: options.clusterWorker === undefined }),
     keys,
     clock,
     region: config.region,
@@ -121,7 +130,7 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
   });
   // Body files whose row never committed (a crash between rename and commit), before serving;
   // a cluster worker leaves it to the primary (server-cluster.ts), which sweeps before forking.
-  if (options.auditSink === undefined) await sweepOrphanBodies(join(config.dataDir, 'objects'), (ids) => s3Store.unreferencedStorageIds(ids), Date.now()).catch((err: unknown) => log.warn({ err }, 'orphan body sweep failed'));
+  if (options.clusterWorker === undefined) await sweepOrphanBodies(join(config.dataDir, 'objects'), (ids) => s3Store.unreferencedStorageIds(ids), Date.now()).catch((err: unknown) => log.warn({ err }, 'orphan body sweep failed'));
   // EC2 volumes: KMS calls made on a caller's behalf are audited as KMS events invokedBy ec2.amazonaws.com.
   const volumes = createVolumeService({
     store: new SqliteVolumeStore(db),

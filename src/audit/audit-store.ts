@@ -1,6 +1,7 @@
 import type { ChainedRecord, SignedDigest } from './chain.js';
 import type { AuditEvent, AuditEventSource } from './record.js';
 import type { AuditRecordIndex } from './record-index.js';
+import type { EncodedAuditEvent } from './encode-event.js';
 
 /** The last committed record: seq 0 and the genesis hash when the trail is empty. */
 export interface ChainHead {
@@ -106,4 +107,29 @@ export interface LastDigest {
   toSeq: number;
   lastHash: string;
   signature: string;
+}
+
+/** What one committed batch became: seqs `firstSeq`..`head.seq`, consecutive, in entry order. */
+export interface CommittedAuditBatch {
+  firstSeq: number;
+  head: ChainHead;
+}
+
+/**
+ * Commits the trail somewhere off the caller's thread, possibly shared with writers in
+ * other processes (cluster workers): it chains each batch after the head it reads INSIDE
+ * its write transaction, so several writers make one gapless chain. Implemented by
+ * ThreadAuditWriter (store/sqlite), which also fills the deferred index when asked.
+ */
+export interface AuditChainWriter {
+  /**
+   * Chains `entries` (encoded by encodeAuditEvent) after the stored head and commits them
+   * in one transaction. Resolves once durable per the store's durability; rejects with
+   * the store's error when nothing was written. Never reorders entries.
+   */
+  commit(entries: readonly EncodedAuditEvent[]): Promise<CommittedAuditBatch>;
+  /** Stores a signed digest (the signer stays with the caller). */
+  appendDigest(digest: SignedDigest & { fromSeq: number; toSeq: number }): Promise<void>;
+  /** Finishes its work (indexing the backlog when it indexes) and releases the connection. */
+  close(): Promise<void>;
 }

@@ -32,11 +32,11 @@ export type { AppendReceipt, AuditSink } from './sink.js';
 export { AuditTrail } from './trail.js';
 export { encodeAuditEvent } from './encode-event.js';
 export type { EncodedAuditEvent, EncodedWithRedactions } from './encode-event.js';
-export { IpcAuditSink, serveAuditOverIpc } from './ipc-sink.js';
-export type { AuditIpcAck, AuditIpcAppend, AuditIpcChannel, EncodedAuditAppender } from './ipc-sink.js';
 export type { AuditTrailOptions, AuditTrailStats } from './trail.js';
 export type {
+  AuditChainWriter,
   AuditLookupPage,
+  CommittedAuditBatch,
   AuditLookupQuery,
   AuditRecordSource,
   AuditRecordToStore,

@@ -1,4 +1,4 @@
-import type { AuditStore, ChainHead, DeferredAuditIndex, LastDigest } from './audit-store.js';
+import type { AuditChainWriter, AuditStore, ChainHead, DeferredAuditIndex, LastDigest } from './audit-store.js';
 import { encodeAuditEvent, type EncodedAuditEvent } from './encode-event.js';
 import { GENESIS_HASH, chainRecord, signDigest } from './chain.js';
 import type { ChainedRecord, SignedDigest } from './chain.js';
@@ -11,7 +11,26 @@ import type { AppendReceipt, AuditSink } from './sink.js';
 /** How a trail is built; every field but store and signer has a safe default. */
 export interface AuditTrailOptions {
   store: AuditStore;
-  signer: AuditSigner;
+  /**
+   * Signs the digests; null in a process whose records another process signs (a cluster
+   * worker: the primary holds the KMS-backed signer), where checkpoint() only flushes.
+   */
+  signer: AuditSigner | null;
+  /**
+   * Commits through this writer (a writer thread, possibly one of several on the same file)
+   * instead of `store.appendBatch`: it chains each batch after the head it reads inside its
+   * own transaction and fills the deferred index itself, so this trail neither chains nor
+   * indexes, and `open` does not make this process the store's writer (the store's owner
+   * migrated it before starting writers). The index options below then do not apply here.
+   */
+  writer?: AuditChainWriter;
+  /**
+   * Other processes append to the store (cluster workers with their own writers): digests
+   * cover the store's head read when signing, not this trail's own commits, and the head is
+   * polled every `headPollMs` (default 1 s) for `digestEveryRecords`.
+   */
+  sharedChain?: boolean;
+  headPollMs?: number;
   /** Levels recorded; default all (every call is audited). */
   levels?: readonly AuditLevel[];
   /** Sign a digest this often when new records exist; default 5 minutes; 0 turns the timer off. */
@@ -63,7 +82,7 @@ interface Pending {
  * resolves after its batch is durable. Seqs are assigned in order without gaps.
  */
 export class AuditTrail implements AuditSink {
-  readonly #o: Required<Omit<AuditTrailOptions, 'onRedacted'>> & Pick<AuditTrailOptions, 'onRedacted'>;
+  readonly #o: Required<Omit<AuditTrailOptions, 'onRedacted' | 'writer'>> & Pick<AuditTrailOptions, 'onRedacted' | 'writer'>;
   readonly #levels: ReadonlySet<AuditLevel>;
   #head: ChainHead;
   #lastDigest: LastDigest | null;
@@ -76,6 +95,7 @@ export class AuditTrail implements AuditSink {
   #waiters: { upTo: number; resolve: () => void }[] = [];
   #digests: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
+  #poll: NodeJS.Timeout | undefined;
   #closed = false;
   #stats: AuditTrailStats = { records: 0, transactions: 0, digests: 0, redactedFields: 0, indexed: 0 };
   // Deferred index: committed records not yet indexed (an upper bound: a lookup by the
@@ -98,29 +118,38 @@ export class AuditTrail implements AuditSink {
       indexChunk: 1024,
       clock: () => new Date(),
       onBackgroundError: () => undefined,
+      sharedChain: false,
+      headPollMs: 1000,
       ...o,
     };
     this.#levels = new Set(this.#o.levels);
     this.#head = head;
     this.#lastDigest = lastDigest;
-    this.#index = o.store.deferredIndex;
+    // A writer indexes on its own thread; this trail indexes only what it commits itself.
+    this.#index = o.writer === undefined ? o.store.deferredIndex : undefined;
     this.#unindexed = backlog;
+    if (o.signer === null) return;
     if (this.#o.digestIntervalMs > 0) {
       this.#timer = setInterval(() => this.#background(), this.#o.digestIntervalMs);
       this.#timer.unref();
     }
+    if (this.#o.sharedChain && this.#o.digestEveryRecords > 0) {
+      this.#poll = setInterval(() => void this.#pollSharedHead(), this.#o.headPollMs);
+      this.#poll.unref();
+    }
   }
 
   /**
-   * Opens a trail on a store, continuing its chain; this process becomes the store's writer
-   * (`openForAppend`: migrations, indexing). Raises AuditStoreTruncatedError when the store's
-   * head is behind its last digest (never reuses a signed seq). Store errors propagate.
+   * Opens a trail on a store, continuing its chain; without `writer`, this process becomes
+   * the store's writer (`openForAppend`: migrations, indexing). Raises AuditStoreTruncatedError
+   * when the store's head is behind its last digest (never reuses a signed seq). Store errors propagate.
    */
   static async open(options: AuditTrailOptions): Promise<AuditTrail> {
     const [head, last] = await Promise.all([options.store.head(), options.store.lastDigest()]);
     if (last && last.toSeq > head.seq) throw new AuditStoreTruncatedError(head.seq, last.toSeq);
-    await options.store.openForAppend?.();
-    const trail = new AuditTrail(options, head, last, (await options.store.deferredIndex?.backlog()) ?? 0);
+    if (options.writer === undefined) await options.store.openForAppend?.();
+    const backlog = options.writer === undefined ? ((await options.store.deferredIndex?.backlog()) ?? 0) : 0;
+    const trail = new AuditTrail(options, head, last, backlog);
     trail.#armIdleIndexing();
     return trail;
   }
@@ -143,16 +172,10 @@ export class AuditTrail implements AuditSink {
       this.#stats.redactedFields += dropped.length;
       this.#o.onRedacted?.(String(event.eventName), dropped);
     }
-    return this.appendEncoded(entry);
+    return this.#enqueue(entry);
   }
 
-  /**
-   * Queues an event already encoded by `encodeAuditEvent` (sanitised canonical JSON and
-   * its index), e.g. by a cluster worker's `IpcAuditSink`; resolves once committed. The
-   * caller vouches for the encoding: this does not re-walk the JSON. Same errors as append.
-   */
-  appendEncoded(entry: EncodedAuditEvent): Promise<AppendReceipt> {
-    if (this.#closed) return Promise.reject(new AuditSinkClosedError());
+  #enqueue(entry: EncodedAuditEvent): Promise<AppendReceipt> {
     this.#appended += 1;
     return new Promise<AppendReceipt>((resolve, reject) => {
       this.#queue.push({ entry, resolve, reject });
@@ -172,24 +195,31 @@ export class AuditTrail implements AuditSink {
   }
 
   /**
-   * Flushes, signs a digest over any unsigned records, stops the timers and indexes the
-   * whole backlog (an indexing failure goes to onBackgroundError: lookups stay exact
-   * without it). Idempotent.
+   * Flushes, signs a digest over any unsigned records (when this trail signs), stops the
+   * timers and indexes the whole backlog (an indexing failure goes to onBackgroundError:
+   * lookups stay exact without it); with a writer, closes it (it indexes on its side).
+   * Idempotent. Rejects with the signer's or the store's error.
    */
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    clearInterval(this.#poll);
     clearTimeout(this.#idle);
-    await this.checkpoint();
+    try {
+      await this.checkpoint();
+    } finally {
+      await this.#o.writer?.close();
+    }
     await this.#indexAll();
   }
 
   /**
    * Flushes and signs a digest over the records since the last one; resolves with it, or
-   * null when there was nothing new. Signer and store errors propagate.
+   * null when there was nothing new or this trail does not sign. Signer and store errors propagate.
    */
   async checkpoint(): Promise<SignedDigest | null> {
     await this.flush();
+    if (this.#o.signer === null) return null;
     const next = this.#digests.then(() => this.#writeDigest());
     this.#digests = next.catch(() => undefined);
     return next;
@@ -234,6 +264,7 @@ export class AuditTrail implements AuditSink {
   }
 
   async #commit(batch: Pending[]): Promise<void> {
+    if (this.#o.writer !== undefined) return this.#commitThrough(this.#o.writer, batch);
     let prev: ChainHead = this.#head;
     const records = batch.map((p) => {
       const r: ChainedRecord = chainRecord(prev, p.entry.json);
@@ -254,8 +285,41 @@ export class AuditTrail implements AuditSink {
     this.#unindexed += batch.length;
     batch.forEach((p, i) => p.resolve({ seq: records[i]?.seq ?? 0, eventID: p.entry.eventID }));
     this.#settle(batch.length);
-    const unsigned = this.#head.seq - (this.#lastDigest?.toSeq ?? 0);
-    if (this.#o.digestEveryRecords > 0 && unsigned >= this.#o.digestEveryRecords) this.#background();
+    this.#digestIfDue(this.#head.seq);
+  }
+
+  /** A commit by the writer, which chains after the head it reads in its transaction. */
+  async #commitThrough(writer: AuditChainWriter, batch: Pending[]): Promise<void> {
+    let committed;
+    try {
+      committed = await writer.commit(batch.map((p) => p.entry));
+    } catch (cause) {
+      const error = new AuditCommitError({ cause });
+      for (const p of batch) p.reject(error);
+      this.#settle(batch.length);
+      return;
+    }
+    const { firstSeq, head } = committed;
+    if (head.seq > this.#head.seq) this.#head = { seq: head.seq, hash: head.hash };
+    this.#stats.transactions += 1;
+    this.#stats.records += batch.length;
+    batch.forEach((p, i) => p.resolve({ seq: firstSeq + i, eventID: p.entry.eventID }));
+    this.#settle(batch.length);
+    this.#digestIfDue(head.seq);
+  }
+
+  #digestIfDue(headSeq: number): void {
+    const unsigned = headSeq - (this.#lastDigest?.toSeq ?? 0);
+    if (this.#o.signer !== null && this.#o.digestEveryRecords > 0 && unsigned >= this.#o.digestEveryRecords) this.#background();
+  }
+
+  async #pollSharedHead(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      this.#digestIfDue((await this.#o.store.head()).seq);
+    } catch (error) {
+      this.#o.onBackgroundError(error);
+    }
   }
 
   #settle(n: number): void {
@@ -316,14 +380,16 @@ export class AuditTrail implements AuditSink {
   }
 
   async #writeDigest(): Promise<SignedDigest | null> {
-    const head = this.#head;
+    const signer = this.#o.signer;
+    if (signer === null) return null;
+    const head = this.#o.sharedChain ? await this.#o.store.head() : this.#head;
     const last = this.#lastDigest;
     const fromSeq = (last?.toSeq ?? 0) + 1;
     if (head.seq < fromSeq) return null;
     const signed = await signDigest(
       {
         digestVersion: 1,
-        keyId: this.#o.signer.keyId,
+        keyId: signer.keyId,
         fromSeq,
         toSeq: head.seq,
         startPrevHash: last?.lastHash ?? GENESIS_HASH,
@@ -331,9 +397,10 @@ export class AuditTrail implements AuditSink {
         previousDigestSignature: last?.signature ?? null,
         time: this.#o.clock().toISOString(),
       },
-      this.#o.signer,
+      signer,
     );
-    await this.#o.store.appendDigest({ ...signed, fromSeq, toSeq: head.seq });
+    const row = { ...signed, fromSeq, toSeq: head.seq };
+    await (this.#o.writer !== undefined ? this.#o.writer.appendDigest(row) : this.#o.store.appendDigest(row));
     this.#lastDigest = { toSeq: head.seq, lastHash: head.hash, signature: signed.signature };
     this.#stats.digests += 1;
     return signed;

@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { IpcAuditSink, serveAuditOverIpc, type AuditIpcChannel, type AuditTrail } from '../../audit/index.js';
+import type { AuditTrail } from '../../audit/index.js';
 import { openAuditTrail } from '../../audit-wiring.js';
 import { systemClock } from '../../common/clock.js';
 import { createLogger } from '../../common/logger.js';
@@ -22,11 +22,17 @@ interface ListeningMessage {
   readonly endpoint: string;
 }
 
-/** What the primary holds while its workers serve: the one audit trail of the data directory. */
+/** The environment variable by which the primary tells one worker that it indexes the audit trail. */
+const AUDIT_INDEXER_ENV = 'CIPHERLAKE_CLUSTER_AUDIT_INDEXER';
+
+/** What the primary holds while its workers serve: the signing side of the audit trail. */
 export interface PreparedDataDir {
   readonly credential: Credential;
   readonly created: boolean;
-  /** The trail every worker's events are committed to (through serveAuditOverIpc). */
+  /**
+   * The primary's trail: it appends nothing (each worker appends through its own writer
+   * thread) and signs digests over the head the workers moved (interval, every N records, close).
+   */
   readonly audit: AuditTrail;
   /** Signs the final digest and closes the stores. Call after every worker has exited. */
   close(): Promise<void>;
@@ -37,8 +43,9 @@ export interface PreparedDataDir {
  * file and the root credentials are created with O_EXCL (two workers racing would make one
  * fail), the metadata database is switched to WAL (a journal-mode change needs the
  * database to itself), the built-in TLS CA and server certificate are issued, and the
- * audit signing key is created. Then the primary opens the audit trail, which it alone
- * writes for all workers: one chain head, so seqs never collide. Raises what openRootKey,
+ * audit signing key is created. Then the primary opens its side of the audit trail: it
+ * migrates a file older code wrote (workers never do) and signs the digests; the workers'
+ * writer threads chain into the same file. Raises what openRootKey,
  * loadRootCredentials, openTls and the audit store raise; never logs secrets.
  */
 export async function prepareDataDir(config: CipherlakeConfig, log: Logger = createLogger(config.logLevel)): Promise<PreparedDataDir> {
@@ -59,7 +66,7 @@ export async function prepareDataDir(config: CipherlakeConfig, log: Logger = cre
     settings: { region: config.region, accountId: config.accountId, materialCacheTtlMs: config.kms.materialCacheTtlSeconds * 1000 },
   });
   // Creates the audit signing key on first start, before any worker could race to create it.
-  const { store, trail } = await openAuditTrail(config, keys, systemClock, log);
+  const { store, trail } = await openAuditTrail(config, keys, systemClock, log, { kind: 'cluster-primary' });
   return {
     credential,
     created,
@@ -73,15 +80,9 @@ export async function prepareDataDir(config: CipherlakeConfig, log: Logger = cre
   };
 }
 
-/** In a cluster worker: the AuditSink that sends events to the primary's trail over the IPC channel. */
-export function workerAuditSink(): IpcAuditSink {
-  const send = process.send?.bind(process);
-  if (send === undefined) throw new Error('workerAuditSink: not a cluster worker (no IPC channel)');
-  const channel: AuditIpcChannel = {
-    send: (message) => send(message),
-    on: (event: 'message' | 'disconnect', listener: (message: unknown) => void) => process.on(event, listener),
-  };
-  return new IpcAuditSink(channel);
+/** In a cluster worker: whether this worker's audit writer thread fills the lookup index (one worker does). */
+export function workerIndexesAudit(): boolean {
+  return cluster.isWorker && process.env[AUDIT_INDEXER_ENV] === '1';
 }
 
 /** In a cluster worker: tells the primary the endpoint this worker serves. No-op elsewhere. */
@@ -96,29 +97,26 @@ export function notifyPrimaryListening(endpoint: string): void {
  * the shared port with its own caches) — one first, so that first-start work done while
  * starting (keys the server creates for itself) is done once, then the others — calls
  * `onReady(endpoint)` once all listen, and on SIGTERM/SIGINT stops them gracefully (each
- * finishes its in-flight requests and waits for its audit acks), then runs
- * `hooks.afterWorkers` (closing the audit trail) before exiting. `hooks.onFork` sees every
- * worker, replacements included (to serve its audit channel). A worker that dies before
- * all are ready stops the whole server (exit 1); one that dies later is replaced. It never
- * serves requests itself.
+ * finishes its in-flight requests and its audit commits), then runs `hooks.afterWorkers`
+ * (closing the audit trail: the final digest) before exiting. The first worker, and the
+ * replacement of whichever worker held the role, indexes the audit trail. A worker that
+ * dies before all are ready stops the whole server (exit 1); one that dies later is
+ * replaced. It never serves requests itself.
  */
-export function runClusterPrimary(
-  workers: number,
-  onReady: (endpoint: string) => void,
-  hooks: { onFork?: (worker: Worker) => void; afterWorkers?: () => Promise<void> } = {},
-): void {
+export function runClusterPrimary(workers: number, onReady: (endpoint: string) => void, hooks: { afterWorkers?: () => Promise<void> } = {}): void {
   let ready = 0;
   let started = false;
   let stopping = false;
   let exitCode = 0;
-  const fork = (): Worker => {
-    const worker = cluster.fork();
-    hooks.onFork?.(worker);
+  const indexers = new Set<Worker>();
+  const fork = (indexes: boolean): Worker => {
+    const worker = cluster.fork({ [AUDIT_INDEXER_ENV]: indexes ? '1' : '0' });
+    if (indexes) indexers.add(worker);
     worker.on('message', (m: Partial<ListeningMessage>) => {
       if (m.type !== 'cipherlake-listening' || started) return;
       ready++;
       // The first worker does any remaining first-start work alone (keys the parts create for themselves); then the others start.
-      if (ready === 1) for (let i = 1; i < workers; i++) fork();
+      if (ready === 1) for (let i = 1; i < workers; i++) fork(false);
       if (ready === workers && m.endpoint !== undefined) {
         started = true;
         onReady(m.endpoint);
@@ -132,7 +130,8 @@ export function runClusterPrimary(
       return;
     }
     process.stderr.write(`cipherlake: worker ${worker.process.pid} exited (${signal ?? code})${started ? ', starting another' : ''}\n`);
-    if (started) fork();
+    const indexed = indexers.delete(worker);
+    if (started) fork(indexed);
     else stop(1);
   });
   const stop = (code: number): void => {
@@ -159,7 +158,7 @@ export function runClusterPrimary(
   };
   process.on('SIGTERM', () => stop(0));
   process.on('SIGINT', () => stop(0));
-  fork();
+  fork(true);
 }
 
 /** True in a process that cluster.fork() started. */

@@ -1,8 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type ConfigFlags } from '../../config/config.js';
 import { startCipherlake } from '../../main.js';
-import { serveAuditOverIpc } from '../../audit/index.js';
-import { isClusterWorker, notifyPrimaryListening, prepareDataDir, runClusterPrimary, workerAuditSink } from './server-cluster.js';
+import { isClusterWorker, notifyPrimaryListening, prepareDataDir, runClusterPrimary, workerIndexesAudit } from './server-cluster.js';
 
 /** `cipherlake server`: starts every part on the configured listeners until SIGTERM/SIGINT. */
 export function registerServerCommand(program: Command): void {
@@ -23,18 +22,19 @@ export function registerServerCommand(program: Command): void {
       const workers = opts.workers ?? 0;
       if (workers > 0 && !isClusterWorker()) {
         // Root key, credentials, WAL mode, TLS certificates and the audit signing key are settled
-        // once, here, before any worker races for them; the primary then owns the one audit trail
-        // and commits every worker's events (they arrive over the IPC channel, see src/audit/README.md).
+        // once, here, before any worker races for them; each worker then appends its own events to
+        // the one audit chain through its writer thread, and the primary signs the digests
+        // (see src/audit/README.md).
         const prepared = await prepareDataDir(config);
         const { credential, created } = prepared;
         runClusterPrimary(
           workers,
           (endpoint) => printBanner(endpoint, config.region, credential.accessKeyId, credential.secretAccessKey, created, config.dataDir, workers),
-          { onFork: (worker) => serveAuditOverIpc(prepared.audit, worker), afterWorkers: () => prepared.close() },
+          { afterWorkers: () => prepared.close() },
         );
         return;
       }
-      const running = await startCipherlake(config, isClusterWorker() ? { auditSink: workerAuditSink() } : {});
+      const running = await startCipherlake(config, isClusterWorker() ? { clusterWorker: { indexesAudit: workerIndexesAudit() } } : {});
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

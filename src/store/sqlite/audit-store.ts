@@ -95,6 +95,16 @@ export class SqliteAuditStore implements AuditStore {
     });
   }
 
+  /**
+   * Readies the file for writer threads (ThreadAuditWriter), which never migrate: migrates a
+   * file written by older code, as openForAppend does, but leaves this connection a reader
+   * (no indexing here: the writers index, and a lookup here never takes the write lock).
+   * Idempotent. Rejects with SQLite's error.
+   */
+  prepareForWriters(): Promise<void> {
+    return this.#attempt(() => migrateAuditStoreForWriter(this.db));
+  }
+
   head(): Promise<ChainHead> {
     const row = this.db.prepare('SELECT last_seq AS seq, last_hash AS hash FROM audit_head WHERE id = 1').get() as ChainHead | undefined;
     return Promise.resolve(row ?? { seq: 0, hash: GENESIS_HASH });

@@ -1,0 +1,131 @@
+import { Worker } from 'node:worker_threads';
+import type { AuditChainWriter, CommittedAuditBatch } from '../../audit/audit-store.js';
+import type { EncodedAuditEvent } from '../../audit/encode-event.js';
+import { encodeTermsColumn, type DigestToStore } from './audit-append.js';
+import type { AuditWriterReply, AuditWriterRequest, AuditWriterThreadData } from './audit-writer-thread.js';
+
+/** How to start a writer thread. */
+export interface ThreadAuditWriterOptions {
+  /** audit.db; must exist, migrated by the store's owner (SqliteAuditStore.prepareForWriters). */
+  readonly path: string;
+  readonly synchronous: 'NORMAL' | 'FULL';
+  /** The deferred-index policy, or null when another process of the cluster indexes. */
+  readonly index: AuditWriterThreadData['index'];
+  /** Indexing failures the thread reports (messages only; lookups stay exact without the index). */
+  readonly onBackgroundError?: (error: Error) => void;
+}
+
+interface Pending {
+  readonly resolve: (reply: AuditWriterReply) => void;
+  readonly reject: (error: Error) => void;
+}
+
+// Under tsx (running from .ts), a worker does not inherit the --import loader: the
+// bootstrap registers tsx itself before importing the thread's module. Compiled, it
+// imports the .js beside this file.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const ENTRY = new URL(`./audit-writer-thread${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url).href;
+const TSX_API = FROM_SOURCE ? import.meta.resolve('tsx/esm/api') : null;
+const BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  if (workerData.tsxApi) (await import(workerData.tsxApi)).register();
+  await import(workerData.entry);
+})().catch((error) => { process.nextTick(() => { throw error; }); });
+`;
+
+/**
+ * The AuditChainWriter of a serving process: a node:worker_threads thread with its own
+ * audit.db connection (audit-writer-thread.ts) chains, appends and indexes; this side only
+ * writes each batch as one string (AuditBatchText) and posts it in ONE message, and
+ * resolves with the committed seqs the thread answers. The thread starts at construction
+ * (messages queue until it runs) and is unref'd while nothing is pending, so it never keeps
+ * a process alive by itself. If it dies, pending calls reject and the next call starts a
+ * new one (the chain head lives in the file, not in the thread).
+ */
+export class ThreadAuditWriter implements AuditChainWriter {
+  readonly #o: ThreadAuditWriterOptions;
+  readonly #pending = new Map<number, Pending>();
+  #worker: Worker | undefined;
+  #nextId = 1;
+  #closed = false;
+
+  constructor(options: ThreadAuditWriterOptions) {
+    this.#o = options;
+    this.#worker = this.#start();
+  }
+
+  /** See AuditChainWriter.commit; rejects with the thread's error (message only) or when the thread died. */
+  async commit(entries: readonly EncodedAuditEvent[]): Promise<CommittedAuditBatch> {
+    let batch = '';
+    for (const e of entries) {
+      const x = e.index;
+      const columns = `[${JSON.stringify(x.eventTime)},${x.eventMs},${JSON.stringify(x.eventName)},${JSON.stringify(x.eventSource)},${x.errorCode === null ? 'null' : JSON.stringify(x.errorCode)},${x.accessDenied ? 1 : 0}]`;
+      batch += `${batch === '' ? '' : '\n'}${columns}\n${encodeTermsColumn(x.terms)}\n${e.json}`;
+    }
+    const r = await this.#call({ op: 'commit', id: 0, batch });
+    if (!('firstSeq' in r)) throw new Error('audit writer: unexpected reply');
+    return { firstSeq: r.firstSeq, head: { seq: r.seq, hash: r.hash } };
+  }
+
+  async appendDigest(digest: DigestToStore): Promise<void> {
+    await this.#call({ op: 'digest', id: 0, digest });
+  }
+
+  /** Indexes the backlog (when this thread indexes), closes the connection and ends the thread. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    const closing = this.#worker !== undefined ? this.#call({ op: 'close', id: 0 }) : Promise.resolve();
+    this.#closed = true;
+    await closing;
+  }
+
+  #call(request: AuditWriterRequest): Promise<AuditWriterReply> {
+    if (this.#closed) return Promise.reject(new Error('audit writer is closed'));
+    const worker = (this.#worker ??= this.#start());
+    const id = this.#nextId++;
+    return new Promise<AuditWriterReply>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      if (this.#pending.size === 1) worker.ref();
+      worker.postMessage({ ...request, id });
+    });
+  }
+
+  #start(): Worker {
+    const data: AuditWriterThreadData & { auditWriterThread: true; entry: string; tsxApi: string | null } = {
+      path: this.#o.path,
+      synchronous: this.#o.synchronous,
+      index: this.#o.index,
+      auditWriterThread: true,
+      entry: ENTRY,
+      tsxApi: TSX_API,
+    };
+    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: data });
+    worker.unref();
+    worker.on('message', (reply: AuditWriterReply) => this.#onReply(reply));
+    worker.on('error', (error) => this.#onExit(worker, error));
+    worker.on('exit', (code) => this.#onExit(worker, new Error(`audit writer thread exited (${code})`)));
+    return worker;
+  }
+
+  #onReply(reply: AuditWriterReply): void {
+    if (reply.id === 0) {
+      if ('error' in reply) this.#o.onBackgroundError?.(new Error(reply.error));
+      return;
+    }
+    const p = this.#pending.get(reply.id);
+    if (p === undefined) return;
+    this.#pending.delete(reply.id);
+    if (this.#pending.size === 0) this.#worker?.unref();
+    if ('error' in reply) p.reject(new Error(reply.error));
+    else p.resolve(reply);
+  }
+
+  #onExit(worker: Worker, error: Error): void {
+    if (this.#worker !== worker) return;
+    this.#worker = undefined;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(error);
+  }
+}

@@ -1,0 +1,160 @@
+// The program of an audit writer thread (node:worker_threads), started by
+// ThreadAuditWriter (audit-writer-client.ts): it owns one SqliteAuditWriter connection and
+// does the chain hashing, the SQLite append, the deferred indexing and the WAL work (the
+// auto-checkpoint runs on the committing connection), so none of it runs on the event loop
+// that serves requests. Protocol: see AuditWriterRequest / AuditWriterReply.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { DigestToStore } from './audit-append.js';
+import { SqliteAuditWriter, type AuditBatchText } from './audit-writer.js';
+
+/** workerData of the thread. */
+export interface AuditWriterThreadData {
+  readonly path: string;
+  readonly synchronous: 'NORMAL' | 'FULL';
+  /** Index policy, or null when another process indexes this file. */
+  readonly index: { readonly idleMs: number; readonly backlog: number; readonly chunk: number } | null;
+}
+
+/** Main thread → writer thread. */
+export type AuditWriterRequest =
+  | { readonly op: 'commit'; readonly id: number; readonly batch: AuditBatchText }
+  | { readonly op: 'digest'; readonly id: number; readonly digest: DigestToStore }
+  | { readonly op: 'close'; readonly id: number };
+
+/**
+ * Writer thread → main thread: a commit's first seq and new head, a digest or close done,
+ * an error message (never data: SQLite messages name tables and constraints only), or an
+ * indexing failure the thread reports on its own (id 0).
+ */
+export type AuditWriterReply =
+  | { readonly id: number; readonly firstSeq: number; readonly seq: number; readonly hash: string }
+  | { readonly id: number; readonly done: true; readonly indexed: number }
+  | { readonly id: number; readonly error: string };
+
+const SAFETY_POLL_MS = 1000;
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
+}
+
+/** Runs the thread until a close request; exported for the thread's bootstrap only. */
+export function runAuditWriterThread(): void {
+  const port = parentPort;
+  if (port === null) throw new Error('audit-writer-thread: not a worker thread');
+  const data = workerData as AuditWriterThreadData;
+  let writer: SqliteAuditWriter | undefined;
+  let openError: string | undefined;
+  try {
+    writer = new SqliteAuditWriter(data.path, { synchronous: data.synchronous });
+  } catch (error) {
+    openError = errorText(error);
+  }
+  const indexing = writer !== undefined && data.index !== null ? new IndexPolicy(writer, data.index, (m) => port.postMessage({ id: 0, error: m } satisfies AuditWriterReply)) : undefined;
+  port.on('message', (m: AuditWriterRequest) => {
+    const reply = (r: AuditWriterReply): void => port.postMessage(r);
+    if (writer === undefined) {
+      reply({ id: m.id, error: openError ?? 'audit writer unavailable' });
+      if (m.op === 'close') port.close();
+      return;
+    }
+    switch (m.op) {
+      case 'commit': {
+        let head;
+        try {
+          head = writer.commit(m.batch);
+        } catch (error) {
+          reply({ id: m.id, error: errorText(error) });
+          return;
+        }
+        reply({ id: m.id, firstSeq: head.firstSeq, seq: head.head.seq, hash: head.head.hash });
+        // After the reply: the main thread goes on while this thread indexes.
+        indexing?.afterCommit();
+        return;
+      }
+      case 'digest':
+        try {
+          writer.appendDigest(m.digest);
+          reply({ id: m.id, done: true, indexed: 0 });
+        } catch (error) {
+          reply({ id: m.id, error: errorText(error) });
+        }
+        return;
+      case 'close': {
+        const indexed = indexing?.stop() ?? 0;
+        writer.close();
+        reply({ id: m.id, done: true, indexed });
+        port.close();
+        return;
+      }
+      default: {
+        const never: never = m;
+        throw new Error(`unknown audit writer request ${String(never)}`);
+      }
+    }
+  });
+}
+
+/**
+ * When this thread indexes (one writer per file does): a chunk after any commit that leaves
+ * `backlog` or more records unindexed (bounded lag under endless load), the whole backlog
+ * once no commit came for `idleMs` (also polled, since the other processes' commits arm no
+ * timer here), everything on close. A failure is reported and retried after another bound.
+ */
+class IndexPolicy {
+  readonly #writer: SqliteAuditWriter;
+  readonly #o: { idleMs: number; backlog: number; chunk: number };
+  readonly #report: (message: string) => void;
+  readonly #poll: NodeJS.Timeout;
+  #idle: NodeJS.Timeout | undefined;
+  #retryAt = 0;
+  #lastCommit = 0;
+  #stopped = false;
+
+  constructor(writer: SqliteAuditWriter, o: { idleMs: number; backlog: number; chunk: number }, report: (message: string) => void) {
+    this.#writer = writer;
+    this.#o = o;
+    this.#report = report;
+    this.#poll = setInterval(() => {
+      if (Date.now() - this.#lastCommit >= this.#o.idleMs) void this.#whileIdle();
+    }, SAFETY_POLL_MS);
+  }
+
+  afterCommit(): void {
+    this.#lastCommit = Date.now();
+    // Two tiny reads (the watermark, max(seq) through the primary key) on this thread's time.
+    if (this.#writer.backlog() >= Math.max(this.#o.backlog, this.#retryAt)) this.#chunk();
+    if (this.#idle) this.#idle.refresh();
+    else this.#idle = setTimeout(() => void this.#whileIdle(), this.#o.idleMs);
+  }
+
+  /** Stops the timers and indexes the whole backlog; returns how many records it indexed. */
+  stop(): number {
+    this.#stopped = true;
+    clearInterval(this.#poll);
+    clearTimeout(this.#idle);
+    let total = 0;
+    for (let n = this.#chunk(); n > 0; n = this.#chunk()) total += n;
+    return total;
+  }
+
+  async #whileIdle(): Promise<void> {
+    while (!this.#stopped && Date.now() - this.#lastCommit >= this.#o.idleMs && this.#chunk() > 0) {
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /** One indexing transaction; 0 when nothing was left or it failed (reported). */
+  #chunk(): number {
+    try {
+      const n = this.#writer.indexNext(this.#o.chunk);
+      this.#retryAt = 0;
+      return n;
+    } catch (error) {
+      this.#retryAt = this.#o.backlog * 2;
+      this.#report(`audit indexing failed: ${errorText(error)}`);
+      return 0;
+    }
+  }
+}
+
+if (parentPort !== null && (workerData as { auditWriterThread?: unknown } | null)?.auditWriterThread === true) runAuditWriterThread();

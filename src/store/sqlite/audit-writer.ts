@@ -1,0 +1,116 @@
+// The audit trail's write path for a writer that may share audit.db with writers in other
+// threads or processes: each batch is chained after the head read INSIDE its own
+// BEGIN IMMEDIATE transaction, so any number of connections append to one gapless chain
+// (SQLite's write lock orders them; busy_timeout waits for it). Runs in the writer thread
+// (audit-writer-thread.ts); nothing here touches an event loop.
+import Database from 'better-sqlite3';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { GENESIS_HASH, recordHash } from '../../audit/chain.js';
+import type { ChainHead } from '../../audit/audit-store.js';
+import type { DigestToStore } from './audit-append.js';
+import { prepareAuditIndexer, type AuditIndexer } from './audit-indexer.js';
+
+/**
+ * A batch as it crosses to the writer thread: ONE string, three lines per record — the
+ * lookup columns as a JSON array `[eventTime, eventMs, eventName, eventSource, errorCode,
+ * accessDenied (0 | 1)]`, the `terms` column (encodeTermsColumn), the canonical eventJson —
+ * joined by "\n". All three are JSON texts, which never contain a raw line feed (JSON
+ * escapes control characters in strings, and our encoders emit no whitespace), so the
+ * split is exact. One flat string is the cheapest structured clone: an array of strings
+ * cost the request thread about as much again per record (measured; see the README).
+ */
+export type AuditBatchText = string;
+
+/** Lines per record in an AuditBatchText. */
+export const LINES_PER_RECORD = 3;
+
+/** What a committed batch became: seqs firstSeq..head.seq, consecutive. */
+export interface CommittedBatch {
+  readonly firstSeq: number;
+  readonly head: ChainHead;
+}
+
+/** How the writer's connection is opened. */
+export interface SqliteAuditWriterOptions {
+  /** NORMAL: a commit is in the WAL when it returns (survives kill -9); FULL: also fsynced (survives power loss). */
+  readonly synchronous: 'NORMAL' | 'FULL';
+  /** How long to wait for another writer's lock before a batch fails; default 10 s. */
+  readonly busyTimeoutMs?: number;
+}
+
+/**
+ * One connection that appends to a shared audit chain and (if asked) fills the deferred
+ * index. The file must exist with the current layout (the store's owner migrated it before
+ * any writer started). Synchronous; raises better-sqlite3's errors, nothing half-written.
+ */
+export class SqliteAuditWriter {
+  readonly #db: SqliteDatabase;
+  readonly #commit: (batch: AuditBatchText) => CommittedBatch;
+  readonly #digest: (d: DigestToStore) => void;
+  #indexer: AuditIndexer | undefined;
+
+  constructor(path: string, options: SqliteAuditWriterOptions) {
+    this.#db = new Database(path, { fileMustExist: true });
+    this.#db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma(`synchronous = ${options.synchronous}`);
+    this.#commit = prepareSharedAppend(this.#db);
+    const digest = this.#db.prepare('INSERT INTO audit_digests (from_seq, to_seq, payload_json, signature) VALUES (?, ?, ?, ?)');
+    this.#digest = (d) => void digest.run(d.fromSeq, d.toSeq, d.payloadJson, d.signature);
+  }
+
+  /** Chains `batch` after the durable head and commits it in one IMMEDIATE transaction. */
+  commit(batch: AuditBatchText): CommittedBatch {
+    return this.#commit(batch);
+  }
+
+  appendDigest(d: DigestToStore): void {
+    this.#digest(d);
+  }
+
+  /** Committed records after the index watermark (by any writer). */
+  backlog(): number {
+    this.#indexer ??= prepareAuditIndexer(this.#db);
+    return this.#indexer.backlog();
+  }
+
+  /** Indexes up to `maxRecords` after the watermark (read and moved in the same write transaction); returns how many. */
+  indexNext(maxRecords: number): number {
+    this.#indexer ??= prepareAuditIndexer(this.#db);
+    return this.#indexer.indexNext(maxRecords);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+/**
+ * The shared-chain append: BEGIN IMMEDIATE takes the write lock before the head is read,
+ * so no other writer can move the head between the read and the commit.
+ */
+function prepareSharedAppend(db: SqliteDatabase): (batch: AuditBatchText) => CommittedBatch {
+  const readHead = db.prepare('SELECT last_seq AS seq, last_hash AS hash FROM audit_head WHERE id = 1');
+  const insert = db.prepare(
+    `INSERT INTO audit_records (seq, event_time, event_ms, event_name, event_source, error_code, access_denied, event_json, prev_hash, hash, terms)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const moveHead = db.prepare(
+    'INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash',
+  );
+  const txn = db.transaction((lines: readonly string[]): CommittedBatch => {
+    const start = (readHead.get() as ChainHead | undefined) ?? { seq: 0, hash: GENESIS_HASH };
+    let { seq, hash } = start;
+    for (let i = 0; i + LINES_PER_RECORD <= lines.length; i += LINES_PER_RECORD) {
+      const [time, ms, name, source, errorCode, denied] = JSON.parse(lines[i] as string) as [string, number, string, string, string | null, number];
+      const json = lines[i + 2] as string;
+      const prev = hash;
+      seq += 1;
+      hash = recordHash(prev, seq, json);
+      insert.run(seq, time, ms, name, source, errorCode, denied, json, prev, hash, lines[i + 1]);
+    }
+    if (seq > start.seq) moveHead.run(seq, hash);
+    return { firstSeq: start.seq + 1, head: { seq, hash } };
+  });
+  return (batch) => txn.immediate(batch === '' ? [] : batch.split('\n'));
+}
