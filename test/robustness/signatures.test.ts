@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { rawKmsRequest } from '../helpers/signed-request.js';
+import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { errorCode as queryErrorCode, queryRequest } from '../iam/query-client.js';
+import { presignedUrl } from '../s3/raw-sign.js';
+import { assertNoSecret, assertStillServing, startRobustServer, type RobustServer } from './harness.js';
+import { s3Call } from './s3-call.js';
+
+/** `status code` of a fetch answer with an S3 XML error body. */
+async function s3Code(res: Response): Promise<string> {
+  const text = await res.text();
+  return `${res.status} ${/<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? ''}`;
+}
+
+/**
+ * Malformed and wrong signatures on every surface: S3 presigned query parameters and
+ * Authorization headers, and a wrong secret on CloudTrail, IAM and STS. Each is refused
+ * with the surface's AWS code, the secret is never echoed, and the server keeps serving.
+ */
+describe('Signatures: malformed and wrong', () => {
+  let t: RobustServer;
+  let logFrom = 0;
+  let good: string;
+
+  before(async () => {
+    t = await startRobustServer();
+    assert.equal((await s3Call(t.endpoint, 'PUT', '/rob')).status, 200);
+    assert.equal((await s3Call(t.endpoint, 'PUT', '/rob/a', { body: 'a' })).status, 200);
+    good = await presignedUrl(t.endpoint, { method: 'GET', path: '/rob/a' }, 300);
+  });
+  after(() => t.close());
+  beforeEach(() => {
+    logFrom = t.rawLog.length;
+  });
+  afterEach(async () => {
+    await assertStillServing(t, logFrom);
+    const res = await fetch(good);
+    assert.equal(`${res.status} ${await res.text()}`, '200 a', 'the untouched presigned URL still works');
+  });
+
+  it('S3 presigned URLs with malformed parameters → AuthorizationHeaderMalformed; altered ones → SignatureDoesNotMatch', async () => {
+    const changed = (name: string, value: string | null): string => {
+      const u = new URL(good);
+      if (value === null) u.searchParams.delete(name);
+      else u.searchParams.set(name, value);
+      return u.toString();
+    };
+    const malformed: Array<[string, string | null]> = [
+      ['X-Amz-Expires', 'abc'],
+      ['X-Amz-Expires', '-1'],
+      ['X-Amz-Expires', '604801'],
+      ['X-Amz-Date', 'garbage'],
+      ['X-Amz-Credential', 'garbage'],
+      ['X-Amz-Credential', `${TEST_ACCESS_KEY_ID}/2020/us-east-1/s3`],
+      ['X-Amz-Algorithm', 'AWS4-HMAC-SHA1'],
+      ['X-Amz-Signature', null],
+      ['X-Amz-SignedHeaders', null],
+      ['X-Amz-SignedHeaders', ''],
+      ['X-Amz-Credential', null],
+    ];
+    for (const [name, value] of malformed) assert.equal(await s3Code(await fetch(changed(name, value))), '400 AuthorizationHeaderMalformed', `${name}=${value}`);
+    const altered: Array<[string, string]> = [
+      ['X-Amz-Expires', '1e3'],
+      ['X-Amz-Signature', 'zz'],
+      ['X-Amz-Signature', '0'.repeat(64)],
+      ['X-Amz-Security-Token', 'junk'],
+    ];
+    for (const [name, value] of altered) assert.equal(await s3Code(await fetch(changed(name, value))), '403 SignatureDoesNotMatch', `${name}=${value}`);
+  });
+
+  it('S3 Authorization headers that are malformed → AuthorizationHeaderMalformed (400), too large → 431', async () => {
+    const send = (authorization: string): Promise<Response> =>
+      fetch(`${t.endpoint}/rob/a`, { headers: { authorization, 'x-amz-date': '20200101T000000Z', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+    for (const auth of ['AWS4-HMAC-SHA256', `AWS4-HMAC-SHA256 Credential=${TEST_ACCESS_KEY_ID}/20200101/us-east-1/s3/aws4_request`, 'AWS4-HMAC-SHA256 Credential=/,,,,', 'Bearer abc']) {
+      assert.equal(await s3Code(await send(auth)), '400 AuthorizationHeaderMalformed', auth);
+    }
+    const huge = await send(`AWS4-HMAC-SHA256 ${'Credential='.repeat(2000)}`);
+    assert.equal(huge.status, 431, 'node refuses headers over its limit before any of our code runs');
+    await huge.text();
+  });
+
+  it('a wrong secret on CloudTrail, IAM and STS → their signature errors, never echoing either secret', async () => {
+    const wrong = `wrong-${randomBytes(12).toString('hex')}`;
+    const ct = await rawKmsRequest(t.endpoint, { target: 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents', body: '{}', service: 'cloudtrail', secretAccessKey: wrong });
+    assert.equal(`${ct.status} ${ct.json.__type}`, '400 InvalidSignatureException');
+    const texts = [JSON.stringify(ct.json)];
+    for (const service of ['iam', 'sts'] as const) {
+      const r = await queryRequest(t.endpoint, service, { Action: service === 'iam' ? 'ListUsers' : 'GetCallerIdentity' }, { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: wrong });
+      assert.equal(`${r.status} ${queryErrorCode(r)}`, '403 SignatureDoesNotMatch', service);
+      texts.push(r.text);
+    }
+    const s3 = await s3Call(t.endpoint, 'GET', '/rob/a', { headers: { 'x-amz-security-token': wrong } });
+    texts.push(s3.text);
+    for (const text of texts) assertNoSecret(text, [TEST_SECRET_ACCESS_KEY, wrong], 'a signature error body');
+    assertNoSecret(t.rawLog.join('\n'), [TEST_SECRET_ACCESS_KEY, wrong], 'the server log');
+  });
+});
