@@ -94,6 +94,11 @@ export class Ec2UnauthorizedError extends CipherlakeError {
   readonly userError = true;
 }
 
+/** MissingAction: the request names no Action at all. */
+export class Ec2MissingActionError extends CipherlakeError {
+  readonly userError = true;
+}
+
 /** InvalidAction: the Action names no operation Cipherlake serves. */
 export class Ec2InvalidActionError extends CipherlakeError {
   readonly userError = true;

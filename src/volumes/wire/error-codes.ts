@@ -26,6 +26,7 @@ export const EC2_ERROR_CODES = {
   Ec2KmsKeyNotFoundError: { code: 'InvalidKMSKey.NotFound', status: 400 },
   Ec2KmsKeyStateError: { code: 'InvalidKMSKey.InvalidState', status: 400 },
   Ec2UnauthorizedError: { code: 'UnauthorizedOperation', status: 403 },
+  Ec2MissingActionError: { code: 'MissingAction', status: 400 },
   Ec2InvalidActionError: { code: 'InvalidAction', status: 400 },
   Ec2DryRunError: { code: 'DryRunOperation', status: 412 },
 } as const satisfies Record<Ec2ErrorName, { code: string; status: number }>;

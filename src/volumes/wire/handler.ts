@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CallContext } from '../../kms/index.js';
-import { Ec2DryRunError, Ec2InvalidActionError, Ec2UnauthorizedError } from '../errors.js';
+import { Ec2DryRunError, Ec2InvalidActionError, Ec2MissingActionError, Ec2UnauthorizedError } from '../errors.js';
 import type { VolumeContext } from '../volume-context.js';
 import { Ec2Params } from './ec2-params.js';
 import { ec2ErrorResponse, ec2Response, type Ec2Fields } from './ec2-xml.js';
@@ -38,6 +38,7 @@ export async function handleEc2Request(
   const requestParameters = Object.fromEntries(params.entries().filter(([k]) => k !== 'Action' && k !== 'Version'));
   const route = Object.hasOwn(EC2_ROUTES, action) ? EC2_ROUTES[action] : undefined;
   try {
+    if (action === '') throw new Ec2MissingActionError('The request must contain the parameter Action.');
     if (route === undefined) throw new Ec2InvalidActionError(`The action ${action.slice(0, 64)} is not valid for this web service.`);
     const req = route.parse(params);
     if (authorize !== undefined && !(await authorize(call, `ec2:${action}`))) {
