@@ -44,11 +44,20 @@ describe('EC2, CloudTrail, IAM and STS: malformed input', () => {
     assert.equal((await queryRequest(t.endpoint, 'sts', { Action: 'GetCallerIdentity' })).status, 200, 'a normal STS call');
   });
 
-  it('EC2: missing or unknown Action → InvalidAction in the EC2 error document', async () => {
-    for (const body of ['Version=2016-11-15', 'Action=&Version=2016-11-15', 'Action=LaunchMissiles&Version=2016-11-15', 'Action=__proto__&Version=2016-11-15', 'Action=constructor']) {
+  it('EC2: a missing Action → MissingAction, an unknown one → InvalidAction, in the EC2 error document', async () => {
+    const cases: Array<[string, string]> = [
+      ['Version=2016-11-15', 'MissingAction'],
+      ['Action=&Version=2016-11-15', 'MissingAction'],
+      ['', 'MissingAction'],
+      ['Action=LaunchMissiles&Version=2016-11-15', 'InvalidAction'],
+      ['Action=__proto__&Version=2016-11-15', 'InvalidAction'],
+      ['Action=constructor', 'InvalidAction'],
+      ['Action=%ZZ%&Size=%', 'InvalidAction'],
+    ];
+    for (const [body, code] of cases) {
       const r = await signedForm(t.endpoint, 'ec2', body);
       assert.equal(r.status, 400, body);
-      assert.match(r.text, /<Response><Errors><Error><Code>InvalidAction<\/Code>/, body);
+      assert.match(r.text, new RegExp(`<Response><Errors><Error><Code>${code}</Code>`), body);
     }
   });
 
