@@ -8,6 +8,8 @@ interface Waiter {
   readonly reject: (err: unknown) => void;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
+
 /**
  * Group commit on a better-sqlite3 connection: writes queued while the previous group was
  * being made durable are committed together in one transaction, and one fsync of the WAL
@@ -40,6 +42,8 @@ export class SqliteGroupCommit {
   readonly #checkpointer: WalCheckpointer | undefined;
   #queue: Waiter[] = [];
   #busy = false;
+  /** Built once, not per group: better-sqlite3 makes four wrapper functions per `transaction` call. */
+  readonly #groupTx: (group: readonly Waiter[], outcomes: Outcome[]) => void;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
@@ -48,6 +52,16 @@ export class SqliteGroupCommit {
     // Only when the connection asks for durable commits (FULL = 2, EXTRA = 3) do we owe an fsync.
     this.#walPath = wal && this.#level >= 2 ? `${db.name}-wal` : undefined;
     this.#checkpointer = wal ? walCheckpointerOf(db) : undefined;
+    const one = db.transaction((w: Waiter) => w.work());
+    this.#groupTx = db.transaction((group: readonly Waiter[], outcomes: Outcome[]) => {
+      for (const w of group) {
+        try {
+          outcomes.push({ ok: true, value: one(w) });
+        } catch (err) {
+          outcomes.push({ ok: false, err });
+        }
+      }
+    }).immediate;
   }
 
   /**
@@ -75,7 +89,7 @@ export class SqliteGroupCommit {
     const group = this.#queue;
     this.#queue = [];
     this.#busy = true;
-    let outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }>;
+    let outcomes: Outcome[];
     try {
       outcomes = this.#commit(group);
     } catch (err) {
@@ -98,25 +112,15 @@ export class SqliteGroupCommit {
    * timeout, and every write of the group fails. Taking the write lock up front waits
    * instead (busy_timeout), as a single statement would.
    */
-  #commit(group: readonly Waiter[]): Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> {
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = [];
-    const one = this.#db.transaction((w: Waiter) => w.work());
-    const all = this.#db.transaction(() => {
-      for (const w of group) {
-        try {
-          outcomes.push({ ok: true, value: one(w) });
-        } catch (err) {
-          outcomes.push({ ok: false, err });
-        }
-      }
-    });
+  #commit(group: readonly Waiter[]): Outcome[] {
+    const outcomes: Outcome[] = [];
     if (this.#walPath === undefined) {
-      all.immediate();
+      this.#groupTx(group, outcomes);
       return outcomes;
     }
     this.#db.pragma('synchronous = NORMAL');
     try {
-      all.immediate();
+      this.#groupTx(group, outcomes);
     } finally {
       this.#db.pragma(`synchronous = ${this.#level}`);
     }
@@ -142,7 +146,7 @@ export class SqliteGroupCommit {
   }
 }
 
-function settle(w: Waiter, outcome: { ok: true; value: unknown } | { ok: false; err: unknown } | undefined): void {
+function settle(w: Waiter, outcome: Outcome | undefined): void {
   if (outcome?.ok === true) w.resolve(outcome.value);
   else w.reject(outcome?.err);
 }

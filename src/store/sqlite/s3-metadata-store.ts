@@ -66,6 +66,8 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   readonly multipart: SqliteS3MultipartStore;
   readonly #group: SqliteGroupCommit;
   readonly #sql: (sql: string) => Statement;
+  /** putObjectSync's transaction, built once (better-sqlite3 builds four wrappers per `transaction` call). */
+  readonly #putTx: (o: ObjectRecord) => string | undefined;
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
@@ -87,6 +89,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
              CREATE INDEX IF NOT EXISTS s3_upload_parts_by_storage ON s3_upload_parts (storage_id);`);
     this.#group = new SqliteGroupCommit(db);
     this.#sql = statementCache(db);
+    this.#putTx = db.transaction((o: ObjectRecord) => this.#putRows(o));
   }
 
   async createBucket(bucket: BucketRecord): Promise<void> {
@@ -125,26 +128,30 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
    * gone) fails alone.
    */
   async putObject(o: ObjectRecord): Promise<string | undefined> {
-    return this.#group.run(() => this.putObjectSync(o));
+    // The group runs each write in its own savepoint already: no second one inside it.
+    return this.#group.run(() => this.#putRows(o));
   }
 
   /** putObject as one synchronous transaction (a savepoint when nested, as in completing a multipart upload). */
   putObjectSync(o: ObjectRecord): string | undefined {
-    return this.db.transaction(() => {
-      if (this.#sql('SELECT 1 FROM s3_buckets WHERE name = ?').get(o.bucket) === undefined) throw new NoSuchBucketError('');
-      const old = this.#sql('SELECT storage_id FROM s3_objects WHERE bucket = ? AND key = ?').get(o.bucket, o.key) as { storage_id: string } | undefined;
-      this.#sql(
-        `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags, body)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        o.bucket, o.key, o.objectId, o.storageId, o.size, o.etag, o.lastModified.getTime(), o.segmentSize,
-        JSON.stringify(o.content), JSON.stringify(o.userMetadata), JSON.stringify(o.sealedKey), JSON.stringify(o.checksums),
-        o.parts !== undefined ? JSON.stringify(o.parts) : null,
-        o.tags !== undefined && Object.keys(o.tags).length > 0 ? JSON.stringify(o.tags) : null,
-        o.inlineBody ?? null,
-      );
-      return fileId(old?.storage_id);
-    })();
+    return this.#putTx(o);
+  }
+
+  /** putObject's statements, for a caller that runs them in a transaction or savepoint. Raises NoSuchBucketError and SQLite's errors. */
+  #putRows(o: ObjectRecord): string | undefined {
+    if (this.#sql('SELECT 1 FROM s3_buckets WHERE name = ?').get(o.bucket) === undefined) throw new NoSuchBucketError('');
+    const old = this.#sql('SELECT storage_id FROM s3_objects WHERE bucket = ? AND key = ?').get(o.bucket, o.key) as { storage_id: string } | undefined;
+    this.#sql(
+      `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      o.bucket, o.key, o.objectId, o.storageId, o.size, o.etag, o.lastModified.getTime(), o.segmentSize,
+      JSON.stringify(o.content), JSON.stringify(o.userMetadata), JSON.stringify(o.sealedKey), JSON.stringify(o.checksums),
+      o.parts !== undefined ? JSON.stringify(o.parts) : null,
+      o.tags !== undefined && Object.keys(o.tags).length > 0 ? JSON.stringify(o.tags) : null,
+      o.inlineBody ?? null,
+    );
+    return fileId(old?.storage_id);
   }
 
   async getObject(bucket: string, key: string): Promise<ObjectRecord> {
