@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { signer } from '../s3/raw-sign.js';
+import { assertStillServing, startRobustServer, type RobustServer } from './harness.js';
+import { s3Call, statusCode, type S3CallOptions } from './s3-call.js';
+
+/**
+ * Oversized bodies and malformed query parameters on S3, correctly signed: each is refused
+ * with S3's code before the server reads (or keeps) more than its limit, and the server
+ * keeps serving.
+ */
+describe('S3: oversized bodies and malformed query parameters', () => {
+  let t: RobustServer;
+  let logFrom = 0;
+  let uploadId = '';
+  const call = (method: string, path: string, opts: S3CallOptions = {}): ReturnType<typeof s3Call> => s3Call(t.endpoint, method, path, opts);
+
+  before(async () => {
+    t = await startRobustServer();
+    assert.equal((await call('PUT', '/rob')).status, 200);
+    assert.equal((await call('PUT', '/rob/a', { body: 'a' })).status, 200);
+    uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec((await call('POST', '/rob/mp', { query: { uploads: '' } })).text)?.[1] ?? '';
+    assert.notEqual(uploadId, '');
+  });
+  after(() => t.close());
+  beforeEach(() => {
+    logFrom = t.rawLog.length;
+  });
+  afterEach(async () => {
+    await assertStillServing(t, logFrom);
+    assert.equal((await call('GET', '/rob/a')).text, 'a', 'a normal GET after the malformed input');
+  });
+
+  it('XML and policy bodies over their limits → EntityTooLarge / MalformedPolicy', async () => {
+    const pad = ' '.repeat(2 << 20);
+    const cases: Array<[string, string, S3CallOptions, string]> = [
+      ['POST', '/rob', { query: { delete: '' }, md5: true, body: `<Delete>${'<Object><Key>k</Key></Object>'.repeat(100_000)}</Delete>` }, '400 EntityTooLarge'],
+      ['PUT', '/rob/a', { query: { tagging: '' }, body: `<Tagging><TagSet>${pad}</TagSet></Tagging>` }, '400 EntityTooLarge'],
+      ['PUT', '/rob', { query: { encryption: '' }, body: `<ServerSideEncryptionConfiguration>${pad}</ServerSideEncryptionConfiguration>` }, '400 EntityTooLarge'],
+      ['POST', '/rob/mp', { query: { uploadId }, body: `<CompleteMultipartUpload>${' '.repeat(10 << 20)}</CompleteMultipartUpload>` }, '400 EntityTooLarge'],
+      ['PUT', '/rob-big-config', { body: `<CreateBucketConfiguration>${pad}</CreateBucketConfiguration>` }, '400 EntityTooLarge'],
+      ['PUT', '/rob', { query: { policy: '' }, body: JSON.stringify({ Version: '2012-10-17', Statement: [], pad: 'x'.repeat(30_000) }) }, '400 MalformedPolicy'],
+    ];
+    for (const [method, path, opts, expected] of cases) assert.equal(statusCode(await call(method, path, opts)), expected, `${method} ${path} ${JSON.stringify(opts.query ?? {})}`);
+    assert.equal((await call('HEAD', '/rob-big-config')).status, 404);
+  });
+
+  it('a PUT declaring 6 GiB is refused with EntityTooLarge before any body byte is sent', async () => {
+    const url = new URL(t.endpoint);
+    const signed = await signer().sign(
+      { method: 'PUT', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/rob/huge', query: {}, headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': String(6 * 1024 ** 3) } },
+      { signingDate: new Date() },
+    );
+    const answer = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write(['PUT /rob/huge HTTP/1.1', ...Object.entries(signed.headers as Record<string, string>).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n'));
+      });
+      socket.on('data', (d: Buffer) => {
+        got += d.toString();
+        if (got.includes('</Error>')) {
+          socket.destroy();
+          resolve(got);
+        }
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(got));
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /<Code>EntityTooLarge<\/Code>/);
+    assert.equal((await call('HEAD', '/rob/huge')).status, 404);
+  });
+
+  it('listing, multipart and part-number query parameters of the wrong type → InvalidArgument (or NoSuchUpload)', async () => {
+    const cases: Array<[string, string, Record<string, string>, string]> = [
+      ['GET', '/rob', { 'max-keys': 'abc' }, '400 InvalidArgument'],
+      ['GET', '/rob', { 'max-keys': '-1' }, '400 InvalidArgument'],
+      ['GET', '/rob', { 'list-type': '2', 'continuation-token': '!!!' }, '400 InvalidArgument'],
+      ['GET', '/rob', { 'encoding-type': 'foo' }, '400 InvalidArgument'],
+      ['GET', '/rob', { uploads: '', 'max-uploads': 'x' }, '400 InvalidArgument'],
+      ['GET', '/rob/mp', { uploadId, 'max-parts': 'abc' }, '400 InvalidArgument'],
+      ['GET', '/rob/mp', { uploadId, 'part-number-marker': '-5' }, '400 InvalidArgument'],
+      ['PUT', '/rob/mp', { uploadId, partNumber: 'abc' }, '400 InvalidArgument'],
+      ['PUT', '/rob/mp', { uploadId, partNumber: '0' }, '400 InvalidArgument'],
+      ['PUT', '/rob/mp', { uploadId, partNumber: '10001' }, '400 InvalidArgument'],
+      ['PUT', '/rob/mp', { uploadId: '../../etc', partNumber: '1' }, '404 NoSuchUpload'],
+      ['DELETE', '/rob/mp', { uploadId: "' OR 1=1 --" }, '404 NoSuchUpload'],
+    ];
+    for (const [method, path, query, expected] of cases) {
+      const opts: S3CallOptions = method === 'PUT' ? { query, body: 'x' } : { query };
+      assert.equal(statusCode(await call(method, path, opts)), expected, `${method} ${path} ${JSON.stringify(query)}`);
+    }
+    assert.equal((await call('GET', '/rob/mp', { query: { uploadId } })).status, 200, 'the upload is still there');
+  });
+});
