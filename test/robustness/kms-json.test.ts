@@ -116,6 +116,37 @@ describe('KMS: malformed input', () => {
     assert.equal(dec.json['Plaintext'], 'aGk=');
   });
 
+  it('malformed input to RSA, ECC and HMAC keys → the 4xx code of each operation, never an OpenSSL error as a 500', async () => {
+    const make = async (KeySpec: string, KeyUsage: string): Promise<string> =>
+      ((await send('TrentService.CreateKey', JSON.stringify({ KeySpec, KeyUsage }))).json['KeyMetadata'] as { KeyId: string }).KeyId;
+    const rsa = await make('RSA_2048', 'ENCRYPT_DECRYPT');
+    const rsaSign = await make('RSA_2048', 'SIGN_VERIFY');
+    const ecc = await make('ECC_NIST_P256', 'SIGN_VERIFY');
+    const hmac = await make('HMAC_256', 'GENERATE_VERIFY_MAC');
+    const b = (n: number): string => randomBytes(n).toString('base64');
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['Encrypt', { KeyId: rsa, Plaintext: b(300), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }, 'ValidationException'],
+      ['Encrypt', { KeyId: rsa, Plaintext: b(10) }, 'InvalidKeyUsageException'],
+      ['Decrypt', { KeyId: rsa, CiphertextBlob: b(256), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }, 'InvalidCiphertextException'],
+      ['Decrypt', { KeyId: rsa, CiphertextBlob: b(3), EncryptionAlgorithm: 'RSAES_OAEP_SHA_1' }, 'InvalidCiphertextException'],
+      ['Sign', { KeyId: ecc, Message: b(5), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }, 'ValidationException'],
+      ['Sign', { KeyId: ecc, Message: b(5), SigningAlgorithm: 'RSASSA_PSS_SHA_256' }, 'InvalidKeyUsageException'],
+      ['Sign', { KeyId: rsaSign, Message: b(31), MessageType: 'DIGEST', SigningAlgorithm: 'RSASSA_PSS_SHA_256' }, 'ValidationException'],
+      ['Verify', { KeyId: ecc, Message: b(5), Signature: b(70), SigningAlgorithm: 'ECDSA_SHA_256' }, 'KMSInvalidSignatureException'],
+      ['Verify', { KeyId: ecc, Message: b(5), Signature: b(1), SigningAlgorithm: 'ECDSA_SHA_256' }, 'KMSInvalidSignatureException'],
+      ['Verify', { KeyId: rsaSign, Message: b(5), Signature: b(7), SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }, 'KMSInvalidSignatureException'],
+      ['VerifyMac', { KeyId: hmac, Message: b(5), Mac: b(3), MacAlgorithm: 'HMAC_SHA_256' }, 'KMSInvalidMacException'],
+      ['GenerateMac', { KeyId: hmac, Message: b(5), MacAlgorithm: 'HMAC_SHA_512' }, 'InvalidKeyUsageException'],
+      ['GenerateDataKeyPair', { KeyId: rsa, KeyPairSpec: 'RSA_2048' }, 'InvalidKeyUsageException'],
+      ['GetPublicKey', { KeyId: hmac }, 'UnsupportedOperationException'],
+      ['PutKeyPolicy', { KeyId: rsa, PolicyName: 'default', Policy: `{"Version":"2012-10-17","Statement":${'['.repeat(5000)}${']'.repeat(5000)}}` }, 'MalformedPolicyDocumentException'],
+      ['PutKeyPolicy', { KeyId: rsa, PolicyName: 'default', Policy: '{"Version":"2012-10-17","Statement":[null]}' }, 'MalformedPolicyDocumentException'],
+      ['RetireGrant', { GrantToken: 'garbage' }, 'InvalidGrantTokenException'],
+      ['RevokeGrant', { KeyId: rsa, GrantId: '!!' }, 'InvalidGrantIdException'],
+    ];
+    for (const [operation, body, code] of cases) expectError(await send(`TrentService.${operation}`, JSON.stringify(body)), code, `${operation} ${JSON.stringify(body).slice(0, 80)}`);
+  });
+
   it('bad signatures are refused without echoing the secret access key or the plaintext', async () => {
     const marker = Buffer.from(`plaintext-marker-${randomBytes(8).toString('hex')}`);
     const body = JSON.stringify({ KeyId: keyId, Plaintext: marker.toString('base64') });
