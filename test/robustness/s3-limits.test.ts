@@ -46,6 +46,42 @@ describe('S3: oversized bodies and malformed query parameters', () => {
     assert.equal((await call('HEAD', '/rob-big-config')).status, 404);
   });
 
+  it('PutBucketPolicy: malformed documents → MalformedPolicy, nothing stored; pathological wildcards evaluate without hanging', async () => {
+    const doc = (statement: unknown): string => JSON.stringify({ Version: '2012-10-17', Statement: statement });
+    const allow = { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::rob/*' };
+    const bad = [
+      '',
+      '{',
+      '[]',
+      'null',
+      '{"Version":"2012-10-17"}',
+      doc([null]),
+      doc('x'),
+      doc([{ ...allow, Effect: 'Maybe' }]),
+      doc([{ ...allow, Resource: 'arn:aws:s3:::other/*' }]),
+      doc([{ ...allow, Action: 5 }]),
+      doc([{ ...allow, Principal: { Foo: 'x' } }]),
+      doc([{ ...allow, Condition: { StringEquals: { a: JSON.parse(`${'['.repeat(3000)}${']'.repeat(3000)}`) as unknown } } }]),
+      `{"Version":"2012-10-17","x":${'['.repeat(6000)}${']'.repeat(6000)},"Statement":[]}`,
+      doc([{ ...allow, Condition: { Frob: { a: 'b' } } }]),
+      doc([{ ...allow, Condition: { DateGreaterThan: { 'aws:CurrentTime': 'yesterday' } } }]),
+      doc([{ ...allow, Condition: { NumericLessThan: { 's3:max-keys': 'abc' } } }]),
+      '{"Version":"1999","Statement":[]}',
+    ];
+    for (const body of bad) assert.equal(statusCode(await call('PUT', '/rob', { query: { policy: '' }, body })), '400 MalformedPolicy', body.slice(0, 80));
+    assert.equal(statusCode(await call('GET', '/rob', { query: { policy: '' } })), '404 NoSuchBucketPolicy');
+    // '*a*a…*a b' against 'aaa…a': exponential for a backtracking regex, linear for the policy matcher.
+    const evil = `${'*a'.repeat(40)}b`;
+    const deny = { Effect: 'Deny', Principal: '*', Action: ['s3:GetObject', 's3:ListBucket'], Resource: [`arn:aws:s3:::rob/${evil}`, 'arn:aws:s3:::rob'], Condition: { StringLike: { 's3:prefix': evil } } };
+    assert.equal((await call('PUT', '/rob', { query: { policy: '' }, body: doc([deny]) })).status, 204);
+    try {
+      assert.equal(statusCode(await call('GET', `/rob/${'a'.repeat(200)}`)), '404 NoSuchKey');
+      assert.equal((await call('GET', '/rob', { query: { prefix: 'a'.repeat(200) } })).status, 200);
+    } finally {
+      assert.equal((await call('DELETE', '/rob', { query: { policy: '' } })).status, 204);
+    }
+  });
+
   it('a PUT declaring 6 GiB is refused with EntityTooLarge before any body byte is sent', async () => {
     const url = new URL(t.endpoint);
     const signed = await signer().sign(
