@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { assertStillServing, startRobustServer, type RobustServer } from './harness.js';
+import { s3Call } from './s3-call.js';
+
+/**
+ * Requests malformed at the HTTP level or unsigned, sent as raw bytes to the single edge
+ * endpoint: each is answered (by node's parser or in the AWS shape of the surface it
+ * names), nothing is stored, and the server keeps serving.
+ */
+describe('Edge: malformed HTTP and unsigned requests', () => {
+  let t: RobustServer;
+  let logFrom = 0;
+  let host = '';
+
+  /** Writes `text` on a fresh connection and collects the answer until the server closes it. */
+  function raw(text: string): Promise<string> {
+    const url = new URL(t.endpoint);
+    return new Promise((resolve, reject) => {
+      let got = '';
+      const socket = connect(Number(url.port), url.hostname, () => socket.write(text));
+      socket.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+      });
+      socket.on('close', () => resolve(got));
+      socket.on('error', reject);
+    });
+  }
+
+  /** `status code` of a raw answer: the status line's code and the AWS error code in its body, if any. */
+  function answer(text: string): string {
+    const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 'none';
+    const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? /"__type":"([^"]*)"/.exec(text)?.[1] ?? '';
+    return `${status} ${code}`.trim();
+  }
+
+  before(async () => {
+    t = await startRobustServer();
+    host = new URL(t.endpoint).host;
+    assert.equal((await s3Call(t.endpoint, 'PUT', '/rob')).status, 200);
+    assert.equal((await s3Call(t.endpoint, 'PUT', '/rob/a', { body: 'a' })).status, 200);
+  });
+  after(() => t.close());
+  beforeEach(() => {
+    logFrom = t.rawLog.length;
+  });
+  afterEach(async () => {
+    await assertStillServing(t, logFrom);
+    assert.equal((await s3Call(t.endpoint, 'GET', '/rob/a')).text, 'a');
+  });
+
+  it('HTTP that node refuses (broken chunked framing, no Host) → 400 before any of our code', async () => {
+    assert.equal(answer(await raw(`PUT /rob/b HTTP/1.1\r\nhost: ${host}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n`)), '400');
+    assert.equal(answer(await raw('GET /rob/a HTTP/1.1\r\nconnection: close\r\n\r\n')), '400');
+    assert.equal((await s3Call(t.endpoint, 'HEAD', '/rob/b')).status, 404);
+  });
+
+  it('methods and request targets S3 does not serve → MethodNotAllowed; internal paths do not traverse', async () => {
+    for (const method of ['PATCH', 'OPTIONS', 'PROPFIND']) assert.equal(`${(await s3Call(t.endpoint, method, '/rob/a')).status}`, '405', method);
+    assert.equal(answer(await raw(`OPTIONS * HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`)), '405 MethodNotAllowed');
+    assert.equal(answer(await raw(`GET /_cipherlake/../rob/a HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`)), '404');
+    assert.equal(answer(await raw(`GET /_cipherlake/nothing HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`)), '404');
+    assert.equal(answer(await raw(`GET http://elsewhere.example/rob/a HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`)), '403 AccessDenied');
+  });
+
+  it('unsigned or half-signed requests → each surface\'s authentication error, nothing stored', async () => {
+    const post = (headers: string, body: string): Promise<string> => raw(`POST / HTTP/1.1\r\nhost: ${host}\r\n${headers}content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    assert.equal(answer(await post('x-amz-target: TrentService.ListKeys\r\n', '{}')), '400 MissingAuthenticationTokenException');
+    assert.equal(answer(await post('x-amz-target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents\r\n', '{}')), '400 MissingAuthenticationTokenException');
+    assert.equal(answer(await post('x-amz-target: TrentService.ListKeys\r\nx-amz-target: TrentService.CreateKey\r\n', '{}')), '400 MissingAuthenticationTokenException');
+    assert.equal(answer(await post('authorization: AWS4-HMAC-SHA256 Credential=x\r\nx-amz-target: TrentService.ListKeys\r\n', '{}')), '400 IncompleteSignatureException');
+    assert.equal(answer(await post('content-type: application/x-www-form-urlencoded\r\n', 'Action=DescribeVolumes')), '405 MethodNotAllowed');
+    assert.equal(answer(await raw(`PUT /rob/z HTTP/1.1\r\nhost: ${host}\r\ncontent-length: 1\r\nconnection: close\r\n\r\nz`)), '403 AccessDenied');
+    assert.equal(answer(await raw(`GET /rob HTTP/1.0\r\nhost: ${host}\r\n\r\n`)), '403 AccessDenied');
+    assert.equal((await s3Call(t.endpoint, 'HEAD', '/rob/z')).status, 404);
+  });
+});
