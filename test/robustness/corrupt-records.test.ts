@@ -38,6 +38,13 @@ const SSE: Record<string, Record<string, string>> = {
   'SSE-S3': { 'x-amz-server-side-encryption': 'AES256' },
 };
 
+/** The PUT headers of `mode`. */
+function sseHeaders(mode: string): Record<string, string> {
+  const headers = SSE[mode];
+  assert.ok(headers !== undefined, `a mode this file knows: ${mode}`);
+  return headers;
+}
+
 /** Damaged sealed-key records, by mode: each must read as corruption, never as a TypeError. */
 const DAMAGE: Record<string, ReadonlyArray<[string, (s: Sealed) => unknown]>> = {
   'DSSE-KMS': [
@@ -84,7 +91,7 @@ describe('S3: objects whose sealed-key record is damaged', () => {
   before(async () => {
     t = await startRobustServer();
     assert.equal((await s3Call(t.endpoint, 'PUT', '/rob')).status, 200);
-    assert.equal((await s3Call(t.endpoint, 'PUT', '/rob/healthy', { body: 'still fine', headers: SSE['DSSE-KMS'] })).status, 200);
+    assert.equal((await s3Call(t.endpoint, 'PUT', '/rob/healthy', { body: 'still fine', headers: sseHeaders('DSSE-KMS') })).status, 200);
   });
   after(() => t.close());
   beforeEach(() => {
@@ -102,7 +109,7 @@ describe('S3: objects whose sealed-key record is damaged', () => {
       for (const [i, [name, damage]] of damages.entries()) {
         const key = `${mode}-${i}`;
         const secret = `plaintext of ${key} that must never be served`;
-        assert.equal((await s3Call(t.endpoint, 'PUT', `/rob/${key}`, { body: secret, headers: SSE[mode] })).status, 200);
+        assert.equal((await s3Call(t.endpoint, 'PUT', `/rob/${key}`, { body: secret, headers: sseHeaders(mode) })).status, 200);
         setSealedKey(t.dataDir, key, damage(sealedKeyOf(t.dataDir, key)));
         const from = t.rawLog.length;
         const get = await s3Call(t.endpoint, 'GET', `/rob/${key}`);
@@ -122,7 +129,7 @@ describe('S3: objects whose sealed-key record is damaged', () => {
 
   it('assertSealedKey accepts every mode it writes and refuses a DSSE-KMS record with one blob', async () => {
     for (const mode of Object.keys(SSE)) {
-      assert.equal((await s3Call(t.endpoint, 'PUT', `/rob/shape-${mode}`, { body: 'x', headers: SSE[mode] })).status, 200);
+      assert.equal((await s3Call(t.endpoint, 'PUT', `/rob/shape-${mode}`, { body: 'x', headers: sseHeaders(mode) })).status, 200);
       const sealed = sealedKeyOf(t.dataDir, `shape-${mode}`);
       assert.doesNotThrow(() => assertSealedKey(sealed), mode);
     }
