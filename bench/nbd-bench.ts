@@ -226,9 +226,17 @@ async function randomChild(args: string[]): Promise<void> {
   const [writeFlag, ops, blocks, kind, a, b] = args;
   const at = offsets(Number(ops), Number(blocks));
   const isWrite = writeFlag === '1';
+  const start = process.cpuUsage();
   const iops = kind === 'file' ? await fileIops(a ?? '', isWrite, at) : await nbdIops(Number(a), b ?? '', isWrite, at);
-  process.stdout.write(`${iops}\n`);
+  const used = process.cpuUsage(start);
+  process.stdout.write(`${iops} ${used.user + used.system}\n`);
 }
+
+/**
+ * CPU µs the random-driver children spent in their measured loops, summed: their own
+ * figure, as node + tsx startup (~0.5 s of CPU) would swamp their rusage per op.
+ */
+let driverCpu = 0;
 
 function randomIops(childArgs: string[]): Promise<number> {
   const self = fileURLToPath(import.meta.url);
@@ -237,7 +245,12 @@ function randomIops(childArgs: string[]): Promise<number> {
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`random child exited ${code}`))));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`random child exited ${code}`));
+      const [iops, cpu] = out.trim().split(' ').map(Number);
+      driverCpu += cpu ?? 0;
+      resolve(iops ?? 0);
+    });
   });
 }
 
@@ -273,6 +286,7 @@ async function main(sizeMiB: number, randomOps: number, options: Options): Promi
         const threadsStart = otherThreadsCpu();
         const mainStart = mainThreadCpu();
         const clientStart = childrenCpu();
+        const driverStart = driverCpu;
         // CPU of this process (every thread: event loop, XTS workers, libuv pool) per unit
         // of work: steadier than throughput on a shared machine.
         const start = process.cpuUsage();
@@ -282,7 +296,7 @@ async function main(sizeMiB: number, randomOps: number, options: Options): Promi
         const work = options.repeats * (unit === 'IOPS' ? randomOps : sizeMiB);
         cpu[t] = (used.user + used.system) / work;
         mainCpu[t] = (mainThreadCpu() - mainStart) / work;
-        clientCpu[t] = (childrenCpu() - clientStart) / work;
+        clientCpu[t] = (unit === 'IOPS' ? driverCpu - driverStart : childrenCpu() - clientStart) / work;
         if (t === 'enc') encThreads = threadDeltas(threadsStart).map((used) => used / work);
       }
       rows.push({ label, unit, values, cpu, mainCpu, clientCpu, encThreads });
@@ -316,8 +330,8 @@ function printTable(sizeMiB: number, randomOps: number, repeats: number, rows: R
     const cells = [v.enc, v.nbd, v.local].map((x) => x.toFixed(0));
     console.log(`| ${label} | ${cells.join(' | ')} | ${unit} | ${(v.enc / v.local).toFixed(2)} (≥ ${target}) | ${(v.enc / v.nbd).toFixed(2)} |`);
   }
-  console.log('\nServer process CPU (user + system, all threads), per MiB or per op; client: the tool (nbdcopy or the');
-  console.log('random driver) against the encrypted / plain NBD / local target, which shares the same cores:');
+  console.log('\nServer process CPU (user + system, all threads), per MiB or per op; client: the tool (nbdcopy, or the');
+  console.log('random driver\'s measured loop) against the encrypted / plain NBD / local target, on the same cores:');
   console.log('| test | encrypted NBD | (its main thread) | plain NBD | (its main thread) | client enc / nbd / local | unit | enc / plain NBD |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
   for (const { label, unit, cpu, mainCpu, clientCpu: c } of rows) {
