@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { AuthenticationError, queryPairs, type ParsedSignature, type SignedRequestView, type VerifiedRequest } from '../../iam/index.js';
-import { EntityTooLargeError, InvalidRequestError, KeyTooLongError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
+import { EntityTooLargeError, IncompleteBodyError, InvalidRequestError, KeyTooLongError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
 import type { CallContext } from '../../kms/index.js';
 import type { Policy } from '../../iam/policy/index.js';
 import type { S3Deps } from '../s3-deps.js';
@@ -221,6 +221,7 @@ function readLimited(req: IncomingMessage, max: number): Promise<Buffer> {
       chunks.push(c);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    // A client gone mid-body sent an incomplete body (as in openPayload), not a server fault.
+    req.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ECONNRESET' ? new IncompleteBodyError('', { cause: err }) : err));
   });
 }
