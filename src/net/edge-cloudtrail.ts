@@ -5,7 +5,7 @@ import { CLOUDTRAIL_MAX_BODY_BYTES, CLOUDTRAIL_TARGET_PREFIX, handleCloudTrailRe
 import { AuthenticationError, type ParsedSignature, type SignedRequestView } from '../iam/index.js';
 import { toKmsWireError, type CallContext } from '../kms/index.js';
 import type { EdgeDeps, TransportChannel } from './edge-router.js';
-import { BodyTooLargeError } from './http-body.js';
+import { BodyIncompleteError, BodyTooLargeError } from './http-body.js';
 import { authenticateBody } from './edge-auth.js';
 
 /** What CloudTrail's LookupEvents reads: the audit store's lookup. */
@@ -45,7 +45,7 @@ export async function handleCloudTrail(
   } catch (err) {
     if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
     // Authentication codes are shared by every JSON 1.1 service; KMS's table already maps them.
-    const wire = err instanceof BodyTooLargeError ? { code: 'ValidationException', status: 400, message: err.message } : toKmsWireError(err);
+    const wire = err instanceof BodyTooLargeError || err instanceof BodyIncompleteError ? { code: 'ValidationException', status: 400, message: err.message } : toKmsWireError(err);
     outcome = { status: wire.status, operation, readOnly: true, body: { __type: wire.code, message: wire.message }, error: wire, cause: err };
   }
   if (outcome.status >= 500) deps.log.error({ err: outcome.cause, requestId }, 'CloudTrail request failed');

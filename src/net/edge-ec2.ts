@@ -6,7 +6,7 @@ import { EC2_MAX_BODY_BYTES, ec2Failure, type Ec2Outcome, type VolumeKmsCall } f
 import type { Clock } from '../common/clock.js';
 import type { S3KmsCall } from '../s3/index.js';
 import type { EdgeAuditor, EdgeDeps, TransportChannel } from './edge-router.js';
-import { BodyTooLargeError } from './http-body.js';
+import { BodyIncompleteError, BodyTooLargeError } from './http-body.js';
 import { authenticateBody } from './edge-auth.js';
 
 /** The volumes part as the edge sees it: serves authenticated EC2 Query requests. */
@@ -40,7 +40,7 @@ export async function handleEc2(
     outcome = await ec2.handle(body.toString('utf8'), view.rawQuery, call, requestId);
   } catch (err) {
     if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
-    outcome = ec2Failure(err instanceof BodyTooLargeError ? new AuthenticationError('IncompleteSignature', err.message) : err, requestId, deps.log);
+    outcome = ec2Failure(err instanceof BodyTooLargeError || err instanceof BodyIncompleteError ? new AuthenticationError('IncompleteSignature', err.message) : err, requestId, deps.log);
   }
   await deps.auditor?.record({
     requestId,

@@ -18,7 +18,7 @@ import {
 } from '../iam/index.js';
 import type { Policy } from '../iam/policy/index.js';
 import { handleKmsRequest, KMS_MAX_BODY_BYTES, toKmsWireError, type CallContext, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
-import { BodyTooLargeError, headerPairs } from './http-body.js';
+import { BodyIncompleteError, BodyTooLargeError, headerPairs } from './http-body.js';
 import { authenticateBody } from './edge-auth.js';
 import { CLOUDTRAIL_TARGET_PREFIX, handleCloudTrail, type CloudTrailLookup } from './edge-cloudtrail.js';
 import { handleEc2, type Ec2EdgeHandler } from './edge-ec2.js';
@@ -249,7 +249,7 @@ async function handleKms(
     call = authenticated.call;
     outcome = await handleKmsRequest(deps.keys, target, body, call, deps.authorizeKms, deps.log);
   } catch (err) {
-    const wire = err instanceof BodyTooLargeError ? { code: 'ValidationException', status: 400, message: err.message } : toKmsWireError(err);
+    const wire = err instanceof BodyTooLargeError || err instanceof BodyIncompleteError ? { code: 'ValidationException', status: 400, message: err.message } : toKmsWireError(err);
     if (!(err instanceof AuthenticationError) && wire.status >= 500) deps.log.error({ err }, 'KMS request failed');
     if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
     outcome = { status: wire.status, operation: target.replace(/^TrentService\./, ''), readOnly: true, body: { __type: wire.code, message: wire.message }, error: wire };
@@ -299,7 +299,7 @@ async function handleQuery(
     outcome = await iam.handle(service, body.toString('utf8'), view.rawQuery, call, requestId);
   } catch (err) {
     if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
-    outcome = queryFailure(service, '', true, err instanceof BodyTooLargeError ? new AuthenticationError('IncompleteSignature', err.message) : err, requestId, deps.log);
+    outcome = queryFailure(service, '', true, err instanceof BodyTooLargeError || err instanceof BodyIncompleteError ? new AuthenticationError('IncompleteSignature', err.message) : err, requestId, deps.log);
   }
   await deps.auditor?.record({
     requestId,

@@ -6,9 +6,15 @@ export class BodyTooLargeError extends CipherlakeError {
   readonly userError = true;
 }
 
+/** The client closed the connection before its body ended (node's 'aborted', ECONNRESET): its fault, not ours. */
+export class BodyIncompleteError extends CipherlakeError {
+  readonly userError = true;
+}
+
 /**
  * Reads a whole request body, refusing more than `maxBytes` (by Content-Length up front,
- * and by counting as it arrives, for chunked bodies).
+ * and by counting as it arrives, for chunked bodies) with BodyTooLargeError; a client gone
+ * mid-body raises BodyIncompleteError.
  */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -27,7 +33,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       chunks.push(chunk);
     });
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ECONNRESET' ? new BodyIncompleteError('the client closed the connection before the body ended', { cause: err }) : err));
   });
 }
 
