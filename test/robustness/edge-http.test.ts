@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { NodeSha256 } from '../helpers/signed-request.js';
 import { assertStillServing, startRobustServer, type RobustServer } from './harness.js';
 import { s3Call } from './s3-call.js';
 
@@ -62,6 +65,35 @@ describe('Edge: malformed HTTP and unsigned requests', () => {
     assert.equal(answer(await raw(`GET /_cipherlake/../rob/a HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`)), '404');
     assert.equal(answer(await raw(`GET /_cipherlake/nothing HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`)), '404');
     assert.equal(answer(await raw(`GET http://elsewhere.example/rob/a HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`)), '403 AccessDenied');
+  });
+
+  it('a client gone mid-body on KMS, CloudTrail, EC2, IAM and STS is no server error', async () => {
+    const url = new URL(t.endpoint);
+    const requests: Array<[string, Record<string, string>, string]> = [
+      ['kms', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.ListKeys' }, `{"Limit":10,"Pad":"${'p'.repeat(4000)}"}`],
+      ['cloudtrail', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents' }, `{"Pad":"${'p'.repeat(4000)}"}`],
+      ['ec2', { 'content-type': 'application/x-www-form-urlencoded' }, `Action=DescribeVolumes&Version=2016-11-15&Pad=${'p'.repeat(4000)}`],
+      ['iam', { 'content-type': 'application/x-www-form-urlencoded' }, `Action=ListUsers&Version=2010-05-08&Pad=${'p'.repeat(4000)}`],
+      ['sts', { 'content-type': 'application/x-www-form-urlencoded' }, `Action=GetCallerIdentity&Version=2011-06-15&Pad=${'p'.repeat(4000)}`],
+    ];
+    for (const [service, extra, body] of requests) {
+      const signer = new SignatureV4({ credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY }, region: TEST_REGION, service, sha256: NodeSha256 });
+      const signed = await signer.sign({ method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/', query: {}, headers: { host, ...extra }, body });
+      const from = t.rawLog.length;
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(url.port), url.hostname, () => {
+          const head = ['POST / HTTP/1.1', ...Object.entries(signed.headers as Record<string, string>).map(([k, v]) => `${k}: ${v}`), `content-length: ${body.length}`, '', ''].join('\r\n');
+          socket.end(`${head}${body.slice(0, 1000)}`, () => {
+            socket.destroy();
+            resolve();
+          });
+        });
+        socket.on('error', reject);
+      });
+      // The abort reaches the server asynchronously: give it a few turns, then look at what it logged.
+      for (let i = 0; i < 10; i++) await new Promise((res) => setTimeout(res, 10));
+      assert.deepEqual(t.logs().slice(from).filter((l) => l.level >= 50).map((l) => `${l.err?.type}: ${l.msg}`), [], `${service}: a client abort is not logged as a server error`);
+    }
   });
 
   it('unsigned or half-signed requests → each surface\'s authentication error, nothing stored', async () => {
