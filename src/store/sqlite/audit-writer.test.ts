@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { AuditCommitError } from '../../audit/errors.js';
+import { encodeAuditEvent } from '../../audit/encode-event.js';
+import { LocalAuditSigner } from '../../audit/signer.js';
+import { sampleEvent } from '../../audit/test-support.js';
+import { AuditTrail } from '../../audit/trail.js';
+import { verifyAudit } from '../../audit/verify.js';
+import { encodeTermsColumn } from './audit-append.js';
+import { SqliteAuditStore } from './audit-store.js';
+import { ThreadAuditWriter } from './audit-writer-client.js';
+import { SqliteAuditWriter } from './audit-writer.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh audit.db with the current schema, ready for writers. */
+async function freshStore(): Promise<{ path: string; store: SqliteAuditStore }> {
+  const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-writer-'));
+  dirs.push(dir);
+  const path = join(dir, 'audit.db');
+  const store = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
+  await store.prepareForWriters();
+  return { path, store };
+}
+
+/** What ThreadAuditWriter posts for these events (see AuditBatchText). */
+function batchText(from: number, n: number): string {
+  return Array.from({ length: n }, (_, i) => {
+    const e = encodeAuditEvent(sampleEvent(from + i));
+    const x = e.index;
+    return [JSON.stringify([x.eventTime, x.eventMs, x.eventName, x.eventSource, x.errorCode, x.accessDenied ? 1 : 0]), encodeTermsColumn(x.terms), e.json].join('\n');
+  }).join('\n');
+}
+
+const INDEX = { idleMs: 3_600_000, backlog: Number.MAX_SAFE_INTEGER, chunk: 1024 };
+
+describe('SqliteAuditWriter: several writers, one chain', () => {
+  it('chains each batch after the head read inside its transaction, whichever connection wrote last', async () => {
+    const { path, store } = await freshStore();
+    const a = new SqliteAuditWriter(path, { synchronous: 'NORMAL' });
+    const b = new SqliteAuditWriter(path, { synchronous: 'NORMAL' });
+    const first = a.commit(batchText(1, 3));
+    const second = b.commit(batchText(4, 2)); // b never saw a's batch in memory
+    const third = a.commit(batchText(6, 1));
+    assert.deepEqual([first.firstSeq, first.head.seq, second.firstSeq, second.head.seq, third.firstSeq, third.head.seq], [1, 3, 4, 5, 6, 6]);
+    assert.equal(a.indexNext(100), 6);
+    assert.equal(b.indexNext(100), 0, 'the watermark is read inside the indexing transaction: nothing is indexed twice');
+    a.close();
+    b.close();
+    const report = await verifyAudit(store, LocalAuditSigner.generate().publicKeyPem());
+    assert.equal(report.intact, true, JSON.stringify(report.problems));
+    assert.equal(report.lastSeq, 6);
+    store.close();
+  });
+});
+
+describe('ThreadAuditWriter behind AuditTrail', () => {
+  it('two trails with their own writer threads appending at once make one gapless chain that verifies, signed by a third', async () => {
+    const { path, store } = await freshStore();
+    const signer = LocalAuditSigner.generate();
+    // As in a cluster: the primary signs (sharedChain), each worker's trail appends through its thread.
+    const primary = await AuditTrail.open({ store, signer, sharedChain: true, digestIntervalMs: 0, digestEveryRecords: 0 });
+    const workers = await Promise.all(
+      [0, 1].map(async (w) => {
+        const s = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
+        const writer = new ThreadAuditWriter({ path, synchronous: 'NORMAL', index: w === 0 ? INDEX : null });
+        return { s, trail: await AuditTrail.open({ store: s, signer: null, writer, digestIntervalMs: 0 }) };
+      }),
+    );
+    // Rounds in which both append at once: their commits alternate, so each thread must chain
+    // after records the other wrote (a head kept in memory would collide at round 2).
+    const receipts = [];
+    for (let round = 0; round < 30; round++) {
+      receipts.push(...(await Promise.all(workers.flatMap(({ trail }, w) => Array.from({ length: 5 }, (_, i) => trail.append(sampleEvent(w * 1000 + round * 5 + i)))))));
+    }
+    const seqs = receipts.map((r) => r.seq).sort((x, y) => x - y);
+    assert.deepEqual(seqs, Array.from({ length: 300 }, (_, i) => i + 1), 'every seq once, no gap');
+    assert.ok(workers.every(({ trail }) => trail.stats().transactions >= 30));
+    for (const { trail, s } of workers) {
+      assert.equal(await trail.checkpoint(), null, 'a trail without a signer signs nothing');
+      await trail.close();
+      s.close();
+    }
+    await primary.close();
+    const report = await verifyAudit(store, signer.publicKeyPem());
+    assert.equal(report.intact, true, JSON.stringify(report.problems));
+    assert.equal(report.lastSignedSeq, 300, 'the primary signed the head the workers moved');
+    assert.equal(report.unsignedTail, null);
+    store.close();
+  });
+
+  it('close() after appends leaves a signed final digest over every record, stored through the thread', async () => {
+    const { path, store } = await freshStore();
+    const signer = LocalAuditSigner.generate();
+    const trail = await AuditTrail.open({ store, signer, writer: new ThreadAuditWriter({ path, synchronous: 'FULL', index: INDEX }), digestIntervalMs: 0, digestEveryRecords: 0 });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => trail.append(sampleEvent(i))));
+    await trail.close();
+    const report = await verifyAudit(store, signer.publicKeyPem());
+    assert.equal(report.intact, true, JSON.stringify(report.problems));
+    assert.equal(report.lastSeq, 40);
+    assert.equal(report.lastSignedSeq, 40);
+    const watermark = store.db.prepare('SELECT indexed_to FROM audit_index_state').pluck().get();
+    assert.equal(watermark, 40, 'the indexing thread indexed its backlog on close');
+    store.close();
+  });
+
+  it('a commit that fails in the thread rejects every append of its batch with AuditCommitError; the chain goes on without a gap', async () => {
+    const { path, store } = await freshStore();
+    const trail = await AuditTrail.open({ store, signer: LocalAuditSigner.generate(), writer: new ThreadAuditWriter({ path, synchronous: 'NORMAL', index: null }), digestIntervalMs: 0 });
+    assert.equal((await trail.append(sampleEvent(1))).seq, 1);
+    // Another connection makes the next inserts fail (as a full disk or a corrupt page would).
+    const other = new Database(path);
+    other.exec("CREATE TRIGGER fail_audit BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END");
+    const failed = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => trail.append(sampleEvent(10 + i))));
+    assert.equal(failed.length, 5);
+    for (const r of failed) {
+      assert.equal(r.status, 'rejected');
+      assert.ok(r.reason instanceof AuditCommitError, String(r.reason));
+    }
+    other.exec('DROP TRIGGER fail_audit');
+    other.close();
+    assert.equal((await trail.append(sampleEvent(20))).seq, 2, 'nothing of the failed batch was written');
+    await trail.close();
+    store.close();
+  });
+});
