@@ -1,4 +1,4 @@
-import { IamAccessDeniedError } from '../errors.js';
+import { IamAccessDeniedError, IamValidationError } from '../errors.js';
 import { roleNameOf } from '../identity-policies.js';
 import { parsePolicy } from '../policy/index.js';
 import { assumeRole } from '../operations/sts.js';
@@ -22,6 +22,11 @@ export const STS_ROUTES: Readonly<Record<string, QueryRoute>> = {
     action: 'sts:AssumeRole',
     readOnly: false,
     parse: (p) => {
+      // Session policies and session tags are not implemented: refusing them fails closed
+      // (ignoring a scope-down policy would hand out the role's full permissions).
+      for (const name of ['Policy', 'PolicyArns.member.1.arn', 'Tags.member.1.Key', 'TransitiveTagKeys.member.1']) {
+        if (p.optional(name) !== undefined) throw new IamValidationError(`${name.split('.')[0]} is not supported: Cipherlake does not implement session policies or session tags.`);
+      }
       const durationSeconds = p.integer('DurationSeconds');
       return { roleArn: p.required('RoleArn'), roleSessionName: p.required('RoleSessionName'), ...(durationSeconds !== undefined ? { durationSeconds } : {}) };
     },
