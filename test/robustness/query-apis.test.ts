@@ -3,7 +3,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256, rawKmsRequest, type RawResponse } from '../helpers/signed-request.js';
 import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
-import { queryRequest, errorCode as queryErrorCode } from '../iam/query-client.js';
+import { at, queryRequest, errorCode as queryErrorCode } from '../iam/query-client.js';
 import { ec2, items } from '../volumes/ec2-raw.js';
 import { assertStillServing, startRobustServer, type RobustServer } from './harness.js';
 
@@ -145,6 +145,38 @@ describe('EC2, CloudTrail, IAM and STS: malformed input', () => {
       const r = await lookup('{}', target);
       assert.equal(`${r.status} ${r.json.__type}`, '400 UnknownOperationException', target);
     }
+  });
+
+  it('STS AssumeRole: bad durations and session names → ValidationError; session policies and tags are refused, never ignored', async () => {
+    const iam = (params: Record<string, string>): ReturnType<typeof queryRequest> => queryRequest(t.endpoint, 'iam', params);
+    assert.equal((await iam({ Action: 'CreateUser', UserName: 'assumer' })).status, 200);
+    const key = await iam({ Action: 'CreateAccessKey', UserName: 'assumer' });
+    const path = ['CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey'];
+    const creds = { accessKeyId: at(key.xml, ...path, 'AccessKeyId'), secretAccessKey: at(key.xml, ...path, 'SecretAccessKey') };
+    const allow = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] });
+    assert.equal((await iam({ Action: 'PutUserPolicy', UserName: 'assumer', PolicyName: 'assume', PolicyDocument: allow })).status, 200);
+    const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:user/assumer' }, Action: 'sts:AssumeRole' }] });
+    assert.equal((await iam({ Action: 'CreateRole', RoleName: 'target', AssumeRolePolicyDocument: trust })).status, 200);
+    const base = { Action: 'AssumeRole', RoleArn: 'arn:aws:iam::000000000000:role/target', RoleSessionName: 'robust' };
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ DurationSeconds: 'abc' }, '400 ValidationError'],
+      [{ DurationSeconds: '1' }, '400 ValidationError'],
+      [{ DurationSeconds: '99999999999999' }, '400 ValidationError'],
+      [{ RoleSessionName: 'bad name!' }, '400 ValidationError'],
+      [{ RoleSessionName: 'a'.repeat(100) }, '400 ValidationError'],
+      [{ RoleArn: 'nope' }, '403 AccessDenied'],
+      // A scope-down session policy that were ignored would hand out the role's full permissions.
+      [{ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }] }) }, '400 ValidationError'],
+      [{ Policy: '{' }, '400 ValidationError'],
+      [{ 'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/ReadOnlyAccess' }, '400 ValidationError'],
+      [{ 'Tags.member.1.Key': 'team', 'Tags.member.1.Value': 'ml' }, '400 ValidationError'],
+    ];
+    for (const [params, expected] of cases) {
+      const r = await queryRequest(t.endpoint, 'sts', { ...base, ...params }, creds);
+      assert.equal(`${r.status} ${queryErrorCode(r)}`, expected, JSON.stringify(params).slice(0, 100));
+      assert.ok(!r.text.includes('<SecretAccessKey>'), 'a refused AssumeRole hands out no credentials');
+    }
+    assert.equal((await queryRequest(t.endpoint, 'sts', base, creds)).status, 200, 'the plain AssumeRole works');
   });
 
   it('IAM and STS: missing or unknown actions, bad names, bad policies, bad durations → their Query errors; nothing is created', async () => {
