@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { AuthenticationError, queryPairs, type ParsedSignature, type SignedRequestView, type VerifiedRequest } from '../../iam/index.js';
-import { EntityTooLargeError, IncompleteBodyError, InvalidRequestError, KeyTooLongError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
+import { EntityTooLargeError, IncompleteBodyError, InvalidArgumentError, InvalidRequestError, KeyTooLongError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
 import type { CallContext } from '../../kms/index.js';
 import type { Policy } from '../../iam/policy/index.js';
 import type { S3Deps } from '../s3-deps.js';
@@ -105,6 +105,7 @@ export class S3Handler {
       if (found === 'NotImplemented') throw new NotImplementedError('');
       if (route === undefined) throw new MethodNotAllowedError('');
       if (CREATES_KEY.has(route.operation) && Buffer.byteLength(address.key ?? '') > MAX_KEY_BYTES) throw new KeyTooLongError('');
+      if (level === 'object' && namesAVersion(query, r.req)) throw new InvalidArgumentError('Invalid version id specified');
       const target = { bucket: address.bucket ?? '', key: address.key ?? '' };
       const deps: S3Deps = { ...this.deps, callerKms: this.access.kmsForCaller(caller) };
       const facts = s3RequestFacts(r.req, query, r.signature);
@@ -200,6 +201,17 @@ export class S3Handler {
     r.res.end(body);
     return wire;
   }
+}
+
+/**
+ * True when the request (or its copy source) names a version other than "null", the only
+ * version an object has here (no bucket keeps versions): acting on the current object for it
+ * would read, copy or delete data the client did not name.
+ */
+function namesAVersion(query: ReadonlyMap<string, string>, req: IncomingMessage): boolean {
+  const own = query.get('versionId');
+  const source = /[?&]versionId=([^&]*)/.exec(String(req.headers['x-amz-copy-source'] ?? ''))?.[1];
+  return (own !== undefined && own !== 'null') || (source !== undefined && source !== 'null');
 }
 
 function hasBody(req: IncomingMessage): boolean {
