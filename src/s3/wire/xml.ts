@@ -1,5 +1,5 @@
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
-import { MalformedXmlError } from '../errors.js';
+import { InvalidArgumentError, MalformedXmlError } from '../errors.js';
 import type { BucketEncryption, BucketRecord, ObjectRecord } from '../metadata-store.js';
 import type { ListPage } from '../operations/list-objects.js';
 
@@ -145,7 +145,10 @@ export function parseCreateBucket(body: Buffer): string | undefined {
   return lc;
 }
 
-/** The `<Delete>` document of DeleteObjects. Raises MalformedXmlError (also for 0 or over 1000 keys). */
+/**
+ * The `<Delete>` document of DeleteObjects. Raises MalformedXmlError (also for 0 or over 1000
+ * keys), InvalidArgumentError for a VersionId other than "null" (nothing here keeps versions).
+ */
 export function parseDelete(body: Buffer): { keys: string[]; quiet: boolean } {
   const del = child(parse(body), 'Delete');
   const objects = child(del, 'Object');
@@ -153,6 +156,9 @@ export function parseDelete(body: Buffer): { keys: string[]; quiet: boolean } {
   const keys = objects.map((o) => {
     const k = child(o, 'Key');
     if (typeof k !== 'string' || k === '') throw new MalformedXmlError('');
+    // Objects here have one version, "null": deleting the current object for another would delete what was not named.
+    const version = child(o, 'VersionId');
+    if (version !== undefined && version !== 'null') throw new InvalidArgumentError('Invalid version id specified');
     return k;
   });
   return { keys, quiet: child(del, 'Quiet') === 'true' };
