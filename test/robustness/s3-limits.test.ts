@@ -82,6 +82,23 @@ describe('S3: oversized bodies and malformed query parameters', () => {
     }
   });
 
+  it('a versionId other than "null" (none is kept here) → InvalidArgument: the current object is not read, copied or deleted instead', async () => {
+    const named = { versionId: '3HL4kqtJlcpXroDTDmjVBH40Nrjfkd' };
+    for (const [method, query] of [['GET', named], ['HEAD', named], ['DELETE', named], ['GET', { ...named, tagging: '' }], ['DELETE', { ...named, tagging: '' }]] as const) {
+      const r = await call(method, '/rob/a', { query });
+      assert.equal(method === 'HEAD' ? `${r.status}` : statusCode(r), method === 'HEAD' ? '400' : '400 InvalidArgument', `${method} ${JSON.stringify(query)}`);
+    }
+    const copy = await call('PUT', '/rob/a-copy', { headers: { 'x-amz-copy-source': `/rob/a?versionId=${named.versionId}` } });
+    assert.equal(statusCode(copy), '400 InvalidArgument');
+    assert.equal((await call('HEAD', '/rob/a-copy')).status, 404);
+    const del = `<Delete><Object><Key>a</Key><VersionId>${named.versionId}</VersionId></Object></Delete>`;
+    assert.equal(statusCode(await call('POST', '/rob', { query: { delete: '' }, md5: true, body: del })), '400 InvalidArgument');
+    // "null" is the version every object here has: it names the current object.
+    assert.equal((await call('GET', '/rob/a', { query: { versionId: 'null' } })).text, 'a');
+    assert.equal((await call('PUT', '/rob/a-copy', { headers: { 'x-amz-copy-source': '/rob/a?versionId=null' } })).status, 200);
+    assert.equal((await call('GET', '/rob/a-copy')).text, 'a');
+  });
+
   it('a PUT declaring 6 GiB is refused with EntityTooLarge before any body byte is sent', async () => {
     const url = new URL(t.endpoint);
     const signed = await signer().sign(
