@@ -65,6 +65,8 @@ export interface S3HandlerSettings {
 /** S3's limit on an object key (UTF-8 bytes), checked where a key is created: older objects stay reachable. */
 const MAX_KEY_BYTES = 1024;
 const CREATES_KEY = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload']);
+/** Writes S3 makes conditional on If-Match / If-None-Match; done unconditionally, they would overwrite what a client meant to protect. */
+const CONDITIONAL_WRITES = new Set(['PutObject', 'CopyObject', 'CompleteMultipartUpload', 'DeleteObject']);
 
 /** Bodies without x-amz-content-sha256 are read whole to hash them; S3 clients always send it for large ones. */
 const MAX_UNDECLARED_BODY = 16 * 1024 * 1024;
@@ -106,6 +108,9 @@ export class S3Handler {
       if (route === undefined) throw new MethodNotAllowedError('');
       if (CREATES_KEY.has(route.operation) && Buffer.byteLength(address.key ?? '') > MAX_KEY_BYTES) throw new KeyTooLongError('');
       if (level === 'object' && namesAVersion(query, r.req)) throw new InvalidArgumentError('Invalid version id specified');
+      if (CONDITIONAL_WRITES.has(route.operation) && (r.req.headers['if-match'] !== undefined || r.req.headers['if-none-match'] !== undefined)) {
+        throw new NotImplementedError('Conditional writes (If-Match, If-None-Match) are not implemented; the write was refused rather than done unconditionally.');
+      }
       const target = { bucket: address.bucket ?? '', key: address.key ?? '' };
       const deps: S3Deps = { ...this.deps, callerKms: this.access.kmsForCaller(caller) };
       const facts = s3RequestFacts(r.req, query, r.signature);
