@@ -99,6 +99,23 @@ describe('S3: oversized bodies and malformed query parameters', () => {
     assert.equal((await call('GET', '/rob/a-copy')).text, 'a');
   });
 
+  it('conditional writes (If-None-Match / If-Match on PUT, copy, complete, DELETE) → NotImplemented, never done unconditionally', async () => {
+    const cases: Array<[string, string, S3CallOptions]> = [
+      ['PUT', '/rob/a', { body: 'overwrite', headers: { 'if-none-match': '*' } }],
+      ['PUT', '/rob/a', { body: 'overwrite', headers: { 'if-match': '"0000"' } }],
+      ['PUT', '/rob/a', { headers: { 'x-amz-copy-source': '/rob/a-src', 'if-none-match': '*' } }],
+      ['DELETE', '/rob/a', { headers: { 'if-match': '"0000"' } }],
+    ];
+    assert.equal((await call('PUT', '/rob/a-src', { body: 'source' })).status, 200);
+    for (const [method, path, opts] of cases) assert.equal(statusCode(await call(method, path, opts)), '501 NotImplemented', `${method} ${JSON.stringify(opts.headers)}`);
+    const part = await call('PUT', '/rob/mp', { query: { uploadId, partNumber: '1' }, body: 'part' });
+    const complete = `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${part.headers.get('etag') ?? ''}</ETag></Part></CompleteMultipartUpload>`;
+    assert.equal(statusCode(await call('POST', '/rob/mp', { query: { uploadId }, headers: { 'if-none-match': '*' }, body: complete })), '501 NotImplemented');
+    assert.equal((await call('GET', '/rob/mp', { query: { uploadId } })).status, 200, 'the upload is still open');
+    // Conditional reads are implemented and unaffected.
+    assert.equal((await call('GET', '/rob/a', { headers: { 'if-match': '"0000"' } })).status, 412);
+  });
+
   it('a PUT declaring 6 GiB is refused with EntityTooLarge before any body byte is sent', async () => {
     const url = new URL(t.endpoint);
     const signed = await signer().sign(
