@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { AuthenticationError, queryPairs, type ParsedSignature, type SignedRequestView, type VerifiedRequest } from '../../iam/index.js';
-import { EntityTooLargeError, IncompleteBodyError, InvalidArgumentError, InvalidRequestError, KeyTooLongError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
+import { EntityTooLargeError, IncompleteBodyError, InvalidRequestError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
 import type { CallContext } from '../../kms/index.js';
 import type { Policy } from '../../iam/policy/index.js';
 import type { S3Deps } from '../s3-deps.js';
@@ -13,6 +13,7 @@ import { resolveAddress } from './address.js';
 import { makeCall, type S3Call } from './call.js';
 import { toS3WireError } from './error-codes.js';
 import { bufferSource } from './payload.js';
+import { refuseUnservable } from './request-guards.js';
 import { findRoute, subResourceOf, type Level, type S3Route } from './routes.js';
 import { errorXml } from './xml.js';
 
@@ -62,12 +63,6 @@ export interface S3HandlerSettings {
   readonly trustedProxyHttpsHeader?: string;
 }
 
-/** S3's limit on an object key (UTF-8 bytes), checked where a key is created: older objects stay reachable. */
-const MAX_KEY_BYTES = 1024;
-const CREATES_KEY = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload']);
-/** Writes S3 makes conditional on If-Match / If-None-Match; done unconditionally, they would overwrite what a client meant to protect. */
-const CONDITIONAL_WRITES = new Set(['PutObject', 'CopyObject', 'CompleteMultipartUpload', 'DeleteObject']);
-
 /** Bodies without x-amz-content-sha256 are read whole to hash them; S3 clients always send it for large ones. */
 const MAX_UNDECLARED_BODY = 16 * 1024 * 1024;
 
@@ -106,11 +101,7 @@ export class S3Handler {
       notes.call = caller;
       if (found === 'NotImplemented') throw new NotImplementedError('');
       if (route === undefined) throw new MethodNotAllowedError('');
-      if (CREATES_KEY.has(route.operation) && Buffer.byteLength(address.key ?? '') > MAX_KEY_BYTES) throw new KeyTooLongError('');
-      if (level === 'object' && namesAVersion(query, r.req)) throw new InvalidArgumentError('Invalid version id specified');
-      if (CONDITIONAL_WRITES.has(route.operation) && (r.req.headers['if-match'] !== undefined || r.req.headers['if-none-match'] !== undefined)) {
-        throw new NotImplementedError('Conditional writes (If-Match, If-None-Match) are not implemented; the write was refused rather than done unconditionally.');
-      }
+      refuseUnservable({ operation: route.operation, objectLevel: level === 'object', key: address.key ?? '', query, headers: r.req.headers, accountId: this.deps.accountId });
       const target = { bucket: address.bucket ?? '', key: address.key ?? '' };
       const deps: S3Deps = { ...this.deps, callerKms: this.access.kmsForCaller(caller) };
       const facts = s3RequestFacts(r.req, query, r.signature);
@@ -206,17 +197,6 @@ export class S3Handler {
     r.res.end(body);
     return wire;
   }
-}
-
-/**
- * True when the request (or its copy source) names a version other than "null", the only
- * version an object has here (no bucket keeps versions): acting on the current object for it
- * would read, copy or delete data the client did not name.
- */
-function namesAVersion(query: ReadonlyMap<string, string>, req: IncomingMessage): boolean {
-  const own = query.get('versionId');
-  const source = /[?&]versionId=([^&]*)/.exec(String(req.headers['x-amz-copy-source'] ?? ''))?.[1];
-  return (own !== undefined && own !== 'null') || (source !== undefined && source !== 'null');
 }
 
 function hasBody(req: IncomingMessage): boolean {

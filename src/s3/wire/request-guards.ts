@@ -1,0 +1,57 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { AccessDeniedError, InvalidArgumentError, InvalidRequestError, KeyTooLongError, NotImplementedError } from '../errors.js';
+
+/** S3's limit on an object key (UTF-8 bytes), checked where a key is created: older objects stay reachable. */
+const MAX_KEY_BYTES = 1024;
+const CREATES_KEY = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload']);
+/** Writes S3 makes conditional on If-Match / If-None-Match; done unconditionally, they would overwrite what a client meant to protect. */
+const CONDITIONAL_WRITES = new Set(['PutObject', 'CopyObject', 'CompleteMultipartUpload', 'DeleteObject']);
+const OBJECT_LOCK_HEADERS = ['x-amz-object-lock-mode', 'x-amz-object-lock-retain-until-date', 'x-amz-object-lock-legal-hold'];
+
+/** What the guards look at: the route's operation, whether it addresses an object, its query and headers. */
+export interface GuardedRequest {
+  readonly operation: string;
+  readonly objectLevel: boolean;
+  readonly key: string;
+  readonly query: ReadonlyMap<string, string>;
+  readonly headers: IncomingHttpHeaders;
+  /** The account that owns every bucket here. */
+  readonly accountId: string;
+}
+
+/**
+ * Refuses, with S3's error for it, a request that asks for something this server cannot do
+ * and would otherwise silently do something else: a key over 1024 bytes (KeyTooLongError), a
+ * version other than "null" (InvalidArgument), a conditional write or object lock (refused,
+ * not done unconditionally or unlocked), a bucket owner other than this account
+ * (AccessDenied). Pure; raises, never answers.
+ */
+export function refuseUnservable(r: GuardedRequest): void {
+  if (CREATES_KEY.has(r.operation) && Buffer.byteLength(r.key) > MAX_KEY_BYTES) throw new KeyTooLongError('');
+  if (r.objectLevel && namesAVersion(r.query, r.headers)) throw new InvalidArgumentError('Invalid version id specified');
+  if (CONDITIONAL_WRITES.has(r.operation) && (r.headers['if-match'] !== undefined || r.headers['if-none-match'] !== undefined)) {
+    throw new NotImplementedError('Conditional writes (If-Match, If-None-Match) are not implemented; the write was refused rather than done unconditionally.');
+  }
+  if (CREATES_KEY.has(r.operation) && OBJECT_LOCK_HEADERS.some((h) => r.headers[h] !== undefined)) {
+    // No bucket here has Object Lock: S3's answer, rather than an object the client believes locked.
+    throw new InvalidRequestError('Bucket is missing Object Lock Configuration');
+  }
+  if (r.operation === 'CreateBucket' && String(r.headers['x-amz-bucket-object-lock-enabled'] ?? '').toLowerCase() === 'true') {
+    throw new NotImplementedError('Object Lock is not implemented.');
+  }
+  for (const h of ['x-amz-expected-bucket-owner', 'x-amz-source-expected-bucket-owner']) {
+    const owner = r.headers[h];
+    if (owner !== undefined && owner !== r.accountId) throw new AccessDeniedError('');
+  }
+}
+
+/**
+ * True when the request (or its copy source) names a version other than "null", the only
+ * version an object has here (no bucket keeps versions): acting on the current object for it
+ * would read, copy or delete data the client did not name.
+ */
+function namesAVersion(query: ReadonlyMap<string, string>, headers: IncomingHttpHeaders): boolean {
+  const own = query.get('versionId');
+  const source = /[?&]versionId=([^&]*)/.exec(String(headers['x-amz-copy-source'] ?? ''))?.[1];
+  return (own !== undefined && own !== 'null') || (source !== undefined && source !== 'null');
+}
