@@ -116,6 +116,24 @@ describe('S3: oversized bodies and malformed query parameters', () => {
     assert.equal((await call('GET', '/rob/a', { headers: { 'if-match': '"0000"' } })).status, 412);
   });
 
+  it('Object Lock and expected-bucket-owner headers are enforced or refused, never ignored', async () => {
+    const lock = { 'x-amz-object-lock-mode': 'COMPLIANCE', 'x-amz-object-lock-retain-until-date': '2035-01-01T00:00:00Z' };
+    const refused: Array<[string, string, S3CallOptions, string]> = [
+      ['PUT', '/rob/locked', { body: 'x', headers: lock }, '400 InvalidRequest'],
+      ['PUT', '/rob/locked', { body: 'x', headers: { 'x-amz-object-lock-legal-hold': 'ON' } }, '400 InvalidRequest'],
+      ['PUT', '/rob/locked', { headers: { ...lock, 'x-amz-copy-source': '/rob/a' } }, '400 InvalidRequest'],
+      ['POST', '/rob/locked', { query: { uploads: '' }, headers: lock }, '400 InvalidRequest'],
+      ['PUT', '/rob-locked', { headers: { 'x-amz-bucket-object-lock-enabled': 'true' } }, '501 NotImplemented'],
+      ['GET', '/rob/a', { headers: { 'x-amz-expected-bucket-owner': '999999999999' } }, '403 AccessDenied'],
+      ['PUT', '/rob/locked', { body: 'x', headers: { 'x-amz-expected-bucket-owner': '999999999999' } }, '403 AccessDenied'],
+      ['PUT', '/rob/locked', { headers: { 'x-amz-copy-source': '/rob/a', 'x-amz-source-expected-bucket-owner': '999999999999' } }, '403 AccessDenied'],
+    ];
+    for (const [method, path, opts, expected] of refused) assert.equal(statusCode(await call(method, path, opts)), expected, `${method} ${path} ${JSON.stringify(opts.headers)}`);
+    assert.equal((await call('HEAD', '/rob/locked')).status, 404, 'nothing was written unlocked');
+    assert.equal((await call('HEAD', '/rob-locked')).status, 404, 'no bucket was made without its lock');
+    assert.equal((await call('GET', '/rob/a', { headers: { 'x-amz-expected-bucket-owner': '000000000000' } })).text, 'a', 'the right owner is served');
+  });
+
   it('a PUT declaring 6 GiB is refused with EntityTooLarge before any body byte is sent', async () => {
     const url = new URL(t.endpoint);
     const signed = await signer().sign(
