@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import type { IncomingHttpHeaders } from 'node:http';
+import { describe, it } from 'node:test';
+import { AccessDeniedError, InvalidArgumentError, InvalidRequestError, KeyTooLongError, NotImplementedError } from '../errors.js';
+import { refuseUnservable, type GuardedRequest } from './request-guards.js';
+
+const request = (operation: string, headers: IncomingHttpHeaders = {}, query: Record<string, string> = {}, key = 'k'): GuardedRequest => ({
+  operation,
+  objectLevel: operation !== 'CreateBucket' && operation !== 'ListObjects',
+  key,
+  query: new Map(Object.entries(query)),
+  headers,
+  accountId: '000000000000',
+});
+
+describe('refuseUnservable', () => {
+  it('lets ordinary requests through, including version "null" and the right bucket owner', () => {
+    for (const r of [
+      request('PutObject'),
+      request('GetObject', { 'if-match': '"e"' }),
+      request('GetObject', {}, { versionId: 'null' }),
+      request('CopyObject', { 'x-amz-copy-source': '/b/k?versionId=null', 'x-amz-expected-bucket-owner': '000000000000' }),
+      request('PutObject', {}, {}, 'k'.repeat(1024)),
+      request('GetObject', {}, {}, 'k'.repeat(2000)),
+      request('CreateBucket', { 'x-amz-bucket-object-lock-enabled': 'false' }),
+    ]) {
+      assert.doesNotThrow(() => refuseUnservable(r), JSON.stringify({ ...r, query: [...r.query] }).slice(0, 120));
+    }
+  });
+
+  it('refuses what it cannot do with S3 errors', () => {
+    const cases: Array<[GuardedRequest, new (m: string) => Error]> = [
+      [request('PutObject', {}, {}, '€'.repeat(342)), KeyTooLongError],
+      [request('CreateMultipartUpload', {}, {}, 'k'.repeat(1025)), KeyTooLongError],
+      [request('DeleteObject', {}, { versionId: 'v1' }), InvalidArgumentError],
+      [request('CopyObject', { 'x-amz-copy-source': '/b/k?versionId=v1' }), InvalidArgumentError],
+      [request('PutObject', { 'if-none-match': '*' }), NotImplementedError],
+      [request('DeleteObject', { 'if-match': '"e"' }), NotImplementedError],
+      [request('PutObject', { 'x-amz-object-lock-legal-hold': 'ON' }), InvalidRequestError],
+      [request('CreateBucket', { 'x-amz-bucket-object-lock-enabled': 'True' }), NotImplementedError],
+      [request('GetObject', { 'x-amz-expected-bucket-owner': '111111111111' }), AccessDeniedError],
+      [request('CopyObject', { 'x-amz-source-expected-bucket-owner': '111111111111' }), AccessDeniedError],
+    ];
+    for (const [r, error] of cases) assert.throws(() => refuseUnservable(r), error, `${r.operation} ${JSON.stringify(r.headers)}`);
+  });
+});
