@@ -33,10 +33,13 @@ describe('cipherlake server --workers 2', () => {
 
     // Several callers at once: fetch opens a connection per concurrent request, and the
     // cluster primary hands new connections to the workers in turn (Node's default
-    // round-robin scheduling on Linux), so both workers serve. Which worker answered each
-    // call is not observable here, so this test alone would also pass with one worker
-    // serving everything; src/audit/ipc-sink.test.ts checks a worker's events and the
-    // owner's own interleave into one chain.
+    // round-robin scheduling on Linux), so both workers serve. Each worker appends the
+    // events of the requests it served through its own writer thread, and says how many
+    // when it stops (checked below): that is how this test knows both served.
+    let stderr = '';
+    server.child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
     const answered: string[] = [];
     const caller = async (): Promise<void> => {
       for (let i = 0; i < CALLS_EACH; i++) {
@@ -53,6 +56,10 @@ describe('cipherlake server --workers 2', () => {
     server.child.kill('SIGTERM');
     const exit = await server.exited;
     assert.deepEqual(exit, { code: 0, signal: null });
+    const stopped = [...stderr.matchAll(/worker (\d+) stopped; it appended (\d+) audit events/g)].map((m) => ({ pid: m[1], events: Number(m[2]) }));
+    assert.equal(new Set(stopped.map((w) => w.pid)).size, 2, `two workers stopped: ${stderr}`);
+    assert.ok(stopped.every((w) => w.events > 0), `each worker served and audited requests: ${JSON.stringify(stopped)}`);
+    assert.equal(stopped.reduce((sum, w) => sum + w.events, 0), CALLERS * CALLS_EACH + 1, 'the workers appended every event (CreateKey too), each once');
 
     const db = new Database(join(dataDir, 'audit.db'), { readonly: true });
     const rows = db.prepare("SELECT json_extract(event_json, '$.requestID') AS id FROM audit_records WHERE event_name = 'GenerateDataKey'").all() as { id: string }[];
@@ -66,7 +73,7 @@ describe('cipherlake server --workers 2', () => {
     const code = await runAuditVerify({ dataDir }, { out: (l) => out.push(l), err: (l) => err.push(l) });
     assert.deepEqual(out, ['intact']);
     assert.equal(code, 0);
-    // The primary signed a final digest over everything when it stopped: no unsigned tail.
+    // The primary signed a final digest over everything the workers wrote when it stopped: no unsigned tail.
     assert.doesNotMatch(err.join('\n'), /not yet signed/);
   });
 });

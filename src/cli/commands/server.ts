@@ -43,7 +43,11 @@ export function registerServerCommand(program: Command): void {
         const force = setTimeout(() => process.exit(1), 10_000);
         force.unref();
         running.close().then(
-          () => process.exit(0),
+          () => {
+            // For a person (and the cluster test) reading the primary's stderr: how much this worker served.
+            if (isClusterWorker()) process.stderr.write(`cipherlake: worker ${process.pid} stopped; it appended ${running.audit.stats().records} audit events\n`);
+            process.exit(0);
+          },
           (err: unknown) => {
             running.log.error({ err }, 'shutdown failed');
             process.exit(1);
