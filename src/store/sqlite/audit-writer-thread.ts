@@ -37,61 +37,62 @@ function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
 }
 
-/** Runs the thread until a close request; exported for the thread's bootstrap only. */
-export function runAuditWriterThread(): void {
+/** Runs the thread until a close request. */
+function runAuditWriterThread(): void {
   const port = parentPort;
   if (port === null) throw new Error('audit-writer-thread: not a worker thread');
   const data = workerData as AuditWriterThreadData;
+  const reply = (r: AuditWriterReply): void => port.postMessage(r);
   let writer: SqliteAuditWriter | undefined;
-  let openError: string | undefined;
+  let openError = 'audit writer unavailable';
   try {
     writer = new SqliteAuditWriter(data.path, { synchronous: data.synchronous });
   } catch (error) {
     openError = errorText(error);
   }
-  const indexing = writer !== undefined && data.index !== null ? new IndexPolicy(writer, data.index, (m) => port.postMessage({ id: 0, error: m } satisfies AuditWriterReply)) : undefined;
+  const indexing = writer !== undefined && data.index !== null ? new IndexPolicy(writer, data.index, (error) => reply({ id: 0, error })) : undefined;
   port.on('message', (m: AuditWriterRequest) => {
-    const reply = (r: AuditWriterReply): void => port.postMessage(r);
-    if (writer === undefined) {
-      reply({ id: m.id, error: openError ?? 'audit writer unavailable' });
-      if (m.op === 'close') port.close();
+    if (writer !== undefined) handle(writer, indexing, m, reply);
+    else reply({ id: m.id, error: openError });
+    if (m.op === 'close') port.close();
+  });
+}
+
+/** Serves one request; a failed commit or digest is answered with its error, nothing written. */
+function handle(writer: SqliteAuditWriter, indexing: IndexPolicy | undefined, m: AuditWriterRequest, reply: (r: AuditWriterReply) => void): void {
+  switch (m.op) {
+    case 'commit': {
+      let committed;
+      try {
+        committed = writer.commit(m.batch);
+      } catch (error) {
+        reply({ id: m.id, error: errorText(error) });
+        return;
+      }
+      reply({ id: m.id, firstSeq: committed.firstSeq, seq: committed.head.seq, hash: committed.head.hash });
+      // After the reply: the request thread goes on while this one indexes.
+      indexing?.afterCommit();
       return;
     }
-    switch (m.op) {
-      case 'commit': {
-        let head;
-        try {
-          head = writer.commit(m.batch);
-        } catch (error) {
-          reply({ id: m.id, error: errorText(error) });
-          return;
-        }
-        reply({ id: m.id, firstSeq: head.firstSeq, seq: head.head.seq, hash: head.head.hash });
-        // After the reply: the main thread goes on while this thread indexes.
-        indexing?.afterCommit();
-        return;
+    case 'digest':
+      try {
+        writer.appendDigest(m.digest);
+        reply({ id: m.id, done: true, indexed: 0 });
+      } catch (error) {
+        reply({ id: m.id, error: errorText(error) });
       }
-      case 'digest':
-        try {
-          writer.appendDigest(m.digest);
-          reply({ id: m.id, done: true, indexed: 0 });
-        } catch (error) {
-          reply({ id: m.id, error: errorText(error) });
-        }
-        return;
-      case 'close': {
-        const indexed = indexing?.stop() ?? 0;
-        writer.close();
-        reply({ id: m.id, done: true, indexed });
-        port.close();
-        return;
-      }
-      default: {
-        const never: never = m;
-        throw new Error(`unknown audit writer request ${String(never)}`);
-      }
+      return;
+    case 'close': {
+      const indexed = indexing?.stop() ?? 0;
+      writer.close();
+      reply({ id: m.id, done: true, indexed });
+      return;
     }
-  });
+    default: {
+      const never: never = m;
+      throw new Error(`unknown audit writer request ${String(never)}`);
+    }
+  }
 }
 
 /**
