@@ -57,7 +57,10 @@ export async function handleKmsRequest(
   try {
     const body = parseJson(rawBody);
     requestParameters = kmsAuditParameters(body);
-    const req = route.parse(new Fields(body));
+    const fields = new Fields(body);
+    // Most operations take GrantTokens; its shape is checked here once, so no route ignores a malformed one.
+    fields.stringList('GrantTokens', { max: 10 });
+    const req = route.parse(fields);
     keyIdentifier = route.keyOf?.(req);
     await authorize(call, route.action, keyIdentifier, route.conditions?.(req));
     for (const extra of route.alsoAuthorize?.(req) ?? []) await authorize(call, extra.action, extra.keyIdentifier, extra.facts);
