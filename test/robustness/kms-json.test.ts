@@ -74,6 +74,9 @@ describe('KMS: malformed input', () => {
       ['TrentService.ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: '7' }, 'pendingWindowInDays'],
       ['TrentService.CreateKey', { Policy: { Version: '2012-10-17' } }, 'policy'],
       ['TrentService.CreateKey', { Tags: { a: 'b' } }, 'Tags'],
+      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', GrantTokens: 'token' }, 'grantTokens'],
+      ['TrentService.Decrypt', { CiphertextBlob: 'AAAA', GrantTokens: [1] }, 'grantTokens'],
+      ['TrentService.GenerateDataKey', { KeyId: keyId, KeySpec: 'AES_256', GrantTokens: Array.from({ length: 11 }, () => 't') }, 'grantTokens'],
     ];
     for (const [target, body, field] of cases) {
       const r = await send(target, JSON.stringify(body));
