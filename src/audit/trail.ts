@@ -1,4 +1,4 @@
-import type { AuditChainWriter, AuditStore, ChainHead, DeferredAuditIndex, LastDigest } from './audit-store.js';
+import type { AuditChainWriter, AuditStore, ChainHead, LastDigest } from './audit-store.js';
 import { encodeAuditEvent, type EncodedAuditEvent } from './encode-event.js';
 import { GENESIS_HASH, chainRecord, signDigest } from './chain.js';
 import type { ChainedRecord, SignedDigest } from './chain.js';
@@ -7,6 +7,7 @@ import { ALL_AUDIT_LEVELS } from './record.js';
 import type { AuditEvent, AuditLevel } from './record.js';
 import type { AuditSigner } from './signer.js';
 import type { AppendReceipt, AuditSink } from './sink.js';
+import { TrailIndexing } from './trail-indexing.js';
 
 /** How a trail is built; every field but store and signer has a safe default. */
 export interface AuditTrailOptions {
@@ -98,14 +99,9 @@ export class AuditTrail implements AuditSink {
   #poll: NodeJS.Timeout | undefined;
   #closed = false;
   #stats: AuditTrailStats = { records: 0, transactions: 0, digests: 0, redactedFields: 0, indexed: 0 };
-  // Deferred index: committed records not yet indexed (an upper bound: a lookup by the
-  // store may have indexed some), the idle timer, and the backlog at which to try again
   // after an indexing failure.
-  readonly #index: DeferredAuditIndex | undefined;
-  #unindexed: number;
-  #idle: NodeJS.Timeout | undefined;
-  #indexing = false;
-  #retryIndexAt = 0;
+  /** The deferred-index policy when this trail commits in-thread to a store that has one. */
+  readonly #indexing: TrailIndexing | undefined;
 
   private constructor(o: AuditTrailOptions, head: ChainHead, lastDigest: LastDigest | null, backlog: number) {
     this.#o = {
@@ -126,8 +122,18 @@ export class AuditTrail implements AuditSink {
     this.#head = head;
     this.#lastDigest = lastDigest;
     // A writer indexes on its own thread; this trail indexes only what it commits itself.
-    this.#index = o.writer === undefined ? o.store.deferredIndex : undefined;
-    this.#unindexed = backlog;
+    const index = o.writer === undefined ? o.store.deferredIndex : undefined;
+    this.#indexing =
+      index === undefined
+        ? undefined
+        : new TrailIndexing(index, backlog, {
+            idleMs: this.#o.indexIdleMs,
+            backlog: this.#o.indexBacklog,
+            chunk: this.#o.indexChunk,
+            onError: (error) => this.#o.onBackgroundError(error),
+            onIndexed: (n) => void (this.#stats.indexed += n),
+            idle: () => this.#queue.length === 0 && this.#flushing === null,
+          });
     if (o.signer === null) return;
     if (this.#o.digestIntervalMs > 0) {
       this.#timer = setInterval(() => this.#background(), this.#o.digestIntervalMs);
@@ -150,7 +156,7 @@ export class AuditTrail implements AuditSink {
     if (options.writer === undefined) await options.store.openForAppend?.();
     const backlog = options.writer === undefined ? ((await options.store.deferredIndex?.backlog()) ?? 0) : 0;
     const trail = new AuditTrail(options, head, last, backlog);
-    trail.#armIdleIndexing();
+    trail.#indexing?.armIdle();
     return trail;
   }
 
@@ -204,13 +210,12 @@ export class AuditTrail implements AuditSink {
     this.#closed = true;
     clearInterval(this.#timer);
     clearInterval(this.#poll);
-    clearTimeout(this.#idle);
     try {
       await this.checkpoint();
     } finally {
       await this.#o.writer?.close();
     }
-    await this.#indexAll();
+    await this.#indexing?.stop();
   }
 
   /**
@@ -248,9 +253,9 @@ export class AuditTrail implements AuditSink {
   #drain(): Promise<void> {
     this.#flushing ??= (async () => {
       while (this.#queue.length > 0) {
-        await this.#commit(this.#queue.splice(0, this.#o.maxBatch));
+        const committed = await this.#commit(this.#queue.splice(0, this.#o.maxBatch));
         // Under endless load there is no idle moment: bound the lag between commits instead.
-        if (this.#unindexed >= Math.max(this.#o.indexBacklog, this.#retryIndexAt)) await this.#indexChunk();
+        if (committed > 0) await this.#indexing?.afterCommit(committed);
         // Pipelining: let one turn of the event loop add its appends before the next commit.
         if (this.#queue.length > 0 && this.#queue.length < this.#o.maxBatch) await new Promise((r) => setImmediate(r));
       }
@@ -258,12 +263,13 @@ export class AuditTrail implements AuditSink {
       this.#flushing = null;
       // Appends that arrived after the loop saw an empty queue, before this ran.
       if (this.#queue.length > 0) this.#schedule();
-      else this.#armIdleIndexing();
+      else if (!this.#closed) this.#indexing?.armIdle();
     });
     return this.#flushing;
   }
 
-  async #commit(batch: Pending[]): Promise<void> {
+  /** Commits one batch and settles its appends; resolves with how many records it committed (0: it failed). */
+  async #commit(batch: Pending[]): Promise<number> {
     if (this.#o.writer !== undefined) return this.#commitThrough(this.#o.writer, batch);
     let prev: ChainHead = this.#head;
     const records = batch.map((p) => {
@@ -277,19 +283,19 @@ export class AuditTrail implements AuditSink {
       const error = new AuditCommitError({ cause });
       for (const p of batch) p.reject(error);
       this.#settle(batch.length);
-      return;
+      return 0;
     }
     this.#head = { seq: prev.seq, hash: prev.hash };
     this.#stats.transactions += 1;
     this.#stats.records += batch.length;
-    this.#unindexed += batch.length;
     batch.forEach((p, i) => p.resolve({ seq: records[i]?.seq ?? 0, eventID: p.entry.eventID }));
     this.#settle(batch.length);
     this.#digestIfDue(this.#head.seq);
+    return batch.length;
   }
 
   /** A commit by the writer, which chains after the head it reads in its transaction. */
-  async #commitThrough(writer: AuditChainWriter, batch: Pending[]): Promise<void> {
+  async #commitThrough(writer: AuditChainWriter, batch: Pending[]): Promise<number> {
     let committed;
     try {
       committed = await writer.commit(batch.map((p) => p.entry));
@@ -297,7 +303,7 @@ export class AuditTrail implements AuditSink {
       const error = new AuditCommitError({ cause });
       for (const p of batch) p.reject(error);
       this.#settle(batch.length);
-      return;
+      return 0;
     }
     const { firstSeq, head } = committed;
     if (head.seq > this.#head.seq) this.#head = { seq: head.seq, hash: head.hash };
@@ -306,6 +312,7 @@ export class AuditTrail implements AuditSink {
     batch.forEach((p, i) => p.resolve({ seq: firstSeq + i, eventID: p.entry.eventID }));
     this.#settle(batch.length);
     this.#digestIfDue(head.seq);
+    return batch.length;
   }
 
   #digestIfDue(headSeq: number): void {
@@ -328,51 +335,6 @@ export class AuditTrail implements AuditSink {
     const due = this.#waiters.filter((w) => w.upTo <= this.#settled);
     this.#waiters = this.#waiters.filter((w) => w.upTo > this.#settled);
     for (const w of due) w.resolve();
-  }
-
-  /** (Re)starts the idle countdown; when it ends with no commit in between, the backlog is indexed. */
-  #armIdleIndexing(): void {
-    if (this.#index === undefined || this.#closed || this.#unindexed === 0) return;
-    if (this.#idle) this.#idle.refresh();
-    else {
-      this.#idle = setTimeout(() => void this.#indexWhileIdle(), this.#o.indexIdleMs);
-      this.#idle.unref();
-    }
-  }
-
-  /** Indexes chunk after chunk, yielding a turn between them, until the backlog is gone or appends arrive. */
-  async #indexWhileIdle(): Promise<void> {
-    while (this.#unindexed > 0 && !this.#closed && this.#queue.length === 0 && this.#flushing === null) {
-      if (!(await this.#indexChunk())) return;
-      await new Promise((r) => setImmediate(r));
-    }
-  }
-
-  async #indexAll(): Promise<void> {
-    while (this.#unindexed > 0 && (await this.#indexChunk()));
-  }
-
-  /** One indexing transaction; false when it failed (reported) or found nothing. Never rejects. */
-  async #indexChunk(): Promise<boolean> {
-    const index = this.#index;
-    if (index === undefined || this.#indexing) return false;
-    this.#indexing = true;
-    const chunk = this.#o.indexChunk;
-    try {
-      const n = await index.indexNext(chunk);
-      this.#stats.indexed += n;
-      // Fewer than asked: nothing is left (a lookup in the store may have indexed the rest).
-      this.#unindexed = n < chunk ? 0 : Math.max(0, this.#unindexed - n);
-      this.#retryIndexAt = 0;
-      return n > 0;
-    } catch (error) {
-      // Lookups stay exact without the index; try again once the backlog has grown by another bound.
-      this.#retryIndexAt = this.#unindexed + this.#o.indexBacklog;
-      this.#o.onBackgroundError(error);
-      return false;
-    } finally {
-      this.#indexing = false;
-    }
   }
 
   #background(): void {
