@@ -52,6 +52,10 @@ describe('SqliteAuditWriter: several writers, one chain', () => {
     assert.deepEqual([first.firstSeq, first.head.seq, second.firstSeq, second.head.seq, third.firstSeq, third.head.seq], [1, 3, 4, 5, 6, 6]);
     assert.equal(a.indexNext(100), 6);
     assert.equal(b.indexNext(100), 0, 'the watermark is read inside the indexing transaction: nothing is indexed twice');
+    // Lines that do not form records (a raw line feed somewhere) fail the whole batch, nothing written.
+    assert.throws(() => a.commit(`${batchText(7, 1)}\n{"half":\n"record"}`), /malformed audit batch/);
+    assert.throws(() => b.commit(`${batchText(7, 1)}\n"not columns"\n[]\n{}`), /malformed audit batch/);
+    assert.equal(store.db.prepare('SELECT max(seq) FROM audit_records').pluck().get(), 6);
     a.close();
     b.close();
     const report = await verifyAudit(store, LocalAuditSigner.generate().publicKeyPem());

@@ -101,8 +101,10 @@ function prepareSharedAppend(db: SqliteDatabase): (batch: AuditBatchText) => Com
   const txn = db.transaction((lines: readonly string[]): CommittedBatch => {
     const start = (readHead.get() as ChainHead | undefined) ?? { seq: 0, hash: GENESIS_HASH };
     let { seq, hash } = start;
-    for (let i = 0; i + LINES_PER_RECORD <= lines.length; i += LINES_PER_RECORD) {
-      const [time, ms, name, source, errorCode, denied] = JSON.parse(lines[i] as string) as [string, number, string, string, string | null, number];
+    for (let i = 0; i < lines.length; i += LINES_PER_RECORD) {
+      const columns: unknown = JSON.parse(lines[i] as string);
+      if (!Array.isArray(columns) || columns.length !== 6) throw new Error('malformed audit batch');
+      const [time, ms, name, source, errorCode, denied] = columns as [string, number, string, string, string | null, number];
       const json = lines[i + 2] as string;
       const prev = hash;
       seq += 1;
@@ -112,5 +114,10 @@ function prepareSharedAppend(db: SqliteDatabase): (batch: AuditBatchText) => Com
     if (seq > start.seq) moveHead.run(seq, hash);
     return { firstSeq: start.seq + 1, head: { seq, hash } };
   });
-  return (batch) => txn.immediate(batch === '' ? [] : batch.split('\n'));
+  return (batch) => {
+    const lines = batch === '' ? [] : batch.split('\n');
+    // A record line that ever held a raw line feed would shift every line after it: refuse the batch instead.
+    if (lines.length % LINES_PER_RECORD !== 0) throw new Error('malformed audit batch');
+    return txn.immediate(lines);
+  };
 }
