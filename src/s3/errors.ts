@@ -38,8 +38,16 @@ export class InvalidArgumentError extends S3Error {}
 export class InvalidRequestError extends S3Error {}
 /** The Range header does not overlap the object. */
 export class InvalidRangeError extends S3Error {}
-/** If-Match / If-Unmodified-Since failed. */
-export class PreconditionFailedError extends S3Error {}
+/** If-Match / If-Unmodified-Since failed (reads), or a conditional write's If-Match / If-None-Match. */
+export class PreconditionFailedError extends S3Error {
+  /** The header that did not hold, sent as S3's `<Condition>` element; undefined sends none. */
+  readonly condition: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; condition?: string }) {
+    super(message, options);
+    this.condition = options?.condition;
+  }
+}
 /** If-None-Match / If-Modified-Since matched: answered 304 with no body. */
 export class NotModifiedError extends S3Error {}
 /** The XML body is not well-formed or not the shape the operation expects. */

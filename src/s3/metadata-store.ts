@@ -1,5 +1,6 @@
 import type { S3MultipartStore } from './multipart-store.js';
 import type { SealedObjectKey } from './sse/sealing.js';
+import type { WriteCondition } from './write-condition.js';
 
 /** A bucket's default encryption (PutBucketEncryption), applied to writes without SSE headers. */
 export type BucketEncryption =
@@ -98,9 +99,12 @@ export interface S3MetadataStore {
    * Commits an object (insert or replace) in one transaction, with its inline body if it
    * has one; returns the storage id of the body file it replaced, for the caller to delete
    * (undefined when there was none or it was inline). An acknowledged put is durable.
-   * Raises NoSuchBucketError.
+   * With a `condition`, it is checked (checkWriteCondition) against the current object in
+   * that same transaction, so a racing write can never slip between check and commit; a
+   * refused put commits nothing. Raises NoSuchBucketError, and for a condition
+   * PreconditionFailedError or NoSuchKeyError.
    */
-  putObject(object: ObjectRecord): Promise<string | undefined>;
+  putObject(object: ObjectRecord, condition?: WriteCondition): Promise<string | undefined>;
   /** The record with its inline body, if any. Raises NoSuchKeyError. */
   getObject(bucket: string, key: string): Promise<ObjectRecord>;
   /**
@@ -111,8 +115,13 @@ export interface S3MetadataStore {
   getObjectHead(bucket: string, key: string): Promise<ObjectRecord>;
   /** Replaces an object's tags (empty: removes them) without touching its body. Raises NoSuchKeyError. */
   setObjectTags(bucket: string, key: string, tags: Readonly<Record<string, string>>): Promise<void>;
-  /** Removes an object (with its inline body); returns its body file's storage id, or undefined if there was none or it was inline. */
-  deleteObject(bucket: string, key: string): Promise<string | undefined>;
+  /**
+   * Removes an object (with its inline body); returns its body file's storage id, or
+   * undefined if there was none or it was inline. With a `condition` (If-Match), checked in
+   * the same transaction as the delete: raises PreconditionFailedError or NoSuchKeyError and
+   * deletes nothing.
+   */
+  deleteObject(bucket: string, key: string, condition?: WriteCondition): Promise<string | undefined>;
   /** Objects with the prefix and key > after, in key order (UTF-8 binary), at most limit; without their inline bodies. */
   listObjects(bucket: string, scan: ObjectScan): Promise<ObjectRecord[]>;
 }

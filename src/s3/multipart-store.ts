@@ -1,5 +1,6 @@
 import type { ContentHeaders, ObjectRecord } from './metadata-store.js';
 import type { SealedObjectKey } from './sse/sealing.js';
+import type { WriteCondition } from './write-condition.js';
 
 /**
  * An incomplete multipart upload: everything CreateMultipartUpload fixed for the final
@@ -73,7 +74,8 @@ export interface S3MultipartStore {
   /**
    * In one transaction: commits `object` (as putObject does) and removes the upload and its
    * part rows. Returns the replaced object's storage id and the parts' storage ids, for the
-   * caller to delete. Raises NoSuchUploadError (nothing committed) and putObject's errors.
+   * caller to delete. Raises NoSuchUploadError (nothing committed) and putObject's errors;
+   * a `condition` that fails (putObject's) rolls the whole step back, so the upload stays open.
    */
-  completeUpload(uploadId: string, object: ObjectRecord): Promise<{ replaced: string | undefined; partStorageIds: string[] }>;
+  completeUpload(uploadId: string, object: ObjectRecord, condition?: WriteCondition): Promise<{ replaced: string | undefined; partStorageIds: string[] }>;
 }

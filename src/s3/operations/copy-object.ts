@@ -2,9 +2,10 @@ import { InvalidRequestError, NotModifiedError, PreconditionFailedError } from '
 import type { ContentHeaders, ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { SseMode } from '../sse/sealing.js';
+import type { WriteCondition } from '../write-condition.js';
 import type { CustomerKey } from '../wire/headers/sse.js';
 import { checkConditions, readCurrent, readPlaintext, unsealObjectKey, type Conditions } from './read-object.js';
-import { writeObject } from './write-object.js';
+import { precheckWriteCondition, writeObject } from './write-object.js';
 
 /** CopyObject in domain terms. */
 export interface CopyRequest {
@@ -21,18 +22,22 @@ export interface CopyRequest {
   readonly replace?: { readonly content: ContentHeaders; readonly userMetadata: Readonly<Record<string, string>> };
   /** x-amz-tagging-directive REPLACE: the request's tags; undefined (COPY): the source's. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** If-Match / If-None-Match on the destination (as writeObject checks them). */
+  readonly condition?: WriteCondition;
 }
 
 /**
  * Copies an object through its plaintext: opens the source with its own mode (and its
  * SSE-C key), re-encrypts under a fresh object key with the destination's mode, so the
  * encryption can change on the way. Raises NoSuchBucketError, NoSuchKeyError,
- * PreconditionFailedError (copy-source conditions, as 412), InvalidRequestError for a
+ * PreconditionFailedError (copy-source or destination conditions, as 412), InvalidRequestError for a
  * self-copy that changes nothing, and the modes' errors.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
  */
 export async function copyObject(deps: S3Deps, req: CopyRequest): Promise<{ source: ObjectRecord; target: ObjectRecord }> {
   await deps.store.getBucket(req.source.bucket);
+  // A copy bound to fail its destination condition is refused before the source is opened.
+  if (req.condition !== undefined) await precheckWriteCondition(deps, req.bucket, req.key, req.condition);
   // The source body is opened before anything is written; if an overwrite or delete of the
   // source removed it since its row was read, the source's current state is copied instead.
   const { source, body } = await readCurrent(
@@ -52,6 +57,7 @@ export async function copyObject(deps: S3Deps, req: CopyRequest): Promise<{ sour
       userMetadata: req.replace?.userMetadata ?? source.userMetadata,
       checksums: () => ({}),
       ...((req.tags ?? source.tags) !== undefined ? { tags: req.tags ?? source.tags } : {}),
+      ...(req.condition !== undefined ? { condition: req.condition } : {}),
     });
   } catch (err) {
     body.destroy(); // closes the opened source body

@@ -4,6 +4,8 @@ import { createSegmentEncryptor, DEFAULT_SEGMENT_SIZE, publicRandomBytes, sealBu
 import { INLINE_STORAGE_ID, type ContentHeaders, type ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 import { dataBinding, type ObjectBinding, type SealedObjectKey, type SseMode } from '../sse/sealing.js';
+import { NoSuchKeyError } from '../errors.js';
+import { checkWriteCondition, type WriteCondition } from '../write-condition.js';
 import { fitsInline, readBodyLimited } from './inline-body.js';
 
 /** What a write stores: the body, where, how it is sealed and what it says about itself. */
@@ -26,6 +28,11 @@ export interface WriteRequest {
   readonly checksums: () => Readonly<Record<string, string>>;
   /** Object tags (already validated); absent or empty for none. */
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * If-Match / If-None-Match, checked atomically with the commit. Callers also check it early
+   * (precheckWriteCondition) before a body flows, so a doomed upload is refused unread.
+   */
+  readonly condition?: WriteCondition;
 }
 
 /**
@@ -37,7 +44,8 @@ export interface WriteRequest {
  * fsynced and renamed only after `verify` accepted the body. Then the metadata is committed
  * (durably), then the replaced body deleted. A failure anywhere leaves no trace: nothing
  * half-written is ever listed or read. Raises NoSuchBucketError, the mode's errors,
- * IncompleteBodyError (more bytes than declared), and whatever `verify` or the body raise.
+ * IncompleteBodyError (more bytes than declared), and whatever `verify` or the body raise;
+ * for a `condition`, PreconditionFailedError or NoSuchKeyError (nothing kept).
  * The ETag is the MD5 of the plaintext for SSE-S3, opaque for SSE-KMS and SSE-C (as S3):
  * MD5 is computed for SSE-S3 only.
  */
@@ -71,7 +79,7 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
       ...(req.tags !== undefined && Object.keys(req.tags).length > 0 ? { tags: req.tags } : {}),
       ...(body.inline !== undefined ? { inlineBody: body.inline } : {}),
     };
-    await commit(deps, record);
+    await commit(deps, record, req.condition);
     return record;
   } finally {
     // The seal reads the object key once KMS answers: never dispose it before that settled.
@@ -128,10 +136,23 @@ async function sealToFile(deps: S3Deps, req: WriteRequest, s: Sealing): Promise<
   return { storageId: pending.storageId, size, md5Hex: md5?.digest('hex') };
 }
 
-async function commit(deps: S3Deps, record: ObjectRecord): Promise<void> {
+/**
+ * Checks a write's condition against the object under the key now (raises as
+ * checkWriteCondition): an early answer only, since another write may land before the
+ * commit, which checks again atomically.
+ */
+export async function precheckWriteCondition(deps: S3Deps, bucket: string, key: string, condition: WriteCondition): Promise<void> {
+  const current = await deps.store.getObjectHead(bucket, key).catch((err: unknown) => {
+    if (err instanceof NoSuchKeyError) return undefined;
+    throw err;
+  });
+  checkWriteCondition(current?.etag, condition);
+}
+
+async function commit(deps: S3Deps, record: ObjectRecord, condition: WriteCondition | undefined): Promise<void> {
   let replaced: string | undefined;
   try {
-    replaced = await deps.store.putObject(record);
+    replaced = await deps.store.putObject(record, condition);
   } catch (err) {
     if (record.inlineBody === undefined) await deps.backend.delete(record.storageId);
     throw err;

@@ -8,6 +8,8 @@ export interface S3WireError {
   readonly code: string;
   readonly status: number;
   readonly message: string;
+  /** S3's `<Condition>` element of a 412: the precondition header that did not hold. */
+  readonly condition?: string;
 }
 
 type Entry = { readonly code: string; readonly status: number; readonly message: string };
@@ -94,7 +96,8 @@ export function toS3WireError(err: unknown): S3WireError {
   if (err instanceof s3Errors.S3Error) {
     const entry = S3_ERROR_CODES[err.name as S3ErrorClassName] as Entry | undefined;
     if (entry === undefined) return INTERNAL;
-    return { code: entry.code, status: entry.status, message: err.message !== '' ? err.message : entry.message };
+    const wire = { code: entry.code, status: entry.status, message: err.message !== '' ? err.message : entry.message };
+    return err instanceof s3Errors.PreconditionFailedError && err.condition !== undefined ? { ...wire, condition: err.condition } : wire;
   }
   if (err instanceof DecryptionError) return INTERNAL;
   return kmsError(err) ?? INTERNAL;

@@ -192,7 +192,7 @@ export class S3Handler {
       return wire;
     }
     const resource = bucket === undefined ? '/' : key === undefined ? `/${bucket}` : `/${bucket}/${key}`;
-    const body = errorXml(wire.code, wire.message, r.requestId, resource);
+    const body = errorXml(wire.code, wire.message, r.requestId, resource, wire.condition);
     r.res.writeHead(wire.status, { ...headers, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
     r.res.end(body);
     return wire;

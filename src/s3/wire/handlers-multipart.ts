@@ -8,7 +8,7 @@ import { parsePartNumber, uploadPart, uploadPartCopy } from '../operations/multi
 import { modeForWrite } from '../operations/sse-select.js';
 import { InvalidArgumentError, NoSuchUploadError } from '../errors.js';
 import type { S3Call } from './call.js';
-import { parseCopySource } from './handlers-object.js';
+import { parseCopySource, withCondition } from './handlers-object.js';
 import { kmsContextHeader, parseConditions, parseContentHeaders, parseUserMetadata, sseResponseHeaders } from './headers/object-headers.js';
 import { parseCustomerKey, parseSseRequest, requireSecureForSseC, type CustomerKey } from './headers/sse.js';
 import { parseTaggingHeader } from './tagging.js';
@@ -132,7 +132,7 @@ export async function completeUploadRoute(c: S3Call): Promise<void> {
   const uploadId = uploadIdOf(c);
   const parts = parseCompleteUpload(await c.readSmall(4 * 1024 * 1024));
   await withCustomerKeys(c, [SSE_C], async ([customer]) => {
-    const { upload, object } = await completeUpload(c.deps, { bucket: c.bucket, key: c.key, uploadId, parts, ...(customer !== undefined ? { customer } : {}) });
+    const { upload, object } = await completeUpload(c.deps, { bucket: c.bucket, key: c.key, uploadId, parts, ...(customer !== undefined ? { customer } : {}), ...withCondition(c) });
     noteKms(c, upload);
     const scheme = c.secure ? 'https' : 'http';
     const location = `${scheme}://${c.req.headers.host ?? 'localhost'}/${c.bucket}/${encodeURIComponent(c.key).replace(/%2F/g, '/')}`;

@@ -6,12 +6,14 @@ import { partRead } from '../operations/multipart/read-multipart.js';
 import { checkConditions, isSmallObject, readCurrent, readPlaintext, readSmallPlaintext, resolveRange, unsealObjectKey, type Conditions, type RangeSpec } from '../operations/read-object.js';
 import { plaintextBatches, readsInBatches } from '../operations/read-large.js';
 import { modeForWrite } from '../operations/sse-select.js';
-import { writeObject } from '../operations/write-object.js';
+import { precheckWriteCondition, writeObject } from '../operations/write-object.js';
 import { INLINE_STORAGE_ID, type ObjectRecord } from '../metadata-store.js';
+import type { WriteCondition } from '../write-condition.js';
 import type { S3Call } from './call.js';
 import { kmsContextHeader, objectResponseHeaders, parseConditions, parseContentHeaders, parseRange, parseUserMetadata, sseResponseHeaders } from './headers/object-headers.js';
 import { parseCustomerKey, parseSseRequest, requireSecureForSseC, type CustomerKey, type SseRequest } from './headers/sse.js';
 import { parseTaggingDirective, parseTaggingHeader } from './tagging.js';
+import { writeConditionOf } from './request-guards.js';
 import { copyObjectXml } from './xml.js';
 
 const SSE_C = 'x-amz-server-side-encryption-customer-';
@@ -19,6 +21,12 @@ const COPY_SSE_C = 'x-amz-copy-source-server-side-encryption-customer-';
 
 function checksumHeaders(o: ObjectRecord): OutgoingHttpHeaders {
   return Object.fromEntries(Object.entries(o.checksums).map(([a, v]) => [`x-amz-checksum-${a}`, v]));
+}
+
+/** The request's If-Match / If-None-Match as a write's `condition` field (nothing when it has neither). */
+export function withCondition(c: S3Call): { condition?: WriteCondition } {
+  const condition = writeConditionOf(c.req.headers);
+  return condition !== undefined ? { condition } : {};
 }
 
 function noteKms(c: S3Call, o: ObjectRecord): void {
@@ -42,6 +50,9 @@ export async function putObjectRoute(c: S3Call): Promise<void> {
     const content = parseContentHeaders(c.req.headers);
     const userMetadata = parseUserMetadata(c.req.headers);
     const tags = parseTaggingHeader(c.req.headers);
+    const condition = withCondition(c);
+    // Before the body is piped anywhere: a refused PUT leaves it to the handler to drain.
+    if (condition.condition !== undefined) await precheckWriteCondition(c.deps, c.bucket, c.key, condition.condition);
     const payload = c.payload();
     const o = await writeObject(c.deps, {
       bucket: c.bucket,
@@ -54,6 +65,7 @@ export async function putObjectRoute(c: S3Call): Promise<void> {
       userMetadata,
       checksums: () => payload.checksums,
       ...(tags !== undefined ? { tags } : {}),
+      ...condition,
     });
     noteKms(c, o);
     const md5 = sse.kind === 'SSE-C' ? sse.customer.keyMd5 : undefined;
@@ -247,10 +259,13 @@ function streamOut(res: ServerResponse, status: number, headers: OutgoingHttpHea
   });
 }
 
-/** DeleteObject (idempotent: 204 whether or not the key existed). https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html */
+/**
+ * DeleteObject (idempotent: 204 whether or not the key existed; with If-Match, 412 on another
+ * ETag and 404 for no object). https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html
+ */
 export async function deleteObjectRoute(c: S3Call): Promise<void> {
   await c.deps.store.getBucket(c.bucket);
-  const storageId = await c.deps.store.deleteObject(c.bucket, c.key);
+  const storageId = await c.deps.store.deleteObject(c.bucket, c.key, writeConditionOf(c.req.headers));
   if (storageId !== undefined) await c.deps.backend.delete(storageId);
   c.send(204);
 }
@@ -294,6 +309,7 @@ export async function copyObjectRoute(c: S3Call): Promise<void> {
         encryptionGiven: sse.kind !== 'none',
         ...(tags !== undefined ? { tags } : {}),
         ...(directive === 'REPLACE' ? { replace: { content: parseContentHeaders(h), userMetadata: parseUserMetadata(h) } } : {}),
+        ...withCondition(c),
       });
       noteKms(c, target);
       const md5 = sse.kind === 'SSE-C' ? sse.customer.keyMd5 : undefined;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
 import { AccessDeniedError, InvalidArgumentError, InvalidRequestError, KeyTooLongError, NotImplementedError } from '../errors.js';
-import { refuseUnservable, type GuardedRequest } from './request-guards.js';
+import { refuseUnservable, writeConditionOf, type GuardedRequest } from './request-guards.js';
 
 const request = (operation: string, headers: IncomingHttpHeaders = {}, query: Record<string, string> = {}, key = 'k'): GuardedRequest => ({
   operation,
@@ -23,6 +23,9 @@ describe('refuseUnservable', () => {
       request('PutObject', {}, {}, 'k'.repeat(1024)),
       request('GetObject', {}, {}, 'k'.repeat(2000)),
       request('CreateBucket', { 'x-amz-bucket-object-lock-enabled': 'false' }),
+      request('PutObject', { 'if-none-match': '*' }),
+      request('CompleteMultipartUpload', { 'if-match': '"e"' }),
+      request('DeleteObject', { 'if-match': '"e"' }),
     ]) {
       assert.doesNotThrow(() => refuseUnservable(r), JSON.stringify({ ...r, query: [...r.query] }).slice(0, 120));
     }
@@ -34,13 +37,23 @@ describe('refuseUnservable', () => {
       [request('CreateMultipartUpload', {}, {}, 'k'.repeat(1025)), KeyTooLongError],
       [request('DeleteObject', {}, { versionId: 'v1' }), InvalidArgumentError],
       [request('CopyObject', { 'x-amz-copy-source': '/b/k?versionId=v1' }), InvalidArgumentError],
-      [request('PutObject', { 'if-none-match': '*' }), NotImplementedError],
-      [request('DeleteObject', { 'if-match': '"e"' }), NotImplementedError],
+      [request('PutObject', { 'if-none-match': '"e"' }), NotImplementedError],
+      [request('CopyObject', { 'if-none-match': 'W/"e"' }), NotImplementedError],
+      [request('DeleteObject', { 'if-none-match': '*' }), NotImplementedError],
       [request('PutObject', { 'x-amz-object-lock-legal-hold': 'ON' }), InvalidRequestError],
       [request('CreateBucket', { 'x-amz-bucket-object-lock-enabled': 'True' }), NotImplementedError],
       [request('GetObject', { 'x-amz-expected-bucket-owner': '111111111111' }), AccessDeniedError],
       [request('CopyObject', { 'x-amz-source-expected-bucket-owner': '111111111111' }), AccessDeniedError],
     ];
     for (const [r, error] of cases) assert.throws(() => refuseUnservable(r), error, `${r.operation} ${JSON.stringify(r.headers)}`);
+  });
+});
+
+describe('writeConditionOf', () => {
+  it('reads If-Match and If-None-Match into a condition, and nothing without them', () => {
+    assert.equal(writeConditionOf({}), undefined);
+    assert.deepEqual(writeConditionOf({ 'if-none-match': '*' }), { ifNoneMatch: '*' });
+    assert.deepEqual(writeConditionOf({ 'if-match': '"e"' }), { ifMatch: '"e"' });
+    assert.deepEqual(writeConditionOf({ 'if-match': '"e"', 'if-none-match': '*' }), { ifMatch: '"e"', ifNoneMatch: '*' });
   });
 });

@@ -1,11 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { AccessDeniedError, InvalidArgumentError, InvalidRequestError, KeyTooLongError, NotImplementedError } from '../errors.js';
+import type { WriteCondition } from '../write-condition.js';
 
 /** S3's limit on an object key (UTF-8 bytes), checked where a key is created: older objects stay reachable. */
 const MAX_KEY_BYTES = 1024;
 const CREATES_KEY = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload']);
-/** Writes S3 makes conditional on If-Match / If-None-Match; done unconditionally, they would overwrite what a client meant to protect. */
-const CONDITIONAL_WRITES = new Set(['PutObject', 'CopyObject', 'CompleteMultipartUpload', 'DeleteObject']);
+/** Writes S3 makes conditional on If-Match / If-None-Match (writeConditionOf); DeleteObject takes If-Match only. */
+const CONDITIONAL_WRITES = new Set(['PutObject', 'CopyObject', 'CompleteMultipartUpload']);
 const OBJECT_LOCK_HEADERS = ['x-amz-object-lock-mode', 'x-amz-object-lock-retain-until-date', 'x-amz-object-lock-legal-hold'];
 
 /** What the guards look at: the route's operation, whether it addresses an object, its query and headers. */
@@ -22,15 +23,17 @@ export interface GuardedRequest {
 /**
  * Refuses, with S3's error for it, a request that asks for something this server cannot do
  * and would otherwise silently do something else: a key over 1024 bytes (KeyTooLongError), a
- * version other than "null" (InvalidArgument), a conditional write or object lock (refused,
- * not done unconditionally or unlocked), a bucket owner other than this account
- * (AccessDenied). Pure; raises, never answers.
+ * version other than "null" (InvalidArgument), an If-None-Match other than '*' on a write
+ * or any on a delete (NotImplemented, as S3), object lock (refused, not done unlocked), a
+ * bucket owner other than this account (AccessDenied). Pure; raises, never answers.
  */
 export function refuseUnservable(r: GuardedRequest): void {
   if (CREATES_KEY.has(r.operation) && Buffer.byteLength(r.key) > MAX_KEY_BYTES) throw new KeyTooLongError('');
   if (r.objectLevel && namesAVersion(r.query, r.headers)) throw new InvalidArgumentError('Invalid version id specified');
-  if (CONDITIONAL_WRITES.has(r.operation) && (r.headers['if-match'] !== undefined || r.headers['if-none-match'] !== undefined)) {
-    throw new NotImplementedError('Conditional writes (If-Match, If-None-Match) are not implemented; the write was refused rather than done unconditionally.');
+  const ifNoneMatch = r.headers['if-none-match'];
+  if (ifNoneMatch !== undefined && (r.operation === 'DeleteObject' || (CONDITIONAL_WRITES.has(r.operation) && ifNoneMatch.trim() !== '*'))) {
+    // S3 takes only '*' on a write (an ETag there is NotImplemented) and no If-None-Match on a delete: refused, never ignored.
+    throw new NotImplementedError('');
   }
   if (CREATES_KEY.has(r.operation) && OBJECT_LOCK_HEADERS.some((h) => r.headers[h] !== undefined)) {
     // No bucket here has Object Lock: S3's answer, rather than an object the client believes locked.
@@ -43,6 +46,18 @@ export function refuseUnservable(r: GuardedRequest): void {
     const owner = r.headers[h];
     if (owner !== undefined && owner !== r.accountId) throw new AccessDeniedError('');
   }
+}
+
+/**
+ * The If-Match / If-None-Match precondition of a conditional write or delete (see
+ * WriteCondition); undefined when the request has neither. refuseUnservable has already
+ * refused the values S3 does not take. Pure.
+ */
+export function writeConditionOf(headers: IncomingHttpHeaders): WriteCondition | undefined {
+  const ifMatch = headers['if-match'];
+  const ifNoneMatch = headers['if-none-match'];
+  if (ifMatch === undefined && ifNoneMatch === undefined) return undefined;
+  return { ...(ifMatch !== undefined ? { ifMatch } : {}), ...(ifNoneMatch !== undefined ? { ifNoneMatch: '*' } : {}) };
 }
 
 /**

@@ -25,9 +25,13 @@ function ownerNode(owner: Owner): Node {
   return { ID: owner.id, DisplayName: owner.displayName };
 }
 
-/** `<Error>`, S3's error document (no namespace). */
-export function errorXml(code: string, message: string, requestId: string, resource?: string): string {
-  return doc('Error', { Code: code, Message: message, ...(resource !== undefined ? { Resource: resource } : {}), RequestId: requestId }, false);
+/** `<Error>`, S3's error document (no namespace); `condition` (a 412's failed header) goes after the message, as S3 sends it. */
+export function errorXml(code: string, message: string, requestId: string, resource?: string, condition?: string): string {
+  return doc(
+    'Error',
+    { Code: code, Message: message, ...(condition !== undefined ? { Condition: condition } : {}), ...(resource !== undefined ? { Resource: resource } : {}), RequestId: requestId },
+    false,
+  );
 }
 
 /** ListBuckets result. */

@@ -1,6 +1,7 @@
 import { INLINE_STORAGE_ID, type BucketEncryption, type BucketRecord, type ObjectRecord, type ObjectScan, type S3MetadataStore } from '../../s3/metadata-store.js';
 import { BucketAlreadyOwnedByYouError, BucketNotEmptyError, NoSuchBucketError, NoSuchKeyError } from '../../s3/errors.js';
 import type { SealedObjectKey } from '../../s3/sse/sealing.js';
+import { checkWriteCondition, type WriteCondition } from '../../s3/write-condition.js';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 import { SqliteGroupCommit } from './group-commit.js';
@@ -67,7 +68,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   readonly #group: SqliteGroupCommit;
   readonly #sql: (sql: string) => Statement;
   /** putObjectSync's transaction, built once (better-sqlite3 builds four wrappers per `transaction` call). */
-  readonly #putTx: (o: ObjectRecord) => string | undefined;
+  readonly #putTx: (o: ObjectRecord, condition: WriteCondition | undefined) => string | undefined;
   /**
    * The point reads of every GET, HEAD and PUT, in raw mode (values by position): a row
    * object would have better-sqlite3 look up each column name in V8's string table per
@@ -90,7 +91,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     if (!columns.some((c) => c.name === 'tags')) db.exec('ALTER TABLE s3_objects ADD COLUMN tags TEXT');
     // Small objects keep their sealed body in the row (last column: listings never read it).
     if (!columns.some((c) => c.name === 'body')) db.exec('ALTER TABLE s3_objects ADD COLUMN body BLOB');
-    this.multipart = new SqliteS3MultipartStore(db, (o) => this.putObjectSync(o));
+    this.multipart = new SqliteS3MultipartStore(db, (o, condition) => this.putObjectSync(o, condition));
     // Body files by storage id, for the orphan sweep at start (unreferencedStorageIds): point
     // lookups instead of a scan per file. Partial: inline rows (the small-PUT hot path) are
     // not indexed; a file-backed PUT or part pays one index entry beside its file's fsyncs.
@@ -98,7 +99,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
              CREATE INDEX IF NOT EXISTS s3_upload_parts_by_storage ON s3_upload_parts (storage_id);`);
     this.#group = new SqliteGroupCommit(db);
     this.#sql = statementCache(db);
-    this.#putTx = db.transaction((o: ObjectRecord) => this.#putRows(o));
+    this.#putTx = db.transaction((o: ObjectRecord, condition: WriteCondition | undefined) => this.#putRows(o, condition));
     this.#readObject = db.prepare(`SELECT ${LIST_COLUMNS}, body FROM s3_objects WHERE bucket = ? AND key = ?`).raw(true);
     this.#readObjectHead = db.prepare(`SELECT ${LIST_COLUMNS} FROM s3_objects WHERE bucket = ? AND key = ?`).raw(true);
     this.#readBucket = db.prepare(`SELECT ${BUCKET_COLUMNS} FROM s3_buckets WHERE name = ?`).raw(true);
@@ -139,20 +140,26 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
    * for that fsync. Resolves only once the row is durable; a put that raises (its bucket is
    * gone) fails alone.
    */
-  async putObject(o: ObjectRecord): Promise<string | undefined> {
-    // The group runs each write in its own savepoint already: no second one inside it.
-    return this.#group.run(() => this.#putRows(o));
+  async putObject(o: ObjectRecord, condition?: WriteCondition): Promise<string | undefined> {
+    // The group runs each write in its own savepoint already: no second one inside it. A
+    // failed condition raises inside it, so only this write rolls back.
+    return this.#group.run(() => this.#putRows(o, condition));
   }
 
   /** putObject as one synchronous transaction (a savepoint when nested, as in completing a multipart upload). */
-  putObjectSync(o: ObjectRecord): string | undefined {
-    return this.#putTx(o);
+  putObjectSync(o: ObjectRecord, condition?: WriteCondition): string | undefined {
+    return this.#putTx(o, condition);
   }
 
-  /** putObject's statements, for a caller that runs them in a transaction or savepoint. Raises NoSuchBucketError and SQLite's errors. */
-  #putRows(o: ObjectRecord): string | undefined {
+  /**
+   * putObject's statements, for a caller that runs them in a transaction or savepoint: the
+   * condition is checked against the row this same transaction replaces. Raises
+   * NoSuchBucketError, checkWriteCondition's errors and SQLite's errors.
+   */
+  #putRows(o: ObjectRecord, condition: WriteCondition | undefined): string | undefined {
     if (this.#sql('SELECT 1 FROM s3_buckets WHERE name = ?').get(o.bucket) === undefined) throw new NoSuchBucketError('');
-    const old = this.#sql('SELECT storage_id FROM s3_objects WHERE bucket = ? AND key = ?').get(o.bucket, o.key) as { storage_id: string } | undefined;
+    const old = this.#sql('SELECT storage_id, etag FROM s3_objects WHERE bucket = ? AND key = ?').get(o.bucket, o.key) as { storage_id: string; etag: string } | undefined;
+    if (condition !== undefined) checkWriteCondition(old?.etag, condition);
     this.#sql(
       `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags, body)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -183,9 +190,18 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     if (r.changes === 0) throw new NoSuchKeyError('');
   }
 
-  async deleteObject(bucket: string, key: string): Promise<string | undefined> {
-    const row = this.#sql('DELETE FROM s3_objects WHERE bucket = ? AND key = ? RETURNING storage_id').get(bucket, key) as { storage_id: string } | undefined;
-    return fileId(row?.storage_id);
+  async deleteObject(bucket: string, key: string, condition?: WriteCondition): Promise<string | undefined> {
+    const remove = (): string | undefined => {
+      const row = this.#sql('DELETE FROM s3_objects WHERE bucket = ? AND key = ? RETURNING storage_id').get(bucket, key) as { storage_id: string } | undefined;
+      return fileId(row?.storage_id);
+    };
+    if (condition === undefined) return remove();
+    // Check and delete in one IMMEDIATE transaction: no write (another worker's either) between them.
+    return this.db.transaction(() => {
+      const current = this.#sql('SELECT etag FROM s3_objects WHERE bucket = ? AND key = ?').get(bucket, key) as { etag: string } | undefined;
+      checkWriteCondition(current?.etag, condition);
+      return remove();
+    }).immediate();
   }
 
   /**

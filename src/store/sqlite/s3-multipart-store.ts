@@ -1,6 +1,7 @@
 import { NoSuchUploadError } from '../../s3/errors.js';
 import type { ObjectRecord } from '../../s3/metadata-store.js';
 import type { PartRecord, S3MultipartStore, UploadRecord, UploadScan } from '../../s3/multipart-store.js';
+import type { WriteCondition } from '../../s3/write-condition.js';
 import type { SqliteDatabase } from './database.js';
 
 const SCHEMA = `
@@ -49,7 +50,7 @@ type StoredUpload = Omit<UploadRecord, 'initiated'> & { initiated: number };
 export class SqliteS3MultipartStore implements S3MultipartStore {
   constructor(
     private readonly db: SqliteDatabase,
-    private readonly putObjectSync: (o: ObjectRecord) => string | undefined,
+    private readonly putObjectSync: (o: ObjectRecord, condition?: WriteCondition) => string | undefined,
   ) {
     db.exec(SCHEMA);
   }
@@ -100,11 +101,12 @@ export class SqliteS3MultipartStore implements S3MultipartStore {
     })();
   }
 
-  async completeUpload(uploadId: string, object: ObjectRecord): Promise<{ replaced: string | undefined; partStorageIds: string[] }> {
+  async completeUpload(uploadId: string, object: ObjectRecord, condition?: WriteCondition): Promise<{ replaced: string | undefined; partStorageIds: string[] }> {
+    // A failed condition raises inside this transaction: the upload and its parts stay.
     return this.db.transaction(() => {
       this.#get(object.bucket, object.key, uploadId);
       const partStorageIds = this.#removeUpload(uploadId);
-      return { replaced: this.putObjectSync(object), partStorageIds };
+      return { replaced: this.putObjectSync(object, condition), partStorageIds };
     })();
   }
 

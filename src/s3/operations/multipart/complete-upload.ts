@@ -6,6 +6,8 @@ import type { PartRecord, UploadRecord } from '../../multipart-store.js';
 import type { PendingObject } from '../../object-backend.js';
 import type { S3Deps } from '../../s3-deps.js';
 import type { CustomerKey } from '../../wire/headers/sse.js';
+import type { WriteCondition } from '../../write-condition.js';
+import { precheckWriteCondition } from '../write-object.js';
 import { MAX_PART_NUMBER, MIN_PART_SIZE } from './limits.js';
 import { unsealUploadKey } from './upload-access.js';
 
@@ -24,6 +26,8 @@ export interface CompleteRequest {
   readonly uploadId: string;
   readonly parts: readonly CompletePart[];
   readonly customer?: CustomerKey;
+  /** If-Match / If-None-Match on the key: checked before the parts are joined and atomically with the commit. */
+  readonly condition?: WriteCondition;
 }
 
 /**
@@ -35,7 +39,9 @@ export interface CompleteRequest {
  * the object (with the create's tags) and ends the upload; then deletes the part files and
  * any replaced body.
  * The ETag is MD5(MD5(part 1) ‖ … ‖ MD5(part N)) hex + "-N". Raises NoSuchUploadError
- * (also when another completion or an abort won the race), the SSE-C errors.
+ * (also when another completion or an abort won the race), the SSE-C errors, and for a
+ * `condition` PreconditionFailedError or NoSuchKeyError — the upload then stays open (as in
+ * S3), so the client can retry or abort it.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
  */
 export async function completeUpload(deps: S3Deps, req: CompleteRequest): Promise<{ upload: UploadRecord; object: ObjectRecord }> {
@@ -44,6 +50,7 @@ export async function completeUpload(deps: S3Deps, req: CompleteRequest): Promis
   // The key itself is not needed (parts are copied sealed), but S3 wants the right one.
   (await unsealUploadKey(deps, upload, req.customer)).dispose();
   const parts = await chosenParts(deps, upload, req.parts);
+  if (req.condition !== undefined) await precheckWriteCondition(deps, req.bucket, req.key, req.condition);
   const pending = await deps.backend.create();
   try {
     await concatenate(deps, parts, pending);
@@ -70,7 +77,7 @@ export async function completeUpload(deps: S3Deps, req: CompleteRequest): Promis
   };
   let done: { replaced: string | undefined; partStorageIds: string[] };
   try {
-    done = await deps.store.multipart.completeUpload(upload.uploadId, object);
+    done = await deps.store.multipart.completeUpload(upload.uploadId, object, req.condition);
   } catch (err) {
     await deps.backend.delete(pending.storageId);
     throw err;
