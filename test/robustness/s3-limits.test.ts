@@ -99,20 +99,25 @@ describe('S3: oversized bodies and malformed query parameters', () => {
     assert.equal((await call('GET', '/rob/a-copy')).text, 'a');
   });
 
-  it('conditional writes (If-None-Match / If-Match on PUT, copy, complete, DELETE) → NotImplemented, never done unconditionally', async () => {
-    const cases: Array<[string, string, S3CallOptions]> = [
-      ['PUT', '/rob/a', { body: 'overwrite', headers: { 'if-none-match': '*' } }],
-      ['PUT', '/rob/a', { body: 'overwrite', headers: { 'if-match': '"0000"' } }],
-      ['PUT', '/rob/a', { headers: { 'x-amz-copy-source': '/rob/a-src', 'if-none-match': '*' } }],
-      ['DELETE', '/rob/a', { headers: { 'if-match': '"0000"' } }],
+  it('conditional writes (If-None-Match / If-Match on PUT, copy, complete, DELETE) are enforced, never done unconditionally', async () => {
+    const cases: Array<[string, string, S3CallOptions, string]> = [
+      ['PUT', '/rob/a', { body: 'overwrite', headers: { 'if-none-match': '*' } }, '412 PreconditionFailed'],
+      ['PUT', '/rob/a', { body: 'overwrite', headers: { 'if-match': '"0000"' } }, '412 PreconditionFailed'],
+      ['PUT', '/rob/a', { headers: { 'x-amz-copy-source': '/rob/a-src', 'if-none-match': '*' } }, '412 PreconditionFailed'],
+      ['DELETE', '/rob/a', { headers: { 'if-match': '"0000"' } }, '412 PreconditionFailed'],
+      // S3 takes only '*' in If-None-Match on a write, and none on a delete.
+      ['PUT', '/rob/a', { body: 'overwrite', headers: { 'if-none-match': '"0000"' } }, '501 NotImplemented'],
+      ['DELETE', '/rob/a', { headers: { 'if-none-match': '*' } }, '501 NotImplemented'],
     ];
     assert.equal((await call('PUT', '/rob/a-src', { body: 'source' })).status, 200);
-    for (const [method, path, opts] of cases) assert.equal(statusCode(await call(method, path, opts)), '501 NotImplemented', `${method} ${JSON.stringify(opts.headers)}`);
+    for (const [method, path, opts, expected] of cases) assert.equal(statusCode(await call(method, path, opts)), expected, `${method} ${JSON.stringify(opts.headers)}`);
     const part = await call('PUT', '/rob/mp', { query: { uploadId, partNumber: '1' }, body: 'part' });
     const complete = `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${part.headers.get('etag') ?? ''}</ETag></Part></CompleteMultipartUpload>`;
-    assert.equal(statusCode(await call('POST', '/rob/mp', { query: { uploadId }, headers: { 'if-none-match': '*' }, body: complete })), '501 NotImplemented');
+    // If-Match on a key with no object: S3's 404, and the upload stays open for a retry.
+    assert.equal(statusCode(await call('POST', '/rob/mp', { query: { uploadId }, headers: { 'if-match': '"0000"' }, body: complete })), '404 NoSuchKey');
     assert.equal((await call('GET', '/rob/mp', { query: { uploadId } })).status, 200, 'the upload is still open');
-    // Conditional reads are implemented and unaffected.
+    assert.equal((await call('GET', '/rob/mp')).status, 404, 'nothing was completed');
+    // Conditional reads are unaffected.
     assert.equal((await call('GET', '/rob/a', { headers: { 'if-match': '"0000"' } })).status, 412);
   });
 
