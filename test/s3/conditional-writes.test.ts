@@ -7,10 +7,12 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteBucketPolicyCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListPartsCommand,
+  PutBucketPolicyCommand,
   PutObjectCommand,
   UploadPartCommand,
   type S3Client,
@@ -159,6 +161,21 @@ describe('S3 conditional writes', () => {
     const ok = await del({ IfMatch: ETag! });
     assert.equal(ok.$metadata.httpStatusCode, 204);
     assert.equal(await errorCode(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'del' }))), '404 NotFound');
+  });
+
+  it('a bucket policy can require conditional writes (s3:if-none-match, s3:if-match condition keys)', async () => {
+    const bucket = 'cond-enforced';
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const deny = (key: string) => ({ Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: `arn:aws:s3:::${bucket}/*`, Condition: { Null: { [key]: 'true' } } });
+    await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ ...deny('s3:if-none-match'), Sid: 'create-only' }] }) }));
+    const write = (extra: { IfNoneMatch?: string; IfMatch?: string }) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'x', ...extra }));
+    assert.equal(await errorCode(write({})), '403 AccessDenied');
+    await write({ IfNoneMatch: '*' });
+    await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [deny('s3:if-match')] }) }));
+    assert.equal(await errorCode(write({})), '403 AccessDenied');
+    const { ETag } = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
+    await write({ IfMatch: ETag! });
+    await s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
   });
 
   it('refusals are audited with errorCode PreconditionFailed', async () => {

@@ -44,6 +44,9 @@ export function s3RequestFacts(req: IncomingMessage, query: ReadonlyMap<string, 
     's3:prefix': query.get('prefix'),
     's3:delimiter': query.get('delimiter'),
     's3:max-keys': query.get('max-keys'),
+    // Conditional writes and deletes: a bucket policy can require them ("Null": {"s3:if-none-match": "true"} → Deny).
+    's3:if-none-match': header(req, 'if-none-match'),
+    's3:if-match': header(req, 'if-match'),
     's3:signatureversion': signature !== undefined ? 'AWS4-HMAC-SHA256' : undefined,
     's3:authType': signature === undefined ? undefined : signature.presigned ? 'REST-QUERY-STRING' : 'REST-HEADER',
   };
