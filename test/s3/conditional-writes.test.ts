@@ -9,6 +9,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteBucketPolicyCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListPartsCommand,
@@ -161,6 +162,18 @@ describe('S3 conditional writes', () => {
     const ok = await del({ IfMatch: ETag! });
     assert.equal(ok.$metadata.httpStatusCode, 204);
     assert.equal(await errorCode(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'del' }))), '404 NotFound');
+  });
+
+  it('DeleteObjects: an <ETag> makes that key\'s delete conditional (PreconditionFailed entry, object kept)', async () => {
+    const a = await put('batch-a', 'a');
+    const b = await put('batch-b', 'b');
+    const r = await s3.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: [{ Key: 'batch-a', ETag: '"0000"' }, { Key: 'batch-b', ETag: b.ETag! }, { Key: 'batch-c' }] } }));
+    assert.deepEqual(r.Errors?.map((e) => [e.Key, e.Code]), [['batch-a', 'PreconditionFailed']]);
+    assert.deepEqual(r.Deleted?.map((d) => d.Key).sort(), ['batch-b', 'batch-c']);
+    assert.equal(await text('batch-a'), 'a');
+    assert.equal(await errorCode(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'batch-b' }))), '404 NotFound');
+    await s3.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: [{ Key: 'batch-a', ETag: a.ETag! }] } }));
+    assert.equal(await errorCode(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'batch-a' }))), '404 NotFound');
   });
 
   it('a bucket policy can require conditional writes (s3:if-none-match, s3:if-match condition keys)', async () => {

@@ -60,15 +60,16 @@ export async function deleteBucketEncryptionRoute(c: S3Call): Promise<void> {
 
 /** DeleteObjects (with Quiet). https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html */
 export async function deleteObjectsRoute(c: S3Call): Promise<void> {
-  const { keys, quiet } = parseDelete(await c.readSmall(2 * 1024 * 1024));
+  const { objects, quiet } = parseDelete(await c.readSmall(2 * 1024 * 1024));
   await c.deps.store.getBucket(c.bucket);
   const deleted: string[] = [];
   const errors: Array<{ key: string; code: string; message: string }> = [];
-  for (const key of keys) {
+  for (const { key, etag } of objects) {
     try {
       // As S3: s3:DeleteObject is decided per key; a refused key is an AccessDenied entry.
       await c.authorize('s3:DeleteObject', { bucket: c.bucket, key });
-      const storageId = await c.deps.store.deleteObject(c.bucket, key);
+      // An <ETag> makes this key's delete conditional: a mismatch is a PreconditionFailed entry, the object kept.
+      const storageId = await c.deps.store.deleteObject(c.bucket, key, etag !== undefined ? { ifMatch: etag } : undefined);
       if (storageId !== undefined) await c.deps.backend.delete(storageId);
       if (!quiet) deleted.push(key);
     } catch (err) {

@@ -150,22 +150,26 @@ export function parseCreateBucket(body: Buffer): string | undefined {
 }
 
 /**
- * The `<Delete>` document of DeleteObjects. Raises MalformedXmlError (also for 0 or over 1000
+ * The `<Delete>` document of DeleteObjects: each object's key and its `<ETag>` when given
+ * (that key's delete is then conditional). Raises MalformedXmlError (also for 0 or over 1000
  * keys), InvalidArgumentError for a VersionId other than "null" (nothing here keeps versions).
  */
-export function parseDelete(body: Buffer): { keys: string[]; quiet: boolean } {
+export function parseDelete(body: Buffer): { objects: Array<{ key: string; etag?: string }>; quiet: boolean } {
   const del = child(parse(body), 'Delete');
-  const objects = child(del, 'Object');
-  if (!Array.isArray(objects) || objects.length === 0 || objects.length > 1000) throw new MalformedXmlError('');
-  const keys = objects.map((o) => {
+  const listed = child(del, 'Object');
+  if (!Array.isArray(listed) || listed.length === 0 || listed.length > 1000) throw new MalformedXmlError('');
+  const objects = listed.map((o) => {
     const k = child(o, 'Key');
     if (typeof k !== 'string' || k === '') throw new MalformedXmlError('');
     // Objects here have one version, "null": deleting the current object for another would delete what was not named.
     const version = child(o, 'VersionId');
     if (version !== undefined && version !== 'null') throw new InvalidArgumentError('Invalid version id specified');
-    return k;
+    // <ETag>: a conditional delete of this object (as If-Match on DeleteObject).
+    const etag = child(o, 'ETag');
+    if (etag !== undefined && typeof etag !== 'string') throw new MalformedXmlError('');
+    return etag !== undefined ? { key: k, etag } : { key: k };
   });
-  return { keys, quiet: child(del, 'Quiet') === 'true' };
+  return { objects, quiet: child(del, 'Quiet') === 'true' };
 }
 
 /** The `<ServerSideEncryptionConfiguration>` of PutBucketEncryption. Raises MalformedXmlError. */
