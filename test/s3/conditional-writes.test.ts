@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { filesUnder } from '../helpers/files.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { at, queryRequest } from '../iam/query-client.js';
 import { errorCode } from './helpers.js';
 import { signedFetch } from './raw-sign.js';
 
@@ -189,6 +190,30 @@ describe('S3 conditional writes', () => {
     const { ETag } = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }));
     await write({ IfMatch: ETag! });
     await s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket }));
+  });
+
+  it('If-Match also needs s3:GetObject on the target (its answer tells the ETag); If-None-Match needs only the write', async () => {
+    const iam = async (params: Record<string, string>): Promise<unknown> => {
+      const r = await queryRequest(t.endpoint, 'iam', params, undefined, t.clock.now());
+      assert.equal(r.status, 200, r.text);
+      return r.xml;
+    };
+    const writeOnly = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: `arn:aws:s3:::${B}/*` }] };
+    await iam({ Action: 'CreateUser', UserName: 'writer' });
+    await iam({ Action: 'PutUserPolicy', UserName: 'writer', PolicyName: 'p', PolicyDocument: JSON.stringify(writeOnly) });
+    const path = ['CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey'];
+    const xml = await iam({ Action: 'CreateAccessKey', UserName: 'writer' });
+    const writer = t.s3({ credentials: { accessKeyId: at(xml, ...path, 'AccessKeyId'), secretAccessKey: at(xml, ...path, 'SecretAccessKey') } });
+    const { ETag } = await put('guarded', 'v1');
+    const send = (extra: { IfNoneMatch?: string; IfMatch?: string }) => writer.send(new PutObjectCommand({ Bucket: B, Key: 'guarded', Body: 'v2', ...extra }));
+    assert.equal(await errorCode(send({ IfMatch: ETag! })), '403 AccessDenied');
+    assert.equal(await errorCode(writer.send(new DeleteObjectCommand({ Bucket: B, Key: 'guarded', IfMatch: ETag! }))), '403 AccessDenied');
+    const batch = await writer.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: [{ Key: 'guarded', ETag: ETag! }] } }));
+    assert.deepEqual(batch.Errors?.map((e) => e.Code), ['AccessDenied']);
+    assert.equal(await text('guarded'), 'v1');
+    assert.equal(await errorCode(send({ IfNoneMatch: '*' })), '412 PreconditionFailed');
+    await send({});
+    assert.equal(await text('guarded'), 'v2');
   });
 
   it('refusals are audited with errorCode PreconditionFailed', async () => {

@@ -63,6 +63,9 @@ export interface S3HandlerSettings {
   readonly trustedProxyHttpsHeader?: string;
 }
 
+/** Writes and deletes whose If-Match S3 authorizes as a read too (s3:GetObject on the target). */
+const IF_MATCH_READS = new Set(['PutObject', 'CopyObject', 'CompleteMultipartUpload', 'DeleteObject']);
+
 /** Bodies without x-amz-content-sha256 are read whole to hash them; S3 clients always send it for large ones. */
 const MAX_UNDECLARED_BODY = 16 * 1024 * 1024;
 
@@ -127,11 +130,13 @@ export class S3Handler {
   /**
    * The authorization point: the route's IAM action on the request's resource. DeleteObjects
    * is decided per key by its route (s3:DeleteObject on each); a copy also needs
-   * s3:GetObject on its source. Raises AccessDeniedError.
+   * s3:GetObject on its source; an If-Match write or delete also needs s3:GetObject on its
+   * target, as in S3 (its answer tells the current ETag). Raises AccessDeniedError.
    */
   async #authorize(route: S3Route, r: S3HttpRequest, target: { bucket: string; key: string }, authorize: S3Call['authorize']): Promise<void> {
     if (route.operation === 'DeleteObjects') return;
     await authorize(route.action, target);
+    if (r.req.headers['if-match'] !== undefined && IF_MATCH_READS.has(route.operation)) await authorize('s3:GetObject', target);
     if (route.operation === 'CopyObject' || route.operation === 'UploadPartCopy') {
       const source = copySourceOf(r.req);
       if (source !== undefined) await authorize('s3:GetObject', source);

@@ -66,8 +66,9 @@ export async function deleteObjectsRoute(c: S3Call): Promise<void> {
   const errors: Array<{ key: string; code: string; message: string }> = [];
   for (const { key, etag } of objects) {
     try {
-      // As S3: s3:DeleteObject is decided per key; a refused key is an AccessDenied entry.
+      // As S3: s3:DeleteObject (and, for an <ETag>, s3:GetObject) is decided per key; a refused key is an AccessDenied entry.
       await c.authorize('s3:DeleteObject', { bucket: c.bucket, key });
+      if (etag !== undefined) await c.authorize('s3:GetObject', { bucket: c.bucket, key });
       // An <ETag> makes this key's delete conditional: a mismatch is a PreconditionFailed entry, the object kept.
       const storageId = await c.deps.store.deleteObject(c.bucket, key, etag !== undefined ? { ifMatch: etag } : undefined);
       if (storageId !== undefined) await c.deps.backend.delete(storageId);
