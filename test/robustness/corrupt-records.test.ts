@@ -32,6 +32,17 @@ function setSealedKey(dataDir: string, key: string, value: unknown): void {
   }
 }
 
+/** Sets one column of `rob/key` to raw text (no JSON encoding), behind the running server's back. */
+function setColumn(dataDir: string, key: string, column: string, text: string): void {
+  const db = new Database(join(dataDir, 'metadata.db'));
+  try {
+    db.pragma('busy_timeout = 5000');
+    assert.equal(db.prepare(`UPDATE s3_objects SET ${column} = ? WHERE bucket = ? AND key = ?`).run(text, 'rob', key).changes, 1);
+  } finally {
+    db.close();
+  }
+}
+
 const SSE: Record<string, Record<string, string>> = {
   'DSSE-KMS': { 'x-amz-server-side-encryption': 'aws:kms:dsse' },
   'SSE-KMS': { 'x-amz-server-side-encryption': 'aws:kms' },
@@ -126,6 +137,23 @@ describe('S3: objects whose sealed-key record is damaged', () => {
       }
     });
   }
+
+  it('a JSON column that is not JSON: the bucket still lists (the object too), the object fails as corruption', async () => {
+    for (const column of ['content', 'user_metadata', 'sealed_key', 'checksums', 'tags', 'parts']) {
+      const key = `unparsable-${column}`;
+      assert.equal((await s3Call(t.endpoint, 'PUT', `/rob/${key}`, { body: 'x', headers: { 'x-amz-tagging': 'a=b' } })).status, 200);
+      setColumn(t.dataDir, key, column, '{"damaged');
+      const list = await s3Call(t.endpoint, 'GET', '/rob', { query: { 'list-type': '2', prefix: key } });
+      assert.equal(statusCode(list), '200 ', `list: ${column}`);
+      assert.ok(list.text.includes(`<Key>${key}</Key>`), `list: ${column}: the damaged object is listed`);
+      const from = t.rawLog.length;
+      assert.equal(statusCode(await s3Call(t.endpoint, 'GET', `/rob/${key}`)), '500 InternalError', `GET: ${column}`);
+      assert.equal((await s3Call(t.endpoint, 'HEAD', `/rob/${key}`)).status, 500, `HEAD: ${column}`);
+      const logged = t.logs().slice(from).filter((l) => l.level >= 50).map((l) => l.err?.type);
+      assert.ok(logged.length > 0 && logged.every((type) => type === 'ObjectCorruptedError'), `${column}: logged as ${logged.join(', ')}`);
+      assert.equal((await s3Call(t.endpoint, 'DELETE', `/rob/${key}`)).status, 204, `DELETE: ${column}`);
+    }
+  });
 
   it('assertSealedKey accepts every mode it writes and refuses a DSSE-KMS record with one blob', async () => {
     for (const mode of Object.keys(SSE)) {

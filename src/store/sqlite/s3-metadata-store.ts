@@ -1,5 +1,5 @@
 import { INLINE_STORAGE_ID, type BucketEncryption, type BucketRecord, type ObjectRecord, type ObjectScan, type S3MetadataStore } from '../../s3/metadata-store.js';
-import { BucketAlreadyOwnedByYouError, BucketNotEmptyError, NoSuchBucketError, NoSuchKeyError } from '../../s3/errors.js';
+import { BucketAlreadyOwnedByYouError, BucketNotEmptyError, NoSuchBucketError, NoSuchKeyError, ObjectCorruptedError } from '../../s3/errors.js';
 import type { SealedObjectKey } from '../../s3/sse/sealing.js';
 import { checkWriteCondition, type WriteCondition } from '../../s3/write-condition.js';
 import type { Statement } from 'better-sqlite3';
@@ -219,7 +219,9 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     // Range on the primary key: prefix ≤ key < prefix + U+10FFFF (greater than any UTF-8 continuation).
     const rows = this.#sql(`SELECT ${LIST_COLUMNS} FROM s3_objects WHERE bucket = ? AND key >= ? AND key > ? AND key < ? ORDER BY key LIMIT ?`)
       .all(bucket, scan.prefix, scan.after, scan.prefix + '\u{10FFFF}', scan.limit) as ObjectRow[];
-    return rows.map(toObject);
+    // One damaged row must not fail the whole bucket's listing: it lists from its plain columns,
+    // and its own GET/HEAD/copy (getObject, strict) fail as ObjectCorruptedError.
+    return rows.map((row) => toObject(row, lenientColumn));
   }
 }
 
@@ -260,7 +262,32 @@ function toBucket(row: BucketRow): BucketRecord {
   };
 }
 
-function toObject(row: ObjectRow): ObjectRecord {
+/** Parses one JSON column of an object row; `ifDamaged` is what a lenient reader puts for text that is not JSON. */
+type ColumnParser = (text: string, ifDamaged: unknown) => unknown;
+
+/** A column that is not JSON (a damaged row) is ObjectCorruptedError (InternalError to the client), never a SyntaxError. */
+const strictColumn: ColumnParser = (text) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ObjectCorruptedError('');
+  }
+};
+
+/** For listings, which never use these columns' values: a damaged one reads as `ifDamaged`. */
+const lenientColumn: ColumnParser = (text, ifDamaged) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return ifDamaged;
+  }
+};
+
+/**
+ * An object row as a record. The sealed key is not checked here (assertSealedKey does that
+ * before any unseal), so a lenient read may leave it null: that fails there as corruption.
+ */
+function toObject(row: ObjectRow, parse: ColumnParser = strictColumn): ObjectRecord {
   return {
     bucket: row.bucket,
     key: row.key,
@@ -270,12 +297,12 @@ function toObject(row: ObjectRow): ObjectRecord {
     etag: row.etag,
     lastModified: new Date(row.last_modified),
     segmentSize: row.segment_size,
-    content: JSON.parse(row.content) as ObjectRecord['content'],
-    userMetadata: JSON.parse(row.user_metadata) as Record<string, string>,
-    sealedKey: JSON.parse(row.sealed_key) as SealedObjectKey,
-    checksums: JSON.parse(row.checksums) as Record<string, string>,
-    ...(row.parts !== null && row.parts !== undefined ? { parts: JSON.parse(row.parts) as ObjectRecord['parts'] & object } : {}),
-    ...(row.tags !== null && row.tags !== undefined ? { tags: JSON.parse(row.tags) as Record<string, string> } : {}),
+    content: parse(row.content, {}) as ObjectRecord['content'],
+    userMetadata: parse(row.user_metadata, {}) as Record<string, string>,
+    sealedKey: parse(row.sealed_key, null) as SealedObjectKey,
+    checksums: parse(row.checksums, {}) as Record<string, string>,
+    ...(row.parts !== null && row.parts !== undefined ? { parts: parse(row.parts, []) as ObjectRecord['parts'] & object } : {}),
+    ...(row.tags !== null && row.tags !== undefined ? { tags: parse(row.tags, {}) as Record<string, string> } : {}),
     ...(row.body !== null && row.body !== undefined ? { inlineBody: row.body } : {}),
   };
 }
