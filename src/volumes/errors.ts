@@ -56,6 +56,16 @@ export class Ec2SnapshotNotFoundError extends CipherlakeError {
   readonly userError = true;
 }
 
+/** InvalidVolumeID.Malformed: a volume id that is not `vol-` and 8 to 17 hex digits (EC2 checks the form before looking). */
+export class Ec2VolumeIdMalformedError extends CipherlakeError {
+  readonly userError = true;
+}
+
+/** InvalidSnapshotID.Malformed: a snapshot id that is not `snap-` and 8 to 17 hex digits. */
+export class Ec2SnapshotIdMalformedError extends CipherlakeError {
+  readonly userError = true;
+}
+
 /** InvalidParameterValue: a parameter has a value EC2 does not accept. */
 export class Ec2InvalidParameterValueError extends CipherlakeError {
   readonly userError = true;

@@ -88,21 +88,35 @@ describe('EC2, CloudTrail, IAM and STS: malformed input', () => {
     assert.deepEqual(items((await ec2(t.endpoint, 'DescribeVolumes')).body, 'volumeSet'), [], 'no refused CreateVolume made a volume');
   });
 
-  it('EC2: unknown and malformed volume and snapshot ids → InvalidVolume.NotFound / InvalidSnapshot.NotFound', async () => {
+  it('EC2: unknown ids → InvalidVolume.NotFound / InvalidSnapshot.NotFound; malformed ones → InvalidVolumeID.Malformed / InvalidSnapshotID.Malformed', async () => {
     const cases: Array<[string, Record<string, string>, string]> = [
       ['DescribeVolumes', { 'VolumeId.1': 'vol-0123456789abcdef0' }, 'InvalidVolume.NotFound'],
-      ['DescribeVolumes', { 'VolumeId.1': 'not-a-volume' }, 'InvalidVolume.NotFound'],
+      ['DescribeVolumes', { 'VolumeId.1': 'vol-01234567' }, 'InvalidVolume.NotFound'],
+      ['DescribeVolumes', { 'VolumeId.1': 'not-a-volume' }, 'InvalidVolumeID.Malformed'],
+      ['DescribeVolumes', { 'VolumeId.1': 'vol-0123456789abcdef0', 'VolumeId.2': 'vol-XYZ' }, 'InvalidVolumeID.Malformed'],
       ['DeleteVolume', { VolumeId: 'vol-0123456789abcdef0' }, 'InvalidVolume.NotFound'],
-      ['DeleteVolume', { VolumeId: '../../etc' }, 'InvalidVolume.NotFound'],
+      ['DeleteVolume', { VolumeId: '../../etc' }, 'InvalidVolumeID.Malformed'],
+      ['DeleteVolume', { VolumeId: 'vol-0123456789abcdef01' }, 'InvalidVolumeID.Malformed'],
+      ['DeleteVolume', { VolumeId: 'vol-0123456' }, 'InvalidVolumeID.Malformed'],
+      ['DeleteVolume', { VolumeId: 'snap-0123456789abcdef0' }, 'InvalidVolumeID.Malformed'],
       ['DetachVolume', { VolumeId: 'vol-0123456789abcdef0' }, 'InvalidVolume.NotFound'],
+      ['DetachVolume', { VolumeId: 'vol-../x' }, 'InvalidVolumeID.Malformed'],
+      ['AttachVolume', { VolumeId: 'VOL-0123456789ABCDEF0', InstanceId: 'i-123', Device: '/dev/sdf' }, 'InvalidVolumeID.Malformed'],
       ['CreateSnapshot', { VolumeId: 'vol-0123456789abcdef0' }, 'InvalidVolume.NotFound'],
+      ['CreateSnapshot', { VolumeId: 'x' }, 'InvalidVolumeID.Malformed'],
       ['DeleteSnapshot', { SnapshotId: 'snap-0123456789abcdef0' }, 'InvalidSnapshot.NotFound'],
-      ['DeleteSnapshot', { SnapshotId: 'xyz' }, 'InvalidSnapshot.NotFound'],
+      ['DeleteSnapshot', { SnapshotId: 'xyz' }, 'InvalidSnapshotID.Malformed'],
+      ['DescribeSnapshots', { 'SnapshotId.1': 'snap-0123456789abcdef0' }, 'InvalidSnapshot.NotFound'],
+      ['DescribeSnapshots', { 'SnapshotId.1': 'vol-0123456789abcdef0' }, 'InvalidSnapshotID.Malformed'],
+      ['CopySnapshot', { SourceSnapshotId: 'snap-', SourceRegion: 'us-east-1' }, 'InvalidSnapshotID.Malformed'],
+      ['CreateVolume', { SnapshotId: 'snap-0123456789abcdef0', AvailabilityZone: 'us-east-1a' }, 'InvalidSnapshot.NotFound'],
+      ['CreateVolume', { SnapshotId: 'snap-zzzzzzzz', AvailabilityZone: 'us-east-1a' }, 'InvalidSnapshotID.Malformed'],
     ];
     for (const [action, params, code] of cases) {
       const r = await ec2(t.endpoint, action, params);
       assert.equal(`${r.status} ${r.code}`, `400 ${code}`, `${action} ${JSON.stringify(params)}`);
     }
+    assert.deepEqual(items((await ec2(t.endpoint, 'DescribeVolumes')).body, 'volumeSet'), [], 'no refused CreateVolume made a volume');
   });
 
   it('CloudTrail LookupEvents: malformed JSON, lookup attributes, time ranges, MaxResults and tokens → its exceptions', async () => {

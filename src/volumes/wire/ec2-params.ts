@@ -1,4 +1,4 @@
-import { Ec2InvalidParameterValueError, Ec2MissingParameterError } from '../errors.js';
+import { Ec2InvalidParameterValueError, Ec2MissingParameterError, Ec2SnapshotIdMalformedError, Ec2VolumeIdMalformedError } from '../errors.js';
 import type { Filter } from '../operations/describe.js';
 import type { Tag } from '../volume-store.js';
 
@@ -48,6 +48,26 @@ export class Ec2Params {
     return v === 'true';
   }
 
+  /**
+   * A volume or snapshot id (required, or from a `Name.N` list), checked for EC2's form
+   * `vol-`/`snap-` + 8 to 17 hex digits: anything else is InvalidVolumeID.Malformed /
+   * InvalidSnapshotID.Malformed, as EC2 answers before looking the id up (never NotFound).
+   */
+  resourceId(name: string, kind: 'vol' | 'snap'): string {
+    return checkId(this.required(name), kind);
+  }
+
+  /** Like resourceId, for an optional parameter. */
+  optionalResourceId(name: string, kind: 'vol' | 'snap'): string | undefined {
+    const v = this.params.get(name);
+    return v === undefined ? undefined : checkId(v, kind);
+  }
+
+  /** Every id of the `prefix.N` list, each checked as resourceId does. */
+  resourceIds(prefix: string, kind: 'vol' | 'snap'): string[] {
+    return this.list(prefix).map((id) => checkId(id, kind));
+  }
+
   /** `prefix.1`, `prefix.2`, … in index order. */
   list(prefix: string): string[] {
     return this.#indexes(prefix).map((i) => this.params.get(`${prefix}.${i}`) ?? '');
@@ -84,4 +104,13 @@ export class Ec2Params {
     }
     return [...found].sort((a, b) => a - b);
   }
+}
+
+const ID_FORMS = { vol: /^vol-[0-9a-f]{8,17}$/, snap: /^snap-[0-9a-f]{8,17}$/ } as const;
+
+/** `id` if it has the form of a `kind` id; EC2's Malformed error otherwise (its wording: `Invalid id: "…"`). */
+function checkId(id: string, kind: 'vol' | 'snap'): string {
+  if (ID_FORMS[kind].test(id)) return id;
+  const message = `Invalid id: "${id}"${id.startsWith(`${kind}-`) ? '' : ` (expecting "${kind}-...")`}`;
+  throw kind === 'vol' ? new Ec2VolumeIdMalformedError(message) : new Ec2SnapshotIdMalformedError(message);
 }

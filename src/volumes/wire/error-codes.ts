@@ -19,6 +19,8 @@ type Ec2ErrorName = Extract<keyof typeof errors, `Ec2${string}`>;
 export const EC2_ERROR_CODES = {
   Ec2VolumeNotFoundError: { code: 'InvalidVolume.NotFound', status: 400 },
   Ec2SnapshotNotFoundError: { code: 'InvalidSnapshot.NotFound', status: 400 },
+  Ec2VolumeIdMalformedError: { code: 'InvalidVolumeID.Malformed', status: 400 },
+  Ec2SnapshotIdMalformedError: { code: 'InvalidSnapshotID.Malformed', status: 400 },
   Ec2InvalidParameterValueError: { code: 'InvalidParameterValue', status: 400 },
   Ec2MissingParameterError: { code: 'MissingParameter', status: 400 },
   Ec2VolumeInUseError: { code: 'VolumeInUse', status: 400 },

@@ -27,10 +27,10 @@ function route<Req, Res>(r: Ec2Route<Req, Res>): Ec2Route {
   return r as unknown as Ec2Route;
 }
 
-function describeRequest(p: Ec2Params, idList: string): DescribeRequest {
+function describeRequest(p: Ec2Params, idList: string, kind: 'vol' | 'snap'): DescribeRequest {
   const maxResults = p.integer('MaxResults');
   const nextToken = p.optional('NextToken');
-  return { ids: p.list(idList), filters: p.filters(), ...(maxResults !== undefined ? { maxResults } : {}), ...(nextToken !== undefined ? { nextToken } : {}) };
+  return { ids: p.resourceIds(idList, kind), filters: p.filters(), ...(maxResults !== undefined ? { maxResults } : {}), ...(nextToken !== undefined ? { nextToken } : {}) };
 }
 
 /** Optional fields spread only when present (exactOptionalPropertyTypes). */
@@ -52,58 +52,58 @@ export const EC2_ROUTES: Readonly<Record<string, Ec2Route>> = {
       ...opt('sizeGiB', p.integer('Size')),
       ...opt('volumeType', p.optional('VolumeType')),
       ...opt('kmsKeyId', p.optional('KmsKeyId')),
-      ...opt('snapshotId', p.optional('SnapshotId')),
+      ...opt('snapshotId', p.optionalResourceId('SnapshotId', 'snap')),
     }),
     operate: (ctx, r, call) => createVolume(ctx, call, r),
     respond: (v) => volumeFields(v, 'available'),
   }),
   DescribeVolumes: route({
     readOnly: true,
-    parse: (p) => describeRequest(p, 'VolumeId'),
+    parse: (p) => describeRequest(p, 'VolumeId', 'vol'),
     operate: (ctx, r) => describeVolumes(ctx, r),
     respond: (page) => ({ volumeSet: page.items.map(volumeViewFields), nextToken: page.nextToken }),
   }),
   DeleteVolume: route({
     readOnly: false,
-    parse: (p) => p.required('VolumeId'),
+    parse: (p) => p.resourceId('VolumeId', 'vol'),
     operate: (ctx, id) => deleteVolume(ctx, id),
     respond: ok,
   }),
   AttachVolume: route({
     readOnly: false,
-    parse: (p) => ({ volumeId: p.required('VolumeId'), instanceId: p.required('InstanceId'), device: p.required('Device') }),
+    parse: (p) => ({ volumeId: p.resourceId('VolumeId', 'vol'), instanceId: p.required('InstanceId'), device: p.required('Device') }),
     operate: (ctx, r, call) => attachVolume(ctx, call, r),
     respond: (r) => ({ ...attachmentFields(r.attachment, 'attached'), cipherlakeNbd: r.nbd === undefined ? undefined : nbdFields(r.nbd) }),
     secretFields: ['cipherlakeNbd'],
   }),
   DetachVolume: route({
     readOnly: false,
-    parse: (p) => ({ volumeId: p.required('VolumeId'), ...opt('instanceId', p.optional('InstanceId')) }),
+    parse: (p) => ({ volumeId: p.resourceId('VolumeId', 'vol'), ...opt('instanceId', p.optional('InstanceId')) }),
     operate: (ctx, r) => detachVolume(ctx, r),
     respond: (a) => attachmentFields(a, 'detached'),
   }),
   CreateSnapshot: route({
     readOnly: false,
-    parse: (p) => ({ volumeId: p.required('VolumeId'), description: p.optional('Description') ?? '', tags: p.tags('snapshot') }),
+    parse: (p) => ({ volumeId: p.resourceId('VolumeId', 'vol'), description: p.optional('Description') ?? '', tags: p.tags('snapshot') }),
     operate: (ctx, r, call) => createSnapshot(ctx, call, r),
     respond: (s, ctx) => snapshotFields(s, ctx.accountId),
   }),
   DescribeSnapshots: route({
     readOnly: true,
-    parse: (p) => describeRequest(p, 'SnapshotId'),
+    parse: (p) => describeRequest(p, 'SnapshotId', 'snap'),
     operate: (ctx, r) => describeSnapshots(ctx, r),
     respond: (page, ctx) => ({ snapshotSet: page.items.map((s) => snapshotFields(s, ctx.accountId)), nextToken: page.nextToken }),
   }),
   DeleteSnapshot: route({
     readOnly: false,
-    parse: (p) => p.required('SnapshotId'),
+    parse: (p) => p.resourceId('SnapshotId', 'snap'),
     operate: (ctx, id) => deleteSnapshot(ctx, id),
     respond: ok,
   }),
   CopySnapshot: route({
     readOnly: false,
     parse: (p) => ({
-      sourceSnapshotId: p.required('SourceSnapshotId'),
+      sourceSnapshotId: p.resourceId('SourceSnapshotId', 'snap'),
       sourceRegion: p.required('SourceRegion'),
       // Encrypted=false is accepted and means "the default": every copy is encrypted.
       encrypted: p.boolean('Encrypted'),
