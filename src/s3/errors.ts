@@ -34,6 +34,8 @@ export class KeyTooLongError extends S3Error {}
 export class MetadataTooLargeError extends S3Error {}
 /** A parameter or header has a bad value. */
 export class InvalidArgumentError extends S3Error {}
+/** CreateBucket's LocationConstraint names no region S3 knows. */
+export class InvalidLocationConstraintError extends S3Error {}
 /** The request as a whole is not allowed (e.g. SSE-C over plain HTTP, self-copy without change). */
 export class InvalidRequestError extends S3Error {}
 /** The Range header does not overlap the object. */

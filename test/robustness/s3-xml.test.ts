@@ -112,12 +112,12 @@ describe('S3: malformed XML bodies', () => {
     assert.equal(statusCode(await call('PUT', '/rob', { query: { tagging: '' }, body: '<Tagging><TagSet>' })), '501 NotImplemented');
   });
 
-  it('CreateBucket: a broken configuration → MalformedXML, an unknown region → InvalidArgument; no bucket is made', async () => {
+  it('CreateBucket: a broken configuration → MalformedXML, an unknown region → InvalidLocationConstraint; no bucket is made', async () => {
     for (const body of ['<CreateBucketConfiguration><LocationConstraint>', '<CreateBucketConfiguration><LocationConstraint><a/></LocationConstraint></CreateBucketConfiguration>']) {
       assert.equal(statusCode(await call('PUT', '/y-broken', { body })), '400 MalformedXML', body);
     }
     const mars = '<CreateBucketConfiguration><LocationConstraint>mars-1</LocationConstraint></CreateBucketConfiguration>';
-    assert.equal(statusCode(await call('PUT', '/y-broken', { body: mars })), '400 InvalidArgument');
+    assert.equal(statusCode(await call('PUT', '/y-broken', { body: mars })), '400 InvalidLocationConstraint');
     assert.equal((await call('HEAD', '/y-broken')).status, 404);
   });
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, InvalidBucketNameError, EncryptionConfigurationNotFoundError } from '../errors.js';
+import { InvalidArgumentError, InvalidBucketNameError, InvalidLocationConstraintError, EncryptionConfigurationNotFoundError } from '../errors.js';
 import type { BucketEncryption, BucketRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 
@@ -18,11 +18,11 @@ export function checkBucketName(name: string): void {
   if (!ok) throw new InvalidBucketNameError('');
 }
 
-/** CreateBucket. Raises InvalidBucketNameError, BucketAlreadyOwnedByYouError, InvalidArgumentError (bad location). https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html */
+/** CreateBucket. Raises InvalidBucketNameError, BucketAlreadyOwnedByYouError, InvalidLocationConstraintError (a location that is no region). https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html */
 export async function createBucket(deps: S3Deps, name: string, location: string | undefined): Promise<BucketRecord> {
   checkBucketName(name);
   if (location !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(location) && location !== 'EU') {
-    throw new InvalidArgumentError('Invalid LocationConstraint');
+    throw new InvalidLocationConstraintError('');
   }
   const bucket: BucketRecord = { name, region: location ?? deps.region, createdAt: deps.clock.now() };
   await deps.store.createBucket(bucket);

@@ -42,6 +42,7 @@ export const S3_ERROR_CODES = {
   KeyTooLongError: { code: 'KeyTooLongError', status: 400, message: 'Your key is too long' },
   MetadataTooLargeError: { code: 'MetadataTooLarge', status: 400, message: 'Your metadata headers exceed the maximum allowed metadata size.' },
   InvalidArgumentError: { code: 'InvalidArgument', status: 400, message: 'Invalid Argument' },
+  InvalidLocationConstraintError: { code: 'InvalidLocationConstraint', status: 400, message: 'The specified location-constraint is not valid' },
   InvalidRequestError: { code: 'InvalidRequest', status: 400, message: 'Invalid Request' },
   InvalidRangeError: { code: 'InvalidRange', status: 416, message: 'The requested range is not satisfiable' },
   PreconditionFailedError: { code: 'PreconditionFailed', status: 412, message: 'At least one of the pre-conditions you specified did not hold' },
