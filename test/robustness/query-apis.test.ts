@@ -207,6 +207,11 @@ describe('EC2, CloudTrail, IAM and STS: malformed input', () => {
       ['iam', { Action: 'PutUserPolicy', UserName: 'robust', PolicyName: 'p', PolicyDocument: `{"Version":"2012-10-17","Statement":${'['.repeat(900)}${']'.repeat(900)}}` }, '400 MalformedPolicyDocument'],
       ['iam', { Action: 'CreateRole', RoleName: 'r', AssumeRolePolicyDocument: '{' }, '400 MalformedPolicyDocument'],
       ['iam', { Action: 'CreateRole', RoleName: 'r', AssumeRolePolicyDocument: `{"a":${'{"a":'.repeat(3000)}1${'}'.repeat(3001)}` }, '400 MalformedPolicyDocument'],
+      ['iam', { Action: 'ListUsers', MaxItems: 'abc' }, '400 ValidationError'],
+      ['iam', { Action: 'ListUsers', MaxItems: '0' }, '400 ValidationError'],
+      ['iam', { Action: 'ListUsers', MaxItems: '1001' }, '400 ValidationError'],
+      ['iam', { Action: 'ListAccessKeys', UserName: 'robust', MaxItems: '-1' }, '400 ValidationError'],
+      ['iam', { Action: 'ListAttachedUserPolicies', UserName: 'robust', MaxItems: '1.5' }, '400 ValidationError'],
       ['sts', {}, '400 InvalidAction'],
       ['sts', { Action: 'Frob' }, '400 InvalidAction'],
       ['sts', { Action: 'AssumeRole', RoleArn: 'arn:aws:iam::000000000000:role/x', RoleSessionName: 's', DurationSeconds: 'abc' }, '400 ValidationError'],
@@ -215,6 +220,7 @@ describe('EC2, CloudTrail, IAM and STS: malformed input', () => {
       const r = await queryRequest(t.endpoint, service, params);
       assert.equal(`${r.status} ${queryErrorCode(r)}`, expected, `${service} ${JSON.stringify(params).slice(0, 100)}`);
     }
+    assert.equal((await queryRequest(t.endpoint, 'iam', { Action: 'ListUsers', MaxItems: '1000' })).status, 200, 'MaxItems in range');
     const users = await queryRequest(t.endpoint, 'iam', { Action: 'ListUsers' });
     assert.ok(!users.text.includes('bad name') && !users.text.includes('aaaaaaaaaa'), 'no refused user was created');
     const roles = await queryRequest(t.endpoint, 'iam', { Action: 'ListRoles' });

@@ -47,6 +47,18 @@ export class QueryParams {
     return Number(v);
   }
 
+  /**
+   * A list action's MaxItems, checked as IAM does (an integer from 1 to 1000, else
+   * ValidationError); undefined when absent. Our lists answer whole (IsTruncated false),
+   * which a paginating client accepts, so a valid value needs no further use.
+   */
+  maxItems(): number | undefined {
+    const v = this.integer('MaxItems');
+    if (v === undefined || (v >= 1 && v <= 1000)) return v;
+    const bound = v < 1 ? 'greater than or equal to 1' : 'less than or equal to 1000';
+    throw new IamValidationError(`1 validation error detected: Value '${v}' at 'maxItems' failed to satisfy constraint: Member must have value ${bound}`);
+  }
+
   oneOf<T extends string>(name: string, values: readonly T[]): T {
     const v = this.required(name);
     if (!(values as readonly string[]).includes(v)) {
