@@ -5,8 +5,10 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
+import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
 import { cut, signedChunkedBody, signStreamingPut } from '../s3/chunk-signer.js';
+import { viaTrustedProxy } from '../s3/helpers.js';
 import { signer } from '../s3/raw-sign.js';
 import { assertNoSecret, assertStillServing, startRobustServer, type RobustServer } from './harness.js';
 import { s3Call, statusCode, type S3CallOptions } from './s3-call.js';
@@ -180,6 +182,30 @@ describe('S3: malformed headers, names and bodies', () => {
     assert.match(garbage.text, /x-amz-content-sha256 must be UNSIGNED-PAYLOAD/);
     assert.equal(statusCode(await put({ 'x-amz-checksum-crc32': '!!' })), '400 InvalidRequest');
     assert.equal(statusCode(await put({ 'x-amz-sdk-checksum-algorithm': 'MD17' })), '400 InvalidRequest');
+  });
+
+  it('DeleteObjects without Content-MD5 or a checksum → 400 InvalidRequest, nothing deleted; MD5, CRC32 and CRC64NVME (SDK) delete', async () => {
+    const del = (key: string): string => `<Delete><Object><Key>${key}</Key></Object></Delete>`;
+    assert.equal((await call('PUT', '/rob/del-me', { body: 'x' })).status, 200);
+    const bare = await call('POST', '/rob', { query: { delete: '' }, body: del('del-me') });
+    assert.equal(statusCode(bare), '400 InvalidRequest');
+    assert.match(bare.text, /Missing required header for this request: Content-MD5/);
+    const onlyAlgorithm = await call('POST', '/rob', { query: { delete: '' }, body: del('del-me'), headers: { 'x-amz-sdk-checksum-algorithm': 'CRC32' } });
+    assert.equal(onlyAlgorithm.status, 400, 'an algorithm named without its checksum');
+    assert.equal((await call('HEAD', '/rob/del-me')).status, 200, 'a refused DeleteObjects deleted nothing');
+    assert.equal((await call('POST', '/rob', { query: { delete: '' }, body: del('del-me'), md5: true })).status, 200);
+    assert.equal((await call('HEAD', '/rob/del-me')).status, 404, 'Content-MD5: deleted');
+    const sdk = viaTrustedProxy(new S3Client({ endpoint: t.endpoint, region: TEST_REGION, forcePathStyle: true, credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY } }));
+    try {
+      for (const algorithm of [undefined, 'CRC64NVME'] as const) {
+        assert.equal((await call('PUT', '/rob/del-me', { body: 'x' })).status, 200);
+        const out = await sdk.send(new DeleteObjectsCommand({ Bucket: 'rob', Delete: { Objects: [{ Key: 'del-me' }] }, ...(algorithm !== undefined ? { ChecksumAlgorithm: algorithm } : {}) }));
+        assert.deepEqual(out.Deleted?.map((d) => d.Key), ['del-me'], `SDK, ${algorithm ?? 'its default checksum'}`);
+        assert.equal((await call('HEAD', '/rob/del-me')).status, 404, `SDK, ${algorithm ?? 'its default checksum'}: deleted`);
+      }
+    } finally {
+      sdk.destroy();
+    }
   });
 
   it('aws-chunked bodies with broken framing or signatures → 400/403, the existing object untouched', async () => {

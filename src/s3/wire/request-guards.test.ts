@@ -26,6 +26,10 @@ describe('refuseUnservable', () => {
       request('PutObject', { 'if-none-match': '*' }),
       request('CompleteMultipartUpload', { 'if-match': '"e"' }),
       request('DeleteObject', { 'if-match': '"e"' }),
+      request('DeleteObjects', { 'content-md5': 'x' }),
+      request('DeleteObjects', { 'x-amz-checksum-crc32': 'x', 'x-amz-sdk-checksum-algorithm': 'CRC32' }),
+      request('DeleteObjects', { 'x-amz-checksum-crc64nvme': 'x' }),
+      request('DeleteObjects', { 'x-amz-trailer': 'x-amz-checksum-crc32c' }),
     ]) {
       assert.doesNotThrow(() => refuseUnservable(r), JSON.stringify({ ...r, query: [...r.query] }).slice(0, 120));
     }
@@ -44,6 +48,9 @@ describe('refuseUnservable', () => {
       [request('CreateBucket', { 'x-amz-bucket-object-lock-enabled': 'True' }), NotImplementedError],
       [request('GetObject', { 'x-amz-expected-bucket-owner': '111111111111' }), AccessDeniedError],
       [request('CopyObject', { 'x-amz-source-expected-bucket-owner': '111111111111' }), AccessDeniedError],
+      [request('DeleteObjects'), InvalidRequestError],
+      [request('DeleteObjects', { 'x-amz-sdk-checksum-algorithm': 'CRC32', 'x-amz-checksum-type': 'FULL_OBJECT' }), InvalidRequestError],
+      [request('DeleteObjects', { 'x-amz-trailer': 'x-amz-meta-a' }), InvalidRequestError],
     ];
     for (const [r, error] of cases) assert.throws(() => refuseUnservable(r), error, `${r.operation} ${JSON.stringify(r.headers)}`);
   });

@@ -8,6 +8,8 @@ const CREATES_KEY = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload']
 /** Writes S3 makes conditional on If-Match / If-None-Match (writeConditionOf); DeleteObject takes If-Match only. */
 const CONDITIONAL_WRITES = new Set(['PutObject', 'CopyObject', 'CompleteMultipartUpload']);
 const OBJECT_LOCK_HEADERS = ['x-amz-object-lock-mode', 'x-amz-object-lock-retain-until-date', 'x-amz-object-lock-legal-hold'];
+/** x-amz-checksum-* headers that are no checksum value (payload.ts reads the same way). */
+const NOT_A_CHECKSUM = new Set(['x-amz-checksum-mode', 'x-amz-checksum-type', 'x-amz-checksum-algorithm']);
 
 /** What the guards look at: the route's operation, whether it addresses an object, its query and headers. */
 export interface GuardedRequest {
@@ -25,7 +27,8 @@ export interface GuardedRequest {
  * and would otherwise silently do something else: a key over 1024 bytes (KeyTooLongError), a
  * version other than "null" (InvalidArgument), an If-None-Match other than '*' on a write
  * or any on a delete (NotImplemented, as S3), object lock (refused, not done unlocked), a
- * bucket owner other than this account (AccessDenied). Pure; raises, never answers.
+ * bucket owner other than this account (AccessDenied), a DeleteObjects with neither
+ * Content-MD5 nor a checksum header or trailer (InvalidRequest). Pure; raises, never answers.
  */
 export function refuseUnservable(r: GuardedRequest): void {
   if (CREATES_KEY.has(r.operation) && Buffer.byteLength(r.key) > MAX_KEY_BYTES) throw new KeyTooLongError('');
@@ -42,10 +45,21 @@ export function refuseUnservable(r: GuardedRequest): void {
   if (r.operation === 'CreateBucket' && String(r.headers['x-amz-bucket-object-lock-enabled'] ?? '').toLowerCase() === 'true') {
     throw new NotImplementedError('Object Lock is not implemented.');
   }
+  if (r.operation === 'DeleteObjects' && !carriesBodyDigest(r.headers)) {
+    // S3 requires an integrity check on a multi-object delete: Content-MD5 or (current SDKs) an x-amz-checksum-*.
+    throw new InvalidRequestError('Missing required header for this request: Content-MD5');
+  }
   for (const h of ['x-amz-expected-bucket-owner', 'x-amz-source-expected-bucket-owner']) {
     const owner = r.headers[h];
     if (owner !== undefined && owner !== r.accountId) throw new AccessDeniedError('');
   }
+}
+
+/** Whether the request names a digest of its body (payload.ts verifies it): Content-MD5, an x-amz-checksum-* header or trailer. */
+function carriesBodyDigest(headers: IncomingHttpHeaders): boolean {
+  if (headers['content-md5'] !== undefined) return true;
+  if (String(headers['x-amz-trailer'] ?? '').trim().toLowerCase().startsWith('x-amz-checksum-')) return true;
+  return Object.keys(headers).some((h) => h.startsWith('x-amz-checksum-') && !NOT_A_CHECKSUM.has(h));
 }
 
 /**
