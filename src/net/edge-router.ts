@@ -247,7 +247,7 @@ async function handleKms(
     const authenticated = await authenticateBody(deps, req, view, sig, KMS_MAX_BODY_BYTES, time, channel);
     const body = authenticated.body;
     call = authenticated.call;
-    outcome = await handleKmsRequest(deps.keys, target, body, call, deps.authorizeKms, deps.log);
+    outcome = await handleKmsRequest(deps.keys, target, body, call, deps.authorizeKms, deps.log, req.headers['content-type']);
   } catch (err) {
     const wire = err instanceof BodyTooLargeError || err instanceof BodyIncompleteError ? { code: 'ValidationException', status: 400, message: err.message } : toKmsWireError(err);
     if (!(err instanceof AuthenticationError) && wire.status >= 500) deps.log.error({ err }, 'KMS request failed');

@@ -105,7 +105,20 @@ describe('KMS: malformed input', () => {
     const invalidUtf8 = Buffer.from([0x7b, 0x22, 0x4b, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]);
     expectError(await send('TrentService.DescribeKey', invalidUtf8), 'ValidationException', 'invalid UTF-8');
     const r = await send('TrentService.DescribeKey', '{"KeyId":', { headers: { 'content-type': 'text/plain' } });
-    expectError(r, 'SerializationException', 'text/plain with a broken body');
+    expectError(r, 'UnknownOperationException', 'text/plain with a broken body');
+  });
+
+  it('a Content-Type that is not JSON → UnknownOperationException, nothing done; JSON 1.0/1.1 (with parameters) and application/json are served', async () => {
+    const create = (contentType: string): Promise<RawResponse> => send('TrentService.CreateKey', '{"Description":"ct"}', { headers: { 'content-type': contentType } });
+    const count = async (): Promise<number> => ((await send('TrentService.ListKeys', '{}')).json['Keys'] as unknown[]).length;
+    const before = await count();
+    for (const contentType of ['text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded', 'application/xml', 'application/x-amz-json-1.1x', 'application/jsonx']) {
+      expectError(await create(contentType), 'UnknownOperationException', contentType);
+    }
+    assert.equal(await count(), before, 'no refused CreateKey made a key');
+    for (const contentType of ['application/x-amz-json-1.1', 'application/x-amz-json-1.1; charset=utf-8', 'Application/X-Amz-Json-1.0', 'application/json']) {
+      assert.equal((await create(contentType)).status, 200, contentType);
+    }
   });
 
   it('an encryption context key spelled __proto__ is bound like any other', async () => {

@@ -34,9 +34,18 @@ export type KmsAuthorizer = (call: CallContext, action: string, keyIdentifier: s
 export const KMS_MAX_BODY_BYTES = 128 * 1024;
 
 /**
+ * The Content-Types a KMS request may carry: the JSON protocol's (parameters such as
+ * charset ignored, as the protocol requires) and plain application/json, which no SDK sends
+ * but refusing could only break a hand-made client. AWS's JSON services answer
+ * UnknownOperationException to a body of another type (application/octet-stream, text/plain).
+ */
+const KMS_CONTENT_TYPE = /^\s*application\/(x-amz-json-1\.[01]|json)\s*(;|$)/i;
+
+/**
  * Serves one KMS JSON 1.1 request that has already been authenticated: parse → authorize →
  * operate → respond. Every error, including unexpected ones, becomes a KMS wire error; an
- * unexpected one is logged with its detail and answered with a generic message.
+ * unexpected one is logged with its detail and answered with a generic message. A
+ * `contentType` given and not JSON's is UnknownOperationException, as for an unknown target.
  */
 export async function handleKmsRequest(
   keys: KeyService,
@@ -45,11 +54,12 @@ export async function handleKmsRequest(
   call: CallContext,
   authorize: KmsAuthorizer,
   log: Logger,
+  contentType?: string,
 ): Promise<KmsOutcome> {
   const operation = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target;
   // Only `TrentService.<Operation>` names an operation; a bare `CreateKey` is as unknown as any other target.
   const route = target.startsWith('TrentService.') && Object.hasOwn(KMS_ROUTES, operation) ? KMS_ROUTES[operation] : undefined;
-  if (route === undefined) {
+  if (route === undefined || (contentType !== undefined && !KMS_CONTENT_TYPE.test(contentType))) {
     return { status: 400, operation, readOnly: true, body: { __type: 'UnknownOperationException' }, error: { code: 'UnknownOperationException', status: 400, message: '' } };
   }
   let keyIdentifier: string | undefined;
