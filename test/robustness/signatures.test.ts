@@ -65,9 +65,10 @@ describe('Signatures: malformed and wrong', () => {
       ['X-Amz-Expires', '1e3'],
       ['X-Amz-Signature', 'zz'],
       ['X-Amz-Signature', '0'.repeat(64)],
-      ['X-Amz-Security-Token', 'junk'],
     ];
     for (const [name, value] of altered) assert.equal(await s3Code(await fetch(changed(name, value))), '403 SignatureDoesNotMatch', `${name}=${value}`);
+    // The root's keys are long-term: a token added to the URL is refused as a token, before the signature.
+    assert.equal(await s3Code(await fetch(changed('X-Amz-Security-Token', 'junk'))), '400 InvalidToken', 'X-Amz-Security-Token=junk');
   });
 
   it('S3 Authorization headers that are malformed → AuthorizationHeaderMalformed (400), too large → 431', async () => {
@@ -79,6 +80,20 @@ describe('Signatures: malformed and wrong', () => {
     const huge = await send(`AWS4-HMAC-SHA256 ${'Credential='.repeat(2000)}`);
     assert.equal(huge.status, 431, 'node refuses headers over its limit before any of our code runs');
     await huge.text();
+  });
+
+  it('a session token signed in with long-term keys → each surface\'s invalid-token error, nothing done; an empty one is no token', async () => {
+    const token = 'FwoGZXIvYXdzEXAMPLEtoken';
+    const kms = await rawKmsRequest(t.endpoint, { target: 'TrentService.CreateKey', body: '{}', headers: { 'x-amz-security-token': token } });
+    assert.equal(`${kms.status} ${kms.json.__type}`, '400 UnrecognizedClientException', 'KMS');
+    const put = await s3Call(t.endpoint, 'PUT', '/rob/with-token', { body: 'x', headers: { 'x-amz-security-token': token } });
+    assert.equal(`${put.status} ${put.code}`, '400 InvalidToken', 'S3');
+    assert.equal((await s3Call(t.endpoint, 'HEAD', '/rob/with-token')).status, 404, 'S3: nothing written');
+    for (const service of ['iam', 'sts'] as const) {
+      const r = await queryRequest(t.endpoint, service, { Action: service === 'iam' ? 'ListUsers' : 'GetCallerIdentity' }, { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY, sessionToken: token });
+      assert.equal(`${r.status} ${queryErrorCode(r)}`, '403 InvalidClientTokenId', service);
+    }
+    assert.equal((await s3Call(t.endpoint, 'GET', '/rob/a', { headers: { 'x-amz-security-token': '' } })).status, 200, 'an empty token header');
   });
 
   it('a wrong secret on CloudTrail, IAM and STS → their signature errors, never echoing either secret', async () => {

@@ -68,7 +68,14 @@ export function verifySignature(
 }
 
 function checkSessionToken(credential: Credential, sig: ParsedSignature, now: Date): void {
-  if (credential.sessionToken === undefined) return;
+  if (credential.sessionToken === undefined) {
+    // Long-term keys have no token: AWS refuses one sent with them (a stale AWS_SESSION_TOKEN) rather than ignore it.
+    // An empty value is taken as none, since nothing shows AWS refuses it and a client may send one.
+    if (sig.securityToken !== undefined && sig.securityToken !== '') {
+      throw new AuthenticationError('InvalidToken', 'The security token included in the request is invalid.');
+    }
+    return;
+  }
   if (sig.securityToken === undefined || !constantTimeEqual(sig.securityToken, credential.sessionToken)) {
     throw new AuthenticationError('InvalidToken', 'The security token included in the request is invalid.');
   }
