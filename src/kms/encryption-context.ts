@@ -25,7 +25,7 @@ const EMPTY = Buffer.alloc(0);
 export function prefixedCanonicalContext(prefix: Uint8Array, context: EncryptionContext | undefined): Buffer {
   const keys = context === undefined ? [] : Object.keys(context);
   // Only keys are compared as bytes (the order is that of their UTF-8), so only they are encoded up front.
-  const pairs = keys.map((k) => ({ key: Buffer.from(k, 'utf8'), value: (context as EncryptionContext)[k] as string }));
+  const pairs = keys.map((k) => ({ key: keyBytes(k), value: (context as EncryptionContext)[k] as string }));
   if (pairs.length > 1) pairs.sort((a, b) => Buffer.compare(a.key, b.key));
   let size = prefix.length + 4;
   for (const p of pairs) size += 8 + p.key.length + Buffer.byteLength(p.value, 'utf8');
@@ -42,6 +42,23 @@ export function prefixedCanonicalContext(prefix: Uint8Array, context: Encryption
   return out;
 }
 
+// Context keys repeat from call to call (`purpose`, `aws:s3:arn`, …): their UTF-8 bytes are
+// kept, read-only. Bounded, as the keys are the callers'; long keys are not kept at all.
+const KEY_BYTES = new Map<string, Buffer>();
+const KEY_BYTES_LIMIT = 4096;
+
+function keyBytes(k: string): Buffer {
+  let bytes = KEY_BYTES.get(k);
+  if (bytes === undefined) {
+    bytes = Buffer.from(k, 'utf8');
+    if (k.length <= 256) {
+      if (KEY_BYTES.size >= KEY_BYTES_LIMIT) KEY_BYTES.clear();
+      KEY_BYTES.set(k, bytes);
+    }
+  }
+  return bytes;
+}
+
 /**
  * Checks an encryption context from the wire: string keys and values, as KMS requires.
  * Raises ValidationError otherwise.
@@ -49,7 +66,10 @@ export function prefixedCanonicalContext(prefix: Uint8Array, context: Encryption
 export function validateContext(value: unknown, field = 'EncryptionContext'): EncryptionContext | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) throw new ValidationError(`${field} must be a map of strings`);
-  for (const [k, v] of Object.entries(value)) {
+  // Own keys as Object.entries walks them, without building the entry pairs (runs per request).
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    const v: unknown = (value as Record<string, unknown>)[k];
     if (typeof v !== 'string' || k.length === 0) throw new ValidationError(`${field} must be a map of non-empty string keys to string values`);
   }
   return value as EncryptionContext;

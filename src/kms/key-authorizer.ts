@@ -76,11 +76,11 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
   // Key policy, grants, identity and endpoint policies for a key that exists. `facts`'
   // ciphertextKeyId, if any, has been resolved to `key` and plays no further part.
   const authorizeOnKey = async (call: CallContext, action: string, key: KeyRecord, facts: KmsRequestFacts | undefined): Promise<void> => {
-    const time = deps.keys.deps.clock.now();
     const policy = keyPolicy(key) ?? EMPTY_POLICY;
-    const identity = call.principal.type === 'Root' ? [] : await deps.access.identityPolicies(call);
-    // The account root's calls under deny-free policies need no condition facts at all.
+    const identity = call.principal.type === 'Root' ? NO_POLICIES : await deps.access.identityPolicies(call);
+    // The account root's calls under deny-free policies need no condition facts (nor the time) at all.
     if (kmsRootAllowedOutright(call, policy, identity)) return;
+    const time = deps.keys.deps.clock.now();
     const arn = keyArn(key);
     const conditionFacts: ConditionFacts = {
       ...kmsCallerFacts(call),
@@ -110,6 +110,8 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
 }
 
 const EMPTY_POLICY: Policy = { kind: 'resource', version: '2012-10-17', id: 'unparsable', statements: [] };
+/** The root's identity policies: none, one shared frozen list instead of an array per call. */
+const NO_POLICIES: readonly Policy[] = Object.freeze([]);
 
 function kmsCallerFacts(call: CallContext): ConditionFacts {
   return { 'kms:CallerAccount': call.principal.accountId === '' ? undefined : call.principal.accountId, 'kms:ViaService': call.viaService };

@@ -34,6 +34,15 @@ export class CachedKeyStore implements KeyStore {
     this.#ttlMs = Math.max(0, Math.min(ttlMs, MAX_KEY_RECORD_CACHE_TTL_MS));
   }
 
+  /**
+   * The cached record of `keyId` while it is fresh, else undefined (then call getKey). The
+   * same freshness rule as getKey, without a promise: the hot path reads a hit synchronously.
+   */
+  cachedKey(keyId: string): KeyRecord | undefined {
+    const hit = this.#keys.get(keyId);
+    return hit !== undefined && hit.expiresAt > Date.now() ? hit.value : undefined;
+  }
+
   async getKey(keyId: string): Promise<KeyRecord> {
     const now = Date.now();
     const hit = this.#keys.get(keyId);

@@ -30,10 +30,13 @@ export class KeyService {
   readonly #deps: KmsDeps;
   readonly #cache = new Map<string, CachedMaterial>();
 
+  readonly #records: CachedKeyStore;
+
   constructor(deps: KmsDeps) {
     // Every read and write of key records goes through `deps.store`, so wrapping it here
     // keeps the record cache coherent with this process's own writes.
-    this.#deps = { ...deps, store: new CachedKeyStore(deps.store, deps.settings.keyRecordCacheTtlMs) };
+    this.#records = new CachedKeyStore(deps.store, deps.settings.keyRecordCacheTtlMs);
+    this.#deps = { ...deps, store: this.#records };
   }
 
   get deps(): KmsDeps {
@@ -45,6 +48,12 @@ export class KeyService {
    * a key of another account or region, or one whose deletion has come due).
    */
   async resolve(keyIdentifier: string): Promise<KeyRecord> {
+    // Hot path (GenerateDataKey, Decrypt resolve twice: to authorize and to operate): a bare
+    // key id whose record is cached and owes no upkeep is answered without any further await.
+    if (KEY_ID.test(keyIdentifier)) {
+      const cached = this.#records.cachedKey(keyIdentifier);
+      if (cached !== undefined && !upkeepDue(cached, this.#deps.clock.now())) return cached;
+    }
     const keyId = await this.#toKeyId(keyIdentifier);
     let key: KeyRecord;
     try {
@@ -79,6 +88,7 @@ export class KeyService {
     throw new NotFoundError(`Invalid keyId '${identifier}'`);
   }
 
+  // Keep the conditions in step with upkeepDue (the hot path's check of the same two cases).
   async #upkeep(key: KeyRecord): Promise<KeyRecord> {
     const now = this.#deps.clock.now();
     if (key.keyState === 'PendingDeletion' && key.deletionDate !== undefined && now >= key.deletionDate) {
@@ -169,6 +179,12 @@ export class KeyService {
     for (const v of this.#cache.values()) v.secret.dispose();
     this.#cache.clear();
   }
+}
+
+/** Whether #upkeep would act on `key` at `now`: its deletion or its automatic rotation has come due. */
+function upkeepDue(key: KeyRecord, now: Date): boolean {
+  if (key.keyState === 'PendingDeletion' && key.deletionDate !== undefined && now >= key.deletionDate) return true;
+  return key.rotation.enabled && key.rotation.nextRotationDate !== undefined && now >= key.rotation.nextRotationDate && key.keyState === 'Enabled';
 }
 
 function aliasArnOf(deps: KmsDeps, aliasName: string): string {
