@@ -89,7 +89,7 @@ function parseAuthorizationHeader(view: SignedRequestView, auth: string): Parsed
     date: scope.date,
     region: scope.region,
     service: scope.service,
-    signedHeaders: signedHeaders.split(';'),
+    signedHeaders: signedHeaderList(signedHeaders),
     signature: signature.toLowerCase(),
     amzDate,
     presigned: false,
@@ -153,13 +153,38 @@ function parsePresigned(view: SignedRequestView): ParsedSignature {
   };
 }
 
-function parseCredential(credential: string): Pick<ParsedSignature, 'accessKeyId' | 'date' | 'region' | 'service'> {
+// A client signs request after request with the same credential scope and header list:
+// the last of each is remembered (shared, frozen), so the split and checks run once.
+let lastCredential = '';
+let lastScope: CredentialScope | undefined;
+let lastSignedHeaders = '';
+let lastSignedHeaderList: readonly string[] = [];
+
+type CredentialScope = Pick<ParsedSignature, 'accessKeyId' | 'date' | 'region' | 'service'>;
+
+function signedHeaderList(signedHeaders: string): readonly string[] {
+  if (signedHeaders !== lastSignedHeaders) {
+    lastSignedHeaderList = Object.freeze(signedHeaders.split(';'));
+    lastSignedHeaders = signedHeaders;
+  }
+  return lastSignedHeaderList;
+}
+
+function parseCredential(credential: string): CredentialScope {
+  if (credential === lastCredential && lastScope !== undefined) return lastScope;
+  const scope = parseCredentialScope(credential);
+  lastCredential = credential;
+  lastScope = scope;
+  return scope;
+}
+
+function parseCredentialScope(credential: string): CredentialScope {
   const parts = credential.split('/');
   if (parts.length !== 5 || parts[4] !== 'aws4_request' || !/^\d{8}$/.test(parts[1] ?? '')) {
     throw new AuthenticationError('IncompleteSignature', `Credential should be scoped to a valid date, region and service: ${credential.slice(0, 128)}`);
   }
   const [accessKeyId, date, region, service] = parts as [string, string, string, string];
-  return { accessKeyId, date, region, service };
+  return Object.freeze({ accessKeyId, date, region, service });
 }
 
 function toAmzDate(httpDate: string | undefined): string | undefined {
