@@ -31,18 +31,42 @@ export function encodeAuditEvent(event: AuditEvent): EncodedWithRedactions {
   return { json, eventID: String(event.eventID), index: recordIndexOf(event), dropped };
 }
 
-// Field name → its encoded `"name":` prefix, or null when the name is denylisted. Names
-// repeat from record to record (the CloudTrail shape), so this saves the normalisation and
-// the quoting on nearly every field; capped because encryption-context keys are the caller's.
-const NAME_CACHE = new Map<string, string | null>();
+/**
+ * A field name's encoding: its `"name":` prefix, and the last string value it was encoded
+ * with (`"name":"value"`). Most string fields repeat their value from record to record
+ * (region, source, account, caller, key ARN), so the escape check and the concatenations
+ * are skipped for them; a field whose value changes costs one failed comparison.
+ */
+interface FieldEncoding {
+  readonly prefix: string;
+  lastValue: string | undefined;
+  lastEncoded: string;
+}
+
+// Field name → its encoding, or null when the name is denylisted. Names repeat from record
+// to record (the CloudTrail shape), so this saves the normalisation and the quoting on
+// nearly every field; capped because encryption-context keys are the caller's.
+const NAME_CACHE = new Map<string, FieldEncoding | null>();
 const NAME_CACHE_LIMIT = 4096;
 
-function namePrefix(name: string): string | null {
+function fieldEncoding(name: string): FieldEncoding | null {
   const cached = NAME_CACHE.get(name);
   if (cached !== undefined) return cached;
-  const prefix = isRedactedFieldName(name) ? null : `${JSON.stringify(name)}:`;
-  if (NAME_CACHE.size < NAME_CACHE_LIMIT) NAME_CACHE.set(name, prefix);
-  return prefix;
+  const field = isRedactedFieldName(name) ? null : { prefix: `${JSON.stringify(name)}:`, lastValue: undefined, lastEncoded: '' };
+  if (NAME_CACHE.size < NAME_CACHE_LIMIT) NAME_CACHE.set(name, field);
+  return field;
+}
+
+/** `"name":value` for a string value, remembered per field name (see FieldEncoding). */
+function encodeStringField(field: FieldEncoding, v: string): string {
+  if (v === field.lastValue) return field.lastEncoded;
+  const encoded = field.prefix + quote(v);
+  // Long values (messages, policies) are not kept: they rarely repeat and would pin memory.
+  if (v.length <= 256) {
+    field.lastValue = v;
+    field.lastEncoded = encoded;
+  }
+  return encoded;
 }
 
 function encodeObject(obj: Record<string, unknown>, path: string, dropped: string[]): string {
@@ -54,16 +78,22 @@ function encodeObject(obj: Record<string, unknown>, path: string, dropped: strin
   let out = '{';
   let first = true;
   for (const key of keys) {
-    const prefix = namePrefix(key);
-    if (prefix === null) {
+    const field = fieldEncoding(key);
+    if (field === null) {
       dropped.push(`${path}.${key}`);
       continue;
     }
     const v = obj[key];
     if (v === undefined) continue;
-    const encoded = encodeValue(v, path, key, dropped);
-    if (encoded === undefined) continue;
-    out += first ? prefix + encoded : `,${prefix}${encoded}`;
+    let member: string;
+    if (typeof v === 'string') {
+      member = encodeStringField(field, v);
+    } else {
+      const encoded = encodeValue(v, path, key, dropped);
+      if (encoded === undefined) continue;
+      member = field.prefix + encoded;
+    }
+    out += first ? member : `,${member}`;
     first = false;
   }
   return `${out}}`;
