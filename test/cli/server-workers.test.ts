@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -12,19 +12,23 @@ const CALLERS = 8;
 const CALLS_EACH = 25;
 
 describe('cipherlake server --workers 2', () => {
+  let parent: string;
   let dataDir: string;
   let server: ServerProcess | undefined;
   before(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-workers-'));
+    parent = mkdtempSync(join(tmpdir(), 'cipherlake-workers-'));
+    // A data directory that does not exist yet: the primary must make it (0700) before the root key.
+    dataDir = join(parent, 'data');
   });
   after(async () => {
     await killServer(server);
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(parent, { recursive: true, force: true });
   });
 
   it('serves concurrent KMS calls from both workers into one intact audit chain', async () => {
     server = await spawnServer({ dataDir, args: ['--workers', '2'], timeoutMs: 25_000 });
     assert.match(server.banner, /\(2 worker processes\)/);
+    assert.equal(statSync(dataDir).mode & 0o777, 0o700);
     const { endpoint } = server;
     const created = await rawKmsRequest(endpoint, { target: 'TrentService.CreateKey', body: '{}' });
     assert.equal(created.status, 200, JSON.stringify(created.json));

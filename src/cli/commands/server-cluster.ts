@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditTrail } from '../../audit/index.js';
@@ -49,6 +50,9 @@ export interface PreparedDataDir {
  * loadRootCredentials, openTls and the audit store raise; never logs secrets.
  */
 export async function prepareDataDir(config: CipherlakeConfig, log: Logger = createLogger(config.logLevel)): Promise<PreparedDataDir> {
+  // As startCipherlake does for one process: a data directory that does not exist yet is
+  // made here (0700), before the root key file is created inside it.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const rootKey = openRootKey(config.dataDir, config.rootKey);
   const { credential, created } = loadRootCredentials(config.dataDir, config.accountId, config.rootCredentials);
   const db = openSqlite(join(config.dataDir, 'metadata.db'));
