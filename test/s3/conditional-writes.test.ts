@@ -216,6 +216,37 @@ describe('S3 conditional writes', () => {
     assert.equal(await text('guarded'), 'v2');
   });
 
+  it('conditional reads answer 412 naming the failed header in <Condition> (GET, copy source, part copy source); HEAD has no body', async () => {
+    await put('read-cond', 'body');
+    const past = new Date(Date.now() - 3600_000).toUTCString();
+    const future = new Date(Date.now() + 3600_000).toUTCString();
+    const { ETag } = await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'read-cond' }));
+    const refused = async (method: string, path: string, headers: Record<string, string>, query: Record<string, string> = {}): Promise<string> => {
+      const raw = await signedFetch(t.endpoint, { method, path, headers, query });
+      const xml = await raw.text();
+      assert.equal(raw.status, 412, xml);
+      if (method === 'HEAD') return xml;
+      assert.match(xml, /<Code>PreconditionFailed<\/Code>/);
+      return /<Condition>([^<]*)<\/Condition>/.exec(xml)?.[1] ?? '(none)';
+    };
+    const get = (headers: Record<string, string>) => refused('GET', `/${B}/read-cond`, headers);
+    assert.equal(await get({ 'if-match': '"0000"' }), 'If-Match');
+    assert.equal(await get({ 'if-unmodified-since': past }), 'If-Unmodified-Since');
+    assert.equal(await get({ 'if-match': '"0000"', 'if-none-match': ETag! }), 'If-Match', 'If-Match goes first');
+    assert.equal(await refused('HEAD', `/${B}/read-cond`, { 'if-match': '"0000"' }), '', 'HEAD sends no body');
+    const src = { 'x-amz-copy-source': `/${B}/read-cond` };
+    const copy = (headers: Record<string, string>) => refused('PUT', `/${B}/read-cond-copy`, { ...src, ...headers });
+    assert.equal(await copy({ 'x-amz-copy-source-if-match': '"0000"' }), 'x-amz-copy-source-If-Match');
+    assert.equal(await copy({ 'x-amz-copy-source-if-unmodified-since': past }), 'x-amz-copy-source-If-Unmodified-Since');
+    assert.equal(await copy({ 'x-amz-copy-source-if-none-match': ETag! }), 'x-amz-copy-source-If-None-Match');
+    assert.equal(await copy({ 'x-amz-copy-source-if-modified-since': future }), 'x-amz-copy-source-If-Modified-Since');
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'read-cond-mp' }));
+    const partCopy = (headers: Record<string, string>) => refused('PUT', `/${B}/read-cond-mp`, { ...src, ...headers }, { partNumber: '1', uploadId: UploadId! });
+    assert.equal(await partCopy({ 'x-amz-copy-source-if-match': '"0000"' }), 'x-amz-copy-source-If-Match');
+    assert.equal(await partCopy({ 'x-amz-copy-source-if-none-match': ETag! }), 'x-amz-copy-source-If-None-Match');
+    assert.equal(await errorCode(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'read-cond-copy' }))), '404 NotFound', 'no refused copy wrote');
+  });
+
   it('refusals are audited with errorCode PreconditionFailed', async () => {
     await put('audited', 'x');
     assert.equal(await errorCode(put('audited', 'y', { IfNoneMatch: '*' })), '412 PreconditionFailed');

@@ -1,10 +1,10 @@
-import { InvalidRequestError, NotModifiedError, PreconditionFailedError } from '../errors.js';
+import { InvalidRequestError } from '../errors.js';
 import type { ContentHeaders, ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { SseMode } from '../sse/sealing.js';
 import type { WriteCondition } from '../write-condition.js';
 import type { CustomerKey } from '../wire/headers/sse.js';
-import { checkConditions, readCurrent, readPlaintext, unsealObjectKey, type Conditions } from './read-object.js';
+import { checkCopySourceConditions, readCurrent, readPlaintext, unsealObjectKey, type Conditions } from './read-object.js';
 import { precheckWriteCondition, writeObject } from './write-object.js';
 
 /** CopyObject in domain terms. */
@@ -66,16 +66,10 @@ export async function copyObject(deps: S3Deps, req: CopyRequest): Promise<{ sour
   return { source, target };
 }
 
-/** The copy's source row, its copy-source conditions checked (as 412), and no illegal self-copy. */
+/** The copy's source row, its copy-source conditions checked (as 412 naming the failed header), and no illegal self-copy. */
 async function copySource(deps: S3Deps, req: CopyRequest): Promise<ObjectRecord> {
   const source = await deps.store.getObject(req.source.bucket, req.source.key);
-  try {
-    checkConditions(source, req.conditions);
-  } catch (err) {
-    // Copy-source conditions answer 412 whichever one failed (S3 never answers 304 to a copy).
-    if (err instanceof NotModifiedError) throw new PreconditionFailedError('');
-    throw err;
-  }
+  checkCopySourceConditions(source, req.conditions);
   if (req.source.bucket === req.bucket && req.source.key === req.key && req.replace === undefined && !req.encryptionGiven) {
     throw new InvalidRequestError(
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",

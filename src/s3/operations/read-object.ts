@@ -23,21 +23,42 @@ export type RangeSpec = { readonly start: number; readonly end?: number } | { re
 
 /**
  * Applies S3's precedence of conditions: If-Match (else If-Unmodified-Since) failing raises
- * PreconditionFailedError; If-None-Match matching (else If-Modified-Since not modified)
- * raises NotModifiedError. Times compare at one-second granularity, as HTTP dates have.
+ * PreconditionFailedError naming that header as its `condition` (S3's `<Condition>` element);
+ * If-None-Match matching (else If-Modified-Since not modified) raises NotModifiedError. Times
+ * compare at one-second granularity, as HTTP dates have.
  */
 export function checkConditions(o: ObjectRecord, c: Conditions): void {
+  const failed = failedCondition(o, c);
+  if (failed === 'If-Match' || failed === 'If-Unmodified-Since') throw new PreconditionFailedError('', { condition: failed });
+  if (failed !== undefined) throw new NotModifiedError('');
+}
+
+/**
+ * Checks the copy-source conditions of CopyObject / UploadPartCopy: any of them failing raises
+ * PreconditionFailedError (S3 never answers 304 to a copy) whose `condition` names the
+ * copy-source header, e.g. `x-amz-copy-source-If-Match`. Same precedence as checkConditions.
+ */
+export function checkCopySourceConditions(o: ObjectRecord, c: Conditions): void {
+  const failed = failedCondition(o, c);
+  if (failed !== undefined) throw new PreconditionFailedError('', { condition: `x-amz-copy-source-${failed}` });
+}
+
+type ConditionHeader = 'If-Match' | 'If-Unmodified-Since' | 'If-None-Match' | 'If-Modified-Since';
+
+/** The header whose condition does not hold, in S3's precedence (412 conditions first); undefined when all hold. */
+function failedCondition(o: ObjectRecord, c: Conditions): ConditionHeader | undefined {
   const modified = Math.floor(o.lastModified.getTime() / 1000);
   if (c.ifMatch !== undefined) {
-    if (!etagMatches(o.etag, c.ifMatch)) throw new PreconditionFailedError('');
+    if (!etagMatches(o.etag, c.ifMatch)) return 'If-Match';
   } else if (c.ifUnmodifiedSince !== undefined && modified > Math.floor(c.ifUnmodifiedSince.getTime() / 1000)) {
-    throw new PreconditionFailedError('');
+    return 'If-Unmodified-Since';
   }
   if (c.ifNoneMatch !== undefined) {
-    if (etagMatches(o.etag, c.ifNoneMatch)) throw new NotModifiedError('');
+    if (etagMatches(o.etag, c.ifNoneMatch)) return 'If-None-Match';
   } else if (c.ifModifiedSince !== undefined && modified <= Math.floor(c.ifModifiedSince.getTime() / 1000)) {
-    throw new NotModifiedError('');
+    return 'If-Modified-Since';
   }
+  return undefined;
 }
 
 function etagMatches(etag: string, header: string): boolean {

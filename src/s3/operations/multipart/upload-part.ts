@@ -2,13 +2,13 @@ import { createHash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createSegmentEncryptor } from '../../../crypto/index.js';
-import { InvalidArgumentError, InvalidRangeError, NotModifiedError, PreconditionFailedError } from '../../errors.js';
+import { InvalidArgumentError, InvalidRangeError } from '../../errors.js';
 import type { ObjectRecord } from '../../metadata-store.js';
 import type { PartRecord, UploadRecord } from '../../multipart-store.js';
 import type { S3Deps } from '../../s3-deps.js';
 import { derivePartKey, partDataBinding } from '../../sse/sealing.js';
 import type { CustomerKey } from '../../wire/headers/sse.js';
-import { checkConditions, readCurrent, readPlaintext, unsealObjectKey, type Conditions } from '../read-object.js';
+import { checkCopySourceConditions, readCurrent, readPlaintext, unsealObjectKey, type Conditions } from '../read-object.js';
 import { MAX_PART_NUMBER } from './limits.js';
 import { checkUploadCustomerKey, unsealUploadKey, uploadBinding } from './upload-access.js';
 
@@ -121,12 +121,7 @@ export async function uploadPartCopy(deps: S3Deps, req: UploadPartCopyRequest): 
   const { source, body } = await readCurrent(
     async () => {
       const s = await deps.store.getObject(req.source.bucket, req.source.key);
-      try {
-        checkConditions(s, req.conditions);
-      } catch (err) {
-        if (err instanceof NotModifiedError) throw new PreconditionFailedError('');
-        throw err;
-      }
+      checkCopySourceConditions(s, req.conditions);
       range = req.range === undefined ? undefined : parseCopyRange(req.range, s.size);
       return s;
     },
