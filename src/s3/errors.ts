@@ -64,6 +64,8 @@ export class ContentSha256MismatchError extends S3Error {}
 export class EntityTooLargeError extends S3Error {}
 /** The body ended before its declared length, or its aws-chunked framing is broken. */
 export class IncompleteBodyError extends S3Error {}
+/** An aws-chunked upload's x-amz-decoded-content-length is not a decimal byte count (S3 answers 411 for it). */
+export class MissingContentLengthError extends S3Error {}
 /** A known S3 feature we do not implement (yet). */
 export class NotImplementedError extends S3Error {}
 /** The method is not allowed on this resource. */

@@ -235,6 +235,24 @@ describe('S3: malformed headers, names and bodies', () => {
     for (const [name, mangle, expected] of cases) assert.equal(await put(mangle), expected, name);
   });
 
+  it('aws-chunked x-amz-decoded-content-length that is not a decimal byte count → 411 MissingContentLength, the existing object untouched', async () => {
+    const data = Buffer.alloc(70_000, 5);
+    const put = async (decoded: string): Promise<string> => {
+      const r = await signStreamingPut(t.endpoint, '/rob/decoded', SIGNED, { 'x-amz-decoded-content-length': decoded }, new Date());
+      const res = await fetch(`${t.endpoint}/rob/decoded`, { method: 'PUT', headers: r.headers, body: signedChunkedBody(r.ctx, r.seed, cut(data, 65536)) });
+      const text = await res.text();
+      return `${res.status} ${/<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? ''}`;
+    };
+    assert.equal(await put(String(data.length)), '200 ', 'a well-formed length stores');
+    for (const bad of ['abc', '-1', `-${data.length}`, '+70000', '70000.0', '7e4', '0x11170', ' ', '70000, 70000']) {
+      assert.equal(await put(bad), '411 MissingContentLength', JSON.stringify(bad));
+    }
+    assert.equal(await put(String(data.length + 1)), '400 IncompleteBody', 'a numeric length that is wrong is still checked');
+    const got = await call('GET', '/rob/decoded');
+    assert.equal(got.status, 200);
+    assert.equal(got.text.length, data.length, 'the stored object is the first one, untouched');
+  });
+
   it('a connection cut mid-body (aws-chunked, or a body read whole to hash it) stores nothing, logged as no server fault', async () => {
     const data = Buffer.alloc(150_000, 9);
     const url = new URL(t.endpoint);

@@ -53,6 +53,7 @@ export const S3_ERROR_CODES = {
   ContentSha256MismatchError: { code: 'XAmzContentSHA256Mismatch', status: 400, message: "The provided 'x-amz-content-sha256' header does not match what was computed." },
   EntityTooLargeError: { code: 'EntityTooLarge', status: 400, message: 'Your proposed upload exceeds the maximum allowed size' },
   IncompleteBodyError: { code: 'IncompleteBody', status: 400, message: 'You did not provide the number of bytes specified by the Content-Length HTTP header.' },
+  MissingContentLengthError: { code: 'MissingContentLength', status: 411, message: 'You must provide the Content-Length HTTP header.' },
   NotImplementedError: { code: 'NotImplemented', status: 501, message: 'A header you provided implies functionality that is not implemented.' },
   MethodNotAllowedError: { code: 'MethodNotAllowed', status: 405, message: 'The specified method is not allowed against this resource.' },
   InvalidTagError: { code: 'InvalidTag', status: 400, message: 'The TagKey or TagValue you have provided is invalid.' },

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { VerifiedRequest } from '../../iam/index.js';
-import { BadDigestError, ContentSha256MismatchError, EntityTooLargeError, IncompleteBodyError, InvalidArgumentError, InvalidDigestError, InvalidRequestError, NotImplementedError } from '../errors.js';
+import { BadDigestError, ContentSha256MismatchError, EntityTooLargeError, IncompleteBodyError, InvalidArgumentError, InvalidDigestError, InvalidRequestError, MissingContentLengthError, NotImplementedError } from '../errors.js';
 import { createChecksum, isChecksumAlgorithm, isWellFormedChecksum, type Checksum, type ChecksumAlgorithm } from '../checksums/checksum.js';
 import { AwsChunkedDecoder, type ChunkSigning } from './aws-chunked.js';
 
@@ -25,6 +25,19 @@ export interface Payload {
 }
 
 type PayloadMode = 'unsigned' | 'signed' | 'chunked-unsigned' | 'chunked-signed' | 'chunked-signed-trailer';
+
+/**
+ * The x-amz-decoded-content-length of an aws-chunked upload: NaN when absent (the length is
+ * then not checked). Anything but decimal digits (a sign, a fraction, an exponent, hex, two
+ * values joined) raises MissingContentLengthError, as S3 answers (411), rather than letting
+ * Number() accept it or skip the decoded-length check.
+ */
+function decodedLength(req: IncomingMessage): number {
+  const value = req.headers['x-amz-decoded-content-length'];
+  if (value === undefined) return NaN;
+  if (typeof value !== 'string' || !/^[0-9]+$/.test(value)) throw new MissingContentLengthError('x-amz-decoded-content-length must be a decimal number of bytes.');
+  return Number(value);
+}
 
 /** The payload modes of x-amz-content-sha256 we decode. */
 function payloadMode(verified: VerifiedRequest): PayloadMode {
@@ -51,7 +64,7 @@ function payloadMode(verified: VerifiedRequest): PayloadMode {
 export function openPayload(req: IncomingMessage, verified: VerifiedRequest, maxBytes: number = MAX_PUT_BYTES, source: Readable = req): Payload {
   const mode = payloadMode(verified);
   const chunked = mode.startsWith('chunked');
-  const declared = Number(req.headers[chunked ? 'x-amz-decoded-content-length' : 'content-length'] ?? NaN);
+  const declared = chunked ? decodedLength(req) : Number(req.headers['content-length'] ?? NaN);
   if (declared > maxBytes) throw new EntityTooLargeError('');
   const md5Header = header(req, 'content-md5');
   if (md5Header !== undefined && Buffer.from(md5Header, 'base64').length !== 16) throw new InvalidDigestError('');
