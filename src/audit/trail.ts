@@ -1,12 +1,14 @@
 import type { AuditChainWriter, AuditStore, ChainHead, LastDigest } from './audit-store.js';
-import { encodeAuditEvent, type EncodedAuditEvent } from './encode-event.js';
-import { GENESIS_HASH, chainRecord, signDigest } from './chain.js';
+import { encodeAuditEvent } from './encode-event.js';
+import { chainRecord } from './chain.js';
 import type { ChainedRecord, SignedDigest } from './chain.js';
 import { AuditCommitError, AuditSinkClosedError, AuditStoreTruncatedError } from './errors.js';
 import { ALL_AUDIT_LEVELS } from './record.js';
 import type { AuditEvent, AuditLevel } from './record.js';
 import type { AuditSigner } from './signer.js';
 import type { AppendReceipt, AuditSink } from './sink.js';
+import { AppendQueue, type QueuedAppend } from './trail-append-queue.js';
+import { signNextDigest } from './trail-digest.js';
 import { TrailIndexing } from './trail-indexing.js';
 
 /** How a trail is built; every field but store and signer has a safe default. */
@@ -66,40 +68,25 @@ export interface AuditTrailStats {
   indexed: number;
 }
 
-interface Pending {
-  entry: EncodedAuditEvent;
-  resolve: (r: AppendReceipt) => void;
-  reject: (e: unknown) => void;
-}
-
 /**
  * The audit sink of a server: redacts, canonicalises, hash-chains and group-commits
  * events, and signs digests at an interval, every N records and on close.
  *
- * Group commit, pipelined: one batch is committed at a time. Appends made while a batch
- * is being committed (or waiting to be) queue for the next one, which starts as soon as
- * the previous commit has finished and the event loop has turned once (so the requests
- * that turn brings join it), or at once when `maxBatch` are queued. Each `append`
- * resolves after its batch is durable. Seqs are assigned in order without gaps.
+ * Group commit, pipelined (AppendQueue, trail-append-queue.ts): one batch is committed at
+ * a time, the next after it and one more turn of the event loop. Each `append` resolves
+ * after its batch is durable. Seqs are assigned in order without gaps.
  */
 export class AuditTrail implements AuditSink {
   readonly #o: Required<Omit<AuditTrailOptions, 'onRedacted' | 'writer'>> & Pick<AuditTrailOptions, 'onRedacted' | 'writer'>;
   readonly #levels: ReadonlySet<AuditLevel>;
   #head: ChainHead;
   #lastDigest: LastDigest | null;
-  #queue: Pending[] = [];
-  #scheduled = false;
-  #flushing: Promise<void> | null = null;
-  // Appends queued and appends settled (committed or rejected), for flush().
-  #appended = 0;
-  #settled = 0;
-  #waiters: { upTo: number; resolve: () => void }[] = [];
+  readonly #queue: AppendQueue;
   #digests: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #poll: NodeJS.Timeout | undefined;
   #closed = false;
   #stats: AuditTrailStats = { records: 0, transactions: 0, digests: 0, redactedFields: 0, indexed: 0 };
-  // after an indexing failure.
   /** The deferred-index policy when this trail commits in-thread to a store that has one. */
   readonly #indexing: TrailIndexing | undefined;
 
@@ -121,6 +108,14 @@ export class AuditTrail implements AuditSink {
     this.#levels = new Set(this.#o.levels);
     this.#head = head;
     this.#lastDigest = lastDigest;
+    this.#queue = new AppendQueue({
+      maxBatch: this.#o.maxBatch,
+      commit: (batch) => this.#commit(batch),
+      afterCommit: (committed) => this.#afterCommit(committed),
+      onEmpty: () => {
+        if (!this.#closed) this.#indexing?.armIdle();
+      },
+    });
     // A writer indexes on its own thread; this trail indexes only what it commits itself.
     const index = o.writer === undefined ? o.store.deferredIndex : undefined;
     this.#indexing =
@@ -132,7 +127,7 @@ export class AuditTrail implements AuditSink {
             chunk: this.#o.indexChunk,
             onError: (error) => this.#o.onBackgroundError(error),
             onIndexed: (n) => void (this.#stats.indexed += n),
-            idle: () => this.#queue.length === 0 && this.#flushing === null,
+            idle: () => this.#queue.idle(),
           });
     if (o.signer === null) return;
     if (this.#o.digestIntervalMs > 0) {
@@ -178,16 +173,7 @@ export class AuditTrail implements AuditSink {
       this.#stats.redactedFields += dropped.length;
       this.#o.onRedacted?.(String(event.eventName), dropped);
     }
-    return this.#enqueue(entry);
-  }
-
-  #enqueue(entry: EncodedAuditEvent): Promise<AppendReceipt> {
-    this.#appended += 1;
-    return new Promise<AppendReceipt>((resolve, reject) => {
-      this.#queue.push({ entry, resolve, reject });
-      if (this.#queue.length >= this.#o.maxBatch && this.#flushing === null) void this.#drain();
-      else this.#schedule();
-    });
+    return this.#queue.enqueue(entry);
   }
 
   /**
@@ -195,9 +181,7 @@ export class AuditTrail implements AuditSink {
    * made later do not hold it up, so a digest is not postponed by sustained load.
    */
   flush(): Promise<void> {
-    const upTo = this.#appended;
-    if (this.#settled >= upTo) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ upTo, resolve }));
+    return this.#queue.flush();
   }
 
   /**
@@ -239,37 +223,15 @@ export class AuditTrail implements AuditSink {
     return { ...this.#stats };
   }
 
-  #schedule(): void {
-    // While a batch is committing, its completion schedules the next one.
-    if (this.#scheduled || this.#flushing !== null) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      void this.#drain();
-    });
-  }
-
-  /** Commits queued batches one after another; resolves when the queue is empty. */
-  #drain(): Promise<void> {
-    this.#flushing ??= (async () => {
-      while (this.#queue.length > 0) {
-        const committed = await this.#commit(this.#queue.splice(0, this.#o.maxBatch));
-        // Under endless load there is no idle moment: bound the lag between commits instead.
-        if (committed > 0) await this.#indexing?.afterCommit(committed);
-        // Pipelining: let one turn of the event loop add its appends before the next commit.
-        if (this.#queue.length > 0 && this.#queue.length < this.#o.maxBatch) await new Promise((r) => setImmediate(r));
-      }
-    })().finally(() => {
-      this.#flushing = null;
-      // Appends that arrived after the loop saw an empty queue, before this ran.
-      if (this.#queue.length > 0) this.#schedule();
-      else if (!this.#closed) this.#indexing?.armIdle();
-    });
-    return this.#flushing;
+  /** After a batch that committed (settled, counted for flush): a digest if due, then the index's bound. */
+  async #afterCommit(committed: number): Promise<void> {
+    this.#digestIfDue(this.#head.seq);
+    // Under endless load there is no idle moment: bound the lag between commits instead.
+    await this.#indexing?.afterCommit(committed);
   }
 
   /** Commits one batch and settles its appends; resolves with how many records it committed (0: it failed). */
-  async #commit(batch: Pending[]): Promise<number> {
+  async #commit(batch: QueuedAppend[]): Promise<number> {
     if (this.#o.writer !== undefined) return this.#commitThrough(this.#o.writer, batch);
     let prev: ChainHead = this.#head;
     const records = batch.map((p) => {
@@ -282,27 +244,23 @@ export class AuditTrail implements AuditSink {
     } catch (cause) {
       const error = new AuditCommitError({ cause });
       for (const p of batch) p.reject(error);
-      this.#settle(batch.length);
       return 0;
     }
     this.#head = { seq: prev.seq, hash: prev.hash };
     this.#stats.transactions += 1;
     this.#stats.records += batch.length;
     batch.forEach((p, i) => p.resolve({ seq: records[i]?.seq ?? 0, eventID: p.entry.eventID }));
-    this.#settle(batch.length);
-    this.#digestIfDue(this.#head.seq);
     return batch.length;
   }
 
   /** A commit by the writer, which chains after the head it reads in its transaction. */
-  async #commitThrough(writer: AuditChainWriter, batch: Pending[]): Promise<number> {
+  async #commitThrough(writer: AuditChainWriter, batch: QueuedAppend[]): Promise<number> {
     let committed;
     try {
       committed = await writer.commit(batch.map((p) => p.entry));
     } catch (cause) {
       const error = new AuditCommitError({ cause });
       for (const p of batch) p.reject(error);
-      this.#settle(batch.length);
       return 0;
     }
     const { firstSeq, head } = committed;
@@ -310,8 +268,6 @@ export class AuditTrail implements AuditSink {
     this.#stats.transactions += 1;
     this.#stats.records += batch.length;
     batch.forEach((p, i) => p.resolve({ seq: firstSeq + i, eventID: p.entry.eventID }));
-    this.#settle(batch.length);
-    this.#digestIfDue(head.seq);
     return batch.length;
   }
 
@@ -329,14 +285,6 @@ export class AuditTrail implements AuditSink {
     }
   }
 
-  #settle(n: number): void {
-    this.#settled += n;
-    if (this.#waiters.length === 0) return;
-    const due = this.#waiters.filter((w) => w.upTo <= this.#settled);
-    this.#waiters = this.#waiters.filter((w) => w.upTo > this.#settled);
-    for (const w of due) w.resolve();
-  }
-
   #background(): void {
     this.checkpoint().catch((error: unknown) => this.#o.onBackgroundError(error));
   }
@@ -345,26 +293,11 @@ export class AuditTrail implements AuditSink {
     const signer = this.#o.signer;
     if (signer === null) return null;
     const head = this.#o.sharedChain ? await this.#o.store.head() : this.#head;
-    const last = this.#lastDigest;
-    const fromSeq = (last?.toSeq ?? 0) + 1;
-    if (head.seq < fromSeq) return null;
-    const signed = await signDigest(
-      {
-        digestVersion: 1,
-        keyId: signer.keyId,
-        fromSeq,
-        toSeq: head.seq,
-        startPrevHash: last?.lastHash ?? GENESIS_HASH,
-        lastHash: head.hash,
-        previousDigestSignature: last?.signature ?? null,
-        time: this.#o.clock().toISOString(),
-      },
-      signer,
-    );
-    const row = { ...signed, fromSeq, toSeq: head.seq };
-    await (this.#o.writer !== undefined ? this.#o.writer.appendDigest(row) : this.#o.store.appendDigest(row));
-    this.#lastDigest = { toSeq: head.seq, lastHash: head.hash, signature: signed.signature };
+    const next = await signNextDigest(signer, this.#lastDigest, head, this.#o.clock());
+    if (next === null) return null;
+    await (this.#o.writer !== undefined ? this.#o.writer.appendDigest(next.row) : this.#o.store.appendDigest(next.row));
+    this.#lastDigest = next.last;
     this.#stats.digests += 1;
-    return signed;
+    return next.signed;
   }
 }
