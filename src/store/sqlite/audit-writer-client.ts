@@ -13,6 +13,11 @@ export interface ThreadAuditWriterOptions {
   readonly index: AuditWriterThreadData['index'];
   /** Indexing failures the thread reports (messages only; lookups stay exact without the index). */
   readonly onBackgroundError?: (error: Error) => void;
+  /**
+   * Told each thread as it starts (the first, and each replacement after one died): for
+   * tests, which kill it to exercise the recovery path. Never needed to use the writer.
+   */
+  readonly onThreadStart?: (thread: Worker) => void;
 }
 
 interface Pending {
@@ -105,6 +110,7 @@ export class ThreadAuditWriter implements AuditChainWriter {
     worker.on('message', (reply: AuditWriterReply) => this.#onReply(reply));
     worker.on('error', (error) => this.#onExit(worker, error));
     worker.on('exit', (code) => this.#onExit(worker, new Error(`audit writer thread exited (${code})`)));
+    this.#o.onThreadStart?.(worker);
     return worker;
   }
 
