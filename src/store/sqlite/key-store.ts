@@ -88,11 +88,12 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async deleteKey(keyId: string): Promise<void> {
+    // IMMEDIATE, as every write transaction on the database other processes (`--workers`) share.
     this.#db.transaction(() => {
       this.#stmts.deleteGrantsOfKey.run(keyId);
       this.#stmts.deleteAliasesOfKey.run(keyId);
       this.#stmts.deleteKey.run(keyId);
-    })();
+    }).immediate();
   }
 
   async listKeys(limit: number, marker?: string): Promise<Page<KeyRecord>> {

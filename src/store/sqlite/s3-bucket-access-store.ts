@@ -17,7 +17,10 @@ type Column = 'policy' | 'public_access_block';
 
 /**
  * BucketAccessStore on the shared SQLite database (table s3_bucket_access, cascading from
- * s3_buckets). Each write is one transaction.
+ * s3_buckets). Each write is one transaction, started IMMEDIATE (it reads the bucket first):
+ * several processes (`server --workers N`) share the database, and a deferred
+ * transaction that read first cannot upgrade to the write lock once another process wrote
+ * since: SQLITE_BUSY at once, busy_timeout or not. Taking the lock up front waits instead.
  */
 export class SqliteBucketAccessStore implements BucketAccessStore {
   readonly #sql: (sql: string) => Statement;
@@ -63,13 +66,13 @@ export class SqliteBucketAccessStore implements BucketAccessStore {
     this.db.transaction(() => {
       if (this.db.prepare('SELECT 1 FROM s3_buckets WHERE name = ?').get(bucket) === undefined) throw new NoSuchBucketError('');
       this.db.prepare(`INSERT INTO s3_bucket_access (bucket, ${column}) VALUES (?, ?) ON CONFLICT(bucket) DO UPDATE SET ${column} = excluded.${column}`).run(bucket, value);
-    })();
+    }).immediate();
   }
 
   #clear(bucket: string, column: Column): void {
     this.db.transaction(() => {
       this.db.prepare(`UPDATE s3_bucket_access SET ${column} = NULL WHERE bucket = ?`).run(bucket);
       this.db.prepare('DELETE FROM s3_bucket_access WHERE bucket = ? AND policy IS NULL AND public_access_block IS NULL').run(bucket);
-    })();
+    }).immediate();
   }
 }

@@ -61,7 +61,11 @@ interface BucketRow {
  * S3MetadataStore on the shared SQLite database (tables s3_buckets, s3_objects). Each
  * write is one transaction, committed with synchronous=FULL (object puts: grouped, with the
  * same durability, see putObject). Stores sealed keys only, and the sealed (never plain)
- * bodies of small objects in the `body` column.
+ * bodies of small objects in the `body` column. Every multi-statement write transaction starts
+ * IMMEDIATE (the group commit's too):
+ * several processes (`server --workers N`) share the database, and a deferred
+ * transaction that read first cannot upgrade to the write lock once another process wrote
+ * since: SQLITE_BUSY at once, busy_timeout or not. Taking the lock up front waits instead.
  */
 export class SqliteS3MetadataStore implements S3MetadataStore {
   readonly multipart: SqliteS3MultipartStore;
@@ -99,7 +103,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
              CREATE INDEX IF NOT EXISTS s3_upload_parts_by_storage ON s3_upload_parts (storage_id);`);
     this.#group = new SqliteGroupCommit(db);
     this.#sql = statementCache(db);
-    this.#putTx = db.transaction((o: ObjectRecord, condition: WriteCondition | undefined) => this.#putRows(o, condition));
+    this.#putTx = db.transaction((o: ObjectRecord, condition: WriteCondition | undefined) => this.#putRows(o, condition)).immediate;
     this.#readObject = db.prepare(`SELECT ${LIST_COLUMNS}, body FROM s3_objects WHERE bucket = ? AND key = ?`).raw(true);
     this.#readObjectHead = db.prepare(`SELECT ${LIST_COLUMNS} FROM s3_objects WHERE bucket = ? AND key = ?`).raw(true);
     this.#readBucket = db.prepare(`SELECT ${BUCKET_COLUMNS} FROM s3_buckets WHERE name = ?`).raw(true);
@@ -126,7 +130,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     this.db.transaction(() => {
       if (this.#sql('SELECT 1 FROM s3_objects WHERE bucket = ? LIMIT 1').get(name) !== undefined) throw new BucketNotEmptyError('');
       if (this.#sql('DELETE FROM s3_buckets WHERE name = ?').run(name).changes === 0) throw new NoSuchBucketError('');
-    })();
+    }).immediate();
   }
 
   async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {

@@ -45,7 +45,10 @@ type StoredUpload = Omit<UploadRecord, 'initiated'> & { initiated: number };
  * S3MultipartStore on the shared SQLite database (tables s3_uploads, s3_upload_parts),
  * built by SqliteS3MetadataStore, whose synchronous putObject it takes so that completing
  * an upload commits the object and removes the upload in one transaction. Stores sealed
- * keys only.
+ * keys only. Its write transactions read before they write, so they start IMMEDIATE:
+ * several processes (`server --workers N`) share the database, and a deferred
+ * transaction that read first cannot upgrade to the write lock once another process wrote
+ * since: SQLITE_BUSY at once, busy_timeout or not. Taking the lock up front waits instead.
  */
 export class SqliteS3MultipartStore implements S3MultipartStore {
   constructor(
@@ -72,7 +75,7 @@ export class SqliteS3MultipartStore implements S3MultipartStore {
         .prepare('INSERT OR REPLACE INTO s3_upload_parts (upload_id, part_number, storage_id, size, etag, last_modified, checksums) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(p.uploadId, p.partNumber, p.storageId, p.size, p.etag, p.lastModified.getTime(), JSON.stringify(p.checksums));
       return old?.storage_id;
-    })();
+    }).immediate();
   }
 
   async listParts(uploadId: string, afterPart: number, limit: number): Promise<PartRecord[]> {
@@ -98,7 +101,7 @@ export class SqliteS3MultipartStore implements S3MultipartStore {
     return this.db.transaction(() => {
       this.#get(bucket, key, uploadId);
       return this.#removeUpload(uploadId);
-    })();
+    }).immediate();
   }
 
   async completeUpload(uploadId: string, object: ObjectRecord, condition?: WriteCondition): Promise<{ replaced: string | undefined; partStorageIds: string[] }> {
@@ -107,7 +110,7 @@ export class SqliteS3MultipartStore implements S3MultipartStore {
       this.#get(object.bucket, object.key, uploadId);
       const partStorageIds = this.#removeUpload(uploadId);
       return { replaced: this.putObjectSync(object, condition), partStorageIds };
-    })();
+    }).immediate();
   }
 
   #get(bucket: string, key: string, uploadId: string): UploadRecord {
