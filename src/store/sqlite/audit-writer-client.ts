@@ -45,8 +45,9 @@ const { workerData } = require('node:worker_threads');
  * writes each batch as one string (AuditBatchText) and posts it in ONE message, and
  * resolves with the committed seqs the thread answers. The thread starts at construction
  * (messages queue until it runs) and is unref'd while nothing is pending, so it never keeps
- * a process alive by itself. If it dies, pending calls reject and the next call starts a
- * new one (the chain head lives in the file, not in the thread).
+ * a process alive by itself. If it dies, or cannot open audit.db (it then ends at once),
+ * pending calls reject (with why it could not open) and the next call starts a new one
+ * (the chain head lives in the file, not in the thread).
  */
 export class ThreadAuditWriter implements AuditChainWriter {
   readonly #o: ThreadAuditWriterOptions;
@@ -54,6 +55,8 @@ export class ThreadAuditWriter implements AuditChainWriter {
   #worker: Worker | undefined;
   #nextId = 1;
   #closed = false;
+  // Why the last thread could not open audit.db: close() has nothing to close then.
+  #startFailure: Error | undefined;
 
   constructor(options: ThreadAuditWriterOptions) {
     this.#o = options;
@@ -77,12 +80,21 @@ export class ThreadAuditWriter implements AuditChainWriter {
     await this.#call({ op: 'digest', id: 0, digest });
   }
 
-  /** Indexes the backlog (when this thread indexes), closes the connection and ends the thread. Idempotent. */
+  /**
+   * Indexes the backlog (when this thread indexes), closes the connection and ends the thread.
+   * Idempotent. Resolves at once when no thread runs, and when the thread could not open
+   * audit.db (the calls it was sent already rejected with why); rejects when a running thread
+   * fails to close or dies meanwhile.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     const closing = this.#worker !== undefined ? this.#call({ op: 'close', id: 0 }) : Promise.resolve();
     this.#closed = true;
-    await closing;
+    try {
+      await closing;
+    } catch (error) {
+      if (error !== this.#startFailure) throw error;
+    }
   }
 
   #call(request: AuditWriterRequest): Promise<AuditWriterReply> {
@@ -106,17 +118,19 @@ export class ThreadAuditWriter implements AuditChainWriter {
       tsxApi: TSX_API,
     };
     const worker = new Worker(BOOTSTRAP, { eval: true, workerData: data });
+    this.#startFailure = undefined;
     worker.unref();
-    worker.on('message', (reply: AuditWriterReply) => this.#onReply(reply));
+    worker.on('message', (reply: AuditWriterReply) => this.#onReply(worker, reply));
     worker.on('error', (error) => this.#onExit(worker, error));
     worker.on('exit', (code) => this.#onExit(worker, new Error(`audit writer thread exited (${code})`)));
     this.#o.onThreadStart?.(worker);
     return worker;
   }
 
-  #onReply(reply: AuditWriterReply): void {
+  #onReply(worker: Worker, reply: AuditWriterReply): void {
     if (reply.id === 0) {
-      if ('error' in reply) this.#o.onBackgroundError?.(new Error(reply.error));
+      if ('startError' in reply) this.#onStartFailure(worker, new Error(reply.startError));
+      else if ('error' in reply) this.#o.onBackgroundError?.(new Error(reply.error));
       return;
     }
     const p = this.#pending.get(reply.id);
@@ -125,6 +139,13 @@ export class ThreadAuditWriter implements AuditChainWriter {
     if (this.#pending.size === 0) this.#worker?.unref();
     if ('error' in reply) p.reject(new Error(reply.error));
     else p.resolve(reply);
+  }
+
+  /** The thread could not open audit.db and is ending: its calls reject with why, the next call starts a new one. */
+  #onStartFailure(worker: Worker, error: Error): void {
+    if (this.#worker !== worker) return;
+    this.#startFailure = error;
+    this.#onExit(worker, error);
   }
 
   #onExit(worker: Worker, error: Error): void {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -77,6 +77,53 @@ describe('ThreadAuditWriter: the thread dies', () => {
     assert.equal(report.intact, true, JSON.stringify(report.problems));
     assert.equal(report.lastSeq, 9);
     assert.equal(report.lastSignedSeq, 9, 'close signed the final digest through the new thread');
+    store.close();
+  });
+});
+
+describe('ThreadAuditWriter: the thread cannot open audit.db', () => {
+  it('fails each batch with AuditCommitError naming why, tries a new thread for the next batch, and goes on once the file is usable', { timeout: 20_000 }, async () => {
+    const { store } = await freshStore();
+    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-recovery-'));
+    dirs.push(dir);
+    const path = join(dir, 'audit.db');
+    writeFileSync(path, 'not a database '.repeat(512)); // the file the thread gets is unusable
+    const threads: Worker[] = [];
+    const writer = new ThreadAuditWriter({ path, synchronous: 'NORMAL', index: null, onThreadStart: (t) => threads.push(t) });
+    const trail = await AuditTrail.open({ store, signer: null, writer, digestIntervalMs: 0 });
+    for (const round of [0, 1]) {
+      const failed = await Promise.allSettled([trail.append(sampleEvent(round * 10)), trail.append(sampleEvent(round * 10 + 1))]);
+      for (const r of failed) {
+        assert.equal(r.status, 'rejected');
+        assert.ok(r.reason instanceof AuditCommitError, String(r.reason));
+        assert.match(String((r.reason as AuditCommitError).cause), /file is not a database/, 'the caller learns why');
+      }
+    }
+    assert.equal(threads.length, 2, 'each batch tried a new thread: a failed start is not kept for good');
+
+    // The cause goes away (here: the file becomes a migrated audit store): the next batch succeeds.
+    rmSync(path);
+    const fixed = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
+    await fixed.prepareForWriters();
+    assert.equal((await trail.append(sampleEvent(99))).seq, 1);
+    assert.equal(threads.length, 3);
+    await trail.close();
+    assert.equal(fixed.db.prepare('SELECT count(*) FROM audit_records').pluck().get(), 1);
+    fixed.close();
+    store.close();
+  });
+
+  it('close() resolves when the thread never opened the file (nothing to close); the failed appends already said why', { timeout: 20_000 }, async () => {
+    const { store } = await freshStore();
+    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-recovery-'));
+    dirs.push(dir);
+    const writer = new ThreadAuditWriter({ path: join(dir, 'missing', 'audit.db'), synchronous: 'NORMAL', index: INDEX });
+    const trail = await AuditTrail.open({ store, signer: LocalAuditSigner.generate(), writer, digestIntervalMs: 0 });
+    await assert.rejects(trail.append(sampleEvent(1)), AuditCommitError);
+    await trail.close();
+    // A writer closed while its thread is still starting and then fails to open resolves too.
+    const starting = new ThreadAuditWriter({ path: join(dir, 'missing', 'audit.db'), synchronous: 'NORMAL', index: null });
+    await starting.close();
     store.close();
   });
 });

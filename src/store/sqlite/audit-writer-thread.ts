@@ -23,13 +23,15 @@ export type AuditWriterRequest =
 
 /**
  * Writer thread → main thread: a commit's first seq and new head, a digest or close done,
- * an error message (never data: SQLite messages name tables and constraints only), or an
- * indexing failure the thread reports on its own (id 0).
+ * an error message (never data: SQLite messages name tables and constraints only), an
+ * indexing failure the thread reports on its own (id 0), or why the thread could not open
+ * audit.db (id 0, `startError`; the thread then ends without serving anything).
  */
 export type AuditWriterReply =
   | { readonly id: number; readonly firstSeq: number; readonly seq: number; readonly hash: string }
   | { readonly id: number; readonly done: true; readonly indexed: number }
-  | { readonly id: number; readonly error: string };
+  | { readonly id: number; readonly error: string }
+  | { readonly id: 0; readonly startError: string };
 
 const SAFETY_POLL_MS = 1000;
 
@@ -37,23 +39,26 @@ function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
 }
 
-/** Runs the thread until a close request. */
+/** Runs the thread until a close request, or ends it at once when audit.db cannot be opened. */
 function runAuditWriterThread(): void {
   const port = parentPort;
   if (port === null) throw new Error('audit-writer-thread: not a worker thread');
   const data = workerData as AuditWriterThreadData;
   const reply = (r: AuditWriterReply): void => port.postMessage(r);
-  let writer: SqliteAuditWriter | undefined;
-  let openError = 'audit writer unavailable';
+  let writer: SqliteAuditWriter;
   try {
     writer = new SqliteAuditWriter(data.path, { synchronous: data.synchronous });
   } catch (error) {
-    openError = errorText(error);
+    // Say why and end: the client rejects what it sent with this reason, and its next call
+    // starts a new thread that tries again (a thread kept alive here would fail every batch
+    // for good, even after a passing cause such as a full descriptor table went away).
+    reply({ id: 0, startError: errorText(error) });
+    port.close();
+    return;
   }
-  const indexing = writer !== undefined && data.index !== null ? new IndexPolicy(writer, data.index, (error) => reply({ id: 0, error })) : undefined;
+  const indexing = data.index !== null ? new IndexPolicy(writer, data.index, (error) => reply({ id: 0, error })) : undefined;
   port.on('message', (m: AuditWriterRequest) => {
-    if (writer !== undefined) handle(writer, indexing, m, reply);
-    else reply({ id: m.id, error: openError });
+    handle(writer, indexing, m, reply);
     if (m.op === 'close') port.close();
   });
 }

@@ -49,14 +49,20 @@ export class SqliteAuditWriter {
   readonly #digest: (d: DigestToStore) => void;
   #indexer: AuditIndexer | undefined;
 
+  /** Opens and readies the connection; raises better-sqlite3's error (not a database, no such table), leaving nothing open. */
   constructor(path: string, options: SqliteAuditWriterOptions) {
     this.#db = new Database(path, { fileMustExist: true });
-    this.#db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma(`synchronous = ${options.synchronous}`);
-    this.#commit = prepareSharedAppend(this.#db);
-    const digest = this.#db.prepare('INSERT INTO audit_digests (from_seq, to_seq, payload_json, signature) VALUES (?, ?, ?, ?)');
-    this.#digest = (d) => void digest.run(d.fromSeq, d.toSeq, d.payloadJson, d.signature);
+    try {
+      this.#db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma(`synchronous = ${options.synchronous}`);
+      this.#commit = prepareSharedAppend(this.#db);
+      const digest = this.#db.prepare('INSERT INTO audit_digests (from_seq, to_seq, payload_json, signature) VALUES (?, ?, ?, ?)');
+      this.#digest = (d) => void digest.run(d.fromSeq, d.toSeq, d.payloadJson, d.signature);
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
   }
 
   /** Chains `batch` after the durable head and commits it in one IMMEDIATE transaction. */
