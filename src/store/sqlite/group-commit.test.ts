@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
@@ -110,4 +111,39 @@ test('no write of a group resolves before an fdatasync of the WAL that started a
   assert.ok(started > events.lastIndexOf('write 2'), `the fsync starts after the group's writes: ${events.join(', ')}`);
   assert.ok(done > started, events.join(', '));
   for (let i = 0; i < 3; i++) assert.ok(events.indexOf(`resolved ${i}`) > done, `write ${i} resolved after the fsync: ${events.join(', ')}`);
+});
+
+test('a group that finds the write lock taken by another connection waits off the event loop and commits once it is free', async (t) => {
+  const db = fileDb(t);
+  const other = new Database(db.name);
+  t.after(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  const group = new SqliteGroupCommit(db);
+  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  let runs = 0;
+  const write = group.run(() => (runs++, insert.run('a', 1)));
+  // Released from a timer: a BEGIN that slept in SQLite's busy handler would hold the loop
+  // (and this timer) until its 5 s timeout, and then fail with SQLITE_BUSY.
+  setTimeout(() => other.exec('COMMIT'), 30);
+  await write;
+  assert.equal(runs, 1);
+  assert.deepEqual(db.prepare('SELECT k, v FROM t').all(), [{ k: 'a', v: 1 }]);
+  assert.equal(db.pragma('busy_timeout', { simple: true }), 5000, 'the connection keeps its busy timeout');
+});
+
+test('a group still waiting for the write lock when the busy timeout has passed fails with SQLITE_BUSY, without running its writes', async (t) => {
+  const db = fileDb(t);
+  db.pragma('busy_timeout = 100');
+  const other = new Database(db.name);
+  t.after(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  const group = new SqliteGroupCommit(db);
+  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  let runs = 0;
+  await assert.rejects(group.run(() => (runs++, insert.run('a', 1))), (err: { code?: string }) => err.code === 'SQLITE_BUSY');
+  assert.equal(runs, 0);
+  other.exec('COMMIT');
+  await group.run(() => insert.run('b', 2));
+  assert.deepEqual(db.prepare('SELECT k FROM t').pluck().all(), ['b']);
+  assert.equal(db.pragma('busy_timeout', { simple: true }), 100);
 });

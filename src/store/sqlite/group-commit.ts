@@ -10,6 +10,9 @@ interface Waiter {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
+/** Between two tries of a group's BEGIN while another connection holds the write lock (SQLite's busy handler starts at 1 ms too). */
+const BUSY_RETRY_MS = 1;
+
 /**
  * Group commit on a better-sqlite3 connection: writes queued while the previous group was
  * being made durable are committed together in one transaction, and one fsync of the WAL
@@ -31,6 +34,15 @@ type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
  * Checkpoints: when the database has a WalCheckpointer (openSqlite), each committed group
  * tells it, and a group waits before committing while it asks for a catch-up checkpoint
  * (see WalCheckpointer): the WAL's copying and syncing stay off the event loop.
+ *
+ * Lock waits off the loop: with several processes on one database (server --workers), the
+ * group's BEGIN IMMEDIATE often finds another process's group holding the write lock for a
+ * few hundred microseconds. SQLite's busy handler would then sleep in usleep — on the event
+ * loop, for 1, 2, 5... ms. So a file database's BEGIN runs with busy_timeout 0, and a group
+ * that finds the lock taken is retried on a timer (the loop keeps serving; writes that arrive
+ * meanwhile join the group) until the connection's own busy_timeout has passed, after which
+ * the group fails with SQLite's SQLITE_BUSY as before. Only BEGIN is retried: nothing of the
+ * group has run then. Statements and COMMIT inside the transaction keep the connection's timeout.
  */
 export class SqliteGroupCommit {
   readonly #db: SqliteDatabase;
@@ -42,6 +54,10 @@ export class SqliteGroupCommit {
   readonly #checkpointer: WalCheckpointer | undefined;
   #queue: Waiter[] = [];
   #busy = false;
+  /** The connection's busy_timeout (ms): how long a group may wait for the write lock; 0 for a memory database (no off-loop waits). */
+  readonly #busyTimeoutMs: number;
+  /** When the current group first found the write lock taken (Date.now()), or undefined. */
+  #busySince: number | undefined;
   /** Built once, not per group: better-sqlite3 makes four wrapper functions per `transaction` call. */
   readonly #groupTx: (group: readonly Waiter[], outcomes: Outcome[]) => void;
 
@@ -52,8 +68,11 @@ export class SqliteGroupCommit {
     // Only when the connection asks for durable commits (FULL = 2, EXTRA = 3) do we owe an fsync.
     this.#walPath = wal && this.#level >= 2 ? `${db.name}-wal` : undefined;
     this.#checkpointer = wal ? walCheckpointerOf(db) : undefined;
+    this.#busyTimeoutMs = db.memory ? 0 : Number(db.pragma('busy_timeout', { simple: true }));
     const one = db.transaction((w: Waiter) => w.work());
     this.#groupTx = db.transaction((group: readonly Waiter[], outcomes: Outcome[]) => {
+      // BEGIN IMMEDIATE has the write lock: the statements wait as the connection says.
+      if (this.#busyTimeoutMs > 0) db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
       for (const w of group) {
         try {
           outcomes.push({ ok: true, value: one(w) });
@@ -89,14 +108,22 @@ export class SqliteGroupCommit {
     const group = this.#queue;
     this.#queue = [];
     this.#busy = true;
-    let outcomes: Outcome[];
+    const outcomes: Outcome[] = [];
     try {
-      outcomes = this.#commit(group);
+      this.#commit(group, outcomes);
     } catch (err) {
+      if (this.#lockTaken(err, outcomes)) {
+        // Nothing of the group ran: it waits, off the loop, at the head of the queue.
+        this.#queue = group.concat(this.#queue);
+        setTimeout(() => this.#next(), BUSY_RETRY_MS);
+        return;
+      }
+      this.#busySince = undefined;
       for (const w of group) w.reject(err);
       this.#next();
       return;
     }
+    this.#busySince = undefined;
     this.#checkpointer?.noteCommit();
     this.#durable().then(
       () => group.forEach((w, i) => settle(w, outcomes[i])),
@@ -105,26 +132,36 @@ export class SqliteGroupCommit {
   }
 
   /**
-   * One transaction, one savepoint per write; returns each write's outcome in order. BEGIN
+   * One transaction, one savepoint per write; pushes each write's outcome, in order, onto
+   * `outcomes` (none when BEGIN failed: nothing ran). BEGIN
    * IMMEDIATE: with several processes on one database (cluster workers), a deferred
    * transaction whose first statement reads cannot upgrade to a write lock that another
    * process holds or has used since — SQLite answers SQLITE_BUSY at once, without the busy
    * timeout, and every write of the group fails. Taking the write lock up front waits
-   * instead (busy_timeout), as a single statement would.
+   * instead (retried off the loop by #flush, within the connection's busy_timeout).
    */
-  #commit(group: readonly Waiter[]): Outcome[] {
-    const outcomes: Outcome[] = [];
-    if (this.#walPath === undefined) {
-      this.#groupTx(group, outcomes);
-      return outcomes;
-    }
-    this.#db.pragma('synchronous = NORMAL');
+  #commit(group: readonly Waiter[], outcomes: Outcome[]): void {
+    const sync = this.#walPath !== undefined;
+    // BEGIN fails at once with SQLITE_BUSY instead of sleeping on the loop (see the class comment).
+    if (this.#busyTimeoutMs > 0) this.#db.pragma('busy_timeout = 0');
+    if (sync) this.#db.pragma('synchronous = NORMAL');
     try {
       this.#groupTx(group, outcomes);
     } finally {
-      this.#db.pragma(`synchronous = ${this.#level}`);
+      if (sync) this.#db.pragma(`synchronous = ${this.#level}`);
+      if (this.#busyTimeoutMs > 0) this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
     }
-    return outcomes;
+  }
+
+  /**
+   * True when `err` is BEGIN IMMEDIATE finding the write lock taken (no write of the group
+   * ran: no outcome) and the group has waited less than the busy timeout: then it is retried.
+   */
+  #lockTaken(err: unknown, outcomes: readonly Outcome[]): boolean {
+    if (outcomes.length > 0 || this.#busyTimeoutMs === 0 || (err as { code?: unknown } | null)?.code !== 'SQLITE_BUSY') return false;
+    const now = Date.now();
+    this.#busySince ??= now;
+    return now - this.#busySince < this.#busyTimeoutMs;
   }
 
   async #durable(): Promise<void> {
