@@ -14,6 +14,10 @@
  * --workers=0,2 measures the Cipherlake rows once per listed worker count (0: one process, as
  * by default; N: `server --workers N`, node:cluster), in the same run; --cpu then counts the
  * primary and all its worker processes.
+ * --warmup runs each workload once, unmeasured, before measuring it (every process's JIT is
+ * warm: with workers, each one compiles the hot paths for itself, which a cold run of 3000
+ * requests otherwise counts twice); --threads (with --cpu) prints each process's CPU on its
+ * main thread and on its other threads (libuv pool, worker threads, V8) per phase.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -30,6 +34,10 @@ const cpu = process.argv.includes('--cpu');
 const only = process.argv.find((a) => a.startsWith('--targets='))?.slice('--targets='.length).split(',');
 /** `--put-only`: no GET phase, so --profile and --cpu see PUTs alone. */
 const putOnly = process.argv.includes('--put-only');
+/** `--warmup`: each workload once, unmeasured, before its measured run. */
+const warmup = process.argv.includes('--warmup');
+/** `--threads`: per process and thread name, the CPU of each phase (with --cpu). */
+const threads = process.argv.includes('--threads');
 const wanted = (name: string): boolean => only === undefined || only.includes(name);
 const MiB = 1024 * 1024;
 /** `--count=N` overrides the 1 MiB workload's request count (a longer window for --profile and --cpu). */
@@ -120,6 +128,44 @@ function cpuSeconds(pid: number): { total: number; sys: number } {
   return { total, sys };
 }
 
+/** CPU ticks per "process/main|other threads" of the process and its live descendants (for --threads). */
+function threadTicks(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const pids = [pid];
+  try {
+    for (const d of readdirSync('/proc')) if (/^\d+$/.test(d) && Number(statFields(Number(d))?.[1]) === pid) pids.push(Number(d));
+  } catch {
+    return out;
+  }
+  for (const p of pids) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      let text: string;
+      try {
+        text = readFileSync(`/proc/${p}/task/${tid}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      // Node 20 names every thread "node": the main thread is the one whose id is the pid.
+      const name = tid === String(p) ? 'main' : 'other threads';
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      const key = `${p === pid ? 'primary' : `worker ${p}`}/${name}`;
+      out.set(key, (out.get(key) ?? 0) + Number(f[11]) + Number(f[12]));
+    }
+  }
+  return out;
+}
+
+/** The per-thread µs per op between two threadTicks snapshots, largest first. */
+function threadReport(a: Map<string, number>, b: Map<string, number>, ops: number): string {
+  return [...b].map(([k, v]) => [k, v - (a.get(k) ?? 0)] as const).filter(([, d]) => d > 0).sort((x, y) => y[1] - x[1]).map(([k, d]) => `${k} ${((d * 1e4) / ops).toFixed(0)}`).join(', ');
+}
+
 async function timed(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<number> {
   let next = 0;
   const start = process.hrtime.bigint();
@@ -147,14 +193,24 @@ async function measure(t: Target, label: string, bucket: string, sse: Sse): Prom
       const body = randomBytes(w.size);
       const keys = Math.min(w.count, 64);
       const path = (i: number): string => `/${bucket}/${label.replace(/\W/g, '')}-${w.size}-${i % keys}`;
+      if (warmup) {
+        await timed(w.count, w.concurrency, async (i) => void (await request(pool, t, 'PUT', path(i), sse.put, body)));
+        if (!putOnly) await timed(w.count, w.concurrency, async (i) => void (await request(pool, t, 'GET', path(i), sse.get)));
+      }
+      const t0 = threads ? threadTicks(t.pid) : undefined;
       const c0 = cpuSeconds(t.pid);
       const put = await timed(w.count, w.concurrency, async (i) => void (await request(pool, t, 'PUT', path(i), sse.put, body)));
       const c1 = cpuSeconds(t.pid);
+      const t1 = threads ? threadTicks(t.pid) : undefined;
       const get = putOnly ? 0 : await timed(w.count, w.concurrency, async (i) => {
         const n = await request(pool, t, 'GET', path(i), sse.get);
         if (n !== w.size) throw new Error(`short GET: ${n}`);
       });
       const c2 = cpuSeconds(t.pid);
+      if (t0 !== undefined && t1 !== undefined) {
+        process.stderr.write(`${label} ${w.name} PUT µs/op by thread: ${threadReport(t0, t1, w.count)}\n`);
+        if (!putOnly) process.stderr.write(`${label} ${w.name} GET µs/op by thread: ${threadReport(t1, threadTicks(t.pid), w.count)}\n`);
+      }
       const rate = (s: number): string => (w.size >= MiB ? `${((w.count * w.size) / MiB / s).toFixed(0)} MB/s` : `${(w.count / s).toFixed(0)} ops/s`);
       // The kernel's share (writes, fsyncs, renames, unlinks) beside the total: it moves independently of our JS.
       const used = (c: number, sys: number): string => {
