@@ -8,6 +8,7 @@
  * Run: npm run bench:kms                     (compiled: node dist/bench/kms-bench.js)
  *      node --import tsx bench/kms-bench.ts  (from source)
  * Flags: --duration=<s> (5) --concurrency=1,16,64 --workers=<n> (0: no cluster rows); `--flag value` works too
+ *        --warmup=<s> (unmeasured load before each row; default min(1, duration/4))
  *        --profile=<dir> (writes a V8 CPU profile of the one-process server into <dir>)
  *        --cpu (adds the server's CPU time per request: user + system of the server process
  *        and its cluster workers, from /proc, over the measured window — steadier than
@@ -26,6 +27,8 @@ const REGION = 'us-east-1';
 
 interface Options {
   readonly durationMs: number;
+  /** Unmeasured load before each row; default min(1 s, duration / 4). */
+  readonly warmupMs: number;
   readonly concurrency: readonly number[];
   readonly workers: number;
   readonly profileDir?: string;
@@ -43,6 +46,8 @@ function parseOptions(argv: readonly string[]): Options {
   const profileDir = get('profile');
   return {
     durationMs: Number(get('duration') ?? '5') * 1000,
+    // Longer warm-ups matter for the cluster rows: each worker JIT-compiles the hot paths for itself, on its share of the requests.
+    warmupMs: get('warmup') !== undefined ? Number(get('warmup')) * 1000 : Math.min(1000, (Number(get('duration') ?? '5') * 1000) / 4),
     concurrency: (get('concurrency') ?? '1,16,64').split(',').map(Number),
     // Default 0 (no cluster rows); `--workers 2` adds rows for `cipherlake server --workers 2` and a bare server with 2 workers.
     workers: Number(get('workers') ?? '0'),
@@ -179,7 +184,7 @@ function cpuPerRequest(r: LoadResult): string {
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
-  const limits = { durationMs: opts.durationMs, maxRequests: 2_000_000, warmupMs: Math.min(1000, opts.durationMs / 4) };
+  const limits = { durationMs: opts.durationMs, maxRequests: 2_000_000, warmupMs: opts.warmupMs };
   const profileArgs = opts.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
   const cluster = opts.workers > 0;
   const children = await Promise.all([
