@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuthenticationError, type ParsedSignature, type SignedRequestView } from '../iam/index.js';
+import type { Logger } from 'pino';
+import { AuthenticationError } from '../iam/index.js';
 import type { CallContext } from '../kms/index.js';
 import { EC2_MAX_BODY_BYTES, ec2Failure, type Ec2Outcome, type VolumeKmsCall } from '../volumes/index.js';
 import type { Clock } from '../common/clock.js';
 import type { S3KmsCall } from '../s3/index.js';
-import type { EdgeAuditor, EdgeDeps, TransportChannel } from './edge-router.js';
-import { BodyIncompleteError, BodyTooLargeError } from './http-body.js';
-import { authenticateBody } from './edge-auth.js';
+import type { EdgeAuditor } from './edge-router.js';
+import { isBodyError, sendXml, type SignedService } from './edge-service-call.js';
 
 /** The volumes part as the edge sees it: serves authenticated EC2 Query requests. */
 export interface Ec2EdgeHandler {
@@ -15,49 +14,19 @@ export interface Ec2EdgeHandler {
 }
 
 /**
- * Serves an EC2 Query request on the edge (credential scope `ec2`): authenticate (SigV4
- * over the body) → the volumes part → audit as an ec2.amazonaws.com event (awaited,
- * before the answer) → respond with EC2's XML. Never throws for a client error; an audit
- * append failure propagates (the edge answers 500).
+ * EC2 Query on the edge (credential scope `ec2`): the volumes part, audited as an
+ * ec2.amazonaws.com event, answered in EC2's XML. An unreadable body answers as an
+ * IncompleteSignature, as before the operation. Never throws for a client error.
  */
-export async function handleEc2(
-  deps: EdgeDeps,
-  ec2: Ec2EdgeHandler,
-  req: IncomingMessage,
-  res: ServerResponse,
-  view: SignedRequestView,
-  sig: ParsedSignature,
-  channel: TransportChannel,
-): Promise<void> {
-  const requestId = randomUUID();
-  const time = deps.clock.now();
-  let outcome: Ec2Outcome;
-  let call: CallContext | undefined;
-  try {
-    const authenticated = await authenticateBody(deps, req, view, sig, EC2_MAX_BODY_BYTES, time, channel);
-    const body = authenticated.body;
-    call = authenticated.call;
-    outcome = await ec2.handle(body.toString('utf8'), view.rawQuery, call, requestId);
-  } catch (err) {
-    if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
-    outcome = ec2Failure(err instanceof BodyTooLargeError || err instanceof BodyIncompleteError ? new AuthenticationError('IncompleteSignature', err.message) : err, requestId, deps.log);
-  }
-  await deps.auditor?.record({
-    requestId,
-    time,
+export function ec2Service(ec2: Ec2EdgeHandler, log: Logger): SignedService<Ec2Outcome> {
+  return {
     service: 'ec2',
-    operation: outcome.operation,
-    readOnly: outcome.readOnly,
-    status: outcome.status,
-    ...(call !== undefined ? { call } : {}),
-    ...(outcome.error !== undefined ? { errorCode: outcome.error.code, errorMessage: outcome.error.message } : {}),
-    ...(outcome.requestParameters !== undefined ? { requestParameters: outcome.requestParameters } : {}),
-    ...(outcome.responseElements !== undefined ? { responseElements: outcome.responseElements } : {}),
-    ...(req.headers['user-agent'] !== undefined ? { userAgent: req.headers['user-agent'] } : {}),
-    ...(req.headers.host !== undefined ? { host: req.headers.host } : {}),
-  });
-  res.writeHead(outcome.status, { 'content-type': 'text/xml;charset=UTF-8', 'content-length': Buffer.byteLength(outcome.body), 'x-amzn-requestid': requestId, date: deps.clock.now().toUTCString() });
-  res.end(outcome.body);
+    maxBodyBytes: EC2_MAX_BODY_BYTES,
+    auditsHost: true,
+    operate: (body, call, requestId, rawQuery) => ec2.handle(body.toString('utf8'), rawQuery, call, requestId),
+    failure: (err, requestId) => ec2Failure(isBodyError(err) ? new AuthenticationError('IncompleteSignature', err.message) : err, requestId, log),
+    send: (res, outcome, requestId, now) => sendXml(res, outcome.status, outcome.body, 'text/xml;charset=UTF-8', requestId, now),
+  };
 }
 
 /**

@@ -11,17 +11,17 @@ import {
   type ParsedSignature,
   type SignedRequestView,
   type VerifiedRequest,
-  queryFailure,
-  QUERY_MAX_BODY_BYTES,
-  type QueryOutcome,
-  type QueryService,
 } from '../iam/index.js';
 import type { Policy } from '../iam/policy/index.js';
 import { handleKmsRequest, KMS_MAX_BODY_BYTES, toKmsWireError, type CallContext, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
-import { BodyIncompleteError, BodyTooLargeError, headerPairs } from './http-body.js';
+import { headerPairs } from './http-body.js';
 import { authenticateBody } from './edge-auth.js';
-import { CLOUDTRAIL_TARGET_PREFIX, handleCloudTrail, type CloudTrailLookup } from './edge-cloudtrail.js';
-import { handleEc2, type Ec2EdgeHandler } from './edge-ec2.js';
+import { CLOUDTRAIL_TARGET_PREFIX, cloudTrailService, type CloudTrailLookup } from './edge-cloudtrail.js';
+import { ec2Service, type Ec2EdgeHandler } from './edge-ec2.js';
+import { queryService, type IamEdgeHandler } from './edge-iam.js';
+import { edgeEvent, isBodyError, sendJson, serveSignedCall, type ServiceOutcome, type SignedService } from './edge-service-call.js';
+
+export type { IamEdgeHandler };
 
 /** What the edge tells the audit trail about each request it answers. */
 export interface EdgeEvent {
@@ -119,11 +119,6 @@ export function transportChannel(req: IncomingMessage, endpoint?: EndpointChanne
 
 const PLAIN_CHANNEL: TransportChannel = Object.freeze({ secureTransport: false });
 
-/** The IAM part as the edge sees it: serves authenticated IAM and STS Query requests. */
-export interface IamEdgeHandler {
-  handle(service: QueryService, body: string, rawQuery: string, call: CallContext, requestId: string): Promise<QueryOutcome>;
-}
-
 export interface EdgeDeps {
   /** The S3 part; without it, non-KMS requests answer NotImplemented. */
   readonly s3?: S3EdgeHandler;
@@ -150,8 +145,9 @@ export interface EdgeDeps {
  * `endpoint` as the third argument. It never throws: every failure is answered.
  */
 export function createEdgeHandler(deps: EdgeDeps): (req: IncomingMessage, res: ServerResponse, endpoint?: EndpointChannel) => void {
+  const services = signedServices(deps);
   return (req, res, endpoint) => {
-    handle(deps, req, res, endpoint).catch((err: unknown) => {
+    handle(deps, services, req, res, endpoint).catch((err: unknown) => {
       deps.log.error({ err }, 'unhandled edge error');
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json' });
@@ -163,7 +159,26 @@ export function createEdgeHandler(deps: EdgeDeps): (req: IncomingMessage, res: S
   };
 }
 
-async function handle(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse, endpoint: EndpointChannel | undefined): Promise<void> {
+/** The signed JSON/Query services other than KMS, each present when its part is. */
+interface SignedServices {
+  readonly cloudtrail?: SignedService<ServiceOutcome>;
+  readonly iam?: SignedService<ServiceOutcome>;
+  readonly sts?: SignedService<ServiceOutcome>;
+  readonly ec2?: SignedService<ServiceOutcome>;
+}
+
+function signedServices(deps: EdgeDeps): SignedServices {
+  const services: { -readonly [K in keyof SignedServices]: SignedServices[K] } = {};
+  if (deps.auditLookup !== undefined) services.cloudtrail = cloudTrailService(deps.auditLookup, deps.log);
+  if (deps.iam !== undefined) {
+    services.iam = queryService(deps.iam, 'iam', deps.log);
+    services.sts = queryService(deps.iam, 'sts', deps.log);
+  }
+  if (deps.ec2 !== undefined) services.ec2 = ec2Service(deps.ec2, deps.log);
+  return services;
+}
+
+async function handle(deps: EdgeDeps, services: SignedServices, req: IncomingMessage, res: ServerResponse, endpoint: EndpointChannel | undefined): Promise<void> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
@@ -186,17 +201,25 @@ async function handle(deps: EdgeDeps, req: IncomingMessage, res: ServerResponse,
   if ((typeof target === 'string' && target.startsWith('TrentService.')) || sig?.service === 'kms') {
     return handleKms(deps, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
   }
-  if (deps.auditLookup !== undefined && ((typeof target === 'string' && target.startsWith(CLOUDTRAIL_TARGET_PREFIX)) || sig?.service === 'cloudtrail')) {
-    return handleCloudTrail(deps, deps.auditLookup, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
-  }
-  if (deps.iam !== undefined && sig !== undefined && (sig.service === 'iam' || sig.service === 'sts')) {
-    return handleQuery(deps, deps.iam, sig.service, req, res, view, sig, transportChannel(req, endpoint));
-  }
-  if (deps.ec2 !== undefined && sig !== undefined && sig.service === 'ec2') {
-    return handleEc2(deps, deps.ec2, req, res, view, sig, transportChannel(req, endpoint));
-  }
+  const service = signedServiceOf(services, sig, target);
+  if (service !== undefined) return serveSignedCall(deps, service, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
   if (deps.s3 === undefined) return sendNotImplemented(res);
   return handleS3(deps, deps.s3, req, res, view, sig, sigError, transportChannel(req, endpoint));
+}
+
+// CloudTrail by its target or its credential scope; IAM, STS and EC2 (Query) by the scope only.
+function signedServiceOf(services: SignedServices, sig: ParsedSignature | undefined, target: string | string[] | undefined): SignedService<ServiceOutcome> | undefined {
+  if (services.cloudtrail !== undefined && ((typeof target === 'string' && target.startsWith(CLOUDTRAIL_TARGET_PREFIX)) || sig?.service === 'cloudtrail')) return services.cloudtrail;
+  switch (sig?.service) {
+    case 'iam':
+      return services.iam;
+    case 'sts':
+      return services.sts;
+    case 'ec2':
+      return services.ec2;
+    default:
+      return undefined;
+  }
 }
 
 async function handleS3(
@@ -249,97 +272,13 @@ async function handleKms(
     call = authenticated.call;
     outcome = await handleKmsRequest(deps.keys, target, body, call, deps.authorizeKms, deps.log, req.headers['content-type']);
   } catch (err) {
-    const wire = err instanceof BodyTooLargeError || err instanceof BodyIncompleteError ? { code: 'ValidationException', status: 400, message: err.message } : toKmsWireError(err);
+    const wire = isBodyError(err) ? { code: 'ValidationException', status: 400, message: err.message } : toKmsWireError(err);
     if (!(err instanceof AuthenticationError) && wire.status >= 500) deps.log.error({ err }, 'KMS request failed');
     if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
     outcome = { status: wire.status, operation: target.replace(/^TrentService\./, ''), readOnly: true, body: { __type: wire.code, message: wire.message }, error: wire };
   }
-  if (deps.auditor !== undefined) await deps.auditor.record(kmsEvent(requestId, time, outcome, call, req));
+  if (deps.auditor !== undefined) await deps.auditor.record(edgeEvent(requestId, time, 'kms', outcome, call, req, true));
   sendJson(res, outcome.status, outcome.body, requestId, deps.clock.now(), outcome.error?.code);
-}
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-// The audit event of a KMS call, built by assignment (no spreads: once per request).
-function kmsEvent(requestId: string, time: Date, outcome: KmsOutcome, call: CallContext | undefined, req: IncomingMessage): EdgeEvent {
-  const event: Mutable<EdgeEvent> = { requestId, time, service: 'kms', operation: outcome.operation, readOnly: outcome.readOnly, status: outcome.status };
-  if (call !== undefined) event.call = call;
-  if (outcome.keyIdentifier !== undefined) event.keyIdentifier = outcome.keyIdentifier;
-  if (outcome.error !== undefined) {
-    event.errorCode = outcome.error.code;
-    event.errorMessage = outcome.error.message;
-  }
-  if (outcome.requestParameters !== undefined) event.requestParameters = outcome.requestParameters;
-  if (outcome.responseElements !== undefined) event.responseElements = outcome.responseElements;
-  const userAgent = req.headers['user-agent'];
-  if (userAgent !== undefined) event.userAgent = userAgent;
-  const host = req.headers.host;
-  if (host !== undefined) event.host = host;
-  return event;
-}
-
-async function handleQuery(
-  deps: EdgeDeps,
-  iam: IamEdgeHandler,
-  service: QueryService,
-  req: IncomingMessage,
-  res: ServerResponse,
-  view: SignedRequestView,
-  sig: ParsedSignature,
-  channel: TransportChannel,
-): Promise<void> {
-  const requestId = randomUUID();
-  const time = deps.clock.now();
-  let outcome: QueryOutcome;
-  let call: CallContext | undefined;
-  try {
-    const authenticated = await authenticateBody(deps, req, view, sig, QUERY_MAX_BODY_BYTES, time, channel);
-    const body = authenticated.body;
-    call = authenticated.call;
-    outcome = await iam.handle(service, body.toString('utf8'), view.rawQuery, call, requestId);
-  } catch (err) {
-    if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
-    outcome = queryFailure(service, '', true, err instanceof BodyTooLargeError || err instanceof BodyIncompleteError ? new AuthenticationError('IncompleteSignature', err.message) : err, requestId, deps.log);
-  }
-  await deps.auditor?.record({
-    requestId,
-    time,
-    service,
-    operation: outcome.operation,
-    readOnly: outcome.readOnly,
-    status: outcome.status,
-    ...(call !== undefined ? { call } : {}),
-    ...(outcome.error !== undefined ? { errorCode: outcome.error.code, errorMessage: outcome.error.message } : {}),
-    ...(req.headers['user-agent'] !== undefined ? { userAgent: req.headers['user-agent'] } : {}),
-  });
-  res.writeHead(outcome.status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(outcome.body), 'x-amzn-requestid': requestId, date: deps.clock.now().toUTCString() });
-  res.end(outcome.body);
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string, now: Date, errorType?: string): void {
-  const text = JSON.stringify(body);
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': requestId,
-    date: httpDate(now),
-  };
-  if (errorType !== undefined) headers['x-amzn-errortype'] = errorType;
-  res.writeHead(status, headers);
-  res.end(text);
-}
-
-// The Date header has whole-second precision: format it once per second, not per response.
-let lastDateSecond = NaN;
-let lastDate = '';
-
-function httpDate(now: Date): string {
-  const second = Math.floor(now.getTime() / 1000);
-  if (second !== lastDateSecond) {
-    lastDate = now.toUTCString();
-    lastDateSecond = second;
-  }
-  return lastDate;
 }
 
 function sendKmsError(res: ServerResponse, err: unknown): void {
