@@ -72,7 +72,9 @@ export interface StartOptions {
 
 /**
  * The composition root: config → stores → parts → listeners. Nothing else lives here.
- * Raises ConfigError / RootKeyConfigError for a configuration it cannot run with.
+ * Raises ConfigError / RootKeyConfigError for a configuration it cannot run with, and
+ * AuditTrailUnavailableError (naming audit.db and why) before anything listens when this
+ * process cannot write its audit trail: it never serves unaudited.
  */
 export async function startCipherlake(config: CipherlakeConfig, options: StartOptions = {}): Promise<RunningCipherlake> {
   const log = options.logger ?? createLogger(config.logLevel);
@@ -97,13 +99,21 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
   // audit.durability (default `process`: WAL + synchronous=NORMAL) — see src/audit/README.md.
   // Every serving process appends through its own writer thread; in a cluster all of them
   // chain into the one audit.db (the head is read inside each commit's transaction).
+  // It resolves only once this process's writer thread can write audit.db; if it cannot
+  // (AuditTrailUnavailableError), nothing listens yet: release what is open and fail the start.
   const { store: auditStore, trail: audit } = await openAuditTrail(
     config,
     keys,
     clock,
     log,
     options.clusterWorker !== undefined ? { kind: 'cluster-worker', indexes: options.clusterWorker.indexesAudit } : { kind: 'single' },
-  );
+  ).catch(async (err: unknown) => {
+    await stopKeyMaintenance();
+    keys.close();
+    rootKey.close();
+    await closeSqlite(db);
+    throw err;
+  });
   // S3: every request is authorized through IAM (identity ∧ bucket ∧ endpoint policy); SSE-KMS
   // data keys are authorized as the caller (kms:ViaService) and audited as KMS events invokedBy s3.
   const s3Store = new SqliteS3MetadataStore(db);

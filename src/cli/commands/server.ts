@@ -40,8 +40,13 @@ export function registerServerCommand(program: Command): void {
         if (stopping) return;
         stopping = true;
         running.log.info({ signal }, 'shutting down');
-        const force = setTimeout(() => process.exit(1), 10_000);
-        force.unref();
+        // Kept referenced: a close that never settles (a stuck audit commit) must still end in
+        // a non-zero exit, never hang, nor end with 0 once the event loop runs dry.
+        setTimeout(() => {
+          running.log.error({ signal }, 'shutdown did not finish in 10 s');
+          process.stderr.write('cipherlake: shutdown did not finish in 10 s\n');
+          process.exit(1);
+        }, 10_000);
         running.close().then(
           () => {
             // For a person (and the cluster test) reading the primary's stderr: how much this worker served.
@@ -49,7 +54,9 @@ export function registerServerCommand(program: Command): void {
             process.exit(0);
           },
           (err: unknown) => {
+            // E.g. the final audit digest could not be written: exit non-zero, and say why where a person looks.
             running.log.error({ err }, 'shutdown failed');
+            process.stderr.write(`cipherlake: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
             process.exit(1);
           },
         );

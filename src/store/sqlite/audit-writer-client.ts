@@ -76,6 +76,18 @@ export class ThreadAuditWriter implements AuditChainWriter {
     return { firstSeq: r.firstSeq, head: { seq: r.seq, hash: r.hash } };
   }
 
+  /**
+   * The startup probe: resolves once a thread has opened audit.db and taken and released its
+   * write lock, by committing an empty batch (BEGIN IMMEDIATE, the head read, COMMIT: nothing
+   * is written, the chain does not move). Rejects with why not, as the thread says it
+   * (SQLite's message, e.g. "SqliteError: file is not a database", or "database is locked"
+   * once another connection held the lock past the busy timeout). Starts a thread if none
+   * runs. A server awaits it before listening, so it never looks started while it cannot audit.
+   */
+  async probe(): Promise<void> {
+    await this.#call({ op: 'commit', id: 0, batch: '' });
+  }
+
   async appendDigest(digest: DigestToStore): Promise<void> {
     await this.#call({ op: 'digest', id: 0, digest });
   }

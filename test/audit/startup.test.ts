@@ -1,0 +1,176 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { AuditTrailUnavailableError, openAuditTrail } from '../../src/audit-wiring.js';
+import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
+import { systemClock } from '../../src/common/clock.js';
+import { loadConfig } from '../../src/config/config.js';
+import type { KeyService } from '../../src/kms/index.js';
+import { SqliteAuditStore } from '../../src/store/sqlite/audit-store.js';
+import { ThreadAuditWriter } from '../../src/store/sqlite/audit-writer-client.js';
+import { rawKmsRequest } from '../helpers/signed-request.js';
+import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { killServer, spawnServer, type ServerProcess } from '../helpers/server-process.js';
+
+// A server that cannot write its audit trail must not serve: it fails its start, before it
+// listens, naming audit.db and why; and once running, a request whose record cannot be
+// committed is never answered as a success.
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+// Bytes SQLite refuses as "file is not a database" (no SQLite header).
+const GARBAGE = Buffer.alloc(8192, 'this is not an audit trail ');
+const INTERNAL_CODES = ['InternalFailure', 'InternalError', 'KMSInternalException', 'ServiceUnavailable'];
+
+const dirs: string[] = [];
+function dataDirWithGarbageAudit(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-startup-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'audit.db'), GARBAGE);
+  return dir;
+}
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Runs `cipherlake server ARGS` until it exits by itself (SIGKILLed after 20 s: a server that started). */
+function runServerToExit(dataDir: string, args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+  const env = { PATH: process.env.PATH, HOME: dataDir, CIPHERLAKE_ROOT_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY };
+  const argv = ['--import', 'tsx', 'src/cli/index.ts', 'server', ...args, '--port', '0', '--https-port', '0', '--data-dir', dataDir, '--log-level', 'warn'];
+  const child = spawn(process.execPath, argv, { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  return new Promise((resolve) => {
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+function assertRefusedStart(result: { code: number | null; stderr: string }, dataDir: string): void {
+  assert.equal(result.code, 1, result.stderr);
+  assert.doesNotMatch(result.stderr, /listening on/);
+  const line = result.stderr.split('\n').find((l) => l.includes('audit trail cannot start'));
+  assert.ok(line !== undefined, result.stderr);
+  assert.ok(line.includes(join(dataDir, 'audit.db')), line);
+  assert.match(line, /file is not a database/);
+  assert.ok(!result.stderr.includes(TEST_SECRET_ACCESS_KEY));
+}
+
+describe('an audit trail that cannot start', () => {
+  it('a garbage audit.db makes `cipherlake server` exit 1 before listening, naming the file', async () => {
+    const dataDir = dataDirWithGarbageAudit();
+    assertRefusedStart(await runServerToExit(dataDir, []), dataDir);
+  });
+
+  it('the same with --workers 2: the cluster start fails', async () => {
+    const dataDir = dataDirWithGarbageAudit();
+    assertRefusedStart(await runServerToExit(dataDir, ['--workers', '2']), dataDir);
+  });
+
+  it("a cluster worker whose writer thread cannot write audit.db fails openAuditTrail, though its reader can read it", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-startup-'));
+    dirs.push(dataDir);
+    const path = join(dataDir, 'audit.db');
+    // Readable as a trail (head and digests are there) but no table the writer can append to:
+    // only the writer thread finds out, which a start without the probe never waited for.
+    const db = new Database(path);
+    db.exec(`CREATE TABLE audit_records (seq INTEGER PRIMARY KEY);
+      CREATE TABLE audit_head (id INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, last_hash TEXT NOT NULL);
+      CREATE TABLE audit_digests (digest_no INTEGER PRIMARY KEY, to_seq INTEGER NOT NULL, payload_json TEXT NOT NULL, signature TEXT NOT NULL);`);
+    db.close();
+    const config = loadConfig({ dataDir });
+    // A cluster worker signs nothing: openAuditTrail never touches the key service in that role.
+    const keys = {} as KeyService;
+    const opening = openAuditTrail(config, keys, systemClock, pino({ level: 'silent' }), { kind: 'cluster-worker', indexes: false });
+    await assert.rejects(opening, (err: unknown) => {
+      assert.ok(err instanceof AuditTrailUnavailableError);
+      assert.equal(err.path, path);
+      assert.match(err.message, new RegExp(`^audit trail cannot start: ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*audit_records has no column`));
+      return true;
+    });
+  });
+
+  it('ThreadAuditWriter.probe rejects with why the thread cannot open the file, and resolves on a good one', async () => {
+    const dataDir = dataDirWithGarbageAudit();
+    const bad = new ThreadAuditWriter({ path: join(dataDir, 'audit.db'), synchronous: 'NORMAL', index: null });
+    await assert.rejects(bad.probe(), /file is not a database/);
+    await bad.close();
+    const missing = new ThreadAuditWriter({ path: join(dataDir, 'nothing-here.db'), synchronous: 'NORMAL', index: null });
+    await assert.rejects(missing.probe(), /unable to open database file|does not exist/);
+    await missing.close();
+    // A good file: the probe resolves and writes nothing (the head stays where it was).
+    const goodPath = join(dataDir, 'good.db');
+    new SqliteAuditStore(goodPath).close();
+    const good = new ThreadAuditWriter({ path: goodPath, synchronous: 'NORMAL', index: null });
+    await good.probe();
+    await good.close();
+    const db = new Database(goodPath, { readonly: true });
+    assert.equal(db.prepare('SELECT count(*) FROM audit_head').pluck().get(), 0);
+    assert.equal(db.prepare('SELECT count(*) FROM audit_records').pluck().get(), 0);
+    db.close();
+  });
+});
+
+describe('a running server whose audit.db refuses records', () => {
+  let server: ServerProcess | undefined;
+  after(() => killServer(server));
+
+  it('answers an internal error, never a 200 without a record, heals, and exits 1 when SIGTERM cannot sign the last digest', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-runtime-'));
+    dirs.push(dataDir);
+    server = await spawnServer({ dataDir });
+    let stdout = '';
+    server.child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    const created = await rawKmsRequest(server.endpoint, { target: 'TrentService.CreateKey', body: '{}' });
+    assert.equal(created.status, 200, JSON.stringify(created.json));
+    const keyId = (created.json['KeyMetadata'] as { KeyId: string }).KeyId;
+
+    // Running as root, chmod blocks nothing, and a replaced or chmodded file does not reach a
+    // connection that has it open: make SQLite itself refuse every record and digest instead.
+    const db = new Database(join(dataDir, 'audit.db'));
+    const count = (): number => db.prepare('SELECT count(*) FROM audit_records').pluck().get() as number;
+    db.exec(`CREATE TRIGGER test_refuse_records BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses records'); END;
+      CREATE TRIGGER test_refuse_digests BEFORE INSERT ON audit_digests BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses digests'); END;`);
+    const before = count();
+    const body = JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256' });
+    const refused = await Promise.all([
+      rawKmsRequest(server.endpoint, { target: 'TrentService.GenerateDataKey', body }),
+      rawKmsRequest(server.endpoint, { target: 'TrentService.Encrypt', body: JSON.stringify({ KeyId: keyId, Plaintext: 'aGVsbG8=' }) }),
+      rawKmsRequest(server.endpoint, { target: 'TrentService.CreateKey', body: '{}' }),
+      rawKmsRequest(server.endpoint, { target: 'TrentService.ListKeys', body: '{}' }),
+    ]);
+    for (const r of refused) {
+      assert.equal(r.status, 500, JSON.stringify(r.json));
+      assert.ok(INTERNAL_CODES.includes(r.json.__type ?? ''), JSON.stringify(r.json));
+      assert.equal(r.json['Plaintext'], undefined);
+    }
+    assert.equal(count(), before);
+    assert.match(stdout, /audit append failed/);
+
+    // A passing cause heals: the next request is recorded and answered.
+    db.exec('DROP TRIGGER test_refuse_records');
+    const healed = await rawKmsRequest(server.endpoint, { target: 'TrentService.GenerateDataKey', body });
+    assert.equal(healed.status, 200, JSON.stringify(healed.json));
+    assert.equal(count(), before + 1);
+
+    // SIGTERM while the trail's close rejects (its final digest is refused): exit 1, said why, no hang.
+    server.child.kill('SIGTERM');
+    const exit = await server.exited;
+    assert.deepEqual(exit, { code: 1, signal: null });
+    assert.match(stdout, /shutdown failed/);
+    db.exec('DROP TRIGGER test_refuse_digests');
+    db.close();
+    // Nothing half-written: the refused requests left no record and the chain is whole.
+    const out: string[] = [];
+    assert.equal(await runAuditVerify({ dataDir }, { out: (l) => out.push(l), err: () => {} }), 0);
+    assert.deepEqual(out, ['intact']);
+  });
+});
