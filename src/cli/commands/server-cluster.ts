@@ -106,6 +106,11 @@ export function notifyPrimaryListening(endpoint: string): void {
  * replacement of whichever worker held the role, indexes the audit trail. A worker that
  * dies before all are ready stops the whole server (exit 1); one that dies later is
  * replaced. It never serves requests itself.
+ *
+ * Scheduling stays node:cluster's default round-robin (the primary accepts and hands each
+ * connection to a worker): with keep-alive that is once per connection (about 3 µs of primary
+ * CPU per request measured), while SCHED_NONE (workers accept directly) put all 32 or all 16
+ * keep-alive connections of a benchmark client on one worker in half the runs.
  */
 export function runClusterPrimary(workers: number, onReady: (endpoint: string) => void, hooks: { afterWorkers?: () => Promise<void> } = {}): void {
   let ready = 0;
