@@ -174,3 +174,38 @@ describe('a running server whose audit.db refuses records', () => {
     assert.deepEqual(out, ['intact']);
   });
 });
+
+describe('a running --workers 2 server whose audit.db refuses records', () => {
+  let server: ServerProcess | undefined;
+  after(() => killServer(server));
+
+  it('a worker answers an internal error without a record, and SIGTERM exits 1 when the primary cannot sign the last digest', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-runtime-workers-'));
+    dirs.push(dataDir);
+    server = await spawnServer({ dataDir, args: ['--workers', '2'], timeoutMs: 30_000 });
+    let stderr = '';
+    server.child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const created = await rawKmsRequest(server.endpoint, { target: 'TrentService.CreateKey', body: '{}' });
+    assert.equal(created.status, 200, JSON.stringify(created.json));
+
+    const db = new Database(join(dataDir, 'audit.db'));
+    const count = (): number => db.prepare('SELECT count(*) FROM audit_records').pluck().get() as number;
+    db.exec(`CREATE TRIGGER test_refuse_records BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses records'); END;
+      CREATE TRIGGER test_refuse_digests BEFORE INSERT ON audit_digests BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses digests'); END;`);
+    const before = count();
+    // Several, so that both workers (round-robin) answer some.
+    const refused = await Promise.all(Array.from({ length: 4 }, () => rawKmsRequest(server!.endpoint, { target: 'TrentService.ListKeys', body: '{}' })));
+    for (const r of refused) {
+      assert.equal(r.status, 500, JSON.stringify(r.json));
+      assert.ok(INTERNAL_CODES.includes(r.json.__type ?? ''), JSON.stringify(r.json));
+    }
+    assert.equal(count(), before);
+
+    // The CreateKey record is not signed yet: the primary's final digest is refused.
+    server.child.kill('SIGTERM');
+    const exit = await server.exited;
+    assert.deepEqual(exit, { code: 1, signal: null }, stderr);
+    assert.match(stderr, /closing the audit trail failed: .*refuses digests/);
+    db.close();
+  });
+});
