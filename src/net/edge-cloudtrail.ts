@@ -23,7 +23,7 @@ export function cloudTrailService(lookup: CloudTrailLookup, log: Logger): Signed
     service: 'cloudtrail',
     maxBodyBytes: CLOUDTRAIL_MAX_BODY_BYTES,
     auditsHost: true,
-    async operate(body, _call, requestId, _rawQuery, target) {
+    async operate(body, _call, requestId, target) {
       return logged(await handleCloudTrailRequest(lookup, target, body), requestId, log);
     },
     failure(err, requestId, target) {

@@ -23,7 +23,7 @@ export function ec2Service(ec2: Ec2EdgeHandler, log: Logger): SignedService<Ec2O
     service: 'ec2',
     maxBodyBytes: EC2_MAX_BODY_BYTES,
     auditsHost: true,
-    operate: (body, call, requestId, rawQuery) => ec2.handle(body.toString('utf8'), rawQuery, call, requestId),
+    operate: (body, call, requestId, _target, view) => ec2.handle(body.toString('utf8'), view.rawQuery, call, requestId),
     failure: (err, requestId) => ec2Failure(isBodyError(err) ? new AuthenticationError('IncompleteSignature', err.message) : err, requestId, log),
     send: (res, outcome, requestId, now) => sendXml(res, outcome.status, outcome.body, 'text/xml;charset=UTF-8', requestId, now),
   };

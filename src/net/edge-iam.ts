@@ -20,7 +20,7 @@ export function queryService(iam: IamEdgeHandler, service: QueryService, log: Lo
     service,
     maxBodyBytes: QUERY_MAX_BODY_BYTES,
     auditsHost: false,
-    operate: (body, call, requestId, rawQuery) => iam.handle(service, body.toString('utf8'), rawQuery, call, requestId),
+    operate: (body, call, requestId, _target, view) => iam.handle(service, body.toString('utf8'), view.rawQuery, call, requestId),
     failure: (err, requestId) => queryFailure(service, '', true, isBodyError(err) ? new AuthenticationError('IncompleteSignature', err.message) : err, requestId, log),
     send: (res, outcome, requestId, now) => sendXml(res, outcome.status, outcome.body, 'text/xml', requestId, now),
   };

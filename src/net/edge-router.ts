@@ -13,13 +13,13 @@ import {
   type VerifiedRequest,
 } from '../iam/index.js';
 import type { Policy } from '../iam/policy/index.js';
-import { handleKmsRequest, KMS_MAX_BODY_BYTES, toKmsWireError, type CallContext, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
+import { toKmsWireError, type CallContext, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
 import { headerPairs } from './http-body.js';
-import { authenticateBody } from './edge-auth.js';
 import { CLOUDTRAIL_TARGET_PREFIX, cloudTrailService, type CloudTrailLookup } from './edge-cloudtrail.js';
 import { ec2Service, type Ec2EdgeHandler } from './edge-ec2.js';
 import { queryService, type IamEdgeHandler } from './edge-iam.js';
-import { edgeEvent, isBodyError, sendJson, serveSignedCall, type ServiceOutcome, type SignedService } from './edge-service-call.js';
+import { kmsService } from './edge-kms.js';
+import { sendJson, serveSignedCall, type ServiceOutcome, type SignedService } from './edge-service-call.js';
 
 export type { IamEdgeHandler };
 
@@ -159,8 +159,9 @@ export function createEdgeHandler(deps: EdgeDeps): (req: IncomingMessage, res: S
   };
 }
 
-/** The signed JSON/Query services other than KMS, each present when its part is. */
+/** The signed JSON/Query services: KMS always, each other one when its part is present. */
 interface SignedServices {
+  readonly kms: SignedService<KmsOutcome>;
   readonly cloudtrail?: SignedService<ServiceOutcome>;
   readonly iam?: SignedService<ServiceOutcome>;
   readonly sts?: SignedService<ServiceOutcome>;
@@ -168,7 +169,7 @@ interface SignedServices {
 }
 
 function signedServices(deps: EdgeDeps): SignedServices {
-  const services: { -readonly [K in keyof SignedServices]: SignedServices[K] } = {};
+  const services: { -readonly [K in keyof SignedServices]: SignedServices[K] } = { kms: kmsService(deps.keys, deps.authorizeKms, deps.log) };
   if (deps.auditLookup !== undefined) services.cloudtrail = cloudTrailService(deps.auditLookup, deps.log);
   if (deps.iam !== undefined) {
     services.iam = queryService(deps.iam, 'iam', deps.log);
@@ -199,7 +200,7 @@ async function handle(deps: EdgeDeps, services: SignedServices, req: IncomingMes
     await deps.credentials.prepare(sig.accessKeyId);
   }
   if ((typeof target === 'string' && target.startsWith('TrentService.')) || sig?.service === 'kms') {
-    return handleKms(deps, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
+    return serveSignedCall(deps, services.kms, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
   }
   const service = signedServiceOf(services, sig, target);
   if (service !== undefined) return serveSignedCall(deps, service, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
@@ -250,35 +251,6 @@ async function handleS3(
     },
   });
   await deps.auditor?.record({ ...event, requestId, time, service: 's3' });
-}
-
-async function handleKms(
-  deps: EdgeDeps,
-  req: IncomingMessage,
-  res: ServerResponse,
-  view: SignedRequestView,
-  sig: ParsedSignature | undefined,
-  target: string,
-  channel: TransportChannel,
-): Promise<void> {
-  const requestId = randomUUID();
-  const time = deps.clock.now();
-  let outcome: KmsOutcome;
-  let call: CallContext | undefined;
-  try {
-    if (sig === undefined) throw new AuthenticationError('MissingAuthentication', 'Missing Authentication Token');
-    const authenticated = await authenticateBody(deps, req, view, sig, KMS_MAX_BODY_BYTES, time, channel);
-    const body = authenticated.body;
-    call = authenticated.call;
-    outcome = await handleKmsRequest(deps.keys, target, body, call, deps.authorizeKms, deps.log, req.headers['content-type']);
-  } catch (err) {
-    const wire = isBodyError(err) ? { code: 'ValidationException', status: 400, message: err.message } : toKmsWireError(err);
-    if (!(err instanceof AuthenticationError) && wire.status >= 500) deps.log.error({ err }, 'KMS request failed');
-    if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
-    outcome = { status: wire.status, operation: target.replace(/^TrentService\./, ''), readOnly: true, body: { __type: wire.code, message: wire.message }, error: wire };
-  }
-  if (deps.auditor !== undefined) await deps.auditor.record(edgeEvent(requestId, time, 'kms', outcome, call, req, true));
-  sendJson(res, outcome.status, outcome.body, requestId, deps.clock.now(), outcome.error?.code);
 }
 
 function sendKmsError(res: ServerResponse, err: unknown): void {

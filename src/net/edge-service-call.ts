@@ -18,18 +18,22 @@ export interface ServiceOutcome {
 }
 
 /**
- * One signed JSON 1.1 or Query service as the edge serves it (CloudTrail, IAM, STS, EC2):
+ * One signed JSON 1.1 or Query service as the edge serves it (KMS, CloudTrail, IAM, STS, EC2):
  * its body limit, its operation, and its wire differences (how a failure outside the
  * operation is answered, how the answer is sent, what its audit event carries). Built once
  * per edge, never per request.
  */
 export interface SignedService<O extends ServiceOutcome> {
-  readonly service: 'cloudtrail' | 'iam' | 'sts' | 'ec2';
+  readonly service: 'kms' | 'cloudtrail' | 'iam' | 'sts' | 'ec2';
   readonly maxBodyBytes: number;
   /** Whether the audit event carries the Host header (it becomes tlsDetails.clientProvidedHostHeader). */
   readonly auditsHost: boolean;
-  /** Runs the authenticated call; answers every client error in the outcome, never throws for one. */
-  operate(body: Buffer, call: CallContext, requestId: string, rawQuery: string, target: string): Promise<O>;
+  /**
+   * Runs the authenticated call (`target` is X-Amz-Target, '' when absent); answers every
+   * client error in the outcome, never throws for one. On the KMS path: no closure or extra
+   * promise per request (return the operation's promise, don't wrap it).
+   */
+  operate(body: Buffer, call: CallContext, requestId: string, target: string, view: SignedRequestView, req: IncomingMessage): Promise<O>;
   /** The outcome for a failure outside the operation: no or a bad signature, an unreadable body. */
   failure(err: unknown, requestId: string, target: string): O;
   /** Writes the outcome as the service's wire answer. */
@@ -60,7 +64,7 @@ export async function serveSignedCall<O extends ServiceOutcome>(
     if (sig === undefined) throw new AuthenticationError('MissingAuthentication', 'Missing Authentication Token');
     const authenticated = await authenticateBody(deps, req, view, sig, svc.maxBodyBytes, time, channel);
     call = authenticated.call;
-    outcome = await svc.operate(authenticated.body, call, requestId, view.rawQuery, target);
+    outcome = await svc.operate(authenticated.body, call, requestId, target, view, req);
   } catch (err) {
     if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
     outcome = svc.failure(err, requestId, target);
