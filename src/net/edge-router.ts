@@ -10,10 +10,10 @@ import {
   type CredentialLookup,
   type ParsedSignature,
   type SignedRequestView,
-  type VerifiedRequest,
 } from '../iam/index.js';
 import type { Policy } from '../iam/policy/index.js';
 import { toKmsWireError, type CallContext, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
+import type { S3HttpRequest } from '../s3/index.js';
 import { headerPairs } from './http-body.js';
 import { CLOUDTRAIL_TARGET_PREFIX, cloudTrailService, type CloudTrailLookup } from './edge-cloudtrail.js';
 import { ec2Service, type Ec2EdgeHandler } from './edge-ec2.js';
@@ -54,24 +54,10 @@ export interface EdgeAuditor {
  * response (S3 needs exact control of headers and streamed bodies), the parsed signature
  * (undefined for an anonymous request), and `authenticate`, which verifies the signature
  * once the S3 layer knows the body's hash (pass undefined for streamed bodies: the signed
- * x-amz-content-sha256 then stands, and the S3 layer checks it as it reads).
+ * x-amz-content-sha256 then stands, and the S3 layer checks it as it reads). The S3 part
+ * declares its fields (S3HttpRequest); the edge adds the whole transport channel.
  */
-export interface S3EdgeRequest {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly view: SignedRequestView;
-  readonly signature: ParsedSignature | undefined;
-  readonly requestId: string;
-  readonly time: Date;
-  readonly sourceIp: string;
-  readonly secureTransport: boolean;
-  /** See TransportChannel. */
-  readonly tlsVersion?: string;
-  readonly cipherSuite?: string;
-  readonly vpcEndpointId?: string;
-  readonly endpointPolicy?: Policy;
-  authenticate(bodySha256?: string): VerifiedRequest;
-}
+export type S3EdgeRequest = S3HttpRequest & TransportChannel;
 
 /** The S3 part as the edge sees it. It must answer every request itself, never throw for a client error. */
 export interface S3EdgeHandler {
@@ -87,16 +73,11 @@ export interface EndpointChannel {
   readonly endpointPolicy?: Policy;
 }
 
-/** The real channel a request came over: what CallContext and S3EdgeRequest carry besides the caller. */
-export interface TransportChannel {
-  readonly secureTransport: boolean;
-  /** e.g. `TLSv1.3`; only when secureTransport. */
-  readonly tlsVersion?: string;
-  /** OpenSSL name of the negotiated suite; only when secureTransport. */
-  readonly cipherSuite?: string;
-  readonly vpcEndpointId?: string;
-  readonly endpointPolicy?: Policy;
-}
+/**
+ * The real channel a request came over: what CallContext and S3EdgeRequest carry besides
+ * the caller (the fields as CallContext documents them; TLS ones only when secureTransport).
+ */
+export type TransportChannel = Pick<CallContext, 'secureTransport' | 'tlsVersion' | 'cipherSuite' | 'vpcEndpointId' | 'endpointPolicy'>;
 
 /**
  * Reads the channel from the request's socket (TLS protocol and suite as negotiated, never
