@@ -121,7 +121,8 @@ export interface EdgeDeps {
 
 /**
  * The single edge endpoint: health under `/_cipherlake/`, KMS for `X-Amz-Target:
- * TrentService.*` or a `kms` credential scope, and (later) S3 for everything else.
+ * TrentService.*` or a `kms` credential scope, CloudTrail, IAM, STS and EC2 by their target
+ * or credential scope (when their part is present), and S3 for everything else.
  * Returns node:http's request listener; a private endpoint's listener passes its
  * `endpoint` as the third argument. It never throws: every failure is answered.
  */
@@ -180,17 +181,15 @@ async function handle(deps: EdgeDeps, services: SignedServices, req: IncomingMes
   if (sig !== undefined && deps.credentials.prepare !== undefined && deps.credentials.find(sig.accessKeyId) === undefined) {
     await deps.credentials.prepare(sig.accessKeyId);
   }
-  if ((typeof target === 'string' && target.startsWith('TrentService.')) || sig?.service === 'kms') {
-    return serveSignedCall(deps, services.kms, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
-  }
   const service = signedServiceOf(services, sig, target);
   if (service !== undefined) return serveSignedCall(deps, service, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
   if (deps.s3 === undefined) return sendNotImplemented(res);
   return handleS3(deps, deps.s3, req, res, view, sig, sigError, transportChannel(req, endpoint));
 }
 
-// CloudTrail by its target or its credential scope; IAM, STS and EC2 (Query) by the scope only.
+// KMS and CloudTrail by their target or their credential scope; IAM, STS and EC2 (Query) by the scope only.
 function signedServiceOf(services: SignedServices, sig: ParsedSignature | undefined, target: string | string[] | undefined): SignedService<ServiceOutcome> | undefined {
+  if ((typeof target === 'string' && target.startsWith('TrentService.')) || sig?.service === 'kms') return services.kms;
   if (services.cloudtrail !== undefined && ((typeof target === 'string' && target.startsWith(CLOUDTRAIL_TARGET_PREFIX)) || sig?.service === 'cloudtrail')) return services.cloudtrail;
   switch (sig?.service) {
     case 'iam':
