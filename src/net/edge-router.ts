@@ -215,6 +215,10 @@ async function handleS3(
 ): Promise<void> {
   const requestId = randomUUID();
   const time = deps.clock.now();
+  const auditor = deps.auditor;
+  // The handler commits the record as the status line is decided and holds the answer until
+  // it is durable; a request that never wrote a status line (client gone) is recorded after.
+  let recorded = false;
   const event = await s3.handle({
     req,
     res,
@@ -229,8 +233,16 @@ async function handleS3(
       if (sig === undefined) throw new AuthenticationError('MissingAuthentication', 'Missing Authentication Token');
       return verifySignature(view, sig, deps.credentials, { now: time, ...(bodySha256 !== undefined ? { bodySha256 } : {}) });
     },
+    ...(auditor !== undefined
+      ? {
+          record: (outcome) => {
+            recorded = true;
+            return auditor.record({ ...outcome, requestId, time, service: 's3' });
+          },
+        }
+      : {}),
   });
-  await deps.auditor?.record({ ...event, requestId, time, service: 's3' });
+  if (!recorded) await auditor?.record({ ...event, requestId, time, service: 's3' });
 }
 
 function sendKmsError(res: ServerResponse, err: unknown): void {

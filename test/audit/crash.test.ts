@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
+import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
 import { killServer, spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
@@ -22,29 +24,47 @@ describe('kill -9 under load', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('every acknowledged GenerateDataKey has its audit event after SIGKILL', async () => {
+  it('every acknowledged GenerateDataKey and PutObject has its audit event after SIGKILL', async () => {
     server = await spawnServer({ dataDir, timeoutMs: 15_000 });
     const { endpoint } = server;
     const created = await rawKmsRequest(endpoint, { target: 'TrentService.CreateKey', body: '{}' });
     assert.equal(created.status, 200, JSON.stringify(created.json));
     const keyId = (created.json['KeyMetadata'] as { KeyId: string }).KeyId;
     const body = JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256' });
+    const s3 = new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      maxAttempts: 1,
+      credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: 'crash' }));
 
+    // Half the callers generate data keys, half put SSE-KMS objects (whose answer S3 holds
+    // until the record commits); each request id answered with a success must be recorded.
     const acknowledged: string[] = [];
     let failures = 0;
     let stop = false;
-    const worker = async (): Promise<void> => {
+    let n = 0;
+    const kmsCall = async (): Promise<string | null> => {
+      const r = await rawKmsRequest(endpoint, { target: 'TrentService.GenerateDataKey', body });
+      return r.status === 200 ? r.headers.get('x-amzn-requestid') : null;
+    };
+    const s3Call = async (): Promise<string | null> => {
+      const r = await s3.send(new PutObjectCommand({ Bucket: 'crash', Key: `o${n++}`, Body: 'x'.repeat(4096), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId }));
+      return r.$metadata.httpStatusCode === 200 ? (r.$metadata.requestId ?? null) : null;
+    };
+    const worker = async (call: () => Promise<string | null>): Promise<void> => {
       while (!stop) {
         try {
-          const r = await rawKmsRequest(endpoint, { target: 'TrentService.GenerateDataKey', body });
-          const id = r.headers.get('x-amzn-requestid');
-          if (r.status === 200 && id !== null) acknowledged.push(id);
+          const id = await call();
+          if (id !== null) acknowledged.push(id);
         } catch {
           failures += 1; // connection reset by the kill: never acknowledged
         }
       }
     };
-    const workers = Array.from({ length: CONCURRENCY }, () => worker());
+    const workers = Array.from({ length: CONCURRENCY }, (_, i) => worker(i % 2 === 0 ? kmsCall : s3Call));
     // Load for LOAD_MS, and longer on a slow or busy machine, until enough requests were
     // answered to mean something (bounded: the assertion below reports a machine too slow).
     const started = Date.now();
@@ -57,12 +77,13 @@ describe('kill -9 under load', () => {
     const exit = await server.exited;
     stop = true;
     await Promise.all(workers);
+    s3.destroy();
     assert.equal(exit.signal, 'SIGKILL');
     assert.ok(answeredBeforeKill > 20, `load too light to mean anything: ${answeredBeforeKill} answered`);
 
     const db = new Database(join(dataDir, 'audit.db'));
     const recorded = new Set(
-      (db.prepare("SELECT json_extract(event_json, '$.requestID') AS id FROM audit_records WHERE event_name = 'GenerateDataKey'").all() as { id: string }[]).map((r) => r.id),
+      (db.prepare("SELECT json_extract(event_json, '$.requestID') AS id FROM audit_records WHERE event_name IN ('GenerateDataKey', 'PutObject')").all() as { id: string }[]).map((r) => r.id),
     );
     db.close();
     const missing = acknowledged.filter((id) => !recorded.has(id));

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { AuditTrailUnavailableError, openAuditTrail } from '../../src/audit-wiring.js';
@@ -132,6 +133,15 @@ describe('a running server whose audit.db refuses records', () => {
     const created = await rawKmsRequest(server.endpoint, { target: 'TrentService.CreateKey', body: '{}' });
     assert.equal(created.status, 200, JSON.stringify(created.json));
     const keyId = (created.json['KeyMetadata'] as { KeyId: string }).KeyId;
+    const s3 = new S3Client({
+      endpoint: server.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      maxAttempts: 1,
+      credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: 'held' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'held', Key: 'kept', Body: 'recorded before answered' }));
 
     // Running as root, chmod blocks nothing, and a replaced or chmodded file does not reach a
     // connection that has it open: make SQLite itself refuse every record and digest instead.
@@ -152,6 +162,18 @@ describe('a running server whose audit.db refuses records', () => {
       assert.ok(INTERNAL_CODES.includes(r.json.__type ?? ''), JSON.stringify(r.json));
       assert.equal(r.json['Plaintext'], undefined);
     }
+    // S3 holds its answer until the record commits: with the record refused, no status line
+    // reaches the client (the connection is cut), for a write, a read and an error alike.
+    const s3Refused = await Promise.allSettled([
+      s3.send(new PutObjectCommand({ Bucket: 'held', Key: 'new', Body: 'not acknowledged' })),
+      s3.send(new GetObjectCommand({ Bucket: 'held', Key: 'kept' })),
+      s3.send(new GetObjectCommand({ Bucket: 'held', Key: 'missing' })),
+    ]);
+    for (const r of s3Refused) {
+      assert.equal(r.status, 'rejected');
+      const meta = (r as PromiseRejectedResult).reason as { $metadata?: { httpStatusCode?: number } };
+      assert.equal(meta.$metadata?.httpStatusCode, undefined, `an S3 answer reached the client: ${String(meta)}`);
+    }
     assert.equal(count(), before);
     assert.match(stdout, /audit append failed/);
 
@@ -160,6 +182,10 @@ describe('a running server whose audit.db refuses records', () => {
     const healed = await rawKmsRequest(server.endpoint, { target: 'TrentService.GenerateDataKey', body });
     assert.equal(healed.status, 200, JSON.stringify(healed.json));
     assert.equal(count(), before + 1);
+    const read = await s3.send(new GetObjectCommand({ Bucket: 'held', Key: 'kept' }));
+    assert.equal(await read.Body?.transformToString(), 'recorded before answered');
+    assert.equal(count(), before + 2);
+    s3.destroy();
 
     // SIGTERM while the trail's close rejects (its final digest is refused): exit 1, said why, no hang.
     server.child.kill('SIGTERM');

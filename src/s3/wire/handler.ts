@@ -33,6 +33,13 @@ export interface S3HttpRequest {
   readonly vpcEndpointId?: string;
   readonly endpointPolicy?: Policy;
   authenticate(bodySha256?: string): VerifiedRequest;
+  /**
+   * Commits the request's audit record; rejects when it could not be committed. When given,
+   * the handler calls it once, as the response's status line is decided, and holds every
+   * byte of the response until it resolves: no S3 answer reaches the client before its
+   * record is durable. When it rejects, the connection is cut instead of answering.
+   */
+  record?(outcome: S3Outcome): Promise<void>;
 }
 
 /** What the handler needs to decide access: IAM's decision and KMS acting as the caller. */
@@ -91,13 +98,14 @@ export class S3Handler {
     const method = r.req.method ?? 'GET';
     const found = findRoute(level, method, subResourceOf(query), r.req.headers['x-amz-copy-source'] !== undefined);
     const route: S3Route | undefined = typeof found === 'object' ? found : undefined;
-    const notes: { keyIdentifier?: string; call?: CallContext } = {};
+    const notes: { keyIdentifier?: string; call?: CallContext; errorCode?: string; errorMessage?: string } = {};
     const base = {
       operation: route?.operation ?? `${method} ${level}`,
       readOnly: route?.readOnly ?? method === 'GET',
       ...(r.req.headers['user-agent'] !== undefined ? { userAgent: r.req.headers['user-agent'] } : {}),
       ...(r.req.headers.host !== undefined ? { host: r.req.headers.host } : {}),
     };
+    const recorded = this.#holdUntilRecorded(r, () => ({ ...base, ...notes, status: r.res.statusCode }));
     try {
       const { verified, source } = await this.#authenticate(r, query);
       const caller = this.#caller(r, verified);
@@ -117,14 +125,79 @@ export class S3Handler {
         notes,
       );
       await route.handle(call);
+      await recorded.done;
       return { ...base, ...notes, status: r.res.statusCode };
     } catch (err) {
       // A body refused mid-stream (bad chunk signature, too large) is left unread and paused;
       // drain it so the client gets the error instead of a stalled upload.
       if (!r.req.complete) r.req.resume();
-      const wire = this.#fail(r, err, address.bucket, address.key);
-      return { ...base, ...notes, status: wire.status, errorCode: wire.code, errorMessage: wire.message };
+      const wire = toS3WireError(err);
+      // Known before the error's status line is written, so its held record names the error.
+      notes.errorCode = wire.code;
+      notes.errorMessage = wire.message;
+      this.#fail(r, err, wire, address.bucket, address.key);
+      await recorded.done;
+      return { ...base, ...notes, status: wire.status };
     }
+  }
+
+  /**
+   * Without `r.record`, nothing. With it: the moment the response's status line is decided
+   * (its writeHead, explicit or implied by a first write/end), the record built by `outcome`
+   * starts committing, and every write and end after that is queued until the commit is
+   * durable, then replayed in order. Nothing of the answer reaches the socket before its
+   * record is durable (corking the socket is not enough: node:http fully uncorks on end()).
+   * The hold lasts one group commit; queued writes report no backpressure, so the buffered
+   * bytes stay bounded by what a route writes in that time. A failed commit (already logged
+   * by the auditor) drops the queue, fails its callbacks and destroys the connection: the
+   * client never receives an answer for an unrecorded request. `done` resolves once the
+   * record settled (at once when no status line was written); it never rejects.
+   */
+  #holdUntilRecorded(r: S3HttpRequest, outcome: () => S3Outcome): { readonly done: Promise<void> } {
+    const record = r.record;
+    const hold = { done: Promise.resolve() };
+    if (record === undefined) return hold;
+    const res = r.res;
+    type Method = (...args: unknown[]) => unknown;
+    const proto = { writeHead: res.writeHead as Method, write: res.write as Method, end: res.end as Method };
+    const queue: Array<{ readonly end: boolean; readonly args: unknown[] }> = [];
+    let state: 'open' | 'holding' | 'released' = 'open';
+    const restore = (): void => {
+      state = 'released';
+      for (const name of ['writeHead', 'write', 'end'] as const) Reflect.deleteProperty(res, name);
+    };
+    const release = (): void => {
+      restore();
+      if (res.destroyed) return fail();
+      for (const q of queue) (q.end ? proto.end : proto.write).apply(res, q.args);
+    };
+    const fail = (): void => {
+      restore();
+      res.destroy();
+      const error = new Error('the request could not be audited');
+      for (const q of queue) for (const a of q.args) if (typeof a === 'function') (a as (e: Error) => void)(error);
+    };
+    const decided = (): void => {
+      if (state !== 'open') return;
+      state = 'holding';
+      hold.done = record(outcome()).then(release, fail);
+    };
+    const held = (end: boolean, args: unknown[]): boolean => {
+      if (state === 'open') res.writeHead(res.statusCode);
+      if (state !== 'holding') return (end ? proto.end : proto.write).apply(res, args) !== false;
+      queue.push({ end, args });
+      return true;
+    };
+    Object.assign(res, {
+      writeHead(...args: unknown[]) {
+        const result = proto.writeHead.apply(res, args);
+        decided();
+        return result;
+      },
+      write: (...args: unknown[]) => held(false, args),
+      end: (...args: unknown[]) => (held(true, args), res),
+    });
+    return hold;
   }
 
   /**
@@ -181,26 +254,24 @@ export class S3Handler {
     return { id: this.deps.accountId, displayName: 'cipherlake' };
   }
 
-  #fail(r: S3HttpRequest, err: unknown, bucket: string | undefined, key: string | undefined): { code: string; status: number; message: string } {
-    const wire = toS3WireError(err);
+  #fail(r: S3HttpRequest, err: unknown, wire: ReturnType<typeof toS3WireError>, bucket: string | undefined, key: string | undefined): void {
     if (wire.status >= 500) this.log.error({ err, requestId: r.requestId }, 'S3 request failed');
     else if (err instanceof AuthenticationError) this.log.info({ kind: err.kind, requestId: r.requestId }, 'authentication failed');
     if (r.res.headersSent) {
       // Part of a body is out: the only honest signal left is to cut the connection.
       r.res.destroy();
-      return wire;
+      return;
     }
     const headers = { 'x-amz-request-id': r.requestId, 'x-amz-id-2': r.requestId, date: this.deps.clock.now().toUTCString(), server: 'Cipherlake' };
     if (err instanceof NotModifiedError || r.req.method === 'HEAD') {
       r.res.writeHead(wire.status, { ...headers, 'x-amz-error-code': wire.code });
       r.res.end();
-      return wire;
+      return;
     }
     const resource = bucket === undefined ? '/' : key === undefined ? `/${bucket}` : `/${bucket}/${key}`;
     const body = errorXml(wire.code, wire.message, r.requestId, resource, wire.condition);
     r.res.writeHead(wire.status, { ...headers, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
     r.res.end(body);
-    return wire;
   }
 }
 
