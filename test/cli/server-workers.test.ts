@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -79,5 +79,52 @@ describe('cipherlake server --workers 2', () => {
     assert.equal(code, 0);
     // The primary signed a final digest over everything the workers wrote when it stopped: no unsigned tail.
     assert.doesNotMatch(err.join('\n'), /not yet signed/);
+  });
+});
+
+/** Pids of the node:cluster workers of `pid` (children with NODE_UNIQUE_ID set), from /proc. */
+function clusterWorkers(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) start at the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').some((v) => v.startsWith('NODE_UNIQUE_ID='))) out.push(Number(name));
+    } catch {
+      // The process ended while the list was read.
+    }
+  }
+  return out;
+}
+
+describe('cipherlake server --workers 2, a worker that does not stop cleanly', () => {
+  let parent: string;
+  let server: ServerProcess | undefined;
+  before(() => {
+    parent = mkdtempSync(join(tmpdir(), 'cipherlake-workers-stop-'));
+  });
+  after(async () => {
+    await killServer(server);
+    rmSync(parent, { recursive: true, force: true });
+  });
+
+  it('makes the server exit 1 and say which worker', async () => {
+    server = await spawnServer({ dataDir: join(parent, 'data'), args: ['--workers', '2'], timeoutMs: 25_000 });
+    let stderr = '';
+    server.child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const workers = clusterWorkers(server.child.pid!);
+    assert.equal(workers.length, 2, `two workers: ${workers.join(',')}`);
+    const [stuck] = workers as [number];
+    // Frozen, the worker cannot finish its graceful stop before it is killed: deterministic.
+    process.kill(stuck, 'SIGSTOP');
+    server.child.kill('SIGTERM');
+    process.kill(stuck, 'SIGKILL');
+    const exit = await server.exited;
+    assert.deepEqual(exit, { code: 1, signal: null });
+    assert.match(stderr, new RegExp(`worker ${stuck} did not stop cleanly \\(SIGKILL\\)`));
   });
 });

@@ -135,6 +135,12 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
   };
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
+      // A worker that did not stop cleanly (its close failed, or it was killed) may have
+      // left audit commits or requests unfinished: the server's exit says so.
+      if (code !== 0 || signal !== null) {
+        exitCode = 1;
+        process.stderr.write(`cipherlake: worker ${worker.process.pid} did not stop cleanly (${signal ?? code})\n`);
+      }
       if (Object.keys(cluster.workers ?? {}).length === 0) finish();
       return;
     }
