@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -130,5 +130,19 @@ describe('audit schema: a store written before the deferred lookup index', () =>
     );
     assert.ok(problems.some((p) => p.kind === 'records-deleted'));
     store.close();
+  });
+});
+
+describe('SqliteAuditStore on a file that is not a database', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-garbage-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("raises SQLite's error and leaves no connection (no descriptor) open", () => {
+    const path = join(dir, 'audit.db');
+    writeFileSync(path, Buffer.alloc(8192, 'this is not an audit trail '));
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    const before = open();
+    for (let i = 0; i < 5; i++) assert.throws(() => new SqliteAuditStore(path), /not a database/);
+    assert.equal(open(), before);
   });
 });

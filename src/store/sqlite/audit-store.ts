@@ -70,6 +70,17 @@ export class SqliteAuditStore implements AuditStore {
   constructor(db: SqliteDatabase | string, options: SqliteAuditStoreOptions = {}) {
     this.#owned = typeof db === 'string';
     this.db = typeof db === 'string' ? new Database(db) : db;
+    try {
+      this.#setUp(options);
+    } catch (err) {
+      // A connection opened here (e.g. on a file that is not a database) is not left open.
+      if (this.#owned) this.db.close();
+      throw err;
+    }
+    this.#statement = statementCache(this.db);
+  }
+
+  #setUp(options: SqliteAuditStoreOptions): void {
     if (options.applyPragmas ?? true) {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
@@ -81,7 +92,6 @@ export class SqliteAuditStore implements AuditStore {
     // verify/lookup) must not change the file they inspect.
     const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_records'").get() !== undefined;
     if (!exists) this.db.transaction(() => this.db.exec(AUDIT_SCHEMA + AUDIT_TRIGGERS))();
-    this.#statement = statementCache(this.db);
   }
 
   /**
