@@ -1,4 +1,8 @@
 // Shared fixtures for the audit tests. Not exported from index.ts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { SqliteAuditStore } from '../store/sqlite/audit-store.js';
@@ -62,4 +66,36 @@ export async function appendMany(trail: AuditTrail, n: number, from = 1): Promis
 export function dropGuards(db: SqliteDatabase): void {
   const triggers = db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit_%'").all() as { name: string }[];
   for (const t of triggers) db.exec(`DROP TRIGGER ${t.name}`);
+}
+
+/** A deferred-index policy that indexes only on close (no idle or backlog trigger during a test). */
+export const INDEX_ON_CLOSE = { idleMs: 3_600_000, backlog: Number.MAX_SAFE_INTEGER, chunk: 1024 };
+
+/**
+ * Temporary directories and migrated audit.db files for the writer tests, all removed after
+ * the calling test file's tests. Call at the top level of a test file (it registers `after`).
+ */
+export function writerStoreFixtures(prefix: string): {
+  tempDir(): string;
+  freshStore(): Promise<{ path: string; store: SqliteAuditStore }>;
+} {
+  const dirs: string[] = [];
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  const tempDir = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
+  return {
+    tempDir,
+    /** A fresh audit.db with the current schema, ready for writers. */
+    async freshStore() {
+      const path = join(tempDir(), 'audit.db');
+      const store = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
+      await store.prepareForWriters();
+      return { path, store };
+    },
+  };
 }

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { AuditCommitError } from '../../audit/errors.js';
 import { LocalAuditSigner } from '../../audit/signer.js';
-import { sampleEvent } from '../../audit/test-support.js';
+import { INDEX_ON_CLOSE as INDEX, sampleEvent, writerStoreFixtures } from '../../audit/test-support.js';
 import { AuditTrail } from '../../audit/trail.js';
 import { verifyAudit } from '../../audit/verify.js';
 import { SqliteAuditStore } from './audit-store.js';
@@ -17,21 +16,7 @@ import { ThreadAuditWriter } from './audit-writer-client.js';
 // that dies rejects what it had pending and the next batch starts a new one on the same
 // chain; a thread that cannot open audit.db fails the appends clearly, never hangs.
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function freshStore(): Promise<{ path: string; store: SqliteAuditStore }> {
-  const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-recovery-'));
-  dirs.push(dir);
-  const path = join(dir, 'audit.db');
-  const store = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
-  await store.prepareForWriters();
-  return { path, store };
-}
-
-const INDEX = { idleMs: 3_600_000, backlog: Number.MAX_SAFE_INTEGER, chunk: 1024 };
+const { freshStore, tempDir } = writerStoreFixtures('cipherlake-audit-recovery-');
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('ThreadAuditWriter: the thread dies', () => {
@@ -84,8 +69,7 @@ describe('ThreadAuditWriter: the thread dies', () => {
 describe('ThreadAuditWriter: the thread cannot open audit.db', () => {
   it('fails each batch with AuditCommitError naming why, tries a new thread for the next batch, and goes on once the file is usable', { timeout: 20_000 }, async () => {
     const { store } = await freshStore();
-    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-recovery-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const path = join(dir, 'audit.db');
     writeFileSync(path, 'not a database '.repeat(512)); // the file the thread gets is unusable
     const threads: Worker[] = [];
@@ -115,8 +99,7 @@ describe('ThreadAuditWriter: the thread cannot open audit.db', () => {
 
   it('close() resolves when the thread never opened the file (nothing to close); the failed appends already said why', { timeout: 20_000 }, async () => {
     const { store } = await freshStore();
-    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-recovery-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const writer = new ThreadAuditWriter({ path: join(dir, 'missing', 'audit.db'), synchronous: 'NORMAL', index: INDEX });
     const trail = await AuditTrail.open({ store, signer: LocalAuditSigner.generate(), writer, digestIntervalMs: 0 });
     await assert.rejects(trail.append(sampleEvent(1)), AuditCommitError);

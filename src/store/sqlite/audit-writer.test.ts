@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { AuditCommitError } from '../../audit/errors.js';
 import { encodeAuditEvent } from '../../audit/encode-event.js';
 import { LocalAuditSigner } from '../../audit/signer.js';
-import { sampleEvent } from '../../audit/test-support.js';
+import { INDEX_ON_CLOSE as INDEX, sampleEvent, writerStoreFixtures } from '../../audit/test-support.js';
 import { AuditTrail } from '../../audit/trail.js';
 import { verifyAudit } from '../../audit/verify.js';
 import { encodeTermsColumn } from './audit-append.js';
@@ -15,20 +12,7 @@ import { SqliteAuditStore } from './audit-store.js';
 import { ThreadAuditWriter } from './audit-writer-client.js';
 import { SqliteAuditWriter } from './audit-writer.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-/** A fresh audit.db with the current schema, ready for writers. */
-async function freshStore(): Promise<{ path: string; store: SqliteAuditStore }> {
-  const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-writer-'));
-  dirs.push(dir);
-  const path = join(dir, 'audit.db');
-  const store = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
-  await store.prepareForWriters();
-  return { path, store };
-}
+const { freshStore } = writerStoreFixtures('cipherlake-audit-writer-');
 
 /** What ThreadAuditWriter posts for these events (see AuditBatchText). */
 function batchText(from: number, n: number): string {
@@ -38,8 +22,6 @@ function batchText(from: number, n: number): string {
     return [JSON.stringify([x.eventTime, x.eventMs, x.eventName, x.eventSource, x.errorCode, x.accessDenied ? 1 : 0]), encodeTermsColumn(x.terms), e.json].join('\n');
   }).join('\n');
 }
-
-const INDEX = { idleMs: 3_600_000, backlog: Number.MAX_SAFE_INTEGER, chunk: 1024 };
 
 describe('SqliteAuditWriter: several writers, one chain', () => {
   it('chains each batch after the head read inside its transaction, whichever connection wrote last', async () => {
