@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig, type CipherlakeConfig } from '../../src/config/config.js';
 import { startCipherlake, type RunningCipherlake } from '../../src/main.js';
@@ -84,4 +85,54 @@ export function assertNoSecret(text: string, secrets: ReadonlyArray<string | Buf
     const spellings = typeof s === 'string' ? [s] : [s.toString('base64'), s.toString('hex')];
     for (const spelling of spellings) assert.ok(!text.includes(spelling), `${what} must not contain secret material`);
   }
+}
+
+/** What a robustness suite does around its tests, besides starting and closing its server. */
+export interface RobustSuiteHooks {
+  /** Runs once after the server started (create the buckets, keys, objects the tests keep). */
+  readonly setup?: (t: RobustServer) => Promise<void>;
+  /** Runs after each test, after assertStillServing (e.g. the kept object is unchanged). */
+  readonly check?: (t: RobustServer) => Promise<void>;
+}
+
+/**
+ * Registers, in the calling describe, one server for its tests: started (then `setup`)
+ * before them, closed after; after each test, assertStillServing over that test's log lines,
+ * then `check`. Returns the server, usable once the suite's `before` has run.
+ */
+export function robustSuite(overrides: Partial<CipherlakeConfig> = {}, hooks: RobustSuiteHooks = {}): RobustServer {
+  let started: RobustServer | undefined;
+  let logFrom = 0;
+  const need = (): RobustServer => {
+    if (started === undefined) throw new Error('the robustness server is not started yet (use it inside a test or hook)');
+    return started;
+  };
+  before(async () => {
+    started = await startRobustServer(overrides);
+    await hooks.setup?.(started);
+  });
+  after(() => started?.close());
+  beforeEach(() => {
+    logFrom = need().rawLog.length;
+  });
+  afterEach(async () => {
+    await assertStillServing(need(), logFrom);
+    await hooks.check?.(need());
+  });
+  return {
+    get server() {
+      return need().server;
+    },
+    get endpoint() {
+      return need().endpoint;
+    },
+    get dataDir() {
+      return need().dataDir;
+    },
+    get rawLog() {
+      return need().rawLog;
+    },
+    logs: () => need().logs(),
+    close: () => need().close(),
+  };
 }

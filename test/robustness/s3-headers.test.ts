@@ -4,13 +4,13 @@ import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
 import { cut, signedChunkedBody, signStreamingPut } from '../s3/chunk-signer.js';
 import { viaTrustedProxy } from '../s3/helpers.js';
 import { signer } from '../s3/raw-sign.js';
-import { assertNoSecret, assertStillServing, startRobustServer, type RobustServer } from './harness.js';
+import { assertNoSecret, robustSuite } from './harness.js';
 import { s3Call, statusCode, type S3CallOptions } from './s3-call.js';
 
 const BODY = 'hello, robust world';
@@ -32,24 +32,20 @@ function sseC(key: Buffer, opts: { algorithm?: string; keyB64?: string; md5?: st
  * never echoes a customer key or secret, and the server keeps serving.
  */
 describe('S3: malformed headers, names and bodies', () => {
-  let t: RobustServer;
-  let logFrom = 0;
   const call = (method: string, path: string, opts: S3CallOptions = {}): ReturnType<typeof s3Call> => s3Call(t.endpoint, method, path, opts);
-
-  before(async () => {
-    t = await startRobustServer({ s3: { trustedProxyHttpsHeader: 'x-forwarded-proto' } });
-    assert.equal((await call('PUT', '/rob')).status, 200);
-    assert.equal((await call('PUT', '/rob/keep', { body: BODY })).status, 200);
-  });
-  after(() => t.close());
-  beforeEach(() => {
-    logFrom = t.rawLog.length;
-  });
-  afterEach(async () => {
-    await assertStillServing(t, logFrom);
-    const keep = await call('GET', '/rob/keep');
-    assert.equal(`${keep.status} ${keep.text}`, `200 ${BODY}`, 'a normal GET after the malformed input; the object is unchanged');
-  });
+  const t = robustSuite(
+    { s3: { trustedProxyHttpsHeader: 'x-forwarded-proto' } },
+    {
+      async setup() {
+        assert.equal((await call('PUT', '/rob')).status, 200);
+        assert.equal((await call('PUT', '/rob/keep', { body: BODY })).status, 200);
+      },
+      async check() {
+        const keep = await call('GET', '/rob/keep');
+        assert.equal(`${keep.status} ${keep.text}`, `200 ${BODY}`, 'a normal GET after the malformed input; the object is unchanged');
+      },
+    },
+  );
 
   it('Range: out of bounds → 416 InvalidRange; syntax S3 does not serve is ignored (200, whole object)', async () => {
     for (const range of ['bytes=100-200', 'bytes=-0', 'bytes=99999999999999999999999-']) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { signer } from '../s3/raw-sign.js';
-import { assertStillServing, startRobustServer, type RobustServer } from './harness.js';
+import { robustSuite } from './harness.js';
 import { s3Call, statusCode, type S3CallOptions } from './s3-call.js';
 
 /**
@@ -11,26 +11,22 @@ import { s3Call, statusCode, type S3CallOptions } from './s3-call.js';
  * keeps serving.
  */
 describe('S3: oversized bodies and malformed query parameters', () => {
-  let t: RobustServer;
-  let logFrom = 0;
   let uploadId = '';
   const call = (method: string, path: string, opts: S3CallOptions = {}): ReturnType<typeof s3Call> => s3Call(t.endpoint, method, path, opts);
-
-  before(async () => {
-    t = await startRobustServer();
-    assert.equal((await call('PUT', '/rob')).status, 200);
-    assert.equal((await call('PUT', '/rob/a', { body: 'a' })).status, 200);
-    uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec((await call('POST', '/rob/mp', { query: { uploads: '' } })).text)?.[1] ?? '';
-    assert.notEqual(uploadId, '');
-  });
-  after(() => t.close());
-  beforeEach(() => {
-    logFrom = t.rawLog.length;
-  });
-  afterEach(async () => {
-    await assertStillServing(t, logFrom);
-    assert.equal((await call('GET', '/rob/a')).text, 'a', 'a normal GET after the malformed input');
-  });
+  const t = robustSuite(
+    {},
+    {
+      async setup() {
+        assert.equal((await call('PUT', '/rob')).status, 200);
+        assert.equal((await call('PUT', '/rob/a', { body: 'a' })).status, 200);
+        uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec((await call('POST', '/rob/mp', { query: { uploads: '' } })).text)?.[1] ?? '';
+        assert.notEqual(uploadId, '');
+      },
+      async check() {
+        assert.equal((await call('GET', '/rob/a')).text, 'a', 'a normal GET after the malformed input');
+      },
+    },
+  );
 
   it('XML and policy bodies over their limits → EntityTooLarge / MalformedPolicy', async () => {
     const pad = ' '.repeat(2 << 20);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { assertStillServing, startRobustServer, type RobustServer } from './harness.js';
+import { describe, it } from 'node:test';
+import { robustSuite } from './harness.js';
 import { s3Call, statusCode, type S3CallOptions } from './s3-call.js';
 
 const KEEP_BODY = 'the object every failed request must leave alone';
@@ -24,33 +24,29 @@ function withEntity(root: string, value: string, external = false): string {
  * is ever expanded, and the server keeps serving.
  */
 describe('S3: malformed XML bodies', () => {
-  let t: RobustServer;
-  let logFrom = 0;
   const call = (method: string, path: string, opts: S3CallOptions = {}): ReturnType<typeof s3Call> => s3Call(t.endpoint, method, path, opts);
-
-  before(async () => {
-    t = await startRobustServer({ s3: { trustedProxyHttpsHeader: 'x-forwarded-proto' } });
-    assert.equal((await call('PUT', '/rob')).status, 200);
-    assert.equal((await call('PUT', '/rob/keep', { body: KEEP_BODY })).status, 200);
-    const tagging = '<Tagging><TagSet><Tag><Key>team</Key><Value>ml</Value></Tag></TagSet></Tagging>';
-    assert.equal((await call('PUT', '/rob/keep', { query: { tagging: '' }, body: tagging })).status, 200);
-    const enc = '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>';
-    assert.equal((await call('PUT', '/rob', { query: { encryption: '' }, body: enc })).status, 200);
-  });
-  after(() => t.close());
-  beforeEach(() => {
-    logFrom = t.rawLog.length;
-  });
-  afterEach(async () => {
-    await assertStillServing(t, logFrom);
-    const keep = await call('GET', '/rob/keep');
-    assert.equal(keep.status, 200, 'a normal S3 GET after the malformed input');
-    assert.equal(keep.text, KEEP_BODY, 'the stored object is unchanged');
-    const tags = await call('GET', '/rob/keep', { query: { tagging: '' } });
-    assert.match(tags.text, /<Key>team<\/Key><Value>ml<\/Value>/, 'its tags are unchanged');
-    const enc = await call('GET', '/rob', { query: { encryption: '' } });
-    assert.match(enc.text, /<SSEAlgorithm>AES256<\/SSEAlgorithm>/, 'the bucket default encryption is unchanged');
-  });
+  const t = robustSuite(
+    { s3: { trustedProxyHttpsHeader: 'x-forwarded-proto' } },
+    {
+      async setup() {
+        assert.equal((await call('PUT', '/rob')).status, 200);
+        assert.equal((await call('PUT', '/rob/keep', { body: KEEP_BODY })).status, 200);
+        const tagging = '<Tagging><TagSet><Tag><Key>team</Key><Value>ml</Value></Tag></TagSet></Tagging>';
+        assert.equal((await call('PUT', '/rob/keep', { query: { tagging: '' }, body: tagging })).status, 200);
+        const enc = '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>';
+        assert.equal((await call('PUT', '/rob', { query: { encryption: '' }, body: enc })).status, 200);
+      },
+      async check() {
+        const keep = await call('GET', '/rob/keep');
+        assert.equal(keep.status, 200, 'a normal S3 GET after the malformed input');
+        assert.equal(keep.text, KEEP_BODY, 'the stored object is unchanged');
+        const tags = await call('GET', '/rob/keep', { query: { tagging: '' } });
+        assert.match(tags.text, /<Key>team<\/Key><Value>ml<\/Value>/, 'its tags are unchanged');
+        const enc = await call('GET', '/rob', { query: { encryption: '' } });
+        assert.match(enc.text, /<SSEAlgorithm>AES256<\/SSEAlgorithm>/, 'the bucket default encryption is unchanged');
+      },
+    },
+  );
 
   it('DeleteObjects: broken, empty, wrongly shaped or oversized documents → MalformedXML, nothing deleted', async () => {
     const bodies = [
