@@ -3,6 +3,7 @@ import type { AuditChainWriter, CommittedAuditBatch } from '../../audit/audit-st
 import type { EncodedAuditEvent } from '../../audit/encode-event.js';
 import { encodeTermsColumn, type DigestToStore } from './audit-append.js';
 import type { AuditWriterReply, AuditWriterRequest, AuditWriterThreadData } from './audit-writer-thread.js';
+import type { AuditBatchText } from './audit-writer.js';
 
 /** How to start a writer thread. */
 export interface ThreadAuditWriterOptions {
@@ -39,6 +40,17 @@ const { workerData } = require('node:worker_threads');
 })().catch((error) => { process.nextTick(() => { throw error; }); });
 `;
 
+/** `entries` as the one string a commit posts to the writer thread (see AuditBatchText); '' for none. */
+export function encodeAuditBatch(entries: readonly EncodedAuditEvent[]): AuditBatchText {
+  let batch = '';
+  for (const e of entries) {
+    const x = e.index;
+    const columns = `[${JSON.stringify(x.eventTime)},${x.eventMs},${JSON.stringify(x.eventName)},${JSON.stringify(x.eventSource)},${x.errorCode === null ? 'null' : JSON.stringify(x.errorCode)},${x.accessDenied ? 1 : 0}]`;
+    batch += `${batch === '' ? '' : '\n'}${columns}\n${encodeTermsColumn(x.terms)}\n${e.json}`;
+  }
+  return batch;
+}
+
 /**
  * The AuditChainWriter of a serving process: a node:worker_threads thread with its own
  * audit.db connection (audit-writer-thread.ts) chains, appends and indexes; this side only
@@ -65,13 +77,7 @@ export class ThreadAuditWriter implements AuditChainWriter {
 
   /** See AuditChainWriter.commit; rejects with the thread's error (message only) or when the thread died. */
   async commit(entries: readonly EncodedAuditEvent[]): Promise<CommittedAuditBatch> {
-    let batch = '';
-    for (const e of entries) {
-      const x = e.index;
-      const columns = `[${JSON.stringify(x.eventTime)},${x.eventMs},${JSON.stringify(x.eventName)},${JSON.stringify(x.eventSource)},${x.errorCode === null ? 'null' : JSON.stringify(x.errorCode)},${x.accessDenied ? 1 : 0}]`;
-      batch += `${batch === '' ? '' : '\n'}${columns}\n${encodeTermsColumn(x.terms)}\n${e.json}`;
-    }
-    const r = await this.#call({ op: 'commit', id: 0, batch });
+    const r = await this.#call({ op: 'commit', id: 0, batch: encodeAuditBatch(entries) });
     if (!('firstSeq' in r)) throw new Error('audit writer: unexpected reply');
     return { firstSeq: r.firstSeq, head: { seq: r.seq, hash: r.hash } };
   }

@@ -7,20 +7,15 @@ import { LocalAuditSigner } from '../../audit/signer.js';
 import { INDEX_ON_CLOSE as INDEX, sampleEvent, writerStoreFixtures } from '../../audit/test-support.js';
 import { AuditTrail } from '../../audit/trail.js';
 import { verifyAudit } from '../../audit/verify.js';
-import { encodeTermsColumn } from './audit-append.js';
 import { SqliteAuditStore } from './audit-store.js';
-import { ThreadAuditWriter } from './audit-writer-client.js';
+import { encodeAuditBatch, ThreadAuditWriter } from './audit-writer-client.js';
 import { SqliteAuditWriter } from './audit-writer.js';
 
 const { freshStore } = writerStoreFixtures('cipherlake-audit-writer-');
 
 /** What ThreadAuditWriter posts for these events (see AuditBatchText). */
 function batchText(from: number, n: number): string {
-  return Array.from({ length: n }, (_, i) => {
-    const e = encodeAuditEvent(sampleEvent(from + i));
-    const x = e.index;
-    return [JSON.stringify([x.eventTime, x.eventMs, x.eventName, x.eventSource, x.errorCode, x.accessDenied ? 1 : 0]), encodeTermsColumn(x.terms), e.json].join('\n');
-  }).join('\n');
+  return encodeAuditBatch(Array.from({ length: n }, (_, i) => encodeAuditEvent(sampleEvent(from + i))));
 }
 
 describe('SqliteAuditWriter: several writers, one chain', () => {
