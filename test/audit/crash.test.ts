@@ -1,31 +1,22 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
-import { killServer, spawnServer, type ServerProcess } from '../helpers/server-process.js';
+import { serverFixture } from '../helpers/server-process.js';
 
 const LOAD_MS = 1500;
 const CONCURRENCY = 16;
 
 describe('kill -9 under load', () => {
-  let dataDir: string;
-  let server: ServerProcess | undefined;
-  before(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-crash-'));
-  });
-  after(async () => {
-    await killServer(server);
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const fixture = serverFixture('cipherlake-audit-crash-');
 
   it('every acknowledged GenerateDataKey and PutObject has its audit event after SIGKILL', async () => {
-    server = await spawnServer({ dataDir, timeoutMs: 15_000 });
+    const dataDir = fixture.dir();
+    const server = await fixture.spawn({ dataDir, timeoutMs: 15_000 });
     const { endpoint } = server;
     const created = await rawKmsRequest(endpoint, { target: 'TrentService.CreateKey', body: '{}' });
     assert.equal(created.status, 200, JSON.stringify(created.json));

@@ -1,10 +1,9 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
-import { killServer, spawnServer, type ServerProcess } from '../helpers/server-process.js';
+import { serverFixture } from '../helpers/server-process.js';
 
 function field(banner: string, name: string): string {
   const m = new RegExp(`${name}:\\s+(\\S.*)`).exec(banner);
@@ -13,18 +12,11 @@ function field(banner: string, name: string): string {
 }
 
 describe('cipherlake server as a process', () => {
-  let dataDir: string;
-  let running: ServerProcess | undefined;
-  before(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-cli-'));
-  });
-  after(async () => {
-    await killServer(running);
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const fixture = serverFixture('cipherlake-cli-');
 
   it('first start: prints endpoint, region and credentials; files are 0600; health answers without auth; credentials work; SIGTERM exits 0', async () => {
-    running = await spawnServer({ dataDir, testCredentials: false, timeoutMs: 15_000 });
+    const dataDir = fixture.dir();
+    const running = await fixture.spawn({ dataDir, testCredentials: false, timeoutMs: 15_000 });
     const { endpoint, banner } = running;
     assert.equal(field(banner, 'region'), 'us-east-1');
     const accessKeyId = field(banner, 'access key id');
@@ -57,8 +49,9 @@ describe('cipherlake server as a process', () => {
   });
 
   it('second start on the same data directory: same credentials, the secret is not printed again', async () => {
+    const dataDir = fixture.dir();
     const stored = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8')) as { accessKeyId: string; secretAccessKey: string };
-    running = await spawnServer({ dataDir, testCredentials: false, timeoutMs: 15_000 });
+    const running = await fixture.spawn({ dataDir, testCredentials: false, timeoutMs: 15_000 });
     assert.equal(field(running.banner, 'access key id'), stored.accessKeyId);
     assert.ok(!running.banner.includes(stored.secretAccessKey), 'secret not printed on a later start');
     assert.match(field(running.banner, 'secret access key'), /credentials\.json/);

@@ -1,32 +1,22 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
-import { killServer, spawnServer, type ServerProcess } from '../helpers/server-process.js';
+import { serverFixture } from '../helpers/server-process.js';
 
 const CALLERS = 8;
 const CALLS_EACH = 25;
 
 describe('cipherlake server --workers 2', () => {
-  let parent: string;
-  let dataDir: string;
-  let server: ServerProcess | undefined;
-  before(() => {
-    parent = mkdtempSync(join(tmpdir(), 'cipherlake-workers-'));
-    // A data directory that does not exist yet: the primary must make it (0700) before the root key.
-    dataDir = join(parent, 'data');
-  });
-  after(async () => {
-    await killServer(server);
-    rmSync(parent, { recursive: true, force: true });
-  });
+  const fixture = serverFixture('cipherlake-workers-');
 
   it('serves concurrent KMS calls from both workers into one intact audit chain', async () => {
-    server = await spawnServer({ dataDir, args: ['--workers', '2'], timeoutMs: 25_000 });
+    // A data directory that does not exist yet: the primary must make it (0700) before the root key.
+    const dataDir = join(fixture.dir(), 'data');
+    const server = await fixture.spawn({ dataDir, args: ['--workers', '2'], timeoutMs: 25_000 });
     assert.match(server.banner, /\(2 worker processes\)/);
     assert.equal(statSync(dataDir).mode & 0o777, 0o700);
     const { endpoint } = server;
@@ -100,18 +90,10 @@ function clusterWorkers(pid: number): number[] {
 }
 
 describe('cipherlake server --workers 2, a worker that does not stop cleanly', () => {
-  let parent: string;
-  let server: ServerProcess | undefined;
-  before(() => {
-    parent = mkdtempSync(join(tmpdir(), 'cipherlake-workers-stop-'));
-  });
-  after(async () => {
-    await killServer(server);
-    rmSync(parent, { recursive: true, force: true });
-  });
+  const fixture = serverFixture('cipherlake-workers-stop-');
 
   it('makes the server exit 1 and say which worker', async () => {
-    server = await spawnServer({ dataDir: join(parent, 'data'), args: ['--workers', '2'], timeoutMs: 25_000 });
+    const server = await fixture.spawn({ dataDir: join(fixture.dir(), 'data'), args: ['--workers', '2'], timeoutMs: 25_000 });
     let stderr = '';
     server.child.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString('utf8');

@@ -1,4 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from './server.js';
 
@@ -65,4 +69,32 @@ export async function killServer(server: ServerProcess | undefined): Promise<voi
     server.child.kill('SIGKILL');
     await server.exited;
   }
+}
+
+/**
+ * The setup of a describe block that runs real servers: a temporary directory made before
+ * its tests (`dir()`), and after them every server started through `spawn` SIGKILLed unless
+ * it already exited (killServer), then the directory removed. Call inside describe().
+ */
+export function serverFixture(prefix: string): { dir(): string; spawn(o: SpawnOptions): Promise<ServerProcess> } {
+  let dir: string | undefined;
+  const started: ServerProcess[] = [];
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  after(async () => {
+    for (const server of started) await killServer(server);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    dir() {
+      if (dir === undefined) throw new Error('serverFixture: dir() is only there once the suite runs');
+      return dir;
+    },
+    async spawn(o) {
+      const server = await spawnServer(o);
+      started.push(server);
+      return server;
+    },
+  };
 }
