@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ObjectCorruptedError } from '../../src/s3/errors.js';
 import { assertSealedKey } from '../../src/s3/sse/sealing.js';
-import { assertStillServing, startRobustServer, type RobustServer } from './harness.js';
+import { robustSuite } from './harness.js';
 import { s3Call, statusCode } from './s3-call.js';
 
 type Sealed = Record<string, unknown>;
@@ -96,24 +96,20 @@ const DAMAGE: Record<string, ReadonlyArray<[string, (s: Sealed) => unknown]>> = 
  * stays readable and listable.
  */
 describe('S3: objects whose sealed-key record is damaged', () => {
-  let t: RobustServer;
-  let logFrom = 0;
-
-  before(async () => {
-    t = await startRobustServer();
-    assert.equal((await s3Call(t.endpoint, 'PUT', '/rob')).status, 200);
-    assert.equal((await s3Call(t.endpoint, 'PUT', '/rob/healthy', { body: 'still fine', headers: sseHeaders('DSSE-KMS') })).status, 200);
-  });
-  after(() => t.close());
-  beforeEach(() => {
-    logFrom = t.rawLog.length;
-  });
-  afterEach(async () => {
-    await assertStillServing(t, logFrom);
-    const healthy = await s3Call(t.endpoint, 'GET', '/rob/healthy');
-    assert.equal(`${healthy.status} ${healthy.text}`, '200 still fine', 'an intact object in the same bucket still reads');
-    assert.equal((await s3Call(t.endpoint, 'GET', '/rob', { query: { 'list-type': '2' } })).status, 200, 'the bucket still lists');
-  });
+  const t = robustSuite(
+    {},
+    {
+      async setup() {
+        assert.equal((await s3Call(t.endpoint, 'PUT', '/rob')).status, 200);
+        assert.equal((await s3Call(t.endpoint, 'PUT', '/rob/healthy', { body: 'still fine', headers: sseHeaders('DSSE-KMS') })).status, 200);
+      },
+      async check() {
+        const healthy = await s3Call(t.endpoint, 'GET', '/rob/healthy');
+        assert.equal(`${healthy.status} ${healthy.text}`, '200 still fine', 'an intact object in the same bucket still reads');
+        assert.equal((await s3Call(t.endpoint, 'GET', '/rob', { query: { 'list-type': '2' } })).status, 200, 'the bucket still lists');
+      },
+    },
+  );
 
   for (const [mode, damages] of Object.entries(DAMAGE)) {
     it(`${mode}: GET, HEAD and copy of a damaged record fail cleanly (${damages.length} kinds of damage)`, async () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
 import { NodeSha256 } from '../helpers/signed-request.js';
-import { assertStillServing, startRobustServer, type RobustServer } from './harness.js';
+import { robustSuite } from './harness.js';
 import { s3Call } from './s3-call.js';
 
 /**
@@ -13,9 +13,20 @@ import { s3Call } from './s3-call.js';
  * names), nothing is stored, and the server keeps serving.
  */
 describe('Edge: malformed HTTP and unsigned requests', () => {
-  let t: RobustServer;
-  let logFrom = 0;
   let host = '';
+  const t = robustSuite(
+    {},
+    {
+      async setup() {
+        host = new URL(t.endpoint).host;
+        assert.equal((await s3Call(t.endpoint, 'PUT', '/rob')).status, 200);
+        assert.equal((await s3Call(t.endpoint, 'PUT', '/rob/a', { body: 'a' })).status, 200);
+      },
+      async check() {
+        assert.equal((await s3Call(t.endpoint, 'GET', '/rob/a')).text, 'a');
+      },
+    },
+  );
 
   /** Writes `text` on a fresh connection and collects the answer until the server closes it. */
   function raw(text: string): Promise<string> {
@@ -37,21 +48,6 @@ describe('Edge: malformed HTTP and unsigned requests', () => {
     const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? /"__type":"([^"]*)"/.exec(text)?.[1] ?? '';
     return `${status} ${code}`.trim();
   }
-
-  before(async () => {
-    t = await startRobustServer();
-    host = new URL(t.endpoint).host;
-    assert.equal((await s3Call(t.endpoint, 'PUT', '/rob')).status, 200);
-    assert.equal((await s3Call(t.endpoint, 'PUT', '/rob/a', { body: 'a' })).status, 200);
-  });
-  after(() => t.close());
-  beforeEach(() => {
-    logFrom = t.rawLog.length;
-  });
-  afterEach(async () => {
-    await assertStillServing(t, logFrom);
-    assert.equal((await s3Call(t.endpoint, 'GET', '/rob/a')).text, 'a');
-  });
 
   it('HTTP that node refuses (broken chunked framing, no Host) → 400 before any of our code', async () => {
     assert.equal(answer(await raw(`PUT /rob/b HTTP/1.1\r\nhost: ${host}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\nzz\r\nabc\r\n0\r\n\r\n`)), '400');

@@ -1,29 +1,25 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { rawKmsRequest, type RawKmsRequest, type RawResponse } from '../helpers/signed-request.js';
 import { TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
-import { assertNoSecret, assertStillServing, startRobustServer, type RobustServer } from './harness.js';
+import { assertNoSecret, robustSuite } from './harness.js';
 
 /**
  * Malformed KMS JSON 1.1 requests, correctly signed: each gets a 4xx with an AWS-shaped
  * body (`__type`), the server keeps serving, and no request ends in a bare JavaScript error.
  */
 describe('KMS: malformed input', () => {
-  let t: RobustServer;
   let keyId: string;
-  let logFrom = 0;
-
-  before(async () => {
-    t = await startRobustServer();
-    const created = await rawKmsRequest(t.endpoint, { target: 'TrentService.CreateKey', body: '{}' });
-    keyId = (created.json['KeyMetadata'] as { KeyId: string }).KeyId;
-  });
-  after(() => t.close());
-  beforeEach(() => {
-    logFrom = t.rawLog.length;
-  });
-  afterEach(() => assertStillServing(t, logFrom));
+  const t = robustSuite(
+    {},
+    {
+      async setup() {
+        const created = await rawKmsRequest(t.endpoint, { target: 'TrentService.CreateKey', body: '{}' });
+        keyId = (created.json['KeyMetadata'] as { KeyId: string }).KeyId;
+      },
+    },
+  );
 
   const send = (target: string | undefined, body: string | Buffer, extra: Partial<RawKmsRequest> = {}): Promise<RawResponse> =>
     rawKmsRequest(t.endpoint, { ...(target !== undefined ? { target } : {}), body, ...extra });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256, rawKmsRequest, type RawResponse } from '../helpers/signed-request.js';
 import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
 import { at, queryRequest, errorCode as queryErrorCode } from '../iam/query-client.js';
 import { ec2, items } from '../volumes/ec2-raw.js';
-import { assertStillServing, startRobustServer, type RobustServer } from './harness.js';
+import { robustSuite } from './harness.js';
 
 const CLOUDTRAIL = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.';
 
@@ -26,23 +26,17 @@ async function signedForm(endpoint: string, service: string, body: string): Prom
  * created by a refused call, and the server (and that surface) keeps serving.
  */
 describe('EC2, CloudTrail, IAM and STS: malformed input', () => {
-  let t: RobustServer;
-  let logFrom = 0;
-
-  before(async () => {
-    t = await startRobustServer();
-  });
-  after(() => t.close());
-  beforeEach(() => {
-    logFrom = t.rawLog.length;
-  });
-  afterEach(async () => {
-    await assertStillServing(t, logFrom);
-    assert.equal((await ec2(t.endpoint, 'DescribeVolumes')).status, 200, 'a normal EC2 call');
-    assert.equal((await rawKmsRequest(t.endpoint, { target: `${CLOUDTRAIL}LookupEvents`, body: '{}', service: 'cloudtrail' })).status, 200, 'a normal CloudTrail call');
-    assert.equal((await queryRequest(t.endpoint, 'iam', { Action: 'ListUsers' })).status, 200, 'a normal IAM call');
-    assert.equal((await queryRequest(t.endpoint, 'sts', { Action: 'GetCallerIdentity' })).status, 200, 'a normal STS call');
-  });
+  const t = robustSuite(
+    {},
+    {
+      async check() {
+        assert.equal((await ec2(t.endpoint, 'DescribeVolumes')).status, 200, 'a normal EC2 call');
+        assert.equal((await rawKmsRequest(t.endpoint, { target: `${CLOUDTRAIL}LookupEvents`, body: '{}', service: 'cloudtrail' })).status, 200, 'a normal CloudTrail call');
+        assert.equal((await queryRequest(t.endpoint, 'iam', { Action: 'ListUsers' })).status, 200, 'a normal IAM call');
+        assert.equal((await queryRequest(t.endpoint, 'sts', { Action: 'GetCallerIdentity' })).status, 200, 'a normal STS call');
+      },
+    },
+  );
 
   it('EC2: a missing Action → MissingAction, an unknown one → InvalidAction, in the EC2 error document', async () => {
     const cases: Array<[string, string]> = [

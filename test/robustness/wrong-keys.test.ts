@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { rawKmsRequest } from '../helpers/signed-request.js';
 import { ec2, items } from '../volumes/ec2-raw.js';
-import { assertStillServing, startRobustServer, type RobustServer } from './harness.js';
+import { robustSuite } from './harness.js';
 import { s3Call, statusCode } from './s3-call.js';
 
 /**
@@ -11,8 +11,6 @@ import { s3Call, statusCode } from './s3-call.js';
  * InvalidKMSKey.* error, nothing is written, and objects and volumes already there stay readable.
  */
 describe('Wrong KMS keys on S3 and EC2 writes', () => {
-  let t: RobustServer;
-  let logFrom = 0;
   const wrong: Array<[string, string, string, string]> = [];
 
   const kms = async (operation: string, body: Record<string, unknown>): Promise<Record<string, unknown>> => {
@@ -22,36 +20,35 @@ describe('Wrong KMS keys on S3 and EC2 writes', () => {
   };
   const create = async (body: Record<string, unknown>): Promise<string> => ((await kms('CreateKey', body))['KeyMetadata'] as { Arn: string }).Arn;
 
-  before(async () => {
-    t = await startRobustServer();
-    assert.equal((await s3Call(t.endpoint, 'PUT', '/rob')).status, 200);
-    assert.equal((await s3Call(t.endpoint, 'PUT', '/rob/keep', { body: 'kept', headers: { 'x-amz-server-side-encryption': 'aws:kms' } })).status, 200);
-    const rsa = await create({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
-    const hmac = await create({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
-    const disabled = await create({});
-    await kms('DisableKey', { KeyId: disabled });
-    const pending = await create({});
-    await kms('ScheduleKeyDeletion', { KeyId: pending, PendingWindowInDays: 7 });
-    // name, key id, S3 code, EC2 code
-    wrong.push(
-      ['asymmetric', rsa, 'KMS.InvalidKeyUsageException', 'InvalidKMSKey.InvalidState'],
-      ['HMAC', hmac, 'KMS.InvalidKeyUsageException', 'InvalidKMSKey.InvalidState'],
-      ['disabled', disabled, 'KMS.DisabledException', 'InvalidKMSKey.InvalidState'],
-      ['pending deletion', pending, 'KMS.KMSInvalidStateException', 'InvalidKMSKey.InvalidState'],
-      ['another region', rsa.replace(':us-east-1:', ':eu-west-1:'), 'KMS.NotFoundException', 'InvalidKMSKey.NotFound'],
-      ['unknown alias', 'alias/none', 'KMS.NotFoundException', 'InvalidKMSKey.NotFound'],
-      ['garbage', '::::', 'KMS.NotFoundException', 'InvalidKMSKey.NotFound'],
-    );
-  });
-  after(() => t.close());
-  beforeEach(() => {
-    logFrom = t.rawLog.length;
-  });
-  afterEach(async () => {
-    await assertStillServing(t, logFrom);
-    const keep = await s3Call(t.endpoint, 'GET', '/rob/keep');
-    assert.equal(`${keep.status} ${keep.text}`, '200 kept');
-  });
+  const t = robustSuite(
+    {},
+    {
+      async setup() {
+        assert.equal((await s3Call(t.endpoint, 'PUT', '/rob')).status, 200);
+        assert.equal((await s3Call(t.endpoint, 'PUT', '/rob/keep', { body: 'kept', headers: { 'x-amz-server-side-encryption': 'aws:kms' } })).status, 200);
+        const rsa = await create({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' });
+        const hmac = await create({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' });
+        const disabled = await create({});
+        await kms('DisableKey', { KeyId: disabled });
+        const pending = await create({});
+        await kms('ScheduleKeyDeletion', { KeyId: pending, PendingWindowInDays: 7 });
+        // name, key id, S3 code, EC2 code
+        wrong.push(
+          ['asymmetric', rsa, 'KMS.InvalidKeyUsageException', 'InvalidKMSKey.InvalidState'],
+          ['HMAC', hmac, 'KMS.InvalidKeyUsageException', 'InvalidKMSKey.InvalidState'],
+          ['disabled', disabled, 'KMS.DisabledException', 'InvalidKMSKey.InvalidState'],
+          ['pending deletion', pending, 'KMS.KMSInvalidStateException', 'InvalidKMSKey.InvalidState'],
+          ['another region', rsa.replace(':us-east-1:', ':eu-west-1:'), 'KMS.NotFoundException', 'InvalidKMSKey.NotFound'],
+          ['unknown alias', 'alias/none', 'KMS.NotFoundException', 'InvalidKMSKey.NotFound'],
+          ['garbage', '::::', 'KMS.NotFoundException', 'InvalidKMSKey.NotFound'],
+        );
+      },
+      async check() {
+        const keep = await s3Call(t.endpoint, 'GET', '/rob/keep');
+        assert.equal(`${keep.status} ${keep.text}`, '200 kept');
+      },
+    },
+  );
 
   it('S3: SSE-KMS and DSSE-KMS PUTs, and PUTs under a bucket default, naming a wrong key → its KMS.* error, nothing written', async () => {
     for (const [name, keyId, code] of wrong) {
