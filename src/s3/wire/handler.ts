@@ -147,8 +147,10 @@ export class S3Handler {
    * starts committing, and every write and end after that is queued until the commit is
    * durable, then replayed in order. Nothing of the answer reaches the socket before its
    * record is durable (corking the socket is not enough: node:http fully uncorks on end()).
-   * The hold lasts one group commit; queued writes report no backpressure, so the buffered
-   * bytes stay bounded by what a route writes in that time. A failed commit (already logged
+   * The hold lasts one group commit; while writes are queued they report backpressure (write
+   * returns false, writableNeedDrain is true) and 'drain' follows their replay, so a streamed
+   * GET buffers about one read during the hold, not what it could decrypt until the commit
+   * (which may wait up to the busy timeout under --workers). A failed commit (already logged
    * by the auditor) drops the queue, fails its callbacks and destroys the connection: the
    * client never receives an answer for an unrecorded request. `done` resolves once the
    * record settled (at once when no status line was written); it never rejects.
@@ -164,12 +166,14 @@ export class S3Handler {
     let state: 'open' | 'holding' | 'released' = 'open';
     const restore = (): void => {
       state = 'released';
-      for (const name of ['writeHead', 'write', 'end'] as const) Reflect.deleteProperty(res, name);
+      for (const name of ['writeHead', 'write', 'end', 'writableNeedDrain'] as const) Reflect.deleteProperty(res, name);
     };
     const release = (): void => {
       restore();
       if (res.destroyed) return fail();
       for (const q of queue) (q.end ? proto.end : proto.write).apply(res, q.args);
+      // Writers told to wait while held: node:http emits 'drain' itself only if the replay filled its buffer.
+      if (queue.length > 0 && !res.writableNeedDrain && !res.writableEnded) res.emit('drain');
     };
     const fail = (): void => {
       restore();
@@ -186,7 +190,7 @@ export class S3Handler {
       if (state === 'open') res.writeHead(res.statusCode);
       if (state !== 'holding') return (end ? proto.end : proto.write).apply(res, args) !== false;
       queue.push({ end, args });
-      return true;
+      return false;
     };
     Object.assign(res, {
       writeHead(...args: unknown[]) {
@@ -197,6 +201,7 @@ export class S3Handler {
       write: (...args: unknown[]) => held(false, args),
       end: (...args: unknown[]) => (held(true, args), res),
     });
+    Object.defineProperty(res, 'writableNeedDrain', { configurable: true, get: () => queue.length > 0 });
     return hold;
   }
 

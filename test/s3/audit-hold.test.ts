@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { after, before, describe, it } from 'node:test';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const B = 'held';
+const SIZE = 64 * 1024 * 1024;
+
+// The S3 handler holds every answer until its audit record is durable (S3Handler
+// #holdUntilRecorded). A streamed GET must feel that hold as backpressure: without it the
+// decryptor keeps reading into the held queue, the whole object if the commit is slow.
+describe('a streamed GET held until its audit record commits', () => {
+  let t: TestServer;
+  let s3: S3Client;
+  const body = Buffer.alloc(SIZE);
+  for (let i = 0; i < SIZE; i += 4096) body.writeUInt32BE(i, i);
+  before(async () => {
+    t = await startTestServer();
+    s3 = t.s3();
+    await s3.send(new CreateBucketCommand({ Bucket: B }));
+    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'big', Body: body }));
+  });
+  after(() => t.close());
+
+  it('buffers about one read, not the object, while the record waits; then sends it all', async () => {
+    const audit = t.server.audit;
+    const append = audit.append;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let held = 0;
+    audit.append = async (event) => {
+      if (event.eventName === 'GetObject') {
+        held += 1;
+        await gate;
+      }
+      return append.call(audit, event);
+    };
+    try {
+      gc();
+      const before = process.memoryUsage().arrayBuffers;
+      const got = s3.send(new GetObjectCommand({ Bucket: B, Key: 'big' }));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      gc();
+      const grown = process.memoryUsage().arrayBuffers - before;
+      assert.equal(held, 1, 'the GET record is waiting');
+      assert.ok(grown < SIZE / 4, `held ${grown} bytes of a ${SIZE}-byte object`);
+      open();
+      const out = await (await got).Body!.transformToByteArray();
+      assert.equal(createHash('sha256').update(out).digest('hex'), createHash('sha256').update(body).digest('hex'));
+    } finally {
+      open();
+      audit.append = append;
+    }
+  });
+});
