@@ -34,6 +34,7 @@ describe('kill -9 under load', () => {
     // Half the callers generate data keys, half put SSE-KMS objects (whose answer S3 holds
     // until the record commits); each request id answered with a success must be recorded.
     const acknowledged: string[] = [];
+    const acknowledgedBy = { kms: 0, s3: 0 };
     let failures = 0;
     let stop = false;
     let n = 0;
@@ -45,17 +46,21 @@ describe('kill -9 under load', () => {
       const r = await s3.send(new PutObjectCommand({ Bucket: 'crash', Key: `o${n++}`, Body: 'x'.repeat(4096), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId }));
       return r.$metadata.httpStatusCode === 200 ? (r.$metadata.requestId ?? null) : null;
     };
-    const worker = async (call: () => Promise<string | null>): Promise<void> => {
+    const worker = async (kind: 'kms' | 's3'): Promise<void> => {
+      const call = kind === 'kms' ? kmsCall : s3Call;
       while (!stop) {
         try {
           const id = await call();
-          if (id !== null) acknowledged.push(id);
+          if (id !== null) {
+            acknowledged.push(id);
+            acknowledgedBy[kind] += 1;
+          }
         } catch {
           failures += 1; // connection reset by the kill: never acknowledged
         }
       }
     };
-    const workers = Array.from({ length: CONCURRENCY }, (_, i) => worker(i % 2 === 0 ? kmsCall : s3Call));
+    const workers = Array.from({ length: CONCURRENCY }, (_, i) => worker(i % 2 === 0 ? 'kms' : 's3'));
     // Load for LOAD_MS, and longer on a slow or busy machine, until enough requests were
     // answered to mean something (bounded: the assertion below reports a machine too slow).
     const started = Date.now();
@@ -71,6 +76,8 @@ describe('kill -9 under load', () => {
     s3.destroy();
     assert.equal(exit.signal, 'SIGKILL');
     assert.ok(answeredBeforeKill > 20, `load too light to mean anything: ${answeredBeforeKill} answered`);
+    // Both kinds were acknowledged, so the check below covers PutObject too (not only data keys).
+    assert.ok(acknowledgedBy.kms > 0 && acknowledgedBy.s3 > 0, `acknowledged: ${JSON.stringify(acknowledgedBy)}`);
 
     const db = new Database(join(dataDir, 'audit.db'));
     const recorded = new Set(
