@@ -4,7 +4,6 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
@@ -17,13 +16,12 @@ import { SqliteAuditStore } from '../../src/store/sqlite/audit-store.js';
 import { ThreadAuditWriter } from '../../src/store/sqlite/audit-writer-client.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
-import { killServer, spawnServer, type ServerProcess } from '../helpers/server-process.js';
+import { killServer, serverCommand, SERVER_CWD, spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
 // A server that cannot write its audit trail must not serve: it fails its start, before it
 // listens, naming audit.db and why; and once running, a request whose record cannot be
 // committed is never answered as a success.
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 // Bytes SQLite refuses as "file is not a database" (no SQLite header).
 const GARBAGE = Buffer.alloc(8192, 'this is not an audit trail ');
 const INTERNAL_CODES = ['InternalFailure', 'InternalError', 'KMSInternalException', 'ServiceUnavailable'];
@@ -41,9 +39,8 @@ after(() => {
 
 /** Runs `cipherlake server ARGS` until it exits by itself (SIGKILLed after 20 s: a server that started). */
 function runServerToExit(dataDir: string, args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
-  const env = { PATH: process.env.PATH, HOME: dataDir, CIPHERLAKE_ROOT_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY };
-  const argv = ['--import', 'tsx', 'src/cli/index.ts', 'server', ...args, '--port', '0', '--https-port', '0', '--data-dir', dataDir, '--log-level', 'warn'];
-  const child = spawn(process.execPath, argv, { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const command = serverCommand({ dataDir, args });
+  const child = spawn(process.execPath, command.args, { cwd: SERVER_CWD, env: command.env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);

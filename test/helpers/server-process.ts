@@ -26,18 +26,30 @@ export interface SpawnOptions {
   readonly timeoutMs?: number;
 }
 
+/** The repository root, where the server command runs (its `cwd`). */
+export const SERVER_CWD = REPO;
+
 /**
- * Spawns `cipherlake server --port 0 --https-port 0` from source and resolves once the whole
- * banner (ending with the list-keys hint) names the real endpoint. Rejects, after killing
- * the child, when no banner comes in time or the process exits first.
+ * The node arguments and environment of `cipherlake server --port 0 --https-port 0` from
+ * source, as spawnServer runs it (for a test that spawns the process its own way).
  */
-export function spawnServer(o: SpawnOptions): Promise<ServerProcess> {
+export function serverCommand(o: Pick<SpawnOptions, 'dataDir' | 'args' | 'testCredentials'>): { args: string[]; env: NodeJS.ProcessEnv } {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: o.dataDir,
     ...(o.testCredentials !== false ? { CIPHERLAKE_ROOT_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY } : {}),
   };
   const args = ['--import', 'tsx', 'src/cli/index.ts', 'server', ...(o.args ?? []), '--port', '0', '--https-port', '0', '--data-dir', o.dataDir, '--log-level', 'warn'];
+  return { args, env };
+}
+
+/**
+ * Spawns `cipherlake server --port 0 --https-port 0` from source and resolves once the whole
+ * banner (ending with the list-keys hint) names the real endpoint. Rejects, after killing
+ * the child, when no banner comes in time or the process exits first.
+ */
+export function spawnServer(o: SpawnOptions): Promise<ServerProcess> {
+  const { args, env } = serverCommand(o);
   const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const timeoutMs = o.timeoutMs ?? 20_000;
