@@ -178,6 +178,10 @@ describe('EC2, CloudTrail, IAM and STS: malformed input', () => {
       [{ Policy: '{' }, '400 ValidationError'],
       [{ 'PolicyArns.member.1.arn': 'arn:aws:iam::aws:policy/ReadOnlyAccess' }, '400 ValidationError'],
       [{ 'Tags.member.1.Key': 'team', 'Tags.member.1.Value': 'ml' }, '400 ValidationError'],
+      // A list need not start at member 1.
+      [{ 'PolicyArns.member.2.arn': 'arn:aws:iam::aws:policy/ReadOnlyAccess' }, '400 ValidationError'],
+      [{ 'Tags.member.3.Value': 'ml' }, '400 ValidationError'],
+      [{ 'TransitiveTagKeys.member.2': 'team' }, '400 ValidationError'],
     ];
     for (const [params, expected] of cases) {
       const r = await queryRequest(t.endpoint, 'sts', { ...base, ...params }, creds);

@@ -32,6 +32,14 @@ export class QueryParams {
     return this.params.get(name);
   }
 
+  /** Whether a parameter is `name` itself or a member of it (`name.…`, e.g. `Tags.member.2.Key`). */
+  mentions(name: string): boolean {
+    if (this.params.has(name)) return true;
+    const prefix = `${name}.`;
+    for (const k of this.params.keys()) if (k.startsWith(prefix)) return true;
+    return false;
+  }
+
   required(name: string): string {
     const v = this.params.get(name);
     if (v === undefined || v === '') {

@@ -23,9 +23,10 @@ export const STS_ROUTES: Readonly<Record<string, QueryRoute>> = {
     readOnly: false,
     parse: (p) => {
       // Session policies and session tags are not implemented: refusing them fails closed
-      // (ignoring a scope-down policy would hand out the role's full permissions).
-      for (const name of ['Policy', 'PolicyArns.member.1.arn', 'Tags.member.1.Key', 'TransitiveTagKeys.member.1']) {
-        if (p.optional(name) !== undefined) throw new IamValidationError(`${name.split('.')[0]} is not supported: Cipherlake does not implement session policies or session tags.`);
+      // (ignoring a scope-down policy would hand out the role's full permissions). Any member
+      // counts, not only `.member.1`: a list may start at another index.
+      for (const name of ['Policy', 'PolicyArns', 'Tags', 'TransitiveTagKeys']) {
+        if (p.mentions(name)) throw new IamValidationError(`${name} is not supported: Cipherlake does not implement session policies or session tags.`);
       }
       const durationSeconds = p.integer('DurationSeconds');
       return { roleArn: p.required('RoleArn'), roleSessionName: p.required('RoleSessionName'), ...(durationSeconds !== undefined ? { durationSeconds } : {}) };
