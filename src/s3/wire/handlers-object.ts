@@ -225,6 +225,7 @@ function drained(res: ServerResponse): Promise<boolean> {
  * Sends a decrypting stream. The status line goes out only with the first verified bytes
  * (or at a clean end), so a failure before that becomes a proper S3 error; a failure after
  * it aborts the connection — the client never receives unauthenticated bytes either way.
+ * A client that goes away ends it.
  */
 function streamOut(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, stream: Readable): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -253,8 +254,13 @@ function streamOut(res: ServerResponse, status: number, headers: OutgoingHttpHea
       res.end(() => resolve());
     });
     stream.on('error', reject);
+    // A client gone mid-body ends the send, as in sendBatches: a destroyed stream emits no
+    // 'end' or 'error', and waiting for one would leave the request (and its audit record, if
+    // no status line went out yet) pending forever.
     res.on('close', () => {
-      if (!res.writableFinished) stream.destroy();
+      if (res.writableFinished) return;
+      stream.destroy();
+      resolve();
     });
   });
 }
