@@ -19,6 +19,14 @@ function fileDb(t: { after: (fn: () => void) => void }): SqliteDatabase {
   return db;
 }
 
+/** A group commit on `db` while another connection holds its write lock (BEGIN IMMEDIATE); `other` commits it. */
+function lockedByOther(t: { after: (fn: () => void) => void }, db: SqliteDatabase) {
+  const other = new Database(db.name);
+  t.after(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  return { other, group: new SqliteGroupCommit(db), insert: db.prepare('INSERT INTO t (k, v) VALUES (?, ?)') };
+}
+
 /** Counts groups: each group on a WAL database switches the connection to NORMAL once. */
 function countGroups(db: SqliteDatabase): { readonly groups: number } {
   const counter = { groups: 0 };
@@ -115,11 +123,7 @@ test('no write of a group resolves before an fdatasync of the WAL that started a
 
 test('a group that finds the write lock taken by another connection waits off the event loop and commits once it is free', async (t) => {
   const db = fileDb(t);
-  const other = new Database(db.name);
-  t.after(() => other.close());
-  other.exec('BEGIN IMMEDIATE');
-  const group = new SqliteGroupCommit(db);
-  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  const { other, group, insert } = lockedByOther(t, db);
   let runs = 0;
   const write = group.run(() => (runs++, insert.run('a', 1)));
   // Released from a timer: a BEGIN that slept in SQLite's busy handler would hold the loop
@@ -134,11 +138,7 @@ test('a group that finds the write lock taken by another connection waits off th
 test('a group still waiting for the write lock when the busy timeout has passed fails with SQLITE_BUSY, without running its writes', async (t) => {
   const db = fileDb(t);
   db.pragma('busy_timeout = 100');
-  const other = new Database(db.name);
-  t.after(() => other.close());
-  other.exec('BEGIN IMMEDIATE');
-  const group = new SqliteGroupCommit(db);
-  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  const { other, group, insert } = lockedByOther(t, db);
   let runs = 0;
   await assert.rejects(group.run(() => (runs++, insert.run('a', 1))), (err: { code?: string }) => err.code === 'SQLITE_BUSY');
   assert.equal(runs, 0);
