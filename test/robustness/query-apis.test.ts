@@ -224,4 +224,36 @@ describe('EC2, CloudTrail, IAM and STS: malformed input', () => {
     const roles = await queryRequest(t.endpoint, 'iam', { Action: 'ListRoles' });
     assert.ok(!/<RoleName>r<\/RoleName>/.test(roles.text), 'no refused role was created');
   });
+
+  it('EC2, IAM and STS: a caller value quoted in an error message is cut to 256 characters and an ellipsis', async () => {
+    const long = (c: string): string => c.repeat(60_000);
+    const ec2Cases: Array<[string, Record<string, string>, string, string]> = [
+      ['DeleteVolume', { VolumeId: long('v') }, 'InvalidVolumeID.Malformed', `Invalid id: "${'v'.repeat(256)}..."`],
+      ['DescribeVolumes', { 'VolumeId.1': `vol-${long('z')}` }, 'InvalidVolumeID.Malformed', `Invalid id: "vol-${'z'.repeat(252)}..."`],
+      ['DeleteSnapshot', { SnapshotId: long('s') }, 'InvalidSnapshotID.Malformed', `Invalid id: "${'s'.repeat(256)}..."`],
+      ['CreateVolume', { AvailabilityZone: 'us-east-1a', Size: long('9') + 'x' }, 'InvalidParameterValue', `Value (${'9'.repeat(256)}...) for parameter Size`],
+      ['CreateVolume', { AvailabilityZone: 'us-east-1a', Size: '1', Encrypted: long('e') }, 'InvalidParameterValue', `Value (${'e'.repeat(256)}...) for parameter Encrypted`],
+      ['CreateVolume', { AvailabilityZone: 'us-east-1a', Size: '1', 'TagSpecification.1.ResourceType': long('t') }, 'InvalidParameterValue', `'${'t'.repeat(256)}...' is not`],
+    ];
+    for (const [action, params, code, quoted] of ec2Cases) {
+      const r = await ec2(t.endpoint, action, params);
+      assert.equal(`${r.status} ${r.code}`, `400 ${code}`, action);
+      assert.ok(r.message?.includes(quoted), `${action}: the message quotes the value's start and an ellipsis`);
+      assert.ok(r.text.length < 2048, `${action}: the error body stays small (${r.text.length} bytes)`);
+    }
+    const queryCases: Array<['iam' | 'sts', Record<string, string>, string, string]> = [
+      ['iam', { Action: long('A') }, '400 InvalidAction', `Could not find operation ${'A'.repeat(256)}...`],
+      ['iam', { Action: 'GetUser', UserName: long('u') }, '404 NoSuchEntity', `The user with name ${'u'.repeat(256)}...`],
+      ['iam', { Action: 'GetRole', RoleName: long('r') }, '404 NoSuchEntity', `The role with name ${'r'.repeat(256)}...`],
+      ['iam', { Action: 'ListUsers', MaxItems: long('1') }, '400 ValidationError', `Invalid value for parameter MaxItems: ${'1'.repeat(256)}...`],
+      ['iam', { Action: 'AttachUserPolicy', UserName: 'robust', PolicyArn: long('p') }, '400 ValidationError', `ARN ${'p'.repeat(256)}...`],
+      ['iam', { Action: 'UpdateAccessKey', UserName: 'robust', AccessKeyId: long('K'), Status: 'Active' }, '404 NoSuchEntity', `${'K'.repeat(256)}...`],
+    ];
+    for (const [service, params, expected, quoted] of queryCases) {
+      const r = await queryRequest(t.endpoint, service, params);
+      assert.equal(`${r.status} ${queryErrorCode(r)}`, expected, `${service} ${Object.keys(params).join(',')}`);
+      assert.ok(at(r.xml, 'ErrorResponse', 'Error', 'Message').includes(quoted), `${service} ${params.Action?.slice(0, 20)}: the message quotes the value's start and an ellipsis`);
+      assert.ok(r.text.length < 2048, `${service} ${params.Action?.slice(0, 20)}: the error body stays small (${r.text.length} bytes)`);
+    }
+  });
 });

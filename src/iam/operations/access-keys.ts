@@ -1,3 +1,4 @@
+import { echoed } from '../bounded-echo.js';
 import { SecretBytes } from '../../crypto/index.js';
 import { IamLimitExceededError, NoSuchEntityError } from '../errors.js';
 import type { IamDeps } from '../iam-context.js';
@@ -35,7 +36,7 @@ export async function createAccessKey(deps: IamDeps, userName: string): Promise<
 async function ownedKey(deps: IamDeps, userName: string, accessKeyId: string): Promise<AccessKeyRecord> {
   const key = await deps.store.getAccessKey(accessKeyId);
   if (key === undefined || key.userName.toLowerCase() !== userName.toLowerCase()) {
-    throw new NoSuchEntityError(`The Access Key with id ${accessKeyId} cannot be found.`);
+    throw new NoSuchEntityError(`The Access Key with id ${echoed(accessKeyId)} cannot be found.`);
   }
   return key;
 }

@@ -1,3 +1,4 @@
+import { echoed } from '../bounded-echo.js';
 import { DeleteConflictError, IamValidationError, NoSuchEntityError } from '../errors.js';
 import { checkName, checkPath, checkPolicy, iamArn, newUniqueId, type IamDeps } from '../iam-context.js';
 import type { ManagedPolicyRecord, PolicyOwnerKind } from '../identity-store.js';
@@ -26,14 +27,14 @@ export async function putInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, name
 export async function getInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, name: string, policyName: string): Promise<string> {
   const who = await owner(deps, kind, name);
   const document = await deps.store.getInlinePolicy(kind, who, policyName);
-  if (document === undefined) throw new NoSuchEntityError(`The ${kind} policy with name ${policyName} cannot be found.`);
+  if (document === undefined) throw new NoSuchEntityError(`The ${kind} policy with name ${echoed(policyName)} cannot be found.`);
   return document;
 }
 
 /** Deletes an inline policy; raises NoSuchEntityError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteUserPolicy.html */
 export async function deleteInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, name: string, policyName: string): Promise<void> {
   const who = await owner(deps, kind, name);
-  if (!(await deps.store.deleteInlinePolicy(kind, who, policyName))) throw new NoSuchEntityError(`The ${kind} policy with name ${policyName} cannot be found.`);
+  if (!(await deps.store.deleteInlinePolicy(kind, who, policyName))) throw new NoSuchEntityError(`The ${kind} policy with name ${echoed(policyName)} cannot be found.`);
   deps.onChange?.({ principalName: who });
 }
 
@@ -63,7 +64,7 @@ export async function createManagedPolicy(deps: IamDeps, req: { policyName: stri
 /** A managed policy by ARN; raises NoSuchEntityError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetPolicy.html */
 export async function getManagedPolicy(deps: IamDeps, arn: string): Promise<ManagedPolicyRecord> {
   const policy = await deps.store.getManagedPolicy(arn);
-  if (policy === undefined) throw new NoSuchEntityError(`Policy ${arn} does not exist or is not attachable.`);
+  if (policy === undefined) throw new NoSuchEntityError(`Policy ${echoed(arn)} does not exist or is not attachable.`);
   return policy;
 }
 
@@ -76,7 +77,7 @@ export async function deleteManagedPolicy(deps: IamDeps, arn: string): Promise<v
 
 /** Attaches a managed policy to a user or role; raises NoSuchEntityError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachUserPolicy.html */
 export async function attachPolicy(deps: IamDeps, kind: PolicyOwnerKind, name: string, policyArn: string): Promise<void> {
-  if (!policyArn.startsWith('arn:')) throw new IamValidationError(`ARN ${policyArn} is not valid.`);
+  if (!policyArn.startsWith('arn:')) throw new IamValidationError(`ARN ${echoed(policyArn)} is not valid.`);
   const who = await owner(deps, kind, name);
   await getManagedPolicy(deps, policyArn);
   await deps.store.attachPolicy(kind, who, policyArn);
@@ -86,7 +87,7 @@ export async function attachPolicy(deps: IamDeps, kind: PolicyOwnerKind, name: s
 /** Detaches a managed policy; raises NoSuchEntityError if it was not attached. https://docs.aws.amazon.com/IAM/latest/APIReference/API_DetachUserPolicy.html */
 export async function detachPolicy(deps: IamDeps, kind: PolicyOwnerKind, name: string, policyArn: string): Promise<void> {
   const who = await owner(deps, kind, name);
-  if (!(await deps.store.detachPolicy(kind, who, policyArn))) throw new NoSuchEntityError(`Policy ${policyArn} was not found.`);
+  if (!(await deps.store.detachPolicy(kind, who, policyArn))) throw new NoSuchEntityError(`Policy ${echoed(policyArn)} was not found.`);
   deps.onChange?.({ principalName: who });
 }
 

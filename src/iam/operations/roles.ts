@@ -1,3 +1,4 @@
+import { echoed } from '../bounded-echo.js';
 import { DeleteConflictError, IamValidationError, NoSuchEntityError } from '../errors.js';
 import { checkName, checkPath, checkPolicy, iamArn, newUniqueId, type IamDeps } from '../iam-context.js';
 import type { RoleRecord } from '../identity-store.js';
@@ -38,7 +39,7 @@ export async function createRole(
 /** The named role; raises NoSuchEntityError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html */
 export async function getRole(deps: IamDeps, roleName: string): Promise<RoleRecord> {
   const role = await deps.store.getRole(roleName);
-  if (role === undefined) throw new NoSuchEntityError(`The role with name ${roleName} cannot be found.`);
+  if (role === undefined) throw new NoSuchEntityError(`The role with name ${echoed(roleName)} cannot be found.`);
   return role;
 }
 

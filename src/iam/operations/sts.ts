@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { echoed } from '../bounded-echo.js';
 import { SecretBytes } from '../../crypto/index.js';
 import { IamValidationError } from '../errors.js';
 import type { IamDeps } from '../iam-context.js';
@@ -68,7 +69,7 @@ export async function assumeRole(
   req: { roleSessionName: string; durationSeconds?: number },
 ): Promise<TemporaryCredentials> {
   if (!/^[\w+=,.@-]{2,64}$/.test(req.roleSessionName)) {
-    throw new IamValidationError(`1 validation error detected: Value '${req.roleSessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+    throw new IamValidationError(`1 validation error detected: Value '${echoed(req.roleSessionName)}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
   }
   const seconds = checkDuration(role, caller, req.durationSeconds);
   const accessKeyId = newAccessKeyId('ASIA');

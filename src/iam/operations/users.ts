@@ -1,3 +1,4 @@
+import { echoed } from '../bounded-echo.js';
 import { DeleteConflictError, NoSuchEntityError } from '../errors.js';
 import { checkName, checkPath, iamArn, newUniqueId, type IamDeps } from '../iam-context.js';
 import type { UserRecord } from '../identity-store.js';
@@ -17,7 +18,7 @@ export async function createUser(deps: IamDeps, req: { userName: string; path?: 
 /** The named user; raises NoSuchEntityError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetUser.html */
 export async function getUser(deps: IamDeps, userName: string): Promise<UserRecord> {
   const user = await deps.store.getUser(userName);
-  if (user === undefined) throw new NoSuchEntityError(`The user with name ${userName} cannot be found.`);
+  if (user === undefined) throw new NoSuchEntityError(`The user with name ${echoed(userName)} cannot be found.`);
   return user;
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AccessControl } from '../access-control.js';
+import { echoed } from '../bounded-echo.js';
 import { IamAccessDeniedError, InvalidActionError } from '../errors.js';
 import type { IamDeps } from '../iam-context.js';
 import { toQueryWireError, type QueryWireError } from './error-codes.js';
@@ -40,7 +41,7 @@ export async function handleQueryRequest(
   const table = service === 'iam' ? IAM_ROUTES : STS_ROUTES;
   const route = Object.hasOwn(table, operation) ? table[operation] : undefined;
   try {
-    if (route === undefined) throw new InvalidActionError(`Could not find operation ${operation} for version ${params.optional('Version') ?? 'NO_VERSION_SPECIFIED'}`);
+    if (route === undefined) throw new InvalidActionError(`Could not find operation ${echoed(operation)} for version ${echoed(params.optional('Version') ?? 'NO_VERSION_SPECIFIED')}`);
     const req = route.parse(params, call);
     if (route.action !== undefined) {
       const resource = route.resource(req, deps.accountId);

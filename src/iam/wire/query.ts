@@ -2,6 +2,7 @@
  * The AWS Query protocol as IAM and STS speak it: form-encoded `Action=…&Version=…`
  * parameters in, XML out. The only module that knows those spellings' encoding.
  */
+import { echoed } from '../bounded-echo.js';
 import { IamValidationError } from '../errors.js';
 
 /** The two Query services on the edge and their XML namespaces. */
@@ -51,7 +52,7 @@ export class QueryParams {
   integer(name: string): number | undefined {
     const v = this.params.get(name);
     if (v === undefined) return undefined;
-    if (!/^-?\d{1,10}$/.test(v)) throw new IamValidationError(`Invalid value for parameter ${name}: ${v}`);
+    if (!/^-?\d{1,10}$/.test(v)) throw new IamValidationError(`Invalid value for parameter ${name}: ${echoed(v)}`);
     return Number(v);
   }
 
@@ -70,7 +71,7 @@ export class QueryParams {
   oneOf<T extends string>(name: string, values: readonly T[]): T {
     const v = this.required(name);
     if (!(values as readonly string[]).includes(v)) {
-      throw new IamValidationError(`1 validation error detected: Value '${v}' at '${name[0]?.toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must satisfy enum value set: [${values.join(', ')}]`);
+      throw new IamValidationError(`1 validation error detected: Value '${echoed(v)}' at '${name[0]?.toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must satisfy enum value set: [${values.join(', ')}]`);
     }
     return v as T;
   }

@@ -1,3 +1,4 @@
+import { echoed } from '../bounded-echo.js';
 import { IamAccessDeniedError, IamValidationError } from '../errors.js';
 import { roleNameOf } from '../identity-policies.js';
 import { parsePolicy } from '../policy/index.js';
@@ -41,7 +42,7 @@ export const STS_ROUTES: Readonly<Record<string, QueryRoute>> = {
       if (call.principal.type === 'Root') throw new IamAccessDeniedError('Roles may not be assumed by root accounts.');
       const role = await d.store.getRole(roleNameOf(r.roleArn));
       if (role === undefined || role.arn !== r.roleArn) {
-        throw new IamAccessDeniedError(`User: ${call.principal.arn} is not authorized to perform: sts:AssumeRole on resource: ${r.roleArn}`);
+        throw new IamAccessDeniedError(`User: ${call.principal.arn} is not authorized to perform: sts:AssumeRole on resource: ${echoed(r.roleArn)}`);
       }
       return assumeRole(d, call.principal, role, r);
     },

@@ -1,3 +1,4 @@
+import { echoed } from '../../iam/index.js';
 import { Ec2InvalidParameterValueError, Ec2MissingParameterError, Ec2SnapshotIdMalformedError, Ec2VolumeIdMalformedError } from '../errors.js';
 import type { Filter } from '../operations/describe.js';
 import type { Tag } from '../volume-store.js';
@@ -37,14 +38,14 @@ export class Ec2Params {
   integer(name: string): number | undefined {
     const v = this.params.get(name);
     if (v === undefined) return undefined;
-    if (!/^\d{1,9}$/.test(v)) throw new Ec2InvalidParameterValueError(`Value (${v}) for parameter ${name} is invalid. Expected an integer.`);
+    if (!/^\d{1,9}$/.test(v)) throw new Ec2InvalidParameterValueError(`Value (${echoed(v)}) for parameter ${name} is invalid. Expected an integer.`);
     return Number(v);
   }
 
   boolean(name: string): boolean | undefined {
     const v = this.params.get(name);
     if (v === undefined) return undefined;
-    if (v !== 'true' && v !== 'false') throw new Ec2InvalidParameterValueError(`Value (${v}) for parameter ${name} is invalid. Expected: 'true' or 'false'.`);
+    if (v !== 'true' && v !== 'false') throw new Ec2InvalidParameterValueError(`Value (${echoed(v)}) for parameter ${name} is invalid. Expected: 'true' or 'false'.`);
     return v === 'true';
   }
 
@@ -83,7 +84,7 @@ export class Ec2Params {
     const out: Tag[] = [];
     for (const i of this.#indexes('TagSpecification', '.ResourceType')) {
       const type = this.required(`TagSpecification.${i}.ResourceType`);
-      if (type !== resourceType) throw new Ec2InvalidParameterValueError(`'${type}' is not a valid taggable resource type for this operation.`);
+      if (type !== resourceType) throw new Ec2InvalidParameterValueError(`'${echoed(type)}' is not a valid taggable resource type for this operation.`);
       for (const j of this.#indexes(`TagSpecification.${i}.Tag`, '.Key')) {
         const key = this.required(`TagSpecification.${i}.Tag.${j}.Key`);
         if (key.startsWith('aws:')) throw new Ec2InvalidParameterValueError(`Tag keys starting with 'aws:' are reserved for internal use`);
@@ -108,9 +109,9 @@ export class Ec2Params {
 
 const ID_FORMS = { vol: /^vol-[0-9a-f]{8,17}$/, snap: /^snap-[0-9a-f]{8,17}$/ } as const;
 
-/** `id` if it has the form of a `kind` id; EC2's Malformed error otherwise (its wording: `Invalid id: "…"`). */
+/** `id` if it has the form of a `kind` id; EC2's Malformed error otherwise (its wording: `Invalid id: "…"`, the id quoted up to MAX_ECHOED_CHARS). */
 function checkId(id: string, kind: 'vol' | 'snap'): string {
   if (ID_FORMS[kind].test(id)) return id;
-  const message = `Invalid id: "${id}"${id.startsWith(`${kind}-`) ? '' : ` (expecting "${kind}-...")`}`;
+  const message = `Invalid id: "${echoed(id)}"${id.startsWith(`${kind}-`) ? '' : ` (expecting "${kind}-...")`}`;
   throw kind === 'vol' ? new Ec2VolumeIdMalformedError(message) : new Ec2SnapshotIdMalformedError(message);
 }
