@@ -12,14 +12,15 @@ import {
   type SignedRequestView,
 } from '../iam/index.js';
 import type { Policy } from '../iam/policy/index.js';
-import { toKmsWireError, type CallContext, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
+import type { CallContext, KeyService, KmsAuthorizer, KmsOutcome } from '../kms/index.js';
 import type { S3HttpRequest } from '../s3/index.js';
 import { headerPairs } from './http-body.js';
 import { CLOUDTRAIL_TARGET_PREFIX, cloudTrailService, type CloudTrailLookup } from './edge-cloudtrail.js';
 import { ec2Service, type Ec2EdgeHandler } from './edge-ec2.js';
 import { queryService, type IamEdgeHandler } from './edge-iam.js';
 import { kmsService } from './edge-kms.js';
-import { sendJson, serveSignedCall, type ServiceOutcome, type SignedService } from './edge-service-call.js';
+import { serveSignedCall, type ServiceOutcome, type SignedService } from './edge-service-call.js';
+import { refuseUnparsed } from './edge-unparsed.js';
 
 export type { IamEdgeHandler };
 
@@ -173,7 +174,8 @@ async function handle(deps: EdgeDeps, services: SignedServices, req: IncomingMes
   try {
     sig = parseSignature(view);
   } catch (err) {
-    if (typeof target === 'string') return sendKmsError(res, err);
+    // A JSON 1.1 request (it names its target) is answered and audited by its service, KMS by default.
+    if (typeof target === 'string') return refuseUnparsed(deps, signedServiceOf(services, undefined, target) ?? services.kms, req, res, err, target);
     sigError = err;
   }
   // IAM users' keys and STS sessions live in a store: load them before the synchronous
@@ -243,11 +245,6 @@ async function handleS3(
       : {}),
   });
   if (!recorded) await auditor?.record({ ...event, requestId, time, service: 's3' });
-}
-
-function sendKmsError(res: ServerResponse, err: unknown): void {
-  const wire = toKmsWireError(err);
-  sendJson(res, wire.status, { __type: wire.code, message: wire.message }, randomUUID(), new Date(), wire.code);
 }
 
 function sendNotImplemented(res: ServerResponse): void {

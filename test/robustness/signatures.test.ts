@@ -109,4 +109,23 @@ describe('Signatures: malformed and wrong', () => {
     for (const text of texts) assertNoSecret(text, [TEST_SECRET_ACCESS_KEY, wrong], 'a signature error body');
     assertNoSecret(t.rawLog.join('\n'), [TEST_SECRET_ACCESS_KEY, wrong], 'the server log');
   });
+
+  it('a JSON 1.1 request whose Authorization cannot be parsed is answered by its service and audited, like every other refusal', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['TrentService.ListKeys', 'garbage', 'kms.amazonaws.com'],
+      ['TrentService.ListKeys', `AWS4-HMAC-SHA256 Credential=${TEST_ACCESS_KEY_ID}/20200101/us-east-1/kms/aws4_request`, 'kms.amazonaws.com'],
+      ['com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents', 'Bearer abc', 'cloudtrail.amazonaws.com'],
+    ];
+    for (const [target, authorization, source] of cases) {
+      const res = await fetch(`${t.endpoint}/`, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target, authorization }, body: '{}' });
+      assert.equal(`${res.status} ${((await res.json()) as { __type?: string }).__type}`, '400 IncompleteSignatureException', authorization);
+      const requestId = res.headers.get('x-amzn-requestid');
+      assert.ok(requestId !== null, 'the answer names its request id');
+      const eventName = target.slice(target.lastIndexOf('.') + 1);
+      const { records } = await t.server.auditStore.lookup({ eventName, errorsOnly: true, limit: 1000 });
+      const event = records.find((r) => r.event.requestID === requestId)?.event;
+      assert.ok(event !== undefined, `${authorization}: the refused request has its audit record`);
+      assert.equal(`${event.eventSource} ${event.errorCode}`, `${source} IncompleteSignatureException`);
+    }
+  });
 });
