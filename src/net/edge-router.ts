@@ -20,7 +20,7 @@ import { ec2Service, type Ec2EdgeHandler } from './edge-ec2.js';
 import { queryService, type IamEdgeHandler } from './edge-iam.js';
 import { kmsService } from './edge-kms.js';
 import { serveSignedCall, type ServiceOutcome, type SignedService } from './edge-service-call.js';
-import { refuseUnparsed } from './edge-unparsed.js';
+import { refuseUnparsed, serviceOfUnparsed } from './edge-unparsed.js';
 
 export type { IamEdgeHandler };
 
@@ -178,22 +178,27 @@ async function handle(deps: EdgeDeps, services: SignedServices, req: IncomingMes
     if (typeof target === 'string') return refuseUnparsed(deps, signedServiceOf(services, undefined, target) ?? services.kms, req, res, err, target);
     sigError = err;
   }
+  if (sigError !== undefined) {
+    // A Query request (IAM, STS, EC2) or a JSON one without a target is refused in its own service's shape.
+    const named = signedServiceOf(services, await serviceOfUnparsed(req, rawPath, view.rawQuery), undefined);
+    if (named !== undefined) return refuseUnparsed(deps, named, req, res, sigError, '');
+  }
   // IAM users' keys and STS sessions live in a store: load them before the synchronous
   // signature check (not needed when `find` already knows the key, e.g. the root's).
   if (sig !== undefined && deps.credentials.prepare !== undefined && deps.credentials.find(sig.accessKeyId) === undefined) {
     await deps.credentials.prepare(sig.accessKeyId);
   }
-  const service = signedServiceOf(services, sig, target);
+  const service = signedServiceOf(services, sig?.service, target);
   if (service !== undefined) return serveSignedCall(deps, service, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
   if (deps.s3 === undefined) return sendNotImplemented(res);
   return handleS3(deps, deps.s3, req, res, view, sig, sigError, transportChannel(req, endpoint));
 }
 
-// KMS and CloudTrail by their target or their credential scope; IAM, STS and EC2 (Query) by the scope only.
-function signedServiceOf(services: SignedServices, sig: ParsedSignature | undefined, target: string | string[] | undefined): SignedService<ServiceOutcome> | undefined {
-  if ((typeof target === 'string' && target.startsWith('TrentService.')) || sig?.service === 'kms') return services.kms;
-  if (services.cloudtrail !== undefined && ((typeof target === 'string' && target.startsWith(CLOUDTRAIL_TARGET_PREFIX)) || sig?.service === 'cloudtrail')) return services.cloudtrail;
-  switch (sig?.service) {
+// KMS and CloudTrail by their target or their credential scope's service; IAM, STS and EC2 (Query) by that service only.
+function signedServiceOf(services: SignedServices, scope: string | undefined, target: string | string[] | undefined): SignedService<ServiceOutcome> | undefined {
+  if ((typeof target === 'string' && target.startsWith('TrentService.')) || scope === 'kms') return services.kms;
+  if (services.cloudtrail !== undefined && ((typeof target === 'string' && target.startsWith(CLOUDTRAIL_TARGET_PREFIX)) || scope === 'cloudtrail')) return services.cloudtrail;
+  switch (scope) {
     case 'iam':
       return services.iam;
     case 'sts':

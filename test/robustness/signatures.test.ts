@@ -128,4 +128,36 @@ describe('Signatures: malformed and wrong', () => {
       assert.equal(`${event.eventSource} ${event.errorCode}`, `${source} IncompleteSignatureException`);
     }
   });
+
+  it('an IAM, STS or EC2 request whose signature cannot be parsed is refused in that service\'s error document and audited as its event', async () => {
+    const form = 'application/x-www-form-urlencoded; charset=utf-8';
+    const credential = (service: string): string => `AWS4-HMAC-SHA256 Credential=${TEST_ACCESS_KEY_ID}/20200101/us-east-1/${service}/aws4_request`;
+    const queryDoc = (ns: string): RegExp => new RegExp(`^<\\?xml[^>]*>\\n<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>IncompleteSignature</Code><Message>[^<]*</Message></Error><RequestId>([^<]+)</RequestId></ErrorResponse>$`);
+    const ec2Doc = /^<\?xml[^>]*>\n<Response><Errors><Error><Code>IncompleteSignature<\/Code><Message>[^<]*<\/Message><\/Error><\/Errors><RequestID>([^<]+)<\/RequestID><\/Response>$/;
+    const iamNs = 'https://iam\\.amazonaws\\.com/doc/2010-05-08/';
+    const stsNs = 'https://sts\\.amazonaws\\.com/doc/2011-06-15/';
+    const cases: Array<[string, string, RequestInit, RegExp, string]> = [
+      ['IAM: garbage Authorization, Action and Version in the form body', '/', { method: 'POST', headers: { 'content-type': form, authorization: 'garbage' }, body: 'Action=ListUsers&Version=2010-05-08' }, queryDoc(iamNs), 'iam.amazonaws.com'],
+      ['IAM: a Credential scope naming iam, no SignedHeaders', '/', { method: 'POST', headers: { 'content-type': form, authorization: credential('iam'), 'x-amz-date': '20200101T000000Z' }, body: 'Action=ListUsers' }, queryDoc(iamNs), 'iam.amazonaws.com'],
+      ['STS: no date header', '/', { method: 'POST', headers: { 'content-type': form, authorization: `${credential('sts')}, SignedHeaders=host, Signature=00` }, body: 'Action=GetCallerIdentity&Version=2011-06-15' }, queryDoc(stsNs), 'sts.amazonaws.com'],
+      ['EC2: a Credential scope naming ec2', '/', { method: 'POST', headers: { 'content-type': form, authorization: credential('ec2') }, body: 'Action=DescribeVolumes&Version=2016-11-15' }, ec2Doc, 'ec2.amazonaws.com'],
+      ['EC2: Action and Version in the URL, garbage Authorization', '/?Action=DescribeVolumes&Version=2016-11-15', { headers: { authorization: 'Bearer abc' } }, ec2Doc, 'ec2.amazonaws.com'],
+      ['EC2: a malformed presigned URL', '/?Action=DescribeVolumes&Version=2016-11-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=garbage', {}, ec2Doc, 'ec2.amazonaws.com'],
+    ];
+    for (const [what, path, init, doc, source] of cases) {
+      const res = await fetch(`${t.endpoint}${path}`, init);
+      const text = await res.text();
+      assert.equal(res.status, 400, what);
+      const requestId = doc.exec(text)?.[1];
+      assert.ok(requestId !== undefined, `${what}: the service's own error document, got ${text.slice(0, 200)}`);
+      const { records } = await t.server.auditStore.lookup({ eventSource: source, errorsOnly: true, limit: 1000 });
+      const event = records.find((r) => r.event.requestID === requestId)?.event;
+      assert.equal(event?.errorCode, 'IncompleteSignature', `${what}: audited as a ${source} event`);
+    }
+    // Nothing names IAM, STS or EC2: S3 still answers, in its shape.
+    const s3 = await fetch(`${t.endpoint}/`, { method: 'POST', headers: { 'content-type': form, authorization: 'garbage' }, body: 'Action=ListUsers' });
+    assert.equal(await s3Code(s3), '400 AuthorizationHeaderMalformed', 'a form without a known Version');
+    const s3Scope = await fetch(`${t.endpoint}/rob/a`, { headers: { authorization: credential('s3'), 'x-amz-date': '20200101T000000Z' } });
+    assert.equal(await s3Code(s3Scope), '400 AuthorizationHeaderMalformed', 'a Credential scope naming s3');
+  });
 });
