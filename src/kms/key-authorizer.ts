@@ -52,8 +52,8 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
   const authorize: KmsAuthorizer = async (call, action, keyIdentifier, facts) => {
     if (keyIdentifier === undefined && facts?.ciphertextKeyId !== undefined) {
       // The key a blob names: if it does not exist, the operation answers InvalidCiphertext.
-      const key = await resolveOrUndefined(deps.keys, facts.ciphertextKeyId);
-      if (key !== undefined) await authorizeOnKey(call, action, key, facts);
+      const key = deps.keys.resolveCached(facts.ciphertextKeyId) ?? (await resolveOrUndefined(deps.keys, facts.ciphertextKeyId));
+      if (key !== undefined && !rootAllowedOnKey(call, key)) await authorizeOnKey(call, action, key, facts);
       return;
     }
     if (keyIdentifier === undefined) {
@@ -61,7 +61,9 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
       if (!decision.allowed) throw new AccessDeniedError(deps.access.deniedMessage(call, action, '*', decision));
       return;
     }
-    const key = await resolveOrUndefined(deps.keys, keyIdentifier);
+    // A cached key and the root's call under deny-free policies are decided without an await.
+    const key = deps.keys.resolveCached(keyIdentifier) ?? (await resolveOrUndefined(deps.keys, keyIdentifier));
+    if (key !== undefined && rootAllowedOnKey(call, key)) return;
     if (key === undefined) {
       // Nothing to find a key policy on: IAM alone decides, and the operation then answers
       // its own error (NotFound, or Validation for a malformed name) as AWS does.
@@ -72,6 +74,11 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
     }
     await authorizeOnKey(call, action, key, facts);
   };
+
+  // authorizeOnKey's first step for the account root (no identity policies to read), done
+  // synchronously: true when it allows outright; false leaves the decision to authorizeOnKey.
+  const rootAllowedOnKey = (call: CallContext, key: KeyRecord): boolean =>
+    call.principal.type === 'Root' && kmsRootAllowedOutright(call, keyPolicy(key) ?? EMPTY_POLICY, NO_POLICIES);
 
   // Key policy, grants, identity and endpoint policies for a key that exists. `facts`'
   // ciphertextKeyId, if any, has been resolved to `key` and plays no further part.

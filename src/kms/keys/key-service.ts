@@ -48,12 +48,8 @@ export class KeyService {
    * a key of another account or region, or one whose deletion has come due).
    */
   async resolve(keyIdentifier: string): Promise<KeyRecord> {
-    // Hot path (GenerateDataKey, Decrypt resolve twice: to authorize and to operate): a bare
-    // key id whose record is cached and owes no upkeep is answered without any further await.
-    if (KEY_ID.test(keyIdentifier)) {
-      const cached = this.#records.cachedKey(keyIdentifier);
-      if (cached !== undefined && !upkeepDue(cached, this.#deps.clock.now())) return cached;
-    }
+    const cached = this.resolveCached(keyIdentifier);
+    if (cached !== undefined) return cached;
     const keyId = await this.#toKeyId(keyIdentifier);
     let key: KeyRecord;
     try {
@@ -63,6 +59,18 @@ export class KeyService {
       throw err;
     }
     return this.#upkeep(key);
+  }
+
+  /**
+   * What `resolve` answers for a bare key id whose record is cached and owes no upkeep, with
+   * neither a promise nor an await; undefined otherwise (an alias, an ARN, a miss, a key due
+   * for deletion or rotation: then call `resolve`). Never throws, never reads the store.
+   */
+  resolveCached(keyIdentifier: string): KeyRecord | undefined {
+    // Hot path: GenerateDataKey and Decrypt resolve twice (to authorize and to operate).
+    if (!KEY_ID.test(keyIdentifier)) return undefined;
+    const cached = this.#records.cachedKey(keyIdentifier);
+    return cached !== undefined && !upkeepDue(cached, this.#deps.clock.now()) ? cached : undefined;
   }
 
   async #toKeyId(identifier: string): Promise<string> {
@@ -109,6 +117,7 @@ export class KeyService {
   /** Destroys a key: its record, wrapped material, aliases and grants, and cached material. */
   async destroy(keyId: string): Promise<void> {
     await this.#deps.store.deleteKey(keyId);
+    this.#lastMaterial = undefined;
     for (const [k, v] of this.#cache) {
       if (k.startsWith(`${keyId}:`)) {
         v.secret.dispose();
@@ -159,6 +168,8 @@ export class KeyService {
    * Raises NotFoundError for a version the key does not have.
    */
   async material(key: KeyRecord, version: number = currentVersion(key).version): Promise<SecretBytes> {
+    const fresh = this.cachedMaterial(key, version);
+    if (fresh !== undefined) return fresh;
     const cacheKey = `${key.keyId}:${version}`;
     const now = Date.now();
     const hit = this.#cache.get(cacheKey);
@@ -174,10 +185,33 @@ export class KeyService {
     return secret;
   }
 
+  /**
+   * The cached material of one version while it is fresh, else undefined (then call
+   * `material`): the same rule as `material`, without a promise. The same ownership rule too:
+   * do not dispose it, do not keep it beyond the call. Never throws, never unwraps.
+   */
+  cachedMaterial(key: KeyRecord, version: number): SecretBytes | undefined {
+    // Calls repeat one key and version: the last entry found is remembered with its key id
+    // and version, so a repeat builds no cache-key string. It is checked against the map,
+    // as destroy and a refresh replace or drop entries.
+    let entry = this.#lastMaterial;
+    if (entry === undefined || entry.keyId !== key.keyId || entry.version !== version || this.#cache.get(entry.cacheKey) !== entry.cached) {
+      const cacheKey = `${key.keyId}:${version}`;
+      const cached = this.#cache.get(cacheKey);
+      if (cached === undefined) return undefined;
+      entry = { keyId: key.keyId, version, cacheKey, cached };
+      this.#lastMaterial = entry;
+    }
+    return entry.cached.expiresAt > Date.now() ? entry.cached.secret : undefined;
+  }
+
+  #lastMaterial: { readonly keyId: string; readonly version: number; readonly cacheKey: string; readonly cached: CachedMaterial } | undefined;
+
   /** Zeroes and forgets every cached key. */
   close(): void {
     for (const v of this.#cache.values()) v.secret.dispose();
     this.#cache.clear();
+    this.#lastMaterial = undefined;
   }
 }
 

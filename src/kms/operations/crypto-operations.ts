@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { EncryptionContext } from '../encryption-context.js';
 import { ValidationError } from '../errors.js';
-import type { KeyRecord } from '../keys/key-record.js';
 import type { KeyService } from '../keys/key-service.js';
 import { decryptBlob, encryptWithKey, requireSymmetricKey, type EncryptionAlgorithm } from './symmetric.js';
+import { sealBlob } from '../ciphertext-blob.js';
+import { currentVersion, type KeyRecord } from '../keys/key-record.js';
 import { pooledRandomBytes } from '../random-pool.js';
 
 /**
@@ -104,12 +105,15 @@ export interface GenerateDataKeyResult {
 /** GenerateDataKey: a fresh random data key, returned plain and sealed under the KMS key. */
 export async function generateDataKey(keys: KeyService, req: GenerateDataKeyRequest): Promise<GenerateDataKeyResult> {
   const length = dataKeyLength(req);
-  const key = await keys.resolve(req.keyId);
+  // A cached key record and material cost no await (the hottest route).
+  const key = keys.resolveCached(req.keyId) ?? (await keys.resolve(req.keyId));
   keys.requireEnabled(key);
   requireSymmetricKey(key, 'GenerateDataKey');
   const plaintext = pooledRandomBytes(length); // a fresh buffer; the pool keeps no copy
-  const { blob } = await encryptWithKey(keys, key, plaintext, req.encryptionContext, undefined);
-  return { key, plaintext, ciphertextBlob: blob };
+  // encryptWithKey's symmetric branch (its checks are done above), inlined to spare a promise.
+  const version = currentVersion(key).version;
+  const material = keys.cachedMaterial(key, version) ?? (await keys.material(key, version));
+  return { key, plaintext, ciphertextBlob: sealBlob(material, key.keyId, version, plaintext, req.encryptionContext) };
 }
 
 /** GenerateDataKeyWithoutPlaintext: as GenerateDataKey, but the plaintext is zeroed and dropped. */

@@ -38,7 +38,7 @@ export async function encryptWithKey(
   if (!isAsymmetric(key.keySpec)) {
     if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') throw new InvalidKeyUsageError(`The encryption algorithm ${algorithm} is not valid for ${keyArn(key)}.`);
     const version = currentVersion(key).version;
-    const material = await keys.material(key, version);
+    const material = keys.cachedMaterial(key, version) ?? (await keys.material(key, version));
     return { blob: sealBlob(material, key.keyId, version, plaintext, context), algorithm: 'SYMMETRIC_DEFAULT' };
   }
   if (algorithm === undefined || algorithm === 'SYMMETRIC_DEFAULT') {
@@ -66,7 +66,8 @@ export async function decryptBlob(
   keyIdentifier: string | undefined,
   algorithm: EncryptionAlgorithm | undefined,
 ): Promise<{ key: KeyRecord; plaintext: Buffer; algorithm: EncryptionAlgorithm }> {
-  const named = keyIdentifier === undefined ? undefined : await keys.resolve(keyIdentifier);
+  // resolveCached / cachedMaterial first: a cached hit costs no await (this is Decrypt's hot path).
+  const named = keyIdentifier === undefined ? undefined : (keys.resolveCached(keyIdentifier) ?? (await keys.resolve(keyIdentifier)));
   if (named !== undefined && isAsymmetric(named.keySpec)) {
     // RSA ciphertext binds no context: refuse one rather than let the caller believe it was checked.
     if (context !== undefined && Object.keys(context).length > 0) throw new ValidationError('EncryptionContext is not supported with asymmetric KMS keys.');
@@ -76,7 +77,7 @@ export async function decryptBlob(
   const header = readBlobHeader(blob);
   let key: KeyRecord;
   try {
-    key = await keys.resolve(header.keyId);
+    key = keys.resolveCached(header.keyId) ?? (await keys.resolve(header.keyId));
   } catch (err) {
     if (err instanceof NotFoundError) throw new InvalidCiphertextError();
     throw err;
@@ -87,7 +88,7 @@ export async function decryptBlob(
   keys.requireEnabled(key);
   requireEncryptKey(key, 'Decrypt');
   if (!key.versions.some((v) => v.version === header.keyVersion)) throw new InvalidCiphertextError();
-  const material = await keys.material(key, header.keyVersion);
+  const material = keys.cachedMaterial(key, header.keyVersion) ?? (await keys.material(key, header.keyVersion));
   return { key, plaintext: openBlob(material, blob, context), algorithm: 'SYMMETRIC_DEFAULT' };
 }
 

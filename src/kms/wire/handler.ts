@@ -41,6 +41,16 @@ export const KMS_MAX_BODY_BYTES = 128 * 1024;
  */
 const KMS_CONTENT_TYPE = /^\s*application\/(x-amz-json-1\.[01]|json)\s*(;|$)/i;
 
+// Clients send one Content-Type request after request: the last one accepted is remembered.
+let lastContentType = '';
+
+function isKmsContentType(contentType: string): boolean {
+  if (contentType === lastContentType) return true;
+  if (!KMS_CONTENT_TYPE.test(contentType)) return false;
+  lastContentType = contentType;
+  return true;
+}
+
 /**
  * Serves one KMS JSON 1.1 request that has already been authenticated: parse → authorize →
  * operate → respond. Every error, including unexpected ones, becomes a KMS wire error; an
@@ -59,7 +69,7 @@ export async function handleKmsRequest(
   const operation = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target;
   // Only `TrentService.<Operation>` names an operation; a bare `CreateKey` is as unknown as any other target.
   const route = target.startsWith('TrentService.') && Object.hasOwn(KMS_ROUTES, operation) ? KMS_ROUTES[operation] : undefined;
-  if (route === undefined || (contentType !== undefined && !KMS_CONTENT_TYPE.test(contentType))) {
+  if (route === undefined || (contentType !== undefined && !isKmsContentType(contentType))) {
     return { status: 400, operation, readOnly: true, body: { __type: 'UnknownOperationException' }, error: { code: 'UnknownOperationException', status: 400, message: '' } };
   }
   let keyIdentifier: string | undefined;
@@ -73,7 +83,7 @@ export async function handleKmsRequest(
     const req = route.parse(fields);
     keyIdentifier = route.keyOf?.(req);
     await authorize(call, route.action, keyIdentifier, route.conditions?.(req));
-    for (const extra of route.alsoAuthorize?.(req) ?? []) await authorize(call, extra.action, extra.keyIdentifier, extra.facts);
+    if (route.alsoAuthorize !== undefined) for (const extra of route.alsoAuthorize(req)) await authorize(call, extra.action, extra.keyIdentifier, extra.facts);
     const res = await route.operate(keys, req, call);
     const responseBody = route.respond(res);
     const responseElements = route.readOnly ? undefined : kmsAuditParameters(responseBody);
