@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createCipheriv } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretBytes } from '../crypto/secret-bytes.js';
@@ -161,6 +162,32 @@ describe('EncryptedVolume', () => {
     await volume.write(20 * BS, whole, { donate: true });
     assert.deepEqual(await volume.read(0, 40 * BS), Buffer.concat([data, data]));
     await volume.close();
+  });
+
+  it('reads blocks stored by per-block node aes-256-xts (the on-disk format), and writes the same bytes', async () => {
+    const { volume, path } = await fresh();
+    await volume.close();
+    // Blocks 3..40 as node's own aes-256-xts stores them, one cipher object per block
+    // (what every earlier version wrote); block 10 left unwritten.
+    const plain = pattern(38 * BS, 5);
+    const fd = openSync(path, 'r+');
+    for (let n = 3; n <= 40; n++) {
+      if (n === 10) continue;
+      const tweak = Buffer.alloc(16);
+      tweak.writeUInt32LE(n);
+      const ct = createCipheriv('aes-256-xts', keyBytes, tweak).update(plain.subarray((n - 3) * BS, (n - 2) * BS));
+      writeSync(fd, ct, 0, BS, HEADER_BYTES + n * BS);
+    }
+    closeSync(fd);
+    const expected = Buffer.from(plain);
+    expected.fill(0, 7 * BS, 8 * BS);
+    const reopened = await EncryptedVolume.open(path, key());
+    assert.deepEqual(await reopened.read(3 * BS, 38 * BS), expected, 'one long read');
+    assert.deepEqual(await reopened.read(5 * BS + 7, 3 * BS), expected.subarray(2 * BS + 7, 5 * BS + 7), 'a short unaligned read');
+    const stored = storedBlock(path, 20);
+    await reopened.write(3 * BS, plain);
+    await reopened.close();
+    assert.deepEqual(storedBlock(path, 20), stored, 'rewriting the same plaintext stores the same bytes');
   });
 
   it('reopens with the right key and refuses a wrong one', async () => {

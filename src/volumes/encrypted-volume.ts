@@ -248,10 +248,14 @@ export class EncryptedVolume implements BlockDevice {
    */
   async reencryptTo(path: string, newKey: SecretBytes): Promise<void> {
     const target = new SectorCipher(newKey);
-    const header = encodeHeader(this.size, newKey);
-    await this.#copyBlocks(path, header, (n, block) =>
-      target.encryptBlock(n, this.#cipher.decryptBlock(n, block)),
-    );
+    try {
+      const header = encodeHeader(this.size, newKey);
+      await this.#copyBlocks(path, header, (n, block) =>
+        target.encryptBlock(n, this.#cipher.decryptBlock(n, block)),
+      );
+    } finally {
+      target.dispose();
+    }
   }
 
   /**
@@ -266,6 +270,7 @@ export class EncryptedVolume implements BlockDevice {
         await this.#file.close();
       } finally {
         await this.#workers?.close();
+        this.#cipher.dispose();
         this.#key.dispose();
         release();
       }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SecretBytes } from '../crypto/secret-bytes.js';
 import { SectorCipher, tweakFor, VOLUME_BLOCK_SIZE } from './sector-cipher.js';
@@ -109,5 +109,25 @@ describe('SectorCipher input checks', () => {
     const cipher = new SectorCipher(key);
     key.dispose();
     assert.throws(() => cipher.encryptBlock(0, Buffer.alloc(VOLUME_BLOCK_SIZE)));
+  });
+
+  it('fails once the key is disposed, also after its cipher objects were made', () => {
+    const key = SecretBytes.random(64);
+    const cipher = new SectorCipher(key);
+    cipher.encryptBlock(0, Buffer.alloc(VOLUME_BLOCK_SIZE));
+    key.dispose();
+    assert.throws(() => cipher.encryptBlock(0, Buffer.alloc(VOLUME_BLOCK_SIZE)), /after dispose/);
+  });
+
+  it('dispose() drops the cipher objects; a later call makes new ones from the live key', () => {
+    const key = SecretBytes.random(64);
+    const cipher = new SectorCipher(key);
+    const block = counterBytes(VOLUME_BLOCK_SIZE, 5);
+    const before = cipher.encryptBlock(42, block);
+    cipher.dispose();
+    cipher.dispose();
+    assert.deepEqual(cipher.encryptBlock(42, block), before);
+    const tweak = tweakFor(42);
+    assert.deepEqual(before, createCipheriv('aes-256-xts', key.unsafeBytes(), tweak).update(block));
   });
 });

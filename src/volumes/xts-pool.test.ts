@@ -1,5 +1,6 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createCipheriv } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,17 @@ function pattern(blocks: number): Buffer {
   const out = Buffer.alloc(blocks * BS);
   for (let i = 0; i < out.length; i++) out[i] = (i * 7 + (i >> 12)) & 0xff;
   return out;
+}
+
+/** The independent reference: node's own aes-256-xts, one cipher object per block. */
+function nodeXts(key: SecretBytes, firstBlock: number, plain: Buffer): Buffer {
+  const out: Buffer[] = [];
+  for (let i = 0; i * BS < plain.length; i++) {
+    const tweak = Buffer.alloc(16);
+    tweak.writeBigUInt64LE(BigInt(firstBlock + i));
+    out.push(createCipheriv('aes-256-xts', key.unsafeBytes(), tweak).update(plain.subarray(i * BS, (i + 1) * BS)));
+  }
+  return Buffer.concat(out);
 }
 
 function owned(data: Buffer): Buffer {
@@ -36,6 +48,7 @@ describe('XtsWorkerPool', () => {
     const ct = await pool.encrypt(1_000_000, plain);
     assert.deepEqual(plain, pattern(20));
     assert.deepEqual(ct, Buffer.concat(cipher.encryptBlocks(1_000_000, plain)));
+    assert.deepEqual(ct, nodeXts(key, 1_000_000, plain));
   });
 
   it('decrypts, leaving all-zero (unwritten) blocks as zeros', async () => {
@@ -138,6 +151,8 @@ describe('XtsWorkerPool', () => {
       await pool.encryptWriteParts(fd, 4096, 3, parts, true);
       const written = readFileSync(join(dir, 'f'));
       assert.deepEqual(written.subarray(4096), Buffer.concat(cipher.encryptBlocks(3, plain)));
+      assert.deepEqual(written.subarray(4096), nodeXts(key, 3, plain));
+      assert.deepEqual(await pool.readDecrypt(fd, 4096, 3, plain.length), plain);
       assert.equal(parts[0]!.buffer.byteLength, 0, 'a whole donated part was transferred');
       assert.deepEqual(shared, plain.subarray(cuts[2], cuts[3]), 'a view into a larger buffer was copied, untouched');
       const kept = [Buffer.from(plain.subarray(0, 4096)), Buffer.from(plain.subarray(4096, 8192))];

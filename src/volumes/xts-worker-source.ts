@@ -1,18 +1,22 @@
+import { XTS_MODE_SOURCE } from './xts-mode.js';
+
 /**
  * The program of an XtsWorkerPool worker, plain CommonJS so it runs as an eval worker both
  * under tsx and from compiled output (no second entry file to ship or resolve).
  *
- * Crypto: the same construction as SectorCipher — node:crypto AES-256-XTS, one cipher per
- * 4 KiB block, the block number as 128-bit little-endian tweak — applied in place.
+ * Crypto: the same code as SectorCipher — `xts-mode.ts`, whose functions are embedded
+ * here by their source (XTS_MODE_SOURCE): AES-256-XTS over long-lived AES-256-ECB cipher
+ * objects, the block number as 128-bit little-endian tweak, a whole request at a time.
  * Decryption leaves all-zero (unwritten) blocks as zeros, as EncryptedVolume requires.
  *
- * Keys: `add-key` registers a volume's key under `keyId` (a transferred copy), `drop-key`
- * zeroes and forgets it; every job names its `keyId`. One set of workers serves every
- * attached volume.
+ * Keys: `add-key` registers a volume's key under `keyId` (a transferred copy) and opens
+ * its cipher objects; `drop-key` releases those (OpenSSL cleanses the key schedules),
+ * zeroes the key and forgets it; every job names its `keyId`. One set of workers serves
+ * every attached volume.
  *
- * Jobs (`op`): `encrypt` / `decrypt` a transferred buffer and send it back;
+ * Jobs (`op`): `encrypt` / `decrypt` a transferred buffer and send the result back;
  * `read-decrypt`: one pread of `length` bytes at `position` of descriptor `fd` (bytes past
- * the end read as zeros), decrypt, send the buffer back; `encrypt-write`: encrypt the
+ * the end read as zeros), decrypt, send the plaintext back; `encrypt-write`: encrypt the
  * transferred buffer (or its window [`offset`, `offset` + `length`) when given, or the
  * transferred Uint8Arrays `parts` back to back) and
  * write the ciphertext at `position` with pwritev, straight from the cipher's output
@@ -24,72 +28,73 @@
  * items that failed (index, message, code). The file I/O is synchronous on purpose: this
  * thread does nothing else, and doing it here saves the event loop a round trip through
  * the libuv thread pool. Any other error is sent back as { id, error: { message, code } }.
- * `close` zeroes every key left and ends the thread.
+ * `close` releases every key left and ends the thread.
  */
 export const XTS_WORKER_SOURCE = `
 'use strict';
 const { parentPort } = require('node:worker_threads');
 const { createCipheriv, createDecipheriv } = require('node:crypto');
 const { readSync, writeSync, writevSync } = require('node:fs');
+// tsx keeps function names with this helper inside the embedded functions' source.
+function __name(f) { return f; }
+${XTS_MODE_SOURCE}
 const keys = new Map();
-const tweak = Buffer.alloc(16);
-const zeros = new Map();
 
-/** One block through AES-256-XTS with block number n as the tweak; a new buffer. */
-function xtsBlock(k, encrypt, n, block) {
-  tweak.writeUInt32LE(n % 0x100000000, 0);
-  tweak.writeUInt32LE(Math.floor(n / 0x100000000), 4);
-  return (encrypt ? createCipheriv : createDecipheriv)('aes-256-xts', k.key, tweak).update(block);
-}
-
+/** Decrypts (all-zero blocks stay zeros) or encrypts data in place as blocks firstBlock…. */
 function xts(k, encrypt, data, firstBlock) {
-  const BS = k.blockSize;
-  let zero = zeros.get(BS);
-  if (zero === undefined) zeros.set(BS, zero = Buffer.alloc(BS));
-  for (let at = 0, n = firstBlock; at < data.length; at += BS, n++) {
-    const block = data.subarray(at, at + BS);
-    if (!encrypt && block.readUInt32LE(0) === 0 && block.equals(zero)) continue;
-    xtsBlock(k, encrypt, n, block).copy(data, at);
-  }
+  data.set(xtsApply(k.ecb, encrypt, data, firstBlock, k.blockSize, !encrypt));
 }
 
-// Blocks per pwritev in encryptWrite: 1 MiB of cipher output held at a time.
-const WRITEV_BLOCKS = 256;
+function dropKey(k) {
+  xtsEcbClose(k.ecb);
+  k.key.fill(0);
+}
+
+// Bytes of cipher output per pwritev in encryptWrite (and per xtsApply call): 1 MiB.
+const WRITEV_BYTES = 1024 * 1024;
 
 // Encrypts parts (Buffers back to back, whole blocks in all) as blocks firstBlock… and
 // writes the ciphertext at position. The cipher's output buffers go to pwritev as they
-// are: no block is copied back, and the parts are left as they were (plaintext). A block
-// that lies in one part is read in place; one across a part boundary is gathered first.
+// are: no block is copied back, and the parts are left as they were (plaintext). The
+// whole blocks inside one part are encrypted in place of reading (up to 1 MiB per call);
+// a block across a part boundary is gathered first.
 function encryptWrite(k, fd, parts, firstBlock, position) {
   const BS = k.blockSize;
   const gathered = Buffer.allocUnsafe(BS);
-  let out = [], n = firstBlock, at = position, p = 0, off = 0;
+  let out = [], outBytes = 0, n = firstBlock, at = position, filled = 0;
+  const emit = (plain) => {
+    const ct = xtsApply(k.ecb, true, plain, n, BS, false);
+    n += plain.length / BS;
+    out.push(ct);
+    outBytes += ct.length;
+    if (outBytes >= WRITEV_BYTES) flush();
+  };
   const flush = () => {
     pwritevFully(fd, out, at);
-    at += out.length * BS;
+    at += outBytes;
     out = [];
+    outBytes = 0;
   };
-  for (;;) {
-    while (p < parts.length && off === parts[p].length) { p++; off = 0; }
-    if (p === parts.length) break;
-    let block;
-    if (parts[p].length - off >= BS) {
-      block = parts[p].subarray(off, off + BS);
-      off += BS;
-    } else {
-      for (let filled = 0; filled < BS; ) {
-        while (p < parts.length && off === parts[p].length) { p++; off = 0; }
-        if (p === parts.length) throw new Error('not a whole number of blocks');
-        const len = Math.min(BS - filled, parts[p].length - off);
-        parts[p].copy(gathered, filled, off, off + len);
-        filled += len;
-        off += len;
-      }
-      block = gathered;
+  for (const part of parts) {
+    let off = 0;
+    if (filled > 0) {
+      const len = Math.min(BS - filled, part.length);
+      part.copy(gathered, filled, 0, len);
+      filled += len;
+      off = len;
+      if (filled === BS) { emit(gathered); filled = 0; }
     }
-    out.push(xtsBlock(k, true, n++, block));
-    if (out.length === WRITEV_BLOCKS) flush();
+    while (part.length - off >= BS) {
+      const len = Math.min(WRITEV_BYTES, Math.floor((part.length - off) / BS) * BS);
+      emit(part.subarray(off, off + len));
+      off += len;
+    }
+    if (off < part.length) {
+      part.copy(gathered, 0, off);
+      filled = part.length - off;
+    }
   }
+  if (filled !== 0) throw new Error('not a whole number of blocks');
   if (out.length > 0) flush();
 }
 
@@ -145,27 +150,29 @@ function keyFor(keyId) {
 
 function handle(m) {
   switch (m.op) {
-    case 'add-key':
-      keys.set(m.keyId, { key: Buffer.from(m.key), blockSize: m.blockSize });
+    case 'add-key': {
+      const key = Buffer.from(m.key);
+      keys.set(m.keyId, { key, blockSize: m.blockSize, ecb: xtsEcbOpen(key) });
       return undefined;
+    }
     case 'drop-key': {
       const k = keys.get(m.keyId);
-      if (k !== undefined) k.key.fill(0);
+      if (k !== undefined) dropKey(k);
       keys.delete(m.keyId);
       return undefined;
     }
     case 'encrypt':
     case 'decrypt': {
-      xts(keyFor(m.keyId), m.op === 'encrypt', Buffer.from(m.buffer), m.firstBlock);
-      return m.buffer;
+      // xtsApply returns a buffer of its own (never the input's): send that back.
+      const k = keyFor(m.keyId);
+      return xtsApply(k.ecb, m.op === 'encrypt', Buffer.from(m.buffer), m.firstBlock, k.blockSize, m.op === 'decrypt').buffer;
     }
     case 'read-decrypt': {
       // Not zero-filled: preadFully writes every byte (zeros past the end of the file).
       const data = Buffer.allocUnsafeSlow(m.length);
       const k = keyFor(m.keyId);
       preadFully(m.fd, data, m.position);
-      xts(k, false, data, m.firstBlock);
-      return data.buffer;
+      return xtsApply(k.ecb, false, data, m.firstBlock, k.blockSize, true).buffer;
     }
     case 'encrypt-write': {
       const parts = m.parts !== undefined
@@ -183,7 +190,7 @@ function handle(m) {
 
 parentPort.on('message', (m) => {
   if (m.op === 'close') {
-    for (const k of keys.values()) k.key.fill(0);
+    for (const k of keys.values()) dropKey(k);
     keys.clear();
     parentPort.close();
     return;
