@@ -129,7 +129,8 @@ describe('HTTPS with the built-in CA', () => {
     assert.match(cbc.out, /handshake failure|no shared cipher/i);
   });
 
-  it('serves the AWS CLI with AWS_CA_BUNDLE set to the exported CA', async () => {
+  /** The AWS CLI's environment: test credentials, no config files, no retries. */
+  const awsCliEnv = (): Record<string, string> => {
     const env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: work,
@@ -146,6 +147,11 @@ describe('HTTPS with the built-in CA', () => {
     };
     writeFileSync(env.AWS_CONFIG_FILE, '');
     writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE, '');
+    return env;
+  };
+
+  it('serves the AWS CLI with AWS_CA_BUNDLE set to the exported CA', async () => {
+    const env = awsCliEnv();
     const args = ['kms', 'list-keys', '--endpoint-url', t.httpsEndpoint!, '--output', 'json'];
     const trusted = await run('aws', args, { ...env, AWS_CA_BUNDLE: caFile });
     assert.equal(trusted.code, 0, trusted.stderr);
@@ -153,6 +159,18 @@ describe('HTTPS with the built-in CA', () => {
     const untrusted = await run('aws', args, env);
     assert.notEqual(untrusted.code, 0);
     assert.match(untrusted.stderr, /SSL|certificate/i);
+  });
+
+  it('records the Host header the client sent (tlsDetails.clientProvidedHostHeader) for IAM and STS as for KMS', async () => {
+    const env = { ...awsCliEnv(), AWS_CA_BUNDLE: caFile };
+    const host = new URL(t.httpsEndpoint!).host;
+    for (const [args, eventName] of [[['kms', 'list-keys'], 'ListKeys'], [['sts', 'get-caller-identity'], 'GetCallerIdentity'], [['iam', 'list-users'], 'ListUsers']] as const) {
+      const r = await run('aws', [...args, '--endpoint-url', t.httpsEndpoint!, '--output', 'json'], env);
+      assert.equal(r.code, 0, r.stderr);
+      const { records } = await t.server.auditStore.lookup({ eventName, limit: 1 });
+      const tls = records[0]?.event.tlsDetails;
+      assert.equal(`${tls?.tlsVersion} ${tls?.clientProvidedHostHeader}`, `TLSv1.3 ${host}`, `${eventName}: tlsDetails of the CLI's call`);
+    }
   });
 
   it('keeps the same CA and server certificate across a restart', async () => {
