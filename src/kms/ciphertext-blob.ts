@@ -35,9 +35,14 @@ const SALT_AND_IV_BYTES = 16 + 12;
  * anything that is not a well-formed blob of a known format; it checks no tag.
  */
 export function readBlobHeader(blob: Uint8Array): BlobHeader {
-  if (blob.length < HEADER_BYTES + TAG_BYTES || blob[0] !== BLOB_FORMAT.V1) throw new InvalidCiphertextError();
+  checkBlobShape(blob);
   const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
   return { format: BLOB_FORMAT.V1, keyId: uuidFromBytes(buf.subarray(1, 17)), keyVersion: buf.readUInt32BE(17) };
+}
+
+/** Raises InvalidCiphertextError unless `blob` is long enough for a V1 blob and says V1. */
+function checkBlobShape(blob: Uint8Array): void {
+  if (blob.length < HEADER_BYTES + TAG_BYTES || blob[0] !== BLOB_FORMAT.V1) throw new InvalidCiphertextError();
 }
 
 /**
@@ -81,7 +86,7 @@ export function sealBlob(
  * returns plaintext whose tag did not verify.
  */
 export function openBlob(material: SecretBytes, blob: Uint8Array, context: EncryptionContext | undefined): Buffer {
-  readBlobHeader(blob);
+  checkBlobShape(blob); // what readBlobHeader checks; the key id is not needed here
   const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
   const header = buf.subarray(0, HEADER_BYTES);
   const key = deriveMessageKey(material, header.subarray(21, 37));

@@ -50,8 +50,7 @@ export function verifySignature(
   checkTime(sig, options.now);
   const payloadHash = signedPayloadHash(view, sig, options.bodySha256);
   const canonical = canonicalRequest(view, sig, payloadHash);
-  const scope = `${sig.date}/${sig.region}/${sig.service}/aws4_request`;
-  const stringToSign = `AWS4-HMAC-SHA256\n${sig.amzDate}\n${scope}\n${sha256Hex(canonical)}`;
+  const stringToSign = `AWS4-HMAC-SHA256\n${sig.amzDate}\n${credentialScope(sig)}\n${sha256Hex(canonical)}`;
   const signingKey = deriveSigningKey(credential, sig.date, sig.region, sig.service);
   const expected = createHmac('sha256', signingKey).update(stringToSign).digest();
   const given = Buffer.from(sig.signature, 'hex');
@@ -61,7 +60,8 @@ export function verifySignature(
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
     );
   }
-  if (options.bodySha256 !== undefined && /^[0-9a-f]{64}$/.test(payloadHash) && payloadHash !== options.bodySha256) {
+  // The (cheap) inequality first: a body signed by its hash (KMS, most S3 calls) is equal and skips the pattern.
+  if (options.bodySha256 !== undefined && payloadHash !== options.bodySha256 && /^[0-9a-f]{64}$/.test(payloadHash)) {
     throw new AuthenticationError('ContentHashMismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
   }
   return { credential, signature: sig, payloadHash, signingKey };
@@ -114,7 +114,31 @@ function signedPayloadHash(view: SignedRequestView, sig: ParsedSignature, bodySh
 
 /** The SigV4 canonical request (exported for tests). */
 export function canonicalRequest(view: SignedRequestView, sig: ParsedSignature, payloadHash: string): string {
-  return `${view.method}\n${canonicalUri(view.rawPath, sig.service)}\n${canonicalQuery(view.rawQuery, sig.presigned)}\n${canonicalHeaders(view, sig.signedHeaders)}\n${sig.signedHeaders.join(';')}\n${payloadHash}`;
+  return `${view.method}\n${canonicalUri(view.rawPath, sig.service)}\n${canonicalQuery(view.rawQuery, sig.presigned)}\n${canonicalHeaders(view, sig.signedHeaders)}\n${signedHeaderNames(sig.signedHeaders)}\n${payloadHash}`;
+}
+
+// parseSignature hands out one shared list per SignedHeaders value, request after request:
+// the last list joined is remembered by identity.
+let lastJoinedList: readonly string[] | undefined;
+let lastJoined = '';
+
+function signedHeaderNames(list: readonly string[]): string {
+  if (list !== lastJoinedList) {
+    lastJoined = list.join(';');
+    lastJoinedList = list;
+  }
+  return lastJoined;
+}
+
+// The credential scope string of the last signature's date, region and service.
+let lastScopeOf: { date: string; region: string; service: string; scope: string } | undefined;
+
+function credentialScope(sig: ParsedSignature): string {
+  const last = lastScopeOf;
+  if (last !== undefined && last.date === sig.date && last.region === sig.region && last.service === sig.service) return last.scope;
+  const scope = `${sig.date}/${sig.region}/${sig.service}/aws4_request`;
+  lastScopeOf = { date: sig.date, region: sig.region, service: sig.service, scope };
+  return scope;
 }
 
 function canonicalUri(rawPath: string, service: string): string {

@@ -13,6 +13,9 @@ function fail(field: string, value: unknown, constraint: string): never {
   throw new ValidationError(`1 validation error detected: Value ${shown} at '${lowerFirst(field)}' failed to satisfy constraint: ${constraint}`);
 }
 
+/** A key identifier's length bounds: one shared object, as every crypto request reads one. */
+const KEY_ID_LENGTH = Object.freeze({ min: 1, max: 2048 });
+
 /**
  * Typed reads of a KMS JSON request's fields, raising ValidationError with AWS's wording.
  * Plaintext-bearing fields are read with `blob`, whose errors never echo the value.
@@ -34,17 +37,17 @@ export class Fields {
   }
 
   requiredString(name: string, opts: { min?: number; max?: number } = {}): string {
-    const v = this.string(name, { min: 1, ...opts });
+    const v = this.string(name, opts.min === undefined ? { min: 1, ...opts } : opts);
     if (v === undefined) fail(name, v, 'Member must not be null');
     return v;
   }
 
   keyId(name = 'KeyId'): string {
-    return this.requiredString(name, { min: 1, max: 2048 });
+    return this.requiredString(name, KEY_ID_LENGTH);
   }
 
   optionalKeyId(name = 'KeyId'): string | undefined {
-    return this.string(name, { min: 1, max: 2048 });
+    return this.string(name, KEY_ID_LENGTH);
   }
 
   enumValue<T extends string>(name: string, allowed: readonly T[]): T | undefined {

@@ -30,6 +30,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  */
 export type KmsAuthorizer = (call: CallContext, action: string, keyIdentifier: string | undefined, facts?: KmsRequestFacts) => Promise<void>;
 
+const GRANT_TOKENS_LIMIT = { max: 10 } as const;
+
 /** Largest KMS request body we read (policies are up to 32 KiB, plaintext 4 KiB, base64 grows it). */
 export const KMS_MAX_BODY_BYTES = 128 * 1024;
 
@@ -79,7 +81,7 @@ export async function handleKmsRequest(
     requestParameters = kmsAuditParameters(body);
     const fields = new Fields(body);
     // Most operations take GrantTokens; its shape is checked here once, so no route ignores a malformed one.
-    fields.stringList('GrantTokens', { max: 10 });
+    fields.stringList('GrantTokens', GRANT_TOKENS_LIMIT);
     const req = route.parse(fields);
     keyIdentifier = route.keyOf?.(req);
     await authorize(call, route.action, keyIdentifier, route.conditions?.(req));

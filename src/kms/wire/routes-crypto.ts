@@ -8,8 +8,11 @@ import { route, type KmsRequestFacts, type KmsRoute } from './route.js';
 
 const ALGORITHMS: readonly EncryptionAlgorithm[] = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'];
 
+const DATA_KEY_SPECS = ['AES_256', 'AES_128'] as const;
+const CIPHERTEXT_BLOB_LIMIT = { max: 6144 } as const;
+
 function dataKeyRequest(f: Fields) {
-  const keySpec = f.enumValue('KeySpec', ['AES_256', 'AES_128'] as const);
+  const keySpec = f.enumValue('KeySpec', DATA_KEY_SPECS);
   const numberOfBytes = f.integer('NumberOfBytes', 1, 1024);
   const encryptionContext = f.context();
   // Assigned rather than spread (GenerateDataKey is the hottest route).
@@ -23,7 +26,7 @@ function dataKeyRequest(f: Fields) {
 // Decrypt is the second-hottest route: its request and facts are assigned, not spread, in
 // the same field order as before (the order the fields were read and the errors raised).
 function decryptRequest(f: Fields): DecryptRequest {
-  const req: { -readonly [K in keyof DecryptRequest]: DecryptRequest[K] } = { ciphertextBlob: f.requiredBlob('CiphertextBlob', { max: 6144 }) };
+  const req: { -readonly [K in keyof DecryptRequest]: DecryptRequest[K] } = { ciphertextBlob: f.requiredBlob('CiphertextBlob', CIPHERTEXT_BLOB_LIMIT) };
   const encryptionContext = f.context();
   if (encryptionContext !== undefined) req.encryptionContext = encryptionContext;
   const keyId = f.optionalKeyId();
