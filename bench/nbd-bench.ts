@@ -1,14 +1,17 @@
-// NBD benchmark. Three targets, same tools, same run:
+// NBD benchmark. Four targets, same tools, same run:
 //   enc   — the encrypted volume (AES-256-XTS) through the in-process NbdServer;
 //   nbd   — an unencrypted file through the same NbdServer (isolates encryption + locking);
-//   local — an unencrypted local raw file, no NBD at all (the issue's baseline).
+//   local — an unencrypted local raw file, no NBD at all (the issue's baseline);
+//   qemu  — qemu-nbd (C, unencrypted) serving a raw file of the same size: the ceiling of
+//           an NBD server on this machine (spawned for the run, killed after; skipped with
+//           a note when qemu-nbd is not installed).
 // Sequential: nbdcopy (file -> target, target -> null:). Random: a 4 KiB QD16 driver run in
 // a child process (so it does not share the server's event loop) that speaks NBD to the
 // NBD targets and uses pread/pwrite on the local file, with the same offsets.
 // Each figure is the best of --repeats runs (the machine is shared and noisy).
 // Run: node --import tsx bench/nbd-bench.ts [sizeMiB=256] [randomOps=20000] [options]
 // Options (for profiling one part; the table then has zeros for what was skipped):
-//   --targets=enc,nbd,local   which targets to measure (default all three)
+//   --targets=enc,nbd,local,qemu   which targets to measure (default all four)
 //   --rows=seqw,seqr,randr,randw   which tests to run (default all four)
 //   --repeats=N               best of N (default 3)
 //   --profile=DIR             write a CPU profile of this process's main thread (the NBD
@@ -16,7 +19,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { closeSync, openSync, read, ftruncateSync, write } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { Session } from 'node:inspector/promises';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,7 +36,10 @@ const BS = 4096;
 const QUEUE_DEPTH = 16;
 const run = promisify(execFile);
 
-type Target = 'enc' | 'nbd' | 'local';
+type Target = 'enc' | 'nbd' | 'local' | 'qemu';
+const TARGETS: readonly Target[] = ['enc', 'nbd', 'local', 'qemu'];
+/** A record with one zero per target. */
+const perTarget = (): Record<Target, number> => ({ enc: 0, nbd: 0, local: 0, qemu: 0 });
 type RowId = 'seqw' | 'seqr' | 'randr' | 'randw';
 type Row = {
   label: string; unit: string; values: Record<Target, number>; cpu: Record<Target, number>; mainCpu: Record<Target, number>; clientCpu: Record<Target, number>;
@@ -89,7 +95,7 @@ function parseOptions(args: readonly string[]): Options {
     if (unknown.length > 0) throw new Error(`--${name}: unknown ${unknown.join(', ')} (choose from ${all.join(', ')})`);
     return chosen as T[];
   };
-  const targets = pick<Target>('targets', ['enc', 'nbd', 'local']);
+  const targets = pick<Target>('targets', TARGETS);
   const rows = pick<RowId>('rows', ['seqw', 'seqr', 'randr', 'randw']);
   return { targets, rows, repeats: Number(get('repeats') ?? 3), profileDir: get('profile') };
 }
@@ -254,18 +260,105 @@ function randomIops(childArgs: string[]): Promise<number> {
   });
 }
 
+/** Creates an empty (sparse) raw file of `size` bytes; returns its path. */
+function makeRawFile(path: string, size: number): string {
+  const fd = openSync(path, 'w');
+  ftruncateSync(fd, size);
+  closeSync(fd);
+  return path;
+}
+
+// ---- qemu-nbd (reference server) -------------------------------------------------------
+
+interface QemuNbd {
+  readonly port: number;
+  /** CPU µs the qemu-nbd process (all its threads) has used so far. */
+  readonly cpu: () => number;
+  readonly stop: () => Promise<void>;
+}
+
+/** A free loopback port: bound, then released for qemu-nbd to take. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/**
+ * Resolves once an NBD server greets on `port` (the probe then ends its negotiation with
+ * NBD_OPT_ABORT, so the server has nothing to complain of); rejects if `exited` first.
+ */
+async function waitForListener(port: number, exited: () => boolean): Promise<void> {
+  const abort = Buffer.alloc(20);
+  abort.writeUInt32BE(1, 0); // client flags: fixed newstyle
+  abort.write('IHAVEOPT', 4, 'latin1');
+  abort.writeUInt32BE(2, 12); // NBD_OPT_ABORT, no data
+  for (let i = 0; i < 200; i++) {
+    if (exited()) throw new Error('qemu-nbd exited before it listened');
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let greeted = 0;
+      socket.on('data', (c: Buffer) => {
+        greeted += c.length;
+        if (greeted >= 18 && !socket.writableEnded) socket.end(abort);
+      });
+      socket.once('close', () => resolve(greeted >= 18));
+      socket.once('error', () => undefined);
+    });
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('qemu-nbd did not listen within 10 s');
+}
+
+/**
+ * qemu-nbd serving `image` (raw, unencrypted) as export `qemu` on a loopback port, with the
+ * options of the issue's reference run; undefined if qemu-nbd is not installed.
+ */
+async function startQemuNbd(image: string): Promise<QemuNbd | undefined> {
+  const port = await freePort();
+  const args = ['-f', 'raw', '-x', 'qemu', '-p', String(port), '-b', '127.0.0.1', '-t', '--shared=8', '--cache=writeback', image];
+  const child = spawn('qemu-nbd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Held until it listens: the readiness probes make it complain of an aborted negotiation.
+  let early = '';
+  let ready = false;
+  child.stderr.on('data', (c: Buffer) => (ready ? process.stderr.write(c) : (early += c.toString())));
+  let exited = false;
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void gone.then(() => (exited = true));
+  const missing = await new Promise<boolean>((resolve) => {
+    child.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ENOENT'));
+    child.once('spawn', () => resolve(false));
+  });
+  if (missing) return undefined;
+  const stop = async (): Promise<void> => {
+    if (!exited) child.kill('SIGTERM');
+    await gone;
+  };
+  try {
+    await waitForListener(port, () => exited);
+    ready = true;
+  } catch (err) {
+    await stop();
+    process.stderr.write(early);
+    throw err;
+  }
+  return { port, cpu: () => procCpu(`/proc/${child.pid}/stat`, [11, 12]), stop };
+}
+
 // ---- main ------------------------------------------------------------------------------
 
 async function main(sizeMiB: number, randomOps: number, options: Options): Promise<void> {
   const size = sizeMiB * MiB;
   const dir = tempDir('cl-nbd-bench-');
+  let qemu: QemuNbd | undefined;
   try {
     const source = join(dir.path, 'source.raw');
     writeSeededImage(source, 'bench', size);
-    const local = join(dir.path, 'local.raw');
-    const fd = openSync(local, 'w');
-    ftruncateSync(fd, size);
-    closeSync(fd);
+    const local = makeRawFile(join(dir.path, 'local.raw'), size);
     const registry = new MapExportRegistry();
     const encrypted = await EncryptedVolume.create(join(dir.path, 'enc.vol'), size, SecretBytes.random(64));
     const plain = await PlainFileDevice.create(join(dir.path, 'plain.raw'), size);
@@ -273,16 +366,20 @@ async function main(sizeMiB: number, randomOps: number, options: Options): Promi
     registry.attach('nbd', plain);
     const server = new NbdServer({ registry, port: 0 });
     const { port } = await server.listen();
-    const path = (t: Target): string => (t === 'local' ? local : `nbd://127.0.0.1:${port}/${t}`);
+    qemu = options.targets.includes('qemu') ? await startQemuNbd(makeRawFile(join(dir.path, 'qemu.raw'), size)) : undefined;
+    const targets = options.targets.filter((t) => t !== 'qemu' || qemu !== undefined);
+    if (options.targets.includes('qemu') && qemu === undefined) console.log('qemu-nbd is not installed: its column is skipped (zeros).');
+    const portOf = (t: Target): number => (t === 'qemu' ? (qemu?.port ?? 0) : port);
+    const path = (t: Target): string => (t === 'local' ? local : `nbd://127.0.0.1:${portOf(t)}/${t}`);
     const rows: Row[] = [];
     const row = async (id: RowId, label: string, unit: string, measure: (t: Target) => Promise<number>): Promise<void> => {
       if (!options.rows.includes(id)) return;
-      const values = { enc: 0, nbd: 0, local: 0 };
-      const cpu = { enc: 0, nbd: 0, local: 0 };
-      const mainCpu = { enc: 0, nbd: 0, local: 0 };
-      const clientCpu = { enc: 0, nbd: 0, local: 0 };
+      const values = perTarget();
+      const cpu = perTarget();
+      const mainCpu = perTarget();
+      const clientCpu = perTarget();
       let encThreads: number[] = [];
-      for (const t of options.targets) {
+      for (const t of targets) {
         const threadsStart = otherThreadsCpu();
         const mainStart = mainThreadCpu();
         const clientStart = childrenCpu();
@@ -290,11 +387,14 @@ async function main(sizeMiB: number, randomOps: number, options: Options): Promi
         // CPU of this process (every thread: event loop, XTS workers, libuv pool) per unit
         // of work: steadier than throughput on a shared machine.
         const start = process.cpuUsage();
+        const qemuStart = qemu?.cpu() ?? 0;
         const once = (): Promise<number> => best(options.repeats, () => measure(t));
-        values[t] = options.profileDir !== undefined && t !== 'local' ? await profiled(options.profileDir, `${t}-${id}`, once) : await once();
+        const profile = options.profileDir !== undefined && (t === 'enc' || t === 'nbd');
+        values[t] = profile ? await profiled(options.profileDir ?? '', `${t}-${id}`, once) : await once();
         const used = process.cpuUsage(start);
         const work = options.repeats * (unit === 'IOPS' ? randomOps : sizeMiB);
-        cpu[t] = (used.user + used.system) / work;
+        // qemu-nbd is its own process: its CPU, not this one's (which only waits).
+        cpu[t] = (t === 'qemu' ? (qemu?.cpu() ?? 0) - qemuStart : used.user + used.system) / work;
         mainCpu[t] = (mainThreadCpu() - mainStart) / work;
         clientCpu[t] = (unit === 'IOPS' ? driverCpu - driverStart : childrenCpu() - clientStart) / work;
         if (t === 'enc') encThreads = threadDeltas(threadsStart).map((used) => used / work);
@@ -304,41 +404,45 @@ async function main(sizeMiB: number, randomOps: number, options: Options): Promi
     const mibps = async (args: string[]): Promise<number> => sizeMiB / (await timedTool('nbdcopy', args));
     // Reads must see written (encrypted) blocks, not holes: fill the targets first if the
     // write row is skipped.
-    if (!options.rows.includes('seqw')) for (const t of options.targets) await timedTool('nbdcopy', [source, path(t)]);
+    if (!options.rows.includes('seqw')) for (const t of targets) await timedTool('nbdcopy', [source, path(t)]);
     await row('seqw', 'seq write (nbdcopy file -> target)', 'MiB/s', (t) => mibps([source, path(t)]));
     await row('seqr', 'seq read (nbdcopy target -> null:)', 'MiB/s', (t) => mibps([path(t), 'null:']));
     for (const [id, label, flag] of [['randr', '4K random read (QD16)', '0'], ['randw', '4K random write (QD16)', '1']] as const) {
       await row(id, label, 'IOPS', (t) =>
-        randomIops([flag, String(randomOps), String(size / BS), ...(t === 'local' ? ['file', local] : ['nbd', String(port), t])]),
+        randomIops([flag, String(randomOps), String(size / BS), ...(t === 'local' ? ['file', local] : ['nbd', String(portOf(t)), t])]),
       );
     }
     printTable(sizeMiB, randomOps, options.repeats, rows);
+    await qemu?.stop();
     await server.close();
     await encrypted.close();
     await plain.close();
   } finally {
+    await qemu?.stop();
     dir.cleanup();
   }
 }
 
 function printTable(sizeMiB: number, randomOps: number, repeats: number, rows: Row[]): void {
+  const ratio = (a: number, b: number): string => (b === 0 ? '–' : (a / b).toFixed(2));
   console.log(`NBD benchmark, ${sizeMiB} MiB, ${randomOps} random ops, best of ${repeats}, node ${process.version}`);
-  console.log('| test | encrypted NBD | plain NBD | local raw file | unit | enc / local (target) | enc / plain NBD |');
-  console.log('| --- | ---: | ---: | ---: | --- | ---: | ---: |');
+  console.log('| test | encrypted NBD | plain NBD | local raw file | qemu-nbd (unencrypted) | unit | enc / local (target) | enc / plain NBD | qemu-nbd / local | enc / qemu-nbd |');
+  console.log('| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
   for (const { label, unit, values: v } of rows) {
     const target = unit === 'IOPS' ? '0.3' : '0.5';
-    const cells = [v.enc, v.nbd, v.local].map((x) => x.toFixed(0));
-    console.log(`| ${label} | ${cells.join(' | ')} | ${unit} | ${(v.enc / v.local).toFixed(2)} (≥ ${target}) | ${(v.enc / v.nbd).toFixed(2)} |`);
+    const cells = [v.enc, v.nbd, v.local, v.qemu].map((x) => x.toFixed(0));
+    const ratios = [ratio(v.enc, v.nbd), ratio(v.qemu, v.local), ratio(v.enc, v.qemu)];
+    console.log(`| ${label} | ${cells.join(' | ')} | ${unit} | ${ratio(v.enc, v.local)} (≥ ${target}) | ${ratios.join(' | ')} |`);
   }
-  console.log('\nServer process CPU (user + system, all threads), per MiB or per op; client: the tool (nbdcopy, or the');
-  console.log('random driver\'s measured loop) against the encrypted / plain NBD / local target, on the same cores:');
-  console.log('| test | encrypted NBD | (its main thread) | plain NBD | (its main thread) | client enc / nbd / local | unit | enc / plain NBD |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
+  console.log('\nServer process CPU (user + system, all threads), per MiB or per op (qemu-nbd: its own process);');
+  console.log('client: the tool (nbdcopy, or the random driver\'s measured loop) against enc / nbd / local / qemu, on the same cores:');
+  console.log('| test | encrypted NBD | (its main thread) | plain NBD | (its main thread) | qemu-nbd | client enc / nbd / local / qemu | unit | enc / plain NBD |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |');
   for (const { label, unit, cpu, mainCpu, clientCpu: c } of rows) {
     const per = unit === 'IOPS' ? 'µs / op' : 'µs / MiB';
-    const client = [c.enc, c.nbd, c.local].map((x) => x.toFixed(0)).join(' / ');
-    const cells = [cpu.enc, mainCpu.enc, cpu.nbd, mainCpu.nbd, client].map((x) => (typeof x === 'number' ? x.toFixed(1) : x));
-    console.log(`| ${label} | ${cells.join(' | ')} | ${per} | ${(cpu.enc / cpu.nbd).toFixed(2)} |`);
+    const client = [c.enc, c.nbd, c.local, c.qemu].map((x) => x.toFixed(0)).join(' / ');
+    const cells = [cpu.enc, mainCpu.enc, cpu.nbd, mainCpu.nbd, cpu.qemu].map((x) => x.toFixed(1));
+    console.log(`| ${label} | ${cells.join(' | ')} | ${client} | ${per} | ${ratio(cpu.enc, cpu.nbd)} |`);
   }
   console.log('\nEncrypted target, CPU of the threads other than the main one, per MiB or per op (busiest two =');
   console.log('the XTS workers; the rest = V8 GC / platform threads and the libuv pool):');
