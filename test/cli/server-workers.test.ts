@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
@@ -108,5 +108,20 @@ describe('cipherlake server --workers 2, a worker that does not stop cleanly', (
     const exit = await server.exited;
     assert.deepEqual(exit, { code: 1, signal: null });
     assert.match(stderr, new RegExp(`worker ${stuck} did not stop cleanly \\(SIGKILL\\)`));
+  });
+});
+
+describe('cipherlake server --workers 2 whose audit trail cannot start', () => {
+  const fixture = serverFixture('cipherlake-workers-audit-');
+
+  it('exits 1 after closing the stores the primary opened (metadata.db left without its -wal and -shm files)', async () => {
+    const dataDir = join(fixture.dir(), 'data');
+    mkdirSync(dataDir, { mode: 0o700 });
+    // Bytes SQLite refuses as "file is not a database": the primary's audit trail cannot open.
+    writeFileSync(join(dataDir, 'audit.db'), Buffer.alloc(8192, 'this is not an audit trail '));
+    await assert.rejects(fixture.spawn({ dataDir, args: ['--workers', '2'], timeoutMs: 25_000 }), /exited early with 1[\s\S]*audit trail cannot start/);
+    const files = readdirSync(dataDir);
+    assert.ok(files.includes('metadata.db'), `the primary opened metadata.db: ${files.join(' ')}`);
+    assert.deepEqual(files.filter((f) => f.startsWith('metadata.db-')), [], 'metadata.db was closed (a closed WAL database removes its -wal and -shm)');
   });
 });

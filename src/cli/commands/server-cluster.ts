@@ -47,41 +47,61 @@ export interface PreparedDataDir {
  * audit signing key is created. Then the primary opens its side of the audit trail: it
  * migrates a file older code wrote (workers never do) and signs the digests; the workers'
  * writer threads chain into the same file. Raises what openRootKey,
- * loadRootCredentials, openTls and the audit store raise; never logs secrets.
+ * loadRootCredentials, openTls and the audit store raise, after closing the root key and
+ * metadata.db it opened; never logs secrets.
  */
 export async function prepareDataDir(config: CipherlakeConfig, log: Logger = createLogger(config.logLevel)): Promise<PreparedDataDir> {
   // As startCipherlake does for one process: a data directory that does not exist yet is
   // made here (0700), before the root key file is created inside it.
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const rootKey = openRootKey(config.dataDir, config.rootKey);
-  const { credential, created } = loadRootCredentials(config.dataDir, config.accountId, config.rootCredentials);
-  const db = openSqlite(join(config.dataDir, 'metadata.db'));
-  // Body files whose row never committed (a crash between rename and commit): swept here,
-  // before any worker serves (no write is in flight yet), and never by a worker.
+  let db: SqliteDatabase | undefined;
+  try {
+    const { credential, created } = loadRootCredentials(config.dataDir, config.accountId, config.rootCredentials);
+    db = openSqlite(join(config.dataDir, 'metadata.db'));
+    await firstStartFiles(config, db, log);
+    const keys = new KeyService({
+      store: new SqliteKeyStore(db),
+      rootKey,
+      clock: systemClock,
+      settings: { region: config.region, accountId: config.accountId, materialCacheTtlMs: config.kms.materialCacheTtlSeconds * 1000 },
+    });
+    // Creates the audit signing key on first start, before any worker could race to create it.
+    const { store, trail } = await openAuditTrail(config, keys, systemClock, log, { kind: 'cluster-primary' });
+    const metadata = db;
+    return {
+      credential,
+      created,
+      audit: trail,
+      close: async () => {
+        await trail.close();
+        store.close();
+        metadata.close();
+        rootKey.close();
+      },
+    };
+  } catch (err) {
+    // The primary exits on this error: close what it opened first, as a single-process start
+    // does (an open metadata.db would otherwise be left with its -wal and -shm files).
+    db?.close();
+    rootKey.close();
+    throw err;
+  }
+}
+
+type SqliteDatabase = ReturnType<typeof openSqlite>;
+
+/**
+ * Files only the primary tidies or makes, before any worker serves: body files whose row
+ * never committed (a crash between rename and commit; no write is in flight yet, and a
+ * worker never sweeps) and the TLS CA and server certificate. Raises what openTls raises.
+ */
+async function firstStartFiles(config: CipherlakeConfig, db: SqliteDatabase, log: Logger): Promise<void> {
   const s3Store = new SqliteS3MetadataStore(db);
   clearObjectTmp(join(config.dataDir, 'objects'));
   await sweepOrphanBodies(join(config.dataDir, 'objects'), (ids) => s3Store.unreferencedStorageIds(ids), Date.now()).catch((err: unknown) => log.warn({ err }, 'orphan body sweep failed'));
   const tlsHosts = [...(config.https.enabled ? [config.https.host] : []), ...privateEndpoints(config.endpoints).filter((e) => e.tls).map((e) => e.host)];
   if (tlsHosts.length > 0) openTls(config.dataDir, config.tls, tlsHosts, systemClock, log).identity.close();
-  const keys = new KeyService({
-    store: new SqliteKeyStore(db),
-    rootKey,
-    clock: systemClock,
-    settings: { region: config.region, accountId: config.accountId, materialCacheTtlMs: config.kms.materialCacheTtlSeconds * 1000 },
-  });
-  // Creates the audit signing key on first start, before any worker could race to create it.
-  const { store, trail } = await openAuditTrail(config, keys, systemClock, log, { kind: 'cluster-primary' });
-  return {
-    credential,
-    created,
-    audit: trail,
-    close: async () => {
-      await trail.close();
-      store.close();
-      db.close();
-      rootKey.close();
-    },
-  };
 }
 
 /** In a cluster worker: whether this worker's audit writer thread fills the lookup index (one worker does). */
