@@ -117,6 +117,14 @@ describe('S3: malformed XML bodies', () => {
     assert.equal((await call('HEAD', '/y-broken')).status, 404);
   });
 
+  it('CreateBucket with an explicit us-east-1 LocationConstraint → InvalidLocationConstraint (as S3: us-east-1 is no constraint); no bucket is made', async () => {
+    const east = '<CreateBucketConfiguration><LocationConstraint>us-east-1</LocationConstraint></CreateBucketConfiguration>';
+    assert.equal(statusCode(await call('PUT', '/y-east', { body: east })), '400 InvalidLocationConstraint');
+    assert.equal((await call('HEAD', '/y-east')).status, 404);
+    assert.equal((await call('PUT', '/y-east', { body: '<CreateBucketConfiguration></CreateBucketConfiguration>' })).status, 200, 'no constraint is us-east-1');
+    assert.equal((await call('HEAD', '/y-east')).headers.get('x-amz-bucket-region'), 'us-east-1');
+  });
+
   it('CompleteMultipartUpload: broken documents → MalformedXML and the upload survives to complete correctly', async () => {
     const created = await call('POST', '/rob/mp', { query: { uploads: '' } });
     const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(created.text)?.[1] ?? '';

@@ -18,10 +18,15 @@ export function checkBucketName(name: string): void {
   if (!ok) throw new InvalidBucketNameError('');
 }
 
-/** CreateBucket. Raises InvalidBucketNameError, BucketAlreadyOwnedByYouError, InvalidLocationConstraintError (a location that is no region). https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html */
+/**
+ * CreateBucket. Raises InvalidBucketNameError, BucketAlreadyOwnedByYouError,
+ * InvalidLocationConstraintError (a location that is no region, or an explicit `us-east-1`:
+ * S3 names that region by the absence of a constraint and refuses it spelled out).
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
+ */
 export async function createBucket(deps: S3Deps, name: string, location: string | undefined): Promise<BucketRecord> {
   checkBucketName(name);
-  if (location !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(location) && location !== 'EU') {
+  if (location !== undefined && ((!/^[a-z]{2}(-[a-z]+)+-\d$/.test(location) && location !== 'EU') || location === 'us-east-1')) {
     throw new InvalidLocationConstraintError('');
   }
   const bucket: BucketRecord = { name, region: location ?? deps.region, createdAt: deps.clock.now() };
