@@ -27,14 +27,24 @@ function lockedByOther(t: { after: (fn: () => void) => void }, db: SqliteDatabas
   return { other, group: new SqliteGroupCommit(db), insert: db.prepare('INSERT INTO t (k, v) VALUES (?, ?)') };
 }
 
-/** Counts groups: each group on a WAL database switches the connection to NORMAL once. */
+/**
+ * Counts groups: each group on a WAL database switches the connection to NORMAL once, with
+ * the statement it prepared at construction (so call this before constructing the group).
+ */
 function countGroups(db: SqliteDatabase): { readonly groups: number } {
   const counter = { groups: 0 };
-  const pragma = db.pragma.bind(db);
-  db.pragma = ((source: string, options?: { simple?: boolean }) => {
-    if (source === 'synchronous = NORMAL') counter.groups += 1;
-    return pragma(source, options);
-  }) as typeof db.pragma;
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((source: string) => {
+    const statement = prepare(source);
+    if (source === 'PRAGMA synchronous = NORMAL') {
+      const run = statement.run.bind(statement);
+      statement.run = ((...params: unknown[]) => {
+        counter.groups += 1;
+        return run(...params);
+      }) as typeof statement.run;
+    }
+    return statement;
+  }) as typeof db.prepare;
   return counter;
 }
 
@@ -49,8 +59,8 @@ test('every write resolves with its own result once committed, and the rows are 
 
 test('writes queued while a group is being made durable commit together as the next group', async (t) => {
   const db = fileDb(t);
-  const group = new SqliteGroupCommit(db);
   const counter = countGroups(db);
+  const group = new SqliteGroupCommit(db);
   const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
   const first = group.run(() => insert.run('first', 0));
   await new Promise((r) => setImmediate(r)); // the first group has committed; its fsync runs

@@ -1,4 +1,5 @@
 import { fdatasync, open } from 'node:fs';
+import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 import { walCheckpointerOf, type WalCheckpointer } from './wal-checkpointer.js';
 
@@ -60,6 +61,13 @@ export class SqliteGroupCommit {
   #busySince: number | undefined;
   /** Built once, not per group: better-sqlite3 makes four wrapper functions per `transaction` call. */
   readonly #groupTx: (group: readonly Waiter[], outcomes: Outcome[]) => void;
+  /**
+   * The pragmas each group sets and restores, prepared once: `db.pragma()` compiles its
+   * statement at every call (≈ 3.5 µs each, four or five per group), a prepared one runs in ≈ 1 µs.
+   */
+  readonly #pragmas: GroupPragmas;
+  /** Whether the connection's busy_timeout is in force again (set inside the group's transaction, so BEGIN failed when it is not). */
+  #timeoutRestored = true;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
@@ -69,10 +77,20 @@ export class SqliteGroupCommit {
     this.#walPath = wal && this.#level >= 2 ? `${db.name}-wal` : undefined;
     this.#checkpointer = wal ? walCheckpointerOf(db) : undefined;
     this.#busyTimeoutMs = db.memory ? 0 : Number(db.pragma('busy_timeout', { simple: true }));
+    this.#pragmas = {
+      // busy_timeout answers a row (the new value): `get`, not `run`.
+      noWait: db.prepare('PRAGMA busy_timeout = 0'),
+      wait: db.prepare(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`),
+      unsynced: db.prepare('PRAGMA synchronous = NORMAL'),
+      synced: db.prepare(`PRAGMA synchronous = ${this.#level}`),
+    };
     const one = db.transaction((w: Waiter) => w.work());
     this.#groupTx = db.transaction((group: readonly Waiter[], outcomes: Outcome[]) => {
       // BEGIN IMMEDIATE has the write lock: the statements wait as the connection says.
-      if (this.#busyTimeoutMs > 0) db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
+      if (this.#busyTimeoutMs > 0) {
+        this.#pragmas.wait.get();
+        this.#timeoutRestored = true;
+      }
       for (const w of group) {
         try {
           outcomes.push({ ok: true, value: one(w) });
@@ -142,14 +160,22 @@ export class SqliteGroupCommit {
    */
   #commit(group: readonly Waiter[], outcomes: Outcome[]): void {
     const sync = this.#walPath !== undefined;
+    const p = this.#pragmas;
     // BEGIN fails at once with SQLITE_BUSY instead of sleeping on the loop (see the class comment).
-    if (this.#busyTimeoutMs > 0) this.#db.pragma('busy_timeout = 0');
-    if (sync) this.#db.pragma('synchronous = NORMAL');
+    if (this.#busyTimeoutMs > 0) {
+      p.noWait.get();
+      this.#timeoutRestored = false;
+    }
+    if (sync) p.unsynced.run();
     try {
       this.#groupTx(group, outcomes);
     } finally {
-      if (sync) this.#db.pragma(`synchronous = ${this.#level}`);
-      if (this.#busyTimeoutMs > 0) this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
+      if (sync) p.synced.run();
+      // Already restored inside the transaction unless BEGIN failed.
+      if (!this.#timeoutRestored) {
+        p.wait.get();
+        this.#timeoutRestored = true;
+      }
     }
   }
 
@@ -181,6 +207,18 @@ export class SqliteGroupCommit {
     this.#busy = false;
     if (this.#queue.length > 0) setImmediate(() => this.#flush());
   }
+}
+
+/** The pragma statements of a group (see SqliteGroupCommit's #pragmas). */
+interface GroupPragmas {
+  /** busy_timeout = 0: BEGIN IMMEDIATE fails at once instead of sleeping on the loop. */
+  readonly noWait: Statement;
+  /** busy_timeout = the connection's own. */
+  readonly wait: Statement;
+  /** synchronous = NORMAL: the group's commit writes the WAL without syncing it (#durable does). */
+  readonly unsynced: Statement;
+  /** synchronous = the connection's own level. */
+  readonly synced: Statement;
 }
 
 function settle(w: Waiter, outcome: Outcome | undefined): void {
