@@ -162,11 +162,15 @@ export class S3Handler {
     const res = r.res;
     type Method = (...args: unknown[]) => unknown;
     const proto = { writeHead: res.writeHead as Method, write: res.write as Method, end: res.end as Method };
+    const needDrain = inheritedNeedDrain(res);
     const queue: Array<{ readonly end: boolean; readonly args: unknown[] }> = [];
     let state: 'open' | 'holding' | 'released' = 'open';
+    // The overrides stay on the response once released and pass straight through: deleting
+    // them would turn every S3 response into a dictionary-mode object, which slows each
+    // later property access node:http makes on it (and on every response, once its inline
+    // caches have seen such objects).
     const restore = (): void => {
       state = 'released';
-      for (const name of ['writeHead', 'write', 'end', 'writableNeedDrain'] as const) Reflect.deleteProperty(res, name);
     };
     const release = (): void => {
       restore();
@@ -201,7 +205,7 @@ export class S3Handler {
       write: (...args: unknown[]) => held(false, args),
       end: (...args: unknown[]) => (held(true, args), res),
     });
-    Object.defineProperty(res, 'writableNeedDrain', { configurable: true, get: () => queue.length > 0 });
+    Object.defineProperty(res, 'writableNeedDrain', { configurable: true, get: () => (state === 'holding' ? queue.length > 0 : needDrain.call(res)) });
     return hold;
   }
 
@@ -278,6 +282,23 @@ export class S3Handler {
     r.res.writeHead(wire.status, { ...headers, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
     r.res.end(body);
   }
+}
+
+/** writableNeedDrain's inherited getter (node:http's OutgoingMessage accessor) per response prototype: looked up once, not per request. */
+const needDrainGetters = new WeakMap<object, () => unknown>();
+
+/** The writableNeedDrain getter `res` inherits; one answering false when there is none. */
+function inheritedNeedDrain(res: ServerResponse): () => unknown {
+  const proto = Object.getPrototypeOf(res) as object;
+  let getter = needDrainGetters.get(proto);
+  if (getter === undefined) {
+    for (let p: object | null = proto; p !== null && getter === undefined; p = Object.getPrototypeOf(p) as object | null) {
+      getter = Object.getOwnPropertyDescriptor(p, 'writableNeedDrain')?.get;
+    }
+    getter ??= () => false;
+    needDrainGetters.set(proto, getter);
+  }
+  return getter;
 }
 
 function hasBody(req: IncomingMessage): boolean {
