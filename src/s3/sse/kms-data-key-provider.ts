@@ -4,6 +4,22 @@ import { AWS_MANAGED_S3_KEY, type DataKey, type DataKeyProvider, type KmsContext
 
 const AWS_S3_KEY_DESCRIPTION = 'Default key that protects my S3 objects when no other key is defined';
 
+/**
+ * The key id behind `alias/aws/s3`, per key service, once known. An `alias/aws/*` alias can
+ * be neither updated nor deleted (KMS refuses both), so the id never changes: caching it
+ * spares every SSE-S3 and default SSE-KMS write an alias lookup and a key resolution. Only
+ * the id is kept: the key's state is still checked by each GenerateDataKey.
+ */
+const awsManagedS3KeyIds = new WeakMap<KeyService, string>();
+
+async function awsManagedS3KeyId(keys: KeyService): Promise<string> {
+  const known = awsManagedS3KeyIds.get(keys);
+  if (known !== undefined) return known;
+  const { keyId } = await ensureAwsManagedKey(keys, AWS_MANAGED_S3_KEY, AWS_S3_KEY_DESCRIPTION);
+  awsManagedS3KeyIds.set(keys, keyId);
+  return keyId;
+}
+
 /** A KMS call S3 made on a caller's behalf, for the audit trail (never any key material). */
 export interface S3KmsCall {
   readonly operation: 'GenerateDataKey' | 'Decrypt';
@@ -52,7 +68,7 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   }
 
   async generateDataKey(keyId: string, context: KmsContext): Promise<DataKey> {
-    const id = keyId === AWS_MANAGED_S3_KEY ? (await ensureAwsManagedKey(this.keys, AWS_MANAGED_S3_KEY, AWS_S3_KEY_DESCRIPTION)).keyId : keyId;
+    const id = keyId === AWS_MANAGED_S3_KEY ? await awsManagedS3KeyId(this.keys) : keyId;
     const params = { keyId, encryptionContext: { ...context }, keySpec: 'AES_256' };
     return this.#onBehalf('GenerateDataKey', () => id, context, params, async () => {
       const r = await generateDataKey(this.keys, { keyId: id, keySpec: 'AES_256', encryptionContext: { ...context } });
