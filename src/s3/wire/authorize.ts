@@ -34,24 +34,49 @@ function header(req: IncomingMessage, name: string): string | undefined {
  * signed. Keys the request does not carry are absent (so `...IfExists` and Null work).
  */
 export function s3RequestFacts(req: IncomingMessage, query: ReadonlyMap<string, string>, signature: ParsedSignature | undefined): ConditionFacts {
-  const facts: Record<string, string | undefined> = {
-    's3:x-amz-server-side-encryption': header(req, 'x-amz-server-side-encryption'),
-    's3:x-amz-server-side-encryption-aws-kms-key-id': header(req, 'x-amz-server-side-encryption-aws-kms-key-id'),
-    's3:x-amz-server-side-encryption-customer-algorithm': header(req, 'x-amz-server-side-encryption-customer-algorithm'),
-    's3:x-amz-acl': header(req, 'x-amz-acl'),
-    's3:x-amz-copy-source': header(req, 'x-amz-copy-source'),
-    's3:x-amz-content-sha256': header(req, 'x-amz-content-sha256'),
-    's3:prefix': query.get('prefix'),
-    's3:delimiter': query.get('delimiter'),
-    's3:max-keys': query.get('max-keys'),
-    // Conditional writes and deletes: a bucket policy can require them ("Null": {"s3:if-none-match": "true"} → Deny).
-    's3:if-none-match': header(req, 'if-none-match'),
-    's3:if-match': header(req, 'if-match'),
-    's3:signatureversion': signature !== undefined ? 'AWS4-HMAC-SHA256' : undefined,
-    's3:authType': signature === undefined ? undefined : signature.presigned ? 'REST-QUERY-STRING' : 'REST-HEADER',
-  };
-  return Object.fromEntries(Object.entries(facts).filter(([, v]) => v !== undefined));
+  // Built by assignment of the present keys only (once per request: no entries/filter/fromEntries copies).
+  const facts: Record<string, string> = {};
+  for (const [fact, name] of HEADER_FACTS) {
+    const v = header(req, name);
+    if (v !== undefined) facts[fact] = v;
+  }
+  for (const [fact, name] of QUERY_FACTS) {
+    const v = query.get(name);
+    if (v !== undefined) facts[fact] = v;
+  }
+  for (const [fact, name] of CONDITIONAL_FACTS) {
+    const v = header(req, name);
+    if (v !== undefined) facts[fact] = v;
+  }
+  if (signature !== undefined) {
+    facts['s3:signatureversion'] = 'AWS4-HMAC-SHA256';
+    facts['s3:authType'] = signature.presigned ? 'REST-QUERY-STRING' : 'REST-HEADER';
+  }
+  return facts;
 }
+
+/** Condition keys read from a request header: the SSE headers, the canned ACL, the copy source and the payload hash. */
+const HEADER_FACTS: ReadonlyArray<readonly [string, string]> = [
+  ['s3:x-amz-server-side-encryption', 'x-amz-server-side-encryption'],
+  ['s3:x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-server-side-encryption-aws-kms-key-id'],
+  ['s3:x-amz-server-side-encryption-customer-algorithm', 'x-amz-server-side-encryption-customer-algorithm'],
+  ['s3:x-amz-acl', 'x-amz-acl'],
+  ['s3:x-amz-copy-source', 'x-amz-copy-source'],
+  ['s3:x-amz-content-sha256', 'x-amz-content-sha256'],
+];
+
+/** Conditional writes and deletes: a bucket policy can require them ("Null": {"s3:if-none-match": "true"} → Deny). */
+const CONDITIONAL_FACTS: ReadonlyArray<readonly [string, string]> = [
+  ['s3:if-none-match', 'if-none-match'],
+  ['s3:if-match', 'if-match'],
+];
+
+/** Condition keys read from the query: the listing parameters. */
+const QUERY_FACTS: ReadonlyArray<readonly [string, string]> = [
+  ['s3:prefix', 'prefix'],
+  ['s3:delimiter', 'delimiter'],
+  ['s3:max-keys', 'max-keys'],
+];
 
 const ANONYMOUS_SIGNATURE: ParsedSignature = { accessKeyId: '', date: '', region: '', service: 's3', signedHeaders: [], signature: '', amzDate: '', presigned: false };
 
