@@ -82,6 +82,8 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   readonly #readObject: Statement;
   readonly #readObjectHead: Statement;
   readonly #readBucket: Statement;
+  /** A put's one read: its bucket and the row it replaces (see #putRows). */
+  readonly #readReplaced: Statement;
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
@@ -107,6 +109,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     this.#readObject = db.prepare(`SELECT ${LIST_COLUMNS}, body FROM s3_objects WHERE bucket = ? AND key = ?`).raw(true);
     this.#readObjectHead = db.prepare(`SELECT ${LIST_COLUMNS} FROM s3_objects WHERE bucket = ? AND key = ?`).raw(true);
     this.#readBucket = db.prepare(`SELECT ${BUCKET_COLUMNS} FROM s3_buckets WHERE name = ?`).raw(true);
+    this.#readReplaced = db.prepare('SELECT o.storage_id, o.etag FROM s3_buckets b LEFT JOIN s3_objects o ON o.bucket = b.name AND o.key = ? WHERE b.name = ?').raw(true);
   }
 
   async createBucket(bucket: BucketRecord): Promise<void> {
@@ -161,8 +164,11 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
    * NoSuchBucketError, checkWriteCondition's errors and SQLite's errors.
    */
   #putRows(o: ObjectRecord, condition: WriteCondition | undefined): string | undefined {
-    if (this.#sql('SELECT 1 FROM s3_buckets WHERE name = ?').get(o.bucket) === undefined) throw new NoSuchBucketError('');
-    const old = this.#sql('SELECT storage_id, etag FROM s3_objects WHERE bucket = ? AND key = ?').get(o.bucket, o.key) as { storage_id: string; etag: string } | undefined;
+    // The bucket and the row this write replaces in one lookup: no row means no bucket; a
+    // bucket without the object has NULLs.
+    const found = this.#readReplaced.get(o.key, o.bucket) as [string | null, string | null] | undefined;
+    if (found === undefined) throw new NoSuchBucketError('');
+    const old = found[0] === null ? undefined : { storage_id: found[0], etag: found[1] ?? '' };
     if (condition !== undefined) checkWriteCondition(old?.etag, condition);
     this.#sql(
       `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags, body)
