@@ -1,4 +1,4 @@
-import { DecryptionError, headerSize, planRange, SegmentOpener, TAG_SIZE, type ByteRange, type SecretBytes } from '../../crypto/index.js';
+import { DecryptionError, DEFAULT_SEGMENT_SIZE, headerSize, planRange, SegmentOpener, TAG_SIZE, type ByteRange, type SecretBytes } from '../../crypto/index.js';
 import type { ObjectRecord } from '../metadata-store.js';
 import type { BodyReader } from '../object-backend.js';
 import type { S3Deps } from '../s3-deps.js';
@@ -6,6 +6,29 @@ import { dataBinding } from '../sse/sealing.js';
 
 /** Sealed segments per read: 16 × (64 KiB + tag) ≈ 1 MiB, one thread-pool trip each. */
 const UNITS_PER_READ = 16;
+
+/**
+ * Size of a pooled read buffer: one read of reference-size segments plus the probe byte.
+ * Every fresh 1 MiB buffer is external memory V8 counts towards its next full collection,
+ * and a GET's two buffers live long enough to be promoted (only a mark-compact frees them):
+ * reusing them across GETs takes that churn off every large GET.
+ */
+const POOLED_BYTES = UNITS_PER_READ * (DEFAULT_SEGMENT_SIZE + TAG_SIZE) + 1;
+/** Idle read buffers kept for the next GETs (at most this many, ~1 MiB each). */
+const MAX_SPARE = 8;
+const spare: Buffer[] = [];
+
+/** A read buffer of at least `size` bytes: a pooled one when that size fits, else a fresh one. */
+function acquireReadBuffer(size: number): Buffer {
+  if (size > POOLED_BYTES) return Buffer.allocUnsafe(size);
+  // A small read that finds no spare gets its own small buffer rather than a pooled 1 MiB one.
+  return spare.pop() ?? Buffer.allocUnsafe(size * 4 < POOLED_BYTES ? size : POOLED_BYTES);
+}
+
+/** Returns a buffer no read is in flight into and no opener holds a view of (ciphertext only). */
+function releaseReadBuffer(buffer: Buffer | undefined): void {
+  if (buffer !== undefined && buffer.length === POOLED_BYTES && spare.length < MAX_SPARE) spare.push(buffer);
+}
 
 /** True when `o` is read by plaintextBatches: a single-part body in a file (not inline), not empty. */
 export function readsInBatches(o: ObjectRecord): boolean {
@@ -27,6 +50,8 @@ export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey
   let reader: BodyReader | undefined;
   let opener: SegmentOpener | undefined;
   let pending: Promise<number> | undefined;
+  // Filled lazily (an object that fits one read never needs the second), released at the end.
+  const buffers: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
   try {
     const plan = planRange(range?.start ?? 0, range?.endInclusive ?? o.size - 1, o.size, o.segmentSize);
     reader = await deps.backend.openReader(o.storageId);
@@ -38,11 +63,13 @@ export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey
     // At the end of the body, one byte more: an extended body must not pass as whole.
     const probe = plan.includesFinal ? 1 : 0;
     const chunk = UNITS_PER_READ * unit;
-    const buffers = [Buffer.allocUnsafe(chunk + probe), Buffer.allocUnsafe(chunk + probe)] as const;
+    // The largest read this GET makes: the first one (later ones never exceed it).
+    const capacity = Math.min(chunk, end - plan.segmentRange.start) + probe;
     const body = reader;
     const readAt = (i: number, at: number): Promise<number> => {
       const want = Math.min(chunk, end - at);
-      return body.read(buffers[i % 2]!, 0, at + want === end ? want + probe : want, at);
+      const buffer = (buffers[i % 2] ??= acquireReadBuffer(capacity));
+      return body.read(buffer, 0, at + want === end ? want + probe : want, at);
     };
     let at = plan.segmentRange.start;
     let i = 0;
@@ -66,5 +93,8 @@ export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey
     // A read still in flight (we stopped early) must land before its descriptor closes.
     await pending?.catch(() => undefined);
     await reader?.close();
+    // Only now: no read lands in them any more, and the disposed opener holds no view of them.
+    releaseReadBuffer(buffers[0]);
+    releaseReadBuffer(buffers[1]);
   }
 }
