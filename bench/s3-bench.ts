@@ -17,7 +17,9 @@
  * --warmup runs each workload once, unmeasured, before measuring it (every process's JIT is
  * warm: with workers, each one compiles the hot paths for itself, which a cold run of 3000
  * requests otherwise counts twice); --threads (with --cpu) prints each process's CPU on its
- * main thread and on its other threads (libuv pool, worker threads, V8) per phase.
+ * main thread and on its other threads (libuv pool, worker threads, V8) per phase;
+ * --server-args=F1,F2 adds node flags to the Cipherlake process (e.g. --trace-gc), whose stdout
+ * --server-stdout=FILE keeps; --threads=each splits the other threads by thread id (offset from the pid, in creation order).
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -37,7 +39,13 @@ const putOnly = process.argv.includes('--put-only');
 /** `--warmup`: each workload once, unmeasured, before its measured run. */
 const warmup = process.argv.includes('--warmup');
 /** `--threads`: per process and thread name, the CPU of each phase (with --cpu). */
-const threads = process.argv.includes('--threads');
+const threads = process.argv.includes('--threads') || process.argv.includes('--threads=each');
+/** `--threads=each`: one entry per thread id (tid n = the pid + n), not main / other: which pool, GC or worker thread spends it. */
+const eachThread = process.argv.includes('--threads=each');
+/** `--server-args=--trace-gc,--max-semi-space-size=16`: extra node flags for the Cipherlake process. */
+const serverArgs = process.argv.find((a) => a.startsWith('--server-args='))?.slice('--server-args='.length).split(',') ?? [];
+/** `--server-stdout=FILE`: where the Cipherlake process's stdout goes (what --trace-gc prints); default nowhere. */
+const serverStdout = process.argv.find((a) => a.startsWith('--server-stdout='))?.slice('--server-stdout='.length);
 const wanted = (name: string): boolean => only === undefined || only.includes(name);
 const MiB = 1024 * 1024;
 /** `--count=N` overrides the 1 MiB workload's request count (a longer window for --profile and --cpu). */
@@ -152,7 +160,7 @@ function threadTicks(pid: number): Map<string, number> {
         continue;
       }
       // Node 20 names every thread "node": the main thread is the one whose id is the pid.
-      const name = tid === String(p) ? 'main' : 'other threads';
+      const name = tid === String(p) ? 'main' : eachThread ? `tid +${Number(tid) - p}` : 'other threads';
       const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
       const key = `${p === pid ? 'primary' : `worker ${p}`}/${name}`;
       out.set(key, (out.get(key) ?? 0) + Number(f[11]) + Number(f[12]));
@@ -306,7 +314,7 @@ async function main(): Promise<void> {
     await s3rver.stop();
   }
   for (const workers of workerCounts) {
-    const cl = await startCipherlakeTarget(profile ? ['--cpu-prof', '--cpu-prof-dir', 's3-bench-profile'] : [], workers);
+    const cl = await startCipherlakeTarget([...(profile ? ['--cpu-prof', '--cpu-prof-dir', 's3-bench-profile'] : []), ...serverArgs], workers, serverStdout);
     const pool = new Pool(cl.endpoint);
     const mk = await pool.request({ method: 'PUT', path: '/bench', headers: sign(cl, 'PUT', '/bench', {}) });
     await mk.body.dump();

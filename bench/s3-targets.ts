@@ -5,7 +5,7 @@
  * discards uploads and serves zeros of the size last PUT at that path).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -60,16 +60,20 @@ function stopper(child: ChildProcess, dir?: string): () => Promise<void> {
  * Cipherlake as a process: fresh data dir, bench credentials, SSE-C trusted via
  * x-forwarded-proto, no NBD. `workers` > 0 runs `server --workers N` (node:cluster: the
  * primary forks N serving processes; `pid` is the primary's, so CPU accounting must add its
- * children, see s3-bench's cpuSeconds).
+ * children, see s3-bench's cpuSeconds). `stdoutFile`, if given, receives the server's stdout
+ * (for V8 flags such as --trace-gc passed in `nodeArgs`).
  */
-export async function startCipherlakeTarget(nodeArgs: readonly string[] = [], workers = 0): Promise<Target> {
+export async function startCipherlakeTarget(nodeArgs: readonly string[] = [], workers = 0, stdoutFile?: string): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'cipherlake-s3bench-'));
   // Made here: `server --workers` prepares the data dir before anything creates it.
   mkdirSync(join(dir, 'data'), { mode: 0o700 });
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ nbd: { enabled: false }, s3: { trustedProxyHttpsHeader: 'x-forwarded-proto' } }));
   const env = { PATH: process.env.PATH ?? '', HOME: dir, CIPHERLAKE_ROOT_ACCESS_KEY_ID: BENCH_ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: BENCH_SECRET };
   const args = [...nodeArgs, '--import', 'tsx', 'src/cli/index.ts', 'server', '-c', join(dir, 'config.json'), '--port', '0', '--data-dir', join(dir, 'data'), '--log-level', 'error', ...(workers > 0 ? ['--workers', String(workers)] : [])];
-  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // stdout (where V8's --trace-gc writes) goes to `stdoutFile` when given, else nowhere.
+  const out = stdoutFile !== undefined ? openSync(stdoutFile, 'w') : 'ignore';
+  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', out, 'pipe'] });
+  if (typeof out === 'number') closeSync(out);
   const m = await waitFor(child, /listening on (http:\/\/127\.0\.0\.1:\d+)[\s\S]*kms list-keys\n/, 'cipherlake');
   return { name: workers > 0 ? `Cipherlake (${workers} workers)` : 'Cipherlake', endpoint: m[1]!, accessKeyId: BENCH_ACCESS_KEY_ID, secretAccessKey: BENCH_SECRET, pid: child.pid!, stop: stopper(child, dir) };
 }
