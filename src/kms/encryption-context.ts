@@ -25,18 +25,20 @@ const EMPTY = Buffer.alloc(0);
 export function prefixedCanonicalContext(prefix: Uint8Array, context: EncryptionContext | undefined): Buffer {
   const keys = context === undefined ? [] : Object.keys(context);
   // Only keys are compared as bytes (the order is that of their UTF-8), so only they are encoded up front.
-  const pairs = keys.map((k) => ({ key: keyBytes(k), value: (context as EncryptionContext)[k] as string }));
+  const pairs = keys.map((k) => {
+    const value = (context as EncryptionContext)[k] as string;
+    return { key: keyBytes(k), value, valueLength: Buffer.byteLength(value, 'utf8') };
+  });
   if (pairs.length > 1) pairs.sort((a, b) => Buffer.compare(a.key, b.key));
   let size = prefix.length + 4;
-  for (const p of pairs) size += 8 + p.key.length + Buffer.byteLength(p.value, 'utf8');
+  for (const p of pairs) size += 8 + p.key.length + p.valueLength;
   const out = Buffer.allocUnsafe(size);
   out.set(prefix, 0);
   let at = out.writeUInt32BE(pairs.length, prefix.length);
   for (const p of pairs) {
     at = out.writeUInt32BE(p.key.length, at);
     at += p.key.copy(out, at);
-    const valueLength = Buffer.byteLength(p.value, 'utf8');
-    at = out.writeUInt32BE(valueLength, at);
+    at = out.writeUInt32BE(p.valueLength, at);
     at += out.write(p.value, at, 'utf8');
   }
   return out;

@@ -75,9 +75,18 @@ export class Fields {
 
   /** A base64 blob field. Never echoes the value in an error. */
   blob(name: string, opts: { min?: number; max?: number; required?: boolean } = {}): Buffer | undefined {
+    return this.#blob(name, opts, opts.required === true);
+  }
+
+  requiredBlob(name: string, opts: { min?: number; max?: number } = {}): Buffer {
+    // `required` passed apart rather than spread into a copy of opts (Decrypt reads one per request).
+    return this.#blob(name, opts, true)!;
+  }
+
+  #blob(name: string, opts: { min?: number; max?: number }, required: boolean): Buffer | undefined {
     const v = this.body[name];
     if (v === undefined || v === null) {
-      if (opts.required) fail(name, undefined, 'Member must not be null');
+      if (required) fail(name, undefined, 'Member must not be null');
       return undefined;
     }
     if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new ValidationError(`Value for '${lowerFirst(name)}' must be base64-encoded binary data`);
@@ -88,10 +97,6 @@ export class Fields {
       throw new ValidationError(`1 validation error detected: Value at '${lowerFirst(name)}' failed to satisfy constraint: Member must have length less than or equal to ${opts.max}`);
     }
     return bytes;
-  }
-
-  requiredBlob(name: string, opts: { min?: number; max?: number } = {}): Buffer {
-    return this.blob(name, { ...opts, required: true })!;
   }
 
   context(name = 'EncryptionContext'): EncryptionContext | undefined {
