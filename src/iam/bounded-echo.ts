@@ -8,6 +8,12 @@
 export const MAX_ECHOED_CHARS = 256;
 
 /**
+ * The longest error message put on the wire: a safety net for messages that quote a value
+ * without echoed() (several quoted values, or a message built outside the wire layer).
+ */
+export const MAX_MESSAGE_CHARS = 1024;
+
+/**
  * `text` as an error message quotes it: unchanged up to `max` characters, else its first
  * `max` characters (never half of a surrogate pair) followed by `...`. Never throws.
  */

@@ -256,4 +256,22 @@ describe('EC2, CloudTrail, IAM and STS: malformed input', () => {
       assert.ok(r.text.length < 2048, `${service} ${params.Action?.slice(0, 20)}: the error body stays small (${r.text.length} bytes)`);
     }
   });
+
+  it('EC2 and IAM: an operation message quoting several or unchecked values is cut to 1024 characters on the wire', async () => {
+    const long = 'q'.repeat(60_000);
+    const ec2Cases: Array<[string, Record<string, string>]> = [
+      ['DescribeVolumes', { 'Filter.1.Name': long, 'Filter.1.Value.1': 'x' }],
+      ['CreateVolume', { AvailabilityZone: 'us-east-1a', Size: '1', VolumeType: long }],
+    ];
+    for (const [action, params] of ec2Cases) {
+      const r = await ec2(t.endpoint, action, params);
+      assert.equal(`${r.status} ${r.code}`, '400 InvalidParameterValue', action);
+      assert.equal(r.message?.length, 1024 + 3, `${action}: the message is cut to 1024 characters and an ellipsis`);
+    }
+    const principal = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { [long.slice(0, 1900)]: 'x' }, Action: 'sts:AssumeRole' }] });
+    const r = await queryRequest(t.endpoint, 'iam', { Action: 'CreateRole', RoleName: 'long-principal', AssumeRolePolicyDocument: principal });
+    assert.equal(`${r.status} ${queryErrorCode(r)}`, '400 MalformedPolicyDocument');
+    const message = at(r.xml, 'ErrorResponse', 'Error', 'Message');
+    assert.ok(message.length <= 1024 + 3 && message.endsWith('...'), `IAM: the message is cut (${message.length} characters)`);
+  });
 });

@@ -1,3 +1,4 @@
+import { echoed, MAX_MESSAGE_CHARS } from '../bounded-echo.js';
 import { AuthenticationError, type AuthFailureKind } from '../errors.js';
 import * as errors from '../errors.js';
 
@@ -36,8 +37,9 @@ export interface QueryWireError {
 }
 
 /**
- * Maps any error to its Query wire error. Unknown errors become ServiceFailure (500) with a
- * generic message; the caller logs the detail.
+ * Maps any error to its Query wire error, its message cut to MAX_MESSAGE_CHARS (an
+ * operation's message may quote the caller's values). Unknown errors become ServiceFailure
+ * (500) with a generic message; the caller logs the detail.
  */
 export function toQueryWireError(err: unknown): QueryWireError {
   if (err instanceof AuthenticationError) {
@@ -46,7 +48,7 @@ export function toQueryWireError(err: unknown): QueryWireError {
   }
   if (err instanceof errors.IamError) {
     const entry = IAM_ERROR_CODES[err.constructor.name as IamErrorName];
-    if (entry !== undefined) return { ...entry, message: err.message, type: 'Sender' };
+    if (entry !== undefined) return { ...entry, message: echoed(err.message, MAX_MESSAGE_CHARS), type: 'Sender' };
   }
   return { code: 'ServiceFailure', status: 500, message: 'An internal error occurred.', type: 'Receiver' };
 }

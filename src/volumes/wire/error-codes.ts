@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AuthenticationError, type AuthFailureKind } from '../../iam/index.js';
+import { AuthenticationError, echoed, MAX_MESSAGE_CHARS, type AuthFailureKind } from '../../iam/index.js';
 import * as errors from '../errors.js';
 
 /** An EC2 error on the wire. */
@@ -45,14 +45,15 @@ export const EC2_AUTH_ERROR_CODES = {
 } as const satisfies Record<AuthFailureKind, { code: string; status: number }>;
 
 /**
- * Maps any thrown value to the wire. Anything unmapped becomes InternalError with a
+ * Maps any thrown value to the wire, its message cut to MAX_MESSAGE_CHARS (an operation's
+ * message may quote the caller's values). Anything unmapped becomes InternalError with a
  * generic message; the detail goes to `log` only.
  */
 export function toEc2WireError(err: unknown, log?: Logger): Ec2WireError {
   if (err instanceof AuthenticationError) return { ...EC2_AUTH_ERROR_CODES[err.kind], message: err.message };
   if (err instanceof Error) {
     const entry = (EC2_ERROR_CODES as Record<string, { code: string; status: number }>)[err.name];
-    if (entry !== undefined && err.name in errors) return { ...entry, message: err.message };
+    if (entry !== undefined && err.name in errors) return { ...entry, message: echoed(err.message, MAX_MESSAGE_CHARS) };
   }
   log?.error({ err }, 'EC2 request failed');
   return { code: 'InternalError', status: 500, message: 'An internal error has occurred' };
