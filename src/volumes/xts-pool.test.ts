@@ -112,6 +112,34 @@ describe('XtsWorkerPool', () => {
     }
   });
 
+  it('runs a batch of mixed reads and writes (runs of each kind, failures inside runs) like separate requests', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-xts-mixed-'));
+    const fd = openSync(join(dir, 'f'), 'w+');
+    try {
+      const plain = pattern(12);
+      await pool.encryptWrite(fd, 0, 0, plain.subarray(0, 6 * BS));
+      // One turn: read, read, write, bad write, write, read (bad fd), read past the end, write.
+      const r0 = pool.readDecryptBatched(fd, 0, 0, 2 * BS);
+      const r1 = pool.readDecryptBatched(fd, 3 * BS, 3, BS);
+      const w0 = pool.encryptWriteBatched(fd, 6 * BS, 6, plain.subarray(6 * BS, 8 * BS));
+      const bad = pool.encryptWriteBatched(1_000_000, 0, 0, plain.subarray(0, BS));
+      const w1 = pool.encryptWriteBatched(fd, 8 * BS, 8, plain.subarray(8 * BS, 9 * BS));
+      const badRead = pool.readDecryptBatched(1_000_000, 0, 0, BS);
+      const r2 = pool.readDecryptBatched(fd, 20 * BS, 20, 2 * BS);
+      const w2 = pool.encryptWriteBatched(fd, 9 * BS, 9, plain.subarray(9 * BS, 12 * BS));
+      assert.deepEqual(await r0, plain.subarray(0, 2 * BS));
+      assert.deepEqual(await r1, plain.subarray(3 * BS, 4 * BS));
+      assert.deepEqual(await r2, Buffer.alloc(2 * BS));
+      await Promise.all([w0, w1, w2]);
+      await assert.rejects(bad, { code: 'EBADF' });
+      await assert.rejects(badRead, { code: 'EBADF' });
+      assert.deepEqual(readFileSync(join(dir, 'f')), nodeXts(key, 0, plain));
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('takes over a donated buffer instead of copying it, writing only the given window', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cl-xts-donate-'));
     const fd = openSync(join(dir, 'f'), 'w+');
