@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it, mock } from 'node:test';
 import { canonicalJson } from './canonical-json.js';
 import { GENESIS_HASH, recordHash } from './chain.js';
@@ -28,6 +29,30 @@ describe('recordHash', () => {
     assert.notEqual(recordHash(GENESIS_HASH, 2, '{}'), base);
     assert.notEqual(recordHash('1'.repeat(64), 1, '{}'), base);
     assert.notEqual(recordHash(GENESIS_HASH, 1, '{"a":1}'), base);
+  });
+  it('matches known-answer vectors (format version 1; computed with separate Hash updates per field)', () => {
+    assert.equal(recordHash(GENESIS_HASH, 1, '{}'), '3503c37b85f05450cd23f06ee663ea7d081b2a2209e2a2b126437ef35d2bf372');
+    assert.equal(recordHash('ab'.repeat(32), 2 ** 40 + 5, '{"k":"é€𝄞"}'), 'a0c9e8b05a0dda218410cb69272ad2390d12ff63b16a859e00d1b5d1624e28dd');
+  });
+  it('equals the spelled-out construction for long and non-ASCII JSON, before and after a long one', () => {
+    const spelled = (prev: string, seq: number, json: string): string => {
+      const seqBytes = Buffer.alloc(8);
+      seqBytes.writeBigUInt64BE(BigInt(seq));
+      return createHash('sha256').update(Buffer.concat([Buffer.of(0x01), Buffer.from(prev, 'hex'), seqBytes, Buffer.from(json, 'utf8')])).digest('hex');
+    };
+    const long = JSON.stringify({ v: '\u{1F600}ü'.repeat(5000) });
+    const cases: [string, number, string][] = [
+      ['1'.repeat(64), 7, '{"a":"short"}'],
+      ['2'.repeat(64), Number.MAX_SAFE_INTEGER, long],
+      ['3'.repeat(64), 2 ** 32, '{"a":"after the long one"}'],
+      ['4'.repeat(64), 2 ** 32 - 1, '{"lone":"\ud800"}'],
+    ];
+    for (const [prev, seq, json] of cases) assert.equal(recordHash(prev, seq, json), spelled(prev, seq, json));
+  });
+  it('refuses a malformed prevHash or seq', () => {
+    assert.throws(() => recordHash('A'.repeat(64), 1, '{}'), RangeError);
+    assert.throws(() => recordHash(GENESIS_HASH, 0, '{}'), RangeError);
+    assert.throws(() => recordHash(GENESIS_HASH, 1.5, '{}'), RangeError);
   });
 });
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 import type { AuditSigner } from './signer.js';
 
@@ -26,15 +26,24 @@ export interface ChainedRecord {
 export function recordHash(prevHash: string, seq: number, eventJson: string): string {
   if (!/^[0-9a-f]{64}$/.test(prevHash)) throw new RangeError('prevHash must be 64 lower-case hex digits');
   if (!Number.isSafeInteger(seq) || seq < 1) throw new RangeError('seq must be a positive safe integer');
-  const seqBytes = Buffer.alloc(8);
-  seqBytes.writeBigUInt64BE(BigInt(seq));
-  return createHash('sha256')
-    .update(Buffer.of(CHAIN_FORMAT_VERSION))
-    .update(Buffer.from(prevHash, 'hex'))
-    .update(seqBytes)
-    .update(eventJson, 'utf8')
-    .digest('hex');
+  // The whole input is laid out in one reused buffer and hashed in one native call
+  // (crypto.hash): a Hash object and four updates per record cost the writer thread about
+  // three times as much as the SHA-256 itself (CPU profile of the audit writer thread).
+  const max = HASH_PREFIX_BYTES + eventJson.length * 3; // UTF-8 needs at most 3 bytes per UTF-16 unit
+  if (scratch.length < max) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
+  scratch[0] = CHAIN_FORMAT_VERSION;
+  scratch.write(prevHash, 1, 32, 'hex');
+  // seq < 2^53: the high word fits 21 bits, so two 32-bit writes give the uint64.
+  scratch.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 33);
+  scratch.writeUInt32BE(seq >>> 0, 37);
+  const n = scratch.write(eventJson, HASH_PREFIX_BYTES, 'utf8');
+  return hash('sha256', scratch.subarray(0, HASH_PREFIX_BYTES + n), 'hex');
 }
+
+/** Version byte, prevHash and seq: the bytes before the event JSON in a record's hash input. */
+const HASH_PREFIX_BYTES = 1 + 32 + 8;
+// Shared by every recordHash call of this thread (it never yields between writing and hashing).
+let scratch = Buffer.allocUnsafe(4096);
 
 /** Links a canonical event after `prev` (or genesis): the record to store. */
 export function chainRecord(prev: { seq: number; hash: string }, eventJson: string): ChainedRecord {

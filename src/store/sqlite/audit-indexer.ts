@@ -56,6 +56,8 @@ const TIME_SELECT = 'SELECT event_ms, seq FROM audit_records WHERE seq > @from A
 export interface AuditIndexer {
   /** Records after the watermark. */
   backlog(): number;
+  /** The watermark: every record up to this seq is indexed. */
+  indexedTo(): number;
   /**
    * Indexes the next `maxRecords` (at most) records after the watermark in one transaction
    * and moves the watermark past them; returns how many seqs it covered (0: nothing to do).
@@ -90,6 +92,7 @@ export function prepareAuditIndexer(db: SqliteDatabase): AuditIndexer {
   });
   return {
     backlog: () => Math.max(0, ((last.get() as number | null) ?? 0) - (mark.get() as number)),
+    indexedTo: () => mark.get() as number,
     indexNext: (maxRecords) => chunk.immediate(Math.max(1, Math.floor(maxRecords))),
   };
 }

@@ -35,6 +35,14 @@ export type AuditWriterReply =
 
 const SAFETY_POLL_MS = 1000;
 
+function attempt<T>(work: () => T, fallback: T): T {
+  try {
+    return work();
+  } catch {
+    return fallback;
+  }
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
 }
@@ -76,7 +84,7 @@ function handle(writer: SqliteAuditWriter, indexing: IndexPolicy | undefined, m:
       }
       reply({ id: m.id, firstSeq: committed.firstSeq, seq: committed.head.seq, hash: committed.head.hash });
       // After the reply: the request thread goes on while this one indexes.
-      indexing?.afterCommit();
+      indexing?.afterCommit(committed.head.seq);
       return;
     }
     case 'digest':
@@ -115,6 +123,8 @@ class IndexPolicy {
   #retryAt = 0;
   #lastCommit = 0;
   #stopped = false;
+  /** The watermark as of this thread's last indexing (read once at the first commit). */
+  #indexedTo: number | undefined;
 
   constructor(writer: SqliteAuditWriter, o: { idleMs: number; backlog: number; chunk: number }, report: (message: string) => void) {
     this.#writer = writer;
@@ -125,10 +135,18 @@ class IndexPolicy {
     }, SAFETY_POLL_MS);
   }
 
-  afterCommit(): void {
+  /**
+   * After a commit that left the head at `headSeq` (which counts every writer's records: the
+   * head is read inside the commit's transaction). The backlog is that head minus the
+   * watermark this thread last saw, so no query runs per commit; only this thread moves the
+   * watermark (one indexer per file), and if another did, the estimate is only too high and
+   * #chunk reads the real watermark in its own transaction.
+   */
+  afterCommit(headSeq: number): void {
     this.#lastCommit = Date.now();
-    // Two tiny reads (the watermark, max(seq) through the primary key) on this thread's time.
-    if (this.#writer.backlog() >= Math.max(this.#o.backlog, this.#retryAt)) this.#chunk();
+    // Unreadable watermark: 0 makes the estimate large, so #chunk runs and reports why.
+    this.#indexedTo ??= attempt(() => this.#writer.indexedTo(), 0);
+    if (headSeq - this.#indexedTo >= Math.max(this.#o.backlog, this.#retryAt)) this.#chunk();
     if (this.#idle) this.#idle.refresh();
     else this.#idle = setTimeout(() => void this.#whileIdle(), this.#o.idleMs);
   }
@@ -153,6 +171,7 @@ class IndexPolicy {
   #chunk(): number {
     try {
       const n = this.#writer.indexNext(this.#o.chunk);
+      this.#indexedTo = this.#writer.indexedTo();
       this.#retryAt = 0;
       return n;
     } catch (error) {

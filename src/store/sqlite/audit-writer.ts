@@ -4,7 +4,7 @@
 // (SQLite's write lock orders them; busy_timeout waits for it). Runs in the writer thread
 // (audit-writer-thread.ts); nothing here touches an event loop.
 import Database from 'better-sqlite3';
-import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { GENESIS_HASH, recordHash } from '../../audit/chain.js';
 import type { ChainHead } from '../../audit/audit-store.js';
 import type { DigestToStore } from './audit-append.js';
@@ -80,6 +80,12 @@ export class SqliteAuditWriter {
     return this.#indexer.backlog();
   }
 
+  /** The index watermark (every record up to it is indexed). */
+  indexedTo(): number {
+    this.#indexer ??= prepareAuditIndexer(this.#db);
+    return this.#indexer.indexedTo();
+  }
+
   /** Indexes up to `maxRecords` after the watermark (read and moved in the same write transaction); returns how many. */
   indexNext(maxRecords: number): number {
     this.#indexer ??= prepareAuditIndexer(this.#db);
@@ -91,34 +97,41 @@ export class SqliteAuditWriter {
   }
 }
 
+/** Most rows per INSERT statement: a batch of up to this many records is one statement run. */
+const ROWS_PER_INSERT = 16;
+const INSERT_COLUMNS = 11;
+const INSERT_HEAD =
+  'INSERT INTO audit_records (seq, event_time, event_ms, event_name, event_source, error_code, access_denied, event_json, prev_hash, hash, terms) VALUES ';
+
 /**
  * The shared-chain append: BEGIN IMMEDIATE takes the write lock before the head is read,
- * so no other writer can move the head between the read and the commit.
+ * so no other writer can move the head between the read and the commit. Rows go in
+ * multi-row INSERTs (one statement run per up to ROWS_PER_INSERT records, each statement
+ * prepared once per row count): a run per record cost a native call, a VDBE program start
+ * and a reset each.
  */
 function prepareSharedAppend(db: SqliteDatabase): (batch: AuditBatchText) => CommittedBatch {
   const readHead = db.prepare('SELECT last_seq AS seq, last_hash AS hash FROM audit_head WHERE id = 1');
-  const insert = db.prepare(
-    `INSERT INTO audit_records (seq, event_time, event_ms, event_name, event_source, error_code, access_denied, event_json, prev_hash, hash, terms)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  const inserts: Statement[] = [];
+  const insertOf = (rows: number): Statement =>
+    (inserts[rows] ??= db.prepare(INSERT_HEAD + Array.from({ length: rows }, () => `(${'?, '.repeat(INSERT_COLUMNS - 1)}?)`).join(', ')));
+  // Prepared now, so a file this code cannot write (a column missing) fails the constructor.
+  insertOf(1);
   const moveHead = db.prepare(
     'INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash',
   );
   const txn = db.transaction((lines: readonly string[]): CommittedBatch => {
     const start = (readHead.get() as ChainHead | undefined) ?? { seq: 0, hash: GENESIS_HASH };
-    let { seq, hash } = start;
-    for (let i = 0; i < lines.length; i += LINES_PER_RECORD) {
-      const columns: unknown = JSON.parse(lines[i] as string);
-      if (!Array.isArray(columns) || columns.length !== 6) throw new Error('malformed audit batch');
-      const [time, ms, name, source, errorCode, denied] = columns as [string, number, string, string, string | null, number];
-      const json = lines[i + 2] as string;
-      const prev = hash;
-      seq += 1;
-      hash = recordHash(prev, seq, json);
-      insert.run(seq, time, ms, name, source, errorCode, denied, json, prev, hash, lines[i + 1]);
+    let head = start;
+    const records = lines.length / LINES_PER_RECORD;
+    for (let first = 0; first < records; first += ROWS_PER_INSERT) {
+      const rows = Math.min(ROWS_PER_INSERT, records - first);
+      const params: unknown[] = new Array<unknown>(rows * INSERT_COLUMNS);
+      for (let r = 0; r < rows; r++) head = chainRow(lines, (first + r) * LINES_PER_RECORD, head, params, r * INSERT_COLUMNS);
+      insertOf(rows).run(params);
     }
-    if (seq > start.seq) moveHead.run(seq, hash);
-    return { firstSeq: start.seq + 1, head: { seq, hash } };
+    if (head.seq > start.seq) moveHead.run(head.seq, head.hash);
+    return { firstSeq: start.seq + 1, head };
   });
   return (batch) => {
     const lines = batch === '' ? [] : batch.split('\n');
@@ -126,4 +139,24 @@ function prepareSharedAppend(db: SqliteDatabase): (batch: AuditBatchText) => Com
     if (lines.length % LINES_PER_RECORD !== 0) throw new Error('malformed audit batch');
     return txn.immediate(lines);
   };
+}
+
+/**
+ * Chains the record whose lines start at `line` after `prev` and writes its INSERT_COLUMNS
+ * values into `params` from `at`; returns the record's place in the chain. Raises on
+ * columns that are not the six-element array the client writes.
+ */
+function chainRow(lines: readonly string[], line: number, prev: ChainHead, params: unknown[], at: number): ChainHead {
+  const columns: unknown = JSON.parse(lines[line] as string);
+  if (!Array.isArray(columns) || columns.length !== 6) throw new Error('malformed audit batch');
+  const json = lines[line + 2] as string;
+  const seq = prev.seq + 1;
+  const hash = recordHash(prev.hash, seq, json);
+  params[at] = seq;
+  for (let c = 0; c < 6; c++) params[at + 1 + c] = columns[c] as unknown;
+  params[at + 7] = json;
+  params[at + 8] = prev.hash;
+  params[at + 9] = hash;
+  params[at + 10] = lines[line + 1];
+  return { seq, hash };
 }
