@@ -87,7 +87,8 @@ function checkSessionToken(credential: Credential, sig: ParsedSignature, now: Da
 function checkTime(sig: ParsedSignature, now: Date): void {
   const t = amzDateToMillis(sig.amzDate);
   if (Number.isNaN(t)) throw new AuthenticationError('IncompleteSignature', `Invalid X-Amz-Date: ${sig.amzDate.slice(0, 32)}`);
-  if (sig.amzDate.slice(0, 8) !== sig.date) {
+  // amzDate matched YYYYMMDDTHHMMSSZ above: this is `amzDate.slice(0, 8) !== date` without the slice.
+  if (sig.date.length !== 8 || !sig.amzDate.startsWith(sig.date)) {
     throw new AuthenticationError('SignatureMismatch', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${sig.date}' != '${sig.amzDate.slice(0, 8)}'`);
   }
   const skew = now.getTime() - t;
