@@ -12,7 +12,8 @@
  *        --profile=<dir> (writes a V8 CPU profile of the one-process server into <dir>)
  *        --cpu (adds the server's CPU time per request: user + system of the server process
  *        and its cluster workers, from /proc, over the measured window — steadier than
- *        req/s when other work shares the machine)
+ *        req/s when other work shares the machine — and, apart, that of their main threads:
+ *        the request path, without the audit writer thread and libuv's pool)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -132,6 +133,22 @@ function treeCpuMs(pid: number): number {
   return seen ? ticks * 10 : NaN; // USER_HZ is 100 on Linux
 }
 
+/** User + system CPU ms of the main thread (the thread whose id is the pid) of a process and its descendants; NaN without /proc. */
+function mainThreadsCpuMs(pid: number): number {
+  let ticks = 0;
+  let seen = false;
+  for (const p of processTree(pid)) {
+    try {
+      const fields = readFileSync(`/proc/${p}/task/${p}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      seen = true;
+    } catch {
+      // exited between the listing and the read
+    }
+  }
+  return seen ? ticks * 10 : NaN;
+}
+
 async function stopChild(child: Child): Promise<void> {
   const exited = new Promise<void>((resolve) => child.proc.once('exit', () => resolve()));
   child.proc.kill('SIGTERM');
@@ -158,10 +175,12 @@ interface Row {
   readonly target: string;
   readonly concurrency: number;
   readonly result: LoadResult;
+  /** CPU ms of the server's main threads over the measured window (with --cpu). */
+  readonly mainThreadsCpuMs?: number;
 }
 
 function formatTable(rows: readonly Row[], bare: ReadonlyMap<number, number>, cpu: boolean): string {
-  const header = ['target', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'vs bare 1 proc', 'errors', ...(cpu ? ['server CPU µs/req'] : [])];
+  const header = ['target', 'conc', 'req/s', 'p50 ms', 'p99 ms', 'vs bare 1 proc', 'errors', ...(cpu ? ['server CPU µs/req', 'main threads µs/req'] : [])];
   const lines = rows.map((r) => [
     r.target,
     String(r.concurrency),
@@ -170,15 +189,15 @@ function formatTable(rows: readonly Row[], bare: ReadonlyMap<number, number>, cp
     r.result.p99Ms.toFixed(3),
     `${((100 * r.result.perSecond) / (bare.get(r.concurrency) ?? NaN)).toFixed(0)}%`,
     String(r.result.errors),
-    ...(cpu ? [cpuPerRequest(r.result)] : []),
+    ...(cpu ? [cpuPerRequest(r.result.serverCpuMs, r.result), cpuPerRequest(r.mainThreadsCpuMs, r.result)] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   return [fmt(header), `|${widths.map((w, i) => (i < 1 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...lines.map(fmt)].join('\n');
 }
 
-function cpuPerRequest(r: LoadResult): string {
-  const perRequest = ((r.serverCpuMs ?? NaN) * 1000) / r.requests;
+function cpuPerRequest(cpuMs: number | undefined, r: LoadResult): string {
+  const perRequest = ((cpuMs ?? NaN) * 1000) / r.requests;
   return Number.isFinite(perRequest) ? perRequest.toFixed(0) : '-';
 }
 
@@ -211,10 +230,20 @@ async function main(): Promise<void> {
     for (const c of opts.concurrency) {
       for (const t of targets) {
         const pid = t.child.proc.pid;
-        const probe = opts.cpu && pid !== undefined ? () => treeCpuMs(pid) : undefined;
+        // runLoad reads the probe just before and just after its measured window: the main
+        // threads are read at the same two moments.
+        const mains: number[] = [];
+        const probe =
+          opts.cpu && pid !== undefined
+            ? () => {
+                mains.push(mainThreadsCpuMs(pid));
+                return treeCpuMs(pid);
+              }
+            : undefined;
         const result = await runLoad(t.child.origin, t.signer, t.call, { ...limits, concurrency: c }, probe);
         if (t.child === bare1) bare.set(c, result.perSecond);
-        rows.push({ target: t.label, concurrency: c, result });
+        const [main0, main1] = mains;
+        rows.push({ target: t.label, concurrency: c, result, ...(main0 !== undefined && main1 !== undefined ? { mainThreadsCpuMs: main1 - main0 } : {}) });
         process.stderr.write(`${t.label} c=${c}: ${Math.round(result.perSecond)} req/s${result.firstError !== undefined ? ` (first error: ${result.firstError})` : ''}\n`);
       }
     }
