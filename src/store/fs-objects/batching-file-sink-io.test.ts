@@ -82,9 +82,10 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
     reset();
     for (let round = 0; round < 5; round++) {
       const sink = new BatchingFileSink(join(dir, `destroyed-${round}`), 0o600);
-      // The first full batch starts its write; the second waits for it inside _write.
-      await new Promise<void>((resolve, reject) => sink.write(Buffer.alloc(1024 * 1024, 1), (err) => (err ? reject(err) : resolve())));
-      sink.write(Buffer.alloc(1024 * 1024, 2), () => undefined);
+      // 1.5 MiB each (a batch holds a little over 1 MiB): the first fills a batch, which starts
+      // its write, and begins the next; the second fills that one, which waits for the write.
+      await new Promise<void>((resolve, reject) => sink.write(Buffer.alloc(1536 * 1024, 1), (err) => (err ? reject(err) : resolve())));
+      sink.write(Buffer.alloc(1536 * 1024, 2), () => undefined);
       sink.destroy(new Error('client went away'));
       sink.on('error', () => undefined);
       await new Promise((resolve) => sink.once('close', resolve));

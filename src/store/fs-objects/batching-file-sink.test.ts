@@ -22,6 +22,22 @@ describe('BatchingFileSink', () => {
     assert.ok(readFileSync(path).equals(Buffer.concat(pieces)));
   });
 
+  it('concurrent sinks each write their own bytes (a pooled batch buffer is reused only once its write landed)', async () => {
+    const bodies = Array.from({ length: 6 }, () => randomBytes(3 * 1024 * 1024 + 12_345));
+    const pieces = (body: Buffer): Buffer[] => {
+      const out: Buffer[] = [];
+      for (let at = 0, i = 0; at < body.length; i++) {
+        const n = [65_536, 16, 200_001, 45][i % 4]!;
+        out.push(body.subarray(at, at + n));
+        at += n;
+      }
+      return out;
+    };
+    const paths = bodies.map((_, i) => join(dir, `concurrent-${i}`));
+    await Promise.all(bodies.map((body, i) => pipeline(Readable.from(pieces(body), { objectMode: false }), new BatchingFileSink(paths[i]!, 0o600))));
+    bodies.forEach((body, i) => assert.ok(readFileSync(paths[i]!).equals(body), `file ${i} holds its own body`));
+  });
+
   it('an empty stream makes an empty file', async () => {
     const path = join(dir, 'empty');
     await pipeline(Readable.from([], { objectMode: false }), new BatchingFileSink(path, 0o600));
