@@ -1,10 +1,11 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
-import type { VerifiedRequest } from '../../iam/index.js';
+import type { ConditionFacts, VerifiedRequest } from '../../iam/index.js';
 import type { CallContext } from '../../kms/index.js';
 import { EntityTooLargeError } from '../errors.js';
 import type { S3Deps } from '../s3-deps.js';
+import { authorizeS3Action, type S3Authorizer } from './authorize.js';
 import { openPayload, type Payload } from './payload.js';
 import type { Owner } from './xml.js';
 import type { Readable } from 'node:stream';
@@ -40,37 +41,96 @@ export interface S3Call {
   note(detail: { keyIdentifier?: string }): void;
 }
 
+/** How a call decides actions beyond its route's own: IAM's authorizer and the request's condition facts. */
+export interface CallAccess {
+  readonly authorizer: S3Authorizer;
+  readonly facts: ConditionFacts;
+}
+
 /** Builds the S3Call for a request whose signature has been verified. */
 export function makeCall(
-  base: Omit<S3Call, 'payload' | 'readSmall' | 'send' | 'note'>,
+  base: Omit<S3Call, 'payload' | 'readSmall' | 'send' | 'note' | 'authorize'>,
+  access: CallAccess,
   verified: VerifiedRequest,
   source: Readable,
   notes: { keyIdentifier?: string },
 ): S3Call {
-  const send = (status: number, headers: OutgoingHttpHeaders = {}, body?: string): void => {
-    const common: OutgoingHttpHeaders = { 'x-amz-request-id': base.requestId, 'x-amz-id-2': base.requestId, date: base.deps.clock.now().toUTCString(), server: 'Cipherlake' };
+  return new VerifiedCall(base, access, verified, source, notes);
+}
+
+/**
+ * S3Call as a class: one object per request, its operations on the prototype, instead of
+ * a copy of `base` and a closure per operation.
+ */
+class VerifiedCall implements S3Call {
+  readonly deps: S3Deps;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly query: ReadonlyMap<string, string>;
+  readonly secure: boolean;
+  readonly owner: Owner;
+  readonly caller: CallContext;
+  readonly #access: CallAccess;
+  readonly #verified: VerifiedRequest;
+  readonly #source: Readable;
+  readonly #notes: { keyIdentifier?: string };
+
+  constructor(base: Omit<S3Call, 'payload' | 'readSmall' | 'send' | 'note' | 'authorize'>, access: CallAccess, verified: VerifiedRequest, source: Readable, notes: { keyIdentifier?: string }) {
+    this.deps = base.deps;
+    this.req = base.req;
+    this.res = base.res;
+    this.requestId = base.requestId;
+    this.bucket = base.bucket;
+    this.key = base.key;
+    this.query = base.query;
+    this.secure = base.secure;
+    this.owner = base.owner;
+    this.caller = base.caller;
+    this.#access = access;
+    this.#verified = verified;
+    this.#source = source;
+    this.#notes = notes;
+  }
+
+  authorize(action: string, target: { readonly bucket: string; readonly key: string }): Promise<void> {
+    return authorizeS3Action(this.deps, this.#access.authorizer, this.caller, action, target, this.#access.facts);
+  }
+
+  payload(maxBytes?: number): Payload {
+    return openPayload(this.req, this.#verified, maxBytes, this.#source);
+  }
+
+  async readSmall(maxBytes = 1024 * 1024): Promise<Buffer> {
+    const p = this.payload(maxBytes);
+    const chunks: Buffer[] = [];
+    await pipeline(p.stream, new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }));
+    p.verify();
+    const body = Buffer.concat(chunks);
+    if (body.length > maxBytes) throw new EntityTooLargeError('');
+    return body;
+  }
+
+  send(status: number, headers: OutgoingHttpHeaders = {}, body?: string): void {
+    // The common headers first, then the route's (which may override them), as one object.
+    const all: OutgoingHttpHeaders = { 'x-amz-request-id': this.requestId, 'x-amz-id-2': this.requestId, date: this.deps.clock.now().toUTCString(), server: 'Cipherlake' };
     if (body === undefined) {
-      base.res.writeHead(status, { ...common, 'content-length': 0, ...headers });
-      base.res.end();
+      all['content-length'] = 0;
+      Object.assign(all, headers);
+      this.res.writeHead(status, all);
+      this.res.end();
       return;
     }
-    base.res.writeHead(status, { ...common, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), ...headers });
-    base.res.end(body);
-  };
-  const payload = (maxBytes?: number): Payload => openPayload(base.req, verified, maxBytes, source);
-  return {
-    ...base,
-    payload,
-    send,
-    note: (d) => Object.assign(notes, d),
-    readSmall: async (maxBytes = 1024 * 1024) => {
-      const p = payload(maxBytes);
-      const chunks: Buffer[] = [];
-      await pipeline(p.stream, new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }));
-      p.verify();
-      const body = Buffer.concat(chunks);
-      if (body.length > maxBytes) throw new EntityTooLargeError('');
-      return body;
-    },
-  };
+    all['content-type'] = 'application/xml';
+    all['content-length'] = Buffer.byteLength(body);
+    Object.assign(all, headers);
+    this.res.writeHead(status, all);
+    this.res.end(body);
+  }
+
+  note(detail: { keyIdentifier?: string }): void {
+    Object.assign(this.#notes, detail);
+  }
 }

@@ -8,7 +8,7 @@ import type { CallContext } from '../../kms/index.js';
 import type { Policy } from '../../iam/policy/index.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { DataKeyProvider } from '../sse/data-key-provider.js';
-import { anonymousRequest, authorizeS3Action, copySourceOf, s3RequestFacts, type S3Authorizer } from './authorize.js';
+import { anonymousRequest, copySourceOf, s3RequestFacts, type S3Authorizer } from './authorize.js';
 import { resolveAddress } from './address.js';
 import { makeCall, type S3Call } from './call.js';
 import { toS3WireError } from './error-codes.js';
@@ -115,15 +115,14 @@ export class S3Handler {
       refuseUnservable({ operation: route.operation, objectLevel: level === 'object', key: address.key ?? '', query, headers: r.req.headers, accountId: this.deps.accountId });
       const target = { bucket: address.bucket ?? '', key: address.key ?? '' };
       const deps: S3Deps = { ...this.deps, callerKms: this.access.kmsForCaller(caller) };
-      const facts = s3RequestFacts(r.req, query, r.signature);
-      const authorize = (action: string, on: { bucket: string; key: string }): Promise<void> => authorizeS3Action(deps, this.access.authorizer, caller, action, on, facts);
-      await this.#authorize(route, r, target, authorize);
       const call = makeCall(
-        { deps, req: r.req, res: r.res, requestId: r.requestId, ...target, query, secure: this.#secure(r), owner: this.#owner(), caller, authorize },
+        { deps, req: r.req, res: r.res, requestId: r.requestId, bucket: target.bucket, key: target.key, query, secure: this.#secure(r), owner: this.#owner(), caller },
+        { authorizer: this.access.authorizer, facts: s3RequestFacts(r.req, query, r.signature) },
         verified,
         source,
         notes,
       );
+      await this.#authorize(route, r, target, call);
       await route.handle(call);
       await recorded.done;
       return { ...base, ...notes, status: r.res.statusCode };
@@ -157,56 +156,8 @@ export class S3Handler {
    */
   #holdUntilRecorded(r: S3HttpRequest, outcome: () => S3Outcome): { readonly done: Promise<void> } {
     const record = r.record;
-    const hold = { done: Promise.resolve() };
-    if (record === undefined) return hold;
-    const res = r.res;
-    type Method = (...args: unknown[]) => unknown;
-    const proto = { writeHead: res.writeHead as Method, write: res.write as Method, end: res.end as Method };
-    const needDrain = inheritedNeedDrain(res);
-    const queue: Array<{ readonly end: boolean; readonly args: unknown[] }> = [];
-    let state: 'open' | 'holding' | 'released' = 'open';
-    // The overrides stay on the response once released and pass straight through: deleting
-    // them would turn every S3 response into a dictionary-mode object, which slows each
-    // later property access node:http makes on it (and on every response, once its inline
-    // caches have seen such objects).
-    const restore = (): void => {
-      state = 'released';
-    };
-    const release = (): void => {
-      restore();
-      if (res.destroyed) return fail();
-      for (const q of queue) (q.end ? proto.end : proto.write).apply(res, q.args);
-      // Writers told to wait while held: node:http emits 'drain' itself only if the replay filled its buffer.
-      if (queue.length > 0 && !res.writableNeedDrain && !res.writableEnded) res.emit('drain');
-    };
-    const fail = (): void => {
-      restore();
-      res.destroy();
-      const error = new Error('the request could not be audited');
-      for (const q of queue) for (const a of q.args) if (typeof a === 'function') (a as (e: Error) => void)(error);
-    };
-    const decided = (): void => {
-      if (state !== 'open') return;
-      state = 'holding';
-      hold.done = record(outcome()).then(release, fail);
-    };
-    const held = (end: boolean, args: unknown[]): boolean => {
-      if (state === 'open') res.writeHead(res.statusCode);
-      if (state !== 'holding') return (end ? proto.end : proto.write).apply(res, args) !== false;
-      queue.push({ end, args });
-      return false;
-    };
-    Object.assign(res, {
-      writeHead(...args: unknown[]) {
-        const result = proto.writeHead.apply(res, args);
-        decided();
-        return result;
-      },
-      write: (...args: unknown[]) => held(false, args),
-      end: (...args: unknown[]) => (held(true, args), res),
-    });
-    Object.defineProperty(res, 'writableNeedDrain', { configurable: true, get: () => (state === 'holding' ? queue.length > 0 : needDrain.call(res)) });
-    return hold;
+    if (record === undefined) return NOT_HELD;
+    return new AnswerHold(r.res, () => record(outcome()));
   }
 
   /**
@@ -215,13 +166,13 @@ export class S3Handler {
    * s3:GetObject on its source; an If-Match write or delete also needs s3:GetObject on its
    * target, as in S3 (its answer tells the current ETag). Raises AccessDeniedError.
    */
-  async #authorize(route: S3Route, r: S3HttpRequest, target: { bucket: string; key: string }, authorize: S3Call['authorize']): Promise<void> {
+  async #authorize(route: S3Route, r: S3HttpRequest, target: { bucket: string; key: string }, call: S3Call): Promise<void> {
     if (route.operation === 'DeleteObjects') return;
-    await authorize(route.action, target);
-    if (r.req.headers['if-match'] !== undefined && IF_MATCH_READS.has(route.operation)) await authorize('s3:GetObject', target);
+    await call.authorize(route.action, target);
+    if (r.req.headers['if-match'] !== undefined && IF_MATCH_READS.has(route.operation)) await call.authorize('s3:GetObject', target);
     if (route.operation === 'CopyObject' || route.operation === 'UploadPartCopy') {
       const source = copySourceOf(r.req);
-      if (source !== undefined) await authorize('s3:GetObject', source);
+      if (source !== undefined) await call.authorize('s3:GetObject', source);
     }
   }
 
@@ -281,6 +232,79 @@ export class S3Handler {
     const body = errorXml(wire.code, wire.message, r.requestId, resource, wire.condition);
     r.res.writeHead(wire.status, { ...headers, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
     r.res.end(body);
+  }
+}
+
+type ResponseMethod = (...args: unknown[]) => unknown;
+
+/** A response with nothing to hold (no `record`): its record has nothing to wait for. */
+const NOT_HELD: { readonly done: Promise<void> } = { done: Promise.resolve() };
+
+/**
+ * The hold of #holdUntilRecorded over one response: its writeHead, write, end and
+ * writableNeedDrain are overridden on the response itself, and stay so once released
+ * (passing straight through): deleting them would turn every S3 response into a
+ * dictionary-mode object, which slows each later property access node:http makes on it.
+ * A class, so that a request allocates the hold and four small forwarders, not a dozen
+ * closures.
+ */
+class AnswerHold {
+  /** Settles once the record committed (or failed); replaced when the status line is decided. */
+  done: Promise<void> = Promise.resolve();
+  #state: 'open' | 'holding' | 'released' = 'open';
+  readonly #queue: Array<{ readonly end: boolean; readonly args: unknown[] }> = [];
+  readonly #res: ServerResponse;
+  readonly #commit: () => Promise<void>;
+  readonly #proto: { readonly writeHead: ResponseMethod; readonly write: ResponseMethod; readonly end: ResponseMethod; readonly needDrain: () => unknown };
+
+  constructor(res: ServerResponse, commit: () => Promise<void>) {
+    this.#res = res;
+    this.#commit = commit;
+    this.#proto = { writeHead: res.writeHead as ResponseMethod, write: res.write as ResponseMethod, end: res.end as ResponseMethod, needDrain: inheritedNeedDrain(res) };
+    // Assigned one by one (not Object.assign of a literal): a named function in a literal
+    // costs a defineProperty per request under tsx, whose esbuild keeps function names.
+    const own = res as unknown as Record<'writeHead' | 'write' | 'end', ResponseMethod>;
+    own.writeHead = (...args: unknown[]) => this.#writeHead(args);
+    own.write = (...args: unknown[]) => this.#held(false, args);
+    own.end = (...args: unknown[]) => (this.#held(true, args), res);
+    const needDrain: PropertyDescriptor = { configurable: true };
+    needDrain.get = () => (this.#state === 'holding' ? this.#queue.length > 0 : this.#proto.needDrain.call(res));
+    Object.defineProperty(res, 'writableNeedDrain', needDrain);
+  }
+
+  #writeHead(args: unknown[]): unknown {
+    const result = this.#proto.writeHead.apply(this.#res, args);
+    if (this.#state === 'open') {
+      this.#state = 'holding';
+      this.done = this.#commit().then(
+        () => this.#release(),
+        () => this.#fail(),
+      );
+    }
+    return result;
+  }
+
+  #held(end: boolean, args: unknown[]): boolean {
+    if (this.#state === 'open') this.#res.writeHead(this.#res.statusCode);
+    if (this.#state !== 'holding') return (end ? this.#proto.end : this.#proto.write).apply(this.#res, args) !== false;
+    this.#queue.push({ end, args });
+    return false;
+  }
+
+  #release(): void {
+    this.#state = 'released';
+    const res = this.#res;
+    if (res.destroyed) return this.#fail();
+    for (const q of this.#queue) (q.end ? this.#proto.end : this.#proto.write).apply(res, q.args);
+    // Writers told to wait while held: node:http emits 'drain' itself only if the replay filled its buffer.
+    if (this.#queue.length > 0 && !res.writableNeedDrain && !res.writableEnded) res.emit('drain');
+  }
+
+  #fail(): void {
+    this.#state = 'released';
+    this.#res.destroy();
+    const error = new Error('the request could not be audited');
+    for (const q of this.#queue) for (const a of q.args) if (typeof a === 'function') (a as (e: Error) => void)(error);
   }
 }
 
