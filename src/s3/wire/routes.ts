@@ -105,6 +105,8 @@ export const UPLOAD_PART_COPY_ROUTE = route('UploadPartCopy', false, m.uploadPar
 
 /** The highest-precedence sub-resource named in the query, or '' for none. */
 export function subResourceOf(query: ReadonlyMap<string, string>): SubResource {
+  // Most object requests carry no query at all: no walk over the list for them.
+  if (query.size === 0) return '';
   return SUB_RESOURCES.find((s) => query.has(s)) ?? '';
 }
 
