@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Clock } from '../../common/clock.js';
 import type { SecretBytes } from '../../crypto/index.js';
 import type { DataKeyProvider, KmsContext } from './data-key-provider.js';
@@ -57,12 +56,17 @@ export class BucketKeyCache {
     });
   }
 
-  /** Runs `use` with the bucket key sealed in `blob`, decrypting it through `kms` when not cached. Raises KMS Decrypt's errors. */
-  async open<T>(kms: DataKeyProvider, blob: Buffer, context: KmsContext, use: (k: LentBucketKey) => T): Promise<T> {
-    const id = `${kms.cacheScope ?? ''}\0o\0${createHash('sha256').update(blob).digest('base64')}\0${canonical(context)}`;
+  /**
+   * Runs `use` with the bucket key sealed in `blob` (base64, as an object's sealed key stores
+   * it), decrypting it through `kms` when not cached. Raises KMS Decrypt's errors.
+   */
+  async open<T>(kms: DataKeyProvider, blob: string, context: KmsContext, use: (k: LentBucketKey) => T): Promise<T> {
+    // Keyed by the stored text itself (a few hundred characters): a hit neither decodes nor hashes it.
+    const id = `${kms.cacheScope ?? ''}\0o\0${blob}\0${canonical(context)}`;
     return this.#use(id, use, async () => {
-      const dk = await kms.decrypt(blob, context);
-      return { plaintext: dk.plaintext, blob, keyArn: dk.keyArn };
+      const bytes = Buffer.from(blob, 'base64');
+      const dk = await kms.decrypt(bytes, context);
+      return { plaintext: dk.plaintext, blob: bytes, keyArn: dk.keyArn };
     });
   }
 

@@ -22,7 +22,7 @@ export interface DataKeyProvider {
    * for a caller. A cache of opened keys must never lend a key across scopes: that would
    * let a caller use a key KMS never authorized for it.
    */
-  readonly cacheScope?: string;
+  readonly cacheScope?: string | undefined;
   generateDataKey(keyId: string, context: KmsContext): Promise<DataKey>;
   decrypt(blob: Buffer, context: KmsContext): Promise<{ readonly keyArn: string; readonly plaintext: SecretBytes }>;
 }

@@ -50,16 +50,19 @@ export interface KmsOnBehalf {
  * SecretBytes (the caller disposes) and never logged.
  */
 export class KmsDataKeyProvider implements DataKeyProvider {
-  readonly cacheScope?: string;
+  #cacheScope: string | undefined;
 
   constructor(
     private readonly keys: KeyService,
     private readonly caller?: { readonly call: CallContext; readonly onBehalf: KmsOnBehalf },
-  ) {
-    if (caller !== undefined) {
-      const c = caller.call;
-      this.cacheScope = JSON.stringify([c.principal.arn, c.sourceIp, c.secureTransport, c.tlsVersion ?? '', c.vpcEndpointId ?? '']);
-    }
+  ) {}
+
+  // Built on first use: the handler makes a provider for every request, and only bucket keys read it.
+  get cacheScope(): string | undefined {
+    if (this.caller === undefined) return undefined;
+    const c = this.caller.call;
+    this.#cacheScope ??= JSON.stringify([c.principal.arn, c.sourceIp, c.secureTransport, c.tlsVersion ?? '', c.vpcEndpointId ?? '']);
+    return this.#cacheScope;
   }
 
   /** A provider that acts for `call` (see the class comment). */

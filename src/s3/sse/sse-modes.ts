@@ -59,7 +59,7 @@ export class SseKmsMode implements SseMode {
     if (sealed.mode !== 'SSE-KMS') throw new ObjectCorruptedError('');
     if (sealed.bucketKey === true) {
       if (this.bucketKeys === undefined) throw new ObjectCorruptedError('');
-      return this.bucketKeys.open(this.kms, Buffer.from(sealed.kmsBlob, 'base64'), sealed.context, (bk) => {
+      return this.bucketKeys.open(this.kms, sealed.kmsBlob, sealed.context, (bk) => {
         try {
           return SecretBytes.adopt(gcmOpen(bk.key, Buffer.from(sealed.sealed, 'base64'), encodeBinding(this.label, binding)));
         } catch (err) {
