@@ -19,7 +19,8 @@
 // XTS micro-benchmark: node --import tsx bench/nbd-bench.ts xts [MiB=64] — CPU ms per MiB of
 // the XTS construction alone (no I/O) per batch of 1, 16 or 256 4 KiB blocks: node's
 // aes-256-xts with one cipher object per block (the construction before xts-mode.ts) against
-// xts-mode.ts, and aes-256-ecb alone (the AES floor); best of 5, the three interleaved.
+// xts-mode.ts with its JavaScript passes and with its WebAssembly SIMD passes (what runs), and
+// aes-256-ecb alone (the AES floor); best of 5, the four interleaved.
 import { execFile, spawn } from 'node:child_process';
 import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
 import { closeSync, openSync, read, ftruncateSync, write } from 'node:fs';
@@ -35,6 +36,7 @@ import { MapExportRegistry, NbdServer } from '../src/volumes/nbd/index.js';
 import { tempDir, writeSeededImage } from '../test/volumes/nbd-harness.js';
 import { PlainFileDevice } from './plain-file-device.js';
 import { xtsApply, xtsEcbClose, xtsEcbOpen } from '../src/volumes/xts-mode.js';
+import { xtsSimdCreate } from '../src/volumes/xts-simd.js';
 
 const MiB = 1024 * 1024;
 const BS = 4096;
@@ -484,26 +486,30 @@ function cpuMsPerMiB(calls: number, batch: number, run: (i: number) => void): nu
 
 function xtsBench(mib: number): void {
   const key = randomBytes(64);
-  const ecb = xtsEcbOpen(key);
+  const simd = xtsSimdCreate();
+  const modes = { js: xtsEcbOpen(key, 'js'), simd: simd === undefined ? undefined : xtsEcbOpen(key, simd) };
   const floor = createCipheriv('aes-256-ecb', key.subarray(0, 32), null).setAutoPadding(false);
   console.log(`XTS micro-benchmark, ${mib} MiB per figure, CPU ms / MiB (best of 5), node ${process.version}`);
-  console.log('| blocks per call | direction | per-block aes-256-xts | xts-mode.ts | aes-256-ecb alone | xts-mode / per-block |');
-  console.log('| ---: | --- | ---: | ---: | ---: | ---: |');
+  console.log('| blocks per call | direction | per-block aes-256-xts | xts-mode.ts, JS passes | xts-mode.ts, SIMD passes | aes-256-ecb alone | SIMD / per-block |');
+  console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const blocks of [1, 16, 256]) {
     const data = randomBytes(blocks * BS);
     const calls = (mib * MiB) / data.length;
     for (const encrypt of [true, false]) {
-      const best = { old: Infinity, mode: Infinity, ecb: Infinity };
+      const best = { old: Infinity, js: Infinity, simd: Infinity, ecb: Infinity };
       for (let r = 0; r < 5; r++) {
         best.old = Math.min(best.old, cpuMsPerMiB(calls, data.length, (i) => perBlockXts(key, encrypt, data, i * blocks)));
-        best.mode = Math.min(best.mode, cpuMsPerMiB(calls, data.length, (i) => xtsApply(ecb, encrypt, data, i * blocks, BS, !encrypt)));
+        best.js = Math.min(best.js, cpuMsPerMiB(calls, data.length, (i) => xtsApply(modes.js, encrypt, data, i * blocks, BS, !encrypt)));
+        const { simd: ecb } = modes;
+        if (ecb !== undefined) best.simd = Math.min(best.simd, cpuMsPerMiB(calls, data.length, (i) => xtsApply(ecb, encrypt, data, i * blocks, BS, !encrypt)));
         best.ecb = Math.min(best.ecb, cpuMsPerMiB(calls, data.length, () => floor.update(data)));
       }
-      const cells = [best.old, best.mode, best.ecb].map((x) => x.toFixed(3));
-      console.log(`| ${blocks} | ${encrypt ? 'encrypt' : 'decrypt'} | ${cells.join(' | ')} | ${(best.mode / best.old).toFixed(2)} |`);
+      const cells = [best.old, best.js, best.simd, best.ecb].map((x) => x.toFixed(3));
+      console.log(`| ${blocks} | ${encrypt ? 'encrypt' : 'decrypt'} | ${cells.join(' | ')} | ${(best.simd / best.old).toFixed(2)} |`);
     }
   }
-  xtsEcbClose(ecb);
+  xtsEcbClose(modes.js);
+  if (modes.simd !== undefined) xtsEcbClose(modes.simd);
 }
 
 if (process.argv[2] === 'random') await randomChild(process.argv.slice(3));

@@ -3,12 +3,17 @@ import type { SecretBytes } from '../crypto/secret-bytes.js';
 import { SectorCipherKeyError, VolumeRangeError } from './errors.js';
 import { xtsApply, xtsEcbClose, xtsEcbOpen } from './xts-mode.js';
 import type { XtsEcb } from './xts-mode.js';
+import { xtsSimdCreate } from './xts-simd.js';
+import type { XtsSimd } from './xts-simd.js';
 
 /** AES-256-XTS takes two AES-256 keys: 64 bytes in all. */
 export const XTS_KEY_BYTES = 64;
 
 /** The data unit of a volume: one XTS data unit per 4 KiB block. */
 export const VOLUME_BLOCK_SIZE = 4096;
+
+/** This thread's SIMD kernel for the XTS passes, made on first use (null: not yet). */
+let simdKernel: XtsSimd | undefined | null = null;
 
 /**
  * AES-256-XTS (IEEE 1619) over fixed-size blocks, the block number being the tweak
@@ -116,7 +121,9 @@ export class SectorCipher {
     checkBlockNumber(firstBlock + count - 1);
     if (this.#key.disposed) this.dispose();
     // unsafeBytes() throws once the key is disposed: no cipher outlives its key's use.
-    this.#ecb ??= xtsEcbOpen(this.#key.unsafeBytes());
+    // undefined (an engine without WebAssembly SIMD): xtsEcbOpen picks the JavaScript passes.
+    if (simdKernel === null) simdKernel = xtsSimdCreate();
+    this.#ecb ??= xtsEcbOpen(this.#key.unsafeBytes(), simdKernel);
     return xtsApply(this.#ecb, encrypt, data, firstBlock, this.blockSize, false);
   }
 

@@ -1,12 +1,13 @@
 import { XTS_MODE_SOURCE } from './xts-mode.js';
+import { XTS_SIMD_SOURCE } from './xts-simd.js';
 
 /**
  * The program of an XtsWorkerPool worker, plain CommonJS so it runs as an eval worker both
  * under tsx and from compiled output (no second entry file to ship or resolve).
  *
- * Crypto: the same code as SectorCipher — `xts-mode.ts`, whose functions are embedded
- * here by their source (XTS_MODE_SOURCE): AES-256-XTS over long-lived AES-256-ECB cipher
- * objects, the block number as 128-bit little-endian tweak, a whole request at a time.
+ * Crypto: the same code as SectorCipher — `xts-mode.ts` and `xts-simd.ts`, whose functions
+ * are embedded here by their source: AES-256-XTS over long-lived AES-256-ECB cipher
+ * objects, its passes in WebAssembly SIMD, the block number as 128-bit little-endian tweak, a whole request at a time.
  * Decryption leaves all-zero (unwritten) blocks as zeros, as EncryptedVolume requires.
  *
  * Keys: `add-key` registers a volume's key under `keyId` (a transferred copy) and opens
@@ -38,7 +39,10 @@ const { createCipheriv, createDecipheriv } = require('node:crypto');
 const { readSync, writeSync, writevSync } = require('node:fs');
 // tsx keeps function names with this helper inside the embedded functions' source.
 function __name(f) { return f; }
+${XTS_SIMD_SOURCE}
 ${XTS_MODE_SOURCE}
+// This thread's SIMD kernel (undefined without WebAssembly SIMD: the JavaScript passes).
+const simd = xtsSimdCreate();
 const keys = new Map();
 
 function dropKey(k) {
@@ -181,7 +185,7 @@ function handle(m) {
   switch (m.op) {
     case 'add-key': {
       const key = Buffer.from(m.key);
-      keys.set(m.keyId, { key, blockSize: m.blockSize, ecb: xtsEcbOpen(key) });
+      keys.set(m.keyId, { key, blockSize: m.blockSize, ecb: xtsEcbOpen(key, simd) });
       return undefined;
     }
     case 'drop-key': {
