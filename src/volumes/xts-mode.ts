@@ -135,13 +135,17 @@ export function xtsApplyTweaks(ecb: XtsEcb, encrypt: boolean, data: Uint8Array, 
     }
     return whole;
   }
-  const units = data.length / unitSize;
   const t0 = xtsOwned(ecb.tweak.update(tweaks));
-  if (ecb.simd !== undefined) {
-    const out = xtsOwned(xtsSimdApply(ecb.simd, encrypt ? ecb.encrypt : ecb.decrypt, t0, data, unitSize, keepZeroUnits));
-    t0.fill(0);
-    return out;
-  }
+  const out = ecb.simd !== undefined
+    ? xtsOwned(xtsSimdApply(ecb.simd, encrypt ? ecb.encrypt : ecb.decrypt, t0, data, unitSize, keepZeroUnits))
+    : xtsJsPasses(ecb, encrypt, data, t0, unitSize, keepZeroUnits);
+  t0.fill(0);
+  return out;
+}
+
+/** The two passes in JavaScript around one ECB update (`t0`: T_0 per unit, owned, aligned). */
+function xtsJsPasses(ecb: XtsEcb, encrypt: boolean, data: Uint8Array, t0: Buffer, unitSize: number, keepZeroUnits: boolean): Buffer {
+  const units = data.length / unitSize;
   if (ecb.scratch.length < data.length) {
     ecb.scratch.fill(0);
     ecb.scratch = Buffer.allocUnsafeSlow(data.length);
@@ -152,7 +156,6 @@ export function xtsApplyTweaks(ecb: XtsEcb, encrypt: boolean, data: Uint8Array, 
   xtsMaskIn(t0w, new Int32Array(input.buffer, input.byteOffset, input.length >> 2), new Int32Array(ecb.scratch.buffer, 0, data.length >> 2), units, unitSize >> 2, zero);
   const out = xtsOwned((encrypt ? ecb.encrypt : ecb.decrypt).update(ecb.scratch.subarray(0, data.length)));
   xtsMaskOut(t0w, new Int32Array(out.buffer, 0, out.length >> 2), units, unitSize >> 2, zero);
-  t0.fill(0);
   return out;
 }
 
@@ -239,6 +242,6 @@ function xtsPerUnit(key: Uint8Array, encrypt: boolean, data: Uint8Array, tweaks:
  * xtsEcbClose, xtsApply, xtsApplyTweaks). The worker must define `__name` (tsx's
  * keep-names helper) and require `createCipheriv` / `createDecipheriv` itself.
  */
-export const XTS_MODE_SOURCE = [xtsEcbOpen, xtsEcbClose, xtsApply, xtsApplyTweaks, xtsMaskIn, xtsMaskOut, xtsOwned, xtsPerUnit]
+export const XTS_MODE_SOURCE = [xtsEcbOpen, xtsEcbClose, xtsApply, xtsApplyTweaks, xtsJsPasses, xtsMaskIn, xtsMaskOut, xtsOwned, xtsPerUnit]
   .map((f) => f.toString())
   .join('\n');
