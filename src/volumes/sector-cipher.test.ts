@@ -80,6 +80,13 @@ describe('SectorCipher position binding', () => {
     assert.deepEqual(work.subarray(3 * VOLUME_BLOCK_SIZE), pt.subarray(3 * VOLUME_BLOCK_SIZE));
   });
 
+  it('an empty run is no blocks, at any start', () => {
+    assert.deepEqual(cipher.encryptBlocks(0, Buffer.alloc(0)), []);
+    const empty = Buffer.alloc(0);
+    cipher.decryptBlocksInPlace(0, empty);
+    assert.equal(empty.length, 0);
+  });
+
   it('a different key gives different ciphertext', () => {
     const other = new SectorCipher(SecretBytes.random(64));
     assert.notDeepEqual(other.encryptBlock(1, block), cipher.encryptBlock(1, block));

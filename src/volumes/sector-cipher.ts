@@ -83,6 +83,10 @@ export class SectorCipher {
    */
   encryptBlocks(firstBlock: number, plaintext: Uint8Array): Buffer[] {
     const count = this.#blockCount(plaintext.length);
+    if (count === 0) {
+      checkBlockNumber(firstBlock);
+      return [];
+    }
     const all = this.#run(true, firstBlock, plaintext, count);
     const out: Buffer[] = new Array<Buffer>(count);
     for (let i = 0; i < count; i++) out[i] = all.subarray(i * this.blockSize, (i + 1) * this.blockSize);
