@@ -30,6 +30,13 @@ function releaseReadBuffer(buffer: Buffer | undefined): void {
   if (buffer !== undefined && buffer.length === POOLED_BYTES && spare.length < MAX_SPARE) spare.push(buffer);
 }
 
+/** The sealed header at the start of the body; DecryptionError when the body is shorter. */
+async function readHeader(reader: BodyReader): Promise<Buffer> {
+  const header = Buffer.allocUnsafe(headerSize);
+  if ((await reader.read(header, 0, headerSize, 0)) !== headerSize) throw new DecryptionError();
+  return header;
+}
+
 /** True when `o` is read by plaintextBatches: a single-part body in a file (not inline), not empty. */
 export function readsInBatches(o: ObjectRecord): boolean {
   return o.parts === undefined && o.inlineBody === undefined && o.size > 0;
@@ -55,34 +62,41 @@ export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey
   try {
     const plan = planRange(range?.start ?? 0, range?.endInclusive ?? o.size - 1, o.size, o.segmentSize);
     reader = await deps.backend.openReader(o.storageId);
-    const header = Buffer.allocUnsafe(headerSize);
-    if ((await reader.read(header, 0, headerSize, 0)) !== headerSize) throw new DecryptionError();
-    opener = new SegmentOpener(objectKey, { aad: dataBinding(o), range: { header, plan } });
     const unit = plan.segmentSize + TAG_SIZE;
+    const start = plan.segmentRange.start;
     const end = plan.segmentRange.endInclusive + 1;
     // At the end of the body, one byte more: an extended body must not pass as whole.
     const probe = plan.includesFinal ? 1 : 0;
     const chunk = UNITS_PER_READ * unit;
+    // From the first segment (a whole-object GET), the header comes with the first read: one
+    // thread-pool trip less. Otherwise it is read on its own.
+    const lead = start === headerSize ? headerSize : 0;
+    const header = lead > 0 ? undefined : await readHeader(reader);
     // The largest read this GET makes: the first one (later ones never exceed it).
-    const capacity = Math.min(chunk, end - plan.segmentRange.start) + probe;
+    const capacity = lead + Math.min(chunk, end - start) + probe;
     const body = reader;
-    const readAt = (i: number, at: number): Promise<number> => {
+    const readAt = async (i: number, at: number): Promise<number> => {
       const want = Math.min(chunk, end - at);
+      const extra = i === 0 ? lead : 0;
       const buffer = (buffers[i % 2] ??= acquireReadBuffer(capacity));
-      return body.read(buffer, 0, at + want === end ? want + probe : want, at);
+      return (await body.read(buffer, 0, extra + (at + want === end ? want + probe : want), at - extra)) - extra;
     };
-    let at = plan.segmentRange.start;
+    let at = start;
     let i = 0;
     pending = readAt(0, at);
     while (pending !== undefined) {
       const want = Math.min(chunk, end - at);
       const got: number = await pending;
-      if (got > want) throw new DecryptionError();
+      if (got > want || got < 0) throw new DecryptionError();
+      const skip = i === 0 ? lead : 0;
+      const buffer = buffers[i % 2]!;
+      // The header is parsed (and copied) by the constructor: its view is not kept.
+      opener ??= new SegmentOpener(objectKey, { aad: dataBinding(o), range: { header: header ?? buffer.subarray(0, headerSize), plan } });
       at += want;
       // Read ahead into the other buffer: this one is free again once `update` returned
       // (aligned reads leave no partial segment queued, only the final one until `final`).
       pending = got === want && at < end ? readAt(i + 1, at) : undefined;
-      const out = opener.update(buffers[i % 2]!.subarray(0, got));
+      const out = opener.update(buffer.subarray(skip, skip + got));
       if (pending === undefined) out.push(...opener.final());
       if (out.length > 0) yield out;
       i += 1;
