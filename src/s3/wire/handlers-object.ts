@@ -118,18 +118,17 @@ async function answerRead(c: S3Call, o: ObjectRecord, customer: CustomerKey | un
   if (partNumber !== undefined && spec !== undefined) throw new InvalidRequestError('Cannot specify both Range header and partNumber query parameter');
   const part = partNumber === undefined ? undefined : partRead(o, partNumber);
   const range = part !== undefined ? part.range : spec === undefined ? undefined : resolveRange(spec, o.size);
-  const headers: OutgoingHttpHeaders = {
-    ...objectResponseHeaders(o, c.query),
-    ...sseResponseHeaders(o.sealedKey, customer?.keyMd5),
-    ...(range === undefined && c.req.headers['x-amz-checksum-mode'] === 'ENABLED' ? checksumHeaders(o) : {}),
-    ...(range !== undefined ? { 'content-range': `bytes ${range.start}-${range.endInclusive}/${o.size}` } : {}),
-    ...(part?.partsCount !== undefined ? { 'x-amz-mp-parts-count': part.partsCount } : {}),
-    'content-length': range === undefined ? o.size : range.endInclusive - range.start + 1,
-    'x-amz-request-id': c.requestId,
-    'x-amz-id-2': c.requestId,
-    date: c.deps.clock.now().toUTCString(),
-    server: 'Cipherlake',
-  };
+  // Added to the fresh object objectResponseHeaders returns, in this order (every GET and HEAD: no spread copies).
+  const headers: OutgoingHttpHeaders = objectResponseHeaders(o, c.query);
+  Object.assign(headers, sseResponseHeaders(o.sealedKey, customer?.keyMd5));
+  if (range === undefined && c.req.headers['x-amz-checksum-mode'] === 'ENABLED') Object.assign(headers, checksumHeaders(o));
+  if (range !== undefined) headers['content-range'] = `bytes ${range.start}-${range.endInclusive}/${o.size}`;
+  if (part?.partsCount !== undefined) headers['x-amz-mp-parts-count'] = part.partsCount;
+  headers['content-length'] = range === undefined ? o.size : range.endInclusive - range.start + 1;
+  headers['x-amz-request-id'] = c.requestId;
+  headers['x-amz-id-2'] = c.requestId;
+  headers.date = c.deps.clock.now().toUTCString();
+  headers.server = 'Cipherlake';
   const status = range === undefined ? 200 : 206;
   const unsealing = unsealObjectKey(c.deps, o, customer);
   // Noted as soon as the key opened, even if reading the body fails afterwards.

@@ -85,7 +85,10 @@ const OVERRIDES: ReadonlyArray<[string, string]> = [
   ['response-content-encoding', 'content-encoding'],
 ];
 
-/** The representation headers of GET/HEAD: stored ones, user metadata, then response-* overrides. */
+/**
+ * The representation headers of GET/HEAD: stored ones, user metadata, then response-*
+ * overrides. Returns a fresh object, which the caller may extend.
+ */
 export function objectResponseHeaders(o: ObjectRecord, query: ReadonlyMap<string, string>): OutgoingHttpHeaders {
   const c = o.content;
   const out: OutgoingHttpHeaders = {
@@ -93,18 +96,21 @@ export function objectResponseHeaders(o: ObjectRecord, query: ReadonlyMap<string
     etag: o.etag,
     'last-modified': o.lastModified.toUTCString(),
     'accept-ranges': 'bytes',
-    ...(c.contentEncoding !== undefined ? { 'content-encoding': c.contentEncoding } : {}),
-    ...(c.contentDisposition !== undefined ? { 'content-disposition': c.contentDisposition } : {}),
-    ...(c.contentLanguage !== undefined ? { 'content-language': c.contentLanguage } : {}),
-    ...(c.cacheControl !== undefined ? { 'cache-control': c.cacheControl } : {}),
-    ...(c.expires !== undefined ? { expires: c.expires } : {}),
   };
+  // Assigned, not spread: this runs for every GET and HEAD.
+  if (c.contentEncoding !== undefined) out['content-encoding'] = c.contentEncoding;
+  if (c.contentDisposition !== undefined) out['content-disposition'] = c.contentDisposition;
+  if (c.contentLanguage !== undefined) out['content-language'] = c.contentLanguage;
+  if (c.cacheControl !== undefined) out['cache-control'] = c.cacheControl;
+  if (c.expires !== undefined) out.expires = c.expires;
   for (const [k, v] of Object.entries(o.userMetadata)) out[`x-amz-meta-${k}`] = v;
-  const tagCount = Object.keys(o.tags ?? {}).length;
+  const tagCount = o.tags === undefined ? 0 : Object.keys(o.tags).length;
   if (tagCount > 0) out['x-amz-tagging-count'] = String(tagCount);
-  for (const [param, header] of OVERRIDES) {
-    const v = query.get(param);
-    if (v !== undefined) out[header] = v;
+  if (query.size > 0) {
+    for (const [param, header] of OVERRIDES) {
+      const v = query.get(param);
+      if (v !== undefined) out[header] = v;
+    }
   }
   return out;
 }
