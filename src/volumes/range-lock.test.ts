@@ -33,4 +33,36 @@ describe('RangeLock', () => {
     release();
     assert.equal(lock.size, 0);
   });
+
+  it('a release grants, in order, each waiter that no earlier entry conflicts with', async () => {
+    const lock = new RangeLock();
+    const held = lock.tryAcquire(0, 0, true);
+    assert.ok(held);
+    const granted: string[] = [];
+    const wait = (name: string, first: number, last: number, exclusive: boolean): Promise<() => void> =>
+      lock.acquire(first, last, exclusive).then((release) => {
+        granted.push(name);
+        return release;
+      });
+    const readA = wait('readA', 0, 0, false);
+    const readB = wait('readB', 0, 0, false);
+    const write = wait('write', 0, 5, true);
+    const readC = wait('readC', 3, 3, false);
+    const other = wait('other', 9, 9, true);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(granted, ['other'], 'only the range nothing earlier touches');
+    held();
+    const [a, b] = await Promise.all([readA, readB]);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(granted, ['other', 'readA', 'readB'], 'shared readers together; the write and the read behind it wait');
+    a();
+    b();
+    const w = await write;
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(granted, ['other', 'readA', 'readB', 'write'], 'a read behind a waiting write waits for it');
+    w();
+    (await readC)();
+    (await other)();
+    assert.equal(lock.size, 0);
+  });
 });

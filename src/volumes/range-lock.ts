@@ -14,8 +14,8 @@ export class RangeLock {
    * release function (idempotent). Never rejects.
    */
   async acquire(first: number, last: number, exclusive: boolean): Promise<() => void> {
-    const entry: LockEntry = { first, last, exclusive, granted: false, wake: () => {} };
-    const blocked = this.#entries.some((other) => conflicts(other, entry));
+    const entry: LockEntry = { first, last, exclusive, granted: false, wake: noop };
+    const blocked = conflictsBefore(this.#entries, this.#entries.length, entry);
     this.#entries.push(entry);
     if (blocked) {
       await new Promise<void>((resolve) => {
@@ -33,8 +33,8 @@ export class RangeLock {
    * `acquire`). Spares the caller a promise in the common, uncontended case.
    */
   tryAcquire(first: number, last: number, exclusive: boolean): (() => void) | undefined {
-    const entry: LockEntry = { first, last, exclusive, granted: true, wake: () => {} };
-    if (this.#entries.some((other) => conflicts(other, entry))) return undefined;
+    const entry: LockEntry = { first, last, exclusive, granted: true, wake: noop };
+    if (conflictsBefore(this.#entries, this.#entries.length, entry)) return undefined;
     this.#entries.push(entry);
     return () => this.#release(entry);
   }
@@ -51,8 +51,7 @@ export class RangeLock {
     for (let i = 0; i < this.#entries.length; i++) {
       const candidate = this.#entries[i];
       if (candidate === undefined || candidate.granted) continue;
-      const earlier = this.#entries.slice(0, i);
-      if (!earlier.some((other) => conflicts(other, candidate))) {
+      if (!conflictsBefore(this.#entries, i, candidate)) {
         candidate.granted = true;
         candidate.wake();
       }
@@ -71,3 +70,17 @@ interface LockEntry {
 function conflicts(a: LockEntry, b: LockEntry): boolean {
   return (a.exclusive || b.exclusive) && a.first <= b.last && b.first <= a.last;
 }
+
+/**
+ * Whether any of entries[0, end) conflicts with `entry`. A plain loop: this runs for every
+ * request and every release, where a closure and a slice per call showed in profiles.
+ */
+function conflictsBefore(entries: readonly LockEntry[], end: number, entry: LockEntry): boolean {
+  for (let i = 0; i < end; i++) {
+    const other = entries[i];
+    if (other !== undefined && conflicts(other, entry)) return true;
+  }
+  return false;
+}
+
+function noop(): void {}
