@@ -45,6 +45,8 @@ describe('recordHash', () => {
       ['1'.repeat(64), 7, '{"a":"short"}'],
       ['2'.repeat(64), Number.MAX_SAFE_INTEGER, long],
       ['3'.repeat(64), 2 ** 32, '{"a":"after the long one"}'],
+      ['5'.repeat(64), 9, JSON.stringify({ v: 'é'.repeat(100_000) })], // above the shared buffer's limit
+      ['6'.repeat(64), 10, '{"a":"after the outsized one"}'],
       ['4'.repeat(64), 2 ** 32 - 1, '{"lone":"\ud800"}'],
     ];
     for (const [prev, seq, json] of cases) assert.equal(recordHash(prev, seq, json), spelled(prev, seq, json));

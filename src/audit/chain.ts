@@ -30,20 +30,29 @@ export function recordHash(prevHash: string, seq: number, eventJson: string): st
   // (crypto.hash): a Hash object and four updates per record cost the writer thread about
   // three times as much as the SHA-256 itself (CPU profile of the audit writer thread).
   const max = HASH_PREFIX_BYTES + eventJson.length * 3; // UTF-8 needs at most 3 bytes per UTF-16 unit
-  if (scratch.length < max) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
-  scratch[0] = CHAIN_FORMAT_VERSION;
-  scratch.write(prevHash, 1, 32, 'hex');
+  // An outsized event gets a buffer of its own, so one never pins megabytes for the thread's life.
+  const buf = hashInputBuffer(max);
+  buf[0] = CHAIN_FORMAT_VERSION;
+  buf.write(prevHash, 1, 32, 'hex');
   // seq < 2^53: the high word fits 21 bits, so two 32-bit writes give the uint64.
-  scratch.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 33);
-  scratch.writeUInt32BE(seq >>> 0, 37);
-  const n = scratch.write(eventJson, HASH_PREFIX_BYTES, 'utf8');
-  return hash('sha256', scratch.subarray(0, HASH_PREFIX_BYTES + n), 'hex');
+  buf.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 33);
+  buf.writeUInt32BE(seq >>> 0, 37);
+  const n = buf.write(eventJson, HASH_PREFIX_BYTES, 'utf8');
+  return hash('sha256', buf.subarray(0, HASH_PREFIX_BYTES + n), 'hex');
 }
 
 /** Version byte, prevHash and seq: the bytes before the event JSON in a record's hash input. */
 const HASH_PREFIX_BYTES = 1 + 32 + 8;
 // Shared by every recordHash call of this thread (it never yields between writing and hashing).
 let scratch = Buffer.allocUnsafe(4096);
+const SCRATCH_LIMIT = 256 * 1024;
+
+/** A buffer of at least `bytes`: the shared scratch (grown up to SCRATCH_LIMIT), or a one-off above it. */
+function hashInputBuffer(bytes: number): Buffer {
+  if (bytes > SCRATCH_LIMIT) return Buffer.allocUnsafe(bytes);
+  if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, Math.min(SCRATCH_LIMIT, scratch.length * 2)));
+  return scratch;
+}
 
 /** Links a canonical event after `prev` (or genesis): the record to store. */
 export function chainRecord(prev: { seq: number; hash: string }, eventJson: string): ChainedRecord {
