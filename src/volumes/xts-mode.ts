@@ -220,7 +220,7 @@ function xtsOwned(b: Uint8Array): Buffer {
   return copy;
 }
 
-/** One `aes-256-xts` cipher object per unit: big-endian hosts, and the tests' cross-check. */
+/** One `aes-256-xts` cipher object per unit: for engines without SIMD on big-endian hosts, and the tests' cross-check. */
 function xtsPerUnit(key: Uint8Array, encrypt: boolean, data: Uint8Array, tweaks: Uint8Array, unitSize: number, keepZeroUnits: boolean): Buffer {
   const out = Buffer.allocUnsafeSlow(data.length);
   const zeros = Buffer.alloc(unitSize);

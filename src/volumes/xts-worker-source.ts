@@ -54,7 +54,7 @@ function dropKey(k) {
 const WRITEV_BYTES = 1024 * 1024;
 // Bytes per xtsApply call in encryptWrite: each call's output is a fresh buffer, and one of
 // 128 KiB comes from malloc's free lists where one of 1 MiB is a fresh mapping whose pages
-// fault in (measured: about half the cost per MiB).
+// fault in (measured here: about half the allocation cost per MiB).
 const APPLY_BYTES = 128 * 1024;
 // The ciphertext of read-decrypt, reused (its result is the cipher's fresh output).
 let readBuffer = Buffer.allocUnsafeSlow(0);
@@ -62,8 +62,8 @@ let readBuffer = Buffer.allocUnsafeSlow(0);
 // Encrypts parts (Buffers back to back, whole blocks in all) as blocks firstBlock… and
 // writes the ciphertext at position. The cipher's output buffers go to pwritev as they
 // are: no block is copied back, and the parts are left as they were (plaintext). The
-// whole blocks inside one part are encrypted in place of reading (up to 1 MiB per call);
-// a block across a part boundary is gathered first.
+// whole blocks inside one part are encrypted straight from it (APPLY_BYTES per call); a
+// block across a part boundary is gathered first.
 function encryptWrite(k, fd, parts, firstBlock, position) {
   const BS = k.blockSize;
   const gathered = Buffer.allocUnsafe(BS);
