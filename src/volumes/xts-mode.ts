@@ -68,7 +68,8 @@ export function xtsEcbOpen(key: Uint8Array, passes?: XtsSimd | 'js' | 'per-unit'
   tweak.setAutoPadding(false);
   encrypt.setAutoPadding(false);
   decrypt.setAutoPadding(false);
-  const mode = passes ?? (littleEndian ? 'js' : 'per-unit');
+  // The JS passes read words in host order: on a big-endian host, 'js' means per-unit.
+  const mode = passes === undefined || passes === 'js' ? (littleEndian ? 'js' : 'per-unit') : passes;
   return {
     tweak, encrypt, decrypt, perUnitKey: mode === 'per-unit' ? key : undefined, simd: typeof mode === 'object' ? mode : undefined,
     scratch: Buffer.allocUnsafeSlow(0), tweaks: Buffer.alloc(0), closed: false,
