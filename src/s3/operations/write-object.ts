@@ -65,8 +65,12 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
     const seal: Sealing = { objectKey, aad: dataBinding(binding), segmentSize, md5: req.mode.label === 'SSE-S3', sealed: sealing };
     const body = fitsInline(req.declaredSize, segmentSize) ? await sealInline(req, seal) : await sealToFile(deps, req, seal);
     const sealedKey = await sealing;
-    const record: ObjectRecord = {
-      ...binding,
+    // Assigned field by field: this literal with its leading and trailing spreads took V8's
+    // slow path (≈ 9 µs per PUT in a micro-benchmark, against well under 1 µs).
+    const record: { -readonly [K in keyof ObjectRecord]: ObjectRecord[K] } = {
+      bucket: binding.bucket,
+      key: binding.key,
+      objectId: binding.objectId,
       storageId: body.storageId,
       size: body.size,
       etag: `"${body.md5Hex ?? publicRandomBytes(16).toString('hex')}"`,
@@ -76,9 +80,9 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
       userMetadata: req.userMetadata,
       sealedKey,
       checksums: req.checksums(),
-      ...(req.tags !== undefined && Object.keys(req.tags).length > 0 ? { tags: req.tags } : {}),
-      ...(body.inline !== undefined ? { inlineBody: body.inline } : {}),
     };
+    if (req.tags !== undefined && Object.keys(req.tags).length > 0) record.tags = req.tags;
+    if (body.inline !== undefined) record.inlineBody = body.inline;
     await commit(deps, record, req.condition);
     return record;
   } finally {

@@ -298,7 +298,8 @@ const lenientColumn: ColumnParser = (text, ifDamaged) => {
  * before any unseal), so a lenient read may leave it null: that fails there as corruption.
  */
 function toObject(row: ObjectRow, parse: ColumnParser = strictColumn): ObjectRecord {
-  return {
+  // The optional fields are assigned after the literal, not spread into it (every GET, HEAD and listed row).
+  const o: { -readonly [K in keyof ObjectRecord]: ObjectRecord[K] } = {
     bucket: row.bucket,
     key: row.key,
     objectId: row.object_id,
@@ -311,8 +312,9 @@ function toObject(row: ObjectRow, parse: ColumnParser = strictColumn): ObjectRec
     userMetadata: parse(row.user_metadata, {}) as Record<string, string>,
     sealedKey: parse(row.sealed_key, null) as SealedObjectKey,
     checksums: parse(row.checksums, {}) as Record<string, string>,
-    ...(row.parts !== null && row.parts !== undefined ? { parts: parse(row.parts, []) as ObjectRecord['parts'] & object } : {}),
-    ...(row.tags !== null && row.tags !== undefined ? { tags: parse(row.tags, {}) as Record<string, string> } : {}),
-    ...(row.body !== null && row.body !== undefined ? { inlineBody: row.body } : {}),
   };
+  if (row.parts !== null && row.parts !== undefined) o.parts = parse(row.parts, []) as ObjectRecord['parts'] & object;
+  if (row.tags !== null && row.tags !== undefined) o.tags = parse(row.tags, {}) as Record<string, string>;
+  if (row.body !== null && row.body !== undefined) o.inlineBody = row.body;
+  return o;
 }
