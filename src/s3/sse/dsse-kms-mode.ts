@@ -21,7 +21,7 @@ export class DsseKmsMode implements SseMode {
   ) {}
 
   async seal(objectKey: SecretBytes, binding: ObjectBinding): Promise<SealedObjectKey> {
-    const context = { ...this.userContext, ...s3ObjectContext(binding) };
+    const context: KmsContext = Object.assign({}, this.userContext, s3ObjectContext(binding));
     const keys: DataKey[] = [];
     try {
       keys.push(await this.kms.generateDataKey(this.keyId, context));
