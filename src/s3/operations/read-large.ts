@@ -8,12 +8,12 @@ import { dataBinding } from '../sse/sealing.js';
 const UNITS_PER_READ = 16;
 
 /**
- * Size of a pooled read buffer: one read of reference-size segments plus the probe byte.
- * Every fresh 1 MiB buffer is external memory V8 counts towards its next full collection,
+ * Size of a pooled read buffer: the header (read with the first segments of a whole-object
+ * GET), one read of reference-size segments and the probe byte. Every fresh 1 MiB buffer is external memory V8 counts towards its next full collection,
  * and a GET's two buffers live long enough to be promoted (only a mark-compact frees them):
  * reusing them across GETs takes that churn off every large GET.
  */
-const POOLED_BYTES = UNITS_PER_READ * (DEFAULT_SEGMENT_SIZE + TAG_SIZE) + 1;
+const POOLED_BYTES = headerSize + UNITS_PER_READ * (DEFAULT_SEGMENT_SIZE + TAG_SIZE) + 1;
 /** Idle read buffers kept for the next GETs (at most this many, ~1 MiB each). */
 const MAX_SPARE = 8;
 const spare: Buffer[] = [];
@@ -45,7 +45,7 @@ export function readsInBatches(o: ObjectRecord): boolean {
 /**
  * The plaintext of a file-backed single-part object (see readsInBatches), or of `range` of
  * it, as batches of verified pieces: one batch per ~1 MiB read. Each read lands in one of
- * two reused buffers, aligned to whole sealed segments, and the next read is already in
+ * two buffers (pooled across GETs), aligned to whole sealed segments, and the next read is already in
  * flight while a batch is decrypted and sent. A batch never holds a piece whose segment
  * tag was not verified; the final segment is checked as final, and for a read that
  * reaches the end one byte past it is requested, so a truncated, extended, reordered or
