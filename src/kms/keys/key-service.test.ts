@@ -4,10 +4,13 @@ import { ManualClock } from '../../common/clock.js';
 import { SecretBytes } from '../../crypto/secret-bytes.js';
 import { openSqlite } from '../../store/sqlite/database.js';
 import { SqliteKeyStore } from '../../store/sqlite/key-store.js';
-import { NotFoundError } from '../errors.js';
+import { DisabledError, NotFoundError } from '../errors.js';
 import type { CallContext } from '../kms-context.js';
 import { createKey } from '../operations/create-key.js';
-import { scheduleKeyDeletion } from '../operations/key-lifecycle.js';
+import { generateDataKey } from '../operations/crypto-operations.js';
+import { disableKey, scheduleKeyDeletion } from '../operations/key-lifecycle.js';
+import { putKeyPolicy } from '../operations/key-policy.js';
+import { enableKeyRotation } from '../operations/rotation.js';
 import { LocalRootKeyProvider } from '../root-key/local-root-key.js';
 import { keyArn } from './key-record.js';
 import { KeyService } from './key-service.js';
@@ -50,6 +53,42 @@ describe('KeyService.resolveCached', () => {
     clock.advance(8 * 86_400_000);
     assert.equal(keys.resolveCached(keyId), undefined);
     await assert.rejects(keys.resolve(keyId), NotFoundError);
+  });
+  it('never answers a record older than this service\'s own writes: disable, policy change', async () => {
+    const { keys } = setup();
+    const keyId = await newKey(keys);
+    await keys.resolve(keyId);
+    await keys.material(await keys.resolve(keyId), 1); // material cached too: the hot path's whole state
+    await disableKey(keys, keyId);
+    assert.notEqual(keys.resolveCached(keyId)?.keyState, 'Enabled', 'a disabled key is not served as enabled from the cache');
+    await assert.rejects(generateDataKey(keys, { keyId, keySpec: 'AES_256' }), DisabledError);
+    assert.equal((await keys.resolve(keyId)).keyState, 'Disabled');
+    assert.equal(keys.resolveCached(keyId)?.keyState, 'Disabled');
+
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'kms:*', Resource: '*' }] });
+    await putKeyPolicy(keys, keyId, policy);
+    const after = keys.resolveCached(keyId) ?? (await keys.resolve(keyId));
+    assert.equal(after.policy, policy);
+    assert.equal(keys.resolveCached(keyId)?.policy, policy);
+  });
+
+  it('answers nothing once an automatic rotation is due: resolve rotates, and the new version has no cached material', async () => {
+    const { keys, clock } = setup();
+    const keyId = await newKey(keys);
+    await enableKeyRotation(keys, keyId, 90);
+    const before = await keys.resolve(keyId);
+    await keys.material(before, 1);
+    assert.equal(keys.resolveCached(keyId), before);
+    clock.advance(91 * 86_400_000);
+    assert.equal(keys.resolveCached(keyId), undefined, 'rotation due: the cached record is not served');
+    const rotated = await keys.resolve(keyId);
+    assert.deepEqual(rotated.versions.map((v) => v.version), [1, 2]);
+    await keys.resolve(keyId); // the rotation's write dropped the cached record: read it again
+    assert.deepEqual(keys.resolveCached(keyId)?.versions.map((v) => v.version), [1, 2]);
+    assert.equal(keys.cachedMaterial(rotated, 2), undefined, 'the new version is unwrapped, not served from version 1\'s entry');
+    const v2 = await keys.material(rotated, 2);
+    assert.notEqual(v2, keys.cachedMaterial(rotated, 1));
+    assert.equal(keys.cachedMaterial(rotated, 2), v2);
   });
 });
 
