@@ -152,13 +152,21 @@ describe('KMS blob wrong-context table', () => {
 
   it('every seal draws a fresh salt and IV, also across refills of the randomness pool', () => {
     const seen = new Set<string>();
+    const kept: [Buffer, string][] = [];
     const n = 1000; // several pools' worth
     for (let i = 0; i < n; i++) {
       const blob = sealBlob(m, keyId, 1, Buffer.from('secret'), undefined);
       seen.add(blob.subarray(21, 49).toString('hex'));
       assert.equal(openBlob(m, blob, undefined).toString(), 'secret');
+      kept.push([blob, blob.toString('hex')]);
     }
     assert.equal(seen.size, n);
+    // The salt and IV come from a view into the pool: no blob may share the pool's memory,
+    // or a refill would rewrite its header after the fact.
+    for (const [blob, hex] of kept) {
+      assert.equal(blob.toString('hex'), hex, 'a blob changed after the pool was refilled');
+      assert.equal(openBlob(m, blob, undefined).toString(), 'secret');
+    }
   });
 });
 
