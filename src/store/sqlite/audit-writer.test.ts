@@ -46,16 +46,26 @@ describe('SqliteAuditWriter: multi-row inserts', () => {
   it('a batch longer than one INSERT statement (37 records: 16 + 16 + 5 rows) chains every record and verifies', async () => {
     const { path, store } = await freshStore();
     const w = new SqliteAuditWriter(path, { synchronous: 'NORMAL' });
-    const first = w.commit(batchText(1, 37));
-    const second = w.commit(batchText(38, 16));
+    const batches = [batchText(1, 37), batchText(38, 16)];
+    const first = w.commit(batches[0]!);
+    const second = w.commit(batches[1]!);
     assert.deepEqual([first.firstSeq, first.head.seq, second.firstSeq, second.head.seq], [1, 37, 38, 53]);
     w.close();
-    const rows = store.db.prepare('SELECT seq, event_name AS name, terms FROM audit_records ORDER BY seq').all() as { seq: number; name: string; terms: string }[];
+    const rows = store.db
+      .prepare('SELECT seq, event_time, event_ms, event_name, event_source, error_code, access_denied, terms, event_json FROM audit_records ORDER BY seq')
+      .raw(true)
+      .all() as unknown[][];
     assert.deepEqual(
-      rows.map((r) => r.seq),
+      rows.map((r) => r[0]),
       Array.from({ length: 53 }, (_, i) => i + 1),
     );
-    assert.ok(rows.every((r) => r.name === 'Encrypt' && r.terms.startsWith('[[')), 'each row got its own columns, not a neighbour\'s');
+    // Each row holds exactly its own record's lines (columns, terms, event JSON), not a neighbour's.
+    const lines = batches.join('\n').split('\n');
+    rows.forEach((r, i) => {
+      const [columns, terms, json] = lines.slice(i * 3, i * 3 + 3) as [string, string, string];
+      assert.deepEqual(r.slice(1), [...(JSON.parse(columns) as unknown[]), terms, json], `row ${i + 1}`);
+    });
+    assert.equal(new Set(rows.map((r) => r[2])).size, 53, 'the sample events differ in their time: a shifted row would show');
     const report = await verifyAudit(store, LocalAuditSigner.generate().publicKeyPem());
     assert.equal(report.intact, true, JSON.stringify(report.problems));
     assert.equal(report.lastSeq, 53);
