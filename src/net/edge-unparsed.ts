@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuthenticationError } from '../iam/index.js';
+import { AuthenticationError, QUERY_MAX_BODY_BYTES } from '../iam/index.js';
+import { EC2_MAX_BODY_BYTES } from '../volumes/index.js';
 import type { EdgeDeps } from './edge-router.js';
 import { edgeEvent, type ServiceOutcome, type SignedService } from './edge-service-call.js';
 import { readBody } from './http-body.js';
@@ -40,8 +41,8 @@ const QUERY_VERSIONS: Readonly<Record<string, NamedService>> = { '2010-05-08': '
 /** The service of a credential scope `AKID/yyyymmdd/region/service/aws4_request`, wherever it is written. */
 const SCOPE_SERVICE = /^[^/]*\/\d{8}\/[^/]+\/([^/]+)\/aws4_request$/;
 
-/** The largest form body read to find its Action and Version (the Query services' own limit). */
-const MAX_FORM_BYTES = 64 * 1024;
+/** The largest form body read to find its Action and Version (the Query services' own limits). */
+const MAX_FORM_BYTES = Math.max(QUERY_MAX_BODY_BYTES, EC2_MAX_BODY_BYTES);
 
 /**
  * Which signed service a request whose signature could not be parsed was meant for, so its
