@@ -71,8 +71,8 @@ export class XtsThreads {
   }
 
   /**
-   * Posts `message` to worker `index` (default: the least busy one), transferring
-   * `transfer`; resolves with the buffer it sends back, if any (and a batch's failed
+   * Posts `message` (to which it adds the job's `id`: pass a literal made for the call) to
+   * worker `index` (default: the least busy one), transferring `transfer`; resolves with the buffer it sends back, if any (and a batch's failed
    * items). Rejects with VolumeClosedError if the set is broken or the worker dies, or
    * with an Error carrying the fs `code` the worker reported for the whole job.
    */
@@ -83,7 +83,7 @@ export class XtsThreads {
     return new Promise((resolve, reject) => {
       try {
         // Throws (DataCloneError) before anything is sent if a buffer cannot be transferred.
-        entry.worker.postMessage({ ...message, id }, transfer);
+        entry.worker.postMessage(Object.assign(message, { id }), transfer);
       } catch (err) {
         reject(err instanceof Error ? err : new Error(String(err)));
         return;
