@@ -1,7 +1,7 @@
 import { AeadError, gcmOpen, gcmSeal, SecretBytes } from '../../crypto/index.js';
 import { ObjectCorruptedError } from '../errors.js';
 import { AWS_MANAGED_S3_KEY, type DataKey, type DataKeyProvider, type KmsContext } from './data-key-provider.js';
-import { s3ObjectContext } from './kms-envelope.js';
+import { s3ObjectArn, withS3Arn } from './kms-envelope.js';
 import { encodeLayerBinding, type ObjectBinding, type SealedObjectKey, type SseMode } from './sealing.js';
 
 /**
@@ -21,7 +21,7 @@ export class DsseKmsMode implements SseMode {
   ) {}
 
   async seal(objectKey: SecretBytes, binding: ObjectBinding): Promise<SealedObjectKey> {
-    const context: KmsContext = Object.assign({}, this.userContext, s3ObjectContext(binding));
+    const context = withS3Arn(this.userContext, s3ObjectArn(binding));
     const keys: DataKey[] = [];
     try {
       keys.push(await this.kms.generateDataKey(this.keyId, context));

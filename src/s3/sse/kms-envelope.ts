@@ -3,10 +3,28 @@ import { ObjectCorruptedError } from '../errors.js';
 import type { DataKeyProvider, KmsContext } from './data-key-provider.js';
 import { encodeBinding, type ObjectBinding, type SseLabel } from './sealing.js';
 
+/** The ARN S3 names an object by in its encryption context: arn:aws:s3:::bucket/key. */
+export function s3ObjectArn(binding: ObjectBinding): string {
+  return `arn:aws:s3:::${binding.bucket}/${binding.key}`;
+}
+
 /** The encryption context S3 sets for an object: `aws:s3:arn` = arn:aws:s3:::bucket/key. */
 export function s3ObjectContext(binding: ObjectBinding): KmsContext {
-  return { 'aws:s3:arn': `arn:aws:s3:::${binding.bucket}/${binding.key}` };
+  return { 'aws:s3:arn': s3ObjectArn(binding) };
 }
+
+/**
+ * The caller's encryption context with `aws:s3:arn` set, as `{ ...context, 'aws:s3:arn': arn }`
+ * would build it (same keys, same order, a key named `__proto__` kept as a key). Cloned, then
+ * set: V8 (Node 20) takes a slow path for a literal that adds keys after a spread, and
+ * Object.assign would turn a `__proto__` key into a prototype.
+ */
+export function withS3Arn(context: KmsContext, arn: string): KmsContext {
+  const out: Record<string, string> = { ...context };
+  out['aws:s3:arn'] = arn;
+  return out;
+}
+
 
 /**
  * Seals `objectKey` under a fresh KMS data key: AES-256-GCM with the binding (mode label

@@ -3,7 +3,7 @@ import { AeadError, gcmOpen, gcmSeal, publicRandomBytes, SecretBytes } from '../
 import { ObjectCorruptedError, SseCustomerKeyMismatchError } from '../errors.js';
 import { AWS_MANAGED_S3_KEY, type DataKeyProvider, type KmsContext } from './data-key-provider.js';
 import type { BucketKeyCache } from './bucket-keys.js';
-import { s3ObjectContext, sealWithDataKey, unsealWithDataKey } from './kms-envelope.js';
+import { s3ObjectArn, s3ObjectContext, sealWithDataKey, unsealWithDataKey, withS3Arn } from './kms-envelope.js';
 import { encodeBinding, type ObjectBinding, type SealedObjectKey, type SseMode } from './sealing.js';
 
 /**
@@ -44,14 +44,13 @@ export class SseKmsMode implements SseMode {
 
   async seal(objectKey: SecretBytes, binding: ObjectBinding): Promise<SealedObjectKey> {
     if (this.bucketKeys !== undefined) {
-      // Object.assign, not a literal adding keys after a spread (V8's slow path, ≈ 0.5 µs per key).
-      const context: KmsContext = Object.assign({}, this.userContext, { 'aws:s3:arn': `arn:aws:s3:::${binding.bucket}` });
+      const context = withS3Arn(this.userContext, `arn:aws:s3:::${binding.bucket}`);
       return this.bucketKeys.seal(this.kms, this.keyId, context, (bk) => {
         const sealed = gcmSeal(bk.key, objectKey.unsafeBytes(), encodeBinding(this.label, binding)).toString('base64');
         return { v: 1, mode: 'SSE-KMS', kmsBlob: bk.blob.toString('base64'), sealed, keyArn: bk.keyArn, context, bucketKey: true } as const;
       });
     }
-    const context: KmsContext = Object.assign({}, this.userContext, s3ObjectContext(binding));
+    const context = withS3Arn(this.userContext, s3ObjectArn(binding));
     const r = await sealWithDataKey(this.kms, this.keyId, context, this.label, objectKey, binding);
     return { v: 1, mode: 'SSE-KMS', kmsBlob: r.kmsBlob, sealed: r.sealed, keyArn: r.keyArn, context };
   }
