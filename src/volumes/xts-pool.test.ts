@@ -140,6 +140,30 @@ describe('XtsWorkerPool', () => {
     }
   });
 
+  it('batches block numbers past 2^32 with the whole 64-bit tweak (a run across 2^32, another far above)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-xts-high-'));
+    const fd = openSync(join(dir, 'f'), 'w+');
+    try {
+      const plain = pattern(5);
+      // The file offset and the block number are independent: blocks 2^32 - 2 ... and 2^33 + 1 ... at offset 0.
+      const low = 2 ** 32 - 2;
+      const high = 2 ** 33 + 1;
+      await Promise.all([
+        pool.encryptWriteBatched(fd, 0, low, plain.subarray(0, 2 * BS)),
+        pool.encryptWriteBatched(fd, 2 * BS, low + 2, plain.subarray(2 * BS, 3 * BS)),
+        pool.encryptWriteBatched(fd, 3 * BS, high, plain.subarray(3 * BS)),
+      ]);
+      const stored = readFileSync(join(dir, 'f'));
+      assert.deepEqual(stored.subarray(0, 3 * BS), nodeXts(key, low, plain.subarray(0, 3 * BS)));
+      assert.deepEqual(stored.subarray(3 * BS), nodeXts(key, high, plain.subarray(3 * BS)));
+      const reads = [pool.readDecryptBatched(fd, 0, low, 3 * BS), pool.readDecryptBatched(fd, 3 * BS, high, 2 * BS)];
+      assert.deepEqual(Buffer.concat(await Promise.all(reads)), plain);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('takes over a donated buffer instead of copying it, writing only the given window', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cl-xts-donate-'));
     const fd = openSync(join(dir, 'f'), 'w+');
