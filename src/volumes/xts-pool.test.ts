@@ -86,6 +86,31 @@ describe('XtsWorkerPool', () => {
     }
   });
 
+  it('writes and reads runs above 1 MiB (chunked crypto, several pwritevs); a reused read buffer never shows an earlier read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cl-xts-large-'));
+    const fd = openSync(join(dir, 'f'), 'w+');
+    try {
+      const blocks = 2 * 256 + 37; // 2 MiB + 37 blocks
+      const plain = pattern(blocks);
+      await pool.encryptWrite(fd, 0, 7, plain);
+      assert.deepEqual(readFileSync(join(dir, 'f')), nodeXts(key, 7, plain));
+      assert.deepEqual(await pool.readDecrypt(fd, 0, 7, plain.length), plain, 'one read above 1 MiB');
+      // Every worker reads 1 MiB, then a shorter range partly past the end of the file.
+      for (let round = 0; round < 2; round++) {
+        const big = await Promise.all([0, 1, 2, 3].map((i) => pool.readDecrypt(fd, i * BS, 7 + i, 256 * BS)));
+        big.forEach((b, i) => assert.deepEqual(b, plain.subarray(i * BS, (i + 256) * BS), `1 MiB read ${i}`));
+        const tails = await Promise.all([0, 1, 2, 3].map((i) => pool.readDecrypt(fd, (blocks - 2 - i) * BS, 7 + blocks - 2 - i, 8 * BS)));
+        tails.forEach((t, i) => {
+          const expected = Buffer.concat([plain.subarray((blocks - 2 - i) * BS), Buffer.alloc((6 - i) * BS)]);
+          assert.deepEqual(t, expected, `read ${i} past the end`);
+        });
+      }
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('batches short reads and writes of one turn; each settles on its own', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cl-xts-batch-'));
     const fd = openSync(join(dir, 'f'), 'w+');
