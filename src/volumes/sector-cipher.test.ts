@@ -105,6 +105,10 @@ describe('SectorCipher input checks', () => {
     assert.throws(() => cipher.encryptBlocks(0, Buffer.alloc(VOLUME_BLOCK_SIZE + 1)), VolumeRangeError);
     assert.throws(() => tweakFor(-1), VolumeRangeError);
     assert.throws(() => tweakFor(2 ** 53), VolumeRangeError);
+    // A run's last block must be safe too (2^53 - 1 + 2 rounds to 2^53 in a double).
+    assert.throws(() => cipher.encryptBlocks(Number.MAX_SAFE_INTEGER, Buffer.alloc(2 * VOLUME_BLOCK_SIZE)), VolumeRangeError);
+    assert.throws(() => cipher.decryptBlocksInPlace(Number.MAX_SAFE_INTEGER, Buffer.alloc(2 * VOLUME_BLOCK_SIZE)), VolumeRangeError);
+    assert.equal(cipher.encryptBlocks(Number.MAX_SAFE_INTEGER - 1, Buffer.alloc(2 * VOLUME_BLOCK_SIZE)).length, 2);
   });
 
   it('encodes the tweak as 128-bit little-endian', () => {

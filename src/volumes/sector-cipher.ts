@@ -122,7 +122,8 @@ export class SectorCipher {
 
   #run(encrypt: boolean, firstBlock: number, data: Uint8Array, count: number): Buffer {
     checkBlockNumber(firstBlock);
-    checkBlockNumber(firstBlock + count - 1);
+    // count - 1 first: (firstBlock + count) - 1 rounds 2^53 + 1 down and would pass.
+    checkBlockNumber(firstBlock + (count - 1));
     if (this.#key.disposed) this.dispose();
     // unsafeBytes() throws once the key is disposed: no cipher outlives its key's use.
     // undefined (an engine without WebAssembly SIMD): xtsEcbOpen picks the JavaScript passes.
