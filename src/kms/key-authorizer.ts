@@ -97,11 +97,15 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
       ...encryptionContextFacts(facts?.encryptionContext),
       ...facts?.conditionKeys,
     };
-    const input = { call, action, keyArn: arn, keyPolicy: policy, identity, facts: conditionFacts, time, ...(facts?.encryptionContext !== undefined ? { encryptionContext: facts.encryptionContext } : {}) };
-    let decision: AccessDecision = decideKmsAccess({ ...input, grants: [] });
+    // Built once and its grants replaced in place: a copy by spread per decision takes V8's
+    // slow path on Node 20 (microseconds per request).
+    const input: { -readonly [K in keyof KmsAccessInput]: KmsAccessInput[K] } = { call, action, keyArn: arn, keyPolicy: policy, identity, grants: NO_GRANTS, facts: conditionFacts, time };
+    if (facts?.encryptionContext !== undefined) input.encryptionContext = facts.encryptionContext;
+    let decision: AccessDecision = decideKmsAccess(input);
     // Grants are read only when the policies alone do not allow and nothing denies explicitly.
     if (!decision.allowed && !decision.cause.startsWith('explicit')) {
-      decision = decideKmsAccess({ ...input, grants: await grantsFor(deps.keys, key, call) });
+      input.grants = await grantsFor(deps.keys, key, call);
+      decision = decideKmsAccess(input);
     }
     if (!decision.allowed) {
       deps.access.logDenial(call, action, arn, decision.reason);
@@ -119,6 +123,8 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
 const EMPTY_POLICY: Policy = { kind: 'resource', version: '2012-10-17', id: 'unparsable', statements: [] };
 /** The root's identity policies: none, one shared frozen list instead of an array per call. */
 const NO_POLICIES: readonly Policy[] = Object.freeze([]);
+const NO_GRANTS: readonly GrantView[] = Object.freeze([]);
+type KmsAccessInput = Parameters<typeof decideKmsAccess>[0];
 
 function kmsCallerFacts(call: CallContext): ConditionFacts {
   return { 'kms:CallerAccount': call.principal.accountId === '' ? undefined : call.principal.accountId, 'kms:ViaService': call.viaService };
