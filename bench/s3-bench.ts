@@ -6,6 +6,8 @@
  * @aws-sdk/client-s3 client on 1 MiB and 4 KiB PUTs.
  *
  * Run: node --import tsx bench/s3-bench.ts [--quick] [--profile] [--cpu]
+ *  or, against the compiled server that `npm start` runs (no tsx in the server process):
+ *      npm run build && node dist/bench/s3-bench.js [options]
  * The client is undici with SigV4 headers and UNSIGNED-PAYLOAD (the same for every server).
  * --profile writes a V8 CPU profile of the Cipherlake process to ./s3-bench-profile/.
  * --targets=null,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk measures only the rows named;

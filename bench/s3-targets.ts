@@ -12,7 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const REPO = fileURLToPath(new URL('../', import.meta.url));
+/** Compiled (dist/bench/*.js, as `npm start` runs the server from dist/) or from source through tsx. */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const REPO = fileURLToPath(new URL(FROM_SOURCE ? '../' : '../../', import.meta.url));
+const CLI = fileURLToPath(new URL(`../src/cli/index${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url));
+const TSX: readonly string[] = FROM_SOURCE ? ['--import', 'tsx'] : [];
 
 /** A running server under test. */
 export interface Target {
@@ -69,7 +73,7 @@ export async function startCipherlakeTarget(nodeArgs: readonly string[] = [], wo
   mkdirSync(join(dir, 'data'), { mode: 0o700 });
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ nbd: { enabled: false }, s3: { trustedProxyHttpsHeader: 'x-forwarded-proto' } }));
   const env = { PATH: process.env.PATH ?? '', HOME: dir, CIPHERLAKE_ROOT_ACCESS_KEY_ID: BENCH_ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: BENCH_SECRET };
-  const args = [...nodeArgs, '--import', 'tsx', 'src/cli/index.ts', 'server', '-c', join(dir, 'config.json'), '--port', '0', '--data-dir', join(dir, 'data'), '--log-level', 'error', ...(workers > 0 ? ['--workers', String(workers)] : [])];
+  const args = [...nodeArgs, ...TSX, CLI, 'server', '-c', join(dir, 'config.json'), '--port', '0', '--data-dir', join(dir, 'data'), '--log-level', 'error', ...(workers > 0 ? ['--workers', String(workers)] : [])];
   // stdout (where V8's --trace-gc writes) goes to `stdoutFile` when given, else nowhere.
   const out = stdoutFile !== undefined ? openSync(stdoutFile, 'w') : 'ignore';
   const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', out, 'pipe'] });
@@ -99,7 +103,7 @@ export async function startS3rverTarget(): Promise<Target> {
 
 /** The null endpoint as a process (this file with argument `null`). */
 export async function startNullTarget(): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'null'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...TSX, fileURLToPath(import.meta.url), 'null'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   const m = await waitFor(child, /PORT (\d+)/, 'null endpoint');
   return { name: 'null', endpoint: `http://127.0.0.1:${m[1]}`, accessKeyId: 'NULL', secretAccessKey: 'NULL', pid: child.pid!, stop: stopper(child) };
 }
