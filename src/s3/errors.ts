@@ -36,6 +36,8 @@ export class MetadataTooLargeError extends S3Error {}
 export class InvalidArgumentError extends S3Error {}
 /** CreateBucket's LocationConstraint names no region S3 knows. */
 export class InvalidLocationConstraintError extends S3Error {}
+/** CreateBucket at a regional endpoint (any region but us-east-1) names another region, or none. */
+export class IllegalLocationConstraintError extends S3Error {}
 /** The request as a whole is not allowed (e.g. SSE-C over plain HTTP, self-copy without change). */
 export class InvalidRequestError extends S3Error {}
 /** The Range header does not overlap the object. */

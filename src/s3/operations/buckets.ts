@@ -1,4 +1,4 @@
-import { InvalidArgumentError, InvalidBucketNameError, InvalidLocationConstraintError, EncryptionConfigurationNotFoundError } from '../errors.js';
+import { IllegalLocationConstraintError, InvalidArgumentError, InvalidBucketNameError, InvalidLocationConstraintError, EncryptionConfigurationNotFoundError } from '../errors.js';
 import type { BucketEncryption, BucketRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 
@@ -21,13 +21,19 @@ export function checkBucketName(name: string): void {
 /**
  * CreateBucket. Raises InvalidBucketNameError, BucketAlreadyOwnedByYouError,
  * InvalidLocationConstraintError (a location that is no region, or an explicit `us-east-1`:
- * S3 names that region by the absence of a constraint and refuses it spelled out).
+ * S3 names that region by the absence of a constraint and refuses it spelled out) and, when
+ * this server's region is not us-east-1, IllegalLocationConstraintError for a constraint
+ * other than its own region (or none): a regional S3 endpoint creates buckets only in its
+ * region, while us-east-1 serves as the global endpoint that takes any.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
  */
 export async function createBucket(deps: S3Deps, name: string, location: string | undefined): Promise<BucketRecord> {
   checkBucketName(name);
   if (location !== undefined && ((!/^[a-z]{2}(-[a-z]+)+-\d$/.test(location) && location !== 'EU') || location === 'us-east-1')) {
     throw new InvalidLocationConstraintError('');
+  }
+  if (deps.region !== 'us-east-1' && location !== deps.region && !(location === 'EU' && deps.region === 'eu-west-1')) {
+    throw new IllegalLocationConstraintError(`The ${location ?? 'unspecified'} location constraint is incompatible for the region specific endpoint this request was sent to.`);
   }
   const bucket: BucketRecord = { name, region: location ?? deps.region, createdAt: deps.clock.now() };
   await deps.store.createBucket(bucket);

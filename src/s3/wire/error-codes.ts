@@ -43,6 +43,7 @@ export const S3_ERROR_CODES = {
   MetadataTooLargeError: { code: 'MetadataTooLarge', status: 400, message: 'Your metadata headers exceed the maximum allowed metadata size.' },
   InvalidArgumentError: { code: 'InvalidArgument', status: 400, message: 'Invalid Argument' },
   InvalidLocationConstraintError: { code: 'InvalidLocationConstraint', status: 400, message: 'The specified location-constraint is not valid' },
+  IllegalLocationConstraintError: { code: 'IllegalLocationConstraintException', status: 400, message: 'The location constraint is incompatible for the region specific endpoint this request was sent to.' },
   InvalidRequestError: { code: 'InvalidRequest', status: 400, message: 'Invalid Request' },
   InvalidRangeError: { code: 'InvalidRange', status: 416, message: 'The requested range is not satisfiable' },
   PreconditionFailedError: { code: 'PreconditionFailed', status: 412, message: 'At least one of the pre-conditions you specified did not hold' },
