@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { decideKmsAccess, kmsRootAllowedOutright, type AuthzCall } from './authorizer.js';
+import { decideKmsAccess, kmsRootAllowedOutright, newConditionFacts, type AuthzCall } from './authorizer.js';
 import { parsePolicy } from './policy/index.js';
 import { rootPrincipal } from './root-credentials.js';
 
@@ -81,5 +81,21 @@ describe('kmsRootAllowedOutright (the root short-cut of KMS authorization)', () 
   it('never holds for a principal other than the root', () => {
     assert.equal(kmsRootAllowedOutright(alice, allowAll, []), false);
     assert.equal(decide(alice).allowed, false); // the key policy delegates to IAM; alice has no identity policy
+  });
+});
+
+describe('condition facts (built by assignment, not spread)', () => {
+  it('newConditionFacts keeps a key named __proto__ as an own key, never as a prototype', () => {
+    const facts = Object.assign(newConditionFacts(), JSON.parse('{"__proto__":"x","a":"1"}') as Record<string, string>);
+    assert.deepEqual(Object.entries(facts), [['__proto__', 'x'], ['a', '1']]);
+    assert.equal(Object.getPrototypeOf(Object.getPrototypeOf(facts)), null);
+    assert.notEqual(newConditionFacts(), newConditionFacts());
+  });
+
+  it("the request's facts win over the channel's facts of the same name (as in { ...channelFacts, ...facts })", () => {
+    const decideWith = (facts: Record<string, string>) =>
+      decideKmsAccess({ call: root, action: 'kms:Decrypt', keyArn: KEY_ARN, keyPolicy: denyPlainHttp, identity: [], grants: [], facts, time: new Date(0) });
+    assert.equal(decideWith({}).allowed, false); // plain HTTP: the Deny applies
+    assert.equal(decideWith({ 'aws:SecureTransport': 'true' }).allowed, true);
   });
 });

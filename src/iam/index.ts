@@ -28,6 +28,7 @@ export {
   accessDeniedMessage,
   channelFacts,
   encryptionContextFacts,
+  newConditionFacts,
   requestPrincipal,
   type AccessDecision,
   type AuthzCall,

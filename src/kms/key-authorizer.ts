@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { accessDeniedMessage, decideKmsAccess, encryptionContextFacts, kmsRootAllowedOutright, type AccessControl, type AccessDecision, type ConditionFacts, type GrantView } from '../iam/index.js';
-import { parsePolicy, type ContextValue, type Policy } from '../iam/policy/index.js';
+import { accessDeniedMessage, decideKmsAccess, encryptionContextFacts, kmsRootAllowedOutright, newConditionFacts, type AccessControl, type AccessDecision, type ConditionFacts, type GrantView } from '../iam/index.js';
+import { parsePolicy, type Policy } from '../iam/policy/index.js';
 import { AccessDeniedError, NotFoundError } from './errors.js';
 import { aliasArn, keyArn, type KeyRecord } from './keys/key-record.js';
 import type { KeyService } from './keys/key-service.js';
@@ -123,12 +123,12 @@ type KmsAccessInput = Parameters<typeof decideKmsAccess>[0];
  * The condition facts of a call on a key: the caller's, the key's, the encryption context's,
  * then the route's condition keys (later keys win), exactly the own keys and values of
  * `{ ...kmsCallerFacts(call), 'kms:KeySpec': …, ...encryptionContextFacts(…), ...conditionKeys }`.
- * Built by assignment onto a null-prototype object: on Node 20 that literal takes V8's slow
- * path (several µs per request), and fact names can carry the caller's context keys, so
- * assigning onto `{}` could turn a `__proto__` key into a prototype.
+ * Built by assignment onto newConditionFacts() (no Object.prototype in its chain, so a
+ * caller's `__proto__` context key stays a key): on Node 20 that literal takes V8's slow path
+ * (several µs per request).
  */
 function keyConditionFacts(call: CallContext, key: KeyRecord, facts: KmsRequestFacts | undefined): ConditionFacts {
-  const out = Object.assign(Object.create(null) as Record<string, ContextValue>, kmsCallerFacts(call));
+  const out = Object.assign(newConditionFacts(), kmsCallerFacts(call));
   out['kms:KeySpec'] = key.keySpec;
   out['kms:KeyUsage'] = key.keyUsage;
   out['kms:KeyOrigin'] = 'AWS_KMS';
