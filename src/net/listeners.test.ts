@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../config/config.js';
@@ -85,3 +87,46 @@ function caOf(dataDir: string): string {
 }
 
 
+
+describe('listener timeouts: silence closes a connection, a long but moving request does not', () => {
+  let listeners: Listeners;
+  let port: number;
+  before(async () => {
+    // The handler reads the whole body and answers its length.
+    listeners = await startListeners({ http: { host: '127.0.0.1', port: 0 }, endpoints: [], idleMs: 400 }, (req, res) => {
+      let n = 0;
+      req.on('data', (c: Buffer) => (n += c.length));
+      req.on('end', () => res.end(String(n)));
+    }, log);
+    port = Number(new URL(listeners.http ?? '').port);
+  });
+  after(() => listeners.close());
+
+  /** Sends a PUT of `body` one byte per `gapMs`; resolves with what came back before the socket closed. */
+  function trickle(body: string, gapMs: number, stallAfter = Infinity): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', async () => {
+        socket.write(`PUT /b/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+        for (let i = 0; i < body.length && i < stallAfter && !socket.destroyed; i++) {
+          await delay(gapMs);
+          socket.write(body[i]!);
+        }
+      });
+      let got = '';
+      socket.on('data', (c: Buffer) => (got += c.toString()));
+      socket.on('close', () => resolve(got));
+      socket.on('error', reject);
+    });
+  }
+
+  it('a body that keeps arriving is served however long it takes in total (no total-request cap)', async () => {
+    const answer = await trickle('abcdef', 250); // 1.5 s in all, never 400 ms silent
+    assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(answer.endsWith('\r\n\r\n6'), answer);
+  });
+
+  it('a request that goes silent mid-body is closed without an answer', { timeout: 10_000 }, async () => {
+    const answer = await trickle('abcdef', 100, 2); // two bytes, then nothing
+    assert.equal(answer, '');
+  });
+});

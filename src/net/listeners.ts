@@ -22,6 +22,8 @@ export interface ListenerPlan {
   readonly endpoints: readonly PrivateEndpoint[];
   /** Needed when `https` is set or any endpoint has `tls`. */
   readonly tls?: TlsSetup;
+  /** A connection with nothing read or written for this long is closed (default IDLE_MS). */
+  readonly idleMs?: number;
 }
 
 /** The running listeners: their URLs, and how to stop them all. */
@@ -35,6 +37,14 @@ export interface Listeners {
 }
 
 const KEEP_ALIVE_MS = 65_000;
+/**
+ * How long a connection may stay silent in either direction mid-request before it is
+ * closed, as S3 closes a socket "not read from or written to within the timeout period".
+ * There is deliberately no cap on a request's total time (node:http's requestTimeout
+ * defaults to 300 s): a single PUT of up to 5 GiB over a slow link may take longer, and
+ * S3 accepts it. Headers must still arrive within node:http's headersTimeout (60 s).
+ */
+export const IDLE_MS = 120_000;
 
 /**
  * Starts every planned listener. If one cannot listen (address in use, TLS needed but no
@@ -43,10 +53,12 @@ const KEEP_ALIVE_MS = 65_000;
 export async function startListeners(plan: ListenerPlan, handler: EdgeRequestListener, log: Logger): Promise<Listeners> {
   const started: Server[] = [];
   const tlsServers: Array<ReturnType<typeof createHttpsServer>> = [];
+  const timing = { keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0 };
   const make = (tls: boolean, listener: (req: IncomingMessage, res: ServerResponse) => void): Server => {
-    if (!tls) return createHttpServer({ keepAliveTimeout: KEEP_ALIVE_MS }, listener);
+    if (!tls) return createHttpServer(timing, listener).setTimeout(plan.idleMs ?? IDLE_MS);
     if (plan.tls === undefined) throw new Error('a TLS listener was planned without a TLS setup');
-    const server = createHttpsServer({ ...tlsServerOptions(plan.tls.identity.current(), plan.tls.client), keepAliveTimeout: KEEP_ALIVE_MS }, listener);
+    const server = createHttpsServer({ ...tlsServerOptions(plan.tls.identity.current(), plan.tls.client), ...timing }, listener);
+    server.setTimeout(plan.idleMs ?? IDLE_MS);
     server.on('tlsClientError', (err) => log.debug({ reason: err.message }, 'TLS handshake failed'));
     tlsServers.push(server);
     return server;
