@@ -52,6 +52,52 @@ describe('plaintextBatches', () => {
     ranges.forEach(({ s, a, b }, i) => assert.ok(got[i]!.equals(s.plain.subarray(a, b + 1)), `${s.plain.length} bytes ${a}-${b}`));
   });
 
+  it('a GET abandoned while its read-ahead is in flight keeps its buffers until that read landed (no bytes spill into other GETs)', async () => {
+    const objects = await Promise.all([store(4 * 1024 * 1024 + 7), store(3 * 1024 * 1024 + 1)]);
+    // The abandoned GETs' reads land late (as a slow disk would): a buffer handed back to the
+    // pool before its read landed would be overwritten under a GET running meanwhile.
+    const late: S3Deps = {
+      backend: {
+        openReader: async (storageId: string) => {
+          const reader = await backend.openReader(storageId);
+          return {
+            read: async (buffer: Buffer, offset: number, length: number, position: number) => {
+              const scratch = Buffer.alloc(length);
+              const n = await reader.read(scratch, 0, length, position);
+              await new Promise((resolve) => setTimeout(resolve, 40));
+              scratch.copy(buffer, offset, 0, n);
+              return n;
+            },
+            close: () => reader.close(),
+          };
+        },
+      },
+    } as unknown as S3Deps;
+    const abandon = async (s: Stored): Promise<void> => {
+      for await (const batch of plaintextBatches(late, s.record, SecretBytes.copyOf(s.key))) {
+        assert.ok(batch.length > 0);
+        break;
+      }
+    };
+    const slowRead = async (s: Stored): Promise<Buffer> => {
+      const out: Buffer[] = [];
+      for await (const batch of plaintextBatches(deps, s.record, SecretBytes.copyOf(s.key))) {
+        out.push(...batch);
+        await new Promise((resolve) => setTimeout(resolve, 15));
+      }
+      return Buffer.concat(out);
+    };
+    for (let round = 0; round < 3; round++) {
+      const abandoned = Promise.all([...objects, ...objects].map((s) => abandon(s)));
+      // Let the abandoned GETs reach their first batch (read-ahead in flight), then start the others.
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const whole = objects.map((s) => slowRead(s));
+      const got = await Promise.all(whole);
+      await abandoned;
+      objects.forEach((s, i) => assert.ok(got[i]!.equals(s.plain), `round ${round}, object ${i}`));
+    }
+  });
+
   it('a flipped byte in the header (read with the first segments), a body cut short or one byte too long raises DecryptionError', async () => {
     const s = await store(2 * 1024 * 1024 + 100);
     const original = readFileSync(s.path);
