@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpGet, request as httpRequest, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -92,11 +92,11 @@ describe('listener timeouts: silence closes a connection, a long but moving requ
   let listeners: Listeners;
   let port: number;
   before(async () => {
-    // The handler reads the whole body and answers its length.
+    // The handler reads the whole body and answers its length (on /slow, only after 1.2 s of work).
     listeners = await startListeners({ http: { host: '127.0.0.1', port: 0 }, endpoints: [], idleMs: 400 }, (req, res) => {
       let n = 0;
       req.on('data', (c: Buffer) => (n += c.length));
-      req.on('end', () => res.end(String(n)));
+      req.on('end', () => setTimeout(() => res.end(String(n)), req.url === '/slow' ? 1200 : 0));
     }, log);
     port = Number(new URL(listeners.http ?? '').port);
   });
@@ -123,6 +123,19 @@ describe('listener timeouts: silence closes a connection, a long but moving requ
     const answer = await trickle('abcdef', 250); // 1.5 s in all, never 400 ms silent
     assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
     assert.ok(answer.endsWith('\r\n\r\n6'), answer);
+  });
+
+  it('a request fully received is answered however long the server works on it (a big CopyObject or CompleteMultipartUpload)', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'PUT', path: '/slow', headers: { 'content-length': '3' }, agent: false }, (res) => {
+        let got = '';
+        res.on('data', (c: Buffer) => (got += c.toString()));
+        res.on('end', () => resolve(`${res.statusCode} ${got}`));
+      });
+      req.on('error', reject); // a socket hang up when the idle timeout cut the connection
+      req.end('abc');
+    });
+    assert.equal(answer, '200 3');
   });
 
   it('a request that goes silent mid-body is closed without an answer', { timeout: 10_000 }, async () => {

@@ -6,7 +6,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { EndpointChannel } from './edge-router.js';
 import type { PrivateEndpoint } from './endpoints.js';
@@ -55,10 +55,10 @@ export async function startListeners(plan: ListenerPlan, handler: EdgeRequestLis
   const tlsServers: Array<ReturnType<typeof createHttpsServer>> = [];
   const timing = { keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0 };
   const make = (tls: boolean, listener: (req: IncomingMessage, res: ServerResponse) => void): Server => {
-    if (!tls) return createHttpServer(timing, listener).setTimeout(plan.idleMs ?? IDLE_MS);
+    if (!tls) return closeWhenIdle(createHttpServer(timing, listener), plan.idleMs ?? IDLE_MS);
     if (plan.tls === undefined) throw new Error('a TLS listener was planned without a TLS setup');
     const server = createHttpsServer({ ...tlsServerOptions(plan.tls.identity.current(), plan.tls.client), ...timing }, listener);
-    server.setTimeout(plan.idleMs ?? IDLE_MS);
+    closeWhenIdle(server, plan.idleMs ?? IDLE_MS);
     server.on('tlsClientError', (err) => log.debug({ reason: err.message }, 'TLS handshake failed'));
     tlsServers.push(server);
     return server;
@@ -87,6 +87,26 @@ export async function startListeners(plan: ListenerPlan, handler: EdgeRequestLis
     await closeAll(started);
     throw err;
   }
+}
+
+/**
+ * Closes a connection silent for `idleMs` (and one idle between keep-alive requests for
+ * keepAliveTimeout, which node:http runs on the same socket timer), except while its request
+ * has fully arrived and no answer has begun: that silence is the server working (a CopyObject,
+ * a CompleteMultipartUpload copying its parts back to back), not the client stalling, and
+ * before requestTimeout 0 nothing cut it. Listening for the server's 'timeout' means node:http
+ * no longer destroys the socket itself, so every other case is destroyed here.
+ */
+function closeWhenIdle<S extends Server>(server: S, idleMs: number): S {
+  const exchanges = new WeakMap<Socket, { readonly req: IncomingMessage; readonly res: ServerResponse }>();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => exchanges.set(req.socket, { req, res }));
+  server.on('timeout', (socket: Socket) => {
+    const exchange = exchanges.get(socket);
+    if (exchange !== undefined && exchange.req.complete && !exchange.res.headersSent) return;
+    socket.destroy();
+  });
+  server.setTimeout(idleMs);
+  return server;
 }
 
 function closeAll(servers: readonly Server[]): Promise<void> {
