@@ -59,3 +59,49 @@ describe('a streamed GET held until its audit record commits', () => {
     }
   });
 });
+
+// Every answer, not only a streamed one: nothing reaches the client before its record commits.
+describe('an answer held until its audit record commits', () => {
+  let t: TestServer;
+  let s3: S3Client;
+  before(async () => {
+    t = await startTestServer();
+    s3 = t.s3();
+    await s3.send(new CreateBucketCommand({ Bucket: B }));
+  });
+  after(() => t.close());
+
+  const cases: ReadonlyArray<readonly [string, string, (c: S3Client) => Promise<string>, string]> = [
+    ['a PUT', 'PutObject', (c) => c.send(new PutObjectCommand({ Bucket: B, Key: 'small', Body: 'hello' })).then((r) => (r.ETag === undefined ? 'no etag' : 'stored')), 'stored'],
+    ['a small GET', 'GetObject', (c) => c.send(new GetObjectCommand({ Bucket: B, Key: 'small' })).then((r) => r.Body!.transformToString()), 'hello'],
+    ['an error answer (NoSuchKey)', 'GetObject', (c) => c.send(new GetObjectCommand({ Bucket: B, Key: 'absent' })).then(() => 'found', (e: Error) => e.name), 'NoSuchKey'],
+  ];
+  for (const [name, eventName, send, expected] of cases) {
+    it(`${name} is answered only once its record committed`, async () => {
+      const audit = t.server.audit;
+      const append = audit.append;
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      let held = 0;
+      audit.append = async (event) => {
+        if (event.eventName === eventName) {
+          held += 1;
+          await gate;
+        }
+        return append.call(audit, event);
+      };
+      try {
+        let answered = false;
+        const got = send(s3).finally(() => (answered = true));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(held, 1, 'the record is waiting');
+        assert.equal(answered, false, 'no answer before the record committed');
+        open();
+        assert.equal(await got, expected);
+      } finally {
+        open();
+        audit.append = append;
+      }
+    });
+  }
+});
