@@ -27,24 +27,14 @@ function lockedByOther(t: { after: (fn: () => void) => void }, db: SqliteDatabas
   return { other, group: new SqliteGroupCommit(db), insert: db.prepare('INSERT INTO t (k, v) VALUES (?, ?)') };
 }
 
-/**
- * Counts groups: each group on a WAL database switches the connection to NORMAL once, with
- * the statement it prepared at construction (so call this before constructing the group).
- */
+/** Counts groups: each group on a WAL database switches the connection to NORMAL once. */
 function countGroups(db: SqliteDatabase): { readonly groups: number } {
   const counter = { groups: 0 };
-  const prepare = db.prepare.bind(db);
-  db.prepare = ((source: string) => {
-    const statement = prepare(source);
-    if (source === 'PRAGMA synchronous = NORMAL') {
-      const run = statement.run.bind(statement);
-      statement.run = ((...params: unknown[]) => {
-        counter.groups += 1;
-        return run(...params);
-      }) as typeof statement.run;
-    }
-    return statement;
-  }) as typeof db.prepare;
+  const pragma = db.pragma.bind(db);
+  db.pragma = ((source: string, options?: { simple?: boolean }) => {
+    if (source === 'synchronous = NORMAL') counter.groups += 1;
+    return pragma(source, options);
+  }) as typeof db.pragma;
   return counter;
 }
 
@@ -86,6 +76,17 @@ test('a write that raises rolls back alone; the rest of its group commits', asyn
   await Promise.all([ok1, ok2]);
   const keys = (db.prepare('SELECT k FROM t ORDER BY k').all() as Array<{ k: string }>).map((r) => r.k);
   assert.deepEqual(keys, ['a', 'b']);
+});
+
+test("a group's writes run with busy_timeout and synchronous as the class says; the connection keeps its own after", async (t) => {
+  const db = fileDb(t);
+  const level = db.pragma('synchronous', { simple: true });
+  const group = new SqliteGroupCommit(db);
+  const seen = await group.run(() => ({ synchronous: db.pragma('synchronous', { simple: true }), busy: db.pragma('busy_timeout', { simple: true }) }));
+  // NORMAL (1) inside the group: its commit does not sync the WAL, the group's fdatasync does.
+  assert.deepEqual(seen, { synchronous: 1, busy: 5000 });
+  assert.equal(db.pragma('synchronous', { simple: true }), level);
+  assert.equal(db.pragma('busy_timeout', { simple: true }), 5000);
 });
 
 test('a memory database commits groups without the WAL fsync', async () => {
@@ -135,11 +136,17 @@ test('a group that finds the write lock taken by another connection waits off th
   const db = fileDb(t);
   const { other, group, insert } = lockedByOther(t, db);
   let runs = 0;
+  const started = Date.now();
+  let releasedAfter = Number.POSITIVE_INFINITY;
   const write = group.run(() => (runs++, insert.run('a', 1)));
   // Released from a timer: a BEGIN that slept in SQLite's busy handler would hold the loop
   // (and this timer) until its 5 s timeout, and then fail with SQLITE_BUSY.
-  setTimeout(() => other.exec('COMMIT'), 30);
+  setTimeout(() => {
+    releasedAfter = Date.now() - started;
+    other.exec('COMMIT');
+  }, 30);
   await write;
+  assert.ok(releasedAfter < 2000, `the loop ran the 30 ms timer after ${releasedAfter} ms: BEGIN slept in the busy handler`);
   assert.equal(runs, 1);
   assert.deepEqual(db.prepare('SELECT k, v FROM t').all(), [{ k: 'a', v: 1 }]);
   assert.equal(db.pragma('busy_timeout', { simple: true }), 5000, 'the connection keeps its busy timeout');

@@ -1,5 +1,4 @@
 import { fdatasync, open } from 'node:fs';
-import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 import { walCheckpointerOf, type WalCheckpointer } from './wal-checkpointer.js';
 
@@ -61,11 +60,6 @@ export class SqliteGroupCommit {
   #busySince: number | undefined;
   /** Built once, not per group: better-sqlite3 makes four wrapper functions per `transaction` call. */
   readonly #groupTx: (group: readonly Waiter[], outcomes: Outcome[]) => void;
-  /**
-   * The pragmas each group sets and restores, prepared once: `db.pragma()` compiles its
-   * statement at every call (≈ 3.5 µs each, four or five per group), a prepared one runs in ≈ 1 µs.
-   */
-  readonly #pragmas: GroupPragmas;
   /** Whether the connection's busy_timeout is in force again (set inside the group's transaction, so BEGIN failed when it is not). */
   #timeoutRestored = true;
 
@@ -77,18 +71,11 @@ export class SqliteGroupCommit {
     this.#walPath = wal && this.#level >= 2 ? `${db.name}-wal` : undefined;
     this.#checkpointer = wal ? walCheckpointerOf(db) : undefined;
     this.#busyTimeoutMs = db.memory ? 0 : Number(db.pragma('busy_timeout', { simple: true }));
-    this.#pragmas = {
-      // busy_timeout answers a row (the new value): `get`, not `run`.
-      noWait: db.prepare('PRAGMA busy_timeout = 0'),
-      wait: db.prepare(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`),
-      unsynced: db.prepare('PRAGMA synchronous = NORMAL'),
-      synced: db.prepare(`PRAGMA synchronous = ${this.#level}`),
-    };
     const one = db.transaction((w: Waiter) => w.work());
     this.#groupTx = db.transaction((group: readonly Waiter[], outcomes: Outcome[]) => {
       // BEGIN IMMEDIATE has the write lock: the statements wait as the connection says.
       if (this.#busyTimeoutMs > 0) {
-        this.#pragmas.wait.get();
+        db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
         this.#timeoutRestored = true;
       }
       for (const w of group) {
@@ -160,20 +147,22 @@ export class SqliteGroupCommit {
    */
   #commit(group: readonly Waiter[], outcomes: Outcome[]): void {
     const sync = this.#walPath !== undefined;
-    const p = this.#pragmas;
+    // db.pragma() each time, never a statement prepared once: a pragma that sets a value
+    // (busy_timeout, synchronous) takes effect when SQLite compiles it, so a prepared one
+    // does nothing when run again.
     // BEGIN fails at once with SQLITE_BUSY instead of sleeping on the loop (see the class comment).
     if (this.#busyTimeoutMs > 0) {
-      p.noWait.get();
+      this.#db.pragma('busy_timeout = 0');
       this.#timeoutRestored = false;
     }
-    if (sync) p.unsynced.run();
+    if (sync) this.#db.pragma('synchronous = NORMAL');
     try {
       this.#groupTx(group, outcomes);
     } finally {
-      if (sync) p.synced.run();
+      if (sync) this.#db.pragma(`synchronous = ${this.#level}`);
       // Already restored inside the transaction unless BEGIN failed.
       if (!this.#timeoutRestored) {
-        p.wait.get();
+        this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
         this.#timeoutRestored = true;
       }
     }
@@ -207,18 +196,6 @@ export class SqliteGroupCommit {
     this.#busy = false;
     if (this.#queue.length > 0) setImmediate(() => this.#flush());
   }
-}
-
-/** The pragma statements of a group (see SqliteGroupCommit's #pragmas). */
-interface GroupPragmas {
-  /** busy_timeout = 0: BEGIN IMMEDIATE fails at once instead of sleeping on the loop. */
-  readonly noWait: Statement;
-  /** busy_timeout = the connection's own. */
-  readonly wait: Statement;
-  /** synchronous = NORMAL: the group's commit writes the WAL without syncing it (#durable does). */
-  readonly unsynced: Statement;
-  /** synchronous = the connection's own level. */
-  readonly synced: Statement;
 }
 
 function settle(w: Waiter, outcome: Outcome | undefined): void {
