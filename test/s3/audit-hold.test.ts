@@ -12,6 +12,33 @@ const gc = runInNewContext('gc') as () => void;
 const B = 'held';
 const SIZE = 64 * 1024 * 1024;
 
+/**
+ * Makes the server's audit appends of `eventName` wait until `open()`: `held()` counts how
+ * many are waiting; `restore()` opens the gate and puts the real append back.
+ */
+function gateAppends(t: TestServer, eventName: string): { held(): number; open(): void; restore(): void } {
+  const audit = t.server.audit;
+  const append = audit.append;
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let held = 0;
+  audit.append = async (event) => {
+    if (event.eventName === eventName) {
+      held += 1;
+      await gate;
+    }
+    return append.call(audit, event);
+  };
+  return {
+    held: () => held,
+    open: () => open(),
+    restore: () => {
+      open();
+      audit.append = append;
+    },
+  };
+}
+
 // The S3 handler holds every answer until its audit record is durable (S3Handler
 // #holdUntilRecorded). A streamed GET must feel that hold as backpressure: without it the
 // decryptor keeps reading into the held queue, the whole object if the commit is slow.
@@ -29,18 +56,7 @@ describe('a streamed GET held until its audit record commits', () => {
   after(() => t.close());
 
   it('buffers about one read, not the object, while the record waits; then sends it all', async () => {
-    const audit = t.server.audit;
-    const append = audit.append;
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    let held = 0;
-    audit.append = async (event) => {
-      if (event.eventName === 'GetObject') {
-        held += 1;
-        await gate;
-      }
-      return append.call(audit, event);
-    };
+    const gate = gateAppends(t, 'GetObject');
     try {
       gc();
       const before = process.memoryUsage().arrayBuffers;
@@ -48,14 +64,13 @@ describe('a streamed GET held until its audit record commits', () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       gc();
       const grown = process.memoryUsage().arrayBuffers - before;
-      assert.equal(held, 1, 'the GET record is waiting');
+      assert.equal(gate.held(), 1, 'the GET record is waiting');
       assert.ok(grown < SIZE / 4, `held ${grown} bytes of a ${SIZE}-byte object`);
-      open();
+      gate.open();
       const out = await (await got).Body!.transformToByteArray();
       assert.equal(createHash('sha256').update(out).digest('hex'), createHash('sha256').update(body).digest('hex'));
     } finally {
-      open();
-      audit.append = append;
+      gate.restore();
     }
   });
 });
@@ -78,29 +93,17 @@ describe('an answer held until its audit record commits', () => {
   ];
   for (const [name, eventName, send, expected] of cases) {
     it(`${name} is answered only once its record committed`, async () => {
-      const audit = t.server.audit;
-      const append = audit.append;
-      let open!: () => void;
-      const gate = new Promise<void>((resolve) => (open = resolve));
-      let held = 0;
-      audit.append = async (event) => {
-        if (event.eventName === eventName) {
-          held += 1;
-          await gate;
-        }
-        return append.call(audit, event);
-      };
+      const gate = gateAppends(t, eventName);
       try {
         let answered = false;
         const got = send(s3).finally(() => (answered = true));
         await new Promise((resolve) => setTimeout(resolve, 300));
-        assert.equal(held, 1, 'the record is waiting');
+        assert.equal(gate.held(), 1, 'the record is waiting');
         assert.equal(answered, false, 'no answer before the record committed');
-        open();
+        gate.open();
         assert.equal(await got, expected);
       } finally {
-        open();
-        audit.append = append;
+        gate.restore();
       }
     });
   }
