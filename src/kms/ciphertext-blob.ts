@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import type { SecretBytes } from '../crypto/secret-bytes.js';
 import { prefixedCanonicalContext, type EncryptionContext } from './encryption-context.js';
 import { InvalidCiphertextError } from './errors.js';
-import { pooledPublicRandomView } from './random-pool.js';
+import { publicRandomBytes } from '../crypto/random-pool.js';
 
 /**
  * Persisted format codes of KMS ciphertext blobs. A code never changes meaning; a new
@@ -56,7 +56,7 @@ export function sealBlob(
   keyVersion: number,
   plaintext: Uint8Array,
   context: EncryptionContext | undefined,
-  random: RandomSource = pooledPublicRandomView,
+  random: RandomSource = publicRandomBytes,
 ): Buffer {
   const header = Buffer.allocUnsafe(HEADER_BYTES);
   header[0] = BLOB_FORMAT.V1;

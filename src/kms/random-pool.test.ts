@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { pooledPublicRandomView, pooledRandomBytes } from './random-pool.js';
+import { pooledRandomBytes } from './random-pool.js';
 
 describe('pooledRandomBytes', () => {
   it('returns the requested length, pooled or not', () => {
@@ -30,22 +30,5 @@ describe('pooledRandomBytes', () => {
     assert.notEqual(copy.toString('hex'), '00'.repeat(32));
     for (let i = 0; i < 300; i++) pooledRandomBytes(32); // more than two refills of the pool
     assert.equal(a.toString('hex'), copy.toString('hex'));
-  });
-});
-
-describe('pooledPublicRandomView', () => {
-  it('returns the requested length, pooled or not', () => {
-    for (const n of [0, 1, 12, 28, 64, 65, 1024]) assert.equal(pooledPublicRandomView(n).length, n);
-  });
-
-  it('never hands out the same bytes twice, mixed with pooledRandomBytes draws and across refills', () => {
-    const seen = new Set<string>();
-    const draws = 600; // 600 × (28 + 32) bytes: several pools
-    for (let i = 0; i < draws; i++) {
-      seen.add(pooledPublicRandomView(28).toString('hex'));
-      seen.add(pooledRandomBytes(32).toString('hex'));
-    }
-    assert.equal(seen.size, 2 * draws);
-    assert.ok(!seen.has('00'.repeat(28)), 'a region pooledRandomBytes had zeroed was handed out again');
   });
 });

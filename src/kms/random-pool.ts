@@ -27,21 +27,3 @@ export function pooledRandomBytes(n: number): Buffer {
   offset += n;
   return out;
 }
-
-/**
- * `n` fresh random bytes (from the same pool) for a PUBLIC value the caller copies out at
- * once, such as a blob's salt and IV: for draws of up to 64 bytes, a view into the pool
- * instead of a new buffer. The view's bytes are never handed out again, but a later refill
- * overwrites them, so the caller must not keep the view. Never use it for key material
- * (pooledRandomBytes zeroes the pool's copy; this does not). Larger draws get a new buffer.
- */
-export function pooledPublicRandomView(n: number): Buffer {
-  if (n > MAX_POOLED_DRAW || n < 0) return randomBytes(n);
-  if (offset + n > POOL_BYTES) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  const view = pool.subarray(offset, offset + n);
-  offset += n;
-  return view;
-}
