@@ -161,8 +161,8 @@ describe('KMS blob wrong-context table', () => {
       kept.push([blob, blob.toString('hex')]);
     }
     assert.equal(seen.size, n);
-    // The salt and IV come from a view into the pool: no blob may share the pool's memory,
-    // or a refill would rewrite its header after the fact.
+    // The salt and IV come from a pool refilled in place: no blob may share the pool's
+    // memory, or a refill would rewrite its header after the fact.
     for (const [blob, hex] of kept) {
       assert.equal(blob.toString('hex'), hex, 'a blob changed after the pool was refilled');
       assert.equal(openBlob(m, blob, undefined).toString(), 'secret');
