@@ -13,7 +13,6 @@ export {
 } from './errors.js';
 export { ANONYMOUS, type Principal, type Credential, type CredentialLookup } from './principals.js';
 export * from './sigv4/index.js';
-export { echoed, MAX_ECHOED_CHARS, MAX_MESSAGE_CHARS } from './bounded-echo.js';
 export { loadRootCredentials, parseStoredRootCredentials, rootPrincipal, newAccessKeyId, newSecretAccessKey, StaticCredentials } from './root-credentials.js';
 export type { IdentityStore, UserRecord, AccessKeyRecord, RoleRecord, ManagedPolicyRecord, SessionRecord, PolicyOwnerKind, AccessKeyStatus } from './identity-store.js';
 export type { SecretSealer, IamDeps } from './iam-context.js';

@@ -1,4 +1,4 @@
-import { echoed } from '../bounded-echo.js';
+import { echoed } from '../../common/bounded-echo.js';
 import { SecretBytes } from '../../crypto/index.js';
 import { IamLimitExceededError, NoSuchEntityError } from '../errors.js';
 import type { IamDeps } from '../iam-context.js';

@@ -1,4 +1,4 @@
-import { echoed } from '../bounded-echo.js';
+import { echoed } from '../../common/bounded-echo.js';
 import { DeleteConflictError, IamValidationError, NoSuchEntityError } from '../errors.js';
 import { checkName, checkPath, checkPolicy, iamArn, newUniqueId, type IamDeps } from '../iam-context.js';
 import type { ManagedPolicyRecord, PolicyOwnerKind } from '../identity-store.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { echoed } from '../bounded-echo.js';
+import { echoed } from '../../common/bounded-echo.js';
 import { SecretBytes } from '../../crypto/index.js';
 import { IamValidationError } from '../errors.js';
 import type { IamDeps } from '../iam-context.js';

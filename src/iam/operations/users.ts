@@ -1,4 +1,4 @@
-import { echoed } from '../bounded-echo.js';
+import { echoed } from '../../common/bounded-echo.js';
 import { DeleteConflictError, NoSuchEntityError } from '../errors.js';
 import { checkName, checkPath, iamArn, newUniqueId, type IamDeps } from '../iam-context.js';
 import type { UserRecord } from '../identity-store.js';

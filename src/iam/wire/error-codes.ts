@@ -1,4 +1,4 @@
-import { echoed, MAX_MESSAGE_CHARS } from '../bounded-echo.js';
+import { echoed, MAX_MESSAGE_CHARS } from '../../common/bounded-echo.js';
 import { AuthenticationError, type AuthFailureKind } from '../errors.js';
 import * as errors from '../errors.js';
 

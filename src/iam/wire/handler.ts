@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AccessControl } from '../access-control.js';
-import { echoed } from '../bounded-echo.js';
+import { echoed } from '../../common/bounded-echo.js';
 import { IamAccessDeniedError, InvalidActionError } from '../errors.js';
 import type { IamDeps } from '../iam-context.js';
 import { toQueryWireError, type QueryWireError } from './error-codes.js';

@@ -2,7 +2,7 @@
  * The AWS Query protocol as IAM and STS speak it: form-encoded `Action=…&Version=…`
  * parameters in, XML out. The only module that knows those spellings' encoding.
  */
-import { echoed } from '../bounded-echo.js';
+import { echoed } from '../../common/bounded-echo.js';
 import { IamValidationError } from '../errors.js';
 
 /** The two Query services on the edge and their XML namespaces. */

@@ -1,4 +1,4 @@
-import { echoed } from '../bounded-echo.js';
+import { echoed } from '../../common/bounded-echo.js';
 import { IamAccessDeniedError, IamValidationError } from '../errors.js';
 import { roleNameOf } from '../identity-policies.js';
 import { parsePolicy } from '../policy/index.js';

@@ -1,4 +1,4 @@
-import { echoed } from '../../iam/index.js';
+import { echoed } from '../../common/bounded-echo.js';
 import { Ec2InvalidParameterValueError, Ec2MissingParameterError, Ec2SnapshotIdMalformedError, Ec2VolumeIdMalformedError } from '../errors.js';
 import type { Filter } from '../operations/describe.js';
 import type { Tag } from '../volume-store.js';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { AuthenticationError, echoed, MAX_MESSAGE_CHARS, type AuthFailureKind } from '../../iam/index.js';
+import { echoed, MAX_MESSAGE_CHARS } from '../../common/bounded-echo.js';
+import { AuthenticationError, type AuthFailureKind } from '../../iam/index.js';
 import * as errors from '../errors.js';
 
 /** An EC2 error on the wire. */
