@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { xtsApply, xtsApplyTweaks, xtsEcbClose, xtsEcbOpen, XTS_MODE_SOURCE } from './xts-mode.js';
 import type { XtsEcb } from './xts-mode.js';
-import { xtsSimdCreate, XTS_SIMD_SOURCE } from './xts-simd.js';
+import { xtsSimdApply, xtsSimdCreate, XTS_SIMD_SOURCE } from './xts-simd.js';
 import type { XtsSimd } from './xts-simd.js';
 
 interface Vectors {
@@ -240,5 +240,17 @@ describe('XTS_MODE_SOURCE (what the workers run)', () => {
       assert.deepEqual(mode.xtsApply(ecb, false, ct, 2 ** 33 + 1, 4096, true), data);
       mode.xtsEcbClose(ecb);
     }
+  });
+});
+
+describe('xtsSimdApply when the cipher throws', () => {
+  it('still zeroes the module memory (no tweak or plaintext left behind)', (t) => {
+    const simd = xtsSimdCreate();
+    if (simd === undefined) return t.skip('no WebAssembly SIMD on this engine');
+    const cipher = createCipheriv('aes-256-ecb', randomBytes(32), null).setAutoPadding(false);
+    cipher.final(); // a finalised cipher throws on update, in the middle of the call
+    const plaintext = Buffer.alloc(8192, 0x5a);
+    assert.throws(() => xtsSimdApply(simd, cipher, randomBytes(16), plaintext, 4096, false), /state/i);
+    assert.deepEqual(Buffer.from(simd.memory.buffer), Buffer.alloc(simd.memory.buffer.byteLength));
   });
 });

@@ -118,18 +118,23 @@ export function xtsSimdApply(simd: XtsSimd, cipher: Cipher | Decipher, t0: Uint8
   const have = simd.memory.buffer.byteLength;
   if (have < need) simd.memory.grow(Math.ceil((need - have) / 65536));
   const m = new Uint8Array(simd.memory.buffer, 0, need);
-  m.set(t0, 0);
-  m.set(data, dataAt);
-  simd.mask(0, dataAt, dataAt, units, unitSize, flagsAt);
-  const out = cipher.update(m.subarray(dataAt));
-  m.set(out, dataAt);
-  simd.mask(0, dataAt, dataAt, units, unitSize, flagsAt + units);
-  out.set(m.subarray(dataAt));
-  if (keepZeroUnits) {
-    for (let i = 0; i < units; i++) if (m[flagsAt + i] === 0) out.fill(0, i * unitSize, (i + 1) * unitSize);
+  try {
+    m.set(t0, 0);
+    m.set(data, dataAt);
+    simd.mask(0, dataAt, dataAt, units, unitSize, flagsAt);
+    const out = cipher.update(m.subarray(dataAt));
+    m.set(out, dataAt);
+    simd.mask(0, dataAt, dataAt, units, unitSize, flagsAt + units);
+    out.set(m.subarray(dataAt));
+    if (keepZeroUnits) {
+      for (let i = 0; i < units; i++) if (m[flagsAt + i] === 0) out.fill(0, i * unitSize, (i + 1) * unitSize);
+    }
+    return out;
+  } finally {
+    // Tweaks and the plaintext (or its masked form) never stay in the module's memory, even
+    // when the cipher throws (a closed cipher object, for one).
+    m.fill(0);
   }
-  m.fill(0);
-  return out;
 }
 
 /** This module's functions as source, for the XTS worker to embed (see XTS_MODE_SOURCE). */
