@@ -253,6 +253,18 @@ describe('XtsWorkerPool', () => {
     await assert.rejects(pool.decrypt(0, shared.subarray(BS)), VolumeRangeError);
   });
 
+  it('refuses block numbers that are no tweak: negative, fractional, not a number, or a run past 2^53 - 1', async () => {
+    const data = Buffer.alloc(2 * BS, 7);
+    for (const bad of [-1, 1.5, Number.NaN, Number.MAX_SAFE_INTEGER]) {
+      await assert.rejects(pool.encrypt(bad, data), VolumeRangeError, `encrypt at ${bad}`);
+      await assert.rejects(pool.decrypt(bad, Buffer.from(data)), VolumeRangeError, `decrypt at ${bad}`);
+      await assert.rejects(pool.encryptWriteBatched(-1, 0, bad, data), VolumeRangeError, `batched write at ${bad}`);
+      await assert.rejects(pool.readDecryptBatched(-1, 0, bad, 2 * BS), VolumeRangeError, `batched read at ${bad}`);
+    }
+    // The last block that still is one: a single block at 2^53 - 1 is accepted.
+    assert.equal((await pool.encrypt(Number.MAX_SAFE_INTEGER, Buffer.alloc(BS, 7))).length, BS);
+  });
+
   it('shares its threads with other keys without mixing them; closing one leaves the other', async () => {
     const otherKey = SecretBytes.random(64);
     const other = new XtsWorkerPool(otherKey, BS);

@@ -151,7 +151,7 @@ export class XtsWorkerPool {
    * @throws as `readDecrypt`.
    */
   readDecryptBatched(fd: number, position: number, firstBlock: number, length: number): Promise<Buffer> {
-    const refused = this.#refuse(length);
+    const refused = this.#refuse(length, firstBlock);
     return refused ?? this.#batcher.read(fd, position, firstBlock, length);
   }
 
@@ -164,7 +164,7 @@ export class XtsWorkerPool {
    * @throws as `encryptWrite`.
    */
   encryptWriteBatched(fd: number, position: number, firstBlock: number, plaintext: Uint8Array): Promise<void> {
-    const refused = this.#refuse(plaintext.length);
+    const refused = this.#refuse(plaintext.length, firstBlock);
     return refused ?? this.#batcher.write(fd, position, firstBlock, plaintext);
   }
 
@@ -188,17 +188,24 @@ export class XtsWorkerPool {
   }
 
   #run(message: Record<string, unknown>, length: number, transfer: ArrayBuffer[]): Promise<WorkerResult> {
-    const refused = this.#refuse(length);
+    // A batch's items were each checked when they were queued (readDecryptBatched, encryptWriteBatched).
+    const refused = this.#refuse(length, 'firstBlock' in message ? message['firstBlock'] : 0);
     // Object.assign, not a spread literal (V8's slow path in Node 20): `message` is always a
     // literal made for this call, so adding the key id to it changes nobody else's object.
     return refused ?? this.#threads.run(Object.assign(message, { keyId: this.#keyId }), transfer);
   }
 
   /** The rejection for a job this pool cannot take, or undefined. */
-  #refuse(length: number): Promise<never> | undefined {
+  #refuse(length: number, firstBlock: unknown): Promise<never> | undefined {
     if (this.#closed !== undefined) return Promise.reject(new VolumeClosedError('the volume is closed'));
     if (length % this.#blockSize !== 0) {
       return Promise.reject(new VolumeRangeError('the data is not a whole number of blocks'));
+    }
+    // The block number is the XTS tweak: a fraction would be truncated to another block's
+    // tweak in the worker, a negative one fails there with a raw RangeError.
+    const lastOffset = Math.max(length / this.#blockSize - 1, 0);
+    if (typeof firstBlock !== 'number' || !Number.isSafeInteger(firstBlock) || firstBlock < 0 || !Number.isSafeInteger(firstBlock + lastOffset)) {
+      return Promise.reject(new VolumeRangeError('the block number is not a whole number from 0 to 2^53 - 1'));
     }
     return undefined;
   }
