@@ -1,29 +1,59 @@
 /**
- * The cost of auditing: KMS GenerateDataKey requests/s with the audit trail on, as a ratio
- * to the same server build with `audit.enabled=false` (CIPHERLAKE_AUDIT_ENABLED=false), in
- * the same run. Two server child processes (one per setting) on fresh data directories;
- * rounds alternate on/off so machine drift hits both alike; the ratio is of the summed
- * counts, after one unmeasured 2 s warm-up round per server. Reuses kms-bench's load
- * generator (undici pool + pre-signed SigV4). Target ≥ 0.85. Asserts nothing about speed.
+ * The cost of auditing (issue 5): KMS GenerateDataKey/s and 4 KiB SSE-KMS S3 PUT ops/s with
+ * the audit trail on, as a ratio to the same server build with `audit.enabled=false`
+ * (CIPHERLAKE_AUDIT_ENABLED=false), in the same run. Two server child processes (one per
+ * setting, otherwise identical) on fresh data directories. Per workload × concurrency, after
+ * one unmeasured 2 s warm-up round per server, rounds alternate on/off so machine drift hits
+ * both alike; the ratio is of the summed counts. Target ≥ 0.85. Asserts nothing about speed.
  *
- * Also reports each server's CPU per request over the rounds (from /proc: the whole process,
- * and its main thread alone, the request thread that auditing must not load): steadier than
- * req/s when other work shares the machine.
+ * The client is light on purpose, so the numbers measure the server: undici keep-alive
+ * pools, one connection per concurrent caller. KMS calls are kms-bench's (kms-load.ts:
+ * pre-signed SigV4); S3 PUTs are signed as s3-bench signs them (s3-sigv4.ts: SigV4 with
+ * UNSIGNED-PAYLOAD) and carry `x-amz-server-side-encryption: aws:kms` (the aws/s3 key, no
+ * bucket key), over 64 keys of one bucket, durable as the server always is.
  *
- * Run: node --import tsx bench/audit-bench.ts [--duration=<s per round> (3)] [--rounds=<n> (3)] [--concurrency=<n> (16)]
+ * Also reports each server's CPU per request over the rounds (from /proc: all threads, and
+ * the main threads alone, the request threads that auditing must not load; with --workers,
+ * summed over the primary and its workers): steadier than req/s when other work shares the
+ * machine.
+ *
+ * Run: node --import tsx bench/audit-bench.ts [flags]
+ *  or, compiled: npx tsc -p . --outDir dist-x && node dist-x/bench/audit-bench.js [flags]
+ * Flags: --duration=<s per round> (3), --rounds=<n> (3),
+ *        --concurrency=<n,n,…> (16,64: the KMS workload, a row each; the S3 PUTs always run at
+ *        32, s3-bench's 4 KiB concurrency), --workloads=kms,s3 (both), --workers=<n> (0: one
+ *        process; n: both servers run `server --workers n`, node:cluster).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kmsCall, KmsSigner, runLoad, type KmsCall, type LoadResult } from './kms-load.js';
+import { Pool } from 'undici';
+import { kmsCall, KmsSigner, runRequestLoad, type KmsCall, type LoadRequest } from './kms-load.js';
+import { processCpu, type ProcessCpu } from './proc-cpu.js';
+import { signS3 } from './s3-sigv4.js';
 
 const ACCESS_KEY_ID = 'AKIABENCHBENCH000001';
 const SECRET = 'bench-secret-key-000000000000000000000000';
 const REGION = 'us-east-1';
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const CLI = fileURLToPath(new URL(`../src/cli/index${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url));
+const WORKLOADS = ['kms', 's3'] as const;
+type Workload = (typeof WORKLOADS)[number];
+/** s3-bench's concurrency for 4 KiB objects, so the two benchmarks' PUT figures compare. */
+const S3_CONCURRENCY = 32;
+const BUCKET = 'audit-bench';
+const S3_KEYS = 64;
+
+interface Options {
+  readonly durationMs: number;
+  readonly rounds: number;
+  readonly concurrencies: readonly number[];
+  readonly workloads: readonly Workload[];
+  readonly workers: number;
+}
 
 interface Server {
   readonly origin: string;
@@ -31,15 +61,50 @@ interface Server {
   readonly dataDir: string;
 }
 
-function option(name: string, fallback: number): number {
-  const v = process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  return v === undefined ? fallback : Number(v);
+/** What one server is driven with: a request factory per workload. */
+type Drivers = Readonly<Record<Workload, () => LoadRequest>>;
+
+interface Totals {
+  requests: number;
+  seconds: number;
+  errors: number;
+  cpuMs: number;
+  mainMs: number;
+}
+
+interface Row {
+  readonly workload: Workload;
+  readonly concurrency: number;
+  /** [audit on, audit off]. */
+  readonly totals: readonly [Totals, Totals];
+}
+
+function flag(name: string): string | undefined {
+  return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+function integers(name: string, fallback: string, min: number): number[] {
+  const list = (flag(name) ?? fallback).split(',').map(Number);
+  if (!list.every((n) => Number.isInteger(n) && n >= min)) throw new Error(`--${name} takes integers ≥ ${min}, comma-separated`);
+  return list;
+}
+
+function options(): Options {
+  const durationS = Number(flag('duration') ?? 3);
+  if (!(durationS > 0)) throw new Error('--duration takes a number of seconds > 0');
+  const workloads = (flag('workloads') ?? WORKLOADS.join(',')).split(',');
+  const known = (w: string): w is Workload => (WORKLOADS as readonly string[]).includes(w);
+  if (!workloads.every(known)) throw new Error(`--workloads takes a comma-separated subset of ${WORKLOADS.join(',')}`);
+  const [rounds] = integers('rounds', '3', 1);
+  const [workers] = integers('workers', '0', 0);
+  return { durationMs: durationS * 1000, rounds: rounds!, concurrencies: integers('concurrency', '16,64', 1), workloads, workers: workers! };
 }
 
 /** Starts `cipherlake server` with the audit trail on or off and waits for its banner. */
-function startServer(auditEnabled: boolean): Promise<Server> {
+function startServer(auditEnabled: boolean, workers: number): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), `cipherlake-audit-bench-${auditEnabled ? 'on' : 'off'}-`));
   const args = [...(FROM_SOURCE ? ['--import', 'tsx'] : []), CLI, 'server', '--port', '0', '--https-port', '0', '--data-dir', dataDir];
+  if (workers > 0) args.push('--workers', String(workers));
   const env = {
     ...process.env,
     CIPHERLAKE_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID,
@@ -60,25 +125,16 @@ function startServer(auditEnabled: boolean): Promise<Server> {
   });
 }
 
-/** CPU ms (user + system) of a process (all its threads), or of its main thread only. NaN when unreadable. */
-function cpuMs(pid: number | undefined, mainThreadOnly: boolean): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
-    const fields = stat.replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime; USER_HZ 100
-  } catch {
-    return NaN;
-  }
-}
-
 async function stopServer(s: Server): Promise<void> {
-  const exited = new Promise((resolve) => s.proc.once('exit', resolve));
-  s.proc.kill('SIGTERM');
-  await exited;
+  if (s.proc.exitCode === null && s.proc.signalCode === null) {
+    const exited = new Promise((resolve) => s.proc.once('exit', resolve));
+    s.proc.kill('SIGTERM');
+    await exited;
+  }
   rmSync(s.dataDir, { recursive: true, force: true });
 }
 
+/** Creates a KMS key and returns the GenerateDataKey call on it. */
 async function gdkCall(origin: string, signer: KmsSigner): Promise<KmsCall> {
   const jsonCall = (op: string, body: unknown): KmsCall => ({ target: `TrentService.${op}`, body: Buffer.from(JSON.stringify(body)) });
   const created = await kmsCall(origin, signer, jsonCall('CreateKey', { Description: 'audit-bench' }));
@@ -86,52 +142,123 @@ async function gdkCall(origin: string, signer: KmsSigner): Promise<KmsCall> {
   return jsonCall('GenerateDataKey', { KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: { purpose: 'bench' } });
 }
 
-async function main(): Promise<void> {
-  const durationMs = option('duration', 3) * 1000;
-  const rounds = option('rounds', 3);
-  const concurrency = option('concurrency', 16);
-  const [on, off] = await Promise.all([startServer(true), startServer(false)]);
+/**
+ * Creates the bucket and PUTs one object with `put`; raises unless both answer 200 and the
+ * PUT says it used SSE-KMS (so the run never measures another mode by mistake).
+ */
+async function createBucket(origin: string, put: () => LoadRequest): Promise<void> {
+  const pool = new Pool(origin, { connections: 1 });
   try {
-    const targets = await Promise.all(
-      [on, off].map(async (s) => {
-        const signer = new KmsSigner(ACCESS_KEY_ID, SECRET, REGION, new URL(s.origin).host);
-        return { s, signer, call: await gdkCall(s.origin, signer) };
-      }),
-    );
-    const totals = [0, 1].map(() => ({ requests: 0, seconds: 0, errors: 0, cpuMs: 0, mainMs: 0 }));
-    const limits = { concurrency, durationMs, maxRequests: 10_000_000, warmupMs: 500 };
-    // One unmeasured round per server first: round 1 otherwise measures JIT warm-up and a cold
-    // SQLite page cache, and always on the same server (the audited one goes first).
-    for (const t of targets) await runLoad(t.s.origin, t.signer, t.call, { ...limits, durationMs: 2000 });
-    for (let r = 0; r < rounds; r++) {
-      for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
-        const t = targets[i]!;
-        const pid = t.s.proc.pid;
-        // runLoad reads the probe just before and after its measured window; the main thread's
-        // CPU is read at the same two moments.
-        const main: number[] = [];
-        const probe = (): number => {
-          main.push(cpuMs(pid, true));
-          return cpuMs(pid, false);
-        };
-        const result: LoadResult = await runLoad(t.s.origin, t.signer, t.call, limits, probe);
-        totals[i]!.cpuMs += result.serverCpuMs ?? NaN;
-        totals[i]!.mainMs += (main.at(-1) ?? NaN) - (main[0] ?? NaN);
-        totals[i]!.requests += result.requests;
-        totals[i]!.seconds += result.seconds;
-        totals[i]!.errors += result.errors;
-        process.stdout.write(`round ${r + 1} audit ${i === 0 ? 'on ' : 'off'}: ${Math.round(result.perSecond)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, errors ${result.errors}${result.firstError ? ` (${result.firstError})` : ''}\n`);
-      }
-    }
-    const rate = totals.map((t) => t.requests / t.seconds);
-    const ratio = rate[0]! / rate[1]!;
-    process.stdout.write(`\n| KMS GenerateDataKey, concurrency ${concurrency} | req/s |\n| :--- | ---: |\n`);
-    process.stdout.write(`| audit on  | ${Math.round(rate[0]!)} |\n| audit off | ${Math.round(rate[1]!)} |\n| ratio on/off | ${ratio.toFixed(2)} (target ≥ 0.85) |\n`);
-    const us = (ms: number, t: { requests: number }): string => (Number.isFinite(ms) ? ((ms * 1000) / t.requests).toFixed(0) : '-');
-    process.stdout.write(`server CPU µs/req (all threads / main thread): on ${us(totals[0]!.cpuMs, totals[0]!)} / ${us(totals[0]!.mainMs, totals[0]!)}, off ${us(totals[1]!.cpuMs, totals[1]!)} / ${us(totals[1]!.mainMs, totals[1]!)}\n`);
-    process.stdout.write(`errors: on ${totals[0]!.errors}, off ${totals[1]!.errors}\n`);
+    const creds = { endpoint: origin, accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET };
+    const res = await pool.request({ method: 'PUT', path: `/${BUCKET}`, headers: signS3(creds, 'PUT', `/${BUCKET}`, {}) });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`CreateBucket answered ${res.statusCode}: ${text.slice(0, 300)}`);
+    const first = await pool.request(put());
+    const answer = await first.body.text();
+    const sse = first.headers['x-amz-server-side-encryption'];
+    if (first.statusCode !== 200 || sse !== 'aws:kms') throw new Error(`PutObject answered ${first.statusCode}, SSE ${String(sse)}: ${answer.slice(0, 300)}`);
   } finally {
-    await Promise.all([stopServer(on), stopServer(off)]);
+    await pool.close();
+  }
+}
+
+/** Sets a server up for every workload (a KMS key, a bucket) and returns its request factories. */
+async function prepare(s: Server, body: Buffer): Promise<Drivers> {
+  const signer = new KmsSigner(ACCESS_KEY_ID, SECRET, REGION, new URL(s.origin).host);
+  const call = await gdkCall(s.origin, signer);
+  const creds = { endpoint: s.origin, accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET };
+  const sse = { 'x-amz-server-side-encryption': 'aws:kms' };
+  let i = 0;
+  const put = (): LoadRequest => {
+    const path = `/${BUCKET}/obj-${i++ % S3_KEYS}`;
+    return { method: 'PUT', path, headers: { ...signS3(creds, 'PUT', path, sse), 'content-length': String(body.length) }, body };
+  };
+  await createBucket(s.origin, put);
+  return { kms: () => ({ method: 'POST', path: '/', headers: signer.headers(call), body: call.body }), s3: put };
+}
+
+/** One measured run on one server, added to `into`; returns the line to print. */
+async function measureOnce(s: Server, next: () => LoadRequest, concurrency: number, durationMs: number, into: Totals): Promise<string> {
+  const pid = s.proc.pid ?? -1;
+  // runRequestLoad reads the probe just before and after its measured window; the main
+  // threads' CPU is kept from the same two reads.
+  const snaps: ProcessCpu[] = [];
+  const probe = (): number => {
+    const c = processCpu(pid);
+    snaps.push(c);
+    return c.allMs;
+  };
+  const r = await runRequestLoad(s.origin, next, { concurrency, durationMs, maxRequests: 10_000_000, warmupMs: 500 }, probe);
+  into.cpuMs += r.serverCpuMs ?? NaN;
+  into.mainMs += (snaps.at(-1)?.mainMs ?? NaN) - (snaps[0]?.mainMs ?? NaN);
+  into.requests += r.requests;
+  into.seconds += r.seconds;
+  into.errors += r.errors;
+  return `${Math.round(r.perSecond)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, errors ${r.errors}${r.firstError !== undefined ? ` (${r.firstError})` : ''}`;
+}
+
+/** One table row: a warm-up round per server, then `rounds` rounds alternating on/off. */
+async function measureRow(servers: readonly [Server, Server], drivers: readonly [Drivers, Drivers], workload: Workload, concurrency: number, opts: Options): Promise<Row> {
+  // Unmeasured first: round 1 otherwise measures JIT warm-up and a cold SQLite page cache
+  // (and the first PUT of each key), always on the same server (the audited one goes first).
+  for (const i of [0, 1] as const) await runRequestLoad(servers[i].origin, drivers[i][workload], { concurrency, durationMs: 2000, maxRequests: 10_000_000, warmupMs: 0 });
+  const totals = [0, 1].map(() => ({ requests: 0, seconds: 0, errors: 0, cpuMs: 0, mainMs: 0 })) as [Totals, Totals];
+  for (let r = 0; r < opts.rounds; r++) {
+    for (const i of r % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const)) {
+      const line = await measureOnce(servers[i], drivers[i][workload], concurrency, opts.durationMs, totals[i]);
+      process.stdout.write(`${label(workload)} c=${concurrency} round ${r + 1} audit ${i === 0 ? 'on ' : 'off'}: ${line}\n`);
+    }
+  }
+  return { workload, concurrency, totals };
+}
+
+function label(workload: Workload): string {
+  switch (workload) {
+    case 'kms':
+      return 'KMS GenerateDataKey';
+    case 's3':
+      return 'S3 PUT 4 KiB SSE-KMS';
+    default: {
+      const never: never = workload;
+      throw new Error(`unknown workload ${String(never)}`);
+    }
+  }
+}
+
+/** The markdown table: one row per workload × concurrency. */
+function table(rows: readonly Row[], workers: number): string {
+  const rate = (t: Totals): number => t.requests / t.seconds;
+  const us = (ms: number, t: Totals): string => (Number.isFinite(ms) && t.requests > 0 ? ((ms * 1000) / t.requests).toFixed(0) : '-');
+  const cpu = (t: Totals): string => `${us(t.cpuMs, t)} / ${us(t.mainMs, t)}`;
+  const lines = [
+    `Audit on vs off, ${workers > 0 ? `${workers} workers (server --workers ${workers})` : 'one process'}; target ratio ≥ 0.85`,
+    '',
+    '| workload | concurrency | audit on req/s | audit off req/s | ratio on/off | server CPU µs/req on (all / main) | off (all / main) | errors on / off |',
+    '| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const { workload, concurrency, totals: [on, off] } of rows) {
+    lines.push(`| ${label(workload)} | ${concurrency} | ${Math.round(rate(on))} | ${Math.round(rate(off))} | ${(rate(on) / rate(off)).toFixed(2)} | ${cpu(on)} | ${cpu(off)} | ${on.errors} / ${off.errors} |`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function main(): Promise<void> {
+  const opts = options();
+  const started = await Promise.allSettled([startServer(true, opts.workers), startServer(false, opts.workers)]);
+  const up = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  try {
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const servers = up as [Server, Server];
+    const body = randomBytes(4096);
+    const drivers = (await Promise.all(servers.map((s) => prepare(s, body)))) as [Drivers, Drivers];
+    const rows: Row[] = [];
+    for (const workload of opts.workloads) {
+      for (const c of workload === 's3' ? [S3_CONCURRENCY] : opts.concurrencies) rows.push(await measureRow(servers, drivers, workload, c, opts));
+    }
+    process.stdout.write(`\n${table(rows, opts.workers)}`);
+  } finally {
+    await Promise.all(up.map(stopServer));
   }
 }
 

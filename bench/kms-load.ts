@@ -2,7 +2,8 @@
  * The KMS benchmark's load generator: SigV4 signing with a cached signing key and a
  * closed-loop driver over an undici Pool (one keep-alive connection per concurrent caller).
  * Much lighter than @aws-sdk/client-kms, whose own per-call cost on this machine is above
- * the server's, so the numbers measure the server rather than the client.
+ * the server's, so the numbers measure the server rather than the client. runRequestLoad
+ * drives any other request the same way (audit-bench's S3 PUTs).
  */
 import { createHash, createHmac } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -115,6 +116,14 @@ export interface LoadLimits {
   readonly warmupMs: number;
 }
 
+/** One request of a load run: built per request, so its signature and path may change between requests. */
+export interface LoadRequest {
+  readonly method: 'GET' | 'POST' | 'PUT';
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body?: Buffer;
+}
+
 /**
  * Drives `call` against `origin` from `limits.concurrency` closed-loop callers, each on
  * its own keep-alive connection, after a warm-up that is not counted. Stops at the time
@@ -122,20 +131,40 @@ export interface LoadLimits {
  * in the latency figures); the run never throws for one. `serverCpuMs`, when given, is read
  * just before and after the measured window (see LoadResult.serverCpuMs).
  */
-export async function runLoad(
+export function runLoad(
   origin: string,
   signer: KmsSigner | undefined,
   call: KmsCall,
   limits: LoadLimits,
   serverCpuMs?: () => number,
 ): Promise<LoadResult> {
+  const next = (): LoadRequest => ({
+    method: 'POST',
+    path: '/',
+    headers: signer?.headers(call) ?? { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': call.target },
+    body: call.body,
+  });
+  return runRequestLoad(origin, next, limits, serverCpuMs);
+}
+
+/**
+ * runLoad for any request: `next()` is called once per request (warm-up included) and its
+ * answer sent as is; only a 200 counts as done, anything else as an error (the run never
+ * throws for one). Same measured window, latency and `serverCpuMs` probe as runLoad.
+ */
+export async function runRequestLoad(
+  origin: string,
+  next: () => LoadRequest,
+  limits: LoadLimits,
+  serverCpuMs?: () => number,
+): Promise<LoadResult> {
   const pool = new Pool(origin, { connections: limits.concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
   try {
-    await drive(pool, signer, call, limits.concurrency, limits.warmupMs, limits.maxRequests, undefined);
+    await drive(pool, next, limits.concurrency, limits.warmupMs, limits.maxRequests, undefined);
     const latencies = new Float64Array(limits.maxRequests);
     const cpu0 = serverCpuMs?.();
     const t0 = performance.now();
-    const r = await drive(pool, signer, call, limits.concurrency, limits.durationMs, limits.maxRequests, latencies);
+    const r = await drive(pool, next, limits.concurrency, limits.durationMs, limits.maxRequests, latencies);
     const seconds = (performance.now() - t0) / 1000;
     const cpu1 = serverCpuMs?.();
     const sorted = latencies.subarray(0, r.ok).sort();
@@ -156,8 +185,7 @@ export async function runLoad(
 
 async function drive(
   pool: Pool,
-  signer: KmsSigner | undefined,
-  call: KmsCall,
+  next: () => LoadRequest,
   concurrency: number,
   durationMs: number,
   maxRequests: number,
@@ -168,9 +196,9 @@ async function drive(
   const caller = async (): Promise<void> => {
     while (state.started < maxRequests && performance.now() < end) {
       state.started++;
-      const headers = signer?.headers(call) ?? { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': call.target };
+      const req = next();
       const t = performance.now();
-      const res = await pool.request({ path: '/', method: 'POST', headers, body: call.body });
+      const res = await pool.request(req);
       const text = await res.body.text();
       if (res.statusCode === 200) {
         if (latencies !== undefined) latencies[state.ok] = performance.now() - t;
