@@ -18,7 +18,7 @@
  * machine.
  *
  * Run: node --import tsx bench/audit-bench.ts [flags]
- *  or, compiled: npx tsc -p . --outDir dist-x && node dist-x/bench/audit-bench.js [flags]
+ *  or, against the compiled server that `npm start` runs: npm run build && node dist/bench/audit-bench.js [flags]
  * Flags: --duration=<s per round> (3), --rounds=<n> (3),
  *        --concurrency=<n,n,…> (16,64: the KMS workload, a row each; the S3 PUTs always run at
  *        32, s3-bench's 4 KiB concurrency), --workloads=kms,s3 (both), --workers=<n> (0: one
