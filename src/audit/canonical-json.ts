@@ -51,3 +51,19 @@ function encodeObject(value: object, path: string): string {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${encode(v, `${path}.${k}`)}`).join(',')}}`;
 }
+
+/**
+ * Exactly `JSON.stringify(s)` for a string: quoted, with `"`, `\\`, control characters and
+ * lone surrogates escaped. Most audit strings (ids, ARNs, names, times) need no escape, and
+ * for them a scan and one concatenation replace the general serialiser's call overhead;
+ * anything else goes to JSON.stringify itself, so the output never differs. Never throws.
+ */
+export function quoteJsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // 0x22 `"`, 0x5c `\`, controls below 0x20, and any surrogate (paired ones are left
+    // as they are by JSON.stringify, but telling them apart is its job, not this scan's).
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}

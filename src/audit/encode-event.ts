@@ -1,5 +1,6 @@
 import type { AuditEvent } from './record.js';
 import { recordIndexOf, type AuditRecordIndex } from './record-index.js';
+import { quoteJsonString as quote } from './canonical-json.js';
 import { isRedactedFieldName } from './redact.js';
 
 /**
@@ -147,12 +148,4 @@ function isPlainObject(v: object): boolean {
 function isSorted(keys: readonly string[]): boolean {
   for (let i = 1; i < keys.length; i++) if (!((keys[i - 1] as string) < (keys[i] as string))) return false;
   return true;
-}
-
-// What JSON.stringify escapes in a string: `"`, `\\`, control characters and (lone) surrogates.
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** JSON.stringify of a string; most audit strings need no escape, and quoting them directly is cheaper. */
-function quote(v: string): string {
-  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
 }

@@ -20,9 +20,34 @@ const S3_ARN = /^arn:[^:]+:s3:::([^/]+)/;
  * queries are matched in this form, so a key id finds calls that named the key by ARN.
  */
 export function normalizeKeyReference(ref: string): string {
-  const m = KMS_ARN.exec(ref);
-  if (!m?.[1]) return ref;
-  return m[2] === 'key' ? m[1].slice('key/'.length) : m[1];
+  let normal = KEY_REFERENCES.get(ref);
+  if (normal === undefined) {
+    const m = KMS_ARN.exec(ref);
+    normal = !m?.[1] ? ref : m[2] === 'key' ? m[1].slice('key/'.length) : m[1];
+    if (KEY_REFERENCES.size >= CACHE_LIMIT) KEY_REFERENCES.clear();
+    KEY_REFERENCES.set(ref, normal);
+  }
+  return normal;
+}
+
+// Reference → its normal form, and resource ARN → its term: every audited KMS call names its
+// key (usually the same few) in its parameters and resources, and the regex ran for each.
+// Bounded: the strings are the callers'.
+const CACHE_LIMIT = 4096;
+const KEY_REFERENCES = new Map<string, string>();
+const RESOURCE_TERMS = new Map<string, AuditTerm | null>();
+
+/** The key or bucket term of a resource ARN, or null for other ARNs; cached (see above). */
+function resourceTerm(arn: string): AuditTerm | null {
+  let term = RESOURCE_TERMS.get(arn);
+  if (term === undefined) {
+    if (arn.startsWith('arn:') && KMS_ARN.test(arn)) term = { kind: 'key', value: normalizeKeyReference(arn) };
+    else if (S3_ARN.test(arn)) term = { kind: 'bucket', value: normalizeBucketReference(arn) };
+    else term = null;
+    if (RESOURCE_TERMS.size >= CACHE_LIMIT) RESOURCE_TERMS.clear();
+    RESOURCE_TERMS.set(arn, term);
+  }
+  return term;
 }
 
 /** Bucket name from an S3 bucket or object ARN, or the input when it is not one. */
@@ -51,7 +76,7 @@ export function recordIndexOf(event: AuditEvent): AuditRecordIndex {
   const raw: unknown = event.eventTime;
   // A Date is stored as its ISO string (the sanitiser's rule), so index it the same way.
   const time = typeof raw === 'string' ? raw : raw instanceof Date && !Number.isNaN(raw.getTime()) ? raw.toISOString() : '';
-  const ms = Date.parse(time);
+  const ms = eventMsOf(time);
   const errorCode = typeof event.errorCode === 'string' ? event.errorCode : null;
   return {
     eventTime: time,
@@ -62,6 +87,18 @@ export function recordIndexOf(event: AuditEvent): AuditRecordIndex {
     accessDenied: errorCode !== null && ACCESS_DENIED_ERROR_CODES.has(errorCode),
     terms: indexTermsOf(event),
   };
+}
+
+// eventTime has whole seconds, so consecutive records share it: parse once per distinct string.
+let lastTime = '';
+let lastMs = Date.parse('');
+
+function eventMsOf(time: string): number {
+  if (time !== lastTime) {
+    lastMs = Date.parse(time);
+    lastTime = time;
+  }
+  return lastMs;
 }
 
 // Parameter name → whether it names a key / a bucket; names repeat, so normalise once each.
@@ -107,8 +144,8 @@ export function indexTermsOf(event: AuditEvent): AuditTerm[] {
     for (const r of event.resources as unknown[]) {
       const arn = plain(r)?.['ARN'];
       if (typeof arn !== 'string') continue;
-      if (arn.startsWith('arn:') && KMS_ARN.test(arn)) addTerm(terms, 'key', normalizeKeyReference(arn));
-      else if (S3_ARN.test(arn)) addTerm(terms, 'bucket', normalizeBucketReference(arn));
+      const term = resourceTerm(arn);
+      if (term !== null) addTerm(terms, term.kind, term.value);
     }
   }
   addTerm(terms, 'key', plain(plain(event.responseElements)?.['keyMetadata'])?.['keyId']);

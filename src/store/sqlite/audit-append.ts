@@ -1,5 +1,6 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { AuditRecordToStore } from '../../audit/audit-store.js';
+import { quoteJsonString } from '../../audit/canonical-json.js';
 import type { SignedDigest } from '../../audit/chain.js';
 import type { AuditTerm } from '../../audit/record-index.js';
 
@@ -19,15 +20,34 @@ export interface AuditAppender {
  * compares it with the same encoding of the terms recomputed from event_json. Pure.
  */
 export function encodeTermsColumn(terms: readonly AuditTerm[]): string {
-  // Exactly JSON.stringify(terms.map((t) => [t.kind, t.value])), without the pair arrays
-  // (this runs once per committed record). Kinds are quoted too: an index that came over
-  // IPC is trusted, but must not be able to make the column invalid JSON.
+  // Exactly JSON.stringify(terms.map((t) => [t.kind, t.value])), without the pair arrays and
+  // without JSON.stringify's call per string (this runs once per committed record). Kinds
+  // are quoted too (a known kind is a constant): an index that came over IPC is trusted,
+  // but must not be able to make the column invalid JSON.
   let out = '[';
   for (let i = 0; i < terms.length; i++) {
     const t = terms[i] as AuditTerm;
-    out += `${i === 0 ? '' : ','}[${JSON.stringify(t.kind)},${JSON.stringify(t.value)}]`;
+    out += `${i === 0 ? '[' : ',['}${quotedKind(t.kind)},${quoteValue(t.value)}]`;
   }
   return `${out}]`;
+}
+
+function quotedKind(kind: string): string {
+  switch (kind) {
+    case 'key':
+      return '"key"';
+    case 'bucket':
+      return '"bucket"';
+    case 'principal':
+      return '"principal"';
+    default:
+      return quoteValue(kind);
+  }
+}
+
+// JSON.stringify for what is not a string: a term that came over IPC is typed, not checked.
+function quoteValue(v: string): string {
+  return typeof v === 'string' ? quoteJsonString(v) : String(JSON.stringify(v));
 }
 
 /**

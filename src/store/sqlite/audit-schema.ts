@@ -4,17 +4,35 @@
 //
 // Hot path vs deferred index: a group commit writes one audit_records row per record (no
 // secondary index on that table) carrying its lookup columns and its search terms as one
-// JSON column (`terms`). The lookup index proper (audit_terms, audit_time) is filled later,
-// set-based, by the writer's indexer (audit-indexer.ts); audit_index_state.indexed_to says
-// how far. Lookups read the index up to the watermark and scan the columns above it.
+// JSON column (`terms`). The lookup index proper is filled later, set-based, by the writer's
+// indexer (audit-indexer.ts); audit_index_state.indexed_to says how far. It indexes CHUNKS of
+// records, not records: per chunk of AUDIT_CHUNK_SEQS consecutive seqs, each distinct search
+// term once (audit_chunk_terms) and the span of its event times (audit_chunk_time). A lookup
+// walks the candidate chunks and filters their records exactly by their columns; above the
+// watermark it scans the columns of the unindexed tail.
 
-/** The tables the deferred index added: records by time, and the watermark. */
+/**
+ * Seqs per index chunk: chunk c holds seqs c * 1024 + 1 .. (c + 1) * 1024, i.e.
+ * chunk = (seq - 1) >> 10. Persisted meaning: a file's chunk rows are numbered with it, so it
+ * never changes.
+ */
+export const AUDIT_CHUNK_BITS = 10;
+/** 2 ** AUDIT_CHUNK_BITS. */
+export const AUDIT_CHUNK_SEQS = 1 << AUDIT_CHUNK_BITS;
+
+/** The tables of the chunk index and the watermark. */
 const INDEX_TABLES = `
-CREATE TABLE IF NOT EXISTS audit_time (
-  event_ms INTEGER NOT NULL,
-  seq INTEGER NOT NULL,
-  PRIMARY KEY (event_ms, seq)
+CREATE TABLE IF NOT EXISTS audit_chunk_terms (
+  kind TEXT NOT NULL,
+  value TEXT NOT NULL,
+  chunk INTEGER NOT NULL,
+  PRIMARY KEY (kind, value, chunk)
 ) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_chunk_time (
+  chunk INTEGER PRIMARY KEY,
+  min_ms INTEGER NOT NULL,
+  max_ms INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS audit_index_state (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   indexed_to INTEGER NOT NULL
@@ -41,12 +59,6 @@ CREATE TABLE IF NOT EXISTS audit_records (
   hash TEXT NOT NULL,
   terms TEXT
 ) STRICT;
-CREATE TABLE IF NOT EXISTS audit_terms (
-  kind TEXT NOT NULL,
-  value TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  PRIMARY KEY (kind, value, seq)
-) STRICT, WITHOUT ROWID;
 ${INDEX_TABLES}
 CREATE TABLE IF NOT EXISTS audit_digests (
   digest_no INTEGER PRIMARY KEY,
@@ -64,38 +76,40 @@ INSERT OR IGNORE INTO audit_index_state (id, indexed_to) VALUES (1, 0);
 `;
 
 /**
- * What a store written before the deferred index (audit_records with three secondary
- * indexes, audit_terms filled at commit for every record) lacks besides the terms column;
- * added by the writer only, in its migration transaction (audit-indexer.ts). Readers never
- * run it: they read such a file as it is.
+ * The chunk index tables and the watermark, for the writer's migration of a file written by
+ * older code (audit-indexer.ts). Readers never run it: they read such a file as it is.
  */
 export const AUDIT_INDEX_TABLES = INDEX_TABLES;
 
 /**
- * Indexes older code kept: the three on audit_records cost every commit three b-tree
- * inserts (audit_terms kinds `name`/`source` and audit_time replace them, off the hot path);
- * audit_terms_seq cost every term a second insert. Dropped by the writer only; idempotent.
+ * What older code indexed with, dropped by the writer only (after its migration read them),
+ * idempotent: the three indexes on audit_records (every commit paid three b-tree inserts),
+ * audit_terms (one row per term per record) with its seq index, and audit_time (one row per
+ * record). Dropping a table drops its triggers.
  */
 export const AUDIT_DROP_OLD_INDEXES = `
 DROP INDEX IF EXISTS audit_records_ms;
 DROP INDEX IF EXISTS audit_records_name;
 DROP INDEX IF EXISTS audit_records_source;
-DROP INDEX IF EXISTS audit_terms_seq;`;
+DROP INDEX IF EXISTS audit_terms_seq;
+DROP TABLE IF EXISTS audit_terms;
+DROP TABLE IF EXISTS audit_time;`;
+
+const appendOnly = (t: string): string => `
+CREATE TRIGGER IF NOT EXISTS ${t}_no_update BEFORE UPDATE ON ${t} BEGIN SELECT RAISE(ABORT, '${t} is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS ${t}_no_delete BEFORE DELETE ON ${t} BEGIN SELECT RAISE(ABORT, '${t} is append-only'); END;`;
 
 /**
  * Guards so that no code path of ours can rewrite history (a DB owner still can: verify
- * catches that): the chain and index tables are append-only, and the index watermark
- * only moves up.
+ * catches that): the chain and the chunk terms are append-only, a chunk's time span only
+ * widens (the indexer extends it as the chunk fills), and the index watermark only moves up.
  */
-export const AUDIT_TRIGGERS =
-  ['audit_records', 'audit_digests', 'audit_terms', 'audit_time']
-    .map(
-      (t) => `
-CREATE TRIGGER IF NOT EXISTS ${t}_no_update BEFORE UPDATE ON ${t} BEGIN SELECT RAISE(ABORT, '${t} is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS ${t}_no_delete BEFORE DELETE ON ${t} BEGIN SELECT RAISE(ABORT, '${t} is append-only'); END;`,
-    )
-    .join('\n') +
-  `
+export const AUDIT_TRIGGERS = `${['audit_records', 'audit_digests', 'audit_chunk_terms'].map(appendOnly).join('')}
+CREATE TRIGGER IF NOT EXISTS audit_chunk_time_only_widens BEFORE UPDATE ON audit_chunk_time
+  WHEN NEW.chunk <> OLD.chunk OR NEW.min_ms > OLD.min_ms OR NEW.max_ms < OLD.max_ms
+  BEGIN SELECT RAISE(ABORT, 'an audit chunk time span only widens'); END;
+CREATE TRIGGER IF NOT EXISTS audit_chunk_time_no_delete BEFORE DELETE ON audit_chunk_time
+  BEGIN SELECT RAISE(ABORT, 'audit_chunk_time is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_index_state_no_lower BEFORE UPDATE ON audit_index_state
   WHEN NEW.indexed_to < OLD.indexed_to OR NEW.id <> OLD.id BEGIN SELECT RAISE(ABORT, 'the audit index watermark only increases'); END;
 CREATE TRIGGER IF NOT EXISTS audit_index_state_no_delete BEFORE DELETE ON audit_index_state

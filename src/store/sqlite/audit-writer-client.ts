@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { AuditChainWriter, CommittedAuditBatch } from '../../audit/audit-store.js';
+import { quoteJsonString } from '../../audit/canonical-json.js';
 import type { EncodedAuditEvent } from '../../audit/encode-event.js';
 import { encodeTermsColumn, type DigestToStore } from './audit-append.js';
 import type { AuditWriterReply, AuditWriterRequest, AuditWriterThreadData } from './audit-writer-thread.js';
@@ -43,12 +44,22 @@ const { workerData } = require('node:worker_threads');
 /** `entries` as the one string a commit posts to the writer thread (see AuditBatchText); '' for none. */
 export function encodeAuditBatch(entries: readonly EncodedAuditEvent[]): AuditBatchText {
   let batch = '';
-  for (const e of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as EncodedAuditEvent;
     const x = e.index;
-    const columns = `[${JSON.stringify(x.eventTime)},${x.eventMs},${JSON.stringify(x.eventName)},${JSON.stringify(x.eventSource)},${x.errorCode === null ? 'null' : JSON.stringify(x.errorCode)},${x.accessDenied ? 1 : 0}]`;
-    batch += `${batch === '' ? '' : '\n'}${columns}\n${encodeTermsColumn(x.terms)}\n${e.json}`;
+    // Exactly JSON.stringify of [eventTime, eventMs, eventName, eventSource, errorCode, 0 | 1]
+    // (eventMs is a finite number, which a template writes as JSON does), without the array
+    // and a serialiser call per field: this runs for every audited request.
+    const columns = `[${quoteField(x.eventTime)},${x.eventMs},${quoteField(x.eventName)},${quoteField(x.eventSource)},${x.errorCode === null ? 'null' : quoteField(x.errorCode)},${x.accessDenied ? 1 : 0}]`;
+    batch += `${i === 0 ? '' : '\n'}${columns}\n${encodeTermsColumn(x.terms)}\n${e.json}`;
   }
   return batch;
+}
+
+// JSON.stringify of a column value: an index is typed, not checked, so a non-string still
+// serialises as it did.
+function quoteField(v: string): string {
+  return typeof v === 'string' ? quoteJsonString(v) : String(JSON.stringify(v));
 }
 
 /**
@@ -77,7 +88,8 @@ export class ThreadAuditWriter implements AuditChainWriter {
 
   /** See AuditChainWriter.commit; rejects with the thread's error (message only) or when the thread died. */
   async commit(entries: readonly EncodedAuditEvent[]): Promise<CommittedAuditBatch> {
-    const r = await this.#call({ op: 'commit', id: 0, batch: encodeAuditBatch(entries) });
+    const id = this.#nextId++;
+    const r = await this.#call(id, { op: 'commit', id, batch: encodeAuditBatch(entries) });
     if (!('firstSeq' in r)) throw new Error('audit writer: unexpected reply');
     return { firstSeq: r.firstSeq, head: { seq: r.seq, hash: r.hash } };
   }
@@ -91,11 +103,13 @@ export class ThreadAuditWriter implements AuditChainWriter {
    * runs. A server awaits it before listening, so it never looks started while it cannot audit.
    */
   async probe(): Promise<void> {
-    await this.#call({ op: 'commit', id: 0, batch: '' });
+    const id = this.#nextId++;
+    await this.#call(id, { op: 'commit', id, batch: '' });
   }
 
   async appendDigest(digest: DigestToStore): Promise<void> {
-    await this.#call({ op: 'digest', id: 0, digest });
+    const id = this.#nextId++;
+    await this.#call(id, { op: 'digest', id, digest });
   }
 
   /**
@@ -106,7 +120,8 @@ export class ThreadAuditWriter implements AuditChainWriter {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
-    const closing = this.#worker !== undefined ? this.#call({ op: 'close', id: 0 }) : Promise.resolve();
+    const id = this.#nextId++;
+    const closing = this.#worker !== undefined ? this.#call(id, { op: 'close', id }) : Promise.resolve();
     this.#closed = true;
     try {
       await closing;
@@ -115,14 +130,14 @@ export class ThreadAuditWriter implements AuditChainWriter {
     }
   }
 
-  #call(request: AuditWriterRequest): Promise<AuditWriterReply> {
+  /** Posts `request` (built with its `id` by the caller: no copy per message) and resolves with the answer to that id. */
+  #call(id: number, request: AuditWriterRequest): Promise<AuditWriterReply> {
     if (this.#closed) return Promise.reject(new Error('audit writer is closed'));
     const worker = (this.#worker ??= this.#start());
-    const id = this.#nextId++;
     return new Promise<AuditWriterReply>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       if (this.#pending.size === 1) worker.ref();
-      worker.postMessage({ ...request, id });
+      worker.postMessage(request);
     });
   }
 

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { canonicalJson, quoteJsonString } from './canonical-json.js';
+import { encodeAuditEvent } from './encode-event.js';
+import type { AuditEvent } from './record.js';
+import { normalizeKeyReference, recordIndexOf } from './record-index.js';
+import { sanitizeEvent } from './redact.js';
+import { sampleEvent } from './test-support.js';
+
+/** A seeded generator (mulberry32), so a failing case can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Characters that exercise every branch of the quoting: plain ASCII, the escapes, controls,
+// non-ASCII, paired and lone surrogates, U+2028.
+const ALPHABET = ['a', 'Z', '0', '-', ':', '/', ' ', '"', '\\', '\n', '\u0000', '\u001f', '\u007f', 'é', '€', '\u2028', '\ud834\udd1e', '\ud800', '\udfff'];
+const NAMES = ['keyId', 'KeyId', 'Plaintext', 'plain_text', 'SSECustomerKey', 'sse-customer-key', 'bucketName', 'aliasName', 'x', 'b', 'a', '1', '__proto__x', 'é', 'Body', 'ok'];
+
+function randomString(rand: () => number, max = 12): string {
+  let s = '';
+  const n = Math.floor(rand() * max);
+  for (let i = 0; i < n; i++) s += ALPHABET[Math.floor(rand() * ALPHABET.length)];
+  return s;
+}
+
+function randomValue(rand: () => number, depth: number): unknown {
+  const pick = Math.floor(rand() * (depth > 2 ? 8 : 11));
+  switch (pick) {
+    case 0:
+      return randomString(rand);
+    case 1:
+      return [0, -0, 1.5, -3, 1e21, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY][Math.floor(rand() * 8)];
+    case 2:
+      return rand() < 0.5;
+    case 3:
+      return null;
+    case 4:
+      return undefined;
+    case 5:
+      return rand() < 0.5 ? new Date(Math.floor(rand() * 2e12)) : new Date(Number.NaN);
+    case 6:
+      return Buffer.from('BINARY');
+    case 7:
+      return 10n;
+    case 8:
+    case 9:
+      return randomObject(rand, depth + 1);
+    default:
+      return Array.from({ length: Math.floor(rand() * 4) }, () => randomValue(rand, depth + 1));
+  }
+}
+
+function randomObject(rand: () => number, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = rand() < 0.1 ? (Object.create(null) as Record<string, unknown>) : {};
+  const n = Math.floor(rand() * 5);
+  for (let i = 0; i < n; i++) {
+    const name = rand() < 0.7 ? (NAMES[Math.floor(rand() * NAMES.length)] as string) : randomString(rand, 6);
+    out[name] = randomValue(rand, depth);
+  }
+  return out;
+}
+
+/** A realistic event with random parameters, identity fields and odd strings where callers supply them. */
+function randomEvent(rand: () => number, i: number): AuditEvent {
+  const event = sampleEvent(i, {
+    requestParameters: randomObject(rand, 0) as AuditEvent['requestParameters'] & object,
+    userAgent: randomString(rand, 20),
+    requestID: randomString(rand, 20),
+  });
+  if (rand() < 0.3) event.responseElements = { keyMetadata: { keyId: rand() < 0.5 ? randomString(rand) : 'arn:aws:kms:us-east-1:111122223333:key/k-1' } };
+  if (rand() < 0.3) event.errorCode = rand() < 0.5 ? 'AccessDeniedException' : randomString(rand);
+  if (rand() < 0.3) event.resources = [{ ARN: rand() < 0.5 ? 'arn:aws:s3:::bucket-1/obj' : randomString(rand), type: 'AWS::S3::Object' }];
+  if (rand() < 0.2) (event as unknown as Record<string, unknown>)['zExtra'] = randomValue(rand, 1);
+  return event;
+}
+
+function hasDate(v: unknown): boolean {
+  if (v instanceof Date) return true;
+  if (v === null || typeof v !== 'object') return false;
+  return Object.values(v).some(hasDate);
+}
+
+describe('encodeAuditEvent (differential)', () => {
+  it('equals canonicalJson(sanitizeEvent(event)) with the same dropped paths, and its index is what the stored JSON yields, for 3000 random events', () => {
+    const rand = prng(0xc1f4e2);
+    let indexed = 0;
+    for (let i = 0; i < 3000; i++) {
+      const event = randomEvent(rand, i % 50);
+      const encoded = encodeAuditEvent(event);
+      const reference = sanitizeEvent(event);
+      assert.equal(encoded.json, canonicalJson(reference.value), `event ${i}`);
+      assert.deepEqual([...encoded.dropped].sort(), [...reference.dropped].sort(), `event ${i}`);
+      // A Date parameter is a string only once stored, and the index reads the event: compare where none is.
+      if (hasDate(event.requestParameters)) continue;
+      assert.deepEqual(encoded.index, recordIndexOf(JSON.parse(encoded.json) as AuditEvent), `event ${i}`);
+      indexed += 1;
+    }
+    assert.ok(indexed > 1000, `only ${indexed} events had their index compared`);
+  });
+
+  it('the same event encodes to the same bytes again (the per-field caches change nothing)', () => {
+    const rand = prng(7);
+    const events = Array.from({ length: 200 }, (_, i) => randomEvent(rand, i));
+    const first = events.map((e) => encodeAuditEvent(e).json);
+    assert.deepEqual(
+      events.map((e) => encodeAuditEvent(e).json),
+      first,
+    );
+  });
+});
+
+describe('quoteJsonString', () => {
+  it('equals JSON.stringify for every string of the alphabet up to length 2, and for random strings', () => {
+    for (const a of ALPHABET) {
+      assert.equal(quoteJsonString(a), JSON.stringify(a));
+      for (const b of ALPHABET) assert.equal(quoteJsonString(a + b), JSON.stringify(a + b));
+    }
+    const rand = prng(99);
+    for (let i = 0; i < 5000; i++) {
+      const s = randomString(rand, 40);
+      assert.equal(quoteJsonString(s), JSON.stringify(s));
+    }
+  });
+});
+
+describe('normalizeKeyReference', () => {
+  it('gives the same answer from its cache as on first sight', () => {
+    const refs = ['arn:aws:kms:us-east-1:111122223333:key/k-1', 'arn:aws:kms:us-east-1:111122223333:alias/a', 'alias/a', 'k-1', 'arn:aws:s3:::b'];
+    const first = refs.map(normalizeKeyReference);
+    assert.deepEqual(first, ['k-1', 'alias/a', 'alias/a', 'k-1', 'arn:aws:s3:::b']);
+    assert.deepEqual(refs.map(normalizeKeyReference), first);
+  });
+});
