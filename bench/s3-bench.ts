@@ -22,9 +22,13 @@
  * main thread and on its other threads (libuv pool, worker threads, V8) per phase;
  * --server-args=F1,F2 adds node flags to the Cipherlake process (e.g. --trace-gc), whose stdout
  * --server-stdout=FILE keeps; --threads=each splits the other threads by thread id (offset from the pid, in creation order).
+ * --phases: the server traces each PUT's phases (CIPHERLAKE_TRACE_PHASES, see write-object.ts)
+ * and each large PUT workload prints their means beside the client's mean latency.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Pool } from 'undici';
@@ -48,6 +52,8 @@ const eachThread = process.argv.includes('--threads=each');
 const serverArgs = process.argv.find((a) => a.startsWith('--server-args='))?.slice('--server-args='.length).split(',') ?? [];
 /** `--server-stdout=FILE`: where the Cipherlake process's stdout goes (what --trace-gc prints); default nowhere. */
 const serverStdout = process.argv.find((a) => a.startsWith('--server-stdout='))?.slice('--server-stdout='.length);
+/** `--phases`: where the server appends each PUT's phase marks (undefined: not traced). */
+const phasesFile = process.argv.includes('--phases') ? join(mkdtempSync(join(tmpdir(), 's3-bench-phases-')), 'phases.jsonl') : undefined;
 const wanted = (name: string): boolean => only === undefined || only.includes(name);
 const MiB = 1024 * 1024;
 /** `--count=N` overrides the 1 MiB workload's request count (a longer window for --profile and --cpu). */
@@ -176,6 +182,33 @@ function threadReport(a: Map<string, number>, b: Map<string, number>, ops: numbe
   return [...b].map(([k, v]) => [k, v - (a.get(k) ?? 0)] as const).filter(([, d]) => d > 0).sort((x, y) => y[1] - x[1]).map(([k, d]) => `${k} ${((d * 1e4) / ops).toFixed(0)}`).join(', ');
 }
 
+/**
+ * The mean of each phase mark (ms since the server's writeObject began) over the lines of
+ * `file`, in the order they happen, and the client's mean latency: what the server spends
+ * outside writeObject (parsing, auth, the audit hold, the response) is the difference.
+ */
+function phaseReport(file: string, clientMs: number): string {
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, number | boolean>);
+  const means = (of: readonly Record<string, number | boolean>[]): Array<readonly [string, number, number]> => {
+    const sums = new Map<string, { sum: number; n: number }>();
+    for (const line of of) {
+      for (const [k, v] of Object.entries(line)) {
+        if (typeof v !== 'number' || k === 'pid') continue;
+        const s = sums.get(k) ?? { sum: 0, n: 0 };
+        s.sum += v;
+        s.n += 1;
+        sums.set(k, s);
+      }
+    }
+    return [...sums].map(([k, s]) => [k, s.sum / s.n, s.n] as const);
+  };
+  const puts = lines.filter((l) => l.group !== true);
+  const phases = means(puts).sort((a, b) => a[1] - b[1]).map(([k, m]) => `${k} ${m.toFixed(1)}`);
+  // Metadata group commits (group-commit.ts): mean size and ms per part, and how many there were.
+  const groups = means(lines.filter((l) => l.group === true)).map(([k, m, n]) => `${k} ${m.toFixed(1)} (${n}×)`);
+  return `${puts.length} traced; ${phases.join(', ')}; client latency ${clientMs.toFixed(1)} ms${groups.length > 0 ? `; groups: ${groups.join(', ')}` : ''}`;
+}
+
 async function timed(count: number, concurrency: number, op: (i: number) => Promise<void>): Promise<number> {
   let next = 0;
   const start = process.hrtime.bigint();
@@ -209,7 +242,14 @@ async function measure(t: Target, label: string, bucket: string, sse: Sse): Prom
       }
       const t0 = threads ? threadTicks(t.pid) : undefined;
       const c0 = cpuSeconds(t.pid);
-      const put = await timed(w.count, w.concurrency, async (i) => void (await request(pool, t, 'PUT', path(i), sse.put, body)));
+      if (phasesFile !== undefined) writeFileSync(phasesFile, '');
+      let putLatencyNs = 0n;
+      const put = await timed(w.count, w.concurrency, async (i) => {
+        const sent = process.hrtime.bigint();
+        await request(pool, t, 'PUT', path(i), sse.put, body);
+        putLatencyNs += process.hrtime.bigint() - sent;
+      });
+      if (phasesFile !== undefined) process.stderr.write(`${label} ${w.name} PUT phases: ${phaseReport(phasesFile, Number(putLatencyNs) / 1e6 / w.count)}\n`);
       const c1 = cpuSeconds(t.pid);
       const t1 = threads ? threadTicks(t.pid) : undefined;
       const get = putOnly ? 0 : await timed(w.count, w.concurrency, async (i) => {
@@ -316,7 +356,8 @@ async function main(): Promise<void> {
     await s3rver.stop();
   }
   for (const workers of workerCounts) {
-    const cl = await startCipherlakeTarget([...(profile ? ['--cpu-prof', '--cpu-prof-dir', 's3-bench-profile'] : []), ...serverArgs], workers, serverStdout);
+    const env: Record<string, string> = phasesFile !== undefined ? { CIPHERLAKE_TRACE_PHASES: phasesFile } : {};
+    const cl = await startCipherlakeTarget([...(profile ? ['--cpu-prof', '--cpu-prof-dir', 's3-bench-profile'] : []), ...serverArgs], workers, serverStdout, env);
     const pool = new Pool(cl.endpoint);
     const mk = await pool.request({ method: 'PUT', path: '/bench', headers: sign(cl, 'PUT', '/bench', {}) });
     await mk.body.dump();
@@ -326,6 +367,7 @@ async function main(): Promise<void> {
     if (wanted('sdk')) sdk.push(await sdkRow(cl, 'bench', sseHeaders('SSE-KMS')));
     await cl.stop();
   }
+  if (phasesFile !== undefined) rmSync(join(phasesFile, '..'), { recursive: true, force: true });
   process.stdout.write(`openssl speed -evp aes-256-gcm: ${gcm}\n\n${table(rows)}\n${sdk.length > 0 ? `\nSDK client (@aws-sdk/client-s3), PUT only:\n\n${table(sdk)}\n` : ''}`);
 }
 

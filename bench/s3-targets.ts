@@ -65,14 +65,15 @@ function stopper(child: ChildProcess, dir?: string): () => Promise<void> {
  * x-forwarded-proto, no NBD. `workers` > 0 runs `server --workers N` (node:cluster: the
  * primary forks N serving processes; `pid` is the primary's, so CPU accounting must add its
  * children, see s3-bench's cpuSeconds). `stdoutFile`, if given, receives the server's stdout
- * (for V8 flags such as --trace-gc passed in `nodeArgs`).
+ * (for V8 flags such as --trace-gc passed in `nodeArgs`). `extraEnv` adds environment
+ * variables (e.g. CIPHERLAKE_TRACE_PHASES).
  */
-export async function startCipherlakeTarget(nodeArgs: readonly string[] = [], workers = 0, stdoutFile?: string): Promise<Target> {
+export async function startCipherlakeTarget(nodeArgs: readonly string[] = [], workers = 0, stdoutFile?: string, extraEnv: Readonly<Record<string, string>> = {}): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'cipherlake-s3bench-'));
   // Made here: `server --workers` prepares the data dir before anything creates it.
   mkdirSync(join(dir, 'data'), { mode: 0o700 });
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ nbd: { enabled: false }, s3: { trustedProxyHttpsHeader: 'x-forwarded-proto' } }));
-  const env = { PATH: process.env.PATH ?? '', HOME: dir, CIPHERLAKE_ROOT_ACCESS_KEY_ID: BENCH_ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: BENCH_SECRET };
+  const env = { PATH: process.env.PATH ?? '', HOME: dir, CIPHERLAKE_ROOT_ACCESS_KEY_ID: BENCH_ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: BENCH_SECRET, ...passedThrough(), ...extraEnv };
   const args = [...nodeArgs, ...TSX, CLI, 'server', '-c', join(dir, 'config.json'), '--port', '0', '--data-dir', join(dir, 'data'), '--log-level', 'error', ...(workers > 0 ? ['--workers', String(workers)] : [])];
   // stdout (where V8's --trace-gc writes) goes to `stdoutFile` when given, else nowhere.
   const out = stdoutFile !== undefined ? openSync(stdoutFile, 'w') : 'ignore';
@@ -80,6 +81,15 @@ export async function startCipherlakeTarget(nodeArgs: readonly string[] = [], wo
   if (typeof out === 'number') closeSync(out);
   const m = await waitFor(child, /listening on (http:\/\/127\.0\.0\.1:\d+)[\s\S]*kms list-keys\n/, 'cipherlake');
   return { name: workers > 0 ? `Cipherlake (${workers} workers)` : 'Cipherlake', endpoint: m[1]!, accessKeyId: BENCH_ACCESS_KEY_ID, secretAccessKey: BENCH_SECRET, pid: child.pid!, stop: stopper(child, dir) };
+}
+
+/**
+ * The bench's own UV_THREADPOOL_SIZE, if set, for the server too: the server's environment is
+ * built from scratch, so without this a size set in the shell never reached it.
+ */
+function passedThrough(): Record<string, string> {
+  const size = process.env.UV_THREADPOOL_SIZE;
+  return size !== undefined ? { UV_THREADPOOL_SIZE: size } : {};
 }
 
 async function freePort(): Promise<number> {

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { finished, type Readable, type Transform, type Writable } from 'node:stream';
 import { createSegmentEncryptor, DEFAULT_SEGMENT_SIZE, publicRandomBytes, sealBuffer, SecretBytes } from '../../crypto/index.js';
 import { INLINE_STORAGE_ID, type ContentHeaders, type ObjectRecord } from '../metadata-store.js';
@@ -50,6 +51,7 @@ export interface WriteRequest {
  * MD5 is computed for SSE-S3 only.
  */
 export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<ObjectRecord> {
+  const trace = TRACE_PHASES_FILE === undefined ? undefined : new PhaseTrace(TRACE_PHASES_FILE, req.body);
   // No bucket lookup here: every caller has just looked the bucket up (to pick the SSE
   // mode), and the metadata commit raises NoSuchBucketError if it went away since.
   const binding: ObjectBinding = { bucket: req.bucket, key: req.key, objectId: randomUUID() };
@@ -60,11 +62,13 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
   // before. A seal that fails stops the body at once with its error; nothing is committed
   // before the seal succeeded.
   const sealing = req.mode.seal(objectKey, binding);
+  if (trace !== undefined) void sealing.then(() => trace.mark('keySealed'), () => undefined);
   sealing.catch((err: unknown) => req.body.destroy(err instanceof Error ? err : new Error(String(err))));
   try {
     const seal: Sealing = { objectKey, aad: dataBinding(binding), segmentSize, md5: req.mode.label === 'SSE-S3', sealed: sealing };
-    const body = fitsInline(req.declaredSize, segmentSize) ? await sealInline(req, seal) : await sealToFile(deps, req, seal);
+    const body = fitsInline(req.declaredSize, segmentSize) ? await sealInline(req, seal) : await sealToFile(deps, req, seal, trace);
     const sealedKey = await sealing;
+    trace?.mark('keyAwaited');
     // Assigned field by field: this literal with its leading and trailing spreads took V8's
     // slow path (≈ 9 µs per PUT in a micro-benchmark, against well under 1 µs).
     const record: { -readonly [K in keyof ObjectRecord]: ObjectRecord[K] } = {
@@ -84,6 +88,8 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
     if (req.tags !== undefined && Object.keys(req.tags).length > 0) record.tags = req.tags;
     if (body.inline !== undefined) record.inlineBody = body.inline;
     await commit(deps, record, req.condition);
+    trace?.mark('metadataCommitted');
+    trace?.write();
     return record;
   } finally {
     // The seal reads the object key once KMS answers: never dispose it before that settled.
@@ -119,7 +125,7 @@ async function sealInline(req: WriteRequest, s: Sealing): Promise<SealedBody> {
 }
 
 /** Any other body: streamed through the encryptor into a temporary object, made durable and renamed after `verify`. */
-async function sealToFile(deps: S3Deps, req: WriteRequest, s: Sealing): Promise<SealedBody> {
+async function sealToFile(deps: S3Deps, req: WriteRequest, s: Sealing, trace: PhaseTrace | undefined): Promise<SealedBody> {
   // Counted (and, for SSE-S3, hashed) inside the encryptor: no Transform of its own.
   let size = 0;
   const md5 = s.md5 ? createHash('md5') : undefined;
@@ -130,9 +136,12 @@ async function sealToFile(deps: S3Deps, req: WriteRequest, s: Sealing): Promise<
   const pending = await deps.backend.create();
   try {
     await pump(req.body, createSegmentEncryptor(s.objectKey, { aad: s.aad, segmentSize: s.segmentSize }, observe), pending.stream);
+    trace?.mark('bodyDurable');
     req.verify();
     await s.sealed;
+    trace?.mark('keyAwaited');
     await pending.commit();
+    trace?.mark('bodyCommitted');
   } catch (err) {
     await pending.abort();
     throw err;
@@ -192,4 +201,37 @@ function pump(source: Readable, transform: Transform, sink: Writable): Promise<v
     });
     source.pipe(transform).pipe(sink);
   });
+}
+
+/**
+ * CIPHERLAKE_TRACE_PHASES=<file>, read once at startup: each PUT appends one JSON line of
+ * its phases (ms since writeObject began) to that file, for bench/s3-bench.ts --phases.
+ * Unset (the default), a PUT pays one comparison. Never records names, keys or bytes.
+ */
+const TRACE_PHASES_FILE = process.env.CIPHERLAKE_TRACE_PHASES === '' ? undefined : process.env.CIPHERLAKE_TRACE_PHASES;
+
+/** The phase marks of one PUT (first mark of each name wins). */
+class PhaseTrace {
+  readonly #file: string;
+  readonly #start = process.hrtime.bigint();
+  readonly #marks: Record<string, number> = {};
+
+  constructor(file: string, body: Readable) {
+    this.#file = file;
+    // The last plaintext byte has arrived: what follows is the sink's last write and its fdatasync.
+    body.once('end', () => this.mark('bodyReceived'));
+  }
+
+  mark(phase: string): void {
+    this.#marks[phase] ??= Number(process.hrtime.bigint() - this.#start) / 1e6;
+  }
+
+  /** Appends the line; a failure to write it is ignored (tracing never fails a PUT). */
+  write(): void {
+    try {
+      appendFileSync(this.#file, `${JSON.stringify({ pid: process.pid, ...this.#marks })}\n`);
+    } catch {
+      // Diagnostics only.
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { fdatasync, open } from 'node:fs';
+import { appendFileSync, fdatasync, open } from 'node:fs';
 import type { SqliteDatabase } from './database.js';
 import { walCheckpointerOf, type WalCheckpointer } from './wal-checkpointer.js';
 
@@ -9,6 +9,24 @@ interface Waiter {
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
+
+/**
+ * CIPHERLAKE_TRACE_PHASES=<file>, read once at startup (as write-object.ts does): each group
+ * appends one JSON line (`group: true`, its size, and ms spent waiting for a checkpoint
+ * catch-up, in the transaction and in the WAL's fdatasync). Unset, a group pays one comparison.
+ */
+const TRACE_PHASES_FILE = process.env.CIPHERLAKE_TRACE_PHASES === '' ? undefined : process.env.CIPHERLAKE_TRACE_PHASES;
+
+function traceGroup(fields: Record<string, number>): void {
+  if (TRACE_PHASES_FILE === undefined) return;
+  try {
+    appendFileSync(TRACE_PHASES_FILE, `${JSON.stringify({ group: true, ...fields })}\n`);
+  } catch {
+    // Diagnostics only.
+  }
+}
+
+const msSince = (t: bigint): number => Number(process.hrtime.bigint() - t) / 1e6;
 
 /** Between two tries of a group's BEGIN while another connection holds the write lock (SQLite's busy handler starts at 1 ms too). */
 const BUSY_RETRY_MS = 1;
@@ -107,15 +125,22 @@ export class SqliteGroupCommit {
     if (gate !== undefined) {
       // Writes keep queueing while the worker catches up; they form the next group.
       this.#busy = true;
-      void gate.then(() => this.#next());
+      const gated = TRACE_PHASES_FILE === undefined ? 0n : process.hrtime.bigint();
+      void gate.then(() => {
+        if (gated !== 0n) traceGroup({ gateMs: msSince(gated) });
+        this.#next();
+      });
       return;
     }
     const group = this.#queue;
     this.#queue = [];
     this.#busy = true;
     const outcomes: Outcome[] = [];
+    const began = TRACE_PHASES_FILE === undefined ? 0n : process.hrtime.bigint();
+    let committed = 0n;
     try {
       this.#commit(group, outcomes);
+      if (began !== 0n) committed = process.hrtime.bigint();
     } catch (err) {
       if (this.#lockTaken(err, outcomes)) {
         // Nothing of the group ran: it waits, off the loop, at the head of the queue.
@@ -131,7 +156,10 @@ export class SqliteGroupCommit {
     this.#busySince = undefined;
     this.#checkpointer?.noteCommit();
     this.#durable().then(
-      () => group.forEach((w, i) => settle(w, outcomes[i])),
+      () => {
+        if (began !== 0n) traceGroup({ size: group.length, commitMs: Number(committed - began) / 1e6, syncMs: msSince(committed) });
+        group.forEach((w, i) => settle(w, outcomes[i]));
+      },
       (err: unknown) => group.forEach((w) => w.reject(err)),
     ).finally(() => this.#next());
   }
