@@ -36,6 +36,12 @@ function releaseBatchBuffer(buffer: Buffer): void {
  * descriptor is closed in every case, but never while a write or sync on it is in flight,
  * and nothing is written or synced once the stream was destroyed. Never reads the bytes it
  * writes; a batch buffer goes back to the pool only once no write from it is in flight.
+ *
+ * `alongside` (optional) starts once the file was created and runs while the body is
+ * written (FsObjectBackend fsyncs the directory there, so that the new name is durable
+ * without a wait of its own after the body). The stream finishes only once it and the
+ * file's sync succeeded; its error destroys the stream, and destroy waits for it to settle
+ * before reporting.
  */
 export class BatchingFileSink extends Writable {
   readonly #path: string;
@@ -49,16 +55,26 @@ export class BatchingFileSink extends Writable {
   #io: Promise<void> | undefined;
   /** Set by destroy: no write or sync starts after it (its descriptor is about to close). */
   #stopped = false;
+  readonly #alongside: (() => Promise<void>) | undefined;
+  /** The `alongside` task once started: destroy reports only once it settled. */
+  #side: Promise<void> | undefined;
 
-  constructor(path: string, mode: number) {
+  constructor(path: string, mode: number, alongside?: () => Promise<void>) {
     super({ highWaterMark: BATCH_BYTES });
     this.#path = path;
     this.#mode = mode;
+    this.#alongside = alongside;
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
     open(this.#path, 'wx', this.#mode, (err, fd) => {
-      if (err === null) this.#fd = fd;
+      if (err === null) {
+        this.#fd = fd;
+        const side = this.#alongside?.();
+        // Handled here; final and destroy await it and report it.
+        side?.catch(() => undefined);
+        this.#side = side;
+      }
       callback(err);
     });
   }
@@ -70,7 +86,8 @@ export class BatchingFileSink extends Writable {
   override _final(callback: (error?: Error | null) => void): void {
     const fd = this.#fd;
     if (fd === undefined) return callback(new Error('file not open'));
-    this.#flush()
+    const side = this.#side;
+    const durable = this.#flush()
       .then(() => this.#io)
       .then(() => {
         this.#mayStartIo();
@@ -78,6 +95,12 @@ export class BatchingFileSink extends Writable {
         syncing.catch(() => undefined);
         this.#io = syncing;
         return syncing;
+      });
+    // Both awaited even when one fails: nothing may still run on the file once we report.
+    Promise.allSettled([durable, side])
+      .then(([d, a]) => {
+        if (d.status === 'rejected') throw d.reason;
+        if (a.status === 'rejected') throw a.reason;
       })
       .then(() => this.#close())
       .then(() => callback(), (err: Error) => callback(err));
@@ -92,8 +115,7 @@ export class BatchingFileSink extends Writable {
     if (this.#batch !== undefined) releaseBatchBuffer(this.#batch);
     this.#batch = undefined;
     this.#batchBytes = 0;
-    Promise.resolve(this.#io)
-      .catch(() => undefined)
+    Promise.allSettled([this.#io, this.#side])
       .then(() => this.#close())
       .then(() => callback(error), () => callback(error));
   }

@@ -10,22 +10,23 @@ describe('FsObjectBackend', () => {
   const root = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-'));
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  it('abort right after create (the temporary file still being opened) leaves no temporary file', async () => {
+  it('abort right after create (the file still being opened) leaves no file', async () => {
     const backend = new FsObjectBackend(root);
     for (let i = 0; i < 200; i++) {
       const pending = await backend.create();
       pending.stream.on('error', () => undefined);
       await pending.abort();
+      assert.deepEqual(backend.listStorageIds(), [], `round ${i}`);
       assert.deepEqual(readdirSync(join(root, 'tmp')), [], `round ${i}`);
     }
   });
 
-  it('abort after some bytes were written leaves no temporary file; commit of another body still works', async () => {
+  it('abort after some bytes were written leaves no file; commit of another body still works', async () => {
     const backend = new FsObjectBackend(root);
     const pending = await backend.create();
     pending.stream.write(Buffer.alloc(3 * 1024 * 1024, 7));
     await pending.abort();
-    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+    assert.deepEqual(backend.listStorageIds(), []);
     const ok = await backend.create();
     await new Promise<void>((resolve, reject) => ok.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
     await ok.commit();
@@ -33,59 +34,87 @@ describe('FsObjectBackend', () => {
     assert.deepEqual(readdirSync(join(root, 'tmp')), []);
   });
 
-  it('a second backend on the same root clears tmp/ by default but not with clearTmp: false (a cluster worker beside a writing sibling)', async () => {
+  it('a second backend on the same root (a cluster worker, or a restart clearing tmp/) does not disturb a body being written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-tmp-'));
     try {
       const first = new FsObjectBackend(dir);
       const pending = await first.create();
-      await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
+      await new Promise<void>((resolve, reject) => pending.stream.write(Buffer.from('sealed'), (err) => (err ? reject(err) : resolve())));
       new FsObjectBackend(dir, { clearTmp: false });
+      new FsObjectBackend(dir);
+      await new Promise<void>((resolve, reject) => pending.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
       await pending.commit();
       assert.deepEqual(first.listStorageIds(), [pending.storageId]);
-      const lost = await first.create();
-      await new Promise<void>((resolve, reject) => lost.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
-      new FsObjectBackend(dir);
-      await assert.rejects(lost.commit(), { code: 'ENOENT' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('commit resolves only after an fsync of the directory that started after the rename completed', async (t) => {
+  it('a body refused after its stream finished is removed by abort, and commit of a destroyed one rejects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-abort-'));
+    try {
+      const backend = new FsObjectBackend(dir);
+      const pending = await backend.create();
+      await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
+      assert.deepEqual(backend.listStorageIds(), [pending.storageId]);
+      await pending.abort();
+      assert.deepEqual(backend.listStorageIds(), []);
+      const broken = await backend.create();
+      broken.stream.on('error', () => undefined);
+      broken.stream.destroy(new Error('client went away'));
+      await assert.rejects(broken.commit(), /client went away/);
+      await broken.abort();
+      assert.deepEqual(backend.listStorageIds(), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the stream finishes only after an fsync of the directory that started after the file was created, and after the file\'s fdatasync', async (t) => {
     // kill -9 keeps the page cache, so the crash tests cannot see a missing directory fsync;
     // node:fs is watched instead (syncBuiltinESMExports carries the wrappers into the ESM imports).
     const require = createRequire(import.meta.url);
     const fs = require('node:fs') as typeof import('node:fs');
-    const fsp = require('node:fs/promises') as typeof import('node:fs/promises');
-    const original = { fsync: fs.fsync, rename: fsp.rename };
+    const original = { fsync: fs.fsync, fdatasync: fs.fdatasync, open: fs.open };
     const events: string[] = [];
-    fs.fsync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-      events.push('fsync started');
-      original.fsync(fd, (err) => {
-        events.push('fsync done');
-        cb(err);
+    const watch = (name: string, fn: (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => void) =>
+      ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+        events.push(`${name} started`);
+        fn(fd, (err) => {
+          events.push(`${name} done`);
+          cb(err);
+        });
+      }) as never;
+    fs.fsync = watch('fsync', original.fsync);
+    fs.fdatasync = watch('fdatasync', original.fdatasync);
+    fs.open = ((...args: unknown[]) => {
+      const cb = args.pop() as (err: unknown, fd: number) => void;
+      const isBody = typeof args[1] === 'string' && args[1] === 'wx';
+      (original.open as (...a: unknown[]) => void)(...args, (err: unknown, fd: number) => {
+        if (isBody) events.push('created');
+        cb(err, fd);
       });
-    }) as typeof fs.fsync;
-    fsp.rename = (async (from: string, to: string) => {
-      await original.rename(from, to);
-      events.push('renamed');
-    }) as typeof fsp.rename;
+    }) as never;
     syncBuiltinESMExports();
     t.after(() => {
-      fs.fsync = original.fsync;
-      fsp.rename = original.rename;
+      Object.assign(fs, original);
       syncBuiltinESMExports();
     });
     const backend = new FsObjectBackend(root);
     const pending = await backend.create();
     await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
+    events.push('finished');
     await pending.commit();
     events.push('committed');
-    const renamed = events.indexOf('renamed');
-    assert.ok(renamed >= 0, events.join(', '));
-    const started = events.indexOf('fsync started', renamed);
-    assert.ok(started > renamed, `a directory fsync after the rename: ${events.join(', ')}`);
+    const created = events.indexOf('created');
+    assert.ok(created >= 0, events.join(', '));
+    const started = events.indexOf('fsync started', created);
+    assert.ok(started > created, `a directory fsync after the creation: ${events.join(', ')}`);
     const done = events.indexOf('fsync done', started);
-    assert.ok(done > started && done < events.indexOf('committed'), `that fsync completed before commit resolved: ${events.join(', ')}`);
+    const finished = events.indexOf('finished');
+    assert.ok(done > started && done < finished, `that fsync completed before the stream finished: ${events.join(', ')}`);
+    const synced = events.indexOf('fdatasync done');
+    assert.ok(synced > 0 && synced < finished, `the body's fdatasync completed before it finished: ${events.join(', ')}`);
+    assert.ok(finished < events.indexOf('committed'));
   });
 });

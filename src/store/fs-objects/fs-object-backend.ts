@@ -1,17 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { close, closeSync, createReadStream, fsync, mkdirSync, open as openCb, read as readCb, readdirSync, rmSync, unlink } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BatchingFileSink } from './batching-file-sink.js';
 import type { BodyReader, ObjectBackend, PendingObject, StoredRange } from '../../s3/object-backend.js';
 
-/**
- * ObjectBackend on the local file system: bodies in `root/data/<xx>/<storageId>`, writes
- * in `root/tmp/` until committed. Committing fsyncs the file, renames it into place and
- * fsyncs the directory, so an acknowledged body survives a crash; leftovers of writes that
- * never committed are removed when the backend opens. Never sees plaintext.
- */
 /**
  * Empties `root/tmp` (temporary bodies of writes that never committed) and recreates it.
  * Only for a moment when no write is in flight: at start, before serving or forking.
@@ -22,6 +16,19 @@ export function clearObjectTmp(root: string): void {
   mkdirSync(tmp, { recursive: true, mode: 0o700 });
 }
 
+/**
+ * ObjectBackend on the local file system: each body is written straight to its final path
+ * `root/data/<xx>/<storageId>`, and the directory is fsynced as soon as the file exists,
+ * while the body still arrives; the stream finishes (and commit resolves) only once the
+ * file is fdatasync'd and that directory fsync is done, so a committed body and its name
+ * survive a crash and power loss. No rename: the name reaches the disk in the shadow of
+ * the body instead of in a wait of its own after it. A body is not an object until the
+ * caller commits its metadata row (only after commit), so a body being written is never
+ * read; one a crash interrupted has no row and is removed at the next start by
+ * sweepOrphanBodies, as one renamed into place just before a crash always was. `root/tmp/`
+ * (where earlier versions wrote bodies) is still emptied when the backend opens.
+ * Never sees plaintext.
+ */
 export class FsObjectBackend implements ObjectBackend {
   readonly #tmp: string;
   readonly #data: string;
@@ -44,24 +51,24 @@ export class FsObjectBackend implements ObjectBackend {
 
   async create(): Promise<PendingObject> {
     const storageId = newStorageId();
-    const tmpPath = join(this.#tmp, storageId);
     const finalDir = join(this.#data, storageId.slice(0, 2));
     const finalPath = join(finalDir, storageId);
+    if (!this.#dirs.has(finalDir)) {
+      mkdirSync(finalDir, { recursive: true, mode: 0o700 });
+      this.#dirs.add(finalDir);
+    }
     // The sink fdatasyncs its descriptor before it finishes and closes, and a pipeline into
     // it ends only after that — so by commit() the body is durable, with no reopen. It
-    // writes in ~1 MiB vectored batches (sealed segments arrive as many small pieces).
-    const stream = new BatchingFileSink(tmpPath, 0o600);
+    // writes in ~1 MiB vectored batches (sealed segments arrive as many small pieces). Its
+    // `alongside` task, the directory's fsync, starts once the file exists: it covers the
+    // new name, and the sink finishes only once it is done too.
+    const stream = new BatchingFileSink(finalPath, 0o600, () => this.#dirSync.sync(finalDir));
     return {
       storageId,
       stream,
       commit: async () => {
         if (!stream.closed) await new Promise<void>((resolve, reject) => stream.once('close', resolve).once('error', reject));
-        if (!this.#dirs.has(finalDir)) {
-          mkdirSync(finalDir, { recursive: true, mode: 0o700 });
-          this.#dirs.add(finalDir);
-        }
-        await rename(tmpPath, finalPath);
-        await this.#dirSync.sync(finalDir);
+        if (stream.errored !== null || !stream.writableFinished) throw stream.errored ?? new Error('object body was not finished');
       },
       abort: async () => {
         // Removed only once the sink closed: its open (`wx`) may still be in flight, and a
@@ -71,7 +78,7 @@ export class FsObjectBackend implements ObjectBackend {
           stream.destroy();
           await closed;
         }
-        await rm(tmpPath, { force: true });
+        await rm(finalPath, { force: true });
       },
     };
   }
@@ -133,7 +140,7 @@ export class FsObjectBackend implements ObjectBackend {
     return new Promise((resolve, reject) => unlink(this.#path(storageId), (err) => (err === null || err.code === 'ENOENT' ? resolve() : reject(err))));
   }
 
-  /** Storage ids of every committed body (for audits and tests). */
+  /** Storage ids of every body file: committed ones, and any being written or not yet aborted (for audits and tests). */
   listStorageIds(): string[] {
     return readdirSync(this.#data).flatMap((d) => readdirSync(join(this.#data, d)));
   }
