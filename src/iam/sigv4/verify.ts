@@ -53,7 +53,7 @@ export function verifySignature(
   const stringToSign = `AWS4-HMAC-SHA256\n${sig.amzDate}\n${credentialScope(sig)}\n${sha256Hex(canonical)}`;
   const signingKey = deriveSigningKey(credential, sig.date, sig.region, sig.service);
   const expected = createHmac('sha256', signingKey).update(stringToSign).digest();
-  const given = Buffer.from(sig.signature, 'hex');
+  const given = decodedSignature(sig.signature);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     throw new AuthenticationError(
       'SignatureMismatch',
@@ -65,6 +65,16 @@ export function verifySignature(
     throw new AuthenticationError('ContentHashMismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
   }
   return { credential, signature: sig, payloadHash, signingKey };
+}
+
+// The given signature's bytes are decoded into one scratch buffer instead of a new one per
+// request. It is one byte longer than a digest, so that a signature decoding to more than
+// 32 bytes still differs in length from the digest, as Buffer.from(hex) did.
+const givenScratch = Buffer.alloc(33);
+
+/** The bytes of a hex signature (as Buffer.from(hex): up to the first non-hex pair), as a view valid until the next call. */
+function decodedSignature(signature: string): Buffer {
+  return givenScratch.subarray(0, givenScratch.write(signature, 'hex'));
 }
 
 function checkSessionToken(credential: Credential, sig: ParsedSignature, now: Date): void {
