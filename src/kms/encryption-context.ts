@@ -23,7 +23,8 @@ const EMPTY = Buffer.alloc(0);
  * runs for every Encrypt, Decrypt and GenerateDataKey, where it builds the AAD).
  */
 export function prefixedCanonicalContext(prefix: Uint8Array, context: EncryptionContext | undefined): Buffer {
-  const keys = context === undefined ? [] : Object.keys(context);
+  const keys = context === undefined ? NO_KEYS : Object.keys(context);
+  if (keys.length <= 1) return prefixedSingleContext(prefix, context, keys[0]);
   // Only keys are compared as bytes (the order is that of their UTF-8), so only they are encoded up front.
   const pairs = keys.map((k) => {
     const value = (context as EncryptionContext)[k] as string;
@@ -41,6 +42,33 @@ export function prefixedCanonicalContext(prefix: Uint8Array, context: Encryption
     at = out.writeUInt32BE(p.valueLength, at);
     at += out.write(p.value, at, 'utf8');
   }
+  return out;
+}
+
+const NO_KEYS: readonly string[] = [];
+
+/**
+ * prefixedCanonicalContext for a context of at most one pair (`key`, undefined for none),
+ * the common case (S3's `aws:s3:arn`, one `purpose`): the same bytes, with nothing to sort,
+ * so no per-pair object, closure or array.
+ */
+function prefixedSingleContext(prefix: Uint8Array, context: EncryptionContext | undefined, key: string | undefined): Buffer {
+  if (key === undefined || context === undefined) {
+    const out = Buffer.allocUnsafe(prefix.length + 4);
+    out.set(prefix, 0);
+    out.writeUInt32BE(0, prefix.length);
+    return out;
+  }
+  const kb = keyBytes(key);
+  const value = context[key] as string;
+  const valueLength = Buffer.byteLength(value, 'utf8');
+  const out = Buffer.allocUnsafe(prefix.length + 12 + kb.length + valueLength);
+  out.set(prefix, 0);
+  let at = out.writeUInt32BE(1, prefix.length);
+  at = out.writeUInt32BE(kb.length, at);
+  at += kb.copy(out, at);
+  at = out.writeUInt32BE(valueLength, at);
+  out.write(value, at, 'utf8');
   return out;
 }
 
