@@ -25,7 +25,7 @@ const lookup = (flags: AuditLookupFlags) => capture((io) => runAuditLookup(flags
 /** Opens a copy's audit.db with the append-only triggers dropped, as an attacker with file access would. */
 function tamper(dataDir: string, sql: string): void {
   const db = new Database(join(dataDir, 'audit.db'));
-  db.exec('DROP TRIGGER audit_records_no_update; DROP TRIGGER audit_records_no_delete; DROP TRIGGER audit_terms_no_delete;');
+  db.exec('DROP TRIGGER audit_records_no_update; DROP TRIGGER audit_records_no_delete; DROP TRIGGER audit_chunk_terms_no_delete;');
   db.exec(sql);
   db.close();
 }

@@ -1,4 +1,6 @@
-// The index-mismatch check of verifyAudit. What lookups rely on, per record:
+// The index-mismatch check of verifyAudit on a file in an older index layout, which only
+// readers see (its writer migrates it to chunks; audit-index-check-chunks.ts checks those).
+// What lookups rely on, per record:
 //   - its columns (name, source, time, error, denial) and, above the watermark, its terms
 //     column: compared with the same values recomputed from event_json;
 //   - up to the watermark, its audit_terms rows (key/bucket/principal terms, name, source)
@@ -38,7 +40,8 @@ export async function findIndexMismatches(
   records: AsyncIterable<ChainedRecord>,
   layout: AuditIndexLayout,
 ): Promise<number[]> {
-  const deferred = layout.kind === 'deferred';
+  if (layout.kind === 'chunks') throw new TypeError('a chunk index is checked by findChunkIndexMismatches');
+  const deferred = layout.kind === 'per-record';
   const indexedTo = deferred ? layout.indexedTo : Number.MAX_SAFE_INTEGER;
   const hasTerm = db.prepare('SELECT 1 FROM audit_terms WHERE kind = ? AND value = ? AND seq = ?').pluck();
   const hasTime = deferred ? db.prepare('SELECT 1 FROM audit_time WHERE event_ms = ? AND seq = ?').pluck() : undefined;
@@ -139,7 +142,8 @@ function expectedBySeq<T>(db: SqliteDatabase, of: (x: AuditRecordIndex) => T): (
   };
 }
 
-function indexOfJson(json: string): AuditRecordIndex | null {
+/** The index recomputed from a stored event_json, or null when it does not parse. Pure. */
+export function indexOfJson(json: string): AuditRecordIndex | null {
   try {
     return recordIndexOf(JSON.parse(json) as AuditEvent);
   } catch {

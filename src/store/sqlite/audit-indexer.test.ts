@@ -152,28 +152,56 @@ describe('deferred audit index', () => {
     store.close();
   });
 
-  it('verification names tail terms columns, index rows and watermark raises that would make lookups lie', async () => {
+  it('verification names tail terms columns, chunk rows and watermark raises that would make lookups lie', async () => {
     const store = new SqliteAuditStore(new Database(':memory:'));
     const signer = LocalAuditSigner.generate();
     const trail = await AuditTrail.open({ store, signer, ...MANUAL });
-    await appendMany(trail, 20);
+    for (let i = 1; i <= 20; i++) await trail.append(variedEvent(i));
     await trail.checkpoint();
     await store.deferredIndex.indexNext(12);
     assert.deepEqual((await verifyAudit(store, signer.publicKeyPem())).problems, []);
     dropGuards(store.db);
+    // Seqs 1..12 are indexed, all in chunk 0; 6 and 12 are the only ones with key alias/other,
+    // 10 the only PutObject; times are second i.
     store.db.exec(`UPDATE audit_records SET terms = '[]' WHERE seq = 15;
       UPDATE audit_records SET terms = NULL WHERE seq = 18;
       UPDATE audit_records SET terms = '[["key","x"]]' WHERE seq = 4;
-      DELETE FROM audit_time WHERE seq = 6;
-      UPDATE audit_time SET event_ms = 0 WHERE seq = 7;
-      INSERT INTO audit_terms (kind, value, seq) VALUES ('key', 'other', 10), ('key', 'planted-above-the-watermark', 19);
-      UPDATE audit_terms SET value = 'Decrypt' WHERE kind = 'name' AND seq = 11;
+      DELETE FROM audit_chunk_terms WHERE kind = 'key' AND value = 'alias/other';
+      UPDATE audit_chunk_terms SET chunk = 1 WHERE kind = 'name' AND value = 'PutObject';
+      UPDATE audit_chunk_time SET min_ms = min_ms + 2500 WHERE chunk = 0;
+      INSERT INTO audit_chunk_terms (kind, value, chunk) VALUES ('key', 'planted-above-the-watermark', 3);
       UPDATE audit_index_state SET indexed_to = 14;`);
     assert.deepEqual(
       (await verifyAudit(store, signer.publicKeyPem())).problems,
-      [4, 6, 7, 10, 11, 13, 14, 15, 18].map((seq) => ({ kind: 'index-mismatch', seq })),
+      [1, 2, 3, 4, 6, 10, 12, 13, 14, 15, 18].map((seq) => ({ kind: 'index-mismatch', seq })),
     );
   });
+
+  // Each edit alone, on a fresh trail of 20 varied records indexed up to 12 (chunk 0).
+  const EDITS: { sql: string; seqs: number[] }[] = [
+    { sql: "DELETE FROM audit_chunk_terms WHERE kind = 'principal' AND value = 'AKIABOB'", seqs: [4, 8, 12] },
+    { sql: "DELETE FROM audit_chunk_terms WHERE kind = 'source' AND value = 's3.amazonaws.com'", seqs: [5, 10] },
+    { sql: "INSERT INTO audit_chunk_terms (kind, value, chunk) VALUES ('bucket', 'planted', 0)", seqs: [1] },
+    { sql: "UPDATE audit_chunk_terms SET value = 'elsewhere' WHERE kind = 'bucket' AND value = 'eval'", seqs: [1, 5, 10] },
+    { sql: 'UPDATE audit_chunk_time SET max_ms = max_ms - 1 WHERE chunk = 0', seqs: [12] },
+    { sql: 'UPDATE audit_chunk_time SET max_ms = max_ms + 1 WHERE chunk = 0', seqs: [1] },
+    { sql: 'DELETE FROM audit_chunk_time WHERE chunk = 0', seqs: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] },
+    { sql: 'UPDATE audit_chunk_time SET chunk = 7 WHERE chunk = 0', seqs: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] },
+    { sql: "INSERT INTO audit_chunk_terms (kind, value, chunk) VALUES ('bucket', 'planted', 9)", seqs: [] },
+  ];
+  for (const { sql, seqs } of EDITS) {
+    it(`verification: ${sql}`, async () => {
+      const store = new SqliteAuditStore(new Database(':memory:'));
+      const signer = LocalAuditSigner.generate();
+      const trail = await AuditTrail.open({ store, signer, ...MANUAL });
+      for (let i = 1; i <= 20; i++) await trail.append(variedEvent(i));
+      await trail.checkpoint();
+      await store.deferredIndex.indexNext(12);
+      dropGuards(store.db);
+      store.db.exec(sql);
+      assert.deepEqual(await store.indexMismatches({}), seqs);
+    });
+  }
 });
 
 describe('AuditTrail drives the deferred index', () => {

@@ -1,56 +1,106 @@
-// The deferred lookup index of the audit trail: audit_terms and audit_time are filled from
-// audit_records' columns after the group commit, set-based in SQLite (json_each over the
-// `terms` column), never per row in JS, and audit_index_state.indexed_to moves in the same
-// transaction. Only the trail's owner runs it.
+// The deferred lookup index of the audit trail, at chunk granularity: after the group commit,
+// the writer adds each chunk's distinct search terms to audit_chunk_terms and widens its time
+// span in audit_chunk_time, set-based in SQLite (json_each over the DISTINCT `terms` strings
+// of the range: a KMS workload repeats a handful of them), never per row in JS, and
+// audit_index_state.indexed_to moves in the same transaction. Only the trail's owner runs it.
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { AUDIT_DROP_OLD_INDEXES, AUDIT_INDEX_TABLES, AUDIT_TRIGGERS } from './audit-schema.js';
+import type { AuditEvent } from '../../audit/record.js';
+import { recordIndexOf } from '../../audit/record-index.js';
+import { encodeTermsColumn } from './audit-append.js';
+import { AUDIT_CHUNK_BITS, AUDIT_DROP_OLD_INDEXES, AUDIT_INDEX_TABLES, AUDIT_TRIGGERS } from './audit-schema.js';
 
 /**
  * How a store file indexes its records, as far as a reader can tell without changing it.
- * `deferred`: this schema; records up to `indexedTo` are in audit_terms (kinds key,
- * bucket, principal, name, source) and audit_time, the rest only in their columns.
- * `legacy`: written by code before the deferred index and not yet opened by a writer
- * since: audit_terms holds the key/bucket/principal terms of every record, names, sources
- * and times are served by audit_records' own indexes.
+ * `chunks`: this schema; the records up to `indexedTo` are in audit_chunk_terms (kinds key,
+ * bucket, principal, name, source; one row per distinct term per chunk) and audit_chunk_time,
+ * the rest only in their columns.
+ * `per-record`: written by the previous code and not yet opened by a writer since: records up
+ * to `indexedTo` have one audit_terms row per term and one audit_time row.
+ * `legacy`: written by code before the deferred index and not yet opened by a writer since:
+ * audit_terms holds the key/bucket/principal terms of every record, names, sources and times
+ * are served by audit_records' own indexes.
  */
-export type AuditIndexLayout = { kind: 'deferred'; indexedTo: number } | { kind: 'legacy' };
+export type AuditIndexLayout = { kind: 'chunks'; indexedTo: number } | { kind: 'per-record'; indexedTo: number } | { kind: 'legacy' };
 
-/** Reads the layout (one or two tiny queries). Never writes. */
+const HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?";
+
+/** Reads the layout (two or three tiny queries). Never writes. */
 export function auditIndexLayout(db: SqliteDatabase): AuditIndexLayout {
-  const hasState = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_index_state'").get() !== undefined;
-  if (!hasState) return { kind: 'legacy' };
+  const has = (table: string): boolean => db.prepare(HAS_TABLE).get(table) !== undefined;
+  if (!has('audit_index_state')) return { kind: 'legacy' };
   const row = db.prepare('SELECT indexed_to AS v FROM audit_index_state WHERE id = 1').get() as { v: number } | undefined;
-  return { kind: 'deferred', indexedTo: row?.v ?? 0 };
+  return { kind: has('audit_chunk_time') ? 'chunks' : 'per-record', indexedTo: row?.v ?? 0 };
 }
 
+/** The chunk of a seq column, in SQL. */
+export const CHUNK_OF = (seq: string): string => `((${seq} - 1) >> ${AUDIT_CHUNK_BITS})`;
+
 /**
- * Makes the file ready for this process to append: a legacy file gets the terms column and
- * the index tables, the name/source terms and times of its records (set-based, once) and
- * the watermark at its last record, all in one transaction; the old indexes are dropped and
- * the guards (re)created. Idempotent. Raises what SQLite raises (nothing then changes).
+ * Makes the file ready for this process to append, in one transaction: a file written by
+ * older code gets the terms column (legacy), filled for every record where it is NULL
+ * (records written before it existed: recomputed from event_json, as verification does), the
+ * chunk index of its indexed records (built once, set-based, as indexNext builds it) and the
+ * watermark (legacy: its last record; per-record: unchanged); then its old index tables and
+ * indexes are dropped and the guards (re)created. Idempotent. Raises what SQLite raises
+ * (nothing then changes).
  */
 export function migrateAuditStoreForWriter(db: SqliteDatabase): void {
   db.transaction(() => {
-    if (auditIndexLayout(db).kind === 'legacy') {
+    const layout = auditIndexLayout(db);
+    if (layout.kind !== 'chunks') {
       const hasTerms = (db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('audit_records') as string[]).includes('terms');
       if (!hasTerms) db.exec('ALTER TABLE audit_records ADD COLUMN terms TEXT');
+      fillNullTermsColumns(db);
       db.exec(AUDIT_INDEX_TABLES);
-      const last = (db.prepare('SELECT max(seq) FROM audit_records').pluck().get() as number | null) ?? 0;
-      // Legacy audit_terms already holds key/bucket/principal for every record; the terms
-      // column stays NULL for them (verification checks such rows against event_json).
-      db.prepare(`INSERT OR IGNORE INTO audit_terms (kind, value, seq) ${NAME_SOURCE_SELECT}`).run({ from: 0, to: last });
-      db.prepare(`INSERT OR IGNORE INTO audit_time (event_ms, seq) ${TIME_SELECT}`).run({ from: 0, to: last });
-      db.prepare('INSERT INTO audit_index_state (id, indexed_to) VALUES (1, ?)').run(last);
+      const to = layout.kind === 'legacy' ? ((db.prepare('SELECT max(seq) FROM audit_records').pluck().get() as number | null) ?? 0) : layout.indexedTo;
+      db.prepare(TERMS_INSERT).run({ from: 0, to });
+      db.prepare(TIME_UPSERT).run({ from: 0, to });
+      if (layout.kind === 'legacy') db.prepare('INSERT INTO audit_index_state (id, indexed_to) VALUES (1, ?)').run(to);
     }
     db.exec(AUDIT_DROP_OLD_INDEXES);
     db.exec(AUDIT_TRIGGERS);
   }).immediate();
 }
 
-const NAME_SOURCE_SELECT = `
-  SELECT 'name', event_name, seq FROM audit_records WHERE seq > @from AND seq <= @to
-  UNION ALL SELECT 'source', event_source, seq FROM audit_records WHERE seq > @from AND seq <= @to`;
-const TIME_SELECT = 'SELECT event_ms, seq FROM audit_records WHERE seq > @from AND seq <= @to';
+/**
+ * Lookups filter candidate chunks by the terms column, so no record may keep it NULL. The
+ * append-only guard is dropped for this one derived column (AUDIT_TRIGGERS recreates it in the
+ * same transaction); the chain columns are not touched. An unreadable event_json gets `[]`
+ * (verification reports it either way).
+ */
+function fillNullTermsColumns(db: SqliteDatabase): void {
+  db.exec('DROP TRIGGER IF EXISTS audit_records_no_update');
+  const rows = db.prepare('SELECT seq, event_json AS json FROM audit_records WHERE terms IS NULL').iterate() as IterableIterator<{ seq: number; json: string }>;
+  const pending: { seq: number; terms: string }[] = [];
+  for (const r of rows) {
+    let terms = '[]';
+    try {
+      terms = encodeTermsColumn(recordIndexOf(JSON.parse(r.json) as AuditEvent).terms);
+    } catch {
+      // stays [] : verification recomputes the index from event_json and names the record
+    }
+    pending.push({ seq: r.seq, terms });
+  }
+  const set = db.prepare('UPDATE audit_records SET terms = ? WHERE seq = ?');
+  for (const p of pending) set.run(p.terms, p.seq);
+}
+
+const RANGE = 'seq > @from AND seq <= @to';
+// A chunk indexed in several steps (the watermark moves by any number of records) has its
+// span widened by each: the span of a chunk is always that of its records up to the watermark.
+const TIME_UPSERT = `
+  INSERT INTO audit_chunk_time (chunk, min_ms, max_ms)
+    SELECT ${CHUNK_OF('seq')}, min(event_ms), max(event_ms) FROM audit_records WHERE ${RANGE} GROUP BY 1
+  ON CONFLICT (chunk) DO UPDATE SET min_ms = min(min_ms, excluded.min_ms), max_ms = max(max_ms, excluded.max_ms)`;
+// One pass over the range: the distinct (chunk, terms, name, source) tuples, a handful per
+// chunk for a KMS workload, then json_each only over those.
+const TERMS_INSERT = `
+  WITH d AS MATERIALIZED (
+    SELECT DISTINCT ${CHUNK_OF('seq')} AS chunk, terms, event_name, event_source FROM audit_records WHERE ${RANGE})
+  INSERT OR IGNORE INTO audit_chunk_terms (kind, value, chunk)
+    SELECT j.value ->> 0, j.value ->> 1, d.chunk FROM d, json_each(d.terms) j
+    UNION SELECT 'name', event_name, chunk FROM d
+    UNION SELECT 'source', event_source, chunk FROM d`;
 
 /** The writer's indexer on one connection (schema already migrated). */
 export interface AuditIndexer {
@@ -67,19 +117,16 @@ export interface AuditIndexer {
 }
 
 /**
- * Prepares the indexer's statements. OR IGNORE: a term row planted ahead of the watermark
- * must not stop indexing for good; lookups never read above the watermark, and what is
- * below it is checked against event_json by verifyAudit, so nothing is hidden.
+ * Prepares the indexer's statements. OR IGNORE: a chunk's terms are added again by every step
+ * that indexes part of it, and a term row planted ahead of the watermark must not stop
+ * indexing for good; lookups filter every candidate chunk's records exactly, and what is
+ * below the watermark is checked against event_json by verifyAudit, so nothing is hidden.
  */
 export function prepareAuditIndexer(db: SqliteDatabase): AuditIndexer {
   const mark = db.prepare('SELECT indexed_to FROM audit_index_state WHERE id = 1').pluck();
   const last = db.prepare('SELECT max(seq) FROM audit_records').pluck();
-  const terms = db.prepare(
-    `INSERT OR IGNORE INTO audit_terms (kind, value, seq)
-       SELECT j.value ->> 0, j.value ->> 1, r.seq FROM audit_records r, json_each(r.terms) j WHERE r.seq > @from AND r.seq <= @to
-       ${NAME_SOURCE_SELECT.replace('SELECT', 'UNION ALL SELECT')}`,
-  );
-  const time = db.prepare(`INSERT OR IGNORE INTO audit_time (event_ms, seq) ${TIME_SELECT}`);
+  const terms = db.prepare(TERMS_INSERT);
+  const time = db.prepare(TIME_UPSERT);
   const move = db.prepare('UPDATE audit_index_state SET indexed_to = ? WHERE id = 1');
   const chunk = db.transaction((maxRecords: number): number => {
     const from = mark.get() as number;

@@ -1,7 +1,6 @@
 import type { AuditLookupQuery } from '../../audit/audit-store.js';
 import { InvalidAuditQueryError } from '../../audit/errors.js';
 import { normalizeBucketReference, normalizeKeyReference } from '../../audit/record-index.js';
-import type { AuditIndexLayout } from './audit-indexer.js';
 import { WATERMARK_SQL } from './audit-schema.js';
 
 /** A compiled lookup: SQL with named parameters, fetching limit + 1 rows to detect a next page. */
@@ -11,30 +10,34 @@ export interface CompiledLookup {
   limit: number;
 }
 
-interface Filters {
-  columns: string[];
-  /** Search terms asked for, most selective kinds first. */
-  terms: { kind: 'key' | 'bucket' | 'principal'; param: string }[];
-  time: boolean;
-  before: boolean;
-}
+type Filters = LookupFilters;
 
 // Read inside the lookup statement itself, so the indexed part and the tail come from one
 // snapshot: a record is in exactly one of them even while the writer's indexer runs.
 const WATERMARK = WATERMARK_SQL;
 
+/** A lookup query checked and turned into SQL fragments and parameters (every layout uses it). */
+export interface LookupFilters {
+  /** Clauses on audit_records r's columns (name, source, time, error, denial). */
+  columns: string[];
+  /** Search terms asked for, most selective kinds first; parameters @kind and @kindNeedle. */
+  terms: { kind: 'key' | 'bucket' | 'principal'; param: string }[];
+  time: boolean;
+  before: boolean;
+  params: Record<string, string | number>;
+  limit: number;
+}
+
 /**
- * Compiles a lookup query for the store's layout; raises InvalidAuditQueryError for a bad
- * limit, time range or token. Deferred layout: the records up to the watermark are found
- * through audit_terms / audit_time, the unindexed tail above it by its columns and its
- * terms column (json_each), and the two are merged newest first with the same paging.
+ * Checks a lookup query and compiles its filters; raises InvalidAuditQueryError for a bad
+ * limit, time range or token. Pure.
  */
-export function buildLookup(q: AuditLookupQuery, layout: AuditIndexLayout['kind']): CompiledLookup {
+export function compileLookup(q: AuditLookupQuery): LookupFilters {
   const limit = q.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidAuditQueryError('limit must be 1..1000');
   if (q.startTime && q.endTime && q.startTime > q.endTime) throw new InvalidAuditQueryError('startTime is after endTime');
   const params: Record<string, string | number> = {};
-  const f: Filters = { columns: [], terms: [], time: false, before: false };
+  const f: LookupFilters = { columns: [], terms: [], time: false, before: false, params, limit };
   const column = (clause: string, name?: string, value?: string | number): void => {
     f.columns.push(clause);
     if (name !== undefined && value !== undefined) params[name] = value;
@@ -58,12 +61,35 @@ export function buildLookup(q: AuditLookupQuery, layout: AuditIndexLayout['kind'
     params['before'] = parseToken(q.nextToken);
     f.before = true;
   }
-  const take = limit + 1;
-  const sql = layout === 'legacy' ? legacySql(f, take) : deferredSql(f, q, take);
-  return { sql, params, limit };
+  return f;
 }
 
-function where(clauses: readonly string[]): string {
+/**
+ * Compiles a lookup for a file in an older layout, which only readers see (its writer
+ * migrates it to chunks); raises as compileLookup. Per-record layout: the records up to the
+ * watermark are found through audit_terms / audit_time, the unindexed tail above it by its
+ * columns and its terms column (json_each), and the two are merged newest first with the
+ * same paging. The chunk layout is looked up by lookupChunks (audit-lookup-chunks.ts).
+ */
+export function buildLookup(q: AuditLookupQuery, layout: 'legacy' | 'per-record'): CompiledLookup {
+  const f = compileLookup(q);
+  const take = f.limit + 1;
+  const sql = layout === 'legacy' ? legacySql(f, take) : deferredSql(f, q, take);
+  return { sql, params: f.params, limit: f.limit };
+}
+
+/**
+ * The exact filter on the terms column of audit_records r (the unindexed tail, and the
+ * records of a candidate chunk): instr first, so json_each runs only on likely records.
+ */
+export function termsColumnFilters(f: LookupFilters): string[] {
+  return f.terms.map(
+    (t) => `instr(r.terms, @${t.param}Needle) > 0 AND EXISTS (SELECT 1 FROM json_each(r.terms) j WHERE j.value ->> 0 = '${t.kind}' AND j.value ->> 1 = @${t.param})`,
+  );
+}
+
+/** `WHERE a AND b …`, or nothing for no clauses. */
+export function where(clauses: readonly string[]): string {
   return clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
 }
 
@@ -79,9 +105,7 @@ function legacySql(f: Filters, take: number): string {
 function deferredSql(f: Filters, q: AuditLookupQuery, take: number): string {
   const before = f.before ? ['r.seq < @before'] : [];
   // The tail: a bounded number of records, scanned by seq from the newest down to the watermark.
-  const tailTerms = f.terms.map(
-    (t) => `instr(r.terms, @${t.param}Needle) > 0 AND EXISTS (SELECT 1 FROM json_each(r.terms) j WHERE j.value ->> 0 = '${t.kind}' AND j.value ->> 1 = @${t.param})`,
-  );
+  const tailTerms = termsColumnFilters(f);
   const tail = `SELECT r.seq AS seq, r.event_json AS eventJson FROM audit_records r
     ${where([`r.seq > ${WATERMARK}`, ...before, ...f.columns, ...tailTerms])} ORDER BY r.seq DESC LIMIT ${take}`;
   return `SELECT seq, eventJson FROM (

@@ -11,6 +11,7 @@ import { LocalAuditSigner } from '../../audit/signer.js';
 import { appendMany, dropGuards, KEY_ID, sampleEvent } from '../../audit/test-support.js';
 import { AuditTrail } from '../../audit/trail.js';
 import { verifyAudit } from '../../audit/verify.js';
+import { encodeTermsColumn } from './audit-append.js';
 import { SqliteAuditStore } from './audit-store.js';
 
 // The schema as code before the deferred index wrote it: three secondary indexes on
@@ -35,6 +36,7 @@ after(() => {
 
 const schemaOf = (db: Database.Database): string =>
   JSON.stringify(db.prepare('SELECT type, name, sql FROM sqlite_master ORDER BY type, name').all());
+const tableNames = (db: Database.Database): string[] => db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
 const indexNames = (db: Database.Database): string[] =>
   db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'audit_%' ORDER BY name").pluck().all() as string[];
 
@@ -94,7 +96,10 @@ describe('audit schema: a store written before the deferred lookup index', () =>
     assert.deepEqual(indexNames(store.db), []);
     assert.equal(store.db.prepare('SELECT indexed_to FROM audit_index_state').pluck().get(), 12);
     assert.throws(() => store.db.exec('UPDATE audit_index_state SET indexed_to = 3'), /only increases/);
-    assert.throws(() => store.db.exec('DELETE FROM audit_time'), /append-only/);
+    assert.throws(() => store.db.exec('DELETE FROM audit_chunk_time'), /append-only/);
+    assert.throws(() => store.db.exec("UPDATE audit_chunk_terms SET chunk = 1"), /append-only/);
+    assert.deepEqual(tableNames(store.db).filter((n) => n === 'audit_terms' || n === 'audit_time'), [], 'old index tables dropped');
+    assert.equal(store.db.prepare('SELECT count(*) FROM audit_records WHERE terms IS NULL').pluck().get(), 0, 'terms column filled');
     await appendMany(trail, 3, 13);
     // 13..15 are the unindexed tail until close; lookups span both parts.
     const page = await store.lookup({ keyId: KEY_ID, limit: 5 });
@@ -113,22 +118,127 @@ describe('audit schema: a store written before the deferred lookup index', () =>
     store.close();
   });
 
-  it('names each migrated record whose terms were added to, re-pointed, changed or removed, and not a deleted record', async () => {
+  it('names each migrated record whose chunk rows were added to, re-pointed, changed or removed, and not a deleted record', async () => {
     const signer = LocalAuditSigner.generate();
     const store = new SqliteAuditStore(await oldDatabase(signer), { synchronous: 'NORMAL' });
     await (await AuditTrail.open({ store, signer, digestIntervalMs: 0, digestEveryRecords: 0 })).close();
+    assert.deepEqual(await store.indexMismatches({}), []);
     dropGuards(store.db);
-    store.db.exec("INSERT INTO audit_terms (kind, value, seq) VALUES ('principal', 'AKIAMALLORY', 3)");
-    store.db.exec("UPDATE audit_terms SET seq = 5 WHERE seq = 11 AND kind = 'principal' AND value = 'AKIABOB'");
-    store.db.exec("UPDATE audit_terms SET value = 'AKIAEVE' WHERE seq = 7 AND kind = 'principal' AND value = 'AKIAALICE'");
-    store.db.exec("DELETE FROM audit_terms WHERE seq = 2 AND kind = 'name'");
+    // All 12 records are in chunk 0; 11 is the only one by bob and the only Decrypt.
+    store.db.exec("INSERT INTO audit_chunk_terms (kind, value, chunk) VALUES ('principal', 'AKIAMALLORY', 0)");
+    store.db.exec("UPDATE audit_chunk_terms SET chunk = 5 WHERE kind = 'principal' AND value = 'AKIABOB'");
+    store.db.exec("UPDATE audit_chunk_terms SET value = 'Sign' WHERE kind = 'name' AND value = 'Decrypt'");
+    store.db.exec("UPDATE audit_records SET terms = '[]' WHERE seq = 7");
+    const mismatches = async (): Promise<number[]> =>
+      (await verifyAudit(store, signer.publicKeyPem())).problems.flatMap((p) => (p.kind === 'index-mismatch' ? [p.seq] : []));
+    // The planted row is named at the chunk's first record, the rows moved or changed at the record they belong to.
+    assert.deepEqual(await mismatches(), [1, 7, 11]);
+    // With a record deleted the chunk's rows are a superset (the chain reports the deletion); what lookups would miss is still named.
     store.db.exec('DELETE FROM audit_records WHERE seq = 9');
-    const problems = (await verifyAudit(store, signer.publicKeyPem())).problems;
-    assert.deepEqual(
-      problems.filter((p) => p.kind === 'index-mismatch'),
-      [2, 3, 5, 7, 11].map((seq) => ({ kind: 'index-mismatch', seq })),
-    );
-    assert.ok(problems.some((p) => p.kind === 'records-deleted'));
+    assert.deepEqual(await mismatches(), [7, 11]);
+    assert.ok((await verifyAudit(store, signer.publicKeyPem())).problems.some((p) => p.kind === 'records-deleted'));
+    store.close();
+  });
+});
+
+// The schema as the per-record deferred index wrote it (before the chunk index): audit_terms
+// one row per term per record, audit_time one row per record, up to the watermark.
+const PER_RECORD_SCHEMA = `
+CREATE TABLE audit_records (seq INTEGER PRIMARY KEY, event_time TEXT NOT NULL, event_ms INTEGER NOT NULL, event_name TEXT NOT NULL,
+  event_source TEXT NOT NULL, error_code TEXT, access_denied INTEGER NOT NULL, event_json TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, terms TEXT) STRICT;
+CREATE TABLE audit_terms (kind TEXT NOT NULL, value TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (kind, value, seq)) STRICT, WITHOUT ROWID;
+CREATE TABLE audit_time (event_ms INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (event_ms, seq)) STRICT, WITHOUT ROWID;
+CREATE TABLE audit_index_state (id INTEGER PRIMARY KEY CHECK (id = 1), indexed_to INTEGER NOT NULL) STRICT;
+CREATE TABLE audit_digests (digest_no INTEGER PRIMARY KEY, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, payload_json TEXT NOT NULL, signature TEXT NOT NULL) STRICT;
+CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), last_seq INTEGER NOT NULL, last_hash TEXT NOT NULL) STRICT;
+CREATE TRIGGER audit_records_no_update BEFORE UPDATE ON audit_records BEGIN SELECT RAISE(ABORT, 'audit_records is append-only'); END;
+CREATE TRIGGER audit_terms_no_delete BEFORE DELETE ON audit_terms BEGIN SELECT RAISE(ABORT, 'audit_terms is append-only'); END;
+CREATE TRIGGER audit_time_no_delete BEFORE DELETE ON audit_time BEGIN SELECT RAISE(ABORT, 'audit_time is append-only'); END;`;
+
+/**
+ * An audit.db as the per-record index wrote it: 1,100 records (two chunks' worth; every 7th by
+ * bob, every 100th a Decrypt under key alias/other), indexed up to `indexedTo` by the same
+ * set-based SQL that code ran, and a digest over all of them.
+ */
+async function perRecordDatabase(signer: LocalAuditSigner, indexedTo: number): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-schema-'));
+  dirs.push(dir);
+  const path = join(dir, 'audit.db');
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec(PER_RECORD_SCHEMA);
+  const insert = db.prepare('INSERT INTO audit_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  let head: ChainHead = { seq: 0, hash: GENESIS_HASH };
+  db.transaction(() => {
+    for (let i = 1; i <= 1100; i++) {
+      const bob = i % 7 === 0 ? { userIdentity: { type: 'IAMUser' as const, accessKeyId: 'AKIABOB' } } : {};
+      const other = i % 100 === 0 ? { eventName: 'Decrypt', requestParameters: { keyId: 'alias/other' }, resources: [] } : {};
+      const { json, index: x } = encodeAuditEvent(sampleEvent(i, { ...bob, ...other }));
+      const r = chainRecord(head, json);
+      insert.run(r.seq, x.eventTime, x.eventMs, x.eventName, x.eventSource, x.errorCode, x.accessDenied ? 1 : 0, r.eventJson, r.prevHash, r.hash, encodeTermsColumn(x.terms));
+      head = r;
+    }
+  })();
+  const range = 'WHERE r.seq > 0 AND r.seq <= @to';
+  db.prepare(`INSERT INTO audit_terms (kind, value, seq) SELECT j.value ->> 0, j.value ->> 1, r.seq FROM audit_records r, json_each(r.terms) j ${range}
+    UNION ALL SELECT 'name', event_name, seq FROM audit_records r ${range} UNION ALL SELECT 'source', event_source, seq FROM audit_records r ${range}`).run({ to: indexedTo });
+  db.prepare(`INSERT INTO audit_time (event_ms, seq) SELECT event_ms, seq FROM audit_records r ${range}`).run({ to: indexedTo });
+  db.prepare('INSERT INTO audit_index_state (id, indexed_to) VALUES (1, ?)').run(indexedTo);
+  db.prepare('INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, ?, ?)').run(head.seq, head.hash);
+  const payload = { digestVersion: 1 as const, keyId: signer.keyId, fromSeq: 1, toSeq: head.seq, startPrevHash: GENESIS_HASH, lastHash: head.hash, previousDigestSignature: null, time: new Date(0).toISOString() };
+  const signed = await signDigest(payload, signer);
+  db.prepare('INSERT INTO audit_digests (from_seq, to_seq, payload_json, signature) VALUES (1, ?, ?, ?)').run(head.seq, signed.payloadJson, signed.signature);
+  db.close();
+  return path;
+}
+
+describe('audit schema: a store written with the per-record lookup index', () => {
+  const at = (s: number): Date => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+  const bobs = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => to - i).filter((s) => s % 7 === 0);
+  async function checkLookups(store: SqliteAuditStore): Promise<void> {
+    assert.deepEqual((await store.lookup({ keyId: 'alias/other' })).records.map((r) => r.seq), [1100, 1000, 900, 800, 700, 600, 500, 400, 300, 200, 100]);
+    assert.deepEqual((await store.lookup({ eventName: 'Decrypt', principal: 'AKIABOB' })).records.map((r) => r.seq), [700]);
+    const page = await store.lookup({ principal: 'AKIABOB', limit: 40 });
+    assert.deepEqual(page.records.map((r) => r.seq), bobs(1, 1100).slice(0, 40));
+    assert.deepEqual((await store.lookup({ principal: 'AKIABOB', limit: 40, nextToken: page.nextToken! })).records.map((r) => r.seq), bobs(1, 1100).slice(40, 80));
+    assert.deepEqual((await store.lookup({ startTime: at(1020), endTime: at(1030), keyId: KEY_ID })).records.map((r) => r.seq), [1030, 1029, 1028, 1027, 1026, 1025, 1024, 1023, 1022, 1021, 1020]);
+    assert.equal(store.firstSeqAtOrAfter(at(1030)), 1030);
+    assert.equal(store.lastSeqAtOrBefore(at(1030)), 1030);
+    assert.equal(store.firstSeqAtOrAfter(at(5000)), null);
+  }
+
+  it('a reader verifies and looks up as the file is, and leaves it alone', async () => {
+    const signer = LocalAuditSigner.generate();
+    const db = new Database(await perRecordDatabase(signer, 1030));
+    const before = schemaOf(db);
+    const store = new SqliteAuditStore(db, { applyPragmas: false });
+    assert.deepEqual((await verifyAudit(store, signer.publicKeyPem())).problems, []);
+    await checkLookups(store);
+    assert.equal(await store.deferredIndex.indexNext(100), 0, 'a reader never indexes');
+    assert.equal(schemaOf(db), before);
+    db.close();
+  });
+
+  it('the writer migrates once: chunk index up to the watermark, old tables dropped; verifies, looks up, indexes on', async () => {
+    const signer = LocalAuditSigner.generate();
+    const store = new SqliteAuditStore(await perRecordDatabase(signer, 1030), { synchronous: 'NORMAL' });
+    await store.openForAppend();
+    assert.equal(store.db.prepare('SELECT indexed_to FROM audit_index_state').pluck().get(), 1030);
+    assert.deepEqual(tableNames(store.db).filter((n) => n === 'audit_terms' || n === 'audit_time'), []);
+    assert.deepEqual(store.db.prepare('SELECT chunk, min_ms, max_ms FROM audit_chunk_time ORDER BY chunk').raw().all(), [
+      [0, at(1).getTime(), at(1024).getTime()],
+      [1, at(1025).getTime(), at(1030).getTime()],
+    ]);
+    assert.deepEqual(store.db.prepare("SELECT chunk FROM audit_chunk_terms WHERE kind = 'key' AND value = 'alias/other'").pluck().all(), [0]);
+    assert.deepEqual((await verifyAudit(store, signer.publicKeyPem())).problems, []);
+    await checkLookups(store);
+    assert.equal(await store.deferredIndex.indexNext(10_000), 0, 'the lookups served by the writer indexed the backlog');
+    assert.deepEqual(store.db.prepare("SELECT chunk FROM audit_chunk_terms WHERE kind = 'key' AND value = 'alias/other'").pluck().all(), [0, 1]);
+    await checkLookups(store);
+    assert.deepEqual((await verifyAudit(store, signer.publicKeyPem())).problems, []);
+    const rows = store.db.prepare('SELECT count(*) FROM audit_chunk_terms').pluck().get();
+    await store.openForAppend();
+    assert.equal(store.db.prepare('SELECT count(*) FROM audit_chunk_terms').pluck().get(), rows, 'idempotent');
     store.close();
   });
 });

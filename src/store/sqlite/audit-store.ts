@@ -14,10 +14,12 @@ import { GENESIS_HASH } from '../../audit/chain.js';
 import type { ChainedRecord, SignedDigest } from '../../audit/chain.js';
 import type { AuditEvent } from '../../audit/record.js';
 import { findIndexMismatches } from './audit-index-check.js';
+import { findChunkIndexMismatches } from './audit-index-check-chunks.js';
 import { prepareAuditAppender, type AuditAppender, type DigestToStore } from './audit-append.js';
 import { auditIndexLayout, migrateAuditStoreForWriter, prepareAuditIndexer, type AuditIndexer, type AuditIndexLayout } from './audit-indexer.js';
 import { AUDIT_SCHEMA, AUDIT_TRIGGERS, WATERMARK_SQL } from './audit-schema.js';
 import { buildLookup } from './audit-lookup.js';
+import { lookupChunks, seqAtTimeSql, type LookupProbe, type LookupRow } from './audit-lookup-chunks.js';
 import { statementCache } from './statement-cache.js';
 
 /** How to open the store. */
@@ -34,7 +36,6 @@ export interface SqliteAuditStoreOptions {
 const PAGE = 1000;
 /** Records per indexing transaction when a lookup served by the writer first catches up. */
 const CATCH_UP_CHUNK = 4096;
-const HAS_WATERMARK = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_index_state'";
 
 /**
  * The audit trail's SQLite store (better-sqlite3). Tables: audit_records (the chain, its
@@ -57,7 +58,9 @@ export class SqliteAuditStore implements AuditStore {
   readonly #statement: ReturnType<typeof statementCache>;
   #appender: AuditAppender | undefined;
   #indexer: AuditIndexer | undefined;
-  #deferredSeen = false;
+  #layout: AuditIndexLayout['kind'] | undefined;
+  /** Test hook: counts what chunk lookups read (never timing). Unset in production. */
+  lookupProbe: LookupProbe | undefined;
   /**
    * The deferred index, driven by the trail of the process that called openForAppend. In
    * any other process both methods resolve 0: only the writer indexes.
@@ -173,6 +176,9 @@ export class SqliteAuditStore implements AuditStore {
     const to = range.toSeq ?? Number.MAX_SAFE_INTEGER;
     // Read before the records: what the writer indexes meanwhile lies above this watermark and is not checked as indexed.
     const layout = auditIndexLayout(this.db);
+    // One read transaction (one snapshot): the writer may meanwhile extend the chunk at the
+    // watermark, whose rows must be compared with the records up to the watermark read here.
+    if (layout.kind === 'chunks') return this.#attempt(() => this.db.transaction(() => findChunkIndexMismatches(this.db, { from, to }, this.#watermark()))());
     return findIndexMismatches(this.db, { from, to }, this.records({ fromSeq: from, toSeq: to }), layout);
   }
 
@@ -181,8 +187,8 @@ export class SqliteAuditStore implements AuditStore {
     try {
       // The writer first indexes its backlog (bounded by the trail), so its lookups scan little.
       if (this.#indexer) while (this.#indexer.indexNext(CATCH_UP_CHUNK) > 0);
-      const { sql, params, limit } = buildLookup(query, this.#layoutKind());
-      const rows = this.#statement(sql).all(params) as { seq: number; eventJson: string }[];
+      const layout = this.#layoutKind();
+      const { rows, limit } = layout === 'chunks' ? lookupChunks(this.#statement, query, this.lookupProbe) : this.#olderLayoutLookup(query, layout);
       const page = rows.slice(0, limit).map((r) => ({ seq: r.seq, event: JSON.parse(r.eventJson) as AuditEvent }));
       const last = page.at(-1);
       const result: AuditLookupPage = { records: page };
@@ -207,9 +213,21 @@ export class SqliteAuditStore implements AuditStore {
     return this.#seqAtTime('max', '<=', time);
   }
 
+  #watermark(): number {
+    return (this.#statement('SELECT indexed_to FROM audit_index_state WHERE id = 1').pluck().get() as number | undefined) ?? 0;
+  }
+
+  #olderLayoutLookup(query: AuditLookupQuery, layout: 'legacy' | 'per-record'): { rows: LookupRow[]; limit: number } {
+    const { sql, params, limit } = buildLookup(query, layout);
+    return { rows: this.#statement(sql).all(params) as LookupRow[], limit };
+  }
+
   #seqAtTime(fn: 'min' | 'max', op: '>=' | '<=', time: Date): number | null {
+    const layout = this.#layoutKind();
     const sql =
-      this.#layoutKind() === 'legacy'
+      layout === 'chunks'
+        ? seqAtTimeSql(fn)
+        : layout === 'legacy'
         ? `SELECT ${fn}(seq) FROM audit_records WHERE event_ms ${op} @t`
         : `SELECT ${fn}(seq) FROM (
              SELECT ${fn}(seq) AS seq FROM audit_time WHERE event_ms ${op} @t AND seq <= ${WATERMARK_SQL}
@@ -229,10 +247,10 @@ export class SqliteAuditStore implements AuditStore {
     return this.#appender;
   }
 
-  // Migration is one-way, so once the file is seen in the deferred layout it is not read again.
+  // Migration is one-way, so once the file is seen in the chunk layout it is not read again.
   #layoutKind(): AuditIndexLayout['kind'] {
-    if (!this.#deferredSeen) this.#deferredSeen = this.#statement(HAS_WATERMARK).get() !== undefined;
-    return this.#deferredSeen ? 'deferred' : 'legacy';
+    if (this.#layout !== 'chunks') this.#layout = auditIndexLayout(this.db).kind;
+    return this.#layout;
   }
 
   #attempt<T>(work: () => T): Promise<T> {
