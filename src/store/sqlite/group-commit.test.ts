@@ -132,6 +132,48 @@ test('no write of a group resolves before an fdatasync of the WAL that started a
   for (let i = 0; i < 3; i++) assert.ok(events.indexOf(`resolved ${i}`) > done, `write ${i} resolved after the fsync: ${events.join(', ')}`);
 });
 
+test("the next group commits while the previous group's fdatasync is in flight, and waits for its own; at most two syncs run at once", async (t) => {
+  // fdatasync held until released: the test decides when each group's sync completes.
+  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const original = fs.fdatasync;
+  const held: Array<() => void> = [];
+  const events: string[] = [];
+  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    const n = held.length;
+    events.push(`sync ${n} started`);
+    held.push(() => original(fd, (err) => (events.push(`sync ${n} done`), cb(err))));
+  }) as typeof fs.fdatasync;
+  syncBuiltinESMExports();
+  t.after(() => {
+    fs.fdatasync = original;
+    syncBuiltinESMExports();
+  });
+  const db = fileDb(t);
+  const group = new SqliteGroupCommit(db);
+  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+  const write = (i: number): Promise<number> => group.run(() => (events.push(`write ${i}`), insert.run(`k${i}`, i))).then(() => events.push(`resolved ${i}`));
+  const first = write(0);
+  await tick();
+  const second = write(1);
+  await tick();
+  assert.deepEqual(events, ['write 0', 'sync 0 started', 'write 1', 'sync 1 started'], 'the second group committed and synced without waiting for the first sync');
+  const third = write(2);
+  await tick();
+  await tick();
+  assert.equal(events.includes('write 2'), false, 'a third group waits while two syncs are in flight');
+  held[0]!();
+  await first;
+  assert.equal(events.includes('resolved 1'), false, "the second group waits for its own sync, not the first one's");
+  for (let i = 0; i < 20 && held.length < 3; i++) await tick();
+  assert.ok(events.indexOf('write 2') > events.indexOf('sync 0 done'), events.join(', '));
+  held[1]!();
+  held[2]!();
+  await Promise.all([second, third]);
+  for (let i = 0; i < 3; i++) assert.ok(events.indexOf(`resolved ${i}`) > events.indexOf(`sync ${i} done`), events.join(', '));
+  assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 3);
+});
+
 test('a group that finds the write lock taken by another connection waits off the event loop and commits once it is free', async (t) => {
   const db = fileDb(t);
   const { other, group, insert } = lockedByOther(t, db);

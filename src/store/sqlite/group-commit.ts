@@ -28,6 +28,15 @@ function traceGroup(fields: Record<string, number>): void {
 
 const msSince = (t: bigint): number => Number(process.hrtime.bigint() - t) / 1e6;
 
+/**
+ * Committed groups whose WAL fdatasync may be in flight at once. With one, a write that
+ * arrived while a group was syncing waited for that sync and then for its own: two syncs
+ * per acknowledgement under steady load. With two, the next group commits at once and
+ * syncs beside the previous one; more would only add syncs of the same file (each holds a
+ * thread-pool thread) without shortening the wait.
+ */
+const MAX_SYNCS_IN_FLIGHT = 2;
+
 /** Between two tries of a group's BEGIN while another connection holds the write lock (SQLite's busy handler starts at 1 ms too). */
 const BUSY_RETRY_MS = 1;
 
@@ -45,8 +54,8 @@ const BUSY_RETRY_MS = 1;
  * commit returned, has completed: the frames of every acknowledged write are on stable
  * storage, exactly what FULL would have guaranteed (a checkpoint in NORMAL mode also syncs
  * the WAL before copying it and the database after). A crash before the fdatasync loses
- * only unacknowledged writes. Meanwhile the loop keeps serving requests and the next group
- * forms. Other statements on the connection keep its own setting (FULL); a memory or
+ * only unacknowledged writes. Meanwhile the loop keeps serving requests, and the next group
+ * forms and commits, its own fdatasync beside this one (at most MAX_SYNCS_IN_FLIGHT). Other statements on the connection keep its own setting (FULL); a memory or
  * non-WAL database commits the group with that setting and skips the extra fsync.
  *
  * Checkpoints: when the database has a WalCheckpointer (openSqlite), each committed group
@@ -71,7 +80,10 @@ export class SqliteGroupCommit {
   #walFd: Promise<number> | undefined;
   readonly #checkpointer: WalCheckpointer | undefined;
   #queue: Waiter[] = [];
+  /** A group is being committed, or waits for a checkpoint catch-up or for the write lock. */
   #busy = false;
+  /** Committed groups whose WAL fdatasync has not completed yet (at most MAX_SYNCS_IN_FLIGHT). */
+  #syncing = 0;
   /** The connection's busy_timeout (ms): how long a group may wait for the write lock; 0 for a memory database (no off-loop waits). */
   readonly #busyTimeoutMs: number;
   /** When the current group first found the write lock taken (Date.now()), or undefined. */
@@ -120,7 +132,7 @@ export class SqliteGroupCommit {
   }
 
   #flush(): void {
-    if (this.#busy || this.#queue.length === 0) return;
+    if (this.#busy || this.#queue.length === 0 || this.#syncing >= MAX_SYNCS_IN_FLIGHT) return;
     const gate = this.#checkpointer?.gate();
     if (gate !== undefined) {
       // Writes keep queueing while the worker catches up; they form the next group.
@@ -155,13 +167,20 @@ export class SqliteGroupCommit {
     }
     this.#busySince = undefined;
     this.#checkpointer?.noteCommit();
+    // Each group waits for an fdatasync started after its own commit returned (one started
+    // earlier, for the previous group, may miss its frames); the next group may commit meanwhile.
+    this.#syncing += 1;
     this.#durable().then(
       () => {
         if (began !== 0n) traceGroup({ size: group.length, commitMs: Number(committed - began) / 1e6, syncMs: msSince(committed) });
         group.forEach((w, i) => settle(w, outcomes[i]));
       },
       (err: unknown) => group.forEach((w) => w.reject(err)),
-    ).finally(() => this.#next());
+    ).finally(() => {
+      this.#syncing -= 1;
+      if (!this.#busy && this.#queue.length > 0) setImmediate(() => this.#flush());
+    });
+    this.#next();
   }
 
   /**
