@@ -14,22 +14,27 @@ export class BodyIncompleteError extends CipherlakeError {
 /**
  * Reads a whole request body, refusing more than `maxBytes` (by Content-Length up front,
  * and by counting as it arrives, for chunked bodies) with BodyTooLargeError; a client gone
- * mid-body raises BodyIncompleteError. Never resolves before the body has ended.
+ * mid-body raises BodyIncompleteError. Never resolves before every byte of the body has arrived.
  */
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > maxBytes) throw new BodyTooLargeError(`request body over ${maxBytes} bytes`);
   // The handler runs inside the HTTP parser's 'request' event, before the parser has pushed
-  // the body of the same packet; one microtask later it has. A small body that arrived with
-  // its headers (every KMS call) is then taken whole with one read(), which spares the
-  // flowing-mode machinery ('data' listener, resume and flow ticks) that costs more than
-  // the rest of the read. Anything else streams in through readStreamed.
+  // the body bytes of the same packet; one microtask later it has (the body's end follows
+  // only with the next parse). A Content-Length body whose bytes are all buffered by then
+  // (every KMS call) is taken whole with one read(): HTTP framing gives the body exactly
+  // that many bytes. This spares the flowing-mode machinery ('data', 'end' and 'error'
+  // listeners, resume, flow and end ticks), which costs more than the rest of the read.
   await undefined;
-  if (req.complete && !req.readableFlowing && req.listenerCount('data') === 0) return readBuffered(req, maxBytes);
+  // An error emitted during that microtask (the request destroyed, the client gone) found no
+  // listener yet and is not emitted again: it is read from the stream's state.
+  const failed = req.errored;
+  if (failed !== null) throw bodyError(failed);
+  if (req.readableLength === declared && !req.destroyed && req.readableFlowing === null && req.listenerCount('data') === 0) return readBuffered(req, maxBytes);
   return readStreamed(req, maxBytes);
 }
 
-/** The body of a request the parser has finished (req.complete), from its read buffer. */
+/** The whole body of a request whose Content-Length bytes are all in its read buffer. */
 function readBuffered(req: IncomingMessage, maxBytes: number): Buffer {
   const body = (req.read() as Buffer | null) ?? EMPTY;
   if (body.length > maxBytes) throw new BodyTooLargeError(`request body over ${maxBytes} bytes`);
@@ -44,10 +49,6 @@ function bodyError(err: Error): Error {
 }
 
 function readStreamed(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  // An error emitted in the microtask before the listeners below (the client gone in the same
-  // packet as its headers) is not emitted again: it is read from the stream's state.
-  const failed = req.errored;
-  if (failed !== null) return Promise.reject(bodyError(failed));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
