@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { close, closeSync, createReadStream, fsync, mkdirSync, open as openCb, read as readCb, readdirSync, rmSync, unlink } from 'node:fs';
+import { closeSync, createReadStream, fsync, mkdirSync, open as openCb, read as readCb, readdirSync, rmSync, unlink } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -159,12 +159,13 @@ interface DirSyncState {
 }
 
 /**
- * Group commit for directory fsyncs: a caller whose rename happened before a directory's
+ * Group commit for directory fsyncs: a caller whose file was created before a directory's
  * next fsync starts is covered by that fsync, so concurrent PUTs into one directory share
  * it instead of queueing one each. A caller never returns before an fsync that started
- * after its call (hence after its rename) completed. The directory stays open while
- * fsyncs follow one another (an open and a close less per fsync under load) and is closed
- * once its group has nothing queued.
+ * after its call (hence after the file's creation) completed. A directory stays open
+ * after its fsync (an open and a close less, two thread-pool trips, per fsync under load)
+ * until another directory's first fsync: storage ids pick the directory by the second
+ * (newStorageId), so about one is open at a time and it is closed once writes moved on.
  */
 class GroupDirSync {
   readonly #dirs = new Map<string, DirSyncState>();
@@ -172,6 +173,7 @@ class GroupDirSync {
   sync(dir: string): Promise<void> {
     let d = this.#dirs.get(dir);
     if (d === undefined) {
+      this.#closeIdle();
       d = { running: undefined, next: undefined, fd: undefined };
       this.#dirs.set(dir, d);
     }
@@ -180,7 +182,7 @@ class GroupDirSync {
       state.running = this.#fsync(dir, state);
       return state.running;
     }
-    // One is in flight, but it may have started before our rename: join the next one.
+    // One is in flight, but it may have started before the caller's file was created: join the next one.
     state.next ??= state.running.catch(() => undefined).then(() => {
       state.next = undefined;
       state.running = this.#fsync(dir, state);
@@ -204,11 +206,18 @@ class GroupDirSync {
 
   #done(dir: string, state: DirSyncState): void {
     state.running = undefined;
-    if (state.next !== undefined) return;
-    this.#dirs.delete(dir);
-    const fd = state.fd;
-    state.fd = undefined;
-    if (fd !== undefined) close(fd, () => undefined);
+    // Only after a failed open is there no descriptor: forget it, the next call opens afresh.
+    if (state.next === undefined && state.fd === undefined) this.#dirs.delete(dir);
+  }
+
+  /** Closes the directories with no fsync running or queued (the previous seconds' ones). */
+  #closeIdle(): void {
+    for (const [dir, state] of this.#dirs) {
+      if (state.running !== undefined || state.next !== undefined) continue;
+      this.#dirs.delete(dir);
+      // Synchronous: closing a read-only directory descriptor has nothing to flush.
+      if (state.fd !== undefined) closeQuietly(state.fd);
+    }
   }
 }
 
