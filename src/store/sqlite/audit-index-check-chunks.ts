@@ -59,33 +59,49 @@ export function findChunkIndexMismatches(db: SqliteDatabase, range: CheckRange, 
     state = undefined;
   };
   const last = Math.max(range.to, Math.min(indexedTo, (chunkOf(range.to) + 1) * AUDIT_CHUNK_SEQS));
-  for (let from = chunkOf(range.from) * AUDIT_CHUNK_SEQS + 1; ; ) {
-    const rows = page.all(from, last) as Row[];
-    for (const r of rows) {
-      const x = indexOfJson(r.json);
-      if (!x || !columnsMatch(r, x)) report(r.seq);
-      if (r.seq > indexedTo || !x) continue;
-      if (state?.chunk !== chunkOf(r.seq)) {
-        settle();
-        state = { chunk: chunkOf(r.seq), first: r.seq, last: Math.min(indexedTo, (chunkOf(r.seq) + 1) * AUDIT_CHUNK_SEQS), terms: new Map(), times: [] };
-      }
-      for (const t of [...x.terms, { kind: 'name', value: x.eventName }, { kind: 'source', value: x.eventSource }]) {
-        const k = termKey(t.kind, t.value);
-        const seqs = state.terms.get(k);
-        if (seqs) seqs.push(r.seq);
-        else state.terms.set(k, [r.seq]);
-      }
-      state.times.push({ seq: r.seq, ms: x.eventMs });
+  for (const r of pages(page, chunkOf(range.from) * AUDIT_CHUNK_SEQS + 1, last)) {
+    const x = indexOfJson(r.json);
+    if (!x || !columnsMatch(r, x)) report(r.seq);
+    if (r.seq > indexedTo || !x) continue;
+    const chunk = chunkOf(r.seq);
+    if (state?.chunk !== chunk) {
+      settle();
+      state = { chunk, first: r.seq, last: Math.min(indexedTo, (chunk + 1) * AUDIT_CHUNK_SEQS), terms: new Map(), times: [] };
     }
-    const end = rows.at(-1);
-    if (rows.length < PAGE || !end) break;
-    from = end.seq + 1;
+    addRecord(state, r.seq, x);
   }
   settle();
   const chunks = { from: chunkOf(range.from), to: chunkOf(Math.min(last, indexedTo)) };
   const stored = db.prepare('SELECT count(*) FROM audit_chunk_terms WHERE chunk >= ? AND chunk <= ?').pluck().get(chunks.from, chunks.to) as number;
   if (indexedTo >= 1 && stored > found) for (const seq of extraTermRows(db, chunks, indexedTo)) report(seq);
   return [...bad].sort((a, b) => a - b);
+}
+
+/** Records `from`..`to` in seq order, a page at a time. */
+function* pages(page: Statement, from: number, to: number): Generator<Row> {
+  for (let next = from; ; ) {
+    const rows = page.all(next, to) as Row[];
+    yield* rows;
+    const end = rows.at(-1);
+    if (rows.length < PAGE || !end) return;
+    next = end.seq + 1;
+  }
+}
+
+/** Adds what a record yields (its terms, name, source and time) to its chunk's state. */
+function addRecord(state: ChunkState, seq: number, x: AuditRecordIndex): void {
+  for (const t of yieldedTerms(x)) {
+    const k = termKey(t.kind, t.value);
+    const seqs = state.terms.get(k);
+    if (seqs) seqs.push(seq);
+    else state.terms.set(k, [seq]);
+  }
+  state.times.push({ seq, ms: x.eventMs });
+}
+
+/** The chunk term rows a record yields: its search terms, its name and its source. */
+function yieldedTerms(x: AuditRecordIndex): { kind: string; value: string }[] {
+  return [...x.terms, { kind: 'name', value: x.eventName }, { kind: 'source', value: x.eventSource }];
 }
 
 /** Columns as recomputed; lookups read the terms column of every record, so it must always match. */
@@ -135,7 +151,7 @@ function extraTermRows(db: SqliteDatabase, chunks: { from: number; to: number },
     const terms = new Set<string>();
     for (const r of rows) {
       const x = indexOfJson(r.json);
-      if (x) for (const t of [...x.terms, { kind: 'name', value: x.eventName }, { kind: 'source', value: x.eventSource }]) terms.add(termKey(t.kind, t.value));
+      if (x) for (const t of yieldedTerms(x)) terms.add(termKey(t.kind, t.value));
     }
     const end = Math.min(indexedTo, (chunk + 1) * AUDIT_CHUNK_SEQS);
     // A chunk missing records keeps their terms: not reported (the chain check reports the deletion).

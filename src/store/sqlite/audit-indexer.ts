@@ -70,19 +70,24 @@ export function migrateAuditStoreForWriter(db: SqliteDatabase): void {
  */
 function fillNullTermsColumns(db: SqliteDatabase): void {
   db.exec('DROP TRIGGER IF EXISTS audit_records_no_update');
-  const rows = db.prepare('SELECT seq, event_json AS json FROM audit_records WHERE terms IS NULL').iterate() as IterableIterator<{ seq: number; json: string }>;
-  const pending: { seq: number; terms: string }[] = [];
-  for (const r of rows) {
-    let terms = '[]';
-    try {
-      terms = encodeTermsColumn(recordIndexOf(JSON.parse(r.json) as AuditEvent).terms);
-    } catch {
-      // stays [] : verification recomputes the index from event_json and names the record
-    }
-    pending.push({ seq: r.seq, terms });
-  }
+  // A page at a time, so a large file is never held in memory at once.
+  const page = db.prepare('SELECT seq, event_json AS json FROM audit_records WHERE terms IS NULL AND seq > ? ORDER BY seq LIMIT 1000');
   const set = db.prepare('UPDATE audit_records SET terms = ? WHERE seq = ?');
-  for (const p of pending) set.run(p.terms, p.seq);
+  for (let after = Number.MIN_SAFE_INTEGER; ; ) {
+    const rows = page.all(after) as { seq: number; json: string }[];
+    for (const r of rows) {
+      let terms = '[]';
+      try {
+        terms = encodeTermsColumn(recordIndexOf(JSON.parse(r.json) as AuditEvent).terms);
+      } catch {
+        // stays [] : verification recomputes the index from event_json and names the record
+      }
+      set.run(terms, r.seq);
+    }
+    const last = rows.at(-1);
+    if (last === undefined) return;
+    after = last.seq;
+  }
 }
 
 const RANGE = 'seq > @from AND seq <= @to';

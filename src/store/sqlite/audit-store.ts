@@ -39,14 +39,15 @@ const CATCH_UP_CHUNK = 4096;
 
 /**
  * The audit trail's SQLite store (better-sqlite3). Tables: audit_records (the chain, its
- * lookup columns and terms), audit_terms and audit_time (the deferred lookup index, filled
- * up to audit_index_state.indexed_to), audit_digests, audit_head (the persisted head
- * counter). Triggers refuse UPDATE and DELETE on records, digests and index rows, and
- * lowering the watermark: our code only appends.
+ * lookup columns and terms), audit_chunk_terms and audit_chunk_time (the deferred lookup
+ * index, per chunk of 1,024 seqs, filled up to audit_index_state.indexed_to), audit_digests,
+ * audit_head (the persisted head counter). Triggers refuse UPDATE and DELETE on records,
+ * digests and chunk terms, narrowing a chunk's time span, and lowering the watermark: our
+ * code only appends.
  *
  * Any number of processes may read; one (the trail's owner, `openForAppend`) writes,
  * migrates and indexes. A reader never changes an existing file: one written by older code
- * is read as it is (`AuditIndexLayout` legacy) until a writer opens it.
+ * is read as it is (`AuditIndexLayout` legacy or per-record) until a writer opens it.
  *
  * Opened on a Database the caller owns (not closed by `close()`), or on a path (then owned
  * and closed here). Methods are synchronous underneath; they return promises to fit the
@@ -201,8 +202,9 @@ export class SqliteAuditStore implements AuditStore {
 
   /**
    * The lowest seq whose event time is at or after `time`, or null when none is (for a CLI
-   * range by time). Through audit_time up to the watermark and the tail's column above it,
-   * in one statement; on a legacy file, through its event_ms index. Raises SQLite's errors.
+   * range by time). Exact with times out of seq order: through the chunk time spans up to the
+   * watermark (then one chunk's records) and the tail's column above it, in one statement; on
+   * older layouts as they index. Raises SQLite's errors.
    */
   firstSeqAtOrAfter(time: Date): number | null {
     return this.#seqAtTime('min', '>=', time);
