@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import { test } from 'node:test';
+import { AnswerHold } from './handler.js';
+
+function response(): ServerResponse {
+  return new ServerResponse(new IncomingMessage(new Socket()));
+}
+
+function gate(): { readonly commit: () => Promise<void>; readonly open: () => void } {
+  let open = (): void => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { commit: () => opened, open };
+}
+
+test('writableNeedDrain reports each response’s own hold: queued writes while held, node:http’s answer before and after', async () => {
+  const held = response();
+  const idle = response();
+  const plain = response();
+  const g = gate();
+  const hold = new AnswerHold(held, g.commit);
+  new AnswerHold(idle, gate().commit);
+  assert.equal(held.writableNeedDrain, false);
+  held.writeHead(200, { 'content-length': 2 });
+  assert.equal(held.writableNeedDrain, false, 'holding with nothing queued');
+  assert.equal(held.write('a'), false, 'a held write reports backpressure');
+  assert.equal(held.writableNeedDrain, true);
+  // Another response's hold and a response without one are unaffected by this hold's queue.
+  assert.equal(idle.writableNeedDrain, false);
+  assert.equal(plain.writableNeedDrain, false);
+  g.open();
+  await hold.done;
+  assert.equal(held.writableNeedDrain, plain.writableNeedDrain, 'released: node:http answers again');
+});
