@@ -64,18 +64,48 @@ function principalKeys(p: RequestPrincipal): Array<[string, string | undefined]>
  * aws:PrincipalArn, aws:PrincipalType, aws:PrincipalServiceName) and from the time
  * (aws:CurrentTime, aws:EpochTime, unless given). Principal-derived keys win over
  * caller-supplied ones so a request value cannot impersonate. Never throws.
+ * The condition-key map is built on first use of `values`: most requests meet no condition
+ * and no policy variable (every S3 request prepares one, with about fifteen keys), so they
+ * never pay for it. The time is taken now all the same, and `request.context` must not
+ * change while the prepared request is in use (callers build it per request).
  */
 export function prepareRequest(request: RequestContext): PreparedRequest {
+  return new LazyPreparedRequest(request, request.time ?? new Date());
+}
+
+/** A PreparedRequest whose condition-key map is built on first read (see prepareRequest). */
+class LazyPreparedRequest implements PreparedRequest {
+  readonly principal: RequestPrincipal;
+  readonly action: string;
+  readonly resource: string;
+  readonly #context: Readonly<Record<string, ContextValue>> | undefined;
+  readonly #time: Date;
+  #values: ReadonlyMap<string, string | readonly string[]> | undefined;
+
+  constructor(request: RequestContext, time: Date) {
+    this.principal = request.principal;
+    this.action = request.action.toLowerCase();
+    this.resource = request.resource;
+    this.#context = request.context;
+    this.#time = time;
+  }
+
+  get values(): ReadonlyMap<string, string | readonly string[]> {
+    this.#values ??= conditionValues(this.#context, this.principal, this.#time);
+    return this.#values;
+  }
+}
+
+function conditionValues(context: Readonly<Record<string, ContextValue>> | undefined, principal: RequestPrincipal, time: Date): Map<string, string | readonly string[]> {
   const values = new Map<string, string | readonly string[]>();
-  for (const [key, value] of Object.entries(request.context ?? {})) {
+  for (const [key, value] of Object.entries(context ?? {})) {
     if (value !== undefined) values.set(key.toLowerCase(), value);
   }
-  for (const [key, value] of principalKeys(request.principal)) {
+  for (const [key, value] of principalKeys(principal)) {
     if (value !== undefined) values.set(key, value);
     else values.delete(key);
   }
-  const time = request.time ?? new Date();
   if (!values.has('aws:currenttime')) values.set('aws:currenttime', time.toISOString());
   if (!values.has('aws:epochtime')) values.set('aws:epochtime', String(Math.floor(time.getTime() / 1000)));
-  return { principal: request.principal, action: request.action.toLowerCase(), resource: request.resource, values };
+  return values;
 }
