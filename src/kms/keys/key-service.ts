@@ -10,6 +10,18 @@ const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/(.+)$/;
 const ALIAS_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(alias\/.+)$/;
 
+// The last identifier that matched KEY_ID: GenerateDataKey and Decrypt resolve the same key
+// id twice per request (to authorize, to operate), and request after request.
+let lastKeyId = '';
+
+/** KEY_ID.test(identifier), without running the pattern for the identifier that matched last. */
+function isKeyId(identifier: string): boolean {
+  if (identifier === lastKeyId) return true;
+  if (!KEY_ID.test(identifier)) return false;
+  lastKeyId = identifier;
+  return true;
+}
+
 interface CachedMaterial {
   readonly secret: SecretBytes;
   readonly expiresAt: number;
@@ -68,7 +80,7 @@ export class KeyService {
    */
   resolveCached(keyIdentifier: string): KeyRecord | undefined {
     // Hot path: GenerateDataKey and Decrypt resolve twice (to authorize and to operate).
-    if (!KEY_ID.test(keyIdentifier)) return undefined;
+    if (!isKeyId(keyIdentifier)) return undefined;
     const cached = this.#records.cachedKey(keyIdentifier);
     return cached !== undefined && !upkeepDue(cached, this.#deps.clock.now()) ? cached : undefined;
   }

@@ -16,6 +16,9 @@ function fail(field: string, value: unknown, constraint: string): never {
 /** A key identifier's length bounds: one shared object, as every crypto request reads one. */
 const KEY_ID_LENGTH = Object.freeze({ min: 1, max: 2048 });
 
+// Hoisted: a pattern literal in #blob would build a RegExp object per blob read (Decrypt reads one per request).
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
 /**
  * Typed reads of a KMS JSON request's fields, raising ValidationError with AWS's wording.
  * Plaintext-bearing fields are read with `blob`, whose errors never echo the value.
@@ -89,7 +92,7 @@ export class Fields {
       if (required) fail(name, undefined, 'Member must not be null');
       return undefined;
     }
-    if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new ValidationError(`Value for '${lowerFirst(name)}' must be base64-encoded binary data`);
+    if (typeof v !== 'string' || !BASE64.test(v)) throw new ValidationError(`Value for '${lowerFirst(name)}' must be base64-encoded binary data`);
     const bytes = Buffer.from(v, 'base64');
     const min = opts.min ?? 1;
     if (bytes.length < min) throw new ValidationError(`1 validation error detected: Value at '${lowerFirst(name)}' failed to satisfy constraint: Member must have length greater than or equal to ${min}`);
