@@ -10,16 +10,16 @@ const KEYS = ['k0', 'k1', 'k2', 'k3', 'rare'];
 /**
  * A store of `n` synthetic records written straight into audit_records (lookups read only the
  * columns, the terms column and event_json; the chain is not verified here). Record i: time
- * T0 + ((i * 7919) mod 3001) s (not monotonic in seq, as with several writers), key
+ * T0 + `seconds` s (by default (i * 7919) mod 3001: not monotonic in seq, as with several writers), key
  * k(i mod 4) or `rare` for the seqs in `rare`, principal p(i mod 3), a Decrypt every 5th, an
  * error every 11th.
  */
-function syntheticStore(n: number, rare: readonly number[]): SqliteAuditStore {
+function syntheticStore(n: number, rare: readonly number[], seconds = '(i * 7919) % 3001'): SqliteAuditStore {
   const store = new SqliteAuditStore(new Database(':memory:'));
   store.db.exec(`CREATE TEMP TABLE rare (seq INTEGER PRIMARY KEY); ${rare.map((s) => `INSERT INTO rare VALUES (${s});`).join('')}`);
   store.db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n})
     INSERT INTO audit_records (seq, event_time, event_ms, event_name, event_source, error_code, access_denied, event_json, prev_hash, hash, terms)
-    SELECT i, '', ${T0} + ((i * 7919) % 3001) * 1000, CASE WHEN i % 5 = 0 THEN 'Decrypt' ELSE 'Encrypt' END, 'kms.amazonaws.com',
+    SELECT i, '', ${T0} + (${seconds}) * 1000, CASE WHEN i % 5 = 0 THEN 'Decrypt' ELSE 'Encrypt' END, 'kms.amazonaws.com',
       CASE WHEN i % 11 = 0 THEN 'AccessDeniedException' END, i % 11 = 0, json_object('seq', i), '', '',
       json_array(json_array('key', CASE WHEN i IN (SELECT seq FROM rare) THEN 'rare' ELSE 'k' || (i % 4) END), json_array('principal', 'p' || (i % 3)))
     FROM n`);
@@ -124,5 +124,23 @@ describe('chunk index lookups', () => {
     // Nothing to narrow by: no chunk is walked, the records are read newest first.
     assert.deepEqual(await scanned({ errorsOnly: true, limit: 3 }), { seqs: [119_999, 119_988, 119_977], chunks: 0 });
     writer.close();
+  });
+
+  it('a time range reads only the chunks whose span meets it when times follow seqs', async () => {
+    const store = syntheticStore(20_000, [], 'i');
+    await store.openForAppend();
+    await store.deferredIndex.indexNext(20_000);
+    const probe = { chunksScanned: 0 };
+    store.lookupProbe = probe;
+    const page = await store.lookup({ startTime: at(5000), endTime: at(5200), limit: 50 });
+    assert.deepEqual(page.records.map((r) => r.seq), Array.from({ length: 50 }, (_, i) => 5200 - i));
+    assert.equal(probe.chunksScanned, 1, 'seqs 5121..5200 fill the page from chunk 5');
+    probe.chunksScanned = 0;
+    const rest = await store.lookup({ startTime: at(5000), endTime: at(5200), limit: 1000, nextToken: page.nextToken! });
+    assert.deepEqual(rest.records.map((r) => r.seq), Array.from({ length: 151 }, (_, i) => 5150 - i));
+    assert.equal(probe.chunksScanned, 2, 'chunks 5 and 4, no other');
+    assert.equal(store.firstSeqAtOrAfter(at(5000)), 5000);
+    assert.equal(store.lastSeqAtOrBefore(at(5200)), 5200);
+    store.close();
   });
 });
