@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -36,6 +37,56 @@ describe('BatchingFileSink', () => {
     const paths = bodies.map((_, i) => join(dir, `concurrent-${i}`));
     await Promise.all(bodies.map((body, i) => pipeline(Readable.from(pieces(body), { objectMode: false }), new BatchingFileSink(paths[i]!, 0o600))));
     bodies.forEach((body, i) => assert.ok(readFileSync(paths[i]!).equals(body), `file ${i} holds its own body`));
+  });
+
+  it('a large body is synced behind its writes, and finishes only after a sync that started after its last write landed', async (t) => {
+    const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+    const original = { fdatasync: fs.fdatasync, writev: fs.writev };
+    const events: string[] = [];
+    fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      events.push('sync started');
+      original.fdatasync(fd, (err) => (events.push('sync done'), cb(err)));
+    }) as typeof fs.fdatasync;
+    fs.writev = ((fd: number, bufs: Buffer[], pos: number, cb: (err: NodeJS.ErrnoException | null, n: number) => void) => {
+      events.push('write started');
+      original.writev(fd, bufs, pos, (err, n) => (events.push('write done'), cb(err, n)));
+    }) as typeof fs.writev;
+    syncBuiltinESMExports();
+    t.after(() => {
+      Object.assign(fs, original);
+      syncBuiltinESMExports();
+    });
+    const body = randomBytes(20 * 1024 * 1024 + 5);
+    const path = join(dir, 'large');
+    const pieces = Array.from({ length: Math.ceil(body.length / 65_536) }, (_, i) => body.subarray(i * 65_536, (i + 1) * 65_536));
+    await pipeline(Readable.from(pieces, { objectMode: false }), new BatchingFileSink(path, 0o600));
+    events.push('finished');
+    assert.ok(readFileSync(path).equals(body));
+    const syncs = events.filter((e) => e === 'sync started').length;
+    assert.ok(syncs >= 3, `background syncs while writing, then the final one: ${syncs}`);
+    assert.ok(events.indexOf('sync started') < events.lastIndexOf('write started'), 'a sync started before the last write');
+    const lastWrite = events.lastIndexOf('write done');
+    const finalSync = events.indexOf('sync started', lastWrite);
+    assert.ok(finalSync > lastWrite && events.indexOf('sync done', finalSync) < events.indexOf('finished'), events.join(', '));
+  });
+
+  it('a background sync that fails fails the stream, even when the final sync succeeds (a writeback error is reported once)', async (t) => {
+    const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+    const original = fs.fdatasync;
+    let calls = 0;
+    fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      calls += 1;
+      if (calls === 1) return setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
+      original(fd, cb);
+    }) as typeof fs.fdatasync;
+    syncBuiltinESMExports();
+    t.after(() => {
+      fs.fdatasync = original;
+      syncBuiltinESMExports();
+    });
+    const pieces = Array.from({ length: 200 }, () => randomBytes(65_536));
+    await assert.rejects(pipeline(Readable.from(pieces, { objectMode: false }), new BatchingFileSink(join(dir, 'eio'), 0o600)), { code: 'EIO' });
+    assert.ok(calls >= 1);
   });
 
   it('an empty stream makes an empty file', async () => {
