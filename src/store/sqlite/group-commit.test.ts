@@ -151,21 +151,24 @@ test("the next group commits while the previous group's fdatasync is in flight, 
   const db = fileDb(t);
   const group = new SqliteGroupCommit(db);
   const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
-  const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+  const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
+  // The first sync also opens the WAL (a thread-pool trip): wait for events, not a number of turns.
+  const until = async (what: string): Promise<void> => {
+    for (let i = 0; i < 2000 && !events.includes(what); i++) await tick();
+  };
   const write = (i: number): Promise<number> => group.run(() => (events.push(`write ${i}`), insert.run(`k${i}`, i))).then(() => events.push(`resolved ${i}`));
   const first = write(0);
-  await tick();
+  await until('sync 0 started');
   const second = write(1);
-  await tick();
+  await until('sync 1 started');
   assert.deepEqual(events, ['write 0', 'sync 0 started', 'write 1', 'sync 1 started'], 'the second group committed and synced without waiting for the first sync');
   const third = write(2);
-  await tick();
-  await tick();
+  for (let i = 0; i < 20; i++) await tick();
   assert.equal(events.includes('write 2'), false, 'a third group waits while two syncs are in flight');
   held[0]!();
   await first;
   assert.equal(events.includes('resolved 1'), false, "the second group waits for its own sync, not the first one's");
-  for (let i = 0; i < 20 && held.length < 3; i++) await tick();
+  await until('sync 2 started');
   assert.ok(events.indexOf('write 2') > events.indexOf('sync 0 done'), events.join(', '));
   held[1]!();
   held[2]!();
