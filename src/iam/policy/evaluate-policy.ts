@@ -20,7 +20,8 @@ function resourceMatches(resources: ResourceMatcher, request: PreparedRequest): 
   if (resources.kind === 'all') return true;
   let hit = false;
   for (const template of resources.patterns) {
-    const glob = resolveGlob(template, request.values);
+    // A template without variables is compiled already: request.values (built on first use) is not needed.
+    const glob = template.glob ?? resolveGlob(template, request.values);
     // An unresolvable variable: the entry never matches, and a NotResource with one
     // cannot be trusted to exclude anything, so that statement does not apply at all.
     if (glob === undefined) {
