@@ -5,11 +5,25 @@ export interface S3Address {
 }
 
 function decode(s: string): string {
+  // Without an escape there is nothing to decode: decodeURIComponent would copy the string.
+  if (!s.includes('%')) return s;
   try {
     return decodeURIComponent(s);
   } catch {
     return s;
   }
+}
+
+/** `.<domain>` in lower case per configured list (settings: never changed once made), built once per list instead of per request. */
+const suffixes = new WeakMap<readonly string[], readonly string[]>();
+
+function suffixesOf(baseDomains: readonly string[]): readonly string[] {
+  let list = suffixes.get(baseDomains);
+  if (list === undefined) {
+    list = baseDomains.map((d) => `.${d.toLowerCase()}`);
+    suffixes.set(baseDomains, list);
+  }
+  return list;
 }
 
 /**
@@ -19,10 +33,10 @@ function decode(s: string): string {
  */
 export function resolveAddress(rawPath: string, host: string | undefined, baseDomains: readonly string[]): S3Address {
   const hostname = (host ?? '').replace(/:\d+$/, '').toLowerCase();
-  const base = baseDomains.find((d) => hostname.endsWith(`.${d.toLowerCase()}`));
+  const suffix = suffixesOf(baseDomains).find((d) => hostname.endsWith(d));
   const path = rawPath.startsWith('/') ? rawPath.slice(1) : rawPath;
-  if (base !== undefined) {
-    const bucket = hostname.slice(0, hostname.length - base.length - 1);
+  if (suffix !== undefined) {
+    const bucket = hostname.slice(0, hostname.length - suffix.length);
     return path === '' ? { bucket } : { bucket, key: decode(path) };
   }
   if (path === '') return {};
