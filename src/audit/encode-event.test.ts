@@ -129,6 +129,57 @@ describe('quoteJsonString', () => {
       assert.equal(quoteJsonString(s), JSON.stringify(s));
     }
   });
+
+  it('equals JSON.stringify for every UTF-16 code unit alone and between other characters', () => {
+    // Collect mismatches rather than assert per case: 200k assertions would dominate the run.
+    const bad: string[] = [];
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      for (const s of [ch, `a${ch}`, `${ch}a`, `k/${ch}${ch}-1`]) if (quoteJsonString(s) !== JSON.stringify(s)) bad.push(c.toString(16));
+    }
+    assert.deepEqual(bad, []);
+    // What JSON.stringify leaves as it is, the quoter must too (U+2028/2029, DEL, non-ASCII).
+    assert.equal(quoteJsonString('\u2028\u2029\u007f\u00e9'), '"\u2028\u2029\u007f\u00e9"');
+  });
+
+  it('equals JSON.stringify for every surrogate pair, and for lone surrogates next to each boundary', () => {
+    const bad: string[] = [];
+    for (let hi = 0xd800; hi <= 0xdbff; hi++) {
+      for (let lo = 0xdc00; lo <= 0xdfff; lo++) {
+        const s = String.fromCharCode(hi, lo);
+        if (quoteJsonString(s) !== JSON.stringify(s)) bad.push(`${hi.toString(16)} ${lo.toString(16)}`);
+      }
+    }
+    const around = [0x00, 0x1f, 0x20, 0x22, 0x5c, 0x61, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xffff];
+    for (let u = 0xd800; u <= 0xdfff; u++) {
+      for (const n of around) {
+        for (const s of [String.fromCharCode(u, n), String.fromCharCode(n, u), String.fromCharCode(u, u), String.fromCharCode(n, u, n)]) {
+          if (quoteJsonString(s) !== JSON.stringify(s)) bad.push(`${u.toString(16)} ${n.toString(16)}`);
+        }
+      }
+    }
+    assert.deepEqual(bad, []);
+    // The oracle itself escapes lone surrogates (well-formed JSON.stringify), and pairs are kept.
+    assert.equal(quoteJsonString('\ud800x'), '"\\ud800x"');
+    assert.equal(quoteJsonString('\ud834\udd1e'), '"\ud834\udd1e"');
+  });
+
+  it('equals JSON.stringify for random strings over the whole code-unit range', () => {
+    const rand = prng(0x2028);
+    const bad: number[] = [];
+    for (let i = 0; i < 20000; i++) {
+      let s = '';
+      const n = Math.floor(rand() * 24);
+      for (let j = 0; j < n; j++) {
+        const r = rand();
+        // Biased towards the interesting ranges: ASCII, controls, surrogates.
+        const c = r < 0.4 ? 0x20 + Math.floor(rand() * 0x5f) : r < 0.55 ? Math.floor(rand() * 0x20) : r < 0.8 ? 0xd800 + Math.floor(rand() * 0x800) : Math.floor(rand() * 0x10000);
+        s += String.fromCharCode(c);
+      }
+      if (quoteJsonString(s) !== JSON.stringify(s)) bad.push(i);
+    }
+    assert.deepEqual(bad, []);
+  });
 });
 
 describe('normalizeKeyReference', () => {
