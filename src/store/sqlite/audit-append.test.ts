@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EncodedAuditEvent } from '../../audit/encode-event.js';
+import { encodeAuditEvent, type EncodedAuditEvent } from '../../audit/encode-event.js';
 import type { AuditTerm } from '../../audit/record-index.js';
+import { sampleEvent } from '../../audit/test-support.js';
 import { encodeTermsColumn } from './audit-append.js';
 import { encodeAuditBatch } from './audit-writer-client.js';
 
@@ -29,10 +30,38 @@ describe('encodeAuditBatch', () => {
     const expected = entries
       .map((e) => {
         const x = e.index;
-        return [JSON.stringify([x.eventTime, x.eventMs, x.eventName, x.eventSource, x.errorCode, x.accessDenied ? 1 : 0]), encodeTermsColumn(x.terms), e.json].join('\n');
+        return [JSON.stringify([x.eventTime, x.eventMs, x.eventName, x.eventSource, x.errorCode, x.accessDenied ? 1 : 0]), JSON.stringify(x.terms.map((t) => [t.kind, t.value])), e.json].join('\n');
       })
       .join('\n');
     assert.equal(encodeAuditBatch(entries), expected);
     assert.equal(encodeAuditBatch([]), '');
+  });
+});
+
+describe('the batch text of an event with secrets', () => {
+  it('carries none of them: not in the record, the columns, the terms or the text posted to the writer', () => {
+    const SECRET = 'SECRET-MARKER-5f1c';
+    const arnLike = `arn:aws:kms:us-east-1:111122223333:key/${SECRET}`;
+    const event = sampleEvent(3, {
+      requestParameters: {
+        keyId: 'alias/ok',
+        Plaintext: arnLike,
+        KeyId: 'k-1',
+        SSECustomerKey: SECRET,
+        'x-amz-server-side-encryption-customer-key': SECRET,
+        encryptionContext: { dataKey: Buffer.from(SECRET) as unknown as string, nested: [{ key_material: SECRET, password: arnLike }] },
+      },
+      responseElements: { credentials: { accessKeyId: 'ASIAX', secretAccessKey: SECRET, sessionToken: SECRET }, Plaintext: SECRET },
+      resources: [{ ARN: 'arn:aws:kms:us-east-1:111122223333:key/k-1', type: 'AWS::KMS::Key', Body: arnLike }],
+    });
+    const encoded = encodeAuditEvent(event);
+    const text = encodeAuditBatch([encoded]);
+    const b64 = Buffer.from(SECRET).toString('base64');
+    for (const where of [encoded.json, JSON.stringify(encoded.index), text, JSON.stringify(encoded.dropped)]) {
+      assert.ok(!where.includes(SECRET) && !where.includes(b64), where);
+    }
+    // The non-secret parts are there, so the checks above looked at a real record.
+    assert.ok(text.includes('"alias/ok"') && text.includes('["key","k-1"]'), text);
+    assert.ok(encoded.dropped.includes('$.requestParameters.Plaintext') && encoded.dropped.includes('$.responseElements.credentials.secretAccessKey'), String(encoded.dropped));
   });
 });
