@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeAuditEvent, type EncodedAuditEvent } from '../../audit/encode-event.js';
 import type { AuditTerm } from '../../audit/record-index.js';
+import type { AuditResource } from '../../audit/record.js';
 import { sampleEvent } from '../../audit/test-support.js';
 import { encodeTermsColumn } from './audit-append.js';
 import { encodeAuditBatch } from './audit-writer-client.js';
@@ -52,7 +53,7 @@ describe('the batch text of an event with secrets', () => {
         encryptionContext: { dataKey: Buffer.from(SECRET) as unknown as string, nested: [{ key_material: SECRET, password: arnLike }] },
       },
       responseElements: { credentials: { accessKeyId: 'ASIAX', secretAccessKey: SECRET, sessionToken: SECRET }, Plaintext: SECRET },
-      resources: [{ ARN: 'arn:aws:kms:us-east-1:111122223333:key/k-1', type: 'AWS::KMS::Key', Body: arnLike }],
+      resources: [{ ARN: 'arn:aws:kms:us-east-1:111122223333:key/k-1', type: 'AWS::KMS::Key', Body: arnLike } as AuditResource],
     });
     const encoded = encodeAuditEvent(event);
     const text = encodeAuditBatch([encoded]);
