@@ -23,11 +23,16 @@ type Column = 'policy' | 'public_access_block';
  * since: SQLITE_BUSY at once, busy_timeout or not. Taking the lock up front waits instead.
  */
 export class SqliteBucketAccessStore implements BucketAccessStore {
-  readonly #sql: (sql: string) => Statement;
+  /** The per-request reads (every authorized S3 request reads its bucket's policy), one statement per column, prepared once. */
+  readonly #read: Readonly<Record<Column, Statement>>;
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
-    this.#sql = statementCache(db);
+    const sql = statementCache(db);
+    this.#read = {
+      policy: sql('SELECT policy AS value FROM s3_bucket_access WHERE bucket = ?'),
+      public_access_block: sql('SELECT public_access_block AS value FROM s3_bucket_access WHERE bucket = ?'),
+    };
   }
 
   async getPolicy(bucket: string): Promise<string | undefined> {
@@ -57,8 +62,8 @@ export class SqliteBucketAccessStore implements BucketAccessStore {
   }
 
   #get(bucket: string, column: Column): string | undefined {
-    // Read on every authorized S3 request: prepared once per column.
-    const row = this.#sql(`SELECT ${column} AS value FROM s3_bucket_access WHERE bucket = ?`).get(bucket) as { value: string | null } | undefined;
+    // Not the SQL text built and looked up per call: its statement is a field.
+    const row = this.#read[column].get(bucket) as { value: string | null } | undefined;
     return row?.value ?? undefined;
   }
 
