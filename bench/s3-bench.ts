@@ -24,6 +24,9 @@
  * --server-stdout=FILE keeps; --threads=each splits the other threads by thread id (offset from the pid, in creation order).
  * --phases: the server traces each PUT's phases (CIPHERLAKE_TRACE_PHASES, see write-object.ts)
  * and each large PUT workload prints their means beside the client's mean latency.
+ * --against=DIR also runs the server of another checkout DIR (a git worktree of the commit to
+ * compare with, node_modules symlinked) and alternates the two, --rounds=N times each
+ * (default 2), for before/after ratios taken minutes apart instead of runs apart.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,8 +55,12 @@ const eachThread = process.argv.includes('--threads=each');
 const serverArgs = process.argv.find((a) => a.startsWith('--server-args='))?.slice('--server-args='.length).split(',') ?? [];
 /** `--server-stdout=FILE`: where the Cipherlake process's stdout goes (what --trace-gc prints); default nowhere. */
 const serverStdout = process.argv.find((a) => a.startsWith('--server-stdout='))?.slice('--server-stdout='.length);
-/** `--phases`: where the server appends each PUT's phase marks (undefined: not traced). */
-const phasesFile = process.argv.includes('--phases') ? join(mkdtempSync(join(tmpdir(), 's3-bench-phases-')), 'phases.jsonl') : undefined;
+/** `--phases`: the directory where each server appends each PUT's phase marks, one file per server (undefined: not traced). */
+const phasesDir = process.argv.includes('--phases') ? mkdtempSync(join(tmpdir(), 's3-bench-phases-')) : undefined;
+/** `--against=DIR`: another checkout whose server is measured alternately with this one. */
+const against = process.argv.find((a) => a.startsWith('--against='))?.slice('--against='.length);
+/** `--rounds=N`: with --against, how many times each server is measured. */
+const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length) ?? (against !== undefined ? 2 : 1));
 const wanted = (name: string): boolean => only === undefined || only.includes(name);
 const MiB = 1024 * 1024;
 /** `--count=N` overrides the 1 MiB workload's request count (a longer window for --profile and --cpu). */
@@ -228,7 +235,7 @@ interface Sse {
   readonly get: Headers;
 }
 
-async function measure(t: Target, label: string, bucket: string, sse: Sse): Promise<Row> {
+async function measure(t: Target, label: string, bucket: string, sse: Sse, phasesFile?: string): Promise<Row> {
   const pool = new Pool(t.endpoint, { connections: 32, pipelining: 1 });
   const results: Record<string, string> = {};
   try {
@@ -356,18 +363,28 @@ async function main(): Promise<void> {
     await s3rver.stop();
   }
   for (const workers of workerCounts) {
-    const env: Record<string, string> = phasesFile !== undefined ? { CIPHERLAKE_TRACE_PHASES: phasesFile } : {};
-    const cl = await startCipherlakeTarget([...(profile ? ['--cpu-prof', '--cpu-prof-dir', 's3-bench-profile'] : []), ...serverArgs], workers, serverStdout, env);
-    const pool = new Pool(cl.endpoint);
-    const mk = await pool.request({ method: 'PUT', path: '/bench', headers: sign(cl, 'PUT', '/bench', {}) });
-    await mk.body.dump();
-    await pool.close();
+    const servers: Array<{ name: string; target: Target; phases: string | undefined }> = [];
+    for (const [name, checkout] of [['Cipherlake', undefined], ...(against !== undefined ? [['against', against]] : [])] as Array<[string, string | undefined]>) {
+      const phases = phasesDir !== undefined ? join(phasesDir, `${name}-${workers}.jsonl`) : undefined;
+      const env: Record<string, string> = phases !== undefined ? { CIPHERLAKE_TRACE_PHASES: phases } : {};
+      const target = await startCipherlakeTarget([...(profile ? ['--cpu-prof', '--cpu-prof-dir', 's3-bench-profile'] : []), ...serverArgs], workers, serverStdout, env, checkout);
+      const pool = new Pool(target.endpoint);
+      const mk = await pool.request({ method: 'PUT', path: '/bench', headers: sign(target, 'PUT', '/bench', {}) });
+      await mk.body.dump();
+      await pool.close();
+      servers.push({ name, target, phases });
+    }
     const suffix = workers > 0 ? ` (${workers} workers)` : '';
-    for (const mode of MODES) if (wanted(mode)) rows.push(await measure(cl, `Cipherlake ${mode}${suffix}`, 'bench', sseHeaders(mode)));
-    if (wanted('sdk')) sdk.push(await sdkRow(cl, 'bench', sseHeaders('SSE-KMS')));
-    await cl.stop();
+    for (let round = 1; round <= rounds; round++) {
+      const tag = rounds > 1 ? ` #${round}` : '';
+      for (const { name, target, phases } of servers) {
+        for (const mode of MODES) if (wanted(mode)) rows.push(await measure(target, `${name} ${mode}${suffix}${tag}`, 'bench', sseHeaders(mode), phases));
+      }
+    }
+    if (wanted('sdk')) sdk.push(await sdkRow(servers[0]!.target, 'bench', sseHeaders('SSE-KMS')));
+    for (const { target } of servers) await target.stop();
   }
-  if (phasesFile !== undefined) rmSync(join(phasesFile, '..'), { recursive: true, force: true });
+  if (phasesDir !== undefined) rmSync(phasesDir, { recursive: true, force: true });
   process.stdout.write(`openssl speed -evp aes-256-gcm: ${gcm}\n\n${table(rows)}\n${sdk.length > 0 ? `\nSDK client (@aws-sdk/client-s3), PUT only:\n\n${table(sdk)}\n` : ''}`);
 }
 

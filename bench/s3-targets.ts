@@ -66,18 +66,22 @@ function stopper(child: ChildProcess, dir?: string): () => Promise<void> {
  * primary forks N serving processes; `pid` is the primary's, so CPU accounting must add its
  * children, see s3-bench's cpuSeconds). `stdoutFile`, if given, receives the server's stdout
  * (for V8 flags such as --trace-gc passed in `nodeArgs`). `extraEnv` adds environment
- * variables (e.g. CIPHERLAKE_TRACE_PHASES).
+ * variables (e.g. CIPHERLAKE_TRACE_PHASES). `checkout`, if given, is another checkout of
+ * this repository (with node_modules) whose server runs instead, from source through tsx.
  */
-export async function startCipherlakeTarget(nodeArgs: readonly string[] = [], workers = 0, stdoutFile?: string, extraEnv: Readonly<Record<string, string>> = {}): Promise<Target> {
+export async function startCipherlakeTarget(nodeArgs: readonly string[] = [], workers = 0, stdoutFile?: string, extraEnv: Readonly<Record<string, string>> = {}, checkout?: string): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'cipherlake-s3bench-'));
   // Made here: `server --workers` prepares the data dir before anything creates it.
   mkdirSync(join(dir, 'data'), { mode: 0o700 });
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ nbd: { enabled: false }, s3: { trustedProxyHttpsHeader: 'x-forwarded-proto' } }));
   const env = { PATH: process.env.PATH ?? '', HOME: dir, CIPHERLAKE_ROOT_ACCESS_KEY_ID: BENCH_ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: BENCH_SECRET, ...passedThrough(), ...extraEnv };
-  const args = [...nodeArgs, ...TSX, CLI, 'server', '-c', join(dir, 'config.json'), '--port', '0', '--data-dir', join(dir, 'data'), '--log-level', 'error', ...(workers > 0 ? ['--workers', String(workers)] : [])];
+  // Another checkout (e.g. a git worktree of the commit to compare with) runs from its source through tsx.
+  const cli = checkout !== undefined ? join(checkout, 'src', 'cli', 'index.ts') : CLI;
+  const tsx = checkout !== undefined ? ['--import', 'tsx'] : TSX;
+  const args = [...nodeArgs, ...tsx, cli, 'server', '-c', join(dir, 'config.json'), '--port', '0', '--data-dir', join(dir, 'data'), '--log-level', 'error', ...(workers > 0 ? ['--workers', String(workers)] : [])];
   // stdout (where V8's --trace-gc writes) goes to `stdoutFile` when given, else nowhere.
   const out = stdoutFile !== undefined ? openSync(stdoutFile, 'w') : 'ignore';
-  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', out, 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: checkout ?? REPO, env, stdio: ['ignore', out, 'pipe'] });
   if (typeof out === 'number') closeSync(out);
   const m = await waitFor(child, /listening on (http:\/\/127\.0\.0\.1:\d+)[\s\S]*kms list-keys\n/, 'cipherlake');
   return { name: workers > 0 ? `Cipherlake (${workers} workers)` : 'Cipherlake', endpoint: m[1]!, accessKeyId: BENCH_ACCESS_KEY_ID, secretAccessKey: BENCH_SECRET, pid: child.pid!, stop: stopper(child, dir) };

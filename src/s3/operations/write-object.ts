@@ -87,8 +87,8 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
     };
     if (req.tags !== undefined && Object.keys(req.tags).length > 0) record.tags = req.tags;
     if (body.inline !== undefined) record.inlineBody = body.inline;
-    await commit(deps, record, req.condition);
-    trace?.mark('metadataCommitted');
+    await commit(deps, record, req.condition, trace);
+    trace?.mark('replacedDeleted');
     trace?.write();
     return record;
   } finally {
@@ -162,10 +162,11 @@ export async function precheckWriteCondition(deps: S3Deps, bucket: string, key: 
   checkWriteCondition(current?.etag, condition);
 }
 
-async function commit(deps: S3Deps, record: ObjectRecord, condition: WriteCondition | undefined): Promise<void> {
+async function commit(deps: S3Deps, record: ObjectRecord, condition: WriteCondition | undefined, trace: PhaseTrace | undefined): Promise<void> {
   let replaced: string | undefined;
   try {
     replaced = await deps.store.putObject(record, condition);
+    trace?.mark('metadataCommitted');
   } catch (err) {
     if (record.inlineBody === undefined) await deps.backend.delete(record.storageId);
     throw err;
