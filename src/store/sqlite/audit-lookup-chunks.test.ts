@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { AuditLookupQuery } from '../../audit/audit-store.js';
+import type { AuditTerm } from '../../audit/record-index.js';
+import { encodeTermsColumn } from './audit-append.js';
 import { SqliteAuditStore } from './audit-store.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -143,4 +145,154 @@ describe('chunk index lookups', () => {
     assert.equal(store.lastSeqAtOrBefore(at(5200)), 5200);
     store.close();
   });
+});
+
+/** A small seeded PRNG (mulberry32), so a failure names a reproducible case. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface RandomRow {
+  seq: number;
+  ms: number;
+  name: string;
+  source: string;
+  error: boolean;
+  denied: boolean;
+  terms: [string, string][];
+}
+
+describe('chunk index lookups, randomized against brute force', () => {
+  // Values with JSON escapes and non-ASCII: the terms column is matched by its JSON text.
+  const KEYS_R = ['k0', 'k1', 'k2', 'r"q', 'é\u2028', 'rare'];
+  const BUCKETS = ['b0', 'b1', 'b\\2'];
+  const PRINCIPALS = ['p0', 'p1', 'p2', 'p3'];
+  const NAMES = ['Encrypt', 'Decrypt', 'PutObject', 'GetObject'];
+  const SOURCES = ['kms.amazonaws.com', 's3.amazonaws.com'];
+
+  function randomRows(rand: () => number, n: number): RandomRow[] {
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+    const rows: RandomRow[] = [];
+    for (let seq = 1; seq <= n; seq++) {
+      const s3 = rand() < 0.3;
+      const terms: [string, string][] = [];
+      // `rare` on about one record in 400, so most chunks lack it.
+      if (!s3) for (const k of new Set([pick(KEYS_R.slice(0, -1)), ...(rand() < 0.3 ? [pick(KEYS_R.slice(0, -1))] : [])])) terms.push(['key', k]);
+      if (rand() < 0.0025) terms.push(['key', 'rare']);
+      if (s3) terms.push(['bucket', pick(BUCKETS)]);
+      for (const p of new Set([pick(PRINCIPALS), ...(rand() < 0.5 ? [pick(PRINCIPALS)] : [])])) terms.push(['principal', p]);
+      const error = rand() < 0.1;
+      rows.push({
+        seq,
+        // Several writers: times follow seqs only roughly (up to 40 s apart), some equal.
+        ms: T0 + seq * 1000 + Math.round((rand() - 0.5) * 80) * 1000,
+        name: s3 ? pick(NAMES.slice(2)) : pick(NAMES.slice(0, 2)),
+        source: s3 ? 's3.amazonaws.com' : 'kms.amazonaws.com',
+        error,
+        denied: error && rand() < 0.5,
+        terms,
+      });
+    }
+    return rows;
+  }
+
+  function storeOf(rows: readonly RandomRow[]): SqliteAuditStore {
+    const store = new SqliteAuditStore(new Database(':memory:'));
+    const insert = store.db.prepare(`INSERT INTO audit_records (seq, event_time, event_ms, event_name, event_source, error_code, access_denied, event_json, prev_hash, hash, terms)
+      VALUES (?, '', ?, ?, ?, ?, ?, ?, '', '', ?)`);
+    store.db.transaction(() => {
+      for (const r of rows) insert.run(r.seq, r.ms, r.name, r.source, r.error ? 'E' : null, r.denied ? 1 : 0, JSON.stringify({ seq: r.seq }), encodeTermsColumn(r.terms.map(([kind, value]) => ({ kind: kind as AuditTerm['kind'], value }))));
+    })();
+    return store;
+  }
+
+  function randomQuery(rand: () => number, rows: readonly RandomRow[]): AuditLookupQuery {
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+    const q: AuditLookupQuery = {};
+    if (rand() < 0.4) q.keyId = rand() < 0.1 ? 'absent' : pick(KEYS_R);
+    if (rand() < 0.2) q.bucket = pick(BUCKETS);
+    if (rand() < 0.3) q.principal = pick(PRINCIPALS);
+    if (rand() < 0.2) q.eventName = pick(NAMES);
+    if (rand() < 0.15) q.eventSource = pick(SOURCES);
+    if (rand() < 0.2) q.errorsOnly = true;
+    if (rand() < 0.1) q.accessDeniedOnly = true;
+    const ms = (): number => pick(rows).ms + Math.round((rand() - 0.5) * 6) * 1000;
+    if (rand() < 0.4) q.startTime = new Date(ms());
+    if (rand() < 0.4) q.endTime = new Date(Math.max(ms(), q.startTime?.getTime() ?? -Infinity));
+    return q;
+  }
+
+  function bruteForce(rows: readonly RandomRow[], q: AuditLookupQuery): number[] {
+    const has = (r: RandomRow, kind: string, value: string | undefined): boolean => value === undefined || r.terms.some(([k, v]) => k === kind && v === value);
+    return rows
+      .filter(
+        (r) =>
+          has(r, 'key', q.keyId) &&
+          has(r, 'bucket', q.bucket) &&
+          has(r, 'principal', q.principal) &&
+          (q.eventName === undefined || r.name === q.eventName) &&
+          (q.eventSource === undefined || r.source === q.eventSource) &&
+          (!q.errorsOnly || r.error) &&
+          (!q.accessDeniedOnly || r.denied) &&
+          (q.startTime === undefined || r.ms >= q.startTime.getTime()) &&
+          (q.endTime === undefined || r.ms <= q.endTime.getTime()),
+      )
+      .map((r) => r.seq)
+      .reverse();
+  }
+
+  // Small stores at many watermarks; one of 40 chunks (more than a page of candidate chunks) at a few.
+  const CASES = [1, 2, 3, 4, 5, 6].map((seed) => ({ seed, records: 0, step: 1500, limits: 300 })).concat({ seed: 7, records: 40_000, step: 15_000, limits: 1000 });
+  for (const { seed, records, step, limits } of CASES) {
+    it(`seed ${seed}: every filter combination, page size and watermark (also moving between pages) finds exactly what brute force finds, newest first`, async () => {
+      const rand = prng(seed);
+      const rows = randomRows(rand, records > 0 ? records : 1 + Math.floor(rand() * 4600));
+      const writer = storeOf(rows);
+      await writer.openForAppend();
+      // A reader on the writer's connection: a lookup by the writer would first index everything.
+      const reader = new SqliteAuditStore(writer.db, { applyPragmas: false });
+      let nonEmpty = 0;
+      let multiPage = 0;
+      for (;;) {
+        for (let i = 0; i < 25; i++) {
+          const q = randomQuery(rand, rows);
+          const want = bruteForce(rows, q);
+          const limit = 1 + Math.floor(rand() * (rand() < 0.5 ? 8 : limits));
+          // Sometimes the writer indexes between two pages of one lookup.
+          const moving = rand() < 0.3;
+          const got: number[] = [];
+          let nextToken: string | undefined;
+          let pages = 0;
+          do {
+            const page = await reader.lookup({ ...q, limit, ...(nextToken !== undefined ? { nextToken } : {}) });
+            assert.ok(page.records.length <= limit);
+            got.push(...page.records.map((r) => r.seq));
+            nextToken = page.nextToken;
+            pages += 1;
+            if (moving) await writer.deferredIndex.indexNext(1 + Math.floor(rand() * 700));
+          } while (nextToken !== undefined && pages <= rows.length + 1);
+          const mark = writer.db.prepare('SELECT indexed_to FROM audit_index_state').pluck().get() as number;
+          assert.deepEqual(got, want, `seed ${seed}, ${rows.length} records, watermark ${mark}, limit ${limit}, ${JSON.stringify(q)}`);
+          if (want.length > 0) nonEmpty += 1;
+          if (pages > 1) multiPage += 1;
+        }
+        for (let i = 0; i < 10; i++) {
+          const t = new Date((rows[Math.floor(rand() * rows.length)]?.ms ?? T0) + Math.round((rand() - 0.5) * 4) * 1000);
+          assert.equal(reader.firstSeqAtOrAfter(t), bruteForce(rows, { startTime: t }).at(-1) ?? null, `first at or after ${t.toISOString()}`);
+          assert.equal(reader.lastSeqAtOrBefore(t), bruteForce(rows, { endTime: t })[0] ?? null, `last at or before ${t.toISOString()}`);
+        }
+        if ((await writer.deferredIndex.backlog()) === 0) break;
+        await writer.deferredIndex.indexNext(1 + Math.floor(rand() * step));
+      }
+      assert.ok(nonEmpty > 0 && multiPage > 0, `${nonEmpty} lookups found records, ${multiPage} took several pages`);
+      writer.close();
+    });
+  }
 });
