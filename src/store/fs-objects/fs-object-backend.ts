@@ -7,8 +7,9 @@ import { BatchingFileSink } from './batching-file-sink.js';
 import type { BodyReader, ObjectBackend, PendingObject, StoredRange } from '../../s3/object-backend.js';
 
 /**
- * Empties `root/tmp` (temporary bodies of writes that never committed) and recreates it.
- * Only for a moment when no write is in flight: at start, before serving or forking.
+ * Empties `root/tmp` (temporary bodies that earlier versions wrote there, of writes that
+ * never committed) and recreates it. Bodies are now written under `data/` (see
+ * FsObjectBackend), so this never touches a write in flight; call it at start anyway.
  */
 export function clearObjectTmp(root: string): void {
   const tmp = join(root, 'tmp');
