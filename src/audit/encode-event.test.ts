@@ -195,4 +195,43 @@ describe('normalizeKeyReference', () => {
     assert.deepEqual(first, ['k-1', 'alias/a', 'alias/a', 'k-1', 'arn:aws:s3:::b']);
     assert.deepEqual(refs.map(normalizeKeyReference), first);
   });
+
+  it('stays exact through evictions, for refs of any length, and never answers one ref with another\'s entry', () => {
+    // More distinct refs than the cache holds (4096), twice over, in two orders: each answer
+    // is computed, not taken from the literal expectation of a neighbour.
+    const expected = (i: number): string => (i % 3 === 0 ? `k-${i}` : i % 3 === 1 ? `alias/a-${i}` : `plain-${i}`);
+    const refOf = (i: number): string =>
+      i % 3 === 0 ? `arn:aws:kms:region-${i % 7}:${100000000000 + (i % 5)}:key/k-${i}` : i % 3 === 1 ? `arn:aws:kms:us-east-1:111122223333:alias/a-${i}` : `plain-${i}`;
+    const n = 10000;
+    const bad: number[] = [];
+    for (let i = 0; i < n; i++) if (normalizeKeyReference(refOf(i)) !== expected(i)) bad.push(i);
+    for (let i = n - 1; i >= 0; i--) if (normalizeKeyReference(refOf(i)) !== expected(i)) bad.push(i);
+    assert.deepEqual(bad, []);
+    // Longer than what is cached: still normalised, every time.
+    const long = `arn:aws:kms:us-east-1:111122223333:key/${'k'.repeat(100_000)}`;
+    for (let i = 0; i < 3; i++) assert.equal(normalizeKeyReference(long), 'k'.repeat(100_000));
+    assert.equal(normalizeKeyReference(`${long}x`), `${'k'.repeat(100_000)}x`);
+  });
+});
+
+describe('recordIndexOf (cached parts)', () => {
+  it('indexes resource ARNs and eventTime exactly through cache evictions and alternating times', () => {
+    const bad: number[] = [];
+    for (let i = 0; i < 9000; i++) {
+      // Long shared prefixes: entries must be told apart by their whole ARN.
+      const pad = 'p'.repeat(40);
+      const arn = i % 2 === 0 ? `arn:aws:kms:us-east-1:111122223333:key/k-${pad}${i}` : `arn:aws:s3:::bucket-${pad}${i}/o/${i}`;
+      // Alternating seconds, so a stale remembered parse would show.
+      const time = new Date(Date.UTC(2026, 0, 1, 0, 0, i % 2, 0));
+      const event = sampleEvent(0, { eventTime: time, resources: [{ ARN: arn, type: 'x' }], requestParameters: {} });
+      const index = recordIndexOf(event);
+      const want = i % 2 === 0 ? { kind: 'key', value: `k-${pad}${i}` } : { kind: 'bucket', value: `bucket-${pad}${i}` };
+      if (index.eventMs !== time.getTime() || !index.terms.some((t) => t.kind === want.kind && t.value === want.value)) bad.push(i);
+    }
+    assert.deepEqual(bad, []);
+    const garbled = sampleEvent(0);
+    (garbled as unknown as Record<string, unknown>)['eventTime'] = 'not a time';
+    assert.equal(recordIndexOf(garbled).eventMs, 0);
+    assert.equal(recordIndexOf(sampleEvent(1)).eventMs, Date.UTC(2026, 0, 1, 0, 0, 1));
+  });
 });

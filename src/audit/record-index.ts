@@ -24,16 +24,21 @@ export function normalizeKeyReference(ref: string): string {
   if (normal === undefined) {
     const m = KMS_ARN.exec(ref);
     normal = !m?.[1] ? ref : m[2] === 'key' ? m[1].slice('key/'.length) : m[1];
-    if (KEY_REFERENCES.size >= CACHE_LIMIT) KEY_REFERENCES.clear();
-    KEY_REFERENCES.set(ref, normal);
+    if (ref.length <= CACHED_LENGTH_LIMIT) {
+      if (KEY_REFERENCES.size >= CACHE_LIMIT) KEY_REFERENCES.clear();
+      KEY_REFERENCES.set(ref, normal);
+    }
   }
   return normal;
 }
 
 // Reference → its normal form, and resource ARN → its term: every audited KMS call names its
 // key (usually the same few) in its parameters and resources, and the regex ran for each.
-// Bounded: the strings are the callers'.
+// Bounded in count and in length: the strings are the callers' (a KMS request's parameters
+// are audited before they are validated, so a KeyId can be most of a 128 KiB body), and a
+// real key or alias ARN, or an S3 object ARN, is far shorter than the length limit.
 const CACHE_LIMIT = 4096;
+const CACHED_LENGTH_LIMIT = 2048;
 const KEY_REFERENCES = new Map<string, string>();
 const RESOURCE_TERMS = new Map<string, AuditTerm | null>();
 
@@ -44,8 +49,10 @@ function resourceTerm(arn: string): AuditTerm | null {
     if (arn.startsWith('arn:') && KMS_ARN.test(arn)) term = { kind: 'key', value: normalizeKeyReference(arn) };
     else if (S3_ARN.test(arn)) term = { kind: 'bucket', value: normalizeBucketReference(arn) };
     else term = null;
-    if (RESOURCE_TERMS.size >= CACHE_LIMIT) RESOURCE_TERMS.clear();
-    RESOURCE_TERMS.set(arn, term);
+    if (arn.length <= CACHED_LENGTH_LIMIT) {
+      if (RESOURCE_TERMS.size >= CACHE_LIMIT) RESOURCE_TERMS.clear();
+      RESOURCE_TERMS.set(arn, term);
+    }
   }
   return term;
 }
@@ -109,7 +116,8 @@ function paramKind(name: string): AuditTermKind | null {
   if (kind === undefined) {
     const n = name.toLowerCase().replace(/[-_]/g, '');
     kind = KEY_PARAMS.has(n) ? 'key' : n === 'bucketname' ? 'bucket' : null;
-    if (PARAM_KIND.size < 4096) PARAM_KIND.set(name, kind);
+    // Names are the caller's too (see CACHED_LENGTH_LIMIT); the ones that matter are short.
+    if (PARAM_KIND.size < CACHE_LIMIT && name.length <= 64) PARAM_KIND.set(name, kind);
   }
   return kind;
 }
