@@ -7,7 +7,8 @@
 //     audit_chunk_time row exactly their time span.
 // A missing term row is reported at every record that yields the term (lookups for it would
 // skip them), a span too narrow at every record outside it, a row no record yields (added or
-// re-pointed) or a span too wide at the chunk's first record. Each expected row is looked up by
+// re-pointed) or a span too wide at the chunk's first record in the range checked (so that a
+// range starting inside the chunk still names it). Each expected row is looked up by
 // primary key and the rows of the range are counted once; only when rows are left over are
 // they walked. Streaming: records are read a page at a time, one chunk's state kept at once.
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
@@ -23,6 +24,7 @@ type Row = { seq: number; json: string; n: string; s: string; t: number; e: stri
 /** What the records of one chunk up to the watermark yield, with the seqs to report. */
 interface ChunkState {
   chunk: number;
+  /** The record that a wrong chunk-wide row is named at: the chunk's first in the range checked. */
   first: number;
   /** The chunk's last seq up to the watermark. */
   last: number;
@@ -68,12 +70,13 @@ export function findChunkIndexMismatches(db: SqliteDatabase, range: CheckRange, 
       settle();
       state = { chunk, first: r.seq, last: Math.min(indexedTo, (chunk + 1) * AUDIT_CHUNK_SEQS), terms: new Map(), times: [] };
     }
+    if (state.first < range.from && r.seq >= range.from) state.first = r.seq;
     addRecord(state, r.seq, x);
   }
   settle();
   const chunks = { from: chunkOf(range.from), to: chunkOf(Math.min(last, indexedTo)) };
   const stored = db.prepare('SELECT count(*) FROM audit_chunk_terms WHERE chunk >= ? AND chunk <= ?').pluck().get(chunks.from, chunks.to) as number;
-  if (indexedTo >= 1 && stored > found) for (const seq of extraTermRows(db, chunks, indexedTo)) report(seq);
+  if (indexedTo >= 1 && stored > found) for (const seq of extraTermRows(db, chunks, indexedTo, range.from)) report(seq);
   return [...bad].sort((a, b) => a - b);
 }
 
@@ -133,11 +136,11 @@ function checkChunk(c: ChunkState, hasTerm: Statement, span: Statement, report: 
 }
 
 /**
- * The first record of each chunk holding a term row that none of its records up to the
- * watermark yields; one keyset walk over audit_chunk_terms, each chunk's terms recomputed
- * from event_json once (bounded cache).
+ * The first record (at or after `from`) of each chunk holding a term row that none of its
+ * records up to the watermark yields; one keyset walk over audit_chunk_terms, each chunk's
+ * terms recomputed from event_json once (bounded cache).
  */
-function extraTermRows(db: SqliteDatabase, chunks: { from: number; to: number }, indexedTo: number): Set<number> {
+function extraTermRows(db: SqliteDatabase, chunks: { from: number; to: number }, indexedTo: number, from: number): Set<number> {
   const walk = db.prepare(
     `SELECT kind, value, chunk FROM audit_chunk_terms WHERE (kind, value, chunk) > (?, ?, ?) AND chunk >= ? AND chunk <= ?
      ORDER BY kind, value, chunk LIMIT ${PAGE}`,
@@ -155,7 +158,8 @@ function extraTermRows(db: SqliteDatabase, chunks: { from: number; to: number },
     }
     const end = Math.min(indexedTo, (chunk + 1) * AUDIT_CHUNK_SEQS);
     // A chunk missing records keeps their terms: not reported (the chain check reports the deletion).
-    v = rows[0] && rows.length === end - chunk * AUDIT_CHUNK_SEQS ? { first: rows[0].seq, terms } : null;
+    const first = rows.find((r) => r.seq >= from) ?? rows[0];
+    v = first && rows.length === end - chunk * AUDIT_CHUNK_SEQS ? { first: first.seq, terms } : null;
     if (cache.size >= 256) cache.clear();
     cache.set(chunk, v);
     return v;

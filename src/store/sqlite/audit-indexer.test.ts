@@ -204,6 +204,34 @@ describe('deferred audit index', () => {
   }
 });
 
+describe('deferred audit index: verification of a seq range', () => {
+  // A range that starts inside chunk 0 still checks its rows: a wrong row is named at the
+  // chunk's first record in the range (its first record overall lies outside it).
+  const CHUNK_EDITS = [
+    "INSERT INTO audit_chunk_terms (kind, value, chunk) VALUES ('bucket', 'planted', 0)",
+    'UPDATE audit_chunk_time SET max_ms = max_ms + 1 WHERE chunk = 0',
+    'UPDATE audit_chunk_time SET min_ms = min_ms - 1 WHERE chunk = 0',
+  ];
+  for (const sql of CHUNK_EDITS) {
+    it(`names ${sql} within --from 5 --to 9`, async () => {
+      const store = new SqliteAuditStore(new Database(':memory:'));
+      const signer = LocalAuditSigner.generate();
+      const trail = await AuditTrail.open({ store, signer, ...MANUAL });
+      for (let i = 1; i <= 20; i++) await trail.append(variedEvent(i));
+      await trail.checkpoint();
+      await store.deferredIndex.indexNext(12);
+      assert.deepEqual(await store.indexMismatches({ fromSeq: 5, toSeq: 9 }), []);
+      dropGuards(store.db);
+      store.db.exec(sql);
+      assert.deepEqual(await store.indexMismatches({}), [1]);
+      assert.deepEqual(await store.indexMismatches({ fromSeq: 5, toSeq: 9 }), [5]);
+      assert.deepEqual((await verifyAudit(store, signer.publicKeyPem(), { fromSeq: 5, toSeq: 9 })).problems, [{ kind: 'index-mismatch', seq: 5 }]);
+      assert.deepEqual(await store.indexMismatches({ fromSeq: 13 }), [], 'chunk 0 is indexed only up to 12: nothing of it is in 13..');
+      await trail.close();
+    });
+  }
+});
+
 describe('AuditTrail drives the deferred index', () => {
   it('bounds the backlog under load, indexes the rest on close', async () => {
     const store = new SqliteAuditStore(new Database(':memory:'));
