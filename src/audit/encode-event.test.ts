@@ -123,6 +123,18 @@ describe('encodeAuditEvent (differential)', () => {
   });
 });
 
+describe('encodeAuditEvent (names not cached)', () => {
+  it('encodes long and many distinct field names exactly, with values that change between records', () => {
+    const long = 'n'.repeat(300);
+    for (let i = 0; i < 6000; i++) {
+      const event = sampleEvent(i % 60, {
+        requestParameters: { [`${long}${i % 3}`]: `v${i}`, [`name-${i}`]: `w${i % 2}`, encryptionContext: { [`${long}"${i % 2}`]: i % 2 === 0 ? 'same' : `x${i}` } },
+      });
+      assert.equal(encodeAuditEvent(event).json, canonicalJson(sanitizeEvent(event).value), `event ${i}`);
+    }
+  });
+});
+
 describe('quoteJsonString', () => {
   it('equals JSON.stringify for every string of the alphabet up to length 2, and for random strings', () => {
     for (const a of ALPHABET) {

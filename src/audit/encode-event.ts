@@ -49,12 +49,15 @@ interface FieldEncoding {
 // nearly every field; capped because encryption-context keys are the caller's.
 const NAME_CACHE = new Map<string, FieldEncoding | null>();
 const NAME_CACHE_LIMIT = 4096;
+const NAME_LENGTH_LIMIT = 256;
 
 function fieldEncoding(name: string): FieldEncoding | null {
   const cached = NAME_CACHE.get(name);
   if (cached !== undefined) return cached;
   const field = isRedactedFieldName(name) ? null : { prefix: `${JSON.stringify(name)}:`, lastValue: undefined, lastEncoded: '' };
-  if (NAME_CACHE.size < NAME_CACHE_LIMIT) NAME_CACHE.set(name, field);
+  // Long names are not kept either: KMS parameters are audited before they are validated, so
+  // an encryption-context key can be most of a 128 KiB body, and 4096 of them pinned ~1 GiB.
+  if (NAME_CACHE.size < NAME_CACHE_LIMIT && name.length <= NAME_LENGTH_LIMIT) NAME_CACHE.set(name, field);
   return field;
 }
 
