@@ -118,6 +118,24 @@ describe('audit schema: a store written before the deferred lookup index', () =>
     store.close();
   });
 
+  it('a migration that fails part-way changes nothing: terms column, chunk tables and the append-only guard are as before', async () => {
+    const signer = LocalAuditSigner.generate();
+    const store = new SqliteAuditStore(await oldDatabase(signer), { synchronous: 'NORMAL' });
+    const before = schemaOf(store.db);
+    // Fails the filling of the terms column after some records were filled (its guard dropped by then).
+    store.db.exec("CREATE TEMP TRIGGER fail_fill AFTER UPDATE ON main.audit_records WHEN NEW.seq = 5 BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+    await assert.rejects(store.openForAppend(), /injected failure/);
+    assert.equal(schemaOf(store.db), before, 'no column, table, index or trigger changed');
+    assert.equal(store.db.inTransaction, false);
+    assert.throws(() => store.db.exec("UPDATE audit_records SET event_name = 'x' WHERE seq = 1"), /append-only/);
+    store.db.exec('DROP TRIGGER temp.fail_fill');
+    await store.openForAppend();
+    assert.equal(store.db.prepare('SELECT count(*) FROM audit_records WHERE terms IS NULL').pluck().get(), 0);
+    assert.throws(() => store.db.exec("UPDATE audit_records SET event_name = 'x' WHERE seq = 1"), /append-only/);
+    assert.deepEqual((await verifyAudit(store, signer.publicKeyPem())).problems, []);
+    store.close();
+  });
+
   it('names each migrated record whose chunk rows were added to, re-pointed, changed or removed, and not a deleted record', async () => {
     const signer = LocalAuditSigner.generate();
     const store = new SqliteAuditStore(await oldDatabase(signer), { synchronous: 'NORMAL' });
