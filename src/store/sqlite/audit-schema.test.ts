@@ -261,6 +261,37 @@ describe('audit schema: a store written with the per-record lookup index', () =>
   });
 });
 
+describe('audit schema guards on the chunk index', () => {
+  it('a chunk span only widens, chunk terms and spans are never deleted, the watermark never lowers', async () => {
+    const store = new SqliteAuditStore(new Database(':memory:'));
+    const trail = await AuditTrail.open({ store, signer: LocalAuditSigner.generate(), digestIntervalMs: 0, digestEveryRecords: 0, indexIdleMs: 3_600_000 });
+    await appendMany(trail, 5);
+    await trail.close();
+    const span = (): unknown => store.db.prepare('SELECT chunk, min_ms AS min, max_ms AS max FROM audit_chunk_time').all();
+    const t = (s: number): number => Date.UTC(2026, 0, 1, 0, 0, s);
+    assert.deepEqual(span(), [{ chunk: 0, min: t(1), max: t(5) }]);
+    for (const sql of [
+      'UPDATE audit_chunk_time SET min_ms = min_ms + 1',
+      'UPDATE audit_chunk_time SET max_ms = max_ms - 1',
+      'UPDATE audit_chunk_time SET min_ms = min_ms - 1, max_ms = max_ms - 1',
+      'UPDATE audit_chunk_time SET chunk = 1',
+      'INSERT INTO audit_chunk_time (chunk, min_ms, max_ms) VALUES (0, 0, 0) ON CONFLICT (chunk) DO UPDATE SET max_ms = excluded.max_ms',
+    ]) {
+      assert.throws(() => store.db.exec(sql), /only widens/, sql);
+    }
+    assert.throws(() => store.db.exec('DELETE FROM audit_chunk_time'), /append-only/);
+    assert.throws(() => store.db.exec('DELETE FROM audit_chunk_terms'), /append-only/);
+    assert.throws(() => store.db.exec("UPDATE audit_chunk_terms SET value = 'x'"), /append-only/);
+    assert.throws(() => store.db.exec('UPDATE audit_index_state SET indexed_to = 4'), /only increases/);
+    assert.throws(() => store.db.exec('DELETE FROM audit_index_state'), /only increases/);
+    assert.deepEqual(span(), [{ chunk: 0, min: t(1), max: t(5) }]);
+    // What the indexer does: widen.
+    store.db.exec('UPDATE audit_chunk_time SET min_ms = min_ms - 1, max_ms = max_ms + 1');
+    assert.deepEqual(span(), [{ chunk: 0, min: t(1) - 1, max: t(5) + 1 }]);
+    store.close();
+  });
+});
+
 describe('SqliteAuditStore on a file that is not a database', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-garbage-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
