@@ -156,6 +156,24 @@ describe('tamper detection on the SQLite store', () => {
       { kind: 'index-mismatch', seq: 20 },
     ]);
   });
+
+  // Each derived column lookups filter by, edited alone: records 1..20 are Encrypts without
+  // error by alice at second i (see sampleEvent).
+  const COLUMN_EDITS = [
+    "UPDATE audit_records SET event_source = 's3.amazonaws.com' WHERE seq = 6",
+    "UPDATE audit_records SET error_code = 'AccessDeniedException' WHERE seq = 6",
+    'UPDATE audit_records SET access_denied = 1 WHERE seq = 6',
+    'UPDATE audit_records SET event_ms = event_ms + 1 WHERE seq = 6',
+    "UPDATE audit_records SET event_name = 'Sign' WHERE seq = 6",
+    'UPDATE audit_records SET terms = NULL WHERE seq = 6',
+  ];
+  for (const sql of COLUMN_EDITS) {
+    it(`names the record of: ${sql}`, async () => {
+      const f = await trail20();
+      f.db.exec(sql);
+      assert.deepEqual(await problems(f), [{ kind: 'index-mismatch', seq: 6 }]);
+    });
+  }
 });
 
 /** Changes record `from`'s source IP and recomputes hashes of `from..to` as an attacker with the algorithm would. */
