@@ -4,9 +4,8 @@
 // of the range: a KMS workload repeats a handful of them), never per row in JS, and
 // audit_index_state.indexed_to moves in the same transaction. Only the trail's owner runs it.
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import type { AuditEvent } from '../../audit/record.js';
-import { recordIndexOf } from '../../audit/record-index.js';
 import { encodeTermsColumn } from './audit-append.js';
+import { indexOfJson } from './audit-index-check.js';
 import { AUDIT_CHUNK_BITS, AUDIT_DROP_OLD_INDEXES, AUDIT_INDEX_TABLES, AUDIT_TRIGGERS } from './audit-schema.js';
 
 /**
@@ -76,13 +75,9 @@ function fillNullTermsColumns(db: SqliteDatabase): void {
   for (let after = Number.MIN_SAFE_INTEGER; ; ) {
     const rows = page.all(after) as { seq: number; json: string }[];
     for (const r of rows) {
-      let terms = '[]';
-      try {
-        terms = encodeTermsColumn(recordIndexOf(JSON.parse(r.json) as AuditEvent).terms);
-      } catch {
-        // stays [] : verification recomputes the index from event_json and names the record
-      }
-      set.run(terms, r.seq);
+      // Unreadable: [] (verification recomputes the index from event_json and names the record).
+      const x = indexOfJson(r.json);
+      set.run(x ? encodeTermsColumn(x.terms) : '[]', r.seq);
     }
     const last = rows.at(-1);
     if (last === undefined) return;

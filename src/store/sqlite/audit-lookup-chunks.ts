@@ -7,7 +7,7 @@ import type { Statement } from 'better-sqlite3';
 import type { AuditLookupQuery } from '../../audit/audit-store.js';
 import { CHUNK_OF } from './audit-indexer.js';
 import { compileLookup, termsColumnFilters, where, type LookupFilters } from './audit-lookup.js';
-import { AUDIT_CHUNK_SEQS } from './audit-schema.js';
+import { AUDIT_CHUNK_SEQS, WATERMARK_SQL } from './audit-schema.js';
 
 /** A row of a lookup page, newest first. */
 export interface LookupRow {
@@ -99,7 +99,7 @@ function candidateSql(f: LookupFilters, q: AuditLookupQuery): string | null {
  * last such chunk. Bounded: one chunk's records, the chunk spans and the tail.
  */
 export function seqAtTimeSql(fn: 'min' | 'max'): string {
-  const w = '(SELECT indexed_to FROM audit_index_state WHERE id = 1)';
+  const w = WATERMARK_SQL;
   const [op, spanOk, order, dir] = fn === 'min' ? ['>=', 'max_ms >= @t', 'min', 'ASC'] : ['<=', 'min_ms <= @t', 'max', 'DESC'];
   const chunk = `(SELECT ${order}(chunk) FROM audit_chunk_time WHERE ${spanOk} AND chunk <= ${CHUNK_OF(w)})`;
   const indexed = `(SELECT seq FROM audit_records WHERE seq > ${chunk} * ${AUDIT_CHUNK_SEQS} AND seq <= min((${chunk} + 1) * ${AUDIT_CHUNK_SEQS}, ${w})
