@@ -50,14 +50,17 @@ function convert(value: unknown, verbatim = false): unknown {
 }
 
 // Wire name → CloudTrail name (first letter lower-cased). Names repeat on every call; the
-// cache is bounded because field names are the caller's.
+// cache is bounded in entries and in name length because field names are the caller's and
+// are audited before validation (1,024 names of a ~128 KiB body each would pin ~128 MiB).
 const AUDIT_NAMES = new Map<string, string>();
+/** Longer names are converted each time, never kept: every KMS field name is far shorter. */
+const CACHED_NAME_MAX = 64;
 
 function auditName(k: string): string {
   let name = AUDIT_NAMES.get(k);
   if (name === undefined) {
     name = k.charAt(0).toLowerCase() + k.slice(1);
-    if (AUDIT_NAMES.size < 1024) AUDIT_NAMES.set(k, name);
+    if (AUDIT_NAMES.size < 1024 && k.length <= CACHED_NAME_MAX) AUDIT_NAMES.set(k, name);
   }
   return name;
 }
