@@ -177,6 +177,42 @@ test("the next group commits while the previous group's fdatasync is in flight, 
   assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 3);
 });
 
+test('a WAL fdatasync that fails rejects its own group and every other group whose sync was in flight beside it (the error is reported to one sync only); a later group resolves', async (t) => {
+  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const original = fs.fdatasync;
+  const held: Array<(fail: boolean) => void> = [];
+  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    // Linux: the writeback error goes to the one sync that checks first; the other succeeds.
+    held.push((fail) => original(fd, (err) => cb(fail ? Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }) : err)));
+  }) as typeof fs.fdatasync;
+  syncBuiltinESMExports();
+  t.after(() => {
+    fs.fdatasync = original;
+    syncBuiltinESMExports();
+  });
+  const db = fileDb(t);
+  const group = new SqliteGroupCommit(db);
+  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
+  const until = async (n: number): Promise<void> => {
+    for (let i = 0; i < 2000 && held.length < n; i++) await tick();
+    assert.equal(held.length, n, `${n} syncs started`);
+  };
+  const settled = (p: Promise<unknown>): Promise<string> => p.then(() => 'resolved', (err: { code?: string }) => `rejected ${err.code}`);
+  const first = settled(group.run(() => insert.run('k0', 0)));
+  await until(1);
+  const second = settled(group.run(() => insert.run('k1', 1)));
+  await until(2);
+  held[0]!(true);
+  assert.equal(await first, 'rejected EIO');
+  held[1]!(false);
+  assert.equal(await second, 'rejected EIO', "the second group's sync was in flight when the first one failed: its success proves nothing");
+  const third = settled(group.run(() => insert.run('k2', 2)));
+  await until(3);
+  held[2]!(false);
+  assert.equal(await third, 'resolved', 'a sync started after the failure was reported covers its group');
+});
+
 test('a group that finds the write lock taken by another connection waits off the event loop and commits once it is free', async (t) => {
   const db = fileDb(t);
   const { other, group, insert } = lockedByOther(t, db);

@@ -10,6 +10,11 @@ interface Waiter {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
+/** One group's WAL fdatasync in flight; `failed` is set when another one in flight beside it failed. */
+interface InFlightSync {
+  failed: { err: unknown } | undefined;
+}
+
 /**
  * CIPHERLAKE_TRACE_PHASES=<file>, read once at startup (as write-object.ts does): each group
  * appends one JSON line (`group: true`, its size, and ms spent waiting for a checkpoint
@@ -84,6 +89,12 @@ export class SqliteGroupCommit {
   #busy = false;
   /** Committed groups whose WAL fdatasync has not completed yet (at most MAX_SYNCS_IN_FLIGHT). */
   #syncing = 0;
+  /**
+   * Those groups' syncs. They share one descriptor, and Linux reports a writeback error to
+   * one fdatasync only: when one fails, every other still in flight fails with it (its
+   * success could hide the loss of its own frames).
+   */
+  readonly #inFlight = new Set<InFlightSync>();
   /** The connection's busy_timeout (ms): how long a group may wait for the write lock; 0 for a memory database (no off-loop waits). */
   readonly #busyTimeoutMs: number;
   /** When the current group first found the write lock taken (Date.now()), or undefined. */
@@ -122,7 +133,8 @@ export class SqliteGroupCommit {
    * Runs `work` (synchronous statements on this connection) inside the next group's
    * transaction. Resolves with its result once the group's commit is durable; rejects with
    * what `work` raised (its changes rolled back, the group unaffected), or with the
-   * commit's or the fsync's error for every write of the group. Never runs `work` twice.
+   * commit's or the fsync's error for every write of the group (also the error of another
+   * group's fsync that failed while this one's was in flight). Never runs `work` twice.
    */
   run<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -170,13 +182,21 @@ export class SqliteGroupCommit {
     // Each group waits for an fdatasync started after its own commit returned (one started
     // earlier, for the previous group, may miss its frames); the next group may commit meanwhile.
     this.#syncing += 1;
+    const sync: InFlightSync = { failed: undefined };
+    this.#inFlight.add(sync);
     this.#durable().then(
       () => {
+        // Another sync on this descriptor failed while this one ran: the writeback error
+        // (reported to one fdatasync only) may have been this group's pages.
+        if (sync.failed !== undefined) throw sync.failed.err;
         if (began !== 0n) traceGroup({ size: group.length, commitMs: Number(committed - began) / 1e6, syncMs: msSince(committed) });
         group.forEach((w, i) => settle(w, outcomes[i]));
       },
-      (err: unknown) => group.forEach((w) => w.reject(err)),
-    ).finally(() => {
+    ).catch((err: unknown) => {
+      for (const other of this.#inFlight) if (other !== sync) other.failed ??= { err };
+      group.forEach((w) => w.reject(err));
+    }).finally(() => {
+      this.#inFlight.delete(sync);
       this.#syncing -= 1;
       if (!this.#busy && this.#queue.length > 0) setImmediate(() => this.#flush());
     });
