@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { Agent, createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -37,7 +37,7 @@ describe('readBody', () => {
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   /** Writes `parts` on a fresh connection (each after the server answered nothing for `gapMs`), then reads until close. */
-  function send(parts: readonly string[], gapMs = 0): Promise<string> {
+  function send(parts: readonly (string | Buffer)[], gapMs = 0): Promise<string> {
     return new Promise((resolve, reject) => {
       let got = '';
       const socket = connect(port, '127.0.0.1', async () => {
@@ -54,6 +54,25 @@ describe('readBody', () => {
 
   const head = (path: string, extra: string): string => `POST ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n${extra}\r\n`;
   const bodyOf = (answer: string): string => answer.slice(answer.indexOf('\r\n\r\n') + 4);
+  const keepAlive = (path: string, extra: string): string => `POST ${path} HTTP/1.1\r\nhost: x\r\n${extra}\r\n`;
+
+  /** The bodies of the responses in `answer`, in order (each framed by its Content-Length; interim 1xx skipped). */
+  function responseBodies(answer: string): string[] {
+    const bodies: string[] = [];
+    let at = 0;
+    while (at < answer.length) {
+      const end = answer.indexOf('\r\n\r\n', at);
+      assert.ok(end >= 0, `a response head ends: ${JSON.stringify(answer.slice(at))}`);
+      const headText = answer.slice(at, end);
+      at = end + 4;
+      if (/^HTTP\/1\.1 1\d\d /.test(headText)) continue;
+      const length = /\r\ncontent-length: (\d+)/i.exec(headText);
+      assert.ok(length !== null, `a Content-Length in ${JSON.stringify(headText)}`);
+      bodies.push(answer.slice(at, at + Number(length[1])));
+      at += Number(length[1]);
+    }
+    return bodies;
+  }
 
   /** The outcome of `path`, failing instead of hanging when readBody never settles. */
   async function outcome(path: string): Promise<Buffer | Error> {
@@ -114,4 +133,75 @@ describe('readBody', () => {
     const got = await outcome('/destroyed');
     assert.ok(got instanceof BodyIncompleteError, String(got));
   });
+
+  it('pipelined requests in one write: each body whole and its own, in order, over one kept-alive connection', async () => {
+    const answer = await send([
+      keepAlive('/pipe-1', 'content-length: 5\r\n') +
+        'hello' +
+        keepAlive('/pipe-2', 'content-length: 0\r\n') +
+        keepAlive('/pipe-3', 'transfer-encoding: chunked\r\n') +
+        '3\r\nabc\r\n0\r\n\r\n' +
+        // Refused by its Content-Length before a byte is read: its body must still be skipped, not parsed as a request.
+        keepAlive('/pipe-4', 'content-length: 17\r\n') +
+        'POST /x HTTP/1.1\r' +
+        keepAlive('/pipe-5', 'content-length: 6\r\n') +
+        'world!' +
+        head('/pipe-6', 'content-length: 3\r\n') +
+        'end',
+    ]);
+    assert.deepEqual(responseBodies(answer), ['ok hello', 'ok ', 'ok abc', 'err BodyTooLargeError', 'ok world!', 'ok end']);
+    assert.ok((await outcome('/pipe-4')) instanceof BodyTooLargeError);
+  });
+
+  it('keep-alive through node:http: requests one after another on the same socket each read whole', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const reused: boolean[] = [];
+      for (const [i, body] of ['first', '', 'third-body', '0123456789abcdef'].entries()) {
+        const answer = await new Promise<string>((resolve, reject) => {
+          const r = request({ host: '127.0.0.1', port, method: 'POST', path: `/agent-${i}`, agent, headers: { 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+            let text = '';
+            res.setEncoding('latin1');
+            res.on('data', (d: string) => (text += d));
+            res.on('end', () => resolve(text));
+          });
+          r.on('error', reject);
+          r.end(body);
+          reused.push(r.reusedSocket);
+        });
+        assert.equal(answer, `ok ${body}`);
+      }
+      assert.deepEqual(reused, [false, true, true, true]);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('a UTF-8 body split inside a character across packets: every byte, in order', async () => {
+    const body = Buffer.from('€x€', 'utf8');
+    const answer = await send([Buffer.concat([Buffer.from(head('/utf8', `content-length: ${body.length}\r\n`)), body.subarray(0, 2)]), body.subarray(2, 5), body.subarray(5)], 30);
+    assert.ok(bodyOf(answer).startsWith('ok '), answer);
+    assert.deepEqual(await outcome('/utf8'), body);
+  });
+
+  it('Expect: 100-continue: the body sent after the interim answer is read whole', async () => {
+    const answer = await send([head('/continue', 'expect: 100-continue\r\ncontent-length: 3\r\n'), 'xyz'], 50);
+    assert.match(answer, /^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    assert.deepEqual(responseBodies(answer), ['ok xyz']);
+  });
+
+  it('a Content-Length larger than what arrives, the client then closing its side: BodyIncompleteError, not a hang or a short body', async () => {
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(head('/short', 'content-length: 10\r\n') + 'hel');
+        setTimeout(() => socket.end(), 30);
+      });
+      socket.resume();
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    const got = await outcome('/short');
+    assert.ok(got instanceof BodyIncompleteError, String(got));
+  });
 });
+
