@@ -97,6 +97,31 @@ describe('SigV4 against the AWS test suite', () => {
   }
 });
 
+describe('SigV4: malformed given signatures', () => {
+  const v = SUITE[0]!;
+  const view = suiteView(v);
+  const good = parseSignature(view)!;
+  const verify = (signature: string): unknown => verifySignature(view, { ...good, signature }, SUITE_CREDENTIALS, { now: SUITE_NOW, bodySha256: sha256(v.body) });
+  const bad: Array<[string, string]> = [
+    ['empty', ''],
+    ['one byte short', v.signature.slice(0, 62)],
+    ['odd length, a nibble short', v.signature.slice(0, 63)],
+    ['one byte too many (33 bytes: a 32-byte decode buffer would drop it and accept)', v.signature + '00'],
+    ['the signature twice', v.signature + v.signature],
+    ['non-hex first pair', 'zz' + v.signature.slice(2)],
+    ['non-hex last pair', v.signature.slice(0, 62) + 'zz'],
+    ['non-hex in the middle', v.signature.slice(0, 30) + 'g' + v.signature.slice(31)],
+    ['much too long', 'ab'.repeat(4096)],
+  ];
+  for (const [label, signature] of bad) {
+    it(`${label}: SignatureMismatch, and the right signature still verifies after it`, () => {
+      assert.throws(() => verify(signature), (err: unknown) => err instanceof AuthenticationError && err.kind === 'SignatureMismatch');
+      assert.doesNotThrow(() => verify(v.signature));
+      assert.doesNotThrow(() => verify(v.signature.toUpperCase()));
+    });
+  }
+});
+
 describe('SigV4 at the edge (KMS JSON protocol)', () => {
   let t: TestServer;
   before(async () => {
