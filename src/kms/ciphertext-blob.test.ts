@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { SecretBytes } from '../crypto/secret-bytes.js';
 import { BLOB_FORMAT, openBlob, readBlobHeader, sealBlob, type RandomSource } from './ciphertext-blob.js';
-import { canonicalContext, type EncryptionContext } from './encryption-context.js';
+import { canonicalContext, prefixedCanonicalContext, type EncryptionContext } from './encryption-context.js';
 import { InvalidCiphertextError } from './errors.js';
 
 interface Vector {
@@ -210,6 +210,41 @@ describe('canonicalContext injectivity', () => {
     const enc = canonicalContext({ '\u{1F600}': 'emoji', '\uFF61': 'halfwidth' });
     const pairs = decodeCanonicalOrdered(enc);
     assert.deepEqual(pairs.map(([k]) => k), ['\uFF61', '\u{1F600}']);
+  });
+
+  it('a context of one pair (written directly, not through the sorted path) is the layout byte for byte, behind any prefix', () => {
+    const u32 = (n: number): Buffer => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(n);
+      return b;
+    };
+    // Independent of the implementation: the layout spelled out, strings encoded by Buffer.from.
+    const layout = (pairs: Array<[string, string]>): Buffer =>
+      Buffer.concat([u32(pairs.length), ...pairs.flatMap(([k, v]) => [u32(Buffer.byteLength(k)), Buffer.from(k), u32(Buffer.byteLength(v)), Buffer.from(v)])]);
+    const singles: Array<[string, string]> = [
+      ['purpose', 'test'],
+      ['k', ''],
+      ['', 'v'],
+      ['', ''],
+      ['ünï', 'cödé'],
+      ['\u{1F600}', '\u{1F600}\uFF61é'],
+      ['k', 'e\u0301\u0000'],
+      ['lone', '\uD800x\uDC00'],
+      ['\uD83D', 'lone high surrogate key'],
+      ['κ'.repeat(300), 'a key too long to be cached, in two-byte characters'],
+      ['aws:s3:arn', 'arn:aws:s3:::bücket/kéy/\u{10FFFF}'],
+    ];
+    for (const prefix of [Buffer.alloc(0), Buffer.from('01020304ff', 'hex')]) {
+      assert.deepEqual(prefixedCanonicalContext(prefix, undefined), Buffer.concat([prefix, u32(0)]));
+      assert.deepEqual(prefixedCanonicalContext(prefix, {}), Buffer.concat([prefix, u32(0)]));
+      for (const [k, v] of singles) {
+        // Twice: the second finds the key's bytes cached.
+        for (let i = 0; i < 2; i++) assert.deepEqual(prefixedCanonicalContext(prefix, { [k]: v }), Buffer.concat([prefix, layout([[k, v]])]), `${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+      }
+    }
+    // The same pairs among others take the sorted path; its bytes for them are the layout's too.
+    const two: Array<[string, string]> = [['\uFF61', ''], ['\u{1F600}', 'ü']]; // in UTF-8 byte order
+    assert.deepEqual(canonicalContext(Object.fromEntries([...two].reverse())), layout(two));
   });
 
   it('absent and empty are u32(0)', () => {
