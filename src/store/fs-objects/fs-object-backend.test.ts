@@ -117,4 +117,54 @@ describe('FsObjectBackend', () => {
     assert.ok(synced > 0 && synced < finished, `the body's fdatasync completed before it finished: ${events.join(', ')}`);
     assert.ok(finished < events.indexOf('committed'));
   });
+
+  it("a body in a new fan-out directory finishes only after an fsync of data/ (the directory's own name) that started after the directory existed", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-fanout-'));
+    const require = createRequire(import.meta.url);
+    const fs = require('node:fs') as typeof import('node:fs');
+    const original = { fsync: fs.fsync, open: fs.open, mkdirSync: fs.mkdirSync };
+    const events: string[] = [];
+    const paths = new Map<number, string>();
+    fs.mkdirSync = ((path: string, options?: unknown) => {
+      const made = (original.mkdirSync as (p: string, o?: unknown) => string | undefined)(path, options);
+      events.push(`mkdir ${path}`);
+      return made;
+    }) as never;
+    fs.open = ((...args: unknown[]) => {
+      const cb = args.pop() as (err: unknown, fd: number) => void;
+      const path = String(args[0]);
+      (original.open as (...a: unknown[]) => void)(...args, (err: unknown, fd: number) => {
+        if (err === null) paths.set(fd, path);
+        cb(err, fd);
+      });
+    }) as never;
+    fs.fsync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      const path = paths.get(fd) ?? '?';
+      events.push(`fsync ${path} started`);
+      original.fsync(fd, (err) => {
+        events.push(`fsync ${path} done`);
+        cb(err);
+      });
+    }) as never;
+    syncBuiltinESMExports();
+    t.after(() => {
+      Object.assign(fs, original);
+      syncBuiltinESMExports();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const backend = new FsObjectBackend(dir);
+    const data = join(dir, 'data');
+    assert.deepEqual(readdirSync(data), []);
+    const pending = await backend.create();
+    assert.deepEqual(readdirSync(data), [pending.storageId.slice(0, 2)]);
+    await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
+    events.push('finished');
+    await pending.commit();
+    const made = events.indexOf(`mkdir ${join(data, pending.storageId.slice(0, 2))}`);
+    assert.ok(made >= 0, events.join(', '));
+    const started = events.indexOf(`fsync ${data} started`, made);
+    assert.ok(started > made, `an fsync of data/ after the fan-out directory was made: ${events.join(', ')}`);
+    const done = events.indexOf(`fsync ${data} done`);
+    assert.ok(done > started && done < events.indexOf('finished'), `data/'s fsync completed before the body finished: ${events.join(', ')}`);
+  });
 });

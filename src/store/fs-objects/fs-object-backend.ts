@@ -34,8 +34,13 @@ export class FsObjectBackend implements ObjectBackend {
   readonly #tmp: string;
   readonly #data: string;
   readonly #dirSync = new GroupDirSync();
-  /** Fan-out directories known to exist (created once, never removed while open). */
-  readonly #dirs = new Set<string>();
+  /**
+   * Fan-out directories known to exist (created once, never removed while open), each with
+   * the fsync of data/ that started after this process saw it exist: its own name there is
+   * durable once that completed (another process may have just made it). Forgotten when it
+   * failed, so that the next body in it tries again.
+   */
+  readonly #dirs = new Map<string, Promise<void>>();
 
   /**
    * `clearTmp` (default true) removes the leftovers of writes that never committed. Pass
@@ -54,16 +59,25 @@ export class FsObjectBackend implements ObjectBackend {
     const storageId = newStorageId();
     const finalDir = join(this.#data, storageId.slice(0, 2));
     const finalPath = join(finalDir, storageId);
-    if (!this.#dirs.has(finalDir)) {
+    let fanOut = this.#dirs.get(finalDir);
+    if (fanOut === undefined) {
       mkdirSync(finalDir, { recursive: true, mode: 0o700 });
-      this.#dirs.add(finalDir);
+      const made = this.#dirSync.sync(this.#data);
+      // Handled here (the sink may fail to open and never await it); each body awaits it below.
+      made.catch(() => {
+        if (this.#dirs.get(finalDir) === made) this.#dirs.delete(finalDir);
+      });
+      this.#dirs.set(finalDir, made);
+      fanOut = made;
     }
+    const parentSynced = fanOut;
     // The sink fdatasyncs its descriptor before it finishes and closes, and a pipeline into
     // it ends only after that — so by commit() the body is durable, with no reopen. It
     // writes in ~1 MiB vectored batches (sealed segments arrive as many small pieces). Its
     // `alongside` task, the directory's fsync, starts once the file exists: it covers the
-    // new name, and the sink finishes only once it is done too.
-    const stream = new BatchingFileSink(finalPath, 0o600, () => this.#dirSync.sync(finalDir));
+    // new name, and the sink finishes only once it is done too (and the fan-out directory's
+    // own name in data/ is durable).
+    const stream = new BatchingFileSink(finalPath, 0o600, () => Promise.all([parentSynced, this.#dirSync.sync(finalDir)]).then(() => undefined));
     return {
       storageId,
       stream,
