@@ -44,6 +44,31 @@ describe('KeyService.resolveCached', () => {
     assert.equal(keys.resolveCached(keyId.toUpperCase()), undefined, 'not a bare key id');
   });
 
+  it('the key id matched last (kept across services) lends nothing to another identifier shape or another service', async () => {
+    const { keys } = setup();
+    const [a, b] = [await newKey(keys), await newKey(keys)];
+    const [ra, rb] = [await keys.resolve(a), await keys.resolve(b)];
+    const other = new KeyService({
+      store: new SqliteKeyStore(openSqlite(':memory:')),
+      rootKey: new LocalRootKeyProvider('file', SecretBytes.random(32)),
+      clock: new ManualClock(),
+      settings: { region: 'eu-west-1', accountId: '111111111111', materialCacheTtlMs: 60_000 },
+    });
+    // Alternating, so each identifier follows one that matched the key-id pattern last.
+    for (let i = 0; i < 3; i++) {
+      assert.equal(keys.resolveCached(a), ra);
+      assert.equal(other.resolveCached(a), undefined, 'another account and region: not its key');
+      assert.equal(keys.resolveCached(keyArn(ra)), undefined, 'an ARN after its own key id');
+      assert.equal(keys.resolveCached(a), ra);
+      assert.equal(keys.resolveCached(`alias/${a}`), undefined, 'an alias named like the key id');
+      assert.equal(keys.resolveCached(a + ' '), undefined);
+      assert.equal(keys.resolveCached(a.toUpperCase()), undefined);
+      assert.equal(keys.resolveCached(b), rb);
+      assert.equal(keys.resolveCached(a.slice(0, -1)), undefined);
+    }
+    await assert.rejects(other.resolve(a), NotFoundError);
+  });
+
   it('answers nothing once the key owes upkeep (its deletion date passed): resolve then destroys it', async () => {
     const { keys, clock } = setup();
     const keyId = await newKey(keys);
