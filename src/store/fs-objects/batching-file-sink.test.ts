@@ -43,13 +43,21 @@ describe('BatchingFileSink', () => {
     const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
     const original = { fdatasync: fs.fdatasync, writev: fs.writev };
     const events: string[] = [];
+    // A write started beside a sync lands only once that sync is done: the background sync
+    // started at 8 MiB is then over by 16 MiB, where the next one starts (however slow the disk).
+    let syncing: Promise<void> | undefined;
     fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
       events.push('sync started');
-      original.fdatasync(fd, (err) => (events.push('sync done'), cb(err)));
+      syncing = new Promise((resolve) => original.fdatasync(fd, (err) => (events.push('sync done'), resolve(), cb(err))));
     }) as typeof fs.fdatasync;
     fs.writev = ((fd: number, bufs: Buffer[], pos: number, cb: (err: NodeJS.ErrnoException | null, n: number) => void) => {
       events.push('write started');
-      original.writev(fd, bufs, pos, (err, n) => (events.push('write done'), cb(err, n)));
+      const beside = syncing;
+      original.writev(fd, bufs, pos, (err, n) => {
+        const land = (): void => (events.push('write done'), cb(err, n));
+        if (beside !== undefined) void beside.then(land);
+        else land();
+      });
     }) as typeof fs.writev;
     syncBuiltinESMExports();
     t.after(() => {
@@ -72,21 +80,28 @@ describe('BatchingFileSink', () => {
 
   it('a background sync that fails fails the stream, even when the final sync succeeds (a writeback error is reported once)', async (t) => {
     const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
-    const original = fs.fdatasync;
+    const original = { fdatasync: fs.fdatasync, writev: fs.writev };
     let calls = 0;
+    let writesAfterFailure = 0;
     fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
       calls += 1;
       if (calls === 1) return setImmediate(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
-      original(fd, cb);
+      original.fdatasync(fd, cb);
     }) as typeof fs.fdatasync;
+    fs.writev = ((...args: Parameters<typeof fs.writev>) => {
+      if (calls > 0) writesAfterFailure += 1;
+      (original.writev as (...a: unknown[]) => void)(...args);
+    }) as typeof fs.writev;
     syncBuiltinESMExports();
     t.after(() => {
-      fs.fdatasync = original;
+      Object.assign(fs, original);
       syncBuiltinESMExports();
     });
     const pieces = Array.from({ length: 200 }, () => randomBytes(65_536));
     await assert.rejects(pipeline(Readable.from(pieces, { objectMode: false }), new BatchingFileSink(join(dir, 'eio'), 0o600)), { code: 'EIO' });
     assert.ok(calls >= 1);
+    // Writes went on after the failing sync started: it was a background one, not the final one.
+    assert.ok(writesAfterFailure > 0, `writes after the failed sync: ${writesAfterFailure}`);
   });
 
   it('an empty stream makes an empty file', async () => {
