@@ -68,4 +68,17 @@ describe('writeObject: bodies written to files', () => {
     assert.equal(backend.listStorageIds().length, before);
     assert.deepEqual(readdirSync(join(root, 'tmp')), []);
   });
+
+  it("a refused metadata commit deletes the body; one whose WAL sync failed after the row committed keeps it (the row is visible and may survive)", async () => {
+    const data = randomBytes(300_000);
+    const failing = (err: Error): S3Deps => ({ ...deps, store: { putObject: async () => Promise.reject(err) } }) as unknown as S3Deps;
+    const before = backend.listStorageIds();
+    await assert.rejects(writeObject(failing(new Error('refused')), request(chunked(data), 'SSE-KMS', data.length)), /refused/);
+    assert.deepEqual(backend.listStorageIds(), before);
+    const unsynced = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO', committedUnsynced: true });
+    await assert.rejects(writeObject(failing(unsynced), request(chunked(data), 'SSE-KMS', data.length)), { code: 'EIO' });
+    const kept = backend.listStorageIds().filter((id) => !before.includes(id));
+    assert.equal(kept.length, 1, 'the body of the committed row is still there');
+    await backend.delete(kept[0]!);
+  });
 });

@@ -168,7 +168,11 @@ async function commit(deps: S3Deps, record: ObjectRecord, condition: WriteCondit
     replaced = await deps.store.putObject(record, condition);
     trace?.mark('metadataCommitted');
   } catch (err) {
-    if (record.inlineBody === undefined) await deps.backend.delete(record.storageId);
+    // The row committed but its WAL sync failed (SqliteGroupCommit marks the error): it is
+    // visible now and may survive a crash, so its body stays (the orphan sweep removes it at
+    // the next start if the row was lost), as does the body it replaced.
+    const committed = (err as { committedUnsynced?: unknown } | null)?.committedUnsynced === true;
+    if (record.inlineBody === undefined && !committed) await deps.backend.delete(record.storageId);
     throw err;
   }
   if (replaced !== undefined) await deps.backend.delete(replaced);

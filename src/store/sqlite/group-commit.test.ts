@@ -198,15 +198,24 @@ test('a WAL fdatasync that fails rejects its own group and every other group who
     for (let i = 0; i < 2000 && held.length < n; i++) await tick();
     assert.equal(held.length, n, `${n} syncs started`);
   };
-  const settled = (p: Promise<unknown>): Promise<string> => p.then(() => 'resolved', (err: { code?: string }) => `rejected ${err.code}`);
+  const settled = (p: Promise<unknown>): Promise<string> =>
+    p.then(
+      () => 'resolved',
+      (err: { code?: string; message?: string; committedUnsynced?: boolean }) => `rejected ${err.code ?? err.message}${err.committedUnsynced === true ? ' (committed)' : ''}`,
+    );
   const first = settled(group.run(() => insert.run('k0', 0)));
+  // In the same group, a write that raises: rolled back, it keeps its own error.
+  const raising = settled(group.run(() => {
+    throw new Error('refused');
+  }));
   await until(1);
   const second = settled(group.run(() => insert.run('k1', 1)));
   await until(2);
   held[0]!(true);
-  assert.equal(await first, 'rejected EIO');
+  assert.equal(await first, 'rejected EIO (committed)', 'the error says the row committed (it is visible) though it may not survive a crash');
+  assert.equal(await raising, 'rejected refused');
   held[1]!(false);
-  assert.equal(await second, 'rejected EIO', "the second group's sync was in flight when the first one failed: its success proves nothing");
+  assert.equal(await second, 'rejected EIO (committed)', "the second group's sync was in flight when the first one failed: its success proves nothing");
   const third = settled(group.run(() => insert.run('k2', 2)));
   await until(3);
   held[2]!(false);

@@ -10,6 +10,18 @@ interface Waiter {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
+/**
+ * Marks the error of a WAL fdatasync that failed after its group committed with
+ * `committedUnsynced: true`: the rejected writes' rows are visible now and may or may not
+ * survive a crash, so their callers must not undo what those rows reference (e.g. delete
+ * the body an object row points to). A property, not a class: the S3 layer checks it
+ * without importing the store.
+ */
+function markCommittedUnsynced(err: unknown): unknown {
+  if (typeof err === 'object' && err !== null && Object.isExtensible(err)) (err as { committedUnsynced?: boolean }).committedUnsynced = true;
+  return err;
+}
+
 /** One group's WAL fdatasync in flight; `failed` is set when another one in flight beside it failed. */
 interface InFlightSync {
   failed: { err: unknown } | undefined;
@@ -133,8 +145,10 @@ export class SqliteGroupCommit {
    * Runs `work` (synchronous statements on this connection) inside the next group's
    * transaction. Resolves with its result once the group's commit is durable; rejects with
    * what `work` raised (its changes rolled back, the group unaffected), or with the
-   * commit's or the fsync's error for every write of the group (also the error of another
-   * group's fsync that failed while this one's was in flight). Never runs `work` twice.
+   * commit's or the fsync's error for every other write of the group (also the error of
+   * another group's fsync that failed while this one's was in flight), marked
+   * `committedUnsynced: true` when the write's rows did commit (markCommittedUnsynced).
+   * Never runs `work` twice.
    */
   run<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -194,7 +208,10 @@ export class SqliteGroupCommit {
       },
     ).catch((err: unknown) => {
       for (const other of this.#inFlight) if (other !== sync) other.failed ??= { err };
-      group.forEach((w) => w.reject(err));
+      markCommittedUnsynced(err);
+      // A write that raised was rolled back: its own error. The others committed (their rows
+      // are visible) but may not survive a crash: the sync's error, marked as such.
+      group.forEach((w, i) => (outcomes[i]?.ok === true ? w.reject(err) : settle(w, outcomes[i])));
     }).finally(() => {
       this.#inFlight.delete(sync);
       this.#syncing -= 1;
