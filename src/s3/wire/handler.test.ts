@@ -33,3 +33,27 @@ test('writableNeedDrain reports each response’s own hold: queued writes while 
   await hold.done;
   assert.equal(held.writableNeedDrain, plain.writableNeedDrain, 'released: node:http answers again');
 });
+
+test('the accessor lives on the prototype, not on each response', () => {
+  const res = response();
+  new AnswerHold(res, gate().commit);
+  assert.equal(Object.getOwnPropertyDescriptor(res, 'writableNeedDrain'), undefined);
+  assert.notEqual(Object.getOwnPropertyDescriptor(ServerResponse.prototype, 'writableNeedDrain')?.get, undefined);
+});
+
+test('a response class derived from one already seen answers too (its accessor does not ask the parent’s, which would ask the hold back)', async () => {
+  class Derived extends ServerResponse {}
+  new AnswerHold(response(), gate().commit);
+  const held = new Derived(new IncomingMessage(new Socket()));
+  const g = gate();
+  const hold = new AnswerHold(held, g.commit);
+  assert.equal(held.writableNeedDrain, false, 'open: node:http’s answer');
+  held.writeHead(200, { 'content-length': 1 });
+  assert.equal(held.write('a'), false);
+  assert.equal(held.writableNeedDrain, true, 'holding a queued write');
+  const plain = new Derived(new IncomingMessage(new Socket()));
+  assert.equal(plain.writableNeedDrain, false);
+  g.open();
+  await hold.done;
+  assert.equal(held.writableNeedDrain, false, 'released: node:http’s answer');
+});

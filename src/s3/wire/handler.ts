@@ -353,6 +353,9 @@ type HoldSlot = Record<typeof HOLD, AnswerHold | undefined>;
 /** writableNeedDrain's getter as node:http defines it (OutgoingMessage's accessor), per response prototype: looked up once, not per request. */
 const needDrainGetters = new WeakMap<object, () => unknown>();
 
+/** The holdAwareNeedDrain accessors defined so far: never taken for node:http's getter (a subclass's prototype would find its parent's). */
+const holdAwareGetters = new WeakSet<() => unknown>();
+
 /**
  * The writableNeedDrain getter `res` inherits from node:http; one answering false when there
  * is none. The first time a prototype is seen, it also gets holdAwareNeedDrain as its own
@@ -364,7 +367,9 @@ function inheritedNeedDrain(res: ServerResponse): () => unknown {
   let getter = needDrainGetters.get(proto);
   if (getter === undefined) {
     for (let p: object | null = proto; p !== null && getter === undefined; p = Object.getPrototypeOf(p) as object | null) {
-      getter = Object.getOwnPropertyDescriptor(p, 'writableNeedDrain')?.get;
+      const own = Object.getOwnPropertyDescriptor(p, 'writableNeedDrain')?.get as (() => unknown) | undefined;
+      // Ours on a parent prototype would ask the hold again, which asks it back: endless.
+      if (own !== undefined && !holdAwareGetters.has(own)) getter = own;
     }
     const inherited = getter ?? (() => false);
     needDrainGetters.set(proto, inherited);
@@ -373,6 +378,7 @@ function inheritedNeedDrain(res: ServerResponse): () => unknown {
       const hold = this[HOLD];
       return hold !== undefined ? hold.needDrain() : inherited.call(this);
     };
+    holdAwareGetters.add(accessor.get);
     Object.defineProperty(proto, 'writableNeedDrain', accessor);
     return inherited;
   }
