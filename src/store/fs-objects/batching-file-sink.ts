@@ -73,6 +73,7 @@ export class BatchingFileSink extends Writable {
   #syncError: Error | undefined;
   /** The `alongside` task once started: destroy reports only once it settled. */
   #side: Promise<void> | undefined;
+  #created = false;
 
   constructor(path: string, mode: number, alongside?: () => Promise<void>) {
     super({ highWaterMark: BATCH_BYTES });
@@ -81,10 +82,20 @@ export class BatchingFileSink extends Writable {
     this.#alongside = alongside;
   }
 
+  /**
+   * Whether this sink created its file (its `wx` open succeeded). Final once the stream
+   * closed: a caller removing the file of a failed sink must not remove one that existed
+   * before (the open failed with EEXIST: another writer's file).
+   */
+  get created(): boolean {
+    return this.#created;
+  }
+
   override _construct(callback: (error?: Error | null) => void): void {
     open(this.#path, 'wx', this.#mode, (err, fd) => {
       if (err === null) {
         this.#fd = fd;
+        this.#created = true;
         const side = this.#alongside?.();
         // Handled here; final and destroy await it and report it.
         side?.catch(() => undefined);

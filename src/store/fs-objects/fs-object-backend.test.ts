@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,5 +166,34 @@ describe('FsObjectBackend', () => {
     assert.ok(started > made, `an fsync of data/ after the fan-out directory was made: ${events.join(', ')}`);
     const done = events.indexOf(`fsync ${data} done`);
     assert.ok(done > started && done < events.indexOf('finished'), `data/'s fsync completed before the body finished: ${events.join(', ')}`);
+  });
+
+  it('abort of a body whose file could not be created (its id already taken) leaves the existing file alone', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-taken-'));
+    const crypto = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+    const original = crypto.randomUUID;
+    const fixed = original();
+    crypto.randomUUID = (() => fixed) as typeof crypto.randomUUID;
+    syncBuiltinESMExports();
+    t.after(() => {
+      crypto.randomUUID = original;
+      syncBuiltinESMExports();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const backend = new FsObjectBackend(dir);
+    const first = await backend.create();
+    await new Promise<void>((resolve, reject) => first.stream.end(Buffer.from('first'), () => resolve()).once('error', reject));
+    await first.commit();
+    // The same second and the same random part: the same storage id (ids never collide in practice).
+    let second = await backend.create();
+    for (let i = 0; i < 5 && second.storageId !== first.storageId; i++) {
+      await second.abort(); // a second boundary passed: another fan-out directory
+      second = await backend.create();
+    }
+    assert.equal(second.storageId, first.storageId);
+    second.stream.on('error', () => undefined);
+    await assert.rejects(second.commit(), { code: 'EEXIST' });
+    await second.abort();
+    assert.equal(readFileSync(join(dir, 'data', first.storageId.slice(0, 2), first.storageId), 'utf8'), 'first');
   });
 });

@@ -93,7 +93,8 @@ export class FsObjectBackend implements ObjectBackend {
           stream.destroy();
           await closed;
         }
-        await rm(finalPath, { force: true });
+        // Only a file this sink created: an open that failed (EEXIST) found another's.
+        if (stream.created) await rm(finalPath, { force: true });
       },
     };
   }
