@@ -203,5 +203,16 @@ describe('readBody', () => {
     const got = await outcome('/short');
     assert.ok(got instanceof BodyIncompleteError, String(got));
   });
+
+  it('a request destroyed without an error before the body was read, or while it streams: BodyIncompleteError, not a hang', async () => {
+    handlers.set('/destroyed-quietly', (req) => req.destroy());
+    await send([head('/destroyed-quietly', 'content-length: 5\r\n') + 'hello']);
+    const before = await outcome('/destroyed-quietly');
+    assert.ok(before instanceof BodyIncompleteError, String(before));
+    handlers.set('/destroyed-streaming', (req) => void setTimeout(() => req.destroy(), 20));
+    await send([head('/destroyed-streaming', 'content-length: 10\r\n') + 'hel', 'lo'], 60);
+    const during = await outcome('/destroyed-streaming');
+    assert.ok(during instanceof BodyIncompleteError, String(during));
+  });
 });
 

@@ -30,7 +30,9 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
   // listener yet and is not emitted again: it is read from the stream's state.
   const failed = req.errored;
   if (failed !== null) throw bodyError(failed);
-  if (req.readableLength === declared && !req.destroyed && req.readableFlowing === null && req.listenerCount('data') === 0) return readBuffered(req, maxBytes);
+  // Destroyed without an error (by a handler): neither 'end' nor 'error' will come.
+  if (req.destroyed) throw closedEarly();
+  if (req.readableLength === declared && req.readableFlowing === null && req.listenerCount('data') === 0) return readBuffered(req, maxBytes);
   return readStreamed(req, maxBytes);
 }
 
@@ -46,6 +48,10 @@ const EMPTY = Buffer.alloc(0);
 /** A connection reset mid-body is the client's doing (BodyIncompleteError); anything else stays as it is. */
 function bodyError(err: Error): Error {
   return (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? new BodyIncompleteError('the client closed the connection before the body ended', { cause: err }) : err;
+}
+
+function closedEarly(): BodyIncompleteError {
+  return new BodyIncompleteError('the request was closed before its body ended');
 }
 
 function readStreamed(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
@@ -64,6 +70,8 @@ function readStreamed(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
     });
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
     req.on('error', (err: Error) => reject(bodyError(err)));
+    // 'close' follows 'end' or 'error' (which settled first); alone it is a request destroyed without an error.
+    req.on('close', () => reject(closedEarly()));
   });
 }
 
