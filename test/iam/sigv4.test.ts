@@ -113,6 +113,9 @@ describe('SigV4: malformed given signatures', () => {
     ['non-hex last pair', v.signature.slice(0, 62) + 'zz'],
     ['non-hex in the middle', v.signature.slice(0, 30) + 'g' + v.signature.slice(31)],
     ['much too long', 'ab'.repeat(4096)],
+    ['the right signature and one non-hex character (the hex decode stops before it)', v.signature + 'z'],
+    ['the right signature and a non-hex pair', v.signature + 'zz'],
+    ['the right signature and a space', v.signature + ' '],
   ];
   for (const [label, signature] of bad) {
     it(`${label}: SignatureMismatch, and the right signature still verifies after it`, () => {

@@ -54,7 +54,9 @@ export function verifySignature(
   const signingKey = deriveSigningKey(credential, sig.date, sig.region, sig.service);
   const expected = createHmac('sha256', signingKey).update(stringToSign).digest();
   const given = decodedSignature(sig.signature);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  // Exactly 64 hex digits, as AWS requires: decoding stops at the first non-hex pair, so a
+  // right signature followed by anything must be refused by its length, not by its bytes.
+  if (sig.signature.length !== 64 || given.length !== expected.length || !timingSafeEqual(given, expected)) {
     throw new AuthenticationError(
       'SignatureMismatch',
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
