@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -47,5 +50,25 @@ describe('an S3 request through a private endpoint with an endpoint policy', () 
     // The refusal is recorded with the endpoint's id.
     const { records } = await t.server.auditStore.lookup({ eventSource: 's3.amazonaws.com', eventName: 'PutObject', errorsOnly: true, limit: 5 });
     assert.ok(records.some((r) => r.event.errorCode === 'AccessDenied' && r.event.vpcEndpointId === VPCE), 'the denied PutObject through the endpoint is audited with its vpce id');
+  });
+});
+
+// The TLS details of the channel reach the S3 request's audit record, as they do KMS's.
+describe('an S3 request over HTTPS', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ https: { enabled: true, host: '127.0.0.1', port: 0 } });
+  });
+  after(() => t.close());
+
+  it('is audited with its TLS version and cipher suite', async () => {
+    const caPem = readFileSync(join(t.dataDir, 'tls', 'ca', 'ca.crt'), 'utf8');
+    const secure = t.s3({ endpoint: t.httpsEndpoint!, requestHandler: { httpsAgent: new HttpsAgent({ ca: caPem }) } });
+    await secure.send(new CreateBucketCommand({ Bucket: 'tls' }));
+    const { records } = await t.server.auditStore.lookup({ eventSource: 's3.amazonaws.com', eventName: 'CreateBucket', limit: 1 });
+    const tls = records[0]?.event.tlsDetails;
+    assert.ok(tls !== undefined, 'tlsDetails recorded');
+    assert.equal(tls.tlsVersion, 'TLSv1.3');
+    assert.match(tls.cipherSuite, /^TLS_(AES_(128|256)_GCM_SHA(256|384)|CHACHA20_POLY1305_SHA256)$/);
   });
 });

@@ -29,6 +29,8 @@ export interface S3HttpRequest {
   readonly secureTransport: boolean;
   /** The negotiated TLS protocol, e.g. `TLSv1.3` (feeds s3:TlsVersion). */
   readonly tlsVersion?: string;
+  /** The negotiated cipher suite (the audit record's tlsDetails). */
+  readonly cipherSuite?: string;
   /** Set for requests through a private endpoint (aws:SourceVpce), with its endpoint policy. */
   readonly vpcEndpointId?: string;
   readonly endpointPolicy?: Policy;
@@ -183,6 +185,7 @@ export class S3Handler {
       sourceIp: r.sourceIp,
       secureTransport: secure,
       ...(secure && r.tlsVersion !== undefined ? { tlsVersion: r.tlsVersion } : {}),
+      ...(secure && r.cipherSuite !== undefined ? { cipherSuite: r.cipherSuite } : {}),
       ...(r.vpcEndpointId !== undefined ? { vpcEndpointId: r.vpcEndpointId } : {}),
       ...(r.endpointPolicy !== undefined ? { endpointPolicy: r.endpointPolicy } : {}),
     };
