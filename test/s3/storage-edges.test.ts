@@ -303,8 +303,8 @@ describe('S3 storage edges: inline bodies, overwrites, copies, pooled and reused
         });
         req.write(Buffer.alloc(declared / 2, 1), () => setTimeout(() => req.destroy(), 50));
       });
-      // The server notices the cut asynchronously: wait until the body it was writing (at its
-      // final path under data/, or under tmp/ in earlier versions) is gone.
+      // The server notices the cut asynchronously: wait until the body it was writing (under
+      // tmp/; nothing may reach data/ either) is gone.
       const leftover = (): boolean => filesUnder(tmp).length > 0 || filesUnder(data).length > files;
       for (let i = 0; i < 100 && leftover(); i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(row(t.dataDir, key), undefined);

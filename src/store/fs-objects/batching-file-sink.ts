@@ -45,12 +45,6 @@ function releaseBatchBuffer(buffer: Buffer): void {
  * descriptor is closed in every case, but never while a write or sync on it is in flight,
  * and nothing is written or synced once the stream was destroyed. Never reads the bytes it
  * writes; a batch buffer goes back to the pool only once no write from it is in flight.
- *
- * `alongside` (optional) starts once the file was created and runs while the body is
- * written (FsObjectBackend fsyncs the directory there, so that the new name is durable
- * without a wait of its own after the body). The stream finishes only once it and the
- * file's sync succeeded; its error destroys the stream, and destroy waits for it to settle
- * before reporting.
  */
 export class BatchingFileSink extends Writable {
   readonly #path: string;
@@ -64,22 +58,18 @@ export class BatchingFileSink extends Writable {
   #io: Promise<void> | undefined;
   /** Set by destroy: no write or sync starts after it (its descriptor is about to close). */
   #stopped = false;
-  readonly #alongside: (() => Promise<void>) | undefined;
   /** Bytes whose write started since the last background sync started. */
   #unsynced = 0;
   /** The background sync in flight (never rejects: its error goes to #syncError). */
   #bgSync: Promise<void> | undefined;
   /** The first background sync's error: the final sync must report it (Linux reports a writeback error to one sync only). */
   #syncError: Error | undefined;
-  /** The `alongside` task once started: destroy reports only once it settled. */
-  #side: Promise<void> | undefined;
   #created = false;
 
-  constructor(path: string, mode: number, alongside?: () => Promise<void>) {
+  constructor(path: string, mode: number) {
     super({ highWaterMark: BATCH_BYTES });
     this.#path = path;
     this.#mode = mode;
-    this.#alongside = alongside;
   }
 
   /**
@@ -96,10 +86,6 @@ export class BatchingFileSink extends Writable {
       if (err === null) {
         this.#fd = fd;
         this.#created = true;
-        const side = this.#alongside?.();
-        // Handled here; final and destroy await it and report it.
-        side?.catch(() => undefined);
-        this.#side = side;
       }
       callback(err);
     });
@@ -112,8 +98,7 @@ export class BatchingFileSink extends Writable {
   override _final(callback: (error?: Error | null) => void): void {
     const fd = this.#fd;
     if (fd === undefined) return callback(new Error('file not open'));
-    const side = this.#side;
-    const durable = this.#flush()
+    this.#flush()
       .then(() => this.#io)
       .then(() => this.#bgSync)
       .then(() => {
@@ -123,12 +108,6 @@ export class BatchingFileSink extends Writable {
         syncing.catch(() => undefined);
         this.#io = syncing;
         return syncing;
-      });
-    // Both awaited even when one fails: nothing may still run on the file once we report.
-    Promise.allSettled([durable, side])
-      .then(([d, a]) => {
-        if (d.status === 'rejected') throw d.reason;
-        if (a.status === 'rejected') throw a.reason;
       })
       .then(() => this.#close())
       .then(() => callback(), (err: Error) => callback(err));
@@ -143,7 +122,7 @@ export class BatchingFileSink extends Writable {
     if (this.#batch !== undefined) releaseBatchBuffer(this.#batch);
     this.#batch = undefined;
     this.#batchBytes = 0;
-    Promise.allSettled([this.#io, this.#side, this.#bgSync])
+    Promise.allSettled([this.#io, this.#bgSync])
       .then(() => this.#close())
       .then(() => callback(error), () => callback(error));
   }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FsObjectBackend } from './fs-object-backend.js';
 
@@ -34,14 +34,15 @@ describe('FsObjectBackend', () => {
     assert.deepEqual(readdirSync(join(root, 'tmp')), []);
   });
 
-  it('a second backend on the same root (a cluster worker, or a restart clearing tmp/) does not disturb a body being written', async () => {
+  it('a second backend on the same root (a cluster worker) does not disturb a body being written', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-tmp-'));
     try {
       const first = new FsObjectBackend(dir);
       const pending = await first.create();
       await new Promise<void>((resolve, reject) => pending.stream.write(Buffer.from('sealed'), (err) => (err ? reject(err) : resolve())));
+      // A cluster worker opens the same root without clearing tmp/ (only the primary clears
+      // it, before forking: clearing it with a write in flight would remove that write).
       new FsObjectBackend(dir, { clearTmp: false });
-      new FsObjectBackend(dir);
       await new Promise<void>((resolve, reject) => pending.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
       await pending.commit();
       assert.deepEqual(first.listStorageIds(), [pending.storageId]);
@@ -56,8 +57,11 @@ describe('FsObjectBackend', () => {
       const backend = new FsObjectBackend(dir);
       const pending = await backend.create();
       await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
-      assert.deepEqual(backend.listStorageIds(), [pending.storageId]);
+      // Written and synced, but only under tmp/ until commit renames it into place.
+      assert.deepEqual(readdirSync(join(dir, 'tmp')), [pending.storageId]);
+      assert.deepEqual(backend.listStorageIds(), []);
       await pending.abort();
+      assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
       assert.deepEqual(backend.listStorageIds(), []);
       const broken = await backend.create();
       broken.stream.on('error', () => undefined);
@@ -70,29 +74,37 @@ describe('FsObjectBackend', () => {
     }
   });
 
-  it('the stream finishes only after an fsync of the directory that started after the file was created, and after the file\'s fdatasync', async (t) => {
+  it("the body is fdatasync'd before its stream finishes; commit renames it into place and resolves only after an fsync of its directory that started after the rename", async (t) => {
     // kill -9 keeps the page cache, so the crash tests cannot see a missing directory fsync;
     // node:fs is watched instead (syncBuiltinESMExports carries the wrappers into the ESM imports).
     const require = createRequire(import.meta.url);
     const fs = require('node:fs') as typeof import('node:fs');
     const original = { fsync: fs.fsync, fdatasync: fs.fdatasync, open: fs.open };
     const events: string[] = [];
-    const watch = (name: string, fn: (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => void) =>
-      ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-        events.push(`${name} started`);
-        fn(fd, (err) => {
-          events.push(`${name} done`);
-          cb(err);
-        });
-      }) as never;
-    fs.fsync = watch('fsync', original.fsync);
-    fs.fdatasync = watch('fdatasync', original.fdatasync);
+    const paths = new Map<number, string>();
+    let finalPath = '';
     fs.open = ((...args: unknown[]) => {
       const cb = args.pop() as (err: unknown, fd: number) => void;
-      const isBody = typeof args[1] === 'string' && args[1] === 'wx';
+      const path = String(args[0]);
       (original.open as (...a: unknown[]) => void)(...args, (err: unknown, fd: number) => {
-        if (isBody) events.push('created');
+        if (err === null) paths.set(fd, path);
         cb(err, fd);
+      });
+    }) as never;
+    fs.fsync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      const dir = paths.get(fd) ?? '?';
+      const inPlace = finalPath !== '' && dir === dirname(finalPath) && existsSync(finalPath);
+      events.push(`fsync started${inPlace ? ' (body in place)' : ''}`);
+      original.fsync(fd, (err) => {
+        events.push('fsync done');
+        cb(err);
+      });
+    }) as never;
+    fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      events.push('fdatasync started');
+      original.fdatasync(fd, (err) => {
+        events.push('fdatasync done');
+        cb(err);
       });
     }) as never;
     syncBuiltinESMExports();
@@ -102,23 +114,23 @@ describe('FsObjectBackend', () => {
     });
     const backend = new FsObjectBackend(root);
     const pending = await backend.create();
+    finalPath = join(root, 'data', pending.storageId.slice(0, 2), pending.storageId);
     await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
     events.push('finished');
+    assert.equal(existsSync(finalPath), false, 'not in place before commit');
     await pending.commit();
     events.push('committed');
-    const created = events.indexOf('created');
-    assert.ok(created >= 0, events.join(', '));
-    const started = events.indexOf('fsync started', created);
-    assert.ok(started > created, `a directory fsync after the creation: ${events.join(', ')}`);
-    const done = events.indexOf('fsync done', started);
-    const finished = events.indexOf('finished');
-    assert.ok(done > started && done < finished, `that fsync completed before the stream finished: ${events.join(', ')}`);
+    assert.equal(readFileSync(finalPath, 'utf8'), 'sealed');
     const synced = events.indexOf('fdatasync done');
-    assert.ok(synced > 0 && synced < finished, `the body's fdatasync completed before it finished: ${events.join(', ')}`);
-    assert.ok(finished < events.indexOf('committed'));
+    const finished = events.indexOf('finished');
+    assert.ok(synced >= 0 && synced < finished, `the body's fdatasync completed before it finished: ${events.join(', ')}`);
+    const started = events.indexOf('fsync started (body in place)', finished);
+    assert.ok(started > finished, `an fsync of the directory after the rename: ${events.join(', ')}`);
+    const done = events.indexOf('fsync done', started);
+    assert.ok(done > started && done < events.indexOf('committed'), `that fsync completed before commit resolved: ${events.join(', ')}`);
   });
 
-  it("a body in a new fan-out directory finishes only after an fsync of data/ (the directory's own name) that started after the directory existed", async (t) => {
+  it("a body committed into a new fan-out directory resolves only after an fsync of data/ (the directory's own name) that started after the directory existed", async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-fanout-'));
     const require = createRequire(import.meta.url);
     const fs = require('node:fs') as typeof import('node:fs');
@@ -156,19 +168,20 @@ describe('FsObjectBackend', () => {
     const data = join(dir, 'data');
     assert.deepEqual(readdirSync(data), []);
     const pending = await backend.create();
-    assert.deepEqual(readdirSync(data), [pending.storageId.slice(0, 2)]);
     await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
-    events.push('finished');
+    assert.deepEqual(readdirSync(data), [], 'the fan-out directory is made at commit');
     await pending.commit();
+    events.push('committed');
+    assert.deepEqual(readdirSync(data), [pending.storageId.slice(0, 2)]);
     const made = events.indexOf(`mkdir ${join(data, pending.storageId.slice(0, 2))}`);
     assert.ok(made >= 0, events.join(', '));
     const started = events.indexOf(`fsync ${data} started`, made);
     assert.ok(started > made, `an fsync of data/ after the fan-out directory was made: ${events.join(', ')}`);
     const done = events.indexOf(`fsync ${data} done`);
-    assert.ok(done > started && done < events.indexOf('finished'), `data/'s fsync completed before the body finished: ${events.join(', ')}`);
+    assert.ok(done > started && done < events.indexOf('committed'), `data/'s fsync completed before commit resolved: ${events.join(', ')}`);
   });
 
-  it('abort of a body whose file could not be created (its id already taken) leaves the existing file alone', async (t) => {
+  it('abort of a body whose file could not be created (its id already taken by a write in flight) leaves that write alone', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-taken-'));
     const crypto = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
     const original = crypto.randomUUID;
@@ -182,8 +195,7 @@ describe('FsObjectBackend', () => {
     });
     const backend = new FsObjectBackend(dir);
     const first = await backend.create();
-    await new Promise<void>((resolve, reject) => first.stream.end(Buffer.from('first'), () => resolve()).once('error', reject));
-    await first.commit();
+    await new Promise<void>((resolve, reject) => first.stream.write(Buffer.from('fir'), (err) => (err ? reject(err) : resolve())));
     // The same second and the same random part: the same storage id (ids never collide in practice).
     let second = await backend.create();
     for (let i = 0; i < 5 && second.storageId !== first.storageId; i++) {
@@ -194,6 +206,8 @@ describe('FsObjectBackend', () => {
     second.stream.on('error', () => undefined);
     await assert.rejects(second.commit(), { code: 'EEXIST' });
     await second.abort();
+    await new Promise<void>((resolve, reject) => first.stream.end(Buffer.from('st'), () => resolve()).once('error', reject));
+    await first.commit();
     assert.equal(readFileSync(join(dir, 'data', first.storageId.slice(0, 2), first.storageId), 'utf8'), 'first');
   });
 });

@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, createReadStream, fsync, mkdirSync, open as openCb, read as readCb, readdirSync, rmSync, unlink } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BatchingFileSink } from './batching-file-sink.js';
 import type { BodyReader, ObjectBackend, PendingObject, StoredRange } from '../../s3/object-backend.js';
 
 /**
- * Empties `root/tmp` (temporary bodies that earlier versions wrote there, of writes that
- * never committed) and recreates it. Bodies are now written under `data/` (see
- * FsObjectBackend), so this never touches a write in flight; call it at start anyway.
+ * Empties `root/tmp` (temporary bodies of writes that never committed) and recreates it.
+ * Only for a moment when no write is in flight: at start, before serving or forking.
  */
 export function clearObjectTmp(root: string): void {
   const tmp = join(root, 'tmp');
@@ -18,17 +17,13 @@ export function clearObjectTmp(root: string): void {
 }
 
 /**
- * ObjectBackend on the local file system: each body is written straight to its final path
- * `root/data/<xx>/<storageId>`, and the directory is fsynced as soon as the file exists,
- * while the body still arrives; the stream finishes (and commit resolves) only once the
- * file is fdatasync'd and that directory fsync is done, so a committed body and its name
- * survive a crash and power loss. No rename: the name reaches the disk in the shadow of
- * the body instead of in a wait of its own after it. A body is not an object until the
- * caller commits its metadata row (only after commit), so a body being written is never
- * read; one a crash interrupted has no row and is removed at the next start by
- * sweepOrphanBodies, as one renamed into place just before a crash always was. `root/tmp/`
- * (where earlier versions wrote bodies) is still emptied when the backend opens.
- * Never sees plaintext.
+ * ObjectBackend on the local file system, as DESIGN.md's storage section describes: a body
+ * is written to `root/tmp/<storageId>` and fdatasync'd, then committing renames it into
+ * place at `root/data/<xx>/<storageId>` and fsyncs that directory (and, once per fan-out
+ * directory and process, `data/` itself), so an acknowledged body and its name survive a
+ * crash and power loss, and no half-written body is ever under `data/`. Leftovers of writes
+ * that never committed are removed when the backend opens (tmp/) and by sweepOrphanBodies
+ * (a body renamed into place whose metadata row never committed). Never sees plaintext.
  */
 export class FsObjectBackend implements ObjectBackend {
   readonly #tmp: string;
@@ -57,33 +52,22 @@ export class FsObjectBackend implements ObjectBackend {
 
   async create(): Promise<PendingObject> {
     const storageId = newStorageId();
+    const tmpPath = join(this.#tmp, storageId);
     const finalDir = join(this.#data, storageId.slice(0, 2));
     const finalPath = join(finalDir, storageId);
-    let fanOut = this.#dirs.get(finalDir);
-    if (fanOut === undefined) {
-      mkdirSync(finalDir, { recursive: true, mode: 0o700 });
-      const made = this.#dirSync.sync(this.#data);
-      // Handled here (the sink may fail to open and never await it); each body awaits it below.
-      made.catch(() => {
-        if (this.#dirs.get(finalDir) === made) this.#dirs.delete(finalDir);
-      });
-      this.#dirs.set(finalDir, made);
-      fanOut = made;
-    }
-    const parentSynced = fanOut;
     // The sink fdatasyncs its descriptor before it finishes and closes, and a pipeline into
     // it ends only after that — so by commit() the body is durable, with no reopen. It
-    // writes in ~1 MiB vectored batches (sealed segments arrive as many small pieces). Its
-    // `alongside` task, the directory's fsync, starts once the file exists: it covers the
-    // new name, and the sink finishes only once it is done too (and the fan-out directory's
-    // own name in data/ is durable).
-    const stream = new BatchingFileSink(finalPath, 0o600, () => Promise.all([parentSynced, this.#dirSync.sync(finalDir)]).then(() => undefined));
+    // writes in ~1 MiB vectored batches (sealed segments arrive as many small pieces).
+    const stream = new BatchingFileSink(tmpPath, 0o600);
     return {
       storageId,
       stream,
       commit: async () => {
         if (!stream.closed) await new Promise<void>((resolve, reject) => stream.once('close', resolve).once('error', reject));
         if (stream.errored !== null || !stream.writableFinished) throw stream.errored ?? new Error('object body was not finished');
+        const parentSynced = this.#fanOutDir(finalDir);
+        await rename(tmpPath, finalPath);
+        await Promise.all([parentSynced, this.#dirSync.sync(finalDir)]);
       },
       abort: async () => {
         // Removed only once the sink closed: its open (`wx`) may still be in flight, and a
@@ -94,9 +78,22 @@ export class FsObjectBackend implements ObjectBackend {
           await closed;
         }
         // Only a file this sink created: an open that failed (EEXIST) found another's.
-        if (stream.created) await rm(finalPath, { force: true });
+        if (stream.created) await rm(tmpPath, { force: true });
       },
     };
+  }
+
+  /** Makes `dir` (a fan-out directory of data/) exist; resolves once its name in data/ is durable. */
+  #fanOutDir(dir: string): Promise<void> {
+    const known = this.#dirs.get(dir);
+    if (known !== undefined) return known;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const made = this.#dirSync.sync(this.#data);
+    made.catch(() => {
+      if (this.#dirs.get(dir) === made) this.#dirs.delete(dir);
+    });
+    this.#dirs.set(dir, made);
+    return made;
   }
 
   read(storageId: string, range?: StoredRange): Readable {

@@ -24,7 +24,7 @@ const STORAGE_ID = /^[0-9a-f-]{36}$/;
 
 /**
  * Removes the body files under `root/data/<xx>/` (FsObjectBackend's layout) that no
- * metadata row references: a body written (FsObjectBackend writes at the final path) just
+ * metadata row references: a body renamed into place (FsObjectBackend's commit) just
  * before a crash whose row never committed. Streams the directories (memory stays one
  * batch), checks each batch with `unreferenced`, and yields to the event loop between batches. Removes only files whose
  * status last changed (its last write) before `startedBefore` (ms since the epoch):
