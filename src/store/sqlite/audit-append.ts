@@ -53,9 +53,9 @@ function quoteValue(v: string): string {
 /**
  * Prepares the append statements on `db` (schema already created) and returns the writes.
  * Preparing once matters: re-preparing per batch cost more than a small batch's inserts.
- * The commit writes no lookup index: audit_records has no secondary index and audit_terms /
- * audit_time are filled later by the indexer (audit-indexer.ts), so a record costs one
- * b-tree insert here instead of about nine.
+ * The commit writes no lookup index: audit_records has no secondary index and the chunk
+ * index (audit_chunk_terms / audit_chunk_time) is filled later by the indexer
+ * (audit-indexer.ts), so a record costs one b-tree insert here.
  */
 export function prepareAuditAppender(db: SqliteDatabase): AuditAppender {
   const insert = db.prepare(
