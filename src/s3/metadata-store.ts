@@ -102,7 +102,10 @@ export interface S3MetadataStore {
    * With a `condition`, it is checked (checkWriteCondition) against the current object in
    * that same transaction, so a racing write can never slip between check and commit; a
    * refused put commits nothing. Raises NoSuchBucketError, and for a condition
-   * PreconditionFailedError or NoSuchKeyError.
+   * PreconditionFailedError or NoSuchKeyError. An error whose `committedUnsynced` property
+   * is true means the row did commit but could not be made durable (its sync failed): it is
+   * visible now and may or may not survive a crash, so the caller must keep the body it
+   * references (and the one it replaced); the orphan sweep removes whichever ends up unused.
    */
   putObject(object: ObjectRecord, condition?: WriteCondition): Promise<string | undefined>;
   /** The record with its inline body, if any. Raises NoSuchKeyError. */
