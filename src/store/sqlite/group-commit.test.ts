@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openSqlite, type SqliteDatabase } from './database.js';
-import { SqliteGroupCommit } from './group-commit.js';
+import { SqliteGroupCommit, StoreSyncFailedError } from './group-commit.js';
 
 function fileDb(t: { after: (fn: () => void) => void }): SqliteDatabase {
   const dir = mkdtempSync(join(tmpdir(), 'group-commit-'));
@@ -177,7 +177,7 @@ test("the next group commits while the previous group's fdatasync is in flight, 
   assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 3);
 });
 
-test('a WAL fdatasync that fails rejects its own group and every other group whose sync was in flight beside it (the error is reported to one sync only); a later group resolves', async (t) => {
+test('a WAL fdatasync that fails rejects its own group and every other group whose sync was in flight beside it (the error is reported to one sync only); later writes are refused without running (fail-stop)', async (t) => {
   const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
   const original = fs.fdatasync;
   const held: Array<(fail: boolean) => void> = [];
@@ -216,10 +216,61 @@ test('a WAL fdatasync that fails rejects its own group and every other group who
   assert.equal(await raising, 'rejected refused');
   held[1]!(false);
   assert.equal(await second, 'rejected EIO (committed)', "the second group's sync was in flight when the first one failed: its success proves nothing");
-  const third = settled(group.run(() => insert.run('k2', 2)));
-  await until(3);
-  held[2]!(false);
-  assert.equal(await third, 'resolved', 'a sync started after the failure was reported covers its group');
+  // A frame lost to the writeback error would end SQLite's WAL recovery there, taking every
+  // later commit with it: no later write may be acknowledged, so none runs.
+  let ran = false;
+  const third = group.run(() => {
+    ran = true;
+    return insert.run('k2', 2);
+  });
+  await assert.rejects(third, (err: unknown) => err instanceof StoreSyncFailedError && (err.cause as { code?: string }).code === 'EIO');
+  assert.equal(ran, false, 'the refused write never ran');
+  assert.equal((db.prepare("SELECT count(*) AS n FROM t WHERE k = 'k2'").get() as { n: number }).n, 0);
+  assert.equal(held.length, 2, 'no sync started after the failure');
+});
+
+test('after a failed WAL fdatasync, writes queued behind the failing group are refused too, and a new store on the file (a restart) takes writes again', async (t) => {
+  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const original = fs.fdatasync;
+  let failNext = true;
+  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    const fail = failNext;
+    failNext = false;
+    // Late, so that more writes queue behind the failing group meanwhile.
+    setTimeout(() => original(fd, (err) => cb(fail ? Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }) : err)), 20);
+  }) as typeof fs.fdatasync;
+  syncBuiltinESMExports();
+  t.after(() => {
+    fs.fdatasync = original;
+    syncBuiltinESMExports();
+  });
+  const db = fileDb(t);
+  const group = new SqliteGroupCommit(db);
+  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  const first = group.run(() => insert.run('a', 1));
+  first.catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 5));
+  const ran: string[] = [];
+  const queued = Array.from({ length: 5 }, (_, i) =>
+    group.run(() => {
+      ran.push(`q${i}`);
+      return insert.run(`q${i}`, i);
+    }),
+  );
+  await assert.rejects(first, { code: 'EIO' });
+  const outcomes = await Promise.allSettled(queued);
+  // The writes behind it either committed beside it (their sync was in flight: rejected, marked
+  // committed) or never ran (refused): none is acknowledged.
+  for (const o of outcomes) assert.equal(o.status, 'rejected');
+  for (const [i, o] of outcomes.entries()) {
+    const err = (o as PromiseRejectedResult).reason as { committedUnsynced?: boolean };
+    if (!ran.includes(`q${i}`)) assert.ok(err instanceof StoreSyncFailedError, `q${i} refused with StoreSyncFailedError`);
+  }
+  await assert.rejects(group.run(() => insert.run('late', 0)), StoreSyncFailedError);
+  // A restart: a new group commit on the connection takes writes again.
+  const reopened = new SqliteGroupCommit(db);
+  await reopened.run(() => insert.run('after', 2));
+  assert.equal((db.prepare("SELECT count(*) AS n FROM t WHERE k = 'after'").get() as { n: number }).n, 1);
 });
 
 test('a group that finds the write lock taken by another connection waits off the event loop and commits once it is free', async (t) => {

@@ -1,6 +1,23 @@
 import { appendFileSync, fdatasync, open } from 'node:fs';
+import { CipherlakeError } from '../../common/errors.js';
 import type { SqliteDatabase } from './database.js';
 import { walCheckpointerOf, type WalCheckpointer } from './wal-checkpointer.js';
+
+/**
+ * A write refused because an fdatasync of the database's WAL failed earlier in this
+ * process's life: the store takes no more writes until it is reopened (a restart). Why
+ * fail-stop: a writeback error is reported to one fdatasync only, and SQLite's recovery
+ * stops at the first WAL frame whose checksum does not follow, so a frame lost to that
+ * error would take every later commit with it on a crash or power loss — even commits
+ * whose own fdatasync succeeded. Reopening lets SQLite recover the WAL as it stands (as
+ * PostgreSQL restarts after a failed fsync). `cause` is the sync's error. Not the caller's fault.
+ */
+export class StoreSyncFailedError extends CipherlakeError {
+  readonly userError = false;
+  constructor(cause: unknown) {
+    super('a write to this store could not be made durable (fdatasync of its WAL failed); it takes no more writes until restarted', { cause });
+  }
+}
 
 interface Waiter {
   readonly work: () => unknown;
@@ -109,6 +126,8 @@ export class SqliteGroupCommit {
   readonly #inFlight = new Set<InFlightSync>();
   /** The connection's busy_timeout (ms): how long a group may wait for the write lock; 0 for a memory database (no off-loop waits). */
   readonly #busyTimeoutMs: number;
+  /** Set once an fdatasync of the WAL failed: every later write is refused with it (see StoreSyncFailedError). */
+  #stopped: StoreSyncFailedError | undefined;
   /** When the current group first found the write lock taken (Date.now()), or undefined. */
   #busySince: number | undefined;
   /** Built once, not per group: better-sqlite3 makes four wrapper functions per `transaction` call. */
@@ -148,9 +167,11 @@ export class SqliteGroupCommit {
    * commit's or the fsync's error for every other write of the group (also the error of
    * another group's fsync that failed while this one's was in flight), marked
    * `committedUnsynced: true` when the write's rows did commit (markCommittedUnsynced).
-   * Never runs `work` twice.
+   * Once a WAL fdatasync has failed, rejects with StoreSyncFailedError without running
+   * `work` (also the writes still queued then). Never runs `work` twice.
    */
   run<T>(work: () => T): Promise<T> {
+    if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
     return new Promise<T>((resolve, reject) => {
       this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (this.#queue.length === 1 && !this.#busy) setImmediate(() => this.#flush());
@@ -158,6 +179,12 @@ export class SqliteGroupCommit {
   }
 
   #flush(): void {
+    if (this.#stopped !== undefined) {
+      const refused = this.#queue;
+      this.#queue = [];
+      for (const w of refused) w.reject(this.#stopped);
+      return;
+    }
     if (this.#busy || this.#queue.length === 0 || this.#syncing >= MAX_SYNCS_IN_FLIGHT) return;
     const gate = this.#checkpointer?.gate();
     if (gate !== undefined) {
@@ -273,7 +300,15 @@ export class SqliteGroupCommit {
       this.#walFd = undefined;
       throw err;
     });
-    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err === null ? resolve() : reject(err))));
+    await new Promise<void>((resolve, reject) =>
+      fdatasync(fd, (err) => {
+        if (err === null) return resolve();
+        // Fail-stop from now on (an open that failed is not: nothing was synced or lost yet,
+        // and the next group's sync covers the frames).
+        this.#stopped ??= new StoreSyncFailedError(err);
+        reject(err);
+      }),
+    );
   }
 
   #next(): void {
