@@ -232,12 +232,12 @@ test('a WAL fdatasync that fails rejects its own group and every other group who
 test('after a failed WAL fdatasync, writes queued behind the failing group are refused too, and a new store on the file (a restart) takes writes again', async (t) => {
   const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
   const original = fs.fdatasync;
-  let failNext = true;
+  const held: Array<(fail: boolean) => void> = [];
+  let holding = true;
   fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-    const fail = failNext;
-    failNext = false;
-    // Late, so that more writes queue behind the failing group meanwhile.
-    setTimeout(() => original(fd, (err) => cb(fail ? Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }) : err)), 20);
+    const run = (fail: boolean): void => original(fd, (err) => cb(fail ? Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }) : err));
+    if (holding) held.push(run);
+    else run(false);
   }) as typeof fs.fdatasync;
   syncBuiltinESMExports();
   t.after(() => {
@@ -247,9 +247,17 @@ test('after a failed WAL fdatasync, writes queued behind the failing group are r
   const db = fileDb(t);
   const group = new SqliteGroupCommit(db);
   const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  const until = async (n: number): Promise<void> => {
+    for (let i = 0; i < 2000 && held.length < n; i++) await new Promise((r) => setTimeout(r, 1));
+    assert.equal(held.length, n, `${n} syncs started`);
+  };
   const first = group.run(() => insert.run('a', 1));
   first.catch(() => undefined);
-  await new Promise((r) => setTimeout(r, 5));
+  await until(1);
+  const second = group.run(() => insert.run('b', 2));
+  second.catch(() => undefined);
+  await until(2);
+  // Two syncs in flight (MAX_SYNCS_IN_FLIGHT): these wait in the queue behind them.
   const ran: string[] = [];
   const queued = Array.from({ length: 5 }, (_, i) =>
     group.run(() => {
@@ -257,17 +265,24 @@ test('after a failed WAL fdatasync, writes queued behind the failing group are r
       return insert.run(`q${i}`, i);
     }),
   );
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(ran, [], 'the queued writes wait for a sync slot');
+  held[0]!(true);
   await assert.rejects(first, { code: 'EIO' });
   const outcomes = await Promise.allSettled(queued);
-  // The writes behind it either committed beside it (their sync was in flight: rejected, marked
-  // committed) or never ran (refused): none is acknowledged.
-  for (const o of outcomes) assert.equal(o.status, 'rejected');
+  // None is acknowledged, and none ran: each is refused with StoreSyncFailedError.
   for (const [i, o] of outcomes.entries()) {
-    const err = (o as PromiseRejectedResult).reason as { committedUnsynced?: boolean };
-    if (!ran.includes(`q${i}`)) assert.ok(err instanceof StoreSyncFailedError, `q${i} refused with StoreSyncFailedError`);
+    assert.equal(o.status, 'rejected', `q${i} rejected`);
+    assert.ok((o as PromiseRejectedResult).reason instanceof StoreSyncFailedError, `q${i} refused with StoreSyncFailedError`);
   }
+  assert.deepEqual(ran, [], 'no queued write ran');
+  held[1]!(false);
+  await assert.rejects(second, (err: { code?: string; committedUnsynced?: boolean }) => err.code === 'EIO' && err.committedUnsynced === true);
   await assert.rejects(group.run(() => insert.run('late', 0)), StoreSyncFailedError);
+  assert.equal(held.length, 2, 'no sync started after the failure');
+  assert.equal((db.prepare("SELECT count(*) AS n FROM t WHERE k LIKE 'q%' OR k = 'late'").get() as { n: number }).n, 0);
   // A restart: a new group commit on the connection takes writes again.
+  holding = false;
   const reopened = new SqliteGroupCommit(db);
   await reopened.run(() => insert.run('after', 2));
   assert.equal((db.prepare("SELECT count(*) AS n FROM t WHERE k = 'after'").get() as { n: number }).n, 1);
