@@ -181,6 +181,29 @@ describe('FsObjectBackend', () => {
     assert.ok(done > started && done < events.indexOf('committed'), `data/'s fsync completed before commit resolved: ${events.join(', ')}`);
   });
 
+  it('abort after a commit that failed past its rename (the directory fsync failed) removes the body from data/', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-dirsync-'));
+    const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+    const original = fs.fsync;
+    fs.fsync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      original(fd, () => cb(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })));
+    }) as typeof fs.fsync;
+    syncBuiltinESMExports();
+    t.after(() => {
+      fs.fsync = original;
+      syncBuiltinESMExports();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const backend = new FsObjectBackend(dir);
+    const pending = await backend.create();
+    await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
+    await assert.rejects(pending.commit(), { code: 'EIO' });
+    assert.deepEqual(backend.listStorageIds(), [pending.storageId], 'renamed into place before the fsync failed');
+    await pending.abort();
+    assert.deepEqual(backend.listStorageIds(), []);
+    assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
+  });
+
   it('abort of a body whose file could not be created (its id already taken by a write in flight) leaves that write alone', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-taken-'));
     const crypto = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');

@@ -59,6 +59,8 @@ export class FsObjectBackend implements ObjectBackend {
     // it ends only after that — so by commit() the body is durable, with no reopen. It
     // writes in ~1 MiB vectored batches (sealed segments arrive as many small pieces).
     const stream = new BatchingFileSink(tmpPath, 0o600);
+    /** Set once commit renamed the body into place: an abort after that (a directory fsync failed) removes it there. */
+    let renamed = false;
     return {
       storageId,
       stream,
@@ -67,6 +69,7 @@ export class FsObjectBackend implements ObjectBackend {
         if (stream.errored !== null || !stream.writableFinished) throw stream.errored ?? new Error('object body was not finished');
         const parentSynced = this.#fanOutDir(finalDir);
         await rename(tmpPath, finalPath);
+        renamed = true;
         await Promise.all([parentSynced, this.#dirSync.sync(finalDir)]);
       },
       abort: async () => {
@@ -77,8 +80,10 @@ export class FsObjectBackend implements ObjectBackend {
           stream.destroy();
           await closed;
         }
+        // A commit that failed after its rename: the body is in place but no row will name it.
+        if (renamed) await rm(finalPath, { force: true });
         // Only a file this sink created: an open that failed (EEXIST) found another's.
-        if (stream.created) await rm(tmpPath, { force: true });
+        else if (stream.created) await rm(tmpPath, { force: true });
       },
     };
   }
@@ -153,7 +158,7 @@ export class FsObjectBackend implements ObjectBackend {
     return new Promise((resolve, reject) => unlink(this.#path(storageId), (err) => (err === null || err.code === 'ENOENT' ? resolve() : reject(err))));
   }
 
-  /** Storage ids of every body file: committed ones, and any being written or not yet aborted (for audits and tests). */
+  /** Storage ids of every body file under data/: committed ones (bodies being written are under tmp/), for audits and tests. */
   listStorageIds(): string[] {
     return readdirSync(this.#data).flatMap((d) => readdirSync(join(this.#data, d)));
   }
