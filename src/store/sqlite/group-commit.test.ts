@@ -320,3 +320,43 @@ test('a group still waiting for the write lock when the busy timeout has passed 
   assert.deepEqual(db.prepare('SELECT k FROM t').pluck().all(), ['b']);
   assert.equal(db.pragma('busy_timeout', { simple: true }), 100);
 });
+
+test('a group waiting for the write lock (retried on a timer) when a WAL fdatasync fails is refused with StoreSyncFailedError once the lock is free, without running', async (t) => {
+  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const original = fs.fdatasync;
+  const held: Array<(fail: boolean) => void> = [];
+  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    held.push((fail) => original(fd, (err) => cb(fail ? Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }) : err)));
+  }) as typeof fs.fdatasync;
+  syncBuiltinESMExports();
+  t.after(() => {
+    fs.fdatasync = original;
+    syncBuiltinESMExports();
+  });
+  const db = fileDb(t);
+  const group = new SqliteGroupCommit(db);
+  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  const first = group.run(() => insert.run('a', 1));
+  first.catch(() => undefined);
+  for (let i = 0; i < 2000 && held.length < 1; i++) await new Promise((r) => setTimeout(r, 1));
+  assert.equal(held.length, 1, 'the first sync started');
+  // Another connection takes the write lock: the next group's BEGIN is retried on a timer.
+  const other = new Database(db.name);
+  t.after(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  let ran = false;
+  const waiting = group.run(() => {
+    ran = true;
+    return insert.run('b', 2);
+  });
+  waiting.catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(ran, false, 'still waiting for the lock');
+  held[0]!(true);
+  await assert.rejects(first, { code: 'EIO' });
+  other.exec('COMMIT');
+  await assert.rejects(waiting, StoreSyncFailedError);
+  assert.equal(ran, false, 'the refused write never ran');
+  assert.equal(held.length, 1, 'no sync started after the failure');
+  assert.equal((db.prepare("SELECT count(*) AS n FROM t WHERE k = 'b'").get() as { n: number }).n, 0);
+});
