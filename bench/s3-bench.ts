@@ -32,10 +32,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Pool } from 'undici';
 import { startCipherlakeTarget, startNullTarget, startS3rverTarget, type Target } from './s3-targets.js';
+import { signS3, type S3Headers } from './s3-sigv4.js';
 
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
@@ -84,28 +85,10 @@ const ALL_WORKLOADS: readonly Workload[] = [
 const sizes = process.argv.find((a) => a.startsWith('--sizes='))?.slice('--sizes='.length).split(',');
 const WORKLOADS = ALL_WORKLOADS.filter((w) => sizes === undefined || sizes.includes(w.name.replace(' ', '')));
 
-type Headers = Record<string, string>;
-
-/** SigV4 header signing with UNSIGNED-PAYLOAD; every x-amz-* header is signed. */
-function sign(t: Target, method: string, path: string, extra: Headers): Headers {
-  const host = new URL(t.endpoint).host;
-  const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-  const date = amzDate.slice(0, 8);
-  const headers: Headers = { host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-date': amzDate, ...extra };
-  const names = Object.keys(headers).map((n) => n.toLowerCase()).filter((n) => n === 'host' || n.startsWith('x-amz-')).sort();
-  const canonical = [method, path, '', ...names.map((n) => `${n}:${headers[n]!.trim()}`), '', names.join(';'), 'UNSIGNED-PAYLOAD'].join('\n');
-  const scope = `${date}/us-east-1/s3/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonical).digest('hex')].join('\n');
-  let k: Buffer = createHmac('sha256', `AWS4${t.secretAccessKey}`).update(date).digest();
-  for (const part of ['us-east-1', 's3', 'aws4_request']) k = createHmac('sha256', k).update(part).digest();
-  const signature = createHmac('sha256', k).update(toSign).digest('hex');
-  const out = { ...headers, authorization: `AWS4-HMAC-SHA256 Credential=${t.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}` };
-  delete (out as Partial<Headers>).host;
-  return out;
-}
+type Headers = S3Headers;
 
 async function request(pool: Pool, t: Target, method: 'PUT' | 'GET', path: string, sse: Headers, body?: Buffer): Promise<number> {
-  const res = await pool.request({ method, path, headers: { ...sign(t, method, path, sse), ...(body !== undefined ? { 'content-length': String(body.length) } : {}) }, ...(body !== undefined ? { body } : {}) });
+  const res = await pool.request({ method, path, headers: { ...signS3(t, method, path, sse), ...(body !== undefined ? { 'content-length': String(body.length) } : {}) }, ...(body !== undefined ? { body } : {}) });
   let n = 0;
   for await (const c of res.body) n += (c as Buffer).length;
   if (res.statusCode !== 200) throw new Error(`${method} ${path}: ${res.statusCode}`);
@@ -369,7 +352,7 @@ async function main(): Promise<void> {
       const env: Record<string, string> = phases !== undefined ? { CIPHERLAKE_TRACE_PHASES: phases } : {};
       const target = await startCipherlakeTarget([...(profile ? ['--cpu-prof', '--cpu-prof-dir', 's3-bench-profile'] : []), ...serverArgs], workers, serverStdout, env, checkout);
       const pool = new Pool(target.endpoint);
-      const mk = await pool.request({ method: 'PUT', path: '/bench', headers: sign(target, 'PUT', '/bench', {}) });
+      const mk = await pool.request({ method: 'PUT', path: '/bench', headers: signS3(target, 'PUT', '/bench', {}) });
       await mk.body.dump();
       await pool.close();
       servers.push({ name, target, phases });
