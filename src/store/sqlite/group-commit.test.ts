@@ -38,6 +38,65 @@ function countGroups(db: SqliteDatabase): { readonly groups: number } {
   return counter;
 }
 
+type SyncCallback = (err: NodeJS.ErrnoException | null) => void;
+type Fdatasync = (fd: number, cb: SyncCallback) => void;
+
+/**
+ * Replaces node:fs fdatasync for the test with `wrapper` (given the real one); restored after.
+ * kill -9 keeps the page cache, so the crash tests cannot see a missing fsync; this watches
+ * node:fs (syncBuiltinESMExports carries the wrapper into group-commit's ESM import).
+ */
+function wrapFdatasync(t: { after: (fn: () => void) => void }, wrapper: (original: Fdatasync, fd: number, cb: SyncCallback) => void): void {
+  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  const original = fs.fdatasync;
+  fs.fdatasync = ((fd: number, cb: SyncCallback) => wrapper(original, fd, cb)) as typeof fs.fdatasync;
+  syncBuiltinESMExports();
+  t.after(() => {
+    fs.fdatasync = original;
+    syncBuiltinESMExports();
+  });
+}
+
+const tick = (ms = 1): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * fdatasync held until the test releases it: `held[n](fail)` runs the nth sync, failing it with
+ * EIO if `fail` (Linux: the writeback error goes to the one sync that checks first; the other
+ * succeeds). `events`, if given, records `sync n started` / `sync n done`. With `holding` set
+ * to false, later syncs run at once. `until(n)` waits for n syncs to have started (the first
+ * sync also opens the WAL, a thread-pool trip: wait for it, not a number of turns).
+ */
+function holdSyncs(t: { after: (fn: () => void) => void }, events?: string[]) {
+  const held: Array<(fail?: boolean) => void> = [];
+  const syncs = {
+    held,
+    holding: true,
+    until: async (n: number): Promise<void> => {
+      for (let i = 0; i < 2000 && held.length < n; i++) await tick();
+      assert.equal(held.length, n, `${n} syncs started`);
+    },
+  };
+  wrapFdatasync(t, (original, fd, cb) => {
+    const n = held.length;
+    const run = (fail = false): void =>
+      original(fd, (err) => {
+        events?.push(`sync ${n} done`);
+        cb(fail ? Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }) : err);
+      });
+    events?.push(`sync ${n} started`);
+    if (syncs.holding) held.push(run);
+    else run();
+  });
+  return syncs;
+}
+
+/** How `p` settled: 'resolved', or 'rejected <code or message>', with ' (committed)' if the error says committedUnsynced. */
+const settled = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'resolved',
+    (err: { code?: string; message?: string; committedUnsynced?: boolean }) => `rejected ${err.code ?? err.message}${err.committedUnsynced === true ? ' (committed)' : ''}`,
+  );
+
 test('every write resolves with its own result once committed, and the rows are there', async (t) => {
   const db = fileDb(t);
   const group = new SqliteGroupCommit(db);
@@ -100,22 +159,13 @@ test('a memory database commits groups without the WAL fsync', async () => {
 });
 
 test('no write of a group resolves before an fdatasync of the WAL that started after its commit has completed', async (t) => {
-  // kill -9 keeps the page cache, so the crash tests cannot see a missing fsync; this watches
-  // node:fs (syncBuiltinESMExports carries the wrapper into group-commit's ESM import).
-  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
-  const original = fs.fdatasync;
   const events: string[] = [];
-  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+  wrapFdatasync(t, (original, fd, cb) => {
     events.push('fdatasync started');
     original(fd, (err) => {
       events.push('fdatasync done');
       cb(err);
     });
-  }) as typeof fs.fdatasync;
-  syncBuiltinESMExports();
-  t.after(() => {
-    fs.fdatasync = original;
-    syncBuiltinESMExports();
   });
   const db = fileDb(t);
   const group = new SqliteGroupCommit(db);
@@ -134,33 +184,16 @@ test('no write of a group resolves before an fdatasync of the WAL that started a
 
 test("the next group commits while the previous group's fdatasync is in flight, and waits for its own; at most two syncs run at once", async (t) => {
   // fdatasync held until released: the test decides when each group's sync completes.
-  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
-  const original = fs.fdatasync;
-  const held: Array<() => void> = [];
   const events: string[] = [];
-  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-    const n = held.length;
-    events.push(`sync ${n} started`);
-    held.push(() => original(fd, (err) => (events.push(`sync ${n} done`), cb(err))));
-  }) as typeof fs.fdatasync;
-  syncBuiltinESMExports();
-  t.after(() => {
-    fs.fdatasync = original;
-    syncBuiltinESMExports();
-  });
+  const { held, until } = holdSyncs(t, events);
   const db = fileDb(t);
   const group = new SqliteGroupCommit(db);
   const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
-  const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
-  // The first sync also opens the WAL (a thread-pool trip): wait for events, not a number of turns.
-  const until = async (what: string): Promise<void> => {
-    for (let i = 0; i < 2000 && !events.includes(what); i++) await tick();
-  };
   const write = (i: number): Promise<number> => group.run(() => (events.push(`write ${i}`), insert.run(`k${i}`, i))).then(() => events.push(`resolved ${i}`));
   const first = write(0);
-  await until('sync 0 started');
+  await until(1);
   const second = write(1);
-  await until('sync 1 started');
+  await until(2);
   assert.deepEqual(events, ['write 0', 'sync 0 started', 'write 1', 'sync 1 started'], 'the second group committed and synced without waiting for the first sync');
   const third = write(2);
   for (let i = 0; i < 20; i++) await tick();
@@ -168,7 +201,7 @@ test("the next group commits while the previous group's fdatasync is in flight, 
   held[0]!();
   await first;
   assert.equal(events.includes('resolved 1'), false, "the second group waits for its own sync, not the first one's");
-  await until('sync 2 started');
+  await until(3);
   assert.ok(events.indexOf('write 2') > events.indexOf('sync 0 done'), events.join(', '));
   held[1]!();
   held[2]!();
@@ -178,31 +211,10 @@ test("the next group commits while the previous group's fdatasync is in flight, 
 });
 
 test('a WAL fdatasync that fails rejects its own group and every other group whose sync was in flight beside it (the error is reported to one sync only); later writes are refused without running (fail-stop)', async (t) => {
-  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
-  const original = fs.fdatasync;
-  const held: Array<(fail: boolean) => void> = [];
-  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-    // Linux: the writeback error goes to the one sync that checks first; the other succeeds.
-    held.push((fail) => original(fd, (err) => cb(fail ? Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }) : err)));
-  }) as typeof fs.fdatasync;
-  syncBuiltinESMExports();
-  t.after(() => {
-    fs.fdatasync = original;
-    syncBuiltinESMExports();
-  });
+  const { held, until } = holdSyncs(t);
   const db = fileDb(t);
   const group = new SqliteGroupCommit(db);
   const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
-  const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
-  const until = async (n: number): Promise<void> => {
-    for (let i = 0; i < 2000 && held.length < n; i++) await tick();
-    assert.equal(held.length, n, `${n} syncs started`);
-  };
-  const settled = (p: Promise<unknown>): Promise<string> =>
-    p.then(
-      () => 'resolved',
-      (err: { code?: string; message?: string; committedUnsynced?: boolean }) => `rejected ${err.code ?? err.message}${err.committedUnsynced === true ? ' (committed)' : ''}`,
-    );
   const first = settled(group.run(() => insert.run('k0', 0)));
   // In the same group, a write that raises: rolled back, it keeps its own error.
   const raising = settled(group.run(() => {
@@ -230,27 +242,11 @@ test('a WAL fdatasync that fails rejects its own group and every other group who
 });
 
 test('after a failed WAL fdatasync, writes queued behind the failing group are refused too, and a new store on the file (a restart) takes writes again', async (t) => {
-  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
-  const original = fs.fdatasync;
-  const held: Array<(fail: boolean) => void> = [];
-  let holding = true;
-  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-    const run = (fail: boolean): void => original(fd, (err) => cb(fail ? Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }) : err));
-    if (holding) held.push(run);
-    else run(false);
-  }) as typeof fs.fdatasync;
-  syncBuiltinESMExports();
-  t.after(() => {
-    fs.fdatasync = original;
-    syncBuiltinESMExports();
-  });
+  const syncs = holdSyncs(t);
+  const { held, until } = syncs;
   const db = fileDb(t);
   const group = new SqliteGroupCommit(db);
   const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
-  const until = async (n: number): Promise<void> => {
-    for (let i = 0; i < 2000 && held.length < n; i++) await new Promise((r) => setTimeout(r, 1));
-    assert.equal(held.length, n, `${n} syncs started`);
-  };
   const first = group.run(() => insert.run('a', 1));
   first.catch(() => undefined);
   await until(1);
@@ -265,7 +261,7 @@ test('after a failed WAL fdatasync, writes queued behind the failing group are r
       return insert.run(`q${i}`, i);
     }),
   );
-  await new Promise((r) => setTimeout(r, 10));
+  await tick(10);
   assert.deepEqual(ran, [], 'the queued writes wait for a sync slot');
   held[0]!(true);
   await assert.rejects(first, { code: 'EIO' });
@@ -282,7 +278,7 @@ test('after a failed WAL fdatasync, writes queued behind the failing group are r
   assert.equal(held.length, 2, 'no sync started after the failure');
   assert.equal((db.prepare("SELECT count(*) AS n FROM t WHERE k LIKE 'q%' OR k = 'late'").get() as { n: number }).n, 0);
   // A restart: a new group commit on the connection takes writes again.
-  holding = false;
+  syncs.holding = false;
   const reopened = new SqliteGroupCommit(db);
   await reopened.run(() => insert.run('after', 2));
   assert.equal((db.prepare("SELECT count(*) AS n FROM t WHERE k = 'after'").get() as { n: number }).n, 1);
@@ -322,24 +318,13 @@ test('a group still waiting for the write lock when the busy timeout has passed 
 });
 
 test('a group waiting for the write lock (retried on a timer) when a WAL fdatasync fails is refused with StoreSyncFailedError once the lock is free, without running', async (t) => {
-  const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
-  const original = fs.fdatasync;
-  const held: Array<(fail: boolean) => void> = [];
-  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-    held.push((fail) => original(fd, (err) => cb(fail ? Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }) : err)));
-  }) as typeof fs.fdatasync;
-  syncBuiltinESMExports();
-  t.after(() => {
-    fs.fdatasync = original;
-    syncBuiltinESMExports();
-  });
+  const { held, until } = holdSyncs(t);
   const db = fileDb(t);
   const group = new SqliteGroupCommit(db);
   const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
   const first = group.run(() => insert.run('a', 1));
   first.catch(() => undefined);
-  for (let i = 0; i < 2000 && held.length < 1; i++) await new Promise((r) => setTimeout(r, 1));
-  assert.equal(held.length, 1, 'the first sync started');
+  await until(1); // the first sync started
   // Another connection takes the write lock: the next group's BEGIN is retried on a timer.
   const other = new Database(db.name);
   t.after(() => other.close());
@@ -350,7 +335,7 @@ test('a group waiting for the write lock (retried on a timer) when a WAL fdatasy
     return insert.run('b', 2);
   });
   waiting.catch(() => undefined);
-  await new Promise((r) => setTimeout(r, 20));
+  await tick(20);
   assert.equal(ran, false, 'still waiting for the lock');
   held[0]!(true);
   await assert.rejects(first, { code: 'EIO' });
