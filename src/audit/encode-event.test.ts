@@ -6,18 +6,8 @@ import type { AuditEvent } from './record.js';
 import { normalizeKeyReference, recordIndexOf } from './record-index.js';
 import { sanitizeEvent } from './redact.js';
 import { sampleEvent } from './test-support.js';
+import { seededRandom } from '../common/seeded-random.js';
 
-/** A seeded generator (mulberry32), so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Characters that exercise every branch of the quoting: plain ASCII, the escapes, controls,
 // non-ASCII, paired and lone surrogates, U+2028.
@@ -90,7 +80,7 @@ function hasDate(v: unknown): boolean {
 
 describe('encodeAuditEvent (differential)', () => {
   it('equals canonicalJson(sanitizeEvent(event)) with the same dropped paths, and its index is what the stored JSON yields, for 3000 random events', () => {
-    const rand = prng(0xc1f4e2);
+    const rand = seededRandom(0xc1f4e2);
     let indexed = 0;
     for (let i = 0; i < 3000; i++) {
       const event = randomEvent(rand, i % 50);
@@ -109,7 +99,7 @@ describe('encodeAuditEvent (differential)', () => {
   });
 
   it('the same event encodes to the same bytes again (the per-field caches change nothing)', () => {
-    const rand = prng(7);
+    const rand = seededRandom(7);
     const events = Array.from({ length: 200 }, (_, i) => randomEvent(rand, i));
     const first = events.map((e) => encodeAuditEvent(e).json);
     // Again, in reverse and then in order (each field's remembered value now differs), and
@@ -141,7 +131,7 @@ describe('quoteJsonString', () => {
       assert.equal(quoteJsonString(a), JSON.stringify(a));
       for (const b of ALPHABET) assert.equal(quoteJsonString(a + b), JSON.stringify(a + b));
     }
-    const rand = prng(99);
+    const rand = seededRandom(99);
     for (let i = 0; i < 5000; i++) {
       const s = randomString(rand, 40);
       assert.equal(quoteJsonString(s), JSON.stringify(s));
@@ -183,7 +173,7 @@ describe('quoteJsonString', () => {
   });
 
   it('equals JSON.stringify for random strings over the whole code-unit range', () => {
-    const rand = prng(0x2028);
+    const rand = seededRandom(0x2028);
     const bad: number[] = [];
     for (let i = 0; i < 20000; i++) {
       let s = '';

@@ -5,6 +5,7 @@ import { parsePolicy } from './parse-policy.js';
 import { prepareRequest } from './request-context.js';
 import type { ContextValue, PreparedRequest, RequestContext, RequestPrincipal } from './request-context.js';
 import type { Policy, PolicyKind } from './types.js';
+import { seededRandom } from '../../common/seeded-random.js';
 
 /**
  * prepareRequest as it was before the condition-key map became lazy (817acdb), kept here as
@@ -36,14 +37,7 @@ function eagerPrepare(request: RequestContext): PreparedRequest {
 
 /** A small seeded PRNG (mulberry32): the same cases on every run, reproducible from the seed. */
 function rng(seed: number): { int(n: number): number; pick<T>(xs: readonly T[]): T; chance(p: number): boolean } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return {
     int: (n) => Math.floor(next() * n),
     pick: (xs) => xs[Math.floor(next() * xs.length)] as (typeof xs)[number],

@@ -5,6 +5,7 @@ import type { AuditLookupQuery } from '../../audit/audit-store.js';
 import type { AuditTerm } from '../../audit/record-index.js';
 import { encodeTermsColumn } from './audit-append.js';
 import { SqliteAuditStore } from './audit-store.js';
+import { seededRandom } from '../../common/seeded-random.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const KEYS = ['k0', 'k1', 'k2', 'k3', 'rare'];
@@ -147,17 +148,6 @@ describe('chunk index lookups', () => {
   });
 });
 
-/** A small seeded PRNG (mulberry32), so a failure names a reproducible case. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RandomRow {
   seq: number;
@@ -252,7 +242,7 @@ describe('chunk index lookups, randomized against brute force', () => {
   const CASES = [1, 2, 3, 4, 5, 6].map((seed) => ({ seed, records: 0, step: 1500, limits: 300 })).concat({ seed: 7, records: 40_000, step: 15_000, limits: 1000 });
   for (const { seed, records, step, limits } of CASES) {
     it(`seed ${seed}: every filter combination, page size and watermark (also moving between pages) finds exactly what brute force finds, newest first`, async () => {
-      const rand = prng(seed);
+      const rand = seededRandom(seed);
       const rows = randomRows(rand, records > 0 ? records : 1 + Math.floor(rand() * 4600));
       const writer = storeOf(rows);
       await writer.openForAppend();
