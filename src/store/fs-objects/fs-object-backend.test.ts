@@ -6,6 +6,67 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FsObjectBackend } from './fs-object-backend.js';
 
+type Hooks = { after: (fn: () => void) => void };
+type SyncCallback = (err: NodeJS.ErrnoException | null) => void;
+const require = createRequire(import.meta.url);
+const fs = require('node:fs') as typeof import('node:fs');
+
+/**
+ * Replaces functions of a node builtin (from `require`) for the test; `patch` gets the real ones.
+ * syncBuiltinESMExports carries the wrappers into the ESM imports. Restored after the test.
+ */
+function patchBuiltin<M extends object>(t: Hooks, module: M, patch: (original: M) => Partial<M>): void {
+  const replacements = patch({ ...module });
+  const original = Object.fromEntries(Object.keys(replacements).map((k) => [k, module[k as keyof M]])) as Partial<M>;
+  Object.assign(module, replacements);
+  syncBuiltinESMExports();
+  t.after(() => {
+    Object.assign(module, original);
+    syncBuiltinESMExports();
+  });
+}
+
+/**
+ * Watches node:fs for the test: kill -9 keeps the page cache, so the crash tests cannot see a
+ * missing fsync. Returns the events: `mkdir <path>`, `fsync <path> started<note(path)>`,
+ * `fsync <path> done` (the path the fd was opened on), `fdatasync started`, `fdatasync done`.
+ */
+function watchFs(t: Hooks, note: (path: string) => string = () => ''): string[] {
+  const events: string[] = [];
+  const paths = new Map<number, string>();
+  patchBuiltin(t, fs, (original) => ({
+    mkdirSync: ((path: string, options?: unknown) => {
+      const made = (original.mkdirSync as (p: string, o?: unknown) => string | undefined)(path, options);
+      events.push(`mkdir ${path}`);
+      return made;
+    }) as never,
+    open: ((...args: unknown[]) => {
+      const cb = args.pop() as (err: unknown, fd: number) => void;
+      const path = String(args[0]);
+      (original.open as (...a: unknown[]) => void)(...args, (err: unknown, fd: number) => {
+        if (err === null) paths.set(fd, path);
+        cb(err, fd);
+      });
+    }) as never,
+    fsync: ((fd: number, cb: SyncCallback) => {
+      const path = paths.get(fd) ?? '?';
+      events.push(`fsync ${path} started${note(path)}`);
+      original.fsync(fd, (err) => {
+        events.push(`fsync ${path} done`);
+        cb(err);
+      });
+    }) as never,
+    fdatasync: ((fd: number, cb: SyncCallback) => {
+      events.push('fdatasync started');
+      original.fdatasync(fd, (err) => {
+        events.push('fdatasync done');
+        cb(err);
+      });
+    }) as never,
+  }));
+  return events;
+}
+
 describe('FsObjectBackend', () => {
   const root = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-'));
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -75,43 +136,8 @@ describe('FsObjectBackend', () => {
   });
 
   it("the body is fdatasync'd before its stream finishes; commit renames it into place and resolves only after an fsync of its directory that started after the rename", async (t) => {
-    // kill -9 keeps the page cache, so the crash tests cannot see a missing directory fsync;
-    // node:fs is watched instead (syncBuiltinESMExports carries the wrappers into the ESM imports).
-    const require = createRequire(import.meta.url);
-    const fs = require('node:fs') as typeof import('node:fs');
-    const original = { fsync: fs.fsync, fdatasync: fs.fdatasync, open: fs.open };
-    const events: string[] = [];
-    const paths = new Map<number, string>();
     let finalPath = '';
-    fs.open = ((...args: unknown[]) => {
-      const cb = args.pop() as (err: unknown, fd: number) => void;
-      const path = String(args[0]);
-      (original.open as (...a: unknown[]) => void)(...args, (err: unknown, fd: number) => {
-        if (err === null) paths.set(fd, path);
-        cb(err, fd);
-      });
-    }) as never;
-    fs.fsync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-      const dir = paths.get(fd) ?? '?';
-      const inPlace = finalPath !== '' && dir === dirname(finalPath) && existsSync(finalPath);
-      events.push(`fsync started${inPlace ? ' (body in place)' : ''}`);
-      original.fsync(fd, (err) => {
-        events.push('fsync done');
-        cb(err);
-      });
-    }) as never;
-    fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-      events.push('fdatasync started');
-      original.fdatasync(fd, (err) => {
-        events.push('fdatasync done');
-        cb(err);
-      });
-    }) as never;
-    syncBuiltinESMExports();
-    t.after(() => {
-      Object.assign(fs, original);
-      syncBuiltinESMExports();
-    });
+    const events = watchFs(t, (dir) => (finalPath !== '' && dir === dirname(finalPath) && existsSync(finalPath) ? ' (body in place)' : ''));
     const backend = new FsObjectBackend(root);
     const pending = await backend.create();
     finalPath = join(root, 'data', pending.storageId.slice(0, 2), pending.storageId);
@@ -124,46 +150,16 @@ describe('FsObjectBackend', () => {
     const synced = events.indexOf('fdatasync done');
     const finished = events.indexOf('finished');
     assert.ok(synced >= 0 && synced < finished, `the body's fdatasync completed before it finished: ${events.join(', ')}`);
-    const started = events.indexOf('fsync started (body in place)', finished);
+    const started = events.indexOf(`fsync ${dirname(finalPath)} started (body in place)`, finished);
     assert.ok(started > finished, `an fsync of the directory after the rename: ${events.join(', ')}`);
-    const done = events.indexOf('fsync done', started);
+    const done = events.indexOf(`fsync ${dirname(finalPath)} done`, started);
     assert.ok(done > started && done < events.indexOf('committed'), `that fsync completed before commit resolved: ${events.join(', ')}`);
   });
 
   it("a body committed into a new fan-out directory resolves only after an fsync of data/ (the directory's own name) that started after the directory existed", async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-fanout-'));
-    const require = createRequire(import.meta.url);
-    const fs = require('node:fs') as typeof import('node:fs');
-    const original = { fsync: fs.fsync, open: fs.open, mkdirSync: fs.mkdirSync };
-    const events: string[] = [];
-    const paths = new Map<number, string>();
-    fs.mkdirSync = ((path: string, options?: unknown) => {
-      const made = (original.mkdirSync as (p: string, o?: unknown) => string | undefined)(path, options);
-      events.push(`mkdir ${path}`);
-      return made;
-    }) as never;
-    fs.open = ((...args: unknown[]) => {
-      const cb = args.pop() as (err: unknown, fd: number) => void;
-      const path = String(args[0]);
-      (original.open as (...a: unknown[]) => void)(...args, (err: unknown, fd: number) => {
-        if (err === null) paths.set(fd, path);
-        cb(err, fd);
-      });
-    }) as never;
-    fs.fsync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-      const path = paths.get(fd) ?? '?';
-      events.push(`fsync ${path} started`);
-      original.fsync(fd, (err) => {
-        events.push(`fsync ${path} done`);
-        cb(err);
-      });
-    }) as never;
-    syncBuiltinESMExports();
-    t.after(() => {
-      Object.assign(fs, original);
-      syncBuiltinESMExports();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const events = watchFs(t);
     const backend = new FsObjectBackend(dir);
     const data = join(dir, 'data');
     assert.deepEqual(readdirSync(data), []);
@@ -183,17 +179,12 @@ describe('FsObjectBackend', () => {
 
   it('abort after a commit that failed past its rename (the directory fsync failed) removes the body from data/', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-dirsync-'));
-    const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
-    const original = fs.fsync;
-    fs.fsync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-      original(fd, () => cb(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })));
-    }) as typeof fs.fsync;
-    syncBuiltinESMExports();
-    t.after(() => {
-      fs.fsync = original;
-      syncBuiltinESMExports();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    patchBuiltin(t, fs, (original) => ({
+      fsync: ((fd: number, cb: SyncCallback) => {
+        original.fsync(fd, () => cb(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })));
+      }) as typeof fs.fsync,
+    }));
     const backend = new FsObjectBackend(dir);
     const pending = await backend.create();
     await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
@@ -206,16 +197,10 @@ describe('FsObjectBackend', () => {
 
   it('abort of a body whose file could not be created (its id already taken by a write in flight) leaves that write alone', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-taken-'));
-    const crypto = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-    const original = crypto.randomUUID;
-    const fixed = original();
-    crypto.randomUUID = (() => fixed) as typeof crypto.randomUUID;
-    syncBuiltinESMExports();
-    t.after(() => {
-      crypto.randomUUID = original;
-      syncBuiltinESMExports();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const crypto = require('node:crypto') as typeof import('node:crypto');
+    const fixed = crypto.randomUUID();
+    patchBuiltin(t, crypto, () => ({ randomUUID: (() => fixed) as typeof crypto.randomUUID }));
     const backend = new FsObjectBackend(dir);
     const first = await backend.create();
     await new Promise<void>((resolve, reject) => first.stream.write(Buffer.from('fir'), (err) => (err ? reject(err) : resolve())));
