@@ -20,21 +20,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { sdkOutcome as outcome } from '../helpers/sdk-outcome.js';
 import { at, queryRequest, type QueryCredentials } from './query-client.js';
 
 const VPCE = 'vpce-0a1b2c3d4e5f60718';
 type Json = Record<string, unknown>;
-
-/** The S3 error code of a refused command (`403 AccessDenied`), or 'ok'. */
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    const e = err as { name: string; $metadata?: { httpStatusCode?: number } };
-    return `${e.$metadata?.httpStatusCode ?? '?'} ${e.name}`;
-  }
-}
 
 const policy = (...statements: object[]): string => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 

@@ -5,19 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { sdkOutcome as outcome } from '../helpers/sdk-outcome.js';
 
 const VPCE = 'vpce-0a1b2c3d4e5f60718';
-
-/** The S3 error of a refused command (`403 AccessDenied`), or 'ok'. */
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    const e = err as { name: string; $metadata?: { httpStatusCode?: number } };
-    return `${e.$metadata?.httpStatusCode ?? '?'} ${e.name}`;
-  }
-}
 
 // The edge hands the S3 part the transport channel field by field (edge-router handleS3):
 // an S3 request through a private endpoint must carry that endpoint's policy, which then
