@@ -48,6 +48,17 @@ function variedEvent(i: number): AuditEvent {
   });
 }
 
+/** A memory store with a trail of 20 varied records (event i at second i), checkpointed and indexed up to 12 (chunk 0). */
+async function indexedUpTo12(): Promise<{ store: SqliteAuditStore; signer: LocalAuditSigner; trail: AuditTrail }> {
+  const store = new SqliteAuditStore(new Database(':memory:'));
+  const signer = LocalAuditSigner.generate();
+  const trail = await AuditTrail.open({ store, signer, ...MANUAL });
+  for (let i = 1; i <= 20; i++) await trail.append(variedEvent(i));
+  await trail.checkpoint();
+  await store.deferredIndex.indexNext(12);
+  return { store, signer, trail };
+}
+
 const t = (s: number): Date => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
 const QUERIES: AuditLookupQuery[] = [
   {},
@@ -153,12 +164,7 @@ describe('deferred audit index', () => {
   });
 
   it('verification names tail terms columns, chunk rows and watermark raises that would make lookups lie', async () => {
-    const store = new SqliteAuditStore(new Database(':memory:'));
-    const signer = LocalAuditSigner.generate();
-    const trail = await AuditTrail.open({ store, signer, ...MANUAL });
-    for (let i = 1; i <= 20; i++) await trail.append(variedEvent(i));
-    await trail.checkpoint();
-    await store.deferredIndex.indexNext(12);
+    const { store, signer } = await indexedUpTo12();
     assert.deepEqual((await verifyAudit(store, signer.publicKeyPem())).problems, []);
     dropGuards(store.db);
     // Seqs 1..12 are indexed, all in chunk 0; 6 and 12 are the only ones with key alias/other,
@@ -191,12 +197,7 @@ describe('deferred audit index', () => {
   ];
   for (const { sql, seqs } of EDITS) {
     it(`verification: ${sql}`, async () => {
-      const store = new SqliteAuditStore(new Database(':memory:'));
-      const signer = LocalAuditSigner.generate();
-      const trail = await AuditTrail.open({ store, signer, ...MANUAL });
-      for (let i = 1; i <= 20; i++) await trail.append(variedEvent(i));
-      await trail.checkpoint();
-      await store.deferredIndex.indexNext(12);
+      const { store } = await indexedUpTo12();
       dropGuards(store.db);
       store.db.exec(sql);
       assert.deepEqual(await store.indexMismatches({}), seqs);
@@ -214,12 +215,7 @@ describe('deferred audit index: verification of a seq range', () => {
   ];
   for (const sql of CHUNK_EDITS) {
     it(`names ${sql} within --from 5 --to 9`, async () => {
-      const store = new SqliteAuditStore(new Database(':memory:'));
-      const signer = LocalAuditSigner.generate();
-      const trail = await AuditTrail.open({ store, signer, ...MANUAL });
-      for (let i = 1; i <= 20; i++) await trail.append(variedEvent(i));
-      await trail.checkpoint();
-      await store.deferredIndex.indexNext(12);
+      const { store, signer, trail } = await indexedUpTo12();
       assert.deepEqual(await store.indexMismatches({ fromSeq: 5, toSeq: 9 }), []);
       dropGuards(store.db);
       store.db.exec(sql);
