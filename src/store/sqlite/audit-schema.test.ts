@@ -40,14 +40,29 @@ const tableNames = (db: Database.Database): string[] => db.prepare("SELECT name 
 const indexNames = (db: Database.Database): string[] =>
   db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'audit_%' ORDER BY name").pluck().all() as string[];
 
-/** An audit.db as older code wrote it: 12 records (11 by bob, a Decrypt) and a digest over 1..10. */
-async function oldDatabase(signer: LocalAuditSigner): Promise<string> {
+/** A new audit.db file (WAL) with `schema`, in a directory removed after the tests. */
+function databaseWith(schema: string): { path: string; db: Database.Database } {
   const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-schema-'));
   dirs.push(dir);
   const path = join(dir, 'audit.db');
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.exec(OLD_SCHEMA);
+  db.exec(schema);
+  return { path, db };
+}
+
+/** Writes the chain head `head` and a digest over 1..`digested`, signed by `signer`, as the old code did; closes `db`. */
+async function finishDatabase(db: Database.Database, signer: LocalAuditSigner, head: ChainHead, digested: ChainHead): Promise<void> {
+  db.prepare('INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, ?, ?)').run(head.seq, head.hash);
+  const payload = { digestVersion: 1 as const, keyId: signer.keyId, fromSeq: 1, toSeq: digested.seq, startPrevHash: GENESIS_HASH, lastHash: digested.hash, previousDigestSignature: null, time: new Date(0).toISOString() };
+  const signed = await signDigest(payload, signer);
+  db.prepare('INSERT INTO audit_digests (from_seq, to_seq, payload_json, signature) VALUES (1, ?, ?, ?)').run(digested.seq, signed.payloadJson, signed.signature);
+  db.close();
+}
+
+/** An audit.db as older code wrote it: 12 records (11 by bob, a Decrypt) and a digest over 1..10. */
+async function oldDatabase(signer: LocalAuditSigner): Promise<string> {
+  const { path, db } = databaseWith(OLD_SCHEMA);
   const insert = db.prepare('INSERT INTO audit_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   const term = db.prepare('INSERT INTO audit_terms (kind, value, seq) VALUES (?, ?, ?)');
   let head: ChainHead = { seq: 0, hash: GENESIS_HASH };
@@ -61,11 +76,7 @@ async function oldDatabase(signer: LocalAuditSigner): Promise<string> {
     head = r;
     if (i === 10) digested = r;
   }
-  db.prepare('INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, ?, ?)').run(head.seq, head.hash);
-  const payload = { digestVersion: 1 as const, keyId: signer.keyId, fromSeq: 1, toSeq: 10, startPrevHash: GENESIS_HASH, lastHash: digested.hash, previousDigestSignature: null, time: new Date(0).toISOString() };
-  const signed = await signDigest(payload, signer);
-  db.prepare('INSERT INTO audit_digests (from_seq, to_seq, payload_json, signature) VALUES (1, 10, ?, ?)').run(signed.payloadJson, signed.signature);
-  db.close();
+  await finishDatabase(db, signer, head, digested);
   return path;
 }
 
@@ -179,12 +190,7 @@ CREATE TRIGGER audit_time_no_delete BEFORE DELETE ON audit_time BEGIN SELECT RAI
  * set-based SQL that code ran, and a digest over all of them.
  */
 async function perRecordDatabase(signer: LocalAuditSigner, indexedTo: number): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-schema-'));
-  dirs.push(dir);
-  const path = join(dir, 'audit.db');
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.exec(PER_RECORD_SCHEMA);
+  const { path, db } = databaseWith(PER_RECORD_SCHEMA);
   const insert = db.prepare('INSERT INTO audit_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
   let head: ChainHead = { seq: 0, hash: GENESIS_HASH };
   db.transaction(() => {
@@ -202,11 +208,7 @@ async function perRecordDatabase(signer: LocalAuditSigner, indexedTo: number): P
     UNION ALL SELECT 'name', event_name, seq FROM audit_records r ${range} UNION ALL SELECT 'source', event_source, seq FROM audit_records r ${range}`).run({ to: indexedTo });
   db.prepare(`INSERT INTO audit_time (event_ms, seq) SELECT event_ms, seq FROM audit_records r ${range}`).run({ to: indexedTo });
   db.prepare('INSERT INTO audit_index_state (id, indexed_to) VALUES (1, ?)').run(indexedTo);
-  db.prepare('INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, ?, ?)').run(head.seq, head.hash);
-  const payload = { digestVersion: 1 as const, keyId: signer.keyId, fromSeq: 1, toSeq: head.seq, startPrevHash: GENESIS_HASH, lastHash: head.hash, previousDigestSignature: null, time: new Date(0).toISOString() };
-  const signed = await signDigest(payload, signer);
-  db.prepare('INSERT INTO audit_digests (from_seq, to_seq, payload_json, signature) VALUES (1, ?, ?, ?)').run(head.seq, signed.payloadJson, signed.signature);
-  db.close();
+  await finishDatabase(db, signer, head, head);
   return path;
 }
 
