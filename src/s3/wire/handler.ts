@@ -290,7 +290,7 @@ export class AnswerHold {
   /** Settles once the record committed (or failed); replaced when the status line is decided. */
   done: Promise<void> = Promise.resolve();
   #state: 'open' | 'holding' | 'released' = 'open';
-  readonly #queue: Array<{ readonly end: boolean; readonly args: unknown[] }> = [];
+  #queue: Array<{ readonly end: boolean; readonly args: unknown[] }> = [];
   readonly #res: ServerResponse;
   readonly #commit: () => Promise<void>;
   readonly #proto: { readonly writeHead: ResponseMethod; readonly write: ResponseMethod; readonly end: ResponseMethod; readonly needDrain: () => unknown };
@@ -336,16 +336,22 @@ export class AnswerHold {
     this.#state = 'released';
     const res = this.#res;
     if (res.destroyed) return this.#fail();
-    for (const q of this.#queue) (q.end ? this.#proto.end : this.#proto.write).apply(res, q.args);
+    const queued = this.#queue;
+    // Emptied once replayed: the held writes (a GET's plaintext among them) are node:http's
+    // now, and need not live as long as the response object does.
+    this.#queue = [];
+    for (const q of queued) (q.end ? this.#proto.end : this.#proto.write).apply(res, q.args);
     // Writers told to wait while held: node:http emits 'drain' itself only if the replay filled its buffer.
-    if (this.#queue.length > 0 && !res.writableNeedDrain && !res.writableEnded) res.emit('drain');
+    if (queued.length > 0 && !res.writableNeedDrain && !res.writableEnded) res.emit('drain');
   }
 
   #fail(): void {
     this.#state = 'released';
     this.#res.destroy();
     const error = new Error('the request could not be audited');
-    for (const q of this.#queue) for (const a of q.args) if (typeof a === 'function') (a as (e: Error) => void)(error);
+    const queued = this.#queue;
+    this.#queue = [];
+    for (const q of queued) for (const a of q.args) if (typeof a === 'function') (a as (e: Error) => void)(error);
   }
 }
 
