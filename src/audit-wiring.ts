@@ -6,6 +6,8 @@ import { CipherlakeError } from './common/errors.js';
 import type { CipherlakeConfig } from './config/config.js';
 import { KmsAuditSigner, type KeyService } from './kms/index.js';
 import { SqliteAuditStore } from './store/sqlite/audit-store.js';
+import { newJournalName } from './store/sqlite/audit-journal.js';
+import { recoverAuditJournals } from './store/sqlite/audit-journal-recovery.js';
 import { ThreadAuditWriter } from './store/sqlite/audit-writer-client.js';
 
 // Composition helpers for the audit trail, shared by the one-process server (main.ts), the
@@ -39,6 +41,12 @@ export class AuditTrailUnavailableError extends CipherlakeError {
   }
 }
 
+/**
+ * The environment variable by which the cluster primary gives each worker it forks a fresh
+ * audit journal name (a replacement gets a new one, so a name is never reused).
+ */
+export const AUDIT_JOURNAL_ENV = 'CIPHERLAKE_AUDIT_JOURNAL';
+
 /** The deferred-index policy of the writer thread that indexes (see the README's index section). */
 const INDEX_POLICY = { idleMs: 50, backlog: 4096, chunk: 1024 } as const;
 
@@ -50,6 +58,26 @@ const INDEX_POLICY = { idleMs: 50, backlog: 4096, chunk: 1024 } as const;
  */
 export function auditSynchronous(config: CipherlakeConfig): 'NORMAL' | 'FULL' {
   return config.audit?.durability === 'power' ? 'FULL' : 'NORMAL';
+}
+
+/** `DATA_DIR/audit-journal`: every appending process's journal files (0700, files 0600). */
+export function auditJournalDir(config: CipherlakeConfig): string {
+  return join(config.dataDir, 'audit-journal');
+}
+
+/**
+ * Ingests the journals of processes that no longer append (every name but `except`, the live
+ * workers') into audit.db and removes them (recoverAuditJournals); a file with an invalid
+ * frame is renamed `.damaged` and logged as an error naming it and the offset. For the
+ * store's owner only: the one-process server before its writer thread starts, the cluster
+ * primary. Raises what SQLite and the file system raise.
+ */
+export function recoverAuditJournalsOf(config: CipherlakeConfig, log: Logger, except: Iterable<string> = []): void {
+  const report = recoverAuditJournals(auditDbPath(config), auditJournalDir(config), { except, synchronous: auditSynchronous(config) });
+  for (const d of report.damaged) {
+    log.error({ file: d.file, offset: d.offset }, `audit journal ${d.file} has an invalid frame at byte ${d.offset}: records from there were not ingested; kept as ${d.file}.damaged`);
+  }
+  if (report.files > 0) log.info({ files: report.files, records: report.records }, 'audit journals recovered');
 }
 
 /**
@@ -66,7 +94,10 @@ export function openAuditStore(config: CipherlakeConfig): SqliteAuditStore {
  * cluster by the primary, before forking). A process that appends (`single`,
  * `cluster-worker`) resolves only once its writer thread has opened audit.db and taken its
  * write lock (ThreadAuditWriter.probe), so a caller that listens after this never serves
- * requests whose records cannot be written. Close the trail, then the store. Raises
+ * requests whose records cannot be written. Such a process journals its batches
+ * (`DATA_DIR/audit-journal`, see src/audit/README.md "The audit journal"); the store's owner
+ * (`single`, `cluster-primary`) first recovers the journals a previous run left. Close the
+ * trail, then the store. Raises
  * AuditTrailUnavailableError (naming the file) when audit.db cannot be opened, readied,
  * written or continued (AuditStoreTruncatedError as its cause), and the KMS signer's errors
  * as they are; nothing is left open then.
@@ -89,13 +120,32 @@ export async function openAuditTrail(
     return unavailable(err);
   }
   let writer: ThreadAuditWriter | undefined;
-  const onBackgroundError = (err: unknown): void => log.error({ err }, 'audit digest or indexing failed');
+  const onBackgroundError = (err: unknown): void => log.error({ err }, 'audit digest, journal ingestion or indexing failed');
   try {
-    // The writers never migrate: the owner readies the file first (the primary, before forking).
-    if (role.kind === 'single') await store.prepareForWriters().catch(unavailable);
+    // The writers never migrate: the owner readies the file first (the primary, before forking),
+    // and chains what a previous run left in its journals before this run's records.
+    if (role.kind !== 'cluster-worker') {
+      await store.prepareForWriters().catch(unavailable);
+      try {
+        recoverAuditJournalsOf(config, log);
+      } catch (err) {
+        return unavailable(err);
+      }
+    }
     if (role.kind !== 'cluster-primary') {
       const indexes = role.kind === 'single' || role.indexes;
-      writer = new ThreadAuditWriter({ path, synchronous: auditSynchronous(config), index: indexes ? INDEX_POLICY : null, onBackgroundError });
+      try {
+        writer = new ThreadAuditWriter({
+          path,
+          synchronous: auditSynchronous(config),
+          index: indexes ? INDEX_POLICY : null,
+          onBackgroundError,
+          journal: { dir: auditJournalDir(config), name: journalName(role), durability: config.audit?.durability === 'power' ? 'power' : 'process' },
+        });
+      } catch (err) {
+        // The journal directory or its first file cannot be made.
+        return unavailable(err);
+      }
       // The thread opens audit.db on its own: without this, a file it cannot open or write
       // would surface only as each audited request failing, on a server that looked started.
       await writer.probe().catch(unavailable);
@@ -115,6 +165,12 @@ export async function openAuditTrail(
     store.close();
     throw err;
   }
+}
+
+/** A cluster worker's name comes from the primary (fresh per fork); a single server makes one. */
+function journalName(role: AuditRole): string {
+  const given = role.kind === 'cluster-worker' ? process.env[AUDIT_JOURNAL_ENV] : undefined;
+  return given !== undefined && given !== '' ? given : newJournalName(role.kind === 'single' ? 's' : 'w');
 }
 
 function auditDbPath(config: CipherlakeConfig): string {

@@ -119,17 +119,25 @@ export interface CommittedAuditBatch {
  * Commits the trail somewhere off the caller's thread, possibly shared with writers in
  * other processes (cluster workers): it chains each batch after the head it reads INSIDE
  * its write transaction, so several writers make one gapless chain. Implemented by
- * ThreadAuditWriter (store/sqlite), which also fills the deferred index when asked.
+ * ThreadAuditWriter (store/sqlite), which also fills the deferred index when asked, and
+ * which may journal batches (src/audit/README.md, "The audit journal").
  */
 export interface AuditChainWriter {
   /**
-   * Chains `entries` (encoded by encodeAuditEvent) after the stored head and commits them
-   * in one transaction. Resolves once durable per the store's durability; rejects with
-   * the store's error when nothing was written. Never reorders entries.
+   * Makes `entries` (encoded by encodeAuditEvent) durable per the store's durability, in
+   * order. Resolves with their seqs once chained and committed in one transaction, or with
+   * null once written to a journal from which they are chained later, in order (no seqs
+   * yet: `flush` covers them). Rejects when the entries were not made durable; never reorders.
    */
-  commit(entries: readonly EncodedAuditEvent[]): Promise<CommittedAuditBatch>;
+  commit(entries: readonly EncodedAuditEvent[]): Promise<CommittedAuditBatch | null>;
+  /**
+   * Resolves once everything `commit` resolved before this call is chained in the store,
+   * with the head after it; null when every commit already said its seqs (nothing journaled).
+   * Rejects with why the journaled records could not be chained yet (they stay journaled).
+   */
+  flush?(): Promise<ChainHead | null>;
   /** Stores a signed digest (the signer stays with the caller). */
   appendDigest(digest: SignedDigest & { fromSeq: number; toSeq: number }): Promise<void>;
-  /** Finishes its work (indexing the backlog when it indexes) and releases the connection. */
+  /** Finishes its work (chaining what is journaled; indexing the backlog when it indexes) and releases the connection. */
   close(): Promise<void>;
 }

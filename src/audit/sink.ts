@@ -4,9 +4,13 @@ import { ALL_AUDIT_LEVELS } from './record.js';
 import type { AuditEvent, AuditLevel } from './record.js';
 import { sanitizeEvent } from './redact.js';
 
-/** What a durable append returns: the record's place in the chain. */
+/**
+ * What a durable append returns: the event's id and, when the record was chained before the
+ * append resolved, its place in the chain. A journaled append (a server's trail: see
+ * src/audit/README.md, "The audit journal") resolves before its seq exists: `seq` is absent.
+ */
 export interface AppendReceipt {
-  seq: number;
+  seq?: number;
   eventID: string;
 }
 

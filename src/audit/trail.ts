@@ -68,6 +68,16 @@ export interface AuditTrailStats {
   indexed: number;
 }
 
+/** Counts of journaled records (no seq when acknowledged), for `digestEveryRecords`. */
+interface JournalCount {
+  /** Records acknowledged from the journal, ever. */
+  total: number;
+  /** `total` as of the flush the last digest covered. */
+  atDigest: number;
+  /** A digest that the count started is running: do not start another. */
+  digesting: boolean;
+}
+
 /**
  * The audit sink of a server: redacts, canonicalises, hash-chains and group-commits
  * events, and signs digests at an interval, every N records and on close.
@@ -87,6 +97,7 @@ export class AuditTrail implements AuditSink {
   #poll: NodeJS.Timeout | undefined;
   #closed = false;
   #stats: AuditTrailStats = { records: 0, transactions: 0, digests: 0, redactedFields: 0, indexed: 0 };
+  readonly #journaled: JournalCount = { total: 0, atDigest: 0, digesting: false };
   /** The deferred-index policy when this trail commits in-thread to a store that has one. */
   readonly #indexing: TrailIndexing | undefined;
 
@@ -180,11 +191,16 @@ export class AuditTrail implements AuditSink {
   }
 
   /**
-   * Resolves once every append issued before this call is committed (or rejected). Appends
-   * made later do not hold it up, so a digest is not postponed by sustained load.
+   * Resolves once every append issued before this call is committed (or rejected) and, with
+   * a writer that journals, chained into the store (the writer's flush; `head()` then covers
+   * them). Appends made later do not hold it up, so a digest is not postponed by sustained
+   * load. Rejects only with the writer's error when journaled records could not be chained
+   * yet (they stay journaled and acknowledged).
    */
-  flush(): Promise<void> {
-    return this.#queue.flush();
+  async flush(): Promise<void> {
+    await this.#queue.flush();
+    const head = await this.#o.writer?.flush?.();
+    if (head != null && head.seq > this.#head.seq) this.#head = { seq: head.seq, hash: head.hash };
   }
 
   /**
@@ -210,11 +226,15 @@ export class AuditTrail implements AuditSink {
    * null when there was nothing new or this trail does not sign. Signer and store errors propagate.
    */
   async checkpoint(): Promise<SignedDigest | null> {
+    const journaled = this.#journaled.total;
     await this.flush();
     if (this.#o.signer === null) return null;
     const next = this.#digests.then(() => this.#writeDigest());
     this.#digests = next.catch(() => undefined);
-    return next;
+    const signed = await next;
+    // The flush above chained these, and the digest (or nothing new) covers them.
+    this.#journaled.atDigest = Math.max(this.#journaled.atDigest, journaled);
+    return signed;
   }
 
   /** The last committed record's seq and hash. */
@@ -229,6 +249,7 @@ export class AuditTrail implements AuditSink {
   /** After a batch that committed (settled, counted for flush): a digest if due, then the index's bound. */
   async #afterCommit(committed: number): Promise<void> {
     this.#digestIfDue(this.#head.seq);
+    this.#journalDigestIfDue();
     // Under endless load there is no idle moment: bound the lag between commits instead.
     await this.#indexing?.afterCommit(committed);
   }
@@ -266,12 +287,28 @@ export class AuditTrail implements AuditSink {
       for (const p of batch) p.reject(error);
       return 0;
     }
-    const { firstSeq, head } = committed;
-    if (head.seq > this.#head.seq) this.#head = { seq: head.seq, hash: head.hash };
     this.#stats.transactions += 1;
     this.#stats.records += batch.length;
+    if (committed === null) {
+      // Journaled: durable, chained later by the writer (no seq yet); flush() covers it.
+      this.#journaled.total += batch.length;
+      for (const p of batch) p.resolve({ eventID: p.entry.eventID });
+      return batch.length;
+    }
+    const { firstSeq, head } = committed;
+    if (head.seq > this.#head.seq) this.#head = { seq: head.seq, hash: head.hash };
     batch.forEach((p, i) => p.resolve({ seq: firstSeq + i, eventID: p.entry.eventID }));
     return batch.length;
+  }
+
+  /** `digestEveryRecords` for journaled records: one digest at a time, counted from the flush the last one covered. */
+  #journalDigestIfDue(): void {
+    const j = this.#journaled;
+    if (this.#o.signer === null || this.#o.digestEveryRecords <= 0 || j.digesting || j.total - j.atDigest < this.#o.digestEveryRecords) return;
+    j.digesting = true;
+    this.checkpoint()
+      .catch((error: unknown) => this.#o.onBackgroundError(error))
+      .finally(() => void (j.digesting = false));
   }
 
   #digestIfDue(headSeq: number): void {

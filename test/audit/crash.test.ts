@@ -1,9 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
+import { recoverAuditJournals } from '../../src/store/sqlite/audit-journal-recovery.js';
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
 import { serverFixture } from '../helpers/server-process.js';
@@ -78,6 +80,11 @@ describe('kill -9 under load', () => {
     assert.ok(answeredBeforeKill > 20, `load too light to mean anything: ${answeredBeforeKill} answered`);
     // Both kinds were acknowledged, so the check below covers PutObject too (not only data keys).
     assert.ok(acknowledgedBy.kms > 0 && acknowledgedBy.s3 > 0, `acknowledged: ${JSON.stringify(acknowledgedBy)}`);
+
+    // As the next start does before it serves: the acknowledged records the writer thread had
+    // not chained yet are in the killed process's journal; recovery chains them and removes it.
+    recoverAuditJournals(join(dataDir, 'audit.db'), join(dataDir, 'audit-journal'));
+    assert.deepEqual(readdirSync(join(dataDir, 'audit-journal')), [], 'every journal file ingested and removed');
 
     const db = new Database(join(dataDir, 'audit.db'));
     const recorded = new Set(

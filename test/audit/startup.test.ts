@@ -1,7 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -20,7 +20,7 @@ import { killServer, serverCommand, SERVER_CWD, spawnServer, type ServerProcess 
 
 // A server that cannot write its audit trail must not serve: it fails its start, before it
 // listens, naming audit.db and why; and once running, a request whose record cannot be
-// committed is never answered as a success.
+// made durable (written to the process's audit journal) is never answered as a success.
 
 // Bytes SQLite refuses as "file is not a database" (no SQLite header).
 const GARBAGE = Buffer.alloc(8192, 'this is not an audit trail ');
@@ -117,11 +117,11 @@ describe('an audit trail that cannot start', () => {
   });
 });
 
-describe('a running server whose audit.db refuses records', () => {
+describe('a running server whose audit journal or audit.db refuses records', () => {
   let server: ServerProcess | undefined;
   after(() => killServer(server));
 
-  it('answers an internal error, never a 200 without a record, heals, and exits 1 when SIGTERM cannot sign the last digest', async () => {
+  it('answers an internal error when the journal write fails (never a 200 without a record) and heals; what audit.db refuses stays journaled and is chained once it passes; exits 1 when SIGTERM cannot sign the last digest', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-runtime-'));
     dirs.push(dataDir);
     server = await spawnServer({ dataDir });
@@ -139,19 +139,34 @@ describe('a running server whose audit.db refuses records', () => {
     });
     await s3.send(new CreateBucketCommand({ Bucket: 'held' }));
     await s3.send(new PutObjectCommand({ Bucket: 'held', Key: 'kept', Body: 'recorded before answered' }));
-
-    // Running as root, chmod blocks nothing, and a replaced or chmodded file does not reach a
-    // connection that has it open: make SQLite itself refuse every record and digest instead.
     const db = new Database(join(dataDir, 'audit.db'));
     const count = (): number => db.prepare('SELECT count(*) FROM audit_records').pluck().get() as number;
-    db.exec(`CREATE TRIGGER test_refuse_records BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses records'); END;
-      CREATE TRIGGER test_refuse_digests BEFORE INSERT ON audit_digests BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses digests'); END;`);
-    const before = count();
     const body = JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256' });
+    await journalIngested(dataDir, db);
+
+    // audit.db refuses records (SQLite itself: running as root, chmod blocks nothing). The
+    // record is in the journal when the call is answered; the writer thread's ingestion fails,
+    // is reported, and chains it once the cause is gone.
+    db.exec("CREATE TRIGGER test_refuse_records BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses records'); END;");
+    const before = count();
+    const journaled = await rawKmsRequest(server.endpoint, { target: 'TrentService.GenerateDataKey', body });
+    assert.equal(journaled.status, 200, JSON.stringify(journaled.json));
+    assert.equal(count(), before);
+    await until(() => /audit\.db refuses records/.test(stdout), 'the ingestion failure is logged');
+    db.exec('DROP TRIGGER test_refuse_records');
+    await journalIngested(dataDir, db);
+    assert.equal(count(), before + 1);
+    const recorded = db.prepare("SELECT count(*) FROM audit_records WHERE json_extract(event_json, '$.requestID') = ?").pluck();
+    assert.equal(recorded.get(journaled.headers.get('x-amzn-requestid')), 1);
+
+    // The journal write fails (a file size limit on the server process: EFBIG, or a short
+    // write): no request is answered as a success, and none leaves a record.
+    db.exec("CREATE TRIGGER test_refuse_digests BEFORE INSERT ON audit_digests BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses digests'); END;");
+    const pid = server.child.pid!;
+    execFileSync('prlimit', ['--pid', String(pid), '--fsize=100:']);
     const refused = await Promise.all([
       rawKmsRequest(server.endpoint, { target: 'TrentService.GenerateDataKey', body }),
       rawKmsRequest(server.endpoint, { target: 'TrentService.Encrypt', body: JSON.stringify({ KeyId: keyId, Plaintext: 'aGVsbG8=' }) }),
-      rawKmsRequest(server.endpoint, { target: 'TrentService.CreateKey', body: '{}' }),
       rawKmsRequest(server.endpoint, { target: 'TrentService.ListKeys', body: '{}' }),
     ]);
     for (const r of refused) {
@@ -159,29 +174,26 @@ describe('a running server whose audit.db refuses records', () => {
       assert.ok(INTERNAL_CODES.includes(r.json.__type ?? ''), JSON.stringify(r.json));
       assert.equal(r.json['Plaintext'], undefined);
     }
-    // S3 holds its answer until the record commits: with the record refused, no status line
-    // reaches the client (the connection is cut), for a write, a read and an error alike.
-    const s3Refused = await Promise.allSettled([
-      s3.send(new PutObjectCommand({ Bucket: 'held', Key: 'new', Body: 'not acknowledged' })),
-      s3.send(new GetObjectCommand({ Bucket: 'held', Key: 'kept' })),
-      s3.send(new GetObjectCommand({ Bucket: 'held', Key: 'missing' })),
-    ]);
+    // S3 holds its answer until the record is durable: with the record refused, no status line
+    // reaches the client (the connection is cut), for a read and an error alike.
+    const s3Refused = await Promise.allSettled([s3.send(new GetObjectCommand({ Bucket: 'held', Key: 'kept' })), s3.send(new GetObjectCommand({ Bucket: 'held', Key: 'missing' }))]);
     for (const r of s3Refused) {
       assert.equal(r.status, 'rejected');
       const meta = (r as PromiseRejectedResult).reason as { $metadata?: { httpStatusCode?: number } };
       assert.equal(meta.$metadata?.httpStatusCode, undefined, `an S3 answer reached the client: ${String(meta)}`);
     }
-    assert.equal(count(), before);
     assert.match(stdout, /audit append failed/);
 
     // A passing cause heals: the next request is recorded and answered.
-    db.exec('DROP TRIGGER test_refuse_records');
+    execFileSync('prlimit', ['--pid', String(pid), '--fsize=unlimited:']);
     const healed = await rawKmsRequest(server.endpoint, { target: 'TrentService.GenerateDataKey', body });
     assert.equal(healed.status, 200, JSON.stringify(healed.json));
-    assert.equal(count(), before + 1);
+    await journalIngested(dataDir, db);
+    assert.equal(count(), before + 2, 'nothing of the refused requests was recorded');
     const read = await s3.send(new GetObjectCommand({ Bucket: 'held', Key: 'kept' }));
     assert.equal(await read.Body?.transformToString(), 'recorded before answered');
-    assert.equal(count(), before + 2);
+    await journalIngested(dataDir, db);
+    assert.equal(count(), before + 3);
     s3.destroy();
 
     // SIGTERM while the trail's close rejects (its final digest is refused): exit 1, said why, no hang.
@@ -198,7 +210,7 @@ describe('a running server whose audit.db refuses records', () => {
   });
 });
 
-describe('a running --workers 2 server whose audit.db refuses records', () => {
+describe('a running --workers 2 server whose audit journal refuses records', () => {
   let server: ServerProcess | undefined;
   after(() => killServer(server));
 
@@ -213,15 +225,20 @@ describe('a running --workers 2 server whose audit.db refuses records', () => {
 
     const db = new Database(join(dataDir, 'audit.db'));
     const count = (): number => db.prepare('SELECT count(*) FROM audit_records').pluck().get() as number;
-    db.exec(`CREATE TRIGGER test_refuse_records BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses records'); END;
-      CREATE TRIGGER test_refuse_digests BEFORE INSERT ON audit_digests BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses digests'); END;`);
+    await journalIngested(dataDir, db);
+    db.exec("CREATE TRIGGER test_refuse_digests BEFORE INSERT ON audit_digests BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses digests'); END;");
     const before = count();
+    const workers = clusterWorkers(server.child.pid!);
+    assert.equal(workers.length, 2, `two workers: ${workers.join(',')}`);
+    for (const w of workers) execFileSync('prlimit', ['--pid', String(w), '--fsize=100:']);
     // Several, so that both workers (round-robin) answer some.
     const refused = await Promise.all(Array.from({ length: 4 }, () => rawKmsRequest(server!.endpoint, { target: 'TrentService.ListKeys', body: '{}' })));
     for (const r of refused) {
       assert.equal(r.status, 500, JSON.stringify(r.json));
       assert.ok(INTERNAL_CODES.includes(r.json.__type ?? ''), JSON.stringify(r.json));
     }
+    for (const w of workers) execFileSync('prlimit', ['--pid', String(w), '--fsize=unlimited:']);
+    await journalIngested(dataDir, db);
     assert.equal(count(), before);
 
     // The CreateKey record is not signed yet: the primary's final digest is refused.
@@ -232,3 +249,45 @@ describe('a running --workers 2 server whose audit.db refuses records', () => {
     db.close();
   });
 });
+
+/** Waits (up to 15 s, polling) until `done()`; fails naming `what` otherwise. Not a timing assertion: a bound on waiting. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!done()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Waits until every journal file of `dataDir` is ingested up to its end (its stored offset equals its size). */
+async function journalIngested(dataDir: string, db: Database.Database): Promise<void> {
+  const dir = join(dataDir, 'audit-journal');
+  const offset = db.prepare('SELECT offset FROM audit_journal WHERE name = ?').pluck();
+  const behind = (): string[] =>
+    readdirSync(dir)
+      .filter((f) => !f.endsWith('.damaged'))
+      .filter((f) => {
+        try {
+          return statSync(join(dir, f)).size !== ((offset.get(f) as number | undefined) ?? 0);
+        } catch {
+          return false; // sealed and unlinked meanwhile
+        }
+      });
+  await until(() => behind().length === 0, 'journal ingested');
+}
+
+/** Pids of the node:cluster workers of `pid` (children with NODE_UNIQUE_ID set), from /proc. */
+function clusterWorkers(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').some((v) => v.startsWith('NODE_UNIQUE_ID='))) out.push(Number(name));
+    } catch {
+      // The process ended while the list was read.
+    }
+  }
+  return out;
+}

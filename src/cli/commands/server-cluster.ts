@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditTrail } from '../../audit/index.js';
-import { openAuditTrail } from '../../audit-wiring.js';
+import { AUDIT_JOURNAL_ENV, openAuditTrail, recoverAuditJournalsOf } from '../../audit-wiring.js';
 import { systemClock } from '../../common/clock.js';
 import { createLogger } from '../../common/logger.js';
 import type { CipherlakeConfig } from '../../config/config.js';
@@ -13,6 +13,7 @@ import { privateEndpoints } from '../../net/endpoints.js';
 import { openTls } from '../../net/tls/index.js';
 import { openSqlite } from '../../store/sqlite/database.js';
 import { SqliteKeyStore } from '../../store/sqlite/key-store.js';
+import { newJournalName } from '../../store/sqlite/audit-journal.js';
 import { SqliteS3MetadataStore } from '../../store/sqlite/s3-metadata-store.js';
 import { clearObjectTmp } from '../../store/fs-objects/fs-object-backend.js';
 import { sweepOrphanBodies } from '../../store/fs-objects/orphan-sweep.js';
@@ -26,6 +27,13 @@ interface ListeningMessage {
 /** The environment variable by which the primary tells one worker that it indexes the audit trail. */
 const AUDIT_INDEXER_ENV = 'CIPHERLAKE_CLUSTER_AUDIT_INDEXER';
 
+/**
+ * Ingests the audit journals of every process but the live workers' (named in `except`).
+ * Set by prepareDataDir for runClusterPrimary in the same process (the primary), which runs
+ * it when a worker exits; unset elsewhere.
+ */
+let recoverJournals: ((except: Iterable<string>) => void) | undefined;
+
 /** What the primary holds while its workers serve: the signing side of the audit trail. */
 export interface PreparedDataDir {
   readonly credential: Credential;
@@ -35,7 +43,10 @@ export interface PreparedDataDir {
    * thread) and signs digests over the head the workers moved (interval, every N records, close).
    */
   readonly audit: AuditTrail;
-  /** Signs the final digest and closes the stores. Call after every worker has exited. */
+  /**
+   * Ingests every audit journal the workers left (recovery), signs the final digest and closes
+   * the stores. Call after every worker has exited.
+   */
   close(): Promise<void>;
 }
 
@@ -66,18 +77,29 @@ export async function prepareDataDir(config: CipherlakeConfig, log: Logger = cre
       clock: systemClock,
       settings: { region: config.region, accountId: config.accountId, materialCacheTtlMs: config.kms.materialCacheTtlSeconds * 1000 },
     });
-    // Creates the audit signing key on first start, before any worker could race to create it.
+    // Creates the audit signing key on first start, before any worker could race to create it,
+    // and recovers the journals a previous run left before any worker appends.
     const { store, trail } = await openAuditTrail(config, keys, systemClock, log, { kind: 'cluster-primary' });
+    recoverJournals = (except) => recoverAuditJournalsOf(config, log, except);
     const metadata = db;
     return {
       credential,
       created,
       audit: trail,
       close: async () => {
+        // The workers' threads ingested their journals as they closed; what a worker that did
+        // not stop cleanly left is chained here, before the final digest covers it.
+        let failure: unknown;
+        try {
+          recoverAuditJournalsOf(config, log);
+        } catch (err) {
+          failure = err;
+        }
         await trail.close();
         store.close();
         metadata.close();
         rootKey.close();
+        if (failure !== undefined) throw failure;
       },
     };
   } catch (err) {
@@ -138,8 +160,12 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
   let stopping = false;
   let exitCode = 0;
   const indexers = new Set<Worker>();
+  // Each worker's audit journal name, fresh per fork: a replacement never reuses its predecessor's.
+  const journals = new Map<Worker, string>();
   const fork = (indexes: boolean): Worker => {
-    const worker = cluster.fork({ [AUDIT_INDEXER_ENV]: indexes ? '1' : '0' });
+    const journal = newJournalName('w');
+    const worker = cluster.fork({ [AUDIT_INDEXER_ENV]: indexes ? '1' : '0', [AUDIT_JOURNAL_ENV]: journal });
+    journals.set(worker, journal);
     if (indexes) indexers.add(worker);
     worker.on('message', (m: Partial<ListeningMessage>) => {
       if (m.type !== 'cipherlake-listening' || started) return;
@@ -154,6 +180,7 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
     return worker;
   };
   cluster.on('exit', (worker, code, signal) => {
+    journals.delete(worker);
     if (stopping) {
       // A worker that did not stop cleanly (its close failed, or it was killed) may have
       // left audit commits or requests unfinished: the server's exit says so.
@@ -166,6 +193,13 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
     }
     process.stderr.write(`cipherlake: worker ${worker.process.pid} exited (${signal ?? code})${started ? ', starting another' : ''}\n`);
     const indexed = indexers.delete(worker);
+    // What the dead worker acknowledged but its thread had not chained yet: chained now, before
+    // its replacement appends (the live workers' journals are theirs to ingest).
+    try {
+      recoverJournals?.(journals.values());
+    } catch (err) {
+      process.stderr.write(`cipherlake: recovering the audit journal of worker ${worker.process.pid} failed (retried when the server stops or restarts): ${err instanceof Error ? err.message : String(err)}\n`);
+    }
     if (started) fork(indexed);
     else stop(1);
   });

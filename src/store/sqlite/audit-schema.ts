@@ -44,6 +44,24 @@ CREATE TABLE IF NOT EXISTS audit_index_state (
  */
 export const WATERMARK_SQL = '(SELECT indexed_to FROM audit_index_state WHERE id = 1)';
 
+/**
+ * How far each audit journal file (`DATA_DIR/audit-journal/<name>.<gen>`) was ingested: the
+ * byte offset after its last ingested frame, moved in the same transaction as the records of
+ * those frames (so ingestion is exactly once across crashes). Bookkeeping, not part of the
+ * chain: verification and export never read it, and readers of files without it never need it.
+ */
+const JOURNAL_TABLE = `CREATE TABLE IF NOT EXISTS audit_journal (
+  name TEXT PRIMARY KEY,
+  offset INTEGER NOT NULL
+) STRICT;`;
+
+/**
+ * The journal table alone, idempotent: created by whoever readies a file for journaled
+ * writers (recovery, run by the store's owner before any writer thread starts) when the file
+ * predates it (fresh stores get it from AUDIT_SCHEMA).
+ */
+export const AUDIT_JOURNAL_TABLE = JOURNAL_TABLE;
+
 /** Tables of a fresh store, with the watermark at 0; idempotent. */
 export const AUDIT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_records (
@@ -72,6 +90,7 @@ CREATE TABLE IF NOT EXISTS audit_head (
   last_seq INTEGER NOT NULL,
   last_hash TEXT NOT NULL
 ) STRICT;
+${JOURNAL_TABLE}
 INSERT OR IGNORE INTO audit_index_state (id, indexed_to) VALUES (1, 0);
 `;
 

@@ -1,8 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import type { AuditChainWriter, CommittedAuditBatch } from '../../audit/audit-store.js';
+import type { AuditChainWriter, ChainHead, CommittedAuditBatch } from '../../audit/audit-store.js';
 import { quoteJsonString } from '../../audit/canonical-json.js';
 import type { EncodedAuditEvent } from '../../audit/encode-event.js';
 import { encodeTermsColumn, type DigestToStore } from './audit-append.js';
+import { AuditJournalWriter, type AuditJournalOptions } from './audit-journal.js';
 import type { AuditWriterReply, AuditWriterRequest, AuditWriterThreadData } from './audit-writer-thread.js';
 import type { AuditBatchText } from './audit-writer.js';
 
@@ -20,7 +21,20 @@ export interface ThreadAuditWriterOptions {
    * tests, which kill it to exercise the recovery path. Never needed to use the writer.
    */
   readonly onThreadStart?: (thread: Worker) => void;
+  /**
+   * Journal the batches (src/audit/README.md, "The audit journal"): `commit` writes each
+   * batch to this process's journal file and resolves after that write (`process`) or its
+   * fdatasync (`power`); the thread ingests the journal into audit.db on its own schedule.
+   * Without it, each batch is posted to the thread and resolves after its transaction.
+   */
+  readonly journal?: AuditJournalOptions;
 }
+
+/** Before restarting a journal's thread that died; longer when it could not open audit.db. */
+const RESTART_MS = 100;
+const RESTART_AFTER_START_FAILURE_MS = 1000;
+/** What a journaled commit resolves with: no seq yet (the thread assigns it when it ingests). */
+const JOURNALED: Promise<null> = Promise.resolve(null);
 
 interface Pending {
   readonly resolve: (reply: AuditWriterReply) => void;
@@ -74,6 +88,9 @@ function quoteField(v: string): string {
  */
 export class ThreadAuditWriter implements AuditChainWriter {
   readonly #o: ThreadAuditWriterOptions;
+  readonly #journal: AuditJournalWriter | undefined;
+  #restart: NodeJS.Timeout | undefined;
+  #reportedStartFailure: string | undefined;
   readonly #pending = new Map<number, Pending>();
   #worker: Worker | undefined;
   #nextId = 1;
@@ -81,13 +98,43 @@ export class ThreadAuditWriter implements AuditChainWriter {
   // Why the last thread could not open audit.db: close() has nothing to close then.
   #startFailure: Error | undefined;
 
+  /** Starts the thread; with a journal, creates its first file first (raises what mkdir and open raise). */
   constructor(options: ThreadAuditWriterOptions) {
     this.#o = options;
+    this.#journal = options.journal !== undefined ? new AuditJournalWriter(options.journal) : undefined;
     this.#worker = this.#start();
   }
 
-  /** See AuditChainWriter.commit; rejects with the thread's error (message only) or when the thread died. */
-  async commit(entries: readonly EncodedAuditEvent[]): Promise<CommittedAuditBatch> {
+  /**
+   * See AuditChainWriter.commit. Journaled: resolves null once the batch is written to the
+   * journal (and fdatasync'd for `power`), rejects when the write or the flush failed.
+   * Otherwise: rejects with the thread's error (message only) or when the thread died.
+   */
+  commit(entries: readonly EncodedAuditEvent[]): Promise<CommittedAuditBatch | null> {
+    if (this.#journal === undefined) return this.#commitInThread(entries);
+    if (this.#closed) return Promise.reject(new Error('audit writer is closed'));
+    try {
+      const synced = this.#journal.append(encodeAuditBatch(entries));
+      return synced === undefined ? JOURNALED : synced.then(() => null);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /**
+   * Journaled: makes the thread ingest everything written so far and resolves with the head
+   * after it; rejects with why ingestion failed (the records stay in the journal). Without a
+   * journal, every commit already answered its head: resolves null.
+   */
+  async flush(): Promise<ChainHead | null> {
+    if (this.#journal === undefined) return null;
+    const id = this.#nextId++;
+    const r = await this.#call(id, { op: 'flush', id });
+    if (!('flushed' in r)) throw new Error('audit writer: unexpected reply');
+    return { seq: r.seq, hash: r.hash };
+  }
+
+  async #commitInThread(entries: readonly EncodedAuditEvent[]): Promise<CommittedAuditBatch> {
     const id = this.#nextId++;
     const r = await this.#call(id, { op: 'commit', id, batch: encodeAuditBatch(entries) });
     if (!('firstSeq' in r)) throw new Error('audit writer: unexpected reply');
@@ -121,7 +168,11 @@ export class ThreadAuditWriter implements AuditChainWriter {
   async close(): Promise<void> {
     if (this.#closed) return;
     const id = this.#nextId++;
-    const closing = this.#worker !== undefined ? this.#call(id, { op: 'close', id }) : Promise.resolve();
+    // Journaled: nothing is written after this, and a thread (a new one if none runs) ingests
+    // and seals the journal before it closes.
+    this.#journal?.close();
+    clearTimeout(this.#restart);
+    const closing = this.#worker !== undefined || this.#journal !== undefined ? this.#call(id, { op: 'close', id }) : Promise.resolve();
     this.#closed = true;
     try {
       await closing;
@@ -146,6 +197,7 @@ export class ThreadAuditWriter implements AuditChainWriter {
       path: this.#o.path,
       synchronous: this.#o.synchronous,
       index: this.#o.index,
+      journal: this.#o.journal !== undefined ? { dir: this.#o.journal.dir, name: this.#o.journal.name } : null,
       auditWriterThread: true,
       entry: ENTRY,
       tsxApi: TSX_API,
@@ -177,6 +229,9 @@ export class ThreadAuditWriter implements AuditChainWriter {
   /** The thread could not open audit.db and is ending: its calls reject with why, the next call starts a new one. */
   #onStartFailure(worker: Worker, error: Error): void {
     if (this.#worker !== worker) return;
+    // Journaled, no call may be waiting to hear why: say it (once per distinct reason).
+    if (this.#journal !== undefined && error.message !== this.#reportedStartFailure) this.#o.onBackgroundError?.(error);
+    this.#reportedStartFailure = error.message;
     this.#startFailure = error;
     this.#onExit(worker, error);
   }
@@ -187,5 +242,13 @@ export class ThreadAuditWriter implements AuditChainWriter {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(error);
+    // Journaled, no commit would start a new thread: the journal must still be ingested.
+    if (this.#journal !== undefined && !this.#closed) {
+      const delay = this.#startFailure !== undefined ? RESTART_AFTER_START_FAILURE_MS : RESTART_MS;
+      this.#restart = setTimeout(() => {
+        if (!this.#closed && this.#worker === undefined) this.#worker = this.#start();
+      }, delay);
+      this.#restart.unref();
+    }
   }
 }

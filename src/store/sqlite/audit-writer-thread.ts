@@ -5,6 +5,7 @@
 // that serves requests. Protocol: see AuditWriterRequest / AuditWriterReply.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { DigestToStore } from './audit-append.js';
+import { JournalIngester } from './audit-journal-ingest.js';
 import { SqliteAuditWriter, type AuditBatchText } from './audit-writer.js';
 
 /** workerData of the thread. */
@@ -13,27 +14,35 @@ export interface AuditWriterThreadData {
   readonly synchronous: 'NORMAL' | 'FULL';
   /** Index policy, or null when another process indexes this file. */
   readonly index: { readonly idleMs: number; readonly backlog: number; readonly chunk: number } | null;
+  /** This process's journal, which the thread ingests on its own schedule; null: batches come as `commit` messages. */
+  readonly journal: { readonly dir: string; readonly name: string } | null;
 }
 
 /** Main thread → writer thread. */
 export type AuditWriterRequest =
   | { readonly op: 'commit'; readonly id: number; readonly batch: AuditBatchText }
   | { readonly op: 'digest'; readonly id: number; readonly digest: DigestToStore }
+  | { readonly op: 'flush'; readonly id: number }
   | { readonly op: 'close'; readonly id: number };
 
 /**
- * Writer thread → main thread: a commit's first seq and new head, a digest or close done,
+ * Writer thread → main thread: a commit's first seq and new head, a flush's head (everything
+ * journaled before it was ingested), a digest or close done,
  * an error message (never data: SQLite messages name tables and constraints only), an
  * indexing failure the thread reports on its own (id 0), or why the thread could not open
  * audit.db (id 0, `startError`; the thread then ends without serving anything).
  */
 export type AuditWriterReply =
   | { readonly id: number; readonly firstSeq: number; readonly seq: number; readonly hash: string }
+  | { readonly id: number; readonly flushed: true; readonly seq: number; readonly hash: string }
   | { readonly id: number; readonly done: true; readonly indexed: number }
   | { readonly id: number; readonly error: string }
   | { readonly id: 0; readonly startError: string };
 
 const SAFETY_POLL_MS = 1000;
+/** Journal polling: again soon after a poll that found frames (batches grow with the load), else this much later. */
+const BUSY_POLL_MS = 5;
+const IDLE_POLL_MS = 25;
 
 function attempt<T>(work: () => T, fallback: T): T {
   try {
@@ -65,14 +74,15 @@ function runAuditWriterThread(): void {
     return;
   }
   const indexing = data.index !== null ? new IndexPolicy(writer, data.index, (error) => reply({ id: 0, error })) : undefined;
+  const journal = data.journal !== null ? new JournalPoll(writer, data.journal, indexing, (error) => reply({ id: 0, error })) : undefined;
   port.on('message', (m: AuditWriterRequest) => {
-    handle(writer, indexing, m, reply);
+    handle(writer, indexing, journal, m, reply);
     if (m.op === 'close') port.close();
   });
 }
 
-/** Serves one request; a failed commit or digest is answered with its error, nothing written. */
-function handle(writer: SqliteAuditWriter, indexing: IndexPolicy | undefined, m: AuditWriterRequest, reply: (r: AuditWriterReply) => void): void {
+/** Serves one request; a failed commit, flush or digest is answered with its error, nothing written. */
+function handle(writer: SqliteAuditWriter, indexing: IndexPolicy | undefined, journal: JournalPoll | undefined, m: AuditWriterRequest, reply: (r: AuditWriterReply) => void): void {
   switch (m.op) {
     case 'commit': {
       let committed;
@@ -87,6 +97,15 @@ function handle(writer: SqliteAuditWriter, indexing: IndexPolicy | undefined, m:
       indexing?.afterCommit(committed.head.seq);
       return;
     }
+    case 'flush':
+      try {
+        journal?.ingest();
+        const head = writer.head();
+        reply({ id: m.id, flushed: true, seq: head.seq, hash: head.hash });
+      } catch (error) {
+        reply({ id: m.id, error: errorText(error) });
+      }
+      return;
     case 'digest':
       try {
         writer.appendDigest(m.digest);
@@ -95,16 +114,83 @@ function handle(writer: SqliteAuditWriter, indexing: IndexPolicy | undefined, m:
         reply({ id: m.id, error: errorText(error) });
       }
       return;
-    case 'close': {
-      const indexed = indexing?.stop() ?? 0;
-      writer.close();
-      reply({ id: m.id, done: true, indexed });
+    case 'close':
+      close(writer, indexing, journal, m.id, reply);
       return;
-    }
     default: {
       const never: never = m;
       throw new Error(`unknown audit writer request ${String(never)}`);
     }
+  }
+}
+
+/**
+ * Ingests and seals the journal (the request thread closed it), indexes the backlog, closes
+ * the connection. A failed ingestion is answered as an error after the connection is closed:
+ * the journal stays for recovery at the next start.
+ */
+function close(writer: SqliteAuditWriter, indexing: IndexPolicy | undefined, journal: JournalPoll | undefined, id: number, reply: (r: AuditWriterReply) => void): void {
+  let failure: unknown;
+  try {
+    journal?.finish();
+  } catch (error) {
+    failure = error;
+  }
+  const indexed = indexing?.stop() ?? 0;
+  writer.close();
+  reply(failure === undefined ? { id, done: true, indexed } : { id, error: `audit journal left for recovery: ${errorText(failure)}` });
+}
+
+/**
+ * The thread's ingestion of its process's journal: polls (again after BUSY_POLL_MS when the
+ * last poll found frames, else after IDLE_POLL_MS), commits what it finds (JournalIngester),
+ * lets the index policy see each commit, and reports a failure once per distinct message
+ * (the records stay in the journal; the next poll retries).
+ */
+class JournalPoll {
+  readonly #ingester: JournalIngester;
+  readonly #report: (message: string) => void;
+  #timer: NodeJS.Timeout;
+  #lastFailure: string | undefined;
+  readonly #damageReported = new Set<string>();
+
+  constructor(writer: SqliteAuditWriter, o: { dir: string; name: string }, indexing: IndexPolicy | undefined, report: (message: string) => void) {
+    this.#report = report;
+    this.#ingester = new JournalIngester(writer, {
+      ...o,
+      onCommit: (c) => indexing?.afterCommit(c.head.seq),
+      onDamaged: (d, sealed) => {
+        const message = `audit journal ${d.file}: invalid frame at byte ${d.offset}; ${sealed ? `renamed ${d.file}.damaged (kept as evidence)` : 'ingestion stops there'}`;
+        if (this.#damageReported.has(message)) return;
+        this.#damageReported.add(message);
+        report(message);
+      },
+    });
+    this.#timer = setTimeout(() => this.#poll(), 0);
+  }
+
+  /** Ingests everything written so far; raises what ingestion raises. */
+  ingest(): number {
+    return this.#ingester.ingestAll();
+  }
+
+  /** Stops polling; ingests everything and seals the last file. Raises what ingestion raises. */
+  finish(): void {
+    clearTimeout(this.#timer);
+    this.#ingester.finish();
+  }
+
+  #poll(): void {
+    let found = 0;
+    try {
+      found = this.#ingester.ingestAll();
+      this.#lastFailure = undefined;
+    } catch (error) {
+      const message = `audit journal ingestion failed (retried): ${errorText(error)}`;
+      if (message !== this.#lastFailure) this.#report(message);
+      this.#lastFailure = message;
+    }
+    this.#timer = setTimeout(() => this.#poll(), found > 0 ? BUSY_POLL_MS : IDLE_POLL_MS);
   }
 }
 

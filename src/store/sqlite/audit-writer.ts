@@ -9,6 +9,7 @@ import { GENESIS_HASH, recordHash } from '../../audit/chain.js';
 import type { ChainHead } from '../../audit/audit-store.js';
 import type { DigestToStore } from './audit-append.js';
 import { prepareAuditIndexer, type AuditIndexer } from './audit-indexer.js';
+import { AUDIT_JOURNAL_TABLE } from './audit-schema.js';
 
 /**
  * A batch as it crosses to the writer thread: ONE string, three lines per record — the
@@ -30,6 +31,17 @@ export interface CommittedBatch {
   readonly head: ChainHead;
 }
 
+/**
+ * Where a journaled batch came from: journal file `file` (its name in the journal
+ * directory), bytes `from`..`to`. The stored offset must be `from` (0 without a row), and
+ * becomes `to` in the batch's transaction.
+ */
+export interface JournalSpan {
+  readonly file: string;
+  readonly from: number;
+  readonly to: number;
+}
+
 /** How the writer's connection is opened. */
 export interface SqliteAuditWriterOptions {
   /** NORMAL: a commit is in the WAL when it returns (survives kill -9); FULL: also fsynced (survives power loss). */
@@ -45,9 +57,11 @@ export interface SqliteAuditWriterOptions {
  */
 export class SqliteAuditWriter {
   readonly #db: SqliteDatabase;
-  readonly #commit: (batch: AuditBatchText) => CommittedBatch;
+  readonly #commit: SharedAppend;
   readonly #digest: (d: DigestToStore) => void;
+  readonly #readHead: Statement;
   #indexer: AuditIndexer | undefined;
+  #journal: JournalStatements | undefined;
 
   /** Opens and readies the connection; raises better-sqlite3's error (not a database, no such table), leaving nothing open. */
   constructor(path: string, options: SqliteAuditWriterOptions) {
@@ -56,7 +70,8 @@ export class SqliteAuditWriter {
       this.#db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma(`synchronous = ${options.synchronous}`);
-      this.#commit = prepareSharedAppend(this.#db);
+      this.#commit = prepareSharedAppend(this.#db, () => this.#journalStatements());
+      this.#readHead = this.#db.prepare('SELECT last_seq AS seq, last_hash AS hash FROM audit_head WHERE id = 1');
       const digest = this.#db.prepare('INSERT INTO audit_digests (from_seq, to_seq, payload_json, signature) VALUES (?, ?, ?, ?)');
       this.#digest = (d) => void digest.run(d.fromSeq, d.toSeq, d.payloadJson, d.signature);
     } catch (error) {
@@ -67,7 +82,37 @@ export class SqliteAuditWriter {
 
   /** Chains `batch` after the durable head and commits it in one IMMEDIATE transaction. */
   commit(batch: AuditBatchText): CommittedBatch {
-    return this.#commit(batch);
+    return this.#commit(batch, undefined);
+  }
+
+  /**
+   * As commit, for frames read from a journal file: the file's stored offset moves from
+   * `span.from` to `span.to` in the same transaction, so a span is ingested exactly once.
+   * Raises (nothing written) when the stored offset is not `span.from` (someone else ingested
+   * it), and what SQLite raises. `batch` may be '' (only the offset moves).
+   */
+  ingest(batch: AuditBatchText, span: JournalSpan): CommittedBatch {
+    return this.#commit(batch, span);
+  }
+
+  /** The stored offset of journal file `file`: where its next frame starts; 0 without a row. */
+  journalOffset(file: string): number {
+    return (this.#journalStatements().offset.get(file) as number | undefined) ?? 0;
+  }
+
+  /** Journal files with a stored offset (live, sealed or gone). */
+  journalFiles(): string[] {
+    return this.#journalStatements().files.all() as string[];
+  }
+
+  /** Drops the row of a journal file that is sealed and gone (never to be written again). */
+  dropJournal(file: string): void {
+    this.#journalStatements().drop.run(file);
+  }
+
+  /** The durable head, read outside any transaction (a snapshot). */
+  head(): ChainHead {
+    return (this.#readHead.get() as ChainHead | undefined) ?? { seq: 0, hash: GENESIS_HASH };
   }
 
   appendDigest(d: DigestToStore): void {
@@ -95,7 +140,33 @@ export class SqliteAuditWriter {
   close(): void {
     this.#db.close();
   }
+
+  /**
+   * Prepared on first use: a writer without a journal never needs the table. A file that
+   * predates it gets it here (CREATE TABLE IF NOT EXISTS: an empty bookkeeping table, no
+   * migration of anything stored; recovery, run by the owner before the writers, does it first).
+   */
+  #journalStatements(): JournalStatements {
+    if (this.#journal !== undefined) return this.#journal;
+    this.#db.exec(AUDIT_JOURNAL_TABLE);
+    this.#journal = {
+      offset: this.#db.prepare('SELECT offset FROM audit_journal WHERE name = ?').pluck(),
+      files: this.#db.prepare('SELECT name FROM audit_journal ORDER BY name').pluck(),
+      drop: this.#db.prepare('DELETE FROM audit_journal WHERE name = ?'),
+      move: this.#db.prepare('INSERT INTO audit_journal (name, offset) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET offset = excluded.offset'),
+    };
+    return this.#journal;
+  }
 }
+
+interface JournalStatements {
+  readonly offset: Statement;
+  readonly files: Statement;
+  readonly drop: Statement;
+  readonly move: Statement;
+}
+
+type SharedAppend = (batch: AuditBatchText, span: JournalSpan | undefined) => CommittedBatch;
 
 /** Most rows per INSERT statement: a batch of up to this many records is one statement run. */
 const ROWS_PER_INSERT = 16;
@@ -110,7 +181,7 @@ const INSERT_HEAD =
  * prepared once per row count): a run per record cost a native call, a VDBE program start
  * and a reset each.
  */
-function prepareSharedAppend(db: SqliteDatabase): (batch: AuditBatchText) => CommittedBatch {
+function prepareSharedAppend(db: SqliteDatabase, journal: () => JournalStatements): SharedAppend {
   const readHead = db.prepare('SELECT last_seq AS seq, last_hash AS hash FROM audit_head WHERE id = 1');
   const inserts: Statement[] = [];
   const insertOf = (rows: number): Statement =>
@@ -120,7 +191,12 @@ function prepareSharedAppend(db: SqliteDatabase): (batch: AuditBatchText) => Com
   const moveHead = db.prepare(
     'INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash',
   );
-  const txn = db.transaction((lines: readonly string[]): CommittedBatch => {
+  const txn = db.transaction((lines: readonly string[], span: JournalSpan | undefined): CommittedBatch => {
+    if (span !== undefined) {
+      // Read inside the write lock: a span someone else already ingested is refused, never chained twice.
+      const stored = (journal().offset.get(span.file) as number | undefined) ?? 0;
+      if (stored !== span.from) throw new Error(`audit journal ${span.file}: ingested to ${stored}, not ${span.from}`);
+    }
     const start = (readHead.get() as ChainHead | undefined) ?? { seq: 0, hash: GENESIS_HASH };
     let head = start;
     const records = lines.length / LINES_PER_RECORD;
@@ -131,13 +207,15 @@ function prepareSharedAppend(db: SqliteDatabase): (batch: AuditBatchText) => Com
       insertOf(rows).run(params);
     }
     if (head.seq > start.seq) moveHead.run(head.seq, head.hash);
+    if (span !== undefined) journal().move.run(span.file, span.to);
     return { firstSeq: start.seq + 1, head };
   });
-  return (batch) => {
+  return (batch, span) => {
     const lines = batch === '' ? [] : batch.split('\n');
     // A record line that ever held a raw line feed would shift every line after it: refuse the batch instead.
     if (lines.length % LINES_PER_RECORD !== 0) throw new Error('malformed audit batch');
-    return txn.immediate(lines);
+    if (span !== undefined) journal(); // prepared outside the transaction (it may create the table)
+    return txn.immediate(lines, span);
   };
 }
 

@@ -1,0 +1,217 @@
+// Reading audit journal files into audit.db (src/audit/README.md, "The audit journal"): the
+// writer thread ingests its own process's journal as it grows (JournalIngester), recovery
+// ingests the journals no process writes any more (audit-journal-recovery.ts). Both go through
+// SqliteAuditWriter.ingest, which moves the file's offset in the records' transaction.
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, renameSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { scanJournalFrames } from './audit-journal-frame.js';
+import { journalFileName, parseJournalFileName } from './audit-journal.js';
+import type { CommittedBatch, SqliteAuditWriter } from './audit-writer.js';
+
+/** Records per ingestion transaction (whole frames, so up to one batch more). */
+export const INGEST_MAX_RECORDS = 2048;
+/** Bytes read at a time (a frame larger than this is read whole). */
+const READ_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Where ingesting a file stopped: `end` at its last byte, `torn` before an incomplete frame
+ * (a write in progress, or one that never returned), `invalid` before a frame whose CRC or
+ * length is wrong (damage or tampering: the bytes from `offset` on are kept as evidence).
+ */
+export interface FileIngestion {
+  /** Byte offset after the last ingested frame (stored in audit_journal). */
+  readonly offset: number;
+  readonly records: number;
+  readonly stop: 'end' | 'torn' | 'invalid';
+  /** False when the file does not exist. */
+  readonly exists: boolean;
+}
+
+/** A file renamed `<file>.damaged` because a frame at `offset` is invalid. */
+export interface DamagedJournal {
+  readonly file: string;
+  readonly offset: number;
+}
+
+/**
+ * Ingests the complete valid frames of journal file `file` (in `dir`) from byte `from`, in
+ * transactions of about INGEST_MAX_RECORDS, each moving the file's stored offset; calls
+ * `onCommit` after each. Raises what SQLite raises (and the writer's refusal when the stored
+ * offset is not `from`); what committed before stays committed. A missing file is empty.
+ */
+export function ingestJournalFile(
+  writer: SqliteAuditWriter,
+  dir: string,
+  file: string,
+  from: number,
+  onCommit?: (committed: CommittedBatch) => void,
+): FileIngestion {
+  let fd: number;
+  try {
+    fd = openSync(join(dir, file), 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { offset: from, records: 0, stop: 'end', exists: false };
+    throw error;
+  }
+  try {
+    let offset = from;
+    let records = 0;
+    let need = 0;
+    for (;;) {
+      const size = fstatSync(fd).size;
+      if (offset >= size) return { offset, records, stop: 'end', exists: true };
+      const buf = readAt(fd, offset, Math.min(size - offset, Math.max(READ_BYTES, need)));
+      const scan = scanJournalFrames(buf, INGEST_MAX_RECORDS);
+      if (scan.end > 0) {
+        const committed = writer.ingest(scan.batch, { file, from: offset, to: offset + scan.end });
+        offset += scan.end;
+        records += scan.records;
+        need = 0;
+        onCommit?.(committed);
+        continue;
+      }
+      if (scan.stop === 'invalid') return { offset, records, stop: 'invalid', exists: true };
+      // Nothing taken: a frame larger than what was read is read whole; else the tail is torn.
+      if (scan.need !== undefined && scan.need > buf.length && offset + scan.need <= size) {
+        need = scan.need;
+        continue;
+      }
+      return { offset, records, stop: 'torn', exists: true };
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Ends a journal file whose every frame up to `ended.offset` is ingested and that will never
+ * be written again: a clean or torn-tail file is unlinked; one that stopped at an invalid
+ * frame is renamed `<file>.damaged` (kept as evidence) and returned; then its row is dropped.
+ * Raises what unlink, rename and SQLite raise (a row left behind is harmless: recovery drops it).
+ */
+export function sealJournalFile(writer: SqliteAuditWriter, dir: string, file: string, ended: FileIngestion): DamagedJournal | null {
+  const path = join(dir, file);
+  let damaged: DamagedJournal | null = null;
+  if (ended.exists && ended.stop === 'invalid') {
+    renameSync(path, `${path}.damaged`);
+    damaged = { file, offset: ended.offset };
+  } else if (ended.exists) {
+    unlinkSync(path);
+  }
+  writer.dropJournal(file);
+  return damaged;
+}
+
+function readAt(fd: number, position: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+/**
+ * The writer thread's reader of its own process's journal, `<name>.<gen>` in `dir`. Keeps
+ * its place in memory (re-read from audit_journal after a failure, and by a new thread).
+ */
+export class JournalIngester {
+  readonly #writer: SqliteAuditWriter;
+  readonly #dir: string;
+  readonly #name: string;
+  readonly #onCommit: (committed: CommittedBatch) => void;
+  readonly #onDamaged: (damaged: DamagedJournal, sealed: boolean) => void;
+  #gen: number | undefined;
+  #offset: number | undefined;
+
+  constructor(
+    writer: SqliteAuditWriter,
+    o: {
+      dir: string;
+      name: string;
+      onCommit: (committed: CommittedBatch) => void;
+      /** An invalid frame: in the file still written (`sealed` false: ingestion waits there), or in one renamed `.damaged`. */
+      onDamaged: (damaged: DamagedJournal, sealed: boolean) => void;
+    },
+  ) {
+    this.#writer = writer;
+    this.#dir = o.dir;
+    this.#name = o.name;
+    this.#onCommit = o.onCommit;
+    this.#onDamaged = o.onDamaged;
+  }
+
+  /**
+   * Ingests every complete valid frame written so far, across generations: at the end of
+   * gen g, when g+1 exists, g is read to its end once more (the request thread may have
+   * written a last frame before it created g+1), then sealed (sealJournalFile) and g+1 is
+   * next. Returns how many records it ingested. Raises what SQLite or the file system raise:
+   * what committed stays committed, and the next call starts where the database says.
+   */
+  ingestAll(): number {
+    try {
+      return this.#ingestAll();
+    } catch (error) {
+      this.#offset = undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * For close, once the request thread has closed its journal (nothing is written any more):
+   * ingestAll, then seals the last generation too. Returns the records ingested; raises as
+   * ingestAll (the files then stay for recovery).
+   */
+  finish(): number {
+    const total = this.ingestAll();
+    const file = journalFileName(this.#name, this.#gen ?? 1);
+    const damaged = sealJournalFile(this.#writer, this.#dir, file, ingestJournalFile(this.#writer, this.#dir, file, this.#offset ?? 0, this.#onCommit));
+    if (damaged !== null) this.#onDamaged(damaged, true);
+    this.#offset = undefined;
+    return total;
+  }
+
+  #ingestAll(): number {
+    this.#gen ??= this.#firstGen();
+    let total = 0;
+    for (;;) {
+      const file = journalFileName(this.#name, this.#gen);
+      this.#offset ??= this.#writer.journalOffset(file);
+      let ended = ingestJournalFile(this.#writer, this.#dir, file, this.#offset, this.#onCommit);
+      this.#offset = ended.offset;
+      total += ended.records;
+      if (!existsSync(join(this.#dir, journalFileName(this.#name, this.#gen + 1)))) {
+        if (ended.stop === 'invalid') this.#onDamaged({ file, offset: ended.offset }, false);
+        return total;
+      }
+      ended = ingestJournalFile(this.#writer, this.#dir, file, this.#offset, this.#onCommit);
+      total += ended.records;
+      const damaged = sealJournalFile(this.#writer, this.#dir, file, ended);
+      if (damaged !== null) this.#onDamaged(damaged, true);
+      this.#gen += 1;
+      this.#offset = undefined;
+    }
+  }
+
+  /** The lowest generation of this name still in the directory (older ones are sealed); 1 when none. */
+  #firstGen(): number {
+    let first = Number.POSITIVE_INFINITY;
+    for (const f of readdirNames(this.#dir)) {
+      const p = parseJournalFileName(f);
+      if (p !== null && p.name === this.#name && p.gen < first) first = p.gen;
+    }
+    return Number.isFinite(first) ? first : 1;
+  }
+}
+
+/** File names in `dir`; none when it does not exist. */
+export function readdirNames(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
