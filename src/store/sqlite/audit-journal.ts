@@ -104,7 +104,14 @@ export class AuditJournalWriter {
       throw new Error(`audit journal: short write (${written} of ${frame.length} bytes)`);
     }
     this.#size += written;
-    if (this.#size >= this.#rotateBytes) this.#rotate();
+    if (this.#size >= this.#rotateBytes) {
+      try {
+        this.#rotate();
+      } catch {
+        // The batch is written: it must not be reported as failed. This file grows a little
+        // past the threshold instead; the next append tries again.
+      }
+    }
     return this.#o.durability === 'power' ? this.#sync(fd) : undefined;
   }
 
