@@ -55,9 +55,9 @@ export async function startListeners(plan: ListenerPlan, handler: EdgeRequestLis
   const tlsServers: Array<ReturnType<typeof createHttpsServer>> = [];
   const timing = { keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0 };
   const make = (tls: boolean, listener: (req: IncomingMessage, res: ServerResponse) => void): Server => {
-    if (!tls) return closeWhenIdle(createHttpServer(timing, listener), plan.idleMs ?? IDLE_MS);
+    if (!tls) return closeWhenIdle(createHttpServer(timing, trackingExchanges(listener)), plan.idleMs ?? IDLE_MS);
     if (plan.tls === undefined) throw new Error('a TLS listener was planned without a TLS setup');
-    const server = createHttpsServer({ ...tlsServerOptions(plan.tls.identity.current(), plan.tls.client), ...timing }, listener);
+    const server = createHttpsServer({ ...tlsServerOptions(plan.tls.identity.current(), plan.tls.client), ...timing }, trackingExchanges(listener));
     closeWhenIdle(server, plan.idleMs ?? IDLE_MS);
     server.on('tlsClientError', (err) => log.debug({ reason: err.message }, 'TLS handshake failed'));
     tlsServers.push(server);
@@ -89,20 +89,37 @@ export async function startListeners(plan: ListenerPlan, handler: EdgeRequestLis
   }
 }
 
+/** The response to the latest request on a socket (its `req` is that request), kept on the socket itself. */
+const EXCHANGE = Symbol('cipherlake.exchange');
+
+type TrackedSocket = Socket & { [EXCHANGE]?: ServerResponse };
+
+/**
+ * The request listener that also remembers, on the request's socket, the latest exchange
+ * for closeWhenIdle. One listener rather than a second 'request' listener: with two,
+ * node:events copies the listener array on every request, and the WeakMap of exchanges
+ * it replaces cost an object and an ephemeron entry per request.
+ */
+function trackingExchanges(listener: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    (req.socket as TrackedSocket)[EXCHANGE] = res;
+    listener(req, res);
+  };
+}
+
 /**
  * Closes a connection silent for `idleMs` (and one idle between keep-alive requests for
  * keepAliveTimeout, which node:http runs on the same socket timer), except while its request
  * has fully arrived and no answer has begun: that silence is the server working (a CopyObject,
  * a CompleteMultipartUpload copying its parts back to back), not the client stalling, and
  * before requestTimeout 0 nothing cut it. Listening for the server's 'timeout' means node:http
- * no longer destroys the socket itself, so every other case is destroyed here.
+ * no longer destroys the socket itself, so every other case is destroyed here. The server's
+ * request listener must be wrapped by trackingExchanges.
  */
 function closeWhenIdle<S extends Server>(server: S, idleMs: number): S {
-  const exchanges = new WeakMap<Socket, { readonly req: IncomingMessage; readonly res: ServerResponse }>();
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => exchanges.set(req.socket, { req, res }));
-  server.on('timeout', (socket: Socket) => {
-    const exchange = exchanges.get(socket);
-    if (exchange !== undefined && exchange.req.complete && !exchange.res.headersSent) return;
+  server.on('timeout', (socket: TrackedSocket) => {
+    const res = socket[EXCHANGE];
+    if (res !== undefined && res.req.complete && !res.headersSent) return;
     socket.destroy();
   });
   server.setTimeout(idleMs);
