@@ -49,7 +49,18 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
     return p ?? undefined;
   };
 
-  const authorize: KmsAuthorizer = async (call, action, keyIdentifier, facts) => {
+  // The hot path, decided at once with no promise: a cached key (named, or the one a blob
+  // names) on which the root's call is allowed outright. Everything else: decideAsync.
+  const authorize: KmsAuthorizer = (call, action, keyIdentifier, facts) => {
+    const named = keyIdentifier ?? facts?.ciphertextKeyId;
+    if (named !== undefined && call.principal.type === 'Root') {
+      const key = deps.keys.resolveCached(named);
+      if (key !== undefined && rootAllowedOnKey(call, key)) return undefined;
+    }
+    return decideAsync(call, action, keyIdentifier, facts);
+  };
+
+  const decideAsync = async (call: CallContext, action: string, keyIdentifier: string | undefined, facts: KmsRequestFacts | undefined): Promise<void> => {
     if (keyIdentifier === undefined && facts?.ciphertextKeyId !== undefined) {
       // The key a blob names: if it does not exist, the operation answers InvalidCiphertext.
       const key = deps.keys.resolveCached(facts.ciphertextKeyId) ?? (await resolveOrUndefined(deps.keys, facts.ciphertextKeyId));
@@ -108,8 +119,9 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
 
   return {
     authorize,
-    authorizeOnBehalf: (call, action, keyIdentifier, encryptionContext) =>
-      authorize(call, action, keyIdentifier, encryptionContext !== undefined ? { encryptionContext } : {}),
+    authorizeOnBehalf: async (call, action, keyIdentifier, encryptionContext) => {
+      await authorize(call, action, keyIdentifier, encryptionContext !== undefined ? { encryptionContext } : {});
+    },
   };
 }
 

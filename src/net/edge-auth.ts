@@ -3,25 +3,24 @@ import type { IncomingMessage } from 'node:http';
 import { verifySignature, type ParsedSignature, type SignedRequestView } from '../iam/index.js';
 import type { CallContext } from '../kms/index.js';
 import type { EdgeDeps, TransportChannel } from './edge-router.js';
-import { readBody } from './http-body.js';
 
 /**
- * Reads a whole signed request body (refusing more than `maxBytes`), verifies its SigV4
- * signature against the body's hash, and returns the body with the caller's context.
- * Raises BodyTooLargeError or AuthenticationError; the callers map them to their protocol.
+ * Verifies a signed request's SigV4 signature against the hash of its body (read whole by
+ * the caller, e.g. with readBody) and returns the caller's context. Raises
+ * AuthenticationError; the callers map it to their protocol. Synchronous: the edge awaits
+ * only the body, not the verification.
  */
-export async function authenticateBody(
+export function authenticatedCall(
   deps: Pick<EdgeDeps, 'credentials'>,
   req: IncomingMessage,
   view: SignedRequestView,
   sig: ParsedSignature,
-  maxBytes: number,
+  body: Buffer,
   time: Date,
   channel: TransportChannel,
-): Promise<{ body: Buffer; call: CallContext }> {
-  const body = await readBody(req, maxBytes);
+): CallContext {
   const verified = verifySignature(view, sig, deps.credentials, { now: time, bodySha256: sha256Hex(body) });
-  return { body, call: callContext(verified.credential.principal, verified.credential.accessKeyId, req.socket.remoteAddress ?? '', channel) };
+  return callContext(verified.credential.principal, verified.credential.accessKeyId, req.socket.remoteAddress ?? '', channel);
 }
 
 /** The call context of an authenticated request: the caller plus the channel's facts, assigned one by one (no spread per request). */

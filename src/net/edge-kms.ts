@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { AuthenticationError } from '../iam/index.js';
 import { handleKmsRequest, KMS_MAX_BODY_BYTES, toKmsWireError, type KeyService, type KmsAuthorizer, type KmsOutcome } from '../kms/index.js';
-import { isBodyError, sendJson, type SignedService } from './edge-service-call.js';
+import { isBodyError, sendJsonText, type SignedService } from './edge-service-call.js';
 
 /**
  * KMS JSON 1.1 on the edge (X-Amz-Target `TrentService.*` or credential scope `kms`): the
@@ -23,7 +23,8 @@ export function kmsService(keys: KeyService, authorize: KmsAuthorizer, log: Logg
       return { status: wire.status, operation: target.replace(/^TrentService\./, ''), readOnly: true, body: { __type: wire.code, message: wire.message }, error: wire };
     },
     send(res, outcome, requestId, now) {
-      sendJson(res, outcome.status, outcome.body, requestId, now, outcome.error?.code);
+      const body = outcome.body;
+      sendJsonText(res, outcome.status, typeof body === 'string' ? body : JSON.stringify(body), requestId, now, outcome.error?.code);
     },
   };
 }

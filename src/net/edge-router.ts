@@ -130,7 +130,14 @@ export interface EdgeDeps {
 export function createEdgeHandler(deps: EdgeDeps): (req: IncomingMessage, res: ServerResponse, endpoint?: EndpointChannel) => void {
   const services = signedServices(deps);
   return (req, res, endpoint) => {
-    handle(deps, services, req, res, endpoint).catch((err: unknown) => {
+    let done: Promise<void>;
+    try {
+      done = handle(deps, services, req, res, endpoint);
+    } catch (err) {
+      // handle is not async (see there): a synchronous throw is answered like a rejection.
+      done = Promise.reject(err);
+    }
+    done.catch((err: unknown) => {
       deps.log.error({ err }, 'unhandled edge error');
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json' });
@@ -162,7 +169,11 @@ function signedServices(deps: EdgeDeps): SignedServices {
   return services;
 }
 
-async function handle(deps: EdgeDeps, services: SignedServices, req: IncomingMessage, res: ServerResponse, endpoint: EndpointChannel | undefined): Promise<void> {
+// Not async: the signed-service path (every KMS call) returns serveSignedCall's own promise
+// rather than wrapping it in another one (an async function returning a promise costs a
+// promise and two more microtask turns per request). Only the rarer paths that must wait
+// before routing (an unparsable signature, a credential to load) are async.
+function handle(deps: EdgeDeps, services: SignedServices, req: IncomingMessage, res: ServerResponse, endpoint: EndpointChannel | undefined): Promise<void> {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
@@ -170,29 +181,67 @@ async function handle(deps: EdgeDeps, services: SignedServices, req: IncomingMes
   const view: SignedRequestView = { method: req.method ?? 'GET', rawPath, rawQuery: q < 0 ? '' : url.slice(q + 1), headers: headerPairs(req) };
   const target = req.headers['x-amz-target'];
   let sig: ParsedSignature | undefined;
-  let sigError: unknown;
   try {
     sig = parseSignature(view);
   } catch (err) {
     // A JSON 1.1 request (it names its target) is answered and audited by its service, KMS by default.
     if (typeof target === 'string') return refuseUnparsed(deps, signedServiceOf(services, undefined, target) ?? services.kms, req, res, err, target);
-    sigError = err;
-  }
-  if (sigError !== undefined) {
-    // A Query request (IAM, STS, EC2) or a JSON one without a target is refused in its own service's shape.
-    const named = signedServiceOf(services, await serviceOfUnparsed(req, rawPath, view.rawQuery), undefined);
-    if (named !== undefined) return refuseUnparsed(deps, named, req, res, sigError, '');
+    return handleUnparsed(deps, services, req, res, view, err, endpoint);
   }
   // IAM users' keys and STS sessions live in a store: load them before the synchronous
   // signature check (not needed when `find` already knows the key, e.g. the root's).
   if (sig !== undefined && deps.credentials.prepare !== undefined && deps.credentials.find(sig.accessKeyId) === undefined) {
-    await deps.credentials.prepare(sig.accessKeyId);
+    return prepareThenRoute(deps, services, req, res, view, sig, target, endpoint);
   }
+  return route(deps, services, req, res, view, sig, undefined, target, endpoint);
+}
+
+/** A request whose signature does not parse and that names no JSON target. */
+async function handleUnparsed(
+  deps: EdgeDeps, services: SignedServices, req: IncomingMessage, res: ServerResponse, view: SignedRequestView, sigError: unknown, endpoint: EndpointChannel | undefined,
+): Promise<void> {
+  // A Query request (IAM, STS, EC2) or a JSON one without a target is refused in its own service's shape.
+  const named = signedServiceOf(services, await serviceOfUnparsed(req, view.rawPath, view.rawQuery), undefined);
+  if (named !== undefined) return refuseUnparsed(deps, named, req, res, sigError, '');
+  return route(deps, services, req, res, view, undefined, sigError, undefined, endpoint);
+}
+
+async function prepareThenRoute(
+  deps: EdgeDeps,
+  services: SignedServices,
+  req: IncomingMessage,
+  res: ServerResponse,
+  view: SignedRequestView,
+  sig: ParsedSignature,
+  target: string | string[] | undefined,
+  endpoint: EndpointChannel | undefined,
+): Promise<void> {
+  await deps.credentials.prepare?.(sig.accessKeyId);
+  return route(deps, services, req, res, view, sig, undefined, target, endpoint);
+}
+
+/** Hands a request to its signed service, else to S3 (NotImplemented without it). */
+function route(
+  deps: EdgeDeps,
+  services: SignedServices,
+  req: IncomingMessage,
+  res: ServerResponse,
+  view: SignedRequestView,
+  sig: ParsedSignature | undefined,
+  sigError: unknown,
+  target: string | string[] | undefined,
+  endpoint: EndpointChannel | undefined,
+): Promise<void> {
   const service = signedServiceOf(services, sig?.service, target);
   if (service !== undefined) return serveSignedCall(deps, service, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
-  if (deps.s3 === undefined) return sendNotImplemented(res);
+  if (deps.s3 === undefined) {
+    sendNotImplemented(res);
+    return DONE;
+  }
   return handleS3(deps, deps.s3, req, res, view, sig, sigError, transportChannel(req, endpoint));
 }
+
+const DONE: Promise<void> = Promise.resolve();
 
 // KMS and CloudTrail by their target or their credential scope's service; IAM, STS and EC2 (Query) by that service only.
 function signedServiceOf(services: SignedServices, scope: string | undefined, target: string | string[] | undefined): SignedService<ServiceOutcome> | undefined {

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthenticationError, type ParsedSignature, type SignedRequestView } from '../iam/index.js';
 import type { CallContext } from '../kms/index.js';
-import { authenticateBody } from './edge-auth.js';
+import { authenticatedCall } from './edge-auth.js';
 import type { EdgeDeps, EdgeEvent, TransportChannel } from './edge-router.js';
-import { BodyIncompleteError, BodyTooLargeError } from './http-body.js';
+import { BodyIncompleteError, BodyTooLargeError, readBody } from './http-body.js';
 
 /** What every signed service call reports, for the edge to audit (the body to send is the service's own). */
 export interface ServiceOutcome {
@@ -62,9 +62,9 @@ export async function serveSignedCall<O extends ServiceOutcome>(
   let call: CallContext | undefined;
   try {
     if (sig === undefined) throw new AuthenticationError('MissingAuthentication', 'Missing Authentication Token');
-    const authenticated = await authenticateBody(deps, req, view, sig, svc.maxBodyBytes, time, channel);
-    call = authenticated.call;
-    outcome = await svc.operate(authenticated.body, call, requestId, target, view, req);
+    const body = await readBody(req, svc.maxBodyBytes);
+    call = authenticatedCall(deps, req, view, sig, body, time, channel);
+    outcome = await svc.operate(body, call, requestId, target, view, req);
   } catch (err) {
     if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
     outcome = svc.failure(err, requestId, target);
@@ -108,7 +108,11 @@ export function edgeEvent(
  * and, for an error, `x-amzn-errortype`. Never throws for a sent response.
  */
 export function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string, now: Date, errorType?: string): void {
-  const text = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), requestId, now, errorType);
+}
+
+/** sendJson for a body already serialised as JSON text (sent as it is). Never throws for a sent response. */
+export function sendJsonText(res: ServerResponse, status: number, text: string, requestId: string, now: Date, errorType?: string): void {
   const headers: Record<string, string | number> = {
     'content-type': 'application/x-amz-json-1.1',
     'content-length': Buffer.byteLength(text),

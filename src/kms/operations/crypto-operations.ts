@@ -6,6 +6,7 @@ import { decryptBlob, encryptWithKey, requireSymmetricKey, type EncryptionAlgori
 import { sealBlob } from '../ciphertext-blob.js';
 import { currentVersion, type KeyRecord } from '../keys/key-record.js';
 import { pooledRandomBytes } from '../random-pool.js';
+import type { SecretBytes } from '../../crypto/secret-bytes.js';
 
 /**
  * The cryptographic operations of symmetric KMS keys: Encrypt, Decrypt, ReEncrypt,
@@ -104,16 +105,38 @@ export interface GenerateDataKeyResult {
 
 /** GenerateDataKey: a fresh random data key, returned plain and sealed under the KMS key. */
 export async function generateDataKey(keys: KeyService, req: GenerateDataKeyRequest): Promise<GenerateDataKeyResult> {
+  const now = generateDataKeyNow(keys, req);
+  if (now !== undefined) return now;
   const length = dataKeyLength(req);
-  // A cached key record and material cost no await (the hottest route).
-  const key = keys.resolveCached(req.keyId) ?? (await keys.resolve(req.keyId));
+  const key = await keys.resolve(req.keyId);
   keys.requireEnabled(key);
   requireSymmetricKey(key, 'GenerateDataKey');
-  const plaintext = pooledRandomBytes(length); // a fresh buffer; the pool keeps no copy
-  // encryptWithKey's symmetric branch (its checks are done above), inlined to spare a promise.
   const version = currentVersion(key).version;
   const material = keys.cachedMaterial(key, version) ?? (await keys.material(key, version));
-  return { key, plaintext, ciphertextBlob: sealBlob(material, key.keyId, version, plaintext, req.encryptionContext) };
+  return sealDataKey(key, version, material, length, req.encryptionContext);
+}
+
+/**
+ * GenerateDataKey done at once when the key's record and current material are cached (the
+ * hottest route: no promise, no await); undefined when either must be read first (call
+ * generateDataKey). Raises what generateDataKey rejects with, in the same order: a bad
+ * length, then a disabled or non-symmetric key.
+ */
+export function generateDataKeyNow(keys: KeyService, req: GenerateDataKeyRequest): GenerateDataKeyResult | undefined {
+  const length = dataKeyLength(req);
+  const key = keys.resolveCached(req.keyId);
+  if (key === undefined) return undefined;
+  keys.requireEnabled(key);
+  requireSymmetricKey(key, 'GenerateDataKey');
+  // encryptWithKey's symmetric branch (its checks are done above), inlined to spare a promise.
+  const version = currentVersion(key).version;
+  const material = keys.cachedMaterial(key, version);
+  return material === undefined ? undefined : sealDataKey(key, version, material, length, req.encryptionContext);
+}
+
+function sealDataKey(key: KeyRecord, version: number, material: SecretBytes, length: number, context: EncryptionContext | undefined): GenerateDataKeyResult {
+  const plaintext = pooledRandomBytes(length); // a fresh buffer; the pool keeps no copy
+  return { key, plaintext, ciphertextBlob: sealBlob(material, key.keyId, version, plaintext, context) };
 }
 
 /** GenerateDataKeyWithoutPlaintext: as GenerateDataKey, but the plaintext is zeroed and dropped. */

@@ -35,7 +35,19 @@ export interface KmsRoute<Req = unknown, Res = unknown> {
    */
   readonly alsoAuthorize?: (req: Req) => ReadonlyArray<{ readonly action: string; readonly keyIdentifier: string | undefined; readonly facts: KmsRequestFacts }>;
   readonly operate: (keys: KeyService, req: Req, call: CallContext) => Promise<Res>;
+  /**
+   * For the hottest routes: `operate`'s result computed at once when everything it needs is
+   * in memory (cached key record and material), with no promise; undefined to call
+   * `operate` instead. Raises what `operate` would reject with.
+   */
+  readonly operateNow?: (keys: KeyService, req: Req, call: CallContext) => Res | undefined;
   readonly respond: (res: Res) => JsonObject;
+  /**
+   * For the hottest read-only routes: the response's JSON text, exactly
+   * `JSON.stringify(respond(res))`, written without building the object first. Used only
+   * when `readOnly` (a changing route's response is also audited, from `respond`'s object).
+   */
+  readonly respondText?: (res: Res) => string;
 }
 
 /** Declares a route with its request and result types checked together. */

@@ -1,4 +1,4 @@
-import { decrypt, encrypt, generateDataKey, generateDataKeyWithoutPlaintext, generateRandom, reEncrypt } from '../operations/crypto-operations.js';
+import { decrypt, encrypt, generateDataKey, generateDataKeyNow, generateDataKeyWithoutPlaintext, generateRandom, reEncrypt } from '../operations/crypto-operations.js';
 import type { EncryptionAlgorithm } from '../operations/symmetric.js';
 import type { DecryptRequest, GenerateDataKeyRequest } from '../operations/crypto-operations.js';
 import { keyArn } from '../keys/key-record.js';
@@ -58,6 +58,20 @@ function blobKeyId(blob: Buffer): string | undefined {
   }
 }
 
+// The JSON text of a key ARN: the same few keys answer call after call, so the last one's
+// text is remembered. Base64 needs no JSON escaping (its alphabet is letters, digits, + / =),
+// so the respondText templates put it between quotes as it is.
+let lastArn = '';
+let lastArnJson = '""';
+
+function arnJson(arn: string): string {
+  if (arn !== lastArn) {
+    lastArnJson = JSON.stringify(arn);
+    lastArn = arn;
+  }
+  return lastArnJson;
+}
+
 /** Optional fields spread only when present (exactOptionalPropertyTypes). */
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
@@ -78,6 +92,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
     conditions: contextFacts,
     operate: (keys, r) => encrypt(keys, r),
     respond: (r) => ({ CiphertextBlob: r.ciphertextBlob.toString('base64'), KeyId: keyArn(r.key), EncryptionAlgorithm: r.encryptionAlgorithm }),
+    respondText: (r) => `{"CiphertextBlob":"${r.ciphertextBlob.toString('base64')}","KeyId":${arnJson(keyArn(r.key))},"EncryptionAlgorithm":${JSON.stringify(r.encryptionAlgorithm)}}`,
   }),
 
   Decrypt: route({
@@ -88,6 +103,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
     conditions: decryptFacts,
     operate: (keys, r) => decrypt(keys, r),
     respond: (r) => ({ KeyId: keyArn(r.key), Plaintext: r.plaintext.toString('base64'), EncryptionAlgorithm: r.encryptionAlgorithm }),
+    respondText: (r) => `{"KeyId":${arnJson(keyArn(r.key))},"Plaintext":"${r.plaintext.toString('base64')}","EncryptionAlgorithm":${JSON.stringify(r.encryptionAlgorithm)}}`,
   }),
 
   ReEncrypt: route({
@@ -129,7 +145,9 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
     keyOf: (r) => r.keyId,
     conditions: contextFacts,
     operate: (keys, r) => generateDataKey(keys, r),
+    operateNow: (keys, r) => generateDataKeyNow(keys, r),
     respond: (r) => ({ CiphertextBlob: r.ciphertextBlob.toString('base64'), Plaintext: r.plaintext.toString('base64'), KeyId: keyArn(r.key) }),
+    respondText: (r) => `{"CiphertextBlob":"${r.ciphertextBlob.toString('base64')}","Plaintext":"${r.plaintext.toString('base64')}","KeyId":${arnJson(keyArn(r.key))}}`,
   }),
 
   GenerateDataKeyWithoutPlaintext: route({
@@ -140,6 +158,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
     conditions: contextFacts,
     operate: (keys, r) => generateDataKeyWithoutPlaintext(keys, r),
     respond: (r) => ({ CiphertextBlob: r.ciphertextBlob.toString('base64'), KeyId: keyArn(r.key) }),
+    respondText: (r) => `{"CiphertextBlob":"${r.ciphertextBlob.toString('base64')}","KeyId":${arnJson(keyArn(r.key))}}`,
   }),
 
   GenerateRandom: route({
