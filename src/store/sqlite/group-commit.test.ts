@@ -27,14 +27,14 @@ function lockedByOther(t: { after: (fn: () => void) => void }, db: SqliteDatabas
   return { other, group: new SqliteGroupCommit(db), insert: db.prepare('INSERT INTO t (k, v) VALUES (?, ?)') };
 }
 
-/** Counts groups: each group on a WAL database switches the connection to NORMAL once. */
+/** Counts groups: each group on a WAL database switches the connection to NORMAL once (through db.exec). */
 function countGroups(db: SqliteDatabase): { readonly groups: number } {
   const counter = { groups: 0 };
-  const pragma = db.pragma.bind(db);
-  db.pragma = ((source: string, options?: { simple?: boolean }) => {
-    if (source === 'synchronous = NORMAL') counter.groups += 1;
-    return pragma(source, options);
-  }) as typeof db.pragma;
+  const exec = db.exec.bind(db);
+  db.exec = ((source: string) => {
+    if (source.includes('PRAGMA synchronous = NORMAL')) counter.groups += 1;
+    return exec(source);
+  }) as typeof db.exec;
   return counter;
 }
 

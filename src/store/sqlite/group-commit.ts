@@ -134,6 +134,13 @@ export class SqliteGroupCommit {
   readonly #groupTx: (group: readonly Waiter[], outcomes: Outcome[]) => void;
   /** Whether the connection's busy_timeout is in force again (set inside the group's transaction, so BEGIN failed when it is not). */
   #timeoutRestored = true;
+  /**
+   * The pragma statements a group runs, built once: before BEGIN (busy_timeout 0 and/or
+   * synchronous NORMAL, '' for neither), and the two that restore the connection's own values.
+   */
+  readonly #enter: string;
+  readonly #restoreTimeout: string;
+  readonly #restoreLevel: string;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
@@ -143,11 +150,15 @@ export class SqliteGroupCommit {
     this.#walPath = wal && this.#level >= 2 ? `${db.name}-wal` : undefined;
     this.#checkpointer = wal ? walCheckpointerOf(db) : undefined;
     this.#busyTimeoutMs = db.memory ? 0 : Number(db.pragma('busy_timeout', { simple: true }));
+    const enter = [...(this.#busyTimeoutMs > 0 ? ['PRAGMA busy_timeout = 0'] : []), ...(this.#walPath !== undefined ? ['PRAGMA synchronous = NORMAL'] : [])];
+    this.#enter = enter.join('; ');
+    this.#restoreTimeout = `PRAGMA busy_timeout = ${this.#busyTimeoutMs}`;
+    this.#restoreLevel = `PRAGMA synchronous = ${this.#level}`;
     const one = db.transaction((w: Waiter) => w.work());
     this.#groupTx = db.transaction((group: readonly Waiter[], outcomes: Outcome[]) => {
       // BEGIN IMMEDIATE has the write lock: the statements wait as the connection says.
       if (this.#busyTimeoutMs > 0) {
-        db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
+        db.exec(this.#restoreTimeout);
         this.#timeoutRestored = true;
       }
       for (const w of group) {
@@ -258,22 +269,21 @@ export class SqliteGroupCommit {
    */
   #commit(group: readonly Waiter[], outcomes: Outcome[]): void {
     const sync = this.#walPath !== undefined;
-    // db.pragma() each time, never a statement prepared once: a pragma that sets a value
-    // (busy_timeout, synchronous) takes effect when SQLite compiles it, so a prepared one
-    // does nothing when run again.
+    // Compiled each time (db.exec), never a statement prepared once: a pragma that sets a
+    // value (busy_timeout, synchronous) takes effect when SQLite compiles it, so a prepared
+    // one does nothing when run again. exec, not db.pragma(): no statement object and no
+    // result rows built for values nobody reads (about 4 µs instead of 16–20 for the four,
+    // measured), and the two set before BEGIN go in one call.
     // BEGIN fails at once with SQLITE_BUSY instead of sleeping on the loop (see the class comment).
-    if (this.#busyTimeoutMs > 0) {
-      this.#db.pragma('busy_timeout = 0');
-      this.#timeoutRestored = false;
-    }
-    if (sync) this.#db.pragma('synchronous = NORMAL');
+    if (this.#enter !== '') this.#db.exec(this.#enter);
+    if (this.#busyTimeoutMs > 0) this.#timeoutRestored = false;
     try {
       this.#groupTx(group, outcomes);
     } finally {
-      if (sync) this.#db.pragma(`synchronous = ${this.#level}`);
+      if (sync) this.#db.exec(this.#restoreLevel);
       // Already restored inside the transaction unless BEGIN failed.
       if (!this.#timeoutRestored) {
-        this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`);
+        this.#db.exec(this.#restoreTimeout);
         this.#timeoutRestored = true;
       }
     }
