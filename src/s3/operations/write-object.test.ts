@@ -82,3 +82,35 @@ describe('writeObject: bodies written to files', () => {
     await backend.delete(kept[0]!);
   });
 });
+
+describe('writeObject: inline bodies read whole', () => {
+  /** A request whose body is read only through readWhole: touching `body` fails the test. */
+  function wholeRequest(data: Buffer, seal: SseMode['seal'], aborted: Error[]): WriteRequest {
+    const base = request(Readable.from([]), 'SSE-KMS', data.length);
+    return {
+      ...base,
+      get body(): Readable {
+        return assert.fail('body touched');
+      },
+      readWhole: async (limit) => (assert.equal(limit, data.length), data),
+      abort: (err) => void aborted.push(err),
+      mode: { ...base.mode, seal } as SseMode,
+    };
+  }
+
+  it('a body stored inline is read with readWhole when given, never through `body`', async () => {
+    const data = randomBytes(4096);
+    const aborted: Error[] = [];
+    const o = await writeObject(deps, wholeRequest(data, mode('SSE-KMS').seal, aborted));
+    assert.equal(o.size, data.length);
+    assert.ok(o.inlineBody !== undefined && o.inlineBody.length > data.length);
+    assert.deepEqual(aborted, []);
+  });
+
+  it('a failed seal stops the body through abort (not body.destroy) and rejects with its error', async () => {
+    const aborted: Error[] = [];
+    const err = new Error('KMS refused');
+    await assert.rejects(writeObject(deps, wholeRequest(randomBytes(100), async () => Promise.reject(err), aborted)), (e) => e === err);
+    assert.deepEqual(aborted, [err]);
+  });
+});

@@ -13,7 +13,16 @@ import { fitsInline, readBodyLimited } from './inline-body.js';
 export interface WriteRequest {
   readonly bucket: string;
   readonly key: string;
+  /** The plaintext; read only through `readWhole` when that is given and the body is stored inline. */
   readonly body: Readable;
+  /**
+   * Reads the whole body (at most `limit` bytes) as readBodyLimited would read `body`, for a
+   * body stored inline: a caller that can do so without a stream (Payload.readWhole) passes
+   * it, and a getter for `body`, so that a small body never builds one.
+   */
+  readonly readWhole?: (limit: number) => Promise<Buffer>;
+  /** Stops the body (a failed seal): `body.destroy(err)` when not given. */
+  readonly abort?: (err: Error) => void;
   /**
    * The plaintext size the client declared (Content-Length, x-amz-decoded-content-length)
    * or the copy source's size; undefined when unknown. `verify` must reject a body of any
@@ -63,7 +72,11 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
   // before the seal succeeded.
   const sealing = req.mode.seal(objectKey, binding);
   if (trace !== undefined) void sealing.then(() => trace.mark('keySealed'), () => undefined);
-  sealing.catch((err: unknown) => req.body.destroy(err instanceof Error ? err : new Error(String(err))));
+  sealing.catch((err: unknown) => {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (req.abort !== undefined) req.abort(error);
+    else req.body.destroy(error);
+  });
   try {
     const seal: Sealing = { objectKey, aad: dataBinding(binding), segmentSize, md5: req.mode.label === 'SSE-S3', sealed: sealing };
     const body = fitsInline(req.declaredSize, segmentSize) ? await sealInline(req, seal) : await sealToFile(deps, req, seal, trace);
@@ -117,7 +130,8 @@ interface SealedBody {
 
 /** A small body: read whole (at most its declared size), verified, sealed in one call. */
 async function sealInline(req: WriteRequest, s: Sealing): Promise<SealedBody> {
-  const plain = await readBodyLimited(req.body, req.declaredSize ?? 0);
+  const limit = req.declaredSize ?? 0;
+  const plain = await (req.readWhole !== undefined ? req.readWhole(limit) : readBodyLimited(req.body, limit));
   req.verify();
   const inline = sealBuffer(s.objectKey, plain, { aad: s.aad, segmentSize: s.segmentSize });
   const md5Hex = s.md5 ? createHash('md5').update(plain).digest('hex') : undefined;

@@ -57,7 +57,12 @@ export async function putObjectRoute(c: S3Call): Promise<void> {
     const o = await writeObject(c.deps, {
       bucket: c.bucket,
       key: c.key,
-      body: payload.stream,
+      // A getter: a body stored inline is read with readWhole and never builds the stream.
+      get body() {
+        return payload.stream;
+      },
+      readWhole: payload.readWhole,
+      abort: payload.abort,
       ...(payload.declaredSize !== undefined ? { declaredSize: payload.declaredSize } : {}),
       verify: payload.verify,
       mode: modeForWrite(c.deps, sse, bucket),

@@ -5,6 +5,7 @@ import type { VerifiedRequest } from '../../iam/index.js';
 import { BadDigestError, ContentSha256MismatchError, EntityTooLargeError, IncompleteBodyError, InvalidArgumentError, InvalidDigestError, InvalidRequestError, MissingContentLengthError, NotImplementedError } from '../errors.js';
 import { createChecksum, isChecksumAlgorithm, isWellFormedChecksum, type Checksum, type ChecksumAlgorithm } from '../checksums/checksum.js';
 import { AwsChunkedDecoder, type ChunkSigning } from './aws-chunked.js';
+import { readBodyLimited } from '../operations/inline-body.js';
 
 /** The largest single PUT S3 accepts (5 GiB). */
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
@@ -17,11 +18,22 @@ export const MAX_PUT_BYTES = 5 * 1024 ** 3;
  * `checksums` then holds the verified checksums to store.
  */
 export interface Payload {
+  /** The decoded body, piped on first access (a body read with `readWhole` never builds it). */
   readonly stream: Readable;
   /** The decoded size the client declared (Content-Length or x-amz-decoded-content-length), if any; `verify` rejects any other. */
   readonly declaredSize: number | undefined;
   verify(): void;
   readonly checksums: Record<string, string>;
+  /**
+   * Reads the whole decoded body into one buffer, with the checks `stream` makes, instead of
+   * reading `stream` (use one or the other). Rejects as readBodyLimited does (IncompleteBodyError
+   * once more than `limit` bytes arrive, the stream's errors), and with what `abort` was given.
+   * A body that needs no decoding (not aws-chunked) is read straight from the request, without
+   * a stream of ours in between; never buffers more than `limit`.
+   */
+  readWhole(limit: number): Promise<Buffer>;
+  /** Stops the body with `err`: destroys `stream` if it was built, else fails a readWhole (now or later). */
+  abort(err: Error): void;
 }
 
 type PayloadMode = 'unsigned' | 'signed' | 'chunked-unsigned' | 'chunked-signed' | 'chunked-signed-trailer';
@@ -70,16 +82,17 @@ export function openPayload(req: IncomingMessage, verified: VerifiedRequest, max
   if (md5Header !== undefined && Buffer.from(md5Header, 'base64').length !== 16) throw new InvalidDigestError('');
   const wanted = checksumToCheck(req);
   const decoder = chunked ? new AwsChunkedDecoder(mode === 'chunked-signed' || mode === 'chunked-signed-trailer' ? signingOf(verified, mode === 'chunked-signed-trailer') : undefined) : undefined;
-  const hashes = new Hashes(mode === 'signed', md5Header !== undefined, wanted?.algorithm, maxBytes);
-  const stream = decoder !== undefined ? source.pipe(decoder).pipe(hashes) : source.pipe(hashes);
-  if (decoder !== undefined) decoder.on('error', (err) => hashes.destroy(err));
-  // A client gone mid-body (node raises 'aborted', ECONNRESET) sent an incomplete body: its fault, not ours.
-  source.on('error', (err: NodeJS.ErrnoException) => hashes.destroy(err.code === 'ECONNRESET' ? new IncompleteBodyError('', { cause: err }) : err));
+  const hashes = new Digests(mode === 'signed', md5Header !== undefined, wanted?.algorithm, maxBytes);
+  const body = new BodyReader(source, hashes, decoder);
   const checksums: Record<string, string> = {};
   return {
-    stream: stream as Readable,
+    get stream(): Readable {
+      return body.stream();
+    },
     declaredSize: Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined,
     checksums,
+    readWhole: (limit) => body.readWhole(limit),
+    abort: (err) => body.abort(err),
     verify: () => {
       if (Number.isFinite(declared) && hashes.size !== declared) throw new IncompleteBodyError('');
       if (mode === 'signed' && hashes.sha256Hex() !== verified.payloadHash) throw new ContentSha256MismatchError('');
@@ -138,27 +151,25 @@ function signingOf(v: VerifiedRequest, trailer: boolean): ChunkSigning {
   return { signingKey: v.signingKey, amzDate: s.amzDate, scope: `${s.date}/${s.region}/${s.service}/aws4_request`, seedSignature: s.signature, trailer };
 }
 
-/** Passes bytes through, counting them and computing only the digests asked for. */
-class Hashes extends Transform {
+/** Counts a body's bytes and computes only the digests asked for; raises EntityTooLargeError past `maxBytes`. */
+class Digests {
   size = 0;
   readonly #sha256: Hash | undefined;
   readonly #md5: Hash | undefined;
   readonly #checksum: Checksum | undefined;
 
   constructor(sha256: boolean, md5: boolean, algorithm: ChecksumAlgorithm | undefined, private readonly maxBytes: number) {
-    super();
     this.#sha256 = sha256 ? createHash('sha256') : undefined;
     this.#md5 = md5 ? createHash('md5') : undefined;
     this.#checksum = algorithm !== undefined ? createChecksum(algorithm) : undefined;
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+  update(chunk: Buffer): void {
     this.size += chunk.length;
-    if (this.size > this.maxBytes) return done(new EntityTooLargeError(''));
+    if (this.size > this.maxBytes) throw new EntityTooLargeError('');
     this.#sha256?.update(chunk);
     this.#md5?.update(chunk);
     this.#checksum?.update(chunk);
-    done(null, chunk);
   }
 
   sha256Hex(): string {
@@ -169,6 +180,117 @@ class Hashes extends Transform {
   }
   checksumBase64(): string {
     return this.#checksum?.digestBase64() ?? '';
+  }
+}
+
+/** Passes bytes through its Digests. */
+class Hashes extends Transform {
+  constructor(private readonly digests: Digests) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    try {
+      this.digests.update(chunk);
+    } catch (err) {
+      return done(err as Error);
+    }
+    done(null, chunk);
+  }
+}
+
+/** A client gone mid-body (node raises 'aborted', ECONNRESET) sent an incomplete body: its fault, not ours. */
+function sourceError(err: NodeJS.ErrnoException): Error {
+  return err.code === 'ECONNRESET' ? new IncompleteBodyError('', { cause: err }) : err;
+}
+
+/**
+ * One request body, read either as a stream (source → [aws-chunked decoder →] Hashes, built on
+ * first use) or whole (readWhole): a small body that needs no decoding is then read straight
+ * from the source, its chunks counted and hashed as they come, with no Transform, pipe or
+ * stream events of ours (the per-request cost of the small-PUT path). Either way the source
+ * keeps an error listener for the request's life (an 'error' without one would throw).
+ */
+class BodyReader {
+  #piped: Readable | undefined;
+  /** The pending direct read's failure, while one runs. */
+  #failRead: ((err: Error) => void) | undefined;
+  #aborted: Error | undefined;
+
+  constructor(
+    private readonly source: Readable,
+    private readonly digests: Digests,
+    private readonly decoder: AwsChunkedDecoder | undefined,
+  ) {
+    source.on('error', (err: NodeJS.ErrnoException) => {
+      const mapped = sourceError(err);
+      if (this.#piped !== undefined) this.#piped.destroy(mapped);
+      else this.#failRead?.(mapped);
+    });
+  }
+
+  stream(): Readable {
+    if (this.#piped !== undefined) return this.#piped;
+    const hashes = new Hashes(this.digests);
+    const decoder = this.decoder;
+    if (decoder !== undefined) decoder.on('error', (err) => hashes.destroy(err));
+    this.#piped = decoder !== undefined ? this.source.pipe(decoder).pipe(hashes) : this.source.pipe(hashes);
+    if (this.#aborted !== undefined) hashes.destroy(this.#aborted);
+    return this.#piped;
+  }
+
+  readWhole(limit: number): Promise<Buffer> {
+    if (this.#aborted !== undefined) return Promise.reject(this.#aborted);
+    // Decoded bodies, and a body whose stream is already built, are read from the stream.
+    if (this.decoder !== undefined || this.#piped !== undefined) return readBodyLimited(this.stream(), limit);
+    return this.#readDirect(limit);
+  }
+
+  abort(err: Error): void {
+    this.#aborted ??= err;
+    if (this.#piped !== undefined) this.#piped.destroy(err);
+    else this.#failRead?.(err);
+  }
+
+  /** readBodyLimited's contract on the source itself, each chunk through the digests first. */
+  #readDirect(limit: number): Promise<Buffer> {
+    const source = this.source;
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const done = (): void => {
+        this.#failRead = undefined;
+        source.removeListener('data', onData);
+        source.removeListener('end', onEnd);
+        source.removeListener('close', onClose);
+      };
+      const fail = (err: Error): void => {
+        done();
+        // Left unread, as a destroyed pipe leaves it: the handler drains it to answer.
+        source.pause();
+        reject(err);
+      };
+      const onData = (chunk: Buffer): void => {
+        try {
+          this.digests.update(chunk);
+        } catch (err) {
+          return fail(err as Error);
+        }
+        size += chunk.length;
+        if (size > limit) return fail(new IncompleteBodyError(''));
+        chunks.push(chunk);
+      };
+      const onEnd = (): void => {
+        done();
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      };
+      // Destroyed without an error, the source closes without ending: never wait for it.
+      const onClose = (): void => fail(new IncompleteBodyError(''));
+      this.#failRead = fail;
+      source.on('data', onData);
+      source.once('end', onEnd);
+      source.once('close', onClose);
+    });
   }
 }
 

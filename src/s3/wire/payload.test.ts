@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { PassThrough } from 'node:stream';
+import { describe, it } from 'node:test';
+import type { VerifiedRequest } from '../../iam/index.js';
+import { BadDigestError, IncompleteBodyError } from '../errors.js';
+import { openPayload } from './payload.js';
+
+const UNSIGNED = { payloadHash: 'UNSIGNED-PAYLOAD' } as VerifiedRequest;
+
+/** A request whose body is `source`; its pipe throws, so a read that builds a stream fails. */
+function request(headers: Record<string, string>, pipeAllowed = false): { req: IncomingMessage; source: PassThrough } {
+  const source = new PassThrough();
+  if (!pipeAllowed) source.pipe = () => assert.fail('the body was piped');
+  return { req: { headers } as unknown as IncomingMessage, source };
+}
+
+describe('openPayload readWhole', () => {
+  it('reads an undecoded body straight from the request (no pipe), counted and hashed for verify', async () => {
+    const body = Buffer.from('hello, small body');
+    const md5 = createHash('md5').update(body).digest('base64');
+    const { req, source } = request({ 'content-length': String(body.length), 'content-md5': md5 });
+    const p = openPayload(req, UNSIGNED, undefined, source);
+    source.end(body);
+    assert.deepEqual(await p.readWhole(body.length), body);
+    p.verify();
+    // The same checks as the stream path: a wrong digest or size still fails verify.
+    const bad = request({ 'content-length': String(body.length), 'content-md5': createHash('md5').update('other').digest('base64') });
+    const q = openPayload(bad.req, UNSIGNED, undefined, bad.source);
+    bad.source.end(body);
+    await q.readWhole(body.length);
+    assert.throws(() => q.verify(), BadDigestError);
+    const short = request({ 'content-length': String(body.length + 1) });
+    const r = openPayload(short.req, UNSIGNED, undefined, short.source);
+    short.source.end(body);
+    await r.readWhole(body.length + 1);
+    assert.throws(() => r.verify(), IncompleteBodyError);
+  });
+
+  it('more bytes than the limit is IncompleteBody, and the request is left paused for the handler to drain', async () => {
+    const { req, source } = request({ 'content-length': '4' });
+    const p = openPayload(req, UNSIGNED, undefined, source);
+    source.write(Buffer.from('12345'));
+    await assert.rejects(p.readWhole(4), IncompleteBodyError);
+    assert.equal(source.isPaused(), true);
+  });
+
+  it('abort fails a pending read with its error, and a read that starts after it', async () => {
+    const { req, source } = request({ 'content-length': '10' });
+    const p = openPayload(req, UNSIGNED, undefined, source);
+    const reading = p.readWhole(10);
+    source.write(Buffer.from('12'));
+    const err = new Error('seal failed');
+    p.abort(err);
+    await assert.rejects(reading, (e) => e === err);
+    await assert.rejects(p.readWhole(10), (e) => e === err);
+  });
+
+  it('a client gone mid-body (ECONNRESET) is IncompleteBody; a body destroyed without an error too', async () => {
+    const gone = request({ 'content-length': '10' });
+    const p = openPayload(gone.req, UNSIGNED, undefined, gone.source);
+    const reading = p.readWhole(10);
+    gone.source.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    await assert.rejects(reading, IncompleteBodyError);
+    const closed = request({ 'content-length': '10' });
+    const q = openPayload(closed.req, UNSIGNED, undefined, closed.source);
+    const closing = q.readWhole(10);
+    closed.source.destroy();
+    await assert.rejects(closing, IncompleteBodyError);
+  });
+
+  it('once `stream` was built (once), readWhole reads it', async () => {
+    const body = Buffer.from('through the stream');
+    const { req, source } = request({ 'content-length': String(body.length) }, true);
+    let pipes = 0;
+    const pipe = source.pipe.bind(source);
+    source.pipe = ((dest: NodeJS.WritableStream) => ((pipes += 1), pipe(dest))) as typeof source.pipe;
+    const p = openPayload(req, UNSIGNED, undefined, source);
+    assert.equal(pipes, 0);
+    assert.equal(p.stream, p.stream);
+    assert.equal(pipes, 1);
+    source.end(body);
+    assert.deepEqual(await p.readWhole(body.length), body);
+    p.verify();
+  });
+});
