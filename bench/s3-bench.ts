@@ -8,7 +8,10 @@
  * Run: node --import tsx bench/s3-bench.ts [--quick] [--profile] [--cpu]
  *  or, against the compiled server that `npm start` runs (no tsx in the server process):
  *      npm run build && node dist/bench/s3-bench.js [options]
- * The client is undici with SigV4 headers and UNSIGNED-PAYLOAD (the same for every server).
+ * The client is undici with SigV4 headers and UNSIGNED-PAYLOAD (the same for every server);
+ * GET bodies are read by bench/s3-get-client.ts, which only counts them into one reused buffer
+ * per connection (undici's body stream cost the client 3–5× the CPU per MiB, on the cores the
+ * servers share): --get-client=undici reads them through undici's `for await` as before.
  * --profile writes a V8 CPU profile of the Cipherlake process to ./s3-bench-profile/.
  * --targets=null,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk measures only the rows named;
  * --sizes=1MiB,64MiB,4KiB only those workloads (the SDK rows need 1MiB and 4KiB).
@@ -36,6 +39,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Pool } from 'undici';
 import { startCipherlakeTarget, startNullTarget, startS3rverTarget, type Target } from './s3-targets.js';
+import { CountingGetClient } from './s3-get-client.js';
 import { signS3, type S3Headers } from './s3-sigv4.js';
 
 const quick = process.argv.includes('--quick');
@@ -62,6 +66,8 @@ const phasesDir = process.argv.includes('--phases') ? mkdtempSync(join(tmpdir(),
 const against = process.argv.find((a) => a.startsWith('--against='))?.slice('--against='.length);
 /** `--rounds=N`: with --against, how many times each server is measured. */
 const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length) ?? (against !== undefined ? 2 : 1));
+/** `--get-client=undici`: GET bodies through undici's request and `for await` (the client before CountingGetClient). */
+const undiciGets = process.argv.includes('--get-client=undici');
 const wanted = (name: string): boolean => only === undefined || only.includes(name);
 const MiB = 1024 * 1024;
 /** `--count=N` overrides the 1 MiB workload's request count (a longer window for --profile and --cpu). */
@@ -93,6 +99,17 @@ async function request(pool: Pool, t: Target, method: 'PUT' | 'GET', path: strin
   for await (const c of res.body) n += (c as Buffer).length;
   if (res.statusCode !== 200) throw new Error(`${method} ${path}: ${res.statusCode}`);
   return n;
+}
+
+/**
+ * GETs `path` and returns its body's length: through `gets` (the light client), or undici's
+ * body stream when `gets` is undefined (--get-client=undici). Throws unless the status is 200.
+ */
+async function getBody(pool: Pool, gets: CountingGetClient | undefined, t: Target, path: string, sse: Headers): Promise<number> {
+  if (gets === undefined) return request(pool, t, 'GET', path, sse);
+  const { status, bytes } = await gets.get(path, signS3(t, 'GET', path, sse));
+  if (status !== 200) throw new Error(`GET ${path}: ${status}`);
+  return bytes;
 }
 
 /** The fields of /proc/<pid>/stat after the command name (index 1 is the parent pid); undefined once it is gone. */
@@ -220,6 +237,7 @@ interface Sse {
 
 async function measure(t: Target, label: string, bucket: string, sse: Sse, phasesFile?: string): Promise<Row> {
   const pool = new Pool(t.endpoint, { connections: 32, pipelining: 1 });
+  const gets = undiciGets ? undefined : new CountingGetClient(t.endpoint);
   const results: Record<string, string> = {};
   try {
     for (const w of WORKLOADS) {
@@ -228,7 +246,7 @@ async function measure(t: Target, label: string, bucket: string, sse: Sse, phase
       const path = (i: number): string => `/${bucket}/${label.replace(/\W/g, '')}-${w.size}-${i % keys}`;
       if (warmup) {
         await timed(w.count, w.concurrency, async (i) => void (await request(pool, t, 'PUT', path(i), sse.put, body)));
-        if (!putOnly) await timed(w.count, w.concurrency, async (i) => void (await request(pool, t, 'GET', path(i), sse.get)));
+        if (!putOnly) await timed(w.count, w.concurrency, async (i) => void (await getBody(pool, gets, t, path(i), sse.get)));
       }
       const t0 = threads ? threadTicks(t.pid) : undefined;
       const c0 = cpuSeconds(t.pid);
@@ -243,7 +261,7 @@ async function measure(t: Target, label: string, bucket: string, sse: Sse, phase
       const c1 = cpuSeconds(t.pid);
       const t1 = threads ? threadTicks(t.pid) : undefined;
       const get = putOnly ? 0 : await timed(w.count, w.concurrency, async (i) => {
-        const n = await request(pool, t, 'GET', path(i), sse.get);
+        const n = await getBody(pool, gets, t, path(i), sse.get);
         if (n !== w.size) throw new Error(`short GET: ${n}`);
       });
       const c2 = cpuSeconds(t.pid);
@@ -263,6 +281,7 @@ async function measure(t: Target, label: string, bucket: string, sse: Sse, phase
       process.stderr.write(`${label} ${w.name}: PUT ${results[`${w.name} PUT`]}, GET ${results[`${w.name} GET`]}\n`);
     }
   } finally {
+    gets?.close();
     await pool.close();
   }
   return { target: label, results };
