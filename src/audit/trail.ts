@@ -84,7 +84,8 @@ interface JournalCount {
  *
  * Group commit, pipelined (AppendQueue, trail-append-queue.ts): one batch is committed at
  * a time, the next after it and one more turn of the event loop. Each `append` resolves
- * after its batch is durable. Seqs are assigned in order without gaps.
+ * after its batch is durable: committed, or written to the writer's journal (then chained
+ * later, in order; `flush` waits for that). Seqs are assigned in order without gaps.
  */
 export class AuditTrail implements AuditSink {
   readonly #o: Required<Omit<AuditTrailOptions, 'onRedacted' | 'writer'>> & Pick<AuditTrailOptions, 'onRedacted' | 'writer'>;
@@ -171,7 +172,8 @@ export class AuditTrail implements AuditSink {
   }
 
   /**
-   * Redacts, canonicalises and queues the event; resolves with its seq once committed.
+   * Redacts, canonicalises and queues the event; resolves once durable, with its seq when it
+   * was chained by then (not for a journaling writer: see AppendReceipt).
    * Rejects with AuditSinkClosedError after close, AuditCommitError when the batch's
    * transaction failed. Values that are not plain JSON are dropped (reported through
    * `onRedacted`), never stored. Encodes synchronously, so later changes by the caller

@@ -147,7 +147,8 @@ export function notifyPrimaryListening(endpoint: string): void {
  * (closing the audit trail: the final digest) before exiting. The first worker, and the
  * replacement of whichever worker held the role, indexes the audit trail. A worker that
  * dies before all are ready stops the whole server (exit 1); one that dies later is
- * replaced. It never serves requests itself.
+ * replaced, after the audit journal it left is recovered (each fork gets a fresh journal
+ * name, CIPHERLAKE_AUDIT_JOURNAL). It never serves requests itself.
  *
  * Scheduling stays node:cluster's default round-robin (the primary accepts and hands each
  * connection to a worker): with keep-alive that is once per connection (about 3 µs of primary

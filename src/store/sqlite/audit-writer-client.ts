@@ -78,13 +78,17 @@ function quoteField(v: string): string {
 
 /**
  * The AuditChainWriter of a serving process: a node:worker_threads thread with its own
- * audit.db connection (audit-writer-thread.ts) chains, appends and indexes; this side only
- * writes each batch as one string (AuditBatchText) and posts it in ONE message, and
- * resolves with the committed seqs the thread answers. The thread starts at construction
- * (messages queue until it runs) and is unref'd while nothing is pending, so it never keeps
- * a process alive by itself. If it dies, or cannot open audit.db (it then ends at once),
- * pending calls reject (with why it could not open) and the next call starts a new one
- * (the chain head lives in the file, not in the thread).
+ * audit.db connection (audit-writer-thread.ts) chains, appends and indexes. With a journal
+ * (a server: src/audit/README.md, "The audit journal"), `commit` writes each batch as one
+ * string (AuditBatchText) in one frame to this process's journal file and resolves at once
+ * (or after fdatasync), without a message; the thread ingests the journal on its own
+ * schedule and `flush` makes it catch up. Without one, each batch is posted in ONE message
+ * and resolves with the committed seqs the thread answers. The thread starts at
+ * construction (messages queue until it runs) and is unref'd while nothing is pending, so it
+ * never keeps a process alive by itself. If it dies, or cannot open audit.db (it then ends at
+ * once), pending calls reject (with why it could not open) and a new one is started: by the
+ * next call, or with a journal after a short delay (the chain head and the journal offsets
+ * live in the file, not in the thread).
  */
 export class ThreadAuditWriter implements AuditChainWriter {
   readonly #o: ThreadAuditWriterOptions;

@@ -51,9 +51,11 @@ export interface SqliteAuditWriterOptions {
 }
 
 /**
- * One connection that appends to a shared audit chain and (if asked) fills the deferred
- * index. The file must exist with the current layout (the store's owner migrated it before
- * any writer started). Synchronous; raises better-sqlite3's errors, nothing half-written.
+ * One connection that appends to a shared audit chain — batches sent to it (`commit`) or
+ * read from an audit journal (`ingest`, with the journal offset in the same transaction) —
+ * and (if asked) fills the deferred index. The file must exist with the current layout (the
+ * store's owner migrated it before any writer started). Synchronous; raises better-sqlite3's
+ * errors, nothing half-written.
  */
 export class SqliteAuditWriter {
   readonly #db: SqliteDatabase;
