@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { describe, it } from 'node:test';
@@ -25,7 +25,10 @@ function storedRequestIds(store: SqliteAuditStore): string[] {
 const ids = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `req-${from + i}`);
 
 /** A trail journaling through a writer thread on a fresh store. */
-async function journaled(journal: Partial<AuditJournalOptions> = {}, o: { signer?: LocalAuditSigner; onBackgroundError?: (e: Error) => void } = {}) {
+async function journaled(
+  journal: Partial<AuditJournalOptions> = {},
+  o: { signer?: LocalAuditSigner; onBackgroundError?: (e: Error) => void; digestEveryRecords?: number } = {},
+) {
   const { path, store } = await freshStore();
   const dir = join(tempDir(), 'audit-journal');
   const threads: Worker[] = [];
@@ -37,7 +40,7 @@ async function journaled(journal: Partial<AuditJournalOptions> = {}, o: { signer
     ...(o.onBackgroundError !== undefined ? { onBackgroundError: o.onBackgroundError } : {}),
     journal: { dir, name: 'test', durability: 'process', ...journal },
   });
-  const trail = await AuditTrail.open({ store, signer: o.signer ?? null, writer, digestIntervalMs: 0, digestEveryRecords: 0 });
+  const trail = await AuditTrail.open({ store, signer: o.signer ?? null, writer, digestIntervalMs: 0, digestEveryRecords: o.digestEveryRecords ?? 0 });
   const append = (from: number, n: number) => Promise.all(Array.from({ length: n }, (_, i) => trail.append(sampleEvent(from + i))));
   return { path, store, dir, threads, writer, trail, append };
 }
@@ -158,6 +161,51 @@ describe('ThreadAuditWriter with a journal', () => {
     await second;
     await t.trail.close();
     assert.deepEqual(storedRequestIds(t.store), ids(1, 5));
+    t.store.close();
+  });
+
+  it('a frame damaged after it was written stops ingestion of its file; once the next generation exists the file is kept as .damaged, reported, and ingestion goes on', async () => {
+    const errors: string[] = [];
+    let damage = false;
+    const t = await journaled(
+      {
+        rotateBytes: 1, // a file per batch
+        // As if the disk (or someone) changed the bytes after a successful write.
+        writeSync: (fd, buf) => {
+          const out = Buffer.from(buf);
+          if (damage) out[out.length - 3]! ^= 0x04;
+          return writeSync(fd, out);
+        },
+      },
+      { onBackgroundError: (e) => errors.push(e.message) },
+    );
+    await t.append(1, 3);
+    damage = true;
+    await t.append(4, 2);
+    damage = false;
+    await t.append(6, 3);
+    await t.trail.flush();
+    assert.deepEqual(storedRequestIds(t.store), [...ids(1, 3), ...ids(6, 3)]);
+    assert.ok(readdirSync(t.dir).includes('test.2.damaged'), readdirSync(t.dir).join(','));
+    assert.ok(errors.some((m) => /test\.2: invalid frame at byte 0; renamed test\.2\.damaged/.test(m)), errors.join('\n'));
+    await t.trail.close();
+    assert.deepEqual(readdirSync(t.dir), ['test.2.damaged']);
+    t.store.close();
+  });
+
+  it('digestEveryRecords counts journaled records: a digest is signed once that many were acknowledged, over them', { timeout: 20_000 }, async () => {
+    const signer = LocalAuditSigner.generate();
+    const t = await journaled({}, { signer, digestEveryRecords: 10 });
+    await t.append(1, 6);
+    assert.equal(t.trail.stats().digests, 0);
+    await t.append(7, 6);
+    const deadline = Date.now() + 10_000;
+    while (t.trail.stats().digests === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(t.trail.stats().digests, 1, 'one digest once 12 records were journaled');
+    assert.ok((t.store.db.prepare('SELECT max(to_seq) FROM audit_digests').pluck().get() as number) >= 10);
+    await t.trail.close();
+    const report = await verifyAudit(t.store, signer.publicKeyPem());
+    assert.equal(report.intact, true, JSON.stringify(report.problems));
     t.store.close();
   });
 });
