@@ -308,8 +308,14 @@ export class AuditTrail implements AuditSink {
     const j = this.#journaled;
     if (this.#o.signer === null || this.#o.digestEveryRecords <= 0 || j.digesting || j.total - j.atDigest < this.#o.digestEveryRecords) return;
     j.digesting = true;
+    const from = j.total;
     this.checkpoint()
-      .catch((error: unknown) => this.#o.onBackgroundError(error))
+      .catch((error: unknown) => {
+        // Retried after another digestEveryRecords (or by the timer, checkpoint, close): not
+        // once per batch while the cause lasts.
+        j.atDigest = Math.max(j.atDigest, from);
+        this.#o.onBackgroundError(error);
+      })
       .finally(() => void (j.digesting = false));
   }
 
