@@ -122,34 +122,9 @@ export async function openAuditTrail(
   let writer: ThreadAuditWriter | undefined;
   const onBackgroundError = (err: unknown): void => log.error({ err }, 'audit digest, journal ingestion or indexing failed');
   try {
-    // The writers never migrate: the owner readies the file first (the primary, before forking),
-    // and chains what a previous run left in its journals before this run's records.
-    if (role.kind !== 'cluster-worker') {
-      await store.prepareForWriters().catch(unavailable);
-      try {
-        recoverAuditJournalsOf(config, log);
-      } catch (err) {
-        return unavailable(err);
-      }
-    }
-    if (role.kind !== 'cluster-primary') {
-      const indexes = role.kind === 'single' || role.indexes;
-      try {
-        writer = new ThreadAuditWriter({
-          path,
-          synchronous: auditSynchronous(config),
-          index: indexes ? INDEX_POLICY : null,
-          onBackgroundError,
-          journal: { dir: auditJournalDir(config), name: journalName(role), durability: config.audit?.durability === 'power' ? 'power' : 'process' },
-        });
-      } catch (err) {
-        // The journal directory or its first file cannot be made.
-        return unavailable(err);
-      }
-      // The thread opens audit.db on its own: without this, a file it cannot open or write
-      // would surface only as each audited request failing, on a server that looked started.
-      await writer.probe().catch(unavailable);
-    }
+    // The writers never migrate: the owner readies the file first (the primary, before forking).
+    if (role.kind !== 'cluster-worker') await readyForWriters(store, config, log).catch(unavailable);
+    if (role.kind !== 'cluster-primary') writer = await startWriter(config, role, onBackgroundError).catch(unavailable);
     const signer = role.kind === 'cluster-worker' ? null : await KmsAuditSigner.open(keys);
     const trail = await AuditTrail.open({
       store,
@@ -165,6 +140,36 @@ export async function openAuditTrail(
     store.close();
     throw err;
   }
+}
+
+/** The owner's part before any writer starts: migrate, then chain what a previous run left in its journals before this run's records. */
+async function readyForWriters(store: SqliteAuditStore, config: CipherlakeConfig, log: Logger): Promise<void> {
+  await store.prepareForWriters();
+  recoverAuditJournalsOf(config, log);
+}
+
+/**
+ * This process's writer thread, journaling to a file of its own, once the thread has opened
+ * audit.db and taken its write lock. Raises (leaving nothing open) when the journal directory
+ * or its first file cannot be made, or the probe fails.
+ */
+async function startWriter(config: CipherlakeConfig, role: Exclude<AuditRole, { kind: 'cluster-primary' }>, onBackgroundError: (err: unknown) => void): Promise<ThreadAuditWriter> {
+  const writer = new ThreadAuditWriter({
+    path: auditDbPath(config),
+    synchronous: auditSynchronous(config),
+    index: role.kind === 'single' || role.indexes ? INDEX_POLICY : null,
+    onBackgroundError,
+    journal: { dir: auditJournalDir(config), name: journalName(role), durability: config.audit?.durability === 'power' ? 'power' : 'process' },
+  });
+  try {
+    // The thread opens audit.db on its own: without this, a file it cannot open or write
+    // would surface only as each audited request failing, on a server that looked started.
+    await writer.probe();
+  } catch (err) {
+    await writer.close().catch(() => undefined);
+    throw err;
+  }
+  return writer;
 }
 
 /** A cluster worker's name comes from the primary (fresh per fork); a single server makes one. */

@@ -54,32 +54,37 @@ export function ingestJournalFile(
     throw error;
   }
   try {
-    let offset = from;
-    let records = 0;
-    let need = 0;
-    for (;;) {
-      const size = fstatSync(fd).size;
-      if (offset >= size) return { offset, records, stop: 'end', exists: true };
-      const buf = readAt(fd, offset, Math.min(size - offset, Math.max(READ_BYTES, need)));
-      const scan = scanJournalFrames(buf, INGEST_MAX_RECORDS);
-      if (scan.end > 0) {
-        const committed = writer.ingest(scan.batch, { file, from: offset, to: offset + scan.end });
-        offset += scan.end;
-        records += scan.records;
-        need = 0;
-        onCommit?.(committed);
-        continue;
-      }
-      if (scan.stop === 'invalid') return { offset, records, stop: 'invalid', exists: true };
-      // Nothing taken: a frame larger than what was read is read whole; else the tail is torn.
-      if (scan.need !== undefined && scan.need > buf.length && offset + scan.need <= size) {
-        need = scan.need;
-        continue;
-      }
-      return { offset, records, stop: 'torn', exists: true };
-    }
+    return ingestOpenJournal(writer, fd, file, from, onCommit);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** As ingestJournalFile, on a descriptor the caller opened on `file` (and closes). */
+export function ingestOpenJournal(writer: SqliteAuditWriter, fd: number, file: string, from: number, onCommit?: (committed: CommittedBatch) => void): FileIngestion {
+  let offset = from;
+  let records = 0;
+  let need = 0;
+  for (;;) {
+    const size = fstatSync(fd).size;
+    if (offset >= size) return { offset, records, stop: 'end', exists: true };
+    const buf = readAt(fd, offset, Math.min(size - offset, Math.max(READ_BYTES, need)));
+    const scan = scanJournalFrames(buf, INGEST_MAX_RECORDS);
+    if (scan.end > 0) {
+      const committed = writer.ingest(scan.batch, { file, from: offset, to: offset + scan.end });
+      offset += scan.end;
+      records += scan.records;
+      need = 0;
+      onCommit?.(committed);
+      continue;
+    }
+    if (scan.stop === 'invalid') return { offset, records, stop: 'invalid', exists: true };
+    // Nothing taken: a frame larger than what was read is read whole; else the tail is torn.
+    if (scan.need !== undefined && scan.need > buf.length && offset + scan.need <= size) {
+      need = scan.need;
+      continue;
+    }
+    return { offset, records, stop: 'torn', exists: true };
   }
 }
 
@@ -125,6 +130,8 @@ export class JournalIngester {
   readonly #onDamaged: (damaged: DamagedJournal, sealed: boolean) => void;
   #gen: number | undefined;
   #offset: number | undefined;
+  // The current generation, kept open between polls (an open and a close fewer per poll); -1: not open.
+  #fd = -1;
 
   constructor(
     writer: SqliteAuditWriter,
@@ -155,6 +162,7 @@ export class JournalIngester {
       return this.#ingestAll();
     } catch (error) {
       this.#offset = undefined;
+      this.#closeFd();
       throw error;
     }
   }
@@ -167,10 +175,12 @@ export class JournalIngester {
   finish(): number {
     const total = this.ingestAll();
     const file = journalFileName(this.#name, this.#gen ?? 1);
-    const damaged = sealJournalFile(this.#writer, this.#dir, file, ingestJournalFile(this.#writer, this.#dir, file, this.#offset ?? 0, this.#onCommit));
+    const ended = this.#read(file);
+    this.#closeFd();
+    const damaged = sealJournalFile(this.#writer, this.#dir, file, ended);
     if (damaged !== null) this.#onDamaged(damaged, true);
     this.#offset = undefined;
-    return total;
+    return total + ended.records;
   }
 
   #ingestAll(): number {
@@ -179,20 +189,42 @@ export class JournalIngester {
     for (;;) {
       const file = journalFileName(this.#name, this.#gen);
       this.#offset ??= this.#writer.journalOffset(file);
-      let ended = ingestJournalFile(this.#writer, this.#dir, file, this.#offset, this.#onCommit);
-      this.#offset = ended.offset;
+      let ended = this.#read(file);
       total += ended.records;
       if (!existsSync(join(this.#dir, journalFileName(this.#name, this.#gen + 1)))) {
         if (ended.stop === 'invalid') this.#onDamaged({ file, offset: ended.offset }, false);
         return total;
       }
-      ended = ingestJournalFile(this.#writer, this.#dir, file, this.#offset, this.#onCommit);
+      ended = this.#read(file);
       total += ended.records;
+      this.#closeFd();
       const damaged = sealJournalFile(this.#writer, this.#dir, file, ended);
       if (damaged !== null) this.#onDamaged(damaged, true);
       this.#gen += 1;
       this.#offset = undefined;
     }
+  }
+
+  /** Ingests `file` (the current generation) from the offset in memory, through the descriptor kept open. */
+  #read(file: string): FileIngestion {
+    if (this.#fd === -1) {
+      try {
+        this.#fd = openSync(join(this.#dir, file), 'r');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { offset: this.#offset ?? 0, records: 0, stop: 'end', exists: false };
+        throw error;
+      }
+    }
+    const ended = ingestOpenJournal(this.#writer, this.#fd, file, this.#offset ?? 0, this.#onCommit);
+    this.#offset = ended.offset;
+    return ended;
+  }
+
+  #closeFd(): void {
+    if (this.#fd === -1) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    closeSync(fd);
   }
 
   /** The lowest generation of this name still in the directory (older ones are sealed); 1 when none. */
@@ -206,7 +238,7 @@ export class JournalIngester {
   }
 }
 
-/** File names in `dir`; none when it does not exist. */
+/** File names in `dir`; none when it does not exist. Raises what readdir raises otherwise. */
 export function readdirNames(dir: string): string[] {
   try {
     return readdirSync(dir);

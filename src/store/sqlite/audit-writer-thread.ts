@@ -40,9 +40,15 @@ export type AuditWriterReply =
   | { readonly id: 0; readonly startError: string };
 
 const SAFETY_POLL_MS = 1000;
-/** Journal polling: again soon after a poll that found frames (batches grow with the load), else this much later. */
+/**
+ * Journal polling: again soon after a poll that found frames (batches grow with the load),
+ * else a little later, and after IDLE_POLLS empty polls in a row at the slowest pace (an
+ * idle server's thread wakes 20 times a second, not 40).
+ */
 const BUSY_POLL_MS = 5;
 const IDLE_POLL_MS = 25;
+const SLOW_POLL_MS = 50;
+const IDLE_POLLS = 8;
 
 function attempt<T>(work: () => T, fallback: T): T {
   try {
@@ -143,7 +149,7 @@ function close(writer: SqliteAuditWriter, indexing: IndexPolicy | undefined, jou
 
 /**
  * The thread's ingestion of its process's journal: polls (again after BUSY_POLL_MS when the
- * last poll found frames, else after IDLE_POLL_MS), commits what it finds (JournalIngester),
+ * last poll found frames, else after IDLE_POLL_MS, then SLOW_POLL_MS), commits what it finds (JournalIngester),
  * lets the index policy see each commit, and reports a failure once per distinct message
  * (the records stay in the journal; the next poll retries).
  */
@@ -151,6 +157,7 @@ class JournalPoll {
   readonly #ingester: JournalIngester;
   readonly #report: (message: string) => void;
   #timer: NodeJS.Timeout;
+  #empty = 0;
   #lastFailure: string | undefined;
   readonly #damageReported = new Set<string>();
 
@@ -190,7 +197,8 @@ class JournalPoll {
       if (message !== this.#lastFailure) this.#report(message);
       this.#lastFailure = message;
     }
-    this.#timer = setTimeout(() => this.#poll(), found > 0 ? BUSY_POLL_MS : IDLE_POLL_MS);
+    this.#empty = found > 0 ? 0 : this.#empty + 1;
+    this.#timer = setTimeout(() => this.#poll(), found > 0 ? BUSY_POLL_MS : this.#empty < IDLE_POLLS ? IDLE_POLL_MS : SLOW_POLL_MS);
   }
 }
 
