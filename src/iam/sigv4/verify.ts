@@ -173,13 +173,17 @@ function canonicalQuery(rawQuery: string, presigned: boolean): string {
 function canonicalHeaders(view: SignedRequestView, signed: readonly string[]): string {
   // Per signed name, the values of the headers whose lower-cased name equals it, in arrival
   // order. A name with upper-case letters matches no header (names are compared lower-cased).
+  // Indexed loops: for-of with destructuring allocates per header in V8 (this runs per request).
   let out = '';
-  for (const name of signed) {
+  const headers = view.headers;
+  for (let s = 0; s < signed.length; s++) {
+    const name = signed[s]!;
     let joined: string | undefined;
     if (name.toLowerCase() === name) {
-      for (const [k, v] of view.headers) {
+      for (let i = 0; i < headers.length; i++) {
+        const k = headers[i]![0];
         if (k.length !== name.length || (k !== name && k.toLowerCase() !== name)) continue;
-        const clean = canonicalValue(v);
+        const clean = canonicalValue(headers[i]![1]);
         joined = joined === undefined ? clean : `${joined},${clean}`;
       }
     }

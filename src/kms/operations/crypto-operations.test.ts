@@ -4,12 +4,12 @@ import { ManualClock } from '../../common/clock.js';
 import { SecretBytes } from '../../crypto/secret-bytes.js';
 import { openSqlite } from '../../store/sqlite/database.js';
 import { SqliteKeyStore } from '../../store/sqlite/key-store.js';
-import { DisabledError, ValidationError } from '../errors.js';
+import { DisabledError, IncorrectKeyError, InvalidCiphertextError, ValidationError } from '../errors.js';
 import { KeyService } from '../keys/key-service.js';
 import type { CallContext } from '../kms-context.js';
 import { LocalRootKeyProvider } from '../root-key/local-root-key.js';
 import { createKey } from './create-key.js';
-import { decrypt, generateDataKey, generateDataKeyNow } from './crypto-operations.js';
+import { decrypt, decryptNow, generateDataKey, generateDataKeyNow } from './crypto-operations.js';
 import { disableKey } from './key-lifecycle.js';
 
 const CALL = { principal: { type: 'Root', accountId: '000000000000', arn: 'arn:aws:iam::000000000000:root', principalId: '000000000000' }, sourceIp: '', secureTransport: false } as unknown as CallContext;
@@ -59,5 +59,54 @@ describe('generateDataKeyNow: GenerateDataKey at once from cached state', () => 
     assert.throws(() => generateDataKeyNow(warm, { keyId, keySpec: 'AES_256' }), DisabledError);
     await assert.rejects(generateDataKey(warm, { keyId, keySpec: 'AES_256' }), DisabledError);
     assert.throws(() => generateDataKeyNow(warm, { keyId, keySpec: 'AES_128', numberOfBytes: 16 }), ValidationError, 'the length is checked before the key');
+  });
+});
+
+describe('decryptNow: Decrypt at once from cached state', () => {
+  const SPEC = { keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT', description: '', tags: [] } as const;
+
+  it('answers nothing until the blob key\'s record and material (and a named key\'s record) are cached, then decrypt\'s answer', async () => {
+    const { warm, cold } = setup();
+    const { keyId } = await createKey(warm, SPEC, CALL);
+    const context = { purpose: 'test' };
+    const made = await generateDataKey(cold(), { keyId, keySpec: 'AES_256', encryptionContext: context });
+    const req = { ciphertextBlob: made.ciphertextBlob, encryptionContext: context };
+    assert.equal(decryptNow(cold(), req), undefined, 'nothing cached');
+    await warm.resolve(keyId);
+    assert.equal(decryptNow(warm, req), undefined, 'the record cached, the material not yet');
+    await decrypt(warm, req); // caches the material
+    const now = decryptNow(warm, req);
+    assert.ok(now !== undefined);
+    assert.deepEqual(now.plaintext, made.plaintext);
+    assert.equal(now.key.keyId, keyId);
+    assert.equal(now.encryptionAlgorithm, 'SYMMETRIC_DEFAULT');
+    assert.deepEqual(decryptNow(warm, { ...req, keyId, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' })?.plaintext, made.plaintext, 'naming the cached key itself');
+    assert.equal(decryptNow(warm, { ...req, keyId: 'alias/some' }), undefined, 'a named key not cached (an alias) goes through decrypt');
+  });
+
+  it('raises what decrypt rejects with: wrong algorithm, damaged blob, wrong context, another named key, a disabled key', async () => {
+    const { warm } = setup();
+    const [{ keyId }, other] = [await createKey(warm, SPEC, CALL), await createKey(warm, SPEC, CALL)];
+    const context = { purpose: 'test' };
+    const made = await generateDataKey(warm, { keyId, keySpec: 'AES_256', encryptionContext: context });
+    await warm.resolve(other.keyId);
+    const req = { ciphertextBlob: made.ciphertextBlob, encryptionContext: context };
+    const damaged = Buffer.from(made.ciphertextBlob);
+    damaged[damaged.length - 1]! ^= 1;
+    const cases = [
+      [{ ...req, encryptionAlgorithm: 'RSAES_OAEP_SHA_256' as const }, InvalidCiphertextError],
+      [{ ...req, ciphertextBlob: damaged }, InvalidCiphertextError],
+      [{ ...req, ciphertextBlob: Buffer.from('not a blob') }, InvalidCiphertextError],
+      [{ ...req, encryptionContext: { purpose: 'other' } }, InvalidCiphertextError],
+      [{ ...req, keyId: other.keyId }, IncorrectKeyError],
+    ] as const;
+    for (const [bad, error] of cases) {
+      assert.throws(() => decryptNow(warm, bad), error);
+      await assert.rejects(decrypt(warm, bad), error);
+    }
+    await disableKey(warm, keyId);
+    await warm.resolve(keyId);
+    assert.throws(() => decryptNow(warm, req), DisabledError);
+    await assert.rejects(decrypt(warm, req), DisabledError);
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { EncryptionContext } from '../encryption-context.js';
 import { ValidationError } from '../errors.js';
 import type { KeyService } from '../keys/key-service.js';
-import { decryptBlob, encryptWithKey, requireSymmetricKey, type EncryptionAlgorithm } from './symmetric.js';
+import { decryptBlob, decryptBlobNow, encryptWithKey, requireSymmetricKey, type EncryptionAlgorithm } from './symmetric.js';
 import { sealBlob } from '../ciphertext-blob.js';
 import { currentVersion, type KeyRecord } from '../keys/key-record.js';
 import { pooledRandomBytes } from '../random-pool.js';
@@ -52,6 +52,15 @@ export interface DecryptResult {
 export async function decrypt(keys: KeyService, req: DecryptRequest): Promise<DecryptResult> {
   const r = await decryptBlob(keys, req.ciphertextBlob, req.encryptionContext, req.keyId, req.encryptionAlgorithm);
   return { key: r.key, plaintext: r.plaintext, encryptionAlgorithm: r.algorithm };
+}
+
+/**
+ * Decrypt done at once from cached key records and material (no promise: the hot path);
+ * undefined when something must be read first (call decrypt). Raises what decrypt rejects with.
+ */
+export function decryptNow(keys: KeyService, req: DecryptRequest): DecryptResult | undefined {
+  const r = decryptBlobNow(keys, req.ciphertextBlob, req.encryptionContext, req.keyId, req.encryptionAlgorithm);
+  return r === undefined ? undefined : { key: r.key, plaintext: r.plaintext, encryptionAlgorithm: r.algorithm };
 }
 
 export interface ReEncryptRequest {

@@ -66,7 +66,8 @@ export async function decryptBlob(
   keyIdentifier: string | undefined,
   algorithm: EncryptionAlgorithm | undefined,
 ): Promise<{ key: KeyRecord; plaintext: Buffer; algorithm: EncryptionAlgorithm }> {
-  // resolveCached / cachedMaterial first: a cached hit costs no await (this is Decrypt's hot path).
+  const now = decryptBlobNow(keys, blob, context, keyIdentifier, algorithm);
+  if (now !== undefined) return now;
   const named = keyIdentifier === undefined ? undefined : (keys.resolveCached(keyIdentifier) ?? (await keys.resolve(keyIdentifier)));
   if (named !== undefined && isAsymmetric(named.keySpec)) {
     // RSA ciphertext binds no context: refuse one rather than let the caller believe it was checked.
@@ -89,6 +90,36 @@ export async function decryptBlob(
   requireEncryptKey(key, 'Decrypt');
   if (!key.versions.some((v) => v.version === header.keyVersion)) throw new InvalidCiphertextError();
   const material = keys.cachedMaterial(key, header.keyVersion) ?? (await keys.material(key, header.keyVersion));
+  return { key, plaintext: openBlob(material, blob, context), algorithm: 'SYMMETRIC_DEFAULT' };
+}
+
+/**
+ * decryptBlob done at once, with no promise, when everything it needs is cached (the named
+ * key's record if any, the blob's key record and version material): Decrypt's hot path.
+ * Undefined when something must be read first, and for asymmetric keys (call decryptBlob).
+ * Raises what decryptBlob rejects with, at the same step (every step before it hit a cache).
+ */
+export function decryptBlobNow(
+  keys: KeyService,
+  blob: Buffer,
+  context: EncryptionContext | undefined,
+  keyIdentifier: string | undefined,
+  algorithm: EncryptionAlgorithm | undefined,
+): { key: KeyRecord; plaintext: Buffer; algorithm: EncryptionAlgorithm } | undefined {
+  const named = keyIdentifier === undefined ? undefined : keys.resolveCached(keyIdentifier);
+  if (keyIdentifier !== undefined && (named === undefined || isAsymmetric(named.keySpec))) return undefined;
+  if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') throw new InvalidCiphertextError();
+  const header = readBlobHeader(blob);
+  const key = keys.resolveCached(header.keyId);
+  if (key === undefined) return undefined;
+  if (named !== undefined && named.keyId !== key.keyId) {
+    throw new IncorrectKeyError('The key ID in the request does not identify a CMK that can perform this operation.');
+  }
+  keys.requireEnabled(key);
+  requireEncryptKey(key, 'Decrypt');
+  if (!key.versions.some((v) => v.version === header.keyVersion)) throw new InvalidCiphertextError();
+  const material = keys.cachedMaterial(key, header.keyVersion);
+  if (material === undefined) return undefined;
   return { key, plaintext: openBlob(material, blob, context), algorithm: 'SYMMETRIC_DEFAULT' };
 }
 

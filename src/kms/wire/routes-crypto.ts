@@ -1,4 +1,4 @@
-import { decrypt, encrypt, generateDataKey, generateDataKeyNow, generateDataKeyWithoutPlaintext, generateRandom, reEncrypt } from '../operations/crypto-operations.js';
+import { decrypt, decryptNow, encrypt, generateDataKey, generateDataKeyNow, generateDataKeyWithoutPlaintext, generateRandom, reEncrypt } from '../operations/crypto-operations.js';
 import type { EncryptionAlgorithm } from '../operations/symmetric.js';
 import type { DecryptRequest, GenerateDataKeyRequest } from '../operations/crypto-operations.js';
 import { keyArn } from '../keys/key-record.js';
@@ -102,6 +102,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
     keyOf: (r) => r.keyId,
     conditions: decryptFacts,
     operate: (keys, r) => decrypt(keys, r),
+    operateNow: (keys, r) => decryptNow(keys, r),
     respond: (r) => ({ KeyId: keyArn(r.key), Plaintext: r.plaintext.toString('base64'), EncryptionAlgorithm: r.encryptionAlgorithm }),
     respondText: (r) => `{"KeyId":${arnJson(keyArn(r.key))},"Plaintext":"${r.plaintext.toString('base64')}","EncryptionAlgorithm":${JSON.stringify(r.encryptionAlgorithm)}}`,
   }),
