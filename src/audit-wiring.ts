@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { AuditTrail } from './audit/index.js';
+import { AuditTrail, type AuditLookupPage, type AuditLookupQuery } from './audit/index.js';
 import type { Clock } from './common/clock.js';
 import { CipherlakeError } from './common/errors.js';
 import type { CipherlakeConfig } from './config/config.js';
@@ -84,8 +84,29 @@ export function recoverAuditJournalsOf(config: CipherlakeConfig, log: Logger, ex
  * Opens `DATA_DIR/audit.db` with the configured durability, as this process's reader
  * connection (lookups, LookupEvents, the head for digests). Raises what better-sqlite3 raises.
  */
-export function openAuditStore(config: CipherlakeConfig): SqliteAuditStore {
-  return new SqliteAuditStore(auditDbPath(config), { synchronous: auditSynchronous(config) });
+export function openAuditStore(config: CipherlakeConfig): ServedAuditStore {
+  return new ServedAuditStore(auditDbPath(config), { synchronous: auditSynchronous(config) });
+}
+
+/**
+ * The reader connection of a process that appends: once bound to its trail, `lookup` first
+ * awaits `trail.flush()`, so what this process acknowledged (journaled, maybe not chained
+ * yet) is found: read-your-writes for this process, for LookupEvents and for anyone holding
+ * the store (other processes' journaled records lag by their poll interval). Rejects as the
+ * flush does (the writer could not chain yet) or as the lookup does.
+ */
+export class ServedAuditStore extends SqliteAuditStore {
+  #trail: AuditTrail | undefined;
+
+  /** From now on, lookups flush `trail` first. */
+  bindTrail(trail: AuditTrail): void {
+    this.#trail = trail;
+  }
+
+  override async lookup(query: AuditLookupQuery): Promise<AuditLookupPage> {
+    await this.#trail?.flush();
+    return super.lookup(query);
+  }
 }
 
 /**
@@ -113,7 +134,7 @@ export async function openAuditTrail(
   const unavailable = (err: unknown): never => {
     throw new AuditTrailUnavailableError(path, err);
   };
-  let store: SqliteAuditStore;
+  let store: ServedAuditStore;
   try {
     store = openAuditStore(config);
   } catch (err) {
@@ -134,6 +155,7 @@ export async function openAuditTrail(
       clock: () => clock.now(),
       onBackgroundError,
     }).catch(unavailable);
+    store.bindTrail(trail);
     return { store, trail };
   } catch (err) {
     await writer?.close().catch(() => undefined);
