@@ -141,6 +141,19 @@ describe('AuditJournalWriter', () => {
     await assert.rejects(second, /EIO/);
     j.close();
   });
+
+  it('power with rotation: the file a batch rotated away from stays open until its fdatasync ended', async () => {
+    const dir = tempDir();
+    const j = new AuditJournalWriter({ dir, name: 'p', durability: 'power', rotateBytes: 1 }); // the real fdatasync
+    // One at a time: a descriptor closed too early would not be reused by the next file meanwhile.
+    await j.append(batch(1, 1));
+    await j.append(batch(2, 1));
+    await j.append(batch(3, 2));
+    j.close();
+    assert.deepEqual(readdirSync(dir).sort(), ['p.1', 'p.2', 'p.3', 'p.4']);
+    const records = [1, 2, 3].map((g) => scanJournalFrames(readFileSync(join(dir, journalFileName('p', g))), 10_000).records);
+    assert.deepEqual(records, [1, 1, 2]);
+  });
 });
 
 describe('recoverAuditJournals', () => {

@@ -104,6 +104,8 @@ export class AuditJournalWriter {
       throw new Error(`audit journal: short write (${written} of ${frame.length} bytes)`);
     }
     this.#size += written;
+    // Started before a rotation, which then leaves this descriptor open until the flush ends.
+    const synced = this.#o.durability === 'power' ? this.#sync(fd) : undefined;
     if (this.#size >= this.#rotateBytes) {
       try {
         this.#rotate();
@@ -112,7 +114,7 @@ export class AuditJournalWriter {
         // past the threshold instead; the next append tries again.
       }
     }
-    return this.#o.durability === 'power' ? this.#sync(fd) : undefined;
+    return synced;
   }
 
   /** Closes the current file (ingestion of it is the writer thread's). Idempotent; later appends raise. */
