@@ -84,14 +84,12 @@ describe('writeObject: bodies written to files', () => {
 });
 
 describe('writeObject: inline bodies read whole', () => {
-  /** A request whose body is read only through readWhole: touching `body` fails the test. */
+  /** A request whose body is read only through readWhole: opening `body` fails the test. */
   function wholeRequest(data: Buffer, seal: SseMode['seal'], aborted: Error[]): WriteRequest {
     const base = request(Readable.from([]), 'SSE-KMS', data.length);
     return {
       ...base,
-      get body(): Readable {
-        return assert.fail('body touched');
-      },
+      body: () => assert.fail('body opened'),
       readWhole: async (limit) => (assert.equal(limit, data.length), data),
       abort: (err) => void aborted.push(err),
       mode: { ...base.mode, seal } as SseMode,

@@ -57,10 +57,8 @@ export async function putObjectRoute(c: S3Call): Promise<void> {
     const o = await writeObject(c.deps, {
       bucket: c.bucket,
       key: c.key,
-      // A getter: a body stored inline is read with readWhole and never builds the stream.
-      get body() {
-        return payload.stream;
-      },
+      // Opened on demand: a body stored inline is read with readWhole and never builds the stream.
+      body: () => payload.stream,
       readWhole: payload.readWhole,
       abort: payload.abort,
       ...(payload.declaredSize !== undefined ? { declaredSize: payload.declaredSize } : {}),
