@@ -14,6 +14,17 @@ const UNITS_PER_READ = 16;
  * reusing them across GETs takes that churn off every large GET.
  */
 const POOLED_BYTES = headerSize + UNITS_PER_READ * (DEFAULT_SEGMENT_SIZE + TAG_SIZE) + 1;
+// The plaintext pieces are the cipher's own buffers: node:crypto allocates a fresh ArrayBuffer
+// per update call, so a GET makes one byte of V8 external memory per byte it decrypts. V8
+// (Node 20) scavenges young backing stores only once they pass 32 MB, and counts them as
+// external memory allocated since the last mark-compact; with the server's ~15 MB old
+// generation that can exceed the heap's headroom, and a process may settle into a full
+// collection every 20–40 MB decrypted (~1 ms more CPU per MiB, main thread and V8's helper
+// threads; the 64 MiB GET's ms/MiB is then bimodal across runs). Copying the plaintext into
+// pooled output buffers, so that none lives long enough to be promoted, was tried and made no
+// consistent difference to either (s3-bench --against, 12 alternating pairs); a larger initial
+// old space for the server process (node --initial-old-space-size=64 or 128) removed them.
+
 /** Idle read buffers kept for the next GETs (at most this many, ~1 MiB each). */
 const MAX_SPARE = 8;
 const spare: Buffer[] = [];
