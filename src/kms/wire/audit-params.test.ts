@@ -23,3 +23,11 @@ test('long and many distinct caller-chosen names convert exactly, whether or not
   }
   assert.deepEqual(kmsAuditParameters({ [long]: 2 }), { [`q${'z'.repeat(100_000)}`]: 2 });
 });
+
+test('a body with no field to record gives none, even when one of its fields sets the prototype of the converted copy', () => {
+  assert.equal(kmsAuditParameters({}), undefined);
+  assert.equal(kmsAuditParameters({ Plaintext: 'c2VjcmV0', CiphertextBlob: 'AA==' }), undefined);
+  // JSON.parse makes `__proto__` an own field; the copy's assignment sets its prototype instead.
+  assert.equal(kmsAuditParameters(JSON.parse('{"__proto__":{"A":1}}') as Record<string, unknown>), undefined);
+  assert.deepEqual(kmsAuditParameters({ KeyId: 'k' }), { keyId: 'k' });
+});

@@ -27,7 +27,16 @@ const DATA_FIELDS = new Set([
  */
 export function kmsAuditParameters(body: JsonObject): JsonObject | undefined {
   const out = convert(body) as JsonObject;
-  return Object.keys(out).length > 0 ? out : undefined;
+  return hasKeys(out) ? out : undefined;
+}
+
+/**
+ * Object.keys(o).length > 0 without building the key list. The own-key test matters: a
+ * body's `__proto__` field, assigned by convert, sets the prototype of `o` instead.
+ */
+function hasKeys(o: JsonObject): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return true;
+  return false;
 }
 
 function convert(value: unknown, verbatim = false): unknown {

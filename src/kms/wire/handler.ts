@@ -5,7 +5,7 @@ import type { CallContext } from '../kms-context.js';
 import { Fields, type JsonObject } from './fields.js';
 import { toKmsWireError, type KmsWireError } from './error-codes.js';
 import { KMS_ROUTES } from './routes.js';
-import type { KmsRequestFacts } from './route.js';
+import type { KmsRequestFacts, KmsRoute } from './route.js';
 import { kmsAuditParameters } from './audit-params.js';
 
 /** The outcome of one KMS call, for the edge to send and the audit trail to record. */
@@ -71,12 +71,12 @@ export async function handleKmsRequest(
   log: Logger,
   contentType?: string,
 ): Promise<KmsOutcome> {
-  const operation = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target;
-  // Only `TrentService.<Operation>` names an operation; a bare `CreateKey` is as unknown as any other target.
-  const route = target.startsWith('TrentService.') && Object.hasOwn(KMS_ROUTES, operation) ? KMS_ROUTES[operation] : undefined;
-  if (route === undefined || (contentType !== undefined && !isKmsContentType(contentType))) {
+  const known = knownTarget(target);
+  if (known === undefined || (contentType !== undefined && !isKmsContentType(contentType))) {
+    const operation = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target;
     return { status: 400, operation, readOnly: true, body: { __type: 'UnknownOperationException' }, error: { code: 'UnknownOperationException', status: 400, message: '' } };
   }
+  const { operation, route } = known;
   let keyIdentifier: string | undefined;
   let requestParameters: JsonObject | undefined;
   try {
@@ -115,6 +115,27 @@ export async function handleKmsRequest(
       ...(requestParameters ? { requestParameters } : {}),
     };
   }
+}
+
+/**
+ * The targets of known routes, with their operation name and route: bounded by the route
+ * table (an unknown target is never kept), and spares the prefix tests, the slice and the
+ * table lookup of each request.
+ */
+const KNOWN_TARGETS = new Map<string, { readonly operation: string; readonly route: KmsRoute }>();
+
+// Only `TrentService.<Operation>` names an operation; a bare `CreateKey` is as unknown as any other target.
+function knownTarget(target: string): { readonly operation: string; readonly route: KmsRoute } | undefined {
+  let known = KNOWN_TARGETS.get(target);
+  if (known === undefined && target.startsWith('TrentService.')) {
+    const operation = target.slice('TrentService.'.length);
+    const route = Object.hasOwn(KMS_ROUTES, operation) ? KMS_ROUTES[operation] : undefined;
+    if (route !== undefined) {
+      known = { operation, route };
+      KNOWN_TARGETS.set(target, known);
+    }
+  }
+  return known;
 }
 
 function parseJson(raw: Buffer): JsonObject {
