@@ -345,3 +345,27 @@ test('a group waiting for the write lock (retried on a timer) when a WAL fdatasy
   assert.equal(held.length, 1, 'no sync started after the failure');
   assert.equal((db.prepare("SELECT count(*) AS n FROM t WHERE k = 'b'").get() as { n: number }).n, 0);
 });
+
+test('a single-statement write runs without a savepoint of its own; one whose statement fails, or that raises before it, rolls back alone', async () => {
+  const statements: string[] = [];
+  const db = new Database(':memory:', { verbose: (sql) => void statements.push(String(sql)) });
+  db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
+  const group = new SqliteGroupCommit(db);
+  const insert = db.prepare('INSERT INTO t (k, v) VALUES (?, ?)');
+  const savepoints = (): number => statements.filter((s) => /^SAVEPOINT/i.test(s)).length;
+  const settled = await Promise.allSettled([
+    group.run(() => insert.run('a', 1).changes, true),
+    group.run(() => insert.run('a', 2).changes, true), // the same key: its INSERT fails
+    group.run(() => {
+      throw new Error('refused before writing');
+    }, true),
+    group.run(() => insert.run('b', 3).changes, true),
+  ]);
+  assert.deepEqual(settled.map((r) => r.status), ['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+  assert.deepEqual(db.prepare('SELECT k, v FROM t ORDER BY k').all(), [{ k: 'a', v: 1 }, { k: 'b', v: 3 }]);
+  assert.equal(savepoints(), 0);
+  // Any other write still runs in its own savepoint.
+  await group.run(() => insert.run('c', 4).changes);
+  assert.equal(savepoints(), 1);
+  db.close();
+});

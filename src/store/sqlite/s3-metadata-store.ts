@@ -148,9 +148,9 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
    * gone) fails alone.
    */
   async putObject(o: ObjectRecord, condition?: WriteCondition): Promise<string | undefined> {
-    // The group runs each write in its own savepoint already: no second one inside it. A
-    // failed condition raises inside it, so only this write rolls back.
-    return this.#group.run(() => this.#putRows(o, condition));
+    // One statement changes the database (the INSERT): the bucket check and the condition
+    // raise before it, so the group needs no savepoint for this write (see #putRows).
+    return this.#group.run(() => this.#putRows(o, condition), true);
   }
 
   /** putObject as one synchronous transaction (a savepoint when nested, as in completing a multipart upload). */
@@ -161,7 +161,9 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   /**
    * putObject's statements, for a caller that runs them in a transaction or savepoint: the
    * condition is checked against the row this same transaction replaces. Raises
-   * NoSuchBucketError, checkWriteCondition's errors and SQLite's errors.
+   * NoSuchBucketError, checkWriteCondition's errors and SQLite's errors. One read, then at
+   * most one statement that writes, and nothing raises after it (putObject relies on that:
+   * keep it so, or drop its `singleStatement`).
    */
   #putRows(o: ObjectRecord, condition: WriteCondition | undefined): string | undefined {
     // The bucket and the row this write replaces in one lookup: no row means no bucket; a
