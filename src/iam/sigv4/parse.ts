@@ -117,7 +117,7 @@ function authorizationFields(auth: string, start: number): { credential?: string
     if (comma < 0) comma = auth.length;
     const eq = auth.indexOf('=', pos);
     if (eq > pos && eq < comma) {
-      const name = auth.slice(pos, eq).trim();
+      const name = fieldName(auth, pos, eq);
       if (name === 'Credential') out.credential = auth.slice(eq + 1, comma).trim();
       else if (name === 'SignedHeaders') out.signedHeaders = auth.slice(eq + 1, comma).trim();
       else if (name === 'Signature') out.signature = auth.slice(eq + 1, comma).trim();
@@ -125,6 +125,18 @@ function authorizationFields(auth: string, start: number): { credential?: string
     pos = comma + 1;
   }
   return out;
+}
+
+const FIELD_NAMES = ['Credential', 'SignedHeaders', 'Signature'] as const;
+
+/**
+ * `auth.slice(pos, eq).trim()`, without the slice and the trim in the usual shape (at most
+ * one space, then one of the three names right before the '='): the same name either way.
+ */
+function fieldName(auth: string, pos: number, eq: number): string {
+  const from = auth.charCodeAt(pos) === 32 ? pos + 1 : pos;
+  for (const name of FIELD_NAMES) if (eq - from === name.length && auth.startsWith(name, from)) return name;
+  return auth.slice(pos, eq).trim();
 }
 
 function parsePresigned(view: SignedRequestView): ParsedSignature {
