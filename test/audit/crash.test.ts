@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
-import { recoverAuditJournals } from '../../src/store/sqlite/audit-journal-recovery.js';
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
 import { serverFixture } from '../helpers/server-process.js';
@@ -81,10 +80,20 @@ describe('kill -9 under load', () => {
     // Both kinds were acknowledged, so the check below covers PutObject too (not only data keys).
     assert.ok(acknowledgedBy.kms > 0 && acknowledgedBy.s3 > 0, `acknowledged: ${JSON.stringify(acknowledgedBy)}`);
 
-    // As the next start does before it serves: the acknowledged records the writer thread had
-    // not chained yet are in the killed process's journal; recovery chains them and removes it.
-    recoverAuditJournals(join(dataDir, 'audit.db'), join(dataDir, 'audit-journal'));
-    assert.deepEqual(readdirSync(join(dataDir, 'audit-journal')), [], 'every journal file ingested and removed');
+    // The next start, before it serves: the acknowledged records the writer thread had not
+    // chained yet are in the killed process's journal; its recovery chains them and removes it.
+    const journalDir = join(dataDir, 'audit-journal');
+    const left = readdirSync(journalDir);
+    assert.ok(left.length > 0, 'the killed process left its journal');
+    const restarted = await fixture.spawn({ dataDir, timeoutMs: 15_000 });
+    assert.deepEqual(
+      readdirSync(journalDir).filter((f) => left.includes(f)),
+      [],
+      'every journal file of the killed process ingested and removed before the restarted server listens',
+    );
+    restarted.child.kill('SIGTERM');
+    assert.deepEqual(await restarted.exited, { code: 0, signal: null });
+    assert.deepEqual(readdirSync(journalDir), [], 'the restarted server chained and removed its own journal as it stopped');
 
     const db = new Database(join(dataDir, 'audit.db'));
     const recorded = new Set(
