@@ -79,8 +79,9 @@ const BUSY_RETRY_MS = 1;
 /**
  * Group commit on a better-sqlite3 connection: writes queued while the previous group was
  * being made durable are committed together in one transaction, and one fsync of the WAL
- * acknowledges them all. Each write runs in its own savepoint, so one that raises rolls
- * back alone and rejects alone; the others still commit.
+ * acknowledges them all. Each write runs in its own savepoint (or, for a write of one
+ * statement, that statement's own atomicity: see run), so one that raises rolls back alone
+ * and rejects alone; the others still commit.
  *
  * Why not synchronous=FULL for these commits: better-sqlite3 is synchronous, so a FULL
  * commit holds the event loop for the whole WAL fsync (about 3 ms here, once per PUT).
