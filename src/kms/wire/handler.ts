@@ -61,8 +61,10 @@ function isKmsContentType(contentType: string): boolean {
  * operate → respond. Every error, including unexpected ones, becomes a KMS wire error; an
  * unexpected one is logged with its detail and answered with a generic message. A
  * `contentType` given and not JSON's is UnknownOperationException, as for an unknown target.
+ * Returns the outcome itself when nothing had to be waited for (the hot path: a cached key
+ * decided and operated at once, no promise), else a promise of it; never throws or rejects.
  */
-export async function handleKmsRequest(
+export function handleKmsRequest(
   keys: KeyService,
   target: string,
   rawBody: Buffer,
@@ -70,7 +72,7 @@ export async function handleKmsRequest(
   authorize: KmsAuthorizer,
   log: Logger,
   contentType?: string,
-): Promise<KmsOutcome> {
+): KmsOutcome | Promise<KmsOutcome> {
   const known = knownTarget(target);
   if (known === undefined || (contentType !== undefined && !isKmsContentType(contentType))) {
     const operation = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target;
@@ -87,34 +89,67 @@ export async function handleKmsRequest(
     fields.stringList('GrantTokens', GRANT_TOKENS_LIMIT);
     const req = route.parse(fields);
     keyIdentifier = route.keyOf?.(req);
-    // Each await only when there is something to wait for: the hot path decides and operates at once.
     const decided = authorize(call, route.action, keyIdentifier, route.conditions?.(req));
+    // The rest waits only when there is something to wait for: a decision, a further one, a read.
+    const res = decided === undefined && route.alsoAuthorize === undefined ? route.operateNow?.(keys, req, call) : undefined;
+    if (res === undefined) return finishLater({ keys, call, authorize, log, operation, route, req, keyIdentifier, requestParameters }, decided);
+    return success(operation, route, res, keyIdentifier, requestParameters);
+  } catch (err) {
+    return failure(err, log, operation, route, keyIdentifier, requestParameters);
+  }
+}
+
+/** What handleKmsRequest hands its asynchronous rest (built only when there is one). */
+interface PendingCall {
+  readonly keys: KeyService;
+  readonly call: CallContext;
+  readonly authorize: KmsAuthorizer;
+  readonly log: Logger;
+  readonly operation: string;
+  readonly route: KmsRoute;
+  readonly req: unknown;
+  readonly keyIdentifier: string | undefined;
+  readonly requestParameters: JsonObject | undefined;
+}
+
+/** handleKmsRequest from the authorization on, when something must be awaited: the same steps, in the same order. */
+async function finishLater(p: PendingCall, decided: Promise<void> | undefined): Promise<KmsOutcome> {
+  const { keys, call, authorize, route, req } = p;
+  try {
     if (decided !== undefined) await decided;
     if (route.alsoAuthorize !== undefined) for (const extra of route.alsoAuthorize(req)) await authorize(call, extra.action, extra.keyIdentifier, extra.facts);
     const res = route.operateNow?.(keys, req, call) ?? (await route.operate(keys, req, call));
-    // A read-only answer is not audited, so the hottest routes write its text directly.
-    const responseBody = route.readOnly && route.respondText !== undefined ? route.respondText(res) : route.respond(res);
-    const responseElements = typeof responseBody === 'string' ? undefined : route.readOnly ? undefined : kmsAuditParameters(responseBody);
-    // Assigned rather than spread: this runs once per request.
-    const outcome: Mutable<KmsOutcome> = { status: 200, operation, action: route.action, readOnly: route.readOnly, body: responseBody };
-    if (keyIdentifier) outcome.keyIdentifier = keyIdentifier;
-    if (requestParameters) outcome.requestParameters = requestParameters;
-    if (responseElements) outcome.responseElements = responseElements;
-    return outcome;
+    return success(p.operation, route, res, p.keyIdentifier, p.requestParameters);
   } catch (err) {
-    const wire = err instanceof SerializationError ? { code: 'SerializationException', status: 400, message: err.message } : toKmsWireError(err);
-    if (wire.status >= 500) log.error({ err, operation, requestId: randomUUID() }, 'KMS operation failed');
-    return {
-      status: wire.status,
-      operation,
-      action: route.action,
-      readOnly: route.readOnly,
-      body: { __type: wire.code, message: wire.message },
-      error: wire,
-      ...(keyIdentifier ? { keyIdentifier } : {}),
-      ...(requestParameters ? { requestParameters } : {}),
-    };
+    return failure(err, p.log, p.operation, route, p.keyIdentifier, p.requestParameters);
   }
+}
+
+function success(operation: string, route: KmsRoute, res: unknown, keyIdentifier: string | undefined, requestParameters: JsonObject | undefined): KmsOutcome {
+  // A read-only answer is not audited, so the hottest routes write its text directly.
+  const responseBody = route.readOnly && route.respondText !== undefined ? route.respondText(res) : route.respond(res);
+  const responseElements = typeof responseBody === 'string' ? undefined : route.readOnly ? undefined : kmsAuditParameters(responseBody);
+  // Assigned rather than spread: this runs once per request.
+  const outcome: Mutable<KmsOutcome> = { status: 200, operation, action: route.action, readOnly: route.readOnly, body: responseBody };
+  if (keyIdentifier) outcome.keyIdentifier = keyIdentifier;
+  if (requestParameters) outcome.requestParameters = requestParameters;
+  if (responseElements) outcome.responseElements = responseElements;
+  return outcome;
+}
+
+function failure(err: unknown, log: Logger, operation: string, route: KmsRoute, keyIdentifier: string | undefined, requestParameters: JsonObject | undefined): KmsOutcome {
+  const wire = err instanceof SerializationError ? { code: 'SerializationException', status: 400, message: err.message } : toKmsWireError(err);
+  if (wire.status >= 500) log.error({ err, operation, requestId: randomUUID() }, 'KMS operation failed');
+  return {
+    status: wire.status,
+    operation,
+    action: route.action,
+    readOnly: route.readOnly,
+    body: { __type: wire.code, message: wire.message },
+    error: wire,
+    ...(keyIdentifier ? { keyIdentifier } : {}),
+    ...(requestParameters ? { requestParameters } : {}),
+  };
 }
 
 /**
