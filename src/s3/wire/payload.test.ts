@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { VerifiedRequest } from '../../iam/index.js';
 import { BadDigestError, IncompleteBodyError } from '../errors.js';
+import { readBodyLimited } from '../operations/inline-body.js';
 import { openPayload } from './payload.js';
 
 const UNSIGNED = { payloadHash: 'UNSIGNED-PAYLOAD' } as VerifiedRequest;
@@ -68,6 +69,22 @@ describe('openPayload readWhole', () => {
     const closing = q.readWhole(10);
     closed.source.destroy();
     await assert.rejects(closing, IncompleteBodyError);
+  });
+
+  it('a request destroyed before anything read its body fails readWhole and the stream (with its error), never waits', async () => {
+    const gone = request({ 'content-length': '10' }, true);
+    const p = openPayload(gone.req, UNSIGNED, undefined, gone.source);
+    gone.source.write(Buffer.from('12'));
+    gone.source.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    await assert.rejects(p.readWhole(10), IncompleteBodyError);
+    await assert.rejects(readBodyLimited(p.stream, 10), IncompleteBodyError);
+    const closed = request({ 'content-length': '10' }, true);
+    const q = openPayload(closed.req, UNSIGNED, undefined, closed.source);
+    closed.source.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    await assert.rejects(readBodyLimited(q.stream, 10), IncompleteBodyError);
+    await assert.rejects(q.readWhole(10), IncompleteBodyError);
   });
 
   it('once `stream` was built (once), readWhole reads it', async () => {

@@ -254,12 +254,14 @@ class BodyReader {
     const decoder = this.decoder;
     if (decoder !== undefined) decoder.on('error', (err) => hashes.destroy(err));
     this.#piped = decoder !== undefined ? this.source.pipe(decoder).pipe(hashes) : this.source.pipe(hashes);
-    if (this.#aborted !== undefined) hashes.destroy(this.#aborted);
+    const failed = this.#failed();
+    if (failed !== undefined) hashes.destroy(failed);
     return this.#piped;
   }
 
   readWhole(limit: number): Promise<Buffer> {
-    if (this.#aborted !== undefined) return Promise.reject(this.#aborted);
+    const failed = this.#failed();
+    if (failed !== undefined) return Promise.reject(failed);
     // Decoded bodies, and a body whose stream is already built, are read from the stream.
     if (this.decoder !== undefined || this.#piped !== undefined) return readBodyLimited(this.stream(), limit);
     return this.#readDirect(limit);
@@ -269,6 +271,18 @@ class BodyReader {
     this.#aborted ??= err;
     if (this.#piped !== undefined) this.#piped.destroy(err);
     else this.#failRead?.(err);
+  }
+
+  /**
+   * Why the body can no longer be read, before anything read it: `abort`'s error, or a source
+   * destroyed before its end (a client gone while nobody listened: its 'error' and 'close'
+   * are past, and a pipe from it or a read of it would wait forever).
+   */
+  #failed(): Error | undefined {
+    if (this.#aborted !== undefined) return this.#aborted;
+    if (!this.source.readableAborted) return undefined;
+    const err = this.source.errored;
+    return err !== null ? sourceError(err) : new IncompleteBodyError('');
   }
 
   /** readBodyLimited's contract on the source itself, each chunk through the digests first. */
