@@ -3,12 +3,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { PassThrough, Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { FsObjectBackend } from '../../store/fs-objects/fs-object-backend.js';
+import type { VerifiedRequest } from '../../iam/index.js';
+import { IncompleteBodyError } from '../errors.js';
 import type { ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { SealedObjectKey, SseMode } from '../sse/sealing.js';
+import { openPayload } from '../wire/payload.js';
 import { writeObject, type WriteRequest } from './write-object.js';
 
 // The file path of writeObject (bodies above the inline limit) against a real FsObjectBackend
@@ -65,6 +69,27 @@ describe('writeObject: bodies written to files', () => {
     const cut = chunked(randomBytes(300_000));
     setImmediate(() => cut.destroy());
     await assert.rejects(writeObject(deps, request(cut, 'SSE-KMS')), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    assert.equal(backend.listStorageIds().length, before);
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
+  });
+
+  it('a request body whose client goes away while the body file is being created rejects with IncompleteBody (no uncaught error) and leaves no file', async () => {
+    const source = new PassThrough();
+    const payload = openPayload({ headers: { 'content-length': '300000' } } as unknown as IncomingMessage, { payloadHash: 'UNSIGNED-PAYLOAD' } as VerifiedRequest, undefined, source);
+    source.write(randomBytes(65536));
+    const gone: S3Deps = {
+      ...deps,
+      backend: Object.assign(Object.create(backend) as FsObjectBackend, {
+        create: async () => {
+          source.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+          await new Promise((resolve) => setImmediate(resolve));
+          return backend.create();
+        },
+      }),
+    } as S3Deps;
+    const before = backend.listStorageIds().length;
+    const req: WriteRequest = { ...request(Readable.from([]), 'SSE-KMS', 300_000), body: () => payload.stream, abort: payload.abort, verify: payload.verify };
+    await assert.rejects(writeObject(gone, req), IncompleteBodyError);
     assert.equal(backend.listStorageIds().length, before);
     assert.deepEqual(readdirSync(join(root, 'tmp')), []);
   });

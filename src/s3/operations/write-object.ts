@@ -84,7 +84,7 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
   });
   try {
     const seal: Sealing = { objectKey, aad: dataBinding(binding), segmentSize, md5: req.mode.label === 'SSE-S3', sealed: sealing };
-    const sealedBody = fitsInline(req.declaredSize, segmentSize) ? await sealInline(req, body, seal) : await sealToFile(deps, req, body(), seal, trace);
+    const sealedBody = fitsInline(req.declaredSize, segmentSize) ? await sealInline(req, body, seal) : await sealToFile(deps, req, body, seal, trace);
     const sealedKey = await sealing;
     trace?.mark('keyAwaited');
     // Assigned field by field: this literal with its leading and trailing spreads took V8's
@@ -152,7 +152,7 @@ async function sealInline(req: WriteRequest, body: () => Readable, s: Sealing): 
 }
 
 /** Any other body: streamed through the encryptor into a temporary object, made durable and renamed after `verify`. */
-async function sealToFile(deps: S3Deps, req: WriteRequest, body: Readable, s: Sealing, trace: PhaseTrace | undefined): Promise<SealedBody> {
+async function sealToFile(deps: S3Deps, req: WriteRequest, body: () => Readable, s: Sealing, trace: PhaseTrace | undefined): Promise<SealedBody> {
   // Counted (and, for SSE-S3, hashed) inside the encryptor: no Transform of its own.
   let size = 0;
   const md5 = s.md5 ? createHash('md5') : undefined;
@@ -162,7 +162,9 @@ async function sealToFile(deps: S3Deps, req: WriteRequest, body: Readable, s: Se
   };
   const pending = await deps.backend.create();
   try {
-    await pump(body, createSegmentEncryptor(s.objectKey, { aad: s.aad, segmentSize: s.segmentSize }, observe), pending.stream);
+    // The body opened only now, when pump listens: a stream built before `create` and failing
+    // during it (a client gone) would emit 'error' with no listener, an uncaught exception.
+    await pump(body(), createSegmentEncryptor(s.objectKey, { aad: s.aad, segmentSize: s.segmentSize }, observe), pending.stream);
     trace?.mark('bodyDurable');
     req.verify();
     await s.sealed;
