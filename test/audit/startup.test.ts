@@ -16,7 +16,7 @@ import { SqliteAuditStore } from '../../src/store/sqlite/audit-store.js';
 import { ThreadAuditWriter } from '../../src/store/sqlite/audit-writer-client.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
-import { killServer, serverCommand, SERVER_CWD, spawnServer, type ServerProcess } from '../helpers/server-process.js';
+import { clusterWorkers, killServer, serverCommand, SERVER_CWD, spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
 // A server that cannot write its audit trail must not serve: it fails its start, before it
 // listens, naming audit.db and why; and once running, a request whose record cannot be
@@ -274,20 +274,4 @@ async function journalIngested(dataDir: string, db: Database.Database): Promise<
         }
       });
   await until(() => behind().length === 0, 'journal ingested');
-}
-
-/** Pids of the node:cluster workers of `pid` (children with NODE_UNIQUE_ID set), from /proc. */
-function clusterWorkers(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').some((v) => v.startsWith('NODE_UNIQUE_ID='))) out.push(Number(name));
-    } catch {
-      // The process ended while the list was read.
-    }
-  }
-  return out;
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -109,4 +109,20 @@ export function serverFixture(prefix: string): { dir(): string; spawn(o: SpawnOp
       return server;
     },
   };
+}
+
+/** Pids of the node:cluster workers of `pid` (its children with NODE_UNIQUE_ID set), from /proc. */
+export function clusterWorkers(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').some((v) => v.startsWith('NODE_UNIQUE_ID='))) out.push(Number(name));
+    } catch {
+      // The process ended while the list was read.
+    }
+  }
+  return out;
 }
