@@ -8,8 +8,8 @@
  * every target (null endpoint, s3rver, Cipherlake), so rows stay comparable.
  *
  * Deliberately small: GET only, no pipelining, responses must carry Content-Length (a
- * chunked or otherwise unframed one is an error, not a guess), and a byte after the body
- * is an error too.
+ * chunked or otherwise unframed one is an error, not a guess; 204 and 304 have no body), and
+ * a byte after the body is an error too.
  */
 import { connect, type Socket } from 'node:net';
 
@@ -124,12 +124,15 @@ function readHead(r: Reading, chunk: Buffer): number | Error {
     const colon = line.indexOf(':');
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
-    if (name === 'content-length') length = Number(value);
+    // Decimal digits only: Number() would read '' as 0 and accept '0x10', '1e3' or '+5'.
+    if (name === 'content-length') length = /^[0-9]+$/.test(value) ? Number(value) : NaN;
     else if (name === 'transfer-encoding') return new Error(`unsupported transfer-encoding: ${value}`);
     else if (name === 'connection' && value.toLowerCase() === 'close') r.keepAlive = false;
   }
-  if (length === undefined || !Number.isSafeInteger(length) || length < 0) return new Error('response without a valid content-length');
-  r.left = length;
+  // A 204 or 304 ends at its head whatever content-length says (RFC 9112 §6.3): never wait for a body.
+  const bodyless = r.status === 204 || r.status === 304;
+  if (!bodyless && (length === undefined || !Number.isSafeInteger(length))) return new Error('response without a valid content-length');
+  r.left = bodyless ? 0 : length!;
   r.head = EMPTY;
   return end + HEAD_END.length - before;
 }

@@ -97,6 +97,23 @@ describe('CountingGetClient', () => {
     rawClient.close();
   });
 
+  it('answers a 204 or 304 at its head (they have no body, whatever content-length says); refuses a content-length that is not decimal digits', async () => {
+    const client = new CountingGetClient(endpoint(raw));
+    rawPlan = (s) => s.write('HTTP/1.1 304 Not Modified\r\ncontent-length: 100\r\n\r\n');
+    assert.deepEqual(await client.get('/', {}), { status: 304, bytes: 0 });
+    client.close();
+    const other = new CountingGetClient(endpoint(raw));
+    rawPlan = (s) => s.write('HTTP/1.1 204 No Content\r\n\r\n');
+    assert.deepEqual(await other.get('/', {}), { status: 204, bytes: 0 });
+    other.close();
+    for (const length of ['', '0x10', '1e3', '+5', '5, 5']) {
+      const strict = new CountingGetClient(endpoint(raw));
+      rawPlan = (s) => s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${length}\r\n\r\n`);
+      await assert.rejects(strict.get('/', {}), /content-length/, `content-length: ${length}`);
+      strict.close();
+    }
+  });
+
   it('reads a head split across reads, with the body starting in the read that ends it', async () => {
     const client = new CountingGetClient(endpoint(raw));
     rawPlan = (s) => {
