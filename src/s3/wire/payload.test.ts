@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import type { VerifiedRequest } from '../../iam/index.js';
-import { BadDigestError, IncompleteBodyError } from '../errors.js';
+import { BadDigestError, ContentSha256MismatchError, EntityTooLargeError, IncompleteBodyError } from '../errors.js';
 import { readBodyLimited } from '../operations/inline-body.js';
 import { openPayload } from './payload.js';
 
@@ -37,6 +37,37 @@ describe('openPayload readWhole', () => {
     short.source.end(body);
     await r.readWhole(body.length + 1);
     assert.throws(() => r.verify(), IncompleteBodyError);
+  });
+
+  it('read whole, a signed body is checked against its SHA-256, an x-amz-checksum-* header against the body, and maxBytes still holds', async () => {
+    const body = Buffer.from('signed small body');
+    const sha = createHash('sha256').update(body).digest('hex');
+    const signed = request({ 'content-length': String(body.length) });
+    const p = openPayload(signed.req, { payloadHash: sha } as VerifiedRequest, undefined, signed.source);
+    signed.source.end(body);
+    await p.readWhole(body.length);
+    p.verify();
+    const forged = request({ 'content-length': String(body.length) });
+    const q = openPayload(forged.req, { payloadHash: createHash('sha256').update('other').digest('hex') } as VerifiedRequest, undefined, forged.source);
+    forged.source.end(body);
+    await q.readWhole(body.length);
+    assert.throws(() => q.verify(), ContentSha256MismatchError);
+    const sha1 = createHash('sha1').update(body).digest('base64');
+    const summed = request({ 'content-length': String(body.length), 'x-amz-checksum-sha1': sha1 });
+    const r = openPayload(summed.req, UNSIGNED, undefined, summed.source);
+    summed.source.end(body);
+    await r.readWhole(body.length);
+    r.verify();
+    assert.deepEqual(r.checksums, { sha1 });
+    const wrong = request({ 'content-length': String(body.length), 'x-amz-checksum-sha1': createHash('sha1').update('other').digest('base64') });
+    const w = openPayload(wrong.req, UNSIGNED, undefined, wrong.source);
+    wrong.source.end(body);
+    await w.readWhole(body.length);
+    assert.throws(() => w.verify(), BadDigestError);
+    const big = request({});
+    const b = openPayload(big.req, UNSIGNED, 4, big.source);
+    big.source.write(Buffer.from('12345'));
+    await assert.rejects(b.readWhole(100), EntityTooLargeError);
   });
 
   it('more bytes than the limit is IncompleteBody, and the request is left paused for the handler to drain', async () => {
