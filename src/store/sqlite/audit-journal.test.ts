@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync, writeSync as writeSyncOnce } from 'node:fs';
+import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync as writeSyncOnce } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeAuditEvent } from '../../audit/encode-event.js';
@@ -120,6 +120,56 @@ describe('AuditJournalWriter', () => {
     assert.deepEqual([scan(1).stop, scan(1).records], ['end', 1], 'the short write was cut off');
     assert.deepEqual([scan(2).stop, scan(2).records], ['end', 0]);
     assert.deepEqual([scan(3).stop, scan(3).records], ['end', 1]);
+  });
+
+  it('a rotation that fails after a successful write (the next file exists) does not fail that batch: the file grows and the next append tries again', () => {
+    const dir = tempDir();
+    const stray = join(dir, journalFileName('p', 2));
+    writeFileSync(stray, ''); // open(O_EXCL) of generation 2 fails with EEXIST
+    const j = new AuditJournalWriter({ dir, name: 'p', durability: 'process', rotateBytes: 1 });
+    assert.equal(j.append(batch(1, 1)), undefined);
+    assert.equal(j.append(batch(2, 1)), undefined);
+    assert.equal(j.gen, 1);
+    unlinkSync(stray);
+    j.append(batch(3, 1));
+    assert.equal(j.gen, 2, 'rotated once it could');
+    j.append(batch(4, 1));
+    j.close();
+    const scan = (gen: number) => scanJournalFrames(readFileSync(join(dir, journalFileName('p', gen))), 10_000);
+    assert.deepEqual([scan(1).stop, scan(1).records], ['end', 3]);
+    assert.deepEqual([scan(2).stop, scan(2).records], ['end', 1]);
+  });
+
+  it('a failed write whose rotation fails too: the next append raises without writing until a new file can be opened', () => {
+    const dir = tempDir();
+    const stray = join(dir, journalFileName('p', 2));
+    let fail = false;
+    const j = new AuditJournalWriter({
+      dir,
+      name: 'p',
+      durability: 'process',
+      writeSync: (fd, buf) => {
+        if (fail) {
+          writeSyncOnce(fd, buf.subarray(0, 5)); // torn bytes, cut off by the writer
+          throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+        }
+        return writeSyncAll(fd, buf);
+      },
+    });
+    j.append(batch(1, 1));
+    writeFileSync(stray, '');
+    fail = true;
+    assert.throws(() => j.append(batch(2, 1)), /EIO/);
+    fail = false;
+    assert.throws(() => j.append(batch(3, 1)), /EEXIST/, 'nothing is written to the file a write failed in');
+    assert.equal(j.gen, 1);
+    unlinkSync(stray);
+    j.append(batch(4, 1));
+    assert.equal(j.gen, 2);
+    j.close();
+    const scan = (gen: number) => scanJournalFrames(readFileSync(join(dir, journalFileName('p', gen))), 10_000);
+    assert.deepEqual([scan(1).stop, scan(1).records, scan(1).end], ['end', 1, readFileSync(join(dir, journalFileName('p', 1))).length]);
+    assert.deepEqual([scan(2).stop, scan(2).records], ['end', 1]);
   });
 
   it('power: an append resolves only after its fdatasync called back, and rejects when it failed', async () => {
