@@ -25,6 +25,7 @@ import type { AuditTrail } from './audit/index.js';
 import { openAuditTrail } from './audit-wiring.js';
 import type { SqliteAuditStore } from './store/sqlite/audit-store.js';
 import { closeSqlite, openSqlite } from './store/sqlite/database.js';
+import { lockDataDir } from './store/sqlite/data-dir-lock.js';
 import { SqliteKeyStore } from './store/sqlite/key-store.js';
 
 /** A running Cipherlake: its endpoint, the root credentials, and how to stop it. */
@@ -74,12 +75,38 @@ export interface StartOptions {
  * The composition root: config → stores → parts → listeners. Nothing else lives here.
  * Raises ConfigError / RootKeyConfigError for a configuration it cannot run with, and
  * AuditTrailUnavailableError (naming audit.db and why) before anything listens when this
- * process cannot write its audit trail: it never serves unaudited.
+ * process cannot write its audit trail: it never serves unaudited. Raises DataDirInUseError
+ * when another server (not a cluster worker of this one) holds the data directory.
  */
 export async function startCipherlake(config: CipherlakeConfig, options: StartOptions = {}): Promise<RunningCipherlake> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // One server per data directory (a cluster's primary holds it for its workers): a second
+  // one would take the first's audit journal for a dead process's and chain it away under it.
+  const lock = options.clusterWorker === undefined ? lockDataDir(config.dataDir) : undefined;
+  let running: RunningCipherlake;
+  try {
+    running = await startOnDataDir(config, options);
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+  const close = running.close;
+  return {
+    ...running,
+    close: async () => {
+      try {
+        await close();
+      } finally {
+        lock?.release();
+      }
+    },
+  };
+}
+
+/** startCipherlake once this process may use the data directory (it exists; the lock is held where one is needed). */
+async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): Promise<RunningCipherlake> {
   const log = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const rootKey = openRootKey(config.dataDir, config.rootKey);
   const db = openSqlite(join(config.dataDir, 'metadata.db'), { checkpoints: { warn: (fields, message) => log.warn(fields, message) } });
   const store = new SqliteKeyStore(db);

@@ -1,0 +1,56 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { after, describe, it } from 'node:test';
+import { DataDirInUseError, lockDataDir } from './data-dir-lock.js';
+
+const MODULE = new URL('./data-dir-lock.ts', import.meta.url).href;
+
+describe('lockDataDir', () => {
+  const dirs: string[] = [];
+  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const fresh = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'cl-lock-'));
+    dirs.push(d);
+    return d;
+  };
+
+  it('refuses a second holder in the same process until the first releases', () => {
+    const dir = fresh();
+    const first = lockDataDir(dir);
+    assert.throws(() => lockDataDir(dir), (e: unknown) => e instanceof DataDirInUseError && e.dataDir === dir && /in use by another Cipherlake server/.test(e.message));
+    first.release();
+    first.release(); // idempotent
+    const again = lockDataDir(dir);
+    again.release();
+  });
+
+  it('refuses while another process holds it, and is free once that process is killed (-9)', async () => {
+    const dir = fresh();
+    const holder = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', `const m = await import(${JSON.stringify(MODULE)}); m.lockDataDir(${JSON.stringify(dir)}); console.log('locked'); setInterval(() => {}, 1000);`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      const [line] = (await once(holder.stdout, 'data')) as [Buffer];
+      assert.equal(line.toString().trim(), 'locked');
+      assert.throws(() => lockDataDir(dir), DataDirInUseError);
+    } finally {
+      holder.kill('SIGKILL');
+      await once(holder, 'exit');
+    }
+    const mine = lockDataDir(dir);
+    mine.release();
+  });
+
+  it('does not hide other errors as "in use"', () => {
+    assert.throws(
+      () => lockDataDir(join(fresh(), 'missing', 'dir')),
+      (e: unknown) => !(e instanceof DataDirInUseError) && e instanceof Error,
+    );
+  });
+});

@@ -1,0 +1,38 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { after, describe, it } from 'node:test';
+import { ListKeysCommand } from '@aws-sdk/client-kms';
+import { SERVER_CWD, serverCommand } from '../helpers/server-process.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { DataDirInUseError } from '../../src/store/sqlite/data-dir-lock.js';
+
+describe('one server per data directory', () => {
+  let first: TestServer | undefined;
+  after(async () => first?.close());
+
+  it('a second server on a data directory in use refuses to start, and the first keeps serving', async () => {
+    first = await startTestServer();
+    const dataDir = first.dataDir;
+    // In this process: startCipherlake itself refuses.
+    await assert.rejects(startTestServer({}, dataDir), (e: unknown) => e instanceof DataDirInUseError && e.dataDir === dataDir);
+    // Another process: `cipherlake server` exits non-zero and says why.
+    const { args, env } = serverCommand({ dataDir });
+    const child = spawn(process.execPath, args, { cwd: SERVER_CWD, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.notEqual(code, 0);
+    assert.match(stderr, /in use by another Cipherlake server/);
+    const keys = await first.kms().send(new ListKeysCommand({}));
+    assert.ok(Array.isArray(keys.Keys));
+  });
+
+  it('the data directory is free again once its server stopped', async () => {
+    assert.ok(first !== undefined);
+    await first.stop();
+    first = await first.restart();
+    const keys = await first.kms().send(new ListKeysCommand({}));
+    assert.ok(Array.isArray(keys.Keys));
+  });
+});
