@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { ListKeysCommand } from '@aws-sdk/client-kms';
-import { SERVER_CWD, serverCommand } from '../helpers/server-process.js';
+import { SERVER_CWD, serverCommand, spawnServer } from '../helpers/server-process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { DataDirInUseError } from '../../src/store/sqlite/data-dir-lock.js';
 
@@ -26,6 +26,22 @@ describe('one server per data directory', () => {
     assert.match(stderr, /in use by another Cipherlake server/);
     const keys = await first.kms().send(new ListKeysCommand({}));
     assert.ok(Array.isArray(keys.Keys));
+  });
+
+  it('a cluster primary holds the directory for its workers: a single server on it refuses, the cluster keeps serving', async () => {
+    assert.ok(first !== undefined);
+    const dataDir = first.dataDir;
+    await first.stop();
+    const cluster = await spawnServer({ dataDir, args: ['--workers', '2'] });
+    try {
+      await assert.rejects(startTestServer({}, dataDir), DataDirInUseError);
+      const answer = await fetch(`${cluster.endpoint}/_cipherlake/health`);
+      assert.equal(answer.status, 200);
+    } finally {
+      cluster.child.kill('SIGTERM');
+      await cluster.exited;
+    }
+    first = await first.restart();
   });
 
   it('the data directory is free again once its server stopped', async () => {

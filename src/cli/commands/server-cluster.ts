@@ -8,10 +8,11 @@ import { systemClock } from '../../common/clock.js';
 import { createLogger } from '../../common/logger.js';
 import type { CipherlakeConfig } from '../../config/config.js';
 import { loadRootCredentials, type Credential } from '../../iam/index.js';
-import { KeyService, openRootKey } from '../../kms/index.js';
+import { KeyService, openRootKey, type RootKeyProvider } from '../../kms/index.js';
 import { privateEndpoints } from '../../net/endpoints.js';
 import { openTls } from '../../net/tls/index.js';
 import { openSqlite } from '../../store/sqlite/database.js';
+import { lockDataDir } from '../../store/sqlite/data-dir-lock.js';
 import { SqliteKeyStore } from '../../store/sqlite/key-store.js';
 import { newJournalName } from '../../store/sqlite/audit-journal.js';
 import { SqliteS3MetadataStore } from '../../store/sqlite/s3-metadata-store.js';
@@ -59,15 +60,19 @@ export interface PreparedDataDir {
  * migrates a file older code wrote (workers never do) and signs the digests; the workers'
  * writer threads chain into the same file. Raises what openRootKey,
  * loadRootCredentials, openTls and the audit store raise, after closing the root key and
- * metadata.db it opened; never logs secrets.
+ * metadata.db it opened, and DataDirInUseError when another server holds the data directory
+ * (the primary holds its lock until `close`); never logs secrets.
  */
 export async function prepareDataDir(config: CipherlakeConfig, log: Logger = createLogger(config.logLevel)): Promise<PreparedDataDir> {
   // As startCipherlake does for one process: a data directory that does not exist yet is
   // made here (0700), before the root key file is created inside it.
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const rootKey = openRootKey(config.dataDir, config.rootKey);
+  // The primary holds the data directory for its workers (which take no lock) until it closes.
+  const lock = lockDataDir(config.dataDir);
+  let rootKey: RootKeyProvider | undefined;
   let db: SqliteDatabase | undefined;
   try {
+    rootKey = openRootKey(config.dataDir, config.rootKey);
     const { credential, created } = loadRootCredentials(config.dataDir, config.accountId, config.rootCredentials);
     db = openSqlite(join(config.dataDir, 'metadata.db'));
     await firstStartFiles(config, db, log);
@@ -82,6 +87,7 @@ export async function prepareDataDir(config: CipherlakeConfig, log: Logger = cre
     const { store, trail } = await openAuditTrail(config, keys, systemClock, log, { kind: 'cluster-primary' });
     recoverJournals = (except) => recoverAuditJournalsOf(config, log, except);
     const metadata = db;
+    const root = rootKey;
     return {
       credential,
       created,
@@ -98,7 +104,8 @@ export async function prepareDataDir(config: CipherlakeConfig, log: Logger = cre
         await trail.close();
         store.close();
         metadata.close();
-        rootKey.close();
+        root.close();
+        lock.release();
         if (failure !== undefined) throw failure;
       },
     };
@@ -106,7 +113,8 @@ export async function prepareDataDir(config: CipherlakeConfig, log: Logger = cre
     // The primary exits on this error: close what it opened first, as a single-process start
     // does (an open metadata.db would otherwise be left with its -wal and -shm files).
     db?.close();
-    rootKey.close();
+    rootKey?.close();
+    lock.release();
     throw err;
   }
 }
