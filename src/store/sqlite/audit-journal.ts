@@ -2,7 +2,7 @@
 // journal"): each batch is framed (audit-journal-frame.ts) and written with ONE writeSync to
 // this process's journal file; the writer thread ingests it into audit.db on its own schedule.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeJournalFrame } from './audit-journal-frame.js';
 import type { AuditBatchText } from './audit-writer.js';
@@ -43,6 +43,18 @@ export interface AuditJournalOptions {
   readonly fdatasync?: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => void;
   /** node:fs writeSync of a whole buffer, injectable so a test can make a write fail or come up short. */
   readonly writeSync?: (fd: number, buffer: Buffer) => number;
+  /** `power`: the fsync of `dir` after a new file is made (syncDir below), injectable so a test can make it fail. */
+  readonly syncDir?: (dir: string) => void;
+}
+
+/** `power`: a new file's directory entry must survive power loss too. Raises what open/fsync raise. */
+function syncDir(dir: string): void {
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
 }
 
 /**
@@ -149,23 +161,25 @@ export class AuditJournalWriter {
 
   #openNext(): void {
     const gen = this.#gen + 1;
+    const path = join(this.#o.dir, journalFileName(this.#o.name, gen));
     // O_APPEND | O_EXCL: a name is never reused, so an existing file is a bug to surface, not to append to.
-    const fd = openSync(join(this.#o.dir, journalFileName(this.#o.name, gen)), 'ax', 0o600);
-    if (this.#o.durability === 'power') this.#syncDir();
+    const fd = openSync(path, 'ax', 0o600);
+    if (this.#o.durability === 'power') {
+      try {
+        (this.#o.syncDir ?? syncDir)(this.#o.dir);
+      } catch (error) {
+        // Nothing was written to it: remove it, so the next try opens the same generation
+        // again instead of failing on O_EXCL forever (and the descriptor is not leaked).
+        closeSync(fd);
+        rmSync(path, { force: true });
+        throw error;
+      }
+    }
     this.#fd = fd;
     this.#gen = gen;
     this.#size = 0;
   }
 
-  /** `power`: a new file's directory entry must survive power loss too. */
-  #syncDir(): void {
-    const dirFd = openSync(this.#o.dir, 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
-  }
 
   #sync(fd: number): Promise<void> {
     const flush = this.#o.fdatasync ?? fdatasync;
