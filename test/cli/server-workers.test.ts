@@ -1,11 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
-import { serverFixture } from '../helpers/server-process.js';
+import { clusterWorkers, serverFixture } from '../helpers/server-process.js';
 
 const CALLERS = 8;
 const CALLS_EACH = 25;
@@ -72,22 +72,6 @@ describe('cipherlake server --workers 2', () => {
   });
 });
 
-/** Pids of the node:cluster workers of `pid` (children with NODE_UNIQUE_ID set), from /proc. */
-function clusterWorkers(pid: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces) start at the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').some((v) => v.startsWith('NODE_UNIQUE_ID='))) out.push(Number(name));
-    } catch {
-      // The process ended while the list was read.
-    }
-  }
-  return out;
-}
 
 describe('cipherlake server --workers 2, a worker that does not stop cleanly', () => {
   const fixture = serverFixture('cipherlake-workers-stop-');
