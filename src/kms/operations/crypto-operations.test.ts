@@ -4,13 +4,13 @@ import { ManualClock } from '../../common/clock.js';
 import { SecretBytes } from '../../crypto/secret-bytes.js';
 import { openSqlite } from '../../store/sqlite/database.js';
 import { SqliteKeyStore } from '../../store/sqlite/key-store.js';
-import { DisabledError, IncorrectKeyError, InvalidCiphertextError, ValidationError } from '../errors.js';
+import { DisabledError, IncorrectKeyError, InvalidCiphertextError, KeyInvalidStateError, ValidationError } from '../errors.js';
 import { KeyService } from '../keys/key-service.js';
 import type { CallContext } from '../kms-context.js';
 import { LocalRootKeyProvider } from '../root-key/local-root-key.js';
 import { createKey } from './create-key.js';
 import { decrypt, decryptNow, generateDataKey, generateDataKeyNow } from './crypto-operations.js';
-import { disableKey } from './key-lifecycle.js';
+import { disableKey, scheduleKeyDeletion } from './key-lifecycle.js';
 
 const CALL = { principal: { type: 'Root', accountId: '000000000000', arn: 'arn:aws:iam::000000000000:root', principalId: '000000000000' }, sourceIp: '', secureTransport: false } as unknown as CallContext;
 
@@ -58,7 +58,14 @@ describe('generateDataKeyNow: GenerateDataKey at once from cached state', () => 
     assert.notEqual(warm.resolveCached(keyId), undefined);
     assert.throws(() => generateDataKeyNow(warm, { keyId, keySpec: 'AES_256' }), DisabledError);
     await assert.rejects(generateDataKey(warm, { keyId, keySpec: 'AES_256' }), DisabledError);
+    // generateDataKey(warm) itself starts with generateDataKeyNow: the uncached path is the reference.
+    await assert.rejects(generateDataKey(cold(), { keyId, keySpec: 'AES_256' }), DisabledError);
     assert.throws(() => generateDataKeyNow(warm, { keyId, keySpec: 'AES_128', numberOfBytes: 16 }), ValidationError, 'the length is checked before the key');
+    await assert.rejects(generateDataKey(cold(), { keyId, keySpec: 'AES_128', numberOfBytes: 16 }), ValidationError);
+    await scheduleKeyDeletion(warm, keyId, 7);
+    await warm.resolve(keyId);
+    assert.throws(() => generateDataKeyNow(warm, { keyId, keySpec: 'AES_256' }), KeyInvalidStateError);
+    await assert.rejects(generateDataKey(cold(), { keyId, keySpec: 'AES_256' }), KeyInvalidStateError);
   });
 });
 
@@ -85,7 +92,7 @@ describe('decryptNow: Decrypt at once from cached state', () => {
   });
 
   it('raises what decrypt rejects with: wrong algorithm, damaged blob, wrong context, another named key, a disabled key', async () => {
-    const { warm } = setup();
+    const { warm, cold } = setup();
     const [{ keyId }, other] = [await createKey(warm, SPEC, CALL), await createKey(warm, SPEC, CALL)];
     const context = { purpose: 'test' };
     const made = await generateDataKey(warm, { keyId, keySpec: 'AES_256', encryptionContext: context });
@@ -100,13 +107,20 @@ describe('decryptNow: Decrypt at once from cached state', () => {
       [{ ...req, encryptionContext: { purpose: 'other' } }, InvalidCiphertextError],
       [{ ...req, keyId: other.keyId }, IncorrectKeyError],
     ] as const;
+    // decrypt(warm) itself starts with decryptNow: the uncached path (cold) is the reference.
     for (const [bad, error] of cases) {
       assert.throws(() => decryptNow(warm, bad), error);
       await assert.rejects(decrypt(warm, bad), error);
+      await assert.rejects(decrypt(cold(), bad), error);
     }
     await disableKey(warm, keyId);
     await warm.resolve(keyId);
     assert.throws(() => decryptNow(warm, req), DisabledError);
     await assert.rejects(decrypt(warm, req), DisabledError);
+    await assert.rejects(decrypt(cold(), req), DisabledError);
+    await scheduleKeyDeletion(warm, keyId, 7);
+    await warm.resolve(keyId);
+    assert.throws(() => decryptNow(warm, req), KeyInvalidStateError);
+    await assert.rejects(decrypt(cold(), req), KeyInvalidStateError);
   });
 });
