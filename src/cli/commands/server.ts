@@ -34,9 +34,20 @@ export function registerServerCommand(program: Command): void {
         );
         return;
       }
+      // Handlers before the start: a cluster worker serves connections as soon as it listens,
+      // inside startCipherlake, and a SIGTERM from the primary stopping the cluster must then
+      // end in a graceful stop (its requests and audit records finished), not kill it by signal.
+      let stop: ((signal: string) => void) | undefined;
+      let early: string | undefined;
+      const onSignal = (signal: string): void => {
+        if (stop !== undefined) stop(signal);
+        else early ??= signal;
+      };
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
+      process.on('SIGINT', () => onSignal('SIGINT'));
       const running = await startCipherlake(config, isClusterWorker() ? { clusterWorker: { indexesAudit: workerIndexesAudit() } } : {});
       let stopping = false;
-      const stop = (signal: string) => {
+      stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
         running.log.info({ signal }, 'shutting down');
@@ -61,10 +72,12 @@ export function registerServerCommand(program: Command): void {
           },
         );
       };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
       // A worker whose primary is gone (even by SIGKILL) must not keep serving alone.
-      if (isClusterWorker()) process.on('disconnect', () => stop('disconnect'));
+      if (isClusterWorker()) process.on('disconnect', () => onSignal('disconnect'));
+      if (early !== undefined) {
+        stop(early);
+        return;
+      }
       // The banner comes last: whoever waits for it may signal at once, and the handlers are in place.
       if (isClusterWorker()) notifyPrimaryListening(running.endpoint);
       else printBanner(running.endpoint, config.region, running.credentials.accessKeyId, running.credentials.secretAccessKey, running.credentialsCreated, config.dataDir, 0);
