@@ -30,9 +30,10 @@ export interface CipherlakeConfig {
   /**
    * Audit trail settings; absent means enabled. `enabled: false` records nothing (benchmarks,
    * disposable labs). `durability`: `process` (default) — an acknowledged event survives the
-   * process being killed (kill -9), a power loss may lose the latest commits; `power` — each
-   * commit is fsynced (SQLite synchronous=FULL) and survives power loss too, at a disk flush
-   * per group commit.
+   * process being killed (kill -9: it is in the process's audit journal before the answer), a
+   * power loss may lose the latest records; `power` — each batch is fdatasync'd in the journal
+   * (and audit.db runs SQLite synchronous=FULL) and survives power loss too, at a disk flush
+   * per batch.
    */
   readonly audit?: { readonly enabled: boolean; readonly durability?: AuditDurability };
   /** Fixed root credentials instead of generated ones. */
