@@ -51,10 +51,13 @@ export const AUDIT_JOURNAL_ENV = 'CIPHERLAKE_AUDIT_JOURNAL';
 const INDEX_POLICY = { idleMs: 50, backlog: 4096, chunk: 1024 } as const;
 
 /**
- * The SQLite `synchronous` level for `audit.durability`. The audit store runs in WAL mode.
- * `process` → NORMAL: each group commit is written to the WAL (the OS page cache) before any
- * of its requests is answered, so a killed process loses no acknowledged event; a power loss
- * can lose the commits since the last WAL sync. `power` → FULL: every commit fsyncs the WAL.
+ * The SQLite `synchronous` level of audit.db for `audit.durability` (WAL mode). Requests are
+ * answered once their records are in the process's journal (written; for `power` also
+ * fdatasync'd); this is what the writer thread's ingestion commits with, before it removes
+ * a journal file. `process` → NORMAL: a commit is in the WAL (the OS page cache), so a killed
+ * process loses nothing; a power loss can lose the commits since the last WAL sync, as it can
+ * the journal's latest writes. `power` → FULL: every commit fsyncs the WAL, so nothing a
+ * synced journal held is lost once its file is removed.
  */
 export function auditSynchronous(config: CipherlakeConfig): 'NORMAL' | 'FULL' {
   return config.audit?.durability === 'power' ? 'FULL' : 'NORMAL';
