@@ -52,10 +52,17 @@ describe('createKmsAccess: the root short-cut and cached keys give the uncached 
     for (const viaBlob of [false, true]) {
       assert.equal(await outcome(warmAccess, ROOT, 'kms:Decrypt', key.keyId, viaBlob), 'allowed');
     }
+    // The hot path: allowed at once, no promise (handleKmsRequest then operates without an await).
+    assert.equal(warmAccess.authorize(ROOT, 'kms:Decrypt', key.keyId), undefined);
+    assert.equal(warmAccess.authorize(ROOT, 'kms:Decrypt', undefined, { ciphertextKeyId: key.keyId }), undefined);
 
     const deny = { Sid: 'no-decrypt', Effect: 'Deny', Principal: '*', Action: 'kms:Decrypt', Resource: '*' };
     await putKeyPolicy(warm, key.keyId, JSON.stringify({ Version: '2012-10-17', Statement: [ALLOW_ROOT, deny] }));
     await warm.resolve(key.keyId); // cached again, with the new policy
+    // Denied: never undefined (that would mean allowed), a promise that rejects.
+    const decided = warmAccess.authorize(ROOT, 'kms:Decrypt', key.keyId);
+    assert.ok(decided instanceof Promise);
+    await assert.rejects(decided, AccessDeniedError);
     for (const viaBlob of [false, true]) {
       for (const [action, expected] of [['kms:Decrypt', 'denied'], ['kms:Encrypt', 'allowed']] as const) {
         assert.equal(await outcome(warmAccess, ROOT, action, key.keyId, viaBlob), expected, `${action} via ${viaBlob ? 'blob' : 'key id'}`);
