@@ -93,7 +93,9 @@ export async function uploadPartRoute(c: S3Call): Promise<void> {
       key: c.key,
       uploadId,
       partNumber,
-      body: payload.stream,
+      // Opened by uploadPart once it reads it: not before the waits for the upload, its key
+      // and the part file, during which a client that leaves would fail it with no listener.
+      body: () => payload.stream,
       verify: payload.verify,
       checksums: () => payload.checksums,
       ...(customer !== undefined ? { customer } : {}),

@@ -18,7 +18,13 @@ export interface UploadPartRequest {
   readonly key: string;
   readonly uploadId: string;
   readonly partNumber: number;
-  readonly body: Readable;
+  /**
+   * The part's body, or a function that opens it: called once, only when the body is read
+   * (after the upload, its key and the part file are ready). A request body's stream built
+   * before those waits and failed during them (a client gone) would emit 'error' with no
+   * listener, an uncaught exception that stops the server.
+   */
+  readonly body: Readable | (() => Readable);
   /** Called once the body has been read, before the part is committed; raises to refuse it. */
   readonly verify: () => void;
   /** Verified checksums; read after `verify` ran. */
@@ -55,7 +61,8 @@ export async function uploadPart(deps: S3Deps, req: UploadPartRequest): Promise<
     const pending = await deps.backend.create();
     try {
       const aad = partDataBinding(uploadBinding(upload), req.partNumber);
-      await pipeline(req.body, md5, createSegmentEncryptor(partKey, { aad, segmentSize: upload.segmentSize }), pending.stream);
+      // The body opened only now, when pipeline listens to it (see UploadPartRequest.body).
+      await pipeline(typeof req.body === 'function' ? req.body() : req.body, md5, createSegmentEncryptor(partKey, { aad, segmentSize: upload.segmentSize }), pending.stream);
       req.verify();
       await pending.commit();
     } catch (err) {
