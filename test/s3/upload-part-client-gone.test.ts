@@ -77,8 +77,8 @@ describe('an UploadPart whose client leaves before its body is read', () => {
     // The server still serves the same upload.
     const body = Buffer.alloc(PART_BYTES, 7);
     const { ETag } = await s3.send(new UploadPartCommand({ Bucket: B, Key: 'k', UploadId: uploadId, PartNumber: 1, Body: body }));
-    const after = await s3.send(new ListPartsCommand({ Bucket: B, Key: 'k', UploadId: uploadId }));
-    assert.deepEqual(after.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size]), [[1, ETag, PART_BYTES]]);
+    const listed = await s3.send(new ListPartsCommand({ Bucket: B, Key: 'k', UploadId: uploadId }));
+    assert.deepEqual(listed.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size]), [[1, ETag, PART_BYTES]]);
   });
 });
 

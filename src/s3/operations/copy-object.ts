@@ -44,6 +44,11 @@ export async function copyObject(deps: S3Deps, req: CopyRequest): Promise<{ sour
     () => copySource(deps, req),
     async (s) => ({ source: s, body: await readPlaintext(deps, s, await unsealObjectKey(deps, s, req.sourceCustomer)) }),
   );
+  // The source already flows into its decryptor while writeObject waits (a KMS seal, the body
+  // file) before reading it: a source failing then (a read error, a tampered segment) would
+  // emit 'error' with no listener, an uncaught exception. This listener only keeps it from
+  // being uncaught: the stream stays errored, and writeObject's read of it raises the error.
+  body.on('error', keepForReader);
   let target: ObjectRecord;
   try {
     target = await writeObject(deps, {
@@ -65,6 +70,9 @@ export async function copyObject(deps: S3Deps, req: CopyRequest): Promise<{ sour
   }
   return { source, target };
 }
+
+/** No-op 'error' listener: the error stays on the stream (`errored`) for its reader to raise. */
+export function keepForReader(): void {}
 
 /** The copy's source row, its copy-source conditions checked (as 412 naming the failed header), and no illegal self-copy. */
 async function copySource(deps: S3Deps, req: CopyRequest): Promise<ObjectRecord> {

@@ -8,6 +8,7 @@ import type { PartRecord, UploadRecord } from '../../multipart-store.js';
 import type { S3Deps } from '../../s3-deps.js';
 import { derivePartKey, partDataBinding } from '../../sse/sealing.js';
 import type { CustomerKey } from '../../wire/headers/sse.js';
+import { keepForReader } from '../copy-object.js';
 import { checkCopySourceConditions, readCurrent, readPlaintext, unsealObjectKey, type Conditions } from '../read-object.js';
 import { MAX_PART_NUMBER } from './limits.js';
 import { checkUploadCustomerKey, unsealUploadKey, uploadBinding } from './upload-access.js';
@@ -134,6 +135,9 @@ export async function uploadPartCopy(deps: S3Deps, req: UploadPartCopyRequest): 
     },
     async (s) => ({ source: s, body: await readPlaintext(deps, s, await unsealObjectKey(deps, s, req.sourceCustomer), range) }),
   );
+  // As copyObject's source: a source failing while uploadPart waits to read it (the upload,
+  // its key, the part file) must not emit 'error' with no listener; uploadPart raises it.
+  body.on('error', keepForReader);
   try {
     const r = await uploadPart(deps, { ...req, body, verify: () => {}, checksums: () => ({}) });
     return { ...r, source };
