@@ -34,6 +34,7 @@ import { Pool } from 'undici';
 import { kmsCall, KmsSigner, runRequestLoad, type KmsCall, type LoadRequest } from './kms-load.js';
 import { processCpu, type ProcessCpu } from './proc-cpu.js';
 import { signS3 } from './s3-sigv4.js';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const ACCESS_KEY_ID = 'AKIABENCHBENCH000001';
 const SECRET = 'bench-secret-key-000000000000000000000000';
@@ -103,7 +104,7 @@ function options(): Options {
 /** Starts `cipherlake server` with the audit trail on or off and waits for its banner. */
 function startServer(auditEnabled: boolean, workers: number): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), `cipherlake-audit-bench-${auditEnabled ? 'on' : 'off'}-`));
-  const args = [...(FROM_SOURCE ? ['--import', 'tsx'] : []), CLI, 'server', '--port', '0', '--https-port', '0', '--data-dir', dataDir];
+  const args = [...SERVER_NODE_FLAGS, ...(FROM_SOURCE ? ['--import', 'tsx'] : []), CLI, 'server', '--port', '0', '--https-port', '0', '--data-dir', dataDir];
   if (workers > 0) args.push('--workers', String(workers));
   const env = {
     ...process.env,

@@ -21,6 +21,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kmsCall, KmsSigner, runLoad, type KmsCall, type LoadResult } from './kms-load.js';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const ACCESS_KEY_ID = 'AKIABENCHBENCH000001';
 const SECRET = 'bench-secret-key-000000000000000000000000';
@@ -99,7 +100,8 @@ function startCipherlake(name: string, workers: number, nodeArgs: readonly strin
   const dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-bench-'));
   const args = [script('../src/cli/index'), 'server', '--port', '0', '--data-dir', dataDir, ...(workers > 0 ? ['--workers', String(workers)] : [])];
   const env = { CIPHERLAKE_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: SECRET, CIPHERLAKE_LOG_LEVEL: 'warn' };
-  return startChild(name, args, env, nodeArgs, dataDir);
+  // The flags `npm start` runs the server with, then the caller's.
+  return startChild(name, args, env, [...SERVER_NODE_FLAGS, ...nodeArgs], dataDir);
 }
 
 /** The process and its descendants (cluster workers), through /proc's children lists; [] where /proc is missing. */

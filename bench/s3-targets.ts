@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 /** Compiled (dist/bench/*.js, as `npm start` runs the server from dist/) or from source through tsx. */
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -78,7 +79,8 @@ export async function startCipherlakeTarget(nodeArgs: readonly string[] = [], wo
   // Another checkout (e.g. a git worktree of the commit to compare with) runs from its source through tsx.
   const cli = checkout !== undefined ? join(checkout, 'src', 'cli', 'index.ts') : CLI;
   const tsx = checkout !== undefined ? ['--import', 'tsx'] : TSX;
-  const args = [...nodeArgs, ...tsx, cli, 'server', '-c', join(dir, 'config.json'), '--port', '0', '--data-dir', join(dir, 'data'), '--log-level', 'error', ...(workers > 0 ? ['--workers', String(workers)] : [])];
+  // The flags `npm start` runs the server with, then the caller's.
+  const args = [...SERVER_NODE_FLAGS, ...nodeArgs, ...tsx, cli, 'server', '-c', join(dir, 'config.json'), '--port', '0', '--data-dir', join(dir, 'data'), '--log-level', 'error', ...(workers > 0 ? ['--workers', String(workers)] : [])];
   // stdout (where V8's --trace-gc writes) goes to `stdoutFile` when given, else nowhere.
   const out = stdoutFile !== undefined ? openSync(stdoutFile, 'w') : 'ignore';
   const child = spawn(process.execPath, args, { cwd: checkout ?? REPO, env, stdio: ['ignore', out, 'pipe'] });

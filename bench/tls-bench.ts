@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { KmsSigner, type KmsCall } from './kms-load.js';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const ACCESS_KEY_ID = 'AKIABENCHBENCH000001';
 const SECRET = 'bench-secret-key-000000000000000000000000';
@@ -31,7 +32,7 @@ interface Server {
 function startServer(): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-tls-bench-'));
   const cli = fileURLToPath(new URL(`../src/cli/index${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url));
-  const args = [...(FROM_SOURCE ? ['--import', 'tsx'] : []), cli, 'server', '--port', '0', '--https-port', '0', '--data-dir', dataDir, '--log-level', 'info'];
+  const args = [...SERVER_NODE_FLAGS, ...(FROM_SOURCE ? ['--import', 'tsx'] : []), cli, 'server', '--port', '0', '--https-port', '0', '--data-dir', dataDir, '--log-level', 'info'];
   const env = { ...process.env, CIPHERLAKE_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: SECRET };
   const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
