@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CopyObjectCommand, CreateBucketCommand, CreateMultipartUploadCommand, ListPartsCommand, PutObjectCommand, UploadPartCopyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { FsObjectBackend } from '../../src/store/fs-objects/fs-object-backend.js';
+import { holdBackendCreate } from '../helpers/hold-backend-create.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const B = 'copy-source-error';
@@ -15,21 +16,12 @@ const SIZE = 1024 * 1024;
 describe('a copy whose source fails while the copy waits to read it', () => {
   let t: TestServer;
   let s3: S3Client;
-  let hold: { entered: () => void; release: Promise<void> } | undefined;
+  let hold: ReturnType<typeof holdBackendCreate>;
   let failReads: (() => void) | undefined;
-  const create = FsObjectBackend.prototype.create;
   const openReader = FsObjectBackend.prototype.openReader;
 
   before(async () => {
-    FsObjectBackend.prototype.create = async function (this: FsObjectBackend) {
-      const h = hold;
-      hold = undefined;
-      if (h !== undefined) {
-        h.entered();
-        await h.release;
-      }
-      return create.call(this);
-    };
+    hold = holdBackendCreate();
     FsObjectBackend.prototype.openReader = async function (this: FsObjectBackend, id: string) {
       const reader = await openReader.call(this, id);
       const failed = failReads;
@@ -43,24 +35,21 @@ describe('a copy whose source fails while the copy waits to read it', () => {
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'src', Body: Buffer.alloc(SIZE, 3) }));
   });
   after(async () => {
-    FsObjectBackend.prototype.create = create;
+    hold.restore();
     FsObjectBackend.prototype.openReader = openReader;
     await t.close();
   });
 
   /** Runs `copy` with the source's reads failing while the target's file is being created; returns its error. */
   async function failedCopy(copy: () => Promise<unknown>): Promise<unknown> {
-    let entered!: () => void;
-    let release!: () => void;
     let readFailed!: () => void;
-    const inCreate = new Promise<void>((resolve) => (entered = resolve));
     const sourceFailed = new Promise<void>((resolve) => (readFailed = resolve));
-    hold = { entered, release: new Promise<void>((resolve) => (release = resolve)) };
+    const held = hold.arm();
     failReads = readFailed;
     const result = copy().then(() => undefined, (err: unknown) => err);
-    await Promise.all([inCreate, sourceFailed]);
+    await Promise.all([held.entered, sourceFailed]);
     for (let i = 0; i < 4; i++) await new Promise((resolve) => setImmediate(resolve));
-    release();
+    held.release();
     return result;
   }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, CreateMultipartUploadCommand, ListPartsCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3Handler, type S3Outcome } from '../../src/s3/index.js';
-import { FsObjectBackend } from '../../src/store/fs-objects/fs-object-backend.js';
+import { holdBackendCreate } from '../helpers/hold-backend-create.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { signer } from './raw-sign.js';
 
@@ -20,12 +20,11 @@ describe('an UploadPart whose client leaves before its body is read', () => {
   let t: TestServer;
   let s3: S3Client;
   let uploadId: string;
-  /** Armed by a test: the next backend.create() reports it was entered and waits for `release`. */
-  let hold: { entered: () => void; release: Promise<void> } | undefined;
+  /** Armed by a test: the next backend.create() reports it was entered and waits until released. */
+  let hold: ReturnType<typeof holdBackendCreate>;
   /** The part request and its handler's promise, as the server saw them. */
   let seen: { req: IncomingMessage; done: Promise<S3Outcome> } | undefined;
   const handle = S3Handler.prototype.handle;
-  const create = FsObjectBackend.prototype.create;
 
   before(async () => {
     S3Handler.prototype.handle = function (this: S3Handler, r) {
@@ -33,15 +32,7 @@ describe('an UploadPart whose client leaves before its body is read', () => {
       if (r.req.method === 'PUT' && r.req.url?.includes('partNumber=') === true) seen = { req: r.req, done };
       return done;
     };
-    FsObjectBackend.prototype.create = async function (this: FsObjectBackend) {
-      const h = hold;
-      hold = undefined;
-      if (h !== undefined) {
-        h.entered();
-        await h.release;
-      }
-      return create.call(this);
-    };
+    hold = holdBackendCreate();
     t = await startTestServer();
     s3 = t.s3();
     await s3.send(new CreateBucketCommand({ Bucket: B }));
@@ -49,17 +40,14 @@ describe('an UploadPart whose client leaves before its body is read', () => {
   });
   after(async () => {
     S3Handler.prototype.handle = handle;
-    FsObjectBackend.prototype.create = create;
+    hold.restore();
     await t.close();
   });
 
   it('while the part file is being created: the server survives, stores nothing, and takes the part again', { timeout: 20_000 }, async () => {
-    let entered!: () => void;
-    let release!: () => void;
-    const inCreate = new Promise<void>((resolve) => (entered = resolve));
-    hold = { entered, release: new Promise<void>((resolve) => (release = resolve)) };
+    const held = hold.arm();
     const client = await sendPartOfPart(t.endpoint, uploadId);
-    await inCreate;
+    await held.entered;
     const server = seen;
     assert.ok(server !== undefined, 'the server is handling the part');
     const gone = new Promise((resolve) => server.req.once('close', resolve));
@@ -68,7 +56,7 @@ describe('an UploadPart whose client leaves before its body is read', () => {
     // The destroyed request's 'error' went out; a stream failed by it errors a tick later.
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
-    release();
+    held.release();
     const outcome = await server.done;
     assert.equal(outcome.errorCode, 'IncompleteBody');
     const parts = await s3.send(new ListPartsCommand({ Bucket: B, Key: 'k', UploadId: uploadId }));
