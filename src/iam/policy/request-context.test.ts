@@ -8,27 +8,21 @@ import type { Policy, PolicyKind } from './types.js';
 import { seededRandom } from '../../common/seeded-random.js';
 
 /**
- * prepareRequest as it was before the condition-key map became lazy (817acdb), kept here as
- * the reference: the lazy request must give every policy the same map and the same decision.
+ * The eager reference map (prepareRequest as it was before the map became lazy, 817acdb, but
+ * with the principal-derived keys from DERIVED below): the lazy request must give every policy
+ * the same map and the same decision.
  */
 function eagerPrepare(request: RequestContext): PreparedRequest {
-  const p = request.principal;
-  const principalKeys: Array<[string, string | undefined]> = [
-    ['aws:username', p.type === 'User' ? p.username : undefined],
-    ['aws:userid', p.userid],
-    ['aws:principalaccount', p.account],
-    ['aws:principalarn', p.type === 'AssumedRole' ? (p.roleArn ?? p.arn) : p.arn],
-    ['aws:principaltype', p.type],
-    ['aws:principalservicename', p.type === 'Service' ? p.service : undefined],
-  ];
+  // The principal-derived keys are the written-out expectations in DERIVED, not a copy of the
+  // code's derivation, so a wrong derivation in request-context.ts fails here.
+  const derived = DERIVED.get(request.principal);
+  if (derived === undefined) throw new Error('eagerPrepare: a principal without written-out derived keys');
   const values = new Map<string, string | readonly string[]>();
   for (const [key, value] of Object.entries(request.context ?? {})) {
     if (value !== undefined) values.set(key.toLowerCase(), value);
   }
-  for (const [key, value] of principalKeys) {
-    if (value !== undefined) values.set(key, value);
-    else values.delete(key);
-  }
+  for (const key of PRINCIPAL_KEYS) values.delete(key);
+  for (const [key, value] of Object.entries(derived)) values.set(key, value);
   const time = request.time ?? new Date();
   if (!values.has('aws:currenttime')) values.set('aws:currenttime', time.toISOString());
   if (!values.has('aws:epochtime')) values.set('aws:epochtime', String(Math.floor(time.getTime() / 1000)));
@@ -49,14 +43,29 @@ type Rng = ReturnType<typeof rng>;
 const ACCOUNT = '111122223333';
 const T0 = Date.parse('2026-06-01T12:00:00Z');
 
-const PRINCIPALS: readonly RequestPrincipal[] = [
-  { type: 'User', arn: `arn:aws:iam::${ACCOUNT}:user/alice`, account: ACCOUNT, username: 'alice', userid: 'AIDAALICE' },
-  { type: 'User', arn: `arn:aws:iam::${ACCOUNT}:user/bob`, account: ACCOUNT, username: 'bob' },
-  { type: 'AssumedRole', arn: `arn:aws:sts::${ACCOUNT}:assumed-role/r/s`, roleArn: `arn:aws:iam::${ACCOUNT}:role/r`, account: ACCOUNT, userid: 'AROAR:s', username: 'ignored' },
-  { type: 'Account', arn: `arn:aws:iam::${ACCOUNT}:root`, account: ACCOUNT },
-  { type: 'Service', service: 's3.amazonaws.com' },
-  { type: 'Anonymous' },
-];
+const ALICE: RequestPrincipal = { type: 'User', arn: `arn:aws:iam::${ACCOUNT}:user/alice`, account: ACCOUNT, username: 'alice', userid: 'AIDAALICE' };
+const BOB: RequestPrincipal = { type: 'User', arn: `arn:aws:iam::${ACCOUNT}:user/bob`, account: ACCOUNT, username: 'bob' };
+const ROLE: RequestPrincipal = { type: 'AssumedRole', arn: `arn:aws:sts::${ACCOUNT}:assumed-role/r/s`, roleArn: `arn:aws:iam::${ACCOUNT}:role/r`, account: ACCOUNT, userid: 'AROAR:s', username: 'ignored' };
+const ROOT: RequestPrincipal = { type: 'Account', arn: `arn:aws:iam::${ACCOUNT}:root`, account: ACCOUNT };
+const SERVICE: RequestPrincipal = { type: 'Service', service: 's3.amazonaws.com' };
+const ANONYMOUS: RequestPrincipal = { type: 'Anonymous' };
+const PRINCIPALS: readonly RequestPrincipal[] = [ALICE, BOB, ROLE, ROOT, SERVICE, ANONYMOUS];
+
+/** The keys AWS derives from the principal; a caller's value for any of them never stands. */
+const PRINCIPAL_KEYS = ['aws:username', 'aws:userid', 'aws:principalaccount', 'aws:principalarn', 'aws:principaltype', 'aws:principalservicename'] as const;
+
+/**
+ * What each principal must give, written out: an assumed role's aws:PrincipalArn is its role's
+ * ARN and it has no aws:username; only a Service has aws:PrincipalServiceName.
+ */
+const DERIVED: ReadonlyMap<RequestPrincipal, Readonly<Record<string, string>>> = new Map([
+  [ALICE, { 'aws:username': 'alice', 'aws:userid': 'AIDAALICE', 'aws:principalaccount': ACCOUNT, 'aws:principalarn': `arn:aws:iam::${ACCOUNT}:user/alice`, 'aws:principaltype': 'User' }],
+  [BOB, { 'aws:username': 'bob', 'aws:principalaccount': ACCOUNT, 'aws:principalarn': `arn:aws:iam::${ACCOUNT}:user/bob`, 'aws:principaltype': 'User' }],
+  [ROLE, { 'aws:userid': 'AROAR:s', 'aws:principalaccount': ACCOUNT, 'aws:principalarn': `arn:aws:iam::${ACCOUNT}:role/r`, 'aws:principaltype': 'AssumedRole' }],
+  [ROOT, { 'aws:principalaccount': ACCOUNT, 'aws:principalarn': `arn:aws:iam::${ACCOUNT}:root`, 'aws:principaltype': 'Account' }],
+  [SERVICE, { 'aws:principaltype': 'Service', 'aws:principalservicename': 's3.amazonaws.com' }],
+  [ANONYMOUS, { 'aws:principaltype': 'Anonymous' }],
+]);
 
 /** Condition keys, in the spellings policies and callers use (mixed case on purpose). */
 const KEYS = [
