@@ -29,6 +29,19 @@ function storedRequestIds(store: { db: { prepare(sql: string): { pluck(): { all(
 
 const ids = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `req-${from + i}`);
 
+/** A fresh audit store and a closed journal `name` (one file, gen 1) of `batches`; `ends[i]`: the file's size after batch i. */
+async function storeWithJournal(name: string, batches: string[]) {
+  const { path, store } = await freshStore();
+  const dir = tempDir();
+  const j = new AuditJournalWriter({ dir, name, durability: 'process' });
+  const ends = batches.map((b) => {
+    j.append(b);
+    return statSync(join(dir, journalFileName(name, 1))).size;
+  });
+  j.close();
+  return { path, store, dir, ends };
+}
+
 describe('journal frames', () => {
   it('round trip: the frames of a file scan back to the joined batches, with their record count', () => {
     const batches = [batch(1, 3), batch(4, 1), batch(5, 2)];
@@ -262,16 +275,10 @@ describe('recoverAuditJournals', () => {
   });
 
   it('a flipped byte stops ingestion at that frame; the file is kept as <file>.damaged and reported with the offset', async () => {
-    const { path, store } = await freshStore();
-    const dir = tempDir();
-    const j = new AuditJournalWriter({ dir, name: 'x', durability: 'process' });
-    j.append(batch(1, 2));
-    j.append(batch(3, 2));
-    j.append(batch(5, 1));
-    j.close();
+    const { path, store, dir, ends } = await storeWithJournal('x', [batch(1, 2), batch(3, 2), batch(5, 1)]);
     const file = join(dir, journalFileName('x', 1));
     const bytes = readFileSync(file);
-    const second = encodeJournalFrame(batch(1, 2)).length;
+    const second = ends[0]!;
     bytes[second + FRAME_HEADER_BYTES + 5]! ^= 0x20; // inside the second frame's payload
     writeFileSync(file, bytes);
     const report = recoverAuditJournals(path, dir);
@@ -286,13 +293,8 @@ describe('recoverAuditJournals', () => {
   });
 
   it('goes on from the stored offset: frames ingested before a crash are not chained twice; rows of gone files are dropped', async () => {
-    const { path, store } = await freshStore();
-    const dir = tempDir();
-    const j = new AuditJournalWriter({ dir, name: 'c', durability: 'process' });
-    j.append(batch(1, 2));
-    const firstEnd = statSync(join(dir, journalFileName('c', 1))).size;
-    j.append(batch(3, 2));
-    j.close();
+    const { path, store, dir, ends } = await storeWithJournal('c', [batch(1, 2), batch(3, 2)]);
+    const firstEnd = ends[0]!;
     // As if a writer thread had ingested the first frame and died: its records and the offset, in one transaction.
     const w = new SqliteAuditWriter(path, { synchronous: 'NORMAL' });
     w.ingest(batch(1, 2), { file: journalFileName('c', 1), from: 0, to: firstEnd });
