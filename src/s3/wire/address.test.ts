@@ -44,6 +44,59 @@ describe('resolveAddress', () => {
     assert.equal(cases, 20_000);
   });
 
+  // Hand-written answers (not derived from any implementation) for each kind of input the
+  // differential test above draws from: it only shows the code still answers as the old one did.
+  it('answers independent expectations: escapes, +, unicode, dot segments, empty segments, both styles, Host case and port', () => {
+    const L = ['localhost'];
+    const cases: ReadonlyArray<[string, string | undefined, readonly string[], S3Address]> = [
+      // Path style.
+      ['', 'localhost', L, {}],
+      ['/', 'localhost:9080', L, {}],
+      ['/b', 'localhost', L, { bucket: 'b' }],
+      ['/b/', 'localhost', L, { bucket: 'b' }],
+      ['b/k', 'localhost', L, { bucket: 'b', key: 'k' }],
+      ['/b//', 'localhost', L, { bucket: 'b', key: '/' }],
+      ['/b/a//c/', 'localhost', L, { bucket: 'b', key: 'a//c/' }],
+      ['/b/a+b', 'localhost', L, { bucket: 'b', key: 'a+b' }],
+      ['/b/a%2Bb', 'localhost', L, { bucket: 'b', key: 'a+b' }],
+      ['/b/%2F', 'localhost', L, { bucket: 'b', key: '/' }],
+      ['/b/%2f', 'localhost', L, { bucket: 'b', key: '/' }],
+      ['/b/%25', 'localhost', L, { bucket: 'b', key: '%' }],
+      ['/b/%2525', 'localhost', L, { bucket: 'b', key: '%25' }],
+      ['/b/%zz', 'localhost', L, { bucket: 'b', key: '%zz' }],
+      ['/b/a%zz%41', 'localhost', L, { bucket: 'b', key: 'a%zz%41' }],
+      ['/b/%C3', 'localhost', L, { bucket: 'b', key: '%C3' }],
+      ['/b/%ED%A0%80', 'localhost', L, { bucket: 'b', key: '%ED%A0%80' }],
+      ['/b/%E2%82%AC', 'localhost', L, { bucket: 'b', key: '€' }],
+      ['/b/€', 'localhost', L, { bucket: 'b', key: '€' }],
+      ['/b/\uD800', 'localhost', L, { bucket: 'b', key: '\uD800' }],
+      ['/b/x y', 'localhost', L, { bucket: 'b', key: 'x y' }],
+      ['/b/x%20y', 'localhost', L, { bucket: 'b', key: 'x y' }],
+      ['/b/./../x', 'localhost', L, { bucket: 'b', key: './../x' }],
+      ['/%62/k', 'localhost', L, { bucket: 'b', key: 'k' }],
+      ['/b/k', undefined, L, { bucket: 'b', key: 'k' }],
+      ['/b/k', '', L, { bucket: 'b', key: 'k' }],
+      ['/b/k', '127.0.0.1:9000', [], { bucket: 'b', key: 'k' }],
+      ['/k', 'b.localhost', [], { bucket: 'k' }],
+      ['/k', 'evil.localhost.example.org', L, { bucket: 'k' }],
+      ['/k', 'bucket.localhost:abc', L, { bucket: 'k' }],
+      // Virtual-hosted style.
+      ['/', 'bucket.localhost:9080', L, { bucket: 'bucket' }],
+      ['', 'bucket.localhost', L, { bucket: 'bucket' }],
+      ['/a/b', 'My-Bucket.LocalHost', L, { bucket: 'my-bucket', key: 'a/b' }],
+      ['//', 'b.localhost', L, { bucket: 'b', key: '/' }],
+      ['/%2F%zz', 'b.localhost', L, { bucket: 'b', key: '%2F%zz' }],
+      ['/a%2Fb+c', 'b.localhost', L, { bucket: 'b', key: 'a/b+c' }],
+      ['/k', 'B.S3.EXAMPLE.COM', ['S3.Example.COM'], { bucket: 'b', key: 'k' }],
+      ['/k', 'b.s3.example.com:443', ['localhost', 'S3.EXAMPLE.com'], { bucket: 'b', key: 'k' }],
+      // The first listed base domain the Host ends with wins.
+      ['/k', 'b.s3.example.com', ['example.com', 's3.example.com'], { bucket: 'b.s3', key: 'k' }],
+    ];
+    for (const [path, host, domains, want] of cases) {
+      assert.deepEqual(resolveAddress(path, host, domains), want, JSON.stringify({ path, host, domains }));
+    }
+  });
+
   it('examples', () => {
     const domains = ['S3.Example.COM'];
     assert.deepEqual(resolveAddress('/a%2Fb+c%20d', 'Photos.s3.example.com:443', domains), { bucket: 'photos', key: 'a/b+c d' });
