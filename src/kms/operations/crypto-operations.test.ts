@@ -14,6 +14,24 @@ import { disableKey, scheduleKeyDeletion } from './key-lifecycle.js';
 
 const CALL = { principal: { type: 'Root', accountId: '000000000000', arn: 'arn:aws:iam::000000000000:root', principalId: '000000000000' }, sourceIp: '', secureTransport: false } as unknown as CallContext;
 
+/** What `f` throws (failing when it does not), as name and message, to compare with a rejection's. */
+function thrown(f: () => unknown): { name: string; message: string } {
+  try {
+    f();
+  } catch (err) {
+    return { name: (err as Error).name, message: (err as Error).message };
+  }
+  return assert.fail('did not throw');
+}
+
+/** The name and message `p` rejects with (failing when it fulfils). */
+async function rejected(p: Promise<unknown>): Promise<{ name: string; message: string }> {
+  return p.then(
+    () => assert.fail('did not reject'),
+    (err: Error) => ({ name: err.name, message: err.message }),
+  );
+}
+
 /** Two services over one store and root key: `warm` keeps its caches between calls, `cold()` is a fresh one each time. */
 function setup(): { warm: KeyService; cold: () => KeyService } {
   const store = new SqliteKeyStore(openSqlite(':memory:'));
@@ -60,12 +78,14 @@ describe('generateDataKeyNow: GenerateDataKey at once from cached state', () => 
     await assert.rejects(generateDataKey(warm, { keyId, keySpec: 'AES_256' }), DisabledError);
     // generateDataKey(warm) itself starts with generateDataKeyNow: the uncached path is the reference.
     await assert.rejects(generateDataKey(cold(), { keyId, keySpec: 'AES_256' }), DisabledError);
+    assert.deepEqual(thrown(() => generateDataKeyNow(warm, { keyId, keySpec: 'AES_256' })), await rejected(generateDataKey(cold(), { keyId, keySpec: 'AES_256' })), 'the same message');
     assert.throws(() => generateDataKeyNow(warm, { keyId, keySpec: 'AES_128', numberOfBytes: 16 }), ValidationError, 'the length is checked before the key');
     await assert.rejects(generateDataKey(cold(), { keyId, keySpec: 'AES_128', numberOfBytes: 16 }), ValidationError);
     await scheduleKeyDeletion(warm, keyId, 7);
     await warm.resolve(keyId);
     assert.throws(() => generateDataKeyNow(warm, { keyId, keySpec: 'AES_256' }), KeyInvalidStateError);
     await assert.rejects(generateDataKey(cold(), { keyId, keySpec: 'AES_256' }), KeyInvalidStateError);
+    assert.deepEqual(thrown(() => generateDataKeyNow(warm, { keyId, keySpec: 'AES_256' })), await rejected(generateDataKey(cold(), { keyId, keySpec: 'AES_256' })), 'the same message');
   });
 });
 
@@ -112,15 +132,18 @@ describe('decryptNow: Decrypt at once from cached state', () => {
       assert.throws(() => decryptNow(warm, bad), error);
       await assert.rejects(decrypt(warm, bad), error);
       await assert.rejects(decrypt(cold(), bad), error);
+      assert.deepEqual(thrown(() => decryptNow(warm, bad)), await rejected(decrypt(cold(), bad)), 'the same message');
     }
     await disableKey(warm, keyId);
     await warm.resolve(keyId);
     assert.throws(() => decryptNow(warm, req), DisabledError);
     await assert.rejects(decrypt(warm, req), DisabledError);
     await assert.rejects(decrypt(cold(), req), DisabledError);
+    assert.deepEqual(thrown(() => decryptNow(warm, req)), await rejected(decrypt(cold(), req)), 'the same message');
     await scheduleKeyDeletion(warm, keyId, 7);
     await warm.resolve(keyId);
     assert.throws(() => decryptNow(warm, req), KeyInvalidStateError);
     await assert.rejects(decrypt(cold(), req), KeyInvalidStateError);
+    assert.deepEqual(thrown(() => decryptNow(warm, req)), await rejected(decrypt(cold(), req)), 'the same message');
   });
 });
