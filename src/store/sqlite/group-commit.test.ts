@@ -5,15 +5,17 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openSqlite, type SqliteDatabase } from './database.js';
+import { closeSqlite, openSqlite, type SqliteDatabase } from './database.js';
 import { SqliteGroupCommit, StoreSyncFailedError } from './group-commit.js';
 
-function fileDb(t: { after: (fn: () => void) => void }): SqliteDatabase {
+function fileDb(t: { after: (fn: () => void | Promise<void>) => void }): SqliteDatabase {
   const dir = mkdtempSync(join(tmpdir(), 'group-commit-'));
   const db = openSqlite(join(dir, 'm.db'));
   db.exec('CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)');
-  t.after(() => {
-    db.close();
+  t.after(async () => {
+    // closeSqlite, not db.close(): the WAL checkpoint worker's connection must be closed too,
+    // or its -wal/-shm files race the removal (ENOTEMPTY under load).
+    await closeSqlite(db);
     rmSync(dir, { recursive: true, force: true });
   });
   return db;
