@@ -39,25 +39,34 @@ export function registerServerCommand(program: Command): void {
       // end in a graceful stop (its requests and audit records finished), not kill it by signal.
       let stop: ((signal: string) => void) | undefined;
       let early: string | undefined;
+      let log: { error(fields: object, message: string): void } | undefined;
+      let bounded = false;
       const onSignal = (signal: string): void => {
+        // From the first signal on, 10 s at most, a start still running included (one stuck
+        // would otherwise ignore SIGTERM): kept referenced, a close that never settles (a stuck
+        // audit commit) must still end in a non-zero exit, never hang, nor end with 0 once the
+        // event loop runs dry.
+        if (!bounded) {
+          bounded = true;
+          setTimeout(() => {
+            log?.error({ signal }, 'shutdown did not finish in 10 s');
+            process.stderr.write('cipherlake: shutdown did not finish in 10 s\n');
+            process.exit(1);
+          }, 10_000);
+        }
         if (stop !== undefined) stop(signal);
         else early ??= signal;
       };
       process.on('SIGTERM', () => onSignal('SIGTERM'));
       process.on('SIGINT', () => onSignal('SIGINT'));
       const running = await startCipherlake(config, isClusterWorker() ? { clusterWorker: { indexesAudit: workerIndexesAudit() } } : {});
+      log = running.log;
       let stopping = false;
+      // Called by onSignal only, which bounds the stop's time.
       stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
         running.log.info({ signal }, 'shutting down');
-        // Kept referenced: a close that never settles (a stuck audit commit) must still end in
-        // a non-zero exit, never hang, nor end with 0 once the event loop runs dry.
-        setTimeout(() => {
-          running.log.error({ signal }, 'shutdown did not finish in 10 s');
-          process.stderr.write('cipherlake: shutdown did not finish in 10 s\n');
-          process.exit(1);
-        }, 10_000);
         running.close().then(
           () => {
             // For a person (and the cluster test) reading the primary's stderr: how much this worker served.
