@@ -306,6 +306,18 @@ describe('recoverAuditJournals', () => {
     assert.deepEqual(store.db.prepare('SELECT name FROM audit_journal').pluck().all(), []);
     store.close();
   });
+
+  it('a frame larger than one read (4 MiB) is read whole and ingested, and the frame after it too', async () => {
+    const n = Math.ceil((4 * 1024 * 1024) / batch(1, 1).length) + 1;
+    const big = batch(1, n);
+    assert.ok(Buffer.byteLength(big) > 4 * 1024 * 1024, `a batch of ${Buffer.byteLength(big)} bytes`);
+    const { path, store, dir } = await storeWithJournal('big', [big, batch(n + 1, 2)]);
+    const report = recoverAuditJournals(path, dir);
+    assert.deepEqual([report.records, report.damaged], [n + 2, []]);
+    assert.deepEqual(storedRequestIds(store), ids(1, n + 2));
+    assert.deepEqual(readdirSync(dir), []);
+    store.close();
+  });
 });
 
 function writeSyncAll(fd: number, buf: Buffer): number {
