@@ -65,7 +65,7 @@ export interface WriteRequest {
  */
 export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<ObjectRecord> {
   const body = bodyOf(req);
-  const trace = TRACE_PHASES_FILE === undefined ? undefined : new PhaseTrace(TRACE_PHASES_FILE, body());
+  const trace = TRACE_PHASES_FILE === undefined ? undefined : new PhaseTrace(TRACE_PHASES_FILE);
   // No bucket lookup here: every caller has just looked the bucket up (to pick the SSE
   // mode), and the metadata commit raises NoSuchBucketError if it went away since.
   const binding: ObjectBinding = { bucket: req.bucket, key: req.key, objectId: randomUUID() };
@@ -164,7 +164,9 @@ async function sealToFile(deps: S3Deps, req: WriteRequest, body: () => Readable,
   try {
     // The body opened only now, when pump listens: a stream built before `create` and failing
     // during it (a client gone) would emit 'error' with no listener, an uncaught exception.
-    await pump(body(), createSegmentEncryptor(s.objectKey, { aad: s.aad, segmentSize: s.segmentSize }, observe), pending.stream);
+    const source = body();
+    trace?.watchBody(source);
+    await pump(source, createSegmentEncryptor(s.objectKey, { aad: s.aad, segmentSize: s.segmentSize }, observe), pending.stream);
     trace?.mark('bodyDurable');
     req.verify();
     await s.sealed;
@@ -250,9 +252,17 @@ class PhaseTrace {
   readonly #start = process.hrtime.bigint();
   readonly #marks: Record<string, number> = {};
 
-  constructor(file: string, body: Readable) {
+  constructor(file: string) {
     this.#file = file;
-    // The last plaintext byte has arrived: what follows is the sink's last write and its fdatasync.
+  }
+
+  /**
+   * Marks `bodyReceived` when the body's last plaintext byte has arrived (what follows is the
+   * sink's last write and its fdatasync). Called only once something consumes and listens to
+   * the body: opening it earlier (at the start of the PUT) would undo the late open that keeps
+   * a client gone during `backend.create` from raising an unhandled 'error'.
+   */
+  watchBody(body: Readable): void {
     body.once('end', () => this.mark('bodyReceived'));
   }
 
