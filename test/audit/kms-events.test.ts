@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { verifyAudit } from '../../src/audit/index.js';
 import { filesUnder } from '../helpers/files.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -56,6 +56,18 @@ describe('audit trail of KMS calls', () => {
     assert.ok(codes.includes('UnrecognizedClientException'), `codes: ${codes.join(',')}`);
     const unauth = failed.records.find((r) => r.event.errorCode === 'UnrecognizedClientException');
     assert.equal(unauth?.event.userIdentity.type, 'Unknown');
+  });
+
+  it("the server's audit store reads its own writes: a call's record is found as soon as the call is answered, without a flush", async () => {
+    // Answered once journaled; the writer thread chains the journal on its own schedule (every
+    // 5-50 ms), so without the store's flush before each lookup some of these lookups miss.
+    const kms = t.kms();
+    const count = async (): Promise<number> => (await t.server.auditStore.lookup({ eventSource: 'kms.amazonaws.com', eventName: 'ListKeys', limit: 50 })).records.length;
+    const first = await count();
+    for (let i = 1; i <= 20; i++) {
+      await kms.send(new ListKeysCommand({}));
+      assert.equal(await count(), first + i, `call ${i}`);
+    }
   });
 
   it('never stores the plaintext or a data key, and the chain verifies', async () => {
