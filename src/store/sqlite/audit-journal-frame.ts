@@ -16,9 +16,14 @@ export const FRAME_HEADER_BYTES = 8;
  */
 export const MAX_FRAME_PAYLOAD = 256 * 1024 * 1024;
 
-/** `batch` framed: header and UTF-8 payload in one buffer, for one write. Pure; never throws for a batch below MAX_FRAME_PAYLOAD bytes. */
+/**
+ * `batch` framed: header and UTF-8 payload in one buffer, for one write. Pure. Raises a
+ * RangeError for a batch over MAX_FRAME_PAYLOAD bytes, which readers would take for damage
+ * (its records would be acknowledged and then never chained): the batch fails instead.
+ */
 export function encodeJournalFrame(batch: AuditBatchText): Buffer {
   const length = Buffer.byteLength(batch, 'utf8');
+  if (length > MAX_FRAME_PAYLOAD) throw new RangeError(`audit journal: a batch of ${length} bytes exceeds a frame's ${MAX_FRAME_PAYLOAD}`);
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
   frame.write(batch, FRAME_HEADER_BYTES, 'utf8');
   frame.writeUInt32BE(length, 0);

@@ -6,7 +6,7 @@ import { encodeAuditEvent } from '../../audit/encode-event.js';
 import { LocalAuditSigner } from '../../audit/signer.js';
 import { sampleEvent, writerStoreFixtures } from '../../audit/test-support.js';
 import { verifyAudit } from '../../audit/verify.js';
-import { encodeJournalFrame, FRAME_HEADER_BYTES, scanJournalFrames } from './audit-journal-frame.js';
+import { encodeJournalFrame, FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD, scanJournalFrames } from './audit-journal-frame.js';
 import { AuditJournalWriter, journalFileName, parseJournalFileName } from './audit-journal.js';
 import { recoverAuditJournals } from './audit-journal-recovery.js';
 import { encodeAuditBatch } from './audit-writer-client.js';
@@ -55,6 +55,15 @@ describe('journal frames', () => {
     const capped = scanJournalFrames(file, 3);
     assert.deepEqual([capped.stop, capped.records, capped.batch], ['limit', 3, batches[0]]);
     assert.equal(capped.end, encodeJournalFrame(batches[0]!).length);
+  });
+
+  it('a batch over MAX_FRAME_PAYLOAD bytes is refused, not framed (readers would take the frame for damage)', () => {
+    assert.throws(() => encodeJournalFrame('\u00e9'.repeat(MAX_FRAME_PAYLOAD / 2 + 1)), RangeError); // 2 UTF-8 bytes each
+    const dir = tempDir();
+    const j = new AuditJournalWriter({ dir, name: 'big', durability: 'process' });
+    assert.throws(() => j.append('\u00e9'.repeat(MAX_FRAME_PAYLOAD / 2 + 1)), RangeError);
+    assert.equal(statSync(join(dir, journalFileName('big', 1))).size, 0, 'nothing written');
+    j.close();
   });
 
   it('a torn tail (cut at every length inside the last frame) is ignored: only the complete frames are taken', () => {
