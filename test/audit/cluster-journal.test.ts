@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
+import { until } from '../helpers/until.js';
 import { clusterWorkers, serverFixture } from '../helpers/server-process.js';
 
 // The cluster primary's journal recovery (src/audit/README.md, "The audit journal" and
@@ -22,15 +23,6 @@ function journalNameOf(pid: number): string {
     .find((v) => v.startsWith('CIPHERLAKE_AUDIT_JOURNAL='));
   assert.ok(entry !== undefined, `worker ${pid} has a journal name`);
   return entry.slice('CIPHERLAKE_AUDIT_JOURNAL='.length);
-}
-
-/** Waits (up to 15 s, polling) until `done()`; fails naming `what` otherwise. A bound on waiting, not a timing assertion. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!done()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** One unsigned KMS call on a connection of its own (answered 400, audited as denied); resolves when answered. */

@@ -15,6 +15,7 @@ import type { KeyService } from '../../src/kms/index.js';
 import { SqliteAuditStore } from '../../src/store/sqlite/audit-store.js';
 import { ThreadAuditWriter } from '../../src/store/sqlite/audit-writer-client.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
+import { until } from '../helpers/until.js';
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
 import { clusterWorkers, killServer, serverCommand, SERVER_CWD, spawnServer, type ServerProcess } from '../helpers/server-process.js';
 
@@ -249,15 +250,6 @@ describe('a running --workers 2 server whose audit journal refuses records', () 
     db.close();
   });
 });
-
-/** Waits (up to 15 s, polling) until `done()`; fails naming `what` otherwise. Not a timing assertion: a bound on waiting. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!done()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Waits until every journal file of `dataDir` is ingested up to its end (its stored offset equals its size). */
 async function journalIngested(dataDir: string, db: Database.Database): Promise<void> {
