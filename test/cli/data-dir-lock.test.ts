@@ -1,11 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ListKeysCommand } from '@aws-sdk/client-kms';
 import { SERVER_CWD, serverCommand, spawnServer } from '../helpers/server-process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { DataDirInUseError } from '../../src/store/sqlite/data-dir-lock.js';
+import { AuditTrailUnavailableError } from '../../src/audit-wiring.js';
 
 describe('one server per data directory', () => {
   let first: TestServer | undefined;
@@ -42,6 +46,20 @@ describe('one server per data directory', () => {
       await cluster.exited;
     }
     first = await first.restart();
+  });
+
+  it('a start that fails releases the directory: the same process starts on it once the cause is gone', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-lock-failed-start-'));
+    writeFileSync(join(dataDir, 'audit.db'), Buffer.alloc(8192, 'this is not an audit trail '));
+    try {
+      await assert.rejects(startTestServer({}, dataDir), AuditTrailUnavailableError);
+    } catch (err) {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw err;
+    }
+    rmSync(join(dataDir, 'audit.db'));
+    const again = await startTestServer({}, dataDir);
+    await again.close();
   });
 
   it('the data directory is free again once its server stopped', async () => {
