@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
-import { DataDirInUseError, lockDataDir } from './data-dir-lock.js';
+import { DATA_DIR_LOCK_FILE, DataDirInUseError, lockDataDir } from './data-dir-lock.js';
 
 const MODULE = new URL('./data-dir-lock.ts', import.meta.url).href;
 
@@ -21,6 +21,7 @@ describe('lockDataDir', () => {
   it('refuses a second holder in the same process until the first releases', () => {
     const dir = fresh();
     const first = lockDataDir(dir);
+    assert.deepEqual(readdirSync(dir), [DATA_DIR_LOCK_FILE], 'the lock file alone (no -journal beside it)');
     assert.throws(() => lockDataDir(dir), (e: unknown) => e instanceof DataDirInUseError && e.dataDir === dir && /in use by another Cipherlake server/.test(e.message));
     first.release();
     first.release(); // idempotent

@@ -40,6 +40,8 @@ export function lockDataDir(dataDir: string): DataDirLock {
   try {
     db.pragma('busy_timeout = 0');
     db.pragma('locking_mode = EXCLUSIVE');
+    // No rollback journal on disk: exclusive mode would keep a server.lock-journal beside it.
+    db.pragma('journal_mode = MEMORY');
     // The first write takes the EXCLUSIVE lock, which exclusive locking mode keeps after COMMIT.
     db.exec('BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER); DELETE FROM holder; COMMIT');
     db.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
