@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { describeProblem, verifyAudit, verifyAuditExport, type AuditVerifyReport, type SeqRange } from '../../audit/index.js';
 import { CliArgumentError } from '../errors.js';
 import { openDataDirOffline, readAuditPublicKey, type OfflineDataDir } from '../open-data-dir.js';
+import { unchainedReport } from './audit-unchained.js';
 import { auditCommand, configFor, parseTime, PROCESS_IO, runAndExit, withDataDirOptions, type CliIo, type DataDirFlags } from './audit-group.js';
 
 /** Flags of `cipherlake audit verify`. */
@@ -21,22 +22,35 @@ export interface AuditVerifyFlags extends DataDirFlags {
  * `cipherlake audit verify`: checks the live audit store of a data directory (with the
  * public key derived from the KMS audit key), or an exported copy with only a public key
  * file. Prints `intact`, or one line per finding (describeProblem), on stdout; a summary on
- * stderr. Returns the exit code: 0 intact, 1 on any finding. Raises DataDirError /
- * CliArgumentError / ConfigError for a directory or arguments it cannot use. Never writes
- * to the store: a running server is left undisturbed (one WAL read snapshot).
+ * stderr. Without --to (the check reaches the newest record), the data directory's audit
+ * journals are read too: acknowledged records a killed server left unchained, and any
+ * invalid journal frame, are findings (a running server's pending records: a notice on
+ * stderr), see unchainedReport. Returns the exit code: 0 intact, 1 on any finding. Raises
+ * DataDirError / CliArgumentError / ConfigError for a directory or arguments it cannot use.
+ * Never writes to the store or the journals: a running server is left undisturbed (one WAL
+ * read snapshot; the journals are only read, recovery stays the next start's).
  */
 export async function runAuditVerify(flags: AuditVerifyFlags, io: CliIo): Promise<number> {
+  // The journals before the chain: a record a running server chains in between is then seen
+  // by both at worst (and only in its notice), never missed by both.
+  const journals = flags.export === undefined && flags.to === undefined ? unchainedReport(configFor(flags)) : null;
   const report = flags.export !== undefined ? await verifyExport(flags, flags.export) : await verifyLive(flags);
+  const journalFindings = journals?.findings ?? [];
+  if (journals !== null && journals.notice !== null) io.err(journals.notice);
   if (report === null) {
-    io.out('intact');
+    if (journalFindings.length === 0) io.out('intact');
+    for (const line of journalFindings) io.out(line);
     io.err('no records in the given range');
-    return 0;
+    return journalFindings.length === 0 ? 0 : 1;
   }
-  if (report.intact) io.out('intact');
+  const intact = report.intact && journalFindings.length === 0;
+  if (intact) io.out('intact');
   for (const p of report.problems) io.out(describeProblem(p));
+  for (const line of journalFindings) io.out(line);
   const tail = report.unsignedTail === null ? '' : `; records ${report.unsignedTail.fromSeq}..${report.unsignedTail.toSeq} not yet signed`;
-  io.err(`${report.recordsChecked} records (${report.firstSeq ?? '-'}..${report.lastSeq ?? '-'}), ${report.digestsChecked} digests, signed through ${report.lastSignedSeq}${tail}`);
-  return report.intact ? 0 : 1;
+  const unchained = journals !== null && !journals.inUse && journals.records > 0 ? `; ${journals.records} acknowledged records in audit journals not chained` : '';
+  io.err(`${report.recordsChecked} records (${report.firstSeq ?? '-'}..${report.lastSeq ?? '-'}), ${report.digestsChecked} digests, signed through ${report.lastSignedSeq}${tail}${unchained}`);
+  return intact ? 0 : 1;
 }
 
 async function verifyExport(flags: AuditVerifyFlags, dir: string): Promise<AuditVerifyReport> {

@@ -1,0 +1,86 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { encodeJournalFrame } from './audit-journal-frame.js';
+import { AUDIT_JOURNAL_TABLE } from './audit-schema.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { dataDirInUse, scanUnchainedJournals } from './unchained-journals.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function dataDir(): { dir: string; db: string; journals: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'cipherlake-unchained-'));
+  dirs.push(dir);
+  const journals = join(dir, 'audit-journal');
+  mkdirSync(journals);
+  return { dir, db: join(dir, 'audit.db'), journals };
+}
+
+/** A batch of `n` records as the scanner counts them (three lines each). */
+function frame(n: number): Buffer {
+  return encodeJournalFrame(Array.from({ length: n }, (_, i) => `[${i}]\n[]\n{}`).join('\n'));
+}
+
+describe('scanUnchainedJournals', () => {
+  it('reads each file from its stored offset: intact frames, a torn tail, an invalid frame, a kept .damaged file; skips chained files and strays', () => {
+    const d = dataDir();
+    const db = new Database(d.db);
+    db.exec(AUDIT_JOURNAL_TABLE);
+    const [a, b, c] = [frame(2), frame(3), frame(1)];
+    // s-a.1: first frame chained, two more not, then half a frame.
+    writeFileSync(join(d.journals, 's-a.1'), Buffer.concat([a, b, c, b.subarray(0, 5)]));
+    db.prepare('INSERT INTO audit_journal (name, offset) VALUES (?, ?)').run('s-a.1', a.length);
+    // s-b.1: chained to its end (nothing to report).
+    writeFileSync(join(d.journals, 's-b.1'), a);
+    db.prepare('INSERT INTO audit_journal (name, offset) VALUES (?, ?)').run('s-b.1', a.length);
+    // s-c.2: no row yet, second frame's CRC broken.
+    const broken = Buffer.concat([a, b]);
+    broken[a.length + 9] = broken[a.length + 9]! ^ 1;
+    writeFileSync(join(d.journals, 's-c.2'), broken);
+    writeFileSync(join(d.journals, 's-d.1.damaged'), broken);
+    writeFileSync(join(d.journals, 'stray.txt'), 'not a journal');
+    db.close();
+    const before = readdirSync(d.journals).sort();
+
+    assert.deepEqual(scanUnchainedJournals(d.db, d.journals), [
+      { file: 's-a.1', keptDamaged: false, from: a.length, end: a.length + b.length + c.length, size: a.length + b.length + c.length + 5, records: 4, stop: 'torn' },
+      { file: 's-c.2', keptDamaged: false, from: 0, end: a.length, size: broken.length, records: 2, stop: 'invalid' },
+      { file: 's-d.1.damaged', keptDamaged: true, from: a.length, end: a.length, size: broken.length, records: 0, stop: 'invalid' },
+    ]);
+    assert.deepEqual(readdirSync(d.journals).sort(), before, 'nothing renamed, removed or created');
+  });
+
+  it('reads every file from 0 when audit.db has no audit_journal table (older files) or is absent; none without a journal directory', () => {
+    const d = dataDir();
+    new Database(d.db).close();
+    writeFileSync(join(d.journals, 's-a.1'), frame(2));
+    const expected = [{ file: 's-a.1', keptDamaged: false, from: 0, end: frame(2).length, size: frame(2).length, records: 2, stop: 'end' }];
+    assert.deepEqual(scanUnchainedJournals(d.db, d.journals), expected);
+    rmSync(d.db);
+    assert.deepEqual(scanUnchainedJournals(d.db, d.journals), expected);
+    assert.deepEqual(scanUnchainedJournals(d.db, join(d.dir, 'missing')), []);
+  });
+});
+
+describe('dataDirInUse', () => {
+  it('is true while a server lock is held and false before and after, without creating server.lock', () => {
+    const d = dataDir();
+    assert.equal(dataDirInUse(d.dir), false);
+    assert.ok(!readdirSync(d.dir).includes('server.lock'));
+    const lock = lockDataDir(d.dir);
+    try {
+      assert.equal(dataDirInUse(d.dir), true);
+    } finally {
+      lock.release();
+    }
+    assert.equal(dataDirInUse(d.dir), false);
+    // The probe left the lock free: a server can take it.
+    lockDataDir(d.dir).release();
+  });
+});

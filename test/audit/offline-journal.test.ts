@@ -1,0 +1,107 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { runAuditLookup, type AuditLookupFlags } from '../../src/cli/commands/audit-lookup.js';
+import { runAuditVerify, type AuditVerifyFlags } from '../../src/cli/commands/audit-verify.js';
+import { capture } from '../helpers/cli-capture.js';
+import { rawKmsRequest } from '../helpers/signed-request.js';
+import { serverFixture } from '../helpers/server-process.js';
+import { until } from '../helpers/until.js';
+
+// `cipherlake audit verify|lookup` on a data directory whose server was killed with -9, before
+// the next start chains its journal: acknowledged records that are not in audit.db yet are
+// reported (verify: a finding, exit 1; lookup: a notice), never passed over, and the read-only
+// commands leave the journal exactly as they found it.
+
+const verify = (flags: AuditVerifyFlags) => capture((io) => runAuditVerify(flags, io));
+const lookup = (flags: AuditLookupFlags) => capture((io) => runAuditLookup(flags, io));
+
+/** Every journal file with its bytes (the evidence a read-only command must not change). */
+function journalFiles(dir: string): Map<string, Buffer> {
+  return new Map(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f))]));
+}
+
+/** Byte offsets of the frames of `buf` from `from` (u32 BE length | u32 CRC | payload). */
+function frameOffsets(buf: Buffer, from: number): number[] {
+  const offsets: number[] = [];
+  for (let at = from; at + 8 <= buf.length; at += 8 + buf.readUInt32BE(at)) offsets.push(at);
+  return offsets;
+}
+
+describe('audit verify and lookup on a data directory left by kill -9', () => {
+  const fixture = serverFixture('cipherlake-audit-offline-journal-');
+
+  it('report the acknowledged records still in the journal (intact or damaged) without touching it, and find them once a start chained them', async () => {
+    const dataDir = fixture.dir();
+    const journalDir = join(dataDir, 'audit-journal');
+    const server = await fixture.spawn({ dataDir, timeoutMs: 15_000 });
+    const created = await rawKmsRequest(server.endpoint, { target: 'TrentService.CreateKey', body: '{}' });
+    assert.equal(created.status, 200, JSON.stringify(created.json));
+    const keyId = (created.json['KeyMetadata'] as { KeyId: string }).KeyId;
+
+    // Everything so far chained, then audit.db refuses records: what the server acknowledges
+    // from here on stays in its journal (deterministically, not by racing the writer's poll).
+    const db = new Database(join(dataDir, 'audit.db'));
+    const stored = db.prepare('SELECT offset FROM audit_journal WHERE name = ?').pluck();
+    const ingestedTo = (f: string): number => (stored.get(f) as number | undefined) ?? 0;
+    await until(() => readdirSync(journalDir).every((f) => ingestedTo(f) === statSync(join(journalDir, f)).size), 'the journal chained to its end');
+    db.exec("CREATE TRIGGER test_refuse_records BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses records'); END;");
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await rawKmsRequest(server.endpoint, { target: 'TrentService.GenerateDataKey', body: JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256' }) });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      ids.push(r.headers.get('x-amzn-requestid') ?? '');
+    }
+
+    // While the server runs, its journal is its writer's to chain: a notice, not a finding.
+    const live = await verify({ dataDir });
+    assert.deepEqual(live.out, ['intact']);
+    assert.equal(live.code, 0);
+    assert.match(live.err.join('\n'), /server is using this data directory: 3 records journaled, not chained yet/);
+
+    server.child.kill('SIGKILL');
+    assert.equal((await server.exited).signal, 'SIGKILL');
+    db.exec('DROP TRIGGER test_refuse_records');
+    const [file, ...others] = readdirSync(journalDir);
+    assert.ok(file !== undefined && others.length === 0, `one journal file: ${readdirSync(journalDir).join(', ')}`);
+    const from = ingestedTo(file);
+    db.close();
+    const evidence = journalFiles(journalDir);
+    const bytes = evidence.get(file)!;
+
+    // No server: the three acknowledged records are outside the chain verify checked.
+    const crashed = await verify({ dataDir });
+    assert.equal(crashed.code, 1, crashed.out.join('\n'));
+    assert.deepEqual(crashed.out, [`journal ${file}: 3 acknowledged records not in audit.db (bytes ${from}..${bytes.length}, frames intact); the next server start chains them`]);
+    const found = await lookup({ dataDir, eventName: 'GenerateDataKey', output: 'json' });
+    assert.equal(found.code, 0);
+    assert.deepEqual(found.out, [], 'audit.db has none of them yet');
+    assert.match(found.err.join('\n'), /3 acknowledged records in unchained audit journals were not searched/);
+    assert.deepEqual(journalFiles(journalDir), evidence, 'verify and lookup left the journal as they found it');
+
+    // A flipped byte in the last frame: the two frames before it are intact, the rest unreadable.
+    const frames = frameOffsets(bytes, from);
+    assert.equal(frames.length, 3);
+    const last = frames[2]!;
+    const damaged = Buffer.from(bytes);
+    damaged[last + 9] = damaged[last + 9]! ^ 0xff;
+    writeFileSync(join(journalDir, file), damaged);
+    const broken = await verify({ dataDir });
+    assert.equal(broken.code, 1);
+    assert.deepEqual(broken.out, [`journal ${file}: invalid frame at byte ${last} (damage or tampering); 2 acknowledged records before it not in audit.db (bytes ${from}..${last}); bytes ${last}..${bytes.length} unreadable`]);
+    writeFileSync(join(journalDir, file), bytes);
+
+    // The next start chains them (recovery) and removes the journal: intact, and lookup finds them.
+    const restarted = await fixture.spawn({ dataDir, timeoutMs: 15_000 });
+    restarted.child.kill('SIGTERM');
+    assert.deepEqual(await restarted.exited, { code: 0, signal: null });
+    const after = await verify({ dataDir });
+    assert.deepEqual(after.out, ['intact']);
+    assert.equal(after.code, 0);
+    const chained = await lookup({ dataDir, eventName: 'GenerateDataKey', output: 'json' });
+    assert.deepEqual(chained.out.map((l) => (JSON.parse(l) as { requestID: string }).requestID).sort(), [...ids].sort());
+    assert.deepEqual(chained.err, []);
+  });
+});
