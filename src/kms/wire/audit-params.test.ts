@@ -24,10 +24,19 @@ test('long and many distinct caller-chosen names convert exactly, whether or not
   assert.deepEqual(kmsAuditParameters({ [long]: 2 }), { [`q${'z'.repeat(100_000)}`]: 2 });
 });
 
-test('a body with no field to record gives none, even when one of its fields sets the prototype of the converted copy', () => {
+test('a body with no field to record gives none', () => {
   assert.equal(kmsAuditParameters({}), undefined);
   assert.equal(kmsAuditParameters({ Plaintext: 'c2VjcmV0', CiphertextBlob: 'AA==' }), undefined);
-  // JSON.parse makes `__proto__` an own field; the copy's assignment sets its prototype instead.
-  assert.equal(kmsAuditParameters(JSON.parse('{"__proto__":{"A":1}}') as Record<string, unknown>), undefined);
   assert.deepEqual(kmsAuditParameters({ KeyId: 'k' }), { keyId: 'k' });
+});
+
+test('a `__proto__` field or context key (own, as JSON.parse makes it) is recorded as an own field, data fields under it dropped, the prototype untouched', () => {
+  const own = (json: string) => kmsAuditParameters(JSON.parse(json) as Record<string, unknown>);
+  const field = own('{"__proto__":{"A":1,"Plaintext":"c2VjcmV0"}}');
+  assert.deepEqual(Object.entries(field ?? {}), [['__proto__', { a: 1 }]]);
+  assert.equal(Object.getPrototypeOf(field), Object.prototype);
+  const ctx = own('{"KeyId":"k","EncryptionContext":{"__proto__":"x","a":"b"}}')?.['encryptionContext'] as Record<string, unknown>;
+  assert.deepEqual(Object.entries(ctx), [['__proto__', 'x'], ['a', 'b']]);
+  assert.equal(Object.getPrototypeOf(ctx), Object.prototype);
+  assert.equal(JSON.stringify(ctx), '{"__proto__":"x","a":"b"}');
 });

@@ -30,13 +30,21 @@ export function kmsAuditParameters(body: JsonObject): JsonObject | undefined {
   return hasKeys(out) ? out : undefined;
 }
 
-/**
- * Object.keys(o).length > 0 without building the key list. The own-key test matters: a
- * body's `__proto__` field, assigned by convert, sets the prototype of `o` instead.
- */
+/** Object.keys(o).length > 0 without building the key list. */
 function hasKeys(o: JsonObject): boolean {
   for (const k in o) if (Object.hasOwn(o, k)) return true;
   return false;
+}
+
+/**
+ * `out[k] = v` as an own field for every key. A plain assignment to `__proto__` would set the
+ * copy's prototype (or be ignored, for a string) instead: an encryption context key
+ * `__proto__`, which the blob is bound to, would vanish from the record. The copy keeps
+ * Object.prototype, so the audit encoder still takes it for plain JSON.
+ */
+function setOwn(out: JsonObject, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else out[k] = v as JsonObject[string];
 }
 
 function convert(value: unknown, verbatim = false): unknown {
@@ -50,10 +58,10 @@ function convert(value: unknown, verbatim = false): unknown {
     const v = src[k];
     if (DATA_FIELDS.has(k) || v === undefined) continue;
     if (verbatim) {
-      out[k] = v;
+      setOwn(out, k, v);
       continue;
     }
-    out[auditName(k)] = convert(v, k.endsWith('EncryptionContext') || k === 'EncryptionContextEquals' || k === 'EncryptionContextSubset');
+    setOwn(out, auditName(k), convert(v, k.endsWith('EncryptionContext') || k === 'EncryptionContextEquals' || k === 'EncryptionContextSubset'));
   }
   return out;
 }
