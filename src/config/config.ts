@@ -42,7 +42,23 @@ export interface CipherlakeConfig {
   readonly s3?: S3Settings;
   /** The NBD server for attached volumes; absent means the defaults (on, 127.0.0.1:10809). */
   readonly nbd?: NbdSettings;
+  /**
+   * Connections each HTTP(S) listener (each private endpoint, each cluster worker) holds at
+   * once; one more is closed as soon as it is accepted. Absent means DEFAULT_MAX_CONNECTIONS.
+   */
+  readonly maxConnections?: number;
 }
+
+/**
+ * Connections one listener holds at once by default (each private endpoint and each cluster
+ * worker counts its own): well under the descriptors a node process may usually open (node
+ * raises its soft limit to the hard one, often 20 000 or more). One more connection is
+ * accepted and closed at once, before TLS or any byte is read, so a flood of connections
+ * can exhaust neither descriptors nor memory, and the connections already open are served as before.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 4096;
+/** The largest `maxConnections` accepted: more than any one process can hold usefully, and a typo's guard. */
+const MAX_MAX_CONNECTIONS = 1_000_000;
 
 /** The NBD listener that exports attached volumes (TLS-PSK required, always). */
 export interface NbdSettings {
@@ -104,6 +120,7 @@ export const DEFAULT_CONFIG: CipherlakeConfig = {
   logLevel: 'info',
   kms: { materialCacheTtlSeconds: 300 },
   nbd: { enabled: true, host: '127.0.0.1', port: 10809 },
+  maxConnections: DEFAULT_MAX_CONNECTIONS,
 };
 
 /** Options given on the command line (all optional). */
@@ -116,6 +133,7 @@ export interface ConfigFlags {
   readonly region?: string;
   readonly accountId?: string;
   readonly logLevel?: string;
+  readonly maxConnections?: number;
 }
 
 /** The file's shape: every field optional, same names as CipherlakeConfig. */
@@ -133,6 +151,7 @@ type ConfigFile = {
   audit?: { enabled?: unknown; durability?: unknown };
   s3?: S3Settings;
   nbd?: Partial<NbdSettings>;
+  maxConnections?: unknown;
 };
 
 /**
@@ -183,6 +202,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       // Like HTTPS: an ephemeral HTTP port (tests, benchmarks) makes the NBD default ephemeral too.
       port: file.nbd?.port ?? (port === 0 ? 0 : 10809),
     },
+    maxConnections: maxConnections(flags.maxConnections, env.CIPHERLAKE_MAX_CONNECTIONS, file.maxConnections),
   };
   validate(config);
   return config;
@@ -248,6 +268,15 @@ function numberFrom(value: string | undefined, name: string): number | undefined
   const n = Number(value);
   if (!Number.isInteger(n)) throw new ConfigError(`${name} must be an integer`);
   return n;
+}
+
+/** --max-connections over CIPHERLAKE_MAX_CONNECTIONS over the file's maxConnections over the default; an integer from 1 to MAX_MAX_CONNECTIONS. */
+function maxConnections(flag: number | undefined, envValue: string | undefined, fileValue: unknown): number {
+  const value = flag ?? numberFrom(envValue, 'CIPHERLAKE_MAX_CONNECTIONS') ?? fileValue ?? DEFAULT_MAX_CONNECTIONS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_MAX_CONNECTIONS) {
+    throw new ConfigError(`maxConnections (--max-connections, CIPHERLAKE_MAX_CONNECTIONS) must be an integer from 1 to ${MAX_MAX_CONNECTIONS}`);
+  }
+  return value;
 }
 
 /** CIPHERLAKE_AUDIT_ENABLED (true/false/1/0) over the file's audit.enabled over true. */

@@ -93,7 +93,8 @@ describe('listener timeouts: silence closes a connection, a long but moving requ
   let port: number;
   before(async () => {
     // The handler reads the whole body and answers its length (on /slow, only after 1.2 s of work).
-    listeners = await startListeners({ http: { host: '127.0.0.1', port: 0 }, endpoints: [], idleMs: 400 }, (req, res) => {
+    // The headers timeout is shorter than every request here: it must never cut a body.
+    listeners = await startListeners({ http: { host: '127.0.0.1', port: 0 }, endpoints: [], idleMs: 400, headersTimeoutMs: 200 }, (req, res) => {
       let n = 0;
       req.on('data', (c: Buffer) => (n += c.length));
       req.on('end', () => setTimeout(() => res.end(String(n)), req.url === '/slow' ? 1200 : 0));
@@ -122,7 +123,7 @@ describe('listener timeouts: silence closes a connection, a long but moving requ
   // This shows the idle limit is not a limit on the total time; that node:http's own
   // 300 s requestTimeout is off (requestTimeout: 0 in listeners.ts) is not tested here: it
   // would take five minutes, and the servers are not exposed.
-  it('a body that keeps arriving is served although it takes longer in total than the idle limit', async () => {
+  it('a body that keeps arriving is served although it takes longer in total than the idle limit and the headers timeout', async () => {
     const answer = await trickle('abcdef', 250); // 1.5 s in all, never 400 ms silent
     assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/);
     assert.ok(answer.endsWith('\r\n\r\n6'), answer);
@@ -144,5 +145,98 @@ describe('listener timeouts: silence closes a connection, a long but moving requ
   it('a request that goes silent mid-body is closed without an answer', { timeout: 10_000 }, async () => {
     const answer = await trickle('abcdef', 100, 2); // two bytes, then nothing
     assert.equal(answer, '');
+  });
+});
+
+describe('headers timeout: a request whose headers do not all arrive in time gets 408 and is closed', () => {
+  const HEADERS_MS = 300;
+  let dir: string;
+  let tls: TlsSetup;
+  let listeners: Listeners;
+  let port: number;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cipherlake-listeners-'));
+    tls = openTls(dir, loadConfig({ dataDir: dir }, {}).tls, ['127.0.0.1'], { now: () => new Date() }, log);
+    // A long idle limit: only the headers timeout can close these connections within the test.
+    const plan = { http: { host: '127.0.0.1', port: 0 }, https: { host: '127.0.0.1', port: 0 }, endpoints: [], tls, idleMs: 60_000, headersTimeoutMs: HEADERS_MS };
+    listeners = await startListeners(plan, (_req, res) => res.end('ok'), log);
+    port = Number(new URL(listeners.http ?? '').port);
+  });
+  after(async () => {
+    await listeners.close();
+    tls.identity.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Connects, writes `head`, then one byte of `trickle` per `gapMs`; resolves with what came back once the server closed. */
+  function send(head: string, trickle = '', gapMs = 50): Promise<{ answer: string; trickled: number }> {
+    return new Promise((resolve, reject) => {
+      let trickled = 0;
+      const socket = connect(port, '127.0.0.1', async () => {
+        socket.write(head);
+        for (; trickled < trickle.length && !socket.destroyed; trickled++) {
+          await delay(gapMs);
+          if (!socket.destroyed) socket.write(trickle[trickled]!);
+        }
+      });
+      let answer = '';
+      socket.on('data', (c: Buffer) => (answer += c.toString()));
+      socket.on('close', () => resolve({ answer, trickled }));
+      socket.on('error', reject);
+    });
+  }
+
+  it('half a header, then nothing: 408 although the idle limit is far', { timeout: 10_000 }, async () => {
+    const { answer } = await send('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Half: ');
+    assert.match(answer, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+  });
+
+  it('a header trickling in, never silent for long: 408 long before it would have ended', { timeout: 10_000 }, async () => {
+    // 400 bytes, one per 50 ms: 20 s if nothing cut it, and never silent long enough for any idle limit.
+    const { answer, trickled } = await send('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ', 'a'.repeat(400));
+    assert.match(answer, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    assert.ok(trickled < 400, `closed after ${trickled} of 400 bytes`);
+  });
+
+  it('a connection that sends nothing is closed too', { timeout: 10_000 }, async () => {
+    const { answer } = await send('');
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+  });
+
+  it('a keep-alive connection idle between requests for longer than the headers timeout is still served', async () => {
+    const socket = connect(port, '127.0.0.1');
+    let got = '';
+    socket.on('data', (c: Buffer) => (got += c.toString()));
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const ask = async (): Promise<void> => {
+      got = '';
+      socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      while (!got.endsWith('\r\n\r\nok') && !closed) await delay(10);
+      assert.match(got, /^HTTP\/1\.1 200 OK\r\n/);
+    };
+    await ask();
+    await delay(HEADERS_MS * 4); // well past the timeout and a check of it (every HEADERS_MS / 2)
+    await ask();
+    socket.destroy();
+  });
+
+  it('a TLS client that never finishes its handshake is closed after the same time, and the listeners keep serving', { timeout: 10_000 }, async () => {
+    const httpsPort = Number(new URL(listeners.https ?? '').port);
+    const stalled = await new Promise<boolean>((resolve, reject) => {
+      const socket = connect(httpsPort, '127.0.0.1', () => socket.write(Buffer.from([0x16, 0x03, 0x01]))); // the start of a ClientHello
+      socket.on('close', () => resolve(true));
+      socket.on('error', reject);
+    });
+    assert.ok(stalled);
+    const body = await new Promise<string>((resolve, reject) => {
+      httpsGet(`${listeners.https}/`, { ca: caOf(dir), agent: false }, (res) => {
+        let got = '';
+        res.on('data', (c: Buffer) => (got += c.toString()));
+        res.on('end', () => resolve(got));
+      }).on('error', reject);
+    });
+    assert.equal(body, 'ok');
   });
 });

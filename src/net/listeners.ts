@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { DEFAULT_MAX_CONNECTIONS } from '../config/config.js';
 import type { EndpointChannel } from './edge-router.js';
 import type { PrivateEndpoint } from './endpoints.js';
 import { secureContextOptions, tlsServerOptions, type TlsSetup } from './tls/index.js';
@@ -24,6 +25,10 @@ export interface ListenerPlan {
   readonly tls?: TlsSetup;
   /** A connection with nothing read or written for this long is closed (default IDLE_MS). */
   readonly idleMs?: number;
+  /** Connections each listener holds at once; one more is closed as soon as it is accepted (default DEFAULT_MAX_CONNECTIONS). */
+  readonly maxConnections?: number;
+  /** A request's headers (and a TLS handshake) must arrive within this (default HEADERS_TIMEOUT_MS); tests shorten it. */
+  readonly headersTimeoutMs?: number;
 }
 
 /** The running listeners: their URLs, and how to stop them all. */
@@ -42,9 +47,21 @@ const KEEP_ALIVE_MS = 65_000;
  * closed, as S3 closes a socket "not read from or written to within the timeout period".
  * There is deliberately no cap on a request's total time (node:http's requestTimeout
  * defaults to 300 s): a single PUT of up to 5 GiB over a slow link may take longer, and
- * S3 accepts it. Headers must still arrive within node:http's headersTimeout (60 s).
+ * S3 accepts it. Headers must still arrive within HEADERS_TIMEOUT_MS.
  */
 export const IDLE_MS = 120_000;
+/**
+ * How long a request's headers may take, from its first byte (or the connection's start)
+ * to the blank line; the client then gets 408 and the connection closes. This, not the
+ * idle limit, bounds a client that trickles header bytes just often enough never to be
+ * silent. Set explicitly because node:http derives its default from requestTimeout
+ * (min(60 s, requestTimeout)), and requestTimeout 0 made it 0: no limit at all. Also the
+ * TLS handshake's limit (node's default is 120 s). It never limits a body: once the
+ * headers are in, only the idle limit applies.
+ */
+export const HEADERS_TIMEOUT_MS = 60_000;
+/** At most one log line per this interval for dropped connections or failed accepts: a flood must not flood the log too. */
+const REPORT_EVERY_MS = 10_000;
 
 /**
  * Starts every planned listener. If one cannot listen (address in use, TLS needed but no
@@ -53,12 +70,16 @@ export const IDLE_MS = 120_000;
 export async function startListeners(plan: ListenerPlan, handler: EdgeRequestListener, log: Logger): Promise<Listeners> {
   const started: Server[] = [];
   const tlsServers: Array<ReturnType<typeof createHttpsServer>> = [];
-  const timing = { keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0 };
+  const timing = serverTiming(plan.headersTimeoutMs ?? HEADERS_TIMEOUT_MS);
+  const limit = (server: Server): Server => {
+    server.maxConnections = plan.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    return closeWhenIdle(server, plan.idleMs ?? IDLE_MS);
+  };
   const make = (tls: boolean, listener: (req: IncomingMessage, res: ServerResponse) => void): Server => {
-    if (!tls) return closeWhenIdle(createHttpServer(timing, trackingExchanges(listener)), plan.idleMs ?? IDLE_MS);
+    if (!tls) return limit(createHttpServer(timing, trackingExchanges(listener)));
     if (plan.tls === undefined) throw new Error('a TLS listener was planned without a TLS setup');
-    const server = createHttpsServer({ ...tlsServerOptions(plan.tls.identity.current(), plan.tls.client), ...timing }, trackingExchanges(listener));
-    closeWhenIdle(server, plan.idleMs ?? IDLE_MS);
+    const server = createHttpsServer({ ...tlsServerOptions(plan.tls.identity.current(), plan.tls.client), ...timing, handshakeTimeout: timing.headersTimeout }, trackingExchanges(listener));
+    limit(server);
     server.on('tlsClientError', (err) => log.debug({ reason: err.message }, 'TLS handshake failed'));
     tlsServers.push(server);
     return server;
@@ -67,7 +88,9 @@ export async function startListeners(plan: ListenerPlan, handler: EdgeRequestLis
     const server = make(tls, listener);
     await listen(server, host, port);
     started.push(server);
-    return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
+    const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
+    reportTrouble(server, url, log);
+    return url;
   };
   try {
     const http = plan.http !== undefined ? await open(false, plan.http.host, plan.http.port, handler) : undefined;
@@ -124,6 +147,40 @@ function closeWhenIdle<S extends Server>(server: S, idleMs: number): S {
   });
   server.setTimeout(idleMs);
   return server;
+}
+
+/**
+ * node:http's timing options for a listener. requestTimeout 0: no cap on a request's total
+ * time (see IDLE_MS). headersTimeout explicit (see HEADERS_TIMEOUT_MS). node checks both
+ * every connectionsCheckingInterval (30 s by default), so a headers timeout is enforced
+ * within half of itself late at most.
+ */
+function serverTiming(headersTimeout: number): { keepAliveTimeout: number; requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
+  return { keepAliveTimeout: KEEP_ALIVE_MS, requestTimeout: 0, headersTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(10, Math.ceil(headersTimeout / 2))) };
+}
+
+/**
+ * Logs, at most once per REPORT_EVERY_MS each, connections dropped at maxConnections and
+ * failed accepts (EMFILE: out of file descriptors). Without an 'error' listener a failed
+ * accept, which node:net emits on the listening server, would be an uncaught exception
+ * that stops the whole process; with it the listener keeps accepting once descriptors free up.
+ */
+function reportTrouble(server: Server, url: string, log: Logger): void {
+  let dropped = 0;
+  let lastDrop = 0;
+  server.on('drop', () => {
+    dropped += 1;
+    if (Date.now() - lastDrop < REPORT_EVERY_MS) return;
+    lastDrop = Date.now();
+    log.warn({ listener: url, maxConnections: server.maxConnections, dropped }, 'connection limit reached: new connections are closed at once');
+    dropped = 0;
+  });
+  let lastError = 0;
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (Date.now() - lastError < REPORT_EVERY_MS) return;
+    lastError = Date.now();
+    log.error({ listener: url, code: err.code, reason: err.message }, 'accepting a connection failed');
+  });
 }
 
 function closeAll(servers: readonly Server[]): Promise<void> {

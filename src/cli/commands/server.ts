@@ -16,6 +16,7 @@ export function registerServerCommand(program: Command): void {
     .option('--region <region>', 'region in ARNs and responses (default us-east-1)')
     .option('--account-id <id>', '12-digit account id in ARNs (default 000000000000)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .option('--max-connections <n>', 'connections each listener holds at once; more are closed on arrival (also CIPHERLAKE_MAX_CONNECTIONS; default 4096)', parseMaxConnections)
     .option('--workers <n>', 'serve from N node:cluster worker processes sharing the port (default 0: this process serves)', parseWorkers)
     .action(async (opts: ConfigFlags & { workers?: number }) => {
       const config = loadConfig(opts);
@@ -111,6 +112,13 @@ function printBanner(endpoint: string, region: string, accessKeyId: string, secr
     '',
   ];
   process.stderr.write(lines.join('\n') + '\n');
+}
+
+function parseMaxConnections(value: string): number {
+  const n = Number(value);
+  // The range is loadConfig's (it raises ConfigError); here only what is not a number at all.
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('--max-connections must be an integer');
+  return n;
 }
 
 function parseWorkers(value: string): number {
