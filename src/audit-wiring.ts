@@ -8,17 +8,22 @@ import { KmsAuditSigner, type KeyService } from './kms/index.js';
 import { SqliteAuditStore } from './store/sqlite/audit-store.js';
 import { newJournalName } from './store/sqlite/audit-journal.js';
 import { recoverAuditJournals } from './store/sqlite/audit-journal-recovery.js';
-import { ThreadAuditWriter } from './store/sqlite/audit-writer-client.js';
+import { JournalAuditWriter, ThreadAuditWriter } from './store/sqlite/audit-writer-client.js';
+import { SqliteAuditWriter } from './store/sqlite/audit-writer.js';
+import type { ChainHead } from './audit/audit-store.js';
 
 // Composition helpers for the audit trail, shared by the one-process server (main.ts), the
-// cluster primary (signs digests, migrates) and the cluster workers (each appends to the
-// same audit.db through its own writer thread); see src/audit/README.md.
+// cluster primary (migrates, ingests every worker's journal through its writer thread, signs
+// digests) and the cluster workers (each journals its batches; the primary chains them into
+// audit.db); see src/audit/README.md.
 
 /**
  * Which part of the trail a process plays. `single`: appends through a writer thread that
- * also indexes, signs digests. `cluster-primary`: appends nothing; migrates before forking
- * and signs digests over the head the workers' writers moved. `cluster-worker`: appends
- * through its writer thread (indexing only when `indexes`), signs nothing.
+ * ingests its journal and indexes, signs digests. `cluster-primary`: appends nothing;
+ * migrates before forking, and its writer thread ingests the live workers' journals (each
+ * named with `watchJournal`) and indexes; signs digests over the head. `cluster-worker`:
+ * journals its batches and asks the primary to ingest them (flush, over the cluster IPC
+ * channel), signs nothing. `indexes` is kept for callers and ignored: the primary indexes.
  */
 export type AuditRole = { readonly kind: 'single' } | { readonly kind: 'cluster-primary' } | { readonly kind: 'cluster-worker'; readonly indexes: boolean };
 
@@ -46,6 +51,20 @@ export class AuditTrailUnavailableError extends CipherlakeError {
  * audit journal name (a replacement gets a new one, so a name is never reused).
  */
 export const AUDIT_JOURNAL_ENV = 'CIPHERLAKE_AUDIT_JOURNAL';
+
+/** A cluster worker → its primary: ingest every journal written so far (for `id`). */
+export interface AuditIngestRequest {
+  readonly type: 'cipherlake-audit-ingest';
+  readonly id: number;
+}
+
+/** The primary → a worker: the head after ingesting for request `id`, or why not (a message, never data). */
+export type AuditIngestReply =
+  | { readonly type: 'cipherlake-audit-ingested'; readonly id: number; readonly seq: number; readonly hash: string }
+  | { readonly type: 'cipherlake-audit-ingested'; readonly id: number; readonly error: string };
+
+/** How long a worker's flush waits for the primary's answer before it rejects. */
+const INGEST_REPLY_TIMEOUT_MS = 10_000;
 
 /** The deferred-index policy of the writer thread that indexes (see the README's index section). */
 const INDEX_POLICY = { idleMs: 50, backlog: 4096, chunk: 1024 } as const;
@@ -132,7 +151,7 @@ export async function openAuditTrail(
   clock: Clock,
   log: Logger,
   role: AuditRole = { kind: 'single' },
-): Promise<{ store: SqliteAuditStore; trail: AuditTrail }> {
+): Promise<{ store: SqliteAuditStore; trail: AuditTrail; ingester?: ThreadAuditWriter }> {
   const path = auditDbPath(config);
   const unavailable = (err: unknown): never => {
     throw new AuditTrailUnavailableError(path, err);
@@ -143,23 +162,24 @@ export async function openAuditTrail(
   } catch (err) {
     return unavailable(err);
   }
-  let writer: ThreadAuditWriter | undefined;
+  let writer: ThreadAuditWriter | JournalAuditWriter | undefined;
   const onBackgroundError = (err: unknown): void => log.error({ err }, 'audit digest, journal ingestion or indexing failed');
   try {
     // The writers never migrate: the owner readies the file first (the primary, before forking).
     if (role.kind !== 'cluster-worker') await readyForWriters(store, config, log).catch(unavailable);
-    if (role.kind !== 'cluster-primary') writer = await startWriter(config, role, onBackgroundError).catch(unavailable);
+    if (role.kind === 'cluster-worker') writer = openWorkerWriter(config);
+    else writer = await startWriter(config, role, onBackgroundError).catch(unavailable);
     const signer = role.kind === 'cluster-worker' ? null : await KmsAuditSigner.open(keys);
     const trail = await AuditTrail.open({
       store,
       signer,
-      ...(writer !== undefined ? { writer } : {}),
+      writer,
       sharedChain: role.kind === 'cluster-primary',
       clock: () => clock.now(),
       onBackgroundError,
     }).catch(unavailable);
     store.bindTrail(trail);
-    return { store, trail };
+    return { store, trail, ...(writer instanceof ThreadAuditWriter && role.kind === 'cluster-primary' ? { ingester: writer } : {}) };
   } catch (err) {
     await writer?.close().catch(() => undefined);
     store.close();
@@ -174,17 +194,18 @@ async function readyForWriters(store: SqliteAuditStore, config: CipherlakeConfig
 }
 
 /**
- * This process's writer thread, journaling to a file of its own, once the thread has opened
- * audit.db and taken its write lock. Raises (leaving nothing open) when the journal directory
- * or its first file cannot be made, or the probe fails.
+ * This process's writer thread, once it has opened audit.db and taken its write lock; it
+ * indexes. `single`: journaling to a file of its own. `cluster-primary`: journaling nothing,
+ * ingesting the journals it is told to watch (the live workers'). Raises (leaving nothing
+ * open) when the journal directory or its first file cannot be made, or the probe fails.
  */
-async function startWriter(config: CipherlakeConfig, role: Exclude<AuditRole, { kind: 'cluster-primary' }>, onBackgroundError: (err: unknown) => void): Promise<ThreadAuditWriter> {
+async function startWriter(config: CipherlakeConfig, role: Exclude<AuditRole, { kind: 'cluster-worker' }>, onBackgroundError: (err: unknown) => void): Promise<ThreadAuditWriter> {
   const writer = new ThreadAuditWriter({
     path: auditDbPath(config),
     synchronous: auditSynchronous(config),
-    index: role.kind === 'single' || role.indexes ? INDEX_POLICY : null,
+    index: INDEX_POLICY,
     onBackgroundError,
-    journal: { dir: auditJournalDir(config), name: journalName(role), durability: config.audit?.durability === 'power' ? 'power' : 'process' },
+    ...(role.kind === 'single' ? { journal: journalOptions(config, journalName(role)) } : { watchedJournals: { dir: auditJournalDir(config) } }),
   });
   try {
     // The thread opens audit.db on its own: without this, a file it cannot open or write
@@ -195,6 +216,73 @@ async function startWriter(config: CipherlakeConfig, role: Exclude<AuditRole, { 
     throw err;
   }
   return writer;
+}
+
+/**
+ * A cluster worker's writer: it journals, and its flush asks the primary to ingest
+ * (askPrimaryToIngest). First checks, on a connection of its own and synchronously, that
+ * this process can open audit.db and take its write lock (an empty commit: nothing is
+ * written), so a worker never serves while the file cannot be written. Raises
+ * AuditTrailUnavailableError when that fails, or what making the journal raises.
+ */
+function openWorkerWriter(config: CipherlakeConfig): JournalAuditWriter {
+  const path = auditDbPath(config);
+  try {
+    const probe = new SqliteAuditWriter(path, { synchronous: auditSynchronous(config) });
+    try {
+      probe.commit('');
+    } finally {
+      probe.close();
+    }
+  } catch (err) {
+    throw new AuditTrailUnavailableError(path, err);
+  }
+  return new JournalAuditWriter({ journal: journalOptions(config, journalName({ kind: 'cluster-worker', indexes: false })), ingest: askPrimaryToIngest });
+}
+
+function journalOptions(config: CipherlakeConfig, name: string): { dir: string; name: string; durability: 'process' | 'power' } {
+  return { dir: auditJournalDir(config), name, durability: config.audit?.durability === 'power' ? 'power' : 'process' };
+}
+
+const ingestRequests = new Map<number, { resolve: (head: ChainHead) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+let nextIngestId = 1;
+
+/**
+ * In a cluster worker: asks the primary (cluster IPC) to ingest every journal written so far,
+ * its own included, and resolves with the head after it. Rejects when there is no connected
+ * primary, when the primary could not ingest (its message), or after INGEST_REPLY_TIMEOUT_MS
+ * without an answer; the records stay journaled either way.
+ */
+export function askPrimaryToIngest(): Promise<ChainHead> {
+  const send = process.send?.bind(process);
+  if (send === undefined || !process.connected) return Promise.reject(new Error('audit: no cluster primary to ingest the journal'));
+  if (!process.listeners('message').includes(onIngestReply)) process.on('message', onIngestReply);
+  const id = nextIngestId++;
+  return new Promise<ChainHead>((resolve, reject) => {
+    const timer = setTimeout(() => settleIngest(id, new Error(`audit: the cluster primary did not ingest the journal within ${INGEST_REPLY_TIMEOUT_MS} ms`)), INGEST_REPLY_TIMEOUT_MS);
+    ingestRequests.set(id, { resolve, reject, timer });
+    const request: AuditIngestRequest = { type: 'cipherlake-audit-ingest', id };
+    send(request, undefined, {}, (err: Error | null) => {
+      if (err) settleIngest(id, err);
+    });
+  });
+}
+
+function onIngestReply(m: unknown): void {
+  const r = m as { type?: unknown; id?: unknown; seq?: unknown; hash?: unknown; error?: unknown } | null;
+  if (r?.type !== 'cipherlake-audit-ingested' || typeof r.id !== 'number') return;
+  settleIngest(r.id, r.error !== undefined ? new Error(String(r.error)) : { seq: Number(r.seq), hash: String(r.hash) });
+}
+
+function settleIngest(id: number, outcome: ChainHead | Error): void {
+  const p = ingestRequests.get(id);
+  if (p === undefined) return;
+  ingestRequests.delete(id);
+  clearTimeout(p.timer);
+  if (outcome instanceof Error) p.reject(outcome);
+  else p.resolve(outcome);
+  // Not listening while nothing is asked: the channel's listener would keep the process alive.
+  if (ingestRequests.size === 0) process.off('message', onIngestReply);
 }
 
 /** A cluster worker's name comes from the primary (fresh per fork); a single server makes one. */

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditTrail } from '../../audit/index.js';
-import { AUDIT_JOURNAL_ENV, openAuditTrail, recoverAuditJournalsOf } from '../../audit-wiring.js';
+import { AUDIT_JOURNAL_ENV, openAuditTrail, recoverAuditJournalsOf, type AuditIngestReply, type AuditIngestRequest } from '../../audit-wiring.js';
 import { systemClock } from '../../common/clock.js';
 import { createLogger } from '../../common/logger.js';
 import type { CipherlakeConfig } from '../../config/config.js';
@@ -14,6 +14,7 @@ import { openTls } from '../../net/tls/index.js';
 import { openSqlite } from '../../store/sqlite/database.js';
 import { lockDataDir } from '../../store/sqlite/data-dir-lock.js';
 import { SqliteKeyStore } from '../../store/sqlite/key-store.js';
+import type { ThreadAuditWriter } from '../../store/sqlite/audit-writer-client.js';
 import { newJournalName } from '../../store/sqlite/audit-journal.js';
 import { SqliteS3MetadataStore } from '../../store/sqlite/s3-metadata-store.js';
 import { clearObjectTmp } from '../../store/fs-objects/fs-object-backend.js';
@@ -25,28 +26,28 @@ interface ListeningMessage {
   readonly endpoint: string;
 }
 
-/** The environment variable by which the primary tells one worker that it indexes the audit trail. */
-const AUDIT_INDEXER_ENV = 'CIPHERLAKE_CLUSTER_AUDIT_INDEXER';
-
 /**
- * Ingests the audit journals of every process but the live workers' (named in `except`).
- * Set by prepareDataDir for runClusterPrimary in the same process (the primary), which runs
- * it when a worker exits; unset elsewhere.
+ * The primary's side of the workers' audit journals, set by prepareDataDir for
+ * runClusterPrimary in the same process; unset elsewhere. `ingester`: the writer thread that
+ * chains every live worker's journal into audit.db (watchJournal at each fork, retireJournal
+ * when the worker exits) and indexes; `recover`: ingests the journals of every process but
+ * the live workers' (named in `except`).
  */
-let recoverJournals: ((except: Iterable<string>) => void) | undefined;
+let primaryAudit: { readonly ingester: ThreadAuditWriter; readonly recover: (except: Iterable<string>) => void } | undefined;
 
 /** What the primary holds while its workers serve: the signing side of the audit trail. */
 export interface PreparedDataDir {
   readonly credential: Credential;
   readonly created: boolean;
   /**
-   * The primary's trail: it appends nothing (each worker appends through its own writer
-   * thread) and signs digests over the head the workers moved (interval, every N records, close).
+   * The primary's trail: it appends nothing (each worker journals its batches, which the
+   * primary's writer thread chains) and signs digests over the head (interval, every N
+   * records, close).
    */
   readonly audit: AuditTrail;
   /**
-   * Ingests every audit journal the workers left (recovery), signs the final digest and closes
-   * the stores. Call after every worker has exited.
+   * Has its writer thread ingest and seal every worker's journal, recovers any other journal
+   * left, signs the final digest and closes the stores. Call after every worker has exited.
    */
   close(): Promise<void>;
 }
@@ -84,8 +85,9 @@ export async function prepareDataDir(config: CipherlakeConfig, log: Logger = cre
     });
     // Creates the audit signing key on first start, before any worker could race to create it,
     // and recovers the journals a previous run left before any worker appends.
-    const { store, trail } = await openAuditTrail(config, keys, systemClock, log, { kind: 'cluster-primary' });
-    recoverJournals = (except) => recoverAuditJournalsOf(config, log, except);
+    const { store, trail, ingester } = await openAuditTrail(config, keys, systemClock, log, { kind: 'cluster-primary' });
+    if (ingester === undefined) throw new Error('cluster primary: the audit trail has no journal ingester');
+    primaryAudit = { ingester, recover: (except) => recoverAuditJournalsOf(config, log, except) };
     const metadata = db;
     const root = rootKey;
     return {
@@ -93,8 +95,12 @@ export async function prepareDataDir(config: CipherlakeConfig, log: Logger = cre
       created,
       audit: trail,
       close: async () => {
-        // The workers' threads ingested their journals as they closed; what a worker that did
-        // not stop cleanly left is chained here, before the final digest covers it.
+        // No worker writes any more: the thread chains and seals what each journaled; a file
+        // it could not finish (or a name no fork had) is recovered here on another connection,
+        // only once the thread let go of it, and before the final digest covers it.
+        for (const name of ingester.watchedJournals()) {
+          await ingester.retireJournal(name).catch((err: unknown) => log.warn({ err, journal: name }, 'audit journal left to recovery'));
+        }
         let failure: unknown;
         try {
           recoverAuditJournalsOf(config, log);
@@ -134,9 +140,12 @@ async function firstStartFiles(config: CipherlakeConfig, db: SqliteDatabase, log
   if (tlsHosts.length > 0) openTls(config.dataDir, config.tls, tlsHosts, systemClock, log).identity.close();
 }
 
-/** In a cluster worker: whether this worker's audit writer thread fills the lookup index (one worker does). */
+/**
+ * In a cluster worker: whether this worker fills the audit lookup index. Always false: the
+ * primary's writer thread, which chains every worker's journal, indexes (kept for callers).
+ */
 export function workerIndexesAudit(): boolean {
-  return cluster.isWorker && process.env[AUDIT_INDEXER_ENV] === '1';
+  return false;
 }
 
 /** In a cluster worker: tells the primary the endpoint this worker serves. No-op elsewhere. */
@@ -151,12 +160,13 @@ export function notifyPrimaryListening(endpoint: string): void {
  * the shared port with its own caches) — one first, so that first-start work done while
  * starting (keys the server creates for itself) is done once, then the others — calls
  * `onReady(endpoint)` once all listen, and on SIGTERM/SIGINT stops them gracefully (each
- * finishes its in-flight requests and its audit commits), then runs `hooks.afterWorkers`
- * (closing the audit trail: the final digest) before exiting. The first worker, and the
- * replacement of whichever worker held the role, indexes the audit trail. A worker that
- * dies before all are ready stops the whole server (exit 1); one that dies later is
- * replaced, after the audit journal it left is recovered (each fork gets a fresh journal
- * name, CIPHERLAKE_AUDIT_JOURNAL). It never serves requests itself.
+ * finishes its in-flight requests and its audit appends), then runs `hooks.afterWorkers`
+ * (closing the audit trail: the final digest) before exiting. Each fork journals its audit
+ * batches under a fresh name (CIPHERLAKE_AUDIT_JOURNAL) that the primary's writer thread
+ * ingests, and a worker's flush (its lookups' read-your-writes) is answered over the cluster
+ * IPC channel once the thread ingested. A worker that dies before all are ready stops the
+ * whole server (exit 1); one that dies later is replaced, after the thread ingested and
+ * sealed its journal and recovery took anything left. It never serves requests itself.
  *
  * Scheduling stays node:cluster's default round-robin (the primary accepts and hands each
  * connection to a worker): with keep-alive that is once per connection (about 3 µs of primary
@@ -168,49 +178,60 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
   let started = false;
   let stopping = false;
   let exitCode = 0;
-  const indexers = new Set<Worker>();
   // Each worker's audit journal name, fresh per fork: a replacement never reuses its predecessor's.
   const journals = new Map<Worker, string>();
-  const fork = (indexes: boolean): Worker => {
+  // The handling of workers that died while serving, one at a time; the final close waits for it.
+  let exits: Promise<void> = Promise.resolve();
+  const fork = (): Worker => {
     const journal = newJournalName('w');
-    const worker = cluster.fork({ [AUDIT_INDEXER_ENV]: indexes ? '1' : '0', [AUDIT_JOURNAL_ENV]: journal });
+    const worker = cluster.fork({ [AUDIT_JOURNAL_ENV]: journal });
     journals.set(worker, journal);
-    if (indexes) indexers.add(worker);
-    worker.on('message', (m: Partial<ListeningMessage>) => {
+    // Posted before the worker can ask for a flush, which then comes after it on the thread.
+    primaryAudit?.ingester.watchJournal(journal).catch((err: unknown) => {
+      process.stderr.write(`cipherlake: the audit writer thread could not watch journal ${journal} (recovered when the worker exits): ${errorText(err)}\n`);
+    });
+    worker.on('message', (m: Partial<ListeningMessage> | Partial<AuditIngestRequest>) => {
+      if (m.type === 'cipherlake-audit-ingest') {
+        answerIngest(worker, (m as AuditIngestRequest).id);
+        return;
+      }
       if (m.type !== 'cipherlake-listening' || started) return;
       ready++;
       // The first worker does any remaining first-start work alone (keys the parts create for themselves); then the others start.
-      if (ready === 1) for (let i = 1; i < workers; i++) fork(false);
-      if (ready === workers && m.endpoint !== undefined) {
+      if (ready === 1) for (let i = 1; i < workers; i++) fork();
+      const endpoint = (m as Partial<ListeningMessage>).endpoint;
+      if (ready === workers && endpoint !== undefined) {
         started = true;
-        onReady(m.endpoint);
+        onReady(endpoint);
       }
     });
     return worker;
   };
+  const allExited = (): boolean => Object.keys(cluster.workers ?? {}).length === 0;
   cluster.on('exit', (worker, code, signal) => {
+    const journal = journals.get(worker);
     journals.delete(worker);
     if (stopping) {
       // A worker that did not stop cleanly (its close failed, or it was killed) may have
-      // left audit commits or requests unfinished: the server's exit says so.
+      // left audit appends or requests unfinished: the server's exit says so.
       if (code !== 0 || signal !== null) {
         exitCode = 1;
         process.stderr.write(`cipherlake: worker ${worker.process.pid} did not stop cleanly (${signal ?? code})\n`);
       }
-      if (Object.keys(cluster.workers ?? {}).length === 0) finish();
+      if (allExited()) finish();
       return;
     }
     process.stderr.write(`cipherlake: worker ${worker.process.pid} exited (${signal ?? code})${started ? ', starting another' : ''}\n`);
-    const indexed = indexers.delete(worker);
-    // What the dead worker acknowledged but its thread had not chained yet: chained now, before
-    // its replacement appends (the live workers' journals are theirs to ingest).
-    try {
-      recoverJournals?.(journals.values());
-    } catch (err) {
-      process.stderr.write(`cipherlake: recovering the audit journal of worker ${worker.process.pid} failed (retried when the server stops or restarts): ${err instanceof Error ? err.message : String(err)}\n`);
-    }
-    if (started) fork(indexed);
-    else stop(1);
+    // What the dead worker acknowledged but the thread had not chained yet: chained now, before
+    // its replacement appends (the live workers' journals stay with the thread).
+    exits = exits
+      .then(() => recoverDeadWorker(worker.process.pid, journal, journals.values()))
+      .then(() => {
+        if (stopping) {
+          if (allExited()) finish();
+        } else if (started) fork();
+        else stop(1);
+      });
   });
   const stop = (code: number): void => {
     if (stopping) return;
@@ -226,17 +247,62 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
   const finish = (): void => {
     if (finishing) return;
     finishing = true;
-    (hooks.afterWorkers?.() ?? Promise.resolve()).then(
+    exits.then(() => hooks.afterWorkers?.()).then(
       () => process.exit(exitCode),
       (err: unknown) => {
-        process.stderr.write(`cipherlake: closing the audit trail failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.stderr.write(`cipherlake: closing the audit trail failed: ${errorText(err)}\n`);
         process.exit(1);
       },
     );
   };
   process.on('SIGTERM', () => stop(0));
   process.on('SIGINT', () => stop(0));
-  fork(true);
+  fork();
+}
+
+/**
+ * After a worker died while serving: the writer thread ingests its journal to the end and
+ * seals it (retireJournal), then recovery takes whatever is left of any process but the live
+ * workers' (their names in `live`). Never rejects: a failure is said on stderr and retried
+ * when the server stops or restarts (the records stay journaled).
+ */
+async function recoverDeadWorker(pid: number | undefined, journal: string | undefined, live: Iterable<string>): Promise<void> {
+  const audit = primaryAudit;
+  if (audit === undefined) return;
+  const say = (what: string, err: unknown): void => {
+    process.stderr.write(`cipherlake: ${what} of worker ${pid} failed (retried when the server stops or restarts): ${errorText(err)}\n`);
+  };
+  if (journal !== undefined) await audit.ingester.retireJournal(journal).catch((err: unknown) => say('ingesting the audit journal', err));
+  try {
+    audit.recover(live);
+  } catch (err) {
+    say('recovering the audit journal', err);
+  }
+}
+
+/**
+ * Answers a worker's request to ingest (its flush): the primary's writer thread ingests every
+ * journal written so far, and the worker hears the head, or why not (a message only). An
+ * answer to a worker that is gone is dropped.
+ */
+function answerIngest(worker: Worker, id: number): void {
+  const answer = (reply: AuditIngestReply): void => {
+    if (!worker.isConnected()) return;
+    worker.send(reply, undefined, () => undefined);
+  };
+  const ingester = primaryAudit?.ingester;
+  if (ingester === undefined) {
+    answer({ type: 'cipherlake-audit-ingested', id, error: 'audit: this primary ingests no journals' });
+    return;
+  }
+  ingester.flush().then(
+    (head) => answer({ type: 'cipherlake-audit-ingested', id, seq: head?.seq ?? 0, hash: head?.hash ?? '' }),
+    (err: unknown) => answer({ type: 'cipherlake-audit-ingested', id, error: errorText(err) }),
+  );
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** True in a process that cluster.fork() started. */

@@ -183,6 +183,16 @@ export class JournalIngester {
     return total + ended.records;
   }
 
+  /**
+   * Forgets this journal without sealing it: closes the descriptor kept open and the offset
+   * kept in memory (a later call re-reads the stored offset). For an owner that stops ingesting
+   * the name after a failure, so that recovery (another connection) may take the file over.
+   */
+  release(): void {
+    this.#offset = undefined;
+    this.#closeFd();
+  }
+
   #ingestAll(): number {
     this.#gen ??= this.#firstGen();
     let total = 0;

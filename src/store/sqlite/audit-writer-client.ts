@@ -28,6 +28,12 @@ export interface ThreadAuditWriterOptions {
    * Without it, each batch is posted to the thread and resolves after its transaction.
    */
   readonly journal?: AuditJournalOptions;
+  /**
+   * Other processes' journals in `dir` that the thread ingests too (the cluster primary's
+   * thread: its live workers', each named by `watchJournal` and let go by `retireJournal`);
+   * `flush` then makes the thread ingest all of them.
+   */
+  readonly watchedJournals?: { readonly dir: string };
 }
 
 /** Before restarting a journal's thread that died; longer when it could not open audit.db. */
@@ -99,6 +105,8 @@ export class ThreadAuditWriter implements AuditChainWriter {
   #worker: Worker | undefined;
   #nextId = 1;
   #closed = false;
+  /** The names of watchedJournals being ingested: a replacement thread starts with them. */
+  readonly #watched = new Set<string>();
   // Why the last thread could not open audit.db: close() has nothing to close then.
   #startFailure: Error | undefined;
 
@@ -117,21 +125,16 @@ export class ThreadAuditWriter implements AuditChainWriter {
   commit(entries: readonly EncodedAuditEvent[]): Promise<CommittedAuditBatch | null> {
     if (this.#journal === undefined) return this.#commitInThread(entries);
     if (this.#closed) return Promise.reject(new Error('audit writer is closed'));
-    try {
-      const synced = this.#journal.append(encodeAuditBatch(entries));
-      return synced === undefined ? JOURNALED : synced.then(() => null);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+    return journalCommit(this.#journal, entries);
   }
 
   /**
-   * Journaled: makes the thread ingest everything written so far and resolves with the head
-   * after it; rejects with why ingestion failed (the records stay in the journal). Without a
+   * Journaled (or watching other journals): makes the thread ingest everything written so far
+   * (in every journal it ingests) and resolves with the head after it; rejects with why ingestion failed (the records stay in the journal). Without a
    * journal, every commit already answered its head: resolves null.
    */
   async flush(): Promise<ChainHead | null> {
-    if (this.#journal === undefined) return null;
+    if (this.#journal === undefined && this.#o.watchedJournals === undefined) return null;
     const id = this.#nextId++;
     const r = await this.#call(id, { op: 'flush', id });
     if (!('flushed' in r)) throw new Error('audit writer: unexpected reply');
@@ -158,6 +161,35 @@ export class ThreadAuditWriter implements AuditChainWriter {
     await this.#call(id, { op: 'commit', id, batch: '' });
   }
 
+  /**
+   * With watchedJournals: the thread ingests journal `name` (in that directory) from its stored
+   * offset on, on its schedule and at each flush, until retireJournal; a replacement thread
+   * does too. Resolves once the thread took it; rejects when it runs without watchedJournals
+   * or is closed. Never touches the file itself.
+   */
+  async watchJournal(name: string): Promise<void> {
+    this.#watched.add(name);
+    const id = this.#nextId++;
+    await this.#call(id, { op: 'watch', id, name });
+  }
+
+  /**
+   * For a watched journal nobody writes any more (its process exited): the thread ingests it
+   * to its end, seals it (removed, or renamed `.damaged`) and stops watching it. Whether it
+   * resolves or rejects (why it could not), the thread no longer touches the name when this
+   * settles, so recovery (recoverAuditJournals, its own connection) may then take over what is left.
+   */
+  async retireJournal(name: string): Promise<void> {
+    this.#watched.delete(name);
+    const id = this.#nextId++;
+    await this.#call(id, { op: 'retire', id, name });
+  }
+
+  /** The journal names being watched (watchJournal, not yet retired). */
+  watchedJournals(): string[] {
+    return [...this.#watched];
+  }
+
   async appendDigest(digest: DigestToStore): Promise<void> {
     const id = this.#nextId++;
     await this.#call(id, { op: 'digest', id, digest });
@@ -176,7 +208,7 @@ export class ThreadAuditWriter implements AuditChainWriter {
     // and seals the journal before it closes.
     this.#journal?.close();
     clearTimeout(this.#restart);
-    const closing = this.#worker !== undefined || this.#journal !== undefined ? this.#call(id, { op: 'close', id }) : Promise.resolve();
+    const closing = this.#worker !== undefined || this.#journal !== undefined || this.#watched.size > 0 ? this.#call(id, { op: 'close', id }) : Promise.resolve();
     this.#closed = true;
     try {
       await closing;
@@ -202,6 +234,7 @@ export class ThreadAuditWriter implements AuditChainWriter {
       synchronous: this.#o.synchronous,
       index: this.#o.index,
       journal: this.#o.journal !== undefined ? { dir: this.#o.journal.dir, name: this.#o.journal.name } : null,
+      watched: this.#o.watchedJournals !== undefined ? { dir: this.#o.watchedJournals.dir, names: [...this.#watched] } : null,
       auditWriterThread: true,
       entry: ENTRY,
       tsxApi: TSX_API,
@@ -234,10 +267,15 @@ export class ThreadAuditWriter implements AuditChainWriter {
   #onStartFailure(worker: Worker, error: Error): void {
     if (this.#worker !== worker) return;
     // Journaled, no call may be waiting to hear why: say it (once per distinct reason).
-    if (this.#journal !== undefined && error.message !== this.#reportedStartFailure) this.#o.onBackgroundError?.(error);
+    if (this.#ingestsJournals() && error.message !== this.#reportedStartFailure) this.#o.onBackgroundError?.(error);
     this.#reportedStartFailure = error.message;
     this.#startFailure = error;
     this.#onExit(worker, error);
+  }
+
+  /** Whether the thread ingests journals on its own schedule (this process's, or watched ones). */
+  #ingestsJournals(): boolean {
+    return this.#journal !== undefined || this.#o.watchedJournals !== undefined;
   }
 
   #onExit(worker: Worker, error: Error): void {
@@ -246,13 +284,80 @@ export class ThreadAuditWriter implements AuditChainWriter {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(error);
-    // Journaled, no commit would start a new thread: the journal must still be ingested.
-    if (this.#journal !== undefined && !this.#closed) {
+    // Journaled, no commit would start a new thread: the journals must still be ingested.
+    if (this.#ingestsJournals() && !this.#closed) {
       const delay = this.#startFailure !== undefined ? RESTART_AFTER_START_FAILURE_MS : RESTART_MS;
       this.#restart = setTimeout(() => {
         if (!this.#closed && this.#worker === undefined) this.#worker = this.#start();
       }, delay);
       this.#restart.unref();
     }
+  }
+}
+
+/** A journaled commit: one frame written (and fdatasync'd for `power`); resolves null, rejects when that failed. */
+function journalCommit(journal: AuditJournalWriter, entries: readonly EncodedAuditEvent[]): Promise<null> {
+  try {
+    const synced = journal.append(encodeAuditBatch(entries));
+    return synced === undefined ? JOURNALED : synced.then(() => null);
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+/** How a JournalAuditWriter is built. */
+export interface JournalAuditWriterOptions {
+  readonly journal: AuditJournalOptions;
+  /**
+   * Has the process that ingests this journal ingest everything written so far, and resolves
+   * with the head after it (a cluster worker: a request to the primary over the cluster IPC
+   * channel, bounded in time); rejects with why not.
+   */
+  readonly ingest: () => Promise<ChainHead>;
+}
+
+/**
+ * The AuditChainWriter of a process that only journals (a cluster worker: src/audit/README.md,
+ * "Several processes"): `commit` writes each batch in one frame to this process's journal and
+ * resolves null after that write (or its fdatasync, `power`), exactly as a journaled
+ * ThreadAuditWriter; another process's writer thread (the cluster primary's) chains the
+ * journal into audit.db, and `flush` asks it to catch up (`ingest`). No thread, no audit.db
+ * connection, no digests (`appendDigest` rejects: the process that ingests signs them).
+ */
+export class JournalAuditWriter implements AuditChainWriter {
+  readonly #journal: AuditJournalWriter;
+  readonly #ingest: () => Promise<ChainHead>;
+  #closed = false;
+
+  /** Creates the journal's first file (raises what mkdir and open raise). */
+  constructor(options: JournalAuditWriterOptions) {
+    this.#journal = new AuditJournalWriter(options.journal);
+    this.#ingest = options.ingest;
+  }
+
+  /** See AuditChainWriter.commit: resolves null once journaled; rejects when the write or flush failed, or after close. */
+  commit(entries: readonly EncodedAuditEvent[]): Promise<CommittedAuditBatch | null> {
+    if (this.#closed) return Promise.reject(new Error('audit writer is closed'));
+    return journalCommit(this.#journal, entries);
+  }
+
+  /** Resolves with the head once the ingesting process chained everything journaled before; rejects as `ingest` does. */
+  flush(): Promise<ChainHead> {
+    return this.#ingest();
+  }
+
+  /** Always rejects: a process that only journals stores no digests. */
+  appendDigest(_digest: DigestToStore): Promise<void> {
+    return Promise.reject(new Error('audit: a journal-only writer stores no digests'));
+  }
+
+  /**
+   * Closes the journal (nothing is written after this; the ingesting process seals the file
+   * once this process has exited). Idempotent; raises nothing.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#journal.close();
   }
 }

@@ -16,6 +16,12 @@ export interface AuditWriterThreadData {
   readonly index: { readonly idleMs: number; readonly backlog: number; readonly chunk: number } | null;
   /** This process's journal, which the thread ingests on its own schedule; null: batches come as `commit` messages. */
   readonly journal: { readonly dir: string; readonly name: string } | null;
+  /**
+   * Other processes' journals in `dir` that this thread ingests on the same schedule (the
+   * cluster primary's thread: its live workers'), `names` at start; `watch` and `retire`
+   * change the set. Null: none (`watch` is then refused).
+   */
+  readonly watched: { readonly dir: string; readonly names: readonly string[] } | null;
 }
 
 /** Main thread → writer thread. */
@@ -23,11 +29,13 @@ export type AuditWriterRequest =
   | { readonly op: 'commit'; readonly id: number; readonly batch: AuditBatchText }
   | { readonly op: 'digest'; readonly id: number; readonly digest: DigestToStore }
   | { readonly op: 'flush'; readonly id: number }
+  | { readonly op: 'watch'; readonly id: number; readonly name: string }
+  | { readonly op: 'retire'; readonly id: number; readonly name: string }
   | { readonly op: 'close'; readonly id: number };
 
 /**
  * Writer thread → main thread: a commit's first seq and new head, a flush's head (everything
- * journaled before it was ingested), a digest or close done,
+ * journaled before it was ingested), a digest, watch, retire or close done,
  * an error message (never data: SQLite messages name tables and constraints only), an
  * indexing failure the thread reports on its own (id 0), or why the thread could not open
  * audit.db (id 0, `startError`; the thread then ends without serving anything).
@@ -80,15 +88,27 @@ function runAuditWriterThread(): void {
     return;
   }
   const indexing = data.index !== null ? new IndexPolicy(writer, data.index, (error) => reply({ id: 0, error })) : undefined;
-  const journal = data.journal !== null ? new JournalPoll(writer, data.journal, indexing, (error) => reply({ id: 0, error })) : undefined;
+  let journal: JournalPoll | undefined;
+  if (data.journal !== null || data.watched !== null) {
+    journal = new JournalPoll(writer, indexing, (error) => reply({ id: 0, error }));
+    if (data.journal !== null) journal.add(data.journal.dir, data.journal.name);
+    for (const name of data.watched?.names ?? []) journal.add(data.watched!.dir, name);
+  }
   port.on('message', (m: AuditWriterRequest) => {
-    handle(writer, indexing, journal, m, reply);
+    handle(writer, indexing, journal, data.watched?.dir, m, reply);
     if (m.op === 'close') port.close();
   });
 }
 
 /** Serves one request; a failed commit, flush or digest is answered with its error, nothing written. */
-function handle(writer: SqliteAuditWriter, indexing: IndexPolicy | undefined, journal: JournalPoll | undefined, m: AuditWriterRequest, reply: (r: AuditWriterReply) => void): void {
+function handle(
+  writer: SqliteAuditWriter,
+  indexing: IndexPolicy | undefined,
+  journal: JournalPoll | undefined,
+  watchedDir: string | undefined,
+  m: AuditWriterRequest,
+  reply: (r: AuditWriterReply) => void,
+): void {
   switch (m.op) {
     case 'commit': {
       let committed;
@@ -115,6 +135,23 @@ function handle(writer: SqliteAuditWriter, indexing: IndexPolicy | undefined, jo
     case 'digest':
       try {
         writer.appendDigest(m.digest);
+        reply({ id: m.id, done: true, indexed: 0 });
+      } catch (error) {
+        reply({ id: m.id, error: errorText(error) });
+      }
+      return;
+    case 'watch':
+      if (journal === undefined || watchedDir === undefined) reply({ id: m.id, error: 'audit writer thread: started without watched journals' });
+      else {
+        journal.add(watchedDir, m.name);
+        reply({ id: m.id, done: true, indexed: 0 });
+      }
+      return;
+    case 'retire':
+      // Unknown here (never watched, or a thread started after the client forgot it): nothing
+      // to do; the caller's recovery ingests whatever is left.
+      try {
+        journal?.retire(m.name);
         reply({ id: m.id, done: true, indexed: 0 });
       } catch (error) {
         reply({ id: m.id, error: errorText(error) });
@@ -148,57 +185,111 @@ function close(writer: SqliteAuditWriter, indexing: IndexPolicy | undefined, jou
 }
 
 /**
- * The thread's ingestion of its process's journal: polls (again after BUSY_POLL_MS when the
- * last poll found frames, else after IDLE_POLL_MS, then SLOW_POLL_MS), commits what it finds (JournalIngester),
- * lets the index policy see each commit, and reports a failure once per distinct message
- * (the records stay in the journal; the next poll retries).
+ * The thread's ingestion of journals: its own process's, and (the cluster primary's thread)
+ * those of the live workers. Polls them all (again after BUSY_POLL_MS when the last poll found
+ * frames, else after IDLE_POLL_MS, then SLOW_POLL_MS), commits what it finds (one
+ * JournalIngester per name), lets the index policy see each commit, and reports a failure
+ * once per distinct message (the records stay in the journal; the next poll retries). One
+ * name's failure does not hold up the others.
  */
 class JournalPoll {
-  readonly #ingester: JournalIngester;
+  readonly #writer: SqliteAuditWriter;
+  readonly #indexing: IndexPolicy | undefined;
   readonly #report: (message: string) => void;
+  readonly #ingesters = new Map<string, JournalIngester>();
   #timer: NodeJS.Timeout;
   #empty = 0;
   #lastFailure: string | undefined;
   readonly #damageReported = new Set<string>();
 
-  constructor(writer: SqliteAuditWriter, o: { dir: string; name: string }, indexing: IndexPolicy | undefined, report: (message: string) => void) {
+  constructor(writer: SqliteAuditWriter, indexing: IndexPolicy | undefined, report: (message: string) => void) {
+    this.#writer = writer;
+    this.#indexing = indexing;
     this.#report = report;
-    this.#ingester = new JournalIngester(writer, {
-      ...o,
-      onCommit: (c) => indexing?.afterCommit(c.head.seq),
-      onDamaged: (d, sealed) => {
-        const message = `audit journal ${d.file}: invalid frame at byte ${d.offset}; ${sealed ? `renamed ${d.file}.damaged (kept as evidence)` : 'ingestion stops there'}`;
-        if (this.#damageReported.has(message)) return;
-        this.#damageReported.add(message);
-        report(message);
-      },
-    });
     this.#timer = setTimeout(() => this.#poll(), 0);
   }
 
-  /** Ingests everything written so far; raises what ingestion raises. */
-  ingest(): number {
-    return this.#ingester.ingestAll();
+  /** Ingests journal `name` in `dir` from now on (from its stored offset); idempotent. */
+  add(dir: string, name: string): void {
+    if (this.#ingesters.has(name)) return;
+    this.#ingesters.set(
+      name,
+      new JournalIngester(this.#writer, {
+        dir,
+        name,
+        onCommit: (c) => this.#indexing?.afterCommit(c.head.seq),
+        onDamaged: (d, sealed) => {
+          const message = `audit journal ${d.file}: invalid frame at byte ${d.offset}; ${sealed ? `renamed ${d.file}.damaged (kept as evidence)` : 'ingestion stops there'}`;
+          if (this.#damageReported.has(message)) return;
+          this.#damageReported.add(message);
+          this.#report(message);
+        },
+      }),
+    );
   }
 
-  /** Stops polling; ingests everything and seals the last file. Raises what ingestion raises. */
+  /**
+   * For a journal nobody writes any more (its process exited): ingests it to its end, seals
+   * its last file and stops watching it. On failure it stops watching it too (descriptor
+   * closed, nothing kept in memory), so that recovery on another connection can take it
+   * over, and raises. Unknown name: nothing.
+   */
+  retire(name: string): void {
+    const ingester = this.#ingesters.get(name);
+    if (ingester === undefined) return;
+    this.#ingesters.delete(name);
+    try {
+      ingester.finish();
+    } catch (error) {
+      ingester.release();
+      throw error;
+    }
+  }
+
+  /** Ingests everything written so far in every journal; raises the first failure (after trying the others). */
+  ingest(): number {
+    const { total, failure } = this.#ingestEach();
+    if (failure !== undefined) throw failure;
+    return total;
+  }
+
+  /** Stops polling; retires every journal (each ingested and sealed). Raises the first failure. */
   finish(): void {
     clearTimeout(this.#timer);
-    this.#ingester.finish();
+    let failure: unknown;
+    for (const name of [...this.#ingesters.keys()]) {
+      try {
+        this.retire(name);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  #ingestEach(): { total: number; failure: unknown } {
+    let total = 0;
+    let failure: unknown;
+    for (const ingester of this.#ingesters.values()) {
+      try {
+        total += ingester.ingestAll();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    return { total, failure };
   }
 
   #poll(): void {
-    let found = 0;
-    try {
-      found = this.#ingester.ingestAll();
-      this.#lastFailure = undefined;
-    } catch (error) {
-      const message = `audit journal ingestion failed (retried): ${errorText(error)}`;
+    const { total, failure } = this.#ingestEach();
+    if (failure === undefined) this.#lastFailure = undefined;
+    else {
+      const message = `audit journal ingestion failed (retried): ${errorText(failure)}`;
       if (message !== this.#lastFailure) this.#report(message);
       this.#lastFailure = message;
     }
-    this.#empty = found > 0 ? 0 : this.#empty + 1;
-    this.#timer = setTimeout(() => this.#poll(), found > 0 ? BUSY_POLL_MS : this.#empty < IDLE_POLLS ? IDLE_POLL_MS : SLOW_POLL_MS);
+    this.#empty = total > 0 ? 0 : this.#empty + 1;
+    this.#timer = setTimeout(() => this.#poll(), total > 0 ? BUSY_POLL_MS : this.#empty < IDLE_POLLS ? IDLE_POLL_MS : SLOW_POLL_MS);
   }
 }
 
