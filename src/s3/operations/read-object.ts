@@ -95,15 +95,25 @@ export async function unsealObjectKey(deps: S3Deps, o: ObjectRecord, customer: C
  * missing body raises here (see isMissingBody), before the caller sent anything. Takes
  * ownership of `objectKey` and disposes it when the stream closes (or on a raise); the body
  * closes with the stream. Never emits a segment before its tag verified; any tampering
- * surfaces as a stream error.
+ * surfaces as a stream error. A failure while nobody listens (a single-part body is read
+ * ahead at once, before the caller reads) never becomes an uncaught 'error': the stream
+ * is left errored (`errored`, destroyed), and a reader that comes later (pipeline,
+ * for await, finished) gets that error.
  */
 export async function readPlaintext(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes, range?: ByteRange): Promise<Readable> {
   let body: SealedBody | undefined;
   try {
     body = await openSealed(deps, o);
     const opened = body;
-    // A multipart object: each part is its own segment stream under its own part key.
-    if (o.parts !== undefined) return readMultipartPlaintext(opened.read, o, objectKey, range).once('close', () => void opened.close());
+    // A multipart object: each part is its own segment stream under its own part key. The key
+    // is disposed on close too: a stream destroyed before its first read never runs the
+    // generator whose `finally` disposes it.
+    if (o.parts !== undefined) {
+      return keepErrorsForReader(readMultipartPlaintext(opened.read, o, objectKey, range)).once('close', () => {
+        objectKey.dispose();
+        closeQuietly(opened);
+      });
+    }
     const aad = dataBinding(o);
     if (range === undefined || o.size === 0 || (range.start === 0 && range.endInclusive === o.size - 1)) {
       return wire(opened, undefined, createSegmentDecryptor(objectKey, { aad }), objectKey);
@@ -291,15 +301,37 @@ class ReadBufferPool {
 
 const readBuffers = new ReadBufferPool();
 
+/**
+ * Pipes `range` of the body into its decryptor and returns the decryptor. The pipe starts
+ * reading at once, before the caller reads (a copy waits for its target's key and file
+ * meanwhile), so the decryptor gets an 'error' listener of its own here: the source's
+ * failure (a read error) and the decryptor's (a tampered segment) may come while the caller
+ * has not begun or has stopped listening, and without one node:stream's pipe re-emits the
+ * error as an uncaught exception that stops the process.
+ */
 function wire(body: SealedBody, range: StoredRange | undefined, decryptor: NodeJS.ReadWriteStream & Readable, objectKey: SecretBytes): Readable {
   const source = body.read(range);
   source.on('error', (err) => decryptor.destroy(err));
   decryptor.on('close', () => {
     source.destroy();
     objectKey.dispose();
-    void body.close();
+    closeQuietly(body);
   });
-  return source.pipe(decryptor);
+  return source.pipe(keepErrorsForReader(decryptor));
+}
+
+/**
+ * Gives `stream` an 'error' listener that does nothing: an error then leaves the stream
+ * errored (destroyed, `errored` set) for its reader to raise, instead of being an uncaught
+ * exception when no reader listens at that moment. The caller's own listeners still get it.
+ */
+function keepErrorsForReader<S extends Readable>(stream: S): S {
+  return stream.on('error', () => undefined);
+}
+
+/** Releases an opened body once its stream closed; nobody awaits that, so a failure to release must not be an unhandled rejection (which stops the process). */
+function closeQuietly(body: SealedBody): void {
+  body.close().catch(() => undefined);
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {
