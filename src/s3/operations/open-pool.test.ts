@@ -92,7 +92,7 @@ describe('SegmentOpenPool', () => {
     }
   });
 
-  it('a thread that dies mid-GET fails that GET (OpenPoolUnavailableError, the body closed); the next GET gets a new thread', async () => {
+  for (const death of ['terminated', 'crashing on an exception'] as const) it(`a thread ${death} mid-GET fails that GET (OpenPoolUnavailableError, the body closed); the next GET gets a new thread`, async () => {
     const pool = new SegmentOpenPool(1);
     try {
       const s = await store(8 * MiB + 1);
@@ -101,7 +101,14 @@ describe('SegmentOpenPool', () => {
       assert.equal((await batches.next()).done, false);
       const [worker] = pool.workers;
       assert.ok(worker !== undefined);
-      await worker.terminate();
+      if (death === 'terminated') {
+        await worker.terminate();
+      } else {
+        // A message the thread does not know makes it throw: it emits 'error', then exits.
+        const exited = new Promise((resolve) => worker.once('exit', resolve));
+        worker.postMessage({ op: 'no such op' });
+        await exited;
+      }
       await assert.rejects(
         (async () => {
           for (;;) if ((await batches.next()).done === true) return;

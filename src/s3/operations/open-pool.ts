@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { CipherlakeError } from '../../common/errors.js';
 import { DecryptionError, type RangePlan, type SecretBytes } from '../../crypto/index.js';
@@ -172,7 +171,9 @@ export class SegmentOpenPool {
 
 function startThread(): Thread {
   const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry: ENTRY, tsxApi: TSX_API } });
-  const thread: Thread = { worker, jobs: new Map(), exited: once(worker, 'exit'), dead: false };
+  // Not events.once: it would reject on the 'error' a crashing thread emits first, unawaited.
+  const exited = new Promise((resolve) => worker.once('exit', resolve));
+  const thread: Thread = { worker, jobs: new Map(), exited, dead: false };
   worker.on('message', (r: OpenReply) => settle(thread, r));
   worker.on('error', () => fail(thread));
   worker.on('exit', () => fail(thread));
