@@ -9,7 +9,7 @@ import { createIamService, type IamService } from './iam/index.js';
 import { createKmsAccess, type KmsAccess, KeyService, openRootKey, startKeyMaintenance } from './kms/index.js';
 import { SqliteIdentityStore } from './store/sqlite/identity-store.js';
 import { createEdgeHandler } from './net/edge-router.js';
-import { createS3Service, openPoolFromEnv } from './s3/index.js';
+import { createS3Service } from './s3/index.js';
 import { FsObjectBackend } from './store/fs-objects/fs-object-backend.js';
 import { sweepOrphanBodies } from './store/fs-objects/orphan-sweep.js';
 import { SqliteS3MetadataStore } from './store/sqlite/s3-metadata-store.js';
@@ -144,10 +144,7 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
   // S3: every request is authorized through IAM (identity ∧ bucket ∧ endpoint policy); SSE-KMS
   // data keys are authorized as the caller (kms:ViaService) and audited as KMS events invokedBy s3.
   const s3Store = new SqliteS3MetadataStore(db);
-  // Decrypts large GETs off the event loop (CIPHERLAKE_GET_THREADS, default 1; its thread starts with the first such GET).
-  const openPool = openPoolFromEnv();
   const s3 = createS3Service({
-    ...(openPool !== undefined ? { openPool } : {}),
     store: s3Store,
     bucketAccess: new SqliteBucketAccessStore(db),
     authorizer: iam.access,
@@ -210,7 +207,6 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
       ...(config.https.enabled ? { https: config.https } : {}),
       endpoints,
       ...(tls !== undefined ? { tls } : {}),
-      ...(config.maxConnections !== undefined ? { maxConnections: config.maxConnections } : {}),
     },
     handler,
     log,
@@ -251,7 +247,6 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
       closed = true;
       await listeners.close();
       await nbdServer?.close();
-      await openPool?.close();
       await volumes.close();
       tls?.identity.close();
       await audit.close();

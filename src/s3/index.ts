@@ -4,7 +4,6 @@ import type { Clock } from '../common/clock.js';
 import type { KeyService } from '../kms/index.js';
 import type { S3MetadataStore } from './metadata-store.js';
 import type { ObjectBackend } from './object-backend.js';
-import type { SegmentOpenPool } from './operations/open-pool.js';
 import type { BucketAccessStore } from './access/bucket-access-store.js';
 import { KmsDataKeyProvider, type KmsOnBehalf } from './sse/kms-data-key-provider.js';
 import type { S3Authorizer } from './wire/authorize.js';
@@ -19,7 +18,6 @@ export { KmsDataKeyProvider, type KmsOnBehalf, type S3KmsCall } from './sse/kms-
 export type { BucketAccessStore, PublicAccessBlock } from './access/bucket-access-store.js';
 export { isPublicPolicy, parseBucketPolicy, effectiveBucketPolicy } from './access/bucket-policy.js';
 export type { S3Authorizer } from './wire/authorize.js';
-export { SegmentOpenPool, openPoolFromEnv, OpenPoolUnavailableError } from './operations/open-pool.js';
 export { derivePartKey, type SseMode, type ObjectBinding, type SealedObjectKey } from './sse/sealing.js';
 
 /** What createS3Service needs. */
@@ -38,15 +36,13 @@ export interface S3ServiceOptions {
   readonly authorizer: S3Authorizer;
   /** KMS authorization of the caller for SSE-KMS (kms:ViaService), and the audit hook for those calls. */
   readonly kmsOnBehalf: KmsOnBehalf;
-  /** Threads that decrypt large GETs off the event loop; the caller closes it at shutdown. Absent: GETs decrypt in-thread. */
-  readonly openPool?: SegmentOpenPool;
 }
 
 /** Builds the S3 endpoint (an S3EdgeHandler for the edge) over its stores and the in-process KMS. */
 export function createS3Service(o: S3ServiceOptions): S3Handler {
   const kms = new KmsDataKeyProvider(o.keys);
   return new S3Handler(
-    { store: o.store, backend: o.backend, kms, bucketAccess: o.bucketAccess, clock: o.clock, region: o.region, accountId: o.accountId, ...(o.openPool !== undefined ? { openPool: o.openPool } : {}) },
+    { store: o.store, backend: o.backend, kms, bucketAccess: o.bucketAccess, clock: o.clock, region: o.region, accountId: o.accountId },
     o.settings,
     o.log,
     { authorizer: o.authorizer, kmsForCaller: (call) => kms.forCaller(call, o.kmsOnBehalf) },

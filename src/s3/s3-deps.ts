@@ -2,7 +2,6 @@ import type { Clock } from '../common/clock.js';
 import type { BucketAccessStore } from './access/bucket-access-store.js';
 import type { S3MetadataStore } from './metadata-store.js';
 import type { ObjectBackend } from './object-backend.js';
-import type { SegmentOpenPool } from './operations/open-pool.js';
 import type { DataKeyProvider } from './sse/data-key-provider.js';
 
 /** What the S3 operations work with; built once in main.ts. */
@@ -23,6 +22,4 @@ export interface S3Deps {
   readonly accountId: string;
   /** Plaintext bytes per sealed segment; default 64 KiB (the format's reference size). */
   readonly segmentSize?: number;
-  /** Threads that decrypt large GETs off the event loop (read-large.ts); absent: every GET decrypts in-thread. */
-  readonly openPool?: SegmentOpenPool;
 }
