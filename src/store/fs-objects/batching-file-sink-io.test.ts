@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,9 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
   const ioAfterClose: string[] = [];
   const closed = new Set<number>();
   // Calls the watch saw: without them the checks below would pass with nothing watched.
-  const seen = { writev: 0, close: 0, syncsDone: 0 };
+  const seen = { writev: 0, writesDone: 0, close: 0, syncsDone: 0 };
+  /** The opens the sink made, and whether each asked for O_DSYNC. */
+  const opened: Array<{ path: string; dsync: boolean }> = [];
   const original = { writev: fs.writev, fdatasync: fs.fdatasync, close: fs.close, closeSync: fs.closeSync, open: fs.open };
 
   const track = (name: string, fn: (...args: never[]) => void) =>
@@ -32,6 +34,7 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
       (fn as (...a: unknown[]) => void)(fd, ...rest, (...res: unknown[]) => {
         outstanding.set(fd, outstanding.get(fd)! - 1);
         if (name === 'fdatasync') seen.syncsDone += 1;
+        if (name === 'writev') seen.writesDone += 1;
         cb(...res);
       });
     }) as never;
@@ -54,6 +57,8 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
     }) as never;
     fs.open = ((...args: unknown[]) => {
       const cb = args.pop() as Callback;
+      const flags = args[1];
+      opened.push({ path: String(args[0]), dsync: typeof flags === 'number' && (flags & fs.constants.O_DSYNC) !== 0 });
       (original.open as (...a: unknown[]) => void)(...args, (err: unknown, fd: number) => {
         closed.delete(fd);
         cb(err, fd);
@@ -73,6 +78,7 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
     seen.writev = 0;
     seen.close = 0;
     seen.syncsDone = 0;
+    seen.writesDone = 0;
   };
   const assertWatched = (): void => {
     assert.ok(seen.writev > 0 && seen.close >= 5, `the watch saw the sink's I/O (${JSON.stringify(seen)})`);
@@ -123,6 +129,29 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
       sink.end(Buffer.alloc(3 * 1024 * 1024, 4));
     });
     assert.ok(syncedAtFinish >= 1, `fdatasyncs completed at finish: ${syncedAtFinish}`);
-    assert.ok(seen.writev > 0 && seen.close === 1, `the watch saw the sink's I/O (${JSON.stringify(seen)})`);
+    // Two closes: the O_DSYNC descriptor, closed unused once the body outgrew one write, and the one its batches went to.
+    assert.ok(seen.writev > 0 && seen.close === 2, `the watch saw the sink's I/O (${JSON.stringify(seen)})`);
+  });
+
+  it('a body that fits one write goes out in one write on an O_DSYNC descriptor, with no fdatasync, and finishes only once that write returned', async () => {
+    reset();
+    opened.length = 0;
+    const path = join(dir, 'one-write');
+    const sink = new BatchingFileSink(path, 0o600);
+    let writesAtFinish = -1;
+    sink.once('finish', () => (writesAtFinish = seen.writesDone));
+    // A 1 MiB object's sealed bytes: a header, then 16 segments and their 16-byte tags.
+    const pieces = [Buffer.alloc(33, 1), ...Array.from({ length: 16 }, (_, i) => [Buffer.alloc(65_536, i), Buffer.alloc(16, 0xee)]).flat()];
+    await new Promise<void>((resolve, reject) => {
+      sink.once('error', reject);
+      sink.once('close', resolve);
+      for (const p of pieces) sink.write(p);
+      sink.end();
+    });
+    assert.deepEqual(opened, [{ path, dsync: true }]);
+    assert.equal(seen.writev, 1);
+    assert.equal(seen.syncsDone, 0);
+    assert.equal(writesAtFinish, 1, 'finished only once the write had returned');
+    assert.ok(readFileSync(path).equals(Buffer.concat(pieces)));
   });
 });

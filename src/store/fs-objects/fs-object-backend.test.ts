@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,11 +29,13 @@ function patchBuiltin<M extends object>(t: Hooks, module: M, patch: (original: M
 /**
  * Watches node:fs for the test: kill -9 keeps the page cache, so the crash tests cannot see a
  * missing fsync. Returns the events: `mkdir <path>`, `fsync <path> started<note(path)>`,
- * `fsync <path> done` (the path the fd was opened on), `fdatasync started`, `fdatasync done`.
+ * `fsync <path> done` (the path the fd was opened on), `fdatasync started`, `fdatasync done`,
+ * and `durable write done` for a write on a descriptor opened with O_DSYNC (durable on return).
  */
 function watchFs(t: Hooks, note: (path: string) => string = () => ''): string[] {
   const events: string[] = [];
   const paths = new Map<number, string>();
+  const dsync = new Set<number>();
   patchBuiltin(t, fs, (original) => ({
     mkdirSync: ((path: string, options?: unknown) => {
       const made = (original.mkdirSync as (p: string, o?: unknown) => string | undefined)(path, options);
@@ -43,9 +45,18 @@ function watchFs(t: Hooks, note: (path: string) => string = () => ''): string[] 
     open: ((...args: unknown[]) => {
       const cb = args.pop() as (err: unknown, fd: number) => void;
       const path = String(args[0]);
+      const flags = args[1];
       (original.open as (...a: unknown[]) => void)(...args, (err: unknown, fd: number) => {
         if (err === null) paths.set(fd, path);
+        if (err === null && typeof flags === 'number' && (flags & fs.constants.O_DSYNC) !== 0) dsync.add(fd);
+        else dsync.delete(fd);
         cb(err, fd);
+      });
+    }) as never,
+    writev: ((fd: number, buffers: Buffer[], position: number, cb: (err: NodeJS.ErrnoException | null, n: number) => void) => {
+      original.writev(fd, buffers, position, (err, n) => {
+        if (err === null && dsync.has(fd)) events.push('durable write done');
+        cb(err, n);
       });
     }) as never,
     fsync: ((fd: number, cb: SyncCallback) => {
@@ -67,9 +78,68 @@ function watchFs(t: Hooks, note: (path: string) => string = () => ''): string[] 
   return events;
 }
 
+/** The paths this process has descriptors open on that lie under `dir` (from /proc/self/fd). */
+function openUnder(dir: string): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      return target === dir || target.startsWith(`${dir}/`) ? [target] : [];
+    } catch {
+      return []; // closed since the listing (the listing's own descriptor among them)
+    }
+  });
+}
+
 describe('FsObjectBackend', () => {
   const root = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-'));
   after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('close() closes the directory descriptors it kept for fsyncs; a later write opens them again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-close-'));
+    try {
+      const backend = new FsObjectBackend(dir);
+      const commitOne = async (): Promise<string> => {
+        const pending = await backend.create();
+        await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
+        await pending.commit();
+        return join(dir, 'data', pending.storageId.slice(0, 2));
+      };
+      const fanOut = await commitOne();
+      // Kept open after its fsync (the next PUT's fsync saves an open and a close), as is data/'s.
+      assert.deepEqual(openUnder(dir).sort(), [join(dir, 'data'), fanOut].sort());
+      await backend.close();
+      assert.deepEqual(openUnder(dir), []);
+      await commitOne();
+      assert.ok(openUnder(dir).length > 0, 'a write after close opens its directory again');
+      await backend.close();
+      assert.deepEqual(openUnder(dir), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('close() waits for a directory fsync in flight before closing its descriptor', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-close-busy-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const held: Array<() => void> = [];
+    patchBuiltin(t, fs, (original) => ({
+      fsync: ((fd: number, cb: SyncCallback) => void held.push(() => original.fsync(fd, cb))) as typeof fs.fsync,
+    }));
+    const backend = new FsObjectBackend(dir);
+    const pending = await backend.create();
+    await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
+    const committing = pending.commit();
+    while (held.length < 2) await new Promise((resolve) => setImmediate(resolve)); // data/ and the fan-out directory
+    let closed = false;
+    const closing = backend.close().then(() => (closed = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(closed, false, 'close waits for the fsyncs in flight');
+    assert.equal(openUnder(dir).length, 2, 'their descriptors stay open meanwhile');
+    for (const release of held.splice(0)) release();
+    await committing;
+    await closing;
+    assert.deepEqual(openUnder(dir), []);
+  });
 
   it('abort right after create (the file still being opened) leaves no file', async () => {
     const backend = new FsObjectBackend(root);
@@ -135,7 +205,7 @@ describe('FsObjectBackend', () => {
     }
   });
 
-  it("the body is fdatasync'd before its stream finishes; commit renames it into place and resolves only after an fsync of its directory that started after the rename", async (t) => {
+  it("the body is durable (fdatasync'd, or written on an O_DSYNC descriptor) before its stream finishes; commit renames it into place and resolves only after an fsync of its directory that started after the rename", async (t) => {
     let finalPath = '';
     const events = watchFs(t, (dir) => (finalPath !== '' && dir === dirname(finalPath) && existsSync(finalPath) ? ' (body in place)' : ''));
     const backend = new FsObjectBackend(root);
@@ -147,9 +217,10 @@ describe('FsObjectBackend', () => {
     await pending.commit();
     events.push('committed');
     assert.equal(readFileSync(finalPath, 'utf8'), 'sealed');
-    const synced = events.indexOf('fdatasync done');
+    // A body this small goes out in one write on the O_DSYNC descriptor, with no fdatasync.
+    const synced = events.indexOf('durable write done');
     const finished = events.indexOf('finished');
-    assert.ok(synced >= 0 && synced < finished, `the body's fdatasync completed before it finished: ${events.join(', ')}`);
+    assert.ok(synced >= 0 && synced < finished, `the body's durable write completed before it finished: ${events.join(', ')}`);
     const started = events.indexOf(`fsync ${dirname(finalPath)} started (body in place)`, finished);
     assert.ok(started > finished, `an fsync of the directory after the rename: ${events.join(', ')}`);
     const done = events.indexOf(`fsync ${dirname(finalPath)} done`, started);

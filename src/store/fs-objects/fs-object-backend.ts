@@ -158,6 +158,15 @@ export class FsObjectBackend implements ObjectBackend {
     return new Promise((resolve, reject) => unlink(this.#path(storageId), (err) => (err === null || err.code === 'ENOENT' ? resolve() : reject(err))));
   }
 
+  /**
+   * Closes the directory descriptors kept for fsyncs (GroupDirSync), once the fsyncs in flight
+   * or queued on them settled. For shutdown, after the last write committed or failed; a write
+   * after it still works (it opens its directory afresh). Never rejects.
+   */
+  async close(): Promise<void> {
+    await this.#dirSync.close();
+  }
+
   /** Storage ids of every body file under data/: committed ones (bodies being written are under tmp/), for audits and tests. */
   listStorageIds(): string[] {
     return readdirSync(this.#data).flatMap((d) => readdirSync(join(this.#data, d)));
@@ -226,6 +235,20 @@ class GroupDirSync {
     state.running = undefined;
     // Only after a failed open is there no descriptor: forget it, the next call opens afresh.
     if (state.next === undefined && state.fd === undefined) this.#dirs.delete(dir);
+  }
+
+  /** Closes every directory's descriptor, each once its fsyncs (running or queued) settled. */
+  async close(): Promise<void> {
+    while (this.#dirs.size > 0) {
+      const busy = [...this.#dirs.values()].flatMap((state) => [state.running, state.next]).filter((p) => p !== undefined);
+      await Promise.allSettled(busy);
+      // Idle now (a sync that joined meanwhile is waited for on the next round).
+      for (const [dir, state] of this.#dirs) {
+        if (state.running !== undefined || state.next !== undefined) continue;
+        this.#dirs.delete(dir);
+        if (state.fd !== undefined) closeQuietly(state.fd);
+      }
+    }
   }
 
   /** Closes the directories with no fsync running or queued (the previous seconds' ones). */
