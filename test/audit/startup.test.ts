@@ -195,6 +195,31 @@ describe('a running server whose audit journal or audit.db refuses records', () 
     assert.equal(await read.Body?.transformToString(), 'recorded before answered');
     await journalIngested(dataDir, db);
     assert.equal(count(), before + 3);
+
+    // A PUT whose object is stored but whose record cannot be journaled is never acknowledged.
+    // With --fsize=100 above, the object write itself fails first; here the limit sits above
+    // every file the PUT writes (object, metadata.db and its WAL) and below the journal's end,
+    // so only the journal write fails (the writer thread's audit.db writes may fail too: that
+    // only delays ingestion). Big audited KMS requests (refused as malformed) grow the journal.
+    const puts = (): number => db.prepare("SELECT count(*) FROM audit_records WHERE event_name = 'PutObject'").pluck().get() as number;
+    assert.equal(puts(), 1);
+    const limit = largestFile(dataDir, (f) => !f.includes('audit')) + 1024 * 1024;
+    const journalSize = (): number => Math.max(...readdirSync(join(dataDir, 'audit-journal')).map((f) => statSync(join(dataDir, 'audit-journal', f)).size));
+    for (let i = 0; journalSize() <= limit + 256 * 1024; i++) {
+      assert.ok(i < 500, `the journal does not grow: ${journalSize()} bytes, limit ${limit}`);
+      await rawKmsRequest(server.endpoint, { target: 'TrentService.ListKeys', body: JSON.stringify({ Limit: 1, Padding: 'p'.repeat(120_000) }) });
+    }
+    execFileSync('prlimit', ['--pid', String(pid), `--fsize=${limit}:`]);
+    const put = await Promise.allSettled([s3.send(new PutObjectCommand({ Bucket: 'held', Key: 'new', Body: 'stored, never acknowledged' }))]);
+    execFileSync('prlimit', ['--pid', String(pid), '--fsize=unlimited:']);
+    assert.equal(put[0]!.status, 'rejected', 'a PUT was acknowledged though its record could not be written');
+    const reason = (put[0] as PromiseRejectedResult).reason as { $metadata?: { httpStatusCode?: number } };
+    assert.equal(reason.$metadata?.httpStatusCode, undefined, `an S3 answer reached the client: ${String(reason)}`);
+    // The PUT itself succeeded: only its audit record withheld the answer.
+    const stored = await s3.send(new GetObjectCommand({ Bucket: 'held', Key: 'new' }));
+    assert.equal(await stored.Body?.transformToString(), 'stored, never acknowledged');
+    await journalIngested(dataDir, db);
+    assert.equal(puts(), 1, 'only the acknowledged PUT (kept) has a record; the refused one left none');
     s3.destroy();
 
     // SIGTERM while the trail's close rejects (its final digest is refused): exit 1, said why, no hang.
@@ -250,6 +275,16 @@ describe('a running --workers 2 server whose audit journal refuses records', () 
     db.close();
   });
 });
+
+/** Size of the largest file under `dir` whose path (relative to it) passes `keep`. */
+function largestFile(dir: string, keep: (path: string) => boolean): number {
+  let largest = 0;
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isFile() && keep(path.slice(dir.length))) largest = Math.max(largest, statSync(path).size);
+  }
+  return largest;
+}
 
 /** Waits until every journal file of `dataDir` is ingested up to its end (its stored offset equals its size). */
 async function journalIngested(dataDir: string, db: Database.Database): Promise<void> {
