@@ -12,8 +12,8 @@ import { until } from '../helpers/until.js';
 
 // `cipherlake audit verify|lookup` on a data directory whose server was killed with -9, before
 // the next start chains its journal: acknowledged records that are not in audit.db yet are
-// reported (verify: a finding, exit 1; lookup: a notice), never passed over, and the read-only
-// commands leave the journal exactly as they found it.
+// reported (verify: a finding, exit 1) or searched (lookup, with a notice), never passed over,
+// and the read-only commands leave the journal exactly as they found it.
 
 const verify = (flags: AuditVerifyFlags) => capture((io) => runAuditVerify(flags, io));
 const lookup = (flags: AuditLookupFlags) => capture((io) => runAuditLookup(flags, io));
@@ -22,6 +22,8 @@ const lookup = (flags: AuditLookupFlags) => capture((io) => runAuditLookup(flags
 function journalFiles(dir: string): Map<string, Buffer> {
   return new Map(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f))]));
 }
+
+const requestIdOf = (line: string): string => (JSON.parse(line) as { requestID: string }).requestID;
 
 /** Byte offsets of the frames of `buf` from `from` (u32 BE length | u32 CRC | payload). */
 function frameOffsets(buf: Buffer, from: number): number[] {
@@ -75,10 +77,17 @@ describe('audit verify and lookup on a data directory left by kill -9', () => {
     const crashed = await verify({ dataDir });
     assert.equal(crashed.code, 1, crashed.out.join('\n'));
     assert.deepEqual(crashed.out, [`journal ${file}: 3 acknowledged records not in audit.db (bytes ${from}..${bytes.length}, frames intact); the next server start chains them`]);
+    // lookup searches them with the same filters (audit.db has none of them yet), newest first.
     const found = await lookup({ dataDir, eventName: 'GenerateDataKey', output: 'json' });
     assert.equal(found.code, 0);
-    assert.deepEqual(found.out, [], 'audit.db has none of them yet');
-    assert.match(found.err.join('\n'), /3 acknowledged records in unchained audit journals were not searched/);
+    assert.deepEqual(found.out.map(requestIdOf), [...ids].reverse());
+    assert.deepEqual(found.err, ['cipherlake: also searched 3 acknowledged records in unchained audit journals (a server stopped before chaining them; its next start does): 3 matched, listed first']);
+    const other = await lookup({ dataDir, eventName: 'Encrypt', output: 'json' });
+    assert.deepEqual(other.out, []);
+    assert.match(other.err.join('\n'), /also searched 3 acknowledged records .*: 0 matched/);
+    const newest = await lookup({ dataDir, output: 'json', max: '4' });
+    assert.deepEqual(newest.out.map(requestIdOf).slice(0, 3), [...ids].reverse());
+    assert.equal(newest.out.length, 4, 'then the chained records');
     assert.deepEqual(journalFiles(journalDir), evidence, 'verify and lookup left the journal as they found it');
 
     // A flipped byte in the last frame: the two frames before it are intact, the rest unreadable.
@@ -90,7 +99,11 @@ describe('audit verify and lookup on a data directory left by kill -9', () => {
     writeFileSync(join(journalDir, file), damaged);
     const broken = await verify({ dataDir });
     assert.equal(broken.code, 1);
-    assert.deepEqual(broken.out, [`journal ${file}: invalid frame at byte ${last} (damage or tampering); 2 acknowledged records before it not in audit.db (bytes ${from}..${last}); bytes ${last}..${bytes.length} unreadable`]);
+    const invalid = `journal ${file}: invalid frame at byte ${last} (damage or tampering); 2 acknowledged records before it not in audit.db (bytes ${from}..${last}); bytes ${last}..${bytes.length} unreadable`;
+    assert.deepEqual(broken.out, [invalid]);
+    const partly = await lookup({ dataDir, eventName: 'GenerateDataKey', output: 'json' });
+    assert.deepEqual(partly.out.map(requestIdOf), ids.slice(0, 2).reverse());
+    assert.deepEqual(partly.err.slice(1), [`cipherlake: ${invalid}`]);
     writeFileSync(join(journalDir, file), bytes);
 
     // The next start chains them (recovery) and removes the journal: intact, and lookup finds them.
@@ -101,7 +114,7 @@ describe('audit verify and lookup on a data directory left by kill -9', () => {
     assert.deepEqual(after.out, ['intact']);
     assert.equal(after.code, 0);
     const chained = await lookup({ dataDir, eventName: 'GenerateDataKey', output: 'json' });
-    assert.deepEqual(chained.out.map((l) => (JSON.parse(l) as { requestID: string }).requestID).sort(), [...ids].sort());
+    assert.deepEqual(chained.out.map(requestIdOf), [...ids].reverse());
     assert.deepEqual(chained.err, []);
   });
 });

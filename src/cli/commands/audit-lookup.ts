@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import type { AuditEvent, AuditLookupQuery } from '../../audit/index.js';
+import type { AuditEvent, AuditLookupQuery, AuditStore } from '../../audit/index.js';
 import { CliArgumentError } from '../errors.js';
 import { openDataDirOffline } from '../open-data-dir.js';
-import { unchainedReport } from './audit-unchained.js';
+import { lookupUnchained, unchainedReport } from './audit-unchained.js';
 import { auditCommand, configFor, parsePositiveInt, parseTime, PROCESS_IO, runAndExit, withDataDirOptions, type CliIo, type DataDirFlags } from './audit-group.js';
 
 /** Flags of `cipherlake audit lookup` (strings as commander gives them). */
@@ -28,13 +28,15 @@ const PAGE_LIMIT = 1000;
 
 /**
  * `cipherlake audit lookup`: prints matching records, newest first, as a table or as JSON
- * lines (each line one record exactly as stored). All filters must match. Searches audit.db
- * only: acknowledged records a killed server left in its audit journals (not chained until
- * the next start) are not searched, and then a notice on stderr says how many (and names any
- * invalid journal frame); a running server's are chained within milliseconds and not
- * mentioned. Returns exit code 0 (also when nothing matches); raises CliArgumentError for a
- * bad flag, InvalidAuditQueryError for an inverted time range, DataDirError for a missing
- * store. Never writes to the store or the journals.
+ * lines (each line one record exactly as stored). All filters must match. Also searches the
+ * acknowledged records a stopped server left in its audit journals (not chained into audit.db
+ * until the next start), with the same filters: those are newer than every chained record,
+ * so they come first, and a notice on stderr says how many were searched and matched (and
+ * names any invalid journal frame, whose bytes from there cannot be read). A running
+ * server's journal is chained within milliseconds and not read. Returns exit code 0 (also
+ * when nothing matches); raises CliArgumentError for a bad flag, InvalidAuditQueryError for
+ * an inverted time range, DataDirError for a missing store. Never writes to the store or the
+ * journals.
  */
 export async function runAuditLookup(flags: AuditLookupFlags, io: CliIo): Promise<number> {
   const output = flags.output ?? 'table';
@@ -42,27 +44,37 @@ export async function runAuditLookup(flags: AuditLookupFlags, io: CliIo): Promis
   const max = flags.max !== undefined ? parsePositiveInt(flags.max, '--max') : 50;
   const query = queryOf(flags);
   const config = configFor(flags);
-  // Before the lookup, so that a record chained in between is searched or counted, never neither.
-  const journals = unchainedReport(config);
+  // The journals before audit.db, so that a record chained in between is found twice at worst, never missed.
+  const journals = unchainedReport(config, { batches: true });
+  const unchained = await lookupUnchained(journals.batches, query, max);
   const dir = openDataDirOffline(config);
-  const events: AuditEvent[] = [];
+  let events: AuditEvent[];
   try {
-    let nextToken: string | undefined;
-    do {
-      const page = await dir.auditStore.lookup({ ...query, limit: Math.min(PAGE_LIMIT, max - events.length), ...(nextToken !== undefined ? { nextToken } : {}) });
-      events.push(...page.records.map((r) => r.event));
-      nextToken = page.nextToken;
-    } while (nextToken !== undefined && events.length < max);
+    events = [...unchained.events, ...(await lookupChained(dir.auditStore, query, max - unchained.events.length))];
   } finally {
     dir.close();
   }
   if (output === 'json') for (const e of events) io.out(JSON.stringify(e));
   else for (const line of table(events)) io.out(line);
-  if (!journals.inUse && journals.records > 0) {
-    io.err(`cipherlake: ${journals.records} acknowledged records in unchained audit journals were not searched (a server stopped before chaining them; its next start does): run \`cipherlake audit verify\` for where`);
+  if (unchained.searched + unchained.skipped > 0) {
+    const skipped = unchained.skipped > 0 ? `; ${unchained.skipped} unreadable` : '';
+    io.err(`cipherlake: also searched ${unchained.searched} acknowledged records in unchained audit journals (a server stopped before chaining them; its next start does): ${unchained.events.length} matched, listed first${skipped}`);
   }
   for (const line of journals.findings.filter((l) => / invalid frame /.test(l))) io.err(`cipherlake: ${line}`);
   return 0;
+}
+
+/** Up to `max` events of `store` matching `query`, newest first, paging through it. */
+async function lookupChained(store: AuditStore, query: AuditLookupQuery, max: number): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
+  let nextToken: string | undefined;
+  while (events.length < max) {
+    const page = await store.lookup({ ...query, limit: Math.min(PAGE_LIMIT, max - events.length), ...(nextToken !== undefined ? { nextToken } : {}) });
+    events.push(...page.records.map((r) => r.event));
+    nextToken = page.nextToken;
+    if (nextToken === undefined) break;
+  }
+  return events;
 }
 
 function queryOf(f: AuditLookupFlags): AuditLookupQuery {

@@ -4,7 +4,9 @@
 import { join } from 'node:path';
 import { auditJournalDir } from '../../audit-wiring.js';
 import type { CipherlakeConfig } from '../../config/config.js';
-import { dataDirInUse, scanUnchainedJournals, type UnchainedJournal } from '../../store/sqlite/unchained-journals.js';
+import type { AuditEvent, AuditLookupQuery } from '../../audit/index.js';
+import type { AuditBatchText } from '../../store/sqlite/audit-writer.js';
+import { dataDirInUse, scanUnchainedJournals, unchainedLookupStore, type UnchainedJournal, type UnchainedScanOptions } from '../../store/sqlite/unchained-journals.js';
 
 /** What the journals of a data directory hold beyond audit.db. */
 export interface UnchainedReport {
@@ -20,6 +22,18 @@ export interface UnchainedReport {
   readonly findings: readonly string[];
   /** For stderr: what a running server has journaled and not chained yet (null: nothing). */
   readonly notice: string | null;
+  /** With `batches`, for a directory not in use: the unchained records, in the order recovery will chain them. */
+  readonly batches: readonly AuditBatchText[];
+}
+
+/** What lookupUnchained found. */
+export interface UnchainedLookup {
+  /** Matching records, newest first (the reverse of the order recovery will chain them). */
+  readonly events: AuditEvent[];
+  /** Records searched. */
+  readonly searched: number;
+  /** Records whose lines were not well formed (not searched). */
+  readonly skipped: number;
 }
 
 /**
@@ -27,13 +41,37 @@ export interface UnchainedReport {
  * not in the chain. Never writes: no recovery, no rename, no lock taken (dataDirInUse).
  * Raises what SQLite and the file system raise.
  */
-export function unchainedReport(config: CipherlakeConfig): UnchainedReport {
+export function unchainedReport(config: CipherlakeConfig, options: UnchainedScanOptions = {}): UnchainedReport {
   const inUse = dataDirInUse(config.dataDir);
-  const journals = scanUnchainedJournals(join(config.dataDir, 'audit.db'), auditJournalDir(config));
+  const journals = scanUnchainedJournals(join(config.dataDir, 'audit.db'), auditJournalDir(config), { batches: options.batches === true && !inUse });
   const records = journals.reduce((n, j) => n + j.records, 0);
   const findings = journals.map((j) => describeJournal(j, inUse)).filter((l): l is string => l !== null);
   const notice = inUse && records > 0 ? `a server is using this data directory: ${records} records journaled, not chained yet (its writer thread chains them; not checked here)` : null;
-  return { inUse, records, findings, notice };
+  const batches = journals.flatMap((j) => (j.batch !== undefined && j.batch !== '' ? [j.batch] : []));
+  return { inUse, records, findings, notice, batches };
+}
+
+/**
+ * Runs `query` (without paging: its limit and token are ignored) over the records of
+ * `batches` with the store's own lookup, so the filters mean exactly what they mean on
+ * audit.db; at most `max` events, newest first. Rejects as the store's lookup rejects
+ * (InvalidAuditQueryError). Holds its records in memory only.
+ */
+export async function lookupUnchained(batches: readonly AuditBatchText[], query: AuditLookupQuery, max: number): Promise<UnchainedLookup> {
+  if (batches.length === 0) return { events: [], searched: 0, skipped: 0 };
+  const { store, records, skipped } = unchainedLookupStore(batches);
+  const events: AuditEvent[] = [];
+  try {
+    let nextToken: string | undefined;
+    do {
+      const page = await store.lookup({ ...query, limit: Math.min(1000, max - events.length), ...(nextToken !== undefined ? { nextToken } : {}) });
+      events.push(...page.records.map((r) => r.event));
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined && events.length < max);
+  } finally {
+    store.close();
+  }
+  return { events, searched: records, skipped };
 }
 
 /** The finding for one journal, or null when it holds only what a running server is chaining. */

@@ -4,10 +4,13 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { encodeAuditEvent } from '../../audit/encode-event.js';
+import { sampleEvent } from '../../audit/test-support.js';
 import { encodeJournalFrame } from './audit-journal-frame.js';
 import { AUDIT_JOURNAL_TABLE } from './audit-schema.js';
+import { encodeAuditBatch } from './audit-writer-client.js';
 import { lockDataDir } from './data-dir-lock.js';
-import { dataDirInUse, scanUnchainedJournals } from './unchained-journals.js';
+import { dataDirInUse, scanUnchainedJournals, unchainedLookupStore } from './unchained-journals.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -65,6 +68,34 @@ describe('scanUnchainedJournals', () => {
     rmSync(d.db);
     assert.deepEqual(scanUnchainedJournals(d.db, d.journals), expected);
     assert.deepEqual(scanUnchainedJournals(d.db, join(d.dir, 'missing')), []);
+  });
+});
+
+describe('scanUnchainedJournals with batches, and unchainedLookupStore', () => {
+  it('orders files as recovery chains them, keeps their records, and runs the store lookup over them (malformed records skipped)', async () => {
+    const d = dataDir();
+    // Each sample event gets a fresh eventID: encode each one once.
+    const encoded = [1, 2, 3, 4, 5].map((i) => encodeAuditEvent(sampleEvent(i)));
+    const batch = (from: number, n: number): string => encodeAuditBatch(encoded.slice(from - 1, from - 1 + n));
+    // Generation 10 after generation 2 (not in string order), another name after both.
+    writeFileSync(join(d.journals, 's-a.10'), encodeJournalFrame(batch(3, 2)));
+    writeFileSync(join(d.journals, 's-a.2'), Buffer.concat([encodeJournalFrame(batch(1, 1)), encodeJournalFrame(batch(2, 1))]));
+    writeFileSync(join(d.journals, 's-b.1'), encodeJournalFrame(`["not","six"]\n[]\n{}\n${batch(5, 1)}`));
+    const scanned = scanUnchainedJournals(d.db, d.journals, { batches: true });
+    assert.deepEqual(scanned.map((j) => [j.file, j.records]), [['s-a.2', 2], ['s-a.10', 2], ['s-b.1', 2]]);
+    assert.equal(scanned[0]!.batch, `${batch(1, 1)}\n${batch(2, 1)}`);
+    assert.equal(scanUnchainedJournals(d.db, d.journals)[0]!.batch, undefined, 'kept only when asked');
+
+    const { store, records, skipped } = unchainedLookupStore(scanned.map((j) => j.batch!));
+    try {
+      assert.deepEqual([records, skipped], [5, 1]);
+      const all = await store.lookup({ limit: 10 });
+      assert.deepEqual(all.records.map((r) => r.event.requestID), [5, 4, 3, 2, 1].map((i) => sampleEvent(i).requestID), 'newest (last to be chained) first');
+      const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+      assert.deepEqual((await store.lookup({ startTime: t(2), endTime: t(3) })).records.map((r) => r.seq), [3, 2]);
+    } finally {
+      store.close();
+    }
   });
 });
 

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { scanJournalFrames } from './audit-journal-frame.js';
 import { parseJournalFileName } from './audit-journal.js';
+import { SqliteAuditStore } from './audit-store.js';
+import { LINES_PER_RECORD, type AuditBatchText } from './audit-writer.js';
 import { DATA_DIR_LOCK_FILE } from './data-dir-lock.js';
 
 const DAMAGED_SUFFIX = '.damaged';
@@ -34,27 +36,69 @@ export interface UnchainedJournal {
    * wrong (damage or tampering: what follows cannot be read).
    */
   readonly stop: 'end' | 'torn' | 'invalid';
+  /** With `batches`: the records of `from..end` as one AuditBatchText ('' for none). */
+  readonly batch?: AuditBatchText;
+}
+
+/** What scanUnchainedJournals keeps besides the counts. */
+export interface UnchainedScanOptions {
+  /** Keep each file's unchained records (`batch`), for a lookup over them. */
+  readonly batches?: boolean;
 }
 
 /**
  * The journal files in `journalDir` (none when it does not exist), each scanned from the
- * offset audit.db (`dbPath`) stores for it, in name order. Files that hold nothing unchained
- * (a clean end at the stored offset) are left out. Opens audit.db read-only and never writes
- * anything. Raises what SQLite and the file system raise.
+ * offset audit.db (`dbPath`) stores for it, in the order recovery chains them ((name, gen);
+ * kept `.damaged` files last). Files that hold nothing unchained (a clean end at the stored
+ * offset) are left out. Opens audit.db read-only and never writes anything. Raises what
+ * SQLite and the file system raise.
  */
-export function scanUnchainedJournals(dbPath: string, journalDir: string): UnchainedJournal[] {
+export function scanUnchainedJournals(dbPath: string, journalDir: string, options: UnchainedScanOptions = {}): UnchainedJournal[] {
   const files = namesIn(journalDir)
-    .filter((f) => parseJournalFileName(stripDamaged(f)) !== null)
-    .sort();
+    .map((file) => ({ file, parsed: parseJournalFileName(stripDamaged(file)) }))
+    .filter((f): f is { file: string; parsed: { name: string; gen: number } } => f.parsed !== null)
+    .sort((a, b) => recoveryOrder(a.file, a.parsed, b.file, b.parsed));
   if (files.length === 0) return [];
   const offsets = storedOffsets(dbPath);
   const found: UnchainedJournal[] = [];
-  for (const file of files) {
+  for (const { file } of files) {
     const keptDamaged = file.endsWith(DAMAGED_SUFFIX);
-    const j = scanFile(join(journalDir, file), file, keptDamaged ? 0 : (offsets.get(file) ?? 0), keptDamaged);
+    const j = scanFile(join(journalDir, file), file, keptDamaged ? 0 : (offsets.get(file) ?? 0), keptDamaged, options.batches === true);
     if (j !== null && (j.records > 0 || j.stop !== 'end' || j.keptDamaged)) found.push(j);
   }
   return found;
+}
+
+/**
+ * An in-memory store of the records of `batches` (journal batch texts, in the order recovery
+ * would chain them), for running the store's own lookup over them: provisional seqs 1..n, no
+ * hashes, so never to be verified or exported. A record whose lines are not well formed is
+ * skipped and counted. The caller closes the store.
+ */
+export function unchainedLookupStore(batches: readonly AuditBatchText[]): { store: SqliteAuditStore; records: number; skipped: number } {
+  const store = new SqliteAuditStore(':memory:');
+  const insert = store.db.prepare(
+    'INSERT INTO audit_records (seq, event_time, event_ms, event_name, event_source, error_code, access_denied, event_json, prev_hash, hash, terms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  let records = 0;
+  let skipped = 0;
+  store.db.transaction(() => {
+    for (const batch of batches) {
+      const lines = batch === '' ? [] : batch.split('\n');
+      for (let at = 0; at + LINES_PER_RECORD <= lines.length; at += LINES_PER_RECORD) {
+        try {
+          const columns: unknown = JSON.parse(lines[at] as string);
+          if (!Array.isArray(columns) || columns.length !== 6) throw new Error('not six columns');
+          insert.run(records + 1, ...(columns as unknown[]), lines[at + 2], '', '', lines[at + 1]);
+          records += 1;
+        } catch {
+          skipped += 1;
+        }
+      }
+      if (lines.length % LINES_PER_RECORD !== 0) skipped += 1;
+    }
+  })();
+  return { store, records, skipped };
 }
 
 /**
@@ -97,6 +141,12 @@ function namesIn(dir: string): string[] {
   }
 }
 
+function recoveryOrder(fa: string, a: { name: string; gen: number }, fb: string, b: { name: string; gen: number }): number {
+  const damaged = Number(fa.endsWith(DAMAGED_SUFFIX)) - Number(fb.endsWith(DAMAGED_SUFFIX));
+  if (damaged !== 0) return damaged;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : a.gen - b.gen;
+}
+
 function stripDamaged(file: string): string {
   return file.endsWith(DAMAGED_SUFFIX) ? file.slice(0, -DAMAGED_SUFFIX.length) : file;
 }
@@ -117,7 +167,7 @@ function storedOffsets(dbPath: string): Map<string, number> {
 }
 
 /** A kept `.damaged` file is read from 0: its valid frames were chained (records not counted), the invalid one is where it stopped. */
-function scanFile(path: string, file: string, from: number, keptDamaged: boolean): UnchainedJournal | null {
+function scanFile(path: string, file: string, from: number, keptDamaged: boolean, keepBatch: boolean): UnchainedJournal | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -127,7 +177,7 @@ function scanFile(path: string, file: string, from: number, keptDamaged: boolean
   }
   try {
     const size = fstatSync(fd).size;
-    if (from >= size) return { file, keptDamaged, from, end: from, size, records: 0, stop: 'end' };
+    if (from >= size) return { file, keptDamaged, from, end: from, size, records: 0, stop: 'end', ...(keepBatch ? { batch: '' } : {}) };
     const buf = Buffer.allocUnsafe(size - from);
     let got = 0;
     while (got < buf.length) {
@@ -137,8 +187,9 @@ function scanFile(path: string, file: string, from: number, keptDamaged: boolean
     }
     const scan = scanJournalFrames(buf.subarray(0, got), Number.POSITIVE_INFINITY);
     const stop = scan.stop === 'limit' ? 'end' : scan.stop;
-    if (keptDamaged) return { file, keptDamaged, from: from + scan.end, end: from + scan.end, size, records: 0, stop };
-    return { file, keptDamaged, from, end: from + scan.end, size, records: scan.records, stop };
+    // A kept file's valid frames were chained before it was renamed: nothing of it is unchained but what cannot be read.
+    if (keptDamaged) return { file, keptDamaged, from: from + scan.end, end: from + scan.end, size, records: 0, stop, ...(keepBatch ? { batch: '' } : {}) };
+    return { file, keptDamaged, from, end: from + scan.end, size, records: scan.records, stop, ...(keepBatch ? { batch: scan.batch } : {}) };
   } finally {
     closeSync(fd);
   }
