@@ -1,6 +1,6 @@
 // The offline commands' view of acknowledged records outside audit.db (src/audit/README.md,
 // "Offline commands after a crash"): shared by `audit verify` (findings) and `audit lookup`
-// (a notice). Read-only, as the commands are.
+// (which searches them too). Read-only, as the commands are.
 import { join } from 'node:path';
 import { auditJournalDir } from '../../audit-wiring.js';
 import type { CipherlakeConfig } from '../../config/config.js';
