@@ -27,6 +27,7 @@ import { request } from 'node:http';
 import { NodeSha256 } from '../helpers/signed-request.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
 import { filesUnder } from '../helpers/files.js';
+import { until } from '../helpers/until.js';
 import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
 import { signedFetch, xmlCode } from './raw-sign.js';
 
@@ -137,11 +138,12 @@ describe('S3 storage edges: inline bodies, overwrites, copies, pooled and reused
     assert.ok((await get('flip')).equals(big));
     await put('flip', small);
     assert.equal(row(t.dataDir, 'flip')?.inline, true);
-    assert.equal(filesUnder(data).length, before, 'the replaced body file is deleted');
+    // Removed once the new row is durable, but not awaited by the PUT (write-object.ts commit).
+    await until(() => filesUnder(data).length === before, 'the replaced body file is deleted');
     assert.ok((await get('flip')).equals(small));
     await put('flip', pattern(150_000, 4));
     await put('flip', pattern(160_000, 5));
-    assert.equal(filesUnder(data).length, before + 1, 'file → file replaces the file');
+    await until(() => filesUnder(data).length === before + 1, 'file → file replaces the file');
     assert.ok((await get('flip')).equals(pattern(160_000, 5)));
     assert.deepEqual(filesUnder(tmp), []);
   });
@@ -193,7 +195,7 @@ describe('S3 storage edges: inline bodies, overwrites, copies, pooled and reused
     const files = filesUnder(data).length;
     await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'c-mp', CopySource: `${B}/c-src` }));
     assert.equal(row(t.dataDir, 'c-mp')?.inline, true);
-    assert.equal(filesUnder(data).length, files - 1);
+    await until(() => filesUnder(data).length === files - 1, 'the replaced file is deleted (started once the row is durable, not awaited)');
     assert.ok((await get('c-mp')).equals(body));
 
     const big = pattern(300_000, 9);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, createReadStream, fsync, mkdirSync, open as openCb, read as readCb, readdirSync, rmSync, unlink } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { closeSync, createReadStream, fsync, mkdirSync, open as openCb, read as readCb, readdirSync, rename, rmSync, unlink } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BatchingFileSink } from './batching-file-sink.js';
@@ -68,7 +68,8 @@ export class FsObjectBackend implements ObjectBackend {
         if (!stream.closed) await new Promise<void>((resolve, reject) => stream.once('close', resolve).once('error', reject));
         if (stream.errored !== null || !stream.writableFinished) throw stream.errored ?? new Error('object body was not finished');
         const parentSynced = this.#fanOutDir(finalDir);
-        await rename(tmpPath, finalPath);
+        // The callback API: one thread-pool trip, without fs/promises' FileHandle-era wrappers.
+        await new Promise<void>((resolve, reject) => rename(tmpPath, finalPath, (err) => (err === null ? resolve() : reject(err))));
         renamed = true;
         await Promise.all([parentSynced, this.#dirSync.sync(finalDir)]);
       },
