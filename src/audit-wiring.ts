@@ -134,13 +134,16 @@ export class ServedAuditStore extends SqliteAuditStore {
 /**
  * Opens the audit store and the trail this process plays its `role` in (default `single`),
  * continuing the chain; digests are signed by the KMS audit key (created on first use; in a
- * cluster by the primary, before forking). A process that appends (`single`,
- * `cluster-worker`) resolves only once its writer thread has opened audit.db and taken its
- * write lock (ThreadAuditWriter.probe), so a caller that listens after this never serves
- * requests whose records cannot be written. Such a process journals its batches
+ * cluster by the primary, before forking). It resolves only once audit.db can be written:
+ * `single` and `cluster-primary` once their writer thread has opened it and taken its write
+ * lock (ThreadAuditWriter.probe), `cluster-worker` once an empty commit on a connection of
+ * its own succeeded; so a caller that listens after this never serves requests whose records
+ * cannot be written. `single` and `cluster-worker` journal their batches
  * (`DATA_DIR/audit-journal`, see src/audit/README.md "The audit journal"); the store's owner
- * (`single`, `cluster-primary`) first recovers the journals a previous run left. Close the
- * trail, then the store. Raises
+ * (`single`, `cluster-primary`) first recovers the journals a previous run left. For
+ * `cluster-primary` it also returns `ingester`, its writer thread, which chains the journals
+ * it is told to watch (ThreadAuditWriter.watchJournal / retireJournal). Close the trail,
+ * then the store. Raises
  * AuditTrailUnavailableError (naming the file) when audit.db cannot be opened, readied,
  * written or continued (AuditStoreTruncatedError as its cause), and the KMS signer's errors
  * as they are; nothing is left open then.

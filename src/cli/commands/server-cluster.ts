@@ -58,8 +58,8 @@ export interface PreparedDataDir {
  * fail), the metadata database is switched to WAL (a journal-mode change needs the
  * database to itself), the built-in TLS CA and server certificate are issued, and the
  * audit signing key is created. Then the primary opens its side of the audit trail: it
- * migrates a file older code wrote (workers never do) and signs the digests; the workers'
- * writer threads chain into the same file. Raises what openRootKey,
+ * migrates a file older code wrote (workers never do), starts the writer thread that will
+ * chain every worker's journal, and signs the digests. Raises what openRootKey,
  * loadRootCredentials, openTls and the audit store raise, after closing the root key and
  * metadata.db it opened, and DataDirInUseError when another server holds the data directory
  * (the primary holds its lock until `close`); never logs secrets.

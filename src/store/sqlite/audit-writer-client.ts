@@ -130,8 +130,9 @@ export class ThreadAuditWriter implements AuditChainWriter {
 
   /**
    * Journaled (or watching other journals): makes the thread ingest everything written so far
-   * (in every journal it ingests) and resolves with the head after it; rejects with why ingestion failed (the records stay in the journal). Without a
-   * journal, every commit already answered its head: resolves null.
+   * (in every journal it ingests) and resolves with the head after it; rejects with why
+   * ingestion failed (the records stay in the journal). Without a journal, every commit
+   * already answered its head: resolves null.
    */
   async flush(): Promise<ChainHead | null> {
     if (this.#journal === undefined && this.#o.watchedJournals === undefined) return null;
