@@ -127,3 +127,70 @@ describe('cipherlake server --workers 2, a worker killed under load', () => {
     assert.doesNotMatch(err.join('\n'), /not yet signed/, 'the final digest covers the recovered records');
   });
 });
+
+describe('cipherlake server --workers 2, the primary killed under load', () => {
+  const fixture = serverFixture('cipherlake-audit-cluster-primary-kill-');
+
+  it('the workers stop and leave their journals; the next start chains them: every answered request is recorded once, the chain intact', { timeout: 60_000 }, async () => {
+    const dataDir = fixture.dir();
+    const journalDir = join(dataDir, 'audit-journal');
+    const server = await fixture.spawn({ dataDir, args: ['--workers', '2'], timeoutMs: 25_000 });
+    const primary = server.child.pid!;
+    const workers = clusterWorkers(primary);
+    assert.equal(workers.length, 2, `two workers: ${workers.join(',')}`);
+    const created = await rawKmsRequest(server.endpoint, { target: 'TrentService.CreateKey', body: '{}' });
+    assert.equal(created.status, 200, JSON.stringify(created.json));
+    const keyId = (created.json['KeyMetadata'] as { KeyId: string }).KeyId;
+    const body = JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256' });
+
+    const answered: string[] = [];
+    let stop = false;
+    const caller = async (): Promise<void> => {
+      while (!stop) {
+        try {
+          const r = await rawKmsRequest(server.endpoint, { target: 'TrentService.GenerateDataKey', body });
+          const id = r.headers.get('x-amzn-requestid');
+          if (r.status === 200 && id !== null) answered.push(id);
+        } catch {
+          // Refused once the primary (which accepts) is gone: never answered.
+        }
+      }
+    };
+    const callers = Array.from({ length: CALLERS }, () => caller());
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      await until(() => answered.length >= 60, 'requests answered under load');
+      // The ingester dies with the primary; the workers see the channel close and stop
+      // gracefully (answering what they hold), their journals left behind.
+      process.kill(primary, 'SIGKILL');
+      await until(() => workers.every((w) => !alive(w)), 'the workers stopped after their primary died', 15_000);
+    } finally {
+      stop = true;
+      await Promise.all(callers);
+    }
+    assert.ok(readdirSync(journalDir).length > 0, 'the journals no process ingested are still there');
+
+    // The next start recovers them before anything else appends.
+    const restarted = await fixture.spawn({ dataDir, timeoutMs: 25_000 });
+    restarted.child.kill('SIGTERM');
+    assert.deepEqual(await restarted.exited, { code: 0, signal: null });
+    assert.deepEqual(readdirSync(journalDir), [], 'every journal chained and removed');
+
+    const db = new Database(join(dataDir, 'audit.db'), { readonly: true });
+    const ids = db.prepare("SELECT json_extract(event_json, '$.requestID') FROM audit_records WHERE event_name = 'GenerateDataKey'").pluck().all() as string[];
+    db.close();
+    const recorded = new Set(ids);
+    assert.equal(ids.length, recorded.size, 'no request was recorded twice');
+    assert.deepEqual(answered.filter((id) => !recorded.has(id)), [], 'every answered request has its event');
+    const out: string[] = [];
+    assert.equal(await runAuditVerify({ dataDir }, { out: (l) => out.push(l), err: () => {} }), 0);
+    assert.deepEqual(out, ['intact']);
+  });
+});
