@@ -240,3 +240,63 @@ describe('headers timeout: a request whose headers do not all arrive in time get
     assert.equal(body, 'ok');
   });
 });
+
+describe('closing the listeners: in-flight requests are answered, then every connection ends, however busy', () => {
+  /** A raw keep-alive client that sends its next request as soon as an answer is in; counts answers, notes the close. */
+  function busyClient(port: number): { answers: () => number; closed: Promise<string> } {
+    let answers = 0;
+    let got = '';
+    let last = '';
+    const socket = connect(port, '127.0.0.1');
+    const ask = (): void => void socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    socket.on('connect', ask);
+    socket.on('data', (c: Buffer) => {
+      got += c.toString();
+      if (!got.endsWith('\r\n\r\nok')) return;
+      answers += 1;
+      last = got;
+      got = '';
+      ask();
+    });
+    socket.on('error', () => undefined);
+    return { answers: () => answers, closed: new Promise((resolve) => socket.on('close', () => resolve(last))) };
+  }
+
+  it('clients that never pause do not hold the close: their next answer says Connection: close and ends the connection', { timeout: 10_000 }, async () => {
+    // The first request of each client is held until the close began, so both connections are busy then.
+    let closing = false;
+    const held: Array<() => void> = [];
+    const listeners = await startListeners({ http: { host: '127.0.0.1', port: 0 }, endpoints: [] }, (_req, res) => {
+      if (closing) setTimeout(() => res.end('ok'), 2);
+      else held.push(() => res.end('ok'));
+    }, log);
+    const port = Number(new URL(listeners.http ?? '').port);
+    const clients = [busyClient(port), busyClient(port)];
+    while (held.length < 2) await delay(10);
+    const closed = listeners.close();
+    closing = true;
+    for (const answer of held) answer();
+    await closed;
+    const last = await Promise.all(clients.map((c) => c.closed));
+    assert.ok(last.every((answer) => /^HTTP\/1\.1 200 OK\r\n/.test(answer)), 'each got answers to the end');
+  });
+
+  it('a request in flight at the close is answered, and its connection, idle after, is closed', { timeout: 10_000 }, async () => {
+    let release: (() => void) | undefined;
+    const listeners = await startListeners({ http: { host: '127.0.0.1', port: 0 }, endpoints: [] }, (_req, res) => {
+      release = () => res.end('ok');
+    }, log);
+    const port = Number(new URL(listeners.http ?? '').port);
+    const socket = connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+    let got = '';
+    socket.on('data', (c: Buffer) => (got += c.toString()));
+    const closedSocket = new Promise((resolve) => socket.on('close', resolve));
+    while (release === undefined) await delay(10);
+    const closing = listeners.close();
+    await delay(50);
+    release();
+    await closing;
+    await closedSocket;
+    assert.match(got, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok$/);
+  });
+});

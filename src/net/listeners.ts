@@ -69,6 +69,7 @@ const REPORT_EVERY_MS = 10_000;
  */
 export async function startListeners(plan: ListenerPlan, handler: EdgeRequestListener, log: Logger): Promise<Listeners> {
   const started: Server[] = [];
+  const stopping: Stopping = { closing: false };
   const tlsServers: Array<ReturnType<typeof createHttpsServer>> = [];
   const timing = serverTiming(plan.headersTimeoutMs ?? HEADERS_TIMEOUT_MS);
   const limit = (server: Server): Server => {
@@ -76,9 +77,9 @@ export async function startListeners(plan: ListenerPlan, handler: EdgeRequestLis
     return closeWhenIdle(server, plan.idleMs ?? IDLE_MS);
   };
   const make = (tls: boolean, listener: (req: IncomingMessage, res: ServerResponse) => void): Server => {
-    if (!tls) return limit(createHttpServer(timing, trackingExchanges(listener)));
+    if (!tls) return limit(createHttpServer(timing, trackingExchanges(listener, stopping)));
     if (plan.tls === undefined) throw new Error('a TLS listener was planned without a TLS setup');
-    const server = createHttpsServer({ ...tlsServerOptions(plan.tls.identity.current(), plan.tls.client), ...timing, handshakeTimeout: timing.headersTimeout }, trackingExchanges(listener));
+    const server = createHttpsServer({ ...tlsServerOptions(plan.tls.identity.current(), plan.tls.client), ...timing, handshakeTimeout: timing.headersTimeout }, trackingExchanges(listener, stopping));
     limit(server);
     server.on('tlsClientError', (err) => log.debug({ reason: err.message }, 'TLS handshake failed'));
     tlsServers.push(server);
@@ -105,9 +106,9 @@ export async function startListeners(plan: ListenerPlan, handler: EdgeRequestLis
         for (const s of tlsServers) s.setSecureContext(secureContextOptions(identity, tls.client));
       });
     }
-    return { ...(http !== undefined ? { http } : {}), ...(https !== undefined ? { https } : {}), endpoints, close: () => closeAll(started) };
+    return { ...(http !== undefined ? { http } : {}), ...(https !== undefined ? { https } : {}), endpoints, close: () => closeAll(started, stopping) };
   } catch (err) {
-    await closeAll(started);
+    await closeAll(started, stopping);
     throw err;
   }
 }
@@ -117,15 +118,22 @@ const EXCHANGE = Symbol('cipherlake.exchange');
 
 type TrackedSocket = Socket & { [EXCHANGE]?: ServerResponse };
 
+/** Set once the listeners close: every answer from then on ends its connection. */
+interface Stopping {
+  closing: boolean;
+}
+
 /**
  * The request listener that also remembers, on the request's socket, the latest exchange
  * for closeWhenIdle. One listener rather than a second 'request' listener: with two,
  * node:events copies the listener array on every request, and the WeakMap of exchanges
- * it replaces cost an object and an ephemeron entry per request.
+ * it replaces cost an object and an ephemeron entry per request. Once the listeners close,
+ * each answer says `Connection: close` and node:http ends its connection after it.
  */
-function trackingExchanges(listener: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+function trackingExchanges(listener: (req: IncomingMessage, res: ServerResponse) => void, stopping: Stopping): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     (req.socket as TrackedSocket)[EXCHANGE] = res;
+    if (stopping.closing) res.setHeader('connection', 'close');
     listener(req, res);
   };
 }
@@ -183,12 +191,27 @@ function reportTrouble(server: Server, url: string, log: Logger): void {
   });
 }
 
-function closeAll(servers: readonly Server[]): Promise<void> {
+/** How often closing listeners close the connections that went idle since (an answer begun before the close ended). */
+const CLOSE_SWEEP_MS = 50;
+
+/**
+ * Stops accepting, closes idle connections, and resolves once every connection ended. A
+ * keep-alive connection busy at the close would otherwise keep the stop waiting as long as
+ * its client sends request after request (node:http's close only closes the connections
+ * idle at that moment): each answer from now on closes its connection (trackingExchanges),
+ * and one that went idle after an answer begun before is closed by the next sweep.
+ */
+function closeAll(servers: readonly Server[], stopping: Stopping): Promise<void> {
+  stopping.closing = true;
   return Promise.all(
     servers.map(
       (server) =>
         new Promise<void>((resolve) => {
-          server.close(() => resolve());
+          const sweep = setInterval(() => server.closeIdleConnections(), CLOSE_SWEEP_MS);
+          server.close(() => {
+            clearInterval(sweep);
+            resolve();
+          });
           server.closeIdleConnections();
         }),
     ),
