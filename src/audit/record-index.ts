@@ -42,8 +42,17 @@ const CACHED_LENGTH_LIMIT = 2048;
 const KEY_REFERENCES = new Map<string, string>();
 const RESOURCE_TERMS = new Map<string, AuditTerm | null>();
 
+const S3_ARN_PREFIX = 'arn:aws:s3:::';
+
 /** The key or bucket term of a resource ARN, or null for other ARNs; cached (see above). */
 function resourceTerm(arn: string): AuditTerm | null {
+  // S3 ARNs (every S3 request's resources) without the cache: object ARNs are mostly distinct,
+  // so caching them would only churn it (and clear the KMS ARNs with them). Same as S3_ARN.
+  if (arn.startsWith(S3_ARN_PREFIX)) {
+    const slash = arn.indexOf('/', S3_ARN_PREFIX.length);
+    const bucket = slash < 0 ? arn.slice(S3_ARN_PREFIX.length) : arn.slice(S3_ARN_PREFIX.length, slash);
+    return bucket === '' ? null : { kind: 'bucket', value: bucket };
+  }
   let term = RESOURCE_TERMS.get(arn);
   if (term === undefined) {
     if (arn.startsWith('arn:') && KMS_ARN.test(arn)) term = { kind: 'key', value: normalizeKeyReference(arn) };

@@ -23,6 +23,15 @@ const SOURCES: Record<EdgeEvent['service'], AuditEventSource> = {
   unknown: 's3.amazonaws.com',
 };
 
+/**
+ * S3 operations CloudTrail records as data events (object reads and writes, and the
+ * listings of a bucket's objects, uploads and parts); every other S3 call (bucket
+ * configuration, ListBuckets, HeadBucket) is a management event.
+ */
+const S3_DATA_OPERATIONS: ReadonlySet<string> = new Set([
+  'ListObjects', 'ListObjectsV2', 'ListObjectVersions', 'ListMultipartUploads', 'DeleteObjects',
+]);
+
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_CACHED_ARNS = 1024;
 
@@ -74,8 +83,9 @@ export class SinkEdgeAuditor implements EdgeAuditor {
     // one encoding walk (AuditSink contract), so a second walk here would only cost CPU.
     if (event.requestParameters !== undefined) input.requestParameters = event.requestParameters as AuditParameters;
     if (event.responseElements !== undefined) input.responseElements = event.responseElements as AuditParameters;
-    const resources = event.resources !== undefined ? this.listedResources(event.resources) : this.kmsResources(event);
+    const resources = event.resources !== undefined ? this.listedResources(event.resources) : event.service === 's3' ? this.s3Resources(event) : this.kmsResources(event);
     if (resources !== undefined) input.resources = resources;
+    if (event.service === 's3' && (event.objectKey !== undefined || S3_DATA_OPERATIONS.has(event.operation))) input.eventCategory = 'Data';
     addTransport(input, event);
     return newAuditEvent(input);
   }
@@ -91,6 +101,33 @@ export class SinkEdgeAuditor implements EdgeAuditor {
     if (event.service !== 'kms' || id === undefined) return undefined;
     const accountId = this.settings.accountId;
     return [{ ARN: this.kmsArnOf(id), accountId, type: 'AWS::KMS::Key' }];
+  }
+
+  /**
+   * CloudTrail's S3 resources: for an object request the object (no accountId, as S3
+   * records it) then its bucket; for a bucket request the bucket; none for ListBuckets.
+   */
+  private s3Resources(event: EdgeEvent): AuditResource[] | undefined {
+    const bucket = event.bucket;
+    if (bucket === undefined || bucket === '') return undefined;
+    const bucketArn = this.s3BucketArnOf(bucket);
+    // Keys in canonical order (ARN, accountId, type): the encoder then skips sorting them.
+    const bucketResource: AuditResource = { ARN: bucketArn, accountId: this.settings.accountId, type: 'AWS::S3::Bucket' };
+    if (event.objectKey === undefined) return [bucketResource];
+    return [{ ARN: `${bucketArn}/${event.objectKey}`, type: 'AWS::S3::Object' }, bucketResource];
+  }
+
+  // Bucket ARN per bucket name: requests repeat a few buckets. Bounded: names are the caller's.
+  private readonly bucketArns = new Map<string, string>();
+
+  private s3BucketArnOf(bucket: string): string {
+    let arn = this.bucketArns.get(bucket);
+    if (arn === undefined) {
+      arn = `arn:aws:s3:::${bucket}`;
+      if (this.bucketArns.size >= MAX_CACHED_ARNS) this.bucketArns.clear();
+      this.bucketArns.set(bucket, arn);
+    }
+    return arn;
   }
 
   // Key ARN per identifier: the bench and real clients repeat the same few keys, so the

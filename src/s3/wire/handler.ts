@@ -63,6 +63,11 @@ export interface S3Outcome {
   readonly errorMessage?: string;
   readonly userAgent?: string;
   readonly host?: string;
+  /** The bucket and object key the request addressed (path or virtual host), for its record's resources. */
+  readonly bucket?: string;
+  readonly key?: string;
+  /** The request's query parameters as parsed (sub-resource, listing and multipart ones), for its record's requestParameters. */
+  readonly query?: ReadonlyMap<string, string>;
 }
 
 export interface S3HandlerSettings {
@@ -104,6 +109,9 @@ export class S3Handler {
     const base: OutcomeBase = { operation: route?.operation ?? `${method} ${level}`, readOnly: route?.readOnly ?? method === 'GET' };
     if (r.req.headers['user-agent'] !== undefined) base.userAgent = r.req.headers['user-agent'];
     if (r.req.headers.host !== undefined) base.host = r.req.headers.host;
+    if (address.bucket !== undefined) base.bucket = address.bucket;
+    if (address.key !== undefined) base.key = address.key;
+    base.query = query;
     const recorded = this.#holdUntilRecorded(r, () => outcomeOf(base, notes, r.res.statusCode));
     try {
       const { verified, source } = await this.#authenticate(r, query);
@@ -243,6 +251,9 @@ interface OutcomeBase {
   readOnly: boolean;
   userAgent?: string;
   host?: string;
+  bucket?: string;
+  key?: string;
+  query?: ReadonlyMap<string, string>;
 }
 
 /** What the request learns while it runs, for its audit record. */
@@ -263,6 +274,9 @@ function outcomeOf(base: OutcomeBase, notes: OutcomeNotes, status: number): S3Ou
   const o: Record<string, unknown> = { operation: base.operation, readOnly: base.readOnly };
   if (base.userAgent !== undefined) o['userAgent'] = base.userAgent;
   if (base.host !== undefined) o['host'] = base.host;
+  if (base.bucket !== undefined) o['bucket'] = base.bucket;
+  if (base.key !== undefined) o['key'] = base.key;
+  if (base.query !== undefined) o['query'] = base.query;
   Object.assign(o, notes);
   o['status'] = status;
   return o as unknown as S3Outcome;

@@ -1,0 +1,185 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  CreateBucketCommand,
+  DeleteObjectsCommand,
+  GetBucketEncryptionCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { indexTermsOf, type AuditEvent } from '../../src/audit/index.js';
+import { rawKmsRequest } from '../helpers/signed-request.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { at, queryRequest } from '../iam/query-client.js';
+
+const LOOKUP_EVENTS = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents';
+
+/** Every record whose lookup terms name `bucket`, newest first (what `audit lookup --bucket` runs). */
+async function byBucket(t: TestServer, bucket: string): Promise<AuditEvent[]> {
+  await t.server.audit.flush();
+  return (await t.server.auditStore.lookup({ bucket, limit: 1000 })).records.map((r) => r.event);
+}
+
+function one(events: AuditEvent[], eventName: string): AuditEvent {
+  const found = events.filter((e) => e.eventName === eventName);
+  assert.equal(found.length, 1, `one ${eventName} in ${events.map((e) => e.eventName).join(',')}`);
+  return found[0]!;
+}
+
+describe('S3 audit records in CloudTrail shape (issue 5)', () => {
+  let t: TestServer;
+  let s3: S3Client;
+  let host: string;
+  let account: string;
+  const customerKey = randomBytes(32);
+  const customerKeyMd5 = createHash('md5').update(customerKey).digest('base64');
+
+  before(async () => {
+    // SSE-C needs HTTPS: the test's plain-HTTP requests claim it through a trusted proxy header.
+    t = await startTestServer({ s3: { trustedProxyHttpsHeader: 'x-forwarded-proto' } });
+    s3 = t.s3();
+    host = new URL(t.endpoint).host;
+    account = t.server.config.accountId;
+    await s3.send(new CreateBucketCommand({ Bucket: 'audited' }));
+    await s3.send(new CreateBucketCommand({ Bucket: 'other' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'audited', Key: 'dir/a b.txt', Body: 'hello' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'other', Key: 'x', Body: 'other' }));
+    await (await s3.send(new GetObjectCommand({ Bucket: 'audited', Key: 'dir/a b.txt' }))).Body!.transformToByteArray();
+    await s3.send(new ListObjectsV2Command({ Bucket: 'audited', Prefix: 'dir/', Delimiter: '/', MaxKeys: 10 }));
+    await s3.send(new DeleteObjectsCommand({ Bucket: 'other', Delete: { Objects: [{ Key: 'x' }] } }));
+    // Answered or not (no default encryption set), the call is recorded.
+    await s3.send(new GetBucketEncryptionCommand({ Bucket: 'audited' })).catch(() => undefined);
+  });
+
+  after(async () => {
+    await t.close();
+  });
+
+  it('PutObject: bucketName, Host and key; the object, then the bucket, as resources; a data write', async () => {
+    const e = one(await byBucket(t, 'audited'), 'PutObject');
+    assert.deepEqual(e.requestParameters, { Host: host, bucketName: 'audited', key: 'dir/a b.txt' });
+    assert.deepEqual(e.resources, [
+      { ARN: 'arn:aws:s3:::audited/dir/a b.txt', type: 'AWS::S3::Object' },
+      { ARN: 'arn:aws:s3:::audited', accountId: account, type: 'AWS::S3::Bucket' },
+    ]);
+    assert.equal(e.eventCategory, 'Data');
+    assert.equal(e.managementEvent, false);
+    assert.equal(e.readOnly, false);
+    assert.equal(e.eventSource, 's3.amazonaws.com');
+  });
+
+  it('GetObject: the same parameters and resources; a data read', async () => {
+    const e = one(await byBucket(t, 'audited'), 'GetObject');
+    assert.deepEqual(e.requestParameters, { Host: host, bucketName: 'audited', key: 'dir/a b.txt' });
+    assert.deepEqual(e.resources?.map((r) => r.ARN), ['arn:aws:s3:::audited/dir/a b.txt', 'arn:aws:s3:::audited']);
+    assert.equal(e.eventCategory, 'Data');
+    assert.equal(e.readOnly, true);
+  });
+
+  it('ListObjectsV2: the listing parameters from the query, the bucket as the one resource; a data read', async () => {
+    const e = one(await byBucket(t, 'audited'), 'ListObjects');
+    const p = e.requestParameters!;
+    assert.equal(p['Host'], host);
+    assert.equal(p['bucketName'], 'audited');
+    assert.equal(p['list-type'], '2');
+    assert.equal(p['prefix'], 'dir/');
+    assert.equal(p['delimiter'], '/');
+    assert.equal(p['max-keys'], '10');
+    assert.equal(p['key'], undefined);
+    assert.equal(p['x-id'], undefined, 'the SDK operation marker is not a parameter');
+    assert.deepEqual(e.resources, [{ ARN: 'arn:aws:s3:::audited', accountId: account, type: 'AWS::S3::Bucket' }]);
+    assert.equal(e.eventCategory, 'Data');
+  });
+
+  it('CreateBucket and GetBucketEncryption: bucket-only resources; management events; the sub-resource as an empty field', async () => {
+    const events = await byBucket(t, 'audited');
+    const created = one(events, 'CreateBucket');
+    assert.deepEqual(created.requestParameters, { Host: host, bucketName: 'audited' });
+    assert.deepEqual(created.resources, [{ ARN: 'arn:aws:s3:::audited', accountId: account, type: 'AWS::S3::Bucket' }]);
+    assert.equal(created.eventCategory, 'Management');
+    assert.equal(created.managementEvent, true);
+    const encryption = one(events, 'GetBucketEncryption');
+    assert.deepEqual(encryption.requestParameters, { Host: host, bucketName: 'audited', encryption: '' });
+    assert.equal(encryption.eventCategory, 'Management');
+  });
+
+  it('DeleteObjects: the delete sub-resource and the bucket; a data write', async () => {
+    const e = one(await byBucket(t, 'other'), 'DeleteObjects');
+    assert.deepEqual(e.requestParameters, { Host: host, bucketName: 'other', delete: '' });
+    assert.deepEqual(e.resources, [{ ARN: 'arn:aws:s3:::other', accountId: account, type: 'AWS::S3::Bucket' }]);
+    assert.equal(e.eventCategory, 'Data');
+    assert.equal(e.readOnly, false);
+  });
+
+  it('lookup by bucket finds that bucket\'s S3 events and none of another bucket', async () => {
+    const audited = await byBucket(t, 'audited');
+    assert.deepEqual(audited.map((e) => e.eventName).sort(), ['CreateBucket', 'GetBucketEncryption', 'GetObject', 'ListObjects', 'PutObject']);
+    const other = await byBucket(t, 'other');
+    assert.deepEqual(other.map((e) => e.eventName).sort(), ['CreateBucket', 'DeleteObjects', 'PutObject']);
+    for (const e of other) assert.equal((e.requestParameters as { bucketName?: string }).bucketName, 'other');
+  });
+
+  it('CloudTrail LookupEvents by ResourceName (the bucket) finds its S3 events, with their resources', async () => {
+    const res = await rawKmsRequest(t.endpoint, {
+      target: LOOKUP_EVENTS,
+      service: 'cloudtrail',
+      body: JSON.stringify({ LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: 'other' }] }),
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    const events = res.json['Events'] as { EventName: string; Resources: { ResourceType: string; ResourceName: string }[] }[];
+    assert.deepEqual(events.map((e) => e.EventName).sort(), ['CreateBucket', 'DeleteObjects', 'PutObject']);
+    const put = events.find((e) => e.EventName === 'PutObject')!;
+    assert.deepEqual(put.Resources, [
+      { ResourceType: 'AWS::S3::Object', ResourceName: 'arn:aws:s3:::other/x' },
+      { ResourceType: 'AWS::S3::Bucket', ResourceName: 'arn:aws:s3:::other' },
+    ]);
+  });
+
+  it('a denied PUT is recorded with its bucket, key and resources and the AccessDenied error', async () => {
+    const iam = async (params: Record<string, string>): Promise<unknown> => {
+      const r = await queryRequest(t.endpoint, 'iam', params, undefined, t.clock.now());
+      assert.equal(r.status, 200, r.text);
+      return r.xml;
+    };
+    await iam({ Action: 'CreateUser', UserName: 'nobody' });
+    const path = ['CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey'];
+    const xml = await iam({ Action: 'CreateAccessKey', UserName: 'nobody' });
+    const nobody = t.s3({ credentials: { accessKeyId: at(xml, ...path, 'AccessKeyId'), secretAccessKey: at(xml, ...path, 'SecretAccessKey') } });
+    await assert.rejects(nobody.send(new PutObjectCommand({ Bucket: 'denied', Key: 'k', Body: 'no' })), { name: 'AccessDenied' });
+    const events = await byBucket(t, 'denied');
+    const e = one(events, 'PutObject');
+    assert.equal(e.errorCode, 'AccessDenied');
+    assert.equal(e.userIdentity.userName, 'nobody');
+    assert.deepEqual(e.requestParameters, { Host: host, bucketName: 'denied', key: 'k' });
+    assert.deepEqual(e.resources?.map((r) => r.ARN), ['arn:aws:s3:::denied/k', 'arn:aws:s3:::denied']);
+  });
+
+  it('an SSE-C PUT\'s record holds neither the customer key nor its MD5', async () => {
+    const s3s = t.s3();
+    s3s.middlewareStack.add((next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-forwarded-proto'] = 'https';
+      return next(args);
+    }, { step: 'build' });
+    await s3.send(new CreateBucketCommand({ Bucket: 'ssec' }));
+    await s3s.send(new PutObjectCommand({ Bucket: 'ssec', Key: 'o', Body: 'secret body', SSECustomerAlgorithm: 'AES256', SSECustomerKey: customerKey.toString('base64'), SSECustomerKeyMD5: customerKeyMd5 }));
+    const e = one(await byBucket(t, 'ssec'), 'PutObject');
+    assert.equal(e.errorCode, undefined);
+    assert.deepEqual(e.requestParameters, { Host: host, bucketName: 'ssec', key: 'o' });
+    const text = JSON.stringify(e);
+    for (const secret of [customerKey.toString('base64'), customerKey.toString('hex'), customerKeyMd5, 'secret body']) assert.equal(text.includes(secret), false);
+    assert.equal(/customer-?key/i.test(text), false);
+  });
+});
+
+describe('lookup terms of S3 resource ARNs', () => {
+  const event = (resources: { ARN: string; type: string }[]): AuditEvent => ({ userIdentity: { type: 'Unknown' }, resources }) as unknown as AuditEvent;
+
+  it('an object ARN and a bucket ARN give the bucket term once; other partitions too; an empty bucket none', () => {
+    assert.deepEqual(indexTermsOf(event([{ ARN: 'arn:aws:s3:::b1/k/x', type: 'AWS::S3::Object' }, { ARN: 'arn:aws:s3:::b1', type: 'AWS::S3::Bucket' }])), [{ kind: 'bucket', value: 'b1' }]);
+    assert.deepEqual(indexTermsOf(event([{ ARN: 'arn:aws-cn:s3:::b2/k', type: 'AWS::S3::Object' }])), [{ kind: 'bucket', value: 'b2' }]);
+    assert.deepEqual(indexTermsOf(event([{ ARN: 'arn:aws:s3:::/k', type: 'AWS::S3::Object' }, { ARN: 'arn:aws:s3:::', type: 'AWS::S3::Bucket' }])), []);
+  });
+});
