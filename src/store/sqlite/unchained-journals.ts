@@ -3,10 +3,11 @@
 // were acknowledged (their frame was written) but are not chained into audit.db yet, because
 // the server was killed before its writer thread ingested them. Read-only: it never writes a
 // journal file, renames one or moves an offset — recovery, run by the next server start, does.
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { scanJournalFrames } from './audit-journal-frame.js';
+import { readdirNames } from './audit-journal-ingest.js';
 import { parseJournalFileName } from './audit-journal.js';
 import { SqliteAuditStore } from './audit-store.js';
 import { LINES_PER_RECORD, type AuditBatchText } from './audit-writer.js';
@@ -54,7 +55,7 @@ export interface UnchainedScanOptions {
  * SQLite and the file system raise.
  */
 export function scanUnchainedJournals(dbPath: string, journalDir: string, options: UnchainedScanOptions = {}): UnchainedJournal[] {
-  const files = namesIn(journalDir)
+  const files = readdirNames(journalDir)
     .map((file) => ({ file, parsed: parseJournalFileName(stripDamaged(file)) }))
     .filter((f): f is { file: string; parsed: { name: string; gen: number } } => f.parsed !== null)
     .sort((a, b) => recoveryOrder(a.file, a.parsed, b.file, b.parsed));
@@ -129,15 +130,6 @@ export function dataDirInUse(dataDir: string): boolean {
     throw error;
   } finally {
     db.close();
-  }
-}
-
-function namesIn(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
   }
 }
 
