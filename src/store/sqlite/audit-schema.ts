@@ -125,6 +125,9 @@ CREATE TRIGGER IF NOT EXISTS ${t}_no_delete BEFORE DELETE ON ${t} BEGIN SELECT R
  * the two guards above do not stop it. This one does, for any connection: an insert whose key
  * is already taken is refused before the replace can delete. Our inserts never take a used
  * key, so only a replace (or an insert the primary key would refuse anyway) ever meets it.
+ * Our digest inserts leave digest_no to SQLite: a BEFORE INSERT trigger then sees
+ * NEW.digest_no = -1, so the check finds nothing (a replace must name the digest_no it
+ * overwrites, and is refused); only a row planted at digest_no -1 would refuse them all.
  * What every insert pays: one trigger program run with one rowid seek into the same table
  * (its rightmost pages, which the insert then writes: in cache). Measured on the writer's
  * commit (a throwaway loop of SqliteAuditWriter.commit, batches of 8, 16 and 64 records, the
