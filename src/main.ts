@@ -207,6 +207,7 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
       ...(config.https.enabled ? { https: config.https } : {}),
       endpoints,
       ...(tls !== undefined ? { tls } : {}),
+      ...(config.maxConnections !== undefined ? { maxConnections: config.maxConnections } : {}),
     },
     handler,
     log,
