@@ -27,13 +27,16 @@ export interface OfflineDataDir {
 }
 
 /**
- * Opens audit.db of `config.dataDir` without starting anything: no listener, no trail, no
- * digest is written, no key is created. Raises DataDirError when audit.db is absent
- * (this never creates a data directory by accident).
+ * Opens audit.db of `config.dataDir` read-only, without starting anything: no listener, no
+ * trail, no digest is written, no key is created, and audit.db and its WAL stay as found
+ * (also after a crash). Raises DataDirError when audit.db is absent (this never creates a
+ * data directory by accident).
  */
 export function openDataDirOffline(config: CipherlakeConfig): OfflineDataDir {
   const path = join(config.dataDir, 'audit.db');
-  const db = openExisting(path, 'audit store');
+  // Read-only: a read-write connection that closes last (no server running) would checkpoint
+  // the WAL a killed server left into audit.db and delete it, writing the evidence it inspects.
+  const db = openExisting(path, 'audit store', { readonly: true });
   let auditStore: SqliteAuditStore;
   try {
     // The server chose WAL when it created the file; a reader must not change pragmas.
@@ -98,9 +101,9 @@ export async function readAuditPublicKey(config: CipherlakeConfig): Promise<KeyO
   }
 }
 
-function openExisting(path: string, what: string): Database.Database {
+function openExisting(path: string, what: string, options: { readonly?: boolean } = {}): Database.Database {
   if (!existsSync(path)) throw new DataDirError(`no ${what} at ${path}: is this a Cipherlake data directory?`);
-  const db = new Database(path, { fileMustExist: true });
+  const db = new Database(path, { fileMustExist: true, readonly: options.readonly === true });
   db.pragma('busy_timeout = 5000');
   return db;
 }

@@ -23,6 +23,19 @@ function journalFiles(dir: string): Map<string, Buffer> {
   return new Map(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f))]));
 }
 
+/**
+ * audit.db's files: the names of all (audit.db, its -wal and -shm), the bytes of audit.db and
+ * its WAL (the shm is a rebuildable index a reader may refresh).
+ */
+function auditDbFiles(dataDir: string): Map<string, Buffer | null> {
+  return new Map(
+    readdirSync(dataDir)
+      .filter((f) => f.startsWith('audit.db'))
+      .sort()
+      .map((f) => [f, f.endsWith('-shm') ? null : readFileSync(join(dataDir, f))]),
+  );
+}
+
 const requestIdOf = (line: string): string => (JSON.parse(line) as { requestID: string }).requestID;
 
 /** Byte offsets of the frames of `buf` from `from` (u32 BE length | u32 CRC | payload). */
@@ -63,14 +76,17 @@ describe('audit verify and lookup on a data directory left by kill -9', () => {
     assert.equal(live.code, 0);
     assert.match(live.err.join('\n'), /server is using this data directory: 3 records journaled, not chained yet/);
 
-    server.child.kill('SIGKILL');
-    assert.equal((await server.exited).signal, 'SIGKILL');
-    db.exec('DROP TRIGGER test_refuse_records');
     const [file, ...others] = readdirSync(journalDir);
     assert.ok(file !== undefined && others.length === 0, `one journal file: ${readdirSync(journalDir).join(', ')}`);
     const from = ingestedTo(file);
+    // Closed before the kill, so audit.db is left as a crash leaves it (its WAL and shm files
+    // still there: a read-write connection closing last would checkpoint and delete them).
     db.close();
+    server.child.kill('SIGKILL');
+    assert.equal((await server.exited).signal, 'SIGKILL');
     const evidence = journalFiles(journalDir);
+    const store = auditDbFiles(dataDir);
+    assert.ok(store.has('audit.db-wal'), `a WAL left by the kill: ${[...store.keys()].join(', ')}`);
     const bytes = evidence.get(file)!;
 
     // No server: the three acknowledged records are outside the chain verify checked.
@@ -89,6 +105,7 @@ describe('audit verify and lookup on a data directory left by kill -9', () => {
     assert.deepEqual(newest.out.map(requestIdOf).slice(0, 3), [...ids].reverse());
     assert.equal(newest.out.length, 4, 'then the chained records');
     assert.deepEqual(journalFiles(journalDir), evidence, 'verify and lookup left the journal as they found it');
+    assert.deepEqual(auditDbFiles(dataDir), store, 'verify and lookup left audit.db and its WAL as they found them');
 
     // A flipped byte in the last frame: the two frames before it are intact, the rest unreadable.
     const frames = frameOffsets(bytes, from);
@@ -105,6 +122,10 @@ describe('audit verify and lookup on a data directory left by kill -9', () => {
     assert.deepEqual(partly.out.map(requestIdOf), ids.slice(0, 2).reverse());
     assert.deepEqual(partly.err.slice(1), [`cipherlake: ${invalid}`]);
     writeFileSync(join(journalDir, file), bytes);
+    assert.deepEqual(auditDbFiles(dataDir), store, 'still untouched');
+    const unrefuse = new Database(join(dataDir, 'audit.db'));
+    unrefuse.exec('DROP TRIGGER test_refuse_records');
+    unrefuse.close();
 
     // The next start chains them (recovery) and removes the journal: intact, and lookup finds them.
     const restarted = await fixture.spawn({ dataDir, timeoutMs: 15_000 });
