@@ -60,7 +60,7 @@ export async function runAuditLookup(flags: AuditLookupFlags, io: CliIo): Promis
     const skipped = unchained.skipped > 0 ? `; ${unchained.skipped} unreadable` : '';
     io.err(`cipherlake: also searched ${unchained.searched} acknowledged records in unchained audit journals (a server stopped before chaining them; its next start does): ${unchained.events.length} matched, listed first${skipped}`);
   }
-  for (const line of journals.findings.filter((l) => / invalid frame /.test(l))) io.err(`cipherlake: ${line}`);
+  for (const line of journals.damage) io.err(`cipherlake: ${line}`);
   return 0;
 }
 

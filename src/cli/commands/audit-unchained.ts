@@ -20,6 +20,8 @@ export interface UnchainedReport {
    * file. Empty when nothing is outside the chain but what a running server is chaining.
    */
   readonly findings: readonly string[];
+  /** The findings of `findings` about damage (an invalid frame, a kept `.damaged` file): what follows cannot be read. */
+  readonly damage: readonly string[];
   /** For stderr: what a running server has journaled and not chained yet (null: nothing). */
   readonly notice: string | null;
   /** With `batches`, for a directory not in use: the unchained records, in the order recovery will chain them. */
@@ -45,10 +47,17 @@ export function unchainedReport(config: CipherlakeConfig, options: UnchainedScan
   const inUse = dataDirInUse(config.dataDir);
   const journals = scanUnchainedJournals(join(config.dataDir, 'audit.db'), auditJournalDir(config), { batches: options.batches === true && !inUse });
   const records = journals.reduce((n, j) => n + j.records, 0);
-  const findings = journals.map((j) => describeJournal(j, inUse)).filter((l): l is string => l !== null);
+  const findings: string[] = [];
+  const damage: string[] = [];
+  for (const j of journals) {
+    const line = describeJournal(j, inUse);
+    if (line === null) continue;
+    findings.push(line);
+    if (j.keptDamaged || j.stop === 'invalid') damage.push(line);
+  }
   const notice = inUse && records > 0 ? `a server is using this data directory: ${records} records journaled, not chained yet (its writer thread chains them; not checked here)` : null;
   const batches = journals.flatMap((j) => (j.batch !== undefined && j.batch !== '' ? [j.batch] : []));
-  return { inUse, records, findings, notice, batches };
+  return { inUse, records, findings, damage, notice, batches };
 }
 
 /**
