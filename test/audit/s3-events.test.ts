@@ -2,16 +2,20 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetBucketEncryptionCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { indexTermsOf, type AuditEvent } from '../../src/audit/index.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
+import { presignedUrl } from '../s3/raw-sign.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { at, queryRequest } from '../iam/query-client.js';
 
@@ -155,6 +159,31 @@ describe('S3 audit records in CloudTrail shape (issue 5)', () => {
     assert.equal(e.userIdentity.userName, 'nobody');
     assert.deepEqual(e.requestParameters, { Host: host, bucketName: 'denied', key: 'k' });
     assert.deepEqual(e.resources?.map((r) => r.ARN), ['arn:aws:s3:::denied/k', 'arn:aws:s3:::denied']);
+  });
+
+  it('a presigned GET records its response override, not its X-Amz-* signature parameters', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'presigned' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'presigned', Key: 'p', Body: 'presigned body' }));
+    const url = await presignedUrl(t.endpoint, { method: 'GET', path: '/presigned/p', query: { 'response-content-type': 'text/plain' } }, 300, t.clock.now());
+    assert.match(url, /X-Amz-Signature=/);
+    const res = await fetch(url);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'presigned body');
+    const e = one(await byBucket(t, 'presigned'), 'GetObject');
+    assert.deepEqual(e.requestParameters, { Host: host, bucketName: 'presigned', key: 'p', 'response-content-type': 'text/plain' });
+  });
+
+  it('multipart: CreateMultipartUpload records the uploads sub-resource, UploadPart its partNumber and uploadId', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'parts' }));
+    const uploadId = (await s3.send(new CreateMultipartUploadCommand({ Bucket: 'parts', Key: 'big' }))).UploadId!;
+    await s3.send(new UploadPartCommand({ Bucket: 'parts', Key: 'big', UploadId: uploadId, PartNumber: 1, Body: 'part one' }));
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: 'parts', Key: 'big', UploadId: uploadId }));
+    const events = await byBucket(t, 'parts');
+    assert.deepEqual(one(events, 'CreateMultipartUpload').requestParameters, { Host: host, bucketName: 'parts', key: 'big', uploads: '' });
+    const part = one(events, 'UploadPart');
+    assert.deepEqual(part.requestParameters, { Host: host, bucketName: 'parts', key: 'big', partNumber: '1', uploadId });
+    assert.equal(part.eventCategory, 'Data');
+    assert.deepEqual(one(events, 'AbortMultipartUpload').requestParameters, { Host: host, bucketName: 'parts', key: 'big', uploadId });
   });
 
   it('an SSE-C PUT\'s record holds neither the customer key nor its MD5', async () => {
