@@ -137,5 +137,16 @@ describe('audit verify and lookup on a data directory left by kill -9', () => {
     const chained = await lookup({ dataDir, eventName: 'GenerateDataKey', output: 'json' });
     assert.deepEqual(chained.out.map(requestIdOf), [...ids].reverse());
     assert.deepEqual(chained.err, []);
+
+    // A file recovery kept as <file>.damaged (here: the damaged bytes put there by hand) is a
+    // finding of verify, and named by lookup, until someone removes it.
+    assert.deepEqual(readdirSync(journalDir), []);
+    writeFileSync(join(journalDir, `${file}.damaged`), damaged);
+    const kept = `journal ${file}.damaged: kept with an invalid frame at byte ${last} (damage or tampering); bytes ${last}..${bytes.length} were never chained`;
+    const keptVerify = await verify({ dataDir });
+    assert.deepEqual([keptVerify.code, keptVerify.out], [1, [kept]]);
+    const keptLookup = await lookup({ dataDir, eventName: 'GenerateDataKey', output: 'json' });
+    assert.deepEqual(keptLookup.out.map(requestIdOf), [...ids].reverse());
+    assert.deepEqual(keptLookup.err, [`cipherlake: ${kept}`]);
   });
 });
