@@ -1,6 +1,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -113,5 +114,22 @@ describe('dataDirInUse', () => {
     assert.equal(dataDirInUse(d.dir), false);
     // The probe left the lock free: a server can take it.
     lockDataDir(d.dir).release();
+  });
+
+  // Root opens any file: the probe must run as a user who cannot read server.lock.
+  const asNobody = process.getuid?.() === 0 && existsSync('/usr/sbin/runuser') ? false : 'needs root and runuser (probes as nobody)';
+  it('raises instead of saying free when this user cannot open a held server.lock', { skip: asNobody }, () => {
+    const d = dataDir();
+    chmodSync(d.dir, 0o755);
+    const lock = lockDataDir(d.dir);
+    try {
+      chmodSync(join(d.dir, 'server.lock'), 0o600);
+      const probe = `import { dataDirInUse } from ${JSON.stringify(new URL('./unchained-journals.ts', import.meta.url).pathname)};
+        try { console.log(dataDirInUse(${JSON.stringify(d.dir)})); } catch (e) { console.log(e.code); }`;
+      const out = execFileSync('/usr/sbin/runuser', ['-u', 'nobody', '--', process.execPath, '--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' });
+      assert.equal(out.trim(), 'SQLITE_CANTOPEN');
+    } finally {
+      lock.release();
+    }
   });
 });

@@ -108,7 +108,8 @@ export function unchainedLookupStore(batches: readonly AuditBatchText[]): { stor
  * file's exclusive lock. The read holds a shared lock for the microseconds it takes, so a
  * server starting in exactly that instant fails its start (DataDirInUseError) and can be
  * started again; taking the lock instead would refuse every start for the whole command.
- * Never creates the lock file. Raises only for errors other than "locked" or "no such file".
+ * Never creates the lock file. Raises for errors other than "locked" or "no such file" (a lock
+ * file this user cannot open raises: it may be held).
  */
 export function dataDirInUse(dataDir: string): boolean {
   const path = join(dataDir, DATA_DIR_LOCK_FILE);
@@ -117,7 +118,9 @@ export function dataDirInUse(dataDir: string): boolean {
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'SQLITE_CANTOPEN') return false; // removed in between
+    // Removed in between: free. Present but not openable (no read permission for this user):
+    // whether a server holds it is unknown, so raise rather than say free.
+    if ((error as { code?: unknown }).code === 'SQLITE_CANTOPEN' && !existsSync(path)) return false;
     throw error;
   }
   try {
