@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
@@ -14,6 +15,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { indexTermsOf, type AuditEvent } from '../../src/audit/index.js';
+import { runAuditLookup } from '../../src/cli/commands/audit-lookup.js';
+import { capture } from '../helpers/cli-capture.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
 import { presignedUrl } from '../s3/raw-sign.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -38,6 +41,7 @@ describe('S3 audit records in CloudTrail shape (issue 5)', () => {
   let s3: S3Client;
   let host: string;
   let account: string;
+  let stopped = false;
   const customerKey = randomBytes(32);
   const customerKeyMd5 = createHash('md5').update(customerKey).digest('base64');
 
@@ -59,7 +63,8 @@ describe('S3 audit records in CloudTrail shape (issue 5)', () => {
   });
 
   after(async () => {
-    await t.close();
+    if (!stopped) await t.close();
+    else rmSync(t.dataDir, { recursive: true, force: true });
   });
 
   it('PutObject: bucketName, Host and key; the object, then the bucket, as resources; a data write', async () => {
@@ -200,6 +205,16 @@ describe('S3 audit records in CloudTrail shape (issue 5)', () => {
     const text = JSON.stringify(e);
     for (const secret of [customerKey.toString('base64'), customerKey.toString('hex'), customerKeyMd5, 'secret body']) assert.equal(text.includes(secret), false);
     assert.equal(/customer-?key/i.test(text), false);
+  });
+
+  // Last: it stops the server (the CLI reads the data directory of a stopped one).
+  it('cipherlake audit lookup --bucket finds that bucket\'s S3 events', async () => {
+    await t.stop();
+    stopped = true;
+    const r = await capture((io) => runAuditLookup({ dataDir: t.dataDir, bucket: 'other', output: 'json', max: '100' }, io));
+    assert.equal(r.code, 0, r.err.join('\n'));
+    const events = r.out.map((l) => JSON.parse(l) as AuditEvent);
+    assert.deepEqual(events.map((e) => e.eventName).sort(), ['CreateBucket', 'DeleteObjects', 'PutObject']);
   });
 });
 
