@@ -108,7 +108,7 @@ function table(events: readonly AuditEvent[]): string[] {
 /** Registers `cipherlake audit lookup`. */
 export function registerAuditLookupCommand(program: Command): void {
   withDataDirOptions(auditCommand(program).command('lookup'))
-    .description('find audit records, newest first (all filters must match)')
+    .description('find audit records, newest first (all filters must match), also those a stopped server left unchained in its audit journals')
     .option('--event-name <name>', 'e.g. Encrypt, PutObject')
     .option('--event-source <source>', 'e.g. kms.amazonaws.com (or kms)')
     .option('--key <id|alias>', 'a KMS key id, key ARN, alias name or alias ARN')

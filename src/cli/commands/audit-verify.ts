@@ -104,7 +104,7 @@ function seqOnly(value: string | undefined, flag: string, field: 'fromSeq' | 'to
 /** Registers `cipherlake audit verify`. */
 export function registerAuditVerifyCommand(program: Command): void {
   withDataDirOptions(auditCommand(program).command('verify'))
-    .description('verify the audit trail (or an export): prints "intact" or each finding; exit 1 on any finding')
+    .description('verify the audit trail (or an export): prints "intact" or each finding; exit 1 on any finding (without --to, also records a stopped server left unchained in its audit journals, and damaged journal frames)')
     .option('--from <seq|time>', 'first record: a seq or an ISO 8601 time')
     .option('--to <seq|time>', 'last record: a seq or an ISO 8601 time')
     .option('--export <dir>', 'verify an exported CloudTrail directory instead of the live store')
