@@ -263,7 +263,7 @@ class PhaseTrace {
 
   /**
    * Marks `bodyReceived` when the body's last plaintext byte has arrived (what follows is the
-   * sink's last write and its fdatasync). Called only once something consumes and listens to
+   * sink's last write and its sync). Called only once something consumes and listens to
    * the body: opening it earlier (at the start of the PUT) would undo the late open that keeps
    * a client gone during `backend.create` from raising an unhandled 'error'.
    */

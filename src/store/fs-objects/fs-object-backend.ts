@@ -18,7 +18,8 @@ export function clearObjectTmp(root: string): void {
 
 /**
  * ObjectBackend on the local file system, as DESIGN.md's storage section describes: a body
- * is written to `root/tmp/<storageId>` and fdatasync'd, then committing renames it into
+ * is written to `root/tmp/<storageId>` and made durable (one O_DSYNC write for a body of up
+ * to ~1 MiB, else batched writes and fdatasync: BatchingFileSink), then committing renames it into
  * place at `root/data/<xx>/<storageId>` and fsyncs that directory (and, once per fan-out
  * directory and process, `data/` itself), so an acknowledged body and its name survive a
  * crash and power loss, and no half-written body is ever under `data/`. Leftovers of writes
@@ -55,9 +56,10 @@ export class FsObjectBackend implements ObjectBackend {
     const tmpPath = join(this.#tmp, storageId);
     const finalDir = join(this.#data, storageId.slice(0, 2));
     const finalPath = join(finalDir, storageId);
-    // The sink fdatasyncs its descriptor before it finishes and closes, and a pipeline into
-    // it ends only after that — so by commit() the body is durable, with no reopen. It
-    // writes in ~1 MiB vectored batches (sealed segments arrive as many small pieces).
+    // The sink makes the body durable (an O_DSYNC write, or fdatasync) before it finishes and
+    // closes, and a pipeline into it ends only after that — so by commit() the body is durable,
+    // with no reopen. It writes a body of up to ~1 MiB in one vectored write, a larger one in
+    // ~1 MiB vectored batches (sealed segments arrive as many small pieces).
     const stream = new BatchingFileSink(tmpPath, 0o600);
     /** Set once commit renamed the body into place: an abort after that (a directory fsync failed) removes it there. */
     let renamed = false;
