@@ -176,6 +176,11 @@ describe('S3 audit records in CloudTrail shape (issue 5)', () => {
     assert.equal(await res.text(), 'presigned body');
     const e = one(await byBucket(t, 'presigned'), 'GetObject');
     assert.deepEqual(e.requestParameters, { Host: host, bucketName: 'presigned', key: 'p', 'response-content-type': 'text/plain' });
+    // An SSE-C key hoisted into the query (as some presigners do) is an x-amz-* parameter: never recorded, whatever the answer.
+    const hoisted = { 'x-amz-server-side-encryption-customer-key': customerKey.toString('base64'), 'x-amz-server-side-encryption-customer-key-MD5': customerKeyMd5 };
+    await (await fetch(await presignedUrl(t.endpoint, { method: 'GET', path: '/presigned/hoisted', query: hoisted }, 300, t.clock.now()))).arrayBuffer();
+    const hoistedEvent = (await byBucket(t, 'presigned')).find((r) => (r.requestParameters as { key?: string }).key === 'hoisted');
+    assert.deepEqual(hoistedEvent?.requestParameters, { Host: host, bucketName: 'presigned', key: 'hoisted' });
   });
 
   it('multipart: CreateMultipartUpload records the uploads sub-resource, UploadPart its partNumber and uploadId', async () => {
