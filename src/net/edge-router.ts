@@ -367,17 +367,14 @@ function s3RequestParameters(outcome: S3EdgeOutcome): Record<string, unknown> {
  */
 function isSignatureParameter(name: string): boolean {
   switch (name.charCodeAt(0)) {
-    case 0x58: // X
-    case 0x78: {
-      // x
-      if (name.length === 4) return name.toLowerCase() === 'x-id';
-      return name.length > 6 && name.slice(0, 6).toLowerCase() === 'x-amz-';
-    }
-    case 0x41: // A
+    case 0x58: // 'X'
+    case 0x78: // 'x'
+      return name.length === 4 ? name.toLowerCase() === 'x-id' : name.length > 6 && name.slice(0, 6).toLowerCase() === 'x-amz-';
+    case 0x41: // 'A'
       return name === 'AWSAccessKeyId';
-    case 0x53: // S
+    case 0x53: // 'S'
       return name === 'Signature';
-    case 0x45: // E
+    case 0x45: // 'E'
       return name === 'Expires';
     default:
       return false;
