@@ -48,6 +48,35 @@ describe('lockDataDir', () => {
     mine.release();
   });
 
+  it('waits out a brief reader of server.lock (the offline commands probe) instead of saying "in use"', async () => {
+    const dir = fresh();
+    lockDataDir(dir).release();
+    // A reader holding SQLite's shared lock for ~200 ms, as dataDirInUse does for microseconds.
+    const reader = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import Database from 'better-sqlite3';
+         const db = new Database(${JSON.stringify(join(dir, DATA_DIR_LOCK_FILE))}, { readonly: true });
+         db.exec('BEGIN'); db.prepare('SELECT count(*) FROM sqlite_master').get();
+         console.log('reading');
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+         db.exec('COMMIT'); db.close();`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'], cwd: process.cwd() },
+    );
+    try {
+      const [line] = (await once(reader.stdout, 'data')) as [Buffer];
+      assert.equal(line.toString().trim(), 'reading');
+      const mine = lockDataDir(dir);
+      mine.release();
+    } finally {
+      reader.kill('SIGKILL');
+      await once(reader, 'exit').catch(() => undefined);
+    }
+  });
+
   it('does not hide other errors as "in use"', () => {
     assert.throws(
       () => lockDataDir(join(fresh(), 'missing', 'dir')),

@@ -28,17 +28,25 @@ export interface DataDirLock {
 }
 
 /**
+ * How long a start waits for the lock before it says "in use". A server holds the lock for its
+ * whole life, so a start that finds it held fails after this wait either way; the wait is for
+ * the offline audit commands' probe (dataDirInUse), which reads the file for microseconds: a
+ * start landing inside that read must not fail as if a server ran.
+ */
+export const LOCK_WAIT_MS = 1_000;
+
+/**
  * Takes `DATA_DIR/server.lock` for as long as the returned lock is held: an SQLite database
  * in exclusive locking mode, written once, so its connection keeps the file's POSIX lock until
  * it closes — released by `release()`, or by the OS when the process dies however it dies
  * (kill -9 included), so a crash never leaves a stale lock behind. The directory must exist.
- * Raises DataDirInUseError at once (no wait) when another connection holds it, in this
+ * Raises DataDirInUseError when another connection still holds it after LOCK_WAIT_MS, in this
  * process or another; other SQLite errors (unwritable directory) as better-sqlite3 raises them.
  */
 export function lockDataDir(dataDir: string): DataDirLock {
   const db: SqliteDatabase = new Database(join(dataDir, DATA_DIR_LOCK_FILE));
   try {
-    db.pragma('busy_timeout = 0');
+    db.pragma(`busy_timeout = ${LOCK_WAIT_MS}`);
     db.pragma('locking_mode = EXCLUSIVE');
     // No rollback journal on disk: exclusive mode would keep a server.lock-journal beside it.
     db.pragma('journal_mode = MEMORY');
