@@ -73,7 +73,7 @@ export async function startListeners(plan: ListenerPlan, handler: EdgeRequestLis
   const tlsServers: Array<ReturnType<typeof createHttpsServer>> = [];
   const timing = serverTiming(plan.headersTimeoutMs ?? HEADERS_TIMEOUT_MS);
   const limit = (server: Server): Server => {
-    server.maxConnections = plan.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    capConnections(server, plan.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
     return closeWhenIdle(server, plan.idleMs ?? IDLE_MS);
   };
   const make = (tls: boolean, listener: (req: IncomingMessage, res: ServerResponse) => void): Server => {
@@ -168,6 +168,31 @@ function serverTiming(headersTimeout: number): { keepAliveTimeout: number; reque
 }
 
 /**
+ * Closes each connection accepted while `max` are open, at once (emitting 'drop', as
+ * node:net does for its own maxConnections). Counted here rather than with node:net's
+ * maxConnections: in a node:cluster worker that one refuses the connection back to the
+ * primary, whose round-robin hands it to another worker, and back, endlessly while every
+ * worker is full: the client hangs and three processes spin. Accepted and closed here, it
+ * ends at once in every mode. Costs a 'close' listener per connection, not per request.
+ */
+function capConnections(server: Server, max: number): void {
+  let open = 0;
+  const closed = (): void => {
+    open -= 1;
+  };
+  // For TLS listeners this is the raw TCP socket, before any handshake work.
+  server.on('connection', (socket: Socket) => {
+    if (open >= max) {
+      socket.destroy();
+      server.emit('drop');
+      return;
+    }
+    open += 1;
+    socket.once('close', closed);
+  });
+}
+
+/**
  * Logs, at most once per REPORT_EVERY_MS each, connections dropped at maxConnections and
  * failed accepts (EMFILE: out of file descriptors). Without an 'error' listener a failed
  * accept, which node:net emits on the listening server, would be an uncaught exception
@@ -180,7 +205,7 @@ function reportTrouble(server: Server, url: string, log: Logger): void {
     dropped += 1;
     if (Date.now() - lastDrop < REPORT_EVERY_MS) return;
     lastDrop = Date.now();
-    log.warn({ listener: url, maxConnections: server.maxConnections, dropped }, 'connection limit reached: new connections are closed at once');
+    log.warn({ listener: url, dropped }, 'connection limit reached: new connections are closed at once');
     dropped = 0;
   });
   let lastError = 0;

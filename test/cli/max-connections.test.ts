@@ -56,6 +56,29 @@ describe('cipherlake server --max-connections', () => {
     }
   });
 
+  it('with --workers 2, a connection over a full worker is closed at once, not handed from worker to worker', { timeout: 60_000 }, async () => {
+    // node:cluster's round-robin would pass a connection a worker refused to the other worker,
+    // and back, while both are full: it would hang. Which worker gets which connection is
+    // node's choice, so connections are opened until one is closed: with two workers of one
+    // connection each, the third at the latest.
+    const running = await fixture.spawn({ dataDir: join(fixture.dir(), 'cluster'), args: ['--workers', '2', '--max-connections', '1'], timeoutMs: 25_000 });
+    const held: HealthConnection[] = [];
+    try {
+      let refused = false;
+      while (!refused) {
+        assert.ok(held.length < 3, 'a connection over the limit was closed');
+        const c = new HealthConnection(running.endpoint);
+        held.push(c);
+        const answer = await c.ask().catch((err: Error) => err.message);
+        refused = answer !== 200;
+        if (refused) assert.ok(c.closed, `connection ${held.length} was closed, not left hanging: ${answer}`);
+      }
+      for (const c of held.slice(0, -1)) assert.equal(await c.ask(), 200, 'the connections within the limit are still served');
+    } finally {
+      for (const c of held) c.destroy();
+    }
+  });
+
   it('refuses to start with a value that is not a number', async () => {
     await assert.rejects(fixture.spawn({ dataDir: fixture.dir(), args: ['--max-connections', 'lots'], timeoutMs: 15_000 }), /--max-connections must be an integer/);
   });
