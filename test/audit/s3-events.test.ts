@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { Agent } from 'node:http';
 import { rmSync } from 'node:fs';
 import {
   AbortMultipartUploadCommand,
@@ -210,6 +211,26 @@ describe('S3 audit records in CloudTrail shape (issue 5)', () => {
     const text = JSON.stringify(e);
     for (const secret of [customerKey.toString('base64'), customerKey.toString('hex'), customerKeyMd5, 'secret body']) assert.equal(text.includes(secret), false);
     assert.equal(/customer-?key/i.test(text), false);
+  });
+
+  it('keys are recorded decoded, as the handler addressed them, path-style and virtual-hosted alike', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'keys' }));
+    const pathKey = 'dir/q?x=1&y=%41+plus ü€/😀 end';
+    await s3.send(new PutObjectCommand({ Bucket: 'keys', Key: pathKey, Body: 'p' }));
+    // *.localhost does not resolve here: an agent that sends every name to 127.0.0.1.
+    const lookup = (_h: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void): void =>
+      opts.all === true ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4);
+    const port = new URL(t.endpoint).port;
+    const vhost = t.s3({ endpoint: `http://localhost:${port}`, forcePathStyle: false, requestHandler: { httpAgent: new Agent({ lookup: lookup as never }) } });
+    const hostKey = 'vh/%2F?#ü';
+    await vhost.send(new PutObjectCommand({ Bucket: 'keys', Key: hostKey, Body: 'v' }));
+    const puts = (await byBucket(t, 'keys')).filter((e) => e.eventName === 'PutObject');
+    const byKey = (key: string): AuditEvent | undefined => puts.find((e) => (e.requestParameters as { key?: string }).key === key);
+    assert.deepEqual(byKey(pathKey)?.requestParameters, { Host: host, bucketName: 'keys', key: pathKey });
+    assert.deepEqual(byKey(pathKey)?.resources?.map((r) => r.ARN), [`arn:aws:s3:::keys/${pathKey}`, 'arn:aws:s3:::keys']);
+    assert.deepEqual(byKey(hostKey)?.requestParameters, { Host: `keys.localhost:${port}`, bucketName: 'keys', key: hostKey });
+    assert.deepEqual(byKey(hostKey)?.resources?.map((r) => r.ARN), [`arn:aws:s3:::keys/${hostKey}`, 'arn:aws:s3:::keys']);
+    assert.equal(puts.length, 2);
   });
 
   // Last: it stops the server (the CLI reads the data directory of a stopped one).
