@@ -22,11 +22,15 @@ const SYNC_EVERY_BYTES = 8 * 1024 * 1024;
  */
 const MAX_HELD_PIECES = 256;
 /**
- * The file is created with O_DSYNC: a write on it returns only once its data (and the size
- * that makes it readable) is on stable storage, as write + fdatasync would. A body that fits
- * one write is thus durable with that one write, one thread-pool trip instead of two.
+ * On Linux the file is created with O_DSYNC: a write on it returns only once its data (and
+ * the size that makes it readable) is on stable storage, flushing the device cache as
+ * fdatasync does. A body that fits one write is thus durable with that one write, one
+ * thread-pool trip instead of two. Elsewhere every body takes the batches and fdatasync:
+ * on macOS libuv's fdatasync is F_FULLFSYNC, which O_DSYNC does not match (the drive's
+ * cache stays unflushed), and Windows has no O_DSYNC (the flag would be 0: no sync at all).
  */
-const CREATE_DSYNC = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
+const ONE_DSYNC_WRITE = process.platform === 'linux';
+const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (ONE_DSYNC_WRITE ? constants.O_DSYNC : 0);
 /** Idle batch buffers kept for the next sinks (at most this many, ~1 MiB each). */
 const MAX_SPARE = 8;
 const spare: Buffer[] = [];
@@ -41,8 +45,8 @@ function releaseBatchBuffer(buffer: Buffer): void {
 }
 
 /**
- * A new file written as one stream, made durable before it reports finished. A body that
- * fits one write (at most BATCH_CAPACITY bytes: a 1 MiB object's sealed bytes) is held by
+ * A new file written as one stream, made durable before it reports finished. On Linux (see
+ * ONE_DSYNC_WRITE) a body that fits one write (at most BATCH_CAPACITY bytes: a 1 MiB object's sealed bytes) is held by
  * reference and written at the end with one vectored write on the descriptor opened with
  * O_DSYNC, which returns once the data is on stable storage: no copy and no separate
  * fdatasync (per 1 MiB PUT: a 1 MiB copy and one thread-pool trip less). A larger body
@@ -72,7 +76,7 @@ export class BatchingFileSink extends Writable {
   /** #fd was opened with O_DSYNC (only its final write, if any, goes to it). */
   #dsync = false;
   /** The chunks held by reference while the whole body may still fit one write; undefined once batching. */
-  #held: Buffer[] | undefined = [];
+  #held: Buffer[] | undefined = ONE_DSYNC_WRITE ? [] : undefined;
   #heldBytes = 0;
   /** The batch being filled (from the pool) and how many bytes of it are filled. */
   #batch: Buffer | undefined;
@@ -106,10 +110,10 @@ export class BatchingFileSink extends Writable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    open(this.#path, CREATE_DSYNC, this.#mode, (err, fd) => {
+    open(this.#path, CREATE, this.#mode, (err, fd) => {
       if (err === null) {
         this.#fd = fd;
-        this.#dsync = true;
+        this.#dsync = ONE_DSYNC_WRITE;
         this.#created = true;
       }
       callback(err);
