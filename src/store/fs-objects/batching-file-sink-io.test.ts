@@ -103,9 +103,12 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
 
   it('destroyed while finishing: no sync or write after the close, none outstanding at it', async () => {
     reset();
-    for (let round = 0; round < 5; round++) {
+    opened.length = 0;
+    for (let round = 0; round < 6; round++) {
       const sink = new BatchingFileSink(join(dir, `finishing-${round}`), 0o600);
-      await new Promise<void>((resolve, reject) => sink.write(Buffer.alloc(1024 * 1024, 1), (err) => (err ? reject(err) : resolve())));
+      // Even rounds fit one write (the O_DSYNC write at the end); odd ones batch, then fdatasync at the end.
+      const first = round % 2 === 0 ? 1024 * 1024 : 2 * 1024 * 1024;
+      await new Promise<void>((resolve, reject) => sink.write(Buffer.alloc(first, 1), (err) => (err ? reject(err) : resolve())));
       sink.end(Buffer.alloc(1000, 3));
       sink.on('error', () => undefined);
       // _final runs on a later tick: let it start, then pull the plug.
@@ -116,6 +119,9 @@ describe('BatchingFileSink: never closes its descriptor under pending I/O', () =
     assert.deepEqual(closedUnderIo, []);
     assert.deepEqual(ioAfterClose, []);
     assertWatched();
+    // Both ways of finishing were exercised: the odd rounds' batches went to a descriptor reopened without O_DSYNC.
+    const batched = opened.filter((o) => !o.dsync).map((o) => o.path);
+    assert.deepEqual(batched, [1, 3, 5].map((round) => join(dir, `finishing-${round}`)));
   });
 
   it('finishes only once an fdatasync of the file has completed (kill -9 keeps the page cache: the crash tests cannot see a missing sync)', async () => {
