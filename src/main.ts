@@ -144,6 +144,9 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
   // S3: every request is authorized through IAM (identity ∧ bucket ∧ endpoint policy); SSE-KMS
   // data keys are authorized as the caller (kms:ViaService) and audited as KMS events invokedBy s3.
   const s3Store = new SqliteS3MetadataStore(db);
+  // A cluster worker must not clear tmp/ under its siblings' writes (the primary cleared it before forking).
+  // Kept to close its cached directory descriptors once no request can use it any more.
+  const backend = new FsObjectBackend(join(config.dataDir, 'objects'), { clearTmp: options.clusterWorker === undefined });
   const s3 = createS3Service({
     store: s3Store,
     bucketAccess: new SqliteBucketAccessStore(db),
@@ -153,8 +156,7 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
       authorize: (call, action, keyId, context) => kmsAccess.authorizeOnBehalf(call, action, keyId, context),
       ...(config.audit?.enabled === false ? {} : { record: kmsCallAuditor(new SinkEdgeAuditor(audit, config, log), clock) }),
     },
-    // A cluster worker must not clear tmp/ under its siblings' writes (the primary cleared it before forking).
-    backend: new FsObjectBackend(join(config.dataDir, 'objects'), { clearTmp: options.clusterWorker === undefined }),
+    backend,
     keys,
     clock,
     region: config.region,
@@ -247,6 +249,8 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
       if (closed) return;
       closed = true;
       await listeners.close();
+      // No S3 request runs any more: the directory fds it cached can go (their pending fsyncs settle first).
+      await backend.close();
       await nbdServer?.close();
       await volumes.close();
       tls?.identity.close();
