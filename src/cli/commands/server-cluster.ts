@@ -263,8 +263,12 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
 /**
  * After a worker died while serving: the writer thread ingests its journal to the end and
  * seals it (retireJournal), then recovery takes whatever is left of any process but the live
- * workers' (their names in `live`). Never rejects: a failure is said on stderr and retried
- * when the server stops or restarts (the records stay journaled).
+ * workers' (their names in `live`) and every name the thread still watches: a sibling that
+ * died meanwhile is no longer live, but its retire waits behind this one, and recovery
+ * reading a journal the thread holds open could chain its frames twice (a file sealed under
+ * the thread's descriptor, its row dropped, reads as offset 0 again). Never rejects: a
+ * failure is said on stderr and retried when the server stops or restarts (the records stay
+ * journaled).
  */
 async function recoverDeadWorker(pid: number | undefined, journal: string | undefined, live: Iterable<string>): Promise<void> {
   const audit = primaryAudit;
@@ -274,7 +278,7 @@ async function recoverDeadWorker(pid: number | undefined, journal: string | unde
   };
   if (journal !== undefined) await audit.ingester.retireJournal(journal).catch((err: unknown) => say('ingesting the audit journal', err));
   try {
-    audit.recover(live);
+    audit.recover(new Set([...live, ...audit.ingester.watchedJournals()]));
   } catch (err) {
     say('recovering the audit journal', err);
   }
