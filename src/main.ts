@@ -48,8 +48,9 @@ export interface RunningCipherlake {
   readonly nbd?: { readonly host: string; readonly port: number };
   readonly log: Logger;
   /**
-   * The audit trail every request is recorded in (its writer thread appends to audit.db; in
-   * a cluster worker it signs nothing: the primary does) and the store (for lookup and verify).
+   * The audit trail every request is recorded in (journaled, then chained into audit.db by its
+   * writer thread; in a cluster worker only journaled: the primary's writer thread chains it and
+   * the primary signs) and the store (for lookup and verify).
    */
   readonly audit: AuditTrail;
   readonly auditStore: SqliteAuditStore;
@@ -64,9 +65,9 @@ export interface StartOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
   /**
-   * In a cluster worker: the primary prepared the data directory and signs the audit digests;
-   * `indexesAudit` says whether this worker's writer thread fills the audit lookup index
-   * (exactly one worker does).
+   * In a cluster worker: the primary prepared the data directory, chains every worker's audit
+   * journal and signs the audit digests; `indexesAudit` is kept for callers and ignored (the
+   * primary's writer thread indexes; a worker runs no writer thread).
    */
   readonly clusterWorker?: { readonly indexesAudit: boolean };
 }
@@ -124,9 +125,11 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
   const iam = createIamService({ store: new SqliteIdentityStore(db), sealer: rootKey, clock, accountId: config.accountId, rootCredentials: credentials, log });
   const kmsAccess = createKmsAccess({ keys, access: iam.access, log });
   // audit.durability (default `process`: WAL + synchronous=NORMAL) — see src/audit/README.md.
-  // Every serving process appends through its own writer thread; in a cluster all of them
-  // chain into the one audit.db (the head is read inside each commit's transaction).
-  // It resolves only once this process's writer thread can write audit.db; if it cannot
+  // Every serving process journals its records; one process serving alone chains its journal
+  // into audit.db through its own writer thread, a cluster worker leaves its journal to the
+  // primary's writer thread (src/audit/README.md, "Several processes").
+  // It resolves only once audit.db can be written (by this process's writer thread; a cluster
+  // worker checks on a connection of its own); if it cannot
   // (AuditTrailUnavailableError), nothing listens yet: release what is open and fail the start.
   const { store: auditStore, trail: audit } = await openAuditTrail(
     config,

@@ -23,9 +23,9 @@ export function registerServerCommand(program: Command): void {
       const workers = opts.workers ?? 0;
       if (workers > 0 && !isClusterWorker()) {
         // Root key, credentials, WAL mode, TLS certificates and the audit signing key are settled
-        // once, here, before any worker races for them; each worker then appends its own events to
-        // the one audit chain through its writer thread, and the primary signs the digests
-        // (see src/audit/README.md).
+        // once, here, before any worker races for them; each worker then journals its own events,
+        // the primary's writer thread chains every worker's journal into the one audit chain, and
+        // the primary signs the digests (see src/audit/README.md, "Several processes").
         const prepared = await prepareDataDir(config);
         const { credential, created } = prepared;
         runClusterPrimary(
@@ -82,7 +82,11 @@ export function registerServerCommand(program: Command): void {
           },
         );
       };
-      // A worker whose primary is gone (even by SIGKILL) must not keep serving alone.
+      // A worker whose primary is gone (even by SIGKILL) must not keep serving alone. node:cluster's
+      // own 'disconnect' handler, registered first, already exits such a worker at once (exit
+      // code 0, no graceful close: what it answered is journaled, the next start recovers it);
+      // this one serves a disconnect the primary asked for (worker.disconnect()), on which
+      // node:cluster does not exit.
       if (isClusterWorker()) process.on('disconnect', () => onSignal('disconnect'));
       if (early !== undefined) {
         stop(early);
