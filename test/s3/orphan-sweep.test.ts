@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 
 const B = 'sweep';
 
@@ -57,5 +58,30 @@ describe('orphan body sweep at server start', () => {
     assert.equal(existsSync(stranger), true, 'a name that is not a storage id is left alone');
     const got = await server.s3().send(new GetObjectCommand({ Bucket: B, Key: 'file' }));
     assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(fileBody));
+  });
+
+  it("removes an overwritten object's old body whose removal (started after the PUT's answer) a crash cut short", async () => {
+    await server?.close();
+    server = await startTestServer();
+    const s3 = server.s3();
+    await s3.send(new CreateBucketCommand({ Bucket: B }));
+    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'over', Body: randomBytes(200 * 1024) }));
+    const dataDir = server.dataDir;
+    const [old] = referenced(dataDir);
+    const oldBytes = readFileSync(bodyPath(dataDir, old!));
+    const newBody = randomBytes(300 * 1024);
+    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'over', Body: newBody }));
+    const [current] = referenced(dataDir);
+    assert.notEqual(current, old);
+    await until(() => !existsSync(bodyPath(dataDir, old!)), 'the replaced body is removed in the background');
+    await server.stop();
+
+    // As if the process died before that removal ran: the old body is back, no row names it.
+    writeFileSync(bodyPath(dataDir, old!), oldBytes);
+    server = await server.restart();
+    assert.equal(existsSync(bodyPath(dataDir, old!)), false, 'the replaced body is swept at the start');
+    assert.equal(existsSync(bodyPath(dataDir, current!)), true, 'the live body is kept');
+    const got = await server.s3().send(new GetObjectCommand({ Bucket: B, Key: 'over' }));
+    assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(newBody));
   });
 });
