@@ -20,6 +20,7 @@ import { ec2Service, type Ec2EdgeHandler } from './edge-ec2.js';
 import { queryService, type IamEdgeHandler } from './edge-iam.js';
 import { kmsService } from './edge-kms.js';
 import { serveSignedCall, type ServiceOutcome, type SignedService } from './edge-service-call.js';
+import { s3Event } from './edge-s3-params.js';
 import { refuseUnparsed, serviceOfUnparsed } from './edge-unparsed.js';
 
 export type { IamEdgeHandler };
@@ -319,66 +320,6 @@ async function handleS3(
   }
   const event = await s3.handle(request);
   if (!recorded) await auditor?.record(s3Event(event, requestId, time));
-}
-
-/**
- * The S3 handler's outcome as an edge event, in CloudTrail's S3 shape: requestParameters
- * hold `Host`, `bucketName` and `key` (when addressed) and the query's parameters (the
- * sub-resource as an empty string, listing and multipart parameters), never the signature
- * ones nor any header (so never an SSE-C key or its MD5), never the body. Built by
- * assignment: on Node 20 an object literal that adds keys after a spread takes V8's slow
- * path (about 3 µs here against 0.2), once or twice per S3 request.
- */
-function s3Event(outcome: S3EdgeOutcome, requestId: string, time: Date): EdgeEvent {
-  const event: { -readonly [K in keyof EdgeEvent]?: EdgeEvent[K] } = { requestId, time, service: 's3', operation: outcome.operation, readOnly: outcome.readOnly, status: outcome.status };
-  if (outcome.call !== undefined) event.call = outcome.call;
-  if (outcome.keyIdentifier !== undefined) event.keyIdentifier = outcome.keyIdentifier;
-  if (outcome.userAgent !== undefined) event.userAgent = outcome.userAgent;
-  if (outcome.host !== undefined) event.host = outcome.host;
-  if (outcome.errorCode !== undefined) event.errorCode = outcome.errorCode;
-  if (outcome.errorMessage !== undefined) event.errorMessage = outcome.errorMessage;
-  if (outcome.responseElements !== undefined) event.responseElements = outcome.responseElements;
-  if (outcome.resources !== undefined) event.resources = outcome.resources;
-  if (outcome.bucket !== undefined) event.bucket = outcome.bucket;
-  if (outcome.key !== undefined) event.objectKey = outcome.key;
-  event.requestParameters = s3RequestParameters(outcome);
-  return event as EdgeEvent;
-}
-
-/** CloudTrail's S3 requestParameters (see s3Event); the first three keys are assigned in canonical order. */
-function s3RequestParameters(outcome: S3EdgeOutcome): Record<string, unknown> {
-  const params: Record<string, unknown> = {};
-  // S3 always records Host (the header as sent); a request without one records an empty one.
-  params['Host'] = outcome.host ?? '';
-  if (outcome.bucket !== undefined) params['bucketName'] = outcome.bucket;
-  if (outcome.key !== undefined) params['key'] = outcome.key;
-  const query = outcome.query;
-  if (query === undefined || query.size === 0) return params;
-  for (const [name, value] of query) {
-    if (!isSignatureParameter(name) && !Object.hasOwn(params, name)) params[name] = value;
-  }
-  return params;
-}
-
-/**
- * Query parameters that authenticate a presigned request (SigV4's X-Amz-*, the session
- * token among them; SigV2's) or only name the SDK's operation (`x-id`): not request
- * parameters, and the token is a credential. Compared without a regex: this runs per parameter.
- */
-function isSignatureParameter(name: string): boolean {
-  switch (name.charCodeAt(0)) {
-    case 0x58: // 'X'
-    case 0x78: // 'x'
-      return name.length === 4 ? name.toLowerCase() === 'x-id' : name.length > 6 && name.slice(0, 6).toLowerCase() === 'x-amz-';
-    case 0x41: // 'A'
-      return name === 'AWSAccessKeyId';
-    case 0x53: // 'S'
-      return name === 'Signature';
-    case 0x45: // 'E'
-      return name === 'Expires';
-    default:
-      return false;
-  }
 }
 
 function sendNotImplemented(res: ServerResponse): void {
