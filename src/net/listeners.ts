@@ -37,7 +37,11 @@ export interface Listeners {
   readonly https?: string;
   /** vpce id → URL. */
   readonly endpoints: Readonly<Record<string, string>>;
-  /** Stops accepting, lets in-flight requests finish, closes idle keep-alive connections. */
+  /**
+   * Stops accepting, lets in-flight requests finish (each answer from then on closes its
+   * connection), closes keep-alive connections as they go idle; resolves once all ended.
+   * Never waits for a busy client to pause.
+   */
   close(): Promise<void>;
 }
 
