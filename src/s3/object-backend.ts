@@ -11,6 +11,8 @@ export interface StoredRange {
  * readable as an object). `commit` makes it durable and visible under its storage id
  * (fsync, then atomic rename, then fsync of the directory) and must be called only after
  * `stream` finished; the caller commits the metadata after it. `abort` discards it.
+ * `stream` may hold a written chunk by reference until it finishes (FsObjectBackend holds a
+ * body of up to ~1 MiB for one write at the end): never modify or reuse a chunk once written.
  */
 export interface PendingObject {
   readonly storageId: string;
