@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const B = 'kms-held';
+
+/**
+ * Wraps the server's audit appends: those of `eventName` wait until `open()` (or fail with
+ * `failWith`, once open); `appended` lists the events whose append resolved, in order;
+ * `started` those whose append was asked for. `restore()` opens the gate and puts the real
+ * append back.
+ */
+function watchAppends(t: TestServer, eventName: string, failWith?: Error) {
+  const audit = t.server.audit;
+  const append = audit.append;
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const started: string[] = [];
+  const appended: string[] = [];
+  audit.append = async (event) => {
+    started.push(event.eventName);
+    if (event.eventName === eventName) {
+      await gate;
+      if (failWith !== undefined) throw failWith;
+    }
+    const r = await append.call(audit, event);
+    appended.push(event.eventName);
+    return r;
+  };
+  return {
+    started,
+    appended,
+    open: () => open(),
+    restore: () => {
+      open();
+      audit.append = append;
+    },
+  };
+}
+
+const tick = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The KMS call S3 makes on the caller's behalf (GenerateDataKey for a PUT, Decrypt for a GET)
+// is recorded without blocking the request: the object is sealed and written, and its S3
+// record appended, while the KMS record commits; the answer waits for both (S3Handler's hold).
+describe('SSE-KMS: the on-behalf KMS record is awaited before the answer, not before the seal', () => {
+  let t: TestServer;
+  let s3: S3Client;
+  before(async () => {
+    t = await startTestServer();
+    s3 = t.s3();
+    await s3.send(new CreateBucketCommand({ Bucket: B }));
+  });
+  after(() => t.close());
+
+  it('a PUT goes on while its GenerateDataKey record waits, and is answered once it committed', async () => {
+    const w = watchAppends(t, 'GenerateDataKey');
+    try {
+      let answered = false;
+      const got = s3.send(new PutObjectCommand({ Bucket: B, Key: 'a', Body: 'hello', ServerSideEncryption: 'aws:kms' })).finally(() => (answered = true));
+      await tick(300);
+      assert.ok(w.started.includes('GenerateDataKey'), 'the KMS record was asked for');
+      assert.ok(w.appended.includes('PutObject'), 'the object was written and its S3 record committed meanwhile');
+      assert.equal(answered, false, 'no answer before the KMS record committed');
+      w.open();
+      assert.equal((await got).ServerSideEncryption, 'aws:kms');
+      assert.deepEqual(w.appended, ['PutObject', 'GenerateDataKey']);
+    } finally {
+      w.restore();
+    }
+  });
+
+  it('a GET is answered only once its Decrypt record committed', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'g', Body: 'readable', ServerSideEncryption: 'aws:kms' }));
+    const w = watchAppends(t, 'Decrypt');
+    try {
+      let answered = false;
+      const got = s3.send(new GetObjectCommand({ Bucket: B, Key: 'g' })).then((r) => r.Body!.transformToString()).finally(() => (answered = true));
+      await tick(300);
+      assert.ok(w.started.includes('Decrypt'), 'the KMS record was asked for');
+      assert.equal(answered, false, 'no answer before the KMS record committed');
+      w.open();
+      assert.equal(await got, 'readable');
+      assert.ok(w.appended.includes('Decrypt') && w.appended.includes('GetObject'), `both records committed: ${w.appended.join(', ')}`);
+    } finally {
+      w.restore();
+    }
+  });
+
+  it('a PUT whose KMS record fails is not answered (the connection is cut), though its S3 record committed', async () => {
+    const w = watchAppends(t, 'GenerateDataKey', new Error('audit unavailable (test)'));
+    try {
+      w.open();
+      const err = await s3.send(new PutObjectCommand({ Bucket: B, Key: 'lost', Body: 'x', ServerSideEncryption: 'aws:kms' })).then(
+        () => undefined,
+        (e: Error & { $metadata?: { httpStatusCode?: number } }) => e,
+      );
+      assert.ok(err !== undefined, 'the PUT was not answered with success');
+      assert.equal(err.$metadata?.httpStatusCode, undefined, `no HTTP answer at all (got ${err.name})`);
+      assert.ok(w.appended.includes('PutObject'), 'the failure came from the KMS record only');
+    } finally {
+      w.restore();
+    }
+  });
+
+  it('a refused KMS call is still recorded before its error answer', async () => {
+    const w = watchAppends(t, 'GenerateDataKey');
+    try {
+      let answered = false;
+      const got = s3
+        .send(new PutObjectCommand({ Bucket: B, Key: 'r', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'alias/missing' }))
+        .then(() => 'stored', (e: Error) => e.name)
+        .finally(() => (answered = true));
+      await tick(300);
+      assert.ok(w.started.includes('GenerateDataKey'), 'the refused call is recorded');
+      assert.equal(answered, false, 'no error answer before its KMS record committed');
+      w.open();
+      assert.equal(await got, 'KMS.NotFoundException');
+      assert.ok(w.appended.includes('GenerateDataKey'));
+    } finally {
+      w.restore();
+    }
+  });
+
+  it('a bucket key (lent to later requests) is not used before its GenerateDataKey record committed', async () => {
+    const w = watchAppends(t, 'GenerateDataKey');
+    try {
+      const got = s3.send(new PutObjectCommand({ Bucket: B, Key: 'bk', Body: 'x', ServerSideEncryption: 'aws:kms', BucketKeyEnabled: true }));
+      await tick(300);
+      assert.ok(w.started.includes('GenerateDataKey'), 'the KMS record was asked for');
+      assert.ok(!w.started.includes('PutObject'), 'the PUT waits for the shared key to be recorded');
+      w.open();
+      assert.equal((await got).BucketKeyEnabled, true);
+      assert.deepEqual(w.appended, ['GenerateDataKey', 'PutObject']);
+    } finally {
+      w.restore();
+    }
+  });
+});
