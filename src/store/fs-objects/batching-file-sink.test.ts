@@ -104,6 +104,35 @@ describe('BatchingFileSink', () => {
     assert.ok(writesAfterFailure > 0, `writes after the failed sync: ${writesAfterFailure}`);
   });
 
+  it('a close of the O_DSYNC descriptor that fails when a large body reopens the file fails the stream (no uncaught exception) and closes the new descriptor', async (t) => {
+    const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+    const original = { open: fs.open, closeSync: fs.closeSync };
+    const opened: number[] = [];
+    const closed: number[] = [];
+    fs.open = ((...args: unknown[]) => {
+      const cb = args.pop() as (err: NodeJS.ErrnoException | null, fd: number) => void;
+      (original.open as (...a: unknown[]) => void)(...args, (err: NodeJS.ErrnoException | null, fd: number) => {
+        if (err === null) opened.push(fd);
+        cb(err, fd);
+      });
+    }) as typeof fs.open;
+    fs.closeSync = ((fd: number) => {
+      original.closeSync(fd);
+      closed.push(fd);
+      // The first close is the O_DSYNC descriptor's, at the reopen: released, but reporting an error.
+      if (closed.length === 1) throw Object.assign(new Error('EIO: i/o error, close'), { code: 'EIO' });
+    }) as typeof fs.closeSync;
+    syncBuiltinESMExports();
+    t.after(() => {
+      Object.assign(fs, original);
+      syncBuiltinESMExports();
+    });
+    const sink = new BatchingFileSink(join(dir, 'close-fails'), 0o600);
+    await assert.rejects(pipeline(Readable.from([randomBytes(2 * 1024 * 1024)], { objectMode: false }), sink), { code: 'EIO' });
+    assert.equal(opened.length, 2, 'the O_DSYNC open, then the reopen');
+    assert.deepEqual(closed.sort(), [...opened].sort(), 'both descriptors closed');
+  });
+
   it('an empty stream makes an empty file', async () => {
     const path = join(dir, 'empty');
     await pipeline(Readable.from([], { objectMode: false }), new BatchingFileSink(path, 0o600));

@@ -217,7 +217,13 @@ export class BatchingFileSink extends Writable {
         const dsync = this.#fd;
         this.#fd = fd;
         this.#dsync = false;
-        if (dsync !== undefined) closeSync(dsync);
+        // A throw here would be uncaught (an fs callback): the stream fails instead, and the
+        // new descriptor, now #fd, is closed with it.
+        try {
+          if (dsync !== undefined) closeSync(dsync);
+        } catch (closeErr) {
+          return reject(closeErr as Error);
+        }
         resolve(fd);
       }),
     );
