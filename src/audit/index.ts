@@ -45,7 +45,7 @@ export type {
   LastDigest,
   SeqRange,
 } from './audit-store.js';
-export { indexTermsOf, normalizeBucketReference, normalizeKeyReference, recordIndexOf } from './record-index.js';
+export { indexTermsOf, isTermParameterName, normalizeBucketReference, normalizeKeyReference, recordIndexOf } from './record-index.js';
 export type { AuditRecordIndex, AuditTerm, AuditTermKind } from './record-index.js';
 export { describeProblem } from './problems.js';
 export type { AuditProblem } from './problems.js';

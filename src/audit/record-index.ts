@@ -132,6 +132,15 @@ function paramKind(name: string): AuditTermKind | null {
 }
 
 /**
+ * True when a requestParameters field of this name gives its record a key or bucket lookup
+ * term (see indexTermsOf): for writers whose parameter names are the caller's own (an S3
+ * query), so that a caller cannot file its record under a key or bucket it never named.
+ */
+export function isTermParameterName(name: string): boolean {
+  return paramKind(name) !== null;
+}
+
+/**
  * The key, bucket and principal terms of an event, deduplicated and sorted, taken from
  * userIdentity, resources, requestParameters (top level) and responseElements.keyMetadata.
  * Only plain objects and arrays are descended into. Pure; never throws on odd shapes.

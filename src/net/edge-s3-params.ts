@@ -1,12 +1,14 @@
+import { isTermParameterName } from '../audit/index.js';
 import type { EdgeEvent, S3EdgeOutcome } from './edge-router.js';
 
 /**
  * The S3 handler's outcome as an edge event, in CloudTrail's S3 shape: requestParameters
  * hold `Host`, `bucketName` and `key` (when addressed) and the query's parameters (the
  * sub-resource as an empty string, listing and multipart parameters), never the signature
- * ones nor any header (so never an SSE-C key or its MD5), never the body. Built by
- * assignment: on Node 20 an object literal that adds keys after a spread takes V8's slow
- * path (about 3 µs here against 0.2), once or twice per S3 request.
+ * ones nor a forged address or lookup term (see isRecordedQueryParameter), never any
+ * header (so never an SSE-C key or its MD5), never the body. Built by assignment: on
+ * Node 20 an object literal that adds keys after a spread takes V8's slow path (about
+ * 3 µs here against 0.2), once or twice per S3 request.
  */
 export function s3Event(outcome: S3EdgeOutcome, requestId: string, time: Date): EdgeEvent {
   const event: { -readonly [K in keyof EdgeEvent]?: EdgeEvent[K] } = { requestId, time, service: 's3', operation: outcome.operation, readOnly: outcome.readOnly, status: outcome.status };
@@ -34,9 +36,20 @@ function s3RequestParameters(outcome: S3EdgeOutcome): Record<string, unknown> {
   const query = outcome.query;
   if (query === undefined || query.size === 0) return params;
   for (const [name, value] of query) {
-    if (!isSignatureParameter(name) && !Object.hasOwn(params, name)) params[name] = value;
+    if (isRecordedQueryParameter(name)) params[name] = value;
   }
   return params;
+}
+
+/**
+ * Whether a query parameter enters the record: not a signature one, not one of the
+ * record's own fields (Host, bucketName, key: the address the handler resolved), and none
+ * the audit index reads as a key or bucket (bucketName, KeyId and their spellings): S3
+ * takes no such parameter, and with it any caller could file its record under a bucket or
+ * key it never addressed.
+ */
+function isRecordedQueryParameter(name: string): boolean {
+  return !isSignatureParameter(name) && name !== 'Host' && name !== 'key' && !isTermParameterName(name);
 }
 
 /**

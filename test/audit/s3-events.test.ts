@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Agent } from 'node:http';
 import { rmSync } from 'node:fs';
 import {
@@ -231,6 +231,23 @@ describe('S3 audit records in CloudTrail shape (issue 5)', () => {
     assert.deepEqual(byKey(hostKey)?.requestParameters, { Host: `keys.localhost:${port}`, bucketName: 'keys', key: hostKey });
     assert.deepEqual(byKey(hostKey)?.resources?.map((r) => r.ARN), [`arn:aws:s3:::keys/${hostKey}`, 'arn:aws:s3:::keys']);
     assert.equal(puts.length, 2);
+  });
+
+  it('query parameters cannot forge the addressed key or bucket, nor add a bucket or key the lookups would find', async () => {
+    const keyId = randomUUID();
+    const forged = `BucketName=victim&bucket_name=victim&KeyId=${keyId}&kms-key-id=${keyId}&key=forged&Host=evil&prefix=p`;
+    // Unsigned (anonymous): refused, and recorded all the same.
+    await (await fetch(`${t.endpoint}/forged-target?${forged}`)).arrayBuffer();
+    await (await fetch(`${t.endpoint}/?${forged}`)).arrayBuffer();
+    const e = one(await byBucket(t, 'forged-target'), 'ListObjects');
+    assert.deepEqual(e.requestParameters, { Host: host, bucketName: 'forged-target', prefix: 'p' });
+    const listBuckets = (await t.server.auditStore.lookup({ eventName: 'ListBuckets', limit: 1000 })).records.map((r) => r.event);
+    const anonymous = listBuckets.filter((r) => r.userIdentity.type === 'Unknown');
+    assert.equal(anonymous.length, 1);
+    assert.deepEqual(anonymous[0]!.requestParameters, { Host: host, prefix: 'p' });
+    assert.equal(anonymous[0]!.resources, undefined);
+    assert.deepEqual(await byBucket(t, 'victim'), []);
+    assert.deepEqual((await t.server.auditStore.lookup({ keyId, limit: 1000 })).records, []);
   });
 
   // Last: it stops the server (the CLI reads the data directory of a stopped one).
