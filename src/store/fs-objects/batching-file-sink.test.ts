@@ -23,6 +23,37 @@ describe('BatchingFileSink', () => {
     assert.ok(readFileSync(path).equals(Buffer.concat(pieces)));
   });
 
+  it('a small body of more pieces than it holds by reference (a writer of tiny pieces) is written whole, in order, and synced on the descriptor that wrote it', async (t) => {
+    const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+    const original = { fdatasync: fs.fdatasync, writev: fs.writev };
+    const events: string[] = [];
+    fs.writev = ((fd: number, ...rest: unknown[]) => {
+      events.push(`write ${fd}`);
+      (original.writev as (...a: unknown[]) => void)(fd, ...rest);
+    }) as typeof fs.writev;
+    fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      events.push(`sync ${fd}`);
+      original.fdatasync(fd, cb);
+    }) as typeof fs.fdatasync;
+    syncBuiltinESMExports();
+    t.after(() => {
+      Object.assign(fs, original);
+      syncBuiltinESMExports();
+    });
+    for (const count of [256, 257, 1000]) {
+      events.length = 0;
+      const pieces = Array.from({ length: count }, (_, i) => randomBytes(1 + (i % 37)));
+      const path = join(dir, `tiny-${count}`);
+      await pipeline(Readable.from(pieces, { objectMode: false }), new BatchingFileSink(path, 0o600));
+      assert.ok(readFileSync(path).equals(Buffer.concat(pieces)), `${count} pieces`);
+      // Held (one O_DSYNC write, no sync), or batched: then the last sync is on the descriptor of the writes.
+      const write = events.findLast((e) => e.startsWith('write '));
+      const sync = events.findLast((e) => e.startsWith('sync '));
+      if (count <= 256) assert.deepEqual(events.filter((e) => e.startsWith('sync ')), [], `${count}: ${events.join(', ')}`);
+      else assert.equal(sync?.slice(5), write?.slice(6), `${count}: ${events.join(', ')}`);
+    }
+  });
+
   it('concurrent sinks each write their own bytes (a pooled batch buffer is reused only once its write landed)', async () => {
     const bodies = Array.from({ length: 6 }, () => randomBytes(3 * 1024 * 1024 + 12_345));
     const pieces = (body: Buffer): Buffer[] => {

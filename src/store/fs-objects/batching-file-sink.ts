@@ -155,7 +155,12 @@ export class BatchingFileSink extends Writable {
       .then(() => {
         if (this.#syncError !== undefined) throw this.#syncError;
         this.#mayStartIo();
-        const syncing = new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err === null ? resolve() : reject(err))));
+        // The descriptor now, not `fd`: the flush may have reopened the file (a small body of
+        // more than MAX_HELD_PIECES pieces batches only here) and closed `fd`, whose number a
+        // concurrent open may already reuse — the sync would then land on another file.
+        const written = this.#fd;
+        if (written === undefined) throw new Error('file not open');
+        const syncing = new Promise<void>((resolve, reject) => fdatasync(written, (err) => (err === null ? resolve() : reject(err))));
         syncing.catch(() => undefined);
         this.#io = syncing;
         return syncing;
