@@ -34,6 +34,8 @@ const S3_DATA_OPERATIONS: ReadonlySet<string> = new Set([
 
 const KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_CACHED_ARNS = 1024;
+/** S3's limit on a bucket name's length. */
+const MAX_BUCKET_NAME_LENGTH = 63;
 
 /**
  * Turns each edge event into a CloudTrail record and appends it to the audit sink; the
@@ -117,13 +119,16 @@ export class SinkEdgeAuditor implements EdgeAuditor {
     return [{ ARN: `${bucketArn}/${event.objectKey}`, type: 'AWS::S3::Object' }, bucketResource];
   }
 
-  // Bucket ARN per bucket name: requests repeat a few buckets. Bounded: names are the caller's.
+  // Bucket ARN per bucket name: requests repeat a few buckets. Bounded in count and in
+  // length: names are the caller's (a path-style one can be most of the request line), and
+  // no longer name can be a bucket, so such a request's ARN is built but not kept.
   private readonly bucketArns = new Map<string, string>();
 
   private s3BucketArnOf(bucket: string): string {
     let arn = this.bucketArns.get(bucket);
     if (arn === undefined) {
       arn = `arn:aws:s3:::${bucket}`;
+      if (bucket.length > MAX_BUCKET_NAME_LENGTH) return arn;
       if (this.bucketArns.size >= MAX_CACHED_ARNS) this.bucketArns.clear();
       this.bucketArns.set(bucket, arn);
     }
