@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -18,6 +18,7 @@ import {
 import type { ObjectRecord } from '../../src/s3/metadata-store.js';
 import { SqliteS3MetadataStore } from '../../src/store/sqlite/s3-metadata-store.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
 import { errorCode } from './helpers.js';
 
 const B = 'races';
@@ -84,8 +85,11 @@ describe('S3 reads racing an overwrite or delete of the body they are about to o
   const put = (key: string, body: Buffer): Promise<unknown> => s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: body }));
   const get = async (key: string, extra: { Range?: string; PartNumber?: number } = {}): Promise<Buffer> =>
     Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: B, Key: key, ...extra }))).Body!.transformToByteArray());
-  const overwriteWith = (key: string, body: Buffer): Race => async () => {
+  const overwriteWith = (key: string, body: Buffer): Race => async (row) => {
     await put(key, body);
+    // The PUT answers before the replaced body's removal has run (write-object.ts commit):
+    // wait for it, so that the open of the row read before is certain to miss.
+    await until(() => !existsSync(join(server.dataDir, 'objects', 'data', row.storageId.slice(0, 2), row.storageId)), 'the replaced body is removed');
   };
 
   async function putMultipart(key: string, body: Buffer): Promise<void> {
