@@ -299,4 +299,43 @@ describe('closing the listeners: in-flight requests are answered, then every con
     await closedSocket;
     assert.match(got, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok$/);
   });
+
+  for (const when of ['just before the close', 'while closing'] as const) {
+    it(`an answer ended ${when} but still queued for a slow reader reaches it whole`, { timeout: 20_000 }, async () => {
+      // More than loopback's socket buffers hold: most of the answer is still queued in the server when it ends.
+      const SIZE = 32 * 1024 * 1024;
+      let release: (() => void) | undefined;
+      const listeners = await startListeners({ http: { host: '127.0.0.1', port: 0 }, endpoints: [] }, (_req, res) => {
+        release = () => res.writeHead(200, { 'content-length': SIZE }).end(Buffer.alloc(SIZE, 0x61));
+      }, log);
+      const port = Number(new URL(listeners.http ?? '').port);
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+      let head = '';
+      let body = 0;
+      socket.on('data', (c: Buffer) => {
+        if (head.endsWith('\r\n\r\n')) return void (body += c.length);
+        const end = c.indexOf('\r\n\r\n') + 4; // the head is in the first chunk
+        head = c.subarray(0, end).toString();
+        body += c.length - end;
+      });
+      const closedSocket = new Promise((resolve) => socket.on('close', resolve));
+      while (release === undefined) await delay(10);
+      socket.pause(); // the slow reader
+      let closing: Promise<void>;
+      if (when === 'while closing') {
+        closing = listeners.close();
+        await delay(150); // several sweeps of the closing listeners run before the answer ends
+        release();
+      } else {
+        release();
+        closing = listeners.close();
+      }
+      await delay(300); // sweeps run while the answer is queued
+      socket.resume();
+      await closing;
+      await closedSocket;
+      assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.equal(body, SIZE);
+    });
+  }
 });

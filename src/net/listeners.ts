@@ -81,10 +81,11 @@ export async function startListeners(plan: ListenerPlan, handler: EdgeRequestLis
     return closeWhenIdle(server, plan.idleMs ?? IDLE_MS);
   };
   const make = (tls: boolean, listener: (req: IncomingMessage, res: ServerResponse) => void): Server => {
-    if (!tls) return limit(createHttpServer(timing, trackingExchanges(listener, stopping)));
+    const served: Served = new Set();
+    if (!tls) return sparingFlushes(limit(createHttpServer(timing, trackingExchanges(listener, stopping, served))), served);
     if (plan.tls === undefined) throw new Error('a TLS listener was planned without a TLS setup');
-    const server = createHttpsServer({ ...tlsServerOptions(plan.tls.identity.current(), plan.tls.client), ...timing, handshakeTimeout: timing.headersTimeout }, trackingExchanges(listener, stopping));
-    limit(server);
+    const server = createHttpsServer({ ...tlsServerOptions(plan.tls.identity.current(), plan.tls.client), ...timing, handshakeTimeout: timing.headersTimeout }, trackingExchanges(listener, stopping, served));
+    sparingFlushes(limit(server), served);
     server.on('tlsClientError', (err) => log.debug({ reason: err.message }, 'TLS handshake failed'));
     tlsServers.push(server);
     return server;
@@ -122,6 +123,9 @@ const EXCHANGE = Symbol('cipherlake.exchange');
 
 type TrackedSocket = Socket & { [EXCHANGE]?: ServerResponse };
 
+/** A listener's sockets that carried a request, until they close (for TLS the TLS sockets, not the raw ones capConnections counts). */
+type Served = Set<TrackedSocket>;
+
 /** Set once the listeners close: every answer from then on ends its connection. */
 interface Stopping {
   closing: boolean;
@@ -131,12 +135,23 @@ interface Stopping {
  * The request listener that also remembers, on the request's socket, the latest exchange
  * for closeWhenIdle. One listener rather than a second 'request' listener: with two,
  * node:events copies the listener array on every request, and the WeakMap of exchanges
- * it replaces cost an object and an ephemeron entry per request. Once the listeners close,
- * each answer says `Connection: close` and node:http ends its connection after it.
+ * it replaces cost an object and an ephemeron entry per request. A socket's first request
+ * also enters it in `served` (for sparingFlushes), left on its 'close': per connection, not
+ * per request. Once the listeners close, each answer says `Connection: close` and
+ * node:http ends its connection after it.
  */
-function trackingExchanges(listener: (req: IncomingMessage, res: ServerResponse) => void, stopping: Stopping): (req: IncomingMessage, res: ServerResponse) => void {
+function trackingExchanges(listener: (req: IncomingMessage, res: ServerResponse) => void, stopping: Stopping, served: Served): (req: IncomingMessage, res: ServerResponse) => void {
+  // One function for every socket ('close' is emitted once, and calls it with the socket as this).
+  function leave(this: TrackedSocket): void {
+    served.delete(this);
+  }
   return (req, res) => {
-    (req.socket as TrackedSocket)[EXCHANGE] = res;
+    const socket = req.socket as TrackedSocket;
+    if (socket[EXCHANGE] === undefined) {
+      served.add(socket);
+      socket.on('close', leave);
+    }
+    socket[EXCHANGE] = res;
     if (stopping.closing) res.setHeader('connection', 'close');
     listener(req, res);
   };
@@ -197,6 +212,26 @@ function capConnections(server: Server, max: number): void {
 }
 
 /**
+ * Makes the listener's closeIdleConnections (which its close calls too, and the sweep in
+ * closeAll every CLOSE_SWEEP_MS) wait while an answer has ended but is not yet flushed:
+ * node:http counts such a connection idle (res.finished, set by end(), not by its bytes
+ * leaving) and would destroy it with the answer's tail still queued, cutting a download to
+ * a slow client mid-body. The next sweep closes it and any other idle ones once flushed.
+ * Own property on the server, set once at start.
+ */
+function sparingFlushes<S extends Server>(server: S, served: Served): S {
+  const closeIdle = server.closeIdleConnections;
+  server.closeIdleConnections = function (this: S): void {
+    for (const socket of served) {
+      const res = socket[EXCHANGE];
+      if (res !== undefined && res.writableEnded && !res.writableFinished) return;
+    }
+    closeIdle.call(this);
+  };
+  return server;
+}
+
+/**
  * Logs, at most once per REPORT_EVERY_MS each, connections dropped at maxConnections and
  * failed accepts (EMFILE: out of file descriptors). Without an 'error' listener a failed
  * accept, which node:net emits on the listening server, would be an uncaught exception
@@ -228,7 +263,8 @@ const CLOSE_SWEEP_MS = 50;
  * keep-alive connection busy at the close would otherwise keep the stop waiting as long as
  * its client sends request after request (node:http's close only closes the connections
  * idle at that moment): each answer from now on closes its connection (trackingExchanges),
- * and one that went idle after an answer begun before is closed by the next sweep.
+ * and one that went idle after an answer begun before is closed by the next sweep, once
+ * its answer is flushed (sparingFlushes).
  */
 function closeAll(servers: readonly Server[], stopping: Stopping): Promise<void> {
   stopping.closing = true;
@@ -237,11 +273,11 @@ function closeAll(servers: readonly Server[], stopping: Stopping): Promise<void>
       (server) =>
         new Promise<void>((resolve) => {
           const sweep = setInterval(() => server.closeIdleConnections(), CLOSE_SWEEP_MS);
+          // node:http's close also closes the connections idle at once (closeIdleConnections).
           server.close(() => {
             clearInterval(sweep);
             resolve();
           });
-          server.closeIdleConnections();
         }),
     ),
   ).then(() => undefined);
