@@ -207,7 +207,7 @@ function capConnections(server: Server, max: number): void {
       return;
     }
     open += 1;
-    socket.once('close', closed);
+    socket.on('close', closed); // 'close' is emitted once: no once() wrapper per connection
   });
 }
 
