@@ -46,8 +46,9 @@ function releaseBatchBuffer(buffer: Buffer): void {
 
 /**
  * A new file written as one stream, made durable before it reports finished. On Linux (see
- * ONE_DSYNC_WRITE) a body that fits one write (at most BATCH_CAPACITY bytes: a 1 MiB object's sealed bytes) is held by
- * reference and written at the end with one vectored write on the descriptor opened with
+ * ONE_DSYNC_WRITE) a body that fits one write (at most BATCH_CAPACITY bytes: a 1 MiB
+ * object's sealed bytes) in at most MAX_HELD_PIECES pieces is held by reference and
+ * written at the end with one vectored write on the descriptor opened with
  * O_DSYNC, which returns once the data is on stable storage: no copy and no separate
  * fdatasync (per 1 MiB PUT: a 1 MiB copy and one thread-pool trip less). A larger body
  * switches, at its first batch, to a second descriptor of the same file without O_DSYNC:
