@@ -222,6 +222,28 @@ describe('headers timeout: a request whose headers do not all arrive in time get
     socket.destroy();
   });
 
+  it('Expect: 100-continue: a body sent long after the headers (and the interim answer) is served, not cut by the headers timeout', { timeout: 10_000 }, async () => {
+    // As the AWS CLI sends a large PUT. Own listener: the handler reads the body and answers its length.
+    const own = await startListeners({ http: { host: '127.0.0.1', port: 0 }, endpoints: [], idleMs: 60_000, headersTimeoutMs: 100 }, (req, res) => {
+      let n = 0;
+      req.on('data', (c: Buffer) => (n += c.length));
+      req.on('end', () => res.end(String(n)));
+    }, log);
+    try {
+      const socket = connect(Number(new URL(own.http ?? '').port), '127.0.0.1', () => socket.write('PUT / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n'));
+      let got = '';
+      socket.on('data', (c: Buffer) => (got += c.toString()));
+      await delay(1000); // ten headers timeouts, several checks of it
+      assert.equal(got, 'HTTP/1.1 100 Continue\r\n\r\n');
+      socket.write('hello');
+      while (!got.endsWith('\r\n\r\n5') && !socket.destroyed) await delay(10);
+      socket.destroy();
+      assert.match(got, /\r\n\r\nHTTP\/1\.1 200 OK\r\n[^]*\r\n\r\n5$/);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('a TLS client that never finishes its handshake is closed after the same time, and the listeners keep serving', { timeout: 10_000 }, async () => {
     const httpsPort = Number(new URL(listeners.https ?? '').port);
     const stalled = await new Promise<boolean>((resolve, reject) => {
