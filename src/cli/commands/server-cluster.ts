@@ -180,6 +180,8 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
   let exitCode = 0;
   // Each worker's audit journal name, fresh per fork: a replacement never reuses its predecessor's.
   const journals = new Map<Worker, string>();
+  // The workers that said they listen (their signal handlers were in before they listened).
+  const listened = new WeakSet<Worker>();
   // The handling of workers that died while serving, one at a time; the final close waits for it.
   let exits: Promise<void> = Promise.resolve();
   const fork = (): Worker => {
@@ -195,7 +197,9 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
         answerIngest(worker, (m as AuditIngestRequest).id);
         return;
       }
-      if (m.type !== 'cipherlake-listening' || started) return;
+      if (m.type !== 'cipherlake-listening') return;
+      listened.add(worker);
+      if (started) return;
       ready++;
       // The first worker does any remaining first-start work alone (keys the parts create for themselves); then the others start.
       if (ready === 1) for (let i = 1; i < workers; i++) fork();
@@ -213,8 +217,12 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
     journals.delete(worker);
     if (stopping) {
       // A worker that did not stop cleanly (its close failed, or it was killed) may have
-      // left audit appends or requests unfinished: the server's exit says so.
-      if (code !== 0 || signal !== null) {
+      // left audit appends or requests unfinished: the server's exit says so. Not one our
+      // SIGTERM ended before it had its handlers in (a replacement forked as the stop came):
+      // those go in before it listens, so it served nothing and appended nothing.
+      if (signal === 'SIGTERM' && !listened.has(worker)) {
+        process.stderr.write(`cipherlake: worker ${worker.process.pid} was stopped while it started\n`);
+      } else if (code !== 0 || signal !== null) {
         exitCode = 1;
         process.stderr.write(`cipherlake: worker ${worker.process.pid} did not stop cleanly (${signal ?? code})\n`);
       }
