@@ -41,10 +41,12 @@ function watchAppends(t: TestServer, eventName: string, failWith?: Error) {
 
 const tick = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-// The KMS call S3 makes on the caller's behalf (GenerateDataKey for a PUT, Decrypt for a GET)
-// is recorded without blocking the request: the object is sealed and written, and its S3
-// record appended, while the KMS record commits; the answer waits for both (S3Handler's hold).
-describe('SSE-KMS: the on-behalf KMS record is awaited before the answer, not before the seal', () => {
+// Every answered SSE-KMS request has its on-behalf KMS event (GenerateDataKey for a PUT,
+// Decrypt for a GET) durable in the trail, a refused KMS call included; a KMS record that
+// cannot be committed leaves the request unanswered (no acknowledged request without its
+// events). Today the KMS record is awaited before the key is used; deferring it to the
+// answer hold (d03f995, reverted: not faster at 4 KiB c=32) must keep all of this.
+describe('SSE-KMS: no answer before the on-behalf KMS record committed', () => {
   let t: TestServer;
   let s3: S3Client;
   before(async () => {
@@ -54,18 +56,17 @@ describe('SSE-KMS: the on-behalf KMS record is awaited before the answer, not be
   });
   after(() => t.close());
 
-  it('a PUT goes on while its GenerateDataKey record waits, and is answered once it committed', async () => {
+  it('a PUT is answered only once its GenerateDataKey record committed', async () => {
     const w = watchAppends(t, 'GenerateDataKey');
     try {
       let answered = false;
       const got = s3.send(new PutObjectCommand({ Bucket: B, Key: 'a', Body: 'hello', ServerSideEncryption: 'aws:kms' })).finally(() => (answered = true));
       await tick(300);
       assert.ok(w.started.includes('GenerateDataKey'), 'the KMS record was asked for');
-      assert.ok(w.appended.includes('PutObject'), 'the object was written and its S3 record committed meanwhile');
       assert.equal(answered, false, 'no answer before the KMS record committed');
       w.open();
       assert.equal((await got).ServerSideEncryption, 'aws:kms');
-      assert.deepEqual(w.appended, ['PutObject', 'GenerateDataKey']);
+      assert.ok(w.appended.includes('GenerateDataKey') && w.appended.includes('PutObject'), `both records committed: ${w.appended.join(', ')}`);
     } finally {
       w.restore();
     }
@@ -88,7 +89,7 @@ describe('SSE-KMS: the on-behalf KMS record is awaited before the answer, not be
     }
   });
 
-  it('a PUT whose KMS record fails is not answered (the connection is cut), though its S3 record committed', async () => {
+  it('a PUT whose KMS record fails is not acknowledged (a 5xx error or no answer)', async () => {
     const w = watchAppends(t, 'GenerateDataKey', new Error('audit unavailable (test)'));
     try {
       w.open();
@@ -97,8 +98,10 @@ describe('SSE-KMS: the on-behalf KMS record is awaited before the answer, not be
         (e: Error & { $metadata?: { httpStatusCode?: number } }) => e,
       );
       assert.ok(err !== undefined, 'the PUT was not answered with success');
-      assert.equal(err.$metadata?.httpStatusCode, undefined, `no HTTP answer at all (got ${err.name})`);
-      assert.ok(w.appended.includes('PutObject'), 'the failure came from the KMS record only');
+      const status = err.$metadata?.httpStatusCode;
+      // Today the failed record fails the KMS call (500 InternalError); deferred, the hold cuts the connection.
+      assert.ok(status === undefined || status >= 500, `not acknowledged (got ${err.name}, ${String(status)})`);
+      assert.ok(w.started.includes('GenerateDataKey'), 'the failing record was the KMS one');
     } finally {
       w.restore();
     }
@@ -118,21 +121,6 @@ describe('SSE-KMS: the on-behalf KMS record is awaited before the answer, not be
       w.open();
       assert.equal(await got, 'KMS.NotFoundException');
       assert.ok(w.appended.includes('GenerateDataKey'));
-    } finally {
-      w.restore();
-    }
-  });
-
-  it('a bucket key (lent to later requests) is not used before its GenerateDataKey record committed', async () => {
-    const w = watchAppends(t, 'GenerateDataKey');
-    try {
-      const got = s3.send(new PutObjectCommand({ Bucket: B, Key: 'bk', Body: 'x', ServerSideEncryption: 'aws:kms', BucketKeyEnabled: true }));
-      await tick(300);
-      assert.ok(w.started.includes('GenerateDataKey'), 'the KMS record was asked for');
-      assert.ok(!w.started.includes('PutObject'), 'the PUT waits for the shared key to be recorded');
-      w.open();
-      assert.equal((await got).BucketKeyEnabled, true);
-      assert.deepEqual(w.appended, ['GenerateDataKey', 'PutObject']);
     } finally {
       w.restore();
     }

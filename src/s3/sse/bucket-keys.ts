@@ -4,8 +4,6 @@ import type { DataKeyProvider, KmsContext } from './data-key-provider.js';
 
 /** How long a bucket key is reused for writes, and an opened one kept for reads (S3 does not publish its bound; 5 minutes here). */
 export const BUCKET_KEY_TTL_MS = 5 * 60 * 1000;
-/** A bucket key outlives the request that loaded it: never deferred (DataKeyCallOptions.shared). */
-const SHARED = { shared: true } as const;
 /** At most this many bucket keys (generated + opened) are held in memory; the oldest go first. */
 const MAX_ENTRIES = 1024;
 
@@ -53,8 +51,7 @@ export class BucketKeyCache {
     // Scoped to the caller: a bucket key KMS authorized for one caller is never lent to another.
     const id = `${kms.cacheScope ?? ''}\0g\0${keyId}\0${canonical(context)}`;
     return this.#use(id, use, async () => {
-      // Shared: lent to later requests, so its KMS record is durable before any of them uses it.
-      const dk = await kms.generateDataKey(keyId, context, SHARED);
+      const dk = await kms.generateDataKey(keyId, context);
       return { plaintext: dk.plaintext, blob: dk.blob, keyArn: dk.keyArn };
     });
   }
@@ -68,7 +65,7 @@ export class BucketKeyCache {
     const id = `${kms.cacheScope ?? ''}\0o\0${blob}\0${canonical(context)}`;
     return this.#use(id, use, async () => {
       const bytes = Buffer.from(blob, 'base64');
-      const dk = await kms.decrypt(bytes, context, SHARED);
+      const dk = await kms.decrypt(bytes, context);
       return { plaintext: dk.plaintext, blob: bytes, keyArn: dk.keyArn };
     });
   }

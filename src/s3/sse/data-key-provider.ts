@@ -23,31 +23,8 @@ export interface DataKeyProvider {
    * let a caller use a key KMS never authorized for it.
    */
   readonly cacheScope?: string | undefined;
-  /**
-   * `options.shared`: the key will be lent to other requests (a bucket key cache), so the
-   * call's audit record must be durable before it returns even while records are deferred.
-   */
-  generateDataKey(keyId: string, context: KmsContext, options?: DataKeyCallOptions): Promise<DataKey>;
-  decrypt(blob: Buffer, context: KmsContext, options?: DataKeyCallOptions): Promise<{ readonly keyArn: string; readonly plaintext: SecretBytes }>;
-  /**
-   * Defers the audit records of this provider's calls: a call returns once KMS answered,
-   * its record still being committed, and pendingRecords() collects them. Only for a caller
-   * that holds its answer until pendingRecords() settled (the S3 handler's AnswerHold).
-   */
-  deferRecords?(): void;
-  /**
-   * Ends the deferral: resolves once the record of every call begun so far is durable, and
-   * rejects with the first record that failed (the answer must then not be given). Calls
-   * begun after it await their own record again, so none is ever left unawaited. Resolves
-   * at once when nothing was deferred; never leaves a rejection unhandled.
-   */
-  pendingRecords?(): Promise<void>;
-}
-
-/** Per call options of a DataKeyProvider. */
-export interface DataKeyCallOptions {
-  /** The key outlives this request (it is lent to others): its audit record is awaited before the call returns. */
-  readonly shared?: boolean;
+  generateDataKey(keyId: string, context: KmsContext): Promise<DataKey>;
+  decrypt(blob: Buffer, context: KmsContext): Promise<{ readonly keyArn: string; readonly plaintext: SecretBytes }>;
 }
 
 /** The AWS-managed key S3 uses for SSE-S3, and for SSE-KMS when no key id is given. */

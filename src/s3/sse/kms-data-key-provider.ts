@@ -1,6 +1,6 @@
 import { SecretBytes } from '../../crypto/index.js';
 import { decrypt, ensureAwsManagedKey, generateDataKey, keyArn, readBlobHeader, toKmsWireError, type CallContext, type KeyService } from '../../kms/index.js';
-import { AWS_MANAGED_S3_KEY, type DataKey, type DataKeyCallOptions, type DataKeyProvider, type KmsContext } from './data-key-provider.js';
+import { AWS_MANAGED_S3_KEY, type DataKey, type DataKeyProvider, type KmsContext } from './data-key-provider.js';
 
 const AWS_S3_KEY_DESCRIPTION = 'Default key that protects my S3 objects when no other key is defined';
 
@@ -37,11 +37,7 @@ export interface KmsOnBehalf {
   readonly region: string;
   /** Raises KMS's AccessDeniedError (or NotFoundError) when the caller may not; never performs the operation. */
   authorize(call: CallContext, action: string, keyIdentifier: string, context: KmsContext): Promise<void>;
-  /**
-   * Told of every call, allowed or refused. Awaited before the call returns, so an unrecorded
-   * call never proceeds; while the provider defers records (deferRecords), awaited instead
-   * before the request's answer leaves (pendingRecords), so an unrecorded call is never answered.
-   */
+  /** Told of every call, allowed or refused; awaited, so an unrecorded call never proceeds. */
   record?(event: S3KmsCall): Promise<void>;
 }
 
@@ -55,8 +51,6 @@ export interface KmsOnBehalf {
  */
 export class KmsDataKeyProvider implements DataKeyProvider {
   #cacheScope: string | undefined;
-  /** Set between deferRecords() and pendingRecords(): the records of the calls begun meanwhile. */
-  #deferral: RecordDeferral | undefined;
 
   constructor(
     private readonly keys: KeyService,
@@ -76,33 +70,18 @@ export class KmsDataKeyProvider implements DataKeyProvider {
     return new KmsDataKeyProvider(this.keys, { call, onBehalf });
   }
 
-  /**
-   * Starts deferring the audit records of this provider's calls (DataKeyProvider.deferRecords);
-   * nothing for a provider that acts for no caller (it records nothing).
-   */
-  deferRecords(): void {
-    if (this.caller !== undefined) this.#deferral ??= new RecordDeferral();
-  }
-
-  /** See DataKeyProvider.pendingRecords: settles the deferred records and stops deferring. */
-  pendingRecords(): Promise<void> {
-    const deferral = this.#deferral;
-    this.#deferral = undefined;
-    return deferral === undefined ? SETTLED : deferral.settled();
-  }
-
-  async generateDataKey(keyId: string, context: KmsContext, options?: DataKeyCallOptions): Promise<DataKey> {
+  async generateDataKey(keyId: string, context: KmsContext): Promise<DataKey> {
     const id = keyId === AWS_MANAGED_S3_KEY ? await awsManagedS3KeyId(this.keys) : keyId;
     const params = { keyId, encryptionContext: { ...context }, keySpec: 'AES_256' };
-    return this.#onBehalf('GenerateDataKey', () => id, context, params, options, async () => {
+    return this.#onBehalf('GenerateDataKey', () => id, context, params, async () => {
       const r = await generateDataKey(this.keys, { keyId: id, keySpec: 'AES_256', encryptionContext: { ...context } });
       return { keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext), blob: r.ciphertextBlob };
     });
   }
 
-  async decrypt(blob: Buffer, context: KmsContext, options?: DataKeyCallOptions): Promise<{ readonly keyArn: string; readonly plaintext: SecretBytes }> {
+  async decrypt(blob: Buffer, context: KmsContext): Promise<{ readonly keyArn: string; readonly plaintext: SecretBytes }> {
     const params = { encryptionContext: { ...context }, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
-    return this.#onBehalf('Decrypt', () => readBlobHeader(blob).keyId, context, params, options, async () => {
+    return this.#onBehalf('Decrypt', () => readBlobHeader(blob).keyId, context, params, async () => {
       const r = await decrypt(this.keys, { ciphertextBlob: blob, encryptionContext: { ...context } });
       return { keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext) };
     });
@@ -118,7 +97,6 @@ export class KmsDataKeyProvider implements DataKeyProvider {
     keyOf: () => string,
     context: KmsContext,
     requestParameters: Record<string, unknown>,
-    options: DataKeyCallOptions | undefined,
     work: () => Promise<T>,
   ): Promise<T> {
     if (this.caller === undefined) return work();
@@ -128,74 +106,17 @@ export class KmsDataKeyProvider implements DataKeyProvider {
     // Object.assign, not `{ ...call, viaService }`: V8 (Node 20) takes a slow path for a literal
     // that adds properties after a leading spread (≈ 0.8 µs each, twice per KMS call).
     const audited: CallContext = Object.assign({}, call, { viaService: 's3.amazonaws.com' });
-    // Taken as the call begins: a call in flight when pendingRecords() is asked is waited for,
-    // and one begun after it awaits its own record (the answer may already be leaving).
-    const slot = options?.shared === true ? undefined : this.#deferral?.begin();
     let keyIdentifier = '';
     try {
       keyIdentifier = keyOf();
       await onBehalf.authorize(Object.assign({}, call, { viaService: `s3.${onBehalf.region}.amazonaws.com` }), `kms:${operation}`, keyIdentifier, context);
       const result = await work();
-      await deliver(slot, onBehalf.record?.({ operation, keyIdentifier: result.keyArn, call: audited, requestParameters }));
+      await onBehalf.record?.({ operation, keyIdentifier: result.keyArn, call: audited, requestParameters });
       return result;
     } catch (err) {
       const wire = toKmsWireError(err);
-      await deliver(slot, onBehalf.record?.({ operation, keyIdentifier, call: audited, requestParameters, errorCode: wire.code, errorMessage: wire.message }));
+      await onBehalf.record?.({ operation, keyIdentifier, call: audited, requestParameters, errorCode: wire.code, errorMessage: wire.message });
       throw err;
-    } finally {
-      // Only reached undelivered if building the record itself threw: never leave the hold waiting.
-      slot?.settle();
     }
-  }
-}
-
-const SETTLED: Promise<void> = Promise.resolve();
-
-/** A record for `slot` when deferred (returned at once, never rejecting); otherwise the record itself, to await. */
-function deliver(slot: DeferredRecord | undefined, record: Promise<void> | undefined): Promise<void> | undefined {
-  if (slot === undefined) return record;
-  slot.track(record);
-  return undefined;
-}
-
-/** One deferred call's record: settles once the record settled; a failure is kept for RecordDeferral. */
-interface DeferredRecord {
-  track(record: Promise<void> | undefined): void;
-  /** Settles it now (idempotent; a no-op once a record is tracked). */
-  settle(): void;
-}
-
-/**
- * The records of the calls made while a provider defers them. Each is held as a promise that
- * never rejects (a failure is kept aside), so a deferral nobody settles cannot raise an
- * unhandled rejection; settled() rejects with the first failure once all are settled.
- */
-class RecordDeferral {
-  readonly #records: Array<Promise<void>> = [];
-  #failure: { readonly err: unknown } | undefined;
-
-  begin(): DeferredRecord {
-    let resolve!: () => void;
-    this.#records.push(new Promise<void>((r) => (resolve = r)));
-    let tracked = false;
-    return {
-      track: (record) => {
-        if (tracked) return;
-        tracked = true;
-        if (record === undefined) return resolve();
-        record.then(resolve, (err: unknown) => {
-          this.#failure ??= { err };
-          resolve();
-        });
-      },
-      settle: () => {
-        if (!tracked) resolve();
-      },
-    };
-  }
-
-  async settled(): Promise<void> {
-    await Promise.all(this.#records);
-    if (this.#failure !== undefined) throw this.#failure.err;
   }
 }

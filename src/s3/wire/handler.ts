@@ -112,9 +112,7 @@ export class S3Handler {
     if (address.bucket !== undefined) base.bucket = address.bucket;
     if (address.key !== undefined) base.key = address.key;
     base.query = query;
-    // The caller's KMS provider, once authenticated: the hold awaits its calls' records too.
-    let callerKms: DataKeyProvider | undefined;
-    const recorded = this.#holdUntilRecorded(r, () => outcomeOf(base, notes, r.res.statusCode), () => callerKms);
+    const recorded = this.#holdUntilRecorded(r, () => outcomeOf(base, notes, r.res.statusCode));
     try {
       const { verified, source } = await this.#authenticate(r, query);
       const caller = this.#caller(r, verified);
@@ -125,10 +123,7 @@ export class S3Handler {
       const target = { bucket: address.bucket ?? '', key: address.key ?? '' };
       // Object.assign, not `{ ...this.deps, callerKms }`: V8 (Node 20) takes a slow path for a
       // literal that adds properties after a leading spread (≈ 0.8 µs here, 0.15 µs this way).
-      callerKms = this.access.kmsForCaller(caller);
-      // Held answers only: their KMS records are awaited by the hold, not before each key is used.
-      if (r.record !== undefined) callerKms.deferRecords?.();
-      const deps: S3Deps = Object.assign({}, this.deps, { callerKms });
+      const deps: S3Deps = Object.assign({}, this.deps, { callerKms: this.access.kmsForCaller(caller) });
       const call = makeCall(
         { deps, req: r.req, res: r.res, requestId: r.requestId, bucket: target.bucket, key: target.key, query, secure: this.#secure(r), owner: this.#owner(), caller },
         { authorizer: this.access.authorizer, facts: s3RequestFacts(r.req, query, r.signature) },
@@ -160,9 +155,6 @@ export class S3Handler {
    * starts committing, and every write and end after that is queued until the commit is
    * durable, then replayed in order. Nothing of the answer reaches the socket before its
    * record is durable (corking the socket is not enough: node:http fully uncorks on end()).
-   * The commit also settles the records of the KMS calls made for the caller so far (`kms`,
-   * whose records are deferred: pendingRecords), so neither record can be missing from an
-   * answered request; either failing fails the commit.
    * The hold lasts one group commit; while writes are queued they report backpressure (write
    * returns false, writableNeedDrain is true) and 'drain' follows their replay, so a streamed
    * GET buffers about one read during the hold, not what it could decrypt until the commit
@@ -171,15 +163,10 @@ export class S3Handler {
    * client never receives an answer for an unrecorded request. `done` resolves once the
    * record settled (at once when no status line was written); it never rejects.
    */
-  #holdUntilRecorded(r: S3HttpRequest, outcome: () => S3Outcome, kms: () => DataKeyProvider | undefined): { readonly done: Promise<void> } {
+  #holdUntilRecorded(r: S3HttpRequest, outcome: () => S3Outcome): { readonly done: Promise<void> } {
     const record = r.record;
     if (record === undefined) return NOT_HELD;
-    return new AnswerHold(r.res, () => {
-      const own = record(outcome());
-      const calls = kms()?.pendingRecords?.();
-      // Both settle before the commit does: Promise.all handles the other's rejection too.
-      return calls === undefined ? own : Promise.all([own, calls]).then(ignore);
-    });
+    return new AnswerHold(r.res, () => record(outcome()));
   }
 
   /**
@@ -296,8 +283,6 @@ function outcomeOf(base: OutcomeBase, notes: OutcomeNotes, status: number): S3Ou
 }
 
 type ResponseMethod = (...args: unknown[]) => unknown;
-
-function ignore(): void {}
 
 /** A response with nothing to hold (no `record`): its record has nothing to wait for. */
 const NOT_HELD: { readonly done: Promise<void> } = { done: Promise.resolve() };
