@@ -38,6 +38,19 @@ describe('tamper detection on the SQLite store', () => {
     assert.throws(() => f.db.exec("UPDATE audit_digests SET signature = ''"), /append-only/);
   });
 
+  it('names a record rewritten by INSERT OR REPLACE, which the guards do not stop (README: why no guard)', async () => {
+    const f = await openFixture();
+    await appendMany(f.trail, 10);
+    await f.trail.close();
+    // Guards in place: a REPLACE deletes the old row without firing the delete trigger.
+    f.db.exec(
+      `INSERT OR REPLACE INTO audit_records SELECT seq, event_time, event_ms, event_name, event_source, error_code, access_denied,
+         replace(event_json, '"127.0.0.1"', '"10.6.6.6"'), prev_hash, hash, terms FROM audit_records WHERE seq = 4`,
+    );
+    assert.match(f.db.prepare('SELECT event_json FROM audit_records WHERE seq = 4').pluck().get() as string, /10\.6\.6\.6/);
+    assert.deepEqual(await problems(f), [{ kind: 'record-modified', seq: 4 }]);
+  });
+
   it('an untouched trail is intact', async () => {
     assert.deepEqual(await problems(await trail20()), []);
   });

@@ -294,51 +294,6 @@ describe('audit schema guards on the chunk index', () => {
   });
 });
 
-describe('audit schema guards on the chain: INSERT OR REPLACE', () => {
-  // REPLACE deletes the row it conflicts with without firing delete triggers (unless the
-  // connection turned recursive_triggers on), so the no-update/no-delete guards alone let it through.
-  const replaced = (db: Database.Database): void => {
-    assert.throws(
-      () => db.exec("INSERT OR REPLACE INTO audit_records SELECT seq, event_time, event_ms, 'Decrypt', event_source, error_code, access_denied, event_json, prev_hash, hash, terms FROM audit_records WHERE seq = 2"),
-      /audit_records is append-only/,
-    );
-    assert.throws(() => db.exec('REPLACE INTO audit_records SELECT * FROM audit_records WHERE seq = 3'), /audit_records is append-only/);
-    assert.throws(() => db.exec("INSERT OR REPLACE INTO audit_digests SELECT digest_no, from_seq, to_seq, payload_json, 'forged' FROM audit_digests WHERE digest_no = 1"), /audit_digests is append-only/);
-    // A plain INSERT onto an existing seq, which the primary key refused before, meets the guard first; nothing changed.
-    assert.throws(() => db.exec('INSERT INTO audit_records SELECT * FROM audit_records WHERE seq = 2'), /audit_records is append-only/);
-    assert.equal(db.prepare("SELECT count(*) FROM audit_records WHERE event_name = 'Decrypt' AND seq = 2").pluck().get(), 0);
-    assert.equal(db.prepare("SELECT count(*) FROM audit_digests WHERE signature = 'forged'").pluck().get(), 0);
-  };
-
-  it('refuses a REPLACE of an existing record or digest through a plain connection, on a new file', async () => {
-    const { path, db } = databaseWith('');
-    db.close();
-    const store = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
-    const signer = LocalAuditSigner.generate();
-    const trail = await AuditTrail.open({ store, signer, digestIntervalMs: 0, digestEveryRecords: 0 });
-    await appendMany(trail, 5);
-    await trail.close();
-    store.close();
-    const plain = new Database(path);
-    replaced(plain);
-    plain.close();
-    const reopened = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
-    assert.deepEqual((await verifyAudit(reopened, signer.publicKeyPem())).problems, []);
-    reopened.close();
-  });
-
-  it('a file written before the guard gets it from its writer (migration)', async () => {
-    const signer = LocalAuditSigner.generate();
-    const path = await oldDatabase(signer);
-    const store = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
-    await store.openForAppend();
-    store.close();
-    const plain = new Database(path);
-    replaced(plain);
-    plain.close();
-  });
-});
-
 describe('SqliteAuditStore on a file that is not a database', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-garbage-'));
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -119,39 +119,11 @@ CREATE TRIGGER IF NOT EXISTS ${t}_no_update BEFORE UPDATE ON ${t} BEGIN SELECT R
 CREATE TRIGGER IF NOT EXISTS ${t}_no_delete BEFORE DELETE ON ${t} BEGIN SELECT RAISE(ABORT, '${t} is append-only'); END;`;
 
 /**
- * `INSERT OR REPLACE` (or `REPLACE`) onto an existing row deletes it without firing the
- * delete trigger (SQLite fires delete triggers for a replace only on a connection with
- * recursive_triggers on, and a statement's OR clause overrides the table's ON CONFLICT), so
- * the two guards above do not stop it. This one does, for any connection: an insert whose key
- * is already taken is refused before the replace can delete. Our inserts never take a used
- * key, so only a replace (or an insert the primary key would refuse anyway) ever meets it.
- * Our digest inserts leave digest_no to SQLite: a BEFORE INSERT trigger then sees
- * NEW.digest_no = -1, so the check finds nothing (a replace must name the digest_no it
- * overwrites, and is refused); only a row planted at digest_no -1 would refuse them all.
- * What every insert pays: one trigger program run with one rowid seek into the same table
- * (its rightmost pages, which the insert then writes: in cache). Measured on the writer's
- * commit (a throwaway loop of SqliteAuditWriter.commit, batches of 8, 16 and 64 records, the
- * median of seven alternating runs each, on a shared machine): about 1 µs of CPU per record
- * (0.7–1.7), of the ~7–11 µs the commit costs per record, i.e. a few % of the writer thread's
- * ~20 µs per record. Almost all of it is the trigger call itself (a trigger with a constant
- * condition costs the same; an AFTER INSERT trigger against the head was no cheaper there),
- * and no schema-level guard is free: a CHECK cannot see other rows, a statement's OR REPLACE
- * overrides the table's ON CONFLICT, and a pragma binds only the connection that sets it.
- */
-const noReplace = (t: string, key: string): string => `
-CREATE TRIGGER IF NOT EXISTS ${t}_no_replace BEFORE INSERT ON ${t}
-  WHEN EXISTS (SELECT 1 FROM ${t} WHERE ${key} = NEW.${key}) BEGIN SELECT RAISE(ABORT, '${t} is append-only'); END;`;
-
-/**
  * Guards so that no code path of ours can rewrite history (a DB owner still can: verify
- * catches that): the chain and its digests are append-only, also against INSERT OR REPLACE;
- * the chunk terms are append-only, a chunk's time span only widens (the indexer extends it
- * as the chunk fills), and the index watermark only moves up. The index tables are derived
- * and not guarded against a replace: the indexer's own upsert (INSERT ... ON CONFLICT DO
- * UPDATE) meets a BEFORE INSERT trigger before its conflict, and verification names what a
- * replace changed there (index-mismatch). A writer's open adds missing guards to older files.
+ * catches that): the chain and the chunk terms are append-only, a chunk's time span only
+ * widens (the indexer extends it as the chunk fills), and the index watermark only moves up.
  */
-export const AUDIT_TRIGGERS = `${['audit_records', 'audit_digests', 'audit_chunk_terms'].map(appendOnly).join('')}${noReplace('audit_records', 'seq')}${noReplace('audit_digests', 'digest_no')}
+export const AUDIT_TRIGGERS = `${['audit_records', 'audit_digests', 'audit_chunk_terms'].map(appendOnly).join('')}
 CREATE TRIGGER IF NOT EXISTS audit_chunk_time_only_widens BEFORE UPDATE ON audit_chunk_time
   WHEN NEW.chunk <> OLD.chunk OR NEW.min_ms > OLD.min_ms OR NEW.max_ms < OLD.max_ms
   BEGIN SELECT RAISE(ABORT, 'an audit chunk time span only widens'); END;
