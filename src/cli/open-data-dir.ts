@@ -2,11 +2,10 @@ import Database from 'better-sqlite3';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { systemClock } from '../common/clock.js';
 import type { CipherlakeConfig } from '../config/config.js';
-import { AUDIT_SIGNING_ALIAS, KeyService, openRootKey } from '../kms/index.js';
+import { AUDIT_SIGNING_ALIAS, openRootKey } from '../kms/index.js';
+import { currentVersion, decodeRecord, materialLabel, type AliasRecord, type KeyRecord } from '../kms/keys/key-record.js';
 import { SqliteAuditStore } from '../store/sqlite/audit-store.js';
-import { SqliteKeyStore } from '../store/sqlite/key-store.js';
 import { DataDirError } from './errors.js';
 
 /** A data directory's stores, opened by an offline command (the server may be running). */
@@ -68,35 +67,54 @@ export function openDataDirOffline(config: CipherlakeConfig): OfflineDataDir {
  * its private half: the root key unwraps the stored material and the public key is computed
  * from it, then compared with the stored public key. So a metadata.db whose public key was
  * swapped for an attacker's (to pass forged digests) is refused with DataDirError rather
- * than trusted. Never creates a root key or a KMS key; never returns private material.
+ * than trusted. Reads metadata.db through a read-only connection with two SELECTs (no
+ * SqliteKeyStore: its constructor runs the schema, and a read-write connection closing last
+ * would checkpoint a killed server's WAL into metadata.db and delete it), so the data
+ * directory stays as found. Never creates a root key or a KMS key; never returns private
+ * material. Raises DataDirError for a missing root key, store or audit key.
  */
 export async function readAuditPublicKey(config: CipherlakeConfig): Promise<KeyObject> {
   const rootKeyFile = config.rootKey.kind === 'file' ? (config.rootKey.path ?? join(config.dataDir, 'root.key')) : join(config.dataDir, 'root-kdf.json');
   if (!existsSync(rootKeyFile)) throw new DataDirError(`no root key at ${rootKeyFile}: is ${config.dataDir} a Cipherlake data directory?`);
-  const db = openExisting(join(config.dataDir, 'metadata.db'), 'metadata store');
+  const key = readAuditKeyRecord(config);
+  // Checked above that the root key exists, so this opens it and never creates one.
   const rootKey = openRootKey(config.dataDir, config.rootKey);
-  const store = new SqliteKeyStore(db);
-  const keys = new KeyService({
-    store,
-    rootKey,
-    clock: systemClock,
-    settings: { region: config.region, accountId: config.accountId, materialCacheTtlMs: 0 },
-  });
   try {
-    const alias = await store.getAlias(AUDIT_SIGNING_ALIAS);
-    if (alias === undefined) throw new DataDirError(`no ${AUDIT_SIGNING_ALIAS} key: the server has never started on ${config.dataDir}`);
-    const key = await store.getKey(alias.targetKeyId);
-    const material = await keys.material(key);
-    const publicKey = createPublicKey(createPrivateKey({ key: material.unsafeBytes(), format: 'der', type: 'pkcs8' }));
-    const stored = key.versions.at(-1)?.publicKey; // ECC keys never rotate: one version
+    const version = currentVersion(key); // ECC keys never rotate: one version
+    const material = await rootKey.unwrap(version.wrappedMaterial, materialLabel(key.keyId, version.version));
+    let publicKey: KeyObject;
+    try {
+      publicKey = createPublicKey(createPrivateKey({ key: material.unsafeBytes(), format: 'der', type: 'pkcs8' }));
+    } finally {
+      material.dispose();
+    }
+    const stored = version.publicKey;
     const derived = publicKey.export({ type: 'spki', format: 'der' });
     if (stored !== undefined && !derived.equals(stored)) {
       throw new DataDirError(`the stored public key of ${AUDIT_SIGNING_ALIAS} does not match its private key: metadata.db was modified`);
     }
     return publicKey;
   } finally {
-    keys.close();
     rootKey.close();
+  }
+}
+
+/** The audit key's record, read from metadata.db read-only; DataDirError when there is none. */
+function readAuditKeyRecord(config: CipherlakeConfig): KeyRecord {
+  const db = openExisting(join(config.dataDir, 'metadata.db'), 'metadata store', { readonly: true });
+  try {
+    // The server creates these tables at its first start; before that there is no audit key.
+    const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('kms_aliases', 'kms_keys')").pluck().get() as number;
+    const never = `no ${AUDIT_SIGNING_ALIAS} key: the server has never started on ${config.dataDir}`;
+    if (tables !== 2) throw new DataDirError(never);
+    // The same rows and decoding as SqliteKeyStore.getAlias / getKey.
+    const alias = db.prepare<[string], { record: string }>('SELECT record FROM kms_aliases WHERE alias_name = ?').get(AUDIT_SIGNING_ALIAS);
+    if (alias === undefined) throw new DataDirError(never);
+    const keyId = decodeRecord<AliasRecord>(alias.record).targetKeyId;
+    const row = db.prepare<[string], { record: string }>('SELECT record FROM kms_keys WHERE key_id = ?').get(keyId);
+    if (row === undefined) throw new DataDirError(`${AUDIT_SIGNING_ALIAS} names key ${keyId}, which metadata.db does not hold`);
+    return decodeRecord<KeyRecord>(row.record);
+  } finally {
     db.close();
   }
 }

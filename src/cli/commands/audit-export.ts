@@ -7,6 +7,7 @@ import { CliArgumentError } from '../errors.js';
 import { openDataDirOffline } from '../open-data-dir.js';
 import { bucketTarget, uploadExport, type BucketTarget } from './audit-export-bucket.js';
 import { auditCommand, configFor, PROCESS_IO, runAndExit, withDataDirOptions, type CliIo, type DataDirFlags } from './audit-group.js';
+import { unchainedReport, type UnchainedReport } from './audit-unchained.js';
 
 /** Flags of `cipherlake audit export`. */
 export interface AuditExportFlags extends DataDirFlags {
@@ -27,7 +28,10 @@ export interface AuditExportFlags extends DataDirFlags {
  * alias/aws/s3), signed with the root credentials; the printed paths are then object keys.
  * Records after the newest digest are left out and reported on stderr: an offline command
  * must not sign (the running server owns the digest chain); they are included after the
- * server's next digest (every 5 min or 10,000 records, and on shutdown). Returns exit code 0;
+ * server's next digest (every 5 min or 10,000 records, and on shutdown). Acknowledged records
+ * a killed server left in its audit journals (not chained yet) are never exported either:
+ * stderr says how many and which journal files hold them (see unchainedReport); the next
+ * server start chains them. Never writes the data directory. Returns exit code 0;
  * raises CliArgumentError without --dir or --bucket (or for bucket-only flags alone),
  * DataDirError for a missing store or credentials, ServerRefusedError when the server
  * refuses a PUT.
@@ -48,6 +52,9 @@ export async function runAuditExport(flags: AuditExportFlags, io: CliIo): Promis
 
 async function exportAndUpload(flags: AuditExportFlags, out: string, target: BucketTarget | undefined, io: CliIo): Promise<number> {
   const config = configFor(flags);
+  // The journals before the chain (as verify and lookup read them): a record a running server
+  // chains in between is then in its notice and perhaps the export, never missed by both.
+  const journals = unchainedReport(config);
   const dir = openDataDirOffline(config);
   try {
     const { result, head } = await dir.snapshot(async () => ({
@@ -60,10 +67,24 @@ async function exportAndUpload(flags: AuditExportFlags, out: string, target: Buc
     const where = target === undefined ? out : `s3://${target.bucket}/${target.prefix}`;
     io.err(`exported records 1..${result.exportedThroughSeq} (${result.logFiles.length} log files) to ${where}`);
     if (head > result.exportedThroughSeq) io.err(`records ${result.exportedThroughSeq + 1}..${head} are not yet signed and were left out`);
+    reportUnchained(journals, io);
     return 0;
   } finally {
     dir.close();
   }
+}
+
+/**
+ * Says on stderr what the export could not hold: acknowledged records a stopped server left
+ * in its journals (never in export files: those are covered by digests, and these records
+ * have no seq, hash or digest yet), and damaged journal frames.
+ */
+function reportUnchained(journals: UnchainedReport, io: CliIo): void {
+  if (journals.notice !== null) io.err(`cipherlake: ${journals.notice}`);
+  if (!journals.inUse && journals.records > 0) {
+    io.err(`cipherlake: ${journals.records} acknowledged records in unchained audit journals (a server stopped before chaining them; its next start does) were left out: export again after that start`);
+  }
+  for (const line of journals.findings) io.err(`cipherlake: ${line}`);
 }
 
 /** Registers `cipherlake audit export`. */
