@@ -1,16 +1,22 @@
 import { isTermParameterName } from '../audit/index.js';
+import type { S3Outcome } from '../s3/wire/handler.js';
 import type { EdgeEvent, S3EdgeOutcome } from './edge-router.js';
+
+/** The S3 outcome as s3Event reads it: the edge's view plus the write's SSE facts (S3Outcome's `sse`). */
+export type S3EventOutcome = S3EdgeOutcome & Pick<S3Outcome, 'sse'>;
 
 /**
  * The S3 handler's outcome as an edge event, in CloudTrail's S3 shape: requestParameters
  * hold `Host`, `bucketName` and `key` (when addressed) and the query's parameters (the
  * sub-resource as an empty string, listing and multipart parameters), never the signature
  * ones nor a forged address or lookup term (see isRecordedQueryParameter), never any
- * header (so never an SSE-C key or its MD5), never the body. Built by assignment: on
+ * request header (so never an SSE-C key or its MD5), never the body; responseElements hold
+ * the SSE response headers of a successful write (see s3ResponseElements), for every other
+ * request none (the record's null). Built by assignment: on
  * Node 20 an object literal that adds keys after a spread takes V8's slow path (about
  * 3 µs here against 0.2), once or twice per S3 request.
  */
-export function s3Event(outcome: S3EdgeOutcome, requestId: string, time: Date): EdgeEvent {
+export function s3Event(outcome: S3EventOutcome, requestId: string, time: Date): EdgeEvent {
   const event: { -readonly [K in keyof EdgeEvent]?: EdgeEvent[K] } = { requestId, time, service: 's3', operation: outcome.operation, readOnly: outcome.readOnly, status: outcome.status };
   if (outcome.call !== undefined) event.call = outcome.call;
   if (outcome.keyIdentifier !== undefined) event.keyIdentifier = outcome.keyIdentifier;
@@ -19,11 +25,41 @@ export function s3Event(outcome: S3EdgeOutcome, requestId: string, time: Date): 
   if (outcome.errorCode !== undefined) event.errorCode = outcome.errorCode;
   if (outcome.errorMessage !== undefined) event.errorMessage = outcome.errorMessage;
   if (outcome.responseElements !== undefined) event.responseElements = outcome.responseElements;
+  else if (outcome.sse !== undefined && outcome.errorCode === undefined) event.responseElements = s3ResponseElements(outcome.sse, outcome.keyIdentifier);
   if (outcome.resources !== undefined) event.resources = outcome.resources;
   if (outcome.bucket !== undefined) event.bucket = outcome.bucket;
   if (outcome.key !== undefined) event.objectKey = outcome.key;
   event.requestParameters = s3RequestParameters(outcome);
   return event as EdgeEvent;
+}
+
+/**
+ * CloudTrail's S3 responseElements for a write: the SSE headers its answer carried, as S3
+ * names them (`x-amz-server-side-encryption` AES256, aws:kms or aws:kms:dsse, the KMS key's
+ * ARN, the bucket-key flag; for SSE-C the customer algorithm). Never the SSE-C key nor its
+ * MD5: the record states that SSE-C was used, not anything derived from the key. Keys are
+ * assigned in canonical (sorted) order: the audit encoder then skips sorting them.
+ */
+function s3ResponseElements(sse: NonNullable<S3EventOutcome['sse']>, keyArn: string | undefined): Record<string, unknown> {
+  const elements: Record<string, unknown> = {};
+  switch (sse.mode) {
+    case 'SSE-S3':
+      elements['x-amz-server-side-encryption'] = 'AES256';
+      return elements;
+    case 'SSE-C':
+      elements['x-amz-server-side-encryption-customer-algorithm'] = 'AES256';
+      return elements;
+    case 'SSE-KMS':
+    case 'DSSE-KMS':
+      elements['x-amz-server-side-encryption'] = sse.mode === 'SSE-KMS' ? 'aws:kms' : 'aws:kms:dsse';
+      if (keyArn !== undefined) elements['x-amz-server-side-encryption-aws-kms-key-id'] = keyArn;
+      if (sse.bucketKey) elements['x-amz-server-side-encryption-bucket-key-enabled'] = 'true';
+      return elements;
+    default: {
+      const never: never = sse.mode;
+      return never;
+    }
+  }
 }
 
 /** CloudTrail's S3 requestParameters (see s3Event); the first three keys are assigned in canonical order. */

@@ -10,6 +10,22 @@ import { openPayload, type Payload } from './payload.js';
 import type { Owner } from './xml.js';
 import type { Readable } from 'node:stream';
 
+/**
+ * The SSE a write answered with, for its audit record's responseElements: the object's (or
+ * upload's) mode and whether it answered the bucket-key header. Holds no key and no key MD5;
+ * the KMS key's ARN is the note's keyIdentifier.
+ */
+export interface S3SseNote {
+  readonly mode: 'SSE-S3' | 'SSE-KMS' | 'DSSE-KMS' | 'SSE-C';
+  readonly bucketKey: boolean;
+}
+
+/** What a route notes for the audit record: the KMS key involved, and for writes the SSE answered. */
+export interface S3CallNotes {
+  keyIdentifier?: string;
+  sse?: S3SseNote;
+}
+
 /** Everything a route handler needs for one authenticated request. */
 export interface S3Call {
   readonly deps: S3Deps;
@@ -37,8 +53,8 @@ export interface S3Call {
   readSmall(maxBytes?: number): Promise<Buffer>;
   /** Answers with status, headers and an optional body (XML when a string). */
   send(status: number, headers?: OutgoingHttpHeaders, body?: string): void;
-  /** Extra facts for the audit event (the KMS key involved, for example). */
-  note(detail: { keyIdentifier?: string }): void;
+  /** Extra facts for the audit event (the KMS key involved; a write's SSE). */
+  note(detail: S3CallNotes): void;
 }
 
 /** How a call decides actions beyond its route's own: IAM's authorizer and the request's condition facts. */
@@ -53,7 +69,7 @@ export function makeCall(
   access: CallAccess,
   verified: VerifiedRequest,
   source: Readable,
-  notes: { keyIdentifier?: string },
+  notes: S3CallNotes,
 ): S3Call {
   return new VerifiedCall(base, access, verified, source, notes);
 }
@@ -76,9 +92,9 @@ class VerifiedCall implements S3Call {
   readonly #access: CallAccess;
   readonly #verified: VerifiedRequest;
   readonly #source: Readable;
-  readonly #notes: { keyIdentifier?: string };
+  readonly #notes: S3CallNotes;
 
-  constructor(base: Omit<S3Call, 'payload' | 'readSmall' | 'send' | 'note' | 'authorize'>, access: CallAccess, verified: VerifiedRequest, source: Readable, notes: { keyIdentifier?: string }) {
+  constructor(base: Omit<S3Call, 'payload' | 'readSmall' | 'send' | 'note' | 'authorize'>, access: CallAccess, verified: VerifiedRequest, source: Readable, notes: S3CallNotes) {
     this.deps = base.deps;
     this.req = base.req;
     this.res = base.res;
@@ -130,7 +146,7 @@ class VerifiedCall implements S3Call {
     this.res.end(body);
   }
 
-  note(detail: { keyIdentifier?: string }): void {
+  note(detail: S3CallNotes): void {
     Object.assign(this.#notes, detail);
   }
 }

@@ -10,7 +10,7 @@ import type { S3Deps } from '../s3-deps.js';
 import type { DataKeyProvider } from '../sse/data-key-provider.js';
 import { anonymousRequest, copySourceOf, s3RequestFacts, type S3Authorizer } from './authorize.js';
 import { resolveAddress } from './address.js';
-import { makeCall, type S3Call } from './call.js';
+import { makeCall, type S3Call, type S3SseNote } from './call.js';
 import { toS3WireError } from './error-codes.js';
 import { bufferSource } from './payload.js';
 import { refuseUnservable } from './request-guards.js';
@@ -68,6 +68,8 @@ export interface S3Outcome {
   readonly key?: string;
   /** The request's query parameters as parsed (sub-resource, listing and multipart ones), for its record's requestParameters. */
   readonly query?: ReadonlyMap<string, string>;
+  /** A write's SSE as its answer's headers state it (with keyIdentifier for the KMS key), for its record's responseElements; reads never set it. */
+  readonly sse?: S3SseNote;
 }
 
 export interface S3HandlerSettings {
@@ -259,6 +261,7 @@ interface OutcomeBase {
 /** What the request learns while it runs, for its audit record. */
 interface OutcomeNotes {
   keyIdentifier?: string;
+  sse?: S3SseNote;
   call?: CallContext;
   errorCode?: string;
   errorMessage?: string;

@@ -8,7 +8,7 @@ import { parsePartNumber, uploadPart, uploadPartCopy } from '../operations/multi
 import { modeForWrite } from '../operations/sse-select.js';
 import { InvalidArgumentError, NoSuchUploadError } from '../errors.js';
 import type { S3Call } from './call.js';
-import { parseCopySource, withCondition } from './handlers-object.js';
+import { noteWriteSse, parseCopySource, withCondition } from './handlers-object.js';
 import { kmsContextHeader, parseConditions, parseContentHeaders, parseUserMetadata, sseResponseHeaders } from './headers/object-headers.js';
 import { parseCustomerKey, parseSseRequest, requireSecureForSseC, type CustomerKey } from './headers/sse.js';
 import { parseTaggingHeader } from './tagging.js';
@@ -37,8 +37,9 @@ function uploadSseHeaders(u: UploadRecord): OutgoingHttpHeaders {
   };
 }
 
-function noteKms(c: S3Call, u: UploadRecord): void {
-  if (u.sealedKey.mode === 'SSE-KMS') c.note({ keyIdentifier: u.sealedKey.keyArn });
+/** Notes the upload's KMS key and the SSE uploadSseHeaders answers, for the request's audit record (noteWriteSse). */
+function noteSse(c: S3Call, u: UploadRecord): void {
+  noteWriteSse(c, u.sealedKey, u.bucketKeyEnabled);
 }
 
 /** Runs `fn` with the request's SSE-C key (refused over plain HTTP), disposing it after. */
@@ -74,7 +75,7 @@ export async function createUploadRoute(c: S3Call): Promise<void> {
       ...(sse.kind === 'SSE-C' ? { customerKeyMd5: sse.customer.keyMd5 } : {}),
       ...(checksumAlgorithm !== undefined ? { checksumAlgorithm } : {}),
     });
-    noteKms(c, upload);
+    noteSse(c, upload);
     const headers = { ...uploadSseHeaders(upload), ...kmsContextHeader(upload.sealedKey), ...(checksumAlgorithm !== undefined ? { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase() } : {}) };
     c.send(200, headers, initiateUploadXml(c.bucket, c.key, upload.uploadId));
   } finally {
@@ -100,7 +101,7 @@ export async function uploadPartRoute(c: S3Call): Promise<void> {
       checksums: () => payload.checksums,
       ...(customer !== undefined ? { customer } : {}),
     });
-    noteKms(c, upload);
+    noteSse(c, upload);
     const checksums = Object.fromEntries(Object.entries(part.checksums).map(([a, v]) => [`x-amz-checksum-${a}`, v]));
     c.send(200, { etag: part.etag, ...uploadSseHeaders(upload), ...checksums });
   });
@@ -124,7 +125,7 @@ export async function uploadPartCopyRoute(c: S3Call): Promise<void> {
       ...(sourceCustomer !== undefined ? { sourceCustomer } : {}),
       ...(range !== undefined ? { range } : {}),
     });
-    noteKms(c, r.upload);
+    noteSse(c, r.upload);
     c.send(200, uploadSseHeaders(r.upload), copyPartXml(r.part.etag, r.part.lastModified));
   });
 }
@@ -135,7 +136,7 @@ export async function completeUploadRoute(c: S3Call): Promise<void> {
   const parts = parseCompleteUpload(await c.readSmall(4 * 1024 * 1024));
   await withCustomerKeys(c, [SSE_C], async ([customer]) => {
     const { upload, object } = await completeUpload(c.deps, { bucket: c.bucket, key: c.key, uploadId, parts, ...(customer !== undefined ? { customer } : {}), ...withCondition(c) });
-    noteKms(c, upload);
+    noteSse(c, upload);
     const scheme = c.secure ? 'https' : 'http';
     const location = `${scheme}://${c.req.headers.host ?? 'localhost'}/${c.bucket}/${encodeURIComponent(c.key).replace(/%2F/g, '/')}`;
     c.send(200, uploadSseHeaders(upload), completeUploadXml(location, c.bucket, c.key, object.etag));

@@ -9,7 +9,8 @@ import { modeForWrite } from '../operations/sse-select.js';
 import { precheckWriteCondition, writeObject } from '../operations/write-object.js';
 import { INLINE_STORAGE_ID, type ObjectRecord } from '../metadata-store.js';
 import type { WriteCondition } from '../write-condition.js';
-import type { S3Call } from './call.js';
+import type { S3Call, S3SseNote } from './call.js';
+import type { SealedObjectKey } from '../sse/sealing.js';
 import { kmsContextHeader, objectResponseHeaders, parseConditions, parseContentHeaders, parseRange, parseUserMetadata, sseResponseHeaders } from './headers/object-headers.js';
 import { parseCustomerKey, parseSseRequest, requireSecureForSseC, type CustomerKey, type SseRequest } from './headers/sse.js';
 import { parseTaggingDirective, parseTaggingHeader } from './tagging.js';
@@ -31,6 +32,37 @@ export function withCondition(c: S3Call): { condition?: WriteCondition } {
 
 function noteKms(c: S3Call, o: ObjectRecord): void {
   if (o.sealedKey.mode === 'SSE-KMS' || o.sealedKey.mode === 'DSSE-KMS') c.note({ keyIdentifier: o.sealedKey.keyArn });
+}
+
+// Shared, frozen: the notes without a key are the same for every write.
+const SSE_S3_NOTE: S3SseNote = Object.freeze({ mode: 'SSE-S3', bucketKey: false });
+const SSE_C_NOTE: S3SseNote = Object.freeze({ mode: 'SSE-C', bucketKey: false });
+
+/**
+ * Notes, for a write's audit record, the SSE its answer states (sseResponseHeaders of
+ * `sealed`, plus the bucket-key header when `bucketKey`): the mode and, for SSE-KMS and
+ * DSSE-KMS, the KMS key's ARN. Never notes an SSE-C key or its MD5. Reads do not call it
+ * (CloudTrail records no responseElements for GET and HEAD).
+ */
+export function noteWriteSse(c: S3Call, sealed: SealedObjectKey, bucketKey: boolean): void {
+  switch (sealed.mode) {
+    case 'SSE-S3':
+      c.note({ sse: SSE_S3_NOTE });
+      return;
+    case 'SSE-C':
+      c.note({ sse: SSE_C_NOTE });
+      return;
+    case 'SSE-KMS':
+      c.note({ keyIdentifier: sealed.keyArn, sse: { mode: 'SSE-KMS', bucketKey: bucketKey || sealed.bucketKey === true } });
+      return;
+    case 'DSSE-KMS':
+      c.note({ keyIdentifier: sealed.keyArn, sse: { mode: 'DSSE-KMS', bucketKey } });
+      return;
+    default: {
+      const never: never = sealed;
+      return never;
+    }
+  }
 }
 
 async function withSse<T>(c: S3Call, sse: SseRequest, fn: () => Promise<T>): Promise<T> {
@@ -70,7 +102,7 @@ export async function putObjectRoute(c: S3Call): Promise<void> {
       ...(tags !== undefined ? { tags } : {}),
       ...condition,
     });
-    noteKms(c, o);
+    noteWriteSse(c, o.sealedKey, false);
     const md5 = sse.kind === 'SSE-C' ? sse.customer.keyMd5 : undefined;
     c.send(200, { etag: o.etag, ...sseResponseHeaders(o.sealedKey, md5), ...kmsContextHeader(o.sealedKey), ...checksumHeaders(o) });
   });
@@ -319,7 +351,7 @@ export async function copyObjectRoute(c: S3Call): Promise<void> {
         ...(directive === 'REPLACE' ? { replace: { content: parseContentHeaders(h), userMetadata: parseUserMetadata(h) } } : {}),
         ...withCondition(c),
       });
-      noteKms(c, target);
+      noteWriteSse(c, target.sealedKey, false);
       const md5 = sse.kind === 'SSE-C' ? sse.customer.keyMd5 : undefined;
       c.send(200, { ...sseResponseHeaders(target.sealedKey, md5), ...kmsContextHeader(target.sealedKey) }, copyObjectXml(target.etag, target.lastModified));
     } finally {
