@@ -2,7 +2,7 @@
 // writer thread ingests its own process's journal as it grows (JournalIngester), recovery
 // ingests the journals no process writes any more (audit-journal-recovery.ts). Both go through
 // SqliteAuditWriter.ingest, which moves the file's offset in the records' transaction.
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanJournalFrames } from './audit-journal-frame.js';
 import { journalFileName, parseJournalFileName } from './audit-journal.js';
@@ -132,6 +132,8 @@ export class JournalIngester {
   #offset: number | undefined;
   // The current generation, kept open between polls (an open and a close fewer per poll); -1: not open.
   #fd = -1;
+  // Identity (dev, ino) of the file #fd holds, taken at open: the per-poll check compares the path's against it.
+  #held: { dev: number; ino: number } | undefined;
 
   constructor(
     writer: SqliteAuditWriter,
@@ -215,7 +217,11 @@ export class JournalIngester {
     }
   }
 
-  /** Ingests `file` (the current generation) from the offset in memory, through the descriptor kept open. */
+  /**
+   * Ingests `file` (the current generation) from the offset in memory, through the descriptor
+   * kept open. Raises, chaining nothing, when the file it holds is no longer `file` in the
+   * directory (#assertStillHeld).
+   */
   #read(file: string): FileIngestion {
     if (this.#fd === -1) {
       try {
@@ -224,16 +230,43 @@ export class JournalIngester {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { offset: this.#offset ?? 0, records: 0, stop: 'end', exists: false };
         throw error;
       }
+      const st = fstatSync(this.#fd);
+      this.#held = { dev: st.dev, ino: st.ino };
+    } else {
+      this.#assertStillHeld(file);
     }
     const ended = ingestOpenJournal(this.#writer, this.#fd, file, this.#offset ?? 0, this.#onCommit);
     this.#offset = ended.offset;
     return ended;
   }
 
+  /**
+   * Exactly-once rests on recovery never sealing a journal this thread holds open (its own
+   * connection: src/audit/README.md, "Recovery"). Sealing drops the file's audit_journal row,
+   * and a missing row reads as offset 0, so a descriptor kept open across such a seal would
+   * chain the whole file again (the writer's stored-offset check only refuses a span that
+   * starts past 0). Hence, before reading from a descriptor opened at an earlier poll: the
+   * path must still name the file it holds. Unlinked (its nlink is 0) or renamed `.damaged`,
+   * the path is gone; anything else there is another file. Then the sealer chained what it
+   * held: this raises without reading, the caller (ingestAll) closes the descriptor and
+   * forgets the offset, and the next poll finds the path gone and moves on. Cost: one stat of
+   * the path per poll per open file (about a microsecond, against a poll every 5 ms or more);
+   * the descriptor's own identity is read once, at open. A seal landing between this check
+   * and the ingestion transaction is not caught here (only inside that transaction could it be).
+   */
+  #assertStillHeld(file: string): void {
+    const now = statSync(join(this.#dir, file), { throwIfNoEntry: false });
+    if (now !== undefined && this.#held !== undefined && now.dev === this.#held.dev && now.ino === this.#held.ino) return;
+    throw new Error(
+      `audit journal ${file}: sealed by another connection (recovery?) while this writer thread ingested it; its frames were chained there, not read again here (recovery must skip live journals)`,
+    );
+  }
+
   #closeFd(): void {
     if (this.#fd === -1) return;
     const fd = this.#fd;
     this.#fd = -1;
+    this.#held = undefined;
     closeSync(fd);
   }
 
