@@ -250,7 +250,7 @@ export class JournalIngester {
    * the path is gone; anything else there is another file. Then the sealer chained what it
    * held: this raises without reading, the caller (ingestAll) closes the descriptor and
    * forgets the offset, and the next poll finds the path gone and moves on. Cost: one stat of
-   * the path per poll per open file (about a microsecond, against a poll every 5 ms or more);
+   * the path per poll per open file (~1.5 µs measured here, vs ~0.9 µs for an fstat; a poll comes every 5 ms or more);
    * the descriptor's own identity is read once, at open. A seal landing between this check
    * and the ingestion transaction is not caught here (only inside that transaction could it be).
    */
