@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
 import { until } from '../helpers/until.js';
-import { clusterWorkers, serverFixture } from '../helpers/server-process.js';
+import { clusterWorkers, serverFixture, workerJournalName } from '../helpers/server-process.js';
 
 // The cluster primary's journal handling when processes die (src/audit/README.md, "The audit
 // journal" and "Several processes"): when a worker dies, the primary's writer thread chains and
@@ -17,14 +17,6 @@ import { clusterWorkers, serverFixture } from '../helpers/server-process.js';
 
 const CALLERS = 8;
 
-/** The audit journal name the primary gave worker `pid` (CIPHERLAKE_AUDIT_JOURNAL in its environment). */
-function journalNameOf(pid: number): string {
-  const entry = readFileSync(`/proc/${pid}/environ`, 'latin1')
-    .split('\0')
-    .find((v) => v.startsWith('CIPHERLAKE_AUDIT_JOURNAL='));
-  assert.ok(entry !== undefined, `worker ${pid} has a journal name`);
-  return entry.slice('CIPHERLAKE_AUDIT_JOURNAL='.length);
-}
 
 /** One unsigned KMS call on a connection of its own (answered 400, audited as denied); resolves when answered. */
 function freshConnectionCall(endpoint: string): Promise<void> {
@@ -104,8 +96,8 @@ describe('cipherlake server --workers 2, a worker killed under load', () => {
     const workers = clusterWorkers(primary);
     assert.equal(workers.length, 2, `two workers: ${workers.join(',')}`);
     const [victim, survivor] = workers as [number, number];
-    const victimName = journalNameOf(victim);
-    const survivorName = journalNameOf(survivor);
+    const victimName = workerJournalName(victim);
+    const survivorName = workerJournalName(survivor);
     assert.notEqual(victimName, survivorName);
     const filesOf = (name: string): string[] => readdirSync(journalDir).filter((f) => f.startsWith(`${name}.`));
     assert.ok(filesOf(victimName).length > 0 && filesOf(survivorName).length > 0, `each worker journals to its own file: ${readdirSync(journalDir).join(',')}`);
@@ -131,7 +123,7 @@ describe('cipherlake server --workers 2, a worker killed under load', () => {
     // Only a retire (or recovery) removes a journal's last generation: the worker's exit did this.
     assert.deepEqual(filesOf(victimName), [], "the dead worker's journal was chained and removed");
     assert.ok(filesOf(survivorName).length > 0, "the live worker's journal is still watched, not sealed");
-    const replacementName = journalNameOf(replacement!);
+    const replacementName = workerJournalName(replacement!);
     assert.ok(replacementName !== victimName && replacementName !== survivorName, 'a replacement journals under a fresh name');
     // The replacement serves (and journals) too once it listens, so SIGTERM below stops it
     // cleanly: requests on fresh connections (the callers' kept-alive ones stay with the
@@ -263,7 +255,7 @@ describe('cipherlake server --workers 3, two workers killed at once under load',
     }
     // Each replacement listens (its signal handlers in place) once it served a request: fresh
     // connections, handed out in turn, until both journaled one.
-    const names = replacements.map((w) => journalNameOf(w));
+    const names = replacements.map((w) => workerJournalName(w));
     const servedListKeys = (name: string): boolean => readdirSync(journalDir).some((f) => f.startsWith(`${name}.`) && readFileSync(join(journalDir, f)).includes('"ListKeys"'));
     const deadline = Date.now() + 15_000;
     while (!names.every(servedListKeys)) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from '../helpers/signed-request.js';
 import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
-import { clusterWorkers, serverFixture } from '../helpers/server-process.js';
+import { clusterWorkers, serverFixture, workerJournalName } from '../helpers/server-process.js';
 
 // LookupEvents on a `--workers 2` server (src/audit/README.md, "Several processes"): workers
 // only journal, the primary's writer thread chains every journal, and a worker's lookup first
@@ -54,14 +54,6 @@ async function freshCall(endpoint: string, service: 'kms' | 'cloudtrail', target
   });
 }
 
-/** The audit journal name the primary gave worker `pid` (CIPHERLAKE_AUDIT_JOURNAL in its environment). */
-function journalNameOf(pid: number): string {
-  const entry = readFileSync(`/proc/${pid}/environ`, 'latin1')
-    .split('\0')
-    .find((v) => v.startsWith('CIPHERLAKE_AUDIT_JOURNAL='));
-  assert.ok(entry !== undefined, `worker ${pid} has a journal name`);
-  return entry.slice('CIPHERLAKE_AUDIT_JOURNAL='.length);
-}
 
 describe('cipherlake server --workers 2, LookupEvents', () => {
   const fixture = serverFixture('cipherlake-audit-cluster-lookup-');
@@ -72,7 +64,7 @@ describe('cipherlake server --workers 2, LookupEvents', () => {
     const server = await fixture.spawn({ dataDir, args: ['--workers', '2'], timeoutMs: 25_000 });
     const workers = clusterWorkers(server.child.pid!);
     assert.equal(workers.length, 2, `two workers: ${workers.join(',')}`);
-    const names = workers.map((w) => journalNameOf(w));
+    const names = workers.map((w) => workerJournalName(w));
     // Which worker served a request: the one whose journal holds its request id (the record is
     // journaled before the answer, and a journal file keeps its bytes until it is sealed).
     const servedBy = (requestId: string): number => {

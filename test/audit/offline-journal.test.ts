@@ -7,6 +7,7 @@ import { runAuditLookup, type AuditLookupFlags } from '../../src/cli/commands/au
 import { runAuditVerify, type AuditVerifyFlags } from '../../src/cli/commands/audit-verify.js';
 import { capture } from '../helpers/cli-capture.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
+import { storeFiles } from '../helpers/files.js';
 import { serverFixture } from '../helpers/server-process.js';
 import { until } from '../helpers/until.js';
 
@@ -23,18 +24,6 @@ function journalFiles(dir: string): Map<string, Buffer> {
   return new Map(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f))]));
 }
 
-/**
- * audit.db's files: the names of all (audit.db, its -wal and -shm), the bytes of audit.db and
- * its WAL (the shm is a rebuildable index a reader may refresh).
- */
-function auditDbFiles(dataDir: string): Map<string, Buffer | null> {
-  return new Map(
-    readdirSync(dataDir)
-      .filter((f) => f.startsWith('audit.db'))
-      .sort()
-      .map((f) => [f, f.endsWith('-shm') ? null : readFileSync(join(dataDir, f))]),
-  );
-}
 
 const requestIdOf = (line: string): string => (JSON.parse(line) as { requestID: string }).requestID;
 
@@ -85,7 +74,7 @@ describe('audit verify and lookup on a data directory left by kill -9', () => {
     server.child.kill('SIGKILL');
     assert.equal((await server.exited).signal, 'SIGKILL');
     const evidence = journalFiles(journalDir);
-    const store = auditDbFiles(dataDir);
+    const store = storeFiles(dataDir, 'audit.db');
     assert.ok(store.has('audit.db-wal'), `a WAL left by the kill: ${[...store.keys()].join(', ')}`);
     const bytes = evidence.get(file)!;
 
@@ -105,7 +94,7 @@ describe('audit verify and lookup on a data directory left by kill -9', () => {
     assert.deepEqual(newest.out.map(requestIdOf).slice(0, 3), [...ids].reverse());
     assert.equal(newest.out.length, 4, 'then the chained records');
     assert.deepEqual(journalFiles(journalDir), evidence, 'verify and lookup left the journal as they found it');
-    assert.deepEqual(auditDbFiles(dataDir), store, 'verify and lookup left audit.db and its WAL as they found them');
+    assert.deepEqual(storeFiles(dataDir, 'audit.db'), store, 'verify and lookup left audit.db and its WAL as they found them');
 
     // A flipped byte in the last frame: the two frames before it are intact, the rest unreadable.
     const frames = frameOffsets(bytes, from);
@@ -122,7 +111,7 @@ describe('audit verify and lookup on a data directory left by kill -9', () => {
     assert.deepEqual(partly.out.map(requestIdOf), ids.slice(0, 2).reverse());
     assert.deepEqual(partly.err.slice(1), [`cipherlake: ${invalid}`]);
     writeFileSync(join(journalDir, file), bytes);
-    assert.deepEqual(auditDbFiles(dataDir), store, 'still untouched');
+    assert.deepEqual(storeFiles(dataDir, 'audit.db'), store, 'still untouched');
     const unrefuse = new Database(join(dataDir, 'audit.db'));
     unrefuse.exec('DROP TRIGGER test_refuse_records');
     unrefuse.close();

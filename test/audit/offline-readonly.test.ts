@@ -11,6 +11,7 @@ import { runAuditPublicKey } from '../../src/cli/commands/audit-public-key.js';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
 import { capture } from '../helpers/cli-capture.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
+import { storeFiles } from '../helpers/files.js';
 import { serverFixture } from '../helpers/server-process.js';
 import { until } from '../helpers/until.js';
 
@@ -20,15 +21,6 @@ import { until } from '../helpers/until.js';
 // metadata.db and delete it), and `audit export` leaves the acknowledged records still in the
 // journal out of its digest-covered files and says so on stderr.
 
-/** The names of a store's files (FILE, -wal, -shm) and the bytes of all but the shm (a rebuildable index a reader may refresh). */
-function storeFiles(dataDir: string, name: string): Map<string, Buffer | null> {
-  return new Map(
-    readdirSync(dataDir)
-      .filter((f) => f.startsWith(name))
-      .sort()
-      .map((f) => [f, f.endsWith('-shm') ? null : readFileSync(join(dataDir, f))]),
-  );
-}
 
 /** The requestIDs in the gzipped CloudTrail log files under `dir`. */
 function exportedRequestIds(dir: string): string[] {

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -13,4 +13,18 @@ export function filesUnder(dir: string): string[] {
     else if (entry.isFile()) out.push(p);
   }
   return out;
+}
+
+/**
+ * An SQLite store's files in `dir` (`name`, its -wal and -shm): every name, and the bytes of
+ * all but the shm (a rebuildable index a reader may refresh) — the evidence a read-only
+ * command must leave as found.
+ */
+export function storeFiles(dir: string, name: string): Map<string, Buffer | null> {
+  return new Map(
+    readdirSync(dir)
+      .filter((f) => f.startsWith(name))
+      .sort()
+      .map((f) => [f, f.endsWith('-shm') ? null : readFileSync(join(dir, f))]),
+  );
 }

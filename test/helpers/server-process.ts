@@ -126,3 +126,15 @@ export function clusterWorkers(pid: number): number[] {
   }
   return out;
 }
+
+/**
+ * The audit journal name a cluster primary gave worker `pid` (CIPHERLAKE_AUDIT_JOURNAL in its
+ * environment, from /proc). Throws when the process has none (not a worker, or gone).
+ */
+export function workerJournalName(pid: number): string {
+  const entry = readFileSync(`/proc/${pid}/environ`, 'latin1')
+    .split('\0')
+    .find((v) => v.startsWith('CIPHERLAKE_AUDIT_JOURNAL='));
+  if (entry === undefined) throw new Error(`process ${pid} has no audit journal name`);
+  return entry.slice('CIPHERLAKE_AUDIT_JOURNAL='.length);
+}
