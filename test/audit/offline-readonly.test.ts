@@ -106,6 +106,16 @@ describe('offline audit commands after kill -9 leave metadata.db as found', () =
     assert.deepEqual(storeFiles(dataDir, 'audit.db'), audit, 'the commands left audit.db and its WAL as found');
     assert.deepEqual(readFileSync(join(journalDir, file)), journal, 'the commands left the journal as found');
 
+    // Without the shm (a copy of the directory that left it out): the read-only connection still
+    // reads through the WAL (SQLite makes a new shm beside it, the directory being writable) and
+    // leaves metadata.db and its WAL byte for byte.
+    rmSync(join(dataDir, 'metadata.db-shm'));
+    const noShm = await capture((io) => runAuditPublicKey({ dataDir }, io));
+    assert.deepEqual([noShm.code, noShm.out], [0, pem.out]);
+    const afterNoShm = storeFiles(dataDir, 'metadata.db');
+    assert.deepEqual(afterNoShm.get('metadata.db'), metadata.get('metadata.db'));
+    assert.deepEqual(afterNoShm.get('metadata.db-wal'), metadata.get('metadata.db-wal'), 'the WAL was not checkpointed nor removed');
+
     // The read-only path still derives the key from its private half: a swapped stored public key is refused.
     const meta = new Database(join(dataDir, 'metadata.db'));
     const aliasRecord = meta.prepare("SELECT record FROM kms_aliases WHERE alias_name = 'alias/cipherlake/audit-digests'").pluck().get() as string;
