@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeAuditEvent } from '../../audit/encode-event.js';
@@ -98,6 +98,29 @@ describe('JournalIngester and a journal sealed under it', () => {
     assert.deepEqual(stored(store), { rows: 3, eventIds: 3, requestIds: ids([[1, 3]]) });
     journal.close();
     c.release();
+    writer.close();
+    store.close();
+  });
+  it('a normal rotation is no seal: polls holding each generation open across many rotations never raise, each record once', async () => {
+    const { path, store } = await freshStore();
+    const dir = tempDir();
+    const writer = new SqliteAuditWriter(path, { synchronous: 'NORMAL' });
+    const journal = new AuditJournalWriter({ dir, name: 'w-r', durability: 'process', rotateBytes: 1 }); // every batch rotates
+    const r = ingesterOn(writer, dir, 'w-r');
+    let total = r.ingestAll();
+    for (let i = 0; i < 10; i++) {
+      journal.append(batch(i * 3 + 1, 2));
+      // The held generation is read again, sealed by this ingester, and the next one opened and held...
+      total += r.ingestAll();
+      journal.append(batch(i * 3 + 3, 1));
+      // ...then checked at the next poll while the writer already rotated past it again.
+      total += r.ingestAll();
+    }
+    journal.close();
+    total += r.finish();
+    assert.equal(total, 30);
+    assert.deepEqual(stored(store), { rows: 30, eventIds: 30, requestIds: ids([[1, 30]]) });
+    assert.deepEqual(readdirSync(dir), [], 'every generation sealed by the ingester itself');
     writer.close();
     store.close();
   });
