@@ -14,6 +14,7 @@ import {
 import type { Policy } from '../iam/policy/index.js';
 import type { CallContext, KeyService, KmsAuthorizer, KmsOutcome } from '../kms/index.js';
 import type { S3HttpRequest } from '../s3/index.js';
+import type { S3SseNote } from '../s3/wire/call.js';
 import { headerPairs } from './http-body.js';
 import { CLOUDTRAIL_TARGET_PREFIX, cloudTrailService, type CloudTrailLookup } from './edge-cloudtrail.js';
 import { ec2Service, type Ec2EdgeHandler } from './edge-ec2.js';
@@ -74,6 +75,8 @@ export type S3EdgeOutcome = Omit<EdgeEvent, 'requestId' | 'time' | 'service' | '
   readonly bucket?: string;
   readonly key?: string;
   readonly query?: ReadonlyMap<string, string>;
+  /** A successful write's SSE, as its answer stated it (the record's responseElements; see s3Event). */
+  readonly sse?: S3SseNote;
 };
 
 /** The S3 part as the edge sees it. It must answer every request itself, never throw for a client error. */

@@ -1,9 +1,5 @@
 import { isTermParameterName } from '../audit/index.js';
-import type { S3Outcome } from '../s3/wire/handler.js';
 import type { EdgeEvent, S3EdgeOutcome } from './edge-router.js';
-
-/** The S3 outcome as s3Event reads it: the edge's view plus the write's SSE facts (S3Outcome's `sse`). */
-export type S3EventOutcome = S3EdgeOutcome & Pick<S3Outcome, 'sse'>;
 
 /**
  * The S3 handler's outcome as an edge event, in CloudTrail's S3 shape: requestParameters
@@ -16,7 +12,7 @@ export type S3EventOutcome = S3EdgeOutcome & Pick<S3Outcome, 'sse'>;
  * Node 20 an object literal that adds keys after a spread takes V8's slow path (about
  * 3 µs here against 0.2), once or twice per S3 request.
  */
-export function s3Event(outcome: S3EventOutcome, requestId: string, time: Date): EdgeEvent {
+export function s3Event(outcome: S3EdgeOutcome, requestId: string, time: Date): EdgeEvent {
   const event: { -readonly [K in keyof EdgeEvent]?: EdgeEvent[K] } = { requestId, time, service: 's3', operation: outcome.operation, readOnly: outcome.readOnly, status: outcome.status };
   if (outcome.call !== undefined) event.call = outcome.call;
   if (outcome.keyIdentifier !== undefined) event.keyIdentifier = outcome.keyIdentifier;
@@ -40,7 +36,7 @@ export function s3Event(outcome: S3EventOutcome, requestId: string, time: Date):
  * MD5: the record states that SSE-C was used, not anything derived from the key. Keys are
  * assigned in canonical (sorted) order: the audit encoder then skips sorting them.
  */
-function s3ResponseElements(sse: NonNullable<S3EventOutcome['sse']>, keyArn: string | undefined): Record<string, unknown> {
+function s3ResponseElements(sse: NonNullable<S3EdgeOutcome['sse']>, keyArn: string | undefined): Record<string, unknown> {
   const elements: Record<string, unknown> = {};
   switch (sse.mode) {
     case 'SSE-S3':

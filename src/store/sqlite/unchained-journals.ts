@@ -105,9 +105,9 @@ export function unchainedLookupStore(batches: readonly AuditBatchText[]): { stor
 /**
  * Whether a server holds `dataDir` (its `server.lock`, data-dir-lock.ts), probed without
  * taking the lock: a read-only connection's read fails at once while a server holds the
- * file's exclusive lock. The read holds a shared lock for the microseconds it takes, so a
- * server starting in exactly that instant fails its start (DataDirInUseError) and can be
- * started again; taking the lock instead would refuse every start for the whole command.
+ * file's exclusive lock. The read holds a shared lock for the microseconds it takes; a
+ * server starting in that instant waits for it (lockDataDir's LOCK_WAIT_MS) instead of
+ * failing; taking the lock instead would refuse every start for the whole command.
  * Never creates the lock file. Raises for errors other than "locked" or "no such file" (a lock
  * file this user cannot open raises: it may be held).
  */
