@@ -90,12 +90,17 @@ export async function startCipherlakeTarget(nodeArgs: readonly string[] = [], wo
 }
 
 /**
- * The bench's own UV_THREADPOOL_SIZE, if set, for the server too: the server's environment is
- * built from scratch, so without this a size set in the shell never reached it.
+ * The bench's own UV_THREADPOOL_SIZE and CIPHERLAKE_AUDIT_ENABLED, if set, for the server too:
+ * the server's environment is built from scratch, so without this a value set in the shell
+ * never reached it (CIPHERLAKE_AUDIT_ENABLED=false measures a row without the audit trail).
  */
 function passedThrough(): Record<string, string> {
-  const size = process.env.UV_THREADPOOL_SIZE;
-  return size !== undefined ? { UV_THREADPOOL_SIZE: size } : {};
+  const out: Record<string, string> = {};
+  for (const name of ['UV_THREADPOOL_SIZE', 'CIPHERLAKE_AUDIT_ENABLED']) {
+    const value = process.env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
 }
 
 async function freePort(): Promise<number> {
