@@ -23,9 +23,9 @@ import type { ChainHead } from './audit/audit-store.js';
  * migrates before forking, and its writer thread ingests the live workers' journals (each
  * named with `watchJournal`) and indexes; signs digests over the head. `cluster-worker`:
  * journals its batches and asks the primary to ingest them (flush, over the cluster IPC
- * channel), signs nothing. `indexes` is kept for callers and ignored: the primary indexes.
+ * channel), signs nothing and never indexes (the primary's writer thread does).
  */
-export type AuditRole = { readonly kind: 'single' } | { readonly kind: 'cluster-primary' } | { readonly kind: 'cluster-worker'; readonly indexes: boolean };
+export type AuditRole = { readonly kind: 'single' } | { readonly kind: 'cluster-primary' } | { readonly kind: 'cluster-worker' };
 
 /**
  * The audit trail cannot start on this data directory: audit.db cannot be opened, readied
@@ -240,7 +240,7 @@ function openWorkerWriter(config: CipherlakeConfig): JournalAuditWriter {
   } catch (err) {
     throw new AuditTrailUnavailableError(path, err);
   }
-  return new JournalAuditWriter({ journal: journalOptions(config, journalName({ kind: 'cluster-worker', indexes: false })), ingest: askPrimaryToIngest });
+  return new JournalAuditWriter({ journal: journalOptions(config, journalName({ kind: 'cluster-worker' })), ingest: askPrimaryToIngest });
 }
 
 function journalOptions(config: CipherlakeConfig, name: string): { dir: string; name: string; durability: 'process' | 'power' } {

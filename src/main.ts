@@ -65,11 +65,10 @@ export interface StartOptions {
   readonly clock?: Clock;
   readonly logger?: Logger;
   /**
-   * In a cluster worker: the primary prepared the data directory, chains every worker's audit
-   * journal and signs the audit digests; `indexesAudit` is kept for callers and ignored (the
-   * primary's writer thread indexes; a worker runs no writer thread).
+   * Set in a cluster worker: the primary prepared the data directory, chains every worker's
+   * audit journal, indexes it and signs the audit digests (a worker runs no writer thread).
    */
-  readonly clusterWorker?: { readonly indexesAudit: boolean };
+  readonly clusterWorker?: true;
 }
 
 /**
@@ -136,7 +135,7 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
     keys,
     clock,
     log,
-    options.clusterWorker !== undefined ? { kind: 'cluster-worker', indexes: options.clusterWorker.indexesAudit } : { kind: 'single' },
+    options.clusterWorker !== undefined ? { kind: 'cluster-worker' } : { kind: 'single' },
   ).catch(async (err: unknown) => {
     await stopKeyMaintenance();
     keys.close();

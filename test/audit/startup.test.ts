@@ -88,7 +88,7 @@ describe('an audit trail that cannot start', () => {
     const config = loadConfig({ dataDir });
     // A cluster worker signs nothing: openAuditTrail never touches the key service in that role.
     const keys = {} as KeyService;
-    const opening = openAuditTrail(config, keys, systemClock, pino({ level: 'silent' }), { kind: 'cluster-worker', indexes: false });
+    const opening = openAuditTrail(config, keys, systemClock, pino({ level: 'silent' }), { kind: 'cluster-worker' });
     await assert.rejects(opening, (err: unknown) => {
       assert.ok(err instanceof AuditTrailUnavailableError);
       assert.equal(err.path, path);

@@ -140,14 +140,6 @@ async function firstStartFiles(config: CipherlakeConfig, db: SqliteDatabase, log
   if (tlsHosts.length > 0) openTls(config.dataDir, config.tls, tlsHosts, systemClock, log).identity.close();
 }
 
-/**
- * In a cluster worker: whether this worker fills the audit lookup index. Always false: the
- * primary's writer thread, which chains every worker's journal, indexes (kept for callers).
- */
-export function workerIndexesAudit(): boolean {
-  return false;
-}
-
 /** In a cluster worker: tells the primary the endpoint this worker serves. No-op elsewhere. */
 export function notifyPrimaryListening(endpoint: string): void {
   if (!cluster.isWorker) return;

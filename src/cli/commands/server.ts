@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type ConfigFlags } from '../../config/config.js';
 import { startCipherlake } from '../../main.js';
-import { isClusterWorker, notifyPrimaryListening, prepareDataDir, runClusterPrimary, workerIndexesAudit } from './server-cluster.js';
+import { isClusterWorker, notifyPrimaryListening, prepareDataDir, runClusterPrimary } from './server-cluster.js';
 
 /** `cipherlake server`: starts every part on the configured listeners until SIGTERM/SIGINT. */
 export function registerServerCommand(program: Command): void {
@@ -60,7 +60,7 @@ export function registerServerCommand(program: Command): void {
       };
       process.on('SIGTERM', () => onSignal('SIGTERM'));
       process.on('SIGINT', () => onSignal('SIGINT'));
-      const running = await startCipherlake(config, isClusterWorker() ? { clusterWorker: { indexesAudit: workerIndexesAudit() } } : {});
+      const running = await startCipherlake(config, isClusterWorker() ? { clusterWorker: true } : {});
       log = running.log;
       let stopping = false;
       // Called by onSignal only, which bounds the stop's time.
