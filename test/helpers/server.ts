@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent as HttpsAgent } from 'node:https';
+import { after, before } from 'node:test';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ManualClock } from '../../src/common/clock.js';
@@ -100,4 +101,100 @@ export async function startTestServer(overrides: Partial<CipherlakeConfig> = {},
     },
   };
   return self;
+}
+
+/** One in-process server of a describe block, and a client of each API for it (testServerFixture). */
+export interface TestServerFixture {
+  /** The running server. Throws outside the block's run (before its `before`, after its `after`). */
+  readonly server: TestServer;
+  /** A KMS client for it (TestServer.kms(), made once at the start). */
+  readonly kms: KMSClient;
+  /** An S3 client for it (TestServer.s3(), made once at the start). */
+  readonly s3: S3Client;
+}
+
+/**
+ * The setup of a describe block over one in-process server: before its tests, startTestServer
+ * (with `overrides`), a KMS and an S3 client, then `ready` (a block's own setup: buckets, keys);
+ * after them, the server closed and its data directory removed (also when `ready` failed;
+ * nothing to close when the start did). Call inside describe().
+ */
+export function testServerFixture(ready?: (fx: TestServerFixture) => void | Promise<void>, overrides: Partial<CipherlakeConfig> = {}): TestServerFixture {
+  let running: { server: TestServer; kms: KMSClient; s3: S3Client } | undefined;
+  const current = () => {
+    if (running === undefined) throw new Error('testServerFixture: the server is only there while the suite runs');
+    return running;
+  };
+  const fx: TestServerFixture = {
+    get server() {
+      return current().server;
+    },
+    get kms() {
+      return current().kms;
+    },
+    get s3() {
+      return current().s3;
+    },
+  };
+  before(async () => {
+    const server = await startTestServer(overrides);
+    running = { server, kms: server.kms(), s3: server.s3() };
+    await ready?.(fx);
+  });
+  after(async () => {
+    const server = running?.server;
+    running = undefined;
+    await server?.close();
+  });
+  return fx;
+}
+
+/** A gate on a test server's audit appends (gateAuditAppends). */
+export interface AuditAppendGate {
+  /** Every event whose append was asked for, in order (gated or not). */
+  readonly started: readonly string[];
+  /** Every event whose append resolved, in order. */
+  readonly appended: readonly string[];
+  /** How many appends of the gated event reached the gate so far. */
+  held(): number;
+  /** Lets the gated appends go on (each fails with `failWith` when one was given). */
+  open(): void;
+  /** Opens the gate and puts the real append back. */
+  restore(): void;
+}
+
+/**
+ * Wraps the in-process server's audit appends: those of `eventName` wait until `open()` and
+ * then append (or, with `failWith`, reject with it instead); every other append runs at once.
+ * Call `restore()` in a finally, or later tests see the wrapper.
+ */
+export function gateAuditAppends(t: TestServer, eventName: string, failWith?: Error): AuditAppendGate {
+  const audit = t.server.audit;
+  const append = audit.append;
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const started: string[] = [];
+  const appended: string[] = [];
+  let held = 0;
+  audit.append = async (event) => {
+    started.push(event.eventName);
+    if (event.eventName === eventName) {
+      held += 1;
+      await gate;
+      if (failWith !== undefined) throw failWith;
+    }
+    const r = await append.call(audit, event);
+    appended.push(event.eventName);
+    return r;
+  };
+  return {
+    started,
+    appended,
+    held: () => held,
+    open: () => open(),
+    restore: () => {
+      open();
+      audit.append = append;
+    },
+  };
 }

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { gateAuditAppends, testServerFixture } from '../helpers/server.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -12,55 +12,23 @@ const gc = runInNewContext('gc') as () => void;
 const B = 'held';
 const SIZE = 64 * 1024 * 1024;
 
-/**
- * Makes the server's audit appends of `eventName` wait until `open()`: `held()` counts how
- * many are waiting; `restore()` opens the gate and puts the real append back.
- */
-function gateAppends(t: TestServer, eventName: string): { held(): number; open(): void; restore(): void } {
-  const audit = t.server.audit;
-  const append = audit.append;
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  let held = 0;
-  audit.append = async (event) => {
-    if (event.eventName === eventName) {
-      held += 1;
-      await gate;
-    }
-    return append.call(audit, event);
-  };
-  return {
-    held: () => held,
-    open: () => open(),
-    restore: () => {
-      open();
-      audit.append = append;
-    },
-  };
-}
-
 // The S3 handler holds every answer until its audit record is durable (S3Handler
 // #holdUntilRecorded). A streamed GET must feel that hold as backpressure: without it the
 // decryptor keeps reading into the held queue, the whole object if the commit is slow.
 describe('a streamed GET held until its audit record commits', () => {
-  let t: TestServer;
-  let s3: S3Client;
   const body = Buffer.alloc(SIZE);
   for (let i = 0; i < SIZE; i += 4096) body.writeUInt32BE(i, i);
-  before(async () => {
-    t = await startTestServer();
-    s3 = t.s3();
+  const fx = testServerFixture(async ({ s3 }) => {
     await s3.send(new CreateBucketCommand({ Bucket: B }));
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'big', Body: body }));
   });
-  after(() => t.close());
 
   it('buffers about one read, not the object, while the record waits; then sends it all', async () => {
-    const gate = gateAppends(t, 'GetObject');
+    const gate = gateAuditAppends(fx.server, 'GetObject');
     try {
       gc();
       const before = process.memoryUsage().arrayBuffers;
-      const got = s3.send(new GetObjectCommand({ Bucket: B, Key: 'big' }));
+      const got = fx.s3.send(new GetObjectCommand({ Bucket: B, Key: 'big' }));
       await new Promise((resolve) => setTimeout(resolve, 500));
       gc();
       const grown = process.memoryUsage().arrayBuffers - before;
@@ -77,14 +45,9 @@ describe('a streamed GET held until its audit record commits', () => {
 
 // Every answer, not only a streamed one: nothing reaches the client before its record commits.
 describe('an answer held until its audit record commits', () => {
-  let t: TestServer;
-  let s3: S3Client;
-  before(async () => {
-    t = await startTestServer();
-    s3 = t.s3();
+  const fx = testServerFixture(async ({ s3 }) => {
     await s3.send(new CreateBucketCommand({ Bucket: B }));
   });
-  after(() => t.close());
 
   const cases: ReadonlyArray<readonly [string, string, (c: S3Client) => Promise<string>, string]> = [
     ['a PUT', 'PutObject', (c) => c.send(new PutObjectCommand({ Bucket: B, Key: 'small', Body: 'hello' })).then((r) => (r.ETag === undefined ? 'no etag' : 'stored')), 'stored'],
@@ -93,10 +56,10 @@ describe('an answer held until its audit record commits', () => {
   ];
   for (const [name, eventName, send, expected] of cases) {
     it(`${name} is answered only once its record committed`, async () => {
-      const gate = gateAppends(t, eventName);
+      const gate = gateAuditAppends(fx.server, eventName);
       try {
         let answered = false;
-        const got = send(s3).finally(() => (answered = true));
+        const got = send(fx.s3).finally(() => (answered = true));
         await new Promise((resolve) => setTimeout(resolve, 300));
         assert.equal(gate.held(), 1, 'the record is waiting');
         assert.equal(answered, false, 'no answer before the record committed');

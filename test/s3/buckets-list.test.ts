@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -17,99 +17,93 @@ import {
   CopyObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
+import { testServerFixture, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
 import { errorCode } from './helpers.js';
 
 describe('S3 buckets, listings and default encryption', () => {
-  let t: TestServer;
-  let s3: S3Client;
-  before(async () => {
-    t = await startTestServer();
-    s3 = t.s3();
-  });
-  after(() => t.close());
+  const fx = testServerFixture();
 
   it('CreateBucket: names, LocationConstraint, BucketAlreadyOwnedByYou; HeadBucket; GetBucketLocation', async () => {
     for (const bad of ['ab', 'Upper', 'a..b', '192.168.1.1', '-start', 'xn--abc', 'end-']) {
-      assert.equal(await errorCode(s3.send(new CreateBucketCommand({ Bucket: bad }))), '400 InvalidBucketName', bad);
+      assert.equal(await errorCode(fx.s3.send(new CreateBucketCommand({ Bucket: bad }))), '400 InvalidBucketName', bad);
     }
-    await s3.send(new CreateBucketCommand({ Bucket: 'bkt1' }));
-    await s3.send(new CreateBucketCommand({ Bucket: 'b-eu', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
-    assert.equal(await errorCode(s3.send(new CreateBucketCommand({ Bucket: 'bkt1' }))), '409 BucketAlreadyOwnedByYou');
-    await s3.send(new HeadBucketCommand({ Bucket: 'bkt1' }));
-    assert.match(await errorCode(s3.send(new HeadBucketCommand({ Bucket: 'nope' }))), /^404 /);
-    assert.equal((await s3.send(new GetBucketLocationCommand({ Bucket: 'bkt1' }))).LocationConstraint, undefined);
-    assert.equal((await s3.send(new GetBucketLocationCommand({ Bucket: 'b-eu' }))).LocationConstraint, 'eu-west-1');
+    await fx.s3.send(new CreateBucketCommand({ Bucket: 'bkt1' }));
+    await fx.s3.send(new CreateBucketCommand({ Bucket: 'b-eu', CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+    assert.equal(await errorCode(fx.s3.send(new CreateBucketCommand({ Bucket: 'bkt1' }))), '409 BucketAlreadyOwnedByYou');
+    await fx.s3.send(new HeadBucketCommand({ Bucket: 'bkt1' }));
+    assert.match(await errorCode(fx.s3.send(new HeadBucketCommand({ Bucket: 'nope' }))), /^404 /);
+    assert.equal((await fx.s3.send(new GetBucketLocationCommand({ Bucket: 'bkt1' }))).LocationConstraint, undefined);
+    assert.equal((await fx.s3.send(new GetBucketLocationCommand({ Bucket: 'b-eu' }))).LocationConstraint, 'eu-west-1');
   });
 
   it('DeleteBucket: BucketNotEmpty, then deleted after DeleteObjects (Quiet and not)', async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'del' }));
-    for (const k of ['x', 'y', 'z']) await s3.send(new PutObjectCommand({ Bucket: 'del', Key: k, Body: k }));
-    assert.equal(await errorCode(s3.send(new DeleteBucketCommand({ Bucket: 'del' }))), '409 BucketNotEmpty');
-    const loud = await s3.send(new DeleteObjectsCommand({ Bucket: 'del', Delete: { Objects: [{ Key: 'x' }, { Key: 'never' }] } }));
+    await fx.s3.send(new CreateBucketCommand({ Bucket: 'del' }));
+    for (const k of ['x', 'y', 'z']) await fx.s3.send(new PutObjectCommand({ Bucket: 'del', Key: k, Body: k }));
+    assert.equal(await errorCode(fx.s3.send(new DeleteBucketCommand({ Bucket: 'del' }))), '409 BucketNotEmpty');
+    const loud = await fx.s3.send(new DeleteObjectsCommand({ Bucket: 'del', Delete: { Objects: [{ Key: 'x' }, { Key: 'never' }] } }));
     assert.deepEqual(loud.Deleted?.map((d) => d.Key).sort(), ['never', 'x']);
-    const quiet = await s3.send(new DeleteObjectsCommand({ Bucket: 'del', Delete: { Objects: [{ Key: 'y' }, { Key: 'z' }], Quiet: true } }));
+    const quiet = await fx.s3.send(new DeleteObjectsCommand({ Bucket: 'del', Delete: { Objects: [{ Key: 'y' }, { Key: 'z' }], Quiet: true } }));
     assert.equal(quiet.Deleted, undefined);
-    await s3.send(new DeleteBucketCommand({ Bucket: 'del' }));
-    assert.equal(await errorCode(s3.send(new DeleteBucketCommand({ Bucket: 'del' }))), '404 NoSuchBucket');
+    await fx.s3.send(new DeleteBucketCommand({ Bucket: 'del' }));
+    assert.equal(await errorCode(fx.s3.send(new DeleteBucketCommand({ Bucket: 'del' }))), '404 NoSuchBucket');
   });
 
   it('ListObjectsV2: prefix, delimiter, max-keys with continuation, start-after, encoding-type=url, fetch-owner', async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'list' }));
+    await fx.s3.send(new CreateBucketCommand({ Bucket: 'list' }));
     const keys = ['a/1', 'a/2', 'a/b/3', 'b/1', 'c', 'd e+f', 'z'];
-    for (const k of keys) await s3.send(new PutObjectCommand({ Bucket: 'list', Key: k, Body: k }));
-    const all = await s3.send(new ListObjectsV2Command({ Bucket: 'list' }));
+    for (const k of keys) await fx.s3.send(new PutObjectCommand({ Bucket: 'list', Key: k, Body: k }));
+    const all = await fx.s3.send(new ListObjectsV2Command({ Bucket: 'list' }));
     assert.deepEqual(all.Contents?.map((c) => c.Key), keys);
     assert.equal(all.KeyCount, keys.length);
-    const delim = await s3.send(new ListObjectsV2Command({ Bucket: 'list', Delimiter: '/' }));
+    const delim = await fx.s3.send(new ListObjectsV2Command({ Bucket: 'list', Delimiter: '/' }));
     assert.deepEqual(delim.CommonPrefixes?.map((p) => p.Prefix), ['a/', 'b/']);
     assert.deepEqual(delim.Contents?.map((c) => c.Key), ['c', 'd e+f', 'z']);
-    const sub = await s3.send(new ListObjectsV2Command({ Bucket: 'list', Prefix: 'a/', Delimiter: '/' }));
+    const sub = await fx.s3.send(new ListObjectsV2Command({ Bucket: 'list', Prefix: 'a/', Delimiter: '/' }));
     assert.deepEqual(sub.Contents?.map((c) => c.Key), ['a/1', 'a/2']);
     assert.deepEqual(sub.CommonPrefixes?.map((p) => p.Prefix), ['a/b/']);
     // Paging two at a time with a delimiter visits every entry once.
     const seen: string[] = [];
     let token: string | undefined;
     do {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: 'list', Delimiter: '/', MaxKeys: 2, ...(token ? { ContinuationToken: token } : {}) }));
+      const page = await fx.s3.send(new ListObjectsV2Command({ Bucket: 'list', Delimiter: '/', MaxKeys: 2, ...(token ? { ContinuationToken: token } : {}) }));
       seen.push(...(page.CommonPrefixes ?? []).map((p) => p.Prefix!), ...(page.Contents ?? []).map((c) => c.Key!));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
     assert.deepEqual(seen.sort(), ['a/', 'b/', 'c', 'd e+f', 'z']);
-    const startAfter = await s3.send(new ListObjectsV2Command({ Bucket: 'list', StartAfter: 'c' }));
+    const startAfter = await fx.s3.send(new ListObjectsV2Command({ Bucket: 'list', StartAfter: 'c' }));
     assert.deepEqual(startAfter.Contents?.map((c) => c.Key), ['d e+f', 'z']);
-    const encoded = await s3.send(new ListObjectsV2Command({ Bucket: 'list', Prefix: 'd', EncodingType: 'url' }));
+    const encoded = await fx.s3.send(new ListObjectsV2Command({ Bucket: 'list', Prefix: 'd', EncodingType: 'url' }));
     assert.equal(encoded.Contents?.[0]?.Key, 'd%20e%2Bf', 'keys come url-encoded (the SDK leaves them so)');
-    const owner = await s3.send(new ListObjectsV2Command({ Bucket: 'list', Prefix: 'z', FetchOwner: true }));
+    const owner = await fx.s3.send(new ListObjectsV2Command({ Bucket: 'list', Prefix: 'z', FetchOwner: true }));
     assert.ok(owner.Contents?.[0]?.Owner?.ID);
   });
 
   it('ListObjects v1 with marker', async () => {
-    const page1 = await s3.send(new ListObjectsCommand({ Bucket: 'list', MaxKeys: 3 }));
+    const page1 = await fx.s3.send(new ListObjectsCommand({ Bucket: 'list', MaxKeys: 3 }));
     assert.deepEqual(page1.Contents?.map((c) => c.Key), ['a/1', 'a/2', 'a/b/3']);
     assert.equal(page1.IsTruncated, true);
-    const page2 = await s3.send(new ListObjectsCommand({ Bucket: 'list', Marker: 'a/b/3' }));
+    const page2 = await fx.s3.send(new ListObjectsCommand({ Bucket: 'list', Marker: 'a/b/3' }));
     assert.deepEqual(page2.Contents?.map((c) => c.Key), ['b/1', 'c', 'd e+f', 'z']);
     assert.equal(page2.IsTruncated, false);
   });
 
   it('default bucket encryption applies to PUTs and copies without SSE headers', async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'enc' }));
-    assert.match(await errorCode(s3.send(new GetBucketEncryptionCommand({ Bucket: 'enc' }))), /^404 ServerSideEncryptionConfigurationNotFoundError/);
-    await s3.send(new PutBucketEncryptionCommand({ Bucket: 'enc', ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }] } }));
-    const cfg = await s3.send(new GetBucketEncryptionCommand({ Bucket: 'enc' }));
+    await fx.s3.send(new CreateBucketCommand({ Bucket: 'enc' }));
+    assert.match(await errorCode(fx.s3.send(new GetBucketEncryptionCommand({ Bucket: 'enc' }))), /^404 ServerSideEncryptionConfigurationNotFoundError/);
+    await fx.s3.send(new PutBucketEncryptionCommand({ Bucket: 'enc', ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }] } }));
+    const cfg = await fx.s3.send(new GetBucketEncryptionCommand({ Bucket: 'enc' }));
     assert.equal(cfg.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, 'aws:kms');
-    const put = await s3.send(new PutObjectCommand({ Bucket: 'enc', Key: 'k', Body: 'v' }));
+    const put = await fx.s3.send(new PutObjectCommand({ Bucket: 'enc', Key: 'k', Body: 'v' }));
     assert.equal(put.ServerSideEncryption, 'aws:kms');
     assert.match(put.SSEKMSKeyId ?? '', /^arn:aws:kms:/);
-    await s3.send(new CopyObjectCommand({ Bucket: 'enc', Key: 'k2', CopySource: 'list/c' }));
-    assert.equal((await s3.send(new HeadObjectCommand({ Bucket: 'enc', Key: 'k2' }))).ServerSideEncryption, 'aws:kms');
-    await s3.send(new DeleteBucketEncryptionCommand({ Bucket: 'enc' }));
-    assert.equal((await s3.send(new PutObjectCommand({ Bucket: 'enc', Key: 'k3', Body: 'v' }))).ServerSideEncryption, 'AES256');
+    await fx.s3.send(new CopyObjectCommand({ Bucket: 'enc', Key: 'k2', CopySource: 'list/c' }));
+    assert.equal((await fx.s3.send(new HeadObjectCommand({ Bucket: 'enc', Key: 'k2' }))).ServerSideEncryption, 'aws:kms');
+    await fx.s3.send(new DeleteBucketEncryptionCommand({ Bucket: 'enc' }));
+    assert.equal((await fx.s3.send(new PutObjectCommand({ Bucket: 'enc', Key: 'k3', Body: 'v' }))).ServerSideEncryption, 'AES256');
   });
 
   it('virtual-hosted style: bucket from the Host under localhost', async () => {
-    const port = new URL(t.endpoint).port;
+    const port = new URL(fx.server.endpoint).port;
     // *.localhost does not resolve here: an agent that sends every name to 127.0.0.1.
     const lookup = (_h: string, opts: { all?: boolean }, cb: (...a: unknown[]) => void): void =>
       opts.all === true ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4);
@@ -118,7 +112,7 @@ describe('S3 buckets, listings and default encryption', () => {
     const vhost = new S3Client({ endpoint: `http://localhost:${port}`, region: TEST_REGION, credentials, maxAttempts: 1, requestHandler: { httpAgent } });
     try {
       await vhost.send(new PutObjectCommand({ Bucket: 'bkt1', Key: 'vh/key.txt', Body: 'virtual' }));
-      const head = await s3.send(new HeadObjectCommand({ Bucket: 'bkt1', Key: 'vh/key.txt' }));
+      const head = await fx.s3.send(new HeadObjectCommand({ Bucket: 'bkt1', Key: 'vh/key.txt' }));
       assert.equal(head.ContentLength, 7);
     } finally {
       vhost.destroy();
@@ -127,6 +121,6 @@ describe('S3 buckets, listings and default encryption', () => {
 
   it('a known sub-resource we do not implement answers NotImplemented', async () => {
     const { ListObjectVersionsCommand } = await import('@aws-sdk/client-s3');
-    assert.equal(await errorCode(s3.send(new ListObjectVersionsCommand({ Bucket: 'bkt1' }))), '501 NotImplemented');
+    assert.equal(await errorCode(fx.s3.send(new ListObjectVersionsCommand({ Bucket: 'bkt1' }))), '501 NotImplemented');
   });
 });

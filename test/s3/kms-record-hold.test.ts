@@ -1,43 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { describe, it } from 'node:test';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { gateAuditAppends, testServerFixture } from '../helpers/server.js';
 
 const B = 'kms-held';
-
-/**
- * Wraps the server's audit appends: those of `eventName` wait until `open()` (or fail with
- * `failWith`, once open); `appended` lists the events whose append resolved, in order;
- * `started` those whose append was asked for. `restore()` opens the gate and puts the real
- * append back.
- */
-function watchAppends(t: TestServer, eventName: string, failWith?: Error) {
-  const audit = t.server.audit;
-  const append = audit.append;
-  let open!: () => void;
-  const gate = new Promise<void>((resolve) => (open = resolve));
-  const started: string[] = [];
-  const appended: string[] = [];
-  audit.append = async (event) => {
-    started.push(event.eventName);
-    if (event.eventName === eventName) {
-      await gate;
-      if (failWith !== undefined) throw failWith;
-    }
-    const r = await append.call(audit, event);
-    appended.push(event.eventName);
-    return r;
-  };
-  return {
-    started,
-    appended,
-    open: () => open(),
-    restore: () => {
-      open();
-      audit.append = append;
-    },
-  };
-}
 
 const tick = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -47,20 +13,15 @@ const tick = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(
 // events). Today the KMS record is awaited before the key is used; deferring it to the
 // answer hold (d03f995, reverted: not faster at 4 KiB c=32) must keep all of this.
 describe('SSE-KMS: no answer before the on-behalf KMS record committed', () => {
-  let t: TestServer;
-  let s3: S3Client;
-  before(async () => {
-    t = await startTestServer();
-    s3 = t.s3();
+  const fx = testServerFixture(async ({ s3 }) => {
     await s3.send(new CreateBucketCommand({ Bucket: B }));
   });
-  after(() => t.close());
 
   it('a PUT is answered only once its GenerateDataKey record committed', async () => {
-    const w = watchAppends(t, 'GenerateDataKey');
+    const w = gateAuditAppends(fx.server, 'GenerateDataKey');
     try {
       let answered = false;
-      const got = s3.send(new PutObjectCommand({ Bucket: B, Key: 'a', Body: 'hello', ServerSideEncryption: 'aws:kms' })).finally(() => (answered = true));
+      const got = fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'a', Body: 'hello', ServerSideEncryption: 'aws:kms' })).finally(() => (answered = true));
       await tick(300);
       assert.ok(w.started.includes('GenerateDataKey'), 'the KMS record was asked for');
       assert.equal(answered, false, 'no answer before the KMS record committed');
@@ -73,11 +34,11 @@ describe('SSE-KMS: no answer before the on-behalf KMS record committed', () => {
   });
 
   it('a GET is answered only once its Decrypt record committed', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'g', Body: 'readable', ServerSideEncryption: 'aws:kms' }));
-    const w = watchAppends(t, 'Decrypt');
+    await fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'g', Body: 'readable', ServerSideEncryption: 'aws:kms' }));
+    const w = gateAuditAppends(fx.server, 'Decrypt');
     try {
       let answered = false;
-      const got = s3.send(new GetObjectCommand({ Bucket: B, Key: 'g' })).then((r) => r.Body!.transformToString()).finally(() => (answered = true));
+      const got = fx.s3.send(new GetObjectCommand({ Bucket: B, Key: 'g' })).then((r) => r.Body!.transformToString()).finally(() => (answered = true));
       await tick(300);
       assert.ok(w.started.includes('Decrypt'), 'the KMS record was asked for');
       assert.equal(answered, false, 'no answer before the KMS record committed');
@@ -90,10 +51,10 @@ describe('SSE-KMS: no answer before the on-behalf KMS record committed', () => {
   });
 
   it('a PUT whose KMS record fails is not acknowledged (a 5xx error or no answer)', async () => {
-    const w = watchAppends(t, 'GenerateDataKey', new Error('audit unavailable (test)'));
+    const w = gateAuditAppends(fx.server, 'GenerateDataKey', new Error('audit unavailable (test)'));
     try {
       w.open();
-      const err = await s3.send(new PutObjectCommand({ Bucket: B, Key: 'lost', Body: 'x', ServerSideEncryption: 'aws:kms' })).then(
+      const err = await fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'lost', Body: 'x', ServerSideEncryption: 'aws:kms' })).then(
         () => undefined,
         (e: Error & { $metadata?: { httpStatusCode?: number } }) => e,
       );
@@ -108,10 +69,10 @@ describe('SSE-KMS: no answer before the on-behalf KMS record committed', () => {
   });
 
   it('a refused KMS call is still recorded before its error answer', async () => {
-    const w = watchAppends(t, 'GenerateDataKey');
+    const w = gateAuditAppends(fx.server, 'GenerateDataKey');
     try {
       let answered = false;
-      const got = s3
+      const got = fx.s3
         .send(new PutObjectCommand({ Bucket: B, Key: 'r', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'alias/missing' }))
         .then(() => 'stored', (e: Error) => e.name)
         .finally(() => (answered = true));
