@@ -57,12 +57,20 @@ function syncDir(dir: string): void {
   }
 }
 
+/** O_APPEND | O_EXCL, 0600: a name is never reused, so an existing file is a bug to surface, not to append to. */
+function openExclusive(path: string): number {
+  return openSync(path, 'ax', 0o600);
+}
+
 /**
  * The append side of one process's journal: files `<name>.<gen>` (0600) in `dir`, gen from
  * 1. `append` frames a batch and writes it with one writeSync. A failed or short write
  * raises, truncates the file back to the frame's start when it can, and rotates to a new
- * generation, so no valid frame ever follows a torn one. Creates generation 1 at
- * construction (raises what mkdir/open raise). Never reads the journal.
+ * generation, so no valid frame ever follows a torn one. Once generation g+1 exists in the
+ * directory, g is never written again: a reader takes g+1's appearance to mean g is complete
+ * (JournalIngester seals g then), so a rotation whose directory fsync fails (`power`) keeps
+ * the new file and switches to it. Creates generation 1 at construction (raises what mkdir,
+ * open and, `power`, the directory fsync raise). Never reads the journal.
  */
 export class AuditJournalWriter {
   readonly #o: AuditJournalOptions;
@@ -73,6 +81,9 @@ export class AuditJournalWriter {
   #closed = false;
   // A failed write could not be cut off and no new file could be opened: rotate before the next write.
   #mustRotate = false;
+  // `power`: the current file's directory fsync has not succeeded since it was created, so its
+  // name may not survive power loss: no batch is written to it (none acknowledged) until one has.
+  #dirSyncPending = false;
   // fdatasync calls in flight per descriptor: a rotated file is closed once its last one ends.
   readonly #syncing = new Map<number, number>();
 
@@ -80,7 +91,7 @@ export class AuditJournalWriter {
     this.#o = options;
     this.#rotateBytes = options.rotateBytes ?? DEFAULT_JOURNAL_ROTATE_BYTES;
     mkdirSync(options.dir, { recursive: true, mode: 0o700 });
-    this.#openNext();
+    this.#openFirst();
   }
 
   /** The generation being written. */
@@ -93,13 +104,23 @@ export class AuditJournalWriter {
    * cache: survives kill -9, not power loss). `power`: returns a promise that resolves after
    * fdatasync. Raises (or rejects) when the write or the flush failed: the batch must then be
    * treated as not recorded (a failed flush leaves its frame in the file; it may still be
-   * ingested, as a transaction whose answer was lost would be). Raises after close.
+   * ingested, as a transaction whose answer was lost would be). `power`, while the current
+   * file's directory fsync has not yet succeeded (it failed at rotation): retries it first
+   * and, if it fails again, returns a rejected promise without writing (the batch is not
+   * recorded; the next append retries). Raises after close.
    */
   append(batch: AuditBatchText): Promise<void> | undefined {
     if (this.#closed) throw new Error('audit journal is closed');
     if (this.#mustRotate) {
       this.#rotate();
       this.#mustRotate = false;
+    }
+    if (this.#dirSyncPending) {
+      try {
+        this.#syncDir();
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
     }
     const frame = encodeJournalFrame(batch);
     const fd = this.#fd;
@@ -152,34 +173,56 @@ export class AuditJournalWriter {
     }
   }
 
-  /** The next generation: opened first (O_EXCL), then the old file is closed (once its flushes ended). */
-  #rotate(): void {
-    const old = this.#fd;
-    this.#openNext();
-    if (!this.#syncing.has(old)) closeSync(old);
-  }
-
-  #openNext(): void {
-    const gen = this.#gen + 1;
-    const path = join(this.#o.dir, journalFileName(this.#o.name, gen));
-    // O_APPEND | O_EXCL: a name is never reused, so an existing file is a bug to surface, not to append to.
-    const fd = openSync(path, 'ax', 0o600);
+  /**
+   * Generation 1. `power`: a failed directory fsync closes and removes it, then raises (the
+   * writer is never built). Safe here, unlike at rotation: there is no older generation that a
+   * reader could have sealed on seeing this name.
+   */
+  #openFirst(): void {
+    const path = join(this.#o.dir, journalFileName(this.#o.name, 1));
+    const fd = openExclusive(path);
     if (this.#o.durability === 'power') {
       try {
-        (this.#o.syncDir ?? syncDir)(this.#o.dir);
+        this.#syncDir();
       } catch (error) {
-        // Nothing was written to it: remove it, so the next try opens the same generation
-        // again instead of failing on O_EXCL forever (and the descriptor is not leaked).
         closeSync(fd);
         rmSync(path, { force: true });
         throw error;
       }
     }
     this.#fd = fd;
-    this.#gen = gen;
-    this.#size = 0;
+    this.#gen = 1;
   }
 
+  /**
+   * The next generation: opened (O_EXCL; raises what open raises, and then nothing changed),
+   * made the current file at once, then the old file is closed (once its flushes ended).
+   * `power`: a failed directory fsync does not undo this: the ingester may already have seen
+   * the new name and sealed (unlinked) the old file, so a write to the old one could be lost
+   * and removing the new one would not help. The fsync stays pending (#dirSyncPending).
+   */
+  #rotate(): void {
+    const old = this.#fd;
+    const gen = this.#gen + 1;
+    this.#fd = openExclusive(join(this.#o.dir, journalFileName(this.#o.name, gen)));
+    this.#gen = gen;
+    this.#size = 0;
+    if (this.#o.durability === 'power') {
+      this.#dirSyncPending = true;
+      try {
+        this.#syncDir();
+      } catch {
+        // Retried by the next append before it writes.
+      }
+    }
+    if (!this.#syncing.has(old)) closeSync(old);
+  }
+
+  /** Fsyncs the directory (raises what it raises); a success makes every name created before it durable. */
+  #syncDir(): void {
+    (this.#o.syncDir ?? syncDir)(this.#o.dir);
+    this.#dirSyncPending = false;
+  }
 
   #sync(fd: number): Promise<void> {
     const flush = this.#o.fdatasync ?? fdatasync;
