@@ -1,15 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runAuditLookup, type AuditLookupFlags } from '../../src/cli/commands/audit-lookup.js';
 import { runAuditVerify, type AuditVerifyFlags } from '../../src/cli/commands/audit-verify.js';
 import { capture } from '../helpers/cli-capture.js';
-import { rawKmsRequest } from '../helpers/signed-request.js';
+import { generateDataKeys, rawKmsRequest } from '../helpers/signed-request.js';
 import { storeFiles } from '../helpers/files.js';
-import { serverFixture } from '../helpers/server-process.js';
-import { until } from '../helpers/until.js';
+import { serverFixture, stopAuditChaining } from '../helpers/server-process.js';
 
 // `cipherlake audit verify|lookup` on a data directory whose server was killed with -9, before
 // the next start chains its journal: acknowledged records that are not in audit.db yet are
@@ -46,18 +45,9 @@ describe('audit verify and lookup on a data directory left by kill -9', () => {
     const keyId = (created.json['KeyMetadata'] as { KeyId: string }).KeyId;
 
     // Everything so far chained, then audit.db refuses records: what the server acknowledges
-    // from here on stays in its journal (deterministically, not by racing the writer's poll).
-    const db = new Database(join(dataDir, 'audit.db'));
-    const stored = db.prepare('SELECT offset FROM audit_journal WHERE name = ?').pluck();
-    const ingestedTo = (f: string): number => (stored.get(f) as number | undefined) ?? 0;
-    await until(() => readdirSync(journalDir).every((f) => ingestedTo(f) === statSync(join(journalDir, f)).size), 'the journal chained to its end');
-    db.exec("CREATE TRIGGER test_refuse_records BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses records'); END;");
-    const ids: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const r = await rawKmsRequest(server.endpoint, { target: 'TrentService.GenerateDataKey', body: JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256' }) });
-      assert.equal(r.status, 200, JSON.stringify(r.json));
-      ids.push(r.headers.get('x-amzn-requestid') ?? '');
-    }
+    // from here on stays in its journal.
+    const { db, ingestedTo } = await stopAuditChaining(dataDir);
+    const ids = await generateDataKeys(server.endpoint, keyId, 3);
 
     // While the server runs, its journal is its writer's to chain: a notice, not a finding.
     const live = await verify({ dataDir });

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -10,10 +10,9 @@ import { runAuditExport } from '../../src/cli/commands/audit-export.js';
 import { runAuditPublicKey } from '../../src/cli/commands/audit-public-key.js';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
 import { capture } from '../helpers/cli-capture.js';
-import { rawKmsRequest } from '../helpers/signed-request.js';
+import { generateDataKeys, rawKmsRequest } from '../helpers/signed-request.js';
 import { storeFiles } from '../helpers/files.js';
-import { serverFixture } from '../helpers/server-process.js';
-import { until } from '../helpers/until.js';
+import { serverFixture, stopAuditChaining } from '../helpers/server-process.js';
 
 // The offline audit commands on a data directory left by kill -9: `audit verify` without
 // --public-key and `audit public-key` read the audit key from metadata.db without writing it
@@ -48,18 +47,9 @@ describe('offline audit commands after kill -9 leave metadata.db as found', () =
     const second = await rawKmsRequest(server.endpoint, { target: 'TrentService.CreateKey', body: '{}' });
     assert.equal(second.status, 200, JSON.stringify(second.json));
     // Everything so far chained, then audit.db refuses records: what the server acknowledges
-    // from here on stays in its journal (as in offline-journal.test.ts).
-    const db = new Database(join(dataDir, 'audit.db'));
-    const stored = db.prepare('SELECT offset FROM audit_journal WHERE name = ?').pluck();
-    const ingestedTo = (f: string): number => (stored.get(f) as number | undefined) ?? 0;
-    await until(() => readdirSync(journalDir).every((f) => ingestedTo(f) === statSync(join(journalDir, f)).size), 'the journal chained to its end');
-    db.exec("CREATE TRIGGER test_refuse_records BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses records'); END;");
-    const ids: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const r = await rawKmsRequest(server.endpoint, { target: 'TrentService.GenerateDataKey', body: JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256' }) });
-      assert.equal(r.status, 200, JSON.stringify(r.json));
-      ids.push(r.headers.get('x-amzn-requestid') ?? '');
-    }
+    // from here on stays in its journal.
+    const { db } = await stopAuditChaining(dataDir);
+    const ids = await generateDataKeys(server.endpoint, keyId, 2);
     const [file] = readdirSync(journalDir);
     assert.ok(file !== undefined);
     db.close();

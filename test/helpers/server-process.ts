@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from './server.js';
+import { until } from './until.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -137,4 +139,28 @@ export function workerJournalName(pid: number): string {
     .find((v) => v.startsWith('CIPHERLAKE_AUDIT_JOURNAL='));
   if (entry === undefined) throw new Error(`process ${pid} has no audit journal name`);
   return entry.slice('CIPHERLAKE_AUDIT_JOURNAL='.length);
+}
+
+/** audit.db held so that it chains nothing more (stopAuditChaining). */
+export interface StoppedChaining {
+  /** The read-write connection that holds it; close it before killing the server. */
+  readonly db: Database.Database;
+  /** How far audit.db has chained journal file `file` (0 when not at all). */
+  ingestedTo(file: string): number;
+}
+
+/**
+ * For a running server on `dataDir`: waits until audit.db has chained every file of its
+ * audit journal to the end, then makes audit.db refuse records (a trigger), so that what the
+ * server acknowledges from here on stays in its journal (deterministically, not by racing the
+ * writer's poll). Fails (until's bound) when the journal is not chained in time.
+ */
+export async function stopAuditChaining(dataDir: string): Promise<StoppedChaining> {
+  const journalDir = join(dataDir, 'audit-journal');
+  const db = new Database(join(dataDir, 'audit.db'));
+  const stored = db.prepare('SELECT offset FROM audit_journal WHERE name = ?').pluck();
+  const ingestedTo = (f: string): number => (stored.get(f) as number | undefined) ?? 0;
+  await until(() => readdirSync(journalDir).every((f) => ingestedTo(f) === statSync(join(journalDir, f)).size), 'the journal chained to its end');
+  db.exec("CREATE TRIGGER test_refuse_records BEFORE INSERT ON audit_records BEGIN SELECT RAISE(ABORT, 'test: audit.db refuses records'); END;");
+  return { db, ingestedTo };
 }

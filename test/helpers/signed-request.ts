@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { createHash, createHmac, type Hash as NodeHash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Checksum, SourceData } from '@smithy/types';
@@ -94,4 +95,18 @@ export async function rawKmsRequest(endpoint: string, r: RawKmsRequest): Promise
     json = { message: text };
   }
   return { status: res.status, headers: res.headers, json };
+}
+
+/**
+ * Sends `count` GenerateDataKey (AES_256) requests for `keyId` one after another and returns
+ * their request ids, in order. Fails the test on any answer other than 200.
+ */
+export async function generateDataKeys(endpoint: string, keyId: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await rawKmsRequest(endpoint, { target: 'TrentService.GenerateDataKey', body: JSON.stringify({ KeyId: keyId, KeySpec: 'AES_256' }) });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    ids.push(r.headers.get('x-amzn-requestid') ?? '');
+  }
+  return ids;
 }
