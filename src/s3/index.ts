@@ -42,7 +42,7 @@ export interface S3ServiceOptions {
 export function createS3Service(o: S3ServiceOptions): S3Handler {
   const kms = new KmsDataKeyProvider(o.keys);
   return new S3Handler(
-    { store: o.store, backend: o.backend, kms, bucketAccess: o.bucketAccess, clock: o.clock, region: o.region, accountId: o.accountId },
+    { store: o.store, backend: o.backend, kms, bucketAccess: o.bucketAccess, clock: o.clock, region: o.region, accountId: o.accountId, log: o.log },
     o.settings,
     o.log,
     { authorizer: o.authorizer, kmsForCaller: (call) => kms.forCaller(call, o.kmsOnBehalf) },

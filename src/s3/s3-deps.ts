@@ -22,4 +22,10 @@ export interface S3Deps {
   readonly accountId: string;
   /** Plaintext bytes per sealed segment; default 64 KiB (the format's reference size). */
   readonly segmentSize?: number;
+  /**
+   * Where work that goes on after an answer reports its failures (a replaced body's removal,
+   * at warn; see removeUnreferencedBodies). A pino Logger fits. Absent: such failures are
+   * left to the orphan sweep without a word.
+   */
+  readonly log?: { warn(fields: object, message: string): void };
 }

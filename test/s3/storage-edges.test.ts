@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
@@ -47,6 +47,17 @@ function row(dataDir: string, key: string): { storageId: string; inline: boolean
   try {
     const r = db.prepare('SELECT storage_id, body FROM s3_objects WHERE bucket = ? AND key = ?').get(B, key) as { storage_id: string; body: Buffer | null } | undefined;
     return r === undefined ? undefined : { storageId: r.storage_id, inline: r.body !== null };
+  } finally {
+    db.close();
+  }
+}
+
+/** The body files of an upload's part rows (parts are always files). */
+function partFiles(dataDir: string, uploadId: string): string[] {
+  const db = new Database(join(dataDir, 'metadata.db'), { readonly: true });
+  try {
+    const ids = db.prepare('SELECT storage_id FROM s3_upload_parts WHERE upload_id = ?').all(uploadId) as Array<{ storage_id: string }>;
+    return ids.map((r) => join(dataDir, 'objects', 'data', r.storage_id.slice(0, 2), r.storage_id));
   } finally {
     db.close();
   }
@@ -231,9 +242,13 @@ describe('S3 storage edges: inline bodies, overwrites, copies, pooled and reused
     await put('mp-over', Buffer.from('inline first'));
     const mp = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'mp-over' }));
     const part = await s3.send(new UploadPartCommand({ Bucket: B, Key: 'mp-over', UploadId: mp.UploadId, PartNumber: 1, Body: body }));
+    const parts = partFiles(t.dataDir, mp.UploadId!);
+    assert.equal(parts.length, 1);
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: 'mp-over', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
     assert.equal(row(t.dataDir, 'mp-over')?.inline, false);
     assert.ok((await get('mp-over')).equals(body));
+    // Removed after the completion answered (not awaited): waited for, so later tests count files at rest.
+    await until(() => parts.every((f) => !existsSync(f)), "the completed upload's part file is removed");
   });
 
   it('UploadPartCopy with ranges of an inline source (parts are always files) completes to the right bytes', async () => {
@@ -244,8 +259,13 @@ describe('S3 storage edges: inline bodies, overwrites, copies, pooled and reused
     const copyPart = async (a: number, b: number): Promise<string> =>
       (await s3.send(new UploadPartCopyCommand({ Bucket: B, Key: 'upc', UploadId: mp.UploadId, PartNumber: 1, CopySource: `${B}/upc-src`, CopySourceRange: `bytes=${a}-${b}` }))).CopyPartResult!.ETag!;
     await copyPart(0, 0);
+    const replacedPart = partFiles(t.dataDir, mp.UploadId!);
     const etag = await copyPart(1, LARGEST_INLINE - 2);
+    const parts = [...replacedPart, ...partFiles(t.dataDir, mp.UploadId!)];
+    assert.equal(new Set(parts).size, 2, 'the second upload of part 1 is a file of its own');
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: 'upc', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: etag }] } }));
+    // Both removed after their answers (not awaited): waited for, so later tests count files at rest.
+    await until(() => parts.every((f) => !existsSync(f)), 'the replaced part file and the completed upload\'s part file are removed');
     assert.ok((await get('upc')).equals(body.subarray(1, LARGEST_INLINE - 1)));
     assert.ok((await get('upc', { Range: 'bytes=65000-65100' })).equals(body.subarray(65_001, 65_102)));
     assert.match(await errorCode(s3.send(new UploadPartCopyCommand({ Bucket: B, Key: 'upc', UploadId: 'x', PartNumber: 1, CopySource: `${B}/upc-src`, CopySourceRange: `bytes=0-${LARGEST_INLINE}` }))), /^4\d\d /);

@@ -109,13 +109,15 @@ describe('writeObject: bodies written to files', () => {
 });
 
 describe('writeObject: the body it replaces', () => {
-  it("resolves once the new row is durable, with the replaced body's removal started but not awaited; a removal that fails fails nothing", async () => {
+  it("resolves once the new row is durable, with the replaced body's removal started but not awaited; a removal that fails fails nothing and is logged once", async () => {
     const data = randomBytes(300_000);
     const removals: string[] = [];
+    const warnings: Array<{ fields: object; message: string }> = [];
     let finishRemoval: (err?: Error) => void = () => undefined;
     const replacing = (replaced: string): S3Deps =>
       ({
         ...deps,
+        log: { warn: (fields: object, message: string) => warnings.push({ fields, message }) },
         store: { putObject: async (): Promise<string> => replaced },
         backend: {
           create: () => backend.create(),
@@ -133,9 +135,13 @@ describe('writeObject: the body it replaces', () => {
     finishRemoval();
     const second = await writeObject(replacing('older-body'), request(chunked(data), 'SSE-KMS', data.length));
     assert.deepEqual(removals, ['old-body', 'older-body']);
-    // Left to the orphan sweep at the next start: no rejection reaches anyone (the test runner fails on an unhandled one).
-    finishRemoval(new Error('EIO'));
+    // Left to the orphan sweep at the next start: no rejection reaches anyone (the test runner
+    // fails on an unhandled one); the failure is logged with the bucket and the storage id only.
+    const failure = Object.assign(new Error('EIO: i/o error, unlink'), { code: 'EIO' });
+    finishRemoval(failure);
     await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings, [{ fields: { err: failure, bucket: 'b', storageId: 'older-body' }, message: warnings[0]?.message }]);
+    assert.match(warnings[0]!.message, /orphan sweep/);
     for (const o of [first, second]) await backend.delete(o.storageId);
   });
 });

@@ -8,6 +8,7 @@ import { dataBinding, type ObjectBinding, type SealedObjectKey, type SseMode } f
 import { NoSuchKeyError } from '../errors.js';
 import { checkWriteCondition, type WriteCondition } from '../write-condition.js';
 import { fitsInline, readBodyLimited } from './inline-body.js';
+import { removeUnreferencedBodies } from './remove-unreferenced.js';
 
 /** What a write stores: the body, where, how it is sealed and what it says about itself. */
 export interface WriteRequest {
@@ -206,12 +207,10 @@ async function commit(deps: S3Deps, record: ObjectRecord, condition: WriteCondit
     if (record.inlineBody === undefined && !committed) await deps.backend.delete(record.storageId);
     throw err;
   }
-  // The replaced body's removal is started, not awaited: nothing reads it once the row naming
-  // the new body is durable (a GET that read the old row opens or fails on its own terms), so
-  // the answer need not wait for its thread-pool trip (≈ 3 ms of a 1 MiB PUT's latency under
-  // load). A removal that fails, or is cut by a crash, leaves a body no row names: the orphan
-  // sweep at the next start removes it (sweepOrphanBodies).
-  if (replaced !== undefined) deps.backend.delete(replaced).catch(() => undefined);
+  // The replaced body's removal is started, not awaited (removeUnreferencedBodies says why it
+  // is safe): the answer need not wait for its thread-pool trip (≈ 3 ms of a 1 MiB PUT's
+  // latency under load). A failure is logged; the orphan sweep removes the file.
+  if (replaced !== undefined) removeUnreferencedBodies(deps, record.bucket, [replaced]);
 }
 
 /**

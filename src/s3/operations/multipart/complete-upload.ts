@@ -8,6 +8,7 @@ import type { S3Deps } from '../../s3-deps.js';
 import type { CustomerKey } from '../../wire/headers/sse.js';
 import type { WriteCondition } from '../../write-condition.js';
 import { precheckWriteCondition } from '../write-object.js';
+import { removeUnreferencedBodies } from '../remove-unreferenced.js';
 import { MAX_PART_NUMBER, MIN_PART_SIZE } from './limits.js';
 import { unsealUploadKey } from './upload-access.js';
 
@@ -36,8 +37,9 @@ export interface CompleteRequest {
  * or with another ETag or checksum, EntityTooSmallError for a part but the last under
  * 5 MiB), then writes the listed parts' sealed streams back to back into one body (temp,
  * fsync, rename — ciphertext only, nothing is decrypted) and in one transaction commits
- * the object (with the create's tags) and ends the upload; then deletes the part files and
- * any replaced body.
+ * the object (with the create's tags) and ends the upload; then starts removing the part
+ * files and any replaced body without awaiting it (removeUnreferencedBodies: a failure is
+ * logged, never raised).
  * The ETag is MD5(MD5(part 1) ‖ … ‖ MD5(part N)) hex + "-N". Raises NoSuchUploadError
  * (also when another completion or an abort won the race), the SSE-C errors, and for a
  * `condition` PreconditionFailedError or NoSuchKeyError — the upload then stays open (as in
@@ -82,7 +84,10 @@ export async function completeUpload(deps: S3Deps, req: CompleteRequest): Promis
     await deps.backend.delete(pending.storageId);
     throw err;
   }
-  for (const id of [...done.partStorageIds, ...(done.replaced !== undefined ? [done.replaced] : [])]) await deps.backend.delete(id);
+  // Started, not awaited: once the completion is durable no row names these files, and a
+  // removal that fails (logged) or is cut by a crash is the orphan sweep's; awaited, a failed
+  // unlink answered an error for an upload that had completed (a retry: NoSuchUpload).
+  removeUnreferencedBodies(deps, upload.bucket, [...done.partStorageIds, ...(done.replaced !== undefined ? [done.replaced] : [])]);
   return { upload, object };
 }
 

@@ -9,6 +9,7 @@ import type { S3Deps } from '../../s3-deps.js';
 import { derivePartKey, partDataBinding } from '../../sse/sealing.js';
 import type { CustomerKey } from '../../wire/headers/sse.js';
 import { keepForReader } from '../copy-object.js';
+import { removeUnreferencedBodies } from '../remove-unreferenced.js';
 import { checkCopySourceConditions, readCurrent, readPlaintext, unsealObjectKey, type Conditions } from '../read-object.js';
 import { MAX_PART_NUMBER } from './limits.js';
 import { checkUploadCustomerKey, unsealUploadKey, uploadBinding } from './upload-access.js';
@@ -45,8 +46,9 @@ export function parsePartNumber(raw: string | undefined): number {
 /**
  * UploadPart: seals the body as a segment stream under the part key derivePartKey(K, n),
  * bound to (bucket, key, uploadId, n); temp file, `verify`, fsync, rename, then the part
- * row (replacing an earlier upload of the same number, whose file is then deleted). The
- * ETag is the MD5 of the part's plaintext (S3 needs it for the final ETag). Raises
+ * row (replacing an earlier upload of the same number, whose file's removal is then started,
+ * not awaited: a failure is logged, never raised). The ETag is the MD5 of the part's
+ * plaintext (S3 needs it for the final ETag). Raises
  * NoSuchUploadError (also when the upload ended meanwhile: the part is discarded), the
  * SSE-C errors of checkUploadCustomerKey, KMS errors, and `verify`'s errors.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html
@@ -79,14 +81,14 @@ export async function uploadPart(deps: S3Deps, req: UploadPartRequest): Promise<
       lastModified: deps.clock.now(),
       checksums: req.checksums(),
     };
-    await recordPart(deps, part);
+    await recordPart(deps, upload.bucket, part);
     return { upload, part };
   } finally {
     partKey.dispose();
   }
 }
 
-async function recordPart(deps: S3Deps, part: PartRecord): Promise<void> {
+async function recordPart(deps: S3Deps, bucket: string, part: PartRecord): Promise<void> {
   let replaced: string | undefined;
   try {
     replaced = await deps.store.multipart.putPart(part);
@@ -94,7 +96,9 @@ async function recordPart(deps: S3Deps, part: PartRecord): Promise<void> {
     await deps.backend.delete(part.storageId);
     throw err;
   }
-  if (replaced !== undefined) await deps.backend.delete(replaced);
+  // The earlier upload of this part number: no row names it once the new one is durable.
+  // Started, not awaited, as a replaced object body (removeUnreferencedBodies).
+  if (replaced !== undefined) removeUnreferencedBodies(deps, bucket, [replaced]);
 }
 
 /** UploadPartCopy in domain terms. */
