@@ -26,8 +26,13 @@ export interface S3CallNotes {
   sse?: S3SseNote;
 }
 
-/** Everything a route handler needs for one authenticated request. */
-export interface S3Call {
+/**
+ * The facts of one authenticated request that a route handler reads: S3Call's fields, declared
+ * once here. A class (not an interface) so that VerifiedCall sets them with plain stores and
+ * the compiler checks that every one is set; it has no behaviour and no private members, so
+ * any object with these fields is one.
+ */
+export class S3CallFields {
   readonly deps: S3Deps;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -42,6 +47,24 @@ export interface S3Call {
   readonly owner: Owner;
   /** The authenticated caller (the anonymous principal for an unsigned request) and its channel. */
   readonly caller: CallContext;
+
+  /** Copies each field of `base`; never keeps `base` itself. */
+  constructor(base: S3CallFields) {
+    this.deps = base.deps;
+    this.req = base.req;
+    this.res = base.res;
+    this.requestId = base.requestId;
+    this.bucket = base.bucket;
+    this.key = base.key;
+    this.query = base.query;
+    this.secure = base.secure;
+    this.owner = base.owner;
+    this.caller = base.caller;
+  }
+}
+
+/** Everything a route handler needs for one authenticated request. */
+export interface S3Call extends S3CallFields {
   /**
    * Authorizes another action or resource for this caller, beyond the route's own (which
    * the handler has already decided): DeleteObjects' keys, for example. Raises AccessDeniedError.
@@ -65,7 +88,7 @@ export interface CallAccess {
 
 /** Builds the S3Call for a request whose signature has been verified. */
 export function makeCall(
-  base: Omit<S3Call, 'payload' | 'readSmall' | 'send' | 'note' | 'authorize'>,
+  base: S3CallFields,
   access: CallAccess,
   verified: VerifiedRequest,
   source: Readable,
@@ -78,33 +101,14 @@ export function makeCall(
  * S3Call as a class: one object per request, its operations on the prototype, instead of
  * a copy of `base` and a closure per operation.
  */
-class VerifiedCall implements S3Call {
-  readonly deps: S3Deps;
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly requestId: string;
-  readonly bucket: string;
-  readonly key: string;
-  readonly query: ReadonlyMap<string, string>;
-  readonly secure: boolean;
-  readonly owner: Owner;
-  readonly caller: CallContext;
+class VerifiedCall extends S3CallFields implements S3Call {
   readonly #access: CallAccess;
   readonly #verified: VerifiedRequest;
   readonly #source: Readable;
   readonly #notes: S3CallNotes;
 
-  constructor(base: Omit<S3Call, 'payload' | 'readSmall' | 'send' | 'note' | 'authorize'>, access: CallAccess, verified: VerifiedRequest, source: Readable, notes: S3CallNotes) {
-    this.deps = base.deps;
-    this.req = base.req;
-    this.res = base.res;
-    this.requestId = base.requestId;
-    this.bucket = base.bucket;
-    this.key = base.key;
-    this.query = base.query;
-    this.secure = base.secure;
-    this.owner = base.owner;
-    this.caller = base.caller;
+  constructor(base: S3CallFields, access: CallAccess, verified: VerifiedRequest, source: Readable, notes: S3CallNotes) {
+    super(base);
     this.#access = access;
     this.#verified = verified;
     this.#source = source;

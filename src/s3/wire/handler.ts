@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import { AuthenticationError, queryPairs, type ParsedSignature, type SignedRequestView, type VerifiedRequest } from '../../iam/index.js';
 import { EntityTooLargeError, IncompleteBodyError, InvalidRequestError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
 import type { CallContext } from '../../kms/index.js';
-import type { Policy } from '../../iam/policy/index.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { DataKeyProvider } from '../sse/data-key-provider.js';
 import { anonymousRequest, copySourceOf, s3RequestFacts, type S3Authorizer } from './authorize.js';
@@ -17,23 +16,19 @@ import { refuseUnservable } from './request-guards.js';
 import { findRoute, subResourceOf, type Level, type S3Route } from './routes.js';
 import { errorXml } from './xml.js';
 
-/** A request as the edge hands it over (structurally the edge's S3EdgeRequest). */
-export interface S3HttpRequest {
+/**
+ * A request as the edge hands it over (structurally the edge's S3EdgeRequest). Its connection
+ * facts (source address, TLS, private endpoint and its policy) are declared by CallContext:
+ * the handler passes them on to the caller's context, where secureTransport also counts a
+ * trusted proxy's HTTPS header.
+ */
+export interface S3HttpRequest extends Pick<CallContext, 'sourceIp' | 'secureTransport' | 'tlsVersion' | 'cipherSuite' | 'vpcEndpointId' | 'endpointPolicy'> {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly view: SignedRequestView;
   readonly signature: ParsedSignature | undefined;
   readonly requestId: string;
   readonly time: Date;
-  readonly sourceIp: string;
-  readonly secureTransport: boolean;
-  /** The negotiated TLS protocol, e.g. `TLSv1.3` (feeds s3:TlsVersion). */
-  readonly tlsVersion?: string;
-  /** The negotiated cipher suite (the audit record's tlsDetails). */
-  readonly cipherSuite?: string;
-  /** Set for requests through a private endpoint (aws:SourceVpce), with its endpoint policy. */
-  readonly vpcEndpointId?: string;
-  readonly endpointPolicy?: Policy;
   authenticate(bodySha256?: string): VerifiedRequest;
   /**
    * Commits the request's audit record; rejects when it could not be committed. When given,
