@@ -85,6 +85,7 @@ export class SinkEdgeAuditor implements EdgeAuditor {
     // one encoding walk (AuditSink contract), so a second walk here would only cost CPU.
     if (event.requestParameters !== undefined) input.requestParameters = event.requestParameters as AuditParameters;
     if (event.responseElements !== undefined) input.responseElements = event.responseElements as AuditParameters;
+    if (event.additionalEventData !== undefined) input.additionalEventData = event.additionalEventData as AuditParameters;
     const resources = event.resources !== undefined ? this.listedResources(event.resources) : event.service === 's3' ? this.s3Resources(event) : this.kmsResources(event);
     if (resources !== undefined) input.resources = resources;
     if (event.service === 's3' && (event.objectKey !== undefined || S3_DATA_OPERATIONS.has(event.operation))) input.eventCategory = 'Data';

@@ -43,6 +43,8 @@ export interface EdgeEvent {
   /** Request and response fields that are safe to record (never data or key material). */
   readonly requestParameters?: Record<string, unknown>;
   readonly responseElements?: Record<string, unknown>;
+  /** CloudTrail additionalEventData: KMS's key material used, S3's transfer facts (never secret). */
+  readonly additionalEventData?: Record<string, unknown>;
   /** ARNs of the resources the request named, with their CloudTrail types. */
   readonly resources?: ReadonlyArray<{ readonly arn: string; readonly type: string }>;
   /** S3: the bucket the request addressed; the auditor derives the record's resources and event category from it and objectKey. */
@@ -318,11 +320,11 @@ async function handleS3(
   if (auditor !== undefined) {
     request.record = (outcome) => {
       recorded = true;
-      return auditor.record(s3Event(outcome, requestId, time));
+      return auditor.record(s3Event(outcome, request));
     };
   }
   const event = await s3.handle(request);
-  if (!recorded) await auditor?.record(s3Event(event, requestId, time));
+  if (!recorded) await auditor?.record(s3Event(event, request));
 }
 
 function sendNotImplemented(res: ServerResponse): void {

@@ -15,6 +15,8 @@ export interface ServiceOutcome {
   readonly keyIdentifier?: string;
   readonly requestParameters?: Record<string, unknown>;
   readonly responseElements?: Record<string, unknown>;
+  /** CloudTrail additionalEventData (KMS: the key material a successful call used); never secret. */
+  readonly additionalEventData?: Record<string, unknown>;
 }
 
 /**
@@ -103,6 +105,7 @@ export function edgeEvent(
   }
   if (outcome.requestParameters !== undefined) event.requestParameters = outcome.requestParameters;
   if (outcome.responseElements !== undefined) event.responseElements = outcome.responseElements;
+  if (outcome.additionalEventData !== undefined) event.additionalEventData = outcome.additionalEventData;
   const userAgent = req.headers['user-agent'];
   if (userAgent !== undefined) event.userAgent = userAgent;
   const host = req.headers.host;

@@ -46,12 +46,14 @@ export interface DecryptResult {
   readonly key: KeyRecord;
   readonly plaintext: Buffer;
   readonly encryptionAlgorithm: EncryptionAlgorithm;
+  /** The key material version that decrypted (the audit record's keyMaterialId). */
+  readonly keyVersion: number;
 }
 
 /** Decrypt: the key comes from the blob for symmetric keys. */
 export async function decrypt(keys: KeyService, req: DecryptRequest): Promise<DecryptResult> {
   const r = await decryptBlob(keys, req.ciphertextBlob, req.encryptionContext, req.keyId, req.encryptionAlgorithm);
-  return { key: r.key, plaintext: r.plaintext, encryptionAlgorithm: r.algorithm };
+  return { key: r.key, plaintext: r.plaintext, encryptionAlgorithm: r.algorithm, keyVersion: r.keyVersion };
 }
 
 /**
@@ -60,7 +62,7 @@ export async function decrypt(keys: KeyService, req: DecryptRequest): Promise<De
  */
 export function decryptNow(keys: KeyService, req: DecryptRequest): DecryptResult | undefined {
   const r = decryptBlobNow(keys, req.ciphertextBlob, req.encryptionContext, req.keyId, req.encryptionAlgorithm);
-  return r === undefined ? undefined : { key: r.key, plaintext: r.plaintext, encryptionAlgorithm: r.algorithm };
+  return r === undefined ? undefined : { key: r.key, plaintext: r.plaintext, encryptionAlgorithm: r.algorithm, keyVersion: r.keyVersion };
 }
 
 export interface ReEncryptRequest {
@@ -75,6 +77,8 @@ export interface ReEncryptRequest {
 
 export interface ReEncryptResult {
   readonly sourceKey: KeyRecord;
+  /** The source key's material version that decrypted (the audit record's sourceKeyMaterialId). */
+  readonly sourceKeyVersion: number;
   readonly destinationKey: KeyRecord;
   readonly ciphertextBlob: Buffer;
   readonly sourceEncryptionAlgorithm: EncryptionAlgorithm;
@@ -89,6 +93,7 @@ export async function reEncrypt(keys: KeyService, req: ReEncryptRequest): Promis
     const out = await encryptWithKey(keys, destinationKey, source.plaintext, req.destinationEncryptionContext, req.destinationEncryptionAlgorithm);
     return {
       sourceKey: source.key,
+      sourceKeyVersion: source.keyVersion,
       destinationKey,
       ciphertextBlob: out.blob,
       sourceEncryptionAlgorithm: source.algorithm,

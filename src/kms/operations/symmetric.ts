@@ -55,6 +55,18 @@ export async function encryptWithKey(
 }
 
 /**
+ * A decrypted blob: its key, plaintext and algorithm, and the key material version that
+ * opened it (the blob's for symmetric keys; asymmetric keys have one), which the audit
+ * record names as its keyMaterialId. The version is not secret.
+ */
+export interface DecryptedBlob {
+  readonly key: KeyRecord;
+  readonly plaintext: Buffer;
+  readonly algorithm: EncryptionAlgorithm;
+  readonly keyVersion: number;
+}
+
+/**
  * Decrypts a blob. For symmetric blobs the key comes from the blob; `keyIdentifier`, when
  * given, must name the same key (else IncorrectKeyError). Asymmetric decryption requires
  * `keyIdentifier`. Every failure of the bytes is InvalidCiphertextError.
@@ -65,7 +77,7 @@ export async function decryptBlob(
   context: EncryptionContext | undefined,
   keyIdentifier: string | undefined,
   algorithm: EncryptionAlgorithm | undefined,
-): Promise<{ key: KeyRecord; plaintext: Buffer; algorithm: EncryptionAlgorithm }> {
+): Promise<DecryptedBlob> {
   const now = decryptBlobNow(keys, blob, context, keyIdentifier, algorithm);
   if (now !== undefined) return now;
   const named = keyIdentifier === undefined ? undefined : (keys.resolveCached(keyIdentifier) ?? (await keys.resolve(keyIdentifier)));
@@ -90,7 +102,7 @@ export async function decryptBlob(
   requireEncryptKey(key, 'Decrypt');
   if (!key.versions.some((v) => v.version === header.keyVersion)) throw new InvalidCiphertextError();
   const material = keys.cachedMaterial(key, header.keyVersion) ?? (await keys.material(key, header.keyVersion));
-  return { key, plaintext: openBlob(material, blob, context), algorithm: 'SYMMETRIC_DEFAULT' };
+  return { key, plaintext: openBlob(material, blob, context), algorithm: 'SYMMETRIC_DEFAULT', keyVersion: header.keyVersion };
 }
 
 /**
@@ -105,7 +117,7 @@ export function decryptBlobNow(
   context: EncryptionContext | undefined,
   keyIdentifier: string | undefined,
   algorithm: EncryptionAlgorithm | undefined,
-): { key: KeyRecord; plaintext: Buffer; algorithm: EncryptionAlgorithm } | undefined {
+): DecryptedBlob | undefined {
   const named = keyIdentifier === undefined ? undefined : keys.resolveCached(keyIdentifier);
   if (keyIdentifier !== undefined && (named === undefined || isAsymmetric(named.keySpec))) return undefined;
   if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') throw new InvalidCiphertextError();
@@ -120,7 +132,7 @@ export function decryptBlobNow(
   if (!key.versions.some((v) => v.version === header.keyVersion)) throw new InvalidCiphertextError();
   const material = keys.cachedMaterial(key, header.keyVersion);
   if (material === undefined) return undefined;
-  return { key, plaintext: openBlob(material, blob, context), algorithm: 'SYMMETRIC_DEFAULT' };
+  return { key, plaintext: openBlob(material, blob, context), algorithm: 'SYMMETRIC_DEFAULT', keyVersion: header.keyVersion };
 }
 
 async function decryptAsymmetric(
@@ -128,7 +140,7 @@ async function decryptAsymmetric(
   key: KeyRecord,
   blob: Buffer,
   algorithm: EncryptionAlgorithm | undefined,
-): Promise<{ key: KeyRecord; plaintext: Buffer; algorithm: EncryptionAlgorithm }> {
+): Promise<DecryptedBlob> {
   keys.requireEnabled(key);
   requireEncryptKey(key, 'Decrypt');
   if (algorithm === undefined || algorithm === 'SYMMETRIC_DEFAULT') {
@@ -138,7 +150,7 @@ async function decryptAsymmetric(
   const privateKey = createPrivateKey({ key: material.unsafeBytes(), format: 'der', type: 'pkcs8' });
   try {
     const plaintext = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: algorithm === 'RSAES_OAEP_SHA_1' ? 'sha1' : 'sha256' }, blob);
-    return { key, plaintext, algorithm };
+    return { key, plaintext, algorithm, keyVersion: currentVersion(key).version };
   } catch {
     throw new InvalidCiphertextError();
   }

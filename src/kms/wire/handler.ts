@@ -21,6 +21,8 @@ export interface KmsOutcome {
   /** Request and response fields safe to record (no plaintext, key material or blobs). */
   readonly requestParameters?: JsonObject;
   readonly responseElements?: JsonObject;
+  /** CloudTrail additionalEventData of a successful call (the key material used); never secret. */
+  readonly additionalEventData?: JsonObject;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -93,7 +95,7 @@ export function handleKmsRequest(
     // The rest waits only when there is something to wait for: a decision, a further one, a read.
     const res = decided === undefined && route.alsoAuthorize === undefined ? route.operateNow?.(keys, req, call) : undefined;
     if (res === undefined) return finishLater({ keys, call, authorize, log, operation, route, req, keyIdentifier, requestParameters }, decided);
-    return success(operation, route, res, keyIdentifier, requestParameters);
+    return success(operation, route, req, res, keyIdentifier, requestParameters);
   } catch (err) {
     return failure(err, log, operation, route, keyIdentifier, requestParameters);
   }
@@ -119,13 +121,13 @@ async function finishLater(p: PendingCall, decided: Promise<void> | undefined): 
     if (decided !== undefined) await decided;
     if (route.alsoAuthorize !== undefined) for (const extra of route.alsoAuthorize(req)) await authorize(call, extra.action, extra.keyIdentifier, extra.facts);
     const res = route.operateNow?.(keys, req, call) ?? (await route.operate(keys, req, call));
-    return success(p.operation, route, res, p.keyIdentifier, p.requestParameters);
+    return success(p.operation, route, req, res, p.keyIdentifier, p.requestParameters);
   } catch (err) {
     return failure(err, p.log, p.operation, route, p.keyIdentifier, p.requestParameters);
   }
 }
 
-function success(operation: string, route: KmsRoute, res: unknown, keyIdentifier: string | undefined, requestParameters: JsonObject | undefined): KmsOutcome {
+function success(operation: string, route: KmsRoute, req: unknown, res: unknown, keyIdentifier: string | undefined, requestParameters: JsonObject | undefined): KmsOutcome {
   // A read-only answer is not audited, so the hottest routes write its text directly.
   const responseBody = route.readOnly && route.respondText !== undefined ? route.respondText(res) : route.respond(res);
   const responseElements = typeof responseBody === 'string' ? undefined : route.readOnly ? undefined : kmsAuditParameters(responseBody);
@@ -134,6 +136,7 @@ function success(operation: string, route: KmsRoute, res: unknown, keyIdentifier
   if (keyIdentifier) outcome.keyIdentifier = keyIdentifier;
   if (requestParameters) outcome.requestParameters = requestParameters;
   if (responseElements) outcome.responseElements = responseElements;
+  if (route.auditData !== undefined) outcome.additionalEventData = route.auditData(req, res);
   return outcome;
 }
 

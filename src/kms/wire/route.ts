@@ -43,6 +43,11 @@ export interface KmsRoute<Req = unknown, Res = unknown> {
   readonly operateNow?: (keys: KeyService, req: Req, call: CallContext) => Res | undefined;
   readonly respond: (res: Res) => JsonObject;
   /**
+   * The record's additionalEventData for a successful call (the key material it used, see
+   * material-audit.ts); never called for a failed one. Never returns anything secret.
+   */
+  readonly auditData?: (req: Req, res: Res) => JsonObject;
+  /**
    * For the hottest read-only routes: the response's JSON text, exactly
    * `JSON.stringify(respond(res))`, written without building the object first. Used only
    * when `readOnly` (a changing route's response is also audited, from `respond`'s object).

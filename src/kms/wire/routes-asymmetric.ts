@@ -7,6 +7,7 @@ import { ValidationError } from '../errors.js';
 import type { Fields } from './fields.js';
 import { keyAlgorithms } from './key-metadata.js';
 import { route, type KmsRoute } from './route.js';
+import { usedMaterial } from './material-audit.js';
 
 function required<T>(value: T | undefined, name: string): T {
   if (value === undefined) {
@@ -49,6 +50,7 @@ export const asymmetricRoutes: Record<string, KmsRoute> = {
     parse: signingRequest,
     keyOf: (r) => r.keyId,
     operate: (keys, r) => sign(keys, r),
+    auditData: (_req, r) => usedMaterial(r.key),
     respond: (r) => ({ KeyId: keyArn(r.key), Signature: r.signature.toString('base64'), SigningAlgorithm: r.signingAlgorithm }),
   }),
 
@@ -58,6 +60,7 @@ export const asymmetricRoutes: Record<string, KmsRoute> = {
     parse: (f) => ({ ...signingRequest(f), signature: f.requiredBlob('Signature', { max: 6144 }) }),
     keyOf: (r) => r.keyId,
     operate: (keys, r) => verify(keys, r),
+    auditData: (_req, r) => usedMaterial(r.key),
     respond: (r) => ({ KeyId: keyArn(r.key), SignatureValid: r.signatureValid, SigningAlgorithm: r.signingAlgorithm }),
   }),
 
@@ -83,6 +86,7 @@ export const asymmetricRoutes: Record<string, KmsRoute> = {
     parse: keyPairRequest,
     keyOf: (r) => r.keyId,
     operate: (keys, r) => generateDataKeyPair(keys, r),
+    auditData: (_req, r) => usedMaterial(r.key),
     respond: (r) => ({
       KeyId: keyArn(r.key),
       KeyPairSpec: r.keyPairSpec,
@@ -98,6 +102,7 @@ export const asymmetricRoutes: Record<string, KmsRoute> = {
     parse: keyPairRequest,
     keyOf: (r) => r.keyId,
     operate: (keys, r) => generateDataKeyPairWithoutPlaintext(keys, r),
+    auditData: (_req, r) => usedMaterial(r.key),
     respond: (r) => ({
       KeyId: keyArn(r.key),
       KeyPairSpec: r.keyPairSpec,
@@ -112,6 +117,7 @@ export const asymmetricRoutes: Record<string, KmsRoute> = {
     parse: macRequest,
     keyOf: (r) => r.keyId,
     operate: (keys, r) => generateMac(keys, r),
+    auditData: (_req, r) => usedMaterial(r.key),
     respond: (r) => ({ KeyId: keyArn(r.key), Mac: r.mac.toString('base64'), MacAlgorithm: r.macAlgorithm }),
   }),
 
@@ -121,6 +127,7 @@ export const asymmetricRoutes: Record<string, KmsRoute> = {
     parse: (f) => ({ ...macRequest(f), mac: f.requiredBlob('Mac', { max: 6144 }) }),
     keyOf: (r) => r.keyId,
     operate: (keys, r) => verifyMac(keys, r),
+    auditData: (_req, r) => usedMaterial(r.key),
     respond: (r) => ({ KeyId: keyArn(r.key), MacValid: r.macValid, MacAlgorithm: r.macAlgorithm }),
   }),
 };

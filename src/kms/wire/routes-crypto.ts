@@ -5,6 +5,7 @@ import { keyArn } from '../keys/key-record.js';
 import { readBlobHeader } from '../ciphertext-blob.js';
 import type { Fields } from './fields.js';
 import { route, type KmsRequestFacts, type KmsRoute } from './route.js';
+import { reEncryptMaterial, usedMaterial } from './material-audit.js';
 
 const ALGORITHMS: readonly EncryptionAlgorithm[] = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'];
 
@@ -91,6 +92,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
     keyOf: (r) => r.keyId,
     conditions: contextFacts,
     operate: (keys, r) => encrypt(keys, r),
+    auditData: (_req, r) => usedMaterial(r.key),
     respond: (r) => ({ CiphertextBlob: r.ciphertextBlob.toString('base64'), KeyId: keyArn(r.key), EncryptionAlgorithm: r.encryptionAlgorithm }),
     respondText: (r) => `{"CiphertextBlob":"${r.ciphertextBlob.toString('base64')}","KeyId":${arnJson(keyArn(r.key))},"EncryptionAlgorithm":${JSON.stringify(r.encryptionAlgorithm)}}`,
   }),
@@ -103,6 +105,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
     conditions: decryptFacts,
     operate: (keys, r) => decrypt(keys, r),
     operateNow: (keys, r) => decryptNow(keys, r),
+    auditData: (_req, r) => usedMaterial(r.key, r.keyVersion),
     respond: (r) => ({ KeyId: keyArn(r.key), Plaintext: r.plaintext.toString('base64'), EncryptionAlgorithm: r.encryptionAlgorithm }),
     respondText: (r) => `{"KeyId":${arnJson(keyArn(r.key))},"Plaintext":"${r.plaintext.toString('base64')}","EncryptionAlgorithm":${JSON.stringify(r.encryptionAlgorithm)}}`,
   }),
@@ -130,6 +133,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
       },
     ],
     operate: (keys, r) => reEncrypt(keys, r),
+    auditData: (_req, r) => reEncryptMaterial(r.sourceKey, r.sourceKeyVersion, r.destinationKey),
     respond: (r) => ({
       CiphertextBlob: r.ciphertextBlob.toString('base64'),
       SourceKeyId: keyArn(r.sourceKey),
@@ -147,6 +151,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
     conditions: contextFacts,
     operate: (keys, r) => generateDataKey(keys, r),
     operateNow: (keys, r) => generateDataKeyNow(keys, r),
+    auditData: (_req, r) => usedMaterial(r.key),
     respond: (r) => ({ CiphertextBlob: r.ciphertextBlob.toString('base64'), Plaintext: r.plaintext.toString('base64'), KeyId: keyArn(r.key) }),
     respondText: (r) => `{"CiphertextBlob":"${r.ciphertextBlob.toString('base64')}","Plaintext":"${r.plaintext.toString('base64')}","KeyId":${arnJson(keyArn(r.key))}}`,
   }),
@@ -158,6 +163,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
     keyOf: (r) => r.keyId,
     conditions: contextFacts,
     operate: (keys, r) => generateDataKeyWithoutPlaintext(keys, r),
+    auditData: (_req, r) => usedMaterial(r.key),
     respond: (r) => ({ CiphertextBlob: r.ciphertextBlob.toString('base64'), KeyId: keyArn(r.key) }),
     respondText: (r) => `{"CiphertextBlob":"${r.ciphertextBlob.toString('base64')}","KeyId":${arnJson(keyArn(r.key))}}`,
   }),
