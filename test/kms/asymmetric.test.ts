@@ -22,6 +22,9 @@ import {
 } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
+// AWS's names, written out here on purpose rather than imported from
+// src/kms/operations/signing-algorithms.ts: GetPublicKey's SigningAlgorithms is checked
+// against them, which a test that read the server's own table could never fail.
 const RSA_ALGORITHMS: SigningAlgorithmSpec[] = [
   'RSASSA_PSS_SHA_256',
   'RSASSA_PSS_SHA_384',
