@@ -81,11 +81,14 @@ export async function deleteObjectsRoute(c: S3Call): Promise<void> {
   c.send(200, {}, deleteResultXml(deleted, errors, (s) => s));
 }
 
+const MAX_INT32 = 2 ** 31 - 1;
+
 function maxKeysOf(c: S3Call): number {
   const raw = c.query.get('max-keys');
   if (raw === undefined) return 1000;
+  // S3 reads it as a 32-bit integer: digits only (no "1e3", no blank) and at most 2^31-1.
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('Provided max-keys not an integer or within integer range');
+  if (!/^\d{1,10}$/.test(raw) || n > MAX_INT32) throw new InvalidArgumentError('Provided max-keys not an integer or within integer range');
   return Math.min(n, 1000);
 }
 

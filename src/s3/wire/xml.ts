@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { InvalidArgumentError, MalformedXmlError } from '../errors.js';
 import type { BucketEncryption, BucketRecord, ObjectRecord } from '../metadata-store.js';
@@ -119,31 +120,54 @@ export function listObjectsXml(page: ListPage, r: ListRender): string {
 /**
  * A request's XML body as text. Raises MalformedXmlError for a document with a DOCTYPE:
  * S3's schemas use none, and refusing it outright means no entity (external, or nested as
- * in "billion laughs") is ever resolved or expanded.
+ * in "billion laughs") is ever resolved or expanded. Also for bytes that are not UTF-8: a
+ * lenient decode would turn them into U+FFFD and act on a key or tag nobody sent.
  */
 export function xmlText(body: Buffer): string {
+  if (!isUtf8(body)) throw new MalformedXmlError('');
   const text = body.toString('utf8');
   if (/<!DOCTYPE/i.test(text)) throw new MalformedXmlError('');
   return text;
 }
 
-function parse(body: Buffer): Node {
+/**
+ * The content of the document element of `body`, which must be `<name>` and alone (beside
+ * the XML declaration). Raises MalformedXmlError otherwise: S3 validates the document
+ * against its schema, so `<Foo>` in place of `<CreateBucketConfiguration>` is refused, not
+ * read as an empty configuration.
+ */
+function parseRoot(body: Buffer, name: string): unknown {
   const text = xmlText(body);
+  let doc: Node;
   try {
-    return parser.parse(text, true) as Node;
+    doc = parser.parse(text, true) as Node;
   } catch {
     throw new MalformedXmlError('');
   }
+  const roots = Object.keys(doc).filter((k) => k !== '?xml');
+  if (roots.length !== 1 || roots[0] !== name) throw new MalformedXmlError('');
+  return doc[name];
 }
 
 function child(node: unknown, name: string): unknown {
   return node !== null && typeof node === 'object' ? (node as Node)[name] : undefined;
 }
 
-/** CreateBucketConfiguration's LocationConstraint; undefined for an empty body. Raises MalformedXmlError. */
+/** An xsd:boolean element as S3 writes it ("true" / "false"); `fallback` when absent. Raises MalformedXmlError for any other value. */
+function booleanElement(value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new MalformedXmlError('');
+}
+
+/**
+ * CreateBucketConfiguration's LocationConstraint; undefined for an empty (or blank) body.
+ * Raises MalformedXmlError, also for another document element.
+ */
 export function parseCreateBucket(body: Buffer): string | undefined {
-  if (body.length === 0) return undefined;
-  const lc = child(child(parse(body), 'CreateBucketConfiguration'), 'LocationConstraint');
+  if (body.toString('latin1').trim() === '') return undefined;
+  const lc = child(parseRoot(body, 'CreateBucketConfiguration'), 'LocationConstraint');
   if (lc === undefined || lc === '') return undefined;
   if (typeof lc !== 'string') throw new MalformedXmlError('');
   return lc;
@@ -152,10 +176,10 @@ export function parseCreateBucket(body: Buffer): string | undefined {
 /**
  * The `<Delete>` document of DeleteObjects: each object's key and its `<ETag>` when given
  * (that key's delete is then conditional). Raises MalformedXmlError (also for 0 or over 1000
- * keys), InvalidArgumentError for a VersionId other than "null" (nothing here keeps versions).
+ * keys, or a Quiet other than true/false), InvalidArgumentError for a VersionId other than "null" (nothing here keeps versions).
  */
 export function parseDelete(body: Buffer): { objects: Array<{ key: string; etag?: string }>; quiet: boolean } {
-  const del = child(parse(body), 'Delete');
+  const del = parseRoot(body, 'Delete');
   const listed = child(del, 'Object');
   if (!Array.isArray(listed) || listed.length === 0 || listed.length > 1000) throw new MalformedXmlError('');
   const objects = listed.map((o) => {
@@ -169,16 +193,16 @@ export function parseDelete(body: Buffer): { objects: Array<{ key: string; etag?
     if (etag !== undefined && typeof etag !== 'string') throw new MalformedXmlError('');
     return etag !== undefined ? { key: k, etag } : { key: k };
   });
-  return { objects, quiet: child(del, 'Quiet') === 'true' };
+  return { objects, quiet: booleanElement(child(del, 'Quiet'), false) };
 }
 
 /** The `<ServerSideEncryptionConfiguration>` of PutBucketEncryption. Raises MalformedXmlError. */
 export function parseEncryption(body: Buffer): { algorithm: string; kmsKeyId?: string; bucketKeyEnabled: boolean } {
-  const rules = child(child(parse(body), 'ServerSideEncryptionConfiguration'), 'Rule');
+  const rules = child(parseRoot(body, 'ServerSideEncryptionConfiguration'), 'Rule');
   if (!Array.isArray(rules) || rules.length !== 1) throw new MalformedXmlError('');
   const byDefault = child(rules[0], 'ApplyServerSideEncryptionByDefault');
   const algorithm = child(byDefault, 'SSEAlgorithm');
   const keyId = child(byDefault, 'KMSMasterKeyID');
   if (typeof algorithm !== 'string' || (keyId !== undefined && typeof keyId !== 'string')) throw new MalformedXmlError('');
-  return { algorithm, ...(typeof keyId === 'string' && keyId !== '' ? { kmsKeyId: keyId } : {}), bucketKeyEnabled: child(rules[0], 'BucketKeyEnabled') === 'true' };
+  return { algorithm, ...(typeof keyId === 'string' && keyId !== '' ? { kmsKeyId: keyId } : {}), bucketKeyEnabled: booleanElement(child(rules[0], 'BucketKeyEnabled'), false) };
 }

@@ -109,10 +109,13 @@ function commonPrefix(key: string, prefix: string, delimiter: string | undefined
   return i < 0 ? undefined : key.slice(0, i + delimiter.length);
 }
 
-/** Parses a non-negative integer query parameter (max-parts, max-uploads, part-number-marker); raises InvalidArgumentError. */
+/**
+ * Parses a non-negative integer query parameter (max-parts, max-uploads, part-number-marker);
+ * raises InvalidArgumentError, also above 2^31-1 (S3 reads these as 32-bit integers).
+ */
 export function parseCount(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`Provided ${name} not an integer or within integer range`);
+  if (!/^\d{1,10}$/.test(raw) || n > 2 ** 31 - 1) throw new InvalidArgumentError(`Provided ${name} not an integer or within integer range`);
   return n;
 }

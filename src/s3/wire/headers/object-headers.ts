@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { MetadataTooLargeError } from '../../errors.js';
+import { InvalidArgumentError, MetadataTooLargeError } from '../../errors.js';
 import type { ContentHeaders, ObjectRecord } from '../../metadata-store.js';
 import type { Conditions, RangeSpec } from '../../operations/read-object.js';
 import { assertSealedKey, type SealedObjectKey } from '../../sse/sealing.js';
@@ -84,6 +84,27 @@ const OVERRIDES: ReadonlyArray<[string, string]> = [
   ['response-content-disposition', 'content-disposition'],
   ['response-content-encoding', 'content-encoding'],
 ];
+
+// What Node (and HTTP) allows in a header value: tab, visible ASCII, space and obs-text.
+const NOT_HEADER_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * Checks the response-* query parameters of GET/HEAD before anything is read. Raises
+ * InvalidArgumentError, as S3 does, for a response-* parameter that is not one of the six
+ * overridable headers, and for a value that cannot be a header value (a CR, LF or other
+ * control character, a character above U+00FF): sent, it would fail the answer as an
+ * internal error (or split the header). Never echoes the value.
+ */
+export function checkResponseOverrides(query: ReadonlyMap<string, string>): void {
+  if (query.size === 0) return;
+  for (const [param, value] of query) {
+    if (!param.startsWith('response-')) continue;
+    if (!OVERRIDES.some(([p]) => p === param)) {
+      throw new InvalidArgumentError(`${param.slice(0, 64)} is not in the set of overridable response headers. Please refer to the S3 API documentation for a complete list of overridable response headers.`);
+    }
+    if (NOT_HEADER_TEXT.test(value)) throw new InvalidArgumentError(`Invalid value for ${param}`);
+  }
+}
 
 /**
  * The representation headers of GET/HEAD: stored ones, user metadata, then response-*
