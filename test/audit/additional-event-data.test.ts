@@ -6,10 +6,18 @@ import { join } from 'node:path';
 import {
   CreateKeyCommand,
   DecryptCommand,
+  EncryptCommand,
   GenerateDataKeyCommand,
+  GenerateDataKeyPairCommand,
+  GenerateDataKeyPairWithoutPlaintextCommand,
+  GenerateDataKeyWithoutPlaintextCommand,
+  GenerateMacCommand,
   ListKeyRotationsCommand,
   ReEncryptCommand,
   RotateKeyOnDemandCommand,
+  SignCommand,
+  VerifyCommand,
+  VerifyMacCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -72,6 +80,37 @@ describe('KMS records name the key material version each cryptographic call used
     assert.equal(failedRecord.errorCode, 'InvalidCiphertextException');
     assert.equal(failedRecord.additionalEventData, undefined);
   });
+
+  it('every other cryptographic operation names the material it used; a management call names none', async () => {
+    const created = await kms.send(new CreateKeyCommand({}));
+    const keyId = created.KeyMetadata!.KeyId!;
+    await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+    const current = (await kms.send(new ListKeyRotationsCommand({ KeyId: keyId }))).Rotations!.at(-1)!.KeyMaterialId!;
+    const symmetric = [
+      await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('x') })),
+      await kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: keyId, NumberOfBytes: 16 })),
+      await kms.send(new GenerateDataKeyPairCommand({ KeyId: keyId, KeyPairSpec: 'ECC_NIST_P256' })),
+      await kms.send(new GenerateDataKeyPairWithoutPlaintextCommand({ KeyId: keyId, KeyPairSpec: 'ECC_NIST_P256' })),
+    ];
+    for (const answer of symmetric) assert.deepEqual((await recordOf(t, answer.$metadata.requestId)).additionalEventData, { keyMaterialId: current });
+    assert.equal((await recordOf(t, created.$metadata.requestId)).additionalEventData, undefined);
+
+    const signing = (await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
+    const signed = await kms.send(new SignCommand({ KeyId: signing, Message: Buffer.from('m'), SigningAlgorithm: 'ECDSA_SHA_256' }));
+    const verified = await kms.send(new VerifyCommand({ KeyId: signing, Message: Buffer.from('m'), Signature: signed.Signature, SigningAlgorithm: 'ECDSA_SHA_256' }));
+    const mac = (await kms.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }))).KeyMetadata!.KeyId!;
+    const macked = await kms.send(new GenerateMacCommand({ KeyId: mac, Message: Buffer.from('m'), MacAlgorithm: 'HMAC_SHA_256' }));
+    const macVerified = await kms.send(new VerifyMacCommand({ KeyId: mac, Message: Buffer.from('m'), Mac: macked.Mac, MacAlgorithm: 'HMAC_SHA_256' }));
+    const idOf = async (answer: { $metadata: { requestId?: string } }): Promise<unknown> => (await recordOf(t, answer.$metadata.requestId)).additionalEventData?.['keyMaterialId'];
+    const signId = await idOf(signed);
+    const macId = await idOf(macked);
+    assert.match(String(signId), /^[0-9a-f]{64}$/);
+    assert.match(String(macId), /^[0-9a-f]{64}$/);
+    assert.equal(await idOf(verified), signId);
+    assert.equal(await idOf(macVerified), macId);
+    assert.notEqual(signId, macId);
+    assert.notEqual(signId, current);
+  });
 });
 
 describe('S3 records carry the transfer facts in additionalEventData', () => {
@@ -128,6 +167,18 @@ describe('S3 records carry the transfer facts in additionalEventData', () => {
     const record = await recordOf(t, res.headers.get('x-amz-request-id') ?? undefined);
     assert.equal(record.errorCode, 'NoSuchKey');
     assert.equal(record.additionalEventData?.['bytesTransferredOut'], Buffer.byteLength(text));
+  });
+
+  it('an anonymous request names no signature version nor authentication method', async () => {
+    const res = await fetch(`${t.endpoint}/aed/header`);
+    assert.equal(res.status, 403);
+    const record = await recordOf(t, res.headers.get('x-amz-request-id') ?? undefined);
+    assert.equal(record.userIdentity.type, 'Unknown');
+    assert.deepEqual(record.additionalEventData, {
+      bytesTransferredIn: 0,
+      bytesTransferredOut: Buffer.byteLength(await res.text()),
+      'x-amz-id-2': res.headers.get('x-amz-id-2'),
+    });
   });
 
   it('over the TLS listener: CipherSuite is the negotiated suite, as tlsDetails names it', async () => {
