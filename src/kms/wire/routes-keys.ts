@@ -2,7 +2,8 @@ import { requestTagFacts } from './request-tag-facts.js';
 import { createKey } from '../operations/create-key.js';
 import { cancelKeyDeletion, disableKey, enableKey, scheduleKeyDeletion, updateKeyDescription } from '../operations/key-lifecycle.js';
 import { keyArn, KEY_SPECS, KEY_USAGES, type Tag } from '../keys/key-record.js';
-import { ValidationError } from '../errors.js';
+import { UnsupportedOperationError, ValidationError } from '../errors.js';
+import { checkKeyPolicy } from '../operations/key-policy.js';
 import { epochSeconds, type Fields } from './fields.js';
 import { keyMetadata } from './key-metadata.js';
 import { route, type KmsRoute } from './route.js';
@@ -32,6 +33,11 @@ export const keyRoutes: Record<string, KmsRoute> = {
       const origin = f.string('Origin');
       if (origin !== undefined && origin !== 'AWS_KMS') throw new ValidationError(`Origin ${origin} is not supported`);
       const policy = f.string('Policy', { min: 1, max: 32768 });
+      // Checked here as PutKeyPolicy checks it: a stored policy that does not parse would allow nothing.
+      if (policy !== undefined) checkKeyPolicy(policy);
+      // Typed even when unused: AWS refuses `"MultiRegion": "yes"`, it does not read it as false.
+      f.boolean('BypassPolicyLockoutSafetyCheck');
+      if (f.boolean('MultiRegion') === true) throw new UnsupportedOperationError('Multi-Region keys are not supported.');
       return {
         keySpec: spec,
         keyUsage: f.enumValue('KeyUsage', KEY_USAGES) ?? defaultUsage,
