@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CreateKeyCommand, GetKeyPolicyCommand, ListKeysCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, GetKeyPolicyCommand, ListGrantsCommand, ListKeysCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
 
@@ -55,5 +55,42 @@ describe('KMS wire: CreateKey with hostile fields', () => {
 
   it('MultiRegion true is UnsupportedOperationException, not a single-Region key', async () => {
     assert.equal(await createKey({ MultiRegion: true }), '400 UnsupportedOperationException');
+  });
+});
+
+// CreateGrant's documented constraint limits: at most 8 encryption context pairs, no value
+// over 384 characters. A refused grant is not stored.
+describe('KMS wire: CreateGrant constraints beyond AWS limits', () => {
+  let t: TestServer;
+  let kms: KMSClient;
+  let keyId: string;
+
+  before(async () => {
+    t = await startTestServer();
+    kms = t.kms();
+    keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId ?? '';
+  });
+  after(async () => t.close());
+
+  async function grant(constraint: Record<string, string>, kind = 'EncryptionContextSubset'): Promise<string> {
+    const before = (await kms.send(new ListGrantsCommand({ KeyId: keyId }))).Grants?.length ?? 0;
+    const body = { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::000000000000:user/grantee', Operations: ['Decrypt'], Constraints: { [kind]: constraint } };
+    const r = await rawKmsRequest(t.endpoint, { target: 'TrentService.CreateGrant', body: JSON.stringify(body) });
+    const after = (await kms.send(new ListGrantsCommand({ KeyId: keyId }))).Grants?.length ?? 0;
+    assert.equal(after, r.status === 200 ? before + 1 : before);
+    return `${r.status} ${r.json.__type ?? ''}`;
+  }
+
+  const pairs = (n: number, value = 'v'): Record<string, string> => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value]));
+
+  it('9 pairs, or a value of 385 characters, is ValidationException (Subset and Equals)', async () => {
+    for (const kind of ['EncryptionContextSubset', 'EncryptionContextEquals']) {
+      assert.equal(await grant(pairs(9), kind), '400 ValidationException', kind);
+      assert.equal(await grant({ a: 'x'.repeat(385) }, kind), '400 ValidationException', kind);
+    }
+  });
+
+  it('8 pairs of 384-character values is a grant', async () => {
+    assert.equal(await grant(pairs(8, 'x'.repeat(384))), '200 ');
   });
 });

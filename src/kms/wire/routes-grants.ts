@@ -31,6 +31,17 @@ function operations(f: Fields): GrantOperation[] {
   });
 }
 
+/** AWS's limits on a grant constraint: at most 8 pairs, no value over 384 characters (CreateGrant, Constraints). */
+const MAX_CONSTRAINT_PAIRS = 8;
+const MAX_CONSTRAINT_VALUE = 384;
+
+function checkConstraintSize(context: Readonly<Record<string, string>> | undefined, name: string): void {
+  if (context === undefined) return;
+  const pairs = Object.entries(context);
+  if (pairs.length > MAX_CONSTRAINT_PAIRS) throw new ValidationError(`${name} can include at most ${MAX_CONSTRAINT_PAIRS} encryption context pairs`);
+  if (pairs.some(([, v]) => v.length > MAX_CONSTRAINT_VALUE)) throw new ValidationError(`${name} values cannot exceed ${MAX_CONSTRAINT_VALUE} characters`);
+}
+
 function constraints(f: Fields): GrantConstraints | undefined {
   const raw = f.raw('Constraints');
   if (raw === undefined || raw === null) return undefined;
@@ -40,6 +51,8 @@ function constraints(f: Fields): GrantConstraints | undefined {
   if (unknown.length > 0) throw new ValidationError(`Unknown grant constraint: ${unknown[0]!.slice(0, 64)}`);
   const equals = validateContext(c['EncryptionContextEquals'], 'EncryptionContextEquals');
   const subset = validateContext(c['EncryptionContextSubset'], 'EncryptionContextSubset');
+  checkConstraintSize(equals, 'EncryptionContextEquals');
+  checkConstraintSize(subset, 'EncryptionContextSubset');
   return { ...(equals !== undefined ? { encryptionContextEquals: equals } : {}), ...(subset !== undefined ? { encryptionContextSubset: subset } : {}) };
 }
 
