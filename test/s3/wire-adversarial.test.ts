@@ -1,7 +1,21 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, CreateMultipartUploadCommand, GetBucketEncryptionCommand, GetObjectCommand, HeadBucketCommand, PutBucketEncryptionCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetBucketEncryptionCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutBucketEncryptionCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { errorCode } from './helpers.js';
 import { signedFetch, xmlCode } from './raw-sign.js';
@@ -86,5 +100,69 @@ describe('S3 wire: hostile bodies and parameters', () => {
     assert.equal(res.headers.get('cache-control'), 'no-cache');
     assert.equal(res.headers.get('content-type'), 'text/x-caf\u00e9');
     assert.equal(await res.text(), 'hello');
+  });
+});
+
+// Element text is read as XML defines it: character references resolved (SDKs write them:
+// the JavaScript SDK `&#x0A;` for LF, Go's encoder `&#34;` and `&#39;`), spaces kept. Read
+// otherwise, a request names another key than the client's, and deletes it.
+describe('S3 wire: XML text as clients write it', () => {
+  let t: TestServer;
+  let s3: S3Client;
+  const Bucket = 'xml-text';
+
+  before(async () => {
+    t = await startTestServer();
+    s3 = t.s3();
+    await s3.send(new CreateBucketCommand({ Bucket }));
+  });
+  after(async () => t.close());
+
+  async function keys(): Promise<string[]> {
+    return ((await s3.send(new ListObjectsV2Command({ Bucket }))).Contents ?? []).map((o) => o.Key ?? '').sort();
+  }
+
+  async function send(method: string, path: string, query: Record<string, string>, body: string): Promise<string> {
+    const b = Buffer.from(body);
+    return xmlCode(await signedFetch(t.endpoint, { method, path, query, headers: { 'content-md5': md5(b) }, body: b }));
+  }
+
+  it('DeleteObjects through the SDK deletes keys with LF, CR and outer spaces, and not the key they would trim to', async () => {
+    const named = ['line\nfeed', 'carriage\rreturn', ' lead', 'trail '];
+    for (const Key of [...named, 'lead', 'trail']) await s3.send(new PutObjectCommand({ Bucket, Key, Body: 'x' }));
+    const out = await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: named.map((Key) => ({ Key })) } }));
+    assert.deepEqual((out.Deleted ?? []).map((d) => d.Key).sort(), [...named].sort());
+    assert.deepEqual(await keys(), ['lead', 'trail']);
+  });
+
+  it("character references as Go's encoder writes them name the key (DeleteObjects) and the part's ETag (CompleteMultipartUpload)", async () => {
+    await s3.send(new PutObjectCommand({ Bucket, Key: "it's", Body: 'x' }));
+    assert.equal(await send('POST', `/${Bucket}`, { delete: '' }, '<Delete><Object><Key>it&#39;s</Key></Object></Delete>'), '200 ');
+    assert.ok(!(await keys()).includes("it's"));
+    const { UploadId = '' } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'go-mp' }));
+    const { ETag = '' } = await s3.send(new UploadPartCommand({ Bucket, Key: 'go-mp', UploadId, PartNumber: 1, Body: 'part' }));
+    const doc = `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${ETag.replace(/"/g, '&#34;')}</ETag></Part></CompleteMultipartUpload>`;
+    assert.equal(await send('POST', `/${Bucket}/go-mp`, { uploadId: UploadId }, doc), '200 ');
+    assert.equal(await (await s3.send(new GetObjectCommand({ Bucket, Key: 'go-mp' }))).Body?.transformToString(), 'part');
+  });
+
+  it('a key with CR is listed as itself (written as a character reference, not read back as LF)', async () => {
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'cr\rkey', Body: 'x' }));
+    assert.ok((await keys()).includes('cr\rkey'));
+  });
+
+  it('a tag with LF round-trips through the SDK', async () => {
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'tagged', Body: 'x' }));
+    await s3.send(new PutObjectTaggingCommand({ Bucket, Key: 'tagged', Tagging: { TagSet: [{ Key: 'k\nl', Value: ' v\r ' }] } }));
+    const got = await s3.send(new GetObjectTaggingCommand({ Bucket, Key: 'tagged' }));
+    assert.deepEqual(got.TagSet, [{ Key: 'k\nl', Value: ' v\r ' }]);
+  });
+
+  it('an unknown entity, a bare & or a reference to a character XML forbids is MalformedXML and deletes nothing', async () => {
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'a b', Body: 'x' }));
+    for (const key of ['a&nbsp;b', 'a & b', 'a&#0;b', 'a&#xD800;b']) {
+      assert.equal(await send('POST', `/${Bucket}`, { delete: '' }, `<Delete><Object><Key>${key}</Key></Object></Delete>`), '400 MalformedXML', key);
+    }
+    assert.ok((await keys()).includes('a b'));
   });
 });

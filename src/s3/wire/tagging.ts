@@ -2,14 +2,15 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { InvalidArgumentError, InvalidTagError, MalformedXmlError } from '../errors.js';
 import { S3_NS, xmlText } from './xml.js';
+import { S3_XML_BUILDER_OPTIONS, xmlEntityDecoder } from './xml-entities.js';
 
 /** S3's limits on object tags. https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html */
 const MAX_TAGS = 10;
 const MAX_KEY = 128;
 const MAX_VALUE = 256;
 
-const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: false, isArray: (name) => name === 'Tag' });
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false });
+const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: false, entityDecoder: xmlEntityDecoder, isArray: (name) => name === 'Tag' });
+const builder = new XMLBuilder(S3_XML_BUILDER_OPTIONS);
 
 /**
  * Checks a tag list against S3's rules and returns it as a map. Raises InvalidTagError for

@@ -3,9 +3,10 @@ import { MalformedXmlError } from '../errors.js';
 import type { CompletePart } from '../operations/multipart/complete-upload.js';
 import type { PartsPage, UploadsPage } from '../operations/multipart/manage-uploads.js';
 import { S3_NS, xmlText, type Owner } from './xml.js';
+import { S3_XML_BUILDER_OPTIONS, xmlEntityDecoder } from './xml-entities.js';
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false });
-const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (name) => name === 'Part' });
+const builder = new XMLBuilder(S3_XML_BUILDER_OPTIONS);
+const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, entityDecoder: xmlEntityDecoder, isArray: (name) => name === 'Part' });
 
 type Node = Record<string, unknown>;
 

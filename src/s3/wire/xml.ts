@@ -3,12 +3,21 @@ import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { InvalidArgumentError, MalformedXmlError } from '../errors.js';
 import type { BucketEncryption, BucketRecord, ObjectRecord } from '../metadata-store.js';
 import type { ListPage } from '../operations/list-objects.js';
+import { S3_XML_BUILDER_OPTIONS, xmlEntityDecoder } from './xml-entities.js';
 
 /** The S3 XML namespace every result document carries. */
 export const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false });
-const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, isArray: (name) => ['Object', 'Rule'].includes(name) });
+const builder = new XMLBuilder(S3_XML_BUILDER_OPTIONS);
+// Values untrimmed: a key's leading and trailing spaces are part of the key (fields where they
+// are not significant are trimmed where they are read). References resolved as XML defines.
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: false,
+  entityDecoder: xmlEntityDecoder,
+  isArray: (name) => ['Object', 'Rule'].includes(name),
+});
 
 type Node = Record<string, unknown>;
 
@@ -144,7 +153,10 @@ function parseRoot(body: Buffer, name: string): unknown {
   } catch {
     throw new MalformedXmlError('');
   }
-  const roots = Object.keys(doc).filter((k) => k !== '?xml');
+  // Whitespace around the document element is kept as a text node ('#text'): allowed, any other text is not.
+  const stray = doc['#text'];
+  if (stray !== undefined && (typeof stray !== 'string' || stray.trim() !== '')) throw new MalformedXmlError('');
+  const roots = Object.keys(doc).filter((k) => k !== '?xml' && k !== '#text');
   if (roots.length !== 1 || roots[0] !== name) throw new MalformedXmlError('');
   return doc[name];
 }
@@ -153,11 +165,18 @@ function child(node: unknown, name: string): unknown {
   return node !== null && typeof node === 'object' ? (node as Node)[name] : undefined;
 }
 
+/** A child element whose surrounding whitespace is not significant (an enumeration, an id, an ETag), trimmed. */
+function trimmedChild(node: unknown, name: string): unknown {
+  const v = child(node, name);
+  return typeof v === 'string' ? v.trim() : v;
+}
+
 /** An xsd:boolean element as S3 writes it ("true" / "false"); `fallback` when absent. Raises MalformedXmlError for any other value. */
 function booleanElement(value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (value === 'true') return true;
-  if (value === 'false') return false;
+  const v = typeof value === 'string' ? value.trim() : value;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
   throw new MalformedXmlError('');
 }
 
@@ -167,7 +186,7 @@ function booleanElement(value: unknown, fallback: boolean): boolean {
  */
 export function parseCreateBucket(body: Buffer): string | undefined {
   if (body.toString('latin1').trim() === '') return undefined;
-  const lc = child(parseRoot(body, 'CreateBucketConfiguration'), 'LocationConstraint');
+  const lc = trimmedChild(parseRoot(body, 'CreateBucketConfiguration'), 'LocationConstraint');
   if (lc === undefined || lc === '') return undefined;
   if (typeof lc !== 'string') throw new MalformedXmlError('');
   return lc;
@@ -186,10 +205,10 @@ export function parseDelete(body: Buffer): { objects: Array<{ key: string; etag?
     const k = child(o, 'Key');
     if (typeof k !== 'string' || k === '') throw new MalformedXmlError('');
     // Objects here have one version, "null": deleting the current object for another would delete what was not named.
-    const version = child(o, 'VersionId');
+    const version = trimmedChild(o, 'VersionId');
     if (version !== undefined && version !== 'null') throw new InvalidArgumentError('Invalid version id specified');
     // <ETag>: a conditional delete of this object (as If-Match on DeleteObject).
-    const etag = child(o, 'ETag');
+    const etag = trimmedChild(o, 'ETag');
     if (etag !== undefined && typeof etag !== 'string') throw new MalformedXmlError('');
     return etag !== undefined ? { key: k, etag } : { key: k };
   });
@@ -201,8 +220,8 @@ export function parseEncryption(body: Buffer): { algorithm: string; kmsKeyId?: s
   const rules = child(parseRoot(body, 'ServerSideEncryptionConfiguration'), 'Rule');
   if (!Array.isArray(rules) || rules.length !== 1) throw new MalformedXmlError('');
   const byDefault = child(rules[0], 'ApplyServerSideEncryptionByDefault');
-  const algorithm = child(byDefault, 'SSEAlgorithm');
-  const keyId = child(byDefault, 'KMSMasterKeyID');
+  const algorithm = trimmedChild(byDefault, 'SSEAlgorithm');
+  const keyId = trimmedChild(byDefault, 'KMSMasterKeyID');
   if (typeof algorithm !== 'string' || (keyId !== undefined && typeof keyId !== 'string')) throw new MalformedXmlError('');
   return { algorithm, ...(typeof keyId === 'string' && keyId !== '' ? { kmsKeyId: keyId } : {}), bucketKeyEnabled: booleanElement(child(rules[0], 'BucketKeyEnabled'), false) };
 }
