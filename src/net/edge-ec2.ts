@@ -5,7 +5,10 @@ import type { CallContext } from '../kms/index.js';
 import { EC2_MAX_BODY_BYTES, ec2Failure, type Ec2Outcome, type VolumeKmsCall } from '../volumes/index.js';
 import type { Clock } from '../common/clock.js';
 import type { S3KmsCall } from '../s3/index.js';
-import type { EdgeAuditor } from './edge-router.js';
+// Straight to the module, not through kms/index.ts (which does not export it): the same
+// cached ids the KMS API's own records use, so both name a version alike.
+import { cachedKeyMaterialId } from '../kms/wire/material-audit.js';
+import type { EdgeAuditor, EdgeEvent } from './edge-router.js';
 import { isBodyError, sendXml, type SignedService } from './edge-service-call.js';
 
 /** The volumes part as the edge sees it: serves authenticated EC2 Query requests. */
@@ -32,12 +35,14 @@ export function ec2Service(ec2: Ec2EdgeHandler, log: Logger): SignedService<Ec2O
 /**
  * Adapts the KMS calls another part makes on a caller's behalf (volumes, S3's SSE-KMS) to
  * audit records: KMS events whose userIdentity names the caller with invokedBy set from
- * the call's viaService (ec2.amazonaws.com, s3.amazonaws.com). Each record is appended
- * before the calling operation goes on.
+ * the call's viaService (ec2.amazonaws.com, s3.amazonaws.com). A successful call's record
+ * carries additionalEventData.keyMaterialId, the material version it used, as the KMS API's
+ * own records do; a failed one carries none. Each record is appended before the calling
+ * operation goes on.
  */
 export function kmsCallAuditor(auditor: EdgeAuditor, clock: Clock): (event: VolumeKmsCall | S3KmsCall) => Promise<void> {
-  return (e) =>
-    auditor.record({
+  return (e) => {
+    const event: Mutable<EdgeEvent> = {
       requestId: randomUUID(),
       time: clock.now(),
       service: 'kms',
@@ -47,6 +52,15 @@ export function kmsCallAuditor(auditor: EdgeAuditor, clock: Clock): (event: Volu
       call: e.call,
       keyIdentifier: e.keyIdentifier,
       requestParameters: e.requestParameters,
-      ...(e.errorCode !== undefined ? { errorCode: e.errorCode, errorMessage: e.errorMessage ?? '' } : {}),
-    });
+    };
+    if (e.errorCode !== undefined) {
+      event.errorCode = e.errorCode;
+      event.errorMessage = e.errorMessage ?? '';
+    } else if (e.material !== undefined) {
+      event.additionalEventData = { keyMaterialId: cachedKeyMaterialId(e.material.keyId, e.material.version) };
+    }
+    return auditor.record(event);
+  };
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -1,5 +1,5 @@
 import { SecretBytes } from '../crypto/secret-bytes.js';
-import { decrypt, ensureAwsManagedKey, generateDataKeyWithoutPlaintext, keyArn, kmsErrors, toKmsWireError, type CallContext, type KeyService } from '../kms/index.js';
+import { decrypt, ensureAwsManagedKey, generateDataKeyWithoutPlaintext, keyArn, kmsErrors, toKmsWireError, type CallContext, type KeyRecord, type KeyService } from '../kms/index.js';
 import { Ec2KmsKeyNotFoundError, Ec2KmsKeyStateError } from './errors.js';
 import { XTS_KEY_BYTES } from './sector-cipher.js';
 import type { WrappedDataKey } from './volume-store.js';
@@ -17,6 +17,12 @@ export interface VolumeKmsCall {
   /** The original caller, with `viaService` set to `ec2.amazonaws.com`. */
   readonly call: CallContext;
   readonly requestParameters: Record<string, unknown>;
+  /**
+   * On success only: the key material version the call used (GenerateDataKeyWithoutPlaintext:
+   * the key's current one; Decrypt: the one that opened the blob), by key id and version
+   * number; the record names it by its keyMaterialId. Never the material itself.
+   */
+  readonly material?: { readonly keyId: string; readonly version: number };
   readonly errorCode?: string;
   readonly errorMessage?: string;
 }
@@ -58,23 +64,27 @@ export class VolumeKeys {
   /** A new wrapped 64-byte data key under `kmsKeyArn`, bound to `contextId`. */
   async generate(call: CallContext, kmsKeyArn: string, contextId: string): Promise<WrappedDataKey> {
     const encryptionContext = { [EBS_CONTEXT_KEY]: contextId };
-    const r = await this.#kms(call, 'GenerateDataKeyWithoutPlaintext', kmsKeyArn, { keyId: kmsKeyArn, encryptionContext, numberOfBytes: XTS_KEY_BYTES }, async () => {
-      const out = await generateDataKeyWithoutPlaintext(this.deps.keys, { keyId: kmsKeyArn, numberOfBytes: XTS_KEY_BYTES, encryptionContext });
-      return { kmsKeyArn: keyArn(out.key), blob: out.ciphertextBlob, contextId };
-    });
-    return r;
+    const out = await this.#kms(call, 'GenerateDataKeyWithoutPlaintext', kmsKeyArn, { keyId: kmsKeyArn, encryptionContext, numberOfBytes: XTS_KEY_BYTES }, () =>
+      generateDataKeyWithoutPlaintext(this.deps.keys, { keyId: kmsKeyArn, numberOfBytes: XTS_KEY_BYTES, encryptionContext }),
+    );
+    return { kmsKeyArn: keyArn(out.key), blob: out.ciphertextBlob, contextId };
   }
 
   /** Unwraps a data key through KMS Decrypt; the caller owns (and disposes) the result. */
   async unwrap(call: CallContext, dataKey: WrappedDataKey): Promise<SecretBytes> {
     const encryptionContext = { [EBS_CONTEXT_KEY]: dataKey.contextId };
-    return this.#kms(call, 'Decrypt', dataKey.kmsKeyArn, { encryptionContext, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' }, async () => {
-      const out = await decrypt(this.deps.keys, { ciphertextBlob: dataKey.blob, encryptionContext });
-      return SecretBytes.adopt(out.plaintext);
-    });
+    const out = await this.#kms(call, 'Decrypt', dataKey.kmsKeyArn, { encryptionContext, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' }, () =>
+      decrypt(this.deps.keys, { ciphertextBlob: dataKey.blob, encryptionContext }),
+    );
+    return SecretBytes.adopt(out.plaintext);
   }
 
-  async #kms<T>(call: CallContext, operation: VolumeKmsCall['operation'], keyIdentifier: string, requestParameters: Record<string, unknown>, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` (a KMS operation) as `call`: authorized first, then recorded, with the
+   * material version it used when it succeeded. Returns its result; raises what authorization
+   * or the record raise, and `work`'s errors as EC2's (translate).
+   */
+  async #kms<R extends KmsResult>(call: CallContext, operation: VolumeKmsCall['operation'], keyIdentifier: string, requestParameters: Record<string, unknown>, work: () => Promise<R>): Promise<R> {
     const context = (requestParameters.encryptionContext ?? {}) as Record<string, string>;
     // kms:ViaService carries the regional name (what key policies compare); the audit
     // record's invokedBy carries the service's plain name, as CloudTrail writes it.
@@ -83,7 +93,7 @@ export class VolumeKeys {
     try {
       await this.deps.authorizeOnBehalf?.(onBehalf, `kms:${operation}`, keyIdentifier, context);
       const result = await work();
-      await this.deps.recordKmsCall?.({ operation, keyIdentifier, call: audited, requestParameters });
+      await this.deps.recordKmsCall?.({ operation, keyIdentifier, call: audited, requestParameters, material: usedMaterial(result) });
       return result;
     } catch (err) {
       const wire = toKmsWireError(err);
@@ -91,6 +101,19 @@ export class VolumeKeys {
       throw translate(err, false);
     }
   }
+}
+
+/** What the KMS operations volumes call answer: the key, and (Decrypt) the version that opened the blob. */
+interface KmsResult {
+  readonly key: KeyRecord;
+  readonly keyVersion?: number;
+}
+
+/** The material version a successful call used: Decrypt's own, else (GenerateDataKey*) the key's current one. */
+function usedMaterial(r: KmsResult): { readonly keyId: string; readonly version: number } {
+  // The newest version is the current one (kms's currentVersion, which its index does not
+  // export); a key that has just answered GenerateDataKey* has one, so the 0 is never used.
+  return { keyId: r.key.keyId, version: r.keyVersion ?? r.key.versions[r.key.versions.length - 1]?.version ?? 0 };
 }
 
 /** KMS errors as EC2 reports them; anything else passes through unchanged. */

@@ -1,5 +1,5 @@
 import { SecretBytes } from '../../crypto/index.js';
-import { decrypt, ensureAwsManagedKey, generateDataKey, keyArn, readBlobHeader, toKmsWireError, type CallContext, type KeyService } from '../../kms/index.js';
+import { decrypt, ensureAwsManagedKey, generateDataKey, keyArn, readBlobHeader, toKmsWireError, type CallContext, type KeyRecord, type KeyService } from '../../kms/index.js';
 import { AWS_MANAGED_S3_KEY, type DataKey, type DataKeyProvider, type KmsContext } from './data-key-provider.js';
 
 const AWS_S3_KEY_DESCRIPTION = 'Default key that protects my S3 objects when no other key is defined';
@@ -27,6 +27,12 @@ export interface S3KmsCall {
   /** The original caller, with `viaService` set to `s3.amazonaws.com` (CloudTrail's invokedBy). */
   readonly call: CallContext;
   readonly requestParameters: Record<string, unknown>;
+  /**
+   * On success only: the key material version the call used (GenerateDataKey: the key's
+   * current one; Decrypt: the one that opened the blob), by key id and version number; the
+   * record names it by its keyMaterialId. Never the material itself.
+   */
+  readonly material?: { readonly keyId: string; readonly version: number };
   readonly errorCode?: string;
   readonly errorMessage?: string;
 }
@@ -73,18 +79,18 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   async generateDataKey(keyId: string, context: KmsContext): Promise<DataKey> {
     const id = keyId === AWS_MANAGED_S3_KEY ? await awsManagedS3KeyId(this.keys) : keyId;
     const params = { keyId, encryptionContext: { ...context }, keySpec: 'AES_256' };
-    return this.#onBehalf('GenerateDataKey', () => id, context, params, async () => {
-      const r = await generateDataKey(this.keys, { keyId: id, keySpec: 'AES_256', encryptionContext: { ...context } });
-      return { keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext), blob: r.ciphertextBlob };
-    });
+    const r = await this.#onBehalf('GenerateDataKey', () => id, context, params, () =>
+      generateDataKey(this.keys, { keyId: id, keySpec: 'AES_256', encryptionContext: { ...context } }),
+    );
+    return { keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext), blob: r.ciphertextBlob };
   }
 
   async decrypt(blob: Buffer, context: KmsContext): Promise<{ readonly keyArn: string; readonly plaintext: SecretBytes }> {
     const params = { encryptionContext: { ...context }, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
-    return this.#onBehalf('Decrypt', () => readBlobHeader(blob).keyId, context, params, async () => {
-      const r = await decrypt(this.keys, { ciphertextBlob: blob, encryptionContext: { ...context } });
-      return { keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext) };
-    });
+    const r = await this.#onBehalf('Decrypt', () => readBlobHeader(blob).keyId, context, params, () =>
+      decrypt(this.keys, { ciphertextBlob: blob, encryptionContext: { ...context } }),
+    );
+    return { keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext) };
   }
 
   /** The ARN of a KMS key named by id, ARN or alias (for response headers); raises NotFoundError. */
@@ -92,13 +98,18 @@ export class KmsDataKeyProvider implements DataKeyProvider {
     return keyArn(await this.keys.resolve(keyId));
   }
 
-  async #onBehalf<T extends { readonly keyArn: string }>(
+  /**
+   * Runs `work` (a KMS operation) as the bound caller: authorized first, then recorded, with
+   * the material version it used when it succeeded; unbound, `work` just runs. Returns its
+   * result; raises what authorization, `work` or the record raise.
+   */
+  async #onBehalf<R extends KmsResult>(
     operation: S3KmsCall['operation'],
     keyOf: () => string,
     context: KmsContext,
     requestParameters: Record<string, unknown>,
-    work: () => Promise<T>,
-  ): Promise<T> {
+    work: () => Promise<R>,
+  ): Promise<R> {
     if (this.caller === undefined) return work();
     const { call, onBehalf } = this.caller;
     // kms:ViaService carries the regional name (what key policies compare); the audit
@@ -111,7 +122,7 @@ export class KmsDataKeyProvider implements DataKeyProvider {
       keyIdentifier = keyOf();
       await onBehalf.authorize(Object.assign({}, call, { viaService: `s3.${onBehalf.region}.amazonaws.com` }), `kms:${operation}`, keyIdentifier, context);
       const result = await work();
-      await onBehalf.record?.({ operation, keyIdentifier: result.keyArn, call: audited, requestParameters });
+      await onBehalf.record?.({ operation, keyIdentifier: keyArn(result.key), call: audited, requestParameters, material: usedMaterial(result) });
       return result;
     } catch (err) {
       const wire = toKmsWireError(err);
@@ -119,4 +130,17 @@ export class KmsDataKeyProvider implements DataKeyProvider {
       throw err;
     }
   }
+}
+
+/** What the KMS operations S3 calls answer: the key, and (Decrypt) the version that opened the blob. */
+interface KmsResult {
+  readonly key: KeyRecord;
+  readonly keyVersion?: number;
+}
+
+/** The material version a successful call used: Decrypt's own, else (GenerateDataKey) the key's current one. */
+function usedMaterial(r: KmsResult): { readonly keyId: string; readonly version: number } {
+  // The newest version is the current one (kms's currentVersion, which its index does not
+  // export); a key that has just answered GenerateDataKey has one, so the 0 is never used.
+  return { keyId: r.key.keyId, version: r.keyVersion ?? r.key.versions[r.key.versions.length - 1]?.version ?? 0 };
 }
