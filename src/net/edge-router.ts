@@ -254,6 +254,12 @@ function route(
   endpoint: EndpointChannel | undefined,
 ): Promise<void> {
   const service = signedServiceOf(services, sig?.service, target);
+  if (service !== undefined && sig !== undefined && sig.service !== service.service) {
+    // Named by its target (KMS, CloudTrail) but signed for another service: AWS refuses the
+    // scope before it checks the signature, and so does this edge (answered and audited).
+    const err = new AuthenticationError('SignatureMismatch', `Credential should be scoped to correct service: '${service.service}'. `);
+    return refuseUnparsed(deps, service, req, res, err, typeof target === 'string' ? target : '');
+  }
   if (service !== undefined) return serveSignedCall(deps, service, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
   if (deps.s3 === undefined) {
     sendNotImplemented(res);

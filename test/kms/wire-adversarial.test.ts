@@ -94,3 +94,26 @@ describe('KMS wire: CreateGrant constraints beyond AWS limits', () => {
     assert.equal(await grant(pairs(8, 'x'.repeat(384))), '200 ');
   });
 });
+
+// A KMS request signed for another service is refused as AWS refuses it, before it is served.
+describe('KMS wire: a credential scoped to another service', () => {
+  let t: TestServer;
+
+  before(async () => {
+    t = await startTestServer();
+  });
+  after(async () => t.close());
+
+  it('is InvalidSignatureException naming kms, and CreateKey makes no key', async () => {
+    const keys = async (): Promise<number> => (await t.kms().send(new ListKeysCommand({}))).Keys?.length ?? 0;
+    const before = await keys();
+    for (const service of ['s3', 'iam', 'cloudtrail']) {
+      const r = await rawKmsRequest(t.endpoint, { target: 'TrentService.CreateKey', body: '{}', service });
+      assert.equal(`${r.status} ${r.json.__type ?? ''}`, '400 InvalidSignatureException', service);
+      assert.match(r.json.message ?? '', /scoped to correct service: 'kms'/);
+    }
+    assert.equal(await keys(), before);
+    assert.equal((await rawKmsRequest(t.endpoint, { target: 'TrentService.CreateKey', body: '{}' })).status, 200);
+    assert.equal(await keys(), before + 1);
+  });
+});
