@@ -64,27 +64,42 @@ export class VolumeKeys {
   /** A new wrapped 64-byte data key under `kmsKeyArn`, bound to `contextId`. */
   async generate(call: CallContext, kmsKeyArn: string, contextId: string): Promise<WrappedDataKey> {
     const encryptionContext = { [EBS_CONTEXT_KEY]: contextId };
-    const out = await this.#kms(call, 'GenerateDataKeyWithoutPlaintext', kmsKeyArn, { keyId: kmsKeyArn, encryptionContext, numberOfBytes: XTS_KEY_BYTES }, () =>
-      generateDataKeyWithoutPlaintext(this.deps.keys, { keyId: kmsKeyArn, numberOfBytes: XTS_KEY_BYTES, encryptionContext }),
+    return this.#kms(
+      call,
+      'GenerateDataKeyWithoutPlaintext',
+      kmsKeyArn,
+      { keyId: kmsKeyArn, encryptionContext, numberOfBytes: XTS_KEY_BYTES },
+      () => generateDataKeyWithoutPlaintext(this.deps.keys, { keyId: kmsKeyArn, numberOfBytes: XTS_KEY_BYTES, encryptionContext }),
+      (out) => ({ kmsKeyArn: keyArn(out.key), blob: out.ciphertextBlob, contextId }),
     );
-    return { kmsKeyArn: keyArn(out.key), blob: out.ciphertextBlob, contextId };
   }
 
   /** Unwraps a data key through KMS Decrypt; the caller owns (and disposes) the result. */
   async unwrap(call: CallContext, dataKey: WrappedDataKey): Promise<SecretBytes> {
     const encryptionContext = { [EBS_CONTEXT_KEY]: dataKey.contextId };
-    const out = await this.#kms(call, 'Decrypt', dataKey.kmsKeyArn, { encryptionContext, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' }, () =>
-      decrypt(this.deps.keys, { ciphertextBlob: dataKey.blob, encryptionContext }),
+    return this.#kms(
+      call,
+      'Decrypt',
+      dataKey.kmsKeyArn,
+      { encryptionContext, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
+      () => decrypt(this.deps.keys, { ciphertextBlob: dataKey.blob, encryptionContext }),
+      (out) => SecretBytes.adopt(out.plaintext),
     );
-    return SecretBytes.adopt(out.plaintext);
   }
 
   /**
    * Runs `work` (a KMS operation) as `call`: authorized first, then recorded, with the
-   * material version it used when it succeeded. Returns its result; raises what authorization
-   * or the record raise, and `work`'s errors as EC2's (translate).
+   * material version it used when it succeeded. Returns its result as `finish` shapes it;
+   * KMS failures surface as EC2's errors (translate), anything else unchanged.
    */
-  async #kms<R extends KmsResult>(call: CallContext, operation: VolumeKmsCall['operation'], keyIdentifier: string, requestParameters: Record<string, unknown>, work: () => Promise<R>): Promise<R> {
+  async #kms<R extends KmsResult, T>(
+    call: CallContext,
+    operation: VolumeKmsCall['operation'],
+    keyIdentifier: string,
+    requestParameters: Record<string, unknown>,
+    work: () => Promise<R>,
+    finish: (r: R) => T,
+  ): Promise<T> {
     const context = (requestParameters.encryptionContext ?? {}) as Record<string, string>;
     // kms:ViaService carries the regional name (what key policies compare); the audit
     // record's invokedBy carries the service's plain name, as CloudTrail writes it.
@@ -92,8 +107,9 @@ export class VolumeKeys {
     const audited: CallContext = { ...call, viaService: 'ec2.amazonaws.com' };
     try {
       await this.deps.authorizeOnBehalf?.(onBehalf, `kms:${operation}`, keyIdentifier, context);
-      const result = await work();
-      await this.deps.recordKmsCall?.({ operation, keyIdentifier, call: audited, requestParameters, material: usedMaterial(result) });
+      const done = await work();
+      const result = finish(done);
+      await this.deps.recordKmsCall?.({ operation, keyIdentifier, call: audited, requestParameters, material: usedMaterial(done) });
       return result;
     } catch (err) {
       const wire = toKmsWireError(err);

@@ -79,18 +79,26 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   async generateDataKey(keyId: string, context: KmsContext): Promise<DataKey> {
     const id = keyId === AWS_MANAGED_S3_KEY ? await awsManagedS3KeyId(this.keys) : keyId;
     const params = { keyId, encryptionContext: { ...context }, keySpec: 'AES_256' };
-    const r = await this.#onBehalf('GenerateDataKey', () => id, context, params, () =>
-      generateDataKey(this.keys, { keyId: id, keySpec: 'AES_256', encryptionContext: { ...context } }),
+    return this.#onBehalf(
+      'GenerateDataKey',
+      () => id,
+      context,
+      params,
+      () => generateDataKey(this.keys, { keyId: id, keySpec: 'AES_256', encryptionContext: { ...context } }),
+      (r) => ({ keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext), blob: r.ciphertextBlob }),
     );
-    return { keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext), blob: r.ciphertextBlob };
   }
 
   async decrypt(blob: Buffer, context: KmsContext): Promise<{ readonly keyArn: string; readonly plaintext: SecretBytes }> {
     const params = { encryptionContext: { ...context }, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
-    const r = await this.#onBehalf('Decrypt', () => readBlobHeader(blob).keyId, context, params, () =>
-      decrypt(this.keys, { ciphertextBlob: blob, encryptionContext: { ...context } }),
+    return this.#onBehalf(
+      'Decrypt',
+      () => readBlobHeader(blob).keyId,
+      context,
+      params,
+      () => decrypt(this.keys, { ciphertextBlob: blob, encryptionContext: { ...context } }),
+      (r) => ({ keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext) }),
     );
-    return { keyArn: keyArn(r.key), plaintext: SecretBytes.adopt(r.plaintext) };
   }
 
   /** The ARN of a KMS key named by id, ARN or alias (for response headers); raises NotFoundError. */
@@ -101,16 +109,17 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   /**
    * Runs `work` (a KMS operation) as the bound caller: authorized first, then recorded, with
    * the material version it used when it succeeded; unbound, `work` just runs. Returns its
-   * result; raises what authorization, `work` or the record raise.
+   * result as `finish` shapes it; raises what authorization, `work` or the record raise.
    */
-  async #onBehalf<R extends KmsResult>(
+  async #onBehalf<R extends KmsResult, T extends { readonly keyArn: string }>(
     operation: S3KmsCall['operation'],
     keyOf: () => string,
     context: KmsContext,
     requestParameters: Record<string, unknown>,
     work: () => Promise<R>,
-  ): Promise<R> {
-    if (this.caller === undefined) return work();
+    finish: (r: R) => T,
+  ): Promise<T> {
+    if (this.caller === undefined) return finish(await work());
     const { call, onBehalf } = this.caller;
     // kms:ViaService carries the regional name (what key policies compare); the audit
     // record's invokedBy carries the service's plain name, as CloudTrail writes it.
@@ -121,8 +130,9 @@ export class KmsDataKeyProvider implements DataKeyProvider {
     try {
       keyIdentifier = keyOf();
       await onBehalf.authorize(Object.assign({}, call, { viaService: `s3.${onBehalf.region}.amazonaws.com` }), `kms:${operation}`, keyIdentifier, context);
-      const result = await work();
-      await onBehalf.record?.({ operation, keyIdentifier: keyArn(result.key), call: audited, requestParameters, material: usedMaterial(result) });
+      const done = await work();
+      const result = finish(done);
+      await onBehalf.record?.({ operation, keyIdentifier: result.keyArn, call: audited, requestParameters, material: usedMaterial(done) });
       return result;
     } catch (err) {
       const wire = toKmsWireError(err);
