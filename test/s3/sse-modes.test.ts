@@ -155,6 +155,24 @@ describe('S3 objects under each SSE mode', () => {
     assert.equal(await errorCode(plain.send(new PutObjectCommand({ Bucket: 'modes', Key: 'c2', Body: 'x', ...ssec }))), '400 InvalidRequest');
   });
 
+  it('SSE-KMS with a context that has no exact UTF-8 form (invalid bytes, lone surrogates): 400 InvalidArgument, nothing stored', async () => {
+    const contexts = [
+      Buffer.concat([Buffer.from('{"k":"x'), Buffer.from([0xff]), Buffer.from('"}')]),
+      Buffer.from('{"k":"\\ud800"}'),
+      Buffer.from('{"\\udfff":"v"}'),
+    ];
+    for (const [i, raw] of contexts.entries()) {
+      const put = s3.send(new PutObjectCommand({ Bucket: 'modes', Key: `ctx${i}`, Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSEncryptionContext: raw.toString('base64') }));
+      assert.equal(await errorCode(put), '400 InvalidArgument', raw.toString('latin1'));
+      assert.equal(await errorCode(s3.send(new HeadObjectCommand({ Bucket: 'modes', Key: `ctx${i}` }))), '404 NotFound');
+    }
+    // An astral character (a surrogate pair) is an ordinary context: stored, echoed as sent, read back.
+    const pair = Buffer.from(JSON.stringify({ k: '\u{1F600}' })).toString('base64');
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'modes', Key: 'ctx-pair', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSEncryptionContext: pair }));
+    assert.equal(JSON.parse(Buffer.from(put.SSEKMSEncryptionContext ?? '', 'base64').toString('utf8')).k, '\u{1F600}');
+    assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: 'modes', Key: 'ctx-pair' }))).Body?.transformToString(), 'x');
+  });
+
   it('SSE-KMS with an unknown key: KMS.NotFoundException', async () => {
     assert.equal(await errorCode(s3.send(new PutObjectCommand({ Bucket: 'modes', Key: 'k1', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'alias/missing' }))), '400 KMS.NotFoundException');
   });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { KeyService } from '../keys/key-service.js';
 import type { CallContext } from '../kms-context.js';
@@ -178,6 +179,9 @@ function knownTarget(target: string): { readonly operation: string; readonly rou
 
 function parseJson(raw: Buffer): JsonObject {
   if (raw.length === 0) return {};
+  // Not UTF-8 → refused, not decoded leniently: a lenient decode maps every invalid byte to
+  // U+FFFD, so two different encryption contexts ("x\xff", "x\xfe") would become one.
+  if (!isUtf8(raw)) throw new SerializationError();
   let value: unknown;
   try {
     value = JSON.parse(raw.toString('utf8'));
