@@ -10,6 +10,7 @@ export { handleKmsRequest, KMS_MAX_BODY_BYTES, type KmsOutcome, type KmsAuthoriz
 export { toKmsWireError, KMS_AUTH_ERROR_CODES } from './wire/error-codes.js';
 export { keyArn, type KeyRecord, type KeySpec } from './keys/key-record.js';
 export { readBlobHeader } from './ciphertext-blob.js';
+export { cachedKeyMaterialId } from './wire/material-audit.js';
 export * as kmsErrors from './errors.js';
 export { createKey } from './operations/create-key.js';
 export { ensureAwsManagedKey } from './operations/aws-managed-key.js';

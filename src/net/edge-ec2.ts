@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AuthenticationError } from '../iam/index.js';
-import type { CallContext } from '../kms/index.js';
+import { cachedKeyMaterialId, type CallContext } from '../kms/index.js';
 import { EC2_MAX_BODY_BYTES, ec2Failure, type Ec2Outcome, type VolumeKmsCall } from '../volumes/index.js';
 import type { Clock } from '../common/clock.js';
 import type { S3KmsCall } from '../s3/index.js';
-// Straight to the module, not through kms/index.ts (which does not export it): the same
-// cached ids the KMS API's own records use, so both name a version alike.
-import { cachedKeyMaterialId } from '../kms/wire/material-audit.js';
 import type { EdgeAuditor, EdgeEvent } from './edge-router.js';
 import { isBodyError, sendXml, type SignedService } from './edge-service-call.js';
 

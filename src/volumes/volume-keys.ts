@@ -119,17 +119,15 @@ export class VolumeKeys {
   }
 }
 
-/** What the KMS operations volumes call answer: the key, and (Decrypt) the version that opened the blob. */
+/** What the KMS operations volumes call answer: the key, and the material version that sealed or opened. */
 interface KmsResult {
   readonly key: KeyRecord;
-  readonly keyVersion?: number;
+  readonly keyVersion: number;
 }
 
-/** The material version a successful call used: Decrypt's own, else (GenerateDataKey*) the key's current one. */
+/** The material version a successful call used, as the KMS operation reports it (it sealed or opened with it). */
 function usedMaterial(r: KmsResult): { readonly keyId: string; readonly version: number } {
-  // The newest version is the current one (kms's currentVersion, which its index does not
-  // export); a key that has just answered GenerateDataKey* has one, so the 0 is never used.
-  return { keyId: r.key.keyId, version: r.keyVersion ?? r.key.versions[r.key.versions.length - 1]?.version ?? 0 };
+  return { keyId: r.key.keyId, version: r.keyVersion };
 }
 
 /** KMS errors as EC2 reports them; anything else passes through unchanged. */

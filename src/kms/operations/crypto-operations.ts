@@ -115,6 +115,8 @@ export interface GenerateDataKeyResult {
   readonly key: KeyRecord;
   readonly plaintext: Buffer;
   readonly ciphertextBlob: Buffer;
+  /** The key material version that sealed the data key (the audit record's keyMaterialId). */
+  readonly keyVersion: number;
 }
 
 /** GenerateDataKey: a fresh random data key, returned plain and sealed under the KMS key. */
@@ -150,14 +152,14 @@ export function generateDataKeyNow(keys: KeyService, req: GenerateDataKeyRequest
 
 function sealDataKey(key: KeyRecord, version: number, material: SecretBytes, length: number, context: EncryptionContext | undefined): GenerateDataKeyResult {
   const plaintext = pooledRandomBytes(length); // a fresh buffer; the pool keeps no copy
-  return { key, plaintext, ciphertextBlob: sealBlob(material, key.keyId, version, plaintext, context) };
+  return { key, plaintext, ciphertextBlob: sealBlob(material, key.keyId, version, plaintext, context), keyVersion: version };
 }
 
 /** GenerateDataKeyWithoutPlaintext: as GenerateDataKey, but the plaintext is zeroed and dropped. */
 export async function generateDataKeyWithoutPlaintext(keys: KeyService, req: GenerateDataKeyRequest): Promise<Omit<GenerateDataKeyResult, 'plaintext'>> {
-  const { key, plaintext, ciphertextBlob } = await generateDataKey(keys, req);
+  const { key, plaintext, ciphertextBlob, keyVersion } = await generateDataKey(keys, req);
   plaintext.fill(0);
-  return { key, ciphertextBlob };
+  return { key, ciphertextBlob, keyVersion };
 }
 
 function dataKeyLength(req: GenerateDataKeyRequest): number {

@@ -142,15 +142,13 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   }
 }
 
-/** What the KMS operations S3 calls answer: the key, and (Decrypt) the version that opened the blob. */
+/** What the KMS operations S3 calls answer: the key, and the material version that sealed or opened. */
 interface KmsResult {
   readonly key: KeyRecord;
-  readonly keyVersion?: number;
+  readonly keyVersion: number;
 }
 
-/** The material version a successful call used: Decrypt's own, else (GenerateDataKey) the key's current one. */
+/** The material version a successful call used, as the KMS operation reports it (it sealed or opened with it). */
 function usedMaterial(r: KmsResult): { readonly keyId: string; readonly version: number } {
-  // The newest version is the current one (kms's currentVersion, which its index does not
-  // export); a key that has just answered GenerateDataKey has one, so the 0 is never used.
-  return { keyId: r.key.keyId, version: r.keyVersion ?? r.key.versions[r.key.versions.length - 1]?.version ?? 0 };
+  return { keyId: r.key.keyId, version: r.keyVersion };
 }
