@@ -86,6 +86,8 @@ export class NoSuchPublicAccessBlockConfigurationError extends S3Error {}
 export class SseCustomerKeyMismatchError extends S3Error {}
 /** SSE-C: the object needs its customer key and none was given. */
 export class SseCustomerKeyMissingError extends S3Error {}
+/** x-amz-storage-class names no storage class S3 knows (PutObject, CopyObject, CreateMultipartUpload). */
+export class InvalidStorageClassError extends S3Error {}
 /** An SSE algorithm S3 does not know. */
 export class InvalidEncryptionAlgorithmError extends S3Error {}
 /** GetBucketEncryption on a bucket with no default encryption configuration. */

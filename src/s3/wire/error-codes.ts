@@ -68,6 +68,7 @@ export const S3_ERROR_CODES = {
     status: 400,
     message: 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
   },
+  InvalidStorageClassError: { code: 'InvalidStorageClass', status: 400, message: 'The storage class you specified is not valid' },
   InvalidEncryptionAlgorithmError: { code: 'InvalidEncryptionAlgorithmError', status: 400, message: 'The encryption request you specified is not valid. Supported value: AES256.' },
   EncryptionConfigurationNotFoundError: {
     code: 'ServerSideEncryptionConfigurationNotFoundError',

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { AccessDeniedError, InvalidArgumentError, InvalidRequestError, KeyTooLongError, NotImplementedError } from '../errors.js';
+import { AccessDeniedError, InvalidArgumentError, InvalidRequestError, InvalidStorageClassError, KeyTooLongError, NotImplementedError } from '../errors.js';
 import type { WriteCondition } from '../write-condition.js';
 
 /** S3's limit on an object key (UTF-8 bytes), checked where a key is created: older objects stay reachable. */
@@ -8,6 +8,16 @@ const CREATES_KEY = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload']
 /** Writes S3 makes conditional on If-Match / If-None-Match (writeConditionOf); DeleteObject takes If-Match only. */
 const CONDITIONAL_WRITES = new Set(['PutObject', 'CopyObject', 'CompleteMultipartUpload']);
 const OBJECT_LOCK_HEADERS = ['x-amz-object-lock-mode', 'x-amz-object-lock-retain-until-date', 'x-amz-object-lock-legal-hold'];
+/**
+ * The x-amz-storage-class values S3's API model lists (StorageClass, as in @aws-sdk/client-s3
+ * 3.1175: the API reference's twelve plus FSX_ONTAP and the two AWS Backup classes). Exact and
+ * case-sensitive, as S3 compares them. Every object here is stored one way and listed as STANDARD,
+ * whichever valid class was asked for; an unknown one is refused rather than silently ignored.
+ */
+const STORAGE_CLASSES: ReadonlySet<string> = new Set([
+  'STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'DEEP_ARCHIVE',
+  'OUTPOSTS', 'GLACIER_IR', 'SNOW', 'EXPRESS_ONEZONE', 'FSX_OPENZFS', 'FSX_ONTAP', 'AWS_BACKUP_WARM', 'AWS_BACKUP_LOW_COST_WARM',
+]);
 /** x-amz-checksum-* headers that are no checksum value (payload.ts reads the same way). */
 const NOT_A_CHECKSUM = new Set(['x-amz-checksum-mode', 'x-amz-checksum-type', 'x-amz-checksum-algorithm']);
 
@@ -26,7 +36,8 @@ export interface GuardedRequest {
  * Refuses, with S3's error for it, a request that asks for something this server cannot do
  * and would otherwise silently do something else: a key over 1024 bytes (KeyTooLongError), a
  * version other than "null" (InvalidArgument), an If-None-Match other than '*' on a write
- * or any on a delete (NotImplemented, as S3), object lock (refused, not done unlocked), a
+ * or any on a delete (NotImplemented, as S3), an x-amz-storage-class S3 does not know on a
+ * write that creates a key (InvalidStorageClass), object lock (refused, not done unlocked), a
  * bucket owner other than this account (AccessDenied), a DeleteObjects with neither
  * Content-MD5 nor a checksum header or trailer (InvalidRequest). Pure; raises, never answers.
  */
@@ -38,6 +49,8 @@ export function refuseUnservable(r: GuardedRequest): void {
     // S3 takes only '*' on a write (an ETag there is NotImplemented) and no If-None-Match on a delete: refused, never ignored.
     throw new NotImplementedError('');
   }
+  const storageClass = r.headers['x-amz-storage-class'];
+  if (CREATES_KEY.has(r.operation) && storageClass !== undefined && !STORAGE_CLASSES.has(String(storageClass))) throw new InvalidStorageClassError('');
   if (CREATES_KEY.has(r.operation) && OBJECT_LOCK_HEADERS.some((h) => r.headers[h] !== undefined)) {
     // No bucket here has Object Lock: S3's answer, rather than an object the client believes locked.
     throw new InvalidRequestError('Bucket is missing Object Lock Configuration');

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import { testServerFixture } from '../helpers/server.js';
+import { errorCode } from './helpers.js';
+
+const B = 'storage-class';
+
+/** The SDK passes any string through; a cast is how a client sends a class S3 does not know. */
+const unknownClass = (s: string): StorageClass => s as StorageClass;
+
+/** The S3 code and message of a rejected SDK call. */
+async function refusal(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    return `${e.$metadata?.httpStatusCode ?? '?'} ${e.Code ?? '?'}: ${e.message ?? ''}`;
+  }
+  throw new Error('expected the call to fail');
+}
+
+const REFUSED = '400 InvalidStorageClass: The storage class you specified is not valid';
+
+// x-amz-storage-class on the three writes that create a key: a class S3 does not know is
+// refused as S3 refuses it (400 InvalidStorageClass) and stores nothing; a known one is
+// accepted and changes nothing in what is stored or listed.
+describe('S3 x-amz-storage-class', () => {
+  const fx = testServerFixture(async ({ s3 }) => {
+    await s3.send(new CreateBucketCommand({ Bucket: B }));
+    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'source', Body: 'source body' }));
+  });
+
+  it('PutObject with an unknown class is InvalidStorageClass and stores nothing', async () => {
+    for (const cls of ['FOO', 'standard', 'STANDARD, GLACIER']) {
+      const r = await refusal(fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'put-refused', Body: 'never stored', StorageClass: unknownClass(cls) })));
+      assert.equal(r, REFUSED, `class '${cls}'`);
+    }
+    assert.equal(await errorCode(fx.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'put-refused' }))), '404 NotFound');
+  });
+
+  it('PutObject with an unknown class leaves an existing object as it was', async () => {
+    await fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'kept', Body: 'first' }));
+    const r = await refusal(fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'kept', Body: 'second', StorageClass: unknownClass('FOO') })));
+    assert.equal(r, REFUSED);
+    assert.equal(await (await fx.s3.send(new GetObjectCommand({ Bucket: B, Key: 'kept' }))).Body?.transformToString(), 'first');
+  });
+
+  it('CopyObject with an unknown class is InvalidStorageClass and creates no copy', async () => {
+    const r = await refusal(fx.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-refused', CopySource: `${B}/source`, StorageClass: unknownClass('FOO') })));
+    assert.equal(r, REFUSED);
+    assert.equal(await errorCode(fx.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'copy-refused' }))), '404 NotFound');
+  });
+
+  it('CreateMultipartUpload with an unknown class is InvalidStorageClass and opens no upload', async () => {
+    const r = await refusal(fx.s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'mpu-refused', StorageClass: unknownClass('FOO') })));
+    assert.equal(r, REFUSED);
+    const uploads = await fx.s3.send(new ListMultipartUploadsCommand({ Bucket: B, Prefix: 'mpu-refused' }));
+    assert.deepEqual(uploads.Uploads ?? [], []);
+  });
+
+  it('every class S3 documents is accepted, and the object is stored and listed as before', async () => {
+    const classes = ['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'DEEP_ARCHIVE', 'OUTPOSTS', 'GLACIER_IR', 'SNOW', 'EXPRESS_ONEZONE', 'FSX_OPENZFS', 'FSX_ONTAP', 'AWS_BACKUP_WARM', 'AWS_BACKUP_LOW_COST_WARM'];
+    const plain = await fx.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'source' }));
+    for (const cls of classes) {
+      await fx.s3.send(new PutObjectCommand({ Bucket: B, Key: `ok/${cls}`, Body: cls, StorageClass: unknownClass(cls) }));
+      const head = await fx.s3.send(new HeadObjectCommand({ Bucket: B, Key: `ok/${cls}` }));
+      // As an object written with no class: what HEAD says about the class is unchanged.
+      assert.equal(head.StorageClass, plain.StorageClass, cls);
+    }
+    await fx.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'ok/copy', CopySource: `${B}/source`, StorageClass: 'GLACIER' }));
+    const mpu = await fx.s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'ok/mpu', StorageClass: 'STANDARD_IA' }));
+    assert.equal(typeof mpu.UploadId, 'string');
+    const listed = await fx.s3.send(new ListObjectsV2Command({ Bucket: B, Prefix: 'ok/' }));
+    assert.equal(listed.Contents?.length, classes.length + 1);
+    assert.deepEqual(new Set(listed.Contents?.map((o) => o.StorageClass)), new Set(['STANDARD']));
+  });
+});
