@@ -39,6 +39,12 @@ function checkOperations(key: KeyRecord, req: CreateGrantRequest): void {
   const supported = grantOperationsFor(key.keySpec, key.keyUsage);
   const unsupported = req.operations.filter((op) => !supported.includes(op));
   if (unsupported.length > 0) throw new ValidationError(`${unsupported.join(', ')} ${unsupported.length === 1 ? 'is' : 'are'} not a valid grant operation for ${keyArn(key)} (${key.keySpec}, ${key.keyUsage}).`);
+  const c = req.constraints;
+  if (key.keySpec !== 'SYMMETRIC_DEFAULT' && (c?.encryptionContextEquals !== undefined || c?.encryptionContextSubset !== undefined)) {
+    // AWS: operations with asymmetric and HMAC keys take no encryption context, so a grant on one
+    // cannot carry a context constraint (CreateGrant, Constraints). Refused, not stored unenforceable.
+    throw new ValidationError(`Encryption context grant constraints are not supported for ${keyArn(key)} (${key.keySpec}): asymmetric and HMAC KMS keys don't support an encryption context.`);
+  }
   if (req.constraints !== undefined && !constraintsAllowedWith(req.operations)) {
     throw new ValidationError('Grant constraints are only allowed with grant operations that accept an encryption context.');
   }
@@ -67,8 +73,9 @@ async function findNamedGrant(keys: KeyService, keyId: string, req: CreateGrantR
 /**
  * CreateGrant. With a Name, retrying with identical parameters returns the same GrantId
  * (and, as on AWS, a new token; the new token replaces the previous one). Raises
- * ValidationError (operations not valid for the key, constraints with operations that take
- * no context), NotFoundError, KeyInvalidStateError (pending deletion).
+ * ValidationError (operations not valid for the key's spec and usage, an encryption context
+ * constraint on an asymmetric or HMAC key, constraints with operations that take no context),
+ * NotFoundError, KeyInvalidStateError (pending deletion). Stores nothing when it raises.
  */
 export async function createGrant(keys: KeyService, req: CreateGrantRequest): Promise<CreateGrantResult> {
   const key = await keys.resolve(req.keyId);
