@@ -57,11 +57,13 @@ function s3AdditionalEventData(request: S3EdgeRequest): Record<string, unknown> 
 
 /**
  * The request body's length as the client sent it: its Content-Length (for aws-chunked
- * uploads the encoded length, what crossed the wire); 0 without one (no body, or a chunked
- * transfer whose length no header states).
+ * uploads the encoded length, what crossed the wire). Without one, a chunked transfer's
+ * x-amz-decoded-content-length (what the SDKs send for a streamed PutObject or UploadPart:
+ * Transfer-Encoding chunked, no Content-Length), the body's bytes as declared and checked
+ * (openPayload refuses any other count); 0 when neither states a length (no body).
  */
 function requestBodyBytes(req: IncomingMessage): number {
-  const length = req.headers['content-length'];
+  const length = req.headers['content-length'] ?? req.headers['x-amz-decoded-content-length'];
   if (length === undefined) return 0;
   const n = Number(length);
   return Number.isSafeInteger(n) && n >= 0 ? n : 0;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import {
   CreateKeyCommand,
   DecryptCommand,
@@ -135,6 +136,13 @@ describe('S3 records carry the transfer facts in additionalEventData', () => {
       bytesTransferredOut: 0,
       'x-amz-id-2': put.$metadata.extendedRequestId,
     });
+  });
+
+  it('a streamed PUT (the SDK sends aws-chunked without Content-Length): bytes in = the body, from x-amz-decoded-content-length', async () => {
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'aed', Key: 'streamed', Body: Readable.from([body]), ContentLength: body.length }));
+    const record = await recordOf(t, put.$metadata.requestId);
+    assert.equal(record.additionalEventData?.['bytesTransferredIn'], body.length);
+    assert.equal(record.additionalEventData?.['AuthenticationMethod'], 'AuthHeader');
   });
 
   it('a presigned GET: QueryString, bytes out = the body sent; a HEAD sends none', async () => {
