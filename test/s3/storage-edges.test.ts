@@ -197,8 +197,12 @@ describe('S3 storage edges: inline bodies, overwrites, copies, pooled and reused
     // A multipart object is always a file, however small: its copy is inline.
     const mp = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'c-mp' }));
     const part = await s3.send(new UploadPartCommand({ Bucket: B, Key: 'c-mp', UploadId: mp.UploadId, PartNumber: 1, Body: body }));
+    const parts = partFiles(t.dataDir, mp.UploadId!);
+    assert.equal(parts.length, 1);
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: 'c-mp', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
     assert.equal(row(t.dataDir, 'c-mp')?.inline, false);
+    // Its part file is removed after the answer (not awaited): waited for, so the count below sees only the replaced file go.
+    await until(() => parts.every((f) => !existsSync(f)), "the completed upload's part file is removed");
     await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'c-from-mp', CopySource: `${B}/c-mp`, ...ck }));
     assert.equal(row(t.dataDir, 'c-from-mp')?.inline, true);
     assert.ok((await get('c-from-mp', ck)).equals(body));
