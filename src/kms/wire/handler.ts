@@ -137,7 +137,8 @@ function success(operation: string, route: KmsRoute, req: unknown, res: unknown,
   if (keyIdentifier) outcome.keyIdentifier = keyIdentifier;
   if (requestParameters) outcome.requestParameters = requestParameters;
   if (responseElements) outcome.responseElements = responseElements;
-  if (route.auditData !== undefined) outcome.additionalEventData = route.auditData(req, res);
+  const additionalEventData = route.auditData?.(req, res);
+  if (additionalEventData !== undefined) outcome.additionalEventData = additionalEventData;
   return outcome;
 }
 

@@ -31,22 +31,31 @@ export function cachedKeyMaterialId(keyId: string, version: number): string {
   return id;
 }
 
+// Only symmetric encryption keys have key material ids (AWS: KeyMaterialId "is present only
+// when the operation uses a symmetric encryption KMS key"; rotations, and so ListKeyRotations,
+// are theirs alone): RSA, ECC and HMAC calls carry no additionalEventData.
+function hasMaterialIds(key: KeyRecord): boolean {
+  return key.keySpec === 'SYMMETRIC_DEFAULT';
+}
+
 /**
  * `{ keyMaterialId }` of the material a call used: version `version` of `key`, by default
- * its current one (what Encrypt, GenerateDataKey*, Sign and GenerateMac use). A fresh object
- * per call, as the record owns it.
+ * its current one (what Encrypt and GenerateDataKey* use); undefined for a key that is not a
+ * symmetric encryption key. A fresh object per call, as the record owns it.
  */
-export function usedMaterial(key: KeyRecord, version: number = currentVersion(key).version): JsonObject {
-  return { keyMaterialId: cachedKeyMaterialId(key.keyId, version) };
+export function usedMaterial(key: KeyRecord, version?: number): JsonObject | undefined {
+  if (!hasMaterialIds(key)) return undefined;
+  return { keyMaterialId: cachedKeyMaterialId(key.keyId, version ?? currentVersion(key).version) };
 }
 
 /**
  * ReEncrypt's additionalEventData: the destination key's current material and the source
- * material that decrypted, keys in canonical (sorted) order as AWS's example lists them.
+ * material that decrypted, keys in canonical (sorted) order as AWS's example lists them;
+ * each only for a symmetric encryption key, undefined when neither is one.
  */
-export function reEncryptMaterial(sourceKey: KeyRecord, sourceVersion: number, destinationKey: KeyRecord): JsonObject {
-  return {
-    destinationKeyMaterialId: cachedKeyMaterialId(destinationKey.keyId, currentVersion(destinationKey).version),
-    sourceKeyMaterialId: cachedKeyMaterialId(sourceKey.keyId, sourceVersion),
-  };
+export function reEncryptMaterial(sourceKey: KeyRecord, sourceVersion: number, destinationKey: KeyRecord): JsonObject | undefined {
+  const out: JsonObject = {};
+  if (hasMaterialIds(destinationKey)) out['destinationKeyMaterialId'] = cachedKeyMaterialId(destinationKey.keyId, currentVersion(destinationKey).version);
+  if (hasMaterialIds(sourceKey)) out['sourceKeyMaterialId'] = cachedKeyMaterialId(sourceKey.keyId, sourceVersion);
+  return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -46,7 +46,7 @@ export interface KmsRoute<Req = unknown, Res = unknown> {
    * The record's additionalEventData for a successful call (the key material it used, see
    * material-audit.ts); never called for a failed one. Never returns anything secret.
    */
-  readonly auditData?: (req: Req, res: Res) => JsonObject;
+  readonly auditData?: (req: Req, res: Res) => JsonObject | undefined;
   /**
    * For the hottest read-only routes: the response's JSON text, exactly
    * `JSON.stringify(respond(res))`, written without building the object first. Used only
