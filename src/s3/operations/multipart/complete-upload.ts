@@ -7,6 +7,7 @@ import type { PendingObject } from '../../object-backend.js';
 import type { S3Deps } from '../../s3-deps.js';
 import type { CustomerKey } from '../../wire/headers/sse.js';
 import type { WriteCondition } from '../../write-condition.js';
+import { isMissingBody } from '../read-object.js';
 import { precheckWriteCondition } from '../write-object.js';
 import { removeUnreferencedBodies } from '../remove-unreferenced.js';
 import { MAX_PART_NUMBER, MIN_PART_SIZE } from './limits.js';
@@ -41,9 +42,12 @@ export interface CompleteRequest {
  * files and any replaced body without awaiting it (removeUnreferencedBodies: a failure is
  * logged, never raised).
  * The ETag is MD5(MD5(part 1) ‖ … ‖ MD5(part N)) hex + "-N". Raises NoSuchUploadError
- * (also when another completion or an abort won the race), the SSE-C errors, and for a
- * `condition` PreconditionFailedError or NoSuchKeyError — the upload then stays open (as in
- * S3), so the client can retry or abort it.
+ * (also when another completion or an abort won the race, even one that removed a part file
+ * while this one was joining it), InvalidPartError also when an UploadPart replaced a listed
+ * part while joining and the list names the replaced ETag (a replacement with the same ETag is
+ * joined instead: the object is always one set of part rows, never a mix), the SSE-C errors,
+ * and for a `condition` PreconditionFailedError or NoSuchKeyError — the upload then stays
+ * open (as in S3), so the client can retry or abort it.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
  */
 export async function completeUpload(deps: S3Deps, req: CompleteRequest): Promise<{ upload: UploadRecord; object: ObjectRecord }> {
@@ -53,35 +57,28 @@ export async function completeUpload(deps: S3Deps, req: CompleteRequest): Promis
   (await unsealUploadKey(deps, upload, req.customer)).dispose();
   const parts = await chosenParts(deps, upload, req.parts);
   if (req.condition !== undefined) await precheckWriteCondition(deps, req.bucket, req.key, req.condition);
-  const pending = await deps.backend.create();
-  try {
-    await concatenate(deps, parts, pending);
-    await pending.commit();
-  } catch (err) {
-    await pending.abort();
-    throw err;
-  }
+  const { joined, storageId } = await joinParts(deps, upload, req.parts, parts);
   const object: ObjectRecord = {
     bucket: upload.bucket,
     key: upload.key,
     objectId: upload.uploadId,
-    storageId: pending.storageId,
-    size: parts.reduce((n, p) => n + p.size, 0),
-    etag: multipartEtag(parts),
+    storageId,
+    size: joined.reduce((n, p) => n + p.size, 0),
+    etag: multipartEtag(joined),
     lastModified: deps.clock.now(),
     segmentSize: upload.segmentSize,
     content: upload.content,
     userMetadata: upload.userMetadata,
     sealedKey: upload.sealedKey,
     checksums: {},
-    parts: parts.map((p) => ({ partNumber: p.partNumber, size: p.size })),
+    parts: joined.map((p) => ({ partNumber: p.partNumber, size: p.size })),
     ...tagsOf(upload),
   };
   let done: { replaced: string | undefined; partStorageIds: string[] };
   try {
     done = await deps.store.multipart.completeUpload(upload.uploadId, object, req.condition);
   } catch (err) {
-    await deps.backend.delete(pending.storageId);
+    await deps.backend.delete(storageId);
     throw err;
   }
   // Started, not awaited: once the completion is durable no row names these files, and a
@@ -128,6 +125,47 @@ export function multipartEtag(parts: ReadonlyArray<{ readonly etag: string }>): 
   const md5 = createHash('md5');
   for (const p of parts) md5.update(Buffer.from(bare(p.etag), 'hex'));
   return `"${md5.digest('hex')}-${parts.length}"`;
+}
+
+/** The most joins one completion makes: each retry needs another request to have replaced a listed part meanwhile. */
+const MAX_JOINS = 3;
+
+/**
+ * Joins `parts` (chosen from the rows read before) into one committed body; returns the parts
+ * it joined and the body's storage id. A listed part's file missing (isMissingBody) means the
+ * upload changed since its rows were read, and the file was removed after that change was
+ * durable: another completion or an abort ended the upload (NoSuchUploadError, from the
+ * re-check), or an UploadPart replaced a listed part (the list is checked anew against the
+ * current rows — InvalidPartError when it names the replaced ETag — and joined again). The
+ * body only ever holds the parts of one set of rows, never a mix. A file missing under rows that
+ * did not change (or after MAX_JOINS) raises the read's own error. Discards its body on failure.
+ */
+async function joinParts(deps: S3Deps, upload: UploadRecord, requested: readonly CompletePart[], first: PartRecord[]): Promise<{ joined: PartRecord[]; storageId: string }> {
+  let parts = first;
+  for (let joins = 1; ; joins++) {
+    try {
+      return { joined: parts, storageId: await joinBody(deps, parts) };
+    } catch (err) {
+      if (!isMissingBody(err) || joins >= MAX_JOINS) throw err;
+      await deps.store.multipart.getUpload(upload.bucket, upload.key, upload.uploadId);
+      const current = await chosenParts(deps, upload, requested);
+      if (current.every((p, i) => p.storageId === parts[i]?.storageId)) throw err;
+      parts = current;
+    }
+  }
+}
+
+/** Writes the parts' sealed streams back to back into a new body and commits it; returns its storage id, or discards it and raises. */
+async function joinBody(deps: S3Deps, parts: readonly PartRecord[]): Promise<string> {
+  const pending = await deps.backend.create();
+  try {
+    await concatenate(deps, parts, pending);
+    await pending.commit();
+  } catch (err) {
+    await pending.abort();
+    throw err;
+  }
+  return pending.storageId;
 }
 
 async function concatenate(deps: S3Deps, parts: readonly PartRecord[], pending: PendingObject): Promise<void> {
