@@ -190,6 +190,7 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
     s3,
     keys,
     iam,
+    region: config.region,
     credentials: iam.credentials,
     clock,
     log,

@@ -6,6 +6,7 @@ import type { Clock } from '../common/clock.js';
 import {
   AuthenticationError,
   parseSignature,
+  scopeRegionError,
   verifySignature,
   type CredentialLookup,
   type ParsedSignature,
@@ -132,6 +133,12 @@ export interface EdgeDeps {
   /** CloudTrail LookupEvents over the audit store (credential scope `cloudtrail`). */
   readonly auditLookup?: CloudTrailLookup;
   readonly keys: KeyService;
+  /**
+   * The region this server serves (config `region`): a signed request's credential scope must
+   * name it (IAM and STS also take us-east-1, AWS's global signing region), or it is refused
+   * before its signature is checked, as AWS refuses it.
+   */
+  readonly region: string;
   readonly credentials: CredentialLookup;
   readonly clock: Clock;
   readonly log: Logger;
@@ -260,12 +267,18 @@ function route(
     const err = new AuthenticationError('SignatureMismatch', `Credential should be scoped to correct service: '${service.service}'. `);
     return refuseUnparsed(deps, service, req, res, err, typeof target === 'string' ? target : '');
   }
-  if (service !== undefined) return serveSignedCall(deps, service, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
+  // A scope for another region is refused before the signature is checked (AWS answers it
+  // even for an unknown key); S3 answers it when it authenticates, in its own words.
+  const wrongRegion = sig !== undefined ? scopeRegionError(sig, deps.region) : undefined;
+  if (service !== undefined) {
+    if (wrongRegion !== undefined) return refuseUnparsed(deps, service, req, res, wrongRegion, typeof target === 'string' ? target : '');
+    return serveSignedCall(deps, service, req, res, view, sig, typeof target === 'string' ? target : '', transportChannel(req, endpoint));
+  }
   if (deps.s3 === undefined) {
     sendNotImplemented(res);
     return DONE;
   }
-  return handleS3(deps, deps.s3, req, res, view, sig, sigError, transportChannel(req, endpoint));
+  return handleS3(deps, deps.s3, req, res, view, sig, wrongRegion ?? sigError, transportChannel(req, endpoint));
 }
 
 const DONE: Promise<void> = Promise.resolve();

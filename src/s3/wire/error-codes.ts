@@ -1,4 +1,4 @@
-import { AuthenticationError, type AuthFailureKind } from '../../iam/index.js';
+import { AuthenticationError, CredentialScopeRegionError, type AuthFailureKind } from '../../iam/index.js';
 import { kmsErrors } from '../../kms/index.js';
 import { DecryptionError } from '../../crypto/index.js';
 import * as s3Errors from '../errors.js';
@@ -10,6 +10,11 @@ export interface S3WireError {
   readonly message: string;
   /** S3's `<Condition>` element of a 412: the precondition header that did not hold. */
   readonly condition?: string;
+  /**
+   * S3's `<Region>` element (and x-amz-bucket-region header) of a request signed for another
+   * region: the region to sign for, which SDKs and the CLI read to retry there.
+   */
+  readonly region?: string;
 }
 
 type Entry = { readonly code: string; readonly status: number; readonly message: string };
@@ -108,6 +113,7 @@ export function toS3WireError(err: unknown): S3WireError {
 }
 
 function authError(err: AuthenticationError): S3WireError {
+  if (err instanceof CredentialScopeRegionError) return wrongRegionError(err);
   if (err.kind === 'RequestExpired' && err.message.startsWith('Request ')) {
     // Presigned URL expired (or not yet valid): S3 answers AccessDenied.
     return { code: 'AccessDenied', status: 403, message: err.message };
@@ -118,6 +124,18 @@ function authError(err: AuthenticationError): S3WireError {
   }
   const entry = S3_AUTH_ERROR_CODES[err.kind];
   return { code: entry.code, status: entry.status, message: err.message };
+}
+
+/**
+ * A credential scope for another region, as S3 words it: AuthorizationHeaderMalformed for
+ * the Authorization header, AuthorizationQueryParametersError for a presigned URL's
+ * X-Amz-Credential, both 400 and naming the expected region.
+ */
+function wrongRegionError(err: CredentialScopeRegionError): S3WireError {
+  const wrong = `the region '${err.region}' is wrong; expecting '${err.expectedRegion}'`;
+  return err.presigned
+    ? { code: 'AuthorizationQueryParametersError', status: 400, message: `Error parsing the X-Amz-Credential parameter; ${wrong}`, region: err.expectedRegion }
+    : { code: 'AuthorizationHeaderMalformed', status: 400, message: `The authorization header is malformed; ${wrong}`, region: err.expectedRegion };
 }
 
 /** KMS failures met while sealing or unsealing an object key, as S3 reports them. */

@@ -229,14 +229,16 @@ export class S3Handler {
       r.res.destroy();
       return;
     }
-    const headers = { 'x-amz-request-id': r.requestId, 'x-amz-id-2': r.requestId, date: this.deps.clock.now().toUTCString(), server: 'Cipherlake' };
+    const headers: Record<string, string> = { 'x-amz-request-id': r.requestId, 'x-amz-id-2': r.requestId, date: this.deps.clock.now().toUTCString(), server: 'Cipherlake' };
+    // As S3 does: a HEAD's answer has no body, so the header is where clients find the region.
+    if (wire.region !== undefined) headers['x-amz-bucket-region'] = wire.region;
     if (err instanceof NotModifiedError || r.req.method === 'HEAD') {
       r.res.writeHead(wire.status, { ...headers, 'x-amz-error-code': wire.code });
       r.res.end();
       return;
     }
     const resource = bucket === undefined ? '/' : key === undefined ? `/${bucket}` : `/${bucket}/${key}`;
-    const body = errorXml(wire.code, wire.message, r.requestId, resource, wire.condition);
+    const body = errorXml(wire.code, wire.message, r.requestId, resource, wire.condition, wire.region);
     r.res.writeHead(wire.status, { ...headers, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
     r.res.end(body);
   }

@@ -35,11 +35,22 @@ function ownerNode(owner: Owner): Node {
   return { ID: owner.id, DisplayName: owner.displayName };
 }
 
-/** `<Error>`, S3's error document (no namespace); `condition` (a 412's failed header) goes after the message, as S3 sends it. */
-export function errorXml(code: string, message: string, requestId: string, resource?: string, condition?: string): string {
+/**
+ * `<Error>`, S3's error document (no namespace); `condition` (a 412's failed header) and
+ * `region` (the region to sign for, of a request signed for another) go after the message,
+ * as S3 sends them.
+ */
+export function errorXml(code: string, message: string, requestId: string, resource?: string, condition?: string, region?: string): string {
   return doc(
     'Error',
-    { Code: code, Message: message, ...(condition !== undefined ? { Condition: condition } : {}), ...(resource !== undefined ? { Resource: resource } : {}), RequestId: requestId },
+    {
+      Code: code,
+      Message: message,
+      ...(condition !== undefined ? { Condition: condition } : {}),
+      ...(region !== undefined ? { Region: region } : {}),
+      ...(resource !== undefined ? { Resource: resource } : {}),
+      RequestId: requestId,
+    },
     false,
   );
 }
