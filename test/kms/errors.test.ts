@@ -182,9 +182,10 @@ describe('KMS error paths through @aws-sdk/client-kms', () => {
       await rejectsWith(kms.send(new EncryptCommand({ KeyId: eccKey, Plaintext: Buffer.from('x') })), 'InvalidKeyUsageException');
       await rejectsWith(kms.send(new EncryptCommand({ KeyId: key, Plaintext: Buffer.from('x'), EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })), 'InvalidKeyUsageException');
     });
-    it('a non-string context value → ValidationException', async () => {
+    // A wrong JSON type fails deserialization: SerializationException, as AWS's JSON services answer it (evidence in test/kms/wire-types.test.ts).
+    it('a non-string context value → SerializationException', async () => {
       const r = await rawKmsRequest(t.endpoint, { target: 'TrentService.Encrypt', body: JSON.stringify({ KeyId: key, Plaintext: 'eA==', EncryptionContext: { a: 1 } }) });
-      assert.equal(r.json.__type, 'ValidationException');
+      assert.equal(r.json.__type, 'SerializationException');
     });
   });
 

@@ -45,10 +45,12 @@ describe('KMS wire: CreateKey with hostile fields', () => {
     assert.equal(got.Policy, POLICY);
   });
 
-  it('MultiRegion and BypassPolicyLockoutSafetyCheck of another type than boolean are ValidationException', async () => {
+  // Another JSON type than boolean fails deserialization: SerializationException, as AWS's JSON
+  // services answer it ("STRING_VALUE can not be converted to an Boolean"; evidence in test/kms/wire-types.test.ts).
+  it('MultiRegion and BypassPolicyLockoutSafetyCheck of another type than boolean are SerializationException', async () => {
     for (const v of ['yes', 1, {}, []]) {
-      assert.equal(await createKey({ MultiRegion: v }), '400 ValidationException', `MultiRegion ${JSON.stringify(v)}`);
-      assert.equal(await createKey({ BypassPolicyLockoutSafetyCheck: v }), '400 ValidationException', `Bypass ${JSON.stringify(v)}`);
+      assert.equal(await createKey({ MultiRegion: v }), '400 SerializationException', `MultiRegion ${JSON.stringify(v)}`);
+      assert.equal(await createKey({ BypassPolicyLockoutSafetyCheck: v }), '400 SerializationException', `Bypass ${JSON.stringify(v)}`);
     }
     assert.equal(await createKey({ MultiRegion: false, BypassPolicyLockoutSafetyCheck: true }), '200 ');
   });

@@ -50,29 +50,47 @@ describe('KMS: malformed input', () => {
     assert.equal((await send('TrentService.CreateGrant', JSON.stringify(grant))).status, 200);
   });
 
-  it('fields of the wrong type → ValidationException naming the field', async () => {
+  // A member of the wrong JSON type fails deserialization, which AWS's JSON 1.1 services answer
+  // as SerializationException, before any validation: test/kms/wire-types.test.ts gives the
+  // evidence. A member of the right type that breaks a constraint stays ValidationException.
+  it('fields of the wrong JSON type → SerializationException', async () => {
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['TrentService.DescribeKey', { KeyId: 123 }],
+      ['TrentService.DescribeKey', { KeyId: { a: 1 } }],
+      ['TrentService.GenerateDataKey', { KeyId: keyId, NumberOfBytes: '32' }],
+      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', EncryptionContext: ['a', 'b'] }],
+      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', EncryptionContext: 'a=b' }],
+      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', EncryptionContext: { a: { b: 'c' } } }],
+      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', EncryptionContext: { a: 5 } }],
+      // Not base64 is a blob that does not deserialize (Smithy's malformed-blob protocol test).
+      ['TrentService.Decrypt', { CiphertextBlob: '!!! not base64 !!!' }],
+      ['TrentService.Decrypt', { CiphertextBlob: 5 }],
+      ['TrentService.Decrypt', { CiphertextBlob: 'ab-_' }],
+      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: ['aGk='] }],
+      ['TrentService.ListKeys', { Limit: '10' }],
+      ['TrentService.CreateGrant', { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::000000000000:root', Operations: 'Decrypt' }],
+      ['TrentService.ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: '7' }],
+      ['TrentService.CreateKey', { Policy: { Version: '2012-10-17' } }],
+      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', GrantTokens: 'token' }],
+      ['TrentService.Decrypt', { CiphertextBlob: 'AAAA', GrantTokens: [1] }],
+    ];
+    for (const [target, body] of cases) {
+      const r = await send(target, JSON.stringify(body));
+      expectError(r, 'SerializationException', `${target} ${JSON.stringify(body)}`);
+      assert.ok((r.json.message ?? '').length > 0, `${target}: the message says what did not deserialize`);
+    }
+  });
+
+  it('fields of the right type that break a constraint → ValidationException naming the field', async () => {
     const cases: Array<[string, Record<string, unknown>, string]> = [
-      ['TrentService.DescribeKey', { KeyId: 123 }, 'keyId'],
-      ['TrentService.DescribeKey', { KeyId: { a: 1 } }, 'keyId'],
-      ['TrentService.GenerateDataKey', { KeyId: keyId, NumberOfBytes: '32' }, 'numberOfBytes'],
+      // A fraction is a number: refused as a value (the type is right).
       ['TrentService.GenerateDataKey', { KeyId: keyId, NumberOfBytes: 32.5 }, 'numberOfBytes'],
       ['TrentService.GenerateRandom', { NumberOfBytes: -1 }, 'numberOfBytes'],
-      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', EncryptionContext: ['a', 'b'] }, 'EncryptionContext'],
-      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', EncryptionContext: 'a=b' }, 'EncryptionContext'],
-      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', EncryptionContext: { a: { b: 'c' } } }, 'EncryptionContext'],
-      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', EncryptionContext: { a: 5 } }, 'EncryptionContext'],
-      ['TrentService.Decrypt', { CiphertextBlob: '!!! not base64 !!!' }, 'ciphertextBlob'],
-      ['TrentService.Decrypt', { CiphertextBlob: 5 }, 'ciphertextBlob'],
-      ['TrentService.Decrypt', { CiphertextBlob: 'ab-_' }, 'ciphertextBlob'],
-      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: ['aGk='] }, 'plaintext'],
-      ['TrentService.ListKeys', { Limit: '10' }, 'limit'],
-      ['TrentService.CreateGrant', { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::000000000000:root', Operations: 'Decrypt' }, 'operations'],
-      ['TrentService.ScheduleKeyDeletion', { KeyId: keyId, PendingWindowInDays: '7' }, 'pendingWindowInDays'],
-      ['TrentService.CreateKey', { Policy: { Version: '2012-10-17' } }, 'policy'],
-      ['TrentService.CreateKey', { Tags: { a: 'b' } }, 'Tags'],
-      ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', GrantTokens: 'token' }, 'grantTokens'],
-      ['TrentService.Decrypt', { CiphertextBlob: 'AAAA', GrantTokens: [1] }, 'grantTokens'],
       ['TrentService.GenerateDataKey', { KeyId: keyId, KeySpec: 'AES_256', GrantTokens: Array.from({ length: 11 }, () => 't') }, 'grantTokens'],
+      ['TrentService.DescribeKey', { KeyId: '' }, 'keyId'],
+      ['TrentService.DescribeKey', { KeyId: null }, 'keyId'],
+      // Tags' JSON type is still checked by routes-keys.ts itself, as a ValidationException.
+      ['TrentService.CreateKey', { Tags: { a: 'b' } }, 'Tags'],
     ];
     for (const [target, body, field] of cases) {
       const r = await send(target, JSON.stringify(body));

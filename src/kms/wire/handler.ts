@@ -3,7 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { KeyService } from '../keys/key-service.js';
 import type { CallContext } from '../kms-context.js';
-import { Fields, type JsonObject } from './fields.js';
+import { Fields, SerializationError, typeErrorBehind, type JsonObject } from './fields.js';
 import { toKmsWireError, type KmsWireError } from './error-codes.js';
 import { KMS_ROUTES } from './routes.js';
 import type { KmsRequestFacts, KmsRoute } from './route.js';
@@ -84,13 +84,13 @@ export function handleKmsRequest(
   const { operation, route } = known;
   let keyIdentifier: string | undefined;
   let requestParameters: JsonObject | undefined;
+  let parsing: JsonObject | undefined;
   try {
     const body = parseJson(rawBody);
     requestParameters = kmsAuditParameters(body);
-    const fields = new Fields(body);
-    // Most operations take GrantTokens; its shape is checked here once, so no route ignores a malformed one.
-    fields.stringList('GrantTokens', GRANT_TOKENS_LIMIT);
-    const req = route.parse(fields);
+    parsing = body;
+    const req = parseRequest(route, new Fields(body));
+    parsing = undefined;
     keyIdentifier = route.keyOf?.(req);
     const decided = authorize(call, route.action, keyIdentifier, route.conditions?.(req));
     // The rest waits only when there is something to wait for: a decision, a further one, a read.
@@ -98,8 +98,17 @@ export function handleKmsRequest(
     if (res === undefined) return finishLater({ keys, call, authorize, log, operation, route, req, keyIdentifier, requestParameters }, decided);
     return success(operation, route, req, res, keyIdentifier, requestParameters);
   } catch (err) {
-    return failure(err, log, operation, route, keyIdentifier, requestParameters);
+    // Refused while parsing: a member of the wrong JSON type anywhere in the body is the answer, as AWS deserializes before it validates.
+    const first = parsing !== undefined && !(err instanceof SerializationError) ? (typeErrorBehind(parsing, (f) => parseRequest(route, f)) ?? err) : err;
+    return failure(first, log, operation, route, keyIdentifier, requestParameters);
   }
+}
+
+/** The route's typed request from the body's fields. */
+function parseRequest(route: KmsRoute, fields: Fields): unknown {
+  // Most operations take GrantTokens; its shape is checked here once, so no route ignores a malformed one.
+  fields.stringList('GrantTokens', GRANT_TOKENS_LIMIT);
+  return route.parse(fields);
 }
 
 /** What handleKmsRequest hands its asynchronous rest (built only when there is one). */
@@ -143,6 +152,7 @@ function success(operation: string, route: KmsRoute, req: unknown, res: unknown,
 }
 
 function failure(err: unknown, log: Logger, operation: string, route: KmsRoute, keyIdentifier: string | undefined, requestParameters: JsonObject | undefined): KmsOutcome {
+  // A body or member that does not deserialize (fields.ts): AWS's SerializationException, before any validation.
   const wire = err instanceof SerializationError ? { code: 'SerializationException', status: 400, message: err.message } : toKmsWireError(err);
   if (wire.status >= 500) log.error({ err, operation, requestId: randomUUID() }, 'KMS operation failed');
   return {
@@ -204,11 +214,4 @@ function nestedDeeperThan(value: unknown, limit: number): boolean {
     if (nestedDeeperThan((value as Record<string, unknown>)[k], limit - 1)) return true;
   }
   return false;
-}
-
-/** The body is not a JSON object; AWS answers this as a SerializationException. */
-class SerializationError extends Error {
-  constructor() {
-    super('Start of structure or map found where not expected.');
-  }
 }
