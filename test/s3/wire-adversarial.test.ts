@@ -8,7 +8,9 @@ import {
   GetBucketEncryptionCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
+  GetPublicAccessBlockCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutBucketEncryptionCommand,
   PutObjectCommand,
@@ -85,6 +87,40 @@ describe('S3 wire: hostile bodies and parameters', () => {
     // The largest 32-bit value is a valid (capped) page size.
     assert.equal(await send('GET', `/${B}`, { 'max-keys': '2147483647' }), '200 ');
     assert.equal(await send('GET', `/${B}/mp`, { uploadId: UploadId ?? '', 'max-parts': '2147483647' }), '200 ');
+  });
+
+  it('a second document element beside the one the schema names, or that one twice, is MalformedXML for every request document, and changes nothing', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'two-roots', Body: 'kept' }));
+    await s3.send(new PutBucketEncryptionCommand({ Bucket: B, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } }));
+    const { UploadId = '' } = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'two-roots-mp' }));
+    const { ETag = '' } = await s3.send(new UploadPartCommand({ Bucket: B, Key: 'two-roots-mp', UploadId, PartNumber: 1, Body: 'part' }));
+    const documents: Array<[string, string, Record<string, string>, string]> = [
+      ['PUT', '/two-roots-bucket', {}, '<CreateBucketConfiguration/><CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>'],
+      ['POST', `/${B}`, { delete: '' }, '<Delete><Object><Key>two-roots</Key></Object></Delete><Foo/>'],
+      ['PUT', `/${B}`, { encryption: '' }, '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration><Foo/>'],
+      ['PUT', `/${B}/two-roots`, { tagging: '' }, '<Foo/><Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>'],
+      ['POST', `/${B}/two-roots-mp`, { uploadId: UploadId }, `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${ETag}</ETag></Part></CompleteMultipartUpload><Foo/>`],
+      ['PUT', `/${B}`, { publicAccessBlock: '' }, '<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration><Foo/>'],
+    ];
+    for (const [method, path, query, doc] of documents) {
+      assert.equal(await send(method, path, query, Buffer.from(doc)), '400 MalformedXML', doc);
+    }
+    assert.equal(await errorCode(s3.send(new HeadBucketCommand({ Bucket: 'two-roots-bucket' }))), '404 NotFound');
+    assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: B, Key: 'two-roots' }))).Body?.transformToString(), 'kept');
+    assert.deepEqual((await s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: 'two-roots' }))).TagSet, []);
+    assert.equal(await errorCode(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'two-roots-mp' }))), '404 NotFound');
+    assert.equal(await errorCode(s3.send(new GetPublicAccessBlockCommand({ Bucket: B }))), '404 NoSuchPublicAccessBlockConfiguration');
+    assert.equal((await s3.send(new GetBucketEncryptionCommand({ Bucket: B }))).ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, 'AES256');
+  });
+
+  it('PutPublicAccessBlock reads character references as the other documents do: &#116;rue is true, a reference XML forbids is MalformedXML', async () => {
+    const doc = (v: string): Buffer => Buffer.from(`<PublicAccessBlockConfiguration><BlockPublicAcls>${v}</BlockPublicAcls></PublicAccessBlockConfiguration>`);
+    // Read leniently, 'tr&#0;ue' was true (the reference dropped) and '&#116;rue' MalformedXML.
+    assert.equal(await send('PUT', '/pab-refs', {}, undefined), '200 ');
+    assert.equal(await send('PUT', '/pab-refs', { publicAccessBlock: '' }, doc('tr&#0;ue')), '400 MalformedXML');
+    assert.equal(await errorCode(s3.send(new GetPublicAccessBlockCommand({ Bucket: 'pab-refs' }))), '404 NoSuchPublicAccessBlockConfiguration');
+    assert.equal(await send('PUT', '/pab-refs', { publicAccessBlock: '' }, doc('&#116;rue')), '200 ');
+    assert.equal((await s3.send(new GetPublicAccessBlockCommand({ Bucket: 'pab-refs' }))).PublicAccessBlockConfiguration?.BlockPublicAcls, true);
   });
 
   it('a response-* override that cannot be a header value, or is not overridable, is InvalidArgument (GET and HEAD), not a 500', async () => {

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { InvalidArgumentError, InvalidTagError, MalformedXmlError } from '../errors.js';
-import { S3_NS, xmlText } from './xml.js';
+import { parseXmlDocument, S3_NS } from './xml.js';
 import { S3_XML_BUILDER_OPTIONS, xmlEntityDecoder } from './xml-entities.js';
 
 /** S3's limits on object tags. https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html */
@@ -52,12 +52,7 @@ export function parseTaggingDirective(headers: IncomingHttpHeaders): 'COPY' | 'R
 
 /** The `<Tagging><TagSet><Tag><Key/><Value/></Tag>…` body of PutObjectTagging. Raises MalformedXmlError, InvalidTagError. */
 export function parseTaggingXml(body: Buffer): Record<string, string> {
-  let root: unknown;
-  try {
-    root = (parser.parse(xmlText(body), true) as { Tagging?: unknown }).Tagging;
-  } catch {
-    throw new MalformedXmlError('');
-  }
+  const root = parseXmlDocument(parser, body, 'Tagging');
   if (root === undefined || root === null || typeof root !== 'object') throw new MalformedXmlError('');
   const set = (root as { TagSet?: unknown }).TagSet;
   if (set === undefined) throw new MalformedXmlError('');

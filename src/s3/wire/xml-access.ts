@@ -1,10 +1,12 @@
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import type { PublicAccessBlock } from '../access/bucket-access-store.js';
 import { MalformedXmlError } from '../errors.js';
-import { S3_NS, xmlText } from './xml.js';
+import { parseXmlDocument, S3_NS } from './xml.js';
+import { S3_XML_BUILDER_OPTIONS, xmlEntityDecoder } from './xml-entities.js';
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false });
-const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true });
+const builder = new XMLBuilder(S3_XML_BUILDER_OPTIONS);
+// References resolved as in every S3 request document (xml-entities.ts): `&#116;rue` is true, `tr&#0;ue` is MalformedXML.
+const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, entityDecoder: xmlEntityDecoder });
 
 function doc(root: string, body: Record<string, unknown>): string {
   return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, [root]: { '@_xmlns': S3_NS, ...body } }) as string;
@@ -35,12 +37,8 @@ function flag(value: unknown): boolean {
 
 /** PutPublicAccessBlock body; absent flags are false, as S3 takes them. Raises MalformedXmlError. */
 export function parsePublicAccessBlock(body: Buffer): PublicAccessBlock {
-  let root: unknown;
-  try {
-    root = (parser.parse(xmlText(body)) as Record<string, unknown>)['PublicAccessBlockConfiguration'];
-  } catch (err) {
-    throw new MalformedXmlError('', { cause: err });
-  }
+  // Validated, and the only document element, as every S3 request document (an unclosed tag or a second root is MalformedXML).
+  const root = parseXmlDocument(parser, body, 'PublicAccessBlockConfiguration');
   if (root === undefined || root === null) throw new MalformedXmlError('');
   const node = typeof root === 'object' ? (root as Record<string, unknown>) : {};
   return {

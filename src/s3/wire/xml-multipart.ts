@@ -2,7 +2,7 @@ import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { MalformedXmlError } from '../errors.js';
 import type { CompletePart } from '../operations/multipart/complete-upload.js';
 import type { PartsPage, UploadsPage } from '../operations/multipart/manage-uploads.js';
-import { S3_NS, xmlText, type Owner } from './xml.js';
+import { parseXmlDocument, S3_NS, type Owner } from './xml.js';
 import { S3_XML_BUILDER_OPTIONS, xmlEntityDecoder } from './xml-entities.js';
 
 const builder = new XMLBuilder(S3_XML_BUILDER_OPTIONS);
@@ -112,12 +112,7 @@ function child(node: unknown, name: string): unknown {
  * that document, a part without a number 1–10000 or an ETag, or no parts at all.
  */
 export function parseCompleteUpload(body: Buffer): CompletePart[] {
-  let root: unknown;
-  try {
-    root = child(parser.parse(xmlText(body), true), 'CompleteMultipartUpload');
-  } catch {
-    throw new MalformedXmlError('');
-  }
+  const root = parseXmlDocument(parser, body, 'CompleteMultipartUpload');
   const parts = child(root, 'Part');
   if (!Array.isArray(parts) || parts.length === 0) throw new MalformedXmlError('');
   return parts.map((p) => {

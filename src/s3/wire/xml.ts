@@ -151,25 +151,31 @@ export function xmlText(body: Buffer): string {
 }
 
 /**
- * The content of the document element of `body`, which must be `<name>` and alone (beside
- * the XML declaration). Raises MalformedXmlError otherwise: S3 validates the document
- * against its schema, so `<Foo>` in place of `<CreateBucketConfiguration>` is refused, not
- * read as an empty configuration.
+ * The content of the document element of `body` as `parser` reads it (validated), which must
+ * be `<name>` and alone (beside the XML declaration and whitespace). Raises MalformedXmlError
+ * otherwise: S3 validates the document against its schema, so `<Foo>` in place of
+ * `<CreateBucketConfiguration>` is refused, not read as an empty configuration, and so is a
+ * second document element (`<Tagging>…</Tagging><Tagging/>`, or `<Foo/>` beside it).
  */
-function parseRoot(body: Buffer, name: string): unknown {
+export function parseXmlDocument(xmlParser: XMLParser, body: Buffer, name: string): unknown {
   const text = xmlText(body);
   let doc: Node;
   try {
-    doc = parser.parse(text, true) as Node;
+    doc = xmlParser.parse(text, true) as Node;
   } catch {
     throw new MalformedXmlError('');
   }
-  // Whitespace around the document element is kept as a text node ('#text'): allowed, any other text is not.
+  // Whitespace around the document element is kept as a text node ('#text') when values are not trimmed: allowed, any other text is not.
   const stray = doc['#text'];
   if (stray !== undefined && (typeof stray !== 'string' || stray.trim() !== '')) throw new MalformedXmlError('');
   const roots = Object.keys(doc).filter((k) => k !== '?xml' && k !== '#text');
-  if (roots.length !== 1 || roots[0] !== name) throw new MalformedXmlError('');
+  // Two elements of the same name are one key holding an array.
+  if (roots.length !== 1 || roots[0] !== name || Array.isArray(doc[name])) throw new MalformedXmlError('');
   return doc[name];
+}
+
+function parseRoot(body: Buffer, name: string): unknown {
+  return parseXmlDocument(parser, body, name);
 }
 
 function child(node: unknown, name: string): unknown {
