@@ -95,6 +95,15 @@ describe('KMS wire: members of the wrong JSON type', () => {
     assert.equal(random.status, 200, JSON.stringify(random.json));
   });
 
+  it('a null element of a list is dropped, as Athena\'s deserializer drops it; a null value in a map is SerializationException', async () => {
+    // Eleven tokens of which one is null: ten remain, within GrantTokens' limit of ten.
+    const tokens = [...Array.from({ length: 10 }, () => 't'), null];
+    const r = await send('Encrypt', { KeyId: keyId, Plaintext: 'aGk=', GrantTokens: tokens });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    const withNull = await send('Encrypt', { KeyId: keyId, Plaintext: 'aGk=', EncryptionContext: { a: null } });
+    assert.equal(`${withNull.status} ${withNull.json.__type}`, '400 SerializationException');
+  });
+
   it('a wrong type wins over a constraint broken earlier in the body, as deserialization comes before validation', async () => {
     // KeyId breaks its length constraint and is read first; Plaintext is of the wrong type.
     await expectSerialization('Encrypt', { KeyId: '', Plaintext: 5 }, 'NUMBER_VALUE can not be converted to a Blob');
