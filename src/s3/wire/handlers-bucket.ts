@@ -1,6 +1,7 @@
 import { listObjects } from '../operations/list-objects.js';
 import { createBucket, deleteBucket, getBucketEncryption, putBucketEncryption } from '../operations/buckets.js';
 import { InvalidArgumentError } from '../errors.js';
+import { parseCount } from '../operations/multipart/manage-uploads.js';
 import type { S3Call } from './call.js';
 import { deleteResultXml, encryptionXml, listBucketsXml, listObjectsXml, locationXml, parseCreateBucket, parseDelete, parseEncryption, versioningXml } from './xml.js';
 import { toS3WireError } from './error-codes.js';
@@ -81,15 +82,9 @@ export async function deleteObjectsRoute(c: S3Call): Promise<void> {
   c.send(200, {}, deleteResultXml(deleted, errors, (s) => s));
 }
 
-const MAX_INT32 = 2 ** 31 - 1;
-
+/** max-keys, read as max-parts and max-uploads are (a 32-bit count, parseCount), capped at 1000 as S3 does. */
 function maxKeysOf(c: S3Call): number {
-  const raw = c.query.get('max-keys');
-  if (raw === undefined) return 1000;
-  // S3 reads it as a 32-bit integer: digits only (no "1e3", no blank) and at most 2^31-1.
-  const n = Number(raw);
-  if (!/^\d{1,10}$/.test(raw) || n > MAX_INT32) throw new InvalidArgumentError('Provided max-keys not an integer or within integer range');
-  return Math.min(n, 1000);
+  return Math.min(parseCount(c.query.get('max-keys'), 'max-keys', 1000), 1000);
 }
 
 function encodingOf(c: S3Call): 'url' | undefined {
