@@ -118,4 +118,17 @@ describe('KMS wire: a credential scoped to another service', () => {
     assert.equal((await rawKmsRequest(t.endpoint, { target: 'TrentService.CreateKey', body: '{}' })).status, 200);
     assert.equal(await keys(), before + 1);
   });
+
+  it("a CloudTrail target signed for another service is InvalidSignatureException naming cloudtrail; signed for cloudtrail it is served", async () => {
+    const target = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents';
+    for (const service of ['s3', 'iam']) {
+      const r = await rawKmsRequest(t.endpoint, { target, body: '{}', service });
+      assert.equal(`${r.status} ${r.json.__type ?? ''}`, '400 InvalidSignatureException', service);
+      assert.match(r.json.message ?? '', /scoped to correct service: 'cloudtrail'/);
+      assert.equal(r.json['Events'], undefined);
+    }
+    const ok = await rawKmsRequest(t.endpoint, { target, body: '{}', service: 'cloudtrail' });
+    assert.equal(ok.status, 200);
+    assert.ok(Array.isArray(ok.json['Events']), 'LookupEvents answered with its Events');
+  });
 });
