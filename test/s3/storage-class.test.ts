@@ -69,6 +69,18 @@ describe('S3 x-amz-storage-class', () => {
     assert.deepEqual(uploads.Uploads ?? [], []);
   });
 
+  it('CopyObject onto itself with a storage class is allowed (how S3 changes a class); without one it is still the illegal self-copy', async () => {
+    await fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'self', Body: 'self body', Metadata: { m: 'v' } }));
+    const self = { Bucket: B, Key: 'self', CopySource: `${B}/self` };
+    assert.match(await refusal(fx.s3.send(new CopyObjectCommand(self))), /^400 InvalidRequest: This copy request is illegal/);
+    assert.equal(await refusal(fx.s3.send(new CopyObjectCommand({ ...self, StorageClass: unknownClass('FOO') }))), REFUSED);
+    const copied = await fx.s3.send(new CopyObjectCommand({ ...self, StorageClass: 'STANDARD_IA' }));
+    assert.equal(typeof copied.CopyObjectResult?.ETag, 'string');
+    const got = await fx.s3.send(new GetObjectCommand({ Bucket: B, Key: 'self' }));
+    assert.equal(await got.Body?.transformToString(), 'self body');
+    assert.deepEqual(got.Metadata, { m: 'v' });
+  });
+
   it('every class S3 documents is accepted, and the object is stored and listed as before', async () => {
     const classes = ['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'DEEP_ARCHIVE', 'OUTPOSTS', 'GLACIER_IR', 'SNOW', 'EXPRESS_ONEZONE', 'FSX_OPENZFS', 'FSX_ONTAP', 'AWS_BACKUP_WARM', 'AWS_BACKUP_LOW_COST_WARM'];
     const plain = await fx.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'source' }));

@@ -18,6 +18,12 @@ export interface CopyRequest {
   readonly mode: SseMode;
   /** true when the request changed encryption explicitly (a self-copy then is allowed). */
   readonly encryptionGiven: boolean;
+  /**
+   * true when the request named a storage class (x-amz-storage-class): a self-copy then is
+   * allowed, as S3 allows it (it is how a stored object's class is changed), though every
+   * object here is kept alike.
+   */
+  readonly storageClassGiven?: boolean;
   /** REPLACE: the request's metadata; COPY (undefined): the source's. */
   readonly replace?: { readonly content: ContentHeaders; readonly userMetadata: Readonly<Record<string, string>> };
   /** x-amz-tagging-directive REPLACE: the request's tags; undefined (COPY): the source's. */
@@ -78,7 +84,7 @@ export function keepForReader(): void {}
 async function copySource(deps: S3Deps, req: CopyRequest): Promise<ObjectRecord> {
   const source = await deps.store.getObject(req.source.bucket, req.source.key);
   checkCopySourceConditions(source, req.conditions);
-  if (req.source.bucket === req.bucket && req.source.key === req.key && req.replace === undefined && !req.encryptionGiven) {
+  if (req.source.bucket === req.bucket && req.source.key === req.key && req.replace === undefined && !req.encryptionGiven && req.storageClassGiven !== true) {
     throw new InvalidRequestError(
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );

@@ -348,6 +348,7 @@ export async function copyObjectRoute(c: S3Call): Promise<void> {
         key: c.key,
         mode: modeForWrite(c.deps, sse, bucket),
         encryptionGiven: sse.kind !== 'none',
+        storageClassGiven: h['x-amz-storage-class'] !== undefined,
         ...(tags !== undefined ? { tags } : {}),
         ...(directive === 'REPLACE' ? { replace: { content: parseContentHeaders(h), userMetadata: parseUserMetadata(h) } } : {}),
         ...withCondition(c),
