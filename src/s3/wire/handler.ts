@@ -9,6 +9,7 @@ import type { S3Deps } from '../s3-deps.js';
 import type { DataKeyProvider } from '../sse/data-key-provider.js';
 import { anonymousRequest, copySourceOf, s3RequestFacts, type S3Authorizer } from './authorize.js';
 import { resolveAddress } from './address.js';
+import { hoistPresignedHeaders } from './hoisted-headers.js';
 import { makeCall, type S3Call, type S3SseNote } from './call.js';
 import { toS3WireError } from './error-codes.js';
 import { bufferSource } from './payload.js';
@@ -97,6 +98,10 @@ export class S3Handler {
 
   async handle(r: S3HttpRequest): Promise<S3Outcome> {
     const query = new Map(queryPairs(r.view.rawQuery));
+    // A presigned request's x-amz-* query parameters stand for the headers the presigner hoisted
+    // into the (signed) query: every reader of req.headers below (routing, guards, condition
+    // facts, the routes) sees them. The signature itself is checked on view, not on req.headers.
+    if (r.signature?.presigned === true) hoistPresignedHeaders(r.req.headers, query);
     const address = resolveAddress(r.view.rawPath, r.req.headers.host, this.settings.baseDomains);
     const level: Level = address.bucket === undefined ? 'service' : address.key === undefined ? 'bucket' : 'object';
     const method = r.req.method ?? 'GET';
