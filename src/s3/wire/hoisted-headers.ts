@@ -21,6 +21,8 @@ const NOT_HOISTED: ReadonlySet<string> = new Set(['x-amz-content-sha256', 'x-amz
  *   mismatching X-Amz-Checksum-Sha256 in a presigned query is stored without a checksum:
  *   aws/aws-sdk-go-v2#2610; localstack#12169 and ministack#1695 made their S3 ignore it for
  *   that reason). Verifying it would fail every stock getSignedUrl upload that AWS accepts.
+ *   x-amz-checksum-mode goes with them: a presigned GET with it gets no checksum headers from
+ *   S3 (boto/boto3#3465).
  * - x-amz-server-side-encryption*: S3 takes SSE settings only as (signed) headers, which is
  *   why the SDK presigners never hoist them (aws/aws-sdk-js-v3#1701, fixing #1576).
  */
