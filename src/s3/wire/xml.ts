@@ -137,16 +137,25 @@ export function listObjectsXml(page: ListPage, r: ListRender): string {
   return doc('ListBucketResult', common);
 }
 
+// A character XML 1.0's Char production excludes, written raw: a C0 control other than TAB,
+// LF, CR (NUL included), U+FFFE, U+FFFF, or a lone surrogate (with the `u` flag a class of
+// surrogates matches only an unpaired one; valid UTF-8 cannot encode one, so that is defence
+// in depth). The referenced form (`&#1;`) is refused where references are resolved.
+const NOT_XML_CHAR = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF\uD800-\uDFFF]/u;
+
 /**
  * A request's XML body as text. Raises MalformedXmlError for a document with a DOCTYPE:
  * S3's schemas use none, and refusing it outright means no entity (external, or nested as
  * in "billion laughs") is ever resolved or expanded. Also for bytes that are not UTF-8: a
- * lenient decode would turn them into U+FFFD and act on a key or tag nobody sent.
+ * lenient decode would turn them into U+FFFD and act on a key or tag nobody sent. Also for
+ * a character XML 1.0 does not allow anywhere in a document (a raw \x01 in a `<Key>`):
+ * such a document is not XML, and S3 answers MalformedXML for it. TAB, LF, CR and every
+ * other Unicode character (astral ones too) are allowed.
  */
 export function xmlText(body: Buffer): string {
   if (!isUtf8(body)) throw new MalformedXmlError('');
   const text = body.toString('utf8');
-  if (/<!DOCTYPE/i.test(text)) throw new MalformedXmlError('');
+  if (NOT_XML_CHAR.test(text) || /<!DOCTYPE/i.test(text)) throw new MalformedXmlError('');
   return text;
 }
 
