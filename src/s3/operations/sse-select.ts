@@ -17,14 +17,14 @@ export function modeForWrite(deps: S3Deps, sse: SseRequest, bucket: BucketRecord
     case 'SSE-S3':
       return new SseS3Mode(deps.kms);
     case 'SSE-KMS':
-      return new SseKmsMode(deps.callerKms ?? deps.kms, sse.keyId, sse.context, bucketKeysIf(deps, sse.bucketKeyEnabled || bucket.encryption?.bucketKeyEnabled === true));
+      return new SseKmsMode(deps.callerKms ?? deps.kms, sse.keyId, sse.context, bucketKeysIf(deps, usesBucketKey(sse, bucket)));
     case 'DSSE-KMS':
       return new DsseKmsMode(deps.callerKms ?? deps.kms, sse.keyId, sse.context);
     case 'SSE-C':
       return new SseCMode(sse.customer.key);
     case 'none': {
       const d = bucket.encryption;
-      if (d?.algorithm === 'aws:kms') return new SseKmsMode(deps.callerKms ?? deps.kms, d.kmsKeyId, {}, bucketKeysIf(deps, d.bucketKeyEnabled));
+      if (d?.algorithm === 'aws:kms') return new SseKmsMode(deps.callerKms ?? deps.kms, d.kmsKeyId, {}, bucketKeysIf(deps, usesBucketKey(sse, bucket)));
       return new SseS3Mode(deps.kms);
     }
     default: {
@@ -32,6 +32,18 @@ export function modeForWrite(deps: S3Deps, sse: SseRequest, bucket: BucketRecord
       return never;
     }
   }
+}
+
+/**
+ * Whether a write under `sse` seals with a bucket key: for SSE-KMS, the request's
+ * bucket-key header when it has one (`false` opts this object out of a bucket that enables
+ * them), else the bucket's setting; without SSE headers, the bucket's setting when its
+ * default is SSE-KMS. Never for SSE-S3, DSSE-KMS (S3 has no bucket keys for it) or SSE-C.
+ */
+export function usesBucketKey(sse: SseRequest, bucket: BucketRecord): boolean {
+  const d = bucket.encryption;
+  if (sse.kind === 'SSE-KMS') return sse.bucketKeyEnabled ?? d?.bucketKeyEnabled === true;
+  return sse.kind === 'none' && d?.algorithm === 'aws:kms' && d.bucketKeyEnabled;
 }
 
 /**

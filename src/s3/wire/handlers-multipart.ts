@@ -5,7 +5,7 @@ import { createUpload } from '../operations/multipart/create-upload.js';
 import { MAX_LIST_ENTRIES, MAX_PART_BYTES } from '../operations/multipart/limits.js';
 import { abortUpload, listParts, listUploads, parseCount } from '../operations/multipart/manage-uploads.js';
 import { parsePartNumber, uploadPart, uploadPartCopy } from '../operations/multipart/upload-part.js';
-import { modeForWrite } from '../operations/sse-select.js';
+import { modeForWrite, usesBucketKey } from '../operations/sse-select.js';
 import { InvalidArgumentError, NoSuchUploadError } from '../errors.js';
 import type { S3Call } from './call.js';
 import { noteWriteSse, parseCopySource, withCondition } from './handlers-object.js';
@@ -63,7 +63,7 @@ export async function createUploadRoute(c: S3Call): Promise<void> {
     const tagging = header(c, 'x-amz-tagging');
     parseTaggingHeader(c.req.headers); // InvalidTag now, as S3, not at the completion that applies them
     const checksumAlgorithm = header(c, 'x-amz-checksum-algorithm')?.toLowerCase();
-    const bucketKeyEnabled = sse.kind === 'SSE-KMS' ? sse.bucketKeyEnabled : sse.kind === 'none' && bucket.encryption?.algorithm === 'aws:kms' && bucket.encryption.bucketKeyEnabled;
+    const bucketKeyEnabled = usesBucketKey(sse, bucket);
     const upload = await createUpload(c.deps, {
       bucket: c.bucket,
       key: c.key,

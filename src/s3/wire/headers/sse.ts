@@ -6,12 +6,14 @@ import { InvalidArgumentError, InvalidEncryptionAlgorithmError, InvalidRequestEr
 
 /**
  * What a request asks for about server-side encryption, parsed once from its headers.
- * `none`: no SSE headers (the bucket default, else SSE-S3, applies).
+ * `none`: no SSE headers (the bucket default, else SSE-S3, applies). An SSE-KMS
+ * `bucketKeyEnabled` is absent without the bucket-key header: the bucket's setting then
+ * applies, while an explicit `false` turns bucket keys off for this object, as in S3.
  */
 export type SseRequest =
   | { readonly kind: 'none' }
   | { readonly kind: 'SSE-S3' }
-  | { readonly kind: 'SSE-KMS'; readonly keyId?: string; readonly context: Readonly<Record<string, string>>; readonly bucketKeyEnabled: boolean }
+  | { readonly kind: 'SSE-KMS'; readonly keyId?: string; readonly context: Readonly<Record<string, string>>; readonly bucketKeyEnabled?: boolean }
   | { readonly kind: 'DSSE-KMS'; readonly keyId?: string; readonly context: Readonly<Record<string, string>> }
   | { readonly kind: 'SSE-C'; readonly customer: CustomerKey };
 
@@ -59,11 +61,12 @@ export function parseSseRequest(headers: IncomingHttpHeaders): SseRequest {
   }
   const context = contextB64 === undefined ? {} : parseContext(contextB64);
   if (algorithm === 'aws:kms:dsse') return { kind: 'DSSE-KMS', ...(keyId !== undefined && keyId !== '' ? { keyId } : {}), context };
+  const bucketKey = h(headers, `${SSE}-bucket-key-enabled`);
   return {
     kind: 'SSE-KMS',
     ...(keyId !== undefined && keyId !== '' ? { keyId } : {}),
     context,
-    bucketKeyEnabled: h(headers, `${SSE}-bucket-key-enabled`) === 'true',
+    ...(bucketKey !== undefined ? { bucketKeyEnabled: bucketKey === 'true' } : {}),
   };
 }
 
