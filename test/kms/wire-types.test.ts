@@ -111,6 +111,56 @@ describe('KMS wire: members of the wrong JSON type', () => {
     await expectSerialization('CreateKey', { KeySpec: 'AES_999', MultiRegion: 1 }, 'NUMBER_VALUE can not be converted to an Boolean');
   });
 
+  const grantee = 'arn:aws:iam::000000000000:root';
+  const grant = (constraints: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ KeyId: keyId, GranteePrincipal: grantee, Operations: ['Decrypt'], Constraints: constraints, ...extra });
+
+  it('Tags of the wrong JSON type (the list, a tag, a TagKey or TagValue) → SerializationException, in CreateKey and TagResource', async () => {
+    await expectSerialization('CreateKey', { Tags: { a: 'b' } }, 'Start of structure or map found where not expected.');
+    await expectSerialization('CreateKey', { Tags: 'team=ml' }, 'Expected list or null');
+    await expectSerialization('CreateKey', { Tags: ['team'] }, 'Expected null');
+    await expectSerialization('CreateKey', { Tags: [['team', 'ml']] }, 'Start of list found where not expected');
+    await expectSerialization('CreateKey', { Tags: [{ TagKey: 5, TagValue: 'v' }] }, 'NUMBER_VALUE can not be converted to a String');
+    await expectSerialization('TagResource', { KeyId: keyId, Tags: [{ TagKey: 'k', TagValue: true }] }, 'TRUE_VALUE can not be converted to a String');
+    await expectSerialization('TagResource', { KeyId: keyId, Tags: [{ TagKey: 'k', TagValue: { v: 1 } }] }, 'Start of structure or map found where not expected.');
+    // The wrong type in the second tag wins over the first tag's empty TagKey.
+    await expectSerialization('TagResource', { KeyId: keyId, Tags: [{ TagKey: '', TagValue: 'v' }, { TagKey: 'k', TagValue: 1 }] }, 'NUMBER_VALUE can not be converted to a String');
+    const tags = await send('ListResourceTags', { KeyId: keyId });
+    assert.deepEqual(tags.json.Tags, [], 'no refused TagResource tagged the key');
+  });
+
+  it("grant Constraints of the wrong JSON type (the structure, a context, a context's value) → SerializationException", async () => {
+    await expectSerialization('CreateGrant', grant('team=ml'), 'Expected null');
+    await expectSerialization('CreateGrant', grant([{ EncryptionContextSubset: { team: 'ml' } }]), 'Start of list found where not expected');
+    await expectSerialization('CreateGrant', grant({ EncryptionContextEquals: ['team', 'ml'] }), 'Start of list found where not expected');
+    await expectSerialization('CreateGrant', grant({ EncryptionContextSubset: { team: 7 } }), 'NUMBER_VALUE can not be converted to a String');
+    await expectSerialization('CreateGrant', grant({ EncryptionContextSubset: { team: null } }), 'Null value found in a map where not expected');
+    // Constraints are read before Operations: the wrong type in Operations wins over the oversized constraint value.
+    await expectSerialization('CreateGrant', grant({ EncryptionContextEquals: { team: 'x'.repeat(400) } }, { Operations: [5] }), 'NUMBER_VALUE can not be converted to a String');
+    const grants = await send('ListGrants', { KeyId: keyId });
+    assert.deepEqual(grants.json.Grants, [], 'no refused CreateGrant made a grant');
+  });
+
+  it('Tags and Constraints of the right types that break a constraint stay ValidationException; a null tag is dropped', async () => {
+    for (const [operation, body] of [
+      ['CreateKey', { Tags: [{ TagKey: '', TagValue: 'v' }] }],
+      ['CreateKey', { Tags: [{ TagKey: 'k' }] }],
+      ['CreateKey', { Tags: [{ TagKey: 'k'.repeat(129), TagValue: 'v' }] }],
+      ['CreateGrant', grant({ EncryptionContextEquals: { '': 'v' } })],
+      ['CreateGrant', grant({ EncryptionContextSubset: Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`k${i}`, 'v'])) })],
+      ['CreateGrant', grant({ EncryptionContextEquals: { team: 'x'.repeat(400) } })],
+      ['CreateGrant', grant({ SomethingElse: { a: 'b' } })],
+    ] as const) {
+      const r = await send(operation, body);
+      assert.equal(`${r.status} ${r.json.__type}`, '400 ValidationException', `${operation} ${JSON.stringify(body).slice(0, 80)}`);
+    }
+    const created = await send('CreateKey', { Tags: [null, { TagKey: 'team', TagValue: 'ml' }] });
+    assert.equal(created.status, 200, JSON.stringify(created.json));
+    const id = (created.json.KeyMetadata as { KeyId: string }).KeyId;
+    assert.deepEqual((await send('ListResourceTags', { KeyId: id })).json.Tags, [{ TagKey: 'team', TagValue: 'ml' }]);
+    const granted = await send('CreateGrant', grant({ EncryptionContextSubset: { team: 'ml' } }));
+    assert.equal(granted.status, 200, JSON.stringify(granted.json));
+  });
+
   it('values of the right type that break a constraint stay ValidationException', async () => {
     for (const [operation, body] of [
       ['DescribeKey', { KeyId: '' }],

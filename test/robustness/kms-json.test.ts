@@ -73,6 +73,9 @@ describe('KMS: malformed input', () => {
       ['TrentService.CreateKey', { Policy: { Version: '2012-10-17' } }],
       ['TrentService.Encrypt', { KeyId: keyId, Plaintext: 'aGk=', GrantTokens: 'token' }],
       ['TrentService.Decrypt', { CiphertextBlob: 'AAAA', GrantTokens: [1] }],
+      ['TrentService.CreateKey', { Tags: { a: 'b' } }],
+      ['TrentService.TagResource', { KeyId: keyId, Tags: [{ TagKey: 'k', TagValue: 7 }] }],
+      ['TrentService.CreateGrant', { KeyId: keyId, GranteePrincipal: 'arn:aws:iam::000000000000:root', Operations: ['Decrypt'], Constraints: 'team=ml' }],
     ];
     for (const [target, body] of cases) {
       const r = await send(target, JSON.stringify(body));
@@ -89,8 +92,8 @@ describe('KMS: malformed input', () => {
       ['TrentService.GenerateDataKey', { KeyId: keyId, KeySpec: 'AES_256', GrantTokens: Array.from({ length: 11 }, () => 't') }, 'grantTokens'],
       ['TrentService.DescribeKey', { KeyId: '' }, 'keyId'],
       ['TrentService.DescribeKey', { KeyId: null }, 'keyId'],
-      // Tags' JSON type is still checked by routes-keys.ts itself, as a ValidationException.
-      ['TrentService.CreateKey', { Tags: { a: 'b' } }, 'Tags'],
+      // A tag of the right types whose TagKey is empty.
+      ['TrentService.CreateKey', { Tags: [{ TagKey: '', TagValue: 'v' }] }, 'TagKey'],
     ];
     for (const [target, body, field] of cases) {
       const r = await send(target, JSON.stringify(body));

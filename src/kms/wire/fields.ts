@@ -104,6 +104,15 @@ export class Fields {
     throw err;
   }
 
+  /**
+   * Raises `err`, a constraint broken by a member its caller checked itself (a tag's length, a
+   * grant constraint's size); in types-only mode it returns instead, and the caller goes on
+   * with the value so that the members read after it are type-checked too.
+   */
+  violation(err: ValidationError): void {
+    this.#fail(err);
+  }
+
   has(name: string): boolean {
     return this.body[name] !== undefined && this.body[name] !== null;
   }
@@ -210,6 +219,37 @@ export class Fields {
     if (wrong !== undefined) throw scalarMismatch(wrong, 'a String');
     if (opts.max !== undefined && items.length > opts.max) this.#fail(constraintError(name, `[${items.length} items]`, `Member must have length less than or equal to ${opts.max}`));
     return items as string[];
+  }
+
+  /**
+   * A structure member, as Fields over its members (in this Fields' mode); undefined when absent
+   * or null. Raises SerializationError when it is not a JSON object.
+   */
+  structure(name: string): Fields | undefined {
+    const v = this.body[name];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'object' || Array.isArray(v)) throw mapMismatch(v);
+    return new Fields(v as JsonObject, this.typesOnly);
+  }
+
+  /**
+   * A list of structures (such as Tags), each as Fields over its members; undefined when absent
+   * or null. A null element is dropped, as `stringList` drops one. Raises SerializationError
+   * when it is not a list, or an element is not a JSON object.
+   */
+  structureList(name: string): Fields[] | undefined {
+    const v = this.body[name];
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v)) throw listMismatch(v);
+    const items: unknown[] = v.includes(null) ? v.filter((x) => x !== null) : v;
+    const wrong = items.find((x) => typeof x !== 'object' || Array.isArray(x));
+    if (wrong !== undefined) throw mapMismatch(wrong);
+    return items.map((x) => new Fields(x as JsonObject, this.typesOnly));
+  }
+
+  /** The names of the members present (null ones included), in the body's order. */
+  memberNames(): string[] {
+    return Object.keys(this.body);
   }
 
   raw(name: string): unknown {

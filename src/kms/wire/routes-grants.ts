@@ -1,5 +1,4 @@
 import { grantFacts } from './request-tag-facts.js';
-import { validateContext } from '../encryption-context.js';
 import { UnsupportedOperationError, ValidationError } from '../errors.js';
 import { GRANT_OPERATIONS, type GrantOperation } from '../keys/grants.js';
 import { keyArn, type GrantRecord } from '../keys/key-record.js';
@@ -35,24 +34,27 @@ function operations(f: Fields): GrantOperation[] {
 const MAX_CONSTRAINT_PAIRS = 8;
 const MAX_CONSTRAINT_VALUE = 384;
 
-function checkConstraintSize(context: Readonly<Record<string, string>> | undefined, name: string): void {
+function checkConstraintSize(f: Fields, context: Readonly<Record<string, string>> | undefined, name: string): void {
   if (context === undefined) return;
   const pairs = Object.entries(context);
-  if (pairs.length > MAX_CONSTRAINT_PAIRS) throw new ValidationError(`${name} can include at most ${MAX_CONSTRAINT_PAIRS} encryption context pairs`);
-  if (pairs.some(([, v]) => v.length > MAX_CONSTRAINT_VALUE)) throw new ValidationError(`${name} values cannot exceed ${MAX_CONSTRAINT_VALUE} characters`);
+  if (pairs.length > MAX_CONSTRAINT_PAIRS) f.violation(new ValidationError(`${name} can include at most ${MAX_CONSTRAINT_PAIRS} encryption context pairs`));
+  else if (pairs.some(([, v]) => v.length > MAX_CONSTRAINT_VALUE)) f.violation(new ValidationError(`${name} values cannot exceed ${MAX_CONSTRAINT_VALUE} characters`));
 }
 
+/**
+ * CreateGrant's Constraints. Read through Fields, so a member of the wrong JSON type
+ * (Constraints not a structure, a context not a map of strings) is SerializationError as
+ * elsewhere in the body, and a broken constraint ValidationError.
+ */
 function constraints(f: Fields): GrantConstraints | undefined {
-  const raw = f.raw('Constraints');
-  if (raw === undefined || raw === null) return undefined;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ValidationError('Constraints must be a structure');
-  const c = raw as Record<string, unknown>;
-  const unknown = Object.keys(c).filter((k) => k !== 'EncryptionContextEquals' && k !== 'EncryptionContextSubset');
-  if (unknown.length > 0) throw new ValidationError(`Unknown grant constraint: ${unknown[0]!.slice(0, 64)}`);
-  const equals = validateContext(c['EncryptionContextEquals'], 'EncryptionContextEquals');
-  const subset = validateContext(c['EncryptionContextSubset'], 'EncryptionContextSubset');
-  checkConstraintSize(equals, 'EncryptionContextEquals');
-  checkConstraintSize(subset, 'EncryptionContextSubset');
+  const c = f.structure('Constraints');
+  if (c === undefined) return undefined;
+  const unknown = c.memberNames().filter((k) => k !== 'EncryptionContextEquals' && k !== 'EncryptionContextSubset');
+  if (unknown.length > 0) f.violation(new ValidationError(`Unknown grant constraint: ${unknown[0]!.slice(0, 64)}`));
+  const equals = c.context('EncryptionContextEquals');
+  const subset = c.context('EncryptionContextSubset');
+  checkConstraintSize(f, equals, 'EncryptionContextEquals');
+  checkConstraintSize(f, subset, 'EncryptionContextSubset');
   return { ...(equals !== undefined ? { encryptionContextEquals: equals } : {}), ...(subset !== undefined ? { encryptionContextSubset: subset } : {}) };
 }
 

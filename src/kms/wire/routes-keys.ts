@@ -8,17 +8,21 @@ import { epochSeconds, type Fields } from './fields.js';
 import { keyMetadata } from './key-metadata.js';
 import { route, type KmsRoute } from './route.js';
 
-/** Reads a Tags list ([{TagKey, TagValue}]). */
+/**
+ * Reads a Tags list ([{TagKey, TagValue}]); [] when absent or null. A member of the wrong JSON
+ * type (Tags not a list, a tag not a structure, a TagKey or TagValue not a string) raises
+ * SerializationError, as the rest of the body's members do; a missing TagKey or TagValue, or
+ * one of the wrong length, ValidationError. A null tag is dropped, as a null list element is.
+ */
 export function parseTags(f: Fields, name = 'Tags'): Tag[] {
-  const raw = f.raw(name);
-  if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) throw new ValidationError(`Value for '${name}' must be a list`);
-  return raw.map((t: unknown) => {
-    const tag = t as { TagKey?: unknown; TagValue?: unknown };
-    if (typeof tag?.TagKey !== 'string' || typeof tag.TagValue !== 'string' || tag.TagKey.length < 1 || tag.TagKey.length > 128 || tag.TagValue.length > 256) {
-      throw new ValidationError('1 validation error detected: each tag must have a TagKey of 1-128 characters and a TagValue of 0-256 characters');
+  return (f.structureList(name) ?? []).map((tag) => {
+    // Both read before either is checked, so a wrong type in TagValue wins over TagKey's length.
+    const key = tag.string('TagKey');
+    const value = tag.string('TagValue');
+    if (key === undefined || value === undefined || key.length < 1 || key.length > 128 || value.length > 256) {
+      f.violation(new ValidationError('1 validation error detected: each tag must have a TagKey of 1-128 characters and a TagValue of 0-256 characters'));
     }
-    return { key: tag.TagKey, value: tag.TagValue };
+    return { key: key ?? '', value: value ?? '' };
   });
 }
 
