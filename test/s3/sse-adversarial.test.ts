@@ -5,6 +5,7 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   PutBucketEncryptionCommand,
   PutObjectCommand,
@@ -13,6 +14,7 @@ import {
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { viaTrustedProxy } from './helpers.js';
+import { signedFetch, xmlCode } from './raw-sign.js';
 
 // Adversarial cases of S3's encryption surface that once differed from S3 (sweep FZ3).
 describe('S3 SSE adversarial cases', () => {
@@ -64,6 +66,31 @@ describe('S3 SSE adversarial cases', () => {
       const off = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'bk-on', Key: 'mpu-off', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId, BucketKeyEnabled: false }));
       assert.equal(off.BucketKeyEnabled, undefined);
       for (const [key, u] of [['mpu-on', on], ['mpu-off', off]] as const) await s3.send(new AbortMultipartUploadCommand({ Bucket: 'bk-on', Key: key, UploadId: u.UploadId! }));
+    });
+  });
+
+  // GetObject and HeadObject pages: "Encryption request headers, like x-amz-server-side-encryption, should not be sent
+  // for GET requests if your object uses [SSE-KMS, DSSE-KMS or SSE-S3] ... you'll get an HTTP 400 Bad Request error";
+  // S3 answers InvalidArgument "x-amz-server-side-encryption header is not supported for this operation." (also UploadPart).
+  describe('x-amz-server-side-encryption on a request that cannot choose the encryption is InvalidArgument', () => {
+    const sse = { 'x-amz-server-side-encryption': 'aws:kms' };
+
+    it('GetObject and HeadObject', async () => {
+      assert.equal(await xmlCode(await signedFetch(t.endpoint, { method: 'GET', path: '/bk-on/src', headers: sse })), '400 InvalidArgument');
+      assert.equal(await xmlCode(await signedFetch(t.endpoint, { method: 'GET', path: '/bk-on/src', headers: { 'x-amz-server-side-encryption': 'AES256', range: 'bytes=0-1' } })), '400 InvalidArgument');
+      assert.equal((await signedFetch(t.endpoint, { method: 'HEAD', path: '/bk-on/src', headers: sse })).status, 400);
+      // Without the header both answer (the object is readable; the refusal is the header's).
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'bk-on', Key: 'src' }));
+      assert.equal(await got.Body!.transformToString(), 'source');
+    });
+
+    it('UploadPart', async () => {
+      const u = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'bk-on', Key: 'mpu-sse' }));
+      const res = await signedFetch(t.endpoint, { method: 'PUT', path: '/bk-on/mpu-sse', query: { partNumber: '1', uploadId: u.UploadId! }, headers: sse, body: Buffer.from('part') });
+      assert.equal(await xmlCode(res), '400 InvalidArgument');
+      const ok = await signedFetch(t.endpoint, { method: 'PUT', path: '/bk-on/mpu-sse', query: { partNumber: '1', uploadId: u.UploadId! }, body: Buffer.from('part') });
+      assert.equal(ok.status, 200);
+      await s3.send(new AbortMultipartUploadCommand({ Bucket: 'bk-on', Key: 'mpu-sse', UploadId: u.UploadId! }));
     });
   });
 });

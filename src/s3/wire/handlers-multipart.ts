@@ -10,7 +10,7 @@ import { InvalidArgumentError, NoSuchUploadError } from '../errors.js';
 import type { S3Call } from './call.js';
 import { noteWriteSse, parseCopySource, withCondition } from './handlers-object.js';
 import { kmsContextHeader, parseConditions, parseContentHeaders, parseUserMetadata, sseResponseHeaders } from './headers/object-headers.js';
-import { parseCustomerKey, parseSseRequest, requireSecureForSseC, type CustomerKey } from './headers/sse.js';
+import { parseCustomerKey, parseSseRequest, refuseSseHeader, requireSecureForSseC, type CustomerKey } from './headers/sse.js';
 import { parseTaggingHeader } from './tagging.js';
 import { completeUploadXml, copyPartXml, initiateUploadXml, listPartsXml, listUploadsXml, parseCompleteUpload } from './xml-multipart.js';
 
@@ -87,6 +87,7 @@ export async function createUploadRoute(c: S3Call): Promise<void> {
 export async function uploadPartRoute(c: S3Call): Promise<void> {
   const uploadId = uploadIdOf(c);
   const partNumber = parsePartNumber(c.query.get('partNumber'));
+  refuseSseHeader(c.req.headers);
   await withCustomerKeys(c, [SSE_C], async ([customer]) => {
     const payload = c.payload(MAX_PART_BYTES);
     const { upload, part } = await uploadPart(c.deps, {

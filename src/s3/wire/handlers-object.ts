@@ -12,7 +12,7 @@ import type { WriteCondition } from '../write-condition.js';
 import type { S3Call, S3SseNote } from './call.js';
 import type { SealedObjectKey } from '../sse/sealing.js';
 import { checkResponseOverrides, kmsContextHeader, objectResponseHeaders, parseConditions, parseContentHeaders, parseRange, parseUserMetadata, sseResponseHeaders } from './headers/object-headers.js';
-import { parseCustomerKey, parseSseRequest, requireSecureForSseC, type CustomerKey, type SseRequest } from './headers/sse.js';
+import { parseCustomerKey, parseSseRequest, refuseSseHeader, requireSecureForSseC, type CustomerKey, type SseRequest } from './headers/sse.js';
 import { parseTaggingDirective, parseTaggingHeader } from './tagging.js';
 import { writeConditionOf } from './request-guards.js';
 import { copyObjectXml } from './xml.js';
@@ -111,6 +111,7 @@ export async function putObjectRoute(c: S3Call): Promise<void> {
 /** GetObject and HeadObject. https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html */
 export async function getObjectRoute(c: S3Call): Promise<void> {
   checkResponseOverrides(c.query);
+  refuseSseHeader(c.req.headers);
   const customer = parseCustomerKey(c.req.headers, SSE_C);
   try {
     if (customer !== undefined) requireSecureForSseC(c.secure);

@@ -120,6 +120,16 @@ export function parseCustomerKey(headers: IncomingHttpHeaders, prefix: string): 
   return { key, keyMd5: md5 };
 }
 
+/**
+ * Raises InvalidArgumentError when a request that cannot choose an object's encryption
+ * (GetObject, HeadObject, UploadPart) carries `x-amz-server-side-encryption`, as S3 does
+ * (its GetObject and HeadObject pages: "you'll get an HTTP 400 Bad Request error"): the
+ * encryption is fixed at PUT, copy or CreateMultipartUpload. SSE-C headers are not checked.
+ */
+export function refuseSseHeader(headers: IncomingHttpHeaders): void {
+  if (h(headers, SSE) !== undefined) throw new InvalidArgumentError('x-amz-server-side-encryption header is not supported for this operation.');
+}
+
 /** Raises InvalidRequestError for SSE-C over a connection that is not HTTPS, as S3 does. */
 export function requireSecureForSseC(secure: boolean): void {
   if (!secure) throw new InvalidRequestError('Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.');
