@@ -26,10 +26,12 @@ describe('hoistPresignedHeaders', () => {
     assert.deepEqual(hoisted(auth), {});
   });
 
-  it('ignores what S3 ignores in a query (checksums, SSE) and what describes the body framing', () => {
+  it('ignores what S3 ignores in a query (checksums, SSE, a copy source) and what describes the body framing', () => {
     const ignored = {
       'x-amz-checksum-crc32': 'AAAAAA==', 'x-amz-sdk-checksum-algorithm': 'CRC32', 'x-amz-checksum-algorithm': 'SHA256',
       'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'k',
+      'x-amz-copy-source': 'b/k', 'x-amz-copy-source-if-match': '"e"', 'x-amz-copy-source-range': 'bytes=0-1',
+      'x-amz-copy-source-server-side-encryption-customer-algorithm': 'AES256',
       'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD', 'x-amz-decoded-content-length': '5', 'x-amz-trailer': 'x-amz-checksum-crc32',
     };
     assert.deepEqual(hoisted(ignored), {});

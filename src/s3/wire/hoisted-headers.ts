@@ -25,8 +25,14 @@ const NOT_HOISTED: ReadonlySet<string> = new Set(['x-amz-content-sha256', 'x-amz
  *   S3 (boto/boto3#3465).
  * - x-amz-server-side-encryption*: S3 takes SSE settings only as (signed) headers, which is
  *   why the SDK presigners never hoist them (aws/aws-sdk-js-v3#1701, fixing #1576).
+ * - x-amz-copy-source*: getSignedUrl (and the PHP SDK's presigner) hoist CopyObject's copy
+ *   source and its conditions, but S3 reads no copy source from a query: it takes the request
+ *   as a PutObject of its body, and the client's "copy" stores an empty object (the ETag of
+ *   nothing, d41d8cd9...; aws/aws-sdk-php#1275, reproduced on AWS in minio/minio#4167;
+ *   aws/aws-sdk-js-v3#3283). A presigned copy needs the copy source as a signed header. Taken
+ *   here, the same URL would copy, or be refused by a copy condition, where S3 does neither.
  */
-const IGNORED_PREFIXES: readonly string[] = ['x-amz-checksum-', 'x-amz-sdk-checksum-algorithm', 'x-amz-server-side-encryption'];
+const IGNORED_PREFIXES: readonly string[] = ['x-amz-checksum-', 'x-amz-sdk-checksum-algorithm', 'x-amz-server-side-encryption', 'x-amz-copy-source'];
 
 /**
  * For a request authenticated by a presigned URL (query-string SigV4): adds to `headers` each
@@ -34,7 +40,7 @@ const IGNORED_PREFIXES: readonly string[] = ['x-amz-checksum-', 'x-amz-sdk-check
  * the headers an SDK presigner hoisted into the signed query (x-amz-meta-*, x-amz-tagging,
  * x-amz-storage-class, x-amz-acl, ...). A header the request really carries wins: the query
  * copy is used only where that header is absent. Never adds the SigV4 authentication
- * parameters, nor the names S3 ignores in a query (checksums, SSE) or that describe the body's
+ * parameters, nor the names S3 ignores in a query (checksums, SSE, a copy source) or that describe the body's
  * framing (see NOT_HOISTED). Call it only for a request whose signature is in its query
  * (presigned): only then is the query covered by the signature. Never raises.
  */
