@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
   AbortMultipartUploadCommand,
@@ -13,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { viaTrustedProxy } from './helpers.js';
+import { customerKey, viaTrustedProxy } from './helpers.js';
 import { signedFetch, xmlCode } from './raw-sign.js';
 
 // Adversarial cases of S3's encryption surface that once differed from S3 (sweep FZ3).
@@ -91,6 +92,40 @@ describe('S3 SSE adversarial cases', () => {
       const ok = await signedFetch(t.endpoint, { method: 'PUT', path: '/bk-on/mpu-sse', query: { partNumber: '1', uploadId: u.UploadId! }, body: Buffer.from('part') });
       assert.equal(ok.status, 200);
       await s3.send(new AbortMultipartUploadCommand({ Bucket: 'bk-on', Key: 'mpu-sse', UploadId: u.UploadId! }));
+    });
+  });
+
+  // S3's recorded answers (LocalStack's AWS-validated captures, aws-sdk-go#1726, aws-cli#1431, aws-sdk-cpp#1771).
+  describe('SSE errors carry S3 messages', () => {
+    const proxied = { 'x-forwarded-proto': 'https' };
+    async function answer(res: Response): Promise<string> {
+      const text = await res.text();
+      return `${res.status} ${/<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? ''}: ${/<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? ''}`;
+    }
+    const ssec = (key: Buffer, md5Of: Buffer = key): Record<string, string> => ({
+      'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+      'x-amz-server-side-encryption-customer-key': key.toString('base64'),
+      'x-amz-server-side-encryption-customer-key-md5': createHash('md5').update(md5Of).digest('base64'),
+    });
+    const put = (headers: Record<string, string>): Promise<Response> => signedFetch(t.endpoint, { method: 'PUT', path: '/bk-on/msg', headers: { ...proxied, ...headers }, body: Buffer.from('x') });
+
+    it('a wrong SSE-C key on GET is 403 AccessDenied naming the secret key', async () => {
+      const c = customerKey();
+      await s3.send(new PutObjectCommand({ Bucket: 'bk-on', Key: 'ssec', Body: 'x', ...c }));
+      const res = await signedFetch(t.endpoint, { method: 'GET', path: '/bk-on/ssec', headers: { ...proxied, ...ssec(randomBytes(32)) } });
+      assert.equal(await answer(res), '403 AccessDenied: Requests specifying Server Side Encryption with Customer provided keys must provide the correct secret key.');
+    });
+
+    it('the key MD5 is checked before the key length; a matching MD5 on a short key is the key error', async () => {
+      assert.equal(await answer(await put(ssec(randomBytes(24), randomBytes(24)))), '400 InvalidArgument: The calculated MD5 hash of the key did not match the hash that was provided.');
+      assert.equal(await answer(await put(ssec(randomBytes(10)))), '400 InvalidArgument: The secret key was invalid for the specified algorithm.');
+      assert.equal(await answer(await put({ ...ssec(randomBytes(32)), 'x-amz-server-side-encryption-customer-key': '!!!!' })), '400 InvalidArgument: The secret key was invalid for the specified algorithm.');
+    });
+
+    it('a KMS key id without aws:kms, and an unknown or empty algorithm', async () => {
+      assert.equal(await answer(await put({ 'x-amz-server-side-encryption-aws-kms-key-id': keyId })), '400 InvalidArgument: Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms');
+      assert.equal(await answer(await put({ 'x-amz-server-side-encryption': 'aes:kms' })), '400 InvalidArgument: The encryption method specified is not supported');
+      assert.equal(await answer(await put({ 'x-amz-server-side-encryption': '' })), '400 InvalidArgument: The encryption method specified is not supported');
     });
   });
 });

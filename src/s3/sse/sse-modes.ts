@@ -72,6 +72,8 @@ export class SseKmsMode implements SseMode {
   }
 }
 
+// S3's message for a wrong SSE-C key (403 AccessDenied); it names no key and no check.
+const WRONG_KEY = 'Requests specifying Server Side Encryption with Customer provided keys must provide the correct secret key.';
 const KEK_INFO = Buffer.from('cipherlake sse-c key encryption key v1');
 const CHECK_INFO = Buffer.from('cipherlake sse-c key check v1');
 
@@ -102,7 +104,7 @@ export class SseCMode implements SseMode {
     const salt = Buffer.from(sealed.salt, 'base64');
     const check = this.derive(salt, CHECK_INFO);
     const stored = Buffer.from(sealed.keyCheck, 'base64');
-    if (stored.length !== check.length || !timingSafeEqual(stored, check)) throw new SseCustomerKeyMismatchError('');
+    if (stored.length !== check.length || !timingSafeEqual(stored, check)) throw new SseCustomerKeyMismatchError(WRONG_KEY);
     const kek = this.derive(salt, KEK_INFO);
     try {
       return SecretBytes.adopt(gcmOpen(kek, Buffer.from(sealed.sealed, 'base64'), encodeBinding(this.label, binding)));

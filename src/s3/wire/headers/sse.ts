@@ -49,7 +49,9 @@ export function parseSseRequest(headers: IncomingHttpHeaders): SseRequest {
     return { kind: 'SSE-C', customer };
   }
   if (algorithm === undefined) {
-    if (keyId !== undefined || contextB64 !== undefined) throw new InvalidArgumentError('Specifying the KMS key or context requires x-amz-server-side-encryption: aws:kms.');
+    // S3's own wording for a key id without the algorithm (aws-cli#1431); a context alone has none recorded.
+    if (keyId !== undefined) throw new InvalidArgumentError('Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms');
+    if (contextB64 !== undefined) throw new InvalidArgumentError('Specifying the KMS key or context requires x-amz-server-side-encryption: aws:kms.');
     return { kind: 'none' };
   }
   if (algorithm === 'AES256') {
@@ -57,7 +59,8 @@ export function parseSseRequest(headers: IncomingHttpHeaders): SseRequest {
     return { kind: 'SSE-S3' };
   }
   if (algorithm !== 'aws:kms' && algorithm !== 'aws:kms:dsse') {
-    throw new InvalidArgumentError('Server Side Encryption with unsupported algorithm; valid values are AES256, aws:kms and aws:kms:dsse.');
+    // S3's answer to an empty value (aws-sdk-cpp#1771); the one InvalidArgument for every unknown one.
+    throw new InvalidArgumentError('The encryption method specified is not supported');
   }
   const context = contextB64 === undefined ? {} : parseContext(contextB64);
   if (algorithm === 'aws:kms:dsse') return { kind: 'DSSE-KMS', ...(keyId !== undefined && keyId !== '' ? { keyId } : {}), context };
@@ -93,10 +96,12 @@ function parseContext(b64: string): Record<string, string> {
   }
 }
 
+const INVALID_KEY = 'The secret key was invalid for the specified algorithm.';
+
 /**
  * Parses SSE-C headers with the given prefix (`x-amz-server-side-encryption-customer-` or
  * `x-amz-copy-source-server-side-encryption-customer-`); undefined when absent. Checks the
- * algorithm, the key length and the key MD5, as S3 does.
+ * algorithm, the key's base64, the key MD5 and then the key length, as S3 does (in that order).
  */
 export function parseCustomerKey(headers: IncomingHttpHeaders, prefix: string): CustomerKey | undefined {
   const algorithm = h(headers, `${prefix}algorithm`);
@@ -108,14 +113,16 @@ export function parseCustomerKey(headers: IncomingHttpHeaders, prefix: string): 
   if (keyB64 === undefined) throw new InvalidArgumentError('Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key.');
   if (md5 === undefined) throw new InvalidArgumentError('Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key.');
   // Strict base64: Buffer.from skips characters outside the alphabet, so '!!<key>!!' would pass.
-  const key = SecretBytes.adopt(Buffer.from(/^[A-Za-z0-9+/]*={0,2}$/.test(keyB64) ? keyB64 : '', 'base64'));
-  if (key.length !== 32) {
-    key.dispose();
-    throw new InvalidArgumentError('The secret key was invalid for the specified algorithm.');
-  }
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(keyB64)) throw new InvalidArgumentError(INVALID_KEY);
+  const key = SecretBytes.adopt(Buffer.from(keyB64, 'base64'));
+  // The MD5 first, as S3: a 24-byte key with another key's MD5 is the MD5 error there.
   if (createHash('md5').update(key.unsafeBytes()).digest('base64') !== md5) {
     key.dispose();
     throw new InvalidArgumentError('The calculated MD5 hash of the key did not match the hash that was provided.');
+  }
+  if (key.length !== 32) {
+    key.dispose();
+    throw new InvalidArgumentError(INVALID_KEY);
   }
   return { key, keyMd5: md5 };
 }
