@@ -43,7 +43,7 @@ describe('S3 wire: characters XML 1.0 excludes, written raw in a request documen
     await kept('plain');
   });
 
-  it('each other excluded character, raw, is MalformedXML too (NUL, VT, FF, US, U+FFFE, U+FFFF), and so is one outside any element', async () => {
+  it('each other excluded character, raw, is MalformedXML too (NUL, VT, FF, US, U+FFFE, U+FFFF, a lone surrogate), and so is one outside any element', async () => {
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'victim', Body: 'kept' }));
     for (const c of ['\x00', '\x0b', '\x0c', '\x1f', '\ufffe', '\uffff']) {
       assert.equal(await send('POST', `/${B}`, { delete: '' }, deleteDoc(`victim${c}`)), '400 MalformedXML', JSON.stringify(c));
@@ -51,6 +51,9 @@ describe('S3 wire: characters XML 1.0 excludes, written raw in a request documen
     // Between elements, where text is insignificant, the document is still not XML.
     const between = Buffer.from('<Delete>\x01<Object><Key>victim</Key></Object></Delete>');
     assert.equal(await send('POST', `/${B}`, { delete: '' }, between), '400 MalformedXML');
+    // A lone surrogate has no UTF-8 form: its 3-byte encoding (ED A0 80, as CESU-8 writes U+D800) is not UTF-8.
+    const surrogate = Buffer.concat([Buffer.from('<Delete><Object><Key>victim'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('</Key></Object></Delete>')]);
+    assert.equal(await send('POST', `/${B}`, { delete: '' }, surrogate), '400 MalformedXML');
     await kept('victim');
   });
 
