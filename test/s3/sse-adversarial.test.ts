@@ -7,6 +7,7 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  UploadPartCommand,
   HeadObjectCommand,
   PutBucketEncryptionCommand,
   PutObjectCommand,
@@ -127,5 +128,22 @@ describe('S3 SSE adversarial cases', () => {
       assert.equal(await answer(await put({ 'x-amz-server-side-encryption': 'aes:kms' })), '400 InvalidArgument: The encryption method specified is not supported');
       assert.equal(await answer(await put({ 'x-amz-server-side-encryption': '' })), '400 InvalidArgument: The encryption method specified is not supported');
     });
+  });
+
+  // CompleteMultipartUploadOutput (the S3 model) has ServerSideEncryption, SSEKMSKeyId and BucketKeyEnabled, no SSE-C member.
+  it('CompleteMultipartUpload of an SSE-C upload answers no SSE-C headers; the part calls do', async () => {
+    const c = customerKey();
+    const u = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'bk-on', Key: 'mpu-ssec', ...c }));
+    const part = await s3.send(new UploadPartCommand({ Bucket: 'bk-on', Key: 'mpu-ssec', UploadId: u.UploadId!, PartNumber: 1, Body: 'part', ...c }));
+    assert.equal(part.SSECustomerKeyMD5, c.SSECustomerKeyMD5);
+    const body = Buffer.from(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${part.ETag!}</ETag></Part></CompleteMultipartUpload>`);
+    const headers = { 'x-forwarded-proto': 'https', 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key': c.SSECustomerKey, 'x-amz-server-side-encryption-customer-key-md5': c.SSECustomerKeyMD5 };
+    const res = await signedFetch(t.endpoint, { method: 'POST', path: '/bk-on/mpu-ssec', query: { uploadId: u.UploadId! }, headers, body });
+    assert.equal(res.status, 200, await res.clone().text());
+    await res.text();
+    assert.deepEqual([...res.headers.keys()].filter((h) => h.includes('server-side-encryption')), []);
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'bk-on', Key: 'mpu-ssec', ...c }));
+    assert.equal(await got.Body!.transformToString(), 'part');
+    assert.equal(got.SSECustomerKeyMD5, c.SSECustomerKeyMD5);
   });
 });

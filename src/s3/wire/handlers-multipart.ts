@@ -140,7 +140,10 @@ export async function completeUploadRoute(c: S3Call): Promise<void> {
     noteSse(c, upload);
     const scheme = c.secure ? 'https' : 'http';
     const location = `${scheme}://${c.req.headers.host ?? 'localhost'}/${c.bucket}/${encodeURIComponent(c.key).replace(/%2F/g, '/')}`;
-    c.send(200, uploadSseHeaders(upload), completeUploadXml(location, c.bucket, c.key, object.etag));
+    // S3's Complete answers SSE, KMS key and bucket key only: no SSE-C algorithm or key MD5
+    // (CompleteMultipartUploadOutput has no SSECustomer* members), unlike the part calls.
+    const headers = upload.sealedKey.mode === 'SSE-C' ? {} : uploadSseHeaders(upload);
+    c.send(200, headers, completeUploadXml(location, c.bucket, c.key, object.etag));
   });
 }
 
