@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { customerKey, viaTrustedProxy } from './helpers.js';
+import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
 import { signedFetch, xmlCode } from './raw-sign.js';
 
 // Adversarial cases of S3's encryption surface that once differed from S3 (sweep FZ3).
@@ -145,5 +145,11 @@ describe('S3 SSE adversarial cases', () => {
     const got = await s3.send(new GetObjectCommand({ Bucket: 'bk-on', Key: 'mpu-ssec', ...c }));
     assert.equal(await got.Body!.transformToString(), 'part');
     assert.equal(got.SSECustomerKeyMD5, c.SSECustomerKeyMD5);
+  });
+
+  // LocalStack's AWS-validated capture (test_s3_default_bucket_encryption_exc): Rules [] on a missing bucket is 404 NoSuchBucket.
+  it('PutBucketEncryption on a missing bucket is NoSuchBucket, even with an invalid document', async () => {
+    assert.equal(await errorCode(s3.send(new PutBucketEncryptionCommand({ Bucket: 'no-such-bucket', ServerSideEncryptionConfiguration: { Rules: [] } }))), '404 NoSuchBucket');
+    assert.equal(await errorCode(s3.send(new PutBucketEncryptionCommand({ Bucket: 'bk-on', ServerSideEncryptionConfiguration: { Rules: [] } }))), '400 MalformedXML');
   });
 });

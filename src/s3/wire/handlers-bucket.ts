@@ -44,7 +44,10 @@ export async function getBucketVersioningRoute(c: S3Call): Promise<void> {
 
 /** PutBucketEncryption. https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html */
 export async function putBucketEncryptionRoute(c: S3Call): Promise<void> {
-  await putBucketEncryption(c.deps, c.bucket, parseEncryption(await c.readSmall()));
+  const body = await c.readSmall();
+  // The bucket before the document, as S3: any document for a missing bucket is NoSuchBucket.
+  await c.deps.store.getBucket(c.bucket);
+  await putBucketEncryption(c.deps, c.bucket, parseEncryption(body));
   c.send(200);
 }
 
