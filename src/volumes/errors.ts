@@ -71,6 +71,11 @@ export class Ec2InvalidParameterValueError extends CipherlakeError {
   readonly userError = true;
 }
 
+/** InvalidParameterCombination: two parameters that may not be used together (e.g. ids with MaxResults). */
+export class Ec2InvalidParameterCombinationError extends CipherlakeError {
+  readonly userError = true;
+}
+
 /** MissingParameter: a required parameter is absent. */
 export class Ec2MissingParameterError extends CipherlakeError {
   readonly userError = true;

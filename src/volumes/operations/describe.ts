@@ -103,13 +103,39 @@ function checkFilterNames(filters: readonly Filter[], known: readonly string[]):
 function matches(filters: readonly Filter[], fields: Record<string, string[]>): boolean {
   return filters.every((f) => {
     const have = fields[f.name] ?? [];
-    return f.values.some((pattern) => have.some((value) => glob(pattern).test(value)));
+    return f.values.some((pattern) => have.some((value) => globMatches(pattern, value)));
   });
 }
 
-function glob(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`, 's');
+/**
+ * Whether `value` matches the EC2 filter `pattern` (`*` any run, `?` one character).
+ * Greedy with one backtrack point, so O(pattern × value) whatever the pattern: a regular
+ * expression of `.*` runs backtracks exponentially (`*a*a*…b` against a 256-character tag
+ * value held the event loop for minutes, hanging every client of the process).
+ */
+function globMatches(pattern: string, value: string): boolean {
+  const p = [...pattern];
+  const v = [...value];
+  let pi = 0;
+  let vi = 0;
+  let star = -1;
+  let resume = 0;
+  while (vi < v.length) {
+    if (pi < p.length && (p[pi] === '?' || (p[pi] !== '*' && p[pi] === v[vi]))) {
+      pi++;
+      vi++;
+    } else if (pi < p.length && p[pi] === '*') {
+      star = pi++;
+      resume = vi;
+    } else if (star >= 0) {
+      pi = star + 1;
+      vi = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.length && p[pi] === '*') pi++;
+  return pi === p.length;
 }
 
 function page<T>(items: T[], idOf: (item: T) => string, req: DescribeRequest): Page<T> {

@@ -88,7 +88,9 @@ export class Ec2Params {
       for (const j of this.#indexes(`TagSpecification.${i}.Tag`, '.Key')) {
         const key = this.required(`TagSpecification.${i}.Tag.${j}.Key`);
         if (key.startsWith('aws:')) throw new Ec2InvalidParameterValueError(`Tag keys starting with 'aws:' are reserved for internal use`);
-        out.push({ key, value: this.optional(`TagSpecification.${i}.Tag.${j}.Value`) ?? '' });
+        const value = this.optional(`TagSpecification.${i}.Tag.${j}.Value`) ?? '';
+        checkTag(key, value);
+        out.push({ key, value });
       }
     }
     return out;
@@ -105,6 +107,15 @@ export class Ec2Params {
     }
     return [...found].sort((a, b) => a - b);
   }
+}
+
+/** EC2's tag limits, counted in Unicode characters (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html#tag-restrictions). */
+const MAX_TAG_KEY_CHARS = 128;
+const MAX_TAG_VALUE_CHARS = 256;
+
+function checkTag(key: string, value: string): void {
+  if ([...key].length > MAX_TAG_KEY_CHARS) throw new Ec2InvalidParameterValueError(`Tag key exceeds the maximum length of ${MAX_TAG_KEY_CHARS} characters`);
+  if ([...value].length > MAX_TAG_VALUE_CHARS) throw new Ec2InvalidParameterValueError(`Tag value exceeds the maximum length of ${MAX_TAG_VALUE_CHARS} characters`);
 }
 
 const ID_FORMS = { vol: /^vol-[0-9a-f]{8,17}$/, snap: /^snap-[0-9a-f]{8,17}$/ } as const;

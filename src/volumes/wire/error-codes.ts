@@ -23,6 +23,7 @@ export const EC2_ERROR_CODES = {
   Ec2VolumeIdMalformedError: { code: 'InvalidVolumeID.Malformed', status: 400 },
   Ec2SnapshotIdMalformedError: { code: 'InvalidSnapshotID.Malformed', status: 400 },
   Ec2InvalidParameterValueError: { code: 'InvalidParameterValue', status: 400 },
+  Ec2InvalidParameterCombinationError: { code: 'InvalidParameterCombination', status: 400 },
   Ec2MissingParameterError: { code: 'MissingParameter', status: 400 },
   Ec2VolumeInUseError: { code: 'VolumeInUse', status: 400 },
   Ec2IncorrectStateError: { code: 'IncorrectState', status: 400 },

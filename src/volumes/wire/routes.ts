@@ -1,4 +1,5 @@
 import type { CallContext } from '../../kms/index.js';
+import { Ec2InvalidParameterCombinationError } from '../errors.js';
 import { attachVolume, detachVolume } from '../operations/attach.js';
 import { describeSnapshots, describeVolumes, type DescribeRequest } from '../operations/describe.js';
 import { getDefaultKmsKeyId, getEncryptionByDefault, modifyDefaultKmsKeyId, resetDefaultKmsKeyId, setEncryptionByDefault } from '../operations/ebs-defaults.js';
@@ -30,7 +31,13 @@ function route<Req, Res>(r: Ec2Route<Req, Res>): Ec2Route {
 function describeRequest(p: Ec2Params, idList: string, kind: 'vol' | 'snap'): DescribeRequest {
   const maxResults = p.integer('MaxResults');
   const nextToken = p.optional('NextToken');
-  return { ids: p.resourceIds(idList, kind), filters: p.filters(), ...(maxResults !== undefined ? { maxResults } : {}), ...(nextToken !== undefined ? { nextToken } : {}) };
+  const ids = p.resourceIds(idList, kind);
+  // The API reference: "You cannot specify this parameter and the volume IDs parameter in
+  // the same request" (EC2's answer, quoted in aws-cli#1976; the same for snapshot ids).
+  if (maxResults !== undefined && ids.length > 0) {
+    throw new Ec2InvalidParameterCombinationError(`The parameter ${kind === 'vol' ? 'volumeSet' : 'snapshotSet'} cannot be used with the parameter maxResults`);
+  }
+  return { ids, filters: p.filters(), ...(maxResults !== undefined ? { maxResults } : {}), ...(nextToken !== undefined ? { nextToken } : {}) };
 }
 
 /** Optional fields spread only when present (exactOptionalPropertyTypes). */

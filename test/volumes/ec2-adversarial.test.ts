@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { killServer, spawnServer, type ServerProcess } from '../helpers/server-process.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { ec2, items, type Ec2Answer } from './ec2-raw.js';
+
+// Hostile EC2 Query requests: each is answered with EC2's error (or EC2's result) and
+// leaves the server serving.
+describe('EC2 wire: hostile volume requests', () => {
+  let t: TestServer;
+  const call = (action: string, params: Record<string, string> = {}): Promise<Ec2Answer> => ec2(t.endpoint, action, params);
+  const volume = (params: Record<string, string> = {}): Promise<Ec2Answer> => call('CreateVolume', { Size: '1', AvailabilityZone: 'us-east-1a', ...params });
+  const tag = (key: string, value: string): Record<string, string> => ({
+    'TagSpecification.1.ResourceType': 'volume',
+    'TagSpecification.1.Tag.1.Key': key,
+    'TagSpecification.1.Tag.1.Value': value,
+  });
+  const volumeCount = async (): Promise<number> => items((await call('DescribeVolumes')).body, 'volumeSet').length;
+
+  before(async () => {
+    t = await startTestServer();
+  });
+  after(async () => t.close());
+
+  it('keeps wildcard semantics: * any run, ? one character, everything else literal', async () => {
+    const v = await volume(tag('w', 'ab.c*d'));
+    const ids = async (pattern: string): Promise<unknown[]> =>
+      items((await call('DescribeVolumes', { 'Filter.1.Name': 'tag:w', 'Filter.1.Value.1': pattern })).body, 'volumeSet').map((i) => i.volumeId);
+    for (const pattern of ['ab.c*d', 'a*', '*d', 'ab?c*d', '*.*', 'ab.c**d', '*']) assert.deepEqual(await ids(pattern), [v.body.volumeId], pattern);
+    for (const pattern of ['abxc*d', 'a', 'ab.c*d?', '?ab.c*d', 'AB.C*D']) assert.deepEqual(await ids(pattern), [], pattern);
+  });
+
+  it('refuses MaxResults together with volume or snapshot ids (InvalidParameterCombination), as EC2 does', async () => {
+    const v = await volume();
+    const r = await call('DescribeVolumes', { MaxResults: '5', 'VolumeId.1': String(v.body.volumeId) });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.code, 'InvalidParameterCombination');
+    assert.equal(r.message, 'The parameter volumeSet cannot be used with the parameter maxResults');
+    const s = await call('DescribeSnapshots', { MaxResults: '5', 'SnapshotId.1': 'snap-0123456789abcdef0' });
+    assert.equal(s.code, 'InvalidParameterCombination', s.text);
+    // Either alone is served.
+    assert.equal((await call('DescribeVolumes', { MaxResults: '5' })).status, 200);
+    assert.equal((await call('DescribeVolumes', { 'VolumeId.1': String(v.body.volumeId) })).status, 200);
+  });
+
+  it('refuses a tag key over 128 or a value over 256 characters and creates no volume', async () => {
+    const before = await volumeCount();
+    const key = await volume(tag('k'.repeat(129), 'v'));
+    assert.equal(key.code, 'InvalidParameterValue', key.text);
+    assert.equal(key.message, 'Tag key exceeds the maximum length of 128 characters');
+    const value = await volume(tag('k', 'v'.repeat(257)));
+    assert.equal(value.code, 'InvalidParameterValue', value.text);
+    assert.equal(value.message, 'Tag value exceeds the maximum length of 256 characters');
+    assert.equal(await volumeCount(), before);
+    // The limits count characters, not bytes or UTF-16 units.
+    assert.equal((await volume(tag('é'.repeat(128), '😀'.repeat(256)))).status, 200);
+  });
+});
+
+// In its own process: before the fix the match held the event loop, so an in-process
+// server would have stalled the test runner too; here the test's timeout fails it.
+describe('EC2 wire: a wildcard filter cannot stall the server', () => {
+  let server: ServerProcess | undefined;
+  const dataDir = mkdtempSync(join(tmpdir(), 'cipherlake-ec2-glob-'));
+
+  before(async () => {
+    server = await spawnServer({ dataDir });
+  });
+  after(async () => {
+    await killServer(server);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  // A filter value became a regular expression of `.*` runs, which backtracks
+  // exponentially: this one held the event loop (every client of the process) for minutes.
+  it('matches a filter with many wildcards against a long tag value', { timeout: 20_000 }, async () => {
+    const endpoint = server?.endpoint ?? '';
+    const v = await ec2(endpoint, 'CreateVolume', {
+      Size: '1',
+      AvailabilityZone: 'us-east-1a',
+      'TagSpecification.1.ResourceType': 'volume',
+      'TagSpecification.1.Tag.1.Key': 'k',
+      'TagSpecification.1.Tag.1.Value': 'a'.repeat(256),
+    });
+    assert.equal(v.status, 200, v.text);
+    const none = await ec2(endpoint, 'DescribeVolumes', { 'Filter.1.Name': 'tag:k', 'Filter.1.Value.1': `${'*a'.repeat(12)}b` });
+    assert.equal(none.status, 200, none.text);
+    assert.equal(items(none.body, 'volumeSet').length, 0);
+    const hit = await ec2(endpoint, 'DescribeVolumes', { 'Filter.1.Name': 'tag:k', 'Filter.1.Value.1': `${'*a'.repeat(12)}*` });
+    assert.deepEqual(items(hit.body, 'volumeSet').map((i) => i.volumeId), [v.body.volumeId]);
+  });
+});
