@@ -76,6 +76,19 @@ function md5(b: Buffer): string {
   return createHash('md5').update(b).digest('hex');
 }
 
+/** A part's ETag as S3 gives it: the plaintext's MD5 for SSE-S3 only, else 32 hex digits that are not that MD5. */
+function assertPartEtag(mode: string, etag: string | undefined, plaintext: Buffer): void {
+  if (mode === 'SSE-S3') return assert.equal(etag, `"${md5(plaintext)}"`);
+  assert.match(etag ?? '', /^"[0-9a-f]{32}"$/);
+  assert.notEqual(etag, `"${md5(plaintext)}"`, `a ${mode} part ETag must not be the plaintext's MD5`);
+}
+
+/** S3's multipart ETag over the part ETags as answered: MD5 of their binary values, then "-N". */
+function multipartEtagOf(partEtags: readonly string[]): string {
+  const bytes = Buffer.concat(partEtags.map((e) => Buffer.from(e.replace(/"/g, ''), 'hex')));
+  return `"${md5(bytes)}-${partEtags.length}"`;
+}
+
 describe('S3 multipart uploads', () => {
   let t: TestServer;
   let s3: S3Client;
@@ -164,16 +177,21 @@ describe('S3 multipart uploads', () => {
         if (mode.name === 'SSE-C') assert.equal(created.SSECustomerKeyMD5, ssec.SSECustomerKeyMD5);
         const UploadId = created.UploadId!;
         const p1 = await s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: key, UploadId, PartNumber: 1, Body: part1, ...mode.part() }));
-        assert.equal(p1.ETag, `"${md5(part1)}"`);
+        assertPartEtag(mode.name, p1.ETag, part1);
         assert.equal(p1.ServerSideEncryption, mode.header);
         const copySse = mode.name === 'SSE-C' ? { CopySourceSSECustomerAlgorithm: 'AES256', CopySourceSSECustomerKey: ssec.SSECustomerKey, CopySourceSSECustomerKeyMD5: ssec.SSECustomerKeyMD5 } : {};
         const part2 = source.subarray(1000, 1000 + 5 * MiB);
         const p2 = await s3.send(
           new UploadPartCopyCommand({ Bucket: 'mpu', Key: key, UploadId, PartNumber: 2, CopySource: `mpu/src-${mode.name}`, CopySourceRange: `bytes=1000-${1000 + 5 * MiB - 1}`, ...mode.part(), ...copySse }),
         );
-        assert.equal(p2.CopyPartResult?.ETag, `"${md5(part2)}"`);
+        assertPartEtag(mode.name, p2.CopyPartResult?.ETag, part2);
         const p3 = await s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: key, UploadId, PartNumber: 3, Body: part3, ...mode.part() }));
         const p4 = await s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: key, UploadId, PartNumber: 4, Body: part3, ...mode.part() }));
+        assertPartEtag(mode.name, p3.ETag, part3);
+        assertPartEtag(mode.name, p4.ETag, part3);
+        // Identical parts: the same MD5 for SSE-S3; otherwise opaque, so equal plaintexts must not show.
+        if (mode.name === 'SSE-S3') assert.equal(p3.ETag, p4.ETag);
+        else assert.notEqual(p3.ETag, p4.ETag);
         const page1 = await s3.send(new ListPartsCommand({ Bucket: 'mpu', Key: key, UploadId, MaxParts: 2 }));
         assert.deepEqual(page1.Parts?.map((p) => [p.PartNumber, p.Size, p.ETag]), [[1, part1.length, p1.ETag], [2, part2.length, p2.CopyPartResult!.ETag]]);
         assert.equal(page1.IsTruncated, true);
@@ -192,8 +210,7 @@ describe('S3 multipart uploads', () => {
         ];
         // Part 4 is left out: it is discarded.
         const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: key, UploadId, MultipartUpload: { Parts: parts }, ...mode.part() }));
-        const etagBytes = Buffer.concat([part1, part2, part3].map((p) => createHash('md5').update(p).digest()));
-        assert.equal(done.ETag, `"${md5(etagBytes)}-3"`);
+        assert.equal(done.ETag, multipartEtagOf([p1.ETag!, p2.CopyPartResult!.ETag!, p3.ETag!]));
         assert.equal(done.ServerSideEncryption, mode.header);
         const whole = Buffer.concat([part1, part2, part3]);
         const { body, out } = await bytesOf(s3, { Bucket: 'mpu', Key: key, ...mode.part() });
