@@ -2,10 +2,15 @@ import type { S3MultipartStore } from './multipart-store.js';
 import type { SealedObjectKey } from './sse/sealing.js';
 import type { WriteCondition } from './write-condition.js';
 
-/** A bucket's default encryption (PutBucketEncryption), applied to writes without SSE headers. */
+/**
+ * A bucket's default encryption (PutBucketEncryption), applied to writes without SSE headers.
+ * Stored as JSON (the SQLite column is TEXT), so a new algorithm needs no migration. For
+ * `aws:kms:dsse`, `bucketKeyEnabled` is kept and echoed as given but never used: S3 Bucket
+ * Keys aren't supported for DSSE-KMS (usesBucketKey).
+ */
 export type BucketEncryption =
   | { readonly algorithm: 'AES256'; readonly bucketKeyEnabled: boolean }
-  | { readonly algorithm: 'aws:kms'; readonly kmsKeyId?: string; readonly bucketKeyEnabled: boolean };
+  | { readonly algorithm: 'aws:kms' | 'aws:kms:dsse'; readonly kmsKeyId?: string; readonly bucketKeyEnabled: boolean };
 
 export interface BucketRecord {
   readonly name: string;

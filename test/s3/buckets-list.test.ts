@@ -89,7 +89,11 @@ describe('S3 buckets, listings and default encryption', () => {
 
   it('default bucket encryption applies to PUTs and copies without SSE headers', async () => {
     await fx.s3.send(new CreateBucketCommand({ Bucket: 'enc' }));
-    assert.match(await errorCode(fx.s3.send(new GetBucketEncryptionCommand({ Bucket: 'enc' }))), /^404 ServerSideEncryptionConfigurationNotFoundError/);
+    // Since January 2023 every bucket has SSE-S3 as its default ("By default, all buckets have a
+    // default encryption configuration that uses ... SSE-S3": API_GetBucketEncryption.html), so
+    // a new bucket answers it, not 404 ServerSideEncryptionConfigurationNotFoundError.
+    const initial = await fx.s3.send(new GetBucketEncryptionCommand({ Bucket: 'enc' }));
+    assert.equal(initial.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, 'AES256');
     await fx.s3.send(new PutBucketEncryptionCommand({ Bucket: 'enc', ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }] } }));
     const cfg = await fx.s3.send(new GetBucketEncryptionCommand({ Bucket: 'enc' }));
     assert.equal(cfg.ServerSideEncryptionConfiguration?.Rules?.[0]?.ApplyServerSideEncryptionByDefault?.SSEAlgorithm, 'aws:kms');

@@ -1,4 +1,4 @@
-import { IllegalLocationConstraintError, InvalidArgumentError, InvalidBucketNameError, InvalidLocationConstraintError, EncryptionConfigurationNotFoundError } from '../errors.js';
+import { IllegalLocationConstraintError, InvalidArgumentError, InvalidBucketNameError, InvalidLocationConstraintError } from '../errors.js';
 import type { BucketEncryption, BucketRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 
@@ -45,26 +45,44 @@ export async function deleteBucket(deps: S3Deps, name: string): Promise<void> {
   await deps.store.deleteBucket(name);
 }
 
-/** PutBucketEncryption. Raises NoSuchBucketError, InvalidArgumentError. https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html */
+/**
+ * The configuration a bucket answers when none was set, or after DeleteBucketEncryption: since
+ * January 2023 every S3 bucket has SSE-S3 as its default encryption, and GetBucketEncryption
+ * answers it rather than ServerSideEncryptionConfigurationNotFoundError ("By default, all buckets
+ * have a default encryption configuration that uses server-side encryption with Amazon S3 managed
+ * keys (SSE-S3)"; DeleteBucketEncryption "resets the default encryption for the bucket as SSE-S3").
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html,
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketEncryption.html
+ */
+export const DEFAULT_BUCKET_ENCRYPTION: BucketEncryption = Object.freeze({ algorithm: 'AES256', bucketKeyEnabled: false });
+
+/**
+ * PutBucketEncryption. Accepts AES256, aws:kms and aws:kms:dsse (the last two with an optional
+ * KMSMasterKeyID, which is not checked here: as on AWS, a wrong key fails the write that uses
+ * it). BucketKeyEnabled is stored as given; it only ever applies to aws:kms. Raises
+ * NoSuchBucketError, InvalidArgumentError (a key id with AES256, or another algorithm).
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html
+ */
 export async function putBucketEncryption(deps: S3Deps, name: string, rule: { algorithm: string; kmsKeyId?: string; bucketKeyEnabled: boolean }): Promise<void> {
   let enc: BucketEncryption;
   if (rule.algorithm === 'AES256') {
-    if (rule.kmsKeyId !== undefined) throw new InvalidArgumentError('a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms');
+    if (rule.kmsKeyId !== undefined) throw new InvalidArgumentError('a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse');
     enc = { algorithm: 'AES256', bucketKeyEnabled: rule.bucketKeyEnabled };
-  } else if (rule.algorithm === 'aws:kms') {
-    enc = { algorithm: 'aws:kms', ...(rule.kmsKeyId !== undefined ? { kmsKeyId: rule.kmsKeyId } : {}), bucketKeyEnabled: rule.bucketKeyEnabled };
+  } else if (rule.algorithm === 'aws:kms' || rule.algorithm === 'aws:kms:dsse') {
+    enc = { algorithm: rule.algorithm, ...(rule.kmsKeyId !== undefined ? { kmsKeyId: rule.kmsKeyId } : {}), bucketKeyEnabled: rule.bucketKeyEnabled };
   } else {
-    throw new InvalidArgumentError('The server side encryption algorithm is invalid; valid values are AES256 and aws:kms.');
+    throw new InvalidArgumentError('The server side encryption algorithm is invalid; valid values are AES256, aws:kms and aws:kms:dsse.');
   }
   await deps.store.setBucketEncryption(name, enc);
 }
 
 /**
- * GetBucketEncryption. Raises NoSuchBucketError, EncryptionConfigurationNotFoundError when
- * none was set (objects are still SSE-S3 encrypted).
+ * GetBucketEncryption: the configuration set, else DEFAULT_BUCKET_ENCRYPTION (SSE-S3, as
+ * S3 answers for every bucket since 2023). Raises NoSuchBucketError; never
+ * ServerSideEncryptionConfigurationNotFoundError.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html
  */
 export async function getBucketEncryption(deps: S3Deps, name: string): Promise<BucketEncryption> {
   const b = await deps.store.getBucket(name);
-  if (b.encryption === undefined) throw new EncryptionConfigurationNotFoundError('');
-  return b.encryption;
+  return b.encryption ?? DEFAULT_BUCKET_ENCRYPTION;
 }

@@ -8,9 +8,10 @@ import { SseCMode, SseKmsMode, SseS3Mode } from '../sse/sse-modes.js';
 import type { CustomerKey, SseRequest } from '../wire/headers/sse.js';
 
 /**
- * The mode a write uses: the request's SSE headers, else the bucket's default encryption,
- * else SSE-S3 (every object is encrypted; there is no plaintext mode). SSE-KMS uses the
- * service's bucket keys when the request's bucket-key header or the bucket default enables them.
+ * The mode a write uses: the request's SSE headers, else the bucket's default encryption
+ * (AES256, aws:kms or aws:kms:dsse, with its KMSMasterKeyID), else SSE-S3 (every object is
+ * encrypted; there is no plaintext mode). SSE-KMS uses the service's bucket keys when the
+ * request's bucket-key header or the bucket default enables them; DSSE-KMS never does.
  */
 export function modeForWrite(deps: S3Deps, sse: SseRequest, bucket: BucketRecord): SseMode {
   switch (sse.kind) {
@@ -25,6 +26,8 @@ export function modeForWrite(deps: S3Deps, sse: SseRequest, bucket: BucketRecord
     case 'none': {
       const d = bucket.encryption;
       if (d?.algorithm === 'aws:kms') return new SseKmsMode(deps.callerKms ?? deps.kms, d.kmsKeyId, {}, bucketKeysIf(deps, usesBucketKey(sse, bucket)));
+      // As the aws:kms default, with the same key resolution (none: aws/s3); never a bucket key.
+      if (d?.algorithm === 'aws:kms:dsse') return new DsseKmsMode(deps.callerKms ?? deps.kms, d.kmsKeyId);
       return new SseS3Mode(deps.kms);
     }
     default: {

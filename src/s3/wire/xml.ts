@@ -86,9 +86,9 @@ export function deleteResultXml(deleted: readonly string[], errors: ReadonlyArra
   });
 }
 
-/** GetBucketEncryption result. */
+/** GetBucketEncryption result; KMSMasterKeyID only when one was set (aws:kms or aws:kms:dsse). */
 export function encryptionXml(enc: BucketEncryption): string {
-  const byDefault: Node = { SSEAlgorithm: enc.algorithm, ...(enc.algorithm === 'aws:kms' && enc.kmsKeyId !== undefined ? { KMSMasterKeyID: enc.kmsKeyId } : {}) };
+  const byDefault: Node = { SSEAlgorithm: enc.algorithm, ...(enc.algorithm !== 'AES256' && enc.kmsKeyId !== undefined ? { KMSMasterKeyID: enc.kmsKeyId } : {}) };
   return doc('ServerSideEncryptionConfiguration', { Rule: [{ ApplyServerSideEncryptionByDefault: byDefault, BucketKeyEnabled: enc.bucketKeyEnabled }] });
 }
 
