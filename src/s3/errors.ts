@@ -90,8 +90,6 @@ export class SseCustomerKeyMissingError extends S3Error {}
 export class InvalidStorageClassError extends S3Error {}
 /** An SSE algorithm S3 does not know. */
 export class InvalidEncryptionAlgorithmError extends S3Error {}
-/** GetBucketEncryption on a bucket with no default encryption configuration. */
-export class EncryptionConfigurationNotFoundError extends S3Error {}
 /** The stored object failed authentication (tampered or corrupted); never returns its bytes. */
 export class ObjectCorruptedError extends S3Error {
   override readonly userError = false;

@@ -75,11 +75,6 @@ export const S3_ERROR_CODES = {
   },
   InvalidStorageClassError: { code: 'InvalidStorageClass', status: 400, message: 'The storage class you specified is not valid' },
   InvalidEncryptionAlgorithmError: { code: 'InvalidEncryptionAlgorithmError', status: 400, message: 'The encryption request you specified is not valid. Supported value: AES256.' },
-  EncryptionConfigurationNotFoundError: {
-    code: 'ServerSideEncryptionConfigurationNotFoundError',
-    status: 404,
-    message: 'The server side encryption configuration was not found',
-  },
   ObjectCorruptedError: { code: 'InternalError', status: 500, message: 'We encountered an internal error. Please try again.' },
 } as const satisfies Record<S3ErrorClassName, Entry>;
 
