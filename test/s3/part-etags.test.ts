@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   CompleteMultipartUploadCommand,
@@ -7,6 +9,7 @@ import {
   CreateMultipartUploadCommand,
   type CreateMultipartUploadCommandInput,
   GetObjectCommand,
+  HeadObjectCommand,
   ListPartsCommand,
   PutObjectCommand,
   UploadPartCommand,
@@ -14,7 +17,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { awsEnv, runOk, scratch, type Scratch } from '../helpers/client-run.js';
+import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
 import { customerKey, viaTrustedProxy } from './helpers.js';
 
 /**
@@ -97,5 +101,109 @@ describe('S3 part ETags reveal nothing of an SSE-KMS, DSSE-KMS or SSE-C part', (
       etags.push(p.ETag!);
     }
     assert.notEqual(etags[0], etags[1]);
+  });
+});
+
+/**
+ * Real clients uploading in parts under SSE-KMS and SSE-C now get opaque part ETags, as from
+ * S3: none may check them against its own MD5 (s3cmd does, except when the answer says
+ * aws:kms). The clients send SSE-C over the HTTPS listener (built-in CA); the SDK checks
+ * through the trusted-proxy header.
+ */
+describe('real clients upload in parts under SSE-KMS and SSE-C', () => {
+  const MiB = 1024 * 1024;
+  let t: TestServer;
+  let s: Scratch;
+  let s3: S3Client;
+  let keyArn = '';
+  let ca = '';
+  const body = randomBytes(12 * MiB + 4321);
+  const customer = randomBytes(32);
+  const ssec = {
+    SSECustomerAlgorithm: 'AES256',
+    SSECustomerKey: customer.toString('base64'),
+    SSECustomerKeyMD5: createHash('md5').update(customer).digest('base64'),
+  };
+
+  before(async () => {
+    t = await startTestServer({ https: { enabled: true, host: '127.0.0.1', port: 0 }, s3: { trustedProxyHttpsHeader: 'x-forwarded-proto' } });
+    s = scratch('cipherlake-part-etags-');
+    s3 = viaTrustedProxy(t.s3());
+    ca = join(t.dataDir, 'tls', 'ca', 'ca.crt');
+    keyArn = (await t.kms().send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+    await s3.send(new CreateBucketCommand({ Bucket: 'clients' }));
+    writeFileSync(join(s.dir, 'big.bin'), body);
+    writeFileSync(join(s.dir, 'customer.key'), customer);
+  });
+  after(async () => {
+    await t.close();
+    s.remove();
+  });
+
+  /** The object under `key` was stored in parts under the mode and reads back as `body`. */
+  async function assertStoredInParts(key: string, mode: 'aws:kms' | 'SSE-C'): Promise<void> {
+    const read = mode === 'SSE-C' ? ssec : {};
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'clients', Key: key, ...read }));
+    assert.match(got.ETag ?? '', /^"[0-9a-f]{32}-\d+"$/, 'uploaded in parts');
+    if (mode === 'aws:kms') assert.equal(got.SSEKMSKeyId, keyArn);
+    else assert.equal(got.SSECustomerKeyMD5, ssec.SSECustomerKeyMD5);
+    assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(body), `${key} reads back`);
+  }
+
+  it('AWS CLI: aws s3 cp in parts with --sse aws:kms and with --sse-c, and back down', async () => {
+    const aws = (...args: string[]): Promise<string> => runOk('aws', ['--endpoint-url', t.httpsEndpoint!, ...args], awsEnv(s, { AWS_CA_BUNDLE: ca }), s.dir);
+    await aws('s3', 'cp', 'big.bin', 's3://clients/cli-kms', '--sse', 'aws:kms', '--sse-kms-key-id', keyArn);
+    await assertStoredInParts('cli-kms', 'aws:kms');
+    await aws('s3', 'cp', 'big.bin', 's3://clients/cli-ssec', '--sse-c', 'AES256', '--sse-c-key', 'fileb://customer.key');
+    await assertStoredInParts('cli-ssec', 'SSE-C');
+    await aws('s3', 'cp', 's3://clients/cli-ssec', 'cli-back.bin', '--sse-c', 'AES256', '--sse-c-key', 'fileb://customer.key');
+    assert.ok(readFileSync(join(s.dir, 'cli-back.bin')).equals(body));
+  });
+
+  it('boto3: upload_file in 5 MiB parts under SSE-KMS and SSE-C', async () => {
+    const script = [
+      'import os, boto3',
+      'from boto3.s3.transfer import TransferConfig',
+      'from botocore.config import Config',
+      "c = boto3.client('s3', endpoint_url=os.environ['EP'], verify=os.environ['CA'], config=Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 1}))",
+      'cfg = TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)',
+      "key = open('customer.key', 'rb').read()",
+      "c.upload_file('big.bin', 'clients', 'boto-kms', ExtraArgs={'ServerSideEncryption': 'aws:kms', 'SSEKMSKeyId': os.environ['KEY']}, Config=cfg)",
+      "c.upload_file('big.bin', 'clients', 'boto-ssec', ExtraArgs={'SSECustomerAlgorithm': 'AES256', 'SSECustomerKey': key}, Config=cfg)",
+    ].join('\n');
+    await runOk('python3', ['-c', script], awsEnv(s, { EP: t.httpsEndpoint!, CA: ca, KEY: keyArn }), s.dir);
+    await assertStoredInParts('boto-kms', 'aws:kms');
+    await assertStoredInParts('boto-ssec', 'SSE-C');
+  });
+
+  it('rclone: copy in 5 MiB chunks under aws:kms; check passes', async () => {
+    const env = {
+      HOME: s.dir,
+      RCLONE_CONFIG: s.empty,
+      RCLONE_CONFIG_CL_TYPE: 's3',
+      RCLONE_CONFIG_CL_PROVIDER: 'Other',
+      RCLONE_CONFIG_CL_ENDPOINT: t.httpsEndpoint!,
+      RCLONE_CONFIG_CL_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
+      RCLONE_CONFIG_CL_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+      RCLONE_CONFIG_CL_REGION: TEST_REGION,
+      RCLONE_CONFIG_CL_FORCE_PATH_STYLE: 'true',
+      RCLONE_CONFIG_CL_UPLOAD_CUTOFF: '5M',
+      RCLONE_CONFIG_CL_CHUNK_SIZE: '5M',
+    };
+    const rclone = (...args: string[]): Promise<string> => runOk('rclone', ['--ca-cert', ca, ...args], env, s.dir);
+    await rclone('copy', 'big.bin', 'cl:clients/rclone-kms', '--s3-server-side-encryption', 'aws:kms', '--s3-sse-kms-key-id', keyArn);
+    await assertStoredInParts('rclone-kms/big.bin', 'aws:kms');
+    // rclone compares the MD5 it stored beside the object (the -N ETag is no MD5).
+    await rclone('check', '--one-way', '--include', 'big.bin', s.dir, 'cl:clients/rclone-kms');
+    // Not SSE-C: rclone 1.60 sends no SSE-C headers on CompleteMultipartUpload, which S3
+    // accepts and this server (for now) refuses, whatever the part ETags.
+  });
+
+  it('s3cmd: put in 5 MiB parts with a KMS key (it checks part ETags against its MD5 unless the answer says aws:kms)', async () => {
+    const host = new URL(t.endpoint).host;
+    const config = ['[default]', `access_key = ${TEST_ACCESS_KEY_ID}`, `secret_key = ${TEST_SECRET_ACCESS_KEY}`, `host_base = ${host}`, `host_bucket = ${host}`, 'use_https = False', 'signature_v2 = False', `bucket_location = ${TEST_REGION}`, ''];
+    writeFileSync(join(s.dir, 's3cfg'), config.join('\n'));
+    await runOk('s3cmd', ['-c', 's3cfg', 'put', '--multipart-chunk-size-mb=5', `--server-side-encryption-kms-id=${keyArn}`, 'big.bin', 's3://clients/s3cmd-kms'], { HOME: s.dir }, s.dir);
+    await assertStoredInParts('s3cmd-kms', 'aws:kms');
   });
 });
