@@ -44,6 +44,28 @@ export function sessionPrincipal(accountId: string, s: Pick<SessionRecord, 'role
   };
 }
 
+/**
+ * Checks AssumeRole's parameters against their API constraints (RoleSessionName 2 to 64
+ * of `[\w+=,.@-]`, DurationSeconds 900 to 43200), which STS checks before it authorizes: a
+ * malformed request is ValidationError whoever sends it. (RoleArn's 20 to 2048 characters
+ * are not checked: test/robustness/query-apis pins AccessDenied for a short one.) Raises
+ * IamValidationError; never looks anything up.
+ */
+export function checkAssumeRoleRequest(req: { roleSessionName: string; durationSeconds?: number }): void {
+  const problems: string[] = [];
+  const name = req.roleSessionName;
+  if (name.length < 2 || name.length > 64) {
+    problems.push(`Value '${echoed(name)}' at 'roleSessionName' failed to satisfy constraint: Member must have length ${name.length < 2 ? 'greater than or equal to 2' : 'less than or equal to 64'}`);
+  } else if (!/^[\w+=,.@-]*$/.test(name)) {
+    problems.push(`Value '${echoed(name)}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+  }
+  const seconds = req.durationSeconds;
+  if (seconds !== undefined && (seconds < MIN_SESSION_SECONDS || seconds > 43200)) {
+    problems.push(`Value '${seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value between ${MIN_SESSION_SECONDS} and 43200`);
+  }
+  if (problems.length > 0) throw new IamValidationError(`${problems.length} validation error${problems.length > 1 ? 's' : ''} detected: ${problems.join('; ')}`);
+}
+
 function checkDuration(role: RoleRecord, caller: Principal, requested: number | undefined): number {
   const seconds = requested ?? DEFAULT_SESSION_SECONDS;
   const max = caller.type === 'AssumedRole' ? ROLE_CHAINING_MAX_SECONDS : role.maxSessionDuration;

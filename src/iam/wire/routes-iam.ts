@@ -1,3 +1,4 @@
+import { echoed } from '../../common/bounded-echo.js';
 import { IamValidationError } from '../errors.js';
 import type { PolicyOwnerKind } from '../identity-store.js';
 import { createAccessKey, deleteAccessKey, listAccessKeys, updateAccessKey } from '../operations/access-keys.js';
@@ -27,6 +28,21 @@ function userOrSelf(p: QueryParams, call: QueryCall): string {
   if (name !== undefined && name !== '') return name;
   if (call.principal.type === 'IAMUser' && call.principal.userName !== undefined) return call.principal.userName;
   throw new IamValidationError('Must specify userName when calling with non-User credentials');
+}
+
+/** IAM's Description limit (CreateRole, CreatePolicy), in characters. */
+const MAX_DESCRIPTION_CHARS = 1000;
+/** CreateRole's Description pattern: tab, LF, CR, printable ASCII and Latin-1 (CreatePolicy's has none). */
+const ROLE_DESCRIPTION = /^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*$/;
+
+/** The Description parameter checked against IAM's constraints (ValidationError, as IAM answers); undefined when absent. */
+function description(p: QueryParams, pattern?: RegExp): string | undefined {
+  const v = p.optional('Description');
+  if (v === undefined) return undefined;
+  const at = `1 validation error detected: Value '${echoed(v)}' at 'description' failed to satisfy constraint: Member must`;
+  if ([...v].length > MAX_DESCRIPTION_CHARS) throw new IamValidationError(`${at} have length less than or equal to ${MAX_DESCRIPTION_CHARS}`);
+  if (pattern !== undefined && !pattern.test(v)) throw new IamValidationError(`${at} satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*`);
+  return v;
 }
 
 function inlineRoutes(kind: PolicyOwnerKind, noun: 'User' | 'Role'): Record<string, QueryRoute> {
@@ -173,13 +189,13 @@ const roleRoutes: Record<string, QueryRoute> = {
     readOnly: false,
     parse: (p) => {
       const path = p.optional('Path');
-      const description = p.optional('Description');
+      const text = description(p, ROLE_DESCRIPTION);
       const maxSessionDuration = p.integer('MaxSessionDuration');
       return {
         roleName: p.required('RoleName'),
         trustPolicy: p.required('AssumeRolePolicyDocument'),
         ...(path !== undefined ? { path } : {}),
-        ...(description !== undefined ? { description } : {}),
+        ...(text !== undefined ? { description: text } : {}),
         ...(maxSessionDuration !== undefined ? { maxSessionDuration } : {}),
       };
     },
@@ -214,8 +230,8 @@ const managedRoutes: Record<string, QueryRoute> = {
     readOnly: false,
     parse: (p) => {
       const path = p.optional('Path');
-      const description = p.optional('Description');
-      return { policyName: p.required('PolicyName'), document: p.required('PolicyDocument'), ...(path !== undefined ? { path } : {}), ...(description !== undefined ? { description } : {}) };
+      const text = description(p);
+      return { policyName: p.required('PolicyName'), document: p.required('PolicyDocument'), ...(path !== undefined ? { path } : {}), ...(text !== undefined ? { description: text } : {}) };
     },
     resource: (r, a) => `arn:aws:iam::${a}:policy/${r.policyName}`,
     operate: (d, r) => createManagedPolicy(d, r),

@@ -2,7 +2,7 @@ import { echoed } from '../../common/bounded-echo.js';
 import { IamAccessDeniedError, IamValidationError } from '../errors.js';
 import { roleNameOf } from '../identity-policies.js';
 import { parsePolicy } from '../policy/index.js';
-import { assumeRole } from '../operations/sts.js';
+import { assumeRole, checkAssumeRoleRequest } from '../operations/sts.js';
 import { queryRoute, type QueryRoute } from './route.js';
 
 /** The STS actions served, by Action parameter. */
@@ -30,7 +30,10 @@ export const STS_ROUTES: Readonly<Record<string, QueryRoute>> = {
         if (p.mentions(name)) throw new IamValidationError(`${name} is not supported: Cipherlake does not implement session policies or session tags.`);
       }
       const durationSeconds = p.integer('DurationSeconds');
-      return { roleArn: p.required('RoleArn'), roleSessionName: p.required('RoleSessionName'), ...(durationSeconds !== undefined ? { durationSeconds } : {}) };
+      const req = { roleArn: p.required('RoleArn'), roleSessionName: p.required('RoleSessionName'), ...(durationSeconds !== undefined ? { durationSeconds } : {}) };
+      // Before authorization, as STS validates: a malformed request is ValidationError, not AccessDenied.
+      checkAssumeRoleRequest(req);
+      return req;
     },
     resource: (r) => r.roleArn,
     // The role's trust policy is the resource policy of sts:AssumeRole.
