@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { createSecureContext, DEFAULT_CIPHERS } from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
-import { NbdConfigError } from '../errors.js';
+import { NbdConfigError, NbdProtocolError } from '../errors.js';
 import { NbdConnection } from './connection.js';
 import type { ExportRegistry } from './export-registry.js';
 import { negotiate } from './handshake.js';
@@ -11,6 +11,9 @@ import { serveTransmission } from './transmission.js';
 
 /** The IANA port for NBD. */
 export const NBD_DEFAULT_PORT = 10809;
+
+/** NbdServerOptions.handshakeTimeoutMs's default. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 // OpenSSL leaves PSK suites out of its defaults; GnuTLS clients (qemu, libnbd) offer
 // these for TLS 1.2. TLS 1.3 PSK uses the ordinary TLS 1.3 suites.
@@ -41,6 +44,12 @@ export interface NbdServerOptions {
   readonly tls?: NbdTlsOptions;
   /** Refuse every export until the client has started TLS (NBD_REP_ERR_TLS_REQD). */
   readonly requireTls?: boolean;
+  /**
+   * How long a client may take from connecting to choosing an export (TLS included) before
+   * the connection is dropped; default 10 s, as qemu-nbd's handshake limit. A client that
+   * stalls mid-handshake would otherwise hold its socket for ever.
+   */
+  readonly handshakeTimeoutMs?: number;
   /** Requests served concurrently per connection; default 64. */
   readonly maxInFlight?: number;
   /** Told of each connection that ended with an error; never given secret material. */
@@ -104,12 +113,19 @@ export class NbdServer {
 
   async #serve(socket: Socket): Promise<void> {
     const conn = new NbdConnection(socket);
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      conn.stream.destroy();
+      socket.destroy();
+    }, this.#options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+    deadline.unref();
     try {
-      const chosen = await negotiate(conn, this.#config);
+      const chosen = await negotiate(conn, this.#config).finally(() => clearTimeout(deadline));
       if (chosen !== undefined) await serveTransmission(conn, chosen.device, this.#options.maxInFlight ?? 64);
       conn.stream.end();
     } catch (err) {
-      this.#options.onConnectionError?.(err);
+      this.#options.onConnectionError?.(timedOut ? new NbdProtocolError('handshake not finished in time', { cause: err }) : err);
       conn.flush();
       conn.stream.destroy();
       socket.destroy();
