@@ -33,7 +33,7 @@ export interface PartRecord {
   readonly storageId: string;
   /** Plaintext size. */
   readonly size: number;
-  /** Quoted MD5 hex of the part's plaintext. */
+  /** Quoted 32-hex ETag: the MD5 of the part's plaintext for SSE-S3, random (opaque) for SSE-KMS, DSSE-KMS and SSE-C. */
   readonly etag: string;
   readonly lastModified: Date;
   readonly checksums: Readonly<Record<string, string>>;

@@ -252,7 +252,8 @@ describe('S3 multipart uploads', () => {
         if (mode.name === 'SSE-C') {
           assert.equal(await errorCode(s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: k, UploadId, PartNumber: 3, Body: small }))), '400 InvalidRequest');
           assert.equal(await errorCode(s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: k, UploadId, PartNumber: 3, Body: small, ...otherKey }))), '400 InvalidRequest');
-          assert.equal(await errorCode(s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: k, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag! }] } }))), '400 InvalidRequest');
+          // Completion may leave SSE-C's headers out (test/s3/part-etags.test.ts), but not name another key.
+          assert.equal(await errorCode(s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: k, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.ETag! }] }, ...otherKey }))), '400 InvalidRequest');
           // The copy source is SSE-C too: without its key the copy is refused.
           assert.equal(await errorCode(s3.send(new UploadPartCopyCommand({ Bucket: 'mpu', Key: k, UploadId, PartNumber: 4, CopySource: `mpu/src-${mode.name}`, ...mode.part() }))), '400 InvalidRequest');
         } else {

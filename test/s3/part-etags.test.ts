@@ -72,6 +72,21 @@ describe('S3 part ETags reveal nothing of an SSE-KMS, DSSE-KMS or SSE-C part', (
     assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(guessable));
   });
 
+  it('SSE-C: CompleteMultipartUpload may leave the key headers out, as S3 (unless the upload was created with a checksum algorithm)', async () => {
+    const UploadId = await create('ssec-nokey', { ...ssec });
+    const part = await s3.send(new UploadPartCommand({ Bucket: 'etags', Key: 'ssec-nokey', UploadId, PartNumber: 1, Body: guessable, ...ssec }));
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'etags', Key: 'ssec-nokey', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag! }] } }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'etags', Key: 'ssec-nokey', ...ssec }));
+    assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(guessable));
+    // Created with a checksum algorithm, the completion needs the key.
+    const withChecksum = await create('ssec-crc', { ...ssec, ChecksumAlgorithm: 'CRC32' });
+    const crcPart = await s3.send(new UploadPartCommand({ Bucket: 'etags', Key: 'ssec-crc', UploadId: withChecksum, PartNumber: 1, Body: guessable, ChecksumAlgorithm: 'CRC32', ...ssec }));
+    await assert.rejects(
+      s3.send(new CompleteMultipartUploadCommand({ Bucket: 'etags', Key: 'ssec-crc', UploadId: withChecksum, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: crcPart.ETag!, ChecksumCRC32: crcPart.ChecksumCRC32! }] } })),
+      (e: { $metadata?: { httpStatusCode?: number }; name?: string }) => e.$metadata?.httpStatusCode === 400,
+    );
+  });
+
   it('UploadPartCopy into an SSE-KMS upload gives an opaque ETag, not the (SSE-S3, MD5-tagged) source\'s', async () => {
     const src = await s3.send(new PutObjectCommand({ Bucket: 'etags', Key: 'src-s3', Body: guessable, ServerSideEncryption: 'AES256' }));
     assert.equal(src.ETag, md5Of(guessable), 'the SSE-S3 source is tagged with its MD5');
@@ -176,7 +191,7 @@ describe('real clients upload in parts under SSE-KMS and SSE-C', () => {
     await assertStoredInParts('boto-ssec', 'SSE-C');
   });
 
-  it('rclone: copy in 5 MiB chunks under aws:kms; check passes', async () => {
+  it('rclone: copy in 5 MiB chunks under aws:kms (check passes) and under SSE-C', async () => {
     const env = {
       HOME: s.dir,
       RCLONE_CONFIG: s.empty,
@@ -195,8 +210,9 @@ describe('real clients upload in parts under SSE-KMS and SSE-C', () => {
     await assertStoredInParts('rclone-kms/big.bin', 'aws:kms');
     // rclone compares the MD5 it stored beside the object (the -N ETag is no MD5).
     await rclone('check', '--one-way', '--include', 'big.bin', s.dir, 'cl:clients/rclone-kms');
-    // Not SSE-C: rclone 1.60 sends no SSE-C headers on CompleteMultipartUpload, which S3
-    // accepts and this server (for now) refuses, whatever the part ETags.
+    // SSE-C: rclone sends no SSE-C headers on CompleteMultipartUpload, which S3 accepts.
+    await rclone('copy', 'big.bin', 'cl:clients/rclone-ssec', '--s3-sse-customer-algorithm', 'AES256', '--s3-sse-customer-key-base64', customer.toString('base64'));
+    await assertStoredInParts('rclone-ssec/big.bin', 'SSE-C');
   });
 
   it('s3cmd: put in 5 MiB parts with a KMS key (it checks part ETags against its MD5 unless the answer says aws:kms)', async () => {

@@ -41,7 +41,10 @@ export interface CompleteRequest {
  * the object (with the create's tags) and ends the upload; then starts removing the part
  * files and any replaced body without awaiting it (removeUnreferencedBodies: a failure is
  * logged, never raised).
- * The ETag is MD5(MD5(part 1) ‖ … ‖ MD5(part N)) hex + "-N". Raises NoSuchUploadError
+ * The ETag is MD5(ETag(part 1) ‖ … ‖ ETag(part N)) hex + "-N", over the parts' ETags as bytes
+ * (each a plaintext MD5 for SSE-S3, opaque otherwise: see upload-part.ts). SSE-C: the customer
+ * key headers are required only for an upload created with a checksum algorithm, as in S3;
+ * when given they must match the upload's. Raises NoSuchUploadError
  * (also when another completion or an abort won the race, even one that removed a part file
  * while this one was joining it), InvalidPartError also when an UploadPart replaced a listed
  * part while joining and the list names the replaced ETag (a replacement with the same ETag is
@@ -53,8 +56,12 @@ export interface CompleteRequest {
 export async function completeUpload(deps: S3Deps, req: CompleteRequest): Promise<{ upload: UploadRecord; object: ObjectRecord }> {
   await deps.store.getBucket(req.bucket);
   const upload = await deps.store.multipart.getUpload(req.bucket, req.key, req.uploadId);
-  // The key itself is not needed (parts are copied sealed), but S3 wants the right one.
-  (await unsealUploadKey(deps, upload, req.customer)).dispose();
+  // The key itself is not needed (parts are copied sealed). S3 requires SSE-C's headers here
+  // only for an upload created with a checksum algorithm; otherwise they may be left out
+  // (rclone sends none), and when given they must be the upload's.
+  if (req.customer !== undefined || upload.sealedKey.mode !== 'SSE-C' || upload.checksumAlgorithm !== undefined) {
+    (await unsealUploadKey(deps, upload, req.customer)).dispose();
+  }
   const parts = await chosenParts(deps, upload, req.parts);
   if (req.condition !== undefined) await precheckWriteCondition(deps, req.bucket, req.key, req.condition);
   const { joined, storageId } = await joinParts(deps, upload, req.parts, parts);
@@ -120,7 +127,7 @@ function bare(etag: string): string {
   return etag.trim().replace(/^W\//, '').replace(/"/g, '').toLowerCase();
 }
 
-/** S3's multipart ETag: the MD5 of the parts' binary MD5s, then "-" and the part count. */
+/** S3's multipart ETag: the MD5 of the parts' ETags as binary (MD5s for SSE-S3, opaque otherwise), then "-" and the part count. */
 export function multipartEtag(parts: ReadonlyArray<{ readonly etag: string }>): string {
   const md5 = createHash('md5');
   for (const p of parts) md5.update(Buffer.from(bare(p.etag), 'hex'));
