@@ -46,6 +46,23 @@ describe('EC2 wire: hostile volume requests', () => {
     assert.equal((await call('DescribeVolumes', { 'VolumeId.1': String(v.body.volumeId) })).status, 200);
   });
 
+  it('reads list members at any index, as spelt: a filter at index 10000 still filters', async () => {
+    const a = String((await volume()).body.volumeId);
+    const b = String((await volume()).body.volumeId);
+    const ids = async (params: Record<string, string>): Promise<unknown[]> => {
+      const r = await call('DescribeVolumes', params);
+      assert.equal(r.status, 200, r.text);
+      return items(r.body, 'volumeSet').map((i) => i.volumeId);
+    };
+    // A five-digit index was skipped: the filter vanished and every volume was listed.
+    assert.deepEqual(await ids({ 'Filter.10000.Name': 'volume-id', 'Filter.10000.Value.1': a }), [a]);
+    assert.deepEqual(await ids({ 'Filter.1.Name': 'volume-id', 'Filter.1.Value.10000': b }), [b]);
+    // Members are taken in numeric order, whatever their spelling.
+    assert.deepEqual(await ids({ 'Filter.2.Name': 'volume-id', 'Filter.2.Value.1': a, 'Filter.10.Name': 'status', 'Filter.10.Value.1': 'available' }), [a]);
+    // `VolumeId.01` was read back as `VolumeId.1` (absent): InvalidVolumeID.Malformed for "".
+    assert.deepEqual(await ids({ 'VolumeId.01': b }), [b]);
+  });
+
   it('refuses a tag key over 128 or a value over 256 characters and creates no volume', async () => {
     const before = await volumeCount();
     const key = await volume(tag('k'.repeat(129), 'v'));

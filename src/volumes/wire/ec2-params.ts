@@ -96,17 +96,29 @@ export class Ec2Params {
     return out;
   }
 
-  /** The N of every `prefix.N<suffix>` present, ascending. */
-  #indexes(prefix: string, suffix = ''): number[] {
-    const found = new Set<number>();
+  /**
+   * The N of every `prefix.N<suffix>` present, as spelt (so `Filter.01.Name` is read back as
+   * sent), in ascending numeric order. Any number of digits: an index we skipped would drop
+   * its filter or id silently and widen the answer (`Filter.10000.Name` matched everything).
+   */
+  #indexes(prefix: string, suffix = ''): string[] {
+    const found = new Set<string>();
     const head = `${prefix}.`;
     for (const k of this.params.keys()) {
-      if (!k.startsWith(head) || !k.endsWith(suffix)) continue;
+      if (!k.startsWith(head) || !k.endsWith(suffix) || k.length < head.length + suffix.length) continue;
       const middle = k.slice(head.length, k.length - suffix.length);
-      if (/^\d{1,4}$/.test(middle)) found.add(Number(middle));
+      if (/^\d+$/.test(middle)) found.add(middle);
     }
-    return [...found].sort((a, b) => a - b);
+    return [...found].sort((a, b) => compareIndexes(a, b));
   }
+}
+
+/** Orders decimal index strings by value without converting them (any length; ties by spelling). */
+function compareIndexes(a: string, b: string): number {
+  const x = a.replace(/^0+(?=\d)/, '');
+  const y = b.replace(/^0+(?=\d)/, '');
+  if (x.length !== y.length) return x.length - y.length;
+  return x < y ? -1 : x > y ? 1 : a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** EC2's tag limits, counted in Unicode characters (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html#tag-restrictions). */
