@@ -63,6 +63,17 @@ describe('EC2 wire: hostile volume requests', () => {
     assert.deepEqual(await ids({ 'VolumeId.01': b }), [b]);
   });
 
+  it("refuses another action's NextToken (a snapshot token to DescribeVolumes and back)", async () => {
+    const token = (id: string): string => Buffer.from(id, 'utf8').toString('base64url');
+    const vols = await call('DescribeVolumes', { MaxResults: '5', NextToken: token('snap-0123456789abcdef0') });
+    assert.equal(vols.code, 'InvalidParameterValue', vols.text);
+    assert.equal(vols.message, 'The parameter NextToken is not valid');
+    const snaps = await call('DescribeSnapshots', { MaxResults: '5', NextToken: token('vol-0123456789abcdef0') });
+    assert.equal(snaps.code, 'InvalidParameterValue', snaps.text);
+    // A token of the action's own kind is taken.
+    assert.equal((await call('DescribeVolumes', { MaxResults: '5', NextToken: token('vol-0123456789abcdef0') })).status, 200);
+  });
+
   it('refuses a tag key over 128 or a value over 256 characters and creates no volume', async () => {
     const before = await volumeCount();
     const key = await volume(tag('k'.repeat(129), 'v'));

@@ -57,7 +57,7 @@ export async function describeVolumes(ctx: VolumeContext, req: DescribeRequest):
   });
   checkFilterNames(req.filters, VOLUME_FILTERS);
   const matched = all.filter((v) => (req.ids.length === 0 || req.ids.includes(v.volume.volumeId)) && matches(req.filters, fields(v)));
-  return page(matched, (v) => v.volume.volumeId, req);
+  return page(matched, (v) => v.volume.volumeId, req, 'vol');
 }
 
 /**
@@ -81,7 +81,7 @@ export async function describeSnapshots(ctx: VolumeContext, req: DescribeRequest
   });
   checkFilterNames(req.filters, SNAPSHOT_FILTERS);
   const matched = all.filter((s) => (req.ids.length === 0 || req.ids.includes(s.snapshotId)) && matches(req.filters, fields(s)));
-  return page(matched, (s) => s.snapshotId, req);
+  return page(matched, (s) => s.snapshotId, req, 'snap');
 }
 
 const VOLUME_FILTERS = ['volume-id', 'status', 'size', 'availability-zone', 'volume-type', 'snapshot-id', 'encrypted', 'kms-key-id', 'attachment.instance-id', 'tag-key'];
@@ -138,14 +138,16 @@ function globMatches(pattern: string, value: string): boolean {
   return pi === p.length;
 }
 
-function page<T>(items: T[], idOf: (item: T) => string, req: DescribeRequest): Page<T> {
+function page<T>(items: T[], idOf: (item: T) => string, req: DescribeRequest, kind: 'vol' | 'snap'): Page<T> {
   if (req.maxResults !== undefined && (req.maxResults < 5 || req.maxResults > 1000)) {
     throw new Ec2InvalidParameterValueError(`Value ( ${req.maxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`);
   }
   let start = 0;
   if (req.nextToken !== undefined) {
     const after = Buffer.from(req.nextToken, 'base64url').toString('utf8');
-    if (!/^(vol|snap)-[0-9a-f]{17}$/.test(after)) throw new Ec2InvalidParameterValueError('The parameter NextToken is not valid');
+    // Only a token of this action's own kind: a DescribeSnapshots token given to
+    // DescribeVolumes would otherwise restart (or skip) the listing silently.
+    if (!new RegExp(`^${kind}-[0-9a-f]{17}$`).test(after)) throw new Ec2InvalidParameterValueError('The parameter NextToken is not valid');
     start = items.findIndex((i) => idOf(i) > after);
     if (start < 0) start = items.length;
   }
