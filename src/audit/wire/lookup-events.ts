@@ -26,10 +26,12 @@ const KEY_LIKE = /^(arn:[^:]+:kms:|alias\/|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[
  * Parses a LookupEvents body (already JSON-decoded). Raises CloudTrailRequestError with
  * CloudTrail's codes: more than one attribute or an unknown key (InvalidLookupAttributes),
  * StartTime after EndTime (InvalidTimeRange), MaxResults outside 1..50 (InvalidMaxResults),
- * an EventCategory other than `insight` (InvalidEventCategory). An explicit null is absent.
+ * an EventCategory other than `insight` (InvalidEventCategory); a member of the wrong JSON
+ * type anywhere in the body (SerializationException, which wins over every constraint, as
+ * the JSON 1.1 services deserialize before they validate). An explicit null is absent.
  */
 export function parseLookupEvents(body: Record<string, unknown>): LookupEventsRequest {
-  // An explicit null is an absent member, as AWS's JSON services read it.
+  checkTypes(body);
   const maxResults = body['MaxResults'] === undefined || body['MaxResults'] === null ? DEFAULT_MAX_RESULTS : body['MaxResults'];
   if (typeof maxResults !== 'number' || !Number.isInteger(maxResults) || maxResults < 1 || maxResults > 50) {
     throw new CloudTrailRequestError('InvalidMaxResultsException', 'MaxResults must be an integer from 1 to 50');
@@ -87,12 +89,56 @@ function withAttribute(base: AuditLookupQuery, a: { key: AttributeKey; value: st
   }
 }
 
-function attributeOf(value: unknown): { key: AttributeKey; value: string } | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value)) throw new CloudTrailRequestError('InvalidLookupAttributesException', 'LookupAttributes must be a list');
+// The JSON 1.1 deserializer's words for a member of the wrong type, as the KMS wire answers
+// them (ef05bfb; measured by emulators against Coral-based services, test/kms/wire-types.test.ts).
+const START_OF_LIST = 'Start of list found where not expected';
+const START_OF_MAP = 'Start of structure or map found where not expected.';
+
+function serialization(message: string): CloudTrailRequestError {
+  return new CloudTrailRequestError('SerializationException', message);
+}
+
+/** Raises SerializationException when `value` (null counts as absent) is not a scalar of `expected` type. */
+function checkScalar(value: unknown, expected: 'a String' | 'an Integer' | 'a Timestamp'): void {
+  if (value === undefined || value === null) return;
+  if (Array.isArray(value)) throw serialization(START_OF_LIST);
+  if (typeof value === 'object') throw serialization(START_OF_MAP);
+  const fits = expected === 'a String' ? typeof value === 'string' : expected === 'an Integer' ? typeof value === 'number' : typeof value === 'number' || typeof value === 'string';
+  if (fits) return;
+  const kind = value === true ? 'TRUE_VALUE' : value === false ? 'FALSE_VALUE' : typeof value === 'number' ? 'NUMBER_VALUE' : 'STRING_VALUE';
+  throw serialization(`${kind} can not be converted to ${expected}`);
+}
+
+/**
+ * The deserialization pass: every member LookupEvents models, checked for its JSON type
+ * before any constraint, so a type error anywhere wins. Timestamps also take text (ISO,
+ * which hand-written clients send); unknown members are ignored, as AWS ignores them.
+ */
+function checkTypes(body: Record<string, unknown>): void {
+  checkScalar(body['MaxResults'], 'an Integer');
+  checkScalar(body['StartTime'], 'a Timestamp');
+  checkScalar(body['EndTime'], 'a Timestamp');
+  checkScalar(body['EventCategory'], 'a String');
+  checkScalar(body['NextToken'], 'a String');
+  const list = body['LookupAttributes'];
+  if (list === undefined || list === null) return;
+  if (!Array.isArray(list)) throw serialization(typeof list === 'object' ? START_OF_MAP : 'Expected list or null');
+  for (const item of list as unknown[]) {
+    if (item === null) continue;
+    if (typeof item !== 'object' || Array.isArray(item)) throw serialization(Array.isArray(item) ? START_OF_LIST : 'Expected null');
+    checkScalar((item as Record<string, unknown>)['AttributeKey'], 'a String');
+    checkScalar((item as Record<string, unknown>)['AttributeValue'], 'a String');
+  }
+}
+
+function attributeOf(raw: unknown): { key: AttributeKey; value: string } | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) throw new CloudTrailRequestError('InvalidLookupAttributesException', 'LookupAttributes must be a list');
+  // A null element is dropped, as the deserializer drops it from a list.
+  const value = (raw as unknown[]).filter((item) => item !== null);
   if (value.length === 0) return undefined;
   if (value.length > 1) throw new CloudTrailRequestError('InvalidLookupAttributesException', 'You cannot specify more than one lookup attribute');
-  const a = value[0] as { AttributeKey?: unknown; AttributeValue?: unknown } | null;
+  const a = value[0] as { AttributeKey?: unknown; AttributeValue?: unknown } | undefined;
   const key = a?.AttributeKey;
   if (typeof key !== 'string' || !(LOOKUP_ATTRIBUTE_KEYS as readonly string[]).includes(key)) {
     throw new CloudTrailRequestError('InvalidLookupAttributesException', `AttributeKey must be one of ${LOOKUP_ATTRIBUTE_KEYS.join(', ')}`);
