@@ -67,4 +67,30 @@ describe('IAM/STS wire: hostile parameters', () => {
     assert.equal(wellFormed.status, 403, wellFormed.text);
     assert.equal(errorCode(wellFormed), 'AccessDenied');
   });
+
+  it("validates AssumeRole's RoleArn (20 to 2048 characters of STS's text pattern) before authorizing, counted with the other members", async () => {
+    const cases: Array<[string, string]> = [
+      ['nope', "1 validation error detected: Value 'nope' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20"],
+      ['a'.repeat(19), `1 validation error detected: Value '${'a'.repeat(19)}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20`],
+      [`arn:aws:iam::000000000000:role/${'r'.repeat(2018)}`, `1 validation error detected: Value '${`arn:aws:iam::000000000000:role/${'r'.repeat(2018)}`.slice(0, 256)}...' at 'roleArn' failed to satisfy constraint: Member must have length less than or equal to 2048`],
+    ];
+    for (const [roleArn, expected] of cases) {
+      const r = await sts({ Action: 'AssumeRole', RoleArn: roleArn, RoleSessionName: 'ok-session' });
+      assert.equal(r.status, 400, `${roleArn.length}: ${r.text}`);
+      assert.equal(errorCode(r), 'ValidationError');
+      assert.equal(message(r), expected);
+    }
+    const ctrl = await sts({ Action: 'AssumeRole', RoleArn: 'arn:aws:iam::000000000000:role/a\u0001b', RoleSessionName: 'ok-session' });
+    assert.equal(errorCode(ctrl), 'ValidationError', ctrl.text);
+    assert.match(message(ctrl), /^1 validation error detected: Value '.*' at 'roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: /s);
+    // Every problem counted in one message, RoleArn first (member order, as STS lists them).
+    const three = await sts({ Action: 'AssumeRole', RoleArn: 'nope', RoleSessionName: 'x', DurationSeconds: '1' });
+    assert.match(message(three), /^3 validation errors detected: Value 'nope' at 'roleArn' .*; Value 'x' at 'roleSessionName' .*; Value '1' at 'durationSeconds' /);
+    // The limits themselves pass validation: root then meets AccessDenied, as for any well-formed request.
+    for (const [roleArn, length] of [['arn:aws:iam::0:role/', 20], [`arn:aws:iam::000000000000:role/${'r'.repeat(2017)}`, 2048]] as const) {
+      assert.equal(roleArn.length, length);
+      const r = await sts({ Action: 'AssumeRole', RoleArn: roleArn, RoleSessionName: 'ok-session' });
+      assert.equal(`${r.status} ${errorCode(r)}`, '403 AccessDenied', `${roleArn.length}: ${r.text}`);
+    }
+  });
 });

@@ -173,7 +173,10 @@ describe('EC2, CloudTrail, IAM and STS: malformed input', () => {
       [{ DurationSeconds: '99999999999999' }, '400 ValidationError'],
       [{ RoleSessionName: 'bad name!' }, '400 ValidationError'],
       [{ RoleSessionName: 'a'.repeat(100) }, '400 ValidationError'],
-      [{ RoleArn: 'nope' }, '403 AccessDenied'],
+      // STS validates RoleArn's length (20 to 2048) before it authorizes: 400 ValidationError "… at
+      // 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20"
+      // (newscorpaus/consigliere#18, mmmorris1975/aws-runas#80), not AccessDenied.
+      [{ RoleArn: 'nope' }, '400 ValidationError'],
       // A scope-down session policy that were ignored would hand out the role's full permissions.
       [{ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }] }) }, '400 ValidationError'],
       [{ Policy: '{' }, '400 ValidationError'],

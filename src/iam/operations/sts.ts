@@ -44,15 +44,31 @@ export function sessionPrincipal(accountId: string, s: Pick<SessionRecord, 'role
   };
 }
 
-/**
- * Checks AssumeRole's parameters against their API constraints (RoleSessionName 2 to 64
- * of `[\w+=,.@-]`, DurationSeconds 900 to 43200), which STS checks before it authorizes: a
- * malformed request is ValidationError whoever sends it. (RoleArn's 20 to 2048 characters
- * are not checked: test/robustness/query-apis pins AccessDenied for a short one.) Raises
- * IamValidationError; never looks anything up.
- */
-export function checkAssumeRoleRequest(req: { roleSessionName: string; durationSeconds?: number }): void {
+/** STS's text pattern for ARNs (tab, newline, CR and printable characters, no lone surrogate). */
+const ARN_TEXT = /^[\t\n\r\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]+$/u;
+
+/** RoleArn's constraint violations, in STS's order: the pattern, then the length. */
+function roleArnProblems(arn: string): string[] {
   const problems: string[] = [];
+  const pattern = '[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+';
+  if (!ARN_TEXT.test(arn)) problems.push(`Value '${echoed(arn)}' at 'roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern}`);
+  if (arn.length < 20 || arn.length > 2048) {
+    problems.push(`Value '${echoed(arn)}' at 'roleArn' failed to satisfy constraint: Member must have length ${arn.length < 20 ? 'greater than or equal to 20' : 'less than or equal to 2048'}`);
+  }
+  return problems;
+}
+
+/**
+ * Checks AssumeRole's parameters against their API constraints (RoleArn 20 to 2048
+ * characters of STS's text pattern, RoleSessionName 2 to 64 of `[\w+=,.@-]`,
+ * DurationSeconds 900 to 43200), which STS checks before it authorizes: a malformed request
+ * is ValidationError whoever sends it, one message counting every problem in member order
+ * (as STS answers: "2 validation errors detected: Value '' at 'roleArn' …", quoted in
+ * newscorpaus/consigliere#18 and mmmorris1975/aws-runas#80). Raises IamValidationError;
+ * never looks anything up.
+ */
+export function checkAssumeRoleRequest(req: { roleArn: string; roleSessionName: string; durationSeconds?: number }): void {
+  const problems: string[] = roleArnProblems(req.roleArn);
   const name = req.roleSessionName;
   if (name.length < 2 || name.length > 64) {
     problems.push(`Value '${echoed(name)}' at 'roleSessionName' failed to satisfy constraint: Member must have length ${name.length < 2 ? 'greater than or equal to 2' : 'less than or equal to 64'}`);
