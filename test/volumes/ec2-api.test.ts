@@ -79,15 +79,34 @@ describe('EC2 volume API (raw signed Query requests)', () => {
     await failsWith('InvalidKMSKey.NotFound', 'CreateVolume', { Size: '1', AvailabilityZone: 'us-east-1a', KmsKeyId: 'alias/nope' });
     await failsWith('InvalidParameterValue', 'CreateVolume', { Size: '0', AvailabilityZone: 'us-east-1a' });
     await failsWith('InvalidParameterValue', 'CreateVolume', { Size: '1', AvailabilityZone: 'us-east-1a', VolumeType: 'floppy' });
-    await failsWith('InvalidParameterValue', 'CreateVolume', { Size: '1', Encrypted: 'maybe' });
+    await failsWith('InvalidParameterValue', 'CreateVolume', { Size: '1', AvailabilityZone: 'us-east-1a', Encrypted: 'maybe' });
     await failsWith('InvalidVolume.NotFound', 'CreateSnapshot', { VolumeId: 'vol-0123456789abcdef0' });
     await failsWith('InvalidSnapshot.NotFound', 'CopySnapshot', { SourceSnapshotId: 'snap-0123456789abcdef0', SourceRegion: 'us-east-1' });
     await failsWith('InvalidSnapshot.NotFound', 'CreateVolume', { SnapshotId: 'snap-0123456789abcdef0', AvailabilityZone: 'us-east-1a' });
     await failsWith('InvalidSnapshot.NotFound', 'DeleteSnapshot', { SnapshotId: 'snap-0123456789abcdef0' });
-    await failsWith('DryRunOperation', 'CreateVolume', { Size: '1', DryRun: 'true' });
+    await failsWith('DryRunOperation', 'CreateVolume', { Size: '1', AvailabilityZone: 'us-east-1a', DryRun: 'true' });
     await failsWith('InvalidAction', 'DescribeInstances');
     await failsWith('InvalidKMSKey.NotFound', 'ModifyEbsDefaultKmsKeyId', { KmsKeyId: 'alias/nope' });
     await failsWith('InvalidParameterValue', 'AttachVolume', { VolumeId: 'vol-0123456789abcdef0', InstanceId: 'instance-1', Device: '/dev/sdf' });
+  });
+
+  it('CreateVolume requires a zone (EC2: "The request must contain the parameter zone"); a zone id is refused, never dropped', async () => {
+    const before = items(await ok('DescribeVolumes'), 'volumeSet').length;
+    for (const params of [{ Size: '1' }, { Size: '1', AvailabilityZone: '' }, { Size: '1', DryRun: 'true' }]) {
+      const r = await call('CreateVolume', params);
+      assert.equal(r.status, 400, r.text);
+      assert.equal(r.code, 'MissingParameter', r.text);
+      assert.equal(r.message, 'The request must contain the parameter zone');
+    }
+    const both = await call('CreateVolume', { Size: '1', AvailabilityZone: 'us-east-1a', AvailabilityZoneId: 'use1-az1' });
+    assert.equal(both.code, 'InvalidParameterCombination', both.text);
+    const byId = await call('CreateVolume', { Size: '1', AvailabilityZoneId: 'use1-az1' });
+    assert.equal(byId.code, 'InvalidParameterValue', byId.text);
+    assert.match(byId.message ?? '', /^Value \(use1-az1\) for parameter availabilityZoneId is invalid/);
+    assert.equal(items(await ok('DescribeVolumes'), 'volumeSet').length, before, 'no refused CreateVolume made a volume');
+    const made = await volume({ AvailabilityZone: 'eu-west-1b' });
+    assert.equal(made.availabilityZone, 'eu-west-1b');
+    await ok('DeleteVolume', { VolumeId: String(made.volumeId) });
   });
 
   it('attach states: in-use cannot be deleted or attached twice; detached cannot be detached', async () => {

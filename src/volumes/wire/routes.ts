@@ -1,5 +1,6 @@
 import type { CallContext } from '../../kms/index.js';
-import { Ec2InvalidParameterCombinationError } from '../errors.js';
+import { echoed } from '../../common/bounded-echo.js';
+import { Ec2InvalidParameterCombinationError, Ec2InvalidParameterValueError, Ec2MissingParameterError } from '../errors.js';
 import { attachVolume, detachVolume } from '../operations/attach.js';
 import { describeSnapshots, describeVolumes, type DescribeRequest } from '../operations/describe.js';
 import { getDefaultKmsKeyId, getEncryptionByDefault, modifyDefaultKmsKeyId, resetDefaultKmsKeyId, setEncryptionByDefault } from '../operations/ebs-defaults.js';
@@ -47,6 +48,28 @@ function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V 
 
 const ok = (): Ec2Fields => ({ return: true });
 
+/**
+ * CreateVolume's zone. EC2 requires AvailabilityZone or AvailabilityZoneId, not both (API
+ * reference), and answers neither with "MissingParameter: The request must contain the
+ * parameter zone" (EC2's wording, quoted in terraform-provider-aws#13990 and
+ * apache/libcloud#1422); a volume with an empty zone was stored before. Cipherlake has no
+ * zone catalogue to turn a zone id (use1-az1) into its name, so AvailabilityZoneId is
+ * refused rather than stored as a name it is not, or dropped. Raises MissingParameter,
+ * InvalidParameterCombination, InvalidParameterValue.
+ */
+function createVolumeZone(p: Ec2Params): string {
+  const zone = p.optional('AvailabilityZone') ?? '';
+  const zoneId = p.optional('AvailabilityZoneId') ?? '';
+  if (zone !== '' && zoneId !== '') {
+    throw new Ec2InvalidParameterCombinationError("AvailabilityZone and AvailabilityZoneId can't be used together. Specify only one of these parameters.");
+  }
+  if (zoneId !== '') {
+    throw new Ec2InvalidParameterValueError(`Value (${echoed(zoneId)}) for parameter availabilityZoneId is invalid. Cipherlake does not support zone ids: use AvailabilityZone.`);
+  }
+  if (zone === '') throw new Ec2MissingParameterError('The request must contain the parameter zone');
+  return zone;
+}
+
 /** The EC2 actions Cipherlake serves, by their Action name. */
 export const EC2_ROUTES: Readonly<Record<string, Ec2Route>> = {
   CreateVolume: route({
@@ -54,7 +77,7 @@ export const EC2_ROUTES: Readonly<Record<string, Ec2Route>> = {
     parse: (p) => ({
       // Encrypted=false is accepted and means "the default": there are no plaintext volumes.
       encrypted: p.boolean('Encrypted'),
-      availabilityZone: p.optional('AvailabilityZone') ?? '',
+      availabilityZone: createVolumeZone(p),
       tags: p.tags('volume'),
       ...opt('sizeGiB', p.integer('Size')),
       ...opt('volumeType', p.optional('VolumeType')),
