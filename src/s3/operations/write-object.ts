@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { finished, type Readable, type Transform, type Writable } from 'node:stream';
-import { createSegmentEncryptor, DEFAULT_SEGMENT_SIZE, publicRandomBytes, sealBuffer, SecretBytes } from '../../crypto/index.js';
+import { createSegmentEncryptor, DEFAULT_SEGMENT_SIZE, sealBuffer, SecretBytes } from '../../crypto/index.js';
 import { INLINE_STORAGE_ID, type ContentHeaders, type ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
+import { etagIsPlaintextMd5, sealedBodyEtag } from '../sse/etag.js';
 import { dataBinding, type ObjectBinding, type SealedObjectKey, type SseMode } from '../sse/sealing.js';
 import { NoSuchKeyError } from '../errors.js';
 import { checkWriteCondition, type WriteCondition } from '../write-condition.js';
@@ -62,8 +63,8 @@ export interface WriteRequest {
  * half-written is ever listed or read. Raises NoSuchBucketError, the mode's errors,
  * IncompleteBodyError (more bytes than declared), and whatever `verify` or the body raise;
  * for a `condition`, PreconditionFailedError or NoSuchKeyError (nothing kept).
- * The ETag is the MD5 of the plaintext for SSE-S3, opaque for SSE-KMS and SSE-C (as S3):
- * MD5 is computed for SSE-S3 only.
+ * The ETag is the MD5 of the plaintext for SSE-S3, opaque for SSE-KMS, DSSE-KMS and SSE-C
+ * (as S3; the rule is sse/etag.ts): MD5 is computed for SSE-S3 only.
  */
 export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<ObjectRecord> {
   const body = bodyOf(req);
@@ -85,7 +86,7 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
     else body().destroy(error);
   });
   try {
-    const seal: Sealing = { objectKey, aad: dataBinding(binding), segmentSize, md5: req.mode.label === 'SSE-S3', sealed: sealing };
+    const seal: Sealing = { objectKey, aad: dataBinding(binding), segmentSize, md5: etagIsPlaintextMd5(req.mode.label), sealed: sealing };
     const sealedBody = fitsInline(req.declaredSize, segmentSize) ? await sealInline(req, body, seal) : await sealToFile(deps, req, body, seal, trace);
     const sealedKey = await sealing;
     trace?.mark('keyAwaited');
@@ -97,7 +98,7 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
       objectId: binding.objectId,
       storageId: sealedBody.storageId,
       size: sealedBody.size,
-      etag: `"${sealedBody.md5Hex ?? publicRandomBytes(16).toString('hex')}"`,
+      etag: sealedBodyEtag(sealedBody.md5Hex),
       lastModified: deps.clock.now(),
       segmentSize,
       content: req.content,

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createSegmentEncryptor, publicRandomBytes, type SecretBytes } from '../../../crypto/index.js';
+import { createSegmentEncryptor, type SecretBytes } from '../../../crypto/index.js';
 import { InvalidArgumentError, InvalidRangeError } from '../../errors.js';
 import type { ObjectRecord } from '../../metadata-store.js';
 import type { PartRecord, UploadRecord } from '../../multipart-store.js';
 import type { S3Deps } from '../../s3-deps.js';
+import { etagIsPlaintextMd5, sealedBodyEtag } from '../../sse/etag.js';
 import { derivePartKey, partDataBinding } from '../../sse/sealing.js';
 import type { CustomerKey } from '../../wire/headers/sse.js';
 import { keepForReader } from '../copy-object.js';
@@ -47,11 +48,10 @@ export function parsePartNumber(raw: string | undefined): number {
  * UploadPart: seals the body as a segment stream under the part key derivePartKey(K, n),
  * bound to (bucket, key, uploadId, n); temp file, `verify`, fsync, rename, then the part
  * row (replacing an earlier upload of the same number, whose file's removal is then started,
- * not awaited: a failure is logged, never raised). The ETag follows writeObject's rule, by
- * the upload's mode: the MD5 of the part's plaintext for SSE-S3, 16 random bytes (hex) for
- * SSE-KMS, DSSE-KMS and SSE-C, as S3 — never a digest of their plaintext, which anyone
- * allowed to ListParts could test a guess against (no key needed, SSE-C included); MD5 is
- * computed for SSE-S3 parts only. The final ETag needs no plaintext digest (multipartEtag). Raises
+ * not awaited: a failure is logged, never raised). The ETag follows writeObject's rule
+ * (sse/etag.ts), by the upload's mode: the MD5 of the part's plaintext for SSE-S3, 16 random
+ * bytes (hex) for SSE-KMS, DSSE-KMS and SSE-C, as S3; MD5 is computed for SSE-S3 parts
+ * only. The final ETag needs no plaintext digest (multipartEtag). Raises
  * NoSuchUploadError (also when the upload ended meanwhile: the part is discarded), the
  * SSE-C errors of checkUploadCustomerKey, KMS errors, and `verify`'s errors.
  * https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPart.html
@@ -69,7 +69,7 @@ export async function uploadPart(deps: S3Deps, req: UploadPartRequest): Promise<
       partNumber: req.partNumber,
       storageId: sealed.storageId,
       size: sealed.size,
-      etag: `"${sealed.md5Hex ?? publicRandomBytes(16).toString('hex')}"`,
+      etag: sealedBodyEtag(sealed.md5Hex),
       lastModified: deps.clock.now(),
       checksums: req.checksums(),
     };
@@ -89,7 +89,7 @@ async function sealPart(deps: S3Deps, upload: UploadRecord, req: UploadPartReque
   // Counted (and, for SSE-S3, hashed) inside the encryptor, as writeObject does: no Transform
   // of its own, and no MD5 (a third of AES-GCM's speed) where the ETag is opaque.
   let size = 0;
-  const md5 = upload.sealedKey.mode === 'SSE-S3' ? createHash('md5') : undefined;
+  const md5 = etagIsPlaintextMd5(upload.sealedKey.mode) ? createHash('md5') : undefined;
   const observe = (chunk: Buffer): void => {
     size += chunk.length;
     md5?.update(chunk);
