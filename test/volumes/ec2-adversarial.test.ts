@@ -31,6 +31,12 @@ describe('EC2 wire: hostile volume requests', () => {
       items((await call('DescribeVolumes', { 'Filter.1.Name': 'tag:w', 'Filter.1.Value.1': pattern })).body, 'volumeSet').map((i) => i.volumeId);
     for (const pattern of ['ab.c*d', 'a*', '*d', 'ab?c*d', '*.*', 'ab.c**d', '*']) assert.deepEqual(await ids(pattern), [v.body.volumeId], pattern);
     for (const pattern of ['abxc*d', 'a', 'ab.c*d?', '?ab.c*d', 'AB.C*D']) assert.deepEqual(await ids(pattern), [], pattern);
+    // A backslash escapes the next character, as the EC2 filter docs (`\*amazon\?\\` is the literal `*amazon?\`).
+    for (const pattern of ['ab.c\\*d', '\\a\\b\\.c\\*\\d', 'ab?c\\**']) assert.deepEqual(await ids(pattern), [v.body.volumeId], pattern);
+    for (const pattern of ['ab.c\\*', 'ab\\?c*d', 'ab.c\\?d', 'ab\\.c\\*d\\*']) assert.deepEqual(await ids(pattern), [], pattern);
+    const w = await volume(tag('w', '*a?\\'));
+    for (const pattern of ['\\*a\\?\\\\', '\\**\\\\', '*\\']) assert.deepEqual(await ids(pattern), [w.body.volumeId], pattern);
+    assert.deepEqual(await ids('\\*a\\?\\'), [w.body.volumeId], 'a trailing lone backslash is itself');
   });
 
   it('refuses MaxResults together with volume or snapshot ids (InvalidParameterCombination), as EC2 does', async () => {

@@ -3,7 +3,7 @@ import type { Attachment } from '../attachments.js';
 import type { VolumeContext } from '../volume-context.js';
 import type { SnapshotRecord, Tag, VolumeRecord } from '../volume-store.js';
 
-/** An EC2 filter: a name and values (OR within a filter, AND across filters; `*` and `?` are wildcards). */
+/** An EC2 filter: a name and values (OR within a filter, AND across filters; `*` and `?` are wildcards, `\` escapes). */
 export interface Filter {
   readonly name: string;
   readonly values: readonly string[];
@@ -108,23 +108,27 @@ function matches(filters: readonly Filter[], fields: Record<string, string[]>): 
 }
 
 /**
- * Whether `value` matches the EC2 filter `pattern` (`*` any run, `?` one character).
- * Greedy with one backtrack point, so O(pattern × value) whatever the pattern: a regular
- * expression of `.*` runs backtracks exponentially (`*a*a*…b` against a 256-character tag
- * value held the event loop for minutes, hanging every client of the process).
+ * Whether `value` matches the EC2 filter `pattern` (`*` any run, `?` one character, `\`
+ * escapes the next character: `\*amazon\?\\` is the literal `*amazon?\`, as the EC2
+ * filter docs; a trailing lone `\` is itself). Greedy with one backtrack point, so
+ * O(pattern × value) whatever the pattern: a regular expression of `.*` runs backtracks
+ * exponentially (`*a*a*…b` against a 256-character tag value held the event loop for
+ * minutes, hanging every client of the process).
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Filtering.html
  */
 function globMatches(pattern: string, value: string): boolean {
-  const p = [...pattern];
+  const p = globTokens(pattern);
   const v = [...value];
   let pi = 0;
   let vi = 0;
   let star = -1;
   let resume = 0;
   while (vi < v.length) {
-    if (pi < p.length && (p[pi] === '?' || (p[pi] !== '*' && p[pi] === v[vi]))) {
+    const t = p[pi];
+    if (t !== undefined && (t === ANY_ONE || (t !== ANY_RUN && t === v[vi]))) {
       pi++;
       vi++;
-    } else if (pi < p.length && p[pi] === '*') {
+    } else if (t === ANY_RUN) {
       star = pi++;
       resume = vi;
     } else if (star >= 0) {
@@ -134,8 +138,23 @@ function globMatches(pattern: string, value: string): boolean {
       return false;
     }
   }
-  while (pi < p.length && p[pi] === '*') pi++;
+  while (p[pi] === ANY_RUN) pi++;
   return pi === p.length;
+}
+
+const ANY_RUN = Symbol('*');
+const ANY_ONE = Symbol('?');
+
+/** A filter pattern as wildcards and literal characters (an escaped `*`, `?` or `\` is literal). */
+function globTokens(pattern: string): Array<string | typeof ANY_RUN | typeof ANY_ONE> {
+  const chars = [...pattern];
+  const out: Array<string | typeof ANY_RUN | typeof ANY_ONE> = [];
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (c === '\\' && i + 1 < chars.length) out.push(chars[++i]!);
+    else out.push(c === '*' ? ANY_RUN : c === '?' ? ANY_ONE : c);
+  }
+  return out;
 }
 
 function page<T>(items: T[], idOf: (item: T) => string, req: DescribeRequest, kind: 'vol' | 'snap'): Page<T> {
