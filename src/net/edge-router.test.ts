@@ -29,6 +29,7 @@ describe('createEdgeHandler: a failure while routing, before any service answers
         },
         prepare: () => Promise.reject(new Error('prepare failed')),
       },
+      region: 'us-east-1',
       clock: systemClock,
       log,
       authorizeKms: () => undefined,
@@ -44,9 +45,9 @@ describe('createEdgeHandler: a failure while routing, before any service answers
     server.close();
   });
 
-  function post(): Promise<{ status: number; body: string }> {
+  function post(authorization = AUTH): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { authorization: AUTH, 'x-amz-date': '20260102T030405Z', 'x-amz-target': 'TrentService.Encrypt' } }, (res) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent: false, headers: { authorization, 'x-amz-date': '20260102T030405Z', 'x-amz-target': 'TrentService.Encrypt' } }, (res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -64,4 +65,13 @@ describe('createEdgeHandler: a failure while routing, before any service answers
       assert.deepEqual(logged.slice(before).map((l) => l.msg), ['unhandled edge error']);
     });
   }
+
+  it('a scope for another region is refused without loading the credential (prepare, which rejects here, is not called)', { timeout: 5000 }, async () => {
+    mode = 'reject';
+    const before = logged.length;
+    const got = await post(AUTH.replace('/us-east-1/', '/eu-west-1/'));
+    assert.equal(got.status, 400);
+    assert.equal((JSON.parse(got.body) as { __type?: string }).__type, 'InvalidSignatureException');
+    assert.deepEqual(logged.slice(before), []);
+  });
 });
