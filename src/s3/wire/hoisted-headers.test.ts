@@ -30,6 +30,9 @@ describe('hoistPresignedHeaders', () => {
     const ignored = {
       'x-amz-checksum-crc32': 'AAAAAA==', 'x-amz-sdk-checksum-algorithm': 'CRC32', 'x-amz-checksum-algorithm': 'SHA256',
       'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'k',
+      // An SSE-C key in a URL ends up in logs and histories: never taken from one.
+      'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'X-Amz-Server-Side-Encryption-Customer-Key': 'a2V5',
+      'x-amz-server-side-encryption-customer-key-MD5': 'bWQ1', 'x-amz-copy-source-server-side-encryption-customer-key': 'a2V5',
       'x-amz-copy-source': 'b/k', 'x-amz-copy-source-if-match': '"e"', 'x-amz-copy-source-range': 'bytes=0-1',
       'x-amz-copy-source-server-side-encryption-customer-algorithm': 'AES256',
       'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD', 'x-amz-decoded-content-length': '5', 'x-amz-trailer': 'x-amz-checksum-crc32',
