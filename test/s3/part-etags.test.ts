@@ -19,7 +19,7 @@ import {
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { awsEnv, runOk, scratch, type Scratch } from '../helpers/client-run.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
-import { customerKey, viaTrustedProxy } from './helpers.js';
+import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
 
 /**
  * Part ETags are the plaintext's MD5 for SSE-S3 only, as S3: for SSE-KMS, DSSE-KMS and SSE-C
@@ -81,10 +81,12 @@ describe('S3 part ETags reveal nothing of an SSE-KMS, DSSE-KMS or SSE-C part', (
     // Created with a checksum algorithm, the completion needs the key.
     const withChecksum = await create('ssec-crc', { ...ssec, ChecksumAlgorithm: 'CRC32' });
     const crcPart = await s3.send(new UploadPartCommand({ Bucket: 'etags', Key: 'ssec-crc', UploadId: withChecksum, PartNumber: 1, Body: guessable, ChecksumAlgorithm: 'CRC32', ...ssec }));
-    await assert.rejects(
-      s3.send(new CompleteMultipartUploadCommand({ Bucket: 'etags', Key: 'ssec-crc', UploadId: withChecksum, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: crcPart.ETag!, ChecksumCRC32: crcPart.ChecksumCRC32! }] } })),
-      (e: { $metadata?: { httpStatusCode?: number }; name?: string }) => e.$metadata?.httpStatusCode === 400,
-    );
+    const crcParts = { Parts: [{ PartNumber: 1, ETag: crcPart.ETag!, ChecksumCRC32: crcPart.ChecksumCRC32! }] };
+    assert.equal(await errorCode(s3.send(new CompleteMultipartUploadCommand({ Bucket: 'etags', Key: 'ssec-crc', UploadId: withChecksum, MultipartUpload: crcParts }))), '400 InvalidRequest');
+    // Refused, the upload stays open and completes with the key.
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'etags', Key: 'ssec-crc', UploadId: withChecksum, MultipartUpload: crcParts, ...ssec }));
+    const crcGot = await s3.send(new GetObjectCommand({ Bucket: 'etags', Key: 'ssec-crc', ...ssec }));
+    assert.ok(Buffer.from(await crcGot.Body!.transformToByteArray()).equals(guessable));
   });
 
   it('UploadPartCopy into an SSE-KMS upload gives an opaque ETag, not the (SSE-S3, MD5-tagged) source\'s', async () => {
