@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { fstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeAuditEvent } from '../../audit/encode-event.js';
@@ -121,6 +121,40 @@ describe('AuditJournalWriter: a directory fsync that fails at rotation', () => {
     assert.ok(outcomes.includes('ok') && outcomes.includes('rejected'), `both outcomes seen: ${outcomes.join(',')}`);
     assert.ok(sealedInFailingSync > 0, 'the race happened');
     store.close();
+  });
+
+  it('power: a rotation with a flush in flight whose directory fsync fails closes the old file once, after that flush, and writes nothing more to it', async () => {
+    const dir = tempDir();
+    let failDirSync = false;
+    const flushes: Array<{ fd: number; cb: (error: NodeJS.ErrnoException | null) => void }> = [];
+    const j = new AuditJournalWriter({
+      dir,
+      name: 'p',
+      durability: 'power',
+      rotateBytes: 1,
+      fdatasync: (fd, cb) => void flushes.push({ fd, cb }),
+      syncDir: () => {
+        if (failDirSync) throw injectedEio();
+      },
+    });
+    failDirSync = true;
+    const first = j.append(batch(1, 1))!; // written to p.1; its flush is held; the rotation to p.2 cannot fsync the directory
+    assert.equal(j.gen, 2);
+    const [held] = flushes;
+    assert.ok(held !== undefined);
+    assert.ok(fstatSync(held.fd).isFile(), 'p.1 stays open while its flush is in flight');
+    await assert.rejects(j.append(batch(2, 1))!, /EIO: injected/);
+    assert.equal(flushes.length, 1, 'the refused batch was neither written nor flushed');
+    held.cb(null); // the last use of p.1's descriptor: closed here, once (a second close would throw EBADF here or in close())
+    await first;
+    failDirSync = false;
+    const third = j.append(batch(3, 1))!;
+    assert.equal(flushes.length, 2);
+    assert.notEqual(flushes[1]!.fd, held.fd, 'the batch went to p.2, not to p.1');
+    flushes[1]!.cb(null);
+    await third;
+    j.close();
+    assert.deepEqual([1, 2, 3].map((g) => fileRequestIds(dir, g)), [['req-1'], ['req-3'], []]);
   });
 
   it('power: the first file is still refused as before: a constructor whose directory fsync fails raises and leaves no file', () => {
