@@ -16,7 +16,7 @@ import {
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
-import { signedFetch, xmlCode } from './raw-sign.js';
+import { presignedUrl, signedFetch, xmlCode } from './raw-sign.js';
 
 // Adversarial cases of S3's encryption surface that once differed from S3 (sweep FZ3).
 describe('S3 SSE adversarial cases', () => {
@@ -84,6 +84,14 @@ describe('S3 SSE adversarial cases', () => {
       // Without the header both answer (the object is readable; the refusal is the header's).
       const got = await s3.send(new GetObjectCommand({ Bucket: 'bk-on', Key: 'src' }));
       assert.equal(await got.Body!.transformToString(), 'source');
+    });
+
+    it('a presigned GET with the header hoisted into its query is served (S3 ignores SSE in a query)', async () => {
+      const url = await presignedUrl(t.endpoint, { method: 'GET', path: '/bk-on/src', headers: sse }, 300);
+      assert.equal(new URL(url).searchParams.get('x-amz-server-side-encryption'), 'aws:kms', url);
+      const res = await fetch(url);
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), 'source');
     });
 
     it('UploadPart', async () => {
