@@ -6,7 +6,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256, rawKmsRequest } from '../helpers/signed-request.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
 import { awsCli, awsEnv, run, scratch, type Scratch } from '../helpers/client-run.js';
-import { signedFetch, signer } from '../s3/raw-sign.js';
+import { presignedUrl, signedFetch } from '../s3/raw-sign.js';
 
 /**
  * A SigV4 credential scope names a region, and AWS serves only requests signed for its own:
@@ -17,15 +17,6 @@ import { signedFetch, signer } from '../s3/raw-sign.js';
  */
 
 const CREDENTIALS = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
-
-/** A presigned URL for `path` on `endpoint`, signed for `region`. */
-async function presignedFor(endpoint: string, method: string, path: string, region: string): Promise<string> {
-  const url = new URL(endpoint);
-  const unsigned = new Set(['x-amz-content-sha256']);
-  const request = { method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path, query: {}, headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } };
-  const signed = await signer(undefined, region).presign(request, { expiresIn: 300, unsignableHeaders: unsigned, unhoistableHeaders: unsigned });
-  return `${endpoint}${path}?${new URLSearchParams(signed.query as Record<string, string>).toString().replace(/\+/g, '%20')}`;
-}
 
 /** An IAM or STS Query request signed for `region`: the status and the error code (if any). */
 async function queryFor(endpoint: string, service: 'iam' | 'sts', action: string, region: string): Promise<string> {
@@ -106,7 +97,7 @@ describe('credential scope region: a server in us-east-1 (the default)', () => {
   });
 
   it('S3 presigned URL for eu-west-1: 400 AuthorizationQueryParametersError with Region us-east-1', async () => {
-    const res = await fetch(await presignedFor(t.endpoint, 'GET', '/scoped/k', 'eu-west-1'));
+    const res = await fetch(await presignedUrl(t.endpoint, { method: 'GET', path: '/scoped/k' }, 300, new Date(), 'eu-west-1'));
     const text = await res.text();
     assert.equal(res.status, 400);
     assert.deepEqual(s3Error(text), {
@@ -121,7 +112,7 @@ describe('credential scope region: a server in us-east-1 (the default)', () => {
     const res = await signedFetch(t.endpoint, { method: 'GET', path: '/scoped/k' }, { region: 'us-east-1' });
     assert.equal(res.status, 200);
     assert.equal(await res.text(), 'secret text');
-    const pre = await fetch(await presignedFor(t.endpoint, 'GET', '/scoped/k', 'us-east-1'));
+    const pre = await fetch(await presignedUrl(t.endpoint, { method: 'GET', path: '/scoped/k' }, 300, new Date(), 'us-east-1'));
     assert.equal(pre.status, 200);
     assert.equal(await pre.text(), 'secret text');
   });

@@ -51,12 +51,12 @@ export async function signedFetch(endpoint: string, r: RawRequest, opts: { date?
   return fetch(urlOf(endpoint, r.path, signed.query as Record<string, string>), { method: r.method, headers, ...(r.body !== undefined ? { body: r.body } : {}) });
 }
 
-/** A presigned URL for the request, valid `expiresIn` seconds from `date`. */
-export async function presignedUrl(endpoint: string, r: RawRequest, expiresIn: number, date = new Date()): Promise<string> {
+/** A presigned URL for the request, valid `expiresIn` seconds from `date`, its credential scoped to `region`. */
+export async function presignedUrl(endpoint: string, r: RawRequest, expiresIn: number, date = new Date(), region = TEST_REGION): Promise<string> {
   // As @aws-sdk/s3-request-presigner does: the payload is UNSIGNED-PAYLOAD, the header itself is neither signed nor sent.
   const request = toSmithy(endpoint, { ...r, headers: { ...(r.headers ?? {}), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
   const unsigned = new Set(['x-amz-content-sha256']);
-  const signed = await signer().presign(request, { expiresIn, signingDate: date, unsignableHeaders: unsigned, unhoistableHeaders: unsigned });
+  const signed = await signer(undefined, region).presign(request, { expiresIn, signingDate: date, unsignableHeaders: unsigned, unhoistableHeaders: unsigned });
   return urlOf(endpoint, r.path, signed.query as Record<string, string>);
 }
 
