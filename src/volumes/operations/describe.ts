@@ -56,7 +56,8 @@ export async function describeVolumes(ctx: VolumeContext, req: DescribeRequest):
     ...tagFields(v.volume.tags),
   });
   checkFilterNames(req.filters, VOLUME_FILTERS);
-  const matched = all.filter((v) => (req.ids.length === 0 || req.ids.includes(v.volume.volumeId)) && matches(req.filters, fields(v)));
+  const matches = matcher(req.filters);
+  const matched = all.filter((v) => (req.ids.length === 0 || req.ids.includes(v.volume.volumeId)) && matches(fields(v)));
   return page(matched, (v) => v.volume.volumeId, req, 'vol');
 }
 
@@ -80,7 +81,8 @@ export async function describeSnapshots(ctx: VolumeContext, req: DescribeRequest
     ...tagFields(s.tags),
   });
   checkFilterNames(req.filters, SNAPSHOT_FILTERS);
-  const matched = all.filter((s) => (req.ids.length === 0 || req.ids.includes(s.snapshotId)) && matches(req.filters, fields(s)));
+  const matches = matcher(req.filters);
+  const matched = all.filter((s) => (req.ids.length === 0 || req.ids.includes(s.snapshotId)) && matches(fields(s)));
   return page(matched, (s) => s.snapshotId, req, 'snap');
 }
 
@@ -100,15 +102,18 @@ function checkFilterNames(filters: readonly Filter[], known: readonly string[]):
   }
 }
 
-function matches(filters: readonly Filter[], fields: Record<string, string[]>): boolean {
-  return filters.every((f) => {
-    const have = fields[f.name] ?? [];
-    return f.values.some((pattern) => have.some((value) => globMatches(pattern, value)));
-  });
+/** Whether an item's fields pass every filter; each pattern is read once per request, not once per item. */
+function matcher(filters: readonly Filter[]): (fields: Record<string, string[]>) => boolean {
+  const compiled = filters.map((f) => ({ name: f.name, patterns: f.values.map(globTokens) }));
+  return (fields) =>
+    compiled.every((f) => {
+      const have = fields[f.name] ?? [];
+      return f.patterns.some((pattern) => have.some((value) => globMatches(pattern, value)));
+    });
 }
 
 /**
- * Whether `value` matches the EC2 filter `pattern` (`*` any run, `?` one character, `\`
+ * Whether `value` matches the EC2 filter pattern `p` (globTokens; `*` any run, `?` one character, `\`
  * escapes the next character: `\*amazon\?\\` is the literal `*amazon?\`, as the EC2
  * filter docs; a trailing lone `\` is itself). Greedy with one backtrack point, so
  * O(pattern × value) whatever the pattern: a regular expression of `.*` runs backtracks
@@ -116,8 +121,7 @@ function matches(filters: readonly Filter[], fields: Record<string, string[]>): 
  * minutes, hanging every client of the process).
  * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Filtering.html
  */
-function globMatches(pattern: string, value: string): boolean {
-  const p = globTokens(pattern);
+function globMatches(p: readonly GlobToken[], value: string): boolean {
   const v = [...value];
   let pi = 0;
   let vi = 0;
@@ -144,11 +148,12 @@ function globMatches(pattern: string, value: string): boolean {
 
 const ANY_RUN = Symbol('*');
 const ANY_ONE = Symbol('?');
+type GlobToken = string | typeof ANY_RUN | typeof ANY_ONE;
 
 /** A filter pattern as wildcards and literal characters (an escaped `*`, `?` or `\` is literal). */
-function globTokens(pattern: string): Array<string | typeof ANY_RUN | typeof ANY_ONE> {
+function globTokens(pattern: string): GlobToken[] {
   const chars = [...pattern];
-  const out: Array<string | typeof ANY_RUN | typeof ANY_ONE> = [];
+  const out: GlobToken[] = [];
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i]!;
     if (c === '\\' && i + 1 < chars.length) out.push(chars[++i]!);
