@@ -163,4 +163,19 @@ describe('S3 presigned requests: hoisted x-amz-* query parameters act as headers
     assert.equal(await xmlCode(await fetch(tags, { method: 'PUT', body: Buffer.from('x') })), '403 SignatureDoesNotMatch');
     await missing('tampered');
   });
+
+  it('an unsigned x-amz-* header on a presigned request is 403 AccessDenied, as S3 answers it: the URL holder can neither override nor add what the signer fixed', async () => {
+    const url = await presignPut({ Key: 'unsigned', Metadata: { role: 'reader' } });
+    const send = (headers: Record<string, string>): Promise<Response> => fetch(url, { method: 'PUT', body: Buffer.from('x'), headers });
+    for (const headers of [{ 'x-amz-meta-role': 'admin' }, { 'x-amz-meta-extra': 'added' }, { 'x-amz-tagging': 'a=1' }, { 'x-amz-storage-class': 'STANDARD_IA' }]) {
+      const res = await send(headers);
+      const text = await res.text();
+      assert.equal(`${res.status} ${/<Code>([^<]*)<\/Code>/.exec(text)?.[1]}`, '403 AccessDenied', JSON.stringify(headers));
+      assert.match(text, /There were headers present in the request which were not signed/);
+    }
+    await missing('unsigned');
+    // Without them the same URL stores the signer's metadata.
+    assert.equal((await send({})).status, 200);
+    assert.deepEqual((await s3.send(new HeadObjectCommand({ Bucket: 'hoist', Key: 'unsigned' }))).Metadata, { role: 'reader' });
+  });
 });

@@ -3,13 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { AuthenticationError, queryPairs, type ParsedSignature, type SignedRequestView, type VerifiedRequest } from '../../iam/index.js';
-import { EntityTooLargeError, IncompleteBodyError, InvalidRequestError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
+import { AccessDeniedError, EntityTooLargeError, IncompleteBodyError, InvalidRequestError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
 import type { CallContext } from '../../kms/index.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { DataKeyProvider } from '../sse/data-key-provider.js';
 import { anonymousRequest, copySourceOf, s3RequestFacts, type S3Authorizer } from './authorize.js';
 import { resolveAddress } from './address.js';
-import { hoistPresignedHeaders } from './hoisted-headers.js';
+import { hoistPresignedHeaders, unsignedAmzHeaders } from './hoisted-headers.js';
 import { makeCall, type S3Call, type S3SseNote } from './call.js';
 import { toS3WireError } from './error-codes.js';
 import { bufferSource } from './payload.js';
@@ -81,6 +81,8 @@ const IF_MATCH_READS = new Set(['PutObject', 'CopyObject', 'CompleteMultipartUpl
 /** Bodies without x-amz-content-sha256 are read whole to hash them; S3 clients always send it for large ones. */
 const MAX_UNDECLARED_BODY = 16 * 1024 * 1024;
 
+const NONE: readonly string[] = [];
+
 /**
  * The S3 REST endpoint: resolves bucket and key, picks the route (method × sub-resource),
  * authenticates (SigV4 header or presigned; unsigned requests run as the anonymous
@@ -101,6 +103,8 @@ export class S3Handler {
     // A presigned request's x-amz-* query parameters stand for the headers the presigner hoisted
     // into the (signed) query: every reader of req.headers below (routing, guards, condition
     // facts, the routes) sees them. The signature itself is checked on view, not on req.headers.
+    // Read before hoisting adds the query's copies; refused once the signature is verified.
+    const unsigned = r.signature?.presigned === true ? unsignedAmzHeaders(r.req.headers, r.signature.signedHeaders) : NONE;
     if (r.signature?.presigned === true) hoistPresignedHeaders(r.req.headers, query);
     const address = resolveAddress(r.view.rawPath, r.req.headers.host, this.settings.baseDomains);
     const level: Level = address.bucket === undefined ? 'service' : address.key === undefined ? 'bucket' : 'object';
@@ -117,6 +121,7 @@ export class S3Handler {
     const recorded = this.#holdUntilRecorded(r, () => outcomeOf(base, notes, r.res.statusCode));
     try {
       const { verified, source } = await this.#authenticate(r, query);
+      if (unsigned.length > 0) throw new AccessDeniedError('There were headers present in the request which were not signed');
       const caller = this.#caller(r, verified);
       notes.call = caller;
       if (found === 'NotImplemented') throw new NotImplementedError('');

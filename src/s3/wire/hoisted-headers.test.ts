@@ -40,7 +40,7 @@ describe('hoistPresignedHeaders', () => {
     assert.deepEqual(hoisted(ignored), {});
   });
 
-  it('a header the request carries wins over its query copy', () => {
+  it('a (signed) header the request carries wins over its query copy (an unsigned one is refused first: unsignedAmzHeaders)', () => {
     assert.deepEqual(hoisted({ 'x-amz-meta-a': 'query', 'x-amz-meta-b': 'query' }, { 'x-amz-meta-a': 'header' }), { 'x-amz-meta-a': 'header', 'x-amz-meta-b': 'query' });
   });
 });
