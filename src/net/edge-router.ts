@@ -279,10 +279,20 @@ function route(
     sendNotImplemented(res);
     return DONE;
   }
-  return handleS3(deps, deps.s3, req, res, view, sig, wrongRegion ?? sigError, transportChannel(req, endpoint));
+  return handleS3(deps, deps.s3, req, res, view, sig, wrongRegion ?? wrongS3Service(sig) ?? sigError, transportChannel(req, endpoint));
 }
 
 const DONE: Promise<void> = Promise.resolve();
+
+/**
+ * A request that reached S3 signed for another service (a scope naming a service this edge
+ * does not serve, or IAM/STS when they are off): S3 refuses the scope before the signature,
+ * "The authorization header is malformed; incorrect service ..." (the caller's name cut to 64).
+ */
+function wrongS3Service(sig: ParsedSignature | undefined): AuthenticationError | undefined {
+  if (sig === undefined || sig.service === 's3') return undefined;
+  return new AuthenticationError('IncompleteSignature', `The authorization header is malformed; incorrect service "${sig.service.slice(0, 64)}". This endpoint belongs to "s3".`);
+}
 
 // KMS and CloudTrail by their target or their credential scope's service; IAM, STS and EC2 (Query) by that service only.
 function signedServiceOf(services: SignedServices, scope: string | undefined, target: string | string[] | undefined): SignedService<ServiceOutcome> | undefined {

@@ -21,9 +21,9 @@ function bytes(d: string | ArrayBuffer | ArrayBufferView): string | Buffer {
   return ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d);
 }
 
-/** A SigV4 signer for the test credentials (or `secretAccessKey`, `region`), as the S3 SDKs sign: no path re-escaping, no added checksum. */
-export const signer = (secretAccessKey = TEST_SECRET_ACCESS_KEY, region = TEST_REGION): SignatureV4 =>
-  new SignatureV4({ service: 's3', region, credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey }, sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
+/** A SigV4 signer for the test credentials (or `secretAccessKey`, `region`, `service`), as the S3 SDKs sign: no path re-escaping, no added checksum. */
+export const signer = (secretAccessKey = TEST_SECRET_ACCESS_KEY, region = TEST_REGION, service = 's3'): SignatureV4 =>
+  new SignatureV4({ service, region, credentials: { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey }, sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
 
 export interface RawRequest {
   readonly method: string;
@@ -44,8 +44,8 @@ function urlOf(endpoint: string, path: string, query: Record<string, string>): s
 }
 
 /** Sends a request signed with SigV4 in the Authorization header (headers as given, e.g. a custom x-amz-content-sha256). */
-export async function signedFetch(endpoint: string, r: RawRequest, opts: { date?: Date; secret?: string; region?: string } = {}): Promise<Response> {
-  const signed = await signer(opts.secret, opts.region).sign(toSmithy(endpoint, r), { signingDate: opts.date ?? new Date() });
+export async function signedFetch(endpoint: string, r: RawRequest, opts: { date?: Date; secret?: string; region?: string; service?: string } = {}): Promise<Response> {
+  const signed = await signer(opts.secret, opts.region, opts.service).sign(toSmithy(endpoint, r), { signingDate: opts.date ?? new Date() });
   const headers = { ...(signed.headers as Record<string, string>) };
   delete headers.host;
   return fetch(urlOf(endpoint, r.path, signed.query as Record<string, string>), { method: r.method, headers, ...(r.body !== undefined ? { body: r.body } : {}) });
