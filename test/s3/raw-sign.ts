@@ -60,6 +60,15 @@ export async function presignedUrl(endpoint: string, r: RawRequest, expiresIn: n
   return urlOf(endpoint, r.path, signed.query as Record<string, string>);
 }
 
+/**
+ * A request signed in the Authorization header whose body, when given, carries its Content-MD5
+ * (as S3's XML operations want); answers xmlCode's "<status> <S3 error code>".
+ */
+export async function signedXmlCode(endpoint: string, method: string, path: string, query: Record<string, string>, body?: Buffer): Promise<string> {
+  const headers = body !== undefined ? { 'content-md5': createHash('md5').update(body).digest('base64') } : {};
+  return xmlCode(await signedFetch(endpoint, { method, path, query, headers, ...(body !== undefined ? { body } : {}) }));
+}
+
 /** The S3 error code in an XML error body. */
 export async function xmlCode(res: Response): Promise<string> {
   const text = await res.text();
