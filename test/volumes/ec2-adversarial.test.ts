@@ -18,7 +18,11 @@ describe('EC2 wire: hostile volume requests', () => {
     'TagSpecification.1.Tag.1.Key': key,
     'TagSpecification.1.Tag.1.Value': value,
   });
-  const volumeCount = async (): Promise<number> => items((await call('DescribeVolumes')).body, 'volumeSet').length;
+  const volumeCount = async (): Promise<number> => {
+    const r = await call('DescribeVolumes');
+    assert.equal(r.status, 200, r.text);
+    return items(r.body, 'volumeSet').length;
+  };
 
   before(async () => {
     t = await startTestServer();
@@ -27,14 +31,20 @@ describe('EC2 wire: hostile volume requests', () => {
 
   it('keeps wildcard semantics: * any run, ? one character, everything else literal', async () => {
     const v = await volume(tag('w', 'ab.c*d'));
-    const ids = async (pattern: string): Promise<unknown[]> =>
-      items((await call('DescribeVolumes', { 'Filter.1.Name': 'tag:w', 'Filter.1.Value.1': pattern })).body, 'volumeSet').map((i) => i.volumeId);
+    assert.equal(v.status, 200, v.text);
+    // An error answer lists no volumes either: each pattern must be served (200) for its [] to count.
+    const ids = async (pattern: string): Promise<unknown[]> => {
+      const r = await call('DescribeVolumes', { 'Filter.1.Name': 'tag:w', 'Filter.1.Value.1': pattern });
+      assert.equal(r.status, 200, `${pattern}: ${r.text}`);
+      return items(r.body, 'volumeSet').map((i) => i.volumeId);
+    };
     for (const pattern of ['ab.c*d', 'a*', '*d', 'ab?c*d', '*.*', 'ab.c**d', '*']) assert.deepEqual(await ids(pattern), [v.body.volumeId], pattern);
     for (const pattern of ['abxc*d', 'a', 'ab.c*d?', '?ab.c*d', 'AB.C*D']) assert.deepEqual(await ids(pattern), [], pattern);
     // A backslash escapes the next character, as the EC2 filter docs (`\*amazon\?\\` is the literal `*amazon?\`).
     for (const pattern of ['ab.c\\*d', '\\a\\b\\.c\\*\\d', 'ab?c\\**']) assert.deepEqual(await ids(pattern), [v.body.volumeId], pattern);
     for (const pattern of ['ab.c\\*', 'ab\\?c*d', 'ab.c\\?d', 'ab\\.c\\*d\\*']) assert.deepEqual(await ids(pattern), [], pattern);
     const w = await volume(tag('w', '*a?\\'));
+    assert.equal(w.status, 200, w.text);
     for (const pattern of ['\\*a\\?\\\\', '\\**\\\\', '*\\']) assert.deepEqual(await ids(pattern), [w.body.volumeId], pattern);
     assert.deepEqual(await ids('\\*a\\?\\'), [w.body.volumeId], 'a trailing lone backslash is itself');
   });
@@ -124,6 +134,7 @@ describe('EC2 wire: a wildcard filter cannot stall the server', () => {
     assert.equal(none.status, 200, none.text);
     assert.equal(items(none.body, 'volumeSet').length, 0);
     const hit = await ec2(endpoint, 'DescribeVolumes', { 'Filter.1.Name': 'tag:k', 'Filter.1.Value.1': `${'*a'.repeat(12)}*` });
+    assert.equal(hit.status, 200, hit.text);
     assert.deepEqual(items(hit.body, 'volumeSet').map((i) => i.volumeId), [v.body.volumeId]);
   });
 });
