@@ -136,6 +136,10 @@ describe('S3 SSE adversarial cases', () => {
       assert.equal(await answer(await put({ 'x-amz-server-side-encryption': 'aes:kms' })), '400 InvalidArgument: The encryption method specified is not supported');
       assert.equal(await answer(await put({ 'x-amz-server-side-encryption': '' })), '400 InvalidArgument: The encryption method specified is not supported');
     });
+
+    it('none of the refused PUTs stored an object', async () => {
+      assert.equal(await errorCode(s3.send(new HeadObjectCommand({ Bucket: 'bk-on', Key: 'msg' }))), '404 NotFound');
+    });
   });
 
   // CompleteMultipartUploadOutput (the S3 model) has ServerSideEncryption, SSEKMSKeyId and BucketKeyEnabled, no SSE-C member.
