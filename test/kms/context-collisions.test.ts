@@ -31,6 +31,7 @@ describe('KMS: encryption contexts that would collide are refused', () => {
     for (const context of ['{"k":"\\ud800"}', '{"k":"x\\udfff"}', '{"\\udbff":"v"}', '{"k":"\\udc00\\ud800"}']) {
       const r = await encrypt(`{"KeyId":"${keyId}","Plaintext":"AAAA","EncryptionContext":${context}}`);
       assert.equal(`${r.status} ${r.json.__type}`, '400 ValidationException', context);
+      assert.equal(r.json['CiphertextBlob'], undefined, context);
     }
     // A well-formed pair (one astral character) is an ordinary context: it seals and opens,
     // and a lone half of it does not open what the pair sealed.
