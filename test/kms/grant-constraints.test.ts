@@ -69,10 +69,12 @@ describe('KMS CreateGrant: constraints and operations must fit the key', () => {
   });
 
   it('refuses grant operations the key usage does not support', async () => {
+    const before = await Promise.all(['ecc', 'rsa', 'symmetric', 'hmac'].map(grantCount));
     await assert.rejects(grant('ecc', ['Encrypt']), { name: 'ValidationException' });
     await assert.rejects(grant('rsa', ['Sign']), { name: 'ValidationException' });
     await assert.rejects(grant('rsa', ['GenerateDataKey']), { name: 'ValidationException' });
     await assert.rejects(grant('symmetric', ['Verify']), { name: 'ValidationException' });
     await assert.rejects(grant('hmac', ['Decrypt']), { name: 'ValidationException' });
+    assert.deepEqual(await Promise.all(['ecc', 'rsa', 'symmetric', 'hmac'].map(grantCount)), before, 'no refused grant was created');
   });
 });
