@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
-import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256, rawKmsRequest } from '../helpers/signed-request.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
@@ -195,6 +195,14 @@ describe('credential scope region: a server in eu-west-1', () => {
       const err = await rejection(east.send(new CreateBucketCommand({ Bucket: 'east' })));
       assert.deepEqual([err.name, err.status], ['AuthorizationHeaderMalformed', 400]);
       assert.equal(err.message, "The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-west-1'");
+      // Nothing was created: signed for the server's region, the bucket is not there.
+      const west = new S3Client({ endpoint: t.endpoint, region: 'eu-west-1', credentials: CREDENTIALS, forcePathStyle: true, maxAttempts: 1 });
+      try {
+        const head = await rejection(west.send(new HeadBucketCommand({ Bucket: 'east' })));
+        assert.equal(head.status, 404);
+      } finally {
+        west.destroy();
+      }
     } finally {
       east.destroy();
     }
