@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { testServerFixture } from '../helpers/server.js';
+import { errorCode } from '../s3/helpers.js';
 import { signedFetch } from '../s3/raw-sign.js';
 
 // A request that reaches S3 (no KMS/CloudTrail target, no IAM/STS/EC2 scope) signed for another
@@ -27,5 +28,12 @@ describe('S3: a credential scope for another service', () => {
     const ok = await listSignedFor('s3');
     assert.equal(ok.status, 200);
     assert.match(ok.body, /<ListBucketResult/);
+  });
+
+  it('a PUT signed for another service is refused and stores nothing', async () => {
+    const put = await signedFetch(fx.server.endpoint, { method: 'PUT', path: '/scoped/foreign', body: Buffer.from('not for s3') }, { service: 'foo' });
+    assert.equal(put.status, 400);
+    assert.match(await put.text(), /<Code>AuthorizationHeaderMalformed<\/Code>/);
+    assert.equal(await errorCode(fx.s3.send(new HeadObjectCommand({ Bucket: 'scoped', Key: 'foreign' }))), '404 NotFound');
   });
 });
