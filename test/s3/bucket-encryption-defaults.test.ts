@@ -12,6 +12,7 @@ import {
   HeadObjectCommand,
   PutBucketEncryptionCommand,
   PutObjectCommand,
+  type PutObjectCommandOutput,
   UploadPartCommand,
   type S3Client,
   type ServerSideEncryptionRule,
@@ -64,6 +65,21 @@ describe('bucket default encryption as S3 answers it since 2023 (SSE-S3 floor, D
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return Buffer.from(await got.Body!.transformToByteArray());
   }
+  /**
+   * The aws:s3:arn of each GenerateDataKey S3 made under `key` during `action`: the object's ARN
+   * for data keys of its own, the bucket's for a bucket key (none while one is cached). The
+   * answer's BucketKeyEnabled alone does not show which the stored object used.
+   */
+  async function dataKeysFor(key: string, action: () => Promise<unknown>): Promise<string[]> {
+    const records = async () => {
+      await t.server.audit.flush();
+      return (await t.server.auditStore.lookup({ eventSource: 'kms.amazonaws.com', eventName: 'GenerateDataKey', keyId: key, limit: 1000 })).records;
+    };
+    const before = (await records()).length;
+    await action();
+    const after = await records();
+    return after.slice(0, after.length - before).map((r) => String((r.event.requestParameters as { encryptionContext?: Record<string, string> } | undefined)?.encryptionContext?.['aws:s3:arn']));
+  }
   async function assertDsseObject(bucket: string, key: string, arn: RegExp | string): Promise<void> {
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     assert.equal(head.ServerSideEncryption, 'aws:kms:dsse', `${bucket}/${key}`);
@@ -95,7 +111,11 @@ describe('bucket default encryption as S3 answers it since 2023 (SSE-S3 floor, D
 
   it("a PUT without SSE headers under a DSSE-KMS default is DSSE-KMS under the default's KMS key, never with a bucket key", async () => {
     await setDsse('dsse', { KMSMasterKeyID: keyId, BucketKeyEnabled: true });
-    const put = await s3.send(new PutObjectCommand({ Bucket: 'dsse', Key: 'put', Body: body }));
+    let put!: PutObjectCommandOutput;
+    const dataKeys = await dataKeysFor(keyArn, async () => {
+      put = await s3.send(new PutObjectCommand({ Bucket: 'dsse', Key: 'put', Body: body }));
+    });
+    assert.deepEqual(dataKeys, ['arn:aws:s3:::dsse/put', 'arn:aws:s3:::dsse/put'], 'two data keys of its own (DSSE-KMS), no bucket key');
     assert.equal(put.ServerSideEncryption, 'aws:kms:dsse');
     assert.equal(put.SSEKMSKeyId, keyArn);
     assert.notEqual(put.BucketKeyEnabled, true);
