@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { describe, it } from 'node:test';
+import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { testServerFixture } from '../helpers/server.js';
 import { errorCode } from './helpers.js';
 import { signedXmlCode } from './raw-sign.js';
 
@@ -14,32 +14,25 @@ const deleteDoc = (...keys: string[]): Buffer => Buffer.from(`<Delete>${keys.map
 // (and lone surrogates, which UTF-8 cannot carry): a request document holding one raw is not
 // XML, and S3 answers 400 MalformedXML, as it does for the reference form (&#1;).
 describe('S3 wire: characters XML 1.0 excludes, written raw in a request document', () => {
-  let t: TestServer;
-  let s3: S3Client;
-
-  before(async () => {
-    t = await startTestServer();
-    s3 = t.s3();
-    await s3.send(new CreateBucketCommand({ Bucket: B }));
+  const fx = testServerFixture(async (f) => {
+    await f.s3.send(new CreateBucketCommand({ Bucket: B }));
   });
-  after(async () => t.close());
-
-  const send = (method: string, path: string, query: Record<string, string>, body: Buffer): Promise<string> => signedXmlCode(t.endpoint, method, path, query, body);
+  const send = (method: string, path: string, query: Record<string, string>, body: Buffer): Promise<string> => signedXmlCode(fx.server.endpoint, method, path, query, body);
 
   const kept = async (key: string): Promise<void> => {
-    assert.equal(await (await s3.send(new GetObjectCommand({ Bucket: B, Key: key }))).Body?.transformToString(), 'kept', `${JSON.stringify(key)} is kept`);
+    assert.equal(await (await fx.s3.send(new GetObjectCommand({ Bucket: B, Key: key }))).Body?.transformToString(), 'kept', `${JSON.stringify(key)} is kept`);
   };
 
   it('DeleteObjects with a raw \\x01 in a Key is MalformedXML and deletes nothing, neither that key nor one beside it', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'a\x01b', Body: 'kept' }));
-    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'plain', Body: 'kept' }));
+    await fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'a\x01b', Body: 'kept' }));
+    await fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'plain', Body: 'kept' }));
     assert.equal(await send('POST', `/${B}`, { delete: '' }, deleteDoc('plain', 'a\x01b')), '400 MalformedXML');
     await kept('a\x01b');
     await kept('plain');
   });
 
   it('each other excluded character, raw, is MalformedXML too (NUL, VT, FF, US, U+FFFE, U+FFFF, a lone surrogate), and so is one outside any element', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'victim', Body: 'kept' }));
+    await fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'victim', Body: 'kept' }));
     for (const c of ['\x00', '\x0b', '\x0c', '\x1f', '\ufffe', '\uffff']) {
       assert.equal(await send('POST', `/${B}`, { delete: '' }, deleteDoc(`victim${c}`)), '400 MalformedXML', JSON.stringify(c));
     }
@@ -54,24 +47,24 @@ describe('S3 wire: characters XML 1.0 excludes, written raw in a request documen
 
   it('TAB, LF and CR written raw are allowed: a CR LF in the key reads as LF, as XML normalises line ends', async () => {
     const key = 'tab\tlf\ncrlf\nend';
-    await s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: 'x' }));
+    await fx.s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: 'x' }));
     const body = Buffer.from('<Delete>\r\n\t<Object><Key>tab\tlf\ncrlf\r\nend</Key></Object>\r\n</Delete>');
     assert.equal(await send('POST', `/${B}`, { delete: '' }, body), '200 ');
-    assert.equal(await errorCode(s3.send(new HeadObjectCommand({ Bucket: B, Key: key }))), '404 NotFound');
+    assert.equal(await errorCode(fx.s3.send(new HeadObjectCommand({ Bucket: B, Key: key }))), '404 NotFound');
   });
 
   it('an astral character (and U+FFFD, the last allowed below the excluded pair) written raw names its key', async () => {
     const key = 'astral-\u{1F600}-\u{10FFFD}-\uFFFD';
-    await s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: 'x' }));
+    await fx.s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: 'x' }));
     assert.equal(await send('POST', `/${B}`, { delete: '' }, deleteDoc(key)), '200 ');
-    assert.equal(await errorCode(s3.send(new HeadObjectCommand({ Bucket: B, Key: key }))), '404 NotFound');
+    assert.equal(await errorCode(fx.s3.send(new HeadObjectCommand({ Bucket: B, Key: key }))), '404 NotFound');
   });
 
   it('PutObjectTagging with a raw \\x01 in a tag value is MalformedXML and leaves the tags', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'tagged', Body: 'x', Tagging: 'team=ml' }));
+    await fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'tagged', Body: 'x', Tagging: 'team=ml' }));
     const doc = Buffer.from('<Tagging><TagSet><Tag><Key>team</Key><Value>m\x01l</Value></Tag></TagSet></Tagging>');
     assert.equal(await send('PUT', `/${B}/tagged`, { tagging: '' }, doc), '400 MalformedXML');
-    const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: 'tagged' }));
+    const tags = await fx.s3.send(new GetObjectTaggingCommand({ Bucket: B, Key: 'tagged' }));
     assert.deepEqual(tags.TagSet, [{ Key: 'team', Value: 'ml' }]);
   });
 });
