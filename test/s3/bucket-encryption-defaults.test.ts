@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { awsEnv, runOk, scratch, type Scratch } from '../helpers/client-run.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { dataKeyArns } from './helpers.js';
 
 // Since January 2023 every S3 bucket has SSE-S3 as its default encryption: "By default, all
 // buckets have a default encryption configuration that uses server-side encryption with Amazon
@@ -65,21 +66,6 @@ describe('bucket default encryption as S3 answers it since 2023 (SSE-S3 floor, D
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     return Buffer.from(await got.Body!.transformToByteArray());
   }
-  /**
-   * The aws:s3:arn of each GenerateDataKey S3 made under `key` during `action`: the object's ARN
-   * for data keys of its own, the bucket's for a bucket key (none while one is cached). The
-   * answer's BucketKeyEnabled alone does not show which the stored object used.
-   */
-  async function dataKeysFor(key: string, action: () => Promise<unknown>): Promise<string[]> {
-    const records = async () => {
-      await t.server.audit.flush();
-      return (await t.server.auditStore.lookup({ eventSource: 'kms.amazonaws.com', eventName: 'GenerateDataKey', keyId: key, limit: 1000 })).records;
-    };
-    const before = (await records()).length;
-    await action();
-    const after = await records();
-    return after.slice(0, after.length - before).map((r) => String((r.event.requestParameters as { encryptionContext?: Record<string, string> } | undefined)?.encryptionContext?.['aws:s3:arn']));
-  }
   async function assertDsseObject(bucket: string, key: string, arn: RegExp | string): Promise<void> {
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     assert.equal(head.ServerSideEncryption, 'aws:kms:dsse', `${bucket}/${key}`);
@@ -112,7 +98,7 @@ describe('bucket default encryption as S3 answers it since 2023 (SSE-S3 floor, D
   it("a PUT without SSE headers under a DSSE-KMS default is DSSE-KMS under the default's KMS key, never with a bucket key", async () => {
     await setDsse('dsse', { KMSMasterKeyID: keyId, BucketKeyEnabled: true });
     let put!: PutObjectCommandOutput;
-    const dataKeys = await dataKeysFor(keyArn, async () => {
+    const dataKeys = await dataKeyArns(t, keyArn, async () => {
       put = await s3.send(new PutObjectCommand({ Bucket: 'dsse', Key: 'put', Body: body }));
     });
     assert.deepEqual(dataKeys, ['arn:aws:s3:::dsse/put', 'arn:aws:s3:::dsse/put'], 'two data keys of its own (DSSE-KMS), no bucket key');

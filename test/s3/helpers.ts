@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { TestServer } from '../helpers/server.js';
 
 /** Marks every request of `client` as arriving through a trusted TLS proxy (config s3.trustedProxyHttpsHeader = x-forwarded-proto). */
 export function viaTrustedProxy(client: S3Client): S3Client {
@@ -29,4 +30,21 @@ export async function errorCode(p: Promise<unknown>): Promise<string> {
     return `${e.$metadata?.httpStatusCode ?? '?'} ${e.Code ?? e.name ?? '?'}`;
   }
   throw new Error('expected the call to fail');
+}
+
+/**
+ * The aws:s3:arn of each GenerateDataKey S3 made under `keyId` while `action` ran, from the
+ * audit (newest first): the object's ARN for a data key of its own, the bucket's for a bucket
+ * key (none while one is cached). What a stored object used, which the answer's
+ * BucketKeyEnabled alone does not show.
+ */
+export async function dataKeyArns(t: TestServer, keyId: string, action: () => Promise<unknown>): Promise<string[]> {
+  const records = async () => {
+    await t.server.audit.flush();
+    return (await t.server.auditStore.lookup({ eventSource: 'kms.amazonaws.com', eventName: 'GenerateDataKey', keyId, limit: 1000 })).records;
+  };
+  const before = (await records()).length;
+  await action();
+  const after = await records();
+  return after.slice(0, after.length - before).map((r) => String((r.event.requestParameters as { encryptionContext?: Record<string, string> } | undefined)?.encryptionContext?.['aws:s3:arn']));
 }

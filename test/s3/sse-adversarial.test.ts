@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
+import { customerKey, dataKeyArns, errorCode, viaTrustedProxy } from './helpers.js';
 import { presignedUrl, signedFetch, xmlCode } from './raw-sign.js';
 
 // Adversarial cases of S3's encryption surface that once differed from S3 (sweep FZ3).
@@ -42,27 +42,11 @@ describe('S3 SSE adversarial cases', () => {
   after(() => t.close());
 
   describe('bucket keys: the request header wins over the bucket setting, both ways', () => {
-    /**
-     * The aws:s3:arn of each GenerateDataKey S3 made under the key during `action`: the object's
-     * ARN for a data key of its own, the bucket's for a bucket key (none while one is cached).
-     * The answer's BucketKeyEnabled alone does not show which the stored object used.
-     */
-    async function dataKeysFor(action: () => Promise<unknown>): Promise<string[]> {
-      const records = async () => {
-        await t.server.audit.flush();
-        return (await t.server.auditStore.lookup({ eventSource: 'kms.amazonaws.com', eventName: 'GenerateDataKey', keyId, limit: 1000 })).records;
-      };
-      const before = (await records()).length;
-      await action();
-      const after = await records();
-      return after.slice(0, after.length - before).map((r) => String((r.event.requestParameters as { encryptionContext?: Record<string, string> } | undefined)?.encryptionContext?.['aws:s3:arn']));
-    }
-
     // https://docs.aws.amazon.com/AmazonS3/latest/userguide/configuring-bucket-key-object.html:
     // in a bucket with bucket keys, an SSE-KMS PUT or COPY uses one "unless you disable the key in the request header".
     it('PutObject with BucketKeyEnabled=false in a bucket-key bucket stores the object without a bucket key', async () => {
       let put!: PutObjectCommandOutput;
-      const dataKeys = await dataKeysFor(async () => {
+      const dataKeys = await dataKeyArns(t, keyId, async () => {
         put = await s3.send(new PutObjectCommand({ Bucket: 'bk-on', Key: 'off', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId, BucketKeyEnabled: false }));
       });
       assert.deepEqual(dataKeys, ['arn:aws:s3:::bk-on/off'], 'a data key of its own, under the object ARN');
@@ -74,7 +58,7 @@ describe('S3 SSE adversarial cases', () => {
 
     it('CopyObject with BucketKeyEnabled=false in a bucket-key bucket stores the copy without a bucket key', async () => {
       let copy!: CopyObjectCommandOutput;
-      const dataKeys = await dataKeysFor(async () => {
+      const dataKeys = await dataKeyArns(t, keyId, async () => {
         copy = await s3.send(new CopyObjectCommand({ Bucket: 'bk-on', Key: 'copy-off', CopySource: 'bk-on/src', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: keyId, BucketKeyEnabled: false }));
       });
       assert.deepEqual(dataKeys, ['arn:aws:s3:::bk-on/copy-off'], 'a data key of its own, under the object ARN');
