@@ -114,7 +114,14 @@ describe('KMS wire: members of the wrong JSON type', () => {
   const grantee = 'arn:aws:iam::000000000000:root';
   const grant = (constraints: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ KeyId: keyId, GranteePrincipal: grantee, Operations: ['Decrypt'], Constraints: constraints, ...extra });
 
+  const keyCount = async (): Promise<number> => {
+    const r = await send('ListKeys', { Limit: 1000 });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    return (r.json.Keys as unknown[]).length;
+  };
+
   it('Tags of the wrong JSON type (the list, a tag, a TagKey or TagValue) → SerializationException, in CreateKey and TagResource', async () => {
+    const keysBefore = await keyCount();
     await expectSerialization('CreateKey', { Tags: { a: 'b' } }, 'Start of structure or map found where not expected.');
     await expectSerialization('CreateKey', { Tags: 'team=ml' }, 'Expected list or null');
     await expectSerialization('CreateKey', { Tags: ['team'] }, 'Expected null');
@@ -126,6 +133,7 @@ describe('KMS wire: members of the wrong JSON type', () => {
     await expectSerialization('TagResource', { KeyId: keyId, Tags: [{ TagKey: '', TagValue: 'v' }, { TagKey: 'k', TagValue: 1 }] }, 'NUMBER_VALUE can not be converted to a String');
     const tags = await send('ListResourceTags', { KeyId: keyId });
     assert.deepEqual(tags.json.Tags, [], 'no refused TagResource tagged the key');
+    assert.equal(await keyCount(), keysBefore, 'no refused CreateKey made a key');
   });
 
   it("grant Constraints of the wrong JSON type (the structure, a context, a context's value) → SerializationException", async () => {
@@ -141,6 +149,7 @@ describe('KMS wire: members of the wrong JSON type', () => {
   });
 
   it('Tags and Constraints of the right types that break a constraint stay ValidationException; a null tag is dropped', async () => {
+    const keysBefore = await keyCount();
     for (const [operation, body] of [
       ['CreateKey', { Tags: [{ TagKey: '', TagValue: 'v' }] }],
       ['CreateKey', { Tags: [{ TagKey: 'k' }] }],
@@ -153,6 +162,7 @@ describe('KMS wire: members of the wrong JSON type', () => {
       const r = await send(operation, body);
       assert.equal(`${r.status} ${r.json.__type}`, '400 ValidationException', `${operation} ${JSON.stringify(body).slice(0, 80)}`);
     }
+    assert.equal(await keyCount(), keysBefore, 'no refused CreateKey made a key');
     const created = await send('CreateKey', { Tags: [null, { TagKey: 'team', TagValue: 'ml' }] });
     assert.equal(created.status, 200, JSON.stringify(created.json));
     const id = (created.json.KeyMetadata as { KeyId: string }).KeyId;
