@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { fstatSync, readdirSync, readFileSync } from 'node:fs';
+import { fstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeAuditEvent } from '../../audit/encode-event.js';
@@ -142,7 +142,8 @@ describe('AuditJournalWriter: a directory fsync that fails at rotation', () => {
     assert.equal(j.gen, 2);
     const [held] = flushes;
     assert.ok(held !== undefined);
-    assert.ok(fstatSync(held.fd).isFile(), 'p.1 stays open while its flush is in flight');
+    // The held descriptor is still p.1's (a closed-and-reused number would name p.2's inode).
+    assert.equal(fstatSync(held.fd).ino, statSync(join(dir, journalFileName('p', 1))).ino, 'p.1 stays open while its flush is in flight');
     await assert.rejects(j.append(batch(2, 1))!, /EIO: injected/);
     assert.equal(flushes.length, 1, 'the refused batch was neither written nor flushed');
     held.cb(null); // the last use of p.1's descriptor: closed here, once (a second close would throw EBADF here or in close())
