@@ -15,7 +15,8 @@
  * --profile writes a V8 CPU profile of the Cipherlake process to ./s3-bench-profile/.
  * --targets=null,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk measures only the rows named;
  * --sizes=1MiB,64MiB,4KiB only those workloads (the SDK rows need 1MiB and 4KiB).
- * --put-only skips the GETs (so a --profile shows the PUT path alone); --count=N sets the 1 MiB request count.
+ * --put-only skips the GETs (so a --profile shows the PUT path alone); --count=N sets the 1 MiB request count,
+ * --count-4k=N the 4 KiB one.
  * --workers=0,2 measures the Cipherlake rows once per listed worker count (0: one process, as
  * by default; N: `server --workers N`, node:cluster), in the same run; --cpu then counts the
  * primary and all its worker processes.
@@ -72,6 +73,8 @@ const wanted = (name: string): boolean => only === undefined || only.includes(na
 const MiB = 1024 * 1024;
 /** `--count=N` overrides the 1 MiB workload's request count (a longer window for --profile and --cpu). */
 const count1MiB = Number(process.argv.find((a) => a.startsWith('--count='))?.slice('--count='.length) ?? NaN);
+/** `--count-4k=N` overrides the 4 KiB workload's request count (3000). */
+const count4KiB = Number(process.argv.find((a) => a.startsWith('--count-4k='))?.slice('--count-4k='.length) ?? NaN);
 /** `--workers=0,2`: the Cipherlake server's worker counts to measure (default: 0, one process). */
 const workerCounts = (process.argv.find((a) => a.startsWith('--workers='))?.slice('--workers='.length) ?? '0').split(',').map(Number);
 if (!workerCounts.every((n) => Number.isInteger(n) && n >= 0)) throw new Error('--workers takes a comma-separated list of worker counts (0 = one process)');
@@ -85,7 +88,7 @@ interface Workload {
 const ALL_WORKLOADS: readonly Workload[] = [
   { name: '1 MiB', size: MiB, count: Number.isSafeInteger(count1MiB) && count1MiB > 0 ? count1MiB : quick ? 60 : 300, concurrency: 8 },
   { name: '64 MiB', size: 64 * MiB, count: quick ? 3 : 8, concurrency: 2 },
-  { name: '4 KiB', size: 4096, count: quick ? 500 : 3000, concurrency: 32 },
+  { name: '4 KiB', size: 4096, count: Number.isSafeInteger(count4KiB) && count4KiB > 0 ? count4KiB : quick ? 500 : 3000, concurrency: 32 },
 ];
 /** `--sizes=4KiB,1MiB` keeps only those workloads (to profile one of them). */
 const sizes = process.argv.find((a) => a.startsWith('--sizes='))?.slice('--sizes='.length).split(',');
