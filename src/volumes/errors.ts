@@ -71,6 +71,14 @@ export class Ec2InvalidParameterValueError extends CipherlakeError {
   readonly userError = true;
 }
 
+/**
+ * TagLimitExceeded: a request would give one resource more than 50 tags (EC2's "Tag
+ * restrictions"; the code is in EC2's error catalogue).
+ */
+export class Ec2TagLimitExceededError extends CipherlakeError {
+  readonly userError = true;
+}
+
 /** InvalidParameterCombination: two parameters that may not be used together (e.g. ids with MaxResults). */
 export class Ec2InvalidParameterCombinationError extends CipherlakeError {
   readonly userError = true;

@@ -1,5 +1,5 @@
 import { echoed } from '../../common/bounded-echo.js';
-import { Ec2InvalidParameterValueError, Ec2MissingParameterError, Ec2SnapshotIdMalformedError, Ec2VolumeIdMalformedError } from '../errors.js';
+import { Ec2InvalidParameterValueError, Ec2MissingParameterError, Ec2SnapshotIdMalformedError, Ec2TagLimitExceededError, Ec2VolumeIdMalformedError } from '../errors.js';
 import type { Filter } from '../operations/describe.js';
 import type { Tag } from '../volume-store.js';
 
@@ -79,9 +79,16 @@ export class Ec2Params {
     return this.#indexes('Filter', '.Name').map((i) => ({ name: this.required(`Filter.${i}.Name`), values: this.list(`Filter.${i}.Value`) }));
   }
 
-  /** Tags of `TagSpecification.N` whose ResourceType is `resourceType`; another type is InvalidParameterValue. */
+  /**
+   * Tags of `TagSpecification.N` whose ResourceType is `resourceType`, as one set for the
+   * resource being created. Another type, a key twice (within one specification or across
+   * two of the same type), a reserved or over-long key or value: InvalidParameterValue;
+   * more than MAX_TAGS_PER_RESOURCE tags: TagLimitExceeded. The whole request is refused,
+   * so nothing is created with part of its tags.
+   */
   tags(resourceType: 'volume' | 'snapshot'): Tag[] {
     const out: Tag[] = [];
+    const keys = new Set<string>();
     for (const i of this.#indexes('TagSpecification', '.ResourceType')) {
       const type = this.required(`TagSpecification.${i}.ResourceType`);
       if (type !== resourceType) throw new Ec2InvalidParameterValueError(`'${echoed(type)}' is not a valid taggable resource type for this operation.`);
@@ -90,9 +97,14 @@ export class Ec2Params {
         if (key.startsWith('aws:')) throw new Ec2InvalidParameterValueError(`Tag keys starting with 'aws:' are reserved for internal use`);
         const value = this.optional(`TagSpecification.${i}.Tag.${j}.Value`) ?? '';
         checkTag(key, value);
+        // EC2's wording, quoted in cloud-custodian#3792 (CreateSnapshot) and #2301.
+        if (keys.has(key)) throw new Ec2InvalidParameterValueError(`Duplicate tag key '${echoed(key)}' specified.`);
+        keys.add(key);
         out.push({ key, value });
       }
     }
+    // The message as EC2 emulators record it (getmoto/moto ec2/exceptions.py TagLimitExceeded).
+    if (out.length > MAX_TAGS_PER_RESOURCE) throw new Ec2TagLimitExceededError('The maximum number of Tags for a resource has been reached.');
     return out;
   }
 
@@ -124,6 +136,12 @@ function compareIndexes(a: string, b: string): number {
 /** EC2's tag limits, counted in Unicode characters (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html#tag-restrictions). */
 const MAX_TAG_KEY_CHARS = 128;
 const MAX_TAG_VALUE_CHARS = 256;
+/**
+ * Tags one resource may carry ("Each resource can have a maximum of 50 tags", CreateTags in
+ * the EC2 API reference). A created resource has only the tags of its request, so the
+ * request's count is the resource's. The `aws:` tags that would not count are refused.
+ */
+const MAX_TAGS_PER_RESOURCE = 50;
 
 function checkTag(key: string, value: string): void {
   if ([...key].length > MAX_TAG_KEY_CHARS) throw new Ec2InvalidParameterValueError(`Tag key exceeds the maximum length of ${MAX_TAG_KEY_CHARS} characters`);

@@ -24,6 +24,7 @@ export const EC2_ERROR_CODES = {
   Ec2SnapshotIdMalformedError: { code: 'InvalidSnapshotID.Malformed', status: 400 },
   Ec2InvalidParameterValueError: { code: 'InvalidParameterValue', status: 400 },
   Ec2InvalidParameterCombinationError: { code: 'InvalidParameterCombination', status: 400 },
+  Ec2TagLimitExceededError: { code: 'TagLimitExceeded', status: 400 },
   Ec2MissingParameterError: { code: 'MissingParameter', status: 400 },
   Ec2VolumeInUseError: { code: 'VolumeInUse', status: 400 },
   Ec2IncorrectStateError: { code: 'IncorrectState', status: 400 },
