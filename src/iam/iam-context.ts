@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Clock } from '../common/clock.js';
 import type { SecretBytes } from '../crypto/index.js';
-import { IamMalformedPolicyError, IamValidationError } from './errors.js';
+import { IamLimitExceededError, IamMalformedPolicyError, IamValidationError } from './errors.js';
 import type { IdentityStore } from './identity-store.js';
 import { MalformedPolicyDocumentError, parsePolicy, type Policy, type PolicyKind } from './policy/index.js';
 
@@ -50,14 +50,45 @@ export function checkPath(value: string | undefined): string {
   return path;
 }
 
-/** Parses a policy document for storage; raises IamMalformedPolicyError with the parser's reason. */
+/**
+ * Parses a policy document for storage; raises IamMalformedPolicyError with the parser's
+ * reason. Its size cap is the parser's default (MAX_POLICY_BYTES), the same the evaluators
+ * parse stored documents with, so a stored policy is never one they would drop; IAM's own
+ * size quotas (checkPolicyQuota, the inline aggregate in putInlinePolicy) are in characters
+ * without whitespace and far below it.
+ */
 export function checkPolicy(document: string, kind: PolicyKind): Policy {
   try {
-    return parsePolicy(document, kind, { maxBytes: kind === 'trust' ? 2048 : 6144 });
+    return parsePolicy(document, kind);
   } catch (err) {
     if (err instanceof MalformedPolicyDocumentError) throw new IamMalformedPolicyError(err.message);
     throw err;
   }
+}
+
+/**
+ * IAM's policy size quotas, in characters not counting whitespace
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html): a managed
+ * policy, a role's trust policy, and the aggregate of all inline policies of a user or a role.
+ */
+export const POLICY_SIZE_QUOTAS = { managed: 6144, trust: 2048, user: 2048, role: 10240 } as const;
+
+/** A policy document's size as IAM counts it against its quotas: characters other than JSON whitespace. */
+export function policySize(document: string): number {
+  let size = 0;
+  for (const c of document) if (c !== ' ' && c !== '\t' && c !== '\n' && c !== '\r') size++;
+  return size;
+}
+
+/**
+ * Checks a managed or trust policy against its size quota; raises IamLimitExceededError
+ * (LimitExceeded, 409) in IAM's wording: "Cannot exceed quota for PolicySize: 6144"
+ * (CreatePolicy) and "Cannot exceed quota for ACLSizePerRole: 2048" (CreateRole), as IAM
+ * answers them (quoted in cfn-lint#3871 and aws-cdk#18564).
+ */
+export function checkPolicyQuota(document: string, kind: 'managed' | 'trust'): void {
+  const quota = POLICY_SIZE_QUOTAS[kind];
+  if (policySize(document) > quota) throw new IamLimitExceededError(`Cannot exceed quota for ${kind === 'managed' ? 'PolicySize' : 'ACLSizePerRole'}: ${quota}`);
 }
 
 /** `arn:aws:iam::ACCOUNT:user/PATH/NAME` and its role and policy counterparts. */

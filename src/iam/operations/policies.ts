@@ -1,6 +1,6 @@
 import { echoed } from '../../common/bounded-echo.js';
-import { DeleteConflictError, IamValidationError, NoSuchEntityError } from '../errors.js';
-import { checkName, checkPath, checkPolicy, iamArn, newUniqueId, type IamDeps } from '../iam-context.js';
+import { DeleteConflictError, IamLimitExceededError, IamValidationError, NoSuchEntityError } from '../errors.js';
+import { checkName, checkPath, checkPolicy, checkPolicyQuota, iamArn, newUniqueId, policySize, POLICY_SIZE_QUOTAS, type IamDeps } from '../iam-context.js';
 import type { ManagedPolicyRecord, PolicyOwnerKind } from '../identity-store.js';
 import { getRole } from './roles.js';
 import { getUser } from './users.js';
@@ -13,14 +13,32 @@ async function owner(deps: IamDeps, kind: PolicyOwnerKind, name: string): Promis
 /**
  * Creates or replaces an inline policy of a user or role.
  * https://docs.aws.amazon.com/IAM/latest/APIReference/API_PutUserPolicy.html (and PutRolePolicy)
- * Raises NoSuchEntityError, IamValidationError, IamMalformedPolicyError.
+ * Raises NoSuchEntityError, IamValidationError, IamMalformedPolicyError, IamLimitExceededError.
  */
 export async function putInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, name: string, policyName: string, document: string): Promise<void> {
   const who = await owner(deps, kind, name);
   checkName(policyName, 'PolicyName', 128);
+  await checkInlineAggregate(deps, kind, who, policyName, document);
   checkPolicy(document, 'identity');
   await deps.store.putInlinePolicy(kind, who, policyName, document);
   deps.onChange?.({ principalName: who });
+}
+
+/**
+ * IAM limits the inline policies of one user or role together, not each one: their sizes
+ * (policySize, whitespace not counted) may not add up past POLICY_SIZE_QUOTAS[kind], counting
+ * `document` in place of the policy of the same name it replaces. Raises
+ * IamLimitExceededError in IAM's wording ("Maximum policy size of 2048 bytes exceeded for
+ * user NAME", quoted in aws-cdk#18531 and HumanCellAtlas/data-store#1963).
+ */
+async function checkInlineAggregate(deps: IamDeps, kind: PolicyOwnerKind, who: string, policyName: string, document: string): Promise<void> {
+  const quota = POLICY_SIZE_QUOTAS[kind];
+  let total = policySize(document);
+  // Names compare as the store keys them (case-insensitively): a put replaces that policy.
+  for (const p of await deps.store.listInlinePolicies(kind, who)) {
+    if (p.policyName.toLowerCase() !== policyName.toLowerCase()) total += policySize(p.document);
+  }
+  if (total > quota) throw new IamLimitExceededError(`Maximum policy size of ${quota} bytes exceeded for ${kind} ${who}`);
 }
 
 /** An inline policy's document; raises NoSuchEntityError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetUserPolicy.html */
@@ -40,11 +58,13 @@ export async function deleteInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, n
 
 /**
  * Creates a customer managed policy. https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html
- * Raises IamValidationError, IamMalformedPolicyError, EntityAlreadyExistsError.
+ * Raises IamValidationError, IamLimitExceededError (over 6,144 characters), IamMalformedPolicyError,
+ * EntityAlreadyExistsError.
  */
 export async function createManagedPolicy(deps: IamDeps, req: { policyName: string; document: string; path?: string; description?: string }): Promise<ManagedPolicyRecord> {
   const policyName = checkName(req.policyName, 'PolicyName', 128);
   const path = checkPath(req.path);
+  checkPolicyQuota(req.document, 'managed');
   checkPolicy(req.document, 'identity');
   const now = deps.clock.now();
   const record: ManagedPolicyRecord = {

@@ -1,6 +1,6 @@
 import { echoed } from '../../common/bounded-echo.js';
 import { DeleteConflictError, IamValidationError, NoSuchEntityError } from '../errors.js';
-import { checkName, checkPath, checkPolicy, iamArn, newUniqueId, type IamDeps } from '../iam-context.js';
+import { checkName, checkPath, checkPolicy, checkPolicyQuota, iamArn, newUniqueId, type IamDeps } from '../iam-context.js';
 import type { RoleRecord } from '../identity-store.js';
 
 /** MaxSessionDuration bounds IAM accepts (seconds). */
@@ -9,7 +9,8 @@ export const MAX_MAX_SESSION = 43200;
 
 /**
  * Creates a role with its trust policy. https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
- * Raises IamValidationError, IamMalformedPolicyError, EntityAlreadyExistsError.
+ * Raises IamValidationError, IamLimitExceededError (trust policy over 2,048 characters),
+ * IamMalformedPolicyError, EntityAlreadyExistsError.
  */
 export async function createRole(
   deps: IamDeps,
@@ -17,6 +18,7 @@ export async function createRole(
 ): Promise<RoleRecord> {
   const roleName = checkName(req.roleName, 'RoleName', 64);
   const path = checkPath(req.path);
+  checkPolicyQuota(req.trustPolicy, 'trust');
   checkPolicy(req.trustPolicy, 'trust');
   const maxSessionDuration = req.maxSessionDuration ?? MIN_MAX_SESSION;
   if (maxSessionDuration < MIN_MAX_SESSION || maxSessionDuration > MAX_MAX_SESSION) {
