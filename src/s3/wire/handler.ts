@@ -9,12 +9,13 @@ import type { S3Deps } from '../s3-deps.js';
 import type { DataKeyProvider } from '../sse/data-key-provider.js';
 import { anonymousRequest, copySourceOf, s3RequestFacts, type S3Authorizer } from './authorize.js';
 import { resolveAddress } from './address.js';
-import { hoistPresignedHeaders, unsignedAmzHeaders } from './hoisted-headers.js';
+import { hoistPresignedHeaders } from './hoisted-headers.js';
 import { makeCall, type S3Call, type S3SseNote } from './call.js';
 import { toS3WireError } from './error-codes.js';
 import { bufferSource } from './payload.js';
 import { refuseUnservable } from './request-guards.js';
 import { findRoute, subResourceOf, type Level, type S3Route } from './routes.js';
+import { HEADERS_NOT_SIGNED, unsignedAmzHeaders, withHeadersNotSigned } from './unsigned-headers.js';
 import { errorXml } from './xml.js';
 
 /**
@@ -103,8 +104,11 @@ export class S3Handler {
     // A presigned request's x-amz-* query parameters stand for the headers the presigner hoisted
     // into the (signed) query: every reader of req.headers below (routing, guards, condition
     // facts, the routes) sees them. The signature itself is checked on view, not on req.headers.
-    // Read before hoisting adds the query's copies; refused once the signature is verified.
-    const unsigned = r.signature?.presigned === true ? unsignedAmzHeaders(r.req.headers, r.signature.signedHeaders) : NONE;
+    // Every signed request (header or presigned) must sign each x-amz-* header it carries, as
+    // S3 requires; read before hoisting adds the query's copies, refused once the signature is
+    // verified. Anonymous requests sign nothing, so nothing is unsigned (S3 takes x-amz-acl and
+    // the like from them); SigV2 is refused before this matters.
+    const unsigned = r.signature !== undefined ? unsignedAmzHeaders(r.req.headers, r.signature.signedHeaders) : NONE;
     if (r.signature?.presigned === true) hoistPresignedHeaders(r.req.headers, query);
     const address = resolveAddress(r.view.rawPath, r.req.headers.host, this.settings.baseDomains);
     const level: Level = address.bucket === undefined ? 'service' : address.key === undefined ? 'bucket' : 'object';
@@ -119,9 +123,14 @@ export class S3Handler {
     if (address.key !== undefined) base.key = address.key;
     base.query = query;
     const recorded = this.#holdUntilRecorded(r, () => outcomeOf(base, notes, r.res.statusCode));
+    // The refusal of unsigned headers, once raised: its answer names them (<HeadersNotSigned>).
+    let refusal: AccessDeniedError | undefined;
     try {
       const { verified, source } = await this.#authenticate(r, query);
-      if (unsigned.length > 0) throw new AccessDeniedError('There were headers present in the request which were not signed');
+      if (unsigned.length > 0) {
+        refusal = new AccessDeniedError(HEADERS_NOT_SIGNED);
+        throw refusal;
+      }
       const caller = this.#caller(r, verified);
       notes.call = caller;
       if (found === 'NotImplemented') throw new NotImplementedError('');
@@ -150,7 +159,7 @@ export class S3Handler {
       // Known before the error's status line is written, so its held record names the error.
       notes.errorCode = wire.code;
       notes.errorMessage = wire.message;
-      this.#fail(r, err, wire, address.bucket, address.key);
+      this.#fail(r, err, wire, address.bucket, address.key, err === refusal ? unsigned : NONE);
       await recorded.done;
       return outcomeOf(base, notes, wire.status);
     }
@@ -231,9 +240,15 @@ export class S3Handler {
     return { id: this.deps.accountId, displayName: 'cipherlake' };
   }
 
-  #fail(r: S3HttpRequest, err: unknown, wire: ReturnType<typeof toS3WireError>, bucket: string | undefined, key: string | undefined): void {
+  /**
+   * Answers `err` as `wire` (S3's XML error; headers only for HEAD), or cuts the connection once
+   * part of a body is out. `headersNotSigned` (for the refusal of unsigned x-amz-* headers) go
+   * into the body as S3 names them; header names are not secret, values never appear.
+   */
+  #fail(r: S3HttpRequest, err: unknown, wire: ReturnType<typeof toS3WireError>, bucket: string | undefined, key: string | undefined, headersNotSigned: readonly string[]): void {
     if (wire.status >= 500) this.log.error({ err, requestId: r.requestId }, 'S3 request failed');
     else if (err instanceof AuthenticationError) this.log.info({ kind: err.kind, requestId: r.requestId }, 'authentication failed');
+    else if (headersNotSigned.length > 0) this.log.info({ headersNotSigned, requestId: r.requestId }, 'headers not signed');
     if (r.res.headersSent) {
       // Part of a body is out: the only honest signal left is to cut the connection.
       r.res.destroy();
@@ -248,7 +263,8 @@ export class S3Handler {
       return;
     }
     const resource = bucket === undefined ? '/' : key === undefined ? `/${bucket}` : `/${bucket}/${key}`;
-    const body = errorXml(wire.code, wire.message, r.requestId, resource, wire.condition, wire.region);
+    const xml = errorXml(wire.code, wire.message, r.requestId, resource, wire.condition, wire.region);
+    const body = headersNotSigned.length > 0 ? withHeadersNotSigned(xml, headersNotSigned) : xml;
     r.res.writeHead(wire.status, { ...headers, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
     r.res.end(body);
   }

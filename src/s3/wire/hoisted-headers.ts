@@ -58,18 +58,3 @@ function isHoistable(lower: string): boolean {
   for (const prefix of IGNORED_PREFIXES) if (lower.startsWith(prefix)) return false;
   return true;
 }
-
-/**
- * The `x-amz-*` headers of a presigned request that its signature does not cover (lower-cased,
- * sorted), read before hoisting. S3 refuses a presigned request that carries any: "There were
- * headers present in the request which were not signed" (403 AccessDenied). Without that, the
- * holder of a URL could add or override what the signer fixed (x-amz-meta-*, x-amz-tagging,
- * x-amz-storage-class...), since a header the request carries wins over its query copy.
- */
-export function unsignedAmzHeaders(headers: IncomingHttpHeaders, signedHeaders: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const name of Object.keys(headers)) {
-    if (name.startsWith('x-amz-') && !signedHeaders.includes(name)) out.push(name);
-  }
-  return out.sort();
-}
