@@ -9,8 +9,13 @@ function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
+/**
+ * Coral's constraint message. A number is quoted like a string ("Value '1025' at
+ * 'numberOfBytes'", as KMS answers in LocalStack's AWS-validated snapshots of GenerateRandom,
+ * and as STS answers for durationSeconds); only an absent value is the bare word null.
+ */
 function constraintError(field: string, value: unknown, constraint: string): ValidationError {
-  const shown = value === undefined || value === null ? 'null' : typeof value === 'string' ? `'${value.slice(0, 64)}'` : String(value).slice(0, 64);
+  const shown = value === undefined || value === null ? 'null' : `'${(typeof value === 'string' ? value : String(value)).slice(0, 64)}'`;
   return new ValidationError(`1 validation error detected: Value ${shown} at '${lowerFirst(field)}' failed to satisfy constraint: ${constraint}`);
 }
 

@@ -3,6 +3,7 @@ import type { EncryptionAlgorithm } from '../operations/symmetric.js';
 import type { DecryptRequest, GenerateDataKeyRequest } from '../operations/crypto-operations.js';
 import { keyArn } from '../keys/key-record.js';
 import { readBlobHeader } from '../ciphertext-blob.js';
+import { ValidationError } from '../errors.js';
 import type { Fields } from './fields.js';
 import { route, type KmsRequestFacts, type KmsRoute } from './route.js';
 import { reEncryptMaterial, usedMaterial } from './material-audit.js';
@@ -22,6 +23,18 @@ function dataKeyRequest(f: Fields) {
   if (numberOfBytes !== undefined) req.numberOfBytes = numberOfBytes;
   if (encryptionContext !== undefined) req.encryptionContext = encryptionContext;
   return req;
+}
+
+/**
+ * GenerateRandom's request. The API reference lists NumberOfBytes as optional, but KMS refuses
+ * a request without it: 400 ValidationException "NumberOfBytes is required." (captured from
+ * AWS by LocalStack's validated snapshot test_generate_random_invalid_number_of_bytes[None],
+ * tests/aws/services/kms/test_kms.snapshot.json). It used to be served with 32 bytes here.
+ */
+function generateRandomRequest(f: Fields): { numberOfBytes: number } {
+  const numberOfBytes = f.integer('NumberOfBytes', 1, 1024);
+  if (numberOfBytes === undefined) f.violation(new ValidationError('NumberOfBytes is required.'));
+  return { numberOfBytes: numberOfBytes ?? 0 };
 }
 
 // Decrypt is the second-hottest route: its request and facts are assigned, not spread, in
@@ -171,7 +184,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
   GenerateRandom: route({
     action: 'kms:GenerateRandom',
     readOnly: true,
-    parse: (f) => ({ numberOfBytes: f.integer('NumberOfBytes', 1, 1024) ?? 32 }),
+    parse: generateRandomRequest,
     operate: async (_keys, r) => generateRandom(r.numberOfBytes),
     respond: (bytes) => ({ Plaintext: bytes.toString('base64') }),
   }),
