@@ -1,0 +1,58 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { awsEnv, runOk, scratch, type Scratch } from '../helpers/client-run.js';
+
+const SCRIPT = fileURLToPath(new URL('./fixtures/boto3-more.py', import.meta.url));
+
+/**
+ * boto3 (Debian python3-boto3) running fixtures/boto3-more.py: managed multipart uploads and
+ * copies (s3transfer), CopyObject across SSE modes, pagination, batch delete, tagging.
+ */
+describe('boto3, everyday calls beyond put/get', () => {
+  let t: TestServer;
+  let s: Scratch;
+  let keyArn: string;
+
+  before(async () => {
+    t = await startTestServer({ https: { enabled: true, host: '127.0.0.1', port: 0 } });
+    s = scratch('cipherlake-boto3-more-');
+    const kms = t.kms();
+    keyArn = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+    await kms.send(new CreateAliasCommand({ AliasName: 'alias/boto-more', TargetKeyId: keyArn }));
+  });
+  after(async () => {
+    await t.close();
+    s.remove();
+  });
+
+  it('upload_file/download_file multipart under SSE-KMS and SSE-C, ranged reads, copies, pagination, delete_objects, tagging, 404', async () => {
+    const env = awsEnv(s, {
+      S3_ENDPOINT: t.endpoint,
+      S3_HTTPS_ENDPOINT: t.httpsEndpoint!,
+      S3_CA_BUNDLE: join(t.dataDir, 'tls', 'ca', 'ca.crt'),
+      S3_KMS_ALIAS: 'alias/boto-more',
+    });
+    const out = JSON.parse(await runOk('python3', [SCRIPT], env, s.dir)) as Record<string, unknown>;
+    const length = 12 * 1024 * 1024 + 12345;
+    assert.deepEqual(out.kms, { sse: 'aws:kms', key: keyArn, length, etagParts: true, whole: true, range: true, suffix: true });
+    assert.deepEqual(out.c, { alg: 'AES256', md5: true, length, whole: true, range: true, contentRange: `bytes 10485750-10485779/${length}`, noKey: [400, '400'] });
+    assert.deepEqual(out.copyCtoKms, { sse: 'aws:kms', headSse: 'aws:kms', headKey: keyArn, body: true, noSourceKey: [400, 'InvalidRequest'] });
+    // A copy that names no encryption takes the bucket default (SSE-S3 here), not the source's, as on S3.
+    assert.deepEqual(out.partCopy, { length, etagParts: true, sse: 'AES256', body: true });
+    assert.deepEqual(out.pages, [[2, true, ['page/0.txt', 'page/1.txt']], [2, true, ['page/2.txt', 'page/3.txt']], [1, false, ['page/4.txt']]]);
+    assert.deepEqual(out.paginator, [['page/0.txt', 'page/1.txt'], ['page/2.txt', 'page/3.txt'], ['page/4.txt']]);
+    assert.deepEqual(out.deleted, ['page/0.txt', 'page/1.txt', 'page/2.txt', 'page/3.txt', 'page/none']);
+    assert.deepEqual(out.deleteErrors, []);
+    assert.deepEqual(out.left, ['page/4.txt']);
+    assert.deepEqual(out.tags, [['stage', 'raw data'], ['team', 'ml']]);
+    assert.deepEqual(out.putTags, [['a', '1'], ['b', 'two words']]);
+    assert.equal(out.tagCount, 2);
+    assert.deepEqual(out.tagsAfterDelete, []);
+    // HEAD has no body, so botocore names the error by its status.
+    assert.deepEqual(out.headMissing, [404, '404']);
+  });
+});
