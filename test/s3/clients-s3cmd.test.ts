@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
-import { run, runOk, scratch, type Scratch } from '../helpers/client-run.js';
+import { awsCli, run, runOk, scratch, type Scratch } from '../helpers/client-run.js';
 
 /** s3cmd (Debian package, SigV4, plain HTTP, path style) against the server. */
 describe('s3cmd', () => {
@@ -14,6 +14,8 @@ describe('s3cmd', () => {
   let s: Scratch;
   let keyArn: string;
   const s3cmd = (...args: string[]): Promise<string> => runOk('s3cmd', ['-c', 's3cfg', ...args], { HOME: s.dir }, s.dir);
+  const big = randomBytes(12 * 1024 * 1024 + 333);
+  const head = (bucket: string, key: string) => t.s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
 
   before(async () => {
     t = await startTestServer();
@@ -59,5 +61,38 @@ describe('s3cmd', () => {
     await s3cmd('get', '--force', 's3://s3cmd-bucket/kms.bin', 'kms-out.bin');
     assert.deepEqual(readFileSync(join(s.dir, 'kms-out.bin')), body);
     await s3cmd('del', 's3://s3cmd-bucket/kms.bin');
+  });
+
+  it('put --multipart-chunk-size-mb=5: a 12 MiB file goes up in 3 parts, get and cp (server side) return the bytes', async () => {
+    writeFileSync(join(s.dir, 'big.bin'), big);
+    await s3cmd('put', '--multipart-chunk-size-mb=5', 'big.bin', 's3://s3cmd-bucket/big.bin');
+    const h = await head('s3cmd-bucket', 'big.bin');
+    assert.equal(h.ContentLength, big.length);
+    assert.match(h.ETag ?? '', /-3"$/);
+    await s3cmd('get', '--force', 's3://s3cmd-bucket/big.bin', 'big.out');
+    assert.ok(readFileSync(join(s.dir, 'big.out')).equals(big));
+    await s3cmd('cp', 's3://s3cmd-bucket/big.bin', 's3://s3cmd-bucket/big-copy.bin');
+    await s3cmd('get', '--force', 's3://s3cmd-bucket/big-copy.bin', 'big-copy.out');
+    assert.ok(readFileSync(join(s.dir, 'big-copy.out')).equals(big));
+  });
+
+  it('bucket default SSE-KMS with a bucket key (aws s3api put-bucket-encryption): plain s3cmd puts come back SSE-KMS with the bucket key', async () => {
+    await s3cmd('mb', 's3://s3cmd-default');
+    const rule = { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn }, BucketKeyEnabled: true }] };
+    const put = await awsCli(t.endpoint, s.dir, ['s3api', 'put-bucket-encryption', '--bucket', 's3cmd-default', '--server-side-encryption-configuration', JSON.stringify(rule)]);
+    assert.equal(put.code, 0, put.stderr);
+    writeFileSync(join(s.dir, 'small.bin'), randomBytes(40_000));
+    await s3cmd('put', 'small.bin', 's3://s3cmd-default/small.bin');
+    await s3cmd('put', '--multipart-chunk-size-mb=5', 'big.bin', 's3://s3cmd-default/big.bin');
+    for (const key of ['small.bin', 'big.bin']) {
+      const h = await head('s3cmd-default', key);
+      assert.equal(h.ServerSideEncryption, 'aws:kms', key);
+      assert.equal(h.SSEKMSKeyId, keyArn, key);
+      assert.equal(h.BucketKeyEnabled, true, key);
+    }
+    await s3cmd('get', '--force', 's3://s3cmd-default/small.bin', 'small.out');
+    assert.ok(readFileSync(join(s.dir, 'small.out')).equals(readFileSync(join(s.dir, 'small.bin'))));
+    await s3cmd('get', '--force', 's3://s3cmd-default/big.bin', 'default.out');
+    assert.ok(readFileSync(join(s.dir, 'default.out')).equals(big));
   });
 });
