@@ -42,6 +42,12 @@ export interface RoleRecord {
   readonly maxSessionDuration: number;
 }
 
+/** An inline policy of a user or role: its name and JSON document. */
+export interface InlinePolicy {
+  readonly policyName: string;
+  readonly document: string;
+}
+
 export interface ManagedPolicyRecord {
   readonly arn: string;
   readonly policyName: string;
@@ -71,7 +77,8 @@ export interface SessionRecord {
  * Persistence for IAM entities. Create methods raise EntityAlreadyExistsError when the
  * name (or id) is taken; get methods return undefined when absent; delete methods return
  * whether something was deleted. No method checks authorization or business rules
- * (quotas, delete conflicts): the operations do.
+ * (quotas, delete conflicts): the operations do (a quota over stored state through a
+ * `check` the store runs atomically with its write).
  */
 export interface IdentityStore {
   createUser(user: UserRecord): Promise<void>;
@@ -89,10 +96,16 @@ export interface IdentityStore {
   getRole(roleName: string): Promise<RoleRecord | undefined>;
   deleteRole(roleName: string): Promise<boolean>;
 
-  /** Creates or replaces the named inline policy. */
-  putInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string, document: string): Promise<void>;
+  /**
+   * Creates or replaces the named inline policy. `check`, when given, is called with the
+   * owner's other inline policies (all but the one of this name) in the same transaction as
+   * the write, so no concurrent put or delete comes between what it saw and what is written;
+   * an error it raises aborts the write and is raised as it is. This is how the operations
+   * hold a quota over all of an owner's policies without the store knowing the rule.
+   */
+  putInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string, document: string, check?: (others: readonly InlinePolicy[]) => void): Promise<void>;
   getInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string): Promise<string | undefined>;
-  listInlinePolicies(kind: PolicyOwnerKind, owner: string): Promise<ReadonlyArray<{ readonly policyName: string; readonly document: string }>>;
+  listInlinePolicies(kind: PolicyOwnerKind, owner: string): Promise<readonly InlinePolicy[]>;
   deleteInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string): Promise<boolean>;
 
   createManagedPolicy(policy: ManagedPolicyRecord): Promise<void>;

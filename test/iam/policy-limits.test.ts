@@ -63,6 +63,19 @@ describe('IAM policy size quotas', () => {
     assert.equal(decodeURIComponent(at(kept.xml, 'GetRolePolicyResponse', 'GetRolePolicyResult', 'PolicyDocument')), policyOfSize(2240));
   });
 
+  it("holds a user's aggregate under many concurrent PutUserPolicy calls of different names", async () => {
+    // The store checks and writes in one transaction (src/iam/operations/policies.test.ts
+    // shows the race with a store answering later); here, end to end over the wire.
+    ok(await iam({ Action: 'CreateUser', UserName: 'race-user' }));
+    const names = Array.from({ length: 24 }, (_, i) => `p${i}`);
+    const answers = await Promise.all(names.map((n) => iam({ Action: 'PutUserPolicy', UserName: 'race-user', PolicyName: n, PolicyDocument: policyOfSize(300) })));
+    for (const r of answers) if (r.status !== 200) limitExceeded(r, 'Maximum policy size of 2048 bytes exceeded for user race-user');
+    const stored = await Promise.all(names.map((n) => iam({ Action: 'GetUserPolicy', UserName: 'race-user', PolicyName: n })));
+    // 6 policies of 300 fit in 2,048, a 7th does not: exactly the 6 accepted are stored.
+    assert.deepEqual(stored.map((r) => r.status === 200), answers.map((r) => r.status === 200));
+    assert.equal(answers.filter((r) => r.status === 200).length, 6);
+  });
+
   it('limits a managed policy to 6,144 characters (PolicySize), whitespace not counted', async () => {
     const create = (name: string, doc: string): Promise<QueryResult> => iam({ Action: 'CreatePolicy', PolicyName: name, PolicyDocument: doc });
     limitExceeded(await create('managed-big', policyOfSize(6145)), 'Cannot exceed quota for PolicySize: 6144');
@@ -77,3 +90,4 @@ describe('IAM policy size quotas', () => {
     ok(await create('trust-big', policyOfSize(2048, TRUST, true)));
   });
 });
+

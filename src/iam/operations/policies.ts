@@ -1,7 +1,7 @@
 import { echoed } from '../../common/bounded-echo.js';
 import { DeleteConflictError, IamLimitExceededError, IamValidationError, NoSuchEntityError } from '../errors.js';
 import { checkName, checkPath, checkPolicy, checkPolicyQuota, iamArn, newUniqueId, policySize, POLICY_SIZE_QUOTAS, type IamDeps } from '../iam-context.js';
-import type { ManagedPolicyRecord, PolicyOwnerKind } from '../identity-store.js';
+import type { InlinePolicy, ManagedPolicyRecord, PolicyOwnerKind } from '../identity-store.js';
 import { getRole } from './roles.js';
 import { getUser } from './users.js';
 
@@ -18,26 +18,26 @@ async function owner(deps: IamDeps, kind: PolicyOwnerKind, name: string): Promis
 export async function putInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, name: string, policyName: string, document: string): Promise<void> {
   const who = await owner(deps, kind, name);
   checkName(policyName, 'PolicyName', 128);
-  await checkInlineAggregate(deps, kind, who, policyName, document);
-  checkPolicy(document, 'identity');
-  await deps.store.putInlinePolicy(kind, who, policyName, document);
+  // Checked against the owner's other policies as the store writes, in one transaction: two
+  // concurrent puts cannot both fit on what each saw and together go over the quota.
+  await deps.store.putInlinePolicy(kind, who, policyName, document, (others) => {
+    checkInlineAggregate(kind, who, document, others);
+    checkPolicy(document, 'identity');
+  });
   deps.onChange?.({ principalName: who });
 }
 
 /**
  * IAM limits the inline policies of one user or role together, not each one: their sizes
  * (policySize, whitespace not counted) may not add up past POLICY_SIZE_QUOTAS[kind], counting
- * `document` in place of the policy of the same name it replaces. Raises
+ * `document` in place of the policy of the same name it replaces (not among `others`). Raises
  * IamLimitExceededError in IAM's wording ("Maximum policy size of 2048 bytes exceeded for
  * user NAME", quoted in aws-cdk#18531 and HumanCellAtlas/data-store#1963).
  */
-async function checkInlineAggregate(deps: IamDeps, kind: PolicyOwnerKind, who: string, policyName: string, document: string): Promise<void> {
+function checkInlineAggregate(kind: PolicyOwnerKind, who: string, document: string, others: readonly InlinePolicy[]): void {
   const quota = POLICY_SIZE_QUOTAS[kind];
   let total = policySize(document);
-  // Names compare as the store keys them (case-insensitively): a put replaces that policy.
-  for (const p of await deps.store.listInlinePolicies(kind, who)) {
-    if (p.policyName.toLowerCase() !== policyName.toLowerCase()) total += policySize(p.document);
-  }
+  for (const p of others) total += policySize(p.document);
   if (total > quota) throw new IamLimitExceededError(`Maximum policy size of ${quota} bytes exceeded for ${kind} ${who}`);
 }
 

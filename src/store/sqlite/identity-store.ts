@@ -3,6 +3,7 @@ import type {
   AccessKeyRecord,
   AccessKeyStatus,
   IdentityStore,
+  InlinePolicy,
   ManagedPolicyRecord,
   PolicyOwnerKind,
   RoleRecord,
@@ -120,10 +121,24 @@ export class SqliteIdentityStore implements IdentityStore {
     return this.#changed('DELETE FROM iam_roles WHERE role_name = ?', [roleName]);
   }
 
-  async putInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string, document: string): Promise<void> {
+  async putInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string, document: string, check?: (others: readonly InlinePolicy[]) => void): Promise<void> {
+    // IMMEDIATE: the write lock is taken before the read, so what `check` saw is what the write lands on.
     this.#db
-      .prepare('INSERT INTO iam_inline_policies (owner_kind, owner, policy_name, document) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET document = excluded.document')
-      .run(kind, owner, policyName, document);
+      .transaction(() => {
+        if (check !== undefined) {
+          // policy_name compares NOCASE (its column's collation): the policy this put replaces is left out.
+          const others = this.#db
+            .prepare<[string, string, string], { policy_name: string; document: string }>(
+              'SELECT policy_name, document FROM iam_inline_policies WHERE owner_kind = ? AND owner = ? AND policy_name <> ? ORDER BY policy_name',
+            )
+            .all(kind, owner, policyName);
+          check(others.map(inlineOf));
+        }
+        this.#db
+          .prepare('INSERT INTO iam_inline_policies (owner_kind, owner, policy_name, document) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET document = excluded.document')
+          .run(kind, owner, policyName, document);
+      })
+      .immediate();
   }
   async getInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string): Promise<string | undefined> {
     const row = this.#db
@@ -131,11 +146,11 @@ export class SqliteIdentityStore implements IdentityStore {
       .get(kind, owner, policyName);
     return row?.document;
   }
-  async listInlinePolicies(kind: PolicyOwnerKind, owner: string): Promise<ReadonlyArray<{ readonly policyName: string; readonly document: string }>> {
+  async listInlinePolicies(kind: PolicyOwnerKind, owner: string): Promise<readonly InlinePolicy[]> {
     return this.#db
       .prepare<[string, string], { policy_name: string; document: string }>('SELECT policy_name, document FROM iam_inline_policies WHERE owner_kind = ? AND owner = ? ORDER BY policy_name')
       .all(kind, owner)
-      .map((r) => ({ policyName: r.policy_name, document: r.document }));
+      .map(inlineOf);
   }
   async deleteInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string): Promise<boolean> {
     return this.#changed('DELETE FROM iam_inline_policies WHERE owner_kind = ? AND owner = ? AND policy_name = ?', [kind, owner, policyName]);
@@ -182,6 +197,10 @@ export class SqliteIdentityStore implements IdentityStore {
   async deleteExpiredSessions(now: Date): Promise<number> {
     return this.#db.prepare('DELETE FROM sts_sessions WHERE expires_at < ?').run(now.getTime()).changes;
   }
+}
+
+function inlineOf(row: { policy_name: string; document: string }): InlinePolicy {
+  return { policyName: row.policy_name, document: row.document };
 }
 
 interface KeyRow {
