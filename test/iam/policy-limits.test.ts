@@ -63,6 +63,14 @@ describe('IAM policy size quotas', () => {
     assert.equal(decodeURIComponent(at(kept.xml, 'GetRolePolicyResponse', 'GetRolePolicyResult', 'PolicyDocument')), policyOfSize(2240));
   });
 
+  it('a document that does not parse is MalformedPolicyDocument (400) whatever its size, not LimitExceeded', async () => {
+    const nested = `{"a":${'{"a":'.repeat(3000)}1${'}'.repeat(3001)}`;
+    const malformed = (r: QueryResult): void => assert.deepEqual([r.status, errorCode(r)], [400, 'MalformedPolicyDocument'], r.text);
+    malformed(await iam({ Action: 'CreateRole', RoleName: 'nested-role', AssumeRolePolicyDocument: nested }));
+    malformed(await iam({ Action: 'CreatePolicy', PolicyName: 'nested-policy', PolicyDocument: nested }));
+    malformed(await iam({ Action: 'PutUserPolicy', UserName: 'quota-user', PolicyName: 'nested', PolicyDocument: nested }));
+  });
+
   it("holds a user's aggregate under many concurrent PutUserPolicy calls of different names", async () => {
     // The store checks and writes in one transaction (src/iam/operations/policies.test.ts
     // shows the race with a store answering later); here, end to end over the wire.

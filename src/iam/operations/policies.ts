@@ -18,12 +18,11 @@ async function owner(deps: IamDeps, kind: PolicyOwnerKind, name: string): Promis
 export async function putInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, name: string, policyName: string, document: string): Promise<void> {
   const who = await owner(deps, kind, name);
   checkName(policyName, 'PolicyName', 128);
+  // Malformed before over quota: a document that does not parse is MalformedPolicyDocument whatever its size.
+  checkPolicy(document, 'identity');
   // Checked against the owner's other policies as the store writes, in one transaction: two
   // concurrent puts cannot both fit on what each saw and together go over the quota.
-  await deps.store.putInlinePolicy(kind, who, policyName, document, (others) => {
-    checkInlineAggregate(kind, who, document, others);
-    checkPolicy(document, 'identity');
-  });
+  await deps.store.putInlinePolicy(kind, who, policyName, document, (others) => checkInlineAggregate(kind, who, document, others));
   deps.onChange?.({ principalName: who });
 }
 
@@ -64,8 +63,9 @@ export async function deleteInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, n
 export async function createManagedPolicy(deps: IamDeps, req: { policyName: string; document: string; path?: string; description?: string }): Promise<ManagedPolicyRecord> {
   const policyName = checkName(req.policyName, 'PolicyName', 128);
   const path = checkPath(req.path);
-  checkPolicyQuota(req.document, 'managed');
+  // Malformed before over quota, as for an inline or trust policy.
   checkPolicy(req.document, 'identity');
+  checkPolicyQuota(req.document, 'managed');
   const now = deps.clock.now();
   const record: ManagedPolicyRecord = {
     arn: iamArn(deps.accountId, 'policy', path, policyName),

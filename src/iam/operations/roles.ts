@@ -18,8 +18,9 @@ export async function createRole(
 ): Promise<RoleRecord> {
   const roleName = checkName(req.roleName, 'RoleName', 64);
   const path = checkPath(req.path);
-  checkPolicyQuota(req.trustPolicy, 'trust');
+  // Malformed before over quota: a document that does not parse is MalformedPolicyDocument whatever its size.
   checkPolicy(req.trustPolicy, 'trust');
+  checkPolicyQuota(req.trustPolicy, 'trust');
   const maxSessionDuration = req.maxSessionDuration ?? MIN_MAX_SESSION;
   if (maxSessionDuration < MIN_MAX_SESSION || maxSessionDuration > MAX_MAX_SESSION) {
     throw new IamValidationError(`1 validation error detected: Value '${maxSessionDuration}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between ${MIN_MAX_SESSION} and ${MAX_MAX_SESSION}`);
