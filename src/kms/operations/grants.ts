@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { EncryptionContext } from '../encryption-context.js';
 import type { Page } from '../key-store.js';
 import type { KeyService } from '../keys/key-service.js';
+import type { CallContext } from '../kms-context.js';
 import { keyArn, type GrantRecord, type KeyRecord } from '../keys/key-record.js';
 import { constraintsAllowedWith, grantOperationsFor, grantTokenHash, newGrantId, newGrantToken, type GrantOperation } from '../keys/grants.js';
 import { InvalidGrantIdError, InvalidGrantTokenError, KeyInvalidStateError, NotFoundError, ValidationError } from '../errors.js';
@@ -159,6 +160,28 @@ export async function retireGrant(keys: KeyService, req: { grantToken?: string; 
   if (req.keyId === undefined || req.grantId === undefined) throw new ValidationError('Either GrantToken, or both KeyId and GrantId, must be specified.');
   const { grant } = await findGrant(keys, req.keyId, req.grantId);
   await keys.deps.store.deleteGrant(grant.keyId, grant.grantId);
+}
+
+/**
+ * Whether the grant a RetireGrant names lets `call` retire it with no policy allowing
+ * kms:RetireGrant: the caller is its retiring principal, or its grantee and the grant allows
+ * RetireGrant ("Permission to retire a grant is determined primarily by the grant",
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_RetireGrant.html). False when the
+ * grant is not found or the request is malformed: retireGrant then answers its own error.
+ * Never deletes anything.
+ */
+export async function grantLetsRetire(keys: KeyService, req: { grantToken?: string; keyId?: string; grantId?: string }, call: CallContext): Promise<boolean> {
+  const grant = await namedGrant(keys, req);
+  if (grant === undefined) return false;
+  const names = [call.principal.arn, call.principal.roleArn];
+  return names.some((n) => n !== undefined && (n === grant.retiringPrincipal || (n === grant.granteePrincipal && grant.operations.includes('RetireGrant'))));
+}
+
+async function namedGrant(keys: KeyService, req: { grantToken?: string; keyId?: string; grantId?: string }): Promise<GrantRecord | undefined> {
+  if (req.grantToken !== undefined) return keys.deps.store.findGrantByTokenHash(grantTokenHash(req.grantToken));
+  if (req.keyId === undefined || req.grantId === undefined || !GRANT_ID.test(req.grantId)) return undefined;
+  const key = await keys.resolve(req.keyId).catch(() => undefined);
+  return key === undefined ? undefined : keys.deps.store.getGrant(key.keyId, req.grantId);
 }
 
 /** RevokeGrant. Raises InvalidGrantIdError (malformed id), NotFoundError (unknown key or grant). */

@@ -92,7 +92,7 @@ export function handleKmsRequest(
     const req = parseRequest(route, new Fields(body));
     parsing = undefined;
     keyIdentifier = route.keyOf?.(req);
-    const decided = authorize(call, route.action, keyIdentifier, route.conditions?.(req));
+    const decided = route.allowedByResource === undefined ? authorize(call, route.action, keyIdentifier, route.conditions?.(req)) : authorizeUnlessResourceAllows(keys, call, authorize, route, req, keyIdentifier);
     // The rest waits only when there is something to wait for: a decision, a further one, a read.
     const res = decided === undefined && route.alsoAuthorize === undefined ? route.operateNow?.(keys, req, call) : undefined;
     if (res === undefined) return finishLater({ keys, call, authorize, log, operation, route, req, keyIdentifier, requestParameters }, decided);
@@ -102,6 +102,12 @@ export function handleKmsRequest(
     const first = parsing !== undefined && !(err instanceof SerializationError) ? (typeErrorBehind(parsing, (f) => parseRequest(route, f)) ?? err) : err;
     return failure(first, log, operation, route, keyIdentifier, requestParameters);
   }
+}
+
+/** The route's own resource allows the call (allowedByResource), else `action`'s policy decision. */
+async function authorizeUnlessResourceAllows(keys: KeyService, call: CallContext, authorize: KmsAuthorizer, route: KmsRoute, req: unknown, keyIdentifier: string | undefined): Promise<void> {
+  if (await route.allowedByResource?.(keys, req, call)) return;
+  await authorize(call, route.action, keyIdentifier, route.conditions?.(req));
 }
 
 /** The route's typed request from the body's fields. */

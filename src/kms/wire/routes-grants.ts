@@ -2,7 +2,7 @@ import { grantFacts } from './request-tag-facts.js';
 import { UnsupportedOperationError, ValidationError } from '../errors.js';
 import { GRANT_OPERATIONS, type GrantOperation } from '../keys/grants.js';
 import { keyArn, type GrantRecord } from '../keys/key-record.js';
-import { createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant, type GrantConstraints, type GrantPage } from '../operations/grants.js';
+import { createGrant, grantLetsRetire, listGrants, listRetirableGrants, retireGrant, revokeGrant, type GrantConstraints, type GrantPage } from '../operations/grants.js';
 import { epochSeconds, type Fields, type JsonObject } from './fields.js';
 import { route, type KmsRoute } from './route.js';
 
@@ -161,6 +161,7 @@ export const grantRoutes: Record<string, KmsRoute> = {
       return { ...(grantToken !== undefined ? { grantToken } : {}), ...(keyId !== undefined ? { keyId } : {}), ...(grantId !== undefined ? { grantId } : {}) };
     },
     keyOf: (r) => r.keyId,
+    allowedByResource: (keys, r, call) => grantLetsRetire(keys, r, call),
     operate: (keys, r) => retireGrant(keys, r),
     respond: () => ({}),
   }),
