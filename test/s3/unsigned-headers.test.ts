@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { CreateBucketCommand, HeadObjectCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { testServerFixture } from '../helpers/server.js';
+import { TEST_ACCESS_KEY_ID, testServerFixture } from '../helpers/server.js';
 import { errorCode } from './helpers.js';
 import { presignedUrl, signer } from './raw-sign.js';
 
@@ -112,14 +112,24 @@ describe('S3 header-signed requests: every x-amz-* header they carry must be sig
     assert.equal(await ok.text(), 'r');
   });
 
-  it('the refusal is audited as a denied S3 request', async () => {
-    await send({ method: 'PUT', path: '/unsigned/audited', unsigned: { 'x-amz-tagging': 'a=1' }, body: 'x' });
+  it('the refusal is audited as a denied S3 request, naming the caller: the signature verified', async () => {
+    const accepted = await send({ method: 'PUT', path: '/unsigned/audited-ok', body: 'x' });
+    assert.equal(accepted.status, 200, await accepted.text());
+    await refused(await send({ method: 'PUT', path: '/unsigned/audited', unsigned: { 'x-amz-tagging': 'a=1' }, body: 'x' }), 'x-amz-tagging');
     await fx.server.server.audit.flush();
-    const { records } = await fx.server.server.auditStore.lookup({ eventSource: 's3.amazonaws.com', eventName: 'PutObject', errorsOnly: true, limit: 50 });
-    const e = records.map((r) => r.event).find((ev) => JSON.stringify(ev.requestParameters ?? {}).includes('audited'));
-    assert.ok(e !== undefined, 'the refused PutObject is recorded');
+    const { records } = await fx.server.server.auditStore.lookup({ eventSource: 's3.amazonaws.com', eventName: 'PutObject', limit: 200 });
+    const byKey = (key: string) => records.map((r) => r.event).find((ev) => ev.requestParameters?.['key'] === key);
+    const e = byKey('audited');
+    const ok = byKey('audited-ok');
+    assert.ok(e !== undefined && ok !== undefined, 'both PutObjects are recorded');
     assert.equal(e.errorCode, 'AccessDenied');
     assert.equal(e.errorMessage, 'There were headers present in the request which were not signed');
+    // As any AccessDenied of a request whose signature verified: the caller in userIdentity, its source address.
+    assert.equal(e.userIdentity.accessKeyId, TEST_ACCESS_KEY_ID);
+    assert.deepEqual(e.userIdentity, ok.userIdentity);
+    assert.notEqual(e.userIdentity.type, 'Unknown');
+    assert.equal(e.sourceIPAddress, ok.sourceIPAddress);
+    assert.notEqual(e.sourceIPAddress, '');
   });
 
   it('a presigned request answers the same way, names included; an unsigned x-amz-content-sha256 header is its payload hash there too', async () => {

@@ -127,12 +127,13 @@ export class S3Handler {
     let refusal: AccessDeniedError | undefined;
     try {
       const { verified, source } = await this.#authenticate(r, query);
+      // Known before any refusal below: the signature verified, so each denied record names the caller.
+      const caller = this.#caller(r, verified);
+      notes.call = caller;
       if (unsigned.length > 0) {
         refusal = new AccessDeniedError(HEADERS_NOT_SIGNED);
         throw refusal;
       }
-      const caller = this.#caller(r, verified);
-      notes.call = caller;
       if (found === 'NotImplemented') throw new NotImplementedError('');
       if (route === undefined) throw new MethodNotAllowedError('');
       refuseUnservable({ operation: route.operation, objectLevel: level === 'object', key: address.key ?? '', query, headers: r.req.headers, accountId: this.deps.accountId });
