@@ -86,6 +86,13 @@ export class NoSuchPublicAccessBlockConfigurationError extends S3Error {}
 export class SseCustomerKeyMismatchError extends S3Error {}
 /** SSE-C: the object needs its customer key and none was given. */
 export class SseCustomerKeyMissingError extends S3Error {}
+/**
+ * An ACL other than the bucket owner's full control, on a bucket with ACLs disabled (every
+ * bucket here: S3's Bucket owner enforced, its default since 2023).
+ */
+export class AccessControlListNotSupportedError extends S3Error {}
+/** CreateBucket with an ACL that grants anyone but the owner, which Bucket owner enforced forbids. */
+export class InvalidBucketAclWithObjectOwnershipError extends S3Error {}
 /** x-amz-storage-class names no storage class S3 knows (PutObject, CopyObject, CreateMultipartUpload). */
 export class InvalidStorageClassError extends S3Error {}
 /** An SSE algorithm S3 does not know. */

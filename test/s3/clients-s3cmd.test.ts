@@ -95,4 +95,13 @@ describe('s3cmd', () => {
     await s3cmd('get', '--force', 's3://s3cmd-default/big.bin', 'default.out');
     assert.ok(readFileSync(join(s.dir, 'default.out')).equals(big));
   });
+
+  it('put -P (public ACL) is refused as S3 refuses it on a bucket with ACLs disabled, not stored private behind a "Public URL"', async () => {
+    writeFileSync(join(s.dir, 'pub.txt'), 'public?\n');
+    const r = await run('s3cmd', ['-c', 's3cfg', 'put', '-P', 'pub.txt', 's3://s3cmd-bucket/pub.txt'], { HOME: s.dir }, s.dir);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /AccessControlListNotSupported/);
+    assert.doesNotMatch(r.stdout, /Public URL/);
+    assert.doesNotMatch(await s3cmd('ls', '-r', 's3://s3cmd-bucket'), /pub\.txt/);
+  });
 });

@@ -73,6 +73,12 @@ export const S3_ERROR_CODES = {
     status: 400,
     message: 'The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.',
   },
+  AccessControlListNotSupportedError: { code: 'AccessControlListNotSupported', status: 400, message: 'The bucket does not allow ACLs' },
+  InvalidBucketAclWithObjectOwnershipError: {
+    code: 'InvalidBucketAclWithObjectOwnership',
+    status: 400,
+    message: "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+  },
   InvalidStorageClassError: { code: 'InvalidStorageClass', status: 400, message: 'The storage class you specified is not valid' },
   InvalidEncryptionAlgorithmError: { code: 'InvalidEncryptionAlgorithmError', status: 400, message: 'The encryption request you specified is not valid. Supported value: AES256.' },
   ObjectCorruptedError: { code: 'InternalError', status: 500, message: 'We encountered an internal error. Please try again.' },

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
-import { AccessDeniedError, InvalidArgumentError, InvalidRequestError, KeyTooLongError, NotImplementedError } from '../errors.js';
+import {
+  AccessControlListNotSupportedError,
+  AccessDeniedError,
+  InvalidArgumentError,
+  InvalidBucketAclWithObjectOwnershipError,
+  InvalidRequestError,
+  KeyTooLongError,
+  NotImplementedError,
+} from '../errors.js';
 import { refuseUnservable, writeConditionOf, type GuardedRequest } from './request-guards.js';
 
 const request = (operation: string, headers: IncomingHttpHeaders = {}, query: Record<string, string> = {}, key = 'k'): GuardedRequest => ({
@@ -30,6 +38,11 @@ describe('refuseUnservable', () => {
       request('DeleteObjects', { 'x-amz-checksum-crc32': 'x', 'x-amz-sdk-checksum-algorithm': 'CRC32' }),
       request('DeleteObjects', { 'x-amz-checksum-crc64nvme': 'x' }),
       request('DeleteObjects', { 'x-amz-trailer': 'x-amz-checksum-crc32c' }),
+      request('PutObject', { 'x-amz-acl': 'private' }),
+      request('CopyObject', { 'x-amz-acl': 'bucket-owner-full-control' }),
+      request('CreateMultipartUpload', { 'x-amz-acl': 'bucket-owner-full-control' }),
+      request('CreateBucket', { 'x-amz-acl': 'private' }),
+      request('GetObject', { 'x-amz-acl': 'public-read' }),
     ]) {
       assert.doesNotThrow(() => refuseUnservable(r), JSON.stringify({ ...r, query: [...r.query] }).slice(0, 120));
     }
@@ -51,6 +64,13 @@ describe('refuseUnservable', () => {
       [request('DeleteObjects'), InvalidRequestError],
       [request('DeleteObjects', { 'x-amz-sdk-checksum-algorithm': 'CRC32', 'x-amz-checksum-type': 'FULL_OBJECT' }), InvalidRequestError],
       [request('DeleteObjects', { 'x-amz-trailer': 'x-amz-meta-a' }), InvalidRequestError],
+      [request('PutObject', { 'x-amz-acl': 'public-read' }), AccessControlListNotSupportedError],
+      [request('CopyObject', { 'x-amz-acl': 'authenticated-read' }), AccessControlListNotSupportedError],
+      [request('CreateMultipartUpload', { 'x-amz-acl': 'public-read-write' }), AccessControlListNotSupportedError],
+      [request('PutObject', { 'x-amz-grant-read': 'uri="http://acs.amazonaws.com/groups/global/AllUsers"' }), AccessControlListNotSupportedError],
+      [request('PutObject', { 'x-amz-acl': 'private', 'x-amz-grant-full-control': 'id="someone"' }), AccessControlListNotSupportedError],
+      [request('CreateBucket', { 'x-amz-acl': 'public-read' }), InvalidBucketAclWithObjectOwnershipError],
+      [request('CreateBucket', { 'x-amz-grant-write': 'id="someone"' }), InvalidBucketAclWithObjectOwnershipError],
     ];
     for (const [r, error] of cases) assert.throws(() => refuseUnservable(r), error, `${r.operation} ${JSON.stringify(r.headers)}`);
   });

@@ -1,5 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { AccessDeniedError, InvalidArgumentError, InvalidRequestError, InvalidStorageClassError, KeyTooLongError, NotImplementedError } from '../errors.js';
+import {
+  AccessControlListNotSupportedError,
+  AccessDeniedError,
+  InvalidArgumentError,
+  InvalidBucketAclWithObjectOwnershipError,
+  InvalidRequestError,
+  InvalidStorageClassError,
+  KeyTooLongError,
+  NotImplementedError,
+} from '../errors.js';
 import type { WriteCondition } from '../write-condition.js';
 
 /** S3's limit on an object key (UTF-8 bytes), checked where a key is created: older objects stay reachable. */
@@ -18,6 +27,12 @@ const STORAGE_CLASSES: ReadonlySet<string> = new Set([
   'STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'DEEP_ARCHIVE',
   'OUTPOSTS', 'GLACIER_IR', 'SNOW', 'EXPRESS_ONEZONE', 'FSX_OPENZFS', 'FSX_ONTAP', 'AWS_BACKUP_WARM', 'AWS_BACKUP_LOW_COST_WARM',
 ]);
+/**
+ * The canned ACLs a bucket with ACLs disabled (S3's Bucket owner enforced, the default since
+ * April 2023, and every bucket here) still takes: both leave the owner alone in control.
+ */
+const OWNER_ONLY_CANNED_ACLS: ReadonlySet<string> = new Set(['private', 'bucket-owner-full-control']);
+const GRANT_HEADERS = ['x-amz-grant-full-control', 'x-amz-grant-read', 'x-amz-grant-read-acp', 'x-amz-grant-write', 'x-amz-grant-write-acp'];
 /** x-amz-checksum-* headers that are no checksum value (payload.ts reads the same way). */
 const NOT_A_CHECKSUM = new Set(['x-amz-checksum-mode', 'x-amz-checksum-type', 'x-amz-checksum-algorithm']);
 
@@ -39,7 +54,9 @@ export interface GuardedRequest {
  * or any on a delete (NotImplemented, as S3), an x-amz-storage-class S3 does not know on a
  * write that creates a key (InvalidStorageClass), object lock (refused, not done unlocked), a
  * bucket owner other than this account (AccessDenied), a DeleteObjects with neither
- * Content-MD5 nor a checksum header or trailer (InvalidRequest). Pure; raises, never answers.
+ * Content-MD5 nor a checksum header or trailer (InvalidRequest), an ACL granting anyone but
+ * the owner (AccessControlListNotSupported; InvalidBucketAclWithObjectOwnership on
+ * CreateBucket). Pure; raises, never answers.
  */
 export function refuseUnservable(r: GuardedRequest): void {
   if (CREATES_KEY.has(r.operation) && Buffer.byteLength(r.key) > MAX_KEY_BYTES) throw new KeyTooLongError('');
@@ -62,10 +79,26 @@ export function refuseUnservable(r: GuardedRequest): void {
     // S3 requires an integrity check on a multi-object delete: Content-MD5 or (current SDKs) an x-amz-checksum-*.
     throw new InvalidRequestError('Missing required header for this request: Content-MD5');
   }
+  refuseAcl(r);
   for (const h of ['x-amz-expected-bucket-owner', 'x-amz-source-expected-bucket-owner']) {
     const owner = r.headers[h];
     if (owner !== undefined && owner !== r.accountId) throw new AccessDeniedError('');
   }
+}
+
+/**
+ * ACLs are disabled on every bucket here, as S3's Bucket owner enforced setting disables them:
+ * a write may name no ACL or the owner-only canned ones, anything else fails as it fails on S3
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html).
+ * It was ignored, so `--acl public-read` stored a private object the client believed public.
+ */
+function refuseAcl(r: GuardedRequest): void {
+  if (!CREATES_KEY.has(r.operation) && r.operation !== 'CreateBucket') return;
+  const canned = r.headers['x-amz-acl'];
+  const ownerOnly = (canned === undefined || OWNER_ONLY_CANNED_ACLS.has(String(canned))) && GRANT_HEADERS.every((h) => r.headers[h] === undefined);
+  if (ownerOnly) return;
+  if (r.operation === 'CreateBucket') throw new InvalidBucketAclWithObjectOwnershipError('');
+  throw new AccessControlListNotSupportedError('');
 }
 
 /** Whether the request names a digest of its body (payload.ts verifies it): Content-MD5, an x-amz-checksum-* header or trailer. */
