@@ -7,6 +7,8 @@ export abstract class KmsError extends CipherlakeError {
 
 /** The key, alias or grant does not exist (or is not visible to the caller). */
 export class NotFoundError extends KmsError {}
+/** DryRun was set and the request would have gone on to the operation (parsed and authorized). */
+export class DryRunOperationError extends KmsError {}
 /** The key is disabled. */
 export class DisabledError extends KmsError {}
 /** The key's state does not allow the operation (pending deletion, pending import…). */

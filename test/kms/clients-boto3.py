@@ -176,10 +176,12 @@ def grants():
     ctx = {'project': 'alpha', 'stage': 'train'}
     blob = kms.encrypt(KeyId=key, Plaintext=b'granted', EncryptionContext=ctx)['CiphertextBlob']
     other = kms.encrypt(KeyId=key, Plaintext=b'not granted', EncryptionContext={'project': 'beta'})['CiphertextBlob']
-    out = {'before': code(lambda: grantee.decrypt(CiphertextBlob=blob, EncryptionContext=ctx))}
+    out = {'before': code(lambda: grantee.decrypt(CiphertextBlob=blob, EncryptionContext=ctx)),
+           'dryRunBefore': code(lambda: grantee.decrypt(CiphertextBlob=blob, EncryptionContext=ctx, DryRun=True))}
     g = kms.create_grant(KeyId=key, GranteePrincipal=user, RetiringPrincipal=retirer_arn, Operations=['Decrypt', 'DescribeKey'], Name='boto3-grant',
                          Constraints={'EncryptionContextSubset': {'project': 'alpha'}})
     out['create'] = [bool(g['GrantId']), bool(g['GrantToken'])]
+    out['dryRunGranted'] = code(lambda: grantee.decrypt(CiphertextBlob=blob, EncryptionContext=ctx, DryRun=True))
     out['withToken'] = grantee.decrypt(CiphertextBlob=blob, EncryptionContext=ctx, GrantTokens=[g['GrantToken']])['Plaintext'].decode()
     out['outsideConstraint'] = code(lambda: grantee.decrypt(CiphertextBlob=other, EncryptionContext={'project': 'beta'}, GrantTokens=[g['GrantToken']]))
     out['notGrantedOp'] = code(lambda: grantee.encrypt(KeyId=key, Plaintext=b'x', EncryptionContext=ctx, GrantTokens=[g['GrantToken']]))
@@ -324,6 +326,26 @@ def paging_errors():
                      'invalidState': shape(lambda: kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7) and kms.schedule_key_deletion(KeyId=key)),
                      'validation': shape(lambda: kms.generate_data_key(KeyId=made[1])),
                      'unknownTag': shape(lambda: kms.untag_resource(KeyId='00000000-0000-4000-8000-000000000000', TagKeys=['k']))}
+    signing = new_key(KeySpec='ECC_NIST_P256', KeyUsage='SIGN_VERIFY')['KeyId']
+    mac_key = new_key(KeySpec='HMAC_256', KeyUsage='GENERATE_VERIFY_MAC')['KeyId']
+    other = made[1]
+    other_blob = kms.encrypt(KeyId=other, Plaintext=b'x')['CiphertextBlob']
+    out['dryRun'] = [shape(fn) for fn in [
+        lambda: kms.encrypt(KeyId=other, Plaintext=b'x', DryRun=True),
+        lambda: kms.decrypt(CiphertextBlob=other_blob, DryRun=True),
+        lambda: kms.re_encrypt(CiphertextBlob=other_blob, DestinationKeyId=other, DryRun=True),
+        lambda: kms.generate_data_key(KeyId=other, KeySpec='AES_256', DryRun=True),
+        lambda: kms.generate_data_key_without_plaintext(KeyId=other, KeySpec='AES_256', DryRun=True),
+        lambda: kms.generate_data_key_pair(KeyId=other, KeyPairSpec='ECC_NIST_P256', DryRun=True),
+        lambda: kms.generate_data_key_pair_without_plaintext(KeyId=other, KeyPairSpec='ECC_NIST_P256', DryRun=True),
+        lambda: kms.sign(KeyId=signing, Message=b'm', SigningAlgorithm='ECDSA_SHA_256', DryRun=True),
+        lambda: kms.verify(KeyId=signing, Message=b'm', Signature=b'x' * 70, SigningAlgorithm='ECDSA_SHA_256', DryRun=True),
+        lambda: kms.generate_mac(KeyId=mac_key, Message=b'm', MacAlgorithm='HMAC_SHA_256', DryRun=True),
+        lambda: kms.verify_mac(KeyId=mac_key, Message=b'm', Mac=b'x' * 32, MacAlgorithm='HMAC_SHA_256', DryRun=True)]]
+    out['dryRunFalse'] = kms.decrypt(CiphertextBlob=other_blob, DryRun=False)['Plaintext'] == b'x'
+    # A dry run answers what the call would: here the key is pending deletion, or disabled, or not there.
+    out['dryRunFails'] = [code(lambda: kms.decrypt(CiphertextBlob=blob, DryRun=True)), code(lambda: kms.encrypt(KeyId=disabled, Plaintext=b'x', DryRun=True)),
+                          code(lambda: kms.encrypt(KeyId='alias/nope', Plaintext=b'x', DryRun=True))]
     return out
 
 

@@ -77,6 +77,8 @@ describe('boto3 against Cipherlake KMS', () => {
   it('grants: CreateGrant with constraints, Decrypt by the grantee with the grant token, ListGrants, ListRetirableGrants, RetireGrant by the principals the grant names, RevokeGrant', async () => {
     const out = await section('grants');
     assert.equal(out.before, 'AccessDeniedException');
+    assert.equal(out.dryRunBefore, 'AccessDeniedException', 'a dry run is authorized like the call');
+    assert.equal(out.dryRunGranted, 'DryRunOperationException');
     assert.deepEqual(out.create, [true, true]);
     assert.equal(out.withToken, 'granted');
     assert.equal(out.outsideConstraint, 'AccessDeniedException');
@@ -108,7 +110,7 @@ describe('boto3 against Cipherlake KMS', () => {
     assert.deepEqual(out.putPolicy, { same: true, names: ['default'], truncated: false, malformed: 'MalformedPolicyDocumentException' });
   });
 
-  it("boto3's paginators over ListKeys, ListAliases, ListGrants; ListResourceTags by Limit/Marker; error codes, status and message as boto3 exposes them", async () => {
+  it("boto3's paginators over ListKeys, ListAliases, ListGrants; ListResourceTags by Limit/Marker; error codes, status and message as boto3 exposes them; DryRun", async () => {
     const out = await section('paging-errors');
     assert.deepEqual(out.keys, [true, true, true], 'several pages, every key made, none twice');
     assert.deepEqual(out.aliases, [true, true]);
@@ -124,6 +126,10 @@ describe('boto3 against Cipherlake KMS', () => {
       validation: ['ValidationException', 400, true],
       unknownTag: ['NotFoundException', 400, true],
     });
+    // Every operation the KMS API gives DryRun answers it as AWS does (412), instead of operating.
+    assert.deepEqual(out.dryRun, Array.from({ length: 11 }, () => ['DryRunOperationException', 412, true]));
+    assert.equal(out.dryRunFalse, true);
+    assert.deepEqual(out.dryRunFails, ['KMSInvalidStateException', 'DisabledException', 'NotFoundException']);
   });
 
   it('rotation (enable/status/on demand/list/disable), tags, ScheduleKeyDeletion/CancelKeyDeletion', async () => {

@@ -36,6 +36,7 @@ export const KMS_ERROR_CODES = {
   InvalidMacError: { code: 'KMSInvalidMacException', status: 400 },
   TagError: { code: 'TagException', status: 400 },
   AccessDeniedError: { code: 'AccessDeniedException', status: 400 },
+  DryRunOperationError: { code: 'DryRunOperationException', status: 412 },
   KmsInternalError: { code: 'KMSInternalException', status: 500 },
 } as const satisfies Record<KmsErrorName, { code: string; status: number }>;
 

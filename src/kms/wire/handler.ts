@@ -8,6 +8,7 @@ import { toKmsWireError, type KmsWireError } from './error-codes.js';
 import { KMS_ROUTES } from './routes.js';
 import type { KmsRequestFacts, KmsRoute } from './route.js';
 import { kmsAuditParameters } from './audit-params.js';
+import { DryRunOperationError, InvalidCiphertextError } from '../errors.js';
 
 /** The outcome of one KMS call, for the edge to send and the audit trail to record. */
 export interface KmsOutcome {
@@ -91,11 +92,13 @@ export function handleKmsRequest(
     parsing = body;
     const req = parseRequest(route, new Fields(body));
     parsing = undefined;
+    // Read (and type-checked) by parseRequest; a dry run goes the whole way but the operation.
+    const dryRun = route.takesDryRun === true && body.DryRun === true;
     keyIdentifier = route.keyOf?.(req);
     const decided = route.allowedByResource === undefined ? authorize(call, route.action, keyIdentifier, route.conditions?.(req)) : authorizeUnlessResourceAllows(keys, call, authorize, route, req, keyIdentifier);
     // The rest waits only when there is something to wait for: a decision, a further one, a read.
-    const res = decided === undefined && route.alsoAuthorize === undefined ? route.operateNow?.(keys, req, call) : undefined;
-    if (res === undefined) return finishLater({ keys, call, authorize, log, operation, route, req, keyIdentifier, requestParameters }, decided);
+    const res = decided === undefined && route.alsoAuthorize === undefined && !dryRun ? route.operateNow?.(keys, req, call) : undefined;
+    if (res === undefined) return finishLater({ keys, call, authorize, log, operation, route, req, keyIdentifier, requestParameters, dryRun }, decided);
     return success(operation, route, req, res, keyIdentifier, requestParameters);
   } catch (err) {
     // Refused while parsing: a member of the wrong JSON type anywhere in the body is the answer, as AWS deserializes before it validates.
@@ -114,6 +117,7 @@ async function authorizeUnlessResourceAllows(keys: KeyService, call: CallContext
 function parseRequest(route: KmsRoute, fields: Fields): unknown {
   // Most operations take GrantTokens; its shape is checked here once, so no route ignores a malformed one.
   fields.stringList('GrantTokens', GRANT_TOKENS_LIMIT);
+  if (route.takesDryRun === true) fields.boolean('DryRun');
   return route.parse(fields);
 }
 
@@ -128,6 +132,8 @@ interface PendingCall {
   readonly req: unknown;
   readonly keyIdentifier: string | undefined;
   readonly requestParameters: JsonObject | undefined;
+  /** DryRun was set on a route that takes it: answered DryRunOperationException once authorized. */
+  readonly dryRun: boolean;
 }
 
 /** handleKmsRequest from the authorization on, when something must be awaited: the same steps, in the same order. */
@@ -136,11 +142,28 @@ async function finishLater(p: PendingCall, decided: Promise<void> | undefined): 
   try {
     if (decided !== undefined) await decided;
     if (route.alsoAuthorize !== undefined) for (const extra of route.alsoAuthorize(req)) await authorize(call, extra.action, extra.keyIdentifier, extra.facts);
+    if (p.dryRun) await answerDryRun(keys, route, req, p.keyIdentifier);
     const res = route.operateNow?.(keys, req, call) ?? (await route.operate(keys, req, call));
     return success(p.operation, route, req, res, p.keyIdentifier, p.requestParameters);
   } catch (err) {
     return failure(err, p.log, p.operation, route, p.keyIdentifier, p.requestParameters);
   }
+}
+
+/**
+ * A dry run, once authorized: the key it names must exist and be enabled, as every
+ * operation taking DryRun requires; then DryRunOperationError. Never operates.
+ */
+async function answerDryRun(keys: KeyService, route: KmsRoute, req: unknown, keyIdentifier: string | undefined): Promise<never> {
+  if (keyIdentifier !== undefined) keys.requireEnabled(await keys.resolve(keyIdentifier));
+  const blobKey = keyIdentifier === undefined ? route.conditions?.(req).ciphertextKeyId : undefined;
+  if (blobKey !== undefined) {
+    // A blob naming no key of ours is what Decrypt would answer InvalidCiphertext to.
+    const key = await keys.resolve(blobKey).catch(() => undefined);
+    if (key === undefined) throw new InvalidCiphertextError();
+    keys.requireEnabled(key);
+  }
+  throw new DryRunOperationError('Request would have succeeded, but DryRun flag is set.');
 }
 
 function success(operation: string, route: KmsRoute, req: unknown, res: unknown, keyIdentifier: string | undefined, requestParameters: JsonObject | undefined): KmsOutcome {

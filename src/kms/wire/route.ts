@@ -24,6 +24,12 @@ export interface KmsRoute<Req = unknown, Res = unknown> {
   readonly action: string;
   /** True for operations that change nothing (CloudTrail's readOnly). */
   readonly readOnly: boolean;
+  /**
+   * The operation takes DryRun (the KMS API lists which): a request with DryRun true is
+   * parsed and authorized like any other, its key must exist and be enabled, then it is
+   * answered DryRunOperationException (412), never operated.
+   */
+  readonly takesDryRun?: true;
   readonly parse: (fields: Fields) => Req;
   /** The key identifier the request names, for authorization and audit resources. */
   readonly keyOf?: (req: Req) => string | undefined;

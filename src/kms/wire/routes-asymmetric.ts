@@ -46,6 +46,7 @@ function keyPairRequest(f: Fields): GenerateDataKeyPairRequest {
 export const asymmetricRoutes: Record<string, KmsRoute> = {
   Sign: route({
     action: 'kms:Sign',
+    takesDryRun: true,
     readOnly: true,
     parse: signingRequest,
     keyOf: (r) => r.keyId,
@@ -56,6 +57,7 @@ export const asymmetricRoutes: Record<string, KmsRoute> = {
 
   Verify: route({
     action: 'kms:Verify',
+    takesDryRun: true,
     readOnly: true,
     parse: (f) => ({ ...signingRequest(f), signature: f.requiredBlob('Signature', { max: 6144 }) }),
     keyOf: (r) => r.keyId,
@@ -82,6 +84,7 @@ export const asymmetricRoutes: Record<string, KmsRoute> = {
 
   GenerateDataKeyPair: route({
     action: 'kms:GenerateDataKeyPair',
+    takesDryRun: true,
     readOnly: true,
     parse: keyPairRequest,
     keyOf: (r) => r.keyId,
@@ -98,6 +101,7 @@ export const asymmetricRoutes: Record<string, KmsRoute> = {
 
   GenerateDataKeyPairWithoutPlaintext: route({
     action: 'kms:GenerateDataKeyPairWithoutPlaintext',
+    takesDryRun: true,
     readOnly: true,
     parse: keyPairRequest,
     keyOf: (r) => r.keyId,
@@ -113,6 +117,7 @@ export const asymmetricRoutes: Record<string, KmsRoute> = {
 
   GenerateMac: route({
     action: 'kms:GenerateMac',
+    takesDryRun: true,
     readOnly: true,
     parse: macRequest,
     keyOf: (r) => r.keyId,
@@ -123,6 +128,7 @@ export const asymmetricRoutes: Record<string, KmsRoute> = {
 
   VerifyMac: route({
     action: 'kms:VerifyMac',
+    takesDryRun: true,
     readOnly: true,
     parse: (f) => ({ ...macRequest(f), mac: f.requiredBlob('Mac', { max: 6144 }) }),
     keyOf: (r) => r.keyId,

@@ -95,6 +95,7 @@ function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V 
 export const cryptoRoutes: Record<string, KmsRoute> = {
   Encrypt: route({
     action: 'kms:Encrypt',
+    takesDryRun: true,
     readOnly: true,
     parse: (f) => ({
       keyId: f.keyId(),
@@ -112,6 +113,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
 
   Decrypt: route({
     action: 'kms:Decrypt',
+    takesDryRun: true,
     readOnly: true,
     parse: decryptRequest,
     keyOf: (r) => r.keyId,
@@ -126,6 +128,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
   ReEncrypt: route({
     // As AWS: kms:ReEncryptTo on the destination key, kms:ReEncryptFrom on the source key.
     action: 'kms:ReEncryptTo',
+    takesDryRun: true,
     readOnly: true,
     parse: (f) => ({
       ciphertextBlob: f.requiredBlob('CiphertextBlob', { max: 6144 }),
@@ -158,6 +161,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
 
   GenerateDataKey: route({
     action: 'kms:GenerateDataKey',
+    takesDryRun: true,
     readOnly: true,
     parse: dataKeyRequest,
     keyOf: (r) => r.keyId,
@@ -171,6 +175,7 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
 
   GenerateDataKeyWithoutPlaintext: route({
     action: 'kms:GenerateDataKeyWithoutPlaintext',
+    takesDryRun: true,
     readOnly: true,
     parse: dataKeyRequest,
     keyOf: (r) => r.keyId,
