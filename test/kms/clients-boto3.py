@@ -226,6 +226,13 @@ def aliases_policies():
     kms.delete_alias(AliasName='alias/boto3-data')
     out['deleted'] = [code(lambda: kms.describe_key(KeyId='alias/boto3-data')), code(lambda: kms.delete_alias(AliasName='alias/boto3-data'))]
 
+    # DescribeKey on a predefined AWS alias with no key yet creates its AWS managed key, as on AWS.
+    s3 = kms.describe_key(KeyId='alias/aws/s3')['KeyMetadata']
+    ebs = kms.describe_key(KeyId='arn:aws:kms:us-east-1:000000000000:alias/aws/ebs')['KeyMetadata']
+    out['awsManaged'] = {'s3': [s3['KeyManager'], s3['Description']], 'ebs': ebs['KeyManager'],
+                         'again': kms.describe_key(KeyId='alias/aws/s3')['KeyMetadata']['KeyId'] == s3['KeyId'],
+                         'listed': [x.get('TargetKeyId') == s3['KeyId'] for x in kms.list_aliases()['Aliases'] if x['AliasName'] == 'alias/aws/s3'],
+                         'other': code(lambda: kms.describe_key(KeyId='alias/aws/not-a-service'))}
     pol = kms.get_key_policy(KeyId=a['KeyId'], PolicyName='default')
     doc = json.loads(pol['Policy'])
     out['policy'] = {'name': pol.get('PolicyName'), 'principal': doc['Statement'][0]['Principal'], 'action': doc['Statement'][0]['Action']}

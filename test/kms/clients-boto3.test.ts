@@ -96,7 +96,7 @@ describe('boto3 against Cipherlake KMS', () => {
     assert.deepEqual(out.afterRevoke, [0, 'AccessDeniedException', 'NotFoundException']);
   });
 
-  it('aliases (Create/List/Update/DeleteAlias) and key policies (Get/Put/ListKeyPolicies)', async () => {
+  it('aliases (Create/List/Update/DeleteAlias), DescribeKey on a predefined AWS alias, and key policies (Get/Put/ListKeyPolicies)', async () => {
     const out = await section('aliases-policies');
     assert.deepEqual(out.list, { count: 1, name: 'alias/boto3-data', arn: 'arn:aws:kms:us-east-1:000000000000:alias/boto3-data', target: true, created: true, truncated: false });
     assert.equal(out.encryptByAlias, true);
@@ -106,6 +106,9 @@ describe('boto3 against Cipherlake KMS', () => {
     assert.equal(out.updated, true);
     assert.equal(out.byAliasArn, true);
     assert.deepEqual(out.deleted, ['NotFoundException', 'NotFoundException']);
+    assert.deepEqual(out.awsManaged, {
+      s3: ['AWS', 'Default key that protects my S3 objects when no other key is defined'], ebs: 'AWS', again: true, listed: [true], other: 'NotFoundException',
+    });
     assert.deepEqual(out.policy, { name: 'default', principal: { AWS: ROOT }, action: 'kms:*' });
     assert.deepEqual(out.putPolicy, { same: true, names: ['default'], truncated: false, malformed: 'MalformedPolicyDocumentException' });
   });

@@ -1,6 +1,6 @@
 import { KeyAlreadyExistsError } from '../key-store.js';
 import type { KeyService } from '../keys/key-service.js';
-import type { KeyRecord } from '../keys/key-record.js';
+import { aliasArn, type KeyRecord } from '../keys/key-record.js';
 import type { CallContext } from '../kms-context.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { AWS_ALIAS_PREFIX, checkAliasName } from './aliases.js';
@@ -61,6 +61,33 @@ async function findOrCreate(keys: KeyService, aliasName: string, description: st
     const winner = await existingKey(keys, aliasName);
     if (winner === undefined) throw new NotFoundError(`Alias ${aliasName} vanished while it was being created.`);
     return winner;
+  }
+}
+
+/**
+ * The predefined AWS aliases of the services Cipherlake runs (S3, EBS), with the description
+ * AWS gives each one's key. Only these: any other alias/aws/* names no key we could make.
+ */
+const PREDEFINED_AWS_ALIASES: Readonly<Record<string, string>> = {
+  'alias/aws/s3': 'Default key that protects my S3 objects when no other key is defined',
+  'alias/aws/ebs': 'Default key that protects my EBS volumes when no other key is defined',
+};
+
+/**
+ * DescribeKey's key. A predefined AWS alias (alias/aws/s3, alias/aws/ebs, by name or alias
+ * ARN) whose AWS managed key does not exist yet gets it created and returned, as the
+ * DescribeKey reference says ("KMS associates the alias with an AWS managed key and returns
+ * its KeyId and Arn"). Raises what `keys.resolve` raises otherwise (NotFoundError…).
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html
+ */
+export async function describeKey(keys: KeyService, keyId: string): Promise<KeyRecord> {
+  try {
+    return await keys.resolve(keyId);
+  } catch (err) {
+    const { region, accountId } = keys.deps.settings;
+    const alias = Object.keys(PREDEFINED_AWS_ALIASES).find((name) => keyId === name || keyId === aliasArn(region, accountId, name));
+    if (!(err instanceof NotFoundError) || alias === undefined) throw err;
+    return ensureAwsManagedKey(keys, alias, PREDEFINED_AWS_ALIASES[alias]!);
   }
 }
 

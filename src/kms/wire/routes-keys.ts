@@ -1,5 +1,6 @@
 import { requestTagFacts } from './request-tag-facts.js';
 import { createKey } from '../operations/create-key.js';
+import { describeKey } from '../operations/aws-managed-key.js';
 import { cancelKeyDeletion, disableKey, enableKey, scheduleKeyDeletion, updateKeyDescription } from '../operations/key-lifecycle.js';
 import { keyArn, KEY_SPECS, KEY_USAGES, type Tag } from '../keys/key-record.js';
 import { UnsupportedOperationError, ValidationError } from '../errors.js';
@@ -63,7 +64,7 @@ export const keyRoutes: Record<string, KmsRoute> = {
     readOnly: true,
     parse: (f) => ({ keyId: f.keyId() }),
     keyOf: (r) => r.keyId,
-    operate: (keys, r) => keys.resolve(r.keyId),
+    operate: (keys, r) => describeKey(keys, r.keyId),
     respond: (key) => ({ KeyMetadata: keyMetadata(key) }),
   }),
 
