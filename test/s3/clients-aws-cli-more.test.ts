@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { awsEnv, run, runOk, scratch, type Scratch } from '../helpers/client-run.js';
+import { awsEnv, runOk, scratch, type Scratch } from '../helpers/client-run.js';
 
 const MiB = 1024 * 1024;
 
@@ -92,25 +92,5 @@ describe('AWS CLI, multipart, copies and bucket default encryption', () => {
     }
     await aws('s3', 'cp', 's3://cli-default/big.bin', 'default.out');
     assert.ok(readFileSync(join(s.dir, 'default.out')).equals(body));
-  });
-
-  // Every bucket here has ACLs disabled, as S3's default "Bucket owner enforced" since 2023:
-  // the owner-only canned ACLs are taken, any other is refused as S3 refuses it (it was
-  // ignored: `--acl public-read` reported success and stored a private object).
-  it('--acl: bucket-owner-full-control and private are taken; public-read is refused with AccessControlListNotSupported', async () => {
-    await aws('s3', 'cp', 'small.txt', 's3://cli-more/owner.txt', '--acl', 'bucket-owner-full-control');
-    await aws('s3api', 'put-object', '--bucket', 'cli-more', '--key', 'private.txt', '--body', 'small.txt', '--acl', 'private');
-    const pub = await run('aws', ['--endpoint-url', t.endpoint, 's3', 'cp', 'small.txt', 's3://cli-more/public.txt', '--acl', 'public-read'], env, s.dir);
-    assert.notEqual(pub.code, 0);
-    assert.match(pub.stderr, /AccessControlListNotSupported.*The bucket does not allow ACLs/);
-    const big = await run('aws', ['--endpoint-url', t.endpoint, 's3', 'cp', 'big.bin', 's3://cli-more/public-big.bin', '--acl', 'public-read'], env, s.dir);
-    assert.match(big.stderr, /AccessControlListNotSupported/);
-    const listing = await aws('s3', 'ls', 's3://cli-more/');
-    assert.match(listing, /owner\.txt/);
-    assert.doesNotMatch(listing, /public/);
-
-    const bucket = await run('aws', ['--endpoint-url', t.endpoint, 's3api', 'create-bucket', '--bucket', 'cli-public', '--acl', 'public-read'], env, s.dir);
-    assert.match(bucket.stderr, /InvalidBucketAclWithObjectOwnership/);
-    assert.doesNotMatch(await aws('s3', 'ls'), /cli-public/);
   });
 });

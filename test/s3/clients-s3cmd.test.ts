@@ -104,4 +104,16 @@ describe('s3cmd', () => {
     assert.doesNotMatch(r.stdout, /Public URL/);
     assert.doesNotMatch(await s3cmd('ls', '-r', 's3://s3cmd-bucket'), /pub\.txt/);
   });
+
+  it("info shows the owner's FULL_CONTROL; setacl --acl-private is taken, --acl-public and --acl-grant refused", async () => {
+    assert.match(await s3cmd('info', 's3://s3cmd-bucket/big.bin'), /ACL:\s+cipherlake: FULL_CONTROL/);
+    assert.match(await s3cmd('info', 's3://s3cmd-bucket'), /ACL:\s+cipherlake: FULL_CONTROL/);
+    await s3cmd('setacl', '--acl-private', 's3://s3cmd-bucket/big.bin');
+    await s3cmd('setacl', '--acl-private', 's3://s3cmd-bucket');
+    for (const flag of ['--acl-public', '--acl-grant=read:someone@example.com']) {
+      const r = await run('s3cmd', ['-c', 's3cfg', 'setacl', flag, 's3://s3cmd-bucket/big.bin'], { HOME: s.dir }, s.dir);
+      assert.notEqual(r.code, 0, flag);
+      assert.match(r.stderr, /AccessControlListNotSupported/, flag);
+    }
+  });
 });

@@ -94,11 +94,18 @@ export function refuseUnservable(r: GuardedRequest): void {
  */
 function refuseAcl(r: GuardedRequest): void {
   if (!CREATES_KEY.has(r.operation) && r.operation !== 'CreateBucket') return;
-  const canned = r.headers['x-amz-acl'];
-  const ownerOnly = (canned === undefined || OWNER_ONLY_CANNED_ACLS.has(String(canned))) && GRANT_HEADERS.every((h) => r.headers[h] === undefined);
-  if (ownerOnly) return;
+  if (aclHeadersOwnerOnly(r.headers)) return;
   if (r.operation === 'CreateBucket') throw new InvalidBucketAclWithObjectOwnershipError('');
   throw new AccessControlListNotSupportedError('');
+}
+
+/**
+ * Whether a request's ACL headers leave the owner alone in control: no x-amz-acl or an
+ * owner-only canned one (private, bucket-owner-full-control), and no x-amz-grant-*. Pure.
+ */
+export function aclHeadersOwnerOnly(headers: IncomingHttpHeaders): boolean {
+  const canned = headers['x-amz-acl'];
+  return (canned === undefined || OWNER_ONLY_CANNED_ACLS.has(String(canned))) && GRANT_HEADERS.every((h) => headers[h] === undefined);
 }
 
 /** Whether the request names a digest of its body (payload.ts verifies it): Content-MD5, an x-amz-checksum-* header or trailer. */

@@ -4,6 +4,7 @@ import * as m from './handlers-multipart.js';
 import * as o from './handlers-object.js';
 import * as tg from './handlers-tagging.js';
 import * as p from './handlers-access.js';
+import * as acl from './handlers-acl.js';
 
 /** One S3 operation: its audit name, IAM action, whether it only reads, and its handler. */
 export interface S3Route {
@@ -78,6 +79,9 @@ export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
   'bucket GET publicAccessBlock': route('GetPublicAccessBlock', true, p.getPublicAccessBlockRoute),
   'bucket DELETE publicAccessBlock': route('DeletePublicAccessBlock', false, p.deletePublicAccessBlockRoute),
   'bucket GET uploads': route('ListMultipartUploads', true, m.listUploadsRoute),
+  'bucket GET acl': route('GetBucketAcl', true, acl.getBucketAclRoute),
+  'bucket PUT acl': route('PutBucketAcl', false, acl.putBucketAclRoute),
+  'bucket GET ownershipControls': route('GetBucketOwnershipControls', true, acl.getBucketOwnershipControlsRoute),
   'bucket GET versions': 'NotImplemented',
   'bucket PUT versioning': 'NotImplemented',
 
@@ -88,6 +92,8 @@ export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
   'object PUT tagging': route('PutObjectTagging', false, tg.putObjectTaggingRoute),
   'object GET tagging': route('GetObjectTagging', true, tg.getObjectTaggingRoute),
   'object DELETE tagging': route('DeleteObjectTagging', false, tg.deleteObjectTaggingRoute),
+  'object GET acl': route('GetObjectAcl', true, acl.getObjectAclRoute),
+  'object PUT acl': route('PutObjectAcl', false, acl.putObjectAclRoute),
   'object POST uploads': route('CreateMultipartUpload', false, m.createUploadRoute),
   'object PUT uploadId': route('UploadPart', false, m.uploadPartRoute),
   'object POST uploadId': route('CompleteMultipartUpload', false, m.completeUploadRoute),

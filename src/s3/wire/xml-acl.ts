@@ -1,0 +1,47 @@
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import { MalformedXmlError } from '../errors.js';
+import { parseXmlDocument, S3_NS, type Owner } from './xml.js';
+import { S3_XML_BUILDER_OPTIONS, xmlEntityDecoder } from './xml-entities.js';
+
+const builder = new XMLBuilder(S3_XML_BUILDER_OPTIONS);
+// References resolved as in every S3 request document (xml-entities.ts); Grant always a list.
+const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, entityDecoder: xmlEntityDecoder, isArray: (name) => name === 'Grant' });
+
+type Node = Record<string, unknown>;
+
+/**
+ * GetBucketAcl / GetObjectAcl result: the one grant a bucket with ACLs disabled has, the
+ * owner's FULL_CONTROL ("Requests to read ACLs always return a response that shows full
+ * control for the bucket owner", as S3 answers under Bucket owner enforced).
+ */
+export function ownerOnlyAclXml(owner: Owner): string {
+  const grantee = { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ID: owner.id, DisplayName: owner.displayName };
+  const body = { '@_xmlns': S3_NS, Owner: { ID: owner.id, DisplayName: owner.displayName }, AccessControlList: { Grant: [{ Grantee: grantee, Permission: 'FULL_CONTROL' }] } };
+  return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, AccessControlPolicy: body }) as string;
+}
+
+/** GetBucketOwnershipControls result: Bucket owner enforced, the only setting here. */
+export function ownershipControlsXml(): string {
+  const body = { '@_xmlns': S3_NS, Rule: { ObjectOwnership: 'BucketOwnerEnforced' } };
+  return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, OwnershipControls: body }) as string;
+}
+
+/**
+ * Whether a PutBucketAcl / PutObjectAcl `<AccessControlPolicy>` grants the owner FULL_CONTROL
+ * and nothing else: the one ACL a bucket with ACLs disabled takes ("an equivalent form of
+ * [bucket-owner-full-control] expressed in the XML format"). Raises MalformedXmlError for a
+ * document that is not an AccessControlPolicy. Pure.
+ */
+export function grantsOwnerOnly(body: Buffer, owner: Owner): boolean {
+  const root = parseXmlDocument(parser, body, 'AccessControlPolicy');
+  if (root === null || typeof root !== 'object') throw new MalformedXmlError('');
+  const list = (root as Node)['AccessControlList'];
+  const grants = list !== null && typeof list === 'object' ? (list as Node)['Grant'] : undefined;
+  if (!Array.isArray(grants) || grants.length === 0) return false;
+  return grants.every((g: unknown) => {
+    const grant = g !== null && typeof g === 'object' ? (g as Node) : {};
+    const grantee = grant['Grantee'];
+    const id = grantee !== null && typeof grantee === 'object' ? (grantee as Node)['ID'] : undefined;
+    return id === owner.id && grant['Permission'] === 'FULL_CONTROL';
+  });
+}
