@@ -29,7 +29,7 @@ describe('boto3, everyday calls beyond put/get', () => {
     s.remove();
   });
 
-  it('upload_file/download_file multipart under SSE-KMS and SSE-C, ranged reads, copies, pagination, delete_objects, tagging, 404', async () => {
+  it('upload_file/download_file multipart under SSE-KMS and SSE-C, ranged reads, copies, pagination, delete_objects, tagging, 404, object versions', async () => {
     const env = awsEnv(s, {
       S3_ENDPOINT: t.endpoint,
       S3_HTTPS_ENDPOINT: t.httpsEndpoint!,
@@ -54,5 +54,11 @@ describe('boto3, everyday calls beyond put/get', () => {
     assert.deepEqual(out.tagsAfterDelete, []);
     // HEAD has no body, so botocore names the error by its status.
     assert.deepEqual(out.headMissing, [404, '404']);
+    // Each object is its one version, "null", as S3 lists an unversioned bucket (was 501 NotImplemented).
+    assert.deepEqual(out.versions, [['a/1', 'null', true], ['a/2', 'null', true], ['b', 'null', true], ['c d', 'null', true], ['e', 'null', true]]);
+    assert.deepEqual(out.versionPages, [['a/1', 'a/2'], ['b', 'c d'], ['e']]);
+    assert.deepEqual(out.versionPrefixPages, [['a/'], ['b'], ['c d'], ['e']]);
+    assert.equal(out.versionNullGet, true);
+    assert.equal(out.afterVersionsDelete, 0);
   });
 });

@@ -98,6 +98,11 @@ describe('rclone', () => {
     assert.ok(readFileSync(join(s.dir, 'big-copy.out')).equals(big));
   });
 
+  it('--s3-versions lists through ListObjectVersions: each object its one current version', async () => {
+    const ls = await rclone('ls', '--s3-versions', 'cl:rc-more');
+    assert.deepEqual(ls.trim().split('\n').map((l) => l.trim()).sort(), [`${big.length} big-copy.bin`, `${big.length} big.bin`, '4 a.txt', '4 c.txt']);
+  });
+
   // rclone takes a 32-hex ETag for the MD5 unless told the bucket is SSE-KMS, so a single-part
   // upload without flags fails its own check ("corrupted on transfer: md5 hash differ") on S3
   // too (rclone/rclone#1824; rclone.org/s3 tells KMS users to set server_side_encryption). A

@@ -86,11 +86,13 @@ export async function deleteObjectsRoute(c: S3Call): Promise<void> {
 }
 
 /** max-keys, read as max-parts and max-uploads are (a 32-bit count, parseCount), capped at 1000 as S3 does. */
-function maxKeysOf(c: S3Call): number {
+/** The max-keys of a listing: 1000 when absent, at most 1000. Raises InvalidArgumentError for a bad count. */
+export function maxKeysOf(c: S3Call): number {
   return Math.min(parseCount(c.query.get('max-keys'), 'max-keys', 1000), 1000);
 }
 
-function encodingOf(c: S3Call): 'url' | undefined {
+/** The encoding-type of a listing. Raises InvalidArgumentError for any but 'url'. */
+export function encodingOf(c: S3Call): 'url' | undefined {
   const e = c.query.get('encoding-type');
   if (e === undefined) return undefined;
   if (e !== 'url') throw new InvalidArgumentError('Invalid Encoding Method specified in Request');

@@ -5,6 +5,7 @@ import * as o from './handlers-object.js';
 import * as tg from './handlers-tagging.js';
 import * as p from './handlers-access.js';
 import * as acl from './handlers-acl.js';
+import * as v from './handlers-versions.js';
 
 /** One S3 operation: its audit name, IAM action, whether it only reads, and its handler. */
 export interface S3Route {
@@ -53,6 +54,7 @@ const IAM_ACTIONS: Readonly<Record<string, string>> = {
   GetPublicAccessBlock: 's3:GetBucketPublicAccessBlock',
   DeletePublicAccessBlock: 's3:PutBucketPublicAccessBlock',
   DeleteBucketTagging: 's3:PutBucketTagging',
+  ListObjectVersions: 's3:ListBucketVersions',
 };
 
 const route = (operation: string, readOnly: boolean, handle: S3Route['handle']): S3Route => ({ operation, action: IAM_ACTIONS[operation] ?? `s3:${operation}`, readOnly, handle });
@@ -82,7 +84,7 @@ export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
   'bucket GET acl': route('GetBucketAcl', true, acl.getBucketAclRoute),
   'bucket PUT acl': route('PutBucketAcl', false, acl.putBucketAclRoute),
   'bucket GET ownershipControls': route('GetBucketOwnershipControls', true, acl.getBucketOwnershipControlsRoute),
-  'bucket GET versions': 'NotImplemented',
+  'bucket GET versions': route('ListObjectVersions', true, v.listObjectVersionsRoute),
   'bucket PUT versioning': 'NotImplemented',
 
   'object PUT ': route('PutObject', false, o.putObjectRoute),
