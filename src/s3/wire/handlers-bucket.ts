@@ -85,8 +85,10 @@ export async function deleteObjectsRoute(c: S3Call): Promise<void> {
   c.send(200, {}, deleteResultXml(deleted, errors, (s) => s));
 }
 
-/** max-keys, read as max-parts and max-uploads are (a 32-bit count, parseCount), capped at 1000 as S3 does. */
-/** The max-keys of a listing: 1000 when absent, at most 1000. Raises InvalidArgumentError for a bad count. */
+/**
+ * The max-keys of a listing (1000 when absent), read as max-parts and max-uploads are (a
+ * 32-bit count, parseCount), capped at 1000 as S3 does. Raises InvalidArgumentError for a bad count.
+ */
 export function maxKeysOf(c: S3Call): number {
   return Math.min(parseCount(c.query.get('max-keys'), 'max-keys', 1000), 1000);
 }
