@@ -124,7 +124,7 @@ describe('S3 buckets, listings and default encryption', () => {
   });
 
   it('a known sub-resource we do not implement answers NotImplemented', async () => {
-    const { ListObjectVersionsCommand } = await import('@aws-sdk/client-s3');
-    assert.equal(await errorCode(fx.s3.send(new ListObjectVersionsCommand({ Bucket: 'bkt1' }))), '501 NotImplemented');
+    const { GetBucketLifecycleConfigurationCommand } = await import('@aws-sdk/client-s3');
+    assert.equal(await errorCode(fx.s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'bkt1' }))), '501 NotImplemented');
   });
 });
