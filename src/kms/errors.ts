@@ -49,8 +49,19 @@ export class InvalidSignatureError extends KmsError {}
 export class InvalidMacError extends KmsError {}
 /** A tag is malformed or reserved. */
 export class TagError extends KmsError {}
-/** The caller may not perform the operation. */
-export class AccessDeniedError extends KmsError {}
+/**
+ * The caller may not perform the operation. `explicitDeny` is true when a policy's Deny
+ * statement refused it (not merely no statement allowing it): nothing, not even a grant
+ * naming the caller as the one to retire it, overrides that.
+ */
+export class AccessDeniedError extends KmsError {
+  readonly explicitDeny: boolean;
+
+  constructor(message: string, options?: { readonly explicitDeny?: boolean; readonly cause?: unknown }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.explicitDeny = options?.explicitDeny ?? false;
+  }
+}
 /** Something went wrong on our side; the client sees a generic message. */
 export class KmsInternalError extends KmsError {
   override readonly userError = false;

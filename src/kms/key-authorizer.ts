@@ -69,7 +69,7 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
     }
     if (keyIdentifier === undefined) {
       const decision = await deps.access.authorize(call, action, '*', { facts: { ...kmsCallerFacts(call), ...facts?.conditionKeys } });
-      if (!decision.allowed) throw new AccessDeniedError(deps.access.deniedMessage(call, action, '*', decision));
+      if (!decision.allowed) throw new AccessDeniedError(deps.access.deniedMessage(call, action, '*', decision), { explicitDeny: isExplicit(decision) });
       return;
     }
     // A cached key and the root's call under deny-free policies are decided without an await.
@@ -80,7 +80,7 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
       // its own error (NotFound, or Validation for a malformed name) as AWS does.
       const resource = keyIdentifier.startsWith('arn:') ? keyIdentifier : keyIdentifier.startsWith('alias/') ? aliasArnOf(deps.keys, keyIdentifier) : '*';
       const decision = await deps.access.authorize(call, action, resource, { facts: { ...kmsCallerFacts(call), ...facts?.conditionKeys } });
-      if (!decision.allowed) throw new AccessDeniedError(deps.access.deniedMessage(call, action, resource, decision));
+      if (!decision.allowed) throw new AccessDeniedError(deps.access.deniedMessage(call, action, resource, decision), { explicitDeny: isExplicit(decision) });
       return;
     }
     await authorizeOnKey(call, action, key, facts);
@@ -107,13 +107,15 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
     if (facts?.encryptionContext !== undefined) input.encryptionContext = facts.encryptionContext;
     let decision: AccessDecision = decideKmsAccess(input);
     // Grants are read only when the policies alone do not allow and nothing denies explicitly.
-    if (!decision.allowed && !decision.cause.startsWith('explicit')) {
+    // Never for kms:RetireGrant: a grant lets retire itself only, which the RetireGrant route
+    // decides (grantLetsRetire); a grantee's RetireGrant grant must not open the key's other grants.
+    if (!decision.allowed && !isExplicit(decision) && action !== 'kms:RetireGrant') {
       input.grants = await grantsFor(deps.keys, key, call);
       decision = decideKmsAccess(input);
     }
     if (!decision.allowed) {
       deps.access.logDenial(call, action, arn, decision.reason);
-      throw new AccessDeniedError(accessDeniedMessage(call.principal, action, arn, decision.cause));
+      throw new AccessDeniedError(accessDeniedMessage(call.principal, action, arn, decision.cause), { explicitDeny: isExplicit(decision) });
     }
   };
 
@@ -147,6 +149,11 @@ function keyConditionFacts(call: CallContext, key: KeyRecord, facts: KmsRequestF
   Object.assign(out, encryptionContextFacts(facts?.encryptionContext));
   if (facts?.conditionKeys !== undefined) Object.assign(out, facts.conditionKeys);
   return out;
+}
+
+/** A denial by a Deny statement (key, identity or endpoint policy), not for want of an Allow. */
+function isExplicit(decision: AccessDecision): boolean {
+  return !decision.allowed && decision.cause.startsWith('explicit');
 }
 
 function kmsCallerFacts(call: CallContext): ConditionFacts {

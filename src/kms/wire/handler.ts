@@ -8,7 +8,7 @@ import { toKmsWireError, type KmsWireError } from './error-codes.js';
 import { KMS_ROUTES } from './routes.js';
 import type { KmsRequestFacts, KmsRoute } from './route.js';
 import { kmsAuditParameters } from './audit-params.js';
-import { DryRunOperationError, InvalidCiphertextError } from '../errors.js';
+import { AccessDeniedError, DryRunOperationError, InvalidCiphertextError } from '../errors.js';
 
 /** The outcome of one KMS call, for the edge to send and the audit trail to record. */
 export interface KmsOutcome {
@@ -107,10 +107,18 @@ export function handleKmsRequest(
   }
 }
 
-/** The route's own resource allows the call (allowedByResource), else `action`'s policy decision. */
+/**
+ * `action`'s policy decision, except that a refusal for want of an Allow is overridden when
+ * the route's own resource allows the call (allowedByResource). An explicit Deny still
+ * refuses: AWS lets a Deny on kms:RetireGrant stop even the principals a grant names.
+ */
 async function authorizeUnlessResourceAllows(keys: KeyService, call: CallContext, authorize: KmsAuthorizer, route: KmsRoute, req: unknown, keyIdentifier: string | undefined): Promise<void> {
-  if (await route.allowedByResource?.(keys, req, call)) return;
-  await authorize(call, route.action, keyIdentifier, route.conditions?.(req));
+  const allowedByResource = (await route.allowedByResource?.(keys, req, call)) === true;
+  try {
+    await authorize(call, route.action, keyIdentifier, route.conditions?.(req));
+  } catch (err) {
+    if (!allowedByResource || !(err instanceof AccessDeniedError) || err.explicitDeny) throw err;
+  }
 }
 
 /** The route's typed request from the body's fields. */

@@ -42,9 +42,9 @@ export interface KmsRoute<Req = unknown, Res = unknown> {
   readonly alsoAuthorize?: (req: Req) => ReadonlyArray<{ readonly action: string; readonly keyIdentifier: string | undefined; readonly facts: KmsRequestFacts }>;
   /**
    * For a request its own resource authorizes (RetireGrant: the grant names who may retire
-   * it): resolves true to allow the call without `action`'s policy decision, false to leave
-   * the decision to the policies as for any route. Never raises for an unknown resource
-   * (false: the operation answers its own error).
+   * it): resolves true to allow the call when `action`'s policies merely do not allow it (an
+   * explicit Deny still refuses), false to leave the decision to the policies as for any
+   * route. Never raises for an unknown resource (false: the operation answers its own error).
    */
   readonly allowedByResource?: (keys: KeyService, req: Req, call: CallContext) => Promise<boolean>;
   readonly operate: (keys: KeyService, req: Req, call: CallContext) => Promise<Res>;
