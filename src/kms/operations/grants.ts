@@ -147,41 +147,49 @@ async function findGrant(keys: KeyService, keyId: string, grantId: string): Prom
 
 /**
  * RetireGrant, by grant token or by key + grant id. Raises InvalidGrantTokenError (unknown
- * token), InvalidGrantIdError (malformed id), NotFoundError (unknown key or grant),
- * ValidationError when neither form is given. Who may retire is checked with enforcement.
+ * token, or one of another grant than the KeyId or GrantId also given), InvalidGrantIdError
+ * (malformed id), NotFoundError (unknown key or grant), ValidationError when neither form is
+ * given. Who may retire is decided before (grantLetsRetire, then the policies).
  */
-export async function retireGrant(keys: KeyService, req: { grantToken?: string; keyId?: string; grantId?: string }): Promise<void> {
-  if (req.grantToken !== undefined) {
-    const grant = await keys.deps.store.findGrantByTokenHash(grantTokenHash(req.grantToken));
-    if (grant === undefined) throw new InvalidGrantTokenError('Grant token is not valid.');
-    await keys.deps.store.deleteGrant(grant.keyId, grant.grantId);
-    return;
-  }
-  if (req.keyId === undefined || req.grantId === undefined) throw new ValidationError('Either GrantToken, or both KeyId and GrantId, must be specified.');
-  const { grant } = await findGrant(keys, req.keyId, req.grantId);
+export async function retireGrant(keys: KeyService, req: RetireGrantRequest): Promise<void> {
+  const grant = await grantToRetire(keys, req);
   await keys.deps.store.deleteGrant(grant.keyId, grant.grantId);
 }
 
+/** What RetireGrant names its grant by: a grant token, or a key and a grant id (or both). */
+export interface RetireGrantRequest {
+  readonly grantToken?: string;
+  readonly keyId?: string;
+  readonly grantId?: string;
+}
+
 /**
- * Whether the grant a RetireGrant names lets `call` retire it with no policy allowing
- * kms:RetireGrant: the caller is its retiring principal, or its grantee and the grant allows
- * RetireGrant ("Permission to retire a grant is determined primarily by the grant",
- * https://docs.aws.amazon.com/kms/latest/APIReference/API_RetireGrant.html). False when the
- * grant is not found or the request is malformed: retireGrant then answers its own error.
- * Never deletes anything.
+ * Whether the grant a RetireGrant names lets `call` retire it whatever the policies allow
+ * (an explicit Deny aside, decided by the caller): the caller is its retiring principal, or
+ * its grantee and the grant allows RetireGrant ("Permission to retire a grant is determined
+ * primarily by the grant", https://docs.aws.amazon.com/kms/latest/APIReference/API_RetireGrant.html).
+ * That grant only, found exactly as retireGrant finds it. False when it is not found or the
+ * request is malformed: retireGrant then answers its own error. Never deletes anything.
  */
-export async function grantLetsRetire(keys: KeyService, req: { grantToken?: string; keyId?: string; grantId?: string }, call: CallContext): Promise<boolean> {
-  const grant = await namedGrant(keys, req);
+export async function grantLetsRetire(keys: KeyService, req: RetireGrantRequest, call: CallContext): Promise<boolean> {
+  const grant = await grantToRetire(keys, req).catch(() => undefined);
   if (grant === undefined) return false;
   const names = [call.principal.arn, call.principal.roleArn];
   return names.some((n) => n !== undefined && (n === grant.retiringPrincipal || (n === grant.granteePrincipal && grant.operations.includes('RetireGrant'))));
 }
 
-async function namedGrant(keys: KeyService, req: { grantToken?: string; keyId?: string; grantId?: string }): Promise<GrantRecord | undefined> {
-  if (req.grantToken !== undefined) return keys.deps.store.findGrantByTokenHash(grantTokenHash(req.grantToken));
-  if (req.keyId === undefined || req.grantId === undefined || !GRANT_ID.test(req.grantId)) return undefined;
-  const key = await keys.resolve(req.keyId).catch(() => undefined);
-  return key === undefined ? undefined : keys.deps.store.getGrant(key.keyId, req.grantId);
+// A token names its grant on its own; a KeyId or GrantId given with it must name the same
+// grant, or a caller allowed RetireGrant on one key could retire another key's grant by token.
+async function grantToRetire(keys: KeyService, req: RetireGrantRequest): Promise<GrantRecord> {
+  if (req.grantToken === undefined) {
+    if (req.keyId === undefined || req.grantId === undefined) throw new ValidationError('Either GrantToken, or both KeyId and GrantId, must be specified.');
+    return (await findGrant(keys, req.keyId, req.grantId)).grant;
+  }
+  const grant = await keys.deps.store.findGrantByTokenHash(grantTokenHash(req.grantToken));
+  if (grant === undefined) throw new InvalidGrantTokenError('Grant token is not valid.');
+  const otherKey = req.keyId !== undefined && (await keys.resolve(req.keyId)).keyId !== grant.keyId;
+  if (otherKey || (req.grantId !== undefined && req.grantId !== grant.grantId)) throw new InvalidGrantTokenError('The grant token does not identify the grant of the KeyId and GrantId given.');
+  return grant;
 }
 
 /** RevokeGrant. Raises InvalidGrantIdError (malformed id), NotFoundError (unknown key or grant). */
