@@ -159,19 +159,26 @@ async function finishLater(p: PendingCall, decided: Promise<void> | undefined): 
 }
 
 /**
- * A dry run, once authorized: the key it names must exist and be enabled, as every
- * operation taking DryRun requires; then DryRunOperationError. Never operates.
+ * A dry run, once authorized: every key it names must exist and be enabled, as every
+ * operation taking DryRun requires (ReEncrypt: its source key too, named or the blob's);
+ * then DryRunOperationError. Never operates.
  */
 async function answerDryRun(keys: KeyService, route: KmsRoute, req: unknown, keyIdentifier: string | undefined): Promise<never> {
-  if (keyIdentifier !== undefined) keys.requireEnabled(await keys.resolve(keyIdentifier));
-  const blobKey = keyIdentifier === undefined ? route.conditions?.(req).ciphertextKeyId : undefined;
-  if (blobKey !== undefined) {
-    // A blob naming no key of ours is what Decrypt would answer InvalidCiphertext to.
-    const key = await keys.resolve(blobKey).catch(() => undefined);
-    if (key === undefined) throw new InvalidCiphertextError();
-    keys.requireEnabled(key);
-  }
+  await requireUsableKey(keys, keyIdentifier, route.conditions?.(req).ciphertextKeyId);
+  for (const extra of route.alsoAuthorize?.(req) ?? []) await requireUsableKey(keys, extra.keyIdentifier, extra.facts.ciphertextKeyId);
   throw new DryRunOperationError('Request would have succeeded, but DryRun flag is set.');
+}
+
+/**
+ * The key named, else the one a blob names, must be enabled. Only Decrypt and ReEncrypt's
+ * source may name no key: a blob then naming none of ours (garbage, or an asymmetric blob
+ * with no KeyId) is what the call answers InvalidCiphertext to.
+ */
+async function requireUsableKey(keys: KeyService, keyIdentifier: string | undefined, blobKey: string | undefined): Promise<void> {
+  if (keyIdentifier !== undefined) return keys.requireEnabled(await keys.resolve(keyIdentifier));
+  const key = blobKey === undefined ? undefined : await keys.resolve(blobKey).catch(() => undefined);
+  if (key === undefined) throw new InvalidCiphertextError();
+  keys.requireEnabled(key);
 }
 
 function success(operation: string, route: KmsRoute, req: unknown, res: unknown, keyIdentifier: string | undefined, requestParameters: JsonObject | undefined): KmsOutcome {

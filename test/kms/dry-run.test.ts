@@ -1,0 +1,51 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { CreateKeyCommand, DecryptCommand, DisableKeyCommand, EncryptCommand, GenerateDataKeyCommand, ReEncryptCommand } from '@aws-sdk/client-kms';
+import { sdkOutcome } from '../helpers/sdk-outcome.js';
+import { testServerFixture } from '../helpers/server.js';
+
+// DryRun (https://docs.aws.amazon.com/kms/latest/developerguide/testing-permissions.html):
+// DryRunOperationException (412) when the call would succeed, else the call's own error;
+// never an operation, and recorded in the trail like any call, with nothing secret in it.
+describe('KMS DryRun', () => {
+  const fx = testServerFixture();
+  const newKey = async (): Promise<string> => (await fx.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+
+  it("ReEncrypt's dry run answers what the call would when its source key is disabled, named or the blob's", async () => {
+    const source = await newKey();
+    const destination = await newKey();
+    const blob = (await fx.kms.send(new EncryptCommand({ KeyId: source, Plaintext: Buffer.from('x') }))).CiphertextBlob!;
+    const reEncrypt = (dry: boolean, named: boolean) =>
+      sdkOutcome(fx.kms.send(new ReEncryptCommand({ CiphertextBlob: blob, DestinationKeyId: destination, DryRun: dry, ...(named ? { SourceKeyId: source } : {}) })));
+    assert.equal(await reEncrypt(true, false), '412 DryRunOperationException');
+    await fx.kms.send(new DisableKeyCommand({ KeyId: source }));
+    for (const named of [false, true]) {
+      assert.equal(await reEncrypt(false, named), '400 DisabledException', 'the call');
+      assert.equal(await reEncrypt(true, named), '400 DisabledException', `the dry run, source named: ${named}`);
+    }
+  });
+
+  it('a Decrypt dry run of a blob naming no key of ours is InvalidCiphertextException, as the call', async () => {
+    const garbage = randomBytes(120);
+    assert.equal(await sdkOutcome(fx.kms.send(new DecryptCommand({ CiphertextBlob: garbage }))), '400 InvalidCiphertextException');
+    assert.equal(await sdkOutcome(fx.kms.send(new DecryptCommand({ CiphertextBlob: garbage, DryRun: true }))), '400 InvalidCiphertextException');
+  });
+
+  it('is recorded with its error code and no plaintext, and returns no key material', async () => {
+    const keyId = await newKey();
+    const marker = `dry-run-marker-${randomBytes(8).toString('hex')}`;
+    await assert.rejects(fx.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(marker), DryRun: true })), { name: 'DryRunOperationException' });
+    const dataKey = await fx.kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', DryRun: true })).then(
+      (r) => r,
+      (err: Error) => err.name,
+    );
+    assert.equal(dataKey, 'DryRunOperationException');
+    await fx.server.server.audit.flush();
+    const { records } = await fx.server.server.auditStore.lookup({ keyId, errorsOnly: true, limit: 10 });
+    const byName = new Map(records.map((r) => [r.event.eventName, r.event]));
+    for (const name of ['Encrypt', 'GenerateDataKey']) assert.equal(byName.get(name)?.errorCode, 'DryRunOperationException', name);
+    assert.equal(JSON.stringify(records).includes(marker), false, 'the plaintext is never recorded');
+    assert.equal(byName.get('GenerateDataKey')?.responseElements ?? null, null, 'a failed call has no response elements');
+  });
+});
