@@ -262,7 +262,8 @@ def rotation_tags_deletion():
     out['rotate'] = {'keyId': r['KeyId'] == key, 'count': len(rot['Rotations']), 'type': rot['Rotations'][0]['RotationType'],
                      'date': is_time(rot['Rotations'][0]['RotationDate']), 'truncated': rot['Truncated'],
                      'oldDecrypts': kms.decrypt(CiphertextBlob=blob)['Plaintext'].decode(), 'newDecrypts': kms.decrypt(CiphertextBlob=after)['Plaintext'].decode(),
-                     'differs': blob != after}
+                     # The key material version each blob names (FORMAT.md: u32 at offset 17): new material after the rotation.
+                     'versions': [int.from_bytes(b[17:21], 'big') for b in (blob, after)]}
     kms.disable_key_rotation(KeyId=key)
     out['status']['disabled'] = kms.get_key_rotation_status(KeyId=key)['KeyRotationEnabled']
     hmac_key = new_key(KeySpec='HMAC_256', KeyUsage='GENERATE_VERIFY_MAC')['KeyId']

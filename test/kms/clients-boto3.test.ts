@@ -141,7 +141,7 @@ describe('boto3 against Cipherlake KMS', () => {
       off: false, on: true, period: 90, next: true, keyId: true, badPeriod: 'ValidationException', disabled: false, hmacRotation: 'UnsupportedOperationException',
     });
     assert.deepEqual(out.rotate, {
-      keyId: true, count: 1, type: 'ON_DEMAND', date: true, truncated: false, oldDecrypts: 'before rotation', newDecrypts: 'after rotation', differs: true,
+      keyId: true, count: 1, type: 'ON_DEMAND', date: true, truncated: false, oldDecrypts: 'before rotation', newDecrypts: 'after rotation', versions: [1, 2],
     });
     assert.deepEqual(out.tags, {
       after: [['stage', 'train'], ['team', 'ops']], truncated: false, untagged: [{ TagKey: 'stage', TagValue: 'train' }], reserved: 'TagException',
