@@ -26,8 +26,13 @@ export class AccessControl {
     return this.deps.identity.policiesFor(call.principal);
   }
 
-  /** Identity ∧ resource (trust, bucket) ∧ endpoint policy for one action on one resource. */
-  async authorize(call: AuthzCall, action: string, resource: string, options: { resourcePolicies?: readonly Policy[]; facts?: ConditionFacts } = {}): Promise<AccessDecision> {
+  /**
+   * Identity ∧ resource (trust, bucket) ∧ endpoint policy for one action on one resource;
+   * with `requireResourceAllow`, a resource policy must allow too (decideAccess).
+   */
+  async authorize(
+    call: AuthzCall, action: string, resource: string, options: { resourcePolicies?: readonly Policy[]; facts?: ConditionFacts; requireResourceAllow?: boolean } = {},
+  ): Promise<AccessDecision> {
     const identity = await this.deps.identity.policiesFor(call.principal);
     const decision = decideAccess({ call, action, resource, identity, time: this.deps.clock.now(), ...options });
     if (!decision.allowed) this.logDenial(call, action, resource, decision.reason);

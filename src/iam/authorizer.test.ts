@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { decideKmsAccess, kmsRootAllowedOutright, newConditionFacts, type AuthzCall } from './authorizer.js';
+import { decideAccess, decideKmsAccess, kmsRootAllowedOutright, newConditionFacts, type AuthzCall } from './authorizer.js';
 import { parsePolicy } from './policy/index.js';
 import { rootPrincipal } from './root-credentials.js';
 
@@ -97,5 +97,28 @@ describe('condition facts (built by assignment, not spread)', () => {
       decideKmsAccess({ call: root, action: 'kms:Decrypt', keyArn: KEY_ARN, keyPolicy: denyPlainHttp, identity: [], grants: [], facts, time: new Date(0) });
     assert.equal(decideWith({}).allowed, false); // plain HTTP: the Deny applies
     assert.equal(decideWith({ 'aws:SecureTransport': 'true' }).allowed, true);
+  });
+});
+
+describe('decideAccess with requireResourceAllow (sts:AssumeRole: the trust policy must allow)', () => {
+  const ROLE = `arn:aws:iam::${ACCOUNT}:role/worker`;
+  const trust = (principal: string) => parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: principal }, Action: 'sts:AssumeRole' }] }), 'trust');
+  const mayAssume = parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] }), 'identity');
+  const eve: AuthzCall = { ...root, principal: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/eve`, accountId: ACCOUNT, principalId: 'AIDAEVE', userName: 'eve' } };
+  const assume = (call: AuthzCall, trustPolicy: ReturnType<typeof trust>, identity: (typeof mayAssume)[], requireResourceAllow = true) =>
+    decideAccess({ call, action: 'sts:AssumeRole', resource: ROLE, identity, resourcePolicies: [trustPolicy], requireResourceAllow, time: new Date(0) });
+
+  it('an identity policy alone does not let a principal the trust policy does not name assume the role', () => {
+    const d = assume(eve, trust(`arn:aws:iam::${ACCOUNT}:user/alice`), [mayAssume]);
+    assert.equal(d.allowed, false);
+    assert.equal(!d.allowed && d.cause, 'no-resource-allow');
+    // Without the requirement the same-account identity allow would have sufficed: the requirement is what refuses.
+    assert.equal(assume(eve, trust(`arn:aws:iam::${ACCOUNT}:user/alice`), [mayAssume], false).allowed, true);
+  });
+
+  it('a trust policy naming the principal allows it with no identity policy; one naming the account needs an identity policy too', () => {
+    assert.equal(assume(alice, trust(`arn:aws:iam::${ACCOUNT}:user/alice`), []).allowed, true);
+    assert.equal(assume(alice, trust(`arn:aws:iam::${ACCOUNT}:root`), []).allowed, false);
+    assert.equal(assume(alice, trust(`arn:aws:iam::${ACCOUNT}:root`), [mayAssume]).allowed, true);
   });
 });

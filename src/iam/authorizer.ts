@@ -114,7 +114,11 @@ function firstDeny(groups: ReadonlyArray<[DenialCause, readonly Policy[]]>, req:
 
 /**
  * Identity policy ∧ resource policy ∧ endpoint policy, AWS's logic (see policy/README.md):
- * for IAM, STS and S3 actions. `resourcePolicies` are bucket or trust policies. Never throws.
+ * for IAM, STS and S3 actions. `resourcePolicies` are bucket or trust policies. With
+ * `requireResourceAllow` (a role's trust policy for sts:AssumeRole), a resource policy must
+ * also allow the caller, directly or through its account: in the same account an identity
+ * policy alone never lets a principal the trust policy does not name assume the role
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_manage-assume.html). Never throws.
  */
 export function decideAccess(input: {
   readonly call: AuthzCall;
@@ -123,6 +127,7 @@ export function decideAccess(input: {
   readonly identity: readonly Policy[];
   readonly resourcePolicies?: readonly Policy[];
   readonly facts?: ConditionFacts;
+  readonly requireResourceAllow?: boolean;
   readonly time: Date;
 }): AccessDecision {
   const { call } = input;
@@ -130,7 +135,12 @@ export function decideAccess(input: {
   const request = { principal: requestPrincipal(call.principal), action: input.action, resource: input.resource, context: conditionContext(call, input.facts), time: input.time };
   const identity = identityOf(call, input.identity);
   const d = evaluatePolicies(request, { identity, resource: input.resourcePolicies ?? [], endpoint });
-  if (d.decision === 'Allow') return { allowed: true, reason: d.reason };
+  if (d.decision === 'Allow') {
+    if (input.requireResourceAllow !== true) return { allowed: true, reason: d.reason };
+    const prepared = prepareRequest(request);
+    if ((input.resourcePolicies ?? []).some((p) => evaluatePreparedPolicy(p, prepared).effect === 'Allow')) return { allowed: true, reason: d.reason };
+    return { allowed: false, reason: 'no resource policy (trust policy) statement allows the principal', cause: 'no-resource-allow' };
+  }
   if (d.decision === 'ExplicitDeny') {
     const prepared = prepareRequest(request);
     const cause = firstDeny([['explicit-endpoint', endpoint], ['explicit-resource', input.resourcePolicies ?? []], ['explicit-identity', identity]], prepared) ?? 'explicit-identity';

@@ -46,7 +46,10 @@ export async function handleQueryRequest(
     if (route.action !== undefined) {
       const resource = route.resource(req, deps.accountId);
       const resourcePolicies = route.resourcePolicies === undefined ? undefined : await route.resourcePolicies(deps, req, call);
-      const decision = await access.authorize(call, route.action, resource, resourcePolicies === undefined ? {} : { resourcePolicies });
+      const decision = await access.authorize(call, route.action, resource, {
+        ...(resourcePolicies === undefined ? {} : { resourcePolicies }),
+        ...(route.resourcePolicyRequired === true ? { requireResourceAllow: true } : {}),
+      });
       if (!decision.allowed) throw new IamAccessDeniedError(access.deniedMessage(call, route.action, resource, decision));
     }
     const result = route.respond(await route.operate(deps, req, call));

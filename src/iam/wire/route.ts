@@ -21,6 +21,8 @@ export interface QueryRoute<Req = unknown, Res = unknown> {
   readonly parse: (params: QueryParams, call: QueryCall) => Req;
   readonly resource: (req: Req, accountId: string) => string;
   readonly resourcePolicies?: (deps: IamDeps, req: Req, call: QueryCall) => Promise<readonly Policy[]>;
+  /** Whether a resource policy must allow as well as the identity policies (a role's trust policy for AssumeRole). */
+  readonly resourcePolicyRequired?: boolean;
   readonly operate: (deps: IamDeps, req: Req, call: QueryCall) => Promise<Res>;
   readonly respond: (res: Res) => Readonly<Record<string, XmlValue>> | undefined;
 }

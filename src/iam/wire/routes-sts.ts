@@ -36,7 +36,9 @@ export const STS_ROUTES: Readonly<Record<string, QueryRoute>> = {
       return req;
     },
     resource: (r) => r.roleArn,
-    // The role's trust policy is the resource policy of sts:AssumeRole.
+    // The role's trust policy is the resource policy of sts:AssumeRole, and it must allow the
+    // caller: an identity policy allowing sts:AssumeRole on the role is not enough on its own.
+    resourcePolicyRequired: true,
     resourcePolicies: async (d, r) => {
       const role = await d.store.getRole(roleNameOf(r.roleArn));
       return role === undefined || role.arn !== r.roleArn ? [] : [parsePolicy(role.trustPolicy, 'trust')];
