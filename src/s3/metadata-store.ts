@@ -27,6 +27,11 @@ export interface ContentHeaders {
   readonly contentLanguage?: string;
   readonly cacheControl?: string;
   readonly expires?: string;
+  /**
+   * x-amz-website-redirect-location, kept and returned as S3 keeps it (a copy does not carry
+   * the source's: it takes only the one its request names).
+   */
+  readonly websiteRedirectLocation?: string;
 }
 
 /** One object as stored: where its sealed body is, how its key is sealed, what it says about itself. */

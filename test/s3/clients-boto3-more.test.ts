@@ -54,6 +54,8 @@ describe('boto3, everyday calls beyond put/get', () => {
     assert.deepEqual(out.tagsAfterDelete, []);
     // HEAD has no body, so botocore names the error by its status.
     assert.deepEqual(out.headMissing, [404, '404']);
+    // Kept and returned (it was dropped); a self-copy naming a new one is allowed, a plain copy does not carry it.
+    assert.deepEqual(out.redirect, { head: 'https://example.com/x', copy: 'none', bad: [400, 'InvalidArgument'] });
     // Each object is its one version, "null", as S3 lists an unversioned bucket (was 501 NotImplemented).
     assert.deepEqual(out.versions, [['a/1', 'null', true], ['a/2', 'null', true], ['b', 'null', true], ['c d', 'null', true], ['e', 'null', true]]);
     assert.deepEqual(out.versionPages, [['a/1', 'a/2'], ['b', 'c d'], ['e']]);

@@ -24,6 +24,11 @@ export interface CopyRequest {
    * object here is kept alike.
    */
   readonly storageClassGiven?: boolean;
+  /**
+   * COPY: the request's x-amz-website-redirect-location, S3 never copying the source's (REPLACE
+   * carries it in `replace.content`).
+   */
+  readonly websiteRedirectLocation?: string;
   /** REPLACE: the request's metadata; COPY (undefined): the source's. */
   readonly replace?: { readonly content: ContentHeaders; readonly userMetadata: Readonly<Record<string, string>> };
   /** x-amz-tagging-directive REPLACE: the request's tags; undefined (COPY): the source's. */
@@ -64,7 +69,7 @@ export async function copyObject(deps: S3Deps, req: CopyRequest): Promise<{ sour
       declaredSize: source.size,
       verify: () => {},
       mode: req.mode,
-      content: req.replace?.content ?? source.content,
+      content: req.replace?.content ?? copiedContent(source.content, req.websiteRedirectLocation),
       userMetadata: req.replace?.userMetadata ?? source.userMetadata,
       checksums: () => ({}),
       ...((req.tags ?? source.tags) !== undefined ? { tags: req.tags ?? source.tags } : {}),
@@ -77,6 +82,12 @@ export async function copyObject(deps: S3Deps, req: CopyRequest): Promise<{ sour
   return { source, target };
 }
 
+/** A COPY-directive copy's headers: the source's, its website redirect replaced by the request's (or dropped), as S3. */
+function copiedContent(source: ContentHeaders, websiteRedirectLocation: string | undefined): ContentHeaders {
+  const { websiteRedirectLocation: _notCopied, ...rest } = source;
+  return websiteRedirectLocation !== undefined ? { ...rest, websiteRedirectLocation } : rest;
+}
+
 /** No-op 'error' listener: the error stays on the stream (`errored`) for its reader to raise. */
 export function keepForReader(): void {}
 
@@ -84,7 +95,8 @@ export function keepForReader(): void {}
 async function copySource(deps: S3Deps, req: CopyRequest): Promise<ObjectRecord> {
   const source = await deps.store.getObject(req.source.bucket, req.source.key);
   checkCopySourceConditions(source, req.conditions);
-  if (req.source.bucket === req.bucket && req.source.key === req.key && req.replace === undefined && !req.encryptionGiven && req.storageClassGiven !== true) {
+  const changes = req.replace !== undefined || req.encryptionGiven || req.storageClassGiven === true || req.websiteRedirectLocation !== undefined;
+  if (req.source.bucket === req.bucket && req.source.key === req.key && !changes) {
     throw new InvalidRequestError(
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );

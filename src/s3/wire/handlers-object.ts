@@ -334,6 +334,7 @@ export async function copyObjectRoute(c: S3Call): Promise<void> {
   const directive = (h['x-amz-metadata-directive'] as string | undefined) ?? 'COPY';
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new InvalidArgumentError('Unknown metadata directive.');
   const tags = parseTaggingDirective(h) === 'REPLACE' ? (parseTaggingHeader(h) ?? {}) : undefined;
+  const content = parseContentHeaders(h);
   const sse = parseSseRequest(h);
   let sourceCustomer: CustomerKey | undefined;
   await withSse(c, sse, async () => {
@@ -351,7 +352,8 @@ export async function copyObjectRoute(c: S3Call): Promise<void> {
         encryptionGiven: sse.kind !== 'none',
         storageClassGiven: h['x-amz-storage-class'] !== undefined,
         ...(tags !== undefined ? { tags } : {}),
-        ...(directive === 'REPLACE' ? { replace: { content: parseContentHeaders(h), userMetadata: parseUserMetadata(h) } } : {}),
+        ...(directive === 'REPLACE' ? { replace: { content, userMetadata: parseUserMetadata(h) } } : {}),
+        ...(directive === 'COPY' && content.websiteRedirectLocation !== undefined ? { websiteRedirectLocation: content.websiteRedirectLocation } : {}),
         ...withCondition(c),
       });
       noteWriteSse(c, target.sealedKey, false);

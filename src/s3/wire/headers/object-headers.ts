@@ -11,7 +11,11 @@ function h(headers: IncomingHttpHeaders, name: string): string | undefined {
 
 const MAX_USER_METADATA_BYTES = 2048;
 
-/** Content-Type/-Encoding/-Disposition/-Language, Cache-Control and Expires of a PUT (aws-chunked stripped from Content-Encoding). */
+/**
+ * Content-Type/-Encoding/-Disposition/-Language, Cache-Control, Expires and
+ * x-amz-website-redirect-location of a PUT (aws-chunked stripped from Content-Encoding).
+ * Raises InvalidArgumentError for a redirect location that is not a path or an http(s) URL, as S3.
+ */
 export function parseContentHeaders(headers: IncomingHttpHeaders): ContentHeaders {
   const encoding = h(headers, 'content-encoding')
     ?.split(',')
@@ -25,8 +29,18 @@ export function parseContentHeaders(headers: IncomingHttpHeaders): ContentHeader
     ['contentLanguage', h(headers, 'content-language')],
     ['cacheControl', h(headers, 'cache-control')],
     ['expires', h(headers, 'expires')],
+    ['websiteRedirectLocation', websiteRedirectOf(headers)],
   ];
   return Object.fromEntries(pick.filter(([, v]) => v !== undefined)) as ContentHeaders;
+}
+
+/** x-amz-website-redirect-location, checked as S3 checks it (a path or an http(s) URL, at most 2 KB). */
+function websiteRedirectOf(headers: IncomingHttpHeaders): string | undefined {
+  const v = h(headers, 'x-amz-website-redirect-location');
+  if (v === undefined) return undefined;
+  if (!/^(\/|https?:\/\/)/.test(v)) throw new InvalidArgumentError("The website redirect location must have a prefix of 'http://' or 'https://' or '/'.");
+  if (Buffer.byteLength(v) > 2048) throw new InvalidArgumentError('The length of website redirect location cannot exceed 2,048 characters.');
+  return v;
 }
 
 /** x-amz-meta-* as a map (names lower-cased, as S3 returns them). Raises MetadataTooLargeError over 2 KB. */
@@ -124,6 +138,7 @@ export function objectResponseHeaders(o: ObjectRecord, query: ReadonlyMap<string
   if (c.contentLanguage !== undefined) out['content-language'] = c.contentLanguage;
   if (c.cacheControl !== undefined) out['cache-control'] = c.cacheControl;
   if (c.expires !== undefined) out.expires = c.expires;
+  if (c.websiteRedirectLocation !== undefined) out['x-amz-website-redirect-location'] = c.websiteRedirectLocation;
   for (const [k, v] of Object.entries(o.userMetadata)) out[`x-amz-meta-${k}`] = v;
   const tagCount = o.tags === undefined ? 0 : Object.keys(o.tags).length;
   if (tagCount > 0) out['x-amz-tagging-count'] = String(tagCount);
