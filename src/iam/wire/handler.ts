@@ -44,7 +44,7 @@ export async function handleQueryRequest(
     if (route === undefined) throw new InvalidActionError(`Could not find operation ${echoed(operation)} for version ${echoed(params.optional('Version') ?? 'NO_VERSION_SPECIFIED')}`);
     const req = route.parse(params, call);
     if (route.action !== undefined) {
-      const resource = route.resource(req, deps.accountId);
+      const resource = await route.resource(req, deps.accountId, deps);
       const resourcePolicies = route.resourcePolicies === undefined ? undefined : await route.resourcePolicies(deps, req, call);
       const decision = await access.authorize(call, route.action, resource, {
         ...(resourcePolicies === undefined ? {} : { resourcePolicies }),

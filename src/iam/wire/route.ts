@@ -19,7 +19,8 @@ export interface QueryRoute<Req = unknown, Res = unknown> {
   readonly action: string | undefined;
   readonly readOnly: boolean;
   readonly parse: (params: QueryParams, call: QueryCall) => Req;
-  readonly resource: (req: Req, accountId: string) => string;
+  /** The resource ARN authorized: an existing user's or role's carries its path, as IAM's do. */
+  readonly resource: (req: Req, accountId: string, deps: IamDeps) => string | Promise<string>;
   readonly resourcePolicies?: (deps: IamDeps, req: Req, call: QueryCall) => Promise<readonly Policy[]>;
   /** Whether a resource policy must allow as well as the identity policies (a role's trust policy for AssumeRole). */
   readonly resourcePolicyRequired?: boolean;

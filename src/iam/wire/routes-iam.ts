@@ -1,5 +1,6 @@
 import { echoed } from '../../common/bounded-echo.js';
 import { IamValidationError } from '../errors.js';
+import type { IamDeps } from '../iam-context.js';
 import type { PolicyOwnerKind } from '../identity-store.js';
 import { createAccessKey, deleteAccessKey, listAccessKeys, updateAccessKey } from '../operations/access-keys.js';
 import {
@@ -21,6 +22,21 @@ import { queryRoute, type QueryCall, type QueryRoute } from './route.js';
 
 const userArn = (account: string, name: string): string => `arn:aws:iam::${account}:user/${name}`;
 const roleArn = (account: string, name: string): string => `arn:aws:iam::${account}:role/${name}`;
+
+/**
+ * The ARN a policy sees for the named user or role: the stored one, which carries the entity's
+ * path (`user/ml/alice`), as IAM authorizes against it; the pathless form for one that does not
+ * exist (the operation then answers NoSuchEntity, or creates it).
+ */
+async function ownerArn(d: IamDeps, kind: PolicyOwnerKind, account: string, name: string): Promise<string> {
+  const found = kind === 'user' ? await d.store.getUser(name) : await d.store.getRole(name);
+  return found?.arn ?? (kind === 'user' ? userArn(account, name) : roleArn(account, name));
+}
+
+/** The ARN a created entity will have: its Path (default `/`) goes between kind and name, as iamArn builds it. */
+function createdArn(account: string, kind: 'user' | 'role' | 'policy', path: string | undefined, name: string): string {
+  return `arn:aws:iam::${account}:${kind}${path ?? '/'}${name}`;
+}
 
 /** UserName, or the calling IAM user when absent (as IAM does for self-service key calls). */
 function userOrSelf(p: QueryParams, call: QueryCall): string {
@@ -47,7 +63,6 @@ function description(p: QueryParams, pattern?: RegExp): string | undefined {
 
 function inlineRoutes(kind: PolicyOwnerKind, noun: 'User' | 'Role'): Record<string, QueryRoute> {
   const ownerParam = `${noun}Name`;
-  const arn = kind === 'user' ? userArn : roleArn;
   const named = (p: QueryParams) => ({ owner: p.required(ownerParam), policyName: p.required('PolicyName') });
   return {
     [`Put${noun}Policy`]: queryRoute({
@@ -55,7 +70,7 @@ function inlineRoutes(kind: PolicyOwnerKind, noun: 'User' | 'Role'): Record<stri
       action: `iam:Put${noun}Policy`,
       readOnly: false,
       parse: (p) => ({ ...named(p), document: p.required('PolicyDocument') }),
-      resource: (r, a) => arn(a, r.owner),
+      resource: (r, a, d) => ownerArn(d, kind, a, r.owner),
       operate: (d, r) => putInlinePolicy(d, kind, r.owner, r.policyName, r.document),
       respond: () => undefined,
     }),
@@ -64,7 +79,7 @@ function inlineRoutes(kind: PolicyOwnerKind, noun: 'User' | 'Role'): Record<stri
       action: `iam:Get${noun}Policy`,
       readOnly: true,
       parse: named,
-      resource: (r, a) => arn(a, r.owner),
+      resource: (r, a, d) => ownerArn(d, kind, a, r.owner),
       operate: async (d, r) => ({ ...r, document: await getInlinePolicy(d, kind, r.owner, r.policyName) }),
       respond: (r) => ({ [ownerParam]: r.owner, PolicyName: r.policyName, PolicyDocument: encodeURIComponent(r.document) }),
     }),
@@ -73,7 +88,7 @@ function inlineRoutes(kind: PolicyOwnerKind, noun: 'User' | 'Role'): Record<stri
       action: `iam:Delete${noun}Policy`,
       readOnly: false,
       parse: named,
-      resource: (r, a) => arn(a, r.owner),
+      resource: (r, a, d) => ownerArn(d, kind, a, r.owner),
       operate: (d, r) => deleteInlinePolicy(d, kind, r.owner, r.policyName),
       respond: () => undefined,
     }),
@@ -82,7 +97,7 @@ function inlineRoutes(kind: PolicyOwnerKind, noun: 'User' | 'Role'): Record<stri
       action: `iam:Attach${noun}Policy`,
       readOnly: false,
       parse: (p) => ({ owner: p.required(ownerParam), policyArn: p.required('PolicyArn') }),
-      resource: (r, a) => arn(a, r.owner),
+      resource: (r, a, d) => ownerArn(d, kind, a, r.owner),
       operate: (d, r) => attachPolicy(d, kind, r.owner, r.policyArn),
       respond: () => undefined,
     }),
@@ -91,7 +106,7 @@ function inlineRoutes(kind: PolicyOwnerKind, noun: 'User' | 'Role'): Record<stri
       action: `iam:Detach${noun}Policy`,
       readOnly: false,
       parse: (p) => ({ owner: p.required(ownerParam), policyArn: p.required('PolicyArn') }),
-      resource: (r, a) => arn(a, r.owner),
+      resource: (r, a, d) => ownerArn(d, kind, a, r.owner),
       operate: (d, r) => detachPolicy(d, kind, r.owner, r.policyArn),
       respond: () => undefined,
     }),
@@ -100,7 +115,7 @@ function inlineRoutes(kind: PolicyOwnerKind, noun: 'User' | 'Role'): Record<stri
       action: `iam:ListAttached${noun}Policies`,
       readOnly: true,
       parse: (p) => ({ owner: p.required(ownerParam), maxItems: p.maxItems() }),
-      resource: (r, a) => arn(a, r.owner),
+      resource: (r, a, d) => ownerArn(d, kind, a, r.owner),
       operate: (d, r) => listAttachedPolicies(d, kind, r.owner),
       respond: (list) => ({ AttachedPolicies: list.map((p) => ({ PolicyName: p.policyName, PolicyArn: p.arn })), IsTruncated: false }),
     }),
@@ -113,7 +128,7 @@ const userRoutes: Record<string, QueryRoute> = {
     action: 'iam:CreateUser',
     readOnly: false,
     parse: (p) => ({ userName: p.required('UserName'), ...(p.optional('Path') !== undefined ? { path: p.required('Path') } : {}) }),
-    resource: (r, a) => userArn(a, r.userName),
+    resource: (r, a) => createdArn(a, 'user', r.path, r.userName),
     operate: (d, r) => createUser(d, r),
     respond: (u) => ({ User: userXml(u) }),
   }),
@@ -122,7 +137,7 @@ const userRoutes: Record<string, QueryRoute> = {
     action: 'iam:GetUser',
     readOnly: true,
     parse: (p, call) => ({ userName: call.principal.type === 'Root' && p.optional('UserName') === undefined ? undefined : userOrSelf(p, call) }),
-    resource: (r, a) => (r.userName === undefined ? `arn:aws:iam::${a}:root` : userArn(a, r.userName)),
+    resource: (r, a, d) => (r.userName === undefined ? `arn:aws:iam::${a}:root` : ownerArn(d, 'user', a, r.userName)),
     operate: async (d, r, call) => (r.userName === undefined ? { UserId: d.accountId, Arn: call.principal.arn } : userXml(await getUser(d, r.userName))),
     respond: (u) => ({ User: u }),
   }),
@@ -140,7 +155,7 @@ const userRoutes: Record<string, QueryRoute> = {
     action: 'iam:DeleteUser',
     readOnly: false,
     parse: (p) => ({ userName: p.required('UserName') }),
-    resource: (r, a) => userArn(a, r.userName),
+    resource: (r, a, d) => ownerArn(d, 'user', a, r.userName),
     operate: (d, r) => deleteUser(d, r.userName),
     respond: () => undefined,
   }),
@@ -149,7 +164,7 @@ const userRoutes: Record<string, QueryRoute> = {
     action: 'iam:CreateAccessKey',
     readOnly: false,
     parse: (p, call) => ({ userName: userOrSelf(p, call) }),
-    resource: (r, a) => userArn(a, r.userName),
+    resource: (r, a, d) => ownerArn(d, 'user', a, r.userName),
     operate: (d, r) => createAccessKey(d, r.userName),
     respond: ({ record, secretAccessKey }) => ({ AccessKey: { ...accessKeyXml(record), SecretAccessKey: secretAccessKey } }),
   }),
@@ -158,7 +173,7 @@ const userRoutes: Record<string, QueryRoute> = {
     action: 'iam:ListAccessKeys',
     readOnly: true,
     parse: (p, call) => ({ userName: userOrSelf(p, call), maxItems: p.maxItems() }),
-    resource: (r, a) => userArn(a, r.userName),
+    resource: (r, a, d) => ownerArn(d, 'user', a, r.userName),
     operate: (d, r) => listAccessKeys(d, r.userName),
     respond: (keys) => ({ AccessKeyMetadata: keys.map(accessKeyXml), IsTruncated: false }),
   }),
@@ -167,7 +182,7 @@ const userRoutes: Record<string, QueryRoute> = {
     action: 'iam:UpdateAccessKey',
     readOnly: false,
     parse: (p, call) => ({ userName: userOrSelf(p, call), accessKeyId: p.required('AccessKeyId'), status: p.oneOf('Status', ['Active', 'Inactive'] as const) }),
-    resource: (r, a) => userArn(a, r.userName),
+    resource: (r, a, d) => ownerArn(d, 'user', a, r.userName),
     operate: (d, r) => updateAccessKey(d, r.userName, r.accessKeyId, r.status),
     respond: () => undefined,
   }),
@@ -176,7 +191,7 @@ const userRoutes: Record<string, QueryRoute> = {
     action: 'iam:DeleteAccessKey',
     readOnly: false,
     parse: (p, call) => ({ userName: userOrSelf(p, call), accessKeyId: p.required('AccessKeyId') }),
-    resource: (r, a) => userArn(a, r.userName),
+    resource: (r, a, d) => ownerArn(d, 'user', a, r.userName),
     operate: (d, r) => deleteAccessKey(d, r.userName, r.accessKeyId),
     respond: () => undefined,
   }),
@@ -199,7 +214,7 @@ const roleRoutes: Record<string, QueryRoute> = {
         ...(maxSessionDuration !== undefined ? { maxSessionDuration } : {}),
       };
     },
-    resource: (r, a) => roleArn(a, r.roleName),
+    resource: (r, a) => createdArn(a, 'role', r.path, r.roleName),
     operate: (d, r) => createRole(d, r),
     respond: (role) => ({ Role: roleXml(role) }),
   }),
@@ -208,7 +223,7 @@ const roleRoutes: Record<string, QueryRoute> = {
     action: 'iam:GetRole',
     readOnly: true,
     parse: (p) => ({ roleName: p.required('RoleName') }),
-    resource: (r, a) => roleArn(a, r.roleName),
+    resource: (r, a, d) => ownerArn(d, 'role', a, r.roleName),
     operate: (d, r) => getRole(d, r.roleName),
     respond: (role) => ({ Role: roleXml(role) }),
   }),
@@ -217,7 +232,7 @@ const roleRoutes: Record<string, QueryRoute> = {
     action: 'iam:DeleteRole',
     readOnly: false,
     parse: (p) => ({ roleName: p.required('RoleName') }),
-    resource: (r, a) => roleArn(a, r.roleName),
+    resource: (r, a, d) => ownerArn(d, 'role', a, r.roleName),
     operate: (d, r) => deleteRole(d, r.roleName),
     respond: () => undefined,
   }),
@@ -233,7 +248,7 @@ const managedRoutes: Record<string, QueryRoute> = {
       const text = description(p);
       return { policyName: p.required('PolicyName'), document: p.required('PolicyDocument'), ...(path !== undefined ? { path } : {}), ...(text !== undefined ? { description: text } : {}) };
     },
-    resource: (r, a) => `arn:aws:iam::${a}:policy/${r.policyName}`,
+    resource: (r, a) => createdArn(a, 'policy', r.path, r.policyName),
     operate: (d, r) => createManagedPolicy(d, r),
     respond: (p) => ({ Policy: policyXml(p) }),
   }),
