@@ -17,7 +17,7 @@ describe('rclone', () => {
   const head = (key: string, bucket = 'rc-more') => t.s3().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
 
   before(async () => {
-    t = await startTestServer();
+    t = await startTestServer({ https: { enabled: true, host: '127.0.0.1', port: 0 } });
     s = scratch('cipherlake-rclone-');
     env = {
       HOME: s.dir,
@@ -101,6 +101,30 @@ describe('rclone', () => {
   it('--s3-versions lists through ListObjectVersions: each object its one current version', async () => {
     const ls = await rclone('ls', '--s3-versions', 'cl:rc-more');
     assert.deepEqual(ls.trim().split('\n').map((l) => l.trim()).sort(), [`${big.length} big-copy.bin`, `${big.length} big.bin`, '4 a.txt', '4 c.txt']);
+  });
+
+  it('rcat streams an unknown size as a multipart upload; odd names survive copy, ls and check; SSE-C multipart over HTTPS', async () => {
+    const stream = await run('sh', ['-c', 'rclone rcat --s3-chunk-size 5M cl:rc-more/streamed.bin < big.bin'], env, s.dir);
+    assert.equal(stream.code, 0, stream.stderr);
+    assert.match((await head('streamed.bin')).ETag ?? '', /-3"$/);
+    await rclone('copyto', 'cl:rc-more/streamed.bin', 'streamed.out');
+    assert.ok(readFileSync(join(s.dir, 'streamed.out')).equals(big));
+
+    const names = ['dir é/x+y z&.txt', '%41 per~cent?.txt', 'a=b;c,d@e$.txt'];
+    mkdirSync(join(s.dir, 'odd', 'dir é'), { recursive: true });
+    for (const n of names) writeFileSync(join(s.dir, 'odd', n), n);
+    await rclone('copy', 'odd', 'cl:rc-more/odd');
+    const ls = await rclone('ls', 'cl:rc-more/odd');
+    assert.deepEqual(ls.trim().split('\n').map((l) => l.trim().replace(/^\d+ /, '')).sort(), [...names].sort());
+    const check = await run('rclone', ['check', 'odd', 'cl:rc-more/odd'], env, s.dir);
+    assert.equal(check.code, 0, check.stderr);
+
+    const ssec = ['--ca-cert', join(t.dataDir, 'tls', 'ca', 'ca.crt'), '--s3-endpoint', t.httpsEndpoint!, '--s3-sse-customer-algorithm', 'AES256', '--s3-sse-customer-key', 'k'.repeat(32)];
+    await rclone('copyto', ...ssec, '--s3-chunk-size', '5M', '--s3-upload-cutoff', '5M', 'big.bin', 'cl:rc-more/ssec.bin');
+    const h = await head('ssec.bin').catch((err: { $metadata?: { httpStatusCode?: number } }) => err.$metadata?.httpStatusCode);
+    assert.equal(h, 400, 'an SSE-C object is not readable without its key');
+    await rclone('copyto', ...ssec, 'cl:rc-more/ssec.bin', 'ssec.out');
+    assert.ok(readFileSync(join(s.dir, 'ssec.out')).equals(big));
   });
 
   // rclone takes a 32-hex ETag for the MD5 unless told the bucket is SSE-KMS, so a single-part
