@@ -58,8 +58,7 @@ export class QueryParams {
 
   /**
    * A list action's MaxItems, checked as IAM does (an integer from 1 to 1000, else
-   * ValidationError); undefined when absent. Our lists answer whole (IsTruncated false),
-   * which a paginating client accepts, so a valid value needs no further use.
+   * ValidationError); undefined when absent. The list routes page by it (paging.ts).
    */
   maxItems(): number | undefined {
     const v = this.integer('MaxItems');

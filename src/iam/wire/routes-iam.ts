@@ -17,6 +17,7 @@ import {
 import { createRole, deleteRole, getRole } from '../operations/roles.js';
 import { createUser, deleteUser, getUser, listUsers } from '../operations/users.js';
 import { accessKeyXml, policyXml, roleXml, userXml } from './entities.js';
+import { iamPage, pageFields } from './paging.js';
 import type { QueryParams } from './query.js';
 import { queryRoute, type QueryCall, type QueryRoute } from './route.js';
 
@@ -114,10 +115,10 @@ function inlineRoutes(kind: PolicyOwnerKind, noun: 'User' | 'Role'): Record<stri
       service: 'iam',
       action: `iam:ListAttached${noun}Policies`,
       readOnly: true,
-      parse: (p) => ({ owner: p.required(ownerParam), maxItems: p.maxItems() }),
+      parse: (p) => ({ owner: p.required(ownerParam), maxItems: p.maxItems(), marker: p.optional('Marker') }),
       resource: (r, a, d) => ownerArn(d, kind, a, r.owner),
-      operate: (d, r) => listAttachedPolicies(d, kind, r.owner),
-      respond: (list) => ({ AttachedPolicies: list.map((p) => ({ PolicyName: p.policyName, PolicyArn: p.arn })), IsTruncated: false }),
+      operate: async (d, r) => iamPage(await listAttachedPolicies(d, kind, r.owner), (p) => p.arn, r.maxItems, r.marker),
+      respond: (page) => ({ AttachedPolicies: page.items.map((p) => ({ PolicyName: p.policyName, PolicyArn: p.arn })), ...pageFields(page) }),
     }),
   };
 }
@@ -145,10 +146,10 @@ const userRoutes: Record<string, QueryRoute> = {
     service: 'iam',
     action: 'iam:ListUsers',
     readOnly: true,
-    parse: (p) => ({ maxItems: p.maxItems(), ...(p.optional('PathPrefix') !== undefined ? { pathPrefix: p.required('PathPrefix') } : {}) }),
+    parse: (p) => ({ maxItems: p.maxItems(), marker: p.optional('Marker'), ...(p.optional('PathPrefix') !== undefined ? { pathPrefix: p.required('PathPrefix') } : {}) }),
     resource: (_r, a) => `arn:aws:iam::${a}:user/`,
-    operate: (d, r) => listUsers(d, r),
-    respond: (users) => ({ Users: users.map(userXml), IsTruncated: false }),
+    operate: async (d, r) => iamPage(await listUsers(d, r), (u) => u.userName, r.maxItems, r.marker),
+    respond: (page) => ({ Users: page.items.map(userXml), ...pageFields(page) }),
   }),
   DeleteUser: queryRoute({
     service: 'iam',
@@ -172,10 +173,10 @@ const userRoutes: Record<string, QueryRoute> = {
     service: 'iam',
     action: 'iam:ListAccessKeys',
     readOnly: true,
-    parse: (p, call) => ({ userName: userOrSelf(p, call), maxItems: p.maxItems() }),
+    parse: (p, call) => ({ userName: userOrSelf(p, call), maxItems: p.maxItems(), marker: p.optional('Marker') }),
     resource: (r, a, d) => ownerArn(d, 'user', a, r.userName),
-    operate: (d, r) => listAccessKeys(d, r.userName),
-    respond: (keys) => ({ AccessKeyMetadata: keys.map(accessKeyXml), IsTruncated: false }),
+    operate: async (d, r) => iamPage(await listAccessKeys(d, r.userName), (k) => k.accessKeyId, r.maxItems, r.marker),
+    respond: (page) => ({ AccessKeyMetadata: page.items.map(accessKeyXml), ...pageFields(page) }),
   }),
   UpdateAccessKey: queryRoute({
     service: 'iam',
