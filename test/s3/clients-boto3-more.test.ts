@@ -54,6 +54,9 @@ describe('boto3, everyday calls beyond put/get', () => {
     assert.deepEqual(out.tagsAfterDelete, []);
     // HEAD has no body, so botocore names the error by its status.
     assert.deepEqual(out.headMissing, [404, '404']);
+    // Browser-form uploads are not served yet: 501 NotImplemented (was 405 MethodNotAllowed, which S3 never answers to a bucket POST).
+    assert.deepEqual(out.presignedPost, [501, true]);
+    assert.deepEqual(out.postedStored, [404, '404']);
     // Kept and returned (it was dropped); a self-copy naming a new one is allowed, a plain copy does not carry it.
     assert.deepEqual(out.redirect, { head: 'https://example.com/x', copy: 'none', bad: [400, 'InvalidArgument'] });
     // Each object is its one version, "null", as S3 lists an unversioned bucket (was 501 NotImplemented).

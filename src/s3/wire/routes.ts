@@ -73,6 +73,8 @@ export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
   'bucket GET encryption': route('GetBucketEncryption', true, b.getBucketEncryptionRoute),
   'bucket DELETE encryption': route('DeleteBucketEncryption', false, b.deleteBucketEncryptionRoute),
   'bucket POST delete': route('DeleteObjects', false, b.deleteObjectsRoute),
+  // POST Object (browser-based upload with a signed policy form, boto3's generate_presigned_post): S3 serves it, we do not yet.
+  'bucket POST ': 'NotImplemented',
   'bucket PUT policy': route('PutBucketPolicy', false, p.putBucketPolicyRoute),
   'bucket GET policy': route('GetBucketPolicy', true, p.getBucketPolicyRoute),
   'bucket DELETE policy': route('DeleteBucketPolicy', false, p.deleteBucketPolicyRoute),
