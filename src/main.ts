@@ -196,7 +196,14 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
     log,
     // audit.enabled=false (benchmarks only) leaves the trail open for LookupEvents but records nothing.
     ...(config.audit?.enabled === false ? {} : { auditor: new SinkEdgeAuditor(audit, config, log) }),
-    auditLookup: auditStore,
+    auditLookup: {
+      lookup: auditStore,
+      // Reading the trail is cloudtrail:LookupEvents, decided by identity policies like any IAM action.
+      authorize: async (call, action) => {
+        const d = await iam.access.authorize(call, action, '*');
+        return d.allowed ? undefined : iam.access.deniedMessage(call, action, '*', d);
+      },
+    },
     authorizeKms: kmsAccess.authorize,
     health: async () => {
       const s = await store.status();

@@ -1,11 +1,17 @@
 import type { Logger } from 'pino';
 import type { AuditStore } from '../audit/index.js';
 import { CLOUDTRAIL_MAX_BODY_BYTES, CLOUDTRAIL_TARGET_PREFIX, handleCloudTrailRequest, type CloudTrailOutcome } from '../audit/wire/index.js';
-import { toKmsWireError } from '../kms/index.js';
+import { toKmsWireError, type CallContext } from '../kms/index.js';
 import { isBodyError, sendJson, type SignedService } from './edge-service-call.js';
 
-/** What CloudTrail's LookupEvents reads: the audit store's lookup. */
-export type CloudTrailLookup = Pick<AuditStore, 'lookup'>;
+/**
+ * What CloudTrail's LookupEvents needs: the audit store's lookup, and who may read it
+ * (`authorize`: undefined when `call` may perform `action`, else the AccessDenied message).
+ */
+export interface CloudTrailLookup {
+  readonly lookup: Pick<AuditStore, 'lookup'>;
+  readonly authorize: (call: CallContext, action: string) => Promise<string | undefined>;
+}
 
 export { CLOUDTRAIL_TARGET_PREFIX };
 
@@ -14,8 +20,9 @@ type Outcome = CloudTrailOutcome & { cause?: unknown };
 /**
  * CloudTrail JSON 1.1 on the edge (X-Amz-Target
  * `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.*`, credential scope `cloudtrail`):
- * LookupEvents on the store, audited as a cloudtrail.amazonaws.com event, answered in JSON
- * 1.1. Authentication failures answer with the same codes as KMS (UnrecognizedClientException,
+ * LookupEvents on the store for callers allowed cloudtrail:LookupEvents (else
+ * AccessDeniedException), audited as a cloudtrail.amazonaws.com event, answered in JSON 1.1.
+ * Authentication failures answer with the same codes as KMS (UnrecognizedClientException,
  * ...), an unreadable body ValidationException. Logs every 5xx with its cause; never throws.
  */
 export function cloudTrailService(lookup: CloudTrailLookup, log: Logger): SignedService<Outcome> {
@@ -23,8 +30,8 @@ export function cloudTrailService(lookup: CloudTrailLookup, log: Logger): Signed
     service: 'cloudtrail',
     maxBodyBytes: CLOUDTRAIL_MAX_BODY_BYTES,
     auditsHost: true,
-    async operate(body, _call, requestId, target) {
-      return logged(await handleCloudTrailRequest(lookup, target, body), requestId, log);
+    async operate(body, call, requestId, target) {
+      return logged(await handleCloudTrailRequest(lookup.lookup, target, body, (action) => lookup.authorize(call, action)), requestId, log);
     },
     failure(err, requestId, target) {
       const operation = target.startsWith(CLOUDTRAIL_TARGET_PREFIX) ? target.slice(CLOUDTRAIL_TARGET_PREFIX.length) : target;

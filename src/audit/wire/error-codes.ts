@@ -10,6 +10,7 @@ export interface CloudTrailWireError {
 
 /** Status of each CloudTrail client error (all 400 in the CloudTrail API reference). */
 export const CLOUDTRAIL_ERROR_STATUS = {
+  AccessDeniedException: 400,
   InvalidLookupAttributesException: 400,
   InvalidTimeRangeException: 400,
   InvalidMaxResultsException: 400,

@@ -17,6 +17,7 @@ export class CloudTrailRequestError extends CipherlakeError {
 
 /** CloudTrail's client error codes for the operations we serve. */
 export type CloudTrailClientErrorCode =
+  | 'AccessDeniedException'
   | 'InvalidLookupAttributesException'
   | 'InvalidTimeRangeException'
   | 'InvalidMaxResultsException'

@@ -9,6 +9,13 @@ export const CLOUDTRAIL_TARGET_PREFIX = 'com.amazonaws.cloudtrail.v20131101.Clou
 /** Largest CloudTrail request body we read (a LookupEvents body is a few hundred bytes). */
 export const CLOUDTRAIL_MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * Decides whether the caller may perform the CloudTrail `action` (`cloudtrail:LookupEvents`):
+ * undefined when allowed, else the AccessDenied message for the client. The edge binds it to
+ * the request's caller.
+ */
+export type CloudTrailAuthorizer = (action: string) => Promise<string | undefined>;
+
 /** The outcome of one CloudTrail call, for the edge to send and to audit. */
 export interface CloudTrailOutcome {
   readonly status: number;
@@ -22,7 +29,9 @@ export interface CloudTrailOutcome {
 
 /**
  * Serves one authenticated CloudTrail JSON 1.1 request. Only LookupEvents is implemented;
- * any other target answers UnknownOperationException. Every error becomes a CloudTrail wire
+ * any other target answers UnknownOperationException. The caller must be allowed
+ * cloudtrail:LookupEvents (`authorize`), else AccessDeniedException, before the body is read:
+ * the trail holds every caller's requests. Every error becomes a CloudTrail wire
  * error (unexpected ones InternalFailure, generic message: log `cause` for detail). Reads the
  * store only; never writes.
  *
@@ -34,6 +43,7 @@ export async function handleCloudTrailRequest(
   store: Pick<AuditStore, 'lookup'>,
   target: string,
   rawBody: Buffer,
+  authorize: CloudTrailAuthorizer,
 ): Promise<CloudTrailOutcome & { cause?: unknown }> {
   const operation = target.startsWith(CLOUDTRAIL_TARGET_PREFIX) ? target.slice(CLOUDTRAIL_TARGET_PREFIX.length) : target;
   if (operation !== 'LookupEvents' || !target.startsWith(CLOUDTRAIL_TARGET_PREFIX)) {
@@ -42,6 +52,8 @@ export async function handleCloudTrailRequest(
   }
   let requestParameters: Record<string, string | number> | undefined;
   try {
+    const denied = await authorize(`cloudtrail:${operation}`);
+    if (denied !== undefined) throw new CloudTrailRequestError('AccessDeniedException', denied);
     const request = parseLookupEvents(parseBody(rawBody));
     requestParameters = request.auditParameters;
     const page = await store.lookup({ ...request.query, limit: request.maxResults });
