@@ -254,8 +254,18 @@ def paging():
     names = [u['UserName'] for page in got for u in page['Users']]
     mine = [n for n in names if n.startswith('boto3-page-')]
     first = iam.list_users(MaxItems=2)
+    keys = sorted(iam.create_access_key(UserName='boto3-page-0')['AccessKey']['AccessKeyId'] for _ in range(2))
+    key_pages = list(iam.get_paginator('list_access_keys').paginate(UserName='boto3-page-0', PaginationConfig={'PageSize': 1}))
+    iam.create_role(RoleName='boto3-paged', AssumeRolePolicyDocument=trust('arn:aws:iam::%s:root' % ACCOUNT))
+    arns = [iam.create_policy(PolicyName='boto3-page-%d' % i, PolicyDocument=json.dumps(policy('kms:Encrypt')))['Policy']['Arn'] for i in range(3)]
+    for arn in arns:
+        iam.attach_role_policy(RoleName='boto3-paged', PolicyArn=arn)
+    attached = list(iam.get_paginator('list_attached_role_policies').paginate(RoleName='boto3-paged', PaginationConfig={'PageSize': 2}))
     return {'users': [len(got) >= 3, mine == ['boto3-page-%d' % i for i in range(5)], len(names) == len(set(names))],
-            'first': [len(first['Users']), first['IsTruncated'], bool(first.get('Marker'))]}
+            'first': [len(first['Users']), first['IsTruncated'], bool(first.get('Marker'))],
+            'accessKeys': [len(key_pages), sorted(k['AccessKeyId'] for page in key_pages for k in page['AccessKeyMetadata']) == keys],
+            'attached': [len(attached), sorted(p['PolicyArn'] for page in attached for p in page['AttachedPolicies']) == sorted(arns)],
+            'badMarker': shape(lambda: iam.list_users(Marker='not-ours'))}
 
 
 SECTIONS = {'users': users, 'roles-policies': roles_policies, 'assume-role': assume_role, 'lookup-events': lookup_events, 'errors': errors, 'paging': paging}

@@ -141,9 +141,12 @@ describe('boto3 against Cipherlake IAM, STS and CloudTrail', () => {
     });
   });
 
-  it("boto3's list_users paginator pages by MaxItems and Marker", async () => {
+  it("boto3's list_users, list_access_keys and list_attached_role_policies paginators page by MaxItems and Marker", async () => {
     const out = await section('paging');
     assert.deepEqual(out.users, [true, true, true], 'three or more pages of 2, every user made in order, none twice');
     assert.deepEqual(out.first, [2, true, true], 'MaxItems=2: two users, IsTruncated, a Marker');
+    assert.deepEqual(out.accessKeys, [2, true], '2 keys in pages of 1');
+    assert.deepEqual(out.attached, [2, true], '3 attached policies in pages of 2');
+    assert.deepEqual(out.badMarker, ['ValidationError', 400, true]);
   });
 });
