@@ -54,6 +54,10 @@ describe('boto3, everyday calls beyond put/get', () => {
     assert.deepEqual(out.tagsAfterDelete, []);
     // HEAD has no body, so botocore names the error by its status.
     assert.deepEqual(out.headMissing, [404, '404']);
+    // ListBuckets pages and filters as S3 does (prefix and max-buckets were ignored: every bucket, no token).
+    assert.deepEqual(out.bucketPages, [['lb-1', 'lb-2'], ['lb-3']]);
+    assert.deepEqual(out.bucketPrefix, ['lb-', null, ['us-east-1']]);
+    assert.deepEqual(out.bucketFirst, [['boto-more'], true]);
     // Browser-form uploads are not served yet: 501 NotImplemented (was 405 MethodNotAllowed, which S3 never answers to a bucket POST).
     assert.deepEqual(out.presignedPost, [501, true]);
     assert.deepEqual(out.postedStored, [404, '404']);

@@ -6,9 +6,34 @@ import type { S3Call } from './call.js';
 import { deleteResultXml, encryptionXml, listBucketsXml, listObjectsXml, locationXml, parseCreateBucket, parseDelete, parseEncryption, versioningXml } from './xml.js';
 import { toS3WireError } from './error-codes.js';
 
-/** ListBuckets. https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html */
+/**
+ * ListBuckets, with S3's prefix, bucket-region, max-buckets (1 to 10,000) and
+ * continuation-token: any of them makes a page of at most max-buckets (10,000 when not
+ * given), with a ContinuationToken when more buckets follow. Raises InvalidArgumentError for
+ * a bad max-buckets or token. https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html
+ */
 export async function listBucketsRoute(c: S3Call): Promise<void> {
-  c.send(200, {}, listBucketsXml(c.owner, await c.deps.store.listBuckets()));
+  const prefix = c.query.get('prefix');
+  const region = c.query.get('bucket-region');
+  const token = c.query.get('continuation-token');
+  const maxBuckets = maxBucketsOf(c.query.get('max-buckets'));
+  const after = token !== undefined && token !== '' ? decodeToken(token) : '';
+  const all = (await c.deps.store.listBuckets()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const wanted = all.filter((b) => b.name > after && (prefix === undefined || b.name.startsWith(prefix)) && (region === undefined || b.region === region));
+  const paged = maxBuckets !== undefined || prefix !== undefined || region !== undefined || token !== undefined;
+  const page = paged ? wanted.slice(0, maxBuckets ?? 10_000) : wanted;
+  const last = page.at(-1);
+  const more = page.length < wanted.length && last !== undefined;
+  const next = more ? { continuationToken: Buffer.from(last.name, 'utf8').toString('base64url') } : {};
+  c.send(200, {}, listBucketsXml(c.owner, page, { ...next, ...(prefix !== undefined ? { prefix } : {}) }));
+}
+
+/** max-buckets: an integer from 1 to 10,000, as S3 takes it; undefined when absent. */
+function maxBucketsOf(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d{1,5}$/.test(raw) || n < 1 || n > 10_000) throw new InvalidArgumentError('Argument max-buckets must be an integer between 1 and 10000');
+  return n;
 }
 
 /** CreateBucket. https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html */

@@ -55,11 +55,13 @@ export function errorXml(code: string, message: string, requestId: string, resou
   );
 }
 
-/** ListBuckets result. */
-export function listBucketsXml(owner: Owner, buckets: readonly BucketRecord[]): string {
+/** ListBuckets result: the page's buckets with their region, the token of the next page, the prefix asked for. */
+export function listBucketsXml(owner: Owner, buckets: readonly BucketRecord[], page: { readonly continuationToken?: string; readonly prefix?: string } = {}): string {
   return doc('ListAllMyBucketsResult', {
     Owner: ownerNode(owner),
-    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: b.createdAt.toISOString() })) },
+    Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: b.createdAt.toISOString(), BucketRegion: b.region })) },
+    ...(page.continuationToken !== undefined ? { ContinuationToken: page.continuationToken } : {}),
+    ...(page.prefix !== undefined ? { Prefix: page.prefix } : {}),
   });
 }
 
