@@ -64,7 +64,9 @@ def volumes():
     out['filters'] = {'tag': f(('tag:team', ['ml'])) == [vid], 'tagOps': f(('tag:team', ['ops'])) == [other], 'tagNone': f(('tag:team', ['nobody'])),
                       'size': f(('size', ['2'])) == [vid], 'status': f(('status', ['available'])) == sorted([vid, other]),
                       'statusAndTag': f(('status', ['available']), ('tag:team', ['ml'])) == [vid], 'inUse': f(('status', ['in-use'])),
-                      'tagKey': f(('tag-key', ['stage'])) == [vid], 'kmsKey': f(('kms-key-id', [arn])) == [vid]}
+                      'tagKey': f(('tag-key', ['stage'])) == [vid], 'kmsKey': f(('kms-key-id', [arn])) == [vid],
+                      'created': f(('create-time', [v['CreateTime'].strftime('%Y-%m-%dT*')]), ('tag:team', ['ml'])) == [vid], 'createdLongAgo': f(('create-time', ['1999-*'])),
+                      'multiAttach': f(('multi-attach-enabled', ['false']), ('fast-restored', ['false'])) == sorted([vid, other]), 'notAttached': f(('attachment.status', ['attached']))}
 
     a = ec2.attach_volume(VolumeId=vid, InstanceId='i-0123456789abcdef0', Device='/dev/sdf')
     out['attach'] = {'state': a['State'], 'volume': a['VolumeId'] == vid, 'instance': a['InstanceId'], 'device': a['Device'], 'time': is_time(a['AttachTime'])}
@@ -72,6 +74,8 @@ def volumes():
     d = ec2.describe_volumes(VolumeIds=[vid])['Volumes'][0]
     out['inUse'] = {'state': d['State'], 'attachment': [(x['InstanceId'], x['Device'], x['State']) for x in d['Attachments']],
                     'filter': ids(ec2.describe_volumes(Filters=[{'Name': 'attachment.instance-id', 'Values': ['i-0123456789abcdef0']}])['Volumes']) == [vid],
+                    'documented': [f(('attachment.status', ['attached'])) == [vid], f(('attachment.device', ['/dev/sdf'])) == [vid],
+                                   f(('attachment.delete-on-termination', ['false'])) == [vid], f(('attachment.attach-time', [a['AttachTime'].strftime('%Y-%m-%dT*')])) == [vid]],
                     'deleteInUse': shape(lambda: ec2.delete_volume(VolumeId=vid))}
     det = ec2.detach_volume(VolumeId=vid)
     out['detach'] = {'state': det['State'], 'volume': det['VolumeId'] == vid, 'again': shape(lambda: ec2.detach_volume(VolumeId=vid))}
@@ -115,7 +119,11 @@ def snapshots():
                        'byTag': snap_ids(Filters=[{'Name': 'tag:team', 'Values': ['ml']}]) == [sid],
                        'byStatus': sid in snap_ids(Filters=[{'Name': 'status', 'Values': ['completed']}]),
                        'byVolume': snap_ids(Filters=[{'Name': 'volume-id', 'Values': [vid]}]) == [sid],
-                       'mine': sid in snap_ids(OwnerIds=['self'])}
+                       'mine': sid in snap_ids(OwnerIds=['self']),
+                       'documented': [snap_ids(Filters=[{'Name': 'volume-size', 'Values': ['1']}, {'Name': 'storage-tier', 'Values': ['standard']},
+                                                        {'Name': 'progress', 'Values': ['100%']}, {'Name': 'volume-id', 'Values': [vid]}]) == [sid],
+                                      snap_ids(Filters=[{'Name': 'start-time', 'Values': [s['StartTime'].strftime('%Y-%m-%dT*')]}, {'Name': 'volume-id', 'Values': [vid]}]) == [sid],
+                                      snap_ids(Filters=[{'Name': 'owner-alias', 'Values': ['amazon']}])]}
     c = ec2.copy_snapshot(SourceSnapshotId=sid, SourceRegion='us-east-1', Encrypted=True, KmsKeyId='alias/boto3-snap-b', Description='copy',
                           TagSpecifications=tags('snapshot', copy='yes'))
     cid = c['SnapshotId']

@@ -36,10 +36,13 @@ describe('boto3 against Cipherlake EC2 volumes', () => {
       tags: [['stage', 'train'], ['team', 'ml']],
     });
     assert.deepEqual(out.describe, { id: true, state: 'available', keyArn: true, attachments: [], tags: ['stage', 'team'], defaultKey: true });
-    assert.deepEqual(out.filters, { tag: true, tagOps: true, tagNone: [], size: true, status: true, statusAndTag: true, inUse: [], tagKey: true, kmsKey: true });
+    assert.deepEqual(out.filters, {
+      tag: true, tagOps: true, tagNone: [], size: true, status: true, statusAndTag: true, inUse: [], tagKey: true, kmsKey: true,
+      created: true, createdLongAgo: [], multiAttach: true, notAttached: [],
+    });
     assert.deepEqual(out.attach, { state: 'attached', volume: true, instance: 'i-0123456789abcdef0', device: '/dev/sdf', time: true });
     assert.deepEqual(out.inUse, {
-      state: 'in-use', attachment: [['i-0123456789abcdef0', '/dev/sdf', 'attached']], filter: true, deleteInUse: ['VolumeInUse', 400, true],
+      state: 'in-use', attachment: [['i-0123456789abcdef0', '/dev/sdf', 'attached']], filter: true, documented: [true, true, true, true], deleteInUse: ['VolumeInUse', 400, true],
     });
     assert.deepEqual(out.detach, { state: 'detached', volume: true, again: ['IncorrectState', 400, true] });
     assert.deepEqual(out.deleted, ['InvalidVolume.NotFound', 400, true], 'volume_deleted waited for the deleted volume');
@@ -56,7 +59,9 @@ describe('boto3 against Cipherlake EC2 volumes', () => {
     assert.deepEqual(out.create, {
       id: true, volume: true, size: 1, description: 'nightly', encrypted: true, keyArn: true, started: true, owner: '000000000000', tags: [['team', 'ml']],
     });
-    assert.deepEqual(out.describe, { state: 'completed', progress: '100%', keyArn: true, byTag: true, byStatus: true, byVolume: true, mine: true });
+    assert.deepEqual(out.describe, {
+      state: 'completed', progress: '100%', keyArn: true, byTag: true, byStatus: true, byVolume: true, mine: true, documented: [true, true, []],
+    });
     assert.deepEqual(out.copy, { id: true, tags: [['copy', 'yes']], keyArn: true, restored: [true, 3, true] });
     assert.deepEqual(out.pages, [2, true], '6 snapshots in pages of 5');
     assert.deepEqual(out.deleted, ['InvalidSnapshot.NotFound', 400, true]);

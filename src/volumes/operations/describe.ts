@@ -33,7 +33,9 @@ export interface Page<T> {
 /**
  * DescribeVolumes (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVolumes.html).
  * Filters: volume-id, status, size, availability-zone, volume-type, snapshot-id,
- * encrypted, kms-key-id, attachment.instance-id, tag-key, tag:<key>. Raises
+ * encrypted, kms-key-id, create-time, multi-attach-enabled, fast-restored, attachment.instance-id,
+ * attachment.device, attachment.status, attachment.attach-time, attachment.delete-on-termination,
+ * tag-key, tag:<key>; times as the response writes them (ISO 8601). Raises
  * InvalidVolume.NotFound (any named id missing), InvalidParameterValue (filter, paging).
  */
 export async function describeVolumes(ctx: VolumeContext, req: DescribeRequest): Promise<Page<VolumeView>> {
@@ -52,7 +54,10 @@ export async function describeVolumes(ctx: VolumeContext, req: DescribeRequest):
     'snapshot-id': [v.volume.snapshotId ?? ''],
     encrypted: ['true'],
     'kms-key-id': [v.volume.dataKey.kmsKeyArn],
-    'attachment.instance-id': v.attachment !== undefined ? [v.attachment.instanceId] : [],
+    'create-time': [v.volume.createdAt.toISOString()],
+    'multi-attach-enabled': ['false'],
+    'fast-restored': ['false'],
+    ...attachmentFilterFields(v.attachment),
     ...tagFields(v.volume.tags),
   });
   checkFilterNames(req.filters, VOLUME_FILTERS);
@@ -63,7 +68,8 @@ export async function describeVolumes(ctx: VolumeContext, req: DescribeRequest):
 
 /**
  * DescribeSnapshots (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSnapshots.html).
- * Filters: snapshot-id, volume-id, status, encrypted, kms-key-id, description, tag-key,
+ * Filters: snapshot-id, volume-id, status, encrypted, kms-key-id, description, owner-id,
+ * owner-alias (none of ours has one), progress, start-time, storage-tier, volume-size, tag-key,
  * tag:<key>. Raises InvalidSnapshot.NotFound, InvalidParameterValue.
  */
 export async function describeSnapshots(ctx: VolumeContext, req: DescribeRequest): Promise<Page<SnapshotRecord>> {
@@ -78,6 +84,11 @@ export async function describeSnapshots(ctx: VolumeContext, req: DescribeRequest
     'kms-key-id': [s.dataKey.kmsKeyArn],
     description: [s.description],
     'owner-id': [ctx.accountId],
+    'owner-alias': [],
+    progress: ['100%'],
+    'start-time': [s.startTime.toISOString()],
+    'storage-tier': ['standard'],
+    'volume-size': [String(s.volumeSizeGiB)],
     ...tagFields(s.tags),
   });
   checkFilterNames(req.filters, SNAPSHOT_FILTERS);
@@ -86,8 +97,25 @@ export async function describeSnapshots(ctx: VolumeContext, req: DescribeRequest
   return page(matched, (s) => s.snapshotId, req, 'snap');
 }
 
-const VOLUME_FILTERS = ['volume-id', 'status', 'size', 'availability-zone', 'volume-type', 'snapshot-id', 'encrypted', 'kms-key-id', 'attachment.instance-id', 'tag-key'];
-const SNAPSHOT_FILTERS = ['snapshot-id', 'volume-id', 'status', 'encrypted', 'kms-key-id', 'description', 'owner-id', 'tag-key'];
+// The filters the EC2 API reference documents for each action (a documented name is never refused).
+const VOLUME_FILTERS = [
+  'volume-id', 'status', 'size', 'availability-zone', 'volume-type', 'snapshot-id', 'encrypted', 'kms-key-id', 'create-time', 'multi-attach-enabled', 'fast-restored',
+  'attachment.instance-id', 'attachment.device', 'attachment.status', 'attachment.attach-time', 'attachment.delete-on-termination', 'tag-key',
+];
+const SNAPSHOT_FILTERS = [
+  'snapshot-id', 'volume-id', 'status', 'encrypted', 'kms-key-id', 'description', 'owner-id', 'owner-alias', 'progress', 'start-time', 'storage-tier', 'volume-size', 'tag-key',
+];
+
+/** The attachment.* filter values of a volume: none when it is not attached (EC2 lists no attachment then). */
+function attachmentFilterFields(a: Attachment | undefined): Record<string, string[]> {
+  return {
+    'attachment.instance-id': a === undefined ? [] : [a.instanceId],
+    'attachment.device': a === undefined ? [] : [a.device],
+    'attachment.status': a === undefined ? [] : ['attached'],
+    'attachment.attach-time': a === undefined ? [] : [a.attachedAt.toISOString()],
+    'attachment.delete-on-termination': a === undefined ? [] : ['false'],
+  };
+}
 
 function tagFields(tags: readonly Tag[]): Record<string, string[]> {
   const out: Record<string, string[]> = { 'tag-key': tags.map((t) => t.key) };
