@@ -94,6 +94,8 @@ export interface IdentityStore {
 
   createRole(role: RoleRecord): Promise<void>;
   getRole(roleName: string): Promise<RoleRecord | undefined>;
+  /** Every role, by name. */
+  listRoles(): Promise<readonly RoleRecord[]>;
   deleteRole(roleName: string): Promise<boolean>;
 
   /**

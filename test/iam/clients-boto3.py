@@ -261,10 +261,18 @@ def paging():
     for arn in arns:
         iam.attach_role_policy(RoleName='boto3-paged', PolicyArn=arn)
     attached = list(iam.get_paginator('list_attached_role_policies').paginate(RoleName='boto3-paged', PaginationConfig={'PageSize': 2}))
+    made = ['boto3-team-%d' % i for i in range(3)]
+    for name in made:
+        iam.create_role(RoleName=name, Path='/team/', AssumeRolePolicyDocument=trust('arn:aws:iam::%s:root' % ACCOUNT), Description='paged')
+    role_pages = list(iam.get_paginator('list_roles').paginate(PaginationConfig={'PageSize': 2}))
+    roles = [r['RoleName'] for page in role_pages for r in page['Roles']]
+    team = iam.list_roles(PathPrefix='/team/')['Roles']
     return {'users': [len(got) >= 3, mine == ['boto3-page-%d' % i for i in range(5)], len(names) == len(set(names))],
             'first': [len(first['Users']), first['IsTruncated'], bool(first.get('Marker'))],
             'accessKeys': [len(key_pages), sorted(k['AccessKeyId'] for page in key_pages for k in page['AccessKeyMetadata']) == keys],
             'attached': [len(attached), sorted(p['PolicyArn'] for page in attached for p in page['AttachedPolicies']) == sorted(arns)],
+            'roles': [len(role_pages) >= 3, set(made) | {'boto3-paged'} <= set(roles), len(roles) == len(set(roles))],
+            'team': [[r['RoleName'] for r in team], [r['Arn'] for r in team][0], team[0]['AssumeRolePolicyDocument']['Statement'][0]['Action'], team[0]['Description']],
             'badMarker': shape(lambda: iam.list_users(Marker='not-ours'))}
 
 

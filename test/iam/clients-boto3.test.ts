@@ -20,8 +20,8 @@ class RealTimeClock extends ManualClock {
  * (src/iam/wire/routes-iam.ts, routes-sts.ts) and CloudTrail's LookupEvents (src/audit/wire):
  * users, access keys, roles, managed and inline policies, AssumeRole with the temporary
  * credentials used against KMS and S3, GetCallerIdentity for a user, a role session and the
- * root, lookup_events by each attribute and time window, boto3's list_users and lookup_events
- * paginators, and the error codes and statuses boto3 exposes. ListRoles is not served.
+ * root, lookup_events by each attribute and time window, boto3's list_users, list_roles and lookup_events
+ * paginators, and the error codes and statuses boto3 exposes.
  */
 describe('boto3 against Cipherlake IAM, STS and CloudTrail', () => {
   let t: TestServer;
@@ -141,12 +141,14 @@ describe('boto3 against Cipherlake IAM, STS and CloudTrail', () => {
     });
   });
 
-  it("boto3's list_users, list_access_keys and list_attached_role_policies paginators page by MaxItems and Marker", async () => {
+  it("boto3's list_users, list_roles, list_access_keys and list_attached_role_policies paginators page by MaxItems and Marker; ListRoles by PathPrefix", async () => {
     const out = await section('paging');
     assert.deepEqual(out.users, [true, true, true], 'three or more pages of 2, every user made in order, none twice');
     assert.deepEqual(out.first, [2, true, true], 'MaxItems=2: two users, IsTruncated, a Marker');
     assert.deepEqual(out.accessKeys, [2, true], '2 keys in pages of 1');
     assert.deepEqual(out.attached, [2, true], '3 attached policies in pages of 2');
+    assert.deepEqual(out.roles, [true, true, true], 'pages of 2, every role made, none twice');
+    assert.deepEqual(out.team, [['boto3-team-0', 'boto3-team-1', 'boto3-team-2'], `arn:aws:iam::${ACCOUNT}:role/team/boto3-team-0`, 'sts:AssumeRole', 'paged']);
     assert.deepEqual(out.badMarker, ['ValidationError', 400, true]);
   });
 });

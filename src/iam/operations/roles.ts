@@ -46,6 +46,12 @@ export async function getRole(deps: IamDeps, roleName: string): Promise<RoleReco
   return role;
 }
 
+/** Every role under `pathPrefix` (default: all), by name. https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html */
+export async function listRoles(deps: IamDeps, req: { pathPrefix?: string }): Promise<readonly RoleRecord[]> {
+  const roles = await deps.store.listRoles();
+  return req.pathPrefix === undefined ? roles : roles.filter((r) => r.path.startsWith(req.pathPrefix ?? '/'));
+}
+
 /**
  * Deletes a role without policies. Sessions already issued stay valid until they expire,
  * as on AWS, but lose the role's policies. https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html

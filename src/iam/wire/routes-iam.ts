@@ -14,7 +14,7 @@ import {
   listAttachedPolicies,
   putInlinePolicy,
 } from '../operations/policies.js';
-import { createRole, deleteRole, getRole } from '../operations/roles.js';
+import { createRole, deleteRole, getRole, listRoles } from '../operations/roles.js';
 import { createUser, deleteUser, getUser, listUsers } from '../operations/users.js';
 import { accessKeyXml, policyXml, roleXml, userXml } from './entities.js';
 import { iamPage, pageFields } from './paging.js';
@@ -227,6 +227,15 @@ const roleRoutes: Record<string, QueryRoute> = {
     resource: (r, a, d) => ownerArn(d, 'role', a, r.roleName),
     operate: (d, r) => getRole(d, r.roleName),
     respond: (role) => ({ Role: roleXml(role) }),
+  }),
+  ListRoles: queryRoute({
+    service: 'iam',
+    action: 'iam:ListRoles',
+    readOnly: true,
+    parse: (p) => ({ maxItems: p.maxItems(), marker: p.optional('Marker'), ...(p.optional('PathPrefix') !== undefined ? { pathPrefix: p.required('PathPrefix') } : {}) }),
+    resource: (_r, a) => `arn:aws:iam::${a}:role/`,
+    operate: async (d, r) => iamPage(await listRoles(d, r), (role) => role.roleName, r.maxItems, r.marker),
+    respond: (page) => ({ Roles: page.items.map(roleXml), ...pageFields(page) }),
   }),
   DeleteRole: queryRoute({
     service: 'iam',

@@ -117,6 +117,9 @@ export class SqliteIdentityStore implements IdentityStore {
   async getRole(roleName: string): Promise<RoleRecord | undefined> {
     return this.#one<RoleRecord>('SELECT record FROM iam_roles WHERE role_name = ?', [roleName]);
   }
+  async listRoles(): Promise<readonly RoleRecord[]> {
+    return this.#db.prepare<[], { record: string }>('SELECT record FROM iam_roles ORDER BY role_name').all().map((r) => decode<RoleRecord>(r.record));
+  }
   async deleteRole(roleName: string): Promise<boolean> {
     return this.#changed('DELETE FROM iam_roles WHERE role_name = ?', [roleName]);
   }
