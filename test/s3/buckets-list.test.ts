@@ -10,8 +10,10 @@ import {
   GetBucketLocationCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListBucketsCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutBucketEncryptionCommand,
   PutObjectCommand,
   CopyObjectCommand,
@@ -85,6 +87,47 @@ describe('S3 buckets, listings and default encryption', () => {
     const page2 = await fx.s3.send(new ListObjectsCommand({ Bucket: 'list', Marker: 'a/b/3' }));
     assert.deepEqual(page2.Contents?.map((c) => c.Key), ['b/1', 'c', 'd e+f', 'z']);
     assert.equal(page2.IsTruncated, false);
+  });
+
+  it('ListObjectVersions: each key its one "null" latest version; key-marker paging with a delimiter visits each entry once; bad markers are InvalidArgument', async () => {
+    const keys = ['a/1', 'a/2', 'a/b/3', 'b/1', 'c', 'd e+f', 'z'];
+    const all = await fx.s3.send(new ListObjectVersionsCommand({ Bucket: 'list' }));
+    assert.deepEqual(all.Versions?.map((v) => [v.Key, v.VersionId, v.IsLatest]), keys.map((k) => [k, 'null', true]));
+    assert.equal(all.IsTruncated, false);
+    const seen: string[] = [];
+    let marker: { KeyMarker: string; VersionIdMarker: string } | undefined;
+    for (let pages = 0; ; pages++) {
+      assert.ok(pages < 10, 'paging ends');
+      const page = await fx.s3.send(new ListObjectVersionsCommand({ Bucket: 'list', Delimiter: '/', MaxKeys: 2, ...marker }));
+      seen.push(...(page.CommonPrefixes ?? []).map((p) => p.Prefix!), ...(page.Versions ?? []).map((v) => v.Key!));
+      if (page.IsTruncated !== true) break;
+      assert.equal(page.NextVersionIdMarker, 'null');
+      marker = { KeyMarker: page.NextKeyMarker!, VersionIdMarker: page.NextVersionIdMarker };
+    }
+    assert.deepEqual(seen.sort(), ['a/', 'b/', 'c', 'd e+f', 'z']);
+    const afterC = await fx.s3.send(new ListObjectVersionsCommand({ Bucket: 'list', KeyMarker: 'c', VersionIdMarker: 'null' }));
+    assert.deepEqual(afterC.Versions?.map((v) => v.Key), ['d e+f', 'z']);
+    const encoded = await fx.s3.send(new ListObjectVersionsCommand({ Bucket: 'list', Prefix: 'd', EncodingType: 'url' }));
+    assert.equal(encoded.Versions?.[0]?.Key, 'd%20e%2Bf');
+    assert.equal(await errorCode(fx.s3.send(new ListObjectVersionsCommand({ Bucket: 'list', VersionIdMarker: 'null' }))), '400 InvalidArgument');
+    assert.equal(await errorCode(fx.s3.send(new ListObjectVersionsCommand({ Bucket: 'list', KeyMarker: 'c', VersionIdMarker: '3HL4kqtJlcpXroDTDmjVBH40Nrjfkd' }))), '400 InvalidArgument');
+    assert.equal(await errorCode(fx.s3.send(new ListObjectVersionsCommand({ Bucket: 'nope' }))), '404 NoSuchBucket');
+  });
+
+  it('ListBuckets: bucket-region filters; max-buckets outside 1..10000 and a token that is not one are InvalidArgument', async () => {
+    const eu = await fx.s3.send(new ListBucketsCommand({ BucketRegion: 'eu-west-1' }));
+    assert.deepEqual(eu.Buckets?.map((b) => [b.Name, b.BucketRegion]), [['b-eu', 'eu-west-1']]);
+    const everyName = (await fx.s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name!) ?? [];
+    assert.ok(everyName.length > 2);
+    for (const MaxBuckets of [0, 10_001]) {
+      assert.equal(await errorCode(fx.s3.send(new ListBucketsCommand({ MaxBuckets }))), '400 InvalidArgument', String(MaxBuckets));
+    }
+    for (const token of ['not a token!', 'YQ=', Buffer.from([0xff, 0xfe]).toString('base64url')]) {
+      assert.equal(await errorCode(fx.s3.send(new ListBucketsCommand({ ContinuationToken: token }))), '400 InvalidArgument', token);
+    }
+    // The token is a position among the caller's own buckets: one made up by hand only skips ahead.
+    const after = await fx.s3.send(new ListBucketsCommand({ ContinuationToken: Buffer.from('bkt1').toString('base64url') }));
+    assert.deepEqual(after.Buckets?.map((b) => b.Name), everyName.filter((n) => n > 'bkt1'));
   });
 
   it('default bucket encryption applies to PUTs and copies without SSE headers', async () => {
