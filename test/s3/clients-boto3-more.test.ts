@@ -61,8 +61,17 @@ describe('boto3, everyday calls beyond put/get', () => {
     // Browser-form uploads are not served yet: 501 NotImplemented (was 405 MethodNotAllowed, which S3 never answers to a bucket POST).
     assert.deepEqual(out.presignedPost, [501, true]);
     assert.deepEqual(out.postedStored, [404, '404']);
-    // Kept and returned (it was dropped); a self-copy naming a new one is allowed, a plain copy does not carry it.
-    assert.deepEqual(out.redirect, { head: 'https://example.com/x', copy: 'none', bad: [400, 'InvalidArgument'] });
+    // Kept and returned on HEAD and GET (it was dropped); a self-copy naming a new one is allowed, a plain copy does
+    // not carry the source's; not a path or an http(s) URL, or over 2 KB: InvalidArgument, nothing stored.
+    assert.deepEqual(out.redirect, {
+      putHead: '/elsewhere.html',
+      putGet: '/elsewhere.html',
+      head: 'https://example.com/x',
+      copy: 'none',
+      bad: [400, 'InvalidArgument'],
+      long: [400, 'InvalidArgument'],
+      badStored: [404, '404'],
+    });
     // Each object is its one version, "null", as S3 lists an unversioned bucket (was 501 NotImplemented).
     assert.deepEqual(out.versions, [['a/1', 'null', true], ['a/2', 'null', true], ['b', 'null', true], ['c d', 'null', true], ['e', 'null', true]]);
     assert.deepEqual(out.versionPages, [['a/1', 'a/2'], ['b', 'c d'], ['e']]);
