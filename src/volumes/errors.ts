@@ -84,6 +84,11 @@ export class Ec2InvalidParameterCombinationError extends CipherlakeError {
   readonly userError = true;
 }
 
+/** IdempotentParameterMismatch: a ClientToken already used by a request with other parameters. */
+export class Ec2IdempotentParameterMismatchError extends CipherlakeError {
+  readonly userError = true;
+}
+
 /** MissingParameter: a required parameter is absent. */
 export class Ec2MissingParameterError extends CipherlakeError {
   readonly userError = true;

@@ -25,6 +25,11 @@ export interface VolumeRecord {
   readonly dataKey: WrappedDataKey;
   readonly snapshotId?: string;
   readonly tags: readonly Tag[];
+  /**
+   * The CreateVolume request's ClientToken and a digest of its parameters, when it had one:
+   * a repeat of the request returns this volume instead of making another.
+   */
+  readonly clientToken?: { readonly token: string; readonly request: string };
 }
 
 /** A snapshot's metadata: its bytes stay under `dataKey` (the volume's, or a copy's own). */

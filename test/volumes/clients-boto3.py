@@ -174,6 +174,15 @@ def errors():
            'idsAndMax': shape(lambda: ec2.describe_volumes(VolumeIds=[vid], MaxResults=5)),
            'dryRun': shape(lambda: ec2.create_volume(Size=1, AvailabilityZone='us-east-1a', DryRun=True)),
            'dryRunDelete': shape(lambda: ec2.delete_volume(VolumeId=vid, DryRun=True))}
+    # boto3 sends a ClientToken with CreateVolume and resends it when it retries: one volume per token.
+    once = lambda **kw: ec2.create_volume(Size=1, AvailabilityZone='us-east-1a', ClientToken='boto3-token-1', TagSpecifications=tags('volume', token='1'), **kw)
+    first, again = once()['VolumeId'], once()['VolumeId']
+    out['clientToken'] = [first == again, ids(ec2.describe_volumes(Filters=[{'Name': 'tag:token', 'Values': ['1']}])['Volumes']) == [first],
+                          shape(lambda: once(VolumeType='gp3')), ec2.create_volume(Size=1, AvailabilityZone='us-east-1a')['VolumeId'] != first]
+    # Retries that arrive while the first request still runs get its volume too.
+    with ThreadPoolExecutor(3) as pool:
+        racing = set(pool.map(lambda _: ec2.create_volume(Size=1, AvailabilityZone='us-east-1a', ClientToken='boto3-token-2')['VolumeId'], range(3)))
+    out['clientTokenRace'] = len(racing)
     out['stillThere'] = ids(ec2.describe_volumes(VolumeIds=[vid])['Volumes']) == [vid]
     try:
         ec2.get_waiter('volume_available').wait(VolumeIds=[missing_vol], WaiterConfig=FAST)

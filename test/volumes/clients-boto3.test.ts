@@ -75,7 +75,7 @@ describe('boto3 against Cipherlake EC2 volumes', () => {
     });
   });
 
-  it('error codes and HTTP status as boto3 exposes them; DryRun; an IAM user without EC2 permissions', async () => {
+  it('error codes and HTTP status as boto3 exposes them; DryRun; CreateVolume idempotent by ClientToken; an IAM user without EC2 permissions', async () => {
     const out = await section('errors');
     assert.deepEqual(out, {
       volumeNotFound: ['InvalidVolume.NotFound', 400, true],
@@ -92,6 +92,8 @@ describe('boto3 against Cipherlake EC2 volumes', () => {
       dryRun: ['DryRunOperation', 412, true],
       dryRunDelete: ['DryRunOperation', 412, true],
       stillThere: true,
+      clientToken: [true, true, ['IdempotentParameterMismatch', 400, true], true],
+      clientTokenRace: 1,
       waiterOnMissing: 'InvalidVolume.NotFound',
       unauthorized: [['UnauthorizedOperation', 403, true], ['UnauthorizedOperation', 403, true]],
     });

@@ -35,6 +35,8 @@ interface StoredVolume {
   dataKey: StoredKey;
   snapshotId?: string;
   tags: Tag[];
+  /** Optional within v1: records written before it have none. */
+  clientToken?: { token: string; request: string };
 }
 
 interface StoredSnapshot {
@@ -70,6 +72,7 @@ export class SqliteVolumeStore implements VolumeStore {
       dataKey: storeKey(volume.dataKey),
       ...(volume.snapshotId !== undefined ? { snapshotId: volume.snapshotId } : {}),
       tags: [...volume.tags],
+      ...(volume.clientToken !== undefined ? { clientToken: { ...volume.clientToken } } : {}),
     };
     this.db.prepare('INSERT INTO ec2_volumes (volume_id, created_at, record) VALUES (?, ?, ?)').run(volume.volumeId, stored.createdAt, JSON.stringify(stored));
   }
@@ -148,6 +151,7 @@ function loadVolume(text: string): VolumeRecord {
     dataKey: loadKey(s.dataKey),
     ...(s.snapshotId !== undefined ? { snapshotId: s.snapshotId } : {}),
     tags: s.tags,
+    ...(s.clientToken !== undefined ? { clientToken: s.clientToken } : {}),
   };
 }
 

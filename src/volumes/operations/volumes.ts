@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import type { CallContext } from '../../kms/index.js';
 import { EncryptedVolume } from '../encrypted-volume.js';
-import { Ec2InvalidParameterValueError, Ec2MissingParameterError, Ec2SnapshotNotFoundError, Ec2VolumeInUseError, Ec2VolumeNotFoundError } from '../errors.js';
+import { Ec2IdempotentParameterMismatchError, Ec2InvalidParameterValueError, Ec2MissingParameterError, Ec2SnapshotNotFoundError, Ec2VolumeInUseError, Ec2VolumeNotFoundError } from '../errors.js';
 import { GIB, newId, snapshotPath, volumePath, type VolumeContext } from '../volume-context.js';
 import type { Tag, VolumeRecord } from '../volume-store.js';
 import { enlargeVolumeFile } from './resize.js';
@@ -18,7 +19,15 @@ export interface CreateVolumeRequest {
   readonly kmsKeyId?: string;
   readonly snapshotId?: string;
   readonly tags: readonly Tag[];
+  /** ClientToken: repeating a request with the same token returns its volume (see createVolume). */
+  readonly clientToken?: string;
 }
+
+/** ClientToken's limit ("Maximum 64 ASCII characters", CreateVolume's API reference). */
+const MAX_CLIENT_TOKEN_CHARS = 64;
+
+/** Per server: the CreateVolume running for each ClientToken, so a retry that arrives meanwhile waits for it. */
+const tokensInFlight = new WeakMap<VolumeContext, Map<string, Promise<VolumeRecord>>>();
 
 /**
  * CreateVolume (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVolume.html).
@@ -27,9 +36,42 @@ export interface CreateVolumeRequest {
  * `aws:ebs:id = vol-…`, then Decrypt to format it. From a snapshot, the snapshot's blocks
  * are re-encrypted under the new data key (so every volume's key is its own and bound to
  * its id); a larger Size grows the volume with unwritten blocks.
- * Raises MissingParameter, InvalidParameterValue, InvalidSnapshot.NotFound, InvalidKMSKey.*.
+ * With a ClientToken (boto3 and the CLI send one, and resend it when they retry), the request
+ * is idempotent as EC2's is (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html):
+ * a repeat returns the volume the token made, never a second volume; the same token with other
+ * parameters is IdempotentParameterMismatch.
+ * Raises MissingParameter, InvalidParameterValue, InvalidSnapshot.NotFound, InvalidKMSKey.*,
+ * IdempotentParameterMismatch.
  */
 export async function createVolume(ctx: VolumeContext, call: CallContext, req: CreateVolumeRequest): Promise<VolumeRecord> {
+  const token = req.clientToken;
+  if (token === undefined || token === '') return createNewVolume(ctx, call, req, undefined);
+  if (token.length > MAX_CLIENT_TOKEN_CHARS || !/^[\x20-\x7e]+$/.test(token)) {
+    throw new Ec2InvalidParameterValueError(`Value for parameter clientToken is invalid. It must be 1 to ${MAX_CLIENT_TOKEN_CHARS} ASCII characters.`);
+  }
+  const { clientToken: _token, ...params } = req;
+  const clientToken = { token, request: createHash('sha256').update(JSON.stringify(params)).digest('hex') };
+  let running = tokensInFlight.get(ctx);
+  if (running === undefined) tokensInFlight.set(ctx, (running = new Map()));
+  const inFlight = running;
+  const before = inFlight.get(token) ?? Promise.resolve(undefined);
+  const mine = before.catch(() => undefined).then(async () => {
+    const made = (await ctx.store.listVolumes()).find((v) => v.clientToken?.token === token);
+    if (made === undefined) return createNewVolume(ctx, call, req, clientToken);
+    if (made.clientToken?.request !== clientToken.request) {
+      throw new Ec2IdempotentParameterMismatchError('The client token you have provided is associated with a resource that is already created with different parameters.');
+    }
+    return made;
+  });
+  inFlight.set(token, mine);
+  try {
+    return await mine;
+  } finally {
+    if (inFlight.get(token) === mine) inFlight.delete(token);
+  }
+}
+
+async function createNewVolume(ctx: VolumeContext, call: CallContext, req: CreateVolumeRequest, clientToken: VolumeRecord['clientToken']): Promise<VolumeRecord> {
   if (req.sizeGiB === undefined && req.snapshotId === undefined) {
     throw new Ec2MissingParameterError('The request must contain the parameter size/snapshot');
   }
@@ -74,6 +116,7 @@ export async function createVolume(ctx: VolumeContext, call: CallContext, req: C
     dataKey,
     ...(snapshot !== undefined ? { snapshotId: snapshot.snapshotId } : {}),
     tags: req.tags,
+    ...(clientToken !== undefined ? { clientToken } : {}),
   };
   try {
     await ctx.store.createVolume(record);

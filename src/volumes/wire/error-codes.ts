@@ -26,6 +26,7 @@ export const EC2_ERROR_CODES = {
   Ec2InvalidParameterCombinationError: { code: 'InvalidParameterCombination', status: 400 },
   Ec2TagLimitExceededError: { code: 'TagLimitExceeded', status: 400 },
   Ec2MissingParameterError: { code: 'MissingParameter', status: 400 },
+  Ec2IdempotentParameterMismatchError: { code: 'IdempotentParameterMismatch', status: 400 },
   Ec2VolumeInUseError: { code: 'VolumeInUse', status: 400 },
   Ec2IncorrectStateError: { code: 'IncorrectState', status: 400 },
   Ec2KmsKeyNotFoundError: { code: 'InvalidKMSKey.NotFound', status: 400 },

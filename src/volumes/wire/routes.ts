@@ -83,6 +83,7 @@ export const EC2_ROUTES: Readonly<Record<string, Ec2Route>> = {
       ...opt('volumeType', p.optional('VolumeType')),
       ...opt('kmsKeyId', p.optional('KmsKeyId')),
       ...opt('snapshotId', p.optionalResourceId('SnapshotId', 'snap')),
+      ...opt('clientToken', p.optional('ClientToken')),
     }),
     operate: (ctx, r, call) => createVolume(ctx, call, r),
     respond: (v) => volumeFields(v, 'available'),
