@@ -20,6 +20,16 @@ describe('grantsOwnerOnly', () => {
     assert.equal(grantsOwnerOnly(policy(grant('<EmailAddress>a@example.com</EmailAddress>')), owner), false);
     assert.equal(grantsOwnerOnly(policy(grant('<ID>000000000000</ID>', 'READ')), owner), false);
     assert.equal(grantsOwnerOnly(policy(), owner), false);
+    // One Grantee naming the owner and the world at once is not the owner alone.
+    assert.equal(grantsOwnerOnly(policy(grant('<ID>000000000000</ID><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI>')), owner), false);
+    assert.equal(grantsOwnerOnly(policy(grant('<ID>000000000000</ID><EmailAddress>a@example.com</EmailAddress>')), owner), false);
+  });
+
+  it('reads references as XML does and refuses a DOCTYPE or an entity it does not define', () => {
+    assert.equal(grantsOwnerOnly(policy(grant('<ID>&#48;00000000000</ID><DisplayName>a &amp; b</DisplayName>')), owner), true);
+    const doctype = `<!DOCTYPE AccessControlPolicy [<!ENTITY me "000000000000">]>${policy(grant('<ID>&me;</ID>')).toString()}`;
+    assert.throws(() => grantsOwnerOnly(Buffer.from(doctype), owner), MalformedXmlError);
+    assert.throws(() => grantsOwnerOnly(policy(grant('<ID>&me;</ID>')), owner), MalformedXmlError);
   });
 
   it('raises MalformedXML for another document or broken XML', () => {

@@ -40,8 +40,9 @@ export function grantsOwnerOnly(body: Buffer, owner: Owner): boolean {
   if (!Array.isArray(grants) || grants.length === 0) return false;
   return grants.every((g: unknown) => {
     const grant = g !== null && typeof g === 'object' ? (g as Node) : {};
-    const grantee = grant['Grantee'];
-    const id = grantee !== null && typeof grantee === 'object' ? (grantee as Node)['ID'] : undefined;
-    return id === owner.id && grant['Permission'] === 'FULL_CONTROL';
+    const grantee = grant['Grantee'] !== null && typeof grant['Grantee'] === 'object' ? (grant['Grantee'] as Node) : {};
+    // The owner named by ID and nothing else: a URI or EmailAddress beside it names another grantee.
+    const ownerAlone = Object.keys(grantee).every((k) => k === 'ID' || k === 'DisplayName');
+    return ownerAlone && grantee['ID'] === owner.id && grant['Permission'] === 'FULL_CONTROL';
   });
 }
