@@ -4,7 +4,7 @@ import type { ObjectRecord } from '../metadata-store.js';
 import { listObjects, type ListPage } from '../operations/list-objects.js';
 import type { S3Call } from './call.js';
 import { encodingOf, maxKeysOf } from './handlers-bucket.js';
-import { S3_NS, type Owner } from './xml.js';
+import { listingEncoder, ownerNode, S3_NS, type Owner } from './xml.js';
 import { S3_XML_BUILDER_OPTIONS } from './xml-entities.js';
 
 const builder = new XMLBuilder(S3_XML_BUILDER_OPTIONS);
@@ -45,7 +45,7 @@ export async function listObjectVersionsRoute(c: S3Call): Promise<void> {
 }
 
 function listVersionsXml(page: ListPage, r: VersionsRender): string {
-  const enc = (s: string): string => (r.encodingType === 'url' ? encodeURIComponent(s).replace(/%2F/g, '/') : s);
+  const enc = listingEncoder(r.encodingType);
   const versions = page.objects.map((o: ObjectRecord) => ({
     Key: enc(o.key),
     VersionId: 'null',
@@ -53,7 +53,7 @@ function listVersionsXml(page: ListPage, r: VersionsRender): string {
     LastModified: o.lastModified.toISOString(),
     ETag: o.etag,
     Size: o.size,
-    Owner: { ID: r.owner.id, DisplayName: r.owner.displayName },
+    Owner: ownerNode(r.owner),
     StorageClass: 'STANDARD',
   }));
   // Where the next page starts: the last key (its one version, "null") or common prefix listed.

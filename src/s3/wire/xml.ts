@@ -31,8 +31,18 @@ export interface Owner {
   readonly displayName: string;
 }
 
-function ownerNode(owner: Owner): Node {
+/** An `<Owner>` (or `<Initiator>`) element's content: ID and DisplayName. Pure. */
+export function ownerNode(owner: Owner): Node {
   return { ID: owner.id, DisplayName: owner.displayName };
+}
+
+/**
+ * How a listing writes keys, prefixes and markers: percent-encoded with '/' kept when the
+ * request asked for encoding-type=url (as S3, so a key with characters XML 1.0 cannot carry
+ * still reaches the client), as they are otherwise. Pure.
+ */
+export function listingEncoder(encodingType: 'url' | undefined): (s: string) => string {
+  return encodingType === 'url' ? (s) => encodeURIComponent(s).replace(/%2F/g, '/') : (s) => s;
 }
 
 /**
@@ -111,7 +121,7 @@ export interface ListRender {
 
 /** ListObjects (v1) and ListObjectsV2 result. */
 export function listObjectsXml(page: ListPage, r: ListRender): string {
-  const enc = (s: string): string => (r.encodingType === 'url' ? encodeURIComponent(s).replace(/%2F/g, '/') : s);
+  const enc = listingEncoder(r.encodingType);
   const contents = page.objects.map((o: ObjectRecord) => ({
     Key: enc(o.key),
     LastModified: o.lastModified.toISOString(),
