@@ -46,6 +46,11 @@ describe('AWS CLI, ACLs disabled as on S3', () => {
     const bucket = await run('aws', ['--endpoint-url', t.endpoint, 's3api', 'create-bucket', '--bucket', 'cli-public', '--acl', 'public-read'], env, s.dir);
     assert.match(bucket.stderr, /InvalidBucketAclWithObjectOwnership/);
     assert.doesNotMatch(await aws('s3', 'ls'), /cli-public/);
+    // ACLs enabled at creation is refused, not an owner-enforced bucket made behind the client's back.
+    const writer = await run('aws', ['--endpoint-url', t.endpoint, 's3api', 'create-bucket', '--bucket', 'cli-writer', '--object-ownership', 'ObjectWriter'], env, s.dir);
+    assert.match(writer.stderr, /NotImplemented/);
+    assert.doesNotMatch(await aws('s3', 'ls'), /cli-writer/);
+    await aws('s3api', 'create-bucket', '--bucket', 'cli-enforced', '--object-ownership', 'BucketOwnerEnforced');
   });
 
   it('s3api get-object-acl / get-bucket-acl answer the owner\'s FULL_CONTROL, ownership controls BucketOwnerEnforced; put-object-acl takes only owner-only ACLs', async () => {

@@ -42,6 +42,7 @@ describe('refuseUnservable', () => {
       request('CopyObject', { 'x-amz-acl': 'bucket-owner-full-control' }),
       request('CreateMultipartUpload', { 'x-amz-acl': 'bucket-owner-full-control' }),
       request('CreateBucket', { 'x-amz-acl': 'private' }),
+      request('CreateBucket', { 'x-amz-object-ownership': 'BucketOwnerEnforced' }),
       request('GetObject', { 'x-amz-acl': 'public-read' }),
     ]) {
       assert.doesNotThrow(() => refuseUnservable(r), JSON.stringify({ ...r, query: [...r.query] }).slice(0, 120));
@@ -71,6 +72,9 @@ describe('refuseUnservable', () => {
       [request('PutObject', { 'x-amz-acl': 'private', 'x-amz-grant-full-control': 'id="someone"' }), AccessControlListNotSupportedError],
       [request('CreateBucket', { 'x-amz-acl': 'public-read' }), InvalidBucketAclWithObjectOwnershipError],
       [request('CreateBucket', { 'x-amz-grant-write': 'id="someone"' }), InvalidBucketAclWithObjectOwnershipError],
+      [request('CreateBucket', { 'x-amz-object-ownership': 'ObjectWriter' }), NotImplementedError],
+      [request('CreateBucket', { 'x-amz-object-ownership': 'BucketOwnerPreferred', 'x-amz-acl': 'public-read' }), NotImplementedError],
+      [request('CreateBucket', { 'x-amz-object-ownership': 'Anyone' }), InvalidArgumentError],
     ];
     for (const [r, error] of cases) assert.throws(() => refuseUnservable(r), error, `${r.operation} ${JSON.stringify(r.headers)}`);
   });

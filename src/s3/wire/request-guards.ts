@@ -32,6 +32,8 @@ const STORAGE_CLASSES: ReadonlySet<string> = new Set([
  * April 2023, and every bucket here) still takes: both leave the owner alone in control.
  */
 const OWNER_ONLY_CANNED_ACLS: ReadonlySet<string> = new Set(['private', 'bucket-owner-full-control']);
+/** x-amz-object-ownership values S3 knows; only BucketOwnerEnforced is served (the others enable ACLs). */
+const OBJECT_OWNERSHIPS: ReadonlySet<string> = new Set(['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter']);
 const GRANT_HEADERS = ['x-amz-grant-full-control', 'x-amz-grant-read', 'x-amz-grant-read-acp', 'x-amz-grant-write', 'x-amz-grant-write-acp'];
 /** x-amz-checksum-* headers that are no checksum value (payload.ts reads the same way). */
 const NOT_A_CHECKSUM = new Set(['x-amz-checksum-mode', 'x-amz-checksum-type', 'x-amz-checksum-algorithm']);
@@ -56,7 +58,8 @@ export interface GuardedRequest {
  * bucket owner other than this account (AccessDenied), a DeleteObjects with neither
  * Content-MD5 nor a checksum header or trailer (InvalidRequest), an ACL granting anyone but
  * the owner (AccessControlListNotSupported; InvalidBucketAclWithObjectOwnership on
- * CreateBucket). Pure; raises, never answers.
+ * CreateBucket), a CreateBucket x-amz-object-ownership other than BucketOwnerEnforced
+ * (NotImplemented; InvalidArgument for an unknown one). Pure; raises, never answers.
  */
 export function refuseUnservable(r: GuardedRequest): void {
   if (CREATES_KEY.has(r.operation) && Buffer.byteLength(r.key) > MAX_KEY_BYTES) throw new KeyTooLongError('');
@@ -94,9 +97,22 @@ export function refuseUnservable(r: GuardedRequest): void {
  */
 function refuseAcl(r: GuardedRequest): void {
   if (!CREATES_KEY.has(r.operation) && r.operation !== 'CreateBucket') return;
+  if (r.operation === 'CreateBucket') refuseObjectOwnership(r.headers['x-amz-object-ownership']);
   if (aclHeadersOwnerOnly(r.headers)) return;
   if (r.operation === 'CreateBucket') throw new InvalidBucketAclWithObjectOwnershipError('');
   throw new AccessControlListNotSupportedError('');
+}
+
+/**
+ * CreateBucket's x-amz-object-ownership: BucketOwnerEnforced (every bucket here) is taken; the
+ * settings that enable ACLs are NotImplemented rather than ignored (`create-bucket
+ * --object-ownership ObjectWriter` made an owner-enforced bucket and said nothing); any other
+ * value is InvalidArgument.
+ */
+function refuseObjectOwnership(value: string | string[] | undefined): void {
+  if (value === undefined || value === 'BucketOwnerEnforced') return;
+  if (OBJECT_OWNERSHIPS.has(String(value))) throw new NotImplementedError('Object Ownership other than BucketOwnerEnforced is not implemented.');
+  throw new InvalidArgumentError('Invalid x-amz-object-ownership header');
 }
 
 /**
