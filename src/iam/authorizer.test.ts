@@ -121,4 +121,46 @@ describe('decideAccess with requireResourceAllow (sts:AssumeRole: the trust poli
     assert.equal(assume(alice, trust(`arn:aws:iam::${ACCOUNT}:root`), []).allowed, false);
     assert.equal(assume(alice, trust(`arn:aws:iam::${ACCOUNT}:root`), [mayAssume]).allowed, true);
   });
+
+  it('a trust policy naming the bare account id delegates as the root ARN does: an identity allow is needed', () => {
+    assert.equal(assume(alice, trust(ACCOUNT), []).allowed, false);
+    assert.equal(assume(alice, trust(ACCOUNT), [mayAssume]).allowed, true);
+  });
+
+  it('an explicit Deny wins: in the trust policy over a direct Allow, in an identity policy over a trust policy naming the caller', () => {
+    const trustWithDeny = parsePolicy(JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/alice` }, Action: 'sts:AssumeRole' },
+        { Effect: 'Deny', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/alice` }, Action: 'sts:AssumeRole' },
+      ],
+    }), 'trust');
+    const d = assume(alice, trustWithDeny, [mayAssume]);
+    assert.equal(d.allowed, false);
+    assert.equal(!d.allowed && d.cause, 'explicit-resource');
+    const denyAssume = parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'sts:AssumeRole', Resource: ROLE }] }), 'identity');
+    const e = assume(alice, trust(`arn:aws:iam::${ACCOUNT}:user/alice`), [denyAssume]);
+    assert.equal(e.allowed, false);
+    assert.equal(!e.allowed && e.cause, 'explicit-identity');
+  });
+
+  it('a role session (role chaining) is trusted through its role ARN, or through the account with an identity allow', () => {
+    const session: AuthzCall = {
+      ...root,
+      principal: {
+        type: 'AssumedRole', arn: `arn:aws:sts::${ACCOUNT}:assumed-role/builder/job`, accountId: ACCOUNT, principalId: 'AROABUILDER:job',
+        roleArn: `arn:aws:iam::${ACCOUNT}:role/builder`, sessionName: 'job',
+      },
+    };
+    assert.equal(assume(session, trust(`arn:aws:iam::${ACCOUNT}:role/builder`), []).allowed, true);
+    assert.equal(assume(session, trust(`arn:aws:iam::${ACCOUNT}:role/other`), [mayAssume]).allowed, false);
+    assert.equal(assume(session, trust(`arn:aws:iam::${ACCOUNT}:root`), []).allowed, false);
+    assert.equal(assume(session, trust(`arn:aws:iam::${ACCOUNT}:root`), [mayAssume]).allowed, true);
+  });
+
+  it('no trust policy at all (the role does not exist) is never allowed, even for the account root', () => {
+    const d = decideAccess({ call: root, action: 'sts:AssumeRole', resource: ROLE, identity: [], resourcePolicies: [], requireResourceAllow: true, time: new Date(0) });
+    assert.equal(d.allowed, false);
+    assert.equal(assume(alice, trust(`arn:aws:iam::${ACCOUNT}:user/bob`), [mayAssume]).allowed, false);
+  });
 });
