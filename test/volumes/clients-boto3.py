@@ -199,5 +199,26 @@ def errors():
     return out
 
 
-SECTIONS = {'volumes': volumes, 'volume-paging': volume_paging, 'snapshots': snapshots, 'ebs-defaults': ebs_defaults, 'errors': errors}
+# A 64-character token (EC2's longest), used before and after the server restarts.
+LONG_TOKEN = 'boto3-restart-' + 'x' * 50
+
+
+def token_create(size=1):
+    return ec2.create_volume(Size=size, AvailabilityZone='us-east-1a', ClientToken=LONG_TOKEN, TagSpecifications=tags('volume', token='restart'))['VolumeId']
+
+
+def token_before_restart():
+    return {'tooLong': shape(lambda: ec2.create_volume(Size=1, AvailabilityZone='us-east-1a', ClientToken=LONG_TOKEN + 'y')),
+            'longest': [len(LONG_TOKEN), bool(VOL.match(token_create()))]}
+
+
+def token_after_restart():
+    """The volume the token made before the restart, found again by the token: no second volume."""
+    made = ids(ec2.describe_volumes(Filters=[{'Name': 'tag:token', 'Values': ['restart']}])['Volumes'])
+    return {'made': len(made), 'again': [token_create()] == made, 'mismatch': shape(lambda: token_create(size=2)),
+            'count': len(ids(ec2.describe_volumes(Filters=[{'Name': 'tag:token', 'Values': ['restart']}])['Volumes']))}
+
+
+SECTIONS = {'volumes': volumes, 'volume-paging': volume_paging, 'snapshots': snapshots, 'ebs-defaults': ebs_defaults, 'errors': errors,
+            'token-before-restart': token_before_restart, 'token-after-restart': token_after_restart}
 print(json.dumps(SECTIONS[sys.argv[1]]()))

@@ -98,4 +98,10 @@ describe('boto3 against Cipherlake EC2 volumes', () => {
       unauthorized: [['UnauthorizedOperation', 403, true], ['UnauthorizedOperation', 403, true]],
     });
   });
+
+  it('CreateVolume ClientToken: 64 ASCII characters at most, and a token holds across a restart (kept in the volume record)', async () => {
+    assert.deepEqual(await section('token-before-restart'), { tooLong: ['InvalidParameterValue', 400, true], longest: [64, true] });
+    t = await t.restart();
+    assert.deepEqual(await section('token-after-restart'), { made: 1, again: true, mismatch: ['IdempotentParameterMismatch', 400, true], count: 1 });
+  });
 });
