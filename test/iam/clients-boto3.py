@@ -162,6 +162,23 @@ def assume_role():
                       'missingRole': shape(lambda: dave.assume_role(RoleArn='arn:aws:iam::%s:role/nope' % ACCOUNT, RoleSessionName='xx')),
                       'tooLong': shape(lambda: dave.assume_role(RoleArn=role['Arn'], RoleSessionName='xx', DurationSeconds=7200)),
                       'badSession': shape(lambda: dave.assume_role(RoleArn=role['Arn'], RoleSessionName='a b'))}
+
+    # A trust policy naming the account delegates to identity policies: a user with none is refused,
+    # dave (sts:AssumeRole on *) may; the root never assumes a role. One naming the worker role lets
+    # its sessions assume it with no identity policy (role chaining).
+    account_role = iam.create_role(RoleName='boto3-account-trust', AssumeRolePolicyDocument=trust('arn:aws:iam::%s:root' % ACCOUNT))['Role']
+    chained = iam.create_role(RoleName='boto3-chained', AssumeRolePolicyDocument=trust(role['Arn']))['Role']
+    nobody = client('sts', user_with_key('boto3-nopolicy'))
+    try:
+        sts.assume_role(RoleArn=account_role['Arn'], RoleSessionName='root-session')
+        root_refused = 'no error'
+    except ClientError as e:
+        root_refused = [e.response['Error']['Code'], e.response['Error']['Message']]
+    out['trust'] = {'accountNoPolicy': shape(lambda: nobody.assume_role(RoleArn=account_role['Arn'], RoleSessionName='xx')),
+                    'accountWithPolicy': dave.assume_role(RoleArn=account_role['Arn'], RoleSessionName='by-dave')['AssumedRoleUser']['Arn'],
+                    'root': root_refused,
+                    'chained': client('sts', c).assume_role(RoleArn=chained['Arn'], RoleSessionName='chain')['AssumedRoleUser']['Arn'],
+                    'chainedByDave': shape(lambda: dave.assume_role(RoleArn=chained['Arn'], RoleSessionName='xx'))}
     return out
 
 

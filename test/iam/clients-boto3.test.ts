@@ -91,6 +91,15 @@ describe('boto3 against Cipherlake IAM, STS and CloudTrail', () => {
       tooLong: ['ValidationError', 400, true],
       badSession: ['ValidationError', 400, true],
     });
+    assert.deepEqual(out.trust, {
+      // A trust policy naming the account needs an identity allow as well.
+      accountNoPolicy: ['AccessDenied', 403, true],
+      accountWithPolicy: `arn:aws:sts::${ACCOUNT}:assumed-role/boto3-account-trust/by-dave`,
+      // The trust policy names the account, so only the root rule refuses the root.
+      root: ['AccessDenied', 'Roles may not be assumed by root accounts.'],
+      chained: `arn:aws:sts::${ACCOUNT}:assumed-role/boto3-chained/chain`,
+      chainedByDave: ['AccessDenied', 403, true],
+    });
   });
 
   it("LookupEvents: each lookup attribute, StartTime/EndTime, boto3's paginator, CloudTrail's error codes, and cloudtrail:LookupEvents required", async () => {
