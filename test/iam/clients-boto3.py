@@ -74,6 +74,14 @@ def users():
     out['self'] = {'getUser': alice.get_user()['User']['UserName'], 'keys': [x['AccessKeyId'] == k['AccessKeyId'] for x in alice.list_access_keys()['AccessKeyMetadata']]}
     me = client('sts', k).get_caller_identity()
     out['identity'] = [me['Arn'], me['Account'], me['UserId'] == u['UserId']]
+    # A policy naming the pathless ARN (user/boto3-alice) does not name alice, whose ARN has her path.
+    bob_key = iam.create_access_key(UserName='boto3-bob')['AccessKey']
+    iam.put_user_policy(UserName='boto3-bob', PolicyName='pathless', PolicyDocument=json.dumps(policy('iam:GetUser', 'arn:aws:iam::%s:user/boto3-alice' % ACCOUNT)))
+    try:
+        client('iam', bob_key).get_user(UserName='boto3-alice')
+        out['pathless'] = 'no error'
+    except ClientError as e:
+        out['pathless'] = [e.response['Error']['Code'], 'on resource: arn:aws:iam::%s:user/ml/boto3-alice ' % ACCOUNT in e.response['Error']['Message']]
 
     iam.update_access_key(UserName='boto3-alice', AccessKeyId=k['AccessKeyId'], Status='Inactive')
     out['inactive'] = [iam.list_access_keys(UserName='boto3-alice')['AccessKeyMetadata'][0]['Status'], shape(lambda: client('sts', k).get_caller_identity())]
