@@ -53,7 +53,7 @@ describe('boto3 against Cipherlake IAM, STS and CloudTrail', () => {
     assert.deepEqual(out.self, { getUser: 'boto3-alice', keys: [true] });
     assert.deepEqual(out.identity, [alice, ACCOUNT, true]);
     // bob's policy names user/boto3-alice without her path: it is not her ARN, so it does not allow.
-    assert.deepEqual(out.pathless, ['AccessDenied', true]);
+    assert.deepEqual(out.pathless, ['AccessDenied', 403, true]);
     assert.deepEqual(out.inactive, ['Inactive', ['InvalidClientTokenId', 403, true]]);
     assert.deepEqual(out.conflict, ['DeleteConflict', 409, true]);
     assert.deepEqual(out.deleted, [['NoSuchEntity', 404, true], ['boto3-bob']]);
