@@ -238,10 +238,12 @@ def lookup_events():
                      'timeRange': shape(lambda: trail.lookup_events(StartTime=after, EndTime=before)),
                      'maxResults': shape(lambda: trail.lookup_events(MaxResults=51)),
                      'nextToken': shape(lambda: trail.lookup_events(NextToken='not-a-token')),
-                     'denied': shape(lambda: client('cloudtrail', user_with_key('boto3-gina', 'kms:*')).lookup_events())}
+                     'denied': shape(lambda: client('cloudtrail', user_with_key('boto3-gina', 'kms:*')).lookup_events(LookupAttributes=attr('Username', 'boto3-frank')))}
     # The refusal is itself recorded, with CloudTrail's error code; a user allowed the action may read.
     refused = trail.lookup_events(LookupAttributes=attr('Username', 'boto3-gina'))['Events']
-    out['deniedRecorded'] = [json.loads(x['CloudTrailEvent']).get('errorCode') for x in refused if x['EventName'] == 'LookupEvents']
+    # Refused before the body is parsed: the record's requestParameters and responseElements are null (no lookup attributes, no events).
+    out['deniedRecorded'] = [[r.get('errorCode'), r.get('requestParameters'), r.get('responseElements')]
+                             for r in (json.loads(x['CloudTrailEvent']) for x in refused if x['EventName'] == 'LookupEvents')]
     out['allowed'] = len(client('cloudtrail', user_with_key('boto3-ivan', 'cloudtrail:LookupEvents')).lookup_events(MaxResults=3)['Events'])
     return out
 

@@ -127,7 +127,7 @@ describe('boto3 against Cipherlake IAM, STS and CloudTrail', () => {
       nextToken: ['InvalidNextTokenException', 400, true],
       denied: ['AccessDeniedException', 400, true],
     });
-    assert.deepEqual(out.deniedRecorded, ['AccessDeniedException']);
+    assert.deepEqual(out.deniedRecorded, [['AccessDeniedException', null, null]]);
     assert.equal(out.allowed, 3);
   });
 
