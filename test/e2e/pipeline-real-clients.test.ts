@@ -1,0 +1,181 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ManualClock } from '../../src/common/clock.js';
+import { filesUnder } from '../helpers/files.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { awsEnv, run, runOk, scratch, type Scratch } from '../helpers/client-run.js';
+
+const SCRIPT = fileURLToPath(new URL('./pipeline-real-clients.py', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
+const ACCOUNT = '000000000000';
+const SESSION_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/pipeline/train-run-1`;
+
+/** The machine's time: boto3 and the AWS CLI sign with it, and LookupEvents windows use it. */
+class RealTimeClock extends ManualClock {
+  override now(): Date {
+    return new Date();
+  }
+}
+
+/** One row of the role session's trail, as the .py's `trail` step reduces each CloudTrail event. */
+interface TrailRow {
+  readonly name: string;
+  readonly source: string;
+  readonly error: string | null;
+  readonly invokedBy: string | null;
+  readonly arn: string | null;
+  readonly bucket: string | null;
+}
+
+/**
+ * The reference scenario end to end with unmodified clients (boto3, the AWS CLI): an admin sets
+ * up two KMS keys usable only by the pipeline role, an SSE-KMS data lake whose bucket policy
+ * requires the SSE-KMS header and TLS, a models bucket, the role and the user trusted to assume
+ * it; the admin uploads PII over HTTPS; the pipeline reads it and writes models through the role;
+ * the user without the role gets nothing; the audit trail is intact, records every access of the
+ * session (with the KMS calls S3 made for it) and holds no plaintext.
+ * The steps run in order and share state (a JSON file in the scratch directory).
+ */
+describe('the training pipeline scenario with boto3 and the AWS CLI', () => {
+  let t: TestServer;
+  let s: Scratch;
+  let caFile: string;
+  let env: Record<string, string>;
+  // A distinctive PII line: its bytes must never show up in audit storage.
+  const pii = `name,ssn\nAda Lovelace,078-05-${randomBytes(6).toString('hex')}\n`;
+
+  before(async () => {
+    t = await startTestServer({ https: { enabled: true, host: '127.0.0.1', port: 0 } }, undefined, new RealTimeClock());
+    s = scratch('cipherlake-e2e-pipeline-');
+    caFile = join(s.dir, 'ca.pem');
+    writeFileSync(caFile, readFileSync(join(t.dataDir, 'tls', 'ca', 'ca.crt')));
+    env = awsEnv(s, { ENDPOINT: t.httpsEndpoint!, PLAIN: t.endpoint, CA_FILE: caFile, STATE: join(s.dir, 'state.json'), PII: pii });
+  });
+  after(async () => {
+    await t.close();
+    s.remove();
+  });
+
+  const step = async (name: string): Promise<Record<string, unknown>> => JSON.parse(await runOk('python3', [SCRIPT, name], env, s.dir)) as Record<string, unknown>;
+
+  let dataKey = '';
+
+  it('admin (root credentials, over HTTPS): alias/pii and alias/models for the pipeline role only, the lake and models buckets, the role and its user', async () => {
+    const out = await step('setup');
+    assert.equal(out.keys, true, 'two distinct keys');
+    assert.deepEqual(out.lakeDefault, ['aws:kms', 'alias/pii', true]);
+    dataKey = String(out.dataKey);
+    assert.match(dataKey, /^[0-9a-f]{64}$/);
+  });
+
+  it('admin uploads PII over HTTPS with the AWS CLI (--ca-bundle) and boto3 (verify=), under alias/pii with the bucket key', async () => {
+    const body = join(s.dir, 'customers.csv');
+    writeFileSync(body, pii);
+    const cli = JSON.parse(await runOk('aws', ['--endpoint-url', t.httpsEndpoint!, '--ca-bundle', caFile, '--output', 'json', 's3api', 'put-object',
+      '--bucket', 'lake', '--key', 'pii/customers.csv', '--body', body, '--server-side-encryption', 'aws:kms', '--ssekms-key-id', 'alias/pii'], env)) as Record<string, unknown>;
+    assert.equal(cli.ServerSideEncryption, 'aws:kms');
+    assert.match(String(cli.SSEKMSKeyId), /^arn:aws:kms:us-east-1:000000000000:key\//);
+    assert.equal(cli.BucketKeyEnabled, true, 'the bucket default turns the bucket key on');
+    // The CLI over plain HTTP: the bucket policy's aws:SecureTransport deny holds for the root too.
+    const plain = await run('aws', ['--endpoint-url', t.endpoint, 's3api', 'head-object', '--bucket', 'lake', '--key', 'pii/customers.csv'], env);
+    assert.notEqual(plain.code, 0);
+    assert.match(plain.stderr, /403/);
+
+    const out = await step('upload');
+    assert.deepEqual(out, {
+      put: ['aws:kms', true, true],
+      head: ['aws:kms', true],
+      // PutObject documents that aws:kms without a key id means aws/s3, whatever the bucket default says.
+      bare: true,
+      plainRoot: ['AccessDenied', 403],
+    });
+  });
+
+  it('trainer assumes the pipeline role: reads the PII over HTTPS only, writes SSE-KMS models, cannot write the lake without the SSE-KMS header, cannot use alias/pii directly', async () => {
+    const out = await step('pipeline');
+    assert.deepEqual(out, {
+      arn: SESSION_ARN,
+      caller: SESSION_ARN,
+      readCli: [true, 'aws:kms', true, true],
+      readBoto3: true,
+      list: ['pii/customers-boto3.csv', 'pii/customers.csv'],
+      // Allowed by the role policy, denied by the bucket policy's aws:SecureTransport = false.
+      readPlain: ['AccessDenied', 403],
+      model: ['aws:kms', true],
+      modelDefault: ['aws:kms', true],
+      modelRead: 'weights-1',
+      // s3:x-amz-server-side-encryption is the request header: the bucket default does not supply it (as on S3).
+      lakeNoHeader: ['AccessDenied', 403],
+      lakeWithHeader: ['aws:kms', true],
+      lakeSseS3: ['AccessDenied', 403],
+      // The key policy allows the role only with kms:ViaService = s3.us-east-1.amazonaws.com.
+      directDecrypt: ['AccessDeniedException', 400],
+      directDataKey: ['AccessDeniedException', 400],
+    });
+  });
+
+  it('trainer without the role: every read of the lake and every use of alias/pii is denied; a reader allowed by IAM but not by the key policy gets no PII', async () => {
+    const out = await step('outsider');
+    assert.deepEqual(out, {
+      get: ['AccessDenied', 403],
+      head: ['403', 403],
+      list: ['AccessDenied', 403],
+      getPlain: ['AccessDenied', 403],
+      decrypt: ['AccessDeniedException', 400],
+      dataKey: ['AccessDeniedException', 400],
+      encrypt: ['AccessDeniedException', 400],
+      describe: ['AccessDeniedException', 400],
+      analyst: ['AccessDenied', 403],
+    });
+  });
+
+  it("CloudTrail LookupEvents (boto3) by the role session's name: its S3 calls, the KMS calls S3 made for it, and its denials", async () => {
+    const out = await step('trail');
+    const rows = out.rows as TrailRow[];
+    assert.ok(rows.every((r) => r.arn === SESSION_ARN), 'every event is the session');
+    const tally: Record<string, number> = {};
+    for (const r of rows) {
+      const k = [r.name, r.bucket ?? '', r.error ?? 'ok', r.invokedBy ?? 'direct'].join(' ');
+      tally[k] = (tally[k] ?? 0) + 1;
+    }
+    assert.deepEqual(tally, {
+      'GetCallerIdentity  ok direct': 1,
+      'ListObjects lake ok direct': 1,
+      'GetObject lake ok direct': 2,
+      'GetObject lake AccessDenied direct': 1,
+      'GetObject models ok direct': 1,
+      'PutObject models ok direct': 2,
+      'PutObject lake ok direct': 1,
+      'PutObject lake AccessDenied direct': 2,
+      // The two PII objects share one bucket key: one Decrypt for the session, then S3's cache for it.
+      'Decrypt  ok s3.amazonaws.com': 2,
+      'GenerateDataKey  ok s3.amazonaws.com': 3,
+      'Decrypt  AccessDeniedException direct': 1,
+      'GenerateDataKey  AccessDeniedException direct': 1,
+    });
+  });
+
+  it('audit verify is intact, and no audit file holds the PII or a data key', async () => {
+    await t.server.audit.flush();
+    const verify = await run(process.execPath, ['--import', 'tsx', CLI, 'audit', 'verify', '--data-dir', t.dataDir], { HOME: s.dir });
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    assert.equal(verify.stdout.trim(), 'intact');
+
+    const files = filesUnder(t.dataDir).filter((f) => f.includes('audit'));
+    const contents = files.map((f) => readFileSync(f));
+    // Positive control: the search sees what records hold (the session's name).
+    assert.ok(contents.some((c) => c.includes('train-run-1')), `the session name is in audit storage: ${files.join(', ')}`);
+    const secrets = [Buffer.from(pii), Buffer.from(dataKey, 'hex')];
+    for (const secret of secrets) {
+      for (const form of [secret, Buffer.from(secret.toString('base64')), Buffer.from(secret.toString('hex'))]) {
+        for (const [i, c] of contents.entries()) assert.equal(c.indexOf(form), -1, `a secret in ${files[i]}`);
+      }
+    }
+    // The distinctive PII line alone, in case a record cut the CSV apart.
+    for (const [i, c] of contents.entries()) assert.equal(c.indexOf(pii.split('\n')[1]!), -1, `PII in ${files[i]}`);
+  });
+});
