@@ -175,9 +175,13 @@ def outsider():
 
 
 def trail():
+    return {'rows': rows_of('train-run-1'), 'analyst': rows_of('analyst')}
+
+
+def rows_of(username):
     trail = client('cloudtrail')
     events = []
-    for page in trail.get_paginator('lookup_events').paginate(LookupAttributes=[{'AttributeKey': 'Username', 'AttributeValue': 'train-run-1'}]):
+    for page in trail.get_paginator('lookup_events').paginate(LookupAttributes=[{'AttributeKey': 'Username', 'AttributeValue': username}]):
         events.extend(page['Events'])
     rows = []
     for e in events:
@@ -185,7 +189,7 @@ def trail():
         ident = r.get('userIdentity', {})
         rows.append({'name': e['EventName'], 'source': r['eventSource'], 'error': r.get('errorCode'), 'invokedBy': ident.get('invokedBy'),
                      'arn': ident.get('arn'), 'bucket': (r.get('requestParameters') or {}).get('bucketName')})
-    return {'rows': rows}
+    return rows
 
 
 SECTIONS = {'setup': setup, 'upload': upload, 'pipeline': pipeline, 'outsider': outsider, 'trail': trail}

@@ -118,6 +118,17 @@ describe('the training pipeline scenario with boto3 and the AWS CLI', () => {
     });
   });
 
+  it("the AWS CLI with the role session's temporary credentials: aws s3 cp of the PII over HTTPS, and nothing over HTTP", async () => {
+    const state = JSON.parse(readFileSync(env.STATE!, 'utf8')) as { session: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string } };
+    const session = { ...env, AWS_ACCESS_KEY_ID: state.session.AccessKeyId, AWS_SECRET_ACCESS_KEY: state.session.SecretAccessKey, AWS_SESSION_TOKEN: state.session.SessionToken };
+    const got = await runOk('aws', ['--endpoint-url', t.httpsEndpoint!, '--ca-bundle', caFile, 's3', 'cp', 's3://lake/pii/customers.csv', '-'], session);
+    assert.equal(got, pii);
+    const plain = await run('aws', ['--endpoint-url', t.endpoint, 's3', 'cp', 's3://lake/pii/customers.csv', '-'], session);
+    assert.notEqual(plain.code, 0);
+    assert.match(plain.stderr, /403|Forbidden|AccessDenied/);
+    assert.equal(plain.stdout, '');
+  });
+
   it('trainer without the role: every read of the lake and every use of alias/pii is denied; a reader allowed by IAM but not by the key policy gets no PII', async () => {
     const out = await step('outsider');
     assert.deepEqual(out, {
@@ -135,6 +146,11 @@ describe('the training pipeline scenario with boto3 and the AWS CLI', () => {
 
   it("CloudTrail LookupEvents (boto3) by the role session's name: its S3 calls, the KMS calls S3 made for it, and its denials", async () => {
     const out = await step('trail');
+    // analyst's GetObject was refused because KMS refused S3's Decrypt for it.
+    assert.deepEqual((out.analyst as TrailRow[]).map((r) => [r.name, r.error, r.invokedBy]).sort(), [
+      ['Decrypt', 'AccessDeniedException', 's3.amazonaws.com'],
+      ['GetObject', 'AccessDenied', null],
+    ]);
     const rows = out.rows as TrailRow[];
     assert.ok(rows.every((r) => r.arn === SESSION_ARN), 'every event is the session');
     const tally: Record<string, number> = {};
@@ -145,8 +161,11 @@ describe('the training pipeline scenario with boto3 and the AWS CLI', () => {
     assert.deepEqual(tally, {
       'GetCallerIdentity  ok direct': 1,
       'ListObjects lake ok direct': 1,
-      'GetObject lake ok direct': 2,
+      // boto3's two reads and the CLI's (aws s3 cp heads first); over HTTP the CLI's head is refused.
+      'GetObject lake ok direct': 3,
+      'HeadObject lake ok direct': 1,
       'GetObject lake AccessDenied direct': 1,
+      'HeadObject lake AccessDenied direct': 1,
       'GetObject models ok direct': 1,
       'PutObject models ok direct': 2,
       'PutObject lake ok direct': 1,
