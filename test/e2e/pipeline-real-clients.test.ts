@@ -188,7 +188,9 @@ describe('the training pipeline scenario with boto3 and the AWS CLI', () => {
     const contents = files.map((f) => readFileSync(f));
     // Positive control: the search sees what records hold (the session's name).
     assert.ok(contents.some((c) => c.includes('train-run-1')), `the session name is in audit storage: ${files.join(', ')}`);
-    const secrets = [Buffer.from(pii), Buffer.from(dataKey, 'hex')];
+    // Also the credentials that crossed the wire: the user's secret key, the session's secret and token.
+    const state = JSON.parse(readFileSync(env.STATE!, 'utf8')) as { trainer: { SecretAccessKey: string }; session: { SecretAccessKey: string; SessionToken: string } };
+    const secrets = [Buffer.from(pii), Buffer.from(dataKey, 'hex'), Buffer.from(state.trainer.SecretAccessKey), Buffer.from(state.session.SecretAccessKey), Buffer.from(state.session.SessionToken)];
     for (const secret of secrets) {
       for (const form of [secret, Buffer.from(secret.toString('base64')), Buffer.from(secret.toString('hex'))]) {
         for (const [i, c] of contents.entries()) assert.equal(c.indexOf(form), -1, `a secret in ${files[i]}`);
