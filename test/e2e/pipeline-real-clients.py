@@ -175,7 +175,14 @@ def outsider():
 
 
 def trail():
-    return {'rows': rows_of('train-run-1'), 'analyst': rows_of('analyst')}
+    # Every call on alias/pii's key, found by the key's ARN: also those naming it by alias, and
+    # Decrypts naming no key (the blob names it), allowed or denied.
+    events = []
+    pages = client('cloudtrail').get_paginator('lookup_events').paginate(LookupAttributes=[{'AttributeKey': 'ResourceName', 'AttributeValue': load()['piiKey']}])
+    for page in pages:
+        events.extend(page['Events'])
+    by_key = sorted({' '.join([e['EventName'], e.get('Username', ''), json.loads(e['CloudTrailEvent']).get('errorCode') or 'ok']) for e in events})
+    return {'rows': rows_of('train-run-1'), 'analyst': rows_of('analyst'), 'byKey': by_key}
 
 
 def rows_of(username):

@@ -144,12 +144,21 @@ describe('the training pipeline scenario with boto3 and the AWS CLI', () => {
     });
   });
 
-  it("CloudTrail LookupEvents (boto3) by the role session's name: its S3 calls, the KMS calls S3 made for it, and its denials", async () => {
+  it("CloudTrail LookupEvents (boto3) by the role session's name: its S3 calls, the KMS calls S3 made for it, and its denials; by the key's ARN: every call on alias/pii's key", async () => {
     const out = await step('trail');
     // analyst's GetObject was refused because KMS refused S3's Decrypt for it.
     assert.deepEqual((out.analyst as TrailRow[]).map((r) => [r.name, r.error, r.invokedBy]).sort(), [
       ['Decrypt', 'AccessDeniedException', 's3.amazonaws.com'],
       ['GetObject', 'AccessDenied', null],
+    ]);
+    // By the key's ARN: every call on alias/pii's key, also those naming it by alias (the admin's
+    // Encrypt, trainer's and the session's refused calls) and the Decrypts naming no key.
+    assert.deepEqual(out.byKey, [
+      'CreateAlias root ok', 'CreateKey root ok',
+      'Decrypt analyst AccessDeniedException', 'Decrypt root ok', 'Decrypt train-run-1 AccessDeniedException', 'Decrypt train-run-1 ok', 'Decrypt trainer AccessDeniedException',
+      'DescribeKey trainer AccessDeniedException',
+      'Encrypt root ok', 'Encrypt trainer AccessDeniedException',
+      'GenerateDataKey root ok', 'GenerateDataKey train-run-1 AccessDeniedException', 'GenerateDataKey train-run-1 ok', 'GenerateDataKey trainer AccessDeniedException',
     ]);
     const rows = out.rows as TrailRow[];
     assert.ok(rows.every((r) => r.arn === SESSION_ARN), 'every event is the session');

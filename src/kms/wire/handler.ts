@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { KeyService } from '../keys/key-service.js';
+import { keyArn } from '../keys/key-record.js';
 import type { CallContext } from '../kms-context.js';
 import { Fields, SerializationError, typeErrorBehind, type JsonObject } from './fields.js';
 import { toKmsWireError, type KmsWireError } from './error-codes.js';
@@ -77,6 +78,39 @@ export function handleKmsRequest(
   log: Logger,
   contentType?: string,
 ): KmsOutcome | Promise<KmsOutcome> {
+  const outcome = serve(keys, target, rawBody, call, authorize, log, contentType);
+  return outcome instanceof Promise ? outcome.then((o) => namingTheKey(keys, o)) : namingTheKey(keys, outcome);
+}
+
+// An alias name or alias ARN (KeyService.resolve's other identifiers are key ids and key ARNs).
+const ALIAS_IDENTIFIER = /^(arn:aws[a-z-]*:kms:[^:]*:\d{12}:)?alias\//;
+
+/**
+ * The outcome with an alias it names replaced by the ARN of the key the alias points to: a
+ * CloudTrail record lists the key in `resources` (its requestParameters keep the alias), so
+ * a LookupEvents by the key's ARN finds calls made by alias too. An alias that resolves to
+ * nothing (NotFound) is left as named. Synchronous when there is no alias to resolve.
+ */
+function namingTheKey(keys: KeyService, outcome: KmsOutcome): KmsOutcome | Promise<KmsOutcome> {
+  const named = outcome.keyIdentifier;
+  // DeleteAlias acts on the alias itself: its record names the alias.
+  if (named === undefined || outcome.operation === 'DeleteAlias' || !ALIAS_IDENTIFIER.test(named)) return outcome;
+  return keys.resolve(named).then(
+    (key) => ({ ...outcome, keyIdentifier: keyArn(key) }),
+    () => outcome,
+  );
+}
+
+/** handleKmsRequest before the key it names is resolved for the record. */
+function serve(
+  keys: KeyService,
+  target: string,
+  rawBody: Buffer,
+  call: CallContext,
+  authorize: KmsAuthorizer,
+  log: Logger,
+  contentType: string | undefined,
+): KmsOutcome | Promise<KmsOutcome> {
   const known = knownTarget(target);
   if (known === undefined || (contentType !== undefined && !isKmsContentType(contentType))) {
     const operation = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : target;
@@ -84,6 +118,7 @@ export function handleKmsRequest(
   }
   const { operation, route } = known;
   let keyIdentifier: string | undefined;
+  let audited: string | undefined;
   let requestParameters: JsonObject | undefined;
   let parsing: JsonObject | undefined;
   try {
@@ -95,15 +130,19 @@ export function handleKmsRequest(
     // Read (and type-checked) by parseRequest; a dry run goes the whole way but the operation.
     const dryRun = route.takesDryRun === true && body.DryRun === true;
     keyIdentifier = route.keyOf?.(req);
-    const decided = route.allowedByResource === undefined ? authorize(call, route.action, keyIdentifier, route.conditions?.(req)) : authorizeUnlessResourceAllows(keys, call, authorize, route, req, keyIdentifier);
+    const facts = route.conditions?.(req);
+    // The key the record names: the one the request names, else the one a Decrypt's blob names
+    // (CloudTrail lists the key of a Decrypt made without KeyId as well).
+    audited = keyIdentifier ?? facts?.ciphertextKeyId;
+    const decided = route.allowedByResource === undefined ? authorize(call, route.action, keyIdentifier, facts) : authorizeUnlessResourceAllows(keys, call, authorize, route, req, keyIdentifier);
     // The rest waits only when there is something to wait for: a decision, a further one, a read.
     const res = decided === undefined && route.alsoAuthorize === undefined && !dryRun ? route.operateNow?.(keys, req, call) : undefined;
-    if (res === undefined) return finishLater({ keys, call, authorize, log, operation, route, req, keyIdentifier, requestParameters, dryRun }, decided);
-    return success(operation, route, req, res, keyIdentifier, requestParameters);
+    if (res === undefined) return finishLater({ keys, call, authorize, log, operation, route, req, keyIdentifier, audited, requestParameters, dryRun }, decided);
+    return success(operation, route, req, res, audited, requestParameters);
   } catch (err) {
     // Refused while parsing: a member of the wrong JSON type anywhere in the body is the answer, as AWS deserializes before it validates.
     const first = parsing !== undefined && !(err instanceof SerializationError) ? (typeErrorBehind(parsing, (f) => parseRequest(route, f)) ?? err) : err;
-    return failure(first, log, operation, route, keyIdentifier, requestParameters);
+    return failure(first, log, operation, route, audited, requestParameters);
   }
 }
 
@@ -139,6 +178,8 @@ interface PendingCall {
   readonly route: KmsRoute;
   readonly req: unknown;
   readonly keyIdentifier: string | undefined;
+  /** The key the audit record names: the one named, else the blob's. */
+  readonly audited: string | undefined;
   readonly requestParameters: JsonObject | undefined;
   /** DryRun was set on a route that takes it: answered DryRunOperationException once authorized. */
   readonly dryRun: boolean;
@@ -152,9 +193,9 @@ async function finishLater(p: PendingCall, decided: Promise<void> | undefined): 
     if (route.alsoAuthorize !== undefined) for (const extra of route.alsoAuthorize(req)) await authorize(call, extra.action, extra.keyIdentifier, extra.facts);
     if (p.dryRun) await answerDryRun(keys, route, req, p.keyIdentifier);
     const res = route.operateNow?.(keys, req, call) ?? (await route.operate(keys, req, call));
-    return success(p.operation, route, req, res, p.keyIdentifier, p.requestParameters);
+    return success(p.operation, route, req, res, p.audited, p.requestParameters);
   } catch (err) {
-    return failure(err, p.log, p.operation, route, p.keyIdentifier, p.requestParameters);
+    return failure(err, p.log, p.operation, route, p.audited, p.requestParameters);
   }
 }
 
