@@ -64,14 +64,17 @@ export class SinkEdgeAuditor implements EdgeAuditor {
   /** The CloudTrail record for an edge event (exported for tests); parameters are not yet redacted: the sink does that. */
   toRecord(event: EdgeEvent): AuditEvent {
     const call = event.call;
+    // A call a service made for the caller (invokedBy): CloudTrail shows the service's DNS name
+    // as its source and agent ("For services in AWS, only the DNS name is displayed").
+    const via = call?.viaService;
     // Built by assignment, never by spread: this runs once per request.
     const input: AuditEventInput = {
       eventTime: event.time,
       eventSource: SOURCES[event.service],
       eventName: event.operation || 'Unknown',
       awsRegion: this.settings.region,
-      sourceIPAddress: call?.sourceIp ?? '',
-      userAgent: event.userAgent ?? '',
+      sourceIPAddress: via ?? call?.sourceIp ?? '',
+      userAgent: via ?? event.userAgent ?? '',
       userIdentity: identityOf(call?.principal, call?.accessKeyId, call?.viaService),
       requestID: event.requestId,
       readOnly: event.readOnly,

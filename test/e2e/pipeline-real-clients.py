@@ -195,7 +195,8 @@ def rows_of(username):
         r = json.loads(e['CloudTrailEvent'])
         ident = r.get('userIdentity', {})
         rows.append({'name': e['EventName'], 'source': r['eventSource'], 'error': r.get('errorCode'), 'invokedBy': ident.get('invokedBy'),
-                     'arn': ident.get('arn'), 'bucket': (r.get('requestParameters') or {}).get('bucketName')})
+                     'arn': ident.get('arn'), 'bucket': (r.get('requestParameters') or {}).get('bucketName'),
+                     'ip': r.get('sourceIPAddress'), 'agent': 'boto3' if 'Boto3/' in (r.get('userAgent') or '') else r.get('userAgent')})
     return rows
 
 

@@ -29,6 +29,9 @@ interface TrailRow {
   readonly invokedBy: string | null;
   readonly arn: string | null;
   readonly bucket: string | null;
+  readonly ip: string | null;
+  /** 'boto3' for boto3's User-Agent, else the record's userAgent. */
+  readonly agent: string | null;
 }
 
 /**
@@ -162,6 +165,12 @@ describe('the training pipeline scenario with boto3 and the AWS CLI', () => {
     ]);
     const rows = out.rows as TrailRow[];
     assert.ok(rows.every((r) => r.arn === SESSION_ARN), 'every event is the session');
+    // A call S3 made for the session shows S3 as its source and agent, as CloudTrail shows a service's calls.
+    for (const r of rows) {
+      if (r.invokedBy !== null) assert.deepEqual([r.ip, r.agent], ['s3.amazonaws.com', 's3.amazonaws.com'], `${r.name} by S3`);
+      else assert.equal(r.ip, '127.0.0.1', `${r.name} by the client`);
+    }
+    assert.ok(rows.some((r) => r.invokedBy === null && r.agent === 'boto3'), "the client's own calls carry boto3's agent");
     const tally: Record<string, number> = {};
     for (const r of rows) {
       const k = [r.name, r.bucket ?? '', r.error ?? 'ok', r.invokedBy ?? 'direct'].join(' ');
