@@ -194,8 +194,10 @@ def rows_of(username):
     for e in events:
         r = json.loads(e['CloudTrailEvent'])
         ident = r.get('userIdentity', {})
+        params = r.get('requestParameters') or {}
         rows.append({'name': e['EventName'], 'source': r['eventSource'], 'error': r.get('errorCode'), 'invokedBy': ident.get('invokedBy'),
-                     'arn': ident.get('arn'), 'bucket': (r.get('requestParameters') or {}).get('bucketName'),
+                     # S3's bucket, or for a KMS call S3 made, the object or bucket (bucket key) of its context.
+                     'arn': ident.get('arn'), 'bucket': params.get('bucketName') or (params.get('encryptionContext') or {}).get('aws:s3:arn'),
                      'ip': r.get('sourceIPAddress'), 'agent': 'boto3' if 'Boto3/' in (r.get('userAgent') or '') else r.get('userAgent')})
     return rows
 
