@@ -2,7 +2,7 @@
 models) driven by boto3, for pipeline-real-clients.test.ts. `python3 pipeline-real-clients.py SECTION`
 runs one step and prints one JSON object of observations. ENDPOINT (HTTPS), PLAIN (HTTP), CA_FILE,
 STATE (a JSON file the steps share) and the root credentials come from the environment."""
-import datetime, json, os, sys
+import datetime, json, os, ssl, sys, urllib.error, urllib.request
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -22,7 +22,9 @@ def client(service, creds=None, endpoint=None):
     keys = {} if creds is None else {'aws_access_key_id': creds['AccessKeyId'], 'aws_secret_access_key': creds['SecretAccessKey'],
                                      'aws_session_token': creds.get('SessionToken')}
     url = ENDPOINT if endpoint is None else endpoint
-    return boto3.client(service, endpoint_url=url, config=CONFIG, verify=CA_FILE if url.startswith('https') else None, **keys)
+    # SigV4 presigned URLs: botocore presigns S3 with SigV2 otherwise, which S3 refuses for new buckets.
+    config = CONFIG.merge(Config(signature_version='s3v4')) if service == 's3' else CONFIG
+    return boto3.client(service, endpoint_url=url, config=config, verify=CA_FILE if url.startswith('https') else None, **keys)
 
 
 def load():
@@ -33,6 +35,15 @@ def load():
 def save(state):
     with open(STATE, 'w') as f:
         json.dump(state, f, default=str)
+
+
+def fetch(url):
+    """The body of a plain GET of `url` (the server's CA trusted), or its HTTP status when refused."""
+    try:
+        with urllib.request.urlopen(url, context=ssl.create_default_context(cafile=CA_FILE)) as r:
+            return r.read()
+    except urllib.error.HTTPError as e:
+        return e.code
 
 
 def code(fn):
@@ -139,6 +150,9 @@ def pipeline():
     out['readBoto3'] = s3.get_object(Bucket='lake', Key='pii/customers-boto3.csv')['Body'].read() == PII
     out['list'] = sorted(o['Key'] for o in s3.list_objects_v2(Bucket='lake')['Contents'])
     out['readPlain'] = code(lambda: plain.get_object(Bucket='lake', Key='pii/customers.csv'))
+    # A presigned GET (the session's token in the URL), as a data loader gets it: over HTTPS only.
+    out['presigned'] = [fetch(s3.generate_presigned_url('get_object', Params={'Bucket': 'lake', 'Key': 'pii/customers.csv'}, ExpiresIn=300)) == PII,
+                        fetch(plain.generate_presigned_url('get_object', Params={'Bucket': 'lake', 'Key': 'pii/customers.csv'}, ExpiresIn=300))]
     put = s3.put_object(Bucket='models', Key='model-1.bin', Body=b'weights-1', ServerSideEncryption='aws:kms', SSEKMSKeyId='alias/models')
     out['model'] = [put['ServerSideEncryption'], put['SSEKMSKeyId'] == state['modelsKey']]
     dflt = s3.put_object(Bucket='models', Key='model-2.bin', Body=b'weights-2')

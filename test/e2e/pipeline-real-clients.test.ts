@@ -108,6 +108,8 @@ describe('the training pipeline scenario with boto3 and the AWS CLI', () => {
       list: ['pii/customers-boto3.csv', 'pii/customers.csv'],
       // Allowed by the role policy, denied by the bucket policy's aws:SecureTransport = false.
       readPlain: ['AccessDenied', 403],
+      // A presigned GET with the session's token: the PII over HTTPS, 403 over HTTP.
+      presigned: [true, 403],
       model: ['aws:kms', true],
       modelDefault: ['aws:kms', true],
       modelRead: 'weights-1',
@@ -193,10 +195,11 @@ describe('the training pipeline scenario with boto3 and the AWS CLI', () => {
     const exact: Record<string, number> = {
       'GetCallerIdentity  ok direct': 1,
       'ListObjects lake ok direct': 1,
-      // boto3's two reads and the CLI's (aws s3 cp heads first); over HTTP the CLI's head is refused.
-      'GetObject lake ok direct': 3,
+      // boto3's two reads, the presigned one and the CLI's (aws s3 cp heads first); over HTTP
+      // boto3's read, the presigned one and the CLI's head are refused.
+      'GetObject lake ok direct': 4,
       'HeadObject lake ok direct': 1,
-      'GetObject lake AccessDenied direct': 1,
+      'GetObject lake AccessDenied direct': 2,
       'HeadObject lake AccessDenied direct': 1,
       'PutObject models ok direct': 2,
       'PutObject lake ok direct': 1,
