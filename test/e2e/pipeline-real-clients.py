@@ -188,6 +188,16 @@ def outsider():
     }
 
 
+def revoke():
+    """The admin takes the role's policy away: the live session loses the lake and the models at once."""
+    state = load()
+    s3 = client('s3', state['session'])
+    before = s3.get_object(Bucket='lake', Key='pii/customers.csv')['Body'].read() == PII
+    client('iam').delete_role_policy(RoleName='pipeline', PolicyName='work')
+    return {'before': before, 'after': code(lambda: s3.get_object(Bucket='lake', Key='pii/customers.csv')),
+            'model': code(lambda: s3.put_object(Bucket='models', Key='model-9.bin', Body=b'late', ServerSideEncryption='aws:kms', SSEKMSKeyId='alias/models'))}
+
+
 def trail():
     # Every call on alias/pii's key, found by the key's ARN: also those naming it by alias, and
     # Decrypts naming no key (the blob names it), allowed or denied.
@@ -216,7 +226,7 @@ def rows_of(username):
     return rows
 
 
-SECTIONS = {'setup': setup, 'upload': upload, 'pipeline': pipeline, 'outsider': outsider, 'trail': trail}
+SECTIONS = {'revoke': revoke, 'setup': setup, 'upload': upload, 'pipeline': pipeline, 'outsider': outsider, 'trail': trail}
 
 if __name__ == '__main__':
     print(json.dumps(SECTIONS[sys.argv[1]](), default=str))

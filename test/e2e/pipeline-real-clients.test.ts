@@ -222,6 +222,10 @@ describe('the training pipeline scenario with boto3 and the AWS CLI', () => {
     for (const [k, n] of Object.entries(exact)) assert.equal(tally[k], n, k);
   });
 
+  it("the admin deletes the role's policy: the session already issued is refused at its next request, as IAM evaluates policies per request", async () => {
+    assert.deepEqual(await step('revoke'), { before: true, after: ['AccessDenied', 403], model: ['AccessDenied', 403] });
+  });
+
   it('audit verify is intact, and no audit file holds the PII or a data key', async () => {
     await t.server.audit.flush();
     const verify = await run(process.execPath, ['--import', 'tsx', CLI, 'audit', 'verify', '--data-dir', t.dataDir], { HOME: s.dir });
