@@ -131,7 +131,11 @@ def upload():
             'head': [head['ServerSideEncryption'], head['SSEKMSKeyId'] == state['piiKey']],
             'bare': bare['SSEKMSKeyId'] == aws_s3,
             # The root is held to the bucket's deny too, as on S3.
-            'plainRoot': code(lambda: plain.get_object(Bucket='lake', Key='pii/customers-boto3.csv'))}
+            'plainRoot': code(lambda: plain.get_object(Bucket='lake', Key='pii/customers-boto3.csv')),
+            'plainRootConfig': code(lambda: plain.get_bucket_encryption(Bucket='lake')),
+            # ...save the bucket policy itself, which S3 never lets a bucket policy deny the owner's root.
+            'plainRootPolicy': [json.loads(plain.get_bucket_policy(Bucket='lake')['Policy']) == json.loads(lake_policy()),
+                                plain.put_bucket_policy(Bucket='lake', Policy=lake_policy())['ResponseMetadata']['HTTPStatusCode']]}
 
 
 def pipeline():

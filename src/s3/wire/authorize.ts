@@ -105,10 +105,17 @@ export async function authorizeS3Action(
   target: { readonly bucket: string; readonly key: string },
   facts: ConditionFacts,
 ): Promise<void> {
-  const policy = await bucketPolicyFor(deps, target.bucket, caller.principal);
+  // S3's lockout guard: the root user of the bucket owner's account may always get, put and
+  // delete the bucket policy, "even if the policy explicitly denies the root user" (PutBucketPolicy):
+  // the bucket policy is left out for them; identity and endpoint policies still apply.
+  const exempt = caller.principal.type === 'Root' && caller.principal.accountId === deps.accountId && ROOT_POLICY_ACTIONS.has(action);
+  const policy = exempt ? undefined : await bucketPolicyFor(deps, target.bucket, caller.principal);
   const decision = await authorizer.authorizeS3(caller, action, s3ResourceArn(target.bucket, target.key), facts, policy);
   if (!decision.allowed) throw new AccessDeniedError('');
 }
+
+/** The bucket-policy actions a bucket policy can never deny the owner account's root user. */
+const ROOT_POLICY_ACTIONS: ReadonlySet<string> = new Set(['s3:GetBucketPolicy', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy']);
 
 /** The source of a CopyObject / UploadPartCopy, or undefined when the header is unusable (the route then answers InvalidArgument). */
 export function copySourceOf(req: IncomingMessage): { bucket: string; key: string } | undefined {
