@@ -94,7 +94,8 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
   // Key policy, grants, identity and endpoint policies for a key that exists. `facts`'
   // ciphertextKeyId, if any, has been resolved to `key` and plays no further part.
   const authorizeOnKey = async (call: CallContext, action: string, key: KeyRecord, facts: KmsRequestFacts | undefined): Promise<void> => {
-    const policy = keyPolicy(key) ?? EMPTY_POLICY;
+    const stored = keyPolicy(key) ?? EMPTY_POLICY;
+    const policy = action === 'kms:RetireGrant' ? retireGrantKeyPolicy(stored, key.accountId) : stored;
     const identity = call.principal.type === 'Root' ? NO_POLICIES : await deps.access.identityPolicies(call);
     // The account root's calls under deny-free policies need no condition facts (nor the time) at all.
     if (kmsRootAllowedOutright(call, policy, identity)) return;
@@ -125,6 +126,24 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
       await authorize(call, action, keyIdentifier, encryptionContext !== undefined ? { encryptionContext } : {});
     },
   };
+}
+
+/**
+ * The key policy kms:RetireGrant is decided under. AWS: "The kms:RetireGrant permission is not
+ * effective in a key policy" and "The AWS account that owns the KMS key can delegate the
+ * kms:RetireGrant permission to an IAM principal in the account"
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/grant-delete.html). So the key
+ * policy's Allow statements play no part: in their place the key's account delegates to its
+ * IAM policies, whatever the key policy says; a principal of another account is never
+ * allowed by a policy (only by the grant, see grantLetsRetire). The key policy's Deny
+ * statements are kept: refusing a retirement AWS would allow only ever refuses.
+ */
+function retireGrantKeyPolicy(stored: Policy, accountId: string): Policy {
+  const delegation = parsePolicy(
+    JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'RetireGrantByIamPolicies', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${accountId}:root` }, Action: 'kms:RetireGrant', Resource: '*' }] }),
+    'resource',
+  );
+  return { ...stored, statements: [...stored.statements.filter((s) => s.effect === 'Deny'), ...delegation.statements] };
 }
 
 const EMPTY_POLICY: Policy = { kind: 'resource', version: '2012-10-17', id: 'unparsable', statements: [] };
