@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateGrantCommand, CreateKeyCommand, KMSClient, ListGrantsCommand, PutKeyPolicyCommand, RetireGrantCommand } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient, ListAliasesCommand, ListGrantsCommand, PutKeyPolicyCommand, RetireGrantCommand, type AliasListEntry } from '@aws-sdk/client-kms';
 import { sdkOutcome } from '../helpers/sdk-outcome.js';
 import { startTestServer, TEST_REGION, type TestServer } from '../helpers/server.js';
 import { at, queryRequest, type QueryCredentials } from '../iam/query-client.js';
@@ -45,6 +45,48 @@ describe('KMS: AWS semantics', () => {
   after(async () => {
     for (const c of clients) c.destroy();
     await t.close();
+  });
+
+  // https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html: "The response
+  // might also include aliases that have no TargetKeyId field. These are predefined aliases
+  // that AWS has created but has not yet associated with a KMS key."
+  describe('ListAliases: the predefined AWS aliases', () => {
+    const listAll = async (limit?: number): Promise<AliasListEntry[]> => {
+      const out: AliasListEntry[] = [];
+      let marker: string | undefined;
+      do {
+        const page = await root.send(new ListAliasesCommand({ ...(limit !== undefined ? { Limit: limit } : {}), ...(marker !== undefined ? { Marker: marker } : {}) }));
+        assert.equal(page.Truncated, page.NextMarker !== undefined);
+        out.push(...page.Aliases!);
+        marker = page.NextMarker;
+      } while (marker !== undefined);
+      return out;
+    };
+
+    it('lists alias/aws/s3 and alias/aws/ebs with no TargetKeyId before their keys exist, once each, on every page size', async () => {
+      const keyId = await newKey();
+      for (const n of ['a', 'b']) await root.send(new CreateAliasCommand({ AliasName: `alias/mine-${n}`, TargetKeyId: keyId }));
+      for (const limit of [undefined, 1, 2, 3, 4]) {
+        const all = await listAll(limit);
+        const names = all.map((a) => a.AliasName!);
+        assert.equal(new Set(names).size, names.length, `no alias twice: ${names.join(' ')}`);
+        for (const name of ['alias/aws/ebs', 'alias/aws/s3', 'alias/mine-a', 'alias/mine-b']) assert.ok(names.includes(name), `${name} on limit ${String(limit)}`);
+        for (const name of ['alias/aws/ebs', 'alias/aws/s3']) {
+          assert.deepEqual(all.find((a) => a.AliasName === name), { AliasName: name, AliasArn: `arn:aws:kms:${TEST_REGION}:${ACCOUNT}:${name}` });
+        }
+      }
+      // Filtered by key: that key's aliases only.
+      assert.deepEqual((await root.send(new ListAliasesCommand({ KeyId: keyId }))).Aliases?.map((a) => a.AliasName), ['alias/mine-a', 'alias/mine-b']);
+    });
+
+    it('once its AWS managed key exists, a predefined alias is listed once, with its target', async () => {
+      const s3Key = (await root.send(new DescribeKeyCommand({ KeyId: 'alias/aws/s3' }))).KeyMetadata!.KeyId!;
+      for (const limit of [undefined, 1]) {
+        const all = await listAll(limit);
+        assert.deepEqual(all.filter((a) => a.AliasName === 'alias/aws/s3').map((a) => a.TargetKeyId), [s3Key], String(limit));
+        assert.deepEqual(all.filter((a) => a.AliasName === 'alias/aws/ebs').map((a) => a.TargetKeyId), [undefined], String(limit));
+      }
+    });
   });
 
   // https://docs.aws.amazon.com/kms/latest/developerguide/grant-delete.html: "The

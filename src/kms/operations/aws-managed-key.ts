@@ -1,9 +1,9 @@
-import { KeyAlreadyExistsError } from '../key-store.js';
+import { KeyAlreadyExistsError, type Page } from '../key-store.js';
 import type { KeyService } from '../keys/key-service.js';
-import { aliasArn, type KeyRecord } from '../keys/key-record.js';
+import { aliasArn, type AliasRecord, type KeyRecord } from '../keys/key-record.js';
 import type { CallContext } from '../kms-context.js';
-import { NotFoundError, ValidationError } from '../errors.js';
-import { AWS_ALIAS_PREFIX, checkAliasName } from './aliases.js';
+import { InvalidMarkerError, NotFoundError, ValidationError } from '../errors.js';
+import { AWS_ALIAS_PREFIX, checkAliasName, listAliases } from './aliases.js';
 import { createKey } from './create-key.js';
 
 /** AWS managed keys rotate every year, always; callers cannot change that. */
@@ -89,6 +89,45 @@ export async function describeKey(keys: KeyService, keyId: string): Promise<KeyR
     if (!(err instanceof NotFoundError) || alias === undefined) throw err;
     return ensureAwsManagedKey(keys, alias, PREDEFINED_AWS_ALIASES[alias]!);
   }
+}
+
+/** An alias as ListAliases lists it: a stored one, or a predefined AWS alias with no key yet (no target). */
+export type ListedAlias = AliasRecord | { readonly aliasName: string; readonly targetKeyId?: undefined };
+
+/** Marks a ListAliases page of the predefined aliases, listed after every stored alias. */
+const PREDEFINED_PAGE = 'p1:';
+
+/**
+ * ListAliases. With `keyId`, the aliases of that key (as listAliases). Without, every stored
+ * alias, then the predefined AWS aliases (alias/aws/s3, alias/aws/ebs) whose AWS managed key
+ * does not exist yet, with no target: "The response might also include aliases that have no
+ * TargetKeyId field. These are predefined aliases that AWS has created but has not yet
+ * associated with a KMS key." (https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html).
+ * A predefined alias is never listed twice. Raises what listAliases raises (InvalidMarkerError,
+ * NotFoundError, ValidationError); never creates a key.
+ */
+export async function listAliasesWithPredefined(keys: KeyService, limit: number, marker?: string, keyId?: string): Promise<Page<ListedAlias>> {
+  if (keyId !== undefined) return listAliases(keys, limit, marker, keyId);
+  const from = predefinedPageStart(marker);
+  const stored: Page<ListedAlias> = from === undefined ? await listAliases(keys, limit, marker) : { items: [] };
+  if (stored.nextMarker !== undefined) return stored;
+  const unbound: string[] = [];
+  for (const name of Object.keys(PREDEFINED_AWS_ALIASES).sort()) if ((await keys.deps.store.getAlias(name)) === undefined) unbound.push(name);
+  const start = from ?? 0;
+  const taken = unbound.slice(start, start + limit - stored.items.length).map((aliasName) => ({ aliasName }));
+  const end = start + taken.length;
+  const nextMarker = end < unbound.length ? Buffer.from(`${PREDEFINED_PAGE}${end}`, 'utf8').toString('base64url') : undefined;
+  return { items: [...stored.items, ...taken], ...(nextMarker !== undefined ? { nextMarker } : {}) };
+}
+
+/** The index a predefined-alias marker resumes at; undefined for any other marker (the store's to judge). */
+function predefinedPageStart(marker: string | undefined): number | undefined {
+  if (marker === undefined) return undefined;
+  const text = Buffer.from(marker, 'base64url').toString('utf8');
+  if (!text.startsWith(PREDEFINED_PAGE)) return undefined;
+  const n = Number(text.slice(PREDEFINED_PAGE.length));
+  if (!Number.isInteger(n) || n < 0) throw new InvalidMarkerError('The marker is not valid.');
+  return n;
 }
 
 async function existingKey(keys: KeyService, aliasName: string): Promise<KeyRecord | undefined> {

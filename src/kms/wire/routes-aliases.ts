@@ -1,4 +1,5 @@
-import { aliasArnOf, createAlias, deleteAlias, listAliases, updateAlias } from '../operations/aliases.js';
+import { aliasArnOf, createAlias, deleteAlias, updateAlias } from '../operations/aliases.js';
+import { listAliasesWithPredefined } from '../operations/aws-managed-key.js';
 import { epochSeconds } from './fields.js';
 import { route, type KmsRoute } from './route.js';
 
@@ -39,15 +40,20 @@ export const aliasRoutes: Record<string, KmsRoute> = {
     action: 'kms:ListAliases',
     readOnly: true,
     parse: (f) => ({ keyId: f.optionalKeyId(), limit: f.integer('Limit', 1, 100) ?? 50, marker: f.string('Marker', { min: 1, max: 320 }) }),
-    operate: async (keys, r) => ({ keys, page: await listAliases(keys, r.limit, r.marker, r.keyId) }),
+    operate: async (keys, r) => ({ keys, page: await listAliasesWithPredefined(keys, r.limit, r.marker, r.keyId) }),
     respond: ({ keys, page }) => ({
-      Aliases: page.items.map((a) => ({
-        AliasName: a.aliasName,
-        AliasArn: aliasArnOf(keys, a.aliasName),
-        TargetKeyId: a.targetKeyId,
-        CreationDate: epochSeconds(a.createdAt),
-        LastUpdatedDate: epochSeconds(a.lastUpdatedAt),
-      })),
+      Aliases: page.items.map((a) =>
+        a.targetKeyId === undefined
+          ? // A predefined AWS alias with no key yet: a name and an ARN only, as AWS lists it.
+            { AliasName: a.aliasName, AliasArn: aliasArnOf(keys, a.aliasName) }
+          : {
+              AliasName: a.aliasName,
+              AliasArn: aliasArnOf(keys, a.aliasName),
+              TargetKeyId: a.targetKeyId,
+              CreationDate: epochSeconds(a.createdAt),
+              LastUpdatedDate: epochSeconds(a.lastUpdatedAt),
+            },
+      ),
       Truncated: page.nextMarker !== undefined,
       ...(page.nextMarker !== undefined ? { NextMarker: page.nextMarker } : {}),
     }),
