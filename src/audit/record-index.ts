@@ -4,7 +4,11 @@ import type { AuditEvent } from './record.js';
 /** What a lookup can search by besides the plain columns. */
 export type AuditTermKind = 'key' | 'bucket' | 'principal';
 
-/** One searchable value of a record. */
+/**
+ * One searchable value of a record. A `bucket` term is a resource name as LookupEvents'
+ * ResourceName searches it: an S3 bucket's, and also (see NAMED_RESOURCE_TYPES) a volume's,
+ * snapshot's, IAM user's or role's ARN and short name, a managed policy's ARN, an access key's id.
+ */
 export interface AuditTerm {
   kind: AuditTermKind;
   value: string;
@@ -43,6 +47,23 @@ const KEY_REFERENCES = new Map<string, string>();
 const RESOURCE_TERMS = new Map<string, AuditTerm | null>();
 
 const S3_ARN_PREFIX = 'arn:aws:s3:::';
+
+/**
+ * The resource types (EC2, IAM, STS records) whose listed ARN, and the name after its last
+ * `/` (vol-…, snap-…, a user's or role's name), are resource-name terms. Keyed by type, not by
+ * ARN shape: records from before these types were listed carry none of them, so their
+ * recomputed index is unchanged. A policy is named by its ARN only, an access key by its id
+ * (its listed "ARN").
+ */
+const NAMED_RESOURCE_TYPES: ReadonlyMap<string, boolean> = new Map([
+  ['AWS::EC2::Volume', true],
+  ['AWS::EC2::Snapshot', true],
+  ['AWS::EC2::Instance', true],
+  ['AWS::IAM::User', true],
+  ['AWS::IAM::Role', true],
+  ['AWS::IAM::Policy', false],
+  ['AWS::IAM::AccessKey', false],
+]);
 
 /** The key or bucket term of a resource ARN, or null for other ARNs; cached (see above). */
 function resourceTerm(arn: string): AuditTerm | null {
@@ -168,14 +189,24 @@ export function indexTermsOf(event: AuditEvent): AuditTerm[] {
   }
   if (Array.isArray(event.resources)) {
     for (const r of event.resources as unknown[]) {
-      const arn = plain(r)?.['ARN'];
+      const resource = plain(r);
+      const arn = resource?.['ARN'];
       if (typeof arn !== 'string') continue;
       const term = resourceTerm(arn);
       if (term !== null) addTerm(terms, term.kind, term.value);
+      else addNamedResourceTerms(terms, arn, resource?.['type']);
     }
   }
   addTerm(terms, 'key', plain(plain(event.responseElements)?.['keyMetadata'])?.['keyId']);
   return terms.length < 2 ? terms : terms.sort(compareTerms);
+}
+
+/** The resource-name terms of an EC2 or IAM resource (NAMED_RESOURCE_TYPES); none for other types. */
+function addNamedResourceTerms(terms: AuditTerm[], arn: string, type: unknown): void {
+  const byShortName = typeof type === 'string' ? NAMED_RESOURCE_TYPES.get(type) : undefined;
+  if (byShortName === undefined) return;
+  addTerm(terms, 'bucket', arn);
+  if (byShortName) addTerm(terms, 'bucket', arn.slice(arn.lastIndexOf('/') + 1));
 }
 
 /** Adds a non-empty string term unless present (records carry a handful, so a scan beats a Set). */

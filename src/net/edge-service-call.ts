@@ -20,6 +20,16 @@ export interface ServiceOutcome {
 }
 
 /**
+ * A ServiceOutcome that may list the resources its call named, with their CloudTrail types
+ * (EC2, IAM, STS outcomes; a KMS record's come from keyIdentifier instead). Apart from
+ * ServiceOutcome rather than in it: an outcome type without the field (KmsOutcome) would
+ * otherwise stop being a subtype of ServiceOutcome, which the edge's inference relies on.
+ */
+export interface ListingOutcome extends ServiceOutcome {
+  readonly resources?: ReadonlyArray<{ readonly arn: string; readonly type: string }>;
+}
+
+/**
  * One signed JSON 1.1 or Query service as the edge serves it (KMS, CloudTrail, IAM, STS, EC2):
  * its body limit, its operation, and its wire differences (how a failure outside the
  * operation is answered, how the answer is sent, what its audit event carries). Built once
@@ -94,7 +104,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * as it runs once per request. Carries the Host header only when `withHost`. Never throws.
  */
 export function edgeEvent(
-  requestId: string, time: Date, service: EdgeEvent['service'], outcome: ServiceOutcome, call: CallContext | undefined, req: IncomingMessage, withHost: boolean,
+  requestId: string, time: Date, service: EdgeEvent['service'], outcome: ListingOutcome, call: CallContext | undefined, req: IncomingMessage, withHost: boolean,
 ): EdgeEvent {
   const event: Mutable<EdgeEvent> = { requestId, time, service, operation: outcome.operation, readOnly: outcome.readOnly, status: outcome.status };
   if (call !== undefined) event.call = call;
@@ -106,6 +116,7 @@ export function edgeEvent(
   if (outcome.requestParameters !== undefined) event.requestParameters = outcome.requestParameters;
   if (outcome.responseElements !== undefined) event.responseElements = outcome.responseElements;
   if (outcome.additionalEventData !== undefined) event.additionalEventData = outcome.additionalEventData;
+  if (outcome.resources !== undefined) event.resources = outcome.resources;
   const userAgent = req.headers['user-agent'];
   if (userAgent !== undefined) event.userAgent = userAgent;
   const host = req.headers.host;

@@ -4,6 +4,7 @@ import type { AccessControl } from '../access-control.js';
 import { echoed } from '../../common/bounded-echo.js';
 import { IamAccessDeniedError, InvalidActionError } from '../errors.js';
 import type { IamDeps } from '../iam-context.js';
+import { iamResourcesOf, type IamAuditResource } from './audit-resources.js';
 import { toQueryWireError, type QueryWireError } from './error-codes.js';
 import { QueryParams, queryError, queryResponse, type QueryService } from './query.js';
 import type { QueryCall } from './route.js';
@@ -21,6 +22,8 @@ export interface QueryOutcome {
   readonly operation: string;
   readonly readOnly: boolean;
   readonly error?: QueryWireError;
+  /** The users, roles, policies and access keys the call named (audit `resources`); absent when none. */
+  readonly resources?: readonly IamAuditResource[];
 }
 
 /**
@@ -40,11 +43,13 @@ export async function handleQueryRequest(
   const operation = params.optional('Action') ?? '';
   const table = service === 'iam' ? IAM_ROUTES : STS_ROUTES;
   const route = Object.hasOwn(table, operation) ? table[operation] : undefined;
+  // The resource authorization saw, kept for the audit record of a denied or failed call too.
+  let resource: string | undefined;
   try {
     if (route === undefined) throw new InvalidActionError(`Could not find operation ${echoed(operation)} for version ${echoed(params.optional('Version') ?? 'NO_VERSION_SPECIFIED')}`);
     const req = route.parse(params, call);
     if (route.action !== undefined) {
-      const resource = await route.resource(req, deps.accountId, deps);
+      resource = await route.resource(req, deps.accountId, deps);
       const resourcePolicies = route.resourcePolicies === undefined ? undefined : await route.resourcePolicies(deps, req, call);
       const decision = await access.authorize(call, route.action, resource, {
         ...(resourcePolicies === undefined ? {} : { resourcePolicies }),
@@ -53,10 +58,23 @@ export async function handleQueryRequest(
       if (!decision.allowed) throw new IamAccessDeniedError(access.deniedMessage(call, route.action, resource, decision));
     }
     const result = route.respond(await route.operate(deps, req, call));
-    return { status: 200, body: queryResponse(service, operation, result, requestId), operation, readOnly: route.readOnly };
+    const outcome = { status: 200, body: queryResponse(service, operation, result, requestId), operation, readOnly: route.readOnly };
+    return withResources(outcome, iamResourcesOf(operation, resource, params, createdAccessKeyId(result)));
   } catch (err) {
-    return queryFailure(service, operation, route?.readOnly ?? true, err, requestId, log);
+    return withResources(queryFailure(service, operation, route?.readOnly ?? true, err, requestId, log), iamResourcesOf(operation, resource, params));
   }
+}
+
+function withResources(outcome: QueryOutcome, resources: readonly IamAuditResource[]): QueryOutcome {
+  return resources.length === 0 ? outcome : { ...outcome, resources };
+}
+
+/** The id of the access key a CreateAccessKey result carries (never its secret); undefined for any other result. */
+function createdAccessKeyId(result: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const key = result?.['AccessKey'];
+  if (key === null || typeof key !== 'object') return undefined;
+  const id = (key as Record<string, unknown>)['AccessKeyId'];
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** The outcome for a request that failed before or during its operation (authentication included). */

@@ -3,6 +3,7 @@ import type { CallContext } from '../../kms/index.js';
 import { Ec2DryRunError, Ec2InvalidActionError, Ec2MissingActionError, Ec2UnauthorizedError } from '../errors.js';
 import type { VolumeContext } from '../volume-context.js';
 import { Ec2Params } from './ec2-params.js';
+import { ec2ResourcesOf, type Ec2AuditResource } from './ec2-resources.js';
 import { ec2ErrorResponse, ec2Response, type Ec2Fields } from './ec2-xml.js';
 import { toEc2WireError, type Ec2WireError } from './error-codes.js';
 import { EC2_ROUTES } from './routes.js';
@@ -21,6 +22,8 @@ export interface Ec2Outcome {
   readonly requestParameters?: Record<string, unknown>;
   /** Response fields for the audit record (never the NBD PSK). */
   readonly responseElements?: Record<string, unknown>;
+  /** The volumes, snapshots and instances the call named or created (audit `resources`); absent when none. */
+  readonly resources?: readonly Ec2AuditResource[];
 }
 
 /** Decides whether `call` may perform the EC2 `action` (e.g. `ec2:CreateVolume`); false denies. */
@@ -37,27 +40,38 @@ export async function handleEc2Request(
   const action = params.optional('Action') ?? '';
   const requestParameters = Object.fromEntries(params.entries().filter(([k]) => k !== 'Action' && k !== 'Version'));
   const route = Object.hasOwn(EC2_ROUTES, action) ? EC2_ROUTES[action] : undefined;
+  // Set once the request parsed: only then do its resource parameters name resources.
+  let parsed = false;
   try {
     if (action === '') throw new Ec2MissingActionError('The request must contain the parameter Action.');
     if (route === undefined) throw new Ec2InvalidActionError(`The action ${action.slice(0, 64)} is not valid for this web service.`);
     const req = route.parse(params);
+    parsed = true;
     if (authorize !== undefined && !(await authorize(call, `ec2:${action}`))) {
       throw new Ec2UnauthorizedError('You are not authorized to perform this operation.');
     }
     if (params.boolean('DryRun') === true) throw new Ec2DryRunError('Request would have succeeded, but DryRun flag is set.');
     const res = await route.operate(ctx, req, call);
     const fields = route.respond(res, ctx);
-    return {
+    const responseElements = route.readOnly ? undefined : auditFields(fields, route.secretFields ?? []);
+    return withResources(ctx, true, {
       status: 200,
       operation: action,
       readOnly: route.readOnly,
       body: ec2Response(action, fields, requestId),
       requestParameters,
-      ...(route.readOnly ? {} : { responseElements: auditFields(fields, route.secretFields ?? []) }),
-    };
+      ...(responseElements === undefined ? {} : { responseElements }),
+    });
   } catch (err) {
-    return { ...ec2Failure(err, requestId, log, action, route?.readOnly ?? true), requestParameters };
+    return withResources(ctx, parsed, { ...ec2Failure(err, requestId, log, action, route?.readOnly ?? true), requestParameters });
   }
+}
+
+/** The outcome with the resources its parsed request names (and its response created), when any. */
+function withResources(ctx: VolumeContext, parsed: boolean, outcome: Ec2Outcome & { requestParameters: Record<string, unknown> }): Ec2Outcome {
+  if (!parsed) return outcome;
+  const resources = ec2ResourcesOf(outcome.operation, outcome.requestParameters, outcome.responseElements, ctx.region, ctx.accountId);
+  return resources.length === 0 ? outcome : { ...outcome, resources };
 }
 
 /** The outcome for a request that failed before or during its operation (authentication included). */
