@@ -171,6 +171,23 @@ describe('LookupEvents by the resources of EC2, IAM and STS records', () => {
     assert.deepEqual(found.find((f) => f.name === 'DeleteVolume')?.resources, [{ ResourceType: 'AWS::EC2::Volume', ResourceName: volumeArn(otherVolumeId) }]);
   });
 
+  it('a failed call lists what its request names; an unparsable one, or a parameter its action does not read, files nothing', async () => {
+    const missing = 'vol-0000000000000dead';
+    const notFound = await ec2(t.endpoint, 'DeleteVolume', { VolumeId: missing });
+    assert.equal(notFound.code, 'InvalidVolume.NotFound');
+    assert.deepEqual(names(await lookup('ResourceName', missing)), ['DeleteVolume:InvalidVolume.NotFound']);
+    const malformed = await ec2(t.endpoint, 'DeleteVolume', { VolumeId: 'vol-not-an-id' });
+    assert.equal(malformed.status, 400);
+    // CreateVolume does not read VolumeId, nor CreateUser AccessKeyId or PolicyArn: the record names only what was created.
+    const carolVolume = String((await ec2Ok('CreateVolume', { Size: '1', AvailabilityZone: 'us-east-1a', VolumeId: otherVolumeId }))['volumeId']);
+    await iamOk('iam', { Action: 'CreateUser', UserName: 'carol', AccessKeyId: alice.accessKeyId, PolicyArn: `arn:aws:iam::${ACCOUNT}:policy/p` });
+    assert.deepEqual(await lookup('ResourceName', 'vol-not-an-id'), []);
+    assert.deepEqual(names(await lookup('ResourceName', otherVolumeId)), ['CreateVolume', 'DeleteVolume:UnauthorizedOperation']);
+    assert.deepEqual(names(await lookup('ResourceName', carolVolume)), ['CreateVolume']);
+    assert.deepEqual(names(await lookup('ResourceName', alice.accessKeyId)).filter((n) => n === 'CreateUser'), []);
+    assert.deepEqual(names(await lookup('ResourceName', 'carol')), ['CreateUser']);
+  });
+
   it('ResourceType filters: AWS::EC2::Snapshot, AWS::IAM::Role, AWS::IAM::User', async () => {
     assert.deepEqual(names(await lookup('ResourceType', 'AWS::EC2::Snapshot')), ['CreateSnapshot']);
     assert.deepEqual(names(await lookup('ResourceType', 'AWS::IAM::Role')), ['AssumeRole', 'AssumeRole:AccessDenied', 'CreateRole', 'CreateRole']);
