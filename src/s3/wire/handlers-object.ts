@@ -167,14 +167,6 @@ async function answerRead(c: S3Call, o: ObjectRecord, customer: CustomerKey | un
   headers.date = c.deps.clock.now().toUTCString();
   headers.server = 'Cipherlake';
   const status = range === undefined ? 200 : 206;
-  if (head && customer === undefined && o.sealedKey.mode !== 'SSE-C') {
-    // HEAD answers from metadata alone: S3 asks only s3:GetObject for it, and a reader allowed
-    // that but not kms:Decrypt gets the metadata and fails at GET. An SSE-C object still
-    // needs its key (checked by unsealing below), as does any request that sends one.
-    c.res.writeHead(status, headers);
-    c.res.end();
-    return;
-  }
   const unsealing = unsealObjectKey(c.deps, o, customer);
   // Noted as soon as the key opened, even if reading the body fails afterwards.
   unsealing.then(() => noteKms(c, o), () => undefined);
