@@ -196,4 +196,18 @@ describe('LookupEvents by the resources of EC2, IAM and STS records', () => {
     assert.deepEqual([...new Set(names(users))], ['CreateAccessKey', 'CreateUser', 'PutUserPolicy', 'PutUserPolicy:AccessDenied']);
     assert.deepEqual(names(await lookup('ResourceType', 'AWS::EC2::Instance')), ['AttachVolume', 'DetachVolume']);
   });
+
+  it('an unvalidated id that is not of its kind\'s form (an InstanceId naming a volume, an AccessKeyId that is a volume id) files nothing under what it spells', async () => {
+    const missing = 'vol-0000000000000beef';
+    const attach = await ec2(t.endpoint, 'AttachVolume', { VolumeId: missing, InstanceId: `x/${otherVolumeId}`, Device: '/dev/sdf' });
+    assert.equal(attach.code, 'InvalidParameterValue');
+    const attachVolume = await ec2(t.endpoint, 'AttachVolume', { VolumeId: missing, InstanceId: otherVolumeId, Device: '/dev/sdf' });
+    assert.equal(attachVolume.code, 'InvalidParameterValue');
+    const update = await queryRequest(t.endpoint, 'iam', { Action: 'UpdateAccessKey', UserName: 'alice', AccessKeyId: otherVolumeId, Status: 'Inactive' });
+    assert.notEqual(update.status, 200, update.text);
+    // The records exist, under what the requests did name.
+    assert.deepEqual(names(await lookup('ResourceName', missing)), ['AttachVolume:InvalidParameterValue', 'AttachVolume:InvalidParameterValue']);
+    assert.deepEqual(names(await lookup('ResourceName', otherVolumeId)), ['CreateVolume', 'DeleteVolume:UnauthorizedOperation']);
+    assert.deepEqual(names(await lookup('ResourceType', 'AWS::EC2::Instance')), ['AttachVolume', 'DetachVolume']);
+  });
 });

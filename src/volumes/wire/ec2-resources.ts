@@ -8,6 +8,12 @@ type Kind = 'volume' | 'snapshot' | 'instance';
 
 const TYPES: Readonly<Record<Kind, string>> = { volume: 'AWS::EC2::Volume', snapshot: 'AWS::EC2::Snapshot', instance: 'AWS::EC2::Instance' };
 
+// EC2's id forms. A listed id becomes a resource-name term (the ARN and the name after its
+// last `/`), so only an id of its kind's form is listed: AttachVolume's InstanceId is not
+// validated (any string is an instance here), and an InstanceId of `x/vol-…` or `vol-…`
+// must not file the record under a volume it never touched, nor a huge one make a huge term.
+const ID_FORMS: Readonly<Record<Kind, RegExp>> = { volume: /^vol-[0-9a-f]{8,17}$/, snapshot: /^snap-[0-9a-f]{8,17}$/, instance: /^i-[0-9a-f]{8,17}$/ };
+
 // The request parameters each action reads that name one resource. Only these: a request
 // can carry any parameter unread, and must not file its record under a resource it never
 // acted on. Listings (DescribeVolumes' VolumeId.N) name none, as CloudTrail's do not.
@@ -30,7 +36,8 @@ const ANSWERED_FIELDS: ReadonlyArray<readonly [field: string, kind: Kind]> = [['
  * `action` reads from its request parameters (so a denied or failed call lists them too;
  * call this only once the request parsed, so that they are well formed), then those a
  * successful call answered with (`responseElements`: what it created or attached), by ARN
- * (`arn:aws:ec2:REGION:ACCOUNT:volume/vol-…`), each once. Never throws; [] when none.
+ * (`arn:aws:ec2:REGION:ACCOUNT:volume/vol-…`), each once; an id not of EC2's form for its kind
+ * (`vol-`, `snap-`, `i-` and 8 or 17 hex digits) is not listed. Never throws; [] when none.
  */
 export function ec2ResourcesOf(
   action: string,
@@ -41,7 +48,7 @@ export function ec2ResourcesOf(
 ): Ec2AuditResource[] {
   const listed: Ec2AuditResource[] = [];
   const add = (id: unknown, kind: Kind): void => {
-    if (typeof id !== 'string' || id === '') return;
+    if (typeof id !== 'string' || !ID_FORMS[kind].test(id)) return;
     const arn = `arn:aws:ec2:${region}:${accountId}:${kind}/${id}`;
     if (!listed.some((r) => r.arn === arn)) listed.push({ arn, type: TYPES[kind] });
   };
