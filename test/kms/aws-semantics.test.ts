@@ -54,7 +54,9 @@ describe('KMS: AWS semantics', () => {
     const listAll = async (limit?: number): Promise<AliasListEntry[]> => {
       const out: AliasListEntry[] = [];
       let marker: string | undefined;
+      let pages = 0;
       do {
+        assert.ok(++pages <= 20, `ListAliases keeps paging (limit ${String(limit)})`);
         const page = await root.send(new ListAliasesCommand({ ...(limit !== undefined ? { Limit: limit } : {}), ...(marker !== undefined ? { Marker: marker } : {}) }));
         assert.equal(page.Truncated, page.NextMarker !== undefined);
         out.push(...page.Aliases!);
@@ -77,6 +79,16 @@ describe('KMS: AWS semantics', () => {
       }
       // Filtered by key: that key's aliases only.
       assert.deepEqual((await root.send(new ListAliasesCommand({ KeyId: keyId }))).Aliases?.map((a) => a.AliasName), ['alias/mine-a', 'alias/mine-b']);
+    });
+
+    it('a forged predefined-page marker: past the end is an empty last page, malformed is InvalidMarkerException; with KeyId it is refused, nothing predefined listed', async () => {
+      const marker = (text: string): string => Buffer.from(text, 'utf8').toString('base64url');
+      const past = await root.send(new ListAliasesCommand({ Marker: marker('p1:99') }));
+      assert.deepEqual([past.Aliases, past.Truncated, past.NextMarker], [[], false, undefined]);
+      for (const bad of ['p1:-1', 'p1:x', 'p1:1.5']) assert.equal(await sdkOutcome(root.send(new ListAliasesCommand({ Marker: marker(bad) }))), '400 InvalidMarkerException', bad);
+      const keyId = await newKey();
+      assert.equal(await sdkOutcome(root.send(new ListAliasesCommand({ KeyId: keyId, Marker: marker('p1:0') }))), '400 InvalidMarkerException');
+      assert.deepEqual((await root.send(new ListAliasesCommand({ KeyId: keyId }))).Aliases, []);
     });
 
     it('once its AWS managed key exists, a predefined alias is listed once, with its target', async () => {
@@ -126,6 +138,23 @@ describe('KMS: AWS semantics', () => {
       const g = await newGrant(keyId);
       assert.equal(await sdkOutcome(delegated.send(new RetireGrantCommand({ KeyId: keyId, GrantId: g }))), 'ok');
       assert.deepEqual(await grantIds(keyId), []);
+    });
+
+    it('a Deny still wins: in the user\'s IAM policies, or in the key policy, over an IAM Allow', async () => {
+      const denyRetire = { Effect: 'Deny', Action: 'kms:RetireGrant', Resource: '*' };
+      const iamDenied = await userClient('iam-denied', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:RetireGrant', Resource: '*' }, denyRetire] }));
+      const kpDenied = await userClient('kp-denied', ALLOW_RETIRE);
+      const keyId = await newKey();
+      await root.send(
+        new PutKeyPolicyCommand({
+          KeyId: keyId,
+          Policy: keyPolicy({ Sid: 'Root', Effect: 'Allow', Principal: { AWS: ROOT }, Action: 'kms:*', Resource: '*' }, { ...denyRetire, Principal: { AWS: userArn('kp-denied') } }),
+        }),
+      );
+      const g = await newGrant(keyId);
+      assert.equal(await sdkOutcome(iamDenied.send(new RetireGrantCommand({ KeyId: keyId, GrantId: g }))), '400 AccessDeniedException');
+      assert.equal(await sdkOutcome(kpDenied.send(new RetireGrantCommand({ KeyId: keyId, GrantId: g }))), '400 AccessDeniedException');
+      assert.deepEqual(await grantIds(keyId), [g]);
     });
 
     it('the account (its root) retires any grant of its keys; a user with no policy and not named in the grant is refused', async () => {
