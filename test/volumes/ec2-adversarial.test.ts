@@ -102,6 +102,15 @@ describe('EC2 wire: hostile volume requests', () => {
     // The limits count characters, not bytes or UTF-16 units.
     assert.equal((await volume(tag('é'.repeat(128), '😀'.repeat(256)))).status, 200);
   });
+
+  it("quotes at most 256 characters of a malformed InstanceId in AttachVolume's error", async () => {
+    const v = await volume();
+    assert.equal(v.status, 200, v.text);
+    const instanceId = `i-${'x'.repeat(4000)}`;
+    const r = await call('AttachVolume', { VolumeId: String(v.body.volumeId), InstanceId: instanceId, Device: '/dev/sdf' });
+    assert.deepEqual([r.status, r.code], [400, 'InvalidParameterValue'], r.text);
+    assert.equal(r.message, `Invalid id: "${instanceId.slice(0, 256)}..."`);
+  });
 });
 
 // In its own process: before the fix the match held the event loop, so an in-process

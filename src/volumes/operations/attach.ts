@@ -1,3 +1,4 @@
+import { echoed } from '../../common/bounded-echo.js';
 import type { CallContext } from '../../kms/index.js';
 import { EncryptedVolume } from '../encrypted-volume.js';
 import { Ec2IncorrectStateError, Ec2InvalidParameterValueError, Ec2VolumeInUseError } from '../errors.js';
@@ -31,7 +32,7 @@ export interface AttachResult {
  * InvalidParameterValue, VolumeInUse, InvalidKMSKey.InvalidState.
  */
 export async function attachVolume(ctx: VolumeContext, call: CallContext, req: { volumeId: string; instanceId: string; device: string }): Promise<AttachResult> {
-  if (!INSTANCE_ID.test(req.instanceId)) throw new Ec2InvalidParameterValueError(`Invalid id: "${req.instanceId}"`);
+  if (!INSTANCE_ID.test(req.instanceId)) throw new Ec2InvalidParameterValueError(`Invalid id: "${echoed(req.instanceId)}"`);
   const volume = await requireVolume(ctx, req.volumeId);
   if (ctx.attachments.get(volume.volumeId) !== undefined) {
     throw new Ec2VolumeInUseError(`${volume.volumeId} is already attached to an instance`);
