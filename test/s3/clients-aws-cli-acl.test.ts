@@ -38,16 +38,19 @@ describe('AWS CLI, ACLs disabled as on S3', () => {
     assert.notEqual(pub.code, 0);
     assert.match(pub.stderr, /AccessControlListNotSupported.*The bucket does not allow ACLs/);
     const big = await run('aws', ['--endpoint-url', t.endpoint, 's3', 'cp', 'big.bin', 's3://cli-acl/public-big.bin', '--acl', 'public-read'], env, s.dir);
+    assert.notEqual(big.code, 0);
     assert.match(big.stderr, /AccessControlListNotSupported/);
     const listing = await aws('s3', 'ls', 's3://cli-acl/');
     assert.match(listing, /owner\.txt/);
     assert.doesNotMatch(listing, /public/);
 
     const bucket = await run('aws', ['--endpoint-url', t.endpoint, 's3api', 'create-bucket', '--bucket', 'cli-public', '--acl', 'public-read'], env, s.dir);
+    assert.notEqual(bucket.code, 0);
     assert.match(bucket.stderr, /InvalidBucketAclWithObjectOwnership/);
     assert.doesNotMatch(await aws('s3', 'ls'), /cli-public/);
     // ACLs enabled at creation is refused, not an owner-enforced bucket made behind the client's back.
     const writer = await run('aws', ['--endpoint-url', t.endpoint, 's3api', 'create-bucket', '--bucket', 'cli-writer', '--object-ownership', 'ObjectWriter'], env, s.dir);
+    assert.notEqual(writer.code, 0);
     assert.match(writer.stderr, /NotImplemented/);
     assert.doesNotMatch(await aws('s3', 'ls'), /cli-writer/);
     await aws('s3api', 'create-bucket', '--bucket', 'cli-enforced', '--object-ownership', 'BucketOwnerEnforced');
@@ -63,10 +66,13 @@ describe('AWS CLI, ACLs disabled as on S3', () => {
     await aws('s3api', 'put-object-acl', '--bucket', 'cli-acl', '--key', 'owner.txt', '--acl', 'bucket-owner-full-control');
     await aws('s3api', 'put-bucket-acl', '--bucket', 'cli-acl', '--acl', 'private');
     const pub = await run('aws', ['--endpoint-url', t.endpoint, 's3api', 'put-object-acl', '--bucket', 'cli-acl', '--key', 'owner.txt', '--acl', 'public-read'], env, s.dir);
+    assert.notEqual(pub.code, 0);
     assert.match(pub.stderr, /AccessControlListNotSupported/);
     const grant = await run('aws', ['--endpoint-url', t.endpoint, 's3api', 'put-bucket-acl', '--bucket', 'cli-acl', '--grant-read', 'uri=http://acs.amazonaws.com/groups/global/AllUsers'], env, s.dir);
+    assert.notEqual(grant.code, 0);
     assert.match(grant.stderr, /AccessControlListNotSupported/);
     const missing = await run('aws', ['--endpoint-url', t.endpoint, 's3api', 'get-object-acl', '--bucket', 'cli-acl', '--key', 'no-such-key'], env, s.dir);
+    assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /NoSuchKey/);
   });
 });
