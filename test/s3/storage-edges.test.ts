@@ -333,7 +333,7 @@ describe('S3 storage edges: inline bodies, overwrites, copies, pooled and reused
       // tmp/; nothing may reach data/ either) is gone. Up to 10 s: on a loaded 2-core machine
       // the abort's removal waits behind other thread-pool work (2 s was seen to fall short).
       const leftover = (): boolean => filesUnder(tmp).length > 0 || filesUnder(data).length > files;
-      for (const deadline = Date.now() + 10_000; leftover() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+      await until(() => !leftover(), 'the cut upload\'s body is removed', 10_000);
       assert.equal(row(t.dataDir, key), undefined);
       assert.deepEqual(filesUnder(tmp), []);
       assert.equal(filesUnder(data).length, files);
