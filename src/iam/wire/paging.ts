@@ -17,7 +17,10 @@ export interface IamPage<T> {
  * The page of `items` after `marker`, at most `maxItems` long (DEFAULT_MAX_ITEMS when absent),
  * ordered by `keyOf` (a unique name). The marker is the last key returned, base64url-encoded, so
  * a page stays correct when entities are created or deleted between calls. Raises
- * IamValidationError for a marker this function did not make. Never reorders equal keys.
+ * IamValidationError for a marker that is not the canonical base64url of a non-empty UTF-8
+ * key; a well-formed marker naming any key is accepted (it is not authenticated: it only
+ * says where to resume, so one crafted by the client can skip items, never reveal others).
+ * Never reorders equal keys.
  */
 export function iamPage<T>(items: readonly T[], keyOf: (item: T) => string, maxItems: number | undefined, marker: string | undefined): IamPage<T> {
   const after = marker === undefined ? undefined : markerKey(marker);
