@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { CreateGrantCommand, CreateKeyCommand, KMSClient, ListGrantsCommand, RetireGrantCommand, RevokeGrantCommand, type CreateGrantRequest } from '@aws-sdk/client-kms';
 import { sdkOutcome } from '../helpers/sdk-outcome.js';
 import { startTestServer, TEST_REGION, type TestServer } from '../helpers/server.js';
-import { at, queryRequest, type QueryCredentials } from '../iam/query-client.js';
+import { newUserKey } from '../iam/query-client.js';
 
 const ACCOUNT = '000000000000';
 const userArn = (name: string): string => `arn:aws:iam::${ACCOUNT}:user/${name}`;
@@ -19,19 +19,9 @@ describe('KMS RetireGrant: who the grant lets retire it', () => {
   let root: KMSClient;
   const clients: KMSClient[] = [];
 
-  async function iam(params: Record<string, string>): Promise<Record<string, unknown>> {
-    const r = await queryRequest(t.endpoint, 'iam', params, undefined, t.clock.now());
-    assert.equal(r.status, 200, r.text);
-    return r.xml;
-  }
-
   /** A KMS client signing as a new IAM user, with the inline policy given (none by default). */
   async function userClient(name: string, policy?: string): Promise<KMSClient> {
-    await iam({ Action: 'CreateUser', UserName: name });
-    if (policy !== undefined) await iam({ Action: 'PutUserPolicy', UserName: name, PolicyName: 'p', PolicyDocument: policy });
-    const xml = await iam({ Action: 'CreateAccessKey', UserName: name });
-    const path = ['CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey'];
-    const credentials: QueryCredentials = { accessKeyId: at(xml, ...path, 'AccessKeyId'), secretAccessKey: at(xml, ...path, 'SecretAccessKey') };
+    const credentials = await newUserKey(t.endpoint, name, policy, t.clock.now());
     const c = new KMSClient({ endpoint: t.endpoint, region: TEST_REGION, credentials, maxAttempts: 1 });
     clients.push(c);
     return c;
@@ -138,5 +128,20 @@ describe('KMS RetireGrant: who the grant lets retire it', () => {
     // The same token with its own key (or none) retires it.
     assert.equal(await sdkOutcome(retirer.send(new RetireGrantCommand({ GrantToken: onA.token, KeyId: keyA }))), 'ok');
     assert.deepEqual(await grantIds(keyA), []);
+  });
+
+  it('a GrantToken too long to be one is refused without echoing it, in the answer or the trail', async () => {
+    const keyId = await newKey();
+    const g = await grant({ KeyId: keyId, GranteePrincipal: userArn('someone') });
+    // A real token with padding: its first characters are the token itself.
+    const err = await root.send(new RetireGrantCommand({ GrantToken: g.token + 'A'.repeat(8200) })).then(() => undefined, (e: Error) => e);
+    assert.equal(err?.name, 'ValidationException');
+    assert.equal(err.message.includes(g.token.slice(0, 16)), false, err.message);
+    assert.deepEqual(await grantIds(keyId), [g.id]);
+    await t.server.audit.flush();
+    const { records } = await t.server.auditStore.lookup({ eventName: 'RetireGrant', errorsOnly: true, limit: 50 });
+    const refused = records.filter((r) => r.event.errorCode === 'ValidationException');
+    assert.equal(refused.length, 1);
+    assert.equal(JSON.stringify(refused).includes(g.token.slice(0, 16)), false, 'the grant token is never recorded');
   });
 });

@@ -15,9 +15,17 @@ function lowerFirst(s: string): string {
  * and as STS answers for durationSeconds); only an absent value is the bare word null.
  */
 function constraintError(field: string, value: unknown, constraint: string): ValidationError {
+  // A secret member is never echoed (the message reaches the audit trail): worded as a blob's is, with no value.
+  if (SECRET_MEMBERS.has(field) && value !== undefined && value !== null) return new ValidationError(`1 validation error detected: Value at '${lowerFirst(field)}' failed to satisfy constraint: ${constraint}`);
   const shown = value === undefined || value === null ? 'null' : `'${(typeof value === 'string' ? value : String(value)).slice(0, 64)}'`;
   return new ValidationError(`1 validation error detected: Value ${shown} at '${lowerFirst(field)}' failed to satisfy constraint: ${constraint}`);
 }
+
+/**
+ * String members whose value is a secret: a grant token (64 characters, all of it within the
+ * 64 a constraint message would quote) lets its holder use the grant.
+ */
+const SECRET_MEMBERS: ReadonlySet<string> = new Set(['GrantToken']);
 
 /**
  * The request body could not be deserialized into the operation's input: not a JSON object,
