@@ -22,6 +22,13 @@ export interface VolumeContext {
 /** 1 GiB: EC2 sizes are in GiB. */
 export const GIB = 1024 * 1024 * 1024;
 
+/**
+ * EC2's id forms by prefix: the prefix, a dash and 8 (older ids) to 17 lower-case hex digits.
+ * The one definition the wire (malformed ids), AttachVolume (InstanceId) and the audit
+ * resources list (which ids it files a record under) all test against.
+ */
+export const EC2_ID_FORMS: Readonly<Record<'vol' | 'snap' | 'i', RegExp>> = { vol: /^vol-[0-9a-f]{8,17}$/, snap: /^snap-[0-9a-f]{8,17}$/, i: /^i-[0-9a-f]{8,17}$/ };
+
 /** A new EC2-style id: prefix, dash, 17 lower-case hex digits. */
 export function newId(prefix: 'vol' | 'snap'): string {
   return `${prefix}-${randomBytes(9).toString('hex').slice(0, 17)}`;

@@ -2,11 +2,9 @@ import { echoed } from '../../common/bounded-echo.js';
 import type { CallContext } from '../../kms/index.js';
 import { EncryptedVolume } from '../encrypted-volume.js';
 import { Ec2IncorrectStateError, Ec2InvalidParameterValueError, Ec2VolumeInUseError } from '../errors.js';
-import { volumePath, type VolumeContext } from '../volume-context.js';
+import { EC2_ID_FORMS, volumePath, type VolumeContext } from '../volume-context.js';
 import type { Attachment } from '../attachments.js';
 import { requireVolume } from './volumes.js';
-
-const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 
 /** How a client reaches an attached volume: the NBD URI and its TLS-PSK credentials. */
 export interface NbdAccess {
@@ -32,7 +30,7 @@ export interface AttachResult {
  * InvalidParameterValue, VolumeInUse, InvalidKMSKey.InvalidState.
  */
 export async function attachVolume(ctx: VolumeContext, call: CallContext, req: { volumeId: string; instanceId: string; device: string }): Promise<AttachResult> {
-  if (!INSTANCE_ID.test(req.instanceId)) throw new Ec2InvalidParameterValueError(`Invalid id: "${echoed(req.instanceId)}"`);
+  if (!EC2_ID_FORMS.i.test(req.instanceId)) throw new Ec2InvalidParameterValueError(`Invalid id: "${echoed(req.instanceId)}"`);
   const volume = await requireVolume(ctx, req.volumeId);
   if (ctx.attachments.get(volume.volumeId) !== undefined) {
     throw new Ec2VolumeInUseError(`${volume.volumeId} is already attached to an instance`);

@@ -2,6 +2,7 @@ import { echoed } from '../../common/bounded-echo.js';
 import { Ec2InvalidParameterValueError, Ec2MissingParameterError, Ec2SnapshotIdMalformedError, Ec2TagLimitExceededError, Ec2VolumeIdMalformedError } from '../errors.js';
 import type { Filter } from '../operations/describe.js';
 import type { Tag } from '../volume-store.js';
+import { EC2_ID_FORMS } from '../volume-context.js';
 
 /**
  * Typed reads of EC2 Query parameters (form body and URL query), with EC2's error
@@ -148,11 +149,9 @@ function checkTag(key: string, value: string): void {
   if ([...value].length > MAX_TAG_VALUE_CHARS) throw new Ec2InvalidParameterValueError(`Tag value exceeds the maximum length of ${MAX_TAG_VALUE_CHARS} characters`);
 }
 
-const ID_FORMS = { vol: /^vol-[0-9a-f]{8,17}$/, snap: /^snap-[0-9a-f]{8,17}$/ } as const;
-
 /** `id` if it has the form of a `kind` id; EC2's Malformed error otherwise (its wording: `Invalid id: "…"`, the id quoted up to MAX_ECHOED_CHARS). */
 function checkId(id: string, kind: 'vol' | 'snap'): string {
-  if (ID_FORMS[kind].test(id)) return id;
+  if (EC2_ID_FORMS[kind].test(id)) return id;
   const message = `Invalid id: "${echoed(id)}"${id.startsWith(`${kind}-`) ? '' : ` (expecting "${kind}-...")`}`;
   throw kind === 'vol' ? new Ec2VolumeIdMalformedError(message) : new Ec2SnapshotIdMalformedError(message);
 }

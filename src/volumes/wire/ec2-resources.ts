@@ -1,3 +1,5 @@
+import { EC2_ID_FORMS } from '../volume-context.js';
+
 /** One resource an EC2 call names, as the audit record's `resources` lists it. */
 export interface Ec2AuditResource {
   readonly arn: string;
@@ -12,7 +14,7 @@ const TYPES: Readonly<Record<Kind, string>> = { volume: 'AWS::EC2::Volume', snap
 // last `/`), so only an id of its kind's form is listed: AttachVolume's InstanceId is not
 // validated (any string is an instance here), and an InstanceId of `x/vol-…` or `vol-…`
 // must not file the record under a volume it never touched, nor a huge one make a huge term.
-const ID_FORMS: Readonly<Record<Kind, RegExp>> = { volume: /^vol-[0-9a-f]{8,17}$/, snapshot: /^snap-[0-9a-f]{8,17}$/, instance: /^i-[0-9a-f]{8,17}$/ };
+const ID_FORMS: Readonly<Record<Kind, RegExp>> = { volume: EC2_ID_FORMS.vol, snapshot: EC2_ID_FORMS.snap, instance: EC2_ID_FORMS.i };
 
 // The request parameters each action reads that name one resource. Only these: a request
 // can carry any parameter unread, and must not file its record under a resource it never
@@ -37,7 +39,7 @@ const ANSWERED_FIELDS: ReadonlyArray<readonly [field: string, kind: Kind]> = [['
  * call this only once the request parsed, so that they are well formed), then those a
  * successful call answered with (`responseElements`: what it created or attached), by ARN
  * (`arn:aws:ec2:REGION:ACCOUNT:volume/vol-…`), each once; an id not of EC2's form for its kind
- * (`vol-`, `snap-`, `i-` and 8 or 17 hex digits) is not listed. Never throws; [] when none.
+ * (`vol-`, `snap-`, `i-` and 8 to 17 hex digits) is not listed. Never throws; [] when none.
  */
 export function ec2ResourcesOf(
   action: string,
