@@ -55,3 +55,21 @@ export function at(xml: unknown, ...path: string[]): string {
 export function errorCode(r: QueryResult): string {
   return at(r.xml, 'ErrorResponse', 'Error', 'Code');
 }
+
+/**
+ * Creates IAM user `name` as the root, with the inline policy `policy` (named 'p') when given,
+ * and an access key for it; returns that key's credentials. Throws with the refused call's
+ * status and body (never a secret: only a refusal is quoted) when any of the calls fails.
+ */
+export async function newUserKey(endpoint: string, name: string, policy?: string, signingDate?: Date): Promise<QueryCredentials> {
+  const iam = async (params: Record<string, string>): Promise<Record<string, unknown>> => {
+    const r = await queryRequest(endpoint, 'iam', params, undefined, signingDate);
+    if (r.status !== 200) throw new Error(`${params.Action ?? ''} answered ${r.status}: ${r.text}`);
+    return r.xml;
+  };
+  await iam({ Action: 'CreateUser', UserName: name });
+  if (policy !== undefined) await iam({ Action: 'PutUserPolicy', UserName: name, PolicyName: 'p', PolicyDocument: policy });
+  const xml = await iam({ Action: 'CreateAccessKey', UserName: name });
+  const key = ['CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey'];
+  return { accessKeyId: at(xml, ...key, 'AccessKeyId'), secretAccessKey: at(xml, ...key, 'SecretAccessKey') };
+}

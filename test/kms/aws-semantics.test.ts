@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient, ListAliasesCommand, ListGrantsCommand, PutKeyPolicyCommand, RetireGrantCommand, type AliasListEntry } from '@aws-sdk/client-kms';
 import { sdkOutcome } from '../helpers/sdk-outcome.js';
 import { startTestServer, TEST_REGION, type TestServer } from '../helpers/server.js';
-import { at, queryRequest, type QueryCredentials } from '../iam/query-client.js';
+import { newUserKey } from '../iam/query-client.js';
 
 const ACCOUNT = '000000000000';
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
@@ -17,18 +17,9 @@ describe('KMS: AWS semantics', () => {
   let root: KMSClient;
   const clients: KMSClient[] = [];
 
-  async function iam(params: Record<string, string>): Promise<void> {
-    const r = await queryRequest(t.endpoint, 'iam', params, undefined, t.clock.now());
-    assert.equal(r.status, 200, r.text);
-  }
-
   /** A KMS client signing as a new IAM user, with the inline policy given (none by default). */
   async function userClient(name: string, policy?: string): Promise<KMSClient> {
-    await iam({ Action: 'CreateUser', UserName: name });
-    if (policy !== undefined) await iam({ Action: 'PutUserPolicy', UserName: name, PolicyName: 'p', PolicyDocument: policy });
-    const r = await queryRequest(t.endpoint, 'iam', { Action: 'CreateAccessKey', UserName: name }, undefined, t.clock.now());
-    const path = ['CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey'];
-    const credentials: QueryCredentials = { accessKeyId: at(r.xml, ...path, 'AccessKeyId'), secretAccessKey: at(r.xml, ...path, 'SecretAccessKey') };
+    const credentials = await newUserKey(t.endpoint, name, policy, t.clock.now());
     const c = new KMSClient({ endpoint: t.endpoint, region: TEST_REGION, credentials, maxAttempts: 1 });
     clients.push(c);
     return c;
