@@ -3,7 +3,8 @@ models) driven by boto3, for pipeline-real-clients.test.ts. `python3 pipeline-re
 runs one step and prints one JSON object of observations. ENDPOINT (HTTPS), PLAIN (HTTP), CA_FILE,
 STATE (a JSON file the steps share) and the root credentials come from the environment."""
 import datetime, json, os, ssl, sys, urllib.error, urllib.request
-import boto3
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'helpers'))
+import boto3_common
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -13,18 +14,16 @@ CA_FILE = os.environ['CA_FILE']
 STATE = os.environ['STATE']
 PII = os.environ['PII'].encode()
 ACCOUNT = '000000000000'
-CONFIG = Config(retries={'max_attempts': 1}, s3={'addressing_style': 'path'})
+CONFIG = boto3_common.CONFIG.merge(Config(s3={'addressing_style': 'path'}))
 ROLE = 'arn:aws:iam::%s:role/pipeline' % ACCOUNT
 ROOT = 'arn:aws:iam::%s:root' % ACCOUNT
 
 
 def client(service, creds=None, endpoint=None):
-    keys = {} if creds is None else {'aws_access_key_id': creds['AccessKeyId'], 'aws_secret_access_key': creds['SecretAccessKey'],
-                                     'aws_session_token': creds.get('SessionToken')}
     url = ENDPOINT if endpoint is None else endpoint
     # SigV4 presigned URLs: botocore presigns S3 with SigV2 otherwise, which S3 refuses for new buckets.
     config = CONFIG.merge(Config(signature_version='s3v4')) if service == 's3' else CONFIG
-    return boto3.client(service, endpoint_url=url, config=config, verify=CA_FILE if url.startswith('https') else None, **keys)
+    return boto3_common.client(service, url, creds, config=config, verify=CA_FILE if url.startswith('https') else None)
 
 
 def load():

@@ -3,35 +3,20 @@
 observations for the test to assert on. Everything else comes from the environment (ENDPOINT,
 AWS_* credentials: the server's root)."""
 import datetime, json, os, re, sys, time
-import boto3
-from botocore.config import Config
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'helpers'))
+import boto3_common
 from botocore.exceptions import ClientError
+from boto3_common import is_time, shape
 
 ENDPOINT = os.environ['ENDPOINT']
-CONFIG = Config(retries={'max_attempts': 1})
 ACCOUNT = '000000000000'
 
 
 def client(service, creds=None):
-    keys = {} if creds is None else {'aws_access_key_id': creds['AccessKeyId'], 'aws_secret_access_key': creds['SecretAccessKey'],
-                                     'aws_session_token': creds.get('SessionToken')}
-    return boto3.client(service, endpoint_url=ENDPOINT, config=CONFIG, **keys)
+    return boto3_common.client(service, ENDPOINT, creds)
 
 
 iam, sts, kms, s3, trail = (client(s) for s in ['iam', 'sts', 'kms', 's3', 'cloudtrail'])
-
-
-def shape(fn):
-    """[code, HTTP status, has a message] of a failing call, as boto3 exposes them; 'no error' otherwise."""
-    try:
-        fn()
-        return 'no error'
-    except ClientError as e:
-        return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode'], bool(e.response['Error'].get('Message'))]
-
-
-def is_time(v):
-    return isinstance(v, datetime.datetime) and v.tzinfo is not None
 
 
 def policy(action, resource='*', effect='Allow'):

@@ -2,31 +2,16 @@
 drives one group of operations and prints one JSON object of observations for the test to
 assert on. Signatures and public keys are checked here with `cryptography`, independently of
 the server. Everything else comes from the environment (KMS_ENDPOINT, AWS_* credentials)."""
-import datetime, hashlib, json, os, re, sys
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
+import hashlib, json, os, re, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'helpers'))
+from boto3_common import client, code, is_time, shape
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 
 ENDPOINT = os.environ['KMS_ENDPOINT']
-CONFIG = Config(retries={'max_attempts': 1})
-kms = boto3.client('kms', endpoint_url=ENDPOINT, config=CONFIG)
+kms = client('kms', ENDPOINT)
 ARN = re.compile(r'^arn:aws:kms:us-east-1:000000000000:key/[0-9a-f-]{36}$')
-
-
-def code(fn):
-    """The AWS error code boto3 exposes for a failing call, or 'no error'."""
-    try:
-        fn()
-        return 'no error'
-    except ClientError as e:
-        return e.response['Error']['Code']
-
-
-def is_time(v):
-    return isinstance(v, datetime.datetime) and v.tzinfo is not None
 
 
 def new_key(**kw):
@@ -164,11 +149,11 @@ def iam_user(iam, name):
     """An IAM user with no policy at all, and a KMS client signing as it."""
     arn = iam.create_user(UserName=name)['User']['Arn']
     ak = iam.create_access_key(UserName=name)['AccessKey']
-    return arn, boto3.client('kms', endpoint_url=ENDPOINT, config=CONFIG, aws_access_key_id=ak['AccessKeyId'], aws_secret_access_key=ak['SecretAccessKey'])
+    return arn, client('kms', ENDPOINT, ak)
 
 
 def grants():
-    iam = boto3.client('iam', endpoint_url=ENDPOINT, config=CONFIG)
+    iam = client('iam', ENDPOINT)
     user, grantee = iam_user(iam, 'grantee')
     retirer_arn, retirer = iam_user(iam, 'retirer')
     md = new_key()
@@ -288,15 +273,6 @@ def rotation_tags_deletion():
     kms.enable_key(KeyId=key)
     out['cancel']['usable'] = kms.decrypt(CiphertextBlob=blob)['Plaintext'].decode()
     return out
-
-
-def shape(fn):
-    """Code, HTTP status and whether a message came with a failing call, as boto3 exposes them."""
-    try:
-        fn()
-        return 'no error'
-    except ClientError as e:
-        return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode'], bool(e.response['Error'].get('Message'))]
 
 
 def pages(name, key, **kw):

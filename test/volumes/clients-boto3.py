@@ -1,35 +1,21 @@
 """boto3 against Cipherlake's EC2 volume API, for clients-boto3.test.ts. `python3 clients-boto3.py
 SECTION` drives one group of operations and prints one JSON object of observations for the test
 to assert on. Everything else comes from the environment (ENDPOINT, AWS_* credentials)."""
-import datetime, json, os, re, sys
+import json, os, re, sys
 from concurrent.futures import ThreadPoolExecutor
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError, WaiterError
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'helpers'))
+from botocore.exceptions import WaiterError
+from boto3_common import client, is_time, shape
 
 ENDPOINT = os.environ['ENDPOINT']
-CONFIG = Config(retries={'max_attempts': 1})
-ec2 = boto3.client('ec2', endpoint_url=ENDPOINT, config=CONFIG)
-kms = boto3.client('kms', endpoint_url=ENDPOINT, config=CONFIG)
+ec2 = client('ec2', ENDPOINT)
+kms = client('kms', ENDPOINT)
 VOL = re.compile(r'^vol-[0-9a-f]{17}$')
 SNAP = re.compile(r'^snap-[0-9a-f]{17}$')
 KEY_ARN = re.compile(r'^arn:aws:kms:us-east-1:000000000000:key/[0-9a-f-]{36}$')
 # Our volumes and snapshots are ready at once: one poll is enough, and a waiter that polls
 # more than twice has met a state it does not expect.
 FAST = {'Delay': 1, 'MaxAttempts': 2}
-
-
-def shape(fn):
-    """[code, HTTP status, has a message] of a failing call, as boto3 exposes them; 'no error' otherwise."""
-    try:
-        fn()
-        return 'no error'
-    except ClientError as e:
-        return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode'], bool(e.response['Error'].get('Message'))]
-
-
-def is_time(v):
-    return isinstance(v, datetime.datetime) and v.tzinfo is not None
 
 
 def key(alias):
@@ -191,10 +177,10 @@ def errors():
         out['waiterOnMissing'] = e.last_response.get('Error', {}).get('Code')
 
     # An IAM user with no EC2 permission: boto3 sees EC2's UnauthorizedOperation (403).
-    iam = boto3.client('iam', endpoint_url=ENDPOINT, config=CONFIG)
+    iam = client('iam', ENDPOINT)
     iam.create_user(UserName='boto3-ec2-none')
     k = iam.create_access_key(UserName='boto3-ec2-none')['AccessKey']
-    other = boto3.client('ec2', endpoint_url=ENDPOINT, config=CONFIG, aws_access_key_id=k['AccessKeyId'], aws_secret_access_key=k['SecretAccessKey'])
+    other = client('ec2', ENDPOINT, k)
     out['unauthorized'] = [shape(lambda: other.describe_volumes()), shape(lambda: other.create_volume(Size=1, AvailabilityZone='us-east-1a', DryRun=True))]
     return out
 
