@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../../src/common/clock.js';
 import { filesUnder } from '../helpers/files.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { awsEnv, run, runOk, scratch, type Scratch } from '../helpers/client-run.js';
+import { awsEnv, run, runOk, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
 
 const SCRIPT = fileURLToPath(new URL('./pipeline-real-clients.py', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
@@ -63,7 +63,7 @@ describe('the training pipeline scenario with boto3 and the AWS CLI', () => {
     s.remove();
   });
 
-  const step = async (name: string): Promise<Record<string, unknown>> => JSON.parse(await runOk('python3', [SCRIPT, name], env, s.dir)) as Record<string, unknown>;
+  const step = (name: string): Promise<Record<string, unknown>> => runPythonJson(SCRIPT, [name], env, s.dir);
 
   let dataKey = '';
 

@@ -32,6 +32,24 @@ export async function runOk(file: string, args: readonly string[], env: Readonly
   return r.stdout;
 }
 
+/**
+ * Runs `python3 SCRIPT ARGS…` (a boto3 test script) as `runOk` runs a client, with no bytecode
+ * written beside the scripts, and returns the one JSON object it printed. Rejects with the
+ * script's output when it exits non-zero or prints anything but a JSON object, so a script that
+ * fails part-way can never pass as an empty set of observations.
+ */
+export async function runPythonJson(
+  script: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  cwd?: string,
+): Promise<Record<string, unknown>> {
+  const stdout = await runOk('python3', [script, ...args], { PYTHONDONTWRITEBYTECODE: '1', ...env }, cwd);
+  const out: unknown = JSON.parse(stdout);
+  if (typeof out !== 'object' || out === null || Array.isArray(out)) throw new Error(`${script} ${args.join(' ')} printed no JSON object: ${stdout}`);
+  return out as Record<string, unknown>;
+}
+
 /** A scratch directory with an empty file for clients that insist on a config path. */
 export interface Scratch {
   readonly dir: string;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../../src/common/clock.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { awsEnv, runOk, scratch, type Scratch } from '../helpers/client-run.js';
+import { awsEnv, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
 
 const SCRIPT = fileURLToPath(new URL('./clients-boto3.py', import.meta.url));
 const ACCOUNT = '000000000000';
@@ -35,8 +35,7 @@ describe('boto3 against Cipherlake IAM, STS and CloudTrail', () => {
     s.remove();
   });
 
-  const section = async (name: string): Promise<Record<string, unknown>> =>
-    JSON.parse(await runOk('python3', [SCRIPT, name], awsEnv(s, { ENDPOINT: t.endpoint }), s.dir)) as Record<string, unknown>;
+  const section = (name: string): Promise<Record<string, unknown>> => runPythonJson(SCRIPT, [name], awsEnv(s, { ENDPOINT: t.endpoint }), s.dir);
 
   it('users and access keys: Create/Get/List/DeleteUser (with a Path), Create/List/Update/DeleteAccessKey, Put/Get/DeleteUserPolicy, self-service by the ARN with its path', async () => {
     const out = await section('users');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { awsEnv, runOk, scratch, type Scratch } from '../helpers/client-run.js';
+import { awsEnv, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/boto3-more.py', import.meta.url));
 
@@ -36,7 +36,7 @@ describe('boto3, everyday calls beyond put/get', () => {
       S3_CA_BUNDLE: join(t.dataDir, 'tls', 'ca', 'ca.crt'),
       S3_KMS_ALIAS: 'alias/boto-more',
     });
-    const out = JSON.parse(await runOk('python3', [SCRIPT], env, s.dir)) as Record<string, unknown>;
+    const out = await runPythonJson(SCRIPT, [], env, s.dir);
     const length = 12 * 1024 * 1024 + 12345;
     assert.deepEqual(out.kms, { sse: 'aws:kms', key: keyArn, length, etagParts: true, whole: true, range: true, suffix: true });
     assert.deepEqual(out.c, { alg: 'AES256', md5: true, length, whole: true, range: true, contentRange: `bytes 10485750-10485779/${length}`, noKey: [400, '400'] });

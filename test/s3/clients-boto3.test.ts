@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateAliasCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { awsEnv, runOk, scratch, type Scratch } from '../helpers/client-run.js';
+import { awsEnv, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
 
 const SCRIPT = fileURLToPath(new URL('./fixtures/boto3-client.py', import.meta.url));
 
@@ -33,7 +33,7 @@ describe('boto3', () => {
       S3_CA_BUNDLE: join(t.dataDir, 'tls', 'ca', 'ca.crt'),
       S3_KMS_ALIAS: 'alias/boto-data',
     });
-    const out = JSON.parse(await runOk('python3', [SCRIPT], env, s.dir)) as Record<string, unknown>;
+    const out = await runPythonJson(SCRIPT, [], env, s.dir);
     assert.deepEqual(out.s3, { put: 'AES256', etagIsMd5: true, get: true, getSse: 'AES256', headSse: 'AES256' });
     assert.deepEqual(out.kms, { put: 'aws:kms', putKey: keyArn, head: 'aws:kms', headKey: keyArn, get: true, range: true });
     assert.deepEqual(out.c, { putMd5: true, headAlg: 'AES256', headMd5: true, get: true, noKey: 'InvalidRequest', wrongKey: 'AccessDenied' });

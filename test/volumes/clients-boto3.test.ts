@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { awsEnv, runOk, scratch, type Scratch } from '../helpers/client-run.js';
+import { awsEnv, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
 
 const SCRIPT = fileURLToPath(new URL('./clients-boto3.py', import.meta.url));
 
@@ -26,8 +26,7 @@ describe('boto3 against Cipherlake EC2 volumes', () => {
     s.remove();
   });
 
-  const section = async (name: string): Promise<Record<string, unknown>> =>
-    JSON.parse(await runOk('python3', [SCRIPT, name], awsEnv(s, { ENDPOINT: t.endpoint }), s.dir)) as Record<string, unknown>;
+  const section = (name: string): Promise<Record<string, unknown>> => runPythonJson(SCRIPT, [name], awsEnv(s, { ENDPOINT: t.endpoint }), s.dir);
 
   it('volumes: CreateVolume (Encrypted, KmsKeyId by alias, tags), DescribeVolumes with filters, Attach/DetachVolume, DeleteVolume, and the volume waiters', async () => {
     const out = await section('volumes');
