@@ -47,6 +47,11 @@ function userOrSelf(p: QueryParams, call: QueryCall): string {
   throw new IamValidationError('Must specify userName when calling with non-User credentials');
 }
 
+/** ListUsers' and ListRoles' parameters: a page (MaxItems, Marker) under PathPrefix, which is absent (not undefined) when not sent. */
+function pathPage(p: QueryParams): { maxItems: number | undefined; marker: string | undefined; pathPrefix?: string } {
+  return { maxItems: p.maxItems(), marker: p.optional('Marker'), ...(p.optional('PathPrefix') !== undefined ? { pathPrefix: p.required('PathPrefix') } : {}) };
+}
+
 /** IAM's Description limit (CreateRole, CreatePolicy), in characters. */
 const MAX_DESCRIPTION_CHARS = 1000;
 /** CreateRole's Description pattern: tab, LF, CR, printable ASCII and Latin-1 (CreatePolicy's has none). */
@@ -146,7 +151,7 @@ const userRoutes: Record<string, QueryRoute> = {
     service: 'iam',
     action: 'iam:ListUsers',
     readOnly: true,
-    parse: (p) => ({ maxItems: p.maxItems(), marker: p.optional('Marker'), ...(p.optional('PathPrefix') !== undefined ? { pathPrefix: p.required('PathPrefix') } : {}) }),
+    parse: pathPage,
     resource: (_r, a) => `arn:aws:iam::${a}:user/`,
     operate: async (d, r) => iamPage(await listUsers(d, r), (u) => u.userName, r.maxItems, r.marker),
     respond: (page) => ({ Users: page.items.map(userXml), ...pageFields(page) }),
@@ -232,7 +237,7 @@ const roleRoutes: Record<string, QueryRoute> = {
     service: 'iam',
     action: 'iam:ListRoles',
     readOnly: true,
-    parse: (p) => ({ maxItems: p.maxItems(), marker: p.optional('Marker'), ...(p.optional('PathPrefix') !== undefined ? { pathPrefix: p.required('PathPrefix') } : {}) }),
+    parse: pathPage,
     resource: (_r, a) => `arn:aws:iam::${a}:role/`,
     operate: async (d, r) => iamPage(await listRoles(d, r), (role) => role.roleName, r.maxItems, r.marker),
     respond: (page) => ({ Roles: page.items.map(roleXml), ...pageFields(page) }),
