@@ -4,6 +4,7 @@ import type { AccessControl } from '../access-control.js';
 import { echoed } from '../../common/bounded-echo.js';
 import { IamAccessDeniedError, InvalidActionError } from '../errors.js';
 import type { IamDeps } from '../iam-context.js';
+import { iamRequestParameters, iamResponseElements, type AuditFields } from './audit-params.js';
 import { iamResourcesOf, type IamAuditResource } from './audit-resources.js';
 import { toQueryWireError, type QueryWireError } from './error-codes.js';
 import { QueryParams, queryError, queryResponse, type QueryService } from './query.js';
@@ -24,6 +25,10 @@ export interface QueryOutcome {
   readonly error?: QueryWireError;
   /** The users, roles, policies and access keys the call named (audit `resources`); absent when none. */
   readonly resources?: readonly IamAuditResource[];
+  /** The parameters the audit record keeps (audit-params.ts), once the request parsed; absent when none. */
+  readonly requestParameters?: AuditFields;
+  /** What a successful create's record keeps of its answer (never a secret); absent otherwise. */
+  readonly responseElements?: AuditFields;
 }
 
 /**
@@ -45,9 +50,12 @@ export async function handleQueryRequest(
   const route = Object.hasOwn(table, operation) ? table[operation] : undefined;
   // The resource authorization saw, kept for the audit record of a denied or failed call too.
   let resource: string | undefined;
+  // Set once the request parsed: a denied or failed call's record keeps them too, as CloudTrail's do.
+  let requestParameters: AuditFields | undefined;
   try {
     if (route === undefined) throw new InvalidActionError(`Could not find operation ${echoed(operation)} for version ${echoed(params.optional('Version') ?? 'NO_VERSION_SPECIFIED')}`);
     const req = route.parse(params, call);
+    requestParameters = iamRequestParameters(service, operation, params);
     if (route.action !== undefined) {
       resource = await route.resource(req, deps.accountId, deps);
       const resourcePolicies = route.resourcePolicies === undefined ? undefined : await route.resourcePolicies(deps, req, call);
@@ -59,14 +67,25 @@ export async function handleQueryRequest(
     }
     const result = route.respond(await route.operate(deps, req, call));
     const outcome = { status: 200, body: queryResponse(service, operation, result, requestId), operation, readOnly: route.readOnly };
-    return withResources(outcome, iamResourcesOf(operation, resource, params, createdAccessKeyId(result)));
+    const recorded = withAuditFields(outcome, requestParameters, iamResponseElements(service, operation, result));
+    return withResources(recorded, iamResourcesOf(operation, resource, params, createdAccessKeyId(result)));
   } catch (err) {
-    return withResources(queryFailure(service, operation, route?.readOnly ?? true, err, requestId, log), iamResourcesOf(operation, resource, params));
+    const failed = withAuditFields(queryFailure(service, operation, route?.readOnly ?? true, err, requestId, log), requestParameters, undefined);
+    return withResources(failed, iamResourcesOf(operation, resource, params));
   }
 }
 
 function withResources(outcome: QueryOutcome, resources: readonly IamAuditResource[]): QueryOutcome {
   return resources.length === 0 ? outcome : { ...outcome, resources };
+}
+
+/** The outcome with the record's requestParameters and responseElements, each only when there is one. */
+function withAuditFields(outcome: QueryOutcome, requestParameters: AuditFields | undefined, responseElements: AuditFields | undefined): QueryOutcome {
+  return {
+    ...outcome,
+    ...(requestParameters === undefined ? {} : { requestParameters }),
+    ...(responseElements === undefined ? {} : { responseElements }),
+  };
 }
 
 /** The id of the access key a CreateAccessKey result carries (never its secret); undefined for any other result. */

@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cloudTrailDate, iamRequestParameters, iamResponseElements, MAX_DOCUMENT_CHARS, MAX_TAGS, MAX_TEXT_CHARS } from './audit-params.js';
+import { QueryParams } from './query.js';
+
+const form = (fields: Record<string, string>): QueryParams => QueryParams.parse(new URLSearchParams(fields).toString(), '');
+
+test('a row records the parameters it names, lower-camel-cased, and nothing else', () => {
+  const params = form({ Action: 'CreateUser', Version: '2010-05-08', UserName: 'alice', Path: '/ml/', Unlisted: 'x' });
+  assert.deepEqual(iamRequestParameters('iam', 'CreateUser', params), { userName: 'alice', path: '/ml/' });
+});
+
+test('integers become numbers, a non-integer stays text; documents are the decoded JSON text', () => {
+  const doc = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}';
+  const params = form({ RoleName: 'r', AssumeRolePolicyDocument: doc, MaxSessionDuration: '7200' });
+  assert.deepEqual(iamRequestParameters('iam', 'CreateRole', params), { roleName: 'r', assumeRolePolicyDocument: doc, maxSessionDuration: 7200 });
+  assert.deepEqual(iamRequestParameters('iam', 'ListUsers', form({ MaxItems: '12x' })), { maxItems: '12x' });
+  assert.deepEqual(iamRequestParameters('iam', 'ListUsers', form({ MaxItems: '5', Marker: 'm' })), { maxItems: 5, marker: 'm' });
+});
+
+test('long values are bounded: a document past IAM\'s largest quota, any other text past an ARN\'s length', () => {
+  const params = form({ UserName: 'u'.repeat(60_000), PolicyName: 'p', PolicyDocument: `{"a":"${'x'.repeat(60_000)}"}` });
+  const out = iamRequestParameters('iam', 'PutUserPolicy', params) as Record<string, string>;
+  assert.equal(out['userName']?.length, MAX_TEXT_CHARS + 3);
+  assert.equal(out['policyDocument']?.length, MAX_DOCUMENT_CHARS + 3);
+  assert.ok(out['policyDocument']?.endsWith('...'));
+});
+
+test('tags are recorded as [{key, value}] in member order, at most MAX_TAGS', () => {
+  const fields: Record<string, string> = { UserName: 'u', 'Tags.member.2.Key': 'b', 'Tags.member.2.Value': '2', 'Tags.member.1.Key': 'a', 'Tags.member.1.Value': '1' };
+  for (let n = 3; n <= MAX_TAGS + 5; n++) fields[`Tags.member.${n}.Key`] = `k${n}`;
+  const tags = (iamRequestParameters('iam', 'CreateUser', form(fields)) as { tags: unknown[] }).tags;
+  assert.equal(tags.length, MAX_TAGS);
+  assert.deepEqual(tags.slice(0, 3), [{ key: 'a', value: '1' }, { key: 'b', value: '2' }, { key: 'k3' }]);
+});
+
+test('no row or no named parameter: none (null in the record); rows are per service', () => {
+  assert.equal(iamRequestParameters('sts', 'GetCallerIdentity', form({ Action: 'GetCallerIdentity' })), undefined);
+  assert.equal(iamRequestParameters('iam', 'CreateAccessKey', form({ Action: 'CreateAccessKey' })), undefined);
+  assert.equal(iamRequestParameters('iam', 'NoSuchAction', form({ UserName: 'u' })), undefined);
+  assert.equal(iamRequestParameters('iam', 'AssumeRole', form({ RoleArn: 'arn:aws:iam::1:role/r' })), undefined);
+  assert.equal(iamRequestParameters('iam', '__proto__', form({ UserName: 'u' })), undefined);
+});
+
+test('a create records its entity field by field; the access key secret is never copied', () => {
+  const createdAt = new Date('2024-10-22T15:21:35.123Z');
+  const key = { AccessKey: { UserName: 'u', AccessKeyId: 'AKIAEXAMPLE', Status: 'Active', CreateDate: createdAt, SecretAccessKey: 'SECRET-MARKER' } };
+  const out = iamResponseElements('iam', 'CreateAccessKey', key);
+  assert.deepEqual(out, { accessKey: { userName: 'u', accessKeyId: 'AKIAEXAMPLE', status: 'Active', createDate: 'Oct 22, 2024 3:21:35 PM' } });
+  assert.ok(!JSON.stringify(out).includes('SECRET-MARKER'));
+});
+
+test('AssumeRole records the key id, expiry and assumed-role user, never the secret or the token', () => {
+  const result = {
+    Credentials: { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'SECRET-MARKER', SessionToken: 'TOKEN-MARKER', Expiration: new Date('2020-03-05T00:44:19Z') },
+    AssumedRoleUser: { AssumedRoleId: 'AROA:s', Arn: 'arn:aws:sts::1:assumed-role/r/s' },
+  };
+  assert.deepEqual(iamResponseElements('sts', 'AssumeRole', result), {
+    credentials: { accessKeyId: 'ASIAEXAMPLE', expiration: 'Mar 5, 2020 12:44:19 AM' },
+    assumedRoleUser: { assumedRoleId: 'AROA:s', arn: 'arn:aws:sts::1:assumed-role/r/s' },
+  });
+});
+
+test('reads and non-create writes record no response; nor does a create whose answer lacks the element', () => {
+  assert.equal(iamResponseElements('iam', 'GetUser', { User: { UserName: 'u' } }), undefined);
+  assert.equal(iamResponseElements('iam', 'DeleteUser', undefined), undefined);
+  assert.equal(iamResponseElements('sts', 'GetCallerIdentity', { UserId: 'x', Account: '1', Arn: 'a' }), undefined);
+  assert.equal(iamResponseElements('iam', 'CreateUser', {}), undefined);
+});
+
+test('cloudTrailDate: 12-hour clock in UTC, midnight and noon as 12', () => {
+  assert.equal(cloudTrailDate(new Date('2014-03-24T21:11:59Z')), 'Mar 24, 2014 9:11:59 PM');
+  assert.equal(cloudTrailDate(new Date('2020-01-01T00:05:09Z')), 'Jan 1, 2020 12:05:09 AM');
+  assert.equal(cloudTrailDate(new Date('2020-12-31T12:00:00Z')), 'Dec 31, 2020 12:00:00 PM');
+});
