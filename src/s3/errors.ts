@@ -82,6 +82,8 @@ export class MalformedPolicyError extends S3Error {}
 export class NoSuchBucketPolicyError extends S3Error {}
 /** GetPublicAccessBlock on a bucket without one. */
 export class NoSuchPublicAccessBlockConfigurationError extends S3Error {}
+/** GetBucketTagging on a bucket without tags. */
+export class NoSuchTagSetError extends S3Error {}
 /** SSE-C: the key given does not open the object. */
 export class SseCustomerKeyMismatchError extends S3Error {}
 /** SSE-C: the object needs its customer key and none was given. */

@@ -106,6 +106,14 @@ export interface S3MetadataStore {
   /** Sets (or with undefined, removes) default encryption. Raises NoSuchBucketError. */
   setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void>;
   /**
+   * The bucket's tags (PutBucketTagging), or undefined when it has none; kept apart from
+   * BucketRecord so that the read every request makes of its bucket never carries them.
+   * Raises NoSuchBucketError.
+   */
+  getBucketTags(name: string): Promise<Readonly<Record<string, string>> | undefined>;
+  /** Replaces the bucket's tags (undefined or empty: removes them). Raises NoSuchBucketError. */
+  setBucketTags(name: string, tags: Readonly<Record<string, string>> | undefined): Promise<void>;
+  /**
    * Commits an object (insert or replace) in one transaction, with its inline body if it
    * has one; returns the storage id of the body file it replaced, for the caller to delete
    * (undefined when there was none or it was inline). An acknowledged put is durable.

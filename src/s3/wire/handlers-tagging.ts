@@ -1,3 +1,4 @@
+import { NoSuchTagSetError } from '../errors.js';
 import type { S3Call } from './call.js';
 import { parseTaggingXml, taggingXml } from './tagging.js';
 
@@ -21,5 +22,31 @@ export async function getObjectTaggingRoute(c: S3Call): Promise<void> {
 export async function deleteObjectTaggingRoute(c: S3Call): Promise<void> {
   await c.deps.store.getBucket(c.bucket);
   await c.deps.store.setObjectTags(c.bucket, c.key, {});
+  c.send(204);
+}
+
+/**
+ * PutBucketTagging: replaces the bucket's tag set (at most 50 tags, checked as object tags
+ * are otherwise); an empty TagSet leaves the bucket untagged. Raises NoSuchBucketError,
+ * MalformedXmlError, InvalidTagError. https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketTagging.html
+ */
+export async function putBucketTaggingRoute(c: S3Call): Promise<void> {
+  const body = await c.readSmall(64 * 1024);
+  // The bucket before the document, as S3: any document for a missing bucket is NoSuchBucket.
+  await c.deps.store.getBucket(c.bucket);
+  await c.deps.store.setBucketTags(c.bucket, parseTaggingXml(body, 'bucket'));
+  c.send(204);
+}
+
+/** GetBucketTagging: NoSuchTagSet when the bucket has none. https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketTagging.html */
+export async function getBucketTaggingRoute(c: S3Call): Promise<void> {
+  const tags = await c.deps.store.getBucketTags(c.bucket);
+  if (tags === undefined) throw new NoSuchTagSetError('');
+  c.send(200, {}, taggingXml(tags));
+}
+
+/** DeleteBucketTagging: 204 whether or not there were tags. https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketTagging.html */
+export async function deleteBucketTaggingRoute(c: S3Call): Promise<void> {
+  await c.deps.store.setBucketTags(c.bucket, undefined);
   c.send(204);
 }

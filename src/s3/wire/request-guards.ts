@@ -35,6 +35,11 @@ const OWNER_ONLY_CANNED_ACLS: ReadonlySet<string> = new Set(['private', 'bucket-
 /** x-amz-object-ownership values S3 knows; only BucketOwnerEnforced is served (the others enable ACLs). */
 const OBJECT_OWNERSHIPS: ReadonlySet<string> = new Set(['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter']);
 const GRANT_HEADERS = ['x-amz-grant-full-control', 'x-amz-grant-read', 'x-amz-grant-read-acp', 'x-amz-grant-write', 'x-amz-grant-write-acp'];
+/**
+ * Operations whose body S3 takes only with a digest (Content-MD5 "Required: Yes" in the API
+ * reference, httpChecksumRequired in its model): a multi-object delete and a bucket tag set.
+ */
+const DIGEST_REQUIRED: ReadonlySet<string> = new Set(['DeleteObjects', 'PutBucketTagging']);
 /** x-amz-checksum-* headers that are no checksum value (payload.ts reads the same way). */
 const NOT_A_CHECKSUM = new Set(['x-amz-checksum-mode', 'x-amz-checksum-type', 'x-amz-checksum-algorithm']);
 
@@ -55,7 +60,7 @@ export interface GuardedRequest {
  * version other than "null" (InvalidArgument), an If-None-Match other than '*' on a write
  * or any on a delete (NotImplemented, as S3), an x-amz-storage-class S3 does not know on a
  * write that creates a key (InvalidStorageClass), object lock (refused, not done unlocked), a
- * bucket owner other than this account (AccessDenied), a DeleteObjects with neither
+ * bucket owner other than this account (AccessDenied), a DeleteObjects or PutBucketTagging with neither
  * Content-MD5 nor a checksum header or trailer (InvalidRequest), an ACL granting anyone but
  * the owner (AccessControlListNotSupported; InvalidBucketAclWithObjectOwnership on
  * CreateBucket), a CreateBucket x-amz-object-ownership other than BucketOwnerEnforced
@@ -78,8 +83,8 @@ export function refuseUnservable(r: GuardedRequest): void {
   if (r.operation === 'CreateBucket' && String(r.headers['x-amz-bucket-object-lock-enabled'] ?? '').toLowerCase() === 'true') {
     throw new NotImplementedError('Object Lock is not implemented.');
   }
-  if (r.operation === 'DeleteObjects' && !carriesBodyDigest(r.headers)) {
-    // S3 requires an integrity check on a multi-object delete: Content-MD5 or (current SDKs) an x-amz-checksum-*.
+  if (DIGEST_REQUIRED.has(r.operation) && !carriesBodyDigest(r.headers)) {
+    // S3 requires an integrity check on these documents: Content-MD5 or (current SDKs) an x-amz-checksum-*.
     throw new InvalidRequestError('Missing required header for this request: Content-MD5');
   }
   refuseAcl(r);

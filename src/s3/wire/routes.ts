@@ -87,6 +87,9 @@ export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
   'bucket PUT acl': route('PutBucketAcl', false, acl.putBucketAclRoute),
   'bucket GET ownershipControls': route('GetBucketOwnershipControls', true, acl.getBucketOwnershipControlsRoute),
   'bucket GET versions': route('ListObjectVersions', true, v.listObjectVersionsRoute),
+  'bucket PUT tagging': route('PutBucketTagging', false, tg.putBucketTaggingRoute),
+  'bucket GET tagging': route('GetBucketTagging', true, tg.getBucketTaggingRoute),
+  'bucket DELETE tagging': route('DeleteBucketTagging', false, tg.deleteBucketTaggingRoute),
   'bucket PUT versioning': 'NotImplemented',
 
   'object PUT ': route('PutObject', false, o.putObjectRoute),

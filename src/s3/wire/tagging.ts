@@ -4,8 +4,18 @@ import { InvalidArgumentError, InvalidTagError, MalformedXmlError } from '../err
 import { parseXmlDocument, S3_NS } from './xml.js';
 import { S3_XML_BUILDER_OPTIONS, xmlEntityDecoder } from './xml-entities.js';
 
-/** S3's limits on object tags. https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html */
-const MAX_TAGS = 10;
+/**
+ * What a tag set belongs to, for S3's limit on its count: 10 tags on an object
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html), 50 on a bucket
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/CostAllocTagging.html). Key and value
+ * lengths, duplicates and the `aws:` prefix are refused alike for both.
+ */
+export type TagScope = 'object' | 'bucket';
+
+const MAX_TAGS: Readonly<Record<TagScope, { readonly count: number; readonly message: string }>> = {
+  object: { count: 10, message: 'Object tags cannot be greater than 10' },
+  bucket: { count: 50, message: 'Bucket tag count cannot be greater than 50' },
+};
 const MAX_KEY = 128;
 const MAX_VALUE = 256;
 
@@ -14,11 +24,12 @@ const builder = new XMLBuilder(S3_XML_BUILDER_OPTIONS);
 
 /**
  * Checks a tag list against S3's rules and returns it as a map. Raises InvalidTagError for
- * more than 10 tags, a key over 128 or a value over 256 characters, an empty, duplicate or
- * `aws:`-prefixed key. Never returns a partial set.
+ * more tags than the scope allows (10 on an object, 50 on a bucket), a key over 128 or a value
+ * over 256 characters, an empty, duplicate or `aws:`-prefixed key. Never returns a partial set.
  */
-export function validateTags(pairs: ReadonlyArray<readonly [string, string]>): Record<string, string> {
-  if (pairs.length > MAX_TAGS) throw new InvalidTagError('Object tags cannot be greater than 10');
+export function validateTags(pairs: ReadonlyArray<readonly [string, string]>, scope: TagScope = 'object'): Record<string, string> {
+  const limit = MAX_TAGS[scope];
+  if (pairs.length > limit.count) throw new InvalidTagError(limit.message);
   const seen = new Set<string>();
   for (const [k, v] of pairs) {
     if (k.length === 0 || [...k].length > MAX_KEY) throw new InvalidTagError('The TagKey you have provided is invalid');
@@ -50,8 +61,11 @@ export function parseTaggingDirective(headers: IncomingHttpHeaders): 'COPY' | 'R
   return v;
 }
 
-/** The `<Tagging><TagSet><Tag><Key/><Value/></Tag>…` body of PutObjectTagging. Raises MalformedXmlError, InvalidTagError. */
-export function parseTaggingXml(body: Buffer): Record<string, string> {
+/**
+ * The `<Tagging><TagSet><Tag><Key/><Value/></Tag>…` body of PutObjectTagging (and, with scope
+ * 'bucket', of PutBucketTagging). Raises MalformedXmlError, InvalidTagError.
+ */
+export function parseTaggingXml(body: Buffer, scope: TagScope = 'object'): Record<string, string> {
   const root = parseXmlDocument(parser, body, 'Tagging');
   if (root === undefined || root === null || typeof root !== 'object') throw new MalformedXmlError('');
   const set = (root as { TagSet?: unknown }).TagSet;
@@ -64,10 +78,11 @@ export function parseTaggingXml(body: Buffer): Record<string, string> {
       if (typeof Key !== 'string' || (Value !== undefined && typeof Value !== 'string')) throw new MalformedXmlError('');
       return [Key, Value ?? ''] as const;
     }),
+    scope,
   );
 }
 
-/** The GetObjectTagging result document. */
+/** The GetObjectTagging (and GetBucketTagging) result document. */
 export function taggingXml(tags: Readonly<Record<string, string>>): string {
   const tagList = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
   return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, Tagging: { '@_xmlns': S3_NS, TagSet: tagList.length > 0 ? { Tag: tagList } : '' } }) as string;

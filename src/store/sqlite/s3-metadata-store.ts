@@ -97,6 +97,9 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     if (!columns.some((c) => c.name === 'tags')) db.exec('ALTER TABLE s3_objects ADD COLUMN tags TEXT');
     // Small objects keep their sealed body in the row (last column: listings never read it).
     if (!columns.some((c) => c.name === 'body')) db.exec('ALTER TABLE s3_objects ADD COLUMN body BLOB');
+    // Bucket tags (PutBucketTagging), added after the first schema; never read by getBucket.
+    const bucketColumns = db.prepare('PRAGMA table_info(s3_buckets)').all() as Array<{ name: string }>;
+    if (!bucketColumns.some((c) => c.name === 'tags')) db.exec('ALTER TABLE s3_buckets ADD COLUMN tags TEXT');
     this.multipart = new SqliteS3MultipartStore(db, (o, condition) => this.putObjectSync(o, condition));
     // Body files by storage id, for the orphan sweep at start (unreferencedStorageIds): point
     // lookups instead of a scan per file. Partial: inline rows (the small-PUT hot path) are
@@ -138,6 +141,18 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
 
   async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
     const r = this.#sql('UPDATE s3_buckets SET encryption = ? WHERE name = ?').run(encryption ? JSON.stringify(encryption) : null, name);
+    if (r.changes === 0) throw new NoSuchBucketError('');
+  }
+
+  async getBucketTags(name: string): Promise<Readonly<Record<string, string>> | undefined> {
+    const row = this.#sql('SELECT tags FROM s3_buckets WHERE name = ?').get(name) as { tags: string | null } | undefined;
+    if (row === undefined) throw new NoSuchBucketError('');
+    return row.tags === null ? undefined : (strictColumn(row.tags, undefined) as Record<string, string>);
+  }
+
+  async setBucketTags(name: string, tags: Readonly<Record<string, string>> | undefined): Promise<void> {
+    const text = tags !== undefined && Object.keys(tags).length > 0 ? JSON.stringify(tags) : null;
+    const r = this.#sql('UPDATE s3_buckets SET tags = ? WHERE name = ?').run(text, name);
     if (r.changes === 0) throw new NoSuchBucketError('');
   }
 
