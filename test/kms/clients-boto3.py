@@ -314,6 +314,9 @@ def paging_errors():
     mac_key = new_key(KeySpec='HMAC_256', KeyUsage='GENERATE_VERIFY_MAC')['KeyId']
     other = made[1]
     other_blob = kms.encrypt(KeyId=other, Plaintext=b'x')['CiphertextBlob']
+    # Valid ones: a dry run makes every check of the call, a signature's and a MAC's too.
+    signature = kms.sign(KeyId=signing, Message=b'm', SigningAlgorithm='ECDSA_SHA_256')['Signature']
+    mac = kms.generate_mac(KeyId=mac_key, Message=b'm', MacAlgorithm='HMAC_SHA_256')['Mac']
     out['dryRun'] = [shape(fn) for fn in [
         lambda: kms.encrypt(KeyId=other, Plaintext=b'x', DryRun=True),
         lambda: kms.decrypt(CiphertextBlob=other_blob, DryRun=True),
@@ -323,13 +326,15 @@ def paging_errors():
         lambda: kms.generate_data_key_pair(KeyId=other, KeyPairSpec='ECC_NIST_P256', DryRun=True),
         lambda: kms.generate_data_key_pair_without_plaintext(KeyId=other, KeyPairSpec='ECC_NIST_P256', DryRun=True),
         lambda: kms.sign(KeyId=signing, Message=b'm', SigningAlgorithm='ECDSA_SHA_256', DryRun=True),
-        lambda: kms.verify(KeyId=signing, Message=b'm', Signature=b'x' * 70, SigningAlgorithm='ECDSA_SHA_256', DryRun=True),
+        lambda: kms.verify(KeyId=signing, Message=b'm', Signature=signature, SigningAlgorithm='ECDSA_SHA_256', DryRun=True),
         lambda: kms.generate_mac(KeyId=mac_key, Message=b'm', MacAlgorithm='HMAC_SHA_256', DryRun=True),
-        lambda: kms.verify_mac(KeyId=mac_key, Message=b'm', Mac=b'x' * 32, MacAlgorithm='HMAC_SHA_256', DryRun=True)]]
+        lambda: kms.verify_mac(KeyId=mac_key, Message=b'm', Mac=mac, MacAlgorithm='HMAC_SHA_256', DryRun=True)]]
     out['dryRunFalse'] = kms.decrypt(CiphertextBlob=other_blob, DryRun=False)['Plaintext'] == b'x'
-    # A dry run answers what the call would: here the key is pending deletion, or disabled, or not there.
+    # A dry run answers what the call would: here the key is pending deletion, or disabled, or not there, or the signature or MAC is wrong.
     out['dryRunFails'] = [code(lambda: kms.decrypt(CiphertextBlob=blob, DryRun=True)), code(lambda: kms.encrypt(KeyId=disabled, Plaintext=b'x', DryRun=True)),
-                          code(lambda: kms.encrypt(KeyId='alias/nope', Plaintext=b'x', DryRun=True))]
+                          code(lambda: kms.encrypt(KeyId='alias/nope', Plaintext=b'x', DryRun=True)),
+                          code(lambda: kms.verify(KeyId=signing, Message=b'm', Signature=b'x' * 70, SigningAlgorithm='ECDSA_SHA_256', DryRun=True)),
+                          code(lambda: kms.verify_mac(KeyId=mac_key, Message=b'm', Mac=b'x' * 32, MacAlgorithm='HMAC_SHA_256', DryRun=True))]
     return out
 
 

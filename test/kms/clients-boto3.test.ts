@@ -131,7 +131,7 @@ describe('boto3 against Cipherlake KMS', () => {
     // Every operation the KMS API gives DryRun answers it as AWS does (412), instead of operating.
     assert.deepEqual(out.dryRun, Array.from({ length: 11 }, () => ['DryRunOperationException', 412, true]));
     assert.equal(out.dryRunFalse, true);
-    assert.deepEqual(out.dryRunFails, ['KMSInvalidStateException', 'DisabledException', 'NotFoundException']);
+    assert.deepEqual(out.dryRunFails, ['KMSInvalidStateException', 'DisabledException', 'NotFoundException', 'KMSInvalidSignatureException', 'KMSInvalidMacException']);
   });
 
   it('rotation (enable/status/on demand/list/disable), tags, ScheduleKeyDeletion/CancelKeyDeletion', async () => {

@@ -26,6 +26,22 @@ describe('KMS DryRun', () => {
     }
   });
 
+  it('runs every check of the call: key usage, IncorrectKey, the encryption context, as the call answers them', async () => {
+    const signing = (await fx.kms.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY', KeySpec: 'ECC_NIST_P256' }))).KeyMetadata!.KeyId!;
+    const encryptSigning = (dry: boolean) => sdkOutcome(fx.kms.send(new EncryptCommand({ KeyId: signing, Plaintext: Buffer.from('x'), DryRun: dry })));
+    assert.equal(await encryptSigning(false), '400 InvalidKeyUsageException', 'the call');
+    assert.equal(await encryptSigning(true), '400 InvalidKeyUsageException', 'the dry run');
+    const dataKeySigning = await sdkOutcome(fx.kms.send(new GenerateDataKeyCommand({ KeyId: signing, KeySpec: 'AES_256', DryRun: true })));
+    assert.equal(dataKeySigning, '400 InvalidKeyUsageException', 'GenerateDataKey dry run on a signing key');
+    const [owner, other] = [await newKey(), await newKey()];
+    const blob = (await fx.kms.send(new EncryptCommand({ KeyId: owner, Plaintext: Buffer.from('x'), EncryptionContext: { a: '1' } }))).CiphertextBlob!;
+    const decrypt = (dry: boolean, keyId: string, context: Record<string, string>) => sdkOutcome(fx.kms.send(new DecryptCommand({ CiphertextBlob: blob, KeyId: keyId, EncryptionContext: context, DryRun: dry })));
+    assert.equal(await decrypt(false, other, { a: '1' }), '400 IncorrectKeyException', 'the call');
+    assert.equal(await decrypt(true, other, { a: '1' }), '400 IncorrectKeyException', 'the dry run, another key named');
+    assert.equal(await decrypt(true, owner, { a: '2' }), '400 InvalidCiphertextException', 'the dry run, another context');
+    assert.equal(await decrypt(true, owner, { a: '1' }), '412 DryRunOperationException', 'the dry run that would succeed');
+  });
+
   it('a Decrypt dry run of a blob naming no key of ours is InvalidCiphertextException, as the call', async () => {
     const garbage = randomBytes(120);
     assert.equal(await sdkOutcome(fx.kms.send(new DecryptCommand({ CiphertextBlob: garbage }))), '400 InvalidCiphertextException');

@@ -9,7 +9,7 @@ import { toKmsWireError, type KmsWireError } from './error-codes.js';
 import { KMS_ROUTES } from './routes.js';
 import type { KmsRequestFacts, KmsRoute } from './route.js';
 import { kmsAuditParameters } from './audit-params.js';
-import { AccessDeniedError, DryRunOperationError, InvalidCiphertextError } from '../errors.js';
+import { AccessDeniedError, DryRunOperationError } from '../errors.js';
 
 /** The outcome of one KMS call, for the edge to send and the audit trail to record. */
 export interface KmsOutcome {
@@ -191,7 +191,7 @@ async function finishLater(p: PendingCall, decided: Promise<void> | undefined): 
   try {
     if (decided !== undefined) await decided;
     if (route.alsoAuthorize !== undefined) for (const extra of route.alsoAuthorize(req)) await authorize(call, extra.action, extra.keyIdentifier, extra.facts);
-    if (p.dryRun) await answerDryRun(keys, route, req, p.keyIdentifier);
+    if (p.dryRun) await answerDryRun(keys, route, req, call);
     const res = route.operateNow?.(keys, req, call) ?? (await route.operate(keys, req, call));
     return success(p.operation, route, req, res, p.audited, p.requestParameters);
   } catch (err) {
@@ -200,26 +200,27 @@ async function finishLater(p: PendingCall, decided: Promise<void> | undefined): 
 }
 
 /**
- * A dry run, once authorized: every key it names must exist and be enabled, as every
- * operation taking DryRun requires (ReEncrypt: its source key too, named or the blob's);
- * then DryRunOperationError. Never operates.
+ * A dry run, once authorized: everything the call would check, then DryRunOperationError
+ * (DryRun verifies that the call would succeed, developer guide "Testing your permissions"). A route that changes something checks through its checkDryRun; any
+ * other runs its operation, whose result is dropped (plaintexts zeroed) and never answered,
+ * so key usage, IncorrectKey, a bad blob or algorithm answer as the call would.
  */
-async function answerDryRun(keys: KeyService, route: KmsRoute, req: unknown, keyIdentifier: string | undefined): Promise<never> {
-  await requireUsableKey(keys, keyIdentifier, route.conditions?.(req).ciphertextKeyId);
-  for (const extra of route.alsoAuthorize?.(req) ?? []) await requireUsableKey(keys, extra.keyIdentifier, extra.facts.ciphertextKeyId);
+async function answerDryRun(keys: KeyService, route: KmsRoute, req: unknown, call: CallContext): Promise<never> {
+  if (route.checkDryRun !== undefined) await route.checkDryRun(keys, req, call);
+  else dropResult(route.operateNow?.(keys, req, call) ?? (await route.operate(keys, req, call)));
   throw new DryRunOperationError('Request would have succeeded, but DryRun flag is set.');
 }
 
-/**
- * The key named, else the one a blob names, must be enabled. Only Decrypt and ReEncrypt's
- * source may name no key: a blob then naming none of ours (garbage, or an asymmetric blob
- * with no KeyId) is what the call answers InvalidCiphertext to.
- */
-async function requireUsableKey(keys: KeyService, keyIdentifier: string | undefined, blobKey: string | undefined): Promise<void> {
-  if (keyIdentifier !== undefined) return keys.requireEnabled(await keys.resolve(keyIdentifier));
-  const key = blobKey === undefined ? undefined : await keys.resolve(blobKey).catch(() => undefined);
-  if (key === undefined) throw new InvalidCiphertextError();
-  keys.requireEnabled(key);
+// The plaintext members of the results of routes taking DryRun (Decrypt, GenerateDataKey,
+// GenerateDataKeyPair): fresh buffers no one else holds, zeroed as the wire layer never sends them.
+const PLAINTEXT_MEMBERS = ['plaintext', 'privateKeyPlaintext'] as const;
+
+function dropResult(res: unknown): void {
+  if (res === null || typeof res !== 'object') return;
+  for (const name of PLAINTEXT_MEMBERS) {
+    const value: unknown = (res as Record<string, unknown>)[name];
+    if (Buffer.isBuffer(value)) value.fill(0);
+  }
 }
 
 function success(operation: string, route: KmsRoute, req: unknown, res: unknown, keyIdentifier: string | undefined, requestParameters: JsonObject | undefined): KmsOutcome {

@@ -26,10 +26,16 @@ export interface KmsRoute<Req = unknown, Res = unknown> {
   readonly readOnly: boolean;
   /**
    * The operation takes DryRun (the KMS API lists which): a request with DryRun true is
-   * parsed and authorized like any other, its key must exist and be enabled, then it is
-   * answered DryRunOperationException (412), never operated.
+   * parsed, authorized and checked like any other (see checkDryRun), then answered
+   * DryRunOperationException (412) instead of its result.
    */
   readonly takesDryRun?: true;
+  /**
+   * For a route taking DryRun that changes something (CreateGrant, RetireGrant, RevokeGrant):
+   * every check its operation makes, in the same order and with the same errors, never its
+   * effect. Absent, a dry run runs the operation itself (it changes nothing) and drops the result.
+   */
+  readonly checkDryRun?: (keys: KeyService, req: Req, call: CallContext) => Promise<void>;
   readonly parse: (fields: Fields) => Req;
   /** The key identifier the request names, for authorization and audit resources. */
   readonly keyOf?: (req: Req) => string | undefined;
