@@ -55,9 +55,28 @@ export interface ManagedPolicyRecord {
   readonly policyId: string;
   readonly path: string;
   readonly description: string;
+  /** The default version's document: the one evaluation uses. */
   readonly document: string;
+  /** `v1`, `v2`, …: which version is the default (a record stored before versions existed reads as `v1`). */
+  readonly defaultVersionId: string;
   readonly createdAt: Date;
+  /** When the newest version was created (the policy's creation while it has one version), as IAM's UpdateDate. */
   readonly updatedAt: Date;
+}
+
+/** One version of a managed policy. Version ids are never reused within a policy. */
+export interface PolicyVersionRecord {
+  /** `v<N>`, N counting up from 1. */
+  readonly versionId: string;
+  readonly document: string;
+  readonly isDefault: boolean;
+  readonly createdAt: Date;
+}
+
+/** A user or role a managed policy is attached to. */
+export interface PolicyAttachment {
+  readonly kind: PolicyOwnerKind;
+  readonly owner: string;
 }
 
 /** An STS session (temporary credentials from AssumeRole). */
@@ -94,6 +113,8 @@ export interface IdentityStore {
 
   createRole(role: RoleRecord): Promise<void>;
   getRole(roleName: string): Promise<RoleRecord | undefined>;
+  /** Replaces a role's trust policy; false when there is no such role. */
+  updateRoleTrustPolicy(roleName: string, trustPolicy: string): Promise<boolean>;
   /** Every role, by name. */
   listRoles(): Promise<readonly RoleRecord[]>;
   deleteRole(roleName: string): Promise<boolean>;
@@ -110,9 +131,33 @@ export interface IdentityStore {
   listInlinePolicies(kind: PolicyOwnerKind, owner: string): Promise<readonly InlinePolicy[]>;
   deleteInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string): Promise<boolean>;
 
+  /** Creates the policy with its document as version `v1`, the default (`policy.defaultVersionId` is not read). */
   createManagedPolicy(policy: ManagedPolicyRecord): Promise<void>;
   getManagedPolicy(arn: string): Promise<ManagedPolicyRecord | undefined>;
+  /** Every customer managed policy, by ARN. */
+  listManagedPolicies(): Promise<readonly ManagedPolicyRecord[]>;
+  /** Deletes the policy and all its versions. */
   deleteManagedPolicy(arn: string): Promise<boolean>;
+
+  /** The policy's versions, newest first; [] when there is no such policy. */
+  listPolicyVersions(policyArn: string): Promise<readonly PolicyVersionRecord[]>;
+  /**
+   * Adds the next version (`v<N+1>` after the highest ever made, so a deleted id is never
+   * reused), the default when `setAsDefault` (the policy's document and UpdateDate follow).
+   * `check`, when given, sees the existing versions in the same transaction as the write and
+   * may raise to abort it (the operations' version quota). Undefined when there is no such policy.
+   */
+  createPolicyVersion(
+    policyArn: string,
+    document: string,
+    setAsDefault: boolean,
+    now: Date,
+    check?: (existing: readonly PolicyVersionRecord[]) => void,
+  ): Promise<PolicyVersionRecord | undefined>;
+  /** Makes an existing version the default (the policy's document follows); false when the policy or version does not exist. */
+  setDefaultPolicyVersion(policyArn: string, versionId: string): Promise<boolean>;
+  /** Deletes a version that is not the default; false when it does not exist or is the default. */
+  deletePolicyVersion(policyArn: string, versionId: string): Promise<boolean>;
 
   /** Attaches a managed policy; attaching twice is a no-op. */
   attachPolicy(kind: PolicyOwnerKind, owner: string, policyArn: string): Promise<void>;
@@ -120,6 +165,8 @@ export interface IdentityStore {
   listAttachedPolicies(kind: PolicyOwnerKind, owner: string): Promise<readonly string[]>;
   /** How many users and roles a managed policy is attached to. */
   countAttachments(policyArn: string): Promise<number>;
+  /** The users and roles a managed policy is attached to. */
+  listPolicyAttachments(policyArn: string): Promise<readonly PolicyAttachment[]>;
 
   createSession(session: SessionRecord): Promise<void>;
   getSession(accessKeyId: string): Promise<SessionRecord | undefined>;

@@ -74,6 +74,7 @@ export async function createManagedPolicy(deps: IamDeps, req: { policyName: stri
     path,
     description: req.description ?? '',
     document: req.document,
+    defaultVersionId: 'v1',
     createdAt: now,
     updatedAt: now,
   };
@@ -88,10 +89,17 @@ export async function getManagedPolicy(deps: IamDeps, arn: string): Promise<Mana
   return policy;
 }
 
-/** Deletes a managed policy attached to nobody; raises NoSuchEntityError, DeleteConflictError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeletePolicy.html */
+/**
+ * Deletes a managed policy attached to nobody and with only its default version left, as IAM
+ * requires; raises NoSuchEntityError, DeleteConflictError (IAM's wording for versions, quoted in
+ * rebuy-de/aws-nuke#1). https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeletePolicy.html
+ */
 export async function deleteManagedPolicy(deps: IamDeps, arn: string): Promise<void> {
   await getManagedPolicy(deps, arn);
   if ((await deps.store.countAttachments(arn)) > 0) throw new DeleteConflictError('Cannot delete a policy attached to entities.');
+  if ((await deps.store.listPolicyVersions(arn)).length > 1) {
+    throw new DeleteConflictError("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.");
+  }
   await deps.store.deleteManagedPolicy(arn);
 }
 

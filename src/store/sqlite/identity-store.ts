@@ -5,12 +5,15 @@ import type {
   IdentityStore,
   InlinePolicy,
   ManagedPolicyRecord,
+  PolicyAttachment,
   PolicyOwnerKind,
+  PolicyVersionRecord,
   RoleRecord,
   SessionRecord,
   UserRecord,
 } from '../../iam/identity-store.js';
 import type { SqliteDatabase } from './database.js';
+import { deleteAllVersions, deleteVersionRow, insertVersion, migratePolicyVersions, selectVersions, takeNextVersionId, writePolicyRecord } from './identity-policy-versions.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS iam_users (user_name TEXT PRIMARY KEY COLLATE NOCASE, record TEXT NOT NULL);
@@ -57,6 +60,7 @@ export class SqliteIdentityStore implements IdentityStore {
   constructor(db: SqliteDatabase) {
     this.#db = db;
     db.exec(SCHEMA);
+    migratePolicyVersions(db);
   }
 
   #insert(sql: string, params: unknown[], what: string): void {
@@ -117,6 +121,14 @@ export class SqliteIdentityStore implements IdentityStore {
   async getRole(roleName: string): Promise<RoleRecord | undefined> {
     return this.#one<RoleRecord>('SELECT record FROM iam_roles WHERE role_name = ?', [roleName]);
   }
+  async updateRoleTrustPolicy(roleName: string, trustPolicy: string): Promise<boolean> {
+    return this.#db
+      .transaction(() => {
+        const role = this.#one<RoleRecord>('SELECT record FROM iam_roles WHERE role_name = ?', [roleName]);
+        return role !== undefined && this.#changed('UPDATE iam_roles SET record = ? WHERE role_name = ?', [encode({ ...role, trustPolicy }), roleName]);
+      })
+      .immediate();
+  }
   async listRoles(): Promise<readonly RoleRecord[]> {
     return this.#db.prepare<[], { record: string }>('SELECT record FROM iam_roles ORDER BY role_name').all().map((r) => decode<RoleRecord>(r.record));
   }
@@ -160,13 +172,80 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   async createManagedPolicy(policy: ManagedPolicyRecord): Promise<void> {
-    this.#insert('INSERT INTO iam_managed_policies (arn, record) VALUES (?, ?)', [policy.arn, encode(policy)], `A policy called ${policy.policyName}`);
+    this.#db
+      .transaction(() => {
+        const record: ManagedPolicyRecord = { ...policy, defaultVersionId: 'v1' };
+        this.#insert('INSERT INTO iam_managed_policies (arn, record) VALUES (?, ?)', [policy.arn, encode(record)], `A policy called ${policy.policyName}`);
+        insertVersion(this.#db, policy.arn, 'v1', policy.document, policy.createdAt);
+      })
+      .immediate();
   }
   async getManagedPolicy(arn: string): Promise<ManagedPolicyRecord | undefined> {
-    return this.#one<ManagedPolicyRecord>('SELECT record FROM iam_managed_policies WHERE arn = ?', [arn]);
+    const found = this.#one<ManagedPolicyRecord>('SELECT record FROM iam_managed_policies WHERE arn = ?', [arn]);
+    return found === undefined ? undefined : managedOf(found);
+  }
+  async listManagedPolicies(): Promise<readonly ManagedPolicyRecord[]> {
+    return this.#db.prepare<[], { record: string }>('SELECT record FROM iam_managed_policies ORDER BY arn').all().map((r) => managedOf(decode<ManagedPolicyRecord>(r.record)));
   }
   async deleteManagedPolicy(arn: string): Promise<boolean> {
-    return this.#changed('DELETE FROM iam_managed_policies WHERE arn = ?', [arn]);
+    return this.#db
+      .transaction(() => {
+        deleteAllVersions(this.#db, arn);
+        return this.#changed('DELETE FROM iam_managed_policies WHERE arn = ?', [arn]);
+      })
+      .immediate();
+  }
+
+  async listPolicyVersions(policyArn: string): Promise<readonly PolicyVersionRecord[]> {
+    const policy = await this.getManagedPolicy(policyArn);
+    return policy === undefined ? [] : selectVersions(this.#db, policyArn, policy.defaultVersionId);
+  }
+  async createPolicyVersion(
+    policyArn: string,
+    document: string,
+    setAsDefault: boolean,
+    now: Date,
+    check?: (existing: readonly PolicyVersionRecord[]) => void,
+  ): Promise<PolicyVersionRecord | undefined> {
+    // IMMEDIATE: the write lock is taken before the read, so what `check` saw is what the write lands on.
+    return this.#db
+      .transaction(() => {
+        const policy = this.#policyNow(policyArn);
+        if (policy === undefined) return undefined;
+        check?.(selectVersions(this.#db, policyArn, policy.defaultVersionId));
+        const versionId = takeNextVersionId(this.#db, policyArn);
+        if (versionId === undefined) return undefined;
+        insertVersion(this.#db, policyArn, versionId, document, now);
+        const next = setAsDefault ? { ...policy, defaultVersionId: versionId, document, updatedAt: now } : { ...policy, updatedAt: now };
+        writePolicyRecord(this.#db, next);
+        return { versionId, document, isDefault: setAsDefault, createdAt: now };
+      })
+      .immediate();
+  }
+  async setDefaultPolicyVersion(policyArn: string, versionId: string): Promise<boolean> {
+    return this.#db
+      .transaction(() => {
+        const policy = this.#policyNow(policyArn);
+        const version = policy === undefined ? undefined : selectVersions(this.#db, policyArn, policy.defaultVersionId).find((v) => v.versionId === versionId);
+        if (policy === undefined || version === undefined) return false;
+        writePolicyRecord(this.#db, { ...policy, defaultVersionId: version.versionId, document: version.document });
+        return true;
+      })
+      .immediate();
+  }
+  async deletePolicyVersion(policyArn: string, versionId: string): Promise<boolean> {
+    return this.#db
+      .transaction(() => {
+        const policy = this.#policyNow(policyArn);
+        if (policy === undefined || policy.defaultVersionId === versionId) return false;
+        return deleteVersionRow(this.#db, policyArn, versionId);
+      })
+      .immediate();
+  }
+
+  #policyNow(arn: string): ManagedPolicyRecord | undefined {
+    const found = this.#one<ManagedPolicyRecord>('SELECT record FROM iam_managed_policies WHERE arn = ?', [arn]);
+    return found === undefined ? undefined : managedOf(found);
   }
 
   async attachPolicy(kind: PolicyOwnerKind, owner: string, policyArn: string): Promise<void> {
@@ -185,6 +264,13 @@ export class SqliteIdentityStore implements IdentityStore {
     return this.#db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM iam_attachments WHERE policy_arn = ?').get(policyArn)?.n ?? 0;
   }
 
+  async listPolicyAttachments(policyArn: string): Promise<readonly PolicyAttachment[]> {
+    return this.#db
+      .prepare<[string], { owner_kind: string; owner: string }>('SELECT owner_kind, owner FROM iam_attachments WHERE policy_arn = ? ORDER BY owner_kind, owner')
+      .all(policyArn)
+      .map((r) => ({ kind: r.owner_kind === 'role' ? 'role' : 'user', owner: r.owner }));
+  }
+
   async createSession(session: SessionRecord): Promise<void> {
     const { sealedSecret, ...rest } = session;
     this.#insert(
@@ -200,6 +286,11 @@ export class SqliteIdentityStore implements IdentityStore {
   async deleteExpiredSessions(now: Date): Promise<number> {
     return this.#db.prepare('DELETE FROM sts_sessions WHERE expires_at < ?').run(now.getTime()).changes;
   }
+}
+
+/** A stored managed policy record; one stored before versions existed has no defaultVersionId and reads as `v1`. */
+function managedOf(record: ManagedPolicyRecord): ManagedPolicyRecord {
+  return typeof record.defaultVersionId === 'string' ? record : { ...record, defaultVersionId: 'v1' };
 }
 
 function inlineOf(row: { policy_name: string; document: string }): InlinePolicy {

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { openSqlite } from './database.js';
+import { SqliteIdentityStore } from './identity-store.js';
+
+const ARN = 'arn:aws:iam::000000000000:policy/old-policy';
+const DOC = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}';
+const CREATED = '2025-01-02T03:04:05.000Z';
+
+/** A database as the store wrote it before policy versions: a record without defaultVersionId, no versions table, no next_version. */
+function oldDatabase(): ReturnType<typeof openSqlite> {
+  const db = openSqlite(':memory:');
+  db.exec('CREATE TABLE iam_managed_policies (arn TEXT PRIMARY KEY, record TEXT NOT NULL)');
+  const record = { arn: ARN, policyName: 'old-policy', policyId: 'ANPAOLDOLDOLDOLDOLDOL', path: '/', description: '', document: DOC, createdAt: CREATED, updatedAt: CREATED };
+  db.prepare('INSERT INTO iam_managed_policies (arn, record) VALUES (?, ?)').run(ARN, JSON.stringify(record));
+  return db;
+}
+
+describe('SqliteIdentityStore policy versions', () => {
+  it('reads a managed policy stored before versions as v1, the default, and counts on from there', async () => {
+    const db = oldDatabase();
+    const store = new SqliteIdentityStore(db);
+    assert.equal((await store.getManagedPolicy(ARN))?.defaultVersionId, 'v1');
+    assert.deepEqual(await store.listPolicyVersions(ARN), [{ versionId: 'v1', document: DOC, isDefault: true, createdAt: new Date(CREATED) }]);
+    const v2 = await store.createPolicyVersion(ARN, '{"Version":"2012-10-17","Statement":[]}', false, new Date(), undefined);
+    assert.equal(v2?.versionId, 'v2');
+    // Opening again (a restart) migrates nothing twice.
+    const again = new SqliteIdentityStore(db);
+    assert.deepEqual((await again.listPolicyVersions(ARN)).map((v) => [v.versionId, v.isDefault]), [['v2', false], ['v1', true]]);
+    assert.equal((await again.getManagedPolicy(ARN))?.document, DOC, 'the default is still v1');
+  });
+
+  it('setDefaultPolicyVersion moves the document evaluation reads; the default cannot be deleted; deleting the policy deletes its versions', async () => {
+    const store = new SqliteIdentityStore(oldDatabase());
+    const other = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}';
+    await store.createPolicyVersion(ARN, other, false, new Date());
+    assert.equal(await store.deletePolicyVersion(ARN, 'v1'), false);
+    assert.equal(await store.setDefaultPolicyVersion(ARN, 'v2'), true);
+    assert.equal((await store.getManagedPolicy(ARN))?.document, other);
+    assert.equal(await store.setDefaultPolicyVersion(ARN, 'v7'), false);
+    assert.equal(await store.deletePolicyVersion(ARN, 'v1'), true);
+    assert.equal(await store.deleteManagedPolicy(ARN), true);
+    assert.deepEqual(await store.listPolicyVersions(ARN), []);
+    assert.equal(await store.createPolicyVersion(ARN, other, true, new Date()), undefined);
+  });
+});
