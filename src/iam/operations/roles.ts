@@ -46,6 +46,18 @@ export async function getRole(deps: IamDeps, roleName: string): Promise<RoleReco
   return role;
 }
 
+/**
+ * Replaces a role's trust policy. https://docs.aws.amazon.com/IAM/latest/APIReference/API_UpdateAssumeRolePolicy.html
+ * Raises NoSuchEntityError, IamMalformedPolicyError, IamLimitExceededError (over 2,048 characters),
+ * in that order, as CreateRole checks the document. Sessions already issued stay valid.
+ */
+export async function updateAssumeRolePolicy(deps: IamDeps, roleName: string, trustPolicy: string): Promise<void> {
+  const role = await getRole(deps, roleName);
+  checkPolicy(trustPolicy, 'trust');
+  checkPolicyQuota(trustPolicy, 'trust');
+  if (!(await deps.store.updateRoleTrustPolicy(role.roleName, trustPolicy))) throw new NoSuchEntityError(`The role with name ${echoed(roleName)} cannot be found.`);
+}
+
 /** Every role under `pathPrefix` (default: all), by name. https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html */
 export async function listRoles(deps: IamDeps, req: { pathPrefix?: string }): Promise<readonly RoleRecord[]> {
   const roles = await deps.store.listRoles();

@@ -1,5 +1,5 @@
 /** IAM entities in their XML response shapes (AWS spellings live only in wire/). */
-import type { AccessKeyRecord, ManagedPolicyRecord, RoleRecord, UserRecord } from '../identity-store.js';
+import type { AccessKeyRecord, ManagedPolicyRecord, PolicyVersionRecord, RoleRecord, UserRecord } from '../identity-store.js';
 import type { XmlValue } from './query.js';
 
 type Xml = Readonly<Record<string, XmlValue>>;
@@ -32,11 +32,40 @@ export function policyXml(p: ManagedPolicyRecord, attachmentCount?: number): Xml
     PolicyId: p.policyId,
     Arn: p.arn,
     Path: p.path,
-    DefaultVersionId: 'v1',
+    DefaultVersionId: p.defaultVersionId,
     AttachmentCount: attachmentCount ?? 0,
     IsAttachable: true,
     Description: p.description === '' ? undefined : p.description,
     CreateDate: p.createdAt,
     UpdateDate: p.updatedAt,
+  };
+}
+
+/**
+ * A managed policy as ListPolicies lists it: no Description or Tags (IAM leaves them out of
+ * list results), and PermissionsBoundaryUsageCount, 0 as boundaries are not served.
+ */
+export function listedPolicyXml(p: ManagedPolicyRecord, attachmentCount: number): Xml {
+  return {
+    PolicyName: p.policyName,
+    PolicyId: p.policyId,
+    Arn: p.arn,
+    Path: p.path,
+    DefaultVersionId: p.defaultVersionId,
+    AttachmentCount: attachmentCount,
+    PermissionsBoundaryUsageCount: 0,
+    IsAttachable: true,
+    CreateDate: p.createdAt,
+    UpdateDate: p.updatedAt,
+  };
+}
+
+/** A policy version; its Document (URL-encoded, as IAM sends documents) only where IAM includes it (GetPolicyVersion). */
+export function policyVersionXml(v: PolicyVersionRecord, withDocument: boolean): Xml {
+  return {
+    Document: withDocument ? encodeURIComponent(v.document) : undefined,
+    VersionId: v.versionId,
+    IsDefaultVersion: v.isDefault,
+    CreateDate: v.createdAt,
   };
 }

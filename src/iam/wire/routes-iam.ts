@@ -20,19 +20,8 @@ import { accessKeyXml, policyXml, roleXml, userXml } from './entities.js';
 import { iamPage, pageFields } from './paging.js';
 import type { QueryParams } from './query.js';
 import { queryRoute, type QueryCall, type QueryRoute } from './route.js';
-
-const userArn = (account: string, name: string): string => `arn:aws:iam::${account}:user/${name}`;
-const roleArn = (account: string, name: string): string => `arn:aws:iam::${account}:role/${name}`;
-
-/**
- * The ARN a policy sees for the named user or role: the stored one, which carries the entity's
- * path (`user/ml/alice`), as IAM authorizes against it; the pathless form for one that does not
- * exist (the operation then answers NoSuchEntity, or creates it).
- */
-async function ownerArn(d: IamDeps, kind: PolicyOwnerKind, account: string, name: string): Promise<string> {
-  const found = kind === 'user' ? await d.store.getUser(name) : await d.store.getRole(name);
-  return found?.arn ?? (kind === 'user' ? userArn(account, name) : roleArn(account, name));
-}
+import { IAM_POLICY_ROUTES } from './routes-iam-policies.js';
+import { ENTITY_PATH_PREFIX, ownerArn, pathPrefixParam } from './route-params.js';
 
 /** The ARN a created entity will have: its Path (default `/`) goes between kind and name, as iamArn builds it. */
 function createdArn(account: string, kind: 'user' | 'role' | 'policy', path: string | undefined, name: string): string {
@@ -47,9 +36,13 @@ function userOrSelf(p: QueryParams, call: QueryCall): string {
   throw new IamValidationError('Must specify userName when calling with non-User credentials');
 }
 
-/** ListUsers' and ListRoles' parameters: a page (MaxItems, Marker) under PathPrefix, which is absent (not undefined) when not sent. */
+/**
+ * ListUsers' and ListRoles' parameters: a page (MaxItems, Marker) under PathPrefix, which is absent
+ * (not undefined) when not sent; a PathPrefix not of IAM's pattern is a ValidationError.
+ */
 function pathPage(p: QueryParams): { maxItems: number | undefined; marker: string | undefined; pathPrefix?: string } {
-  return { maxItems: p.maxItems(), marker: p.optional('Marker'), ...(p.optional('PathPrefix') !== undefined ? { pathPrefix: p.required('PathPrefix') } : {}) };
+  const pathPrefix = pathPrefixParam(p, ENTITY_PATH_PREFIX);
+  return { maxItems: p.maxItems(), marker: p.optional('Marker'), ...(pathPrefix !== undefined ? { pathPrefix } : {}) };
 }
 
 /** IAM's Description limit (CreateRole, CreatePolicy), in characters. */
@@ -294,4 +287,5 @@ export const IAM_ROUTES: Readonly<Record<string, QueryRoute>> = {
   ...managedRoutes,
   ...inlineRoutes('user', 'User'),
   ...inlineRoutes('role', 'Role'),
+  ...IAM_POLICY_ROUTES,
 };
