@@ -73,3 +73,15 @@ test('cloudTrailDate: 12-hour clock in UTC, midnight and noon as 12', () => {
   assert.equal(cloudTrailDate(new Date('2020-01-01T00:05:09Z')), 'Jan 1, 2020 12:05:09 AM');
   assert.equal(cloudTrailDate(new Date('2020-12-31T12:00:00Z')), 'Dec 31, 2020 12:00:00 PM');
 });
+
+test('booleans become true/false, anything else stays text; CreatePolicyVersion records the version, not its document', () => {
+  const doc = '{"Version":"2012-10-17","Statement":[]}';
+  assert.deepEqual(iamRequestParameters('iam', 'CreatePolicyVersion', form({ PolicyArn: 'arn:aws:iam::1:policy/p', PolicyDocument: doc, SetAsDefault: 'true' })), {
+    policyArn: 'arn:aws:iam::1:policy/p',
+    policyDocument: doc,
+    setAsDefault: true,
+  });
+  assert.deepEqual(iamRequestParameters('iam', 'ListPolicies', form({ OnlyAttached: 'yes', Scope: 'Local' })), { onlyAttached: 'yes', scope: 'Local' });
+  const version = { PolicyVersion: { Document: encodeURIComponent(doc), VersionId: 'v2', IsDefaultVersion: true, CreateDate: new Date('2024-01-02T03:04:05Z') } };
+  assert.deepEqual(iamResponseElements('iam', 'CreatePolicyVersion', version), { policyVersion: { versionId: 'v2', isDefaultVersion: true, createDate: 'Jan 2, 2024 3:04:05 AM' } });
+});

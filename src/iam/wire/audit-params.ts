@@ -55,7 +55,6 @@ export const MAX_TAGS = 50;
 
 const document = (name: string): AuditParam => ({ name, kind: 'document' });
 const integer = (name: string): AuditParam => ({ name, kind: 'integer' });
-// For rows with a boolean parameter (ListPolicies' OnlyAttached, CreatePolicyVersion's SetAsDefault).
 const boolean = (name: string): AuditParam => ({ name, kind: 'boolean' });
 const TAGS: AuditParam = { name: 'Tags', kind: 'tags' };
 const PAGE: readonly AuditParam[] = ['Marker', integer('MaxItems')];
@@ -95,6 +94,18 @@ export const IAM_AUDIT_ROWS: Readonly<Record<string, AuditRow>> = {
   AttachRolePolicy: { params: ['RoleName', 'PolicyArn'] },
   DetachRolePolicy: { params: ['RoleName', 'PolicyArn'] },
   ListAttachedRolePolicies: { params: ['RoleName', 'PathPrefix', ...PAGE] },
+  ListUserPolicies: { params: ['UserName', ...PAGE] },
+  ListRolePolicies: { params: ['RoleName', ...PAGE] },
+  UpdateAssumeRolePolicy: { params: ['RoleName', document('PolicyDocument')] },
+  ListPolicies: { params: ['Scope', boolean('OnlyAttached'), 'PathPrefix', 'PolicyUsageFilter', ...PAGE] },
+  CreatePolicyVersion: {
+    params: ['PolicyArn', document('PolicyDocument'), boolean('SetAsDefault')],
+    created: (r) => entity(r, 'PolicyVersion', 'policyVersion', ['VersionId', 'IsDefaultVersion', 'CreateDate']),
+  },
+  GetPolicyVersion: { params: ['PolicyArn', 'VersionId'] },
+  ListPolicyVersions: { params: ['PolicyArn', ...PAGE] },
+  DeletePolicyVersion: { params: ['PolicyArn', 'VersionId'] },
+  SetDefaultPolicyVersion: { params: ['PolicyArn', 'VersionId'] },
 };
 
 /** The STS actions' rows, by Action. */
