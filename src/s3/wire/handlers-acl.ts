@@ -1,7 +1,7 @@
-import { AccessControlListNotSupportedError } from '../errors.js';
+import { AccessControlListNotSupportedError, NotImplementedError } from '../errors.js';
 import type { S3Call } from './call.js';
 import { aclHeadersOwnerOnly } from './request-guards.js';
-import { grantsOwnerOnly, ownerOnlyAclXml, ownershipControlsXml } from './xml-acl.js';
+import { grantsOwnerOnly, ownerOnlyAclXml, ownershipControlsXml, parseOwnershipControls } from './xml-acl.js';
 
 // ACLs are disabled on every bucket here, as S3's Bucket owner enforced (its default since
 // April 2023) disables them: reads answer the owner's FULL_CONTROL, writes take only an ACL
@@ -47,4 +47,29 @@ export async function putObjectAclRoute(c: S3Call): Promise<void> {
 export async function getBucketOwnershipControlsRoute(c: S3Call): Promise<void> {
   await c.deps.store.getBucket(c.bucket);
   c.send(200, {}, ownershipControlsXml());
+}
+
+/**
+ * PutBucketOwnershipControls: BucketOwnerEnforced (what every bucket here already is) is taken
+ * and changes nothing; BucketOwnerPreferred and ObjectWriter, which enable ACLs, are
+ * NotImplemented rather than ignored, as CreateBucket's x-amz-object-ownership. Raises
+ * NoSuchBucketError, MalformedXmlError. https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketOwnershipControls.html
+ */
+export async function putBucketOwnershipControlsRoute(c: S3Call): Promise<void> {
+  const body = await c.readSmall(64 * 1024);
+  await c.deps.store.getBucket(c.bucket);
+  if (parseOwnershipControls(body) !== 'BucketOwnerEnforced') throw new NotImplementedError('Object Ownership other than BucketOwnerEnforced is not implemented.');
+  c.send(200);
+}
+
+/**
+ * DeleteBucketOwnershipControls: NotImplemented. On S3 a bucket without ownership controls
+ * behaves as ObjectWriter, with ACLs enabled (and GetBucketOwnershipControls then answers
+ * OwnershipControlsNotFoundError); ACLs are not implemented here, so the delete is refused
+ * rather than answered 204 for a bucket that stays owner-enforced. Raises NoSuchBucketError.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketOwnershipControls.html
+ */
+export async function deleteBucketOwnershipControlsRoute(c: S3Call): Promise<void> {
+  await c.deps.store.getBucket(c.bucket);
+  throw new NotImplementedError('Deleting ownership controls would enable ACLs, which are not implemented: every bucket stays BucketOwnerEnforced.');
 }

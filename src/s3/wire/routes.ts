@@ -54,6 +54,7 @@ const IAM_ACTIONS: Readonly<Record<string, string>> = {
   GetPublicAccessBlock: 's3:GetBucketPublicAccessBlock',
   DeletePublicAccessBlock: 's3:PutBucketPublicAccessBlock',
   DeleteBucketTagging: 's3:PutBucketTagging',
+  DeleteBucketOwnershipControls: 's3:PutBucketOwnershipControls',
   ListObjectVersions: 's3:ListBucketVersions',
 };
 
@@ -86,6 +87,8 @@ export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
   'bucket GET acl': route('GetBucketAcl', true, acl.getBucketAclRoute),
   'bucket PUT acl': route('PutBucketAcl', false, acl.putBucketAclRoute),
   'bucket GET ownershipControls': route('GetBucketOwnershipControls', true, acl.getBucketOwnershipControlsRoute),
+  'bucket PUT ownershipControls': route('PutBucketOwnershipControls', false, acl.putBucketOwnershipControlsRoute),
+  'bucket DELETE ownershipControls': route('DeleteBucketOwnershipControls', false, acl.deleteBucketOwnershipControlsRoute),
   'bucket GET versions': route('ListObjectVersions', true, v.listObjectVersionsRoute),
   'bucket PUT tagging': route('PutBucketTagging', false, tg.putBucketTaggingRoute),
   'bucket GET tagging': route('GetBucketTagging', true, tg.getBucketTaggingRoute),

@@ -26,6 +26,23 @@ export function ownershipControlsXml(): string {
   return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, OwnershipControls: body }) as string;
 }
 
+/** The Object Ownership settings S3 knows (OwnershipControlsRule); only BucketOwnerEnforced is served here. */
+export type ObjectOwnership = 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter';
+const OBJECT_OWNERSHIPS: ReadonlySet<string> = new Set<ObjectOwnership>(['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter']);
+
+/**
+ * The setting a PutBucketOwnershipControls `<OwnershipControls><Rule><ObjectOwnership>`
+ * names. Raises MalformedXmlError for another document, no rule or more than one (S3 takes
+ * exactly one), or a value S3 does not know. Pure.
+ */
+export function parseOwnershipControls(body: Buffer): ObjectOwnership {
+  const root = parseXmlDocument(parser, body, 'OwnershipControls');
+  const rule = root !== null && typeof root === 'object' ? (root as Node)['Rule'] : undefined;
+  const value = rule !== null && typeof rule === 'object' && !Array.isArray(rule) ? (rule as Node)['ObjectOwnership'] : undefined;
+  if (typeof value !== 'string' || !OBJECT_OWNERSHIPS.has(value)) throw new MalformedXmlError('');
+  return value as ObjectOwnership;
+}
+
 /**
  * Whether a PutBucketAcl / PutObjectAcl `<AccessControlPolicy>` grants the owner FULL_CONTROL
  * and nothing else: the one ACL a bucket with ACLs disabled takes ("an equivalent form of
