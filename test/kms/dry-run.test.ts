@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { CreateKeyCommand, DecryptCommand, DisableKeyCommand, EncryptCommand, GenerateDataKeyCommand, ReEncryptCommand } from '@aws-sdk/client-kms';
+import { CreateGrantCommand, CreateKeyCommand, DecryptCommand, DisableKeyCommand, EncryptCommand, GenerateDataKeyCommand, ListGrantsCommand, ReEncryptCommand, RetireGrantCommand, RevokeGrantCommand } from '@aws-sdk/client-kms';
 import { sdkOutcome } from '../helpers/sdk-outcome.js';
 import { testServerFixture } from '../helpers/server.js';
 
@@ -40,6 +40,23 @@ describe('KMS DryRun', () => {
     assert.equal(await decrypt(true, other, { a: '1' }), '400 IncorrectKeyException', 'the dry run, another key named');
     assert.equal(await decrypt(true, owner, { a: '2' }), '400 InvalidCiphertextException', 'the dry run, another context');
     assert.equal(await decrypt(true, owner, { a: '1' }), '412 DryRunOperationException', 'the dry run that would succeed');
+  });
+
+  it('CreateGrant, RetireGrant and RevokeGrant take DryRun: checked as the call, answered 412, nothing stored or deleted', async () => {
+    const keyId = await newKey();
+    const grantee = 'arn:aws:iam::000000000000:role/dry-run-grantee';
+    const grantCount = async () => (await fx.kms.send(new ListGrantsCommand({ KeyId: keyId }))).Grants?.length ?? 0;
+    const create = (operations: string[]) => sdkOutcome(fx.kms.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: grantee, Operations: operations as ['Decrypt'], DryRun: true })));
+    assert.equal(await create(['Decrypt']), '412 DryRunOperationException');
+    assert.equal(await create(['Sign']), '400 ValidationException', 'an operation the key cannot do, as the call');
+    assert.equal(await grantCount(), 0, 'a dry run stores no grant');
+    const grant = await fx.kms.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: grantee, Operations: ['Decrypt'] }));
+    assert.equal(await sdkOutcome(fx.kms.send(new RetireGrantCommand({ GrantToken: grant.GrantToken, DryRun: true }))), '412 DryRunOperationException');
+    assert.equal(await sdkOutcome(fx.kms.send(new RevokeGrantCommand({ KeyId: keyId, GrantId: grant.GrantId, DryRun: true }))), '412 DryRunOperationException');
+    assert.equal(await grantCount(), 1, 'a dry run deletes no grant');
+    const unknownGrant = 'f'.repeat(64);
+    assert.equal(await sdkOutcome(fx.kms.send(new RevokeGrantCommand({ KeyId: keyId, GrantId: unknownGrant, DryRun: true }))), '400 NotFoundException');
+    assert.equal(await sdkOutcome(fx.kms.send(new RetireGrantCommand({ GrantToken: 'not-a-token', DryRun: true }))), '400 InvalidGrantTokenException');
   });
 
   it('a Decrypt dry run of a blob naming no key of ours is InvalidCiphertextException, as the call', async () => {

@@ -79,9 +79,7 @@ async function findNamedGrant(keys: KeyService, keyId: string, req: CreateGrantR
  * NotFoundError, KeyInvalidStateError (pending deletion). Stores nothing when it raises.
  */
 export async function createGrant(keys: KeyService, req: CreateGrantRequest): Promise<CreateGrantResult> {
-  const key = await keys.resolve(req.keyId);
-  if (key.keyState === 'PendingDeletion') throw new KeyInvalidStateError(`${keyArn(key)} is pending deletion.`);
-  checkOperations(key, req);
+  const key = await checkCreateGrant(keys, req);
   const { store, clock, settings } = keys.deps;
   const { token, tokenHash } = newGrantToken();
   if (req.name !== undefined) {
@@ -106,6 +104,17 @@ export async function createGrant(keys: KeyService, req: CreateGrantRequest): Pr
   };
   await store.createGrant(grant);
   return { grantId: grant.grantId, grantToken: token };
+}
+
+/**
+ * Every check CreateGrant makes before it stores anything (its DryRun): resolves the key the
+ * grant would be on. Raises what createGrant raises for the same request; never stores.
+ */
+export async function checkCreateGrant(keys: KeyService, req: CreateGrantRequest): Promise<KeyRecord> {
+  const key = await keys.resolve(req.keyId);
+  if (key.keyState === 'PendingDeletion') throw new KeyInvalidStateError(`${keyArn(key)} is pending deletion.`);
+  checkOperations(key, req);
+  return key;
 }
 
 /** A grant listing together with the key it belongs to (for the KeyId ARN on the wire). */
@@ -137,7 +146,12 @@ export async function listRetirableGrants(keys: KeyService, retiringPrincipal: s
   return { region: keys.deps.settings.region, accountId: keys.deps.settings.accountId, ...page };
 }
 
-async function findGrant(keys: KeyService, keyId: string, grantId: string): Promise<{ key: KeyRecord; grant: GrantRecord }> {
+/**
+ * The grant RevokeGrant (or RetireGrant by KeyId and GrantId) names, with its key: what
+ * either checks before it deletes (their DryRun). Raises NotFoundError (unknown key or grant),
+ * InvalidGrantIdError (malformed id); never deletes.
+ */
+export async function findGrant(keys: KeyService, keyId: string, grantId: string): Promise<{ key: KeyRecord; grant: GrantRecord }> {
   const key = await keys.resolve(keyId);
   if (!GRANT_ID.test(grantId)) throw new InvalidGrantIdError(`Invalid grant ID: ${grantId.slice(0, 128)}`);
   const grant = await keys.deps.store.getGrant(key.keyId, grantId);
@@ -178,9 +192,13 @@ export async function grantLetsRetire(keys: KeyService, req: RetireGrantRequest,
   return names.some((n) => n !== undefined && (n === grant.retiringPrincipal || (n === grant.granteePrincipal && grant.operations.includes('RetireGrant'))));
 }
 
+/**
+ * The grant a RetireGrant names, found as retireGrant finds it (its DryRun's check). Raises
+ * what retireGrant raises before it deletes; never deletes.
+ */
 // A token names its grant on its own; a KeyId or GrantId given with it must name the same
 // grant, or a caller allowed RetireGrant on one key could retire another key's grant by token.
-async function grantToRetire(keys: KeyService, req: RetireGrantRequest): Promise<GrantRecord> {
+export async function grantToRetire(keys: KeyService, req: RetireGrantRequest): Promise<GrantRecord> {
   if (req.grantToken === undefined) {
     if (req.keyId === undefined || req.grantId === undefined) throw new ValidationError('Either GrantToken, or both KeyId and GrantId, must be specified.');
     return (await findGrant(keys, req.keyId, req.grantId)).grant;

@@ -1,8 +1,8 @@
 import { grantFacts } from './request-tag-facts.js';
-import { UnsupportedOperationError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import { GRANT_OPERATIONS, type GrantOperation } from '../keys/grants.js';
 import { keyArn, type GrantRecord } from '../keys/key-record.js';
-import { createGrant, grantLetsRetire, listGrants, listRetirableGrants, retireGrant, revokeGrant, type GrantConstraints, type GrantPage } from '../operations/grants.js';
+import { checkCreateGrant, createGrant, findGrant, grantLetsRetire, grantToRetire, listGrants, listRetirableGrants, retireGrant, revokeGrant, type GrantConstraints, type GrantPage } from '../operations/grants.js';
 import { epochSeconds, type Fields, type JsonObject } from './fields.js';
 import { route, type KmsRoute } from './route.js';
 
@@ -63,11 +63,6 @@ function grantTokens(f: Fields): void {
   if (tokens?.some((t) => t.length < 1 || t.length > 8192)) throw new ValidationError("1 validation error detected: Value at 'grantTokens' failed to satisfy constraint: Member must have length between 1 and 8192");
 }
 
-/** DryRun asks AWS to check permissions only; we cannot answer that yet, so we refuse rather than act. */
-function refuseDryRun(f: Fields): void {
-  if (f.boolean('DryRun') === true) throw new UnsupportedOperationError('DryRun is not supported.');
-}
-
 function grantEntry(page: GrantPage, g: GrantRecord): JsonObject {
   const c = g.constraints;
   return {
@@ -107,8 +102,10 @@ export const grantRoutes: Record<string, KmsRoute> = {
   CreateGrant: route({
     action: 'kms:CreateGrant',
     readOnly: false,
+    // DryRun on CreateGrant, RetireGrant and RevokeGrant: listed in their API references and
+    // in the developer guide's "Testing your permissions"; checked, never stored or deleted.
+    takesDryRun: true,
     parse: (f) => {
-      refuseDryRun(f);
       grantTokens(f);
       const name = f.string('Name', { min: 1, max: 256 });
       if (name !== undefined && !GRANT_NAME.test(name)) patternFail('Name', name, GRANT_NAME);
@@ -125,6 +122,7 @@ export const grantRoutes: Record<string, KmsRoute> = {
     },
     keyOf: (r) => r.keyId,
     conditions: (r) => grantFacts(r),
+    checkDryRun: async (keys, r) => void (await checkCreateGrant(keys, r)),
     operate: (keys, r) => createGrant(keys, r),
     respond: (r) => ({ GrantToken: r.grantToken, GrantId: r.grantId }),
   }),
@@ -153,8 +151,8 @@ export const grantRoutes: Record<string, KmsRoute> = {
   RetireGrant: route({
     action: 'kms:RetireGrant',
     readOnly: false,
+    takesDryRun: true,
     parse: (f) => {
-      refuseDryRun(f);
       const grantToken = f.string('GrantToken', { min: 1, max: 8192 });
       const keyId = f.optionalKeyId();
       const grantId = f.string('GrantId', { min: 1, max: 128 });
@@ -162,6 +160,7 @@ export const grantRoutes: Record<string, KmsRoute> = {
     },
     keyOf: (r) => r.keyId,
     allowedByResource: (keys, r, call) => grantLetsRetire(keys, r, call),
+    checkDryRun: async (keys, r) => void (await grantToRetire(keys, r)),
     operate: (keys, r) => retireGrant(keys, r),
     respond: () => ({}),
   }),
@@ -169,11 +168,12 @@ export const grantRoutes: Record<string, KmsRoute> = {
   RevokeGrant: route({
     action: 'kms:RevokeGrant',
     readOnly: false,
+    takesDryRun: true,
     parse: (f) => {
-      refuseDryRun(f);
       return { keyId: f.keyId(), grantId: f.requiredString('GrantId', { max: 128 }) };
     },
     keyOf: (r) => r.keyId,
+    checkDryRun: async (keys, r) => void (await findGrant(keys, r.keyId, r.grantId)),
     operate: (keys, r) => revokeGrant(keys, r.keyId, r.grantId),
     respond: () => ({}),
   }),
