@@ -152,6 +152,7 @@ def list_policies():
                       'scope': shape(lambda: iam.list_policies(Scope='Mine')),
                       'users': shape(lambda: iam.list_users(PathPrefix='team')),
                       'roles': shape(lambda: iam.list_roles(PathPrefix='/' + 'a' * 512)),
+                      'createPath': shape(lambda: iam.create_policy(PolicyName='lp-bad', Path='/a*b/', PolicyDocument=policy('s3:GetObject'))),
                       'usersOk': [u['UserName'] for u in iam.list_users(PathPrefix='/')['Users'] if u['UserName'] == 'lp-user']}
     return out
 

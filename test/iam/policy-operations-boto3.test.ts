@@ -79,7 +79,7 @@ describe('boto3 against Cipherlake IAM policy operations', () => {
     assert.deepEqual(out.audited, ['CreatePolicyVersion', 'DeletePolicyVersion', 'GetPolicyVersion', 'ListPolicyVersions', 'SetDefaultPolicyVersion']);
   });
 
-  it('ListPolicies: Scope, OnlyAttached, PathPrefix, PolicyUsageFilter, the list shape, paging, iam:ListPolicies required; PathPrefix validated on ListPolicies, ListUsers, ListRoles', async () => {
+  it('ListPolicies: Scope, OnlyAttached, PathPrefix, PolicyUsageFilter, the list shape, paging, iam:ListPolicies required; PathPrefix validated on ListPolicies, ListUsers, ListRoles; the narrower Path of CreatePolicy', async () => {
     const out = await section('list-policies');
     const all = ['lp-a', 'lp-b', 'lp-c', 'lp-d'];
     assert.deepEqual(out.all, all);
@@ -98,6 +98,7 @@ describe('boto3 against Cipherlake IAM policy operations', () => {
       scope: ['ValidationError', 400, true],
       users: ['ValidationError', 400, true],
       roles: ['ValidationError', 400, true],
+      createPath: ['ValidationError', 400, true],
       usersOk: ['lp-user'],
     });
   });

@@ -55,6 +55,8 @@ export async function deleteInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, n
   deps.onChange?.({ principalName: who });
 }
 
+const POLICY_PATH = /^(?:\/[A-Za-z0-9.,+@=_-]+)*\/$/;
+
 /**
  * Creates a customer managed policy. https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html
  * Raises IamValidationError, IamLimitExceededError (over 6,144 characters), IamMalformedPolicyError,
@@ -63,6 +65,11 @@ export async function deleteInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, n
 export async function createManagedPolicy(deps: IamDeps, req: { policyName: string; document: string; path?: string; description?: string }): Promise<ManagedPolicyRecord> {
   const policyName = checkName(req.policyName, 'PolicyName', 128);
   const path = checkPath(req.path);
+  // A policy's Path is policyPathType in IAM's model (botocore's iam service-2.json): segments of
+  // [A-Za-z0-9.,+@=_-] only, narrower than the printable ASCII a user's or role's path may hold.
+  if (!POLICY_PATH.test(path)) {
+    throw new IamValidationError('The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.');
+  }
   // Malformed before over quota, as for an inline or trust policy.
   checkPolicy(req.document, 'identity');
   checkPolicyQuota(req.document, 'managed');
