@@ -121,6 +121,9 @@ def versions():
     out['gone'] = shape(lambda: iam.get_policy(PolicyArn=arn))
     recorded = trail.lookup_events(LookupAttributes=[{'AttributeKey': 'ResourceName', 'AttributeValue': arn}])['Events']
     out['audited'] = sorted({e['EventName'] for e in recorded} & {'CreatePolicyVersion', 'SetDefaultPolicyVersion', 'DeletePolicyVersion', 'GetPolicyVersion', 'ListPolicyVersions'})
+    made = [json.loads(e['CloudTrailEvent']) for e in recorded if e['EventName'] == 'CreatePolicyVersion' and 'errorCode' not in json.loads(e['CloudTrailEvent'])]
+    out['recorded'] = sorted(([r['requestParameters'].get('setAsDefault'), r['requestParameters'].get('policyArn') == arn, (r.get('responseElements') or {}).get('policyVersion', {}).get('versionId')]
+                             for r in made), key=lambda x: str(x[2]))
     return out
 
 

@@ -77,6 +77,8 @@ describe('boto3 against Cipherlake IAM policy operations', () => {
     assert.deepEqual(out.deletePolicy, ['DeleteConflict', 409, true], 'DeletePolicy with more than one version');
     assert.deepEqual(out.gone, ['NoSuchEntity', 404, true]);
     assert.deepEqual(out.audited, ['CreatePolicyVersion', 'DeletePolicyVersion', 'GetPolicyVersion', 'ListPolicyVersions', 'SetDefaultPolicyVersion']);
+    // Each successful CreatePolicyVersion's record: setAsDefault only when sent, the policy, and the version it made.
+    assert.deepEqual(out.recorded, [[null, true, 'v2'], [true, true, 'v3'], [null, true, 'v4'], [null, true, 'v5'], [null, true, 'v6']]);
   });
 
   it('ListPolicies: Scope, OnlyAttached, PathPrefix, PolicyUsageFilter, the list shape, paging, iam:ListPolicies required; PathPrefix validated on ListPolicies, ListUsers, ListRoles; the narrower Path of CreatePolicy', async () => {
