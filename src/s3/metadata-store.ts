@@ -78,6 +78,8 @@ export const INLINE_STORAGE_ID = 'inline';
 export interface PartLayout {
   readonly partNumber: number;
   readonly size: number;
+  /** The part's verified checksums (UploadPart's x-amz-checksum-*), by lower-case algorithm; absent when it had none. */
+  readonly checksums?: Readonly<Record<string, string>>;
 }
 
 /** Where a listing starts and what it covers. */

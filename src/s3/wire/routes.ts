@@ -6,6 +6,7 @@ import * as tg from './handlers-tagging.js';
 import * as p from './handlers-access.js';
 import * as acl from './handlers-acl.js';
 import * as v from './handlers-versions.js';
+import * as at from './handlers-attributes.js';
 
 /** One S3 operation: its audit name, IAM action, whether it only reads, and its handler. */
 export interface S3Route {
@@ -103,6 +104,7 @@ export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
   'object GET tagging': route('GetObjectTagging', true, tg.getObjectTaggingRoute),
   'object DELETE tagging': route('DeleteObjectTagging', false, tg.deleteObjectTaggingRoute),
   'object GET acl': route('GetObjectAcl', true, acl.getObjectAclRoute),
+  'object GET attributes': route('GetObjectAttributes', true, at.getObjectAttributesRoute),
   'object PUT acl': route('PutObjectAcl', false, acl.putObjectAclRoute),
   'object POST uploads': route('CreateMultipartUpload', false, m.createUploadRoute),
   'object PUT uploadId': route('UploadPart', false, m.uploadPartRoute),

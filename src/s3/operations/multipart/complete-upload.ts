@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { EntityTooSmallError, InvalidPartError, InvalidPartOrderError, MalformedXmlError } from '../../errors.js';
-import type { ObjectRecord } from '../../metadata-store.js';
+import type { ObjectRecord, PartLayout } from '../../metadata-store.js';
 import type { PartRecord, UploadRecord } from '../../multipart-store.js';
 import type { PendingObject } from '../../object-backend.js';
 import type { S3Deps } from '../../s3-deps.js';
@@ -78,7 +78,7 @@ export async function completeUpload(deps: S3Deps, req: CompleteRequest): Promis
     userMetadata: upload.userMetadata,
     sealedKey: upload.sealedKey,
     checksums: {},
-    parts: joined.map((p) => ({ partNumber: p.partNumber, size: p.size })),
+    parts: joined.map(partLayout),
     ...tagsOf(upload),
   };
   let done: { replaced: string | undefined; partStorageIds: string[] };
@@ -115,6 +115,11 @@ async function chosenParts(deps: S3Deps, upload: UploadRecord, requested: readon
     if (p.size < MIN_PART_SIZE) throw new EntityTooSmallError('');
   });
   return chosen;
+}
+
+/** A joined part as the object keeps it: number and size, and its checksums when it had any (GetObjectAttributes lists them). */
+function partLayout(p: PartRecord): PartLayout {
+  return Object.keys(p.checksums).length > 0 ? { partNumber: p.partNumber, size: p.size, checksums: p.checksums } : { partNumber: p.partNumber, size: p.size };
 }
 
 /** The create's x-amz-tagging as object tags (validated when the upload was created); nothing when untagged. */

@@ -1,0 +1,48 @@
+import { NoSuchKeyError } from '../errors.js';
+import { parseCount } from '../operations/multipart/manage-uploads.js';
+import { unsealObjectKey } from '../operations/read-object.js';
+import type { S3Call } from './call.js';
+import { parseCustomerKey, refuseSseHeader, requireSecureForSseC } from './headers/sse.js';
+import { objectAttributesXml, parseObjectAttributes } from './xml-attributes.js';
+
+/**
+ * GetObjectAttributes (`GET /key?attributes`): the attributes x-amz-object-attributes names,
+ * from the object's record; the body is never read. Needs s3:GetObject besides the route's
+ * s3:GetObjectAttributes (S3 requires both on an unversioned bucket). An SSE-C object needs
+ * its key headers, checked as HeadObject checks them (SseCustomerKeyMissingError,
+ * SseCustomerKeyMismatchError); other modes open no key (no KMS call). ObjectParts pages
+ * with x-amz-max-parts (1000 by default) and x-amz-part-number-marker. Raises
+ * NoSuchBucketError, NoSuchKeyError, AccessDeniedError, InvalidRequestError and
+ * InvalidArgumentError for the headers. https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html
+ */
+export async function getObjectAttributesRoute(c: S3Call): Promise<void> {
+  await c.authorize('s3:GetObject', { bucket: c.bucket, key: c.key });
+  const wanted = parseObjectAttributes(c.req.headers);
+  const maxParts = Math.min(parseCount(header(c, 'x-amz-max-parts'), 'max-parts', 1000), 1000);
+  const marker = parseCount(header(c, 'x-amz-part-number-marker'), 'part-number-marker', 0);
+  refuseSseHeader(c.req.headers);
+  const customer = parseCustomerKey(c.req.headers, 'x-amz-server-side-encryption-customer-');
+  try {
+    if (customer !== undefined) requireSecureForSseC(c.secure);
+    const o = await existing(c);
+    if (o.sealedKey.mode === 'SSE-C' || customer !== undefined) (await unsealObjectKey(c.deps, o, customer)).dispose();
+    c.send(200, { 'last-modified': o.lastModified.toUTCString() }, objectAttributesXml(o, wanted, { marker, maxParts }));
+  } finally {
+    customer?.key.dispose();
+  }
+}
+
+function header(c: S3Call, name: string): string | undefined {
+  const v = c.req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The object's record without its body; NoSuchBucketError before NoSuchKeyError, as a GET answers. */
+async function existing(c: S3Call): Promise<Awaited<ReturnType<S3Call['deps']['store']['getObjectHead']>>> {
+  try {
+    return await c.deps.store.getObjectHead(c.bucket, c.key);
+  } catch (err) {
+    if (err instanceof NoSuchKeyError) await c.deps.store.getBucket(c.bucket);
+    throw err;
+  }
+}
