@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, DeleteAliasCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { randomUUID } from 'node:crypto';
+import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, DeleteAliasCommand, EncryptCommand, ReEncryptCommand } from '@aws-sdk/client-kms';
 import { sdkOutcome } from '../helpers/sdk-outcome.js';
 import { testServerFixture, TEST_REGION } from '../helpers/server.js';
 
@@ -33,5 +34,39 @@ describe('KMS audit: the key a call used', () => {
     assert.deepEqual(resources('DeleteAlias'), [[[aliasArn, 'AWS::KMS::Key']]], 'DeleteAlias names its alias');
     assert.deepEqual(resources('Encrypt', 'NotFoundException'), [[[aliasArn, 'AWS::KMS::Key']]], 'an alias naming nothing is listed as named');
     assert.equal(JSON.stringify(records).includes(Buffer.from('named').toString('base64')), false, 'no plaintext recorded');
+  });
+
+  const recordsOf = async (eventName: string) => {
+    await fx.server.server.audit.flush();
+    const { records } = await fx.server.server.auditStore.lookup({ limit: 200 });
+    return records.map((r) => r.event).filter((e) => e.eventName === eventName);
+  };
+
+  it('ReEncrypt lists the source key then the destination key, as CloudTrail does; on a failure too', async () => {
+    const [source, destination] = [(await fx.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!, (await fx.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!];
+    const blob = (await fx.kms.send(new EncryptCommand({ KeyId: source, Plaintext: Buffer.from('re'), EncryptionContext: { c: '1' } }))).CiphertextBlob!;
+    await fx.kms.send(new ReEncryptCommand({ CiphertextBlob: blob, SourceEncryptionContext: { c: '1' }, DestinationKeyId: destination }));
+    const wrongContext = await sdkOutcome(fx.kms.send(new ReEncryptCommand({ CiphertextBlob: blob, SourceEncryptionContext: { c: '2' }, DestinationKeyId: destination })));
+    assert.equal(wrongContext, '400 InvalidCiphertextException');
+    const both = [[arnOf(source), 'AWS::KMS::Key'], [arnOf(destination), 'AWS::KMS::Key']];
+    const listed = (await recordsOf('ReEncrypt')).filter((e) => e.resources?.some((r) => r.ARN === arnOf(destination)));
+    const byOutcome = listed.map((e) => [e.errorCode ?? 'ok', e.resources?.map((r) => [r.ARN, r.type])] as const).sort((a, b) => a[0].localeCompare(b[0]));
+    assert.deepEqual(byOutcome, [['InvalidCiphertextException', both], ['ok', both]]);
+  });
+
+  it('a Decrypt of a forged blob does not list the key id it claims unless that key exists here', async () => {
+    const keyId = (await fx.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const blob = Buffer.from((await fx.kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('forged') }))).CiphertextBlob!);
+    // The blob's header names its key by the UUID's 16 bytes after the version byte (src/kms/FORMAT.md).
+    const claimed = randomUUID();
+    const forged = Buffer.from(blob);
+    Buffer.from(claimed.replaceAll('-', ''), 'hex').copy(forged, 1);
+    const tampered = Buffer.from(blob);
+    tampered[tampered.length - 1]! ^= 1;
+    for (const b of [forged, tampered]) assert.equal(await sdkOutcome(fx.kms.send(new DecryptCommand({ CiphertextBlob: b }))), '400 InvalidCiphertextException');
+    const failed = (await recordsOf('Decrypt')).filter((e) => e.errorCode === 'InvalidCiphertextException');
+    assert.equal(JSON.stringify(failed).includes(claimed), false, 'a key that does not exist is never listed');
+    assert.equal(failed.filter((e) => e.resources === undefined || e.resources.length === 0).length >= 1, true, 'the forged blob’s record lists no key');
+    assert.deepEqual(failed.filter((e) => e.resources?.some((r) => r.ARN === arnOf(keyId))).length, 1, 'a tampered blob of an existing key still lists it');
   });
 });

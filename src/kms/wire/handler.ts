@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { KeyService } from '../keys/key-service.js';
-import { keyArn } from '../keys/key-record.js';
 import type { CallContext } from '../kms-context.js';
 import { Fields, SerializationError, typeErrorBehind, type JsonObject } from './fields.js';
 import { toKmsWireError, type KmsWireError } from './error-codes.js';
 import { KMS_ROUTES } from './routes.js';
 import type { KmsRequestFacts, KmsRoute } from './route.js';
 import { kmsAuditParameters } from './audit-params.js';
+import { auditedKeysOf, namingTheKey, resolveAuditedKeys, resultResources, type AuditedKey, type AuditedResource } from './audited-keys.js';
 import { AccessDeniedError, DryRunOperationError } from '../errors.js';
 
 /** The outcome of one KMS call, for the edge to send and the audit trail to record. */
@@ -26,6 +26,11 @@ export interface KmsOutcome {
   readonly responseElements?: JsonObject;
   /** CloudTrail additionalEventData of a successful call (the key material used); never secret. */
   readonly additionalEventData?: JsonObject;
+  /**
+   * The keys the record lists when there are several (ReEncrypt: source then destination),
+   * as full ARNs; then keyIdentifier is absent. One key is keyIdentifier alone.
+   */
+  readonly resources?: readonly AuditedResource[];
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -82,25 +87,6 @@ export function handleKmsRequest(
   return outcome instanceof Promise ? outcome.then((o) => namingTheKey(keys, o)) : namingTheKey(keys, outcome);
 }
 
-// An alias name or alias ARN (KeyService.resolve's other identifiers are key ids and key ARNs).
-const ALIAS_IDENTIFIER = /^(arn:aws[a-z-]*:kms:[^:]*:\d{12}:)?alias\//;
-
-/**
- * The outcome with an alias it names replaced by the ARN of the key the alias points to: a
- * CloudTrail record lists the key in `resources` (its requestParameters keep the alias), so
- * a LookupEvents by the key's ARN finds calls made by alias too. An alias that resolves to
- * nothing (NotFound) is left as named. Synchronous when there is no alias to resolve.
- */
-function namingTheKey(keys: KeyService, outcome: KmsOutcome): KmsOutcome | Promise<KmsOutcome> {
-  const named = outcome.keyIdentifier;
-  // DeleteAlias acts on the alias itself: its record names the alias.
-  if (named === undefined || outcome.operation === 'DeleteAlias' || !ALIAS_IDENTIFIER.test(named)) return outcome;
-  return keys.resolve(named).then(
-    (key) => ({ ...outcome, keyIdentifier: keyArn(key) }),
-    () => outcome,
-  );
-}
-
 /** handleKmsRequest before the key it names is resolved for the record. */
 function serve(
   keys: KeyService,
@@ -121,29 +107,42 @@ function serve(
   let audited: string | undefined;
   let requestParameters: JsonObject | undefined;
   let parsing: JsonObject | undefined;
+  let req: unknown;
+  let facts: KmsRequestFacts | undefined;
   try {
     const body = parseJson(rawBody);
     requestParameters = kmsAuditParameters(body);
     parsing = body;
-    const req = parseRequest(route, new Fields(body));
+    req = parseRequest(route, new Fields(body));
     parsing = undefined;
     // Read (and type-checked) by parseRequest; a dry run goes the whole way but the operation.
     const dryRun = route.takesDryRun === true && body.DryRun === true;
     keyIdentifier = route.keyOf?.(req);
-    const facts = route.conditions?.(req);
+    facts = route.conditions?.(req);
     // The key the record names: the one the request names, else the one a Decrypt's blob names
     // (CloudTrail lists the key of a Decrypt made without KeyId as well).
     audited = keyIdentifier ?? facts?.ciphertextKeyId;
     const decided = route.allowedByResource === undefined ? authorize(call, route.action, keyIdentifier, facts) : authorizeUnlessResourceAllows(keys, call, authorize, route, req, keyIdentifier);
     // The rest waits only when there is something to wait for: a decision, a further one, a read.
     const res = decided === undefined && route.alsoAuthorize === undefined && !dryRun ? route.operateNow?.(keys, req, call) : undefined;
-    if (res === undefined) return finishLater({ keys, call, authorize, log, operation, route, req, keyIdentifier, audited, requestParameters, dryRun }, decided);
+    if (res === undefined) return finishLater({ keys, call, authorize, log, operation, route, req, keyIdentifier, facts, audited, requestParameters, dryRun }, decided);
     return success(operation, route, req, res, audited, requestParameters);
   } catch (err) {
     // Refused while parsing: a member of the wrong JSON type anywhere in the body is the answer, as AWS deserializes before it validates.
     const first = parsing !== undefined && !(err instanceof SerializationError) ? (typeErrorBehind(parsing, (f) => parseRequest(route, f)) ?? err) : err;
-    return failure(first, log, operation, route, audited, requestParameters);
+    return namingKeys(keys, failure(first, log, operation, route, requestParameters), operation, auditedKeysOf(route, req, keyIdentifier, facts));
   }
+}
+
+/**
+ * A failed call's outcome with the keys its record lists (auditedKeysOf, resolved by
+ * resolveAuditedKeys); at once when there is nothing to resolve. DeleteAlias acts on the
+ * alias itself: its record names the alias as given.
+ */
+function namingKeys(keys: KeyService, outcome: KmsOutcome, operation: string, claimed: readonly AuditedKey[]): KmsOutcome | Promise<KmsOutcome> {
+  if (claimed.length === 0) return outcome;
+  if (operation === 'DeleteAlias' || (claimed.length === 1 && !claimed[0]!.fromBlob && !claimed[0]!.id.includes('alias/'))) return { ...outcome, keyIdentifier: claimed[0]!.id };
+  return resolveAuditedKeys(keys, claimed).then((named) => ({ ...outcome, ...named }));
 }
 
 /**
@@ -178,6 +177,7 @@ interface PendingCall {
   readonly route: KmsRoute;
   readonly req: unknown;
   readonly keyIdentifier: string | undefined;
+  readonly facts: KmsRequestFacts | undefined;
   /** The key the audit record names: the one named, else the blob's. */
   readonly audited: string | undefined;
   readonly requestParameters: JsonObject | undefined;
@@ -195,7 +195,7 @@ async function finishLater(p: PendingCall, decided: Promise<void> | undefined): 
     const res = route.operateNow?.(keys, req, call) ?? (await route.operate(keys, req, call));
     return success(p.operation, route, req, res, p.audited, p.requestParameters);
   } catch (err) {
-    return failure(err, p.log, p.operation, route, p.audited, p.requestParameters);
+    return namingKeys(keys, failure(err, p.log, p.operation, route, p.requestParameters), p.operation, auditedKeysOf(route, req, p.keyIdentifier, p.facts));
   }
 }
 
@@ -229,7 +229,11 @@ function success(operation: string, route: KmsRoute, req: unknown, res: unknown,
   const responseElements = typeof responseBody === 'string' ? undefined : route.readOnly ? undefined : kmsAuditParameters(responseBody);
   // Assigned rather than spread: this runs once per request.
   const outcome: Mutable<KmsOutcome> = { status: 200, operation, action: route.action, readOnly: route.readOnly, body: responseBody };
-  if (keyIdentifier) outcome.keyIdentifier = keyIdentifier;
+  const used = route.resultKeys?.(res);
+  if (used === undefined) {
+    if (keyIdentifier) outcome.keyIdentifier = keyIdentifier;
+  } else if (used.length === 1) outcome.keyIdentifier = used[0]!;
+  else if (used.length > 1) outcome.resources = resultResources(used);
   if (requestParameters) outcome.requestParameters = requestParameters;
   if (responseElements) outcome.responseElements = responseElements;
   const additionalEventData = route.auditData?.(req, res);
@@ -237,7 +241,8 @@ function success(operation: string, route: KmsRoute, req: unknown, res: unknown,
   return outcome;
 }
 
-function failure(err: unknown, log: Logger, operation: string, route: KmsRoute, keyIdentifier: string | undefined, requestParameters: JsonObject | undefined): KmsOutcome {
+/** The outcome of a failed call, without the keys its record lists (see namingKeys). */
+function failure(err: unknown, log: Logger, operation: string, route: KmsRoute, requestParameters: JsonObject | undefined): KmsOutcome {
   // A body or member that does not deserialize (fields.ts): AWS's SerializationException, before any validation.
   const wire = err instanceof SerializationError ? { code: 'SerializationException', status: 400, message: err.message } : toKmsWireError(err);
   if (wire.status >= 500) log.error({ err, operation, requestId: randomUUID() }, 'KMS operation failed');
@@ -248,7 +253,6 @@ function failure(err: unknown, log: Logger, operation: string, route: KmsRoute, 
     readOnly: route.readOnly,
     body: { __type: wire.code, message: wire.message },
     error: wire,
-    ...(keyIdentifier ? { keyIdentifier } : {}),
     ...(requestParameters ? { requestParameters } : {}),
   };
 }

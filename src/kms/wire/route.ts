@@ -1,6 +1,7 @@
 import type { KeyService } from '../keys/key-service.js';
 import type { CallContext } from '../kms-context.js';
 import type { Fields, JsonObject } from './fields.js';
+import type { AuditedKey } from './audited-keys.js';
 
 /**
  * What a parsed request tells authorization besides the key: its encryption context (for
@@ -61,6 +62,18 @@ export interface KmsRoute<Req = unknown, Res = unknown> {
    */
   readonly operateNow?: (keys: KeyService, req: Req, call: CallContext) => Res | undefined;
   readonly respond: (res: Res) => JsonObject;
+  /**
+   * The keys a failed call's record lists, in CloudTrail's order, for a route naming more
+   * than its keyOf key (ReEncrypt: the source, named or the blob's, then the destination).
+   * Absent: the key keyOf names, else the one the request's blob names.
+   */
+  readonly auditedKeys?: (req: Req) => readonly AuditedKey[];
+  /**
+   * The ARNs of the keys a successful call's record lists, in CloudTrail's order, when they
+   * are not (only) the key the request names: ReEncrypt's source and destination keys,
+   * RetireGrant's grant's key (named by a token alone). Absent: the key the request names.
+   */
+  readonly resultKeys?: (res: Res) => readonly string[];
   /**
    * The record's additionalEventData for a successful call (the key material it used, see
    * material-audit.ts); never called for a failed one. Never returns anything secret.

@@ -7,6 +7,7 @@ import { ValidationError } from '../errors.js';
 import type { Fields } from './fields.js';
 import { route, type KmsRequestFacts, type KmsRoute } from './route.js';
 import { reEncryptMaterial, usedMaterial } from './material-audit.js';
+import type { AuditedKey } from './audited-keys.js';
 
 const ALGORITHMS: readonly EncryptionAlgorithm[] = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'];
 
@@ -70,6 +71,13 @@ function blobKeyId(blob: Buffer): string | undefined {
   } catch {
     return undefined; // not a symmetric blob: the operation reports it
   }
+}
+
+/** ReEncrypt's source key as its record lists it: the one named, else the blob's (if any). */
+function sourceKeyOf(r: { ciphertextBlob: Buffer; sourceKeyId?: string }): AuditedKey[] {
+  if (r.sourceKeyId !== undefined) return [{ id: r.sourceKeyId }];
+  const blobKey = blobKeyId(r.ciphertextBlob);
+  return blobKey === undefined ? [] : [{ id: blobKey, fromBlob: true }];
 }
 
 // The JSON text of a key ARN: the same few keys answer call after call, so the last one's
@@ -149,6 +157,10 @@ export const cryptoRoutes: Record<string, KmsRoute> = {
       },
     ],
     operate: (keys, r) => reEncrypt(keys, r),
+    // CloudTrail's ReEncrypt record lists "two AWS KMS keys, the source KMS key and the
+    // destination KMS key, in that order" (developer guide, ReEncrypt log entry example).
+    auditedKeys: (r) => [...sourceKeyOf(r), { id: r.destinationKeyId }],
+    resultKeys: (r) => [keyArn(r.sourceKey), keyArn(r.destinationKey)],
     auditData: (_req, r) => reEncryptMaterial(r.sourceKey, r.sourceKeyVersion, r.destinationKey),
     respond: (r) => ({
       CiphertextBlob: r.ciphertextBlob.toString('base64'),
