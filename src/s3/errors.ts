@@ -82,6 +82,10 @@ export class MalformedPolicyError extends S3Error {}
 export class NoSuchBucketPolicyError extends S3Error {}
 /** GetPublicAccessBlock on a bucket without one. */
 export class NoSuchPublicAccessBlockConfigurationError extends S3Error {}
+/** A Put*Acl names its ACL both in headers (x-amz-acl, x-amz-grant-*) and in a body. */
+export class UnexpectedContentError extends S3Error {}
+/** A Put*Acl names its ACL neither in headers nor in a body. */
+export class MissingSecurityHeaderError extends S3Error {}
 /** GetBucketTagging on a bucket without tags. */
 export class NoSuchTagSetError extends S3Error {}
 /** SSE-C: the key given does not open the object. */

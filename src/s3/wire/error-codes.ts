@@ -67,6 +67,8 @@ export const S3_ERROR_CODES = {
   MalformedPolicyError: { code: 'MalformedPolicy', status: 400, message: "Policies must be valid JSON and the first byte must be '{'" },
   NoSuchBucketPolicyError: { code: 'NoSuchBucketPolicy', status: 404, message: 'The bucket policy does not exist' },
   NoSuchPublicAccessBlockConfigurationError: { code: 'NoSuchPublicAccessBlockConfiguration', status: 404, message: 'The public access block configuration was not found' },
+  UnexpectedContentError: { code: 'UnexpectedContent', status: 400, message: 'This request does not support content' },
+  MissingSecurityHeaderError: { code: 'MissingSecurityHeader', status: 400, message: 'Your request was missing a required header' },
   NoSuchTagSetError: { code: 'NoSuchTagSet', status: 404, message: 'The TagSet does not exist' },
   SseCustomerKeyMismatchError: { code: 'AccessDenied', status: 403, message: 'Access Denied' },
   SseCustomerKeyMissingError: {

@@ -1,6 +1,6 @@
-import { AccessControlListNotSupportedError, NotImplementedError } from '../errors.js';
+import { AccessControlListNotSupportedError, MissingSecurityHeaderError, NotImplementedError, UnexpectedContentError } from '../errors.js';
 import type { S3Call } from './call.js';
-import { aclHeadersOwnerOnly } from './request-guards.js';
+import { aclHeadersOwnerOnly, hasAclHeaders } from './request-guards.js';
 import { grantsOwnerOnly, ownerOnlyAclXml, ownershipControlsXml, parseOwnershipControls } from './xml-acl.js';
 
 // ACLs are disabled on every bucket here, as S3's Bucket owner enforced (its default since
@@ -8,10 +8,17 @@ import { grantsOwnerOnly, ownerOnlyAclXml, ownershipControlsXml, parseOwnershipC
 // that leaves the owner alone in control (a no-op) and refuse any other, as S3 does
 // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html).
 
-/** Refuses (AccessControlListNotSupported) a Put*Acl whose headers or body grant anyone but the owner. */
+/**
+ * Refuses a Put*Acl as S3 does: an ACL given both in headers and in a body is
+ * UnexpectedContent, one given in neither MissingSecurityHeader; one that grants anyone but
+ * the owner AccessControlListNotSupported.
+ */
 async function refuseUnlessOwnerOnly(c: S3Call): Promise<void> {
-  if (!aclHeadersOwnerOnly(c.req.headers)) throw new AccessControlListNotSupportedError('');
   const body = await c.readSmall(64 * 1024);
+  const inHeaders = hasAclHeaders(c.req.headers);
+  if (inHeaders && body.length > 0) throw new UnexpectedContentError('');
+  if (!inHeaders && body.length === 0) throw new MissingSecurityHeaderError('');
+  if (!aclHeadersOwnerOnly(c.req.headers, c.owner.id)) throw new AccessControlListNotSupportedError('');
   if (body.length > 0 && !grantsOwnerOnly(body, c.owner)) throw new AccessControlListNotSupportedError('');
 }
 

@@ -103,7 +103,7 @@ export function refuseUnservable(r: GuardedRequest): void {
 function refuseAcl(r: GuardedRequest): void {
   if (!CREATES_KEY.has(r.operation) && r.operation !== 'CreateBucket') return;
   if (r.operation === 'CreateBucket') refuseObjectOwnership(r.headers['x-amz-object-ownership']);
-  if (aclHeadersOwnerOnly(r.headers)) return;
+  if (aclHeadersOwnerOnly(r.headers, r.accountId)) return;
   if (r.operation === 'CreateBucket') throw new InvalidBucketAclWithObjectOwnershipError('');
   throw new AccessControlListNotSupportedError('');
 }
@@ -122,11 +122,30 @@ function refuseObjectOwnership(value: string | string[] | undefined): void {
 
 /**
  * Whether a request's ACL headers leave the owner alone in control: no x-amz-acl or an
- * owner-only canned one (private, bucket-owner-full-control), and no x-amz-grant-*. Pure.
+ * owner-only canned one (private, bucket-owner-full-control), and no x-amz-grant-* but an
+ * x-amz-grant-full-control naming only the owner's canonical id `ownerId` (`id="…"`, the
+ * header form of the owner-only XML ACL S3 takes under Bucket owner enforced). Pure.
  */
-export function aclHeadersOwnerOnly(headers: IncomingHttpHeaders): boolean {
+export function aclHeadersOwnerOnly(headers: IncomingHttpHeaders, ownerId: string): boolean {
   const canned = headers['x-amz-acl'];
-  return (canned === undefined || OWNER_ONLY_CANNED_ACLS.has(String(canned))) && GRANT_HEADERS.every((h) => headers[h] === undefined);
+  if (canned !== undefined && !OWNER_ONLY_CANNED_ACLS.has(String(canned))) return false;
+  const fullControl = headers['x-amz-grant-full-control'];
+  if (fullControl !== undefined && !namesOnly(String(fullControl), ownerId)) return false;
+  return GRANT_HEADERS.every((h) => h === 'x-amz-grant-full-control' || headers[h] === undefined);
+}
+
+/** Whether an x-amz-grant-* value (`id="a", uri="b", …`) lists grantees and each is `id=` ownerId, quoted or not. */
+function namesOnly(value: string, ownerId: string): boolean {
+  const grantees = value.split(',').map((g) => g.trim());
+  return grantees.every((g) => {
+    const m = /^id\s*=\s*(?:"([^"]*)"|([^"\s]*))$/i.exec(g);
+    return m !== null && (m[1] ?? m[2]) === ownerId;
+  });
+}
+
+/** Whether the request carries any ACL header (x-amz-acl or an x-amz-grant-*). Pure. */
+export function hasAclHeaders(headers: IncomingHttpHeaders): boolean {
+  return headers['x-amz-acl'] !== undefined || GRANT_HEADERS.some((h) => headers[h] !== undefined);
 }
 
 /** Whether the request names a digest of its body (payload.ts verifies it): Content-MD5, an x-amz-checksum-* header or trailer. */
