@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, DeleteAliasCommand, EncryptCommand, ReEncryptCommand } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DecryptCommand, DeleteAliasCommand, EncryptCommand, ReEncryptCommand, RetireGrantCommand } from '@aws-sdk/client-kms';
 import { sdkOutcome } from '../helpers/sdk-outcome.js';
 import { testServerFixture, TEST_REGION } from '../helpers/server.js';
 
@@ -68,5 +68,15 @@ describe('KMS audit: the key a call used', () => {
     assert.equal(JSON.stringify(failed).includes(claimed), false, 'a key that does not exist is never listed');
     assert.equal(failed.filter((e) => e.resources === undefined || e.resources.length === 0).length >= 1, true, 'the forged blob’s record lists no key');
     assert.deepEqual(failed.filter((e) => e.resources?.some((r) => r.ARN === arnOf(keyId))).length, 1, 'a tampered blob of an existing key still lists it');
+  });
+
+  it('a RetireGrant by GrantToken alone lists the grant’s key and records its grant id, as CloudTrail does', async () => {
+    const keyId = (await fx.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const grant = await fx.kms.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: 'arn:aws:iam::000000000000:role/retired-by-token', Operations: ['Decrypt'] }));
+    await fx.kms.send(new RetireGrantCommand({ GrantToken: grant.GrantToken }));
+    const retired = (await recordsOf('RetireGrant')).filter((e) => e.errorCode === undefined && e.additionalEventData?.['grantId'] === grant.GrantId);
+    assert.equal(retired.length, 1, 'the record carries the grant id (additionalEventData.grantId)');
+    assert.deepEqual(retired[0]!.resources?.map((r) => [r.ARN, r.type]), [[arnOf(keyId), 'AWS::KMS::Key']]);
+    assert.equal(JSON.stringify(retired[0]).includes(grant.GrantToken!), false, 'never the token');
   });
 });

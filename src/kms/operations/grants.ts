@@ -163,11 +163,20 @@ export async function findGrant(keys: KeyService, keyId: string, grantId: string
  * RetireGrant, by grant token or by key + grant id. Raises InvalidGrantTokenError (unknown
  * token, or one of another grant than the KeyId or GrantId also given), InvalidGrantIdError
  * (malformed id), NotFoundError (unknown key or grant), ValidationError when neither form is
- * given. Who may retire is decided before (grantLetsRetire, then the policies).
+ * given. Who may retire is decided before (grantLetsRetire, then the policies). Returns the
+ * retired grant's key ARN and id.
  */
-export async function retireGrant(keys: KeyService, req: RetireGrantRequest): Promise<void> {
+export async function retireGrant(keys: KeyService, req: RetireGrantRequest): Promise<RetiredGrant> {
   const grant = await grantToRetire(keys, req);
   await keys.deps.store.deleteGrant(grant.keyId, grant.grantId);
+  const { region, accountId } = keys.deps.settings;
+  return { keyArn: keyArn({ region, accountId, keyId: grant.keyId }), grantId: grant.grantId };
+}
+
+/** The grant RetireGrant retired: for its record, which names them even when a token alone named the grant. */
+export interface RetiredGrant {
+  readonly keyArn: string;
+  readonly grantId: string;
 }
 
 /** What RetireGrant names its grant by: a grant token, or a key and a grant id (or both). */

@@ -162,6 +162,11 @@ export const grantRoutes: Record<string, KmsRoute> = {
     allowedByResource: (keys, r, call) => grantLetsRetire(keys, r, call),
     checkDryRun: async (keys, r) => void (await grantToRetire(keys, r)),
     operate: (keys, r) => retireGrant(keys, r),
+    // CloudTrail's RetireGrant entry (developer guide, RetireGrant log example): the grant's key
+    // in resources and additionalEventData.grantId, requestParameters and responseElements null;
+    // so a retirement by token alone is found by its key and grant like any other.
+    resultKeys: (r) => [r.keyArn],
+    auditData: (_req, r) => ({ grantId: r.grantId }),
     respond: () => ({}),
   }),
 
