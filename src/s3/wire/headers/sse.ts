@@ -69,7 +69,8 @@ export function parseSseRequest(headers: IncomingHttpHeaders): SseRequest {
     kind: 'SSE-KMS',
     ...(keyId !== undefined && keyId !== '' ? { keyId } : {}),
     context,
-    ...(bucketKey !== undefined ? { bucketKeyEnabled: bucketKey === 'true' } : {}),
+    // A boolean header, read without regard to case as S3 reads it: TRUE and True enable bucket keys too.
+    ...(bucketKey !== undefined ? { bucketKeyEnabled: bucketKey.toLowerCase() === 'true' } : {}),
   };
 }
 
