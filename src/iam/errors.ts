@@ -47,6 +47,12 @@ export class IamLimitExceededError extends IamError {}
 /** A parameter is missing or out of range (ValidationError, 400). */
 export class IamValidationError extends IamError {}
 
+/**
+ * A parameter passes the API model's constraints but IAM cannot use it, e.g. a PolicyArn that
+ * is not a policy ARN (InvalidInput, 400: "ARN … is not valid.", as IAM answers it).
+ */
+export class IamInvalidInputError extends IamError {}
+
 /** The entity still has subordinate entities (DeleteConflict, 409). */
 export class DeleteConflictError extends IamError {}
 

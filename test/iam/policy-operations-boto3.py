@@ -5,6 +5,7 @@ the root's credentials come from the environment (ENDPOINT, AWS_*)."""
 import json, os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'helpers'))
 import boto3_common
+from botocore.exceptions import ClientError
 from boto3_common import is_time, shape
 
 ENDPOINT = os.environ['ENDPOINT']
@@ -24,6 +25,15 @@ def policy(action, resource='*', effect='Allow'):
 
 def trust(principal):
     return json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Principal': {'AWS': principal}, 'Action': 'sts:AssumeRole'}]})
+
+
+def message_of(fn):
+    """The error message of a failing call."""
+    try:
+        fn()
+        return 'no error'
+    except ClientError as e:
+        return e.response['Error'].get('Message')
 
 
 def user_with_key(name, allow=None):
@@ -111,7 +121,13 @@ def versions():
                      'deleteMissing': shape(lambda: iam.delete_policy_version(PolicyArn=arn, VersionId='v9')),
                      'noPolicy': shape(lambda: iam.list_policy_versions(PolicyArn='arn:aws:iam::%s:policy/nope' % ACCOUNT)),
                      'malformed': shape(lambda: iam.create_policy_version(PolicyArn='arn:aws:iam::%s:policy/ops-versioned' % ACCOUNT, PolicyDocument='{')),
-                     'denied': shape(lambda: user.create_policy_version(PolicyArn=arn, PolicyDocument=policy('*')))}
+                     'denied': shape(lambda: user.create_policy_version(PolicyArn=arn, PolicyDocument=policy('*'))),
+                     # Not a policy ARN (the doubled prefix of aws-samples/aws-cdk-examples#287, a user's ARN, another service's).
+                     'badArn': [shape(lambda: iam.get_policy(PolicyArn='arn:aws:iam::aws:policy/arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess')),
+                                shape(lambda: iam.list_policy_versions(PolicyArn='arn:aws:iam::%s:user/ops-versions-user' % ACCOUNT)),
+                                shape(lambda: iam.delete_policy(PolicyArn='arn:aws:s3:::bucket/policy/ops-versioned')),
+                                shape(lambda: iam.set_default_policy_version(PolicyArn=arn + ' ', VersionId='v1'))],
+                     'badArnMessage': message_of(lambda: iam.get_policy_version(PolicyArn='arn:aws:iam::%s:policy/a:b' % ACCOUNT, VersionId='v1'))}
     iam.detach_user_policy(UserName='ops-versions-user', PolicyArn=arn)
     out['deletePolicy'] = shape(lambda: iam.delete_policy(PolicyArn=arn))
     for v in iam.list_policy_versions(PolicyArn=arn)['Versions']:

@@ -73,6 +73,13 @@ describe('boto3 against Cipherlake IAM policy operations', () => {
       noPolicy: ['NoSuchEntity', 404, true],
       malformed: ['MalformedPolicyDocument', 400, true],
       denied: ['AccessDenied', 403, true],
+      badArn: [
+        ['InvalidInput', 400, true],
+        ['InvalidInput', 400, true],
+        ['InvalidInput', 400, true],
+        ['InvalidInput', 400, true],
+      ],
+      badArnMessage: `ARN arn:aws:iam::${ACCOUNT}:policy/a:b is not valid.`,
     });
     assert.deepEqual(out.deletePolicy, ['DeleteConflict', 409, true], 'DeletePolicy with more than one version');
     assert.deepEqual(out.gone, ['NoSuchEntity', 404, true]);

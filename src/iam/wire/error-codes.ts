@@ -12,6 +12,7 @@ export const IAM_ERROR_CODES = {
   IamMalformedPolicyError: { code: 'MalformedPolicyDocument', status: 400 },
   IamLimitExceededError: { code: 'LimitExceeded', status: 409 },
   IamValidationError: { code: 'ValidationError', status: 400 },
+  IamInvalidInputError: { code: 'InvalidInput', status: 400 },
   DeleteConflictError: { code: 'DeleteConflict', status: 409 },
   IamAccessDeniedError: { code: 'AccessDenied', status: 403 },
   InvalidActionError: { code: 'InvalidAction', status: 400 },

@@ -4,7 +4,7 @@
  * "1 validation error detected: …", answered ValidationError).
  */
 import { echoed } from '../../common/bounded-echo.js';
-import { IamValidationError } from '../errors.js';
+import { IamInvalidInputError, IamValidationError } from '../errors.js';
 import type { IamDeps } from '../iam-context.js';
 import type { PolicyOwnerKind } from '../identity-store.js';
 import type { QueryParams } from './query.js';
@@ -53,6 +53,25 @@ export function arnParam(p: QueryParams, name: string): string {
   const field = `${name[0]?.toLowerCase()}${name.slice(1)}`;
   if (v.length < 20) throw constraint(v, field, 'have length greater than or equal to 20');
   if (v.length > 2048) throw constraint(v, field, 'have length less than or equal to 2048');
+  return v;
+}
+
+/**
+ * A customer or AWS managed policy's ARN as IAM reads it: partition `aws`, no region, a
+ * 12-digit account (or `aws`), then `policy/`, a policyPathType path and a policyNameType name
+ * (botocore's iam service-2.json).
+ */
+const POLICY_ARN = /^arn:aws:iam::(?:\d{12}|aws):policy\/(?:[A-Za-z0-9.,+@=_-]+\/)*[\w+=,.@-]{1,128}$/;
+
+/**
+ * The required PolicyArn: arnType's length (ValidationError), then a policy ARN's form, which IAM
+ * answers InvalidInput "ARN … is not valid." when it is not (aws-samples/aws-cdk-examples#287:
+ * a doubled `arn:aws:iam::aws:policy/` prefix, 400 InvalidInput). Raises IamValidationError,
+ * IamInvalidInputError.
+ */
+export function policyArnParam(p: QueryParams): string {
+  const v = arnParam(p, 'PolicyArn');
+  if (!POLICY_ARN.test(v)) throw new IamInvalidInputError(`ARN ${echoed(v)} is not valid.`);
   return v;
 }
 

@@ -11,7 +11,7 @@ import { listedPolicyXml, policyVersionXml } from './entities.js';
 import { iamPage, pageFields } from './paging.js';
 import type { QueryParams } from './query.js';
 import { queryRoute, type QueryRoute } from './route.js';
-import { arnParam, flagParam, optionalOneOf, ownerArn, pathPrefixParam, POLICY_PATH_PREFIX, versionIdParam } from './route-params.js';
+import { flagParam, optionalOneOf, ownerArn, pathPrefixParam, POLICY_PATH_PREFIX, policyArnParam, versionIdParam } from './route-params.js';
 
 /** A page's parameters (MaxItems, Marker). */
 const page = (p: QueryParams): { maxItems: number | undefined; marker: string | undefined } => ({ maxItems: p.maxItems(), marker: p.optional('Marker') });
@@ -25,14 +25,14 @@ function newestFirst(versionId: string): string {
   return String(Math.max(0, 999_999_999 - n)).padStart(9, '0');
 }
 
-const policyArnAndVersion = (p: QueryParams): { policyArn: string; versionId: string } => ({ policyArn: arnParam(p, 'PolicyArn'), versionId: versionIdParam(p) });
+const policyArnAndVersion = (p: QueryParams): { policyArn: string; versionId: string } => ({ policyArn: policyArnParam(p), versionId: versionIdParam(p) });
 
 const versionRoutes: Record<string, QueryRoute> = {
   CreatePolicyVersion: queryRoute({
     service: 'iam',
     action: 'iam:CreatePolicyVersion',
     readOnly: false,
-    parse: (p) => ({ policyArn: arnParam(p, 'PolicyArn'), document: p.required('PolicyDocument'), setAsDefault: flagParam(p, 'SetAsDefault') }),
+    parse: (p) => ({ policyArn: policyArnParam(p), document: p.required('PolicyDocument'), setAsDefault: flagParam(p, 'SetAsDefault') }),
     resource: (r) => r.policyArn,
     operate: (d, r) => createPolicyVersion(d, r.policyArn, r.document, r.setAsDefault),
     // CreatePolicyVersion answers the version without its document, as IAM does.
@@ -51,7 +51,7 @@ const versionRoutes: Record<string, QueryRoute> = {
     service: 'iam',
     action: 'iam:ListPolicyVersions',
     readOnly: true,
-    parse: (p) => ({ policyArn: arnParam(p, 'PolicyArn'), ...page(p) }),
+    parse: (p) => ({ policyArn: policyArnParam(p), ...page(p) }),
     resource: (r) => r.policyArn,
     operate: async (d, r) => iamPage(await listPolicyVersions(d, r.policyArn), (v) => newestFirst(v.versionId), r.maxItems, r.marker),
     respond: (pg) => ({ Versions: pg.items.map((v) => policyVersionXml(v, false)), ...pageFields(pg) }),

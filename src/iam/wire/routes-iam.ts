@@ -21,7 +21,7 @@ import { iamPage, pageFields } from './paging.js';
 import type { QueryParams } from './query.js';
 import { queryRoute, type QueryCall, type QueryRoute } from './route.js';
 import { IAM_POLICY_ROUTES } from './routes-iam-policies.js';
-import { ENTITY_PATH_PREFIX, ownerArn, pathPrefixParam } from './route-params.js';
+import { ENTITY_PATH_PREFIX, ownerArn, pathPrefixParam, policyArnParam } from './route-params.js';
 
 /** The ARN a created entity will have: its Path (default `/`) goes between kind and name, as iamArn builds it. */
 function createdArn(account: string, kind: 'user' | 'role' | 'policy', path: string | undefined, name: string): string {
@@ -264,7 +264,7 @@ const managedRoutes: Record<string, QueryRoute> = {
     service: 'iam',
     action: 'iam:GetPolicy',
     readOnly: true,
-    parse: (p) => ({ policyArn: p.required('PolicyArn') }),
+    parse: (p) => ({ policyArn: policyArnParam(p) }),
     resource: (r) => r.policyArn,
     operate: async (d, r) => ({ policy: await getManagedPolicy(d, r.policyArn), count: await d.store.countAttachments(r.policyArn) }),
     respond: (r) => ({ Policy: policyXml(r.policy, r.count) }),
@@ -273,7 +273,7 @@ const managedRoutes: Record<string, QueryRoute> = {
     service: 'iam',
     action: 'iam:DeletePolicy',
     readOnly: false,
-    parse: (p) => ({ policyArn: p.required('PolicyArn') }),
+    parse: (p) => ({ policyArn: policyArnParam(p) }),
     resource: (r) => r.policyArn,
     operate: (d, r) => deleteManagedPolicy(d, r.policyArn),
     respond: () => undefined,
