@@ -87,6 +87,13 @@ def roles():
                     'malformed': shape(lambda: iam.update_assume_role_policy(RoleName='ops-target', PolicyDocument='{"Version":')),
                     'noRole': shape(lambda: iam.update_assume_role_policy(RoleName='nope', PolicyDocument=new_trust)),
                     'denied': shape(lambda: client('iam', k).update_assume_role_policy(RoleName='ops-target', PolicyDocument=new_trust))}
+    # iam:UpdateAssumeRolePolicy is authorized on the role's ARN: allowed on ops-target only, it updates that role and no other.
+    iam.create_role(RoleName='ops-other', AssumeRolePolicyDocument=trust('arn:aws:iam::%s:user/nobody' % ACCOUNT))
+    admin = client('iam', user_with_key('ops-trust-admin', None))
+    iam.put_user_policy(UserName='ops-trust-admin', PolicyName='one-role', PolicyDocument=policy('iam:UpdateAssumeRolePolicy', target['Arn']))
+    out['trust']['scoped'] = [shape(lambda: admin.update_assume_role_policy(RoleName='ops-target', PolicyDocument=new_trust)),
+                              shape(lambda: admin.update_assume_role_policy(RoleName='ops-other', PolicyDocument=new_trust)),
+                              iam.get_role(RoleName='ops-other')['Role']['AssumeRolePolicyDocument'] == json.loads(trust('arn:aws:iam::%s:user/nobody' % ACCOUNT))]
     return out
 
 

@@ -50,6 +50,7 @@ describe('boto3 against Cipherlake IAM policy operations', () => {
       malformed: ['MalformedPolicyDocument', 400, true],
       noRole: ['NoSuchEntity', 404, true],
       denied: ['AccessDenied', 403, true],
+      scoped: ['no error', ['AccessDenied', 403, true], true],
     });
   });
 
