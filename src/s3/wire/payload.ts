@@ -40,12 +40,15 @@ type PayloadMode = 'unsigned' | 'signed' | 'chunked-unsigned' | 'chunked-signed'
 
 /**
  * The x-amz-decoded-content-length of an aws-chunked upload: NaN when absent (the length is
- * then not checked). Anything but decimal digits (a sign, a fraction, an exponent, hex, two
+ * then not checked), MissingContentLengthError when Content-Length is absent too (a
+ * Transfer-Encoding: chunked transfer that declares no size at all). Anything but decimal digits (a sign, a fraction, an exponent, hex, two
  * values joined) raises MissingContentLengthError, as S3 answers (411), rather than letting
  * Number() accept it or skip the decoded-length check.
  */
 function decodedLength(req: IncomingMessage): number {
   const value = req.headers['x-amz-decoded-content-length'];
+  // Sent with Transfer-Encoding and neither length, the body's size is declared nowhere: S3 answers 411 for it.
+  if (value === undefined && req.headers['content-length'] === undefined) throw new MissingContentLengthError('');
   if (value === undefined) return NaN;
   if (typeof value !== 'string' || !/^[0-9]+$/.test(value)) throw new MissingContentLengthError('x-amz-decoded-content-length must be a decimal number of bytes.');
   return Number(value);
