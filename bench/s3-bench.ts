@@ -31,6 +31,21 @@
  * --against=DIR also runs the server of another checkout DIR (a git worktree of the commit to
  * compare with, node_modules symlinked) and alternates the two, --rounds=N times each
  * (default 2), for before/after ratios taken minutes apart instead of runs apart.
+ *
+ * Ceilings (--ceilings adds all three to a default run; --targets=null-fsync,null-sealed,disk
+ * names them one by one): what this machine allows *any* Node server that must make a PUT
+ * durable, or encrypt it and make it durable, before acknowledging it — so that a target for
+ * the Cipherlake rows can be judged reachable or not. `null-fsync` and `null-sealed` are bare
+ * node:http servers in their own process (bench/null-durable-server.ts; no auth, metadata,
+ * audit or group commit): each PUT writes a temp file, fdatasyncs it, renames it into place
+ * and fsyncs the directory before its 200, `null-sealed` sealing the body on the way with the
+ * segment stream format (AES-256-GCM, 64 KiB segments) and verifying every segment's tag on
+ * GET. They are what a straightforward server gets, not strict bounds: Cipherlake can beat
+ * them where it does what they leave out on purpose (one O_DSYNC write for a small body,
+ * directory fsyncs shared by concurrent PUTs, its HTTP layer's fewer flushes). The `disk`
+ * line beside the openssl one is the durable sequential write speed: 8 threads each
+ * appending 1 MiB with write + fdatasync in a loop for 2 s (bench/disk-speed.ts), in the
+ * temp dir the servers' data dirs are made in.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,7 +54,8 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Pool } from 'undici';
-import { startCipherlakeTarget, startNullTarget, startS3rverTarget, type Target } from './s3-targets.js';
+import { startCipherlakeTarget, startNullDurableTarget, startNullTarget, startS3rverTarget, type Target } from './s3-targets.js';
+import { measureDiskSpeed } from './disk-speed.js';
 import { CountingGetClient } from './s3-get-client.js';
 import { signS3, type S3Headers } from './s3-sigv4.js';
 
@@ -47,8 +63,12 @@ const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
 /** `--cpu`: also report the server process's CPU time (all threads, from /proc) per MiB or per op — steadier than throughput on a shared machine. */
 const cpu = process.argv.includes('--cpu');
-/** `--targets=null,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk` runs only those rows (default: all). */
+/** `--targets=null,null-fsync,null-sealed,disk,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk` runs only those rows (default: all but the ceilings). */
 const only = process.argv.find((a) => a.startsWith('--targets='))?.slice('--targets='.length).split(',');
+/** `--ceilings`: the durable null endpoints and the disk line too (see the header comment). */
+const ceilings = process.argv.includes('--ceilings');
+/** The rows a default run leaves out unless --ceilings asks for them. */
+const CEILINGS: readonly string[] = ['null-fsync', 'null-sealed', 'disk'];
 /** `--put-only`: no GET phase, so --profile and --cpu see PUTs alone. */
 const putOnly = process.argv.includes('--put-only');
 /** `--warmup`: each workload once, unmeasured, before its measured run. */
@@ -69,7 +89,7 @@ const against = process.argv.find((a) => a.startsWith('--against='))?.slice('--a
 const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length) ?? (against !== undefined ? 2 : 1));
 /** `--get-client=undici`: GET bodies through undici's request and `for await` (the client before CountingGetClient). */
 const undiciGets = process.argv.includes('--get-client=undici');
-const wanted = (name: string): boolean => only === undefined || only.includes(name);
+const wanted = (name: string): boolean => (only === undefined ? ceilings || !CEILINGS.includes(name) : only.includes(name) || (ceilings && CEILINGS.includes(name)));
 const MiB = 1024 * 1024;
 /** `--count=N` overrides the 1 MiB workload's request count (a longer window for --profile and --cpu). */
 const count1MiB = Number(process.argv.find((a) => a.startsWith('--count='))?.slice('--count='.length) ?? NaN);
@@ -352,8 +372,16 @@ function table(rows: readonly Row[]): string {
 
 const NONE: Sse = { put: {}, get: {} };
 
+/** The durable null endpoints' rows, in order, with labels that say what each PUT pays alone. */
+const DURABLE_NULLS: ReadonlyArray<readonly ['fsync' | 'sealed', string]> = [
+  ['fsync', 'null-fsync (fdatasync + rename + dir fsync per PUT, no group commit)'],
+  ['sealed', 'null-sealed (AES-256-GCM 64 KiB segments + fdatasync + rename + dir fsync per PUT, no group commit)'],
+];
+
 async function main(): Promise<void> {
-  const gcm = only === undefined ? opensslGcm() : 'not measured (--targets given)';
+  // The cipher's ceiling is measured for a run of the ceilings too: it bounds null-sealed's rows.
+  const gcm = only === undefined || wanted('null-sealed') || wanted('disk') ? opensslGcm() : 'not measured (--targets given)';
+  const disk = wanted('disk') ? `\ndurable writes (8 threads, 1 MiB write + fdatasync each): ${(await measureDiskSpeed(tmpdir())).toFixed(0)} MB/s\n` : '';
   const rows: Row[] = [];
   const sdk: Row[] = [];
   if (wanted('null') || wanted('sdk')) {
@@ -361,6 +389,12 @@ async function main(): Promise<void> {
     if (wanted('null')) rows.push(await measure(nul, 'null endpoint', 'bench', NONE));
     if (wanted('sdk')) sdk.push(await sdkRow(nul, 'bench', NONE));
     await nul.stop();
+  }
+  for (const [mode, label] of DURABLE_NULLS) {
+    if (!wanted(`null-${mode}`)) continue;
+    const target = await startNullDurableTarget(mode);
+    rows.push(await measure(target, label, 'bench', NONE));
+    await target.stop();
   }
   if (wanted('s3rver')) {
     const s3rver = await startS3rverTarget();
@@ -390,7 +424,7 @@ async function main(): Promise<void> {
     for (const { target } of servers) await target.stop();
   }
   if (phasesDir !== undefined) rmSync(phasesDir, { recursive: true, force: true });
-  process.stdout.write(`openssl speed -evp aes-256-gcm: ${gcm}\n\n${table(rows)}\n${sdk.length > 0 ? `\nSDK client (@aws-sdk/client-s3), PUT only:\n\n${table(sdk)}\n` : ''}`);
+  process.stdout.write(`openssl speed -evp aes-256-gcm: ${gcm}\n${disk}\n${table(rows)}\n${sdk.length > 0 ? `\nSDK client (@aws-sdk/client-s3), PUT only:\n\n${table(sdk)}\n` : ''}`);
 }
 
 await main();

@@ -1,8 +1,9 @@
 /**
  * The servers bench/s3-bench.ts measures, each in its own child process so the load
  * generator never shares their event loop: Cipherlake (`cipherlake server`), s3rver (npm,
- * no encryption, files on disk) and a null S3 endpoint (this file, run with `null`: it
- * discards uploads and serves zeros of the size last PUT at that path).
+ * no encryption, files on disk), a null S3 endpoint (this file, run with `null`: it
+ * discards uploads and serves zeros of the size last PUT at that path) and the durable null
+ * endpoints of bench/null-durable-server.ts (`null-fsync`, `null-sealed`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
+import type { DurableMode } from './null-durable-server.js';
 
 /** Compiled (dist/bench/*.js, as `npm start` runs the server from dist/) or from source through tsx. */
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
@@ -127,6 +129,23 @@ export async function startNullTarget(): Promise<Target> {
   const child = spawn(process.execPath, [...TSX, fileURLToPath(import.meta.url), 'null'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   const m = await waitFor(child, /PORT (\d+)/, 'null endpoint');
   return { name: 'null', endpoint: `http://127.0.0.1:${m[1]}`, accessKeyId: 'NULL', secretAccessKey: 'NULL', pid: child.pid!, stop: stopper(child) };
+}
+
+/**
+ * A durable null endpoint as a process (bench/null-durable-server.ts) over a fresh temp data
+ * dir, removed by `stop`: `fsync` stores bodies durably as they are, `sealed` seals them
+ * first (AES-256-GCM segments). It runs with the V8 flags Cipherlake's server runs with
+ * (SERVER_NODE_FLAGS: a GC threshold any Node server may set), so that a large sealed GET's
+ * per-segment buffers cost both the same. No auth: the credentials are placeholders.
+ */
+export async function startNullDurableTarget(mode: DurableMode): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), `null-${mode}-bench-`));
+  const server = fileURLToPath(new URL(`./null-durable-server${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url));
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...TSX, server, mode, dir], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const m = await waitFor(child, /PORT (\d+)/, `null-${mode} endpoint`);
+  // Its stderr carries failed requests' messages: shown, since a failure also fails the bench.
+  child.stderr?.on('data', (c: Buffer) => process.stderr.write(`null-${mode}: ${c.toString('utf8')}`));
+  return { name: `null-${mode}`, endpoint: `http://127.0.0.1:${m[1]}`, accessKeyId: 'NULL', secretAccessKey: 'NULL', pid: child.pid!, stop: stopper(child, dir) };
 }
 
 const ZEROS = Buffer.alloc(1024 * 1024);
