@@ -30,6 +30,21 @@ describe('SqliteIdentityStore policy versions', () => {
     assert.equal((await again.getManagedPolicy(ARN))?.document, DOC, 'the default is still v1');
   });
 
+  it('a migration that fails part-way leaves the database as it was, and the next open migrates it', async () => {
+    const db = oldDatabase();
+    // The versions table exists already with an insert that fails: the migration stops after adding next_version.
+    db.exec(`CREATE TABLE iam_policy_versions (policy_arn TEXT NOT NULL, version_id TEXT NOT NULL, document TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (policy_arn, version_id));
+      CREATE TRIGGER fail_migration BEFORE INSERT ON iam_policy_versions BEGIN SELECT RAISE(ABORT, 'disk gone'); END;`);
+    assert.throws(() => new SqliteIdentityStore(db), /disk gone/);
+    const columns = db.prepare<[], { name: string }>('PRAGMA table_info(iam_managed_policies)').all().map((c) => c.name);
+    assert.deepEqual(columns, ['arn', 'record'], 'the added column is rolled back with the failed insert');
+    assert.deepEqual(db.prepare('SELECT count(*) AS n FROM iam_policy_versions').get(), { n: 0 });
+    db.exec('DROP TRIGGER fail_migration');
+    const store = new SqliteIdentityStore(db);
+    assert.deepEqual((await store.listPolicyVersions(ARN)).map((v) => [v.versionId, v.isDefault, v.document]), [['v1', true, DOC]]);
+    assert.equal((await store.createPolicyVersion(ARN, DOC, false, new Date()))?.versionId, 'v2');
+  });
+
   it('setDefaultPolicyVersion moves the document evaluation reads; the default cannot be deleted; deleting the policy deletes its versions', async () => {
     const store = new SqliteIdentityStore(oldDatabase());
     const other = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}';
