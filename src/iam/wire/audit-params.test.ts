@@ -85,3 +85,10 @@ test('booleans become true/false, anything else stays text; CreatePolicyVersion 
   const version = { PolicyVersion: { Document: encodeURIComponent(doc), VersionId: 'v2', IsDefaultVersion: true, CreateDate: new Date('2024-01-02T03:04:05Z') } };
   assert.deepEqual(iamResponseElements('iam', 'CreatePolicyVersion', version), { policyVersion: { versionId: 'v2', isDefaultVersion: true, createDate: 'Jan 2, 2024 3:04:05 AM' } });
 });
+
+test("AssumeRole's MFA TokenCode is never recorded; its SerialNumber is", () => {
+  const params = form({ RoleArn: 'arn:aws:iam::000000000000:role/r', RoleSessionName: 's', SerialNumber: 'arn:aws:iam::000000000000:mfa/u', TokenCode: '123456' });
+  const out = iamRequestParameters('sts', 'AssumeRole', params);
+  assert.deepEqual(out, { roleArn: 'arn:aws:iam::000000000000:role/r', roleSessionName: 's', serialNumber: 'arn:aws:iam::000000000000:mfa/u' });
+  assert.ok(!JSON.stringify(out).includes('123456'));
+});
