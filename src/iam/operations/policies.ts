@@ -55,7 +55,8 @@ export async function deleteInlinePolicy(deps: IamDeps, kind: PolicyOwnerKind, n
   deps.onChange?.({ principalName: who });
 }
 
-const POLICY_PATH = /^(?:\/[A-Za-z0-9.,+@=_-]+)*\/$/;
+/** A managed policy's path, IAM's policyPathType (botocore's iam service-2.json): `/`, or `/`-separated segments of [A-Za-z0-9.,+@=_-] ending in `/`. */
+export const POLICY_PATH = /^(?:\/[A-Za-z0-9.,+@=_-]+)*\/$/;
 
 /**
  * Creates a customer managed policy. https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html

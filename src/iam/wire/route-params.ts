@@ -7,6 +7,7 @@ import { echoed } from '../../common/bounded-echo.js';
 import { IamInvalidInputError, IamValidationError } from '../errors.js';
 import type { IamDeps } from '../iam-context.js';
 import type { PolicyOwnerKind } from '../identity-store.js';
+import { POLICY_PATH } from '../operations/policies.js';
 import type { QueryParams } from './query.js';
 
 /**
@@ -32,7 +33,7 @@ export interface PathPrefixRule {
 /** ListUsers' and ListRoles' pathPrefixType (botocore's iam service-2.json): `/` then printable ASCII, 1 to 512 long. */
 export const ENTITY_PATH_PREFIX: PathPrefixRule = { test: /^\/[\x21-\x7F]*$/, pattern: '\\u002F[\\u0021-\\u007F]*' };
 /** ListPolicies' policyPathType: `/`, or `/`-separated segments of [A-Za-z0-9.,+@=_-] ending in `/`, 1 to 512 long. */
-export const POLICY_PATH_PREFIX: PathPrefixRule = { test: /^(?:\/[A-Za-z0-9.,+@=_-]+)*\/$/, pattern: '((/[A-Za-z0-9\\.,\\+@=_-]+)*)/' };
+export const POLICY_PATH_PREFIX: PathPrefixRule = { test: POLICY_PATH, pattern: '((/[A-Za-z0-9\\.,\\+@=_-]+)*)/' };
 
 /**
  * The PathPrefix parameter checked against `rule` and IAM's length limits (1 to 512); undefined
