@@ -164,6 +164,10 @@ def list_policies():
     out['attached'] = names(OnlyAttached=True)
     out['prefix'] = names(PathPrefix='/team/')
     out['boundary'] = iam.list_policies(PolicyUsageFilter='PermissionsBoundary')['Policies']
+    # Boundaries are not implemented: setting one is refused, and nothing is created without the limit asked for.
+    out['boundarySet'] = [shape(lambda: iam.create_user(UserName='lp-bounded', PermissionsBoundary=made['lp-a'])), shape(lambda: iam.get_user(UserName='lp-bounded')),
+                          shape(lambda: iam.create_role(RoleName='lp-bounded', AssumeRolePolicyDocument=trust('arn:aws:iam::%s:root' % ACCOUNT), PermissionsBoundary=made['lp-a'])),
+                          shape(lambda: iam.get_role(RoleName='lp-bounded'))]
     out['permissions'] = names(PolicyUsageFilter='PermissionsPolicy')
     c = next(p for p in iam.list_policies(PathPrefix='/team/ml/')['Policies'])
     out['shape'] = {'arn': c['Arn'] == made['lp-c'], 'version': c['DefaultVersionId'], 'count': c['AttachmentCount'], 'boundaryCount': c['PermissionsBoundaryUsageCount'],

@@ -98,6 +98,11 @@ describe('boto3 against Cipherlake IAM policy operations', () => {
     assert.deepEqual(out.attached, ['lp-c']);
     assert.deepEqual(out.prefix, ['lp-b', 'lp-c']);
     assert.deepEqual(out.boundary, [], 'no policy is used as a permissions boundary');
+    assert.deepEqual(
+      out.boundarySet,
+      [['ValidationError', 400, true], ['NoSuchEntity', 404, true], ['ValidationError', 400, true], ['NoSuchEntity', 404, true]],
+      'CreateUser and CreateRole with a PermissionsBoundary are refused, not created unbounded',
+    );
     assert.deepEqual(out.permissions, all);
     assert.deepEqual(out.shape, { arn: true, version: 'v1', count: 1, boundaryCount: 0, attachable: true, description: false, dates: true });
     assert.deepEqual(out.pages, [true, true, true, all]);

@@ -45,6 +45,15 @@ function pathPage(p: QueryParams): { maxItems: number | undefined; marker: strin
   return { maxItems: p.maxItems(), marker: p.optional('Marker'), ...(pathPrefix !== undefined ? { pathPrefix } : {}) };
 }
 
+/**
+ * Permissions boundaries are not implemented: a CreateUser or CreateRole that sets one is
+ * refused (ValidationError) rather than creating an entity without the limit its creator asked
+ * for, as AssumeRole refuses session policies. Raises IamValidationError.
+ */
+function refuseBoundary(p: QueryParams): void {
+  if (p.mentions('PermissionsBoundary')) throw new IamValidationError('PermissionsBoundary is not supported: Cipherlake does not implement permissions boundaries.');
+}
+
 /** IAM's Description limit (CreateRole, CreatePolicy), in characters. */
 const MAX_DESCRIPTION_CHARS = 1000;
 /** CreateRole's Description pattern: tab, LF, CR, printable ASCII and Latin-1 (CreatePolicy's has none). */
@@ -126,7 +135,10 @@ const userRoutes: Record<string, QueryRoute> = {
     service: 'iam',
     action: 'iam:CreateUser',
     readOnly: false,
-    parse: (p) => ({ userName: p.required('UserName'), ...(p.optional('Path') !== undefined ? { path: p.required('Path') } : {}) }),
+    parse: (p) => {
+      refuseBoundary(p);
+      return { userName: p.required('UserName'), ...(p.optional('Path') !== undefined ? { path: p.required('Path') } : {}) };
+    },
     resource: (r, a) => createdArn(a, 'user', r.path, r.userName),
     operate: (d, r) => createUser(d, r),
     respond: (u) => ({ User: userXml(u) }),
@@ -202,6 +214,7 @@ const roleRoutes: Record<string, QueryRoute> = {
     action: 'iam:CreateRole',
     readOnly: false,
     parse: (p) => {
+      refuseBoundary(p);
       const path = p.optional('Path');
       const text = description(p, ROLE_DESCRIPTION);
       const maxSessionDuration = p.integer('MaxSessionDuration');
