@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { accessDeniedMessage, decideKmsAccess, encryptionContextFacts, kmsRootAllowedOutright, newConditionFacts, type AccessControl, type AccessDecision, type ConditionFacts, type GrantView } from '../iam/index.js';
-import { parsePolicy, type Policy } from '../iam/policy/index.js';
+import { evaluatePolicy, parsePolicy, type Policy } from '../iam/policy/index.js';
 import { AccessDeniedError, NotFoundError } from './errors.js';
 import { aliasArn, keyArn, type KeyRecord } from './keys/key-record.js';
 import type { KeyService } from './keys/key-service.js';
@@ -55,7 +55,7 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
     const named = keyIdentifier ?? facts?.ciphertextKeyId;
     if (named !== undefined && call.principal.type === 'Root') {
       const key = deps.keys.resolveCached(named);
-      if (key !== undefined && rootAllowedOnKey(call, key)) return undefined;
+      if (key !== undefined && rootAllowedOnKey(call, key, action)) return undefined;
     }
     return decideAsync(call, action, keyIdentifier, facts);
   };
@@ -64,7 +64,7 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
     if (keyIdentifier === undefined && facts?.ciphertextKeyId !== undefined) {
       // The key a blob names: if it does not exist, the operation answers InvalidCiphertext.
       const key = deps.keys.resolveCached(facts.ciphertextKeyId) ?? (await resolveOrUndefined(deps.keys, facts.ciphertextKeyId));
-      if (key !== undefined && !rootAllowedOnKey(call, key)) await authorizeOnKey(call, action, key, facts);
+      if (key !== undefined && !rootAllowedOnKey(call, key, action)) await authorizeOnKey(call, action, key, facts);
       return;
     }
     if (keyIdentifier === undefined) {
@@ -74,7 +74,7 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
     }
     // A cached key and the root's call under deny-free policies are decided without an await.
     const key = deps.keys.resolveCached(keyIdentifier) ?? (await resolveOrUndefined(deps.keys, keyIdentifier));
-    if (key !== undefined && rootAllowedOnKey(call, key)) return;
+    if (key !== undefined && rootAllowedOnKey(call, key, action)) return;
     if (key === undefined) {
       // Nothing to find a key policy on: IAM alone decides, and the operation then answers
       // its own error (NotFound, or Validation for a malformed name) as AWS does.
@@ -88,8 +88,9 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
 
   // authorizeOnKey's first step for the account root (no identity policies to read), done
   // synchronously: true when it allows outright; false leaves the decision to authorizeOnKey.
-  const rootAllowedOnKey = (call: CallContext, key: KeyRecord): boolean =>
-    call.principal.type === 'Root' && kmsRootAllowedOutright(call, keyPolicy(key) ?? EMPTY_POLICY, NO_POLICIES);
+  // Never for the use of an AWS managed key: its policy, not the root's standing, decides (rootMayUse).
+  const rootAllowedOnKey = (call: CallContext, key: KeyRecord, action: string): boolean =>
+    call.principal.type === 'Root' && !policyDecidesRoot(key, action) && kmsRootAllowedOutright(call, keyPolicy(key) ?? EMPTY_POLICY, NO_POLICIES);
 
   // Key policy, grants, identity and endpoint policies for a key that exists. `facts`'
   // ciphertextKeyId, if any, has been resolved to `key` and plays no further part.
@@ -98,7 +99,7 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
     const policy = action === 'kms:RetireGrant' ? retireGrantKeyPolicy(stored, key.accountId) : stored;
     const identity = call.principal.type === 'Root' ? NO_POLICIES : await deps.access.identityPolicies(call);
     // The account root's calls under deny-free policies need no condition facts (nor the time) at all.
-    if (kmsRootAllowedOutright(call, policy, identity)) return;
+    if (!policyDecidesRoot(key, action) && kmsRootAllowedOutright(call, policy, identity)) return;
     const time = deps.keys.deps.clock.now();
     const arn = keyArn(key);
     const conditionFacts = keyConditionFacts(call, key, facts);
@@ -114,6 +115,7 @@ export function createKmsAccess(deps: { readonly keys: KeyService; readonly acce
       input.grants = await grantsFor(deps.keys, key, call);
       decision = decideKmsAccess(input);
     }
+    if (decision.allowed && policyDecidesRoot(key, action) && !rootMayUse(call, action, arn, policy, conditionFacts, time)) decision = NO_KEY_POLICY_ALLOW;
     if (!decision.allowed) {
       deps.access.logDenial(call, action, arn, decision.reason);
       throw new AccessDeniedError(accessDeniedMessage(call.principal, action, arn, decision.cause), { explicitDeny: isExplicit(decision) });
@@ -145,6 +147,36 @@ function retireGrantKeyPolicy(stored: Policy, accountId: string): Policy {
   );
   return { ...stored, statements: [...stored.statements.filter((s) => s.effect === 'Deny'), ...delegation.statements] };
 }
+
+/**
+ * The use of an AWS managed key (what its policy allows only through the service: kms:Encrypt,
+ * kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:CreateGrant), for which the key policy
+ * decides even for the account root. Managing the key is refused by each operation as before
+ * (UnsupportedOperationException and the like), and reading its metadata the policy allows.
+ */
+const MANAGED_KEY_USE = /^kms:(Encrypt|Decrypt|ReEncrypt(From|To)|GenerateDataKey(WithoutPlaintext|Pair|PairWithoutPlaintext)?|CreateGrant)$/;
+
+function policyDecidesRoot(key: KeyRecord, action: string): boolean {
+  return key.keyManager === 'AWS' && MANAGED_KEY_USE.test(action);
+}
+
+/**
+ * Whether an AWS managed key's policy lets the account root do `action`. The root is otherwise
+ * allowed on every key (decideKmsAccess), but AWS gives "no AWS principal ... any permissions
+ * to a KMS key unless that permission is provided explicitly" and "to use an IAM policy to
+ * allow access to a KMS key, the key policy must explicitly allow it" (developer guide, KMS key
+ * access and permissions); a managed key's policy (awsManagedKeyPolicy) allows its use only
+ * through its service (kms:ViaService + kms:CallerAccount) and direct metadata reads, so the
+ * root's direct Encrypt with alias/aws/s3 is AccessDenied, and S3's on-behalf call is allowed.
+ * Non-root callers are decided by the key policy already (decideKmsAccess): true for them.
+ */
+function rootMayUse(call: CallContext, action: string, arn: string, policy: Policy, facts: ConditionFacts, time: Date): boolean {
+  if (call.principal.type !== 'Root') return true;
+  const principal = { type: 'Account', arn: call.principal.arn, account: call.principal.accountId } as const;
+  return evaluatePolicy(policy, { principal, action, resource: arn, context: facts, time }).effect === 'Allow';
+}
+
+const NO_KEY_POLICY_ALLOW: AccessDecision = { allowed: false, reason: 'the AWS managed key policy does not allow the account root this call', cause: 'no-resource-allow' };
 
 const EMPTY_POLICY: Policy = { kind: 'resource', version: '2012-10-17', id: 'unparsable', statements: [] };
 /** The root's identity policies: none, one shared frozen list instead of an array per call. */
