@@ -176,7 +176,14 @@ def list_policies():
     seen = [p['PolicyName'] for page in pages for p in page['Policies']]
     out['pages'] = [len(pages) >= 2, all(len(page['Policies']) <= 2 for page in pages), len(seen) == len(set(seen)), sorted(n for n in seen if n.startswith('lp-'))]
     k = user_with_key('lp-lister', 'iam:ListPolicies')
-    out['authz'] = [len(client('iam', k).list_policies()['Policies']) >= 4, shape(lambda: client('iam', user_with_key('lp-nobody')).list_policies())]
+    # IAM evaluates ListPolicies on the account's policy path ('on resource: policy path /', aws/aws-sam-cli#394): Resource "*" and
+    # an account-wide ARN pattern (ministryofjustice/analytics-platform-ops#130) both allow it, another kind's ARN does not.
+    by_arn = client('iam', user_with_key('lp-arn-lister', None))
+    iam.put_user_policy(UserName='lp-arn-lister', PolicyName='allow', PolicyDocument=policy('iam:ListPolicies', 'arn:aws:iam::%s:*' % ACCOUNT))
+    by_user = client('iam', user_with_key('lp-user-lister', None))
+    iam.put_user_policy(UserName='lp-user-lister', PolicyName='allow', PolicyDocument=policy('iam:ListPolicies', 'arn:aws:iam::%s:user/*' % ACCOUNT))
+    out['authz'] = [len(client('iam', k).list_policies()['Policies']) >= 4, shape(lambda: client('iam', user_with_key('lp-nobody')).list_policies()),
+                    len(by_arn.list_policies()['Policies']) >= 4, shape(lambda: by_user.list_policies())]
     out['invalid'] = {'policies': shape(lambda: iam.list_policies(PathPrefix='team/')),
                       'policiesChars': shape(lambda: iam.list_policies(PathPrefix='/te am/')),
                       'scope': shape(lambda: iam.list_policies(Scope='Mine')),

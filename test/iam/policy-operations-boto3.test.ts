@@ -106,7 +106,7 @@ describe('boto3 against Cipherlake IAM policy operations', () => {
     assert.deepEqual(out.permissions, all);
     assert.deepEqual(out.shape, { arn: true, version: 'v1', count: 1, boundaryCount: 0, attachable: true, description: false, dates: true });
     assert.deepEqual(out.pages, [true, true, true, all]);
-    assert.deepEqual(out.authz, [true, ['AccessDenied', 403, true]]);
+    assert.deepEqual(out.authz, [true, ['AccessDenied', 403, true], true, ['AccessDenied', 403, true]]);
     assert.deepEqual(out.invalid, {
       policies: ['ValidationError', 400, true],
       policiesChars: ['ValidationError', 400, true],
