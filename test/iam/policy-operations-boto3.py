@@ -85,6 +85,9 @@ def roles():
     after = assumer.assume_role(RoleArn=target['Arn'], RoleSessionName='s2')['AssumedRoleUser']['Arn']
     out['trust'] = {'before': before, 'after': after, 'get': iam.get_role(RoleName='ops-target')['Role']['AssumeRolePolicyDocument'] == json.loads(new_trust),
                     'malformed': shape(lambda: iam.update_assume_role_policy(RoleName='ops-target', PolicyDocument='{"Version":')),
+                    # An identity policy (Resource, no Principal) is not a trust policy.
+                    'notTrust': shape(lambda: iam.update_assume_role_policy(RoleName='ops-target', PolicyDocument=policy('sts:AssumeRole'))),
+                    'kept': iam.get_role(RoleName='ops-target')['Role']['AssumeRolePolicyDocument'] == json.loads(new_trust),
                     'noRole': shape(lambda: iam.update_assume_role_policy(RoleName='nope', PolicyDocument=new_trust)),
                     'denied': shape(lambda: client('iam', k).update_assume_role_policy(RoleName='ops-target', PolicyDocument=new_trust))}
     # iam:UpdateAssumeRolePolicy is authorized on the role's ARN: allowed on ops-target only, it updates that role and no other.

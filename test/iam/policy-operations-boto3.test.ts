@@ -48,6 +48,8 @@ describe('boto3 against Cipherlake IAM policy operations', () => {
       after: `arn:aws:sts::${ACCOUNT}:assumed-role/ops-target/s2`,
       get: true,
       malformed: ['MalformedPolicyDocument', 400, true],
+      notTrust: ['MalformedPolicyDocument', 400, true],
+      kept: true,
       noRole: ['NoSuchEntity', 404, true],
       denied: ['AccessDenied', 403, true],
       scoped: ['no error', ['AccessDenied', 403, true], true],
