@@ -80,6 +80,15 @@ export class AccessDeniedError extends S3Error {}
 export class MalformedPolicyError extends S3Error {}
 /** GetBucketPolicy (or its status) on a bucket without a policy. */
 export class NoSuchBucketPolicyError extends S3Error {}
+/** GetBucketCors on a bucket without a CORS configuration. */
+export class NoSuchCorsConfigurationError extends S3Error {}
+/**
+ * A CORS preflight (OPTIONS) that no rule of the bucket allows, or on a bucket with no CORS
+ * configuration (S3's AccessForbidden, "CORSResponse: ..."); the message says which.
+ */
+export class CorsForbiddenError extends S3Error {}
+/** A CORS preflight without its Origin, or with a missing or unknown Access-Control-Request-Method (S3's BadRequest). */
+export class BadRequestError extends S3Error {}
 /** GetPublicAccessBlock on a bucket without one. */
 export class NoSuchPublicAccessBlockConfigurationError extends S3Error {}
 /** A Put*Acl names its ACL both in headers (x-amz-acl, x-amz-grant-*) and in a body. */

@@ -116,6 +116,16 @@ export interface S3MetadataStore {
   /** Replaces the bucket's tags (undefined or empty: removes them). Raises NoSuchBucketError. */
   setBucketTags(name: string, tags: Readonly<Record<string, string>> | undefined): Promise<void>;
   /**
+   * The bucket's CORS configuration as stored (the JSON text of a CorsConfiguration, see
+   * s3/cors/cors-config.ts, corsToJson; validated when it was put), or undefined when it has none. Text, not
+   * a parsed value: the per-request reader (every request with an Origin header) keeps the
+   * parse of each text it saw, so an unchanged configuration is never parsed twice. Reads only
+   * that column. Raises NoSuchBucketError.
+   */
+  getBucketCors(name: string): Promise<string | undefined>;
+  /** Replaces (or with undefined, removes) the CORS configuration text. Raises NoSuchBucketError. */
+  setBucketCors(name: string, cors: string | undefined): Promise<void>;
+  /**
    * Commits an object (insert or replace) in one transaction, with its inline body if it
    * has one; returns the storage id of the body file it replaced, for the caller to delete
    * (undefined when there was none or it was inline). An acknowledged put is durable.

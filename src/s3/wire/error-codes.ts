@@ -66,6 +66,15 @@ export const S3_ERROR_CODES = {
   AccessDeniedError: { code: 'AccessDenied', status: 403, message: 'Access Denied' },
   MalformedPolicyError: { code: 'MalformedPolicy', status: 400, message: "Policies must be valid JSON and the first byte must be '{'" },
   NoSuchBucketPolicyError: { code: 'NoSuchBucketPolicy', status: 404, message: 'The bucket policy does not exist' },
+  NoSuchCorsConfigurationError: { code: 'NoSuchCORSConfiguration', status: 404, message: 'The CORS configuration does not exist' },
+  CorsForbiddenError: {
+    code: 'AccessForbidden',
+    status: 403,
+    // S3's words, its misspelling ("evalution") included: clients and scripts match on them.
+    message:
+      "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
+  },
+  BadRequestError: { code: 'BadRequest', status: 400, message: 'Insufficient information. Origin request header needed.' },
   NoSuchPublicAccessBlockConfigurationError: { code: 'NoSuchPublicAccessBlockConfiguration', status: 404, message: 'The public access block configuration was not found' },
   UnexpectedContentError: { code: 'UnexpectedContent', status: 400, message: 'This request does not support content' },
   MissingSecurityHeaderError: { code: 'MissingSecurityHeader', status: 400, message: 'Your request was missing a required header' },

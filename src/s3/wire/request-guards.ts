@@ -37,9 +37,10 @@ const OBJECT_OWNERSHIPS: ReadonlySet<string> = new Set(['BucketOwnerEnforced', '
 const GRANT_HEADERS = ['x-amz-grant-full-control', 'x-amz-grant-read', 'x-amz-grant-read-acp', 'x-amz-grant-write', 'x-amz-grant-write-acp'];
 /**
  * Operations whose body S3 takes only with a digest (Content-MD5 "Required: Yes" in the API
- * reference, httpChecksumRequired in its model): a multi-object delete and a bucket tag set.
+ * reference, httpChecksumRequired in its model): a multi-object delete, a bucket tag set and a
+ * bucket CORS configuration.
  */
-const DIGEST_REQUIRED: ReadonlySet<string> = new Set(['DeleteObjects', 'PutBucketTagging']);
+const DIGEST_REQUIRED: ReadonlySet<string> = new Set(['DeleteObjects', 'PutBucketTagging', 'PutBucketCors']);
 /** x-amz-checksum-* headers that are no checksum value (payload.ts reads the same way). */
 const NOT_A_CHECKSUM = new Set(['x-amz-checksum-mode', 'x-amz-checksum-type', 'x-amz-checksum-algorithm']);
 
@@ -60,7 +61,7 @@ export interface GuardedRequest {
  * version other than "null" (InvalidArgument), an If-None-Match other than '*' on a write
  * or any on a delete (NotImplemented, as S3), an x-amz-storage-class S3 does not know on a
  * write that creates a key (InvalidStorageClass), object lock (refused, not done unlocked), a
- * bucket owner other than this account (AccessDenied), a DeleteObjects or PutBucketTagging with neither
+ * bucket owner other than this account (AccessDenied), a DeleteObjects, PutBucketTagging or PutBucketCors with neither
  * Content-MD5 nor a checksum header or trailer (InvalidRequest), an ACL granting anyone but
  * the owner (AccessControlListNotSupported; InvalidBucketAclWithObjectOwnership on
  * CreateBucket), a CreateBucket x-amz-object-ownership other than BucketOwnerEnforced

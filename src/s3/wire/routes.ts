@@ -7,6 +7,7 @@ import * as p from './handlers-access.js';
 import * as acl from './handlers-acl.js';
 import * as v from './handlers-versions.js';
 import * as at from './handlers-attributes.js';
+import * as cors from './handlers-cors.js';
 
 /** One S3 operation: its audit name, IAM action, whether it only reads, and its handler. */
 export interface S3Route {
@@ -57,6 +58,10 @@ const IAM_ACTIONS: Readonly<Record<string, string>> = {
   DeleteBucketTagging: 's3:PutBucketTagging',
   DeleteBucketOwnershipControls: 's3:PutBucketOwnershipControls',
   ListObjectVersions: 's3:ListBucketVersions',
+  PutBucketCors: 's3:PutBucketCORS',
+  GetBucketCors: 's3:GetBucketCORS',
+  // As S3: removing the configuration is a write of it (there is no s3:DeleteBucketCORS).
+  DeleteBucketCors: 's3:PutBucketCORS',
 };
 
 const route = (operation: string, readOnly: boolean, handle: S3Route['handle']): S3Route => ({ operation, action: IAM_ACTIONS[operation] ?? `s3:${operation}`, readOnly, handle });
@@ -95,6 +100,9 @@ export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
   'bucket GET tagging': route('GetBucketTagging', true, tg.getBucketTaggingRoute),
   'bucket DELETE tagging': route('DeleteBucketTagging', false, tg.deleteBucketTaggingRoute),
   'bucket PUT versioning': 'NotImplemented',
+  'bucket PUT cors': route('PutBucketCors', false, cors.putBucketCorsRoute),
+  'bucket GET cors': route('GetBucketCors', true, cors.getBucketCorsRoute),
+  'bucket DELETE cors': route('DeleteBucketCors', false, cors.deleteBucketCorsRoute),
 
   'object PUT ': route('PutObject', false, o.putObjectRoute),
   'object GET ': route('GetObject', true, o.getObjectRoute),

@@ -82,6 +82,8 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   readonly #readObject: Statement;
   readonly #readObjectHead: Statement;
   readonly #readBucket: Statement;
+  /** The CORS column alone, read for every request with an Origin header. */
+  readonly #readCors: Statement;
   /** A put's one read: its bucket and the row it replaces (see #putRows). */
   readonly #readReplaced: Statement;
 
@@ -100,6 +102,8 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     // Bucket tags (PutBucketTagging), added after the first schema; never read by getBucket.
     const bucketColumns = db.prepare('PRAGMA table_info(s3_buckets)').all() as Array<{ name: string }>;
     if (!bucketColumns.some((c) => c.name === 'tags')) db.exec('ALTER TABLE s3_buckets ADD COLUMN tags TEXT');
+    // Bucket CORS configurations (PutBucketCors), added after the first schema; outside BUCKET_COLUMNS too.
+    if (!bucketColumns.some((c) => c.name === 'cors')) db.exec('ALTER TABLE s3_buckets ADD COLUMN cors TEXT');
     this.multipart = new SqliteS3MultipartStore(db, (o, condition) => this.putObjectSync(o, condition));
     // Body files by storage id, for the orphan sweep at start (unreferencedStorageIds): point
     // lookups instead of a scan per file. Partial: inline rows (the small-PUT hot path) are
@@ -112,6 +116,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     this.#readObject = db.prepare(`SELECT ${LIST_COLUMNS}, body FROM s3_objects WHERE bucket = ? AND key = ?`).raw(true);
     this.#readObjectHead = db.prepare(`SELECT ${LIST_COLUMNS} FROM s3_objects WHERE bucket = ? AND key = ?`).raw(true);
     this.#readBucket = db.prepare(`SELECT ${BUCKET_COLUMNS} FROM s3_buckets WHERE name = ?`).raw(true);
+    this.#readCors = db.prepare('SELECT cors FROM s3_buckets WHERE name = ?').raw(true);
     this.#readReplaced = db.prepare('SELECT o.storage_id, o.etag FROM s3_buckets b LEFT JOIN s3_objects o ON o.bucket = b.name AND o.key = ? WHERE b.name = ?').raw(true);
   }
 
@@ -129,7 +134,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   }
 
   async listBuckets(): Promise<BucketRecord[]> {
-    return (this.#sql('SELECT * FROM s3_buckets ORDER BY name').all() as BucketRow[]).map(toBucket);
+    return (this.#sql(`SELECT ${BUCKET_COLUMNS} FROM s3_buckets ORDER BY name`).all() as BucketRow[]).map(toBucket);
   }
 
   async deleteBucket(name: string): Promise<void> {
@@ -153,6 +158,17 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   async setBucketTags(name: string, tags: Readonly<Record<string, string>> | undefined): Promise<void> {
     const text = tags !== undefined && Object.keys(tags).length > 0 ? JSON.stringify(tags) : null;
     const r = this.#sql('UPDATE s3_buckets SET tags = ? WHERE name = ?').run(text, name);
+    if (r.changes === 0) throw new NoSuchBucketError('');
+  }
+
+  async getBucketCors(name: string): Promise<string | undefined> {
+    const values = this.#readCors.get(name) as [string | null] | undefined;
+    if (values === undefined) throw new NoSuchBucketError('');
+    return values[0] ?? undefined;
+  }
+
+  async setBucketCors(name: string, cors: string | undefined): Promise<void> {
+    const r = this.#sql('UPDATE s3_buckets SET cors = ? WHERE name = ?').run(cors ?? null, name);
     if (r.changes === 0) throw new NoSuchBucketError('');
   }
 
