@@ -5,6 +5,7 @@ import {
   DeleteBucketCorsCommand,
   GetBucketCorsCommand,
   PutBucketCorsCommand,
+  PutObjectCommand,
   type CORSRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -81,5 +82,134 @@ describe('S3 bucket CORS: Put/Get/DeleteBucketCors', () => {
     const bare = withoutDigest(fx.server.s3());
     assert.equal(await errorCode(bare.send(new PutBucketCorsCommand({ Bucket: B, CORSConfiguration: { CORSRules: RULES } }))), '400 InvalidRequest');
     assert.equal(await errorCode(fx.s3.send(new GetBucketCorsCommand({ Bucket: B }))), '404 NoSuchCORSConfiguration');
+  });
+});
+
+describe('S3 bucket CORS: preflight and actual requests from a browser', () => {
+  const fx = testServerFixture(async ({ s3 }) => {
+    await s3.send(new CreateBucketCommand({ Bucket: B }));
+    await s3.send(new CreateBucketCommand({ Bucket: 'cors-none' }));
+    await s3.send(new PutObjectCommand({ Bucket: B, Key: 'data/x.csv', Body: 'a,b\n' }));
+    await s3.send(new PutBucketCorsCommand({ Bucket: B, CORSConfiguration: { CORSRules: RULES } }));
+  });
+  const preflight = (path: string, headers: Record<string, string>) => fetch(`${fx.server.endpoint}${path}`, { method: 'OPTIONS', headers });
+
+  it('a matching preflight (no credentials) answers 200 with the first matching rule\'s headers', async () => {
+    const r = await preflight(`/${B}/data/x.csv`, {
+      origin: 'https://app.example.com',
+      'access-control-request-method': 'PUT',
+      'access-control-request-headers': 'content-type,X-Amz-Date',
+    });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('access-control-allow-origin'), 'https://app.example.com');
+    assert.equal(r.headers.get('access-control-allow-methods'), 'GET, PUT, HEAD');
+    assert.equal(r.headers.get('access-control-allow-headers'), 'content-type, X-Amz-Date');
+    assert.equal(r.headers.get('access-control-expose-headers'), 'ETag, x-amz-request-id');
+    assert.equal(r.headers.get('access-control-max-age'), '600');
+    assert.equal(r.headers.get('access-control-allow-credentials'), 'true');
+    assert.equal(r.headers.get('vary'), 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method');
+    assert.equal(await r.text(), '');
+    // The one wildcard of an origin stands for any run of characters; a bucket-level preflight is answered too.
+    const sub = await preflight(`/${B}`, { origin: 'https://ml.tools.example.com', 'access-control-request-method': 'HEAD' });
+    assert.equal(sub.status, 200);
+    assert.equal(sub.headers.get('access-control-allow-origin'), 'https://ml.tools.example.com');
+  });
+
+  it('a wildcard-origin rule answers `*` and no credentials', async () => {
+    const r = await preflight(`/${B}/data/x.csv`, { origin: 'https://elsewhere.example.org', 'access-control-request-method': 'GET' });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('access-control-allow-origin'), '*');
+    assert.equal(r.headers.get('access-control-allow-methods'), 'GET');
+    assert.equal(r.headers.get('access-control-allow-credentials'), null);
+  });
+
+  it('no matching rule (origin, method or a header not allowed) and no configuration answer 403 AccessForbidden', async () => {
+    const refused = async (path: string, headers: Record<string, string>, message: RegExp) => {
+      const r = await preflight(path, headers);
+      assert.equal(r.status, 403);
+      const body = await r.text();
+      assert.match(body, /<Code>AccessForbidden<\/Code>/);
+      assert.match(body, message);
+    };
+    const notAllowed = /CORSResponse: This CORS request is not allowed/;
+    await refused(`/${B}/k`, { origin: 'https://elsewhere.example.org', 'access-control-request-method': 'PUT' }, notAllowed);
+    await refused(`/${B}/k`, { origin: 'https://app.example.com', 'access-control-request-method': 'DELETE' }, notAllowed);
+    await refused(`/${B}/k`, { origin: 'https://app.example.com', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type, authorization' }, notAllowed);
+    await refused(`/${B}/k`, { origin: 'https://app.example.com:443', 'access-control-request-method': 'PUT' }, notAllowed);
+    await refused('/cors-none/k', { origin: 'https://app.example.com', 'access-control-request-method': 'GET' }, /CORS is not enabled for this bucket/);
+  });
+
+  it('a preflight without Origin, or with a missing or unknown request method, is 400 BadRequest', async () => {
+    const bad = async (headers: Record<string, string>, message: string) => {
+      const r = await preflight(`/${B}/k`, headers);
+      assert.equal(r.status, 400);
+      const body = await r.text();
+      assert.match(body, /<Code>BadRequest<\/Code>/);
+      assert.ok(body.includes(`<Message>${message}</Message>`), body);
+    };
+    await bad({ 'access-control-request-method': 'GET' }, 'Insufficient information. Origin request header needed.');
+    await bad({ origin: 'https://app.example.com' }, 'Invalid Access-Control-Request-Method: null');
+    await bad({ origin: 'https://app.example.com', 'access-control-request-method': 'PATCH' }, 'Invalid Access-Control-Request-Method: PATCH');
+  });
+
+  it('actual requests with an Origin get the matching rule\'s headers, error answers included; without Origin, none', async () => {
+    const s3 = fx.server.s3();
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers !== undefined) request.headers['origin'] = 'https://app.example.com';
+        return next(args);
+      },
+      { step: 'build', name: 'origin' },
+    );
+    const got = await s3.send(new PutObjectCommand({ Bucket: B, Key: 'data/y.csv', Body: 'c\n' }));
+    assert.equal(got.$metadata.httpStatusCode, 200);
+    const r = await fetch(`${fx.server.endpoint}/${B}/data/x.csv`, { headers: { origin: 'https://app.example.com' } });
+    // Unsigned: refused (the bucket is private), and the refusal still carries the CORS headers a browser needs to read it.
+    assert.equal(r.status, 403);
+    assert.equal(r.headers.get('access-control-allow-origin'), 'https://app.example.com');
+    assert.equal(r.headers.get('access-control-expose-headers'), 'ETag, x-amz-request-id');
+    assert.equal(r.headers.get('vary'), 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method');
+    const plain = await fetch(`${fx.server.endpoint}/${B}/data/x.csv`);
+    assert.equal(plain.headers.get('access-control-allow-origin'), null);
+    // An origin no rule allows gets no Allow-Origin, but Vary (the answer depends on the Origin).
+    const other = await fetch(`${fx.server.endpoint}/${B}/data/x.csv`, { method: 'PUT', headers: { origin: 'https://elsewhere.example.org' }, body: 'x' });
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+    assert.equal(other.headers.get('vary'), 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method');
+  });
+
+  it('a signed GET with Origin through the SDK answers the object with the CORS headers', async () => {
+    const s3 = fx.server.s3();
+    let seen: Record<string, string> = {};
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers !== undefined) request.headers['origin'] = 'https://app.example.com';
+        const out = await next(args);
+        seen = (out.response as { headers: Record<string, string> }).headers;
+        return out;
+      },
+      { step: 'build', name: 'origin' },
+    );
+    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const obj = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'data/x.csv' }));
+    assert.equal(await obj.Body!.transformToString(), 'a,b\n');
+    assert.equal(seen['access-control-allow-origin'], 'https://app.example.com');
+    assert.equal(seen['access-control-allow-methods'], 'GET, PUT, HEAD');
+    assert.equal(seen['access-control-max-age'], '600');
+  });
+
+  it('a preflight is audited as PreflightRequest by the anonymous caller, refused ones with their error', async () => {
+    await preflight(`/${B}/audited.csv`, { origin: 'https://app.example.com', 'access-control-request-method': 'GET' });
+    await preflight(`/${B}/audited.csv`, { origin: 'https://nope.example.org', 'access-control-request-method': 'PUT' });
+    await fx.server.server.audit.flush();
+    const { records } = await fx.server.server.auditStore.lookup({ eventSource: 's3.amazonaws.com', eventName: 'PreflightRequest', limit: 10 });
+    const mine = records.filter((x) => (x.event.requestParameters as { key?: string } | undefined)?.key === 'audited.csv');
+    assert.equal(mine.length, 2);
+    const [refused, allowed] = mine;
+    assert.equal(allowed?.event.errorCode, undefined);
+    assert.equal(refused?.event.errorCode, 'AccessForbidden');
+    assert.equal(allowed?.event.readOnly, true);
+    assert.notEqual(allowed?.event.sourceIPAddress, '');
   });
 });

@@ -11,6 +11,7 @@ import { anonymousRequest, copySourceOf, s3RequestFacts, type S3Authorizer } fro
 import { resolveAddress } from './address.js';
 import { hoistPresignedHeaders } from './hoisted-headers.js';
 import { makeCall, type S3Call, type S3SseNote } from './call.js';
+import { addActualCorsHeaders, answerPreflight, CorsConfigCache, PREFLIGHT_OPERATION } from './cors.js';
 import { toS3WireError } from './error-codes.js';
 import { bufferSource } from './payload.js';
 import { refuseUnservable } from './request-guards.js';
@@ -92,12 +93,17 @@ const NONE: readonly string[] = [];
  * to the client (the log keeps it).
  */
 export class S3Handler {
+  /** The parsed CORS configurations of the buckets that requests with an Origin header named. */
+  readonly #cors: CorsConfigCache;
+
   constructor(
     private readonly deps: S3Deps,
     private readonly settings: S3HandlerSettings,
     private readonly log: Logger,
     private readonly access: S3AccessDeps,
-  ) {}
+  ) {
+    this.#cors = new CorsConfigCache(deps.store);
+  }
 
   async handle(r: S3HttpRequest): Promise<S3Outcome> {
     const query = new Map(queryPairs(r.view.rawQuery));
@@ -116,7 +122,10 @@ export class S3Handler {
     const found = findRoute(level, method, subResourceOf(query), r.req.headers['x-amz-copy-source'] !== undefined);
     const route: S3Route | undefined = typeof found === 'object' ? found : undefined;
     const notes: OutcomeNotes = {};
-    const base: OutcomeBase = { operation: route?.operation ?? `${method} ${level}`, readOnly: route?.readOnly ?? method === 'GET' };
+    const preflight = method === 'OPTIONS';
+    const base: OutcomeBase = preflight
+      ? { operation: PREFLIGHT_OPERATION, readOnly: true }
+      : { operation: route?.operation ?? `${method} ${level}`, readOnly: route?.readOnly ?? method === 'GET' };
     if (r.req.headers['user-agent'] !== undefined) base.userAgent = r.req.headers['user-agent'];
     if (r.req.headers.host !== undefined) base.host = r.req.headers.host;
     if (address.bucket !== undefined) base.bucket = address.bucket;
@@ -126,6 +135,10 @@ export class S3Handler {
     // The refusal of unsigned headers, once raised: its answer names them (<HeadersNotSigned>).
     let refusal: AccessDeniedError | undefined;
     try {
+      if (preflight) return await this.#preflight(r, address.bucket, query, base, notes, recorded);
+      // The one CORS cost of a request without an Origin header: this header lookup.
+      const origin = r.req.headers.origin;
+      if (origin !== undefined && address.bucket !== undefined) await this.#corsHeaders(r.res, origin, method, address.bucket, r.requestId);
       const { verified, source } = await this.#authenticate(r, query);
       // Known before any refusal below: the signature verified, so each denied record names the caller.
       const caller = this.#caller(r, verified);
@@ -164,6 +177,24 @@ export class S3Handler {
       await recorded.done;
       return outcomeOf(base, notes, wire.status);
     }
+  }
+
+  /**
+   * A CORS preflight, answered without authentication (see answerPreflight); its record names
+   * the anonymous caller and where it came from. Raises what answerPreflight raises.
+   */
+  async #preflight(r: S3HttpRequest, bucket: string | undefined, query: ReadonlyMap<string, string>, base: OutcomeBase, notes: OutcomeNotes, recorded: { readonly done: Promise<void> }): Promise<S3Outcome> {
+    const anonymous = anonymousRequest(r.req, query);
+    if (anonymous !== undefined) notes.call = this.#caller(r, anonymous);
+    const common = { 'x-amz-request-id': r.requestId, 'x-amz-id-2': r.requestId, date: this.deps.clock.now().toUTCString(), server: 'Cipherlake' };
+    await answerPreflight(r.req, r.res, bucket, this.#cors, common);
+    await recorded.done;
+    return outcomeOf(base, notes, r.res.statusCode);
+  }
+
+  /** The CORS headers of an actual request with an Origin (see addActualCorsHeaders); a store failure is logged, not answered. */
+  #corsHeaders(res: ServerResponse, origin: string, method: string, bucket: string, requestId: string): Promise<void> {
+    return addActualCorsHeaders(res, origin, method, bucket, this.#cors, (err) => this.log.warn({ err, requestId }, 'CORS configuration lookup failed'));
   }
 
   /**
