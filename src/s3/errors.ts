@@ -84,9 +84,21 @@ export class NoSuchBucketPolicyError extends S3Error {}
 export class NoSuchCorsConfigurationError extends S3Error {}
 /**
  * A CORS preflight (OPTIONS) that no rule of the bucket allows, or on a bucket with no CORS
- * configuration (S3's AccessForbidden, "CORSResponse: ..."); the message says which.
+ * configuration (S3's AccessForbidden, "CORSResponse: ..."); the message says which. S3's
+ * answer also names the method asked for and whether an object or a bucket was addressed.
  */
-export class CorsForbiddenError extends S3Error {}
+export class CorsForbiddenError extends S3Error {
+  /** S3's `<Method>` and `<ResourceType>` (OBJECT or BUCKET) elements of the answer; empty when not known. */
+  readonly details: ReadonlyArray<readonly [string, string]>;
+
+  constructor(message: string, options?: { cause?: unknown; method?: string; resourceType?: 'OBJECT' | 'BUCKET' }) {
+    super(message, options);
+    const details: Array<readonly [string, string]> = [];
+    if (options?.method !== undefined) details.push(['Method', options.method]);
+    if (options?.resourceType !== undefined) details.push(['ResourceType', options.resourceType]);
+    this.details = details;
+  }
+}
 /** A CORS preflight without its Origin, or with a missing or unknown Access-Control-Request-Method (S3's BadRequest). */
 export class BadRequestError extends S3Error {}
 /** GetPublicAccessBlock on a bucket without one. */

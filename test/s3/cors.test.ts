@@ -137,6 +137,9 @@ describe('S3 bucket CORS: preflight and actual requests from a browser', () => {
     await refused(`/${B}/k`, { origin: 'https://app.example.com', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type, authorization' }, notAllowed);
     await refused(`/${B}/k`, { origin: 'https://app.example.com:443', 'access-control-request-method': 'PUT' }, notAllowed);
     await refused('/cors-none/k', { origin: 'https://app.example.com', 'access-control-request-method': 'GET' }, /CORS is not enabled for this bucket/);
+    // S3's answer names the method asked for and what was addressed, after the message.
+    await refused(`/${B}/k`, { origin: 'https://elsewhere.example.org', 'access-control-request-method': 'PUT' }, /<\/Message><Method>PUT<\/Method><ResourceType>OBJECT<\/ResourceType>/);
+    await refused(`/${B}`, { origin: 'https://elsewhere.example.org', 'access-control-request-method': 'DELETE' }, /<Method>DELETE<\/Method><ResourceType>BUCKET<\/ResourceType>/);
   });
 
   it('a preflight without Origin, or with a missing or unknown request method, is 400 BadRequest', async () => {

@@ -46,18 +46,26 @@ export class CorsConfigCache {
  * Access-Control-* headers of the first rule that allows the Origin, the requested method and
  * every requested header. Raises BadRequestError (no Origin; a missing or unknown
  * Access-Control-Request-Method) and CorsForbiddenError (no bucket, no configuration, no
- * rule), for the caller to answer as S3's XML error. Never reads the body.
+ * rule; naming the method and OBJECT or BUCKET as `target` says), for the caller to answer as
+ * S3's XML error. Never reads the body.
  */
-export async function answerPreflight(req: IncomingMessage, res: ServerResponse, bucket: string | undefined, cors: CorsConfigCache, common: OutgoingHttpHeaders): Promise<void> {
+export async function answerPreflight(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: { readonly bucket: string | undefined; readonly objectLevel: boolean },
+  cors: CorsConfigCache,
+  common: OutgoingHttpHeaders,
+): Promise<void> {
   const origin = req.headers.origin;
   if (origin === undefined) throw new BadRequestError('');
   const method = req.headers['access-control-request-method'];
   if (method === undefined || !isCorsMethod(method)) throw new BadRequestError(`Invalid Access-Control-Request-Method: ${method ?? 'null'}`);
   const requested = requestedHeaders(req.headers['access-control-request-headers']);
-  if (bucket === undefined) throw new CorsForbiddenError('');
-  const config = await configOrForbidden(cors, bucket);
+  const refusal = { method, resourceType: target.objectLevel ? ('OBJECT' as const) : ('BUCKET' as const) };
+  if (target.bucket === undefined) throw new CorsForbiddenError('', refusal);
+  const config = await configOrForbidden(cors, target.bucket, refusal);
   const rule = matchCorsRule(config, origin, method, requested);
-  if (rule === undefined) throw new CorsForbiddenError('');
+  if (rule === undefined) throw new CorsForbiddenError('', refusal);
   const headers: OutgoingHttpHeaders = { ...common, ...ruleHeaders(rule, origin) };
   if (requested.length > 0) headers['access-control-allow-headers'] = requested.join(', ');
   headers['content-length'] = 0;
@@ -65,15 +73,15 @@ export async function answerPreflight(req: IncomingMessage, res: ServerResponse,
   res.end();
 }
 
-async function configOrForbidden(cors: CorsConfigCache, bucket: string): Promise<CorsConfiguration> {
+async function configOrForbidden(cors: CorsConfigCache, bucket: string, refusal: { method: string; resourceType: 'OBJECT' | 'BUCKET' }): Promise<CorsConfiguration> {
   let config: CorsConfiguration | undefined;
   try {
     config = await cors.lookup(bucket);
   } catch (err) {
-    if (err instanceof NoSuchBucketError) throw new CorsForbiddenError('CORSResponse: Bucket not found');
+    if (err instanceof NoSuchBucketError) throw new CorsForbiddenError('CORSResponse: Bucket not found', { cause: err, ...refusal });
     throw err;
   }
-  if (config === undefined) throw new CorsForbiddenError('CORSResponse: CORS is not enabled for this bucket.');
+  if (config === undefined) throw new CorsForbiddenError('CORSResponse: CORS is not enabled for this bucket.', refusal);
   return config;
 }
 

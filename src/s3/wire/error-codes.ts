@@ -15,6 +15,8 @@ export interface S3WireError {
    * region: the region to sign for, which SDKs and the CLI read to retry there.
    */
   readonly region?: string;
+  /** Elements S3 adds after the message for some errors (a refused CORS preflight's `<Method>` and `<ResourceType>`). */
+  readonly details?: ReadonlyArray<readonly [string, string]>;
 }
 
 type Entry = { readonly code: string; readonly status: number; readonly message: string };
@@ -119,6 +121,7 @@ export function toS3WireError(err: unknown): S3WireError {
     const entry = S3_ERROR_CODES[err.name as S3ErrorClassName] as Entry | undefined;
     if (entry === undefined) return INTERNAL;
     const wire = { code: entry.code, status: entry.status, message: err.message !== '' ? err.message : entry.message };
+    if (err instanceof s3Errors.CorsForbiddenError && err.details.length > 0) return { ...wire, details: err.details };
     return err instanceof s3Errors.PreconditionFailedError && err.condition !== undefined ? { ...wire, condition: err.condition } : wire;
   }
   if (err instanceof DecryptionError) return INTERNAL;

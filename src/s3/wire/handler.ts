@@ -135,7 +135,7 @@ export class S3Handler {
     // The refusal of unsigned headers, once raised: its answer names them (<HeadersNotSigned>).
     let refusal: AccessDeniedError | undefined;
     try {
-      if (preflight) return await this.#preflight(r, address.bucket, query, base, notes, recorded);
+      if (preflight) return await this.#preflight(r, { bucket: address.bucket, objectLevel: level === 'object' }, query, base, notes, recorded);
       // The one CORS cost of a request without an Origin header: this header lookup.
       const origin = r.req.headers.origin;
       if (origin !== undefined && address.bucket !== undefined) await this.#corsHeaders(r.res, origin, method, address.bucket, r.requestId);
@@ -183,11 +183,11 @@ export class S3Handler {
    * A CORS preflight, answered without authentication (see answerPreflight); its record names
    * the anonymous caller and where it came from. Raises what answerPreflight raises.
    */
-  async #preflight(r: S3HttpRequest, bucket: string | undefined, query: ReadonlyMap<string, string>, base: OutcomeBase, notes: OutcomeNotes, recorded: { readonly done: Promise<void> }): Promise<S3Outcome> {
+  async #preflight(r: S3HttpRequest, target: { readonly bucket: string | undefined; readonly objectLevel: boolean }, query: ReadonlyMap<string, string>, base: OutcomeBase, notes: OutcomeNotes, recorded: { readonly done: Promise<void> }): Promise<S3Outcome> {
     const anonymous = anonymousRequest(r.req, query);
     if (anonymous !== undefined) notes.call = this.#caller(r, anonymous);
     const common = { 'x-amz-request-id': r.requestId, 'x-amz-id-2': r.requestId, date: this.deps.clock.now().toUTCString(), server: 'Cipherlake' };
-    await answerPreflight(r.req, r.res, bucket, this.#cors, common);
+    await answerPreflight(r.req, r.res, target, this.#cors, common);
     await recorded.done;
     return outcomeOf(base, notes, r.res.statusCode);
   }
@@ -295,7 +295,7 @@ export class S3Handler {
       return;
     }
     const resource = bucket === undefined ? '/' : key === undefined ? `/${bucket}` : `/${bucket}/${key}`;
-    const xml = errorXml(wire.code, wire.message, r.requestId, resource, wire.condition, wire.region);
+    const xml = errorXml(wire.code, wire.message, r.requestId, resource, wire.condition, wire.region, wire.details);
     const body = headersNotSigned.length > 0 ? withHeadersNotSigned(xml, headersNotSigned) : xml;
     r.res.writeHead(wire.status, { ...headers, 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
     r.res.end(body);

@@ -46,16 +46,26 @@ export function listingEncoder(encodingType: 'url' | undefined): (s: string) => 
 }
 
 /**
- * `<Error>`, S3's error document (no namespace); `condition` (a 412's failed header) and
+ * `<Error>`, S3's error document (no namespace); `details` (elements of their own, such as a
+ * refused CORS preflight's Method and ResourceType), `condition` (a 412's failed header) and
  * `region` (the region to sign for, of a request signed for another) go after the message,
  * as S3 sends them.
  */
-export function errorXml(code: string, message: string, requestId: string, resource?: string, condition?: string, region?: string): string {
+export function errorXml(
+  code: string,
+  message: string,
+  requestId: string,
+  resource?: string,
+  condition?: string,
+  region?: string,
+  details: ReadonlyArray<readonly [string, string]> = [],
+): string {
   return doc(
     'Error',
     {
       Code: code,
       Message: message,
+      ...Object.fromEntries(details),
       ...(condition !== undefined ? { Condition: condition } : {}),
       ...(region !== undefined ? { Region: region } : {}),
       ...(resource !== undefined ? { Resource: resource } : {}),
