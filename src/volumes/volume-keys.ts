@@ -6,7 +6,6 @@ import type { WrappedDataKey } from './volume-store.js';
 
 /** The AWS managed key EBS uses when no other key is named. */
 export const AWS_MANAGED_EBS_KEY = 'alias/aws/ebs';
-const EBS_KEY_DESCRIPTION = 'Default key that protects my EBS volumes when no other key is defined';
 /** The encryption context key EBS binds each data key to. */
 export const EBS_CONTEXT_KEY = 'aws:ebs:id';
 
@@ -53,7 +52,7 @@ export class VolumeKeys {
   async resolveKeyArn(keyId: string | undefined): Promise<string> {
     try {
       if (keyId === undefined || keyId === AWS_MANAGED_EBS_KEY) {
-        return keyArn(await ensureAwsManagedKey(this.deps.keys, AWS_MANAGED_EBS_KEY, EBS_KEY_DESCRIPTION));
+        return keyArn(await ensureAwsManagedKey(this.deps.keys, AWS_MANAGED_EBS_KEY));
       }
       return keyArn(await this.deps.keys.resolve(keyId));
     } catch (err) {

@@ -152,21 +152,25 @@ describe('KMS aliases', () => {
   it('ensureAwsManagedKey creates one AWS managed key per service alias, race-safe and idempotent', async () => {
     const keys = t.server.keys;
     const [k1, k2, k3] = await Promise.all([
-      ensureAwsManagedKey(keys, 'alias/aws/s3', 'Default key that protects my S3 objects when no other key is defined'),
-      ensureAwsManagedKey(keys, 'alias/aws/s3', 'Default key that protects my S3 objects when no other key is defined'),
-      ensureAwsManagedKey(keys, 'alias/aws/s3', 'Default key that protects my S3 objects when no other key is defined'),
+      ensureAwsManagedKey(keys, 'alias/aws/s3'),
+      ensureAwsManagedKey(keys, 'alias/aws/s3'),
+      ensureAwsManagedKey(keys, 'alias/aws/s3'),
     ]);
     assert.equal(k1.keyId, k2.keyId);
     assert.equal(k1.keyId, k3.keyId);
-    const again = await ensureAwsManagedKey(keys, 'alias/aws/s3', 'ignored');
+    const again = await ensureAwsManagedKey(keys, 'alias/aws/s3');
     assert.equal(again.keyId, k1.keyId);
-    const ebs = await ensureAwsManagedKey(keys, 'alias/aws/ebs', 'Default key that protects my EBS volumes when no other key is defined');
+    const ebs = await ensureAwsManagedKey(keys, 'alias/aws/ebs');
     assert.notEqual(ebs.keyId, k1.keyId);
-    await assert.rejects(ensureAwsManagedKey(keys, 'alias/mine', 'x'), { name: 'ValidationError' });
+    await assert.rejects(ensureAwsManagedKey(keys, 'alias/mine'), { name: 'ValidationError' });
+    await assert.rejects(ensureAwsManagedKey(keys, 'alias/aws/lambda'), { name: 'ValidationError' }, 'only the predefined aliases of the services we run');
 
     const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/s3' }));
     assert.equal(KeyMetadata?.KeyManager, 'AWS');
     assert.equal(KeyMetadata?.KeyId, k1.keyId);
+    // The descriptions AWS gives these keys, from the one definition in kms whoever creates the key.
+    assert.equal(KeyMetadata?.Description, 'Default key that protects my S3 objects when no other key is defined');
+    assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/ebs' }))).KeyMetadata?.Description, 'Default key that protects my EBS volumes when no other key is defined');
     const rotation = await kms.send(new GetKeyRotationStatusCommand({ KeyId: k1.keyId }));
     assert.equal(rotation.KeyRotationEnabled, true);
     assert.equal(rotation.RotationPeriodInDays, 365);

@@ -43,7 +43,7 @@ describe('KMS management state survives a restart', () => {
     const before = await kms.send(new EncryptCommand({ KeyId: 'alias/persist', Plaintext: Buffer.from('v1') }));
     await kms.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
     const statusBefore = await kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }));
-    const managed = await ensureAwsManagedKey(t.server.keys, 'alias/aws/ebs', 'EBS');
+    const managed = await ensureAwsManagedKey(t.server.keys, 'alias/aws/ebs');
     const { KeyMetadata: doomed } = await kms.send(new CreateKeyCommand({}));
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: doomed!.KeyId, PendingWindowInDays: 7 }));
 
@@ -62,7 +62,7 @@ describe('KMS management state survives a restart', () => {
     const rotations = await kms.send(new ListKeyRotationsCommand({ KeyId: keyId }));
     assert.deepEqual(rotations.Rotations?.map((r) => r.RotationType), ['ON_DEMAND']);
     assert.equal(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: before.CiphertextBlob }))).Plaintext!).toString(), 'v1');
-    assert.equal((await ensureAwsManagedKey(t.server.keys, 'alias/aws/ebs', 'EBS')).keyId, managed.keyId);
+    assert.equal((await ensureAwsManagedKey(t.server.keys, 'alias/aws/ebs')).keyId, managed.keyId);
     const aliases = await kms.send(new ListAliasesCommand({}));
     assert.ok(aliases.Aliases!.some((a) => a.AliasName === 'alias/aws/ebs' && a.TargetKeyId === managed.keyId));
     assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: doomed!.KeyId }))).KeyMetadata?.KeyState, 'PendingDeletion');

@@ -82,7 +82,7 @@ describe('KMS tags', () => {
     await assert.rejects(kms.send(new TagResourceCommand({ KeyId: key.KeyId, Tags: [{ TagKey: 'c', TagValue: 'd' }] })), { name: 'KMSInvalidStateException' });
     await assert.rejects(kms.send(new UntagResourceCommand({ KeyId: key.KeyId, TagKeys: ['a'] })), { name: 'KMSInvalidStateException' });
     assert.equal((await kms.send(new ListResourceTagsCommand({ KeyId: key.KeyId }))).Tags?.length, 1);
-    const managed = await ensureAwsManagedKey(t.server.keys, 'alias/aws/s3', 'S3');
+    const managed = await ensureAwsManagedKey(t.server.keys, 'alias/aws/s3');
     await assert.rejects(kms.send(new TagResourceCommand({ KeyId: managed.keyId, Tags: [{ TagKey: 'c', TagValue: 'd' }] })), { name: 'UnsupportedOperationException' });
   });
 });

@@ -14,18 +14,20 @@ const DAY_MS = 86_400_000;
 const inFlight = new WeakMap<KeyService, Map<string, Promise<KeyRecord>>>();
 
 /**
- * The AWS managed key behind a service alias such as `alias/aws/s3` or `alias/aws/ebs`,
- * created (key, then alias) on first use, as AWS does when a service first needs it.
+ * The AWS managed key behind a predefined service alias, `alias/aws/s3` or `alias/aws/ebs`,
+ * created (key, then alias) on first use, as AWS does when a service first needs it, with the
+ * description AWS gives that service's key (PREDEFINED_AWS_ALIASES: the one definition).
  *
  * Race-safe: concurrent calls in this process share one creation; across nodes sharing a
  * store, the alias insert decides the winner and the loser destroys its own unaliased key.
  * The key has KeyManager AWS and yearly automatic rotation that cannot be turned off.
- * Raises ValidationError for a name that is not `alias/aws/<service>`; never returns a
+ * Raises ValidationError for a name that is not a predefined AWS alias; never returns a
  * key pending deletion (AWS managed keys cannot be scheduled for deletion).
  */
-export async function ensureAwsManagedKey(keys: KeyService, aliasName: string, description: string): Promise<KeyRecord> {
+export async function ensureAwsManagedKey(keys: KeyService, aliasName: string): Promise<KeyRecord> {
   checkAliasName(aliasName);
-  if (!aliasName.startsWith(AWS_ALIAS_PREFIX)) throw new ValidationError(`${aliasName} is not an AWS managed key alias (${AWS_ALIAS_PREFIX}*).`);
+  const description = Object.hasOwn(PREDEFINED_AWS_ALIASES, aliasName) ? PREDEFINED_AWS_ALIASES[aliasName] : undefined;
+  if (!aliasName.startsWith(AWS_ALIAS_PREFIX) || description === undefined) throw new ValidationError(`${aliasName} is not a predefined AWS managed key alias (alias/aws/s3, alias/aws/ebs).`);
   let perService = inFlight.get(keys);
   if (perService === undefined) {
     perService = new Map();
@@ -87,7 +89,7 @@ export async function describeKey(keys: KeyService, keyId: string): Promise<KeyR
     const { region, accountId } = keys.deps.settings;
     const alias = Object.keys(PREDEFINED_AWS_ALIASES).find((name) => keyId === name || keyId === aliasArn(region, accountId, name));
     if (!(err instanceof NotFoundError) || alias === undefined) throw err;
-    return ensureAwsManagedKey(keys, alias, PREDEFINED_AWS_ALIASES[alias]!);
+    return ensureAwsManagedKey(keys, alias);
   }
 }
 

@@ -2,7 +2,6 @@ import { SecretBytes } from '../../crypto/index.js';
 import { decrypt, ensureAwsManagedKey, generateDataKey, keyArn, readBlobHeader, toKmsWireError, type CallContext, type KeyRecord, type KeyService } from '../../kms/index.js';
 import { AWS_MANAGED_S3_KEY, type DataKey, type DataKeyProvider, type KmsContext } from './data-key-provider.js';
 
-const AWS_S3_KEY_DESCRIPTION = 'Default key that protects my S3 objects when no other key is defined';
 
 /**
  * The key id behind `alias/aws/s3`, per key service, once known. An `alias/aws/*` alias can
@@ -15,7 +14,7 @@ const awsManagedS3KeyIds = new WeakMap<KeyService, string>();
 async function awsManagedS3KeyId(keys: KeyService): Promise<string> {
   const known = awsManagedS3KeyIds.get(keys);
   if (known !== undefined) return known;
-  const { keyId } = await ensureAwsManagedKey(keys, AWS_MANAGED_S3_KEY, AWS_S3_KEY_DESCRIPTION);
+  const { keyId } = await ensureAwsManagedKey(keys, AWS_MANAGED_S3_KEY);
   awsManagedS3KeyIds.set(keys, keyId);
   return keyId;
 }
