@@ -51,10 +51,16 @@ describe('S3 bucket tagging', () => {
     assert.equal(await errorCode(s3.send(new GetBucketTaggingCommand({ Bucket: B }))), '404 NoSuchTagSet', 'an empty TagSet leaves the bucket untagged');
   });
 
-  it("S3's rules: at most 50 tags, key ≤ 128, value ≤ 256, no duplicates, no aws: prefix (InvalidTag); a refused set keeps the old one", async () => {
+  it("S3's rules: at most 50 tags (BadRequest), key ≤ 128, value ≤ 256, no duplicates, no aws: prefix (InvalidTag); a refused set keeps the old one", async () => {
     await putTags([{ Key: 'keep', Value: 'me' }]);
     const many = (n: number) => Array.from({ length: n }, (_, i) => ({ Key: `k${i}`, Value: 'v'.repeat(256) }));
-    for (const TagSet of [many(51), [{ Key: 'k'.repeat(129), Value: 'v' }], [{ Key: 'k', Value: 'v'.repeat(257) }], [{ Key: 'd', Value: '1' }, { Key: 'd', Value: '2' }], [{ Key: 'aws:x', Value: 'v' }], [{ Key: 'AWS:x', Value: 'v' }]]) {
+    // Too many is S3's BadRequest with its message (as S3 answers PutBucketTagging), the rest InvalidTag.
+    const tooMany = await s3.send(new PutBucketTaggingCommand({ Bucket: B, Tagging: { TagSet: many(51) } })).then(
+      () => assert.fail('51 tags were taken'),
+      (err: { name?: string; message?: string; $metadata?: { httpStatusCode?: number } }) => err,
+    );
+    assert.deepEqual([tooMany.$metadata?.httpStatusCode, tooMany.name, tooMany.message], [400, 'BadRequest', 'Bucket tag count cannot be greater than 50']);
+    for (const TagSet of [[{ Key: 'k'.repeat(129), Value: 'v' }], [{ Key: 'k', Value: 'v'.repeat(257) }], [{ Key: 'd', Value: '1' }, { Key: 'd', Value: '2' }], [{ Key: 'aws:x', Value: 'v' }], [{ Key: 'AWS:x', Value: 'v' }]]) {
       assert.equal(await errorCode(putTags(TagSet)), '400 InvalidTag', JSON.stringify(TagSet).slice(0, 60));
     }
     assert.deepEqual(await tagsOf(), [['keep', 'me']]);

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
-import { InvalidArgumentError, InvalidTagError, MalformedXmlError } from '../errors.js';
+import { BadRequestError, InvalidArgumentError, InvalidTagError, MalformedXmlError } from '../errors.js';
 import { parseXmlDocument, S3_NS } from './xml.js';
 import { S3_XML_BUILDER_OPTIONS, xmlEntityDecoder } from './xml-entities.js';
 
@@ -12,9 +12,13 @@ import { S3_XML_BUILDER_OPTIONS, xmlEntityDecoder } from './xml-entities.js';
  */
 export type TagScope = 'object' | 'bucket';
 
-const MAX_TAGS: Readonly<Record<TagScope, { readonly count: number; readonly message: string }>> = {
-  object: { count: 10, message: 'Object tags cannot be greater than 10' },
-  bucket: { count: 50, message: 'Bucket tag count cannot be greater than 50' },
+/**
+ * The count limit of each scope and its refusal. A bucket's is S3's 400 BadRequest (not
+ * InvalidTag), as S3 answers PutBucketTagging with 51 tags; an object's stays InvalidTag here.
+ */
+const MAX_TAGS: Readonly<Record<TagScope, { readonly count: number; readonly refuse: () => Error }>> = {
+  object: { count: 10, refuse: () => new InvalidTagError('Object tags cannot be greater than 10') },
+  bucket: { count: 50, refuse: () => new BadRequestError('Bucket tag count cannot be greater than 50') },
 };
 const MAX_KEY = 128;
 const MAX_VALUE = 256;
@@ -24,12 +28,12 @@ const builder = new XMLBuilder(S3_XML_BUILDER_OPTIONS);
 
 /**
  * Checks a tag list against S3's rules and returns it as a map. Raises InvalidTagError for
- * more tags than the scope allows (10 on an object, 50 on a bucket), a key over 128 or a value
+ * more than 10 tags on an object (BadRequestError for more than 50 on a bucket), a key over 128 or a value
  * over 256 characters, an empty, duplicate or `aws:`-prefixed key. Never returns a partial set.
  */
 export function validateTags(pairs: ReadonlyArray<readonly [string, string]>, scope: TagScope = 'object'): Record<string, string> {
   const limit = MAX_TAGS[scope];
-  if (pairs.length > limit.count) throw new InvalidTagError(limit.message);
+  if (pairs.length > limit.count) throw limit.refuse();
   const seen = new Set<string>();
   for (const [k, v] of pairs) {
     if (k.length === 0 || [...k].length > MAX_KEY) throw new InvalidTagError('The TagKey you have provided is invalid');
