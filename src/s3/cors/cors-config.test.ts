@@ -60,6 +60,16 @@ describe('CORS configuration', () => {
     checkCorsConfiguration({ rules: Array.from({ length: 100 }, () => rule({ allowedOrigins: ['https://*.example.com'], allowedHeaders: ['*'] })) });
   });
 
+  it("a refusal quotes the caller's value at most 256 characters long", () => {
+    const long = `https://*.${'a'.repeat(10_000)}*.com`;
+    for (const r of [rule({ allowedOrigins: [long] }), rule({ allowedHeaders: [long] }), rule({ exposeHeaders: [long] }), { ...rule({}), allowedMethods: [long] }]) {
+      assert.throws(
+        () => checkCorsConfiguration({ rules: [r] }),
+        (err: Error) => err instanceof InvalidRequestError && err.message.length < 400 && err.message.includes(`${long.slice(0, 256)}...`),
+      );
+    }
+  });
+
   it('the stored form reads back to the same configuration', () => {
     const config: CorsConfiguration = { rules: [rule({ id: 'x', allowedMethods: ['GET', 'HEAD'], exposeHeaders: ['ETag'], maxAgeSeconds: 30 }), rule({})] };
     assert.deepEqual(corsFromJson(corsToJson(config)), config);

@@ -1,3 +1,4 @@
+import { echoed } from '../../common/bounded-echo.js';
 import { InvalidRequestError, MalformedXmlError } from '../errors.js';
 
 /** The methods a CORS rule may allow (PutBucketCors refuses any other, OPTIONS included). */
@@ -36,19 +37,20 @@ export function isCorsMethod(m: string): m is CorsMethod {
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketCors.html). Raises
  * MalformedXmlError for no rule, more than 100, or a rule without an origin or a method;
  * InvalidRequestError with S3's message for an unsupported method, an origin or allowed
- * header with more than one wildcard, or an expose header with any. Pure; never changes it.
+ * header with more than one wildcard, or an expose header with any (the value quoted at most
+ * MAX_ECHOED_CHARS long). Pure; never changes it.
  */
 export function checkCorsConfiguration(config: { readonly rules: ReadonlyArray<{ readonly allowedMethods: readonly string[] } & Omit<CorsRule, 'allowedMethods'>> }): asserts config is CorsConfiguration {
   if (config.rules.length === 0 || config.rules.length > MAX_CORS_RULES) throw new MalformedXmlError('');
   for (const rule of config.rules) {
     if (rule.allowedOrigins.length === 0 || rule.allowedMethods.length === 0) throw new MalformedXmlError('');
     for (const m of rule.allowedMethods) {
-      if (!isCorsMethod(m)) throw new InvalidRequestError(`Found unsupported HTTP method in CORS config. Unsupported method is ${m}`);
+      if (!isCorsMethod(m)) throw new InvalidRequestError(`Found unsupported HTTP method in CORS config. Unsupported method is ${echoed(m)}`);
     }
-    for (const o of rule.allowedOrigins) if (wildcards(o) > 1) throw new InvalidRequestError(`AllowedOrigin "${o}" can not have more than one wildcard.`);
-    for (const h of rule.allowedHeaders) if (wildcards(h) > 1) throw new InvalidRequestError(`AllowedHeader "${h}" can not have more than one wildcard.`);
+    for (const o of rule.allowedOrigins) if (wildcards(o) > 1) throw new InvalidRequestError(`AllowedOrigin "${echoed(o)}" can not have more than one wildcard.`);
+    for (const h of rule.allowedHeaders) if (wildcards(h) > 1) throw new InvalidRequestError(`AllowedHeader "${echoed(h)}" can not have more than one wildcard.`);
     for (const h of rule.exposeHeaders) {
-      if (h.includes('*')) throw new InvalidRequestError(`ExposeHeader "${h}" contains wildcard. We currently do not support wildcard for ExposeHeader.`);
+      if (h.includes('*')) throw new InvalidRequestError(`ExposeHeader "${echoed(h)}" contains wildcard. We currently do not support wildcard for ExposeHeader.`);
     }
   }
 }
