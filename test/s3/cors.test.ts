@@ -142,6 +142,35 @@ describe('S3 bucket CORS: preflight and actual requests from a browser', () => {
     await refused(`/${B}`, { origin: 'https://elsewhere.example.org', 'access-control-request-method': 'DELETE' }, /<Method>DELETE<\/Method><ResourceType>BUCKET<\/ResourceType>/);
   });
 
+  it('a missing bucket (or none named) is 403 "Bucket not found", a bucket without configuration "CORS is not enabled", before the method is looked at, naming BUCKET', async () => {
+    const refused = async (path: string, headers: Record<string, string>, message: string, method: string) => {
+      const r = await preflight(path, headers);
+      const body = await r.text();
+      assert.equal(r.status, 403, body);
+      assert.ok(body.includes(`<Code>AccessForbidden</Code><Message>${message}</Message><Method>${method}</Method><ResourceType>BUCKET</ResourceType>`), body);
+      assert.equal(r.headers.get('access-control-allow-origin'), null);
+    };
+    const origin = 'https://app.example.com';
+    await refused('/no-such-cors-bucket/k', { origin, 'access-control-request-method': 'GET' }, 'CORSResponse: Bucket not found', 'GET');
+    await refused('/no-such-cors-bucket', { origin }, 'CORSResponse: Bucket not found', 'OPTIONS');
+    await refused('/', { origin, 'access-control-request-method': 'PUT' }, 'CORSResponse: Bucket not found', 'PUT');
+    await refused('/cors-none/k', { origin }, 'CORSResponse: CORS is not enabled for this bucket.', 'OPTIONS');
+    await refused('/cors-none/k', { origin, 'access-control-request-method': 'PUT' }, 'CORSResponse: CORS is not enabled for this bucket.', 'PUT');
+    // Without an Origin it is BadRequest whatever the bucket.
+    assert.equal((await preflight('/no-such-cors-bucket/k', { 'access-control-request-method': 'GET' })).status, 400);
+  });
+
+  it('a refusal quotes a caller\'s value at most 256 characters long (answer and audit record stay small)', async () => {
+    const long = `X${'y'.repeat(8000)}`;
+    for (const path of [`/${B}/k`, '/cors-none/k']) {
+      const r = await preflight(path, { origin: 'https://app.example.com', 'access-control-request-method': long });
+      const body = await r.text();
+      assert.ok([400, 403].includes(r.status), `${r.status}`);
+      assert.ok(body.length < 1200, `${path}: ${body.length} characters`);
+      assert.ok(body.includes(`${long.slice(0, 256)}...`), body);
+    }
+  });
+
   it('a preflight without Origin, or with a missing or unknown request method, is 400 BadRequest', async () => {
     const bad = async (headers: Record<string, string>, message: string) => {
       const r = await preflight(`/${B}/k`, headers);

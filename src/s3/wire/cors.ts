@@ -1,4 +1,5 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { echoed } from '../../common/bounded-echo.js';
 import { allowsAnyOrigin, corsFromJson, isCorsMethod, matchCorsRule, type CorsConfiguration, type CorsRule } from '../cors/cors-config.js';
 import { BadRequestError, CorsForbiddenError, NoSuchBucketError } from '../errors.js';
 import type { S3MetadataStore } from '../metadata-store.js';
@@ -44,10 +45,11 @@ export class CorsConfigCache {
  * (browsers send no credentials on a preflight):
  * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTOPTIONSobject.html. 200 with the
  * Access-Control-* headers of the first rule that allows the Origin, the requested method and
- * every requested header. Raises BadRequestError (no Origin; a missing or unknown
- * Access-Control-Request-Method) and CorsForbiddenError (no bucket, no configuration, no
- * rule; naming the method and OBJECT or BUCKET as `target` says), for the caller to answer as
- * S3's XML error. Never reads the body.
+ * every requested header. Raises BadRequestError (no Origin; on a configured bucket, a
+ * missing or unknown Access-Control-Request-Method) and CorsForbiddenError (no bucket or no
+ * configuration, naming BUCKET; no rule, naming OBJECT or BUCKET as `target` says), for the
+ * caller to answer as S3's XML error; a caller's value is quoted at most MAX_ECHOED_CHARS
+ * long. Never reads the body.
  */
 export async function answerPreflight(
   req: IncomingMessage,
@@ -59,11 +61,14 @@ export async function answerPreflight(
   const origin = req.headers.origin;
   if (origin === undefined) throw new BadRequestError('');
   const method = req.headers['access-control-request-method'];
-  if (method === undefined || !isCorsMethod(method)) throw new BadRequestError(`Invalid Access-Control-Request-Method: ${method ?? 'null'}`);
+  // As S3: no bucket, or no configuration, is refused before the request method is looked at,
+  // naming the method asked for (OPTIONS when none) and BUCKET, even when a key was addressed.
+  const unconfigured = { method: echoed(method ?? 'OPTIONS'), resourceType: 'BUCKET' as const };
+  if (target.bucket === undefined) throw new CorsForbiddenError('CORSResponse: Bucket not found', unconfigured);
+  const config = await configOrForbidden(cors, target.bucket, unconfigured);
+  if (method === undefined || !isCorsMethod(method)) throw new BadRequestError(`Invalid Access-Control-Request-Method: ${echoed(method ?? 'null')}`);
   const requested = requestedHeaders(req.headers['access-control-request-headers']);
   const refusal = { method, resourceType: target.objectLevel ? ('OBJECT' as const) : ('BUCKET' as const) };
-  if (target.bucket === undefined) throw new CorsForbiddenError('', refusal);
-  const config = await configOrForbidden(cors, target.bucket, refusal);
   const rule = matchCorsRule(config, origin, method, requested);
   if (rule === undefined) throw new CorsForbiddenError('', refusal);
   const headers: OutgoingHttpHeaders = { ...common, ...ruleHeaders(rule, origin) };
