@@ -161,8 +161,10 @@ async function get(store: Store, path: string, res: ServerResponse): Promise<voi
   // 1 MiB reads with one read ahead, as Cipherlake's file backend streams a body.
   const source = createReadStream(file, { highWaterMark: READ_BYTES });
   const body = store.mode === 'sealed' ? source.pipe(createSegmentDecryptor(store.key, { aad: Buffer.from(path, 'utf8') })) : source;
-  // A failed read or tag check fails the decryptor too (pipe does not forward errors).
+  // A failed read or tag check fails the decryptor too (pipe does not forward errors), and a
+  // decryptor that failed or was destroyed (the client left) closes the file (pipe only unpipes).
   source.once('error', (err) => body.destroy(err));
+  body.once('close', () => source.destroy());
   await sendBody(res, body);
 }
 
