@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cloudTrailDate, iamRequestParameters, iamResponseElements, MAX_DOCUMENT_CHARS, MAX_TAGS, MAX_TEXT_CHARS } from './audit-params.js';
+import { cloudTrailDate, iamRequestParameters, iamResponseElements, MAX_DOCUMENT_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_TAGS, MAX_TEXT_CHARS } from './audit-params.js';
 import { QueryParams } from './query.js';
 
 const form = (fields: Record<string, string>): QueryParams => QueryParams.parse(new URLSearchParams(fields).toString(), '');
@@ -32,6 +32,15 @@ test('tags are recorded as [{key, value}] in member order, at most MAX_TAGS', ()
   const tags = (iamRequestParameters('iam', 'CreateUser', form(fields)) as { tags: unknown[] }).tags;
   assert.equal(tags.length, MAX_TAGS);
   assert.deepEqual(tags.slice(0, 3), [{ key: 'a', value: '1' }, { key: 'b', value: '2' }, { key: 'k3' }]);
+});
+
+test("a tag's key and value are bounded at IAM's tag limits, so 50 tags stay a few KB", () => {
+  const fields: Record<string, string> = { UserName: 'u' };
+  for (let n = 1; n <= MAX_TAGS; n++) Object.assign(fields, { [`Tags.member.${n}.Key`]: 'k'.repeat(5000), [`Tags.member.${n}.Value`]: 'v'.repeat(5000) });
+  const out = iamRequestParameters('iam', 'CreateUser', form(fields)) as { tags: Array<{ key: string; value: string }> };
+  assert.equal(out.tags[0]?.key.length, MAX_TAG_KEY_CHARS + 3);
+  assert.equal(out.tags[0]?.value.length, MAX_TAG_VALUE_CHARS + 3);
+  assert.ok(JSON.stringify(out).length < 25_000, `${JSON.stringify(out).length} characters`);
 });
 
 test('no row or no named parameter: none (null in the record); rows are per service', () => {

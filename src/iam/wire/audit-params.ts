@@ -33,7 +33,9 @@ export type AuditFields = { [name: string]: AuditValue };
  * - `integer`: a number (the text, bounded, when it is not an integer: a failed call's);
  * - `boolean`: true/false (the text, bounded, for anything else);
  * - `document`: a policy document, the URL-decoded JSON text, at most MAX_DOCUMENT_CHARS;
- * - `tags`: the `Name.member.N.Key` / `.Value` list as `[{key, value}]`, members 1 to MAX_TAGS.
+ * - `tags`: the `Name.member.N.Key` / `.Value` list as `[{key, value}]`, members 1 to MAX_TAGS, each
+ *   key and value at most IAM's tag limits (MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS): tags are sent
+ *   by callers that need no permission to be recorded (a denied call keeps them).
  */
 export type AuditParam = string | { readonly name: string; readonly kind: 'text' | 'integer' | 'boolean' | 'document' | 'tags'; readonly as?: string };
 
@@ -52,6 +54,9 @@ export const MAX_TEXT_CHARS = 2048;
 export const MAX_DOCUMENT_CHARS = 10_240;
 /** The most tags recorded: IAM's per-entity limit. */
 export const MAX_TAGS = 50;
+/** The longest tag key and value recorded whole: IAM's tagKeyType and tagValueType limits (botocore's iam service-2.json). */
+export const MAX_TAG_KEY_CHARS = 128;
+export const MAX_TAG_VALUE_CHARS = 256;
 
 const document = (name: string): AuditParam => ({ name, kind: 'document' });
 const integer = (name: string): AuditParam => ({ name, kind: 'integer' });
@@ -186,8 +191,8 @@ function tagsOf(params: QueryParams, name: string): AuditValue[] | undefined {
     const value = params.optional(`${name}.member.${n}.Value`);
     if (key === undefined && value === undefined) continue;
     const tag: AuditFields = {};
-    if (key !== undefined) tag['key'] = echoed(key, MAX_TEXT_CHARS);
-    if (value !== undefined) tag['value'] = echoed(value, MAX_TEXT_CHARS);
+    if (key !== undefined) tag['key'] = echoed(key, MAX_TAG_KEY_CHARS);
+    if (value !== undefined) tag['value'] = echoed(value, MAX_TAG_VALUE_CHARS);
     tags.push(tag);
   }
   return tags.length === 0 ? undefined : tags;
