@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, DeleteBucketTaggingCommand, GetBucketTaggingCommand, PutBucketTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand, DeleteBucketTaggingCommand, GetBucketCorsCommand, GetBucketTaggingCommand, ListBucketsCommand, PutBucketCorsCommand, PutBucketTaggingCommand, type S3Client,
+} from '@aws-sdk/client-s3';
+import { closeSqlite, openSqlite } from '../../src/store/sqlite/database.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { awsEnv, run, runOk, scratch, type Scratch } from '../helpers/client-run.js';
 import { newUserKey } from '../iam/query-client.js';
@@ -114,5 +118,47 @@ describe('S3 bucket tagging', () => {
     const none = await run('aws', ['--endpoint-url', t.endpoint, 's3api', 'get-bucket-tagging', '--bucket', B], env, s.dir);
     assert.notEqual(none.code, 0);
     assert.match(none.stderr, /NoSuchTagSet/);
+  });
+});
+
+/**
+ * The two columns s3_buckets gained (tags here, cors with PutBucketCors) were added on two
+ * branches: a data directory written before either, or with only one of them, opens with both
+ * and serves its buckets, their tags and their CORS configuration.
+ */
+describe('S3 bucket tags and CORS on a data directory written before their columns', () => {
+  it('a server restarted on a database without the tags column, the cors column or both serves both', async () => {
+    let t = await startTestServer();
+    try {
+      await t.s3().send(new CreateBucketCommand({ Bucket: 'olddir' }));
+      for (const dropped of [['tags', 'cors'], ['cors'], ['tags']]) {
+        await t.stop();
+        const db = openSqlite(join(t.dataDir, 'metadata.db'));
+        try {
+          for (const column of dropped) db.exec(`ALTER TABLE s3_buckets DROP COLUMN ${column}`);
+          const columns = (db.prepare('PRAGMA table_info(s3_buckets)').all() as Array<{ name: string }>).map((c) => c.name);
+          assert.deepEqual(dropped.filter((c) => columns.includes(c)), [], 'the old schema, as that release left it');
+        } finally {
+          await closeSqlite(db);
+        }
+        t = await startTestServer({}, t.dataDir, t.clock);
+        const s3 = t.s3();
+        const label = `without ${dropped.join(' and ')}`;
+        assert.deepEqual((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name), ['olddir'], label);
+        // A dropped column comes back empty; the one kept keeps what the last round put.
+        if (dropped.includes('tags')) assert.equal(await errorCode(s3.send(new GetBucketTaggingCommand({ Bucket: 'olddir' }))), '404 NoSuchTagSet', label);
+        else assert.equal((await s3.send(new GetBucketTaggingCommand({ Bucket: 'olddir' }))).TagSet?.length, 1, label);
+        if (dropped.includes('cors')) assert.equal(await errorCode(s3.send(new GetBucketCorsCommand({ Bucket: 'olddir' }))), '404 NoSuchCORSConfiguration', label);
+        else assert.equal((await s3.send(new GetBucketCorsCommand({ Bucket: 'olddir' }))).CORSRules?.[0]?.AllowedOrigins?.[0], 'https://old.example.com', label);
+        await s3.send(new PutBucketTaggingCommand({ Bucket: 'olddir', Tagging: { TagSet: [{ Key: 'era', Value: label }] } }));
+        await s3.send(new PutBucketCorsCommand({ Bucket: 'olddir', CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['https://old.example.com'], AllowedMethods: ['GET'] }] } }));
+        assert.deepEqual((await s3.send(new GetBucketTaggingCommand({ Bucket: 'olddir' }))).TagSet, [{ Key: 'era', Value: label }], label);
+        const pre = await fetch(`${t.endpoint}/olddir/k`, { method: 'OPTIONS', headers: { origin: 'https://old.example.com', 'access-control-request-method': 'GET' } });
+        assert.equal(pre.status, 200, label);
+        assert.equal(pre.headers.get('access-control-allow-origin'), 'https://old.example.com', label);
+      }
+    } finally {
+      await t.close();
+    }
   });
 });
