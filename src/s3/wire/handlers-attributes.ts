@@ -1,7 +1,7 @@
-import { NoSuchKeyError } from '../errors.js';
 import { parseCount } from '../operations/multipart/manage-uploads.js';
 import { unsealObjectKey } from '../operations/read-object.js';
 import type { S3Call } from './call.js';
+import { getExisting } from './handlers-object.js';
 import { parseCustomerKey, refuseSseHeader, requireSecureForSseC } from './headers/sse.js';
 import { objectAttributesXml, parseObjectAttributes } from './xml-attributes.js';
 
@@ -24,7 +24,8 @@ export async function getObjectAttributesRoute(c: S3Call): Promise<void> {
   const customer = parseCustomerKey(c.req.headers, 'x-amz-server-side-encryption-customer-');
   try {
     if (customer !== undefined) requireSecureForSseC(c.secure);
-    const o = await existing(c);
+    // The record without its body; NoSuchBucketError before NoSuchKeyError, as a GET answers.
+    const o = await getExisting(c, false);
     if (o.sealedKey.mode === 'SSE-C' || customer !== undefined) (await unsealObjectKey(c.deps, o, customer)).dispose();
     c.send(200, { 'last-modified': o.lastModified.toUTCString() }, objectAttributesXml(o, wanted, { marker, maxParts }));
   } finally {
@@ -35,14 +36,4 @@ export async function getObjectAttributesRoute(c: S3Call): Promise<void> {
 function header(c: S3Call, name: string): string | undefined {
   const v = c.req.headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-/** The object's record without its body; NoSuchBucketError before NoSuchKeyError, as a GET answers. */
-async function existing(c: S3Call): Promise<Awaited<ReturnType<S3Call['deps']['store']['getObjectHead']>>> {
-  try {
-    return await c.deps.store.getObjectHead(c.bucket, c.key);
-  } catch (err) {
-    if (err instanceof NoSuchKeyError) await c.deps.store.getBucket(c.bucket);
-    throw err;
-  }
 }

@@ -195,7 +195,7 @@ async function answerRead(c: S3Call, o: ObjectRecord, customer: CustomerKey | un
  * inline body or without; raises NoSuchBucketError when the bucket is missing, else
  * NoSuchKeyError — as looking the bucket up first would.
  */
-async function getExisting(c: S3Call, withBody: boolean): Promise<ObjectRecord> {
+export async function getExisting(c: S3Call, withBody: boolean): Promise<ObjectRecord> {
   try {
     return await (withBody ? c.deps.store.getObject(c.bucket, c.key) : c.deps.store.getObjectHead(c.bucket, c.key));
   } catch (err) {
