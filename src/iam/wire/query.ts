@@ -3,6 +3,7 @@
  * parameters in, XML out. The only module that knows those spellings' encoding.
  */
 import { echoed } from '../../common/bounded-echo.js';
+import { escapeXml } from '../../common/xml-escape.js';
 import { IamValidationError } from '../errors.js';
 
 /** The two Query services on the edge and their XML namespaces. */
@@ -74,11 +75,6 @@ export class QueryParams {
     }
     return v as T;
   }
-}
-
-/** Escapes text for XML element content. */
-export function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 
 function render(name: string, value: XmlValue): string {

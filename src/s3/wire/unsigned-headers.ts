@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { escapeXml } from '../../common/xml-escape.js';
 
 /** S3's message for a signed request carrying an x-amz-* header its signature does not cover (403 AccessDenied). */
 export const HEADERS_NOT_SIGNED = 'There were headers present in the request which were not signed';
@@ -43,8 +44,4 @@ export function withHeadersNotSigned(xml: string, names: readonly string[]): str
   if (at < 0) return xml;
   const end = at + close.length;
   return `${xml.slice(0, end)}<HeadersNotSigned>${escapeXml(names.join(', '))}</HeadersNotSigned>${xml.slice(end)}`;
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

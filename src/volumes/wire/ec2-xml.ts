@@ -4,6 +4,7 @@
  * elements, errors are `<Response><Errors><Error>…</Error></Errors><RequestID>…</RequestID></Response>`.
  * The only module that writes those spellings.
  */
+import { escapeXml } from '../../common/xml-escape.js';
 
 /** The EC2 XML namespace of API version 2016-11-15. */
 export const EC2_NAMESPACE = 'http://ec2.amazonaws.com/doc/2016-11-15/';
@@ -15,11 +16,6 @@ export type Ec2Xml = string | number | boolean | Date | undefined | readonly Ec2
 
 /** Fields of a response body, in order. */
 export type Ec2Fields = { readonly [name: string]: Ec2Xml };
-
-/** Escapes text for XML element content. */
-export function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
 
 function render(name: string, value: Ec2Xml): string {
   if (value === undefined) return '';
