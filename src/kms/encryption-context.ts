@@ -1,3 +1,4 @@
+import { hasLoneSurrogate } from '../common/lone-surrogate.js';
 import { ValidationError } from './errors.js';
 
 /** An encryption context: non-secret key/value pairs bound to a ciphertext. */
@@ -89,9 +90,6 @@ function keyBytes(k: string): Buffer {
   return bytes;
 }
 
-// With the u flag a paired surrogate is one code point, so only a lone one is in Cs.
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /**
  * Checks an encryption context from the wire: string keys and values, as KMS requires.
  * Raises ValidationError otherwise.
@@ -106,7 +104,7 @@ export function validateContext(value: unknown, field = 'EncryptionContext'): En
     if (typeof v !== 'string' || k.length === 0) throw new ValidationError(`${field} must be a map of non-empty string keys to string values`);
     // A lone surrogate has no UTF-8 form: the canonical encoding would write U+FFFD for every
     // one of them, so {"k":"\uD800"} and {"k":"\uDBFF"} would bind the same context.
-    if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) throw new ValidationError(`${field} keys and values must be well-formed Unicode (no lone surrogates)`);
+    if (hasLoneSurrogate(k) || hasLoneSurrogate(v)) throw new ValidationError(`${field} keys and values must be well-formed Unicode (no lone surrogates)`);
   }
   return value as EncryptionContext;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isUtf8 } from 'node:buffer';
+import { hasLoneSurrogate } from '../../../common/lone-surrogate.js';
 import { SecretBytes } from '../../../crypto/index.js';
 import { InvalidArgumentError, InvalidEncryptionAlgorithmError, InvalidRequestError } from '../../errors.js';
 
@@ -74,9 +75,6 @@ export function parseSseRequest(headers: IncomingHttpHeaders): SseRequest {
   };
 }
 
-// With the u flag a paired surrogate is one code point, so only a lone one is in Cs.
-const LONE_SURROGATE = /\p{Cs}/u;
-
 function parseContext(b64: string): Record<string, string> {
   try {
     // Exact text only: a lenient decode writes U+FFFD for invalid bytes and lone surrogates
@@ -87,7 +85,7 @@ function parseContext(b64: string): Record<string, string> {
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
     for (const [k, v] of Object.entries(parsed)) {
       if (typeof v !== 'string') throw new Error('not a string');
-      if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) throw new Error('not well-formed');
+      if (hasLoneSurrogate(k) || hasLoneSurrogate(v)) throw new Error('not well-formed');
       if (k.startsWith('aws:')) throw new Error('reserved');
     }
     // A copy by fromEntries keeps a `__proto__` pair (an assignment would drop it, unbinding it from the object).
