@@ -4,22 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ManualClock } from '../../src/common/clock.js';
 import { filesUnder } from '../helpers/files.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { RealTimeClock, startTestServer, type TestServer } from '../helpers/server.js';
 import { awsEnv, run, runOk, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
 
 const SCRIPT = fileURLToPath(new URL('./pipeline-real-clients.py', import.meta.url));
 const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
 const ACCOUNT = '000000000000';
 const SESSION_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/pipeline/train-run-1`;
-
-/** The machine's time: boto3 and the AWS CLI sign with it, and LookupEvents windows use it. */
-class RealTimeClock extends ManualClock {
-  override now(): Date {
-    return new Date();
-  }
-}
 
 /** One row of the role session's trail, as the .py's `trail` step reduces each CloudTrail event. */
 interface TrailRow {

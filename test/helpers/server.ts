@@ -41,6 +41,18 @@ export interface TestServer {
 }
 
 /**
+ * A clock that reads the machine's time on every call, for startTestServer when a real
+ * client's own clock must agree with the server's: boto3 and the AWS CLI sign with it, and
+ * CloudTrail LookupEvents' StartTime/EndTime windows come from it. A ManualClock because that
+ * is what a TestServer holds; its advance/set have no effect on what now() returns.
+ */
+export class RealTimeClock extends ManualClock {
+  override now(): Date {
+    return new Date();
+  }
+}
+
+/**
  * Starts an in-process Cipherlake on an ephemeral loopback port, with a fresh data
  * directory, fixed test credentials and a manual clock (starting at the real time).
  */
