@@ -6,7 +6,6 @@ import datetime, json, os, ssl, sys, urllib.error, urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'helpers'))
 import boto3_common
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
 ENDPOINT = os.environ['ENDPOINT']
 PLAIN = os.environ['PLAIN']
@@ -43,15 +42,6 @@ def fetch(url):
             return r.read()
     except urllib.error.HTTPError as e:
         return e.code
-
-
-def code(fn):
-    """[code, HTTP status] of a failing call as boto3 exposes it; 'no error' otherwise."""
-    try:
-        fn()
-        return 'no error'
-    except ClientError as e:
-        return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
 
 
 def key_policy():
@@ -130,8 +120,8 @@ def upload():
             'head': [head['ServerSideEncryption'], head['SSEKMSKeyId'] == state['piiKey']],
             'bare': bare['SSEKMSKeyId'] == aws_s3,
             # The root is held to the bucket's deny too, as on S3.
-            'plainRoot': code(lambda: plain.get_object(Bucket='lake', Key='pii/customers-boto3.csv')),
-            'plainRootConfig': code(lambda: plain.get_bucket_encryption(Bucket='lake')),
+            'plainRoot': boto3_common.failure(lambda: plain.get_object(Bucket='lake', Key='pii/customers-boto3.csv')),
+            'plainRootConfig': boto3_common.failure(lambda: plain.get_bucket_encryption(Bucket='lake')),
             # ...save the bucket policy itself, which S3 never lets a bucket policy deny the owner's root.
             'plainRootPolicy': [json.loads(plain.get_bucket_policy(Bucket='lake')['Policy']) == json.loads(lake_policy()),
                                 plain.put_bucket_policy(Bucket='lake', Policy=lake_policy())['ResponseMetadata']['HTTPStatusCode']]}
@@ -152,7 +142,7 @@ def pipeline():
     out['readCli'] = [got['Body'].read() == PII, got['ServerSideEncryption'], got['SSEKMSKeyId'] == state['piiKey'], got.get('BucketKeyEnabled')]
     out['readBoto3'] = s3.get_object(Bucket='lake', Key='pii/customers-boto3.csv')['Body'].read() == PII
     out['list'] = sorted(o['Key'] for o in s3.list_objects_v2(Bucket='lake')['Contents'])
-    out['readPlain'] = code(lambda: plain.get_object(Bucket='lake', Key='pii/customers.csv'))
+    out['readPlain'] = boto3_common.failure(lambda: plain.get_object(Bucket='lake', Key='pii/customers.csv'))
     # A presigned GET (the session's token in the URL), as a data loader gets it: over HTTPS only.
     out['presigned'] = [fetch(s3.generate_presigned_url('get_object', Params={'Bucket': 'lake', 'Key': 'pii/customers.csv'}, ExpiresIn=300)) == PII,
                         fetch(plain.generate_presigned_url('get_object', Params={'Bucket': 'lake', 'Key': 'pii/customers.csv'}, ExpiresIn=300))]
@@ -162,13 +152,13 @@ def pipeline():
     out['modelDefault'] = [dflt['ServerSideEncryption'], dflt['SSEKMSKeyId'] == state['modelsKey']]
     out['modelRead'] = s3.get_object(Bucket='models', Key='model-1.bin')['Body'].read().decode()
     # The policy tests the request header: the bucket default does not satisfy it (S3 documents this).
-    out['lakeNoHeader'] = code(lambda: s3.put_object(Bucket='lake', Key='features/x.csv', Body=b'derived'))
+    out['lakeNoHeader'] = boto3_common.failure(lambda: s3.put_object(Bucket='lake', Key='features/x.csv', Body=b'derived'))
     with_header = s3.put_object(Bucket='lake', Key='features/y.csv', Body=b'derived', ServerSideEncryption='aws:kms', SSEKMSKeyId='alias/pii')
     out['lakeWithHeader'] = [with_header['ServerSideEncryption'], with_header['SSEKMSKeyId'] == state['piiKey']]
-    out['lakeSseS3'] = code(lambda: s3.put_object(Bucket='lake', Key='features/z.csv', Body=b'derived', ServerSideEncryption='AES256'))
+    out['lakeSseS3'] = boto3_common.failure(lambda: s3.put_object(Bucket='lake', Key='features/z.csv', Body=b'derived', ServerSideEncryption='AES256'))
     # The key policy lets the role use alias/pii only via S3: a direct Decrypt is refused.
-    out['directDecrypt'] = code(lambda: kms.decrypt(CiphertextBlob=bytes.fromhex(state['blob'])))
-    out['directDataKey'] = code(lambda: kms.generate_data_key(KeyId='alias/pii', KeySpec='AES_256'))
+    out['directDecrypt'] = boto3_common.failure(lambda: kms.decrypt(CiphertextBlob=bytes.fromhex(state['blob'])))
+    out['directDataKey'] = boto3_common.failure(lambda: kms.generate_data_key(KeyId='alias/pii', KeySpec='AES_256'))
     return out
 
 
@@ -178,16 +168,16 @@ def outsider():
     t = state['trainer']
     s3, kms, plain = client('s3', t), client('kms', t), client('s3', t, PLAIN)
     return {
-        'get': code(lambda: s3.get_object(Bucket='lake', Key='pii/customers.csv')),
-        'head': code(lambda: s3.head_object(Bucket='lake', Key='pii/customers.csv')),
-        'list': code(lambda: s3.list_objects_v2(Bucket='lake')),
-        'getPlain': code(lambda: plain.get_object(Bucket='lake', Key='pii/customers.csv')),
-        'decrypt': code(lambda: kms.decrypt(CiphertextBlob=bytes.fromhex(state['blob']))),
-        'dataKey': code(lambda: kms.generate_data_key(KeyId='alias/pii', KeySpec='AES_256')),
-        'encrypt': code(lambda: kms.encrypt(KeyId='alias/pii', Plaintext=b'x')),
-        'describe': code(lambda: kms.describe_key(KeyId='alias/pii')),
+        'get': boto3_common.failure(lambda: s3.get_object(Bucket='lake', Key='pii/customers.csv')),
+        'head': boto3_common.failure(lambda: s3.head_object(Bucket='lake', Key='pii/customers.csv')),
+        'list': boto3_common.failure(lambda: s3.list_objects_v2(Bucket='lake')),
+        'getPlain': boto3_common.failure(lambda: plain.get_object(Bucket='lake', Key='pii/customers.csv')),
+        'decrypt': boto3_common.failure(lambda: kms.decrypt(CiphertextBlob=bytes.fromhex(state['blob']))),
+        'dataKey': boto3_common.failure(lambda: kms.generate_data_key(KeyId='alias/pii', KeySpec='AES_256')),
+        'encrypt': boto3_common.failure(lambda: kms.encrypt(KeyId='alias/pii', Plaintext=b'x')),
+        'describe': boto3_common.failure(lambda: kms.describe_key(KeyId='alias/pii')),
         # Allowed s3:GetObject, but KMS refuses it the key: S3 answers 403 AccessDenied.
-        'analyst': code(lambda: client('s3', state['analyst']).get_object(Bucket='lake', Key='pii/customers.csv')),
+        'analyst': boto3_common.failure(lambda: client('s3', state['analyst']).get_object(Bucket='lake', Key='pii/customers.csv')),
     }
 
 
@@ -197,8 +187,8 @@ def revoke():
     s3 = client('s3', state['session'])
     before = s3.get_object(Bucket='lake', Key='pii/customers.csv')['Body'].read() == PII
     client('iam').delete_role_policy(RoleName='pipeline', PolicyName='work')
-    return {'before': before, 'after': code(lambda: s3.get_object(Bucket='lake', Key='pii/customers.csv')),
-            'model': code(lambda: s3.put_object(Bucket='models', Key='model-9.bin', Body=b'late', ServerSideEncryption='aws:kms', SSEKMSKeyId='alias/models'))}
+    return {'before': before, 'after': boto3_common.failure(lambda: s3.get_object(Bucket='lake', Key='pii/customers.csv')),
+            'model': boto3_common.failure(lambda: s3.put_object(Bucket='models', Key='model-9.bin', Body=b'late', ServerSideEncryption='aws:kms', SSEKMSKeyId='alias/models'))}
 
 
 def trail():

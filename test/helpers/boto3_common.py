@@ -27,6 +27,17 @@ def code(fn):
         return e.response['Error']['Code']
 
 
+def failure(fn):
+    """[code, HTTP status] of a failing call as boto3 exposes them (for a HEAD, which has no body,
+    botocore's code is the status as text); 'no error' otherwise. The one form the scripts record
+    a refusal in when the message does not matter."""
+    try:
+        fn()
+        return 'no error'
+    except ClientError as e:
+        return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode']]
+
+
 def shape(fn):
     """[code, HTTP status, has a message] of a failing call, as boto3 exposes them; 'no error' otherwise."""
     try:

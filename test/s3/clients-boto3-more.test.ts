@@ -39,8 +39,8 @@ describe('boto3, everyday calls beyond put/get', () => {
     const out = await runPythonJson(SCRIPT, [], env, s.dir);
     const length = 12 * 1024 * 1024 + 12345;
     assert.deepEqual(out.kms, { sse: 'aws:kms', key: keyArn, length, etagParts: true, whole: true, range: true, suffix: true });
-    assert.deepEqual(out.c, { alg: 'AES256', md5: true, length, whole: true, range: true, contentRange: `bytes 10485750-10485779/${length}`, noKey: [400, '400'] });
-    assert.deepEqual(out.copyCtoKms, { sse: 'aws:kms', headSse: 'aws:kms', headKey: keyArn, body: true, noSourceKey: [400, 'InvalidRequest'] });
+    assert.deepEqual(out.c, { alg: 'AES256', md5: true, length, whole: true, range: true, contentRange: `bytes 10485750-10485779/${length}`, noKey: ['400', 400] });
+    assert.deepEqual(out.copyCtoKms, { sse: 'aws:kms', headSse: 'aws:kms', headKey: keyArn, body: true, noSourceKey: ['InvalidRequest', 400] });
     // A copy that names no encryption takes the bucket default (SSE-S3 here), not the source's, as on S3.
     assert.deepEqual(out.partCopy, { length, etagParts: true, sse: 'AES256', body: true });
     assert.deepEqual(out.pages, [[2, true, ['page/0.txt', 'page/1.txt']], [2, true, ['page/2.txt', 'page/3.txt']], [1, false, ['page/4.txt']]]);
@@ -53,14 +53,14 @@ describe('boto3, everyday calls beyond put/get', () => {
     assert.equal(out.tagCount, 2);
     assert.deepEqual(out.tagsAfterDelete, []);
     // HEAD has no body, so botocore names the error by its status.
-    assert.deepEqual(out.headMissing, [404, '404']);
+    assert.deepEqual(out.headMissing, ['404', 404]);
     // ListBuckets pages and filters as S3 does (prefix and max-buckets were ignored: every bucket, no token).
     assert.deepEqual(out.bucketPages, [['lb-1', 'lb-2'], ['lb-3']]);
     assert.deepEqual(out.bucketPrefix, ['lb-', null, ['us-east-1']]);
     assert.deepEqual(out.bucketFirst, [['boto-more'], true]);
     // Browser-form uploads are not served yet: 501 NotImplemented (was 405 MethodNotAllowed, which S3 never answers to a bucket POST).
     assert.deepEqual(out.presignedPost, [501, true]);
-    assert.deepEqual(out.postedStored, [404, '404']);
+    assert.deepEqual(out.postedStored, ['404', 404]);
     // Kept and returned on HEAD and GET (it was dropped); a self-copy naming a new one is allowed, a plain copy does
     // not carry the source's; not a path or an http(s) URL, or over 2 KB: InvalidArgument, nothing stored.
     assert.deepEqual(out.redirect, {
@@ -68,9 +68,9 @@ describe('boto3, everyday calls beyond put/get', () => {
       putGet: '/elsewhere.html',
       head: 'https://example.com/x',
       copy: 'none',
-      bad: [400, 'InvalidArgument'],
-      long: [400, 'InvalidArgument'],
-      badStored: [404, '404'],
+      bad: ['InvalidArgument', 400],
+      long: ['InvalidArgument', 400],
+      badStored: ['404', 404],
     });
     // Each object is its one version, "null", as S3 lists an unversioned bucket (was 501 NotImplemented).
     assert.deepEqual(out.versions, [['a/1', 'null', true], ['a/2', 'null', true], ['b', 'null', true], ['c d', 'null', true], ['e', 'null', true]]);
