@@ -16,6 +16,15 @@ export function filesUnder(dir: string): string[] {
 }
 
 /**
+ * Where a server with data directory `dataDir` keeps the body file of `storageId` (the
+ * FsObjectBackend layout: objects/data/<first two characters>/<storage id>). Only joins the
+ * path: never checks that the file is there.
+ */
+export function bodyFile(dataDir: string, storageId: string): string {
+  return join(dataDir, 'objects', 'data', storageId.slice(0, 2), storageId);
+}
+
+/**
  * An SQLite store's files in `dir` (`name`, its -wal and -shm): every name, and the bytes of
  * all but the shm (a rebuildable index a reader may refresh) — the evidence a read-only
  * command must leave as found.

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { StoredRange } from '../../src/s3/object-backend.js';
 import { FsObjectBackend } from '../../src/store/fs-objects/fs-object-backend.js';
+import { bodyFile } from '../helpers/files.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 import { errorCode } from './helpers.js';
@@ -98,8 +99,7 @@ describe('S3 multipart completion racing a completion, an abort or a part re-upl
     await server?.close();
   });
 
-  const bodyFile = (storageId: string): string => join(server.dataDir, 'objects', 'data', storageId.slice(0, 2), storageId);
-  const removed = (storageId: string, what: string): Promise<void> => until(() => !existsSync(bodyFile(storageId)), what);
+  const removed = (storageId: string, what: string): Promise<void> => until(() => !existsSync(bodyFile(server.dataDir, storageId)), what);
   const get = async (key: string): Promise<{ body: Buffer; etag: string | undefined }> => {
     const res = await s3.send(new GetObjectCommand({ Bucket: B, Key: key }));
     return { body: Buffer.from(await res.Body!.transformToByteArray()), etag: res.ETag };

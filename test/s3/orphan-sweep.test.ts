@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { bodyFile } from '../helpers/files.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 
@@ -21,8 +22,6 @@ function referenced(dataDir: string): string[] {
     db.close();
   }
 }
-
-const bodyPath = (dataDir: string, id: string): string => join(dataDir, 'objects', 'data', id.slice(0, 2), id);
 
 describe('orphan body sweep at server start', () => {
   let server: TestServer | undefined;
@@ -46,15 +45,15 @@ describe('orphan body sweep at server start', () => {
     // existing fan-out directory, one in a fresh one.
     const orphans = [kept[0]!.slice(0, 2) + randomUUID().slice(2), 'ff' + randomUUID().slice(2)];
     for (const id of orphans) {
-      mkdirSync(join(dataDir, 'objects', 'data', id.slice(0, 2)), { recursive: true });
-      writeFileSync(bodyPath(dataDir, id), randomBytes(1000));
+      mkdirSync(dirname(bodyFile(dataDir, id)), { recursive: true });
+      writeFileSync(bodyFile(dataDir, id), randomBytes(1000));
     }
     const stranger = join(dataDir, 'objects', 'data', 'ff', 'not-a-storage-id');
     writeFileSync(stranger, 'x');
 
     server = await server.restart();
-    for (const id of orphans) assert.equal(existsSync(bodyPath(dataDir, id)), false, `orphan ${id} removed`);
-    for (const id of kept) assert.equal(existsSync(bodyPath(dataDir, id)), true, `referenced ${id} kept`);
+    for (const id of orphans) assert.equal(existsSync(bodyFile(dataDir, id)), false, `orphan ${id} removed`);
+    for (const id of kept) assert.equal(existsSync(bodyFile(dataDir, id)), true, `referenced ${id} kept`);
     assert.equal(existsSync(stranger), true, 'a name that is not a storage id is left alone');
     const got = await server.s3().send(new GetObjectCommand({ Bucket: B, Key: 'file' }));
     assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(fileBody));
@@ -68,19 +67,19 @@ describe('orphan body sweep at server start', () => {
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'over', Body: randomBytes(200 * 1024) }));
     const dataDir = server.dataDir;
     const [old] = referenced(dataDir);
-    const oldBytes = readFileSync(bodyPath(dataDir, old!));
+    const oldBytes = readFileSync(bodyFile(dataDir, old!));
     const newBody = randomBytes(300 * 1024);
     await s3.send(new PutObjectCommand({ Bucket: B, Key: 'over', Body: newBody }));
     const [current] = referenced(dataDir);
     assert.notEqual(current, old);
-    await until(() => !existsSync(bodyPath(dataDir, old!)), 'the replaced body is removed in the background');
+    await until(() => !existsSync(bodyFile(dataDir, old!)), 'the replaced body is removed in the background');
     await server.stop();
 
     // As if the process died before that removal ran: the old body is back, no row names it.
-    writeFileSync(bodyPath(dataDir, old!), oldBytes);
+    writeFileSync(bodyFile(dataDir, old!), oldBytes);
     server = await server.restart();
-    assert.equal(existsSync(bodyPath(dataDir, old!)), false, 'the replaced body is swept at the start');
-    assert.equal(existsSync(bodyPath(dataDir, current!)), true, 'the live body is kept');
+    assert.equal(existsSync(bodyFile(dataDir, old!)), false, 'the replaced body is swept at the start');
+    assert.equal(existsSync(bodyFile(dataDir, current!)), true, 'the live body is kept');
     const got = await server.s3().send(new GetObjectCommand({ Bucket: B, Key: 'over' }));
     assert.ok(Buffer.from(await got.Body!.transformToByteArray()).equals(newBody));
   });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   CompleteMultipartUploadCommand,
@@ -17,6 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { ObjectRecord } from '../../src/s3/metadata-store.js';
 import { SqliteS3MetadataStore } from '../../src/store/sqlite/s3-metadata-store.js';
+import { bodyFile } from '../helpers/files.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 import { errorCode } from './helpers.js';
@@ -89,7 +89,7 @@ describe('S3 reads racing an overwrite or delete of the body they are about to o
     await put(key, body);
     // The PUT answers before the replaced body's removal has run (write-object.ts commit):
     // wait for it, so that the open of the row read before is certain to miss.
-    await until(() => !existsSync(join(server.dataDir, 'objects', 'data', row.storageId.slice(0, 2), row.storageId)), 'the replaced body is removed');
+    await until(() => !existsSync(bodyFile(server.dataDir, row.storageId)), 'the replaced body is removed');
   };
 
   async function putMultipart(key: string, body: Buffer): Promise<void> {
@@ -135,7 +135,7 @@ describe('S3 reads racing an overwrite or delete of the body they are about to o
       ['lost-large', LARGE],
     ] as const) {
       await put(key, randomBytes(size));
-      races.arm(key, async (row) => unlinkSync(join(server.dataDir, 'objects', 'data', row.storageId.slice(0, 2), row.storageId)));
+      races.arm(key, async (row) => unlinkSync(bodyFile(server.dataDir, row.storageId)));
       assert.equal(await errorCode(get(key)), '500 InternalError', key);
       assert.equal(races.lookups.get(key), 2, `${key}: no loop`);
     }

@@ -18,6 +18,7 @@ import { pino } from 'pino';
 import { loadConfig, type CipherlakeConfig } from '../../src/config/config.js';
 import { startCipherlake, type RunningCipherlake } from '../../src/main.js';
 import { FsObjectBackend } from '../../src/store/fs-objects/fs-object-backend.js';
+import { bodyFile } from '../helpers/files.js';
 import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 
@@ -46,7 +47,6 @@ describe('removing a replaced body file fails', () => {
   const lines: string[] = [];
   const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
   const warnings = (): Warning[] => lines.map((l) => JSON.parse(l) as Warning).filter((w) => w.storageId !== undefined);
-  const bodyFile = (id: string): string => join(dir, 'objects', 'data', id.slice(0, 2), id);
   const remove = FsObjectBackend.prototype.delete;
   /** Storage ids whose removal was refused while `failing`. */
   const refused: string[] = [];
@@ -98,7 +98,7 @@ describe('removing a replaced body file fails', () => {
       warnings().map((w) => [w.level, w.bucket, w.storageId]),
       [[40, B, refused[0]]],
     );
-    assert.ok(existsSync(bodyFile(refused[0]!)), 'the replaced body is still there, for the sweep');
+    assert.ok(existsSync(bodyFile(dir, refused[0]!)), 'the replaced body is still there, for the sweep');
     assert.ok((await get(KEY)).equals(replacement));
     for (const line of lines) assert.equal(line.includes(KEY), false, `the object key is in the log: ${line}`);
   });
@@ -124,7 +124,7 @@ describe('removing a replaced body file fails', () => {
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: MP_KEY, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: ETag! }] } }));
     await logged(5);
     assert.ok((await get(MP_KEY)).equals(part));
-    for (const id of refused) assert.ok(existsSync(bodyFile(id)), `${id} is still there, for the sweep`);
+    for (const id of refused) assert.ok(existsSync(bodyFile(dir, id)), `${id} is still there, for the sweep`);
     for (const line of lines) assert.equal(line.includes(KEY) || line.includes(MP_KEY), false, `an object key is in the log: ${line}`);
   });
 
@@ -132,7 +132,7 @@ describe('removing a replaced body file fails', () => {
     await stop();
     failing = false;
     await start();
-    for (const id of refused) assert.equal(existsSync(bodyFile(id)), false, `${id} was swept`);
+    for (const id of refused) assert.equal(existsSync(bodyFile(dir, id)), false, `${id} was swept`);
     assert.equal((await get(KEY)).length, SIZE);
     assert.equal((await get(MP_KEY)).length, SIZE);
   });

@@ -26,7 +26,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { request } from 'node:http';
 import { NodeSha256 } from '../helpers/signed-request.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
-import { filesUnder } from '../helpers/files.js';
+import { bodyFile, filesUnder } from '../helpers/files.js';
 import { until } from '../helpers/until.js';
 import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
 import { signedFetch, xmlCode } from './raw-sign.js';
@@ -57,7 +57,7 @@ function partFiles(dataDir: string, uploadId: string): string[] {
   const db = new Database(join(dataDir, 'metadata.db'), { readonly: true });
   try {
     const ids = db.prepare('SELECT storage_id FROM s3_upload_parts WHERE upload_id = ?').all(uploadId) as Array<{ storage_id: string }>;
-    return ids.map((r) => join(dataDir, 'objects', 'data', r.storage_id.slice(0, 2), r.storage_id));
+    return ids.map((r) => bodyFile(dataDir, r.storage_id));
   } finally {
     db.close();
   }
