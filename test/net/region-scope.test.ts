@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { sdkRefusal } from '../helpers/sdk-outcome.js';
 import { NodeSha256, rawKmsRequest } from '../helpers/signed-request.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
 import { awsCli, awsEnv, run, scratch, type Scratch } from '../helpers/client-run.js';
@@ -41,16 +42,6 @@ function s3Error(text: string): { code?: string; message?: string; region?: stri
   if (message !== undefined) out.message = message.replaceAll('&apos;', "'");
   if (region !== undefined) out.region = region;
   return out;
-}
-
-async function rejection(p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
-  }
-  assert.fail('expected the call to fail');
 }
 
 describe('credential scope region: a server in us-east-1 (the default)', () => {
@@ -92,7 +83,7 @@ describe('credential scope region: a server in us-east-1 (the default)', () => {
   it('S3 PUT for eu-west-1 is refused and writes nothing', async () => {
     const res = await signedFetch(t.endpoint, { method: 'PUT', path: '/scoped/new', body: Buffer.from('x') }, { region: 'eu-west-1' });
     assert.equal(s3Error(await res.text()).code, 'AuthorizationHeaderMalformed');
-    const head = await rejection(t.s3().send(new HeadObjectCommand({ Bucket: 'scoped', Key: 'new' })));
+    const head = await sdkRefusal(t.s3().send(new HeadObjectCommand({ Bucket: 'scoped', Key: 'new' })));
     assert.equal(head.status, 404);
   });
 
@@ -181,8 +172,8 @@ describe('credential scope region: a server in eu-west-1', () => {
     const east = new KMSClient({ endpoint: t.endpoint, region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1 });
     try {
       assert.ok((await west.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId);
-      const err = await rejection(east.send(new ListKeysCommand({})));
-      assert.deepEqual([err.name, err.status], ['InvalidSignatureException', 400]);
+      const err = await sdkRefusal(east.send(new ListKeysCommand({})));
+      assert.deepEqual([err.code, err.status], ['InvalidSignatureException', 400]);
     } finally {
       west.destroy();
       east.destroy();
@@ -192,13 +183,13 @@ describe('credential scope region: a server in eu-west-1', () => {
   it('S3: the SDK for us-east-1 gets AuthorizationHeaderMalformed expecting eu-west-1', async () => {
     const east = new S3Client({ endpoint: t.endpoint, region: 'us-east-1', credentials: CREDENTIALS, forcePathStyle: true, maxAttempts: 1 });
     try {
-      const err = await rejection(east.send(new CreateBucketCommand({ Bucket: 'east' })));
-      assert.deepEqual([err.name, err.status], ['AuthorizationHeaderMalformed', 400]);
+      const err = await sdkRefusal(east.send(new CreateBucketCommand({ Bucket: 'east' })));
+      assert.deepEqual([err.code, err.status], ['AuthorizationHeaderMalformed', 400]);
       assert.equal(err.message, "The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-west-1'");
       // Nothing was created: signed for the server's region, the bucket is not there.
       const west = new S3Client({ endpoint: t.endpoint, region: 'eu-west-1', credentials: CREDENTIALS, forcePathStyle: true, maxAttempts: 1 });
       try {
-        const head = await rejection(west.send(new HeadBucketCommand({ Bucket: 'east' })));
+        const head = await sdkRefusal(west.send(new HeadBucketCommand({ Bucket: 'east' })));
         assert.equal(head.status, 404);
       } finally {
         west.destroy();

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { sdkRefusal } from '../helpers/sdk-outcome.js';
 import type { TestServer } from '../helpers/server.js';
 
 /** Marks every request of `client` as arriving through a trusted TLS proxy (config s3.trustedProxyHttpsHeader = x-forwarded-proto). */
@@ -21,15 +22,10 @@ export function customerKey(): { SSECustomerAlgorithm: 'AES256'; SSECustomerKey:
   return { SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64'), SSECustomerKeyMD5: createHash('md5').update(key).digest('base64') };
 }
 
-/** The S3 error code of a rejected SDK call. */
+/** The status and S3 error code of a rejected SDK call (`404 NotFound`); fails the test when the call succeeds. */
 export async function errorCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { Code?: string; name?: string; $metadata?: { httpStatusCode?: number } };
-    return `${e.$metadata?.httpStatusCode ?? '?'} ${e.Code ?? e.name ?? '?'}`;
-  }
-  throw new Error('expected the call to fail');
+  const r = await sdkRefusal(p);
+  return `${r.status ?? '?'} ${r.code}`;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   PutObjectCommand,
   type StorageClass,
 } from '@aws-sdk/client-s3';
+import { sdkRefusal } from '../helpers/sdk-outcome.js';
 import { testServerFixture } from '../helpers/server.js';
 import { errorCode } from './helpers.js';
 
@@ -19,18 +20,7 @@ const B = 'storage-class';
 /** The SDK passes any string through; a cast is how a client sends a class S3 does not know. */
 const unknownClass = (s: string): StorageClass => s as StorageClass;
 
-/** The S3 code and message of a rejected SDK call. */
-async function refusal(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-    return `${e.$metadata?.httpStatusCode ?? '?'} ${e.Code ?? '?'}: ${e.message ?? ''}`;
-  }
-  throw new Error('expected the call to fail');
-}
-
-const REFUSED = '400 InvalidStorageClass: The storage class you specified is not valid';
+const REFUSED = { status: 400, code: 'InvalidStorageClass', message: 'The storage class you specified is not valid' };
 
 // x-amz-storage-class on the three writes that create a key: a class S3 does not know is
 // refused as S3 refuses it (400 InvalidStorageClass) and stores nothing; a known one is
@@ -43,28 +33,28 @@ describe('S3 x-amz-storage-class', () => {
 
   it('PutObject with an unknown class is InvalidStorageClass and stores nothing', async () => {
     for (const cls of ['FOO', 'standard', 'STANDARD, GLACIER']) {
-      const r = await refusal(fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'put-refused', Body: 'never stored', StorageClass: unknownClass(cls) })));
-      assert.equal(r, REFUSED, `class '${cls}'`);
+      const r = await sdkRefusal(fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'put-refused', Body: 'never stored', StorageClass: unknownClass(cls) })));
+      assert.deepEqual(r, REFUSED, `class '${cls}'`);
     }
     assert.equal(await errorCode(fx.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'put-refused' }))), '404 NotFound');
   });
 
   it('PutObject with an unknown class leaves an existing object as it was', async () => {
     await fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'kept', Body: 'first' }));
-    const r = await refusal(fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'kept', Body: 'second', StorageClass: unknownClass('FOO') })));
-    assert.equal(r, REFUSED);
+    const r = await sdkRefusal(fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'kept', Body: 'second', StorageClass: unknownClass('FOO') })));
+    assert.deepEqual(r, REFUSED);
     assert.equal(await (await fx.s3.send(new GetObjectCommand({ Bucket: B, Key: 'kept' }))).Body?.transformToString(), 'first');
   });
 
   it('CopyObject with an unknown class is InvalidStorageClass and creates no copy', async () => {
-    const r = await refusal(fx.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-refused', CopySource: `${B}/source`, StorageClass: unknownClass('FOO') })));
-    assert.equal(r, REFUSED);
+    const r = await sdkRefusal(fx.s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy-refused', CopySource: `${B}/source`, StorageClass: unknownClass('FOO') })));
+    assert.deepEqual(r, REFUSED);
     assert.equal(await errorCode(fx.s3.send(new HeadObjectCommand({ Bucket: B, Key: 'copy-refused' }))), '404 NotFound');
   });
 
   it('CreateMultipartUpload with an unknown class is InvalidStorageClass and opens no upload', async () => {
-    const r = await refusal(fx.s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'mpu-refused', StorageClass: unknownClass('FOO') })));
-    assert.equal(r, REFUSED);
+    const r = await sdkRefusal(fx.s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'mpu-refused', StorageClass: unknownClass('FOO') })));
+    assert.deepEqual(r, REFUSED);
     const uploads = await fx.s3.send(new ListMultipartUploadsCommand({ Bucket: B, Prefix: 'mpu-refused' }));
     assert.deepEqual(uploads.Uploads ?? [], []);
   });
@@ -72,8 +62,10 @@ describe('S3 x-amz-storage-class', () => {
   it('CopyObject onto itself with a storage class is allowed (how S3 changes a class); without one it is still the illegal self-copy', async () => {
     await fx.s3.send(new PutObjectCommand({ Bucket: B, Key: 'self', Body: 'self body', Metadata: { m: 'v' } }));
     const self = { Bucket: B, Key: 'self', CopySource: `${B}/self` };
-    assert.match(await refusal(fx.s3.send(new CopyObjectCommand(self))), /^400 InvalidRequest: This copy request is illegal/);
-    assert.equal(await refusal(fx.s3.send(new CopyObjectCommand({ ...self, StorageClass: unknownClass('FOO') }))), REFUSED);
+    const illegal = await sdkRefusal(fx.s3.send(new CopyObjectCommand(self)));
+    assert.deepEqual([illegal.status, illegal.code], [400, 'InvalidRequest']);
+    assert.match(illegal.message, /^This copy request is illegal/);
+    assert.deepEqual(await sdkRefusal(fx.s3.send(new CopyObjectCommand({ ...self, StorageClass: unknownClass('FOO') }))), REFUSED);
     const copied = await fx.s3.send(new CopyObjectCommand({ ...self, StorageClass: 'STANDARD_IA' }));
     assert.equal(typeof copied.CopyObjectResult?.ETag, 'string');
     const got = await fx.s3.send(new GetObjectCommand({ Bucket: B, Key: 'self' }));
