@@ -1,7 +1,8 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { XMLParser } from 'fast-xml-parser';
 import { NodeSha256 } from '../helpers/signed-request.js';
-import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from '../helpers/server.js';
+import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
 
 /** Credentials for a signed Query request (root's by default). */
 export interface QueryCredentials {
@@ -72,4 +73,25 @@ export async function newUserKey(endpoint: string, name: string, policy?: string
   const xml = await iam({ Action: 'CreateAccessKey', UserName: name });
   const key = ['CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey'];
   return { accessKeyId: at(xml, ...key, 'AccessKeyId'), secretAccessKey: at(xml, ...key, 'SecretAccessKey') };
+}
+
+/**
+ * KMS clients (AWS SDK v3, one attempt) signing as new IAM users of a test server: each user
+ * is made by newUserKey as the root, signed at the server's clock. destroy() closes every
+ * client made so far (call it in `after`).
+ */
+export class UserKmsClients {
+  readonly #clients: KMSClient[] = [];
+
+  /** A client signing as new user `name`, with the inline policy `policy` (none by default). Throws as newUserKey does. */
+  async create(t: TestServer, name: string, policy?: string): Promise<KMSClient> {
+    const credentials = await newUserKey(t.endpoint, name, policy, t.clock.now());
+    const c = new KMSClient({ endpoint: t.endpoint, region: TEST_REGION, credentials, maxAttempts: 1 });
+    this.#clients.push(c);
+    return c;
+  }
+
+  destroy(): void {
+    for (const c of this.#clients.splice(0)) c.destroy();
+  }
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient, ListAliasesCommand, ListGrantsCommand, PutKeyPolicyCommand, RetireGrantCommand, type AliasListEntry } from '@aws-sdk/client-kms';
 import { sdkOutcome } from '../helpers/sdk-outcome.js';
 import { startTestServer, TEST_REGION, type TestServer } from '../helpers/server.js';
-import { newUserKey } from '../iam/query-client.js';
+import { UserKmsClients } from '../iam/query-client.js';
 
 const ACCOUNT = '000000000000';
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
@@ -15,15 +15,7 @@ const keyPolicy = (...statements: object[]): string => JSON.stringify({ Version:
 describe('KMS: AWS semantics', () => {
   let t: TestServer;
   let root: KMSClient;
-  const clients: KMSClient[] = [];
-
-  /** A KMS client signing as a new IAM user, with the inline policy given (none by default). */
-  async function userClient(name: string, policy?: string): Promise<KMSClient> {
-    const credentials = await newUserKey(t.endpoint, name, policy, t.clock.now());
-    const c = new KMSClient({ endpoint: t.endpoint, region: TEST_REGION, credentials, maxAttempts: 1 });
-    clients.push(c);
-    return c;
-  }
+  const users = new UserKmsClients();
 
   const newKey = async (): Promise<string> => (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
   const newGrant = async (keyId: string): Promise<string> => (await root.send(new CreateGrantCommand({ KeyId: keyId, GranteePrincipal: userArn('someone'), Operations: ['Decrypt'] }))).GrantId!;
@@ -34,7 +26,7 @@ describe('KMS: AWS semantics', () => {
     root = t.kms();
   });
   after(async () => {
-    for (const c of clients) c.destroy();
+    users.destroy();
     await t.close();
   });
 
@@ -99,7 +91,7 @@ describe('KMS: AWS semantics', () => {
   // account." ... "As a backup, the AWS account in which the grant was created can retire the grant."
   describe('RetireGrant: kms:RetireGrant counts in IAM policies, not in key policies', () => {
     it('a key policy allowing kms:RetireGrant to a user does not let it retire a grant that does not name it', async () => {
-      const kpOnly = await userClient('kp-only');
+      const kpOnly = await users.create(t, 'kp-only');
       const keyId = await newKey();
       await root.send(
         new PutKeyPolicyCommand({
@@ -116,7 +108,7 @@ describe('KMS: AWS semantics', () => {
     });
 
     it("an IAM policy allowing kms:RetireGrant lets a user of the key's account retire, even when the key policy does not delegate to IAM", async () => {
-      const delegated = await userClient('iam-retirer', ALLOW_RETIRE);
+      const delegated = await users.create(t, 'iam-retirer', ALLOW_RETIRE);
       const keyId = await newKey();
       // Names one user only: no statement for the account, so no other action is delegated to IAM.
       await root.send(
@@ -133,8 +125,8 @@ describe('KMS: AWS semantics', () => {
 
     it('a Deny still wins: in the user\'s IAM policies, or in the key policy, over an IAM Allow', async () => {
       const denyRetire = { Effect: 'Deny', Action: 'kms:RetireGrant', Resource: '*' };
-      const iamDenied = await userClient('iam-denied', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:RetireGrant', Resource: '*' }, denyRetire] }));
-      const kpDenied = await userClient('kp-denied', ALLOW_RETIRE);
+      const iamDenied = await users.create(t, 'iam-denied', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:RetireGrant', Resource: '*' }, denyRetire] }));
+      const kpDenied = await users.create(t, 'kp-denied', ALLOW_RETIRE);
       const keyId = await newKey();
       await root.send(
         new PutKeyPolicyCommand({
@@ -149,7 +141,7 @@ describe('KMS: AWS semantics', () => {
     });
 
     it('the account (its root) retires any grant of its keys; a user with no policy and not named in the grant is refused', async () => {
-      const nobody = await userClient('nobody');
+      const nobody = await users.create(t, 'nobody');
       const keyId = await newKey();
       const g = await newGrant(keyId);
       assert.equal(await sdkOutcome(nobody.send(new RetireGrantCommand({ KeyId: keyId, GrantId: g }))), '400 AccessDeniedException');

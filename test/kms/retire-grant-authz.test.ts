@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { CreateGrantCommand, CreateKeyCommand, KMSClient, ListGrantsCommand, RetireGrantCommand, RevokeGrantCommand, type CreateGrantRequest } from '@aws-sdk/client-kms';
 import { sdkOutcome } from '../helpers/sdk-outcome.js';
 import { startTestServer, TEST_REGION, type TestServer } from '../helpers/server.js';
-import { newUserKey } from '../iam/query-client.js';
+import { UserKmsClients } from '../iam/query-client.js';
 
 const ACCOUNT = '000000000000';
 const userArn = (name: string): string => `arn:aws:iam::${ACCOUNT}:user/${name}`;
@@ -17,15 +17,7 @@ const DENY_RETIRE = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect
 describe('KMS RetireGrant: who the grant lets retire it', () => {
   let t: TestServer;
   let root: KMSClient;
-  const clients: KMSClient[] = [];
-
-  /** A KMS client signing as a new IAM user, with the inline policy given (none by default). */
-  async function userClient(name: string, policy?: string): Promise<KMSClient> {
-    const credentials = await newUserKey(t.endpoint, name, policy, t.clock.now());
-    const c = new KMSClient({ endpoint: t.endpoint, region: TEST_REGION, credentials, maxAttempts: 1 });
-    clients.push(c);
-    return c;
-  }
+  const users = new UserKmsClients();
 
   const newKey = async (): Promise<string> => (await root.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
   const grant = async (input: Omit<CreateGrantRequest, 'Operations'> & Partial<Pick<CreateGrantRequest, 'Operations'>>) => {
@@ -39,12 +31,12 @@ describe('KMS RetireGrant: who the grant lets retire it', () => {
     root = t.kms();
   });
   after(async () => {
-    for (const c of clients) c.destroy();
+    users.destroy();
     await t.close();
   });
 
   it('the retiring principal retires by token and by key + id with no policy; the call is audited as that user', async () => {
-    const retirer = await userClient('retirer');
+    const retirer = await users.create(t, 'retirer');
     const keyId = await newKey();
     const byToken = await grant({ KeyId: keyId, GranteePrincipal: userArn('someone'), RetiringPrincipal: userArn('retirer') });
     const byId = await grant({ KeyId: keyId, GranteePrincipal: userArn('someone'), RetiringPrincipal: userArn('retirer') });
@@ -65,7 +57,7 @@ describe('KMS RetireGrant: who the grant lets retire it', () => {
   });
 
   it('the grantee retires its grant only when the grant allows RetireGrant, and only that grant', async () => {
-    const grantee = await userClient('grantee');
+    const grantee = await users.create(t, 'grantee');
     const keyId = await newKey();
     const plain = await grant({ KeyId: keyId, GranteePrincipal: userArn('grantee') });
     const retirable = await grant({ KeyId: keyId, GranteePrincipal: userArn('grantee'), Operations: ['Decrypt', 'RetireGrant'] });
@@ -81,8 +73,8 @@ describe('KMS RetireGrant: who the grant lets retire it', () => {
   });
 
   it('anyone else is decided by the policies; being named in a grant opens no other operation', async () => {
-    const stranger = await userClient('stranger');
-    const keeper = await userClient('keeper');
+    const stranger = await users.create(t, 'stranger');
+    const keeper = await users.create(t, 'keeper');
     const keyId = await newKey();
     const g = await grant({ KeyId: keyId, GranteePrincipal: userArn('keeper'), RetiringPrincipal: userArn('keeper'), Operations: ['Decrypt', 'RetireGrant'] });
     assert.equal(await sdkOutcome(stranger.send(new RetireGrantCommand({ GrantToken: g.token }))), '400 AccessDeniedException');
@@ -92,7 +84,7 @@ describe('KMS RetireGrant: who the grant lets retire it', () => {
   });
 
   it('a Deny on kms:RetireGrant in an IAM policy refuses even the principals the grant names', async () => {
-    const denied = await userClient('denied', DENY_RETIRE);
+    const denied = await users.create(t, 'denied', DENY_RETIRE);
     const keyId = await newKey();
     const asRetirer = await grant({ KeyId: keyId, GranteePrincipal: userArn('someone'), RetiringPrincipal: userArn('denied') });
     const asGrantee = await grant({ KeyId: keyId, GranteePrincipal: userArn('denied'), Operations: ['Decrypt', 'RetireGrant'] });
@@ -104,8 +96,8 @@ describe('KMS RetireGrant: who the grant lets retire it', () => {
 
   it("a grant token retires its own grant only: with another key's KeyId or GrantId it is refused, and a forged token retires nothing", async () => {
     // Allowed kms:RetireGrant by its identity policy, on any key (the policy path, not the grant's).
-    const admin = await userClient('admin', ALLOW_RETIRE);
-    const retirer = await userClient('retirer2');
+    const admin = await users.create(t, 'admin', ALLOW_RETIRE);
+    const retirer = await users.create(t, 'retirer2');
     const keyA = await newKey();
     const keyB = await newKey();
     const onA = await grant({ KeyId: keyA, GranteePrincipal: userArn('someone'), RetiringPrincipal: userArn('retirer2') });
