@@ -1,12 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { rawKmsRequest } from '../helpers/signed-request.js';
-import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
+import { awsCli } from '../helpers/client-run.js';
+import { startTestServer, TEST_ACCESS_KEY_ID, type TestServer } from '../helpers/server.js';
 
 const TARGET = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents';
 
@@ -27,29 +27,8 @@ describe('CloudTrail LookupEvents on the edge', () => {
   let home: string;
   let keyId: string;
 
-  /** The AWS CLI with credentials from the environment only (config files point at empty files). */
-  function aws(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: home,
-      AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-      AWS_DEFAULT_REGION: TEST_REGION,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: join(home, 'config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
-      AWS_PAGER: '',
-    };
-    return new Promise((resolve) => {
-      execFile('aws', ['--endpoint-url', t.endpoint, '--output', 'json', ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
-        resolve({ code, stdout, stderr });
-      });
-    });
-  }
-
   async function lookupCli(args: string[]): Promise<LookupEvent[]> {
-    const r = await aws(['cloudtrail', 'lookup-events', ...args]);
+    const r = await awsCli(t.endpoint, home, ['cloudtrail', 'lookup-events', ...args]);
     assert.equal(r.code, 0, r.stderr);
     return (JSON.parse(r.stdout) as { Events: LookupEvent[] }).Events;
   }
@@ -60,8 +39,6 @@ describe('CloudTrail LookupEvents on the edge', () => {
   before(async () => {
     t = await startTestServer();
     home = mkdtempSync(join(tmpdir(), 'cipherlake-lookup-events-'));
-    writeFileSync(join(home, 'config'), '');
-    writeFileSync(join(home, 'credentials'), '');
     const kms = t.kms();
     keyId = (await kms.send(new CreateKeyCommand({ Description: 'lookup-events' }))).KeyMetadata!.KeyId!;
     for (let i = 0; i < 3; i++) await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from(`secret ${i}`) }));

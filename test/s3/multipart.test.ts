@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -27,7 +24,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
-import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { awsEnv, runOk, scratch } from '../helpers/client-run.js';
 import { filesUnder } from '../helpers/files.js';
 import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
 
@@ -404,35 +402,22 @@ describe('S3 multipart uploads', () => {
   });
 
   it('AWS CLI: aws s3 cp of a 20 MiB file up and down with --sse aws:kms goes multipart', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-mp-cli-'));
+    const s = scratch('cipherlake-mp-cli-');
     try {
-      const empty = join(dir, 'empty');
-      writeFileSync(empty, '');
-      const env = {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: dir,
-        AWS_CONFIG_FILE: empty,
-        AWS_SHARED_CREDENTIALS_FILE: empty,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_PAGER: '',
-        AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-        AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-        AWS_DEFAULT_REGION: TEST_REGION,
-      };
-      const file = join(dir, 'twenty.bin');
+      const env = awsEnv(s);
+      const file = join(s.dir, 'twenty.bin');
       const body = randomBytes(20 * MiB);
       writeFileSync(file, body);
-      const run = promisify(execFile);
-      await run('aws', ['--endpoint-url', t.endpoint, 's3', 'cp', file, 's3://mpu/cli/twenty.bin', '--sse', 'aws:kms', '--sse-kms-key-id', kmsKeyId], { env });
+      await runOk('aws', ['--endpoint-url', t.endpoint, 's3', 'cp', file, 's3://mpu/cli/twenty.bin', '--sse', 'aws:kms', '--sse-kms-key-id', kmsKeyId], env);
       const head = await s3.send(new HeadObjectCommand({ Bucket: 'mpu', Key: 'cli/twenty.bin' }));
       assert.match(head.ETag ?? '', /-\d+"$/, 'uploaded in parts');
       assert.equal(head.ServerSideEncryption, 'aws:kms');
       assert.equal(head.SSEKMSKeyId, kmsKeyArn);
-      const back = join(dir, 'back.bin');
-      await run('aws', ['--endpoint-url', t.endpoint, 's3', 'cp', 's3://mpu/cli/twenty.bin', back], { env });
+      const back = join(s.dir, 'back.bin');
+      await runOk('aws', ['--endpoint-url', t.endpoint, 's3', 'cp', 's3://mpu/cli/twenty.bin', back], env);
       assert.equal(createHash('sha256').update(readFileSync(back)).digest('hex'), createHash('sha256').update(body).digest('hex'));
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      s.remove();
     }
   });
 });
