@@ -3,6 +3,7 @@
  * parameters in, XML out. The only module that knows those spellings' encoding.
  */
 import { echoed } from '../../common/bounded-echo.js';
+import { parseQueryForm } from '../../common/query-form.js';
 import { escapeXml } from '../../common/xml-escape.js';
 import { IamValidationError } from '../errors.js';
 
@@ -23,11 +24,7 @@ export class QueryParams {
 
   /** Parses a form body (and the URL's query string, which the Query protocol also allows). */
   static parse(body: string, rawQuery: string): QueryParams {
-    const map = new Map<string, string>();
-    for (const source of [rawQuery, body]) {
-      for (const [k, v] of new URLSearchParams(source)) map.set(k, v);
-    }
-    return new QueryParams(map);
+    return new QueryParams(parseQueryForm(body, rawQuery));
   }
 
   optional(name: string): string | undefined {

@@ -1,4 +1,5 @@
 import { echoed } from '../../common/bounded-echo.js';
+import { parseQueryForm } from '../../common/query-form.js';
 import { Ec2InvalidParameterValueError, Ec2MissingParameterError, Ec2SnapshotIdMalformedError, Ec2TagLimitExceededError, Ec2VolumeIdMalformedError } from '../errors.js';
 import type { Filter } from '../operations/describe.js';
 import type { Tag } from '../volume-store.js';
@@ -14,11 +15,7 @@ export class Ec2Params {
 
   /** Parses a form body and the URL's query string (the Query protocol allows both). */
   static parse(body: string, rawQuery: string): Ec2Params {
-    const map = new Map<string, string>();
-    for (const source of [rawQuery, body]) {
-      for (const [k, v] of new URLSearchParams(source)) map.set(k, v);
-    }
-    return new Ec2Params(map);
+    return new Ec2Params(parseQueryForm(body, rawQuery));
   }
 
   /** Every parameter (for the audit record: EC2 requests carry no secrets). */
