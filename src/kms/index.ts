@@ -1,6 +1,6 @@
 /** The KMS part's public surface: what other parts (s3, volumes, net, cli) may use. */
 export { KeyService } from './keys/key-service.js';
-export type { KmsDeps, KmsSettings, CallContext } from './kms-context.js';
+export type { KmsDeps, KmsSettings, CallContext, OnBehalfKmsCall } from './kms-context.js';
 export type { KeyStore } from './key-store.js';
 export type { RootKeyProvider } from './root-key/root-key-provider.js';
 export { openRootKey, RootKeyConfigError, type RootKeyConfig } from './root-key/open-root-key.js';

@@ -32,6 +32,27 @@ export interface CallContext {
   readonly viaService?: string;
 }
 
+/**
+ * A KMS call another part (S3's SSE-KMS, volumes) made on a caller's behalf, as that part
+ * reports it for the audit trail (net/edge-ec2 kmsCallAuditor turns it into a KMS record).
+ * Never carries key material.
+ */
+export interface OnBehalfKmsCall<Operation extends string = string> {
+  readonly operation: Operation;
+  readonly keyIdentifier: string;
+  /** The original caller, with `viaService` set to the part's service (CloudTrail's invokedBy). */
+  readonly call: CallContext;
+  readonly requestParameters: Record<string, unknown>;
+  /**
+   * On success only: the key material version the call used (a GenerateDataKey*: the key's
+   * current one; Decrypt: the one that opened the blob), by key id and version number; the
+   * record names it by its keyMaterialId. Never the material itself.
+   */
+  readonly material?: { readonly keyId: string; readonly version: number };
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+}
+
 /** What KMS operations are given: stores, root of trust, time. */
 export interface KmsDeps {
   readonly store: KeyStore;

@@ -1,5 +1,5 @@
 import { SecretBytes } from '../crypto/secret-bytes.js';
-import { decrypt, ensureAwsManagedKey, generateDataKeyWithoutPlaintext, keyArn, kmsErrors, toKmsWireError, type CallContext, type KeyRecord, type KeyService } from '../kms/index.js';
+import { decrypt, ensureAwsManagedKey, generateDataKeyWithoutPlaintext, keyArn, kmsErrors, toKmsWireError, type CallContext, type KeyRecord, type KeyService, type OnBehalfKmsCall } from '../kms/index.js';
 import { Ec2KmsKeyNotFoundError, Ec2KmsKeyStateError } from './errors.js';
 import { XTS_KEY_BYTES } from './sector-cipher.js';
 import type { WrappedDataKey } from './volume-store.js';
@@ -9,22 +9,8 @@ export const AWS_MANAGED_EBS_KEY = 'alias/aws/ebs';
 /** The encryption context key EBS binds each data key to. */
 export const EBS_CONTEXT_KEY = 'aws:ebs:id';
 
-/** A KMS call made on a caller's behalf, for the audit trail (never any key material). */
-export interface VolumeKmsCall {
-  readonly operation: 'GenerateDataKeyWithoutPlaintext' | 'Decrypt';
-  readonly keyIdentifier: string;
-  /** The original caller, with `viaService` set to `ec2.amazonaws.com`. */
-  readonly call: CallContext;
-  readonly requestParameters: Record<string, unknown>;
-  /**
-   * On success only: the key material version the call used (GenerateDataKeyWithoutPlaintext:
-   * the key's current one; Decrypt: the one that opened the blob), by key id and version
-   * number; the record names it by its keyMaterialId. Never the material itself.
-   */
-  readonly material?: { readonly keyId: string; readonly version: number };
-  readonly errorCode?: string;
-  readonly errorMessage?: string;
-}
+/** A KMS call made on a caller's behalf (`viaService` ec2.amazonaws.com), for the audit trail (never any key material). */
+export type VolumeKmsCall = OnBehalfKmsCall<'GenerateDataKeyWithoutPlaintext' | 'Decrypt'>;
 
 /** What VolumeKeys needs: the in-process KMS, optional on-behalf authorization and an audit hook. */
 export interface VolumeKeysDeps {

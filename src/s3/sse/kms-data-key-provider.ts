@@ -1,5 +1,5 @@
 import { SecretBytes } from '../../crypto/index.js';
-import { decrypt, ensureAwsManagedKey, generateDataKey, keyArn, readBlobHeader, toKmsWireError, type CallContext, type KeyRecord, type KeyService } from '../../kms/index.js';
+import { decrypt, ensureAwsManagedKey, generateDataKey, keyArn, readBlobHeader, toKmsWireError, type CallContext, type KeyRecord, type KeyService, type OnBehalfKmsCall } from '../../kms/index.js';
 import { AWS_MANAGED_S3_KEY, type DataKey, type DataKeyProvider, type KmsContext } from './data-key-provider.js';
 
 
@@ -19,22 +19,8 @@ async function awsManagedS3KeyId(keys: KeyService): Promise<string> {
   return keyId;
 }
 
-/** A KMS call S3 made on a caller's behalf, for the audit trail (never any key material). */
-export interface S3KmsCall {
-  readonly operation: 'GenerateDataKey' | 'Decrypt';
-  readonly keyIdentifier: string;
-  /** The original caller, with `viaService` set to `s3.amazonaws.com` (CloudTrail's invokedBy). */
-  readonly call: CallContext;
-  readonly requestParameters: Record<string, unknown>;
-  /**
-   * On success only: the key material version the call used (GenerateDataKey: the key's
-   * current one; Decrypt: the one that opened the blob), by key id and version number; the
-   * record names it by its keyMaterialId. Never the material itself.
-   */
-  readonly material?: { readonly keyId: string; readonly version: number };
-  readonly errorCode?: string;
-  readonly errorMessage?: string;
-}
+/** A KMS call S3 made on a caller's behalf (`viaService` s3.amazonaws.com), for the audit trail (never any key material). */
+export type S3KmsCall = OnBehalfKmsCall<'GenerateDataKey' | 'Decrypt'>;
 
 /** How S3 acts in KMS for a caller: authorization (KmsAccess.authorizeOnBehalf) and an audit hook. */
 export interface KmsOnBehalf {
