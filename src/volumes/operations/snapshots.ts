@@ -4,6 +4,7 @@ import { EncryptedVolume } from '../encrypted-volume.js';
 import { Ec2InvalidParameterValueError, Ec2SnapshotNotFoundError } from '../errors.js';
 import { newId, snapshotPath, volumePath, type VolumeContext } from '../volume-context.js';
 import type { SnapshotRecord, Tag } from '../volume-store.js';
+import { reencryptSnapshot } from './reencrypt-snapshot.js';
 import { requireVolume } from './volumes.js';
 
 /** A snapshot record, or InvalidSnapshot.NotFound. */
@@ -70,12 +71,7 @@ export async function copySnapshot(
   const newKey = await ctx.keys.unwrap(call, dataKey);
   const path = snapshotPath(ctx, snapshotId);
   try {
-    const device = await EncryptedVolume.open(snapshotPath(ctx, source.snapshotId), await ctx.keys.unwrap(call, source.dataKey), { readOnly: true });
-    try {
-      await device.reencryptTo(path, newKey);
-    } finally {
-      await device.close();
-    }
+    await reencryptSnapshot(ctx, call, source, path, newKey);
   } finally {
     newKey.dispose();
   }

@@ -3,8 +3,9 @@ import { unlink } from 'node:fs/promises';
 import type { CallContext } from '../../kms/index.js';
 import { EncryptedVolume } from '../encrypted-volume.js';
 import { Ec2IdempotentParameterMismatchError, Ec2InvalidParameterValueError, Ec2MissingParameterError, Ec2SnapshotNotFoundError, Ec2VolumeInUseError, Ec2VolumeNotFoundError } from '../errors.js';
-import { GIB, newId, snapshotPath, volumePath, type VolumeContext } from '../volume-context.js';
+import { GIB, newId, volumePath, type VolumeContext } from '../volume-context.js';
 import type { Tag, VolumeRecord } from '../volume-store.js';
+import { reencryptSnapshot } from './reencrypt-snapshot.js';
 import { enlargeVolumeFile } from './resize.js';
 
 /** Largest volume EC2 allows (gp2/gp3): 16 TiB. */
@@ -96,12 +97,7 @@ async function createNewVolume(ctx: VolumeContext, call: CallContext, req: Creat
     await (await EncryptedVolume.create(path, sizeGiB * GIB, key)).close();
   } else {
     try {
-      const source = await EncryptedVolume.open(snapshotPath(ctx, snapshot.snapshotId), await ctx.keys.unwrap(call, snapshot.dataKey), { readOnly: true });
-      try {
-        await source.reencryptTo(path, key);
-      } finally {
-        await source.close();
-      }
+      await reencryptSnapshot(ctx, call, snapshot, path, key);
       if (sizeGiB > snapshot.volumeSizeGiB) await enlargeVolumeFile(path, sizeGiB * GIB, key);
     } finally {
       key.dispose();
