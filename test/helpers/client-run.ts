@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,6 +49,16 @@ export async function runPythonJson(
   const out: unknown = JSON.parse(stdout);
   if (typeof out !== 'object' || out === null || Array.isArray(out)) throw new Error(`${script} ${args.join(' ')} printed no JSON object: ${stdout}`);
   return out as Record<string, unknown>;
+}
+
+/**
+ * The JSON a client printed, once `r` is asserted to have exited 0 (its stderr as the failure
+ * message); {} when it printed nothing (AWS CLI commands that answer with no body). Throws on
+ * output that is not JSON. `T` is the caller's reading of the output, not checked.
+ */
+export function okJson<T = Record<string, unknown>>(r: RunResult): T {
+  assert.equal(r.code, 0, r.stderr);
+  return (r.stdout.trim() === '' ? {} : JSON.parse(r.stdout)) as T;
 }
 
 /** A scratch directory with an empty file for clients that insist on a config path. */

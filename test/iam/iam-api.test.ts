@@ -3,11 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { awsCli, type RunResult } from '../helpers/client-run.js';
+import { awsCli, okJson, type RunResult } from '../helpers/client-run.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
 import { at, errorCode, queryRequest } from './query-client.js';
-
-type CliResult = RunResult;
 
 interface Keys {
   readonly accessKeyId: string;
@@ -16,14 +14,11 @@ interface Keys {
 }
 
 /** Runs the AWS CLI against the test server with credentials from the environment only. */
-function aws(t: TestServer, home: string, args: string[], keys: Keys = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY }): Promise<CliResult> {
+function aws(t: TestServer, home: string, args: string[], keys: Keys = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY }): Promise<RunResult> {
   return awsCli(t.endpoint, home, args, keys);
 }
 
-function ok(r: CliResult): Record<string, Record<string, unknown>> {
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim() === '' ? {} : (JSON.parse(r.stdout) as Record<string, Record<string, unknown>>);
-}
+const ok = (r: RunResult): Record<string, Record<string, unknown>> => okJson(r);
 
 describe('IAM and STS through the AWS CLI', () => {
   let t: TestServer;

@@ -5,19 +5,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
-import { awsCli, type RunResult } from '../helpers/client-run.js';
+import { awsCli, okJson, type RunResult } from '../helpers/client-run.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-type CliResult = RunResult;
-
 /** Runs `aws kms …` against the test server, with credentials from the environment only. */
-function aws(t: TestServer, home: string, args: string[]): Promise<CliResult> {
+function aws(t: TestServer, home: string, args: string[]): Promise<RunResult> {
   return awsCli(t.endpoint, home, ['kms', ...args]);
-}
-
-function ok(r: CliResult): Record<string, unknown> {
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
 describe('AWS CLI: sign and verify a digest with a secp256k1 key', () => {
@@ -40,18 +33,18 @@ describe('AWS CLI: sign and verify a digest with a secp256k1 key', () => {
     const digestFile = join(home, 'digest.bin');
     writeFileSync(digestFile, digest);
 
-    const pub = ok(await aws(t, home, ['get-public-key', '--key-id', keyId]));
+    const pub = okJson(await aws(t, home, ['get-public-key', '--key-id', keyId]));
     assert.deepEqual(pub.SigningAlgorithms, ['ECDSA_SHA_256']);
     const publicKey = createPublicKey({ key: Buffer.from(pub.PublicKey as string, 'base64'), format: 'der', type: 'spki' });
 
     const common = ['--key-id', keyId, '--message-type', 'DIGEST', '--signing-algorithm', 'ECDSA_SHA_256'];
-    const signed = ok(await aws(t, home, ['sign', ...common, '--message', `fileb://${digestFile}`]));
+    const signed = okJson(await aws(t, home, ['sign', ...common, '--message', `fileb://${digestFile}`]));
     const signature = Buffer.from(signed.Signature as string, 'base64');
     assert.ok(nodeVerify('sha256', message, { key: publicKey, dsaEncoding: 'der' }, signature), 'the CLI-made signature verifies with node:crypto');
 
     const signatureFile = join(home, 'signature.bin');
     writeFileSync(signatureFile, signature);
-    const verified = ok(await aws(t, home, ['verify', ...common, '--message', `fileb://${digestFile}`, '--signature', `fileb://${signatureFile}`]));
+    const verified = okJson(await aws(t, home, ['verify', ...common, '--message', `fileb://${digestFile}`, '--signature', `fileb://${signatureFile}`]));
     assert.equal(verified.SignatureValid, true);
 
     digest[0] = digest[0]! ^ 1;

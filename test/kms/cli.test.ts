@@ -3,19 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { awsCli, type RunResult } from '../helpers/client-run.js';
+import { awsCli, okJson, type RunResult } from '../helpers/client-run.js';
 import { startTestServer, TEST_REGION, type TestServer } from '../helpers/server.js';
 
-type CliResult = RunResult;
-
 /** Runs the AWS CLI against the test server with credentials from the environment only. */
-function aws(t: TestServer, home: string, args: string[]): Promise<CliResult> {
+function aws(t: TestServer, home: string, args: string[]): Promise<RunResult> {
   return awsCli(t.endpoint, home, args);
-}
-
-function ok(r: CliResult): Record<string, unknown> {
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
 describe('AWS CLI against Cipherlake KMS', () => {
@@ -31,7 +24,7 @@ describe('AWS CLI against Cipherlake KMS', () => {
   });
 
   it('create-key, create-alias, encrypt with context by alias, decrypt; a wrong context fails with InvalidCiphertextException', async () => {
-    const created = ok(await aws(t, home, ['kms', 'create-key', '--description', 'cli test']));
+    const created = okJson(await aws(t, home, ['kms', 'create-key', '--description', 'cli test']));
     const keyId = (created.KeyMetadata as { KeyId: string }).KeyId;
     assert.match(keyId, /^[0-9a-f-]{36}$/);
 
@@ -39,12 +32,12 @@ describe('AWS CLI against Cipherlake KMS', () => {
     assert.equal(alias.code, 0, alias.stderr);
 
     const context = JSON.stringify({ purpose: 'cli', team: 'ml' });
-    const enc = ok(await aws(t, home, ['kms', 'encrypt', '--key-id', 'alias/cli-test', '--plaintext', 'hello from the aws cli', '--encryption-context', context]));
+    const enc = okJson(await aws(t, home, ['kms', 'encrypt', '--key-id', 'alias/cli-test', '--plaintext', 'hello from the aws cli', '--encryption-context', context]));
     assert.equal(enc.KeyId, `arn:aws:kms:${TEST_REGION}:000000000000:key/${keyId}`);
     const blobFile = join(home, 'blob.bin');
     writeFileSync(blobFile, Buffer.from(enc.CiphertextBlob as string, 'base64'));
 
-    const dec = ok(await aws(t, home, ['kms', 'decrypt', '--ciphertext-blob', `fileb://${blobFile}`, '--encryption-context', context]));
+    const dec = okJson(await aws(t, home, ['kms', 'decrypt', '--ciphertext-blob', `fileb://${blobFile}`, '--encryption-context', context]));
     assert.equal(Buffer.from(dec.Plaintext as string, 'base64').toString('utf8'), 'hello from the aws cli');
     assert.equal(dec.KeyId, enc.KeyId);
 
