@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
 import { CreateKeyCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
 import { loadConfig, type CipherlakeConfig } from '../../src/config/config.js';
-import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { awsEnv, scratch, type Scratch } from '../helpers/client-run.js';
 import { issueLeaf, makeTestCa, run, type TestCa, type TestLeaf } from './tools.js';
 
 const HTTPS_ON: Partial<CipherlakeConfig> = { https: { enabled: true, host: '127.0.0.1', port: 0 } };
@@ -54,13 +55,15 @@ async function sClient(port: string, caFile: string, protocol: string[]): Promis
 
 describe('HTTPS with the built-in CA', () => {
   let t: TestServer;
+  let home: Scratch;
   let work: string;
   let caPem: string;
   let caFile: string;
 
   before(async () => {
     t = await startTestServer(HTTPS_ON);
-    work = mkdtempSync(join(tmpdir(), 'cipherlake-tls-'));
+    home = scratch('cipherlake-tls-');
+    work = home.dir;
     const exported = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'ca', 'export', '--data-dir', t.dataDir]);
     assert.equal(exported.code, 0, exported.stderr);
     caPem = exported.stdout;
@@ -69,7 +72,7 @@ describe('HTTPS with the built-in CA', () => {
   });
   after(async () => {
     await t.close();
-    rmSync(work, { recursive: true, force: true });
+    home.remove();
   });
 
   it('creates the CA in DATA_DIR/tls with a 0600 key, and exports exactly its certificate', () => {
@@ -129,26 +132,12 @@ describe('HTTPS with the built-in CA', () => {
     assert.match(cbc.out, /handshake failure|no shared cipher/i);
   });
 
-  /** The AWS CLI's environment: test credentials, no config files, no retries. */
-  const awsCliEnv = (): Record<string, string> => {
-    const env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: work,
-      AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-      AWS_DEFAULT_REGION: TEST_REGION,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: join(work, 'empty-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(work, 'empty-credentials'),
-      AWS_PAGER: '',
-      // The refused call would otherwise be retried with backoff for ~10 s.
-      AWS_MAX_ATTEMPTS: '1',
-      AWS_RETRY_MODE: 'standard',
-    };
-    writeFileSync(env.AWS_CONFIG_FILE, '');
-    writeFileSync(env.AWS_SHARED_CREDENTIALS_FILE, '');
-    return env;
-  };
+  /** The AWS CLI's environment (awsEnv: test credentials, no config files) with no retries; PATH too, as tools.run passes only this. */
+  const awsCliEnv = (): Record<string, string> => ({
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    // The refused call would otherwise be retried with backoff for ~10 s.
+    ...awsEnv(home, { AWS_MAX_ATTEMPTS: '1', AWS_RETRY_MODE: 'standard' }),
+  });
 
   it('serves the AWS CLI with AWS_CA_BUNDLE set to the exported CA', async () => {
     const env = awsCliEnv();
