@@ -1,10 +1,7 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { assertPutsSurvived, killServer, listAll, sha, spawnServer, startPutLoad, type Server } from './crash-server.js';
+import { assertPutsSurvived, crashFixture, listAll, sha, startPutLoad } from './crash-server.js';
 import { signedFetch } from './raw-sign.js';
 
 const MiB = 1024 * 1024;
@@ -92,24 +89,10 @@ async function get(endpoint: string, key: string): Promise<{ status: number; bod
  * progress and completable; nothing partial is listed.
  */
 describe('S3 crash safety: multipart completions (kill -9 under load)', () => {
-  let dir: string;
-  let server: Server | undefined;
-
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'cipherlake-crash-mp-'));
-    // No NBD listener: its fixed default port would collide with parallel test servers.
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ nbd: { enabled: false } }));
-  });
-  after(async () => {
-    await killServer(server);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const fx = crashFixture('cipherlake-crash-mp-');
 
   it('acknowledged completions survive; unacknowledged ones are whole or still in progress', async (t) => {
-    const data = join(dir, 'data');
-    const config = join(dir, 'config.json');
-    server = await spawnServer(data, config);
-    const first = server;
+    const first = await fx.spawn();
     assert.equal((await signedFetch(first.endpoint, { method: 'PUT', path: `/${BUCKET}` })).status, 200);
     const uploads: Prepared[] = [];
     for (const batch of [[0, 1, 2, 3], [4, 5, 6, 7]]) uploads.push(...(await Promise.all(batch.map((i) => prepare(first.endpoint, i)))));
@@ -131,8 +114,7 @@ describe('S3 crash safety: multipart completions (kill -9 under load)', () => {
     assert.ok(uploads.every((p) => p.outcome !== 'refused'), 'no completion was refused');
     assert.ok(uploads.slice(0, 3).every((p) => p.outcome === 'acked'));
 
-    server = await spawnServer(data, config);
-    const second = server;
+    const second = await fx.spawn();
     const inProgress = await listUploads(second.endpoint);
     const unacked = uploads.filter((p) => p.outcome !== 'acked');
     t.diagnostic(`unacknowledged after restart: ${unacked.filter((p) => inProgress.has(p.key)).length} in progress, ${unacked.filter((p) => !inProgress.has(p.key)).length} committed`);

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { killServer, spawnServer as spawnServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { signedFetch } from './raw-sign.js';
 
@@ -12,6 +16,32 @@ export function spawnServer(dataDir: string, configFile: string): Promise<Server
 }
 
 export { killServer };
+
+/**
+ * A crash test's directory and servers, with hooks registered in the calling suite: before()
+ * makes a temporary directory (named from `prefix`) holding config.json with no NBD listener
+ * (its fixed default port would collide with parallel test servers); after() kills the server
+ * spawn() started last and removes the directory. spawn() starts `cipherlake server` on the
+ * same data directory every time, so a second call is a restart after a crash.
+ */
+export function crashFixture(prefix: string): { spawn(): Promise<Server> } {
+  let dir = '';
+  let server: Server | undefined;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ nbd: { enabled: false } }));
+  });
+  after(async () => {
+    await killServer(server);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    async spawn() {
+      server = await spawnServer(join(dir, 'data'), join(dir, 'config.json'));
+      return server;
+    },
+  };
+}
 
 /** SHA-256 hex of the bytes. */
 export const sha = (b: Buffer | Uint8Array): string => createHash('sha256').update(b).digest('hex');

@@ -1,9 +1,6 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { assertPutsSurvived, killServer, listAll, spawnServer, startPutLoad, type Server } from './crash-server.js';
+import { assertPutsSurvived, crashFixture, listAll, startPutLoad } from './crash-server.js';
 import { signedFetch } from './raw-sign.js';
 
 /**
@@ -12,24 +9,10 @@ import { signedFetch } from './raw-sign.js';
  * listed is a complete object that some request wrote.
  */
 describe('S3 crash safety (kill -9 under load)', () => {
-  let dir: string;
-  let server: Server | undefined;
-
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'cipherlake-crash-'));
-    // No NBD listener: its fixed default port would collide with parallel test servers.
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ nbd: { enabled: false } }));
-  });
-  after(async () => {
-    await killServer(server);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const fx = crashFixture('cipherlake-crash-');
 
   it('every acknowledged PUT survives; nothing partial is listed or read', async () => {
-    const data = join(dir, 'data');
-    const config = join(dir, 'config.json');
-    server = await spawnServer(data, config);
-    const first = server;
+    const first = await fx.spawn();
     assert.equal((await signedFetch(first.endpoint, { method: 'PUT', path: '/crash' })).status, 200);
 
     const load = startPutLoad(first.endpoint, 'crash', 8);
@@ -39,8 +22,7 @@ describe('S3 crash safety (kill -9 under load)', () => {
     await first.exited;
     await load.done;
 
-    server = await spawnServer(data, config);
-    const second = server;
+    const second = await fx.spawn();
     const keys = load.keys;
     await assertPutsSurvived(second.endpoint, 'crash', keys);
 
