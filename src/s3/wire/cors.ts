@@ -128,11 +128,15 @@ function ruleHeaders(rule: CorsRule, origin: string): Record<string, string> {
   return headers;
 }
 
-/** Access-Control-Request-Headers as a list of names (comma-separated, blanks dropped). */
+/**
+ * Access-Control-Request-Headers as a list of names (comma-separated, blanks dropped), lower-cased:
+ * S3 answers Access-Control-Allow-Headers with the requested names in lower case (LocalStack's
+ * AWS-validated test_cors_match_headers), and header names are case-insensitive.
+ */
 function requestedHeaders(value: string | undefined): string[] {
   if (value === undefined) return [];
   return value
     .split(',')
-    .map((h) => h.trim())
+    .map((h) => h.trim().toLowerCase())
     .filter((h) => h !== '');
 }
