@@ -1,19 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { ManualClock } from '../../src/common/clock.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { RealTimeClock, startTestServer, type TestServer } from '../helpers/server.js';
 import { awsEnv, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
 
 const SCRIPT = fileURLToPath(new URL('./policy-operations-boto3.py', import.meta.url));
 const ACCOUNT = '000000000000';
-
-/** The machine's time: the versions section looks its records up with LookupEvents, whose default window ends now. */
-class RealTimeClock extends ManualClock {
-  override now(): Date {
-    return new Date();
-  }
-}
 
 /**
  * boto3 (Debian python3-boto3) driving the IAM policy operations tools call around a role's or
