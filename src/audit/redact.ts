@@ -20,6 +20,9 @@ export const REDACTED_FIELD_NAMES: readonly string[] = [
   'PrivateKeyPlaintext',
   'Password',
   'Passphrase',
+  // An MFA one-time code (STS AssumeRole / GetSessionToken): short-lived, but a credential
+  // while it lives. The MFA device's SerialNumber names the device, is not secret, and is kept.
+  'TokenCode',
 ];
 
 const DENYLIST: ReadonlySet<string> = new Set(REDACTED_FIELD_NAMES.map(normalizeFieldName));
