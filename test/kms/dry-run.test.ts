@@ -78,6 +78,10 @@ describe('KMS DryRun', () => {
     const { records } = await fx.server.server.auditStore.lookup({ keyId, errorsOnly: true, limit: 10 });
     const byName = new Map(records.map((r) => [r.event.eventName, r.event]));
     for (const name of ['Encrypt', 'GenerateDataKey']) assert.equal(byName.get(name)?.errorCode, 'DryRunOperationException', name);
+    // And no record of the key claims either call succeeded (the dry run's result is dropped, not recorded).
+    const all = (await fx.server.server.auditStore.lookup({ keyId, limit: 50 })).records.map((r) => r.event).filter((e) => e.eventName === 'Encrypt' || e.eventName === 'GenerateDataKey');
+    assert.deepEqual(all.map((e) => e.errorCode).sort(), ['DryRunOperationException', 'DryRunOperationException'], 'one record each, both failed');
+    assert.equal(all.some((e) => e.additionalEventData !== undefined && e.additionalEventData !== null), false, 'no key material named as used');
     const recorded = JSON.stringify(records);
     for (const form of [marker, Buffer.from(marker).toString('base64'), Buffer.from(marker).toString('hex')]) {
       assert.equal(recorded.includes(form), false, `the plaintext is never recorded (${form.slice(0, 12)}…)`);
