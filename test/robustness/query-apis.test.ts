@@ -250,7 +250,10 @@ describe('EC2, CloudTrail, IAM and STS: malformed input', () => {
       ['iam', { Action: 'GetUser', UserName: long('u') }, '404 NoSuchEntity', `The user with name ${'u'.repeat(256)}...`],
       ['iam', { Action: 'GetRole', RoleName: long('r') }, '404 NoSuchEntity', `The role with name ${'r'.repeat(256)}...`],
       ['iam', { Action: 'ListUsers', MaxItems: long('1') }, '400 ValidationError', `Invalid value for parameter MaxItems: ${'1'.repeat(256)}...`],
-      ['iam', { Action: 'AttachUserPolicy', UserName: 'robust', PolicyArn: long('p') }, '400 ValidationError', `ARN ${'p'.repeat(256)}...`],
+      // Over arnType's 2048 characters: the model's length constraint (ValidationError), as IAM answers.
+      ['iam', { Action: 'AttachUserPolicy', UserName: 'robust', PolicyArn: long('p') }, '400 ValidationError', `Value '${'p'.repeat(256)}...' at 'policyArn'`],
+      // Within the length but not a policy ARN: InvalidInput "ARN … is not valid.", as IAM answers (policyArnParam).
+      ['iam', { Action: 'AttachUserPolicy', UserName: 'robust', PolicyArn: `arn:aws:iam::aws:policy/${'p'.repeat(2000)}` }, '400 InvalidInput', `ARN arn:aws:iam::aws:policy/${'p'.repeat(232)}...`],
       ['iam', { Action: 'UpdateAccessKey', UserName: 'robust', AccessKeyId: long('K'), Status: 'Active' }, '404 NoSuchEntity', `${'K'.repeat(256)}...`],
     ];
     for (const [service, params, expected, quoted] of queryCases) {

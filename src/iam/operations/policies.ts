@@ -111,9 +111,11 @@ export async function deleteManagedPolicy(deps: IamDeps, arn: string): Promise<v
   await deps.store.deleteManagedPolicy(arn);
 }
 
-/** Attaches a managed policy to a user or role; raises NoSuchEntityError. https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachUserPolicy.html */
+/**
+ * Attaches a managed policy to a user or role; raises NoSuchEntityError. The ARN's form is the
+ * wire layer's check (policyArnParam). https://docs.aws.amazon.com/IAM/latest/APIReference/API_AttachUserPolicy.html
+ */
 export async function attachPolicy(deps: IamDeps, kind: PolicyOwnerKind, name: string, policyArn: string): Promise<void> {
-  if (!policyArn.startsWith('arn:')) throw new IamValidationError(`ARN ${echoed(policyArn)} is not valid.`);
   const who = await owner(deps, kind, name);
   await getManagedPolicy(deps, policyArn);
   await deps.store.attachPolicy(kind, who, policyArn);

@@ -104,7 +104,8 @@ function inlineRoutes(kind: PolicyOwnerKind, noun: 'User' | 'Role'): Record<stri
       service: 'iam',
       action: `iam:Attach${noun}Policy`,
       readOnly: false,
-      parse: (p) => ({ owner: p.required(ownerParam), policyArn: p.required('PolicyArn') }),
+      // A PolicyArn not of a policy ARN's form is InvalidInput before the owner is looked up, as on GetPolicy.
+      parse: (p) => ({ owner: p.required(ownerParam), policyArn: policyArnParam(p) }),
       resource: (r, a, d) => ownerArn(d, kind, a, r.owner),
       operate: (d, r) => attachPolicy(d, kind, r.owner, r.policyArn),
       respond: () => undefined,
@@ -113,7 +114,7 @@ function inlineRoutes(kind: PolicyOwnerKind, noun: 'User' | 'Role'): Record<stri
       service: 'iam',
       action: `iam:Detach${noun}Policy`,
       readOnly: false,
-      parse: (p) => ({ owner: p.required(ownerParam), policyArn: p.required('PolicyArn') }),
+      parse: (p) => ({ owner: p.required(ownerParam), policyArn: policyArnParam(p) }),
       resource: (r, a, d) => ownerArn(d, kind, a, r.owner),
       operate: (d, r) => detachPolicy(d, kind, r.owner, r.policyArn),
       respond: () => undefined,
