@@ -36,4 +36,14 @@ describe('boto3 against Cipherlake IAM user and role answers', () => {
     assert.deepEqual(out.attached, [[], []]);
     assert.deepEqual(out.wellFormed, [['NoSuchEntity', 404, true], ['NoSuchEntity', 404, true]]);
   });
+
+  it('ListAttachedUserPolicies / ListAttachedRolePolicies: PathPrefix filters by the policy path; one not of policyPathType is ValidationError', async () => {
+    const out = await section('paths');
+    assert.deepEqual(out.filtered, [['path-a', 'path-b'], ['path-a'], ['path-a', 'path-b', 'path-c'], ['path-a', 'path-b', 'path-c']]);
+    assert.deepEqual(out.invalid, Array(6).fill(['ValidationError', 400, true]));
+    assert.equal(
+      out.message,
+      "1 validation error detected: Value '/team#/' at 'pathPrefix' failed to satisfy constraint: Member must satisfy regular expression pattern: ((/[A-Za-z0-9\\.,\\+@=_-]+)*)/",
+    );
+  });
 });

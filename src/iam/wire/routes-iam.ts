@@ -21,7 +21,7 @@ import { iamPage, pageFields } from './paging.js';
 import type { QueryParams } from './query.js';
 import { queryRoute, type QueryCall, type QueryRoute } from './route.js';
 import { IAM_POLICY_ROUTES } from './routes-iam-policies.js';
-import { ENTITY_PATH_PREFIX, ownerArn, pathPrefixParam, policyArnParam } from './route-params.js';
+import { ENTITY_PATH_PREFIX, ownerArn, pathPrefixParam, POLICY_PATH_PREFIX, policyArnParam } from './route-params.js';
 
 /** The ARN a created entity will have: its Path (default `/`) goes between kind and name, as iamArn builds it. */
 function createdArn(account: string, kind: 'user' | 'role' | 'policy', path: string | undefined, name: string): string {
@@ -123,9 +123,13 @@ function inlineRoutes(kind: PolicyOwnerKind, noun: 'User' | 'Role'): Record<stri
       service: 'iam',
       action: `iam:ListAttached${noun}Policies`,
       readOnly: true,
-      parse: (p) => ({ owner: p.required(ownerParam), maxItems: p.maxItems(), marker: p.optional('Marker') }),
+      // PathPrefix is policyPathType here, as for ListPolicies (botocore's iam service-2.json), and filters by the policy's path.
+      parse: (p) => ({ owner: p.required(ownerParam), pathPrefix: pathPrefixParam(p, POLICY_PATH_PREFIX) ?? '/', maxItems: p.maxItems(), marker: p.optional('Marker') }),
       resource: (r, a, d) => ownerArn(d, kind, a, r.owner),
-      operate: async (d, r) => iamPage(await listAttachedPolicies(d, kind, r.owner), (p) => p.arn, r.maxItems, r.marker),
+      operate: async (d, r) => {
+        const attached = (await listAttachedPolicies(d, kind, r.owner)).filter((p) => p.path.startsWith(r.pathPrefix));
+        return iamPage(attached, (p) => p.arn, r.maxItems, r.marker);
+      },
       respond: (page) => ({ AttachedPolicies: page.items.map((p) => ({ PolicyName: p.policyName, PolicyArn: p.arn })), ...pageFields(page) }),
     }),
   };
