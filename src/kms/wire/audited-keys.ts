@@ -1,5 +1,5 @@
 import type { KeyService } from '../keys/key-service.js';
-import { keyArn } from '../keys/key-record.js';
+import { aliasArn, keyArn } from '../keys/key-record.js';
 import type { KmsRequestFacts, KmsRoute } from './route.js';
 import type { KmsOutcome } from './handler.js';
 
@@ -65,7 +65,7 @@ async function listedAs(keys: KeyService, c: AuditedKey): Promise<string | undef
 function asArn(keys: KeyService, id: string): string {
   if (id.startsWith('arn:')) return id;
   const { region, accountId } = keys.deps.settings;
-  return id.startsWith('alias/') ? `arn:aws:kms:${region}:${accountId}:${id}` : keyArn({ region, accountId, keyId: id });
+  return id.startsWith('alias/') ? aliasArn(region, accountId, id) : keyArn({ region, accountId, keyId: id });
 }
 
 /** The resources of a successful call that used several keys (route.resultKeys), as full ARNs. */
