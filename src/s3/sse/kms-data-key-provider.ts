@@ -2,7 +2,6 @@ import { SecretBytes } from '../../crypto/index.js';
 import { decrypt, ensureAwsManagedKey, generateDataKey, keyArn, readBlobHeader, toKmsWireError, type CallContext, type KeyRecord, type KeyService, type OnBehalfKmsCall } from '../../kms/index.js';
 import { AWS_MANAGED_S3_KEY, type DataKey, type DataKeyProvider, type KmsContext } from './data-key-provider.js';
 
-
 /**
  * The key id behind `alias/aws/s3`, per key service, once known. An `alias/aws/*` alias can
  * be neither updated nor deleted (KMS refuses both), so the id never changes: caching it
