@@ -11,6 +11,7 @@ import type { CallContext } from '../kms-context.js';
 import { createKey } from '../operations/create-key.js';
 import { LocalRootKeyProvider } from '../root-key/local-root-key.js';
 import { handleKmsRequest, type KmsOutcome } from './handler.js';
+import { KMS_ROUTES } from './routes.js';
 
 // A dry run runs the operation and drops its result: the plaintexts that result holds (a data
 // key, a decrypted plaintext, a data key pair's private key) are zeroed before it is dropped.
@@ -93,5 +94,11 @@ describe('KMS DryRun: the plaintexts the operation made are zeroed', () => {
     } finally {
       spy.mock.restore();
     }
+  });
+
+  it('a route taking DryRun that changes something (not read-only) checks through checkDryRun: its operation never runs', () => {
+    const changing = Object.entries(KMS_ROUTES).filter(([, r]) => r.takesDryRun === true && !r.readOnly);
+    assert.deepEqual(changing.map(([name]) => name).sort(), ['CreateGrant', 'RetireGrant', 'RevokeGrant']);
+    for (const [name, r] of changing) assert.equal(typeof r.checkDryRun, 'function', name);
   });
 });
