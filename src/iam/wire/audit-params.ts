@@ -111,6 +111,12 @@ export const IAM_AUDIT_ROWS: Readonly<Record<string, AuditRow>> = {
   ListPolicyVersions: { params: ['PolicyArn', ...PAGE] },
   DeletePolicyVersion: { params: ['PolicyArn', 'VersionId'] },
   SetDefaultPolicyVersion: { params: ['PolicyArn', 'VersionId'] },
+  TagUser: { params: ['UserName', TAGS] },
+  UntagUser: { params: ['UserName'] },
+  ListUserTags: { params: ['UserName', ...PAGE] },
+  TagRole: { params: ['RoleName', TAGS] },
+  UntagRole: { params: ['RoleName'] },
+  ListRoleTags: { params: ['RoleName', ...PAGE] },
 };
 
 /** The STS actions' rows, by Action. */
