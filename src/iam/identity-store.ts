@@ -8,6 +8,15 @@
 /** Who an inline policy or an attachment belongs to. */
 export type PolicyOwnerKind = 'user' | 'role';
 
+/**
+ * A tag on a user or role. IAM compares user and role tag keys case-insensitively (a second key
+ * differing only in case replaces the first, which keeps its spelling); values are case-sensitive.
+ */
+export interface EntityTag {
+  readonly key: string;
+  readonly value: string;
+}
+
 export interface UserRecord {
   readonly userName: string;
   /** `AIDA…`, stable for the user's life. */
@@ -15,6 +24,8 @@ export interface UserRecord {
   readonly arn: string;
   readonly path: string;
   readonly createdAt: Date;
+  /** Its tags in the order they were first set; [] for none (and for a record stored before tags were kept). */
+  readonly tags: readonly EntityTag[];
 }
 
 export type AccessKeyStatus = 'Active' | 'Inactive';
@@ -40,6 +51,8 @@ export interface RoleRecord {
   readonly trustPolicy: string;
   /** Longest session AssumeRole may grant, 3600–43200 seconds. */
   readonly maxSessionDuration: number;
+  /** Its tags in the order they were first set; [] for none (and for a record stored before tags were kept). */
+  readonly tags: readonly EntityTag[];
 }
 
 /** An inline policy of a user or role: its name and JSON document. */
@@ -117,6 +130,13 @@ export interface IdentityStore {
   updateRoleTrustPolicy(roleName: string, trustPolicy: string): Promise<boolean>;
   /** Every role, by name. */
   listRoles(): Promise<readonly RoleRecord[]>;
+  /**
+   * Replaces a user's or role's tags with what `update` returns for its current ones, in one
+   * transaction with the read, so two concurrent tag calls never lose each other's tags or
+   * together pass a quota `update` holds; an error `update` raises aborts the write and is
+   * raised as it is. Returns the new tags; undefined when there is no such user or role.
+   */
+  updateTags(kind: PolicyOwnerKind, name: string, update: (current: readonly EntityTag[]) => readonly EntityTag[]): Promise<readonly EntityTag[] | undefined>;
   deleteRole(roleName: string): Promise<boolean>;
 
   /**

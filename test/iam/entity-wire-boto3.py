@@ -78,5 +78,94 @@ def paths():
     return out
 
 
+def tagged(tags):
+    return [[t['Key'], t['Value']] for t in tags]
+
+
+def kv(n, prefix='k'):
+    return [{'Key': '%s%d' % (prefix, i), 'Value': 'v%d' % i} for i in range(n)]
+
+
+def tags():
+    out = {}
+    u = iam.create_user(UserName='tag-user', Path='/ml/', Tags=[{'Key': 'team', 'Value': 'vision'}, {'Key': 'Cost Center_é.:/=+-@', 'Value': ''}])['User']
+    r = iam.create_role(RoleName='tag-role', AssumeRolePolicyDocument=TRUST, Tags=[{'Key': 'env', 'Value': 'dev'}])['Role']
+    out['created'] = [tagged(u['Tags']), tagged(r['Tags'])]
+    out['got'] = [tagged(iam.get_user(UserName='tag-user')['User']['Tags']), tagged(iam.get_role(RoleName='tag-role')['Role']['Tags'])]
+    iam.create_user(UserName='tag-none')
+    out['none'] = ['Tags' in iam.get_user(UserName='tag-none')['User'], iam.list_user_tags(UserName='tag-none')['Tags'],
+                   any('Tags' in x for x in iam.list_users()['Users'])]
+    # TagUser overwrites a key given in another case (the first spelling stays) and adds new ones last.
+    iam.tag_user(UserName='tag-user', Tags=[{'Key': 'TEAM', 'Value': 'nlp'}, {'Key': 'owner', 'Value': 'ana'}])
+    iam.tag_role(RoleName='tag-role', Tags=[{'Key': 'tier', 'Value': 'gold'}])
+    out['tagged'] = [sorted(tagged(iam.list_user_tags(UserName='tag-user')['Tags'])), tagged(iam.list_role_tags(RoleName='tag-role')['Tags'])]
+    iam.untag_user(UserName='tag-user', TagKeys=['Owner', 'absent'])
+    iam.untag_role(RoleName='tag-role', TagKeys=['ENV'])
+    out['untagged'] = [sorted(tagged(iam.get_user(UserName='tag-user')['User']['Tags'])), tagged(iam.get_role(RoleName='tag-role')['Role']['Tags'])]
+    first = iam.list_user_tags(UserName='tag-user', MaxItems=1)
+    second = iam.list_user_tags(UserName='tag-user', Marker=first['Marker'])
+    out['paged'] = [len(first['Tags']), first['IsTruncated'], len(second['Tags']), second['IsTruncated']]
+    # IAM's limits and errors; a refused request changes nothing and creates nothing.
+    iam.create_user(UserName='tag-full', Tags=kv(50))
+    out['errors'] = {
+        'tooManyInRequest': shape(lambda: iam.tag_user(UserName='tag-user', Tags=kv(51))),
+        'overQuota': shape(lambda: iam.tag_user(UserName='tag-full', Tags=[{'Key': 'one-more', 'Value': 'x'}])),
+        'overQuotaMessage': message_of(lambda: iam.tag_role(RoleName='tag-role', Tags=kv(50, 'r'))),
+        'retagAtQuota': shape(lambda: iam.tag_user(UserName='tag-full', Tags=[{'Key': 'K1', 'Value': 'again'}])),
+        'keyTooLong': shape(lambda: iam.tag_user(UserName='tag-user', Tags=[{'Key': 'k' * 129, 'Value': 'x'}])),
+        'valueTooLong': shape(lambda: iam.tag_role(RoleName='tag-role', Tags=[{'Key': 'k', 'Value': 'v' * 257}])),
+        'badChar': message_of(lambda: iam.tag_user(UserName='tag-user', Tags=[{'Key': 'ok', 'Value': 'ok'}, {'Key': 'cost#center', 'Value': 'x'}])),
+        'badValueChar': shape(lambda: iam.tag_role(RoleName='tag-role', Tags=[{'Key': 'team', 'Value': 'a,b'}])),
+        'duplicate': shape(lambda: iam.tag_user(UserName='tag-user', Tags=[{'Key': 'Dept', 'Value': '1'}, {'Key': 'dept', 'Value': '2'}])),
+        'duplicateMessage': message_of(lambda: iam.create_role(RoleName='tag-dup', AssumeRolePolicyDocument=TRUST, Tags=[{'Key': 'a', 'Value': '1'}, {'Key': 'A', 'Value': '2'}])),
+        'awsPrefix': shape(lambda: iam.create_user(UserName='tag-aws', Tags=[{'Key': 'AWS:x', 'Value': '1'}])),
+        'untagTooMany': shape(lambda: iam.untag_user(UserName='tag-user', TagKeys=['k%d' % i for i in range(51)])),
+        'noUser': shape(lambda: iam.tag_user(UserName='nobody', Tags=[{'Key': 'a', 'Value': '1'}])),
+        'noRole': shape(lambda: iam.list_role_tags(RoleName='nobody')),
+        'noUntag': shape(lambda: iam.untag_role(RoleName='nobody', TagKeys=['a'])),
+    }
+    out['unchanged'] = [sorted(tagged(iam.list_user_tags(UserName='tag-user')['Tags'])), len(iam.list_user_tags(UserName='tag-full')['Tags']),
+                        tagged(iam.list_role_tags(RoleName='tag-role')['Tags']),
+                        shape(lambda: iam.get_role(RoleName='tag-dup')), shape(lambda: iam.get_user(UserName='tag-aws'))]
+    return out
+
+
+def tag_access():
+    """iam:TagUser etc. authorized on the entity's ARN, with aws:ResourceTag, aws:RequestTag and aws:TagKeys."""
+    out = {}
+    iam.create_user(UserName='acc-admin')
+    key = iam.create_access_key(UserName='acc-admin')['AccessKey']
+    iam.create_user(UserName='acc-a', Tags=[{'Key': 'Team', 'Value': 'ml'}])
+    iam.create_user(UserName='acc-b', Tags=[{'Key': 'Team', 'Value': 'web'}])
+    user_arn = 'arn:aws:iam::%s:user/' % ACCOUNT
+    statements = [
+        # Tag and list tags only on users whose team is ml, and only with a project tag.
+        {'Effect': 'Allow', 'Action': ['iam:TagUser', 'iam:ListUserTags', 'iam:GetUser'], 'Resource': user_arn + '*',
+         'Condition': {'StringEquals': {'aws:ResourceTag/team': 'ml'}}},
+        {'Effect': 'Deny', 'Action': 'iam:TagUser', 'Resource': '*', 'Condition': {'ForAnyValue:StringNotEquals': {'aws:TagKeys': ['project']}}},
+        {'Effect': 'Allow', 'Action': 'iam:UntagUser', 'Resource': user_arn + 'acc-a', 'Condition': {'StringEquals': {'iam:ResourceTag/Team': 'ml'}}},
+        # CreateUser only with a cost-center tag of 42.
+        {'Effect': 'Allow', 'Action': 'iam:CreateUser', 'Resource': '*', 'Condition': {'StringEquals': {'aws:RequestTag/cost-center': '42'}}},
+    ]
+    iam.put_user_policy(UserName='acc-admin', PolicyName='tags', PolicyDocument=json.dumps({'Version': '2012-10-17', 'Statement': statements}))
+    admin = client('iam', key)
+    out['resourceTag'] = [shape(lambda: admin.tag_user(UserName='acc-a', Tags=[{'Key': 'project', 'Value': 'p1'}])),
+                          shape(lambda: admin.tag_user(UserName='acc-b', Tags=[{'Key': 'project', 'Value': 'p1'}])),
+                          shape(lambda: admin.list_user_tags(UserName='acc-a')), shape(lambda: admin.list_user_tags(UserName='acc-b')),
+                          shape(lambda: admin.get_user(UserName='acc-b'))]
+    out['tagKeys'] = shape(lambda: admin.tag_user(UserName='acc-a', Tags=[{'Key': 'other', 'Value': 'x'}]))
+    out['untag'] = [shape(lambda: admin.untag_user(UserName='acc-a', TagKeys=['project'])), shape(lambda: admin.untag_user(UserName='acc-b', TagKeys=['Team']))]
+    out['requestTag'] = [shape(lambda: admin.create_user(UserName='acc-c', Tags=[{'Key': 'cost-center', 'Value': '42'}])),
+                         shape(lambda: admin.create_user(UserName='acc-d', Tags=[{'Key': 'cost-center', 'Value': '7'}])),
+                         shape(lambda: admin.create_user(UserName='acc-e'))]
+    out['after'] = [sorted(tagged(iam.list_user_tags(UserName='acc-a')['Tags'])), tagged(iam.list_user_tags(UserName='acc-b')['Tags'])]
+    trail = client('cloudtrail')
+    events = trail.lookup_events(LookupAttributes=[{'AttributeKey': 'EventName', 'AttributeValue': 'TagUser'}])['Events']
+    records = [json.loads(e['CloudTrailEvent']) for e in events]
+    out['audited'] = sorted([rec['requestParameters'].get('userName'), rec.get('errorCode') or 'ok', rec['requestParameters'].get('tags')] for rec in records
+                            if rec['requestParameters'] and rec['requestParameters'].get('userName') in ('acc-a', 'acc-b'))
+    return out
+
+
 if __name__ == '__main__':
-    print(json.dumps({'attach': attach, 'paths': paths}[sys.argv[1]](), default=str))
+    print(json.dumps({'attach': attach, 'paths': paths, 'tags': tags, 'tag-access': tag_access}[sys.argv[1]](), default=str))

@@ -11,7 +11,8 @@ const ACCOUNT = '000000000000';
  * boto3 (Debian python3-boto3) driving IAM's user and role answers (src/iam/wire/routes-iam.ts):
  * Attach/Detach User and Role policies with a PolicyArn that is not a policy ARN (InvalidInput, as
  * IAM answers GetPolicy's), ListAttached…Policies' PathPrefix (policyPathType in botocore's iam
- * model), and tags on users and roles.
+ * model), and tags on users and roles (their limits and errors as botocore's model and IAM's
+ * Tagging IAM resources guide give them; the duplicate-key wording as IAM answers it).
  */
 describe('boto3 against Cipherlake IAM user and role answers', () => {
   let t: TestServer;
@@ -45,5 +46,49 @@ describe('boto3 against Cipherlake IAM user and role answers', () => {
       out.message,
       "1 validation error detected: Value '/team#/' at 'pathPrefix' failed to satisfy constraint: Member must satisfy regular expression pattern: ((/[A-Za-z0-9\\.,\\+@=_-]+)*)/",
     );
+  });
+  it('tags on users and roles: stored by CreateUser/CreateRole, answered by GetUser/GetRole and ListUserTags/ListRoleTags, changed by Tag/Untag (keys case-insensitive); IAM limits and errors, a refused call changing nothing', async () => {
+    const out = await section('tags');
+    const user = [['team', 'vision'], ['Cost Center_é.:/=+-@', '']];
+    assert.deepEqual(out.created, [user, [['env', 'dev']]]);
+    assert.deepEqual(out.got, [user, [['env', 'dev']]]);
+    assert.deepEqual(out.none, [false, [], false], 'no Tags element for none; ListUserTags answers []; ListUsers lists no Tags');
+    assert.deepEqual(out.tagged, [[['Cost Center_é.:/=+-@', ''], ['owner', 'ana'], ['team', 'nlp']], [['env', 'dev'], ['tier', 'gold']]], 'TEAM overwrote team, which kept its spelling');
+    assert.deepEqual(out.untagged, [[['Cost Center_é.:/=+-@', ''], ['team', 'nlp']], [['tier', 'gold']]]);
+    assert.deepEqual(out.paged, [1, true, 1, false]);
+    const validation = ['ValidationError', 400, true];
+    assert.deepEqual(out.errors, {
+      tooManyInRequest: validation,
+      overQuota: ['LimitExceeded', 409, true],
+      overQuotaMessage: 'Cannot exceed quota for TagsPerRole: 50',
+      retagAtQuota: 'no error',
+      keyTooLong: validation,
+      valueTooLong: validation,
+      badChar: "1 validation error detected: Value 'cost#center' at 'tags.2.member.key' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+",
+      badValueChar: validation,
+      duplicate: invalidInput,
+      duplicateMessage: 'Duplicate tag keys found. Please note that Tag keys are case insensitive.',
+      awsPrefix: invalidInput,
+      untagTooMany: validation,
+      noUser: ['NoSuchEntity', 404, true],
+      noRole: ['NoSuchEntity', 404, true],
+      noUntag: ['NoSuchEntity', 404, true],
+    });
+    assert.deepEqual(out.unchanged, [[['Cost Center_é.:/=+-@', ''], ['team', 'nlp']], 50, [['tier', 'gold']], ['NoSuchEntity', 404, true], ['NoSuchEntity', 404, true]]);
+  });
+
+  it('iam:TagUser, UntagUser, ListUserTags and CreateUser are authorized on the user with aws:ResourceTag / iam:ResourceTag, aws:RequestTag and aws:TagKeys; TagUser is audited with its tags, denied or not', async () => {
+    const out = await section('tag-access');
+    const denied = ['AccessDenied', 403, true];
+    assert.deepEqual(out.resourceTag, ['no error', denied, 'no error', denied, denied], 'allowed only on the user tagged team=ml (the key compared case-insensitively)');
+    assert.deepEqual(out.tagKeys, denied, 'a tag key other than project is denied by aws:TagKeys');
+    assert.deepEqual(out.untag, ['no error', denied], 'iam:ResourceTag/Team');
+    assert.deepEqual(out.requestTag, ['no error', denied, denied], 'aws:RequestTag/cost-center must be 42');
+    assert.deepEqual(out.after, [[['Team', 'ml']], [['Team', 'web']]], 'project was added to acc-a then removed; acc-b never changed');
+    assert.deepEqual(out.audited, [
+      ['acc-a', 'AccessDenied', [{ key: 'other', value: 'x' }]],
+      ['acc-a', 'ok', [{ key: 'project', value: 'p1' }]],
+      ['acc-b', 'AccessDenied', [{ key: 'project', value: 'p1' }]],
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import { echoed } from '../../common/bounded-echo.js';
 import { DeleteConflictError, IamValidationError, NoSuchEntityError } from '../errors.js';
 import { checkName, checkPath, checkPolicy, checkPolicyQuota, iamArn, newUniqueId, type IamDeps } from '../iam-context.js';
-import type { RoleRecord } from '../identity-store.js';
+import type { EntityTag, RoleRecord } from '../identity-store.js';
 
 /** MaxSessionDuration bounds IAM accepts (seconds). */
 export const MIN_MAX_SESSION = 3600;
@@ -10,11 +10,12 @@ export const MAX_MAX_SESSION = 43200;
 /**
  * Creates a role with its trust policy. https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
  * Raises IamValidationError, IamLimitExceededError (trust policy over 2,048 characters),
- * IamMalformedPolicyError, EntityAlreadyExistsError.
+ * IamMalformedPolicyError, EntityAlreadyExistsError. `tags` arrive checked by the wire layer
+ * (at most 50, no key twice) and are stored as given.
  */
 export async function createRole(
   deps: IamDeps,
-  req: { roleName: string; trustPolicy: string; path?: string; description?: string; maxSessionDuration?: number },
+  req: { roleName: string; trustPolicy: string; path?: string; description?: string; maxSessionDuration?: number; tags?: readonly EntityTag[] },
 ): Promise<RoleRecord> {
   const roleName = checkName(req.roleName, 'RoleName', 64);
   const path = checkPath(req.path);
@@ -34,6 +35,7 @@ export async function createRole(
     description: req.description ?? '',
     trustPolicy: req.trustPolicy,
     maxSessionDuration,
+    tags: req.tags ?? [],
   };
   await deps.store.createRole(role);
   return role;

@@ -1,16 +1,24 @@
 import { echoed } from '../../common/bounded-echo.js';
 import { DeleteConflictError, NoSuchEntityError } from '../errors.js';
 import { checkName, checkPath, iamArn, newUniqueId, type IamDeps } from '../iam-context.js';
-import type { UserRecord } from '../identity-store.js';
+import type { EntityTag, UserRecord } from '../identity-store.js';
 
 /**
  * Creates an IAM user. https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateUser.html
- * Raises IamValidationError for a bad name or path, EntityAlreadyExistsError if taken.
+ * Raises IamValidationError for a bad name or path, EntityAlreadyExistsError if taken. `tags`
+ * arrive checked by the wire layer (at most 50, no key twice) and are stored as given.
  */
-export async function createUser(deps: IamDeps, req: { userName: string; path?: string }): Promise<UserRecord> {
+export async function createUser(deps: IamDeps, req: { userName: string; path?: string; tags?: readonly EntityTag[] }): Promise<UserRecord> {
   const userName = checkName(req.userName, 'UserName', 64);
   const path = checkPath(req.path);
-  const user: UserRecord = { userName, userId: newUniqueId('AIDA'), arn: iamArn(deps.accountId, 'user', path, userName), path, createdAt: deps.clock.now() };
+  const user: UserRecord = {
+    userName,
+    userId: newUniqueId('AIDA'),
+    arn: iamArn(deps.accountId, 'user', path, userName),
+    path,
+    createdAt: deps.clock.now(),
+    tags: req.tags ?? [],
+  };
   await deps.store.createUser(user);
   return user;
 }

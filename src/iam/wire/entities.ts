@@ -1,13 +1,30 @@
 /** IAM entities in their XML response shapes (AWS spellings live only in wire/). */
-import type { AccessKeyRecord, ManagedPolicyRecord, PolicyVersionRecord, RoleRecord, UserRecord } from '../identity-store.js';
+import type { AccessKeyRecord, EntityTag, ManagedPolicyRecord, PolicyVersionRecord, RoleRecord, UserRecord } from '../identity-store.js';
 import type { XmlValue } from './query.js';
 
 type Xml = Readonly<Record<string, XmlValue>>;
 
+/** A user as ListUsers lists it (no Tags: IAM leaves them out of list results). */
 export function userXml(u: UserRecord): Xml {
   return { Path: u.path, UserName: u.userName, UserId: u.userId, Arn: u.arn, CreateDate: u.createdAt };
 }
 
+/** Tags as IAM answers them (`<Tags><member><Key/><Value/></member>…</Tags>`); undefined (no element) for none, as IAM omits it. */
+export function tagsXml(tags: readonly EntityTag[]): XmlValue {
+  return tags.length === 0 ? undefined : tags.map((t) => ({ Key: t.key, Value: t.value }));
+}
+
+/** A user as CreateUser and GetUser answer it: with its Tags. */
+export function taggedUserXml(u: UserRecord): Xml {
+  return { ...userXml(u), Tags: tagsXml(u.tags) };
+}
+
+/** A role as CreateRole and GetRole answer it: with its Tags. */
+export function taggedRoleXml(r: RoleRecord): Xml {
+  return { ...roleXml(r), Tags: tagsXml(r.tags) };
+}
+
+/** A role as ListRoles lists it (no Tags: IAM leaves them out of list results). */
 export function roleXml(r: RoleRecord): Xml {
   return {
     Path: r.path,

@@ -9,6 +9,7 @@ import { iamResourcesOf, type IamAuditResource } from './audit-resources.js';
 import { toQueryWireError, type QueryWireError } from './error-codes.js';
 import { QueryParams, queryError, queryResponse, type QueryService } from './query.js';
 import type { QueryCall } from './route.js';
+import { resourceTagFacts } from './tag-params.js';
 import { IAM_ROUTES } from './routes-iam.js';
 import { STS_ROUTES } from './routes-sts.js';
 
@@ -33,7 +34,8 @@ export interface QueryOutcome {
 
 /**
  * Serves one authenticated IAM or STS Query request: parse → authorize → operate →
- * respond. Every error becomes a Query error document; unexpected ones are logged with
+ * respond. Authorization sees the route's condition keys and, when the resource is an existing
+ * user or role, its tags as aws:ResourceTag/… and iam:ResourceTag/…. Every error becomes a Query error document; unexpected ones are logged with
  * their detail and answered ServiceFailure. Denials are logged by AccessControl.
  */
 export async function handleQueryRequest(
@@ -59,7 +61,9 @@ export async function handleQueryRequest(
     if (route.action !== undefined) {
       resource = await route.resource(req, deps.accountId, deps);
       const resourcePolicies = route.resourcePolicies === undefined ? undefined : await route.resourcePolicies(deps, req, call);
+      const facts = { ...(await resourceTagFacts(deps, resource)), ...route.facts?.(req) };
       const decision = await access.authorize(call, route.action, resource, {
+        facts,
         ...(resourcePolicies === undefined ? {} : { resourcePolicies }),
         ...(route.resourcePolicyRequired === true ? { requireResourceAllow: true } : {}),
       });

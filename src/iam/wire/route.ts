@@ -1,4 +1,4 @@
-import type { AuthzCall } from '../authorizer.js';
+import type { AuthzCall, ConditionFacts } from '../authorizer.js';
 import type { IamDeps } from '../iam-context.js';
 import type { Policy } from '../policy/index.js';
 import type { QueryParams, QueryService, XmlValue } from './query.js';
@@ -22,6 +22,11 @@ export interface QueryRoute<Req = unknown, Res = unknown> {
   /** The resource ARN authorized: an existing user's or role's carries its path, as IAM's do. */
   readonly resource: (req: Req, accountId: string, deps: IamDeps) => string | Promise<string>;
   readonly resourcePolicies?: (deps: IamDeps, req: Req, call: QueryCall) => Promise<readonly Policy[]>;
+  /**
+   * The request's own condition keys (aws:RequestTag/…, aws:TagKeys); the handler adds the
+   * resource's (aws:ResourceTag/… of the user or role authorized on).
+   */
+  readonly facts?: (req: Req) => ConditionFacts;
   /** Whether a resource policy must allow as well as the identity policies (a role's trust policy for AssumeRole). */
   readonly resourcePolicyRequired?: boolean;
   readonly operate: (deps: IamDeps, req: Req, call: QueryCall) => Promise<Res>;

@@ -16,12 +16,14 @@ import {
 } from '../operations/policies.js';
 import { createRole, deleteRole, getRole, listRoles } from '../operations/roles.js';
 import { createUser, deleteUser, getUser, listUsers } from '../operations/users.js';
-import { accessKeyXml, policyXml, roleXml, userXml } from './entities.js';
+import { accessKeyXml, policyXml, roleXml, taggedRoleXml, taggedUserXml, userXml } from './entities.js';
 import { iamPage, pageFields } from './paging.js';
 import type { QueryParams } from './query.js';
 import { queryRoute, type QueryCall, type QueryRoute } from './route.js';
 import { IAM_POLICY_ROUTES } from './routes-iam-policies.js';
+import { IAM_TAG_ROUTES } from './routes-iam-tags.js';
 import { ENTITY_PATH_PREFIX, ownerArn, pathPrefixParam, POLICY_PATH_PREFIX, policyArnParam } from './route-params.js';
+import { requestTagFacts, tagsParam } from './tag-params.js';
 
 /** The ARN a created entity will have: its Path (default `/`) goes between kind and name, as iamArn builds it. */
 function createdArn(account: string, kind: 'user' | 'role' | 'policy', path: string | undefined, name: string): string {
@@ -142,11 +144,12 @@ const userRoutes: Record<string, QueryRoute> = {
     readOnly: false,
     parse: (p) => {
       refuseBoundary(p);
-      return { userName: p.required('UserName'), ...(p.optional('Path') !== undefined ? { path: p.required('Path') } : {}) };
+      return { userName: p.required('UserName'), ...(p.optional('Path') !== undefined ? { path: p.required('Path') } : {}), tags: tagsParam(p, false) };
     },
     resource: (r, a) => createdArn(a, 'user', r.path, r.userName),
+    facts: (r) => (r.tags.length === 0 ? {} : requestTagFacts(r.tags)),
     operate: (d, r) => createUser(d, r),
-    respond: (u) => ({ User: userXml(u) }),
+    respond: (u) => ({ User: taggedUserXml(u) }),
   }),
   GetUser: queryRoute({
     service: 'iam',
@@ -154,7 +157,7 @@ const userRoutes: Record<string, QueryRoute> = {
     readOnly: true,
     parse: (p, call) => ({ userName: call.principal.type === 'Root' && p.optional('UserName') === undefined ? undefined : userOrSelf(p, call) }),
     resource: (r, a, d) => (r.userName === undefined ? `arn:aws:iam::${a}:root` : ownerArn(d, 'user', a, r.userName)),
-    operate: async (d, r, call) => (r.userName === undefined ? { UserId: d.accountId, Arn: call.principal.arn } : userXml(await getUser(d, r.userName))),
+    operate: async (d, r, call) => (r.userName === undefined ? { UserId: d.accountId, Arn: call.principal.arn } : taggedUserXml(await getUser(d, r.userName))),
     respond: (u) => ({ User: u }),
   }),
   ListUsers: queryRoute({
@@ -229,11 +232,13 @@ const roleRoutes: Record<string, QueryRoute> = {
         ...(path !== undefined ? { path } : {}),
         ...(text !== undefined ? { description: text } : {}),
         ...(maxSessionDuration !== undefined ? { maxSessionDuration } : {}),
+        tags: tagsParam(p, false),
       };
     },
     resource: (r, a) => createdArn(a, 'role', r.path, r.roleName),
+    facts: (r) => (r.tags.length === 0 ? {} : requestTagFacts(r.tags)),
     operate: (d, r) => createRole(d, r),
-    respond: (role) => ({ Role: roleXml(role) }),
+    respond: (role) => ({ Role: taggedRoleXml(role) }),
   }),
   GetRole: queryRoute({
     service: 'iam',
@@ -242,7 +247,7 @@ const roleRoutes: Record<string, QueryRoute> = {
     parse: (p) => ({ roleName: p.required('RoleName') }),
     resource: (r, a, d) => ownerArn(d, 'role', a, r.roleName),
     operate: (d, r) => getRole(d, r.roleName),
-    respond: (role) => ({ Role: roleXml(role) }),
+    respond: (role) => ({ Role: taggedRoleXml(role) }),
   }),
   ListRoles: queryRoute({
     service: 'iam',
@@ -306,4 +311,5 @@ export const IAM_ROUTES: Readonly<Record<string, QueryRoute>> = {
   ...inlineRoutes('user', 'User'),
   ...inlineRoutes('role', 'Role'),
   ...IAM_POLICY_ROUTES,
+  ...IAM_TAG_ROUTES,
 };

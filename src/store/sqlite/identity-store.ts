@@ -2,6 +2,7 @@ import { EntityAlreadyExistsError } from '../../iam/errors.js';
 import type {
   AccessKeyRecord,
   AccessKeyStatus,
+  EntityTag,
   IdentityStore,
   InlinePolicy,
   ManagedPolicyRecord,
@@ -85,10 +86,10 @@ export class SqliteIdentityStore implements IdentityStore {
     this.#insert('INSERT INTO iam_users (user_name, record) VALUES (?, ?)', [user.userName, encode(user)], `User with name ${user.userName}`);
   }
   async getUser(userName: string): Promise<UserRecord | undefined> {
-    return this.#one<UserRecord>('SELECT record FROM iam_users WHERE user_name = ?', [userName]);
+    return tagged(this.#one<UserRecord>('SELECT record FROM iam_users WHERE user_name = ?', [userName]));
   }
   async listUsers(): Promise<readonly UserRecord[]> {
-    return this.#db.prepare<[], { record: string }>('SELECT record FROM iam_users ORDER BY user_name').all().map((r) => decode<UserRecord>(r.record));
+    return this.#db.prepare<[], { record: string }>('SELECT record FROM iam_users ORDER BY user_name').all().map((r) => tagged(decode<UserRecord>(r.record)));
   }
   async deleteUser(userName: string): Promise<boolean> {
     return this.#changed('DELETE FROM iam_users WHERE user_name = ?', [userName]);
@@ -119,7 +120,7 @@ export class SqliteIdentityStore implements IdentityStore {
     this.#insert('INSERT INTO iam_roles (role_name, record) VALUES (?, ?)', [role.roleName, encode(role)], `Role with name ${role.roleName}`);
   }
   async getRole(roleName: string): Promise<RoleRecord | undefined> {
-    return this.#one<RoleRecord>('SELECT record FROM iam_roles WHERE role_name = ?', [roleName]);
+    return tagged(this.#one<RoleRecord>('SELECT record FROM iam_roles WHERE role_name = ?', [roleName]));
   }
   async updateRoleTrustPolicy(roleName: string, trustPolicy: string): Promise<boolean> {
     return this.#db
@@ -130,7 +131,21 @@ export class SqliteIdentityStore implements IdentityStore {
       .immediate();
   }
   async listRoles(): Promise<readonly RoleRecord[]> {
-    return this.#db.prepare<[], { record: string }>('SELECT record FROM iam_roles ORDER BY role_name').all().map((r) => decode<RoleRecord>(r.record));
+    return this.#db.prepare<[], { record: string }>('SELECT record FROM iam_roles ORDER BY role_name').all().map((r) => tagged(decode<RoleRecord>(r.record)));
+  }
+  async updateTags(kind: PolicyOwnerKind, name: string, update: (current: readonly EntityTag[]) => readonly EntityTag[]): Promise<readonly EntityTag[] | undefined> {
+    // The tags live in the entity's JSON record, so a record stored before tags were kept needs no
+    // migration: it reads as tagless. IMMEDIATE: the write lock is taken before the read.
+    const [table, column] = kind === 'user' ? ['iam_users', 'user_name'] : ['iam_roles', 'role_name'];
+    return this.#db
+      .transaction(() => {
+        const found = tagged(this.#one<UserRecord | RoleRecord>(`SELECT record FROM ${table} WHERE ${column} = ?`, [name]));
+        if (found === undefined) return undefined;
+        const tags = update(found.tags);
+        this.#changed(`UPDATE ${table} SET record = ? WHERE ${column} = ?`, [encode({ ...found, tags }), name]);
+        return tags;
+      })
+      .immediate();
   }
   async deleteRole(roleName: string): Promise<boolean> {
     return this.#changed('DELETE FROM iam_roles WHERE role_name = ?', [roleName]);
@@ -286,6 +301,14 @@ export class SqliteIdentityStore implements IdentityStore {
   async deleteExpiredSessions(now: Date): Promise<number> {
     return this.#db.prepare('DELETE FROM sts_sessions WHERE expires_at < ?').run(now.getTime()).changes;
   }
+}
+
+/** A stored user or role record with its tags; one stored before tags were kept has none. */
+function tagged<T extends { readonly tags: readonly EntityTag[] }>(record: T): T;
+function tagged<T extends { readonly tags: readonly EntityTag[] }>(record: T | undefined): T | undefined;
+function tagged<T extends { readonly tags: readonly EntityTag[] }>(record: T | undefined): T | undefined {
+  if (record === undefined || Array.isArray(record.tags)) return record;
+  return { ...record, tags: [] };
 }
 
 /** A stored managed policy record; one stored before versions existed has no defaultVersionId and reads as `v1`. */
