@@ -153,6 +153,7 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
     store: s3Store,
     bucketAccess: new SqliteBucketAccessStore(db),
     authorizer: iam.access,
+    credentials: iam.credentials,
     kmsOnBehalf: {
       region: config.region,
       authorize: (call, action, keyId, context) => kmsAccess.authorizeOnBehalf(call, action, keyId, context),

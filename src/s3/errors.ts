@@ -128,3 +128,9 @@ export class InvalidEncryptionAlgorithmError extends S3Error {}
 export class ObjectCorruptedError extends S3Error {
   override readonly userError = false;
 }
+/** A POST Object policy that is not a policy: bad base64 or JSON, a missing element, an unknown condition. */
+export class InvalidPolicyDocumentError extends S3Error {}
+/** A POST Object body that is not well-formed multipart/form-data. */
+export class MalformedPostRequestError extends S3Error {}
+/** A POST Object form whose fields before the file exceed S3's 20 KB. */
+export class MaxPostPreDataLengthExceededError extends S3Error {}

@@ -1,6 +1,7 @@
 /** The S3 part's public surface: what main.ts (and later the CLI) may use. */
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
+import type { CredentialLookup } from '../iam/index.js';
 import type { KeyService } from '../kms/index.js';
 import type { S3MetadataStore } from './metadata-store.js';
 import type { ObjectBackend } from './object-backend.js';
@@ -36,6 +37,8 @@ export interface S3ServiceOptions {
   readonly authorizer: S3Authorizer;
   /** KMS authorization of the caller for SSE-KMS (kms:ViaService), and the audit hook for those calls. */
   readonly kmsOnBehalf: KmsOnBehalf;
+  /** The access keys a POST Object form may be signed with (IAM's lookup, as the edge's); without it signed forms are refused. */
+  readonly credentials?: CredentialLookup;
 }
 
 /** Builds the S3 endpoint (an S3EdgeHandler for the edge) over its stores and the in-process KMS. */
@@ -45,6 +48,6 @@ export function createS3Service(o: S3ServiceOptions): S3Handler {
     { store: o.store, backend: o.backend, kms, bucketAccess: o.bucketAccess, clock: o.clock, region: o.region, accountId: o.accountId, log: o.log },
     o.settings,
     o.log,
-    { authorizer: o.authorizer, kmsForCaller: (call) => kms.forCaller(call, o.kmsOnBehalf) },
+    { authorizer: o.authorizer, kmsForCaller: (call) => kms.forCaller(call, o.kmsOnBehalf), ...(o.credentials !== undefined ? { credentials: o.credentials } : {}) },
   );
 }

@@ -23,7 +23,7 @@ export function s3ResourceArn(bucket: string, key: string): string {
   return key === '' ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`;
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
+function header(req: Pick<IncomingMessage, 'headers'>, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
@@ -33,7 +33,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
  * listing parameters (s3:prefix, s3:delimiter, s3:max-keys) and how the request was
  * signed. Keys the request does not carry are absent (so `...IfExists` and Null work).
  */
-export function s3RequestFacts(req: IncomingMessage, query: ReadonlyMap<string, string>, signature: ParsedSignature | undefined): ConditionFacts {
+export function s3RequestFacts(req: Pick<IncomingMessage, 'headers'>, query: ReadonlyMap<string, string>, signature: ParsedSignature | undefined): ConditionFacts {
   // Built by assignment of the present keys only (once per request: no entries/filter/fromEntries copies).
   const facts: Record<string, string> = {};
   for (const [fact, name] of HEADER_FACTS) {

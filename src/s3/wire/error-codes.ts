@@ -1,4 +1,4 @@
-import { AuthenticationError, CredentialScopeRegionError, type AuthFailureKind } from '../../iam/index.js';
+import { AuthenticationError, CredentialScopeRegionError, PostCredentialError, type AuthFailureKind } from '../../iam/index.js';
 import { kmsErrors } from '../../kms/index.js';
 import { DecryptionError } from '../../crypto/index.js';
 import * as s3Errors from '../errors.js';
@@ -95,6 +95,10 @@ export const S3_ERROR_CODES = {
   },
   InvalidStorageClassError: { code: 'InvalidStorageClass', status: 400, message: 'The storage class you specified is not valid' },
   InvalidEncryptionAlgorithmError: { code: 'InvalidEncryptionAlgorithmError', status: 400, message: 'The encryption request you specified is not valid. Supported value: AES256.' },
+  InvalidPolicyDocumentError: { code: 'InvalidPolicyDocument', status: 400, message: 'The content of the form does not meet the conditions specified in the policy document.' },
+  MalformedPostRequestError: { code: 'MalformedPOSTRequest', status: 400, message: 'The body of your POST request is not well-formed multipart/form-data.' },
+  // S3's own spelling (sic), as captured in its answers.
+  MaxPostPreDataLengthExceededError: { code: 'MaxPostPreDataLengthExceeded', status: 400, message: 'Your POST request fields preceeding the upload file was too large.' },
   ObjectCorruptedError: { code: 'InternalError', status: 500, message: 'We encountered an internal error. Please try again.' },
 } as const satisfies Record<S3ErrorClassName, Entry>;
 
@@ -130,6 +134,8 @@ export function toS3WireError(err: unknown): S3WireError {
 
 function authError(err: AuthenticationError): S3WireError {
   if (err instanceof CredentialScopeRegionError) return wrongRegionError(err);
+  // A POST form's credential or date S3 cannot read: InvalidArgument, as its answers to forms show.
+  if (err instanceof PostCredentialError) return { code: 'InvalidArgument', status: 400, message: err.message };
   if (err.kind === 'RequestExpired' && err.message.startsWith('Request ')) {
     // Presigned URL expired (or not yet valid): S3 answers AccessDenied.
     return { code: 'AccessDenied', status: 403, message: err.message };

@@ -20,7 +20,8 @@ import { copyObjectXml } from './xml.js';
 const SSE_C = 'x-amz-server-side-encryption-customer-';
 const COPY_SSE_C = 'x-amz-copy-source-server-side-encryption-customer-';
 
-function checksumHeaders(o: ObjectRecord): OutgoingHttpHeaders {
+/** The x-amz-checksum-* headers of an object's stored checksums (a write's answer; a GET's with x-amz-checksum-mode). */
+export function checksumHeaders(o: ObjectRecord): OutgoingHttpHeaders {
   return Object.fromEntries(Object.entries(o.checksums).map(([a, v]) => [`x-amz-checksum-${a}`, v]));
 }
 
@@ -65,7 +66,11 @@ export function noteWriteSse(c: S3Call, sealed: SealedObjectKey, bucketKey: bool
   }
 }
 
-async function withSse<T>(c: S3Call, sse: SseRequest, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` for a write with `sse`: SSE-C only over TLS (InvalidRequest otherwise), and its
+ * key disposed of afterwards whatever happens. Raises what `fn` raises.
+ */
+export async function withSse<T>(c: S3Call, sse: SseRequest, fn: () => Promise<T>): Promise<T> {
   try {
     if (sse.kind === 'SSE-C') requireSecureForSseC(c.secure);
     return await fn();

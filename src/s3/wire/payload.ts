@@ -45,7 +45,7 @@ type PayloadMode = 'unsigned' | 'signed' | 'chunked-unsigned' | 'chunked-signed'
  * values joined) raises MissingContentLengthError, as S3 answers (411), rather than letting
  * Number() accept it or skip the decoded-length check.
  */
-function decodedLength(req: IncomingMessage): number {
+function decodedLength(req: HeaderBearer): number {
   const value = req.headers['x-amz-decoded-content-length'];
   // Sent with Transfer-Encoding and neither length, the body's size is declared nowhere: S3 answers 411 for it.
   if (value === undefined && req.headers['content-length'] === undefined) throw new MissingContentLengthError('');
@@ -77,6 +77,18 @@ function payloadMode(verified: VerifiedRequest): PayloadMode {
  * or from `verify`. Never acknowledges bytes it has not checked.
  */
 export function openPayload(req: IncomingMessage, verified: VerifiedRequest, maxBytes: number = MAX_PUT_BYTES, source: Readable = req): Payload {
+  return openPayloadOf(req, verified, maxBytes, source);
+}
+
+/** What openPayload reads of a request besides its body: its headers. */
+type HeaderBearer = Pick<IncomingMessage, 'headers'>;
+
+/**
+ * openPayload of a body described by headers that are not its request's own: a POST
+ * Object's file, whose Content-MD5 and x-amz-checksum-* are form fields (and whose request's
+ * Content-Length is the whole form's). Raises as openPayload does.
+ */
+export function openPayloadOf(req: HeaderBearer, verified: VerifiedRequest, maxBytes: number, source: Readable): Payload {
   const mode = payloadMode(verified);
   const chunked = mode.startsWith('chunked');
   const declared = chunked ? decodedLength(req) : Number(req.headers['content-length'] ?? NaN);
@@ -132,7 +144,7 @@ class OpenedPayload implements Payload {
   }
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
+function header(req: HeaderBearer, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
@@ -143,7 +155,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
  * at most, a known one, a well-formed header value, and an x-amz-sdk-checksum-algorithm
  * that names it.
  */
-function checksumToCheck(req: IncomingMessage): { algorithm: ChecksumAlgorithm; fromTrailer: boolean } | undefined {
+function checksumToCheck(req: HeaderBearer): { algorithm: ChecksumAlgorithm; fromTrailer: boolean } | undefined {
   const trailerName = header(req, 'x-amz-trailer')?.trim().toLowerCase();
   const inHeaders = Object.keys(req.headers).filter((h) => h.startsWith('x-amz-checksum-') && h !== 'x-amz-checksum-mode' && h !== 'x-amz-checksum-type' && h !== 'x-amz-checksum-algorithm');
   if (inHeaders.length + (trailerName !== undefined ? 1 : 0) > 1) {

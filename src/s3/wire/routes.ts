@@ -8,6 +8,7 @@ import * as acl from './handlers-acl.js';
 import * as v from './handlers-versions.js';
 import * as at from './handlers-attributes.js';
 import * as cors from './handlers-cors.js';
+import { postObjectRoute } from './post-object/post-object-route.js';
 
 /** One S3 operation: its audit name, IAM action, whether it only reads, and its handler. */
 export interface S3Route {
@@ -46,6 +47,8 @@ const IAM_ACTIONS: Readonly<Record<string, string>> = {
   HeadObject: 's3:GetObject',
   DeleteObjects: 's3:DeleteObject',
   CopyObject: 's3:PutObject',
+  // A browser upload is a PutObject of the form's key (authorized once the form named it).
+  PostObject: 's3:PutObject',
   ListMultipartUploads: 's3:ListBucketMultipartUploads',
   CreateMultipartUpload: 's3:PutObject',
   UploadPart: 's3:PutObject',
@@ -80,8 +83,8 @@ export const S3_ROUTES: Readonly<Record<string, S3Route | 'NotImplemented'>> = {
   'bucket GET encryption': route('GetBucketEncryption', true, b.getBucketEncryptionRoute),
   'bucket DELETE encryption': route('DeleteBucketEncryption', false, b.deleteBucketEncryptionRoute),
   'bucket POST delete': route('DeleteObjects', false, b.deleteObjectsRoute),
-  // POST Object (browser-based upload with a signed policy form, boto3's generate_presigned_post): S3 serves it, we do not yet.
-  'bucket POST ': 'NotImplemented',
+  // POST Object: a browser upload (multipart/form-data with a signed policy; boto3's generate_presigned_post).
+  'bucket POST ': route('PostObject', false, postObjectRoute),
   'bucket PUT policy': route('PutBucketPolicy', false, p.putBucketPolicyRoute),
   'bucket GET policy': route('GetBucketPolicy', true, p.getBucketPolicyRoute),
   'bucket DELETE policy': route('DeleteBucketPolicy', false, p.deleteBucketPolicyRoute),

@@ -1,0 +1,165 @@
+/**
+ * The multipart/form-data body of a POST Object (browser upload), read with busboy: the
+ * fields before the `file` part, bounded as S3 bounds them, then the file as a stream.
+ * https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html
+ */
+import type { IncomingMessage } from 'node:http';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import busboy from 'busboy';
+import { IncompleteBodyError, InvalidArgumentError, MalformedPostRequestError, MaxPostPreDataLengthExceededError, PreconditionFailedError } from '../../errors.js';
+
+/** S3's bound on the form before the file: "The form data and boundaries (excluding the contents of the file) cannot exceed 20KB" (20,480 bytes in its answers). */
+export const MAX_POST_PRE_DATA_BYTES = 20 * 1024;
+
+/** One field of the form, as sent. */
+export interface PostField {
+  /** The name as the form spelt it (S3's messages name fields as sent). */
+  readonly name: string;
+  readonly value: string;
+}
+
+/** The form of a POST Object up to its file part. */
+export interface PostForm {
+  /** The fields before the file, by lower-cased name (field names are case-insensitive); the first of a repeated name wins. */
+  readonly fields: ReadonlyMap<string, PostField>;
+  /** The file part's content, streamed from the request (paused until read). */
+  readonly file: FileStream;
+  /**
+   * The file part's file name, its path cut after the last slash or backslash (as S3 does
+   * for `${filename}`); undefined when the part names none.
+   */
+  readonly filename: string | undefined;
+  /** Stops reading the form: the rest of the request is drained and discarded (after a refusal). */
+  readonly abandon: () => void;
+}
+
+/**
+ * Reads `req` up to its `file` part. Raises (rejects with) PreconditionFailedError for a body
+ * that is not multipart/form-data (S3's 412), MalformedPostRequestError for one that does not
+ * parse, MaxPostPreDataLengthExceededError once the fields before the file pass
+ * MAX_POST_PRE_DATA_BYTES, and InvalidArgumentError when the form has no `file` part. Parts
+ * after the file are read and ignored, as S3 ignores them; a later parse error or a client
+ * gone mid-file destroys `file` with MalformedPostRequestError or IncompleteBodyError. Never
+ * buffers the file.
+ */
+export function readPostForm(req: IncomingMessage): Promise<PostForm> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^multipart\/form-data\b/i.test(type)) {
+    throw new PreconditionFailedError('At least one of the pre-conditions you specified did not hold', { condition: 'Bucket POST must be of the enclosure-type multipart/form-data' });
+  }
+  let parser: busboy.Busboy;
+  try {
+    // The limits bound what busboy keeps of a field; the total is checked below.
+    parser = busboy({ headers: req.headers, limits: { fieldSize: MAX_POST_PRE_DATA_BYTES + 1, fieldNameSize: MAX_POST_PRE_DATA_BYTES + 1 } });
+  } catch (err) {
+    throw new MalformedPostRequestError('', { cause: err });
+  }
+  return new Promise((resolve, reject) => new FormReader(req, parser, resolve, reject).start());
+}
+
+/** One form being read: the fields until the file, then only the file. */
+class FormReader {
+  readonly #fields = new Map<string, PostField>();
+  #preData = 0;
+  #file: FileStream | undefined;
+  #failed = false;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly parser: busboy.Busboy,
+    private readonly resolve: (form: PostForm) => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  start(): void {
+    this.parser.on('field', (name: string, value: string, info: busboy.FieldInfo) => this.#field(name, value, info.nameTruncated || info.valueTruncated));
+    this.parser.on('file', (name: string, stream: Readable, info: busboy.FileInfo) => this.#filePart(name, stream, info.filename));
+    this.parser.on('error', (err: unknown) => this.#fail(new MalformedPostRequestError('', { cause: err })));
+    this.parser.on('close', () => {
+      if (this.#file === undefined) this.#fail(new InvalidArgumentError('POST requires exactly one file upload per request.'));
+    });
+    // A client gone before the end: the form (or the file) is incomplete.
+    this.req.on('close', () => {
+      if (!this.req.complete) this.#fail(new IncompleteBodyError(''));
+    });
+    this.req.pipe(this.parser);
+  }
+
+  #field(name: string, value: string, truncated: boolean): void {
+    if (this.#file !== undefined) return; // after the file: ignored, as S3 does
+    this.#preData += Buffer.byteLength(name) + Buffer.byteLength(value);
+    if (truncated || this.#preData > MAX_POST_PRE_DATA_BYTES) {
+      this.#fail(new MaxPostPreDataLengthExceededError(''));
+      return;
+    }
+    const key = name.toLowerCase();
+    if (!this.#fields.has(key)) this.#fields.set(key, { name, value });
+  }
+
+  #filePart(name: string, stream: Readable, filename: string | undefined): void {
+    if (this.#file !== undefined || this.#failed) {
+      stream.resume();
+      return;
+    }
+    if (name.toLowerCase() !== 'file') {
+      // Only the part named `file` is the file; another part sent with a file name is a field.
+      this.#fileAsField(name, stream);
+      return;
+    }
+    const file = new FileStream();
+    this.#file = file;
+    stream.on('error', (err: unknown) => file.destroy(new MalformedPostRequestError('', { cause: err })));
+    stream.pipe(file);
+    this.resolve({ fields: this.#fields, file, filename: filename === undefined ? undefined : baseName(filename), abandon: () => this.#drain() });
+  }
+
+  #fileAsField(name: string, stream: Readable): void {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => {
+      this.#preData += c.length;
+      if (this.#preData > MAX_POST_PRE_DATA_BYTES) {
+        this.#fail(new MaxPostPreDataLengthExceededError(''));
+        stream.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    stream.on('end', () => {
+      if (!this.#failed) this.#field(name, Buffer.concat(chunks).toString('utf8'), false);
+    });
+  }
+
+  /** Rejects the form (before the file) or destroys the file (after it); drains the rest of the request. */
+  #fail(err: Error): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    if (this.#file !== undefined) {
+      if (!this.#file.writableFinished) this.#file.destroy(err);
+    } else {
+      this.reject(err);
+    }
+    this.#drain();
+  }
+
+  #drain(): void {
+    this.req.unpipe(this.parser);
+    this.req.resume();
+  }
+}
+
+/** The name after the last slash or backslash: what S3 substitutes for `${filename}`. */
+function baseName(filename: string): string {
+  const cut = Math.max(filename.lastIndexOf('/'), filename.lastIndexOf('\\'));
+  return filename.slice(cut + 1);
+}
+
+/** The file part as it flows to the write path, counting its bytes (for content-length-range). */
+export class FileStream extends Transform {
+  /** The bytes passed through so far; the file's size once it ended. */
+  bytes = 0;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+}

@@ -1,0 +1,104 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
+import { startTestServer, TEST_ACCESS_KEY_ID, type TestServer } from '../helpers/server.js';
+import { awsEnv, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
+
+const SCRIPT = fileURLToPath(new URL('./fixtures/post-object.py', import.meta.url));
+
+/**
+ * POST Object (browser uploads): boto3's generate_presigned_post makes each form and urllib3
+ * posts it as multipart/form-data (fixtures/post-object.py); the answers, the stored objects and
+ * the audit records are checked here.
+ */
+describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
+  let t: TestServer;
+  let s: Scratch;
+  let keyArn: string;
+  let out: Record<string, unknown>;
+
+  before(async () => {
+    t = await startTestServer();
+    s = scratch('cipherlake-post-object-');
+    keyArn = (await t.kms().send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+    out = await runPythonJson(SCRIPT, [], awsEnv(s, { S3_ENDPOINT: t.endpoint, S3_KMS_KEY_ARN: keyArn }), s.dir);
+  });
+  after(async () => {
+    await t.close();
+    s.remove();
+  });
+
+  it('stores the file and answers 204 with ETag and Location; 201 with PostResponse; 303 to success_action_redirect', () => {
+    assert.deepEqual(out['ok'], { status: 204, etag: true, location: `${t.endpoint}/post-bkt/uploads%2Fhello.txt`, sse: 'AES256', body: true });
+    assert.deepEqual(out['big'], [204, true]);
+    assert.deepEqual(out['created'], { status: 201, key: 'created.txt', bucket: 'post-bkt', etag: true });
+    assert.deepEqual(out['redirect'], { status: 303, to: 'http://app.example/done', from: ['form'], bucket: ['post-bkt'], key: ['dir/redirected.txt'], etag: true, raw: true });
+    assert.deepEqual(out['virtual'], [204, `http://post-bkt.localhost:${new URL(t.endpoint).port}/virtual.txt`, true]);
+  });
+
+  it('takes SSE-KMS, Content-Type, metadata and tags from the form fields', () => {
+    assert.deepEqual(out['kms'], { status: 204, sse: 'aws:kms', key: keyArn, headSse: 'aws:kms', headKey: keyArn, body: true });
+    assert.deepEqual(out['meta'], { status: 204, type: 'text/plain', meta: { origin: 'browser' }, tags: [{ Key: 'team', Value: 'ml' }] });
+  });
+
+  it('enforces content-length-range (inclusive bounds) and stores nothing refused', () => {
+    assert.deepEqual(out['tooLarge'], [400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size']);
+    assert.deepEqual(out['tooSmall'], [400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size']);
+    assert.deepEqual(out['bounds'], [204, 204]);
+  });
+
+  it('refuses what the policy does not allow, as S3 words it', () => {
+    assert.deepEqual(out['extra'], [403, 'AccessDenied', 'Invalid according to Policy: Extra input fields: x-amz-meta-unsigned']);
+    assert.equal(out['ignored'], 204);
+    assert.deepEqual(out['expired'], [403, 'AccessDenied', 'Invalid according to Policy: Policy expired.']);
+    assert.deepEqual(out['outsidePrefix'], [403, 'AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "uploads/"]']);
+    assert.equal(out['outsideStored'], false);
+    assert.equal(out['sizedStored'], false, 'the refused uploads stored nothing');
+  });
+
+  it('checks the signature over the policy as sent', () => {
+    const mismatch = 'The request signature we calculated does not match the signature you provided. Check your key and signing method.';
+    assert.deepEqual(out['badSignature'], [403, 'SignatureDoesNotMatch', mismatch]);
+    assert.deepEqual(out['changedPolicy'], [403, 'SignatureDoesNotMatch', mismatch]);
+    assert.equal(out['cased'], 204);
+  });
+
+  it('reads the form as S3 does: fields after the file ignored; no key, no file, not multipart refused', () => {
+    assert.equal(out['trailing'], 204);
+    assert.deepEqual(out['noKey'], [400, 'InvalidArgument', "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields."]);
+    assert.deepEqual(out['noFile'], [400, 'InvalidArgument', 'POST requires exactly one file upload per request.']);
+    assert.deepEqual(out['notMultipart'], [412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold']);
+  });
+
+  it('runs an unsigned form as the anonymous principal: only what the bucket policy allows', () => {
+    assert.deepEqual(out['anonymousPrivate'], [403, 'AccessDenied', 'Access Denied']);
+    assert.deepEqual(out['anonymousPublic'], [204, true]);
+    assert.deepEqual(out['anonymousOutside'], [403, 'AccessDenied', 'Access Denied']);
+  });
+
+  it("decides s3:PutObject with the form's fields as the condition keys (s3:x-amz-server-side-encryption)", () => {
+    assert.deepEqual(out['policyDeniesPlain'], [[403, 'AccessDenied', 'Access Denied'], false]);
+    assert.deepEqual(out['policyAllowsKms'], [204, 'aws:kms']);
+  });
+
+  it('bounds the fields before the file at 20 KB', () => {
+    assert.deepEqual(out['preDataTooLarge'], [400, 'MaxPostPreDataLengthExceeded', 'Your POST request fields preceeding the upload file was too large.']);
+  });
+
+  it('audits each upload as PostObject, naming the signer, the key and the SSE', async () => {
+    await t.server.audit.flush();
+    const { records } = await t.server.auditStore.lookup({ eventSource: 's3.amazonaws.com', eventName: 'PostObject', limit: 500 });
+    const events = records.map((r) => r.event as { userIdentity?: { accessKeyId?: string; type?: string }; requestParameters?: { key?: string }; responseElements?: Record<string, unknown> | null; errorCode?: string });
+    const kms = events.find((e) => e.requestParameters?.key === 'kms.txt' && e.errorCode === undefined);
+    assert.ok(kms, 'the SSE-KMS upload is recorded under its key');
+    assert.equal(kms.userIdentity?.accessKeyId, TEST_ACCESS_KEY_ID);
+    assert.deepEqual(kms.responseElements, { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': keyArn });
+    const expired = events.find((e) => e.requestParameters?.key === 'expired.txt');
+    assert.equal(expired?.errorCode, 'AccessDenied');
+    const anonymous = events.find((e) => e.requestParameters?.key === 'public/anon.txt' && e.errorCode === undefined);
+    // CloudTrail's userIdentity of an anonymous S3 request.
+    assert.equal(anonymous?.userIdentity?.type, 'Unknown');
+    assert.equal(anonymous.userIdentity.accessKeyId, undefined);
+  });
+});
