@@ -57,6 +57,14 @@ describe('POST policy conditions', () => {
     assert.match(check([{ key: 'k' }, { bucket: 'other' }], { key: 'k', bucket: 'other' }), /Policy Condition failed: \["eq", "\$bucket", "other"\]/);
   });
 
+  it('never prints the value of a failed condition on an SSE-C key or a session token', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const failedKey = check([{ key: 'k' }, { 'x-amz-server-side-encryption-customer-key': key }], { key: 'k', 'x-amz-server-side-encryption-customer-key': 'other' });
+    assert.equal(failedKey, 'AccessDeniedError: Invalid according to Policy: Policy Condition failed: ["eq", "$x-amz-server-side-encryption-customer-key", "[value not shown]"]');
+    const failedToken = check([{ key: 'k' }, ['eq', '$X-Amz-Security-Token', 'session-secret']], { key: 'k', 'x-amz-security-token': 'other' });
+    assert.ok(!failedToken.includes('session-secret') && failedToken.includes('Policy Condition failed'), failedToken);
+  });
+
   it('every field but the exempt ones needs a condition', () => {
     const signed = { key: 'k', policy: 'p', 'X-Amz-Signature': 's', 'x-ignore-anything': 'v' };
     assert.equal(check([{ key: 'k' }], signed), 'ok');

@@ -76,7 +76,7 @@ function parseCondition(c: unknown): PolicyCondition {
   if (value === null) throw invalid('Invalid JSON.');
   if (typeof value !== 'string') throw invalid('Invalid Simple-Condition: value must be a string.');
   // S3 prints a simple condition as the eq it stands for.
-  return { op: 'eq', field: name.toLowerCase(), value, text: printed(['eq', `$${name}`, value]) };
+  return { op: 'eq', field: name.toLowerCase(), value, text: printed(['eq', `$${name}`, value], name.toLowerCase()) };
 }
 
 function parseListCondition(c: unknown[]): PolicyCondition {
@@ -86,10 +86,10 @@ function parseListCondition(c: unknown[]): PolicyCondition {
   const name = op.toLowerCase();
   if (name !== 'eq' && name !== 'starts-with' && name !== 'content-length-range') throw invalid(`Invalid Condition: unknown operation '${op.slice(0, 64)}'.`);
   if (c.length !== 3) throw invalid(`Invalid ${op.slice(0, 64)}: wrong number of arguments.`);
-  const text = printed(c);
-  if (name === 'content-length-range') return lengthRange(c[1], c[2], text);
+  if (name === 'content-length-range') return lengthRange(c[1], c[2], printed(c, ''));
   const [, field, value] = c;
   if (typeof field !== 'string' || typeof value !== 'string') throw invalid('Invalid JSON.');
+  const text = printed(c, field.replace(/^\$/, '').toLowerCase());
   // A field named without its `$` is parsed, and fails (as S3 answers it: 403, not 400).
   if (!field.startsWith('$')) return { op: 'never', text };
   return { op: name, field: field.slice(1).toLowerCase(), value, text };
@@ -111,9 +111,17 @@ function lengthRange(min: unknown, max: unknown, text: string): PolicyCondition 
   return lo === 'never' || hi === 'never' ? { op: 'never', text } : { op: 'content-length-range', min: lo, max: hi, text };
 }
 
-/** A condition as S3 prints it in "Policy Condition failed: ...": a JSON array with ", " between items. */
-function printed(items: readonly unknown[]): string {
-  return `[${items.map((i) => JSON.stringify(i)).join(', ')}]`;
+/**
+ * Fields whose value is a secret (an SSE-C key, a session token): a failed condition on one
+ * is printed without its value, which S3 would echo. Error messages reach the client, the
+ * log and the audit record, and none of them may hold a key or a credential.
+ */
+const SECRET_FIELDS: ReadonlySet<string> = new Set(['x-amz-server-side-encryption-customer-key', 'x-amz-security-token']);
+
+/** A condition on `field` as S3 prints it in "Policy Condition failed: ...": a JSON array with ", " between items (a secret's value elided). */
+function printed(items: readonly unknown[], field: string): string {
+  const shown = SECRET_FIELDS.has(field) ? items.map((v, i) => (i === 2 ? '[value not shown]' : v)) : items;
+  return `[${shown.map((i) => JSON.stringify(i)).join(', ')}]`;
 }
 
 /**
