@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, TEST_ACCESS_KEY_ID, type TestServer } from '../helpers/server.js';
@@ -19,10 +20,10 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
   let out: Record<string, unknown>;
 
   before(async () => {
-    t = await startTestServer();
+    t = await startTestServer({ https: { enabled: true, host: '127.0.0.1', port: 0 } });
     s = scratch('cipherlake-post-object-');
     keyArn = (await t.kms().send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
-    out = await runPythonJson(SCRIPT, [], awsEnv(s, { S3_ENDPOINT: t.endpoint, S3_KMS_KEY_ARN: keyArn }), s.dir);
+    out = await runPythonJson(SCRIPT, [], awsEnv(s, { S3_ENDPOINT: t.endpoint, S3_HTTPS_ENDPOINT: t.httpsEndpoint!, S3_CA_BUNDLE: join(t.dataDir, 'tls', 'ca', 'ca.crt'), S3_KMS_KEY_ARN: keyArn }), s.dir);
   });
   after(async () => {
     await t.close();
@@ -37,8 +38,12 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     assert.deepEqual(out['virtual'], [204, `http://post-bkt.localhost:${new URL(t.endpoint).port}/virtual.txt`, true]);
   });
 
-  it('takes SSE-KMS, Content-Type, metadata and tags from the form fields', () => {
+  it('takes SSE-KMS, SSE-C (over TLS only), a checksum, Content-Type, metadata and tags from the form fields', () => {
     assert.deepEqual(out['kms'], { status: 204, sse: 'aws:kms', key: keyArn, headSse: 'aws:kms', headKey: keyArn, body: true });
+    assert.deepEqual(out['ssec'], { status: 204, alg: 'AES256', body: true });
+    assert.deepEqual(out['ssecPlainHttp'], [400, 'InvalidRequest']);
+    assert.deepEqual(out['checksum'], [204, true, true]);
+    assert.deepEqual(out['badChecksum'], [400, 'BadDigest']);
     assert.deepEqual(out['meta'], { status: 204, type: 'text/plain', meta: { origin: 'browser' }, tags: [{ Key: 'team', Value: 'ml' }] });
   });
 
