@@ -67,7 +67,7 @@ const uploads = new WeakMap<IncomingMessage, PostUpload>();
  * a signature of the policy as sent (SignatureDoesNotMatch, InvalidAccessKeyId), and a
  * policy that parses (InvalidPolicyDocument), has not expired and covers the form
  * (AccessDenied with S3's "Invalid according to Policy" message). A SigV2 form is
- * InvalidRequest. Raises readPostForm's errors and a missing `key` (InvalidArgument); on any
+ * InvalidRequest. Raises readPostForm's errors and a missing or empty `key` (InvalidArgument); on any
  * refusal the rest of the request is drained. Never authorizes: the caller decides
  * s3:PutObject on the key for the returned credential.
  */
@@ -77,6 +77,8 @@ export async function openPostUpload(req: IncomingMessage, ctx: PostUploadContex
     const fields = expandFilename(form.fields, form.filename);
     const key = fields.get('key')?.value;
     if (key === undefined) throw missingField('key');
+    // An empty key names the bucket, not an object: S3's wording for an empty object key.
+    if (key === '') throw new InvalidArgumentError('User key must have a length greater than 0.');
     ctx.noteKey?.(key);
     const verified = await authenticateForm(fields, ctx);
     const policy = fields.get('policy');
