@@ -132,5 +132,23 @@ export class ObjectCorruptedError extends S3Error {
 export class InvalidPolicyDocumentError extends S3Error {}
 /** A POST Object body that is not well-formed multipart/form-data. */
 export class MalformedPostRequestError extends S3Error {}
-/** A POST Object form whose fields before the file exceed S3's 20 KB. */
-export class MaxPostPreDataLengthExceededError extends S3Error {}
+/** A POST Object form whose fields before the file exceed S3's 20 KB; S3's answer states the bound. */
+export class MaxPostPreDataLengthExceededError extends S3Error {
+  /** S3's `<MaxPostPreDataLengthBytes>` element. */
+  readonly details: ReadonlyArray<readonly [string, string]>;
+
+  constructor(message: string, maxBytes: number) {
+    super(message);
+    this.details = [['MaxPostPreDataLengthBytes', String(maxBytes)]];
+  }
+}
+/** A POST Object form lacks a field S3 requires (the key, a signature field, the file); S3's InvalidArgument names it. */
+export class PostFieldError extends S3Error {
+  /** S3's `<ArgumentName>` and `<ArgumentValue>` elements (the value never a secret: absent fields, a file count). */
+  readonly details: ReadonlyArray<readonly [string, string]>;
+
+  constructor(message: string, argument: { readonly name: string; readonly value: string }) {
+    super(message);
+    this.details = [['ArgumentName', argument.name], ['ArgumentValue', argument.value]];
+  }
+}

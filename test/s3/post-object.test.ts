@@ -73,9 +73,10 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
 
   it('reads the form as S3 does: fields after the file ignored; no key, no file, not multipart refused', () => {
     assert.equal(out['trailing'], 204);
-    assert.deepEqual(out['noKey'], [400, 'InvalidArgument', "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields."]);
+    assert.deepEqual(out['noKey'], [400, 'InvalidArgument', "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", 'key', '']);
+    assert.deepEqual(out['noSignature'], [400, 'InvalidArgument', "Bucket POST must contain a field named 'X-Amz-Signature'.  If it is specified, please check the order of the fields.", 'X-Amz-Signature']);
     assert.deepEqual(out['emptyKey'], [400, 'InvalidArgument', 'User key must have a length greater than 0.']);
-    assert.deepEqual(out['noFile'], [400, 'InvalidArgument', 'POST requires exactly one file upload per request.']);
+    assert.deepEqual(out['noFile'], [400, 'InvalidArgument', 'POST requires exactly one file upload per request.', 'file', '0']);
     assert.deepEqual(out['notMultipart'], [412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold']);
   });
 
@@ -91,7 +92,7 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
   });
 
   it('bounds the fields before the file at 20 KB', () => {
-    assert.deepEqual(out['preDataTooLarge'], [400, 'MaxPostPreDataLengthExceeded', 'Your POST request fields preceeding the upload file was too large.']);
+    assert.deepEqual(out['preDataTooLarge'], [400, 'MaxPostPreDataLengthExceeded', 'Your POST request fields preceeding the upload file was too large.', '20480']);
   });
 
   it('a client gone mid-file stores nothing, and is audited; the server serves on', async () => {

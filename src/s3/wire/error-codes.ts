@@ -99,6 +99,7 @@ export const S3_ERROR_CODES = {
   MalformedPostRequestError: { code: 'MalformedPOSTRequest', status: 400, message: 'The body of your POST request is not well-formed multipart/form-data.' },
   // S3's own spelling (sic), as captured in its answers.
   MaxPostPreDataLengthExceededError: { code: 'MaxPostPreDataLengthExceeded', status: 400, message: 'Your POST request fields preceeding the upload file was too large.' },
+  PostFieldError: { code: 'InvalidArgument', status: 400, message: 'Invalid Argument' },
   ObjectCorruptedError: { code: 'InternalError', status: 500, message: 'We encountered an internal error. Please try again.' },
 } as const satisfies Record<S3ErrorClassName, Entry>;
 
@@ -125,11 +126,16 @@ export function toS3WireError(err: unknown): S3WireError {
     const entry = S3_ERROR_CODES[err.name as S3ErrorClassName] as Entry | undefined;
     if (entry === undefined) return INTERNAL;
     const wire = { code: entry.code, status: entry.status, message: err.message !== '' ? err.message : entry.message };
-    if (err instanceof s3Errors.CorsForbiddenError && err.details.length > 0) return { ...wire, details: err.details };
+    if (hasDetails(err)) return { ...wire, details: err.details };
     return err instanceof s3Errors.PreconditionFailedError && err.condition !== undefined ? { ...wire, condition: err.condition } : wire;
   }
   if (err instanceof DecryptionError) return INTERNAL;
   return kmsError(err) ?? INTERNAL;
+}
+
+/** The errors whose answer carries elements of their own after the message (S3WireError.details), with some to send. */
+function hasDetails(err: s3Errors.S3Error): err is s3Errors.CorsForbiddenError | s3Errors.PostFieldError | s3Errors.MaxPostPreDataLengthExceededError {
+  return (err instanceof s3Errors.CorsForbiddenError || err instanceof s3Errors.PostFieldError || err instanceof s3Errors.MaxPostPreDataLengthExceededError) && err.details.length > 0;
 }
 
 function authError(err: AuthenticationError): S3WireError {

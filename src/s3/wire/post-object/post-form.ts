@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import busboy from 'busboy';
-import { IncompleteBodyError, InvalidArgumentError, MalformedPostRequestError, MaxPostPreDataLengthExceededError, PreconditionFailedError } from '../../errors.js';
+import { IncompleteBodyError, MalformedPostRequestError, MaxPostPreDataLengthExceededError, PostFieldError, PreconditionFailedError } from '../../errors.js';
 
 /** S3's bound on the form before the file: "The form data and boundaries (excluding the contents of the file) cannot exceed 20KB" (20,480 bytes in its answers). */
 export const MAX_POST_PRE_DATA_BYTES = 20 * 1024;
@@ -37,7 +37,7 @@ export interface PostForm {
  * Reads `req` up to its `file` part. Raises (rejects with) PreconditionFailedError for a body
  * that is not multipart/form-data (S3's 412), MalformedPostRequestError for one that does not
  * parse, MaxPostPreDataLengthExceededError once the fields before the file pass
- * MAX_POST_PRE_DATA_BYTES, and InvalidArgumentError when the form has no `file` part. Parts
+ * MAX_POST_PRE_DATA_BYTES, and PostFieldError (InvalidArgument) when the form has no `file` part. Parts
  * after the file are read and ignored, as S3 ignores them; a later parse error or a client
  * gone mid-file destroys `file` with MalformedPostRequestError or IncompleteBodyError. Never
  * buffers the file.
@@ -76,7 +76,7 @@ class FormReader {
     this.parser.on('file', (name: string, stream: Readable, info: busboy.FileInfo) => this.#filePart(name, stream, info.filename));
     this.parser.on('error', (err: unknown) => this.#fail(new MalformedPostRequestError('', { cause: err })));
     this.parser.on('close', () => {
-      if (this.#file === undefined) this.#fail(new InvalidArgumentError('POST requires exactly one file upload per request.'));
+      if (this.#file === undefined) this.#fail(new PostFieldError('POST requires exactly one file upload per request.', { name: 'file', value: '0' }));
     });
     // A client gone before the end: the form (or the file) is incomplete.
     this.req.on('close', () => {
@@ -89,7 +89,7 @@ class FormReader {
     if (this.#file !== undefined) return; // after the file: ignored, as S3 does
     this.#preData += Buffer.byteLength(name) + Buffer.byteLength(value);
     if (truncated || this.#preData > MAX_POST_PRE_DATA_BYTES) {
-      this.#fail(new MaxPostPreDataLengthExceededError(''));
+      this.#fail(new MaxPostPreDataLengthExceededError('', MAX_POST_PRE_DATA_BYTES));
       return;
     }
     const key = name.toLowerCase();
@@ -118,7 +118,7 @@ class FormReader {
     stream.on('data', (c: Buffer) => {
       this.#preData += c.length;
       if (this.#preData > MAX_POST_PRE_DATA_BYTES) {
-        this.#fail(new MaxPostPreDataLengthExceededError(''));
+        this.#fail(new MaxPostPreDataLengthExceededError('', MAX_POST_PRE_DATA_BYTES));
         stream.resume();
         return;
       }

@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { parsePostCredential, verifyPostPolicySignature, type ConditionFacts, type CredentialLookup, type VerifiedRequest } from '../../../iam/index.js';
-import { InvalidArgumentError, InvalidRequestError } from '../../errors.js';
+import { InvalidArgumentError, InvalidRequestError, PostFieldError } from '../../errors.js';
 import { s3RequestFacts } from '../authorize.js';
 import { readPostForm, type FileStream, type PostField } from './post-form.js';
 import { checkPostPolicy, parsePostPolicy, type LengthRange } from './post-policy.js';
@@ -105,8 +105,8 @@ export function postUploadOf(req: IncomingMessage): PostUpload {
 
 const EMPTY_QUERY: ReadonlyMap<string, string> = new Map();
 
-function missingField(name: string): InvalidArgumentError {
-  return new InvalidArgumentError(`Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`);
+function missingField(name: string): PostFieldError {
+  return new PostFieldError(`Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`, { name, value: '' });
 }
 
 /** The credential of a signed form (checked as openPostUpload says), or ctx.anonymous for an unsigned one. */
