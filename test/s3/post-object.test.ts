@@ -86,6 +86,11 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     assert.deepEqual(out['anonymousOutside'], [403, 'AccessDenied', 'Access Denied']);
   });
 
+  it("runs a form signed by an IAM user's key as that user: its identity policy decides the key", () => {
+    assert.equal(out['userAllowed'], 204);
+    assert.deepEqual(out['userDenied'], [403, 'AccessDenied', 'Access Denied']);
+  });
+
   it("decides s3:PutObject with the form's fields as the condition keys (s3:x-amz-server-side-encryption)", () => {
     assert.deepEqual(out['policyDeniesPlain'], [[403, 'AccessDenied', 'Access Denied'], false]);
     assert.deepEqual(out['policyAllowsKms'], [204, 'aws:kms']);
@@ -132,6 +137,9 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     assert.ok(kms, 'the SSE-KMS upload is recorded under its key');
     assert.equal(kms.userIdentity?.accessKeyId, TEST_ACCESS_KEY_ID);
     assert.deepEqual(kms.responseElements, { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': keyArn });
+    const user = events.find((e) => e.requestParameters?.key === 'uploader/mine.txt');
+    assert.equal(user?.userIdentity?.type, 'IAMUser');
+    assert.equal(user.userIdentity.accessKeyId, out['userAccessKey']);
     const expired = events.find((e) => e.requestParameters?.key === 'expired.txt');
     assert.equal(expired?.errorCode, 'AccessDenied');
     const anonymous = events.find((e) => e.requestParameters?.key === 'public/anon.txt' && e.errorCode === undefined);
