@@ -34,6 +34,7 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
 
   it('stores the file and answers 204 with ETag and Location; 201 with PostResponse; 303 to success_action_redirect', () => {
     assert.deepEqual(out['ok'], { status: 204, etag: true, location: `${t.endpoint}/post-bkt/uploads%2Fhello.txt`, sse: 'AES256', body: true });
+    assert.deepEqual(out['unicode'], [204, true, true]);
     assert.deepEqual(out['big'], [204, true]);
     assert.deepEqual(out['created'], { status: 201, key: 'created.txt', bucket: 'post-bkt', etag: true });
     assert.deepEqual(out['redirect'], { status: 303, to: 'http://app.example/done', from: ['form'], bucket: ['post-bkt'], key: ['dir/redirected.txt'], etag: true, raw: true });

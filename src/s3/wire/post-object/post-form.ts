@@ -49,8 +49,10 @@ export function readPostForm(req: IncomingMessage): Promise<PostForm> {
   }
   let parser: busboy.Busboy;
   try {
-    // The limits bound what busboy keeps of a field; the total is checked below.
-    parser = busboy({ headers: req.headers, limits: { fieldSize: MAX_POST_PRE_DATA_BYTES + 1, fieldNameSize: MAX_POST_PRE_DATA_BYTES + 1 } });
+    // The limits bound what busboy keeps of a field; the total is checked below. File names
+    // are UTF-8, as browsers send them ("The form and policy must be UTF-8 encoded"), not
+    // busboy's default latin1.
+    parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fieldSize: MAX_POST_PRE_DATA_BYTES + 1, fieldNameSize: MAX_POST_PRE_DATA_BYTES + 1 } });
   } catch (err) {
     throw new MalformedPostRequestError('', { cause: err });
   }
