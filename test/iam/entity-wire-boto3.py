@@ -167,5 +167,39 @@ def tag_access():
     return out
 
 
+def tag_deny():
+    """A Deny on the resource's tags (aws:ResourceTag, iam:ResourceTag; the key part of the condition key
+    compared case-insensitively) applies to every action on a user or role, AssumeRole included, and the
+    caller cannot lift it by untagging or retagging the entity."""
+    out = {}
+    iam.create_user(UserName='deny-admin')
+    key = iam.create_access_key(UserName='deny-admin')['AccessKey']
+    iam.create_user(UserName='deny-locked', Tags=[{'Key': 'LOCKED', 'Value': 'true'}])
+    iam.create_user(UserName='deny-open', Tags=[{'Key': 'locked', 'Value': 'false'}])
+    iam.create_role(RoleName='deny-locked-role', Path='/ops/', AssumeRolePolicyDocument=TRUST, Tags=[{'Key': 'Tier', 'Value': 'prod'}])
+    iam.create_role(RoleName='deny-open-role', Path='/ops/', AssumeRolePolicyDocument=TRUST, Tags=[{'Key': 'Tier', 'Value': 'dev'}])
+    statements = [
+        {'Effect': 'Allow', 'Action': ['iam:*', 'sts:AssumeRole'], 'Resource': '*'},
+        {'Effect': 'Deny', 'Action': 'iam:*', 'Resource': '*', 'Condition': {'StringEquals': {'aws:ResourceTag/Locked': 'true'}}},
+        {'Effect': 'Deny', 'Action': 'sts:AssumeRole', 'Resource': '*', 'Condition': {'StringEquals': {'iam:ResourceTag/tier': 'prod'}}},
+    ]
+    iam.put_user_policy(UserName='deny-admin', PolicyName='deny', PolicyDocument=json.dumps({'Version': '2012-10-17', 'Statement': statements}))
+    admin = client('iam', key)
+    sts = client('sts', key)
+    role_arn = 'arn:aws:iam::%s:role/ops/' % ACCOUNT
+    out['locked'] = [shape(lambda: admin.get_user(UserName='deny-locked')),
+                     shape(lambda: admin.untag_user(UserName='deny-locked', TagKeys=['locked'])),
+                     shape(lambda: admin.tag_user(UserName='deny-locked', Tags=[{'Key': 'Locked', 'Value': 'false'}])),
+                     shape(lambda: admin.delete_user(UserName='DENY-LOCKED'))]
+    out['open'] = [shape(lambda: admin.get_user(UserName='deny-open')), shape(lambda: admin.tag_user(UserName='deny-open', Tags=[{'Key': 'x', 'Value': 'y'}]))]
+    # Tagging the open user locked=true puts it under the Deny at once.
+    out['lockedAfterTag'] = [shape(lambda: admin.tag_user(UserName='deny-open', Tags=[{'Key': 'LOCKED', 'Value': 'true'}])),
+                             shape(lambda: admin.untag_user(UserName='deny-open', TagKeys=['locked']))]
+    out['assume'] = [shape(lambda: sts.assume_role(RoleArn=role_arn + 'deny-locked-role', RoleSessionName='sess')),
+                     shape(lambda: sts.assume_role(RoleArn=role_arn + 'deny-open-role', RoleSessionName='sess'))]
+    out['after'] = [iam.list_user_tags(UserName='deny-locked')['Tags'], sorted(tagged(iam.list_user_tags(UserName='deny-open')['Tags']))]
+    return out
+
+
 if __name__ == '__main__':
-    print(json.dumps({'attach': attach, 'paths': paths, 'tags': tags, 'tag-access': tag_access}[sys.argv[1]](), default=str))
+    print(json.dumps({'attach': attach, 'paths': paths, 'tags': tags, 'tag-access': tag_access, 'tag-deny': tag_deny}[sys.argv[1]](), default=str))

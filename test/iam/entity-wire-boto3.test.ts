@@ -91,4 +91,15 @@ describe('boto3 against Cipherlake IAM user and role answers', () => {
       ['acc-b', 'AccessDenied', [{ key: 'project', value: 'p1' }]],
     ]);
   });
+
+  it('a Deny on aws:ResourceTag / iam:ResourceTag of a user or role applies to every action on it, AssumeRole included; untagging or retagging (in any case) cannot lift it', async () => {
+    const out = await section('tag-deny');
+    const denied = ['AccessDenied', 403, true];
+    assert.deepEqual(out.locked, [denied, denied, denied, denied], 'GetUser, UntagUser, TagUser and DeleteUser (its name in another case) on the user tagged LOCKED=true');
+    assert.deepEqual(out.open, ['no error', 'no error']);
+    assert.deepEqual(out.lockedAfterTag, ['no error', denied], 'once tagged LOCKED=true (stored as locked=true), the user cannot be untagged');
+    assert.deepEqual(out.assume[0], denied, 'AssumeRole on the role tagged Tier=prod (iam:ResourceTag/tier)');
+    assert.equal(out.assume[1], 'no error');
+    assert.deepEqual(out.after, [[{ Key: 'LOCKED', Value: 'true' }], [['locked', 'true'], ['x', 'y']]]);
+  });
 });
