@@ -255,6 +255,10 @@ describe('EC2, CloudTrail, IAM and STS: malformed input', () => {
       // Within the length but not a policy ARN: InvalidInput "ARN … is not valid.", as IAM answers (policyArnParam).
       ['iam', { Action: 'AttachUserPolicy', UserName: 'robust', PolicyArn: `arn:aws:iam::aws:policy/${'p'.repeat(2000)}` }, '400 InvalidInput', `ARN arn:aws:iam::aws:policy/${'p'.repeat(232)}...`],
       ['iam', { Action: 'UpdateAccessKey', UserName: 'robust', AccessKeyId: long('K'), Status: 'Active' }, '404 NoSuchEntity', `${'K'.repeat(256)}...`],
+      // Tag keys and values over tagKeyType's 128 and tagValueType's 256 characters: ValidationError quoting their start only.
+      ['iam', { Action: 'TagUser', UserName: 'robust', 'Tags.member.1.Key': long('k'), 'Tags.member.1.Value': 'v' }, '400 ValidationError', `Value '${'k'.repeat(256)}...' at 'tags.1.member.key'`],
+      ['iam', { Action: 'TagRole', RoleName: 'robust', 'Tags.member.1.Key': 'k', 'Tags.member.1.Value': long('w') }, '400 ValidationError', `Value '${'w'.repeat(256)}...' at 'tags.1.member.value'`],
+      ['iam', { Action: 'UntagUser', UserName: 'robust', 'TagKeys.member.1': long('x') }, '400 ValidationError', `Value '${'x'.repeat(256)}...' at 'tagKeys.1.member'`],
     ];
     for (const [service, params, expected, quoted] of queryCases) {
       const r = await queryRequest(t.endpoint, service, params);
