@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'node:net';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
-import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startTestServer, TEST_ACCESS_KEY_ID, type TestServer } from '../helpers/server.js';
 import { awsEnv, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
 
@@ -128,6 +128,32 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'post-bkt', Key: 'public/gone.bin' })), { name: 'NotFound' });
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'post-bkt', Prefix: 'public/' }));
     assert.deepEqual(listed.Contents?.map((o) => o.Key), ['public/anon.txt']);
+  });
+
+  it('bounds the form before the file at 20 KB with its boundaries and part headers (parts busboy skips, empty fields), as S3 counts it', async () => {
+    // Anonymous forms for public/ (the bucket policy lets anyone put there): a key, then
+    // 20+ KB of parts that carry no field value (no Content-Disposition: busboy skips them;
+    // empty x-ignore- fields), then the file. Uncounted, they let a client send an endless form.
+    const boundary = 'pre-data-boundary';
+    const part = (headers: string, value: string) => `--${boundary}\r\n${headers}\r\n\r\n${value}\r\n`;
+    const form = (key: string, padding: string) =>
+      part('Content-Disposition: form-data; name="key"', key) + padding + part('Content-Disposition: form-data; name="file"; filename="p.txt"', 'payload') + `--${boundary}--\r\n`;
+    const post = async (body: string) => {
+      const res = await fetch(`${t.endpoint}/post-bkt`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body });
+      const text = await res.text();
+      return [res.status, /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? ''];
+    };
+    const skipped = part('X-Pad: x', '').repeat(1000);
+    const empty = part('Content-Disposition: form-data; name="x-ignore-"', '').repeat(500);
+    assert.ok(skipped.length > 20 * 1024 && empty.length > 20 * 1024);
+    assert.deepEqual(await post(form('public/skipped-parts.txt', skipped)), [400, 'MaxPostPreDataLengthExceeded']);
+    assert.deepEqual(await post(form('public/empty-fields.txt', empty)), [400, 'MaxPostPreDataLengthExceeded']);
+    // The same forms within the bound are stored.
+    assert.deepEqual(await post(form('public/few-parts.txt', part('X-Pad: x', '').repeat(10) + part('Content-Disposition: form-data; name="x-ignore-"', '').repeat(10))), [204, '']);
+    const s3 = t.s3();
+    await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'post-bkt', Key: 'public/skipped-parts.txt' })), { name: 'NotFound' });
+    await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'post-bkt', Key: 'public/empty-fields.txt' })), { name: 'NotFound' });
+    await s3.send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: 'public/few-parts.txt' }));
   });
 
   it('audits each upload as PostObject, naming the signer, the key and the SSE', async () => {

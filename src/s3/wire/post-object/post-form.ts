@@ -63,6 +63,10 @@ export function readPostForm(req: IncomingMessage): Promise<PostForm> {
 class FormReader {
   readonly #fields = new Map<string, PostField>();
   #preData = 0;
+  /** The request as busboy reads it: sliced until the file part, so the bytes read before it are counted (S3's bound holds boundaries and part headers too). */
+  readonly #slicer = new PreDataSlicer();
+  /** The bytes busboy read before the file part, boundaries, part headers and skipped parts included (to within a slice). */
+  #rawPreData = 0;
   #file: FileStream | undefined;
   #failed = false;
 
@@ -84,7 +88,19 @@ class FormReader {
     this.req.on('close', () => {
       if (!this.req.complete) this.#fail(new IncompleteBodyError(''));
     });
-    this.req.pipe(this.parser);
+    // The slicer's 'data' listener runs after the pipe's: busboy has read the slice (and
+    // announced the file part if it began in it) when it is counted. Busboy emits nothing for
+    // a part without a form-data Content-Disposition, nor for the bytes around fields: counted
+    // only here, they would let a client send an endless form before its file.
+    this.#slicer.pipe(this.parser);
+    this.#slicer.on('data', (slice: Buffer) => this.#readBeforeFile(slice.length));
+    this.req.pipe(this.#slicer);
+  }
+
+  #readBeforeFile(bytes: number): void {
+    if (this.#file !== undefined || this.#failed) return;
+    this.#rawPreData += bytes;
+    if (this.#rawPreData > MAX_POST_PRE_DATA_BYTES) this.#fail(new MaxPostPreDataLengthExceededError('', MAX_POST_PRE_DATA_BYTES));
   }
 
   #field(name: string, value: string, truncated: boolean): void {
@@ -110,6 +126,7 @@ class FormReader {
     }
     const file = new FileStream();
     this.#file = file;
+    this.#slicer.slicing = false;
     stream.on('error', (err: unknown) => file.destroy(new MalformedPostRequestError('', { cause: err })));
     stream.pipe(file);
     this.resolve({ fields: this.#fields, file, filename: filename === undefined ? undefined : baseName(filename), abandon: () => this.#drain() });
@@ -144,7 +161,7 @@ class FormReader {
   }
 
   #drain(): void {
-    this.req.unpipe(this.parser);
+    this.req.unpipe(this.#slicer);
     this.req.resume();
   }
 }
@@ -153,6 +170,23 @@ class FormReader {
 function baseName(filename: string): string {
   const cut = Math.max(filename.lastIndexOf('/'), filename.lastIndexOf('\\'));
   return filename.slice(cut + 1);
+}
+
+/** The size of the slices PreDataSlicer passes on: how far past MAX_POST_PRE_DATA_BYTES the count may be before it refuses. */
+const PRE_DATA_SLICE = 1024;
+
+/** Passes the request on in slices of PRE_DATA_SLICE bytes while `slicing` (before the file part), then as it comes. */
+class PreDataSlicer extends Transform {
+  slicing = true;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (!this.slicing || chunk.length <= PRE_DATA_SLICE) {
+      done(null, chunk);
+      return;
+    }
+    for (let at = 0; at < chunk.length; at += PRE_DATA_SLICE) this.push(chunk.subarray(at, at + PRE_DATA_SLICE));
+    done();
+  }
 }
 
 /** The file part as it flows to the write path, counting its bytes (for content-length-range). */
