@@ -235,14 +235,19 @@ describe('S3 bucket CORS: preflight and actual requests from a browser', () => {
   it('a preflight is audited as PreflightRequest by the anonymous caller, refused ones with their error', async () => {
     await preflight(`/${B}/audited.csv`, { origin: 'https://app.example.com', 'access-control-request-method': 'GET' });
     await preflight(`/${B}/audited.csv`, { origin: 'https://nope.example.org', 'access-control-request-method': 'PUT' });
+    // An Authorization header is never verified on a preflight: still the anonymous caller, still where it came from.
+    const signedLooking = await preflight(`/${B}/audited.csv`, { origin: 'https://app.example.com', 'access-control-request-method': 'GET', authorization: 'AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/x' });
+    assert.equal(signedLooking.status, 200);
     await fx.server.server.audit.flush();
     const { records } = await fx.server.server.auditStore.lookup({ eventSource: 's3.amazonaws.com', eventName: 'PreflightRequest', limit: 10 });
     const mine = records.filter((x) => (x.event.requestParameters as { key?: string } | undefined)?.key === 'audited.csv');
-    assert.equal(mine.length, 2);
-    const [refused, allowed] = mine;
+    assert.equal(mine.length, 3);
+    const [withAuthorization, refused, allowed] = mine;
     assert.equal(allowed?.event.errorCode, undefined);
     assert.equal(refused?.event.errorCode, 'AccessForbidden');
     assert.equal(allowed?.event.readOnly, true);
-    assert.notEqual(allowed?.event.sourceIPAddress, '');
+    for (const x of mine) assert.match(String(x.event.sourceIPAddress), /^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/, 'each record says where the preflight came from');
+    assert.deepEqual(withAuthorization?.event.userIdentity, allowed?.event.userIdentity, 'the same anonymous caller');
+    assert.doesNotMatch(JSON.stringify(withAuthorization?.event), /AKIAEXAMPLE/);
   });
 });

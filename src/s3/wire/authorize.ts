@@ -89,6 +89,14 @@ export function anonymousRequest(req: IncomingMessage, query: ReadonlyMap<string
   if (req.headers.authorization !== undefined || query.has('X-Amz-Signature') || query.has('X-Amz-Credential') || query.has('X-Amz-Algorithm')) return undefined;
   const declared = header(req, 'x-amz-content-sha256');
   const payloadHash = declared !== undefined && (/^[0-9a-f]{64}$/.test(declared) || declared === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER') ? declared : 'UNSIGNED-PAYLOAD';
+  return anonymousVerified(payloadHash);
+}
+
+/**
+ * The anonymous caller's VerifiedRequest, whatever the request carries: what a CORS preflight
+ * (never authenticated, an Authorization header or presigned query included) is recorded as.
+ */
+export function anonymousVerified(payloadHash = 'UNSIGNED-PAYLOAD'): VerifiedRequest {
   return { credential: { accessKeyId: '', secretAccessKey: '', principal: ANONYMOUS }, signature: ANONYMOUS_SIGNATURE, payloadHash, signingKey: Buffer.alloc(0) };
 }
 

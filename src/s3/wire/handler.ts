@@ -7,7 +7,7 @@ import { AccessDeniedError, EntityTooLargeError, IncompleteBodyError, InvalidReq
 import type { CallContext } from '../../kms/index.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { DataKeyProvider } from '../sse/data-key-provider.js';
-import { anonymousRequest, copySourceOf, s3RequestFacts, type S3Authorizer } from './authorize.js';
+import { anonymousRequest, anonymousVerified, copySourceOf, s3RequestFacts, type S3Authorizer } from './authorize.js';
 import { resolveAddress } from './address.js';
 import { hoistPresignedHeaders } from './hoisted-headers.js';
 import { makeCall, type S3Call, type S3SseNote } from './call.js';
@@ -138,7 +138,7 @@ export class S3Handler {
     // The refusal of unsigned headers, once raised: its answer names them (<HeadersNotSigned>).
     let refusal: AccessDeniedError | undefined;
     try {
-      if (preflight) return await this.#preflight(r, { bucket: address.bucket, objectLevel: level === 'object' }, query, base, notes, recorded);
+      if (preflight) return await this.#preflight(r, { bucket: address.bucket, objectLevel: level === 'object' }, base, notes, recorded);
       // The one CORS cost of a request without an Origin header: this header lookup.
       const origin = r.req.headers.origin;
       if (origin !== undefined && address.bucket !== undefined) await this.#corsHeaders(r.res, origin, method, address.bucket, r.requestId);
@@ -189,11 +189,12 @@ export class S3Handler {
 
   /**
    * A CORS preflight, answered without authentication (see answerPreflight); its record names
-   * the anonymous caller and where it came from. Raises what answerPreflight raises.
+   * the anonymous caller and where it came from, even when the request carries an Authorization
+   * header or a presigned query (never verified here, so never a principal, and never a way to
+   * leave the record without its source). Raises what answerPreflight raises.
    */
-  async #preflight(r: S3HttpRequest, target: { readonly bucket: string | undefined; readonly objectLevel: boolean }, query: ReadonlyMap<string, string>, base: OutcomeBase, notes: OutcomeNotes, recorded: { readonly done: Promise<void> }): Promise<S3Outcome> {
-    const anonymous = anonymousRequest(r.req, query);
-    if (anonymous !== undefined) notes.call = this.#caller(r, anonymous);
+  async #preflight(r: S3HttpRequest, target: { readonly bucket: string | undefined; readonly objectLevel: boolean }, base: OutcomeBase, notes: OutcomeNotes, recorded: { readonly done: Promise<void> }): Promise<S3Outcome> {
+    notes.call = this.#caller(r, anonymousVerified());
     const common = { 'x-amz-request-id': r.requestId, 'x-amz-id-2': r.requestId, date: this.deps.clock.now().toUTCString(), server: 'Cipherlake' };
     await answerPreflight(r.req, r.res, target, this.#cors, common);
     await recorded.done;
