@@ -1,37 +1,13 @@
 import assert from 'node:assert/strict';
-import { setImmediate as turn } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { systemClock } from '../../common/clock.js';
 import { openSqlite } from '../../store/sqlite/database.js';
 import { SqliteIdentityStore } from '../../store/sqlite/identity-store.js';
 import { IamLimitExceededError } from '../errors.js';
 import { policySize, POLICY_SIZE_QUOTAS, type IamDeps } from '../iam-context.js';
-import type { IdentityStore } from '../identity-store.js';
 import { putInlinePolicy } from './policies.js';
 import { createUser } from './users.js';
-
-/**
- * The SQLite store with every call answered a turn of the event loop later, as a store
- * behind I/O would: whatever an operation reads and then writes in two calls, other
- * requests can change in between.
- */
-function slowStore(inner: IdentityStore): IdentityStore {
-  return new Proxy(inner, {
-    get(target, name, receiver): unknown {
-      const value: unknown = Reflect.get(target, name, receiver);
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]): Promise<unknown> => {
-        await turn();
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
-
-const sealer: IamDeps['sealer'] = {
-  wrap: () => Promise.reject(new Error('not used')),
-  unwrap: () => Promise.reject(new Error('not used')),
-};
+import { slowStore, UNUSED_SEALER as sealer } from './test-support.js';
 
 describe('putInlinePolicy', () => {
   it("checks a user's inline aggregate and writes in one step: concurrent puts of different names never exceed the quota", async () => {

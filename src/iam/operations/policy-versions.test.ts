@@ -1,33 +1,13 @@
 import assert from 'node:assert/strict';
-import { setImmediate as turn } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { systemClock } from '../../common/clock.js';
 import { openSqlite } from '../../store/sqlite/database.js';
 import { SqliteIdentityStore } from '../../store/sqlite/identity-store.js';
 import { IamLimitExceededError } from '../errors.js';
 import type { IamDeps } from '../iam-context.js';
-import type { IdentityStore } from '../identity-store.js';
 import { createManagedPolicy } from './policies.js';
 import { createPolicyVersion, MAX_POLICY_VERSIONS, setDefaultPolicyVersion } from './policy-versions.js';
-
-/** The SQLite store with every call answered a turn of the event loop later, as a store behind I/O would. */
-function slowStore(inner: IdentityStore): IdentityStore {
-  return new Proxy(inner, {
-    get(target, name, receiver): unknown {
-      const value: unknown = Reflect.get(target, name, receiver);
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]): Promise<unknown> => {
-        await turn();
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
-
-const sealer: IamDeps['sealer'] = {
-  wrap: () => Promise.reject(new Error('not used')),
-  unwrap: () => Promise.reject(new Error('not used')),
-};
+import { slowStore, UNUSED_SEALER as sealer } from './test-support.js';
 
 const doc = (action: string): string => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }] });
 
