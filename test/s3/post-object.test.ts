@@ -156,6 +156,20 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     await s3.send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: 'public/few-parts.txt' }));
   });
 
+  it('reads a field sent as a part with a file name, right before the file, as the field it is', async () => {
+    // The key part carries a file name (as a form built with Blob parts sends it); in one packet with the file part.
+    const boundary = 'named-field-boundary';
+    const body =
+      `--${boundary}\r\nContent-Disposition: form-data; name="key"; filename="key.txt"\r\n\r\npublic/from-named-part.txt\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\n\r\nnamed\r\n--${boundary}--\r\n`;
+    const res = await fetch(`${t.endpoint}/post-bkt`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body });
+    assert.equal(res.status, 204, await res.text());
+    const s3 = t.s3();
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'post-bkt', Key: 'public/from-named-part.txt' }));
+    assert.equal(head.ContentLength, 5);
+    await s3.send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: 'public/from-named-part.txt' }));
+  });
+
   it('audits each upload as PostObject, naming the signer, the key and the SSE', async () => {
     await t.server.audit.flush();
     const { records } = await t.server.auditStore.lookup({ eventSource: 's3.amazonaws.com', eventName: 'PostObject', limit: 500 });

@@ -67,6 +67,8 @@ class FormReader {
   readonly #slicer = new PreDataSlicer();
   /** The bytes busboy read before the file part, boundaries, part headers and skipped parts included (to within a slice). */
   #rawPreData = 0;
+  /** Fields sent as parts with a file name, before the file, still being read (their end comes a tick after the next part began). */
+  readonly #pendingFields: Promise<void>[] = [];
   #file: FileStream | undefined;
   #failed = false;
 
@@ -103,8 +105,9 @@ class FormReader {
     if (this.#rawPreData > MAX_POST_PRE_DATA_BYTES) this.#fail(new MaxPostPreDataLengthExceededError('', MAX_POST_PRE_DATA_BYTES));
   }
 
-  #field(name: string, value: string, truncated: boolean): void {
-    if (this.#file !== undefined) return; // after the file: ignored, as S3 does
+  /** `beforeFile`: a part that began before the file, whatever has been read since. */
+  #field(name: string, value: string, truncated: boolean, beforeFile = this.#file === undefined): void {
+    if (!beforeFile) return; // after the file: ignored, as S3 does
     this.#preData += Buffer.byteLength(name) + Buffer.byteLength(value);
     if (truncated || this.#preData > MAX_POST_PRE_DATA_BYTES) {
       this.#fail(new MaxPostPreDataLengthExceededError('', MAX_POST_PRE_DATA_BYTES));
@@ -129,7 +132,12 @@ class FormReader {
     this.#slicer.slicing = false;
     stream.on('error', (err: unknown) => file.destroy(new MalformedPostRequestError('', { cause: err })));
     stream.pipe(file);
-    this.resolve({ fields: this.#fields, file, filename: filename === undefined ? undefined : baseName(filename), abandon: () => this.#drain() });
+    const form: PostForm = { fields: this.#fields, file, filename: filename === undefined ? undefined : baseName(filename), abandon: () => this.#drain() };
+    if (this.#pendingFields.length === 0) this.resolve(form);
+    else
+      void Promise.all(this.#pendingFields).then(() => {
+        if (!this.#failed) this.resolve(form);
+      });
   }
 
   #fileAsField(name: string, stream: Readable): void {
@@ -143,20 +151,24 @@ class FormReader {
       }
       chunks.push(c);
     });
-    stream.on('end', () => {
-      if (!this.#failed) this.#field(name, Buffer.concat(chunks).toString('utf8'), false);
-    });
+    this.#pendingFields.push(
+      new Promise<void>((done) => {
+        stream.on('end', () => {
+          if (!this.#failed) this.#field(name, Buffer.concat(chunks).toString('utf8'), false, true);
+          done();
+        });
+        stream.on('close', () => done());
+      }),
+    );
   }
 
-  /** Rejects the form (before the file) or destroys the file (after it); drains the rest of the request. */
+  /** Rejects the form (until it is resolved) and destroys the file (once it began); drains the rest of the request. */
   #fail(err: Error): void {
     if (this.#failed) return;
     this.#failed = true;
-    if (this.#file !== undefined) {
-      if (!this.#file.writableFinished) this.#file.destroy(err);
-    } else {
-      this.reject(err);
-    }
+    if (this.#file !== undefined && !this.#file.writableFinished) this.#file.destroy(err);
+    // A no-op once the form was resolved (the file then carries the error); before, the refusal.
+    this.reject(err);
     this.#drain();
   }
 
