@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'node:net';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
-import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, DeletePublicAccessBlockCommand, HeadObjectCommand, ListObjectsV2Command, PutPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 import { startTestServer, TEST_ACCESS_KEY_ID, type TestServer } from '../helpers/server.js';
 import { awsEnv, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
 
@@ -168,6 +168,31 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'post-bkt', Key: 'public/from-named-part.txt' }));
     assert.equal(head.ContentLength, 5);
     await s3.send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: 'public/from-named-part.txt' }));
+  });
+
+  it("refuses an anonymous form under the bucket's Block Public Access (RestrictPublicBuckets), and a public-read acl field", async () => {
+    const boundary = 'bpa-boundary';
+    const post = async (key: string, extra = '') => {
+      const body =
+        `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\n${key}\r\n${extra}` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\n\r\nblocked\r\n--${boundary}--\r\n`;
+      const res = await fetch(`${t.endpoint}/post-bkt`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body });
+      return [res.status, /<Code>([^<]*)<\/Code>/.exec(await res.text())?.[1] ?? ''];
+    };
+    const s3 = t.s3();
+    // The bucket policy lets anyone put under public/ (the fixture's): a public policy, which RestrictPublicBuckets voids for anonymous callers.
+    await s3.send(new PutPublicAccessBlockCommand({ Bucket: 'post-bkt', PublicAccessBlockConfiguration: { RestrictPublicBuckets: true } }));
+    try {
+      assert.deepEqual(await post('public/blocked.txt'), [403, 'AccessDenied']);
+    } finally {
+      await s3.send(new DeletePublicAccessBlockCommand({ Bucket: 'post-bkt' }));
+    }
+    // ACLs are disabled here (bucket owner enforced): a public-read acl field is refused, as a PUT's x-amz-acl.
+    assert.deepEqual(await post('public/acl.txt', `--${boundary}\r\nContent-Disposition: form-data; name="acl"\r\n\r\npublic-read\r\n`), [400, 'AccessControlListNotSupported']);
+    assert.deepEqual(await post('public/unblocked.txt'), [204, '']);
+    await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'post-bkt', Key: 'public/blocked.txt' })), { name: 'NotFound' });
+    await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'post-bkt', Key: 'public/acl.txt' })), { name: 'NotFound' });
+    await s3.send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: 'public/unblocked.txt' }));
   });
 
   it('audits each upload as PostObject, naming the signer, the key and the SSE', async () => {
