@@ -72,6 +72,13 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     assert.equal(out['cased'], 204);
   });
 
+  it("refuses a credential scoped to another region, and a form replayed to another bucket than its policy's", () => {
+    const [status, code, message] = out['otherRegion'] as [number, string, string];
+    assert.deepEqual([status, code], [400, 'InvalidArgument']);
+    assert.match(message, /^the region 'us-west-2' is wrong; expecting '/);
+    assert.deepEqual(out['otherBucket'], [403, 'AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "post-bkt"]', false]);
+  });
+
   it('reads the form as S3 does: fields after the file ignored; no key, no file, not multipart refused', () => {
     assert.equal(out['trailing'], 204);
     assert.deepEqual(out['noKey'], [400, 'InvalidArgument', "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", 'key', '']);
