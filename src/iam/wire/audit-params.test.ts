@@ -101,3 +101,13 @@ test("AssumeRole's MFA TokenCode is never recorded; its SerialNumber is", () => 
   assert.deepEqual(out, { roleArn: 'arn:aws:iam::000000000000:role/r', roleSessionName: 's', serialNumber: 'arn:aws:iam::000000000000:mfa/u' });
   assert.ok(!JSON.stringify(out).includes('123456'));
 });
+
+test('the tag actions record the entity, TagUser/TagRole their tags, ListUserTags/ListRoleTags their page', () => {
+  const tagged = { 'Tags.member.1.Key': 'team', 'Tags.member.1.Value': 'ml' };
+  assert.deepEqual(iamRequestParameters('iam', 'TagUser', form({ UserName: 'u', ...tagged })), { userName: 'u', tags: [{ key: 'team', value: 'ml' }] });
+  assert.deepEqual(iamRequestParameters('iam', 'TagRole', form({ RoleName: 'r', ...tagged })), { roleName: 'r', tags: [{ key: 'team', value: 'ml' }] });
+  assert.deepEqual(iamRequestParameters('iam', 'UntagUser', form({ UserName: 'u', 'TagKeys.member.1': 'team' })), { userName: 'u' });
+  assert.deepEqual(iamRequestParameters('iam', 'UntagRole', form({ RoleName: 'r', 'TagKeys.member.1': 'team' })), { roleName: 'r' });
+  assert.deepEqual(iamRequestParameters('iam', 'ListUserTags', form({ UserName: 'u', MaxItems: '2', Marker: 'm' })), { userName: 'u', maxItems: 2, marker: 'm' });
+  assert.deepEqual(iamRequestParameters('iam', 'ListRoleTags', form({ RoleName: 'r' })), { roleName: 'r' });
+});
