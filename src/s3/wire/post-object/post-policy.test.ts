@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { AccessDeniedError, InvalidPolicyDocumentError } from '../../errors.js';
 import type { PostField } from './post-form.js';
 import { checkPostPolicy, parsePostPolicy } from './post-policy.js';
@@ -63,6 +64,10 @@ describe('POST policy conditions', () => {
     assert.equal(failedKey, 'AccessDeniedError: Invalid according to Policy: Policy Condition failed: ["eq", "$x-amz-server-side-encryption-customer-key", "[value not shown]"]');
     const failedToken = check([{ key: 'k' }, ['eq', '$X-Amz-Security-Token', 'session-secret']], { key: 'k', 'x-amz-security-token': 'other' });
     assert.ok(!failedToken.includes('session-secret') && failedToken.includes('Policy Condition failed'), failedToken);
+    // Nor the key's MD5: the key's fingerprint, kept out of every record as the key is (the message is the record's errorMessage).
+    const md5 = createHash('md5').update(Buffer.alloc(32, 7)).digest('base64');
+    const failedMd5 = check([{ key: 'k' }, ['starts-with', '$x-amz-server-side-encryption-customer-key-MD5', md5]], { key: 'k', 'x-amz-server-side-encryption-customer-key-MD5': 'other' });
+    assert.equal(failedMd5, 'AccessDeniedError: Invalid according to Policy: Policy Condition failed: ["starts-with", "$x-amz-server-side-encryption-customer-key-MD5", "[value not shown]"]');
   });
 
   it('every field but the exempt ones needs a condition', () => {

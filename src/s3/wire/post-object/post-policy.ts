@@ -112,11 +112,12 @@ function lengthRange(min: unknown, max: unknown, text: string): PolicyCondition 
 }
 
 /**
- * Fields whose value is a secret (an SSE-C key, a session token): a failed condition on one
+ * Fields whose value is a secret (an SSE-C key, its MD5, a session token): a failed condition on one
  * is printed without its value, which S3 would echo. Error messages reach the client, the
- * log and the audit record, and none of them may hold a key or a credential.
+ * log and the audit record, and none of them may hold a key or a credential (nor the key's
+ * fingerprint, which no record holds either: see edge-s3-params).
  */
-const SECRET_FIELDS: ReadonlySet<string> = new Set(['x-amz-server-side-encryption-customer-key', 'x-amz-security-token']);
+const SECRET_FIELDS: ReadonlySet<string> = new Set(['x-amz-server-side-encryption-customer-key', 'x-amz-server-side-encryption-customer-key-md5', 'x-amz-security-token']);
 
 /** A condition on `field` as S3 prints it in "Policy Condition failed: ...": a JSON array with ", " between items (a secret's value elided). */
 function printed(items: readonly unknown[], field: string): string {
