@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'node:net';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
-import { DeleteObjectCommand, DeletePublicAccessBlockCommand, HeadObjectCommand, ListObjectsV2Command, PutPublicAccessBlockCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, DeletePublicAccessBlockCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 import { startTestServer, TEST_ACCESS_KEY_ID, type TestServer } from '../helpers/server.js';
 import { awsEnv, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
 
@@ -200,6 +200,27 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'post-bkt', Key: 'public/blocked.txt' })), { name: 'NotFound' });
     await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'post-bkt', Key: 'public/acl.txt' })), { name: 'NotFound' });
     await s3.send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: 'public/unblocked.txt' }));
+  });
+
+  it("stores a field's non-ASCII text as a PUT's header bytes, and refuses a field no header could carry (CR/LF, NUL): every GET of such an object failed", async () => {
+    const boundary = 'header-text-boundary';
+    const post = async (key: string, name: string, value: string) => {
+      const body =
+        `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\n${key}\r\n--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\n\r\ntext\r\n--${boundary}--\r\n`;
+      const res = await fetch(`${t.endpoint}/post-bkt`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body });
+      return [res.status, /<Code>([^<]*)<\/Code>/.exec(await res.text())?.[1] ?? ''];
+    };
+    assert.deepEqual(await post('public/utf8-meta.txt', 'x-amz-meta-note', 'café — ok'), [204, '']);
+    const got = await t.s3().send(new GetObjectCommand({ Bucket: 'post-bkt', Key: 'public/utf8-meta.txt' }));
+    assert.equal(await got.Body!.transformToString(), 'text');
+    // node reads header bytes as latin1: the UTF-8 bytes sent come back as sent.
+    assert.equal(Buffer.from(got.Metadata!['note']!, 'latin1').toString('utf8'), 'café — ok');
+    for (const [name, value] of [['Content-Type', 'text/plain\r\nX-Injected: 1'], ['x-amz-meta-a', 'v\nw'], ['Cache-Control', 'a\u0000b']] as const) {
+      assert.deepEqual(await post(`public/bad-${name}.txt`, name, value), [400, 'InvalidArgument'], name);
+      await assert.rejects(t.s3().send(new HeadObjectCommand({ Bucket: 'post-bkt', Key: `public/bad-${name}.txt` })), { name: 'NotFound' });
+    }
+    await t.s3().send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: 'public/utf8-meta.txt' }));
   });
 
   it('audits each upload as PostObject, naming the signer, the key and the SSE', async () => {

@@ -155,8 +155,23 @@ function expandFilename(fields: ReadonlyMap<string, PostField>, filename: string
 function headersOf(fields: ReadonlyMap<string, PostField>): IncomingHttpHeaders {
   const headers: IncomingHttpHeaders = {};
   for (const [name, f] of fields) {
-    if (name === 'acl') headers['x-amz-acl'] = f.value;
-    else if (CONTENT_FIELDS.has(name) || (name.startsWith('x-amz-') && !AUTH_FIELDS.has(name))) headers[name] = f.value;
+    if (name === 'acl') headers['x-amz-acl'] = headerValue(f);
+    else if (CONTENT_FIELDS.has(name) || (name.startsWith('x-amz-') && !AUTH_FIELDS.has(name))) headers[name] = headerValue(f);
   }
   return headers;
+}
+
+/** What a header value may hold as node reads one: tab, visible ASCII and bytes 0x80-0xFF (read as latin1). */
+const NOT_HEADER_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * A field as the PUT header it stands for: its UTF-8 bytes read one character per byte, as
+ * node reads a header's bytes (so the object answers with the bytes the form sent, as after a
+ * PUT). A field a header could not carry (CR, LF, NUL, another control character) is
+ * InvalidArgument: stored, it made every answer naming it fail. The value is not echoed.
+ */
+function headerValue(f: PostField): string {
+  const value = Buffer.from(f.value, 'utf8').toString('latin1');
+  if (NOT_HEADER_TEXT.test(value)) throw new InvalidArgumentError(`The form field ${f.name.slice(0, 64)} holds a character that no header value may hold.`);
+  return value;
 }
