@@ -223,6 +223,21 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     await t.s3().send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: 'public/utf8-meta.txt' }));
   });
 
+  it('redirects to success_action_redirect as a URL parser reads it (its CR/LF dropped, other characters percent-encoded)', async () => {
+    const boundary = 'redirect-boundary';
+    const post = async (key: string, redirect: string) => {
+      const body =
+        `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\n${key}\r\n--${boundary}\r\nContent-Disposition: form-data; name="success_action_redirect"\r\n\r\n${redirect}\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\n\r\nredirected\r\n--${boundary}--\r\n`;
+      const res = await fetch(`${t.endpoint}/post-bkt`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body, redirect: 'manual' });
+      await res.text();
+      return [res.status, res.headers.get('location')?.split('?')[0], res.headers.get('x-injected')];
+    };
+    assert.deepEqual(await post('public/r1.txt', 'http://app.example/done\r\nX-Injected: 1'), [303, 'http://app.example/doneX-Injected:%201', null]);
+    assert.deepEqual(await post('public/r2.txt', 'http://app.example/café'), [303, 'http://app.example/caf%C3%A9', null]);
+    for (const key of ['public/r1.txt', 'public/r2.txt']) await t.s3().send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: key }));
+  });
+
   it('audits each upload as PostObject, naming the signer, the key and the SSE', async () => {
     await t.server.audit.flush();
     const { records } = await t.server.auditStore.lookup({ eventSource: 's3.amazonaws.com', eventName: 'PostObject', limit: 500 });

@@ -93,12 +93,17 @@ function objectUrl(c: S3Call): string {
   return `${c.secure ? 'https' : 'http'}://${host}${bucketPart}/${encodeURIComponent(c.key)}`;
 }
 
-/** success_action_redirect when S3 can use it (an absolute http or https URL); else undefined, as if absent. */
+/**
+ * success_action_redirect when S3 can use it (an absolute http or https URL), as the URL
+ * parser serializes it (CR, LF and tab dropped, other characters percent-encoded: the raw
+ * value may hold what no Location header can, and failed the answer after the object was
+ * stored); else undefined, as if absent.
+ */
 function redirectUrl(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   try {
     const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? value : undefined;
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : undefined;
   } catch {
     return undefined;
   }
