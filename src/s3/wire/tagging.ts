@@ -13,11 +13,12 @@ import { S3_XML_BUILDER_OPTIONS, xmlEntityDecoder } from './xml-entities.js';
 export type TagScope = 'object' | 'bucket';
 
 /**
- * The count limit of each scope and its refusal. A bucket's is S3's 400 BadRequest (not
- * InvalidTag), as S3 answers PutBucketTagging with 51 tags; an object's stays InvalidTag here.
+ * The count limit of each scope and its refusal: S3's 400 BadRequest (not InvalidTag) for
+ * both, as S3 answers PutBucketTagging with 51 tags and PutObjectTagging with 11 ("Object
+ * tags cannot be greater than 10", boto/boto3#1213, hashicorp/terraform-provider-aws#24692).
  */
 const MAX_TAGS: Readonly<Record<TagScope, { readonly count: number; readonly refuse: () => Error }>> = {
-  object: { count: 10, refuse: () => new InvalidTagError('Object tags cannot be greater than 10') },
+  object: { count: 10, refuse: () => new BadRequestError('Object tags cannot be greater than 10') },
   bucket: { count: 50, refuse: () => new BadRequestError('Bucket tag count cannot be greater than 50') },
 };
 const MAX_KEY = 128;
@@ -27,8 +28,8 @@ const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, tri
 const builder = new XMLBuilder(S3_XML_BUILDER_OPTIONS);
 
 /**
- * Checks a tag list against S3's rules and returns it as a map. Raises InvalidTagError for
- * more than 10 tags on an object (BadRequestError for more than 50 on a bucket), a key over 128 or a value
+ * Checks a tag list against S3's rules and returns it as a map. Raises BadRequestError for
+ * more than 10 tags on an object or 50 on a bucket; InvalidTagError for a key over 128 or a value
  * over 256 characters, an empty, duplicate or `aws:`-prefixed key. Never returns a partial set.
  */
 export function validateTags(pairs: ReadonlyArray<readonly [string, string]>, scope: TagScope = 'object'): Record<string, string> {
