@@ -175,6 +175,16 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'post-bkt', Key: 'public/from-named-part.txt' }));
     assert.equal(head.ContentLength, 5);
     await s3.send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: 'public/from-named-part.txt' }));
+    // Such a field counts once toward the 20 KB before the file: 12 KB of it is within the bound.
+    const padded =
+      `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\npublic/padded-part.txt\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="x-ignore-pad"; filename="pad.txt"\r\n\r\n${'p'.repeat(12 * 1024)}\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\n\r\npadded\r\n--${boundary}--\r\n`;
+    const res2 = await fetch(`${t.endpoint}/post-bkt`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: padded });
+    assert.equal(res2.status, 204, await res2.text());
+    await s3.send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: 'public/padded-part.txt' }));
+    const res3 = await fetch(`${t.endpoint}/post-bkt`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: padded.replace('p'.repeat(12 * 1024), 'p'.repeat(21 * 1024)) });
+    assert.deepEqual([res3.status, /<Code>([^<]*)<\/Code>/.exec(await res3.text())?.[1]], [400, 'MaxPostPreDataLengthExceeded']);
   });
 
   it("refuses an anonymous form under the bucket's Block Public Access (RestrictPublicBuckets), and a public-read acl field", async () => {

@@ -142,9 +142,11 @@ class FormReader {
 
   #fileAsField(name: string, stream: Readable): void {
     const chunks: Buffer[] = [];
+    // Bounds what is buffered; the field counts toward the total once, when #field takes it.
+    let size = Buffer.byteLength(name);
     stream.on('data', (c: Buffer) => {
-      this.#preData += c.length;
-      if (this.#preData > MAX_POST_PRE_DATA_BYTES) {
+      size += c.length;
+      if (this.#preData + size > MAX_POST_PRE_DATA_BYTES) {
         this.#fail(new MaxPostPreDataLengthExceededError('', MAX_POST_PRE_DATA_BYTES));
         stream.resume();
         return;
