@@ -75,4 +75,10 @@ describe('verifyPostPolicySignature', () => {
     assert.match(kind(() => verifyPostPolicySignature({ ...form, credential: CREDENTIAL.replace('/s3/', '/kms/') }, lookup, now)), /^PostCredentialError: incorrect service "kms"/);
     assert.match(kind(() => verifyPostPolicySignature({ ...form, amzDate: '2015-12-29' }, lookup, now)), /^PostCredentialError: X-Amz-Date must be formated/);
   });
+
+  it("refuses an x-amz-date on another day than the credential's (S3: it is the date the signing key was made with)", () => {
+    // Signed correctly under the credential's day: the mismatch alone refuses it.
+    assert.equal(kind(() => verifyPostPolicySignature({ ...form, amzDate: '20151230T000000Z' }, lookup, now)), 'SignatureMismatch');
+    assert.equal(kind(() => verifyPostPolicySignature({ ...form, amzDate: '20151229T235959Z' }, lookup, now)), 'accepted');
+  });
 });

@@ -45,7 +45,8 @@ export class PostCredentialError extends AuthenticationError {
  * credential's scope, the base64 policy as received)), compared in constant time
  * (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-authentication-HTTPPOST.html).
  * The caller has already checked the scope's region, and awaited `credentials.prepare` for
- * an access key kept in a store. Checks a session token like a header signature does. Does
+ * an access key kept in a store. Checks a session token like a header signature does, and that
+ * x-amz-date is on the credential's day (SignatureMismatch, as for a header signature). Does
  * not check the policy's expiration or conditions (S3's part). Raises AuthenticationError
  * (UnknownAccessKey, InvalidToken, SignatureMismatch) and PostCredentialError; never reveals
  * the expected signature.
@@ -53,6 +54,10 @@ export class PostCredentialError extends AuthenticationError {
 export function verifyPostPolicySignature(form: PostPolicySignature, credentials: CredentialLookup, now: Date): VerifiedRequest {
   const scope = parsePostCredential(form.credential);
   if (!/^\d{8}T\d{6}Z$/.test(form.amzDate)) throw new PostCredentialError('X-Amz-Date must be formated via ISO8601 Long format');
+  // "It is the same date that you used in creating the signing key" (S3's POST authentication page), as a header signature's.
+  if (!form.amzDate.startsWith(scope.date)) {
+    throw new AuthenticationError('SignatureMismatch', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scope.date}' != '${form.amzDate.slice(0, 8)}'`);
+  }
   const credential = credentials.find(scope.accessKeyId);
   if (credential === undefined) throw new AuthenticationError('UnknownAccessKey', 'The AWS Access Key Id you provided does not exist in our records.');
   checkToken(credential.sessionToken, credential.expiresAt, form.securityToken, now);
