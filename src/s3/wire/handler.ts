@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { BodyIncompleteError, BodyTooLargeError, readBody } from '../../net/http-body.js';
 import { AuthenticationError, queryPairs, type CredentialLookup, type ParsedSignature, type SignedRequestView, type VerifiedRequest } from '../../iam/index.js';
 import { AccessDeniedError, EntityTooLargeError, IncompleteBodyError, InvalidRequestError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
 import type { CallContext } from '../../kms/index.js';
@@ -491,22 +492,18 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
-function readLimited(req: IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new EntityTooLargeError('Send x-amz-content-sha256 (or UNSIGNED-PAYLOAD) with large bodies.'));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+/**
+ * The whole body through the edge's one body reader (readBody), in S3's words: over `max`
+ * is EntityTooLarge, a client gone mid-body (reset, or the request closed before its body
+ * ended, even before this read began) is IncompleteBody. Never leaves the read pending.
+ */
+async function readLimited(req: IncomingMessage, max: number): Promise<Buffer> {
+  try {
+    return await readBody(req, max);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) throw new EntityTooLargeError('Send x-amz-content-sha256 (or UNSIGNED-PAYLOAD) with large bodies.');
     // A client gone mid-body sent an incomplete body (as in openPayload), not a server fault.
-    req.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ECONNRESET' ? new IncompleteBodyError('', { cause: err }) : err));
-  });
+    if (err instanceof BodyIncompleteError) throw new IncompleteBodyError('', { cause: err });
+    throw err;
+  }
 }
