@@ -12,6 +12,8 @@ export abstract class S3Error extends CipherlakeError {
 export class NoSuchBucketError extends S3Error {}
 /** The object does not exist. */
 export class NoSuchKeyError extends S3Error {}
+/** The version a request named does not exist (here: any but "null", the one version an object has). */
+export class NoSuchVersionError extends S3Error {}
 /** The multipart upload does not exist (never created, aborted or completed). */
 export class NoSuchUploadError extends S3Error {}
 /** CompleteMultipartUpload names a part that was not uploaded, or with another ETag. */

@@ -30,6 +30,7 @@ type S3ErrorClassName = Exclude<keyof typeof s3Errors, 'S3Error'>;
 export const S3_ERROR_CODES = {
   NoSuchBucketError: { code: 'NoSuchBucket', status: 404, message: 'The specified bucket does not exist' },
   NoSuchKeyError: { code: 'NoSuchKey', status: 404, message: 'The specified key does not exist.' },
+  NoSuchVersionError: { code: 'NoSuchVersion', status: 404, message: 'The specified version does not exist.' },
   NoSuchUploadError: {
     code: 'NoSuchUpload',
     status: 404,

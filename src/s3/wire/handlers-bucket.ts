@@ -1,9 +1,9 @@
 import { listObjects } from '../operations/list-objects.js';
 import { createBucket, deleteBucket, getBucketEncryption, putBucketEncryption } from '../operations/buckets.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, NoSuchVersionError } from '../errors.js';
 import { parseCount } from '../operations/multipart/manage-uploads.js';
 import type { S3Call } from './call.js';
-import { deleteResultXml, encryptionXml, listBucketsXml, listObjectsXml, locationXml, parseCreateBucket, parseDelete, parseEncryption, versioningXml } from './xml.js';
+import { deleteResultXml, encryptionXml, type DeleteEntry, listBucketsXml, listObjectsXml, locationXml, parseCreateBucket, parseDelete, parseEncryption, versioningXml } from './xml.js';
 import { toS3WireError } from './error-codes.js';
 
 /**
@@ -87,24 +87,31 @@ export async function deleteBucketEncryptionRoute(c: S3Call): Promise<void> {
   c.send(204);
 }
 
-/** DeleteObjects (with Quiet). https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html */
+/**
+ * DeleteObjects (with Quiet). https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html
+ * A key named with a `<VersionId>` has it echoed in its Deleted or Error entry, as S3 does.
+ * Objects here have one version, "null": a key named with another is a NoSuchVersion entry,
+ * its object kept (deleting the current object for it would delete what was not named).
+ */
 export async function deleteObjectsRoute(c: S3Call): Promise<void> {
   const { objects, quiet } = parseDelete(await c.readSmall(2 * 1024 * 1024));
   await c.deps.store.getBucket(c.bucket);
-  const deleted: string[] = [];
-  const errors: Array<{ key: string; code: string; message: string }> = [];
-  for (const { key, etag } of objects) {
+  const deleted: DeleteEntry[] = [];
+  const errors: Array<DeleteEntry & { code: string; message: string }> = [];
+  for (const { key, versionId, etag } of objects) {
+    const entry: DeleteEntry = versionId !== undefined ? { key, versionId } : { key };
     try {
       // As S3: s3:DeleteObject (and, for an <ETag>, s3:GetObject) is decided per key; a refused key is an AccessDenied entry.
       await c.authorize('s3:DeleteObject', { bucket: c.bucket, key });
       if (etag !== undefined) await c.authorize('s3:GetObject', { bucket: c.bucket, key });
+      if (versionId !== undefined && versionId !== 'null') throw new NoSuchVersionError('');
       // An <ETag> makes this key's delete conditional: a mismatch is a PreconditionFailed entry, the object kept.
       const storageId = await c.deps.store.deleteObject(c.bucket, key, etag !== undefined ? { ifMatch: etag } : undefined);
       if (storageId !== undefined) await c.deps.backend.delete(storageId);
-      if (!quiet) deleted.push(key);
+      if (!quiet) deleted.push(entry);
     } catch (err) {
       const w = toS3WireError(err);
-      errors.push({ key, code: w.code, message: w.message });
+      errors.push({ ...entry, code: w.code, message: w.message });
     }
   }
   c.send(200, {}, deleteResultXml(deleted, errors, (s) => s));

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
-import { InvalidArgumentError, MalformedXmlError } from '../errors.js';
+import { MalformedXmlError } from '../errors.js';
 import type { BucketEncryption, BucketRecord, ObjectRecord } from '../metadata-store.js';
 import type { ListPage } from '../operations/list-objects.js';
 import { S3_XML_BUILDER_OPTIONS, xmlEntityDecoder } from './xml-entities.js';
@@ -100,11 +100,20 @@ export function copyObjectXml(etag: string, lastModified: Date): string {
   return doc('CopyObjectResult', { LastModified: lastModified.toISOString(), ETag: etag });
 }
 
-/** DeleteObjects result; `deleted` is empty in quiet mode. */
-export function deleteResultXml(deleted: readonly string[], errors: ReadonlyArray<{ key: string; code: string; message: string }>, encode: (s: string) => string): string {
+/** One key of a DeleteObjects answer, with the `<VersionId>` its `<Object>` named (echoed as S3 does). */
+export interface DeleteEntry {
+  readonly key: string;
+  readonly versionId?: string;
+}
+
+/**
+ * DeleteObjects result; `deleted` is empty in quiet mode. Each entry names its key, then the
+ * VersionId the request gave for it (when it gave one), in S3's element order.
+ */
+export function deleteResultXml(deleted: readonly DeleteEntry[], errors: ReadonlyArray<DeleteEntry & { code: string; message: string }>, encode: (s: string) => string): string {
   return doc('DeleteResult', {
-    Deleted: deleted.map((k) => ({ Key: encode(k) })),
-    Error: errors.map((e) => ({ Key: encode(e.key), Code: e.code, Message: e.message })),
+    Deleted: deleted.map((d) => ({ Key: encode(d.key), ...(d.versionId !== undefined ? { VersionId: d.versionId } : {}) })),
+    Error: errors.map((e) => ({ Key: encode(e.key), ...(e.versionId !== undefined ? { VersionId: e.versionId } : {}), Code: e.code, Message: e.message })),
   });
 }
 
@@ -242,24 +251,26 @@ export function parseCreateBucket(body: Buffer): string | undefined {
 }
 
 /**
- * The `<Delete>` document of DeleteObjects: each object's key and its `<ETag>` when given
- * (that key's delete is then conditional). Raises MalformedXmlError (also for 0 or over 1000
- * keys, or a Quiet other than true/false), InvalidArgumentError for a VersionId other than "null" (nothing here keeps versions).
+ * The `<Delete>` document of DeleteObjects: each object's key, its `<VersionId>` when given
+ * (as given, trimmed: the answer echoes it, and a version other than "null" is that key's
+ * NoSuchVersion, decided by the route) and its `<ETag>` when given (that key's delete is then
+ * conditional). Raises MalformedXmlError (also for 0 or over 1000 keys, or a Quiet other than true/false).
  */
-export function parseDelete(body: Buffer): { objects: Array<{ key: string; etag?: string }>; quiet: boolean } {
+export function parseDelete(body: Buffer): { objects: Array<{ key: string; versionId?: string; etag?: string }>; quiet: boolean } {
   const del = parseRoot(body, 'Delete');
   const listed = child(del, 'Object');
   if (!Array.isArray(listed) || listed.length === 0 || listed.length > 1000) throw new MalformedXmlError('');
   const objects = listed.map((o) => {
     const k = child(o, 'Key');
     if (typeof k !== 'string' || k === '') throw new MalformedXmlError('');
-    // Objects here have one version, "null": deleting the current object for another would delete what was not named.
-    const version = trimmedChild(o, 'VersionId');
-    if (version !== undefined && version !== 'null') throw new InvalidArgumentError('Invalid version id specified');
+    // An empty <VersionId/> names no version (as if absent).
+    const named = trimmedChild(o, 'VersionId');
+    if (named !== undefined && typeof named !== 'string') throw new MalformedXmlError('');
+    const versionId = named === '' ? undefined : named;
     // <ETag>: a conditional delete of this object (as If-Match on DeleteObject).
     const etag = trimmedChild(o, 'ETag');
     if (etag !== undefined && typeof etag !== 'string') throw new MalformedXmlError('');
-    return etag !== undefined ? { key: k, etag } : { key: k };
+    return { key: k, ...(versionId !== undefined ? { versionId } : {}), ...(etag !== undefined ? { etag } : {}) };
   });
   return { objects, quiet: booleanElement(child(del, 'Quiet'), false) };
 }
