@@ -34,12 +34,16 @@ export function parseContentHeaders(headers: IncomingHttpHeaders): ContentHeader
   return Object.fromEntries(pick.filter(([, v]) => v !== undefined)) as ContentHeaders;
 }
 
-/** x-amz-website-redirect-location, checked as S3 checks it (a path or an http(s) URL, at most 2 KB). */
+/**
+ * x-amz-website-redirect-location, checked as S3 checks it (a path or an http(s) URL, at most
+ * 2 KB). node:http hands a header value over as latin1, one character per byte the client sent,
+ * so its bytes (UTF-8 as the client encoded them) are counted once: byteLength in latin1.
+ */
 function websiteRedirectOf(headers: IncomingHttpHeaders): string | undefined {
   const v = h(headers, 'x-amz-website-redirect-location');
   if (v === undefined) return undefined;
   if (!/^(\/|https?:\/\/)/.test(v)) throw new InvalidArgumentError("The website redirect location must have a prefix of 'http://' or 'https://' or '/'.");
-  if (Buffer.byteLength(v) > 2048) throw new InvalidArgumentError('The length of website redirect location cannot exceed 2,048 characters.');
+  if (Buffer.byteLength(v, 'latin1') > 2048) throw new InvalidArgumentError('The length of website redirect location cannot exceed 2,048 characters.');
   return v;
 }
 
