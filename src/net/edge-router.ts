@@ -80,6 +80,8 @@ export type S3EdgeOutcome = Omit<EdgeEvent, 'requestId' | 'time' | 'service' | '
   readonly query?: ReadonlyMap<string, string>;
   /** A successful write's SSE, as its answer stated it (the record's responseElements; see s3Event). */
   readonly sse?: S3SseNote;
+  /** The validated request document the record's requestParameters carry beside the query's (see s3Event). */
+  readonly requestDocument?: Readonly<Record<string, unknown>>;
 };
 
 /** The S3 part as the edge sees it. It must answer every request itself, never throw for a client error. */

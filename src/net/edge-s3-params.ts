@@ -115,7 +115,11 @@ function s3ResponseElements(sse: NonNullable<S3EdgeOutcome['sse']>, keyArn: stri
   }
 }
 
-/** CloudTrail's S3 requestParameters (see s3Event); the first three keys are assigned in canonical order. */
+/**
+ * CloudTrail's S3 requestParameters (see s3Event); the first three keys are assigned in
+ * canonical order. A request document the handler noted (validated, so bounded and never
+ * secret: PutBucketTagging's `Tagging`) goes beside the query's parameters, as S3 records it.
+ */
 function s3RequestParameters(outcome: S3EdgeOutcome): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   // S3 always records Host (the header as sent); a request without one records an empty one.
@@ -123,9 +127,15 @@ function s3RequestParameters(outcome: S3EdgeOutcome): Record<string, unknown> {
   if (outcome.bucket !== undefined) params['bucketName'] = outcome.bucket;
   if (outcome.key !== undefined) params['key'] = outcome.key;
   const query = outcome.query;
-  if (query === undefined || query.size === 0) return params;
-  for (const [name, value] of query) {
-    if (isRecordedQueryParameter(name)) params[name] = value;
+  if (query !== undefined && query.size > 0) {
+    for (const [name, value] of query) {
+      if (isRecordedQueryParameter(name)) params[name] = value;
+    }
+  }
+  const document = outcome.requestDocument;
+  if (document !== undefined) {
+    // The document's elements are capitalised (`Tagging`): they never replace the address or a query parameter.
+    for (const [name, value] of Object.entries(document)) if (!(name in params)) params[name] = value;
   }
   return params;
 }

@@ -24,6 +24,12 @@ export interface S3SseNote {
 export interface S3CallNotes {
   keyIdentifier?: string;
   sse?: S3SseNote;
+  /**
+   * The request document as CloudTrail records it among requestParameters (PutBucketTagging's
+   * `Tagging`), noted only once the route has validated it: never anything secret, and
+   * bounded by that validation.
+   */
+  requestDocument?: Readonly<Record<string, unknown>>;
 }
 
 /**

@@ -72,6 +72,8 @@ export interface S3Outcome {
   readonly query?: ReadonlyMap<string, string>;
   /** A write's SSE as its answer's headers state it (with keyIdentifier for the KMS key), for its record's responseElements; reads never set it. */
   readonly sse?: S3SseNote;
+  /** The validated request document CloudTrail records among requestParameters (PutBucketTagging's Tagging), when the route noted one. */
+  readonly requestDocument?: Readonly<Record<string, unknown>>;
 }
 
 export interface S3HandlerSettings {
@@ -339,6 +341,7 @@ interface OutcomeBase {
 interface OutcomeNotes {
   keyIdentifier?: string;
   sse?: S3SseNote;
+  requestDocument?: Readonly<Record<string, unknown>>;
   call?: CallContext;
   errorCode?: string;
   errorMessage?: string;

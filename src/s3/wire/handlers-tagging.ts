@@ -1,6 +1,6 @@
 import { NoSuchTagSetError } from '../errors.js';
 import type { S3Call } from './call.js';
-import { parseTaggingXml, taggingXml } from './tagging.js';
+import { cloudTrailTagging, parseTaggingXml, taggingXml } from './tagging.js';
 
 /** PutObjectTagging: replaces the object's tag set. https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectTagging.html */
 export async function putObjectTaggingRoute(c: S3Call): Promise<void> {
@@ -34,7 +34,11 @@ export async function putBucketTaggingRoute(c: S3Call): Promise<void> {
   const body = await c.readSmall(64 * 1024);
   // The bucket before the document, as S3: any document for a missing bucket is NoSuchBucket.
   await c.deps.store.getBucket(c.bucket);
-  await c.deps.store.setBucketTags(c.bucket, parseTaggingXml(body, 'bucket'));
+  const tags = parseTaggingXml(body, 'bucket');
+  // As CloudTrail records it. Validated (at most 50 tags, keys of 128 and values of 256 characters,
+  // from a body of at most 64 KiB), so bounded; tags hold no secrets.
+  c.note({ requestDocument: { Tagging: cloudTrailTagging(tags) } });
+  await c.deps.store.setBucketTags(c.bucket, tags);
   c.send(204);
 }
 

@@ -92,3 +92,16 @@ export function taggingXml(tags: Readonly<Record<string, string>>): string {
   const tagList = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
   return builder.build({ '?xml': { '@_version': '1.0', '@_encoding': 'UTF-8' }, Tagging: { '@_xmlns': S3_NS, TagSet: tagList.length > 0 ? { Tag: tagList } : '' } }) as string;
 }
+
+/**
+ * A validated tag set as CloudTrail records PutBucketTagging's `Tagging` document in
+ * requestParameters (its XML read into JSON): the S3 namespace as `xmlns`, then `TagSet.Tag`,
+ * one `{Key, Value}` object for a single tag and a list for several (CloudTrail's reading of
+ * repeated elements), in the request's order; an empty TagSet as an empty string. Never
+ * throws; holds nothing but the tags.
+ */
+export function cloudTrailTagging(tags: Readonly<Record<string, string>>): Record<string, unknown> {
+  const list = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+  const tagSet = list.length === 0 ? '' : { Tag: list.length === 1 ? list[0] : list };
+  return { xmlns: S3_NS, TagSet: tagSet };
+}
