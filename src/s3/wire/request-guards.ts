@@ -37,10 +37,12 @@ const OBJECT_OWNERSHIPS: ReadonlySet<string> = new Set(['BucketOwnerEnforced', '
 const GRANT_HEADERS = ['x-amz-grant-full-control', 'x-amz-grant-read', 'x-amz-grant-read-acp', 'x-amz-grant-write', 'x-amz-grant-write-acp'];
 /**
  * Operations whose body S3 takes only with a digest (Content-MD5 "Required: Yes" in the API
- * reference, httpChecksumRequired in its model): a multi-object delete, a bucket tag set and a
- * bucket CORS configuration.
+ * reference, httpChecksumRequired / httpChecksum.requestChecksumRequired in its model): a
+ * multi-object delete, a bucket tag set, a bucket CORS configuration and a bucket's ownership
+ * controls (requestChecksumRequired in botocore's s3 model and @aws-sdk/client-s3's, as for the
+ * other three).
  */
-const DIGEST_REQUIRED: ReadonlySet<string> = new Set(['DeleteObjects', 'PutBucketTagging', 'PutBucketCors']);
+const DIGEST_REQUIRED: ReadonlySet<string> = new Set(['DeleteObjects', 'PutBucketTagging', 'PutBucketCors', 'PutBucketOwnershipControls']);
 /** x-amz-checksum-* headers that are no checksum value (payload.ts reads the same way). */
 const NOT_A_CHECKSUM = new Set(['x-amz-checksum-mode', 'x-amz-checksum-type', 'x-amz-checksum-algorithm']);
 
@@ -61,8 +63,9 @@ export interface GuardedRequest {
  * version other than "null" (InvalidArgument), an If-None-Match other than '*' on a write
  * or any on a delete (NotImplemented, as S3), an x-amz-storage-class S3 does not know on a
  * write that creates a key (InvalidStorageClass), object lock (refused, not done unlocked), a
- * bucket owner other than this account (AccessDenied), a DeleteObjects, PutBucketTagging or PutBucketCors with neither
- * Content-MD5 nor a checksum header or trailer (InvalidRequest), an ACL granting anyone but
+ * bucket owner other than this account (AccessDenied), a DeleteObjects, PutBucketTagging,
+ * PutBucketCors or PutBucketOwnershipControls with neither Content-MD5 nor a checksum header
+ * or trailer (InvalidRequest), an ACL granting anyone but
  * the owner (AccessControlListNotSupported; InvalidBucketAclWithObjectOwnership on
  * CreateBucket), a CreateBucket x-amz-object-ownership other than BucketOwnerEnforced
  * (NotImplemented; InvalidArgument for an unknown one). Pure; raises, never answers.
