@@ -4,8 +4,10 @@ import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
 import {
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteBucketPolicyCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   DeletePublicAccessBlockCommand,
   GetBucketPolicyCommand,
@@ -171,6 +173,28 @@ describe('S3 access control: identity and bucket policies, channel conditions, K
     const r = await cleaner.send(new DeleteObjectsCommand({ Bucket: 'private', Delete: { Objects: [{ Key: 'a/1' }, { Key: 'b/1' }] } }));
     assert.deepEqual(r.Deleted?.map((d) => d.Key), ['a/1']);
     assert.deepEqual(r.Errors?.map((e) => [e.Key, e.Code]), [['b/1', 'AccessDenied']]);
+  });
+
+  it('S3 asks s3:PutObjectTagging of a write that sets tags and the Version actions of a request naming a version', async () => {
+    await root.send(new CreateBucketCommand({ Bucket: 'fine-grained' }));
+    const writer = t.s3({ credentials: await newUser('plain-writer', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'], Resource: 'arn:aws:s3:::fine-grained/*' }] }) });
+    assert.equal(await outcome(put(writer, 'fine-grained', 'untagged')), 'ok');
+    assert.equal(await outcome(put(writer, 'fine-grained', 'tagged', { Tagging: 'team=ml' })), '403 AccessDenied');
+    assert.equal(await outcome(writer.send(new CopyObjectCommand({ Bucket: 'fine-grained', Key: 'copy-tagged', CopySource: 'fine-grained/untagged', TaggingDirective: 'REPLACE', Tagging: 'team=ml' }))), '403 AccessDenied');
+    assert.equal(await outcome(writer.send(new CopyObjectCommand({ Bucket: 'fine-grained', Key: 'copy', CopySource: 'fine-grained/untagged' }))), 'ok');
+    assert.equal(await outcome(writer.send(new GetObjectCommand({ Bucket: 'fine-grained', Key: 'untagged', VersionId: 'null' }))), '403 AccessDenied');
+    assert.equal(await outcome(writer.send(new DeleteObjectCommand({ Bucket: 'fine-grained', Key: 'untagged', VersionId: 'null' }))), '403 AccessDenied');
+    const versioned = await writer.send(new DeleteObjectsCommand({ Bucket: 'fine-grained', Delete: { Objects: [{ Key: 'untagged', VersionId: 'null' }, { Key: 'copy' }] } }));
+    assert.deepEqual(versioned.Errors?.map((e) => [e.Key, e.Code]), [['untagged', 'AccessDenied']]);
+    assert.deepEqual(versioned.Deleted?.map((d) => d.Key), ['copy']);
+    assert.equal(await get(writer, 'fine-grained', 'untagged'), 'body of untagged', 'the refused version delete kept the object');
+
+    const tagger = t.s3({ credentials: await newUser('tagging-writer', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:PutObjectTagging', 's3:GetObjectVersion', 's3:DeleteObjectVersion'], Resource: 'arn:aws:s3:::fine-grained/*' }] }) });
+    assert.equal(await outcome(put(tagger, 'fine-grained', 'tagged', { Tagging: 'team=ml' })), 'ok');
+    assert.equal((await tagger.send(new GetObjectCommand({ Bucket: 'fine-grained', Key: 'tagged', VersionId: 'null' }))).TagCount, 1);
+    assert.equal(await outcome(tagger.send(new GetObjectCommand({ Bucket: 'fine-grained', Key: 'tagged' }))), '403 AccessDenied', 's3:GetObjectVersion is not s3:GetObject');
+    assert.equal(await outcome(tagger.send(new DeleteObjectCommand({ Bucket: 'fine-grained', Key: 'tagged', VersionId: 'null' }))), 'ok');
+    assert.equal(await outcome(root.send(new GetObjectCommand({ Bucket: 'fine-grained', Key: 'tagged' }))), '404 NoSuchKey');
   });
 
   it('public-read bucket policy lets anonymous GETs through; BlockPublicPolicy and RestrictPublicBuckets close it', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { BodyIncompleteError, BodyTooLargeError, readBody } from '../../net/http-body.js';
@@ -172,7 +172,7 @@ export class S3Handler {
         post?.file ?? source,
         notes,
       );
-      await this.#authorize(route, r, target, call);
+      await this.#authorize(route, r, target, call, post, query);
       await route.handle(call);
       await recorded.done;
       return outcomeOf(base, notes, r.res.statusCode);
@@ -230,19 +230,24 @@ export class S3Handler {
   }
 
   /**
-   * The authorization point: the route's IAM action on the request's resource. DeleteObjects
-   * is decided per key by its route (s3:DeleteObject on each); a copy also needs
-   * s3:GetObject on its source; an If-Match write or delete also needs s3:GetObject on its
-   * target, as in S3 (its answer tells the current ETag). Raises AccessDeniedError.
+   * The authorization point: the route's IAM action on the request's resource, in its Version
+   * form when the request names a version (`versionId`, "null" the only one served here: S3
+   * asks s3:GetObjectVersion, s3:DeleteObjectVersion... then). DeleteObjects is decided per key
+   * by its route (s3:DeleteObject on each); a copy also needs s3:GetObject (or
+   * s3:GetObjectVersion) on its source; an If-Match write or delete also needs s3:GetObject on
+   * its target, as in S3 (its answer tells the current ETag); a write that sets tags
+   * (x-amz-tagging, a POST form's `tagging`, a copy's REPLACE tags) also needs
+   * s3:PutObjectTagging. Raises AccessDeniedError.
    */
-  async #authorize(route: S3Route, r: S3HttpRequest, target: { bucket: string; key: string }, call: S3Call): Promise<void> {
+  async #authorize(route: S3Route, r: S3HttpRequest, target: { bucket: string; key: string }, call: S3Call, post: PostUpload | undefined, query: ReadonlyMap<string, string>): Promise<void> {
     if (route.operation === 'DeleteObjects') return;
-    await call.authorize(route.action, target);
+    await call.authorize(query.has('versionId') ? (VERSION_ACTIONS.get(route.action) ?? route.action) : route.action, target);
     if (r.req.headers['if-match'] !== undefined && IF_MATCH_READS.has(route.operation)) await call.authorize('s3:GetObject', target);
     if (route.operation === 'CopyObject' || route.operation === 'UploadPartCopy') {
       const source = copySourceOf(r.req);
-      if (source !== undefined) await call.authorize('s3:GetObject', source);
+      if (source !== undefined) await call.authorize(copySourceNamesVersion(r.req) ? 's3:GetObjectVersion' : 's3:GetObject', source);
     }
+    if (setsTags(route.operation, r.req.headers, post)) await call.authorize('s3:PutObjectTagging', target);
   }
 
   /**
@@ -508,5 +513,42 @@ async function readLimited(req: IncomingMessage, max: number): Promise<Buffer> {
     // A client gone mid-body sent an incomplete body (as in openPayload), not a server fault.
     if (err instanceof BodyIncompleteError) throw new IncompleteBodyError('', { cause: err });
     throw err;
+  }
+}
+
+/** The Version form S3 asks for an object action on a named version (the Service Authorization Reference's s3:*Version* actions). */
+const VERSION_ACTIONS: ReadonlyMap<string, string> = new Map([
+  ['s3:GetObject', 's3:GetObjectVersion'],
+  ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+  ['s3:GetObjectTagging', 's3:GetObjectVersionTagging'],
+  ['s3:PutObjectTagging', 's3:PutObjectVersionTagging'],
+  ['s3:DeleteObjectTagging', 's3:DeleteObjectVersionTagging'],
+  ['s3:GetObjectAcl', 's3:GetObjectVersionAcl'],
+  ['s3:PutObjectAcl', 's3:PutObjectVersionAcl'],
+  ['s3:GetObjectAttributes', 's3:GetObjectVersionAttributes'],
+]);
+
+/** Whether x-amz-copy-source names a version (`?versionId=`): S3 then asks s3:GetObjectVersion on the source. */
+function copySourceNamesVersion(req: IncomingMessage): boolean {
+  return /[?&]versionId=/.test(String(req.headers['x-amz-copy-source'] ?? ''));
+}
+
+/**
+ * Whether a write sets the new object's tags: PutObject and CreateMultipartUpload with
+ * x-amz-tagging, a POST form with a `tagging` field, a CopyObject that REPLACEs them with
+ * x-amz-tagging. S3 then asks s3:PutObjectTagging besides s3:PutObject (aws/serverless-application-model#3451,
+ * scality/cloudserver#743, versity/versitygw#1986).
+ */
+function setsTags(operation: string, headers: IncomingHttpHeaders, post: PostUpload | undefined): boolean {
+  switch (operation) {
+    case 'PutObject':
+    case 'CreateMultipartUpload':
+      return headers['x-amz-tagging'] !== undefined;
+    case 'PostObject':
+      return post?.fields.has('tagging') === true;
+    case 'CopyObject':
+      return headers['x-amz-tagging'] !== undefined && String(headers['x-amz-tagging-directive'] ?? '').toUpperCase() === 'REPLACE';
+    default:
+      return false;
   }
 }

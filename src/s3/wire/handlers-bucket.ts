@@ -101,8 +101,9 @@ export async function deleteObjectsRoute(c: S3Call): Promise<void> {
   for (const { key, versionId, etag } of objects) {
     const entry: DeleteEntry = versionId !== undefined ? { key, versionId } : { key };
     try {
-      // As S3: s3:DeleteObject (and, for an <ETag>, s3:GetObject) is decided per key; a refused key is an AccessDenied entry.
-      await c.authorize('s3:DeleteObject', { bucket: c.bucket, key });
+      // As S3: s3:DeleteObject (s3:DeleteObjectVersion for a key named with a <VersionId>, and, for
+      // an <ETag>, s3:GetObject) is decided per key; a refused key is an AccessDenied entry.
+      await c.authorize(versionId !== undefined ? 's3:DeleteObjectVersion' : 's3:DeleteObject', { bucket: c.bucket, key });
       if (etag !== undefined) await c.authorize('s3:GetObject', { bucket: c.bucket, key });
       if (versionId !== undefined && versionId !== 'null') throw new NoSuchVersionError('');
       // An <ETag> makes this key's delete conditional: a mismatch is a PreconditionFailed entry, the object kept.
