@@ -14,6 +14,10 @@
  *        and its cluster workers, from /proc, over the measured window — steadier than
  *        req/s when other work shares the machine — and, apart, that of their main threads:
  *        the request path, without the audit writer thread and libuv's pool)
+ *        --floor (adds `minimal GenerateDataKey` rows, 1 process and, with --workers, that many
+ *        workers: bench/minimal-kms-server.ts, only the work issue 2 requires of a call
+ *        (keep-alive HTTP, SigV4, JSON 1.1, the data key sealed into the project's blob, the
+ *        answer), run with Cipherlake's node flags and driven like the other rows)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -21,6 +25,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { kmsCall, KmsSigner, runLoad, type KmsCall, type LoadResult } from './kms-load.js';
+import { MINIMAL_KMS_KEY_ID } from './minimal-kms-server.js';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const ACCESS_KEY_ID = 'AKIABENCHBENCH000001';
@@ -35,6 +40,8 @@ interface Options {
   readonly workers: number;
   readonly profileDir?: string;
   readonly cpu: boolean;
+  /** Adds the minimal GenerateDataKey server's rows (the floor of issue 2). */
+  readonly floor: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -54,6 +61,7 @@ function parseOptions(argv: readonly string[]): Options {
     // Default 0 (no cluster rows); `--workers 2` adds rows for `cipherlake server --workers 2` and a bare server with 2 workers.
     workers: Number(get('workers') ?? '0'),
     cpu: argv.includes('--cpu'),
+    floor: argv.includes('--floor'),
     ...(profileDir !== undefined ? { profileDir } : {}),
   };
 }
@@ -102,6 +110,12 @@ function startCipherlake(name: string, workers: number, nodeArgs: readonly strin
   const env = { CIPHERLAKE_ROOT_ACCESS_KEY_ID: ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: SECRET, CIPHERLAKE_LOG_LEVEL: 'warn' };
   // The flags `npm start` runs the server with, then the caller's.
   return startChild(name, args, env, [...SERVER_NODE_FLAGS, ...nodeArgs], dataDir);
+}
+
+/** Starts bench/minimal-kms-server.ts (`workers` 0: one process) with the bench's credential and Cipherlake's node flags. */
+function startFloor(name: string, workers: number): Promise<Child> {
+  const env = { MINIMAL_KMS_ACCESS_KEY_ID: ACCESS_KEY_ID, MINIMAL_KMS_SECRET_ACCESS_KEY: SECRET };
+  return startChild(name, [script('./minimal-kms-server'), String(workers)], env, SERVER_NODE_FLAGS);
 }
 
 /** The process and its descendants (cluster workers), through /proc's children lists; [] where /proc is missing. */
@@ -219,10 +233,18 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const bare = new Map<number, number>();
   try {
+    // Started after the others, inside the try so that `finally` stops them too; the default run's children are as before.
+    if (opts.floor) children.push(...(await Promise.all([startFloor('floor', 0), ...(cluster ? [startFloor(`floor ×${opts.workers}`, opts.workers)] : [])])));
+    const [floor1, floorN] = children.slice(cluster ? 4 : 2);
     const targets: Array<{ label: string; child: Child; call: KmsCall; signer?: KmsSigner }> = [];
     const constant = jsonCall('GenerateDataKey', {});
     targets.push({ label: 'bare node:http, 1 process', child: bare1, call: constant });
     if (bareN !== undefined) targets.push({ label: `bare node:http, ${opts.workers} workers`, child: bareN, call: constant });
+    // The floor's call has the body Cipherlake's GenerateDataKey rows send, naming the floor's one key.
+    const floorCall = jsonCall('GenerateDataKey', { KeyId: MINIMAL_KMS_KEY_ID, KeySpec: 'AES_256', EncryptionContext: { purpose: 'bench' } });
+    for (const [child, label] of [[floor1, '1 process'], [floorN, `${opts.workers} workers`]] as const) {
+      if (child !== undefined) targets.push({ label: `minimal GenerateDataKey, ${label}`, child, call: floorCall, signer: new KmsSigner(ACCESS_KEY_ID, SECRET, REGION, new URL(child.origin).host) });
+    }
     const servers: Array<readonly [Child, string]> = [[one, '1 process'], ...(many !== undefined ? [[many, `${opts.workers} workers`] as const] : [])];
     for (const [child, label] of servers) {
       const signer = new KmsSigner(ACCESS_KEY_ID, SECRET, REGION, new URL(child.origin).host);
