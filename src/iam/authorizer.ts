@@ -42,15 +42,19 @@ export interface GrantView {
   };
 }
 
-/** Maps an authenticated principal to the policy language's principal. Never throws. */
+function tagsOf(p: Principal): { tags?: Readonly<Record<string, string>> } {
+  return p.tags !== undefined ? { tags: p.tags } : {};
+}
+
+/** Maps an authenticated principal to the policy language's principal (its tags feed aws:PrincipalTag). Never throws. */
 export function requestPrincipal(p: Principal): RequestPrincipal {
   switch (p.type) {
     case 'Root':
       return { type: 'Account', arn: p.arn, account: p.accountId, userid: p.principalId };
     case 'IAMUser':
-      return { type: 'User', arn: p.arn, account: p.accountId, userid: p.principalId, ...(p.userName !== undefined ? { username: p.userName } : {}) };
+      return { type: 'User', arn: p.arn, account: p.accountId, userid: p.principalId, ...(p.userName !== undefined ? { username: p.userName } : {}), ...tagsOf(p) };
     case 'AssumedRole':
-      return { type: 'AssumedRole', arn: p.arn, account: p.accountId, userid: p.principalId, ...(p.roleArn !== undefined ? { roleArn: p.roleArn } : {}) };
+      return { type: 'AssumedRole', arn: p.arn, account: p.accountId, userid: p.principalId, ...(p.roleArn !== undefined ? { roleArn: p.roleArn } : {}), ...tagsOf(p) };
     case 'AWSService':
       return { type: 'Service', service: p.arn, userid: p.principalId };
     case 'Anonymous':

@@ -1,6 +1,6 @@
 import type { Clock } from '../common/clock.js';
 import type { SecretSealer } from './iam-context.js';
-import type { IdentityStore } from './identity-store.js';
+import type { EntityTag, IdentityStore } from './identity-store.js';
 import { accessKeyLabel } from './operations/access-keys.js';
 import { sessionLabel, sessionPrincipal } from './operations/sts.js';
 import type { Credential, CredentialLookup } from './principals.js';
@@ -67,7 +67,7 @@ export class IamCredentialLookup implements CredentialLookup {
       return {
         accessKeyId,
         secretAccessKey: secret.unsafeBytes().toString('utf8'),
-        principal: { type: 'IAMUser', arn: user.arn, accountId: this.deps.accountId, principalId: user.userId, userName: user.userName },
+        principal: { type: 'IAMUser', arn: user.arn, accountId: this.deps.accountId, principalId: user.userId, userName: user.userName, tags: tagRecord(user.tags) },
       };
     } finally {
       secret.dispose();
@@ -77,12 +77,21 @@ export class IamCredentialLookup implements CredentialLookup {
   async #loadSession(accessKeyId: string): Promise<Credential | undefined> {
     const session = await this.deps.store.getSession(accessKeyId);
     if (session === undefined) return undefined;
+    // The role's tags are the session's aws:PrincipalTag/… (a deleted role has none).
+    const role = await this.deps.store.getRole(session.roleName);
     const sealed = await this.deps.sealer.unwrap(session.sealedSecret, sessionLabel(accessKeyId));
     try {
       const { secret, token } = JSON.parse(sealed.unsafeBytes().toString('utf8')) as { secret: string; token: string };
-      return { accessKeyId, secretAccessKey: secret, sessionToken: token, expiresAt: session.expiresAt, principal: sessionPrincipal(this.deps.accountId, session) };
+      return { accessKeyId, secretAccessKey: secret, sessionToken: token, expiresAt: session.expiresAt, principal: { ...sessionPrincipal(this.deps.accountId, session), tags: tagRecord(role?.tags ?? []) } };
     } finally {
       sealed.dispose();
     }
   }
+}
+
+/** A user's or role's tags as the principal carries them (key → value), frozen: shared by every request of the credential. */
+function tagRecord(tags: readonly EntityTag[]): Readonly<Record<string, string>> {
+  const record: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const t of tags) record[t.key] = t.value;
+  return Object.freeze(record);
 }

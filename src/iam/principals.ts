@@ -13,6 +13,12 @@ export interface Principal {
   readonly roleArn?: string;
   /** For an assumed-role session: the RoleSessionName. */
   readonly sessionName?: string;
+  /**
+   * The caller's own tags, key → value, for aws:PrincipalTag/<key>: an IAM user's, or the
+   * role's for an assumed-role session (session tags are not supported). Loaded with the
+   * credential and cached with it; absent for other principals. Never recorded in audit.
+   */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** A credential the server knows: what a SigV4 signature is checked against. */

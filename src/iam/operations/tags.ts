@@ -45,6 +45,8 @@ export function mergeTags(kind: PolicyOwnerKind, current: readonly EntityTag[], 
 export async function tagEntity(deps: IamDeps, kind: PolicyOwnerKind, name: string, tags: readonly EntityTag[]): Promise<void> {
   const done = await deps.store.updateTags(kind, name, (current) => mergeTags(kind, current, tags));
   if (done === undefined) throw noSuch(kind, name);
+  // The caller's tags (aws:PrincipalTag) are cached with its credential: drop them at once.
+  deps.onChange?.({ principalName: name });
 }
 
 /**
@@ -55,6 +57,7 @@ export async function untagEntity(deps: IamDeps, kind: PolicyOwnerKind, name: st
   const gone = new Set(keys.map(tagKeyFold));
   const done = await deps.store.updateTags(kind, name, (current) => current.filter((t) => !gone.has(tagKeyFold(t.key))));
   if (done === undefined) throw noSuch(kind, name);
+  deps.onChange?.({ principalName: name });
 }
 
 /** A user's or role's tags (ListUserTags, ListRoleTags); raises NoSuchEntityError. */

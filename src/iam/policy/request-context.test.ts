@@ -43,25 +43,25 @@ type Rng = ReturnType<typeof rng>;
 const ACCOUNT = '111122223333';
 const T0 = Date.parse('2026-06-01T12:00:00Z');
 
-const ALICE: RequestPrincipal = { type: 'User', arn: `arn:aws:iam::${ACCOUNT}:user/alice`, account: ACCOUNT, username: 'alice', userid: 'AIDAALICE' };
+const ALICE: RequestPrincipal = { type: 'User', arn: `arn:aws:iam::${ACCOUNT}:user/alice`, account: ACCOUNT, username: 'alice', userid: 'AIDAALICE', tags: { Team: 'red' } };
 const BOB: RequestPrincipal = { type: 'User', arn: `arn:aws:iam::${ACCOUNT}:user/bob`, account: ACCOUNT, username: 'bob' };
-const ROLE: RequestPrincipal = { type: 'AssumedRole', arn: `arn:aws:sts::${ACCOUNT}:assumed-role/r/s`, roleArn: `arn:aws:iam::${ACCOUNT}:role/r`, account: ACCOUNT, userid: 'AROAR:s', username: 'ignored' };
+const ROLE: RequestPrincipal = { type: 'AssumedRole', arn: `arn:aws:sts::${ACCOUNT}:assumed-role/r/s`, roleArn: `arn:aws:iam::${ACCOUNT}:role/r`, account: ACCOUNT, userid: 'AROAR:s', username: 'ignored', tags: { team: 'blue' } };
 const ROOT: RequestPrincipal = { type: 'Account', arn: `arn:aws:iam::${ACCOUNT}:root`, account: ACCOUNT };
 const SERVICE: RequestPrincipal = { type: 'Service', service: 's3.amazonaws.com' };
 const ANONYMOUS: RequestPrincipal = { type: 'Anonymous' };
 const PRINCIPALS: readonly RequestPrincipal[] = [ALICE, BOB, ROLE, ROOT, SERVICE, ANONYMOUS];
 
-/** The keys AWS derives from the principal; a caller's value for any of them never stands. */
-const PRINCIPAL_KEYS = ['aws:username', 'aws:userid', 'aws:principalaccount', 'aws:principalarn', 'aws:principaltype', 'aws:principalservicename'] as const;
+/** The keys AWS derives from the principal; a caller's value for any of them never stands (nor for aws:PrincipalTag/…). */
+const PRINCIPAL_KEYS = ['aws:username', 'aws:userid', 'aws:principalaccount', 'aws:principalarn', 'aws:principaltype', 'aws:principalservicename', 'aws:principaltag/team'] as const;
 
 /**
  * What each principal must give, written out: an assumed role's aws:PrincipalArn is its role's
  * ARN and it has no aws:username; only a Service has aws:PrincipalServiceName.
  */
 const DERIVED: ReadonlyMap<RequestPrincipal, Readonly<Record<string, string>>> = new Map([
-  [ALICE, { 'aws:username': 'alice', 'aws:userid': 'AIDAALICE', 'aws:principalaccount': ACCOUNT, 'aws:principalarn': `arn:aws:iam::${ACCOUNT}:user/alice`, 'aws:principaltype': 'User' }],
+  [ALICE, { 'aws:username': 'alice', 'aws:userid': 'AIDAALICE', 'aws:principalaccount': ACCOUNT, 'aws:principalarn': `arn:aws:iam::${ACCOUNT}:user/alice`, 'aws:principaltype': 'User', 'aws:principaltag/team': 'red' }],
   [BOB, { 'aws:username': 'bob', 'aws:principalaccount': ACCOUNT, 'aws:principalarn': `arn:aws:iam::${ACCOUNT}:user/bob`, 'aws:principaltype': 'User' }],
-  [ROLE, { 'aws:userid': 'AROAR:s', 'aws:principalaccount': ACCOUNT, 'aws:principalarn': `arn:aws:iam::${ACCOUNT}:role/r`, 'aws:principaltype': 'AssumedRole' }],
+  [ROLE, { 'aws:userid': 'AROAR:s', 'aws:principalaccount': ACCOUNT, 'aws:principalarn': `arn:aws:iam::${ACCOUNT}:role/r`, 'aws:principaltype': 'AssumedRole', 'aws:principaltag/team': 'blue' }],
   [ROOT, { 'aws:principalaccount': ACCOUNT, 'aws:principalarn': `arn:aws:iam::${ACCOUNT}:root`, 'aws:principaltype': 'Account' }],
   [SERVICE, { 'aws:principaltype': 'Service', 'aws:principalservicename': 's3.amazonaws.com' }],
   [ANONYMOUS, { 'aws:principaltype': 'Anonymous' }],
@@ -244,5 +244,40 @@ describe('prepareRequest (condition-key map built on first use)', () => {
     assert.equal(prepared.values.get('aws:principalarn'), 'arn:aws:iam::1:role/r');
     assert.equal(prepared.values.get('aws:currenttime'), '2000-01-01T00:00:00Z', 'a given time key is kept');
     assert.equal(prepared.values.get('aws:epochtime'), String(T0 / 1000));
+  });
+});
+
+describe('aws:PrincipalTag/<key> (the caller\'s own tags)', () => {
+  const policy = (effect: 'Allow' | 'Deny', operator: string, key: string, value: string): Policy => parsePolicy(JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: effect, Action: 's3:GetObject', Resource: '*', Condition: { [operator]: { [key]: value } } }],
+  }), 'identity');
+  const request = (tags: Readonly<Record<string, string>> | undefined, context?: Readonly<Record<string, ContextValue>>): PreparedRequest => prepareRequest({
+    principal: { type: 'User', arn: 'arn:aws:iam::1:user/u', account: '1', username: 'u', ...(tags !== undefined ? { tags } : {}) },
+    action: 's3:GetObject',
+    resource: '*',
+    ...(context !== undefined ? { context } : {}),
+  });
+
+  it('is fed from the principal\'s tags, with tag key and key name compared case-insensitively', () => {
+    const allow = policy('Allow', 'StringEquals', 'aws:PrincipalTag/team', 'ml');
+    assert.equal(evaluatePreparedPolicy(allow, request({ Team: 'ml' })).effect, 'Allow');
+    assert.equal(evaluatePreparedPolicy(policy('Allow', 'StringEquals', 'AWS:principaltag/TEAM', 'ml'), request({ team: 'ml' })).effect, 'Allow');
+    assert.equal(evaluatePreparedPolicy(allow, request({ team: 'web' })).effect, 'NotApplicable');
+    assert.equal(evaluatePreparedPolicy(allow, request(undefined)).effect, 'NotApplicable');
+  });
+
+  it('an absent tag makes a negated operator hold, as AWS documents, so a Deny unless tagged denies', () => {
+    const deny = policy('Deny', 'StringNotEquals', 'aws:PrincipalTag/clearance', 'pii');
+    assert.equal(evaluatePreparedPolicy(deny, request(undefined)).effect, 'Deny');
+    assert.equal(evaluatePreparedPolicy(deny, request({ clearance: 'public' })).effect, 'Deny');
+    assert.equal(evaluatePreparedPolicy(deny, request({ clearance: 'pii' })).effect, 'NotApplicable');
+  });
+
+  it('a request context value cannot supply or override a principal tag', () => {
+    const allow = policy('Allow', 'StringEquals', 'aws:PrincipalTag/team', 'ml');
+    assert.equal(evaluatePreparedPolicy(allow, request(undefined, { 'aws:PrincipalTag/team': 'ml' })).effect, 'NotApplicable');
+    assert.equal(evaluatePreparedPolicy(allow, request({ team: 'web' }, { 'AWS:PRINCIPALTAG/team': 'ml' })).effect, 'NotApplicable');
+    assert.equal(request({ team: 'web' }, { 'aws:PrincipalTag/team': 'ml' }).values.get('aws:principaltag/team'), 'web');
   });
 });

@@ -22,6 +22,8 @@ export interface RequestPrincipal {
   /** For web-identity / SAML federation: the provider the trust policy names. */
   readonly federatedProvider?: string;
   readonly canonicalUserId?: string;
+  /** The caller's own tags (an IAM user's, a session's role's), fed as aws:PrincipalTag/<key>. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** What is being asked: who, which action on which resource, with which condition keys. */
@@ -47,8 +49,11 @@ export interface PreparedRequest {
   readonly values: ReadonlyMap<string, string | readonly string[]>;
 }
 
+/** The lower-cased prefix of aws:PrincipalTag/<key>: only the principal's own tags may fill it. */
+const PRINCIPAL_TAG_PREFIX = 'aws:principaltag/';
+
 function principalKeys(p: RequestPrincipal): Array<[string, string | undefined]> {
-  return [
+  const keys: Array<[string, string | undefined]> = [
     ['aws:username', p.type === 'User' ? p.username : undefined],
     ['aws:userid', p.userid],
     ['aws:principalaccount', p.account],
@@ -56,12 +61,17 @@ function principalKeys(p: RequestPrincipal): Array<[string, string | undefined]>
     ['aws:principaltype', p.type],
     ['aws:principalservicename', p.type === 'Service' ? p.service : undefined],
   ];
+  // Tag keys are case-insensitive on IAM (a user cannot carry both `Team` and `team`), as
+  // condition key names are, so the lower-cased key is the whole name.
+  if (p.tags !== undefined) for (const [k, v] of Object.entries(p.tags)) keys.push([PRINCIPAL_TAG_PREFIX + k.toLowerCase(), v]);
+  return keys;
 }
 
 /**
  * Normalizes a request: lower-cases key names, drops absent values, and adds the keys
  * AWS derives from the principal (aws:username, aws:userid, aws:PrincipalAccount,
- * aws:PrincipalArn, aws:PrincipalType, aws:PrincipalServiceName) and from the time
+ * aws:PrincipalArn, aws:PrincipalType, aws:PrincipalServiceName, aws:PrincipalTag/<key>;
+ * a context value under an aws:PrincipalTag/ name is dropped) and from the time
  * (aws:CurrentTime, aws:EpochTime, unless given). Principal-derived keys win over
  * caller-supplied ones so a request value cannot impersonate. Never throws.
  * The condition-key map is built on first use of `values`: most requests meet no condition
@@ -99,7 +109,9 @@ class LazyPreparedRequest implements PreparedRequest {
 function conditionValues(context: Readonly<Record<string, ContextValue>> | undefined, principal: RequestPrincipal, time: Date): Map<string, string | readonly string[]> {
   const values = new Map<string, string | readonly string[]>();
   for (const [key, value] of Object.entries(context ?? {})) {
-    if (value !== undefined) values.set(key.toLowerCase(), value);
+    const lower = key.toLowerCase();
+    // aws:PrincipalTag/… comes from the principal alone, like the other principal keys.
+    if (value !== undefined && !lower.startsWith(PRINCIPAL_TAG_PREFIX)) values.set(lower, value);
   }
   for (const [key, value] of principalKeys(principal)) {
     if (value !== undefined) values.set(key, value);
