@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cloudTrailDate, iamRequestParameters, iamResponseElements, MAX_DOCUMENT_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_TAGS, MAX_TEXT_CHARS } from './audit-params.js';
+import { cloudTrailDate, iamRequestParameters, iamResponseElements, MAX_DOCUMENT_CHARS, MAX_LIST_MEMBER_CHARS, MAX_LIST_MEMBERS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS, MAX_TAGS, MAX_TEXT_CHARS } from './audit-params.js';
 import { QueryParams } from './query.js';
 
 const form = (fields: Record<string, string>): QueryParams => QueryParams.parse(new URLSearchParams(fields).toString(), '');
@@ -102,12 +102,23 @@ test("AssumeRole's MFA TokenCode is never recorded; its SerialNumber is", () => 
   assert.ok(!JSON.stringify(out).includes('123456'));
 });
 
+test("UntagUser's tagKeys are bounded: at most MAX_LIST_MEMBERS keys, each at most MAX_LIST_MEMBER_CHARS", () => {
+  const fields: Record<string, string> = { UserName: 'u' };
+  for (let n = 1; n <= MAX_LIST_MEMBERS + 5; n++) fields[`TagKeys.member.${n}`] = n === 1 ? 'k'.repeat(5000) : `k${n}`;
+  const keys = (iamRequestParameters('iam', 'UntagUser', form(fields)) as { tagKeys: string[] }).tagKeys;
+  assert.equal(keys.length, MAX_LIST_MEMBERS);
+  assert.ok((keys[0]?.length ?? 0) <= MAX_LIST_MEMBER_CHARS + 3 && (keys[0]?.length ?? 0) > MAX_LIST_MEMBER_CHARS, 'the long key is cut, marked');
+  assert.equal(keys[1], 'k2');
+  assert.equal(keys.at(-1), `k${MAX_LIST_MEMBERS}`);
+});
+
 test('the tag actions record the entity, TagUser/TagRole their tags, ListUserTags/ListRoleTags their page', () => {
   const tagged = { 'Tags.member.1.Key': 'team', 'Tags.member.1.Value': 'ml' };
   assert.deepEqual(iamRequestParameters('iam', 'TagUser', form({ UserName: 'u', ...tagged })), { userName: 'u', tags: [{ key: 'team', value: 'ml' }] });
   assert.deepEqual(iamRequestParameters('iam', 'TagRole', form({ RoleName: 'r', ...tagged })), { roleName: 'r', tags: [{ key: 'team', value: 'ml' }] });
-  assert.deepEqual(iamRequestParameters('iam', 'UntagUser', form({ UserName: 'u', 'TagKeys.member.1': 'team' })), { userName: 'u' });
-  assert.deepEqual(iamRequestParameters('iam', 'UntagRole', form({ RoleName: 'r', 'TagKeys.member.1': 'team' })), { roleName: 'r' });
+  assert.deepEqual(iamRequestParameters('iam', 'UntagUser', form({ UserName: 'u', 'TagKeys.member.1': 'team', 'TagKeys.member.2': 'cost' })), { userName: 'u', tagKeys: ['team', 'cost'] });
+  assert.deepEqual(iamRequestParameters('iam', 'UntagRole', form({ RoleName: 'r', 'TagKeys.member.1': 'team' })), { roleName: 'r', tagKeys: ['team'] });
+  assert.deepEqual(iamRequestParameters('iam', 'UntagRole', form({ RoleName: 'r' })), { roleName: 'r' }, 'no TagKeys sent, none recorded');
   assert.deepEqual(iamRequestParameters('iam', 'ListUserTags', form({ UserName: 'u', MaxItems: '2', Marker: 'm' })), { userName: 'u', maxItems: 2, marker: 'm' });
   assert.deepEqual(iamRequestParameters('iam', 'ListRoleTags', form({ RoleName: 'r' })), { roleName: 'r' });
 });

@@ -35,9 +35,11 @@ export type AuditFields = { [name: string]: AuditValue };
  * - `document`: a policy document, the URL-decoded JSON text, at most MAX_DOCUMENT_CHARS;
  * - `tags`: the `Name.member.N.Key` / `.Value` list as `[{key, value}]`, members 1 to MAX_TAGS, each
  *   key and value at most IAM's tag limits (MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS): tags are sent
- *   by callers that need no permission to be recorded (a denied call keeps them).
+ *   by callers that need no permission to be recorded (a denied call keeps them);
+ * - `strings`: the `Name.member.N` list as `[string]`, members 1 to MAX_LIST_MEMBERS, each at most
+ *   MAX_LIST_MEMBER_CHARS (UntagUser's `TagKeys` → `tagKeys`, as CloudTrail records the removed keys).
  */
-export type AuditParam = string | { readonly name: string; readonly kind: 'text' | 'integer' | 'boolean' | 'document' | 'tags'; readonly as?: string };
+export type AuditParam = string | { readonly name: string; readonly kind: 'text' | 'integer' | 'boolean' | 'document' | 'tags' | 'strings'; readonly as?: string };
 
 /** An action's answer (its `…Result` element's fields, as the route responded) → its responseElements. */
 export type ResponseElementsBuilder = (result: Readonly<Record<string, XmlValue>>) => AuditFields | undefined;
@@ -57,11 +59,15 @@ export const MAX_TAGS = 50;
 /** The longest tag key and value recorded whole: IAM's tagKeyType and tagValueType limits (botocore's iam service-2.json). */
 export const MAX_TAG_KEY_CHARS = 128;
 export const MAX_TAG_VALUE_CHARS = 256;
+/** The most members of a `strings` list recorded, and the longest recorded whole: IAM's tagKeyListType (50 keys of 128). */
+export const MAX_LIST_MEMBERS = 50;
+export const MAX_LIST_MEMBER_CHARS = 128;
 
 const document = (name: string): AuditParam => ({ name, kind: 'document' });
 const integer = (name: string): AuditParam => ({ name, kind: 'integer' });
 const boolean = (name: string): AuditParam => ({ name, kind: 'boolean' });
 const TAGS: AuditParam = { name: 'Tags', kind: 'tags' };
+const TAG_KEYS: AuditParam = { name: 'TagKeys', kind: 'strings' };
 const PAGE: readonly AuditParam[] = ['Marker', integer('MaxItems')];
 
 /** The IAM actions' rows, by Action. An action without a row records neither (null, null). */
@@ -112,10 +118,10 @@ export const IAM_AUDIT_ROWS: Readonly<Record<string, AuditRow>> = {
   DeletePolicyVersion: { params: ['PolicyArn', 'VersionId'] },
   SetDefaultPolicyVersion: { params: ['PolicyArn', 'VersionId'] },
   TagUser: { params: ['UserName', TAGS] },
-  UntagUser: { params: ['UserName'] },
+  UntagUser: { params: ['UserName', TAG_KEYS] },
   ListUserTags: { params: ['UserName', ...PAGE] },
   TagRole: { params: ['RoleName', TAGS] },
-  UntagRole: { params: ['RoleName'] },
+  UntagRole: { params: ['RoleName', TAG_KEYS] },
   ListRoleTags: { params: ['RoleName', ...PAGE] },
 };
 
@@ -147,7 +153,7 @@ export function iamRequestParameters(service: QueryService, operation: string, p
   let any = false;
   for (const p of row.params) {
     const spec = typeof p === 'string' ? { name: p, kind: 'text' as const } : p;
-    const value = spec.kind === 'tags' ? tagsOf(params, spec.name) : scalarOf(params.optional(spec.name), spec.kind);
+    const value = spec.kind === 'tags' ? tagsOf(params, spec.name) : spec.kind === 'strings' ? stringsOf(params, spec.name) : scalarOf(params.optional(spec.name), spec.kind);
     if (value === undefined) continue;
     out[spec.as ?? lowerCamel(spec.name)] = value;
     any = true;
@@ -202,6 +208,16 @@ function tagsOf(params: QueryParams, name: string): AuditValue[] | undefined {
     tags.push(tag);
   }
   return tags.length === 0 ? undefined : tags;
+}
+
+/** `Name.member.N` for N = 1..MAX_LIST_MEMBERS, in member order, each bounded; undefined when none. */
+function stringsOf(params: QueryParams, name: string): AuditValue[] | undefined {
+  const out: AuditValue[] = [];
+  for (let n = 1; n <= MAX_LIST_MEMBERS; n++) {
+    const v = params.optional(`${name}.member.${n}`);
+    if (v !== undefined) out.push(echoed(v, MAX_LIST_MEMBER_CHARS));
+  }
+  return out.length === 0 ? undefined : out;
 }
 
 /** `{ [as]: { field: …, … } }` with the named fields of `result[element]` (lower-camel, dates in CloudTrail's form); undefined without the element. */
