@@ -1,6 +1,7 @@
 import { AccessControlListNotSupportedError, MissingSecurityHeaderError, NotImplementedError, UnexpectedContentError } from '../errors.js';
 import type { S3Call } from './call.js';
 import { aclHeadersOwnerOnly, hasAclHeaders } from './request-guards.js';
+import { S3_NS } from './xml.js';
 import { grantsOwnerOnly, ownerOnlyAclXml, ownershipControlsXml, parseOwnershipControls } from './xml-acl.js';
 
 // ACLs are disabled on every bucket here, as S3's Bucket owner enforced (its default since
@@ -65,7 +66,11 @@ export async function getBucketOwnershipControlsRoute(c: S3Call): Promise<void> 
 export async function putBucketOwnershipControlsRoute(c: S3Call): Promise<void> {
   const body = await c.readSmall(64 * 1024);
   await c.deps.store.getBucket(c.bucket);
-  if (parseOwnershipControls(body) !== 'BucketOwnerEnforced') throw new NotImplementedError('Object Ownership other than BucketOwnerEnforced is not implemented.');
+  const ownership = parseOwnershipControls(body);
+  if (ownership !== 'BucketOwnerEnforced') throw new NotImplementedError('Object Ownership other than BucketOwnerEnforced is not implemented.');
+  // As CloudTrail records it (its XML read into JSON, as PutBucketTagging's Tagging); taken
+  // only once accepted, so a refused document records none. One fixed value: bounded, no secret.
+  c.note({ requestDocument: { OwnershipControls: { xmlns: S3_NS, Rule: { ObjectOwnership: ownership } } } });
   c.send(200);
 }
 

@@ -3,7 +3,7 @@ import { createBucket, deleteBucket, getBucketEncryption, putBucketEncryption } 
 import { InvalidArgumentError, NoSuchVersionError } from '../errors.js';
 import { parseCount } from '../operations/multipart/manage-uploads.js';
 import type { S3Call } from './call.js';
-import { deleteResultXml, encryptionXml, type DeleteEntry, listBucketsXml, listObjectsXml, locationXml, parseCreateBucket, parseDelete, parseEncryption, versioningXml } from './xml.js';
+import { deleteResultXml, encryptionXml, type DeleteEntry, listBucketsXml, listObjectsXml, locationXml, parseCreateBucket, parseDelete, parseEncryption, S3_NS, versioningXml } from './xml.js';
 import { toS3WireError } from './error-codes.js';
 
 /**
@@ -72,8 +72,24 @@ export async function putBucketEncryptionRoute(c: S3Call): Promise<void> {
   const body = await c.readSmall();
   // The bucket before the document, as S3: any document for a missing bucket is NoSuchBucket.
   await c.deps.store.getBucket(c.bucket);
-  await putBucketEncryption(c.deps, c.bucket, parseEncryption(body));
+  const rule = parseEncryption(body);
+  await putBucketEncryption(c.deps, c.bucket, rule);
+  // Noted once stored, so a refused or denied configuration records none. One rule (all S3
+  // takes) of an algorithm and a key id from a body of at most 1 MiB: bounded; a KMS key id is
+  // no secret (SSE-C keys never appear in this call).
+  c.note({ requestDocument: { ServerSideEncryptionConfiguration: cloudTrailEncryption(rule) } });
   c.send(200);
+}
+
+/**
+ * A stored default-encryption rule as CloudTrail records PutBucketEncryption's
+ * `ServerSideEncryptionConfiguration` (its XML read into JSON, as PutBucketTagging's
+ * `Tagging`): the S3 namespace as `xmlns`, the single `Rule` as one object, BucketKeyEnabled as
+ * a boolean. Never throws.
+ */
+function cloudTrailEncryption(rule: { algorithm: string; kmsKeyId?: string; bucketKeyEnabled: boolean }): Record<string, unknown> {
+  const byDefault = { SSEAlgorithm: rule.algorithm, ...(rule.kmsKeyId !== undefined ? { KMSMasterKeyID: rule.kmsKeyId } : {}) };
+  return { xmlns: S3_NS, Rule: { ApplyServerSideEncryptionByDefault: byDefault, BucketKeyEnabled: rule.bucketKeyEnabled } };
 }
 
 /** GetBucketEncryption. https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html */
