@@ -164,6 +164,10 @@ def tag_access():
     records = [json.loads(e['CloudTrailEvent']) for e in events]
     out['audited'] = sorted([rec['requestParameters'].get('userName'), rec.get('errorCode') or 'ok', rec['requestParameters'].get('tags')] for rec in records
                             if rec['requestParameters'] and rec['requestParameters'].get('userName') in ('acc-a', 'acc-b'))
+    events = trail.lookup_events(LookupAttributes=[{'AttributeKey': 'EventName', 'AttributeValue': 'UntagUser'}])['Events']
+    records = [json.loads(e['CloudTrailEvent']) for e in events]
+    out['auditedUntag'] = sorted([rec['requestParameters'].get('userName'), rec.get('errorCode') or 'ok', rec['requestParameters'].get('tagKeys')] for rec in records
+                                 if rec['requestParameters'] and rec['requestParameters'].get('userName') in ('acc-a', 'acc-b'))
     return out
 
 

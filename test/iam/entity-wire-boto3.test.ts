@@ -77,7 +77,7 @@ describe('boto3 against Cipherlake IAM user and role answers', () => {
     assert.deepEqual(out.unchanged, [[['Cost Center_é.:/=+-@', ''], ['team', 'nlp']], 50, [['tier', 'gold']], ['NoSuchEntity', 404, true], ['NoSuchEntity', 404, true]]);
   });
 
-  it('iam:TagUser, UntagUser, ListUserTags and CreateUser are authorized on the user with aws:ResourceTag / iam:ResourceTag, aws:RequestTag and aws:TagKeys; TagUser is audited with its tags, denied or not', async () => {
+  it('iam:TagUser, UntagUser, ListUserTags and CreateUser are authorized on the user with aws:ResourceTag / iam:ResourceTag, aws:RequestTag and aws:TagKeys; TagUser is audited with its tags and UntagUser with its tagKeys, denied or not', async () => {
     const out = await section('tag-access');
     const denied = ['AccessDenied', 403, true];
     assert.deepEqual(out.resourceTag, ['no error', denied, 'no error', denied, denied], 'allowed only on the user tagged team=ml (the key compared case-insensitively)');
@@ -90,6 +90,7 @@ describe('boto3 against Cipherlake IAM user and role answers', () => {
       ['acc-a', 'ok', [{ key: 'project', value: 'p1' }]],
       ['acc-b', 'AccessDenied', [{ key: 'project', value: 'p1' }]],
     ]);
+    assert.deepEqual(out.auditedUntag, [['acc-a', 'ok', ['project']], ['acc-b', 'AccessDenied', ['Team']]], 'UntagUser is audited with the keys it removes (tagKeys), denied or not');
   });
 
   it('a Deny on aws:ResourceTag / iam:ResourceTag of a user or role applies to every action on it, AssumeRole included; untagging or retagging (in any case) cannot lift it', async () => {
