@@ -77,6 +77,15 @@ describe('the audit records of the S3 bucket-configuration calls', () => {
     assert.deepEqual(refused?.requestParameters, { Host: host(), bucketName: B, encryption: '' });
   });
 
+  it('PutBucketEncryption: a key id as long as the body allows is recorded cut at KMS\'s KeyId limit, marked', async () => {
+    const long = `alias/${'k'.repeat(200_000)}`;
+    assert.equal(await sdkOutcome(fx.s3.send(new PutBucketEncryptionCommand({ Bucket: B, ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: long } }] } }))), 'ok');
+    const last = (await records('PutBucketEncryption')).at(-1);
+    const config = last?.requestParameters?.ServerSideEncryptionConfiguration as { Rule: { ApplyServerSideEncryptionByDefault: { KMSMasterKeyID: string } } } | undefined;
+    assert.equal(config?.Rule.ApplyServerSideEncryptionByDefault.KMSMasterKeyID, `${long.slice(0, 2048)}...`);
+    assert.ok(JSON.stringify(last).length < 8192, 'the record stays small');
+  });
+
   it('PutBucketCors: one rule as an object, several as a list, a single value as a string; an invalid method records none', async () => {
     const put = (CORSRules: NonNullable<ConstructorParameters<typeof PutBucketCorsCommand>[0]['CORSConfiguration']>['CORSRules']): Promise<string> =>
       sdkOutcome(fx.s3.send(new PutBucketCorsCommand({ Bucket: B, CORSConfiguration: { CORSRules } })));

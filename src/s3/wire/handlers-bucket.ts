@@ -1,5 +1,6 @@
 import { listObjects } from '../operations/list-objects.js';
 import { createBucket, deleteBucket, getBucketEncryption, putBucketEncryption } from '../operations/buckets.js';
+import { echoed } from '../../common/bounded-echo.js';
 import { InvalidArgumentError, NoSuchVersionError } from '../errors.js';
 import { parseCount } from '../operations/multipart/manage-uploads.js';
 import type { S3Call } from './call.js';
@@ -75,11 +76,15 @@ export async function putBucketEncryptionRoute(c: S3Call): Promise<void> {
   const rule = parseEncryption(body);
   await putBucketEncryption(c.deps, c.bucket, rule);
   // Noted once stored, so a refused or denied configuration records none. One rule (all S3
-  // takes) of an algorithm and a key id from a body of at most 1 MiB: bounded; a KMS key id is
-  // no secret (SSE-C keys never appear in this call).
+  // takes) of a known algorithm and a key id, the key id cut at KMS's KeyId limit (it is not
+  // checked here, so it may be as long as the 1 MiB body); a KMS key id is no secret (SSE-C
+  // keys never appear in this call).
   c.note({ requestDocument: { ServerSideEncryptionConfiguration: cloudTrailEncryption(rule) } });
   c.send(200);
 }
+
+/** The longest KMSMasterKeyID recorded whole: KMS's KeyId limit (2048); a longer one is cut, marked `...`. */
+export const MAX_RECORDED_KEY_ID_CHARS = 2048;
 
 /**
  * A stored default-encryption rule as CloudTrail records PutBucketEncryption's
@@ -88,7 +93,7 @@ export async function putBucketEncryptionRoute(c: S3Call): Promise<void> {
  * a boolean. Never throws.
  */
 function cloudTrailEncryption(rule: { algorithm: string; kmsKeyId?: string; bucketKeyEnabled: boolean }): Record<string, unknown> {
-  const byDefault = { SSEAlgorithm: rule.algorithm, ...(rule.kmsKeyId !== undefined ? { KMSMasterKeyID: rule.kmsKeyId } : {}) };
+  const byDefault = { SSEAlgorithm: rule.algorithm, ...(rule.kmsKeyId !== undefined ? { KMSMasterKeyID: echoed(rule.kmsKeyId, MAX_RECORDED_KEY_ID_CHARS) } : {}) };
   return { xmlns: S3_NS, Rule: { ApplyServerSideEncryptionByDefault: byDefault, BucketKeyEnabled: rule.bucketKeyEnabled } };
 }
 
