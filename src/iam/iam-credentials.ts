@@ -8,6 +8,8 @@ import type { Credential, CredentialLookup } from './principals.js';
 /** How long a loaded credential is trusted before the store is asked again (other nodes may change it). */
 export const CREDENTIAL_CACHE_TTL_MS = 5_000;
 const MAX_CACHED = 10_000;
+/** How many times prepare() reads a credential that keeps changing under it before caching the last read. */
+const MAX_LOADS = 3;
 
 /** How long an expired session is kept, so its use answers "expired" rather than "unknown". */
 export const EXPIRED_SESSION_RETENTION_MS = 24 * 3600 * 1000;
@@ -21,6 +23,8 @@ export const EXPIRED_SESSION_RETENTION_MS = 24 * 3600 * 1000;
  */
 export class IamCredentialLookup implements CredentialLookup {
   readonly #cache = new Map<string, { credential: Credential; loadedAt: number }>();
+  /** Bumped by every invalidate(), so a load that raced one is not cached stale. */
+  #generation = 0;
 
   constructor(
     private readonly base: CredentialLookup,
@@ -40,14 +44,22 @@ export class IamCredentialLookup implements CredentialLookup {
     const hit = this.#cache.get(accessKeyId);
     if (hit !== undefined && this.#fresh(hit.loadedAt)) return;
     this.#cache.delete(accessKeyId);
-    const credential = accessKeyId.startsWith('ASIA') ? await this.#loadSession(accessKeyId) : await this.#loadAccessKey(accessKeyId);
-    if (credential === undefined) return;
-    if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
-    this.#cache.set(accessKeyId, { credential, loadedAt: this.deps.clock.now().getTime() });
+    // A change made through this process while the store was read (a tag, a key deleted) must
+    // not be cached over for ttlMs: load again, a bounded number of times, when one came.
+    for (let attempt = 1; ; attempt++) {
+      const generation = this.#generation;
+      const credential = accessKeyId.startsWith('ASIA') ? await this.#loadSession(accessKeyId) : await this.#loadAccessKey(accessKeyId);
+      if (credential === undefined) return;
+      if (generation !== this.#generation && attempt < MAX_LOADS) continue;
+      if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
+      this.#cache.set(accessKeyId, { credential, loadedAt: this.deps.clock.now().getTime() });
+      return;
+    }
   }
 
-  /** Drops cached credentials: one access key, or (no argument) all of them. */
+  /** Drops cached credentials: one access key, or (no argument) all of them; a load under way is read again. */
   invalidate(accessKeyId?: string): void {
+    this.#generation++;
     if (accessKeyId === undefined) this.#cache.clear();
     else this.#cache.delete(accessKeyId);
   }
