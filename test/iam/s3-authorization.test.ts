@@ -13,6 +13,7 @@ import {
   GetBucketPolicyCommand,
   GetBucketPolicyStatusCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   GetPublicAccessBlockCommand,
   ListObjectsV2Command,
   PutBucketPolicyCommand,
@@ -195,6 +196,28 @@ describe('S3 access control: identity and bucket policies, channel conditions, K
     assert.equal(await outcome(tagger.send(new GetObjectCommand({ Bucket: 'fine-grained', Key: 'tagged' }))), '403 AccessDenied', 's3:GetObjectVersion is not s3:GetObject');
     assert.equal(await outcome(tagger.send(new DeleteObjectCommand({ Bucket: 'fine-grained', Key: 'tagged', VersionId: 'null' }))), 'ok');
     assert.equal(await outcome(root.send(new GetObjectCommand({ Bucket: 'fine-grained', Key: 'tagged' }))), '404 NoSuchKey');
+  });
+
+  it('a CopyObject keeping a tagged source\'s tags (directive COPY, the default) also asks s3:GetObjectTagging on the source and s3:PutObjectTagging on the target', async () => {
+    await root.send(new CreateBucketCommand({ Bucket: 'copy-tags' }));
+    await put(root, 'copy-tags', 'src/tagged', { Tagging: 'team=ml' });
+    await put(root, 'copy-tags', 'src/plain');
+    const copy = (c: S3Client, CopySource: string, Key: string, extra: Partial<ConstructorParameters<typeof CopyObjectCommand>[0]> = {}): Promise<string> =>
+      outcome(c.send(new CopyObjectCommand({ Bucket: 'copy-tags', Key, CopySource, ...extra })));
+    const copier = t.s3({ credentials: await newUser('plain-copier', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject'], Resource: 'arn:aws:s3:::copy-tags/*' }] }) });
+    assert.equal(await copy(copier, 'copy-tags/src/tagged', 'dst/denied'), '403 AccessDenied');
+    assert.equal(await copy(copier, 'copy-tags/src/tagged', 'dst/denied-copy', { TaggingDirective: 'COPY' }), '403 AccessDenied');
+    assert.equal(await outcome(root.send(new GetObjectCommand({ Bucket: 'copy-tags', Key: 'dst/denied' }))), '404 NoSuchKey', 'the refused copy wrote nothing');
+    assert.equal(await copy(copier, 'copy-tags/src/plain', 'dst/plain'), 'ok', 'an untagged source asks no tagging action');
+    assert.equal(await copy(copier, 'copy-tags/src/tagged', 'dst/replaced', { TaggingDirective: 'REPLACE' }), 'ok', 'REPLACE without tags carries none');
+    assert.deepEqual((await root.send(new GetObjectTaggingCommand({ Bucket: 'copy-tags', Key: 'dst/replaced' }))).TagSet, []);
+    assert.equal(await copy(copier, 'copy-tags/src/missing', 'dst/missing'), '404 NoSuchKey');
+
+    const halfTagger = t.s3({ credentials: await newUser('half-tagger', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject', 's3:GetObjectTagging'], Resource: 'arn:aws:s3:::copy-tags/*' }] }) });
+    assert.equal(await copy(halfTagger, 'copy-tags/src/tagged', 'dst/half'), '403 AccessDenied', 's3:PutObjectTagging on the target is needed too');
+    const tagCopier = t.s3({ credentials: await newUser('tag-copier', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'], Resource: 'arn:aws:s3:::copy-tags/*' }] }) });
+    assert.equal(await copy(tagCopier, 'copy-tags/src/tagged', 'dst/tagged'), 'ok');
+    assert.deepEqual((await root.send(new GetObjectTaggingCommand({ Bucket: 'copy-tags', Key: 'dst/tagged' }))).TagSet, [{ Key: 'team', Value: 'ml' }]);
   });
 
   it('public-read bucket policy lets anonymous GETs through; BlockPublicPolicy and RestrictPublicBuckets close it', async () => {

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { BodyIncompleteError, BodyTooLargeError, readBody } from '../../net/http-body.js';
 import { AuthenticationError, queryPairs, type CredentialLookup, type ParsedSignature, type SignedRequestView, type VerifiedRequest } from '../../iam/index.js';
-import { AccessDeniedError, EntityTooLargeError, IncompleteBodyError, InvalidRequestError, MethodNotAllowedError, NotImplementedError, NotModifiedError } from '../errors.js';
+import { AccessDeniedError, EntityTooLargeError, IncompleteBodyError, InvalidRequestError, MethodNotAllowedError, NoSuchBucketError, NoSuchKeyError, NotImplementedError, NotModifiedError } from '../errors.js';
 import type { CallContext } from '../../kms/index.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { DataKeyProvider } from '../sse/data-key-provider.js';
@@ -237,7 +237,9 @@ export class S3Handler {
    * s3:GetObjectVersion) on its source; an If-Match write or delete also needs s3:GetObject on
    * its target, as in S3 (its answer tells the current ETag); a write that sets tags
    * (x-amz-tagging, a POST form's `tagging`, a copy's REPLACE tags) also needs
-   * s3:PutObjectTagging. Raises AccessDeniedError.
+   * s3:PutObjectTagging; a COPY-directive copy of a tagged source also needs
+   * s3:GetObjectTagging (or its Version form) on the source and s3:PutObjectTagging on the
+   * target. Raises AccessDeniedError.
    */
   async #authorize(route: S3Route, r: S3HttpRequest, target: { bucket: string; key: string }, call: S3Call, post: PostUpload | undefined, query: ReadonlyMap<string, string>): Promise<void> {
     if (route.operation === 'DeleteObjects') return;
@@ -245,7 +247,15 @@ export class S3Handler {
     if (r.req.headers['if-match'] !== undefined && IF_MATCH_READS.has(route.operation)) await call.authorize('s3:GetObject', target);
     if (route.operation === 'CopyObject' || route.operation === 'UploadPartCopy') {
       const source = copySourceOf(r.req);
-      if (source !== undefined) await call.authorize(copySourceNamesVersion(r.req) ? 's3:GetObjectVersion' : 's3:GetObject', source);
+      const versioned = copySourceNamesVersion(r.req);
+      if (source !== undefined) await call.authorize(versioned ? 's3:GetObjectVersion' : 's3:GetObject', source);
+      // A COPY-directive copy carries the source's tags: S3 then asks s3:GetObjectTagging on the
+      // source and s3:PutObjectTagging on the destination (the CopyObject permissions; looked up
+      // only once the source may be read, so its tags tell nothing to a caller who may not).
+      if (source !== undefined && route.operation === 'CopyObject' && copiesSourceTags(r.req.headers) && (await hasTags(call, source))) {
+        await call.authorize(versioned ? 's3:GetObjectVersionTagging' : 's3:GetObjectTagging', source);
+        await call.authorize('s3:PutObjectTagging', target);
+      }
     }
     if (setsTags(route.operation, r.req.headers, post)) await call.authorize('s3:PutObjectTagging', target);
   }
@@ -531,6 +541,22 @@ const VERSION_ACTIONS: ReadonlyMap<string, string> = new Map([
 /** Whether x-amz-copy-source names a version (`?versionId=`): S3 then asks s3:GetObjectVersion on the source. */
 function copySourceNamesVersion(req: IncomingMessage): boolean {
   return /[?&]versionId=/.test(String(req.headers['x-amz-copy-source'] ?? ''));
+}
+
+/** Whether a CopyObject keeps the source's tags: x-amz-tagging-directive COPY, the default (any other value but REPLACE is the route's InvalidArgument). */
+function copiesSourceTags(headers: IncomingHttpHeaders): boolean {
+  const directive = headers['x-amz-tagging-directive'];
+  return directive === undefined || directive === 'COPY';
+}
+
+/** Whether a copy source has tags; a missing source or bucket has none here (the route answers NoSuchKey / NoSuchBucket). */
+async function hasTags(call: S3Call, source: { bucket: string; key: string }): Promise<boolean> {
+  try {
+    return Object.keys((await call.deps.store.getObject(source.bucket, source.key)).tags ?? {}).length > 0;
+  } catch (err) {
+    if (err instanceof NoSuchKeyError || err instanceof NoSuchBucketError) return false;
+    throw err;
+  }
 }
 
 /**
