@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import {
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketPolicyCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -181,6 +182,8 @@ describe('S3 access control: identity and bucket policies, channel conditions, K
     const writer = t.s3({ credentials: await newUser('plain-writer', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'], Resource: 'arn:aws:s3:::fine-grained/*' }] }) });
     assert.equal(await outcome(put(writer, 'fine-grained', 'untagged')), 'ok');
     assert.equal(await outcome(put(writer, 'fine-grained', 'tagged', { Tagging: 'team=ml' })), '403 AccessDenied');
+    assert.equal(await outcome(writer.send(new CreateMultipartUploadCommand({ Bucket: 'fine-grained', Key: 'mpu-tagged', Tagging: 'team=ml' }))), '403 AccessDenied');
+    assert.equal(await outcome(writer.send(new CreateMultipartUploadCommand({ Bucket: 'fine-grained', Key: 'mpu-plain' }))), 'ok');
     assert.equal(await outcome(writer.send(new CopyObjectCommand({ Bucket: 'fine-grained', Key: 'copy-tagged', CopySource: 'fine-grained/untagged', TaggingDirective: 'REPLACE', Tagging: 'team=ml' }))), '403 AccessDenied');
     assert.equal(await outcome(writer.send(new CopyObjectCommand({ Bucket: 'fine-grained', Key: 'copy', CopySource: 'fine-grained/untagged' }))), 'ok');
     assert.equal(await outcome(writer.send(new GetObjectCommand({ Bucket: 'fine-grained', Key: 'untagged', VersionId: 'null' }))), '403 AccessDenied');
