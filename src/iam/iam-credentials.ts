@@ -1,9 +1,9 @@
 import type { Clock } from '../common/clock.js';
 import type { SecretSealer } from './iam-context.js';
-import type { EntityTag, IdentityStore } from './identity-store.js';
+import type { EntityTag, IdentityStore, RoleRecord } from './identity-store.js';
 import { accessKeyLabel } from './operations/access-keys.js';
 import { sessionLabel, sessionPrincipal } from './operations/sts.js';
-import type { Credential, CredentialLookup } from './principals.js';
+import type { Credential, CredentialLookup, Principal } from './principals.js';
 
 /** How long a loaded credential is trusted before the store is asked again (other nodes may change it). */
 export const CREDENTIAL_CACHE_TTL_MS = 5_000;
@@ -89,16 +89,28 @@ export class IamCredentialLookup implements CredentialLookup {
   async #loadSession(accessKeyId: string): Promise<Credential | undefined> {
     const session = await this.deps.store.getSession(accessKeyId);
     if (session === undefined) return undefined;
-    // The role's tags are the session's aws:PrincipalTag/… (a deleted role has none).
     const role = await this.deps.store.getRole(session.roleName);
     const sealed = await this.deps.sealer.unwrap(session.sealedSecret, sessionLabel(accessKeyId));
     try {
       const { secret, token } = JSON.parse(sealed.unsafeBytes().toString('utf8')) as { secret: string; token: string };
-      return { accessKeyId, secretAccessKey: secret, sessionToken: token, expiresAt: session.expiresAt, principal: { ...sessionPrincipal(this.deps.accountId, session), tags: tagRecord(role?.tags ?? []) } };
+      return { accessKeyId, secretAccessKey: secret, sessionToken: token, expiresAt: session.expiresAt, principal: boundPrincipal(sessionPrincipal(this.deps.accountId, session), session.roleId, role) };
     } finally {
       sealed.dispose();
     }
   }
+}
+
+/**
+ * A session belongs to the role id (AROA…) it was issued for, not to the role's name, as on
+ * AWS: while that role exists the session carries its tags (aws:PrincipalTag/…); once it is
+ * deleted, or replaced by a new role of the same name, the session keeps authenticating
+ * (until it expires) but has no role ARN and no tags, so neither the new role's identity
+ * policies, nor a resource policy naming the role's ARN, nor its tags reach it.
+ */
+function boundPrincipal(principal: Principal, roleId: string, role: RoleRecord | undefined): Principal {
+  if (role !== undefined && role.roleId === roleId) return { ...principal, tags: tagRecord(role.tags) };
+  const { roleArn: _gone, ...orphan } = principal;
+  return { ...orphan, tags: tagRecord([]) };
 }
 
 /** A user's or role's tags as the principal carries them (key → value), frozen: shared by every request of the credential. */

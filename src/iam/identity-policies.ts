@@ -7,7 +7,9 @@ import type { Principal } from './principals.js';
 export interface IdentityPolicySource {
   /**
    * The parsed inline and attached policies of the principal (the role's, for a role
-   * session); empty for the root, anonymous and service principals. A stored document
+   * session, only while the role of the session's AROA… id exists: none once it is deleted
+   * or replaced by a new role of the same name); empty for the root, anonymous and service
+   * principals. A stored document
    * that no longer parses is skipped (it was validated when stored). Never throws for an
    * unknown principal.
    */
@@ -27,7 +29,8 @@ export function roleNameOf(roleArn: string): string {
  * drops one owner (or everything) at once after a change made through this process.
  */
 export class StoredIdentityPolicies implements IdentityPolicySource {
-  readonly #cache = new Map<string, { policies: readonly Policy[]; loadedAt: number }>();
+  /** `ownerId`: the unique id (AIDA…/AROA…) of the user or role whose policies these are, when it exists. */
+  readonly #cache = new Map<string, { policies: readonly Policy[]; ownerId: string | undefined; loadedAt: number }>();
 
   constructor(
     private readonly store: IdentityStore,
@@ -41,11 +44,15 @@ export class StoredIdentityPolicies implements IdentityPolicySource {
     const cacheKey = `${owner.kind}:${owner.name.toLowerCase()}`;
     const now = this.clock.now().getTime();
     const hit = this.#cache.get(cacheKey);
-    if (hit !== undefined && now - hit.loadedAt >= 0 && now - hit.loadedAt < this.ttlMs) return hit.policies;
-    const policies = await this.#load(owner.kind, owner.name);
-    if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(cacheKey, { policies, loadedAt: now });
-    return policies;
+    const entry = hit !== undefined && now - hit.loadedAt >= 0 && now - hit.loadedAt < this.ttlMs ? hit : await this.#loadEntry(owner, now);
+    if (entry !== hit) {
+      if (this.#cache.size > 10_000) this.#cache.clear();
+      this.#cache.set(cacheKey, entry);
+    }
+    // A role session gets the policies of the role id it was issued for only: a role deleted
+    // and created again under the same name is another role (a credential cached before the
+    // change, here or on another node, must not reach the new role's policies either).
+    return owner.id === undefined || owner.id === entry.ownerId ? entry.policies : [];
   }
 
   /** Forgets the cached policies of a user or role name (all when undefined). */
@@ -56,6 +63,11 @@ export class StoredIdentityPolicies implements IdentityPolicySource {
     }
     this.#cache.delete(`user:${name.toLowerCase()}`);
     this.#cache.delete(`role:${name.toLowerCase()}`);
+  }
+
+  async #loadEntry(owner: Owner, now: number): Promise<{ policies: readonly Policy[]; ownerId: string | undefined; loadedAt: number }> {
+    const [policies, role] = await Promise.all([this.#load(owner.kind, owner.name), owner.kind === 'role' ? this.store.getRole(owner.name) : undefined]);
+    return { policies, ownerId: role?.roleId, loadedAt: now };
   }
 
   async #load(kind: PolicyOwnerKind, name: string): Promise<readonly Policy[]> {
@@ -72,8 +84,19 @@ export class StoredIdentityPolicies implements IdentityPolicySource {
   }
 }
 
-function ownerOf(principal: Principal): { kind: PolicyOwnerKind; name: string } | undefined {
+/** Whose policies a principal gets; `id` (a role session's AROA… id) must match the owner's current id. */
+interface Owner {
+  readonly kind: PolicyOwnerKind;
+  readonly name: string;
+  readonly id?: string;
+}
+
+function ownerOf(principal: Principal): Owner | undefined {
   if (principal.type === 'IAMUser' && principal.userName !== undefined) return { kind: 'user', name: principal.userName };
-  if (principal.type === 'AssumedRole' && principal.roleArn !== undefined) return { kind: 'role', name: roleNameOf(principal.roleArn) };
+  if (principal.type === 'AssumedRole' && principal.roleArn !== undefined) {
+    // principalId is `AROA…:session`: the role id comes before the first colon.
+    const id = principal.principalId.slice(0, Math.max(0, principal.principalId.indexOf(':')));
+    return { kind: 'role', name: roleNameOf(principal.roleArn), id };
+  }
   return undefined;
 }

@@ -68,7 +68,8 @@ export async function listRoles(deps: IamDeps, req: { pathPrefix?: string }): Pr
 
 /**
  * Deletes a role without policies. Sessions already issued stay valid until they expire,
- * as on AWS, but lose the role's policies. https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html
+ * as on AWS, but lose the role's policies and tags, and do not get those of a new role
+ * created under the same name (a session is bound to the role id). https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html
  * Raises NoSuchEntityError or DeleteConflictError.
  */
 export async function deleteRole(deps: IamDeps, roleName: string): Promise<void> {
