@@ -47,6 +47,15 @@ def shape(fn):
         return [e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode'], bool(e.response['Error'].get('Message'))]
 
 
+def message(fn):
+    """The error message boto3 exposes for a failing call, or 'no error'."""
+    try:
+        fn()
+        return 'no error'
+    except ClientError as e:
+        return e.response['Error'].get('Message')
+
+
 def is_time(v):
     """Whether boto3 parsed `v` into a timezone-aware datetime (a timestamp the service sent in a form boto3 knows)."""
     return isinstance(v, datetime.datetime) and v.tzinfo is not None

@@ -5,8 +5,7 @@ root's credentials come from the environment (ENDPOINT, AWS_*)."""
 import json, os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'helpers'))
 import boto3_common
-from botocore.exceptions import ClientError
-from boto3_common import shape
+from boto3_common import message as message_of, shape
 
 ENDPOINT = os.environ['ENDPOINT']
 ACCOUNT = '000000000000'
@@ -25,14 +24,6 @@ def policy(action, resource='*', condition=None):
     if condition is not None:
         statement['Condition'] = condition
     return json.dumps({'Version': '2012-10-17', 'Statement': [statement]})
-
-
-def message_of(fn):
-    try:
-        fn()
-        return 'no error'
-    except ClientError as e:
-        return e.response['Error'].get('Message')
 
 
 def attach():

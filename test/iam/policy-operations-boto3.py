@@ -5,8 +5,7 @@ the root's credentials come from the environment (ENDPOINT, AWS_*)."""
 import json, os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'helpers'))
 import boto3_common
-from botocore.exceptions import ClientError
-from boto3_common import is_time, shape
+from boto3_common import is_time, message as message_of, shape
 
 ENDPOINT = os.environ['ENDPOINT']
 ACCOUNT = '000000000000'
@@ -25,15 +24,6 @@ def policy(action, resource='*', effect='Allow'):
 
 def trust(principal):
     return json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Principal': {'AWS': principal}, 'Action': 'sts:AssumeRole'}]})
-
-
-def message_of(fn):
-    """The error message of a failing call."""
-    try:
-        fn()
-        return 'no error'
-    except ClientError as e:
-        return e.response['Error'].get('Message')
 
 
 def user_with_key(name, allow=None):
