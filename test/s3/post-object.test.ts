@@ -261,6 +261,16 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     assert.equal(user.userIdentity.accessKeyId, out['userAccessKey']);
     const expired = events.find((e) => e.requestParameters?.key === 'expired.txt');
     assert.equal(expired?.errorCode, 'AccessDenied');
+    // The SSE-C uploads (stored over TLS, refused over plain HTTP) are recorded, and no record holds the key or its MD5.
+    const ssec = events.filter((e) => e.requestParameters?.key === 'ssec.txt');
+    assert.deepEqual(ssec.map((e) => e.errorCode ?? 'ok').sort(), ['InvalidRequest', 'ok']);
+    const secrets = out['ssecSecrets'] as string[];
+    assert.equal(secrets.length, 2);
+    const trail = JSON.stringify(records);
+    for (const secret of secrets) {
+      assert.ok(secret.length >= 24, secret.length.toString());
+      assert.ok(!trail.includes(secret) && !trail.includes(Buffer.from(secret, 'base64').toString('hex')), 'an SSE-C key or its MD5 is in the audit trail');
+    }
     const anonymous = events.find((e) => e.requestParameters?.key === 'public/anon.txt' && e.errorCode === undefined);
     // CloudTrail's userIdentity of an anonymous S3 request.
     assert.equal(anonymous?.userIdentity?.type, 'Unknown');
