@@ -1,8 +1,8 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { RealTimeClock, startTestServer, type TestServer } from '../helpers/server.js';
-import { awsEnv, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
+import { boto3Suite } from '../helpers/boto3-suite.js';
+import { RealTimeClock } from '../helpers/server.js';
 
 const SCRIPT = fileURLToPath(new URL('./clients-boto3.py', import.meta.url));
 const ACCOUNT = '000000000000';
@@ -16,18 +16,7 @@ const ACCOUNT = '000000000000';
  * paginators, and the error codes and statuses boto3 exposes.
  */
 describe('boto3 against Cipherlake IAM, STS and CloudTrail', () => {
-  let t: TestServer;
-  let s: Scratch;
-  before(async () => {
-    t = await startTestServer({}, undefined, new RealTimeClock());
-    s = scratch('cipherlake-iam-boto3-');
-  });
-  after(async () => {
-    await t.close();
-    s.remove();
-  });
-
-  const section = (name: string): Promise<Record<string, unknown>> => runPythonJson(SCRIPT, [name], awsEnv(s, { ENDPOINT: t.endpoint }), s.dir);
+  const section = boto3Suite(SCRIPT, { prefix: 'cipherlake-iam-boto3-', clock: new RealTimeClock() });
 
   it('users and access keys: Create/Get/List/DeleteUser (with a Path), Create/List/Update/DeleteAccessKey, Put/Get/DeleteUserPolicy, self-service by the ARN with its path', async () => {
     const out = await section('users');

@@ -1,8 +1,8 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { RealTimeClock, startTestServer, type TestServer } from '../helpers/server.js';
-import { awsEnv, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
+import { boto3Suite } from '../helpers/boto3-suite.js';
+import { RealTimeClock } from '../helpers/server.js';
 
 const SCRIPT = fileURLToPath(new URL('./entity-wire-boto3.py', import.meta.url));
 const ACCOUNT = '000000000000';
@@ -15,18 +15,7 @@ const ACCOUNT = '000000000000';
  * Tagging IAM resources guide give them; the duplicate-key wording as IAM answers it).
  */
 describe('boto3 against Cipherlake IAM user and role answers', () => {
-  let t: TestServer;
-  let s: Scratch;
-  before(async () => {
-    t = await startTestServer({}, undefined, new RealTimeClock());
-    s = scratch('cipherlake-iam-entity-wire-');
-  });
-  after(async () => {
-    await t.close();
-    s.remove();
-  });
-
-  const section = (name: string): Promise<Record<string, unknown>> => runPythonJson(SCRIPT, [name], awsEnv(s, { ENDPOINT: t.endpoint }), s.dir);
+  const section = boto3Suite(SCRIPT, { prefix: 'cipherlake-iam-entity-wire-', clock: new RealTimeClock() });
   const invalidInput = ['InvalidInput', 400, true];
 
   it('Attach/Detach User and Role policies: a PolicyArn that is not a policy ARN is InvalidInput "ARN … is not valid.", and nothing is attached', async () => {

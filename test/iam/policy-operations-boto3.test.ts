@@ -1,8 +1,8 @@
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { RealTimeClock, startTestServer, type TestServer } from '../helpers/server.js';
-import { awsEnv, runPythonJson, scratch, type Scratch } from '../helpers/client-run.js';
+import { boto3Suite } from '../helpers/boto3-suite.js';
+import { RealTimeClock } from '../helpers/server.js';
 
 const SCRIPT = fileURLToPath(new URL('./policy-operations-boto3.py', import.meta.url));
 const ACCOUNT = '000000000000';
@@ -15,18 +15,7 @@ const ACCOUNT = '000000000000';
  * filters and boto3's paginators; shapes and error codes as botocore's iam model has them.
  */
 describe('boto3 against Cipherlake IAM policy operations', () => {
-  let t: TestServer;
-  let s: Scratch;
-  before(async () => {
-    t = await startTestServer({}, undefined, new RealTimeClock());
-    s = scratch('cipherlake-iam-policy-ops-');
-  });
-  after(async () => {
-    await t.close();
-    s.remove();
-  });
-
-  const section = (name: string): Promise<Record<string, unknown>> => runPythonJson(SCRIPT, [name], awsEnv(s, { ENDPOINT: t.endpoint }), s.dir);
+  const section = boto3Suite(SCRIPT, { prefix: 'cipherlake-iam-policy-ops-', clock: new RealTimeClock() });
 
   it('a role with inline and attached policies is deleted the boto3 way (list, detach, delete inline, delete role); ListUserPolicies; UpdateAssumeRolePolicy changes who may assume', async () => {
     const out = await section('roles');
