@@ -115,6 +115,11 @@ describe('S3 GetObjectAttributes', () => {
     assert.equal(await errorCode(attributes('one', {}, await as('attr-get', 's3:GetObject'))), '403 AccessDenied');
     assert.equal(await errorCode(attributes('one', {}, await as('attr-only', 's3:GetObjectAttributes'))), '403 AccessDenied');
     assert.equal((await attributes('one', {}, await as('attr-both', 's3:GetObject', 's3:GetObjectAttributes'))).ObjectSize, 16);
+    // Naming a version ("null", the one version here), both actions are asked in their Version form.
+    const versioned = await as('attr-versioned', 's3:GetObjectVersion', 's3:GetObjectVersionAttributes');
+    assert.equal((await attributes('one', { VersionId: 'null' }, versioned)).ObjectSize, 16);
+    assert.equal(await errorCode(attributes('one', {}, versioned)), '403 AccessDenied', 'the Version actions do not grant the unversioned call');
+    assert.equal(await errorCode(attributes('one', { VersionId: 'null' }, await as('attr-unversioned', 's3:GetObject', 's3:GetObjectAttributes'))), '403 AccessDenied');
   });
 
   it('the AWS CLI: s3api get-object-attributes', async () => {

@@ -8,7 +8,8 @@ import { objectAttributesXml, parseObjectAttributes } from './xml-attributes.js'
 /**
  * GetObjectAttributes (`GET /key?attributes`): the attributes x-amz-object-attributes names,
  * from the object's record; the body is never read. Needs s3:GetObject besides the route's
- * s3:GetObjectAttributes (S3 requires both on an unversioned bucket). An SSE-C object needs
+ * s3:GetObjectAttributes (S3 requires both on an unversioned bucket); for a request naming a
+ * version, s3:GetObjectVersion and s3:GetObjectVersionAttributes. An SSE-C object needs
  * its key headers, checked as HeadObject checks them (SseCustomerKeyMissingError,
  * SseCustomerKeyMismatchError); other modes open no key (no KMS call). ObjectParts pages
  * with x-amz-max-parts (1000 by default) and x-amz-part-number-marker. Raises
@@ -16,7 +17,8 @@ import { objectAttributesXml, parseObjectAttributes } from './xml-attributes.js'
  * InvalidArgumentError for the headers. https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html
  */
 export async function getObjectAttributesRoute(c: S3Call): Promise<void> {
-  await c.authorize('s3:GetObject', { bucket: c.bucket, key: c.key });
+  // In its Version form for a request naming a version, as the route's own action (handler.ts VERSION_ACTIONS).
+  await c.authorize(c.query.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject', { bucket: c.bucket, key: c.key });
   const wanted = parseObjectAttributes(c.req.headers);
   const maxParts = Math.min(parseCount(header(c, 'x-amz-max-parts'), 'max-parts', 1000), 1000);
   const marker = parseCount(header(c, 'x-amz-part-number-marker'), 'part-number-marker', 0);
