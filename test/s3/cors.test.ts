@@ -39,6 +39,21 @@ function withoutDigest(client: S3Client): S3Client {
   return client;
 }
 
+/** `client` sending `Origin: origin` on every request, as a browser page would; `answered` is told each response's headers. */
+function withOrigin(client: S3Client, origin: string, answered?: (headers: Record<string, string>) => void): S3Client {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers !== undefined) request.headers['origin'] = origin;
+      const out = await next(args);
+      answered?.((out.response as { headers: Record<string, string> }).headers);
+      return out;
+    },
+    { step: 'build', name: 'origin' },
+  );
+  return client;
+}
+
 describe('S3 bucket CORS: Put/Get/DeleteBucketCors', () => {
   const fx = testServerFixture(async ({ s3 }) => {
     await s3.send(new CreateBucketCommand({ Bucket: B }));
@@ -190,17 +205,11 @@ describe('S3 bucket CORS: preflight and actual requests from a browser', () => {
   });
 
   it('actual requests with an Origin get the matching rule\'s headers, error answers included; without Origin, none', async () => {
-    const s3 = fx.server.s3();
-    s3.middlewareStack.add(
-      (next) => async (args) => {
-        const request = args.request as { headers?: Record<string, string> };
-        if (request.headers !== undefined) request.headers['origin'] = 'https://app.example.com';
-        return next(args);
-      },
-      { step: 'build', name: 'origin' },
-    );
+    let put: Record<string, string> = {};
+    const s3 = withOrigin(fx.server.s3(), 'https://app.example.com', (headers) => (put = headers));
     const got = await s3.send(new PutObjectCommand({ Bucket: B, Key: 'data/y.csv', Body: 'c\n' }));
     assert.equal(got.$metadata.httpStatusCode, 200);
+    assert.equal(put['access-control-allow-origin'], 'https://app.example.com');
     const r = await fetch(`${fx.server.endpoint}/${B}/data/x.csv`, { headers: { origin: 'https://app.example.com' } });
     // Unsigned: refused (the bucket is private), and the refusal still carries the CORS headers a browser needs to read it.
     assert.equal(r.status, 403);
@@ -216,18 +225,8 @@ describe('S3 bucket CORS: preflight and actual requests from a browser', () => {
   });
 
   it('a signed GET with Origin through the SDK answers the object with the CORS headers', async () => {
-    const s3 = fx.server.s3();
     let seen: Record<string, string> = {};
-    s3.middlewareStack.add(
-      (next) => async (args) => {
-        const request = args.request as { headers?: Record<string, string> };
-        if (request.headers !== undefined) request.headers['origin'] = 'https://app.example.com';
-        const out = await next(args);
-        seen = (out.response as { headers: Record<string, string> }).headers;
-        return out;
-      },
-      { step: 'build', name: 'origin' },
-    );
+    const s3 = withOrigin(fx.server.s3(), 'https://app.example.com', (headers) => (seen = headers));
     const { GetObjectCommand } = await import('@aws-sdk/client-s3');
     const obj = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'data/x.csv' }));
     assert.equal(await obj.Body!.transformToString(), 'a,b\n');
