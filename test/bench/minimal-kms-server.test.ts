@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import { SecretBytes } from '../../src/crypto/secret-bytes.js';
 import { openBlob, readBlobHeader } from '../../src/kms/ciphertext-blob.js';
 import { InvalidCiphertextError } from '../../src/kms/errors.js';
 import { sdkRefusal } from '../helpers/sdk-outcome.js';
+import { spawnBenchServer, stopBenchServer } from './bench-child.js';
 
 // The floor server of kms-bench's `--floor` rows (bench/minimal-kms-server.ts), as the bench
 // runs it: a child process, one process or node:cluster workers, driven by a real KMS client.
@@ -23,24 +24,12 @@ interface Running {
 
 async function start(workers: number, materialHex: string): Promise<Running> {
   const env = { ...process.env, MINIMAL_KMS_ACCESS_KEY_ID: ACCESS_KEY_ID, MINIMAL_KMS_SECRET_ACCESS_KEY: SECRET, MINIMAL_KMS_KEY_MATERIAL: materialHex };
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, String(workers)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const port = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString('utf8');
-      const m = /PORT (\d+)/.exec(out);
-      if (m !== null) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-  child.stderr?.resume();
+  const { child, port } = await spawnBenchServer(SERVER, [String(workers)], env);
   return { child, endpoint: `http://127.0.0.1:${port}` };
 }
 
 async function stop(r: Running): Promise<void> {
-  const gone = new Promise((resolve) => r.child.once('exit', resolve));
-  r.child.kill('SIGTERM');
-  await gone;
+  await stopBenchServer(r.child);
 }
 
 function client(r: Running, secret = SECRET): KMSClient {

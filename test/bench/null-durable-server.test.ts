@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { encryptedSize } from '../../src/crypto/index.js';
+import { spawnBenchServer, stopBenchServer } from './bench-child.js';
 
 // The durable null endpoints of s3-bench's ceiling rows (bench/null-durable-server.ts), as the
 // bench runs them: a process per mode over its own data dir, driven over HTTP.
@@ -20,24 +21,12 @@ interface Running {
 
 async function start(mode: 'fsync' | 'sealed'): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), `null-durable-test-${mode}-`));
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, mode, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const port = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString('utf8');
-      const m = /PORT (\d+)/.exec(out);
-      if (m !== null) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-  child.stderr?.resume();
+  const { child, port } = await spawnBenchServer(SERVER, [mode, dir]);
   return { child, dir, url: `http://127.0.0.1:${port}` };
 }
 
 async function stop(r: Running): Promise<void> {
-  const gone = new Promise((resolve) => r.child.once('exit', resolve));
-  r.child.kill('SIGTERM');
-  await gone;
+  await stopBenchServer(r.child);
   rmSync(r.dir, { recursive: true, force: true });
 }
 
