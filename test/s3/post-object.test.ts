@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'node:net';
+import { createHash } from 'node:crypto';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { DeleteObjectCommand, DeletePublicAccessBlockCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutPublicAccessBlockCommand } from '@aws-sdk/client-s3';
 import { startTestServer, TEST_ACCESS_KEY_ID, type TestServer } from '../helpers/server.js';
@@ -185,6 +186,19 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     await s3.send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: 'public/padded-part.txt' }));
     const res3 = await fetch(`${t.endpoint}/post-bkt`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, body: padded.replace('p'.repeat(12 * 1024), 'p'.repeat(21 * 1024)) });
     assert.deepEqual([res3.status, /<Code>([^<]*)<\/Code>/.exec(await res3.text())?.[1]], [400, 'MaxPostPreDataLengthExceeded']);
+  });
+
+  it('takes a hash the request declares for its body (x-amz-content-sha256) as no hash of the file: the file is only part of the body', async () => {
+    const boundary = 'declared-hash-boundary';
+    const body =
+      `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\npublic/declared-hash.txt\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\n\r\nhashed body\r\n--${boundary}--\r\n`;
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const res = await fetch(`${t.endpoint}/post-bkt`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'x-amz-content-sha256': sha256 }, body });
+    assert.equal(res.status, 204, await res.text());
+    const got = await t.s3().send(new GetObjectCommand({ Bucket: 'post-bkt', Key: 'public/declared-hash.txt' }));
+    assert.equal(await got.Body!.transformToString(), 'hashed body');
+    await t.s3().send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: 'public/declared-hash.txt' }));
   });
 
   it("refuses an anonymous form under the bucket's Block Public Access (RestrictPublicBuckets), and a public-read acl field", async () => {

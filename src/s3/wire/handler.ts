@@ -269,7 +269,9 @@ export class S3Handler {
   #postForm(r: S3HttpRequest, bucket: string, anonymous: VerifiedRequest, base: OutcomeBase): Promise<PostUpload> {
     if (r.signature !== undefined) throw new InvalidRequestError('POST Object requests are authenticated by their form fields (a signed POST policy), not by an Authorization header or query string.');
     const credentials = this.access.credentials;
-    return openPostUpload(r.req, { bucket, region: this.deps.region, now: r.time, credentials, anonymous, noteKey: (key) => (base.key = key) });
+    // An unsigned form's file is an unsigned payload: a hash the request declares (x-amz-content-sha256) is of the whole body, never of the file.
+    const unsigned = anonymous.payloadHash === 'UNSIGNED-PAYLOAD' ? anonymous : anonymousVerified();
+    return openPostUpload(r.req, { bucket, region: this.deps.region, now: r.time, credentials, anonymous: unsigned, noteKey: (key) => (base.key = key) });
   }
 
   #caller(r: S3HttpRequest, verified: VerifiedRequest): CallContext {
