@@ -10,6 +10,7 @@ import type { CallContext } from '../../kms/index.js';
 import { AccessDeniedError } from '../errors.js';
 import { bucketPolicyFor } from '../operations/bucket-access.js';
 import type { S3Deps } from '../s3-deps.js';
+import { firstHeader } from './headers/first-header.js';
 
 /** IAM's access control as S3 needs it (AccessControl implements it). */
 export interface S3Authorizer {
@@ -23,11 +24,6 @@ export function s3ResourceArn(bucket: string, key: string): string {
   return key === '' ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`;
 }
 
-function header(req: Pick<IncomingMessage, 'headers'>, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /**
  * S3's request condition keys: the SSE headers, the canned ACL, the copy source, the
  * listing parameters (s3:prefix, s3:delimiter, s3:max-keys) and how the request was
@@ -37,7 +33,7 @@ export function s3RequestFacts(req: Pick<IncomingMessage, 'headers'>, query: Rea
   // Built by assignment of the present keys only (once per request: no entries/filter/fromEntries copies).
   const facts: Record<string, string> = {};
   for (const [fact, name] of HEADER_FACTS) {
-    const v = header(req, name);
+    const v = firstHeader(req.headers, name);
     if (v !== undefined) facts[fact] = v;
   }
   for (const [fact, name] of QUERY_FACTS) {
@@ -45,7 +41,7 @@ export function s3RequestFacts(req: Pick<IncomingMessage, 'headers'>, query: Rea
     if (v !== undefined) facts[fact] = v;
   }
   for (const [fact, name] of CONDITIONAL_FACTS) {
-    const v = header(req, name);
+    const v = firstHeader(req.headers, name);
     if (v !== undefined) facts[fact] = v;
   }
   if (signature !== undefined) {
@@ -87,7 +83,7 @@ const ANONYMOUS_SIGNATURE: ParsedSignature = { accessKeyId: '', date: '', region
  */
 export function anonymousRequest(req: IncomingMessage, query: ReadonlyMap<string, string>): VerifiedRequest | undefined {
   if (req.headers.authorization !== undefined || query.has('X-Amz-Signature') || query.has('X-Amz-Credential') || query.has('X-Amz-Algorithm')) return undefined;
-  const declared = header(req, 'x-amz-content-sha256');
+  const declared = firstHeader(req.headers, 'x-amz-content-sha256');
   const payloadHash = declared !== undefined && (/^[0-9a-f]{64}$/.test(declared) || declared === 'STREAMING-UNSIGNED-PAYLOAD-TRAILER') ? declared : 'UNSIGNED-PAYLOAD';
   return anonymousVerified(payloadHash);
 }
@@ -127,7 +123,7 @@ const ROOT_POLICY_ACTIONS: ReadonlySet<string> = new Set(['s3:GetBucketPolicy', 
 
 /** The source of a CopyObject / UploadPartCopy, or undefined when the header is unusable (the route then answers InvalidArgument). */
 export function copySourceOf(req: IncomingMessage): { bucket: string; key: string } | undefined {
-  const value = header(req, 'x-amz-copy-source');
+  const value = firstHeader(req.headers, 'x-amz-copy-source');
   if (value === undefined) return undefined;
   let path: string;
   try {

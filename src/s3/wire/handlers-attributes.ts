@@ -4,6 +4,7 @@ import type { S3Call } from './call.js';
 import { getExisting } from './handlers-object.js';
 import { parseCustomerKey, refuseSseHeader, requireSecureForSseC } from './headers/sse.js';
 import { objectAttributesXml, parseObjectAttributes } from './xml-attributes.js';
+import { firstHeader } from './headers/first-header.js';
 
 /**
  * GetObjectAttributes (`GET /key?attributes`): the attributes x-amz-object-attributes names,
@@ -20,8 +21,8 @@ export async function getObjectAttributesRoute(c: S3Call): Promise<void> {
   // In its Version form for a request naming a version, as the route's own action (handler.ts VERSION_ACTIONS).
   await c.authorize(c.query.has('versionId') ? 's3:GetObjectVersion' : 's3:GetObject', { bucket: c.bucket, key: c.key });
   const wanted = parseObjectAttributes(c.req.headers);
-  const maxParts = Math.min(parseCount(header(c, 'x-amz-max-parts'), 'max-parts', 1000), 1000);
-  const marker = parseCount(header(c, 'x-amz-part-number-marker'), 'part-number-marker', 0);
+  const maxParts = Math.min(parseCount(firstHeader(c.req.headers, 'x-amz-max-parts'), 'max-parts', 1000), 1000);
+  const marker = parseCount(firstHeader(c.req.headers, 'x-amz-part-number-marker'), 'part-number-marker', 0);
   refuseSseHeader(c.req.headers);
   const customer = parseCustomerKey(c.req.headers, 'x-amz-server-side-encryption-customer-');
   try {
@@ -33,9 +34,4 @@ export async function getObjectAttributesRoute(c: S3Call): Promise<void> {
   } finally {
     customer?.key.dispose();
   }
-}
-
-function header(c: S3Call, name: string): string | undefined {
-  const v = c.req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }

@@ -13,14 +13,10 @@ import { kmsContextHeader, parseConditions, parseContentHeaders, parseUserMetada
 import { parseCustomerKey, parseSseRequest, refuseSseHeader, requireSecureForSseC, type CustomerKey } from './headers/sse.js';
 import { parseTaggingHeader } from './tagging.js';
 import { completeUploadXml, copyPartXml, initiateUploadXml, listPartsXml, listUploadsXml, parseCompleteUpload } from './xml-multipart.js';
+import { firstHeader } from './headers/first-header.js';
 
 const SSE_C = 'x-amz-server-side-encryption-customer-';
 const COPY_SSE_C = 'x-amz-copy-source-server-side-encryption-customer-';
-
-function header(c: S3Call, name: string): string | undefined {
-  const v = c.req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
 
 /** The upload id of the query; an empty one names no upload. */
 function uploadIdOf(c: S3Call): string {
@@ -60,9 +56,9 @@ export async function createUploadRoute(c: S3Call): Promise<void> {
   try {
     if (sse.kind === 'SSE-C') requireSecureForSseC(c.secure);
     const bucket = await c.deps.store.getBucket(c.bucket);
-    const tagging = header(c, 'x-amz-tagging');
+    const tagging = firstHeader(c.req.headers, 'x-amz-tagging');
     parseTaggingHeader(c.req.headers); // InvalidTag now, as S3, not at the completion that applies them
-    const checksumAlgorithm = header(c, 'x-amz-checksum-algorithm')?.toLowerCase();
+    const checksumAlgorithm = firstHeader(c.req.headers, 'x-amz-checksum-algorithm')?.toLowerCase();
     const bucketKeyEnabled = usesBucketKey(sse, bucket);
     const upload = await createUpload(c.deps, {
       bucket: c.bucket,
@@ -113,7 +109,7 @@ export async function uploadPartCopyRoute(c: S3Call): Promise<void> {
   const uploadId = uploadIdOf(c);
   const partNumber = parsePartNumber(c.query.get('partNumber'));
   const source = parseCopySource(String(c.req.headers['x-amz-copy-source']));
-  const range = header(c, 'x-amz-copy-source-range');
+  const range = firstHeader(c.req.headers, 'x-amz-copy-source-range');
   await withCustomerKeys(c, [SSE_C, COPY_SSE_C], async ([customer, sourceCustomer]) => {
     const r = await uploadPartCopy(c.deps, {
       bucket: c.bucket,

@@ -6,6 +6,7 @@ import { BadDigestError, ContentSha256MismatchError, EntityTooLargeError, Incomp
 import { createChecksum, isChecksumAlgorithm, isWellFormedChecksum, type Checksum, type ChecksumAlgorithm } from '../checksums/checksum.js';
 import { AwsChunkedDecoder, type ChunkSigning } from './aws-chunked.js';
 import { readBodyLimited } from '../operations/inline-body.js';
+import { firstHeader } from './headers/first-header.js';
 
 /** The largest single PUT S3 accepts (5 GiB). */
 export const MAX_PUT_BYTES = 5 * 1024 ** 3;
@@ -93,7 +94,7 @@ export function openPayloadOf(req: HeaderBearer, verified: VerifiedRequest, maxB
   const chunked = mode.startsWith('chunked');
   const declared = chunked ? decodedLength(req) : Number(req.headers['content-length'] ?? NaN);
   if (declared > maxBytes) throw new EntityTooLargeError('');
-  const md5Header = header(req, 'content-md5');
+  const md5Header = firstHeader(req.headers, 'content-md5');
   if (md5Header !== undefined && Buffer.from(md5Header, 'base64').length !== 16) throw new InvalidDigestError('');
   const wanted = checksumToCheck(req);
   const decoder = chunked ? new AwsChunkedDecoder(mode === 'chunked-signed' || mode === 'chunked-signed-trailer' ? signingOf(verified, mode === 'chunked-signed-trailer') : undefined) : undefined;
@@ -106,7 +107,7 @@ export function openPayloadOf(req: HeaderBearer, verified: VerifiedRequest, maxB
     if (md5Header !== undefined && hashes.md5Base64() !== md5Header) throw new BadDigestError('');
     if (wanted !== undefined) {
       const name = `x-amz-checksum-${wanted.algorithm}`;
-      const expected = wanted.fromTrailer ? decoder?.trailers.get(name) : header(req, name);
+      const expected = wanted.fromTrailer ? decoder?.trailers.get(name) : firstHeader(req.headers, name);
       if (expected === undefined) throw new InvalidRequestError(`The ${name} trailer was declared but not sent.`);
       if (!isWellFormedChecksum(wanted.algorithm, expected)) throw new InvalidRequestError(`Value for ${name} trailing header is invalid.`);
       const actual = hashes.checksumBase64();
@@ -144,11 +145,6 @@ class OpenedPayload implements Payload {
   }
 }
 
-function header(req: HeaderBearer, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /**
  * The one checksum the request asks us to verify, from x-amz-trailer or an
  * x-amz-checksum-* header, checked as S3 checks it before reading the body: one algorithm
@@ -156,12 +152,12 @@ function header(req: HeaderBearer, name: string): string | undefined {
  * that names it.
  */
 function checksumToCheck(req: HeaderBearer): { algorithm: ChecksumAlgorithm; fromTrailer: boolean } | undefined {
-  const trailerName = header(req, 'x-amz-trailer')?.trim().toLowerCase();
+  const trailerName = firstHeader(req.headers, 'x-amz-trailer')?.trim().toLowerCase();
   const inHeaders = Object.keys(req.headers).filter((h) => h.startsWith('x-amz-checksum-') && h !== 'x-amz-checksum-mode' && h !== 'x-amz-checksum-type' && h !== 'x-amz-checksum-algorithm');
   if (inHeaders.length + (trailerName !== undefined ? 1 : 0) > 1) {
     throw new InvalidRequestError('Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
   }
-  const sdkAlgorithm = header(req, 'x-amz-sdk-checksum-algorithm')?.toLowerCase();
+  const sdkAlgorithm = firstHeader(req.headers, 'x-amz-sdk-checksum-algorithm')?.toLowerCase();
   const name = trailerName ?? inHeaders[0];
   if (name === undefined) {
     if (sdkAlgorithm !== undefined) throw new InvalidRequestError('x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.');
@@ -174,7 +170,7 @@ function checksumToCheck(req: HeaderBearer): { algorithm: ChecksumAlgorithm; fro
   if (sdkAlgorithm !== undefined && sdkAlgorithm !== algorithm) {
     throw new InvalidRequestError(`Value for x-amz-sdk-checksum-algorithm header is invalid.`);
   }
-  if (trailerName === undefined && !isWellFormedChecksum(algorithm, header(req, name) ?? '')) {
+  if (trailerName === undefined && !isWellFormedChecksum(algorithm, firstHeader(req.headers, name) ?? '')) {
     throw new InvalidRequestError(`Value for ${name} header is invalid.`);
   }
   return { algorithm, fromTrailer: trailerName !== undefined };

@@ -3,11 +3,7 @@ import { InvalidArgumentError, MetadataTooLargeError } from '../../errors.js';
 import type { ContentHeaders, ObjectRecord } from '../../metadata-store.js';
 import type { Conditions, RangeSpec } from '../../operations/read-object.js';
 import { assertSealedKey, type SealedObjectKey } from '../../sse/sealing.js';
-
-function h(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
+import { firstHeader as h } from './first-header.js';
 
 const MAX_USER_METADATA_BYTES = 2048;
 

@@ -4,6 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { hasLoneSurrogate } from '../../../common/lone-surrogate.js';
 import { SecretBytes } from '../../../crypto/index.js';
 import { InvalidArgumentError, InvalidEncryptionAlgorithmError, InvalidRequestError } from '../../errors.js';
+import { firstHeader as h } from './first-header.js';
 
 /**
  * What a request asks for about server-side encryption, parsed once from its headers.
@@ -25,11 +26,6 @@ export interface CustomerKey {
 }
 
 const SSE = 'x-amz-server-side-encryption';
-
-function h(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
 
 /**
  * Parses the SSE headers of a PUT or copy destination. Raises InvalidArgumentError for
