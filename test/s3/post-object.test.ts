@@ -259,7 +259,21 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     };
     assert.deepEqual(await post('public/r1.txt', 'http://app.example/done\r\nX-Injected: 1'), [303, 'http://app.example/doneX-Injected:%201', null]);
     assert.deepEqual(await post('public/r2.txt', 'http://app.example/café'), [303, 'http://app.example/caf%C3%A9', null]);
-    for (const key of ['public/r1.txt', 'public/r2.txt']) await t.s3().send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: key }));
+    // The bucket, key and etag go into the query, before a fragment (kept): after it they would be no query.
+    const fragment = await fetch(`${t.endpoint}/post-bkt`, {
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body:
+        `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\npublic/r3.txt\r\n--${boundary}\r\nContent-Disposition: form-data; name="success_action_redirect"\r\n\r\nhttp://app.example/done?from=form#top\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.txt"\r\n\r\nredirected\r\n--${boundary}--\r\n`,
+      redirect: 'manual',
+    });
+    await fragment.text();
+    assert.equal(fragment.status, 303);
+    const to = new URL(fragment.headers.get('location')!);
+    assert.deepEqual([to.pathname, to.hash, to.searchParams.get('from'), to.searchParams.get('bucket'), to.searchParams.get('key')], ['/done', '#top', 'form', 'post-bkt', 'public/r3.txt']);
+    assert.match(to.searchParams.get('etag') ?? '', /^"[0-9a-f]{32}"$/);
+    for (const key of ['public/r1.txt', 'public/r2.txt', 'public/r3.txt']) await t.s3().send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: key }));
   });
 
   it('audits each upload as PostObject, naming the signer, the key and the SSE', async () => {

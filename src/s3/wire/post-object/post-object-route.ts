@@ -71,8 +71,11 @@ function answer(c: S3Call, upload: PostUpload, o: ObjectRecord, sseHeaders: Outg
   const redirect = redirectUrl(upload.fields.get('success_action_redirect')?.value ?? upload.fields.get('redirect')?.value);
   if (redirect !== undefined) {
     // S3 keeps the URL's own query and appends bucket, key and etag, form-encoded.
+    // Before a #fragment, which is kept: appended after it they were no query at all.
     const added = new URLSearchParams({ bucket: c.bucket, key: c.key, etag: o.etag }).toString();
-    c.send(303, { ...headers, location: `${redirect}${redirect.includes('?') ? '&' : '?'}${added}` });
+    const hash = redirect.indexOf('#');
+    const [base, fragment] = hash < 0 ? [redirect, ''] : [redirect.slice(0, hash), redirect.slice(hash)];
+    c.send(303, { ...headers, location: `${base}${base.includes('?') ? '&' : '?'}${added}${fragment}` });
     return;
   }
   const status = upload.fields.get('success_action_status')?.value;
