@@ -111,7 +111,7 @@ function printBanner(endpoint: string, region: string, accessKeyId: string, secr
     `  access key id:     ${accessKeyId}`,
     created ? `  secret access key: ${secret}` : `  secret access key: (in ${dataDir}/credentials.json)`,
     '',
-    `  export AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=<secret> AWS_REGION=${region}`,
+    `  export AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=<secret> AWS_REGION=${region} AWS_DEFAULT_REGION=${region}`,
     `  aws --endpoint-url ${endpoint} kms list-keys`,
     '',
   ];
