@@ -1,23 +1,21 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readlinkSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { S3Handler } from '../../src/s3/index.js';
 import { CorsConfigCache } from '../../src/s3/wire/cors.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { filesUnder } from '../helpers/files.js';
 import { until } from '../helpers/until.js';
+import { watchHandlerCalls, type HandlerCalls } from './handler-calls.js';
 import { signer } from './raw-sign.js';
 
 const B = 'body-gone';
 const BODY = 1000;
 
 /** Every file under `dir` (relative paths), to see a temp file left behind. */
-function filesUnder(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Array<{ isFile(): boolean; parentPath?: string; path?: string; name: string }>)
-    .filter((e) => e.isFile())
-    .map((e) => `${e.parentPath ?? e.path ?? ''}/${e.name}`.slice(dir.length));
+function filesIn(dir: string): string[] {
+  return filesUnder(dir).map((f) => f.slice(dir.length));
 }
 
 /**
@@ -40,26 +38,16 @@ function openFds(): number {
 describe('a signed PUT without x-amz-content-sha256 whose client leaves mid-body', () => {
   let t: TestServer;
   let s3: S3Client;
-  let inFlight = 0;
-  let lastReq: IncomingMessage | undefined;
-  const handle = S3Handler.prototype.handle;
+  let calls: HandlerCalls;
   const lookup = CorsConfigCache.prototype.lookup;
   before(async () => {
-    S3Handler.prototype.handle = async function (this: S3Handler, r) {
-      inFlight += 1;
-      lastReq = r.req;
-      try {
-        return await handle.call(this, r);
-      } finally {
-        inFlight -= 1;
-      }
-    };
+    calls = watchHandlerCalls();
     t = await startTestServer();
     s3 = t.s3();
     await s3.send(new CreateBucketCommand({ Bucket: B }));
   });
   after(async () => {
-    S3Handler.prototype.handle = handle;
+    calls.restore();
     CorsConfigCache.prototype.lookup = lookup;
     await t.close();
   });
@@ -86,9 +74,9 @@ describe('a signed PUT without x-amz-content-sha256 whose client leaves mid-body
   }
 
   async function assertReleased(key: string, files: readonly string[], fds: number): Promise<void> {
-    await until(() => inFlight === 0, 'the request is released');
+    await until(() => calls.inFlight === 0, 'the request is released');
     assert.deepEqual(await putRecords(key), ['IncompleteBody'], 'the failed call is recorded as IncompleteBody');
-    assert.deepEqual(filesUnder(t.dataDir).filter((f) => !files.includes(f) && !/audit|\.db-|journal/.test(f)), [], 'no file left behind');
+    assert.deepEqual(filesIn(t.dataDir).filter((f) => !files.includes(f) && !/audit|\.db-|journal/.test(f)), [], 'no file left behind');
     await until(() => openFds() <= fds, 'the descriptors the request opened are closed');
     // Still serving: an ordinary PUT and GET of the same key.
     await s3.send(new PutObjectCommand({ Bucket: B, Key: key, Body: 'after' }));
@@ -97,26 +85,26 @@ describe('a signed PUT without x-amz-content-sha256 whose client leaves mid-body
   }
 
   it('while the server waits for the rest of the body', async () => {
-    const files = filesUnder(t.dataDir);
+    const files = filesIn(t.dataDir);
     const fds = openFds();
     const socket = await sendHalf('waiting');
-    await until(() => inFlight === 1 && lastReq !== undefined && lastReq.listenerCount('data') > 0, 'the server reads the body');
+    await until(() => calls.inFlight === 1 && calls.lastReq !== undefined && calls.lastReq.listenerCount('data') > 0, 'the server reads the body');
     socket.destroy();
     await assertReleased('waiting', files, fds);
   });
 
   it('before the server started reading the body', async () => {
-    const files = filesUnder(t.dataDir);
+    const files = filesIn(t.dataDir);
     const fds = openFds();
     // The CORS lookup of a request with an Origin comes before the body is read: hold it until
     // the server has seen the client leave, so the body reader starts on a destroyed request.
     CorsConfigCache.prototype.lookup = async function (this: CorsConfigCache, bucket: string) {
-      await until(() => lastReq?.destroyed === true, 'the server sees the client leave');
+      await until(() => calls.lastReq?.destroyed === true, 'the server sees the client leave');
       return lookup.call(this, bucket);
     };
     try {
       const socket = await sendHalf('early', 'https://example.test');
-      await until(() => inFlight === 1, 'the request reached the handler');
+      await until(() => calls.inFlight === 1, 'the request reached the handler');
       socket.destroy();
       await assertReleased('early', files, fds);
     } finally {

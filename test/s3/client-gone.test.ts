@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Readable } from 'node:stream';
 import { CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
-import { S3Handler } from '../../src/s3/index.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { watchHandlerCalls, type HandlerCalls } from './handler-calls.js';
 
 const B = 'client-gone';
 
@@ -12,17 +12,9 @@ const B = 'client-gone';
 describe('a GET whose client leaves mid-body', () => {
   let t: TestServer;
   let s3: S3Client;
-  let inFlight = 0;
-  const handle = S3Handler.prototype.handle;
+  let calls: HandlerCalls;
   before(async () => {
-    S3Handler.prototype.handle = async function (this: S3Handler, r) {
-      inFlight += 1;
-      try {
-        return await handle.call(this, r);
-      } finally {
-        inFlight -= 1;
-      }
-    };
+    calls = watchHandlerCalls();
     t = await startTestServer();
     s3 = t.s3();
     await s3.send(new CreateBucketCommand({ Bucket: B }));
@@ -35,7 +27,7 @@ describe('a GET whose client leaves mid-body', () => {
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: 'mp', UploadId, MultipartUpload: { Parts: parts } }));
   });
   after(async () => {
-    S3Handler.prototype.handle = handle;
+    calls.restore();
     await t.close();
   });
 
@@ -44,10 +36,10 @@ describe('a GET whose client leaves mid-body', () => {
     const got = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'mp' }), { abortSignal: abort.signal });
     const body = got.Body as Readable;
     await new Promise((resolve) => body.once('data', resolve));
-    assert.equal(inFlight, 1, 'the GET is still being sent when the client leaves');
+    assert.equal(calls.inFlight, 1, 'the GET is still being sent when the client leaves');
     abort.abort();
     body.destroy();
-    for (let i = 0; i < 100 && inFlight > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(inFlight, 0, 'the handler returned');
+    for (let i = 0; i < 100 && calls.inFlight > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(calls.inFlight, 0, 'the handler returned');
   });
 });
