@@ -24,8 +24,11 @@ describe('SqliteS3MetadataStore: bucket CORS column', () => {
       await assert.rejects(store.getBucketCors('none'), NoSuchBucketError);
       await assert.rejects(store.setBucketCors('none', '{}'), NoSuchBucketError);
       // Opening again (the column there now) changes nothing.
-      new SqliteS3MetadataStore(db);
-      assert.equal((await store.listBuckets()).length, 1);
+      const reopened = new SqliteS3MetadataStore(db);
+      assert.deepEqual((await reopened.listBuckets()).map((b) => b.name), ['old']);
+      assert.equal((db.prepare('PRAGMA table_info(s3_buckets)').all() as Array<{ name: string }>).filter((c) => c.name === 'cors').length, 1);
+      await reopened.setBucketCors('old', '{"v":1,"rules":[]}');
+      assert.equal(await store.getBucketCors('old'), '{"v":1,"rules":[]}');
     } finally {
       await closeSqlite(db);
     }
