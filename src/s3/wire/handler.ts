@@ -551,10 +551,10 @@ function copiesSourceTags(headers: IncomingHttpHeaders): boolean {
   return directive === undefined || directive === 'COPY';
 }
 
-/** Whether a copy source has tags; a missing source or bucket has none here (the route answers NoSuchKey / NoSuchBucket). */
+/** Whether a copy source has tags (its record without its inline body); a missing source or bucket has none here (the route answers NoSuchKey / NoSuchBucket). */
 async function hasTags(call: S3Call, source: { bucket: string; key: string }): Promise<boolean> {
   try {
-    return Object.keys((await call.deps.store.getObject(source.bucket, source.key)).tags ?? {}).length > 0;
+    return Object.keys((await call.deps.store.getObjectHead(source.bucket, source.key)).tags ?? {}).length > 0;
   } catch (err) {
     if (err instanceof NoSuchKeyError || err instanceof NoSuchBucketError) return false;
     throw err;
