@@ -185,6 +185,8 @@ describe('S3 access control: identity and bucket policies, channel conditions, K
     assert.equal(await outcome(writer.send(new CreateMultipartUploadCommand({ Bucket: 'fine-grained', Key: 'mpu-tagged', Tagging: 'team=ml' }))), '403 AccessDenied');
     assert.equal(await outcome(writer.send(new CreateMultipartUploadCommand({ Bucket: 'fine-grained', Key: 'mpu-plain' }))), 'ok');
     assert.equal(await outcome(writer.send(new CopyObjectCommand({ Bucket: 'fine-grained', Key: 'copy-tagged', CopySource: 'fine-grained/untagged', TaggingDirective: 'REPLACE', Tagging: 'team=ml' }))), '403 AccessDenied');
+    // A directive the route does not know (it reads REPLACE exactly) is its InvalidArgument, not a tagging denial.
+    assert.equal(await outcome(writer.send(new CopyObjectCommand({ Bucket: 'fine-grained', Key: 'copy-tagged', CopySource: 'fine-grained/untagged', TaggingDirective: 'replace' as 'REPLACE', Tagging: 'team=ml' }))), '400 InvalidArgument');
     assert.equal(await outcome(writer.send(new CopyObjectCommand({ Bucket: 'fine-grained', Key: 'copy', CopySource: 'fine-grained/untagged' }))), 'ok');
     assert.equal(await outcome(writer.send(new GetObjectCommand({ Bucket: 'fine-grained', Key: 'untagged', VersionId: 'null' }))), '403 AccessDenied');
     assert.equal(await outcome(writer.send(new DeleteObjectCommand({ Bucket: 'fine-grained', Key: 'untagged', VersionId: 'null' }))), '403 AccessDenied');

@@ -575,7 +575,8 @@ function setsTags(operation: string, headers: IncomingHttpHeaders, post: PostUpl
     case 'PostObject':
       return post?.fields.has('tagging') === true;
     case 'CopyObject':
-      return headers['x-amz-tagging'] !== undefined && String(headers['x-amz-tagging-directive'] ?? '').toUpperCase() === 'REPLACE';
+      // Exactly REPLACE, as the route reads it (parseTaggingDirective): another spelling is its InvalidArgument, not a denial.
+      return headers['x-amz-tagging'] !== undefined && headers['x-amz-tagging-directive'] === 'REPLACE';
     default:
       return false;
   }
