@@ -35,10 +35,11 @@ export async function putBucketTaggingRoute(c: S3Call): Promise<void> {
   // The bucket before the document, as S3: any document for a missing bucket is NoSuchBucket.
   await c.deps.store.getBucket(c.bucket);
   const tags = parseTaggingXml(body, 'bucket');
-  // As CloudTrail records it. Validated (at most 50 tags, keys of 128 and values of 256 characters,
+  await c.deps.store.setBucketTags(c.bucket, tags);
+  // As CloudTrail records it, noted once stored (as the other bucket configurations), so a failed
+  // write records none. Validated (at most 50 tags, keys of 128 and values of 256 characters,
   // from a body of at most 64 KiB), so bounded; tags hold no secrets.
   c.note({ requestDocument: { Tagging: cloudTrailTagging(tags) } });
-  await c.deps.store.setBucketTags(c.bucket, tags);
   c.send(204);
 }
 
