@@ -20,7 +20,13 @@ describe('DeleteObjects with <VersionId>', () => {
   async function put(...keys: string[]): Promise<void> {
     for (const Key of keys) await fx.s3.send(new PutObjectCommand({ Bucket: B, Key, Body: Key }));
   }
-  const exists = async (Key: string): Promise<boolean> => (await sdkOutcome(fx.s3.send(new HeadObjectCommand({ Bucket: B, Key })))) === 'ok';
+  /** Whether the key is there: a HEAD that is 'ok', or false only for 404 NotFound (any other failure fails the test). */
+  const exists = async (Key: string): Promise<boolean> => {
+    const outcome = await sdkOutcome(fx.s3.send(new HeadObjectCommand({ Bucket: B, Key })));
+    if (outcome === 'ok') return true;
+    assert.equal(outcome, '404 NotFound', `HEAD ${Key}`);
+    return false;
+  };
 
   it('echoes VersionId null in Deleted, and answers another version as NoSuchVersion with it, the object kept', async () => {
     await put('a', 'b', 'c');
