@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { XMLParser } from 'fast-xml-parser';
 import { escapeXml } from './xml-escape.js';
 
 describe('escapeXml', () => {
@@ -17,8 +18,14 @@ describe('escapeXml', () => {
     assert.equal(escapeXml(''), '');
   });
 
-  it('passes a control character and a lone surrogate through unchanged, as the copies it replaced did', () => {
-    assert.equal(escapeXml('a\u0001b\rc'), 'a\u0001b\rc');
+  it('writes a carriage return as a character reference, so that an XML parser gives back CR, not LF', () => {
+    assert.equal(escapeXml('a\r\nb\rc'), 'a&#13;\nb&#13;c');
+    const parsed = new XMLParser({ processEntities: true, htmlEntities: true, trimValues: false }).parse(`<v>${escapeXml('x\r\ny')}</v>`) as { v: string };
+    assert.equal(parsed.v, 'x\r\ny');
+  });
+
+  it('passes another control character and a lone surrogate through unchanged, as the copies it replaced did', () => {
+    assert.equal(escapeXml('a\u0001b\tc'), 'a\u0001b\tc');
     assert.equal(escapeXml('x\uD800y'), 'x\uD800y');
     assert.equal(escapeXml('<\uDC00>'), '&lt;\uDC00&gt;');
   });
