@@ -59,6 +59,15 @@ export interface KeyStore {
   /** Grants of one key, or (keyId undefined) all grants; in creation order. */
   listGrants(limit: number, marker?: string, filter?: { keyId?: string; retiringPrincipal?: string; granteePrincipal?: string }): Promise<Page<GrantRecord>>;
 
+  /**
+   * A number that changes whenever a key or alias record may have changed, by a write through
+   * any process or connection that shares the store (optional). A record read after this
+   * number was read is at least as new as the number says; so a cache that keeps records
+   * read since the number last changed (CachedKeyStore) serves exactly what the store holds.
+   * Read per request: it must be cheap, and is synchronous. A store without it is not cached.
+   */
+  changeCount?(): number;
+
   /** Health of the store, for /_cipherlake/health. */
   status(): Promise<{ ok: boolean; detail: string }>;
   close(): Promise<void>;

@@ -10,8 +10,6 @@ export interface KmsSettings {
   readonly accountId: string;
   /** How long unwrapped key material may stay cached in memory (ms). */
   readonly materialCacheTtlMs: number;
-  /** How long key and alias records may be served from memory (ms, at most 1000; default 1000; 0 turns it off). */
-  readonly keyRecordCacheTtlMs?: number;
 }
 
 /** Who is calling, and how: what operations need to know about the request besides its fields. */

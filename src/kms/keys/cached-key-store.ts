@@ -1,70 +1,102 @@
 import type { KeyStore, Page } from '../key-store.js';
 import type { AliasRecord, GrantRecord, KeyRecord } from './key-record.js';
 
-/** The longest a cached key or alias record may be served: the cross-process staleness bound. */
-export const MAX_KEY_RECORD_CACHE_TTL_MS = 1000;
-
-interface Entry<T> {
-  readonly value: T;
-  readonly expiresAt: number;
-}
-
 /**
- * A KeyStore in front of another that keeps the key and alias records it has read for a
- * short time (at most MAX_KEY_RECORD_CACHE_TTL_MS), so that the cryptographic hot path does
- * not read and decode the same record on every request.
+ * A KeyStore in front of another that keeps the key and alias records it has read, so that
+ * the cryptographic hot path does not read and decode the same record on every request,
+ * and serves them exactly: never a record older than the store's.
  *
- * Every write made through this store drops the records it may change before it returns,
- * so this process always reads its own writes. A write made by another process (another
- * cluster worker, another node) is seen within the TTL: a key disabled elsewhere stops
- * working here within that bound. A write that loses an optimistic-revision race drops
- * the stale record, so a retry reads the current one. Misses (not found) are never cached.
- * Records are shared between callers: they are readonly and must not be mutated.
+ * Exactness comes from the inner store's changeCount, which moves with every write of a key
+ * or alias record by any process sharing the store (SqliteKeyStore counts them with
+ * triggers). The count is read once per synchronous run of requests (see #validate); when
+ * it moved, every cached record is dropped. So a key disabled, rotated, re-policied or
+ * re-tagged through another cluster worker, or an alias moved, is what the very next request
+ * here sees; there is no time bound. A store without changeCount is passed through
+ * uncached. Writes made through this store drop what they may change as well. Misses (not
+ * found) are never cached. Records are shared between callers: they are readonly and must
+ * not be mutated.
  */
 export class CachedKeyStore implements KeyStore {
   readonly #inner: KeyStore;
-  readonly #ttlMs: number;
-  readonly #keys = new Map<string, Entry<KeyRecord>>();
-  readonly #aliases = new Map<string, Entry<AliasRecord>>();
-  /** Bumped by every write, so that a read racing a write does not cache what it read. */
+  /** The inner store's change count, bound; undefined: nothing is cached. */
+  readonly #changeCount: (() => number) | undefined;
+  readonly #keys = new Map<string, KeyRecord>();
+  readonly #aliases = new Map<string, AliasRecord>();
+  /** The change count the cached records were read at (or after). */
+  #seen = NaN;
+  /** Whether the count was read in this synchronous run (cleared by a microtask). */
+  #validated = false;
+  readonly #endRun = (): void => {
+    this.#validated = false;
+  };
+  /** Bumped by every write through this store, so that a read racing a write does not cache what it read. */
   #generation = 0;
 
-  constructor(inner: KeyStore, ttlMs: number = MAX_KEY_RECORD_CACHE_TTL_MS) {
+  constructor(inner: KeyStore) {
     this.#inner = inner;
-    this.#ttlMs = Math.max(0, Math.min(ttlMs, MAX_KEY_RECORD_CACHE_TTL_MS));
+    this.#changeCount = inner.changeCount?.bind(inner);
   }
 
   /**
-   * The cached record of `keyId` while it is fresh, else undefined (then call getKey). The
-   * same freshness rule as getKey, without a promise: the hot path reads a hit synchronously.
+   * Drops every cached record if the store changed since they were read; returns the count
+   * they are now valid at. Read once per synchronous run: a request is handled in runs that
+   * begin after its bytes were read from its socket, so after every write whose answer its
+   * client had seen; the one read made in the run is, then, after that write too. (No socket
+   * is read while a run lasts: a run is one callback and the microtasks it queues.)
+   */
+  #validate(changeCount: () => number): number {
+    if (this.#validated) return this.#seen;
+    this.#validated = true;
+    queueMicrotask(this.#endRun);
+    const now = changeCount();
+    if (now !== this.#seen) {
+      this.#keys.clear();
+      this.#aliases.clear();
+      this.#seen = now;
+    }
+    return now;
+  }
+
+  /**
+   * The cached record of `keyId` if the store has not changed since it was read, else
+   * undefined (then call getKey). The same rule as getKey, without a promise: the hot path
+   * reads a hit synchronously.
    */
   cachedKey(keyId: string): KeyRecord | undefined {
-    const hit = this.#keys.get(keyId);
-    return hit !== undefined && hit.expiresAt > Date.now() ? hit.value : undefined;
+    const changeCount = this.#changeCount;
+    if (changeCount === undefined) return undefined;
+    this.#validate(changeCount);
+    return this.#keys.get(keyId);
   }
 
   async getKey(keyId: string): Promise<KeyRecord> {
-    const now = Date.now();
+    const changeCount = this.#changeCount;
+    if (changeCount === undefined) return this.#inner.getKey(keyId);
+    // The count is read before the record: the record is at least as new as the count.
+    const seen = this.#validate(changeCount);
     const hit = this.#keys.get(keyId);
-    if (hit !== undefined && hit.expiresAt > now) return hit.value;
+    if (hit !== undefined) return hit;
     const generation = this.#generation;
     const key = await this.#inner.getKey(keyId);
-    if (generation === this.#generation && this.#ttlMs > 0) {
+    // Kept only if nothing was dropped meanwhile (a later count, a write through this store).
+    if (seen === this.#seen && generation === this.#generation) {
       if (this.#keys.size >= 10_000) this.#keys.clear();
-      this.#keys.set(keyId, { value: key, expiresAt: now + this.#ttlMs });
+      this.#keys.set(keyId, key);
     }
     return key;
   }
 
   async getAlias(aliasName: string): Promise<AliasRecord | undefined> {
-    const now = Date.now();
+    const changeCount = this.#changeCount;
+    if (changeCount === undefined) return this.#inner.getAlias(aliasName);
+    const seen = this.#validate(changeCount);
     const hit = this.#aliases.get(aliasName);
-    if (hit !== undefined && hit.expiresAt > now) return hit.value;
+    if (hit !== undefined) return hit;
     const generation = this.#generation;
     const alias = await this.#inner.getAlias(aliasName);
-    if (alias !== undefined && generation === this.#generation && this.#ttlMs > 0) {
+    if (alias !== undefined && seen === this.#seen && generation === this.#generation) {
       if (this.#aliases.size >= 10_000) this.#aliases.clear();
-      this.#aliases.set(aliasName, { value: alias, expiresAt: now + this.#ttlMs });
+      this.#aliases.set(aliasName, alias);
     }
     return alias;
   }

@@ -35,8 +35,8 @@ interface CachedMaterial {
  * a key whose rotation date has passed gets new material. Unwrapped material is cached for
  * at most `materialCacheTtlMs`, so a key disabled or deleted elsewhere stops working within
  * that bound; the cache is zeroed on eviction and on close. Key and alias records are
- * served from memory for at most a second (CachedKeyStore wraps `deps.store`): this
- * process's writes are seen at once, another process's within that second.
+ * served from memory while the store has not changed (CachedKeyStore wraps `deps.store`):
+ * a write through this process or any other sharing the store is seen by the next request.
  */
 export class KeyService {
   readonly #deps: KmsDeps;
@@ -47,7 +47,7 @@ export class KeyService {
   constructor(deps: KmsDeps) {
     // Every read and write of key records goes through `deps.store`, so wrapping it here
     // keeps the record cache coherent with this process's own writes.
-    this.#records = new CachedKeyStore(deps.store, deps.settings.keyRecordCacheTtlMs);
+    this.#records = new CachedKeyStore(deps.store);
     this.#deps = { ...deps, store: this.#records };
   }
 

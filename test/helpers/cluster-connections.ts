@@ -1,0 +1,85 @@
+import { Agent } from 'node:http';
+import type { Socket } from 'node:net';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from './server.js';
+
+/** An SDK client held to one keep-alive connection, and that connection's socket once it is open. */
+export interface PinnedKmsClient {
+  readonly kms: KMSClient;
+  /** The connection's local port; throws before the first request or when the client opened more than one. */
+  localPort(): number;
+  destroy(): void;
+}
+
+/**
+ * A KMS client whose requests all go over one keep-alive connection (an agent of one
+ * socket), so that a cluster server answers them all from the one worker the primary
+ * handed that connection to.
+ */
+export function pinnedKmsClient(endpoint: string): PinnedKmsClient {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const opened: Socket[] = [];
+  const create = agent.createConnection.bind(agent);
+  agent.createConnection = (options, callback) => {
+    const socket = create(options, callback) as Socket;
+    opened.push(socket);
+    return socket;
+  };
+  const credentials = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
+  const kms = new KMSClient({ endpoint, region: TEST_REGION, credentials, maxAttempts: 1, requestHandler: { httpAgent: agent } });
+  return {
+    kms,
+    localPort() {
+      if (opened.length !== 1 || opened[0]!.localPort === undefined) throw new Error(`expected one connection, the client opened ${opened.length}`);
+      return opened[0]!.localPort;
+    },
+    destroy() {
+      kms.destroy();
+      agent.destroy();
+    },
+  };
+}
+
+/**
+ * The pid among `workers` that holds the server end of the loopback TCP connection whose
+ * client end is `clientPort`, from /proc (the connection's socket inode in /proc/net/tcp*,
+ * then the worker whose descriptors name it); undefined when none does.
+ */
+export function workerOfConnection(workers: readonly number[], serverPort: number, clientPort: number): number | undefined {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      const local = parseInt(f[1]!.slice(f[1]!.lastIndexOf(':') + 1), 16);
+      const remote = parseInt(f[2]!.slice(f[2]!.lastIndexOf(':') + 1), 16);
+      if (local === serverPort && remote === clientPort) inodes.add(f[9]!);
+    }
+  }
+  for (const pid of workers) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const m = /^socket:\[(\d+)\]$/.exec(link);
+      if (m !== null && inodes.has(m[1]!)) return pid;
+    }
+  }
+  return undefined;
+}
