@@ -6,7 +6,7 @@ import { encodeAuditEvent } from '../../audit/encode-event.js';
 import { LocalAuditSigner } from '../../audit/signer.js';
 import { sampleEvent, writerStoreFixtures } from '../../audit/test-support.js';
 import { verifyAudit } from '../../audit/verify.js';
-import { encodeJournalFrame, FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD, scanJournalFrames } from './audit-journal-frame.js';
+import { encodeJournalFrame, encodeJournalFrameInto, FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD, scanJournalFrames, type FrameScratch } from './audit-journal-frame.js';
 import { AuditJournalWriter, journalFileName, parseJournalFileName } from './audit-journal.js';
 import { recoverAuditJournals } from './audit-journal-recovery.js';
 import { encodeAuditBatch } from './audit-writer-client.js';
@@ -56,6 +56,20 @@ describe('journal frames', () => {
     const capped = scanJournalFrames(file, 3);
     assert.deepEqual([capped.stop, capped.records, capped.batch], ['limit', 3, batches[0]]);
     assert.equal(capped.end, encodeJournalFrame(batches[0]!).length);
+  });
+
+  it('a frame built in a reused scratch buffer has exactly encodeJournalFrame\'s bytes, after a larger one too, and a large batch still gets them', () => {
+    const scratch: FrameScratch = { buf: undefined };
+    // ASCII, 2-, 3- and 4-byte UTF-8 (a surrogate pair), a lone surrogate (3 bytes: U+FFFD), a
+    // larger batch then a smaller one in the same buffer, an empty one, and one past the 1 MiB kept.
+    const texts = [batch(1, 3), 'caf\u00e9 \u20ac \ud83d\ude00', 'lone \ud800 x', batch(4, 40), batch(50, 1), '', 'x'.repeat(400_000)];
+    for (const text of texts) {
+      const framed = encodeJournalFrameInto(text, scratch);
+      assert.deepEqual(framed, encodeJournalFrame(text), `${text.length} characters`);
+      assert.equal(scanJournalFrames(Buffer.from(framed), 10).batch, Buffer.from(text, 'utf8').toString('utf8'));
+    }
+    assert.ok(scratch.buf !== undefined && scratch.buf.length <= 1024 * 1024, 'the kept buffer stays bounded');
+    assert.throws(() => encodeJournalFrameInto('\u00e9'.repeat(MAX_FRAME_PAYLOAD / 2 + 1), scratch), RangeError);
   });
 
   it('a batch over MAX_FRAME_PAYLOAD bytes is refused, not framed (readers would take the frame for damage)', () => {

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasync, fsyncSync, ftruncateSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeJournalFrame } from './audit-journal-frame.js';
+import { encodeJournalFrameInto, type FrameScratch } from './audit-journal-frame.js';
 import type { AuditBatchText } from './audit-writer.js';
 
 /** A journal file passes this size, then the next batch goes to the next generation. */
@@ -86,6 +86,8 @@ export class AuditJournalWriter {
   #dirSyncPending = false;
   // fdatasync calls in flight per descriptor: a rotated file is closed once its last one ends.
   readonly #syncing = new Map<number, number>();
+  // Each frame is built here and written before the next one is (encodeJournalFrameInto).
+  readonly #frame: FrameScratch = { buf: undefined };
 
   constructor(options: AuditJournalOptions) {
     this.#o = options;
@@ -122,7 +124,7 @@ export class AuditJournalWriter {
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
     }
-    const frame = encodeJournalFrame(batch);
+    const frame = encodeJournalFrameInto(batch, this.#frame);
     const fd = this.#fd;
     const start = this.#size;
     let written = 0;
