@@ -1,5 +1,6 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
+import { secretRandomBytes } from './random-pool.js';
 
 const REDACTED = '[SecretBytes redacted]';
 
@@ -29,9 +30,9 @@ export class SecretBytes {
     return new SecretBytes(Buffer.from(bytes));
   }
 
-  /** Fresh random material from the OS CSPRNG. */
+  /** Fresh random material from the OS CSPRNG (short lengths through secretRandomBytes' pool, whose copy is zeroed at once). */
   static random(length: number): SecretBytes {
-    return new SecretBytes(randomBytes(length));
+    return new SecretBytes(secretRandomBytes(length));
   }
 
   get length(): number {
