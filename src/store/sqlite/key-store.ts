@@ -1,6 +1,7 @@
 import { KeyAlreadyExistsError, KeyNotFoundError, KeyStoreConflictError, InvalidPageMarkerError, type KeyStore, type Page } from '../../kms/key-store.js';
 import { decodeRecord, encodeKeyRecord, type AliasRecord, type GrantRecord, type KeyRecord } from '../../kms/keys/key-record.js';
 import { decodeMarker, encodeMarker, type SqliteDatabase } from './database.js';
+import { PublishedCount } from './published-count.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS kms_keys (
@@ -47,17 +48,26 @@ function changeTriggers(table: string): string {
     .join('\n');
 }
 
-/** KeyStore on the embedded SQLite database (better-sqlite3). */
+const CHANGE_COUNT_SQL = 'SELECT n FROM kms_record_changes WHERE id = 1';
+
+/**
+ * KeyStore on the embedded SQLite database (better-sqlite3). On a database file, the count of
+ * key and alias record changes is published in `<database>.kms-changes` beside it
+ * (PublishedCount), and every write of those records goes through it.
+ */
 export class SqliteKeyStore implements KeyStore {
   readonly #db: SqliteDatabase;
   readonly #stmts;
+  /** Absent for an in-memory database (one connection: the table is read instead). */
+  readonly #published: PublishedCount | undefined;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
     db.exec(SCHEMA);
+    this.#published = db.memory ? undefined : new PublishedCount(db, CHANGE_COUNT_SQL, `${db.name}.kms-changes`);
     this.#stmts = {
       insertKey: db.prepare('INSERT INTO kms_keys (key_id, revision, record) VALUES (?, ?, ?)'),
-      changeCount: db.prepare<[], number>('SELECT n FROM kms_record_changes WHERE id = 1').pluck(),
+      changeCount: db.prepare<[], number>(CHANGE_COUNT_SQL).pluck(),
       getKey: db.prepare<[string], { record: string }>('SELECT record FROM kms_keys WHERE key_id = ?'),
       updateKey: db.prepare('UPDATE kms_keys SET revision = ?, record = ? WHERE key_id = ? AND revision = ?'),
       deleteKey: db.prepare('DELETE FROM kms_keys WHERE key_id = ?'),
@@ -85,9 +95,14 @@ export class SqliteKeyStore implements KeyStore {
     };
   }
 
+  /** Runs a write of key or alias records, publishing the change count it reaches (see PublishedCount). */
+  #write<T>(change: () => T): T {
+    return this.#published !== undefined ? this.#published.write(change) : change();
+  }
+
   async createKey(key: KeyRecord): Promise<void> {
     try {
-      this.#stmts.insertKey.run(key.keyId, key.revision, encodeKeyRecord(key));
+      this.#write(() => this.#stmts.insertKey.run(key.keyId, key.revision, encodeKeyRecord(key)));
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new KeyAlreadyExistsError(`key ${key.keyId} already exists`);
       throw err;
@@ -96,10 +111,11 @@ export class SqliteKeyStore implements KeyStore {
 
   /**
    * How many writes key and alias records have had (triggers count them in each writing
-   * transaction, whoever writes): one primary-key read, a few microseconds.
+   * transaction, whoever writes), as published beside the database file: one 8-byte read while
+   * nothing changes; NaN while a change is being committed (see PublishedCount).
    */
   changeCount(): number {
-    return this.#stmts.changeCount.get() ?? 0;
+    return this.#published !== undefined ? this.#published.current() : (this.#stmts.changeCount.get() ?? 0);
   }
 
   async getKey(keyId: string): Promise<KeyRecord> {
@@ -109,19 +125,21 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async updateKey(key: KeyRecord): Promise<void> {
-    const result = this.#stmts.updateKey.run(key.revision, encodeKeyRecord(key), key.keyId, key.revision - 1);
+    const result = this.#write(() => this.#stmts.updateKey.run(key.revision, encodeKeyRecord(key), key.keyId, key.revision - 1));
     if (result.changes === 1) return;
     if (this.#stmts.getKey.get(key.keyId) === undefined) throw new KeyNotFoundError(`key ${key.keyId} does not exist`);
     throw new KeyStoreConflictError(`key ${key.keyId} changed concurrently`);
   }
 
   async deleteKey(keyId: string): Promise<void> {
-    // IMMEDIATE, as every write transaction on the database other processes (`--workers`) share.
-    this.#db.transaction(() => {
+    const remove = (): void => {
       this.#stmts.deleteGrantsOfKey.run(keyId);
       this.#stmts.deleteAliasesOfKey.run(keyId);
       this.#stmts.deleteKey.run(keyId);
-    }).immediate();
+    };
+    // IMMEDIATE, as every write transaction on the database other processes (`--workers`) share.
+    if (this.#published !== undefined) this.#published.write(remove);
+    else this.#db.transaction(remove).immediate();
   }
 
   async listKeys(limit: number, marker?: string): Promise<Page<KeyRecord>> {
@@ -132,7 +150,7 @@ export class SqliteKeyStore implements KeyStore {
 
   async createAlias(alias: AliasRecord): Promise<void> {
     try {
-      this.#stmts.insertAlias.run(alias.aliasName, alias.targetKeyId, JSON.stringify(alias));
+      this.#write(() => this.#stmts.insertAlias.run(alias.aliasName, alias.targetKeyId, JSON.stringify(alias)));
     } catch (err) {
       if (String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw new KeyAlreadyExistsError(`alias ${alias.aliasName} already exists`);
       throw err;
@@ -145,12 +163,12 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async updateAlias(alias: AliasRecord): Promise<void> {
-    const r = this.#stmts.updateAlias.run(alias.targetKeyId, JSON.stringify(alias), alias.aliasName);
+    const r = this.#write(() => this.#stmts.updateAlias.run(alias.targetKeyId, JSON.stringify(alias), alias.aliasName));
     if (r.changes !== 1) throw new KeyNotFoundError(`alias ${alias.aliasName} does not exist`);
   }
 
   async deleteAlias(aliasName: string): Promise<void> {
-    const r = this.#stmts.deleteAlias.run(aliasName);
+    const r = this.#write(() => this.#stmts.deleteAlias.run(aliasName));
     if (r.changes !== 1) throw new KeyNotFoundError(`alias ${aliasName} does not exist`);
   }
 
@@ -195,6 +213,7 @@ export class SqliteKeyStore implements KeyStore {
 
   async close(): Promise<void> {
     // The database handle is owned by whoever opened it (it is shared by several stores).
+    this.#published?.close();
   }
 }
 

@@ -1,0 +1,81 @@
+import { strict as assert } from 'node:assert';
+import { after, describe, it } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqlite, type SqliteDatabase } from './database.js';
+import { PublishedCount } from './published-count.js';
+
+const COUNT_SQL = 'SELECT n FROM counted WHERE id = 1';
+
+describe('PublishedCount', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'published-count-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+
+  /** Two connections to a fresh database (two processes' stand-ins), each with its PublishedCount. */
+  function twoProcesses(): { a: PublishedCount; b: PublishedCount; dbA: SqliteDatabase; file: string } {
+    const path = join(dir, `db${++n}.sqlite`);
+    const dbA = openSqlite(path);
+    dbA.exec('CREATE TABLE counted (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO counted VALUES (1, 0);');
+    const dbB = openSqlite(path);
+    const file = `${path}-changes`;
+    return { a: new PublishedCount(dbA, COUNT_SQL, file), b: new PublishedCount(dbB, COUNT_SQL, file), dbA, file };
+  }
+  const bump = (db: SqliteDatabase) => () => db.prepare('UPDATE counted SET n = n + 1 WHERE id = 1').run();
+  const published = (file: string): number => readFileSync(file).readDoubleLE(0);
+
+  it('shows another connection the count each write reached', () => {
+    const { a, b, dbA, file } = twoProcesses();
+    assert.equal(b.current(), 0);
+    a.write(bump(dbA));
+    assert.equal(published(file), 1);
+    assert.equal(b.current(), 1);
+    a.write(bump(dbA));
+    a.write(bump(dbA));
+    assert.equal(b.current(), 3);
+    // A write that changes nothing counted publishes nothing new.
+    a.write(() => undefined);
+    assert.equal(b.current(), 3);
+  });
+
+  it('answers NaN for a published count the table has not reached (a writer that died before its commit), until a write reaches it', () => {
+    const { a, b, dbA, file } = twoProcesses();
+    a.write(bump(dbA));
+    assert.equal(b.current(), 1);
+    const ahead = Buffer.alloc(8);
+    ahead.writeDoubleLE(2, 0);
+    writeFileSync(file, ahead);
+    assert.ok(Number.isNaN(b.current()));
+    assert.ok(Number.isNaN(b.current()), 'and again: nothing is kept meanwhile');
+    a.write(bump(dbA));
+    assert.equal(b.current(), 2);
+  });
+
+  it('puts the table count back after a write that rolled back, and at open', () => {
+    const { a, b, dbA, file } = twoProcesses();
+    a.write(bump(dbA));
+    assert.throws(() =>
+      a.write(() => {
+        bump(dbA)();
+        throw new Error('refused');
+      }),
+    /refused/);
+    assert.equal(published(file), 1);
+    assert.equal(b.current(), 1);
+    const ahead = Buffer.alloc(8);
+    ahead.writeDoubleLE(7, 0);
+    writeFileSync(file, ahead);
+    const reopened = new PublishedCount(dbA, COUNT_SQL, file);
+    assert.equal(published(file), 1);
+    assert.equal(reopened.current(), 1);
+  });
+
+  it('reads NaN and publishes nothing once closed', () => {
+    const { a, dbA, file } = twoProcesses();
+    a.close();
+    assert.ok(Number.isNaN(a.current()));
+    a.write(bump(dbA));
+    assert.equal(published(file), 0);
+  });
+});
