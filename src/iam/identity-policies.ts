@@ -1,3 +1,4 @@
+import { ChangeWatch } from '../common/change-watch.js';
 import type { Clock } from '../common/clock.js';
 import type { IdentityStore, PolicyOwnerKind } from './identity-store.js';
 import { parsePolicy, type Policy } from './policy/index.js';
@@ -16,7 +17,7 @@ export interface IdentityPolicySource {
   policiesFor(principal: Principal): Promise<readonly Policy[]>;
 }
 
-/** How long a principal's parsed policies are reused before the store is read again. */
+/** How long a principal's parsed policies are reused before a store without a change count is read again. */
 export const IDENTITY_POLICY_CACHE_TTL_MS = 5_000;
 
 /** The role name of a role ARN: its last path segment. */
@@ -25,27 +26,42 @@ export function roleNameOf(roleArn: string): string {
 }
 
 /**
- * IdentityPolicySource over an IdentityStore with a cache bounded in time; `invalidate`
- * drops one owner (or everything) at once after a change made through this process.
+ * IdentityPolicySource over an IdentityStore with a cache. Over a store with a change count
+ * (SqliteIdentityStore) it is exact: a write by any process sharing the store (a policy put,
+ * attached, detached or given a new default version, a role replaced) drops it before the
+ * next request here reads it (ChangeWatch). Over a store without one, entries are bounded in
+ * time (ttlMs). `invalidate` drops one owner (or everything) at once after a change made
+ * through this process.
  */
 export class StoredIdentityPolicies implements IdentityPolicySource {
   /** `ownerId`: the unique id (AIDA…/AROA…) of the user or role whose policies these are, when it exists. */
   readonly #cache = new Map<string, { policies: readonly Policy[]; ownerId: string | undefined; loadedAt: number }>();
+  readonly #watch: ChangeWatch | undefined;
+  /** Bumped by every invalidate(), so a load that raced one is not cached stale. */
+  #generation = 0;
 
   constructor(
     private readonly store: IdentityStore,
     private readonly clock: Clock,
     private readonly ttlMs = IDENTITY_POLICY_CACHE_TTL_MS,
-  ) {}
+  ) {
+    const changeCount = store.changeCount?.bind(store);
+    this.#watch = changeCount === undefined ? undefined : new ChangeWatch(changeCount, () => this.#cache.clear());
+  }
 
   async policiesFor(principal: Principal): Promise<readonly Policy[]> {
     const owner = ownerOf(principal);
     if (owner === undefined) return [];
     const cacheKey = `${owner.kind}:${owner.name.toLowerCase()}`;
     const now = this.clock.now().getTime();
+    // Read before the store: what is loaded after it is at least as new.
+    const seen = this.#watch?.check();
+    const generation = this.#generation;
     const hit = this.#cache.get(cacheKey);
-    const entry = hit !== undefined && now - hit.loadedAt >= 0 && now - hit.loadedAt < this.ttlMs ? hit : await this.#loadEntry(owner, now);
-    if (entry !== hit) {
+    const fresh = hit !== undefined && (this.#watch !== undefined || (now - hit.loadedAt >= 0 && now - hit.loadedAt < this.ttlMs));
+    const entry = fresh ? hit : await this.#loadEntry(owner, now);
+    const keep = seen === undefined || this.#watch!.stillAt(seen);
+    if (entry !== hit && keep && generation === this.#generation) {
       if (this.#cache.size > 10_000) this.#cache.clear();
       this.#cache.set(cacheKey, entry);
     }
@@ -57,6 +73,7 @@ export class StoredIdentityPolicies implements IdentityPolicySource {
 
   /** Forgets the cached policies of a user or role name (all when undefined). */
   invalidate(name?: string): void {
+    this.#generation++;
     if (name === undefined) {
       this.#cache.clear();
       return;

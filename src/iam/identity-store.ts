@@ -188,6 +188,15 @@ export interface IdentityStore {
   /** The users and roles a managed policy is attached to. */
   listPolicyAttachments(policyArn: string): Promise<readonly PolicyAttachment[]>;
 
+  /**
+   * A number that changes whenever an identity record may have changed (users, access keys,
+   * roles, policies and their versions and attachments, sessions), by a write through any
+   * process sharing the store; NaN while one is being committed (optional). Read before
+   * records, it lets a cache keep exactly what the store holds (see ChangeWatch). Cheap and
+   * synchronous: it is read per request. Without it, caches fall back to a time bound.
+   */
+  changeCount?(): number;
+
   createSession(session: SessionRecord): Promise<void>;
   getSession(accessKeyId: string): Promise<SessionRecord | undefined>;
   /** Removes sessions that expired before `now`; returns how many. */

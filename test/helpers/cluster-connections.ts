@@ -17,7 +17,7 @@ export interface PinnedKmsClient {
  * socket), so that a cluster server answers them all from the one worker the primary
  * handed that connection to.
  */
-export function pinnedKmsClient(endpoint: string): PinnedKmsClient {
+export function pinnedKmsClient(endpoint: string, credentials = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY }): PinnedKmsClient {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const opened: Socket[] = [];
   const create = agent.createConnection.bind(agent);
@@ -26,7 +26,6 @@ export function pinnedKmsClient(endpoint: string): PinnedKmsClient {
     opened.push(socket);
     return socket;
   };
-  const credentials = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY };
   const kms = new KMSClient({ endpoint, region: TEST_REGION, credentials, maxAttempts: 1, requestHandler: { httpAgent: agent } });
   return {
     kms,
@@ -82,4 +81,28 @@ export function workerOfConnection(workers: readonly number[], serverPort: numbe
     }
   }
   return undefined;
+}
+
+/**
+ * Opens pinned clients (`open`, then one request each through `touch` so that the
+ * connection exists) until one is served by each of the server's `workers`; returns them in
+ * the order of `workers`. Throws when `attempts` connections do not reach every worker.
+ */
+export async function clientPerWorker(
+  workers: readonly number[],
+  serverPort: number,
+  open: () => PinnedKmsClient,
+  touch: (c: PinnedKmsClient) => Promise<unknown>,
+  attempts = 8,
+): Promise<PinnedKmsClient[]> {
+  const found = new Map<number, PinnedKmsClient>();
+  for (let i = 0; i < attempts && found.size < workers.length; i++) {
+    const c = open();
+    await touch(c);
+    const pid = workerOfConnection(workers, serverPort, c.localPort());
+    if (pid !== undefined && !found.has(pid)) found.set(pid, c);
+    else c.destroy();
+  }
+  if (found.size < workers.length) throw new Error(`${attempts} connections reached ${found.size} of ${workers.length} workers`);
+  return workers.map((w) => found.get(w)!);
 }

@@ -9,6 +9,7 @@ import {
   DisableKeyCommand,
   EnableKeyCommand,
   GenerateDataKeyCommand,
+  ListKeysCommand,
   ListResourceTagsCommand,
   PutKeyPolicyCommand,
   RotateKeyOnDemandCommand,
@@ -19,9 +20,8 @@ import {
 } from '@aws-sdk/client-kms';
 import { readBlobHeader } from '../../src/kms/ciphertext-blob.js';
 import { clusterWorkers, serverFixture, type ServerProcess } from '../helpers/server-process.js';
-import { pinnedKmsClient, workerOfConnection, type PinnedKmsClient } from '../helpers/cluster-connections.js';
-
-const CONNECTIONS = 4;
+import { clientPerWorker, pinnedKmsClient, type PinnedKmsClient } from '../helpers/cluster-connections.js';
+import { at, queryRequest } from '../iam/query-client.js';
 
 /**
  * `cipherlake server --workers 2`: each worker process keeps key and alias records in
@@ -35,6 +35,8 @@ describe('cipherlake server --workers 2: key state changed through one worker, u
   /** A client served by one worker (the writer) and one served by the other (the observer). */
   let writer: KMSClient;
   let observer: KMSClient;
+  /** The IAM user's clients, one served by each worker. */
+  let userClients: KMSClient[] = [];
 
   before(async () => {
     server = await fixture.spawn({ dataDir: join(fixture.dir(), 'data'), args: ['--workers', '2'], timeoutMs: 30_000 });
@@ -42,18 +44,24 @@ describe('cipherlake server --workers 2: key state changed through one worker, u
     assert.equal(workers.length, 2, `two workers: ${workers.join(',')}`);
     const serverPort = Number(new URL(server.endpoint).port);
     // The primary hands new connections to the workers in turn: some land on each.
-    const byWorker = new Map<number, PinnedKmsClient>();
-    for (let i = 0; i < CONNECTIONS; i++) {
-      const c = pinnedKmsClient(server.endpoint);
-      clients.push(c);
-      await c.kms.send(new DescribeKeyCommand({ KeyId: 'alias/aws/s3' })).catch(() => undefined);
-      const pid = workerOfConnection(workers, serverPort, c.localPort());
-      assert.ok(pid !== undefined, `connection ${i} is served by a worker`);
-      if (!byWorker.has(pid)) byWorker.set(pid, c);
-    }
-    assert.equal(byWorker.size, 2, 'the connections reach both workers');
-    [writer, observer] = [...byWorker.values()].map((c) => c.kms) as [KMSClient, KMSClient];
+    const pinned = await clientPerWorker(workers, serverPort, () => pinnedKmsClient(server.endpoint), (c) => c.kms.send(new ListKeysCommand({})));
+    clients.push(...pinned);
+    [writer, observer] = pinned.map((c) => c.kms) as [KMSClient, KMSClient];
+    // An IAM user, with a client of its own on each worker.
+    await iam({ Action: 'CreateUser', UserName: 'coherence' });
+    const xml = await iam({ Action: 'CreateAccessKey', UserName: 'coherence' });
+    const key = ['CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey'];
+    const user = { accessKeyId: at(xml, ...key, 'AccessKeyId'), secretAccessKey: at(xml, ...key, 'SecretAccessKey') };
+    const asUser = await clientPerWorker(workers, serverPort, () => pinnedKmsClient(server.endpoint, user), (c) => c.kms.send(new ListKeysCommand({})).catch(() => undefined));
+    clients.push(...asUser);
+    userClients = asUser.map((c) => c.kms);
   });
+
+  async function iam(params: Record<string, string>): Promise<Record<string, unknown>> {
+    const r = await queryRequest(server.endpoint, 'iam', params);
+    assert.equal(r.status, 200, r.text);
+    return r.xml;
+  }
 
   after(() => {
     for (const c of clients) c.destroy();
@@ -121,5 +129,16 @@ describe('cipherlake server --workers 2: key state changed through one worker, u
     assert.equal((await dataKey(observer, 'alias/coherence')).KeyId?.endsWith(a), true);
     await writer.send(new UpdateAliasCommand({ AliasName: 'alias/coherence', TargetKeyId: b }));
     assert.equal((await dataKey(observer, 'alias/coherence')).KeyId?.endsWith(b), true);
+  });
+
+  it("an IAM user's identity policy removed: neither worker allows the next call", async () => {
+    const keyId = await newKey();
+    const allow = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:GenerateDataKey', Resource: '*' }] };
+    await iam({ Action: 'PutUserPolicy', UserName: 'coherence', PolicyName: 'data-keys', PolicyDocument: JSON.stringify(allow) });
+    // Each worker reads (and keeps) the user's policies; the change below is made through
+    // one of them (whichever serves it), so the other sees it only through the store.
+    for (const c of userClients) await dataKey(c, keyId);
+    await iam({ Action: 'DeleteUserPolicy', UserName: 'coherence', PolicyName: 'data-keys' });
+    for (const c of userClients) await assert.rejects(dataKey(c, keyId), { name: 'AccessDeniedException' });
   });
 });

@@ -1,3 +1,4 @@
+import { ChangeWatch } from '../../common/change-watch.js';
 import type { KeyStore, Page } from '../key-store.js';
 import type { AliasRecord, GrantRecord, KeyRecord } from './key-record.js';
 
@@ -8,7 +9,7 @@ import type { AliasRecord, GrantRecord, KeyRecord } from './key-record.js';
  *
  * Exactness comes from the inner store's changeCount, which moves with every write of a key
  * or alias record by any process sharing the store (SqliteKeyStore counts them with
- * triggers). The count is read once per synchronous run of requests (see #validate); when
+ * triggers). The count is read once per synchronous run of requests (ChangeWatch); when
  * it moved, every cached record is dropped. So a key disabled, rotated, re-policied or
  * re-tagged through another cluster worker, or an alias moved, is what the very next request
  * here sees; there is no time bound. A store without changeCount is passed through
@@ -18,43 +19,23 @@ import type { AliasRecord, GrantRecord, KeyRecord } from './key-record.js';
  */
 export class CachedKeyStore implements KeyStore {
   readonly #inner: KeyStore;
-  /** The inner store's change count, bound; undefined: nothing is cached. */
-  readonly #changeCount: (() => number) | undefined;
+  /** Over the inner store's change count; undefined: nothing is cached. */
+  readonly #watch: ChangeWatch | undefined;
   readonly #keys = new Map<string, KeyRecord>();
   readonly #aliases = new Map<string, AliasRecord>();
-  /** The change count the cached records were read at (or after). */
-  #seen = NaN;
-  /** Whether the count was read in this synchronous run (cleared by a microtask). */
-  #validated = false;
-  readonly #endRun = (): void => {
-    this.#validated = false;
-  };
   /** Bumped by every write through this store, so that a read racing a write does not cache what it read. */
   #generation = 0;
 
   constructor(inner: KeyStore) {
     this.#inner = inner;
-    this.#changeCount = inner.changeCount?.bind(inner);
-  }
-
-  /**
-   * Drops every cached record if the store changed since they were read; returns the count
-   * they are now valid at. Read once per synchronous run: a request is handled in runs that
-   * begin after its bytes were read from its socket, so after every write whose answer its
-   * client had seen; the one read made in the run is, then, after that write too. (No socket
-   * is read while a run lasts: a run is one callback and the microtasks it queues.)
-   */
-  #validate(changeCount: () => number): number {
-    if (this.#validated) return this.#seen;
-    this.#validated = true;
-    queueMicrotask(this.#endRun);
-    const now = changeCount();
-    if (now !== this.#seen) {
-      this.#keys.clear();
-      this.#aliases.clear();
-      this.#seen = now;
-    }
-    return now;
+    const changeCount = inner.changeCount?.bind(inner);
+    this.#watch =
+      changeCount === undefined
+        ? undefined
+        : new ChangeWatch(changeCount, () => {
+            this.#keys.clear();
+            this.#aliases.clear();
+          });
   }
 
   /**
@@ -63,23 +44,22 @@ export class CachedKeyStore implements KeyStore {
    * reads a hit synchronously.
    */
   cachedKey(keyId: string): KeyRecord | undefined {
-    const changeCount = this.#changeCount;
-    if (changeCount === undefined) return undefined;
-    this.#validate(changeCount);
+    if (this.#watch === undefined) return undefined;
+    this.#watch.check();
     return this.#keys.get(keyId);
   }
 
   async getKey(keyId: string): Promise<KeyRecord> {
-    const changeCount = this.#changeCount;
-    if (changeCount === undefined) return this.#inner.getKey(keyId);
+    const watch = this.#watch;
+    if (watch === undefined) return this.#inner.getKey(keyId);
     // The count is read before the record: the record is at least as new as the count.
-    const seen = this.#validate(changeCount);
+    const seen = watch.check();
     const hit = this.#keys.get(keyId);
     if (hit !== undefined) return hit;
     const generation = this.#generation;
     const key = await this.#inner.getKey(keyId);
     // Kept only if nothing was dropped meanwhile (a later count, a write through this store).
-    if (seen === this.#seen && generation === this.#generation) {
+    if (watch.stillAt(seen) && generation === this.#generation) {
       if (this.#keys.size >= 10_000) this.#keys.clear();
       this.#keys.set(keyId, key);
     }
@@ -87,14 +67,14 @@ export class CachedKeyStore implements KeyStore {
   }
 
   async getAlias(aliasName: string): Promise<AliasRecord | undefined> {
-    const changeCount = this.#changeCount;
-    if (changeCount === undefined) return this.#inner.getAlias(aliasName);
-    const seen = this.#validate(changeCount);
+    const watch = this.#watch;
+    if (watch === undefined) return this.#inner.getAlias(aliasName);
+    const seen = watch.check();
     const hit = this.#aliases.get(aliasName);
     if (hit !== undefined) return hit;
     const generation = this.#generation;
     const alias = await this.#inner.getAlias(aliasName);
-    if (alias !== undefined && seen === this.#seen && generation === this.#generation) {
+    if (alias !== undefined && watch.stillAt(seen) && generation === this.#generation) {
       if (this.#aliases.size >= 10_000) this.#aliases.clear();
       this.#aliases.set(aliasName, alias);
     }

@@ -14,6 +14,7 @@ import type {
   UserRecord,
 } from '../../iam/identity-store.js';
 import type { SqliteDatabase } from './database.js';
+import { PublishedCount } from './published-count.js';
 import { deleteAllVersions, deleteVersionRow, insertVersion, migratePolicyVersions, selectVersions, takeNextVersionId, writePolicyRecord } from './identity-policy-versions.js';
 
 const SCHEMA = `
@@ -38,7 +39,19 @@ CREATE TABLE IF NOT EXISTS iam_attachments (
 );
 CREATE TABLE IF NOT EXISTS sts_sessions (access_key_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, record TEXT NOT NULL, sealed_secret BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS sts_sessions_expiry ON sts_sessions(expires_at);
+CREATE TABLE IF NOT EXISTS iam_record_changes (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+INSERT OR IGNORE INTO iam_record_changes (id, n) VALUES (1, 0);
 `;
+
+/** Every table whose rows credentials and identity policies are read from: each write of one is counted. */
+const COUNTED_TABLES = ['iam_users', 'iam_access_keys', 'iam_roles', 'iam_inline_policies', 'iam_managed_policies', 'iam_attachments', 'iam_policy_versions', 'sts_sessions'];
+
+/** Triggers that count every insert, update and delete of the counted tables in iam_record_changes, in the writing transaction. */
+const CHANGE_TRIGGERS = COUNTED_TABLES.flatMap((table) =>
+  ['INSERT', 'UPDATE', 'DELETE'].map((op) => `CREATE TRIGGER IF NOT EXISTS ${table}_counted_${op.toLowerCase()} AFTER ${op} ON ${table} BEGIN UPDATE iam_record_changes SET n = n + 1 WHERE id = 1; END;`),
+).join('\n');
+
+const CHANGE_COUNT_SQL = 'SELECT n FROM iam_record_changes WHERE id = 1';
 
 const DATE_FIELDS = new Set(['createdAt', 'updatedAt', 'expiresAt']);
 
@@ -58,15 +71,41 @@ function isUniqueViolation(err: unknown): boolean {
 export class SqliteIdentityStore implements IdentityStore {
   readonly #db: SqliteDatabase;
 
+  /** Absent for an in-memory database (one connection: the table is read instead). */
+  readonly #published: PublishedCount | undefined;
+  readonly #changeCount;
+
   constructor(db: SqliteDatabase) {
     this.#db = db;
     db.exec(SCHEMA);
     migratePolicyVersions(db);
+    db.exec(CHANGE_TRIGGERS);
+    this.#changeCount = db.prepare<[], number>(CHANGE_COUNT_SQL).pluck();
+    // After the migration: its writes are in the count the file starts from.
+    this.#published = db.memory ? undefined : new PublishedCount(db, CHANGE_COUNT_SQL, `${db.name}.iam-changes`);
+  }
+
+  /**
+   * How many writes the identity tables have had (triggers count them, whoever writes), as
+   * published beside the database file: one 8-byte read while nothing changes; NaN while a
+   * change is being committed (see PublishedCount).
+   */
+  changeCount(): number {
+    return this.#published !== undefined ? this.#published.current() : (this.#changeCount.get() ?? 0);
+  }
+
+  /**
+   * Runs a write in an IMMEDIATE transaction (or inside the one under way), publishing the
+   * change count it reaches before COMMIT: every write of this store goes through here.
+   */
+  #write<T>(change: () => T): T {
+    if (this.#published !== undefined) return this.#published.write(change);
+    return this.#db.inTransaction ? change() : this.#db.transaction(change).immediate();
   }
 
   #insert(sql: string, params: unknown[], what: string): void {
     try {
-      this.#db.prepare(sql).run(...params);
+      this.#write(() => this.#db.prepare(sql).run(...params));
     } catch (err) {
       if (isUniqueViolation(err)) throw new EntityAlreadyExistsError(`${what} already exists.`);
       throw err;
@@ -79,7 +118,7 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   #changed(sql: string, params: unknown[]): boolean {
-    return this.#db.prepare(sql).run(...params).changes > 0;
+    return this.#write(() => this.#db.prepare(sql).run(...params).changes > 0);
   }
 
   async createUser(user: UserRecord): Promise<void> {
@@ -123,12 +162,10 @@ export class SqliteIdentityStore implements IdentityStore {
     return tagged(this.#one<RoleRecord>('SELECT record FROM iam_roles WHERE role_name = ?', [roleName]));
   }
   async updateRoleTrustPolicy(roleName: string, trustPolicy: string): Promise<boolean> {
-    return this.#db
-      .transaction(() => {
-        const role = this.#one<RoleRecord>('SELECT record FROM iam_roles WHERE role_name = ?', [roleName]);
-        return role !== undefined && this.#changed('UPDATE iam_roles SET record = ? WHERE role_name = ?', [encode({ ...role, trustPolicy }), roleName]);
-      })
-      .immediate();
+    return this.#write(() => {
+      const role = this.#one<RoleRecord>('SELECT record FROM iam_roles WHERE role_name = ?', [roleName]);
+      return role !== undefined && this.#changed('UPDATE iam_roles SET record = ? WHERE role_name = ?', [encode({ ...role, trustPolicy }), roleName]);
+    });
   }
   async listRoles(): Promise<readonly RoleRecord[]> {
     return this.#db.prepare<[], { record: string }>('SELECT record FROM iam_roles ORDER BY role_name').all().map((r) => tagged(decode<RoleRecord>(r.record)));
@@ -137,15 +174,13 @@ export class SqliteIdentityStore implements IdentityStore {
     // The tags live in the entity's JSON record, so a record stored before tags were kept needs no
     // migration: it reads as tagless. IMMEDIATE: the write lock is taken before the read.
     const [table, column] = kind === 'user' ? ['iam_users', 'user_name'] : ['iam_roles', 'role_name'];
-    return this.#db
-      .transaction(() => {
-        const found = tagged(this.#one<UserRecord | RoleRecord>(`SELECT record FROM ${table} WHERE ${column} = ?`, [name]));
-        if (found === undefined) return undefined;
-        const tags = update(found.tags);
-        this.#changed(`UPDATE ${table} SET record = ? WHERE ${column} = ?`, [encode({ ...found, tags }), name]);
-        return tags;
-      })
-      .immediate();
+    return this.#write(() => {
+      const found = tagged(this.#one<UserRecord | RoleRecord>(`SELECT record FROM ${table} WHERE ${column} = ?`, [name]));
+      if (found === undefined) return undefined;
+      const tags = update(found.tags);
+      this.#changed(`UPDATE ${table} SET record = ? WHERE ${column} = ?`, [encode({ ...found, tags }), name]);
+      return tags;
+    });
   }
   async deleteRole(roleName: string): Promise<boolean> {
     return this.#changed('DELETE FROM iam_roles WHERE role_name = ?', [roleName]);
@@ -153,22 +188,20 @@ export class SqliteIdentityStore implements IdentityStore {
 
   async putInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string, document: string, check?: (others: readonly InlinePolicy[]) => void): Promise<void> {
     // IMMEDIATE: the write lock is taken before the read, so what `check` saw is what the write lands on.
-    this.#db
-      .transaction(() => {
-        if (check !== undefined) {
-          // policy_name compares NOCASE (its column's collation): the policy this put replaces is left out.
-          const others = this.#db
-            .prepare<[string, string, string], { policy_name: string; document: string }>(
-              'SELECT policy_name, document FROM iam_inline_policies WHERE owner_kind = ? AND owner = ? AND policy_name <> ? ORDER BY policy_name',
-            )
-            .all(kind, owner, policyName);
-          check(others.map(inlineOf));
-        }
-        this.#db
-          .prepare('INSERT INTO iam_inline_policies (owner_kind, owner, policy_name, document) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET document = excluded.document')
-          .run(kind, owner, policyName, document);
-      })
-      .immediate();
+    this.#write(() => {
+      if (check !== undefined) {
+        // policy_name compares NOCASE (its column's collation): the policy this put replaces is left out.
+        const others = this.#db
+          .prepare<[string, string, string], { policy_name: string; document: string }>(
+            'SELECT policy_name, document FROM iam_inline_policies WHERE owner_kind = ? AND owner = ? AND policy_name <> ? ORDER BY policy_name',
+          )
+          .all(kind, owner, policyName);
+        check(others.map(inlineOf));
+      }
+      this.#db
+        .prepare('INSERT INTO iam_inline_policies (owner_kind, owner, policy_name, document) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET document = excluded.document')
+        .run(kind, owner, policyName, document);
+    });
   }
   async getInlinePolicy(kind: PolicyOwnerKind, owner: string, policyName: string): Promise<string | undefined> {
     const row = this.#db
@@ -187,13 +220,11 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   async createManagedPolicy(policy: ManagedPolicyRecord): Promise<void> {
-    this.#db
-      .transaction(() => {
-        const record: ManagedPolicyRecord = { ...policy, defaultVersionId: 'v1' };
-        this.#insert('INSERT INTO iam_managed_policies (arn, record) VALUES (?, ?)', [policy.arn, encode(record)], `A policy called ${policy.policyName}`);
-        insertVersion(this.#db, policy.arn, 'v1', policy.document, policy.createdAt);
-      })
-      .immediate();
+    this.#write(() => {
+      const record: ManagedPolicyRecord = { ...policy, defaultVersionId: 'v1' };
+      this.#insert('INSERT INTO iam_managed_policies (arn, record) VALUES (?, ?)', [policy.arn, encode(record)], `A policy called ${policy.policyName}`);
+      insertVersion(this.#db, policy.arn, 'v1', policy.document, policy.createdAt);
+    });
   }
   async getManagedPolicy(arn: string): Promise<ManagedPolicyRecord | undefined> {
     const found = this.#one<ManagedPolicyRecord>('SELECT record FROM iam_managed_policies WHERE arn = ?', [arn]);
@@ -203,12 +234,10 @@ export class SqliteIdentityStore implements IdentityStore {
     return this.#db.prepare<[], { record: string }>('SELECT record FROM iam_managed_policies ORDER BY arn').all().map((r) => managedOf(decode<ManagedPolicyRecord>(r.record)));
   }
   async deleteManagedPolicy(arn: string): Promise<boolean> {
-    return this.#db
-      .transaction(() => {
-        deleteAllVersions(this.#db, arn);
-        return this.#changed('DELETE FROM iam_managed_policies WHERE arn = ?', [arn]);
-      })
-      .immediate();
+    return this.#write(() => {
+      deleteAllVersions(this.#db, arn);
+      return this.#changed('DELETE FROM iam_managed_policies WHERE arn = ?', [arn]);
+    });
   }
 
   async listPolicyVersions(policyArn: string): Promise<readonly PolicyVersionRecord[]> {
@@ -223,39 +252,33 @@ export class SqliteIdentityStore implements IdentityStore {
     check?: (existing: readonly PolicyVersionRecord[]) => void,
   ): Promise<PolicyVersionRecord | undefined> {
     // IMMEDIATE: the write lock is taken before the read, so what `check` saw is what the write lands on.
-    return this.#db
-      .transaction(() => {
-        const policy = this.#policyNow(policyArn);
-        if (policy === undefined) return undefined;
-        check?.(selectVersions(this.#db, policyArn, policy.defaultVersionId));
-        const versionId = takeNextVersionId(this.#db, policyArn);
-        if (versionId === undefined) return undefined;
-        insertVersion(this.#db, policyArn, versionId, document, now);
-        const next = setAsDefault ? { ...policy, defaultVersionId: versionId, document, updatedAt: now } : { ...policy, updatedAt: now };
-        writePolicyRecord(this.#db, next);
-        return { versionId, document, isDefault: setAsDefault, createdAt: now };
-      })
-      .immediate();
+    return this.#write(() => {
+      const policy = this.#policyNow(policyArn);
+      if (policy === undefined) return undefined;
+      check?.(selectVersions(this.#db, policyArn, policy.defaultVersionId));
+      const versionId = takeNextVersionId(this.#db, policyArn);
+      if (versionId === undefined) return undefined;
+      insertVersion(this.#db, policyArn, versionId, document, now);
+      const next = setAsDefault ? { ...policy, defaultVersionId: versionId, document, updatedAt: now } : { ...policy, updatedAt: now };
+      writePolicyRecord(this.#db, next);
+      return { versionId, document, isDefault: setAsDefault, createdAt: now };
+    });
   }
   async setDefaultPolicyVersion(policyArn: string, versionId: string): Promise<boolean> {
-    return this.#db
-      .transaction(() => {
-        const policy = this.#policyNow(policyArn);
-        const version = policy === undefined ? undefined : selectVersions(this.#db, policyArn, policy.defaultVersionId).find((v) => v.versionId === versionId);
-        if (policy === undefined || version === undefined) return false;
-        writePolicyRecord(this.#db, { ...policy, defaultVersionId: version.versionId, document: version.document });
-        return true;
-      })
-      .immediate();
+    return this.#write(() => {
+      const policy = this.#policyNow(policyArn);
+      const version = policy === undefined ? undefined : selectVersions(this.#db, policyArn, policy.defaultVersionId).find((v) => v.versionId === versionId);
+      if (policy === undefined || version === undefined) return false;
+      writePolicyRecord(this.#db, { ...policy, defaultVersionId: version.versionId, document: version.document });
+      return true;
+    });
   }
   async deletePolicyVersion(policyArn: string, versionId: string): Promise<boolean> {
-    return this.#db
-      .transaction(() => {
-        const policy = this.#policyNow(policyArn);
-        if (policy === undefined || policy.defaultVersionId === versionId) return false;
-        return deleteVersionRow(this.#db, policyArn, versionId);
-      })
-      .immediate();
+    return this.#write(() => {
+      const policy = this.#policyNow(policyArn);
+      if (policy === undefined || policy.defaultVersionId === versionId) return false;
+      return deleteVersionRow(this.#db, policyArn, versionId);
+    });
   }
 
   #policyNow(arn: string): ManagedPolicyRecord | undefined {
@@ -264,7 +287,7 @@ export class SqliteIdentityStore implements IdentityStore {
   }
 
   async attachPolicy(kind: PolicyOwnerKind, owner: string, policyArn: string): Promise<void> {
-    this.#db.prepare('INSERT OR IGNORE INTO iam_attachments (owner_kind, owner, policy_arn) VALUES (?, ?, ?)').run(kind, owner, policyArn);
+    this.#write(() => this.#db.prepare('INSERT OR IGNORE INTO iam_attachments (owner_kind, owner, policy_arn) VALUES (?, ?, ?)').run(kind, owner, policyArn));
   }
   async detachPolicy(kind: PolicyOwnerKind, owner: string, policyArn: string): Promise<boolean> {
     return this.#changed('DELETE FROM iam_attachments WHERE owner_kind = ? AND owner = ? AND policy_arn = ?', [kind, owner, policyArn]);
@@ -299,7 +322,7 @@ export class SqliteIdentityStore implements IdentityStore {
     return row === undefined ? undefined : { ...decode<Omit<SessionRecord, 'sealedSecret'>>(row.record), sealedSecret: row.sealed_secret };
   }
   async deleteExpiredSessions(now: Date): Promise<number> {
-    return this.#db.prepare('DELETE FROM sts_sessions WHERE expires_at < ?').run(now.getTime()).changes;
+    return this.#write(() => this.#db.prepare('DELETE FROM sts_sessions WHERE expires_at < ?').run(now.getTime()).changes);
   }
 }
 

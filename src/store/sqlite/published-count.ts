@@ -50,8 +50,13 @@ export class PublishedCount {
     return value;
   }
 
-  /** Runs `change` in an IMMEDIATE transaction and publishes the count it reached before COMMIT. */
+  /**
+   * Runs `change` in an IMMEDIATE transaction and publishes the count it reached before COMMIT.
+   * Inside a transaction already (a write nested in another `write`), runs `change` alone:
+   * the outer write publishes.
+   */
   write<T>(change: () => T): T {
+    if (this.#db.inTransaction) return change();
     try {
       return this.#db
         .transaction(() => {
@@ -65,12 +70,10 @@ export class PublishedCount {
     } catch (err) {
       // The change rolled back (or its commit failed): the file may be ahead of the table. A
       // repair that fails too leaves it so, which only stops caching until the next write.
-      if (!this.#db.inTransaction) {
-        try {
-          this.repair();
-        } catch {
-          // the error to report is the write's
-        }
+      try {
+        this.repair();
+      } catch {
+        // the error to report is the write's
       }
       throw err;
     }
