@@ -52,21 +52,13 @@ export class PublishedCount {
 
   /**
    * Runs `change` in an IMMEDIATE transaction and publishes the count it reached before COMMIT.
-   * Inside a transaction already (a write nested in another `write`), runs `change` alone:
-   * the outer write publishes.
+   * Inside a transaction already (a write nested in another), runs `change` in it and
+   * publishes at once: still before that transaction's COMMIT, with the write lock held.
    */
   write<T>(change: () => T): T {
-    if (this.#db.inTransaction) return change();
+    if (this.#db.inTransaction) return this.#counted(change);
     try {
-      return this.#db
-        .transaction(() => {
-          const before = this.#count();
-          const out = change();
-          const after = this.#count();
-          if (after !== before) this.#publish(after);
-          return out;
-        })
-        .immediate();
+      return this.#db.transaction(() => this.#counted(change)).immediate();
     } catch (err) {
       // The change rolled back (or its commit failed): the file may be ahead of the table. A
       // repair that fails too leaves it so, which only stops caching until the next write.
@@ -89,6 +81,15 @@ export class PublishedCount {
     if (this.#fd < 0) return;
     closeSync(this.#fd);
     this.#fd = -1;
+  }
+
+  /** `change`, then the count it reached published if it moved. */
+  #counted<T>(change: () => T): T {
+    const before = this.#count();
+    const out = change();
+    const after = this.#count();
+    if (after !== before) this.#publish(after);
+    return out;
   }
 
   #publish(count: number): void {
