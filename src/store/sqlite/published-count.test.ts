@@ -71,6 +71,22 @@ describe('PublishedCount', () => {
     assert.equal(reopened.current(), 1);
   });
 
+  it('publishes a write nested in a transaction that is not its own (before that COMMIT), so other connections see it once committed', () => {
+    const { a, b, dbA, file } = twoProcesses();
+    dbA.transaction(() => {
+      a.write(bump(dbA));
+      assert.equal(published(file), 1, 'published under the outer transaction\'s lock');
+      assert.ok(Number.isNaN(b.current()), 'not committed yet: nothing may be kept meanwhile');
+    }).immediate();
+    assert.equal(b.current(), 1);
+    // The same through a DEFERRED outer transaction that reads first.
+    dbA.transaction(() => {
+      dbA.prepare(COUNT_SQL).get();
+      a.write(bump(dbA));
+    })();
+    assert.equal(b.current(), 2);
+  });
+
   it('reads NaN and publishes nothing once closed', () => {
     const { a, dbA, file } = twoProcesses();
     a.close();
