@@ -30,9 +30,11 @@ export class ChangeWatch {
   /** Drops the cache if the store changed since it was last read; returns the count the cache is valid at. */
   check(): number {
     if (this.#checked) return this.#seen;
+    // Read first: a read that throws (an I/O error) leaves the run unchecked, so the next
+    // check reads again rather than answering the count the cache was read at.
+    const now = this.#count();
     this.#checked = true;
     queueMicrotask(this.#endRun);
-    const now = this.#count();
     if (now !== this.#seen) {
       this.#drop();
       this.#seen = now;
