@@ -247,6 +247,13 @@ describe('native AES-256-GCM addon: bad arguments throw, never crash', () => {
     assert.throws(() => disposed.seal(nonce, aad, plain, out), /after dispose/);
   });
 
+  it('retainFreedHeap refuses a byte count that is not an integer in [0, 2^31) (a valid one is not set here: it is process-wide)', { skip }, () => {
+    const { retainFreedHeap } = addon();
+    for (const bad of [-1, 1.5, Number.NaN, 2 ** 31, Number.POSITIVE_INFINITY]) assert.throws(() => retainFreedHeap(bad), RangeError, String(bad));
+    assert.throws(() => retainFreedHeap('1' as unknown as number), TypeError);
+    assert.throws(() => (retainFreedHeap as unknown as () => boolean)(), TypeError);
+  });
+
   it('zeroes nothing and writes nothing when it refuses an argument', { skip }, () => {
     const out = Buffer.alloc(60, 0x33);
     assert.throws(() => addon().seal(randomBytes(32), randomBytes(11), Buffer.alloc(0), randomBytes(40), out), RangeError);
