@@ -10,11 +10,11 @@ import {
   MAX_SEGMENTS,
   NONCE_PREFIX_SIZE,
   SALT_SIZE,
+  TAG_SIZE,
   assertSegmentSize,
   deriveContentKey,
   encodeHeader,
   nonceBuffer,
-  TAG_SIZE,
   segmentAads,
   setNonceSegment,
 } from './format.js';
