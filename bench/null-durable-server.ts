@@ -8,8 +8,8 @@
  * Prints `PORT <n>` on stdout once listening on 127.0.0.1; exits on SIGTERM.
  *
  * PUT writes the body (`sealed`: sealed on the way with the segment stream format, AES-256-GCM
- * in 64 KiB segments, one createCipheriv per segment, through the same createSegmentEncryptor
- * Transform Cipherlake uses) to a temporary file, fdatasyncs it, renames it to the object's
+ * in 64 KiB segments, through the same createSegmentEncryptor Transform Cipherlake uses, so the
+ * native AES-GCM addon when it is loaded, node:crypto otherwise) to a temporary file, fdatasyncs it, renames it to the object's
  * name, fsyncs the data directory and only then answers 200. GET streams the file in 1 MiB
  * reads (`sealed`: through createSegmentDecryptor, each segment's tag verified before its
  * plaintext is sent; a failure cuts the connection);
@@ -26,7 +26,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createSegmentDecryptor, createSegmentEncryptor, plaintextSize, SecretBytes } from '../src/crypto/index.js';
+import { createSegmentDecryptor, createSegmentEncryptor, plaintextSize, retainFreedHeapForServer, SecretBytes } from '../src/crypto/index.js';
 
 /** What the server does to bodies: `fsync` stores them as they are, `sealed` seals them. */
 export type DurableMode = 'fsync' | 'sealed';
@@ -227,4 +227,8 @@ export function serveDurableNull(mode: DurableMode, dir: string): void {
 }
 
 const [, , modeArg, dirArg] = process.argv;
-if ((modeArg === 'fsync' || modeArg === 'sealed') && dirArg !== undefined) serveDurableNull(modeArg, dirArg);
+if ((modeArg === 'fsync' || modeArg === 'sealed') && dirArg !== undefined) {
+  // The same heap policy as `cipherlake server` (src/crypto/native-gcm/README.md), in both modes.
+  retainFreedHeapForServer();
+  serveDurableNull(modeArg, dirArg);
+}

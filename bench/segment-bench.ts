@@ -11,15 +11,22 @@
 // what node:crypto adds per call (a fresh, zero-filled output buffer from the heap each time);
 // run them again with e.g. GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456 to see the
 // heap's share.
+// The `native` rows are the same floor through the addon (src/crypto/native-gcm/): one keyed
+// context, a new nonce per segment, written into one Buffer.allocUnsafe per segment (as the
+// sealer does) or into one reused buffer (the cipher alone). The stream rows use the addon
+// when it is loaded; CIPHERLAKE_NATIVE_GCM=off runs them on node:crypto (the header says which).
 import { execFileSync } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { nativeGcm } from '../src/crypto/native-gcm/binding.js';
 import { performance } from 'node:perf_hooks';
 import {
   DEFAULT_SEGMENT_SIZE,
+  NATIVE_GCM_ENV,
   SecretBytes,
+  nativeGcmStatus,
   createSegmentDecryptor,
   createSegmentEncryptor,
   openBuffer,
@@ -81,6 +88,25 @@ function rawSegments(key: Buffer, plain: Buffer, piece: number): void {
   }
 }
 
+/** The same segments through the addon: into a fresh allocUnsafe buffer each, or one reused buffer. */
+function nativeSegments(key: Buffer, plain: Buffer, reuse: boolean): void {
+  const native = nativeGcm();
+  if (native === undefined) throw new Error('addon not loaded');
+  const gcm = new native.GcmKey(key, true);
+  const iv = Buffer.alloc(12);
+  const aad = Buffer.alloc(0);
+  const shared = Buffer.allocUnsafe(DEFAULT_SEGMENT_SIZE + 16);
+  try {
+    for (let at = 0, segment = 0; at < plain.length; at += DEFAULT_SEGMENT_SIZE, segment++) {
+      iv.writeUInt32BE(segment, 8);
+      const end = Math.min(at + DEFAULT_SEGMENT_SIZE, plain.length);
+      gcm.seal(iv, aad, plain.subarray(at, end), reuse ? shared : Buffer.allocUnsafe(end - at + 16));
+    }
+  } finally {
+    gcm.dispose();
+  }
+}
+
 function opensslMBps(): number {
   const out = execFileSync('openssl', ['speed', '-evp', 'aes-256-gcm', '-bytes', '16384', '-seconds', '2'], {
     encoding: 'utf8',
@@ -110,11 +136,16 @@ async function main(): Promise<void> {
     ['node:crypto, 16 KiB updates', await best(() => rawSegments(rawKey, plain, 16 * 1024))],
     ['node:crypto, 4 KiB updates', await best(() => rawSegments(rawKey, plain, 4 * 1024))],
   ];
+  if (nativeGcm() !== undefined) {
+    rows.push(['native, allocUnsafe per segment', await best(() => nativeSegments(rawKey, plain, false))]);
+    rows.push(['native, one reused buffer', await best(() => nativeSegments(rawKey, plain, true))]);
+  }
   const openssl = opensslMBps();
   key.dispose();
   rawKey.fill(0);
 
-  console.log(`segment stream v1, ${SIZE / 2 ** 20} MiB in memory, segment ${DEFAULT_SEGMENT_SIZE / 1024} KiB, Node ${process.version}`);
+  const cipher = nativeGcmStatus().loaded ? 'native addon' : `node:crypto (${NATIVE_GCM_ENV}=${process.env[NATIVE_GCM_ENV] ?? ''}, addon ${nativeGcmStatus().loaded ? 'loaded' : 'not loaded'})`;
+  console.log(`segment stream v1, ${SIZE / 2 ** 20} MiB in memory, segment ${DEFAULT_SEGMENT_SIZE / 1024} KiB, Node ${process.version}, stream rows on ${cipher}`);
   console.log(`${'what'.padEnd(36)}${'MB/s'.padStart(10)}${'vs openssl'.padStart(12)}`);
   console.log(`${'openssl speed aes-256-gcm 16 KiB'.padEnd(36)}${openssl.toFixed(0).padStart(10)}${'1.00'.padStart(12)}`);
   for (const [name, mbps] of rows) {

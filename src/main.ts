@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './common/clock.js';
 import { createLogger } from './common/logger.js';
+import { nativeGcmStatus } from './crypto/index.js';
 import type { CipherlakeConfig } from './config/config.js';
 import { loadRootCredentials, StaticCredentials, type Credential } from './iam/index.js';
 import { createIamService, type IamService } from './iam/index.js';
@@ -103,9 +104,22 @@ export async function startCipherlake(config: CipherlakeConfig, options: StartOp
   };
 }
 
+/**
+ * Says once per server start when object bodies are not sealed by the native AES-GCM addon
+ * (src/crypto/native-gcm/): node:crypto writes the same bytes, at about half the speed.
+ */
+function logSegmentCipher(log: Logger): void {
+  const status = nativeGcmStatus();
+  if (status.loaded) return;
+  const fields = { reason: status.reason, detail: status.detail };
+  if (status.reason === 'disabled') log.info(fields, 'native AES-GCM addon disabled: object bodies are sealed with node:crypto');
+  else log.warn(fields, 'native AES-GCM addon not loaded: object bodies are sealed with node:crypto (same bytes, slower); run npm install to build it');
+}
+
 /** startCipherlake once this process may use the data directory (it exists; the lock is held where one is needed). */
 async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): Promise<RunningCipherlake> {
   const log = options.logger ?? createLogger(config.logLevel);
+  logSegmentCipher(log);
   const clock = options.clock ?? systemClock;
   const rootKey = openRootKey(config.dataDir, config.rootKey);
   const db = openSqlite(join(config.dataDir, 'metadata.db'), { checkpoints: { warn: (fields, message) => log.warn(fields, message) } });

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type ConfigFlags } from '../../config/config.js';
+import { retainFreedHeapForServer } from '../../crypto/index.js';
 import { startCipherlake } from '../../main.js';
 import { isClusterWorker, notifyPrimaryListening, prepareDataDir, runClusterPrimary } from './server-cluster.js';
 
@@ -60,6 +61,8 @@ export function registerServerCommand(program: Command): void {
       };
       process.on('SIGTERM', () => onSignal('SIGTERM'));
       process.on('SIGINT', () => onSignal('SIGINT'));
+      // This process serves: keep freed segment buffers' heap rather than trim and re-fault it.
+      retainFreedHeapForServer();
       const running = await startCipherlake(config, isClusterWorker() ? { clusterWorker: true } : {});
       log = running.log;
       let stopping = false;

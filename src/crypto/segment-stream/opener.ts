@@ -1,6 +1,8 @@
 import { createDecipheriv } from 'node:crypto';
 import type { SecretBytes } from '../secret-bytes.js';
 import { DecryptionError } from '../errors.js';
+import { nativeGcm } from '../native-gcm/binding.js';
+import type { NativeGcmKey } from '../native-gcm/binding.js';
 import { ChunkQueue } from './chunk-queue.js';
 import type { RangePlan } from './sizes.js';
 import {
@@ -28,7 +30,10 @@ export interface OpenOptions {
 }
 
 interface Keyed {
+  /** The content key for node:crypto (empty when the addon holds it). */
   key: Buffer;
+  /** The content key inside OpenSSL, when the addon is in use. */
+  gcm: NativeGcmKey | undefined;
   segmentSize: number;
   aads: readonly [Buffer, Buffer];
   nonce: Buffer;
@@ -111,6 +116,7 @@ export class SegmentOpener {
   /** Zeroes the content key and drops queued ciphertext. Idempotent. */
   dispose(): void {
     this.#state?.key.fill(0);
+    this.#state?.gcm?.dispose();
     this.#state = undefined;
     this.#dead = true;
     this.#queue.clear();
@@ -134,8 +140,18 @@ export class SegmentOpener {
   #keyFromHeader(bytes: Buffer): Keyed {
     const h = parseSegmentHeader(bytes);
     const header = encodeHeader(h.segmentSize, h.salt, h.noncePrefix);
-    const key = deriveContentKey(this.#objectKey, h.salt);
-    this.#state = { key, segmentSize: h.segmentSize, aads: segmentAads(header, this.#aad), nonce: nonceBuffer(h.noncePrefix) };
+    let key = deriveContentKey(this.#objectKey, h.salt);
+    let gcm: NativeGcmKey | undefined;
+    const native = nativeGcm();
+    if (native !== undefined) {
+      try {
+        gcm = new native.GcmKey(key, false);
+      } finally {
+        key.fill(0);
+      }
+      key = Buffer.alloc(0);
+    }
+    this.#state = { key, gcm, segmentSize: h.segmentSize, aads: segmentAads(header, this.#aad), nonce: nonceBuffer(h.noncePrefix) };
     return this.#state;
   }
 
@@ -167,8 +183,17 @@ export class SegmentOpener {
     const ciphertext = this.#queue.take(plainLength);
     const tag = this.#queue.takeContiguous(TAG_SIZE);
     const nonce = setNonceSegment(state.nonce, this.#segment);
+    const aad = state.aads[final ? 1 : 0];
+    if (state.gcm !== undefined) {
+      // allocUnsafe: the addon writes every byte, and zeroes them all again on a bad tag.
+      const plain = Buffer.allocUnsafe(plainLength);
+      if (!state.gcm.open(nonce, aad, ciphertext, tag, plain, 0)) throw new DecryptionError();
+      this.#segment += 1;
+      this.#emit(plain, out);
+      return;
+    }
     const decipher = createDecipheriv('aes-256-gcm', state.key, nonce, { authTagLength: TAG_SIZE });
-    decipher.setAAD(state.aads[final ? 1 : 0]);
+    decipher.setAAD(aad);
     decipher.setAuthTag(tag);
     const plain = ciphertext.map((piece) => decipher.update(piece));
     decipher.final(); // throws on a bad tag: nothing from `plain` has left this function yet

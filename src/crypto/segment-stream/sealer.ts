@@ -2,12 +2,15 @@ import { createCipheriv } from 'node:crypto';
 import type { SecretBytes } from '../secret-bytes.js';
 import { InvalidCryptoArgumentError } from '../errors.js';
 import { publicRandomBytes } from '../random-pool.js';
+import { nativeGcm } from '../native-gcm/binding.js';
+import type { NativeGcmKey } from '../native-gcm/binding.js';
 import { ChunkQueue } from './chunk-queue.js';
 import {
   DEFAULT_SEGMENT_SIZE,
   MAX_SEGMENTS,
   NONCE_PREFIX_SIZE,
   SALT_SIZE,
+  TAG_SIZE,
   assertSegmentSize,
   deriveContentKey,
   encodeHeader,
@@ -36,6 +39,10 @@ export type RandomSource = (size: number) => Buffer;
  * full segment is held back only until one more byte shows it is not the last. The
  * content key is zeroed after `final` or `dispose`. Never touches the object key's bytes
  * beyond the HKDF call, and never logs.
+ *
+ * With the native addon (src/crypto/native-gcm/) the content key lives only inside an
+ * OpenSSL context from construction on (the JS copy is zeroed at once) and each segment is
+ * sealed into one new buffer, ciphertext ‖ tag; without it, node:crypto does the same bytes.
  */
 export class SegmentSealer {
   readonly #segmentSize: number;
@@ -43,7 +50,10 @@ export class SegmentSealer {
   readonly #aads: readonly [Buffer, Buffer];
   readonly #nonce: Buffer;
   readonly #queue = new ChunkQueue();
+  /** The content key for node:crypto, when the addon is not in use. */
   #key: Buffer | undefined;
+  /** The content key inside OpenSSL, when the addon is in use. */
+  #gcm: NativeGcmKey | undefined;
   #segment = 0;
   #headerSent = false;
 
@@ -56,7 +66,17 @@ export class SegmentSealer {
     assertSegmentSize(this.#segmentSize);
     const salt = random(SALT_SIZE);
     const prefix = random(NONCE_PREFIX_SIZE);
-    this.#key = deriveContentKey(objectKey, salt);
+    const key = deriveContentKey(objectKey, salt);
+    const native = nativeGcm();
+    if (native === undefined) {
+      this.#key = key;
+    } else {
+      try {
+        this.#gcm = new native.GcmKey(key, true);
+      } finally {
+        key.fill(0);
+      }
+    }
     this.#header = encodeHeader(this.#segmentSize, salt, prefix);
     this.#aads = segmentAads(this.#header, options.aad ?? Buffer.alloc(0));
     this.#nonce = nonceBuffer(prefix);
@@ -73,7 +93,7 @@ export class SegmentSealer {
     this.#queue.push(chunk);
     // Strictly greater: a full segment with nothing after it may be the last one.
     while (this.#queue.length > this.#segmentSize) {
-      this.#seal(this.#queue.take(this.#segmentSize), false, out);
+      this.#seal(this.#queue.take(this.#segmentSize), this.#segmentSize, false, out);
     }
     return out;
   }
@@ -81,7 +101,8 @@ export class SegmentSealer {
   /** Seals the last segment, returns the remaining sealed bytes and zeroes the key. */
   final(): Buffer[] {
     const out = this.#start();
-    this.#seal(this.#queue.take(this.#queue.length), true, out);
+    const length = this.#queue.length;
+    this.#seal(this.#queue.take(length), length, true, out);
     this.dispose();
     return out;
   }
@@ -90,6 +111,8 @@ export class SegmentSealer {
   dispose(): void {
     this.#key?.fill(0);
     this.#key = undefined;
+    this.#gcm?.dispose();
+    this.#gcm = undefined;
     this.#queue.clear();
   }
 
@@ -99,16 +122,25 @@ export class SegmentSealer {
     return [this.#header];
   }
 
-  #seal(pieces: Buffer[], final: boolean, out: Buffer[]): void {
+  #seal(pieces: Buffer[], length: number, final: boolean, out: Buffer[]): void {
     const key = this.#key;
-    if (key === undefined) throw new InvalidCryptoArgumentError('sealer used after final or dispose');
+    const gcm = this.#gcm;
+    if (key === undefined && gcm === undefined) throw new InvalidCryptoArgumentError('sealer used after final or dispose');
     if (this.#segment >= MAX_SEGMENTS) throw new InvalidCryptoArgumentError('object exceeds the format limit');
     const nonce = setNonceSegment(this.#nonce, this.#segment);
-    const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: 16 });
-    cipher.setAAD(this.#aads[final ? 1 : 0]);
-    for (const piece of pieces) out.push(cipher.update(piece));
-    cipher.final();
-    out.push(cipher.getAuthTag());
+    const aad = this.#aads[final ? 1 : 0];
+    if (gcm !== undefined) {
+      // allocUnsafe: the addon writes every byte of it (ciphertext, then the tag).
+      const sealed = Buffer.allocUnsafe(length + TAG_SIZE);
+      gcm.seal(nonce, aad, pieces, sealed, 0);
+      out.push(sealed);
+    } else if (key !== undefined) {
+      const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_SIZE });
+      cipher.setAAD(aad);
+      for (const piece of pieces) out.push(cipher.update(piece));
+      cipher.final();
+      out.push(cipher.getAuthTag());
+    }
     this.#segment += 1;
   }
 }
