@@ -2,7 +2,7 @@ import type { BucketAccessStore, PublicAccessBlock } from '../../s3/access/bucke
 import { NoSuchBucketError } from '../../s3/errors.js';
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
-import { statementCache } from './statement-cache.js';
+import { BucketChanges } from './s3-bucket-changes.js';
 
 // One row per bucket that has a policy or a public access block; removed with its bucket.
 const SCHEMA = `
@@ -15,6 +15,14 @@ CREATE TABLE IF NOT EXISTS s3_bucket_access (
 
 type Column = 'policy' | 'public_access_block';
 
+/** A bucket's row of s3_bucket_access as cached: both columns, null where unset (no row: both null). */
+interface AccessRow {
+  readonly policy: string | null;
+  readonly public_access_block: string | null;
+}
+
+const NO_ROW: AccessRow = Object.freeze({ policy: null, public_access_block: null });
+
 /**
  * BucketAccessStore on the shared SQLite database (table s3_bucket_access, cascading from
  * s3_buckets). Each write is one transaction, started IMMEDIATE (it reads the bucket first):
@@ -23,16 +31,19 @@ type Column = 'policy' | 'public_access_block';
  * since: SQLITE_BUSY at once, busy_timeout or not. Taking the lock up front waits instead.
  */
 export class SqliteBucketAccessStore implements BucketAccessStore {
-  /** The per-request reads (every authorized S3 request reads its bucket's policy), one statement per column, prepared once. */
-  readonly #read: Readonly<Record<Column, Statement>>;
+  /** The per-request read (every authorized S3 request reads its bucket's policy): both columns, prepared once. */
+  readonly #read: Statement;
+  /**
+   * Each bucket's row (or its absence) as read, kept exact against every process's writes of
+   * s3_buckets and s3_bucket_access (BucketChanges): one 8-byte read per run of requests
+   * instead of a read transaction per request. Every write of the table goes through its `write`.
+   */
+  readonly #rows: BucketChanges<AccessRow>;
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
-    const sql = statementCache(db);
-    this.#read = {
-      policy: sql('SELECT policy AS value FROM s3_bucket_access WHERE bucket = ?'),
-      public_access_block: sql('SELECT public_access_block AS value FROM s3_bucket_access WHERE bucket = ?'),
-    };
+    this.#read = db.prepare('SELECT policy, public_access_block FROM s3_bucket_access WHERE bucket = ?');
+    this.#rows = new BucketChanges(db, 's3_bucket_access');
   }
 
   async getPolicy(bucket: string): Promise<string | undefined> {
@@ -62,22 +73,21 @@ export class SqliteBucketAccessStore implements BucketAccessStore {
   }
 
   #get(bucket: string, column: Column): string | undefined {
-    // Not the SQL text built and looked up per call: its statement is a field.
-    const row = this.#read[column].get(bucket) as { value: string | null } | undefined;
-    return row?.value ?? undefined;
+    const row = this.#rows.get(bucket, () => (this.#read.get(bucket) as AccessRow | undefined) ?? NO_ROW);
+    return row?.[column] ?? undefined;
   }
 
   #set(bucket: string, column: Column, value: string): void {
-    this.db.transaction(() => {
+    this.#rows.write(() => {
       if (this.db.prepare('SELECT 1 FROM s3_buckets WHERE name = ?').get(bucket) === undefined) throw new NoSuchBucketError('');
       this.db.prepare(`INSERT INTO s3_bucket_access (bucket, ${column}) VALUES (?, ?) ON CONFLICT(bucket) DO UPDATE SET ${column} = excluded.${column}`).run(bucket, value);
-    }).immediate();
+    });
   }
 
   #clear(bucket: string, column: Column): void {
-    this.db.transaction(() => {
+    this.#rows.write(() => {
       this.db.prepare(`UPDATE s3_bucket_access SET ${column} = NULL WHERE bucket = ?`).run(bucket);
       this.db.prepare('DELETE FROM s3_bucket_access WHERE bucket = ? AND policy IS NULL AND public_access_block IS NULL').run(bucket);
-    }).immediate();
+    });
   }
 }

@@ -5,6 +5,7 @@ import { checkWriteCondition, type WriteCondition } from '../../s3/write-conditi
 import type { Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 import { SqliteGroupCommit } from './group-commit.js';
+import { BucketChanges } from './s3-bucket-changes.js';
 import { SqliteS3MultipartStore } from './s3-multipart-store.js';
 import { statementCache } from './statement-cache.js';
 
@@ -86,6 +87,13 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   readonly #readCors: Statement;
   /** A put's one read: its bucket and the row it replaces (see #putRows). */
   readonly #readReplaced: Statement;
+  /**
+   * Bucket records as getBucket read them (every PUT reads its bucket's), kept exact against
+   * every process's writes of s3_buckets and s3_bucket_access (BucketChanges): one 8-byte read
+   * per run of requests instead of a read transaction per request; every write of s3_buckets
+   * goes through its `write`.
+   */
+  readonly #buckets: BucketChanges<BucketRecord>;
 
   constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
@@ -118,19 +126,26 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     this.#readBucket = db.prepare(`SELECT ${BUCKET_COLUMNS} FROM s3_buckets WHERE name = ?`).raw(true);
     this.#readCors = db.prepare('SELECT cors FROM s3_buckets WHERE name = ?').raw(true);
     this.#readReplaced = db.prepare('SELECT o.storage_id, o.etag FROM s3_buckets b LEFT JOIN s3_objects o ON o.bucket = b.name AND o.key = ? WHERE b.name = ?').raw(true);
+    this.#buckets = new BucketChanges(db, 's3_buckets');
   }
 
   async createBucket(bucket: BucketRecord): Promise<void> {
-    const r = this.db
-      .prepare('INSERT OR IGNORE INTO s3_buckets (name, region, created_at, encryption) VALUES (?, ?, ?, ?)')
-      .run(bucket.name, bucket.region, bucket.createdAt.getTime(), bucket.encryption ? JSON.stringify(bucket.encryption) : null);
+    const r = this.#buckets.write(() =>
+      this.db
+        .prepare('INSERT OR IGNORE INTO s3_buckets (name, region, created_at, encryption) VALUES (?, ?, ?, ?)')
+        .run(bucket.name, bucket.region, bucket.createdAt.getTime(), bucket.encryption ? JSON.stringify(bucket.encryption) : null),
+    );
     if (r.changes === 0) throw new BucketAlreadyOwnedByYouError('');
   }
 
+  /** The bucket's record (shared with other callers while cached: never modify it). Raises NoSuchBucketError. */
   async getBucket(name: string): Promise<BucketRecord> {
-    const values = this.#readBucket.get(name) as BucketValues | undefined;
-    if (values === undefined) throw new NoSuchBucketError('');
-    return toBucket(bucketRow(values));
+    const record = this.#buckets.get(name, () => {
+      const values = this.#readBucket.get(name) as BucketValues | undefined;
+      return values === undefined ? undefined : toBucket(bucketRow(values));
+    });
+    if (record === undefined) throw new NoSuchBucketError('');
+    return record;
   }
 
   async listBuckets(): Promise<BucketRecord[]> {
@@ -138,14 +153,14 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   }
 
   async deleteBucket(name: string): Promise<void> {
-    this.db.transaction(() => {
+    this.#buckets.write(() => {
       if (this.#sql('SELECT 1 FROM s3_objects WHERE bucket = ? LIMIT 1').get(name) !== undefined) throw new BucketNotEmptyError('');
       if (this.#sql('DELETE FROM s3_buckets WHERE name = ?').run(name).changes === 0) throw new NoSuchBucketError('');
-    }).immediate();
+    });
   }
 
   async setBucketEncryption(name: string, encryption: BucketEncryption | undefined): Promise<void> {
-    const r = this.#sql('UPDATE s3_buckets SET encryption = ? WHERE name = ?').run(encryption ? JSON.stringify(encryption) : null, name);
+    const r = this.#buckets.write(() => this.#sql('UPDATE s3_buckets SET encryption = ? WHERE name = ?').run(encryption ? JSON.stringify(encryption) : null, name));
     if (r.changes === 0) throw new NoSuchBucketError('');
   }
 
@@ -157,7 +172,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
 
   async setBucketTags(name: string, tags: Readonly<Record<string, string>> | undefined): Promise<void> {
     const text = tags !== undefined && Object.keys(tags).length > 0 ? JSON.stringify(tags) : null;
-    const r = this.#sql('UPDATE s3_buckets SET tags = ? WHERE name = ?').run(text, name);
+    const r = this.#buckets.write(() => this.#sql('UPDATE s3_buckets SET tags = ? WHERE name = ?').run(text, name));
     if (r.changes === 0) throw new NoSuchBucketError('');
   }
 
@@ -168,7 +183,7 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
   }
 
   async setBucketCors(name: string, cors: string | undefined): Promise<void> {
-    const r = this.#sql('UPDATE s3_buckets SET cors = ? WHERE name = ?').run(cors ?? null, name);
+    const r = this.#buckets.write(() => this.#sql('UPDATE s3_buckets SET cors = ? WHERE name = ?').run(cors ?? null, name));
     if (r.changes === 0) throw new NoSuchBucketError('');
   }
 
