@@ -93,9 +93,11 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   /**
    * Runs `work` (a KMS operation) as the bound caller: authorized first, then recorded, with
    * the material version it used when it succeeded; unbound, `work` just runs. Returns its
-   * result as `finish` shapes it; raises what authorization, `work` or the record raise.
+   * result as `finish` shapes it; raises what authorization, `work` or the record raise. A
+   * plaintext key whose record could not be committed is never handed over: it is zeroed
+   * before the error is raised, not left in memory for the GC.
    */
-  async #onBehalf<R extends KmsResult, T extends { readonly keyArn: string }>(
+  async #onBehalf<R extends KmsResult, T extends { readonly keyArn: string; readonly plaintext: SecretBytes }>(
     operation: S3KmsCall['operation'],
     keyOf: () => string,
     context: KmsContext,
@@ -111,14 +113,16 @@ export class KmsDataKeyProvider implements DataKeyProvider {
     // that adds properties after a leading spread (≈ 0.8 µs each, twice per KMS call).
     const audited: CallContext = Object.assign({}, call, { viaService: 's3.amazonaws.com' });
     let keyIdentifier = '';
+    let result: T | undefined;
     try {
       keyIdentifier = keyOf();
       await onBehalf.authorize(Object.assign({}, call, { viaService: `s3.${onBehalf.region}.amazonaws.com` }), `kms:${operation}`, keyIdentifier, context);
       const done = await work();
-      const result = finish(done);
+      result = finish(done);
       await onBehalf.record?.({ operation, keyIdentifier: result.keyArn, call: audited, requestParameters, material: usedMaterial(done) });
       return result;
     } catch (err) {
+      result?.plaintext.dispose();
       const wire = toKmsWireError(err);
       await onBehalf.record?.({ operation, keyIdentifier, call: audited, requestParameters, errorCode: wire.code, errorMessage: wire.message });
       throw err;
