@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { attachWalCheckpointer, walCheckpointerOf, type WalCheckpointerOptions } from './wal-checkpointer.js';
 
@@ -28,8 +28,7 @@ export interface OpenSqliteOptions {
 /**
  * Opens (creating if needed) the metadata database at `path` with WAL and synchronous=FULL:
  * a committed transaction survives a crash of the process or the machine. A database file
- * is read through a memory map of up to MMAP_BYTES (kept covering the file as it grows, see
- * remapOnGrowth) and gets a WalCheckpointer (its worker starts with the first group commit); close it with
+ * is read through a memory map of up to MMAP_BYTES and gets a WalCheckpointer (its worker starts with the first group commit); close it with
  * closeSqlite so the worker stops too. Raises better-sqlite3's errors.
  */
 export function openSqlite(path: string, options: OpenSqliteOptions = {}): SqliteDatabase {
@@ -41,34 +40,9 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Sqlit
   db.pragma('busy_timeout = 5000');
   if (!db.memory) {
     db.pragma(`mmap_size = ${MMAP_BYTES}`);
-    const remap = remapOnGrowth(db);
-    const theirs = options.checkpoints?.afterCheckpoint;
-    attachWalCheckpointer(db, { ...options.checkpoints, afterCheckpoint: theirs === undefined ? remap : () => (remap(), theirs()) });
+    attachWalCheckpointer(db, options.checkpoints);
   }
   return db;
-}
-
-/**
- * Keeps the connection's memory map covering the database file as checkpoints grow it.
- * SQLite sizes the map to the file when it first maps it, and maps again only when another
- * connection changed the database: a file grown by this connection's own commits (copied
- * there by the checkpoint worker) was read past the map's end with a pread per page again
- * (a fresh data directory: every page of the objects written since start). So after a
- * checkpoint that left the file longer than when last mapped, the map is rebuilt: SQLite
- * remaps when the limit changes, so mmap_size moves between MMAP_BYTES and one page less.
- * Two pragmas and a remap per growth, not per request. Raises what a pragma raises.
- */
-function remapOnGrowth(db: SqliteDatabase): () => void {
-  let mapped = 0;
-  let limit = MMAP_BYTES;
-  return () => {
-    if (db.inTransaction || mapped >= MMAP_BYTES) return;
-    const size = statSync(db.name, { throwIfNoEntry: false })?.size ?? 0;
-    if (size <= mapped) return;
-    limit = limit === MMAP_BYTES ? MMAP_BYTES - 4096 : MMAP_BYTES;
-    db.exec(`PRAGMA mmap_size = ${limit}`);
-    mapped = size;
-  };
 }
 
 /**

@@ -19,11 +19,6 @@ export interface WalCheckpointerOptions {
   readonly warn?: (fields: Record<string, unknown>, message: string) => void;
   /** For tests: the worker's program (see WAL_CHECKPOINT_WORKER_SOURCE for the protocol). */
   readonly workerSource?: string;
-  /**
-   * Called on the event loop after each checkpoint the worker completed (the database file
-   * may have grown). What it raises is reported through `warn`, never thrown.
-   */
-  readonly afterCheckpoint?: () => void;
 }
 
 /** Counters of a WalCheckpointer, for tests and diagnostics. */
@@ -91,7 +86,6 @@ export class WalCheckpointer {
   readonly #maxRestarts: number;
   readonly #warn: (fields: Record<string, unknown>, message: string) => void;
   readonly #source: string;
-  readonly #afterCheckpoint: (() => void) | undefined;
   #worker: Worker | undefined;
   readonly #pending = new Map<number, (reply: Reply | undefined) => void>();
   #nextId = 1;
@@ -114,7 +108,6 @@ export class WalCheckpointer {
     this.#maxRestarts = options.maxRestarts ?? 3;
     this.#warn = options.warn ?? (() => undefined);
     this.#source = options.workerSource ?? WAL_CHECKPOINT_WORKER_SOURCE;
-    this.#afterCheckpoint = options.afterCheckpoint;
   }
 
   /** Counters so far. */
@@ -204,10 +197,7 @@ export class WalCheckpointer {
         this.#pending.delete(id);
         if (this.#pending.size === 0) worker.unref();
         if (reply?.error !== undefined) this.#warn({ error: reply.error }, 'WAL checkpoint failed in the checkpoint worker');
-        if (reply !== undefined && reply.error === undefined) {
-          this.#checkpoints += 1;
-          this.#notifyCheckpoint();
-        }
+        if (reply !== undefined && reply.error === undefined) this.#checkpoints += 1;
         resolve(reply?.error === undefined ? reply : undefined);
       };
       this.#pending.set(id, finish);
@@ -215,15 +205,6 @@ export class WalCheckpointer {
       worker.ref();
       worker.postMessage({ op: 'checkpoint', id });
     });
-  }
-
-  #notifyCheckpoint(): void {
-    if (this.#afterCheckpoint === undefined || !this.#db.open) return;
-    try {
-      this.#afterCheckpoint();
-    } catch (err) {
-      this.#warn({ error: err instanceof Error ? err.message : String(err) }, 'the after-checkpoint hook failed');
-    }
   }
 
   #spawn(): void {
