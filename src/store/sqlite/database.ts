@@ -6,19 +6,6 @@ import { attachWalCheckpointer, walCheckpointerOf, type WalCheckpointerOptions }
 /** A better-sqlite3 database handle, shared by the SQLite stores of one process. */
 export type SqliteDatabase = Database.Database;
 
-/**
- * How much of a database file a connection reads through a read-only memory map (SQLite's
- * mmap_size) instead of one pread per page. Why: pages that live in the database file (not
- * in the WAL, e.g. every page once a checkpoint copied it) are read past the page cache
- * when they are overflow pages, and s3_objects is a WITHOUT ROWID table whose rows with an
- * inline body overflow, so a point lookup compares whole rows on its way down the b-tree:
- * a 4 KiB GET made ~7 preads of 4 KiB (strace), each a syscall. Mapped, they are copies
- * from memory. Writes still go through write() (SQLite maps read-only), and pages beyond
- * this size are read as before. The cost of a map: an I/O error while reading the file is
- * a SIGBUS (the process stops) instead of SQLITE_IOERR (a 500 for that request).
- */
-export const MMAP_BYTES = 1024 * 1024 * 1024;
-
 /** Options of openSqlite. */
 export interface OpenSqliteOptions {
   /** Tuning of the WAL checkpoint worker of a database file (see WalCheckpointer). */
@@ -28,7 +15,7 @@ export interface OpenSqliteOptions {
 /**
  * Opens (creating if needed) the metadata database at `path` with WAL and synchronous=FULL:
  * a committed transaction survives a crash of the process or the machine. A database file
- * is read through a memory map of up to MMAP_BYTES and gets a WalCheckpointer (its worker starts with the first group commit); close it with
+ * gets a WalCheckpointer (its worker starts with the first group commit); close it with
  * closeSqlite so the worker stops too. Raises better-sqlite3's errors.
  */
 export function openSqlite(path: string, options: OpenSqliteOptions = {}): SqliteDatabase {
@@ -38,10 +25,7 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Sqlit
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  if (!db.memory) {
-    db.pragma(`mmap_size = ${MMAP_BYTES}`);
-    attachWalCheckpointer(db, options.checkpoints);
-  }
+  if (!db.memory) attachWalCheckpointer(db, options.checkpoints);
   return db;
 }
 
