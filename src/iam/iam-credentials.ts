@@ -1,3 +1,4 @@
+import { ChangeWatch } from '../common/change-watch.js';
 import type { Clock } from '../common/clock.js';
 import type { SecretSealer } from './iam-context.js';
 import type { EntityTag, IdentityStore, RoleRecord } from './identity-store.js';
@@ -18,19 +19,43 @@ export const EXPIRED_SESSION_RETENTION_MS = 24 * 3600 * 1000;
  * The edge's credential lookup: fixed credentials (the account root) first, then IAM users'
  * active access keys and STS sessions from the identity store. `prepare` loads and unseals
  * a credential into a small cache bounded in time (ttlMs) and size, so `find` stays
- * synchronous; changes made through this process invalidate at once, changes made by
- * other nodes within ttlMs. Never logs a secret.
+ * synchronous; changes made through this process invalidate at once. Over a store with a
+ * change count (every write, by any process: IdentityStore.changeCount), each entry remembers
+ * the count it was read at and `current` says whether the store has moved since: the edge asks
+ * it at a request's first look and prepares (reloads) a credential that is not current, so a
+ * key deleted or deactivated, a user deleted or re-tagged through another worker holds from the
+ * next request. `find` itself does not ask: the signature check of a request under way (after
+ * its body was read, a later run) uses what that request's first look prepared, whatever was
+ * written since. Over a store without a count, changes by other nodes show within ttlMs.
+ * Never logs a secret.
  */
 export class IamCredentialLookup implements CredentialLookup {
-  readonly #cache = new Map<string, { credential: Credential; loadedAt: number }>();
+  readonly #cache = new Map<string, { credential: Credential; loadedAt: number; count: number }>();
   /** Bumped by every invalidate(), so a load that raced one is not cached stale. */
   #generation = 0;
+  /** Reads the store's change count at most once per run; drops nothing itself (see the class comment). */
+  readonly #watch: ChangeWatch | undefined;
 
   constructor(
     private readonly base: CredentialLookup,
     private readonly deps: { store: IdentityStore; sealer: SecretSealer; clock: Clock; accountId: string },
     private readonly ttlMs = CREDENTIAL_CACHE_TTL_MS,
-  ) {}
+  ) {
+    const changeCount = deps.store.changeCount?.bind(deps.store);
+    this.#watch = changeCount === undefined ? undefined : new ChangeWatch(changeCount, () => undefined);
+  }
+
+  /**
+   * Whether `find`'s answer for this key is what the store holds now: true for fixed
+   * credentials and for a cached one read at the store's present change count (or, without a
+   * count, within ttlMs); false when nothing is cached or the store changed since (prepare
+   * reloads it). A count read that fails says false.
+   */
+  current(accessKeyId: string): boolean {
+    if (this.base.find(accessKeyId) !== undefined) return true;
+    const hit = this.#cache.get(accessKeyId);
+    return hit !== undefined && this.#fresh(hit.loadedAt) && this.#atCount(hit.count);
+  }
 
   find(accessKeyId: string): Credential | undefined {
     const fixed = this.base.find(accessKeyId);
@@ -40,19 +65,25 @@ export class IamCredentialLookup implements CredentialLookup {
   }
 
   async prepare(accessKeyId: string): Promise<void> {
-    if (this.base.find(accessKeyId) !== undefined) return;
-    const hit = this.#cache.get(accessKeyId);
-    if (hit !== undefined && this.#fresh(hit.loadedAt)) return;
-    this.#cache.delete(accessKeyId);
+    if (this.current(accessKeyId)) return;
+    // The entry stays until the read replaces it: a request of the same key under way (its
+    // signature checked after its body, a later run) must not find it gone meanwhile.
     // A change made through this process while the store was read (a tag, a key deleted) must
     // not be cached over for ttlMs: load again, a bounded number of times, when one came.
     for (let attempt = 1; ; attempt++) {
       const generation = this.#generation;
+      // The count before the read: a write during it leaves the entry behind the store's
+      // count, so the next request's first look reloads it. NaN (a write committing, or the
+      // count unreadable) is never current.
+      const count = this.#countNow();
       const credential = accessKeyId.startsWith('ASIA') ? await this.#loadSession(accessKeyId) : await this.#loadAccessKey(accessKeyId);
-      if (credential === undefined) return;
+      if (credential === undefined) {
+        this.#cache.delete(accessKeyId);
+        return;
+      }
       if (generation !== this.#generation && attempt < MAX_LOADS) continue;
       if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
-      this.#cache.set(accessKeyId, { credential, loadedAt: this.deps.clock.now().getTime() });
+      this.#cache.set(accessKeyId, { credential, loadedAt: this.deps.clock.now().getTime(), count });
       return;
     }
   }
@@ -62,6 +93,20 @@ export class IamCredentialLookup implements CredentialLookup {
     this.#generation++;
     if (accessKeyId === undefined) this.#cache.clear();
     else this.#cache.delete(accessKeyId);
+  }
+
+  /** The store's change count now (0 without a count); NaN when it cannot be read. */
+  #countNow(): number {
+    if (this.#watch === undefined) return 0;
+    try {
+      return this.#watch.check();
+    } catch {
+      return Number.NaN;
+    }
+  }
+
+  #atCount(count: number): boolean {
+    return this.#watch === undefined || count === this.#countNow();
   }
 
   #fresh(loadedAt: number): boolean {

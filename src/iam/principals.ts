@@ -42,6 +42,12 @@ export interface CredentialLookup {
    * edge awaits it once per signed request.
    */
   prepare?(accessKeyId: string): Promise<void>;
+  /**
+   * Optional: whether `find`'s answer for this key is what the slower storage holds now. The
+   * edge asks at a request's first look and calls `prepare` when it says false; `find` later in
+   * the same request answers what that prepared.
+   */
+  current?(accessKeyId: string): boolean;
 }
 
 /** The principal of an unsigned request. */

@@ -221,7 +221,14 @@ function handle(deps: EdgeDeps, services: SignedServices, req: IncomingMessage, 
   // IAM users' keys and STS sessions live in a store: load them before the synchronous
   // signature check (not needed when `find` already knows the key, e.g. the root's, nor for a
   // scope naming another region, which route refuses before any secret is read).
-  if (sig !== undefined && deps.credentials.prepare !== undefined && deps.credentials.find(sig.accessKeyId) === undefined && scopeRegionError(sig, deps.region) === undefined) {
+  // A cached credential is prepared again when the store changed since it was read (another
+  // worker deleted the key, say): `current`.
+  if (
+    sig !== undefined &&
+    deps.credentials.prepare !== undefined &&
+    (deps.credentials.find(sig.accessKeyId) === undefined || deps.credentials.current?.(sig.accessKeyId) === false) &&
+    scopeRegionError(sig, deps.region) === undefined
+  ) {
     return prepareThenRoute(deps, services, req, res, view, sig, target, endpoint);
   }
   return route(deps, services, req, res, view, sig, undefined, target, endpoint);
