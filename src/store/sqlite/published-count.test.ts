@@ -71,6 +71,21 @@ describe('PublishedCount', () => {
     assert.equal(reopened.current(), 1);
   });
 
+  it('puts the table count back after a write that published and then failed at COMMIT', () => {
+    const { a, b, dbA, file } = twoProcesses();
+    dbA.exec('PRAGMA foreign_keys = ON; CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);');
+    a.write(bump(dbA));
+    // A deferred foreign key is checked at COMMIT: after the write published its count.
+    assert.throws(() =>
+      a.write(() => {
+        bump(dbA)();
+        dbA.prepare('INSERT INTO child VALUES (42)').run();
+      }),
+    /FOREIGN KEY/);
+    assert.equal(published(file), 1, 'the file is put back to what the table holds');
+    assert.equal(b.current(), 1);
+  });
+
   it('publishes a write nested in a transaction that is not its own (before that COMMIT), so other connections see it once committed', () => {
     const { a, b, dbA, file } = twoProcesses();
     dbA.transaction(() => {

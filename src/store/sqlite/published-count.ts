@@ -31,6 +31,8 @@ export class PublishedCount {
   readonly #buf = Buffer.alloc(8);
   /** The last file value the table was seen to have reached. */
   #settled = NaN;
+  /** Whether the write under way has published (then a failed commit needs a repair). */
+  #published = false;
 
   /** `countSql` selects the count (one row, one integer); `path` is the file that publishes it. */
   constructor(db: SqliteDatabase, countSql: string, path: string) {
@@ -57,15 +59,20 @@ export class PublishedCount {
    */
   write<T>(change: () => T): T {
     if (this.#db.inTransaction) return this.#counted(change);
+    this.#published = false;
     try {
       return this.#db.transaction(() => this.#counted(change)).immediate();
     } catch (err) {
-      // The change rolled back (or its commit failed): the file may be ahead of the table. A
-      // repair that fails too leaves it so, which only stops caching until the next write.
-      try {
-        this.repair();
-      } catch {
-        // the error to report is the write's
+      // The commit failed after this write published: the file may be ahead of the table. A
+      // repair that fails too leaves it so, which only stops caching until the next write. A
+      // write that published nothing (BEGIN found the database busy, the change raised) left
+      // the file as it was: no repair, which would wait for the write lock once more.
+      if (this.#published) {
+        try {
+          this.repair();
+        } catch {
+          // the error to report is the write's
+        }
       }
       throw err;
     }
@@ -94,6 +101,7 @@ export class PublishedCount {
 
   #publish(count: number): void {
     if (this.#fd < 0) return;
+    this.#published = true;
     const out = Buffer.alloc(8);
     out.writeDoubleLE(count, 0);
     writeSync(this.#fd, out, 0, 8, 0);
