@@ -37,7 +37,7 @@ import { AuthenticationError, parseSignature, scopeRegionError, verifySignature,
 import { sealBlob } from '../src/kms/ciphertext-blob.js';
 import { validateContext, type EncryptionContext } from '../src/kms/encryption-context.js';
 import { NotFoundError, ValidationError } from '../src/kms/errors.js';
-import { pooledRandomBytes } from '../src/kms/random-pool.js';
+import { secretRandomBytes as pooledRandomBytes } from '../src/crypto/random-pool.js';
 import { KMS_MAX_BODY_BYTES, toKmsWireError } from '../src/kms/index.js';
 
 /** The one key the server knows (a fixed id: callers name it as this id or as MINIMAL_KMS_KEY_ARN). */

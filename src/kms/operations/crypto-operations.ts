@@ -5,7 +5,7 @@ import type { KeyService } from '../keys/key-service.js';
 import { decryptBlob, decryptBlobNow, encryptWithKey, requireSymmetricKey, type EncryptionAlgorithm } from './symmetric.js';
 import { sealBlob } from '../ciphertext-blob.js';
 import { currentVersion, type KeyRecord } from '../keys/key-record.js';
-import { pooledRandomBytes } from '../random-pool.js';
+import { secretRandomBytes as pooledRandomBytes } from '../../crypto/random-pool.js';
 import type { SecretBytes } from '../../crypto/secret-bytes.js';
 
 /**

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { pooledRandomBytes } from './random-pool.js';
+import { secretRandomBytes as pooledRandomBytes } from './random-pool.js';
 
-describe('pooledRandomBytes', () => {
+describe('secretRandomBytes, as KMS draws data keys and GenerateRandom from it', () => {
   it('returns the requested length, pooled or not', () => {
     for (const n of [0, 1, 12, 16, 28, 32, 64, 65, 1024]) assert.equal(pooledRandomBytes(n).length, n);
   });
