@@ -4,7 +4,7 @@
  * them (as `npm start` does), and cluster workers inherit them (node:cluster forks with the
  * primary's execArgv). test/cli/node-flags.test.ts keeps those places in step with this list.
  *
- * `--initial-old-space-size=128`: node:crypto returns a fresh buffer for every 64 KiB segment it
+ * `--initial-old-space-size=128`: the segment cipher (the native addon, or node:crypto without it) makes a fresh buffer for every 64 KiB segment it
  * encrypts or decrypts, and V8 (Node 20) counts those young backing stores against the old
  * generation's headroom (~24 MB on the server's ~15 MB heap), so a process that streams large
  * objects fell into a full mark-compact every 20–40 MB of plaintext, and stayed there. With

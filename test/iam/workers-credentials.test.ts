@@ -27,36 +27,35 @@ describe('IAM credentials with --workers 2: a change through one worker holds on
     assert.equal(r.status, 200, r.text);
     return r.xml;
   }
-  it('an access key deleted: neither worker accepts it on the next call', async () => {
+  /** A user allowed kms:*, an access key of theirs, one client of it pinned to each worker, and a KMS key to use. */
+  async function userOnBothWorkers(userName: string): Promise<{ cred: { accessKeyId: string; secretAccessKey: string }; attempt: () => Promise<boolean[]>; names: () => Promise<string[]> }> {
     const keyId = (await root[0]!.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
-    await iam({ Action: 'CreateUser', UserName: 'u1' });
-    await iam({ Action: 'PutUserPolicy', UserName: 'u1', PolicyName: 'p', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }) });
-    const xml = await iam({ Action: 'CreateAccessKey', UserName: 'u1' });
+    await iam({ Action: 'CreateUser', UserName: userName });
+    await iam({ Action: 'PutUserPolicy', UserName: userName, PolicyName: 'p', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }) });
+    const xml = await iam({ Action: 'CreateAccessKey', UserName: userName });
     const k = ['CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey'];
     const cred = { accessKeyId: at(xml, ...k, 'AccessKeyId'), secretAccessKey: at(xml, ...k, 'SecretAccessKey') };
     const asUser = await clientPerWorker(workers, port, () => pinnedKmsClient(server.endpoint, cred), (c) => c.kms.send(new ListKeysCommand({})));
     clients.push(...asUser);
-    for (const c of asUser) await c.kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' }));
+    /** GenerateDataKey through each worker in turn: 'ALLOWED' or the error's name. */
+    const names = async (): Promise<string[]> => {
+      const outcomes: string[] = [];
+      for (const c of asUser) outcomes.push(await c.kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' })).then(() => 'ALLOWED', (e: Error) => e.name));
+      return outcomes;
+    };
+    return { cred, names, attempt: async () => (await names()).map((o) => o === 'ALLOWED') };
+  }
+
+  it('an access key deleted: neither worker accepts it on the next call', async () => {
+    const { cred, attempt, names } = await userOnBothWorkers('u1');
+    assert.deepEqual(await attempt(), [true, true]);
     await iam({ Action: 'DeleteAccessKey', UserName: 'u1', AccessKeyId: cred.accessKeyId });
-    const outcomes: string[] = [];
-    for (const c of asUser) outcomes.push(await c.kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' })).then(() => 'ALLOWED', (e: Error) => e.name));
+    const outcomes = await names();
     assert.deepEqual(outcomes.map((o) => o === 'ALLOWED'), [false, false], outcomes.join(','));
   });
 
   it('an access key made Inactive, then Active again: each change holds on the next call of both workers', async () => {
-    const keyId = (await root[0]!.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
-    await iam({ Action: 'CreateUser', UserName: 'u2' });
-    await iam({ Action: 'PutUserPolicy', UserName: 'u2', PolicyName: 'p', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] }) });
-    const xml = await iam({ Action: 'CreateAccessKey', UserName: 'u2' });
-    const k = ['CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey'];
-    const cred = { accessKeyId: at(xml, ...k, 'AccessKeyId'), secretAccessKey: at(xml, ...k, 'SecretAccessKey') };
-    const asUser = await clientPerWorker(workers, port, () => pinnedKmsClient(server.endpoint, cred), (c) => c.kms.send(new ListKeysCommand({})));
-    clients.push(...asUser);
-    const attempt = async (): Promise<boolean[]> => {
-      const allowed: boolean[] = [];
-      for (const c of asUser) allowed.push(await c.kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' })).then(() => true, () => false));
-      return allowed;
-    };
+    const { cred, attempt } = await userOnBothWorkers('u2');
     assert.deepEqual(await attempt(), [true, true]);
     await iam({ Action: 'UpdateAccessKey', UserName: 'u2', AccessKeyId: cred.accessKeyId, Status: 'Inactive' });
     assert.deepEqual(await attempt(), [false, false], 'Inactive');
