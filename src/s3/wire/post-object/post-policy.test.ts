@@ -68,6 +68,15 @@ describe('POST policy conditions', () => {
     const md5 = createHash('md5').update(Buffer.alloc(32, 7)).digest('base64');
     const failedMd5 = check([{ key: 'k' }, ['starts-with', '$x-amz-server-side-encryption-customer-key-MD5', md5]], { key: 'k', 'x-amz-server-side-encryption-customer-key-MD5': 'other' });
     assert.equal(failedMd5, 'AccessDeniedError: Invalid according to Policy: Policy Condition failed: ["starts-with", "$x-amz-server-side-encryption-customer-key-MD5", "[value not shown]"]');
+    // Nor when the field is spelled so that it matches no form field (and so always fails).
+    for (const odd of ['x-amz-server-side-encryption-customer-key ', ' X-Amz-Security-Token', 'x_amz_server_side_encryption_customer_key', 'x-amz-server-side-encryption-customer-key-md5x']) {
+      const listed = check([{ key: 'k' }, ['eq', `$${odd}`, key]], { key: 'k' });
+      assert.ok(!listed.includes(key) && listed.includes('[value not shown]'), listed);
+      const simple = check([{ key: 'k' }, { [odd]: key }], { key: 'k' });
+      assert.ok(!simple.includes(key) && simple.includes('[value not shown]'), simple);
+    }
+    // Other fields still print their value, as S3 does.
+    assert.match(check([{ key: 'k' }, ['eq', '$x-amz-meta-customer', 'visible']], { key: 'k', 'x-amz-meta-customer': 'other' }), /"visible"/);
   });
 
   it('every field but the exempt ones needs a condition', () => {

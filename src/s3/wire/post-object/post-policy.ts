@@ -117,11 +117,23 @@ function lengthRange(min: unknown, max: unknown, text: string): PolicyCondition 
  * log and the audit record, and none of them may hold a key or a credential (nor the key's
  * fingerprint, which no record holds either: see edge-s3-params).
  */
-const SECRET_FIELDS: ReadonlySet<string> = new Set(['x-amz-server-side-encryption-customer-key', 'x-amz-server-side-encryption-customer-key-md5', 'x-amz-security-token']);
+const SECRET_FIELDS: readonly string[] = ['x-amz-server-side-encryption-customer-key', 'x-amz-security-token'];
+
+/**
+ * Whether a condition's field names a secret, however it is spelled: the name is compared with
+ * case, whitespace and every character but letters and digits removed, and a name that merely
+ * contains a secret field's name counts (`customer-key-MD5`, a trailing space, `$ x-amz-…`,
+ * `x_amz_security_token`). Such a field never matches a form field, so its condition fails and
+ * would be printed; erring towards hiding costs only a value the sender wrote.
+ */
+function namesSecret(field: string): boolean {
+  const squeezed = field.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return SECRET_FIELDS.some((secret) => squeezed.includes(secret.replace(/-/g, '')));
+}
 
 /** A condition on `field` as S3 prints it in "Policy Condition failed: ...": a JSON array with ", " between items (a secret's value elided). */
 function printed(items: readonly unknown[], field: string): string {
-  const shown = SECRET_FIELDS.has(field) ? items.map((v, i) => (i === 2 ? '[value not shown]' : v)) : items;
+  const shown = namesSecret(field) ? items.map((v, i) => (i === 2 ? '[value not shown]' : v)) : items;
   return `[${shown.map((i) => JSON.stringify(i)).join(', ')}]`;
 }
 
