@@ -138,6 +138,37 @@ describe('POST Object with a presigned POST policy (boto3 + urllib3)', () => {
     assert.deepEqual(listed.Contents?.map((o) => o.Key), ['public/anon.txt']);
   });
 
+  it('answers a form still sending parts after its file, then closes the connection instead of reading on', async () => {
+    // An anonymous form for public/ (the bucket policy lets anyone put there), chunked, whose
+    // file is followed by parts that never end: S3 ignores parts after the file. The answer
+    // must come once the file is stored, and the server must stop reading there.
+    const boundary = 'endless-tail-boundary';
+    const url = new URL(t.endpoint);
+    const socket = connect(Number(url.port), url.hostname);
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="key"\r\n\r\npublic/endless-tail.txt\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="e.txt"\r\n\r\ntail body\r\n`;
+    socket.write(`POST /post-bkt HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(head)}`);
+    let answer = '';
+    let closed = false;
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => {}); // the server may reset a connection it stopped reading
+    const junk = chunk(`--${boundary}\r\nContent-Disposition: form-data; name="x-ignore-after"\r\n\r\n${'j'.repeat(4096)}\r\n`);
+    // Polled bounds, not timing assertions: send a tail part every 5 ms until the server closes (or 5 s passed).
+    for (let i = 0; i < 1000 && !closed; i++) {
+      if (!socket.destroyed) socket.write(junk);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    socket.destroy();
+    assert.match(answer, /^HTTP\/1\.1 204 /, answer.slice(0, 200));
+    assert.match(answer, /\r\nconnection: close\r\n/i);
+    assert.ok(closed, 'the server closed the connection');
+    const got = await t.s3().send(new GetObjectCommand({ Bucket: 'post-bkt', Key: 'public/endless-tail.txt' }));
+    assert.equal(await got.Body!.transformToString(), 'tail body');
+    await t.s3().send(new DeleteObjectCommand({ Bucket: 'post-bkt', Key: 'public/endless-tail.txt' }));
+  });
+
   it('bounds the form before the file at 20 KB with its boundaries and part headers (parts busboy skips, empty fields), as S3 counts it', async () => {
     // Anonymous forms for public/ (the bucket policy lets anyone put there): a key, then
     // 20+ KB of parts that carry no field value (no Content-Disposition: busboy skips them;

@@ -31,6 +31,12 @@ export interface PostForm {
   readonly filename: string | undefined;
   /** Stops reading the form: the rest of the request is drained and discarded (after a refusal). */
   readonly abandon: () => void;
+  /**
+   * Stops reading the request for good (after the file was stored, when the client is still
+   * sending parts after it): nothing more is read, so the caller must close the connection
+   * after its answer.
+   */
+  readonly stopReading: () => void;
 }
 
 /**
@@ -38,7 +44,7 @@ export interface PostForm {
  * that is not multipart/form-data (S3's 412), MalformedPostRequestError for one that does not
  * parse, MaxPostPreDataLengthExceededError once the fields before the file pass
  * MAX_POST_PRE_DATA_BYTES, and PostFieldError (InvalidArgument) when the form has no `file` part. Parts
- * after the file are read and ignored, as S3 ignores them; a later parse error or a client
+ * after the file are read and ignored, as S3 ignores them, until the answer (see stopReading); a later parse error or a client
  * gone mid-file destroys `file` with MalformedPostRequestError or IncompleteBodyError. Never
  * buffers the file.
  */
@@ -132,7 +138,7 @@ class FormReader {
     this.#slicer.slicing = false;
     stream.on('error', (err: unknown) => file.destroy(new MalformedPostRequestError('', { cause: err })));
     stream.pipe(file);
-    const form: PostForm = { fields: this.#fields, file, filename: filename === undefined ? undefined : baseName(filename), abandon: () => this.#drain() };
+    const form: PostForm = { fields: this.#fields, file, filename: filename === undefined ? undefined : baseName(filename), abandon: () => this.#drain(), stopReading: () => this.#stop() };
     if (this.#pendingFields.length === 0) this.resolve(form);
     else
       void Promise.all(this.#pendingFields).then(() => {
@@ -177,6 +183,11 @@ class FormReader {
   #drain(): void {
     this.req.unpipe(this.#slicer);
     this.req.resume();
+  }
+
+  #stop(): void {
+    this.req.unpipe(this.#slicer);
+    this.req.pause();
   }
 }
 

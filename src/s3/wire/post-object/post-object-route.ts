@@ -64,8 +64,16 @@ export async function postObjectRoute(c: S3Call): Promise<void> {
   }
 }
 
-/** The answer S3 gives a stored upload (see postObjectRoute). */
+/**
+ * The answer S3 gives a stored upload (see postObjectRoute). A client still sending when the
+ * object is stored (parts after the file, which S3 ignores) is read no further: the answer
+ * closes the connection, so an endless tail cannot hold it and the server's reading.
+ */
 function answer(c: S3Call, upload: PostUpload, o: ObjectRecord, sseHeaders: OutgoingHttpHeaders): void {
+  if (!c.req.complete) {
+    upload.stopReading();
+    c.res.shouldKeepAlive = false;
+  }
   const location = objectUrl(c);
   const headers: OutgoingHttpHeaders = { etag: o.etag, location, ...sseHeaders };
   const redirect = redirectUrl(upload.fields.get('success_action_redirect')?.value ?? upload.fields.get('redirect')?.value);

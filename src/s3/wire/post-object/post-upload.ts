@@ -41,6 +41,8 @@ export interface PostUpload {
   readonly range: LengthRange | undefined;
   /** Stops reading the form: the request is drained and discarded (after a refusal). */
   abandon(): void;
+  /** Stops reading the request for good: see PostForm.stopReading. */
+  stopReading(): void;
 }
 
 /** The form fields of SigV4 authentication, in the order S3 names a missing one. */
@@ -87,7 +89,7 @@ export async function openPostUpload(req: IncomingMessage, ctx: PostUploadContex
     // S3's condition keys of a browser upload: its fields' (as a PUT's headers'), authType POST.
     const signedFacts = verified !== ctx.anonymous ? { 's3:signatureversion': 'AWS4-HMAC-SHA256' } : {};
     const facts: ConditionFacts = { ...s3RequestFacts({ headers }, EMPTY_QUERY, undefined), 's3:authType': 'POST', ...signedFacts };
-    const upload: PostUpload = { verified, key, fields, headers, facts, file: form.file, range, abandon: form.abandon };
+    const upload: PostUpload = { verified, key, fields, headers, facts, file: form.file, range, abandon: form.abandon, stopReading: form.stopReading };
     uploads.set(req, upload);
     return upload;
   } catch (err) {
