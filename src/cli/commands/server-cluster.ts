@@ -11,7 +11,7 @@ import { loadRootCredentials, type Credential } from '../../iam/index.js';
 import { KeyService, openRootKey, type RootKeyProvider } from '../../kms/index.js';
 import { privateEndpoints } from '../../net/endpoints.js';
 import { openTls } from '../../net/tls/index.js';
-import { openSqlite } from '../../store/sqlite/database.js';
+import { closeSqlite, openSqlite } from '../../store/sqlite/database.js';
 import { lockDataDir } from '../../store/sqlite/data-dir-lock.js';
 import { SqliteKeyStore } from '../../store/sqlite/key-store.js';
 import type { ThreadAuditWriter } from '../../store/sqlite/audit-writer-client.js';
@@ -109,7 +109,7 @@ export async function prepareDataDir(config: CipherlakeConfig, log: Logger = cre
         }
         await trail.close();
         store.close();
-        metadata.close();
+        await closeSqlite(metadata);
         root.close();
         lock.release();
         if (failure !== undefined) throw failure;
@@ -118,7 +118,7 @@ export async function prepareDataDir(config: CipherlakeConfig, log: Logger = cre
   } catch (err) {
     // The primary exits on this error: close what it opened first, as a single-process start
     // does (an open metadata.db would otherwise be left with its -wal and -shm files).
-    db?.close();
+    if (db !== undefined) await closeSqlite(db);
     rootKey?.close();
     lock.release();
     throw err;

@@ -29,12 +29,35 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Sqlit
   return db;
 }
 
+/** What closeSqlite closes with each connection (see closeWithSqlite). */
+const companions = new WeakMap<SqliteDatabase, Set<() => void>>();
+
 /**
- * Stops the database's WAL checkpoint worker (after its last checkpoint), then closes the
- * connection. Resolves once both are done; raises only what `db.close()` raises.
+ * Has closeSqlite run `close` when it closes `db` (before the connection itself): for what a
+ * store opens beside the database for the connection's life (a published change count's
+ * file, the WAL descriptor a group commit syncs), which a store without a close of its own
+ * would otherwise leak at every in-process server stop. Returns a function that unregisters
+ * it (for a companion closed earlier). `close` must not throw.
+ */
+export function closeWithSqlite(db: SqliteDatabase, close: () => void): () => void {
+  let set = companions.get(db);
+  if (set === undefined) companions.set(db, (set = new Set()));
+  set.add(close);
+  return () => {
+    set.delete(close);
+  };
+}
+
+/**
+ * Stops the database's WAL checkpoint worker (after its last checkpoint), closes what was
+ * registered with closeWithSqlite, then the connection. Resolves once all are done; raises
+ * only what `db.close()` raises.
  */
 export async function closeSqlite(db: SqliteDatabase): Promise<void> {
   await walCheckpointerOf(db)?.close();
+  const closers = companions.get(db);
+  companions.delete(db);
+  for (const close of closers ?? []) close();
   db.close();
 }
 

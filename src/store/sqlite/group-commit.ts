@@ -1,6 +1,6 @@
-import { appendFileSync, fdatasync, open } from 'node:fs';
+import { appendFileSync, closeSync, fdatasync, open } from 'node:fs';
 import { CipherlakeError } from '../../common/errors.js';
-import type { SqliteDatabase } from './database.js';
+import { closeWithSqlite, type SqliteDatabase } from './database.js';
 import { walCheckpointerOf, type WalCheckpointer } from './wal-checkpointer.js';
 
 /**
@@ -152,6 +152,8 @@ export class SqliteGroupCommit {
     // Only when the connection asks for durable commits (FULL = 2, EXTRA = 3) do we owe an fsync.
     this.#walPath = wal && this.#level >= 2 ? `${db.name}-wal` : undefined;
     this.#checkpointer = wal ? walCheckpointerOf(db) : undefined;
+    // The WAL descriptor goes with the connection (closeSqlite), not at every in-process server stop left open.
+    if (this.#walPath !== undefined) closeWithSqlite(db, () => this.#closeWal());
     this.#busyTimeoutMs = db.memory ? 0 : Number(db.pragma('busy_timeout', { simple: true }));
     const enter = [...(this.#busyTimeoutMs > 0 ? ['PRAGMA busy_timeout = 0'] : []), ...(this.#walPath !== undefined ? ['PRAGMA synchronous = NORMAL'] : [])];
     this.#enter = enter.join('; ');
@@ -326,6 +328,16 @@ export class SqliteGroupCommit {
         this.#stopped ??= new StoreSyncFailedError(err);
         reject(err);
       }),
+    );
+  }
+
+  /** Closes the WAL descriptor once its open settled (a group's sync still in flight fails with EBADF). */
+  #closeWal(): void {
+    const fd = this.#walFd;
+    this.#walFd = undefined;
+    void fd?.then(
+      (n) => closeSync(n),
+      () => undefined,
     );
   }
 

@@ -1,5 +1,5 @@
 import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
-import type { SqliteDatabase } from './database.js';
+import { closeWithSqlite, type SqliteDatabase } from './database.js';
 
 /**
  * A change count kept in a database table (incremented by triggers, in the writing
@@ -33,6 +33,8 @@ export class PublishedCount {
   #settled = NaN;
   /** Whether the write under way has published (then a failed commit needs a repair). */
   #published = false;
+  /** Unregisters this count from closeSqlite (done by close). */
+  readonly #unregister: () => void;
 
   /** `countSql` selects the count (one row, one integer); `path` is the file that publishes it. */
   constructor(db: SqliteDatabase, countSql: string, path: string) {
@@ -40,7 +42,14 @@ export class PublishedCount {
     const stmt = db.prepare<[], number>(countSql).pluck();
     this.#count = () => stmt.get() ?? 0;
     this.#fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
-    this.repair();
+    // Closed with the connection (closeSqlite) if not before: stores that hold one have no close of their own.
+    this.#unregister = closeWithSqlite(db, () => this.close());
+    try {
+      this.repair();
+    } catch (err) {
+      this.close();
+      throw err;
+    }
   }
 
   /** The published count the table has reached, or NaN while a write is being committed (or the file is unreadable). */
@@ -83,9 +92,13 @@ export class PublishedCount {
     this.#db.transaction(() => this.#publish(this.#count())).immediate();
   }
 
-  /** Closes the file; afterwards `current` is NaN and writes publish nothing. Idempotent. */
+  /**
+   * Closes the file; afterwards `current` is NaN and writes publish nothing. Idempotent;
+   * closeSqlite does it for every count of the connection it closes.
+   */
   close(): void {
     if (this.#fd < 0) return;
+    this.#unregister();
     closeSync(this.#fd);
     this.#fd = -1;
   }
