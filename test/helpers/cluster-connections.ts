@@ -2,6 +2,7 @@ import { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
 import { TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY } from './server.js';
 
 /** An SDK client held to one keep-alive connection, and that connection's socket once it is open. */
@@ -12,12 +13,15 @@ export interface PinnedKmsClient {
   destroy(): void;
 }
 
-/**
- * A KMS client whose requests all go over one keep-alive connection (an agent of one
- * socket), so that a cluster server answers them all from the one worker the primary
- * handed that connection to.
- */
-export function pinnedKmsClient(endpoint: string, credentials = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY }): PinnedKmsClient {
+/** An S3 client held to one keep-alive connection (path style, no retries), as PinnedKmsClient. */
+export interface PinnedS3Client {
+  readonly s3: S3Client;
+  localPort(): number;
+  destroy(): void;
+}
+
+/** An agent of one keep-alive socket, and the local port of the one connection it opened. */
+function oneConnectionAgent(): { agent: Agent; localPort(): number } {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const opened: Socket[] = [];
   const create = agent.createConnection.bind(agent);
@@ -26,15 +30,42 @@ export function pinnedKmsClient(endpoint: string, credentials = { accessKeyId: T
     opened.push(socket);
     return socket;
   };
-  const kms = new KMSClient({ endpoint, region: TEST_REGION, credentials, maxAttempts: 1, requestHandler: { httpAgent: agent } });
   return {
-    kms,
+    agent,
     localPort() {
       if (opened.length !== 1 || opened[0]!.localPort === undefined) throw new Error(`expected one connection, the client opened ${opened.length}`);
       return opened[0]!.localPort;
     },
+  };
+}
+
+/**
+ * A KMS client whose requests all go over one keep-alive connection (an agent of one
+ * socket), so that a cluster server answers them all from the one worker the primary
+ * handed that connection to.
+ */
+export function pinnedKmsClient(endpoint: string, credentials = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY }): PinnedKmsClient {
+  const { agent, localPort } = oneConnectionAgent();
+  const kms = new KMSClient({ endpoint, region: TEST_REGION, credentials, maxAttempts: 1, requestHandler: { httpAgent: agent } });
+  return {
+    kms,
+    localPort,
     destroy() {
       kms.destroy();
+      agent.destroy();
+    },
+  };
+}
+
+/** An S3 client whose requests all go over one keep-alive connection (see pinnedKmsClient). */
+export function pinnedS3Client(endpoint: string, credentials = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY }): PinnedS3Client {
+  const { agent, localPort } = oneConnectionAgent();
+  const s3 = new S3Client({ endpoint, region: TEST_REGION, credentials, forcePathStyle: true, maxAttempts: 1, requestHandler: { httpAgent: agent } });
+  return {
+    s3,
+    localPort,
+    destroy() {
+      s3.destroy();
       agent.destroy();
     },
   };
@@ -88,14 +119,14 @@ export function workerOfConnection(workers: readonly number[], serverPort: numbe
  * connection exists) until one is served by each of the server's `workers`; returns them in
  * the order of `workers`. Throws when `attempts` connections do not reach every worker.
  */
-export async function clientPerWorker(
+export async function clientPerWorker<C extends { localPort(): number; destroy(): void }>(
   workers: readonly number[],
   serverPort: number,
-  open: () => PinnedKmsClient,
-  touch: (c: PinnedKmsClient) => Promise<unknown>,
+  open: () => C,
+  touch: (c: C) => Promise<unknown>,
   attempts = 8,
-): Promise<PinnedKmsClient[]> {
-  const found = new Map<number, PinnedKmsClient>();
+): Promise<C[]> {
+  const found = new Map<number, C>();
   for (let i = 0; i < attempts && found.size < workers.length; i++) {
     const c = open();
     await touch(c);
