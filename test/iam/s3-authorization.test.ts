@@ -19,10 +19,12 @@ import {
   ListObjectsV2Command,
   PutBucketPolicyCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   PutPublicAccessBlockCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
+import { SqliteS3MetadataStore } from '../../src/store/sqlite/s3-metadata-store.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { sdkOutcome as outcome } from '../helpers/sdk-outcome.js';
 import { at, queryRequest, type QueryCredentials } from './query-client.js';
@@ -223,6 +225,32 @@ describe('S3 access control: identity and bucket policies, channel conditions, K
     const tagCopier = t.s3({ credentials: await newUser('tag-copier', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject', 's3:GetObjectTagging', 's3:PutObjectTagging'], Resource: 'arn:aws:s3:::copy-tags/*' }] }) });
     assert.equal(await copy(tagCopier, 'copy-tags/src/tagged', 'dst/tagged'), 'ok');
     assert.deepEqual((await root.send(new GetObjectTaggingCommand({ Bucket: 'copy-tags', Key: 'dst/tagged' }))).TagSet, [{ Key: 'team', Value: 'ml' }]);
+  });
+
+  it('a CopyObject decides the tag permissions on the tags it copies: tags added to the source after the authorization point are not copied unchecked', async () => {
+    await root.send(new CreateBucketCommand({ Bucket: 'copy-tag-race' }));
+    await put(root, 'copy-tag-race', 'src/race');
+    const copier = t.s3({ credentials: await newUser('race-copier', { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject'], Resource: 'arn:aws:s3:::copy-tag-race/*' }] }) });
+    // The race, made certain: the authorization point's look at the source (getObjectHead)
+    // finds it untagged, and the source is tagged right after that look, before the copy reads it.
+    const proto = SqliteS3MetadataStore.prototype;
+    const original = proto.getObjectHead;
+    let raced = false;
+    proto.getObjectHead = async function (this: SqliteS3MetadataStore, bucket: string, key: string) {
+      const head = await original.call(this, bucket, key);
+      if (bucket === 'copy-tag-race' && key === 'src/race' && !raced) {
+        raced = true;
+        await root.send(new PutObjectTaggingCommand({ Bucket: 'copy-tag-race', Key: 'src/race', Tagging: { TagSet: [{ Key: 'secret', Value: 'label' }] } }));
+      }
+      return head;
+    };
+    try {
+      assert.equal(await outcome(copier.send(new CopyObjectCommand({ Bucket: 'copy-tag-race', Key: 'dst/raced', CopySource: 'copy-tag-race/src/race' }))), '403 AccessDenied');
+    } finally {
+      proto.getObjectHead = original;
+    }
+    assert.ok(raced, 'the authorization point looked at the source');
+    assert.equal(await outcome(root.send(new GetObjectCommand({ Bucket: 'copy-tag-race', Key: 'dst/raced' }))), '404 NoSuchKey', 'the refused copy wrote nothing');
   });
 
   it('public-read bucket policy lets anonymous GETs through; BlockPublicPolicy and RestrictPublicBuckets close it', async () => {

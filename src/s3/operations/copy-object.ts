@@ -33,6 +33,14 @@ export interface CopyRequest {
   readonly replace?: { readonly content: ContentHeaders; readonly userMetadata: Readonly<Record<string, string>> };
   /** x-amz-tagging-directive REPLACE: the request's tags; undefined (COPY): the source's. */
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * COPY of the source's tags: called with the source row the copy will write from, when that
+   * row has tags, before its body is opened; raises (AccessDeniedError) to refuse. So the
+   * permissions S3 asks to copy tags (s3:GetObjectTagging on the source, s3:PutObjectTagging on
+   * the target) are decided on the very tags copied, not on a row read earlier that tags added
+   * since would not be in.
+   */
+  readonly authorizeCopiedTags?: () => Promise<void>;
   /** If-Match / If-None-Match on the destination (as writeObject checks them). */
   readonly condition?: WriteCondition;
 }
@@ -101,5 +109,6 @@ async function copySource(deps: S3Deps, req: CopyRequest): Promise<ObjectRecord>
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
+  if (req.tags === undefined && source.tags !== undefined && Object.keys(source.tags).length > 0) await req.authorizeCopiedTags?.();
   return source;
 }

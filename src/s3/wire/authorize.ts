@@ -121,6 +121,11 @@ export async function authorizeS3Action(
 /** The bucket-policy actions a bucket policy can never deny the owner account's root user. */
 const ROOT_POLICY_ACTIONS: ReadonlySet<string> = new Set(['s3:GetBucketPolicy', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy']);
 
+/** Whether x-amz-copy-source names a version (`?versionId=`): S3 then asks s3:GetObjectVersion on the source. */
+export function copySourceNamesVersion(req: IncomingMessage): boolean {
+  return /[?&]versionId=/.test(String(req.headers['x-amz-copy-source'] ?? ''));
+}
+
 /** The source of a CopyObject / UploadPartCopy, or undefined when the header is unusable (the route then answers InvalidArgument). */
 export function copySourceOf(req: IncomingMessage): { bucket: string; key: string } | undefined {
   const value = firstHeader(req.headers, 'x-amz-copy-source');

@@ -8,7 +8,7 @@ import { AccessDeniedError, EntityTooLargeError, IncompleteBodyError, InvalidReq
 import type { CallContext } from '../../kms/index.js';
 import type { S3Deps } from '../s3-deps.js';
 import type { DataKeyProvider } from '../sse/data-key-provider.js';
-import { anonymousRequest, anonymousVerified, copySourceOf, s3RequestFacts, type S3Authorizer } from './authorize.js';
+import { anonymousRequest, anonymousVerified, copySourceNamesVersion, copySourceOf, s3RequestFacts, type S3Authorizer } from './authorize.js';
 import { resolveAddress } from './address.js';
 import { hoistPresignedHeaders } from './hoisted-headers.js';
 import { makeCall, type S3Call, type S3SseNote } from './call.js';
@@ -252,6 +252,8 @@ export class S3Handler {
       // A COPY-directive copy carries the source's tags: S3 then asks s3:GetObjectTagging on the
       // source and s3:PutObjectTagging on the destination (the CopyObject permissions; looked up
       // only once the source may be read, so its tags tell nothing to a caller who may not).
+      // Asked here to refuse early, and again by the copy on the row it copies
+      // (copyObjectRoute's authorizeCopiedTags): tags added in between are decided too.
       if (source !== undefined && route.operation === 'CopyObject' && copiesSourceTags(r.req.headers) && (await hasTags(call, source))) {
         await call.authorize(versioned ? 's3:GetObjectVersionTagging' : 's3:GetObjectTagging', source);
         await call.authorize('s3:PutObjectTagging', target);
@@ -539,11 +541,6 @@ const VERSION_ACTIONS: ReadonlyMap<string, string> = new Map([
   ['s3:PutObjectAcl', 's3:PutObjectVersionAcl'],
   ['s3:GetObjectAttributes', 's3:GetObjectVersionAttributes'],
 ]);
-
-/** Whether x-amz-copy-source names a version (`?versionId=`): S3 then asks s3:GetObjectVersion on the source. */
-function copySourceNamesVersion(req: IncomingMessage): boolean {
-  return /[?&]versionId=/.test(String(req.headers['x-amz-copy-source'] ?? ''));
-}
 
 /** Whether a CopyObject keeps the source's tags: x-amz-tagging-directive COPY, the default (any other value but REPLACE is the route's InvalidArgument). */
 function copiesSourceTags(headers: IncomingHttpHeaders): boolean {

@@ -9,6 +9,7 @@ import { modeForWrite } from '../operations/sse-select.js';
 import { precheckWriteCondition, writeObject } from '../operations/write-object.js';
 import { INLINE_STORAGE_ID, type ObjectRecord } from '../metadata-store.js';
 import type { WriteCondition } from '../write-condition.js';
+import { copySourceNamesVersion } from './authorize.js';
 import type { S3Call, S3SseNote } from './call.js';
 import type { SealedObjectKey } from '../sse/sealing.js';
 import { checkResponseOverrides, kmsContextHeader, objectResponseHeaders, parseConditions, parseContentHeaders, parseRange, parseUserMetadata, sseResponseHeaders } from './headers/object-headers.js';
@@ -357,6 +358,11 @@ export async function copyObjectRoute(c: S3Call): Promise<void> {
         encryptionGiven: sse.kind !== 'none',
         storageClassGiven: h['x-amz-storage-class'] !== undefined,
         ...(tags !== undefined ? { tags } : {}),
+        // What the handler's authorization point asks for a tagged source, asked again on the row copied.
+        authorizeCopiedTags: async () => {
+          await c.authorize(copySourceNamesVersion(c.req) ? 's3:GetObjectVersionTagging' : 's3:GetObjectTagging', source);
+          await c.authorize('s3:PutObjectTagging', { bucket: c.bucket, key: c.key });
+        },
         ...(directive === 'REPLACE' ? { replace: { content, userMetadata: parseUserMetadata(h) } } : {}),
         ...(directive === 'COPY' && content.websiteRedirectLocation !== undefined ? { websiteRedirectLocation: content.websiteRedirectLocation } : {}),
         ...withCondition(c),
