@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it, mock } from 'node:test';
 import { canonicalJson } from './canonical-json.js';
-import { GENESIS_HASH, recordHash } from './chain.js';
+import { GENESIS_HASH, recordHash, recordHashOfUtf8 } from './chain.js';
 import { AuditEncodingError } from './errors.js';
 import { appendMany, openFixture, sampleEvent } from './test-support.js';
 import { verifyAudit } from './verify.js';
@@ -50,6 +50,25 @@ describe('recordHash', () => {
       ['4'.repeat(64), 2 ** 32 - 1, '{"lone":"\ud800"}'],
     ];
     for (const [prev, seq, json] of cases) assert.equal(recordHash(prev, seq, json), spelled(prev, seq, json));
+  });
+  it('recordHashOfUtf8 of the UTF-8 bytes equals recordHash of the string (known answers, long, outsized, after each other)', () => {
+    const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
+    assert.equal(recordHashOfUtf8(GENESIS_HASH, 1, utf8('{}')), '3503c37b85f05450cd23f06ee663ea7d081b2a2209e2a2b126437ef35d2bf372');
+    assert.equal(recordHashOfUtf8('ab'.repeat(32), 2 ** 40 + 5, utf8('{"k":"é€𝄞"}')), 'a0c9e8b05a0dda218410cb69272ad2390d12ff63b16a859e00d1b5d1624e28dd');
+    const cases: [string, number, string][] = [
+      ['1'.repeat(64), 7, '{"a":"short"}'],
+      ['2'.repeat(64), Number.MAX_SAFE_INTEGER, JSON.stringify({ v: '\u{1F600}ü'.repeat(5000) })],
+      ['5'.repeat(64), 9, JSON.stringify({ v: 'é'.repeat(100_000) })], // above the shared buffer's limit
+      ['3'.repeat(64), 2 ** 32, '{"a":"after the outsized one"}'],
+      ['4'.repeat(64), 3, ''],
+    ];
+    for (const [prev, seq, json] of cases) {
+      // A view into a larger buffer, as a journal read gives it.
+      const view = Buffer.concat([Buffer.from('zz'), Buffer.from(json, 'utf8'), Buffer.from('zz')]).subarray(2, 2 + Buffer.byteLength(json, 'utf8'));
+      assert.equal(recordHashOfUtf8(prev, seq, view), recordHash(prev, seq, json));
+    }
+    assert.throws(() => recordHashOfUtf8('A'.repeat(64), 1, utf8('{}')), RangeError);
+    assert.throws(() => recordHashOfUtf8(GENESIS_HASH, 0, utf8('{}')), RangeError);
   });
   it('refuses a malformed prevHash or seq', () => {
     assert.throws(() => recordHash('A'.repeat(64), 1, '{}'), RangeError);

@@ -24,21 +24,37 @@ export interface ChainedRecord {
  * Raises RangeError when prevHash is not 64 hex digits or seq is not a positive safe integer.
  */
 export function recordHash(prevHash: string, seq: number, eventJson: string): string {
-  if (!/^[0-9a-f]{64}$/.test(prevHash)) throw new RangeError('prevHash must be 64 lower-case hex digits');
-  if (!Number.isSafeInteger(seq) || seq < 1) throw new RangeError('seq must be a positive safe integer');
   // The whole input is laid out in one reused buffer and hashed in one native call
   // (crypto.hash): a Hash object and four updates per record cost the writer thread about
   // three times as much as the SHA-256 itself (CPU profile of the audit writer thread).
-  const max = HASH_PREFIX_BYTES + eventJson.length * 3; // UTF-8 needs at most 3 bytes per UTF-16 unit
+  const buf = hashInput(prevHash, seq, eventJson.length * 3); // UTF-8 needs at most 3 bytes per UTF-16 unit
+  const n = buf.write(eventJson, HASH_PREFIX_BYTES, 'utf8');
+  return hash('sha256', buf.subarray(0, HASH_PREFIX_BYTES + n), 'hex');
+}
+
+/**
+ * recordHash of an eventJson given as its UTF-8 bytes (the same hash: recordHash encodes the
+ * string so), for a writer that holds the bytes as read from a journal and never decodes them.
+ * Raises as recordHash.
+ */
+export function recordHashOfUtf8(prevHash: string, seq: number, eventJsonUtf8: Uint8Array): string {
+  const buf = hashInput(prevHash, seq, eventJsonUtf8.length);
+  buf.set(eventJsonUtf8, HASH_PREFIX_BYTES);
+  return hash('sha256', buf.subarray(0, HASH_PREFIX_BYTES + eventJsonUtf8.length), 'hex');
+}
+
+/** A buffer holding version byte, prevHash and seq, with room for `jsonBytes` after them. */
+function hashInput(prevHash: string, seq: number, jsonBytes: number): Buffer {
+  if (!/^[0-9a-f]{64}$/.test(prevHash)) throw new RangeError('prevHash must be 64 lower-case hex digits');
+  if (!Number.isSafeInteger(seq) || seq < 1) throw new RangeError('seq must be a positive safe integer');
   // An outsized event gets a buffer of its own, so one never pins megabytes for the thread's life.
-  const buf = hashInputBuffer(max);
+  const buf = hashInputBuffer(HASH_PREFIX_BYTES + jsonBytes);
   buf[0] = CHAIN_FORMAT_VERSION;
   buf.write(prevHash, 1, 32, 'hex');
   // seq < 2^53: the high word fits 21 bits, so two 32-bit writes give the uint64.
   buf.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 33);
   buf.writeUInt32BE(seq >>> 0, 37);
-  const n = buf.write(eventJson, HASH_PREFIX_BYTES, 'utf8');
-  return hash('sha256', buf.subarray(0, HASH_PREFIX_BYTES + n), 'hex');
+  return buf;
 }
 
 /** Version byte, prevHash and seq: the bytes before the event JSON in a record's hash input. */

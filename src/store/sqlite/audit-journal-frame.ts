@@ -73,7 +73,12 @@ export type FrameScanStop = 'end' | 'limit' | 'torn' | 'invalid';
 
 /** What scanJournalFrames found. */
 export interface FrameScan {
-  /** The valid frames' payloads, joined into one AuditBatchText ('' for none). */
+  /**
+   * The valid frames' payloads (views of the scanned buffer, valid as long as its bytes are),
+   * empty ones left out: what a writer ingests (SqliteAuditWriter.ingestFrames), never decoded.
+   */
+  readonly payloads: readonly Buffer[];
+  /** The same payloads decoded and joined into one AuditBatchText ('' for none), computed when first read. */
   readonly batch: AuditBatchText;
   readonly records: number;
   /** Bytes of `buf` consumed by those frames: the offset of the first frame not taken. */
@@ -89,16 +94,25 @@ export interface FrameScan {
  * payload is not well-formed batch text is the SQLite writer's to refuse).
  */
 export function scanJournalFrames(buf: Buffer, maxRecords: number): FrameScan {
-  const texts: string[] = [];
+  const payloads: Buffer[] = [];
   let records = 0;
   let at = 0;
-  const result = (stop: FrameScanStop, need?: number): FrameScan => ({
-    batch: texts.join('\n'),
-    records,
-    end: at,
-    stop,
-    ...(need !== undefined ? { need } : {}),
-  });
+  const result = (stop: FrameScanStop, need?: number): FrameScan => {
+    let batch: AuditBatchText | undefined;
+    return {
+      payloads,
+      // Decoded only for a reader that wants the text (offline commands, tests): the writer
+      // ingests the bytes, and one joined string of a poll's frames (often above V8's
+      // large-object size, so fresh pages every poll) was ~25% of the writer thread's CPU.
+      get batch(): AuditBatchText {
+        return (batch ??= payloads.map((p) => p.toString('utf8')).join('\n'));
+      },
+      records,
+      end: at,
+      stop,
+      ...(need !== undefined ? { need } : {}),
+    };
+  };
   while (at < buf.length) {
     if (records >= maxRecords) return result('limit');
     if (buf.length - at < FRAME_HEADER_BYTES) return result('torn');
@@ -110,7 +124,7 @@ export function scanJournalFrames(buf: Buffer, maxRecords: number): FrameScan {
     if (crc32(payload) !== buf.readUInt32BE(at + 4)) return result('invalid', total);
     // An empty payload carries no record; it is skipped rather than joined as an empty line.
     if (length > 0) {
-      texts.push(payload.toString('utf8'));
+      payloads.push(payload);
       records += recordsIn(payload);
     }
     at += total;

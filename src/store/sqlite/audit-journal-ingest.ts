@@ -64,7 +64,7 @@ export function ingestJournalFile(
  * A read buffer kept between reads by one reader (a JournalIngester polls every few ms): a
  * fresh buffer per poll came from malloc each time, and its pages faulted in again after
  * glibc had handed them back (page faults were a visible part of the writer thread's CPU).
- * Safe to reuse: the frames' payloads are decoded into strings before the next read.
+ * Safe to reuse: the frames' payloads (views of it) are committed before the next read.
  */
 export interface ReadScratch {
   buf: Buffer | undefined;
@@ -91,7 +91,7 @@ export function ingestOpenJournal(
     const buf = readAt(fd, offset, Math.min(size - offset, Math.max(READ_BYTES, need)), scratch);
     const scan = scanJournalFrames(buf, INGEST_MAX_RECORDS);
     if (scan.end > 0) {
-      const committed = writer.ingest(scan.batch, { file, from: offset, to: offset + scan.end });
+      const committed = writer.ingestFrames(scan.payloads, { file, from: offset, to: offset + scan.end });
       offset += scan.end;
       records += scan.records;
       need = 0;

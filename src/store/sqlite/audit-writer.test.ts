@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { GENESIS_HASH, recordHash } from '../../audit/chain.js';
 import { AuditCommitError } from '../../audit/errors.js';
 import { encodeAuditEvent } from '../../audit/encode-event.js';
 import { LocalAuditSigner } from '../../audit/signer.js';
@@ -69,6 +70,80 @@ describe('SqliteAuditWriter: multi-row inserts', () => {
     const report = await verifyAudit(store, LocalAuditSigner.generate().publicKeyPem());
     assert.equal(report.intact, true, JSON.stringify(report.problems));
     assert.equal(report.lastSeq, 53);
+    store.close();
+  });
+});
+
+describe('SqliteAuditWriter.ingestFrames: journal payloads chained as bytes', () => {
+  const ROWS = 'SELECT seq, event_time, event_ms, event_name, event_source, error_code, access_denied, typeof(event_json), event_json, prev_hash, hash, typeof(terms), terms FROM audit_records ORDER BY seq';
+  const rowsOf = (store: SqliteAuditStore): unknown[][] => store.db.prepare(ROWS).raw(true).all() as unknown[][];
+  // Hand-made records: non-ASCII and escaped text, an empty terms line and an empty eventJson line.
+  const odd = [
+    `["2026-01-01T00:00:00Z",1767225600000,"Ünïcödé €","s\\u0000",null,0]\n[["key","k-é𝄞"]]\n{"a":"é€𝄞\\n\\u2028"}`,
+    `["2026-01-01T00:00:01Z",1767225601000,"Empty","src","AccessDenied",1]\n\n{}`,
+    `["2026-01-01T00:00:02Z",1767225602000,"NoJson","src",null,0]\n[]\n`,
+  ].join('\n');
+
+  it('stores each record as its lines say (TEXT columns, hashes of the text), across payloads that are views of one buffer', async () => {
+    const texts = [batchText(1, 3), odd, batchText(4, 20)];
+    const { path, store } = await freshStore();
+    const w = new SqliteAuditWriter(path, { synchronous: 'NORMAL' });
+    // Payloads as views into one larger buffer, as a journal read gives them.
+    const whole = Buffer.from(`xx${texts.join('')}yy`, 'utf8');
+    let at = 2;
+    const payloads = texts.map((text) => {
+      const n = Buffer.byteLength(text, 'utf8');
+      const view = whole.subarray(at, at + n);
+      at += n;
+      return view;
+    });
+    const committed = w.ingestFrames(payloads, { file: 'p.1', from: 0, to: 10 });
+    assert.equal(w.journalOffset('p.1'), 10);
+    w.close();
+    // What each record must become, from the text: its columns, its eventJson and terms as TEXT, the chain over the text.
+    const lines = texts.join('\n').split('\n');
+    const expected: unknown[][] = [];
+    let prev = GENESIS_HASH;
+    for (let i = 0; i * 3 < lines.length; i++) {
+      const [columns, terms, json] = lines.slice(i * 3, i * 3 + 3) as [string, string, string];
+      const hash = recordHash(prev, i + 1, json);
+      expected.push([i + 1, ...(JSON.parse(columns) as unknown[]), 'text', json, prev, hash, 'text', terms]);
+      prev = hash;
+    }
+    assert.equal(expected.length, 26);
+    assert.deepEqual(committed, { firstSeq: 1, head: { seq: 26, hash: prev } });
+    assert.deepEqual(rowsOf(store), expected);
+    const report = await verifyAudit(store, LocalAuditSigner.generate().publicKeyPem());
+    // The hand-made records' columns are not what their JSON would index: only the chain is asked.
+    assert.deepEqual(report.problems.filter((p) => p.kind !== 'index-mismatch'), []);
+    store.close();
+  });
+
+  it('a payload that is not UTF-8 is stored as its decoded text would be (U+FFFD), and still verifies', async () => {
+    const { path, store } = await freshStore();
+    const w = new SqliteAuditWriter(path, { synchronous: 'NORMAL' });
+    const good = Buffer.from(batchText(1, 1), 'utf8');
+    const bad = Buffer.concat([Buffer.from('["2026-01-01T00:00:00Z",1767225600000,"N","S",null,0]\n[]\n{"v":"', 'utf8'), Buffer.of(0xff, 0xc3), Buffer.from('"}', 'utf8')]);
+    w.ingestFrames([good, bad], { file: 'p.1', from: 0, to: 1 });
+    w.close();
+    assert.equal(store.db.prepare('SELECT event_json FROM audit_records WHERE seq = 2').pluck().get(), '{"v":"\ufffd\ufffd"}');
+    const report = await verifyAudit(store, LocalAuditSigner.generate().publicKeyPem());
+    assert.deepEqual(report.problems.filter((p) => p.kind !== 'index-mismatch'), []);
+    store.close();
+  });
+
+  it('refuses a payload whose lines are not whole records, even when the frames together would be, and writes nothing', async () => {
+    const { path, store } = await freshStore();
+    const w = new SqliteAuditWriter(path, { synchronous: 'NORMAL' });
+    const [cols, terms, json] = batchText(1, 1).split('\n') as [string, string, string];
+    const ragged = [Buffer.from(`${cols}\n${terms}`), Buffer.from(json)]; // 2 + 1 lines
+    assert.throws(() => w.ingestFrames(ragged, { file: 'p.1', from: 0, to: 1 }), /malformed audit batch/);
+    assert.throws(() => w.ingestFrames([Buffer.from(`${batchText(1, 1)}\n`)], { file: 'p.1', from: 0, to: 1 }), /malformed audit batch/, 'a trailing line feed is a fourth line');
+    assert.throws(() => w.ingestFrames([Buffer.from(`[1,2]\n${terms}\n${json}`)], { file: 'p.1', from: 0, to: 1 }), /malformed audit batch/);
+    assert.throws(() => w.ingestFrames([Buffer.from(`nope\n${terms}\n${json}`)], { file: 'p.1', from: 0, to: 1 }), SyntaxError);
+    assert.equal(w.journalOffset('p.1'), 0);
+    w.close();
+    assert.equal(store.db.prepare('SELECT count(*) FROM audit_records').pluck().get(), 0);
     store.close();
   });
 });

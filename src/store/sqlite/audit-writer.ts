@@ -3,9 +3,10 @@
 // BEGIN IMMEDIATE transaction, so any number of connections append to one gapless chain
 // (SQLite's write lock orders them; busy_timeout waits for it). Runs in the writer thread
 // (audit-writer-thread.ts); nothing here touches an event loop.
+import { isUtf8 } from 'node:buffer';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import { GENESIS_HASH, recordHash } from '../../audit/chain.js';
+import { GENESIS_HASH, recordHashOfUtf8 } from '../../audit/chain.js';
 import type { ChainHead } from '../../audit/audit-store.js';
 import type { DigestToStore } from './audit-append.js';
 import { prepareAuditIndexer, type AuditIndexer } from './audit-indexer.js';
@@ -84,7 +85,7 @@ export class SqliteAuditWriter {
 
   /** Chains `batch` after the durable head and commits it in one IMMEDIATE transaction. */
   commit(batch: AuditBatchText): CommittedBatch {
-    return this.#commit(batch, undefined);
+    return this.#commit(batch === '' ? [] : [Buffer.from(batch, 'utf8')], undefined);
   }
 
   /**
@@ -94,7 +95,18 @@ export class SqliteAuditWriter {
    * it), and what SQLite raises. `batch` may be '' (only the offset moves).
    */
   ingest(batch: AuditBatchText, span: JournalSpan): CommittedBatch {
-    return this.#commit(batch, span);
+    return this.#commit(batch === '' ? [] : [Buffer.from(batch, 'utf8')], span);
+  }
+
+  /**
+   * As ingest, for the frames' payloads as read (scanJournalFrames' `payloads`: each one
+   * batch's AuditBatchText in UTF-8), chained without decoding them: each record's eventJson
+   * and terms are bound as their bytes. Stores exactly what ingest stores for the decoded
+   * text (a payload that is not valid UTF-8 is decoded and re-encoded first, as ingest would
+   * have it). Raises as ingest, and for a payload whose lines are not whole records.
+   */
+  ingestFrames(payloads: readonly Uint8Array[], span: JournalSpan): CommittedBatch {
+    return this.#commit(payloads, span);
   }
 
   /** The stored offset of journal file `file`: where its next frame starts; 0 without a row. */
@@ -168,13 +180,20 @@ interface JournalStatements {
   readonly move: Statement;
 }
 
-type SharedAppend = (batch: AuditBatchText, span: JournalSpan | undefined) => CommittedBatch;
+type SharedAppend = (payloads: readonly Uint8Array[], span: JournalSpan | undefined) => CommittedBatch;
 
 /** Most rows per INSERT statement: a batch of up to this many records is one statement run. */
 const ROWS_PER_INSERT = 16;
 const INSERT_COLUMNS = 11;
 const INSERT_HEAD =
   'INSERT INTO audit_records (seq, event_time, event_ms, event_name, event_source, error_code, access_denied, event_json, prev_hash, hash, terms) VALUES ';
+/**
+ * One row's placeholders. event_json and terms are bound as their UTF-8 bytes (a BLOB) and
+ * CAST to TEXT, which takes the bytes as they are (the database encoding is UTF-8): binding
+ * them as JS strings cost a decode of the journal's bytes into a string and a UTF-8 encode
+ * back for the binding, per record. The stored values are TEXT, as before.
+ */
+const INSERT_ROW = '(?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?, CAST(? AS TEXT))';
 
 /**
  * The shared-chain append: BEGIN IMMEDIATE takes the write lock before the head is read,
@@ -186,14 +205,13 @@ const INSERT_HEAD =
 function prepareSharedAppend(db: SqliteDatabase, journal: () => JournalStatements): SharedAppend {
   const readHead = db.prepare('SELECT last_seq AS seq, last_hash AS hash FROM audit_head WHERE id = 1');
   const inserts: Statement[] = [];
-  const insertOf = (rows: number): Statement =>
-    (inserts[rows] ??= db.prepare(INSERT_HEAD + Array.from({ length: rows }, () => `(${'?, '.repeat(INSERT_COLUMNS - 1)}?)`).join(', ')));
+  const insertOf = (rows: number): Statement => (inserts[rows] ??= db.prepare(INSERT_HEAD + Array.from({ length: rows }, () => INSERT_ROW).join(', ')));
   // Prepared now, so a file this code cannot write (a column missing) fails the constructor.
   insertOf(1);
   const moveHead = db.prepare(
     'INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seq = excluded.last_seq, last_hash = excluded.last_hash',
   );
-  const txn = db.transaction((lines: readonly string[], span: JournalSpan | undefined): CommittedBatch => {
+  const txn = db.transaction((records: readonly RecordLines[], span: JournalSpan | undefined): CommittedBatch => {
     if (span !== undefined) {
       // Read inside the write lock: a span someone else already ingested is refused, never chained twice.
       const stored = (journal().offset.get(span.file) as number | undefined) ?? 0;
@@ -201,42 +219,71 @@ function prepareSharedAppend(db: SqliteDatabase, journal: () => JournalStatement
     }
     const start = (readHead.get() as ChainHead | undefined) ?? { seq: 0, hash: GENESIS_HASH };
     let head = start;
-    const records = lines.length / LINES_PER_RECORD;
-    for (let first = 0; first < records; first += ROWS_PER_INSERT) {
-      const rows = Math.min(ROWS_PER_INSERT, records - first);
+    for (let first = 0; first < records.length; first += ROWS_PER_INSERT) {
+      const rows = Math.min(ROWS_PER_INSERT, records.length - first);
       const params: unknown[] = new Array<unknown>(rows * INSERT_COLUMNS);
-      for (let r = 0; r < rows; r++) head = chainRow(lines, (first + r) * LINES_PER_RECORD, head, params, r * INSERT_COLUMNS);
+      for (let r = 0; r < rows; r++) head = chainRow(records[first + r] as RecordLines, head, params, r * INSERT_COLUMNS);
       insertOf(rows).run(params);
     }
     if (head.seq > start.seq) moveHead.run(head.seq, head.hash);
     if (span !== undefined) journal().move.run(span.file, span.to);
     return { firstSeq: start.seq + 1, head };
   });
-  return (batch, span) => {
-    const lines = batch === '' ? [] : batch.split('\n');
-    // A record line that ever held a raw line feed would shift every line after it: refuse the batch instead.
-    if (lines.length % LINES_PER_RECORD !== 0) throw new Error('malformed audit batch');
+  return (payloads, span) => {
+    const records: RecordLines[] = [];
+    for (const payload of payloads) splitRecords(payload, records);
     if (span !== undefined) journal(); // prepared outside the transaction (it may create the table)
-    return txn.immediate(lines, span);
+    return txn.immediate(records, span);
   };
 }
 
+/** One record of a batch: its lookup columns (parsed), and its terms column and eventJson as UTF-8 bytes. */
+interface RecordLines {
+  readonly columns: readonly unknown[];
+  readonly terms: Uint8Array;
+  readonly json: Uint8Array;
+}
+
+const LF = 0x0a;
+
 /**
- * Chains the record whose lines start at `line` after `prev` and writes its INSERT_COLUMNS
- * values into `params` from `at`; returns the record's place in the chain. Raises on
- * columns that are not the six-element array the client writes.
+ * Appends the records of one batch payload (an AuditBatchText in UTF-8) to `out`: three lines
+ * per record, split at line feeds (JSON texts never hold a raw one). Raises 'malformed audit
+ * batch' when the lines are not whole records (a record line that ever held a raw line feed
+ * would shift every line after it: the batch is refused instead) or a columns line is not
+ * the six-element array the client writes, and JSON.parse's error for one that is not JSON.
  */
-function chainRow(lines: readonly string[], line: number, prev: ChainHead, params: unknown[], at: number): ChainHead {
-  const columns: unknown = JSON.parse(lines[line] as string);
-  if (!Array.isArray(columns) || columns.length !== 6) throw new Error('malformed audit batch');
-  const json = lines[line + 2] as string;
+function splitRecords(payload: Uint8Array, out: RecordLines[]): void {
+  if (payload.length === 0) return;
+  // Not UTF-8 (only a hand-edited journal, the CRC passing): stored as its decoded text would be, U+FFFD for each bad sequence.
+  const bytes = isUtf8(payload) ? Buffer.from(payload.buffer, payload.byteOffset, payload.length) : Buffer.from(Buffer.from(payload).toString('utf8'), 'utf8');
+  for (let at = 0; ; ) {
+    const a = bytes.indexOf(LF, at);
+    const b = a === -1 ? -1 : bytes.indexOf(LF, a + 1);
+    if (b === -1) throw new Error('malformed audit batch');
+    const next = bytes.indexOf(LF, b + 1);
+    const end = next === -1 ? bytes.length : next;
+    const columns: unknown = JSON.parse(bytes.toString('utf8', at, a));
+    if (!Array.isArray(columns) || columns.length !== 6) throw new Error('malformed audit batch');
+    out.push({ columns, terms: bytes.subarray(a + 1, b), json: bytes.subarray(b + 1, end) });
+    if (next === -1) return;
+    at = next + 1;
+  }
+}
+
+/**
+ * Chains `record` after `prev` and writes its INSERT_COLUMNS values into `params` from `at`;
+ * returns the record's place in the chain.
+ */
+function chainRow(record: RecordLines, prev: ChainHead, params: unknown[], at: number): ChainHead {
   const seq = prev.seq + 1;
-  const hash = recordHash(prev.hash, seq, json);
+  const hash = recordHashOfUtf8(prev.hash, seq, record.json);
   params[at] = seq;
-  for (let c = 0; c < 6; c++) params[at + 1 + c] = columns[c] as unknown;
-  params[at + 7] = json;
+  for (let c = 0; c < 6; c++) params[at + 1 + c] = record.columns[c];
+  // An empty line is bound as '' (a zero-length buffer may bind as NULL): stored as ingesting the text stored it.
+  params[at + 7] = record.json.length > 0 ? record.json : '';
   params[at + 8] = prev.hash;
   params[at + 9] = hash;
-  params[at + 10] = lines[line + 1];
+  params[at + 10] = record.terms.length > 0 ? record.terms : '';
   return { seq, hash };
 }
