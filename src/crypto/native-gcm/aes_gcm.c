@@ -16,6 +16,12 @@
  *   seal(key, nonce, aad, pieces, out, outOffset) / open(key, nonce, aad, pieces, tag, out,
  *   outOffset): one-shot forms (one context per call; for tests and small uses).
  *
+ *   hkdfGcmSeal(ikm, salt, info, nonce(12), aad, pieces, out, outOffset) -> bytes written
+ *   hkdfGcmOpen(ikm, salt, info, nonce(12), aad, pieces, tag(16), out, outOffset) -> boolean
+ *     the key is HKDF-SHA256(ikm, salt, info, L = 32) (RFC 5869), derived on the C stack and
+ *     cleansed before return: one call per KMS ciphertext blob (src/kms/FORMAT.md) instead of
+ *     two node:crypto HMACs and a node:crypto cipher, each an object set up per call.
+ *
  *   retainFreedHeap(bytes) -> boolean: glibc's M_TRIM_THRESHOLD (see retain_freed_heap below)
  *
  * `pieces` is one Uint8Array or an array of them, processed as their concatenation.
@@ -26,9 +32,11 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
@@ -41,9 +49,20 @@
 #define TAG_BYTES 16
 /* Bound on pieces per call: their pointers live on the stack. The TS callers pass <= 9. */
 #define MAX_PIECES 256
+#define SHA256_BYTES 32
+/* Bound on each HKDF input (ikm, salt, info): far above any caller's, far below int limits. */
+#define MAX_HKDF_INPUT ((size_t)1 << 20)
 
 typedef struct {
   EVP_CIPHER *cipher; /* AES-256-GCM, fetched once for this addon instance */
+  EVP_MAC *hmac;      /* HMAC, fetched once */
+  /*
+   * An HMAC-SHA256 context with its digest set and no key, never used itself: each HKDF
+   * works on a copy (EVP_MAC_CTX_dup) and frees it, which cleanses the keyed state, so no
+   * state derived from a secret outlives the call. Copying costs less than setting the
+   * digest by name per call (and less than re-keying one shared context to wipe it).
+   */
+  EVP_MAC_CTX *hmac_ctx;
   napi_ref key_class;
 } instance_t;
 
@@ -191,6 +210,40 @@ static napi_value fail_internal(napi_env env) {
   return NULL;
 }
 
+/**
+ * With ctx keyed for encryption and its nonce set: writes ciphertext then the tag into out.
+ * Returns 0 on an OpenSSL failure, after cleansing out.
+ */
+static int seal_keyed(EVP_CIPHER_CTX *ctx, const bytes_t *aad, const bytes_t *pieces, uint32_t count, size_t total, uint8_t *out) {
+  long long written = run(ctx, aad, pieces, count, out);
+  int outl = 0;
+  if (written != (long long)total || EVP_CipherFinal_ex(ctx, out + total, &outl) != 1 || outl != 0 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, out + total) != 1) {
+    OPENSSL_cleanse(out, total + TAG_BYTES);
+    return 0;
+  }
+  return 1;
+}
+
+/**
+ * With ctx keyed for decryption and its nonce set: writes plaintext into out and checks tag.
+ * Returns 0 on a bad tag (or any failure) after zeroing every byte of out it may have written.
+ */
+static int open_keyed(EVP_CIPHER_CTX *ctx, const bytes_t *aad, const bytes_t *pieces, uint32_t count, size_t total, const bytes_t *tag, uint8_t *out) {
+  int ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, (void *)tag->data) == 1;
+  if (ok) {
+    long long written = run(ctx, aad, pieces, count, out);
+    int outl = 0;
+    ok = written == (long long)total && EVP_CipherFinal_ex(ctx, out + total, &outl) == 1 && outl == 0;
+  }
+  if (!ok) {
+    /* A bad tag (or any failure): no byte of unauthenticated plaintext may stay in out. */
+    OPENSSL_cleanse(out, total);
+    ERR_clear_error();
+  }
+  return ok;
+}
+
 /** argv: nonce, aad, pieces, out, outOffset. Seals with an already-keyed encrypting ctx. */
 static napi_value do_seal(napi_env env, EVP_CIPHER_CTX *ctx, napi_value *argv) {
   bytes_t nonce, aad, pieces[MAX_PIECES];
@@ -203,14 +256,7 @@ static napi_value do_seal(napi_env env, EVP_CIPHER_CTX *ctx, napi_value *argv) {
   if (!get_pieces(env, argv[2], pieces, &count, &total)) return NULL;
   if (!get_out(env, argv[3], argv[4], total + TAG_BYTES, &out)) return NULL;
   if (!check_overlap(env, pieces, count, out, total + TAG_BYTES)) return NULL;
-  if (EVP_CipherInit_ex2(ctx, NULL, NULL, nonce.data, 1, NULL) != 1) return fail_internal(env);
-  long long written = run(ctx, &aad, pieces, count, out);
-  int outl = 0;
-  if (written != (long long)total || EVP_CipherFinal_ex(ctx, out + total, &outl) != 1 || outl != 0 ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_BYTES, out + total) != 1) {
-    OPENSSL_cleanse(out, total + TAG_BYTES);
-    return fail_internal(env);
-  }
+  if (EVP_CipherInit_ex2(ctx, NULL, NULL, nonce.data, 1, NULL) != 1 || !seal_keyed(ctx, &aad, pieces, count, total, out)) return fail_internal(env);
   napi_value result;
   napi_create_double(env, (double)(total + TAG_BYTES), &result);
   return result;
@@ -232,18 +278,8 @@ static napi_value do_open(napi_env env, EVP_CIPHER_CTX *ctx, napi_value *argv) {
   if (!check_apart(env, &tag, out, total, "out overlaps the tag")) return NULL;
   if (!check_apart(env, &aad, out, total, "out overlaps the aad")) return NULL;
   if (!check_apart(env, &nonce, out, total, "out overlaps the nonce")) return NULL;
-  if (EVP_CipherInit_ex2(ctx, NULL, NULL, nonce.data, 0, NULL) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, (void *)tag.data) != 1) {
-    return fail_internal(env);
-  }
-  long long written = run(ctx, &aad, pieces, count, out);
-  int outl = 0;
-  int ok = written == (long long)total && EVP_CipherFinal_ex(ctx, out + total, &outl) == 1 && outl == 0;
-  if (!ok) {
-    /* A bad tag (or any failure): no byte of unauthenticated plaintext may stay in out. */
-    OPENSSL_cleanse(out, total);
-    ERR_clear_error();
-  }
+  if (EVP_CipherInit_ex2(ctx, NULL, NULL, nonce.data, 0, NULL) != 1) return fail_internal(env);
+  int ok = open_keyed(ctx, &aad, pieces, count, total, &tag, out);
   napi_value result;
   napi_get_boolean(env, ok, &result);
   return result;
@@ -380,6 +416,150 @@ static napi_value oneshot_open(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* ---- HKDF-SHA256 then AES-256-GCM, for KMS ciphertext blobs ---- */
+
+/* HMAC's key for an empty salt (RFC 5869: "not provided" is HashLen zeros, the same HMAC key). */
+static const uint8_t ZERO_KEY[SHA256_BYTES] = {0};
+
+/** HMAC-SHA256(key, a ‖ b) into mac[32] with ctx (re-keyed here). Returns 0 on failure. */
+static int hmac_sha256(EVP_MAC_CTX *ctx, const bytes_t *key, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t *mac) {
+  /*
+   * A NULL key would tell EVP_MAC_init to keep the previous one: an empty key is passed as
+   * 32 zero bytes instead, the same HMAC key (HMAC pads every key with zeros to the block).
+   */
+  const uint8_t *k = key->length > 0 ? key->data : ZERO_KEY;
+  size_t k_len = key->length > 0 ? key->length : sizeof ZERO_KEY;
+  size_t mac_len = 0;
+  if (EVP_MAC_init(ctx, k, k_len, NULL) != 1) return 0;
+  if (a_len > 0 && EVP_MAC_update(ctx, a, a_len) != 1) return 0;
+  if (b_len > 0 && EVP_MAC_update(ctx, b, b_len) != 1) return 0;
+  return EVP_MAC_final(ctx, mac, &mac_len, SHA256_BYTES) == 1 && mac_len == SHA256_BYTES;
+}
+
+/**
+ * HKDF-SHA256 (RFC 5869) with L = 32, one output block: PRK = HMAC(salt, ikm), OKM =
+ * HMAC(PRK, info ‖ 0x01), on a copy of the instance's HMAC context that is freed (cleansed)
+ * before return, as the PRK is, whatever happens. Returns 0 on failure (okm then cleansed).
+ */
+static int hkdf_sha256(instance_t *inst, const bytes_t *ikm, const bytes_t *salt, const bytes_t *info, uint8_t okm[SHA256_BYTES]) {
+  static const uint8_t one = 1;
+  uint8_t prk[SHA256_BYTES];
+  bytes_t prk_key = {prk, sizeof prk};
+  EVP_MAC_CTX *c = EVP_MAC_CTX_dup(inst->hmac_ctx);
+  int ok = c != NULL && hmac_sha256(c, salt, ikm->data, ikm->length, NULL, 0, prk) &&
+           hmac_sha256(c, &prk_key, info->data, info->length, &one, 1, okm);
+  OPENSSL_cleanse(prk, sizeof prk);
+  EVP_MAC_CTX_free(c);
+  if (!ok) OPENSSL_cleanse(okm, SHA256_BYTES);
+  return ok;
+}
+
+/** The three HKDF inputs at argv[0..2]: Uint8Arrays of at most MAX_HKDF_INPUT bytes each. */
+static int get_hkdf_inputs(napi_env env, napi_value *argv, bytes_t *ikm, bytes_t *salt, bytes_t *info) {
+  if (!get_bytes(env, argv[0], ikm, "ikm must be a Uint8Array")) return 0;
+  if (!get_bytes(env, argv[1], salt, "salt must be a Uint8Array")) return 0;
+  if (!get_bytes(env, argv[2], info, "info must be a Uint8Array")) return 0;
+  if (ikm->length > MAX_HKDF_INPUT || salt->length > MAX_HKDF_INPUT || info->length > MAX_HKDF_INPUT) return throw_range(env, "ikm, salt and info must be at most 1 MiB each");
+  return 1;
+}
+
+/** Refuses an out window that overlaps any of the n inputs given (before anything is written). */
+static int check_all_apart(napi_env env, const bytes_t *const *inputs, size_t n, const uint8_t *out, size_t out_len) {
+  for (size_t i = 0; i < n; i++) {
+    if (!check_apart(env, inputs[i], out, out_len, "out overlaps an input")) return 0;
+  }
+  return 1;
+}
+
+/** A context keyed with HKDF(ikm, salt, info) for one direction, or NULL after throwing. */
+static EVP_CIPHER_CTX *new_hkdf_keyed(napi_env env, const bytes_t *ikm, const bytes_t *salt, const bytes_t *info, const bytes_t *nonce, int encrypt) {
+  instance_t *inst = instance(env);
+  if (inst == NULL || inst->cipher == NULL || inst->hmac_ctx == NULL) return fail_internal(env), NULL;
+  uint8_t key[KEY_BYTES];
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  int ok = ctx != NULL && hkdf_sha256(inst, ikm, salt, info, key) &&
+           EVP_CipherInit_ex2(ctx, inst->cipher, key, nonce->data, encrypt, NULL) == 1;
+  OPENSSL_cleanse(key, sizeof key);
+  if (!ok) {
+    EVP_CIPHER_CTX_free(ctx);
+    fail_internal(env);
+    return NULL;
+  }
+  return ctx;
+}
+
+/*
+ * hkdfGcmSeal(ikm, salt, info, nonce, aad, pieces, out, outOffset?): AES-256-GCM under
+ * HKDF-SHA256(ikm, salt, info, 32) of the concatenated pieces into out at outOffset, then the
+ * tag. Returns the bytes written. out may hold the plaintext exactly in place, and overlaps
+ * no other input.
+ */
+static napi_value hkdf_gcm_seal(napi_env env, napi_callback_info info_cb) {
+  size_t argc = 8;
+  napi_value argv[8];
+  bytes_t ikm, salt, info, nonce, aad, pieces[MAX_PIECES];
+  uint32_t count = 0;
+  size_t total = 0;
+  uint8_t *out = NULL;
+  if (napi_get_cb_info(env, info_cb, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 7) return throw_type(env, "hkdfGcmSeal(ikm, salt, info, nonce, aad, pieces, out, outOffset?)"), NULL;
+  if (argc < 8) argv[7] = NULL;
+  if (!get_hkdf_inputs(env, argv, &ikm, &salt, &info)) return NULL;
+  if (!get_fixed(env, argv[3], NONCE_BYTES, &nonce, "nonce must be a Uint8Array", "nonce must be 12 bytes")) return NULL;
+  if (!get_bytes(env, argv[4], &aad, "aad must be a Uint8Array")) return NULL;
+  if (aad.length > (size_t)1 << 32) return throw_range(env, "aad too large"), NULL;
+  if (!get_pieces(env, argv[5], pieces, &count, &total)) return NULL;
+  if (!get_out(env, argv[6], argv[7], total + TAG_BYTES, &out)) return NULL;
+  if (!check_overlap(env, pieces, count, out, total + TAG_BYTES)) return NULL;
+  const bytes_t *inputs[] = {&ikm, &salt, &info, &nonce, &aad};
+  if (!check_all_apart(env, inputs, 5, out, total + TAG_BYTES)) return NULL;
+  EVP_CIPHER_CTX *ctx = new_hkdf_keyed(env, &ikm, &salt, &info, &nonce, 1);
+  if (ctx == NULL) return NULL;
+  int ok = seal_keyed(ctx, &aad, pieces, count, total, out);
+  EVP_CIPHER_CTX_free(ctx); /* cleanses the key schedule */
+  if (!ok) return fail_internal(env);
+  napi_value result;
+  napi_create_double(env, (double)(total + TAG_BYTES), &result);
+  return result;
+}
+
+/*
+ * hkdfGcmOpen(ikm, salt, info, nonce, aad, pieces, tag, out, outOffset?): the inverse of
+ * hkdfGcmSeal. Returns false on a bad tag after zeroing every byte it wrote. out overlaps
+ * no input.
+ */
+static napi_value hkdf_gcm_open(napi_env env, napi_callback_info info_cb) {
+  size_t argc = 9;
+  napi_value argv[9];
+  bytes_t ikm, salt, info, nonce, aad, tag, pieces[MAX_PIECES];
+  uint32_t count = 0;
+  size_t total = 0;
+  uint8_t *out = NULL;
+  if (napi_get_cb_info(env, info_cb, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 8) return throw_type(env, "hkdfGcmOpen(ikm, salt, info, nonce, aad, pieces, tag, out, outOffset?)"), NULL;
+  if (argc < 9) argv[8] = NULL;
+  if (!get_hkdf_inputs(env, argv, &ikm, &salt, &info)) return NULL;
+  if (!get_fixed(env, argv[3], NONCE_BYTES, &nonce, "nonce must be a Uint8Array", "nonce must be 12 bytes")) return NULL;
+  if (!get_bytes(env, argv[4], &aad, "aad must be a Uint8Array")) return NULL;
+  if (aad.length > (size_t)1 << 32) return throw_range(env, "aad too large"), NULL;
+  if (!get_pieces(env, argv[5], pieces, &count, &total)) return NULL;
+  if (!get_fixed(env, argv[6], TAG_BYTES, &tag, "tag must be a Uint8Array", "tag must be 16 bytes")) return NULL;
+  if (!get_out(env, argv[7], argv[8], total, &out)) return NULL;
+  /* In place is refused too: a failed open zeroes out, which would destroy the ciphertext. */
+  for (uint32_t i = 0; i < count; i++) {
+    if (!check_apart(env, &pieces[i], out, total, "out overlaps an input")) return NULL;
+  }
+  const bytes_t *inputs[] = {&ikm, &salt, &info, &nonce, &aad, &tag};
+  if (!check_all_apart(env, inputs, 6, out, total)) return NULL;
+  EVP_CIPHER_CTX *ctx = new_hkdf_keyed(env, &ikm, &salt, &info, &nonce, 0);
+  if (ctx == NULL) return NULL;
+  int ok = open_keyed(ctx, &aad, pieces, count, total, &tag, out);
+  EVP_CIPHER_CTX_free(ctx);
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
 /* ---- heap policy ---- */
 
 /*
@@ -413,15 +593,28 @@ static void instance_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   instance_t *inst = data;
   if (inst->key_class != NULL) napi_delete_reference(env, inst->key_class);
+  EVP_MAC_CTX_free(inst->hmac_ctx);
+  EVP_MAC_free(inst->hmac);
   EVP_CIPHER_free(inst->cipher);
   OPENSSL_free(inst);
+}
+
+/** HMAC fetched and its SHA-256 context made, once per instance. Returns 0 on failure. */
+static int init_hmac(instance_t *inst) {
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  inst->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+  if (inst->hmac == NULL || (inst->hmac_ctx = EVP_MAC_CTX_new(inst->hmac)) == NULL) return 0;
+  return EVP_MAC_CTX_set_params(inst->hmac_ctx, params) == 1;
 }
 
 NAPI_MODULE_INIT() {
   instance_t *inst = OPENSSL_zalloc(sizeof *inst);
   if (inst == NULL) return fail_internal(env);
   inst->cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-  if (inst->cipher == NULL || napi_set_instance_data(env, inst, instance_finalize, NULL) != napi_ok) {
+  if (inst->cipher == NULL || !init_hmac(inst) || napi_set_instance_data(env, inst, instance_finalize, NULL) != napi_ok) {
+    EVP_MAC_CTX_free(inst->hmac_ctx);
+    EVP_MAC_free(inst->hmac);
     EVP_CIPHER_free(inst->cipher);
     OPENSSL_free(inst);
     return fail_internal(env);
@@ -434,13 +627,17 @@ NAPI_MODULE_INIT() {
   napi_value key_class;
   if (napi_define_class(env, "GcmKey", NAPI_AUTO_LENGTH, key_construct, NULL, 3, methods, &key_class) != napi_ok) return NULL;
   napi_create_reference(env, key_class, 1, &inst->key_class);
-  napi_value seal_fn, open_fn, heap_fn;
+  napi_value seal_fn, open_fn, hkdf_seal_fn, hkdf_open_fn, heap_fn;
   napi_create_function(env, "seal", NAPI_AUTO_LENGTH, oneshot_seal, NULL, &seal_fn);
   napi_create_function(env, "open", NAPI_AUTO_LENGTH, oneshot_open, NULL, &open_fn);
+  napi_create_function(env, "hkdfGcmSeal", NAPI_AUTO_LENGTH, hkdf_gcm_seal, NULL, &hkdf_seal_fn);
+  napi_create_function(env, "hkdfGcmOpen", NAPI_AUTO_LENGTH, hkdf_gcm_open, NULL, &hkdf_open_fn);
   napi_create_function(env, "retainFreedHeap", NAPI_AUTO_LENGTH, retain_freed_heap, NULL, &heap_fn);
   napi_set_named_property(env, exports, "GcmKey", key_class);
   napi_set_named_property(env, exports, "seal", seal_fn);
   napi_set_named_property(env, exports, "open", open_fn);
+  napi_set_named_property(env, exports, "hkdfGcmSeal", hkdf_seal_fn);
+  napi_set_named_property(env, exports, "hkdfGcmOpen", hkdf_open_fn);
   napi_set_named_property(env, exports, "retainFreedHeap", heap_fn);
   return exports;
 }

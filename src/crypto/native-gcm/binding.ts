@@ -38,6 +38,38 @@ export interface NativeGcmBinding {
     outOffset?: number,
   ): boolean;
   /**
+   * AES-256-GCM under the key HKDF-SHA256(ikm, salt, info, L = 32) (RFC 5869) in one call:
+   * the concatenation of `pieces` sealed into `out` at `outOffset`, then the 16-byte tag.
+   * Returns the bytes written. The derived key exists only on the C stack and is cleansed
+   * before return. `out` may hold the plaintext exactly in place and overlaps no other input.
+   * ikm, salt and info are at most 1 MiB each (RangeError otherwise).
+   */
+  hkdfGcmSeal(
+    ikm: Uint8Array,
+    salt: Uint8Array,
+    info: Uint8Array,
+    nonce: Uint8Array,
+    aad: Uint8Array,
+    pieces: Uint8Array | readonly Uint8Array[],
+    out: Uint8Array,
+    outOffset?: number,
+  ): number;
+  /**
+   * The inverse of hkdfGcmSeal: false on a bad tag, after zeroing every byte it wrote (no
+   * unauthenticated plaintext stays in `out`). `out` overlaps no input, not even in place.
+   */
+  hkdfGcmOpen(
+    ikm: Uint8Array,
+    salt: Uint8Array,
+    info: Uint8Array,
+    nonce: Uint8Array,
+    aad: Uint8Array,
+    pieces: Uint8Array | readonly Uint8Array[],
+    tag: Uint8Array,
+    out: Uint8Array,
+    outOffset?: number,
+  ): boolean;
+  /**
    * Sets glibc's M_TRIM_THRESHOLD (free heap kept instead of returned to the kernel); false
    * off glibc. Process-wide: for the server's entry point only (see retainFreedHeapForServer).
    */
@@ -81,7 +113,7 @@ function load(): { binding: NativeGcmBinding | undefined; status: NativeGcmStatu
   }
   try {
     const binding = createRequire(import.meta.url)(path) as NativeGcmBinding;
-    if (typeof binding.GcmKey !== 'function') throw new Error('unexpected exports');
+    if (typeof binding.GcmKey !== 'function' || typeof binding.hkdfGcmSeal !== 'function') throw new Error('unexpected exports');
     return { binding, status: { loaded: true, path } };
   } catch (err) {
     return { binding: undefined, status: { loaded: false, reason: 'unavailable', detail: (err as Error).message } };
