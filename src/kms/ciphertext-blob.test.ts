@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
+import { createCipheriv, hkdfSync, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { SecretBytes } from '../crypto/secret-bytes.js';
+import { NATIVE_GCM_ENV, nativeGcm } from '../crypto/native-gcm/binding.js';
 import { BLOB_FORMAT, openBlob, readBlobHeader, sealBlob, type RandomSource } from './ciphertext-blob.js';
 import { canonicalContext, prefixedCanonicalContext, type EncryptionContext } from './encryption-context.js';
 import { InvalidCiphertextError } from './errors.js';
@@ -68,6 +70,52 @@ describe('KMS blob v1 known-answer vectors (independent implementation of FORMAT
     const b = doc.vectors.find((v) => v.context?.['ab'] === 'c');
     assert.ok(a && b);
     assert.notEqual(a.canonicalContext, b.canonicalContext);
+  });
+});
+
+describe('KMS blob: the path in use (native addon, or node:crypto when it is off) writes the bytes FORMAT.md says', () => {
+  it(`runs on the addon unless ${NATIVE_GCM_ENV}=off (CI runs this file both ways)`, () => {
+    assert.equal(nativeGcm() === undefined, process.env[NATIVE_GCM_ENV] === 'off');
+  });
+
+  /** FORMAT.md's Encrypt with node:crypto's own HKDF: independent of both paths of the module. */
+  function reference(m: Buffer, keyId: string, version: number, salt: Buffer, iv: Buffer, plain: Buffer, context: EncryptionContext | undefined): Buffer {
+    const u32 = Buffer.alloc(4);
+    u32.writeUInt32BE(version);
+    const header = Buffer.concat([Buffer.of(1), Buffer.from(keyId.replace(/-/g, ''), 'hex'), u32, salt, iv]);
+    const key = Buffer.from(hkdfSync('sha256', m, salt, Buffer.from('cipherlake/kms/blob/v1'), 32));
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.concat([header, canonicalContext(context)]));
+    return Buffer.concat([header, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  }
+
+  /** A context of `pairs` pairs with keys and values of random lengths (up to ~6 KiB in all). */
+  function randomContext(pairs: number): EncryptionContext | undefined {
+    if (pairs < 0) return undefined;
+    const c: Record<string, string> = {};
+    for (let i = 0; i < pairs; i++) c[`k${i}-${randomBytes(randomInt(0, 40)).toString('hex')}`] = randomBytes(randomInt(0, 400)).toString('base64');
+    return c;
+  }
+
+  it('seals byte-identically to the reference and opens, over random material, contexts (0 to several KiB) and plaintexts (0 to 4096)', () => {
+    const plainSizes = [0, 1, 15, 16, 32, 33, 64, 1000, 4095, 4096];
+    for (let i = 0; i < 200; i++) {
+      const m = randomBytes(32);
+      const keyId = randomUUID();
+      const version = randomInt(1, 2 ** 32 - 1);
+      const salt = randomBytes(16);
+      const iv = randomBytes(12);
+      const plain = randomBytes(plainSizes[i % plainSizes.length] ?? 0);
+      const context = randomContext(i % 7 === 0 ? -1 : randomInt(0, i % 5 === 0 ? 24 : 3));
+      const random: RandomSource = (n) => {
+        assert.equal(n, 28);
+        return Buffer.concat([salt, iv]);
+      };
+      const blob = sealBlob(SecretBytes.copyOf(m), keyId, version, plain, context, random);
+      const what = `plaintext ${plain.length}, context ${canonicalContext(context).length} bytes`;
+      assert.ok(blob.equals(reference(m, keyId, version, salt, iv, plain, context)), what);
+      assert.ok(openBlob(SecretBytes.copyOf(m), blob, context).equals(plain), what);
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import type { SecretBytes } from '../crypto/secret-bytes.js';
 import { prefixedCanonicalContext, type EncryptionContext } from './encryption-context.js';
 import { InvalidCiphertextError } from './errors.js';
 import { publicRandomBytes } from '../crypto/random-pool.js';
+import { nativeGcm } from '../crypto/native-gcm/binding.js';
 
 /**
  * Persisted format codes of KMS ciphertext blobs. A code never changes meaning; a new
@@ -48,7 +49,9 @@ function checkBlobShape(blob: Uint8Array): void {
 /**
  * Seals `plaintext` under one version of a symmetric KMS key (see FORMAT.md beside this
  * file). A fresh salt gives a fresh derived key per message, so the material's GCM nonce
- * space is never shared between messages.
+ * space is never shared between messages. With the native addon (src/crypto/native-gcm/)
+ * loaded, the key derivation and the cipher run in one native call; node:crypto otherwise,
+ * with the same bytes.
  */
 export function sealBlob(
   material: SecretBytes,
@@ -58,26 +61,34 @@ export function sealBlob(
   context: EncryptionContext | undefined,
   random: RandomSource = publicRandomBytes,
 ): Buffer {
-  const header = Buffer.allocUnsafe(HEADER_BYTES);
-  header[0] = BLOB_FORMAT.V1;
-  uuidToBytes(keyId).copy(header, 1);
-  header.writeUInt32BE(keyVersion, 17);
+  // One allocation for header ‖ body ‖ tag; the header is written in place.
+  const out = Buffer.allocUnsafe(HEADER_BYTES + plaintext.length + TAG_BYTES);
+  out[0] = BLOB_FORMAT.V1;
+  uuidToBytes(keyId).copy(out, 1);
+  out.writeUInt32BE(keyVersion, 17);
   const saltAndIv = random(SALT_AND_IV_BYTES);
   if (saltAndIv.length !== SALT_AND_IV_BYTES) throw new Error('random source returned the wrong length');
-  saltAndIv.copy(header, 21);
+  saltAndIv.copy(out, 21);
+  const header = out.subarray(0, HEADER_BYTES);
+  const aad = prefixedCanonicalContext(header, context);
+  const native = nativeGcm();
+  if (native !== undefined) {
+    // HKDF and AES-GCM in one native call: the derived key never reaches JavaScript.
+    native.hkdfGcmSeal(material.unsafeBytes(), header.subarray(21, 37), HKDF_INFO, header.subarray(37, 49), aad, plaintext, out, HEADER_BYTES);
+    return out;
+  }
   const key = deriveMessageKey(material, header.subarray(21, 37));
-  const cipher = createCipheriv('aes-256-gcm', key, header.subarray(37, 49));
-  cipher.setAAD(prefixedCanonicalContext(header, context));
-  const body = cipher.update(plaintext);
-  const rest = cipher.final(); // GCM emits nothing here; kept in case that ever changes
-  key.fill(0);
-  // One allocation for header ‖ body ‖ tag instead of two concatenations.
-  const out = Buffer.allocUnsafe(HEADER_BYTES + body.length + rest.length + TAG_BYTES);
-  header.copy(out, 0);
-  body.copy(out, HEADER_BYTES);
-  rest.copy(out, HEADER_BYTES + body.length);
-  cipher.getAuthTag().copy(out, HEADER_BYTES + body.length + rest.length);
-  return out;
+  try {
+    const cipher = createCipheriv('aes-256-gcm', key, header.subarray(37, 49));
+    cipher.setAAD(aad);
+    const body = cipher.update(plaintext);
+    cipher.final(); // GCM emits nothing here
+    body.copy(out, HEADER_BYTES);
+    cipher.getAuthTag().copy(out, HEADER_BYTES + body.length);
+    return out;
+  } finally {
+    key.fill(0);
+  }
 }
 
 /**
@@ -89,10 +100,22 @@ export function openBlob(material: SecretBytes, blob: Uint8Array, context: Encry
   checkBlobShape(blob); // what readBlobHeader checks; the key id is not needed here
   const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
   const header = buf.subarray(0, HEADER_BYTES);
+  const aad = prefixedCanonicalContext(header, context);
+  const native = nativeGcm();
+  if (native !== undefined) {
+    // Plaintext is key material more often than not: a buffer of its own, not a pool slice.
+    const out = Buffer.allocUnsafeSlow(buf.length - HEADER_BYTES - TAG_BYTES);
+    const body = buf.subarray(HEADER_BYTES, buf.length - TAG_BYTES);
+    // On a bad tag the addon has zeroed out already.
+    if (!native.hkdfGcmOpen(material.unsafeBytes(), header.subarray(21, 37), HKDF_INFO, header.subarray(37, 49), aad, body, buf.subarray(buf.length - TAG_BYTES), out)) {
+      throw new InvalidCiphertextError();
+    }
+    return out;
+  }
   const key = deriveMessageKey(material, header.subarray(21, 37));
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, header.subarray(37, 49));
-    decipher.setAAD(prefixedCanonicalContext(header, context));
+    decipher.setAAD(aad);
     decipher.setAuthTag(buf.subarray(buf.length - TAG_BYTES));
     const out = decipher.update(buf.subarray(HEADER_BYTES, buf.length - TAG_BYTES));
     decipher.final();
@@ -107,10 +130,11 @@ export function openBlob(material: SecretBytes, blob: Uint8Array, context: Encry
 const HKDF_EXPAND_INPUT = Buffer.concat([HKDF_INFO, Buffer.of(1)]);
 
 /**
- * HKDF-SHA256 (RFC 5869) with L = 32: PRK = HMAC(salt, ikm), OKM = HMAC(PRK, info ‖ 0x01).
- * Written out because one output block needs just these two HMACs, and node's hkdfSync
- * costs about twice as much per call (it builds a KeyObject each time); the known-answer
- * vectors in testdata/blob-v1.json pin the result.
+ * HKDF-SHA256 (RFC 5869) with L = 32: PRK = HMAC(salt, ikm), OKM = HMAC(PRK, info ‖ 0x01),
+ * for the node:crypto path (the addon derives the same key in C). Written out because one
+ * output block needs just these two HMACs, and node's hkdfSync costs about twice as much per
+ * call (it builds a KeyObject each time); the known-answer vectors in testdata/blob-v1.json
+ * pin the result.
  */
 function deriveMessageKey(material: SecretBytes, salt: Buffer): Buffer {
   const prk = createHmac('sha256', salt).update(material.unsafeBytes()).digest();
