@@ -6,6 +6,7 @@ import type { CallContext } from '../../kms/index.js';
 import { EntityTooLargeError } from '../errors.js';
 import type { S3Deps } from '../s3-deps.js';
 import { authorizeS3Action, type S3Authorizer } from './authorize.js';
+import { httpDateNow } from './headers/http-date.js';
 import { openPayload, type Payload } from './payload.js';
 import type { Owner } from './xml.js';
 import type { Readable } from 'node:stream';
@@ -141,7 +142,7 @@ class VerifiedCall extends S3CallFields implements S3Call {
 
   send(status: number, headers: OutgoingHttpHeaders = {}, body?: string): void {
     // The common headers first, then the route's (which may override them), as one object.
-    const all: OutgoingHttpHeaders = { 'x-amz-request-id': this.requestId, 'x-amz-id-2': this.requestId, date: this.deps.clock.now().toUTCString(), server: 'Cipherlake' };
+    const all: OutgoingHttpHeaders = { 'x-amz-request-id': this.requestId, 'x-amz-id-2': this.requestId, date: httpDateNow(this.deps.clock.now()), server: 'Cipherlake' };
     if (body === undefined) {
       all['content-length'] = 0;
       Object.assign(all, headers);

@@ -11,6 +11,7 @@ import type { DataKeyProvider } from '../sse/data-key-provider.js';
 import { anonymousRequest, anonymousVerified, copySourceNamesVersion, copySourceOf, s3RequestFacts, type S3Authorizer } from './authorize.js';
 import { resolveAddress } from './address.js';
 import { hoistPresignedHeaders } from './hoisted-headers.js';
+import { httpDateNow } from './headers/http-date.js';
 import { makeCall, type S3Call, type S3SseNote } from './call.js';
 import { addActualCorsHeaders, answerPreflight, CorsConfigCache, PREFLIGHT_OPERATION } from './cors.js';
 import { toS3WireError } from './error-codes.js';
@@ -198,7 +199,7 @@ export class S3Handler {
    */
   async #preflight(r: S3HttpRequest, target: { readonly bucket: string | undefined; readonly objectLevel: boolean }, base: OutcomeBase, notes: OutcomeNotes, recorded: { readonly done: Promise<void> }): Promise<S3Outcome> {
     notes.call = this.#caller(r, anonymousVerified());
-    const common = { 'x-amz-request-id': r.requestId, 'x-amz-id-2': r.requestId, date: this.deps.clock.now().toUTCString(), server: 'Cipherlake' };
+    const common = { 'x-amz-request-id': r.requestId, 'x-amz-id-2': r.requestId, date: httpDateNow(this.deps.clock.now()), server: 'Cipherlake' };
     await answerPreflight(r.req, r.res, target, this.#cors, common);
     await recorded.done;
     return outcomeOf(base, notes, r.res.statusCode);
@@ -329,7 +330,7 @@ export class S3Handler {
       r.res.destroy();
       return;
     }
-    const headers: Record<string, string> = { 'x-amz-request-id': r.requestId, 'x-amz-id-2': r.requestId, date: this.deps.clock.now().toUTCString(), server: 'Cipherlake' };
+    const headers: Record<string, string> = { 'x-amz-request-id': r.requestId, 'x-amz-id-2': r.requestId, date: httpDateNow(this.deps.clock.now()), server: 'Cipherlake' };
     // As S3 does: a HEAD's answer has no body, so the header is where clients find the region.
     if (wire.region !== undefined) headers['x-amz-bucket-region'] = wire.region;
     if (err instanceof NotModifiedError || r.req.method === 'HEAD') {

@@ -2,6 +2,7 @@ import { parseCount } from '../operations/multipart/manage-uploads.js';
 import { unsealObjectKey } from '../operations/read-object.js';
 import type { S3Call } from './call.js';
 import { getExisting } from './handlers-object.js';
+import { httpDate } from './headers/http-date.js';
 import { parseCustomerKey, refuseSseHeader, requireSecureForSseC } from './headers/sse.js';
 import { objectAttributesXml, parseObjectAttributes } from './xml-attributes.js';
 import { firstHeader } from './headers/first-header.js';
@@ -30,7 +31,7 @@ export async function getObjectAttributesRoute(c: S3Call): Promise<void> {
     // The record without its body; NoSuchBucketError before NoSuchKeyError, as a GET answers.
     const o = await getExisting(c, false);
     if (o.sealedKey.mode === 'SSE-C' || customer !== undefined) (await unsealObjectKey(c.deps, o, customer)).dispose();
-    c.send(200, { 'last-modified': o.lastModified.toUTCString() }, objectAttributesXml(o, wanted, { marker, maxParts }));
+    c.send(200, { 'last-modified': httpDate(o.lastModified) }, objectAttributesXml(o, wanted, { marker, maxParts }));
   } finally {
     customer?.key.dispose();
   }

@@ -13,6 +13,7 @@ import { copySourceNamesVersion } from './authorize.js';
 import type { S3Call, S3SseNote } from './call.js';
 import type { SealedObjectKey } from '../sse/sealing.js';
 import { checkResponseOverrides, kmsContextHeader, objectResponseHeaders, parseConditions, parseContentHeaders, parseRange, parseUserMetadata, sseResponseHeaders } from './headers/object-headers.js';
+import { httpDateNow } from './headers/http-date.js';
 import { parseCustomerKey, parseSseRequest, refuseSseHeader, requireSecureForSseC, type CustomerKey, type SseRequest } from './headers/sse.js';
 import { parseTaggingDirective, parseTaggingHeader } from './tagging.js';
 import { writeConditionOf } from './request-guards.js';
@@ -170,7 +171,7 @@ async function answerRead(c: S3Call, o: ObjectRecord, customer: CustomerKey | un
   headers['content-length'] = range === undefined ? o.size : range.endInclusive - range.start + 1;
   headers['x-amz-request-id'] = c.requestId;
   headers['x-amz-id-2'] = c.requestId;
-  headers.date = c.deps.clock.now().toUTCString();
+  headers.date = httpDateNow(c.deps.clock.now());
   headers.server = 'Cipherlake';
   const status = range === undefined ? 200 : 206;
   const unsealing = unsealObjectKey(c.deps, o, customer);

@@ -4,6 +4,7 @@ import type { ContentHeaders, ObjectRecord } from '../../metadata-store.js';
 import type { Conditions, RangeSpec } from '../../operations/read-object.js';
 import { assertSealedKey, type SealedObjectKey } from '../../sse/sealing.js';
 import { firstHeader as h } from './first-header.js';
+import { httpDate } from './http-date.js';
 
 const MAX_USER_METADATA_BYTES = 2048;
 
@@ -129,7 +130,7 @@ export function objectResponseHeaders(o: ObjectRecord, query: ReadonlyMap<string
   const out: OutgoingHttpHeaders = {
     'content-type': c.contentType ?? 'binary/octet-stream',
     etag: o.etag,
-    'last-modified': o.lastModified.toUTCString(),
+    'last-modified': httpDate(o.lastModified),
     'accept-ranges': 'bytes',
   };
   // Assigned, not spread: this runs for every GET and HEAD.
