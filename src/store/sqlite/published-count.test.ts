@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { after, describe, it } from 'node:test';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqlite, type SqliteDatabase } from './database.js';
@@ -99,6 +99,85 @@ describe('PublishedCount', () => {
       dbA.prepare(COUNT_SQL).get();
       a.write(bump(dbA));
     })();
+    assert.equal(b.current(), 2);
+  });
+
+  /** A further connection (a process started later) with its PublishedCount on the same file. */
+  function another(dbA: SqliteDatabase, file: string, lookEveryMs?: number): { c: PublishedCount; db: SqliteDatabase } {
+    const db = openSqlite(dbA.name);
+    return { c: new PublishedCount(db, COUNT_SQL, file, lookEveryMs === undefined ? {} : { lookEveryMs }), db };
+  }
+  /** Descriptors of this process still open on a deleted `file`. */
+  const deletedOpen = (file: string): number =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === `${file} (deleted)`;
+      } catch {
+        return false;
+      }
+    }).length;
+  const HOUR = 3_600_000;
+
+  it('a file deleted, then created anew by a later process: a write through one on the old file lands in the new one, and the rest follow at their next read', () => {
+    const { a, b: idle, dbA, file } = twoProcesses();
+    const { c: b } = another(dbA, file, HOUR);
+    a.write(bump(dbA));
+    assert.equal(b.current(), 1);
+    unlinkSync(file);
+    // Started after the deletion: it creates the file again (the table's count in it).
+    const { c, db: dbC } = another(dbA, file, HOUR);
+    assert.equal(c.current(), 1);
+    // No reader looks at the path (an hour between looks): only the write's own look moves anyone.
+    a.write(bump(dbA));
+    assert.equal(published(file), 2, 'the write published in the file the path names');
+    assert.equal(c.current(), 2, 'the later process sees a write through the old file');
+    assert.equal(b.current(), 2, 'a reader of the old file follows the writer (MOVED)');
+    c.write(bump(dbC));
+    assert.equal(a.current(), 3);
+    assert.equal(b.current(), 3);
+    assert.equal(idle.current(), 3, 'one that read nothing meanwhile too');
+    assert.equal(deletedOpen(file), 0, 'the deleted file is closed by everyone who left it');
+  });
+
+  it('a file deleted, then created anew by a later process that writes: the others move to it at their next look', async () => {
+    const { a, dbA, file } = twoProcesses();
+    const { c: everyRead } = another(dbA, file, 0);
+    const { c: every50ms } = another(dbA, file, 50);
+    assert.equal(everyRead.current(), 0);
+    assert.equal(every50ms.current(), 0);
+    unlinkSync(file);
+    const { c, db: dbC } = another(dbA, file, HOUR);
+    c.write(bump(dbC));
+    assert.equal(everyRead.current(), 1, 'a reader that looks at every read sees it at once');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal(every50ms.current(), 1, 'one that looks every 50 ms, 50 ms later');
+    // A write through one still on the old file (it has not looked since) lands in the path's.
+    a.write(bump(dbA));
+    assert.equal(c.current(), 2);
+  });
+
+  it('a file replaced by a rename (an old copy): a write lands in the new file and readers of the old one follow', () => {
+    const { a, b, dbA, file } = twoProcesses();
+    for (let i = 0; i < 3; i++) a.write(bump(dbA));
+    assert.equal(b.current(), 3);
+    const copy = Buffer.alloc(8);
+    copy.writeDoubleLE(1, 0);
+    writeFileSync(`${file}.tmp`, copy);
+    renameSync(`${file}.tmp`, file);
+    a.write(bump(dbA));
+    assert.equal(published(file), 4);
+    assert.equal(b.current(), 4);
+    assert.equal(another(dbA, file, HOUR).c.current(), 4);
+  });
+
+  it('a reader that must move answers NaN inside a transaction (no write lock to move under), the count once outside', () => {
+    const { a, dbA, file } = twoProcesses();
+    const { c: b, db: dbB } = another(dbA, file, 0);
+    a.write(bump(dbA));
+    unlinkSync(file);
+    const later = another(dbA, file, HOUR);
+    later.c.write(bump(later.db));
+    dbB.transaction(() => assert.ok(Number.isNaN(b.current())))();
     assert.equal(b.current(), 2);
   });
 

@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { closeWithSqlite, type SqliteDatabase } from './database.js';
 
 /**
@@ -22,6 +22,24 @@ import { closeWithSqlite, type SqliteDatabase } from './database.js';
  * never keeps rows older than a write that was answered before its read: such a write put a
  * larger value in the file before it committed, and no later value can equal one the table had
  * already reached before it. Never logs; raises what node:fs and better-sqlite3 raise.
+ *
+ * That holds while every process has the same file open. When the path stops naming the file
+ * a process holds (deleted, or replaced by a rename), processes could split: one keeps the old
+ * file, another (a worker started since) opens a new one, and neither sees the other's writes.
+ * So every move happens under the write lock, to the file the path names (created if missing),
+ * with the table's count published there and MOVED left in the old file:
+ * - a writer looks at the path (one stat) before each publish, and moves if it must: its
+ *   write lands where the path points, and every process still on the old file moves at its
+ *   next read, which finds MOVED (exact: a write is seen on the next request, as before);
+ * - a reader looks at the path every `lookEveryMs` (default 100 ms: at its first read after
+ *   an unref'd interval timer flipped a flag) and moves if it must: this covers a process that
+ *   opened the path anew (creating the file) while others still held the deleted one, which no
+ *   write of theirs can reach. Its writes may be missed by those others for up to that long
+ *   after the deletion: a stat per read would cost about as much as the read itself (~3 µs
+ *   measured here), on every request.
+ * A move waits for the write lock as a write does (busy_timeout). A reader that must move but
+ * cannot now (inside a transaction, which may not hold the lock, or the move failed) answers
+ * NaN: it keeps nothing until it has moved.
  */
 export class PublishedCount {
   readonly #db: SqliteDatabase;
@@ -35,13 +53,33 @@ export class PublishedCount {
   #published = false;
   /** Unregisters this count from closeSqlite (done by close). */
   readonly #unregister: () => void;
+  readonly #path: string;
+  /** The open file's identity, to tell whether the path still names it. */
+  #dev = 0;
+  #ino = 0;
+  readonly #lookEveryMs: number;
+  /** Whether the next read looks at whether the path still names the open file (set every lookEveryMs by #lookTimer). */
+  #lookDue = true;
+  /** A flag's flip, not a clock read per read: Date.now() cost ~400 instructions per read (callgrind). */
+  readonly #lookTimer: NodeJS.Timeout | undefined;
 
-  /** `countSql` selects the count (one row, one integer); `path` is the file that publishes it. */
-  constructor(db: SqliteDatabase, countSql: string, path: string) {
+  /**
+   * `countSql` selects the count (one row, one integer); `path` is the file that publishes it;
+   * `lookEveryMs`: how often a read checks that the path still names the open file (see the class comment).
+   */
+  constructor(db: SqliteDatabase, countSql: string, path: string, options: { readonly lookEveryMs?: number } = {}) {
     this.#db = db;
     const stmt = db.prepare<[], number>(countSql).pluck();
     this.#count = () => stmt.get() ?? 0;
-    this.#fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+    this.#path = path;
+    this.#lookEveryMs = options.lookEveryMs ?? LOOK_EVERY_MS;
+    this.#fd = this.#open();
+    if (this.#lookEveryMs > 0) {
+      this.#lookTimer = setInterval(() => {
+        this.#lookDue = true;
+      }, this.#lookEveryMs);
+      this.#lookTimer.unref();
+    }
     // Closed with the connection (closeSqlite) if not before: stores that hold one have no close of their own.
     this.#unregister = closeWithSqlite(db, () => this.close());
     try {
@@ -52,13 +90,37 @@ export class PublishedCount {
     }
   }
 
-  /** The published count the table has reached, or NaN while a write is being committed (or the file is unreadable). */
+  /**
+   * The published count the table has reached, or NaN while a write is being committed (or the
+   * file is unreadable, or the path no longer names it and this count could not move yet).
+   */
   current(): number {
-    const value = this.#fd >= 0 && readSync(this.#fd, this.#buf, 0, 8, 0) === 8 ? this.#buf.readDoubleLE(0) : NaN;
+    if (this.#fd < 0) return NaN;
+    if (this.#lookDue) {
+      if (!this.#onPath() && !this.#move()) return NaN;
+      this.#lookDue = this.#lookEveryMs === 0;
+    }
+    const value = readSync(this.#fd, this.#buf, 0, 8, 0) === 8 ? this.#buf.readDoubleLE(0) : NaN;
     if (value === this.#settled) return value;
+    return this.#unsettled(value);
+  }
+
+  /** current() for a value not seen settled: a writer's count, or MOVED. */
+  #unsettled(read: number): number {
+    let value = read;
+    if (value === MOVED) {
+      // A writer moved to the file the path names now: follow it before answering.
+      if (!this.#move()) return NaN;
+      value = this.#read();
+      if (value === this.#settled) return value;
+    }
     if (!(this.#count() >= value)) return NaN;
     this.#settled = value;
     return value;
+  }
+
+  #read(): number {
+    return readSync(this.#fd, this.#buf, 0, 8, 0) === 8 ? this.#buf.readDoubleLE(0) : NaN;
   }
 
   /**
@@ -99,6 +161,7 @@ export class PublishedCount {
   close(): void {
     if (this.#fd < 0) return;
     this.#unregister();
+    clearInterval(this.#lookTimer);
     closeSync(this.#fd);
     this.#fd = -1;
   }
@@ -112,11 +175,82 @@ export class PublishedCount {
     return out;
   }
 
+  /** Publishes `count`, under the write lock, in the file the path names (moving there first if it must). */
   #publish(count: number): void {
     if (this.#fd < 0) return;
     this.#published = true;
+    if (!this.#onPath()) this.#reopen();
     const out = Buffer.alloc(8);
     out.writeDoubleLE(count, 0);
     writeSync(this.#fd, out, 0, 8, 0);
   }
+
+  /** Whether the path names the open file (a stat). An error other than a missing path counts as yes: nothing better to move to. */
+  #onPath(): boolean {
+    try {
+      const st = statSync(this.#path, { throwIfNoEntry: false });
+      return st !== undefined && st.ino === this.#ino && st.dev === this.#dev;
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * Moves to the file the path names (a repair: the table's count published there, under the
+   * write lock) unless inside a transaction (which may not hold the lock). Returns whether
+   * this count reads the path's file now.
+   */
+  #move(): boolean {
+    if (this.#db.inTransaction) return false;
+    try {
+      this.repair();
+    } catch {
+      return false;
+    }
+    return this.#onPath();
+  }
+
+  /**
+   * Under the write lock: opens the path's file (creating it), leaves MOVED in the old one for
+   * the processes still reading it, and closes the old one. If the open fails, stays (a later
+   * publish or look tries again).
+   */
+  #reopen(): void {
+    let fd: number;
+    try {
+      fd = this.#open();
+    } catch {
+      return;
+    }
+    const old = this.#fd;
+    this.#fd = fd;
+    this.#settled = NaN;
+    try {
+      writeSync(old, MOVED_BYTES, 0, 8, 0);
+    } finally {
+      closeSync(old);
+    }
+  }
+
+  /** Opens (creating) the path's file and notes its identity. */
+  #open(): number {
+    const fd = openSync(this.#path, constants.O_RDWR | constants.O_CREAT, 0o600);
+    try {
+      const st = fstatSync(fd);
+      this.#dev = st.dev;
+      this.#ino = st.ino;
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return fd;
+  }
 }
+
+/** How often a read looks at whether the path still names the open file, by default (see PublishedCount). */
+const LOOK_EVERY_MS = 100;
+
+/** What a count that moved leaves in the file it left: no count is negative. */
+const MOVED = -1;
+const MOVED_BYTES = Buffer.alloc(8);
+MOVED_BYTES.writeDoubleLE(MOVED, 0);
