@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -85,4 +85,20 @@ test('a write through a connection is what the same connection reads next, withi
   await a!.buckets.deleteBucket('b');
   await assert.rejects(a!.buckets.getBucket('b'), NoSuchBucketError);
   assert.equal(await a!.access.getPolicy('b'), undefined);
+});
+
+test("both stores of a connection read one published count: one descriptor of the side file per connection, closed with it", async (t) => {
+  const [a, b] = twoProcesses(t);
+  const side = `${a!.db.name}.s3-bucket-changes`;
+  const open = (): number =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === side;
+      } catch {
+        return false;
+      }
+    }).length;
+  assert.equal(open(), 2, 'one for each of the two connections');
+  await closeSqlite(b!.db);
+  assert.equal(open(), 1);
 });

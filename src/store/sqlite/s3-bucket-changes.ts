@@ -20,18 +20,42 @@ const COUNT_SQL = 'SELECT n FROM s3_bucket_changes WHERE id = 1';
 /** Largest number of buckets a cache holds before it starts over. */
 const MAX_CACHED = 10_000;
 
-/** Every BucketChanges of a connection: a write through one store forgets what the other cached too. */
-const ofConnection = new WeakMap<SqliteDatabase, Set<BucketChanges<unknown>>>();
+/**
+ * What the BucketChanges of one connection share: the published count (one file descriptor,
+ * and one 8-byte read per run for both stores, not one each) and its once-per-run check, which
+ * drops every member's cache; a write through one store forgets what the other cached too.
+ */
+interface ConnectionChanges {
+  readonly published: PublishedCount | undefined;
+  readonly watch: ChangeWatch | undefined;
+  readonly members: Set<BucketChanges<unknown>>;
+}
+
+const ofConnection = new WeakMap<SqliteDatabase, ConnectionChanges>();
+
+function connectionChanges(db: SqliteDatabase): ConnectionChanges {
+  const known = ofConnection.get(db);
+  if (known !== undefined) return known;
+  const members = new Set<BucketChanges<unknown>>();
+  const published = db.memory ? undefined : new PublishedCount(db, COUNT_SQL, `${db.name}.s3-bucket-changes`);
+  const watch = published === undefined ? undefined : new ChangeWatch(() => published.current(), () => {
+    for (const m of members) m.forget();
+  });
+  const shared = { published, watch, members };
+  ofConnection.set(db, shared);
+  return shared;
+}
 
 /**
  * One store's view of the count, for `table` (which must exist): creates the count and the
  * table's triggers if missing. On a database file, the count is published beside it in
- * `<database>.s3-bucket-changes` (PublishedCount, shared by both stores through the file), and
- * `cache` is a map kept exact against every process's writes; on a memory database (one
+ * `<database>.s3-bucket-changes` (PublishedCount, one per connection, shared by both stores),
+ * and `cache` is a map kept exact against every process's writes; on a memory database (one
  * connection, tests) nothing is cached.
  */
 export class BucketChanges<V> {
   readonly #db: SqliteDatabase;
+  readonly #shared: ConnectionChanges;
   readonly #published: PublishedCount | undefined;
   readonly #watch: ChangeWatch | undefined;
   readonly #cache = new Map<string, V>();
@@ -44,11 +68,10 @@ export class BucketChanges<V> {
         .map((op) => `CREATE TRIGGER IF NOT EXISTS ${table}_counted_${op.toLowerCase()} AFTER ${op} ON ${table} BEGIN UPDATE s3_bucket_changes SET n = n + 1 WHERE id = 1; END;`)
         .join('\n'),
     );
-    this.#published = db.memory ? undefined : new PublishedCount(db, COUNT_SQL, `${db.name}.s3-bucket-changes`);
-    this.#watch = this.#published === undefined ? undefined : new ChangeWatch(() => this.#published?.current() ?? NaN, () => this.#cache.clear());
-    let siblings = ofConnection.get(db);
-    if (siblings === undefined) ofConnection.set(db, (siblings = new Set()));
-    siblings.add(this as BucketChanges<unknown>);
+    this.#shared = connectionChanges(db);
+    this.#published = this.#shared.published;
+    this.#watch = this.#shared.watch;
+    this.#shared.members.add(this as BucketChanges<unknown>);
   }
 
   /**
@@ -81,7 +104,7 @@ export class BucketChanges<V> {
     try {
       return this.#published !== undefined ? this.#published.write(change) : this.#db.transaction(change).immediate();
     } finally {
-      for (const sibling of ofConnection.get(this.#db) ?? [this]) sibling.forget();
+      for (const member of this.#shared.members) member.forget();
     }
   }
 
