@@ -13,6 +13,9 @@ import { AuditTrail } from '../../audit/trail.js';
 import { verifyAudit } from '../../audit/verify.js';
 import { encodeTermsColumn } from './audit-append.js';
 import { SqliteAuditStore } from './audit-store.js';
+import { AUDIT_PAGE_SIZE } from './audit-schema.js';
+import { encodeAuditBatch } from './audit-writer-client.js';
+import { SqliteAuditWriter } from './audit-writer.js';
 
 // The schema as code before the deferred index wrote it: three secondary indexes on
 // audit_records, audit_terms (with its older seq index) filled at commit for every record.
@@ -291,6 +294,49 @@ describe('audit schema guards on the chunk index', () => {
     store.db.exec('UPDATE audit_chunk_time SET min_ms = min_ms - 1, max_ms = max_ms + 1');
     assert.deepEqual(span(), [{ chunk: 0, min: t(1) - 1, max: t(5) + 1 }]);
     store.close();
+  });
+});
+
+describe('audit.db page size', () => {
+  const pageSize = (path: string): unknown => {
+    const db = new Database(path, { readonly: true });
+    try {
+      return db.pragma('page_size', { simple: true });
+    } finally {
+      db.close();
+    }
+  };
+  const appendThroughWriter = async (path: string, store: SqliteAuditStore, records: number): Promise<void> => {
+    await store.prepareForWriters();
+    const w = new SqliteAuditWriter(path, { synchronous: 'NORMAL' });
+    w.commit(encodeAuditBatch(Array.from({ length: records }, (_, i) => encodeAuditEvent(sampleEvent(i + 1)))));
+    assert.equal(w.indexNext(records), records);
+    w.close();
+    const report = await verifyAudit(store, LocalAuditSigner.generate().publicKeyPem());
+    assert.equal(report.intact, true, JSON.stringify(report.problems));
+    assert.equal(report.lastSeq, records);
+  };
+
+  it('a new file gets AUDIT_PAGE_SIZE pages (set before WAL fixes the header)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-schema-'));
+    dirs.push(dir);
+    const path = join(dir, 'audit.db');
+    const store = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
+    assert.equal(AUDIT_PAGE_SIZE, 16_384);
+    assert.equal(store.db.pragma('page_size', { simple: true }), AUDIT_PAGE_SIZE);
+    await appendThroughWriter(path, store, 40);
+    store.close();
+    assert.equal(pageSize(path), AUDIT_PAGE_SIZE);
+  });
+
+  it('a file created with 4 KiB pages keeps them and is written and verified as before', async () => {
+    const { path, db } = databaseWith('');
+    db.close();
+    const store = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
+    assert.equal(store.db.pragma('page_size', { simple: true }), 4096);
+    await appendThroughWriter(path, store, 40);
+    store.close();
+    assert.equal(pageSize(path), 4096);
   });
 });
 

@@ -17,7 +17,7 @@ import { findIndexMismatches } from './audit-index-check.js';
 import { findChunkIndexMismatches } from './audit-index-check-chunks.js';
 import { prepareAuditAppender, type AuditAppender, type DigestToStore } from './audit-append.js';
 import { auditIndexLayout, migrateAuditStoreForWriter, prepareAuditIndexer, type AuditIndexer, type AuditIndexLayout } from './audit-indexer.js';
-import { AUDIT_SCHEMA, AUDIT_TRIGGERS, WATERMARK_SQL } from './audit-schema.js';
+import { AUDIT_PAGE_SIZE, AUDIT_SCHEMA, AUDIT_TRIGGERS, WATERMARK_SQL } from './audit-schema.js';
 import { buildLookup } from './audit-lookup.js';
 import { lookupChunks, seqAtTimeSql, type LookupProbe, type LookupRow } from './audit-lookup-chunks.js';
 import { statementCache } from './statement-cache.js';
@@ -86,6 +86,8 @@ export class SqliteAuditStore implements AuditStore {
 
   #setUp(options: SqliteAuditStoreOptions): void {
     if (options.applyPragmas ?? true) {
+      // Before journal_mode: switching an empty file to WAL writes its header, which fixes the page size.
+      if (this.db.pragma('page_count', { simple: true }) === 0) this.db.pragma(`page_size = ${AUDIT_PAGE_SIZE}`);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     }
