@@ -72,6 +72,11 @@ describe('recordHash', () => {
   });
   it('refuses a malformed prevHash or seq', () => {
     assert.throws(() => recordHash('A'.repeat(64), 1, '{}'), RangeError);
+    // The hash computed just before is trusted as the next prevHash without the regex; anything else is checked.
+    const last = recordHash(GENESIS_HASH, 1, '{}');
+    assert.throws(() => recordHash(last.toUpperCase(), 2, '{}'), RangeError);
+    assert.throws(() => recordHashOfUtf8(`${last.slice(0, 63)}g`, 2, Buffer.from('{}')), RangeError);
+    assert.throws(() => recordHashOfUtf8(`${last}0`, 2, Buffer.from('{}')), RangeError);
     assert.throws(() => recordHash(GENESIS_HASH, 0, '{}'), RangeError);
     assert.throws(() => recordHash(GENESIS_HASH, 1.5, '{}'), RangeError);
   });

@@ -29,7 +29,7 @@ export function recordHash(prevHash: string, seq: number, eventJson: string): st
   // three times as much as the SHA-256 itself (CPU profile of the audit writer thread).
   const buf = hashInput(prevHash, seq, eventJson.length * 3); // UTF-8 needs at most 3 bytes per UTF-16 unit
   const n = buf.write(eventJson, HASH_PREFIX_BYTES, 'utf8');
-  return hash('sha256', buf.subarray(0, HASH_PREFIX_BYTES + n), 'hex');
+  return (lastHash = hash('sha256', buf.subarray(0, HASH_PREFIX_BYTES + n), 'hex'));
 }
 
 /**
@@ -40,12 +40,14 @@ export function recordHash(prevHash: string, seq: number, eventJson: string): st
 export function recordHashOfUtf8(prevHash: string, seq: number, eventJsonUtf8: Uint8Array): string {
   const buf = hashInput(prevHash, seq, eventJsonUtf8.length);
   buf.set(eventJsonUtf8, HASH_PREFIX_BYTES);
-  return hash('sha256', buf.subarray(0, HASH_PREFIX_BYTES + eventJsonUtf8.length), 'hex');
+  return (lastHash = hash('sha256', buf.subarray(0, HASH_PREFIX_BYTES + eventJsonUtf8.length), 'hex'));
 }
 
 /** A buffer holding version byte, prevHash and seq, with room for `jsonBytes` after them. */
 function hashInput(prevHash: string, seq: number, jsonBytes: number): Buffer {
-  if (!/^[0-9a-f]{64}$/.test(prevHash)) throw new RangeError('prevHash must be 64 lower-case hex digits');
+  // A chain passes the hash just computed as the next prevHash: that one is known to be
+  // well-formed (the regex per record was ~3% of the writer thread's ingestion, perf).
+  if (prevHash !== lastHash && !/^[0-9a-f]{64}$/.test(prevHash)) throw new RangeError('prevHash must be 64 lower-case hex digits');
   if (!Number.isSafeInteger(seq) || seq < 1) throw new RangeError('seq must be a positive safe integer');
   // An outsized event gets a buffer of its own, so one never pins megabytes for the thread's life.
   const buf = hashInputBuffer(HASH_PREFIX_BYTES + jsonBytes);
@@ -59,6 +61,8 @@ function hashInput(prevHash: string, seq: number, jsonBytes: number): Buffer {
 
 /** Version byte, prevHash and seq: the bytes before the event JSON in a record's hash input. */
 const HASH_PREFIX_BYTES = 1 + 32 + 8;
+// The hash this thread computed last (lower-case hex from crypto.hash), '' before the first.
+let lastHash = '';
 // Shared by every recordHash call of this thread (it never yields between writing and hashing).
 let scratch = Buffer.allocUnsafe(4096);
 const SCRATCH_LIMIT = 256 * 1024;
