@@ -223,7 +223,8 @@ function prepareSharedAppend(db: SqliteDatabase, journal: () => JournalStatement
       const rows = Math.min(ROWS_PER_INSERT, records.length - first);
       const params: unknown[] = new Array<unknown>(rows * INSERT_COLUMNS);
       for (let r = 0; r < rows; r++) head = chainRow(records[first + r] as RecordLines, head, params, r * INSERT_COLUMNS);
-      insertOf(rows).run(params);
+      // As arguments, not one array: better-sqlite3 reads an array's elements one v8::Object::Get at a time (~5% less CPU per record this way).
+      insertOf(rows).run(...params);
     }
     if (head.seq > start.seq) moveHead.run(head.seq, head.hash);
     if (span !== undefined) journal().move.run(span.file, span.to);
