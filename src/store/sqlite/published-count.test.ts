@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { after, describe, it } from 'node:test';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import fs, { mkdtempSync, type PathLike, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqlite, type SqliteDatabase } from './database.js';
@@ -178,6 +179,33 @@ describe('PublishedCount', () => {
     const later = another(dbA, file, HOUR);
     later.c.write(bump(later.db));
     dbB.transaction(() => assert.ok(Number.isNaN(b.current())))();
+    assert.equal(b.current(), 2);
+  });
+
+  it('a write that cannot open the file the path names now (EMFILE) fails, rather than commit a change published only where no later process looks', () => {
+    const { a, b, dbA, file } = twoProcesses();
+    a.write(bump(dbA));
+    unlinkSync(file);
+    // A worker started since (its predecessor killed) created the file anew; the others still hold the deleted one.
+    const { c } = another(dbA, file, HOUR);
+    assert.equal(c.current(), 1);
+    const realOpen = fs.openSync;
+    fs.openSync = ((path: PathLike, ...rest: never[]) => {
+      if (String(path) === file) throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+      return (realOpen as (...args: unknown[]) => number)(path, ...rest);
+    }) as typeof fs.openSync;
+    syncBuiltinESMExports();
+    try {
+      assert.throws(() => a.write(bump(dbA)), /EMFILE/);
+    } finally {
+      fs.openSync = realOpen;
+      syncBuiltinESMExports();
+    }
+    const table = dbA.prepare(COUNT_SQL).pluck().get() as number;
+    assert.equal(table, 1, 'the refused write changed nothing');
+    assert.equal(c.current(), table, 'the process on the new file is not behind the table');
+    a.write(bump(dbA));
+    assert.equal(c.current(), 2);
     assert.equal(b.current(), 2);
   });
 

@@ -30,7 +30,8 @@ import { closeWithSqlite, type SqliteDatabase } from './database.js';
  * with the table's count published there and MOVED left in the old file:
  * - a writer looks at the path (one stat) before each publish, and moves if it must: its
  *   write lands where the path points, and every process still on the old file moves at its
- *   next read, which finds MOVED (exact: a write is seen on the next request, as before);
+ *   next read, which finds MOVED (exact: a write is seen on the next request, as before); a
+ *   write that cannot move (the open failed) fails, rolled back;
  * - a reader looks at the path every `lookEveryMs` (default 100 ms: at its first read after
  *   an unref'd interval timer flipped a flag) and moves if it must: this covers a process that
  *   opened the path anew (creating the file) while others still held the deleted one, which no
@@ -175,7 +176,11 @@ export class PublishedCount {
     return out;
   }
 
-  /** Publishes `count`, under the write lock, in the file the path names (moving there first if it must). */
+  /**
+   * Publishes `count`, under the write lock, in the file the path names (moving there first if
+   * it must). Raises when it cannot move (the open failed: EMFILE, ...): published in the file
+   * it holds, the change would commit where a process that opened the path since never looks.
+   */
   #publish(count: number): void {
     if (this.#fd < 0) return;
     this.#published = true;
@@ -212,16 +217,11 @@ export class PublishedCount {
 
   /**
    * Under the write lock: opens the path's file (creating it), leaves MOVED in the old one for
-   * the processes still reading it, and closes the old one. If the open fails, stays (a later
-   * publish or look tries again).
+   * the processes still reading it, and closes the old one. Raises what the open raises,
+   * staying on the old file (a later publish or look tries again).
    */
   #reopen(): void {
-    let fd: number;
-    try {
-      fd = this.#open();
-    } catch {
-      return;
-    }
+    const fd = this.#open();
     const old = this.#fd;
     this.#fd = fd;
     this.#settled = NaN;
