@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { createCipheriv, randomBytes, randomInt } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AeadError, gcmOpen, gcmSeal } from './aead.js';
@@ -53,6 +53,21 @@ describe('gcmSeal / gcmOpen', () => {
       assert.ok(gcmOpen(key, sealed, aad).equals(plain));
     }
     assert.equal(ivs.size, 200);
+  });
+
+  it('leave no plaintext behind in the buffer a refused open wrote it into (either path)', (t) => {
+    // A wrong aad leaves key and IV right: the bytes written before the tag check are the
+    // real plaintext, in node:crypto's update output (fallback) or gcmOpen's allocUnsafeSlow.
+    const key = randomBytes(32);
+    const secret = Buffer.alloc(37, 0x5c);
+    const sealed = gcmSeal(key, secret, Buffer.from('binding'));
+    const decipher = Object.getPrototypeOf(createDecipheriv('aes-256-gcm', Buffer.alloc(32), Buffer.alloc(12))) as { update: (...a: unknown[]) => unknown };
+    const updated = t.mock.method(decipher, 'update');
+    const made = t.mock.method(Buffer, 'allocUnsafeSlow');
+    expectAeadError(() => gcmOpen(key, sealed, Buffer.from('bindinG')), 'other aad');
+    const written = [...updated.mock.calls, ...made.mock.calls].map((c) => c.result as Buffer).filter((b) => Buffer.isBuffer(b) && b.length === secret.length);
+    assert.equal(written.length, 1, 'the buffer the plaintext was written into was seen');
+    assert.ok(written[0]!.every((b) => b === 0), 'unauthenticated plaintext left in memory');
   });
 
   it('refuse every bit flip, truncation, extension, wrong key, wrong aad, and a wrong key length, with AeadError', () => {

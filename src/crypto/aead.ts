@@ -47,9 +47,10 @@ export function gcmOpen(key: SecretBytes | Buffer, sealed: Uint8Array, aad: Uint
   const tag = buf.subarray(buf.length - GCM_TAG_BYTES);
   const body = buf.subarray(GCM_IV_BYTES, buf.length - GCM_TAG_BYTES);
   const native = nativeGcm();
+  let out: Buffer | undefined;
   try {
     if (native !== undefined) {
-      const out = Buffer.allocUnsafeSlow(body.length);
+      out = Buffer.allocUnsafeSlow(body.length);
       // On a bad tag the addon has zeroed out already.
       if (!native.open(raw(key), iv, aad, body, tag, out)) throw new AeadError();
       return out;
@@ -57,10 +58,12 @@ export function gcmOpen(key: SecretBytes | Buffer, sealed: Uint8Array, aad: Uint
     const decipher = createDecipheriv('aes-256-gcm', raw(key), iv);
     decipher.setAAD(aad);
     decipher.setAuthTag(tag);
-    const out = decipher.update(body);
+    out = decipher.update(body);
     decipher.final();
     return out;
   } catch {
+    // update wrote the plaintext before final checked the tag: zeroed, as the addon does.
+    out?.fill(0);
     throw new AeadError();
   }
 }

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { createCipheriv, hkdfSync, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { SecretBytes } from '../crypto/secret-bytes.js';
@@ -187,6 +187,21 @@ describe('KMS blob wrong-context table', () => {
       expectInvalid(() => openBlob(m, blob, openedWith), name);
     });
   }
+
+  it('a refused open leaves no plaintext behind in the buffer it was written into (either path)', (t) => {
+    // Under a wrong context the key and IV are right: the bytes written before the tag check
+    // are the real plaintext. node:crypto's update (fallback) or openBlob's allocUnsafeSlow
+    // (addon) makes that buffer; every one of the plaintext's length must end up zeroed.
+    const secret = Buffer.from('a secret of exactly forty-three bytes long!');
+    const blob = sealBlob(m, keyId, 1, secret, base);
+    const decipher = Object.getPrototypeOf(createDecipheriv('aes-256-gcm', Buffer.alloc(32), Buffer.alloc(12))) as { update: (...a: unknown[]) => unknown };
+    const updated = t.mock.method(decipher, 'update');
+    const made = t.mock.method(Buffer, 'allocUnsafeSlow');
+    expectInvalid(() => openBlob(m, blob, { ...base, bucket: 'other' }), 'wrong context');
+    const written = [...updated.mock.calls, ...made.mock.calls].map((c) => c.result as Buffer).filter((b) => Buffer.isBuffer(b) && b.length === secret.length);
+    assert.equal(written.length, 1, 'the buffer the plaintext was written into was seen');
+    assert.ok(written[0]!.every((b) => b === 0), 'unauthenticated plaintext left in memory');
+  });
 
   it('absent and empty context are the same context', () => {
     const blob = sealBlob(m, keyId, 1, Buffer.from('secret'), undefined);

@@ -113,14 +113,18 @@ export function openBlob(material: SecretBytes, blob: Uint8Array, context: Encry
     return out;
   }
   const key = deriveMessageKey(material, header.subarray(21, 37));
+  let out: Buffer | undefined;
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, header.subarray(37, 49));
     decipher.setAAD(aad);
     decipher.setAuthTag(buf.subarray(buf.length - TAG_BYTES));
-    const out = decipher.update(buf.subarray(HEADER_BYTES, buf.length - TAG_BYTES));
+    out = decipher.update(buf.subarray(HEADER_BYTES, buf.length - TAG_BYTES));
     decipher.final();
     return out;
   } catch {
+    // update wrote the plaintext before final checked the tag (under a wrong context, the
+    // real plaintext): zeroed here, as the addon does, not left to the GC.
+    out?.fill(0);
     throw new InvalidCiphertextError();
   } finally {
     key.fill(0);
