@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonicalJson, quoteJsonString } from './canonical-json.js';
+import { canonicalJson, quoteJsonString, type JsonValue } from './canonical-json.js';
 import { encodeAuditEvent } from './encode-event.js';
 import type { AuditEvent } from './record.js';
 import { normalizeKeyReference, recordIndexOf } from './record-index.js';
@@ -110,6 +110,64 @@ describe('encodeAuditEvent (differential)', () => {
       events.map((e) => encodeAuditEvent(e).json),
       events.map((e) => canonicalJson(sanitizeEvent(e).value)),
     );
+  });
+});
+
+/** `v` and every plain object and array inside it frozen (Dates, Buffers and the like left as they are). */
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
+    for (const inner of Object.values(v)) deepFreeze(inner);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+describe('encodeAuditEvent (frozen parts, encoded once)', () => {
+  it('a random event whose parts are frozen and shared encodes, twice and among other events, exactly as the reference does, with the same dropped paths', () => {
+    const rand = seededRandom(0xf402e);
+    const events = Array.from({ length: 1500 }, (_, i) => randomEvent(rand, i % 50));
+    // The parts of every third event, frozen, reused by the next event (the edge's shared parts).
+    for (let i = 0; i + 1 < events.length; i += 3) {
+      const from = events[i] as AuditEvent;
+      const to = events[i + 1] as AuditEvent;
+      to.userIdentity = deepFreeze(from.userIdentity);
+      to.requestParameters = deepFreeze(from.requestParameters);
+      if (from.resources !== undefined) to.resources = deepFreeze(from.resources);
+    }
+    for (let round = 0; round < 2; round++) {
+      for (const [i, event] of events.entries()) {
+        const encoded = encodeAuditEvent(event);
+        const reference = sanitizeEvent(event);
+        assert.equal(encoded.json, canonicalJson(reference.value), `round ${round} event ${i}`);
+        assert.deepEqual([...encoded.dropped].sort(), [...reference.dropped].sort(), `round ${round} event ${i}`);
+      }
+    }
+  });
+
+  it('a frozen part that can still change (a mutable object or a Date inside, an accessor) is encoded afresh each time', () => {
+    const inner = { keyId: 'k-1' };
+    const shallow = Object.freeze({ outer: 'o', inner });
+    const when = new Date(Date.UTC(2026, 0, 1));
+    const withDate = Object.freeze({ when });
+    let n = 0;
+    const accessor = Object.freeze(Object.defineProperty({}, 'counter', { enumerable: true, get: () => `c${(n += 1)}` }));
+    const parts = Object.freeze([shallow, withDate, accessor]);
+    const encode = (): string => encodeAuditEvent(sampleEvent(0, { requestParameters: { parts: parts as unknown as JsonValue } })).json;
+    const first = encode();
+    assert.match(first, /"keyId":"k-1".*"when":"2026-01-01T00:00:00.000Z".*"counter":"c1"/);
+    inner.keyId = 'k-2';
+    when.setTime(Date.UTC(2027, 0, 1));
+    const second = encode();
+    assert.match(second, /"keyId":"k-2".*"when":"2027-01-01T00:00:00.000Z".*"counter":"c2"/);
+  });
+
+  it('a frozen part with a denylisted field reports its dropped path every time, never its value', () => {
+    const identity = Object.freeze({ arn: 'arn:aws:iam::111122223333:user/u', SecretAccessKey: 'SECRET-MARKER', type: 'IAMUser' });
+    for (let i = 0; i < 3; i++) {
+      const encoded = encodeAuditEvent(sampleEvent(i, { userIdentity: identity as unknown as AuditEvent['userIdentity'] }));
+      assert.deepEqual(encoded.dropped, ['$.userIdentity.SecretAccessKey']);
+      assert.doesNotMatch(encoded.json, /SECRET-MARKER/);
+    }
   });
 });
 

@@ -113,20 +113,58 @@ function encodeValue(v: unknown, parent: string, step: string | number, dropped:
     case 'number':
       if (Number.isFinite(v)) return Object.is(v, -0) ? '0' : JSON.stringify(v);
       break;
-    case 'object':
+    case 'object': {
       if (v === null) return 'null';
-      if (Array.isArray(v)) return encodeArray(v, pathOf(parent, step), dropped);
-      if (v instanceof Date) {
+      // A frozen part repeated from record to record: its encoding, when remembered (see FROZEN_ENCODINGS).
+      const frozen = Object.isFrozen(v);
+      if (frozen) {
+        const known = FROZEN_ENCODINGS.get(v);
+        if (known !== undefined) return known;
+      }
+      let encoded: string;
+      const droppedBefore = dropped.length;
+      if (Array.isArray(v)) encoded = encodeArray(v, pathOf(parent, step), dropped);
+      else if (v instanceof Date) {
         if (!Number.isNaN(v.getTime())) return JSON.stringify(v.toISOString());
         break;
-      }
-      if (isPlainObject(v)) return encodeObject(v as Record<string, unknown>, pathOf(parent, step), dropped);
-      break;
+      } else if (isPlainObject(v)) encoded = encodeObject(v as Record<string, unknown>, pathOf(parent, step), dropped);
+      else break;
+      if (frozen && dropped.length === droppedBefore && isDeeplyFrozenJson(v)) FROZEN_ENCODINGS.set(v, encoded);
+      return encoded;
+    }
     default:
       break;
   }
   dropped.push(pathOf(parent, step));
   return undefined;
+}
+
+/**
+ * Encodings of deeply frozen plain objects and arrays (see isDeeplyFrozenJson) whose walk
+ * dropped nothing. Such a value can never change, so its canonical JSON is the same every
+ * time: a caller that repeats a part from record to record (the edge's userIdentity per
+ * caller, a bucket's resource, a KMS key's resources, a write's SSE responseElements) passes
+ * the same frozen object and the walk over it runs once. The output is exactly what the walk
+ * writes. Weak: a part no caller keeps any more is collected with its encoding.
+ */
+const FROZEN_ENCODINGS = new WeakMap<object, string>();
+
+/**
+ * True when `v` (a plain object or an array) and every object or array inside it are frozen,
+ * plain (or arrays), and hold only data properties: nothing reachable from it can change or
+ * run code when read. Dates, Buffers, class instances and accessors make it false (a frozen
+ * Date can still be set). Runs only when a frozen part is first encoded.
+ */
+function isDeeplyFrozenJson(v: object): boolean {
+  if (!Object.isFrozen(v) || !(Array.isArray(v) || isPlainObject(v))) return false;
+  const descriptors = Object.getOwnPropertyDescriptors(v) as Record<string, PropertyDescriptor>;
+  for (const key of Object.keys(descriptors)) {
+    const d = descriptors[key] as PropertyDescriptor;
+    if (!('value' in d)) return false;
+    const value: unknown = d.value;
+    if (typeof value === 'object' && value !== null && !isDeeplyFrozenJson(value)) return false;
+  }
+  return true;
 }
 
 function encodeArray(items: readonly unknown[], path: string, dropped: string[]): string {

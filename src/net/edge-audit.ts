@@ -75,7 +75,7 @@ export class SinkEdgeAuditor implements EdgeAuditor {
       awsRegion: this.settings.region,
       sourceIPAddress: via ?? call?.sourceIp ?? '',
       userAgent: via ?? event.userAgent ?? '',
-      userIdentity: identityOf(call?.principal, call?.accessKeyId, call?.viaService),
+      userIdentity: this.userIdentityOf(call?.principal, call?.accessKeyId, call?.viaService),
       requestID: event.requestId,
       readOnly: event.readOnly,
       recipientAccountId: this.settings.accountId,
@@ -102,12 +102,24 @@ export class SinkEdgeAuditor implements EdgeAuditor {
     return listed.map((r) => ({ ARN: r.arn, accountId, type: r.type }));
   }
 
+  /**
+   * A KMS record's resources: the key. Frozen and kept per identifier (see kmsArnOf), so the
+   * audit encoder writes the list once per key, not once per record (frozen parts).
+   */
   private kmsResources(event: EdgeEvent): AuditResource[] | undefined {
     const id = event.keyIdentifier;
     if (event.service !== 'kms' || id === undefined) return undefined;
-    const accountId = this.settings.accountId;
-    return [{ ARN: this.kmsArnOf(id), accountId, type: 'AWS::KMS::Key' }];
+    let resources = this.kmsKeyResources.get(id);
+    if (resources === undefined) {
+      const accountId = this.settings.accountId;
+      resources = Object.freeze([Object.freeze({ ARN: this.kmsArnOf(id), accountId, type: 'AWS::KMS::Key' })]) as AuditResource[];
+      if (this.kmsKeyResources.size >= MAX_CACHED_ARNS) this.kmsKeyResources.clear();
+      this.kmsKeyResources.set(id, resources);
+    }
+    return resources;
   }
+
+  private readonly kmsKeyResources = new Map<string, AuditResource[]>();
 
   /**
    * CloudTrail's S3 resources: for an object request the object (no accountId, as S3
@@ -116,27 +128,48 @@ export class SinkEdgeAuditor implements EdgeAuditor {
   private s3Resources(event: EdgeEvent): AuditResource[] | undefined {
     const bucket = event.bucket;
     if (bucket === undefined || bucket === '') return undefined;
-    const bucketArn = this.s3BucketArnOf(bucket);
-    // Keys in canonical order (ARN, accountId, type): the encoder then skips sorting them.
-    const bucketResource: AuditResource = { ARN: bucketArn, accountId: this.settings.accountId, type: 'AWS::S3::Bucket' };
+    const bucketResource = this.s3BucketResourceOf(bucket);
     if (event.objectKey === undefined) return [bucketResource];
-    return [{ ARN: `${bucketArn}/${event.objectKey}`, type: 'AWS::S3::Object' }, bucketResource];
+    return [{ ARN: `${bucketResource.ARN}/${event.objectKey}`, type: 'AWS::S3::Object' }, bucketResource];
   }
 
-  // Bucket ARN per bucket name: requests repeat a few buckets. Bounded in count and in
-  // length: names are the caller's (a path-style one can be most of the request line), and
-  // no longer name can be a bucket, so such a request's ARN is built but not kept.
-  private readonly bucketArns = new Map<string, string>();
+  // The bucket's resource per bucket name, frozen (the encoder writes it once per bucket):
+  // requests repeat a few buckets. Bounded in count and in length: names are the caller's (a
+  // path-style one can be most of the request line), and no longer name can be a bucket, so
+  // such a request's resource is built but not kept.
+  private readonly bucketResources = new Map<string, AuditResource>();
 
-  private s3BucketArnOf(bucket: string): string {
-    let arn = this.bucketArns.get(bucket);
-    if (arn === undefined) {
-      arn = `arn:aws:s3:::${bucket}`;
-      if (bucket.length > MAX_BUCKET_NAME_LENGTH) return arn;
-      if (this.bucketArns.size >= MAX_CACHED_ARNS) this.bucketArns.clear();
-      this.bucketArns.set(bucket, arn);
+  private s3BucketResourceOf(bucket: string): AuditResource {
+    let resource = this.bucketResources.get(bucket);
+    if (resource === undefined) {
+      // Keys in canonical order (ARN, accountId, type): the encoder then skips sorting them.
+      resource = Object.freeze({ ARN: `arn:aws:s3:::${bucket}`, accountId: this.settings.accountId, type: 'AWS::S3::Bucket' });
+      if (bucket.length > MAX_BUCKET_NAME_LENGTH) return resource;
+      if (this.bucketResources.size >= MAX_CACHED_ARNS) this.bucketResources.clear();
+      this.bucketResources.set(bucket, resource);
     }
-    return arn;
+    return resource;
+  }
+
+  // userIdentity per caller, frozen (the encoder writes it once per caller): by principal ARN,
+  // the few variants of one caller (access key, service acting for it) side by side. An entry
+  // is used only when every field it records equals the request's, so a principal whose
+  // account, id, type or name changed gets a fresh one. Bounded: cleared when full.
+  private readonly identities = new Map<string, AuditUserIdentity[]>();
+
+  private userIdentityOf(principal: Principal | undefined, accessKeyId: string | undefined, viaService: string | undefined): AuditUserIdentity {
+    if (principal === undefined || principal.type === 'Anonymous') return accessKeyId ? { accessKeyId, type: 'Unknown' } : UNKNOWN_IDENTITY;
+    const known = this.identities.get(principal.arn);
+    if (known !== undefined) {
+      for (const identity of known) if (sameIdentity(identity, principal, accessKeyId, viaService)) return identity;
+    }
+    const identity = Object.freeze(identityOf(principal, accessKeyId, viaService));
+    if (known !== undefined && known.length < MAX_IDENTITY_VARIANTS) known.push(identity);
+    else {
+      if (this.identities.size >= MAX_CACHED_ARNS) this.identities.clear();
+      this.identities.set(principal.arn, [identity]);
+    }
+    return identity;
   }
 
   // Key ARN per identifier: the bench and real clients repeat the same few keys, so the
@@ -153,6 +186,25 @@ export class SinkEdgeAuditor implements EdgeAuditor {
     }
     return arn;
   }
+}
+
+/** The userIdentity of a request without a principal or access key: one frozen object (see identityOf). */
+const UNKNOWN_IDENTITY: AuditUserIdentity = Object.freeze({ type: 'Unknown' });
+
+/** Variants of one principal's userIdentity kept (access key × service acting for it). */
+const MAX_IDENTITY_VARIANTS = 8;
+
+/** Whether `identity` is exactly what identityOf builds for these (every field it can record). */
+function sameIdentity(identity: AuditUserIdentity, principal: Principal, accessKeyId: string | undefined, viaService: string | undefined): boolean {
+  return (
+    identity.accessKeyId === accessKeyId &&
+    identity.invokedBy === viaService &&
+    identity.arn === principal.arn &&
+    identity.accountId === principal.accountId &&
+    identity.principalId === principal.principalId &&
+    identity.type === principal.type &&
+    identity.userName === principal.userName
+  );
 }
 
 // Keys assigned in canonical (sorted) order: the audit encoder then skips sorting them.

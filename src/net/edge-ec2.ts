@@ -54,10 +54,25 @@ export function kmsCallAuditor(auditor: EdgeAuditor, clock: Clock): (event: Volu
       event.errorCode = e.errorCode;
       event.errorMessage = e.errorMessage ?? '';
     } else if (e.material !== undefined) {
-      event.additionalEventData = { keyMaterialId: cachedKeyMaterialId(e.material.keyId, e.material.version) };
+      event.additionalEventData = materialEventData(cachedKeyMaterialId(e.material.keyId, e.material.version));
     }
     return auditor.record(event);
   };
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+// `{ keyMaterialId }` per material id, frozen: the audit encoder writes a frozen part once,
+// not once per record, and a key's material repeats from call to call. Bounded: cleared when full.
+const materialData = new Map<string, Readonly<{ keyMaterialId: string }>>();
+const MAX_CACHED_MATERIALS = 1024;
+
+function materialEventData(keyMaterialId: string): Readonly<{ keyMaterialId: string }> {
+  let data = materialData.get(keyMaterialId);
+  if (data === undefined) {
+    data = Object.freeze({ keyMaterialId });
+    if (materialData.size >= MAX_CACHED_MATERIALS) materialData.clear();
+    materialData.set(keyMaterialId, data);
+  }
+  return data;
+}

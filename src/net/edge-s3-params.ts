@@ -25,7 +25,7 @@ export function s3Event(outcome: S3EdgeOutcome, request: S3EdgeRequest): EdgeEve
   if (outcome.errorCode !== undefined) event.errorCode = outcome.errorCode;
   if (outcome.errorMessage !== undefined) event.errorMessage = outcome.errorMessage;
   if (outcome.responseElements !== undefined) event.responseElements = outcome.responseElements;
-  else if (outcome.sse !== undefined && outcome.errorCode === undefined) event.responseElements = s3ResponseElements(outcome.sse, outcome.keyIdentifier);
+  else if (outcome.sse !== undefined && outcome.errorCode === undefined) event.responseElements = cachedResponseElements(outcome.sse, outcome.keyIdentifier);
   if (outcome.resources !== undefined) event.resources = outcome.resources;
   if (outcome.bucket !== undefined) event.bucket = outcome.bucket;
   if (outcome.key !== undefined) event.objectKey = outcome.key;
@@ -84,6 +84,25 @@ function responseBodyBytes(res: ServerResponse): number {
   if (typeof written === 'number' && Number.isSafeInteger(written) && written >= 0) return written;
   const declared = Number(res.getHeader('content-length'));
   return Number.isSafeInteger(declared) && declared >= 0 ? declared : 0;
+}
+
+// responseElements per SSE mode, bucket-key flag and key ARN, frozen: writes repeat a few
+// (the audit encoder writes a frozen part once, not once per record). Bounded: cleared when
+// full; an ARN longer than a KMS key ARN can be is built but not kept.
+const responseElementsCache = new Map<string, Readonly<Record<string, unknown>>>();
+const MAX_CACHED_RESPONSE_ELEMENTS = 1024;
+const MAX_CACHED_KEY_ARN_LENGTH = 256;
+
+function cachedResponseElements(sse: NonNullable<S3EdgeOutcome['sse']>, keyArn: string | undefined): Readonly<Record<string, unknown>> {
+  if (keyArn !== undefined && keyArn.length > MAX_CACHED_KEY_ARN_LENGTH) return s3ResponseElements(sse, keyArn);
+  const id = `${sse.mode}|${sse.bucketKey ? 1 : 0}|${keyArn ?? ''}`;
+  let elements = responseElementsCache.get(id);
+  if (elements === undefined) {
+    elements = Object.freeze(s3ResponseElements(sse, keyArn));
+    if (responseElementsCache.size >= MAX_CACHED_RESPONSE_ELEMENTS) responseElementsCache.clear();
+    responseElementsCache.set(id, elements);
+  }
+  return elements;
 }
 
 /**
