@@ -209,6 +209,40 @@ describe('PublishedCount', () => {
     assert.equal(b.current(), 2);
   });
 
+  it('a reader that follows a move and finds MOVED again (a second move in between) answers NaN, never the marker as a count', () => {
+    const { a, b, dbA, file } = twoProcesses();
+    a.write(bump(dbA));
+    assert.equal(b.current(), 1);
+    // The side file replaced, and a write moves everyone: b's file now holds MOVED.
+    unlinkSync(file);
+    a.write(bump(dbA));
+    // The second move, made certain: the read that follows b's own move finds MOVED once more.
+    const realRead = fs.readSync;
+    let movedSeen = false;
+    let armed = true;
+    fs.readSync = ((fd: number, buffer: Buffer, ...rest: unknown[]) => {
+      const got = (realRead as (...args: unknown[]) => number)(fd, buffer, ...rest);
+      if (armed && got === 8) {
+        if (movedSeen) {
+          buffer.writeDoubleLE(-1, 0);
+          armed = false;
+        } else if (buffer.readDoubleLE(0) === -1) movedSeen = true;
+      }
+      return got;
+    }) as typeof fs.readSync;
+    syncBuiltinESMExports();
+    let during: number;
+    try {
+      during = b.current();
+    } finally {
+      fs.readSync = realRead;
+      syncBuiltinESMExports();
+    }
+    assert.ok(movedSeen && !armed, 'b followed a move and read again');
+    assert.ok(Number.isNaN(during), `answered ${during}`);
+    assert.equal(b.current(), 2);
+  });
+
   it('reads NaN and publishes nothing once closed', () => {
     const { a, dbA, file } = twoProcesses();
     a.close();

@@ -114,6 +114,9 @@ export class PublishedCount {
       if (!this.#move()) return NaN;
       value = this.#read();
       if (value === this.#settled) return value;
+      // MOVED again: another move came between ours and this read (two in a moment). Counts are
+      // never negative: nothing is settled on it, and the next read follows the new move.
+      if (!(value >= 0)) return NaN;
     }
     if (!(this.#count() >= value)) return NaN;
     this.#settled = value;
