@@ -1,4 +1,4 @@
-import { describe, it, before, after } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
@@ -44,6 +44,11 @@ describe('cipherlake server --workers 2: bucket configuration changed through on
     const pinned = await clientPerWorker(workers, Number(new URL(server.endpoint).port), () => pinnedS3Client(server.endpoint), (c) => c.s3.send(new ListBucketsCommand({})));
     clients.push(...pinned);
     [writer, observer] = pinned.map((c) => c.s3) as [S3Client, S3Client];
+  });
+  // Each client still has the one connection it was pinned by: an error answer that closed it
+  // would have sent the next request through a new connection, perhaps to the other worker.
+  afterEach(() => {
+    for (const c of clients) c.localPort();
   });
   after(() => {
     for (const c of clients) c.destroy();
