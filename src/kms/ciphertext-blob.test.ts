@@ -1,9 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { createDecipheriv, hkdfSync, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { SecretBytes } from '../crypto/secret-bytes.js';
 import { NATIVE_GCM_ENV, nativeGcm } from '../crypto/native-gcm/binding.js';
+import { nodeGcm } from '../crypto/native-gcm/test-support.js';
 import { BLOB_FORMAT, openBlob, readBlobHeader, sealBlob, type RandomSource } from './ciphertext-blob.js';
 import { canonicalContext, prefixedCanonicalContext, type EncryptionContext } from './encryption-context.js';
 import { InvalidCiphertextError } from './errors.js';
@@ -84,9 +85,7 @@ describe('KMS blob: the path in use (native addon, or node:crypto when it is off
     u32.writeUInt32BE(version);
     const header = Buffer.concat([Buffer.of(1), Buffer.from(keyId.replace(/-/g, ''), 'hex'), u32, salt, iv]);
     const key = Buffer.from(hkdfSync('sha256', m, salt, Buffer.from('cipherlake/kms/blob/v1'), 32));
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(Buffer.concat([header, canonicalContext(context)]));
-    return Buffer.concat([header, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+    return Buffer.concat([header, nodeGcm(key, iv, Buffer.concat([header, canonicalContext(context)]), plain)]);
   }
 
   /** A context of `pairs` pairs with keys and values of random lengths (up to ~6 KiB in all). */

@@ -1,27 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { createCipheriv, hkdfSync, randomBytes, randomInt } from 'node:crypto';
+import { hkdfSync, randomBytes, randomInt } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { nativeGcm, nativeGcmStatus } from './binding.js';
-import type { NativeGcmBinding } from './binding.js';
+import { addonUnderTest, nodeGcm as gcm } from './test-support.js';
 
 // The addon's one-call HKDF-SHA256 + AES-256-GCM (hkdfGcmSeal / hkdfGcmOpen), which KMS
 // ciphertext blobs use. Whether the addon must be loaded is native-gcm.test.ts's to check.
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
-const loaded = nativeGcm();
-const skip = loaded === undefined ? `addon not in use (${JSON.stringify(nativeGcmStatus())})` : false;
-
-function addon(): NativeGcmBinding {
-  assert.ok(loaded !== undefined);
-  return loaded;
-}
-
-/** node:crypto's ciphertext ‖ tag under a given key: the reference for the cipher part. */
-function gcm(key: Uint8Array, nonce: Buffer, aad: Buffer, plain: Buffer): Buffer {
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(aad);
-  return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-}
+const { skip, addon } = addonUnderTest();
 
 /** node:crypto's HKDF then AES-GCM: what hkdfGcmSeal must write, byte for byte. */
 function reference(ikm: Buffer, salt: Buffer, info: Buffer, nonce: Buffer, aad: Buffer, plain: Buffer): Buffer {

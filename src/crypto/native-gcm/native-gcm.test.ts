@@ -1,26 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { NATIVE_GCM_ENV, nativeGcm, nativeGcmStatus } from './binding.js';
-import type { NativeGcmBinding } from './binding.js';
+import { addonUnderTest, nodeGcm as reference } from './test-support.js';
 
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 const fallbackExpected = process.env[NATIVE_GCM_ENV] === 'off';
 const loaded = nativeGcm();
-const skip = loaded === undefined ? `addon not in use (${JSON.stringify(nativeGcmStatus())})` : false;
-
-function addon(): NativeGcmBinding {
-  assert.ok(loaded !== undefined);
-  return loaded;
-}
-
-/** node:crypto's ciphertext ‖ tag: the reference the addon must match byte for byte. */
-function reference(key: Buffer, nonce: Buffer, aad: Buffer, plain: Buffer): Buffer {
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(aad);
-  return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-}
+const { skip, addon } = addonUnderTest();
 
 /** `data` cut at every offset in `cuts` below its length (an empty piece included). */
 function split(data: Buffer, cuts: readonly number[]): Buffer[] {
