@@ -122,7 +122,12 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
   logSegmentCipher(log);
   const clock = options.clock ?? systemClock;
   const rootKey = openRootKey(config.dataDir, config.rootKey);
-  const db = openSqlite(join(config.dataDir, 'metadata.db'), { checkpoints: { warn: (fields, message) => log.warn(fields, message) } });
+  // Serving alone (not a cluster worker), this process holds the data directory's lock and is
+  // the only writer of metadata.db: its change counts need not be read back (PublishedCount).
+  const db = openSqlite(join(config.dataDir, 'metadata.db'), {
+    checkpoints: { warn: (fields, message) => log.warn(fields, message) },
+    soleWriter: options.clusterWorker === undefined,
+  });
   const store = new SqliteKeyStore(db);
   const keys = new KeyService({
     store,

@@ -10,6 +10,21 @@ export type SqliteDatabase = Database.Database;
 export interface OpenSqliteOptions {
   /** Tuning of the WAL checkpoint worker of a database file (see WalCheckpointer). */
   readonly checkpoints?: WalCheckpointerOptions;
+  /**
+   * This connection's process is the only one that writes the database while it is open (a
+   * server serving alone, holding the data directory's lock: no cluster worker or primary
+   * shares it, and offline commands open it read-only). Its PublishedCounts then answer from
+   * what this process published instead of reading their files back (see PublishedCount).
+   */
+  readonly soleWriter?: boolean;
+}
+
+/** Connections opened with `soleWriter` (see OpenSqliteOptions). */
+const soleWriters = new WeakSet<SqliteDatabase>();
+
+/** Whether `db` was opened with `soleWriter`: no other process writes its database. */
+export function isSoleWriter(db: SqliteDatabase): boolean {
+  return soleWriters.has(db);
 }
 
 /**
@@ -26,6 +41,7 @@ export function openSqlite(path: string, options: OpenSqliteOptions = {}): Sqlit
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   if (!db.memory) attachWalCheckpointer(db, options.checkpoints);
+  if (options.soleWriter === true) soleWriters.add(db);
   return db;
 }
 

@@ -250,4 +250,97 @@ describe('PublishedCount', () => {
     a.write(bump(dbA));
     assert.equal(published(file), 0);
   });
+  describe('on a connection opened as the sole writer (a server serving alone)', () => {
+    function sole(): { count: PublishedCount; db: SqliteDatabase; file: string } {
+      const path = join(dir, `db${++n}.sqlite`);
+      const db = openSqlite(path, { soleWriter: true });
+      db.exec('CREATE TABLE counted (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO counted VALUES (1, 0);');
+      const file = `${path}-changes`;
+      return { count: new PublishedCount(db, COUNT_SQL, file), db, file };
+    }
+    /** Runs `fn` with fs.readSync counting its calls (on any descriptor: nothing else reads meanwhile). */
+    function countingReads<T>(fn: () => T): { value: T; reads: number } {
+      const realRead = fs.readSync;
+      let reads = 0;
+      fs.readSync = ((...args: unknown[]) => {
+        reads += 1;
+        return (realRead as (...a: unknown[]) => number)(...args);
+      }) as typeof fs.readSync;
+      syncBuiltinESMExports();
+      try {
+        return { value: fn(), reads };
+      } finally {
+        fs.readSync = realRead;
+        syncBuiltinESMExports();
+      }
+    }
+
+    it('follows its own writes without reading the file back, and still publishes them', () => {
+      const { count, db, file } = sole();
+      const { value, reads } = countingReads(() => {
+        const seen = [count.current()];
+        count.write(bump(db));
+        seen.push(count.current(), count.current());
+        count.write(bump(db));
+        count.write(bump(db));
+        seen.push(count.current());
+        count.write(() => undefined);
+        seen.push(count.current());
+        return seen;
+      });
+      assert.deepEqual(value, [0, 1, 1, 3, 3]);
+      assert.equal(reads, 0, 'no read of the published file');
+      assert.equal(published(file), 3, 'the file is written as for other processes');
+    });
+
+    it('answers from what it wrote, not from bytes someone else put in the file', () => {
+      const { count, db, file } = sole();
+      count.write(bump(db));
+      const stranger = Buffer.alloc(8);
+      stranger.writeDoubleLE(99, 0);
+      writeFileSync(file, stranger);
+      assert.equal(count.current(), 1);
+      count.write(bump(db));
+      assert.equal(count.current(), 2);
+    });
+
+    it('keeps the rules of the file: a write that rolled back or failed at COMMIT leaves the table count, a nested one is seen in its transaction', () => {
+      const { count, db } = sole();
+      count.write(bump(db));
+      assert.throws(() =>
+        count.write(() => {
+          bump(db)();
+          throw new Error('refused');
+        }),
+      /refused/);
+      assert.equal(count.current(), 1);
+      db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);');
+      assert.throws(() =>
+        count.write(() => {
+          bump(db)();
+          db.prepare('INSERT INTO child VALUES (42)').run();
+        }),
+      /FOREIGN KEY/);
+      assert.equal(count.current(), 1, 'back to what the table holds');
+      db.transaction(() => {
+        count.write(bump(db));
+        assert.equal(count.current(), 2);
+      }).immediate();
+      assert.equal(count.current(), 2);
+    });
+
+    it('is not the default: a connection opened without it reads the file', () => {
+      const { dbA, a } = twoProcesses();
+      a.write(bump(dbA));
+      const { value, reads } = countingReads(() => a.current());
+      assert.equal(value, 1);
+      assert.ok(reads >= 1);
+    });
+
+    it('reads NaN once closed', () => {
+      const { count } = sole();
+      count.close();
+      assert.ok(Number.isNaN(count.current()));
+    });
+  });
 });

@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
-import { closeWithSqlite, type SqliteDatabase } from './database.js';
+import { closeWithSqlite, isSoleWriter, type SqliteDatabase } from './database.js';
 
 /**
  * A change count kept in a database table (incremented by triggers, in the writing
@@ -41,6 +41,12 @@ import { closeWithSqlite, type SqliteDatabase } from './database.js';
  * A move waits for the write lock as a write does (busy_timeout). A reader that must move but
  * cannot now (inside a transaction, which may not hold the lock, or the move failed) answers
  * NaN: it keeps nothing until it has moved.
+ *
+ * On a connection opened with `soleWriter` (openSqlite: a server serving alone, under the data
+ * directory's lock) no other process writes the file, so the file holds exactly what this
+ * count last wrote there: `current` answers from that copy in memory, by the same rules,
+ * instead of reading it back (one pread per check, 5% of a small S3 PUT's main thread). The
+ * file is still written, and the path never looked at by a read: no other process can move it.
  */
 export class PublishedCount {
   readonly #db: SqliteDatabase;
@@ -50,6 +56,9 @@ export class PublishedCount {
   readonly #buf = Buffer.alloc(8);
   /** The last file value the table was seen to have reached. */
   #settled = NaN;
+  /** `soleWriter`: what this count last wrote into the file (NaN before the first write), read instead of the file. */
+  #written = NaN;
+  readonly #soleWriter: boolean;
   /** Whether the write under way has published (then a failed commit needs a repair). */
   #published = false;
   /** Unregisters this count from closeSqlite (done by close). */
@@ -73,6 +82,7 @@ export class PublishedCount {
     const stmt = db.prepare<[], number>(countSql).pluck();
     this.#count = () => stmt.get() ?? 0;
     this.#path = path;
+    this.#soleWriter = isSoleWriter(db);
     this.#lookEveryMs = options.lookEveryMs ?? LOOK_EVERY_MS;
     this.#fd = this.#open();
     if (this.#lookEveryMs > 0) {
@@ -97,6 +107,12 @@ export class PublishedCount {
    */
   current(): number {
     if (this.#fd < 0) return NaN;
+    if (this.#soleWriter) {
+      const written = this.#written;
+      if (written === this.#settled) return written;
+      // NaN (a write that did not land) equals no count: answered without asking the table.
+      return Number.isNaN(written) ? NaN : this.#unsettled(written);
+    }
     if (this.#lookDue) {
       if (!this.#onPath() && !this.#move()) return NaN;
       this.#lookDue = this.#lookEveryMs === 0;
@@ -124,6 +140,7 @@ export class PublishedCount {
   }
 
   #read(): number {
+    if (this.#soleWriter) return this.#written;
     return readSync(this.#fd, this.#buf, 0, 8, 0) === 8 ? this.#buf.readDoubleLE(0) : NaN;
   }
 
@@ -190,7 +207,10 @@ export class PublishedCount {
     if (!this.#onPath()) this.#reopen();
     const out = Buffer.alloc(8);
     out.writeDoubleLE(count, 0);
-    writeSync(this.#fd, out, 0, 8, 0);
+    // Unknown until the write is known to have landed whole: a failed or short one leaves the
+    // file's bytes unknown, which equal no count (as a reader of the file would find them torn).
+    this.#written = NaN;
+    if (writeSync(this.#fd, out, 0, 8, 0) === 8) this.#written = count;
   }
 
   /** Whether the path names the open file (a stat). An error other than a missing path counts as yes: nothing better to move to. */
