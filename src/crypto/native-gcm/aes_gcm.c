@@ -13,6 +13,10 @@
  *   GcmKey#seal(nonce(12), aad, pieces, out, outOffset) -> bytes written (ciphertext + tag)
  *   GcmKey#open(nonce(12), aad, pieces, tag(16), out, outOffset) -> boolean
  *   GcmKey#dispose()  -- frees the context; OpenSSL cleanses the key schedule on free
+ *   GcmKey#openBatch(nonce(12), firstSegment, aad, finalAad, finalLast, ciphertexts, tags,
+ *   outs) -> Promise<boolean>: segments firstSegment.. opened on the libuv thread pool, each
+ *   with its number in the nonce's last 4 bytes, under a copy of the key's context (see
+ *   key_open_batch): the segment stream's large reads, off the main thread.
  *   seal(key, nonce, aad, pieces, out, outOffset) / open(key, nonce, aad, pieces, tag, out,
  *   outOffset): one-shot forms (one context per call; for tests and small uses).
  *
@@ -388,6 +392,226 @@ static napi_value key_dispose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- a batch of segments opened on the libuv thread pool ---- */
+
+/* Bound on segments per batch: the TS caller passes 16 (one ~1 MiB read). */
+#define MAX_BATCH 256
+/* Bound on each copied aad: far above the segment stream's (header, flag, object binding). */
+#define MAX_BATCH_AAD ((size_t)1 << 20)
+
+typedef struct {
+  const uint8_t *ciphertext;
+  const uint8_t *tag;
+  uint8_t *out;
+  size_t length; /* of ciphertext and out */
+} batch_segment_t;
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  /* A copy of the key's context (its key schedule), owned by this work: freed, which cleanses
+   * it, on the pool thread as soon as the batch is done. The GcmKey may be disposed meanwhile. */
+  EVP_CIPHER_CTX *ctx;
+  uint8_t nonce[NONCE_BYTES];
+  uint32_t first;
+  uint32_t count;
+  int final_last;
+  int ok;
+  bytes_t aad, final_aad; /* copies, in `aads` */
+  uint8_t *aads;
+  batch_segment_t *segments;
+  /* One reference per ciphertext, tag and out: none of them is collected while the work runs. */
+  napi_ref *refs;
+  uint32_t ref_count;
+} batch_t;
+
+static void batch_free(napi_env env, batch_t *b) {
+  for (uint32_t i = 0; i < b->ref_count; i++) napi_delete_reference(env, b->refs[i]);
+  EVP_CIPHER_CTX_free(b->ctx);
+  if (b->work != NULL) napi_delete_async_work(env, b->work);
+  OPENSSL_free(b->refs);
+  OPENSSL_free(b->segments);
+  OPENSSL_free(b->aads);
+  OPENSSL_free(b);
+}
+
+/* On a pool thread: opens every segment in order and stops at the first that fails, after
+ * which every out of the batch is zeroed (the batch is refused whole). Touches no JS value. */
+static void batch_execute(napi_env env, void *data) {
+  (void)env;
+  batch_t *b = data;
+  uint8_t nonce[NONCE_BYTES];
+  memcpy(nonce, b->nonce, NONCE_BYTES);
+  int ok = b->ctx != NULL;
+  for (uint32_t i = 0; ok && i < b->count; i++) {
+    const batch_segment_t *s = &b->segments[i];
+    uint32_t segment = b->first + i;
+    nonce[8] = (uint8_t)(segment >> 24);
+    nonce[9] = (uint8_t)(segment >> 16);
+    nonce[10] = (uint8_t)(segment >> 8);
+    nonce[11] = (uint8_t)segment;
+    const bytes_t *aad = b->final_last && i + 1 == b->count ? &b->final_aad : &b->aad;
+    bytes_t piece = {s->ciphertext, s->length};
+    bytes_t tag = {s->tag, TAG_BYTES};
+    ok = EVP_CipherInit_ex2(b->ctx, NULL, NULL, nonce, 0, NULL) == 1 && open_keyed(b->ctx, aad, &piece, 1, s->length, &tag, s->out);
+  }
+  if (!ok) {
+    for (uint32_t i = 0; i < b->count; i++) OPENSSL_cleanse(b->segments[i].out, b->segments[i].length);
+    ERR_clear_error();
+  }
+  b->ok = ok;
+  EVP_CIPHER_CTX_free(b->ctx); /* cleanses the copied key schedule now, not at completion */
+  b->ctx = NULL;
+}
+
+static void batch_complete(napi_env env, napi_status status, void *data) {
+  batch_t *b = data;
+  napi_deferred deferred = b->deferred;
+  int ok = status == napi_ok && b->ok;
+  if (status != napi_ok) {
+    /* Cancelled before it ran: nothing was written, but nothing was verified either. */
+    for (uint32_t i = 0; i < b->count; i++) OPENSSL_cleanse(b->segments[i].out, b->segments[i].length);
+  }
+  batch_free(env, b);
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  napi_resolve_deferred(env, deferred, result);
+}
+
+/** Whether [a, a + an) and [b, b + bn) share a byte. */
+static int overlaps(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) {
+  return an > 0 && bn > 0 && a < b + bn && b < a + an;
+}
+
+/** Element i of the JS array `list` as a Uint8Array, with a reference kept in b. */
+static int get_held(napi_env env, napi_value list, uint32_t i, batch_t *b, bytes_t *out, const char *message) {
+  napi_value element;
+  if (napi_get_element(env, list, i, &element) != napi_ok) return throw_type(env, message);
+  if (!get_bytes(env, element, out, message)) return 0;
+  if (napi_create_reference(env, element, 1, &b->refs[b->ref_count]) != napi_ok) return throw_type(env, message);
+  b->ref_count++;
+  return 1;
+}
+
+static int get_list(napi_env env, napi_value value, uint32_t *n, const char *message) {
+  bool is_array = false;
+  if (napi_is_array(env, value, &is_array) != napi_ok || !is_array) return throw_type(env, message);
+  if (napi_get_array_length(env, value, n) != napi_ok) return throw_type(env, message);
+  return 1;
+}
+
+/** Copies aad and finalAad (argv[2], argv[3]) into b. */
+static int get_batch_aads(napi_env env, napi_value *argv, batch_t *b) {
+  bytes_t aad, final_aad;
+  if (!get_bytes(env, argv[2], &aad, "aad must be a Uint8Array")) return 0;
+  if (!get_bytes(env, argv[3], &final_aad, "finalAad must be a Uint8Array")) return 0;
+  if (aad.length > MAX_BATCH_AAD || final_aad.length > MAX_BATCH_AAD) return throw_range(env, "aad and finalAad must be at most 1 MiB each");
+  b->aads = OPENSSL_malloc(aad.length + final_aad.length + 1);
+  if (b->aads == NULL) return fail_internal(env), 0;
+  if (aad.length > 0) memcpy(b->aads, aad.data, aad.length);
+  if (final_aad.length > 0) memcpy(b->aads + aad.length, final_aad.data, final_aad.length);
+  b->aad = (bytes_t){b->aads, aad.length};
+  b->final_aad = (bytes_t){b->aads + aad.length, final_aad.length};
+  return 1;
+}
+
+/** argv[5..7]: ciphertexts, tags, outs (equal lengths, 1..MAX_BATCH), held by references. */
+static int get_batch_segments(napi_env env, napi_value *argv, batch_t *b) {
+  uint32_t n = 0, n_tags = 0, n_outs = 0;
+  if (!get_list(env, argv[5], &n, "ciphertexts must be an array of Uint8Arrays")) return 0;
+  if (!get_list(env, argv[6], &n_tags, "tags must be an array of Uint8Arrays")) return 0;
+  if (!get_list(env, argv[7], &n_outs, "outs must be an array of Uint8Arrays")) return 0;
+  if (n == 0 || n > MAX_BATCH) return throw_range(env, "a batch holds 1 to 256 segments");
+  if (n_tags != n || n_outs != n) return throw_range(env, "ciphertexts, tags and outs must have the same length");
+  if ((uint64_t)b->first + n > ((uint64_t)1 << 32)) return throw_range(env, "segment number past 2^32 - 1");
+  b->segments = OPENSSL_zalloc(n * sizeof *b->segments);
+  b->refs = OPENSSL_zalloc(3 * n * sizeof *b->refs);
+  if (b->segments == NULL || b->refs == NULL) return fail_internal(env), 0;
+  for (uint32_t i = 0; i < n; i++) {
+    bytes_t ct, tag, out;
+    if (!get_held(env, argv[5], i, b, &ct, "ciphertexts must be an array of Uint8Arrays")) return 0;
+    if (!get_held(env, argv[6], i, b, &tag, "tags must be an array of Uint8Arrays")) return 0;
+    if (!get_held(env, argv[7], i, b, &out, "outs must be an array of Uint8Arrays")) return 0;
+    if (tag.length != TAG_BYTES) return throw_range(env, "tag must be 16 bytes");
+    if (out.length != ct.length) return throw_range(env, "each out must be as long as its ciphertext");
+    if (ct.length > (size_t)1 << 34) return throw_range(env, "ciphertext too large");
+    b->segments[i] = (batch_segment_t){ct.data, tag.data, (uint8_t *)out.data, ct.length};
+  }
+  b->count = n;
+  return 1;
+}
+
+/**
+ * No out may share a byte with another out, any tag, or any ciphertext but its own, which it
+ * may hold exactly in place (the segments are opened in order, and a failure zeroes them all).
+ */
+static int check_batch_apart(napi_env env, const batch_t *b) {
+  for (uint32_t i = 0; i < b->count; i++) {
+    const batch_segment_t *s = &b->segments[i];
+    for (uint32_t j = 0; j < b->count; j++) {
+      const batch_segment_t *t = &b->segments[j];
+      if (overlaps(s->out, s->length, t->tag, TAG_BYTES)) return throw_range(env, "out overlaps a tag");
+      if (j != i && overlaps(s->out, s->length, t->out, t->length)) return throw_range(env, "outs overlap");
+      if ((j != i || s->out != s->ciphertext) && overlaps(s->out, s->length, t->ciphertext, t->length)) return throw_range(env, "out overlaps the input");
+    }
+  }
+  return 1;
+}
+
+/*
+ * GcmKey#openBatch(nonce, firstSegment, aad, finalAad, finalLast, ciphertexts, tags, outs)
+ *   -> Promise<boolean>
+ * Opens segment i (firstSegment + i, written big-endian into nonce bytes 8..11) of
+ * ciphertexts[i] with tags[i] into outs[i] on the libuv thread pool, under aad, or finalAad
+ * for the last one when finalLast. Resolves true when every tag verified; false otherwise,
+ * after zeroing every out of the batch. A bad argument throws here and nothing is scheduled.
+ */
+static napi_value key_open_batch(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  gcm_key_t *k = this_key(env, info, &argc, argv);
+  if (k == NULL) return NULL;
+  if (argc < 8) return throw_type(env, "openBatch(nonce, firstSegment, aad, finalAad, finalLast, ciphertexts, tags, outs)"), NULL;
+  if (k->encrypt) return throw_type(env, "this GcmKey was made for seal"), NULL;
+  batch_t *b = OPENSSL_zalloc(sizeof *b);
+  if (b == NULL) return fail_internal(env);
+  bytes_t nonce;
+  double first = -1;
+  bool final_last = false;
+  napi_value promise = NULL, name;
+  int ok = get_fixed(env, argv[0], NONCE_BYTES, &nonce, "nonce must be a Uint8Array", "nonce must be 12 bytes");
+  if (ok && napi_get_value_double(env, argv[1], &first) != napi_ok) ok = throw_type(env, "firstSegment must be a number");
+  if (ok && (!(first >= 0) || first > 4294967295.0 || first != (double)(uint32_t)first)) ok = throw_range(env, "firstSegment must be an integer in [0, 2^32)");
+  if (ok) b->first = (uint32_t)first;
+  ok = ok && get_batch_aads(env, argv, b);
+  if (ok && napi_get_value_bool(env, argv[4], &final_last) != napi_ok) ok = throw_type(env, "finalLast must be a boolean");
+  ok = ok && get_batch_segments(env, argv, b) && check_batch_apart(env, b);
+  if (ok) {
+    memcpy(b->nonce, nonce.data, NONCE_BYTES);
+    b->final_last = final_last ? 1 : 0;
+    b->ctx = EVP_CIPHER_CTX_new();
+    if (b->ctx == NULL || EVP_CIPHER_CTX_copy(b->ctx, k->ctx) != 1) ok = (fail_internal(env), 0);
+  }
+  if (ok && (napi_create_promise(env, &b->deferred, &promise) != napi_ok ||
+             napi_create_string_utf8(env, "cipherlake:gcmOpenBatch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+             napi_create_async_work(env, NULL, name, batch_execute, batch_complete, b, &b->work) != napi_ok ||
+             napi_queue_async_work(env, b->work) != napi_ok)) {
+    ok = (fail_internal(env), 0);
+  }
+  if (!ok) {
+    /* A deferred made before the failure is rejected so that it never dangles. */
+    if (b->deferred != NULL) {
+      napi_value error, message;
+      napi_create_string_utf8(env, "AES-256-GCM batch not scheduled", NAPI_AUTO_LENGTH, &message);
+      napi_create_error(env, NULL, message, &error);
+      napi_reject_deferred(env, b->deferred, error);
+    }
+    batch_free(env, b);
+    return NULL;
+  }
+  return promise;
+}
+
 /* ---- one-shot forms ---- */
 
 static napi_value oneshot_seal(napi_env env, napi_callback_info info) {
@@ -623,9 +847,10 @@ NAPI_MODULE_INIT() {
       {"seal", NULL, key_seal, NULL, NULL, NULL, napi_default_method, NULL},
       {"open", NULL, key_open, NULL, NULL, NULL, napi_default_method, NULL},
       {"dispose", NULL, key_dispose, NULL, NULL, NULL, napi_default_method, NULL},
+      {"openBatch", NULL, key_open_batch, NULL, NULL, NULL, napi_default_method, NULL},
   };
   napi_value key_class;
-  if (napi_define_class(env, "GcmKey", NAPI_AUTO_LENGTH, key_construct, NULL, 3, methods, &key_class) != napi_ok) return NULL;
+  if (napi_define_class(env, "GcmKey", NAPI_AUTO_LENGTH, key_construct, NULL, 4, methods, &key_class) != napi_ok) return NULL;
   napi_create_reference(env, key_class, 1, &inst->key_class);
   napi_value seal_fn, open_fn, hkdf_seal_fn, hkdf_open_fn, heap_fn;
   napi_create_function(env, "seal", NAPI_AUTO_LENGTH, oneshot_seal, NULL, &seal_fn);

@@ -20,6 +20,31 @@ export interface NativeGcmKey {
    * plaintext never stays in `out`.
    */
   open(nonce: Uint8Array, aad: Uint8Array, pieces: Uint8Array | readonly Uint8Array[], tag: Uint8Array, out: Uint8Array, outOffset?: number): boolean;
+  /**
+   * Opens a batch of segments on the libuv thread pool, off the calling thread: segment
+   * `firstSegment + i` (its number written big-endian into bytes 8..11 of a copy of `nonce`)
+   * from `ciphertexts[i]` with `tags[i]` into `outs[i]` (as long as its ciphertext; exactly in
+   * place is allowed), under `aad`, or `finalAad` for the last segment when `finalLast`.
+   * Resolves true once every tag verified; false at the first that does not, after zeroing
+   * every out of the batch (no plaintext of a refused batch stays in any out). The work runs
+   * on a copy of this key's context (it may be disposed meanwhile; the copy is freed, so
+   * cleansed, on the pool thread when the batch is done) and holds a reference to every
+   * buffer it was given until it completes; `aad`, `finalAad` and `nonce` are copied. The
+   * caller must not write to the ciphertexts or read the outs before it resolves. Throws
+   * (TypeError/RangeError, nothing scheduled) for a bad argument: 1 to 256 segments, tags
+   * of 16 bytes, aads of at most 1 MiB, segment numbers below 2^32, an out overlapping a tag,
+   * another out or another segment's ciphertext.
+   */
+  openBatch(
+    nonce: Uint8Array,
+    firstSegment: number,
+    aad: Uint8Array,
+    finalAad: Uint8Array,
+    finalLast: boolean,
+    ciphertexts: readonly Uint8Array[],
+    tags: readonly Uint8Array[],
+    outs: readonly Uint8Array[],
+  ): Promise<boolean>;
   /** Frees the OpenSSL context; OpenSSL cleanses the key schedule. Idempotent. */
   dispose(): void;
 }
@@ -113,7 +138,11 @@ function load(): { binding: NativeGcmBinding | undefined; status: NativeGcmStatu
   }
   try {
     const binding = createRequire(import.meta.url)(path) as NativeGcmBinding;
-    if (typeof binding.GcmKey !== 'function' || typeof binding.hkdfGcmSeal !== 'function') throw new Error('unexpected exports');
+    // An addon built from an older aes_gcm.c lacks the newer entry points: refused whole (npm
+    // rebuilds it), never half-used.
+    if (typeof binding.GcmKey !== 'function' || typeof binding.hkdfGcmSeal !== 'function' || typeof binding.GcmKey.prototype.openBatch !== 'function') {
+      throw new Error('unexpected exports (an addon built from an older aes_gcm.c: npm ci rebuilds it)');
+    }
     return { binding, status: { loaded: true, path } };
   } catch (err) {
     return { binding: undefined, status: { loaded: false, reason: 'unavailable', detail: (err as Error).message } };
