@@ -29,6 +29,23 @@ export interface OpenOptions {
   readonly range?: { readonly header: Buffer; readonly plan: RangePlan };
 }
 
+/** One segment taken from the queue, ready to open: its ciphertext, tag and final flag. */
+interface Ready {
+  readonly segment: number;
+  readonly length: number;
+  readonly ciphertext: Buffer[];
+  readonly tag: Buffer;
+  readonly final: boolean;
+}
+
+/**
+ * Below this much ciphertext a call to updateAsync opens on the calling thread: a thread-pool
+ * trip (~10 µs of latency) buys nothing for a segment or two of a small ranged read.
+ */
+const ASYNC_MIN_BYTES = 128 * 1024;
+/** Segments per native batch (the addon's bound); a larger input is opened as several at once. */
+const MAX_BATCH = 256;
+
 interface Keyed {
   /** The content key for node:crypto (empty when the addon holds it). */
   key: Buffer;
@@ -54,6 +71,8 @@ export class SegmentOpener {
   readonly #queue = new ChunkQueue();
   #state: Keyed | undefined;
   #dead = false;
+  /** An updateAsync is in flight: every other call is refused until it settles. */
+  #busy = false;
   #segment: number;
   /** Last segment expected (range mode) or undefined: read until the stream ends. */
   readonly #lastSegment: number | undefined;
@@ -84,7 +103,7 @@ export class SegmentOpener {
     try {
       const state = this.#state ?? this.#readHeader();
       if (state === undefined) return [];
-      return this.#openReady(state);
+      return this.#openAll(state, this.#takeReady(state, false));
     } catch (err) {
       this.#fail(err);
     }
@@ -96,17 +115,63 @@ export class SegmentOpener {
     try {
       const state = this.#state ?? this.#readHeader();
       if (state === undefined) throw new DecryptionError();
-      const out = this.#openReady(state);
-      const rest = this.#queue.length;
-      if (this.#lastSegment !== undefined && this.#segment > this.#lastSegment) {
-        if (rest !== 0) throw new DecryptionError();
-      } else {
-        const allowEmpty = this.#segment === 0;
-        if (!this.#lastIsFinal || rest < TAG_SIZE || (rest === TAG_SIZE && !allowEmpty)) throw new DecryptionError();
-        this.#open(state, rest - TAG_SIZE, true, out);
+      const out = this.#openAll(state, this.#takeReady(state, true));
+      this.#end();
+      return out;
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  /**
+   * `update(chunk)`, followed by `final()` when `end`, with the segments opened on the libuv
+   * thread pool (the addon's GcmKey#openBatch) when the addon is loaded and they hold at
+   * least 128 KiB; on the calling thread otherwise. Resolves to the same plaintext, with the
+   * same checks: nothing of a batch is returned unless every one of its tags verified, and
+   * every failure rejects with DecryptionError and kills the opener. `chunk` and the bytes
+   * queued before it must stay unchanged until the promise settles; at most one call may be
+   * in flight (any call meanwhile is refused with DecryptionError). A dispose while it is in
+   * flight makes it reject: nothing is returned after a dispose.
+   */
+  async updateAsync(chunk: Buffer, end: boolean): Promise<Buffer[]> {
+    this.#alive();
+    this.#queue.push(chunk);
+    let state: Keyed | undefined;
+    let ready: Ready[];
+    try {
+      state = this.#state ?? this.#readHeader();
+      if (state === undefined && end) throw new DecryptionError();
+      ready = state === undefined ? [] : this.#takeReady(state, end);
+    } catch (err) {
+      this.#fail(err);
+    }
+    const gcm = state?.gcm;
+    if (state === undefined || gcm === undefined || ready.reduce((n, r) => n + r.length, 0) < ASYNC_MIN_BYTES) {
+      try {
+        const out = state === undefined ? [] : this.#openAll(state, ready);
+        if (end) this.#end();
+        return out;
+      } catch (err) {
+        this.#fail(err);
       }
-      if (this.#keep !== 0 && Number.isFinite(this.#keep)) throw new DecryptionError();
-      this.dispose();
+    }
+    const plain = ready.map((r) => Buffer.allocUnsafe(r.length));
+    this.#busy = true;
+    let ok: boolean;
+    try {
+      ok = (await Promise.all(batchesOf(ready).map((batch) => this.#openBatch(gcm, state, batch, plain)))).every(Boolean);
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#busy = false;
+    }
+    // A refused batch zeroed its own outs; the others are dropped unreturned, as update() drops
+    // the segments it opened before a failure.
+    if (!ok || this.#dead) this.#fail();
+    try {
+      const out: Buffer[] = [];
+      for (const piece of plain) this.#emit(piece, out);
+      if (end) this.#end();
       return out;
     } catch (err) {
       this.#fail(err);
@@ -123,7 +188,13 @@ export class SegmentOpener {
   }
 
   #alive(): void {
-    if (this.#dead) throw new DecryptionError();
+    if (this.#dead || this.#busy) throw new DecryptionError();
+  }
+
+  /** After the last segment: every planned byte was emitted; the key is zeroed. */
+  #end(): void {
+    if (this.#keep !== 0 && Number.isFinite(this.#keep)) throw new DecryptionError();
+    this.dispose();
   }
 
   #fail(_cause?: unknown): never {
@@ -155,9 +226,13 @@ export class SegmentOpener {
     return this.#state;
   }
 
-  /** Opens every segment that is complete and known not to be the final one. */
-  #openReady(state: Keyed): Buffer[] {
-    const out: Buffer[] = [];
+  /**
+   * Takes from the queue every segment that is complete and known not to be the final one,
+   * and with `end` (the input is over) the final one too, after checking that nothing is
+   * missing or left over. Raises DecryptionError for a stream that cannot be whole.
+   */
+  #takeReady(state: Keyed, end: boolean): Ready[] {
+    const ready: Ready[] = [];
     const unit = state.segmentSize + TAG_SIZE;
     for (;;) {
       const last = this.#lastSegment;
@@ -173,32 +248,68 @@ export class SegmentOpener {
       } else if (this.#queue.length < unit) {
         break;
       }
-      this.#open(state, state.segmentSize, false, out);
+      ready.push(this.#take(state.segmentSize, false));
     }
+    if (!end) return ready;
+    const rest = this.#queue.length;
+    if (this.#lastSegment !== undefined && this.#segment > this.#lastSegment) {
+      if (rest !== 0) throw new DecryptionError();
+    } else {
+      const allowEmpty = this.#segment === 0;
+      if (!this.#lastIsFinal || rest < TAG_SIZE || (rest === TAG_SIZE && !allowEmpty)) throw new DecryptionError();
+      ready.push(this.#take(rest - TAG_SIZE, true));
+    }
+    return ready;
+  }
+
+  #take(length: number, final: boolean): Ready {
+    if (this.#segment >= MAX_SEGMENTS) throw new DecryptionError();
+    const ciphertext = this.#queue.take(length);
+    const tag = this.#queue.takeContiguous(TAG_SIZE);
+    const segment = this.#segment;
+    this.#segment += 1;
+    return { segment, length, ciphertext, tag, final };
+  }
+
+  /** Opens `ready` in order on this thread; raises DecryptionError at the first bad tag. */
+  #openAll(state: Keyed, ready: readonly Ready[]): Buffer[] {
+    const out: Buffer[] = [];
+    for (const r of ready) this.#open(state, r, out);
     return out;
   }
 
-  #open(state: Keyed, plainLength: number, final: boolean, out: Buffer[]): void {
-    if (this.#segment >= MAX_SEGMENTS) throw new DecryptionError();
-    const ciphertext = this.#queue.take(plainLength);
-    const tag = this.#queue.takeContiguous(TAG_SIZE);
-    const nonce = setNonceSegment(state.nonce, this.#segment);
-    const aad = state.aads[final ? 1 : 0];
+  #open(state: Keyed, r: Ready, out: Buffer[]): void {
+    const nonce = setNonceSegment(state.nonce, r.segment);
+    const aad = state.aads[r.final ? 1 : 0];
     if (state.gcm !== undefined) {
       // allocUnsafe: the addon writes every byte, and zeroes them all again on a bad tag.
-      const plain = Buffer.allocUnsafe(plainLength);
-      if (!state.gcm.open(nonce, aad, ciphertext, tag, plain, 0)) throw new DecryptionError();
-      this.#segment += 1;
+      const plain = Buffer.allocUnsafe(r.length);
+      if (!state.gcm.open(nonce, aad, r.ciphertext, r.tag, plain, 0)) throw new DecryptionError();
       this.#emit(plain, out);
       return;
     }
     const decipher = createDecipheriv('aes-256-gcm', state.key, nonce, { authTagLength: TAG_SIZE });
     decipher.setAAD(aad);
-    decipher.setAuthTag(tag);
-    const plain = ciphertext.map((piece) => decipher.update(piece));
+    decipher.setAuthTag(r.tag);
+    const plain = r.ciphertext.map((piece) => decipher.update(piece));
     decipher.final(); // throws on a bad tag: nothing from `plain` has left this function yet
-    this.#segment += 1;
     for (const piece of plain) this.#emit(piece, out);
+  }
+
+  /** `batch` (consecutive entries of the ready list, `plain` their outs by index) on the pool. */
+  #openBatch(gcm: NativeGcmKey, state: Keyed, batch: { readonly from: number; readonly ready: readonly Ready[] }, plain: readonly Buffer[]): Promise<boolean> {
+    const { from, ready } = batch;
+    const first = ready[0]!;
+    return gcm.openBatch(
+      state.nonce,
+      first.segment,
+      state.aads[0],
+      state.aads[1],
+      ready[ready.length - 1]!.final,
+      ready.map((r) => (r.ciphertext.length === 1 ? r.ciphertext[0]! : Buffer.concat(r.ciphertext, r.length))),
+      ready.map((r) => r.tag),
+      plain.slice(from, from + ready.length),
+    );
   }
 
   /** Applies the range plan's skip/keep to verified plaintext. */
@@ -213,4 +324,11 @@ export class SegmentOpener {
     this.#keep -= p.length;
     if (p.length > 0) out.push(p);
   }
+}
+
+/** `ready` cut into runs the addon takes in one call (at most MAX_BATCH segments each). */
+function batchesOf(ready: readonly Ready[]): Array<{ readonly from: number; readonly ready: readonly Ready[] }> {
+  const out: Array<{ from: number; ready: readonly Ready[] }> = [];
+  for (let from = 0; from < ready.length; from += MAX_BATCH) out.push({ from, ready: ready.slice(from, from + MAX_BATCH) });
+  return out;
 }
