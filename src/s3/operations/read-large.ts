@@ -53,21 +53,29 @@ export function readsInBatches(o: ObjectRecord): boolean {
   return o.parts === undefined && o.inlineBody === undefined && o.size > 0;
 }
 
+/** A batch read and opened: its verified plaintext, and where the next read starts (none after the last). */
+interface Batch {
+  readonly out: Buffer[];
+  readonly next: number | undefined;
+}
+
 /**
  * The plaintext of a file-backed single-part object (see readsInBatches), or of `range` of
  * it, as batches of verified pieces: one batch per ~1 MiB read. Each read lands in one of
- * two buffers (pooled across GETs), aligned to whole sealed segments, and the next read is already in
- * flight while a batch is decrypted and sent. A batch never holds a piece whose segment
- * tag was not verified; the final segment is checked as final, and for a read that
- * reaches the end one byte past it is requested, so a truncated, extended, reordered or
- * tampered body raises DecryptionError (after the batches verified before it). Takes
- * ownership of `objectKey` and disposes it, and closes the body, when the iteration ends
- * in any way. Raises the backend's errors (a missing body).
+ * two buffers (pooled across GETs), aligned to whole sealed segments, and its segments are
+ * opened on the libuv thread pool (SegmentOpener.updateAsync; on this thread without the
+ * addon): the next batch is read and opened while the caller sends the current one, so the
+ * main thread only schedules and sends. A batch never holds a piece whose segment tag was
+ * not verified; the final segment is checked as final, and for a read that reaches the end
+ * one byte past it is requested, so a truncated, extended, reordered or tampered body
+ * raises DecryptionError (after the batches verified before it; nothing of the batch that
+ * holds the bad segment). Takes ownership of `objectKey` and disposes it, and closes the
+ * body, when the iteration ends in any way. Raises the backend's errors (a missing body).
  */
 export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes, range?: ByteRange): AsyncGenerator<Buffer[]> {
   let reader: BodyReader | undefined;
   let opener: SegmentOpener | undefined;
-  let pending: Promise<number> | undefined;
+  let pending: Promise<Batch> | undefined;
   // Filled lazily (an object that fits one read never needs the second), released at the end.
   const buffers: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
   try {
@@ -86,36 +94,37 @@ export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey
     // The largest read this GET makes: the first one (later ones never exceed it).
     const capacity = lead + Math.min(chunk, end - start) + probe;
     const body = reader;
-    const readAt = async (i: number, at: number): Promise<number> => {
+    const aad = dataBinding(o);
+    // Batch i: read into buffers[i % 2], then opened. Its buffer is free again once this
+    // settled (the opener keeps no view of it past updateAsync), so batch i + 2 may read into it.
+    const batch = async (i: number, at: number): Promise<Batch> => {
       const want = Math.min(chunk, end - at);
       const extra = i === 0 ? lead : 0;
       const buffer = (buffers[i % 2] ??= acquireReadBuffer(capacity));
-      return (await body.read(buffer, 0, extra + (at + want === end ? want + probe : want), at - extra)) - extra;
-    };
-    let at = start;
-    let i = 0;
-    pending = readAt(0, at);
-    while (pending !== undefined) {
-      const want = Math.min(chunk, end - at);
-      const got: number = await pending;
+      const got = (await body.read(buffer, 0, extra + (at + want === end ? want + probe : want), at - extra)) - extra;
       if (got > want || got < 0) throw new DecryptionError();
-      const skip = i === 0 ? lead : 0;
-      const buffer = buffers[i % 2]!;
       // The header is parsed (and copied) by the constructor: its view is not kept.
-      opener ??= new SegmentOpener(objectKey, { aad: dataBinding(o), range: { header: header ?? buffer.subarray(0, headerSize), plan } });
-      at += want;
-      // Read ahead into the other buffer: this one is free again once `update` returned
-      // (aligned reads leave no partial segment queued, only the final one until `final`).
-      pending = got === want && at < end ? readAt(i + 1, at) : undefined;
-      const out = opener.update(buffer.subarray(skip, skip + got));
-      if (pending === undefined) out.push(...opener.final());
-      if (out.length > 0) yield out;
+      opener ??= new SegmentOpener(objectKey, { aad, range: { header: header ?? buffer.subarray(0, headerSize), plan } });
+      // Aligned reads leave no partial segment queued, only the final one until the end.
+      const more = got === want && at + want < end;
+      const out = await opener.updateAsync(buffer.subarray(extra, extra + got), !more);
+      return { out, next: more ? at + want : undefined };
+    };
+    let i = 0;
+    pending = batch(0, start);
+    while (pending !== undefined) {
+      const { out, next }: Batch = await pending;
       i += 1;
+      // The next batch is read and opened on the thread pool while this one is sent.
+      pending = next === undefined ? undefined : batch(i, next);
+      if (out.length > 0) yield out;
     }
   } finally {
+    // Disposed first: a batch whose read is still in flight then opens nothing.
     opener?.dispose();
     objectKey.dispose();
-    // A read still in flight (we stopped early) must land before its descriptor closes.
+    // A read or open still in flight (we stopped early) must land before its descriptor
+    // closes and before its buffer goes back to the pool.
     await pending?.catch(() => undefined);
     await reader?.close();
     // Only now: no read lands in them any more, and the disposed opener holds no view of them.
