@@ -65,6 +65,29 @@ describe('S3 GET of a large object: a tampered batch', () => {
     assert.ok(r.bytes.equals(body));
   });
 
+  it('concurrent GETs of different objects, read slowly, each receive exactly their bytes (pooled read buffers never carry one GET's bytes into another)', async () => {
+    // Read buffers are pooled across GETs, and each batch's read and open run on the thread
+    // pool while the one before is sent: a buffer pooled again before its read or open settled
+    // would carry another GET's bytes into this one (or fail its tags).
+    const objects = [0, 1, 2].map((n) => {
+      const b = Buffer.alloc(3 * 1024 * 1024 + 1000 * n);
+      for (let i = 0; i < b.length; i++) b[i] = (i * (n + 3) + (i >> 12)) & 0xff;
+      return b;
+    });
+    await Promise.all(objects.map((b, n) => s3.send(new PutObjectCommand({ Bucket: 'batches', Key: `slow-${n}`, Body: b }))));
+    const slowRead = async (n: number): Promise<Buffer> => {
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'batches', Key: `slow-${n}` }));
+      const chunks: Buffer[] = [];
+      for await (const c of got.Body as Readable) {
+        chunks.push(c as Buffer);
+        await new Promise((resolve) => setTimeout(resolve, chunks.length % 8 === 0 ? 5 : 0));
+      }
+      return Buffer.concat(chunks);
+    };
+    const reads = [0, 1, 2, 0, 1, 2].map(async (n) => ({ n, bytes: await slowRead(n) }));
+    for (const { n, bytes } of await Promise.all(reads)) assert.ok(bytes.equals(objects[n]!), `slow-${n}`);
+  });
+
   for (const [segment, where] of [
     [0, 'first segment of the first batch'],
     [15, 'last segment of the first batch'],
