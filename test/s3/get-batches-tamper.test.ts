@@ -65,7 +65,7 @@ describe('S3 GET of a large object: a tampered batch', () => {
     assert.ok(r.bytes.equals(body));
   });
 
-  it('concurrent GETs of different objects, read slowly, each receive exactly their bytes (pooled read buffers never carry one GET's bytes into another)', async () => {
+  it('concurrent GETs of different objects, read slowly, each receive exactly their bytes (pooled read buffers never carry the bytes of one GET into another)', async () => {
     // Read buffers are pooled across GETs, and each batch's read and open run on the thread
     // pool while the one before is sent: a buffer pooled again before its read or open settled
     // would carry another GET's bytes into this one (or fail its tags).
