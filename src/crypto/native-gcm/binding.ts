@@ -128,6 +128,20 @@ function addonPath(): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether `binding` has every entry point this code calls. An addon built from an older
+ * aes_gcm.c (a build/Release left from before a pull) lacks the newer ones: it is refused
+ * whole, so node:crypto is used until `npm ci` rebuilds it, never half of it.
+ */
+export function hasEveryEntryPoint(binding: unknown): binding is NativeGcmBinding {
+  if (typeof binding !== 'object' || binding === null) return false;
+  const b = binding as Partial<Record<keyof NativeGcmBinding, unknown>>;
+  const functions: ReadonlyArray<keyof NativeGcmBinding> = ['GcmKey', 'seal', 'open', 'hkdfGcmSeal', 'hkdfGcmOpen', 'retainFreedHeap'];
+  if (!functions.every((name) => typeof b[name] === 'function')) return false;
+  const proto = (b.GcmKey as { prototype?: Record<string, unknown> }).prototype;
+  return ['seal', 'open', 'openBatch', 'dispose'].every((name) => typeof proto?.[name] === 'function');
+}
+
 function load(): { binding: NativeGcmBinding | undefined; status: NativeGcmStatus } {
   if (process.env[NATIVE_GCM_ENV] === 'off') {
     return { binding: undefined, status: { loaded: false, reason: 'disabled', detail: `${NATIVE_GCM_ENV}=off` } };
@@ -137,12 +151,8 @@ function load(): { binding: NativeGcmBinding | undefined; status: NativeGcmStatu
     return { binding: undefined, status: { loaded: false, reason: 'unavailable', detail: `build/Release/${ADDON} not found (npm install builds it)` } };
   }
   try {
-    const binding = createRequire(import.meta.url)(path) as NativeGcmBinding;
-    // An addon built from an older aes_gcm.c lacks the newer entry points: refused whole (npm
-    // rebuilds it), never half-used.
-    if (typeof binding.GcmKey !== 'function' || typeof binding.hkdfGcmSeal !== 'function' || typeof binding.GcmKey.prototype.openBatch !== 'function') {
-      throw new Error('unexpected exports (an addon built from an older aes_gcm.c: npm ci rebuilds it)');
-    }
+    const binding: unknown = createRequire(import.meta.url)(path);
+    if (!hasEveryEntryPoint(binding)) throw new Error('unexpected exports (an addon built from an older aes_gcm.c: npm ci rebuilds it)');
     return { binding, status: { loaded: true, path } };
   } catch (err) {
     return { binding: undefined, status: { loaded: false, reason: 'unavailable', detail: (err as Error).message } };

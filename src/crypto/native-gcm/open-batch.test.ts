@@ -6,7 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { SecretBytes } from '../secret-bytes.js';
 import { deriveContentKey, headerSize, parseSegmentHeader, segmentAads } from '../segment-stream/format.js';
-import type { NativeGcmKey } from './binding.js';
+import { hasEveryEntryPoint, type NativeGcmKey } from './binding.js';
 import { addonUnderTest, nodeGcm as reference } from './test-support.js';
 
 // GcmKey#openBatch: a batch of segments opened on the libuv thread pool. Skipped when the
@@ -73,6 +73,28 @@ async function open(b: Batch, change: Partial<Batch> = {}): Promise<{ ok: boolea
 const zeroed = (outs: readonly Buffer[]): boolean => outs.every((o) => o.every((x) => x === 0));
 
 describe('native GcmKey#openBatch (segments opened on the thread pool)', () => {
+  it('an addon without openBatch (built from an older aes_gcm.c) is refused whole', () => {
+    const fn = (): void => undefined;
+    class Key {
+      seal(): void {}
+      open(): void {}
+      dispose(): void {}
+    }
+    class KeyWithBatch extends Key {
+      openBatch(): void {}
+    }
+    const current = { GcmKey: KeyWithBatch, seal: fn, open: fn, hkdfGcmSeal: fn, hkdfGcmOpen: fn, retainFreedHeap: fn };
+    assert.equal(hasEveryEntryPoint(current), true);
+    assert.equal(hasEveryEntryPoint({ ...current, GcmKey: Key }), false, 'no GcmKey#openBatch');
+    const { hkdfGcmSeal: _, ...withoutHkdf } = current;
+    assert.equal(hasEveryEntryPoint(withoutHkdf), false, 'no hkdfGcmSeal');
+    assert.equal(hasEveryEntryPoint(undefined), false);
+  });
+
+  it('the addon in use has every entry point', { skip }, () => {
+    assert.equal(hasEveryEntryPoint(addon()), true);
+  });
+
   it('opens the McGrew-Viega AES-256 vectors, the IV\'s last 4 bytes as the segment number', { skip }, async () => {
     const doc = JSON.parse(readFileSync(new URL('../testdata/aes-256-gcm-mcgrew-viega.json', import.meta.url), 'utf8')) as {
       vectors: Array<Record<'name' | 'key' | 'iv' | 'aad' | 'plaintext' | 'ciphertext' | 'tag', string>>;
