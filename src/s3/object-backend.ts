@@ -7,12 +7,10 @@ export interface StoredRange {
 }
 
 /**
- * An object body being written: bytes go to `stream`, under its storage id, never readable
- * as an object until a committed metadata row names it. `commit` resolves once the body and
- * its name are durable (FsObjectBackend: the body's durable write, and an fsync of its
- * directory started once the file existed) and must be called only after `stream` finished;
- * the caller commits the metadata after it. `abort` discards it. A body whose row never
- * commits (a crash) is left to the orphan sweep at the next start.
+ * An object body being written: bytes go to `stream` (a temporary location, never
+ * readable as an object). `commit` makes it durable and visible under its storage id
+ * (fsync, then atomic rename, then fsync of the directory) and must be called only after
+ * `stream` finished; the caller commits the metadata after it. `abort` discards it.
  * `stream` may hold a written chunk by reference until it finishes (FsObjectBackend holds a
  * body of up to ~1 MiB for one write at the end): never modify or reuse a chunk once written.
  */

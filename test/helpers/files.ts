@@ -1,6 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import Database from 'better-sqlite3';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * Every regular file under `dir`, at any depth, as full paths (directories are walked,
@@ -37,25 +36,4 @@ export function storeFiles(dir: string, name: string): Map<string, Buffer | null
       .sort()
       .map((f) => [f, f.endsWith('-shm') ? null : readFileSync(join(dir, f))]),
   );
-}
-
-/**
- * The body files under `dataDir`'s objects/ that no metadata row names (an object's or a
- * multipart part's storage id), as storage ids: what a write that failed, or one still in
- * flight, left there. FsObjectBackend writes a body in place, under its final name, before its
- * row commits, so a body not cleaned up shows here (also a legacy objects/tmp/ leftover). Reads
- * metadata.db on a read-only connection of its own (fine beside a running server: WAL).
- */
-export function unreferencedBodies(dataDir: string): string[] {
-  const objects = join(dataDir, 'objects');
-  const files = existsSync(objects) ? filesUnder(objects) : [];
-  if (files.length === 0) return [];
-  const db = new Database(join(dataDir, 'metadata.db'), { readonly: true });
-  try {
-    const inObjects = db.prepare('SELECT 1 FROM s3_objects WHERE storage_id = ?');
-    const inParts = db.prepare('SELECT 1 FROM s3_upload_parts WHERE storage_id = ?');
-    return files.map((f) => basename(f)).filter((id) => inObjects.get(id) === undefined && inParts.get(id) === undefined);
-  } finally {
-    db.close();
-  }
 }

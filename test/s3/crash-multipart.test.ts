@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { unreferencedBodies } from '../helpers/files.js';
 import { assertPutsSurvived, crashFixture, listAll, sha, startPutLoad } from './crash-server.js';
 import { signedFetch } from './raw-sign.js';
 
@@ -116,9 +115,6 @@ describe('S3 crash safety: multipart completions (kill -9 under load)', () => {
     assert.ok(uploads.slice(0, 3).every((p) => p.outcome === 'acked'));
 
     const second = await fx.spawn();
-    // Joined bodies and PUT bodies are written in place before their rows commit: those the
-    // kill cut short are named by no row, and the start removed them before serving.
-    assert.deepEqual(unreferencedBodies(fx.dataDir()), [], 'no body file of an unfinished write is left');
     const inProgress = await listUploads(second.endpoint);
     const unacked = uploads.filter((p) => p.outcome !== 'acked');
     t.diagnostic(`unacknowledged after restart: ${unacked.filter((p) => inProgress.has(p.key)).length} in progress, ${unacked.filter((p) => !inProgress.has(p.key)).length} committed`);

@@ -22,10 +22,9 @@ export { killServer };
  * makes a temporary directory (named from `prefix`) holding config.json with no NBD listener
  * (its fixed default port would collide with parallel test servers); after() kills the server
  * spawn() started last and removes the directory. spawn() starts `cipherlake server` on the
- * same data directory every time, so a second call is a restart after a crash; dataDir()
- * names that directory.
+ * same data directory every time, so a second call is a restart after a crash.
  */
-export function crashFixture(prefix: string): { spawn(): Promise<Server>; dataDir(): string } {
+export function crashFixture(prefix: string): { spawn(): Promise<Server> } {
   let dir = '';
   let server: Server | undefined;
   before(() => {
@@ -41,7 +40,6 @@ export function crashFixture(prefix: string): { spawn(): Promise<Server>; dataDi
       server = await spawnServer(join(dir, 'data'), join(dir, 'config.json'));
       return server;
     },
-    dataDir: () => join(dir, 'data'),
   };
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -16,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { StoredRange } from '../../src/s3/object-backend.js';
 import { FsObjectBackend } from '../../src/store/fs-objects/fs-object-backend.js';
-import { bodyFile, unreferencedBodies } from '../helpers/files.js';
+import { bodyFile } from '../helpers/files.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
 import { errorCode } from './helpers.js';
@@ -107,12 +108,8 @@ describe('S3 multipart completion racing a completion, an abort or a part re-upl
     (await s3.send(new UploadPartCommand({ Bucket: B, Key: p.key, UploadId: p.uploadId, PartNumber: n, Body: body }))).ETag!;
   const complete = (p: Prepared, parts = p.parts): Promise<CompleteMultipartUploadCommandOutput> =>
     s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: p.key, UploadId: p.uploadId, MultipartUpload: { Parts: parts } }));
-  /**
-   * Waits until every body file is named by a row: a refused completion leaves none of its own
-   * (bodies are written in place, so its joined body would stay there unnamed); the part files
-   * of an upload that ended are removed after its answer, hence the wait.
-   */
-  const noPendingBodies = (what: string): Promise<void> => until(() => unreferencedBodies(server.dataDir).length === 0, what);
+  /** Bodies of writes that never committed: a refused completion leaves none. */
+  const pendingBodies = (): string[] => readdirSync(join(server.dataDir, 'objects', 'tmp'));
 
   /** An upload of two parts: 5 MiB (the least a part but the last may be) and 100 KiB. */
   async function prepare(key: string): Promise<Prepared> {
@@ -140,7 +137,7 @@ describe('S3 multipart completion racing a completion, an abort or a part re-upl
     const got = await get(p.key);
     assert.ok(got.body.equals(Buffer.concat(p.bodies)), 'the winner\'s object');
     assert.equal(got.etag, won.ETag);
-    await noPendingBodies('the loser discarded what it had joined');
+    assert.deepEqual(pendingBodies(), [], 'the loser discarded what it had joined');
     // The upload ended: a part uploaded now is refused, as S3 does.
     assert.equal(await errorCode(uploadPart(p, 1, randomBytes(1000))), '404 NoSuchUpload');
   });
@@ -153,7 +150,7 @@ describe('S3 multipart completion racing a completion, an abort or a part re-upl
     c.release();
     assert.equal(await errorCode(c.outcome), '404 NoSuchUpload');
     assert.equal(await errorCode(get(p.key)), '404 NoSuchKey');
-    await noPendingBodies('the refused completion discarded what it had joined');
+    assert.deepEqual(pendingBodies(), []);
   });
 
   it('a completion whose part was re-uploaded with the same bytes while it joined completes with the current part', async () => {
@@ -179,7 +176,7 @@ describe('S3 multipart completion racing a completion, an abort or a part re-upl
     c.release();
     // The list names part 1's old ETag, which the upload no longer has: S3's InvalidPart.
     assert.equal(await errorCode(c.outcome), '400 InvalidPart');
-    await noPendingBodies('the refused completion discarded what it had joined');
+    assert.deepEqual(pendingBodies(), []);
     assert.equal(await errorCode(get(p.key)), '404 NoSuchKey', 'no object yet');
     await complete(p, [{ PartNumber: 1, ETag: freshEtag }, p.parts[1]!]);
     assert.ok((await get(p.key)).body.equals(Buffer.concat([fresh, p.bodies[1]!])), 'the new part 1, then part 2');

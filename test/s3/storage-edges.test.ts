@@ -26,7 +26,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { request } from 'node:http';
 import { NodeSha256 } from '../helpers/signed-request.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
-import { bodyFile, filesUnder, unreferencedBodies } from '../helpers/files.js';
+import { bodyFile, filesUnder } from '../helpers/files.js';
 import { until } from '../helpers/until.js';
 import { customerKey, errorCode, viaTrustedProxy } from './helpers.js';
 import { signedFetch, xmlCode } from './raw-sign.js';
@@ -85,10 +85,12 @@ describe('S3 storage edges: inline bodies, overwrites, copies, pooled and reused
   let t: TestServer;
   let s3: S3Client;
   let data: string;
+  let tmp: string;
   before(async () => {
     t = await startTestServer({ s3: { trustedProxyHttpsHeader: 'x-forwarded-proto' } });
     s3 = viaTrustedProxy(t.s3());
     data = join(t.dataDir, 'objects', 'data');
+    tmp = join(t.dataDir, 'objects', 'tmp');
     await s3.send(new CreateBucketCommand({ Bucket: B }));
   });
   after(() => t.close());
@@ -154,7 +156,7 @@ describe('S3 storage edges: inline bodies, overwrites, copies, pooled and reused
     await put('flip', pattern(160_000, 5));
     await until(() => filesUnder(data).length === before + 1, 'file → file replaces the file');
     assert.ok((await get('flip')).equals(pattern(160_000, 5)));
-    assert.deepEqual(unreferencedBodies(t.dataDir), []);
+    assert.deepEqual(filesUnder(tmp), []);
   });
 
   it('DeleteObject and DeleteObjects of inline objects remove the rows and touch no file', async () => {
@@ -308,7 +310,7 @@ describe('S3 storage edges: inline bodies, overwrites, copies, pooled and reused
       await s3.send(new DeleteObjectCommand({ Bucket: B, Key: `ch-${size}` }));
     }
     assert.equal(filesUnder(data).length, files);
-    assert.deepEqual(unreferencedBodies(t.dataDir), []);
+    assert.deepEqual(filesUnder(tmp), []);
   });
 
   it('a Content-Length body cut short by the client leaves no row and no file', async () => {
@@ -327,13 +329,13 @@ describe('S3 storage edges: inline bodies, overwrites, copies, pooled and reused
         });
         req.write(Buffer.alloc(declared / 2, 1), () => setTimeout(() => req.destroy(), 50));
       });
-      // The server notices the cut asynchronously: wait until the body it was writing (in
-      // place under data/, no row naming it) is gone. Up to 10 s: on a loaded 2-core machine
+      // The server notices the cut asynchronously: wait until the body it was writing (under
+      // tmp/; nothing may reach data/ either) is gone. Up to 10 s: on a loaded 2-core machine
       // the abort's removal waits behind other thread-pool work (2 s was seen to fall short).
-      const leftover = (): boolean => unreferencedBodies(t.dataDir).length > 0 || filesUnder(data).length > files;
+      const leftover = (): boolean => filesUnder(tmp).length > 0 || filesUnder(data).length > files;
       await until(() => !leftover(), 'the cut upload\'s body is removed', 10_000);
       assert.equal(row(t.dataDir, key), undefined);
-      assert.deepEqual(unreferencedBodies(t.dataDir), []);
+      assert.deepEqual(filesUnder(tmp), []);
       assert.equal(filesUnder(data).length, files);
     }
   });
@@ -348,7 +350,7 @@ describe('S3 storage edges: inline bodies, overwrites, copies, pooled and reused
       assert.equal(row(t.dataDir, `dis-${size}`), undefined);
     }
     assert.equal(filesUnder(data).length, files);
-    assert.deepEqual(unreferencedBodies(t.dataDir), []);
+    assert.deepEqual(filesUnder(tmp), []);
   });
 
   it('many concurrent GETs of different small objects (inline and file-backed, pooled buffers) each get exactly their own bytes', async () => {

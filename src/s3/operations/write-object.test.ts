@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
@@ -17,8 +17,7 @@ import { writeObject, type WriteRequest } from './write-object.js';
 
 // The file path of writeObject (bodies above the inline limit) against a real FsObjectBackend
 // and a stub metadata store: the plaintext is counted and (SSE-S3 only) hashed inside the
-// encryptor, and a body that fails or is cut leaves no file behind (listStorageIds sees the
-// bodies being written too: they are written in place).
+// encryptor, and a body that fails or is cut leaves no file behind.
 
 const root = mkdtempSync(join(tmpdir(), 'cipherlake-write-object-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -71,6 +70,7 @@ describe('writeObject: bodies written to files', () => {
     setImmediate(() => cut.destroy());
     await assert.rejects(writeObject(deps, request(cut, 'SSE-KMS')), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
     assert.equal(backend.listStorageIds().length, before);
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
   });
 
   it('a request body whose client goes away while the body file is being created rejects with IncompleteBody (no uncaught error) and leaves no file', async () => {
@@ -91,6 +91,7 @@ describe('writeObject: bodies written to files', () => {
     const req: WriteRequest = { ...request(Readable.from([]), 'SSE-KMS', 300_000), body: () => payload.stream, abort: payload.abort, verify: payload.verify };
     await assert.rejects(writeObject(gone, req), IncompleteBodyError);
     assert.equal(backend.listStorageIds().length, before);
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
   });
 
   it("a refused metadata commit deletes the body; one whose WAL sync failed after the row committed keeps it (the row is visible and may survive)", async () => {

@@ -56,9 +56,8 @@ export interface WriteRequest {
  * error stops the body and raises), the body encrypted as a segment stream bound to its
  * location. A body
  * declared small enough (fitsInline) is read into memory, checked by `verify`, sealed and
- * kept inline in the metadata record; any other is written to a body file that no row names
- * yet (never read or listed), made durable, and committed by the backend only after `verify`
- * accepted the body. Then the metadata is committed
+ * kept inline in the metadata record; any other is written to a temporary object that is
+ * fsynced and renamed only after `verify` accepted the body. Then the metadata is committed
  * (durably), then the replaced body's removal started (it may still be under way when this
  * resolves; see commit). A failure anywhere leaves no trace: nothing
  * half-written is ever listed or read. Raises NoSuchBucketError, the mode's errors,
@@ -154,7 +153,7 @@ async function sealInline(req: WriteRequest, body: () => Readable, s: Sealing): 
   return { storageId: INLINE_STORAGE_ID, size: plain.length, md5Hex, inline };
 }
 
-/** Any other body: streamed through the encryptor into a pending body, made durable, committed by the backend after `verify`. */
+/** Any other body: streamed through the encryptor into a temporary object, made durable and renamed after `verify`. */
 async function sealToFile(deps: S3Deps, req: WriteRequest, body: () => Readable, s: Sealing, trace: PhaseTrace | undefined): Promise<SealedBody> {
   // Counted (and, for SSE-S3, hashed) inside the encryptor: no Transform of its own.
   let size = 0;

@@ -94,18 +94,11 @@ export class BatchingFileSink extends Writable {
   /** The first background sync's error: the final sync must report it (Linux reports a writeback error to one sync only). */
   #syncError: Error | undefined;
   #created = false;
-  readonly #onCreated: (() => void) | undefined;
 
-  /**
-   * `onCreated`, if given, is called once, as soon as the file exists (its `wx` open
-   * succeeded), before any byte is written: FsObjectBackend starts the fsync of its directory
-   * then. Never called when the open fails.
-   */
-  constructor(path: string, mode: number, onCreated?: () => void) {
+  constructor(path: string, mode: number) {
     super({ highWaterMark: BATCH_BYTES });
     this.#path = path;
     this.#mode = mode;
-    this.#onCreated = onCreated;
   }
 
   /**
@@ -123,7 +116,6 @@ export class BatchingFileSink extends Writable {
         this.#fd = fd;
         this.#dsync = ONE_DSYNC_WRITE;
         this.#created = true;
-        this.#onCreated?.();
       }
       callback(err);
     });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -149,6 +148,7 @@ describe('FsObjectBackend', () => {
       pending.stream.on('error', () => undefined);
       await pending.abort();
       assert.deepEqual(backend.listStorageIds(), [], `round ${i}`);
+      assert.deepEqual(readdirSync(join(root, 'tmp')), [], `round ${i}`);
     }
   });
 
@@ -162,6 +162,7 @@ describe('FsObjectBackend', () => {
     await new Promise<void>((resolve, reject) => ok.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
     await ok.commit();
     assert.deepEqual(backend.listStorageIds(), [ok.storageId]);
+    assert.deepEqual(readdirSync(join(root, 'tmp')), []);
   });
 
   it('a second backend on the same root (a cluster worker) does not disturb a body being written', async () => {
@@ -187,9 +188,11 @@ describe('FsObjectBackend', () => {
       const backend = new FsObjectBackend(dir);
       const pending = await backend.create();
       await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
-      // Written and synced in place (no row names it yet: no reader looks for it).
-      assert.deepEqual(backend.listStorageIds(), [pending.storageId]);
+      // Written and synced, but only under tmp/ until commit renames it into place.
+      assert.deepEqual(readdirSync(join(dir, 'tmp')), [pending.storageId]);
+      assert.deepEqual(backend.listStorageIds(), []);
       await pending.abort();
+      assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
       assert.deepEqual(backend.listStorageIds(), []);
       const broken = await backend.create();
       broken.stream.on('error', () => undefined);
@@ -202,15 +205,15 @@ describe('FsObjectBackend', () => {
     }
   });
 
-  it("the body is written under its final name; an fsync of its directory that started once the file existed, and the body's durable write, both complete before commit resolves", async (t) => {
+  it("the body is durable (fdatasync'd, or written on an O_DSYNC descriptor) before its stream finishes; commit renames it into place and resolves only after an fsync of its directory that started after the rename", async (t) => {
     let finalPath = '';
-    const events = watchFs(t, (dir) => (finalPath !== '' && dir === dirname(finalPath) && existsSync(finalPath) ? ' (file exists)' : ''));
+    const events = watchFs(t, (dir) => (finalPath !== '' && dir === dirname(finalPath) && existsSync(finalPath) ? ' (body in place)' : ''));
     const backend = new FsObjectBackend(root);
     const pending = await backend.create();
     finalPath = join(root, 'data', pending.storageId.slice(0, 2), pending.storageId);
     await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
     events.push('finished');
-    assert.equal(readFileSync(finalPath, 'utf8'), 'sealed', 'written in place');
+    assert.equal(existsSync(finalPath), false, 'not in place before commit');
     await pending.commit();
     events.push('committed');
     assert.equal(readFileSync(finalPath, 'utf8'), 'sealed');
@@ -218,45 +221,10 @@ describe('FsObjectBackend', () => {
     const synced = events.indexOf('durable write done');
     const finished = events.indexOf('finished');
     assert.ok(synced >= 0 && synced < finished, `the body's durable write completed before it finished: ${events.join(', ')}`);
-    // Started as soon as the file existed, so it ran while the body was written (no wait of its own after it).
-    const started = events.indexOf(`fsync ${dirname(finalPath)} started (file exists)`);
-    assert.ok(started >= 0 && started < synced, `an fsync of the directory once the file existed, before the body's write completed: ${events.join(', ')}`);
+    const started = events.indexOf(`fsync ${dirname(finalPath)} started (body in place)`, finished);
+    assert.ok(started > finished, `an fsync of the directory after the rename: ${events.join(', ')}`);
     const done = events.indexOf(`fsync ${dirname(finalPath)} done`, started);
     assert.ok(done > started && done < events.indexOf('committed'), `that fsync completed before commit resolved: ${events.join(', ')}`);
-  });
-
-  it('commit waits for the directory fsync even when the body was durable first', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-slow-dirsync-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const held: Array<() => void> = [];
-    patchBuiltin(t, fs, (original) => ({
-      fsync: ((fd: number, cb: SyncCallback) => void held.push(() => original.fsync(fd, cb))) as typeof fs.fsync,
-    }));
-    const backend = new FsObjectBackend(dir);
-    const pending = await backend.create();
-    await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
-    let committed = false;
-    const committing = pending.commit().then(() => (committed = true));
-    while (held.length < 2) await new Promise((resolve) => setImmediate(resolve)); // data/ and the fan-out directory
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.equal(committed, false, 'the name is not durable yet');
-    for (const release of held.splice(0)) release();
-    await committing;
-    await backend.close();
-  });
-
-  it('a backend opened with clearTmp removes tmp/ (an earlier version\'s uncommitted bodies); a cluster worker\'s (clearTmp false) leaves it to the primary', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-legacy-tmp-'));
-    try {
-      mkdirSync(join(dir, 'tmp'), { recursive: true });
-      writeFileSync(join(dir, 'tmp', randomUUID()), 'left by a crash');
-      new FsObjectBackend(dir, { clearTmp: false });
-      assert.equal(readdirSync(join(dir, 'tmp')).length, 1);
-      new FsObjectBackend(dir);
-      assert.equal(existsSync(join(dir, 'tmp')), false);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 
   it("a body committed into a new fan-out directory resolves only after an fsync of data/ (the directory's own name) that started after the directory existed", async (t) => {
@@ -267,8 +235,8 @@ describe('FsObjectBackend', () => {
     const data = join(dir, 'data');
     assert.deepEqual(readdirSync(data), []);
     const pending = await backend.create();
-    assert.deepEqual(readdirSync(data), [pending.storageId.slice(0, 2)], 'the fan-out directory is made at create');
     await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
+    assert.deepEqual(readdirSync(data), [], 'the fan-out directory is made at commit');
     await pending.commit();
     events.push('committed');
     assert.deepEqual(readdirSync(data), [pending.storageId.slice(0, 2)]);
@@ -280,7 +248,7 @@ describe('FsObjectBackend', () => {
     assert.ok(done > started && done < events.indexOf('committed'), `data/'s fsync completed before commit resolved: ${events.join(', ')}`);
   });
 
-  it('a commit whose directory fsync failed rejects, and abort after it removes the body from data/', async (t) => {
+  it('abort after a commit that failed past its rename (the directory fsync failed) removes the body from data/', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'cipherlake-fs-backend-dirsync-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     patchBuiltin(t, fs, (original) => ({
@@ -292,9 +260,10 @@ describe('FsObjectBackend', () => {
     const pending = await backend.create();
     await new Promise<void>((resolve, reject) => pending.stream.end(Buffer.from('sealed'), () => resolve()).once('error', reject));
     await assert.rejects(pending.commit(), { code: 'EIO' });
-    assert.deepEqual(backend.listStorageIds(), [pending.storageId], 'written in place before the fsync failed');
+    assert.deepEqual(backend.listStorageIds(), [pending.storageId], 'renamed into place before the fsync failed');
     await pending.abort();
     assert.deepEqual(backend.listStorageIds(), []);
+    assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
   });
 
   it('abort of a body whose file could not be created (its id already taken by a write in flight) leaves that write alone', async (t) => {

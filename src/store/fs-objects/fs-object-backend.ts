@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, createReadStream, fsync, mkdirSync, open as openCb, read as readCb, readdirSync, rmSync, unlink } from 'node:fs';
+import { closeSync, createReadStream, fsync, mkdirSync, open as openCb, read as readCb, readdirSync, rename, rmSync, unlink } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -7,27 +7,27 @@ import { BatchingFileSink } from './batching-file-sink.js';
 import type { BodyReader, ObjectBackend, PendingObject, StoredRange } from '../../s3/object-backend.js';
 
 /**
- * Removes `root/tmp`, where versions before this one wrote bodies until their commit renamed
- * them into data/: what is left there is a write that never committed (no row names it).
- * Bodies are now written in place (FsObjectBackend.create), so nothing writes there any more.
+ * Empties `root/tmp` (temporary bodies of writes that never committed) and recreates it.
  * Only for a moment when no write is in flight: at start, before serving or forking.
  */
 export function clearObjectTmp(root: string): void {
-  rmSync(join(root, 'tmp'), { recursive: true, force: true });
+  const tmp = join(root, 'tmp');
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true, mode: 0o700 });
 }
 
 /**
- * ObjectBackend on the local file system, after DESIGN.md's storage section: a body is
- * written under its final name `root/data/<xx>/<storageId>`, whose directory's fsync starts
- * as soon as the file exists (and, once per fan-out directory and process, `data/`'s), and is
- * made durable (one O_DSYNC write for a body of up to ~1 MiB, else batched writes and
- * fdatasync: BatchingFileSink); committing waits for both, so the caller's metadata row, which
- * alone makes a body readable or listed, names a body whose bytes and name survive a crash and
- * power loss. Until that row commits the file is what a temporary file was: nothing reads it.
- * A write that failed is removed by abort; one cut short by a crash, complete or not, is
- * unreferenced, and sweepOrphanBodies removes it at the next start. Never sees plaintext.
+ * ObjectBackend on the local file system, as DESIGN.md's storage section describes: a body
+ * is written to `root/tmp/<storageId>` and made durable (one O_DSYNC write for a body of up
+ * to ~1 MiB, else batched writes and fdatasync: BatchingFileSink), then committing renames it into
+ * place at `root/data/<xx>/<storageId>` and fsyncs that directory (and, once per fan-out
+ * directory and process, `data/` itself), so an acknowledged body and its name survive a
+ * crash and power loss, and no half-written body is ever under `data/`. Leftovers of writes
+ * that never committed are removed when the backend opens (tmp/) and by sweepOrphanBodies
+ * (a body renamed into place whose metadata row never committed). Never sees plaintext.
  */
 export class FsObjectBackend implements ObjectBackend {
+  readonly #tmp: string;
   readonly #data: string;
   readonly #dirSync = new GroupDirSync();
   /**
@@ -39,50 +39,41 @@ export class FsObjectBackend implements ObjectBackend {
   readonly #dirs = new Map<string, Promise<void>>();
 
   /**
-   * `clearTmp` (default true) removes `root/tmp`, the leftovers of an earlier version's writes
-   * that never committed (clearObjectTmp). Pass false in a cluster worker: the primary clears
-   * it once, before forking.
+   * `clearTmp` (default true) removes the leftovers of writes that never committed. Pass
+   * false in a cluster worker: its siblings may already have writes in flight there (the
+   * primary clears it once, before forking, with clearObjectTmp).
    */
   constructor(root: string, options: { clearTmp?: boolean } = {}) {
+    this.#tmp = join(root, 'tmp');
     this.#data = join(root, 'data');
     mkdirSync(this.#data, { recursive: true, mode: 0o700 });
     if (options.clearTmp ?? true) clearObjectTmp(root);
+    else mkdirSync(this.#tmp, { recursive: true, mode: 0o700 });
   }
 
   async create(): Promise<PendingObject> {
     const storageId = newStorageId();
-    const dir = join(this.#data, storageId.slice(0, 2));
-    const path = join(dir, storageId);
-    // The body is written under its final name, in its final directory, and that directory's
-    // fsync starts as soon as the file exists: it runs while the body arrives and is written,
-    // instead of after it (a rename into place and then the fsync cost a 1 MiB PUT ~7 ms of
-    // its latency). Sound because nothing reads or lists a body that no metadata row names:
-    // until the caller commits the row, this file is invisible, like a temporary one; a crash
-    // before that leaves an unreferenced file, which sweepOrphanBodies removes at the next
-    // start (it removes the bodies renamed into place whose row never committed already), and
-    // a failed write is removed by abort. The row is committed only after commit() resolved:
-    // the body's bytes and size durable (the sink) and its name durable (this fsync, started
-    // after the file was created, and data/'s for a new fan-out directory).
-    const parentSynced = this.#fanOutDir(dir);
-    /** The fsync of `dir` that started once the file existed: its name is durable when it resolves. */
-    let named: Promise<void> | undefined;
+    const tmpPath = join(this.#tmp, storageId);
+    const finalDir = join(this.#data, storageId.slice(0, 2));
+    const finalPath = join(finalDir, storageId);
     // The sink makes the body durable (an O_DSYNC write, or fdatasync) before it finishes and
     // closes, and a pipeline into it ends only after that — so by commit() the body is durable,
     // with no reopen. It writes a body of up to ~1 MiB in one vectored write, a larger one in
     // ~1 MiB vectored batches (sealed segments arrive as many small pieces).
-    const stream = new BatchingFileSink(path, 0o600, () => {
-      named = this.#dirSync.sync(dir);
-      // Awaited by commit; a write aborted before it resolves must not leave it unhandled.
-      named.catch(() => undefined);
-    });
+    const stream = new BatchingFileSink(tmpPath, 0o600);
+    /** Set once commit renamed the body into place: an abort after that (a directory fsync failed) removes it there. */
+    let renamed = false;
     return {
       storageId,
       stream,
       commit: async () => {
         if (!stream.closed) await new Promise<void>((resolve, reject) => stream.once('close', resolve).once('error', reject));
         if (stream.errored !== null || !stream.writableFinished) throw stream.errored ?? new Error('object body was not finished');
-        if (named === undefined) throw new Error('object body was never created');
-        await Promise.all([parentSynced, named]);
+        const parentSynced = this.#fanOutDir(finalDir);
+        // The callback API: one thread-pool trip, without fs/promises' FileHandle-era wrappers.
+        await new Promise<void>((resolve, reject) => rename(tmpPath, finalPath, (err) => (err === null ? resolve() : reject(err))));
+        renamed = true;
+        await Promise.all([parentSynced, this.#dirSync.sync(finalDir)]);
       },
       abort: async () => {
         // Removed only once the sink closed: its open (`wx`) may still be in flight, and a
@@ -92,8 +83,10 @@ export class FsObjectBackend implements ObjectBackend {
           stream.destroy();
           await closed;
         }
+        // A commit that failed after its rename: the body is in place but no row will name it.
+        if (renamed) await rm(finalPath, { force: true });
         // Only a file this sink created: an open that failed (EEXIST) found another's.
-        if (stream.created) await rm(path, { force: true });
+        else if (stream.created) await rm(tmpPath, { force: true });
       },
     };
   }
@@ -177,7 +170,7 @@ export class FsObjectBackend implements ObjectBackend {
     await this.#dirSync.close();
   }
 
-  /** Storage ids of every body file under data/: committed ones and those being written (whose rows are not committed yet), for audits and tests. */
+  /** Storage ids of every body file under data/: committed ones (bodies being written are under tmp/), for audits and tests. */
   listStorageIds(): string[] {
     return readdirSync(this.#data).flatMap((d) => readdirSync(join(this.#data, d)));
   }

@@ -24,11 +24,10 @@ const STORAGE_ID = /^[0-9a-f-]{36}$/;
 
 /**
  * Removes the body files under `root/data/<xx>/` (FsObjectBackend's layout) that no
- * metadata row references: the body of a write (FsObjectBackend writes it in place, whole or
- * not yet) whose row a crash kept from committing, or a replaced body whose removal a crash
- * cut short. Streams the directories (memory stays one
+ * metadata row references: a body renamed into place (FsObjectBackend's commit) just
+ * before a crash whose row never committed. Streams the directories (memory stays one
  * batch), checks each batch with `unreferenced`, and yields to the event loop between batches. Removes only files whose
- * status last changed (its last write) before `startedBefore` (ms since the epoch):
+ * status last changed (its last write, or the rename into place) before `startedBefore` (ms since the epoch):
  * a body of a PUT that started after that may still be waiting for its row to commit, so
  * the sweep can keep running in the background once the server serves. Call it only where
  * no other process writes bodies older than `startedBefore` (a single server, or the
