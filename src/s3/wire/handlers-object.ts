@@ -229,14 +229,18 @@ function sendPieces(res: ServerResponse, status: number, headers: OutgoingHttpHe
  * the first batch (or at a clean end), so a failure before that becomes a proper S3 error;
  * a failure after it propagates and the connection is cut — the client never receives
  * unauthenticated bytes. Each batch is written in one tick (one vectored socket write);
- * backpressure is one wait per batch, and a client that goes away ends the iteration.
+ * backpressure is one wait per batch, and a client that goes away (while a drain is awaited
+ * or between two batches) ends the iteration.
  */
 async function sendBatches(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, batches: AsyncGenerator<Buffer[]>): Promise<void> {
   try {
     for await (const batch of batches) {
       if (!res.headersSent) res.writeHead(status, headers);
       for (const piece of batch) res.write(piece);
-      if (res.writableNeedDrain && !(await drained(res))) return;
+      // A client gone between two batches (no drain awaited: it had read all) ends the send
+      // too: a destroyed response never needs a drain, and the rest would be read and opened
+      // for nobody.
+      if (res.destroyed || (res.writableNeedDrain && !(await drained(res)))) return;
     }
     if (!res.headersSent) res.writeHead(status, headers);
     await new Promise<void>((resolve) => {
