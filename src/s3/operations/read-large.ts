@@ -53,19 +53,22 @@ export function readsInBatches(o: ObjectRecord): boolean {
   return o.parts === undefined && o.inlineBody === undefined && o.size > 0;
 }
 
-/** A batch read and opened: its verified plaintext, and where the next read starts (none after the last). */
-interface Batch {
-  readonly out: Buffer[];
-  readonly next: number | undefined;
-}
+/**
+ * Batches read and opened ahead of the one being sent. One would leave the main thread idle
+ * whenever it sent a batch faster than the thread pool read and opened the next (a loaded
+ * machine: the pool's threads wait for a core): two keep one more in hand. The two read
+ * buffers suffice: batch i + 2 starts once batch i was opened, whose plaintext is in buffers
+ * of its own.
+ */
+const AHEAD = 2;
 
 /**
  * The plaintext of a file-backed single-part object (see readsInBatches), or of `range` of
  * it, as batches of verified pieces: one batch per ~1 MiB read. Each read lands in one of
  * two buffers (pooled across GETs), aligned to whole sealed segments, and its segments are
  * opened on the libuv thread pool (SegmentOpener.updateAsync; on this thread without the
- * addon): the next batch is read and opened while the caller sends the current one, so the
- * main thread only schedules and sends. A batch never holds a piece whose segment tag was
+ * addon): the next two batches are read and opened while the caller sends the current one,
+ * so the main thread only schedules and sends. A batch never holds a piece whose segment tag was
  * not verified; the final segment is checked as final, and for a read that reaches the end
  * one byte past it is requested, so a truncated, extended, reordered or tampered body
  * raises DecryptionError (after the batches verified before it; nothing of the batch that
@@ -75,7 +78,10 @@ interface Batch {
 export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes, range?: ByteRange): AsyncGenerator<Buffer[]> {
   let reader: BodyReader | undefined;
   let opener: SegmentOpener | undefined;
-  let pending: Promise<Batch> | undefined;
+  // Started in order, not yet handed to the caller.
+  const inFlight: Array<Promise<Buffer[]>> = [];
+  // Set by a failure or the end: a batch whose read lands afterwards opens nothing.
+  let stopped = false;
   // Filled lazily (an object that fits one read never needs the second), released at the end.
   const buffers: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
   try {
@@ -95,37 +101,52 @@ export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey
     const capacity = lead + Math.min(chunk, end - start) + probe;
     const body = reader;
     const aad = dataBinding(o);
-    // Batch i: read into buffers[i % 2], then opened. Its buffer is free again once this
-    // settled (the opener keeps no view of it past updateAsync), so batch i + 2 may read into it.
-    const batch = async (i: number, at: number): Promise<Batch> => {
+    const count = Math.ceil((end - start) / chunk);
+    let opened: Promise<unknown> = Promise.resolve();
+    // Batch i: read into buffers[i % 2] at once, opened once batch i - 1 was (the opener is
+    // sequential; batch 0 makes it, from the header its read holds). Its buffer is free again
+    // once this settled: the opener keeps no view of it past updateAsync.
+    const batch = (i: number): Promise<Buffer[]> => {
+      const at = start + i * chunk;
       const want = Math.min(chunk, end - at);
+      const last = at + want === end;
       const extra = i === 0 ? lead : 0;
       const buffer = (buffers[i % 2] ??= acquireReadBuffer(capacity));
-      const got = (await body.read(buffer, 0, extra + (at + want === end ? want + probe : want), at - extra)) - extra;
-      if (got > want || got < 0) throw new DecryptionError();
-      // The header is parsed (and copied) by the constructor: its view is not kept.
-      opener ??= new SegmentOpener(objectKey, { aad, range: { header: header ?? buffer.subarray(0, headerSize), plan } });
-      // Aligned reads leave no partial segment queued, only the final one until the end.
-      const more = got === want && at + want < end;
-      const out = await opener.updateAsync(buffer.subarray(extra, extra + got), !more);
-      return { out, next: more ? at + want : undefined };
+      const reading = body.read(buffer, 0, extra + (last ? want + probe : want), at - extra);
+      const before = opened;
+      const result = (async (): Promise<Buffer[]> => {
+        const got = (await reading) - extra;
+        await before;
+        if (stopped || got > want || got < 0) throw new DecryptionError();
+        // The header is parsed (and copied) by the constructor: its view is not kept.
+        opener ??= new SegmentOpener(objectKey, { aad, range: { header: header ?? buffer.subarray(0, headerSize), plan } });
+        // Aligned reads leave no partial segment queued, only the final one until the end; a
+        // short read is the end of the body (too early: the final checks fail).
+        return opener.updateAsync(buffer.subarray(extra, extra + got), last || got < want);
+      })();
+      result.catch(() => {
+        stopped = true;
+      });
+      opened = result;
+      return result;
     };
-    let i = 0;
-    pending = batch(0, start);
-    while (pending !== undefined) {
-      const { out, next }: Batch = await pending;
-      i += 1;
-      // The next batch is read and opened on the thread pool while this one is sent.
-      pending = next === undefined ? undefined : batch(i, next);
+    let next = 0;
+    while (next < count && next < AHEAD) inFlight.push(batch(next++));
+    while (inFlight.length > 0) {
+      const out = await inFlight[0]!;
+      inFlight.shift();
+      // The next batches are read and opened on the thread pool while this one is sent.
+      if (next < count) inFlight.push(batch(next++));
       if (out.length > 0) yield out;
     }
   } finally {
+    stopped = true;
     // Disposed first: a batch whose read is still in flight then opens nothing.
     opener?.dispose();
     objectKey.dispose();
     // A read or open still in flight (we stopped early) must land before its descriptor
     // closes and before its buffer goes back to the pool.
-    await pending?.catch(() => undefined);
+    await Promise.allSettled(inFlight);
     await reader?.close();
     // Only now: no read lands in them any more, and the disposed opener holds no view of them.
     releaseReadBuffer(buffers[0]);
