@@ -98,6 +98,18 @@ describe('encodeAuditEvent (differential)', () => {
     assert.ok(indexed > 1000, `only ${indexed} events had their index compared`);
   });
 
+  it('sorts objects of 0 to 40 keys as the reference does, integer-like keys and code-unit order included', () => {
+    const rand = seededRandom(0x50f7);
+    const names = ['10', '9', '0', '01', 'a', 'B', 'b', 'aa', 'a-', 'a_', 'é', '\ud834\udd1e', 'z', 'Z', '~', ' '];
+    for (let i = 0; i < 300; i++) {
+      const params: Record<string, unknown> = {};
+      const count = Math.floor(rand() * 41);
+      for (let k = 0; k < count; k++) params[`${names[Math.floor(rand() * names.length)]}${rand() < 0.5 ? Math.floor(rand() * 30) : ''}`] = k;
+      const event = sampleEvent(i, { requestParameters: params as AuditEvent['requestParameters'] & object });
+      assert.equal(encodeAuditEvent(event).json, canonicalJson(sanitizeEvent(event).value), `event ${i}`);
+    }
+  });
+
   it('the same event encodes to the same bytes again (the per-field caches change nothing)', () => {
     const rand = seededRandom(7);
     const events = Array.from({ length: 200 }, (_, i) => randomEvent(rand, i));

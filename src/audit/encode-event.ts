@@ -40,8 +40,12 @@ export function encodeAuditEvent(event: AuditEvent): EncodedWithRedactions {
  */
 interface FieldEncoding {
   readonly prefix: string;
+  /** `,"name":`: the prefix of a member that follows another. */
+  readonly commaPrefix: string;
   lastValue: string | undefined;
   lastEncoded: string;
+  /** `,"name":"value"` for lastValue. */
+  lastEncodedAfterComma: string;
 }
 
 // Field name → its encoding, or null when the name is denylisted. Names repeat from record
@@ -54,23 +58,30 @@ const NAME_LENGTH_LIMIT = 256;
 function fieldEncoding(name: string): FieldEncoding | null {
   const cached = NAME_CACHE.get(name);
   if (cached !== undefined) return cached;
-  const field = isRedactedFieldName(name) ? null : { prefix: `${JSON.stringify(name)}:`, lastValue: undefined, lastEncoded: '' };
+  const prefix = `${JSON.stringify(name)}:`;
+  const field = isRedactedFieldName(name) ? null : { prefix: flat(prefix), commaPrefix: flat(`,${prefix}`), lastValue: undefined, lastEncoded: '', lastEncodedAfterComma: '' };
   // Long names are not kept either: KMS parameters are audited before they are validated, so
   // an encryption-context key can be most of a 128 KiB body, and 4096 of them pinned ~1 GiB.
   if (NAME_CACHE.size < NAME_CACHE_LIMIT && name.length <= NAME_LENGTH_LIMIT) NAME_CACHE.set(name, field);
   return field;
 }
 
-/** `"name":value` for a string value, remembered per field name (see FieldEncoding). */
-function encodeStringField(field: FieldEncoding, v: string): string {
-  if (v === field.lastValue) return field.lastEncoded;
-  const encoded = field.prefix + quote(v);
+/**
+ * `"name":value` for a string value (`,"name":value` when `afterComma`), remembered per field
+ * name (see FieldEncoding). Both forms are kept so that appending a member costs one
+ * concatenation: each one adds a node to the record's rope, which the journal write flattens.
+ */
+function encodeStringField(field: FieldEncoding, v: string, afterComma: boolean): string {
+  if (v === field.lastValue) return afterComma ? field.lastEncodedAfterComma : field.lastEncoded;
+  const quoted = quote(v);
   // Long values (messages, policies) are not kept: they rarely repeat and would pin memory.
   if (v.length <= 256) {
     field.lastValue = v;
-    field.lastEncoded = encoded;
+    field.lastEncoded = flat(field.prefix + quoted);
+    field.lastEncodedAfterComma = flat(field.commaPrefix + quoted);
+    return afterComma ? field.lastEncodedAfterComma : field.lastEncoded;
   }
-  return encoded;
+  return (afterComma ? field.commaPrefix : field.prefix) + quoted;
 }
 
 function encodeObject(obj: Record<string, unknown>, path: string, dropped: string[]): string {
@@ -78,7 +89,7 @@ function encodeObject(obj: Record<string, unknown>, path: string, dropped: strin
   // Records are built with their keys already in canonical order (see newAuditEvent), so a
   // check in n-1 comparisons usually replaces the sort; `<` on strings is the same
   // UTF-16 code-unit order as the default sort.
-  if (!isSorted(keys)) keys.sort();
+  if (!isSorted(keys)) sortKeys(keys);
   let out = '{';
   let first = true;
   for (const key of keys) {
@@ -89,15 +100,14 @@ function encodeObject(obj: Record<string, unknown>, path: string, dropped: strin
     }
     const v = obj[key];
     if (v === undefined) continue;
-    let member: string;
     if (typeof v === 'string') {
-      member = encodeStringField(field, v);
+      out += encodeStringField(field, v, !first);
     } else {
       const encoded = encodeValue(v, path, key, dropped);
       if (encoded === undefined) continue;
-      member = field.prefix + encoded;
+      out += first ? field.prefix : field.commaPrefix;
+      out += encoded;
     }
-    out += first ? member : `,${member}`;
     first = false;
   }
   return `${out}}`;
@@ -129,7 +139,11 @@ function encodeValue(v: unknown, parent: string, step: string | number, dropped:
         break;
       } else if (isPlainObject(v)) encoded = encodeObject(v as Record<string, unknown>, pathOf(parent, step), dropped);
       else break;
-      if (frozen && dropped.length === droppedBefore && isDeeplyFrozenJson(v)) FROZEN_ENCODINGS.set(v, encoded);
+      if (frozen && dropped.length === droppedBefore && isDeeplyFrozenJson(v)) {
+        const kept = flat(encoded);
+        FROZEN_ENCODINGS.set(v, kept);
+        return kept;
+      }
       return encoded;
     }
     default:
@@ -177,6 +191,16 @@ function encodeArray(items: readonly unknown[], path: string, dropped: string[])
   return `${out}]`;
 }
 
+/**
+ * `s` as one string rather than a rope, same text: a string built by concatenation is a tree
+ * of its parts (a V8 ConsString per `+`), walked again each time a record that includes it is
+ * flattened for the journal write; the remembered parts above are included in many records,
+ * so they are kept flat. Slicing makes V8 flatten the concatenation once.
+ */
+export function flat(s: string): string {
+  return ` ${s}`.slice(1);
+}
+
 function pathOf(parent: string, step: string | number): string {
   return typeof step === 'number' ? `${parent}[${step}]` : `${parent}.${step}`;
 }
@@ -184,6 +208,24 @@ function pathOf(parent: string, step: string | number): string {
 function isPlainObject(v: object): boolean {
   const proto: unknown = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
+}
+
+/**
+ * `keys` (distinct, an object's own) in the default sort's order (UTF-16 code units), in
+ * place: an insertion sort for the few keys of a request's parameters or an encryption
+ * context, which costs less than Array.prototype.sort's setup; the result is the same.
+ */
+function sortKeys(keys: string[]): void {
+  if (keys.length > 16) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    for (; j >= 0 && (keys[j] as string) > k; j--) keys[j + 1] = keys[j] as string;
+    keys[j + 1] = k;
+  }
 }
 
 function isSorted(keys: readonly string[]): boolean {

@@ -62,7 +62,8 @@ export class KmsDataKeyProvider implements DataKeyProvider {
 
   async generateDataKey(keyId: string, context: KmsContext): Promise<DataKey> {
     const id = keyId === AWS_MANAGED_S3_KEY ? await awsManagedS3KeyId(this.keys) : keyId;
-    const params = { keyId, encryptionContext: { ...context }, keySpec: 'AES_256' };
+    // Keys in canonical (sorted) order: the audit encoder then skips sorting them, once per call.
+    const params = { encryptionContext: { ...context }, keyId, keySpec: 'AES_256' };
     return this.#onBehalf(
       'GenerateDataKey',
       () => id,
@@ -74,7 +75,7 @@ export class KmsDataKeyProvider implements DataKeyProvider {
   }
 
   async decrypt(blob: Buffer, context: KmsContext): Promise<{ readonly keyArn: string; readonly plaintext: SecretBytes }> {
-    const params = { encryptionContext: { ...context }, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+    const params = { encryptionAlgorithm: 'SYMMETRIC_DEFAULT', encryptionContext: { ...context } };
     return this.#onBehalf(
       'Decrypt',
       () => readBlobHeader(blob).keyId,

@@ -37,6 +37,29 @@ describe('encodeAuditBatch', () => {
     assert.equal(encodeAuditBatch(entries), expected);
     assert.equal(encodeAuditBatch([]), '');
   });
+
+  it('writes the columns of records that differ from an earlier one in a single column as their own (no remembered line reused)', () => {
+    const base = { eventTime: '2026-01-01T00:00:00Z', eventMs: 1767225600000, eventName: 'PutObject', eventSource: 's3.amazonaws.com', errorCode: null as string | null, accessDenied: false, terms: [] };
+    const variants = [
+      base,
+      { ...base, eventTime: '2026-01-01T00:00:01Z' },
+      { ...base, eventMs: 1767225601000 },
+      { ...base, eventName: 'GenerateDataKey' },
+      { ...base, eventSource: 'kms.amazonaws.com' },
+      { ...base, errorCode: 'AccessDenied' },
+      { ...base, accessDenied: true },
+      { ...base, eventMs: -0 },
+      { ...base, eventMs: 0 },
+    ];
+    // Each variant after the base, and after each other one, in batches of two and all together.
+    const entries = variants.flatMap((v) => [base, v, v]).map((index, i): EncodedAuditEvent => ({ json: `{"n":${i}}`, eventID: `e${i}`, index }));
+    const line = (e: EncodedAuditEvent): string => {
+      const x = e.index;
+      return [JSON.stringify([x.eventTime, x.eventMs, x.eventName, x.eventSource, x.errorCode, x.accessDenied ? 1 : 0]), JSON.stringify(x.terms.map((t) => [t.kind, t.value])), e.json].join('\n');
+    };
+    for (let i = 0; i + 1 < entries.length; i++) assert.equal(encodeAuditBatch(entries.slice(i, i + 2)), entries.slice(i, i + 2).map(line).join('\n'), `pair ${i}`);
+    assert.equal(encodeAuditBatch(entries), entries.map(line).join('\n'));
+  });
 });
 
 describe('the batch text of an event with secrets', () => {

@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { AuditChainWriter, ChainHead, CommittedAuditBatch } from '../../audit/audit-store.js';
 import { quoteJsonString } from '../../audit/canonical-json.js';
-import type { EncodedAuditEvent } from '../../audit/encode-event.js';
+import { flat, type EncodedAuditEvent } from '../../audit/encode-event.js';
+import type { AuditRecordIndex } from '../../audit/record-index.js';
 import { encodeTermsColumn, type DigestToStore } from './audit-append.js';
 import { AuditJournalWriter, type AuditJournalOptions } from './audit-journal.js';
 import type { AuditWriterReply, AuditWriterRequest, AuditWriterThreadData } from './audit-writer-thread.js';
@@ -63,17 +64,52 @@ const { workerData } = require('node:worker_threads');
 
 /** `entries` as the one string a commit posts to the writer thread (see AuditBatchText); '' for none. */
 export function encodeAuditBatch(entries: readonly EncodedAuditEvent[]): AuditBatchText {
+  // Appended piece by piece: each concatenation is one more node of the batch's rope, which
+  // the journal write flattens (a template literal is one concatenation per part).
   let batch = '';
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i] as EncodedAuditEvent;
     const x = e.index;
-    // Exactly JSON.stringify of [eventTime, eventMs, eventName, eventSource, errorCode, 0 | 1]
-    // (eventMs is a finite number, which a template writes as JSON does), without the array
-    // and a serialiser call per field: this runs for every audited request.
-    const columns = `[${quoteField(x.eventTime)},${x.eventMs},${quoteField(x.eventName)},${quoteField(x.eventSource)},${x.errorCode === null ? 'null' : quoteField(x.errorCode)},${x.accessDenied ? 1 : 0}]`;
-    batch += `${i === 0 ? '' : '\n'}${columns}\n${encodeTermsColumn(x.terms)}\n${e.json}`;
+    if (i > 0) batch += '\n';
+    batch += columnsLine(x);
+    batch += encodeTermsColumn(x.terms);
+    batch += '\n';
+    batch += e.json;
   }
   return batch;
+}
+
+/** A columns line as last written, with the columns it was written for. */
+interface ColumnsLine {
+  readonly index: AuditRecordIndex;
+  readonly text: string;
+}
+
+/**
+ * The last few columns lines written, most recent kinds of record (an S3 PUT writes its
+ * PutObject and GenerateDataKey records alternately): records of one kind repeat every
+ * column within a second. A scan of a few entries, not a map: no string hashing per record.
+ */
+const COLUMNS_LINES: ColumnsLine[] = [];
+const KEPT_COLUMNS_LINES = 4;
+let nextColumnsSlot = 0;
+
+/**
+ * A record's lookup columns and the line feed after them: exactly JSON.stringify of
+ * [eventTime, eventMs, eventName, eventSource, errorCode, 0 | 1] (eventMs is a finite
+ * number, which a template writes as JSON does), without the array and a serialiser call
+ * per field; the text remembered for equal columns when there is one.
+ */
+function columnsLine(x: AuditRecordIndex): string {
+  for (const line of COLUMNS_LINES) if (sameColumns(line.index, x)) return line.text;
+  const text = flat(`[${quoteField(x.eventTime)},${x.eventMs},${quoteField(x.eventName)},${quoteField(x.eventSource)},${x.errorCode === null ? 'null' : quoteField(x.errorCode)},${x.accessDenied ? 1 : 0}]\n`);
+  COLUMNS_LINES[nextColumnsSlot] = { index: x, text };
+  nextColumnsSlot = (nextColumnsSlot + 1) % KEPT_COLUMNS_LINES;
+  return text;
+}
+
+function sameColumns(a: AuditRecordIndex, b: AuditRecordIndex): boolean {
+  return a.eventName === b.eventName && a.eventTime === b.eventTime && Object.is(a.eventMs, b.eventMs) && a.eventSource === b.eventSource && a.errorCode === b.errorCode && a.accessDenied === b.accessDenied;
 }
 
 // JSON.stringify of a column value: an index is typed, not checked, so a non-string still
