@@ -1,0 +1,154 @@
+/**
+ * What the audit trail itself costs per request, without HTTP, SigV4, KMS or S3 around it
+ * (issue 5; audit-bench.ts measures the whole server on and off): the records of a 4 KiB
+ * SSE-KMS S3 PUT (KMS GenerateDataKey on the caller's behalf, invokedBy s3.amazonaws.com, then
+ * PutObject) or of a KMS GenerateDataKey call, built as the edge builds them (SinkEdgeAuditor,
+ * kmsCallAuditor, s3Event), appended through an AuditTrail to a journaling ThreadAuditWriter
+ * (durability `process`, as the server's default) by C concurrent callers, and chained into
+ * a fresh audit.db by the writer thread. Reports, per request, the CPU of this process's
+ * main thread (the request thread's share: building, encoding, the journal write) and of all
+ * its threads (with the writer thread's chaining, SQLite and indexing), from /proc. The
+ * machine's SHA-256 speed (openssl speed) is printed beside it: the chain hashes every record.
+ *
+ * Run: node --import tsx bench/audit-pipeline.ts [--workload=s3,kms] [--concurrency=32]
+ *        [--count=20000] [--warmup=5000]
+ *  or: npm run build && node dist/bench/audit-pipeline.js [flags]
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { AuditTrail } from '../src/audit/index.js';
+import type { Principal } from '../src/iam/principals.js';
+import type { CallContext } from '../src/kms/kms-context.js';
+import { SinkEdgeAuditor } from '../src/net/edge-audit.js';
+import { kmsCallAuditor } from '../src/net/edge-ec2.js';
+import type { S3EdgeOutcome, S3EdgeRequest } from '../src/net/edge-router.js';
+import { s3Event } from '../src/net/edge-s3-params.js';
+import { newJournalName } from '../src/store/sqlite/audit-journal.js';
+import { SqliteAuditStore } from '../src/store/sqlite/audit-store.js';
+import { ThreadAuditWriter } from '../src/store/sqlite/audit-writer-client.js';
+
+const arg = (name: string, fallback: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const workloads = arg('workload', 's3,kms').split(',');
+const concurrency = Number(arg('concurrency', '32'));
+const count = Number(arg('count', '20000'));
+const warmup = Number(arg('warmup', '5000'));
+for (const w of workloads) if (w !== 's3' && w !== 'kms') throw new Error(`--workload takes s3 and/or kms, not ${w}`);
+if (![concurrency, count, warmup].every((n) => Number.isInteger(n) && n >= 0) || concurrency < 1) throw new Error('--concurrency, --count and --warmup take whole numbers');
+
+const ACCOUNT = '000000000000';
+const REGION = 'us-east-1';
+const KEY_ID = '1b0e6f3c-6f0e-4d5e-9a3b-2c1d0e9f8a7b';
+const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KEY_ID}`;
+const principal: Principal = Object.freeze({ type: 'Root', arn: `arn:aws:iam::${ACCOUNT}:root`, accountId: ACCOUNT, principalId: ACCOUNT });
+const call: CallContext = Object.freeze({ principal, accessKeyId: 'AKIABENCHBENCH000001', sourceIp: '127.0.0.1', secureTransport: false });
+const onBehalf: CallContext = Object.freeze({ ...call, viaService: 's3.amazonaws.com' });
+
+/** CPU ms of one thread of this process (utime + stime, 10 ms ticks). */
+function threadCpuMs(tid: number): number {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function opensslSha256(): string {
+  try {
+    const out = execFileSync('openssl', ['speed', '-seconds', '1', '-bytes', '2048', '-evp', 'sha256'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const m = /^sha256\s+([\d.]+)k/m.exec(out);
+    return m === null ? 'unparsed' : `${(Number(m[1]) / 1000).toFixed(0)} MB/s (2 KiB blocks, one core)`;
+  } catch {
+    return 'not measured (no openssl)';
+  }
+}
+
+interface Result {
+  readonly workload: string;
+  readonly perSecond: number;
+  readonly mainUs: number;
+  readonly allUs: number;
+}
+
+async function measure(workload: 's3' | 'kms'): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-pipeline-'));
+  const path = join(dir, 'audit.db');
+  const store = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
+  await store.prepareForWriters();
+  // The server's writer: its journal in audit-journal/, its thread chaining it into audit.db.
+  const writer = new ThreadAuditWriter({ path, synchronous: 'NORMAL', index: { idleMs: 50, backlog: 4096, chunk: 1024 }, journal: { dir: join(dir, 'audit-journal'), name: newJournalName('s'), durability: 'process' } });
+  await writer.probe();
+  const trail = await AuditTrail.open({ store, signer: null, writer });
+  const auditor = new SinkEdgeAuditor(trail, { region: REGION, accountId: ACCOUNT }, pino({ level: 'silent' }));
+  const kmsRecord = kmsCallAuditor(auditor, { now: () => new Date() });
+  // s3Event reads the request's headers, the response's declared length, the signature and
+  // the channel; one request and response stand for all (the record does not keep them).
+  const req = new IncomingMessage(new Socket());
+  req.headers = { 'content-length': '4096', host: '127.0.0.1:9000' };
+  const res = new ServerResponse(req);
+  let n = 0;
+
+  const oneRequest = async (): Promise<void> => {
+    const key = `obj-${n++ % 64}`;
+    const generateDataKey = {
+      operation: 'GenerateDataKey' as const,
+      keyIdentifier: KEY_ARN,
+      call: workload === 's3' ? onBehalf : call,
+      requestParameters: { encryptionContext: { 'aws:s3:arn': `arn:aws:s3:::audit-bench/${key}` }, keyId: 'alias/aws/s3', keySpec: 'AES_256' },
+      material: { keyId: KEY_ID, version: 1 },
+    };
+    await kmsRecord(generateDataKey);
+    if (workload === 'kms') return;
+    const request: Pick<S3EdgeRequest, 'req' | 'res' | 'requestId' | 'time' | 'signature' | 'sourceIp' | 'secureTransport'> = {
+      req,
+      res,
+      requestId: randomUUID(),
+      time: new Date(),
+      sourceIp: '127.0.0.1',
+      secureTransport: false,
+      signature: { presigned: false } as S3EdgeRequest['signature'],
+    };
+    const outcome: S3EdgeOutcome = { operation: 'PutObject', readOnly: false, userAgent: 'undici', host: '127.0.0.1:9000', bucket: 'audit-bench', key, query: new Map(), call, keyIdentifier: KEY_ARN, sse: { mode: 'SSE-KMS', bucketKey: false }, status: 200 };
+    // Only the fields above are read (see s3Event); the rest of a live request is not needed.
+    await auditor.record(s3Event(outcome, request as S3EdgeRequest));
+  };
+  const run = async (total: number): Promise<void> => {
+    let left = total;
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (left-- > 0) await oneRequest();
+    }));
+  };
+
+  try {
+    await run(warmup);
+    const main0 = threadCpuMs(process.pid);
+    const all0 = processCpuMs();
+    const t0 = performance.now();
+    await run(count);
+    const seconds = (performance.now() - t0) / 1000;
+    const mainMs = threadCpuMs(process.pid) - main0;
+    // The writer thread's backlog is part of the cost: wait until it chained every record.
+    await writer.flush();
+    const allMs = processCpuMs() - all0;
+    return { workload, perSecond: count / seconds, mainUs: (mainMs * 1000) / count, allUs: (allMs * 1000) / count };
+  } finally {
+    await trail.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const rows: Result[] = [];
+for (const w of workloads) rows.push(await measure(w as 's3' | 'kms'));
+const label = (w: string): string => (w === 's3' ? 'S3 4 KiB SSE-KMS PUT (2 records)' : 'KMS GenerateDataKey (1 record)');
+process.stdout.write(`SHA-256 (openssl speed -evp sha256): ${opensslSha256()}\n\n`);
+process.stdout.write(`| workload | concurrency | requests/s | main thread µs/request | all threads µs/request |\n| :--- | ---: | ---: | ---: | ---: |\n`);
+for (const r of rows) process.stdout.write(`| ${label(r.workload)} | ${concurrency} | ${r.perSecond.toFixed(0)} | ${r.mainUs.toFixed(1)} | ${r.allUs.toFixed(1)} |\n`);
