@@ -592,20 +592,20 @@ static napi_value key_open_batch(napi_env env, napi_callback_info info) {
     b->ctx = EVP_CIPHER_CTX_new();
     if (b->ctx == NULL || EVP_CIPHER_CTX_copy(b->ctx, k->ctx) != 1) ok = (fail_internal(env), 0);
   }
-  if (ok && (napi_create_promise(env, &b->deferred, &promise) != napi_ok ||
-             napi_create_string_utf8(env, "cipherlake:gcmOpenBatch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+  if (ok && (napi_create_string_utf8(env, "cipherlake:gcmOpenBatch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
              napi_create_async_work(env, NULL, name, batch_execute, batch_complete, b, &b->work) != napi_ok ||
-             napi_queue_async_work(env, b->work) != napi_ok)) {
+             napi_create_promise(env, &b->deferred, &promise) != napi_ok)) {
+    ok = (fail_internal(env), 0);
+  }
+  if (ok && napi_queue_async_work(env, b->work) != napi_ok) {
+    /* The promise exists but its work will never run: it is settled with false (a refused
+     * batch, which the caller never sees) before the throw, so that it neither dangles nor
+     * becomes a rejection no one handles (which would end the process). */
+    napi_value refused;
+    if (napi_get_boolean(env, false, &refused) == napi_ok) napi_resolve_deferred(env, b->deferred, refused);
     ok = (fail_internal(env), 0);
   }
   if (!ok) {
-    /* A deferred made before the failure is rejected so that it never dangles. */
-    if (b->deferred != NULL) {
-      napi_value error, message;
-      napi_create_string_utf8(env, "AES-256-GCM batch not scheduled", NAPI_AUTO_LENGTH, &message);
-      napi_create_error(env, NULL, message, &error);
-      napi_reject_deferred(env, b->deferred, error);
-    }
     batch_free(env, b);
     return NULL;
   }
