@@ -71,7 +71,9 @@ function redactObject(obj: Record<string, unknown>, path: string, dropped: strin
     }
     if (v === undefined) continue;
     const safe = redactValue(v, at, dropped);
-    if (safe !== undefined) out[key] = safe;
+    // Defined, not assigned: an own `__proto__` key (a JSON-parsed encryption context may
+    // carry one) must stay a member, as the encoder writes it, not reach the prototype setter.
+    if (safe !== undefined) Object.defineProperty(out, key, { value: safe, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
