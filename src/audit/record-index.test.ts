@@ -19,7 +19,7 @@ function seededRandom(seed: number): () => number {
 }
 
 describe('indexTermsOf', () => {
-  it('gives each distinct term once, sorted by kind then value, for events of 1 to 20 resources (up to ~23 terms, past the insertion sort's 16) in random order', () => {
+  it('gives each distinct term once, sorted by kind then value, for events of 1 to 20 resources (up to ~23 terms, past the 16 of the insertion sort) in random order', () => {
     const rand = seededRandom(0x5eed);
     const names = ['b', 'a', 'ab', 'B', 'a-1', 'a_1', 'z', 'é', '10', '9', 'k'];
     for (let round = 0; round < 400; round++) {
