@@ -16,7 +16,7 @@
  * --targets=null,s3rver,SSE-S3,SSE-KMS,SSE-KMS-BK,SSE-C,sdk measures only the rows named;
  * --sizes=1MiB,64MiB,4KiB only those workloads (the SDK rows need 1MiB and 4KiB).
  * --put-only skips the GETs (so a --profile shows the PUT path alone); --count=N sets the 1 MiB request count,
- * --count-4k=N the 4 KiB one.
+ * --count-4k=N the 4 KiB one; --concurrency-1mib=N the 1 MiB workload's concurrency (8).
  * --workers=0,2 measures the Cipherlake rows once per listed worker count (0: one process, as
  * by default; N: `server --workers N`, node:cluster), in the same run; --cpu then counts the
  * primary and all its worker processes.
@@ -95,6 +95,8 @@ const MiB = 1024 * 1024;
 const count1MiB = Number(process.argv.find((a) => a.startsWith('--count='))?.slice('--count='.length) ?? NaN);
 /** `--count-4k=N` overrides the 4 KiB workload's request count (3000). */
 const count4KiB = Number(process.argv.find((a) => a.startsWith('--count-4k='))?.slice('--count-4k='.length) ?? NaN);
+/** `--concurrency-1mib=N` overrides the 1 MiB workload's concurrency (8): how the durable PUT scales with callers in flight. */
+const concurrency1MiB = Number(process.argv.find((a) => a.startsWith('--concurrency-1mib='))?.slice('--concurrency-1mib='.length) ?? NaN);
 /** `--workers=0,2`: the Cipherlake server's worker counts to measure (default: 0, one process). */
 const workerCounts = (process.argv.find((a) => a.startsWith('--workers='))?.slice('--workers='.length) ?? '0').split(',').map(Number);
 if (!workerCounts.every((n) => Number.isInteger(n) && n >= 0)) throw new Error('--workers takes a comma-separated list of worker counts (0 = one process)');
@@ -106,7 +108,7 @@ interface Workload {
   readonly concurrency: number;
 }
 const ALL_WORKLOADS: readonly Workload[] = [
-  { name: '1 MiB', size: MiB, count: Number.isSafeInteger(count1MiB) && count1MiB > 0 ? count1MiB : quick ? 60 : 300, concurrency: 8 },
+  { name: '1 MiB', size: MiB, count: Number.isSafeInteger(count1MiB) && count1MiB > 0 ? count1MiB : quick ? 60 : 300, concurrency: Number.isSafeInteger(concurrency1MiB) && concurrency1MiB > 0 ? concurrency1MiB : 8 },
   { name: '64 MiB', size: 64 * MiB, count: quick ? 3 : 8, concurrency: 2 },
   { name: '4 KiB', size: 4096, count: Number.isSafeInteger(count4KiB) && count4KiB > 0 ? count4KiB : quick ? 500 : 3000, concurrency: 32 },
 ];
@@ -424,7 +426,8 @@ async function main(): Promise<void> {
     for (const { target } of servers) await target.stop();
   }
   if (phasesDir !== undefined) rmSync(phasesDir, { recursive: true, force: true });
-  process.stdout.write(`openssl speed -evp aes-256-gcm: ${gcm}\n${disk}\n${table(rows)}\n${sdk.length > 0 ? `\nSDK client (@aws-sdk/client-s3), PUT only:\n\n${table(sdk)}\n` : ''}`);
+  const load = WORKLOADS.map((w) => `${w.name} c=${w.concurrency}`).join(', ');
+  process.stdout.write(`openssl speed -evp aes-256-gcm: ${gcm}\n${disk}\nconcurrency: ${load}\n${table(rows)}\n${sdk.length > 0 ? `\nSDK client (@aws-sdk/client-s3), PUT only:\n\n${table(sdk)}\n` : ''}`);
 }
 
 await main();
