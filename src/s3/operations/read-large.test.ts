@@ -8,7 +8,7 @@ import { DecryptionError, sealBuffer, SecretBytes } from '../../crypto/index.js'
 import { FsObjectBackend } from '../../store/fs-objects/fs-object-backend.js';
 import type { ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
-import { dataBinding } from '../sse/sealing.js';
+import { dataBinding, derivePartKey, partDataBinding } from '../sse/sealing.js';
 import { plaintextBatches } from './read-large.js';
 
 // plaintextBatches over a real FsObjectBackend: the fields it reads of S3Deps and ObjectRecord
@@ -116,6 +116,172 @@ describe('plaintextBatches', () => {
     }
     writeFileSync(s.path, Buffer.concat([original, Buffer.from([0])]));
     await assert.rejects(read(s), DecryptionError, 'one byte too long');
+    writeFileSync(s.path, original);
+    assert.ok((await read(s)).equals(s.plain));
+  });
+});
+
+// A multipart object: each part its own segment stream under its part key and binding, back
+// to back in one body file (MULTIPART.md). Parts here may be small (the 5 MiB minimum is
+// CompleteMultipartUpload's rule, not the reader's), so many boundaries fit in little data.
+describe('plaintextBatches of a multipart object', () => {
+  const root = mkdtempSync(join(tmpdir(), 'cipherlake-read-large-mp-'));
+  const backend = new FsObjectBackend(root);
+  const deps = { backend } as unknown as S3Deps;
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  interface StoredParts {
+    readonly record: ObjectRecord;
+    readonly key: Buffer;
+    readonly plain: Buffer;
+    readonly path: string;
+    /** Each part's sealed stream, in order. */
+    readonly sealed: Buffer[];
+  }
+
+  async function storeParts(sizes: readonly number[], segmentSize = 64 * 1024): Promise<StoredParts> {
+    const plains = sizes.map((n) => randomBytes(n));
+    const key = randomBytes(32);
+    const binding = { bucket: 'b', key: `mp-${sizes.join('-')}`, objectId: randomUUID() };
+    const sealed = plains.map((plain, i) => {
+      const partKey = derivePartKey(SecretBytes.copyOf(key), i + 1);
+      try {
+        return sealBuffer(partKey, plain, { aad: partDataBinding(binding, i + 1), segmentSize });
+      } finally {
+        partKey.dispose();
+      }
+    });
+    const pending = await backend.create();
+    await new Promise<void>((resolve, reject) => pending.stream.once('error', reject).end(Buffer.concat(sealed), resolve));
+    await pending.commit();
+    const plain = Buffer.concat(plains);
+    const parts = sizes.map((size, i) => ({ partNumber: i + 1, size }));
+    const record = { ...binding, storageId: pending.storageId, size: plain.length, segmentSize, parts } as unknown as ObjectRecord;
+    return { record, key, plain, path: join(root, 'data', pending.storageId.slice(0, 2), pending.storageId), sealed };
+  }
+
+  async function read(s: StoredParts, range?: { start: number; endInclusive: number }, into?: Buffer[]): Promise<Buffer> {
+    const out = into ?? [];
+    for await (const batch of plaintextBatches(deps, s.record, SecretBytes.copyOf(s.key), range)) out.push(...batch);
+    return Buffer.concat(out);
+  }
+
+  /** What a failed read delivered before it raised. */
+  async function readUntilFailure(s: StoredParts, range?: { start: number; endInclusive: number }): Promise<Buffer> {
+    const out: Buffer[] = [];
+    await assert.rejects(read(s, range, out), DecryptionError);
+    return Buffer.concat(out);
+  }
+
+  it('reads whole objects and ranges within a part, across part boundaries and to the end, parts of odd sizes', async () => {
+    const objects = await Promise.all([
+      // Odd sizes, a part of whole segments, a part of more than one read (~1 MiB), a one-byte part, an empty last part.
+      storeParts([200_001, 3 * 64 * 1024, 1_100_000, 1, 70_000, 0]),
+      storeParts([5000, 1, 2999, 1000, 12_345], 1000),
+      storeParts([2_500_000]),
+    ]);
+    for (const s of objects) {
+      assert.ok((await read(s)).equals(s.plain), `whole ${s.record.key}`);
+      const bounds: number[] = [];
+      let at = 0;
+      for (const p of s.record.parts!) {
+        at += p.size;
+        bounds.push(at);
+      }
+      const size = s.plain.length;
+      const points = [...new Set([0, 1, 999, 1000, 65_535, 65_536, size - 1, ...bounds.flatMap((b) => [b - 2, b - 1, b, b + 1])])].filter((a) => a >= 0 && a < size);
+      const ranges = points.flatMap((a) => [0, 1, 65_536, 1_300_000].map((len) => ({ a, b: Math.min(size - 1, a + len) })));
+      const got = await Promise.all(ranges.map(({ a, b }) => read(s, { start: a, endInclusive: b })));
+      ranges.forEach(({ a, b }, i) => assert.ok(got[i]!.equals(s.plain.subarray(a, b + 1)), `${s.record.key} bytes ${a}-${b}`));
+    }
+  });
+
+  it('derives each part key only for the parts read, and disposes every key when the read ends early or fails', async () => {
+    const s = await storeParts([1_100_000, 1_100_000, 1_100_000]);
+    const adopt = SecretBytes.adopt;
+    const made: SecretBytes[] = [];
+    SecretBytes.adopt = (bytes: Buffer) => {
+      const k = adopt(bytes);
+      made.push(k);
+      return k;
+    };
+    const disposed = (k: SecretBytes): boolean => {
+      try {
+        k.unsafeBytes();
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    try {
+      const objectKey = SecretBytes.copyOf(s.key);
+      for await (const batch of plaintextBatches(deps, s.record, objectKey, { start: 1_100_000 + 5, endInclusive: 2 * 1_100_000 + 5 })) {
+        assert.ok(batch.length > 0);
+        break;
+      }
+      assert.equal(made.length, 1, 'a range in part 2 derives its key only, once its first batch is asked for');
+      assert.ok(made.every(disposed) && disposed(objectKey), 'part key and object key disposed after an early end');
+      made.length = 0;
+      const original = readFileSync(s.path);
+      const bad = Buffer.from(original);
+      const flip = s.sealed[0]!.length + 5000;
+      bad[flip] = bad[flip]! ^ 0x10;
+      writeFileSync(s.path, bad);
+      const failing = SecretBytes.copyOf(s.key);
+      const got = await readUntilFailure(s);
+      writeFileSync(s.path, original);
+      assert.ok(got.equals(s.plain.subarray(0, 1_100_000)), 'part 1 whole, nothing of part 2');
+      assert.equal(made.length, 2);
+      assert.ok(made.every(disposed), 'part keys disposed after a failure');
+      assert.ok(!disposed(failing), 'a key the read was not given is not touched');
+    } finally {
+      SecretBytes.adopt = adopt;
+    }
+  });
+
+  it('a flipped byte in a part fails the reads that touch it after the verified prefix, and only those', async () => {
+    const s = await storeParts([1_200_000, 2_100_000, 300_000]);
+    const original = readFileSync(s.path);
+    const p2 = s.sealed[0]!.length;
+    const p3 = p2 + s.sealed[1]!.length;
+    const unit = 64 * 1024 + 16;
+    // Part 2's header (salt, nonce prefix), its first segment, a segment of its second read, its final tag; part 3's first byte.
+    for (const at of [p2 + 1, p2 + 20, p2 + 45, p2 + 45 + 17 * unit + 9, p3 - 1, p3]) {
+      const bad = Buffer.from(original);
+      bad[at] = bad[at]! ^ 0x01;
+      writeFileSync(s.path, bad);
+      try {
+        const got = await readUntilFailure(s);
+        assert.ok(got.equals(s.plain.subarray(0, got.length)), `flip at ${at}: a verified prefix`);
+        // Nothing of the batch that holds the bad segment: a part's batches start at its first segment.
+        const partStart = at < p3 ? 1_200_000 : 1_200_000 + 2_100_000;
+        const segmentInPart = Math.max(0, Math.floor((at - (at < p3 ? p2 : p3) - 45) / unit));
+        assert.ok(got.length <= partStart + Math.floor(segmentInPart / 16) * 16 * 64 * 1024, `flip at ${at}: ${got.length} bytes delivered`);
+        assert.ok((await read(s, { start: 0, endInclusive: 1_199_999 })).equals(s.plain.subarray(0, 1_200_000)), 'part 1 alone still reads');
+        if (at < p3) assert.ok((await read(s, { start: 3_300_000, endInclusive: 3_599_999 })).equals(s.plain.subarray(3_300_000)), 'part 3 alone still reads');
+        await readUntilFailure(s, { start: at < p3 ? 1_200_000 : 3_300_000, endInclusive: at < p3 ? 3_299_999 : 3_599_999 });
+      } finally {
+        writeFileSync(s.path, original);
+      }
+    }
+  });
+
+  it('two parts swapped, a body cut short anywhere or one byte too long raises DecryptionError', async () => {
+    const s = await storeParts([700_000, 700_000, 100_000]);
+    const original = readFileSync(s.path);
+    const [a, b, c] = s.sealed as [Buffer, Buffer, Buffer];
+    writeFileSync(s.path, Buffer.concat([b, a, c]));
+    assert.equal((await readUntilFailure(s)).length, 0, 'part 2 where part 1 belongs opens nothing');
+    await readUntilFailure(s, { start: 700_000, endInclusive: 700_010 });
+    assert.ok((await read(s, { start: 1_400_000, endInclusive: 1_499_999 })).equals(s.plain.subarray(1_400_000)), 'part 3 is in its place');
+    for (const length of [a.length - 1, a.length, a.length + 44, a.length + b.length - 1, a.length + b.length, original.length - 1]) {
+      writeFileSync(s.path, original.subarray(0, length));
+      const got = await readUntilFailure(s);
+      assert.ok(got.equals(s.plain.subarray(0, got.length)), `cut at ${length}`);
+    }
+    writeFileSync(s.path, Buffer.concat([original, Buffer.from([0])]));
+    await readUntilFailure(s);
+    await readUntilFailure(s, { start: 1_450_000, endInclusive: 1_499_999 });
     writeFileSync(s.path, original);
     assert.ok((await read(s)).equals(s.plain));
   });

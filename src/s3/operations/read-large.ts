@@ -1,8 +1,9 @@
-import { DecryptionError, DEFAULT_SEGMENT_SIZE, headerSize, planRange, SegmentOpener, TAG_SIZE, type ByteRange, type SecretBytes } from '../../crypto/index.js';
+import { DecryptionError, DEFAULT_SEGMENT_SIZE, headerSize, planRange, SegmentOpener, TAG_SIZE, type ByteRange, type RangePlan, type SecretBytes } from '../../crypto/index.js';
 import type { ObjectRecord } from '../metadata-store.js';
 import type { BodyReader } from '../object-backend.js';
 import type { S3Deps } from '../s3-deps.js';
-import { dataBinding } from '../sse/sealing.js';
+import { dataBinding, derivePartKey, partDataBinding } from '../sse/sealing.js';
+import { touchedParts } from './multipart/read-multipart.js';
 
 /** Sealed segments per read: 16 × (64 KiB + tag) ≈ 1 MiB, one thread-pool trip each. */
 const UNITS_PER_READ = 16;
@@ -41,10 +42,10 @@ function releaseReadBuffer(buffer: Buffer | undefined): void {
   if (buffer !== undefined && buffer.length === POOLED_BYTES && spare.length < MAX_SPARE) spare.push(buffer);
 }
 
-/** The sealed header at the start of the body; DecryptionError when the body is shorter. */
-async function readHeader(reader: BodyReader): Promise<Buffer> {
+/** The sealed header of the segment stream at `base` of the body; DecryptionError when the body is shorter. */
+async function readHeader(reader: BodyReader, base: number): Promise<Buffer> {
   const header = Buffer.allocUnsafe(headerSize);
-  if ((await reader.read(header, 0, headerSize, 0)) !== headerSize) throw new DecryptionError();
+  if ((await reader.read(header, 0, headerSize, base)) !== headerSize) throw new DecryptionError();
   return header;
 }
 
@@ -63,44 +64,90 @@ export function readsInBatches(o: ObjectRecord): boolean {
 const AHEAD = 2;
 
 /**
- * The plaintext of a file-backed single-part object (see readsInBatches), or of `range` of
- * it, as batches of verified pieces: one batch per ~1 MiB read. Each read lands in one of
- * two buffers (pooled across GETs), aligned to whole sealed segments, and its segments are
+ * The plaintext of a file-backed object (see readsInBatches), or of `range` of it, as
+ * batches of verified pieces: one batch per ~1 MiB read. Each read lands in one of two
+ * buffers (pooled across GETs), aligned to whole sealed segments, and its segments are
  * opened on the libuv thread pool (SegmentOpener.updateAsync; on this thread without the
  * addon): the next two batches are read and opened while the caller sends the current one,
- * so the main thread only schedules and sends. A batch never holds a piece whose segment tag was
- * not verified; the final segment is checked as final, and for a read that reaches the end
- * one byte past it is requested, so a truncated, extended, reordered or tampered body
- * raises DecryptionError (after the batches verified before it; nothing of the batch that
- * holds the bad segment). Takes ownership of `objectKey` and disposes it, and closes the
- * body, when the iteration ends in any way. Raises the backend's errors (a missing body).
+ * so the main thread only schedules and sends. A multipart object is read part by part, only
+ * the parts the range touches (MULTIPART.md, "Reading"), each part's segment stream under its
+ * own part key (derived when its reading starts, disposed when it ends) and binding. A batch
+ * never holds a piece whose segment tag was not verified; each stream's final segment is
+ * checked as final, a part's stream ends exactly where the next part's begins, and for a read
+ * that reaches the end of the body one byte past it is requested, so a truncated, extended,
+ * reordered or tampered body (or part) raises DecryptionError (after the batches verified
+ * before it; nothing of the batch that holds the bad segment). Takes ownership of
+ * `objectKey` and disposes it, and closes the body, when the iteration ends in any way.
+ * Raises the backend's errors (a missing body).
  */
 export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey: SecretBytes, range?: ByteRange): AsyncGenerator<Buffer[]> {
   let reader: BodyReader | undefined;
+  try {
+    if (o.parts === undefined) {
+      const plan = planRange(range?.start ?? 0, range?.endInclusive ?? o.size - 1, o.size, o.segmentSize);
+      reader = await deps.backend.openReader(o.storageId);
+      yield* streamBatches(reader, { base: 0, key: objectKey, aad: dataBinding(o), plan, endsBody: true });
+      return;
+    }
+    const parts = touchedParts(o, range);
+    reader = await deps.backend.openReader(o.storageId);
+    for (const { part, from, to, last } of parts) {
+      const plan = planRange(from, to, part.size, o.segmentSize);
+      const partKey = derivePartKey(objectKey, part.partNumber);
+      try {
+        yield* streamBatches(reader, { base: part.sealedOffset, key: partKey, aad: partDataBinding(o, part.partNumber), plan, endsBody: last });
+      } finally {
+        partKey.dispose();
+      }
+    }
+  } finally {
+    objectKey.dispose();
+    await reader?.close();
+  }
+}
+
+/**
+ * One segment stream of a body: it starts at `base` (its header), opens under `key` and
+ * `aad`, and `plan` (relative to the stream) says which of its segments and bytes are
+ * wanted. `endsBody`: nothing follows it in the body, so a read of its final segment asks for
+ * one byte more (an extended body must not pass as whole); a part followed by another ends
+ * where the next begins, which its final segment's flag and the next part's header check.
+ */
+interface SealedStream {
+  readonly base: number;
+  readonly key: SecretBytes;
+  readonly aad: Buffer;
+  readonly plan: RangePlan;
+  readonly endsBody: boolean;
+}
+
+/**
+ * The batches of one segment stream (plaintextBatches), read through `reader` (left open) and
+ * opened under `s.key` (left undisposed). Every read or open it started has landed, and its
+ * buffers are pooled again, before it returns or raises.
+ */
+async function* streamBatches(reader: BodyReader, s: SealedStream): AsyncGenerator<Buffer[]> {
   let opener: SegmentOpener | undefined;
   // Started in order, not yet handed to the caller.
   const inFlight: Array<Promise<Buffer[]>> = [];
   // Set by a failure or the end: a batch whose read lands afterwards opens nothing.
   let stopped = false;
-  // Filled lazily (an object that fits one read never needs the second), released at the end.
+  // Filled lazily (a stream that fits one read never needs the second), released at the end.
   const buffers: [Buffer | undefined, Buffer | undefined] = [undefined, undefined];
   try {
-    const plan = planRange(range?.start ?? 0, range?.endInclusive ?? o.size - 1, o.size, o.segmentSize);
-    reader = await deps.backend.openReader(o.storageId);
+    const { base, key, aad, plan } = s;
     const unit = plan.segmentSize + TAG_SIZE;
     const start = plan.segmentRange.start;
     const end = plan.segmentRange.endInclusive + 1;
     // At the end of the body, one byte more: an extended body must not pass as whole.
-    const probe = plan.includesFinal ? 1 : 0;
+    const probe = plan.includesFinal && s.endsBody ? 1 : 0;
     const chunk = UNITS_PER_READ * unit;
-    // From the first segment (a whole-object GET), the header comes with the first read: one
+    // From the first segment (a whole-stream read), the header comes with the first read: one
     // thread-pool trip less. Otherwise it is read on its own.
     const lead = start === headerSize ? headerSize : 0;
-    const header = lead > 0 ? undefined : await readHeader(reader);
-    // The largest read this GET makes: the first one (later ones never exceed it).
+    const header = lead > 0 ? undefined : await readHeader(reader, base);
+    // The largest read this stream makes: the first one (later ones never exceed it).
     const capacity = lead + Math.min(chunk, end - start) + probe;
-    const body = reader;
-    const aad = dataBinding(o);
     const count = Math.ceil((end - start) / chunk);
     let opened: Promise<unknown> = Promise.resolve();
     // Batch i: read into buffers[i % 2] at once, opened once batch i - 1 was (the opener is
@@ -112,14 +159,14 @@ export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey
       const last = at + want === end;
       const extra = i === 0 ? lead : 0;
       const buffer = (buffers[i % 2] ??= acquireReadBuffer(capacity));
-      const reading = body.read(buffer, 0, extra + (last ? want + probe : want), at - extra);
+      const reading = reader.read(buffer, 0, extra + (last ? want + probe : want), base + at - extra);
       const before = opened;
       const result = (async (): Promise<Buffer[]> => {
         const got = (await reading) - extra;
         await before;
         if (stopped || got > want || got < 0) throw new DecryptionError();
         // The header is parsed (and copied) by the constructor: its view is not kept.
-        opener ??= new SegmentOpener(objectKey, { aad, range: { header: header ?? buffer.subarray(0, headerSize), plan } });
+        opener ??= new SegmentOpener(key, { aad, range: { header: header ?? buffer.subarray(0, headerSize), plan } });
         // Aligned reads leave no partial segment queued, only the final one until the end; a
         // short read is the end of the body (too early: the final checks fail).
         return opener.updateAsync(buffer.subarray(extra, extra + got), last || got < want);
@@ -143,11 +190,9 @@ export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey
     stopped = true;
     // Disposed first: a batch whose read is still in flight then opens nothing.
     opener?.dispose();
-    objectKey.dispose();
-    // A read or open still in flight (we stopped early) must land before its descriptor
-    // closes and before its buffer goes back to the pool.
+    // A read or open still in flight (we stopped early) must land before the caller closes
+    // the body (or disposes the key) and before its buffer goes back to the pool.
     await Promise.allSettled(inFlight);
-    await reader?.close();
     // Only now: no read lands in them any more, and the disposed opener holds no view of them.
     releaseReadBuffer(buffers[0]);
     releaseReadBuffer(buffers[1]);

@@ -7,7 +7,7 @@ import { derivePartKey, partDataBinding } from '../../sse/sealing.js';
 import { MAX_PART_NUMBER } from './limits.js';
 
 /** A part's place in the object: plaintext offset and the offset of its sealed stream in the body. */
-interface PlacedPart extends PartLayout {
+export interface PlacedPart extends PartLayout {
   readonly plainOffset: number;
   readonly sealedOffset: number;
 }
@@ -23,8 +23,34 @@ function place(o: ObjectRecord, parts: readonly PartLayout[]): PlacedPart[] {
   });
 }
 
+/** A part a read of a multipart object touches, and the plaintext bytes [from, to] of it the read wants. */
+export interface TouchedPart {
+  readonly part: PlacedPart;
+  readonly from: number;
+  readonly to: number;
+  /** The object's last part: its sealed stream ends the body. */
+  readonly last: boolean;
+}
+
 /**
- * The plaintext of a multipart object (or a range of it). Opens only the parts the range
+ * The parts of multipart object `o` that `range` (the whole object without one) touches, in
+ * order, each with the bytes of it wanted; an empty part is never touched (no byte of it can
+ * be wanted), so nothing of it is read or opened.
+ */
+export function touchedParts(o: ObjectRecord, range?: ByteRange): TouchedPart[] {
+  const parts = o.parts ?? [];
+  const start = range?.start ?? 0;
+  const end = range?.endInclusive ?? o.size - 1;
+  const touched: TouchedPart[] = [];
+  place(o, parts).forEach((p, i) => {
+    if (p.size === 0 || p.plainOffset > end || p.plainOffset + p.size - 1 < start) return;
+    touched.push({ part: p, from: Math.max(start, p.plainOffset) - p.plainOffset, to: Math.min(end, p.plainOffset + p.size - 1) - p.plainOffset, last: i === parts.length - 1 });
+  });
+  return touched;
+}
+
+/**
+ * The plaintext of a multipart object (or a range of it), as a stream. Opens only the parts the range
  * touches, each under its own part key and binding, and of each only the segments the range
  * covers. Takes ownership of `objectKey` (disposed when the stream ends or is destroyed);
  * part keys live only while their part is read. Never emits a segment before its tag
@@ -33,17 +59,10 @@ function place(o: ObjectRecord, parts: readonly PartLayout[]): PlacedPart[] {
  * the old body file, cannot make a part vanish mid-read).
  */
 export function readMultipartPlaintext(read: (range: StoredRange) => Readable, o: ObjectRecord, objectKey: SecretBytes, range?: ByteRange): Readable {
-  const all = place(o, o.parts ?? []);
-  const start = range?.start ?? 0;
-  const end = range?.endInclusive ?? o.size - 1;
-  const wanted = all.filter((p) => p.size > 0 && p.plainOffset <= end && p.plainOffset + p.size - 1 >= start);
+  const wanted = touchedParts(o, range);
   async function* chunks(): AsyncGenerator<Buffer> {
     try {
-      for (const p of wanted) {
-        const from = Math.max(start, p.plainOffset) - p.plainOffset;
-        const to = Math.min(end, p.plainOffset + p.size - 1) - p.plainOffset;
-        yield* partChunks(read, o, objectKey, p, from, to);
-      }
+      for (const t of wanted) yield* partChunks(read, o, objectKey, t.part, t.from, t.to);
     } finally {
       objectKey.dispose();
     }
