@@ -49,9 +49,12 @@ async function readHeader(reader: BodyReader, base: number): Promise<Buffer> {
   return header;
 }
 
-/** True when `o` is read by plaintextBatches: a single-part body in a file (not inline), not empty. */
+/**
+ * True when `o` is read by plaintextBatches: a body in a file (not inline), not empty,
+ * single-part or multipart.
+ */
 export function readsInBatches(o: ObjectRecord): boolean {
-  return o.parts === undefined && o.inlineBody === undefined && o.size > 0;
+  return o.inlineBody === undefined && o.size > 0;
 }
 
 /**

@@ -50,7 +50,8 @@ export function touchedParts(o: ObjectRecord, range?: ByteRange): TouchedPart[] 
 }
 
 /**
- * The plaintext of a multipart object (or a range of it), as a stream. Opens only the parts the range
+ * The plaintext of a multipart object (or a range of it), as a stream: what CopyObject and
+ * UploadPartCopy read (a GET reads in batches: read-large.ts). Opens only the parts the range
  * touches, each under its own part key and binding, and of each only the segments the range
  * covers. Takes ownership of `objectKey` (disposed when the stream ends or is destroyed);
  * part keys live only while their part is read. Never emits a segment before its tag
