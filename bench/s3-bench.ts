@@ -31,6 +31,11 @@
  * --against=DIR also runs the server of another checkout DIR (a git worktree of the commit to
  * compare with, node_modules symlinked) and alternates the two, --rounds=N times each
  * (default 2), for before/after ratios taken minutes apart instead of runs apart.
+ * --multipart-part-mib=N PUTs each object larger than N MiB (the 64 MiB ones) as a multipart
+ * upload of N MiB parts (CreateMultipartUpload, UploadPart one after another, Complete), as
+ * `aws s3 cp`, lib-storage and rclone do with large files; its GETs then read a multipart
+ * object. Without it every PUT is a single PutObject, as before. The null endpoints know no
+ * multipart upload: name the rows to measure (--targets=SSE-KMS,…).
  *
  * Ceilings (--ceilings adds all three to a default run; --targets=null-fsync,null-sealed,disk
  * names them one by one): what this machine allows *any* Node server that must make a PUT
@@ -89,6 +94,10 @@ const against = process.argv.find((a) => a.startsWith('--against='))?.slice('--a
 const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice('--rounds='.length) ?? (against !== undefined ? 2 : 1));
 /** `--get-client=undici`: GET bodies through undici's request and `for await` (the client before CountingGetClient). */
 const undiciGets = process.argv.includes('--get-client=undici');
+/** `--multipart-part-mib=N`: the part size of the multipart PUTs of objects larger than it (undefined: PutObject only). */
+const partMiB = process.argv.find((a) => a.startsWith('--multipart-part-mib='))?.slice('--multipart-part-mib='.length);
+const partSize = partMiB !== undefined ? Number(partMiB) * 1024 * 1024 : undefined;
+if (partSize !== undefined && !(Number.isSafeInteger(partSize) && partSize >= 5 * 1024 * 1024)) throw new Error('--multipart-part-mib takes a whole number of MiB, at least 5 (S3\'s smallest part)');
 const wanted = (name: string): boolean => (only === undefined ? ceilings || !CEILINGS.includes(name) : only.includes(name) || (ceilings && CEILINGS.includes(name)));
 const MiB = 1024 * 1024;
 /** `--count=N` overrides the 1 MiB workload's request count (a longer window for --profile and --cpu). */
@@ -124,6 +133,30 @@ async function request(pool: Pool, t: Target, method: 'PUT' | 'GET', path: strin
   for await (const c of res.body) n += (c as Buffer).length;
   if (res.statusCode !== 200) throw new Error(`${method} ${path}: ${res.statusCode}`);
   return n;
+}
+
+/**
+ * PUTs `body` at `path` as a multipart upload of `part`-byte parts: CreateMultipartUpload with
+ * the object's SSE headers `sse.put`, each UploadPart in turn and CompleteMultipartUpload with
+ * `sse.get` (an SSE-C key, which every part must repeat; nothing for the other modes, whose
+ * headers S3 refuses on a part). Throws unless each answers 200.
+ */
+async function putMultipart(pool: Pool, t: Target, path: string, sse: Sse, body: Buffer, part: number): Promise<void> {
+  const call = async (method: 'POST' | 'PUT', query: string, headers: Headers, payload?: Buffer): Promise<{ text: string; etag: string }> => {
+    const length = payload !== undefined ? { 'content-length': String(payload.length) } : {};
+    const res = await pool.request({ method, path: `${path}?${query}`, headers: { ...signS3(t, method, path, headers, query), ...length }, ...(payload !== undefined ? { body: payload } : {}) });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) throw new Error(`${method} ${path}?${query}: ${res.statusCode} ${text.slice(0, 200)}`);
+    return { text, etag: String(res.headers.etag ?? '') };
+  };
+  const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec((await call('POST', 'uploads=', sse.put)).text)?.[1];
+  if (uploadId === undefined) throw new Error(`CreateMultipartUpload ${path}: no UploadId`);
+  const parts: string[] = [];
+  for (let at = 0, n = 1; at < body.length; at += part, n++) {
+    const { etag } = await call('PUT', `partNumber=${n}&uploadId=${uploadId}`, sse.get, body.subarray(at, at + part));
+    parts.push(`<Part><PartNumber>${n}</PartNumber><ETag>${etag}</ETag></Part>`);
+  }
+  await call('POST', `uploadId=${uploadId}`, sse.get, Buffer.from(`<CompleteMultipartUpload>${parts.join('')}</CompleteMultipartUpload>`));
 }
 
 /**
@@ -269,17 +302,19 @@ async function measure(t: Target, label: string, bucket: string, sse: Sse, phase
       const body = randomBytes(w.size);
       const keys = Math.min(w.count, 64);
       const path = (i: number): string => `/${bucket}/${label.replace(/\W/g, '')}-${w.size}-${i % keys}`;
+      // --multipart-part-mib: an object larger than a part is PUT as a multipart upload.
+      const put = (i: number): Promise<unknown> => (partSize !== undefined && w.size > partSize ? putMultipart(pool, t, path(i), sse, body, partSize) : request(pool, t, 'PUT', path(i), sse.put, body));
       if (warmup) {
-        await timed(w.count, w.concurrency, async (i) => void (await request(pool, t, 'PUT', path(i), sse.put, body)));
+        await timed(w.count, w.concurrency, async (i) => void (await put(i)));
         if (!putOnly) await timed(w.count, w.concurrency, async (i) => void (await getBody(pool, gets, t, path(i), sse.get)));
       }
       const t0 = threads ? threadTicks(t.pid) : undefined;
       const c0 = cpuSeconds(t.pid);
       if (phasesFile !== undefined) writeFileSync(phasesFile, '');
       let putLatencyNs = 0n;
-      const put = await timed(w.count, w.concurrency, async (i) => {
+      const putSeconds = await timed(w.count, w.concurrency, async (i) => {
         const sent = process.hrtime.bigint();
-        await request(pool, t, 'PUT', path(i), sse.put, body);
+        await put(i);
         putLatencyNs += process.hrtime.bigint() - sent;
       });
       if (phasesFile !== undefined) process.stderr.write(`${label} ${w.name} PUT phases: ${phaseReport(phasesFile, Number(putLatencyNs) / 1e6 / w.count)}\n`);
@@ -301,7 +336,7 @@ async function measure(t: Target, label: string, bucket: string, sse: Sse, phase
         return w.size >= MiB ? ` (cpu ${((1000 * c) / ((w.count * w.size) / MiB)).toFixed(2)} ms/MiB${share})` : ` (cpu ${((1e6 * c) / w.count).toFixed(0)} µs/op${share})`;
       };
       const cell = (s: number, a: { total: number; sys: number }, b: { total: number; sys: number }): string => (s === 0 ? '-' : rate(s) + (cpu ? used(b.total - a.total, b.sys - a.sys) : ''));
-      results[`${w.name} PUT`] = cell(put, c0, c1);
+      results[`${w.name} PUT`] = cell(putSeconds, c0, c1);
       results[`${w.name} GET`] = cell(get, c1, c2);
       process.stderr.write(`${label} ${w.name}: PUT ${results[`${w.name} PUT`]}, GET ${results[`${w.name} GET`]}\n`);
     }
