@@ -216,6 +216,27 @@ describe('S3 GET of a multipart object, in batches', () => {
     });
   });
 
+  it('an upload completed with an empty last part: a body extended past it, or with its stream cut, fails before anything is sent', async () => {
+    const first = pattern(5 * MiB + 3, 11);
+    await putMultipart('empty-last', [first, Buffer.alloc(0)]);
+    const { original } = files.get('empty-last')!;
+    assert.equal(original.length, encryptedSize(first.length) + encryptedSize(0));
+    assert.ok((await receive(s3, { Key: 'empty-last' })).bytes.equals(first));
+    for (const [name, bytes] of [
+      ['one byte too long', Buffer.concat([original, Buffer.from([0])])],
+      ['the empty part cut', original.subarray(0, encryptedSize(first.length))],
+    ] as const) {
+      await withBody('empty-last', bytes, async () => {
+        for (const input of [{}, { Range: 'bytes=-10' }, { PartNumber: 1 }]) {
+          const r = await receive(s3, { Key: 'empty-last', ...input });
+          assert.equal(r.status, '500 InternalError', `${name}, ${JSON.stringify(input)}`);
+        }
+        const short = await receive(s3, { Key: 'empty-last', Range: `bytes=0-${first.length - 2}` });
+        assert.ok(short.bytes.equals(first.subarray(0, first.length - 1)), `${name}: a range short of the end reads as before`);
+      });
+    }
+  });
+
   it('two parts of one size swapped: neither opens in the place of the other, the third still reads', async () => {
     const n = 5 * MiB + 333;
     const swapped = pattern(2 * n + 1000, 5);

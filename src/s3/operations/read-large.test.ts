@@ -266,6 +266,42 @@ describe('plaintextBatches of a multipart object', () => {
     }
   });
 
+  it('empty last parts: a read to the end opens their streams, so a body extended past them or with them cut or altered fails before any batch', async () => {
+    // Only the last part of a completed upload may be empty (EntityTooSmall for the others),
+    // but the reader takes any layout: two empty parts after the last one with bytes.
+    const s = await storeParts([70_000, 1_100_000, 0, 0]);
+    const original = readFileSync(s.path);
+    const tail = s.sealed[0]!.length + s.sealed[1]!.length;
+    const [, , e3, e4] = s.sealed as [Buffer, Buffer, Buffer, Buffer];
+    assert.equal(original.length, tail + e3.length + e4.length);
+    assert.ok((await read(s)).equals(s.plain));
+    const flipped = (at: number): Buffer => {
+      const copy = Buffer.from(original);
+      copy[at] = copy[at]! ^ 0x01;
+      return copy;
+    };
+    for (const [name, bytes] of [
+      ['one byte too long', Buffer.concat([original, Buffer.from([0])])],
+      ['the last empty part cut', original.subarray(0, tail + e3.length)],
+      ['both empty parts cut', original.subarray(0, tail)],
+      ['one byte short', original.subarray(0, original.length - 1)],
+      ['the empty parts swapped', Buffer.concat([original.subarray(0, tail), e4, e3])],
+      ['a flipped byte in the header of part 3', flipped(tail + 10)],
+      ['a flipped byte in the tag of part 4', flipped(original.length - 1)],
+    ] as const) {
+      writeFileSync(s.path, bytes);
+      try {
+        assert.equal((await readUntilFailure(s)).length, 0, `${name}: nothing before the failure`);
+        assert.equal((await readUntilFailure(s, { start: 69_000, endInclusive: s.plain.length - 1 })).length, 0, `${name}: a range to the end`);
+        // A range that stops before the end reads as before (as a single-part range never reads the byte past the body).
+        assert.ok((await read(s, { start: 69_000, endInclusive: s.plain.length - 2 })).equals(s.plain.subarray(69_000, s.plain.length - 1)), `${name}: a range short of the end`);
+      } finally {
+        writeFileSync(s.path, original);
+      }
+    }
+    assert.ok((await read(s, { start: 1, endInclusive: s.plain.length - 1 })).equals(s.plain.subarray(1)));
+  });
+
   it('two parts swapped, a body cut short anywhere or one byte too long raises DecryptionError', async () => {
     const s = await storeParts([700_000, 700_000, 100_000]);
     const original = readFileSync(s.path);

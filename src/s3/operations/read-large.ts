@@ -1,4 +1,4 @@
-import { DecryptionError, DEFAULT_SEGMENT_SIZE, headerSize, planRange, SegmentOpener, TAG_SIZE, type ByteRange, type RangePlan, type SecretBytes } from '../../crypto/index.js';
+import { DecryptionError, DEFAULT_SEGMENT_SIZE, encryptedSize, headerSize, openSegments, planRange, SegmentOpener, TAG_SIZE, type ByteRange, type RangePlan, type SecretBytes } from '../../crypto/index.js';
 import type { ObjectRecord } from '../metadata-store.js';
 import type { BodyReader } from '../object-backend.js';
 import type { S3Deps } from '../s3-deps.js';
@@ -77,7 +77,8 @@ const AHEAD = 2;
  * own part key (derived when its reading starts, disposed when it ends) and binding. A batch
  * never holds a piece whose segment tag was not verified; each stream's final segment is
  * checked as final, a part's stream ends exactly where the next part's begins, and for a read
- * that reaches the end of the body one byte past it is requested, so a truncated, extended,
+ * that reaches the end of the body one byte past it is requested (past the object's empty last
+ * parts, whose streams are opened first: openEmptyTail), so a truncated, extended,
  * reordered or tampered body (or part) raises DecryptionError (after the batches verified
  * before it; nothing of the batch that holds the bad segment). Takes ownership of
  * `objectKey` and disposes it, and closes the body, when the iteration ends in any way.
@@ -94,6 +95,7 @@ export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey
     }
     const parts = touchedParts(o, range);
     reader = await deps.backend.openReader(o.storageId);
+    if (range === undefined || range.endInclusive === o.size - 1) await openEmptyTail(reader, o, objectKey);
     for (const { part, from, to, last } of parts) {
       const plan = planRange(from, to, part.size, o.segmentSize);
       const partKey = derivePartKey(objectKey, part.partNumber);
@@ -107,6 +109,34 @@ export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey
     objectKey.dispose();
     await reader?.close();
   }
+}
+
+/**
+ * For a read of multipart `o` that reaches its last byte: the empty parts after its last
+ * part with bytes (only a completed upload's last part can be empty), which no range touches,
+ * are where the body ends. Their streams (a header and a lone tag each) are read at once with
+ * one byte past the body and opened, each under its part key and binding, before any batch:
+ * an extended body, or one with them cut, reordered or altered, raises DecryptionError with
+ * nothing sent, as the probe byte of a last part with bytes does. Nothing for other objects.
+ */
+async function openEmptyTail(reader: BodyReader, o: ObjectRecord, objectKey: SecretBytes): Promise<void> {
+  const parts = o.parts ?? [];
+  let first = parts.length;
+  while (first > 0 && parts[first - 1]!.size === 0) first -= 1;
+  if (first === parts.length) return;
+  const at = parts.slice(0, first).reduce((sum, p) => sum + encryptedSize(p.size, o.segmentSize), 0);
+  const each = encryptedSize(0, o.segmentSize);
+  const want = (parts.length - first) * each;
+  const sealed = Buffer.allocUnsafe(want + 1);
+  if ((await reader.read(sealed, 0, want + 1, at)) !== want) throw new DecryptionError();
+  parts.slice(first).forEach((p, i) => {
+    const partKey = derivePartKey(objectKey, p.partNumber);
+    try {
+      if (openSegments(partKey, sealed.subarray(i * each, (i + 1) * each), { aad: partDataBinding(o, p.partNumber) }).length !== 0) throw new DecryptionError();
+    } finally {
+      partKey.dispose();
+    }
+  });
 }
 
 /**
