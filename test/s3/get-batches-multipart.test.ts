@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { encryptedSize, SegmentOpener } from '../../src/crypto/index.js';
+import { FsObjectBackend } from '../../src/store/fs-objects/fs-object-backend.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { filesUnder } from '../helpers/files.js';
 import { watchHandlerCalls } from './handler-calls.js';
@@ -260,7 +261,10 @@ describe('S3 GET of a multipart object, in batches', () => {
     await putMultipart('leave', [big.subarray(0, 8 * MiB), big.subarray(8 * MiB)]);
     const calls = watchHandlerCalls();
     const updateAsync = SegmentOpener.prototype.updateAsync;
+    const openReader = FsObjectBackend.prototype.openReader;
     let opened = 0;
+    let reads = 0;
+    let closes = 0;
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     // 8 batches per part: the 10th (part 2's second) is held until the client has gone, with
@@ -269,6 +273,20 @@ describe('S3 GET of a multipart object, in batches', () => {
       opened += 1;
       if (opened === 10) await gate;
       return updateAsync.apply(this, args);
+    };
+    // The body's reads and closes (one reader: this GET's).
+    FsObjectBackend.prototype.openReader = async function (this: FsObjectBackend, storageId: string) {
+      const reader = await openReader.call(this, storageId);
+      return {
+        read: (...args: Parameters<typeof reader.read>) => {
+          reads += 1;
+          return reader.read(...args);
+        },
+        close: () => {
+          closes += 1;
+          return reader.close();
+        },
+      };
     };
     try {
       const got = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'leave' }));
@@ -292,9 +310,13 @@ describe('S3 GET of a multipart object, in batches', () => {
       for (let i = 0; i < 100 && calls.inFlight > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
       assert.equal(calls.inFlight, 0, 'the handler returned');
       assert.ok(opened <= 12, `${opened} of 16 batches opened for a client that left after 9`);
+      // The held batch and two read ahead of it at most.
+      assert.ok(reads <= 12, `${reads} of 16 batches read for a client that left after 9`);
+      assert.equal(closes, 1, 'the body closed once');
     } finally {
       release();
       SegmentOpener.prototype.updateAsync = updateAsync;
+      FsObjectBackend.prototype.openReader = openReader;
       calls.restore();
     }
   });
