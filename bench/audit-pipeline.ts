@@ -89,7 +89,7 @@ async function measure(workload: 's3' | 'kms'): Promise<Result> {
   const store = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
   await store.prepareForWriters();
   // The server's writer: its journal in audit-journal/, its thread chaining it into audit.db.
-  const writer = new ThreadAuditWriter({ path, synchronous: 'NORMAL', index: { idleMs: 50, backlog: 4096, chunk: 1024 }, journal: { dir: join(dir, 'audit-journal'), name: newJournalName('s'), durability: 'process' } });
+  const writer = new ThreadAuditWriter({ path, synchronous: 'NORMAL', index: { idleMs: 500, backlog: 4096, chunk: 1024 }, journal: { dir: join(dir, 'audit-journal'), name: newJournalName('s'), durability: 'process' } });
   await writer.probe();
   const trail = await AuditTrail.open({ store, signer: null, writer });
   const auditor = new SinkEdgeAuditor(trail, { region: REGION, accountId: ACCOUNT }, pino({ level: 'silent' }));

@@ -66,8 +66,12 @@ export type AuditIngestReply =
 /** How long a worker's flush waits for the primary's answer before it rejects. */
 const INGEST_REPLY_TIMEOUT_MS = 10_000;
 
-/** The deferred-index policy of the writer thread that indexes (see the README's index section). */
-const INDEX_POLICY = { idleMs: 50, backlog: 4096, chunk: 1024 } as const;
+/**
+ * The deferred-index policy of the writer thread that indexes (see the README's index
+ * section). idleMs is above the thread's journal poll interval (250 ms), so that under load
+ * the idle indexing never runs between two polls.
+ */
+const INDEX_POLICY = { idleMs: 500, backlog: 4096, chunk: 1024 } as const;
 
 /**
  * The SQLite `synchronous` level of audit.db for `audit.durability` (WAL mode). Requests are

@@ -49,20 +49,19 @@ export type AuditWriterReply =
 
 const SAFETY_POLL_MS = 1000;
 /**
- * Journal polling: every POLL_MS, and after IDLE_POLLS empty polls in a row at the slowest
- * pace (an idle server's thread wakes 20 times a second, not 40). Not sooner after a poll
- * that found frames: the records are durable in the journal already, and a lookup or a
- * flush ingests at once, so a shorter interval only cuts the same records into more
- * transactions, each paying its fixed cost (locks, the head and offset rows, ~4 WAL frames
- * rewritten, a wake-up that preempts the request thread on a busy core): at 1,000 records/s
- * this thread spent ~40% less CPU per record polling every 25 ms than every 5 ms with ~1 KB
- * records (S3's), ~10–15% less with ~0.5 KB ones (src/audit/README.md, noisy machine).
- * Below the index policy's idleMs (50), so that under load the idle indexing never runs
- * between two polls.
+ * Journal polling: every POLL_MS, busy or idle. Not sooner: the records are durable in the
+ * journal already, and a lookup or a flush ingests at once, so a shorter interval only cuts
+ * the same records into more transactions, each paying its fixed cost (locks, the head and
+ * offset rows, the partial pages rewritten to the WAL and copied again by the checkpoint, a
+ * wake-up that preempts the request thread on a busy core). At 2,500 4 KiB SSE-KMS PUTs/s
+ * (about a server's rate here; 5,000 records/s) this thread spent about a quarter less CPU
+ * per record polling every 250 ms than every 25 ms (src/audit/README.md, "Polling every
+ * 250 ms"); a poll then reads up to a few MB, into the ingester's kept buffer
+ * (audit-journal-ingest.ts), since a fresh one of that size costs more than the commits
+ * saved. Below the index policy's idleMs (audit-wiring.ts: 500), so that under load the
+ * idle indexing never runs between two polls.
  */
-const POLL_MS = 25;
-const SLOW_POLL_MS = 50;
-const IDLE_POLLS = 8;
+const POLL_MS = 250;
 
 function attempt<T>(work: () => T, fallback: T): T {
   try {
@@ -192,8 +191,7 @@ function close(writer: SqliteAuditWriter, indexing: IndexPolicy | undefined, jou
 
 /**
  * The thread's ingestion of journals: its own process's, and (the cluster primary's thread)
- * those of the live workers. Polls them all (every POLL_MS, then SLOW_POLL_MS once
- * IDLE_POLLS polls in a row found nothing), commits what it finds (one
+ * those of the live workers. Polls them all (every POLL_MS), commits what it finds (one
  * JournalIngester per name), lets the index policy see each commit, and reports a failure
  * once per distinct message (the records stay in the journal; the next poll retries). One
  * name's failure does not hold up the others.
@@ -204,7 +202,6 @@ class JournalPoll {
   readonly #report: (message: string) => void;
   readonly #ingesters = new Map<string, JournalIngester>();
   #timer: NodeJS.Timeout;
-  #empty = 0;
   #lastFailure: string | undefined;
   readonly #damageReported = new Set<string>();
 
@@ -287,15 +284,14 @@ class JournalPoll {
   }
 
   #poll(): void {
-    const { total, failure } = this.#ingestEach();
+    const { failure } = this.#ingestEach();
     if (failure === undefined) this.#lastFailure = undefined;
     else {
       const message = `audit journal ingestion failed (retried): ${errorText(failure)}`;
       if (message !== this.#lastFailure) this.#report(message);
       this.#lastFailure = message;
     }
-    this.#empty = total > 0 ? 0 : this.#empty + 1;
-    this.#timer = setTimeout(() => this.#poll(), this.#empty < IDLE_POLLS ? POLL_MS : SLOW_POLL_MS);
+    this.#timer = setTimeout(() => this.#poll(), POLL_MS);
   }
 }
 
