@@ -80,6 +80,8 @@ export interface PartLayout {
   readonly size: number;
   /** The part's verified checksums (UploadPart's x-amz-checksum-*), by lower-case algorithm; absent when it had none. */
   readonly checksums?: Readonly<Record<string, string>>;
+  /** The part's key salt (PartRecord.keySalt, derivePartKey); absent for parts written before part keys were salted. */
+  readonly keySalt?: string;
 }
 
 /** Where a listing starts and what it covers. */

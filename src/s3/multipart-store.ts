@@ -37,6 +37,11 @@ export interface PartRecord {
   readonly etag: string;
   readonly lastModified: Date;
   readonly checksums: Readonly<Record<string, string>>;
+  /**
+   * The salt its key was derived with (derivePartKey: base64 of fresh random bytes per upload
+   * of the part); absent for parts written before part keys were salted (v1 derivation).
+   */
+  readonly keySalt?: string;
 }
 
 /** Where a ListMultipartUploads page starts: keys after keyMarker, or with uploadIdMarker the same key's later uploads too. */

@@ -8,7 +8,7 @@ import { DecryptionError, sealBuffer, SecretBytes } from '../../crypto/index.js'
 import { FsObjectBackend } from '../../store/fs-objects/fs-object-backend.js';
 import type { ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
-import { dataBinding, derivePartKey, partDataBinding } from '../sse/sealing.js';
+import { dataBinding, derivePartKey, newPartKeySalt, partDataBinding } from '../sse/sealing.js';
 import { plaintextBatches } from './read-large.js';
 
 // plaintextBatches over a real FsObjectBackend: the fields it reads of S3Deps and ObjectRecord
@@ -139,12 +139,14 @@ describe('plaintextBatches of a multipart object', () => {
     readonly sealed: Buffer[];
   }
 
-  async function storeParts(sizes: readonly number[], segmentSize = 64 * 1024): Promise<StoredParts> {
+  /** `salted`: part keys with a salt each, as every part written now (else v1, as parts written before salts). */
+  async function storeParts(sizes: readonly number[], segmentSize = 64 * 1024, salted = false): Promise<StoredParts> {
     const plains = sizes.map((n) => randomBytes(n));
     const key = randomBytes(32);
     const binding = { bucket: 'b', key: `mp-${sizes.join('-')}`, objectId: randomUUID() };
+    const salts = sizes.map(() => (salted ? newPartKeySalt() : undefined));
     const sealed = plains.map((plain, i) => {
-      const partKey = derivePartKey(SecretBytes.copyOf(key), i + 1);
+      const partKey = derivePartKey(SecretBytes.copyOf(key), i + 1, salts[i]);
       try {
         return sealBuffer(partKey, plain, { aad: partDataBinding(binding, i + 1), segmentSize });
       } finally {
@@ -155,7 +157,7 @@ describe('plaintextBatches of a multipart object', () => {
     await new Promise<void>((resolve, reject) => pending.stream.once('error', reject).end(Buffer.concat(sealed), resolve));
     await pending.commit();
     const plain = Buffer.concat(plains);
-    const parts = sizes.map((size, i) => ({ partNumber: i + 1, size }));
+    const parts = sizes.map((size, i) => ({ partNumber: i + 1, size, ...(salts[i] !== undefined ? { keySalt: salts[i] } : {}) }));
     const record = { ...binding, storageId: pending.storageId, size: plain.length, segmentSize, parts } as unknown as ObjectRecord;
     return { record, key, plain, path: join(root, 'data', pending.storageId.slice(0, 2), pending.storageId), sealed };
   }
@@ -179,6 +181,7 @@ describe('plaintextBatches of a multipart object', () => {
       storeParts([200_001, 3 * 64 * 1024, 1_100_000, 1, 70_000, 0]),
       storeParts([5000, 1, 2999, 1000, 12_345], 1000),
       storeParts([2_500_000]),
+      storeParts([200_001, 1_100_000, 1, 70_000, 0], 64 * 1024, true),
     ]);
     for (const s of objects) {
       assert.ok((await read(s)).equals(s.plain), `whole ${s.record.key}`);
@@ -194,6 +197,19 @@ describe('plaintextBatches of a multipart object', () => {
       const got = await Promise.all(ranges.map(({ a, b }) => read(s, { start: a, endInclusive: b })));
       ranges.forEach(({ a, b }, i) => assert.ok(got[i]!.equals(s.plain.subarray(a, b + 1)), `${s.record.key} bytes ${a}-${b}`));
     }
+  });
+
+  it('salted parts open only under their own salt: a part whose recorded salt is another fails the reads that touch it', async () => {
+    const s = await storeParts([100_000, 100_000, 100_000], 64 * 1024, true);
+    assert.ok((await read(s)).equals(s.plain));
+    const parts = s.record.parts!.map((p, i) => (i === 1 ? { ...p, keySalt: newPartKeySalt() } : p));
+    const other = { ...s, record: { ...s.record, parts } as ObjectRecord };
+    assert.ok((await readUntilFailure(other)).equals(s.plain.subarray(0, 100_000)), 'part 1, nothing of part 2');
+    assert.ok((await read(other, { start: 0, endInclusive: 99_999 })).equals(s.plain.subarray(0, 100_000)), 'part 1 alone still reads');
+    await readUntilFailure(other, { start: 150_000, endInclusive: 150_001 });
+    // Its v1 key (no salt recorded) does not open it either.
+    const unsalted = { ...s, record: { ...s.record, parts: s.record.parts!.map(({ keySalt: _, ...p }) => p) } as ObjectRecord };
+    assert.equal((await readUntilFailure(unsalted)).length, 0);
   });
 
   it('derives each part key only for the parts read, and disposes every key when the read ends early or fails', async () => {

@@ -98,7 +98,7 @@ export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey
     if (range === undefined || range.endInclusive === o.size - 1) await openEmptyTail(reader, o, objectKey);
     for (const { part, from, to, last } of parts) {
       const plan = planRange(from, to, part.size, o.segmentSize);
-      const partKey = derivePartKey(objectKey, part.partNumber);
+      const partKey = derivePartKey(objectKey, part.partNumber, part.keySalt);
       try {
         yield* streamBatches(reader, { base: part.sealedOffset, key: partKey, aad: partDataBinding(o, part.partNumber), plan, endsBody: last });
       } finally {
@@ -130,7 +130,7 @@ async function openEmptyTail(reader: BodyReader, o: ObjectRecord, objectKey: Sec
   const sealed = Buffer.allocUnsafe(want + 1);
   if ((await reader.read(sealed, 0, want + 1, at)) !== want) throw new DecryptionError();
   parts.slice(first).forEach((p, i) => {
-    const partKey = derivePartKey(objectKey, p.partNumber);
+    const partKey = derivePartKey(objectKey, p.partNumber, p.keySalt);
     try {
       if (openSegments(partKey, sealed.subarray(i * each, (i + 1) * each), { aad: partDataBinding(o, p.partNumber) }).length !== 0) throw new DecryptionError();
     } finally {

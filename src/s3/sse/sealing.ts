@@ -1,4 +1,4 @@
-import { hkdfSync } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { SecretBytes } from '../../crypto/index.js';
 import { ObjectCorruptedError } from '../errors.js';
 
@@ -131,11 +131,31 @@ export function partDataBinding(binding: ObjectBinding, partNumber: number): Buf
   return encodeFields([PART_DOMAIN, binding.bucket, binding.key, binding.objectId, String(partNumber)]);
 }
 
+/** Bytes of a part key salt (PartRecord.keySalt, PartLayout.keySalt: base64). */
+export const PART_KEY_SALT_BYTES = 32;
+
+/** A fresh part key salt, base64: one per UploadPart or UploadPartCopy (see derivePartKey). */
+export function newPartKeySalt(): string {
+  return randomBytes(PART_KEY_SALT_BYTES).toString('base64');
+}
+
 /**
  * The key of multipart part `partNumber`, derived from the object key (HKDF-SHA-256), so a
- * multipart object has one sealed key however many parts it has. Caller disposes the result.
+ * multipart object has one sealed key however many parts it has. With `salt` (the part's
+ * keySalt, fresh random bytes per upload of the part: every part written since v2), the key
+ * is fresh for every upload of that part number: a replaced part's ciphertext, kept by
+ * someone with access to the disk, never opens where the part that replaced it stands (with
+ * v1 both opened under the same key and binding). Without it, v1 (parts written before):
+ * read only. Raises ObjectCorruptedError for a salt that is not PART_KEY_SALT_BYTES of
+ * base64. Caller disposes the result.
  */
-export function derivePartKey(objectKey: SecretBytes, partNumber: number): SecretBytes {
-  const info = Buffer.from(`cipherlake s3 part key v1:${partNumber}`, 'utf8');
-  return SecretBytes.adopt(Buffer.from(hkdfSync('sha256', objectKey.unsafeBytes(), Buffer.alloc(0), info, 32)));
+export function derivePartKey(objectKey: SecretBytes, partNumber: number, salt?: string): SecretBytes {
+  if (salt === undefined) {
+    const info = Buffer.from(`cipherlake s3 part key v1:${partNumber}`, 'utf8');
+    return SecretBytes.adopt(Buffer.from(hkdfSync('sha256', objectKey.unsafeBytes(), Buffer.alloc(0), info, 32)));
+  }
+  const saltBytes = Buffer.from(salt, 'base64');
+  if (saltBytes.length !== PART_KEY_SALT_BYTES || saltBytes.toString('base64') !== salt) throw new ObjectCorruptedError('');
+  const info = Buffer.from(`cipherlake s3 part key v2:${partNumber}`, 'utf8');
+  return SecretBytes.adopt(Buffer.from(hkdfSync('sha256', objectKey.unsafeBytes(), saltBytes, info, 32)));
 }

@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS s3_upload_parts (
   etag TEXT NOT NULL,
   last_modified INTEGER NOT NULL,
   checksums TEXT NOT NULL,
+  key_salt TEXT,
   PRIMARY KEY (upload_id, part_number)
 ) WITHOUT ROWID;
 `;
@@ -36,6 +37,7 @@ interface PartRow {
   etag: string;
   last_modified: number;
   checksums: string;
+  key_salt: string | null;
 }
 
 /** The JSON of an upload row: the record with its date as milliseconds. */
@@ -56,6 +58,9 @@ export class SqliteS3MultipartStore implements S3MultipartStore {
     private readonly putObjectSync: (o: ObjectRecord, condition?: WriteCondition) => string | undefined,
   ) {
     db.exec(SCHEMA);
+    // Part key salts (added after the first schema: migrate in place; older parts have none).
+    const columns = db.prepare('PRAGMA table_info(s3_upload_parts)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'key_salt')) db.exec('ALTER TABLE s3_upload_parts ADD COLUMN key_salt TEXT');
   }
 
   async createUpload(u: UploadRecord): Promise<void> {
@@ -72,8 +77,8 @@ export class SqliteS3MultipartStore implements S3MultipartStore {
       if (this.db.prepare('SELECT 1 FROM s3_uploads WHERE upload_id = ?').get(p.uploadId) === undefined) throw new NoSuchUploadError('');
       const old = this.db.prepare('SELECT storage_id FROM s3_upload_parts WHERE upload_id = ? AND part_number = ?').get(p.uploadId, p.partNumber) as { storage_id: string } | undefined;
       this.db
-        .prepare('INSERT OR REPLACE INTO s3_upload_parts (upload_id, part_number, storage_id, size, etag, last_modified, checksums) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(p.uploadId, p.partNumber, p.storageId, p.size, p.etag, p.lastModified.getTime(), JSON.stringify(p.checksums));
+        .prepare('INSERT OR REPLACE INTO s3_upload_parts (upload_id, part_number, storage_id, size, etag, last_modified, checksums, key_salt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(p.uploadId, p.partNumber, p.storageId, p.size, p.etag, p.lastModified.getTime(), JSON.stringify(p.checksums), p.keySalt ?? null);
       return old?.storage_id;
     }).immediate();
   }
@@ -140,5 +145,6 @@ function toPart(row: PartRow): PartRecord {
     etag: row.etag,
     lastModified: new Date(row.last_modified),
     checksums: JSON.parse(row.checksums) as Record<string, string>,
+    ...(row.key_salt !== null && row.key_salt !== undefined ? { keySalt: row.key_salt } : {}),
   };
 }

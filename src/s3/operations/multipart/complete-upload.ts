@@ -117,9 +117,17 @@ async function chosenParts(deps: S3Deps, upload: UploadRecord, requested: readon
   return chosen;
 }
 
-/** A joined part as the object keeps it: number and size, and its checksums when it had any (GetObjectAttributes lists them). */
+/**
+ * A joined part as the object keeps it: number, size and key salt (its key's derivation
+ * input), and its checksums when it had any (GetObjectAttributes lists them).
+ */
 function partLayout(p: PartRecord): PartLayout {
-  return Object.keys(p.checksums).length > 0 ? { partNumber: p.partNumber, size: p.size, checksums: p.checksums } : { partNumber: p.partNumber, size: p.size };
+  return {
+    partNumber: p.partNumber,
+    size: p.size,
+    ...(Object.keys(p.checksums).length > 0 ? { checksums: p.checksums } : {}),
+    ...(p.keySalt !== undefined ? { keySalt: p.keySalt } : {}),
+  };
 }
 
 /** The create's x-amz-tagging as object tags (validated when the upload was created); nothing when untagged. */

@@ -72,7 +72,7 @@ export function readMultipartPlaintext(read: (range: StoredRange) => Readable, o
 }
 
 async function* partChunks(read: (range: StoredRange) => Readable, o: ObjectRecord, objectKey: SecretBytes, p: PlacedPart, from: number, to: number): AsyncGenerator<Buffer> {
-  const partKey = derivePartKey(objectKey, p.partNumber);
+  const partKey = derivePartKey(objectKey, p.partNumber, p.keySalt);
   const aad = partDataBinding(o, p.partNumber);
   const base = p.sealedOffset;
   let source: Readable | undefined;

@@ -7,7 +7,7 @@ import type { ObjectRecord } from '../../metadata-store.js';
 import type { PartRecord, UploadRecord } from '../../multipart-store.js';
 import type { S3Deps } from '../../s3-deps.js';
 import { etagIsPlaintextMd5, sealedBodyEtag } from '../../sse/etag.js';
-import { derivePartKey, partDataBinding } from '../../sse/sealing.js';
+import { derivePartKey, newPartKeySalt, partDataBinding } from '../../sse/sealing.js';
 import type { CustomerKey } from '../../wire/headers/sse.js';
 import { keepForReader } from '../copy-object.js';
 import { removeUnreferencedBodies } from '../remove-unreferenced.js';
@@ -45,8 +45,8 @@ export function parsePartNumber(raw: string | undefined): number {
 }
 
 /**
- * UploadPart: seals the body as a segment stream under the part key derivePartKey(K, n),
- * bound to (bucket, key, uploadId, n); temp file, `verify`, fsync, rename, then the part
+ * UploadPart: seals the body as a segment stream under the part key derivePartKey(K, n, salt)
+ * (salt: fresh random bytes, kept in the part row), bound to (bucket, key, uploadId, n); temp file, `verify`, fsync, rename, then the part
  * row (replacing an earlier upload of the same number, whose file's removal is then started,
  * not awaited: a failure is logged, never raised). The ETag follows writeObject's rule
  * (sse/etag.ts), by the upload's mode: the MD5 of the part's plaintext for SSE-S3, 16 random
@@ -60,7 +60,9 @@ export async function uploadPart(deps: S3Deps, req: UploadPartRequest): Promise<
   await deps.store.getBucket(req.bucket);
   const upload = await deps.store.multipart.getUpload(req.bucket, req.key, req.uploadId);
   const objectKey = await unsealUploadKey(deps, upload, req.customer);
-  const partKey = derivePartKey(objectKey, req.partNumber);
+  // Fresh for every upload of this number: a replaced part never opens in its place.
+  const keySalt = newPartKeySalt();
+  const partKey = derivePartKey(objectKey, req.partNumber, keySalt);
   objectKey.dispose();
   try {
     const sealed = await sealPart(deps, upload, req, partKey);
@@ -72,6 +74,7 @@ export async function uploadPart(deps: S3Deps, req: UploadPartRequest): Promise<
       etag: sealedBodyEtag(sealed.md5Hex),
       lastModified: deps.clock.now(),
       checksums: req.checksums(),
+      keySalt,
     };
     await recordPart(deps, upload.bucket, part);
     return { upload, part };
