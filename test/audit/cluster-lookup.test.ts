@@ -12,7 +12,7 @@ import { clusterWorkers, serverFixture, workerJournalName } from '../helpers/ser
 // only journal, the primary's writer thread chains every journal, and a worker's lookup first
 // asks the primary to ingest (cluster IPC) — so a lookup sees every acknowledged write at once,
 // on the worker that served the write and on its sibling. Without that request a lookup right
-// after the answer would miss the record until the thread's next poll (~5–50 ms).
+// after the answer would miss the record until the thread's next poll (up to 250 ms).
 
 const LOOKUP = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents';
 const ROUNDS = 6;

@@ -60,7 +60,7 @@ describe('audit trail of KMS calls', () => {
 
   it("the server's audit store reads its own writes: a call's record is found as soon as the call is answered, without a flush", async () => {
     // Answered once journaled; the writer thread chains the journal on its own schedule (every
-    // 5-50 ms), so without the store's flush before each lookup some of these lookups miss.
+    // 250 ms), so without the store's flush before each lookup some of these lookups miss.
     const kms = t.kms();
     const count = async (): Promise<number> => (await t.server.auditStore.lookup({ eventSource: 'kms.amazonaws.com', eventName: 'ListKeys', limit: 50 })).records.length;
     const first = await count();

@@ -61,7 +61,7 @@ export function ingestJournalFile(
 }
 
 /**
- * A read buffer kept between reads by one reader (a JournalIngester polls every few ms): a
+ * A read buffer kept between reads by one reader (a JournalIngester polls every 250 ms): a
  * fresh buffer per poll came from malloc each time, and its pages faulted in again after
  * glibc had handed them back (page faults were a visible part of the writer thread's CPU).
  * Safe to reuse: the frames' payloads (views of it) are committed before the next read.
@@ -282,7 +282,7 @@ export class JournalIngester {
    * the path is gone; anything else there is another file. Then the sealer chained what it
    * held: this raises without reading, the caller (ingestAll) closes the descriptor and
    * forgets the offset, and the next poll finds the path gone and moves on. Cost: one stat of
-   * the path per poll per open file (~1.5 µs measured here, vs ~0.9 µs for an fstat; a poll comes every 25 ms or more);
+   * the path per poll per open file (~1.5 µs measured here, vs ~0.9 µs for an fstat; a poll comes every 250 ms);
    * the descriptor's own identity is read once, at open. A seal landing between this check
    * and the ingestion transaction is not caught here (only inside that transaction could it be).
    */
