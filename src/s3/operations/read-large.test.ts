@@ -139,12 +139,15 @@ describe('plaintextBatches of a multipart object', () => {
     readonly sealed: Buffer[];
   }
 
-  /** `salted`: part keys with a salt each, as every part written now (else v1, as parts written before salts). */
-  async function storeParts(sizes: readonly number[], segmentSize = 64 * 1024, salted = false): Promise<StoredParts> {
+  /**
+   * `salted`: part keys with a salt each, as every part written now (else v1, as parts written
+   * before salts); per part when an array (an upload begun before salts and completed after).
+   */
+  async function storeParts(sizes: readonly number[], segmentSize = 64 * 1024, salted: boolean | readonly boolean[] = false): Promise<StoredParts> {
     const plains = sizes.map((n) => randomBytes(n));
     const key = randomBytes(32);
     const binding = { bucket: 'b', key: `mp-${sizes.join('-')}`, objectId: randomUUID() };
-    const salts = sizes.map(() => (salted ? newPartKeySalt() : undefined));
+    const salts = sizes.map((_, i) => ((typeof salted === 'boolean' ? salted : salted[i] === true) ? newPartKeySalt() : undefined));
     const sealed = plains.map((plain, i) => {
       const partKey = derivePartKey(SecretBytes.copyOf(key), i + 1, salts[i]);
       try {
@@ -182,6 +185,9 @@ describe('plaintextBatches of a multipart object', () => {
       storeParts([5000, 1, 2999, 1000, 12_345], 1000),
       storeParts([2_500_000]),
       storeParts([200_001, 1_100_000, 1, 70_000, 0], 64 * 1024, true),
+      // Mixed: v1 and v2 parts in one object, the empty last parts one of each.
+      storeParts([200_001, 1_100_000, 1, 70_000, 0, 0], 64 * 1024, [false, true, false, true, false, true]),
+      storeParts([5000, 1, 2999, 1000, 12_345], 1000, [true, false, true, false, false]),
     ]);
     for (const s of objects) {
       assert.ok((await read(s)).equals(s.plain), `whole ${s.record.key}`);
