@@ -10,10 +10,11 @@ import { errorCode } from './helpers.js';
 
 // Re-uploading a part number replaces the part. Each upload of a part is sealed under its own
 // key (derivePartKey with a fresh salt kept in the part row, s3/MULTIPART.md), so the sealed
-// stream of the part it replaced, kept by someone with access to the data directory and put
-// back where the new part stands in the completed body, fails to open: the GET fails and
-// never delivers the replaced content. (With one key per part number, the old stream opened
-// as that part.)
+// stream of the part it replaced, kept by someone who can change the body files but not
+// metadata.db, and put back where the new part stands in the completed body, fails to open:
+// the GET fails and never delivers the replaced content. (With one key per part number, the
+// old stream opened as that part. A writer of metadata.db can still restore the old salt:
+// s3/MULTIPART.md, "What the part list does not protect".)
 
 const B = 'rollback';
 const MiB = 1024 * 1024;

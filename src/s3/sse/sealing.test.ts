@@ -57,4 +57,9 @@ describe('derivePartKey (known answers)', () => {
       assert.throws(() => derive(7, bad), ObjectCorruptedError, JSON.stringify(bad));
     }
   });
+  it('refuses a stored salt that is not a string (a damaged part list: JSON null, a number, an array) as ObjectCorruptedError, not a TypeError', () => {
+    for (const bad of [null, 123, [1, 2], { length: 32 }, true]) {
+      assert.throws(() => derive(7, bad as unknown as string), ObjectCorruptedError, JSON.stringify(bad));
+    }
+  });
 });

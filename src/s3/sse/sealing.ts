@@ -144,16 +144,20 @@ export function newPartKeySalt(): string {
  * multipart object has one sealed key however many parts it has. With `salt` (the part's
  * keySalt, fresh random bytes per upload of the part: every part written since v2), the key
  * is fresh for every upload of that part number: a replaced part's ciphertext, kept by
- * someone with access to the disk, never opens where the part that replaced it stands (with
- * v1 both opened under the same key and binding). Without it, v1 (parts written before):
- * read only. Raises ObjectCorruptedError for a salt that is not PART_KEY_SALT_BYTES of
- * base64. Caller disposes the result.
+ * someone who can change the body files but not metadata.db, never opens where the part
+ * that replaced it stands (with v1 both opened under the same key and binding; a writer of
+ * metadata.db can still put it back with its recorded salt: MULTIPART.md, "What the part
+ * list does not protect"). Without it, v1 (parts written before): read only. Raises
+ * ObjectCorruptedError for a salt that is not a string of PART_KEY_SALT_BYTES in canonical
+ * base64 (the part list is parsed from JSON unchecked: null or a number arrive here too).
+ * Caller disposes the result.
  */
 export function derivePartKey(objectKey: SecretBytes, partNumber: number, salt?: string): SecretBytes {
   if (salt === undefined) {
     const info = Buffer.from(`cipherlake s3 part key v1:${partNumber}`, 'utf8');
     return SecretBytes.adopt(Buffer.from(hkdfSync('sha256', objectKey.unsafeBytes(), Buffer.alloc(0), info, 32)));
   }
+  if (typeof salt !== 'string') throw new ObjectCorruptedError('');
   const saltBytes = Buffer.from(salt, 'base64');
   if (saltBytes.length !== PART_KEY_SALT_BYTES || saltBytes.toString('base64') !== salt) throw new ObjectCorruptedError('');
   const info = Buffer.from(`cipherlake s3 part key v2:${partNumber}`, 'utf8');
