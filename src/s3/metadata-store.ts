@@ -57,6 +57,14 @@ export interface ObjectRecord {
    * stored back to back in the body (src/s3/MULTIPART.md). Undefined for a single-part object.
    */
   readonly parts?: readonly PartLayout[];
+  /**
+   * A multipart object's part list tag (sse/sealing.ts partListTag, base64): a MAC under a key
+   * derived from the object key over the binding and each part's number, size and key salt,
+   * so that a part list rewritten in the metadata (parts dropped, reordered, repeated, an old
+   * salt put back) fails before any byte is read. Absent for objects completed before it
+   * existed and for SSE-C uploads completed without the key.
+   */
+  readonly partsTag?: string;
   /** Object tags (PutObjectTagging, x-amz-tagging); absent or empty when untagged. */
   readonly tags?: Readonly<Record<string, string>>;
   /**

@@ -6,10 +6,13 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DecryptionError, sealBuffer, SecretBytes } from '../../crypto/index.js';
 import { FsObjectBackend } from '../../store/fs-objects/fs-object-backend.js';
-import type { ObjectRecord } from '../metadata-store.js';
+import type { ObjectRecord, PartLayout } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
-import { dataBinding, derivePartKey, newPartKeySalt, partDataBinding } from '../sse/sealing.js';
+import { dataBinding, derivePartKey, newPartKeySalt, partDataBinding, partListTag, type SealedObjectKey } from '../sse/sealing.js';
 import { plaintextBatches } from './read-large.js';
+
+/** A sealed key's shape for records the reader gets its key for directly (only its mode is read: partListVerifies). */
+const SSE_S3 = { v: 1, mode: 'SSE-S3', kmsBlob: '', sealed: '' } as SealedObjectKey;
 
 // plaintextBatches over a real FsObjectBackend: the fields it reads of S3Deps and ObjectRecord
 // are the backend and the body's location, size and segment size; the rest is never touched.
@@ -161,8 +164,17 @@ describe('plaintextBatches of a multipart object', () => {
     await pending.commit();
     const plain = Buffer.concat(plains);
     const parts = sizes.map((size, i) => ({ partNumber: i + 1, size, ...(salts[i] !== undefined ? { keySalt: salts[i] } : {}) }));
-    const record = { ...binding, storageId: pending.storageId, size: plain.length, segmentSize, parts } as unknown as ObjectRecord;
+    // Tagged as a completion does (every list with a salted part owes its tag).
+    const partsTag = salts.some((x) => x !== undefined) ? partListTag(SecretBytes.copyOf(key), binding, parts) : undefined;
+    const record = { ...binding, storageId: pending.storageId, size: plain.length, segmentSize, parts, sealedKey: SSE_S3, ...(partsTag !== undefined ? { partsTag } : {}) } as unknown as ObjectRecord;
     return { record, key, plain, path: join(root, 'data', pending.storageId.slice(0, 2), pending.storageId), sealed };
+  }
+
+  /** `s` with another part list, tagged under its key (as if completed so) unless `tagged` is false. */
+  function withParts(s: StoredParts, parts: readonly PartLayout[], tagged = true): StoredParts {
+    const { partsTag: _, ...rest } = s.record;
+    const record = { ...rest, parts, ...(tagged ? { partsTag: partListTag(SecretBytes.copyOf(s.key), s.record, parts) } : {}) } as ObjectRecord;
+    return { ...s, record };
   }
 
   async function read(s: StoredParts, range?: { start: number; endInclusive: number }, into?: Buffer[]): Promise<Buffer> {
@@ -209,12 +221,15 @@ describe('plaintextBatches of a multipart object', () => {
     const s = await storeParts([100_000, 100_000, 100_000], 64 * 1024, true);
     assert.ok((await read(s)).equals(s.plain));
     const parts = s.record.parts!.map((p, i) => (i === 1 ? { ...p, keySalt: newPartKeySalt() } : p));
-    const other = { ...s, record: { ...s.record, parts } as ObjectRecord };
+    // Untagged for that list, it fails before any part is read (partListVerifies).
+    assert.equal((await readUntilFailure(withParts(s, parts, false))).length, 0);
+    // Tagged for it (only the key holder could), part 2 still opens only under its own salt.
+    const other = withParts(s, parts);
     assert.ok((await readUntilFailure(other)).equals(s.plain.subarray(0, 100_000)), 'part 1, nothing of part 2');
     assert.ok((await read(other, { start: 0, endInclusive: 99_999 })).equals(s.plain.subarray(0, 100_000)), 'part 1 alone still reads');
     await readUntilFailure(other, { start: 150_000, endInclusive: 150_001 });
     // Its v1 key (no salt recorded) does not open it either.
-    const unsalted = { ...s, record: { ...s.record, parts: s.record.parts!.map(({ keySalt: _, ...p }) => p) } as ObjectRecord };
+    const unsalted = withParts(s, s.record.parts!.map(({ keySalt: _, ...p }) => p), false);
     assert.equal((await readUntilFailure(unsalted)).length, 0);
   });
 

@@ -3,7 +3,7 @@ import type { ObjectRecord } from '../metadata-store.js';
 import type { BodyReader } from '../object-backend.js';
 import type { S3Deps } from '../s3-deps.js';
 import { dataBinding, derivePartKey, partDataBinding } from '../sse/sealing.js';
-import { touchedParts } from './multipart/read-multipart.js';
+import { checkPartList, touchedParts } from './multipart/read-multipart.js';
 
 /** Sealed segments per read: 16 × (64 KiB + tag) ≈ 1 MiB, one thread-pool trip each. */
 const UNITS_PER_READ = 16;
@@ -93,6 +93,7 @@ export async function* plaintextBatches(deps: S3Deps, o: ObjectRecord, objectKey
       yield* streamBatches(reader, { base: 0, key: objectKey, aad: dataBinding(o), plan, endsBody: true });
       return;
     }
+    checkPartList(o, objectKey);
     const parts = touchedParts(o, range);
     reader = await deps.backend.openReader(o.storageId);
     if (range === undefined || range.endInclusive === o.size - 1) await openEmptyTail(reader, o, objectKey);

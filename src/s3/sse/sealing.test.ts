@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SecretBytes } from '../../crypto/index.js';
 import { ObjectCorruptedError } from '../errors.js';
-import { dataBinding, derivePartKey, encodeBinding, encodeLayerBinding, newPartKeySalt, PART_KEY_SALT_BYTES, partDataBinding } from './sealing.js';
+import { dataBinding, derivePartKey, encodeBinding, encodeLayerBinding, newPartKeySalt, PART_KEY_SALT_BYTES, partDataBinding, partListTag, partListVerifies, type SealedObjectKey, type TaggedPart } from './sealing.js';
 
 // The bindings are authenticated data of every stored object key and segment: their bytes
 // are an on-disk contract. These vectors were written by the first implementation (one
@@ -61,5 +61,46 @@ describe('derivePartKey (known answers)', () => {
     for (const bad of [null, 123, [1, 2], { length: 32 }, true]) {
       assert.throws(() => derive(7, bad as unknown as string), ObjectCorruptedError, JSON.stringify(bad));
     }
+  });
+});
+
+describe('partListTag and partListVerifies', () => {
+  const K = SecretBytes.copyOf(Buffer.from(Array.from({ length: 32 }, (_, i) => i)));
+  const SALT = Buffer.alloc(32, 0xa5).toString('base64');
+  const binding = { bucket: 'bkt', key: 'dir/k', objectId: 'u-1' };
+  const parts: TaggedPart[] = [{ partNumber: 1, size: 5 * 1024 * 1024, keySalt: SALT }, { partNumber: 2, size: 7 }, { partNumber: 4, size: 0, keySalt: SALT }];
+  const kms = { v: 1, mode: 'SSE-S3', kmsBlob: 'x', sealed: 'y' } as SealedObjectKey;
+  const ssec = { v: 1, mode: 'SSE-C', salt: 'x', keyCheck: 'y', sealed: 'z' } as unknown as SealedObjectKey;
+
+  it('known answer (computed with an independent HKDF and HMAC-SHA256 over the length-prefixed fields)', () => {
+    assert.equal(partListTag(K, binding, parts), 'd7vr1Fx4cnMTssydn/sHtMdJ49JI8frSnfhSmo/waTw=');
+  });
+
+  it('verifies the list it tagged, and no list changed in any way: parts dropped, reordered, repeated, resized, renumbered, re-salted, or another binding', () => {
+    const partsTag = partListTag(K, binding, parts);
+    const check = (list: TaggedPart[], b = binding): boolean => partListVerifies(K, { ...b, parts: list, partsTag, sealedKey: kms });
+    assert.equal(check(parts), true);
+    const [p1, p2, p4] = parts as [TaggedPart, TaggedPart, TaggedPart];
+    const changed: Array<[string, TaggedPart[]]> = [
+      ['dropped', [p1, p4]], ['reordered', [p2, p1, p4]], ['repeated', [p1, p1, p2, p4]], ['resized', [p1, { ...p2, size: 8 }, p4]],
+      ['renumbered', [p1, { ...p2, partNumber: 3 }, p4]], ['salt put back', [{ ...p1, keySalt: newPartKeySalt() }, p2, p4]],
+      ['salt removed', [{ partNumber: 1, size: p1.size }, p2, p4]], ['salt added', [p1, { ...p2, keySalt: SALT }, p4]],
+    ];
+    for (const [what, list] of changed) assert.equal(check(list), false, what);
+    assert.equal(check(parts, { ...binding, objectId: 'u-2' }), false, 'another upload');
+    assert.equal(check(parts, { ...binding, key: 'dir/other' }), false, 'another key');
+    const otherKey = SecretBytes.copyOf(Buffer.alloc(32, 1));
+    assert.equal(partListVerifies(otherKey, { ...binding, parts, partsTag, sealedKey: kms }), false, 'another object key');
+    const flipped = Buffer.from(partsTag, 'base64');
+    flipped[5] = flipped[5]! ^ 1;
+    assert.equal(partListVerifies(K, { ...binding, parts, partsTag: flipped.toString('base64'), sealedKey: kms }), false, 'a flipped tag bit');
+    assert.equal(partListVerifies(K, { ...binding, parts, partsTag: partsTag.slice(0, 20), sealedKey: kms }), false, 'a cut tag');
+    assert.equal(partListVerifies(K, { ...binding, parts, partsTag: 12 as unknown as string, sealedKey: kms }), false, 'a tag that is not text');
+  });
+
+  it('without a tag: only a list with no salted part (completed before tags) or an SSE-C object (completed without its key) reads', () => {
+    assert.equal(partListVerifies(K, { ...binding, parts, sealedKey: kms }), false, 'salted parts owe a tag');
+    assert.equal(partListVerifies(K, { ...binding, parts: parts.map(({ partNumber, size }) => ({ partNumber, size })), sealedKey: kms }), true);
+    assert.equal(partListVerifies(K, { ...binding, parts, sealedKey: ssec }), true);
   });
 });

@@ -1,4 +1,4 @@
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SecretBytes } from '../../crypto/index.js';
 import { ObjectCorruptedError } from '../errors.js';
 
@@ -85,6 +85,7 @@ export function assertSealedKey(sealed: unknown): asserts sealed is SealedObject
 const SEAL_DOMAIN = 'cipherlake s3 object key v1';
 const DATA_DOMAIN = 'cipherlake s3 data v1';
 const PART_DOMAIN = 'cipherlake s3 part data v1';
+const PART_LIST_DOMAIN = 'cipherlake s3 part list v1';
 
 /**
  * Length-prefixed (u32be) UTF-8 fields, so no two distinct lists encode alike (keys may hold
@@ -146,8 +147,8 @@ export function newPartKeySalt(): string {
  * is fresh for every upload of that part number: a replaced part's ciphertext, kept by
  * someone who can change the body files but not metadata.db, never opens where the part
  * that replaced it stands (with v1 both opened under the same key and binding; a writer of
- * metadata.db can still put it back with its recorded salt: MULTIPART.md, "What the part
- * list does not protect"). Without it, v1 (parts written before): read only. Raises
+ * metadata.db who puts its recorded salt back too fails on the part list's tag,
+ * partListTag). Without it, v1 (parts written before): read only. Raises
  * ObjectCorruptedError for a salt that is not a string of PART_KEY_SALT_BYTES in canonical
  * base64 (the part list is parsed from JSON unchecked: null or a number arrive here too).
  * Caller disposes the result.
@@ -162,4 +163,46 @@ export function derivePartKey(objectKey: SecretBytes, partNumber: number, salt?:
   if (saltBytes.length !== PART_KEY_SALT_BYTES || saltBytes.toString('base64') !== salt) throw new ObjectCorruptedError('');
   const info = Buffer.from(`cipherlake s3 part key v2:${partNumber}`, 'utf8');
   return SecretBytes.adopt(Buffer.from(hkdfSync('sha256', objectKey.unsafeBytes(), saltBytes, info, 32)));
+}
+
+/** One entry of a part list as partListTag reads it (PartLayout's fields). */
+export interface TaggedPart {
+  readonly partNumber: number;
+  readonly size: number;
+  readonly keySalt?: string;
+}
+
+/**
+ * The tag of a completed multipart object's part list (base64): HMAC-SHA256 under
+ * HKDF-SHA256(K, no salt, info "cipherlake s3 part list v1") over the binding and, per part
+ * in order, its number, size and key salt ("" for none). Computed at completion, checked
+ * before a multipart body is read (checkPartList): a part list rewritten in the metadata —
+ * parts dropped, reordered or repeated, sizes changed, a replaced part's salt put back —
+ * fails instead of joining sealed streams that each open.
+ */
+export function partListTag(objectKey: SecretBytes, binding: ObjectBinding, parts: readonly TaggedPart[]): string {
+  const fields = [PART_LIST_DOMAIN, binding.bucket, binding.key, binding.objectId, String(parts.length)];
+  for (const p of parts) fields.push(String(p.partNumber), String(p.size), p.keySalt ?? '');
+  const macKey = Buffer.from(hkdfSync('sha256', objectKey.unsafeBytes(), Buffer.alloc(0), Buffer.from(PART_LIST_DOMAIN, 'utf8'), 32));
+  try {
+    return createHmac('sha256', macKey).update(encodeFields(fields)).digest('base64');
+  } finally {
+    macKey.fill(0);
+  }
+}
+
+/**
+ * Whether a multipart object's part list may be read: its tag matches (constant time), or it
+ * has none and none is owed. A tag is owed by every object with a salted part (written since
+ * part keys were salted, when completion also began tagging) except SSE-C ones, whose
+ * completion may come without the key (S3 lets it; rclone sends none) and so without a tag.
+ * Removing a tag does not help a list with salted parts; removing the salts makes those parts
+ * unreadable.
+ */
+export function partListVerifies(objectKey: SecretBytes, o: ObjectBinding & { readonly parts: readonly TaggedPart[]; readonly partsTag?: string; readonly sealedKey: SealedObjectKey }): boolean {
+  if (o.partsTag === undefined) return o.sealedKey.mode === 'SSE-C' || o.parts.every((p) => p.keySalt === undefined);
+  if (typeof o.partsTag !== 'string') return false;
+  const expected = Buffer.from(partListTag(objectKey, o, o.parts), 'base64');
+  const stored = Buffer.from(o.partsTag, 'base64');
+  return stored.length === expected.length && timingSafeEqual(stored, expected);
 }

@@ -48,6 +48,7 @@ interface ObjectRow {
   checksums: string;
   parts: string | null;
   tags: string | null;
+  parts_tag: string | null;
   body?: Buffer | null;
 }
 
@@ -107,6 +108,8 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     if (!columns.some((c) => c.name === 'tags')) db.exec('ALTER TABLE s3_objects ADD COLUMN tags TEXT');
     // Small objects keep their sealed body in the row (last column: listings never read it).
     if (!columns.some((c) => c.name === 'body')) db.exec('ALTER TABLE s3_objects ADD COLUMN body BLOB');
+    // A multipart object's part list tag (partListTag), added after the first schema.
+    if (!columns.some((c) => c.name === 'parts_tag')) db.exec('ALTER TABLE s3_objects ADD COLUMN parts_tag TEXT');
     // Bucket tags (PutBucketTagging), added after the first schema; never read by getBucket.
     const bucketColumns = db.prepare('PRAGMA table_info(s3_buckets)').all() as Array<{ name: string }>;
     if (!bucketColumns.some((c) => c.name === 'tags')) db.exec('ALTER TABLE s3_buckets ADD COLUMN tags TEXT');
@@ -219,13 +222,14 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
     const old = found[0] === null ? undefined : { storage_id: found[0], etag: found[1] ?? '' };
     if (condition !== undefined) checkWriteCondition(old?.etag, condition);
     this.#sql(
-      `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags, body)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO s3_objects (bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags, parts_tag, body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       o.bucket, o.key, o.objectId, o.storageId, o.size, o.etag, o.lastModified.getTime(), o.segmentSize,
       JSON.stringify(o.content), JSON.stringify(o.userMetadata), JSON.stringify(o.sealedKey), JSON.stringify(o.checksums),
       o.parts !== undefined ? JSON.stringify(o.parts) : null,
       o.tags !== undefined && Object.keys(o.tags).length > 0 ? JSON.stringify(o.tags) : null,
+      o.partsTag ?? null,
       o.inlineBody ?? null,
     );
     return fileId(old?.storage_id);
@@ -284,17 +288,17 @@ export class SqliteS3MetadataStore implements S3MetadataStore {
 }
 
 /** Every column but the inline body: a listing, HEAD or a conditional answer never needs it. */
-const LIST_COLUMNS = 'bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags';
+const LIST_COLUMNS = 'bucket, key, object_id, storage_id, size, etag, last_modified, segment_size, content, user_metadata, sealed_key, checksums, parts, tags, parts_tag';
 
 /** A raw row of `SELECT ${LIST_COLUMNS}[, body]`: the values in that column order. */
-type ObjectValues = [string, string, string, string, number, string, number, number, string, string, string, string, string | null, string | null, (Buffer | null)?];
+type ObjectValues = [string, string, string, string, number, string, number, number, string, string, string, string, string | null, string | null, string | null, (Buffer | null)?];
 
 function objectRow(v: ObjectValues): ObjectRow {
   const row: ObjectRow = {
     bucket: v[0], key: v[1], object_id: v[2], storage_id: v[3], size: v[4], etag: v[5], last_modified: v[6], segment_size: v[7],
-    content: v[8], user_metadata: v[9], sealed_key: v[10], checksums: v[11], parts: v[12], tags: v[13],
+    content: v[8], user_metadata: v[9], sealed_key: v[10], checksums: v[11], parts: v[12], tags: v[13], parts_tag: v[14],
   };
-  if (v.length > 14) row.body = v[14] ?? null;
+  if (v.length > 15) row.body = v[15] ?? null;
   return row;
 }
 
@@ -363,6 +367,7 @@ function toObject(row: ObjectRow, parse: ColumnParser = strictColumn): ObjectRec
   };
   if (row.parts !== null && row.parts !== undefined) o.parts = parse(row.parts, []) as ObjectRecord['parts'] & object;
   if (row.tags !== null && row.tags !== undefined) o.tags = parse(row.tags, {}) as Record<string, string>;
+  if (row.parts_tag !== null && row.parts_tag !== undefined) o.partsTag = row.parts_tag;
   if (row.body !== null && row.body !== undefined) o.inlineBody = row.body;
   return o;
 }

@@ -11,6 +11,7 @@ import { isMissingBody } from '../read-object.js';
 import { precheckWriteCondition } from '../write-object.js';
 import { removeUnreferencedBodies } from '../remove-unreferenced.js';
 import { MAX_PART_NUMBER, MIN_PART_SIZE } from './limits.js';
+import { partListTag } from '../../sse/sealing.js';
 import { unsealUploadKey } from './upload-access.js';
 
 /** One `<Part>` of the CompleteMultipartUpload document. */
@@ -56,15 +57,22 @@ export interface CompleteRequest {
 export async function completeUpload(deps: S3Deps, req: CompleteRequest): Promise<{ upload: UploadRecord; object: ObjectRecord }> {
   await deps.store.getBucket(req.bucket);
   const upload = await deps.store.multipart.getUpload(req.bucket, req.key, req.uploadId);
-  // The key itself is not needed (parts are copied sealed). S3 requires SSE-C's headers here
-  // only for an upload created with a checksum algorithm; otherwise they may be left out
-  // (rclone sends none), and when given they must be the upload's.
-  if (req.customer !== undefined || upload.sealedKey.mode !== 'SSE-C' || upload.checksumAlgorithm !== undefined) {
-    (await unsealUploadKey(deps, upload, req.customer)).dispose();
+  // The key tags the part list (parts are copied sealed: nothing else needs it). S3 requires
+  // SSE-C's headers here only for an upload created with a checksum algorithm; otherwise they
+  // may be left out (rclone sends none: no tag then, see partListVerifies), and when given
+  // they must be the upload's.
+  const objectKey = req.customer !== undefined || upload.sealedKey.mode !== 'SSE-C' || upload.checksumAlgorithm !== undefined ? await unsealUploadKey(deps, upload, req.customer) : undefined;
+  let joined: PartRecord[];
+  let storageId: string;
+  let partsTag: string | undefined;
+  try {
+    const parts = await chosenParts(deps, upload, req.parts);
+    if (req.condition !== undefined) await precheckWriteCondition(deps, req.bucket, req.key, req.condition);
+    ({ joined, storageId } = await joinParts(deps, upload, req.parts, parts));
+    partsTag = objectKey === undefined ? undefined : partListTag(objectKey, { bucket: upload.bucket, key: upload.key, objectId: upload.uploadId }, joined.map(partLayout));
+  } finally {
+    objectKey?.dispose();
   }
-  const parts = await chosenParts(deps, upload, req.parts);
-  if (req.condition !== undefined) await precheckWriteCondition(deps, req.bucket, req.key, req.condition);
-  const { joined, storageId } = await joinParts(deps, upload, req.parts, parts);
   const object: ObjectRecord = {
     bucket: upload.bucket,
     key: upload.key,
@@ -79,6 +87,7 @@ export async function completeUpload(deps: S3Deps, req: CompleteRequest): Promis
     sealedKey: upload.sealedKey,
     checksums: {},
     parts: joined.map(partLayout),
+    ...(partsTag !== undefined ? { partsTag } : {}),
     ...tagsOf(upload),
   };
   let done: { replaced: string | undefined; partStorageIds: string[] };

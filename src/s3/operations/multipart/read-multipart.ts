@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
-import { createSegmentDecryptor, encryptedSize, planRange, type ByteRange, type SecretBytes } from '../../../crypto/index.js';
+import { createSegmentDecryptor, DecryptionError, encryptedSize, planRange, type ByteRange, type SecretBytes } from '../../../crypto/index.js';
 import { InvalidArgumentError, InvalidPartNumberError } from '../../errors.js';
 import type { ObjectRecord, PartLayout } from '../../metadata-store.js';
 import type { StoredRange } from '../../object-backend.js';
-import { derivePartKey, partDataBinding } from '../../sse/sealing.js';
+import { derivePartKey, partDataBinding, partListVerifies } from '../../sse/sealing.js';
 import { MAX_PART_NUMBER } from './limits.js';
 
 /** A part's place in the object: plaintext offset and the offset of its sealed stream in the body. */
@@ -63,12 +63,21 @@ export function readMultipartPlaintext(read: (range: StoredRange) => Readable, o
   const wanted = touchedParts(o, range);
   async function* chunks(): AsyncGenerator<Buffer> {
     try {
+      checkPartList(o, objectKey);
       for (const t of wanted) yield* partChunks(read, o, objectKey, t.part, t.from, t.to);
     } finally {
       objectKey.dispose();
     }
   }
   return Readable.from(chunks(), { objectMode: false });
+}
+
+/**
+ * Raises DecryptionError unless multipart `o`'s part list is the one its completion tagged
+ * (sse/sealing.ts partListVerifies): checked before any part is read, by every reader.
+ */
+export function checkPartList(o: ObjectRecord, objectKey: SecretBytes): void {
+  if (!partListVerifies(objectKey, { bucket: o.bucket, key: o.key, objectId: o.objectId, parts: o.parts ?? [], sealedKey: o.sealedKey, ...(o.partsTag !== undefined ? { partsTag: o.partsTag } : {}) })) throw new DecryptionError();
 }
 
 async function* partChunks(read: (range: StoredRange) => Readable, o: ObjectRecord, objectKey: SecretBytes, p: PlacedPart, from: number, to: number): AsyncGenerator<Buffer> {
