@@ -138,6 +138,14 @@ describe('ThreadAuditWriter and a watched journal sealed under it', () => {
     await thread.watchJournal('w-a');
     await thread.watchJournal('w-b');
     await thread.flush(); // the thread now holds both (empty) files open
+    // Sealed right after one of the thread's timed polls (a marker in B seen chained, with no
+    // flush to run it), so the next poll is ~250 ms away: the seal never lands between a
+    // poll's path check and its transaction, the window the ingester cannot close (recovery
+    // never runs beside a live writer; here the rule is broken on purpose). Sealed at any
+    // moment instead, about one run in fifteen chained A's records twice.
+    journalB.append(batch(90, 1));
+    for (let i = 0; i < 2000 && stored(store).rows < 1; i++) await new Promise((r) => setTimeout(r, 1));
+    assert.equal(stored(store).rows, 1, 'the marker was chained by a timed poll');
 
     journalA.append(batch(1, 5));
     recoverAuditJournals(path, dir, { except: ['w-b'] }); // breaking the rule on purpose
@@ -151,14 +159,14 @@ describe('ThreadAuditWriter and a watched journal sealed under it', () => {
     await thread.flush();
     journalB.append(batch(200, 2));
     await thread.flush();
-    assert.deepEqual(stored(store), { rows: 11, eventIds: 11, requestIds: ids([[1, 5], [100, 4], [200, 2]]) });
+    assert.deepEqual(stored(store), { rows: 12, eventIds: 12, requestIds: ids([[1, 5], [90, 1], [100, 4], [200, 2]]) });
 
     journalA.close();
     journalB.close();
     await thread.retireJournal('w-a');
     await thread.retireJournal('w-b');
     await primary.close();
-    assert.equal(stored(store).rows, 11);
+    assert.equal(stored(store).rows, 12);
     store.close();
   });
 });
