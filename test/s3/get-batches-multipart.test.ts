@@ -18,7 +18,7 @@ import { FsObjectBackend } from '../../src/store/fs-objects/fs-object-backend.js
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { filesUnder } from '../helpers/files.js';
 import { watchHandlerCalls } from './handler-calls.js';
-import { errorCode, viaTrustedProxy } from './helpers.js';
+import { receiveGet, viaTrustedProxy, type Received } from './helpers.js';
 
 // A multipart GET is read in batches like a single-part one (src/s3/operations/read-large.ts):
 // part by part, only the parts the range touches, each part's segment stream (MULTIPART.md:
@@ -45,23 +45,8 @@ function pattern(size: number, seed: number): Buffer {
   return b;
 }
 
-/** What a GET delivers: the bytes received before it ended, and whether it ended in an error (an error answer or a cut body). */
-async function receive(s3: S3Client, input: Omit<GetObjectCommandInput, 'Bucket'>): Promise<{ bytes: Buffer; failed: boolean; status?: string; contentRange?: string; partsCount?: number }> {
-  let got;
-  try {
-    got = await s3.send(new GetObjectCommand({ Bucket: B, ...input }));
-  } catch (err) {
-    return { bytes: Buffer.alloc(0), failed: true, status: await errorCode(Promise.reject(err)) };
-  }
-  const chunks: Buffer[] = [];
-  const meta = { ...(got.ContentRange !== undefined ? { contentRange: got.ContentRange } : {}), ...(got.PartsCount !== undefined ? { partsCount: got.PartsCount } : {}) };
-  try {
-    for await (const c of got.Body as Readable) chunks.push(c as Buffer);
-    return { bytes: Buffer.concat(chunks), failed: false, ...meta };
-  } catch {
-    return { bytes: Buffer.concat(chunks), failed: true, ...meta };
-  }
-}
+/** What a GET of this suite's bucket delivers (receiveGet). */
+const receive = (s3: S3Client, input: Omit<GetObjectCommandInput, 'Bucket'>): Promise<Received> => receiveGet(s3, { Bucket: B, ...input });
 
 describe('S3 GET of a multipart object, in batches', () => {
   let t: TestServer;

@@ -7,7 +7,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client 
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { filesUnder } from '../helpers/files.js';
-import { errorCode, viaTrustedProxy } from './helpers.js';
+import { receiveGet, viaTrustedProxy, type Received } from './helpers.js';
 
 // A large GET reads and opens its body in batches of 16 segments (~1 MiB,
 // src/s3/operations/read-large.ts), opened on the thread pool when the addon is loaded. A
@@ -20,22 +20,8 @@ const HEADER = 45;
 /** 37 segments: two full batches of 16 and a third of 5 (the last one short). */
 const SIZE = 36 * SEGMENT + 777;
 
-/** What a GET delivers: the bytes received before it ended, and whether it ended in an error (an error answer or a cut body). */
-async function receive(s3: S3Client, key: string, range?: string): Promise<{ bytes: Buffer; failed: boolean; status?: string }> {
-  const chunks: Buffer[] = [];
-  let got;
-  try {
-    got = await s3.send(new GetObjectCommand({ Bucket: 'batches', Key: key, ...(range !== undefined ? { Range: range } : {}) }));
-  } catch (err) {
-    return { bytes: Buffer.alloc(0), failed: true, status: await errorCode(Promise.reject(err)) };
-  }
-  try {
-    for await (const c of got.Body as Readable) chunks.push(c as Buffer);
-    return { bytes: Buffer.concat(chunks), failed: false };
-  } catch {
-    return { bytes: Buffer.concat(chunks), failed: true };
-  }
-}
+/** What a GET of `key` (or of `range` of it) delivers (receiveGet). */
+const receive = (s3: S3Client, key: string, range?: string): Promise<Received> => receiveGet(s3, { Bucket: 'batches', Key: key, ...(range !== undefined ? { Range: range } : {}) });
 
 describe('S3 GET of a large object: a tampered batch', () => {
   let t: TestServer;

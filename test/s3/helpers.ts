@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, type GetObjectCommandInput, type S3Client } from '@aws-sdk/client-s3';
 import { sdkRefusal } from '../helpers/sdk-outcome.js';
 import type { TestServer } from '../helpers/server.js';
 
@@ -26,6 +27,38 @@ export function customerKey(): { SSECustomerAlgorithm: 'AES256'; SSECustomerKey:
 export async function errorCode(p: Promise<unknown>): Promise<string> {
   const r = await sdkRefusal(p);
   return `${r.status ?? '?'} ${r.code}`;
+}
+
+/** What a GET delivered (receiveGet). */
+export interface Received {
+  /** The bytes received before it ended. */
+  readonly bytes: Buffer;
+  /** It ended in an error: an error answer (then `status`, as errorCode) or a cut body. */
+  readonly failed: boolean;
+  readonly status?: string;
+  readonly contentRange?: string;
+  readonly partsCount?: number;
+}
+
+/**
+ * A GET read to its end, never raising: what a client receives of a body that may fail part
+ * way (the tamper and crash tests' measure: no byte past the verified prefix).
+ */
+export async function receiveGet(s3: S3Client, input: GetObjectCommandInput): Promise<Received> {
+  let got;
+  try {
+    got = await s3.send(new GetObjectCommand(input));
+  } catch (err) {
+    return { bytes: Buffer.alloc(0), failed: true, status: await errorCode(Promise.reject(err)) };
+  }
+  const chunks: Buffer[] = [];
+  const meta = { ...(got.ContentRange !== undefined ? { contentRange: got.ContentRange } : {}), ...(got.PartsCount !== undefined ? { partsCount: got.PartsCount } : {}) };
+  try {
+    for await (const c of got.Body as Readable) chunks.push(c as Buffer);
+    return { bytes: Buffer.concat(chunks), failed: false, ...meta };
+  } catch {
+    return { bytes: Buffer.concat(chunks), failed: true, ...meta };
+  }
 }
 
 /**
