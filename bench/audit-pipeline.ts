@@ -19,7 +19,6 @@
  *  or: npm run build && node dist/bench/audit-pipeline.js [flags]
  */
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
@@ -27,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { AuditTrail } from '../src/audit/index.js';
+import { randomUuid } from '../src/crypto/random-pool.js';
 import type { Principal } from '../src/iam/principals.js';
 import type { CallContext } from '../src/kms/kms-context.js';
 import { SinkEdgeAuditor } from '../src/net/edge-audit.js';
@@ -115,7 +115,7 @@ async function measure(workload: 's3' | 'kms'): Promise<Result> {
     const request: Pick<S3EdgeRequest, 'req' | 'res' | 'requestId' | 'time' | 'signature' | 'sourceIp' | 'secureTransport'> = {
       req,
       res,
-      requestId: randomUUID(),
+      requestId: randomUuid(), // as the edge makes it (edge-router.ts)
       time: new Date(),
       sourceIp: '127.0.0.1',
       secureTransport: false,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUuid } from '../crypto/random-pool.js';
 import type { JsonValue } from './canonical-json.js';
 
 // The record is CloudTrail's own wire shape (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html),
@@ -108,7 +108,7 @@ export function newAuditEvent(input: AuditEventInput): AuditEvent {
   if ('errorCode' in input) e.errorCode = input.errorCode as string;
   if ('errorMessage' in input) e.errorMessage = input.errorMessage as string;
   e.eventCategory = eventCategory;
-  e.eventID = input.eventID ?? randomUUID();
+  e.eventID = input.eventID ?? randomUuid();
   e.eventName = input.eventName;
   e.eventSource = input.eventSource;
   e.eventTime = formatEventTime(input.eventTime ?? new Date());

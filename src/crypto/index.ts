@@ -1,6 +1,6 @@
 export { SecretBytes, withSecret } from './secret-bytes.js';
 export { constantTimeEqual } from './constant-time.js';
-export { publicRandomBytes } from './random-pool.js';
+export { publicRandomBytes, randomUuid } from './random-pool.js';
 export { gcmSeal, gcmOpen, AeadError, GCM_IV_BYTES, GCM_TAG_BYTES } from './aead.js';
 export { DecryptionError, InvalidCryptoArgumentError } from './errors.js';
 export * from './segment-stream/index.js';

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { randomUuid } from '../crypto/index.js';
 import { AuthenticationError } from '../iam/index.js';
 import { cachedKeyMaterialId, type CallContext } from '../kms/index.js';
 import { EC2_MAX_BODY_BYTES, ec2Failure, type Ec2Outcome, type VolumeKmsCall } from '../volumes/index.js';
@@ -40,7 +40,7 @@ export function ec2Service(ec2: Ec2EdgeHandler, log: Logger): SignedService<Ec2O
 export function kmsCallAuditor(auditor: EdgeAuditor, clock: Clock): (event: VolumeKmsCall | S3KmsCall) => Promise<void> {
   return (e) => {
     const event: Mutable<EdgeEvent> = {
-      requestId: randomUUID(),
+      requestId: randomUuid(),
       time: clock.now(),
       service: 'kms',
       operation: e.operation,

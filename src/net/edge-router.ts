@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
+import { randomUuid } from '../crypto/index.js';
 import {
   AuthenticationError,
   parseSignature,
@@ -329,7 +329,7 @@ async function handleS3(
   sigError: unknown,
   channel: TransportChannel,
 ): Promise<void> {
-  const requestId = randomUUID();
+  const requestId = randomUuid();
   const time = deps.clock.now();
   const auditor = deps.auditor;
   // The handler commits the record as the status line is decided and holds the answer until

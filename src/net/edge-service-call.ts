@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUuid } from '../crypto/index.js';
 import { AuthenticationError, type ParsedSignature, type SignedRequestView } from '../iam/index.js';
 import type { CallContext } from '../kms/index.js';
 import { authenticatedCall } from './edge-auth.js';
@@ -69,7 +69,7 @@ export async function serveSignedCall<O extends ServiceOutcome>(
   target: string,
   channel: TransportChannel,
 ): Promise<void> {
-  const requestId = randomUUID();
+  const requestId = randomUuid();
   const time = deps.clock.now();
   let outcome: O;
   let call: CallContext | undefined;

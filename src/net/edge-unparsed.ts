@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUuid } from '../crypto/index.js';
 import { AuthenticationError, QUERY_MAX_BODY_BYTES } from '../iam/index.js';
 import { EC2_MAX_BODY_BYTES } from '../volumes/index.js';
 import type { EdgeDeps } from './edge-router.js';
@@ -22,7 +22,7 @@ export async function refuseUnparsed<O extends ServiceOutcome>(
   err: unknown,
   target: string,
 ): Promise<void> {
-  const requestId = randomUUID();
+  const requestId = randomUuid();
   const time = deps.clock.now();
   if (err instanceof AuthenticationError) deps.log.info({ kind: err.kind, requestId }, 'authentication failed');
   const outcome = svc.failure(err, requestId, target);

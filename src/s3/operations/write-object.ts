@@ -1,7 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { finished, type Readable, type Transform, type Writable } from 'node:stream';
-import { createSegmentEncryptor, DEFAULT_SEGMENT_SIZE, sealBuffer, SecretBytes } from '../../crypto/index.js';
+import { createSegmentEncryptor, DEFAULT_SEGMENT_SIZE, randomUuid, sealBuffer, SecretBytes } from '../../crypto/index.js';
 import { INLINE_STORAGE_ID, type ContentHeaders, type ObjectRecord } from '../metadata-store.js';
 import type { S3Deps } from '../s3-deps.js';
 import { etagIsPlaintextMd5, sealedBodyEtag } from '../sse/etag.js';
@@ -71,7 +71,7 @@ export async function writeObject(deps: S3Deps, req: WriteRequest): Promise<Obje
   const trace = TRACE_PHASES_FILE === undefined ? undefined : new PhaseTrace(TRACE_PHASES_FILE);
   // No bucket lookup here: every caller has just looked the bucket up (to pick the SSE
   // mode), and the metadata commit raises NoSuchBucketError if it went away since.
-  const binding: ObjectBinding = { bucket: req.bucket, key: req.key, objectId: randomUUID() };
+  const binding: ObjectBinding = { bucket: req.bucket, key: req.key, objectId: randomUuid() };
   const segmentSize = deps.segmentSize ?? DEFAULT_SEGMENT_SIZE;
   const objectKey = SecretBytes.random(32);
   // The object key is ours, so sealing it (for SSE-KMS a KMS round trip plus the durable
