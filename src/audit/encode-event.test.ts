@@ -125,6 +125,40 @@ describe('encodeAuditEvent (differential)', () => {
   });
 });
 
+describe('encodeAuditEvent (values kept on their second sighting)', () => {
+  it('encodes string values that repeat, alternate, cycle among a few or never repeat exactly as the reference does, first in an object or after another member', () => {
+    // Each field draws from a pool of 1 to 9 values, so some fields repeat every record, some
+    // alternate or cycle through more values than are kept, and some change every time; the
+    // same name appears at several depths and first or not in its object.
+    const rand = seededRandom(0x5ec0d);
+    const pools = new Map<string, string[]>();
+    const pick = (name: string, i: number): string => {
+      let pool = pools.get(name);
+      if (pool === undefined) {
+        pool = Array.from({ length: 1 + Math.floor(rand() * 9) }, () => `${randomString(rand, 6)}${name}`);
+        pools.set(name, pool);
+      }
+      return rand() < 0.1 ? `fresh-${i}-${randomString(rand, 4)}` : (pool[Math.floor(rand() * pool.length)] as string);
+    };
+    const params = (i: number): Record<string, unknown> => {
+      const out: Record<string, unknown> = {};
+      for (const name of ['a', 'bucketName', 'key', 'type', 'z']) if (rand() < 0.8) out[name] = pick(name, i);
+      if (rand() < 0.5) out['nested'] = { a: pick('a', i), type: pick('type', i) };
+      return out;
+    };
+    for (let i = 0; i < 4000; i++) {
+      const event = sampleEvent(i % 7, {
+        requestParameters: params(i) as AuditEvent['requestParameters'] & object,
+        userAgent: pick('userAgent', i),
+        requestID: pick('requestID', i),
+        eventName: pick('eventName', i),
+      });
+      if (rand() < 0.5) event.resources = [{ ARN: pick('ARN', i), type: pick('type', i) }, { ARN: pick('ARN', i), type: pick('type', i) }];
+      assert.equal(encodeAuditEvent(event).json, canonicalJson(sanitizeEvent(event).value), `event ${i}`);
+    }
+  });
+});
+
 /** `v` and every plain object and array inside it frozen (Dates, Buffers and the like left as they are). */
 function deepFreeze<T>(v: T): T {
   if (typeof v === 'object' && v !== null && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {

@@ -33,20 +33,35 @@ export function encodeAuditEvent(event: AuditEvent): EncodedWithRedactions {
 }
 
 /**
- * A field name's encoding: its `"name":` prefix, and the last string value it was encoded
- * with (`"name":"value"`). Most string fields repeat their value from record to record
- * (region, source, account, caller, key ARN), so the escape check and the concatenations
- * are skipped for them; a field whose value changes costs one failed comparison.
+ * A field name's encoding: its `"name":` prefix, and the string values it was last seen
+ * repeating with, encoded (`"name":"value"`). Most string fields repeat their value from
+ * record to record (region, source, account, caller, key ARN), or alternate between a few
+ * (eventName and eventSource of an S3 PUT's two records, a resource's type), so the escape
+ * check and the concatenations are skipped for them. A value is kept on its second sighting
+ * (in `seen` until then), not its first: ids, object keys and ARNs that change with every
+ * record would otherwise cost two flat copies each that are never used again.
  */
 interface FieldEncoding {
   readonly prefix: string;
   /** `,"name":`: the prefix of a member that follows another. */
   readonly commaPrefix: string;
-  lastValue: string | undefined;
-  lastEncoded: string;
-  /** `,"name":"value"` for lastValue. */
-  lastEncodedAfterComma: string;
+  /** Values kept (KEPT_VALUES slots, replaced in turn), and their encodings at the same index. */
+  readonly values: (string | undefined)[];
+  readonly encoded: string[];
+  /** `,"name":"value"` for values[i]. */
+  readonly encodedAfterComma: string[];
+  nextValue: number;
+  /** The last SEEN_VALUES values seen once and not kept (replaced in turn). */
+  readonly seen: (string | undefined)[];
+  nextSeen: number;
 }
+
+// Four of each: an S3 PUT's two records alternate a few fields, and a mixed load cycles
+// eventName and eventSource among a few more. What a field can pin is bounded: values of at
+// most 256 units, with names of at most 256, for at most NAME_CACHE_LIMIT names, about 6 KB
+// per name in the worst case (25 MB for 4096 names of the caller's; ~5 MB with one value kept).
+const KEPT_VALUES = 4;
+const SEEN_VALUES = 4;
 
 // Field name → its encoding, or null when the name is denylisted. Names repeat from record
 // to record (the CloudTrail shape), so this saves the normalisation and the quoting on
@@ -59,7 +74,18 @@ function fieldEncoding(name: string): FieldEncoding | null {
   const cached = NAME_CACHE.get(name);
   if (cached !== undefined) return cached;
   const prefix = `${JSON.stringify(name)}:`;
-  const field = isRedactedFieldName(name) ? null : { prefix: flat(prefix), commaPrefix: flat(`,${prefix}`), lastValue: undefined, lastEncoded: '', lastEncodedAfterComma: '' };
+  const field: FieldEncoding | null = isRedactedFieldName(name)
+    ? null
+    : {
+        prefix: flat(prefix),
+        commaPrefix: flat(`,${prefix}`),
+        values: new Array<string | undefined>(KEPT_VALUES).fill(undefined),
+        encoded: new Array<string>(KEPT_VALUES).fill(''),
+        encodedAfterComma: new Array<string>(KEPT_VALUES).fill(''),
+        nextValue: 0,
+        seen: new Array<string | undefined>(SEEN_VALUES).fill(undefined),
+        nextSeen: 0,
+      };
   // Long names are not kept either: KMS parameters are audited before they are validated, so
   // an encryption-context key can be most of a 128 KiB body, and 4096 of them pinned ~1 GiB.
   if (NAME_CACHE.size < NAME_CACHE_LIMIT && name.length <= NAME_LENGTH_LIMIT) NAME_CACHE.set(name, field);
@@ -67,19 +93,36 @@ function fieldEncoding(name: string): FieldEncoding | null {
 }
 
 /**
- * `"name":value` for a string value (`,"name":value` when `afterComma`), remembered per field
- * name (see FieldEncoding). Both forms are kept so that appending a member costs one
+ * `"name":value` for a string value (`,"name":value` when `afterComma`): a kept encoding when
+ * `v` is one of the field's kept values (see FieldEncoding), else one concatenation of the
+ * prefix and the quoted value. Both kept forms are flat, so that appending a member costs one
  * concatenation: each one adds a node to the record's rope, which the journal write flattens.
  */
 function encodeStringField(field: FieldEncoding, v: string, afterComma: boolean): string {
-  if (v === field.lastValue) return afterComma ? field.lastEncodedAfterComma : field.lastEncoded;
+  const values = field.values;
+  for (let i = 0; i < KEPT_VALUES; i++) if (values[i] === v) return afterComma ? (field.encodedAfterComma[i] as string) : (field.encoded[i] as string);
   const quoted = quote(v);
   // Long values (messages, policies) are not kept: they rarely repeat and would pin memory.
   if (v.length <= 256) {
-    field.lastValue = v;
-    field.lastEncoded = flat(field.prefix + quoted);
-    field.lastEncodedAfterComma = flat(field.commaPrefix + quoted);
-    return afterComma ? field.lastEncodedAfterComma : field.lastEncoded;
+    const seen = field.seen;
+    let again = false;
+    for (let i = 0; i < SEEN_VALUES; i++) {
+      if (seen[i] === v) {
+        seen[i] = undefined;
+        again = true;
+        break;
+      }
+    }
+    if (again) {
+      const slot = field.nextValue;
+      field.nextValue = (slot + 1) % KEPT_VALUES;
+      values[slot] = v;
+      const encoded = (field.encoded[slot] = flat(field.prefix + quoted));
+      const encodedAfterComma = (field.encodedAfterComma[slot] = flat(field.commaPrefix + quoted));
+      return afterComma ? encodedAfterComma : encoded;
+    }
+    seen[field.nextSeen] = v;
+    field.nextSeen = (field.nextSeen + 1) % SEEN_VALUES;
   }
   return (afterComma ? field.commaPrefix : field.prefix) + quoted;
 }
