@@ -62,6 +62,37 @@ describe('encodeAuditBatch', () => {
   });
 });
 
+describe('encodeAuditBatch (remembered heads)', () => {
+  it('writes the terms of records whose columns are equal and whose terms differ in one term, its kind, its value or their number as their own', () => {
+    const columns = { eventTime: '2026-01-01T00:00:00Z', eventMs: 1767225600000, eventName: 'PutObject', eventSource: 's3.amazonaws.com', errorCode: null, accessDenied: false };
+    const terms: AuditTerm[] = [
+      { kind: 'bucket', value: 'b-1' },
+      { kind: 'principal', value: 'AKIA1' },
+    ];
+    const variants: AuditTerm[][] = [
+      terms,
+      [...terms],
+      [{ kind: 'key', value: 'b-1' }, terms[1] as AuditTerm],
+      [{ kind: 'bucket', value: 'b-2' }, terms[1] as AuditTerm],
+      [terms[0] as AuditTerm, { kind: 'principal', value: 'AKIA2' }],
+      [terms[0] as AuditTerm],
+      [...terms, { kind: 'principal', value: 'AKIA3' }],
+      [],
+      [{ kind: 'bucket', value: 5 } as unknown as AuditTerm, terms[1] as AuditTerm],
+      [{ kind: 'bucket', value: '5' }, terms[1] as AuditTerm],
+    ];
+    // Each variant after the base and after each other one, more of them than heads are kept.
+    const entries = variants.flatMap((v) => [terms, v, v]).map((t, i): EncodedAuditEvent => ({ json: `{"n":${i}}`, eventID: `e${i}`, index: { ...columns, terms: t } }));
+    const line = (e: EncodedAuditEvent): string => {
+      const x = e.index;
+      return [JSON.stringify([x.eventTime, x.eventMs, x.eventName, x.eventSource, x.errorCode, x.accessDenied ? 1 : 0]), JSON.stringify(x.terms.map((t) => [t.kind, t.value])), e.json].join('\n');
+    };
+    for (let i = 0; i + 1 < entries.length; i++) assert.equal(encodeAuditBatch(entries.slice(i, i + 2)), entries.slice(i, i + 2).map(line).join('\n'), `pair ${i}`);
+    for (let i = 0; i < entries.length; i++) assert.equal(encodeAuditBatch([entries[i] as EncodedAuditEvent]), line(entries[i] as EncodedAuditEvent), `alone ${i}`);
+    assert.equal(encodeAuditBatch(entries), entries.map(line).join('\n'));
+  });
+});
+
 describe('the batch text of an event with secrets', () => {
   it('carries none of them: not in the record, the columns, the terms or the text posted to the writer', () => {
     const SECRET = 'SECRET-MARKER-5f1c';

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { AuditChainWriter, ChainHead, CommittedAuditBatch } from '../../audit/audit-store.js';
 import { quoteJsonString } from '../../audit/canonical-json.js';
 import { flat, type EncodedAuditEvent } from '../../audit/encode-event.js';
-import type { AuditRecordIndex } from '../../audit/record-index.js';
+import type { AuditRecordIndex, AuditTerm } from '../../audit/record-index.js';
 import { encodeTermsColumn, type DigestToStore } from './audit-append.js';
 import { AuditJournalWriter, type AuditJournalOptions } from './audit-journal.js';
 import type { AuditWriterReply, AuditWriterRequest, AuditWriterThreadData } from './audit-writer-thread.js';
@@ -65,51 +65,65 @@ const { workerData } = require('node:worker_threads');
 /** `entries` as the one string a commit posts to the writer thread (see AuditBatchText); '' for none. */
 export function encodeAuditBatch(entries: readonly EncodedAuditEvent[]): AuditBatchText {
   // Appended piece by piece: each concatenation is one more node of the batch's rope, which
-  // the journal write flattens (a template literal is one concatenation per part).
+  // the journal write flattens; a record costs two (its head, with the line feed before it
+  // when it is not the first, and its JSON).
   let batch = '';
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i] as EncodedAuditEvent;
-    const x = e.index;
-    if (i > 0) batch += '\n';
-    batch += columnsLine(x);
-    batch += encodeTermsColumn(x.terms);
-    batch += '\n';
+    const head = headOf(e.index);
+    batch += i === 0 ? head.text : head.textAfterRecord;
     batch += e.json;
   }
   return batch;
 }
 
-/** A columns line as last written, with the columns it was written for. */
-interface ColumnsLine {
+/** A record's head as last written (its columns line, its terms column and a line feed), with the index it was written for. */
+interface RecordHead {
   readonly index: AuditRecordIndex;
   readonly text: string;
+  /** A line feed, then `text`: the head of a record that follows another. */
+  readonly textAfterRecord: string;
 }
 
 /**
- * The last few columns lines written, most recent kinds of record (an S3 PUT writes its
- * PutObject and GenerateDataKey records alternately): records of one kind repeat every
- * column within a second. A scan of a few entries, not a map: no string hashing per record.
+ * The last few heads written, most recent kinds of record (an S3 PUT writes its PutObject and
+ * GenerateDataKey records alternately): records of one kind by one caller repeat every column
+ * and every term within a second. A scan of a few entries, not a map: no string hashing per record.
  */
-const COLUMNS_LINES: ColumnsLine[] = [];
-const KEPT_COLUMNS_LINES = 4;
-let nextColumnsSlot = 0;
+const RECORD_HEADS: RecordHead[] = [];
+const KEPT_RECORD_HEADS = 4;
+let nextHeadSlot = 0;
 
 /**
- * A record's lookup columns and the line feed after them: exactly JSON.stringify of
- * [eventTime, eventMs, eventName, eventSource, errorCode, 0 | 1] (eventMs is a finite
- * number, which a template writes as JSON does), without the array and a serialiser call
- * per field; the text remembered for equal columns when there is one.
+ * A record's head: its lookup columns (exactly JSON.stringify of [eventTime, eventMs,
+ * eventName, eventSource, errorCode, 0 | 1]; eventMs is a finite number, which a template
+ * writes as JSON does) and a line feed, its terms column (encodeTermsColumn) and a line feed;
+ * the text remembered for equal columns and terms when there is one, else built flat, once,
+ * without the array and a serialiser call per field.
  */
-function columnsLine(x: AuditRecordIndex): string {
-  for (const line of COLUMNS_LINES) if (sameColumns(line.index, x)) return line.text;
-  const text = flat(`[${quoteField(x.eventTime)},${x.eventMs},${quoteField(x.eventName)},${quoteField(x.eventSource)},${x.errorCode === null ? 'null' : quoteField(x.errorCode)},${x.accessDenied ? 1 : 0}]\n`);
-  COLUMNS_LINES[nextColumnsSlot] = { index: x, text };
-  nextColumnsSlot = (nextColumnsSlot + 1) % KEPT_COLUMNS_LINES;
-  return text;
+function headOf(x: AuditRecordIndex): RecordHead {
+  for (const head of RECORD_HEADS) if (sameColumns(head.index, x) && sameTerms(head.index.terms, x.terms)) return head;
+  const text = flat(`[${quoteField(x.eventTime)},${x.eventMs},${quoteField(x.eventName)},${quoteField(x.eventSource)},${x.errorCode === null ? 'null' : quoteField(x.errorCode)},${x.accessDenied ? 1 : 0}]\n${encodeTermsColumn(x.terms)}\n`);
+  const head: RecordHead = { index: x, text, textAfterRecord: flat(`\n${text}`) };
+  RECORD_HEADS[nextHeadSlot] = head;
+  nextHeadSlot = (nextHeadSlot + 1) % KEPT_RECORD_HEADS;
+  return head;
 }
 
 function sameColumns(a: AuditRecordIndex, b: AuditRecordIndex): boolean {
   return a.eventName === b.eventName && a.eventTime === b.eventTime && Object.is(a.eventMs, b.eventMs) && a.eventSource === b.eventSource && a.errorCode === b.errorCode && a.accessDenied === b.accessDenied;
+}
+
+// Terms are typed, not checked (an index may come over IPC): Object.is, so a value that is not
+// a string (NaN included) is never taken for another whose column text differs.
+function sameTerms(a: readonly AuditTerm[], b: readonly AuditTerm[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const s = a[i] as AuditTerm;
+    const t = b[i] as AuditTerm;
+    if (!Object.is(s.kind, t.kind) || !Object.is(s.value, t.value)) return false;
+  }
+  return true;
 }
 
 // JSON.stringify of a column value: an index is typed, not checked, so a non-string still
