@@ -192,7 +192,10 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
       }
       if (m.type !== 'cipherlake-listening') return;
       listened.add(worker);
-      if (started) return;
+      // Once stopping, the first worker's "listening" (sent before our SIGTERM reached it)
+      // forks nothing: the stop signalled only the workers it knew, so one forked now would
+      // never be stopped, and the stop would wait for it until the force exit (exit 1).
+      if (started || stopping) return;
       ready++;
       // The first worker does any remaining first-start work alone (keys the parts create for themselves); then the others start.
       if (ready === 1) for (let i = 1; i < workers; i++) fork();
