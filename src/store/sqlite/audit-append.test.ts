@@ -6,6 +6,7 @@ import type { AuditResource } from '../../audit/record.js';
 import { sampleEvent } from '../../audit/test-support.js';
 import { encodeTermsColumn } from './audit-append.js';
 import { encodeAuditBatch } from './audit-writer-client.js';
+import { seededRandom } from '../../common/seeded-random.js';
 
 const ODD = ['', 'plain', 'with "quote"', 'back\\slash', 'line\nfeed', '\u0000', 'é€', '\u2028', '\ud834\udd1e', 'lone \ud800', '\udfff'];
 
@@ -90,6 +91,72 @@ describe('encodeAuditBatch (remembered heads)', () => {
     for (let i = 0; i + 1 < entries.length; i++) assert.equal(encodeAuditBatch(entries.slice(i, i + 2)), entries.slice(i, i + 2).map(line).join('\n'), `pair ${i}`);
     for (let i = 0; i < entries.length; i++) assert.equal(encodeAuditBatch([entries[i] as EncodedAuditEvent]), line(entries[i] as EncodedAuditEvent), `alone ${i}`);
     assert.equal(encodeAuditBatch(entries), entries.map(line).join('\n'));
+  });
+});
+
+describe('encodeAuditBatch (randomized, against the uncached encoding)', () => {
+  // encodeAuditBatch as it was before any line or head was remembered: every record's
+  // columns, terms and JSON written afresh (the batch text is what the journal frames hold).
+  const reference = (entries: readonly EncodedAuditEvent[]): string =>
+    entries
+      .map((e) => {
+        const x = e.index;
+        const q = (v: unknown): string => String(JSON.stringify(v));
+        return `[${q(x.eventTime)},${x.eventMs},${q(x.eventName)},${q(x.eventSource)},${x.errorCode === null ? 'null' : q(x.errorCode)},${x.accessDenied ? 1 : 0}]\n${encodeTermsColumn(x.terms)}\n${e.json}`;
+      })
+      .join('\n');
+
+  it('writes 3000 random records in batches of 1 to 8 exactly as the uncached encoding does', () => {
+    // Columns and terms drawn from small pools, so that a record repeats, alternates with or
+    // cycles among more kinds than are kept; each copied or rebuilt equal at times, terms
+    // arrays that differ from a pool's in one term's kind or value, and odd values (a number,
+    // NaN, an unknown kind: an index that came over IPC is typed, not checked).
+    const rand = seededRandom(0xba7c4);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+    const values: unknown[] = [...ODD, 'b-1', 'AKIA1', 5, '5', Number.NaN, -0, null];
+    const kinds = ['key', 'bucket', 'principal', 'k"ind'];
+    const randomTerm = (): AuditTerm => ({ kind: pick(kinds), value: pick(values) }) as AuditTerm;
+    const termPool: AuditTerm[][] = Array.from({ length: 6 }, () => Array.from({ length: Math.floor(rand() * 4) }, randomTerm));
+    const choices = {
+      eventTime: ['2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', ...ODD.slice(0, 4)],
+      eventMs: [0, -0, 1767225600000, 1767225601000],
+      eventName: ['PutObject', 'GenerateDataKey', 'GetObject', ...ODD],
+      eventSource: ['s3.amazonaws.com', 'kms.amazonaws.com', ODD[3] as string],
+      errorCode: [null, null, null, 'AccessDenied', ...ODD.slice(0, 4)],
+      accessDenied: [false, false, true],
+    };
+    type Columns = { [K in keyof typeof choices]: (typeof choices)[K][number] };
+    const fields = Object.keys(choices) as (keyof Columns)[];
+    const randomColumns = (): Columns => Object.fromEntries(fields.map((f) => [f, pick<unknown>(choices[f])])) as Columns;
+    const columnPool = Array.from({ length: 6 }, randomColumns);
+    const terms = (): AuditTerm[] => {
+      const base = pick(termPool);
+      const r = rand();
+      if (r < 0.4) return base;
+      if (r < 0.6) return base.map((t) => ({ ...t }));
+      if (r < 0.7) return [...base];
+      if (r < 0.9 && base.length > 0) {
+        // One term of the pool's changed: its kind, or its value (5 becoming '5' among others).
+        const i = Math.floor(rand() * base.length);
+        const t = base[i] as AuditTerm;
+        return base.map((u, j) => (j !== i ? u : rand() < 0.5 ? ({ kind: pick(kinds), value: t.value } as AuditTerm) : ({ kind: t.kind, value: rand() < 0.5 ? pick(values) : String(t.value) } as AuditTerm)));
+      }
+      return Array.from({ length: Math.floor(rand() * 4) }, randomTerm);
+    };
+    let n = 0;
+    for (let batch = 0; n < 3000; batch++) {
+      const entries = Array.from({ length: 1 + Math.floor(rand() * 8) }, (): EncodedAuditEvent => {
+        const columns = { ...pick(columnPool) };
+        // Now and then one column of a pool's changed (to a value it may already have).
+        if (rand() < 0.2) {
+          const f = pick(fields);
+          (columns as Record<string, unknown>)[f] = pick<unknown>(choices[f]);
+        }
+        n += 1;
+        return { json: `{"n":${n}}`, eventID: `e${n}`, index: { ...columns, terms: terms() } };
+      });
+      assert.equal(encodeAuditBatch(entries), reference(entries), `batch ${batch}`);
+    }
   });
 });
 
