@@ -159,6 +159,29 @@ describe('encodeAuditEvent (values kept on their second sighting)', () => {
   });
 });
 
+describe('encodeAuditEvent (kept values at the length limit)', () => {
+  it('encodes values of 250 to 300 units with odd characters, repeated, alternating and rebuilt equal, exactly as the reference does', () => {
+    // Values just under, at and over the length a field keeps (256), each seen many times (so
+    // kept when short enough), first in their object or after another member; some are rebuilt
+    // by concatenation each time, equal as strings to the kept one but not the same string.
+    const rand = seededRandom(0x256);
+    const long = (n: number): string => {
+      let s = '';
+      while (s.length < n) s += ALPHABET[Math.floor(rand() * ALPHABET.length)];
+      // A surrogate pair cut at the end leaves a lone high surrogate: kept, as a caller may send it.
+      return s.slice(0, n);
+    };
+    const pool = [250, 255, 256, 256, 257, 300].map(long);
+    for (let i = 0; i < 1500; i++) {
+      const v = pool[Math.floor(rand() * pool.length)] as string;
+      const w = rand() < 0.5 ? v : `${v.slice(0, 100)}${v.slice(100)}`;
+      const other = pool[Math.floor(rand() * pool.length)] as string;
+      const event = sampleEvent(i % 7, { requestParameters: rand() < 0.5 ? { a: w, key: other } : { key: w }, userAgent: other });
+      assert.equal(encodeAuditEvent(event).json, canonicalJson(sanitizeEvent(event).value), `event ${i}`);
+    }
+  });
+});
+
 /** `v` and every plain object and array inside it frozen (Dates, Buffers and the like left as they are). */
 function deepFreeze<T>(v: T): T {
   if (typeof v === 'object' && v !== null && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null)) {
