@@ -92,6 +92,16 @@ describe('encodeAuditBatch (remembered heads)', () => {
     for (let i = 0; i < entries.length; i++) assert.equal(encodeAuditBatch([entries[i] as EncodedAuditEvent]), line(entries[i] as EncodedAuditEvent), `alone ${i}`);
     assert.equal(encodeAuditBatch(entries), entries.map(line).join('\n'));
   });
+  it('writes an index changed after it was encoded as it is now, not as the head remembered for it', () => {
+    const terms: AuditTerm[] = [{ kind: 'bucket', value: 'b-1' }];
+    const index = { eventTime: '2026-01-01T00:00:00Z', eventMs: 1767225600000, eventName: 'PutObject', eventSource: 's3.amazonaws.com', errorCode: null, accessDenied: false, terms };
+    const entry: EncodedAuditEvent = { json: '{}', eventID: 'e', index };
+    assert.equal(encodeAuditBatch([entry]), `${JSON.stringify(['2026-01-01T00:00:00Z', 1767225600000, 'PutObject', 's3.amazonaws.com', null, 0])}\n[["bucket","b-1"]]\n{}`);
+    (terms[0] as { value: string }).value = 'b-9';
+    terms.push({ kind: 'bucket', value: 'b-2' });
+    index.eventName = 'GetObject';
+    assert.equal(encodeAuditBatch([entry]), `${JSON.stringify(['2026-01-01T00:00:00Z', 1767225600000, 'GetObject', 's3.amazonaws.com', null, 0])}\n[["bucket","b-9"],["bucket","b-2"]]\n{}`);
+  });
 });
 
 describe('encodeAuditBatch (randomized, against the uncached encoding)', () => {

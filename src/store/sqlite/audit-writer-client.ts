@@ -104,7 +104,10 @@ let nextHeadSlot = 0;
 function headOf(x: AuditRecordIndex): RecordHead {
   for (const head of RECORD_HEADS) if (sameColumns(head.index, x) && sameTerms(head.index.terms, x.terms)) return head;
   const text = flat(`[${quoteField(x.eventTime)},${x.eventMs},${quoteField(x.eventName)},${quoteField(x.eventSource)},${x.errorCode === null ? 'null' : quoteField(x.errorCode)},${x.accessDenied ? 1 : 0}]\n${encodeTermsColumn(x.terms)}\n`);
-  const head: RecordHead = { index: x, text, textAfterRecord: flat(`\n${text}`) };
+  // A copy of the columns and terms it was written for, not the caller's index: an index
+  // changed after it was encoded must not find the text of what it was.
+  const index: AuditRecordIndex = { ...x, terms: x.terms.map((t) => ({ kind: t.kind, value: t.value })) };
+  const head: RecordHead = { index, text, textAfterRecord: flat(`\n${text}`) };
   RECORD_HEADS[nextHeadSlot] = head;
   nextHeadSlot = (nextHeadSlot + 1) % KEPT_RECORD_HEADS;
   return head;
