@@ -14,16 +14,17 @@
  *
  * `--max-semi-space-size=32 --min-semi-space-size=16`: the young generation. A 4 KiB SSE-KMS
  * PUT allocates ~85 KB, so V8's default semi-spaces (1 MB, growing to 16) were scavenged
- * every ~13 MB (~150 PUTs at c=32), each scavenge copying the requests in flight and
- * promoting much of what the previous one had copied. 40k such PUTs (s3-bench, --trace-gc-nvp,
- * 3 runs each, alike within 3%): audit off 177 scavenges and 4.6 KB copied per PUT, with these
- * flags 81 and 1.0 KB; audit on 270 and 11 KB, with these 120 and 5.6 KB. Both flags matter:
- * max 32 alone leaves the audited PUT at ~160 scavenges and 10.5 KB (4.8 KB promoted per PUT,
- * as at 16 MB; why the minimum halves that is not understood). audit-bench, both servers in
- * one run with the same audit setting (rounds alternating), 6 runs each: server CPU per PUT
- * 0.93x (0.84-1.06) audited and 0.90x (0.79-0.98) unaudited, PUT/s 1.04x and 1.08x. Large
- * objects (64 MiB and 1 MiB SSE-KMS PUT and GET, 5 pairs): CPU per MiB unchanged within noise,
- * peak RSS ~20 MB higher (~222 vs ~203 MB). Max 64 with min 32 copied 9.2 KB per audited
- * PUT (one run) and paused ~24 ms each.
+ * every ~150 PUTs at c=32, each scavenge copying the requests in flight and promoting much
+ * of what the previous one had copied. 40k such PUTs (s3-bench, --trace-gc-nvp, de78f9d):
+ * audit off 174 scavenges and 4.5 KB copied per PUT, with these flags 80 and 0.9 KB (the
+ * same on 1bfdc82, 3 runs each, alike within 3%); audit on 247 and 11 KB, with these 112 and
+ * 9.9 KB (3 runs), most of it promoted (4.6 KB per PUT) whatever the young space's size.
+ * audit-bench with both flag sets as the two servers of one run (same audit setting, rounds
+ * alternating; 1bfdc82, 6 runs): unaudited server CPU per PUT 0.90x (0.79-0.98), PUT/s
+ * 1.08x; audited CPU per PUT 0.93x there, but ~1.00x (0.97-1.03, 2 runs) on de78f9d, where
+ * the audited PUT copies as much as before (on 1bfdc82 these flags halved it to 5.6 KB:
+ * sensitive to the audit code, not understood). Fixed sizes (min = max, 16 or 32) copied as
+ * much as the default. Large objects (64 MiB and 1 MiB SSE-KMS PUT and GET, 5 pairs): CPU per
+ * MiB unchanged within noise, peak RSS ~20 MB higher (~222 vs ~203 MB).
  */
 export const SERVER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128', '--max-semi-space-size=32', '--min-semi-space-size=16'];
