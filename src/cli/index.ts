@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --initial-old-space-size=128 --max-semi-space-size=32 --min-semi-space-size=16
+#!/usr/bin/env -S node --initial-old-space-size=128 --max-semi-space-size=32 --min-semi-space-size=16 --no-allocation-site-pretenuring
 import { Command } from 'commander';
 import { registerAuditExportCommand } from './commands/audit-export.js';
 import { registerAuditLookupCommand } from './commands/audit-lookup.js';

@@ -26,5 +26,23 @@
  * sensitive to the audit code, not understood). Fixed sizes (min = max, 16 or 32) copied as
  * much as the default. Large objects (64 MiB and 1 MiB SSE-KMS PUT and GET, 5 pairs): CPU per
  * MiB unchanged within noise, peak RSS ~20 MB higher (~222 vs ~203 MB).
+ *
+ * `--no-allocation-site-pretenuring`: what the audited PUT promoted above (the "not
+ * understood") is V8's allocation-site pretenuring. With auditing on, V8 decides to allocate
+ * some request-path object straight into old space; those objects are garbage a few ms later
+ * but stay until the next mark-compact, and every young object they point to survives each
+ * scavenge meanwhile and is promoted in turn: whole request graphs, ~8 KB per PUT. Which site
+ * is not known: with the hold, the records and the KMS hook all cut out of a build, merely
+ * storing the S3 request's `record` closure still turned it on (6.4 KB per PUT, against 0.37
+ * without that closure), and moving the closure into the object literal or into a helper did
+ * not turn it off. Without pretenuring (s3-bench --trace-gc-nvp, 4 KiB SSE-KMS PUTs, 22k):
+ * audit on 0.68 KB promoted per PUT instead of 8.0, scavenge pauses 425 ms instead of
+ * 990-1,240; audit off unchanged (0.37 KB, ~330 ms). audit-bench --workloads=s3, 6 pairs
+ * alternating with the build without it (b34d04a + the flags above): audited server CPU per
+ * PUT 0.83x (0.77-0.95), audited PUT/s 1.13x (1.01-1.19), unaudited unchanged, on/off ratio
+ * 0.76 (0.69-0.82) against 0.69 (0.66-0.74). KMS calls: no change seen (2 pairs, noisy).
+ * Large objects (64 MiB and 1 MiB SSE-KMS PUT and GET, 3 pairs): CPU per MiB within noise,
+ * perhaps up to ~5-10% more for 64 MiB PUTs; the audited request path is what this server
+ * serves most.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128', '--max-semi-space-size=32', '--min-semi-space-size=16'];
+export const SERVER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=128', '--max-semi-space-size=32', '--min-semi-space-size=16', '--no-allocation-site-pretenuring'];
