@@ -158,14 +158,21 @@ export function notifyPrimaryListening(endpoint: string): void {
  * ingests, and a worker's flush (its lookups' read-your-writes) is answered over the cluster
  * IPC channel once the thread ingested. A worker that dies before all are ready stops the
  * whole server (exit 1); one that dies later is replaced, after the thread ingested and
- * sealed its journal and recovery took anything left. It never serves requests itself.
+ * sealed its journal and recovery took anything left. A fork that fails (its process never
+ * starts: EAGAIN, ENOMEM) counts as a worker that died, and is logged to `hooks.log` (code
+ * and syscall, never the command line). It never serves requests itself.
  *
  * Scheduling stays node:cluster's default round-robin (the primary accepts and hands each
  * connection to a worker): with keep-alive that is once per connection (about 3 µs of primary
  * CPU per request measured), while SCHED_NONE (workers accept directly) put all 32 or all 16
  * keep-alive connections of a benchmark client on one worker in half the runs.
  */
-export function runClusterPrimary(workers: number, onReady: (endpoint: string) => void, hooks: { afterWorkers?: () => Promise<void> } = {}): void {
+export function runClusterPrimary(
+  workers: number,
+  onReady: (endpoint: string) => void,
+  hooks: { afterWorkers?: () => Promise<void>; log?: Logger } = {},
+): void {
+  const log = hooks.log ?? createLogger('info');
   let ready = 0;
   let started = false;
   let stopping = false;
@@ -177,10 +184,28 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
   const listened = new WeakSet<Worker>();
   // The handling of workers that died while serving, one at a time; the final close waits for it.
   let exits: Promise<void> = Promise.resolve();
-  const fork = (): Worker => {
+  const fork = (): void => {
     const journal = newJournalName('w');
-    const worker = cluster.fork({ [AUDIT_JOURNAL_ENV]: journal });
+    let worker: Worker;
+    try {
+      worker = cluster.fork({ [AUDIT_JOURNAL_ENV]: journal });
+    } catch (err) {
+      // A spawn error node does not defer (ENOMEM, say) is thrown here: no process, no journal
+      // watched yet; handled as a fork that failed later is.
+      forkFailed(undefined, undefined, err);
+      return;
+    }
     journals.set(worker, journal);
+    // A Worker re-emits every 'error' of its ChildProcess, and with no listener the primary
+    // dies of it: without its final digest, the journals left unsealed. A spawn that failed
+    // (EAGAIN, EMFILE, ENOENT, EACCES: node reports them on the next tick) emits 'error' and
+    // never 'exit' (the process has no pid); so does a failed kill (EPERM), or an IPC send
+    // without a callback (node:cluster's own) to a worker whose channel ended, on a worker
+    // that lives on or whose 'exit' comes as usual.
+    worker.on('error', (err: unknown) => {
+      if (journals.has(worker) && worker.process.pid === undefined) forkFailed(worker, journal, err);
+      else log.warn({ worker: worker.process.pid, ...errorFields(err) }, 'cluster worker process error');
+    });
     // Posted before the worker can ask for a flush, which then comes after it on the thread.
     primaryAudit?.ingester.watchJournal(journal).catch((err: unknown) => {
       process.stderr.write(`cipherlake: the audit writer thread could not watch journal ${journal} (recovered when the worker exits): ${errorText(err)}\n`);
@@ -205,7 +230,6 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
         onReady(endpoint);
       }
     });
-    return worker;
   };
   // Every forked worker has had its 'exit' (`journals` holds each from its fork to then). Not
   // cluster.workers: node:cluster drops a worker from it only once the worker has exited AND
@@ -214,6 +238,21 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
   // finished: no final digest, the journals left unsealed, and with nothing left to wait for
   // the primary exited 0 (a CI run: audit verify found 0 digests after a clean exit).
   const allExited = (): boolean => journals.size === 0;
+  // A worker that exited, or one whose fork failed (`worker` undefined when cluster.fork threw):
+  // while serving, replaced once the thread ingested and sealed its journal and recovery took
+  // anything left; before all are ready, the whole server stops (exit 1).
+  const replace = (worker: Worker | undefined, journal: string | undefined): void => {
+    // What the dead worker acknowledged but the thread had not chained yet: chained now, before
+    // its replacement appends (the live workers' journals stay with the thread).
+    exits = exits
+      .then(() => recoverDeadWorker(worker?.process.pid, journal, journals.values()))
+      .then(() => {
+        if (stopping) {
+          if (allExited()) finish();
+        } else if (started) fork();
+        else stop(1);
+      });
+  };
   cluster.on('exit', (worker, code, signal) => {
     const journal = journals.get(worker);
     journals.delete(worker);
@@ -232,17 +271,22 @@ export function runClusterPrimary(workers: number, onReady: (endpoint: string) =
       return;
     }
     process.stderr.write(`cipherlake: worker ${worker.process.pid} exited (${signal ?? code})${started ? ', starting another' : ''}\n`);
-    // What the dead worker acknowledged but the thread had not chained yet: chained now, before
-    // its replacement appends (the live workers' journals stay with the thread).
-    exits = exits
-      .then(() => recoverDeadWorker(worker.process.pid, journal, journals.values()))
-      .then(() => {
-        if (stopping) {
-          if (allExited()) finish();
-        } else if (started) fork();
-        else stop(1);
-      });
+    replace(worker, journal);
   });
+  // A fork whose process never started is a worker that died before serving anything: no
+  // 'exit' comes for it, so it leaves `journals` here (else a stop would wait for it forever).
+  const forkFailed = (worker: Worker | undefined, journal: string | undefined, err: unknown): void => {
+    if (worker !== undefined) journals.delete(worker);
+    // Not the error itself: its spawnargs repeat the server's whole command line.
+    log.error({ ...errorFields(err), stopping, started }, 'cluster worker could not be started');
+    process.stderr.write(`cipherlake: a worker could not be started (${errorText(err)})${!stopping && started ? ', starting another' : ''}\n`);
+    if (stopping) {
+      // Forked as the stop came: it served nothing; its journal (if watched) is the close's.
+      if (allExited()) finish();
+      return;
+    }
+    replace(worker, journal);
+  };
   const stop = (code: number): void => {
     if (stopping) return;
     stopping = true;
@@ -285,7 +329,7 @@ async function recoverDeadWorker(pid: number | undefined, journal: string | unde
   const audit = primaryAudit;
   if (audit === undefined) return;
   const say = (what: string, err: unknown): void => {
-    process.stderr.write(`cipherlake: ${what} of worker ${pid} failed (retried when the server stops or restarts): ${errorText(err)}\n`);
+    process.stderr.write(`cipherlake: ${what} of worker ${pid ?? '(never started)'} failed (retried when the server stops or restarts): ${errorText(err)}\n`);
   };
   if (journal !== undefined) await audit.ingester.retireJournal(journal).catch((err: unknown) => say('ingesting the audit journal', err));
   try {
@@ -314,6 +358,13 @@ function answerIngest(worker: Worker, id: number): void {
     (head) => answer({ type: 'cipherlake-audit-ingested', id, seq: head?.seq ?? 0, hash: head?.hash ?? '' }),
     (err: unknown) => answer({ type: 'cipherlake-audit-ingested', id, error: errorText(err) }),
   );
+}
+
+/** What the log keeps of an error, as the listeners log theirs: its message and errno code and syscall, nothing else. */
+function errorFields(err: unknown): { reason: string; code?: unknown; syscall?: unknown } {
+  if (!(err instanceof Error)) return { reason: String(err) };
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  return { reason: err.message, ...(code !== undefined ? { code } : {}), ...(syscall !== undefined ? { syscall } : {}) };
 }
 
 function errorText(err: unknown): string {

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { createLogger } from '../../common/logger.js';
 import { loadConfig, type ConfigFlags } from '../../config/config.js';
 import { retainFreedHeapForServer } from '../../crypto/index.js';
 import { startCipherlake } from '../../main.js';
@@ -27,12 +28,13 @@ export function registerServerCommand(program: Command): void {
         // once, here, before any worker races for them; each worker then journals its own events,
         // the primary's writer thread chains every worker's journal into the one audit chain, and
         // the primary signs the digests (see src/audit/README.md, "Several processes").
-        const prepared = await prepareDataDir(config);
+        const log = createLogger(config.logLevel);
+        const prepared = await prepareDataDir(config, log);
         const { credential, created } = prepared;
         runClusterPrimary(
           workers,
           (endpoint) => printBanner(endpoint, config.region, credential.accessKeyId, credential.secretAccessKey, created, config.dataDir, workers),
-          { afterWorkers: () => prepared.close() },
+          { afterWorkers: () => prepared.close(), log },
         );
         return;
       }
