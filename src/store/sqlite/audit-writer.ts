@@ -9,6 +9,7 @@ import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { GENESIS_HASH, recordHashOfUtf8 } from '../../audit/chain.js';
 import type { ChainHead } from '../../audit/audit-store.js';
 import type { DigestToStore } from './audit-append.js';
+import { parseColumnsLine } from './audit-columns.js';
 import { prepareAuditIndexer, type AuditIndexer } from './audit-indexer.js';
 import { AUDIT_JOURNAL_TABLE } from './audit-schema.js';
 
@@ -185,8 +186,15 @@ type SharedAppend = (payloads: readonly Uint8Array[], span: JournalSpan | undefi
 /** Most rows per INSERT statement: a batch of up to this many records is one statement run. */
 const ROWS_PER_INSERT = 16;
 const INSERT_COLUMNS = 11;
+/**
+ * OR FAIL, not the default ABORT: a multi-row INSERT that may abort makes SQLite keep a
+ * statement journal (a copy of every page the statement touches first, spilled to a temp file
+ * past 64 KiB), so that an abort can undo the statement's earlier rows; perf showed it at ~2%
+ * of the writer thread. With FAIL an error keeps those rows, and the transaction (which every
+ * error ends: better-sqlite3 rolls it back) discards them, so nothing half-written either way.
+ */
 const INSERT_HEAD =
-  'INSERT INTO audit_records (seq, event_time, event_ms, event_name, event_source, error_code, access_denied, event_json, prev_hash, hash, terms) VALUES ';
+  'INSERT OR FAIL INTO audit_records (seq, event_time, event_ms, event_name, event_source, error_code, access_denied, event_json, prev_hash, hash, terms) VALUES ';
 /**
  * One row's placeholders. event_json and terms are bound as their UTF-8 bytes (a BLOB) and
  * CAST to TEXT, which takes the bytes as they are (the database encoding is UTF-8): binding
@@ -264,7 +272,7 @@ function splitRecords(payload: Uint8Array, out: RecordLines[]): void {
     if (b === -1) throw new Error('malformed audit batch');
     const next = bytes.indexOf(LF, b + 1);
     const end = next === -1 ? bytes.length : next;
-    const columns: unknown = JSON.parse(bytes.toString('utf8', at, a));
+    const columns: unknown = parseColumnsLine(bytes, at, a) ?? JSON.parse(bytes.toString('utf8', at, a));
     if (!Array.isArray(columns) || columns.length !== 6) throw new Error('malformed audit batch');
     out.push({ columns, terms: bytes.subarray(a + 1, b), json: bytes.subarray(b + 1, end) });
     if (next === -1) return;
