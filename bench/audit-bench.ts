@@ -9,8 +9,13 @@
  * The client is light on purpose, so the numbers measure the server: undici keep-alive
  * pools, one connection per concurrent caller. KMS calls are kms-bench's (kms-load.ts:
  * pre-signed SigV4); S3 PUTs are signed as s3-bench signs them (s3-sigv4.ts: SigV4 with
- * UNSIGNED-PAYLOAD) and carry `x-amz-server-side-encryption: aws:kms` (the aws/s3 key, no
- * bucket key), over 64 keys of one bucket, durable as the server always is.
+ * UNSIGNED-PAYLOAD) over 64 keys of one bucket, durable as the server always is, in three
+ * modes: `s3` SSE-KMS with the aws/s3 key and no bucket key (two records per PUT: PutObject
+ * and the GenerateDataKey S3 makes on the caller's behalf, as CloudTrail logs both),
+ * `s3-bucket-key` the same with `x-amz-server-side-encryption-bucket-key-enabled` (the bucket
+ * key's data key is reused, so its GenerateDataKey and record are rare: about one record per
+ * PUT, as with AWS, where bucket keys are how SSE-KMS at high request rates is meant to run),
+ * and `s3-sse-s3` SSE-S3 (AES256, S3's default: one record per PUT).
  *
  * Also reports each server's CPU per request over the rounds (from /proc: all threads, and
  * the main threads alone, the request threads that auditing must not load; with --workers,
@@ -21,7 +26,8 @@
  *  or, against the compiled server that `npm start` runs: npm run build && node dist/bench/audit-bench.js [flags]
  * Flags: --duration=<s per round> (3), --rounds=<n> (3),
  *        --concurrency=<n,n,…> (16,64: the KMS workload, a row each; the S3 PUTs always run at
- *        32, s3-bench's 4 KiB concurrency), --workloads=kms,s3 (both), --workers=<n> (0: one
+ *        32, s3-bench's 4 KiB concurrency), --workloads=kms,s3,s3-bucket-key,s3-sse-s3 (all),
+ *        --workers=<n> (0: one
  *        process; n: both servers run `server --workers n`, node:cluster).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,7 +47,7 @@ const SECRET = 'bench-secret-key-000000000000000000000000';
 const REGION = 'us-east-1';
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const CLI = fileURLToPath(new URL(`../src/cli/index${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url));
-const WORKLOADS = ['kms', 's3'] as const;
+const WORKLOADS = ['kms', 's3', 's3-bucket-key', 's3-sse-s3'] as const;
 type Workload = (typeof WORKLOADS)[number];
 /** s3-bench's concurrency for 4 KiB objects, so the two benchmarks' PUT figures compare. */
 const S3_CONCURRENCY = 32;
@@ -143,21 +149,37 @@ async function gdkCall(origin: string, signer: KmsSigner): Promise<KmsCall> {
   return jsonCall('GenerateDataKey', { KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: { purpose: 'bench' } });
 }
 
-/**
- * Creates the bucket and PUTs one object with `put`; raises unless both answer 200 and the
- * PUT says it used SSE-KMS (so the run never measures another mode by mistake).
- */
-async function createBucket(origin: string, put: () => LoadRequest): Promise<void> {
+/** The SSE headers each S3 workload sends, and what its answer must say (so a run never measures another mode by mistake). */
+const S3_MODES: Readonly<Record<Exclude<Workload, 'kms'>, { readonly send: Readonly<Record<string, string>>; readonly answer: Readonly<Record<string, string>> }>> = {
+  s3: { send: { 'x-amz-server-side-encryption': 'aws:kms' }, answer: { 'x-amz-server-side-encryption': 'aws:kms' } },
+  's3-bucket-key': {
+    send: { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-bucket-key-enabled': 'true' },
+    answer: { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-bucket-key-enabled': 'true' },
+  },
+  's3-sse-s3': { send: { 'x-amz-server-side-encryption': 'AES256' }, answer: { 'x-amz-server-side-encryption': 'AES256' } },
+};
+
+/** Creates the bucket; raises unless it answers 200. */
+async function createBucket(origin: string): Promise<void> {
   const pool = new Pool(origin, { connections: 1 });
   try {
     const creds = { endpoint: origin, accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET };
     const res = await pool.request({ method: 'PUT', path: `/${BUCKET}`, headers: signS3(creds, 'PUT', `/${BUCKET}`, {}) });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new Error(`CreateBucket answered ${res.statusCode}: ${text.slice(0, 300)}`);
+  } finally {
+    await pool.close();
+  }
+}
+
+/** PUTs one object with `put`; raises unless it answers 200 with every header of `answer`. */
+async function checkPut(origin: string, put: () => LoadRequest, answer: Readonly<Record<string, string>>): Promise<void> {
+  const pool = new Pool(origin, { connections: 1 });
+  try {
     const first = await pool.request(put());
-    const answer = await first.body.text();
-    const sse = first.headers['x-amz-server-side-encryption'];
-    if (first.statusCode !== 200 || sse !== 'aws:kms') throw new Error(`PutObject answered ${first.statusCode}, SSE ${String(sse)}: ${answer.slice(0, 300)}`);
+    const text = await first.body.text();
+    const wrong = Object.entries(answer).filter(([name, value]) => first.headers[name] !== value);
+    if (first.statusCode !== 200 || wrong.length > 0) throw new Error(`PutObject answered ${first.statusCode}, ${wrong.map(([n]) => `${n}: ${String(first.headers[n])}`).join(', ')}: ${text.slice(0, 300)}`);
   } finally {
     await pool.close();
   }
@@ -168,14 +190,19 @@ async function prepare(s: Server, body: Buffer): Promise<Drivers> {
   const signer = new KmsSigner(ACCESS_KEY_ID, SECRET, REGION, new URL(s.origin).host);
   const call = await gdkCall(s.origin, signer);
   const creds = { endpoint: s.origin, accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET };
-  const sse = { 'x-amz-server-side-encryption': 'aws:kms' };
-  let i = 0;
-  const put = (): LoadRequest => {
-    const path = `/${BUCKET}/obj-${i++ % S3_KEYS}`;
-    return { method: 'PUT', path, headers: { ...signS3(creds, 'PUT', path, sse), 'content-length': String(body.length) }, body };
-  };
-  await createBucket(s.origin, put);
-  return { kms: () => ({ method: 'POST', path: '/', headers: signer.headers(call), body: call.body }), s3: put };
+  await createBucket(s.origin);
+  const puts = {} as Record<Exclude<Workload, 'kms'>, () => LoadRequest>;
+  for (const mode of Object.keys(S3_MODES) as Exclude<Workload, 'kms'>[]) {
+    const { send, answer } = S3_MODES[mode];
+    let i = 0;
+    const put = (): LoadRequest => {
+      const path = `/${BUCKET}/${mode}-${i++ % S3_KEYS}`;
+      return { method: 'PUT', path, headers: { ...signS3(creds, 'PUT', path, send), 'content-length': String(body.length) }, body };
+    };
+    await checkPut(s.origin, put, answer);
+    puts[mode] = put;
+  }
+  return { kms: () => ({ method: 'POST', path: '/', headers: signer.headers(call), body: call.body }), ...puts };
 }
 
 /** One measured run on one server, added to `into`; returns the line to print. */
@@ -219,6 +246,10 @@ function label(workload: Workload): string {
       return 'KMS GenerateDataKey';
     case 's3':
       return 'S3 PUT 4 KiB SSE-KMS';
+    case 's3-bucket-key':
+      return 'S3 PUT 4 KiB SSE-KMS, bucket key';
+    case 's3-sse-s3':
+      return 'S3 PUT 4 KiB SSE-S3';
     default: {
       const never: never = workload;
       throw new Error(`unknown workload ${String(never)}`);
@@ -255,7 +286,7 @@ async function main(): Promise<void> {
     const drivers = (await Promise.all(servers.map((s) => prepare(s, body)))) as [Drivers, Drivers];
     const rows: Row[] = [];
     for (const workload of opts.workloads) {
-      for (const c of workload === 's3' ? [S3_CONCURRENCY] : opts.concurrencies) rows.push(await measureRow(servers, drivers, workload, c, opts));
+      for (const c of workload === 'kms' ? opts.concurrencies : [S3_CONCURRENCY]) rows.push(await measureRow(servers, drivers, workload, c, opts));
     }
     process.stdout.write(`\n${table(rows, opts.workers)}`);
   } finally {
