@@ -28,6 +28,8 @@ export interface SpawnOptions {
   readonly timeoutMs?: number;
   /** A module node preloads (`--import`, after tsx's) into the server and each worker it forks: a test's hook into it. */
   readonly preload?: string;
+  /** More environment variables for the server (and so each worker it forks): a preload's settings. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** The repository root, where the server command runs (its `cwd`). */
@@ -37,37 +39,42 @@ export const SERVER_CWD = REPO;
  * The node arguments and environment of `cipherlake server --port 0 --https-port 0` from
  * source, as spawnServer runs it (for a test that spawns the process its own way).
  */
-export function serverCommand(o: Pick<SpawnOptions, 'dataDir' | 'args' | 'testCredentials' | 'preload'>): { args: string[]; env: NodeJS.ProcessEnv } {
+export function serverCommand(o: Pick<SpawnOptions, 'dataDir' | 'args' | 'testCredentials' | 'preload' | 'env'>): { args: string[]; env: NodeJS.ProcessEnv } {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: o.dataDir,
     ...(o.testCredentials !== false ? { CIPHERLAKE_ROOT_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID, CIPHERLAKE_ROOT_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY } : {}),
+    ...o.env,
   };
   const preload = o.preload !== undefined ? ['--import', o.preload] : [];
   const args = ['--import', 'tsx', ...preload, 'src/cli/index.ts', 'server', ...(o.args ?? []), '--port', '0', '--https-port', '0', '--data-dir', o.dataDir, '--log-level', 'warn'];
   return { args, env };
 }
 
-/** A server child process as serverChild starts it: not waited for, its stderr collected. */
+/** A server child process as serverChild starts it: not waited for, its stderr and stdout collected. */
 export interface ServerChild {
   readonly child: ChildProcess;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** What the process wrote to stderr so far. */
   stderr(): string;
+  /** What the process wrote to stdout so far: its log (pino, JSON lines, `--log-level warn`). */
+  stdout(): string;
 }
 
 /**
- * Starts `cipherlake server` from source as serverCommand runs it (stdout ignored) and
- * returns at once, for a test that watches the process start or stop itself. The caller
- * SIGKILLs it when done unless it exited (killServer takes it).
+ * Starts `cipherlake server` from source as serverCommand runs it and returns at once, for a
+ * test that watches the process start or stop itself. The caller SIGKILLs it when done unless
+ * it exited (killServer takes it).
  */
-export function serverChild(o: Pick<SpawnOptions, 'dataDir' | 'args' | 'testCredentials' | 'preload'>): ServerChild {
+export function serverChild(o: Pick<SpawnOptions, 'dataDir' | 'args' | 'testCredentials' | 'preload' | 'env'>): ServerChild {
   const { args, env } = serverCommand(o);
-  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let stderr = '';
+  let stdout = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return { child, exited, stderr: () => stderr };
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  return { child, exited, stderr: () => stderr, stdout: () => stdout };
 }
 
 /**

@@ -158,9 +158,11 @@ export function notifyPrimaryListening(endpoint: string): void {
  * ingests, and a worker's flush (its lookups' read-your-writes) is answered over the cluster
  * IPC channel once the thread ingested. A worker that dies before all are ready stops the
  * whole server (exit 1); one that dies later is replaced, after the thread ingested and
- * sealed its journal and recovery took anything left. A fork that fails (its process never
- * starts: EAGAIN, ENOMEM) counts as a worker that died, and is logged to `hooks.log` (code
- * and syscall, never the command line). It never serves requests itself.
+ * sealed its journal and recovery took anything left: at once when it had run STABLE_RUN_MS,
+ * else after a delay (replacementDelay: 100 ms, doubling to 30 s), logged to `hooks.log`
+ * once per delay. A fork that fails (its process never starts: EAGAIN, ENOMEM) counts as a
+ * worker that died at once, and is logged to `hooks.log` (code and syscall, never the command
+ * line). A stop cancels a pending replacement. It never serves requests itself.
  *
  * Scheduling stays node:cluster's default round-robin (the primary accepts and hands each
  * connection to a worker): with keep-alive that is once per connection (about 3 µs of primary
@@ -184,18 +186,25 @@ export function runClusterPrimary(
   const listened = new WeakSet<Worker>();
   // The handling of workers that died while serving, one at a time; the final close waits for it.
   let exits: Promise<void> = Promise.resolve();
-  const fork = (): void => {
+  // When each worker was forked, and the delay its fork waited (0: none), which its own
+  // replacement doubles when it dies soon (a worker that keeps crashing as it starts backs off).
+  const births = new WeakMap<Worker, Birth>();
+  // Replacements waiting out their delay; a stop clears them, so nothing is forked once it began.
+  const delayed = new Set<NodeJS.Timeout>();
+  const fork = (waited = 0): void => {
     const journal = newJournalName('w');
+    const birth: Birth = { at: performance.now(), waited };
     let worker: Worker;
     try {
       worker = cluster.fork({ [AUDIT_JOURNAL_ENV]: journal });
     } catch (err) {
       // A spawn error node does not defer (ENOMEM, say) is thrown here: no process, no journal
       // watched yet; handled as a fork that failed later is.
-      forkFailed(undefined, undefined, err);
+      forkFailed(undefined, undefined, birth, err);
       return;
     }
     journals.set(worker, journal);
+    births.set(worker, birth);
     // A Worker re-emits every 'error' of its ChildProcess, and with no listener the primary
     // dies of it: without its final digest, the journals left unsealed. A spawn that failed
     // (EAGAIN, EMFILE, ENOENT, EACCES: node reports them on the next tick) emits 'error' and
@@ -203,7 +212,7 @@ export function runClusterPrimary(
     // without a callback (node:cluster's own) to a worker whose channel ended, on a worker
     // that lives on or whose 'exit' comes as usual.
     worker.on('error', (err: unknown) => {
-      if (journals.has(worker) && worker.process.pid === undefined) forkFailed(worker, journal, err);
+      if (journals.has(worker) && worker.process.pid === undefined) forkFailed(worker, journal, birth, err);
       else log.warn({ worker: worker.process.pid, ...errorFields(err) }, 'cluster worker process error');
     });
     // Posted before the worker can ask for a flush, which then comes after it on the thread.
@@ -240,19 +249,36 @@ export function runClusterPrimary(
   const allExited = (): boolean => journals.size === 0;
   // A worker that exited, or one whose fork failed (`worker` undefined when cluster.fork threw):
   // while serving, replaced once the thread ingested and sealed its journal and recovery took
-  // anything left; before all are ready, the whole server stops (exit 1).
-  const replace = (worker: Worker | undefined, journal: string | undefined): void => {
+  // anything left, `delay` ms after that; before all are ready, the whole server stops (exit 1).
+  const replace = (worker: Worker | undefined, journal: string | undefined, delay: number, ran: number): void => {
     // What the dead worker acknowledged but the thread had not chained yet: chained now, before
-    // its replacement appends (the live workers' journals stay with the thread).
+    // its replacement appends (the live workers' journals stay with the thread). The delay comes
+    // after, outside `exits`: the next dead worker's journal is retired without waiting for it.
     exits = exits
       .then(() => recoverDeadWorker(worker?.process.pid, journal, journals.values()))
       .then(() => {
         if (stopping) {
           if (allExited()) finish();
-        } else if (started) fork();
-        else stop(1);
+        } else if (!started) stop(1);
+        else if (delay === 0) fork();
+        else {
+          log.warn({ worker: worker?.process.pid, ranMs: Math.round(ran), delayMs: delay }, 'cluster worker replacement delayed');
+          // Referenced: with no worker left (`--workers 1`) nothing else holds the primary's event
+          // loop, which would run dry and exit. A stop clears it; finish exits on its own.
+          const timer = setTimeout(() => {
+            delayed.delete(timer);
+            if (!stopping) fork(delay);
+          }, delay);
+          delayed.add(timer);
+        }
       });
   };
+  // How long `birth`'s worker ran, and how long its replacement waits.
+  const replacing = (birth: Birth | undefined): { ran: number; delay: number } => {
+    const ran = birth === undefined ? 0 : performance.now() - birth.at;
+    return { ran, delay: replacementDelay(ran, birth?.waited ?? 0) };
+  };
+  const after = (delay: number): string => (delay === 0 ? '' : ` in ${delay} ms`);
   cluster.on('exit', (worker, code, signal) => {
     const journal = journals.get(worker);
     journals.delete(worker);
@@ -270,22 +296,24 @@ export function runClusterPrimary(
       if (allExited()) finish();
       return;
     }
-    process.stderr.write(`cipherlake: worker ${worker.process.pid} exited (${signal ?? code})${started ? ', starting another' : ''}\n`);
-    replace(worker, journal);
+    const { ran, delay } = replacing(births.get(worker));
+    process.stderr.write(`cipherlake: worker ${worker.process.pid} exited (${signal ?? code})${started ? `, starting another${after(delay)}` : ''}\n`);
+    replace(worker, journal, delay, ran);
   });
   // A fork whose process never started is a worker that died before serving anything: no
   // 'exit' comes for it, so it leaves `journals` here (else a stop would wait for it forever).
-  const forkFailed = (worker: Worker | undefined, journal: string | undefined, err: unknown): void => {
+  const forkFailed = (worker: Worker | undefined, journal: string | undefined, birth: Birth, err: unknown): void => {
     if (worker !== undefined) journals.delete(worker);
+    const { ran, delay } = replacing(birth);
     // Not the error itself: its spawnargs repeat the server's whole command line.
     log.error({ ...errorFields(err), stopping, started }, 'cluster worker could not be started');
-    process.stderr.write(`cipherlake: a worker could not be started (${errorText(err)})${!stopping && started ? ', starting another' : ''}\n`);
+    process.stderr.write(`cipherlake: a worker could not be started (${errorText(err)})${!stopping && started ? `, starting another${after(delay)}` : ''}\n`);
     if (stopping) {
       // Forked as the stop came: it served nothing; its journal (if watched) is the close's.
       if (allExited()) finish();
       return;
     }
-    replace(worker, journal);
+    replace(worker, journal, delay, ran);
   };
   const stop = (code: number): void => {
     if (stopping) return;
@@ -294,6 +322,8 @@ export function runClusterPrimary(
     // Referenced: a stop whose close never comes (or never settles) exits 1 here, never 0 once
     // the event loop runs dry (finish exits on its own, so this delays no clean stop).
     setTimeout(() => process.exit(1), 12_000);
+    for (const timer of delayed) clearTimeout(timer);
+    delayed.clear();
     const alive = [...journals.keys()];
     if (alive.length === 0) finish();
     for (const w of alive) w.process.kill('SIGTERM');
@@ -313,6 +343,41 @@ export function runClusterPrimary(
   process.on('SIGTERM', () => stop(0));
   process.on('SIGINT', () => stop(0));
   fork();
+}
+
+/** When a worker was forked (performance.now()), and the delay its fork waited (ms, 0: none). */
+interface Birth {
+  readonly at: number;
+  readonly waited: number;
+}
+
+/**
+ * A worker that ran this long (ms, from its fork) before it died is replaced at once, and its
+ * line's delay starts over. A worker that dies on every start (a bad config file, a missing
+ * file, audit.db not writable) dies within its start: well under a second compiled, a few
+ * seconds from source on a loaded machine; 10 s is well past that, and systemd's default
+ * StartLimitIntervalSec. A worker that ran that long served: one lost to a rare fault (the OOM
+ * killer, a crash on one request) is back at once, as before.
+ */
+const STABLE_RUN_MS = 10_000;
+/** The first delay before a replacement of a worker that died soon (ms), doubled each time after. */
+const FIRST_DELAY_MS = 100;
+/**
+ * The longest (ms): a worker that cannot start costs a fork (15-17 ms of the primary's CPU
+ * measured) and a few log lines per 30 s instead of 22-33 a second, and a cause put right
+ * while it waits (a worker reads the config file again) is picked up within 30 s.
+ */
+const MAX_DELAY_MS = 30_000;
+
+/**
+ * How long the replacement of a worker that ran `ranMs` waits (ms), when that worker's own
+ * fork waited `waitedMs`: 0 after STABLE_RUN_MS, else FIRST_DELAY_MS, doubling up to
+ * MAX_DELAY_MS (as systemd's RestartSteps or PM2's exponential backoff restart delay). A fork
+ * that failed ran next to nothing.
+ */
+function replacementDelay(ranMs: number, waitedMs: number): number {
+  if (ranMs >= STABLE_RUN_MS) return 0;
+  return waitedMs <= 0 ? FIRST_DELAY_MS : Math.min(waitedMs * 2, MAX_DELAY_MS);
 }
 
 /**
