@@ -28,8 +28,64 @@ export interface EncodedWithRedactions extends EncodedAuditEvent {
  */
 export function encodeAuditEvent(event: AuditEvent): EncodedWithRedactions {
   const dropped: string[] = [];
-  const json = encodeObject(event as unknown as Record<string, unknown>, '$', dropped);
+  const json = encodeRecordMembers(event, dropped) ?? encodeObject(event as unknown as Record<string, unknown>, '$', dropped);
   return { json, eventID: String(event.eventID), index: recordIndexOf(event), dropped };
+}
+
+/**
+ * The record's own members (AuditEvent's fields), read by name in canonical order, when the
+ * event is a plain object with no other own key; else undefined, and the caller walks it.
+ * The same text as encodeObject's walk (each member is encoded by the same code) whatever
+ * order the members were added in, without a name lookup, a keyed load and an order check
+ * per member (a record has about twenty), and without sorting a record whose optional
+ * members were added after the others (the edge builds its records so: SinkEdgeAuditor).
+ * Own keys are counted against the members found: a member present as undefined, which
+ * both skip, makes the counts differ too, so the walk decides then. What the members above
+ * reported dropped is then reported again by the walk, so it is forgotten first.
+ */
+function encodeRecordMembers(event: AuditEvent, dropped: string[]): string | undefined {
+  if (Object.getPrototypeOf(event) !== Object.prototype) return undefined;
+  const e = event as Partial<AuditEvent>;
+  let members = 0;
+  let out = '{';
+  let v: unknown;
+  if ((v = e.additionalEventData) !== undefined) (out = member(out, R.additionalEventData, v, 'additionalEventData', dropped)), members++;
+  if ((v = e.awsRegion) !== undefined) (out = member(out, R.awsRegion, v, 'awsRegion', dropped)), members++;
+  if ((v = e.errorCode) !== undefined) (out = member(out, R.errorCode, v, 'errorCode', dropped)), members++;
+  if ((v = e.errorMessage) !== undefined) (out = member(out, R.errorMessage, v, 'errorMessage', dropped)), members++;
+  if ((v = e.eventCategory) !== undefined) (out = member(out, R.eventCategory, v, 'eventCategory', dropped)), members++;
+  if ((v = e.eventID) !== undefined) (out = member(out, R.eventID, v, 'eventID', dropped)), members++;
+  if ((v = e.eventName) !== undefined) (out = member(out, R.eventName, v, 'eventName', dropped)), members++;
+  if ((v = e.eventSource) !== undefined) (out = member(out, R.eventSource, v, 'eventSource', dropped)), members++;
+  if ((v = e.eventTime) !== undefined) (out = member(out, R.eventTime, v, 'eventTime', dropped)), members++;
+  if ((v = e.eventType) !== undefined) (out = member(out, R.eventType, v, 'eventType', dropped)), members++;
+  if ((v = e.eventVersion) !== undefined) (out = member(out, R.eventVersion, v, 'eventVersion', dropped)), members++;
+  if ((v = e.managementEvent) !== undefined) (out = member(out, R.managementEvent, v, 'managementEvent', dropped)), members++;
+  if ((v = e.readOnly) !== undefined) (out = member(out, R.readOnly, v, 'readOnly', dropped)), members++;
+  if ((v = e.recipientAccountId) !== undefined) (out = member(out, R.recipientAccountId, v, 'recipientAccountId', dropped)), members++;
+  if ((v = e.requestID) !== undefined) (out = member(out, R.requestID, v, 'requestID', dropped)), members++;
+  if ((v = e.requestParameters) !== undefined) (out = member(out, R.requestParameters, v, 'requestParameters', dropped)), members++;
+  if ((v = e.resources) !== undefined) (out = member(out, R.resources, v, 'resources', dropped)), members++;
+  if ((v = e.responseElements) !== undefined) (out = member(out, R.responseElements, v, 'responseElements', dropped)), members++;
+  if ((v = e.sourceIPAddress) !== undefined) (out = member(out, R.sourceIPAddress, v, 'sourceIPAddress', dropped)), members++;
+  if ((v = e.tlsDetails) !== undefined) (out = member(out, R.tlsDetails, v, 'tlsDetails', dropped)), members++;
+  if ((v = e.userAgent) !== undefined) (out = member(out, R.userAgent, v, 'userAgent', dropped)), members++;
+  if ((v = e.userIdentity) !== undefined) (out = member(out, R.userIdentity, v, 'userIdentity', dropped)), members++;
+  if ((v = e.vpcEndpointId) !== undefined) (out = member(out, R.vpcEndpointId, v, 'vpcEndpointId', dropped)), members++;
+  if (Object.keys(e).length !== members) {
+    dropped.length = 0;
+    return undefined;
+  }
+  return `${out}}`;
+}
+
+/** `out` with the member `name: v` appended as encodeObject appends it (nothing when v is dropped). */
+function member(out: string, field: FieldEncoding, v: unknown, name: string, dropped: string[]): string {
+  const first = out.length === 1;
+  if (typeof v === 'string') return out + encodeStringField(field, v, !first);
+  const encoded = encodeValue(v, '$', name, dropped);
+  if (encoded === undefined) return out;
+  return out + (first ? field.prefix : field.commaPrefix) + encoded;
 }
 
 /**
@@ -91,6 +147,22 @@ function fieldEncoding(name: string): FieldEncoding | null {
   if (NAME_CACHE.size < NAME_CACHE_LIMIT && name.length <= NAME_LENGTH_LIMIT) NAME_CACHE.set(name, field);
   return field;
 }
+
+/** The record's members (AuditEvent's fields) with their encodings, for encodeRecordMembers. */
+const RECORD_MEMBERS = [
+  'additionalEventData', 'awsRegion', 'errorCode', 'errorMessage', 'eventCategory', 'eventID', 'eventName', 'eventSource', 'eventTime', 'eventType',
+  'eventVersion', 'managementEvent', 'readOnly', 'recipientAccountId', 'requestID', 'requestParameters', 'resources', 'responseElements',
+  'sourceIPAddress', 'tlsDetails', 'userAgent', 'userIdentity', 'vpcEndpointId',
+] as const satisfies readonly (keyof AuditEvent)[];
+
+const R = Object.fromEntries(
+  RECORD_MEMBERS.map((name) => {
+    const field = fieldEncoding(name);
+    // Never true (no record member is denylisted); checked once, at load, rather than assumed.
+    if (field === null) throw new Error(`audit record member ${name} is denylisted`);
+    return [name, field];
+  }),
+) as Record<(typeof RECORD_MEMBERS)[number], FieldEncoding>;
 
 /**
  * `"name":value` for a string value (`,"name":value` when `afterComma`): a kept encoding when
