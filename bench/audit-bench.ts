@@ -27,6 +27,7 @@
  * Flags: --duration=<s per round> (3), --rounds=<n> (3),
  *        --concurrency=<n,n,…> (16,64: the KMS workload, a row each; the S3 PUTs always run at
  *        32, s3-bench's 4 KiB concurrency), --workloads=kms,s3,s3-bucket-key,s3-sse-s3 (all),
+ *        --runs=<n> (1: whole measurements in a row, then a table of their medians),
  *        --workers=<n> (0: one
  *        process; n: both servers run `server --workers n`, node:cluster).
  */
@@ -60,6 +61,8 @@ interface Options {
   readonly concurrencies: readonly number[];
   readonly workloads: readonly Workload[];
   readonly workers: number;
+  /** Whole measurements in a row on the same two servers, each a table; with more than one, a table of their ratios and medians follows. */
+  readonly runs: number;
 }
 
 interface Server {
@@ -104,7 +107,8 @@ function options(): Options {
   if (!workloads.every(known)) throw new Error(`--workloads takes a comma-separated subset of ${WORKLOADS.join(',')}`);
   const [rounds] = integers('rounds', '3', 1);
   const [workers] = integers('workers', '0', 0);
-  return { durationMs: durationS * 1000, rounds: rounds!, concurrencies: integers('concurrency', '16,64', 1), workloads, workers: workers! };
+  const [runs] = integers('runs', '1', 1);
+  return { durationMs: durationS * 1000, rounds: rounds!, concurrencies: integers('concurrency', '16,64', 1), workloads, workers: workers!, runs: runs! };
 }
 
 /** Starts `cipherlake server` with the audit trail on or off and waits for its banner. */
@@ -274,6 +278,37 @@ function table(rows: readonly Row[], workers: number): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * With --runs above 1: per row, each run's ratio, their median and range, and the median
+ * server CPU per request. Runs of one build on this kind of shared VM differ more than the
+ * changes worth measuring, so a single run's ratio says little on its own.
+ */
+function summary(runs: readonly (readonly Row[])[], workers: number): string {
+  const median = (xs: readonly number[]): number => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  };
+  const ratio = (row: Row): number => row.totals[0].requests / row.totals[0].seconds / (row.totals[1].requests / row.totals[1].seconds);
+  const us = (ms: number, t: Totals): number => (ms * 1000) / t.requests;
+  const first = runs[0] as readonly Row[];
+  const lines = [
+    `Medians of ${runs.length} runs, ${workers > 0 ? `${workers} workers` : 'one process'}; target ratio ≥ 0.85`,
+    '',
+    `| workload | concurrency | ${runs.map((_, i) => `run ${i + 1}`).join(' | ')} | median ratio | range | median server CPU µs/req on (all / main) | off (all / main) |`,
+    `| :--- | ---: | ${runs.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: |`,
+  ];
+  first.forEach((row, r) => {
+    const same = runs.map((rows) => rows[r] as Row);
+    const ratios = same.map(ratio);
+    const cpu = (side: 0 | 1): string => `${median(same.map((x) => us(x.totals[side].cpuMs, x.totals[side]))).toFixed(0)} / ${median(same.map((x) => us(x.totals[side].mainMs, x.totals[side]))).toFixed(0)}`;
+    lines.push(
+      `| ${label(row.workload)} | ${row.concurrency} | ${ratios.map((x) => x.toFixed(2)).join(' | ')} | ${median(ratios).toFixed(3)} | ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)} | ${cpu(0)} | ${cpu(1)} |`,
+    );
+  });
+  return lines.join('\n') + '\n';
+}
+
 async function main(): Promise<void> {
   const opts = options();
   const started = await Promise.allSettled([startServer(true, opts.workers), startServer(false, opts.workers)]);
@@ -284,11 +319,17 @@ async function main(): Promise<void> {
     const servers = up as [Server, Server];
     const body = randomBytes(4096);
     const drivers = (await Promise.all(servers.map((s) => prepare(s, body)))) as [Drivers, Drivers];
-    const rows: Row[] = [];
-    for (const workload of opts.workloads) {
-      for (const c of workload === 'kms' ? opts.concurrencies : [S3_CONCURRENCY]) rows.push(await measureRow(servers, drivers, workload, c, opts));
+    const runs: Row[][] = [];
+    for (let run = 1; run <= opts.runs; run++) {
+      if (opts.runs > 1) process.stdout.write(`\nrun ${run} of ${opts.runs}\n`);
+      const rows: Row[] = [];
+      for (const workload of opts.workloads) {
+        for (const c of workload === 'kms' ? opts.concurrencies : [S3_CONCURRENCY]) rows.push(await measureRow(servers, drivers, workload, c, opts));
+      }
+      process.stdout.write(`\n${table(rows, opts.workers)}`);
+      runs.push(rows);
     }
-    process.stdout.write(`\n${table(rows, opts.workers)}`);
+    if (runs.length > 1) process.stdout.write(`\n${summary(runs, opts.workers)}`);
   } finally {
     await Promise.all(up.map(stopServer));
   }
