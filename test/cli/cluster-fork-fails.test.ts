@@ -17,7 +17,7 @@ describe('cipherlake server --workers N whose forks fail', () => {
     const dataDir = join(fixture.dir(), 'data');
     const server = serverChild({ dataDir, args: ['--workers', '2'], preload: FAIL_FORKS });
     const { child } = server;
-    const dead = (): boolean => child.exitCode !== null || child.signalCode !== null;
+    const dead = server.dead;
     let answered = 0;
     let victim = 0;
     try {

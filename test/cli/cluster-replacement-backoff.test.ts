@@ -55,7 +55,7 @@ describe('cipherlake server --workers N replacing workers that die soon', () => 
     const env = { CIPHERLAKE_TEST_FAIL_FORKS_FROM: '3', CIPHERLAKE_TEST_SLOW_STOP_MS: '3000' };
     const server = serverChild({ dataDir, args: ['--workers', '2'], preload: FAIL_FORKS_FROM, env });
     const { child } = server;
-    const dead = (): boolean => child.exitCode !== null || child.signalCode !== null;
+    const dead = server.dead;
     const failures = (): number => [...server.stderr().matchAll(/a worker could not be started \(spawn \/nonexistent\/cipherlake-test-node ENOENT\)/g)].length;
     const spawns = (): number => [...server.stderr().matchAll(/cipherlake test: fork \d+ spawns/g)].length;
     let victim = 0;
@@ -109,7 +109,7 @@ describe('cipherlake server --workers N replacing workers that die soon', () => 
     const dataDir = join(fixture.dir(), 'data-reset');
     const server = serverChild({ dataDir, args: ['--workers', '1'], preload: FAIL_FORKS_FROM });
     const { child } = server;
-    const dead = (): boolean => child.exitCode !== null || child.signalCode !== null;
+    const dead = server.dead;
     let answered = 0;
     const killAndWaitForNext = async (pid: number): Promise<number> => {
       const before = listeners(server).length;

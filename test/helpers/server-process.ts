@@ -59,6 +59,8 @@ export interface ServerChild {
   stderr(): string;
   /** What the process wrote to stdout so far: its log (pino, JSON lines, `--log-level warn`). */
   stdout(): string;
+  /** Whether the process has exited (by code or signal). */
+  dead(): boolean;
 }
 
 /**
@@ -74,7 +76,7 @@ export function serverChild(o: Pick<SpawnOptions, 'dataDir' | 'args' | 'testCred
   let stdout = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  return { child, exited, stderr: () => stderr, stdout: () => stdout };
+  return { child, exited, stderr: () => stderr, stdout: () => stdout, dead: () => child.exitCode !== null || child.signalCode !== null };
 }
 
 /**
