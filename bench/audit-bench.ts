@@ -20,7 +20,12 @@
  * Also reports each server's CPU per request over the rounds (from /proc: all threads, and
  * the main threads alone, the request threads that auditing must not load; with --workers,
  * summed over the primary and its workers): steadier than req/s when other work shares the
- * machine.
+ * machine. And, per run, where the machine's CPU went while each server was measured (/proc/stat
+ * and this process's own CPU, per request): the server's main thread(s), its other threads, the
+ * client, the rest of the busy time (the kernel's softirqs, other processes) and idle time, with
+ * how busy the main thread was. On the 2-core VM this runs on, an S3 PUT leaves the machine about
+ * a quarter idle with the server's main thread 80–90% busy: the main thread bounds the rate, so
+ * the ratio follows the main thread's CPU per request.
  *
  * Run: node --import tsx bench/audit-bench.ts [flags]
  *  or, against the compiled server that `npm start` runs: npm run build && node dist/bench/audit-bench.js [flags]
@@ -29,17 +34,23 @@
  *        32, s3-bench's 4 KiB concurrency), --workloads=kms,s3,s3-bucket-key,s3-sse-s3 (all),
  *        --runs=<n> (1: whole measurements in a row, then a table of their medians),
  *        --workers=<n> (0: one
- *        process; n: both servers run `server --workers n`, node:cluster).
+ *        process; n: both servers run `server --workers n`, node:cluster),
+ *        --against=DIR (a third server: the audited server of another checkout DIR, e.g. a git
+ *        worktree of the commit to compare with, node_modules symlinked; compiled from DIR/dist
+ *        when this benchmark runs compiled and DIR is built, else from source through tsx. It
+ *        runs in the same rounds as the other two, each round starting one server later, so a
+ *        change is compared with the build before it minutes apart instead of runs apart: its
+ *        rows give its ratio to the same unaudited server and to this checkout's audited one).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { kmsCall, KmsSigner, runRequestLoad, type KmsCall, type LoadRequest } from './kms-load.js';
-import { processCpu, type ProcessCpu } from './proc-cpu.js';
+import { machineCpu, processCpu, type MachineCpu, type ProcessCpu } from './proc-cpu.js';
 import { signS3 } from './s3-sigv4.js';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
@@ -63,6 +74,8 @@ interface Options {
   readonly workers: number;
   /** Whole measurements in a row on the same two servers, each a table; with more than one, a table of their ratios and medians follows. */
   readonly runs: number;
+  /** `--against=DIR`: another checkout whose audited server is measured in the same rounds (a third server). */
+  readonly against: string | undefined;
 }
 
 interface Server {
@@ -80,13 +93,18 @@ interface Totals {
   errors: number;
   cpuMs: number;
   mainMs: number;
+  /** This process's CPU (the client) over the measured windows. */
+  clientMs: number;
+  /** The machine's busy and idle CPU time over the same windows (every process, the kernel). */
+  machineBusyMs: number;
+  machineIdleMs: number;
 }
 
 interface Row {
   readonly workload: Workload;
   readonly concurrency: number;
-  /** [audit on, audit off]. */
-  readonly totals: readonly [Totals, Totals];
+  /** [audit on, audit off], then with --against that checkout's audited server. */
+  readonly totals: readonly [Totals, Totals, ...Totals[]];
 }
 
 function flag(name: string): string | undefined {
@@ -108,13 +126,26 @@ function options(): Options {
   const [rounds] = integers('rounds', '3', 1);
   const [workers] = integers('workers', '0', 0);
   const [runs] = integers('runs', '1', 1);
-  return { durationMs: durationS * 1000, rounds: rounds!, concurrencies: integers('concurrency', '16,64', 1), workloads, workers: workers!, runs: runs! };
+  const against = flag('against');
+  if (against !== undefined && !existsSync(join(against, 'src', 'cli', 'index.ts'))) throw new Error(`--against=${against}: no src/cli/index.ts there (a checkout of this repository, e.g. a git worktree)`);
+  return { durationMs: durationS * 1000, rounds: rounds!, concurrencies: integers('concurrency', '16,64', 1), workloads, workers: workers!, runs: runs!, against };
 }
 
-/** Starts `cipherlake server` with the audit trail on or off and waits for its banner. */
-function startServer(auditEnabled: boolean, workers: number): Promise<Server> {
+/**
+ * The command line that runs `cipherlake server` of `checkout` (undefined: this one): compiled
+ * when this benchmark runs compiled and the checkout has a build (`dist/`), else from source
+ * through tsx, so that both audited servers run alike when both are built.
+ */
+function serverCli(checkout: string | undefined): string[] {
+  if (checkout === undefined) return [...(FROM_SOURCE ? ['--import', 'tsx'] : []), CLI];
+  const built = join(checkout, 'dist', 'src', 'cli', 'index.js');
+  return !FROM_SOURCE && existsSync(built) ? [built] : ['--import', 'tsx', join(checkout, 'src', 'cli', 'index.ts')];
+}
+
+/** Starts `cipherlake server` (of `checkout`, or this one) with the audit trail on or off and waits for its banner. */
+function startServer(auditEnabled: boolean, workers: number, checkout?: string): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), `cipherlake-audit-bench-${auditEnabled ? 'on' : 'off'}-`));
-  const args = [...SERVER_NODE_FLAGS, ...(FROM_SOURCE ? ['--import', 'tsx'] : []), CLI, 'server', '--port', '0', '--https-port', '0', '--data-dir', dataDir];
+  const args = [...SERVER_NODE_FLAGS, ...serverCli(checkout), 'server', '--port', '0', '--https-port', '0', '--data-dir', dataDir];
   if (workers > 0) args.push('--workers', String(workers));
   const env = {
     ...process.env,
@@ -123,7 +154,7 @@ function startServer(auditEnabled: boolean, workers: number): Promise<Server> {
     CIPHERLAKE_LOG_LEVEL: 'warn',
     CIPHERLAKE_AUDIT_ENABLED: String(auditEnabled),
   };
-  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(checkout !== undefined ? { cwd: checkout } : {}) });
   return new Promise((resolve, reject) => {
     let seen = '';
     proc.stdout!.resume();
@@ -214,31 +245,43 @@ async function measureOnce(s: Server, next: () => LoadRequest, concurrency: numb
   const pid = s.proc.pid ?? -1;
   // runRequestLoad reads the probe just before and after its measured window; the main
   // threads' CPU is kept from the same two reads.
-  const snaps: ProcessCpu[] = [];
+  const snaps: { server: ProcessCpu; machine: MachineCpu; client: NodeJS.CpuUsage }[] = [];
   const probe = (): number => {
     const c = processCpu(pid);
-    snaps.push(c);
+    snaps.push({ server: c, machine: machineCpu(), client: process.cpuUsage() });
     return c.allMs;
   };
   const r = await runRequestLoad(s.origin, next, { concurrency, durationMs, maxRequests: 10_000_000, warmupMs: 500 }, probe);
   into.cpuMs += r.serverCpuMs ?? NaN;
-  into.mainMs += (snaps.at(-1)?.mainMs ?? NaN) - (snaps[0]?.mainMs ?? NaN);
+  const [first, last] = [snaps[0], snaps.at(-1)];
+  into.mainMs += (last?.server.mainMs ?? NaN) - (first?.server.mainMs ?? NaN);
+  into.clientMs += first !== undefined && last !== undefined ? (last.client.user + last.client.system - first.client.user - first.client.system) / 1000 : NaN;
+  into.machineBusyMs += (last?.machine.busyMs ?? NaN) - (first?.machine.busyMs ?? NaN);
+  into.machineIdleMs += (last?.machine.idleMs ?? NaN) - (first?.machine.idleMs ?? NaN);
   into.requests += r.requests;
   into.seconds += r.seconds;
   into.errors += r.errors;
   return `${Math.round(r.perSecond)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, errors ${r.errors}${r.firstError !== undefined ? ` (${r.firstError})` : ''}`;
 }
 
-/** One table row: a warm-up round per server, then `rounds` rounds alternating on/off. */
-async function measureRow(servers: readonly [Server, Server], drivers: readonly [Drivers, Drivers], workload: Workload, concurrency: number, opts: Options): Promise<Row> {
+/** Which server a Row's totals index is: on, off, then --against's audited one. */
+const SIDE_NAMES = ['audit on ', 'audit off', 'against on'] as const;
+
+/**
+ * One table row: a warm-up round per server, then `rounds` rounds; with two servers they
+ * alternate on/off, off/on; with --against's third, each round starts one server later.
+ */
+async function measureRow(servers: readonly Server[], drivers: readonly Drivers[], workload: Workload, concurrency: number, opts: Options): Promise<Row> {
   // Unmeasured first: round 1 otherwise measures JIT warm-up and a cold SQLite page cache
   // (and the first PUT of each key), always on the same server (the audited one goes first).
-  for (const i of [0, 1] as const) await runRequestLoad(servers[i].origin, drivers[i][workload], { concurrency, durationMs: 2000, maxRequests: 10_000_000, warmupMs: 0 });
-  const totals = [0, 1].map(() => ({ requests: 0, seconds: 0, errors: 0, cpuMs: 0, mainMs: 0 })) as [Totals, Totals];
+  for (let i = 0; i < servers.length; i++) await runRequestLoad(servers[i]!.origin, drivers[i]![workload], { concurrency, durationMs: 2000, maxRequests: 10_000_000, warmupMs: 0 });
+  const totals = servers.map(() => ({ requests: 0, seconds: 0, errors: 0, cpuMs: 0, mainMs: 0, clientMs: 0, machineBusyMs: 0, machineIdleMs: 0 })) as Totals[] as [Totals, Totals, ...Totals[]];
+  const n = servers.length;
   for (let r = 0; r < opts.rounds; r++) {
-    for (const i of r % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const)) {
-      const line = await measureOnce(servers[i], drivers[i][workload], concurrency, opts.durationMs, totals[i]);
-      process.stdout.write(`${label(workload)} c=${concurrency} round ${r + 1} audit ${i === 0 ? 'on ' : 'off'}: ${line}\n`);
+    const order = n === 2 ? (r % 2 === 0 ? [0, 1] : [1, 0]) : servers.map((_, k) => (k + r) % n);
+    for (const i of order) {
+      const line = await measureOnce(servers[i]!, drivers[i]![workload], concurrency, opts.durationMs, totals[i]!);
+      process.stdout.write(`${label(workload)} c=${concurrency} round ${r + 1} ${SIDE_NAMES[i]}: ${line}\n`);
     }
   }
   return { workload, concurrency, totals };
@@ -275,6 +318,36 @@ function table(rows: readonly Row[], workers: number): string {
   for (const { workload, concurrency, totals: [on, off] } of rows) {
     lines.push(`| ${label(workload)} | ${concurrency} | ${Math.round(rate(on))} | ${Math.round(rate(off))} | ${(rate(on) / rate(off)).toFixed(2)} | ${cpu(on)} | ${cpu(off)} | ${on.errors} / ${off.errors} |`);
   }
+  if (rows.some((r) => r.totals[2] !== undefined)) {
+    lines.push(
+      '',
+      `--against's audited server, measured in the same rounds (against the same unaudited server, and against this checkout's audited one)`,
+      '',
+      '| workload | concurrency | against on req/s | ratio against/off | ratio against/on | server CPU µs/req against (all / main) | errors |',
+      '| :--- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
+    for (const { workload, concurrency, totals: [on, off, against] } of rows) {
+      if (against !== undefined) lines.push(`| ${label(workload)} | ${concurrency} | ${Math.round(rate(against))} | ${(rate(against) / rate(off)).toFixed(2)} | ${(rate(against) / rate(on)).toFixed(2)} | ${cpu(against)} | ${against.errors} |`);
+    }
+  }
+  // Where the machine's CPU went while each server was measured: a server main thread near a
+  // whole core with the machine idle besides means the main thread bounds the rate; idle time
+  // with a main thread well below a core means something waits (the disk, a lock, a hold).
+  const split = (t: Totals): string => {
+    const of = (ms: number): string => us(ms, t);
+    return `${of(t.mainMs)} | ${of(t.cpuMs - t.mainMs)} | ${of(t.clientMs)} | ${of(t.machineBusyMs - t.cpuMs - t.clientMs)} | ${of(t.machineIdleMs)} | ${Number.isFinite(t.mainMs) && t.seconds > 0 ? ((t.mainMs / 1000 / t.seconds) * 100).toFixed(0) : '-'}%`;
+  };
+  lines.push(
+    '',
+    'Where the machine\'s CPU went, µs per request (both cores; the rest: the kernel, other processes)',
+    '',
+    '| workload | concurrency | audit | server main thread(s) | server other threads | client (this process) | rest busy | idle | main thread(s) busy |',
+    '| :--- | ---: | :--- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const { workload, concurrency, totals: [on, off, against] } of rows) {
+    lines.push(`| ${label(workload)} | ${concurrency} | on | ${split(on)} |`, `| ${label(workload)} | ${concurrency} | off | ${split(off)} |`);
+    if (against !== undefined) lines.push(`| ${label(workload)} | ${concurrency} | against on | ${split(against)} |`);
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -289,7 +362,8 @@ function summary(runs: readonly (readonly Row[])[], workers: number): string {
     const mid = Math.floor(sorted.length / 2);
     return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
   };
-  const ratio = (row: Row): number => row.totals[0].requests / row.totals[0].seconds / (row.totals[1].requests / row.totals[1].seconds);
+  const rate = (t: Totals): number => t.requests / t.seconds;
+  const ratio = (row: Row, side = 0): number => rate(row.totals[side] as Totals) / rate(row.totals[1]);
   const us = (ms: number, t: Totals): number => (ms * 1000) / t.requests;
   const first = runs[0] as readonly Row[];
   const lines = [
@@ -301,24 +375,34 @@ function summary(runs: readonly (readonly Row[])[], workers: number): string {
   first.forEach((row, r) => {
     const same = runs.map((rows) => rows[r] as Row);
     const ratios = same.map(ratio);
-    const cpu = (side: 0 | 1): string => `${median(same.map((x) => us(x.totals[side].cpuMs, x.totals[side]))).toFixed(0)} / ${median(same.map((x) => us(x.totals[side].mainMs, x.totals[side]))).toFixed(0)}`;
+    const cpu = (side: number): string => {
+      const of = (x: Row): Totals => x.totals[side] as Totals;
+      return `${median(same.map((x) => us(of(x).cpuMs, of(x)))).toFixed(0)} / ${median(same.map((x) => us(of(x).mainMs, of(x)))).toFixed(0)}`;
+    };
     lines.push(
       `| ${label(row.workload)} | ${row.concurrency} | ${ratios.map((x) => x.toFixed(2)).join(' | ')} | ${median(ratios).toFixed(3)} | ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)} | ${cpu(0)} | ${cpu(1)} |`,
     );
+    if (row.totals[2] !== undefined) {
+      const against = same.map((x) => ratio(x, 2));
+      const pairs = same.map((x) => ratio(x, 2) / ratio(x));
+      lines.push(
+        `| against: ${label(row.workload)} | ${row.concurrency} | ${against.map((x) => x.toFixed(2)).join(' | ')} | ${median(against).toFixed(3)} (against/on ${median(pairs).toFixed(3)}, ${Math.min(...pairs).toFixed(2)}–${Math.max(...pairs).toFixed(2)}) | ${Math.min(...against).toFixed(2)}–${Math.max(...against).toFixed(2)} | ${cpu(2)} | ${cpu(1)} |`,
+      );
+    }
   });
   return lines.join('\n') + '\n';
 }
 
 async function main(): Promise<void> {
   const opts = options();
-  const started = await Promise.allSettled([startServer(true, opts.workers), startServer(false, opts.workers)]);
+  const started = await Promise.allSettled([startServer(true, opts.workers), startServer(false, opts.workers), ...(opts.against !== undefined ? [startServer(true, opts.workers, opts.against)] : [])]);
   const up = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
-    const servers = up as [Server, Server];
+    const servers = up;
     const body = randomBytes(4096);
-    const drivers = (await Promise.all(servers.map((s) => prepare(s, body)))) as [Drivers, Drivers];
+    const drivers = await Promise.all(servers.map((s) => prepare(s, body)));
     const runs: Row[][] = [];
     for (let run = 1; run <= opts.runs; run++) {
       if (opts.runs > 1) process.stdout.write(`\nrun ${run} of ${opts.runs}\n`);

@@ -70,3 +70,28 @@ export function processCpu(pid: number): ProcessCpu {
   }
   return { allMs, mainMs };
 }
+
+/** The whole machine's CPU time so far, every CPU summed, in ms. */
+export interface MachineCpu {
+  /** user, nice, system, irq and softirq: work, of any process or of the kernel. */
+  readonly busyMs: number;
+  /** idle and iowait: nothing to run. */
+  readonly idleMs: number;
+}
+
+/**
+ * The machine's CPU time from /proc/stat's first line (USER_HZ 100); NaN fields where it
+ * cannot be read. Steal (time the hypervisor gave to others) counts as neither. Never throws.
+ */
+export function machineCpu(): MachineCpu {
+  let line: string;
+  try {
+    line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  } catch {
+    return { busyMs: NaN, idleMs: NaN };
+  }
+  const f = line.trim().split(/\s+/);
+  if (f[0] !== 'cpu') return { busyMs: NaN, idleMs: NaN };
+  const [user, nice, system, idle, iowait, irq, softirq] = f.slice(1, 8).map(Number) as [number, number, number, number, number, number, number];
+  return { busyMs: (user + nice + system + irq + softirq) * 10, idleMs: (idle + iowait) * 10 };
+}
