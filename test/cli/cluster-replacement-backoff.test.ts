@@ -105,6 +105,31 @@ describe('cipherlake server --workers N replacing workers that die soon', () => 
     await assertTrailSigned(dataDir, answered);
   });
 
+  it('--workers 2, every fork after the second failing with EMFILE: the failed forks do not pile up in node:cluster (its registry holds the live worker alone as each later one spawns), and the server stops cleanly', { timeout: 60_000 }, async () => {
+    const dataDir = join(fixture.dir(), 'data-emfile');
+    const server = serverChild({ dataDir, args: ['--workers', '2'], preload: FAIL_FORKS_FROM, env: { CIPHERLAKE_TEST_FAIL_FORKS_FROM: '3', CIPHERLAKE_TEST_FAIL_FORKS_WITH: 'EMFILE' } });
+    const { child } = server;
+    const dead = server.dead;
+    // As each failing fork spawns: how many workers node:cluster holds (fail-forks-from.ts).
+    const held = (): number[] => [...server.stderr().matchAll(/cipherlake test: fork \d+ fails with EMFILE \(cluster\.workers holds (\d+)\)/g)].map((m) => Number(m[1]));
+    try {
+      await banner(server, dead);
+      process.kill(clusterWorkers(child.pid!)[0]!, 'SIGKILL');
+      // Delays 100, 200, 400 ms: the fourth failed fork within a second or so.
+      await until(() => held().length >= 4 || dead(), 'four failed forks', 30_000);
+      assert.ok(!dead(), `the primary is still running: ${server.stderr()}`);
+      assert.match(server.stderr(), /a worker could not be started \(spawn \S+ EMFILE\), starting another in \d+ ms\n/);
+      // From the second on: the survivor alone. (As the first spawns, the killed worker may still
+      // be there: node:cluster lets a worker go at its exit or its channel's end, whichever is last.)
+      assert.deepEqual(held().slice(1, 4), [1, 1, 1], server.stderr());
+      child.kill('SIGTERM');
+      assert.deepEqual(await server.exited, { code: 0, signal: null }, server.stderr());
+    } finally {
+      await killServer(server);
+    }
+    assert.doesNotMatch(server.stderr(), /closing the audit trail failed|failed \(retried|did not stop cleanly/, server.stderr());
+  });
+
   it('--workers 1: a worker that dies soon after its fork is replaced after 100 ms, then 200 ms; one that ran 10 s at once, and the delay starts over', { timeout: 120_000 }, async () => {
     const dataDir = join(fixture.dir(), 'data-reset');
     const server = serverChild({ dataDir, args: ['--workers', '1'], preload: FAIL_FORKS_FROM });

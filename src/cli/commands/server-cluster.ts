@@ -303,7 +303,13 @@ export function runClusterPrimary(
   // A fork whose process never started is a worker that died before serving anything: no
   // 'exit' comes for it, so it leaves `journals` here (else a stop would wait for it forever).
   const forkFailed = (worker: Worker | undefined, journal: string | undefined, birth: Birth, err: unknown): void => {
-    if (worker !== undefined) journals.delete(worker);
+    if (worker !== undefined) {
+      journals.delete(worker);
+      // node:cluster drops a worker from cluster.workers at its exit or disconnect, neither of
+      // which comes for a process that never started: without this, each failed fork (one per
+      // delay while the cause lasts, EMFILE say) would stay in it for the primary's lifetime.
+      if (cluster.workers?.[worker.id] === worker) delete cluster.workers[worker.id];
+    }
     const { ran, delay } = replacing(birth);
     // Not the error itself: its spawnargs repeat the server's whole command line.
     log.error({ ...errorFields(err), stopping, started }, 'cluster worker could not be started');
