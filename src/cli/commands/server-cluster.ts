@@ -305,9 +305,10 @@ export function runClusterPrimary(
   const forkFailed = (worker: Worker | undefined, journal: string | undefined, birth: Birth, err: unknown): void => {
     if (worker !== undefined) {
       journals.delete(worker);
-      // node:cluster drops a worker from cluster.workers at its exit or disconnect, neither of
-      // which comes for a process that never started: without this, each failed fork (one per
-      // delay while the cause lasts, EMFILE say) would stay in it for the primary's lifetime.
+      // node:cluster drops a worker from cluster.workers at its exit or disconnect. After
+      // ENOENT, EACCES or EAGAIN its channel ends (dropped already); after EMFILE or ENFILE
+      // node returns before setting the channel up and neither comes: without this, each such
+      // failed fork (one per delay while the cause lasts) would stay for the primary's lifetime.
       if (cluster.workers?.[worker.id] === worker) delete cluster.workers[worker.id];
     }
     const { ran, delay } = replacing(birth);
