@@ -23,9 +23,11 @@
  * machine. And, per run, where the machine's CPU went while each server was measured (/proc/stat
  * and this process's own CPU, per request): the server's main thread(s), its other threads, the
  * client, the rest of the busy time (the kernel's softirqs, other processes) and idle time, with
- * how busy the main thread was. On the 2-core VM this runs on, an S3 PUT leaves the machine about
- * a quarter idle with the server's main thread 80–90% busy: the main thread bounds the rate, so
- * the ratio follows the main thread's CPU per request.
+ * how busy the main thread was. On the 2-core VM this runs on, an S3 PUT workload leaves the
+ * machine about a third idle with the server's main thread 77–88% busy (the rest of its time
+ * its requests wait for the S3 store's group commits), and the ratio follows the main thread's
+ * CPU per request (BENCHMARKS.md). "Rest busy" is a difference of 10 ms ticks and can read a
+ * few µs below zero.
  *
  * Run: node --import tsx bench/audit-bench.ts [flags]
  *  or, against the compiled server that `npm start` runs: npm run build && node dist/bench/audit-bench.js [flags]

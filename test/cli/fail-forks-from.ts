@@ -2,9 +2,11 @@
 // primary, with CIPHERLAKE_TEST_FAIL_FORKS_FROM=n, every cluster fork from the n-th on (counted
 // in the primary) fails for real inside libuv's spawn: it is given an executable that does not
 // exist, ENOENT, reported by an 'error' on the next tick and no 'exit' (fail-worker-forks.ts
-// fails only forks 3 and 4); with CIPHERLAKE_TEST_FAIL_FORKS_WITH=EMFILE, with EMFILE instead. A worker says on stderr when it tells the primary it listens, and
-// with CIPHERLAKE_TEST_SLOW_STOP_MS=ms blocks that long on SIGTERM before the server's own
-// handler (registered after this one) begins its stop: a stop that outlasts a pending delay.
+// fails only forks 3 and 4). With CIPHERLAKE_TEST_FAIL_FORKS_WITH=EMFILE they fail with EMFILE
+// instead, their process handle answering as libuv would (failSpawnWith). A worker says on
+// stderr when it tells the primary it listens, and with CIPHERLAKE_TEST_SLOW_STOP_MS=ms blocks
+// that long on SIGTERM before the server's own handler (registered after this one) begins its
+// stop: a stop that outlasts a pending delay.
 import cluster from 'node:cluster';
 import { constants } from 'node:os';
 import { announceListening, changeClusterForks, failSpawnWith } from './fork-hooks.js';

@@ -306,9 +306,9 @@ export function runClusterPrimary(
     if (worker !== undefined) {
       journals.delete(worker);
       // node:cluster drops a worker from cluster.workers at its exit or disconnect. After
-      // ENOENT, EACCES or EAGAIN its channel ends (dropped already); after EMFILE or ENFILE
-      // node returns before setting the channel up and neither comes: without this, each such
-      // failed fork (one per delay while the cause lasts) would stay for the primary's lifetime.
+      // ENOENT its channel ends and it is gone already (node 20, checked); after EMFILE or
+      // ENFILE node returns before setting the channel up and neither comes: without this, each
+      // such failed fork (one per delay while the cause lasts) would stay for the primary's lifetime.
       if (cluster.workers?.[worker.id] === worker) delete cluster.workers[worker.id];
     }
     const { ran, delay } = replacing(birth);
