@@ -376,7 +376,7 @@ function summary(runs: readonly (readonly Row[])[], workers: number): string {
   ];
   first.forEach((row, r) => {
     const same = runs.map((rows) => rows[r] as Row);
-    const ratios = same.map(ratio);
+    const ratios = same.map((x) => ratio(x));
     const cpu = (side: number): string => {
       const of = (x: Row): Totals => x.totals[side] as Totals;
       return `${median(same.map((x) => us(of(x).cpuMs, of(x)))).toFixed(0)} / ${median(same.map((x) => us(of(x).mainMs, of(x)))).toFixed(0)}`;
