@@ -43,6 +43,9 @@
  *        runs in the same rounds as the other two, each round starting one server later, so a
  *        change is compared with the build before it minutes apart instead of runs apart: its
  *        rows give its ratio to the same unaudited server and to this checkout's audited one).
+ *        Calibrate with a control, DIR a copy of this very build: on the 2-core VM the third
+ *        server read ~3.5% low against the audited one (against/on 0.966, 0.95–0.97 in 3 runs;
+ *        BENCHMARKS.md, "what each part of the trail costs").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
