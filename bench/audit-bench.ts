@@ -43,9 +43,11 @@
  *        runs in the same rounds as the other two, each round starting one server later, so a
  *        change is compared with the build before it minutes apart instead of runs apart: its
  *        rows give its ratio to the same unaudited server and to this checkout's audited one).
+ *        DIR needs its native addon (build/Release, made by npm install; a copy of dist/ alone
+ *        runs node:crypto, ~5% slower here: the benchmark says so when a server logs it).
  *        Calibrate with a control, DIR a copy of this very build: on the 2-core VM the third
- *        server read ~3.5% low against the audited one (against/on 0.966, 0.95–0.97 in 3 runs;
- *        BENCHMARKS.md, "what each part of the trail costs").
+ *        server read 0.976 of the audited one (0.95–1.00 in 3 runs; BENCHMARKS.md, "what each
+ *        part of the trail costs").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -141,7 +143,15 @@ function startServer(auditEnabled: boolean, workers: number, checkout?: string):
   const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], ...(checkout !== undefined ? { cwd: checkout } : {}) });
   return new Promise((resolve, reject) => {
     let seen = '';
-    proc.stdout!.resume();
+    // The server's log (stdout, level warn): a server without the native AES-GCM addon (a
+    // checkout never built with npm install, or a copy without build/) seals with node:crypto,
+    // slower, so its rows would not compare with a server that has it. Said once per server.
+    let toldFallback = false;
+    proc.stdout!.on('data', (chunk: Buffer) => {
+      if (toldFallback || !chunk.toString('utf8').includes('native AES-GCM addon not loaded')) return;
+      toldFallback = true;
+      process.stderr.write(`audit-bench: the ${checkout !== undefined ? `--against (${checkout})` : `audit ${auditEnabled ? 'on' : 'off'}`} server runs without the native AES-GCM addon (node:crypto seals its objects): its rows do not compare with a server that has it\n`);
+    });
     proc.stderr!.on('data', (chunk: Buffer) => {
       seen += chunk.toString('utf8');
       const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
