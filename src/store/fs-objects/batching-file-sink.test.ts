@@ -177,15 +177,47 @@ describe('BatchingFileSink', () => {
     assert.equal(readFileSync(path, 'utf8'), 'keep');
   });
 
-  it('a source error destroys the sink and closes its file', async () => {
+  // The open is held back until the stream is destroyed, as a busy thread pool may: the sink
+  // must still close the descriptor once the open lands, and say 'close' only then. (The test
+  // used to end at the destroy, and once, under CI's load, the open created the file while the
+  // suite's after hook was removing the directory: ENOTEMPTY.)
+  it('a source error destroys the sink and closes its file, even when the error comes before the open landed', async (t) => {
+    const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+    const original = { open: fs.open, closeSync: fs.closeSync };
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let opened: number | undefined;
+    const closed: number[] = [];
+    fs.open = ((...args: unknown[]) => {
+      const cb = args.pop() as (err: NodeJS.ErrnoException | null, fd: number) => void;
+      (original.open as (...a: unknown[]) => void)(...args, (err: NodeJS.ErrnoException | null, fd: number) => {
+        if (err === null) opened = fd;
+        void held.then(() => cb(err, fd));
+      });
+    }) as typeof fs.open;
+    fs.closeSync = ((fd: number) => {
+      closed.push(fd);
+      original.closeSync(fd);
+    }) as typeof fs.closeSync;
+    syncBuiltinESMExports();
+    t.after(() => {
+      Object.assign(fs, original);
+      syncBuiltinESMExports();
+    });
     const path = join(dir, 'broken');
     const sink = new BatchingFileSink(path, 0o600);
+    // Not events.once: it rejects on the 'error' the destroy emits.
+    const sinkClosed = new Promise<void>((resolve) => sink.once('close', () => resolve()));
     async function* source(): AsyncGenerator<Buffer> {
       yield randomBytes(3 * 1024 * 1024);
       throw new Error('client went away');
     }
     await assert.rejects(pipeline(Readable.from(source(), { objectMode: false }), sink), /client went away/);
-    await new Promise((r) => setImmediate(r));
     assert.equal(sink.destroyed, true);
+    assert.equal(sink.closed, false, 'not closed while its open is pending');
+    release();
+    await sinkClosed;
+    assert.ok(opened !== undefined, 'the file was opened');
+    assert.deepEqual(closed, [opened], 'its descriptor closed, once');
   });
 });
