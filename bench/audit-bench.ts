@@ -60,6 +60,7 @@ import { kmsCall, KmsSigner, runRequestLoad, type KmsCall, type LoadRequest } fr
 import { machineCpu, processCpu, type MachineCpu, type ProcessCpu } from './proc-cpu.js';
 import { signS3 } from './s3-sigv4.js';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { NATIVE_GCM_NOT_LOADED_LOG } from '../src/crypto/native-gcm/binding.js';
 import { label, summary, table, WORKLOADS, type Row, type Totals, type Workload } from './audit-bench-tables.js';
 
 const ACCESS_KEY_ID = 'AKIABENCHBENCH000001';
@@ -146,9 +147,14 @@ function startServer(auditEnabled: boolean, workers: number, checkout?: string):
     // The server's log (stdout, level warn): a server without the native AES-GCM addon (a
     // checkout never built with npm install, or a copy without build/) seals with node:crypto,
     // slower, so its rows would not compare with a server that has it. Said once per server.
+    // Looked for across chunk boundaries: the log's tail is kept, the length of the text.
     let toldFallback = false;
+    let tail = '';
     proc.stdout!.on('data', (chunk: Buffer) => {
-      if (toldFallback || !chunk.toString('utf8').includes('native AES-GCM addon not loaded')) return;
+      if (toldFallback) return;
+      const text = tail + chunk.toString('utf8');
+      tail = text.slice(-NATIVE_GCM_NOT_LOADED_LOG.length);
+      if (!text.includes(NATIVE_GCM_NOT_LOADED_LOG)) return;
       toldFallback = true;
       process.stderr.write(`audit-bench: the ${checkout !== undefined ? `--against (${checkout})` : `audit ${auditEnabled ? 'on' : 'off'}`} server runs without the native AES-GCM addon (node:crypto seals its objects): its rows do not compare with a server that has it\n`);
     });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './common/clock.js';
 import { createLogger } from './common/logger.js';
-import { nativeGcmStatus } from './crypto/index.js';
+import { NATIVE_GCM_NOT_LOADED_LOG, nativeGcmStatus } from './crypto/index.js';
 import type { CipherlakeConfig } from './config/config.js';
 import { loadRootCredentials, StaticCredentials, type Credential } from './iam/index.js';
 import { createIamService, type IamService } from './iam/index.js';
@@ -113,7 +113,7 @@ function logSegmentCipher(log: Logger): void {
   if (status.loaded) return;
   const fields = { reason: status.reason, detail: status.detail };
   if (status.reason === 'disabled') log.info(fields, 'native AES-GCM addon disabled: object bodies are sealed with node:crypto');
-  else log.warn(fields, 'native AES-GCM addon not loaded: object bodies are sealed with node:crypto (same bytes, slower); run npm install to build it');
+  else log.warn(fields, `${NATIVE_GCM_NOT_LOADED_LOG}: object bodies are sealed with node:crypto (same bytes, slower); run npm install to build it`);
 }
 
 /** startCipherlake once this process may use the data directory (it exists; the lock is held where one is needed). */

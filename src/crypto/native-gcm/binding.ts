@@ -112,6 +112,12 @@ export type NativeGcmStatus =
  */
 export const NATIVE_GCM_ENV = 'CIPHERLAKE_NATIVE_GCM';
 
+/**
+ * How the server's startup warning begins when the addon could not be loaded (main.ts): one
+ * text, so that what reads the log for it (audit-bench) finds it however the rest is worded.
+ */
+export const NATIVE_GCM_NOT_LOADED_LOG = 'native AES-GCM addon not loaded';
+
 const ADDON = 'cipherlake_aes_gcm.node';
 
 /**

@@ -201,6 +201,8 @@ describe('BatchingFileSink', () => {
     }) as typeof fs.closeSync;
     syncBuiltinESMExports();
     t.after(() => {
+      // Held opens land even when an assertion below failed first (nothing left hanging).
+      release();
       Object.assign(fs, original);
       syncBuiltinESMExports();
     });
