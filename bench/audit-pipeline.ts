@@ -20,22 +20,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { AuditTrail } from '../src/audit/index.js';
-import { randomUuid } from '../src/crypto/random-pool.js';
-import type { Principal } from '../src/iam/principals.js';
-import type { CallContext } from '../src/kms/kms-context.js';
 import { SinkEdgeAuditor } from '../src/net/edge-audit.js';
-import { kmsCallAuditor } from '../src/net/edge-ec2.js';
-import type { S3EdgeOutcome, S3EdgeRequest } from '../src/net/edge-router.js';
-import { s3Event } from '../src/net/edge-s3-params.js';
 import { newJournalName } from '../src/store/sqlite/audit-journal.js';
 import { SqliteAuditStore } from '../src/store/sqlite/audit-store.js';
 import { ThreadAuditWriter } from '../src/store/sqlite/audit-writer-client.js';
+import { SAMPLE_ACCOUNT, SAMPLE_REGION, sampleRequests, type AuditWorkload } from './audit-sample-requests.js';
 
 const arg = (name: string, fallback: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const workloads = arg('workload', 's3,kms').split(',');
@@ -45,14 +38,6 @@ const warmup = Number(arg('warmup', '5000'));
 const rate = Number(arg('rate', '10000'));
 for (const w of workloads) if (w !== 's3' && w !== 'kms') throw new Error(`--workload takes s3 and/or kms, not ${w}`);
 if (![concurrency, count, warmup, rate].every((n) => Number.isInteger(n) && n >= 0) || concurrency < 1) throw new Error('--concurrency, --count, --warmup and --rate take whole numbers');
-
-const ACCOUNT = '000000000000';
-const REGION = 'us-east-1';
-const KEY_ID = '1b0e6f3c-6f0e-4d5e-9a3b-2c1d0e9f8a7b';
-const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${KEY_ID}`;
-const principal: Principal = Object.freeze({ type: 'Root', arn: `arn:aws:iam::${ACCOUNT}:root`, accountId: ACCOUNT, principalId: ACCOUNT });
-const call: CallContext = Object.freeze({ principal, accessKeyId: 'AKIABENCHBENCH000001', sourceIp: '127.0.0.1', secureTransport: false });
-const onBehalf: CallContext = Object.freeze({ ...call, viaService: 's3.amazonaws.com' });
 
 /** CPU ms of one thread of this process (utime + stime, 10 ms ticks). */
 function threadCpuMs(tid: number): number {
@@ -83,7 +68,7 @@ interface Result {
   readonly allUs: number;
 }
 
-async function measure(workload: 's3' | 'kms'): Promise<Result> {
+async function measure(workload: AuditWorkload): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-pipeline-'));
   const path = join(dir, 'audit.db');
   const store = new SqliteAuditStore(path, { synchronous: 'NORMAL' });
@@ -92,39 +77,9 @@ async function measure(workload: 's3' | 'kms'): Promise<Result> {
   const writer = new ThreadAuditWriter({ path, synchronous: 'NORMAL', index: { idleMs: 500, backlog: 4096, chunk: 1024 }, journal: { dir: join(dir, 'audit-journal'), name: newJournalName('s'), durability: 'process' } });
   await writer.probe();
   const trail = await AuditTrail.open({ store, signer: null, writer });
-  const auditor = new SinkEdgeAuditor(trail, { region: REGION, accountId: ACCOUNT }, pino({ level: 'silent' }));
-  const kmsRecord = kmsCallAuditor(auditor, { now: () => new Date() });
-  // s3Event reads the request's headers, the response's declared length, the signature and
-  // the channel; one request and response stand for all (the record does not keep them).
-  const req = new IncomingMessage(new Socket());
-  req.headers = { 'content-length': '4096', host: '127.0.0.1:9000' };
-  const res = new ServerResponse(req);
+  const auditor = new SinkEdgeAuditor(trail, { region: SAMPLE_REGION, accountId: SAMPLE_ACCOUNT }, pino({ level: 'silent' }));
+  const oneRequest = sampleRequests(workload, auditor);
   let n = 0;
-
-  const oneRequest = async (): Promise<void> => {
-    const key = `obj-${n++ % 64}`;
-    const generateDataKey = {
-      operation: 'GenerateDataKey' as const,
-      keyIdentifier: KEY_ARN,
-      call: workload === 's3' ? onBehalf : call,
-      requestParameters: { encryptionContext: { 'aws:s3:arn': `arn:aws:s3:::audit-bench/${key}` }, keyId: 'alias/aws/s3', keySpec: 'AES_256' },
-      material: { keyId: KEY_ID, version: 1 },
-    };
-    await kmsRecord(generateDataKey);
-    if (workload === 'kms') return;
-    const request: Pick<S3EdgeRequest, 'req' | 'res' | 'requestId' | 'time' | 'signature' | 'sourceIp' | 'secureTransport'> = {
-      req,
-      res,
-      requestId: randomUuid(), // as the edge makes it (edge-router.ts)
-      time: new Date(),
-      sourceIp: '127.0.0.1',
-      secureTransport: false,
-      signature: { presigned: false } as S3EdgeRequest['signature'],
-    };
-    const outcome: S3EdgeOutcome = { operation: 'PutObject', readOnly: false, userAgent: 'undici', host: '127.0.0.1:9000', bucket: 'audit-bench', key, query: new Map(), call, keyIdentifier: KEY_ARN, sse: { mode: 'SSE-KMS', bucketKey: false }, status: 200 };
-    // Only the fields above are read (see s3Event); the rest of a live request is not needed.
-    await auditor.record(s3Event(outcome, request as S3EdgeRequest));
-  };
   /** `total` requests by `concurrency` callers; with a rate, request i starts no earlier than i / rate seconds in. */
   const run = async (total: number): Promise<void> => {
     let next = 0;
@@ -135,7 +90,7 @@ async function measure(workload: 's3' | 'kms'): Promise<Result> {
         const due = rate > 0 ? start + (i * 1000) / rate : 0;
         const wait = due - performance.now();
         if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-        await oneRequest();
+        await oneRequest(n++);
       }
     }));
   };
@@ -160,7 +115,7 @@ async function measure(workload: 's3' | 'kms'): Promise<Result> {
 }
 
 const rows: Result[] = [];
-for (const w of workloads) rows.push(await measure(w as 's3' | 'kms'));
+for (const w of workloads) rows.push(await measure(w as AuditWorkload));
 const label = (w: string): string => (w === 's3' ? 'S3 4 KiB SSE-KMS PUT (2 records)' : 'KMS GenerateDataKey (1 record)');
 process.stdout.write(`SHA-256 (openssl speed -evp sha256): ${opensslSha256()}\n\n`);
 process.stdout.write(`| workload | concurrency | paced at /s | requests/s | main thread µs/request | all threads µs/request |\n| :--- | ---: | ---: | ---: | ---: | ---: |\n`);
