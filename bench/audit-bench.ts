@@ -48,12 +48,19 @@
  *        Calibrate with a control, DIR a copy of this very build: on the 2-core VM the third
  *        server read 0.976 of the audited one (0.95–1.00 in 3 runs; BENCHMARKS.md, "what each
  *        part of the trail costs").
+ *        --perf (Linux perf on PATH; one workload at one concurrency, one process): the servers
+ *        run with --perf-basic-prof under `perf record -g`, and after the tables come where each
+ *        main thread's CPU per request went: by kind of code, the audited server's time under
+ *        the trail's code by entry point, and the functions whose own time differs most from the
+ *        unaudited server's (bench/audit-profile.ts). perf's sampling costs the servers a few
+ *        percent; compare its ratios with runs without it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { kmsCall, KmsSigner, runRequestLoad, type KmsCall, type LoadRequest } from './kms-load.js';
@@ -62,6 +69,7 @@ import { signS3 } from './s3-sigv4.js';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { NATIVE_GCM_NOT_LOADED_LOG } from '../src/crypto/native-gcm/binding.js';
 import { label, summary, table, WORKLOADS, type Row, type Totals, type Workload } from './audit-bench-tables.js';
+import { PerfScriptReader, profileTables, type ProfiledServer } from './audit-profile.js';
 
 const ACCESS_KEY_ID = 'AKIABENCHBENCH000001';
 const SECRET = 'bench-secret-key-000000000000000000000000';
@@ -83,6 +91,8 @@ interface Options {
   readonly runs: number;
   /** `--against=DIR`: another checkout whose audited server is measured in the same rounds (a third server). */
   readonly against: string | undefined;
+  /** `--perf`: profile the servers' main threads with Linux perf (see the header). */
+  readonly perf: boolean;
 }
 
 interface Server {
@@ -115,7 +125,15 @@ function options(): Options {
   const [runs] = integers('runs', '1', 1);
   const against = flag('against');
   if (against !== undefined && !existsSync(join(against, 'src', 'cli', 'index.ts'))) throw new Error(`--against=${against}: no src/cli/index.ts there (a checkout of this repository, e.g. a git worktree)`);
-  return { durationMs: durationS * 1000, rounds: rounds!, concurrencies: integers('concurrency', '16,64', 1), workloads, workers: workers!, runs: runs!, against };
+  const concurrencies = integers('concurrency', '16,64', 1);
+  const perf = process.argv.includes('--perf');
+  if (perf) {
+    // One row: the samples of the whole run are read as one workload's.
+    if (workloads.length !== 1 || (workloads[0] === 'kms' && concurrencies.length !== 1)) throw new Error('--perf profiles one workload at one concurrency: give --workloads=W (and for kms --concurrency=N)');
+    if (workers! > 0) throw new Error('--perf profiles one-process servers: leave out --workers');
+    if (spawnSync('perf', ['--version'], { stdio: 'ignore' }).status !== 0) throw new Error('--perf needs Linux perf on PATH (Debian: linux-perf)');
+  }
+  return { durationMs: durationS * 1000, rounds: rounds!, concurrencies, workloads, workers: workers!, runs: runs!, against, perf };
 }
 
 /**
@@ -130,9 +148,9 @@ function serverCli(checkout: string | undefined): string[] {
 }
 
 /** Starts `cipherlake server` (of `checkout`, or this one) with the audit trail on or off and waits for its banner. */
-function startServer(auditEnabled: boolean, workers: number, checkout?: string): Promise<Server> {
+function startServer(auditEnabled: boolean, workers: number, perf: boolean, checkout?: string): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), `cipherlake-audit-bench-${auditEnabled ? 'on' : 'off'}-`));
-  const args = [...SERVER_NODE_FLAGS, ...serverCli(checkout), 'server', '--port', '0', '--https-port', '0', '--data-dir', dataDir];
+  const args = [...SERVER_NODE_FLAGS, ...(perf ? ['--perf-basic-prof'] : []), ...serverCli(checkout), 'server', '--port', '0', '--https-port', '0', '--data-dir', dataDir];
   if (workers > 0) args.push('--workers', String(workers));
   const env = {
     ...process.env,
@@ -289,7 +307,11 @@ async function measureRow(servers: readonly Server[], drivers: readonly Drivers[
 
 async function main(): Promise<void> {
   const opts = options();
-  const started = await Promise.allSettled([startServer(true, opts.workers), startServer(false, opts.workers), ...(opts.against !== undefined ? [startServer(true, opts.workers, opts.against)] : [])]);
+  const started = await Promise.allSettled([
+    startServer(true, opts.workers, opts.perf),
+    startServer(false, opts.workers, opts.perf),
+    ...(opts.against !== undefined ? [startServer(true, opts.workers, opts.perf, opts.against)] : []),
+  ]);
   const up = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -298,6 +320,7 @@ async function main(): Promise<void> {
     const body = randomBytes(4096);
     const drivers = await Promise.all(servers.map((s) => prepare(s, body)));
     const runs: Row[][] = [];
+    const recording = opts.perf ? await startPerf(servers) : undefined;
     for (let run = 1; run <= opts.runs; run++) {
       if (opts.runs > 1) process.stdout.write(`\nrun ${run} of ${opts.runs}\n`);
       const rows: Row[] = [];
@@ -308,8 +331,50 @@ async function main(): Promise<void> {
       runs.push(rows);
     }
     if (runs.length > 1) process.stdout.write(`\n${summary(runs, opts.workers)}`);
+    if (recording !== undefined) process.stdout.write(`\n${await profileOf(recording, servers, runs)}`);
   } finally {
     await Promise.all(up.map(stopServer));
+    // --perf-basic-prof's symbol maps, written by V8 to /tmp whatever the directory.
+    if (opts.perf) for (const s of up) rmSync(`/tmp/perf-${s.proc.pid}.map`, { force: true });
+  }
+}
+
+interface PerfRecording {
+  readonly proc: ChildProcess;
+  readonly dir: string;
+  readonly exited: Promise<unknown>;
+}
+
+/** `perf record -g` of every server's threads until profileOf stops it. */
+async function startPerf(servers: readonly Server[]): Promise<PerfRecording> {
+  const dir = mkdtempSync(join(tmpdir(), 'cipherlake-audit-bench-perf-'));
+  const pids = servers.map((s) => s.proc.pid).join(',');
+  const proc = spawn('perf', ['record', '-q', '-F', '499', '-g', '-p', pids, '-o', join(dir, 'perf.data')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  // perf attaches to running threads as it starts; give it that moment before the load.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return { proc, dir, exited };
+}
+
+/** Stops the recording and reads it: the tables of bench/audit-profile.ts, main threads only. */
+async function profileOf(recording: PerfRecording, servers: readonly Server[], runs: readonly (readonly Row[])[]): Promise<string> {
+  try {
+    recording.proc.kill('SIGINT');
+    await recording.exited;
+    const pids = servers.map((s) => s.proc.pid ?? -1);
+    const reader = new PerfScriptReader(pids);
+    const script = spawn('perf', ['script', '-i', join(recording.dir, 'perf.data'), '-F', 'tid,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    for await (const line of createInterface({ input: script.stdout!, crlfDelay: Infinity })) reader.line(line);
+    reader.end();
+    const profiled = servers.map((s, i): ProfiledServer => {
+      let mainMs = 0;
+      let requests = 0;
+      for (const rows of runs) for (const row of rows) (mainMs += row.totals[i]?.mainMs ?? 0), (requests += row.totals[i]?.requests ?? 0);
+      return { name: SIDE_NAMES[i]!.trim(), stacks: reader.stacks.get(pids[i]!) ?? [], mainUsPerRequest: requests > 0 ? (mainMs * 1000) / requests : 0 };
+    });
+    return profileTables(profiled as [ProfiledServer, ProfiledServer, ...ProfiledServer[]]);
+  } finally {
+    rmSync(recording.dir, { recursive: true, force: true });
   }
 }
 
