@@ -52,8 +52,9 @@
  *        run with --perf-basic-prof under `perf record -g`, and after the tables come where each
  *        main thread's CPU per request went: by kind of code, the audited server's time under
  *        the trail's code by entry point, and the functions whose own time differs most from the
- *        unaudited server's (bench/audit-profile.ts). perf's sampling costs the servers a few
- *        percent; compare its ratios with runs without it.
+ *        unaudited server's (bench/audit-profile.ts). perf's sampling costs the servers ~20–30%
+ *        more CPU per request on the 2-core VM, so its ratios are not the ratios: compare
+ *        profiles with it, ratios without it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -313,6 +314,7 @@ async function main(): Promise<void> {
     ...(opts.against !== undefined ? [startServer(true, opts.workers, opts.perf, opts.against)] : []),
   ]);
   const up = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  let recording: PerfRecording | undefined;
   try {
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
@@ -320,7 +322,7 @@ async function main(): Promise<void> {
     const body = randomBytes(4096);
     const drivers = await Promise.all(servers.map((s) => prepare(s, body)));
     const runs: Row[][] = [];
-    const recording = opts.perf ? await startPerf(servers) : undefined;
+    recording = opts.perf ? await startPerf(servers) : undefined;
     for (let run = 1; run <= opts.runs; run++) {
       if (opts.runs > 1) process.stdout.write(`\nrun ${run} of ${opts.runs}\n`);
       const rows: Row[] = [];
@@ -333,6 +335,7 @@ async function main(): Promise<void> {
     if (runs.length > 1) process.stdout.write(`\n${summary(runs, opts.workers)}`);
     if (recording !== undefined) process.stdout.write(`\n${await profileOf(recording, servers, runs)}`);
   } finally {
+    if (recording !== undefined) await stopPerf(recording);
     await Promise.all(up.map(stopServer));
     // --perf-basic-prof's symbol maps, written by V8 to /tmp whatever the directory.
     if (opts.perf) for (const s of up) rmSync(`/tmp/perf-${s.proc.pid}.map`, { force: true });
@@ -356,10 +359,17 @@ async function startPerf(servers: readonly Server[]): Promise<PerfRecording> {
   return { proc, dir, exited };
 }
 
+/** Stops the recording (perf writes its file as it exits) and removes it; safe to call twice. */
+async function stopPerf(recording: PerfRecording): Promise<void> {
+  if (recording.proc.exitCode === null && recording.proc.signalCode === null) recording.proc.kill('SIGINT');
+  await recording.exited;
+  rmSync(recording.dir, { recursive: true, force: true });
+}
+
 /** Stops the recording and reads it: the tables of bench/audit-profile.ts, main threads only. */
 async function profileOf(recording: PerfRecording, servers: readonly Server[], runs: readonly (readonly Row[])[]): Promise<string> {
   try {
-    recording.proc.kill('SIGINT');
+    if (recording.proc.exitCode === null && recording.proc.signalCode === null) recording.proc.kill('SIGINT');
     await recording.exited;
     const pids = servers.map((s) => s.proc.pid ?? -1);
     const reader = new PerfScriptReader(pids);
@@ -370,7 +380,10 @@ async function profileOf(recording: PerfRecording, servers: readonly Server[], r
       let mainMs = 0;
       let requests = 0;
       for (const rows of runs) for (const row of rows) (mainMs += row.totals[i]?.mainMs ?? 0), (requests += row.totals[i]?.requests ?? 0);
-      return { name: SIDE_NAMES[i]!.trim(), stacks: reader.stacks.get(pids[i]!) ?? [], mainUsPerRequest: requests > 0 ? (mainMs * 1000) / requests : 0 };
+      const stacks = reader.stacks.get(pids[i]!) ?? [];
+      // No samples: perf could not attach (perf_event_paranoid, a container), and zeros would read as a profile.
+      if (stacks.length === 0) throw new Error(`--perf: perf recorded no samples of the ${SIDE_NAMES[i]!.trim()} server's main thread (denied by /proc/sys/kernel/perf_event_paranoid, or in this container?)`);
+      return { name: SIDE_NAMES[i]!.trim(), stacks, mainUsPerRequest: requests > 0 ? (mainMs * 1000) / requests : 0 };
     });
     return profileTables(profiled as [ProfiledServer, ProfiledServer, ...ProfiledServer[]]);
   } finally {

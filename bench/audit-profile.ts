@@ -19,8 +19,9 @@ export type Stack = readonly Frame[];
 
 /**
  * Reads `perf script -F tid,ip,sym,dso` line by line and keeps the stacks of the threads in
- * `tids` (a sample starts with a line holding its tid alone; each frame line is indented:
- * address, symbol, then the object in parentheses; a blank line ends the sample).
+ * `tids` (a sample starts with a line holding its tid alone, right-aligned; each frame line
+ * starts with a tab: address, symbol, then the object in parentheses; a blank line ends the
+ * sample).
  */
 export class PerfScriptReader {
   readonly #tids: ReadonlySet<number>;
@@ -35,7 +36,9 @@ export class PerfScriptReader {
 
   line(text: string): void {
     if (text.trim() === '') return this.#endSample();
-    if (!/^\s/.test(text)) {
+    // Frame lines start with a tab; a sample's first line does not, though perf pads a short
+    // tid on the left with spaces.
+    if (!text.startsWith('\t')) {
       this.#endSample();
       const tid = Number(text.trim().split(/\s+/)[0]);
       this.#tid = this.#tids.has(tid) ? tid : undefined;

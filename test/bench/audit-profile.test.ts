@@ -19,6 +19,9 @@ const PERF_SCRIPT = `101
 
 303 
 \t           97e6d _int_malloc (/usr/lib/x86_64-linux-gnu/libc.so.6)
+
+  404 
+\t           4d2 pvm_irq_enable ([kernel.kallsyms])
 `;
 
 const js = (name: string, file: string, tier = '*'): Frame => ({ sym: `JS:${tier}${name} file:///w/dist/src/${file}:1:1`, dso: '/tmp/perf-1.map' });
@@ -26,7 +29,7 @@ const native = (sym: string, dso = '/usr/bin/node'): Frame => ({ sym, dso });
 
 describe('audit-bench --perf', () => {
   it('reads perf script: the samples of the threads asked for, each frame with its object', () => {
-    const reader = new PerfScriptReader([101, 202]);
+    const reader = new PerfScriptReader([101, 202, 404]);
     for (const line of PERF_SCRIPT.split('\n')) reader.line(line);
     reader.end();
     const main = reader.stacks.get(101)!;
@@ -36,6 +39,8 @@ describe('audit-bench --perf', () => {
     assert.deepEqual(main[1], [native('pvm_irq_enable', '[kernel.kallsyms]'), native('[unknown]', '[unknown]')]);
     assert.deepEqual(reader.stacks.get(202), [[native('_int_malloc', '/usr/lib/x86_64-linux-gnu/libc.so.6')]]);
     assert.equal(reader.stacks.has(303), false);
+    // A tid shorter than others comes right-aligned: still a sample's first line, not a frame.
+    assert.deepEqual(reader.stacks.get(404), [[native('pvm_irq_enable', '[kernel.kallsyms]')]]);
   });
 
   it('the trail code: the audit module, the record builders, the journal and the S3 answer hold, not the rest', () => {
