@@ -25,6 +25,13 @@ export interface Row {
   readonly totals: readonly [Totals, Totals, ...Totals[]];
 }
 
+/** The median of `xs` (the mean of the middle two for an even count); NaN for none. Also bench/audit-encode.ts's. */
+export function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 export function label(workload: Workload): string {
   switch (workload) {
     case 'kms':
@@ -95,11 +102,6 @@ export function table(rows: readonly Row[], workers: number): string {
  * changes worth measuring, so a single run's ratio says little on its own.
  */
 export function summary(runs: readonly (readonly Row[])[], workers: number): string {
-  const median = (xs: readonly number[]): number => {
-    const sorted = [...xs].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-  };
   const rate = (t: Totals): number => t.requests / t.seconds;
   // Side 0 is the audited server, 2 the --against one; always named, never defaulted: a
   // defaulted side passed to map() took the run's index for it.

@@ -25,6 +25,7 @@ import { canonicalJson, encodeAuditEvent, sanitizeEvent, type AuditEvent, type A
 import { SinkEdgeAuditor } from '../src/net/edge-audit.js';
 import { encodeJournalFrameInto, type FrameScratch } from '../src/store/sqlite/audit-journal-frame.js';
 import { encodeAuditBatch } from '../src/store/sqlite/audit-writer-client.js';
+import { median } from './audit-bench-tables.js';
 import { SAMPLE_ACCOUNT, SAMPLE_REGION, sampleRequests, type AuditWorkload } from './audit-sample-requests.js';
 
 const arg = (name: string, fallback: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
@@ -83,12 +84,6 @@ function round(records: readonly AuditEvent[], scratch: FrameScratch): Round {
   if (sink === 0) throw new Error('nothing encoded');
   const per = (ns: bigint): number => Number(ns) / records.length;
   return { encode: per(encode), frame: per(frame), stringify: per(stringify), reference: per(reference) };
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 const label = (w: AuditWorkload): string => (w === 's3' ? 'S3 4 KiB SSE-KMS PUT (GenerateDataKey + PutObject)' : 'KMS GenerateDataKey');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { summary, table, type Row, type Totals } from '../../bench/audit-bench-tables.js';
+import { median, summary, table, type Row, type Totals } from '../../bench/audit-bench-tables.js';
 
 // audit-bench's tables (bench/audit-bench-tables.ts) read the right servers' totals: each run's
 // on/off ratio from that run's audited and unaudited servers, --against's from the third.
@@ -42,5 +42,10 @@ describe('audit-bench tables', () => {
     const against = cells(text, '| against: S3 PUT 4 KiB SSE-KMS |');
     assert.deepEqual(against.slice(2, 5), ['0.88', '0.90', '0.84']);
     assert.equal(against[5], '0.880 (against/on 1.100, 1.00–1.20)');
+  });
+
+  it('the median: the middle value, or the mean of the middle two, whatever the order given', () => {
+    assert.equal(median([0.9, 0.7, 0.8]), 0.8);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
   });
 });
