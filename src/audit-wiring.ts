@@ -4,7 +4,7 @@ import { AuditTrail, type AuditLookupPage, type AuditLookupQuery } from './audit
 import type { Clock } from './common/clock.js';
 import { CipherlakeError } from './common/errors.js';
 import type { CipherlakeConfig } from './config/config.js';
-import { KmsAuditSigner, type KeyService } from './kms/index.js';
+import { KmsAuditSigner, openCloudTrailDigestKey, type KeyService } from './kms/index.js';
 import { SqliteAuditStore } from './store/sqlite/audit-store.js';
 import { newJournalName } from './store/sqlite/audit-journal.js';
 import { recoverAuditJournals } from './store/sqlite/audit-journal-recovery.js';
@@ -177,6 +177,8 @@ export async function openAuditTrail(
     if (role.kind === 'cluster-worker') writer = openWorkerWriter(config);
     else writer = await startWriter(config, role, onBackgroundError).catch(unavailable);
     const signer = role.kind === 'cluster-worker' ? null : await KmsAuditSigner.open(keys);
+    // The key that signs exported CloudTrail digest files (validate-logs), made now so that an offline export finds it.
+    if (role.kind !== 'cluster-worker') await openCloudTrailDigestKey(keys);
     const trail = await AuditTrail.open({
       store,
       signer,

@@ -7,7 +7,7 @@ import { NATIVE_GCM_NOT_LOADED_LOG, nativeGcmStatus } from './crypto/index.js';
 import type { CipherlakeConfig } from './config/config.js';
 import { loadRootCredentials, StaticCredentials, type Credential } from './iam/index.js';
 import { createIamService, type IamService } from './iam/index.js';
-import { createKmsAccess, type KmsAccess, KeyService, openRootKey, startKeyMaintenance } from './kms/index.js';
+import { cloudTrailPublicKeys, createKmsAccess, type KmsAccess, KeyService, openRootKey, startKeyMaintenance } from './kms/index.js';
 import { SqliteIdentityStore } from './store/sqlite/identity-store.js';
 import { createEdgeHandler } from './net/edge-router.js';
 import { createS3Service } from './s3/index.js';
@@ -218,6 +218,7 @@ async function startOnDataDir(config: CipherlakeConfig, options: StartOptions): 
     ...(config.audit?.enabled === false ? {} : { auditor: new SinkEdgeAuditor(audit, config, log) }),
     auditLookup: {
       lookup: auditStore,
+      publicKeys: () => cloudTrailPublicKeys(store),
       // Reading the trail is cloudtrail:LookupEvents, decided by identity policies like any IAM action.
       authorize: async (call, action) => {
         const d = await iam.access.authorize(call, action, '*');

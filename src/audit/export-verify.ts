@@ -52,8 +52,10 @@ export function readAuditExport(dir: string, keys: readonly KeyObject[]): { sour
   for (const d of digestFiles) {
     if (!d.file || !verifyWithAny(keys, Buffer.from(d.signed.payloadJson, 'utf8'), Buffer.from(d.signed.signature, 'base64'))) continue;
     for (const log of d.file.logFiles) {
-      listed.add(log.s3Object);
-      for (const row of readLogFile(dir, log, problems)) if (!rows.has(row.seq)) rows.set(row.seq, row);
+      // An export written for a bucket names full keys: its files sit under the prefix its own key shows.
+      const path = log.s3Object.startsWith(d.prefix) ? log.s3Object.slice(d.prefix.length) : log.s3Object;
+      listed.add(path);
+      for (const row of readLogFile(dir, path, log, problems)) if (!rows.has(row.seq)) rows.set(row.seq, row);
     }
   }
   for (const f of files) {
@@ -74,34 +76,41 @@ function walk(dir: string): string[] {
   });
 }
 
-function readDigestFile(dir: string, path: string): { file: ExportedDigestFile | null; signed: SignedDigest; order: number } {
+/**
+ * A digest file and the trail digest it carries; `prefix` is the key prefix it was written
+ * under (its digestS3Object less its path in the export: '' for a directory export), so a
+ * bucket export downloaded from under its prefix finds its log files.
+ */
+function readDigestFile(dir: string, path: string): { file: ExportedDigestFile | null; signed: SignedDigest; order: number; prefix: string } {
   try {
     const file = JSON.parse(gunzipSync(readFileSync(join(dir, path))).toString('utf8')) as ExportedDigestFile;
     const signed = { payloadJson: String(file.cipherlake.payload), signature: String(file.cipherlake.signature) };
     const from = (JSON.parse(signed.payloadJson) as { fromSeq?: unknown }).fromSeq;
-    return { file, signed, order: typeof from === 'number' ? from : Infinity };
+    const key = typeof file.digestS3Object === 'string' ? file.digestS3Object : '';
+    const prefix = key.endsWith(path) ? key.slice(0, key.length - path.length) : '';
+    return { file, signed, order: typeof from === 'number' ? from : Infinity, prefix };
   } catch {
     // unreadable: kept as a digest that cannot verify, so it is reported as forged
-    return { file: null, signed: { payloadJson: '', signature: '' }, order: Infinity };
+    return { file: null, signed: { payloadJson: '', signature: '' }, order: Infinity, prefix: '' };
   }
 }
 
-function readLogFile(dir: string, log: ExportedLogFile, problems: AuditProblem[]): ChainedRecord[] {
+function readLogFile(dir: string, path: string, log: ExportedLogFile, problems: AuditProblem[]): ChainedRecord[] {
   const entries = log.records;
-  const full = join(dir, ...log.s3Object.split('/'));
+  const full = join(dir, ...path.split('/'));
   if (!existsSync(full)) {
-    problems.push({ kind: 'log-file-missing', path: log.s3Object, fromSeq: entries[0]?.seq ?? 0, toSeq: entries.at(-1)?.seq ?? 0 });
+    problems.push({ kind: 'log-file-missing', path, fromSeq: entries[0]?.seq ?? 0, toSeq: entries.at(-1)?.seq ?? 0 });
     return [];
   }
   let records: string[] = [];
   try {
     const content = gunzipSync(readFileSync(full));
-    if (createHash('sha256').update(content).digest('hex') !== log.hashValue) problems.push({ kind: 'log-file-modified', path: log.s3Object });
+    if (createHash('sha256').update(content).digest('hex') !== log.hashValue) problems.push({ kind: 'log-file-modified', path });
     records = (JSON.parse(content.toString('utf8')) as { Records: unknown[] }).Records.map((r) => canonicalJson(r));
   } catch {
-    if (!problems.some((p) => p.kind === 'log-file-modified' && p.path === log.s3Object)) problems.push({ kind: 'log-file-modified', path: log.s3Object });
+    if (!problems.some((p) => p.kind === 'log-file-modified' && p.path === path)) problems.push({ kind: 'log-file-modified', path });
   }
-  return align(records, entries, log.s3Object, problems);
+  return align(records, entries, path, problems);
 }
 
 /**

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { exportAuditTrail } from './export.js';
+import { digestFileTime } from './export-format.js';
 import type { AuditExportResult } from './export.js';
 import { verifyAuditExport } from './export-verify.js';
 import { LocalAuditSigner } from './signer.js';
@@ -43,9 +44,16 @@ describe('CloudTrail export', () => {
     for (const p of result.logFiles) {
       assert.match(p, /^AWSLogs\/111122223333\/CloudTrail\/us-east-1\/\d{4}\/\d{2}\/\d{2}\/111122223333_CloudTrail_us-east-1_\d{8}T\d{4}Z_[0-9a-f]{16}\.json\.gz$/);
     }
+    // CloudTrail's digest names end in their time (what validate-logs reads): three digests made
+    // within a second get three seconds, in chain order, each its file's digestEndTime.
     for (const p of result.digestFiles) {
-      assert.match(p, /^AWSLogs\/111122223333\/CloudTrail-Digest\/us-east-1\/\d{4}\/\d{2}\/\d{2}\/111122223333_CloudTrail-Digest_us-east-1_cipherlake_us-east-1_\d{8}T\d{6}Z_[0-9a-f]{16}\.json\.gz$/);
+      assert.match(p, /^AWSLogs\/111122223333\/CloudTrail-Digest\/us-east-1\/\d{4}\/\d{2}\/\d{2}\/111122223333_CloudTrail-Digest_us-east-1_cipherlake_us-east-1_\d{8}T\d{6}Z\.json\.gz$/);
+      const digest = JSON.parse(gunzipSync(readFileSync(join(dir, p))).toString('utf8')) as { digestEndTime: string; digestS3Object: string };
+      assert.equal(p.slice(-24, -8), digest.digestEndTime.replace(/[-:]/g, ''));
+      assert.equal(digest.digestS3Object, p);
     }
+    assert.equal(new Set(result.digestFiles).size, 3);
+    assert.deepEqual([...result.digestFiles].sort(), result.digestFiles);
     const first = readLog(dir, result.logFiles[0] ?? '');
     assert.equal(first.Records.length, 4);
     assert.equal(first.Records[0]?.['eventVersion'], '1.09');
@@ -114,5 +122,15 @@ describe('CloudTrail export', () => {
     const report = await verifyAuditExport(dir, LocalAuditSigner.generate().publicKeyPem());
     assert.equal(report.intact, false);
     assert.equal(report.problems.filter((p) => p.kind === 'digest-forged').length, 3);
+  });
+});
+
+describe('digestFileTime', () => {
+  it('names a digest by its second, or the second after the one before when that is not later', () => {
+    const t = (iso: string): Date => new Date(iso);
+    assert.equal(digestFileTime(t('2026-11-29T01:02:03.999Z'), null).toISOString(), '2026-11-29T01:02:03.000Z');
+    assert.equal(digestFileTime(t('2026-11-29T01:02:03.100Z'), t('2026-11-29T01:02:03.000Z')).toISOString(), '2026-11-29T01:02:04.000Z');
+    assert.equal(digestFileTime(t('2026-11-29T01:02:03.100Z'), t('2026-11-29T01:02:05.000Z')).toISOString(), '2026-11-29T01:02:06.000Z');
+    assert.equal(digestFileTime(t('2026-11-29T01:02:09.500Z'), t('2026-11-29T01:02:05.000Z')).toISOString(), '2026-11-29T01:02:09.000Z');
   });
 });

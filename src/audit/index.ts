@@ -60,6 +60,6 @@ export {
   InvalidAuditQueryError,
 } from './errors.js';
 export { exportAuditTrail } from './export.js';
-export type { AuditExportOptions, AuditExportResult } from './export.js';
+export type { AuditExportOptions, AuditExportResult, CloudTrailDigestSigner } from './export.js';
 export { readAuditExport, verifyAuditExport } from './export-verify.js';
 export type { ExportedDigestFile, ExportedLogFile, ExportedRecordHash } from './export-format.js';

@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CipherlakeConfig } from '../config/config.js';
-import { AUDIT_SIGNING_ALIAS, openRootKey } from '../kms/index.js';
+import type { CloudTrailDigestSigner } from '../audit/index.js';
+import { AUDIT_SIGNING_ALIAS, CLOUDTRAIL_DIGEST_ALIAS, cloudTrailPublicKeyOf, openRootKey } from '../kms/index.js';
 import { currentVersion, decodeRecord, materialLabel, type AliasRecord, type KeyRecord } from '../kms/keys/key-record.js';
 import { SqliteAuditStore } from '../store/sqlite/audit-store.js';
 import { DataDirError } from './errors.js';
@@ -74,45 +75,75 @@ export function openDataDirOffline(config: CipherlakeConfig): OfflineDataDir {
  * material. Raises DataDirError for a missing root key, store or audit key.
  */
 export async function readAuditPublicKey(config: CipherlakeConfig): Promise<KeyObject> {
+  requireRootKey(config);
+  const key = readAliasedKey(config, AUDIT_SIGNING_ALIAS);
+  if (key === undefined) throw new DataDirError(`no ${AUDIT_SIGNING_ALIAS} key: the server has never started on ${config.dataDir}`);
+  const privateKey = await unwrapPrivateKey(config, key);
+  const publicKey = createPublicKey(privateKey);
+  const stored = currentVersion(key).publicKey; // ECC keys never rotate: one version
+  const derived = publicKey.export({ type: 'spki', format: 'der' });
+  if (stored !== undefined && !derived.equals(stored)) {
+    throw new DataDirError(`the stored public key of ${AUDIT_SIGNING_ALIAS} does not match its private key: metadata.db was modified`);
+  }
+  return publicKey;
+}
+
+/**
+ * The signer of exported CloudTrail digest files (the KMS's CLOUDTRAIL_DIGEST_ALIAS key, RSA),
+ * its private half unwrapped with the root key as the server would; undefined when the data
+ * directory has none (last served by a version before it). Raises DataDirError without a
+ * root key, or when the stored public key does not match the private one. The KeyObject
+ * lives as long as the signer; the unwrapped bytes are zeroed at once.
+ */
+export async function readCloudTrailDigestSigner(config: CipherlakeConfig): Promise<CloudTrailDigestSigner | undefined> {
+  requireRootKey(config);
+  const key = readAliasedKey(config, CLOUDTRAIL_DIGEST_ALIAS);
+  if (key === undefined) return undefined;
+  const privateKey = await unwrapPrivateKey(config, key);
+  const listed = cloudTrailPublicKeyOf(key);
+  if (!createPublicKey(privateKey).export({ type: 'pkcs1', format: 'der' }).equals(listed.value)) {
+    throw new DataDirError(`the stored public key of ${CLOUDTRAIL_DIGEST_ALIAS} does not match its private key: metadata.db was modified`);
+  }
+  return { fingerprint: listed.fingerprint, sign: (message) => sign('sha256', message, privateKey) };
+}
+
+/** Raises DataDirError when the data directory has no root key (checked first: it says best what is wrong with a directory that is not a data directory). */
+function requireRootKey(config: CipherlakeConfig): void {
   const rootKeyFile = config.rootKey.kind === 'file' ? (config.rootKey.path ?? join(config.dataDir, 'root.key')) : join(config.dataDir, 'root-kdf.json');
   if (!existsSync(rootKeyFile)) throw new DataDirError(`no root key at ${rootKeyFile}: is ${config.dataDir} a Cipherlake data directory?`);
-  const key = readAuditKeyRecord(config);
-  // Checked above that the root key exists, so this opens it and never creates one.
+}
+
+/** A KMS key's current private key (PKCS#8 material), unwrapped by the data directory's root key; DataDirError without one. */
+async function unwrapPrivateKey(config: CipherlakeConfig, key: KeyRecord): Promise<KeyObject> {
+  requireRootKey(config);
+  // Checked just now that the root key exists, so this opens it and never creates one.
   const rootKey = openRootKey(config.dataDir, config.rootKey);
   try {
-    const version = currentVersion(key); // ECC keys never rotate: one version
+    const version = currentVersion(key);
     const material = await rootKey.unwrap(version.wrappedMaterial, materialLabel(key.keyId, version.version));
-    let publicKey: KeyObject;
     try {
-      publicKey = createPublicKey(createPrivateKey({ key: material.unsafeBytes(), format: 'der', type: 'pkcs8' }));
+      return createPrivateKey({ key: material.unsafeBytes(), format: 'der', type: 'pkcs8' });
     } finally {
       material.dispose();
     }
-    const stored = version.publicKey;
-    const derived = publicKey.export({ type: 'spki', format: 'der' });
-    if (stored !== undefined && !derived.equals(stored)) {
-      throw new DataDirError(`the stored public key of ${AUDIT_SIGNING_ALIAS} does not match its private key: metadata.db was modified`);
-    }
-    return publicKey;
   } finally {
     rootKey.close();
   }
 }
 
-/** The audit key's record, read from metadata.db read-only; DataDirError when there is none. */
-function readAuditKeyRecord(config: CipherlakeConfig): KeyRecord {
+/** The record of the key an alias names, read from metadata.db read-only; undefined when there is no such alias (or the server never started). */
+function readAliasedKey(config: CipherlakeConfig, aliasName: string): KeyRecord | undefined {
   const db = openExisting(join(config.dataDir, 'metadata.db'), 'metadata store', { readonly: true });
   try {
-    // The server creates these tables at its first start; before that there is no audit key.
+    // The server creates these tables at its first start; before that there is no key.
     const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('kms_aliases', 'kms_keys')").pluck().get() as number;
-    const never = `no ${AUDIT_SIGNING_ALIAS} key: the server has never started on ${config.dataDir}`;
-    if (tables !== 2) throw new DataDirError(never);
+    if (tables !== 2) return undefined;
     // The same rows and decoding as SqliteKeyStore.getAlias / getKey.
-    const alias = db.prepare<[string], { record: string }>('SELECT record FROM kms_aliases WHERE alias_name = ?').get(AUDIT_SIGNING_ALIAS);
-    if (alias === undefined) throw new DataDirError(never);
+    const alias = db.prepare<[string], { record: string }>('SELECT record FROM kms_aliases WHERE alias_name = ?').get(aliasName);
+    if (alias === undefined) return undefined;
     const keyId = decodeRecord<AliasRecord>(alias.record).targetKeyId;
     const row = db.prepare<[string], { record: string }>('SELECT record FROM kms_keys WHERE key_id = ?').get(keyId);
-    if (row === undefined) throw new DataDirError(`${AUDIT_SIGNING_ALIAS} names key ${keyId}, which metadata.db does not hold`);
+    if (row === undefined) throw new DataDirError(`${aliasName} names key ${keyId}, which metadata.db does not hold`);
     return decodeRecord<KeyRecord>(row.record);
   } finally {
     db.close();

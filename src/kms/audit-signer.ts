@@ -1,9 +1,8 @@
 import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import type { AuditSigner } from '../audit/index.js';
-import { createKey } from './operations/create-key.js';
+import { openServiceKey } from './service-keys.js';
 import { currentVersion, type KeyRecord } from './keys/key-record.js';
 import type { KeyService } from './keys/key-service.js';
-import { rootPrincipal } from '../iam/root-credentials.js';
 
 /** The alias of the KMS key that signs audit digests. */
 export const AUDIT_SIGNING_ALIAS = 'alias/cipherlake/audit-digests';
@@ -28,17 +27,7 @@ export class KmsAuditSigner implements AuditSigner {
 
   /** Finds or creates the audit signing key. */
   static async open(keys: KeyService): Promise<KmsAuditSigner> {
-    const { store, settings, clock } = keys.deps;
-    const alias = await store.getAlias(AUDIT_SIGNING_ALIAS);
-    if (alias !== undefined) return new KmsAuditSigner(keys, await store.getKey(alias.targetKeyId));
-    const key = await createKey(
-      keys,
-      { keySpec: 'ECC_NIST_P256', keyUsage: 'SIGN_VERIFY', description: 'Cipherlake audit digest signing key', tags: [], keyManager: 'AWS' },
-      { principal: rootPrincipal(settings.accountId), sourceIp: '', secureTransport: true },
-    );
-    const now = clock.now();
-    await store.createAlias({ aliasName: AUDIT_SIGNING_ALIAS, targetKeyId: key.keyId, createdAt: now, lastUpdatedAt: now });
-    return new KmsAuditSigner(keys, key);
+    return new KmsAuditSigner(keys, await openServiceKey(keys, AUDIT_SIGNING_ALIAS, 'ECC_NIST_P256', 'Cipherlake audit digest signing key'));
   }
 
   async sign(message: Buffer): Promise<Buffer> {

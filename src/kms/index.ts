@@ -18,3 +18,5 @@ export { runKeyMaintenance, startKeyMaintenance } from './keys/maintenance.js';
 export { encrypt, decrypt, generateDataKey, generateDataKeyWithoutPlaintext } from './operations/crypto-operations.js';
 export type { EncryptionContext } from './encryption-context.js';
 export { KmsAuditSigner, AUDIT_SIGNING_ALIAS } from './audit-signer.js';
+export { CLOUDTRAIL_DIGEST_ALIAS, CLOUDTRAIL_SIGNATURE_ALGORITHM, cloudTrailKeyFingerprint, cloudTrailPublicKeyOf, cloudTrailPublicKeys, openCloudTrailDigestKey } from './cloudtrail-digest-key.js';
+export type { CloudTrailPublicKey } from './cloudtrail-digest-key.js';

@@ -132,7 +132,7 @@ export interface EdgeDeps {
   readonly iam?: IamEdgeHandler;
   /** EC2 volumes and snapshots (requests whose credential scope names `ec2`). */
   readonly ec2?: Ec2EdgeHandler;
-  /** CloudTrail LookupEvents over the audit store (credential scope `cloudtrail`). */
+  /** CloudTrail LookupEvents over the audit store and ListPublicKeys (credential scope `cloudtrail`). */
   readonly auditLookup?: CloudTrailLookup;
   readonly keys: KeyService;
   /**
@@ -190,7 +190,7 @@ interface SignedServices {
 
 function signedServices(deps: EdgeDeps): SignedServices {
   const services: { -readonly [K in keyof SignedServices]: SignedServices[K] } = { kms: kmsService(deps.keys, deps.authorizeKms, deps.log) };
-  if (deps.auditLookup !== undefined) services.cloudtrail = cloudTrailService(deps.auditLookup, deps.log);
+  if (deps.auditLookup !== undefined) services.cloudtrail = cloudTrailService(deps.auditLookup, deps.log, () => deps.clock.now());
   if (deps.iam !== undefined) {
     services.iam = queryService(deps.iam, 'iam', deps.log);
     services.sts = queryService(deps.iam, 'sts', deps.log);

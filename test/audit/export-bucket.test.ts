@@ -5,27 +5,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { runAuditExport, type AuditExportFlags } from '../../src/cli/commands/audit-export.js';
 import { runAuditPublicKey } from '../../src/cli/commands/audit-public-key.js';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
 import { ServerRefusedError } from '../../src/cli/errors.js';
-import { capture, type Captured } from '../helpers/cli-capture.js';
+import { capture } from '../helpers/cli-capture.js';
+import { exportWithRootEnv } from '../helpers/audit-export.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
-
-/** Runs the export as the CLI would, with the root credentials in the environment (the offline command reads them there). */
-async function exportWithRootEnv(flags: AuditExportFlags): Promise<Captured> {
-  const saved = { id: process.env.CIPHERLAKE_ROOT_ACCESS_KEY_ID, secret: process.env.CIPHERLAKE_ROOT_SECRET_ACCESS_KEY };
-  process.env.CIPHERLAKE_ROOT_ACCESS_KEY_ID = TEST_ACCESS_KEY_ID;
-  process.env.CIPHERLAKE_ROOT_SECRET_ACCESS_KEY = TEST_SECRET_ACCESS_KEY;
-  try {
-    return await capture((io) => runAuditExport(flags, io));
-  } finally {
-    if (saved.id === undefined) delete process.env.CIPHERLAKE_ROOT_ACCESS_KEY_ID;
-    else process.env.CIPHERLAKE_ROOT_ACCESS_KEY_ID = saved.id;
-    if (saved.secret === undefined) delete process.env.CIPHERLAKE_ROOT_SECRET_ACCESS_KEY;
-    else process.env.CIPHERLAKE_ROOT_SECRET_ACCESS_KEY = saved.secret;
-  }
-}
 
 describe('cipherlake audit export --bucket', () => {
   let t: TestServer;

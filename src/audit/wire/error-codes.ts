@@ -15,6 +15,7 @@ export const CLOUDTRAIL_ERROR_STATUS = {
   InvalidTimeRangeException: 400,
   InvalidMaxResultsException: 400,
   InvalidNextTokenException: 400,
+  InvalidTokenException: 400,
   InvalidEventCategoryException: 400,
   UnsupportedOperationException: 400,
   SerializationException: 400,

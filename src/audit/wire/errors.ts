@@ -1,7 +1,7 @@
 import { CipherlakeError } from '../../common/errors.js';
 
 /**
- * A LookupEvents request CloudTrail would reject; `code` is the CloudTrail exception name
+ * A LookupEvents or ListPublicKeys request CloudTrail would reject; `code` is the CloudTrail exception name
  * (InvalidLookupAttributesException, InvalidTimeRangeException, ...), mapped to its status
  * in error-codes.ts. User error.
  */
@@ -15,13 +15,14 @@ export class CloudTrailRequestError extends CipherlakeError {
   }
 }
 
-/** CloudTrail's client error codes for the operations we serve. */
+/** CloudTrail's client error codes for the operations we serve (ListPublicKeys says InvalidTokenException where LookupEvents says InvalidNextTokenException). */
 export type CloudTrailClientErrorCode =
   | 'AccessDeniedException'
   | 'InvalidLookupAttributesException'
   | 'InvalidTimeRangeException'
   | 'InvalidMaxResultsException'
   | 'InvalidNextTokenException'
+  | 'InvalidTokenException'
   | 'InvalidEventCategoryException'
   | 'UnsupportedOperationException'
   | 'SerializationException';

@@ -98,8 +98,8 @@ function serialization(message: string): CloudTrailRequestError {
   return new CloudTrailRequestError('SerializationException', message);
 }
 
-/** Raises SerializationException when `value` (null counts as absent) is not a scalar of `expected` type. */
-function checkScalar(value: unknown, expected: 'a String' | 'an Integer' | 'a Timestamp'): void {
+/** Raises SerializationException when `value` (null counts as absent) is not a scalar of `expected` type (ListPublicKeys too). */
+export function checkScalar(value: unknown, expected: 'a String' | 'an Integer' | 'a Timestamp'): void {
   if (value === undefined || value === null) return;
   if (Array.isArray(value)) throw serialization(START_OF_LIST);
   if (typeof value === 'object') throw serialization(START_OF_MAP);
@@ -150,7 +150,7 @@ function attributeOf(raw: unknown): { key: AttributeKey; value: string } | undef
   return { key: key as AttributeKey, value: v };
 }
 
-function timeOf(value: unknown, field: string): Date | undefined {
+export function timeOf(value: unknown, field: string): Date | undefined {
   if (value === undefined || value === null) return undefined;
   // JSON 1.1 timestamps are epoch seconds; tolerate ISO text as some hand-written clients send it.
   const date = typeof value === 'number' ? new Date(value * 1000) : typeof value === 'string' ? new Date(value) : new Date(NaN);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import type { CipherlakeConfig } from '../../config/config.js';
+import { CLOUDTRAIL_SIGNATURE_ALGORITHM } from '../../kms/index.js';
 import { CliArgumentError, ServerRefusedError } from '../errors.js';
 import { signedPut } from '../sigv4-client.js';
 import { cliRootCredentials } from '../root-credentials.js';
@@ -39,12 +40,15 @@ export function bucketTarget(flags: { bucket: string; prefix?: string; kmsKeyId?
 /**
  * Uploads each file (paths relative to `root`, '/'-separated) to `PREFIX + path` in the
  * bucket with SSE-KMS, one signed PUT at a time, signed with the root credentials of the
- * configuration or data directory. Resolves with the object keys written, in order.
+ * configuration or data directory; a file with an entry in `signatures` (a digest file
+ * signed as CloudTrail signs them) carries it as CloudTrail's object metadata
+ * (`x-amz-meta-signature`, hex, and `x-amz-meta-signature-algorithm`), where `aws cloudtrail
+ * validate-logs` reads it. Resolves with the object keys written, in order.
  * Raises DataDirError without credentials and ServerRefusedError naming S3's code and the
  * key when a PUT is refused (files before it stay uploaded; a re-run overwrites them with the same
  * bytes). Never logs the secret.
  */
-export async function uploadExport(root: string, paths: readonly string[], target: BucketTarget, config: CipherlakeConfig): Promise<string[]> {
+export async function uploadExport(root: string, paths: readonly string[], target: BucketTarget, config: CipherlakeConfig, signatures: ReadonlyMap<string, string> = new Map()): Promise<string[]> {
   const endpoint = target.endpoint ?? `http://${config.http.host}:${config.http.port}`;
   const scope = { service: 's3', region: config.region, credentials: cliRootCredentials(config), accountId: config.accountId };
   const sse: Array<[string, string]> = [['x-amz-server-side-encryption', 'aws:kms']];
@@ -55,6 +59,8 @@ export async function uploadExport(root: string, paths: readonly string[], targe
     const rawPath = `/${encodeURIComponent(target.bucket)}/${key.split('/').map(encodeSegment).join('/')}`;
     // Content-Type, not Content-Encoding: a client must hand back the gzip bytes as stored.
     const headers: Array<[string, string]> = [['content-type', 'application/x-gzip'], ...sse];
+    const signature = signatures.get(path);
+    if (signature !== undefined) headers.push(['x-amz-meta-signature', signature], ['x-amz-meta-signature-algorithm', CLOUDTRAIL_SIGNATURE_ALGORITHM]);
     const res = await signedPut(endpoint, rawPath, headers, readFileSync(join(root, ...path.split('/'))), scope);
     if (res.status !== 200) throw new ServerRefusedError(`PUT s3://${target.bucket}/${key} failed: ${s3ErrorText(res.status, res.text)}`);
     keys.push(key);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { exportAuditTrail } from '../../audit/index.js';
 import { CliArgumentError } from '../errors.js';
-import { openDataDirOffline } from '../open-data-dir.js';
+import { CLOUDTRAIL_DIGEST_ALIAS } from '../../kms/index.js';
+import { openDataDirOffline, readCloudTrailDigestSigner } from '../open-data-dir.js';
 import { bucketTarget, uploadExport, type BucketTarget } from './audit-export-bucket.js';
 import { auditCommand, configFor, PROCESS_IO, runAndExit, withDataDirOptions, type CliIo, type DataDirFlags } from './audit-group.js';
 import { unchainedReport, type UnchainedReport } from './audit-unchained.js';
@@ -26,6 +27,9 @@ export interface AuditExportFlags extends DataDirFlags {
  * afterwards) and then PUT, under --prefix with the same relative keys, into that bucket of
  * the running server at --endpoint with SSE-KMS (--kms-key-id, else the bucket default, else
  * alias/aws/s3), signed with the root credentials; the printed paths are then object keys.
+ * A bucket export's digest files are also signed as CloudTrail signs them, by the KMS's
+ * CloudTrail digest key (which the server makes at start; without it, stderr says so and
+ * the files go unsigned), so `aws cloudtrail validate-logs` checks them in the bucket.
  * Records after the newest digest are left out and reported on stderr: an offline command
  * must not sign (the running server owns the digest chain); they are included after the
  * server's next digest (every 5 min or 10,000 records, and on shutdown). Acknowledged records
@@ -55,18 +59,27 @@ async function exportAndUpload(flags: AuditExportFlags, out: string, target: Buc
   // The journals before the chain (as verify and lookup read them): a record a running server
   // chains in between is then in its notice and perhaps the export, never missed by both.
   const journals = unchainedReport(config);
+  // A bucket export is signed as CloudTrail signs its digest files, so validate-logs checks it.
+  const signer = target !== undefined ? await readCloudTrailDigestSigner(config) : undefined;
+  const options = {
+    accountId: config.accountId,
+    region: config.region,
+    ...(target !== undefined ? { destination: { bucket: target.bucket, prefix: target.prefix } } : {}),
+    ...(signer !== undefined ? { signer } : {}),
+  };
   const dir = openDataDirOffline(config);
   try {
     const { result, head } = await dir.snapshot(async () => ({
-      result: await exportAuditTrail(dir.auditStore, out, { accountId: config.accountId, region: config.region }),
+      result: await exportAuditTrail(dir.auditStore, out, options),
       head: (await dir.auditStore.headSeq()) ?? 0,
     }));
     const paths = [...result.logFiles, ...result.digestFiles];
-    const written = target === undefined ? paths : await uploadExport(out, paths, target, config);
+    const written = target === undefined ? paths : await uploadExport(out, paths, target, config, result.digestSignatures);
     for (const path of written) io.out(path);
     const where = target === undefined ? out : `s3://${target.bucket}/${target.prefix}`;
     io.err(`exported records 1..${result.exportedThroughSeq} (${result.logFiles.length} log files) to ${where}`);
     if (head > result.exportedThroughSeq) io.err(`records ${result.exportedThroughSeq + 1}..${head} are not yet signed and were left out`);
+    if (target !== undefined && signer === undefined) io.err(`no ${CLOUDTRAIL_DIGEST_ALIAS} key yet (the server makes it at its next start): the digest files carry no CloudTrail signature, so aws cloudtrail validate-logs cannot check them; cipherlake audit verify --export can`);
     reportUnchained(journals, io);
     return 0;
   } finally {
