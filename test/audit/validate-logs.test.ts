@@ -170,6 +170,24 @@ describe('aws cloudtrail validate-logs on a bucket export', { skip: cli.ok ? fal
     assert.match(r.stdout, /digest files valid/);
   });
 
+  it('names a deleted log file; a second export to the same prefix writes the same bytes and signatures back, valid again', async () => {
+    const first = await exportTo('log-gone');
+    const before = await Promise.all([...first.digests, ...first.logs].map(async (k) => ({ k, ...(await object(k)) })));
+    await t.s3().send(new DeleteObjectCommand({ Bucket: BUCKET, Key: first.logs[0]! }));
+    const gone = await validateLogs('log-gone');
+    assert.equal(gone.code, 1, gone.stdout);
+    assert.match(gone.stderr, new RegExp(`Log file\\ts3://${BUCKET}/${first.logs[0]}\\tINVALID: not found`));
+
+    const again = await exportTo('log-gone');
+    assert.deepEqual(again, first);
+    for (const b of before) {
+      const now = await object(b.k);
+      assert.ok(now.body.equals(b.body), b.k);
+      assert.equal(now.metadata['signature'], b.metadata['signature'], b.k);
+    }
+    assert.equal((await validateLogs('log-gone')).code, 0);
+  });
+
   it('names a digest file whose content changed (its signature no longer holds) and one that was deleted', async () => {
     const { digests } = await exportTo('digest-edit');
     const [oldest, middle] = digests;
