@@ -150,11 +150,13 @@ function retireGrantKeyPolicy(stored: Policy, accountId: string): Policy {
 
 /**
  * The use of an AWS managed key (what its policy allows only through the service: kms:Encrypt,
- * kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:CreateGrant), for which the key policy
- * decides even for the account root. Managing the key is refused by each operation as before
- * (UnsupportedOperationException and the like), and reading its metadata the policy allows.
+ * kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:CreateGrant; and kms:Sign and
+ * kms:Verify, which the policy of the server's own signing keys allows nobody:
+ * serviceKeyPolicy), for which the key policy decides even for the account root. Managing the
+ * key is refused by each operation as before (UnsupportedOperationException and the like), and
+ * reading its metadata the policy allows.
  */
-const MANAGED_KEY_USE = /^kms:(Encrypt|Decrypt|ReEncrypt(From|To)|GenerateDataKey(WithoutPlaintext|Pair|PairWithoutPlaintext)?|CreateGrant)$/;
+const MANAGED_KEY_USE = /^kms:(Encrypt|Decrypt|ReEncrypt(From|To)|GenerateDataKey(WithoutPlaintext|Pair|PairWithoutPlaintext)?|CreateGrant|Sign|Verify)$/;
 
 function policyDecidesRoot(key: KeyRecord, action: string): boolean {
   return key.keyManager === 'AWS' && MANAGED_KEY_USE.test(action);

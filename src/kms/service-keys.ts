@@ -1,17 +1,45 @@
+import { metadataReadStatement } from './operations/aws-managed-key.js';
 import { createKey } from './operations/create-key.js';
 import type { KeyRecord } from './keys/key-record.js';
 import type { KeyService } from './keys/key-service.js';
 import { rootPrincipal } from '../iam/root-credentials.js';
 
 /**
+ * The policy of a key the server itself signs with (the audit key, the CloudTrail digest key):
+ * the account may read its metadata and public key, and nobody may use it through the API. An
+ * API caller able to sign with it could forge the trail's digests (or an export's), as a
+ * CloudTrail customer cannot sign with CloudTrail's key. AWS managed keys' use is decided by
+ * their policy even for the account root (key-authorizer's MANAGED_KEY_USE), so this policy
+ * refuses the root's kms:Sign too, and IAM policies cannot grant what it does not delegate.
+ */
+export function serviceKeyPolicy(accountId: string): string {
+  return JSON.stringify(
+    {
+      Version: '2012-10-17',
+      Id: 'cipherlake-service-signing-key',
+      Statement: [metadataReadStatement(accountId)],
+    },
+    null,
+    2,
+  );
+}
+
+/**
  * The AWS-managed SIGN_VERIFY key `aliasName` names, created (as the account's root, with
- * `keySpec`) and aliased when there is none: the keys the server itself signs with.
+ * `keySpec` and serviceKeyPolicy) and aliased when there is none: the keys the server itself
+ * signs with, inside the key service only. A key an earlier version made with the default
+ * policy (which let the root and IAM policies sign with it through the API) gets
+ * serviceKeyPolicy now.
  */
 export async function openServiceKey(keys: KeyService, aliasName: string, keySpec: 'RSA_2048' | 'ECC_NIST_P256', description: string): Promise<KeyRecord> {
   const { store, settings, clock } = keys.deps;
+  const policy = serviceKeyPolicy(settings.accountId);
   const alias = await store.getAlias(aliasName);
-  if (alias !== undefined) return store.getKey(alias.targetKeyId);
-  const key = await createKey(keys, { keySpec, keyUsage: 'SIGN_VERIFY', description, tags: [], keyManager: 'AWS' }, { principal: rootPrincipal(settings.accountId), sourceIp: '', secureTransport: true });
+  if (alias !== undefined) {
+    const key = await store.getKey(alias.targetKeyId);
+    return key.policy === policy ? key : keys.update(key, { policy });
+  }
+  const key = await createKey(keys, { keySpec, keyUsage: 'SIGN_VERIFY', description, tags: [], keyManager: 'AWS', policy }, { principal: rootPrincipal(settings.accountId), sourceIp: '', secureTransport: true });
   const now = clock.now();
   await store.createAlias({ aliasName, targetKeyId: key.keyId, createdAt: now, lastUpdatedAt: now });
   return key;

@@ -171,16 +171,21 @@ function awsManagedKeyPolicy(accountId: string, region: string, aliasName: strin
           Resource: '*',
           Condition: { StringEquals: { 'kms:CallerAccount': accountId, 'kms:ViaService': `${service}.${region}.amazonaws.com` } },
         },
-        {
-          Sid: 'Allow direct access to key metadata to the account',
-          Effect: 'Allow',
-          Principal: { AWS: `arn:aws:iam::${accountId}:root` },
-          Action: ['kms:Describe*', 'kms:Get*', 'kms:List*'],
-          Resource: '*',
-        },
+        metadataReadStatement(accountId),
       ],
     },
     null,
     2,
   );
+}
+
+/** The statement of an AWS managed key's policy that lets the account read the key's metadata (and public key) directly, and nothing else. */
+export function metadataReadStatement(accountId: string): Record<string, unknown> {
+  return {
+    Sid: 'Allow direct access to key metadata to the account',
+    Effect: 'Allow',
+    Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+    Action: ['kms:Describe*', 'kms:Get*', 'kms:List*'],
+    Resource: '*',
+  };
 }
