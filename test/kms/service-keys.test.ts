@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
-import { CreateGrantCommand, GetKeyPolicyCommand, GetPublicKeyCommand, KMSClient, SignCommand, type SigningAlgorithmSpec } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, DeleteAliasCommand, DescribeKeyCommand, GetKeyPolicyCommand, UpdateAliasCommand, GetPublicKeyCommand, KMSClient, SignCommand, type SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { AUDIT_SIGNING_ALIAS, CLOUDTRAIL_DIGEST_ALIAS, KmsAuditSigner, openCloudTrailDigestKey } from '../../src/kms/index.js';
 import { defaultKeyPolicy } from '../../src/kms/keys/default-policy.js';
 import { serviceKeyPolicy } from '../../src/kms/service-keys.js';
@@ -31,6 +31,17 @@ describe('KMS: the server\'s own signing keys', () => {
       const policy = await fx.kms.send(new GetKeyPolicyCommand({ KeyId: alias, PolicyName: 'default' }));
       assert.equal(policy.Policy, serviceKeyPolicy('000000000000'), alias);
     }
+  });
+
+  it('their aliases cannot be pointed elsewhere, deleted, or joined by a caller\'s own under alias/cipherlake/', async () => {
+    const mine = (await fx.kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
+    for (const [alias] of SIGNING) {
+      const before = (await fx.kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata!.KeyId;
+      assert.equal(await sdkOutcome(fx.kms.send(new UpdateAliasCommand({ AliasName: alias, TargetKeyId: mine }))), '400 InvalidAliasNameException', alias);
+      assert.equal(await sdkOutcome(fx.kms.send(new DeleteAliasCommand({ AliasName: alias }))), '400 InvalidAliasNameException', alias);
+      assert.equal((await fx.kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata!.KeyId, before, alias);
+    }
+    assert.equal(await sdkOutcome(fx.kms.send(new CreateAliasCommand({ AliasName: 'alias/cipherlake/mine', TargetKeyId: mine }))), '400 InvalidAliasNameException');
   });
 
   it('an IAM user allowed kms:* cannot sign with them either', async () => {

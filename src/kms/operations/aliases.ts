@@ -28,9 +28,20 @@ export function checkAliasName(name: string): void {
   }
 }
 
+/**
+ * Prefix reserved, as alias/aws/ is, for the keys the server itself signs with
+ * (alias/cipherlake/audit-digests, alias/cipherlake/cloudtrail-digests): a caller who could
+ * point one at a key of their own, or delete it, could have the next start sign digests with
+ * that key, or with a new one `audit public-key` would then hand out.
+ */
+export const SERVICE_ALIAS_PREFIX = 'alias/cipherlake/';
+
 function requireCustomerAlias(name: string): void {
   if (name.startsWith(AWS_ALIAS_PREFIX)) {
     throw new InvalidAliasNameError(`Alias names that begin with ${AWS_ALIAS_PREFIX} are reserved for AWS managed keys: ${name}`);
+  }
+  if (name.startsWith(SERVICE_ALIAS_PREFIX)) {
+    throw new InvalidAliasNameError(`Alias names that begin with ${SERVICE_ALIAS_PREFIX} are reserved for Cipherlake's own keys: ${name}`);
   }
 }
 
@@ -47,7 +58,7 @@ async function aliasTarget(keys: KeyService, targetKeyId: string): Promise<KeyRe
 
 /**
  * CreateAlias. Raises ValidationError (malformed name, alias as target),
- * InvalidAliasNameError (alias/aws/*), NotFoundError (no such key), KeyInvalidStateError
+ * InvalidAliasNameError (alias/aws/*, alias/cipherlake/*), NotFoundError (no such key), KeyInvalidStateError
  * (key pending deletion), AlreadyExistsError.
  */
 export async function createAlias(keys: KeyService, aliasName: string, targetKeyId: string): Promise<void> {
@@ -72,7 +83,7 @@ function keyType(spec: KeySpec): KeyType {
 /**
  * UpdateAlias: points an existing alias at another key of the same type and usage.
  * Raises NotFoundError (alias or key), ValidationError (type or usage differs),
- * InvalidAliasNameError (alias/aws/*), KeyInvalidStateError.
+ * InvalidAliasNameError (alias/aws/*, alias/cipherlake/*), KeyInvalidStateError.
  */
 export async function updateAlias(keys: KeyService, aliasName: string, targetKeyId: string): Promise<void> {
   checkAliasName(aliasName);
@@ -92,7 +103,7 @@ export async function updateAlias(keys: KeyService, aliasName: string, targetKey
   await store.updateAlias(updated);
 }
 
-/** DeleteAlias. Raises NotFoundError, InvalidAliasNameError (alias/aws/*). The key is untouched. */
+/** DeleteAlias. Raises NotFoundError, InvalidAliasNameError (alias/aws/*, alias/cipherlake/*). The key is untouched. */
 export async function deleteAlias(keys: KeyService, aliasName: string): Promise<void> {
   checkAliasName(aliasName);
   const alias = await keys.deps.store.getAlias(aliasName);
