@@ -92,13 +92,17 @@ export async function readAuditPublicKey(config: CipherlakeConfig): Promise<KeyO
  * The signer of exported CloudTrail digest files (the KMS's CLOUDTRAIL_DIGEST_ALIAS key, RSA),
  * its private half unwrapped with the root key as the server would; undefined when the data
  * directory has none (last served by a version before it). Raises DataDirError without a
- * root key, or when the stored public key does not match the private one. The KeyObject
+ * root key, when the alias names a key that is not an RSA signing key, or when the stored
+ * public key does not match the private one. The KeyObject
  * lives as long as the signer; the unwrapped bytes are zeroed at once.
  */
 export async function readCloudTrailDigestSigner(config: CipherlakeConfig): Promise<CloudTrailDigestSigner | undefined> {
   requireRootKey(config);
   const key = readAliasedKey(config, CLOUDTRAIL_DIGEST_ALIAS);
   if (key === undefined) return undefined;
+  if (!key.keySpec.startsWith('RSA_') || key.keyUsage !== 'SIGN_VERIFY') {
+    throw new DataDirError(`${CLOUDTRAIL_DIGEST_ALIAS} names a ${key.keySpec} ${key.keyUsage} key, not an RSA signing key: metadata.db was modified`);
+  }
   const privateKey = await unwrapPrivateKey(config, key);
   const listed = cloudTrailPublicKeyOf(key);
   if (!createPublicKey(privateKey).export({ type: 'pkcs1', format: 'der' }).equals(listed.value)) {

@@ -7,7 +7,8 @@ import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/c
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { runAuditPublicKey } from '../../src/cli/commands/audit-public-key.js';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
-import { ServerRefusedError } from '../../src/cli/errors.js';
+import { DataDirError, ServerRefusedError } from '../../src/cli/errors.js';
+import { CLOUDTRAIL_DIGEST_ALIAS } from '../../src/kms/index.js';
 import { capture } from '../helpers/cli-capture.js';
 import { exportWithRootEnv } from '../helpers/audit-export.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
@@ -79,5 +80,21 @@ describe('cipherlake audit export --bucket', () => {
     });
     await assert.rejects(exportWithRootEnv({ dataDir: t.dataDir, prefix: 'x' }), /need --bucket/);
     await assert.rejects(exportWithRootEnv({ dataDir: t.dataDir }), /--dir DIR or --bucket NAME/);
+  });
+
+  it('refuses to sign with a CloudTrail digest key alias that names anything but an RSA signing key', async () => {
+    const store = t.server.keys.deps.store;
+    const alias = (await store.getAlias(CLOUDTRAIL_DIGEST_ALIAS))!;
+    const ecc = (await t.kms().send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
+    await store.updateAlias({ ...alias, targetKeyId: ecc });
+    try {
+      await assert.rejects(exportWithRootEnv({ dataDir: t.dataDir, bucket: 'audit-trail', prefix: 'swapped', endpoint: t.endpoint }), (err: unknown) => {
+        assert.ok(err instanceof DataDirError, String(err));
+        assert.match(err.message, /names a ECC_NIST_P256 SIGN_VERIFY key, not an RSA signing key/);
+        return true;
+      });
+    } finally {
+      await store.updateAlias(alias);
+    }
   });
 });
