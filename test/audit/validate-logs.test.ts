@@ -248,5 +248,13 @@ describe('aws cloudtrail validate-logs on a bucket export', { skip: cli.ok ? fal
     const denied = await rawKmsRequest(t.endpoint, { target: LIST_PUBLIC_KEYS, service: 'cloudtrail', body: '{}', ...reader });
     assert.equal(denied.status, 400);
     assert.equal((denied.json as { __type: string }).__type, 'AccessDeniedException');
+
+    // Each call is in the trail as a CloudTrail event, the refused ones with their error code.
+    await t.server.audit.flush();
+    const { records } = await t.server.auditStore.lookup({ eventName: 'ListPublicKeys', limit: 50 });
+    const events = records.map((r) => r.event);
+    assert.ok(events.every((e) => e.eventSource === 'cloudtrail.amazonaws.com' && e.readOnly === true));
+    assert.ok(events.some((e) => e.errorCode === undefined && (e.requestParameters as Record<string, unknown> | null)?.['startTime'] === '2000-01-01T00:00:00.000Z'), JSON.stringify(events.map((e) => e.requestParameters)));
+    assert.deepEqual(events.map((e) => e.errorCode).filter((c) => c !== undefined).sort(), ['AccessDeniedException', 'InvalidTimeRangeException', 'InvalidTokenException', 'SerializationException']);
   });
 });
