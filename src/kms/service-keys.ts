@@ -1,6 +1,7 @@
 import { metadataReadStatement } from './operations/aws-managed-key.js';
 import { createKey } from './operations/create-key.js';
-import type { KeyRecord } from './keys/key-record.js';
+import { keyArn, type KeyRecord } from './keys/key-record.js';
+import { KmsInternalError } from './errors.js';
 import type { KeyService } from './keys/key-service.js';
 import { rootPrincipal } from '../iam/root-credentials.js';
 
@@ -29,7 +30,7 @@ export function serviceKeyPolicy(accountId: string): string {
  * `keySpec` and serviceKeyPolicy) and aliased when there is none: the keys the server itself
  * signs with, inside the key service only. A key an earlier version made with the default
  * policy (which let the root and IAM policies sign with it through the API) gets
- * serviceKeyPolicy now.
+ * serviceKeyPolicy now. Raises KmsInternalError when the alias names any other kind of key.
  */
 export async function openServiceKey(keys: KeyService, aliasName: string, keySpec: 'RSA_2048' | 'ECC_NIST_P256', description: string): Promise<KeyRecord> {
   const { store, settings, clock } = keys.deps;
@@ -37,6 +38,12 @@ export async function openServiceKey(keys: KeyService, aliasName: string, keySpe
   const alias = await store.getAlias(aliasName);
   if (alias !== undefined) {
     const key = await store.getKey(alias.targetKeyId);
+    // Only a key the server made is taken: an alias repointed at another key (through the API
+    // before alias/cipherlake/ was reserved, or in metadata.db) would have it sign with a key
+    // someone else can use, so the server refuses to start instead.
+    if (key.keyManager !== 'AWS' || key.keySpec !== keySpec || key.keyUsage !== 'SIGN_VERIFY') {
+      throw new KmsInternalError(`${aliasName} names ${keyArn(key)}, a ${key.keyManager === 'AWS' ? 'AWS managed' : 'customer managed'} ${key.keySpec} ${key.keyUsage} key, not the ${keySpec} signing key the server made: point it back, or restore metadata.db`);
+    }
     return key.policy === policy ? key : keys.update(key, { policy });
   }
   const key = await createKey(keys, { keySpec, keyUsage: 'SIGN_VERIFY', description, tags: [], keyManager: 'AWS', policy }, { principal: rootPrincipal(settings.accountId), sourceIp: '', secureTransport: true });

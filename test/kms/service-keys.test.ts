@@ -83,4 +83,18 @@ describe('KMS: the server\'s own signing keys', () => {
       assert.equal(await sdkOutcome(fx.kms.send(new SignCommand({ KeyId: alias, Message: Buffer.from('x'), MessageType: 'RAW', SigningAlgorithm: algorithm }))), '400 AccessDeniedException', alias);
     }
   });
+
+  it('refuses to sign with an alias repointed at a key the server did not make (a customer key), naming it', async () => {
+    const keys = fx.server.server.keys;
+    const store = keys.deps.store;
+    const alias = (await store.getAlias(AUDIT_SIGNING_ALIAS))!;
+    const mine = (await fx.kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
+    await store.updateAlias({ ...alias, targetKeyId: mine });
+    try {
+      await assert.rejects(KmsAuditSigner.open(keys), new RegExp(`names arn:aws:kms:${TEST_REGION}:000000000000:key/${mine}, a customer managed ECC_NIST_P256 SIGN_VERIFY key`));
+      assert.notEqual((await store.getKey(mine)).policy, serviceKeyPolicy('000000000000'), 'the customer key is left as it was');
+    } finally {
+      await store.updateAlias(alias);
+    }
+  });
 });
