@@ -9,10 +9,10 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { CreateKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { exportWithRootEnv } from '../helpers/audit-export.js';
-import { run, type RunResult } from '../helpers/client-run.js';
+import { awsCli, type RunResult } from '../helpers/client-run.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
 import { at, queryRequest } from '../iam/query-client.js';
-import { startTestServer, TEST_ACCESS_KEY_ID, TEST_REGION, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const TRAIL_ARN = 'arn:aws:cloudtrail:us-east-1:000000000000:trail/cipherlake';
 const BUCKET = 'audit-trail';
@@ -58,19 +58,9 @@ describe('aws cloudtrail validate-logs on a bucket export', { skip: cli.ok ? fal
   let startTime: string;
   let exported = 0;
 
-  function validateLogs(prefix: string, extra: readonly string[] = []): Promise<RunResult> {
-    return run('aws', ['--endpoint-url', t.endpoint, 'cloudtrail', 'validate-logs', '--trail-arn', TRAIL_ARN, '--start-time', startTime, '--s3-bucket', BUCKET, '--s3-prefix', prefix, ...extra], {
-      HOME: home,
-      AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-      AWS_REGION: TEST_REGION,
-      AWS_DEFAULT_REGION: TEST_REGION,
-      AWS_ENDPOINT_URL_S3: t.endpoint,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: join(home, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
-      AWS_PAGER: '',
-    });
+  function validateLogs(prefix: string): Promise<RunResult> {
+    const args = ['cloudtrail', 'validate-logs', '--trail-arn', TRAIL_ARN, '--start-time', startTime, '--s3-bucket', BUCKET, '--s3-prefix', prefix];
+    return awsCli(t.endpoint, home, args, undefined, { AWS_ENDPOINT_URL_S3: t.endpoint });
   }
 
   /** A fresh export of the whole trail under `prefix`; its digest keys oldest first. */
@@ -205,24 +195,37 @@ describe('aws cloudtrail validate-logs on a bucket export', { skip: cli.ok ? fal
     assert.equal(missing.code, 1, missing.stdout);
     assert.match(missing.stderr, new RegExp(`Digest file\\ts3://${BUCKET}/${middle}\\tINVALID: not found`));
   });
+});
 
-  it('ListPublicKeys through the AWS CLI; its time range, token and permission checked as CloudTrail checks them', async () => {
-    const cli = await run('aws', ['--endpoint-url', t.endpoint, '--output', 'json', 'cloudtrail', 'list-public-keys', '--start-time', startTime], {
-      HOME: home,
-      AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
-      AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
-      AWS_DEFAULT_REGION: TEST_REGION,
-      AWS_CONFIG_FILE: join(home, 'no-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-credentials'),
-      AWS_EC2_METADATA_DISABLED: 'true',
-    });
+/** ListPublicKeys on its own server: it needs no S3 endpoint override, so it runs whatever the AWS CLI's version. */
+describe('CloudTrail ListPublicKeys', () => {
+  let t: TestServer;
+  let home: string;
+
+  before(async () => {
+    t = await startTestServer();
+    home = mkdtempSync(join(tmpdir(), 'cipherlake-list-public-keys-'));
+  });
+
+  after(async () => {
+    await t.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('lists the digest key through the AWS CLI; its time range, token and permission checked as CloudTrail checks them, each call audited', async () => {
+    const cli = await awsCli(t.endpoint, home, ['cloudtrail', 'list-public-keys', '--start-time', '2020-01-01T00:00:00Z']);
     assert.equal(cli.code, 0, cli.stderr);
     const keys = (JSON.parse(cli.stdout) as { PublicKeyList: { Fingerprint: string; Value: string }[] }).PublicKeyList;
     assert.equal(keys.length, 1);
     assert.match(keys[0]!.Fingerprint, /^[0-9a-f]{32}$/);
+    // The CLI prints the blob as sent (base64): a PKCS#1 RSA public key, as validate-logs loads it.
+    assert.equal(createPublicKey({ key: Buffer.from(keys[0]!.Value, 'base64'), format: 'der', type: 'pkcs1' }).asymmetricKeyType, 'rsa');
 
     const before2001 = await rawKmsRequest(t.endpoint, { target: LIST_PUBLIC_KEYS, service: 'cloudtrail', body: JSON.stringify({ StartTime: 946684800, EndTime: 978307200 }) });
     assert.deepEqual(before2001.json, { PublicKeyList: [] });
+    // A range that starts after now: no digest file was signed in it.
+    const future = Math.floor(Date.now() / 1000) + 86_400;
+    assert.deepEqual((await rawKmsRequest(t.endpoint, { target: LIST_PUBLIC_KEYS, service: 'cloudtrail', body: JSON.stringify({ StartTime: future }) })).json, { PublicKeyList: [] });
     const reversed = await rawKmsRequest(t.endpoint, { target: LIST_PUBLIC_KEYS, service: 'cloudtrail', body: JSON.stringify({ StartTime: 978307200, EndTime: 946684800 }) });
     assert.equal(reversed.status, 400);
     assert.equal((reversed.json as { __type: string }).__type, 'InvalidTimeRangeException');

@@ -100,7 +100,8 @@ export interface CliKeys {
 
 /**
  * Runs `aws --endpoint-url ENDPOINT --output json ARGS…` with credentials from the
- * environment only (no config files, no metadata service, no pager), HOME = `home`.
+ * environment only (no config files, no metadata service, no pager), HOME = `home`, plus
+ * `env` (e.g. AWS_ENDPOINT_URL_S3 for a command that makes S3 calls without --endpoint-url).
  * Never rejects; the caller asserts on `code`.
  */
 export function awsCli(
@@ -108,8 +109,10 @@ export function awsCli(
   home: string,
   args: readonly string[],
   keys: CliKeys = { accessKeyId: TEST_ACCESS_KEY_ID, secretAccessKey: TEST_SECRET_ACCESS_KEY },
+  env: Readonly<Record<string, string>> = {},
 ): Promise<RunResult> {
   return run('aws', ['--endpoint-url', endpoint, '--output', 'json', ...args], {
+    ...env,
     HOME: home,
     AWS_ACCESS_KEY_ID: keys.accessKeyId,
     AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
