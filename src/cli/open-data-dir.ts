@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CipherlakeConfig } from '../config/config.js';
 import type { CloudTrailDigestSigner } from '../audit/index.js';
-import { AUDIT_SIGNING_ALIAS, CLOUDTRAIL_DIGEST_ALIAS, cloudTrailPublicKeyOf, openRootKey } from '../kms/index.js';
-import { currentVersion, decodeRecord, materialLabel, type AliasRecord, type KeyRecord } from '../kms/keys/key-record.js';
+import { AUDIT_SIGNING_ALIAS, AUDIT_SIGNING_KEY_SPEC, CLOUDTRAIL_DIGEST_ALIAS, CLOUDTRAIL_DIGEST_KEY_SPEC, cloudTrailPublicKeyOf, isServiceSigningKey, openRootKey } from '../kms/index.js';
+import { currentVersion, decodeRecord, keyArn, materialLabel, type AliasRecord, type KeyRecord, type KeySpec } from '../kms/keys/key-record.js';
 import { SqliteAuditStore } from '../store/sqlite/audit-store.js';
 import { DataDirError } from './errors.js';
 
@@ -72,12 +72,13 @@ export function openDataDirOffline(config: CipherlakeConfig): OfflineDataDir {
  * SqliteKeyStore: its constructor runs the schema, and a read-write connection closing last
  * would checkpoint a killed server's WAL into metadata.db and delete it), so the data
  * directory stays as found. Never creates a root key or a KMS key; never returns private
- * material. Raises DataDirError for a missing root key, store or audit key.
+ * material. Raises DataDirError for a missing root key, store or audit key, and for an alias that names any key but the one the server made.
  */
 export async function readAuditPublicKey(config: CipherlakeConfig): Promise<KeyObject> {
   requireRootKey(config);
   const key = readAliasedKey(config, AUDIT_SIGNING_ALIAS);
   if (key === undefined) throw new DataDirError(`no ${AUDIT_SIGNING_ALIAS} key: the server has never started on ${config.dataDir}`);
+  requireServiceKey(AUDIT_SIGNING_ALIAS, key, AUDIT_SIGNING_KEY_SPEC);
   const privateKey = await unwrapPrivateKey(config, key);
   const publicKey = createPublicKey(privateKey);
   const stored = currentVersion(key).publicKey; // ECC keys never rotate: one version
@@ -92,7 +93,7 @@ export async function readAuditPublicKey(config: CipherlakeConfig): Promise<KeyO
  * The signer of exported CloudTrail digest files (the KMS's CLOUDTRAIL_DIGEST_ALIAS key, RSA),
  * its private half unwrapped with the root key as the server would; undefined when the data
  * directory has none (last served by a version before it). Raises DataDirError without a
- * root key, when the alias names a key that is not an RSA signing key, or when the stored
+ * root key, when the alias names a key that is not an RSA signing key or not the one the server made, or when the stored
  * public key does not match the private one. The KeyObject
  * lives as long as the signer; the unwrapped bytes are zeroed at once.
  */
@@ -103,6 +104,7 @@ export async function readCloudTrailDigestSigner(config: CipherlakeConfig): Prom
   if (!key.keySpec.startsWith('RSA_') || key.keyUsage !== 'SIGN_VERIFY') {
     throw new DataDirError(`${CLOUDTRAIL_DIGEST_ALIAS} names a ${key.keySpec} ${key.keyUsage} key, not an RSA signing key: metadata.db was modified`);
   }
+  requireServiceKey(CLOUDTRAIL_DIGEST_ALIAS, key, CLOUDTRAIL_DIGEST_KEY_SPEC);
   const privateKey = await unwrapPrivateKey(config, key);
   const listed = cloudTrailPublicKeyOf(key);
   if (!createPublicKey(privateKey).export({ type: 'pkcs1', format: 'der' }).equals(listed.value)) {
@@ -111,16 +113,27 @@ export async function readCloudTrailDigestSigner(config: CipherlakeConfig): Prom
   return { fingerprint: listed.fingerprint, sign: (message) => sign('sha256', message, privateKey) };
 }
 
+/**
+ * Raises DataDirError unless `key` is the signing key the server made for `aliasName`
+ * (isServiceSigningKey), as the server refuses to start otherwise: a key someone repointed
+ * the alias at may be usable by them, and `audit public-key` would then vouch for digests
+ * they signed, or an export be signed with their key.
+ */
+function requireServiceKey(aliasName: string, key: KeyRecord, keySpec: KeySpec): void {
+  if (isServiceSigningKey(key, keySpec)) return;
+  const manager = key.keyManager === 'AWS' ? 'AWS managed' : 'customer managed';
+  throw new DataDirError(`${aliasName} names ${keyArn(key)}, a ${manager} ${key.keySpec} ${key.keyUsage} key, not the ${keySpec} signing key the server made: point it back, or restore metadata.db`);
+}
+
 /** Raises DataDirError when the data directory has no root key (checked first: it says best what is wrong with a directory that is not a data directory). */
 function requireRootKey(config: CipherlakeConfig): void {
   const rootKeyFile = config.rootKey.kind === 'file' ? (config.rootKey.path ?? join(config.dataDir, 'root.key')) : join(config.dataDir, 'root-kdf.json');
   if (!existsSync(rootKeyFile)) throw new DataDirError(`no root key at ${rootKeyFile}: is ${config.dataDir} a Cipherlake data directory?`);
 }
 
-/** A KMS key's current private key (PKCS#8 material), unwrapped by the data directory's root key; DataDirError without one. */
+/** A KMS key's current private key (PKCS#8 material), unwrapped by the data directory's root key; call requireRootKey first. */
 async function unwrapPrivateKey(config: CipherlakeConfig, key: KeyRecord): Promise<KeyObject> {
-  requireRootKey(config);
-  // Checked just now that the root key exists, so this opens it and never creates one.
+  // The caller checked that the root key exists, so this opens it and never creates one.
   const rootKey = openRootKey(config.dataDir, config.rootKey);
   try {
     const version = currentVersion(key);

@@ -7,6 +7,9 @@ import type { KeyService } from './keys/key-service.js';
 /** The alias of the KMS key that signs audit digests. */
 export const AUDIT_SIGNING_ALIAS = 'alias/cipherlake/audit-digests';
 
+/** The audit key's spec (an ECDSA P-256 SIGN_VERIFY key; such keys never rotate). */
+export const AUDIT_SIGNING_KEY_SPEC = 'ECC_NIST_P256';
+
 /**
  * An AuditSigner whose private half the KMS holds: an ECC_NIST_P256 SIGN_VERIFY key
  * (KeyManager AWS), created on first start under AUDIT_SIGNING_ALIAS. The private key is
@@ -27,7 +30,7 @@ export class KmsAuditSigner implements AuditSigner {
 
   /** Finds or creates the audit signing key. */
   static async open(keys: KeyService): Promise<KmsAuditSigner> {
-    return new KmsAuditSigner(keys, await openServiceKey(keys, AUDIT_SIGNING_ALIAS, 'ECC_NIST_P256', 'Cipherlake audit digest signing key'));
+    return new KmsAuditSigner(keys, await openServiceKey(keys, AUDIT_SIGNING_ALIAS, AUDIT_SIGNING_KEY_SPEC, 'Cipherlake audit digest signing key'));
   }
 
   async sign(message: Buffer): Promise<Buffer> {

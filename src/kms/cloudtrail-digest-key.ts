@@ -13,6 +13,9 @@ import { openServiceKey } from './service-keys.js';
  */
 export const CLOUDTRAIL_DIGEST_ALIAS = 'alias/cipherlake/cloudtrail-digests';
 
+/** The CloudTrail digest key's spec. */
+export const CLOUDTRAIL_DIGEST_KEY_SPEC = 'RSA_2048';
+
 /** The name CloudTrail gives its digest signature algorithm (digest files, S3 metadata). */
 export const CLOUDTRAIL_SIGNATURE_ALGORITHM = 'SHA256withRSA';
 
@@ -28,7 +31,7 @@ export interface CloudTrailPublicKey {
 
 /** Finds or creates the CloudTrail digest key (the server, at start; never a cluster worker). */
 export function openCloudTrailDigestKey(keys: KeyService): Promise<KeyRecord> {
-  return openServiceKey(keys, CLOUDTRAIL_DIGEST_ALIAS, 'RSA_2048', 'Cipherlake CloudTrail digest file signing key');
+  return openServiceKey(keys, CLOUDTRAIL_DIGEST_ALIAS, CLOUDTRAIL_DIGEST_KEY_SPEC, 'Cipherlake CloudTrail digest file signing key');
 }
 
 /** The CloudTrail digest key's public key, or none before the server first created it. */

@@ -1,6 +1,6 @@
 import { metadataReadStatement } from './operations/aws-managed-key.js';
 import { createKey } from './operations/create-key.js';
-import { keyArn, type KeyRecord } from './keys/key-record.js';
+import { keyArn, type KeyRecord, type KeySpec } from './keys/key-record.js';
 import { KmsInternalError } from './errors.js';
 import type { KeyService } from './keys/key-service.js';
 import { rootPrincipal } from '../iam/root-credentials.js';
@@ -26,13 +26,24 @@ export function serviceKeyPolicy(accountId: string): string {
 }
 
 /**
+ * Whether `key` is a signing key the server made for itself (AWS managed, `keySpec`,
+ * SIGN_VERIFY): what the server signs with, and what the offline commands (`audit
+ * public-key`, `audit export --bucket`) read from metadata.db. An alias naming any other key
+ * was repointed (through the API before alias/cipherlake/ was reserved, or in metadata.db):
+ * its key may be usable by someone else, who could then sign digests it would vouch for.
+ */
+export function isServiceSigningKey(key: Pick<KeyRecord, 'keyManager' | 'keySpec' | 'keyUsage'>, keySpec: KeySpec): boolean {
+  return key.keyManager === 'AWS' && key.keySpec === keySpec && key.keyUsage === 'SIGN_VERIFY';
+}
+
+/**
  * The AWS-managed SIGN_VERIFY key `aliasName` names, created (as the account's root, with
  * `keySpec` and serviceKeyPolicy) and aliased when there is none: the keys the server itself
  * signs with, inside the key service only. A key an earlier version made with the default
  * policy (which let the root and IAM policies sign with it through the API) gets
  * serviceKeyPolicy now. Raises KmsInternalError when the alias names any other kind of key.
  */
-export async function openServiceKey(keys: KeyService, aliasName: string, keySpec: 'RSA_2048' | 'ECC_NIST_P256', description: string): Promise<KeyRecord> {
+export async function openServiceKey(keys: KeyService, aliasName: string, keySpec: KeySpec, description: string): Promise<KeyRecord> {
   const { store, settings, clock } = keys.deps;
   const policy = serviceKeyPolicy(settings.accountId);
   const alias = await store.getAlias(aliasName);
@@ -41,7 +52,7 @@ export async function openServiceKey(keys: KeyService, aliasName: string, keySpe
     // Only a key the server made is taken: an alias repointed at another key (through the API
     // before alias/cipherlake/ was reserved, or in metadata.db) would have it sign with a key
     // someone else can use, so the server refuses to start instead.
-    if (key.keyManager !== 'AWS' || key.keySpec !== keySpec || key.keyUsage !== 'SIGN_VERIFY') {
+    if (!isServiceSigningKey(key, keySpec)) {
       throw new KmsInternalError(`${aliasName} names ${keyArn(key)}, a ${key.keyManager === 'AWS' ? 'AWS managed' : 'customer managed'} ${key.keySpec} ${key.keyUsage} key, not the ${keySpec} signing key the server made: point it back, or restore metadata.db`);
     }
     return key.policy === policy ? key : keys.update(key, { policy });

@@ -8,7 +8,7 @@ import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2
 import { runAuditPublicKey } from '../../src/cli/commands/audit-public-key.js';
 import { runAuditVerify } from '../../src/cli/commands/audit-verify.js';
 import { DataDirError, ServerRefusedError } from '../../src/cli/errors.js';
-import { CLOUDTRAIL_DIGEST_ALIAS } from '../../src/kms/index.js';
+import { AUDIT_SIGNING_ALIAS, CLOUDTRAIL_DIGEST_ALIAS } from '../../src/kms/index.js';
 import { capture } from '../helpers/cli-capture.js';
 import { exportWithRootEnv } from '../helpers/audit-export.js';
 import { startTestServer, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, type TestServer } from '../helpers/server.js';
@@ -95,6 +95,30 @@ describe('cipherlake audit export --bucket', () => {
       });
     } finally {
       await store.updateAlias(alias);
+    }
+  });
+
+  it('refuses a service key alias repointed at a customer key (as the server would refuse to start): audit public-key, and a bucket export', async () => {
+    const store = t.server.keys.deps.store;
+    const kms = t.kms();
+    const cases = [
+      { alias: AUDIT_SIGNING_ALIAS, spec: 'ECC_NIST_P256', run: () => capture((io) => runAuditPublicKey({ dataDir: t.dataDir }, io)) },
+      { alias: CLOUDTRAIL_DIGEST_ALIAS, spec: 'RSA_2048', run: () => exportWithRootEnv({ dataDir: t.dataDir, bucket: 'audit-trail', prefix: 'repointed', endpoint: t.endpoint }) },
+    ] as const;
+    for (const c of cases) {
+      const alias = (await store.getAlias(c.alias))!;
+      // A key of the right spec and usage, but one the caller made and can sign with.
+      const mine = (await kms.send(new CreateKeyCommand({ KeySpec: c.spec, KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
+      await store.updateAlias({ ...alias, targetKeyId: mine });
+      try {
+        await assert.rejects(c.run(), (err: unknown) => {
+          assert.ok(err instanceof DataDirError, String(err));
+          assert.match(err.message, new RegExp(`^${c.alias} names arn:aws:kms:[^:]+:000000000000:key/${mine}, a customer managed ${c.spec} SIGN_VERIFY key, not the ${c.spec} signing key the server made`));
+          return true;
+        });
+      } finally {
+        await store.updateAlias(alias);
+      }
     }
   });
 });
