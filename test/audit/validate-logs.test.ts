@@ -11,7 +11,7 @@ import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectC
 import { exportWithRootEnv } from '../helpers/audit-export.js';
 import { awsCli, type RunResult } from '../helpers/client-run.js';
 import { rawKmsRequest } from '../helpers/signed-request.js';
-import { at, queryRequest } from '../iam/query-client.js';
+import { newUserKey } from '../iam/query-client.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const TRAIL_ARN = 'arn:aws:cloudtrail:us-east-1:000000000000:trail/cipherlake';
@@ -235,19 +235,8 @@ describe('CloudTrail ListPublicKeys', () => {
     assert.equal((badType.json as { __type: string }).__type, 'SerializationException');
 
     // A user allowed LookupEvents only is refused ListPublicKeys.
-    const ok = async (params: Record<string, string>): Promise<Record<string, unknown>> => {
-      const r = await queryRequest(t.endpoint, 'iam', params);
-      assert.equal(r.status, 200, r.text);
-      return r.xml;
-    };
-    await ok({ Action: 'CreateUser', UserName: 'reader' });
-    const created = await ok({ Action: 'CreateAccessKey', UserName: 'reader' });
     const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'cloudtrail:LookupEvents', Resource: '*' }] });
-    await ok({ Action: 'PutUserPolicy', UserName: 'reader', PolicyName: 'lookup', PolicyDocument: policy });
-    const reader = {
-      accessKeyId: at(created, 'CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey', 'AccessKeyId'),
-      secretAccessKey: at(created, 'CreateAccessKeyResponse', 'CreateAccessKeyResult', 'AccessKey', 'SecretAccessKey'),
-    };
+    const reader = await newUserKey(t.endpoint, 'reader', policy);
     const denied = await rawKmsRequest(t.endpoint, { target: LIST_PUBLIC_KEYS, service: 'cloudtrail', body: '{}', ...reader });
     assert.equal(denied.status, 400);
     assert.equal((denied.json as { __type: string }).__type, 'AccessDeniedException');
